@@ -1,0 +1,482 @@
+"""Admin panel: every model, with list columns, filters, search and inlines.
+
+Document text is read-only after creation, events are read-only, and verdicts obey
+blind review: a staff user who is only a reviewer in a project sees their own verdicts
+until they have submitted on the claim (``selectors.verdict_scope_for_user``);
+superusers and project editors see everything.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+
+from annotations import selectors, services, spans
+from annotations.models import (
+    Assignment,
+    Citation,
+    Claim,
+    Consensus,
+    Document,
+    Event,
+    Membership,
+    Project,
+    Rating,
+    Source,
+    Verdict,
+)
+
+
+def _scoped_to_projects(
+    request: HttpRequest, queryset: QuerySet, path: str = "project"
+) -> QuerySet:
+    """Superusers see everything; other staff only what belongs to their projects."""
+    if request.user.is_superuser:
+        return queryset
+    return queryset.filter(**{f"{path}__memberships__user": request.user}).distinct()
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+class RatingInline(admin.TabularInline):
+    model = Rating
+    extra = 0
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "slug",
+        "required_reviews",
+        "consensus_rule",
+        "lease_minutes",
+        "created_at",
+    ]
+    list_filter = ["consensus_rule"]
+    search_fields = ["name", "slug", "organization"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [MembershipInline, RatingInline]
+    readonly_fields = ["created_by", "created_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Project]:
+        return _scoped_to_projects(request, super().get_queryset(request), "id")
+
+    def save_model(self, request: HttpRequest, obj: Project, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # New projects go through the service: default scale, creator as admin, event.
+        created = services.project_create(
+            creator=request.user,
+            name=obj.name,
+            slug=obj.slug,
+            organization=obj.organization,
+            organization_url=obj.organization_url,
+            required_reviews=obj.required_reviews,
+            consensus_rule=obj.consensus_rule,
+            majority_threshold=obj.majority_threshold,
+            lease_minutes=obj.lease_minutes,
+        )
+        obj.pk = created.pk
+        obj.created_at = created.created_at
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "project", "role", "created_at"]
+    list_filter = ["role", "project"]
+    search_fields = ["user__username", "project__name"]
+    list_select_related = ["user", "project"]
+    autocomplete_fields = ["user", "project"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Membership]:
+        return _scoped_to_projects(request, super().get_queryset(request))
+
+
+@admin.register(Rating)
+class RatingAdmin(admin.ModelAdmin):
+    list_display = ["label", "key", "ordinal", "position", "project"]
+    list_filter = ["project"]
+    search_fields = ["key", "label"]
+    list_select_related = ["project"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Rating]:
+        return _scoped_to_projects(request, super().get_queryset(request))
+
+
+class ClaimInline(admin.TabularInline):
+    model = Claim
+    extra = 0
+    fields = ["start", "end", "exact", "statement", "status", "created_by"]
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(Document)
+class DocumentAdmin(admin.ModelAdmin):
+    list_display = ["title", "project", "publisher", "length", "claim_count", "created_at"]
+    list_filter = ["project", "language", "publisher"]
+    search_fields = ["title", "publisher", "author", "source_url"]
+    list_select_related = ["project"]
+    inlines = [ClaimInline]
+    readonly_fields = ["highlighted_text", "text_sha256", "length", "created_by", "created_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Document]:
+        return _scoped_to_projects(request, super().get_queryset(request)).defer("raw_text")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Document | None = None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            # The canonical text is immutable once stored: claims are anchored to it.
+            fields += ["project", "text", "raw_text"]
+        return fields
+
+    def get_fields(self, request: HttpRequest, obj: Document | None = None) -> list[str]:
+        base = [
+            "project",
+            "title",
+            "source_url",
+            "publisher",
+            "author",
+            "published_date",
+            "language",
+        ]
+        if obj is None:
+            return [*base, "text"]
+        return [
+            *base,
+            "highlighted_text",
+            "text_sha256",
+            "length",
+            "raw_text",
+            "created_by",
+            "created_at",
+        ]
+
+    def save_model(self, request: HttpRequest, obj: Document, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        created = services.document_create(
+            project=obj.project,
+            data=services.DocumentInput(
+                title=obj.title,
+                text=obj.text,
+                source_url=obj.source_url,
+                publisher=obj.publisher,
+                author=obj.author,
+                published_date=obj.published_date,
+                language=obj.language,
+            ),
+            actor=request.user,
+        )
+        obj.pk = created.pk
+
+    @admin.display(description="claims")
+    def claim_count(self, obj: Document) -> int:
+        return obj.claims.count()
+
+    @admin.display(description="Text with claims highlighted")
+    def highlighted_text(self, obj: Document) -> str:
+        claims = list(selectors.claims_for_reader(document=obj).values_list("id", "start", "end"))
+        paragraphs = spans.segment(obj.text, claims)
+        return format_html(
+            '<div class="wb-admin-text">{}</div>',
+            format_html_join(
+                "",
+                "<p>{}</p>",
+                (
+                    (
+                        format_html_join(
+                            "",
+                            "{}",
+                            (
+                                (
+                                    format_html(
+                                        '<mark title="claims {}">{}</mark>',
+                                        ", ".join(f"#{key}" for key in segment.span_keys),
+                                        segment.text,
+                                    )
+                                    if segment.span_keys
+                                    else segment.text,
+                                )
+                                for segment in paragraph.segments
+                            ),
+                        ),
+                    )
+                    for paragraph in paragraphs
+                    if paragraph.segments
+                ),
+            ),
+        )
+
+
+class CitationInline(admin.TabularInline):
+    model = Citation
+    extra = 0
+    autocomplete_fields = ["source"]
+    readonly_fields = ["source", "quote", "stance"]
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class VerdictInline(admin.TabularInline):
+    model = Verdict
+    extra = 0
+    fields = [
+        "reviewer",
+        "rating",
+        "confidence",
+        "rationale",
+        "revision",
+        "is_current",
+        "submitted_at",
+    ]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Verdict]:
+        queryset = super().get_queryset(request).select_related("reviewer", "rating")
+        if request.user.is_superuser:
+            return queryset
+        return selectors.verdict_scope_for_user(user=request.user, queryset=queryset)
+
+
+class ConsensusInline(admin.TabularInline):
+    model = Consensus
+    extra = 0
+    fields = [
+        "sequence",
+        "rating",
+        "method",
+        "agreement",
+        "decided_by",
+        "decided_at",
+        "note",
+        "is_current",
+    ]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(Claim)
+class ClaimAdmin(admin.ModelAdmin):
+    list_display = [
+        "short_statement",
+        "document",
+        "status",
+        "start",
+        "end",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["status", "project"]
+    search_fields = ["statement", "exact", "claimant"]
+    list_select_related = ["document", "created_by"]
+    raw_id_fields = ["document"]
+    inlines = [VerdictInline, ConsensusInline]
+    readonly_fields = [
+        "project",
+        "document",
+        "start",
+        "end",
+        "exact",
+        "prefix",
+        "suffix",
+        "version",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Claim]:
+        return _scoped_to_projects(request, super().get_queryset(request)).defer(
+            "document__text", "document__raw_text"
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Claims are anchored from the reader or the API, where the span is validated.
+        return False
+
+    @admin.display(description="statement")
+    def short_statement(self, obj: Claim) -> str:
+        return obj.statement[:100]
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "publisher", "url_link", "published_date", "created_at"]
+    search_fields = ["title", "url", "normalized_url", "publisher"]
+    readonly_fields = ["normalized_url", "created_by", "created_at"]
+
+    @admin.display(description="URL")
+    def url_link(self, obj: Source) -> str:
+        # Only http(s) URLs are ever stored (services.source_get_or_create).
+        return format_html('<a href="{}" rel="noopener noreferrer">{}</a>', obj.url, obj.url[:80])
+
+
+@admin.register(Verdict)
+class VerdictAdmin(admin.ModelAdmin):
+    list_display = [
+        "claim",
+        "reviewer",
+        "rating",
+        "confidence",
+        "revision",
+        "is_current",
+        "submitted_at",
+    ]
+    list_filter = ["is_current", "confidence", "claim__project"]
+    search_fields = ["rationale", "reviewer__username"]
+    list_select_related = ["claim", "reviewer", "rating"]
+    inlines = [CitationInline]
+    readonly_fields = [
+        "claim",
+        "reviewer",
+        "rating",
+        "confidence",
+        "rationale",
+        "revision",
+        "is_current",
+        "submitted_at",
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Verdict]:
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return selectors.verdict_scope_for_user(user=request.user, queryset=queryset)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Verdict | None = None) -> bool:
+        return False
+
+
+@admin.register(Citation)
+class CitationAdmin(admin.ModelAdmin):
+    list_display = ["verdict", "source", "stance"]
+    list_filter = ["stance"]
+    search_fields = ["quote", "source__url", "source__title"]
+    list_select_related = ["verdict", "source"]
+    readonly_fields = ["verdict", "source", "quote", "stance"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Citation]:
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        visible = selectors.verdict_scope_for_user(user=request.user).values("id")
+        return queryset.filter(verdict_id__in=visible)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Citation | None = None) -> bool:
+        return False
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(admin.ModelAdmin):
+    list_display = ["claim", "reviewer", "state", "leased_at", "expires_at", "closed_at"]
+    list_filter = ["state", "project"]
+    search_fields = ["reviewer__username", "reason"]
+    list_select_related = ["claim", "reviewer"]
+    readonly_fields = [
+        "project",
+        "claim",
+        "reviewer",
+        "state",
+        "leased_at",
+        "expires_at",
+        "closed_at",
+        "reason",
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Assignment]:
+        return _scoped_to_projects(request, super().get_queryset(request))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Assignment | None = None) -> bool:
+        return False
+
+
+@admin.register(Consensus)
+class ConsensusAdmin(admin.ModelAdmin):
+    list_display = [
+        "claim",
+        "sequence",
+        "rating",
+        "method",
+        "agreement",
+        "decided_by",
+        "decided_at",
+        "is_current",
+    ]
+    list_filter = ["method", "is_current", "claim__project"]
+    search_fields = ["note", "claim__statement"]
+    list_select_related = ["claim", "rating", "decided_by"]
+    readonly_fields = [
+        "claim",
+        "sequence",
+        "rating",
+        "method",
+        "agreement",
+        "verdicts",
+        "decided_by",
+        "decided_at",
+        "note",
+        "is_current",
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Consensus]:
+        return _scoped_to_projects(request, super().get_queryset(request), "claim__project")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Consensus | None = None) -> bool:
+        return False
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "actor", "verb", "object_type", "object_id", "project"]
+    list_filter = ["verb", "object_type", "project"]
+    search_fields = ["verb", "actor__username"]
+    list_select_related = ["actor", "project"]
+    date_hierarchy = "created_at"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Event]:
+        return _scoped_to_projects(request, super().get_queryset(request))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
+        return False

@@ -1,0 +1,191 @@
+"""Import documents into a project from plain-text files or JSONL batches.
+
+    python manage.py import_documents --project demo article.txt
+    python manage.py import_documents --project demo --format jsonl batch.jsonl
+
+Each document is its own transaction: one bad line or a duplicate never stops the
+batch. A summary says how many were imported, skipped as duplicates (same canonical
+text already in the project) or failed, with the reason for each failure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from annotations import importers, services
+from annotations.models import Project
+
+
+@dataclass
+class Summary:
+    imported: int = 0
+    duplicates: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    removed: int = 0
+
+
+class Command(BaseCommand):
+    help = "Import plain-text files (cleaned of scraped junk) or JSONL batches into a project."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "paths", nargs="+", type=Path, help="Files to import ('-' is not supported)."
+        )
+        parser.add_argument("--project", required=True, help="Project slug.")
+        parser.add_argument(
+            "--format",
+            choices=["text", "jsonl"],
+            default=None,
+            help="Input format; by default .jsonl files are JSONL and anything else text.",
+        )
+        parser.add_argument(
+            "--no-clean",
+            action="store_true",
+            help="Keep text as it is (no removal of CSS, ad scripts, feed footers).",
+        )
+        parser.add_argument(
+            "--user", default=None, help="User recorded as the importer (default: none)."
+        )
+        parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            project = Project.objects.get(slug=options["project"])
+        except Project.DoesNotExist:
+            raise CommandError(f"No project with slug {options['project']!r}.") from None
+        actor = None
+        if options["user"]:
+            actor = get_user_model().objects.filter(username=options["user"]).first()
+            if actor is None:
+                raise CommandError(f"No user {options['user']!r}.")
+        items = list(
+            self._items(options["paths"], options["format"], clean=not options["no_clean"])
+        )
+        summary = Summary()
+        progress = tqdm(
+            items,
+            desc="Importing",
+            unit="doc",
+            disable=options["no_progress"],
+            file=self.stderr._out,
+        )
+        for label, item in progress:
+            if isinstance(item, str):
+                summary.failures.append((label, item))
+                continue
+            data, removed = item
+            try:
+                services.document_create(project=project, data=data, actor=actor)
+            except ValidationError as exc:
+                if exc.error_dict.get("text") and exc.error_dict["text"][0].code == "duplicate":
+                    summary.duplicates += 1
+                else:
+                    summary.failures.append((label, _flatten(exc)))
+                continue
+            summary.imported += 1
+            summary.removed += removed
+        self._report(summary)
+
+    def _items(
+        self, paths: list[Path], fmt: str | None, *, clean: bool
+    ) -> Iterator[tuple[str, Any]]:
+        for path in paths:
+            if not path.is_file():
+                yield str(path), "not a file"
+                continue
+            kind = fmt or ("jsonl" if path.suffix.lower() in {".jsonl", ".ndjson"} else "text")
+            try:
+                content = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                yield str(path), f"cannot read as UTF-8 text: {exc}"
+                continue
+            if kind == "text":
+                yield str(path), _from_text(content, path, clean=clean)
+                continue
+            for record in importers.parse_jsonl(content.splitlines()):
+                label = f"{path}:{record.line}"
+                if isinstance(record, importers.RecordError):
+                    yield label, record.reason
+                    continue
+                yield label, _from_record(record, clean=clean)
+
+    def _report(self, summary: Summary) -> None:
+        self.stdout.write(
+            f"Imported {summary.imported}, skipped {summary.duplicates} duplicate(s), "
+            f"failed {len(summary.failures)}; removed {summary.removed} junk block(s) while cleaning."
+        )
+        for label, reason in summary.failures:
+            self.stdout.write(f"  failed {label}: {reason}")
+
+
+def _from_text(
+    content: str, path: Path, *, clean: bool
+) -> tuple[services.DocumentInput, int] | str:
+    if not clean:
+        return services.DocumentInput(title=path.stem, text=content), 0
+    cleaned = importers.clean_text(content)
+    if not cleaned.text.strip():
+        return "nothing left after cleaning"
+    return (
+        services.DocumentInput(
+            title=cleaned.title or path.stem,
+            text=cleaned.text,
+            raw_text=content,
+            publisher=cleaned.publisher,
+        ),
+        sum(1 for removal in cleaned.removed if removal.kind != "title"),
+    )
+
+
+def _from_record(
+    record: importers.Record, *, clean: bool
+) -> tuple[services.DocumentInput, int] | str:
+    text, title, publisher, removed = record.text, record.title, record.publisher, 0
+    if clean:
+        cleaned = importers.clean_text(record.text)
+        # A JSONL record carries its title as metadata, so the first line stays body text
+        # unless the cleaner recognised it as the same title.
+        text = (
+            cleaned.text
+            if not record.title or cleaned.title == record.title
+            else _strip_junk(record.text)
+        )
+        title = title or cleaned.title
+        publisher = publisher or cleaned.publisher
+        removed = sum(1 for removal in cleaned.removed if removal.kind != "title")
+    published = dt.date.fromisoformat(record.published) if record.published else None
+    return (
+        services.DocumentInput(
+            title=title or f"line {record.line}",
+            text=text,
+            raw_text=record.text,
+            source_url=record.source_url,
+            publisher=publisher,
+            author=record.author,
+            published_date=published,
+            language=record.language,
+        ),
+        removed,
+    )
+
+
+def _strip_junk(text: str) -> str:
+    """Clean without taking the first line as a title: clean a copy with a dummy title line."""
+    return importers.clean_text("title\n" + text).text
+
+
+def _flatten(exc: ValidationError) -> str:
+    if hasattr(exc, "error_dict"):
+        return "; ".join(
+            f"{name}: {' '.join(messages)}" for name, messages in exc.message_dict.items()
+        )
+    return " ".join(exc.messages)

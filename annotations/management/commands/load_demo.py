@@ -1,0 +1,118 @@
+"""Load the demo desk: users, a project, the sample article (cleaned) and claims on it.
+
+Idempotent: running it again creates nothing twice. Demo users exist only through
+this command; the README lists their logins.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from annotations import importers, services
+from annotations.models import Claim, Document, Membership, Project, Role
+
+FIXTURES = Path(settings.BASE_DIR) / "fixtures"
+DEMO_PASSWORD = "workbench-demo"  # noqa: S105 - documented demo login, demo command only
+DEMO_USERS: tuple[tuple[str, Role | None, bool], ...] = (
+    ("admin", Role.ADMIN, True),
+    ("editor", Role.EDITOR, False),
+    ("reviewer1", Role.REVIEWER, False),
+    ("reviewer2", Role.REVIEWER, False),
+    ("reviewer3", Role.REVIEWER, False),
+)
+DEMO_PROJECT_SLUG = "demo"
+
+
+class Command(BaseCommand):
+    help = "Create the demo project, users, sample article and claims (idempotent)."
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        users = {name: self._user(name, superuser) for name, _, superuser in DEMO_USERS}
+        project = Project.objects.filter(slug=DEMO_PROJECT_SLUG).first()
+        if project is None:
+            project = services.project_create(
+                creator=users["admin"],
+                name="Demo desk",
+                slug=DEMO_PROJECT_SLUG,
+                organization="Workbench Demo Desk",
+                organization_url="https://example.org/demo-desk",
+                required_reviews=2,
+                consensus_rule="unanimous",
+            )
+        for name, role, _ in DEMO_USERS:
+            if not Membership.objects.filter(project=project, user=users[name], role=role).exists():
+                services.member_add(
+                    project=project, user=users[name], role=role, actor=users["admin"]
+                )
+        document = self._document(project, users["editor"])
+        created = self._claims(document, users["editor"])
+        self.stdout.write(
+            f"Demo ready: project '{project.name}', document '{document.title}' "
+            f"({document.length} characters, {document.claims.count()} claims, {created} new)."
+        )
+
+    def _user(self, username: str, superuser: bool) -> Any:
+        user_model = get_user_model()
+        user = user_model.objects.filter(username=username).first()
+        if user is None:
+            user = user_model.objects.create_user(
+                username=username,
+                password=DEMO_PASSWORD,
+                is_staff=superuser,
+                is_superuser=superuser,
+            )
+        return user
+
+    def _document(self, project: Project, actor: Any) -> Document:
+        raw = (FIXTURES / "seed" / "sample_article.txt").read_text(encoding="utf-8")
+        cleaned = importers.clean_text(raw)
+        from annotations import spans
+
+        existing = Document.objects.filter(
+            project=project, text_sha256=spans.text_sha256(spans.canonicalize(cleaned.text))
+        ).first()
+        if existing is not None:
+            return existing
+        return services.document_create(
+            project=project,
+            data=services.DocumentInput(
+                title=cleaned.title,
+                text=cleaned.text,
+                raw_text=raw,
+                publisher=cleaned.publisher,
+                language="en",
+            ),
+            actor=actor,
+        )
+
+    def _claims(self, document: Document, actor: Any) -> int:
+        specs = json.loads((FIXTURES / "demo_claims.json").read_text(encoding="utf-8"))
+        created = 0
+        for spec in specs:
+            start = document.text.find(spec["exact"])
+            if start < 0:
+                raise ValueError(
+                    f"Demo claim not found in the cleaned sample: {spec['exact'][:60]!r}"
+                )
+            end = start + len(spec["exact"])
+            if Claim.objects.filter(document=document, start=start, end=end).exists():
+                continue
+            services.claim_create(
+                document=document,
+                start=start,
+                end=end,
+                exact=spec["exact"],
+                actor=actor,
+                statement=spec.get("statement", ""),
+                claimant=spec.get("claimant", ""),
+            )
+            created += 1
+        return created

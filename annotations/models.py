@@ -1,0 +1,462 @@
+"""Tables and database invariants of the workbench domain.
+
+Rules that are data rules live here as constraints (span bounds, one current verdict
+per reviewer and claim, one current consensus per claim, unique normalized source
+URL). Everything that writes goes through ``annotations.services``.
+
+Verdicts and consensus are append-only: a revision is a new row and the old one stays
+(only its ``is_current`` flag flips), so no judgement is ever overwritten in place.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+
+
+class Role(models.TextChoices):
+    REVIEWER = "reviewer", "Reviewer"
+    EDITOR = "editor", "Editor"
+    ADMIN = "admin", "Admin"
+
+
+ROLE_RANK = {Role.REVIEWER: 1, Role.EDITOR: 2, Role.ADMIN: 3}
+
+
+class ConsensusRule(models.TextChoices):
+    UNANIMOUS = "unanimous", "Unanimous"
+    MAJORITY = "majority", "Majority"
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True, help_text="URL name, e.g. 'election-desk'.")
+    organization = models.CharField(
+        max_length=200, blank=True, help_text="Publishing organization, the ClaimReview author."
+    )
+    organization_url = models.URLField(blank=True)
+    required_reviews = models.PositiveSmallIntegerField(
+        default=2, help_text="Independent verdicts needed before consensus is decided."
+    )
+    consensus_rule = models.CharField(
+        max_length=20, choices=ConsensusRule.choices, default=ConsensusRule.UNANIMOUS
+    )
+    majority_threshold = models.FloatField(
+        default=0.5,
+        help_text="Majority rule: the top rating needs a share strictly above this (0.5 = simple majority).",
+    )
+    lease_minutes = models.PositiveIntegerField(
+        default=30, help_text="How long a reviewer holds a claim from the queue."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="projects"
+    )
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(required_reviews__gte=1) & Q(required_reviews__lte=20),
+                name="annotations_project_required_reviews_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(majority_threshold__gte=0.5) & Q(majority_threshold__lt=1),
+                name="annotations_project_majority_threshold_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(lease_minutes__gte=1) & Q(lease_minutes__lte=1440),
+                name="annotations_project_lease_minutes_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(consensus_rule__in=ConsensusRule.values),
+                name="annotations_project_consensus_rule_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("workbench:project-detail", kwargs={"slug": self.slug})
+
+
+class Membership(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.REVIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project_id", "user_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "user"], name="annotations_membership_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=Role.values), name="annotations_membership_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.project} ({self.role})"
+
+    @property
+    def is_editor(self) -> bool:
+        return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role.EDITOR]
+
+
+class Rating(models.Model):
+    """One entry of a project's rating scale; ``ordinal`` is None for non-ordinal ratings."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="ratings")
+    key = models.SlugField(
+        max_length=40, help_text="Stable key used by the API, e.g. 'mostly_true'."
+    )
+    label = models.CharField(max_length=80)
+    ordinal = models.SmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Position on the truth scale (higher = truer); empty if none.",
+    )
+    position = models.PositiveSmallIntegerField(default=0, help_text="Display order.")
+
+    class Meta:
+        ordering = ["project_id", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "key"], name="annotations_rating_unique_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Document(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="documents")
+    title = models.CharField(max_length=500)
+    text = models.TextField(help_text="Canonical text (NFC, \\n line endings); immutable.")
+    text_sha256 = models.CharField(max_length=64)
+    length = models.PositiveIntegerField(help_text="Length of the text in code points.")
+    raw_text = models.TextField(blank=True, help_text="The text as imported, kept as provenance.")
+    source_url = models.URLField(max_length=2000, blank=True)
+    publisher = models.CharField(max_length=200, blank=True)
+    author = models.CharField(max_length=200, blank=True)
+    published_date = models.DateField(null=True, blank=True)
+    language = models.CharField(max_length=16, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "text_sha256"], name="annotations_document_unique_text"
+            ),
+            models.CheckConstraint(
+                condition=Q(length__gte=0), name="annotations_document_length_nonnegative"
+            ),
+        ]
+        indexes = [models.Index(fields=["project", "-created_at"], name="annotations_doc_proj_idx")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("workbench:document-detail", kwargs={"pk": self.pk})
+
+
+class ClaimStatus(models.TextChoices):
+    IN_REVIEW = "in_review", "In review"
+    DISPUTED = "disputed", "Disputed"
+    RESOLVED = "resolved", "Resolved"
+    PUBLISHED = "published", "Published"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class Claim(models.Model):
+    """A checkable claim anchored to a span [start, end) of its document (code points)."""
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="claims")
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="claims")
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    exact = models.TextField()
+    prefix = models.CharField(max_length=32, blank=True)
+    suffix = models.CharField(max_length=32, blank=True)
+    statement = models.TextField(help_text="The checkable claim in the checker's words.")
+    claimant = models.CharField(max_length=200, blank=True)
+    status = models.CharField(
+        max_length=20, choices=ClaimStatus.choices, default=ClaimStatus.IN_REVIEW
+    )
+    version = models.PositiveIntegerField(default=1, help_text="Optimistic concurrency counter.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="created_claims"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["document_id", "start", "end", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start__gte=0), name="annotations_claim_start_nonnegative"
+            ),
+            models.CheckConstraint(
+                condition=Q(start__lt=F("end")), name="annotations_claim_start_before_end"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ClaimStatus.values), name="annotations_claim_status_valid"
+            ),
+        ]
+        indexes = [
+            # The queue: oldest eligible claim of a project in a status.
+            models.Index(
+                fields=["project", "status", "created_at", "id"], name="annotations_claim_queue_idx"
+            ),
+            # The reader: a document's claims in text order.
+            models.Index(fields=["document", "start", "end"], name="annotations_claim_doc_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.statement[:80]
+
+    def get_absolute_url(self) -> str:
+        return reverse("workbench:claim-detail", kwargs={"pk": self.pk})
+
+
+class Source(models.Model):
+    """An external reference cited by verdicts; one row per normalized URL."""
+
+    url = models.URLField(max_length=2000)
+    normalized_url = models.CharField(max_length=2000, unique=True)
+    title = models.CharField(max_length=500, blank=True)
+    publisher = models.CharField(max_length=200, blank=True)
+    published_date = models.DateField(null=True, blank=True)
+    archive_url = models.URLField(max_length=2000, blank=True)
+    accessed_date = models.DateField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["normalized_url"]
+
+    def __str__(self) -> str:
+        return self.title or self.url
+
+
+class Confidence(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class Verdict(models.Model):
+    """One revision of one reviewer's judgement of one claim.
+
+    A revision is a new row (``revision`` + 1) and the previous row stays with
+    ``is_current=False``: history is never overwritten.
+    """
+
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="verdicts")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="verdicts"
+    )
+    rating = models.ForeignKey(Rating, on_delete=models.PROTECT, related_name="verdicts")
+    confidence = models.CharField(max_length=10, choices=Confidence.choices)
+    rationale = models.TextField(blank=True)
+    revision = models.PositiveIntegerField(default=1)
+    is_current = models.BooleanField(default=True)
+    submitted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["claim_id", "submitted_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["claim", "reviewer"],
+                condition=Q(is_current=True),
+                name="annotations_verdict_one_current_per_reviewer",
+            ),
+            models.UniqueConstraint(
+                fields=["claim", "reviewer", "revision"], name="annotations_verdict_unique_revision"
+            ),
+            models.CheckConstraint(
+                condition=Q(confidence__in=Confidence.values),
+                name="annotations_verdict_confidence_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["reviewer", "is_current"], name="annotations_verdict_rev_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer} on claim {self.claim_id}: {self.rating_id} (rev {self.revision})"
+
+
+class Stance(models.TextChoices):
+    SUPPORTS = "supports", "Supports"
+    REFUTES = "refutes", "Refutes"
+    CONTEXT = "context", "Context"
+
+
+class Citation(models.Model):
+    verdict = models.ForeignKey(Verdict, on_delete=models.PROTECT, related_name="citations")
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="citations")
+    quote = models.TextField(
+        blank=True, help_text="The passage of the source that bears on the claim."
+    )
+    stance = models.CharField(max_length=10, choices=Stance.choices)
+
+    class Meta:
+        ordering = ["verdict_id", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(stance__in=Stance.values), name="annotations_citation_stance_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stance}: {self.source}"
+
+
+class AssignmentState(models.TextChoices):
+    LEASED = "leased", "Leased"
+    SUBMITTED = "submitted", "Submitted"
+    RELEASED = "released", "Released"
+    EXPIRED = "expired", "Expired"
+    SKIPPED = "skipped", "Skipped"
+
+
+class Assignment(models.Model):
+    """The queue's lease of a claim to a reviewer (and its end: submitted, released, expired, skipped)."""
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="assignments")
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="assignments")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments"
+    )
+    state = models.CharField(
+        max_length=12, choices=AssignmentState.choices, default=AssignmentState.LEASED
+    )
+    leased_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(
+        blank=True, help_text="Why the claim was skipped, e.g. conflict of interest."
+    )
+
+    class Meta:
+        ordering = ["-leased_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "reviewer"],
+                condition=Q(state="leased"),
+                name="annotations_assignment_one_lease_per_reviewer",
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=AssignmentState.values),
+                name="annotations_assignment_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("leased_at")),
+                name="annotations_assignment_expiry_after_lease",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["claim", "state", "expires_at"], name="annotations_assign_claim_idx"
+            ),
+            models.Index(fields=["reviewer", "claim"], name="annotations_assign_rev_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"claim {self.claim_id} → {self.reviewer} ({self.state})"
+
+
+class ConsensusMethod(models.TextChoices):
+    UNANIMOUS = "unanimous", "Unanimous"
+    MAJORITY = "majority", "Majority"
+    ADJUDICATED = "adjudicated", "Adjudicated"
+
+
+class Consensus(models.Model):
+    """A recorded outcome for a claim. Append-only: a later decision supersedes (``sequence`` + 1)."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="consensus_history")
+    sequence = models.PositiveIntegerField()
+    rating = models.ForeignKey(Rating, on_delete=models.PROTECT, related_name="+")
+    method = models.CharField(max_length=12, choices=ConsensusMethod.choices)
+    agreement = models.FloatField(
+        null=True, blank=True, help_text="Share of verdicts for this rating."
+    )
+    verdicts = models.ManyToManyField(Verdict, related_name="consensus_records", blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty when decided automatically from the verdicts.",
+    )
+    decided_at = models.DateTimeField(auto_now_add=True)
+    note = models.TextField(blank=True)
+    is_current = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["claim_id", "sequence"]
+        verbose_name_plural = "consensus records"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["claim", "sequence"], name="annotations_consensus_unique_sequence"
+            ),
+            models.UniqueConstraint(
+                fields=["claim"],
+                condition=Q(is_current=True),
+                name="annotations_consensus_one_current",
+            ),
+            models.CheckConstraint(
+                condition=Q(method__in=ConsensusMethod.values),
+                name="annotations_consensus_method_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"claim {self.claim_id} #{self.sequence}: {self.rating_id} ({self.method})"
+
+
+class Event(models.Model):
+    """Audit trail, written by every service in the same transaction. Append-only."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    project = models.ForeignKey(
+        Project, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    verb = models.CharField(max_length=60)
+    object_type = models.CharField(max_length=40)
+    object_id = models.BigIntegerField(null=True, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="annotations_event_obj_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.verb} {self.object_type}:{self.object_id}"

@@ -1,0 +1,1174 @@
+"""Every write of the workbench.
+
+Each service takes keyword-only arguments, runs in ``transaction.atomic()``, validates
+before it writes (raising ``django.core.exceptions.ValidationError`` with a message per
+field, in which case nothing is written) and records an ``Event`` in the same
+transaction. The UI, the admin, the API and the management commands all call these.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Exists, Model, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.text import slugify
+
+from annotations import consensus, spans
+from annotations.models import (
+    Assignment,
+    AssignmentState,
+    Citation,
+    Claim,
+    ClaimStatus,
+    Confidence,
+    Consensus,
+    ConsensusMethod,
+    ConsensusRule,
+    Document,
+    Event,
+    Membership,
+    Project,
+    Rating,
+    Role,
+    Source,
+    Stance,
+    Verdict,
+)
+from annotations.urlnorm import UrlError, check_url, normalize_url
+
+User = AbstractBaseUser
+
+DEFAULT_SCALE: tuple[tuple[str, str, int | None], ...] = (
+    ("true", "True", 5),
+    ("mostly_true", "Mostly true", 4),
+    ("half_true", "Half true", 3),
+    ("mostly_false", "Mostly false", 2),
+    ("false", "False", 1),
+    ("misleading", "Misleading", None),
+    ("unverifiable", "Unverifiable", None),
+    ("not_checkable", "Not checkable", None),
+)
+
+
+def event_record(
+    *,
+    actor: User | None,
+    verb: str,
+    obj: Model | None = None,
+    object_type: str = "",
+    project: Project | None = None,
+    project_id: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> Event:
+    """Append an audit event. Call inside the writing service's transaction."""
+    return Event.objects.create(
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        verb=verb,
+        object_type=object_type or (obj._meta.model_name if obj is not None else ""),
+        object_id=obj.pk if obj is not None else None,
+        project_id=project.pk if project is not None else project_id,
+        before=before,
+        after=after,
+    )
+
+
+def _clean_and_save(obj: Model) -> None:
+    obj.full_clean()
+    obj.save()
+
+
+# --- projects and members -------------------------------------------------------------
+
+
+@transaction.atomic
+def project_create(
+    *,
+    creator: User,
+    name: str,
+    slug: str = "",
+    organization: str = "",
+    organization_url: str = "",
+    required_reviews: int = 2,
+    consensus_rule: str = ConsensusRule.UNANIMOUS,
+    majority_threshold: float = 0.5,
+    lease_minutes: int = 30,
+) -> Project:
+    """Create a project with the default rating scale; the creator becomes its admin."""
+    project = Project(
+        name=name,
+        slug=slug or slugify(name)[:80],
+        organization=organization,
+        organization_url=organization_url,
+        required_reviews=required_reviews,
+        consensus_rule=consensus_rule,
+        majority_threshold=majority_threshold,
+        lease_minutes=lease_minutes,
+        created_by=creator,
+    )
+    _validate_policy(project)
+    _clean_and_save(project)
+    Rating.objects.bulk_create(
+        Rating(project=project, key=key, label=label, ordinal=ordinal, position=index)
+        for index, (key, label, ordinal) in enumerate(DEFAULT_SCALE)
+    )
+    Membership.objects.create(project=project, user=creator, role=Role.ADMIN)
+    event_record(
+        actor=creator, verb="project.create", obj=project, project=project, after=_policy(project)
+    )
+    return project
+
+
+def _policy(project: Project) -> dict[str, Any]:
+    return {
+        "name": project.name,
+        "required_reviews": project.required_reviews,
+        "consensus_rule": project.consensus_rule,
+        "majority_threshold": project.majority_threshold,
+        "lease_minutes": project.lease_minutes,
+    }
+
+
+def _validate_policy(project: Project) -> None:
+    errors: dict[str, str] = {}
+    if not isinstance(project.required_reviews, int) or not 1 <= project.required_reviews <= 20:
+        errors["required_reviews"] = "Must be a whole number from 1 to 20."
+    if not isinstance(project.majority_threshold, (int, float)) or not (
+        0.5 <= project.majority_threshold < 1
+    ):
+        errors["majority_threshold"] = "Must be at least 0.5 and below 1 (0.5 = simple majority)."
+    if not isinstance(project.lease_minutes, int) or not 1 <= project.lease_minutes <= 1440:
+        errors["lease_minutes"] = "Must be a whole number of minutes from 1 to 1440."
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def project_update(*, project: Project, actor: User, **changes: Any) -> Project:
+    """Change a project's name, organization or review policy. Locks the project row."""
+    allowed = {
+        "name",
+        "organization",
+        "organization_url",
+        "required_reviews",
+        "consensus_rule",
+        "majority_threshold",
+        "lease_minutes",
+    }
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationError({name: "This field cannot be changed." for name in sorted(unknown)})
+    project = Project.objects.select_for_update().get(pk=project.pk)
+    before = _policy(project)
+    for name, value in changes.items():
+        setattr(project, name, value)
+    _validate_policy(project)
+    _clean_and_save(project)
+    event_record(
+        actor=actor,
+        verb="project.update",
+        obj=project,
+        project=project,
+        before=before,
+        after=_policy(project),
+    )
+    return project
+
+
+@transaction.atomic
+def member_add(*, project: Project, user: User, role: str, actor: User | None) -> Membership:
+    """Add ``user`` to ``project`` with ``role``, or change the role of an existing member."""
+    if role not in Role.values:
+        raise ValidationError(
+            {"role": f"Unknown role {role!r}; use one of {', '.join(Role.values)}."}
+        )
+    membership = Membership.objects.select_for_update().filter(project=project, user=user).first()
+    before = {"role": membership.role} if membership else None
+    if membership is None:
+        membership = Membership.objects.create(project=project, user=user, role=role)
+    elif membership.role != role:
+        membership.role = role
+        membership.save(update_fields=["role"])
+    event_record(
+        actor=actor,
+        verb="member.add",
+        obj=membership,
+        project=project,
+        before=before,
+        after={"user": user.get_username(), "role": role},
+    )
+    return membership
+
+
+# --- documents -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DocumentInput:
+    title: str
+    text: str
+    raw_text: str | None = None
+    source_url: str = ""
+    publisher: str = ""
+    author: str = ""
+    published_date: dt.date | None = None
+    language: str = ""
+
+
+def _document_build(*, project: Project, data: DocumentInput, actor: User | None) -> Document:
+    errors: dict[str, str] = {}
+    if not isinstance(data.text, str) or not data.text.strip():
+        errors["text"] = "The document text is empty."
+    elif len(data.text) > settings.WORKBENCH_MAX_DOCUMENT_CHARS:
+        errors["text"] = (
+            f"The text has {len(data.text):,} characters; the limit is "
+            f"{settings.WORKBENCH_MAX_DOCUMENT_CHARS:,} (WORKBENCH_MAX_DOCUMENT_CHARS)."
+        )
+    if not (data.title or "").strip():
+        errors["title"] = "A title is required."
+    if data.source_url:
+        try:
+            check_url(data.source_url)
+        except UrlError as exc:
+            errors["source_url"] = str(exc)
+    if errors:
+        raise ValidationError(errors)
+    text = spans.canonicalize(data.text)
+    document = Document(
+        project=project,
+        title=data.title.strip()[:500],
+        text=text,
+        text_sha256=spans.text_sha256(text),
+        length=len(text),
+        raw_text=data.text if data.raw_text is None else data.raw_text,
+        source_url=data.source_url.strip(),
+        publisher=data.publisher,
+        author=data.author,
+        published_date=data.published_date,
+        language=data.language,
+        created_by=actor,
+    )
+    document.full_clean(exclude=["text_sha256"], validate_unique=False, validate_constraints=False)
+    return document
+
+
+def _duplicate_error(document: Document) -> ValidationError:
+    return ValidationError(
+        {
+            "text": f"This project already has a document with the same text (sha256 {document.text_sha256[:12]}…)."
+        },
+        code="duplicate",
+    )
+
+
+@transaction.atomic
+def document_create(*, project: Project, data: DocumentInput, actor: User | None) -> Document:
+    """Store a document's canonical text (NFC, ``\\n``), its hash and the raw text as provenance.
+
+    Raises ValidationError (code ``duplicate`` on the text field) when the project already
+    holds the same canonical text.
+    """
+    document = _document_build(project=project, data=data, actor=actor)
+    if Document.objects.filter(project=project, text_sha256=document.text_sha256).exists():
+        raise _duplicate_error(document)
+    document.save()
+    event_record(
+        actor=actor,
+        verb="document.create",
+        obj=document,
+        project=project,
+        after={
+            "title": document.title,
+            "text_sha256": document.text_sha256,
+            "length": document.length,
+        },
+    )
+    return document
+
+
+@transaction.atomic
+def document_create_many(
+    *, project: Project, items: Sequence[DocumentInput], actor: User | None
+) -> list[Document]:
+    """Bulk import: all documents or none. Errors are keyed by item index."""
+    built: list[Document] = []
+    errors: dict[str, Any] = {}
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        try:
+            document = _document_build(project=project, data=item, actor=actor)
+        except ValidationError as exc:
+            errors[str(index)] = exc.message_dict
+            continue
+        if document.text_sha256 in seen:
+            errors[str(index)] = {"text": ["Same text as an earlier item of this request."]}
+            continue
+        seen.add(document.text_sha256)
+        built.append(document)
+    existing = set(
+        Document.objects.filter(project=project, text_sha256__in=seen).values_list(
+            "text_sha256", flat=True
+        )
+    )
+    for index, document in enumerate(built):
+        if document.text_sha256 in existing:
+            errors[str(index)] = _duplicate_error(document).message_dict
+    if errors:
+        raise ValidationError(errors)
+    created = Document.objects.bulk_create(built)
+    Event.objects.bulk_create(
+        Event(
+            actor=actor,
+            verb="document.create",
+            object_type="document",
+            object_id=document.pk,
+            project=project,
+            after={
+                "title": document.title,
+                "text_sha256": document.text_sha256,
+                "length": document.length,
+            },
+        )
+        for document in created
+    )
+    return created
+
+
+# --- claims ----------------------------------------------------------------------------
+
+
+def _span_error(exc: spans.SpanError) -> ValidationError:
+    return ValidationError({exc.field: exc.message})
+
+
+@transaction.atomic
+def claim_create(
+    *,
+    document: Document,
+    start: int,
+    end: int,
+    actor: User,
+    exact: str | None = None,
+    statement: str = "",
+    claimant: str = "",
+) -> Claim:
+    """Anchor a claim to ``document.text[start:end]`` (code points) and put it in the queue.
+
+    Raises ValidationError on a bad span (``start``/``end``) or a client ``exact`` that is
+    not the text at the span (the message quotes the actual text).
+    """
+    # Read only the window the selector needs, never the whole (possibly book-length) text.
+    try:
+        spans.validate_span(document.length, start, end)
+    except spans.SpanError as exc:
+        raise _span_error(exc) from None
+    window_start = max(0, start - spans.CONTEXT_LENGTH)
+    window = _document_window(
+        document, window_start, min(document.length, end + spans.CONTEXT_LENGTH)
+    )
+    try:
+        selector = spans.make_selector(window, start - window_start, end - window_start, exact)
+    except spans.SpanError as exc:
+        raise _span_error(exc) from None
+    claim = Claim(
+        project_id=document.project_id,
+        document=document,
+        start=start,
+        end=end,
+        exact=selector.exact,
+        prefix=selector.prefix,
+        suffix=selector.suffix,
+        statement=(statement or "").strip() or selector.exact,
+        claimant=(claimant or "").strip(),
+        status=ClaimStatus.IN_REVIEW,
+        created_by=actor,
+    )
+    _clean_and_save(claim)
+    event_record(
+        actor=actor,
+        verb="claim.create",
+        obj=claim,
+        project=document.project,
+        after=_claim_state(claim),
+    )
+    return claim
+
+
+def _document_window(document: Document, start: int, end: int) -> str:
+    """``document.text[start:end]`` read from the database without loading the whole text."""
+    if "text" in document.__dict__ and document.__dict__["text"] is not None:
+        return document.text[start:end]
+    from django.db.models.functions import Substr
+
+    return (
+        Document.objects.filter(pk=document.pk)
+        .annotate(window=Substr("text", start + 1, end - start))
+        .values_list("window", flat=True)
+        .get()
+    )
+
+
+def _claim_state(claim: Claim) -> dict[str, Any]:
+    return {
+        "start": claim.start,
+        "end": claim.end,
+        "exact": claim.exact,
+        "statement": claim.statement,
+        "claimant": claim.claimant,
+        "status": claim.status,
+        "version": claim.version,
+    }
+
+
+class StaleVersion(Exception):
+    """The claim changed since the caller read it (optimistic concurrency)."""
+
+    def __init__(self, current: int) -> None:
+        super().__init__(f"The claim was changed by someone else (now version {current}).")
+        self.current = current
+
+
+@transaction.atomic
+def claim_update(
+    *,
+    claim: Claim,
+    actor: User,
+    expected_version: int,
+    statement: str | None = None,
+    claimant: str | None = None,
+) -> Claim:
+    """Edit a claim's statement or claimant if it is still at ``expected_version``.
+
+    Locks the claim row; raises StaleVersion when someone else changed it first.
+    """
+    locked = Claim.objects.select_for_update().get(pk=claim.pk)
+    if locked.version != expected_version:
+        raise StaleVersion(locked.version)
+    before = _claim_state(locked)
+    errors = {}
+    if statement is not None:
+        if not statement.strip():
+            errors["statement"] = "The statement cannot be empty."
+        locked.statement = statement.strip()
+    if claimant is not None:
+        locked.claimant = claimant.strip()
+    if errors:
+        raise ValidationError(errors)
+    locked.version += 1
+    _clean_and_save(locked)
+    event_record(
+        actor=actor,
+        verb="claim.update",
+        obj=locked,
+        project=locked.project,
+        before=before,
+        after=_claim_state(locked),
+    )
+    return locked
+
+
+# --- sources ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def source_get_or_create(
+    *,
+    url: str,
+    actor: User | None,
+    title: str = "",
+    publisher: str = "",
+    published_date: dt.date | None = None,
+    archive_url: str = "",
+) -> Source:
+    """Find the source by its normalized URL, or create it. http/https only."""
+    errors = {}
+    try:
+        normalized = normalize_url(url)
+    except UrlError as exc:
+        raise ValidationError({"url": str(exc)}) from None
+    if archive_url:
+        try:
+            check_url(archive_url)
+        except UrlError as exc:
+            errors["archive_url"] = str(exc)
+    if errors:
+        raise ValidationError(errors)
+    existing = Source.objects.filter(normalized_url=normalized).first()
+    if existing is not None:
+        return existing
+    source = Source(
+        url=url.strip(),
+        normalized_url=normalized,
+        title=title.strip()[:500],
+        publisher=publisher,
+        published_date=published_date,
+        archive_url=archive_url.strip(),
+        created_by=actor,
+    )
+    source.full_clean(validate_unique=False)
+    try:
+        with transaction.atomic():
+            source.save()
+    except IntegrityError:
+        # Another request created the same normalized URL between our check and insert.
+        return Source.objects.get(normalized_url=normalized)
+    event_record(
+        actor=actor,
+        verb="source.create",
+        obj=source,
+        after={"url": source.url, "normalized_url": normalized, "title": source.title},
+    )
+    return source
+
+
+def sources_get_or_create(*, urls: Iterable[str], actor: User | None) -> list[Source]:
+    return [source_get_or_create(url=url, actor=actor) for url in urls]
+
+
+def now() -> dt.datetime:
+    return timezone.now()
+
+
+# --- review queue --------------------------------------------------------------------------
+
+
+class QueueConflict(Exception):
+    """The request conflicts with the claim's or lease's current state (HTTP 409)."""
+
+
+def _require_member(*, project_id: int, user: User, editor: bool = False) -> Membership:
+    membership = Membership.objects.filter(project_id=project_id, user=user).first()
+    if membership is None:
+        raise PermissionDenied("You are not a member of this project.")
+    if editor and not membership.is_editor:
+        raise PermissionDenied("Only editors and admins can do this.")
+    return membership
+
+
+def _eligible_claims(*, project: Project, reviewer: User, now: dt.datetime) -> QuerySet[Claim]:
+    """Claims of ``project`` that ``reviewer`` may be offered: in review, not theirs, not
+    already judged, leased or skipped by them, and with a free review slot."""
+    active_leases = (
+        Assignment.objects.filter(
+            claim_id=OuterRef("pk"), state=AssignmentState.LEASED, expires_at__gt=now
+        )
+        .order_by()
+        .values("claim_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    current_verdicts = (
+        Verdict.objects.filter(claim_id=OuterRef("pk"), is_current=True)
+        .order_by()
+        .values("claim_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    mine_judged = Verdict.objects.filter(claim_id=OuterRef("pk"), reviewer=reviewer)
+    mine_held = Assignment.objects.filter(
+        claim_id=OuterRef("pk"),
+        reviewer=reviewer,
+        state__in=[AssignmentState.LEASED, AssignmentState.SKIPPED],
+    )
+    return (
+        Claim.objects.filter(project=project, status=ClaimStatus.IN_REVIEW)
+        .exclude(created_by=reviewer)
+        .exclude(Exists(mine_judged))
+        .exclude(Exists(mine_held))
+        .alias(
+            taken=Coalesce(Subquery(active_leases), 0) + Coalesce(Subquery(current_verdicts), 0),
+        )
+        .filter(taken__lt=project.required_reviews)
+        .order_by("created_at", "id")
+    )
+
+
+def _slots_taken(*, claim_id: int, now: dt.datetime) -> int:
+    return (
+        Assignment.objects.filter(
+            claim_id=claim_id, state=AssignmentState.LEASED, expires_at__gt=now
+        ).count()
+        + Verdict.objects.filter(claim_id=claim_id, is_current=True).count()
+    )
+
+
+def _close_assignment(
+    assignment: Assignment, *, state: str, now: dt.datetime, reason: str = ""
+) -> None:
+    assignment.state = state
+    assignment.closed_at = now
+    if reason:
+        assignment.reason = reason
+    assignment.save(update_fields=["state", "closed_at", "reason"])
+
+
+@transaction.atomic
+def lease_next(
+    *, reviewer: User, project: Project, now: dt.datetime | None = None
+) -> Assignment | None:
+    """Lease the oldest eligible claim of ``project`` to ``reviewer``; None when there is none.
+
+    A reviewer holds at most one lease per project: if they hold an unexpired one it is
+    returned unchanged; an expired one is closed first. On PostgreSQL the candidate row
+    is taken with ``SELECT … FOR UPDATE SKIP LOCKED`` so concurrent callers never wait on
+    or share a claim; because a concurrent lease inserts an Assignment without touching
+    the claim row, the free-slot check is repeated in a fresh statement once the row lock
+    is held (every writer of leases and verdicts holds that lock).
+    """
+    now = now or timezone.now()
+    _require_member(project_id=project.pk, user=reviewer)
+    held = (
+        Assignment.objects.select_for_update()
+        .filter(project=project, reviewer=reviewer, state=AssignmentState.LEASED)
+        .first()
+    )
+    if held is not None:
+        if held.expires_at > now:
+            return held
+        _close_assignment(held, state=AssignmentState.EXPIRED, now=now)
+        event_record(
+            actor=reviewer,
+            verb="lease.expire",
+            obj=held,
+            project=project,
+            after={"claim": held.claim_id},
+        )
+    skip_locked = connection.features.has_select_for_update_skip_locked
+    passed_over: list[int] = []
+    for _ in range(50):
+        candidates = _eligible_claims(project=project, reviewer=reviewer, now=now)
+        if passed_over:
+            candidates = candidates.exclude(pk__in=passed_over)
+        claim = (
+            candidates.select_for_update(skip_locked=skip_locked, of=("self",)).only("pk").first()
+        )
+        if claim is None:
+            return None
+        if _slots_taken(claim_id=claim.pk, now=now) >= project.required_reviews:
+            passed_over.append(claim.pk)
+            continue
+        assignment = Assignment.objects.create(
+            project=project,
+            claim_id=claim.pk,
+            reviewer=reviewer,
+            state=AssignmentState.LEASED,
+            leased_at=now,
+            expires_at=now + dt.timedelta(minutes=project.lease_minutes),
+        )
+        event_record(
+            actor=reviewer,
+            verb="lease.create",
+            obj=assignment,
+            project=project,
+            after={"claim": claim.pk, "expires_at": assignment.expires_at.isoformat()},
+        )
+        return assignment
+    return None
+
+
+def _held_lease(*, claim: Claim, reviewer: User, now: dt.datetime) -> Assignment | None:
+    return (
+        Assignment.objects.select_for_update()
+        .filter(claim=claim, reviewer=reviewer, state=AssignmentState.LEASED, expires_at__gt=now)
+        .first()
+    )
+
+
+@transaction.atomic
+def lease_release(*, claim: Claim, reviewer: User, now: dt.datetime | None = None) -> Assignment:
+    """Give a held lease back; the slot is free for someone else at once."""
+    now = now or timezone.now()
+    assignment = _held_lease(claim=claim, reviewer=reviewer, now=now)
+    if assignment is None:
+        raise QueueConflict("You do not hold a lease on this claim.")
+    _close_assignment(assignment, state=AssignmentState.RELEASED, now=now)
+    event_record(
+        actor=reviewer,
+        verb="lease.release",
+        obj=assignment,
+        project_id=claim.project_id,
+        after={"claim": claim.pk},
+    )
+    return assignment
+
+
+@transaction.atomic
+def claim_skip(
+    *, claim: Claim, reviewer: User, reason: str, now: dt.datetime | None = None
+) -> Assignment:
+    """Never offer ``claim`` to ``reviewer`` again (e.g. a conflict of interest); frees any lease."""
+    now = now or timezone.now()
+    _require_member(project_id=claim.project_id, user=reviewer)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(
+            {"reason": "Say why you skip this claim (e.g. conflict of interest)."}
+        )
+    if len(reason) > 2000:
+        raise ValidationError({"reason": "Keep the reason under 2,000 characters."})
+    if Verdict.objects.filter(claim=claim, reviewer=reviewer).exists():
+        raise QueueConflict("You have already submitted a verdict on this claim.")
+    assignment = (
+        Assignment.objects.select_for_update()
+        .filter(claim=claim, reviewer=reviewer, state=AssignmentState.LEASED)
+        .first()
+    )
+    if assignment is None:
+        if Assignment.objects.filter(
+            claim=claim, reviewer=reviewer, state=AssignmentState.SKIPPED
+        ).exists():
+            raise QueueConflict("You have already skipped this claim.")
+        assignment = Assignment(
+            project_id=claim.project_id,
+            claim=claim,
+            reviewer=reviewer,
+            leased_at=now,
+            expires_at=now + dt.timedelta(seconds=1),
+        )
+    assignment.state = AssignmentState.SKIPPED
+    assignment.closed_at = now
+    assignment.reason = reason
+    assignment.save()
+    event_record(
+        actor=reviewer,
+        verb="claim.skip",
+        obj=assignment,
+        project_id=claim.project_id,
+        after={"claim": claim.pk, "reason": reason},
+    )
+    return assignment
+
+
+@dataclass(frozen=True)
+class CitationInput:
+    stance: str
+    url: str = ""
+    source_id: int | None = None
+    quote: str = ""
+
+
+MAX_CITATIONS = 50
+MAX_RATIONALE = 20_000
+MAX_QUOTE = 5_000
+
+
+def _verdict_state(verdict: Verdict) -> dict[str, Any]:
+    return {
+        "rating": verdict.rating.key,
+        "confidence": verdict.confidence,
+        "rationale": verdict.rationale,
+        "revision": verdict.revision,
+        "citations": [
+            {"source": c.source_id, "quote": c.quote, "stance": c.stance}
+            for c in verdict.citations.all()
+        ],
+    }
+
+
+def _rating_get(*, project_id: int, key: str, field: str = "rating") -> Rating:
+    rating = (
+        Rating.objects.filter(project_id=project_id, key=key).first()
+        if isinstance(key, str)
+        else None
+    )
+    if rating is None:
+        keys = ", ".join(Rating.objects.filter(project_id=project_id).values_list("key", flat=True))
+        raise ValidationError({field: f"Unknown rating {key!r}; this project's scale is: {keys}."})
+    return rating
+
+
+def _citations_validate(
+    citations: Sequence[CitationInput], actor: User
+) -> list[tuple[Source, CitationInput]]:
+    if len(citations) > MAX_CITATIONS:
+        raise ValidationError({"citations": f"At most {MAX_CITATIONS} citations per verdict."})
+    resolved: list[tuple[Source, CitationInput]] = []
+    errors: dict[str, Any] = {}
+    for index, citation in enumerate(citations):
+        problems: dict[str, str] = {}
+        if citation.stance not in Stance.values:
+            problems["stance"] = (
+                f"Unknown stance {citation.stance!r}; use one of {', '.join(Stance.values)}."
+            )
+        if len(citation.quote or "") > MAX_QUOTE:
+            problems["quote"] = f"Quotes are limited to {MAX_QUOTE:,} characters."
+        source = None
+        if citation.source_id is not None:
+            source = Source.objects.filter(pk=citation.source_id).first()
+            if source is None:
+                problems["source"] = f"No source with id {citation.source_id}."
+        elif citation.url:
+            try:
+                normalize_url(citation.url)
+            except UrlError as exc:
+                problems["url"] = str(exc)
+        else:
+            problems["url"] = "Give the source's URL or the id of a known source."
+        if problems:
+            errors[str(index)] = problems
+        else:
+            resolved.append((source, citation))  # type: ignore[arg-type]
+    if errors:
+        raise ValidationError({"citations": [errors]})
+    # Create sources only after every citation validated, so a bad one writes nothing.
+    return [
+        (source or source_get_or_create(url=citation.url, actor=actor), citation)
+        for source, citation in resolved
+    ]
+
+
+@transaction.atomic
+def verdict_submit(
+    *,
+    claim: Claim,
+    reviewer: User,
+    rating: str,
+    confidence: str,
+    rationale: str = "",
+    citations: Sequence[CitationInput] = (),
+    now: dt.datetime | None = None,
+) -> Verdict:
+    """Record ``reviewer``'s verdict on ``claim``, or a revision of it.
+
+    A first verdict needs the reviewer's unexpired lease; a revision is allowed until
+    consensus is recorded, and is a new row (the old one is kept, no longer current).
+    Locks the claim row, then decides consensus when the required verdicts are in.
+    Raises ValidationError for bad input and QueueConflict for the wrong state.
+    """
+    now = now or timezone.now()
+    _require_member(project_id=claim.project_id, user=reviewer)
+    claim = Claim.objects.select_for_update().select_related("project").get(pk=claim.pk)
+    errors: dict[str, str] = {}
+    if confidence not in Confidence.values:
+        errors["confidence"] = f"Unknown confidence {confidence!r}; use low, medium or high."
+    if len(rationale or "") > MAX_RATIONALE:
+        errors["rationale"] = f"The rationale is limited to {MAX_RATIONALE:,} characters."
+    try:
+        rating_obj = _rating_get(project_id=claim.project_id, key=rating)
+    except ValidationError as exc:
+        errors.update({k: v[0] for k, v in exc.message_dict.items()})
+    if errors:
+        raise ValidationError(errors)
+    previous = (
+        Verdict.objects.select_for_update()
+        .filter(claim=claim, reviewer=reviewer, is_current=True)
+        .first()
+    )
+    lease = None
+    if previous is None:
+        if claim.status != ClaimStatus.IN_REVIEW:
+            raise QueueConflict(
+                f"This claim is {claim.get_status_display().lower()}, not in review."
+            )
+        lease = _held_lease(claim=claim, reviewer=reviewer, now=now)
+        if lease is None:
+            raise QueueConflict(
+                "Take this claim from the queue (Review next) before judging it; "
+                "your lease may have expired."
+            )
+    elif claim.status not in (ClaimStatus.IN_REVIEW, ClaimStatus.DISPUTED):
+        raise QueueConflict("Consensus has been recorded; verdicts can no longer be revised.")
+    sources = _citations_validate(list(citations), reviewer)
+    verdict = Verdict(
+        claim=claim,
+        reviewer=reviewer,
+        rating=rating_obj,
+        confidence=confidence,
+        rationale=rationale or "",
+        revision=1 if previous is None else previous.revision + 1,
+    )
+    before = None
+    if previous is not None:
+        before = _verdict_state(previous)
+        previous.is_current = False
+        previous.save(update_fields=["is_current"])
+    verdict.save()
+    Citation.objects.bulk_create(
+        Citation(verdict=verdict, source=source, quote=c.quote or "", stance=c.stance)
+        for source, c in sources
+    )
+    if lease is not None:
+        _close_assignment(lease, state=AssignmentState.SUBMITTED, now=now)
+    event_record(
+        actor=reviewer,
+        verb="verdict.submit" if previous is None else "verdict.revise",
+        obj=verdict,
+        project_id=claim.project_id,
+        before=before,
+        after=_verdict_state(verdict),
+    )
+    _consensus_decide(claim=claim, actor=reviewer)
+    return verdict
+
+
+def _current_verdicts(claim: Claim) -> list[Verdict]:
+    return list(
+        Verdict.objects.filter(claim=claim, is_current=True).select_related("rating").order_by("id")
+    )
+
+
+def _consensus_append(
+    *,
+    claim: Claim,
+    rating: Rating,
+    method: str,
+    agreement: float | None,
+    verdicts: Sequence[Verdict],
+    actor: User | None,
+    decided_by: User | None,
+    note: str = "",
+) -> Consensus:
+    """Append a consensus record, superseding the current one. Caller holds the claim lock."""
+    current = Consensus.objects.filter(claim=claim, is_current=True).first()
+    last = (
+        Consensus.objects.filter(claim=claim)
+        .order_by("-sequence")
+        .values_list("sequence", flat=True)
+        .first()
+    )
+    if current is not None:
+        current.is_current = False
+        current.save(update_fields=["is_current"])
+    record = Consensus.objects.create(
+        claim=claim,
+        sequence=(last or 0) + 1,
+        rating=rating,
+        method=method,
+        agreement=agreement,
+        decided_by=decided_by,
+        note=note,
+    )
+    record.verdicts.set(verdicts)
+    event_record(
+        actor=actor,
+        verb=f"consensus.{method}",
+        obj=record,
+        project_id=claim.project_id,
+        before={"rating": current.rating.key, "sequence": current.sequence} if current else None,
+        after={
+            "rating": rating.key,
+            "method": method,
+            "agreement": agreement,
+            "sequence": record.sequence,
+            "verdicts": [v.pk for v in verdicts],
+            "note": note,
+        },
+    )
+    return record
+
+
+def _claim_set_status(*, claim: Claim, status: str, actor: User | None, note: str = "") -> None:
+    before = claim.status
+    claim.status = status
+    claim.version += 1
+    claim.save(update_fields=["status", "version", "updated_at"])
+    event_record(
+        actor=actor,
+        verb="claim.status",
+        obj=claim,
+        project_id=claim.project_id,
+        before={"status": before},
+        after={"status": status, "note": note} if note else {"status": status},
+    )
+
+
+def _consensus_decide(*, claim: Claim, actor: User | None) -> Consensus | None:
+    """When the required verdicts are in, resolve the claim or mark it disputed. Claim locked."""
+    verdicts = _current_verdicts(claim)
+    if len(verdicts) < claim.project.required_reviews:
+        return None
+    decision = consensus.decide(
+        [v.rating.key for v in verdicts],
+        rule=claim.project.consensus_rule,
+        majority_threshold=claim.project.majority_threshold,
+    )
+    if not decision.reached:
+        if claim.status != ClaimStatus.DISPUTED:
+            _claim_set_status(claim=claim, status=ClaimStatus.DISPUTED, actor=actor)
+        return None
+    rating = next(v.rating for v in verdicts if v.rating.key == decision.rating)
+    record = _consensus_append(
+        claim=claim,
+        rating=rating,
+        method=str(decision.method),
+        agreement=decision.agreement,
+        verdicts=verdicts,
+        actor=actor,
+        decided_by=None,
+    )
+    _claim_set_status(claim=claim, status=ClaimStatus.RESOLVED, actor=actor)
+    return record
+
+
+def _lock_claim(claim: Claim) -> Claim:
+    return Claim.objects.select_for_update().select_related("project").get(pk=claim.pk)
+
+
+@transaction.atomic
+def claim_adjudicate(*, claim: Claim, editor: User, rating: str, note: str) -> Consensus:
+    """An editor decides a disputed claim. Locks the claim; records method ``adjudicated``."""
+    _require_member(project_id=claim.project_id, user=editor, editor=True)
+    claim = _lock_claim(claim)
+    errors: dict[str, str] = {}
+    note = (note or "").strip()
+    if not note:
+        errors["note"] = "Explain the decision in a note; it is part of the record."
+    try:
+        rating_obj = _rating_get(project_id=claim.project_id, key=rating)
+    except ValidationError as exc:
+        errors.update({k: v[0] for k, v in exc.message_dict.items()})
+    if errors:
+        raise ValidationError(errors)
+    if claim.status != ClaimStatus.DISPUTED:
+        raise QueueConflict(
+            f"Only disputed claims are adjudicated; this one is {claim.get_status_display().lower()}."
+        )
+    verdicts = _current_verdicts(claim)
+    agreement = (
+        (sum(1 for v in verdicts if v.rating_id == rating_obj.pk) / len(verdicts))
+        if verdicts
+        else None
+    )
+    record = _consensus_append(
+        claim=claim,
+        rating=rating_obj,
+        method=ConsensusMethod.ADJUDICATED,
+        agreement=agreement,
+        verdicts=verdicts,
+        actor=editor,
+        decided_by=editor,
+        note=note,
+    )
+    _claim_set_status(claim=claim, status=ClaimStatus.RESOLVED, actor=editor)
+    return record
+
+
+@transaction.atomic
+def claim_reopen(*, claim: Claim, editor: User, note: str) -> Claim:
+    """Reopen a resolved or published claim: its consensus stops being current (kept in
+    the history), the claim becomes disputed, reviewers may revise and editors adjudicate anew."""
+    _require_member(project_id=claim.project_id, user=editor, editor=True)
+    claim = _lock_claim(claim)
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({"note": "Say why the claim is reopened."})
+    if claim.status not in (ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED):
+        raise QueueConflict("Only resolved or published claims can be reopened.")
+    current = Consensus.objects.filter(claim=claim, is_current=True).first()
+    if current is not None:
+        current.is_current = False
+        current.save(update_fields=["is_current"])
+        event_record(
+            actor=editor,
+            verb="consensus.supersede",
+            obj=current,
+            project_id=claim.project_id,
+            before={"is_current": True},
+            after={"is_current": False, "note": note},
+        )
+    _claim_set_status(claim=claim, status=ClaimStatus.DISPUTED, actor=editor, note=note)
+    return claim
+
+
+@transaction.atomic
+def claim_publish(*, claim: Claim, editor: User) -> Claim:
+    """Publish a resolved claim (it then appears in ClaimReview exports)."""
+    _require_member(project_id=claim.project_id, user=editor, editor=True)
+    claim = _lock_claim(claim)
+    if claim.status != ClaimStatus.RESOLVED:
+        raise QueueConflict("Only resolved claims can be published.")
+    _claim_set_status(claim=claim, status=ClaimStatus.PUBLISHED, actor=editor)
+    return claim
+
+
+@transaction.atomic
+def claim_withdraw(
+    *, claim: Claim, actor: User, reason: str, now: dt.datetime | None = None
+) -> Claim:
+    """Take a claim out of review (editors, or its creator before any verdict); open leases end."""
+    now = now or timezone.now()
+    membership = _require_member(project_id=claim.project_id, user=actor)
+    claim = _lock_claim(claim)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the claim is withdrawn."})
+    if not membership.is_editor and not (
+        claim.created_by_id == actor.pk and not Verdict.objects.filter(claim=claim).exists()
+    ):
+        raise PermissionDenied(
+            "Only editors, or the creator before any verdict, can withdraw a claim."
+        )
+    if claim.status in (ClaimStatus.WITHDRAWN, ClaimStatus.PUBLISHED):
+        raise QueueConflict(f"This claim is {claim.get_status_display().lower()}.")
+    for lease in Assignment.objects.select_for_update().filter(
+        claim=claim, state=AssignmentState.LEASED
+    ):
+        _close_assignment(lease, state=AssignmentState.RELEASED, now=now)
+    _claim_set_status(claim=claim, status=ClaimStatus.WITHDRAWN, actor=actor, note=reason)
+    return claim
+
+
+@transaction.atomic
+def consensus_recompute(*, claim: Claim, actor: User | None) -> Consensus | None:
+    """Re-run the project's rule over the current verdicts (admin action). An editor's
+    adjudication is never replaced automatically; an unchanged outcome writes only an event."""
+    claim = _lock_claim(claim)
+    current = (
+        Consensus.objects.filter(claim=claim, is_current=True).select_related("rating").first()
+    )
+    verdicts = _current_verdicts(claim)
+    outcome = "unchanged"
+    record = None
+    if current is not None and current.method == ConsensusMethod.ADJUDICATED:
+        outcome = "kept adjudication"
+    elif len(verdicts) >= claim.project.required_reviews and claim.status in (
+        ClaimStatus.IN_REVIEW,
+        ClaimStatus.DISPUTED,
+        ClaimStatus.RESOLVED,
+    ):
+        decision = consensus.decide(
+            [v.rating.key for v in verdicts],
+            rule=claim.project.consensus_rule,
+            majority_threshold=claim.project.majority_threshold,
+        )
+        if decision.reached and (
+            current is None
+            or current.rating.key != decision.rating
+            or current.method != decision.method
+        ):
+            rating = next(v.rating for v in verdicts if v.rating.key == decision.rating)
+            record = _consensus_append(
+                claim=claim,
+                rating=rating,
+                method=str(decision.method),
+                agreement=decision.agreement,
+                verdicts=verdicts,
+                actor=actor,
+                decided_by=None,
+            )
+            if claim.status != ClaimStatus.RESOLVED:
+                _claim_set_status(claim=claim, status=ClaimStatus.RESOLVED, actor=actor)
+            outcome = "recorded"
+        elif not decision.reached and claim.status != ClaimStatus.DISPUTED:
+            if current is not None:
+                current.is_current = False
+                current.save(update_fields=["is_current"])
+            _claim_set_status(claim=claim, status=ClaimStatus.DISPUTED, actor=actor)
+            outcome = "disputed"
+    event_record(
+        actor=actor,
+        verb="consensus.recompute",
+        obj=claim,
+        project_id=claim.project_id,
+        after={"outcome": outcome},
+    )
+    return record

@@ -1,0 +1,75 @@
+"""Pure Python: URL checks and normalization for cited sources.
+
+Only http and https are accepted anywhere a user gives a URL; everything else
+(javascript:, data:, file:, vbscript:, ...) is refused at input so it can never be
+rendered as an active link. Two spellings of the same address normalize to one key,
+so a source is stored once however reviewers paste it.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+ALLOWED_SCHEMES = ("http", "https")
+MAX_URL_LENGTH = 2000
+# Tracking parameters carry no meaning for the reference itself.
+_TRACKING_PREFIXES = ("utm_",)
+_TRACKING_KEYS = frozenset({"fbclid", "gclid", "mc_cid", "mc_eid", "ref_src"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class UrlError(ValueError):
+    """The URL is not an absolute http(s) address; the message says why."""
+
+
+def check_url(url: str) -> str:
+    """Return the URL stripped of surrounding whitespace, or raise UrlError."""
+    if not isinstance(url, str):
+        raise UrlError("Enter a URL as text.")
+    cleaned = url.strip()
+    if not cleaned:
+        raise UrlError("Enter a URL.")
+    if len(cleaned) > MAX_URL_LENGTH:
+        raise UrlError(f"URLs are limited to {MAX_URL_LENGTH} characters.")
+    if any(ord(ch) < 32 or ch in "\x7f \\" for ch in cleaned):
+        raise UrlError("URLs may not contain spaces, backslashes or control characters.")
+    try:
+        parts = urlsplit(cleaned)
+        port = parts.port
+    except ValueError as exc:
+        raise UrlError(f"Not a valid URL: {exc}.") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ALLOWED_SCHEMES:
+        shown = scheme or "none"
+        raise UrlError(f"Only http and https URLs are allowed (scheme: {shown}).")
+    if not parts.hostname:
+        raise UrlError("The URL needs a host name, e.g. https://example.org/page.")
+    if parts.username or parts.password:
+        raise UrlError("URLs with a user name or password are not allowed.")
+    if port == 0:
+        raise UrlError("Port 0 is not a valid port.")
+    return cleaned
+
+
+def normalize_url(url: str) -> str:
+    """A canonical key for ``url``: lower-case scheme and host, no default port,
+    no fragment, no tracking parameters, sorted query, percent-encoding made uniform."""
+    parts = urlsplit(check_url(url))
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower().rstrip(".")
+    try:
+        host = host.encode("idna").decode("ascii") if not host.startswith("[") else host
+    except UnicodeError:
+        raise UrlError("The host name is not a valid internationalized domain name.") from None
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    port = parts.port
+    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    path = quote(unquote(parts.path), safe="/:@!$&'()*+,;=-._~%") or "/"
+    query_pairs = [
+        (key, value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        if key not in _TRACKING_KEYS and not key.startswith(_TRACKING_PREFIXES)
+    ]
+    query = urlencode(sorted(query_pairs))
+    return urlunsplit((scheme, netloc, path, query, ""))

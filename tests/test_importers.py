@@ -1,0 +1,478 @@
+"""Tests for annotations.importers: pure Python, no database."""
+
+from __future__ import annotations
+
+import io
+import json
+import unicodedata
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from annotations.importers import Cleaned, Record, RecordError, Removal, clean_text, parse_jsonl
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+SAMPLE = (FIXTURES / "seed" / "sample_article.txt").read_text(encoding="utf-8")
+DEMO_CLAIMS = json.loads((FIXTURES / "demo_claims.json").read_text(encoding="utf-8"))
+
+SAMPLE_TITLE = "The contrasting Russian/Chinese vs. US models for geo-economic diplomacy"
+RELATED_HEADLINES = (
+    "The new Middle East: A North/South divide where Israel is losing its narrative"
+    " and its old game plan",
+    "Two Koreas\u2013One Road: The future of cooperation between North Korea, South Korea and Russia",
+)
+
+
+@pytest.fixture(scope="module")
+def cleaned() -> Cleaned:
+    return clean_text(SAMPLE)
+
+
+def non_blank_lines(text: str) -> list[str]:
+    return [line for line in text.split("\n") if line.strip()]
+
+
+# --- the sample article ---------------------------------------------------------------
+
+
+def test_it_removes_css_script_and_feed_furniture_from_the_sample(cleaned: Cleaned) -> None:
+    for junk in ("@media", "adsbygoogle", "{", "}", "appeared first on", "adace_"):
+        assert junk not in cleaned.text, junk
+    assert cleaned.text.split("\n")[-1].strip() != "Source"
+    assert not cleaned.text.rstrip().endswith("Source")
+
+
+def test_it_takes_title_from_first_line_and_publisher_from_footer(cleaned: Cleaned) -> None:
+    assert cleaned.title == SAMPLE_TITLE
+    assert cleaned.publisher == "The Duran"
+    assert not cleaned.text.startswith(SAMPLE_TITLE)
+    assert cleaned.text.startswith("Russia\u2019s\u00a0Deputy Foreign Minister Igor Morgulov")
+
+
+def test_it_removes_and_reports_the_related_headlines(cleaned: Cleaned) -> None:
+    reported = [r.text for r in cleaned.removed if r.kind == "related-headline"]
+    assert reported == list(RELATED_HEADLINES)
+    for headline in RELATED_HEADLINES:
+        assert headline not in cleaned.text
+
+
+def test_it_reports_what_it_removed_from_the_sample_in_order(cleaned: Cleaned) -> None:
+    assert [(r.kind, r.line) for r in cleaned.removed] == [
+        ("title", 1),
+        ("css", 3),  # four one-line @media rules, reported as one run
+        ("script", 8),
+        ("related-headline", 15),
+        ("css", 17),
+        ("related-headline", 26),
+        ("feed-footer", 55),
+        ("source-marker", 57),
+    ]
+    assert cleaned.removed[1].text.count("\n") == 3
+
+
+def test_it_keeps_numbered_items_and_quoted_speech(cleaned: Cleaned) -> None:
+    lines = cleaned.text.split("\n")
+    assert (
+        "1. Attempts to create points of tensions along key areas of One Belt\u2013One Road"
+        in lines
+    )
+    assert any(
+        line.startswith("2. Attempts to exploit as many traditional conflicts") for line in lines
+    )
+    quoted = [line for line in lines if line.startswith(("“", "…"))]
+    assert len(quoted) == 10
+    assert quoted[0].startswith("“Unfortunately, I have to say")
+    assert quoted[-1].endswith("in the foreseeable future”.")
+
+
+def test_every_removal_matches_the_raw_text_at_its_line(cleaned: Cleaned) -> None:
+    raw_lines = SAMPLE.split("\n")
+    for removal in cleaned.removed:
+        count = removal.text.count("\n") + 1
+        span = raw_lines[removal.line - 1 : removal.line - 1 + count]
+        assert "\n".join(span) == removal.text, removal
+
+
+def test_it_keeps_the_other_lines_byte_identical(cleaned: Cleaned) -> None:
+    # Kept and removed lines together are exactly the raw text's non-blank lines:
+    # nothing was reflowed, re-spaced or silently dropped.
+    removed = [line for r in cleaned.removed for line in non_blank_lines(r.text)]
+    assert Counter(non_blank_lines(cleaned.text)) + Counter(removed) == Counter(
+        non_blank_lines(SAMPLE)
+    )
+    assert "Korean peninsula while at a meeting of the\u00a0Valdai" in cleaned.text
+
+
+def test_it_leaves_single_blank_lines_and_no_blank_edges(cleaned: Cleaned) -> None:
+    assert "\n\n\n" not in cleaned.text
+    assert cleaned.text == cleaned.text.strip()
+    # Two breaks are the author's (around the quotation), two are where the related
+    # headlines stood: the paragraphs on either side stay separate paragraphs.
+    assert cleaned.text.count("\n\n") == 4
+
+
+def test_it_gives_the_same_result_for_crlf_and_cr_line_endings(cleaned: Cleaned) -> None:
+    assert clean_text(SAMPLE.replace("\n", "\r\n")) == cleaned
+    assert clean_text(SAMPLE.replace("\n", "\r")) == cleaned
+
+
+def test_it_is_idempotent_once_the_title_is_put_back(cleaned: Cleaned) -> None:
+    # The natural round trip is title + body: cleaning that again finds nothing but
+    # the title, and yields the same body.
+    again = clean_text(f"{cleaned.title}\n\n{cleaned.text}")
+    assert again.text == cleaned.text
+    assert again.title == cleaned.title
+    assert [r.kind for r in again.removed] == ["title"]
+
+
+def test_recleaning_the_body_only_takes_its_first_line_as_title(cleaned: Cleaned) -> None:
+    again = clean_text(cleaned.text)
+    first, rest = cleaned.text.split("\n", 1)
+    assert again.removed == (Removal(kind="title", text=first, line=1),)
+    assert again.title == first
+    assert again.text == rest
+    assert again.publisher == ""
+
+
+# --- focused cleaning cases --------------------------------------------------------------
+
+
+def test_it_removes_a_multi_line_css_block() -> None:
+    raw = "Title\n\nFirst paragraph.\n\n.ad-slot,\n#top {\n  display: none;\n  margin: 0 auto;\n}\n\nSecond paragraph."
+    result = clean_text(raw)
+    assert result.text == "First paragraph.\n\nSecond paragraph."
+    css = [r for r in result.removed if r.kind == "css"]
+    assert css == [
+        Removal(
+            kind="css", text=".ad-slot,\n#top {\n  display: none;\n  margin: 0 auto;\n}", line=5
+        )
+    ]
+
+
+def test_it_removes_a_multi_line_media_block() -> None:
+    raw = (
+        "Title\nOne.\n@media (max-width: 600px) {\n  .ad { display: block; }\n}\nTwo.\n"
+        "@font-face { font-family: X; src: url(https://x.test/f.woff); }\nThree."
+    )
+    result = clean_text(raw)
+    assert result.text == "One.\nTwo.\nThree."
+    assert [(r.kind, r.line) for r in result.removed] == [("title", 1), ("css", 3), ("css", 7)]
+
+
+def test_it_keeps_prose_with_braces_and_unbalanced_blocks() -> None:
+    raw = "Title\nThe set {1, 2} is small.\nmargin {\nThis is prose, not a stylesheet.\nEnd."
+    result = clean_text(raw)
+    assert (
+        result.text == "The set {1, 2} is small.\nmargin {\nThis is prose, not a stylesheet.\nEnd."
+    )
+    assert [r.kind for r in result.removed] == ["title"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "(adsbygoogle = window.adsbygoogle || []).push({});",
+        "  (adsbygoogle = window.adsbygoogle || []).push({});  ",
+        "googletag.cmd.push(function() { googletag.display('div-gpt-ad-1'); });",
+        "window.dataLayer = window.dataLayer || [];",
+        "var _gaq = _gaq || [];",
+        "!function(f,b,e,v,n,t,s){if(f.fbq)return;}(window, document,'script');",
+        '<script async src="https://example.test/ads.js"></script>',
+    ],
+)
+def test_it_removes_script_remnants(line: str) -> None:
+    result = clean_text(f"Title\nBefore.\n{line}\nAfter.")
+    assert result.text == "Before.\nAfter."
+    assert Removal(kind="script", text=line, line=3) in result.removed
+
+
+def test_it_keeps_prose_that_mentions_ad_scripts() -> None:
+    body = (
+        "Publishers load adsbygoogle to show ads.\nThe googletag library (from Google) is common."
+    )
+    assert clean_text(f"Title\n{body}").text == body
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "It was cold.",  # a real short paragraph
+        "What the agreement means for Seoul",  # a section heading without teaser shape
+        "1. Attempts to create points of tensions along key areas",  # numbered item
+        "“We will not give in to pressure”",  # quoted speech
+        "…and the talks went on",  # continued quotation
+        "Moscow: talks resumed. Seoul: talks stalled",  # two sentences
+        "Analysis: Short",  # too short to be a headline
+    ],
+)
+def test_it_keeps_standalone_lines_that_are_not_teasers(line: str) -> None:
+    raw = f"Title\n\nFirst paragraph.\n\n{line}\n\nLast paragraph."
+    result = clean_text(raw)
+    assert line in result.text.split("\n")
+    assert [r.kind for r in result.removed] == ["title"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # "Topic: angle" teaser between paragraphs
+        "Title\n\nFirst.\n\nGas pipeline: Why Seoul is talking to Moscow again\n\nLast.",
+        # no separator, but right next to an ad block
+        "Title\n\nFirst.\n\nWhy Seoul is talking to Moscow again\n\n.ad {display: none;}\n\nLast.",
+    ],
+)
+def test_it_removes_teaser_headlines(raw: str) -> None:
+    result = clean_text(raw)
+    assert result.text.split("\n\n")[0] == "First."
+    assert result.text.endswith("Last.")
+    assert "Moscow again" not in result.text
+    assert "related-headline" in [r.kind for r in result.removed]
+
+
+def test_it_keeps_a_teaser_shaped_line_at_the_edges_of_the_body() -> None:
+    # Right after the title it is a standfirst, at the end a sign-off: both are text.
+    raw = "Title\n\nBackground: How the talks began in Vladivostok\n\nBody.\n\nUpdate: Talks resumed on Monday"
+    result = clean_text(raw)
+    assert "Background: How the talks began in Vladivostok" in result.text
+    assert result.text.endswith("Update: Talks resumed on Monday")
+
+
+def test_feed_footer_and_source_marker_are_only_removed_at_the_end() -> None:
+    raw = (
+        "Title\nThe post The Duran appeared first on Monday was a reprint.\nSource\n"
+        "Body.\nThe post Title appeared first on Example News.\n\nSource\n"
+    )
+    result = clean_text(raw)
+    assert (
+        result.text == "The post The Duran appeared first on Monday was a reprint.\nSource\nBody."
+    )
+    assert result.publisher == "Example News"
+    assert [(r.kind, r.line) for r in result.removed] == [
+        ("title", 1),
+        ("feed-footer", 5),
+        ("source-marker", 7),
+    ]
+
+
+def test_it_takes_the_title_after_leading_junk() -> None:
+    raw = "@media(max-width: 600px) {.x {display:block;}}\n\nReal headline\nBody."
+    result = clean_text(raw)
+    assert result.title == "Real headline"
+    assert result.text == "Body."
+
+
+def test_it_handles_empty_and_blank_input() -> None:
+    assert clean_text("") == Cleaned(text="", title="", publisher="", removed=())
+    assert clean_text(" \r\n\n\t") == Cleaned(text="", title="", publisher="", removed=())
+
+
+def test_it_normalises_to_nfc() -> None:
+    result = clean_text("Cafe\u0301 news\nThe cafe\u0301 opened.")
+    assert result.title == "Café news"
+    assert result.text == "The café opened."
+
+
+# --- demo claims ---------------------------------------------------------------------------
+
+
+def test_demo_claims_are_well_formed() -> None:
+    assert len(DEMO_CLAIMS) == 10
+    for claim in DEMO_CLAIMS:
+        assert set(claim) == {"exact", "statement", "claimant"}
+        assert all(isinstance(value, str) and value.strip() for value in claim.values())
+        assert claim["exact"] == claim["exact"].strip()
+
+
+def test_each_demo_claim_occurs_exactly_once_in_the_cleaned_sample(cleaned: Cleaned) -> None:
+    for claim in DEMO_CLAIMS:
+        assert cleaned.text.count(claim["exact"]) == 1, claim["exact"]
+
+
+def test_at_least_three_demo_claims_overlap(cleaned: Cleaned) -> None:
+    spans = []
+    for claim in DEMO_CLAIMS:
+        start = cleaned.text.index(claim["exact"])
+        spans.append((start, start + len(claim["exact"])))
+    overlapping = {
+        i
+        for i, (a_start, a_end) in enumerate(spans)
+        for j, (b_start, b_end) in enumerate(spans)
+        if i != j and a_start < b_end and b_start < a_end
+    }
+    assert len(overlapping) >= 3
+
+
+# --- JSONL ---------------------------------------------------------------------------------
+
+
+def test_it_parses_good_records() -> None:
+    lines = [
+        json.dumps(
+            {
+                "text": "Body text.",
+                "title": " A title ",
+                "url": "https://example.test/a",
+                "publisher": "Example",
+                "author": "A. Writer",
+                "published": "2017-11-30",
+                "language": "en",
+            }
+        ),
+        json.dumps({"text": "Only text.", "source_url": "https://example.test/b", "author": None}),
+    ]
+    assert list(parse_jsonl(lines)) == [
+        Record(
+            title="A title",
+            text="Body text.",
+            source_url="https://example.test/a",
+            publisher="Example",
+            author="A. Writer",
+            published="2017-11-30",
+            language="en",
+            line=1,
+        ),
+        Record(
+            title="",
+            text="Only text.",
+            source_url="https://example.test/b",
+            publisher="",
+            author="",
+            published="",
+            language="",
+            line=2,
+        ),
+    ]
+
+
+def test_it_reports_each_bad_line_and_carries_on() -> None:
+    batch = io.StringIO(
+        "\n".join(
+            [
+                '{"text": "first"}',
+                "",
+                '{"text": "broken"',
+                '{"title": "no text"}',
+                '["not", "an", "object"]',
+                '{"text": "x", "published": "30/11/2017"}',
+                '{"text": "x", "body": "?", "tags": []}',
+                "   ",
+                '{"text": "last"}',
+            ]
+        )
+        + "\n"
+    )
+    results = list(parse_jsonl(batch))
+    assert [(type(r).__name__, r.line) for r in results] == [
+        ("Record", 1),
+        ("RecordError", 3),
+        ("RecordError", 4),
+        ("RecordError", 5),
+        ("RecordError", 6),
+        ("RecordError", 7),
+        ("Record", 9),
+    ]
+    errors = {r.line: r.reason for r in results if isinstance(r, RecordError)}
+    assert errors[3].startswith("invalid JSON:")
+    assert errors[4] == "missing required key 'text'"
+    assert errors[5] == "expected a JSON object, got array"
+    assert errors[6] == "'published' must be an ISO date (YYYY-MM-DD), got '30/11/2017'"
+    assert errors[7].startswith("unknown keys: 'body', 'tags' (allowed: ")
+    assert isinstance(results[-1], Record)
+    assert results[-1].text == "last"
+
+
+@pytest.mark.parametrize(
+    ("obj", "reason"),
+    [
+        ({"text": ""}, "'text' must not be empty"),
+        ({"text": "  \n"}, "'text' must not be empty"),
+        ({"text": 42}, "'text' must be a string, got number"),
+        ({"text": "x", "title": ["a"]}, "'title' must be a string, got array"),
+        (
+            {"text": "x", "url": "https://a.test", "source_url": "https://b.test"},
+            "'url' ('https://a.test') and 'source_url' ('https://b.test') disagree",
+        ),
+        (
+            {"text": None, "published": "2017-02-30"},
+            "'text' must be a string, got null; "
+            "'published' must be an ISO date (YYYY-MM-DD), got '2017-02-30'",
+        ),
+    ],
+)
+def test_it_gives_a_precise_reason(obj: dict[str, object], reason: str) -> None:
+    assert list(parse_jsonl([json.dumps(obj)])) == [RecordError(line=1, reason=reason)]
+
+
+def test_it_passes_text_through_uncleaned_and_accepts_a_bom() -> None:
+    text = "@media(x) {.a {b:c;}}\r\nBody"
+    [record] = parse_jsonl(["\ufeff" + json.dumps({"text": text, "published": "20171130"})])
+    assert isinstance(record, Record)
+    assert record.text == text
+    assert record.published == "2017-11-30"
+
+
+# --- properties ----------------------------------------------------------------------------
+
+JUNK_LINES = st.sampled_from(
+    [
+        "@media(max-width: 600px) {.adace_ad_x {display:block !important;}}",
+        "(adsbygoogle = window.adsbygoogle || []).push({});",
+        ".a {",
+        "  color: red;",
+        "}",
+        "Source",
+        "The post T appeared first on P.",
+        "Gas pipeline: Why Seoul is talking to Moscow again",
+        "",
+        " ",
+        "\r",
+        "e\u0301",
+    ]
+)
+MIXED_TEXT = st.lists(st.text() | JUNK_LINES, max_size=20).map("\n".join)
+
+
+@given(MIXED_TEXT)
+def test_canonical_form_matches_spans(raw: str) -> None:
+    # Removal line numbers and claim offsets must be counted over the same string.
+    assert _canonicalize(raw) == canonicalize(raw)
+
+
+@given(MIXED_TEXT)
+def test_clean_text_never_raises_and_returns_canonical_text(raw: str) -> None:
+    result = clean_text(raw)
+    for value in (result.text, result.title, result.publisher):
+        assert "\r" not in value
+        assert unicodedata.is_normalized("NFC", value)
+
+
+@given(MIXED_TEXT)
+def test_clean_text_only_moves_whole_lines(raw: str) -> None:
+    canonical = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
+    result = clean_text(raw)
+    removed = [line for r in result.removed for line in non_blank_lines(r.text)]
+    assert Counter(non_blank_lines(result.text)) + Counter(removed) == Counter(
+        non_blank_lines(canonical)
+    )
+    lines = canonical.split("\n")
+    for removal in result.removed:
+        count = removal.text.count("\n") + 1
+        assert "\n".join(lines[removal.line - 1 : removal.line - 1 + count]) == removal.text
+
+
+SENTENCES = st.lists(
+    st.from_regex(r"[A-Z][a-z]{0,9}(, | )?([a-z]{1,9} ){0,12}[a-z]{1,9}\.", fullmatch=True),
+    min_size=1,
+    max_size=12,
+)
+
+
+@given(SENTENCES)
+def test_plain_sentences_lose_only_their_first_line(sentences: list[str]) -> None:
+    result = clean_text("\n".join(sentences))
+    assert result.title == sentences[0]
+    assert result.text == "\n".join(sentences[1:])
+    assert [r.kind for r in result.removed] == ["title"]
