@@ -72,7 +72,7 @@ def project_get_for_user(
     if membership is None:
         raise Http404
     if not role_at_least(membership, role):
-        raise PermissionDenied
+        raise PermissionDenied(f"This needs the {Role(role).label.lower()} role in the project.")
     return membership.project, membership
 
 
@@ -117,7 +117,7 @@ def claim_get_for_user(
         raise Http404
     membership = Membership.objects.get(user=user, project_id=claim.project_id)
     if not role_at_least(membership, role):
-        raise PermissionDenied
+        raise PermissionDenied(f"This needs the {Role(role).label.lower()} role in the project.")
     return claim, membership
 
 
@@ -253,4 +253,16 @@ def agreement_report(*, project: Project, document: Document | None = None) -> A
             )
             for m in matches
         ],
+    )
+
+
+def claims_with_consensus(queryset: QuerySet[Claim]) -> QuerySet[Claim]:
+    """Claims with their creator and current consensus loaded in a constant number of queries
+    (``claim.current_consensus`` is a list of zero or one record)."""
+    return queryset.select_related("created_by").prefetch_related(
+        Prefetch(
+            "consensus_history",
+            queryset=Consensus.objects.filter(is_current=True).select_related("rating"),
+            to_attr="current_consensus",
+        )
     )

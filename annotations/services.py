@@ -299,32 +299,34 @@ def document_create(*, project: Project, data: DocumentInput, actor: User | None
 def document_create_many(
     *, project: Project, items: Sequence[DocumentInput], actor: User | None
 ) -> list[Document]:
-    """Bulk import: all documents or none. Errors are keyed by item index."""
-    built: list[Document] = []
-    errors: dict[str, Any] = {}
+    """Bulk import: all documents or none. Errors are keyed ``"<index>.<field>"``."""
+    built: list[tuple[int, Document]] = []
+    errors: dict[str, list[str]] = {}
     seen: set[str] = set()
     for index, item in enumerate(items):
         try:
             document = _document_build(project=project, data=item, actor=actor)
         except ValidationError as exc:
-            errors[str(index)] = exc.message_dict
+            errors.update(
+                {f"{index}.{field}": messages for field, messages in exc.message_dict.items()}
+            )
             continue
         if document.text_sha256 in seen:
-            errors[str(index)] = {"text": ["Same text as an earlier item of this request."]}
+            errors[f"{index}.text"] = ["Same text as an earlier item of this request."]
             continue
         seen.add(document.text_sha256)
-        built.append(document)
+        built.append((index, document))
     existing = set(
         Document.objects.filter(project=project, text_sha256__in=seen).values_list(
             "text_sha256", flat=True
         )
     )
-    for index, document in enumerate(built):
+    for index, document in built:
         if document.text_sha256 in existing:
-            errors[str(index)] = _duplicate_error(document).message_dict
+            errors[f"{index}.text"] = _duplicate_error(document).messages
     if errors:
         raise ValidationError(errors)
-    created = Document.objects.bulk_create(built)
+    created = Document.objects.bulk_create([document for _, document in built])
     Event.objects.bulk_create(
         Event(
             actor=actor,
@@ -792,7 +794,7 @@ def _citations_validate(
     if len(citations) > MAX_CITATIONS:
         raise ValidationError({"citations": f"At most {MAX_CITATIONS} citations per verdict."})
     resolved: list[tuple[Source, CitationInput]] = []
-    errors: dict[str, Any] = {}
+    errors: list[str] = []
     for index, citation in enumerate(citations):
         problems: dict[str, str] = {}
         if citation.stance not in Stance.values:
@@ -814,11 +816,13 @@ def _citations_validate(
         else:
             problems["url"] = "Give the source's URL or the id of a known source."
         if problems:
-            errors[str(index)] = problems
+            errors.extend(
+                f"Citation {index + 1}, {name}: {message}" for name, message in problems.items()
+            )
         else:
             resolved.append((source, citation))  # type: ignore[arg-type]
     if errors:
-        raise ValidationError({"citations": [errors]})
+        raise ValidationError({"citations": errors})
     # Create sources only after every citation validated, so a bad one writes nothing.
     return [
         (source or source_get_or_create(url=citation.url, actor=actor), citation)

@@ -1,0 +1,60 @@
+"""One JSON error shape for the API: ``{"field": ["message"]}`` or ``{"detail": "message"}``.
+
+Services raise Django's ValidationError (400), ``QueueConflict`` (409) and
+``StaleVersion`` (412); the API maps them here so views stay thin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import status
+from rest_framework.exceptions import APIException
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+from annotations.services import QueueConflict, StaleVersion
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+
+class PreconditionFailed(APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "The claim has changed since you read it."
+    default_code = "precondition_failed"
+
+
+class PreconditionRequired(APIException):
+    status_code = status.HTTP_428_PRECONDITION_REQUIRED
+    default_detail = "Send If-Match with the claim's current version (its ETag)."
+    default_code = "precondition_required"
+
+
+def validation_error_data(exc: DjangoValidationError) -> dict[str, Any]:
+    if hasattr(exc, "error_dict"):
+        return {field: _plain(messages) for field, messages in exc.message_dict.items()}
+    return {"detail": " ".join(exc.messages)}
+
+
+def _plain(messages: Any) -> Any:
+    return list(messages) if isinstance(messages, (list, tuple)) else [messages]
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DjangoValidationError):
+        set_rollback()
+        return Response(validation_error_data(exc), status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, QueueConflict):
+        exc = Conflict(str(exc))
+    elif isinstance(exc, StaleVersion):
+        response = drf_exception_handler(PreconditionFailed(str(exc)), context)
+        if response is not None:
+            response["ETag"] = f'"{exc.current}"'
+        return response
+    return drf_exception_handler(exc, context)

@@ -1,0 +1,351 @@
+"""API representations. Fields are listed explicitly; writes go through services,
+so input serializers only parse and shape arguments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from annotations.models import (
+    Citation,
+    Claim,
+    ClaimStatus,
+    Confidence,
+    Consensus,
+    ConsensusRule,
+    Document,
+    Membership,
+    Project,
+    Rating,
+    Role,
+    Source,
+    Stance,
+    Verdict,
+)
+
+# --- projects ---------------------------------------------------------------------------
+
+
+class RatingSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Rating
+        fields = ["key", "label", "ordinal", "position"]
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    scale = RatingSerializer(source="ratings", many=True, read_only=True)
+    role = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Project
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "organization",
+            "organization_url",
+            "required_reviews",
+            "consensus_rule",
+            "majority_threshold",
+            "lease_minutes",
+            "created_at",
+            "role",
+            "scale",
+        ]
+        read_only_fields = fields
+
+    def get_role(self, project: Project) -> str | None:
+        roles: dict[int, str] = self.context.get("roles", {})
+        return roles.get(project.pk)
+
+
+class ProjectCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    slug = serializers.SlugField(max_length=80, required=False, allow_blank=True)
+    organization = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    organization_url = serializers.URLField(max_length=200, required=False, allow_blank=True)
+    required_reviews = serializers.IntegerField(min_value=1, max_value=20, required=False)
+    consensus_rule = serializers.ChoiceField(choices=ConsensusRule.choices, required=False)
+    majority_threshold = serializers.FloatField(min_value=0.5, max_value=0.99, required=False)
+    lease_minutes = serializers.IntegerField(min_value=1, max_value=1440, required=False)
+
+    def validate_organization_url(self, value: str) -> str:
+        return _http_url(value)
+
+
+class ProjectUpdateSerializer(ProjectCreateSerializer):
+    name = serializers.CharField(max_length=200, required=False)
+    slug = None  # the URL name never changes
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["username", "role", "created_at"]
+        read_only_fields = fields
+
+
+class MemberAddSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class ReviewerAgreementSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    verdicts = serializers.IntegerField()
+    compared = serializers.IntegerField(
+        help_text="Verdicts on claims that have a current consensus."
+    )
+    matched_consensus = serializers.IntegerField()
+
+
+class AlphaSerializer(serializers.Serializer):
+    nominal = serializers.FloatField(allow_null=True)
+    ordinal = serializers.FloatField(allow_null=True)
+
+
+class AgreementSerializer(serializers.Serializer):
+    krippendorff_alpha = AlphaSerializer()
+    percent_agreement = serializers.FloatField(allow_null=True)
+    claims = serializers.IntegerField()
+    verdicts = serializers.IntegerField()
+    reviewers = ReviewerAgreementSerializer(many=True)
+
+
+# --- documents ---------------------------------------------------------------------------
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Document
+        fields = [
+            "id",
+            "project",
+            "title",
+            "length",
+            "text_sha256",
+            "source_url",
+            "publisher",
+            "author",
+            "published_date",
+            "language",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class DocumentCreateSerializer(serializers.Serializer):
+    project = serializers.IntegerField()
+    title = serializers.CharField(max_length=500)
+    text = serializers.CharField(trim_whitespace=False)
+    source_url = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    publisher = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    author = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    published_date = serializers.DateField(required=False, allow_null=True)
+    language = serializers.CharField(max_length=16, required=False, allow_blank=True)
+
+
+# --- sources, verdicts, consensus ----------------------------------------------------------
+
+
+class SourceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Source
+        fields = ["id", "url", "title", "publisher", "published_date", "archive_url"]
+        read_only_fields = fields
+
+
+class CitationSerializer(serializers.ModelSerializer):
+    source = SourceSerializer(read_only=True)
+
+    class Meta:
+        model = Citation
+        fields = ["source", "quote", "stance"]
+        read_only_fields = fields
+
+
+class VerdictSerializer(serializers.ModelSerializer):
+    reviewer = serializers.CharField(source="reviewer.username", read_only=True)
+    rating = serializers.CharField(source="rating.key", read_only=True)
+    citations = CitationSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Verdict
+        fields = [
+            "id",
+            "claim",
+            "reviewer",
+            "rating",
+            "confidence",
+            "rationale",
+            "revision",
+            "is_current",
+            "submitted_at",
+            "citations",
+        ]
+        read_only_fields = fields
+
+
+class CitationInputSerializer(serializers.Serializer):
+    url = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    source = serializers.IntegerField(required=False, allow_null=True)
+    quote = serializers.CharField(
+        required=False, allow_blank=True, max_length=5000, trim_whitespace=False
+    )
+    stance = serializers.ChoiceField(choices=Stance.choices)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs.get("url") and attrs.get("source") is None:
+            raise serializers.ValidationError(
+                {"url": "Give the source's URL or the id of a known source."}
+            )
+        return attrs
+
+
+class VerdictCreateSerializer(serializers.Serializer):
+    rating = serializers.CharField(max_length=40)
+    confidence = serializers.ChoiceField(choices=Confidence.choices)
+    rationale = serializers.CharField(
+        required=False, allow_blank=True, max_length=20000, trim_whitespace=False
+    )
+    citations = CitationInputSerializer(many=True, required=False, max_length=50)
+
+
+class ConsensusSerializer(serializers.ModelSerializer):
+    rating = serializers.CharField(source="rating.key", read_only=True)
+    decided_by = serializers.CharField(
+        source="decided_by.username", read_only=True, allow_null=True, default=None
+    )
+
+    class Meta:
+        model = Consensus
+        fields = [
+            "sequence",
+            "rating",
+            "method",
+            "agreement",
+            "decided_by",
+            "decided_at",
+            "note",
+            "is_current",
+        ]
+        read_only_fields = fields
+
+
+class AdjudicateSerializer(serializers.Serializer):
+    rating = serializers.CharField(max_length=40)
+    note = serializers.CharField(max_length=5000)
+
+
+class NoteSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=5000)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+# --- claims ----------------------------------------------------------------------------------
+
+
+class ClaimSerializer(serializers.ModelSerializer):
+    created_by = serializers.CharField(source="created_by.username", read_only=True)
+    consensus = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Claim
+        fields = [
+            "id",
+            "project",
+            "document",
+            "start",
+            "end",
+            "exact",
+            "prefix",
+            "suffix",
+            "statement",
+            "claimant",
+            "status",
+            "version",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "consensus",
+        ]
+        read_only_fields = fields
+
+    def get_consensus(self, claim: Claim) -> dict[str, Any] | None:
+        """The current consensus (rating, method) once the claim is resolved or published."""
+        if claim.status not in (ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED):
+            return None
+        current = getattr(claim, "current_consensus", None)
+        if current is None:
+            return None
+        record = current[0] if isinstance(current, list) else current
+        if record is None:
+            return None
+        return {
+            "rating": record.rating.key,
+            "method": record.method,
+            "decided_at": record.decided_at,
+        }
+
+
+class ClaimCreateSerializer(serializers.Serializer):
+    document = serializers.IntegerField()
+    start = serializers.IntegerField()
+    end = serializers.IntegerField()
+    exact = serializers.CharField(required=False, trim_whitespace=False, allow_blank=False)
+    statement = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    claimant = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+
+class ClaimUpdateSerializer(serializers.Serializer):
+    statement = serializers.CharField(required=False, max_length=5000)
+    claimant = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+
+class LeaseSerializer(serializers.Serializer):
+    claim = ClaimSerializer()
+    lease_expires_at = serializers.DateTimeField()
+
+
+class QueueNextSerializer(serializers.Serializer):
+    project = serializers.IntegerField()
+
+
+class DocumentDetailSerializer(DocumentSerializer):
+    text = serializers.CharField(read_only=True)
+
+    class Meta(DocumentSerializer.Meta):
+        fields = [*DocumentSerializer.Meta.fields, "text", "claims"]
+        read_only_fields = fields
+
+    claims = serializers.SerializerMethodField()
+
+    def get_claims(self, document: Document) -> list[dict[str, Any]] | None:
+        claims = self.context.get("claims")
+        return None if claims is None else ClaimSerializer(claims, many=True).data
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+def _http_url(value: str) -> str:
+    from annotations.urlnorm import UrlError, check_url
+
+    if not value:
+        return value
+    try:
+        return check_url(value)
+    except UrlError as exc:
+        raise serializers.ValidationError(str(exc)) from None

@@ -1,0 +1,32 @@
+from django.urls import path
+
+from annotations.api import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("auth/token/", views.TokenApi.as_view(), name="token"),
+    path("projects/", views.ProjectListApi.as_view(), name="project-list"),
+    path("projects/<int:pk>/", views.ProjectDetailApi.as_view(), name="project-detail"),
+    path("projects/<int:pk>/members/", views.ProjectMembersApi.as_view(), name="project-members"),
+    path(
+        "projects/<int:pk>/agreement/",
+        views.ProjectAgreementApi.as_view(),
+        name="project-agreement",
+    ),
+    path("documents/", views.DocumentListApi.as_view(), name="document-list"),
+    path("documents/<int:pk>/", views.DocumentDetailApi.as_view(), name="document-detail"),
+    path("claims/", views.ClaimListApi.as_view(), name="claim-list"),
+    path("claims/<int:pk>/", views.ClaimDetailApi.as_view(), name="claim-detail"),
+    path("claims/<int:pk>/release/", views.ClaimReleaseApi.as_view(), name="claim-release"),
+    path("claims/<int:pk>/skip/", views.ClaimSkipApi.as_view(), name="claim-skip"),
+    path("claims/<int:pk>/verdicts/", views.ClaimVerdictsApi.as_view(), name="claim-verdicts"),
+    path("claims/<int:pk>/consensus/", views.ClaimConsensusApi.as_view(), name="claim-consensus"),
+    path(
+        "claims/<int:pk>/adjudicate/", views.ClaimAdjudicateApi.as_view(), name="claim-adjudicate"
+    ),
+    path("claims/<int:pk>/reopen/", views.ClaimReopenApi.as_view(), name="claim-reopen"),
+    path("claims/<int:pk>/publish/", views.ClaimPublishApi.as_view(), name="claim-publish"),
+    path("claims/<int:pk>/withdraw/", views.ClaimWithdrawApi.as_view(), name="claim-withdraw"),
+    path("queue/next/", views.QueueNextApi.as_view(), name="queue-next"),
+]

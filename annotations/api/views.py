@@ -1,0 +1,516 @@
+"""REST API views (``/api/v1/``). Thin: parse, call a selector or a service, serialize.
+
+Every object is looked up through the caller's memberships (``selectors``): a
+non-member gets 404, a member without the needed role 403. Objects named in a request
+*body* that the caller cannot see are a 400 on that field, never a hint they exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+from django.http import Http404
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
+from rest_framework import generics, serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from annotations import selectors, services
+from annotations.api import serializers as s
+from annotations.api.exceptions import PreconditionRequired
+from annotations.models import Claim, ClaimStatus, Document, Membership, Project, Role
+
+ERRORS = {
+    400: OpenApiResponse(description="Invalid input: {field: [message]}"),
+    401: OpenApiResponse(description="Not authenticated"),
+    403: OpenApiResponse(description="Role too low for this action"),
+    404: OpenApiResponse(description="Not found, or not a member of the project"),
+}
+
+
+def _int_param(request: Request, name: str, *, required: bool = False) -> int | None:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        if required:
+            raise ValidationError({name: ["This query parameter is required."]})
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError({name: ["A whole number is required."]}) from None
+    if not 0 < value < 2**63:
+        raise ValidationError({name: ["Out of range."]})
+    return value
+
+
+def _body(
+    serializer_class: type[serializers.Serializer], request: Request, **kwargs: Any
+) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _roles(user: Any) -> dict[int, str]:
+    return dict(Membership.objects.filter(user=user).values_list("project_id", "role"))
+
+
+# --- auth ----------------------------------------------------------------------------------
+
+
+class TokenApi(APIView):
+    """Exchange a username and password for an API token (``Authorization: Token …``)."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    throttle_classes = [AnonRateThrottle]
+
+    @extend_schema(
+        request=s.TokenRequestSerializer,
+        responses={200: s.TokenSerializer, 400: ERRORS[400]},
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
+        return Response({"token": token.key})
+
+
+# --- projects --------------------------------------------------------------------------------
+
+
+class ProjectListApi(generics.ListAPIView):
+    serializer_class = s.ProjectSerializer
+
+    def get_queryset(self) -> QuerySet[Project]:
+        return selectors.project_list_for_user(user=self.request.user).prefetch_related("ratings")
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "roles": _roles(self.request.user)}
+
+    @extend_schema(
+        request=s.ProjectCreateSerializer, responses={201: s.ProjectSerializer, **ERRORS}
+    )
+    def post(self, request: Request) -> Response:
+        data = _body(s.ProjectCreateSerializer, request)
+        project = services.project_create(creator=request.user, **data)
+        return Response(self.get_serializer(project).data, status=status.HTTP_201_CREATED)
+
+
+class ProjectDetailApi(APIView):
+    def _context(self, request: Request) -> dict[str, Any]:
+        return {"request": request, "roles": _roles(request.user)}
+
+    @extend_schema(responses={200: s.ProjectSerializer, **ERRORS})
+    def get(self, request: Request, pk: int) -> Response:
+        project, _ = selectors.project_get_for_user(user=request.user, pk=pk)
+        return Response(s.ProjectSerializer(project, context=self._context(request)).data)
+
+    @extend_schema(
+        request=s.ProjectUpdateSerializer, responses={200: s.ProjectSerializer, **ERRORS}
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        project, _ = selectors.project_get_for_user(user=request.user, pk=pk, role=Role.ADMIN)
+        data = _body(s.ProjectUpdateSerializer, request, partial=True)
+        project = services.project_update(project=project, actor=request.user, **data)
+        return Response(s.ProjectSerializer(project, context=self._context(request)).data)
+
+
+class ProjectMembersApi(APIView):
+    pagination_class = None
+
+    @extend_schema(responses={200: s.MemberSerializer(many=True), **ERRORS})
+    def get(self, request: Request, pk: int) -> Response:
+        project, _ = selectors.project_get_for_user(user=request.user, pk=pk)
+        members = project.memberships.select_related("user").order_by("user__username")
+        return Response(s.MemberSerializer(members, many=True).data)
+
+    @extend_schema(request=s.MemberAddSerializer, responses={201: s.MemberSerializer, **ERRORS})
+    def post(self, request: Request, pk: int) -> Response:
+        project, _ = selectors.project_get_for_user(user=request.user, pk=pk, role=Role.ADMIN)
+        data = _body(s.MemberAddSerializer, request)
+        user = get_user_model().objects.filter(username=data["username"], is_active=True).first()
+        if user is None:
+            raise ValidationError({"username": [f"No active user {data['username']!r}."]})
+        membership = services.member_add(
+            project=project, user=user, role=data["role"], actor=request.user
+        )
+        return Response(s.MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+class ProjectAgreementApi(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("document", int, description="Only this document's claims")],
+        responses={200: s.AgreementSerializer, **ERRORS},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        project, _ = selectors.project_get_for_user(user=request.user, pk=pk)
+        document = None
+        document_id = _int_param(request, "document")
+        if document_id is not None:
+            document = Document.objects.filter(pk=document_id, project=project).only("pk").first()
+            if document is None:
+                raise ValidationError({"document": ["No such document in this project."]})
+        report = selectors.agreement_report(project=project, document=document)
+        return Response(
+            {
+                "krippendorff_alpha": {
+                    "nominal": report.nominal_alpha,
+                    "ordinal": report.ordinal_alpha,
+                },
+                "percent_agreement": report.percent_agreement,
+                "claims": report.claims,
+                "verdicts": report.verdicts,
+                "reviewers": [vars(row) for row in report.reviewers],
+            }
+        )
+
+
+# --- documents -------------------------------------------------------------------------------
+
+
+class DocumentListApi(generics.ListAPIView):
+    serializer_class = s.DocumentSerializer
+
+    @extend_schema(
+        parameters=[OpenApiParameter("project", int, description="Only this project's documents")]
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[Document]:
+        queryset = selectors.document_list_for_user(user=self.request.user).defer(
+            "text", "raw_text"
+        )
+        project_id = _int_param(self.request, "project")
+        if project_id is not None:
+            queryset = queryset.filter(project_id=project_id)
+        return queryset
+
+    @extend_schema(
+        request=s.DocumentCreateSerializer,
+        responses={201: s.DocumentSerializer(many=True), **ERRORS},
+        description="Create one document, or many at once (bulk import) by sending a JSON list. "
+        "Needs the editor role. All or nothing: errors are keyed by list index.",
+    )
+    def post(self, request: Request) -> Response:
+        many = isinstance(request.data, list)
+        if many and not 1 <= len(request.data) <= 1000:
+            raise ValidationError({"detail": "Send between 1 and 1,000 documents per request."})
+        serializer = s.DocumentCreateSerializer(data=request.data, many=many)
+        serializer.is_valid(raise_exception=True)
+        items = serializer.validated_data if many else [serializer.validated_data]
+        project_ids = {item["project"] for item in items}
+        if len(project_ids) != 1:
+            raise ValidationError({"project": ["All documents of one request go to one project."]})
+        project = _project_from_body(request, project_ids.pop(), role=Role.EDITOR)
+        inputs = [
+            services.DocumentInput(
+                **{key: value for key, value in item.items() if key != "project"}
+            )
+            for item in items
+        ]
+        if many:
+            documents = services.document_create_many(
+                project=project, items=inputs, actor=request.user
+            )
+        else:
+            documents = [
+                services.document_create(project=project, data=inputs[0], actor=request.user)
+            ]
+        data = s.DocumentSerializer(documents, many=True).data
+        return Response(data if many else data[0], status=status.HTTP_201_CREATED)
+
+
+def _project_from_body(request: Request, project_id: int, *, role: Role) -> Project:
+    try:
+        project, _ = selectors.project_get_for_user(user=request.user, pk=project_id, role=role)
+    except Http404:
+        raise ValidationError(
+            {"project": [f"No project with id {project_id} that you belong to."]}
+        ) from None
+    return project
+
+
+class DocumentDetailApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "include", str, enum=["claims"], description="include=claims adds the claims"
+            )
+        ],
+        responses={200: s.DocumentDetailSerializer, **ERRORS},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        document, _ = selectors.document_get_for_user(user=request.user, pk=pk)
+        include = request.query_params.get("include", "")
+        if include not in ("", "claims"):
+            raise ValidationError({"include": ["Only include=claims is supported."]})
+        claims = None
+        if include == "claims":
+            claims = selectors.claims_with_consensus(selectors.claims_for_reader(document=document))
+        return Response(s.DocumentDetailSerializer(document, context={"claims": claims}).data)
+
+
+# --- claims ----------------------------------------------------------------------------------
+
+
+class ClaimListApi(generics.ListAPIView):
+    serializer_class = s.ClaimSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("document", int),
+            OpenApiParameter("project", int),
+            OpenApiParameter("status", str, enum=ClaimStatus.values),
+        ]
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[Claim]:
+        queryset = selectors.claim_list_for_user(user=self.request.user)
+        for name in ("document", "project"):
+            value = _int_param(self.request, name)
+            if value is not None:
+                queryset = queryset.filter(**{f"{name}_id": value})
+        claim_status = self.request.query_params.get("status")
+        if claim_status:
+            if claim_status not in ClaimStatus.values:
+                raise ValidationError({"status": [f"Use one of {', '.join(ClaimStatus.values)}."]})
+            queryset = queryset.filter(status=claim_status)
+        return selectors.claims_with_consensus(queryset)
+
+    @extend_schema(request=s.ClaimCreateSerializer, responses={201: s.ClaimSerializer, **ERRORS})
+    def post(self, request: Request) -> Response:
+        data = _body(s.ClaimCreateSerializer, request)
+        try:
+            document, _ = selectors.document_get_for_user(
+                user=request.user, pk=data.pop("document"), with_text=False
+            )
+        except Http404:
+            raise ValidationError(
+                {"document": ["No document with this id in your projects."]}
+            ) from None
+        claim = services.claim_create(document=document, actor=request.user, **data)
+        return Response(s.ClaimSerializer(claim).data, status=status.HTTP_201_CREATED)
+
+
+def _etag(claim: Claim) -> str:
+    return f'"{claim.version}"'
+
+
+def _if_match_version(request: Request) -> int:
+    header = request.headers.get("If-Match")
+    if not header:
+        raise PreconditionRequired()
+    value = header.strip().removeprefix("W/").strip('"')
+    try:
+        return int(value)
+    except ValueError:
+        raise ValidationError(
+            {"If-Match": ['Send the claim\'s ETag, e.g. If-Match: "3".']}
+        ) from None
+
+
+class ClaimDetailApi(APIView):
+    @extend_schema(responses={200: s.ClaimSerializer, **ERRORS})
+    def get(self, request: Request, pk: int) -> Response:
+        claim, _ = selectors.claim_get_for_user(user=request.user, pk=pk)
+        claim = selectors.claims_with_consensus(Claim.objects.filter(pk=claim.pk)).get()
+        return Response(s.ClaimSerializer(claim).data, headers={"ETag": _etag(claim)})
+
+    @extend_schema(
+        request=s.ClaimUpdateSerializer,
+        parameters=[
+            OpenApiParameter(
+                "If-Match",
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="The claim's current ETag (its version)",
+            )
+        ],
+        responses={
+            200: s.ClaimSerializer,
+            412: OpenApiResponse(description="Stale version"),
+            428: OpenApiResponse(description="If-Match missing"),
+            **ERRORS,
+        },
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        claim, membership = selectors.claim_get_for_user(user=request.user, pk=pk)
+        if claim.created_by_id != request.user.pk and not membership.is_editor:
+            raise PermissionDenied("Only the claim's creator or an editor can edit it.")
+        expected = _if_match_version(request)
+        data = _body(s.ClaimUpdateSerializer, request)
+        claim = services.claim_update(
+            claim=claim, actor=request.user, expected_version=expected, **data
+        )
+        return Response(s.ClaimSerializer(claim).data, headers={"ETag": _etag(claim)})
+
+
+class QueueNextApi(APIView):
+    @extend_schema(
+        request=s.QueueNextSerializer,
+        responses={
+            200: s.LeaseSerializer,
+            204: OpenApiResponse(description="Nothing to review"),
+            **ERRORS,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = _body(s.QueueNextSerializer, request)
+        project = _project_from_body(request, data["project"], role=Role.REVIEWER)
+        assignment = services.lease_next(reviewer=request.user, project=project)
+        if assignment is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        claim = selectors.claims_with_consensus(Claim.objects.filter(pk=assignment.claim_id)).get()
+        return Response(
+            {"claim": s.ClaimSerializer(claim).data, "lease_expires_at": assignment.expires_at}
+        )
+
+
+class ClaimReleaseApi(APIView):
+    @extend_schema(
+        request=None, responses={204: None, 409: OpenApiResponse(description="No lease"), **ERRORS}
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        claim, _ = selectors.claim_get_for_user(user=request.user, pk=pk)
+        services.lease_release(claim=claim, reviewer=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ClaimSkipApi(APIView):
+    @extend_schema(
+        request=s.ReasonSerializer,
+        responses={204: None, 409: OpenApiResponse(description="Conflict"), **ERRORS},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        claim, _ = selectors.claim_get_for_user(user=request.user, pk=pk)
+        data = _body(s.ReasonSerializer, request)
+        services.claim_skip(claim=claim, reviewer=request.user, reason=data["reason"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ClaimVerdictsApi(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("history", bool, description="Include superseded revisions")],
+        responses={200: s.VerdictSerializer(many=True), **ERRORS},
+        description="Verdicts on the claim that you may see: blind review shows a reviewer only their "
+        "own until they have submitted; editors and admins see all.",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        claim, membership = selectors.claim_get_for_user(user=request.user, pk=pk)
+        history = request.query_params.get("history", "").lower() in ("1", "true")
+        verdicts = selectors.verdicts_visible_to(
+            user=request.user, claim=claim, membership=membership, include_history=history
+        )
+        return Response(s.VerdictSerializer(verdicts, many=True).data)
+
+    @extend_schema(
+        request=s.VerdictCreateSerializer,
+        responses={
+            201: s.VerdictSerializer,
+            409: OpenApiResponse(description="No lease, or closed"),
+            **ERRORS,
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        claim, _ = selectors.claim_get_for_user(user=request.user, pk=pk)
+        data = _body(s.VerdictCreateSerializer, request)
+        citations = [
+            services.CitationInput(
+                stance=c["stance"],
+                url=c.get("url") or "",
+                source_id=c.get("source"),
+                quote=c.get("quote", ""),
+            )
+            for c in data.get("citations", [])
+        ]
+        verdict = services.verdict_submit(
+            claim=claim,
+            reviewer=request.user,
+            rating=data["rating"],
+            confidence=data["confidence"],
+            rationale=data.get("rationale", ""),
+            citations=citations,
+        )
+        return Response(s.VerdictSerializer(verdict).data, status=status.HTTP_201_CREATED)
+
+
+class ClaimConsensusApi(APIView):
+    @extend_schema(responses={200: s.ConsensusSerializer(many=True), **ERRORS})
+    def get(self, request: Request, pk: int) -> Response:
+        claim, _ = selectors.claim_get_for_user(user=request.user, pk=pk)
+        return Response(
+            s.ConsensusSerializer(selectors.consensus_history(claim=claim), many=True).data
+        )
+
+
+class ClaimAdjudicateApi(APIView):
+    @extend_schema(
+        request=s.AdjudicateSerializer,
+        responses={
+            201: s.ConsensusSerializer,
+            409: OpenApiResponse(description="Not disputed"),
+            **ERRORS,
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        claim, _ = selectors.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
+        data = _body(s.AdjudicateSerializer, request)
+        record = services.claim_adjudicate(
+            claim=claim, editor=request.user, rating=data["rating"], note=data["note"]
+        )
+        return Response(s.ConsensusSerializer(record).data, status=status.HTTP_201_CREATED)
+
+
+class ClaimReopenApi(APIView):
+    @extend_schema(
+        request=s.NoteSerializer,
+        responses={200: s.ClaimSerializer, 409: OpenApiResponse(), **ERRORS},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        claim, _ = selectors.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
+        data = _body(s.NoteSerializer, request)
+        claim = services.claim_reopen(claim=claim, editor=request.user, note=data["note"])
+        return Response(s.ClaimSerializer(_reload(claim)).data, headers={"ETag": _etag(claim)})
+
+
+class ClaimPublishApi(APIView):
+    @extend_schema(
+        request=None, responses={200: s.ClaimSerializer, 409: OpenApiResponse(), **ERRORS}
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        claim, _ = selectors.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
+        claim = services.claim_publish(claim=claim, editor=request.user)
+        return Response(s.ClaimSerializer(_reload(claim)).data, headers={"ETag": _etag(claim)})
+
+
+class ClaimWithdrawApi(APIView):
+    @extend_schema(
+        request=s.ReasonSerializer,
+        responses={200: s.ClaimSerializer, 409: OpenApiResponse(), **ERRORS},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        claim, _ = selectors.claim_get_for_user(user=request.user, pk=pk)
+        data = _body(s.ReasonSerializer, request)
+        claim = services.claim_withdraw(claim=claim, actor=request.user, reason=data["reason"])
+        return Response(s.ClaimSerializer(_reload(claim)).data, headers={"ETag": _etag(claim)})
+
+
+def _reload(claim: Claim) -> Claim:
+    return selectors.claims_with_consensus(Claim.objects.filter(pk=claim.pk)).get()
