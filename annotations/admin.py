@@ -8,8 +8,8 @@ superusers and project editors see everything.
 
 from __future__ import annotations
 
-from django.contrib import admin
-from django.db.models import QuerySet
+from django.contrib import admin, messages
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
@@ -24,6 +24,7 @@ from annotations.models import (
     Membership,
     Project,
     Rating,
+    Role,
     Source,
     Verdict,
 )
@@ -295,6 +296,7 @@ class ClaimAdmin(admin.ModelAdmin):
     list_select_related = ["document", "created_by"]
     raw_id_fields = ["document"]
     inlines = [VerdictInline, ConsensusInline]
+    actions = ["recompute_consensus"]
     readonly_fields = [
         "project",
         "document",
@@ -321,6 +323,23 @@ class ClaimAdmin(admin.ModelAdmin):
     @admin.display(description="statement")
     def short_statement(self, obj: Claim) -> str:
         return obj.statement[:100]
+
+    @admin.action(description="Recompute consensus for the selected claims")
+    def recompute_consensus(self, request: HttpRequest, queryset: QuerySet[Claim]) -> None:
+        recorded = 0
+        for claim in queryset.select_related("project"):
+            if not request.user.is_superuser and not selectors.role_at_least(
+                selectors.membership_get(user=request.user, project_id=claim.project_id),
+                Role.EDITOR,
+            ):
+                continue
+            if services.consensus_recompute(claim=claim, actor=request.user) is not None:
+                recorded += 1
+        self.message_user(
+            request,
+            f"Recomputed {queryset.count()} claim(s); {recorded} new consensus record(s). See the events.",
+            messages.SUCCESS,
+        )
 
 
 @admin.register(Source)
@@ -452,7 +471,18 @@ class ConsensusAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Consensus]:
-        return _scoped_to_projects(request, super().get_queryset(request), "claim__project")
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        # Blind review: a consensus names the verdicts it rests on, so reviewers see it only
+        # on claims they have judged themselves; editors and admins see their projects'.
+        return queryset.filter(
+            Q(
+                claim__project__memberships__user=request.user,
+                claim__project__memberships__role__in=[Role.EDITOR, Role.ADMIN],
+            )
+            | Q(claim__verdicts__reviewer=request.user)
+        ).distinct()
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -223,9 +223,7 @@ def _is_script(line: str) -> bool:
 
 # WordPress appends this to every RSS item; it names the publisher, so it doubles as
 # the publisher source.  The publisher's final period is the sentence's, not the name's.
-_FEED_FOOTER = re.compile(
-    r"^\s*The post (?P<title>.+?) appeared first on (?P<publisher>.+?)\.?\s*$"
-)
+_FEED_FOOTER = re.compile(r"^\s*The post .+? appeared first on (?P<publisher>.+?)\.?\s*$")
 # Aggregators end an item with a bare "Source" (the link text of the original URL).
 _SOURCE_MARKER = re.compile(r"^\s*Sources?\s*:?\s*$")
 
@@ -495,11 +493,12 @@ def _parse_record(obj: dict[str, object], line: int) -> Record | RecordError:
             + ")"
         )
 
-    text = obj.get("text")
+    raw_text = obj.get("text")
+    text = raw_text if isinstance(raw_text, str) else ""
     if "text" not in obj:
         problems.append("missing required key 'text'")
-    elif not isinstance(text, str):
-        problems.append(f"'text' must be a string, got {_json_type(text)}")
+    elif not isinstance(raw_text, str):
+        problems.append(f"'text' must be a string, got {_json_type(raw_text)}")
     elif not text.strip():
         problems.append("'text' must not be empty")
 
@@ -528,7 +527,6 @@ def _parse_record(obj: dict[str, object], line: int) -> Record | RecordError:
 
     if problems:
         return RecordError(line=line, reason="; ".join(problems))
-    assert isinstance(text, str)  # narrowed by the checks above
     return Record(
         title=values["title"],
         text=text,
@@ -562,6 +560,11 @@ def parse_jsonl(lines: Iterable[str]) -> Iterator[Record | RecordError]:
             continue
         except RecursionError:
             yield RecordError(line=number, reason="invalid JSON: nested too deeply")
+            continue
+        except ValueError as exc:
+            # Valid syntax the decoder still refuses, e.g. an integer past Python's
+            # 4300-digit conversion limit; an error for this line, not for the batch.
+            yield RecordError(line=number, reason=f"invalid JSON: {exc}")
             continue
         if not isinstance(obj, dict):
             yield RecordError(line=number, reason=f"expected a JSON object, got {_json_type(obj)}")

@@ -12,7 +12,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from annotations.importers import Cleaned, Record, RecordError, Removal, clean_text, parse_jsonl
+from annotations.importers import (
+    Cleaned,
+    Record,
+    RecordError,
+    Removal,
+    _canonicalize,
+    clean_text,
+    parse_jsonl,
+)
+from annotations.spans import canonicalize
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SAMPLE = (FIXTURES / "seed" / "sample_article.txt").read_text(encoding="utf-8")
@@ -404,6 +413,32 @@ def test_it_reports_each_bad_line_and_carries_on() -> None:
 )
 def test_it_gives_a_precise_reason(obj: dict[str, object], reason: str) -> None:
     assert list(parse_jsonl([json.dumps(obj)])) == [RecordError(line=1, reason=reason)]
+
+
+@pytest.mark.parametrize(
+    ("line", "reason_start"),
+    [
+        ("[" * 100_000, "invalid JSON: nested too deeply"),
+        ('{"text": "x", "n": ' + "9" * 5000 + "}", "invalid JSON: Exceeds the limit"),
+        ("NaN", "expected a JSON object, got number"),
+        ('"just a string"', "expected a JSON object, got string"),
+    ],
+)
+def test_it_survives_lines_the_decoder_refuses(line: str, reason_start: str) -> None:
+    results = list(parse_jsonl([line, '{"text": "after"}']))
+    assert isinstance(results[0], RecordError)
+    assert results[0].line == 1
+    assert results[0].reason.startswith(reason_start)
+    assert results[1] == Record(
+        title="",
+        text="after",
+        source_url="",
+        publisher="",
+        author="",
+        published="",
+        language="",
+        line=2,
+    )
 
 
 def test_it_passes_text_through_uncleaned_and_accepts_a_bom() -> None:

@@ -77,11 +77,12 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
+    # workbench comes before drf_spectacular so its template override (no inline style) wins.
+    "workbench",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
     "annotations",
-    "workbench",
 ]
 
 MIDDLEWARE = [

@@ -29,7 +29,8 @@ from rest_framework.views import APIView
 from annotations import selectors, services
 from annotations.api import serializers as s
 from annotations.api.exceptions import PreconditionRequired
-from annotations.models import Claim, ClaimStatus, Document, Membership, Project, Role
+from annotations.api.filters import ClaimFilter, DocumentFilter
+from annotations.models import Claim, Document, Membership, Project, Role
 
 ERRORS = {
     400: OpenApiResponse(description="Invalid input: {field: [message]}"),
@@ -183,21 +184,10 @@ class ProjectAgreementApi(APIView):
 
 class DocumentListApi(generics.ListAPIView):
     serializer_class = s.DocumentSerializer
-
-    @extend_schema(
-        parameters=[OpenApiParameter("project", int, description="Only this project's documents")]
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
+    filterset_class = DocumentFilter
 
     def get_queryset(self) -> QuerySet[Document]:
-        queryset = selectors.document_list_for_user(user=self.request.user).defer(
-            "text", "raw_text"
-        )
-        project_id = _int_param(self.request, "project")
-        if project_id is not None:
-            queryset = queryset.filter(project_id=project_id)
-        return queryset
+        return selectors.document_list_for_user(user=self.request.user).defer("text", "raw_text")
 
     @extend_schema(
         request=s.DocumentCreateSerializer,
@@ -269,29 +259,12 @@ class DocumentDetailApi(APIView):
 
 class ClaimListApi(generics.ListAPIView):
     serializer_class = s.ClaimSerializer
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("document", int),
-            OpenApiParameter("project", int),
-            OpenApiParameter("status", str, enum=ClaimStatus.values),
-        ]
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
+    filterset_class = ClaimFilter
 
     def get_queryset(self) -> QuerySet[Claim]:
-        queryset = selectors.claim_list_for_user(user=self.request.user)
-        for name in ("document", "project"):
-            value = _int_param(self.request, name)
-            if value is not None:
-                queryset = queryset.filter(**{f"{name}_id": value})
-        claim_status = self.request.query_params.get("status")
-        if claim_status:
-            if claim_status not in ClaimStatus.values:
-                raise ValidationError({"status": [f"Use one of {', '.join(ClaimStatus.values)}."]})
-            queryset = queryset.filter(status=claim_status)
-        return selectors.claims_with_consensus(queryset)
+        return selectors.claims_with_consensus(
+            selectors.claim_list_for_user(user=self.request.user)
+        )
 
     @extend_schema(request=s.ClaimCreateSerializer, responses={201: s.ClaimSerializer, **ERRORS})
     def post(self, request: Request) -> Response:
