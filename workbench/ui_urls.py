@@ -1,12 +1,7 @@
-from django.urls import path
+"""The reviewer web UI's URLs (namespace ``workbench``), gathered from the ui modules."""
 
-from workbench import views
+from workbench.ui import reading
 
 app_name = "workbench"
 
-urlpatterns = [
-    path("", views.project_list, name="project-list"),
-    path("projects/<slug:slug>/", views.project_detail, name="project-detail"),
-    path("documents/<int:pk>/", views.document_detail, name="document-detail"),
-    path("claims/<int:pk>/", views.claim_detail, name="claim-detail"),
-]
+urlpatterns = [*reading.urlpatterns]

@@ -1,10 +1,11 @@
-"""Reviewer web UI: thin function views over annotations selectors and services."""
+"""Reviewer web UI, reading side: projects, dashboard, documents and the reader."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import path
 from django.views.decorators.http import require_GET
 
 from annotations import selectors, spans
@@ -68,3 +69,11 @@ def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "consensus": selectors.consensus_history(claim=claim),
         },
     )
+
+
+urlpatterns = [
+    path("", project_list, name="project-list"),
+    path("projects/<slug:slug>/", project_detail, name="project-detail"),
+    path("documents/<int:pk>/", document_detail, name="document-detail"),
+    path("claims/<int:pk>/", claim_detail, name="claim-detail"),
+]

@@ -1,0 +1,35 @@
+// Shared behaviour for every page. Loaded as an ES module from static files (CSP: no inline scripts).
+// Keyboard shortcuts: elements declare data-shortcut="n" and get clicked (or focused, for inputs)
+// when the key is pressed outside a text field. "?" lists the shortcuts of the page.
+
+const isTyping = (target) =>
+  target instanceof HTMLElement &&
+  (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+
+document.addEventListener("keydown", (event) => {
+  if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) {
+    return;
+  }
+  if (event.key === "?") {
+    const help = document.getElementById("shortcut-help");
+    if (help) {
+      help.hidden = !help.hidden;
+      event.preventDefault();
+    }
+    return;
+  }
+  const candidates = document.querySelectorAll(`[data-shortcut="${CSS.escape(event.key)}"]`);
+  const target = Array.from(candidates).find((element) => !element.closest("[hidden]") && !element.disabled);
+  if (!target) {
+    return;
+  }
+  event.preventDefault();
+  if (["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName) && target.type !== "radio") {
+    target.focus();
+  } else {
+    target.click();
+    if (target.type === "radio") {
+      target.focus();
+    }
+  }
+});
