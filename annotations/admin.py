@@ -67,7 +67,10 @@ class ProjectAdmin(admin.ModelAdmin):
     readonly_fields = ["created_by", "created_at"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Project]:
-        return _scoped_to_projects(request, super().get_queryset(request), "id")
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(memberships__user=request.user).distinct()
 
     def save_model(self, request: HttpRequest, obj: Project, form, change: bool) -> None:
         if change:
@@ -500,7 +503,15 @@ class EventAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Event]:
-        return _scoped_to_projects(request, super().get_queryset(request))
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        # Events carry verdicts' before/after, so only editors and admins read their
+        # projects' audit trail (blind review).
+        return queryset.filter(
+            project__memberships__user=request.user,
+            project__memberships__role__in=[Role.EDITOR, Role.ADMIN],
+        ).distinct()
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

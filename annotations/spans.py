@@ -118,7 +118,9 @@ def make_selector(text: str, start: int, end: int, exact: str | None = None) -> 
         ):
             raise SpanError(
                 "exact",
-                f"exact does not match the text at [{start}, {end}): "
+                # No offsets here: callers may pass a window of the document, so
+                # window-relative numbers would mislead; the client knows what it sent.
+                f"exact does not match the text at this span: "
                 f"the text there is {_quote(actual)}, got {_quote(exact)}",
             )
     return Selector(

@@ -8,7 +8,8 @@ so a source is stored once however reviewers paste it.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 ALLOWED_SCHEMES = ("http", "https")
 MAX_URL_LENGTH = 2000
@@ -16,6 +17,9 @@ MAX_URL_LENGTH = 2000
 _TRACKING_PREFIXES = ("utm_",)
 _TRACKING_KEYS = frozenset({"fbclid", "gclid", "mc_cid", "mc_eid", "ref_src"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_PATH_SAFE = _UNRESERVED | frozenset("!$&'()*+,;=:@/")
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 
 
 class UrlError(ValueError):
@@ -65,7 +69,7 @@ def normalize_url(url: str) -> str:
         host = f"[{host}]"
     port = parts.port
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
-    path = quote(unquote(parts.path), safe="/:@!$&'()*+,;=-._~%") or "/"
+    path = _normalize_path(parts.path) or "/"
     query_pairs = [
         (key, value)
         for key, value in parse_qsl(parts.query, keep_blank_values=True)
@@ -73,3 +77,25 @@ def normalize_url(url: str) -> str:
     ]
     query = urlencode(sorted(query_pairs))
     return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def _normalize_path(path: str) -> str:
+    """RFC 3986 normalization of percent-encoding: decode escapes of unreserved characters,
+    upper-case the others, encode what may not appear raw. ``%2F`` stays encoded (it is not
+    ``/``), and a decoded ``%`` is never decoded again, so the result is a fixed point."""
+    out: list[str] = []
+    index = 0
+    while index < len(path):
+        char = path[index]
+        match = _ESCAPE.match(path, index) if char == "%" else None
+        if match is not None:
+            decoded = chr(int(match.group(1), 16))
+            out.append(decoded if decoded in _UNRESERVED else "%" + match.group(1).upper())
+            index = match.end()
+            continue
+        if char in _PATH_SAFE:
+            out.append(char)
+        else:
+            out.extend(f"%{byte:02X}" for byte in char.encode("utf-8"))
+        index += 1
+    return "".join(out)

@@ -160,7 +160,7 @@ def test_it_rejects_wrong_exact_and_quotes_the_actual_text(
         make_selector(text, start, end, exact)
     assert caught.value.field == "exact"
     assert f'"{actual}"' in caught.value.message
-    assert f"[{start}, {end})" in caught.value.message
+    assert f'got "{exact}"' in caught.value.message
 
 
 def test_it_truncates_long_actual_text_in_the_message() -> None:

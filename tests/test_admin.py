@@ -1,0 +1,343 @@
+"""Admin panel: every page renders, document text is safe and immutable, events are
+read-only, blind review and project scoping hold for staff who are not superusers."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.models import Permission
+from django.db.models import Model
+from django.test import TestCase
+from django.urls import reverse
+
+from annotations import services
+from annotations.models import (
+    Assignment,
+    AssignmentState,
+    Citation,
+    Claim,
+    ClaimStatus,
+    Consensus,
+    ConsensusMethod,
+    Document,
+    Event,
+    Membership,
+    Project,
+    Rating,
+    Role,
+    Source,
+    Verdict,
+)
+from tests.factories import Personas, make_claim, make_document, make_user
+
+
+def admin_url(model: type[Model] | Model, view: str, *args: object) -> str:
+    meta = model._meta
+    return reverse(f"admin:{meta.app_label}_{meta.model_name}_{view}", args=args)
+
+
+def review(claim: Claim, reviewer, rating: str, **extra) -> Verdict:
+    """Take ``claim`` from the queue and judge it, as the UI would."""
+    assignment = services.lease_next(reviewer=reviewer, project=claim.project)
+    assert assignment is not None and assignment.claim_id == claim.pk, assignment
+    return services.verdict_submit(
+        claim=claim, reviewer=reviewer, rating=rating, confidence="high", **extra
+    )
+
+
+def grant_view_permissions(user) -> None:
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="annotations", codename__startswith="view_"
+        )
+    )
+
+
+class AdminTestCase(Personas, TestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.make_personas()
+        cls.root = make_user("root", is_staff=True, is_superuser=True)
+
+    def setUp(self) -> None:
+        self.client.force_login(self.root)
+
+
+class AdminPagesTests(AdminTestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        document = cls.document
+        cls.resolved = make_claim(document=document, actor=cls.creator, exact="crime fell 20%")
+        cls.disputed = make_claim(document=document, actor=cls.creator, exact="record low")
+        cls.open = make_claim(document=document, actor=cls.creator, exact="$2 billion")
+        citation = services.CitationInput(
+            stance="supports", url="https://stats.example.org/crime?utm_source=x", quote="-20%"
+        )
+        for reviewer in (cls.reviewer_a, cls.reviewer_b):
+            review(
+                cls.resolved, reviewer, "true", rationale="Matches the stats.", citations=[citation]
+            )
+        review(cls.disputed, cls.reviewer_a, "true")
+        review(cls.disputed, cls.reviewer_b, "false")
+        services.claim_adjudicate(
+            claim=cls.disputed, editor=cls.editor, rating="mostly_true", note="Close enough."
+        )
+        services.lease_next(reviewer=cls.reviewer_c, project=cls.project)
+
+    def test_it_builds_rows_in_every_state(self) -> None:
+        self.assertEqual(Claim.objects.get(pk=self.resolved.pk).status, ClaimStatus.RESOLVED)
+        self.assertEqual(
+            set(Consensus.objects.values_list("method", flat=True)),
+            {ConsensusMethod.UNANIMOUS, ConsensusMethod.ADJUDICATED},
+        )
+        self.assertTrue(
+            Assignment.objects.filter(
+                claim=self.open, reviewer=self.reviewer_c, state=AssignmentState.LEASED
+            ).exists()
+        )
+
+    def test_it_renders_changelist_and_change_page_of_every_model_with_rows(self) -> None:
+        visited: set[type[Model]] = set()
+        for model in admin.site._registry:
+            with self.subTest(model=model._meta.label):
+                response = self.client.get(admin_url(model, "changelist"))
+                self.assertEqual(response.status_code, 200)
+                obj = model._default_manager.order_by("pk").first()
+                if obj is None:
+                    continue
+                response = self.client.get(admin_url(model, "change", obj.pk))
+                self.assertEqual(response.status_code, 200)
+                visited.add(model)
+        self.assertLessEqual(
+            {
+                Project,
+                Membership,
+                Rating,
+                Document,
+                Claim,
+                Source,
+                Verdict,
+                Citation,
+                Assignment,
+                Consensus,
+                Event,
+            },
+            visited,
+        )
+
+    def test_it_lists_every_verdict_for_a_superuser(self) -> None:
+        response = self.client.get(admin_url(Verdict, "changelist"))
+        self.assertEqual(
+            {v.pk for v in response.context["cl"].result_list},
+            set(Verdict.objects.values_list("pk", flat=True)),
+        )
+
+    def test_it_highlights_claims_in_the_document_text(self) -> None:
+        extra = make_claim(document=self.document, actor=self.creator, exact="fell 20% last year")
+        response = self.client.get(admin_url(Document, "change", self.document.pk))
+        self.assertContains(response, f'<mark title="claims #{self.resolved.pk}">crime </mark>')
+        self.assertContains(
+            response, f'<mark title="claims #{self.resolved.pk}, #{extra.pk}">fell 20%</mark>'
+        )
+        self.assertContains(response, f'<mark title="claims #{extra.pk}"> last year</mark>')
+        self.assertContains(response, f'<mark title="claims #{self.disputed.pk}">record low</mark>')
+
+    def test_it_escapes_html_in_the_document_text(self) -> None:
+        document = make_document(
+            project=self.project,
+            actor=self.creator,
+            title="Script sample",
+            text='Intro <script>alert(1)</script> & <b onmouseover="x()">bold</b>\n',
+        )
+        claim = make_claim(document=document, actor=self.creator, exact="<script>alert(1)</script>")
+        response = self.client.get(admin_url(Document, "change", document.pk))
+        self.assertContains(
+            response,
+            f'<mark title="claims #{claim.pk}">&lt;script&gt;alert(1)&lt;/script&gt;</mark>',
+        )
+        self.assertContains(response, "&lt;b onmouseover=&quot;x()&quot;&gt;bold&lt;/b&gt;")
+        self.assertNotContains(response, "<script>alert(1)</script>")
+        self.assertNotContains(response, '<b onmouseover="x()">')
+
+    def test_it_shows_document_text_read_only_on_the_change_page(self) -> None:
+        response = self.client.get(admin_url(Document, "change", self.document.pk))
+        self.assertNotContains(response, 'name="text"')
+        self.assertNotIn("text", response.context["adminform"].form.fields)
+        self.assertNotIn("raw_text", response.context["adminform"].form.fields)
+        self.assertContains(response, "Text with claims highlighted")
+
+    def test_it_offers_a_text_area_on_the_add_page(self) -> None:
+        response = self.client.get(admin_url(Document, "add"))
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, '<textarea name="text"')
+
+    def test_it_keeps_events_read_only(self) -> None:
+        event = Event.objects.order_by("pk").first()
+        self.assertEqual(self.client.get(admin_url(Event, "add")).status_code, 403)
+        self.assertEqual(self.client.get(admin_url(Event, "delete", event.pk)).status_code, 403)
+        self.assertEqual(
+            self.client.post(admin_url(Event, "change", event.pk), {"verb": "x"}).status_code,
+            403,
+        )
+        self.assertEqual(Event.objects.get(pk=event.pk).verb, event.verb)
+        change = self.client.get(admin_url(Event, "change", event.pk))
+        self.assertEqual(change.status_code, 200)
+        self.assertNotContains(change, 'name="_save"')
+        changelist = self.client.get(admin_url(Event, "changelist"))
+        self.assertNotContains(changelist, admin_url(Event, "add"))
+        self.assertNotIn(
+            "delete_selected",
+            changelist.context["cl"].model_admin.get_actions(changelist.wsgi_request),
+        )
+
+
+class AdminProjectAddTests(AdminTestCase):
+    def test_it_creates_the_project_through_the_service(self) -> None:
+        data = {
+            "name": "Admin desk",
+            "slug": "admin-desk",
+            "organization": "Org",
+            "organization_url": "https://example.org",
+            "required_reviews": "3",
+            "consensus_rule": "majority",
+            "majority_threshold": "0.6",
+            "lease_minutes": "45",
+        }
+        for prefix in ("memberships", "ratings"):
+            data |= {
+                f"{prefix}-TOTAL_FORMS": "0",
+                f"{prefix}-INITIAL_FORMS": "0",
+                f"{prefix}-MIN_NUM_FORMS": "0",
+                f"{prefix}-MAX_NUM_FORMS": "1000",
+            }
+        response = self.client.post(admin_url(Project, "add"), data)
+        self.assertEqual(response.status_code, 302, getattr(response, "context", None))
+        project = Project.objects.get(slug="admin-desk")
+        self.assertEqual(
+            (project.required_reviews, project.consensus_rule, project.lease_minutes),
+            (3, "majority", 45),
+        )
+        self.assertEqual(project.created_by, self.root)
+        self.assertEqual(
+            list(Rating.objects.filter(project=project).values_list("key", flat=True)),
+            [key for key, _, _ in services.DEFAULT_SCALE],
+        )
+        self.assertEqual(
+            list(Membership.objects.filter(project=project).values_list("user", "role")),
+            [(self.root.pk, Role.ADMIN)],
+        )
+        self.assertTrue(
+            Event.objects.filter(verb="project.create", object_id=project.pk, actor=self.root)
+        )
+
+
+class AdminBlindReviewTests(AdminTestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        grant_view_permissions(cls.reviewer_a)
+        cls.claim = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
+        cls.verdict_b = review(
+            cls.claim, cls.reviewer_b, "mostly_false", rationale="B-SECRET-RATIONALE"
+        )
+
+    def setUp(self) -> None:
+        self.client.force_login(self.reviewer_a)
+
+    def _listed_verdicts(self) -> set[int]:
+        response = self.client.get(admin_url(Verdict, "changelist"))
+        self.assertEqual(response.status_code, 200)
+        return {v.pk for v in response.context["cl"].result_list}
+
+    def test_it_hides_other_verdicts_until_the_reviewer_submits(self) -> None:
+        services.lease_next(reviewer=self.reviewer_a, project=self.project)
+        self.assertEqual(self._listed_verdicts(), set())
+        change = self.client.get(admin_url(Verdict, "change", self.verdict_b.pk))
+        self.assertEqual(change.status_code, 302)
+        claim_page = self.client.get(admin_url(Claim, "change", self.claim.pk))
+        self.assertEqual(claim_page.status_code, 200)
+        self.assertNotContains(claim_page, "B-SECRET-RATIONALE")
+
+        own = services.verdict_submit(
+            claim=self.claim, reviewer=self.reviewer_a, rating="true", confidence="low"
+        )
+
+        self.assertEqual(self._listed_verdicts(), {own.pk, self.verdict_b.pk})
+        change = self.client.get(admin_url(Verdict, "change", self.verdict_b.pk))
+        self.assertContains(change, "B-SECRET-RATIONALE")
+        self.assertContains(
+            self.client.get(admin_url(Claim, "change", self.claim.pk)), "B-SECRET-RATIONALE"
+        )
+
+    def test_it_shows_everything_to_a_staff_editor(self) -> None:
+        grant_view_permissions(self.editor)
+        self.client.force_login(self.editor)
+        self.assertEqual(self._listed_verdicts(), {self.verdict_b.pk})
+
+    def test_it_does_not_leak_the_verdict_through_the_event_log(self) -> None:
+        event = Event.objects.get(verb="verdict.submit", object_id=self.verdict_b.pk)
+        response = self.client.get(admin_url(Event, "change", event.pk))
+        # Reviewers do not get the audit trail at all: the admin redirects away from it.
+        self.assertEqual(response.status_code, 302)
+        self.assertNotIn(b"B-SECRET-RATIONALE", response.content)
+        listing = self.client.get(admin_url(Event, "changelist"))
+        self.assertNotContains(listing, "B-SECRET-RATIONALE")
+
+
+class AdminProjectScopeTests(AdminTestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        grant_view_permissions(cls.outsider)
+        cls.own_document = make_document(
+            project=cls.other_project,
+            actor=cls.outsider,
+            title="Outsider notes",
+            text="The outsider's own text.",
+        )
+        cls.claim = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
+
+    def setUp(self) -> None:
+        self.client.force_login(self.outsider)
+
+    def test_it_lists_only_documents_of_the_users_projects(self) -> None:
+        response = self.client.get(admin_url(Document, "changelist"))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual([d.pk for d in response.context["cl"].result_list], [self.own_document.pk])
+        self.assertNotContains(response, self.document.title + "</a>")
+
+    def test_it_refuses_the_change_page_of_another_projects_document(self) -> None:
+        response = self.client.get(admin_url(Document, "change", self.document.pk))
+        self.assertEqual(response.status_code, 302)
+        self.assertNotContains(response, "crime fell", status_code=302)
+
+    def test_it_scopes_every_project_model(self) -> None:
+        cases = [
+            (Claim, self.claim.pk),
+            (Membership, Membership.objects.filter(project=self.project).first().pk),
+            (Rating, Rating.objects.filter(project=self.project).first().pk),
+            (Event, Event.objects.filter(project=self.project).first().pk),
+            (Verdict, None),
+            (Assignment, None),
+            (Consensus, None),
+        ]
+        for model, pk in cases:
+            with self.subTest(model=model.__name__):
+                response = self.client.get(admin_url(model, "changelist"))
+                self.assertEqual(response.status_code, 200)
+                listed = {obj.pk for obj in response.context["cl"].result_list}
+                self.assertNotIn(pk, listed)
+                for obj in response.context["cl"].result_list:
+                    project_id = getattr(obj, "project_id", None) or obj.claim.project_id
+                    self.assertEqual(project_id, self.other_project.pk)
+
+    def test_it_lists_only_the_users_projects(self) -> None:
+        response = self.client.get(admin_url(Project, "changelist"))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(
+            [p.pk for p in response.context["cl"].result_list], [self.other_project.pk]
+        )
+        refused = self.client.get(admin_url(Project, "change", self.project.pk))
+        self.assertEqual(refused.status_code, 302)
