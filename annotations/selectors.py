@@ -12,24 +12,33 @@ Two rules live here and nowhere else:
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
+from django.utils import timezone
 
 from annotations import consensus
 from annotations.models import (
     ROLE_RANK,
+    Assignment,
+    AssignmentState,
+    Citation,
     Claim,
+    ClaimStatus,
     Consensus,
     Document,
     Membership,
     Project,
     Rating,
     Role,
+    Source,
     Verdict,
 )
 
@@ -265,4 +274,362 @@ def claims_with_consensus(queryset: QuerySet[Claim]) -> QuerySet[Claim]:
             queryset=Consensus.objects.filter(is_current=True).select_related("rating"),
             to_attr="current_consensus",
         )
+    )
+
+
+# --- reader and dashboard ------------------------------------------------------------------
+
+# Full-text search configuration on PostgreSQL. One fixed configuration (rather than the
+# server's default_text_search_config) so the vector and the query always stem alike.
+SEARCH_CONFIG = "english"
+
+
+@dataclass(frozen=True)
+class StatusCount:
+    status: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class RatingCount:
+    key: str
+    label: str
+    ordinal: int | None
+    count: int
+
+
+@dataclass(frozen=True)
+class ProjectDashboard:
+    """Figures for the project dashboard, each from one aggregate query."""
+
+    status_counts: list[StatusCount]  # every status, in workflow order, zeros included
+    verdict_distribution: list[RatingCount]  # the scale in display order, zeros included
+    my_leases: list[Assignment]  # the user's unexpired leases, claim loaded
+    document_count: int
+
+    @property
+    def total_claims(self) -> int:
+        return sum(row.count for row in self.status_counts)
+
+    @property
+    def active_claims(self) -> int:
+        """Claims that count towards progress: everything but withdrawn ones."""
+        return sum(row.count for row in self.status_counts if row.status != ClaimStatus.WITHDRAWN)
+
+    @property
+    def done_claims(self) -> int:
+        done = {ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED}
+        return sum(row.count for row in self.status_counts if row.status in done)
+
+    @property
+    def verdict_total(self) -> int:
+        return sum(row.count for row in self.verdict_distribution)
+
+
+def project_summaries_for_user(*, user: User) -> QuerySet[Project]:
+    """The user's projects with ``user_role``, ``document_count`` and ``open_claim_count``
+    (in review or disputed) annotated by subqueries: one query, no join fan-out."""
+    if not user.is_authenticated:
+        return Project.objects.none()
+    documents = (
+        Document.objects.filter(project=OuterRef("pk"))
+        .order_by()
+        .values("project")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    open_claims = (
+        Claim.objects.filter(
+            project=OuterRef("pk"), status__in=[ClaimStatus.IN_REVIEW, ClaimStatus.DISPUTED]
+        )
+        .order_by()
+        .values("project")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    role = Membership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1]
+    return (
+        Project.objects.filter(memberships__user=user)
+        .annotate(
+            user_role=Subquery(role),
+            document_count=Coalesce(Subquery(documents), 0),
+            open_claim_count=Coalesce(Subquery(open_claims), 0),
+        )
+        .order_by("name", "id")
+    )
+
+
+def project_dashboard_get(
+    *, project: Project, user: User, now: dt.datetime | None = None
+) -> ProjectDashboard:
+    """Claim counts by status, the verdict rating distribution and the user's leases.
+
+    The distribution counts only current verdicts the user may see
+    (``verdict_scope_for_user``), so a reviewer's dashboard never reveals a verdict that
+    blind review hides from their claim page. Constant number of queries.
+    """
+    now = now or timezone.now()
+    by_status = dict(
+        Claim.objects.filter(project=project)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    visible = verdict_scope_for_user(
+        user=user, queryset=Verdict.objects.filter(claim__project=project, is_current=True)
+    )
+    by_rating = dict(
+        visible.order_by()
+        .values_list("rating_id")
+        .annotate(n=Count("id"))
+        .values_list("rating_id", "n")
+    )
+    scale = Rating.objects.filter(project=project).order_by("position", "id")
+    leases = (
+        Assignment.objects.filter(
+            project=project, reviewer=user, state=AssignmentState.LEASED, expires_at__gt=now
+        )
+        .select_related("claim")
+        .defer("claim__exact", "claim__prefix", "claim__suffix")
+        .order_by("expires_at", "id")
+    )
+    return ProjectDashboard(
+        status_counts=[
+            StatusCount(status=value, label=label, count=by_status.get(value, 0))
+            for value, label in ClaimStatus.choices
+        ],
+        verdict_distribution=[
+            RatingCount(
+                key=rating.key,
+                label=rating.label,
+                ordinal=rating.ordinal,
+                count=by_rating.get(rating.pk, 0),
+            )
+            for rating in scale
+        ],
+        my_leases=list(leases),
+        document_count=Document.objects.filter(project=project).count(),
+    )
+
+
+def document_search_for_user(
+    *, user: User, project: Project, query: str = ""
+) -> QuerySet[Document]:
+    """The project's documents matching ``query``, best first, without their text loaded.
+
+    PostgreSQL: full-text search over title (weight A) and text (weight B) with web-search
+    syntax ("quoted phrases", -exclusions, or), ordered by rank. Other databases: every
+    word must occur in the title or the text (case-insensitive), newest first. Each row
+    has ``claim_count``.
+    """
+    claims = (
+        Claim.objects.filter(document=OuterRef("pk"))
+        .order_by()
+        .values("document")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    queryset = (
+        document_list_for_user(user=user, project=project)
+        .defer("text", "raw_text")
+        .annotate(claim_count=Coalesce(Subquery(claims), 0))
+    )
+    query = query.strip()
+    if not query:
+        return queryset.order_by("-created_at", "-id")
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+
+        vector = SearchVector("title", weight="A", config=SEARCH_CONFIG) + SearchVector(
+            "text", weight="B", config=SEARCH_CONFIG
+        )
+        search = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
+        return (
+            queryset.alias(search=vector)
+            .filter(search=search)
+            .annotate(rank=SearchRank(vector, search))
+            .order_by("-rank", "-created_at", "-id")
+        )
+    for word in query.split():
+        queryset = queryset.filter(Q(title__icontains=word) | Q(text__icontains=word))
+    return queryset.order_by("-created_at", "-id")
+
+
+def documents_recent_for_project(*, project: Project, limit: int = 5) -> list[Document]:
+    return list(
+        Document.objects.filter(project=project)
+        .only("id", "title", "publisher", "created_at", "project_id")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+# --- review pages ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClaimReview:
+    """Everything the claim page shows about the review of one claim, for one user, with the
+    decisions already taken (templates only read flags). ``verdicts`` went through
+    ``verdicts_visible_to``: under blind review it holds only the user's own verdict."""
+
+    verdicts: list[Verdict]
+    own_verdict: Verdict | None
+    others_visible: bool
+    lease: Assignment | None
+    ratings: list[Rating]
+    consensus: list[Consensus]
+    is_editor: bool
+    can_judge: bool
+    can_revise: bool
+    can_skip: bool
+    can_adjudicate: bool
+    can_publish: bool
+    can_reopen: bool
+    can_edit: bool
+
+    @property
+    def can_submit(self) -> bool:
+        return self.can_judge or self.can_revise
+
+
+def ratings_for_project(*, project_id: int) -> list[Rating]:
+    """A project's scale in display order (the order of the 1..n keyboard shortcuts)."""
+    return list(Rating.objects.filter(project_id=project_id).order_by("position", "id"))
+
+
+def lease_held_by(*, user: User, claim: Claim, now: dt.datetime | None = None) -> Assignment | None:
+    """The user's unexpired lease on ``claim``, if any."""
+    if not user.is_authenticated:
+        return None
+    return (
+        Assignment.objects.filter(
+            claim=claim,
+            reviewer=user,
+            state=AssignmentState.LEASED,
+            expires_at__gt=now or timezone.now(),
+        )
+        .order_by("-leased_at")
+        .first()
+    )
+
+
+def claim_review_get(
+    *, user: User, claim: Claim, membership: Membership, now: dt.datetime | None = None
+) -> ClaimReview:
+    """The claim page's review state in a constant number of queries (however many verdicts,
+    citations or consensus records the claim has)."""
+    verdicts = list(verdicts_visible_to(user=user, claim=claim, membership=membership))
+    own = next((v for v in verdicts if v.reviewer_id == user.pk), None)
+    is_editor = role_at_least(membership, Role.EDITOR)
+    lease = lease_held_by(user=user, claim=claim, now=now)
+    open_for_verdicts = claim.status in (ClaimStatus.IN_REVIEW, ClaimStatus.DISPUTED)
+    return ClaimReview(
+        verdicts=verdicts,
+        own_verdict=own,
+        # A member who has a verdict of their own has, by construction, a current one.
+        others_visible=is_editor or own is not None,
+        lease=lease,
+        ratings=ratings_for_project(project_id=claim.project_id),
+        consensus=list(consensus_history(claim=claim)),
+        is_editor=is_editor,
+        can_judge=own is None and lease is not None and claim.status == ClaimStatus.IN_REVIEW,
+        can_revise=own is not None and open_for_verdicts,
+        can_skip=own is None and lease is not None,
+        can_adjudicate=is_editor and claim.status == ClaimStatus.DISPUTED,
+        can_publish=is_editor and claim.status == ClaimStatus.RESOLVED,
+        can_reopen=is_editor and claim.status in (ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED),
+        can_edit=is_editor or claim.created_by_id == user.pk,
+    )
+
+
+def sources_search_for_user(
+    *, user: User, project: Project, query: str, limit: int = 10
+) -> list[Source]:
+    """Sources cited in ``project`` whose title or URL contains ``query``, for the citation
+    picker. Only citations of verdicts the user may already see count (``verdict_scope_for_user``),
+    so a suggestion never reveals what another reviewer cited on a claim still blind to them."""
+    query = (query or "").strip()
+    if len(query) < 2 or not user.is_authenticated:
+        return []
+    visible = verdict_scope_for_user(
+        user=user, queryset=Verdict.objects.filter(claim__project=project)
+    )
+    cited = Citation.objects.filter(source_id=OuterRef("pk"), verdict__in=visible)
+    return list(
+        Source.objects.filter(Q(title__icontains=query) | Q(url__icontains=query))
+        .filter(Exists(cited))
+        .order_by("title", "url", "id")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class DisputeCard:
+    """One claim on the editors' disputes page: current verdicts side by side (editors see
+    every verdict, so blind review does not apply) and what the editor may do next."""
+
+    claim: Claim
+    verdicts: list[Verdict]
+    current_consensus: Consensus | None
+    can_adjudicate: bool
+    can_publish: bool
+    can_reopen: bool
+
+
+def _dispute_claims(project: Project) -> QuerySet[Claim]:
+    current_verdicts = (
+        Verdict.objects.filter(is_current=True)
+        .select_related("reviewer", "rating")
+        .prefetch_related("citations__source")
+        .order_by("submitted_at", "id")
+    )
+    return (
+        Claim.objects.filter(project=project)
+        .select_related("document")
+        .defer("document__text", "document__raw_text")
+        .prefetch_related(
+            Prefetch("verdicts", queryset=current_verdicts, to_attr="current_verdicts"),
+            Prefetch(
+                "consensus_history",
+                queryset=Consensus.objects.filter(is_current=True).select_related(
+                    "rating", "decided_by"
+                ),
+                to_attr="current_consensus",
+            ),
+        )
+    )
+
+
+def dispute_cards_for_editor(*, project: Project) -> tuple[list[DisputeCard], list[DisputeCard]]:
+    """(disputed claims, resolved claims awaiting publication) of ``project``, oldest change
+    first, in a constant number of queries. Call only after checking the editor role."""
+    claims = _dispute_claims(project).filter(
+        status__in=[ClaimStatus.DISPUTED, ClaimStatus.RESOLVED]
+    )
+    disputed: list[DisputeCard] = []
+    resolved: list[DisputeCard] = []
+    for claim in claims.order_by("updated_at", "id"):
+        card = dispute_card(claim)
+        (disputed if claim.status == ClaimStatus.DISPUTED else resolved).append(card)
+    return disputed, resolved
+
+
+def dispute_card_get(*, project: Project, claim_id: int) -> DisputeCard:
+    """One claim's card for the disputes page, whatever its status now."""
+    claim = _dispute_claims(project).filter(pk=claim_id).first()
+    if claim is None:
+        raise Http404
+    return dispute_card(claim)
+
+
+def dispute_card(claim: Claim) -> DisputeCard:
+    current = claim.current_consensus[0] if claim.current_consensus else None  # type: ignore[attr-defined]
+    return DisputeCard(
+        claim=claim,
+        verdicts=list(claim.current_verdicts),  # type: ignore[attr-defined]
+        current_consensus=current,
+        can_adjudicate=claim.status == ClaimStatus.DISPUTED,
+        can_publish=claim.status == ClaimStatus.RESOLVED,
+        can_reopen=claim.status in (ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED),
     )

@@ -446,8 +446,12 @@ def claim_update(
 ) -> Claim:
     """Edit a claim's statement or claimant if it is still at ``expected_version``.
 
+    Only the claim's creator or a project editor may edit (PermissionDenied otherwise).
     Locks the claim row; raises StaleVersion when someone else changed it first.
     """
+    membership = _require_member(project_id=claim.project_id, user=actor)
+    if claim.created_by_id != actor.pk and not membership.is_editor:
+        raise PermissionDenied("Only the claim's creator or an editor can edit it.")
     locked = Claim.objects.select_for_update().get(pk=claim.pk)
     if locked.version != expected_version:
         raise StaleVersion(locked.version)
@@ -623,7 +627,13 @@ def lease_next(
     is held (every writer of leases and verdicts holds that lock).
     """
     now = now or timezone.now()
-    _require_member(project_id=project.pk, user=reviewer)
+    # Serialize one reviewer's concurrent calls (double click, two tabs) on their membership
+    # row, so they agree on one lease instead of racing to insert two.
+    membership = (
+        Membership.objects.select_for_update().filter(project=project, user=reviewer).first()
+    )
+    if membership is None:
+        raise PermissionDenied("You are not a member of this project.")
     held = (
         Assignment.objects.select_for_update()
         .filter(project=project, reviewer=reviewer, state=AssignmentState.LEASED)
@@ -650,6 +660,11 @@ def lease_next(
             candidates.select_for_update(skip_locked=skip_locked, of=("self",)).only("pk").first()
         )
         if claim is None:
+            if skip_locked and candidates.exists():
+                # Every eligible claim is locked right now (verdicts being written): wait for
+                # one instead of telling the reviewer the queue is empty.
+                skip_locked = False
+                continue
             return None
         if _slots_taken(claim_id=claim.pk, now=now) >= project.required_reviews:
             passed_over.append(claim.pk)
@@ -1113,6 +1128,13 @@ def claim_withdraw(
         claim=claim, state=AssignmentState.LEASED
     ):
         _close_assignment(lease, state=AssignmentState.RELEASED, now=now)
+        event_record(
+            actor=actor,
+            verb="lease.release",
+            obj=lease,
+            project_id=claim.project_id,
+            after={"claim": claim.pk, "reason": "claim withdrawn"},
+        )
     _claim_set_status(claim=claim, status=ClaimStatus.WITHDRAWN, actor=actor, note=reason)
     return claim
 
@@ -1128,8 +1150,12 @@ def consensus_recompute(*, claim: Claim, actor: User | None) -> Consensus | None
     verdicts = _current_verdicts(claim)
     outcome = "unchanged"
     record = None
+    reopened = current is None and Consensus.objects.filter(claim=claim).exists()
     if current is not None and current.method == ConsensusMethod.ADJUDICATED:
         outcome = "kept adjudication"
+    elif reopened:
+        # An editor reopened this claim: the next decision is theirs, not the rule's.
+        outcome = "kept for adjudication (reopened)"
     elif len(verdicts) >= claim.project.required_reviews and claim.status in (
         ClaimStatus.IN_REVIEW,
         ClaimStatus.DISPUTED,
@@ -1162,6 +1188,14 @@ def consensus_recompute(*, claim: Claim, actor: User | None) -> Consensus | None
             if current is not None:
                 current.is_current = False
                 current.save(update_fields=["is_current"])
+                event_record(
+                    actor=actor,
+                    verb="consensus.supersede",
+                    obj=current,
+                    project_id=claim.project_id,
+                    before={"is_current": True},
+                    after={"is_current": False, "note": "recomputed: no consensus"},
+                )
             _claim_set_status(claim=claim, status=ClaimStatus.DISPUTED, actor=actor)
             outcome = "disputed"
     event_record(

@@ -10,13 +10,17 @@ from django.db import connection
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if connection.vendor == "postgresql":
         return
-    skip = pytest.mark.skip(
-        reason=f"needs PostgreSQL (row locks, SKIP LOCKED, real concurrency); this run uses "
-        f"{connection.vendor} - set DATABASE_URL=postgres://... or run ./wb test with PostgreSQL up"
-    )
     for item in items:
-        if "postgres" in item.keywords:
-            item.add_marker(skip)
+        marker = item.get_closest_marker("postgres")
+        if marker is None:
+            continue
+        needs = marker.args[0] if marker.args else "row locks, SKIP LOCKED, real concurrency"
+        item.add_marker(
+            pytest.mark.skip(
+                reason=f"needs PostgreSQL ({needs}); this run uses {connection.vendor} - "
+                "set DATABASE_URL=postgres://... or run ./wb test with PostgreSQL up"
+            )
+        )
 
 
 @pytest.fixture(autouse=True, scope="session")

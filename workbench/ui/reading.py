@@ -1,79 +1,405 @@
-"""Reviewer web UI, reading side: projects, dashboard, documents and the reader."""
+"""Reviewer web UI, reading side: projects, dashboard, documents, the reader and claim creation.
+
+Offsets in this module are code points (see ``annotations.spans``). The reader's
+JavaScript (``static/workbench/reader.js``) converts browser selections, which JS counts
+in UTF-16 code units, to code points before it asks for the claim form; the server
+re-validates every offset and quote.
+
+htmx responses: fragment views answer 200 even with form errors, because htmx 2 does not
+swap 4xx responses by default and the shared ``htmx-config`` keeps that default; a plain
+browser POST with errors gets 422 and the full page.
+"""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.urls import path
-from django.views.decorators.http import require_GET
+from dataclasses import dataclass
 
-from annotations import selectors, spans
-from annotations.models import Role
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, path, reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import reswap, retarget
+from django_htmx.middleware import HtmxDetails
+
+from annotations import selectors, services, spans
+from annotations.models import Claim, Document, Membership, Role
+
+DOCUMENTS_PER_PAGE = 25
+# Deeper overlaps share the darkest highlight; the data-claims list still names them all.
+MAX_DEPTH_CLASS = 4
+MAX_STATEMENT = 5_000
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def _wants_fragment(request: HtmxHttpRequest) -> bool:
+    # A history-restore request (back button after hx-push-url) needs the whole page.
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _optional_url(name: str, **kwargs: object) -> str | None:
+    """The URL if the view exists (the review side may not be installed yet), else None."""
+    try:
+        return reverse(name, kwargs=kwargs)
+    except NoReverseMatch:
+        return None
+
+
+# --- projects and dashboard ----------------------------------------------------------------
 
 
 @login_required
 @require_GET
-def project_list(request: HttpRequest) -> HttpResponse:
-    projects = selectors.project_list_for_user(user=request.user).order_by("name")
+def project_list(request: HtmxHttpRequest) -> HttpResponse:
+    projects = selectors.project_summaries_for_user(user=request.user)
     return render(request, "workbench/project_list.html", {"projects": projects})
 
 
+@dataclass(frozen=True, slots=True)
+class ChartBar:
+    label: str
+    count: int
+    y: int
+    text_y: int
+    width: int
+    value_x: int
+    tone: str  # CSS class suffix: "o1" (lowest ordinal) … "o5" (highest), "none"
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressSegment:
+    status: str
+    label: str
+    count: int
+    x: int
+    width: int
+
+
+_LABEL_WIDTH = 130
+_BAR_MAX = 240
+_ROW = 26
+_PROGRESS_WIDTH = 400
+_PROGRESS_ORDER = ("published", "resolved", "disputed", "in_review")
+
+
+def _verdict_chart(distribution: list[selectors.RatingCount]) -> dict[str, object]:
+    """Geometry of the horizontal bar chart (SVG user units) of verdict ratings."""
+    peak = max((row.count for row in distribution), default=0)
+    ordinals = [row.ordinal for row in distribution if row.ordinal is not None]
+    low, high = (min(ordinals), max(ordinals)) if ordinals else (0, 0)
+    bars = []
+    for index, row in enumerate(distribution):
+        width = round(row.count / peak * _BAR_MAX) if peak else 0
+        tone = "none"
+        if row.ordinal is not None:
+            # Map whatever ordinal range the scale uses onto five colours, false → true.
+            tone = f"o{1 + round((row.ordinal - low) / (high - low) * 4) if high > low else 3}"
+        y = index * _ROW + 4
+        bars.append(
+            ChartBar(
+                label=row.label,
+                count=row.count,
+                y=y,
+                text_y=y + 14,
+                width=width,
+                value_x=_LABEL_WIDTH + width + 6,
+                tone=tone,
+            )
+        )
+    return {
+        "bars": bars,
+        "width": _LABEL_WIDTH + _BAR_MAX + 50,
+        "height": len(bars) * _ROW + 8,
+        "label_x": _LABEL_WIDTH - 8,
+        "bar_x": _LABEL_WIDTH,
+    }
+
+
+def _progress_chart(dashboard: selectors.ProjectDashboard) -> dict[str, object]:
+    """A stacked bar of the non-withdrawn claims by status; widths add up to the full bar."""
+    counts = {row.status: row for row in dashboard.status_counts}
+    total = dashboard.active_claims
+    segments, done = [], 0
+    for status in _PROGRESS_ORDER:
+        row = counts[status]
+        x = round(done / total * _PROGRESS_WIDTH) if total else 0
+        done += row.count
+        end = round(done / total * _PROGRESS_WIDTH) if total else 0
+        if end > x:
+            segments.append(ProgressSegment(row.status, row.label, row.count, x, end - x))
+    return {
+        "segments": segments,
+        "width": _PROGRESS_WIDTH,
+        "done": dashboard.done_claims,
+        "total": total,
+        "percent": round(dashboard.done_claims / total * 100) if total else 0,
+    }
+
+
+def _percent(value: float | None) -> float | None:
+    return None if value is None else round(value * 100, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewerRow:
+    username: str
+    verdicts: int
+    compared: int
+    matched: int
+    match_percent: float | None
+
+
+def _reviewer_rows(report: selectors.AgreementReport) -> list[ReviewerRow]:
+    return [
+        ReviewerRow(
+            username=row.username,
+            verdicts=row.verdicts,
+            compared=row.compared,
+            matched=row.matched_consensus,
+            match_percent=_percent(row.matched_consensus / row.compared) if row.compared else None,
+        )
+        for row in sorted(report.reviewers, key=lambda row: row.username)
+    ]
+
+
 @login_required
 @require_GET
-def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
+def project_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     project, membership = selectors.project_get_for_user(user=request.user, slug=slug)
-    documents = selectors.document_list_for_user(user=request.user, project=project).defer(
-        "text", "raw_text"
-    )
+    dashboard = selectors.project_dashboard_get(project=project, user=request.user)
+    agreement = selectors.agreement_report(project=project)
+    is_editor = selectors.role_at_least(membership, Role.EDITOR)
     return render(
         request,
         "workbench/project_detail.html",
-        {"project": project, "membership": membership, "documents": documents},
+        {
+            "project": project,
+            "membership": membership,
+            "is_editor": is_editor,
+            "dashboard": dashboard,
+            "agreement": agreement,
+            "percent_agreement": _percent(agreement.percent_agreement),
+            # Per-reviewer match rates are a management view: editors and admins only.
+            "reviewer_rows": _reviewer_rows(agreement) if is_editor else None,
+            "verdict_chart": _verdict_chart(dashboard.verdict_distribution),
+            "progress": _progress_chart(dashboard),
+            "recent_documents": selectors.documents_recent_for_project(project=project),
+            "review_next_url": _optional_url("workbench:queue-next", slug=project.slug),
+            "disputes_url": _optional_url("workbench:disputes", slug=project.slug)
+            if is_editor
+            else None,
+        },
     )
+
+
+# --- documents -----------------------------------------------------------------------------
 
 
 @login_required
 @require_GET
-def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    document, membership = selectors.document_get_for_user(user=request.user, pk=pk)
+def document_list(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    project, membership = selectors.project_get_for_user(user=request.user, slug=slug)
+    query = request.GET.get("q", "").strip()[:200]
+    documents = selectors.document_search_for_user(user=request.user, project=project, query=query)
+    page = Paginator(documents, DOCUMENTS_PER_PAGE).get_page(request.GET.get("page"))
+    template = "workbench/document_list.html"
+    if _wants_fragment(request):
+        template += "#document-rows"
+    response = render(
+        request,
+        template,
+        {"project": project, "membership": membership, "query": query, "page": page},
+    )
+    # The same URL answers with a fragment or a page depending on these headers.
+    patch_vary_headers(response, ("HX-Request", "HX-History-Restore-Request"))
+    return response
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderSegment:
+    """One run of a paragraph as the reader shows it."""
+
+    text: str
+    claim_ids: str  # space-separated ids of the covering claims ("" for plain text)
+    css: str  # "claim depth-N" plus "starts"/"ends" where a claim begins or ends
+    link_id: int | None  # the innermost covering claim, the no-JavaScript link target
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderParagraph:
+    start: int  # code point offset of the first character, for the JavaScript
+    segments: list[ReaderSegment]
+
+
+def _reader_paragraphs(text: str, claims: list[Claim]) -> list[ReaderParagraph]:
+    bounds = {claim.pk: (claim.start, claim.end) for claim in claims}
+    paragraphs = []
+    for paragraph in spans.segment(text, [(c.pk, c.start, c.end) for c in claims]):
+        if not paragraph.segments:  # an empty line
+            continue
+        segments = []
+        for segment in paragraph.segments:
+            keys = segment.span_keys
+            if not keys:
+                segments.append(ReaderSegment(segment.text, "", "", None))
+                continue
+            css = ["claim", f"depth-{min(len(keys), MAX_DEPTH_CLASS)}"]
+            if any(bounds[key][0] == segment.start for key in keys):
+                css.append("starts")
+            if any(bounds[key][1] == segment.end for key in keys):
+                css.append("ends")
+            innermost = min(keys, key=lambda key: (bounds[key][1] - bounds[key][0], key))
+            segments.append(
+                ReaderSegment(
+                    segment.text, " ".join(str(key) for key in keys), " ".join(css), innermost
+                )
+            )
+        paragraphs.append(ReaderParagraph(paragraph.start, segments))
+    return paragraphs
+
+
+def _reader_context(
+    document: Document, membership: Membership, created_claim_id: int | None = None
+) -> dict[str, object]:
     claims = list(selectors.claims_for_reader(document=document))
-    paragraphs = spans.segment(
-        document.text, [(claim.pk, claim.start, claim.end) for claim in claims]
-    )
-    return render(
-        request,
-        "workbench/document_detail.html",
-        {
-            "document": document,
-            "membership": membership,
-            "claims": claims,
-            "paragraphs": paragraphs,
-        },
-    )
+    return {
+        "document": document,
+        "project": document.project,
+        "membership": membership,
+        "claims": claims,
+        "paragraphs": _reader_paragraphs(document.text, claims),
+        "created_claim_id": created_claim_id,
+    }
 
 
 @login_required
 @require_GET
-def claim_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    claim, membership = selectors.claim_get_for_user(user=request.user, pk=pk)
-    verdicts = selectors.verdicts_visible_to(user=request.user, claim=claim, membership=membership)
-    return render(
-        request,
-        "workbench/claim_detail.html",
-        {
-            "claim": claim,
-            "membership": membership,
-            "verdicts": verdicts,
-            "is_editor": selectors.role_at_least(membership, Role.EDITOR),
-            "consensus": selectors.consensus_history(claim=claim),
-        },
+def document_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    document, membership = selectors.document_get_for_user(user=request.user, pk=pk)
+    return render(request, "workbench/document_detail.html", _reader_context(document, membership))
+
+
+# --- claim creation ------------------------------------------------------------------------
+
+
+class ClaimCreateForm(forms.Form):
+    # Offsets are validated by annotations.spans (precise messages), not by min_value here.
+    start = forms.IntegerField(widget=forms.HiddenInput)
+    end = forms.IntegerField(widget=forms.HiddenInput)
+    exact = forms.CharField(required=False, strip=False, widget=forms.HiddenInput)
+    statement = forms.CharField(
+        required=False,
+        max_length=MAX_STATEMENT,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The checkable claim in your words. Left empty, the quote is used.",
     )
+    claimant = forms.CharField(
+        required=False, max_length=200, help_text="Who made the claim, e.g. “the mayor”."
+    )
+
+    def clean_exact(self) -> str | None:
+        # Form submission turns "\n" into "\r\n"; compare in the canonical form.
+        exact = self.cleaned_data["exact"]
+        return spans.canonicalize(exact) if exact else None
+
+
+_SPAN_FIELDS = ("start", "end", "exact")
+
+
+def _selector(form: ClaimCreateForm, document: Document) -> spans.Selector | None:
+    """The server's selector for the form's span, or None; span errors go on the form."""
+    if any(field in form.errors for field in _SPAN_FIELDS):  # .errors runs the validation
+        return None
+    data = form.cleaned_data
+    try:
+        return spans.make_selector(document.text, data["start"], data["end"], data["exact"])
+    except spans.SpanError as err:
+        form.add_error(err.field, err.message)
+        return None
+
+
+def _add_service_errors(form: forms.Form, exc: ValidationError) -> None:
+    # Errors on fields the form does not have (model-level ones) become non-field errors.
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
+    for field, field_messages in errors.items():
+        form.add_error(field if field in form.fields else None, field_messages)
+
+
+def _claim_form_response(
+    request: HtmxHttpRequest,
+    document: Document,
+    form: ClaimCreateForm,
+    selector: spans.Selector | None,
+) -> HttpResponse:
+    context = {
+        "document": document,
+        "project": document.project,
+        "form": form,
+        "selector": selector,
+        "in_reader": _wants_fragment(request),
+    }
+    if not _wants_fragment(request):
+        status = 422 if form.errors else 200
+        return render(request, "workbench/claim_form.html", context, status=status)
+    response = render(request, "workbench/_claim_form.html", context)
+    if request.method == "POST":
+        # The form targets the whole reader on success; errors replace just the form.
+        reswap(retarget(response, "#claim-form"), "outerHTML")
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def claim_create(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """GET ``?start=&end=[&exact=]``: the claim form for that span, quote prefilled.
+    POST: create the claim (services.claim_create re-checks span and ``exact``)."""
+    is_get = request.method == "GET"
+    document, membership = selectors.document_get_for_user(
+        user=request.user, pk=pk, with_text=is_get
+    )
+    if is_get:
+        form = ClaimCreateForm(request.GET)
+        selector = _selector(form, document)
+        if selector is not None:
+            form = ClaimCreateForm(
+                initial={
+                    "start": selector.start,
+                    "end": selector.end,
+                    "exact": selector.exact,
+                    "statement": selector.exact,
+                }
+            )
+        return _claim_form_response(request, document, form, selector)
+    form = ClaimCreateForm(request.POST)
+    if form.is_valid():
+        try:
+            claim = services.claim_create(
+                document=document, actor=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            _add_service_errors(form, exc)
+        else:
+            if _wants_fragment(request):
+                context = _reader_context(document, membership, created_claim_id=claim.pk)
+                return render(request, "workbench/document_detail.html#reader", context)
+            messages.success(request, "Claim created; it is in the review queue.")
+            return redirect(f"{document.get_absolute_url()}#claim-{claim.pk}")
+    # Show the quote again unless the span itself was wrong (loads the text, errors only).
+    return _claim_form_response(request, document, form, _selector(form, document))
 
 
 urlpatterns = [
     path("", project_list, name="project-list"),
     path("projects/<slug:slug>/", project_detail, name="project-detail"),
+    path("projects/<slug:slug>/documents/", document_list, name="document-list"),
     path("documents/<int:pk>/", document_detail, name="document-detail"),
-    path("claims/<int:pk>/", claim_detail, name="claim-detail"),
+    path("documents/<int:pk>/claims/new/", claim_create, name="claim-create"),
 ]

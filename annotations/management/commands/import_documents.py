@@ -2,6 +2,11 @@
 
     python manage.py import_documents --project demo article.txt
     python manage.py import_documents --project demo --format jsonl batch.jsonl
+    python manage.py import_documents --project demo --format workbench export.json
+
+A workbench file is a native export ("schema": "workbench-export/1": the document with
+its claims, verdicts, citations, sources and consensus history) or a JSON list of them;
+.json files holding one are recognised without --format.
 
 Each document is its own transaction: one bad line or a duplicate never stops the
 batch. A summary says how many were imported, skipped as duplicates (same canonical
@@ -11,6 +16,7 @@ text already in the project) or failed, with the reason for each failure.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +27,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from annotations import importers, services
+from annotations import export, importers, services
 from annotations.models import Project
 
 
@@ -31,6 +37,13 @@ class Summary:
     duplicates: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
     removed: int = 0
+
+
+@dataclass(frozen=True)
+class NativeItem:
+    """One native export to import with ``services.document_import_native``."""
+
+    payload: dict[str, Any]
 
 
 class Command(BaseCommand):
@@ -43,9 +56,10 @@ class Command(BaseCommand):
         parser.add_argument("--project", required=True, help="Project slug.")
         parser.add_argument(
             "--format",
-            choices=["text", "jsonl"],
+            choices=["text", "jsonl", "workbench"],
             default=None,
-            help="Input format; by default .jsonl files are JSONL and anything else text.",
+            help="Input format; by default .jsonl files are JSONL, .json files holding a "
+            "workbench export (schema workbench-export/1) are workbench, anything else text.",
         )
         parser.add_argument(
             "--no-clean",
@@ -82,9 +96,15 @@ class Command(BaseCommand):
             if isinstance(item, str):
                 summary.failures.append((label, item))
                 continue
-            data, removed = item
             try:
-                services.document_create(project=project, data=data, actor=actor)
+                if isinstance(item, NativeItem):
+                    removed = 0
+                    services.document_import_native(
+                        project=project, payload=item.payload, actor=actor
+                    )
+                else:
+                    data, removed = item
+                    services.document_create(project=project, data=data, actor=actor)
             except ValidationError as exc:
                 if exc.error_dict.get("text") and exc.error_dict["text"][0].code == "duplicate":
                     summary.duplicates += 1
@@ -108,6 +128,11 @@ class Command(BaseCommand):
             except (OSError, UnicodeDecodeError) as exc:
                 yield str(path), f"cannot read as UTF-8 text: {exc}"
                 continue
+            if kind == "text" and fmt is None and path.suffix.lower() == ".json":
+                kind = "workbench" if _is_native(content) else "text"
+            if kind == "workbench":
+                yield from _from_native(content, path)
+                continue
             if kind == "text":
                 yield str(path), _from_text(content, path, clean=clean)
                 continue
@@ -125,6 +150,30 @@ class Command(BaseCommand):
         )
         for label, reason in summary.failures:
             self.stdout.write(f"  failed {label}: {reason}")
+
+
+def _is_native(content: str) -> bool:
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return False
+    first = data[0] if isinstance(data, list) and data else data
+    return isinstance(first, dict) and first.get("schema") == export.NATIVE_SCHEMA
+
+
+def _from_native(content: str, path: Path) -> Iterator[tuple[str, NativeItem | str]]:
+    try:
+        data = json.loads(content)
+    except ValueError as exc:
+        yield str(path), f"not JSON: {exc}"
+        return
+    payloads = data if isinstance(data, list) else [data]
+    for index, payload in enumerate(payloads):
+        label = str(path) if not isinstance(data, list) else f"{path}[{index}]"
+        if not isinstance(payload, dict) or payload.get("schema") != export.NATIVE_SCHEMA:
+            yield label, f'not a workbench export ("schema": "{export.NATIVE_SCHEMA}")'
+            continue
+        yield label, NativeItem(payload)
 
 
 def _from_text(

@@ -1,0 +1,321 @@
+"""The Django half of the export: read what a user may see and shape it as native JSON.
+
+``document_native`` and ``project_rows`` build the native shape
+(``schemas/workbench-export-1.schema.json``); the ClaimReview and Web Annotation
+wrappers build it first and hand it to the pure mapping in ``annotations.export``.
+
+Blind review applies here as everywhere: editors and admins get every verdict with its
+full revision history; anyone else gets the current verdicts of claims they have judged
+themselves (``selectors.verdict_scope_for_user``, the cross-claim form of
+``selectors.verdicts_visible_to``) and nothing of other reviewers on claims they have
+not judged, not even through a consensus record's list of verdict ids.
+
+Query counts do not grow with the number of claims: a document export is a fixed set of
+queries (prefetches with filtered querysets), and the project export reads claims in
+keyset-paginated chunks with the same fixed set per chunk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from annotations import export, selectors
+from annotations.models import (
+    Citation,
+    Claim,
+    Consensus,
+    Document,
+    Membership,
+    Project,
+    Rating,
+    Role,
+    Source,
+    Verdict,
+)
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def _timestamp(value: dt.datetime) -> str:
+    """UTC, always with microseconds, so the same instant always gives the same string."""
+    return value.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _date(value: dt.date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _membership_or_404(*, user: User, project_id: int) -> Membership:
+    membership = selectors.membership_get(user=user, project_id=project_id)
+    if membership is None or not user.is_active:
+        raise Http404
+    return membership
+
+
+def _visible_verdicts(*, user: User, membership: Membership) -> QuerySet[Verdict]:
+    """Verdicts ``user`` may see, ready to prefetch onto claims (citations and sources too)."""
+    queryset = (
+        Verdict.objects.select_related("reviewer", "rating")
+        .prefetch_related(
+            Prefetch("citations", queryset=Citation.objects.select_related("source").order_by("id"))
+        )
+        .order_by("submitted_at", "id")
+    )
+    if selectors.role_at_least(membership, Role.EDITOR):
+        return queryset
+    return selectors.verdict_scope_for_user(user=user, queryset=queryset.filter(is_current=True))
+
+
+def _consensus_records(*, current_only: bool = False) -> QuerySet[Consensus]:
+    queryset = (
+        Consensus.objects.select_related("rating", "decided_by")
+        .prefetch_related(Prefetch("verdicts", queryset=Verdict.objects.only("id").order_by("id")))
+        .order_by("sequence")
+    )
+    return queryset.filter(is_current=True) if current_only else queryset
+
+
+def _claims_with_relations(
+    queryset: QuerySet[Claim], *, user: User, membership: Membership, current_only: bool = False
+) -> QuerySet[Claim]:
+    return queryset.select_related("created_by").prefetch_related(
+        Prefetch("verdicts", queryset=_visible_verdicts(user=user, membership=membership)),
+        Prefetch("consensus_history", queryset=_consensus_records(current_only=current_only)),
+    )
+
+
+def _source_dict(source: Source) -> dict[str, Any]:
+    return {
+        "id": source.pk,
+        "url": source.url,
+        "normalized_url": source.normalized_url,
+        "title": source.title,
+        "publisher": source.publisher,
+        "published_date": _date(source.published_date),
+        "archive_url": source.archive_url,
+        "accessed_date": _date(source.accessed_date),
+    }
+
+
+def _verdict_dict(verdict: Verdict) -> dict[str, Any]:
+    return {
+        "id": verdict.pk,
+        "reviewer": verdict.reviewer.get_username(),
+        "rating": verdict.rating.key,
+        "confidence": verdict.confidence,
+        "rationale": verdict.rationale,
+        "revision": verdict.revision,
+        "is_current": verdict.is_current,
+        "submitted_at": _timestamp(verdict.submitted_at),
+        "citations": [
+            {"source": citation.source_id, "quote": citation.quote, "stance": citation.stance}
+            for citation in verdict.citations.all()
+        ],
+    }
+
+
+def _consensus_dict(record: Consensus, visible_ids: set[int]) -> dict[str, Any]:
+    return {
+        "sequence": record.sequence,
+        "rating": record.rating.key,
+        "method": record.method,
+        "agreement": record.agreement,
+        "decided_by": record.decided_by.get_username() if record.decided_by else None,
+        "decided_at": _timestamp(record.decided_at),
+        "note": record.note,
+        "is_current": record.is_current,
+        # Only ids of verdicts in this export: the others are hidden by blind review.
+        "verdicts": [v.pk for v in record.verdicts.all() if v.pk in visible_ids],
+    }
+
+
+def _claim_dict(claim: Claim, sources: dict[int, Source]) -> dict[str, Any]:
+    """The native claim; adds the sources its citations use to ``sources``."""
+    verdicts = list(claim.verdicts.all())
+    for verdict in verdicts:
+        for citation in verdict.citations.all():
+            sources.setdefault(citation.source_id, citation.source)
+    visible_ids = {verdict.pk for verdict in verdicts}
+    return {
+        "id": claim.pk,
+        "start": claim.start,
+        "end": claim.end,
+        "exact": claim.exact,
+        "prefix": claim.prefix,
+        "suffix": claim.suffix,
+        "statement": claim.statement,
+        "claimant": claim.claimant,
+        "status": claim.status,
+        "version": claim.version,
+        "created_by": claim.created_by.get_username(),
+        "created_at": _timestamp(claim.created_at),
+        "verdicts": [_verdict_dict(verdict) for verdict in verdicts],
+        "consensus": [
+            _consensus_dict(record, visible_ids) for record in claim.consensus_history.all()
+        ],
+    }
+
+
+def _sources_list(sources: dict[int, Source]) -> list[dict[str, Any]]:
+    ordered = sorted(sources.values(), key=lambda source: (source.normalized_url, source.pk))
+    return [_source_dict(source) for source in ordered]
+
+
+def _project_dict(project: Project, scale: Iterable[Rating]) -> dict[str, Any]:
+    return {
+        "name": project.name,
+        "slug": project.slug,
+        "organization": project.organization,
+        "organization_url": project.organization_url,
+        "scale": [
+            {
+                "key": rating.key,
+                "label": rating.label,
+                "ordinal": rating.ordinal,
+                "position": rating.position,
+            }
+            for rating in scale
+        ],
+        "policy": {
+            "required_reviews": project.required_reviews,
+            "consensus_rule": project.consensus_rule,
+            "majority_threshold": project.majority_threshold,
+            "lease_minutes": project.lease_minutes,
+        },
+    }
+
+
+def document_native(
+    *, document: Document, user: User, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """The native export (``workbench-export/1``) of ``document`` as ``user`` may see it.
+
+    Editors and admins get every verdict revision; other members get the current
+    verdicts of the claims they have judged themselves (blind review). Sources are those
+    cited by the included verdicts. A fixed number of queries whatever the claim count.
+    Raises Http404 when ``user`` is not an active member of the document's project.
+    """
+    membership = _membership_or_404(user=user, project_id=document.project_id)
+    project = document.project
+    scale = Rating.objects.filter(project_id=project.pk).order_by("position", "id")
+    claims = _claims_with_relations(
+        Claim.objects.filter(document=document), user=user, membership=membership
+    ).order_by("start", "end", "id")
+    sources: dict[int, Source] = {}
+    claim_dicts = [_claim_dict(claim, sources) for claim in claims]
+    return {
+        "schema": export.NATIVE_SCHEMA,
+        "exported_at": _timestamp(now or timezone.now()),
+        "project": _project_dict(project, scale),
+        "document": {
+            "title": document.title,
+            "text": document.text,
+            "text_sha256": document.text_sha256,
+            "length": document.length,
+            "raw_text": document.raw_text,
+            "source_url": document.source_url,
+            "publisher": document.publisher,
+            "author": document.author,
+            "published_date": _date(document.published_date),
+            "language": document.language,
+            "created_at": _timestamp(document.created_at),
+        },
+        "claims": claim_dicts,
+        "sources": _sources_list(sources),
+    }
+
+
+def project_rows(
+    *, project: Project, user: User, chunk_size: int = 500
+) -> Iterator[dict[str, Any]]:
+    """One JSON-ready row per claim of ``project`` (``$defs/projectRow``), in claim id order.
+
+    Reads claims in keyset-paginated chunks (``id > last id``), so memory stays constant
+    and each chunk costs the same fixed set of queries; document texts are never loaded.
+    Rows carry the verdicts ``user`` may see (blind review, as ``document_native``), the
+    sources they cite and the current consensus (or None). The membership check runs at
+    call time, so a non-member gets Http404 before any row is streamed.
+    """
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be at least 1")
+    membership = _membership_or_404(user=user, project_id=project.pk)
+    return _project_rows(project=project, user=user, membership=membership, chunk_size=chunk_size)
+
+
+def _project_rows(
+    *, project: Project, user: User, membership: Membership, chunk_size: int
+) -> Iterator[dict[str, Any]]:
+    base = _claims_with_relations(
+        Claim.objects.filter(project=project)
+        .select_related("document")
+        .defer("document__text", "document__raw_text"),
+        user=user,
+        membership=membership,
+        current_only=True,
+    ).order_by("id")
+    last_id = 0
+    while True:
+        chunk = list(base.filter(id__gt=last_id)[:chunk_size])
+        if not chunk:
+            return
+        for claim in chunk:
+            sources: dict[int, Source] = {}
+            row = _claim_dict(claim, sources)
+            current = row.pop("consensus")
+            yield {
+                "project": project.slug,
+                "document": {"id": claim.document_id, "title": claim.document.title},
+                **row,
+                "consensus": current[0] if current else None,
+                "sources": _sources_list(sources),
+            }
+        last_id = chunk[-1].pk
+        if len(chunk) < chunk_size:
+            return
+
+
+def _absolute(base: str, path: str) -> str:
+    return base.rstrip("/") + path
+
+
+def document_claimreview(
+    *, document: Document, user: User, request_base: str
+) -> list[dict[str, Any]]:
+    """ClaimReview nodes for the document's resolved/published claims with a consensus.
+
+    ``request_base`` is the site's scheme and host (``https://desk.example.org``); claim
+    URLs are ``request_base + claim.get_absolute_url()``. The author is the project's
+    organization (its name, or the project name when none is set, and its http(s) URL).
+    """
+    native = document_native(document=document, user=user)
+    project = document.project
+    organization = {"name": project.organization or project.name}
+    if project.organization_url.lower().startswith(("http://", "https://")):
+        organization["url"] = project.organization_url
+    return export.to_claimreview(
+        native,
+        organization=organization,
+        claim_url=lambda claim_id: _absolute(request_base, Claim(pk=claim_id).get_absolute_url()),
+    )
+
+
+def document_web_annotations(
+    *, document: Document, user: User, request_base: str
+) -> list[dict[str, Any]]:
+    """W3C Web Annotations, one per claim; the target source is the document's page
+    (``request_base + document.get_absolute_url()``), each annotation's id its claim's page."""
+    native = document_native(document=document, user=user)
+    return export.to_web_annotations(
+        native,
+        document_iri=_absolute(request_base, document.get_absolute_url()),
+        annotation_iri=lambda claim_id: _absolute(
+            request_base, Claim(pk=claim_id).get_absolute_url()
+        ),
+    )

@@ -1,0 +1,93 @@
+// Claim page and disputes page behaviour, loaded as an ES module (CSP: no inline scripts).
+// - Lease countdown: <time datetime="…" data-countdown> shows the time left, updated each second.
+// - Source search: the citation URL field asks the server for matching sources as `q`.
+// - Focus: a new citation row gets the focus; after a refused form, the first invalid field does.
+// - Rating keys 1..9 keep working while a radio of the verdict form has the focus (workbench.js
+//   ignores keys typed into form fields, radios included).
+
+const pad = (value) => String(value).padStart(2, "0");
+
+const formatLeft = (ms) => {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const hours = Math.floor(total / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const seconds = total % 60;
+  return hours > 0 ? `${hours}:${pad(minutes)}:${pad(seconds)}` : `${minutes}:${pad(seconds)}`;
+};
+
+const startCountdowns = (root) => {
+  root.querySelectorAll("time[data-countdown]:not([data-countdown-started])").forEach((element) => {
+    element.dataset.countdownStarted = "";
+    const expires = Date.parse(element.getAttribute("datetime") || "");
+    if (Number.isNaN(expires)) {
+      return;
+    }
+    let timer = 0;
+    const tick = () => {
+      if (!element.isConnected) {
+        window.clearInterval(timer);
+        return;
+      }
+      const left = expires - Date.now();
+      if (left > 0) {
+        element.textContent = formatLeft(left);
+        return;
+      }
+      window.clearInterval(timer);
+      element.textContent = "none, expired";
+      const bar = element.closest(".lease-bar");
+      if (bar) {
+        bar.classList.add("lease-expired");
+        bar.querySelector("[data-lease-expired]")?.removeAttribute("hidden");
+      }
+    };
+    tick();
+    timer = window.setInterval(tick, 1000);
+  });
+};
+
+startCountdowns(document);
+document.addEventListener("htmx:afterSettle", () => startCountdowns(document));
+
+document.addEventListener("htmx:configRequest", (event) => {
+  const element = event.detail.elt;
+  if (element instanceof HTMLInputElement && element.hasAttribute("data-source-search")) {
+    delete event.detail.parameters[element.name];
+    event.detail.parameters.q = element.value;
+  }
+});
+
+document.addEventListener("htmx:afterSettle", (event) => {
+  const target = event.detail.target;
+  if (target instanceof HTMLElement && target.id === "citation-rows") {
+    const rows = target.querySelectorAll(".citation-row");
+    rows[rows.length - 1]?.querySelector("input")?.focus();
+    return;
+  }
+  if (event.detail.requestConfig?.verb === "post") {
+    const invalid = document.querySelector('[aria-invalid="true"], .form-errors[role="alert"]');
+    if (invalid instanceof HTMLElement) {
+      if (!invalid.matches("input, textarea, select")) {
+        invalid.tabIndex = -1;
+      }
+      invalid.focus();
+    }
+  }
+});
+
+document.addEventListener("keydown", (event) => {
+  const target = event.target;
+  if (
+    event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey ||
+    !(target instanceof HTMLInputElement) || target.type !== "radio" || !/^[1-9]$/.test(event.key)
+  ) {
+    return;
+  }
+  const form = target.closest("#verdict-form");
+  const choice = form?.querySelector(`.rating-choices input[data-shortcut="${event.key}"]`);
+  if (choice instanceof HTMLInputElement) {
+    event.preventDefault();
+    choice.click();
+    choice.focus();
+  }
+});

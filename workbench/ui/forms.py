@@ -1,0 +1,214 @@
+"""Input of the reviewer UI. Forms only parse and check shape; the services own the rules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django import forms
+
+from annotations.models import Confidence, Rating, Stance
+from annotations.services import MAX_CITATIONS, MAX_QUOTE, MAX_RATIONALE, CitationInput
+from annotations.urlnorm import UrlError, normalize_url
+
+# Keys 1..9 pick a rating; a scale longer than nine entries is still usable with the mouse
+# or the arrow keys inside the radio group.
+MAX_RATING_SHORTCUTS = 9
+
+
+class ShortcutRadioSelect(forms.RadioSelect):
+    """Radio buttons that carry ``data-shortcut="1"``, ``"2"``… in display order."""
+
+    def create_option(
+        self,
+        name: str,
+        value: Any,
+        label: Any,
+        selected: bool,
+        index: int,
+        subindex: int | None = None,
+        attrs: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        if index < MAX_RATING_SHORTCUTS:
+            option["attrs"] = {**option["attrs"], "data-shortcut": str(index + 1)}
+        option["shortcut"] = str(index + 1) if index < MAX_RATING_SHORTCUTS else ""
+        return option
+
+
+class ClaimEditForm(forms.Form):
+    statement = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=5000,
+        help_text="The checkable claim in your words.",
+    )
+    claimant = forms.CharField(required=False, max_length=200, help_text="Who made the claim.")
+    # Optimistic concurrency: the version the user started editing from.
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def rebase(self, version: int) -> None:
+        """Keep the user's text but move the form onto ``version`` after a stale save, so a
+        second, deliberate save goes through."""
+        data = self.data.copy()
+        data[self.add_prefix("version")] = str(version)
+        self.data = data
+
+
+class VerdictForm(forms.Form):
+    rating = forms.ChoiceField(widget=ShortcutRadioSelect)
+    confidence = forms.ChoiceField(
+        choices=Confidence.choices, widget=forms.RadioSelect, initial=Confidence.MEDIUM
+    )
+    rationale = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6, "data-shortcut": "w"}),
+        required=False,
+        max_length=MAX_RATIONALE,
+        help_text="What the evidence shows and why you chose this rating.",
+    )
+
+    def __init__(self, *args: Any, ratings: Sequence[Rating], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["rating"].choices = [(rating.key, rating.label) for rating in ratings]
+
+
+class CitationForm(forms.Form):
+    url = forms.CharField(
+        label="Source URL",
+        max_length=2000,
+        widget=forms.URLInput(attrs={"autocomplete": "off", "inputmode": "url"}),
+        help_text="http or https; type to search the project's sources.",
+    )
+    quote = forms.CharField(
+        label="Quoted passage",
+        required=False,
+        max_length=MAX_QUOTE,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    stance = forms.ChoiceField(choices=Stance.choices, initial=Stance.SUPPORTS)
+
+    def __init__(self, *args: Any, search_url: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.search_url = search_url
+        url_attrs = self.fields["url"].widget.attrs
+        url_attrs["list"] = f"{self.prefix or 'citation'}-sources"
+        if search_url:
+            url_attrs.update(
+                {
+                    "hx-get": search_url,
+                    "hx-trigger": "input changed delay:250ms",
+                    "hx-target": f"#{url_attrs['list']}",
+                    "hx-swap": "innerHTML",
+                    "hx-sync": "this:replace",
+                    "data-source-search": "",
+                }
+            )
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"].strip()
+        try:
+            normalize_url(url)
+        except UrlError as exc:
+            raise forms.ValidationError(str(exc), code="url") from None
+        return url
+
+    def citation_input(self) -> CitationInput:
+        return CitationInput(
+            url=self.cleaned_data["url"],
+            quote=self.cleaned_data.get("quote", ""),
+            stance=self.cleaned_data["stance"],
+        )
+
+
+class BaseCitationFormSet(forms.BaseFormSet):
+    """Citation rows, all optional: a row left blank is dropped, a filled row must be valid.
+
+    Rows are added by htmx (``citation-row``) without a page load, so no row is ever an
+    "initial" one that Django would insist on validating.
+    """
+
+    def __init__(self, *args: Any, extra_rows: int = 1, **kwargs: Any) -> None:
+        self.extra = extra_rows
+        super().__init__(*args, **kwargs)
+
+    def initial_form_count(self) -> int:
+        return 0
+
+    def total_form_count(self) -> int:
+        if self.is_bound:
+            return super().total_form_count()
+        return min(len(self.initial or ()) + self.extra, self.absolute_max)
+
+    @property
+    def next_index(self) -> int:
+        """The index an added row gets (rows are numbered from 0)."""
+        return self.total_form_count()
+
+    @property
+    def can_add_row(self) -> bool:
+        return self.total_form_count() < self.absolute_max
+
+    def citation_inputs(self) -> list[CitationInput]:
+        return [form.citation_input() for form in self.forms if form.has_changed()]
+
+
+CitationFormSet = forms.formset_factory(
+    CitationForm,
+    formset=BaseCitationFormSet,
+    extra=1,
+    max_num=MAX_CITATIONS,
+    absolute_max=MAX_CITATIONS,
+    validate_max=True,
+)
+CITATION_PREFIX = "citations"
+
+
+class CitationRowForm(forms.Form):
+    index = forms.IntegerField(min_value=0, max_value=MAX_CITATIONS - 1)
+
+
+class SourceSearchForm(forms.Form):
+    q = forms.CharField(required=False, max_length=200)
+
+
+class SkipForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        help_text="For example a conflict of interest. The claim will not be offered to you again.",
+    )
+
+
+class EditorActionForm(forms.Form):
+    """An editor's action, posted from the claim page or the disputes page (``origin``), so
+    the answer goes back to the same page."""
+
+    form_key = ""
+
+    def origin(self) -> str:
+        value = self.data.get("origin", "")
+        return value if value in ("claim", "disputes") else "claim"
+
+
+class AdjudicateForm(EditorActionForm):
+    form_key = "adjudicate_form"
+    rating = forms.ChoiceField(label="Final rating")
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=20_000,
+        help_text="Why this rating; the note is part of the published record.",
+    )
+
+    def __init__(self, *args: Any, ratings: Sequence[Rating], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["rating"].choices = [("", "Choose a rating")] + [
+            (rating.key, rating.label) for rating in ratings
+        ]
+
+
+class ReopenForm(EditorActionForm):
+    form_key = "reopen_form"
+    note = forms.CharField(
+        label="Reason for reopening",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=20_000,
+    )
