@@ -152,6 +152,10 @@ class Document(models.Model):
     author = models.CharField(max_length=200, blank=True)
     published_date = models.DateField(null=True, blank=True)
     language = models.CharField(max_length=16, blank=True)
+    revision = models.PositiveIntegerField(
+        default=1,
+        help_text="Number of the current text; earlier texts are kept as DocumentRevision rows.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
@@ -174,6 +178,41 @@ class Document(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("workbench:document-detail", kwargs={"pk": self.pk})
+
+
+class DocumentRevision(models.Model):
+    """A superseded text of a document, kept read-only when a corrected text replaces it."""
+
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="revisions")
+    number = models.PositiveIntegerField()
+    text = models.TextField()
+    text_sha256 = models.CharField(max_length=64)
+    length = models.PositiveIntegerField()
+    raw_text = models.TextField(blank=True)
+    note = models.TextField(blank=True, help_text="Why the text was corrected.")
+    created_at = models.DateTimeField(help_text="When this text became current.")
+    superseded_at = models.DateTimeField(auto_now_add=True)
+    superseded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+
+    class Meta:
+        ordering = ["document_id", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document", "number"], name="annotations_docrevision_unique_number"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_id} r{self.number}"
+
+
+class AnchorStatus(models.TextChoices):
+    ANCHORED = "anchored", "Anchored"
+    MOVED = "moved", "Moved"
+    CHANGED = "changed", "Changed inside (needs review)"
+    ORPHANED = "orphaned", "Orphaned"
 
 
 class ClaimStatus(models.TextChoices):
@@ -200,6 +239,15 @@ class Claim(models.Model):
         max_length=20, choices=ClaimStatus.choices, default=ClaimStatus.IN_REVIEW
     )
     version = models.PositiveIntegerField(default=1, help_text="Optimistic concurrency counter.")
+    anchor_status = models.CharField(
+        max_length=10,
+        choices=AnchorStatus.choices,
+        default=AnchorStatus.ANCHORED,
+        help_text="How the span survived the last revision of the document text.",
+    )
+    anchor_revision = models.PositiveIntegerField(
+        default=1, help_text="The document revision that start/end/exact refer to."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="created_claims"
     )
@@ -218,6 +266,10 @@ class Claim(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=ClaimStatus.values), name="annotations_claim_status_valid"
             ),
+            models.CheckConstraint(
+                condition=Q(anchor_status__in=AnchorStatus.values),
+                name="annotations_claim_anchor_status_valid",
+            ),
         ]
         indexes = [
             # The queue: oldest eligible claim of a project in a status.
@@ -233,6 +285,32 @@ class Claim(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("workbench:claim-detail", kwargs={"pk": self.pk})
+
+
+class ClaimAnchor(models.Model):
+    """A claim's earlier anchor, kept whenever a revision or a person re-anchors the claim."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="anchor_history")
+    revision = models.PositiveIntegerField(
+        help_text="The document revision these offsets refer to."
+    )
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    exact = models.TextField()
+    prefix = models.CharField(max_length=32, blank=True)
+    suffix = models.CharField(max_length=32, blank=True)
+    status = models.CharField(max_length=10, choices=AnchorStatus.choices)
+    replaced_at = models.DateTimeField(auto_now_add=True)
+    replaced_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["claim_id", "replaced_at", "id"]
+
+    def __str__(self) -> str:
+        return f"claim {self.claim_id} r{self.revision} [{self.start}, {self.end})"
 
 
 class Source(models.Model):
@@ -279,6 +357,9 @@ class Verdict(models.Model):
     rationale = models.TextField(blank=True)
     revision = models.PositiveIntegerField(default=1)
     is_current = models.BooleanField(default=True)
+    document_revision = models.PositiveIntegerField(
+        default=1, help_text="The document revision the reviewer judged."
+    )
     submitted_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,0 +1,60 @@
+"""Every write of the workbench.
+
+Each service takes keyword-only arguments, runs in ``transaction.atomic()``, validates
+before it writes (raising ``django.core.exceptions.ValidationError`` with a message per
+field, in which case nothing is written) and records an ``Event`` in the same
+transaction. The UI, the admin, the API and the management commands all call these,
+as ``services.<name>``; the modules group them by subject.
+"""
+
+from annotations.services._base import QueueConflict, event_record, now
+from annotations.services.claims import StaleVersion, claim_create, claim_update
+from annotations.services.documents import DocumentInput, document_create, document_create_many
+from annotations.services.leases import claim_skip, lease_next, lease_release
+from annotations.services.native_import import document_import_native
+from annotations.services.projects import DEFAULT_SCALE, member_add, project_create, project_update
+from annotations.services.review import (
+    MAX_CITATIONS,
+    MAX_QUOTE,
+    MAX_RATIONALE,
+    CitationInput,
+    claim_adjudicate,
+    claim_publish,
+    claim_reopen,
+    claim_withdraw,
+    consensus_recompute,
+    verdict_submit,
+)
+from annotations.services.sources import source_get_or_create, sources_get_or_create
+
+__all__ = [
+    "DEFAULT_SCALE",
+    "MAX_CITATIONS",
+    "MAX_QUOTE",
+    "MAX_RATIONALE",
+    "CitationInput",
+    "DocumentInput",
+    "QueueConflict",
+    "StaleVersion",
+    "claim_adjudicate",
+    "claim_create",
+    "claim_publish",
+    "claim_reopen",
+    "claim_skip",
+    "claim_update",
+    "claim_withdraw",
+    "consensus_recompute",
+    "document_create",
+    "document_create_many",
+    "document_import_native",
+    "event_record",
+    "lease_next",
+    "lease_release",
+    "member_add",
+    "now",
+    "project_create",
+    "project_update",
+    "source_get_or_create",
+    "sources_get_or_create",
+    "verdict_submit",
+]

@@ -1,0 +1,155 @@
+"""Claims anchored to spans, and their edits (optimistic concurrency)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from annotations import spans
+from annotations.models import (
+    Claim,
+    ClaimStatus,
+    Document,
+)
+from annotations.services._base import (
+    User,
+    _clean_and_save,
+    _require_member,
+    event_record,
+)
+
+
+def _span_error(exc: spans.SpanError) -> ValidationError:
+    return ValidationError({exc.field: exc.message})
+
+
+@transaction.atomic
+def claim_create(
+    *,
+    document: Document,
+    start: int,
+    end: int,
+    actor: User,
+    exact: str | None = None,
+    statement: str = "",
+    claimant: str = "",
+) -> Claim:
+    """Anchor a claim to ``document.text[start:end]`` (code points) and put it in the queue.
+
+    Raises ValidationError on a bad span (``start``/``end``) or a client ``exact`` that is
+    not the text at the span (the message quotes the actual text).
+    """
+    # Read only the window the selector needs, never the whole (possibly book-length) text.
+    try:
+        spans.validate_span(document.length, start, end)
+    except spans.SpanError as exc:
+        raise _span_error(exc) from None
+    window_start = max(0, start - spans.CONTEXT_LENGTH)
+    window = _document_window(
+        document, window_start, min(document.length, end + spans.CONTEXT_LENGTH)
+    )
+    try:
+        selector = spans.make_selector(window, start - window_start, end - window_start, exact)
+    except spans.SpanError as exc:
+        raise _span_error(exc) from None
+    claim = Claim(
+        project_id=document.project_id,
+        document=document,
+        start=start,
+        end=end,
+        exact=selector.exact,
+        prefix=selector.prefix,
+        suffix=selector.suffix,
+        statement=(statement or "").strip() or selector.exact,
+        claimant=(claimant or "").strip(),
+        status=ClaimStatus.IN_REVIEW,
+        created_by=actor,
+    )
+    _clean_and_save(claim)
+    event_record(
+        actor=actor,
+        verb="claim.create",
+        obj=claim,
+        project=document.project,
+        after=_claim_state(claim),
+    )
+    return claim
+
+
+def _document_window(document: Document, start: int, end: int) -> str:
+    """``document.text[start:end]`` read from the database without loading the whole text."""
+    if "text" in document.__dict__ and document.__dict__["text"] is not None:
+        return document.text[start:end]
+    from django.db.models.functions import Substr
+
+    return (
+        Document.objects.filter(pk=document.pk)
+        .annotate(window=Substr("text", start + 1, end - start))
+        .values_list("window", flat=True)
+        .get()
+    )
+
+
+def _claim_state(claim: Claim) -> dict[str, Any]:
+    return {
+        "start": claim.start,
+        "end": claim.end,
+        "exact": claim.exact,
+        "statement": claim.statement,
+        "claimant": claim.claimant,
+        "status": claim.status,
+        "version": claim.version,
+    }
+
+
+class StaleVersion(Exception):
+    """The claim changed since the caller read it (optimistic concurrency)."""
+
+    def __init__(self, current: int) -> None:
+        super().__init__(f"The claim was changed by someone else (now version {current}).")
+        self.current = current
+
+
+@transaction.atomic
+def claim_update(
+    *,
+    claim: Claim,
+    actor: User,
+    expected_version: int,
+    statement: str | None = None,
+    claimant: str | None = None,
+) -> Claim:
+    """Edit a claim's statement or claimant if it is still at ``expected_version``.
+
+    Only the claim's creator or a project editor may edit (PermissionDenied otherwise).
+    Locks the claim row; raises StaleVersion when someone else changed it first.
+    """
+    membership = _require_member(project_id=claim.project_id, user=actor)
+    if claim.created_by_id != actor.pk and not membership.is_editor:
+        raise PermissionDenied("Only the claim's creator or an editor can edit it.")
+    locked = Claim.objects.select_for_update().get(pk=claim.pk)
+    if locked.version != expected_version:
+        raise StaleVersion(locked.version)
+    before = _claim_state(locked)
+    errors = {}
+    if statement is not None:
+        if not statement.strip():
+            errors["statement"] = "The statement cannot be empty."
+        locked.statement = statement.strip()
+    if claimant is not None:
+        locked.claimant = claimant.strip()
+    if errors:
+        raise ValidationError(errors)
+    locked.version += 1
+    _clean_and_save(locked)
+    event_record(
+        actor=actor,
+        verb="claim.update",
+        obj=locked,
+        project=locked.project,
+        before=before,
+        after=_claim_state(locked),
+    )
+    return locked

@@ -1,0 +1,232 @@
+"""The review queue: leasing the oldest eligible claim, releasing, skipping."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from annotations.models import (
+    Assignment,
+    AssignmentState,
+    Claim,
+    ClaimStatus,
+    Membership,
+    Project,
+    Verdict,
+)
+from annotations.services._base import (
+    QueueConflict,
+    User,
+    _require_member,
+    event_record,
+)
+
+
+def _eligible_claims(*, project: Project, reviewer: User, now: dt.datetime) -> QuerySet[Claim]:
+    """Claims of ``project`` that ``reviewer`` may be offered: in review, not theirs, not
+    already judged, leased or skipped by them, and with a free review slot."""
+    active_leases = (
+        Assignment.objects.filter(
+            claim_id=OuterRef("pk"), state=AssignmentState.LEASED, expires_at__gt=now
+        )
+        .order_by()
+        .values("claim_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    current_verdicts = (
+        Verdict.objects.filter(claim_id=OuterRef("pk"), is_current=True)
+        .order_by()
+        .values("claim_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    mine_judged = Verdict.objects.filter(claim_id=OuterRef("pk"), reviewer=reviewer)
+    mine_held = Assignment.objects.filter(
+        claim_id=OuterRef("pk"),
+        reviewer=reviewer,
+        state__in=[AssignmentState.LEASED, AssignmentState.SKIPPED],
+    )
+    return (
+        Claim.objects.filter(project=project, status=ClaimStatus.IN_REVIEW)
+        .exclude(created_by=reviewer)
+        .exclude(Exists(mine_judged))
+        .exclude(Exists(mine_held))
+        .alias(
+            taken=Coalesce(Subquery(active_leases), 0) + Coalesce(Subquery(current_verdicts), 0),
+        )
+        .filter(taken__lt=project.required_reviews)
+        .order_by("created_at", "id")
+    )
+
+
+def _slots_taken(*, claim_id: int, now: dt.datetime) -> int:
+    return (
+        Assignment.objects.filter(
+            claim_id=claim_id, state=AssignmentState.LEASED, expires_at__gt=now
+        ).count()
+        + Verdict.objects.filter(claim_id=claim_id, is_current=True).count()
+    )
+
+
+def _close_assignment(
+    assignment: Assignment, *, state: str, now: dt.datetime, reason: str = ""
+) -> None:
+    assignment.state = state
+    assignment.closed_at = now
+    if reason:
+        assignment.reason = reason
+    assignment.save(update_fields=["state", "closed_at", "reason"])
+
+
+@transaction.atomic
+def lease_next(
+    *, reviewer: User, project: Project, now: dt.datetime | None = None
+) -> Assignment | None:
+    """Lease the oldest eligible claim of ``project`` to ``reviewer``; None when there is none.
+
+    A reviewer holds at most one lease per project: if they hold an unexpired one it is
+    returned unchanged; an expired one is closed first. On PostgreSQL the candidate row
+    is taken with ``SELECT … FOR UPDATE SKIP LOCKED`` so concurrent callers never wait on
+    or share a claim; because a concurrent lease inserts an Assignment without touching
+    the claim row, the free-slot check is repeated in a fresh statement once the row lock
+    is held (every writer of leases and verdicts holds that lock).
+    """
+    now = now or timezone.now()
+    # Serialize one reviewer's concurrent calls (double click, two tabs) on their membership
+    # row, so they agree on one lease instead of racing to insert two.
+    membership = (
+        Membership.objects.select_for_update().filter(project=project, user=reviewer).first()
+    )
+    if membership is None:
+        raise PermissionDenied("You are not a member of this project.")
+    held = (
+        Assignment.objects.select_for_update()
+        .filter(project=project, reviewer=reviewer, state=AssignmentState.LEASED)
+        .first()
+    )
+    if held is not None:
+        if held.expires_at > now:
+            return held
+        _close_assignment(held, state=AssignmentState.EXPIRED, now=now)
+        event_record(
+            actor=reviewer,
+            verb="lease.expire",
+            obj=held,
+            project=project,
+            after={"claim": held.claim_id},
+        )
+    skip_locked = connection.features.has_select_for_update_skip_locked
+    passed_over: list[int] = []
+    for _ in range(50):
+        candidates = _eligible_claims(project=project, reviewer=reviewer, now=now)
+        if passed_over:
+            candidates = candidates.exclude(pk__in=passed_over)
+        claim = (
+            candidates.select_for_update(skip_locked=skip_locked, of=("self",)).only("pk").first()
+        )
+        if claim is None:
+            if skip_locked and candidates.exists():
+                # Every eligible claim is locked right now (verdicts being written): wait for
+                # one instead of telling the reviewer the queue is empty.
+                skip_locked = False
+                continue
+            return None
+        if _slots_taken(claim_id=claim.pk, now=now) >= project.required_reviews:
+            passed_over.append(claim.pk)
+            continue
+        assignment = Assignment.objects.create(
+            project=project,
+            claim_id=claim.pk,
+            reviewer=reviewer,
+            state=AssignmentState.LEASED,
+            leased_at=now,
+            expires_at=now + dt.timedelta(minutes=project.lease_minutes),
+        )
+        event_record(
+            actor=reviewer,
+            verb="lease.create",
+            obj=assignment,
+            project=project,
+            after={"claim": claim.pk, "expires_at": assignment.expires_at.isoformat()},
+        )
+        return assignment
+    return None
+
+
+def _held_lease(*, claim: Claim, reviewer: User, now: dt.datetime) -> Assignment | None:
+    return (
+        Assignment.objects.select_for_update()
+        .filter(claim=claim, reviewer=reviewer, state=AssignmentState.LEASED, expires_at__gt=now)
+        .first()
+    )
+
+
+@transaction.atomic
+def lease_release(*, claim: Claim, reviewer: User, now: dt.datetime | None = None) -> Assignment:
+    """Give a held lease back; the slot is free for someone else at once."""
+    now = now or timezone.now()
+    assignment = _held_lease(claim=claim, reviewer=reviewer, now=now)
+    if assignment is None:
+        raise QueueConflict("You do not hold a lease on this claim.")
+    _close_assignment(assignment, state=AssignmentState.RELEASED, now=now)
+    event_record(
+        actor=reviewer,
+        verb="lease.release",
+        obj=assignment,
+        project_id=claim.project_id,
+        after={"claim": claim.pk},
+    )
+    return assignment
+
+
+@transaction.atomic
+def claim_skip(
+    *, claim: Claim, reviewer: User, reason: str, now: dt.datetime | None = None
+) -> Assignment:
+    """Never offer ``claim`` to ``reviewer`` again (e.g. a conflict of interest); frees any lease."""
+    now = now or timezone.now()
+    _require_member(project_id=claim.project_id, user=reviewer)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(
+            {"reason": "Say why you skip this claim (e.g. conflict of interest)."}
+        )
+    if len(reason) > 2000:
+        raise ValidationError({"reason": "Keep the reason under 2,000 characters."})
+    if Verdict.objects.filter(claim=claim, reviewer=reviewer).exists():
+        raise QueueConflict("You have already submitted a verdict on this claim.")
+    assignment = (
+        Assignment.objects.select_for_update()
+        .filter(claim=claim, reviewer=reviewer, state=AssignmentState.LEASED)
+        .first()
+    )
+    if assignment is None:
+        if Assignment.objects.filter(
+            claim=claim, reviewer=reviewer, state=AssignmentState.SKIPPED
+        ).exists():
+            raise QueueConflict("You have already skipped this claim.")
+        assignment = Assignment(
+            project_id=claim.project_id,
+            claim=claim,
+            reviewer=reviewer,
+            leased_at=now,
+            expires_at=now + dt.timedelta(seconds=1),
+        )
+    assignment.state = AssignmentState.SKIPPED
+    assignment.closed_at = now
+    assignment.reason = reason
+    assignment.save()
+    event_record(
+        actor=reviewer,
+        verb="claim.skip",
+        obj=assignment,
+        project_id=claim.project_id,
+        after={"claim": claim.pk, "reason": reason},
+    )
+    return assignment

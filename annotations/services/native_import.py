@@ -1,0 +1,503 @@
+"""Reading a native export back into a project (the other half of the round trip)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Model
+
+from annotations import spans
+from annotations.models import (
+    Citation,
+    Claim,
+    Consensus,
+    Document,
+    Project,
+    Rating,
+    Source,
+    Verdict,
+)
+from annotations.services._base import (
+    User,
+    event_record,
+)
+from annotations.urlnorm import UrlError, check_url, normalize_url
+
+# --- native import ---------------------------------------------------------------------
+# Reads a native export ("workbench-export/1", see annotations/export.py and
+# annotations/schemas/workbench-export-1.schema.json) back into a project: the other half
+# of the lossless round trip. Owned by the export layer; appended here because every
+# write goes through this module.
+
+
+def _native_datetime(value: str) -> dt.datetime:
+    # The schema only admits timestamps with a timezone, so the result is aware.
+    return dt.datetime.fromisoformat(value)
+
+
+def _native_date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def _native_problems(payload: dict[str, Any], *, project: Project) -> dict[str, list[str]]:
+    """Cross-record checks the JSON Schema cannot express, keyed by JSON pointer."""
+    from django.contrib.auth import get_user_model
+
+    errors: dict[str, list[str]] = {}
+
+    def add(path: str, message: str) -> None:
+        errors.setdefault(path, []).append(message)
+
+    document = payload["document"]
+    text = document["text"]
+    if spans.canonicalize(text) != text:
+        add("/document/text", "The text is not canonical (NFC, \\n line endings).")
+    if spans.text_sha256(text) != document["text_sha256"]:
+        add(
+            "/document/text_sha256",
+            f"Does not match the text (its sha256 is {spans.text_sha256(text)}).",
+        )
+    if len(text) != document["length"]:
+        add("/document/length", f"The text has {len(text)} code points, not {document['length']}.")
+    if len(text) > settings.WORKBENCH_MAX_DOCUMENT_CHARS:
+        add(
+            "/document/text",
+            f"The text has {len(text):,} characters; the limit is "
+            f"{settings.WORKBENCH_MAX_DOCUMENT_CHARS:,} (WORKBENCH_MAX_DOCUMENT_CHARS).",
+        )
+    if document["source_url"]:
+        try:
+            check_url(document["source_url"])
+        except UrlError as exc:
+            add("/document/source_url", str(exc))
+
+    rating_keys = set(Rating.objects.filter(project=project).values_list("key", flat=True))
+    scale_keys: set[str] = set()
+    for index, entry in enumerate(payload["project"]["scale"]):
+        if entry["key"] in scale_keys:
+            add(f"/project/scale/{index}/key", f"Rating key {entry['key']!r} appears twice.")
+        scale_keys.add(entry["key"])
+    known_ratings = rating_keys | scale_keys
+
+    user_model = get_user_model()
+    username_field = user_model._meta.get_field(user_model.USERNAME_FIELD)
+
+    def check_username(path: str, name: str) -> None:
+        try:
+            username_field.run_validators(name)
+        except ValidationError as exc:
+            add(path, f"Not a valid username {name!r}: {' '.join(exc.messages)}")
+
+    source_ids: set[int] = set()
+    for index, source in enumerate(payload["sources"]):
+        path = f"/sources/{index}"
+        if source["id"] in source_ids:
+            add(f"{path}/id", f"Source id {source['id']} appears twice.")
+        source_ids.add(source["id"])
+        try:
+            normalize_url(source["url"])
+        except UrlError as exc:
+            add(f"{path}/url", str(exc))
+        if source["archive_url"]:
+            try:
+                check_url(source["archive_url"])
+            except UrlError as exc:
+                add(f"{path}/archive_url", str(exc))
+
+    claim_ids: set[int] = set()
+    verdict_ids: set[int] = set()
+    for claim_index, claim in enumerate(payload["claims"]):
+        path = f"/claims/{claim_index}"
+        if claim["id"] in claim_ids:
+            add(f"{path}/id", f"Claim id {claim['id']} appears twice.")
+        claim_ids.add(claim["id"])
+        check_username(f"{path}/created_by", claim["created_by"])
+        start, end = claim["start"], claim["end"]
+        try:
+            spans.validate_span(len(text), start, end)
+        except spans.SpanError as exc:
+            add(f"{path}/{exc.field}", exc.message)
+        else:
+            if text[start:end] != claim["exact"]:
+                add(f"{path}/exact", f"Does not match the text at [{start}, {end}).")
+            prefix, suffix = claim["prefix"], claim["suffix"]
+            if len(prefix) > start or text[start - len(prefix) : start] != prefix:
+                add(f"{path}/prefix", f"Is not the text just before {start}.")
+            if text[end : end + len(suffix)] != suffix:
+                add(f"{path}/suffix", f"Is not the text just after {end}.")
+        revisions: set[tuple[str, int]] = set()
+        current: set[str] = set()
+        claim_verdicts: set[int] = set()
+        for verdict_index, verdict in enumerate(claim["verdicts"]):
+            vpath = f"{path}/verdicts/{verdict_index}"
+            if verdict["id"] in verdict_ids:
+                add(f"{vpath}/id", f"Verdict id {verdict['id']} appears twice.")
+            verdict_ids.add(verdict["id"])
+            claim_verdicts.add(verdict["id"])
+            check_username(f"{vpath}/reviewer", verdict["reviewer"])
+            if verdict["rating"] not in known_ratings:
+                add(f"{vpath}/rating", f"Unknown rating {verdict['rating']!r}: not in any scale.")
+            key = (verdict["reviewer"], verdict["revision"])
+            if key in revisions:
+                add(f"{vpath}/revision", f"Revision {key[1]} of {key[0]!r} appears twice.")
+            revisions.add(key)
+            if verdict["is_current"]:
+                if verdict["reviewer"] in current:
+                    add(f"{vpath}/is_current", f"{key[0]!r} has two current verdicts.")
+                current.add(verdict["reviewer"])
+            for citation_index, citation in enumerate(verdict["citations"]):
+                if citation["source"] not in source_ids:
+                    add(
+                        f"{vpath}/citations/{citation_index}/source",
+                        f"No source with id {citation['source']} in sources.",
+                    )
+        sequences: set[int] = set()
+        current_records = 0
+        for record_index, record in enumerate(claim["consensus"]):
+            rpath = f"{path}/consensus/{record_index}"
+            if record["sequence"] in sequences:
+                add(f"{rpath}/sequence", f"Sequence {record['sequence']} appears twice.")
+            sequences.add(record["sequence"])
+            current_records += record["is_current"]
+            if current_records > 1 and record["is_current"]:
+                add(f"{rpath}/is_current", "A claim has at most one current consensus.")
+            if record["rating"] not in known_ratings:
+                add(f"{rpath}/rating", f"Unknown rating {record['rating']!r}: not in any scale.")
+            if record["decided_by"] is not None:
+                check_username(f"{rpath}/decided_by", record["decided_by"])
+            for link_index, verdict_id in enumerate(record["verdicts"]):
+                if verdict_id not in claim_verdicts:
+                    add(
+                        f"{rpath}/verdicts/{link_index}",
+                        f"No verdict with id {verdict_id} on this claim.",
+                    )
+    for path, value, parse in _native_time_fields(payload):
+        try:
+            parse(value)
+        except ValueError as exc:
+            add(path, f"Not a valid date or time {value!r}: {exc}.")
+    return errors
+
+
+def _native_time_fields(
+    payload: dict[str, Any],
+) -> Iterable[tuple[str, str, Any]]:
+    """Every timestamp and date of a (schema-valid) payload: (path, value, parser)."""
+    yield "/exported_at", payload["exported_at"], _native_datetime
+    yield "/document/created_at", payload["document"]["created_at"], _native_datetime
+    if payload["document"]["published_date"]:
+        yield "/document/published_date", payload["document"]["published_date"], _native_date
+    for index, source in enumerate(payload["sources"]):
+        for name in ("published_date", "accessed_date"):
+            if source[name]:
+                yield f"/sources/{index}/{name}", source[name], _native_date
+    for claim_index, claim in enumerate(payload["claims"]):
+        path = f"/claims/{claim_index}"
+        yield f"{path}/created_at", claim["created_at"], _native_datetime
+        for index, verdict in enumerate(claim["verdicts"]):
+            yield f"{path}/verdicts/{index}/submitted_at", verdict["submitted_at"], _native_datetime
+        for index, record in enumerate(claim["consensus"]):
+            yield f"{path}/consensus/{index}/decided_at", record["decided_at"], _native_datetime
+
+
+def _native_users(names: set[str]) -> tuple[dict[str, AbstractBaseUser], list[str]]:
+    """Users by username; the missing ones are created inactive with unusable passwords."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
+
+    user_model = get_user_model()
+    field = user_model.USERNAME_FIELD
+    users = {
+        user.get_username(): user
+        for user in user_model._default_manager.filter(**{f"{field}__in": names})
+    }
+    created = []
+    for name in sorted(names - set(users)):
+        # get_or_create, not a bulk insert: a concurrent import may create the same name.
+        user, was_created = user_model._default_manager.get_or_create(
+            **{field: name}, defaults={"is_active": False, "password": make_password(None)}
+        )
+        users[name] = user
+        if was_created:
+            created.append(name)
+    return users, created
+
+
+def _native_clean(obj: Model, path: str, **options: Any) -> None:
+    """``full_clean`` with errors keyed by the JSON pointer of the offending field."""
+    try:
+        obj.full_clean(validate_unique=False, **options)
+    except ValidationError as exc:
+        raise ValidationError(
+            {f"{path}/{name}": messages for name, messages in exc.message_dict.items()}
+        ) from None
+
+
+def _native_insert(model: type[Model], objects: list[Any]) -> list[Any]:
+    """Insert rows and get their primary keys back (one statement where the backend can)."""
+    if not objects:
+        return objects
+    if connection.features.can_return_rows_from_bulk_insert:
+        return model._default_manager.bulk_create(objects)
+    for obj in objects:
+        obj.save(force_insert=True)
+    return objects
+
+
+def _native_timestamps(model: type[Model], objects: list[Any], field: str) -> None:
+    # auto_now_add fields get "now" on insert whatever the object holds; the exported
+    # value is written back afterwards with one UPDATE (a CASE over the primary keys).
+    if objects:
+        model._default_manager.bulk_update(objects, [field], batch_size=500)
+
+
+@transaction.atomic
+def document_import_native(
+    *, project: Project, payload: dict[str, Any], actor: User | None
+) -> Document:
+    """Import one native export (``"schema": "workbench-export/1"``) into ``project``.
+
+    All or nothing, in one transaction. In order:
+
+    * The payload is validated against ``annotations/schemas/workbench-export-1.schema.json``
+      and then across records (text hash and length, every ``exact``/``prefix``/``suffix``
+      against the text, citation and consensus links, rating keys, usernames). Problems
+      raise ValidationError keyed by JSON pointer (``"/claims/0/exact"``) with the reason.
+    * A document whose canonical text the project already holds raises ValidationError
+      with code ``duplicate`` on ``text``.
+    * Rating keys missing from the project's scale are added from the payload's scale
+      (label, ordinal, position); existing keys are used as they are, never changed.
+    * Users are matched by username. A username that does not exist is created as an
+      INACTIVE user with an UNUSABLE password (so the record keeps who did what, but
+      nobody can sign in as them until an admin activates the account and sets a
+      password). Imported users are not made project members: an export must never
+      grant access.
+    * Sources are found by normalized URL (normalized again with today's rules), or
+      created with every exported field.
+    * The document, its claims (span, quote, context, statement, claimant, status,
+      version, created_at), every verdict revision (revision, is_current, submitted_at),
+      citations and the consensus history (sequence, method, agreement, decided_by,
+      decided_at, note, is_current, verdict links) are recreated with their timestamps.
+      The document's ``created_by`` is ``actor``; ids are new.
+    * One ``document.import`` event records what was created.
+
+    Leases (assignments) and the original audit trail are not part of the export.
+    """
+    from annotations import export
+
+    problems = export.native_errors(payload)
+    if problems:
+        grouped: dict[str, list[str]] = {}
+        for pointer, reason in problems:
+            grouped.setdefault(pointer, []).append(reason)
+        raise ValidationError(grouped)
+    errors = _native_problems(payload, project=project)
+    if errors:
+        raise ValidationError(errors)
+
+    data = payload["document"]
+    duplicate = ValidationError(
+        {
+            "text": ValidationError(
+                f"This project already has a document with the same text "
+                f"(sha256 {data['text_sha256'][:12]}…).",
+                code="duplicate",
+            )
+        }
+    )
+    if Document.objects.filter(project=project, text_sha256=data["text_sha256"]).exists():
+        raise duplicate
+
+    # Scale: add the keys the project lacks.
+    ratings = {rating.key: rating for rating in Rating.objects.filter(project=project)}
+    new_ratings = [
+        Rating(
+            project=project,
+            key=entry["key"],
+            label=entry["label"],
+            ordinal=entry["ordinal"],
+            position=entry["position"],
+        )
+        for entry in payload["project"]["scale"]
+        if entry["key"] not in ratings
+    ]
+    for rating in _native_insert(Rating, new_ratings):
+        ratings[rating.key] = rating
+
+    names = {claim["created_by"] for claim in payload["claims"]}
+    for claim in payload["claims"]:
+        names.update(verdict["reviewer"] for verdict in claim["verdicts"])
+        names.update(r["decided_by"] for r in claim["consensus"] if r["decided_by"])
+    users, users_created = _native_users(names)
+
+    document = Document(
+        project=project,
+        title=data["title"],
+        text=data["text"],
+        text_sha256=data["text_sha256"],
+        length=data["length"],
+        raw_text=data["raw_text"],
+        source_url=data["source_url"],
+        publisher=data["publisher"],
+        author=data["author"],
+        published_date=_native_date(data["published_date"]),
+        language=data["language"],
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+    _native_clean(
+        document, "/document", exclude=["project", "created_by"], validate_constraints=False
+    )
+    try:
+        with transaction.atomic():
+            document.save(force_insert=True)
+    except IntegrityError:
+        # Another import of the same text committed between our check and this insert.
+        raise duplicate from None
+    document.created_at = _native_datetime(data["created_at"])
+    _native_timestamps(Document, [document], "created_at")
+
+    # Sources: reuse by normalized URL, create the rest with all their fields.
+    by_normalized: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    for index, entry in enumerate(payload["sources"]):
+        by_normalized.setdefault(normalize_url(entry["url"]), []).append((index, entry))
+    found = {
+        source.normalized_url: source
+        for source in Source.objects.filter(normalized_url__in=list(by_normalized))
+    }
+    created_sources = []
+    for normalized, entries in by_normalized.items():
+        if normalized in found:
+            continue
+        index, entry = entries[0]
+        source = Source(
+            url=entry["url"],
+            normalized_url=normalized,
+            title=entry["title"],
+            publisher=entry["publisher"],
+            published_date=_native_date(entry["published_date"]),
+            archive_url=entry["archive_url"],
+            accessed_date=_native_date(entry["accessed_date"]),
+            created_by=document.created_by,
+        )
+        _native_clean(source, f"/sources/{index}", exclude=["created_by"])
+        created_sources.append(source)
+        found[normalized] = source
+    _native_insert(Source, created_sources)
+    sources = {
+        entry["id"]: found[normalized]
+        for normalized, entries in by_normalized.items()
+        for _, entry in entries
+    }
+
+    claims = []
+    for index, entry in enumerate(payload["claims"]):
+        claim = Claim(
+            project=project,
+            document=document,
+            start=entry["start"],
+            end=entry["end"],
+            exact=entry["exact"],
+            prefix=entry["prefix"],
+            suffix=entry["suffix"],
+            statement=entry["statement"],
+            claimant=entry["claimant"],
+            status=entry["status"],
+            version=entry["version"],
+            created_by=users[entry["created_by"]],
+        )
+        _native_clean(
+            claim,
+            f"/claims/{index}",
+            exclude=["project", "document", "created_by"],
+            validate_constraints=False,
+        )
+        claims.append(claim)
+    _native_insert(Claim, claims)
+    for claim, entry in zip(claims, payload["claims"], strict=True):
+        claim.created_at = _native_datetime(entry["created_at"])
+    _native_timestamps(Claim, claims, "created_at")
+
+    verdicts: dict[int, Verdict] = {}
+    verdict_rows: list[tuple[Verdict, dict[str, Any]]] = []
+    for claim, entry in zip(claims, payload["claims"], strict=True):
+        for item in entry["verdicts"]:
+            verdict = Verdict(
+                claim=claim,
+                reviewer=users[item["reviewer"]],
+                rating=ratings[item["rating"]],
+                confidence=item["confidence"],
+                rationale=item["rationale"],
+                revision=item["revision"],
+                is_current=item["is_current"],
+            )
+            verdicts[item["id"]] = verdict
+            verdict_rows.append((verdict, item))
+    _native_insert(Verdict, [verdict for verdict, _ in verdict_rows])
+    for verdict, item in verdict_rows:
+        verdict.submitted_at = _native_datetime(item["submitted_at"])
+    _native_timestamps(Verdict, [verdict for verdict, _ in verdict_rows], "submitted_at")
+
+    citations = [
+        Citation(
+            verdict=verdict,
+            source=sources[citation["source"]],
+            quote=citation["quote"],
+            stance=citation["stance"],
+        )
+        for verdict, item in verdict_rows
+        for citation in item["citations"]
+    ]
+    _native_insert(Citation, citations)
+
+    records: list[tuple[Consensus, dict[str, Any]]] = []
+    for claim, entry in zip(claims, payload["claims"], strict=True):
+        for item in entry["consensus"]:
+            record = Consensus(
+                claim=claim,
+                sequence=item["sequence"],
+                rating=ratings[item["rating"]],
+                method=item["method"],
+                agreement=item["agreement"],
+                decided_by=users[item["decided_by"]] if item["decided_by"] else None,
+                note=item["note"],
+                is_current=item["is_current"],
+            )
+            records.append((record, item))
+    _native_insert(Consensus, [record for record, _ in records])
+    for record, item in records:
+        record.decided_at = _native_datetime(item["decided_at"])
+    _native_timestamps(Consensus, [record for record, _ in records], "decided_at")
+    links = [
+        Consensus.verdicts.through(consensus_id=record.pk, verdict_id=verdicts[verdict_id].pk)
+        for record, item in records
+        for verdict_id in item["verdicts"]
+    ]
+    Consensus.verdicts.through.objects.bulk_create(links)
+
+    event_record(
+        actor=actor,
+        verb="document.import",
+        obj=document,
+        project=project,
+        after={
+            "schema": payload["schema"],
+            "title": document.title,
+            "text_sha256": document.text_sha256,
+            "exported_at": payload["exported_at"],
+            "from_project": payload["project"]["slug"],
+            "claims": len(claims),
+            "verdicts": len(verdict_rows),
+            "citations": len(citations),
+            "consensus": len(records),
+            "sources_created": len(created_sources),
+            "ratings_created": [rating.key for rating in new_ratings],
+            "users_created": users_created,
+        },
+    )
+    return document

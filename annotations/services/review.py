@@ -1,0 +1,484 @@
+"""Verdicts, consensus and the editors' decisions (adjudicate, reopen, publish, withdraw)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from annotations import consensus
+from annotations.models import (
+    Assignment,
+    AssignmentState,
+    Citation,
+    Claim,
+    ClaimStatus,
+    Confidence,
+    Consensus,
+    ConsensusMethod,
+    Rating,
+    Source,
+    Stance,
+    Verdict,
+)
+from annotations.services._base import (
+    QueueConflict,
+    User,
+    _require_member,
+    event_record,
+)
+from annotations.services.leases import _close_assignment, _held_lease
+from annotations.services.sources import source_get_or_create
+from annotations.urlnorm import UrlError, normalize_url
+
+
+@dataclass(frozen=True)
+class CitationInput:
+    stance: str
+    url: str = ""
+    source_id: int | None = None
+    quote: str = ""
+
+
+MAX_CITATIONS = 50
+MAX_RATIONALE = 20_000
+MAX_QUOTE = 5_000
+
+
+def _verdict_state(verdict: Verdict) -> dict[str, Any]:
+    return {
+        "rating": verdict.rating.key,
+        "confidence": verdict.confidence,
+        "rationale": verdict.rationale,
+        "revision": verdict.revision,
+        "citations": [
+            {"source": c.source_id, "quote": c.quote, "stance": c.stance}
+            for c in verdict.citations.all()
+        ],
+    }
+
+
+def _rating_get(*, project_id: int, key: str, field: str = "rating") -> Rating:
+    rating = (
+        Rating.objects.filter(project_id=project_id, key=key).first()
+        if isinstance(key, str)
+        else None
+    )
+    if rating is None:
+        keys = ", ".join(Rating.objects.filter(project_id=project_id).values_list("key", flat=True))
+        raise ValidationError({field: f"Unknown rating {key!r}; this project's scale is: {keys}."})
+    return rating
+
+
+def _citations_validate(
+    citations: Sequence[CitationInput], actor: User
+) -> list[tuple[Source, CitationInput]]:
+    if len(citations) > MAX_CITATIONS:
+        raise ValidationError({"citations": f"At most {MAX_CITATIONS} citations per verdict."})
+    resolved: list[tuple[Source, CitationInput]] = []
+    errors: list[str] = []
+    for index, citation in enumerate(citations):
+        problems: dict[str, str] = {}
+        if citation.stance not in Stance.values:
+            problems["stance"] = (
+                f"Unknown stance {citation.stance!r}; use one of {', '.join(Stance.values)}."
+            )
+        if len(citation.quote or "") > MAX_QUOTE:
+            problems["quote"] = f"Quotes are limited to {MAX_QUOTE:,} characters."
+        source = None
+        if citation.source_id is not None:
+            source = Source.objects.filter(pk=citation.source_id).first()
+            if source is None:
+                problems["source"] = f"No source with id {citation.source_id}."
+        elif citation.url:
+            try:
+                normalize_url(citation.url)
+            except UrlError as exc:
+                problems["url"] = str(exc)
+        else:
+            problems["url"] = "Give the source's URL or the id of a known source."
+        if problems:
+            errors.extend(
+                f"Citation {index + 1}, {name}: {message}" for name, message in problems.items()
+            )
+        else:
+            resolved.append((source, citation))  # type: ignore[arg-type]
+    if errors:
+        raise ValidationError({"citations": errors})
+    # Create sources only after every citation validated, so a bad one writes nothing.
+    return [
+        (source or source_get_or_create(url=citation.url, actor=actor), citation)
+        for source, citation in resolved
+    ]
+
+
+@transaction.atomic
+def verdict_submit(
+    *,
+    claim: Claim,
+    reviewer: User,
+    rating: str,
+    confidence: str,
+    rationale: str = "",
+    citations: Sequence[CitationInput] = (),
+    now: dt.datetime | None = None,
+) -> Verdict:
+    """Record ``reviewer``'s verdict on ``claim``, or a revision of it.
+
+    A first verdict needs the reviewer's unexpired lease; a revision is allowed until
+    consensus is recorded, and is a new row (the old one is kept, no longer current).
+    Locks the claim row, then decides consensus when the required verdicts are in.
+    Raises ValidationError for bad input and QueueConflict for the wrong state.
+    """
+    now = now or timezone.now()
+    _require_member(project_id=claim.project_id, user=reviewer)
+    claim = Claim.objects.select_for_update().select_related("project").get(pk=claim.pk)
+    errors: dict[str, str] = {}
+    if confidence not in Confidence.values:
+        errors["confidence"] = f"Unknown confidence {confidence!r}; use low, medium or high."
+    if len(rationale or "") > MAX_RATIONALE:
+        errors["rationale"] = f"The rationale is limited to {MAX_RATIONALE:,} characters."
+    try:
+        rating_obj = _rating_get(project_id=claim.project_id, key=rating)
+    except ValidationError as exc:
+        errors.update({k: v[0] for k, v in exc.message_dict.items()})
+    if errors:
+        raise ValidationError(errors)
+    previous = (
+        Verdict.objects.select_for_update()
+        .filter(claim=claim, reviewer=reviewer, is_current=True)
+        .first()
+    )
+    lease = None
+    if previous is None:
+        if claim.status != ClaimStatus.IN_REVIEW:
+            raise QueueConflict(
+                f"This claim is {claim.get_status_display().lower()}, not in review."
+            )
+        lease = _held_lease(claim=claim, reviewer=reviewer, now=now)
+        if lease is None:
+            raise QueueConflict(
+                "Take this claim from the queue (Review next) before judging it; "
+                "your lease may have expired."
+            )
+    elif claim.status not in (ClaimStatus.IN_REVIEW, ClaimStatus.DISPUTED):
+        raise QueueConflict("Consensus has been recorded; verdicts can no longer be revised.")
+    sources = _citations_validate(list(citations), reviewer)
+    verdict = Verdict(
+        claim=claim,
+        reviewer=reviewer,
+        rating=rating_obj,
+        confidence=confidence,
+        rationale=rationale or "",
+        revision=1 if previous is None else previous.revision + 1,
+    )
+    before = None
+    if previous is not None:
+        before = _verdict_state(previous)
+        previous.is_current = False
+        previous.save(update_fields=["is_current"])
+    verdict.save()
+    Citation.objects.bulk_create(
+        Citation(verdict=verdict, source=source, quote=c.quote or "", stance=c.stance)
+        for source, c in sources
+    )
+    if lease is not None:
+        _close_assignment(lease, state=AssignmentState.SUBMITTED, now=now)
+    event_record(
+        actor=reviewer,
+        verb="verdict.submit" if previous is None else "verdict.revise",
+        obj=verdict,
+        project_id=claim.project_id,
+        before=before,
+        after=_verdict_state(verdict),
+    )
+    _consensus_decide(claim=claim, actor=reviewer)
+    return verdict
+
+
+def _current_verdicts(claim: Claim) -> list[Verdict]:
+    return list(
+        Verdict.objects.filter(claim=claim, is_current=True).select_related("rating").order_by("id")
+    )
+
+
+def _consensus_append(
+    *,
+    claim: Claim,
+    rating: Rating,
+    method: str,
+    agreement: float | None,
+    verdicts: Sequence[Verdict],
+    actor: User | None,
+    decided_by: User | None,
+    note: str = "",
+) -> Consensus:
+    """Append a consensus record, superseding the current one. Caller holds the claim lock."""
+    current = Consensus.objects.filter(claim=claim, is_current=True).first()
+    last = (
+        Consensus.objects.filter(claim=claim)
+        .order_by("-sequence")
+        .values_list("sequence", flat=True)
+        .first()
+    )
+    if current is not None:
+        current.is_current = False
+        current.save(update_fields=["is_current"])
+    record = Consensus.objects.create(
+        claim=claim,
+        sequence=(last or 0) + 1,
+        rating=rating,
+        method=method,
+        agreement=agreement,
+        decided_by=decided_by,
+        note=note,
+    )
+    record.verdicts.set(verdicts)
+    event_record(
+        actor=actor,
+        verb=f"consensus.{method}",
+        obj=record,
+        project_id=claim.project_id,
+        before={"rating": current.rating.key, "sequence": current.sequence} if current else None,
+        after={
+            "rating": rating.key,
+            "method": method,
+            "agreement": agreement,
+            "sequence": record.sequence,
+            "verdicts": [v.pk for v in verdicts],
+            "note": note,
+        },
+    )
+    return record
+
+
+def _claim_set_status(*, claim: Claim, status: str, actor: User | None, note: str = "") -> None:
+    before = claim.status
+    claim.status = status
+    claim.version += 1
+    claim.save(update_fields=["status", "version", "updated_at"])
+    event_record(
+        actor=actor,
+        verb="claim.status",
+        obj=claim,
+        project_id=claim.project_id,
+        before={"status": before},
+        after={"status": status, "note": note} if note else {"status": status},
+    )
+
+
+def _consensus_decide(*, claim: Claim, actor: User | None) -> Consensus | None:
+    """When the required verdicts are in, resolve the claim or mark it disputed. Claim locked."""
+    verdicts = _current_verdicts(claim)
+    if len(verdicts) < claim.project.required_reviews:
+        return None
+    decision = consensus.decide(
+        [v.rating.key for v in verdicts],
+        rule=claim.project.consensus_rule,
+        majority_threshold=claim.project.majority_threshold,
+    )
+    if not decision.reached:
+        if claim.status != ClaimStatus.DISPUTED:
+            _claim_set_status(claim=claim, status=ClaimStatus.DISPUTED, actor=actor)
+        return None
+    rating = next(v.rating for v in verdicts if v.rating.key == decision.rating)
+    record = _consensus_append(
+        claim=claim,
+        rating=rating,
+        method=str(decision.method),
+        agreement=decision.agreement,
+        verdicts=verdicts,
+        actor=actor,
+        decided_by=None,
+    )
+    _claim_set_status(claim=claim, status=ClaimStatus.RESOLVED, actor=actor)
+    return record
+
+
+def _lock_claim(claim: Claim) -> Claim:
+    return Claim.objects.select_for_update().select_related("project").get(pk=claim.pk)
+
+
+@transaction.atomic
+def claim_adjudicate(*, claim: Claim, editor: User, rating: str, note: str) -> Consensus:
+    """An editor decides a disputed claim. Locks the claim; records method ``adjudicated``."""
+    _require_member(project_id=claim.project_id, user=editor, editor=True)
+    claim = _lock_claim(claim)
+    errors: dict[str, str] = {}
+    note = (note or "").strip()
+    if not note:
+        errors["note"] = "Explain the decision in a note; it is part of the record."
+    try:
+        rating_obj = _rating_get(project_id=claim.project_id, key=rating)
+    except ValidationError as exc:
+        errors.update({k: v[0] for k, v in exc.message_dict.items()})
+    if errors:
+        raise ValidationError(errors)
+    if claim.status != ClaimStatus.DISPUTED:
+        raise QueueConflict(
+            f"Only disputed claims are adjudicated; this one is {claim.get_status_display().lower()}."
+        )
+    verdicts = _current_verdicts(claim)
+    agreement = (
+        (sum(1 for v in verdicts if v.rating_id == rating_obj.pk) / len(verdicts))
+        if verdicts
+        else None
+    )
+    record = _consensus_append(
+        claim=claim,
+        rating=rating_obj,
+        method=ConsensusMethod.ADJUDICATED,
+        agreement=agreement,
+        verdicts=verdicts,
+        actor=editor,
+        decided_by=editor,
+        note=note,
+    )
+    _claim_set_status(claim=claim, status=ClaimStatus.RESOLVED, actor=editor)
+    return record
+
+
+@transaction.atomic
+def claim_reopen(*, claim: Claim, editor: User, note: str) -> Claim:
+    """Reopen a resolved or published claim: its consensus stops being current (kept in
+    the history), the claim becomes disputed, reviewers may revise and editors adjudicate anew."""
+    _require_member(project_id=claim.project_id, user=editor, editor=True)
+    claim = _lock_claim(claim)
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({"note": "Say why the claim is reopened."})
+    if claim.status not in (ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED):
+        raise QueueConflict("Only resolved or published claims can be reopened.")
+    current = Consensus.objects.filter(claim=claim, is_current=True).first()
+    if current is not None:
+        current.is_current = False
+        current.save(update_fields=["is_current"])
+        event_record(
+            actor=editor,
+            verb="consensus.supersede",
+            obj=current,
+            project_id=claim.project_id,
+            before={"is_current": True},
+            after={"is_current": False, "note": note},
+        )
+    _claim_set_status(claim=claim, status=ClaimStatus.DISPUTED, actor=editor, note=note)
+    return claim
+
+
+@transaction.atomic
+def claim_publish(*, claim: Claim, editor: User) -> Claim:
+    """Publish a resolved claim (it then appears in ClaimReview exports)."""
+    _require_member(project_id=claim.project_id, user=editor, editor=True)
+    claim = _lock_claim(claim)
+    if claim.status != ClaimStatus.RESOLVED:
+        raise QueueConflict("Only resolved claims can be published.")
+    _claim_set_status(claim=claim, status=ClaimStatus.PUBLISHED, actor=editor)
+    return claim
+
+
+@transaction.atomic
+def claim_withdraw(
+    *, claim: Claim, actor: User, reason: str, now: dt.datetime | None = None
+) -> Claim:
+    """Take a claim out of review (editors, or its creator before any verdict); open leases end."""
+    now = now or timezone.now()
+    membership = _require_member(project_id=claim.project_id, user=actor)
+    claim = _lock_claim(claim)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the claim is withdrawn."})
+    if not membership.is_editor and not (
+        claim.created_by_id == actor.pk and not Verdict.objects.filter(claim=claim).exists()
+    ):
+        raise PermissionDenied(
+            "Only editors, or the creator before any verdict, can withdraw a claim."
+        )
+    if claim.status in (ClaimStatus.WITHDRAWN, ClaimStatus.PUBLISHED):
+        raise QueueConflict(f"This claim is {claim.get_status_display().lower()}.")
+    for lease in Assignment.objects.select_for_update().filter(
+        claim=claim, state=AssignmentState.LEASED
+    ):
+        _close_assignment(lease, state=AssignmentState.RELEASED, now=now)
+        event_record(
+            actor=actor,
+            verb="lease.release",
+            obj=lease,
+            project_id=claim.project_id,
+            after={"claim": claim.pk, "reason": "claim withdrawn"},
+        )
+    _claim_set_status(claim=claim, status=ClaimStatus.WITHDRAWN, actor=actor, note=reason)
+    return claim
+
+
+@transaction.atomic
+def consensus_recompute(*, claim: Claim, actor: User | None) -> Consensus | None:
+    """Re-run the project's rule over the current verdicts (admin action). An editor's
+    adjudication is never replaced automatically; an unchanged outcome writes only an event."""
+    claim = _lock_claim(claim)
+    current = (
+        Consensus.objects.filter(claim=claim, is_current=True).select_related("rating").first()
+    )
+    verdicts = _current_verdicts(claim)
+    outcome = "unchanged"
+    record = None
+    reopened = current is None and Consensus.objects.filter(claim=claim).exists()
+    if current is not None and current.method == ConsensusMethod.ADJUDICATED:
+        outcome = "kept adjudication"
+    elif reopened:
+        # An editor reopened this claim: the next decision is theirs, not the rule's.
+        outcome = "kept for adjudication (reopened)"
+    elif len(verdicts) >= claim.project.required_reviews and claim.status in (
+        ClaimStatus.IN_REVIEW,
+        ClaimStatus.DISPUTED,
+        ClaimStatus.RESOLVED,
+    ):
+        decision = consensus.decide(
+            [v.rating.key for v in verdicts],
+            rule=claim.project.consensus_rule,
+            majority_threshold=claim.project.majority_threshold,
+        )
+        if decision.reached and (
+            current is None
+            or current.rating.key != decision.rating
+            or current.method != decision.method
+        ):
+            rating = next(v.rating for v in verdicts if v.rating.key == decision.rating)
+            record = _consensus_append(
+                claim=claim,
+                rating=rating,
+                method=str(decision.method),
+                agreement=decision.agreement,
+                verdicts=verdicts,
+                actor=actor,
+                decided_by=None,
+            )
+            if claim.status != ClaimStatus.RESOLVED:
+                _claim_set_status(claim=claim, status=ClaimStatus.RESOLVED, actor=actor)
+            outcome = "recorded"
+        elif not decision.reached and claim.status != ClaimStatus.DISPUTED:
+            if current is not None:
+                current.is_current = False
+                current.save(update_fields=["is_current"])
+                event_record(
+                    actor=actor,
+                    verb="consensus.supersede",
+                    obj=current,
+                    project_id=claim.project_id,
+                    before={"is_current": True},
+                    after={"is_current": False, "note": "recomputed: no consensus"},
+                )
+            _claim_set_status(claim=claim, status=ClaimStatus.DISPUTED, actor=actor)
+            outcome = "disputed"
+    event_record(
+        actor=actor,
+        verb="consensus.recompute",
+        obj=claim,
+        project_id=claim.project_id,
+        after={"outcome": outcome},
+    )
+    return record
