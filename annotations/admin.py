@@ -18,8 +18,10 @@ from annotations.models import (
     Assignment,
     Citation,
     Claim,
+    ClaimAnchor,
     Consensus,
     Document,
+    DocumentRevision,
     Event,
     Membership,
     Project,
@@ -115,6 +117,55 @@ class RatingAdmin(admin.ModelAdmin):
         return _scoped_to_projects(request, super().get_queryset(request))
 
 
+class DocumentRevisionInline(admin.TabularInline):
+    model = DocumentRevision
+    extra = 0
+    fields = [
+        "number",
+        "length",
+        "text_sha256",
+        "note",
+        "created_at",
+        "superseded_at",
+        "superseded_by",
+    ]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(DocumentRevision)
+class DocumentRevisionAdmin(admin.ModelAdmin):
+    """Superseded texts: read-only provenance of every correction."""
+
+    list_display = ["document", "number", "length", "superseded_at", "superseded_by"]
+    list_filter = ["document__project"]
+    search_fields = ["document__title", "note", "text_sha256"]
+    list_select_related = ["document", "superseded_by"]
+    raw_id_fields = ["document"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[DocumentRevision]:
+        return _scoped_to_projects(
+            request, super().get_queryset(request), "document__project"
+        ).defer("raw_text")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: DocumentRevision | None = None
+    ) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: DocumentRevision | None = None
+    ) -> bool:
+        return False
+
+
 class ClaimInline(admin.TabularInline):
     model = Claim
     extra = 0
@@ -133,7 +184,7 @@ class DocumentAdmin(admin.ModelAdmin):
     list_filter = ["project", "language", "publisher"]
     search_fields = ["title", "publisher", "author", "source_url"]
     list_select_related = ["project"]
-    inlines = [ClaimInline]
+    inlines = [ClaimInline, DocumentRevisionInline]
     readonly_fields = ["highlighted_text", "text_sha256", "length", "created_by", "created_at"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Document]:
@@ -226,6 +277,17 @@ class DocumentAdmin(admin.ModelAdmin):
         )
 
 
+class ClaimAnchorInline(admin.TabularInline):
+    model = ClaimAnchor
+    extra = 0
+    fields = ["revision", "start", "end", "exact", "status", "replaced_at", "replaced_by", "note"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
 class CitationInline(admin.TabularInline):
     model = Citation
     extra = 0
@@ -289,16 +351,17 @@ class ClaimAdmin(admin.ModelAdmin):
         "short_statement",
         "document",
         "status",
+        "anchor_status",
         "start",
         "end",
         "created_by",
         "created_at",
     ]
-    list_filter = ["status", "project"]
+    list_filter = ["status", "anchor_status", "project"]
     search_fields = ["statement", "exact", "claimant"]
     list_select_related = ["document", "created_by"]
     raw_id_fields = ["document"]
-    inlines = [VerdictInline, ConsensusInline]
+    inlines = [VerdictInline, ConsensusInline, ClaimAnchorInline]
     actions = ["recompute_consensus"]
     readonly_fields = [
         "project",
@@ -309,6 +372,8 @@ class ClaimAdmin(admin.ModelAdmin):
         "prefix",
         "suffix",
         "version",
+        "anchor_status",
+        "anchor_revision",
         "created_by",
         "created_at",
         "updated_at",

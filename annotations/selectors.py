@@ -190,8 +190,21 @@ def consensus_history(*, claim: Claim) -> QuerySet[Consensus]:
 
 
 def claims_for_reader(*, document: Document) -> QuerySet[Claim]:
-    """A document's claims in text order, for the reader and the admin highlight."""
-    return Claim.objects.filter(document=document).order_by("start", "end", "id")
+    """A document's claims anchored in its current text, in text order (reader, admin
+    highlight). Orphans of an earlier revision are left out: their offsets refer to a
+    text that is no longer shown (see ``claims_orphaned``)."""
+    return Claim.objects.filter(document=document, anchor_revision=document.revision).order_by(
+        "start", "end", "id"
+    )
+
+
+def claims_orphaned(*, document: Document) -> QuerySet[Claim]:
+    """Claims a revision could not place in the current text, waiting to be re-anchored by hand."""
+    return (
+        Claim.objects.filter(document=document)
+        .exclude(anchor_revision=document.revision)
+        .order_by("id")
+    )
 
 
 def usernames(users: Iterable[AbstractBaseUser]) -> list[str]:

@@ -25,6 +25,16 @@ from annotations.services.review import (
     consensus_recompute,
     verdict_submit,
 )
+
+try:  # TEMP until annotations/reanchor.py lands
+    from annotations.services.revisions import (
+        ClaimPlacement,
+        RevisionReport,
+        claim_reanchor,
+        document_revise,
+    )
+except ImportError:
+    pass
 from annotations.services.sources import source_get_or_create, sources_get_or_create
 
 __all__ = [
@@ -33,12 +43,15 @@ __all__ = [
     "MAX_QUOTE",
     "MAX_RATIONALE",
     "CitationInput",
+    "ClaimPlacement",
     "DocumentInput",
     "QueueConflict",
+    "RevisionReport",
     "StaleVersion",
     "claim_adjudicate",
     "claim_create",
     "claim_publish",
+    "claim_reanchor",
     "claim_reopen",
     "claim_skip",
     "claim_update",
@@ -47,6 +60,7 @@ __all__ = [
     "document_create",
     "document_create_many",
     "document_import_native",
+    "document_revise",
     "event_record",
     "lease_next",
     "lease_release",

@@ -65,6 +65,7 @@ def claim_create(
         statement=(statement or "").strip() or selector.exact,
         claimant=(claimant or "").strip(),
         status=ClaimStatus.IN_REVIEW,
+        anchor_revision=document.revision,
         created_by=actor,
     )
     _clean_and_save(claim)

@@ -176,6 +176,8 @@ def verdict_submit(
         confidence=confidence,
         rationale=rationale or "",
         revision=1 if previous is None else previous.revision + 1,
+        # The text the reviewer judged: the revision the claim's span refers to.
+        document_revision=claim.anchor_revision,
     )
     before = None
     if previous is not None:

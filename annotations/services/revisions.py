@@ -1,0 +1,295 @@
+"""Corrected texts: a new revision of a document, and re-anchoring its claims.
+
+The old text is kept read-only (``DocumentRevision``); every claim is re-anchored by
+quote, context and position (``annotations.reanchor``) and reported as unchanged,
+moved, changed inside (needs review) or orphaned. Nothing moves silently: each claim's
+previous anchor is kept (``ClaimAnchor``) and each re-anchoring is an Event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Max
+
+from annotations import reanchor, spans
+from annotations.models import (
+    AnchorStatus,
+    Claim,
+    ClaimAnchor,
+    Document,
+    DocumentRevision,
+    Event,
+)
+from annotations.services._base import User, _require_member, event_record, now
+from annotations.services.claims import _claim_state, _span_error
+from annotations.services.documents import _duplicate_error
+
+# reanchor's verdict on a span -> the claim's anchor status.
+_STATUS = {
+    reanchor.AnchorStatus.UNCHANGED: AnchorStatus.ANCHORED,
+    reanchor.AnchorStatus.MOVED: AnchorStatus.MOVED,
+    reanchor.AnchorStatus.CHANGED: AnchorStatus.CHANGED,
+    reanchor.AnchorStatus.ORPHANED: AnchorStatus.ORPHANED,
+}
+
+
+@dataclass(frozen=True)
+class ClaimPlacement:
+    claim_id: int
+    outcome: str  # unchanged, moved, changed, orphaned
+    before: tuple[int, int, str]
+    after: tuple[int, int, str] | None
+    note: str
+
+
+@dataclass(frozen=True)
+class RevisionReport:
+    document: Document
+    revision: int
+    placements: list[ClaimPlacement]
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for placement in self.placements if placement.outcome == outcome)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            outcome: self.count(outcome)
+            for outcome in ("unchanged", "moved", "changed", "orphaned")
+        }
+
+
+def _anchor_history(claim: Claim, *, actor: User | None, note: str) -> ClaimAnchor:
+    return ClaimAnchor(
+        claim=claim,
+        revision=claim.anchor_revision,
+        start=claim.start,
+        end=claim.end,
+        exact=claim.exact,
+        prefix=claim.prefix,
+        suffix=claim.suffix,
+        status=claim.anchor_status,
+        replaced_by=actor,
+        note=note,
+    )
+
+
+@transaction.atomic
+def document_revise(
+    *, document: Document, text: str, actor: User, raw_text: str | None = None, note: str = ""
+) -> RevisionReport:
+    """Replace ``document``'s text with a corrected one and re-anchor its claims.
+
+    Editors and admins only (PermissionDenied). Locks the document row, then its claims.
+    Raises ValidationError when the text is empty, too long, identical to the current
+    text, or the text of another document of the project (code ``duplicate``).
+    """
+    _require_member(project_id=document.project_id, user=actor, editor=True)
+    document = Document.objects.select_for_update().get(pk=document.pk)
+    if not isinstance(text, str) or not text.strip():
+        raise ValidationError({"text": "The corrected text is empty."})
+    if len(text) > settings.WORKBENCH_MAX_DOCUMENT_CHARS:
+        raise ValidationError(
+            {
+                "text": f"The text has {len(text):,} characters; the limit is {settings.WORKBENCH_MAX_DOCUMENT_CHARS:,}."
+            }
+        )
+    new_text = spans.canonicalize(text)
+    new_sha = spans.text_sha256(new_text)
+    if new_sha == document.text_sha256:
+        raise ValidationError({"text": "The corrected text is identical to the current text."})
+    clash = Document.objects.filter(project_id=document.project_id, text_sha256=new_sha).exclude(
+        pk=document.pk
+    )
+    if clash.exists():
+        raise _duplicate_error(Document(text_sha256=new_sha))
+    old_number = document.revision
+    new_number = old_number + 1
+    became_current = (
+        DocumentRevision.objects.filter(document=document).aggregate(at=Max("superseded_at"))["at"]
+        or document.created_at
+    )
+    DocumentRevision.objects.create(
+        document=document,
+        number=old_number,
+        text=document.text,
+        text_sha256=document.text_sha256,
+        length=document.length,
+        raw_text=document.raw_text,
+        note=note.strip(),
+        created_at=became_current,
+        superseded_by=actor,
+    )
+    claims = list(
+        Claim.objects.select_for_update()
+        .filter(document=document, anchor_revision=old_number)
+        .order_by("id")
+    )
+    anchors = [
+        reanchor.Anchor(
+            key=c.pk, start=c.start, end=c.end, exact=c.exact, prefix=c.prefix, suffix=c.suffix
+        )
+        for c in claims
+    ]
+    placed = {p.key: p for p in reanchor.reanchor(document.text, new_text, anchors)}
+    history: list[ClaimAnchor] = []
+    events: list[Event] = []
+    placements: list[ClaimPlacement] = []
+    for claim in claims:
+        placement = placed[claim.pk]
+        before = (claim.start, claim.end, claim.exact)
+        history.append(
+            _anchor_history(claim, actor=actor, note=f"revision {new_number}: {placement.status}")
+        )
+        claim.anchor_status = _STATUS[placement.status]
+        if placement.status != reanchor.AnchorStatus.ORPHANED:
+            claim.start, claim.end = placement.start, placement.end
+            claim.exact, claim.prefix, claim.suffix = (
+                placement.exact,
+                placement.prefix,
+                placement.suffix,
+            )
+            claim.anchor_revision = new_number
+        claim.version += 1
+        after = (
+            None
+            if placement.status == reanchor.AnchorStatus.ORPHANED
+            else (claim.start, claim.end, claim.exact)
+        )
+        placements.append(
+            ClaimPlacement(
+                claim_id=claim.pk,
+                outcome=str(placement.status),
+                before=before,
+                after=after,
+                note=placement.note,
+            )
+        )
+        events.append(
+            Event(
+                actor=actor,
+                verb="claim.reanchor",
+                object_type="claim",
+                object_id=claim.pk,
+                project_id=document.project_id,
+                before={
+                    "revision": old_number,
+                    "start": before[0],
+                    "end": before[1],
+                    "exact": before[2],
+                },
+                after={
+                    "revision": new_number,
+                    "outcome": str(placement.status),
+                    "note": placement.note,
+                    **({"start": after[0], "end": after[1], "exact": after[2]} if after else {}),
+                },
+            )
+        )
+    ClaimAnchor.objects.bulk_create(history)
+    Claim.objects.bulk_update(
+        claims,
+        [
+            "start",
+            "end",
+            "exact",
+            "prefix",
+            "suffix",
+            "anchor_status",
+            "anchor_revision",
+            "version",
+        ],
+        batch_size=500,
+    )
+    Event.objects.bulk_create(events, batch_size=500)
+    before_state = {
+        "revision": old_number,
+        "text_sha256": document.text_sha256,
+        "length": document.length,
+    }
+    document.text, document.text_sha256, document.length = new_text, new_sha, len(new_text)
+    document.raw_text = text if raw_text is None else raw_text
+    document.revision = new_number
+    document.save(update_fields=["text", "text_sha256", "length", "raw_text", "revision"])
+    report = RevisionReport(document=document, revision=new_number, placements=placements)
+    event_record(
+        actor=actor,
+        verb="document.revise",
+        obj=document,
+        project_id=document.project_id,
+        before=before_state,
+        after={
+            "revision": new_number,
+            "text_sha256": new_sha,
+            "length": document.length,
+            "note": note.strip(),
+            "claims": report.counts,
+        },
+    )
+    return report
+
+
+@transaction.atomic
+def claim_reanchor(
+    *, claim: Claim, start: int, end: int, actor: User, exact: str | None = None, note: str = ""
+) -> Claim:
+    """Anchor ``claim`` to ``[start, end)`` of its document's CURRENT text by hand: for orphans
+    and for "changed inside" claims a person has reviewed. The previous anchor is kept.
+
+    The claim's creator or an editor (PermissionDenied otherwise); locks the claim row.
+    """
+    membership = _require_member(project_id=claim.project_id, user=actor)
+    if claim.created_by_id != actor.pk and not membership.is_editor:
+        raise PermissionDenied("Only the claim's creator or an editor can re-anchor it.")
+    claim = Claim.objects.select_for_update().get(pk=claim.pk)
+    document = Document.objects.only("pk", "text", "length", "revision", "project_id").get(
+        pk=claim.document_id
+    )
+    try:
+        selector = spans.make_selector(document.text, start, end, exact)
+    except spans.SpanError as exc:
+        raise _span_error(exc) from None
+    before: dict[str, Any] = {
+        **_claim_state(claim),
+        "anchor_status": claim.anchor_status,
+        "anchor_revision": claim.anchor_revision,
+    }
+    ClaimAnchor.objects.create(
+        claim=claim,
+        revision=claim.anchor_revision,
+        start=claim.start,
+        end=claim.end,
+        exact=claim.exact,
+        prefix=claim.prefix,
+        suffix=claim.suffix,
+        status=claim.anchor_status,
+        replaced_by=actor,
+        note=note.strip() or "re-anchored by hand",
+    )
+    claim.start, claim.end = selector.start, selector.end
+    claim.exact, claim.prefix, claim.suffix = selector.exact, selector.prefix, selector.suffix
+    claim.anchor_status = AnchorStatus.ANCHORED
+    claim.anchor_revision = document.revision
+    claim.version += 1
+    claim.full_clean()
+    claim.save()
+    event_record(
+        actor=actor,
+        verb="claim.reanchor",
+        obj=claim,
+        project_id=claim.project_id,
+        before=before,
+        after={
+            **_claim_state(claim),
+            "anchor_status": claim.anchor_status,
+            "anchor_revision": claim.anchor_revision,
+            "outcome": "by hand",
+            "at": now().isoformat(),
+        },
+    )
+    return claim

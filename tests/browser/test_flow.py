@@ -1,0 +1,220 @@
+"""The whole review flow on the demo desk, in a real browser, one browser context per user.
+
+reviewer1 claims a sentence of the seed article from the reader; reviewer2 and reviewer3
+take it from the queue ("Review next") and disagree (true vs false) under the demo
+project's policy (2 reviews, unanimous), so it becomes disputed; the editor adjudicates it
+on the disputes page. Blind review is checked in the UI: reviewer3 sees reviewer2's
+verdict only after submitting their own.
+
+The queue hands out the oldest eligible claim first, so before the flow starts the editor
+withdraws the ten demo claims through ``services.claim_withdraw``: the new claim is then
+the only one in the queue, and "Review next" leads straight to it.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import expect
+
+from annotations import services
+from annotations.management.commands.load_demo import DEMO_PASSWORD, DEMO_PROJECT_SLUG
+from annotations.models import (
+    Claim,
+    ClaimStatus,
+    Consensus,
+    ConsensusMethod,
+    Document,
+    Project,
+    Verdict,
+)
+from tests.browser.conftest import login, screenshot
+from tests.browser.helpers import claim_selection, select_text, track_http_errors
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# A sentence of the seed article that none of the demo claims covers.
+SENTENCE = (
+    "In many ways, China is now in closer communication with South Korea than with its "
+    "historic Northern partner."
+)
+STATEMENT = "China is in closer contact with South Korea than with North Korea (late 2017)."
+RATIONALE_2 = "Seoul and Beijing normalised relations after the THAAD deal; contacts multiplied."
+RATIONALE_3 = "Beijing still has its treaty with Pyongyang and far more trade with the North."
+ADJUDICATION_NOTE = "Contact counts are not public; the sources support neither reading fully."
+
+
+def _prepare_demo() -> tuple[Project, Document]:
+    call_command("load_demo", stdout=io.StringIO())
+    project = Project.objects.get(slug=DEMO_PROJECT_SLUG)
+    admin = project.memberships.get(user__username="admin").user
+    project = services.project_update(
+        project=project, actor=admin, required_reviews=2, consensus_rule="unanimous"
+    )
+    editor = project.memberships.get(user__username="editor").user
+    for claim in Claim.objects.filter(project=project):
+        services.claim_withdraw(
+            claim=claim, actor=editor, reason="Browser test: keep the queue to the new claim."
+        )
+    document = Document.objects.get(project=project)
+    assert SENTENCE in document.text
+    return project, document
+
+
+def _assert_clean(page, http_errors: list[str]) -> None:
+    assert page.js_errors == [], page.js_errors  # no JS errors, no CSP violations
+    assert http_errors == [], http_errors
+
+
+def _user_page(new_page, live_server, username: str):
+    page = new_page()
+    http_errors = track_http_errors(page)
+    login(page, live_server.url, username, DEMO_PASSWORD)
+    return page, http_errors
+
+
+def _review(page, http_errors, live_server, project: Project, claim: Claim) -> None:
+    """Open the dashboard and take the next claim from the queue; it must be ``claim``."""
+    page.goto(f"{live_server.url}{project.get_absolute_url()}")
+    page.get_by_role("button", name="Review next").click()
+    page.wait_for_url(f"{live_server.url}{claim.get_absolute_url()}")
+    expect(page.locator(".lease-bar")).to_be_visible()
+    expect(page.locator("#verdict-form")).to_be_visible()
+    _assert_clean(page, http_errors)
+
+
+def _fill_evidence(page, rationale: str, url: str) -> None:
+    page.locator("#verdict-form").get_by_label("Rationale").fill(rationale)
+    page.locator('#verdict-form input[name="citations-0-url"]').fill(url)
+
+
+def test_claim_is_created_reviewed_blind_disputed_and_adjudicated(live_server, new_page):
+    project, document = _prepare_demo()
+    base = live_server.url
+
+    # --- reviewer1: dashboard, documents, reader, select a sentence, claim it -----------
+    page, http_errors = _user_page(new_page, live_server, "reviewer1")
+    page.get_by_role("link", name=project.name).click()
+    page.wait_for_url(f"{base}{project.get_absolute_url()}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(project.name)
+    _assert_clean(page, http_errors)
+    page.locator(".dashboard .actions").get_by_role("link", name=re.compile("^Documents")).click()
+    page.wait_for_url(f"{base}/projects/{project.slug}/documents/")
+    _assert_clean(page, http_errors)
+    page.get_by_role("link", name=document.title).click()
+    page.wait_for_url(f"{base}{document.get_absolute_url()}")
+    expect(page.locator("#claim-list-heading")).to_have_text("Claims (10)")
+
+    select_text(page, SENTENCE)
+    start = document.text.index(SENTENCE)
+    expect(page.locator("#selection-range")).to_have_text(
+        f"characters {start}\N{EN DASH}{start + len(SENTENCE)}"
+    )
+    claim_selection(page, STATEMENT)
+
+    claim = Claim.objects.get(document=document, status=ClaimStatus.IN_REVIEW)
+    assert (claim.start, claim.end, claim.exact) == (start, start + len(SENTENCE), SENTENCE)
+    assert claim.created_by.username == "reviewer1"
+    highlight = page.locator(f'#document-text mark[data-claims~="{claim.pk}"]')
+    expect(highlight).to_have_text(SENTENCE)
+    item = page.locator(f"#claim-{claim.pk}")
+    expect(item).to_contain_text(STATEMENT)
+    expect(item).to_have_class(re.compile(r"\bis-selected\b"))
+    expect(page.locator("#claim-list-heading")).to_have_text("Claims (11)")
+    highlight.scroll_into_view_if_needed()
+    page.evaluate("document.getSelection().removeAllRanges()")
+    screenshot(page, "reader")
+    _assert_clean(page, http_errors)
+
+    # --- reviewer2: Review next, rating by keyboard ("1" = True), rationale, citation ----
+    page2, http_errors2 = _user_page(new_page, live_server, "reviewer2")
+    _review(page2, http_errors2, live_server, project, claim)
+    expect(page2.locator(".blind-note")).to_be_visible()
+    page2.keyboard.press("1")
+    expect(page2.locator('#verdict-form input[name="rating"][value="true"]')).to_be_checked()
+    _fill_evidence(page2, RATIONALE_2, "https://example.org/news/thaad-agreement")
+    page2.get_by_role("button", name="Submit verdict").click()
+    expect(page2.locator("#review-panel .notice")).to_have_text("Your verdict is recorded.")
+    expect(page2.locator("#review-panel .verdict-own")).to_contain_text(RATIONALE_2)
+    expect(page2.locator("#review-heading .status")).to_have_text("In review")
+    _assert_clean(page2, http_errors2)
+
+    # --- reviewer3: blind until they submit; rating by keyboard ("5" = False) ----------
+    page3, http_errors3 = _user_page(new_page, live_server, "reviewer3")
+    _review(page3, http_errors3, live_server, project, claim)
+    expect(page3.locator(".blind-note")).to_be_visible()
+    expect(page3.locator("#review-panel .verdict")).to_have_count(0)
+    assert RATIONALE_2 not in page3.content()
+    assert "reviewer2" not in page3.locator("#main").inner_text()
+    page3.keyboard.press("5")
+    expect(page3.locator('#verdict-form input[name="rating"][value="false"]')).to_be_checked()
+    _fill_evidence(page3, RATIONALE_3, "https://example.org/analysis/china-dprk-treaty")
+    page3.get_by_role("button", name="Submit verdict").click()
+    expect(page3.locator("#review-panel .notice")).to_have_text("Your verdict is recorded.")
+    expect(page3.locator("#review-heading .status")).to_have_text("Disputed")
+    expect(page3.locator(".blind-note")).to_have_count(0)
+    verdicts = page3.locator("#review-panel .verdict")
+    expect(verdicts).to_have_count(2)
+    expect(verdicts.filter(has_text="reviewer2")).to_contain_text(RATIONALE_2)
+    expect(verdicts.filter(has_text="reviewer3 (you)")).to_contain_text(RATIONALE_3)
+    _assert_clean(page3, http_errors3)
+
+    # --- editor: dashboard, disputes page, both verdicts side by side, adjudicate --------
+    page4, http_errors4 = _user_page(new_page, live_server, "editor")
+    page4.goto(f"{base}{project.get_absolute_url()}")
+    screenshot(page4, "dashboard")
+    page4.locator(".dashboard .actions").get_by_role("link", name="Disputes").click()
+    page4.wait_for_url(f"{base}/projects/{project.slug}/disputes/")
+    expect(page4.locator("#disputed-heading")).to_have_text("Disputed (1)")
+    card = page4.locator(f"#dispute-{claim.pk}")
+    expect(card.locator(".verdict-grid .verdict")).to_have_count(2)
+    expect(card.locator(".verdict").filter(has_text="reviewer2")).to_contain_text("True")
+    expect(card.locator(".verdict").filter(has_text="reviewer2")).to_contain_text(RATIONALE_2)
+    expect(card.locator(".verdict").filter(has_text="reviewer3")).to_contain_text("False")
+    expect(card.locator(".verdict").filter(has_text="reviewer3")).to_contain_text(RATIONALE_3)
+    expect(card.locator(".citation-list a")).to_have_count(2)
+    screenshot(page4, "disputes")
+    _assert_clean(page4, http_errors4)
+
+    card.get_by_label("Final rating").select_option("half_true")
+    card.get_by_label("Note").fill(ADJUDICATION_NOTE)
+    card.get_by_role("button", name="Record decision").click()
+    expect(card.locator(".notice")).to_have_text("Decision recorded.")
+    expect(card.locator(".status")).to_have_text("Resolved")
+    expect(card.locator(".current-consensus")).to_contain_text("Half true")
+
+    card.get_by_role("link", name=STATEMENT).click()
+    page4.wait_for_url(f"{base}{claim.get_absolute_url()}")
+    expect(page4.locator("#review-heading .status")).to_have_text("Resolved")
+    record = page4.locator(".consensus-history .consensus-record")
+    expect(record).to_have_count(1)
+    expect(record).to_contain_text("Half true")
+    expect(record).to_contain_text("adjudicated")
+    expect(record).to_contain_text("decided by editor")
+    expect(record).to_contain_text(ADJUDICATION_NOTE)
+    expect(page4.locator("#review-panel .verdict")).to_have_count(2)
+    screenshot(page4, "claim")
+    _assert_clean(page4, http_errors4)
+
+    # --- the database agrees -------------------------------------------------------------
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.RESOLVED
+    consensus = Consensus.objects.get(claim=claim, is_current=True)
+    assert consensus.method == ConsensusMethod.ADJUDICATED
+    assert (consensus.rating.key, consensus.decided_by.username) == ("half_true", "editor")
+    assert consensus.note == ADJUDICATION_NOTE
+    verdicts = Verdict.objects.filter(claim=claim, is_current=True)
+    assert sorted((v.reviewer.username, v.rating.key) for v in verdicts) == [
+        ("reviewer2", "true"),
+        ("reviewer3", "false"),
+    ]
+    assert Verdict.objects.filter(claim=claim).count() == 2
+    assert {c.source.url for v in verdicts for c in v.citations.all()} == {
+        "https://example.org/news/thaad-agreement",
+        "https://example.org/analysis/china-dprk-treaty",
+    }
+    for each, errors in ((page, http_errors), (page2, http_errors2), (page3, http_errors3)):
+        _assert_clean(each, errors)
