@@ -15,6 +15,7 @@ from annotations.models import (
     Consensus,
     ConsensusRule,
     Document,
+    DocumentRevision,
     Membership,
     Project,
     Rating,
@@ -132,6 +133,7 @@ class DocumentSerializer(serializers.ModelSerializer):
             "author",
             "published_date",
             "language",
+            "revision",
             "created_at",
         ]
         read_only_fields = fields
@@ -270,6 +272,8 @@ class ClaimSerializer(serializers.ModelSerializer):
             "claimant",
             "status",
             "version",
+            "anchor_status",
+            "anchor_revision",
             "created_by",
             "created_at",
             "updated_at",
@@ -349,3 +353,64 @@ def _http_url(value: str) -> str:
         return check_url(value)
     except UrlError as exc:
         raise serializers.ValidationError(str(exc)) from None
+
+
+# --- revisions --------------------------------------------------------------------------------
+
+
+class DocumentRevisionSerializer(serializers.ModelSerializer):
+    superseded_by = serializers.CharField(
+        source="superseded_by.username", read_only=True, default=None
+    )
+
+    class Meta:
+        model = DocumentRevision
+        fields = [
+            "number",
+            "text_sha256",
+            "length",
+            "note",
+            "created_at",
+            "superseded_at",
+            "superseded_by",
+        ]
+        read_only_fields = fields
+
+
+class DocumentRevisionTextSerializer(DocumentRevisionSerializer):
+    class Meta(DocumentRevisionSerializer.Meta):
+        fields = [*DocumentRevisionSerializer.Meta.fields, "text"]
+        read_only_fields = fields
+
+
+class RevisionCreateSerializer(serializers.Serializer):
+    text = serializers.CharField(trim_whitespace=False)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+
+
+class ClaimPlacementSerializer(serializers.Serializer):
+    claim = serializers.IntegerField(source="claim_id")
+    outcome = serializers.ChoiceField(choices=["unchanged", "moved", "changed", "orphaned"])
+    before = serializers.ListField(
+        child=serializers.JSONField(), help_text="[start, end, exact] before"
+    )
+    after = serializers.ListField(
+        child=serializers.JSONField(),
+        allow_null=True,
+        help_text="[start, end, exact] after; null if orphaned",
+    )
+    note = serializers.CharField()
+
+
+class RevisionReportSerializer(serializers.Serializer):
+    document = serializers.IntegerField(source="document.pk")
+    revision = serializers.IntegerField()
+    counts = serializers.DictField(child=serializers.IntegerField())
+    claims = ClaimPlacementSerializer(source="placements", many=True)
+
+
+class ReanchorSerializer(serializers.Serializer):
+    start = serializers.IntegerField()
+    end = serializers.IntegerField()
+    exact = serializers.CharField(required=False, trim_whitespace=False)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)

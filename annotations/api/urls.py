@@ -18,6 +18,17 @@ urlpatterns = [
     path("documents/", views.DocumentListApi.as_view(), name="document-list"),
     path("documents/<int:pk>/", views.DocumentDetailApi.as_view(), name="document-detail"),
     path("documents/<int:pk>/export/", views.DocumentExportApi.as_view(), name="document-export"),
+    path(
+        "documents/<int:pk>/revisions/",
+        views.DocumentRevisionsApi.as_view(),
+        name="document-revisions",
+    ),
+    path(
+        "documents/<int:pk>/revisions/<int:number>/",
+        views.DocumentRevisionDetailApi.as_view(),
+        name="document-revision-detail",
+    ),
+    path("claims/<int:pk>/reanchor/", views.ClaimReanchorApi.as_view(), name="claim-reanchor"),
     path("claims/", views.ClaimListApi.as_view(), name="claim-list"),
     path("claims/<int:pk>/", views.ClaimDetailApi.as_view(), name="claim-detail"),
     path("claims/<int:pk>/release/", views.ClaimReleaseApi.as_view(), name="claim-release"),

@@ -21,7 +21,7 @@ from drf_spectacular.utils import (
 from rest_framework import generics, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
@@ -549,3 +549,59 @@ class ProjectExportApi(APIView):
         )
         response["Content-Disposition"] = f'attachment; filename="{project.slug}.jsonl"'
         return response
+
+
+# --- revisions ---------------------------------------------------------------------------------
+
+
+class DocumentRevisionsApi(APIView):
+    @extend_schema(
+        responses={200: s.DocumentRevisionSerializer(many=True), **ERRORS},
+        description="Superseded texts of the document, oldest first (the current text is the document's).",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        document, _ = selectors.document_get_for_user(user=request.user, pk=pk, with_text=False)
+        revisions = document.revisions.select_related("superseded_by").defer("text", "raw_text")
+        return Response(s.DocumentRevisionSerializer(revisions, many=True).data)
+
+    @extend_schema(
+        request=s.RevisionCreateSerializer,
+        responses={201: s.RevisionReportSerializer, **ERRORS},
+        description="Replace the text with a corrected one (editors). The old text is kept; every claim is "
+        "re-anchored and reported as unchanged, moved, changed (needs review) or orphaned.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        document, membership = selectors.document_get_for_user(
+            user=request.user, pk=pk, with_text=False
+        )
+        if not membership.is_editor:
+            raise PermissionDenied("This needs the editor role in the project.")
+        data = _body(s.RevisionCreateSerializer, request)
+        report = services.document_revise(
+            document=document, text=data["text"], actor=request.user, note=data.get("note", "")
+        )
+        return Response(s.RevisionReportSerializer(report).data, status=status.HTTP_201_CREATED)
+
+
+class DocumentRevisionDetailApi(APIView):
+    @extend_schema(responses={200: s.DocumentRevisionTextSerializer, **ERRORS})
+    def get(self, request: Request, pk: int, number: int) -> Response:
+        document, _ = selectors.document_get_for_user(user=request.user, pk=pk, with_text=False)
+        revision = document.revisions.select_related("superseded_by").filter(number=number).first()
+        if revision is None:
+            raise Http404
+        return Response(s.DocumentRevisionTextSerializer(revision).data)
+
+
+class ClaimReanchorApi(APIView):
+    @extend_schema(
+        request=s.ReanchorSerializer,
+        responses={200: s.ClaimSerializer, **ERRORS},
+        description="Anchor the claim to [start, end) of the current text by hand (orphans, and "
+        "claims whose text changed inside). Creator or editor.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        claim, _ = selectors.claim_get_for_user(user=request.user, pk=pk)
+        data = _body(s.ReanchorSerializer, request)
+        claim = services.claim_reanchor(claim=claim, actor=request.user, **data)
+        return Response(s.ClaimSerializer(_reload(claim)).data, headers={"ETag": _etag(claim)})

@@ -25,16 +25,12 @@ from annotations.services.review import (
     consensus_recompute,
     verdict_submit,
 )
-
-try:  # TEMP until annotations/reanchor.py lands
-    from annotations.services.revisions import (
-        ClaimPlacement,
-        RevisionReport,
-        claim_reanchor,
-        document_revise,
-    )
-except ImportError:
-    pass
+from annotations.services.revisions import (
+    ClaimPlacement,
+    RevisionReport,
+    claim_reanchor,
+    document_revise,
+)
 from annotations.services.sources import source_get_or_create, sources_get_or_create
 
 __all__ = [
