@@ -9,6 +9,7 @@ superusers and project editors see everything.
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
@@ -30,6 +31,11 @@ from annotations.models import (
     Source,
     Verdict,
 )
+from annotations.urlnorm import UrlError, check_url
+
+# Related-object filters list only the projects that appear in the (scoped) changelist,
+# never every project's name.
+ONLY_VISIBLE = admin.RelatedOnlyFieldListFilter
 
 
 def _scoped_to_projects(
@@ -97,7 +103,7 @@ class ProjectAdmin(admin.ModelAdmin):
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
     list_display = ["user", "project", "role", "created_at"]
-    list_filter = ["role", "project"]
+    list_filter = ["role", ("project", ONLY_VISIBLE)]
     search_fields = ["user__username", "project__name"]
     list_select_related = ["user", "project"]
     autocomplete_fields = ["user", "project"]
@@ -109,7 +115,7 @@ class MembershipAdmin(admin.ModelAdmin):
 @admin.register(Rating)
 class RatingAdmin(admin.ModelAdmin):
     list_display = ["label", "key", "ordinal", "position", "project"]
-    list_filter = ["project"]
+    list_filter = [("project", ONLY_VISIBLE)]
     search_fields = ["key", "label"]
     list_select_related = ["project"]
 
@@ -142,7 +148,7 @@ class DocumentRevisionAdmin(admin.ModelAdmin):
     """Superseded texts: read-only provenance of every correction."""
 
     list_display = ["document", "number", "length", "superseded_at", "superseded_by"]
-    list_filter = ["document__project"]
+    list_filter = [("document__project", ONLY_VISIBLE)]
     search_fields = ["document__title", "note", "text_sha256"]
     list_select_related = ["document", "superseded_by"]
     raw_id_fields = ["document"]
@@ -181,7 +187,7 @@ class ClaimInline(admin.TabularInline):
 @admin.register(Document)
 class DocumentAdmin(admin.ModelAdmin):
     list_display = ["title", "project", "publisher", "length", "claim_count", "created_at"]
-    list_filter = ["project", "language", "publisher"]
+    list_filter = [("project", ONLY_VISIBLE), "language", "publisher"]
     search_fields = ["title", "publisher", "author", "source_url"]
     list_select_related = ["project"]
     inlines = [ClaimInline, DocumentRevisionInline]
@@ -357,7 +363,7 @@ class ClaimAdmin(admin.ModelAdmin):
         "created_by",
         "created_at",
     ]
-    list_filter = ["status", "anchor_status", "project"]
+    list_filter = ["status", "anchor_status", ("project", ONLY_VISIBLE)]
     search_fields = ["statement", "exact", "claimant"]
     list_select_related = ["document", "created_by"]
     raw_id_fields = ["document"]
@@ -413,13 +419,52 @@ class ClaimAdmin(admin.ModelAdmin):
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
     list_display = ["__str__", "publisher", "url_link", "published_date", "created_at"]
+    actions = ["fetch_titles"]
+    # Pages are fetched inside the admin request, so one action handles at most this many.
+    FETCH_LIMIT = 20
     search_fields = ["title", "url", "normalized_url", "publisher"]
     readonly_fields = ["normalized_url", "created_by", "created_at"]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Source]:
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        # Blind review and tenancy: staff see the sources cited by verdicts they may see
+        # (and those they created), not what another project or a blind co-reviewer cited.
+        visible = selectors.verdict_scope_for_user(user=request.user).values("id")
+        return queryset.filter(
+            Q(citations__verdict_id__in=visible) | Q(created_by=request.user)
+        ).distinct()
+
     @admin.display(description="URL")
     def url_link(self, obj: Source) -> str:
-        # Only http(s) URLs are ever stored (services.source_get_or_create).
-        return format_html('<a href="{}" rel="noopener noreferrer">{}</a>', obj.url, obj.url[:80])
+        # Only http(s) URLs are stored (services.source_get_or_create); a row written any
+        # other way is shown as text, never as a javascript:/data: link.
+        try:
+            url = check_url(obj.url)
+        except UrlError:
+            return obj.url[:80]
+        return format_html('<a href="{}" rel="noopener noreferrer">{}</a>', url, url[:80])
+
+    @admin.action(description="Fetch titles: fill blank title and publisher from each page")
+    def fetch_titles(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
+        # One safe fetch per source (annotations.fetching, via the service); a refusal is
+        # reported and the others go on. Fields a person filled in are never replaced.
+        fetched, filled, refused = 0, 0, []
+        for source in queryset.order_by("pk")[: self.FETCH_LIMIT]:
+            before = (source.title, source.publisher)
+            try:
+                source = services.source_fetch_metadata(source=source, actor=request.user)
+            except ValidationError as exc:
+                refused.append(f"{source.url[:80]}: {' '.join(exc.messages)}")
+                continue
+            fetched += 1
+            filled += (source.title, source.publisher) != before
+        self.message_user(
+            request, f"Fetched {fetched} page(s); filled in {filled} source(s).", messages.SUCCESS
+        )
+        for line in refused:
+            self.message_user(request, f"Not fetched: {line}", messages.WARNING)
 
 
 @admin.register(Verdict)
@@ -433,7 +478,7 @@ class VerdictAdmin(admin.ModelAdmin):
         "is_current",
         "submitted_at",
     ]
-    list_filter = ["is_current", "confidence", "claim__project"]
+    list_filter = ["is_current", "confidence", ("claim__project", ONLY_VISIBLE)]
     search_fields = ["rationale", "reviewer__username"]
     list_select_related = ["claim", "reviewer", "rating"]
     inlines = [CitationInline]
@@ -486,7 +531,7 @@ class CitationAdmin(admin.ModelAdmin):
 @admin.register(Assignment)
 class AssignmentAdmin(admin.ModelAdmin):
     list_display = ["claim", "reviewer", "state", "leased_at", "expires_at", "closed_at"]
-    list_filter = ["state", "project"]
+    list_filter = ["state", ("project", ONLY_VISIBLE)]
     search_fields = ["reviewer__username", "reason"]
     list_select_related = ["claim", "reviewer"]
     readonly_fields = [
@@ -501,7 +546,18 @@ class AssignmentAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Assignment]:
-        return _scoped_to_projects(request, super().get_queryset(request))
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        # Blind review: who leased, skipped or submitted a claim is visible to the project's
+        # editors and admins; a staff reviewer sees only their own queue entries.
+        editor_projects = Membership.objects.filter(
+            user=request.user, role__in=[Role.EDITOR, Role.ADMIN]
+        ).values("project_id")
+        return queryset.filter(
+            Q(project_id__in=editor_projects)
+            | Q(reviewer=request.user, project__memberships__user=request.user)
+        ).distinct()
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -522,7 +578,7 @@ class ConsensusAdmin(admin.ModelAdmin):
         "decided_at",
         "is_current",
     ]
-    list_filter = ["method", "is_current", "claim__project"]
+    list_filter = ["method", "is_current", ("claim__project", ONLY_VISIBLE)]
     search_fields = ["note", "claim__statement"]
     list_select_related = ["claim", "rating", "decided_by"]
     readonly_fields = [
@@ -562,7 +618,7 @@ class ConsensusAdmin(admin.ModelAdmin):
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
     list_display = ["created_at", "actor", "verb", "object_type", "object_id", "project"]
-    list_filter = ["verb", "object_type", "project"]
+    list_filter = ["verb", "object_type", ("project", ONLY_VISIBLE)]
     search_fields = ["verb", "actor__username"]
     list_select_related = ["actor", "project"]
     date_hierarchy = "created_at"

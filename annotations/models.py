@@ -278,6 +278,9 @@ class Claim(models.Model):
             ),
             # The reader: a document's claims in text order.
             models.Index(fields=["document", "start", "end"], name="annotations_claim_doc_idx"),
+            # The export: a project's claims in id order, read from its first claim on
+            # (the primary key alone would walk every other project's claims first).
+            models.Index(fields=["project", "id"], name="annotations_claim_export_idx"),
         ]
 
     def __str__(self) -> str:

@@ -3,31 +3,36 @@
 Product rule: a claim is never moved silently onto the wrong text.  A placement is a
 match (``UNCHANGED`` or ``MOVED``) only when the new text holds the exact quote with
 exactly the stored context around it (W3C TextQuoteSelector ``prefix``/``suffix``, up to
-``spans.CONTEXT_LENGTH`` code points each side; a side may be cut short where the text
-ends).  Everything else is for a human: ``CHANGED`` proposes the range the old span maps
-to when its own text was edited, ``ORPHANED`` carries no offsets at all.
+``spans.CONTEXT_LENGTH`` code points each side; a side may be cut short where a text
+ends, as long as CONTEXT_LENGTH code points of context are still compared).  Everything
+else is for a human: ``CHANGED`` proposes the range the old span maps to when its own
+text was edited, ``ORPHANED`` carries no offsets at all.
 
 How a placement is found, for each anchor:
 
-1. The diff (diff-match-patch, computed once for the whole text) maps the old span to new
-   offsets.  If the quote and its context are there, that is the placement: the diff
-   follows the edit history, so it also picks the right copy of a repeated paragraph.
-2. Otherwise the new text is searched for the quote with its context.  A single hit is
-   accepted only if the old text held that quote-with-context once too (otherwise the hit
-   may well be the *other* copy of a duplicated passage) and the diff did not place the
-   span somewhere else (an edited copy, or the quote with an edited context).
-3. Failing that, if the diff maps the span to a non-empty range whose text differs and at
-   least half of it is text that survived the edit, the result is ``CHANGED``.
+1. The diff (computed once: paragraphs aligned by a patience diff, then diff-match-patch
+   on the changed ones) maps the old span to new offsets.  If the quote and its context are
+   there, that is the placement: the diff follows the edit, so it also picks the right
+   copy of a repeated paragraph.
+2. Otherwise the new text is searched for the quote with its context.  A single fit is
+   accepted only if the old text held that quote-with-context once too; otherwise the fit
+   may well be the *other* copy of a duplicated passage, and the claim becomes
+   ``CHANGED`` if the diff tracked its own copy as edited, else ORPHANED "ambiguous".
+3. With no fit at all: if the diff maps the span to a non-empty range whose text differs
+   and at least half of it is text that survived the edit, the result is ``CHANGED``;
+   otherwise ORPHANED ("context changed" when the quote itself survived).
 
 Offsets are Python ``str`` indices (code points), half-open, as everywhere (see spans.py).
-Pure Python: no Django.  Cost: one diff, then O(log d) per anchor to map it, plus at most a
-few ``str.find`` scans for an anchor the diff lost.
+Pure Python: no Django.  Cost: one diff, then O(log d) per anchor to map it, plus at most
+two ``str.find`` scans for an anchor the diff did not carry to a fit.
 """
 
 from __future__ import annotations
 
 import bisect
+import sys
 import time
+from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -181,19 +186,27 @@ class _DiffMap:
 
 
 def _context_matches(text: str, start: int, end: int, prefix: str, suffix: str) -> bool:
-    # Exact comparison of the stored context.  A side may be shorter than stored only
-    # where the new text itself ends; a stored side shorter than CONTEXT_LENGTH was cut by
-    # the old text's edge and constrains only as far as it goes.
+    """Whether the stored context surrounds ``text[start:end]``, compared exactly.
+
+    "Truncation at text edges" both ways: a stored side shorter than CONTEXT_LENGTH was
+    cut by the old text's edge and constrains only as far as it goes; a side the new text
+    cuts short (the quote now sits near its start or end) is compared as far as the text
+    goes.  But at least CONTEXT_LENGTH code points of context (all of it, if less was
+    stored) must be compared: without that floor a short quote at the new text's edge
+    would match with no context at all, the classic mis-anchoring of short quotes.
+    """
     before = min(len(prefix), start)
+    after = min(len(suffix), len(text) - end)
     if text[start - before : start] != prefix[len(prefix) - before :]:
         return False
-    after = min(len(suffix), len(text) - end)
-    return text[end : end + after] == suffix[:after]
+    if text[end : end + after] != suffix[:after]:
+        return False
+    return before + after >= min(CONTEXT_LENGTH, len(prefix) + len(suffix))
 
 
 def _find_with_context(text: str, anchor: Anchor, limit: int) -> list[int]:
-    """Start offsets (sorted, at most ``limit``) where ``anchor.exact`` sits in ``text``
-    with its stored context, cut short only at the text's edges."""
+    """Start offsets (ascending, at most ``limit``) where ``anchor.exact`` fits in
+    ``text`` with its context (``_context_matches``)."""
     exact, prefix, suffix = anchor.exact, anchor.prefix, anchor.suffix
     found: set[int] = set()
     needle = prefix + exact + suffix
@@ -201,17 +214,14 @@ def _find_with_context(text: str, anchor: Anchor, limit: int) -> list[int]:
     while hit != -1 and len(found) < limit:
         found.add(hit + len(prefix))
         hit = text.find(needle, hit + 1)
-    # Near the edges the needle is cut, so the few positions there are checked one by one.
+    # Where a text edge cuts the context the whole needle cannot occur; those few
+    # positions (within one context length of either edge) are checked one by one.
     edge_starts = set(range(min(len(prefix), len(text) + 1)))
     last_start = len(text) - len(exact)
     edge_starts.update(range(max(0, last_start - len(suffix) + 1), last_start + 1))
-    for start in sorted(edge_starts):
+    for start in edge_starts:
         end = start + len(exact)
-        if (
-            end <= len(text)
-            and text.startswith(exact, start)
-            and _context_matches(text, start, end, prefix, suffix)
-        ):
+        if text.startswith(exact, start) and _context_matches(text, start, end, prefix, suffix):
             found.add(start)
     return sorted(found)[:limit]
 
@@ -299,19 +309,19 @@ def _place(anchor: Anchor, old_text: str, new_text: str, diff_map: _DiffMap) -> 
     candidates = _find_with_context(new_text, anchor, limit=2)
     if candidates:
         old_count = len(_find_with_context(old_text, anchor, limit=2))
-        if len(candidates) == 1 and old_count <= 1 and not quote_intact and not proposable:
-            # The diff lost the span (typically a moved paragraph: a deletion plus an
-            # insertion) and the quote with its context is in one place only, before
-            # and after.
+        if len(candidates) == 1 and old_count == 1:
+            # The diff did not carry the span to a fit (a moved paragraph is a deletion
+            # plus an insertion to it; in repetitive text its alignment is arbitrary), but
+            # the quote with its context is in one place only, before and after.
             return _match(anchor, new_text, candidates[0], NOTE_RELOCATED)
         if proposable and old_count > 1:
-            # A duplicated passage: the diff tracked this copy and it was edited; the
-            # untouched hit is the other copy, not this claim.
+            # A duplicated passage: the diff tracked this copy and it was edited; an
+            # untouched fit is another copy, not this claim.
             return _placed(
                 anchor, new_text, new_start, new_end, AnchorStatus.CHANGED, NOTE_NEEDS_REVIEW
             )
-        # Several fits, a fit that may be another copy, or the diff and the context
-        # disagree: a human decides.
+        # Several fits, or a single fit that may be the other copy of a passage the old
+        # text held twice: a human decides.
         return _orphaned(anchor, NOTE_AMBIGUOUS)
 
     if quote_intact:
@@ -323,6 +333,110 @@ def _place(anchor: Anchor, old_text: str, new_text: str, diff_map: _DiffMap) -> 
     if not diff_map.complete:
         return _orphaned(anchor, NOTE_NOT_FOUND)
     return _orphaned(anchor, NOTE_PARTLY_DELETED if surviving else NOTE_DELETED)
+
+
+def _longest_increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Longest subsequence of ``pairs`` (sorted by first item) increasing in the second."""
+    tails: list[int] = []  # tails[k]: second item ending the best run of length k + 1
+    tail_index: list[int] = []
+    previous: list[int] = [-1] * len(pairs)
+    for index, (_, j) in enumerate(pairs):
+        k = bisect.bisect_left(tails, j)
+        if k == len(tails):
+            tails.append(j)
+            tail_index.append(index)
+        else:
+            tails[k] = j
+            tail_index[k] = index
+        previous[index] = tail_index[k - 1] if k else -1
+    run: list[tuple[int, int]] = []
+    index = tail_index[-1] if tail_index else -1
+    while index != -1:
+        run.append(pairs[index])
+        index = previous[index]
+    return run[::-1]
+
+
+def _matching_lines(old: list[str], new: list[str]) -> list[tuple[int, int]]:
+    """Pairs (old index, new index) of lines kept by the edit, in order: a patience diff.
+
+    Common leading and trailing lines match; in between, lines that occur exactly once
+    on each side are the anchors (their longest order-preserving subset), and the gaps
+    between anchors are treated the same way, with uniqueness counted inside the gap.
+    Unlike a Myers diff over lines this is O(n log n), and it does not let a line that
+    recurs everywhere (a blank line, "* * *") pair up paragraphs that do not belong
+    together.  Whatever stays unmatched is left to the character diff.
+    """
+    matched: list[tuple[int, int]] = []
+    ranges = [(0, len(old), 0, len(new))]
+    while ranges:
+        old_lo, old_hi, new_lo, new_hi = ranges.pop()
+        while old_lo < old_hi and new_lo < new_hi and old[old_lo] == new[new_lo]:
+            matched.append((old_lo, new_lo))
+            old_lo += 1
+            new_lo += 1
+        while old_lo < old_hi and new_lo < new_hi and old[old_hi - 1] == new[new_hi - 1]:
+            old_hi -= 1
+            new_hi -= 1
+            matched.append((old_hi, new_hi))
+        if old_lo == old_hi or new_lo == new_hi:
+            continue
+        old_counts = Counter(old[old_lo:old_hi])
+        new_counts = Counter(new[new_lo:new_hi])
+        new_unique: dict[str, int] = {}
+        for j in range(new_lo, new_hi):
+            if new_counts[new[j]] == 1:
+                new_unique[new[j]] = j
+        pairs = [
+            (i, new_unique[old[i]])
+            for i in range(old_lo, old_hi)
+            if old_counts[old[i]] == 1 and old[i] in new_unique
+        ]
+        previous_i, previous_j = old_lo, new_lo
+        for i, j in _longest_increasing(pairs):
+            matched.append((i, j))
+            ranges.append((previous_i, i, previous_j, j))
+            previous_i, previous_j = i + 1, j + 1
+        if previous_i != old_lo:  # at least one anchor: the last gap is a new range
+            ranges.append((previous_i, old_hi, previous_j, new_hi))
+    matched.sort()
+    return matched
+
+
+def _diff(old_text: str, new_text: str, timeout: float) -> list[tuple[int, str]]:
+    """Character diff of two texts, aligned paragraph by paragraph first.
+
+    Lines (paragraphs) are aligned as units (``_matching_lines``); each run of replaced
+    lines is then diffed character by character by diff-match-patch.  diff-match-patch's
+    own line mode is a Myers diff over the lines, O(lines x edits) in pure Python, and its
+    semantic cleanup merges every unchanged paragraph lying between two edited ones into
+    one replacement: with edits spread over a book either runs into the timeout.  Every
+    EQUAL run is text present on both sides, so the mapping stays exact.
+    """
+    dmp = diff_match_patch()
+    dmp.Diff_Timeout = timeout
+    deadline = time.time() + timeout if timeout > 0 else sys.float_info.max
+    old_lines = old_text.splitlines(keepends=True)
+    new_lines = new_text.splitlines(keepends=True)
+    diffs: list[tuple[int, str]] = []
+
+    def changed(old_lo: int, old_hi: int, new_lo: int, new_hi: int) -> None:
+        deleted = "".join(old_lines[old_lo:old_hi])
+        inserted = "".join(new_lines[new_lo:new_hi])
+        if deleted and inserted:
+            diffs.extend(dmp.diff_main(deleted, inserted, False, deadline))
+        elif deleted:
+            diffs.append((_DELETE, deleted))
+        elif inserted:
+            diffs.append((_INSERT, inserted))
+
+    old_at = new_at = 0
+    for i, j in _matching_lines(old_lines, new_lines):
+        changed(old_at, i, new_at, j)
+        diffs.append((_EQUAL, old_lines[i]))
+        old_at, new_at = i + 1, j + 1
+    changed(old_at, len(old_lines), new_at, len(new_lines))
+    return diffs
 
 
 def reanchor(
@@ -341,12 +455,8 @@ def reanchor(
     if old_text == new_text:
         diffs: list[tuple[int, str]] = [(_EQUAL, old_text)] if old_text else []
     else:
-        dmp = diff_match_patch()
-        dmp.Diff_Timeout = timeout
-        # checklines: a line-level pass first, which keeps book-length texts fast; the
-        # changed lines are then diffed character by character.
         began = time.monotonic()
-        diffs = dmp.diff_main(old_text, new_text, checklines=True)
+        diffs = _diff(old_text, new_text, timeout)
         # diff-match-patch does not say whether it gave up; running to the deadline is
         # the sign (a finished diff that took that long is rare and only costs a note).
         complete = timeout <= 0 or time.monotonic() - began < timeout

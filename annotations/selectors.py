@@ -19,21 +19,25 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, Substr
 from django.http import Http404
 from django.utils import timezone
 
-from annotations import consensus
+from annotations import consensus, spans
 from annotations.models import (
     ROLE_RANK,
+    AnchorStatus,
     Assignment,
     AssignmentState,
     Citation,
     Claim,
+    ClaimAnchor,
     ClaimStatus,
     Consensus,
     Document,
+    DocumentRevision,
+    Event,
     Membership,
     Project,
     Rating,
@@ -99,11 +103,30 @@ def document_get_for_user(
     queryset = Document.objects.select_related("project")
     if not with_text:
         queryset = queryset.defer("text", "raw_text")
-    document = queryset.filter(pk=pk, project__memberships__user=user).first()
+    document = _with_membership(queryset.filter(pk=pk), user).first()
     if document is None:
         raise Http404
-    membership = Membership.objects.get(user=user, project_id=document.project_id)
-    return document, membership
+    return document, _membership_of(document, user)
+
+
+def _with_membership(queryset: QuerySet, user: User) -> QuerySet:
+    """``queryset`` (of objects with a ``project``) limited to the user's projects, with
+    the user's membership read through the same join: lookup and access check in one query."""
+    return queryset.filter(project__memberships__user=user).annotate(
+        membership_id=F("project__memberships__id"),
+        membership_role=F("project__memberships__role"),
+        membership_created_at=F("project__memberships__created_at"),
+    )
+
+
+def _membership_of(obj: Document | Claim, user: User) -> Membership:
+    return Membership(
+        id=obj.membership_id,  # type: ignore[union-attr]
+        project=obj.project,
+        user=user,
+        role=obj.membership_role,  # type: ignore[union-attr]
+        created_at=obj.membership_created_at,  # type: ignore[union-attr]
+    )
 
 
 def claim_list_for_user(*, user: User) -> QuerySet[Claim]:
@@ -121,16 +144,23 @@ def claim_get_for_user(
     )
     if for_update:
         queryset = queryset.select_for_update(of=("self",))
-    claim = queryset.filter(pk=pk, project__memberships__user=user).first()
+    claim = _with_membership(queryset.filter(pk=pk), user).first()
     if claim is None:
         raise Http404
-    membership = Membership.objects.get(user=user, project_id=claim.project_id)
+    membership = _membership_of(claim, user)
     if not role_at_least(membership, role):
         raise PermissionDenied(f"This needs the {Role(role).label.lower()} role in the project.")
     return claim, membership
 
 
 # --- blind review ----------------------------------------------------------------------
+
+
+def claim_can_edit(*, claim: Claim, membership: Membership | None, user: User) -> bool:
+    """Statement, claimant and anchor edits: the claim's creator, or an editor/admin."""
+    if role_at_least(membership, Role.EDITOR):
+        return True
+    return membership is not None and user.is_authenticated and claim.created_by_id == user.pk
 
 
 def can_see_all_verdicts(*, membership: Membership | None, claim: Claim, user: User) -> bool:
@@ -189,12 +219,31 @@ def consensus_history(*, claim: Claim) -> QuerySet[Consensus]:
     )
 
 
-def claims_for_reader(*, document: Document) -> QuerySet[Claim]:
+def claims_for_reader(
+    *, document: Document, start: int | None = None, end: int | None = None
+) -> QuerySet[Claim]:
     """A document's claims anchored in its current text, in text order (reader, admin
     highlight). Orphans of an earlier revision are left out: their offsets refer to a
-    text that is no longer shown (see ``claims_orphaned``)."""
-    return Claim.objects.filter(document=document, anchor_revision=document.revision).order_by(
-        "start", "end", "id"
+    text that is no longer shown (see ``claims_orphaned``). With ``start``/``end``, only
+    the claims overlapping ``[start, end)`` (a reader window; index ``document, start``)."""
+    queryset = Claim.objects.filter(document=document, anchor_revision=document.revision)
+    if end is not None:
+        queryset = queryset.filter(start__lt=end)
+    if start is not None:
+        queryset = queryset.filter(end__gt=start)
+    return queryset.order_by("start", "end", "id")
+
+
+def document_text_window(*, document: Document, start: int, end: int) -> str:
+    """``document.text[start:end]`` (code points), read without loading the whole text:
+    SQL ``substr`` counts characters on PostgreSQL (UTF-8) and SQLite alike."""
+    if "text" in document.__dict__:
+        return document.text[start:end]
+    return (
+        Document.objects.filter(pk=document.pk)
+        .annotate(window=Substr("text", start + 1, max(0, end - start)))
+        .values_list("window", flat=True)
+        .get()
     )
 
 
@@ -232,12 +281,25 @@ class AgreementReport:
     reviewers: list[ReviewerAgreement]
 
 
-def agreement_report(*, project: Project, document: Document | None = None) -> AgreementReport:
+def agreement_report(
+    *, project: Project, document: Document | None = None, user: User | None = None
+) -> AgreementReport:
     """Agreement over every current verdict of the project (or one document), whether or not
-    the claim has reached consensus. Ordinal alpha leaves out ratings without an ordinal value."""
+    the claim has reached consensus. Ordinal alpha leaves out ratings without an ordinal value.
+
+    Blind review: for a ``user`` below editor, claims still in review count only once that
+    user has judged them (otherwise the figures would hint at others' ratings), and the
+    per-reviewer rows are left out. ``user=None`` (internal use) and editors get everything.
+    """
     verdicts = Verdict.objects.filter(claim__project=project, is_current=True)
     if document is not None:
         verdicts = verdicts.filter(claim__document=document)
+    restricted = user is not None and not role_at_least(
+        membership_get(user=user, project_id=project.pk), Role.EDITOR
+    )
+    if restricted:
+        judged = Verdict.objects.filter(claim_id=OuterRef("claim_id"), reviewer=user)
+        verdicts = verdicts.filter(~Q(claim__status=ClaimStatus.IN_REVIEW) | Exists(judged))
     rows = list(
         verdicts.values_list(
             "claim_id", "reviewer_id", "reviewer__username", "rating__key", "rating__ordinal"
@@ -266,7 +328,9 @@ def agreement_report(*, project: Project, document: Document | None = None) -> A
         percent_agreement=consensus.percent_agreement(nominal_units),
         claims=len(nominal_units),
         verdicts=len(rows),
-        reviewers=[
+        reviewers=[]
+        if restricted
+        else [
             ReviewerAgreement(
                 username=names[m.reviewer],
                 verdicts=m.verdicts,
@@ -553,7 +617,7 @@ def claim_review_get(
         can_adjudicate=is_editor and claim.status == ClaimStatus.DISPUTED,
         can_publish=is_editor and claim.status == ClaimStatus.RESOLVED,
         can_reopen=is_editor and claim.status in (ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED),
-        can_edit=is_editor or claim.created_by_id == user.pk,
+        can_edit=claim_can_edit(claim=claim, membership=membership, user=user),
     )
 
 
@@ -575,6 +639,19 @@ def sources_search_for_user(
         .filter(Exists(cited))
         .order_by("title", "url", "id")[:limit]
     )
+
+
+def source_for_citation(*, user: User, pk: int) -> Source | None:
+    """The source ``pk`` if ``user`` may name it by id (a citation by ``source`` id): a
+    source cited by a verdict the user may see (``verdict_scope_for_user``), or one that no
+    verdict cites yet. None otherwise, exactly as for an id that does not exist, so an id
+    never reveals what another project, or a reviewer still blind to the user, cited."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    visible = verdict_scope_for_user(user=user).values("id")
+    cited_visibly = Citation.objects.filter(source_id=OuterRef("pk"), verdict_id__in=visible)
+    cited = Citation.objects.filter(source_id=OuterRef("pk"))
+    return Source.objects.filter(pk=pk).filter(Q(Exists(cited_visibly)) | ~Q(Exists(cited))).first()
 
 
 @dataclass(frozen=True)
@@ -646,3 +723,114 @@ def dispute_card(claim: Claim) -> DisputeCard:
         can_publish=claim.status == ClaimStatus.RESOLVED,
         can_reopen=claim.status in (ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED),
     )
+
+
+# --- revisions and re-anchoring ---------------------------------------------------------------
+
+
+def document_revisions_list(*, document: Document) -> QuerySet[DocumentRevision]:
+    """A document's superseded texts, oldest first, without the texts loaded."""
+    return (
+        DocumentRevision.objects.filter(document=document)
+        .select_related("superseded_by")
+        .defer("text", "raw_text")
+        .order_by("number")
+    )
+
+
+def document_revision_get(*, document: Document, number: int) -> DocumentRevision:
+    """One superseded text of ``document`` (call after the document's access check); 404 if
+    there is no such revision (the current text is the document itself)."""
+    revision = (
+        DocumentRevision.objects.filter(document=document, number=number)
+        .select_related("superseded_by")
+        .first()
+    )
+    if revision is None:
+        raise Http404
+    return revision
+
+
+def claims_needing_review(*, document: Document) -> QuerySet[Claim]:
+    """Claims of the current text whose quoted text a revision changed: the span shown is
+    the re-anchoring's proposal, to be confirmed or re-anchored by a person."""
+    return Claim.objects.filter(
+        document=document, anchor_revision=document.revision, anchor_status=AnchorStatus.CHANGED
+    ).order_by("start", "end", "id")
+
+
+def claim_previous_anchor(*, claim: Claim) -> ClaimAnchor | None:
+    """The claim's anchor before the latest re-anchoring (revision or by hand), if any."""
+    return ClaimAnchor.objects.filter(claim=claim).order_by("-replaced_at", "-id").first()
+
+
+@dataclass(frozen=True)
+class PlacementRow:
+    """What a revision did to one claim, as recorded in its ``claim.reanchor`` event."""
+
+    claim: Claim
+    outcome: str  # unchanged, moved, changed, orphaned
+    before: tuple[int, int, str]
+    after: tuple[int, int, str] | None
+    note: str
+
+
+def revision_placements(*, document: Document, number: int) -> list[PlacementRow]:
+    """How the claims of text ``number`` were re-anchored when text ``number + 1`` replaced
+    it, in claim order, rebuilt from the audit events ``services.document_revise`` wrote.
+    Two queries, however many claims."""
+    claims = Claim.objects.filter(document=document).only(
+        "id", "statement", "status", "anchor_status", "document_id", "project_id"
+    )
+    events = Event.objects.filter(
+        verb="claim.reanchor",
+        object_type="claim",
+        project_id=document.project_id,
+        object_id__in=claims.values("id"),
+        before__revision=number,
+        after__revision=number + 1,
+    ).order_by("object_id", "id")
+    by_id = {claim.pk: claim for claim in claims}
+    rows = []
+    for event in events:
+        claim = by_id.get(event.object_id)
+        if claim is None:
+            continue
+        before, after = event.before or {}, event.after or {}
+        placed = "start" in after
+        rows.append(
+            PlacementRow(
+                claim=claim,
+                outcome=after.get("outcome", ""),
+                before=(before.get("start"), before.get("end"), before.get("exact", "")),
+                after=(after["start"], after["end"], after.get("exact", "")) if placed else None,
+                note=after.get("note", ""),
+            )
+        )
+    return rows
+
+
+# --- import ------------------------------------------------------------------------------------
+
+
+def document_duplicate_get(*, project: Project, text: str) -> Document | None:
+    """The project's document whose canonical text is ``text`` once canonicalised, if any
+    (the import's duplicate rule: same ``text_sha256`` in the same project)."""
+    sha = spans.text_sha256(spans.canonicalize(text))
+    return (
+        Document.objects.filter(project=project, text_sha256=sha)
+        .only("id", "title", "project_id")
+        .first()
+    )
+
+
+def source_get_for_user(*, user: User, pk: int) -> Source:
+    """A source the user may see: one they created, or one cited by a verdict they may see
+    (``verdict_scope_for_user``, so blind review holds). 404 otherwise."""
+    _require_user(user)
+    visible = verdict_scope_for_user(user=user)
+    cited = Citation.objects.filter(source_id=OuterRef("pk"), verdict__in=visible)
+    source = Source.objects.filter(pk=pk).filter(Q(created_by=user) | Exists(cited)).first()
+    if source is None:
+        raise Http404
+    return source

@@ -219,7 +219,8 @@ class ExportScenario(Personas, TestCase):
             c0,
             "false",
             'Stats say "3%".',
-            (("refutes", cls.stats.pk), ("context", "http://Example.ORG/report#p3")),
+            # By URL: B may not name by id a source only A's (still blind) verdict cites.
+            (("refutes", cls.stats.url), ("context", "http://Example.ORG/report#p3")),
         )
         cls.review(b, c1, "misleading", "Cherry-picked.")
         cls.review(b, c2, "true", "Confirmed.", (("supports", "https://news.example.com/b"),))

@@ -5,6 +5,7 @@ allowed hosts, and no secret key (the app refuses to start without one unless DE
 is on, where a throwaway development key is used).
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -52,6 +53,10 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
 
 DEBUG = env_bool("DEBUG", False)
 
+# Sessions, CSRF tokens and password-reset links are signed with this key: a shared or
+# guessable one lets anyone forge a session (Label Studio CVE-2023-43791). Without DEBUG
+# the app refuses to start unless it is set, long and not a development key.
+MIN_SECRET_KEY_LENGTH = 32
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
@@ -60,8 +65,13 @@ if not SECRET_KEY:
             "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), or DEBUG=1 for development."
         )
     SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"  # noqa: S105
-elif SECRET_KEY.startswith("django-insecure") and not DEBUG:
+elif not DEBUG and SECRET_KEY.startswith("django-insecure"):
     raise ImproperlyConfigured("SECRET_KEY is a django-insecure development key; set a real one.")
+elif not DEBUG and (len(SECRET_KEY) < MIN_SECRET_KEY_LENGTH or len(set(SECRET_KEY)) < 5):
+    raise ImproperlyConfigured(
+        f"SECRET_KEY is too short or too repetitive (at least {MIN_SECRET_KEY_LENGTH} characters); "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))' makes a good one."
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -82,11 +92,14 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "axes",
     "annotations",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight after SecurityMiddleware, so they get its headers too.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -95,6 +108,11 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Before any view reads the body: JSON bodies are not covered by Django's own cap.
+    "workbench.middleware.RequestSizeLimitMiddleware",
+    "workbench.middleware.PrivateResponseMiddleware",
+    # Last: turns a login locked out by django-axes into a 429 (see AXES_* below).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "workbench.urls"
@@ -131,7 +149,9 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     if not os.environ.get("DATABASE_URL"):
         DEFAULT_SQLITE_PATH.parent.mkdir(exist_ok=True)
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Connections persist (CONN_MAX_AGE) as on PostgreSQL: opening one per request and
+    # closing it again (which checkpoints the WAL) took ~40% of a span POST's server time
+    # (bench/bench_peer.py, py-spy).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "timeout": 20,
@@ -164,20 +184,79 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# bin/serve sets WORKBENCH_STATIC_MANIFEST=1 after collectstatic: WhiteNoise then serves
+# compressed files with hashed names (cached forever). Without it (tests, ./wb demo) the
+# plain storage is used and no collectstatic is needed.
+STATIC_MANIFEST = env_bool("WORKBENCH_STATIC_MANIFEST", False)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+# Without the manifest WhiteNoise finds files in the apps' static/ folders as they are
+# (development speed, no collectstatic). There is no MEDIA_URL: user content is never
+# served as a file from this origin.
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
+WHITENOISE_AUTOREFRESH = not STATIC_MANIFEST
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "login"
+
+# Accounts are created by an admin (admin panel or `manage.py createsuperuser`): there is
+# no sign-up URL, so "authenticated" always means "invited" (Label Studio CVE-2022-36551).
+# Login rate limiting (django-axes): after AXES_FAILURE_LIMIT failed logins for one
+# username from one IP address, that pair is locked out for AXES_COOLOFF_MINUTES, on the
+# login page, the admin and the API token endpoint alike (429). A successful login
+# resets the count. Attempts are stored in the database, so the limit holds across
+# processes and machines.
+AUTHENTICATION_BACKENDS = [
+    "workbench.middleware.LoginRateLimitBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+# The token endpoint is also throttled per client address (per process; axes is the
+# limit shared by all processes).
+WORKBENCH_TOKEN_RATE = env_str("API_TOKEN_RATE", "30/minute")
+AXES_SENSITIVE_PARAMETERS = ["password", "csrfmiddlewaretoken"]
+# Behind a reverse proxy the client address is in X-Forwarded-For; count the proxies.
+AXES_IPWARE_PROXY_COUNT = (
+    env_int("AXES_PROXY_COUNT", 1 if env_bool("BEHIND_TLS_PROXY") else 0) or None
+)
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+)
 
 # Request limits: a document body is capped separately (WORKBENCH_MAX_DOCUMENT_CHARS).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 12 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+# Every request body, JSON included (workbench.middleware.RequestSizeLimitMiddleware, 413);
+# 0 means DATA_UPLOAD_MAX_MEMORY_SIZE plus 1 MiB for multipart overhead.
+WORKBENCH_MAX_REQUEST_BYTES = env_int("WORKBENCH_MAX_REQUEST_BYTES", 0)
 WORKBENCH_MAX_DOCUMENT_CHARS = env_int("WORKBENCH_MAX_DOCUMENT_CHARS", 5_000_000)
+# Fetching URLs (import by URL, a source's title): public http(s) addresses only. Hosts
+# named here may resolve to loopback/private addresses (an intranet wiki, a test server).
+WORKBENCH_FETCH_ALLOWED_HOSTS = env_list("WORKBENCH_FETCH_ALLOWED_HOSTS")
+WORKBENCH_FETCH_TIMEOUT = env_int("WORKBENCH_FETCH_TIMEOUT", 10)
+WORKBENCH_FETCH_MAX_BYTES = env_int("WORKBENCH_FETCH_MAX_BYTES", 5 * 1024 * 1024)
 
 # Security headers. CSP is enforced (not report-only) and allows no inline script or style.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 60 * 60)
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
@@ -204,12 +283,15 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "EXCEPTION_HANDLER": "annotations.api.exceptions.exception_handler",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Filters from a fixed vocabulary; unknown query parameters on lists are a 400.
+    "DEFAULT_FILTER_BACKENDS": ["annotations.api.filters.StrictFilterBackend"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     # ?format= names an export format (json, claimreview, webannotation, jsonl), not a renderer.
     "URL_FORMAT_OVERRIDE": None,
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Deny by default: every view needs an authenticated, active user unless it opts out
+    # (only the token endpoint does); views add role checks through the selectors.
+    "DEFAULT_PERMISSION_CLASSES": ["annotations.api.permissions.IsActiveUser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "annotations.api.pagination.IdCursorPagination",
     "PAGE_SIZE": 50,
@@ -221,6 +303,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Fact-checking annotation workbench: documents, span claims, blind review queue, consensus, exports.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and the docs page describe every endpoint: members only.
+    "SERVE_PERMISSIONS": ["annotations.api.permissions.IsActiveUser"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

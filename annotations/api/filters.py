@@ -3,13 +3,38 @@ ORM lookup name; invalid values are a 400 naming the parameter."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
+from django import forms
+from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
 
 from annotations.models import Claim, ClaimStatus, Document
 
 
+class AsciiIntegerField(forms.IntegerField):
+    def to_python(self, value: object) -> int | None:
+        if isinstance(value, str) and value.strip() and not value.strip().isascii():
+            raise forms.ValidationError("Enter a whole number in ASCII digits.", code="invalid")
+        return super().to_python(value)
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A database id: a whole number from 1 to 2**63 - 1 (no fractions, no overflow)."""
+
+    field_class = AsciiIntegerField
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
 class DocumentFilter(django_filters.FilterSet):
-    project = django_filters.NumberFilter(field_name="project_id", min_value=1)
+    project = IdFilter(field_name="project_id")
 
     class Meta:
         model = Document
@@ -17,10 +42,41 @@ class DocumentFilter(django_filters.FilterSet):
 
 
 class ClaimFilter(django_filters.FilterSet):
-    project = django_filters.NumberFilter(field_name="project_id", min_value=1)
-    document = django_filters.NumberFilter(field_name="document_id", min_value=1)
+    project = IdFilter(field_name="project_id")
+    document = IdFilter(field_name="document_id")
     status = django_filters.ChoiceFilter(choices=ClaimStatus.choices)
 
     class Meta:
         model = Claim
         fields = ["project", "document", "status"]
+
+
+class StrictFilterBackend(DjangoFilterBackend):
+    """django-filter, and nothing else: a query parameter that is neither one of the view's
+    filters nor a pagination parameter is a 400. Request data never names an ORM lookup
+    (``?reviewer__password__startswith=`` is refused, not ignored), and there is no
+    ``?ordering=``: lists are ordered by id for keyset pagination."""
+
+    PAGINATION_PARAMS = (
+        "cursor_query_param",
+        "page_query_param",
+        "page_size_query_param",
+        "limit_query_param",
+        "offset_query_param",
+    )
+
+    def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
+        filterset = self.get_filterset(request, queryset, view)
+        allowed = set(filterset.form.fields) if filterset is not None else set()
+        paginator = getattr(view, "paginator", None)
+        allowed |= {
+            name
+            for attribute in self.PAGINATION_PARAMS
+            if (name := getattr(paginator, attribute, None))
+        }
+        unknown = sorted(set(request.query_params) - allowed)
+        if unknown:
+            raise ValidationError(
+                {name[:100]: ["Unknown query parameter."] for name in unknown[:20]}
+            )
+        return super().filter_queryset(request, queryset, view)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from annotations.models import (
     Citation,
@@ -36,6 +37,7 @@ class RatingSerializer(serializers.ModelSerializer):
 
 class ProjectSerializer(serializers.ModelSerializer):
     scale = RatingSerializer(source="ratings", many=True, read_only=True)
+    organization_url = serializers.CharField(read_only=True, help_text="http(s) URL or empty")
     role = serializers.SerializerMethodField()
 
     class Meta:
@@ -120,6 +122,8 @@ class AgreementSerializer(serializers.Serializer):
 
 
 class DocumentSerializer(serializers.ModelSerializer):
+    source_url = serializers.CharField(read_only=True, help_text="http(s) URL or empty")
+
     class Meta:
         model = Document
         fields = [
@@ -139,10 +143,34 @@ class DocumentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class _SurrogateCheck(ProhibitSurrogateCharactersValidator):
+    """DRF's check (same message and code) without its Python loop over every character,
+    which took about half of a 500-document import (bench/bench_peer.py): the UTF-8
+    codec finds the first lone surrogate."""
+
+    def __call__(self, value: Any) -> None:
+        text = str(value)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            super().__call__(text[exc.start : exc.end])
+
+
+class LongTextField(serializers.CharField):
+    """A CharField for document-sized text (see ``_SurrogateCheck``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.validators = [
+            _SurrogateCheck() if isinstance(v, ProhibitSurrogateCharactersValidator) else v
+            for v in self.validators
+        ]
+
+
 class DocumentCreateSerializer(serializers.Serializer):
     project = serializers.IntegerField()
     title = serializers.CharField(max_length=500)
-    text = serializers.CharField(trim_whitespace=False)
+    text = LongTextField(trim_whitespace=False)
     source_url = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     publisher = serializers.CharField(max_length=200, required=False, allow_blank=True)
     author = serializers.CharField(max_length=200, required=False, allow_blank=True)
@@ -154,6 +182,9 @@ class DocumentCreateSerializer(serializers.Serializer):
 
 
 class SourceSerializer(serializers.ModelSerializer):
+    url = serializers.CharField(read_only=True, help_text="http(s) URL")
+    archive_url = serializers.CharField(read_only=True, help_text="http(s) URL or empty")
+
     class Meta:
         model = Source
         fields = ["id", "url", "title", "publisher", "published_date", "archive_url"]
@@ -384,7 +415,7 @@ class DocumentRevisionTextSerializer(DocumentRevisionSerializer):
 
 
 class RevisionCreateSerializer(serializers.Serializer):
-    text = serializers.CharField(trim_whitespace=False)
+    text = LongTextField(trim_whitespace=False)
     note = serializers.CharField(required=False, allow_blank=True, max_length=5000)
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotations.api import views
+from annotations.api import importing, views
 
 app_name = "api"
 
@@ -16,6 +16,8 @@ urlpatterns = [
     ),
     path("projects/<int:pk>/export/", views.ProjectExportApi.as_view(), name="project-export"),
     path("documents/", views.DocumentListApi.as_view(), name="document-list"),
+    path("documents/preview/", importing.DocumentPreviewApi.as_view(), name="document-preview"),
+    path("documents/import/", importing.DocumentImportApi.as_view(), name="document-import"),
     path("documents/<int:pk>/", views.DocumentDetailApi.as_view(), name="document-detail"),
     path("documents/<int:pk>/export/", views.DocumentExportApi.as_view(), name="document-export"),
     path(
@@ -41,5 +43,10 @@ urlpatterns = [
     path("claims/<int:pk>/reopen/", views.ClaimReopenApi.as_view(), name="claim-reopen"),
     path("claims/<int:pk>/publish/", views.ClaimPublishApi.as_view(), name="claim-publish"),
     path("claims/<int:pk>/withdraw/", views.ClaimWithdrawApi.as_view(), name="claim-withdraw"),
+    path(
+        "sources/<int:pk>/fetch-metadata/",
+        importing.SourceFetchMetadataApi.as_view(),
+        name="source-fetch-metadata",
+    ),
     path("queue/next/", views.QueueNextApi.as_view(), name="queue-next"),
 ]

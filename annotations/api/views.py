@@ -7,6 +7,7 @@ non-member gets 404, a member without the needed role 403. Objects named in a re
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -16,6 +17,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
+    PolymorphicProxySerializer,
     extend_schema,
 )
 from rest_framework import generics, serializers, status
@@ -24,13 +26,13 @@ from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from annotations import export, exporting, selectors, services
 from annotations.api import serializers as s
 from annotations.api.exceptions import PreconditionRequired
 from annotations.api.filters import ClaimFilter, DocumentFilter
+from annotations.api.permissions import TokenRateThrottle
 from annotations.models import Claim, Document, Membership, Project, Role
 
 ERRORS = {
@@ -72,19 +74,28 @@ def _roles(user: Any) -> dict[int, str]:
 
 
 class TokenApi(APIView):
-    """Exchange a username and password for an API token (``Authorization: Token …``)."""
+    """Exchange a username and password for an API token (``Authorization: Token …``).
+
+    The only view open to anonymous callers. Throttled per address, and failed passwords
+    count towards the django-axes lockout of the login page (429 once locked out)."""
 
     authentication_classes: list = []
     permission_classes: list = []
-    throttle_classes = [AnonRateThrottle]
+    throttle_classes = [TokenRateThrottle]
 
     @extend_schema(
         request=s.TokenRequestSerializer,
-        responses={200: s.TokenSerializer, 400: ERRORS[400]},
+        responses={
+            200: s.TokenSerializer,
+            400: ERRORS[400],
+            429: OpenApiResponse(description="Too many attempts; try again later"),
+        },
         auth=[],
     )
     def post(self, request: Request) -> Response:
-        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
+        # authenticate() gets Django's request, on which django-axes marks a lockout that
+        # its middleware turns into a 429.
+        serializer = AuthTokenSerializer(data=request.data, context={"request": request._request})
         serializer.is_valid(raise_exception=True)
         token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
         return Response({"token": token.key})
@@ -101,6 +112,17 @@ class ProjectListApi(generics.ListAPIView):
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "roles": _roles(self.request.user)}
+
+    @extend_schema(
+        responses={
+            200: s.ProjectSerializer(many=True),
+            400: ERRORS[400],
+            401: ERRORS[401],
+            404: OpenApiResponse(description="Invalid cursor"),
+        }
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         request=s.ProjectCreateSerializer, responses={201: s.ProjectSerializer, **ERRORS}
@@ -165,7 +187,7 @@ class ProjectAgreementApi(APIView):
             document = Document.objects.filter(pk=document_id, project=project).only("pk").first()
             if document is None:
                 raise ValidationError({"document": ["No such document in this project."]})
-        report = selectors.agreement_report(project=project, document=document)
+        report = selectors.agreement_report(project=project, document=document, user=request.user)
         return Response(
             {
                 "krippendorff_alpha": {
@@ -191,8 +213,32 @@ class DocumentListApi(generics.ListAPIView):
         return selectors.document_list_for_user(user=self.request.user).defer("text", "raw_text")
 
     @extend_schema(
-        request=s.DocumentCreateSerializer,
-        responses={201: s.DocumentSerializer(many=True), **ERRORS},
+        responses={
+            200: s.DocumentSerializer(many=True),
+            400: ERRORS[400],
+            401: ERRORS[401],
+            404: OpenApiResponse(description="Invalid cursor"),
+        }
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=PolymorphicProxySerializer(
+            component_name="DocumentCreateOneOrMany",
+            serializers=[s.DocumentCreateSerializer, s.DocumentCreateSerializer(many=True)],
+            resource_type_field_name=None,
+            many=False,
+        ),
+        responses={
+            201: PolymorphicProxySerializer(
+                component_name="DocumentOneOrMany",
+                serializers=[s.DocumentSerializer, s.DocumentSerializer(many=True)],
+                resource_type_field_name=None,
+                many=False,
+            ),
+            **ERRORS,
+        },
         description="Create one document, or many at once (bulk import) by sending a JSON list. "
         "Needs the editor role. All or nothing: errors are keyed by list index.",
     )
@@ -201,7 +247,18 @@ class DocumentListApi(generics.ListAPIView):
         if many and not 1 <= len(request.data) <= 1000:
             raise ValidationError({"detail": "Send between 1 and 1,000 documents per request."})
         serializer = s.DocumentCreateSerializer(data=request.data, many=many)
-        serializer.is_valid(raise_exception=True)
+        if not serializer.is_valid():
+            errors = serializer.errors
+            if many:  # one error shape for every failure of a bulk request: "<index>.<field>"
+                # DRF 3.18 keys a list serializer's errors by item index (a list before).
+                per_item = errors.items() if isinstance(errors, dict) else enumerate(errors)
+                errors = {
+                    f"{index}.{field}": messages
+                    for index, item in per_item
+                    if isinstance(item, dict)
+                    for field, messages in item.items()
+                } or errors
+            raise ValidationError(errors)
         items = serializer.validated_data if many else [serializer.validated_data]
         project_ids = {item["project"] for item in items}
         if len(project_ids) != 1:
@@ -267,6 +324,17 @@ class ClaimListApi(generics.ListAPIView):
             selectors.claim_list_for_user(user=self.request.user)
         )
 
+    @extend_schema(
+        responses={
+            200: s.ClaimSerializer(many=True),
+            400: ERRORS[400],
+            401: ERRORS[401],
+            404: OpenApiResponse(description="Invalid cursor"),
+        }
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
     @extend_schema(request=s.ClaimCreateSerializer, responses={201: s.ClaimSerializer, **ERRORS})
     def post(self, request: Request) -> Response:
         data = _body(s.ClaimCreateSerializer, request)
@@ -325,7 +393,9 @@ class ClaimDetailApi(APIView):
         },
     )
     def patch(self, request: Request, pk: int) -> Response:
-        claim, _ = selectors.claim_get_for_user(user=request.user, pk=pk)
+        claim, membership = selectors.claim_get_for_user(user=request.user, pk=pk)
+        if not selectors.claim_can_edit(claim=claim, membership=membership, user=request.user):
+            raise PermissionDenied("Only the claim's creator or an editor can edit it.")
         expected = _if_match_version(request)
         data = _body(s.ClaimUpdateSerializer, request)
         claim = services.claim_update(
@@ -490,6 +560,9 @@ def _reload(claim: Claim) -> Claim:
 
 # --- exports -----------------------------------------------------------------------------------
 
+# ClaimReview and Web Annotation exports are JSON-LD arrays of nodes.
+JSON_LD_LIST = {"type": "array", "items": {"type": "object", "additionalProperties": True}}
+
 DOCUMENT_EXPORT_FORMATS = {
     "json": "application/json",
     "claimreview": "application/ld+json",
@@ -502,7 +575,12 @@ class DocumentExportApi(APIView):
         parameters=[
             OpenApiParameter("format", str, enum=list(DOCUMENT_EXPORT_FORMATS), default="json")
         ],
-        responses={(200, "application/json"): OpenApiTypes.OBJECT, **ERRORS},
+        responses={
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            (200, "application/ld+json"): JSON_LD_LIST,
+            (200, 'application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"'): JSON_LD_LIST,
+            **ERRORS,
+        },
         description="One document: native JSON (`workbench-export/1`, lossless), schema.org ClaimReview "
         "JSON-LD for resolved/published claims, or W3C Web Annotations (one per claim). Verdicts obey blind "
         "review.",
@@ -530,11 +608,23 @@ class DocumentExportApi(APIView):
         return response
 
 
+def _jsonl_chunks(rows: Iterable[dict[str, Any]], lines: int = 64) -> Iterator[str]:
+    """JSON lines joined into chunks of ``lines`` rows: one write per chunk, not per row."""
+    batch: list[str] = []
+    for row in rows:
+        batch.append(export.json_dumps_safe(row))
+        if len(batch) >= lines:
+            yield "\n".join(batch) + "\n"
+            batch.clear()
+    if batch:
+        yield "\n".join(batch) + "\n"
+
+
 class ProjectExportApi(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("format", str, enum=["jsonl"], default="jsonl")],
         responses={(200, "application/x-ndjson"): OpenApiTypes.STR, **ERRORS},
-        description="Every claim of the project as one JSON line (streamed in keyset chunks, constant memory), "
+        description="Every claim of the project as one JSON line (streamed through database cursors, constant memory), "
         "with the verdicts you may see, their sources and the current consensus.",
     )
     def get(self, request: Request, pk: int) -> StreamingHttpResponse:
@@ -543,10 +633,7 @@ class ProjectExportApi(APIView):
         if fmt != "jsonl":
             raise ValidationError({"format": ["Only format=jsonl is offered for a whole project."]})
         rows = exporting.project_rows(project=project, user=request.user)
-        response = StreamingHttpResponse(
-            (export.json_dumps_safe(row) + "\n" for row in rows),
-            content_type="application/x-ndjson",
-        )
+        response = StreamingHttpResponse(_jsonl_chunks(rows), content_type="application/x-ndjson")
         response["Content-Disposition"] = f'attachment; filename="{project.slug}.jsonl"'
         return response
 

@@ -31,7 +31,11 @@ from annotations.services.revisions import (
     claim_reanchor,
     document_revise,
 )
-from annotations.services.sources import source_get_or_create, sources_get_or_create
+from annotations.services.sources import (
+    source_fetch_metadata,
+    source_get_or_create,
+    sources_get_or_create,
+)
 
 __all__ = [
     "DEFAULT_SCALE",
@@ -64,6 +68,7 @@ __all__ = [
     "now",
     "project_create",
     "project_update",
+    "source_fetch_metadata",
     "source_get_or_create",
     "sources_get_or_create",
     "verdict_submit",

@@ -66,12 +66,83 @@ def _eligible_claims(*, project: Project, reviewer: User, now: dt.datetime) -> Q
 
 
 def _slots_taken(*, claim_id: int, now: dt.datetime) -> int:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _SLOTS_SQL, {"claim": claim_id, "leased": AssignmentState.LEASED.value, "now": now}
+            )
+            return cursor.fetchone()[0]
     return (
         Assignment.objects.filter(
             claim_id=claim_id, state=AssignmentState.LEASED, expires_at__gt=now
         ).count()
         + Verdict.objects.filter(claim_id=claim_id, is_current=True).count()
     )
+
+
+# PostgreSQL's pick: the predicates of ``_eligible_claims`` written out as SQL, because
+# building and compiling that queryset took about two thirds of ``lease_next``'s CPU
+# time (bench/bench_queue.py, one reviewer: 7.5 -> 2.8 ms per lease). Plain literals, no
+# string building; tests/test_queue_pick.py checks that both pick the same claim over
+# the queue's states, and the table names.
+_PICK_SQL = """
+SELECT c.id FROM annotations_claim c
+WHERE c.project_id = %(project)s AND c.status = %(in_review)s AND c.created_by_id <> %(reviewer)s
+  AND NOT EXISTS (SELECT 1 FROM annotations_verdict v
+                  WHERE v.claim_id = c.id AND v.reviewer_id = %(reviewer)s)
+  AND NOT EXISTS (SELECT 1 FROM annotations_assignment a
+                  WHERE a.claim_id = c.id AND a.reviewer_id = %(reviewer)s
+                    AND a.state IN (%(leased)s, %(skipped)s))
+  AND (SELECT count(*) FROM annotations_assignment a
+       WHERE a.claim_id = c.id AND a.state = %(leased)s AND a.expires_at > %(now)s)
+    + (SELECT count(*) FROM annotations_verdict v WHERE v.claim_id = c.id AND v.is_current)
+    < %(required)s
+  AND c.id <> ALL(%(passed_over)s)
+ORDER BY c.created_at, c.id
+LIMIT 1
+FOR UPDATE OF c"""
+_SLOTS_SQL = """
+SELECT (SELECT count(*) FROM annotations_assignment
+        WHERE claim_id = %(claim)s AND state = %(leased)s AND expires_at > %(now)s)
+     + (SELECT count(*) FROM annotations_verdict WHERE claim_id = %(claim)s AND is_current)"""
+
+
+def _pick(
+    *,
+    project: Project,
+    reviewer: User,
+    now: dt.datetime,
+    passed_over: list[int],
+    skip_locked: bool,
+) -> int | None:
+    """Lock and return the id of the oldest eligible claim (None when there is none).
+
+    ``skip_locked`` passes over claims another transaction holds; without it the call
+    waits for such a claim. The free-slot count seen here is the statement's snapshot:
+    re-check it with ``_slots_taken`` once the lock is held."""
+    if connection.vendor == "postgresql":
+        params = {
+            "project": project.pk,
+            "reviewer": reviewer.pk,
+            "in_review": ClaimStatus.IN_REVIEW.value,
+            "leased": AssignmentState.LEASED.value,
+            "skipped": AssignmentState.SKIPPED.value,
+            "now": now,
+            "required": project.required_reviews,
+            "passed_over": passed_over,
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(_PICK_SQL + (" SKIP LOCKED" if skip_locked else ""), params)
+            row = cursor.fetchone()
+        return row[0] if row else None
+    candidates = _eligible_claims(project=project, reviewer=reviewer, now=now)
+    if passed_over:
+        candidates = candidates.exclude(pk__in=passed_over)
+    if skip_locked:
+        candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+    else:
+        candidates = candidates.select_for_update(of=("self",))
+    return candidates.values_list("pk", flat=True).first()
 
 
 def _close_assignment(
@@ -124,25 +195,27 @@ def lease_next(
     skip_locked = connection.features.has_select_for_update_skip_locked
     passed_over: list[int] = []
     for _ in range(50):
-        candidates = _eligible_claims(project=project, reviewer=reviewer, now=now)
-        if passed_over:
-            candidates = candidates.exclude(pk__in=passed_over)
-        claim = (
-            candidates.select_for_update(skip_locked=skip_locked, of=("self",)).only("pk").first()
+        claim_id = _pick(
+            project=project,
+            reviewer=reviewer,
+            now=now,
+            passed_over=passed_over,
+            skip_locked=skip_locked,
         )
-        if claim is None:
-            if skip_locked and candidates.exists():
-                # Every eligible claim is locked right now (verdicts being written): wait for
-                # one instead of telling the reviewer the queue is empty.
+        if claim_id is None:
+            if skip_locked:
+                # Nothing free to skip to: either the queue is empty for this reviewer, or
+                # every eligible claim is locked right now (verdicts being written). Ask
+                # again waiting for a locked one instead of calling the queue empty.
                 skip_locked = False
                 continue
             return None
-        if _slots_taken(claim_id=claim.pk, now=now) >= project.required_reviews:
-            passed_over.append(claim.pk)
+        if _slots_taken(claim_id=claim_id, now=now) >= project.required_reviews:
+            passed_over.append(claim_id)
             continue
         assignment = Assignment.objects.create(
             project=project,
-            claim_id=claim.pk,
+            claim_id=claim_id,
             reviewer=reviewer,
             state=AssignmentState.LEASED,
             leased_at=now,
@@ -153,7 +226,7 @@ def lease_next(
             verb="lease.create",
             obj=assignment,
             project=project,
-            after={"claim": claim.pk, "expires_at": assignment.expires_at.isoformat()},
+            after={"claim": claim_id, "expires_at": assignment.expires_at.isoformat()},
         )
         return assignment
     return None

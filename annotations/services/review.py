@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from annotations import consensus
+from annotations import consensus, selectors
 from annotations.models import (
     Assignment,
     AssignmentState,
@@ -50,7 +50,9 @@ MAX_RATIONALE = 20_000
 MAX_QUOTE = 5_000
 
 
-def _verdict_state(verdict: Verdict) -> dict[str, Any]:
+def _verdict_state(verdict: Verdict, citations: Sequence[Citation] | None = None) -> dict[str, Any]:
+    """The verdict as the audit event records it; ``citations`` when the caller has them
+    in hand (a verdict just written), else they are read."""
     return {
         "rating": verdict.rating.key,
         "confidence": verdict.confidence,
@@ -58,7 +60,7 @@ def _verdict_state(verdict: Verdict) -> dict[str, Any]:
         "revision": verdict.revision,
         "citations": [
             {"source": c.source_id, "quote": c.quote, "stance": c.stance}
-            for c in verdict.citations.all()
+            for c in (verdict.citations.all() if citations is None else citations)
         ],
     }
 
@@ -92,7 +94,8 @@ def _citations_validate(
             problems["quote"] = f"Quotes are limited to {MAX_QUOTE:,} characters."
         source = None
         if citation.source_id is not None:
-            source = Source.objects.filter(pk=citation.source_id).first()
+            # Only sources the reviewer may see; any other id reads as unknown (no oracle).
+            source = selectors.source_for_citation(user=actor, pk=citation.source_id)
             if source is None:
                 problems["source"] = f"No source with id {citation.source_id}."
         elif citation.url:
@@ -137,7 +140,7 @@ def verdict_submit(
     """
     now = now or timezone.now()
     _require_member(project_id=claim.project_id, user=reviewer)
-    claim = Claim.objects.select_for_update().select_related("project").get(pk=claim.pk)
+    claim = _lock_claim(claim)
     errors: dict[str, str] = {}
     if confidence not in Confidence.values:
         errors["confidence"] = f"Unknown confidence {confidence!r}; use low, medium or high."
@@ -185,7 +188,7 @@ def verdict_submit(
         previous.is_current = False
         previous.save(update_fields=["is_current"])
     verdict.save()
-    Citation.objects.bulk_create(
+    written = Citation.objects.bulk_create(
         Citation(verdict=verdict, source=source, quote=c.quote or "", stance=c.stance)
         for source, c in sources
     )
@@ -197,7 +200,7 @@ def verdict_submit(
         obj=verdict,
         project_id=claim.project_id,
         before=before,
-        after=_verdict_state(verdict),
+        after=_verdict_state(verdict, written),
     )
     _consensus_decide(claim=claim, actor=reviewer)
     return verdict
@@ -240,7 +243,7 @@ def _consensus_append(
         decided_by=decided_by,
         note=note,
     )
-    record.verdicts.set(verdicts)
+    record.verdicts.add(*verdicts)  # a new record: nothing to diff against
     event_record(
         actor=actor,
         verb=f"consensus.{method}",
@@ -303,7 +306,17 @@ def _consensus_decide(*, claim: Claim, actor: User | None) -> Consensus | None:
 
 
 def _lock_claim(claim: Claim) -> Claim:
-    return Claim.objects.select_for_update().select_related("project").get(pk=claim.pk)
+    """The claim, locked, with its project (read, not locked).
+
+    Only the claim row is locked (``of=("self",)``): a plain ``select_for_update()`` with
+    ``select_related("project")`` would lock the project row too, and every verdict of a
+    project would then queue behind one row (bench/bench_queue.py, 50 reviewers: 45 of
+    the 50 database sessions were waiting on that row's lock). The project's policy is
+    read as committed when the claim is locked; a policy change applies to verdicts
+    submitted after it commits, and ``consensus_recompute`` re-runs the rule over
+    existing verdicts.
+    """
+    return Claim.objects.select_for_update(of=("self",)).select_related("project").get(pk=claim.pk)
 
 
 @transaction.atomic

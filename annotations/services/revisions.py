@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max
 
-from annotations import reanchor, spans
+from annotations import reanchor, selectors, spans
 from annotations.models import (
     AnchorStatus,
     Claim,
@@ -244,7 +244,7 @@ def claim_reanchor(
     The claim's creator or an editor (PermissionDenied otherwise); locks the claim row.
     """
     membership = _require_member(project_id=claim.project_id, user=actor)
-    if claim.created_by_id != actor.pk and not membership.is_editor:
+    if not selectors.claim_can_edit(claim=claim, membership=membership, user=actor):
         raise PermissionDenied("Only the claim's creator or an editor can re-anchor it.")
     claim = Claim.objects.select_for_update().get(pk=claim.pk)
     document = Document.objects.only("pk", "text", "length", "revision", "project_id").get(

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from annotations import fetching, importers
 from annotations.models import (
     Source,
 )
@@ -15,6 +16,7 @@ from annotations.services._base import (
     User,
     event_record,
 )
+from annotations.services.importing import HTML_CONTENT_TYPES, as_date, fetch_policy
 from annotations.urlnorm import UrlError, check_url, normalize_url
 
 
@@ -71,3 +73,66 @@ def source_get_or_create(
 
 def sources_get_or_create(*, urls: Iterable[str], actor: User | None) -> list[Source]:
     return [source_get_or_create(url=url, actor=actor) for url in urls]
+
+
+def source_fetch_metadata(*, source: Source, actor: User | None) -> Source:
+    """Fill ``source``'s blank title, publisher and published date from its page.
+
+    The page is fetched through the safe fetcher (``annotations.fetching``: public http(s)
+    addresses only, unless ``WORKBENCH_FETCH_ALLOWED_HOSTS`` names the host; the time, size
+    and redirect limits of ``WORKBENCH_FETCH_*``; HTML only) before any transaction is
+    opened; then the source row is locked and only fields that are still blank are
+    filled, so nothing a person wrote is replaced. Records a ``source.fetch_metadata``
+    event when something changed.
+
+    Raises ValidationError on ``url`` (its code is the fetcher's refusal code, e.g.
+    ``private_address``) when the page cannot be fetched.
+    """
+    try:
+        fetched = fetching.fetch(source.url, policy=fetch_policy(HTML_CONTENT_TYPES))
+    except fetching.FetchError as exc:
+        raise ValidationError({"url": ValidationError(exc.message, code=exc.code)}) from None
+    found = _page_metadata(fetched.text(), url=fetched.url)
+    with transaction.atomic():
+        locked = Source.objects.select_for_update().get(pk=source.pk)
+        before = {name: getattr(locked, name) for name in found}
+        changes = {name: value for name, value in found.items() if value and not before[name]}
+        if not changes:
+            return locked
+        for name, value in changes.items():
+            setattr(locked, name, value)
+        locked.full_clean(validate_unique=False)
+        locked.save(update_fields=list(changes))
+        event_record(
+            actor=actor,
+            verb="source.fetch_metadata",
+            obj=locked,
+            before={name: _jsonable(before[name]) for name in changes},
+            after={name: _jsonable(value) for name, value in changes.items()},
+        )
+    return locked
+
+
+def _jsonable(value: object) -> object:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _page_metadata(html: str, *, url: str) -> dict[str, object]:
+    """Title, publisher and date a page declares (HTML meta, Open Graph, JSON-LD)."""
+    try:
+        page = importers.extract_html(html, url=url)
+        title, publisher, published = page.title, page.publisher, page.published
+    except ValueError:
+        # A page without main text (a landing page, a data portal) still has a title.
+        # Imported here, like in importers: trafilatura is slow to import.
+        import trafilatura
+
+        meta = trafilatura.extract_metadata(html, default_url=url or None)
+        title, publisher, published = (
+            (meta.title, meta.sitename, meta.date) if meta is not None else ("", "", "")
+        )
+    return {
+        "title": " ".join((title or "").split())[:500],
+        "publisher": " ".join((publisher or "").split())[:200],
+        "published_date": as_date(published),
+    }

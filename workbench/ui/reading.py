@@ -19,7 +19,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.cache import patch_vary_headers
@@ -34,6 +34,11 @@ DOCUMENTS_PER_PAGE = 25
 # Deeper overlaps share the darkest highlight; the data-claims list still names them all.
 MAX_DEPTH_CLASS = 4
 MAX_STATEMENT = 5_000
+# The reader renders a long document in windows of this many code points (cut at a line
+# end), so a book-length text never becomes one multi-megabyte page.
+READER_WINDOW = 50_000
+# … and at most about this many claims per window (the HTML grows with them too).
+READER_MAX_CLAIMS = 250
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -175,7 +180,8 @@ def _reviewer_rows(report: selectors.AgreementReport) -> list[ReviewerRow]:
 def project_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     project, membership = selectors.project_get_for_user(user=request.user, slug=slug)
     dashboard = selectors.project_dashboard_get(project=project, user=request.user)
-    agreement = selectors.agreement_report(project=project)
+    # Blind review: a reviewer's figures leave out claims they have not judged yet.
+    agreement = selectors.agreement_report(project=project, user=request.user)
     is_editor = selectors.role_at_least(membership, Role.EDITOR)
     return render(
         request,
@@ -239,10 +245,17 @@ class ReaderParagraph:
     segments: list[ReaderSegment]
 
 
-def _reader_paragraphs(text: str, claims: list[Claim]) -> list[ReaderParagraph]:
-    bounds = {claim.pk: (claim.start, claim.end) for claim in claims}
+def _reader_paragraphs(text: str, claims: list[Claim], offset: int = 0) -> list[ReaderParagraph]:
+    """Paragraphs of ``text``, which starts at code point ``offset`` of the document (a
+    reader window); claims reaching outside the window are clipped to it, but "starts" and
+    "ends" mark only their real ends."""
+    window_end = offset + len(text)
+    bounds = {claim.pk: (claim.start - offset, claim.end - offset) for claim in claims}
+    clipped = [
+        (c.pk, max(c.start, offset) - offset, min(c.end, window_end) - offset) for c in claims
+    ]
     paragraphs = []
-    for paragraph in spans.segment(text, [(c.pk, c.start, c.end) for c in claims]):
+    for paragraph in spans.segment(text, [span for span in clipped if span[1] < span[2]]):
         if not paragraph.segments:  # an empty line
             continue
         segments = []
@@ -262,20 +275,104 @@ def _reader_paragraphs(text: str, claims: list[Claim]) -> list[ReaderParagraph]:
                     segment.text, " ".join(str(key) for key in keys), " ".join(css), innermost
                 )
             )
-        paragraphs.append(ReaderParagraph(paragraph.start, segments))
+        paragraphs.append(ReaderParagraph(offset + paragraph.start, segments))
     return paragraphs
 
 
+@dataclass(frozen=True, slots=True)
+class ReaderWindow:
+    """The part ``[start, end)`` of a document's text that one response renders."""
+
+    start: int
+    end: int
+    next_start: int | None  # where the next window begins; None at the end of the text
+    text: str
+
+
+def _reader_window(document: Document, start: int) -> ReaderWindow:
+    """The window of about READER_WINDOW code points from ``start``, cut after the last line
+    end in it (a line longer than half a window is cut mid-line; offsets stay exact).
+    Only the window's text is read from the database."""
+    end = min(document.length, start + READER_WINDOW)
+    text = selectors.document_text_window(document=document, start=start, end=end)
+    if end < document.length:
+        cut = text.rfind("\n")
+        if cut >= READER_WINDOW // 2:
+            text = text[: cut + 1]
+            end = start + cut + 1
+    return ReaderWindow(start, end, end if end < document.length else None, text)
+
+
+def _window_shortened(
+    window: ReaderWindow, claims: list[Claim]
+) -> tuple[ReaderWindow, list[Claim]]:
+    """A densely annotated window ends before its READER_MAX_CLAIMS-th claim starts (at a
+    line end when there is one), so its HTML stays bounded however many claims there are."""
+    limit = claims[READER_MAX_CLAIMS].start - window.start
+    if limit <= 0:  # that many claims start at the very first character: keep them all
+        return window, claims
+    cut = window.text.rfind("\n", 0, limit)
+    end = window.start + (cut + 1 if cut >= 0 else limit)
+    kept = [claim for claim in claims if claim.start < end]
+    return ReaderWindow(window.start, end, end, window.text[: end - window.start]), kept
+
+
+def _window_start(request: HttpRequest, document: Document) -> int:
+    """The ``?start=`` of a window link: 0 by default, 404 unless inside the text."""
+    raw = request.GET.get("start", "")
+    if raw == "":
+        return 0
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 12) or int(raw) >= max(
+        document.length, 1
+    ):
+        raise Http404("No such part of the document.")
+    return int(raw)
+
+
+def _window_start_around(document: Document, offset: int) -> int:
+    """A window start shortly before ``offset``: the start of its line when that is near
+    (one window for a short document, so the whole text shows as before)."""
+    if document.length <= READER_WINDOW:
+        return 0
+    base = max(0, offset - READER_WINDOW // 4)
+    before = selectors.document_text_window(document=document, start=base, end=offset)
+    cut = before.rfind("\n")
+    return base + cut + 1 if cut >= 0 else base
+
+
 def _reader_context(
-    document: Document, membership: Membership, created_claim_id: int | None = None
+    document: Document,
+    membership: Membership,
+    created_claim_id: int | None = None,
+    *,
+    start: int = 0,
+    continuation: bool = False,
 ) -> dict[str, object]:
-    claims = list(selectors.claims_for_reader(document=document))
+    """The reader for the window at ``start``. A ``continuation`` (the next window fetched
+    by htmx under the previous one) lists only the claims that begin in it: those that
+    began earlier are already in the page's claim list."""
+    window = _reader_window(document, start)
+    claims = list(
+        selectors.claims_for_reader(document=document, start=window.start, end=window.end)
+    )
+    if len(claims) > READER_MAX_CLAIMS:
+        window, claims = _window_shortened(window, claims)
+    listed = [c for c in claims if c.start >= window.start] if continuation else claims
+    whole = window.start == 0 and window.next_start is None
+    url = document.get_absolute_url()
     return {
         "document": document,
         "project": document.project,
         "membership": membership,
-        "claims": claims,
-        "paragraphs": _reader_paragraphs(document.text, claims),
+        "claims": listed,
+        "claim_total": len(claims)
+        if whole
+        else selectors.claims_for_reader(document=document).count(),
+        "paragraphs": _reader_paragraphs(window.text, claims, window.start),
+        "window": window,
+        "windowed": not whole,
+        "continuation": continuation,
+        "next_url": f"{url}?start={window.next_start}" if window.next_start is not None else "",
         "created_claim_id": created_claim_id,
     }
 
@@ -283,8 +380,21 @@ def _reader_context(
 @login_required
 @require_GET
 def document_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    document, membership = selectors.document_get_for_user(user=request.user, pk=pk)
-    return render(request, "workbench/document_detail.html", _reader_context(document, membership))
+    """The reader. A long document comes in windows: the page holds the first (or the one
+    at ``?start=``), and each window ends with a link to the next that htmx loads when it
+    scrolls into view (``#reader-window``: the text plus the new claims, out of band)."""
+    document, membership = selectors.document_get_for_user(
+        user=request.user, pk=pk, with_text=False
+    )
+    start = _window_start(request, document)
+    if _wants_fragment(request) and "start" in request.GET:
+        context = _reader_context(document, membership, start=start, continuation=True)
+        response = render(request, "workbench/document_detail.html#reader-window", context)
+    else:
+        context = _reader_context(document, membership, start=start)
+        response = render(request, "workbench/document_detail.html", context)
+    patch_vary_headers(response, ("HX-Request", "HX-History-Restore-Request"))
+    return response
 
 
 # --- claim creation ------------------------------------------------------------------------
@@ -388,7 +498,12 @@ def claim_create(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             _add_service_errors(form, exc)
         else:
             if _wants_fragment(request):
-                context = _reader_context(document, membership, created_claim_id=claim.pk)
+                context = _reader_context(
+                    document,
+                    membership,
+                    created_claim_id=claim.pk,
+                    start=_window_start_around(document, claim.start),
+                )
                 return render(request, "workbench/document_detail.html#reader", context)
             messages.success(request, "Claim created; it is in the review queue.")
             return redirect(f"{document.get_absolute_url()}#claim-{claim.pk}")

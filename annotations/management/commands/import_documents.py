@@ -1,8 +1,16 @@
-"""Import documents into a project from plain-text files or JSONL batches.
+"""Import documents into a project from plain-text or HTML files, URLs or JSONL batches.
 
     python manage.py import_documents --project demo article.txt
+    python manage.py import_documents --project demo page.html https://example.org/story
     python manage.py import_documents --project demo --format jsonl batch.jsonl
     python manage.py import_documents --project demo --format workbench export.json
+
+HTML (.html/.htm files, or --format html) goes through ``importers.extract_html``: the
+main text with its paragraphs, title, author, publisher, date and canonical URL from the
+page's metadata. An argument starting with http:// or https:// is fetched through the
+safe fetcher (``annotations.fetching``: public addresses only unless
+WORKBENCH_FETCH_ALLOWED_HOSTS names the host, with the WORKBENCH_FETCH_* limits); a
+refusal is a failure of that argument, with the fetcher's reason.
 
 A workbench file is a native export ("schema": "workbench-export/1": the document with
 its claims, verdicts, citations, sources and consensus history) or a JSON list of them;
@@ -15,7 +23,6 @@ text already in the project) or failed, with the reason for each failure.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,8 +34,11 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from annotations import export, importers, services
+from annotations import export, fetching, importers, services
 from annotations.models import Project
+from annotations.services import importing
+
+URL_PREFIXES = ("http://", "https://")
 
 
 @dataclass
@@ -46,25 +56,39 @@ class NativeItem:
     payload: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class UrlItem:
+    """A URL to fetch when its turn comes, so the progress bar moves with the fetches."""
+
+    url: str
+
+
 class Command(BaseCommand):
-    help = "Import plain-text files (cleaned of scraped junk) or JSONL batches into a project."
+    help = (
+        "Import plain-text files (cleaned of scraped junk), HTML files or URLs (main content "
+        "and metadata extracted) or JSONL batches into a project."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "paths", nargs="+", type=Path, help="Files to import ('-' is not supported)."
+            "paths",
+            nargs="+",
+            help="Files or http(s) URLs to import ('-' is not supported).",
         )
         parser.add_argument("--project", required=True, help="Project slug.")
         parser.add_argument(
             "--format",
-            choices=["text", "jsonl", "workbench"],
+            choices=["text", "html", "jsonl", "workbench"],
             default=None,
-            help="Input format; by default .jsonl files are JSONL, .json files holding a "
-            "workbench export (schema workbench-export/1) are workbench, anything else text.",
+            help="Input format of files; by default .jsonl files are JSONL, .html/.htm files "
+            "HTML, .json files holding a workbench export (schema workbench-export/1) are "
+            "workbench, anything else text. URLs are read as their content type says.",
         )
         parser.add_argument(
             "--no-clean",
             action="store_true",
-            help="Keep text as it is (no removal of CSS, ad scripts, feed footers).",
+            help="Keep text as it is (no removal of CSS, ad scripts, feed footers); HTML "
+            "still goes through main-content extraction.",
         )
         parser.add_argument(
             "--user", default=None, help="User recorded as the importer (default: none)."
@@ -93,6 +117,8 @@ class Command(BaseCommand):
             file=self.stderr._out,
         )
         for label, item in progress:
+            if isinstance(item, UrlItem):
+                item = _from_url(item.url, clean=not options["no_clean"])
             if isinstance(item, str):
                 summary.failures.append((label, item))
                 continue
@@ -115,14 +141,16 @@ class Command(BaseCommand):
             summary.removed += removed
         self._report(summary)
 
-    def _items(
-        self, paths: list[Path], fmt: str | None, *, clean: bool
-    ) -> Iterator[tuple[str, Any]]:
-        for path in paths:
+    def _items(self, args: list[str], fmt: str | None, *, clean: bool) -> Iterator[tuple[str, Any]]:
+        for arg in args:
+            if arg.lower().startswith(URL_PREFIXES):
+                yield arg, UrlItem(arg)
+                continue
+            path = Path(arg)
             if not path.is_file():
                 yield str(path), "not a file"
                 continue
-            kind = fmt or ("jsonl" if path.suffix.lower() in {".jsonl", ".ndjson"} else "text")
+            kind = fmt or _format_of(path)
             try:
                 content = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
@@ -136,12 +164,16 @@ class Command(BaseCommand):
             if kind == "text":
                 yield str(path), _from_text(content, path, clean=clean)
                 continue
+            if kind == "html":
+                source = importing.RawSource(content=content, format="html", name=path.name)
+                yield str(path), _from_source(source, clean=clean)
+                continue
             for record in importers.parse_jsonl(content.splitlines()):
                 label = f"{path}:{record.line}"
                 if isinstance(record, importers.RecordError):
                     yield label, record.reason
                     continue
-                yield label, _from_record(record, clean=clean)
+                yield label, importing.record_input(record, clean=clean)
 
     def _report(self, summary: Summary) -> None:
         self.stdout.write(
@@ -195,41 +227,31 @@ def _from_text(
     )
 
 
-def _from_record(
-    record: importers.Record, *, clean: bool
+def _format_of(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in {".jsonl", ".ndjson"}:
+        return "jsonl"
+    if suffix in {".html", ".htm", ".xhtml"}:
+        return "html"
+    return "text"
+
+
+def _from_source(
+    source: importing.RawSource, *, clean: bool
 ) -> tuple[services.DocumentInput, int] | str:
-    text, title, publisher, removed = record.text, record.title, record.publisher, 0
-    if clean:
-        cleaned = importers.clean_text(record.text)
-        # A JSONL record carries its title as metadata, so the first line stays body text
-        # unless the cleaner recognised it as the same title.
-        text = (
-            cleaned.text
-            if not record.title or cleaned.title == record.title
-            else _strip_junk(record.text)
-        )
-        title = title or cleaned.title
-        publisher = publisher or cleaned.publisher
-        removed = sum(1 for removal in cleaned.removed if removal.kind != "title")
-    published = dt.date.fromisoformat(record.published) if record.published else None
-    return (
-        services.DocumentInput(
-            title=title or f"line {record.line}",
-            text=text,
-            raw_text=record.text,
-            source_url=record.source_url,
-            publisher=publisher,
-            author=record.author,
-            published_date=published,
-            language=record.language,
-        ),
-        removed,
-    )
+    preview = importing.import_preview(source=source, clean=clean)
+    if not preview.text.strip():
+        return "no text found" if source.format == "html" else "nothing left after cleaning"
+    removed = sum(1 for part in preview.removed if part.kind != "title")
+    return importing.document_input(preview), removed
 
 
-def _strip_junk(text: str) -> str:
-    """Clean without taking the first line as a title: clean a copy with a dummy title line."""
-    return importers.clean_text("title\n" + text).text
+def _from_url(url: str, *, clean: bool) -> tuple[services.DocumentInput, int] | str:
+    try:
+        source = importing.source_from_url(url)
+    except fetching.FetchError as exc:
+        return f"fetch refused ({exc.code}): {exc.message}"
+    return _from_source(source, clean=clean)
 
 
 def _flatten(exc: ValidationError) -> str:

@@ -1,0 +1,44 @@
+"""API access defaults: deny unless an authenticated, active user calls.
+
+``IsActiveUser`` is the project-wide default (``DEFAULT_PERMISSION_CLASSES``) and guards
+the OpenAPI schema and docs too. Views never loosen it except the token endpoint, which
+authenticates by password. Object and role checks are not done here: they live in the
+``selectors.*_get_for_user`` helpers, which every view calls, so a list or detail can only
+ever reach rows of the caller's projects.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.throttling import AnonRateThrottle
+
+
+class IsActiveUser(BasePermission):
+    """Authenticated by any configured authenticator and still active.
+
+    Token and session authentication already refuse inactive users; checking again here
+    keeps that true for any authenticator added later (CVAT CVE-2025-54573 bypassed a
+    check through Basic auth)."""
+
+    message = "Authentication credentials were not provided or the account is inactive."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_active)
+
+
+class TokenRateThrottle(AnonRateThrottle):
+    """Throttle for the password → token exchange, per client address.
+
+    The rate is read from ``settings.WORKBENCH_TOKEN_RATE`` when a request arrives (DRF
+    binds its own rates at import time). Failed passwords are limited separately, across
+    processes, by django-axes (``AXES_FAILURE_LIMIT``)."""
+
+    scope = "token"
+
+    def get_rate(self) -> str | None:
+        return settings.WORKBENCH_TOKEN_RATE or None

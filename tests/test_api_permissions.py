@@ -1,0 +1,545 @@
+"""Who may call what: every API endpoint for an anonymous caller, a non-member
+("outsider"), a reviewer, an editor and an admin of the project, with exact status codes.
+
+Rules under test (DESIGN "API contract"): everything needs authentication (401); a
+non-member gets 404 for objects named in the URL, a 400 on the field for objects named
+in the body, and empty lists; a member below the needed role gets 403; only admins change
+a project or add members; only editors and admins create documents, adjudicate, reopen and
+publish. Permission is checked before the body is validated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.test import Client
+from django.urls import get_resolver
+from rest_framework.response import Response
+from rest_framework.test import APIClient
+
+from annotations import services
+from annotations.models import Role
+from tests.factories import add_member, make_claim, make_document, make_user
+from tests.test_api import API, ApiTestCase, judge
+
+ANON, OUTSIDER, REVIEWER, EDITOR, ADMIN = "anonymous", "outsider", "reviewer", "editor", "admin"
+CALLERS = (ANON, OUTSIDER, REVIEWER, EDITOR, ADMIN)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One endpoint call and the status each caller gets; ``body`` may depend on the caller."""
+
+    name: str
+    method: str
+    path: str
+    expected: dict[str, int]
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def body_for(self, caller: str, user: AbstractBaseUser | None) -> Any:
+        return self.body(caller, user) if callable(self.body) else self.body
+
+
+def routed_api_paths() -> set[str]:
+    """Route patterns under ``/api/v1/``, e.g. ``"claims/<int:pk>/skip/"``."""
+    [api] = [p for p in get_resolver().url_patterns if str(p.pattern) == "api/v1/"]
+    return {str(p.pattern) for p in api.url_patterns}
+
+
+def statuses(anon: int, outsider: int, reviewer: int, editor: int, admin: int) -> dict[str, int]:
+    return dict(zip(CALLERS, (anon, outsider, reviewer, editor, admin), strict=True))
+
+
+class ApiPermissionMatrixTests(ApiTestCase):
+    """Each cell runs in a savepoint that is rolled back, so cells never see each other."""
+
+    policy = {"required_reviews": 3}
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        cls.reviewer_d = make_user("reviewer_d")
+        add_member(cls.project, cls.reviewer_d, Role.REVIEWER)
+        make_user("newcomer")
+        # In review, leased by the reviewer, the editor and the admin (all three slots).
+        cls.claim = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
+        for user in (cls.reviewer_a, cls.editor, cls.admin):
+            lease = services.lease_next(reviewer=user, project=cls.project)
+            assert lease is not None and lease.claim_id == cls.claim.pk
+        cls.disputed = make_claim(
+            document=cls.document, actor=cls.creator, exact="record low of 3.1%"
+        )
+        for user, rating in (
+            (cls.reviewer_b, "true"),
+            (cls.reviewer_c, "false"),
+            (cls.reviewer_d, "misleading"),
+        ):
+            judge(cls.disputed, user, rating)
+        cls.resolved = make_claim(
+            document=cls.document, actor=cls.creator, exact="the new bridge cost $2 billion"
+        )
+        # A source cited by reviewer_b only: visible to editors, blind to reviewer_a. Its
+        # address is private, so fetching its metadata is refused before any connection.
+        cls.source = services.source_get_or_create(url="http://10.0.0.1/report", actor=None)
+        cite = [services.CitationInput(stance="supports", source_id=cls.source.pk, quote="q")]
+        judge(cls.resolved, cls.reviewer_b, "false", citations=cite)
+        for user in (cls.reviewer_c, cls.reviewer_d):
+            judge(cls.resolved, user, "false")
+        cls.outsider_document = make_document(
+            project=cls.other_project, actor=cls.outsider, text="The outsider's own text."
+        )
+        # A document with one earlier revision, for the revision endpoints.
+        cls.revised = make_document(project=cls.project, actor=cls.creator, text="First text.")
+        services.document_revise(document=cls.revised, text="Corrected text.", actor=cls.editor)
+
+    def user_for(self, caller: str) -> AbstractBaseUser | None:
+        return {
+            ANON: None,
+            OUTSIDER: self.outsider,
+            REVIEWER: self.reviewer_a,
+            EDITOR: self.editor,
+            ADMIN: self.admin,
+        }[caller]
+
+    def call(self, row: Row, caller: str) -> Response:
+        user = self.user_for(caller)
+        client = self.client_for(user)
+        extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in row.headers.items()}
+        method = getattr(client, row.method.lower())
+        body = row.body_for(caller, user)
+        if row.method == "GET":
+            return method(API + row.path, body or {}, **extra)
+        return method(API + row.path, body, format="json", **extra)
+
+    def rows(self) -> list[Row]:
+        p, d, c = self.project.pk, self.document.pk, self.claim.pk
+        disputed, resolved = self.disputed.pk, self.resolved.pk
+
+        def credentials(caller: str, user: AbstractBaseUser | None) -> dict[str, str]:
+            name = "reviewer_a" if user is None else user.get_username()
+            password = "wrong" if user is None else f"pw-{name}"
+            return {"username": name, "password": password}
+
+        new_doc = {"project": p, "title": "New", "text": "A brand new text."}
+        return [
+            Row("token", "POST", "/auth/token/", statuses(400, 200, 200, 200, 200), credentials),
+            Row("project list", "GET", "/projects/", statuses(401, 200, 200, 200, 200)),
+            Row(
+                "project create",
+                "POST",
+                "/projects/",
+                statuses(401, 201, 201, 201, 201),
+                {"name": "New desk"},
+            ),
+            Row("project detail", "GET", f"/projects/{p}/", statuses(401, 404, 200, 200, 200)),
+            Row(
+                "project update",
+                "PATCH",
+                f"/projects/{p}/",
+                statuses(401, 404, 403, 403, 200),
+                {"lease_minutes": 45},
+            ),
+            Row("member list", "GET", f"/projects/{p}/members/", statuses(401, 404, 200, 200, 200)),
+            Row(
+                "member add",
+                "POST",
+                f"/projects/{p}/members/",
+                statuses(401, 404, 403, 403, 201),
+                {"username": "newcomer", "role": "reviewer"},
+            ),
+            Row("agreement", "GET", f"/projects/{p}/agreement/", statuses(401, 404, 200, 200, 200)),
+            Row(
+                "agreement of a document",
+                "GET",
+                f"/projects/{p}/agreement/",
+                statuses(401, 404, 200, 200, 200),
+                {"document": d},
+            ),
+            Row("document list", "GET", "/documents/", statuses(401, 200, 200, 200, 200)),
+            Row(
+                "document list of the project",
+                "GET",
+                "/documents/",
+                statuses(401, 200, 200, 200, 200),
+                {"project": p},
+            ),
+            Row(
+                "document create", "POST", "/documents/", statuses(401, 400, 403, 201, 201), new_doc
+            ),
+            Row(
+                "document bulk create",
+                "POST",
+                "/documents/",
+                statuses(401, 400, 403, 201, 201),
+                [new_doc],
+            ),
+            Row("document detail", "GET", f"/documents/{d}/", statuses(401, 404, 200, 200, 200)),
+            Row(
+                "document detail with claims",
+                "GET",
+                f"/documents/{d}/",
+                statuses(401, 404, 200, 200, 200),
+                {"include": "claims"},
+            ),
+            Row("claim list", "GET", "/claims/", statuses(401, 200, 200, 200, 200)),
+            Row(
+                "claim list of the document",
+                "GET",
+                "/claims/",
+                statuses(401, 200, 200, 200, 200),
+                {"document": d, "project": p},
+            ),
+            Row(
+                "claim create",
+                "POST",
+                "/claims/",
+                statuses(401, 400, 201, 201, 201),
+                {"document": d, "start": 0, "end": 9},
+            ),
+            Row("claim detail", "GET", f"/claims/{c}/", statuses(401, 404, 200, 200, 200)),
+            Row(
+                "claim update",
+                "PATCH",
+                f"/claims/{c}/",
+                statuses(401, 404, 403, 200, 200),  # the reviewer did not create it
+                {"statement": "Crime fell."},
+                {"If-Match": '"1"'},
+            ),
+            Row(
+                "lease release", "POST", f"/claims/{c}/release/", statuses(401, 404, 204, 204, 204)
+            ),
+            Row(
+                "skip",
+                "POST",
+                f"/claims/{c}/skip/",
+                statuses(401, 404, 204, 204, 204),
+                {"reason": "conflict of interest"},
+            ),
+            Row(
+                "verdict list",
+                "GET",
+                f"/claims/{resolved}/verdicts/",
+                statuses(401, 404, 200, 200, 200),
+            ),
+            Row(
+                "verdict submit",
+                "POST",
+                f"/claims/{c}/verdicts/",
+                statuses(401, 404, 201, 201, 201),
+                {"rating": "false", "confidence": "high"},
+            ),
+            Row(
+                "consensus",
+                "GET",
+                f"/claims/{resolved}/consensus/",
+                statuses(401, 404, 200, 200, 200),
+            ),
+            Row(
+                "adjudicate",
+                "POST",
+                f"/claims/{disputed}/adjudicate/",
+                statuses(401, 404, 403, 201, 201),
+                {"rating": "false", "note": "Police data."},
+            ),
+            Row(
+                "reopen",
+                "POST",
+                f"/claims/{resolved}/reopen/",
+                statuses(401, 404, 403, 200, 200),
+                {"note": "New data."},
+            ),
+            Row(
+                "publish", "POST", f"/claims/{resolved}/publish/", statuses(401, 404, 403, 200, 200)
+            ),
+            Row(
+                "withdraw",
+                "POST",
+                f"/claims/{c}/withdraw/",
+                statuses(401, 404, 403, 200, 200),  # the reviewer did not create it
+                {"reason": "Duplicate"},
+            ),
+            Row(
+                "queue next",
+                "POST",
+                "/queue/next/",
+                statuses(401, 400, 200, 200, 200),
+                {"project": p},
+            ),
+            Row(
+                "revision list",
+                "GET",
+                f"/documents/{self.revised.pk}/revisions/",
+                statuses(401, 404, 200, 200, 200),
+            ),
+            Row(
+                "revision text",
+                "GET",
+                f"/documents/{self.revised.pk}/revisions/1/",
+                statuses(401, 404, 200, 200, 200),
+            ),
+            Row(
+                "revise document text",
+                "POST",
+                f"/documents/{self.revised.pk}/revisions/",
+                statuses(401, 404, 403, 201, 201),
+                {"text": "Corrected again.", "note": "typo"},
+            ),
+            Row(
+                "re-anchor claim",
+                "POST",
+                f"/claims/{c}/reanchor/",
+                statuses(401, 404, 403, 200, 200),  # the reviewer did not create it
+                {"start": 0, "end": 9},
+            ),
+            Row(
+                "import preview",
+                "POST",
+                "/documents/preview/",
+                statuses(401, 400, 403, 200, 200),
+                {"project": p, "text": "Title line\nA short article to preview."},
+            ),
+            Row(
+                "import",
+                "POST",
+                "/documents/import/",
+                statuses(401, 400, 403, 201, 201),
+                {"project": p, "text": "Title line\nAn imported article."},
+            ),
+            Row(
+                "source metadata fetch",
+                "POST",
+                f"/sources/{self.source.pk}/fetch-metadata/",
+                statuses(401, 404, 404, 400, 400),  # blind to reviewer_a; 10.0.0.1 is refused
+            ),
+            *self.export_rows(),
+        ]
+
+    def export_rows(self) -> list[Row]:
+        """Export endpoints, once they are routed (another change adds them)."""
+        api_routes = routed_api_paths()
+        rows = []
+        d, p = self.document.pk, self.project.pk
+        if "documents/<int:pk>/export/" in api_routes:
+            for fmt in ("json", "claimreview", "webannotation"):
+                rows.append(
+                    Row(
+                        f"document export {fmt}",
+                        "GET",
+                        f"/documents/{d}/export/",
+                        statuses(401, 404, 200, 200, 200),
+                        {"format": fmt},
+                    )
+                )
+        if "projects/<int:pk>/export/" in api_routes:
+            rows.append(
+                Row(
+                    "project export",
+                    "GET",
+                    f"/projects/{p}/export/",
+                    statuses(401, 404, 200, 200, 200),
+                    {"format": "jsonl"},
+                )
+            )
+        return rows
+
+    def test_every_endpoint_answers_each_caller_with_the_expected_status(self) -> None:
+        for row in self.rows():
+            for caller in CALLERS:
+                with self.subTest(row.name, caller=caller), transaction.atomic():
+                    response = self.call(row, caller)
+                    content = b"" if response.streaming else response.content[:300]
+                    self.assertEqual(response.status_code, row.expected[caller], content)
+                    transaction.set_rollback(True)
+
+    def test_every_api_route_is_in_the_matrix(self) -> None:
+        covered = {row.path for row in self.rows()}
+        ids = {self.project.pk, self.document.pk, self.claim.pk, self.disputed.pk, self.resolved.pk}
+        normalized = set()
+        for path in covered:
+            path = path.replace("/revisions/1/", "/revisions/<int:number>/")
+            path = path.replace(f"/sources/{self.source.pk}/", "/sources/<int:pk>/")
+            for pk in {*ids, self.revised.pk}:
+                path = path.replace(f"/{pk}/", "/<int:pk>/")
+            normalized.add(path.lstrip("/"))
+        self.assertEqual(routed_api_paths() - normalized, set())
+
+    def test_anonymous_calls_are_told_to_send_a_token(self) -> None:
+        response = self.get(None, "/projects/")
+        self.assertEqual(response.status_code, 401)
+        self.assertEqual(response["WWW-Authenticate"], "Token")
+        self.assertEqual(set(response.json()), {"detail"})
+
+    def test_outsiders_get_empty_lists_without_rows_or_counts_of_other_projects(self) -> None:
+        # Their own project's rows only (they created a document there, no claims).
+        own = self.get(self.outsider, "/documents/").json()["results"]
+        self.assertEqual(
+            [(d["id"], d["project"]) for d in own],
+            [(self.outsider_document.pk, self.other_project.pk)],
+        )
+        cases = [
+            ("/documents/", {"project": self.project.pk}),
+            ("/claims/", {}),
+            ("/claims/", {"project": self.project.pk}),
+            ("/claims/", {"document": self.document.pk}),
+            ("/claims/", {"status": "resolved"}),
+        ]
+        for path, params in cases:
+            with self.subTest(path, **params):
+                response = self.get(self.outsider, path, params)
+                self.assertEqual(response.status_code, 200)
+                self.assertEqual(response.json(), {"next": None, "previous": None, "results": []})
+        projects = self.get(self.outsider, "/projects/").json()["results"]
+        self.assertEqual([p["id"] for p in projects], [self.other_project.pk])
+
+    def test_outsiders_body_references_are_a_400_on_the_field(self) -> None:
+        cases = [
+            ("/claims/", {"document": self.document.pk, "start": 0, "end": 3}, "document"),
+            ("/documents/", {"project": self.project.pk, "title": "T", "text": "T"}, "project"),
+            ("/documents/", [{"project": self.project.pk, "title": "T", "text": "T"}], "project"),
+            ("/queue/next/", {"project": self.project.pk}, "project"),
+        ]
+        for path, body, name in cases:
+            with self.subTest(path, field=name), self.assertNothingWritten():
+                response = self.post(self.outsider, path, body)
+                self.assertFieldError(response, name)
+        # The same message for an id that does not exist at all: no hint that it exists.
+        hidden = self.post(self.outsider, "/queue/next/", {"project": self.project.pk}).json()
+        missing = self.post(self.outsider, "/queue/next/", {"project": 10**9}).json()
+        self.assertEqual(
+            hidden["project"][0].replace(str(self.project.pk), "N"),
+            missing["project"][0].replace(str(10**9), "N"),
+        )
+
+    def test_a_members_body_reference_to_another_project_is_a_400(self) -> None:
+        with self.assertNothingWritten():
+            response = self.post(
+                self.editor,
+                "/claims/",
+                {"document": self.outsider_document.pk, "start": 0, "end": 3},
+            )
+            self.assertFieldError(response, "document")
+            response = self.get(
+                self.editor,
+                f"/projects/{self.project.pk}/agreement/",
+                {"document": self.outsider_document.pk},
+            )
+            self.assertFieldError(response, "document")
+
+    def test_permission_is_checked_before_the_body_is_validated(self) -> None:
+        p, c, disputed = self.project.pk, self.claim.pk, self.disputed.pk
+        invalid = [
+            ("PATCH", f"/projects/{p}/", {"required_reviews": 0}),
+            ("POST", f"/projects/{p}/members/", {"username": "nobody", "role": "owner"}),
+            ("PATCH", f"/claims/{c}/", {"statement": ""}),  # and no If-Match either
+            ("POST", f"/claims/{c}/skip/", {}),
+            ("POST", f"/claims/{c}/verdicts/", {"rating": "nope", "confidence": "sure"}),
+            ("POST", f"/claims/{disputed}/adjudicate/", {"rating": "nope"}),
+            ("POST", f"/claims/{disputed}/reopen/", {}),
+            ("POST", f"/claims/{c}/withdraw/", {}),
+        ]
+        for method, path, body in invalid:
+            with self.subTest(method=method, path=path), self.assertNothingWritten():
+                call = self.patch if method == "PATCH" else self.post
+                self.assertEqual(call(self.outsider, path, body).status_code, 404)
+                self.assertEqual(call(None, path, body).status_code, 401)
+        below_role = [
+            (self.patch, self.editor, f"/projects/{p}/", {"required_reviews": 0}),
+            (self.post, self.editor, f"/projects/{p}/members/", {"role": "owner"}),
+            (self.post, self.reviewer_a, f"/claims/{disputed}/adjudicate/", {"rating": "nope"}),
+            (self.post, self.reviewer_a, f"/claims/{disputed}/reopen/", {}),
+        ]
+        for call, user, path, body in below_role:
+            with self.subTest(user=user.get_username(), path=path), self.assertNothingWritten():
+                self.assertEqual(call(user, path, body).status_code, 403)
+
+    def test_a_non_creator_is_refused_before_if_match_and_body_are_read(self) -> None:
+        url = f"/claims/{self.claim.pk}/"
+        with self.assertNothingWritten():
+            answers = [
+                self.patch(self.reviewer_b, url, {"statement": "X"}).status_code,
+                self.patch(self.reviewer_b, url, {"statement": ""}, '"1"').status_code,
+                self.patch(self.reviewer_b, url, {"statement": "X"}, '"9"').status_code,
+            ]
+        self.assertEqual(answers, [403, 403, 403])
+
+    def test_only_the_creator_or_an_editor_edits_a_claim(self) -> None:
+        url = f"/claims/{self.claim.pk}/"
+        self.assertEqual(
+            self.patch(self.reviewer_b, url, {"statement": "X"}, '"1"').status_code, 403
+        )
+        response = self.patch(self.creator, url, {"statement": "Crime fell."}, '"1"')
+        self.assertEqual(response.status_code, 200, response.content)
+
+
+class ApiAuthenticationTests(ApiTestCase):
+    def test_token_auth_works_with_the_authorization_header(self) -> None:
+        client = Client()
+        token = self.tokens[self.reviewer_a.pk]
+        response = client.get(f"{API}/projects/", headers={"Authorization": f"Token {token}"})
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.json()["results"][0]["role"], "reviewer")
+
+    def test_an_unknown_token_is_a_401(self) -> None:
+        response = Client().get(f"{API}/projects/", headers={"Authorization": "Token nope"})
+        self.assertEqual(response.status_code, 401)
+        self.assertEqual(response.json()["detail"], "Invalid token.")
+
+    def test_an_inactive_users_token_is_refused(self) -> None:
+        self.reviewer_a.is_active = False
+        self.reviewer_a.save()
+        for path in ("/projects/", f"/claims/?project={self.project.pk}"):
+            with self.subTest(path):
+                response = self.get(self.reviewer_a, path)
+                self.assertEqual(response.status_code, 401)
+                self.assertEqual(response.json()["detail"], "User inactive or deleted.")
+        with self.assertNothingWritten():
+            response = self.post(self.reviewer_a, "/queue/next/", {"project": self.project.pk})
+        self.assertEqual(response.status_code, 401)
+
+    def test_session_auth_works_for_reads(self) -> None:
+        client = Client()
+        client.force_login(self.editor)
+        response = client.get(f"{API}/projects/{self.project.pk}/")
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.json()["role"], "editor")
+
+    def test_session_posts_need_the_csrf_token(self) -> None:
+        client = Client(enforce_csrf_checks=True)
+        client.get("/accounts/login/")  # a page with a form sets the CSRF cookie
+        csrf = client.cookies["csrftoken"].value
+        client.force_login(self.editor)
+        body = {"project": self.project.pk, "title": "CSRF", "text": "Needs a token."}
+        with self.assertNothingWritten():
+            response = client.post(f"{API}/documents/", body, content_type="application/json")
+        self.assertEqual(response.status_code, 403)
+        self.assertIn("CSRF", response.json()["detail"])
+
+        response = client.post(
+            f"{API}/documents/",
+            body,
+            content_type="application/json",
+            headers={"X-CSRFToken": csrf},
+        )
+        self.assertEqual(response.status_code, 201, response.content)
+
+    def test_token_posts_need_no_csrf_token(self) -> None:
+        client = APIClient(enforce_csrf_checks=True)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {self.tokens[self.editor.pk]}")
+        response = client.post(
+            f"{API}/documents/",
+            {"project": self.project.pk, "title": "Token", "text": "No CSRF needed."},
+            format="json",
+        )
+        self.assertEqual(response.status_code, 201, response.content)
+
+    def test_an_inactive_users_session_is_not_authenticated(self) -> None:
+        client = Client()
+        client.force_login(self.editor)
+        self.editor.is_active = False
+        self.editor.save()
+        response = client.get(f"{API}/projects/")
+        self.assertEqual(response.status_code, 401)

@@ -1,0 +1,315 @@
+"""Exact query counts of the pages, list endpoints and exports, for 0, 50 and 2,000 claims.
+
+A count that grows with the data is an N+1; a count that changes at all is a regression
+to look at. These are counts, never times (times live in bench/). The claims are written
+with ``bulk_create`` (a test, not a benchmark) and each has two verdicts with a citation;
+every other claim has a consensus record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import connection
+from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from annotations import services
+from annotations.models import (
+    Citation,
+    Claim,
+    Consensus,
+    Document,
+    Project,
+    Rating,
+    Role,
+    Source,
+    Verdict,
+)
+from tests.factories import Personas, add_member, make_claim, make_document, make_project
+
+SIZES = (0, 50, 2000)
+HX = {"HTTP_HX_REQUEST": "true"}
+# About two and a half reader windows of text, with astral characters.
+LINE = "The council said the harbour budget rose 12.5% last year, officials claim. 🌉\n"
+LONG_TEXT = LINE * 1_600
+
+# The exact counts, as (editor, reviewer): a reviewer's blind-review check can cost one more.
+READER_PAGE = (6, 6)  # session, user, document + membership, text window, claims, claim count
+READER_WINDOW = (6, 6)  # the same for a further window fetched by htmx
+CLAIM_PAGE = (10, 11)
+DASHBOARD = (13, 13)
+API_LISTS = {  # token authentication is the first query of each
+    "project-list": (4, 4),
+    "document-list": (2, 2),
+    "claim-list": (3, 3),
+    "project-members": (3, 3),
+    "claim-verdicts": (5, 6),
+    "claim-consensus": (4, 4),
+}
+# Project export: token, project + membership, membership, then five queries per chunk of
+# 1,000 claims (claims, verdicts, citations, consensus, links): one chunk for 1 and 51
+# claims, three for 2,001.
+PROJECT_EXPORT_BASE = 3
+PROJECT_EXPORT_PER_CHUNK = 5
+DOCUMENT_EXPORT = (9, 9)
+
+
+def _bulk_claims(document: Document, count: int, *, creator, reviewers, source: Source) -> None:
+    """``count`` claims spread over the document, two verdicts each (with a citation),
+    consensus on every other one: written with bulk_create."""
+    if not count:
+        return
+    ratings = list(Rating.objects.filter(project=document.project).order_by("position"))
+    now = timezone.now()
+    step = (document.length - 200) // count
+    claims = Claim.objects.bulk_create(
+        Claim(
+            project_id=document.project_id,
+            document=document,
+            start=i * step,
+            end=i * step + 40 + i % 90,
+            exact=document.text[i * step : i * step + 40 + i % 90],
+            statement=f"Claim {i} <b>bold</b>",
+            status="resolved" if i % 2 else "in_review",
+            created_by=creator,
+        )
+        for i in range(count)
+    )
+    verdicts = Verdict.objects.bulk_create(
+        Verdict(
+            claim=claim,
+            reviewer=reviewer,
+            rating=ratings[(claim.pk + k) % 3],
+            confidence="high",
+            rationale="Checked.",
+            submitted_at=now + dt.timedelta(seconds=k),
+        )
+        for claim in claims
+        for k, reviewer in enumerate(reviewers)
+    )
+    Citation.objects.bulk_create(
+        Citation(verdict=verdict, source=source, quote="q", stance="supports")
+        for verdict in verdicts
+    )
+    decided = Consensus.objects.bulk_create(
+        Consensus(claim=claim, sequence=1, rating=ratings[0], method="unanimous", agreement=1.0)
+        for claim in claims
+        if claim.status == "resolved"
+    )
+    by_claim: dict[int, list[Verdict]] = {}
+    for verdict in verdicts:
+        by_claim.setdefault(verdict.claim_id, []).append(verdict)
+    Consensus.verdicts.through.objects.bulk_create(
+        Consensus.verdicts.through(consensus=record, verdict=verdict)
+        for record in decided
+        for verdict in by_claim[record.claim_id]
+    )
+
+
+class DeskTestCase(Personas, TestCase):
+    """Three desks with the same long document and a probe claim, plus 0, 50 or 2,000 claims."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.make_personas(required_reviews=2)
+        source = Source.objects.create(
+            url="https://example.org/s", normalized_url="https://example.org/s", title="S"
+        )
+        cls.desks: dict[int, tuple[Project, Document, Claim]] = {}
+        for size in SIZES:
+            project = make_project(creator=cls.admin, name=f"Desk {size}", required_reviews=2)
+            add_member(project, cls.editor, Role.EDITOR)
+            for user in (cls.creator, cls.reviewer_a, cls.reviewer_b, cls.reviewer_c):
+                add_member(project, user, Role.REVIEWER)
+            document = make_document(
+                project=project, actor=cls.creator, text=LONG_TEXT, title=f"Long {size}"
+            )
+            # The probe: a claim judged by both reviewers through the services.
+            probe = make_claim(document=document, actor=cls.creator, start=10, end=40)
+            for reviewer, rating in ((cls.reviewer_a, "true"), (cls.reviewer_b, "true")):
+                lease = services.lease_next(reviewer=reviewer, project=project)
+                assert lease is not None and lease.claim_id == probe.pk
+                services.verdict_submit(
+                    claim=probe,
+                    reviewer=reviewer,
+                    rating=rating,
+                    confidence="high",
+                    citations=[
+                        services.CitationInput(stance="supports", url="https://example.org/p")
+                    ],
+                )
+            _bulk_claims(
+                document,
+                size,
+                creator=cls.creator,
+                reviewers=[cls.reviewer_b, cls.reviewer_c],
+                source=source,
+            )
+            cls.desks[size] = (project, document, probe)
+
+    def count(self, method: str, url: str, *, user=None, token: bool = False, **extra) -> int:
+        """Queries of one request (a streamed response is read to the end)."""
+        client = self.client
+        if token:
+            from rest_framework.authtoken.models import Token
+
+            key = Token.objects.get_or_create(user=user or self.editor)[0].key
+            extra["HTTP_AUTHORIZATION"] = f"Token {key}"
+        else:
+            client.force_login(user or self.editor)
+        with CaptureQueriesContext(connection) as context:
+            response = getattr(client, method)(url, **extra)
+            self.assertEqual(response.status_code, 200, url)
+            if response.streaming:
+                b"".join(response.streaming_content)
+        return len(context.captured_queries)
+
+    def assert_counts(self, expected: tuple[int, int], url_for, **kwargs) -> None:
+        user = kwargs.get("user") or self.editor
+        counts = {size: self.count("get", url_for(*self.desks[size]), **kwargs) for size in SIZES}
+        exact = expected[0] if user == self.editor else expected[1]
+        self.assertEqual(counts, dict.fromkeys(SIZES, exact))
+
+
+class QueryCountTests(DeskTestCase):
+    # --- pages -----------------------------------------------------------------------------
+
+    def test_reader_first_window(self) -> None:
+        for user in (self.editor, self.reviewer_a):
+            with self.subTest(user=user.username):
+                self.assert_counts(READER_PAGE, lambda p, d, c: d.get_absolute_url(), user=user)
+
+    def test_reader_further_window(self) -> None:
+        self.assert_counts(
+            READER_WINDOW, lambda p, d, c: f"{d.get_absolute_url()}?start=50000", **HX
+        )
+
+    def test_reader_window_is_bounded_in_size(self) -> None:
+        _project, document, _ = self.desks[2000]
+        self.client.force_login(self.editor)
+        html = self.client.get(document.get_absolute_url()).content.decode()
+        self.assertIn('class="reader-more"', html)
+        self.assertIn("Claims (2001)", html)
+        self.assertLess(html.count('class="claim-item"'), 2001)
+        self.assertLess(len(html.encode()), 400_000)
+
+    def test_claim_page(self) -> None:
+        for user in (self.editor, self.reviewer_a):
+            with self.subTest(user=user.username):
+                self.assert_counts(CLAIM_PAGE, lambda p, d, c: c.get_absolute_url(), user=user)
+
+    def test_dashboard(self) -> None:
+        for user in (self.editor, self.reviewer_a):
+            with self.subTest(user=user.username):
+                self.assert_counts(DASHBOARD, lambda p, d, c: p.get_absolute_url(), user=user)
+
+    # --- API lists ---------------------------------------------------------------------------
+
+    def test_every_list_endpoint(self) -> None:
+        urls = {
+            "project-list": lambda p, d, c: reverse("api:project-list"),
+            "document-list": lambda p, d, c: reverse("api:document-list") + f"?project={p.pk}",
+            "claim-list": lambda p, d, c: reverse("api:claim-list") + f"?project={p.pk}",
+            "project-members": lambda p, d, c: reverse("api:project-members", args=[p.pk]),
+            "claim-verdicts": lambda p, d, c: (
+                reverse("api:claim-verdicts", args=[c.pk]) + "?history=true"
+            ),
+            "claim-consensus": lambda p, d, c: reverse("api:claim-consensus", args=[c.pk]),
+        }
+        for name, url_for in urls.items():
+            for user in (self.editor, self.reviewer_a):
+                with self.subTest(endpoint=name, user=user.username):
+                    self.assert_counts(API_LISTS[name], url_for, user=user, token=True)
+
+    def test_the_claim_list_follows_its_cursor_at_the_same_cost(self) -> None:
+        project, _, _ = self.desks[2000]
+        url = reverse("api:claim-list") + f"?project={project.pk}&page_size=100"
+        first = self.count("get", url, token=True)
+        from rest_framework.authtoken.models import Token
+
+        key = Token.objects.get(user=self.editor).key
+        page = self.client.get(url, HTTP_AUTHORIZATION=f"Token {key}").json()
+        self.assertEqual(self.count("get", page["next"], token=True), first)
+
+    # --- exports -----------------------------------------------------------------------------
+
+    def test_project_export(self) -> None:
+        for user in (self.editor, self.reviewer_a):
+            with self.subTest(user=user.username):
+                counts = {
+                    size: self.count(
+                        "get",
+                        reverse("api:project-export", args=[self.desks[size][0].pk]),
+                        user=user,
+                        token=True,
+                    )
+                    for size in SIZES
+                }
+                chunks = {size: -(-(size + 1) // 1000) for size in SIZES}
+                expected = {
+                    size: PROJECT_EXPORT_BASE + PROJECT_EXPORT_PER_CHUNK * chunks[size]
+                    for size in SIZES
+                }
+                self.assertEqual(counts, expected)
+
+    def test_document_export_in_every_format(self) -> None:
+        for fmt in ("json", "claimreview", "webannotation"):
+            with self.subTest(format=fmt):
+                self.assert_counts(
+                    DOCUMENT_EXPORT,
+                    lambda p, d, c, fmt=fmt: (
+                        reverse("api:document-export", args=[d.pk]) + f"?format={fmt}"
+                    ),
+                    token=True,
+                )
+
+
+class ReaderWindowTests(DeskTestCase):
+    """The windows of a long document, fetched one after another as htmx does, show every
+    character once at its offset and list every claim once."""
+
+    def test_windows_tile_the_text_and_list_each_claim_once(self) -> None:
+        import html as htmllib
+        import re
+
+        _, document, _ = self.desks[2000]
+        self.client.force_login(self.reviewer_a)
+        page = self.client.get(document.get_absolute_url()).content.decode()
+        paragraphs = re.compile(r'<p data-start="(\d+)">(.*?)</p>', re.S)
+        listed = re.findall(r'<li id="claim-(\d+)"', page)
+        shown: list[tuple[int, str]] = []
+        chunk, windows = page, 1
+        while True:
+            for start, inner in paragraphs.findall(chunk):
+                shown.append((int(start), htmllib.unescape(re.sub(r"<[^>]+>", "", inner))))
+            more = re.search(r'class="reader-more" hx-get="([^"]+)"', chunk)
+            if not more:
+                break
+            chunk = self.client.get(htmllib.unescape(more.group(1)), **HX).content.decode()
+            self.assertNotIn("<html", chunk)
+            listed += re.findall(r'<li id="claim-(\d+)"', chunk)
+            windows += 1
+        self.assertGreater(windows, 2)
+        position = 0
+        for start, text in shown:
+            self.assertEqual(document.text[start : start + len(text)], text)
+            self.assertTrue(start >= position and set(document.text[position:start]) <= {"\n"})
+            position = start + len(text)
+        self.assertEqual(position, document.length - 1)  # all but the final newline
+        ids = [int(i) for i in listed]
+        self.assertEqual(len(ids), len(set(ids)))
+        self.assertEqual(
+            sorted(ids),
+            sorted(Claim.objects.filter(document=document).values_list("id", flat=True)),
+        )
+
+    def test_a_start_outside_the_text_is_404(self) -> None:
+        _, document, _ = self.desks[0]
+        self.client.force_login(self.reviewer_a)
+        for start in (str(document.length), "-1", "x", "²"):
+            with self.subTest(start=start):
+                response = self.client.get(document.get_absolute_url(), {"start": start})
+                self.assertEqual(response.status_code, 404)
