@@ -527,37 +527,36 @@ def invariants(db_name: str, *, required: int) -> dict[str, int]:
 
 
 def explain(db_name: str, info: dict[str, Any], label: str) -> str:
-    """EXPLAIN (ANALYZE, BUFFERS) of the ORM's eligibility query for the first reviewer,
-    inside a rolled-back transaction (it takes row locks)."""
+    """EXPLAIN (ANALYZE, BUFFERS) of the pick ``lease_next`` runs on PostgreSQL
+    (``leases._PICK_SQL``, SKIP LOCKED) for the first reviewer, inside a rolled-back
+    transaction (it takes row locks)."""
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from annotations.models import Project
-    from annotations.services.leases import _eligible_claims
+    from annotations.models import AssignmentState, ClaimStatus, Project
+    from annotations.services import leases
 
     django_use_db(db_name)
-    from django.contrib.auth import get_user_model
-
-    reviewer = get_user_model().objects.get(pk=info["reviewers"][0])
     project = Project.objects.get(pk=info["project"])
+    params = {
+        "project": project.pk,
+        "reviewer": info["reviewers"][0],
+        "in_review": ClaimStatus.IN_REVIEW.value,
+        "leased": AssignmentState.LEASED.value,
+        "skipped": AssignmentState.SKIPPED.value,
+        "now": timezone.now(),
+        "required": project.required_reviews,
+        "passed_over": [],
+    }
     text = ""
     try:
-        with transaction.atomic():
-            qs = (
-                _eligible_claims(project=project, reviewer=reviewer, now=timezone.now())
-                .select_for_update(skip_locked=True, of=("self",))
-                .only("pk")[:1]
-            )
-            sql, params = qs.query.sql_with_params()
-            with connection.cursor() as cur:
-                cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
-                text = "\n".join(row[0] for row in cur.fetchall())
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + leases._PICK_SQL + " SKIP LOCKED", params)
+            text = "\n".join(row[0] for row in cur.fetchall())
             transaction.set_rollback(True)
     finally:
         connection.close()
-    print(
-        f"--- EXPLAIN ANALYZE eligibility query ({label}, {db_name}) ---\n{text}\n", file=sys.stderr
-    )
+    print(f"--- EXPLAIN ANALYZE of the pick ({label}, {db_name}) ---\n{text}\n", file=sys.stderr)
     return text
 
 

@@ -22,6 +22,8 @@ from annotations.services._base import (
 )
 from annotations.urlnorm import UrlError, check_url
 
+BULK_INSERT_BATCH = 50  # documents per INSERT of a bulk import
+
 
 @dataclass(frozen=True)
 class DocumentInput:
@@ -139,7 +141,11 @@ def document_create_many(
             errors[f"{index}.text"] = _duplicate_error(document).messages
     if errors:
         raise ValidationError(errors)
-    created = Document.objects.bulk_create([document for _, document in built])
+    # In batches: one INSERT of 1,000 book-sized texts is a query string as large as all
+    # of them (psycopg binds client-side), on top of the texts themselves.
+    created = Document.objects.bulk_create(
+        [document for _, document in built], batch_size=BULK_INSERT_BATCH
+    )
     Event.objects.bulk_create(
         Event(
             actor=actor,
