@@ -291,8 +291,17 @@ def _consensus_decide(*, claim: Claim, actor: User | None) -> Consensus | None:
         if claim.status != ClaimStatus.DISPUTED:
             _claim_set_status(claim=claim, status=ClaimStatus.DISPUTED, actor=actor)
         return None
+    record = _consensus_from_rule(claim=claim, decision=decision, verdicts=verdicts, actor=actor)
+    _claim_set_status(claim=claim, status=ClaimStatus.RESOLVED, actor=actor)
+    return record
+
+
+def _consensus_from_rule(
+    *, claim: Claim, decision: consensus.Decision, verdicts: Sequence[Verdict], actor: User | None
+) -> Consensus:
+    """Record the project rule's decision (no ``decided_by``). Caller holds the claim lock."""
     rating = next(v.rating for v in verdicts if v.rating.key == decision.rating)
-    record = _consensus_append(
+    return _consensus_append(
         claim=claim,
         rating=rating,
         method=str(decision.method),
@@ -301,8 +310,6 @@ def _consensus_decide(*, claim: Claim, actor: User | None) -> Consensus | None:
         actor=actor,
         decided_by=None,
     )
-    _claim_set_status(claim=claim, status=ClaimStatus.RESOLVED, actor=actor)
-    return record
 
 
 def _lock_claim(claim: Claim) -> Claim:
@@ -462,15 +469,8 @@ def consensus_recompute(*, claim: Claim, actor: User | None) -> Consensus | None
             or current.rating.key != decision.rating
             or current.method != decision.method
         ):
-            rating = next(v.rating for v in verdicts if v.rating.key == decision.rating)
-            record = _consensus_append(
-                claim=claim,
-                rating=rating,
-                method=str(decision.method),
-                agreement=decision.agreement,
-                verdicts=verdicts,
-                actor=actor,
-                decided_by=None,
+            record = _consensus_from_rule(
+                claim=claim, decision=decision, verdicts=verdicts, actor=actor
             )
             if claim.status != ClaimStatus.RESOLVED:
                 _claim_set_status(claim=claim, status=ClaimStatus.RESOLVED, actor=actor)
