@@ -45,7 +45,13 @@ def documented_production_env() -> dict[str, str]:
 
 
 def run(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in SETTING_VARIABLES}
+    # The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE for their own process; a production
+    # start never has it (check --deploy rightly refuses it), so it is not passed on.
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in SETTING_VARIABLES and k != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
     # Checks need no database server: a throwaway SQLite file stands in for PostgreSQL.
     merged = {**base, "DATABASE_URL": f"sqlite:///{tmp_path / 'check.sqlite3'}", **env}
     if env.get("DATABASE_URL", "").startswith("postgres"):
