@@ -720,8 +720,10 @@ def main() -> None:
             and ours["lease_p95_ms"] <= TARGETS["lease_p95_ms"],
             "lease_p99": ours["lease_p99_ms"] is not None
             and ours["lease_p99_ms"] <= TARGETS["lease_p99_ms"],
-            "throughput_ratio": figures.get("ratio_reviews_per_s", 0)
-            >= TARGETS["throughput_ratio"],
+            # paced runs deliver the offered load on both engines: no throughput verdict
+            "throughput_ratio": None
+            if args.think_ms
+            else figures.get("ratio_reviews_per_s", 0) >= TARGETS["throughput_ratio"],
             "zero_double_assignments": ours["double_assignments"] == 0
             and ours["over_required"] == 0,
         }
