@@ -1,4 +1,4 @@
-"""The peer workload of docs/research peer-bench.md, against a real server over HTTP.
+"""The peer workload of shared/research/peer-bench.md, against a real server over HTTP.
 
 One sequential client on one keep-alive connection drives gunicorn (bench/serve.py) on
 127.0.0.1, on SQLite and on PostgreSQL, through the public API with a token:
@@ -511,7 +511,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--workers", type=int, default=1, help="gunicorn workers (1)")
     parser.add_argument("--threads", type=int, default=2, help="gthread threads per worker (2)")
+    parser.set_defaults(db=None)
     args = parser.parse_args()
+    if args.db:  # one database instead of the two defaults (it is dropped and re-created)
+        vendor = common.db_vendor(args.db)
+        DB_URLS[vendor] = args.db
+        args.dbs = vendor
     n = args.n or (50 if args.quick else 500)
     ks = [int(v) for v in (args.k or ("6" if args.quick else "20,6")).split(",")]
     dbs = [d.strip() for d in args.dbs.split(",") if d.strip()]

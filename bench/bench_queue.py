@@ -611,6 +611,8 @@ def main() -> None:
     if not args.db.startswith(PG_BASE + "/"):
         parser.error(f"--db must be a database on {PG_BASE} (SKIP LOCKED needs PostgreSQL)")
     seed_db = args.db.rsplit("/", 1)[1]
+    if not seed_db.startswith("wb_"):
+        parser.error("--db: benchmark databases are named wb_* (copies of it are dropped)")
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     dataset = f"QUEUE-{args.claims // 1000}k" if args.claims >= 1000 else f"QUEUE-{args.claims}"
 

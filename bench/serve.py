@@ -56,6 +56,10 @@ def reset_database(db_url: str) -> None:
     """Drop and re-create the benchmark database (a file for SQLite)."""
     if db_url.startswith("sqlite:///"):
         path = Path(db_url.removeprefix("sqlite:///"))
+        if not path.name.startswith(("wb_", "peer", "bench")) or path.name.startswith("workbench"):
+            raise SystemExit(
+                f"refusing to delete {path}: benchmark files are named wb_*, peer* or bench*"
+            )
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         path.parent.mkdir(parents=True, exist_ok=True)
