@@ -15,12 +15,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if marker is None:
             continue
         needs = marker.args[0] if marker.args else "row locks, SKIP LOCKED, real concurrency"
-        item.add_marker(
-            pytest.mark.skip(
-                reason=f"needs PostgreSQL ({needs}); this run uses {connection.vendor} - "
-                "set DATABASE_URL=postgres://... or run ./wb test with PostgreSQL up"
-            )
+        reason = (
+            f"needs PostgreSQL ({needs}); this run uses {connection.vendor} - "
+            "set DATABASE_URL=postgres://... or run ./wb test with PostgreSQL up"
         )
+        item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.fixture(autouse=True, scope="session")
