@@ -18,3 +18,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("workbench.ui_urls")),
 ]
+
+# DEBUG off: a clean page or JSON, 503 + Retry-After when the database is out of reach.
+handler500 = "workbench.errors.server_error"
