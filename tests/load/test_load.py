@@ -1,0 +1,124 @@
+"""The load and fault runs of ``bench/load.py``, small enough for every CI run.
+
+Each test starts the production server (``bin/serve``, 4 gunicorn workers per node) on
+127.0.0.1 against PostgreSQL, drives reviewers, readers and an exporter for a few seconds,
+and asserts the invariants the script checks in the database afterwards. The full-size
+runs and their figures are in bench/README.md (``python -m bench.load``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+SMALL = ["--claims", "300", "--documents", "10", "--reviewers", "30", "--readers", "2"]
+
+
+def run_load(db_url: str, out: Path, *args: str) -> dict[str, Any]:
+    command = [sys.executable, "-m", "bench.load", "--db", db_url, "--out", str(out), "--no-save"]
+    process = subprocess.run(
+        [*command, *SMALL, *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert out.exists(), process.stdout[-2000:] + process.stderr[-4000:]
+    result = json.loads(out.read_text())
+    assert process.returncode == (0 if result["passed"] else 1), process.stderr[-2000:]
+    return result
+
+
+def server_url(name: str) -> str:
+    """A database of the test's own PostgreSQL server, by name."""
+    settings = connection.settings_dict
+    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
+    host = settings.get("HOST") or "127.0.0.1"
+    return f"postgres://{settings['USER']}{password}@{host}:{settings.get('PORT') or 5432}/{name}"
+
+
+def assert_held(result: dict[str, Any]) -> None:
+    inv = result["invariants"]
+    assert result["failures"] == [], json.dumps(result, indent=1)[:4000]
+    assert inv["accepted_submissions"] > 0
+    assert inv["lost_verdicts"] == 0
+    assert inv["claims_leased_beyond_required"] == 0
+    assert inv["reviewer_leased_same_claim_twice_db"] == 0
+    assert inv["reviewer_leased_same_claim_twice_client"] == 0
+    assert result["errors"]["bodies_with_traceback"] == 0
+    for op in ("lease", "read_claim", "verdict", "export", "reader_page"):
+        assert result["latency"][op]["ok"] > 0, op
+        assert result["latency"][op]["p95_ms"] > 0, op
+
+
+@pytest.mark.postgres("a production server on PostgreSQL")
+def test_two_nodes_on_one_database_hold_the_invariants(tmp_path: Path) -> None:
+    result = run_load(server_url("wb_test_load"), tmp_path / "load.json", "--nodes", "2",
+                      "--duration", "12")  # fmt: skip
+    assert_held(result)
+    inv = result["invariants"]
+    assert inv["verdicts_in_db"] == inv["accepted_submissions"]
+    assert result["errors"]["5xx_outside_fault"] == 0
+    assert result["workers_per_node"] >= 4 and result["nodes"] == 2
+    dropped = result["export_disconnect"]
+    assert dropped["status_line"].endswith("200 OK") and dropped["stream_was_cut"]
+    assert dropped["open_transactions_after_drop"] == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def scratch_cluster() -> Any:
+    """A PostgreSQL cluster of this test's own (Debian's pg_createcluster), so restarting it
+    disturbs nothing else; dropped afterwards."""
+    if not shutil.which("pg_createcluster") or os.geteuid() != 0:
+        pytest.skip("needs root and Debian's pg_createcluster to restart a scratch cluster")
+    version = sorted(os.listdir("/etc/postgresql"))[-1]
+    name, port = "wbloadfault", _free_port()
+
+    def drop() -> None:
+        if (Path("/etc/postgresql") / version / name).exists():
+            subprocess.run(["pg_dropcluster", "--stop", version, name], check=False,
+                           capture_output=True)  # fmt: skip
+
+    drop()
+    subprocess.run(
+        ["pg_createcluster", version, name, "--port", str(port), "--",
+         "--auth-local=trust", "--auth-host=trust"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    try:
+        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, name, "start"],
+                       check=True, capture_output=True)  # fmt: skip
+        yield name, f"postgres://postgres@127.0.0.1:{port}/wb_load_fault"
+    finally:
+        drop()
+
+
+@pytest.mark.postgres("restarting a PostgreSQL server under load")
+def test_a_postgres_restart_mid_load_fails_cleanly_and_loses_nothing(
+    tmp_path: Path, scratch_cluster: tuple[str, str]
+) -> None:
+    cluster, db_url = scratch_cluster
+    result = run_load(db_url, tmp_path / "fault.json", "--fault", "pg-restart", "--cluster",
+                      cluster, "--fault-at", "5", "--duration", "16")  # fmt: skip
+    assert_held(result)
+    fault = result["fault"]
+    assert fault["restarted"] is True
+    # Requests during the outage got 503 (or a refused connection), never a 500.
+    assert set(fault["errors_in_window"]) <= {"503", "0"}, fault
+    assert fault["recovered_after_s"] is not None and fault["recovered_after_s"] <= 10
+    inv = result["invariants"]
+    # Nothing accepted is lost; extra rows only from answers lost in the outage.
+    assert inv["accepted_submissions"] <= inv["verdicts_in_db"]
+    assert inv["verdicts_in_db"] <= inv["accepted_submissions"] + inv["unknown_outcomes"]
