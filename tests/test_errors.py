@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from unittest import mock
 
-from django.db import InterfaceError, OperationalError
+import pytest
+from django.db import InterfaceError, OperationalError, connection
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -88,3 +89,15 @@ class DatabaseUnavailableTests(ApiTestCase):
         self.assertEqual(response.status_code, 500)
         self.assertIn("Something went wrong", response.content.decode())
         self.assertNotIn("secret detail", response.content.decode())
+
+
+@pytest.mark.postgres("server-side timeouts are PostgreSQL settings")
+@pytest.mark.django_db
+def test_every_connection_carries_statement_and_idle_transaction_timeouts() -> None:
+    """A lost client or a stuck query cannot hold locks or a snapshot for long: the
+    settings module passes both timeouts on every connection (DB_*_TIMEOUT_MS)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "30s"
+        cursor.execute("SHOW idle_in_transaction_session_timeout")
+        assert cursor.fetchone()[0] == "1min"
