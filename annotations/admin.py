@@ -8,9 +8,16 @@ superusers and project editors see everything.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
@@ -47,8 +54,46 @@ def _scoped_to_projects(
     return queryset.filter(**{f"{path}__memberships__user": request.user}).distinct()
 
 
+class MembershipInlineForm(forms.ModelForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            # A membership is one person's: to hand it to someone else, remove it and add
+            # theirs (each change then goes through its service).
+            self.fields["user"].disabled = True
+
+
+class MembershipInlineFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        """Refuse a save that leaves the project without an admin; the error shows above
+        the members. The check locks the project's admins until the admin's change view
+        commits, so a concurrent demotion elsewhere waits for this save."""
+        super().clean()
+        if self.instance.pk is None or any(self.errors):
+            return  # a new project: its creator becomes admin (services.project_create)
+        roles: dict[int, str | None] = {}
+        new_admins = 0
+        for form in self.forms:
+            if not form.has_changed():
+                continue
+            deleted = self._should_delete_form(form)
+            if form.instance.pk is not None:
+                roles[form.instance.pk] = None if deleted else form.cleaned_data.get("role")
+            elif not deleted and form.cleaned_data.get("role") == Role.ADMIN:
+                new_admins += 1
+        if roles:
+            try:
+                services.member_changes_check(
+                    project_id=self.instance.pk, roles=roles, new_admins=new_admins
+                )
+            except ValidationError as exc:
+                raise ValidationError(exc.messages) from None
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
+    form = MembershipInlineForm
+    formset = MembershipInlineFormSet
     extra = 0
     autocomplete_fields = ["user"]
 
@@ -99,6 +144,37 @@ class ProjectAdmin(admin.ModelAdmin):
         obj.pk = created.pk
         obj.created_at = created.created_at
 
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        if formset.model is not Membership:
+            super().save_formset(request, form, formset, change)
+            return
+        # Members change through the services (lock, last-admin rule, event). Admins are
+        # added or promoted first and members removed last, so a save that hands the admin
+        # role from one member to another never passes through a moment without one.
+        changed = formset.save(commit=False)
+        for membership in sorted(changed, key=lambda m: m.role != Role.ADMIN):
+            saved = services.member_add(
+                project=form.instance,
+                user=membership.user,
+                role=membership.role,
+                actor=request.user,
+            )
+            membership.pk = saved.pk
+        for membership in formset.deleted_objects:
+            services.member_remove(membership=membership, actor=request.user)
+
+
+class MembershipAdminForm(forms.ModelForm):
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.instance.pk is not None and "role" in cleaned:
+            # Raises {"role": [...]} for the project's last admin; the locks it takes last
+            # until the change view's transaction commits.
+            services.member_changes_check(
+                project_id=self.instance.project_id, roles={self.instance.pk: cleaned["role"]}
+            )
+        return cleaned
+
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
@@ -107,9 +183,54 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "project__name"]
     list_select_related = ["user", "project"]
     autocomplete_fields = ["user", "project"]
+    form = MembershipAdminForm
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Membership]:
         return _scoped_to_projects(request, super().get_queryset(request))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Membership | None = None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            # Moving a membership to another person or project would be a removal in disguise.
+            fields += ["project", "user"]
+        return fields
+
+    def save_model(self, request: HttpRequest, obj: Membership, form, change: bool) -> None:
+        saved = services.member_add(
+            project=obj.project, user=obj.user, role=obj.role, actor=request.user
+        )
+        obj.pk = saved.pk
+        obj.created_at = saved.created_at
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        services.member_remove(membership=obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        with transaction.atomic():
+            for membership in queryset.order_by("project_id", "pk"):
+                services.member_remove(membership=membership, actor=request.user)
+
+    def get_deleted_objects(
+        self, objs: Iterable[Membership], request: HttpRequest
+    ) -> tuple[Any, Any, Any, list[str]]:
+        """Removing a project's last admin is refused on the confirmation page (listed as
+        protected, so the admin offers no "Yes"); the delete itself goes through the service."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        leaving: dict[int, dict[int, str | None]] = defaultdict(dict)
+        names: dict[int, str] = {}
+        for membership in objs:
+            leaving[membership.project_id][membership.pk] = None
+            names[membership.project_id] = str(membership.project)
+        for project_id in sorted(leaving):
+            try:
+                with transaction.atomic():
+                    services.member_changes_check(project_id=project_id, roles=leaving[project_id])
+            except ValidationError as exc:
+                protected = [
+                    *protected,
+                    f"{names[project_id]}: {' '.join(exc.messages)} Make another member admin first.",
+                ]
+        return deleted, counts, perms_needed, protected
 
 
 @admin.register(Rating)

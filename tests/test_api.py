@@ -485,6 +485,32 @@ class MemberApiTests(ApiTestCase):
                 response = self.post(self.admin, f"/projects/{self.project.pk}/members/", body)
                 self.assertFieldError(response, field, reason)
 
+    def test_demoting_the_last_admin_is_refused_and_nothing_is_written(self) -> None:
+        events = Event.objects.count()
+        for role in ("editor", "reviewer"):
+            with self.subTest(role=role), self.assertNothingWritten():
+                response = self.post(
+                    self.admin,
+                    f"/projects/{self.project.pk}/members/",
+                    {"username": "admin", "role": role},
+                )
+                self.assertFieldError(response, "role", "A project needs at least one admin.")
+        self.assertEqual(Event.objects.count(), events)
+        self.assertEqual(
+            Membership.objects.get(project=self.project, user=self.admin).role, "admin"
+        )
+
+    def test_an_admin_steps_down_once_another_admin_is_named(self) -> None:
+        url = f"/projects/{self.project.pk}/members/"
+        promoted = self.post(self.admin, url, {"username": "editor", "role": "admin"})
+        self.assertEqual(promoted.status_code, 201, promoted.content)
+        response = self.post(self.admin, url, {"username": "admin", "role": "editor"})
+        self.assertEqual(response.status_code, 201, response.content)
+        self.assertEqual(response.json()["role"], "editor")
+        # The new admin cannot step down in turn: they are the last one now.
+        refused = self.post(self.editor, url, {"username": "editor", "role": "reviewer"})
+        self.assertFieldError(refused, "role", "at least one admin")
+
 
 class AgreementApiTests(ApiTestCase):
     @classmethod

@@ -217,6 +217,120 @@ class MemberAddTests(ServiceTestCase):
         self.assertFieldError(caught.exception, "role", "'owner'")
         self.assertEqual(counts(Membership, Event), before)
 
+    def test_it_refuses_to_demote_the_last_admin_and_writes_nothing(self) -> None:
+        before = counts(Membership, Event)
+        for role in (Role.EDITOR, Role.REVIEWER):
+            with self.subTest(role=role), self.assertRaises(ValidationError) as caught:
+                services.member_add(
+                    project=self.project, user=self.admin, role=role, actor=self.admin
+                )
+            self.assertFieldError(caught.exception, "role", "A project needs at least one admin.")
+        self.assertEqual(
+            Membership.objects.get(project=self.project, user=self.admin).role, Role.ADMIN
+        )
+        self.assertEqual(counts(Membership, Event), before)
+
+    def test_it_demotes_an_admin_while_another_remains(self) -> None:
+        services.member_add(
+            project=self.project, user=self.editor, role=Role.ADMIN, actor=self.admin
+        )
+        membership = services.member_add(
+            project=self.project, user=self.admin, role=Role.REVIEWER, actor=self.editor
+        )
+        self.assertEqual(membership.role, Role.REVIEWER)
+        self.assertEqual(
+            list(
+                Membership.objects.filter(project=self.project, role=Role.ADMIN).values_list(
+                    "user", flat=True
+                )
+            ),
+            [self.editor.pk],
+        )
+        event = Event.objects.filter(verb="member.add", object_id=membership.pk).latest("id")
+        self.assertEqual(event.before, {"role": "admin"})
+
+    def test_the_last_admin_may_keep_their_role(self) -> None:
+        membership = services.member_add(
+            project=self.project, user=self.admin, role=Role.ADMIN, actor=self.admin
+        )
+        self.assertEqual(membership.role, Role.ADMIN)
+
+
+class MemberRemoveTests(ServiceTestCase):
+    def _membership(self, user) -> Membership:
+        return Membership.objects.get(project=self.project, user=user)
+
+    def test_it_removes_a_member_with_an_event(self) -> None:
+        membership = self._membership(self.reviewer_a)
+        services.member_remove(membership=membership, actor=self.admin)
+        self.assertFalse(Membership.objects.filter(pk=membership.pk).exists())
+        event = Event.objects.get(verb="member.remove", object_id=membership.pk)
+        self.assertEqual(
+            (event.actor, event.project_id, event.before, event.after),
+            (self.admin, self.project.pk, {"user": "reviewer_a", "role": "reviewer"}, None),
+        )
+
+    def test_it_refuses_to_remove_the_last_admin_and_writes_nothing(self) -> None:
+        before = counts(Membership, Event)
+        with self.assertRaises(ValidationError) as caught:
+            services.member_remove(membership=self._membership(self.admin), actor=self.admin)
+        self.assertFieldError(caught.exception, "role", "A project needs at least one admin.")
+        self.assertEqual(counts(Membership, Event), before)
+
+    def test_it_removes_an_admin_while_another_remains(self) -> None:
+        services.member_add(
+            project=self.project, user=self.editor, role=Role.ADMIN, actor=self.admin
+        )
+        services.member_remove(membership=self._membership(self.admin), actor=self.editor)
+        self.assertFalse(Membership.objects.filter(project=self.project, user=self.admin).exists())
+
+    def test_removing_a_member_twice_does_nothing_the_second_time(self) -> None:
+        membership = self._membership(self.reviewer_a)
+        services.member_remove(membership=membership, actor=self.admin)
+        before = counts(Membership, Event)
+        services.member_remove(membership=membership, actor=self.admin)
+        self.assertEqual(counts(Membership, Event), before)
+
+
+class MemberChangesCheckTests(ServiceTestCase):
+    """Several membership changes at once (the admin's project page)."""
+
+    def test_it_refuses_only_changes_that_leave_no_admin(self) -> None:
+        admin = Membership.objects.get(project=self.project, user=self.admin).pk
+        editor = Membership.objects.get(project=self.project, user=self.editor).pk
+        cases = [
+            ({admin: Role.EDITOR}, 0, True),
+            ({admin: None}, 0, True),
+            ({admin: None, editor: Role.REVIEWER}, 0, True),
+            ({admin: Role.EDITOR, editor: Role.ADMIN}, 0, False),  # a hand-over
+            ({admin: None}, 1, False),  # a new member joins as admin
+            ({admin: Role.ADMIN, editor: None}, 0, False),
+            ({editor: Role.REVIEWER}, 0, False),
+            ({}, 0, False),
+        ]
+        for roles, new_admins, refused in cases:
+            with self.subTest(roles=roles, new_admins=new_admins):
+                if refused:
+                    with self.assertRaises(ValidationError) as caught:
+                        services.member_changes_check(
+                            project_id=self.project.pk, roles=roles, new_admins=new_admins
+                        )
+                    self.assertFieldError(caught.exception, "role", "at least one admin")
+                else:
+                    services.member_changes_check(
+                        project_id=self.project.pk, roles=roles, new_admins=new_admins
+                    )
+
+    def test_a_change_that_takes_no_admin_away_passes_where_there_is_none(self) -> None:
+        # Rows written before the rule (or by hand) may have no admin; unrelated changes
+        # must not be blocked by that.
+        Membership.objects.filter(project=self.project, user=self.admin).update(role=Role.EDITOR)
+        editor = Membership.objects.get(project=self.project, user=self.editor).pk
+        services.member_changes_check(project_id=self.project.pk, roles={editor: None})
+        services.member_add(
+            project=self.project, user=self.reviewer_a, role=Role.EDITOR, actor=self.editor
+        )
+
 
 # --- documents -------------------------------------------------------------------------------
 

@@ -12,7 +12,15 @@ from annotations.services.claims import StaleVersion, claim_create, claim_update
 from annotations.services.documents import DocumentInput, document_create, document_create_many
 from annotations.services.leases import claim_skip, lease_next, lease_release
 from annotations.services.native_import import document_import_native
-from annotations.services.projects import DEFAULT_SCALE, member_add, project_create, project_update
+from annotations.services.projects import (
+    DEFAULT_SCALE,
+    LAST_ADMIN,
+    member_add,
+    member_changes_check,
+    member_remove,
+    project_create,
+    project_update,
+)
 from annotations.services.review import (
     MAX_CITATIONS,
     MAX_QUOTE,
@@ -39,6 +47,7 @@ from annotations.services.sources import (
 
 __all__ = [
     "DEFAULT_SCALE",
+    "LAST_ADMIN",
     "MAX_CITATIONS",
     "MAX_QUOTE",
     "MAX_RATIONALE",
@@ -65,6 +74,8 @@ __all__ = [
     "lease_next",
     "lease_release",
     "member_add",
+    "member_changes_check",
+    "member_remove",
     "now",
     "project_create",
     "project_update",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -31,6 +32,7 @@ DEFAULT_SCALE: tuple[tuple[str, str, int | None], ...] = (
     ("unverifiable", "Unverifiable", None),
     ("not_checkable", "Not checkable", None),
 )
+LAST_ADMIN = "A project needs at least one admin."
 
 
 @transaction.atomic
@@ -127,18 +129,71 @@ def project_update(*, project: Project, actor: User, **changes: Any) -> Project:
     return project
 
 
+def _admins_locked(*, project_id: int) -> set[int]:
+    """Ids of the project's admin memberships, locked until the transaction ends.
+
+    Every change that can take a project's admin away takes this lock first, in id order:
+    concurrent changes then queue instead of deadlocking, and the later one sees the
+    earlier one's commit (PostgreSQL re-checks ``role = 'admin'`` on a row it waited for),
+    so two demotions of a project's last two admins cannot both see "another admin left".
+    """
+    return set(
+        Membership.objects.select_for_update()
+        .filter(project_id=project_id, role=Role.ADMIN)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _require_an_admin(
+    admins: set[int], roles: Mapping[int, str | None], *, new_admins: int = 0
+) -> None:
+    """Raise if ``roles`` (membership id → new role, None = removed) takes away the last of
+    ``admins``. A change that takes no admin away passes even where none is left (old data)."""
+    leaving = {pk for pk in admins if pk in roles and roles[pk] != Role.ADMIN}
+    if not leaving:
+        return
+    promoted = {pk for pk, role in roles.items() if role == Role.ADMIN}
+    if not (admins - leaving or promoted or new_admins):
+        raise ValidationError({"role": LAST_ADMIN})
+
+
+def member_changes_check(
+    *, project_id: int, roles: Mapping[int, str | None], new_admins: int = 0
+) -> None:
+    """Refuse membership changes that would leave the project without an admin.
+
+    ``roles`` maps existing membership ids to their new role, or to None for a removal;
+    ``new_admins`` counts the admins the same change adds as new memberships. For forms
+    that write several memberships at once (the admin's project page).
+
+    Locks the project's admin memberships until the caller's transaction ends: call it
+    inside the transaction that writes the changes (the admin's change and delete views
+    run in one), where the writing services' own checks then see the same rows. Raises
+    ValidationError on ``role``.
+    """
+    _require_an_admin(_admins_locked(project_id=project_id), roles, new_admins=new_admins)
+
+
 @transaction.atomic
 def member_add(*, project: Project, user: User, role: str, actor: User | None) -> Membership:
-    """Add ``user`` to ``project`` with ``role``, or change the role of an existing member."""
+    """Add ``user`` to ``project`` with ``role``, or change the role of an existing member.
+
+    Raises ValidationError on ``role`` for an unknown role, or when the change would demote
+    the project's last admin; nothing is written then. Locks the project's admin
+    memberships, then the member's row (see ``_admins_locked``).
+    """
     if role not in Role.values:
         raise ValidationError(
             {"role": f"Unknown role {role!r}; use one of {', '.join(Role.values)}."}
         )
+    admins = _admins_locked(project_id=project.pk)
     membership = Membership.objects.select_for_update().filter(project=project, user=user).first()
     before = {"role": membership.role} if membership else None
     if membership is None:
         membership = Membership.objects.create(project=project, user=user, role=role)
     elif membership.role != role:
+        _require_an_admin(admins, {membership.pk: role})
         membership.role = role
         membership.save(update_fields=["role"])
     event_record(
@@ -150,3 +205,31 @@ def member_add(*, project: Project, user: User, role: str, actor: User | None) -
         after={"user": user.get_username(), "role": role},
     )
     return membership
+
+
+@transaction.atomic
+def member_remove(*, membership: Membership, actor: User | None) -> None:
+    """Take a member out of their project (the admin panel's delete).
+
+    Raises ValidationError on ``role`` if they are its last admin; nothing is written
+    then. Removing someone who is no longer a member does nothing. Locks the project's
+    admin memberships, then the member's row (see ``_admins_locked``).
+    """
+    admins = _admins_locked(project_id=membership.project_id)
+    current = (
+        Membership.objects.select_for_update()
+        .select_related("user")
+        .filter(pk=membership.pk)
+        .first()
+    )
+    if current is None:
+        return
+    _require_an_admin(admins, {current.pk: None})
+    event_record(
+        actor=actor,
+        verb="member.remove",
+        obj=current,
+        project_id=current.project_id,
+        before={"user": current.user.get_username(), "role": current.role},
+    )
+    current.delete()
