@@ -327,6 +327,75 @@ class DocumentReaderViewTests(ReadingViewTestCase):
         self.assertIn("<aside", html)
         self.assert_csp_clean(html)
 
+    def test_withdrawn_claims_are_marked_and_labelled_and_live_ones_are_not(self) -> None:
+        withdrawn = make_claim(document=self.document, actor=self.creator, exact="record low")
+        # Overlaps the live claim (self.claim, "crime fell 20% last year") at its start.
+        overlapping = make_claim(
+            document=self.document, actor=self.creator, exact="The mayor said crime fell 20%"
+        )
+        for claim in (withdrawn, overlapping):
+            services.claim_withdraw(claim=claim, actor=self.editor, reason="Not checkable.")
+        self.login(self.reviewer_a)
+        html = self.client.get(self.url()).content.decode()
+        live = self.claim.pk
+
+        def mark(css: str, claims: str, link: int, text: str, title: str = "") -> str:
+            title = f' title="{title}"' if title else ""
+            return (
+                f'<mark class="{css}" data-claims="{claims}"{title}>'
+                f'<a class="claim-link" href="#claim-{link}"{title} draggable="false">{text}</a>'
+                "</mark>"
+            )
+
+        # Withdrawn only: the muted style and the label, in the title of mark and link.
+        self.assertIn(
+            mark(
+                "claim withdrawn starts ends",
+                str(withdrawn.pk),
+                withdrawn.pk,
+                "record low",
+                "Withdrawn claim",
+            ),
+            html,
+        )
+        self.assertIn(
+            mark(
+                "claim withdrawn starts",
+                str(overlapping.pk),
+                overlapping.pk,
+                "The mayor said ",
+                "Withdrawn claim",
+            ),
+            html,
+        )
+        # Shared with a live claim: the live highlight (no extra depth, no edge where the
+        # withdrawn one ends), linking the live claim, with the withdrawn one named.
+        self.assertIn(
+            mark(
+                "claim depth-1 starts",
+                f"{overlapping.pk} {live}",
+                live,
+                "crime fell 20%",
+                "Includes a withdrawn claim",
+            ),
+            html,
+        )
+        # Live only: unchanged, no label.
+        self.assertIn(mark("claim depth-1 ends", str(live), live, " last year"), html)
+        self.assertEqual(html.count("withdrawn starts"), 2)
+        self.assertEqual(html.count(' title="Withdrawn claim"'), 4)  # two marks, two links
+        # The claim list keeps them (history), struck through by CSS and with their status.
+        for claim, status, label in (
+            (withdrawn, "withdrawn", "Withdrawn"),
+            (overlapping, "withdrawn", "Withdrawn"),
+            (self.claim, "in_review", "In review"),
+        ):
+            item = re.search(rf'<li id="claim-{claim.pk}"[^>]*>.*?</li>', html, re.DOTALL)
+            self.assertIsNotNone(item, claim.pk)
+            self.assertIn(f'data-status="{status}"', item.group(0))
+            self.assertIn(f'<span class="status status-{status}">{label}</span>', item.group(0))
+        self.assert_csp_clean(html)
+
     def test_text_and_statements_are_escaped(self) -> None:
         document = make_document(project=self.project, actor=self.creator, text=XSS_TEXT)
         make_claim(

@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth.models import AbstractBaseUser
 from playwright.sync_api import expect
 
+from annotations import services
 from annotations.models import Claim, Document, Project, Role
 from tests.browser.conftest import login
 from tests.browser.helpers import claim_selection, select_text, track_http_errors
@@ -118,6 +119,37 @@ def test_clicking_a_highlight_selects_its_claims(live_server, new_page, desk):
     expect(page.locator("#claim-list .is-selected")).to_have_count(1)
     expect(page.locator(f"#claim-{outer.pk}")).to_have_class(re.compile(r"\bis-selected\b"))
     assert page.evaluate("location.hash") == ""
+    _assert_clean(page)
+
+
+def test_a_withdrawn_claim_is_highlighted_apart_and_still_found(live_server, new_page, desk):
+    live = make_claim(document=desk.document, actor=desk.reviewer, exact="taxes rose 5%")
+    withdrawn = make_claim(document=desk.document, actor=desk.reviewer, exact="open the story")
+    services.claim_withdraw(claim=withdrawn, actor=desk.reviewer, reason="Not checkable.")
+    page = _open_reader(new_page, live_server, desk)
+    live_mark = page.locator(f'#document-text mark[data-claims="{live.pk}"]')
+    gone_mark = page.locator(f'#document-text mark[data-claims="{withdrawn.pk}"]')
+    expect(gone_mark).to_have_class(re.compile(r"\bwithdrawn\b"))
+    expect(gone_mark).to_have_attribute("title", "Withdrawn claim")
+    expect(live_mark).not_to_have_class(re.compile(r"\bwithdrawn\b"))
+    expect(live_mark).not_to_have_attribute("title", re.compile("."))
+
+    def style(locator, prop: str) -> str:
+        return locator.evaluate(f"(el) => getComputedStyle(el).{prop}")
+
+    # Not the live yellow, and a dashed rather than a solid line.
+    assert style(gone_mark, "backgroundColor") != style(live_mark, "backgroundColor")
+    assert style(gone_mark, "borderBottomStyle") == "dashed"
+    assert style(live_mark, "borderBottomStyle") == "solid"
+    # It still leads to its claim, listed with its status and struck through.
+    gone_mark.click()
+    item = page.locator(f"#claim-{withdrawn.pk}")
+    expect(item).to_have_attribute("aria-current", "true")
+    expect(item.locator(".status")).to_have_text("Withdrawn")
+    assert "line-through" in style(item.get_by_role("link"), "textDecorationLine")
+    assert "line-through" not in style(
+        page.locator(f"#claim-{live.pk}").get_by_role("link"), "textDecorationLine"
+    )
     _assert_clean(page)
 
 

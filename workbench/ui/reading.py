@@ -28,7 +28,7 @@ from django_htmx.http import reswap, retarget
 from django_htmx.middleware import HtmxDetails
 
 from annotations import selectors, services, spans
-from annotations.models import Claim, Document, Membership, Role
+from annotations.models import Claim, ClaimStatus, Document, Membership, Role
 
 DOCUMENTS_PER_PAGE = 25
 # Deeper overlaps share the darkest highlight; the data-claims list still names them all.
@@ -235,8 +235,21 @@ class ReaderSegment:
 
     text: str
     claim_ids: str  # space-separated ids of the covering claims ("" for plain text)
-    css: str  # "claim depth-N" plus "starts"/"ends" where a claim begins or ends
+    # "claim depth-N" (N live claims) or "claim withdrawn" (withdrawn claims only), plus
+    # "starts"/"ends" where a claim begins or ends
+    css: str
     link_id: int | None  # the innermost covering claim, the no-JavaScript link target
+    title: str = ""  # names the withdrawn claims among the covering ones; "" if none
+
+
+def _withdrawn_title(withdrawn: int, live: int) -> str:
+    if not withdrawn:
+        return ""
+    if not live:
+        return "Withdrawn claim" if withdrawn == 1 else f"{withdrawn} withdrawn claims"
+    return (
+        "Includes a withdrawn claim" if withdrawn == 1 else f"Includes {withdrawn} withdrawn claims"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +264,7 @@ def _reader_paragraphs(text: str, claims: list[Claim], offset: int = 0) -> list[
     "ends" mark only their real ends."""
     window_end = offset + len(text)
     bounds = {claim.pk: (claim.start - offset, claim.end - offset) for claim in claims}
+    withdrawn = {claim.pk for claim in claims if claim.status == ClaimStatus.WITHDRAWN}
     clipped = [
         (c.pk, max(c.start, offset) - offset, min(c.end, window_end) - offset) for c in claims
     ]
@@ -264,15 +278,24 @@ def _reader_paragraphs(text: str, claims: list[Claim], offset: int = 0) -> list[
             if not keys:
                 segments.append(ReaderSegment(segment.text, "", "", None))
                 continue
-            css = ["claim", f"depth-{min(len(keys), MAX_DEPTH_CLASS)}"]
-            if any(bounds[key][0] == segment.start for key in keys):
+            # A withdrawn claim keeps its highlight (its history is kept) but must not look
+            # live: it adds no depth and no edges to live claims' highlights, and where it
+            # is all there is the run gets the muted "withdrawn" style instead.
+            live = [key for key in keys if key not in withdrawn]
+            shown = live or keys
+            css = ["claim", f"depth-{min(len(live), MAX_DEPTH_CLASS)}" if live else "withdrawn"]
+            if any(bounds[key][0] == segment.start for key in shown):
                 css.append("starts")
-            if any(bounds[key][1] == segment.end for key in keys):
+            if any(bounds[key][1] == segment.end for key in shown):
                 css.append("ends")
-            innermost = min(keys, key=lambda key: (bounds[key][1] - bounds[key][0], key))
+            innermost = min(shown, key=lambda key: (bounds[key][1] - bounds[key][0], key))
             segments.append(
                 ReaderSegment(
-                    segment.text, " ".join(str(key) for key in keys), " ".join(css), innermost
+                    segment.text,
+                    " ".join(str(key) for key in keys),
+                    " ".join(css),
+                    innermost,
+                    _withdrawn_title(len(keys) - len(live), len(live)),
                 )
             )
         paragraphs.append(ReaderParagraph(offset + paragraph.start, segments))
