@@ -69,8 +69,11 @@ class MembershipInlineFormSet(BaseInlineFormSet):
         the members. The check locks the project's admins until the admin's change view
         commits, so a concurrent demotion elsewhere waits for this save."""
         super().clean()
-        if self.instance.pk is None or any(self.errors):
-            return  # a new project: its creator becomes admin (services.project_create)
+        if any(self.errors):
+            return
+        if self.instance.pk is None:
+            self._clean_new_project()
+            return
         roles: dict[int, str | None] = {}
         new_admins = 0
         for form in self.forms:
@@ -89,6 +92,21 @@ class MembershipInlineFormSet(BaseInlineFormSet):
             except ValidationError as exc:
                 raise ValidationError(exc.messages) from None
 
+    creator: Any = None  # the signed-in user, set by MembershipInline.get_formset
+
+    def _clean_new_project(self) -> None:
+        """A new project's creator becomes its admin (services.project_create); a row
+        that would make them anything else is refused here instead of failing on save."""
+        for form in self.forms:
+            if not form.has_changed() or self._should_delete_form(form):
+                continue
+            data = form.cleaned_data
+            if data.get("user") == self.creator and data.get("role") != Role.ADMIN:
+                raise ValidationError(
+                    "You become the admin of a project you create: keep your own row as "
+                    "admin (hand the role over after saving)."
+                )
+
 
 class MembershipInline(admin.TabularInline):
     model = Membership
@@ -96,6 +114,11 @@ class MembershipInline(admin.TabularInline):
     formset = MembershipInlineFormSet
     extra = 0
     autocomplete_fields = ["user"]
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.creator = request.user
+        return formset
 
 
 class RatingInline(admin.TabularInline):

@@ -3,6 +3,9 @@ read-only, blind review and project scoping hold for staff who are not superuser
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.db.models import Model
@@ -194,7 +197,7 @@ class AdminPagesTests(AdminTestCase):
 
 
 class AdminProjectAddTests(AdminTestCase):
-    def test_it_creates_the_project_through_the_service(self) -> None:
+    def _add_page(self, members: Sequence[tuple[Any, str]] = ()) -> dict[str, str]:
         data = {
             "name": "Admin desk",
             "slug": "admin-desk",
@@ -205,13 +208,39 @@ class AdminProjectAddTests(AdminTestCase):
             "majority_threshold": "0.6",
             "lease_minutes": "45",
         }
-        for prefix in ("memberships", "ratings"):
+        for prefix, rows in (("memberships", members), ("ratings", [])):
             data |= {
-                f"{prefix}-TOTAL_FORMS": "0",
+                f"{prefix}-TOTAL_FORMS": str(len(rows)),
                 f"{prefix}-INITIAL_FORMS": "0",
                 f"{prefix}-MIN_NUM_FORMS": "0",
                 f"{prefix}-MAX_NUM_FORMS": "1000",
             }
+        for i, (user, role) in enumerate(members):
+            data |= {f"memberships-{i}-user": str(user.pk), f"memberships-{i}-role": role}
+        return data
+
+    def test_a_new_project_cannot_make_its_creator_less_than_admin(self) -> None:
+        events = Event.objects.count()
+        response = self.client.post(
+            admin_url(Project, "add"), self._add_page([(self.root, Role.REVIEWER)])
+        )
+        self.assertEqual(response.status_code, 200)  # the form again, not a server error
+        self.assertContains(response, "You become the admin of a project you create")
+        self.assertFalse(Project.objects.filter(slug="admin-desk").exists())
+        self.assertEqual(Event.objects.count(), events)
+
+    def test_a_new_project_takes_its_first_members_from_the_page(self) -> None:
+        members = [(self.root, Role.ADMIN), (self.reviewer_a, Role.REVIEWER)]
+        response = self.client.post(admin_url(Project, "add"), self._add_page(members))
+        self.assertEqual(response.status_code, 302, getattr(response, "context", None))
+        project = Project.objects.get(slug="admin-desk")
+        self.assertEqual(
+            sorted(Membership.objects.filter(project=project).values_list("user", "role")),
+            sorted([(self.root.pk, Role.ADMIN), (self.reviewer_a.pk, Role.REVIEWER)]),
+        )
+
+    def test_it_creates_the_project_through_the_service(self) -> None:
+        data = self._add_page()
         response = self.client.post(admin_url(Project, "add"), data)
         self.assertEqual(response.status_code, 302, getattr(response, "context", None))
         project = Project.objects.get(slug="admin-desk")
