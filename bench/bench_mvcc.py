@@ -83,13 +83,14 @@ def dead_tuples(conn: Any) -> dict[str, int]:
 
 def churn(conn: Any, project_id: int, count: int, reviewer_id: int) -> float:
     """Dead row versions as queue churn leaves them: per claim two row updates and one
-    expired lease inserted and deleted. Returns seconds taken."""
+    expired lease inserted and deleted. The oldest claims in review are churned, i.e. the
+    head of the queue, which every lease scans first. Returns seconds taken."""
     t0 = time.perf_counter()
     ids = [
         row[0]
         for row in conn.execute(
             "SELECT id FROM annotations_claim WHERE project_id = %s AND status = 'in_review' "
-            "ORDER BY id DESC LIMIT %s",
+            "ORDER BY id LIMIT %s",
             [project_id, count],
         )
     ]
