@@ -479,6 +479,24 @@ def _json_type(value: object) -> str:
             return "object"
 
 
+def _unstorable(key: str, value: str) -> list[str]:
+    # JSON escapes can spell what no database text column holds: a lone surrogate
+    # ("\ud800": not Unicode text, cannot be encoded as UTF-8) or NUL ("\u0000":
+    # refused by PostgreSQL). Either is this line's error, not a crash of the batch.
+    problems = []
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        problems.append(
+            f"'{key}' is not valid Unicode text: lone surrogate "
+            f"U+{ord(value[exc.start]):04X} at position {exc.start}"
+        )
+    nul = value.find("\x00")
+    if nul != -1:
+        problems.append(f"'{key}' contains a NUL character (U+0000) at position {nul}")
+    return problems
+
+
 def _parse_record(obj: dict[str, object], line: int) -> Record | RecordError:
     # Collect every problem on the line, so one pass over an error report fixes it.
     problems: list[str] = []
@@ -501,6 +519,8 @@ def _parse_record(obj: dict[str, object], line: int) -> Record | RecordError:
         problems.append(f"'text' must be a string, got {_json_type(raw_text)}")
     elif not text.strip():
         problems.append("'text' must not be empty")
+    else:
+        problems.extend(_unstorable("text", text))
 
     values: dict[str, str] = {}
     for key in _OPTIONAL_STRING_KEYS:
@@ -510,6 +530,7 @@ def _parse_record(obj: dict[str, object], line: int) -> Record | RecordError:
             values[key] = ""
         elif isinstance(value, str):
             values[key] = value.strip()
+            problems.extend(_unstorable(key, value))
         else:
             problems.append(f"'{key}' must be a string, got {_json_type(value)}")
             values[key] = ""
@@ -544,7 +565,9 @@ def parse_jsonl(lines: Iterable[str]) -> Iterator[Record | RecordError]:
 
     Lazy, so a large file is read in constant memory and the caller can drive a
     progress bar.  A bad line yields a RecordError with its 1-based line number and
-    the reason, and parsing goes on: one broken line never costs the whole batch.
+    the reason, and parsing goes on: one broken line never costs the whole batch.  A
+    string no database can store (a lone surrogate or NUL, which JSON escapes can
+    spell) makes its line bad too.
     Text is passed through untouched; whether to ``clean_text`` it is the caller's call.
     """
     for number, line in enumerate(lines, start=1):
@@ -739,9 +762,15 @@ def _declared_date(facts: _PageFacts, extracted: str) -> str:
 def _absolute_http_url(href: str, base: str) -> str:
     if not href:
         return ""
-    resolved = urljoin(base, href) if base else href
-    parts = urlsplit(resolved)
-    return resolved if parts.scheme in ("http", "https") and parts.hostname else ""
+    try:
+        resolved = urljoin(base, href) if base else href
+        parts = urlsplit(resolved)
+        hostname = parts.hostname
+    except ValueError:
+        # A malformed link ("http://[x/a": "Invalid IPv6 URL") is only a missing hint;
+        # letting it out would read as "no main text found" to the callers.
+        return ""
+    return resolved if parts.scheme in ("http", "https") and hostname else ""
 
 
 def _metadata_text(value: object) -> str:

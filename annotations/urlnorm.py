@@ -57,7 +57,9 @@ def check_url(url: str) -> str:
 
 def normalize_url(url: str) -> str:
     """A canonical key for ``url``: lower-case scheme and host, no default port,
-    no fragment, no tracking parameters, sorted query, percent-encoding made uniform."""
+    no fragment, no tracking parameters, sorted query, percent-encoding made uniform.
+    Raises UrlError as ``check_url`` does, for a host that is not a valid IDNA name, and
+    when the key would be longer than MAX_URL_LENGTH."""
     parts = urlsplit(check_url(url))
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")
@@ -76,7 +78,15 @@ def normalize_url(url: str) -> str:
         if key not in _TRACKING_KEYS and not key.startswith(_TRACKING_PREFIXES)
     ]
     query = urlencode(sorted(query_pairs))
-    return urlunsplit((scheme, netloc, path, query, ""))
+    normalized = urlunsplit((scheme, netloc, path, query, ""))
+    if len(normalized) > MAX_URL_LENGTH:
+        # Percent-encoding makes a URL longer (an "é" becomes "%C3%A9"): the key must
+        # itself be a URL check_url accepts, so normalizing it again gives it back.
+        raise UrlError(
+            f"URLs are limited to {MAX_URL_LENGTH} characters once special characters "
+            "are percent-encoded."
+        )
+    return normalized
 
 
 def _normalize_path(path: str) -> str:

@@ -1,0 +1,791 @@
+"""Fuzzers: arbitrary input into the functions that read what users and files hand us.
+
+tests/test_spans.py, tests/test_importers.py, tests/test_urlnorm.py and
+tests/test_reanchor.py check properties over well-formed input (texts made of chosen
+characters, URLs built from parts). These throw anything at the same functions: all of
+Unicode, control characters, lone combining marks, CR/LF mixes at any position, lone
+surrogates (``json.loads('"\\ud800"')`` makes them, so every JSON reader can meet them),
+bytes decoded as a reader would, random JSON, HTML-ish soup. Each test asserts only
+what the function documents: its result, or its one documented exception.
+
+One class needs the database: the native import (``services.document_import_native``)
+fed mutated exports, which must end in a Document or a ValidationError, never in
+another exception (a 500, or ``import_documents`` stopping the whole batch).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import math
+import re
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.django import TestCase as HypothesisTestCase
+
+from annotations import export, services, spans
+from annotations.importers import (
+    HtmlDocument,
+    Record,
+    RecordError,
+    clean_text,
+    extract_html,
+    parse_jsonl,
+)
+from annotations.models import Document
+from annotations.urlnorm import MAX_URL_LENGTH, UrlError, check_url, normalize_url
+from tests.factories import make_project, make_user
+
+FUZZ = settings(max_examples=150, deadline=None)
+
+# --- strategies ------------------------------------------------------------------------------
+
+# Characters that break naive text code, placed anywhere (not only at line boundaries).
+AWKWARD = st.sampled_from(
+    [
+        "\r", "\n", "\r\n", "\n\r", "\r\r\n", "\x00", "\t", "\x0b", "\x0c", "\x1c", "\x1e",
+        "\x7f", "\x85", "\u2028", "\u2029", "\ufeff", "\u200b", "\u200d", "\u202e",
+        "\u0301", "\u0308\u0301", "\u0338", "\u0345", "\u3099", "e\u0301", "\u1100\u1161",
+        "\U0001f44d\U0001f3fd", "\U0001f1e9\U0001f1ea", "\ufffd", "\U0010ffff", " ", "\u00a0",
+        "{", "}", ";", ":", "@media", "<script>", "Source", "The post a appeared first on b.",
+    ]
+)  # fmt: skip
+# All of Unicode except surrogates (what a UTF-8 file or a browser can send) ...
+UNICODE = st.characters(codec="utf-8")
+TEXT = st.lists(st.one_of(st.text(UNICODE, max_size=12), AWKWARD), max_size=30).map("".join)
+# ... and, separately, lone surrogates, which only JSON escapes produce.
+SURROGATE = st.characters(categories=["Cs"])
+TEXT_WITH_SURROGATES = st.lists(
+    st.one_of(st.text(UNICODE, max_size=8), AWKWARD, SURROGATE), max_size=20
+).map("".join)
+
+
+def _is_canonical(value: str) -> bool:
+    return spans.canonicalize(value) == value
+
+
+# --- the cleaner -----------------------------------------------------------------------------
+
+
+@FUZZ
+@given(TEXT)
+@example("\r\n\r\n")
+@example("Title\r\u0301body")
+@example("\u0301\n\u0301")
+def test_clean_text_never_raises_and_every_output_is_canonical(raw: str) -> None:
+    result = clean_text(raw)
+    for value in (result.text, result.title, result.publisher, *(r.text for r in result.removed)):
+        assert _is_canonical(value), value
+    assert "\n" not in result.title and result.title == result.title.strip()
+
+
+@FUZZ
+@given(TEXT_WITH_SURROGATES)
+def test_clean_text_never_raises_on_lone_surrogates(raw: str) -> None:
+    # Any str can hold them; the cleaner must not be what fails on them.
+    result = clean_text(raw)
+    assert _is_canonical(result.text)
+
+
+@FUZZ
+@given(TEXT)
+def test_clean_text_output_has_no_blank_edges_and_no_blank_runs(raw: str) -> None:
+    lines = clean_text(raw).text.split("\n")
+    blank = [not line.strip() for line in lines]
+    if lines != [""]:
+        assert not blank[0] and not blank[-1]
+    assert not any(a and b for a, b in pairwise(blank))
+
+
+def _non_blank(text: str) -> list[str]:
+    return [line for line in text.split("\n") if line.strip()]
+
+
+def _is_subsequence(part: list[str], whole: list[str]) -> bool:
+    rest = iter(whole)
+    return all(line in rest for line in part)
+
+
+@FUZZ
+@given(TEXT)
+@example("Title\n\nGas pipeline: Why Seoul is talking to Moscow again\nBody")
+def test_recleaning_with_the_title_put_back_only_ever_removes_lines(raw: str) -> None:
+    """Cleaning takes the title off, so clean(clean(x)) is not clean(x) (the body's first
+    line would become the next title). The round trip to check is cleaning
+    ``title + blank line + body`` again: it may never add or edit a line."""
+    once = clean_text(raw)
+    again = clean_text(f"{once.title}\n\n{once.text}")
+    assert _is_subsequence(_non_blank(again.text), _non_blank(once.text))
+
+
+@FUZZ
+@given(TEXT)
+def test_text_where_the_cleaner_found_only_a_title_is_a_fixed_point(raw: str) -> None:
+    once = clean_text(raw)
+    if [removal.kind for removal in once.removed] != ["title"]:
+        return
+    again = clean_text(f"{once.title}\n\n{once.text}")
+    assert (again.title, again.text) == (once.title, once.text)
+    assert [removal.kind for removal in again.removed] == ["title"]
+
+
+# Found by the fixed-point fuzzer run over any text (the property above is narrowed to
+# text where the cleaner found only the title because of these): trailing feed
+# furniture is taken once per pass, so a repeated "Source" line or a repeated feed footer
+# stays in the body and the next cleaning takes it; and junk that interrupts a CSS block
+# hides the block until the junk is gone. Reported, not fixed: which repeated lines to
+# take is a decision about the cleaner's rules, not a one-line fix.
+@pytest.mark.xfail(strict=True, reason="BUG: clean_text is not a fixed point (see comment)")
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Headline\nBody text.\nSource\nSource",
+        "Headline\nBody text.\nThe post A appeared first on P.\nThe post A appeared first on P.",
+        "Headline\nBody text.\nSource\nThe post A appeared first on P.",
+        ".a {\n(adsbygoogle = window.adsbygoogle || []).push({});\n}\nBody text.",
+    ],
+)
+def test_known_bug_recleaning_takes_more_furniture(raw: str) -> None:
+    once = clean_text(raw)
+    again = clean_text(f"{once.title}\n\n{once.text}")
+    assert (again.title, again.text) == (once.title, once.text)
+
+
+# --- JSONL batches ---------------------------------------------------------------------------
+
+JSON_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(UNICODE, max_size=20),
+)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+RECORD_KEYS = st.sampled_from(
+    ["text", "title", "url", "source_url", "publisher", "author", "published", "language", "x"]
+)
+RECORD_VALUES = st.one_of(
+    JSON_VALUES,
+    TEXT,
+    TEXT_WITH_SURROGATES,
+    st.dates().map(dt.date.isoformat),
+    st.sampled_from(["20171130", "2024-02-30", "https://example.org/a", " ", "", "a\x00b"]),
+)
+RECORDS = st.dictionaries(RECORD_KEYS, RECORD_VALUES, max_size=6)
+
+
+def _jsonl_line(value: Any, ascii_only: bool) -> str:
+    return json.dumps(value, ensure_ascii=ascii_only)
+
+
+JSONL_LINES = st.one_of(
+    st.builds(_jsonl_line, st.one_of(RECORDS, JSON_VALUES), st.booleans()),
+    TEXT,
+    st.binary(max_size=40).map(lambda b: b.decode("utf-8", errors="replace")),
+    st.sampled_from(["", "  ", "\ufeff", "[" * 5000, '{"text": "\\ud800 lone"}', "1e99999"]),
+)
+
+
+def _storable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in value
+
+
+def _check_items(lines: list[str], items: list[Record | RecordError]) -> None:
+    # A BOM is skipped on the first line only (where Windows editors put it).
+    expected = [
+        number
+        for number, line in enumerate(lines, 1)
+        if (line.removeprefix("\ufeff") if number == 1 else line).strip()
+    ]
+    assert [item.line for item in items] == expected
+    for item in items:
+        assert isinstance(item, Record | RecordError)
+        if isinstance(item, RecordError):
+            assert isinstance(item.reason, str) and item.reason
+            continue
+        assert isinstance(item.text, str) and item.text.strip()
+        assert item.published == "" or dt.date.fromisoformat(item.published)
+        for value in (item.text, item.title, item.source_url, item.publisher, item.author):
+            assert _storable(value)
+
+
+@FUZZ
+@given(st.lists(JSONL_LINES, max_size=8))
+def test_parse_jsonl_yields_a_record_or_an_error_for_every_non_blank_line(
+    lines: list[str],
+) -> None:
+    _check_items(lines, list(parse_jsonl(lines)))
+
+
+@FUZZ
+@given(st.binary(max_size=300))
+@example(b'{"text": "a"}\n\xff\xfe{"text": 1}\r\n\n[]')
+@example(b'\xef\xbb\xbf{"text": "BOM"}')
+def test_parse_jsonl_reads_arbitrary_bytes_decoded_leniently(data: bytes) -> None:
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    _check_items(lines, list(parse_jsonl(lines)))
+
+
+@FUZZ
+@given(RECORDS)
+def test_parse_jsonl_accepts_exactly_the_well_formed_records(obj: dict[str, Any]) -> None:
+    [item] = parse_jsonl([json.dumps(obj)])
+    text = obj.get("text")
+    optional = {k: v for k, v in obj.items() if k != "text"}
+    well_formed = (
+        isinstance(text, str)
+        and bool(text.strip())
+        and _storable(text)
+        and "x" not in obj
+        and all(v is None or (isinstance(v, str) and _storable(v)) for v in optional.values())
+    )
+    if not well_formed:
+        assert isinstance(item, RecordError)
+        return
+    if isinstance(item, Record):
+        assert item.text == text  # passed through untouched
+        return
+    # The only other refusals: a date that is not ISO, or url and source_url disagreeing.
+    assert re.search(r"'published' must be an ISO date|disagree", item.reason), item.reason
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ('{"text": "bad \\ud800 one"}', "'text' is not valid Unicode text: lone surrogate U+D800 at position 4"),
+        ('{"text": "ok", "title": "\\udfff"}', "'title' is not valid Unicode text: lone surrogate U+DFFF at position 0"),
+        ('{"text": "a\\u0000b"}', "'text' contains a NUL character (U+0000) at position 1"),
+    ],
+)  # fmt: skip
+def test_parse_jsonl_refuses_strings_no_database_can_store(line: str, reason: str) -> None:
+    # Found by the fuzzers: these records came through as Records and then crashed
+    # document_create (UnicodeEncodeError; DataError on PostgreSQL), stopping the batch.
+    bad, good = parse_jsonl([line, '{"title": "t", "text": "fine"}'])
+    assert bad == RecordError(line=1, reason=reason)
+    assert isinstance(good, Record) and (good.line, good.text) == (2, "fine")
+
+
+# --- HTML ------------------------------------------------------------------------------------
+
+TAGS = st.sampled_from(
+    ["p", "div", "article", "main", "h1", "span", "a", "script", "style", "table", "td",
+     "nav", "footer", "title", "head", "body", "html", "br", "meta", "link", "svg", "template"]
+)  # fmt: skip
+ATTRIBUTES = st.sampled_from(
+    [
+        "", ' class="content"', ' rel="canonical" href="http://[x/a"', ' rel="canonical"',
+        ' href="javascript:alert(1)"', ' property="og:title" content="T\u0301"',
+        ' name="author" content="https://example.org/me"', ' lang="de_DE,en"',
+        ' property="article:published_time" content="2024-13-45"', ' type="application/ld+json"',
+        " onload=x", ' a="', "/", " href=http://[::1]:99999/",
+    ]
+)  # fmt: skip
+
+
+MARKUP_BITS = st.sampled_from(
+    ["&amp;", "&#0;", "&#x110000;", "&bogus", "<!--", "-->", "<![CDATA[", "<!DOCTYPE html>", "<?xml?>"]
+)  # fmt: skip
+
+
+@st.composite
+def html_soup(draw: st.DrawFn) -> str:
+    parts = []
+    for _ in range(draw(st.integers(0, 25))):
+        kind = draw(st.integers(0, 5))
+        if kind == 0:
+            parts.append(f"<{draw(TAGS)}{draw(ATTRIBUTES)}>")
+        elif kind == 1:
+            parts.append(f"</{draw(TAGS)}>")
+        elif kind == 2:
+            parts.append(draw(MARKUP_BITS))
+        elif kind == 3:
+            parts.append(json.dumps(draw(JSON_VALUES)))
+        else:
+            parts.append(draw(TEXT))
+    return "".join(parts)
+
+
+PARAGRAPH = "A paragraph long enough for the extractor to keep it as the article's main text. "
+
+
+def _check_page(page: HtmlDocument) -> None:
+    assert page.text.strip() and _is_canonical(page.text)
+    assert page.published == "" or dt.date.fromisoformat(page.published)
+    assert page.canonical_url == "" or urlsplit(page.canonical_url).scheme in {"http", "https"}
+    assert page.removed_chars >= 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.one_of(html_soup(), TEXT), st.sampled_from(["", "https://example.org/a"]))
+def test_extract_html_returns_text_or_says_there_is_none(markup: str, url: str) -> None:
+    try:
+        page = extract_html(markup, url=url)
+    except ValueError as exc:
+        assert str(exc) == "no main text found"
+        return
+    _check_page(page)
+
+
+@settings(max_examples=60, deadline=None)
+@given(html_soup())
+def test_extract_html_keeps_an_article_whatever_surrounds_it(noise: str) -> None:
+    article = f"<article><p>{PARAGRAPH * 4}</p></article>"
+    markup = f"<html><head>{noise}</head><body>{article}</body></html>"
+    try:
+        page = extract_html(markup, url="https://example.org/a")
+    except ValueError as exc:
+        # Noise may swallow the article (an unclosed <script>, <!--, ...); that is the
+        # documented refusal, never another error.
+        assert str(exc) == "no main text found"
+        return
+    _check_page(page)
+
+
+def test_a_malformed_canonical_link_does_not_hide_the_article() -> None:
+    # Found by the fuzzer above: urljoin/urlsplit raised ValueError("Invalid IPv6 URL"),
+    # which callers took for "no main text found" and refused the page.
+    markup = (
+        '<html><head><link rel="canonical" href="http://[x/a"></head>'
+        f"<body><article><p>{PARAGRAPH * 4}</p></article></body></html>"
+    )
+    page = extract_html(markup, url="https://example.org/a")
+    assert page.text.startswith("A paragraph long enough")
+    assert page.canonical_url == ""
+
+
+# --- URLs ------------------------------------------------------------------------------------
+
+URL_CHARS = st.one_of(UNICODE, st.sampled_from(list(":/?#[]@!$&'()*+,;=%-._~ \\\t")))
+URLISH = st.builds(
+    lambda scheme, sep, host, rest: scheme + sep + host + rest,
+    st.sampled_from(["http", "https", "HTTPS", "ftp", "javascript", "", " http"]),
+    st.sampled_from(["://", ":", ":/", "", "://user:pw@"]),
+    st.text(URL_CHARS, max_size=15),
+    st.text(URL_CHARS, max_size=40),
+)
+
+
+@FUZZ
+@given(st.one_of(URLISH, TEXT_WITH_SURROGATES))
+@example("http://[v1.x]/")
+@example("http://[::1%25eth0]/a")
+@example("http://a.example/" + "\u00e9" * 700)  # under the limit raw, over it encoded
+def test_normalize_url_returns_an_accepted_http_url_or_refuses(url: str) -> None:
+    try:
+        once = normalize_url(url)
+    except UrlError:
+        return
+    assert urlsplit(once).scheme in {"http", "https"}
+    assert check_url(once) == once
+    assert normalize_url(once) == once
+
+
+def test_normalize_url_refuses_a_url_percent_encoding_takes_past_the_limit() -> None:
+    # Found by the fuzzer above: check_url accepts these 1,718 characters, but the key
+    # came out 10,218 long (each "é" is "%C3%A9"), which check_url (so normalize_url of
+    # its own result) and Source.normalized_url (2,000) refuse.
+    url = "https://a.example/" + "\u00e9" * 1_700
+    assert check_url(url) == url
+    with pytest.raises(UrlError, match="2000 characters once special characters"):
+        normalize_url(url)
+    ascii_url = "https://a.example/" + "e" * 1_980
+    assert normalize_url(ascii_url) == ascii_url
+
+
+@FUZZ
+@given(st.one_of(URLISH, TEXT_WITH_SURROGATES, JSON_SCALARS))
+def test_check_url_returns_an_http_url_or_refuses(url: Any) -> None:
+    try:
+        checked = check_url(url)
+    except UrlError:
+        return
+    assert urlsplit(checked).scheme.lower() in {"http", "https"}
+    assert len(checked) <= MAX_URL_LENGTH
+    assert check_url(checked) == checked
+
+
+# --- spans over any text ---------------------------------------------------------------------
+
+
+@st.composite
+def any_text_with_span(draw: st.DrawFn) -> tuple[str, int, int]:
+    text = draw(TEXT_WITH_SURROGATES.filter(bool))
+    start = draw(st.integers(0, len(text) - 1))
+    end = draw(st.integers(start + 1, len(text)))
+    return text, start, end
+
+
+@FUZZ
+@given(TEXT_WITH_SURROGATES)
+def test_canonicalize_is_idempotent_on_any_text(text: str) -> None:
+    once = spans.canonicalize(text)
+    assert spans.canonicalize(once) == once
+    assert "\r" not in once
+
+
+@FUZZ
+@given(any_text_with_span())
+def test_selectors_quote_any_text_even_non_canonical(case: tuple[str, int, int]) -> None:
+    text, start, end = case
+    selector = spans.make_selector(text, start, end, exact=text[start:end])
+    assert selector.exact == text[start:end]
+    assert text[start - len(selector.prefix) : end + len(selector.suffix)] == (
+        selector.prefix + selector.exact + selector.suffix
+    )
+    assert len(selector.prefix) == min(start, spans.CONTEXT_LENGTH)
+
+
+@FUZZ
+@given(TEXT_WITH_SURROGATES)
+def test_lone_surrogates_count_as_one_utf16_unit(text: str) -> None:
+    # spans.py: "Lone surrogates, if any, are BMP code points and count as one unit, as in JS."
+    units = sum(2 if ord(ch) > 0xFFFF else 1 for ch in text)
+    assert spans.codepoint_to_utf16(text, len(text)) == units
+    for offset in range(len(text) + 1):
+        assert spans.utf16_to_codepoint(text, spans.codepoint_to_utf16(text, offset)) == offset
+
+
+@FUZZ
+@given(any_text_with_span(), st.lists(st.integers(-3, 80), min_size=2, max_size=6))
+def test_segment_tiles_any_text_or_names_the_bad_span(
+    case: tuple[str, int, int], offsets: list[int]
+) -> None:
+    text, start, end = case
+    pairs = [(start, end), *zip(offsets[::2], offsets[1::2], strict=False)]
+    spans_in = [(f"s{index}", a, b) for index, (a, b) in enumerate(pairs)]
+    try:
+        paragraphs = spans.segment(text, spans_in)
+    except spans.SpanError as exc:
+        assert re.match(r"span 's\d+': ", exc.message)
+        return
+    lines = ["".join(segment.text for segment in p.segments) for p in paragraphs]
+    assert "\n".join(lines) == text
+
+
+# --- the native export validator -------------------------------------------------------------
+
+
+NATIVE_KEYS = st.sampled_from(
+    ["schema", "exported_at", "project", "document", "claims", "sources", "other"]
+)
+
+
+@FUZZ
+@given(st.one_of(JSON_VALUES, st.dictionaries(NATIVE_KEYS, JSON_VALUES)))
+@example({"schema": "workbench-export/1"})
+def test_native_errors_reports_any_json_value_without_raising(value: Any) -> None:
+    problems = export.native_errors(value)
+    assert isinstance(problems, list)
+    for pointer, reason in problems:
+        assert pointer.startswith("/") and isinstance(reason, str)
+    if not isinstance(value, dict) or value.get("schema") != export.NATIVE_SCHEMA:
+        assert problems
+
+
+TEXT_FOR_IMPORT = "Crime fell 20% last year, the mayor said. The bridge cost $2 billion."
+
+
+def valid_payload() -> dict[str, Any]:
+    """A native export with one of everything: claim, verdict, citation, source, consensus."""
+    exact = "Crime fell 20% last year"
+    return {
+        "schema": export.NATIVE_SCHEMA,
+        "exported_at": "2024-05-02T00:00:00.000000Z",
+        "project": {
+            "name": "Desk",
+            "slug": "desk",
+            "organization": "",
+            "organization_url": "",
+            "scale": [
+                {"key": key, "label": label, "ordinal": ordinal, "position": position}
+                for position, (key, label, ordinal) in enumerate(services.DEFAULT_SCALE)
+            ],
+            "policy": {
+                "required_reviews": 2,
+                "consensus_rule": "unanimous",
+                "majority_threshold": 0.5,
+                "lease_minutes": 30,
+            },
+        },
+        "document": {
+            "title": "City hall",
+            "text": TEXT_FOR_IMPORT,
+            "text_sha256": spans.text_sha256(TEXT_FOR_IMPORT),
+            "length": len(TEXT_FOR_IMPORT),
+            "raw_text": TEXT_FOR_IMPORT,
+            "source_url": "https://news.example.com/a",
+            "publisher": "Daily",
+            "author": "Jane",
+            "published_date": "2024-03-05",
+            "language": "en",
+            "created_at": "2024-05-01T11:00:00.000000Z",
+        },
+        "claims": [
+            {
+                "id": 7,
+                "start": 0,
+                "end": len(exact),
+                "exact": exact,
+                "prefix": "",
+                "suffix": TEXT_FOR_IMPORT[len(exact) : len(exact) + spans.CONTEXT_LENGTH],
+                "statement": "Crime fell by a fifth.",
+                "claimant": "the mayor",
+                "status": "resolved",
+                "version": 1,
+                "created_by": "gina",
+                "created_at": "2024-05-01T12:00:00.000000Z",
+                "verdicts": [
+                    {
+                        "id": 11,
+                        "reviewer": "rita",
+                        "rating": "false",
+                        "confidence": "high",
+                        "rationale": "Police data.",
+                        "revision": 1,
+                        "is_current": True,
+                        "submitted_at": "2024-05-01T13:00:00.000000Z",
+                        "citations": [{"source": 3, "quote": "3%", "stance": "refutes"}],
+                    }
+                ],
+                "consensus": [
+                    {
+                        "sequence": 1,
+                        "rating": "false",
+                        "method": "adjudicated",
+                        "agreement": 1.0,
+                        "decided_by": "ed",
+                        "decided_at": "2024-05-01T14:00:00.000000Z",
+                        "note": "",
+                        "is_current": True,
+                        "verdicts": [11],
+                    }
+                ],
+            }
+        ],
+        "sources": [
+            {
+                "id": 3,
+                "url": "https://stats.example.gov/crime",
+                "normalized_url": "https://stats.example.gov/crime",
+                "title": "Stats",
+                "publisher": "Office",
+                "published_date": None,
+                "archive_url": "",
+                "accessed_date": None,
+            }
+        ],
+    }
+
+
+def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place in ``value`` a mutation can replace: each field, leaf or not."""
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    found = []
+    for key, item in items:
+        found.append((*path, key))
+        if isinstance(item, dict | list):
+            found.extend(_paths(item, (*path, key)))
+    return found
+
+
+LEAVES = _paths(valid_payload())
+# Leaves the database stores as 32-bit integers without a model-level range check.
+UNCHECKED_INTEGERS = {
+    ("claims", 0, "verdicts", 0, "revision"),
+    ("claims", 0, "consensus", 0, "sequence"),
+}
+INT32_MAX = 2**31 - 1
+# What json.loads can hand over for a leaf of a file: any JSON value, integers of any
+# size. Left out here, because they are the known bugs below (put them back once fixed):
+# lone surrogates, NUL, NaN, and numbers past the column range on UNCHECKED_INTEGERS
+# (the schema's "integer" admits 1e308: JSON Schema counts 1e308 as an integer).
+SAFE_STRINGS = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=20)
+SAFE_JSON = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), SAFE_STRINGS),
+    lambda children: st.one_of(
+        st.lists(children, max_size=3), st.dictionaries(SAFE_STRINGS, children, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def _known_range_bug(mutation: tuple[tuple[Any, ...], Any]) -> bool:
+    path, value = mutation
+    return path in UNCHECKED_INTEGERS and isinstance(value, int | float) and value > INT32_MAX
+
+
+MUTATIONS = st.tuples(
+    st.sampled_from(LEAVES),
+    st.one_of(
+        SAFE_JSON,
+        TEXT.map(lambda text: text.replace("\x00", "")),
+        st.integers(min_value=-(2**70), max_value=2**70),
+        st.sampled_from([0, -1, INT32_MAX, 2**63, math.inf, -math.inf, 1e308, "", " "]),
+    ),
+).filter(lambda mutation: not _known_range_bug(mutation))
+
+
+def _set(payload: dict[str, Any], path: tuple[Any, ...], value: Any) -> None:
+    """Replace the value at ``path``, if an earlier mutation left that place standing."""
+    target: Any = payload
+    try:
+        for key in path[:-1]:
+            target = target[key]
+        if isinstance(target, dict | list):
+            target[path[-1]] = value
+    except (KeyError, IndexError, TypeError):
+        return
+
+
+def mutated(*mutations: tuple[tuple[Any, ...], Any]) -> dict[str, Any]:
+    payload = valid_payload()
+    for path, value in mutations:
+        _set(payload, path, value)
+    return payload
+
+
+class NativeImportFuzzTests(HypothesisTestCase):
+    """``document_import_native`` on exports with one to three leaves replaced.
+
+    Each example runs in its own transaction (hypothesis.extra.django.TestCase), so an
+    accepted import does not make the next example a duplicate.
+    """
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.importer = make_user("importer")
+        cls.project = make_project(creator=cls.importer, name="Target")
+
+    def import_or_refuse(self, payload: dict[str, Any]) -> Document | ValidationError:
+        try:
+            return services.document_import_native(
+                project=self.project, payload=payload, actor=self.importer
+            )
+        except ValidationError as exc:
+            self.assertTrue(exc.message_dict)
+            return exc
+
+    def test_the_unmutated_export_imports(self) -> None:
+        document = self.import_or_refuse(valid_payload())
+        self.assertIsInstance(document, Document)
+        self.assertEqual(document.claims.get().verdicts.get().citations.count(), 1)
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(MUTATIONS, min_size=1, max_size=3))
+    def test_a_mutated_export_imports_or_is_refused(
+        self, mutations: list[tuple[tuple[Any, ...], Any]]
+    ) -> None:
+        result = self.import_or_refuse(mutated(*mutations))
+        if isinstance(result, Document):
+            self.assertTrue(Document.objects.filter(pk=result.pk).exists())
+
+
+# Found by the fuzzer above (services/native_import.py, not a pure module: reported, not
+# fixed). Each of these raises something other than ValidationError: a 500 through any
+# caller, and ``import_documents`` stops the whole batch with a traceback.
+KNOWN_NATIVE_IMPORT_BUGS = [
+    # Lone surrogate in any string (document text: spans.text_sha256 cannot encode it;
+    # any other string: the database driver cannot) -> UnicodeEncodeError.
+    pytest.param(("document", "text"), "Crime fell \ud800", id="surrogate-in-text"),
+    pytest.param(("claims", 0, "statement"), "\ud800", id="surrogate-in-statement"),
+    # Verdict revision / consensus sequence are not range-checked (no full_clean, no
+    # schema maximum) -> OverflowError on SQLite, DataError on PostgreSQL.
+    pytest.param(("claims", 0, "verdicts", 0, "revision"), 2**63, id="huge-revision"),
+    pytest.param(("claims", 0, "consensus", 0, "sequence"), 2**63, id="huge-sequence"),
+    pytest.param(("claims", 0, "verdicts", 0, "revision"), 1e308, id="float-revision"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.xfail(strict=True, reason="BUG: native import crashes instead of refusing")
+@pytest.mark.parametrize(("path", "value"), KNOWN_NATIVE_IMPORT_BUGS)
+def test_known_bug_native_import_crashes(path: tuple[Any, ...], value: Any) -> None:
+    importer = make_user("importer")
+    project = make_project(creator=importer, name="Target")
+    with pytest.raises(ValidationError):
+        services.document_import_native(
+            project=project, payload=mutated((path, value)), actor=importer
+        )
+
+
+@pytest.mark.postgres("PostgreSQL text columns refuse NUL")
+@pytest.mark.django_db
+@pytest.mark.xfail(strict=True, reason="BUG: native import crashes on NUL (DataError)")
+def test_known_bug_native_import_crashes_on_nul_in_postgresql() -> None:
+    importer = make_user("importer")
+    project = make_project(creator=importer, name="Target")
+    with pytest.raises(ValidationError):
+        services.document_import_native(
+            project=project, payload=mutated((("document", "title"), "a\x00b")), actor=importer
+        )
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: NaN agreement passes the schema")
+def test_known_bug_native_import_accepts_nan_agreement() -> None:
+    """Python's json.loads reads ``NaN``; the schema's 0..1 bounds do not exclude it.
+    SQLite stores it as NULL (the value silently changes); PostgreSQL stores NaN and
+    every later export of the document fails (json_dumps_safe refuses NaN)."""
+    payload = mutated((("claims", 0, "consensus", 0, "agreement"), math.nan))
+    assert export.native_errors(payload) != []
+
+
+# --- the import command ------------------------------------------------------------------------
+
+
+def _import(tmp_path: Path, name: str, content: str, project: Any) -> str:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    out = io.StringIO()
+    call_command(
+        "import_documents", str(path), "--project", project.slug, "--no-progress",
+        stdout=out, stderr=io.StringIO(),
+    )  # fmt: skip
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_a_jsonl_batch_goes_on_past_a_record_no_database_can_store(tmp_path: Path) -> None:
+    # Regression: the escaped surrogate reached document_create and the command died
+    # with UnicodeEncodeError before "good two" was read.
+    project = make_project(creator=make_user("importer"), name="Target")
+    content = (
+        '{"title": "t1", "text": "bad \\ud800 one"}\n'
+        '{"title": "t2", "text": "bad \\u0000 two"}\n'
+        '{"title": "t3", "text": "good three"}\n'
+    )
+    out = _import(tmp_path, "batch.jsonl", content, project)
+    assert "Imported 1, skipped 0 duplicate(s), failed 2" in out
+    assert "batch.jsonl:1: 'text' is not valid Unicode text" in out
+    assert "batch.jsonl:2: 'text' contains a NUL character" in out
+    assert Document.objects.get(project=project).text == "good three"
+
+
+@pytest.mark.django_db
+@pytest.mark.xfail(strict=True, reason="BUG: JSONL is split with str.splitlines()")
+def test_known_bug_jsonl_lines_are_split_at_unicode_line_separators(tmp_path: Path) -> None:
+    """JSON strings may hold U+2028, U+2029 and U+0085 unescaped (json.dumps with
+    ensure_ascii=False writes them so), but import_documents and services.importing split
+    the file with str.splitlines(), which breaks a record there; ``split("\\n")`` would not."""
+    project = make_project(creator=make_user("importer"), name="Target")
+    record = {"title": "t", "text": "First part\u2028second part"}
+    out = _import(tmp_path, "batch.jsonl", json.dumps(record, ensure_ascii=False) + "\n", project)
+    assert "Imported 1, skipped 0 duplicate(s), failed 0" in out
