@@ -13,7 +13,9 @@ of ``--claims`` claims in review (3 reviews each) and 50 reviewers. Then, for at
 
 * each of ``--reviewers`` threads (one reviewer each, an API token) loops lease
   (``POST /queue/next/``) → read (claim, then its document) → submit a verdict with a
-  citation, alternating nodes between calls, until the queue has nothing for them;
+  citation, alternating nodes between calls, until the queue has nothing for them
+  (closed loop by default: the next request leaves as soon as the answer arrives, so
+  the server is saturated; ``--think S`` adds a reading pause of S seconds on average);
 * ``--readers`` threads read: document lists, a document with its claims, claim lists,
   and the HTML reader and dashboard through a signed-in session;
 * one exporter streams the whole project export again and again.
@@ -197,6 +199,7 @@ def reviewer(
     ratings: list[str],
     outcomes: Outcomes,
     stop: threading.Event,
+    think: float = 0.0,
 ) -> None:
     rng = random.Random(index)
     node = index
@@ -220,6 +223,8 @@ def reviewer(
         node += 1
         client.request("read_claim", "GET", f"/api/v1/claims/{claim['id']}/", node=node)
         client.request("read_document", "GET", f"/api/v1/documents/{claim['document']}/", node=node)
+        if think and stop.wait(rng.expovariate(1 / think)):
+            break  # reading time is over for this run; the lease expires unused
         verdict = {
             "rating": rng.choice(ratings),
             "confidence": rng.choice(["low", "medium", "high"]),
@@ -721,6 +726,7 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit("use a database of its own, named wb_* (it is re-seeded)")
     cluster = pg_cluster(args.db, args.cluster) if args.fault == "pg-restart" else None
     mode = f"{args.nodes}node" + (f"-{args.fault}" if args.fault != "none" else "")
+    mode += f"-think{args.think:g}s" if args.think else ""
     common.log(f"seeding {args.claims} claims over {args.documents} documents …")
     world = seed(args.db, args.claims, args.documents, args.reviewers)
     ports = [free_port() for _ in range(args.nodes)]
@@ -740,7 +746,7 @@ def run(args: argparse.Namespace) -> int:
     for index, (user_id, token) in enumerate(world.reviewer_tokens):
         spawn(
             reviewer, user_id, index, world.project_id, world.ratings, outcomes, recorder.stop,
-            client=Client(ports, recorder, token),
+            args.think, client=Client(ports, recorder, token),
         )  # fmt: skip
     for index in range(args.readers):
         if index % 2:
@@ -803,6 +809,7 @@ def run(args: argparse.Namespace) -> int:
         "workers_per_node": args.workers,
         "reviewers": len(world.reviewer_tokens),
         "readers": args.readers,
+        "think_s": args.think,
         "claims": args.claims,
         "required_reviews": world.required,
         "seconds": round(elapsed, 1),
@@ -866,6 +873,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--readers", type=int, default=4)
     p.add_argument("--claims", type=int, default=3000)
     p.add_argument("--documents", type=int, default=60)
+    p.add_argument(
+        "--think", type=float, default=0.0,
+        help="mean seconds a reviewer reads before judging (exponential; 0: closed loop)",
+    )  # fmt: skip
     p.add_argument("--duration", type=float, default=90, help="seconds of load at most")
     p.add_argument("--max-requests", type=int, default=40_000)
     p.add_argument("--fault", choices=["none", "pg-restart"], default="none")

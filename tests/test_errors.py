@@ -17,6 +17,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from annotations import services
+from annotations.api.serializers import VerdictSerializer
 from tests.factories import make_claim
 from tests.test_api import API, ApiTestCase
 
@@ -101,3 +102,27 @@ def test_every_connection_carries_statement_and_idle_transaction_timeouts() -> N
         assert cursor.fetchone()[0] == "30s"
         cursor.execute("SHOW idle_in_transaction_session_timeout")
         assert cursor.fetchone()[0] == "1min"
+
+
+class CommitThenAnswerTests(ApiTestCase):
+    def test_a_submitted_verdict_becomes_its_answer_without_the_database(self) -> None:
+        """Everything the 201 shows is loaded inside the write's transaction: an outage
+        after the commit cannot turn a saved verdict into an error answer."""
+        claim = make_claim(document=self.document, actor=self.creator, exact="crime fell 20%")
+        services.lease_next(reviewer=self.reviewer_a, project=self.project)
+        verdict = services.verdict_submit(
+            claim=claim,
+            reviewer=self.reviewer_a,
+            rating="false",
+            confidence="high",
+            citations=[
+                services.CitationInput(stance="refutes", url="https://stats.example.org/a"),
+                services.CitationInput(stance="context", url="https://stats.example.org/b"),
+            ],
+        )
+        with self.assertNumQueries(0):
+            data = VerdictSerializer(verdict).data
+        self.assertEqual(
+            [c["source"]["url"] for c in data["citations"]],
+            ["https://stats.example.org/a", "https://stats.example.org/b"],
+        )

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 
 from annotations import consensus, selectors
@@ -203,6 +204,12 @@ def verdict_submit(
         after=_verdict_state(verdict, written),
     )
     _consensus_decide(claim=claim, actor=reviewer)
+    # Load what the answer shows while still in the transaction: once it commits, turning
+    # the verdict into a response needs no database, so an outage between the commit and
+    # the response cannot report a saved verdict as failed.
+    prefetch_related_objects(
+        [verdict], Prefetch("citations", queryset=Citation.objects.select_related("source"))
+    )
     return verdict
 
 
