@@ -2,9 +2,11 @@
 
 schemathesis reads ``/api/schema/`` from the app, generates requests for every operation,
 sends them to the app in-process (WSGI, on the test's own database connection and
-transaction) with a project member's token, and checks every response against the schema:
-no 5xx, only documented status codes, documented content types and headers, and bodies
-that match the documented schemas.
+transaction) as each role in turn (project admin, editor, reviewer, a member of another
+project only, and an anonymous caller), and checks every response against the schema: no
+5xx, only documented status codes, documented content types and headers, and bodies that
+match the documented schemas. The outsider and the anonymous caller must also be refused
+(``refuses_outsiders``). ``tests/test_api_stateful.py`` chains calls on top of this.
 
 Known schema gaps are listed in ``SCHEMA_GAPS``: a generated run of an operation with a
 known gap xfails only if *every* failure it found is that gap (anything else still fails),
@@ -18,10 +20,11 @@ import json
 import re
 import sys
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import schemathesis
@@ -31,12 +34,13 @@ from django.core.signals import got_request_exception
 from django.db import transaction
 from django.test import Client
 from django.test.client import ClientHandler
+from django.urls import Resolver404, resolve
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import CheckFunction, not_a_server_error
 from schemathesis.core.failures import Failure
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -60,7 +64,7 @@ MAX_EXAMPLES = 15
 # negative_data_rejection (a schema-valid body routinely names a document, project or
 # rating that does not exist or is not the caller's, and the API rightly answers 400), and
 # the stateful checks (use_after_free, ensure_resource_availability, ignored_auth), which
-# need a recorded multi-call scenario rather than one call.
+# need a recorded multi-call scenario: tests/test_api_stateful.py runs them.
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -120,7 +124,15 @@ def _operation_labels() -> list[str]:
 
 
 OPERATIONS = _operation_labels()
-PERSONAS = ("admin", "reviewer_a")
+# Every role: project admin, editor, reviewer, a member of another project only, and a
+# caller without credentials (no Authorization header).
+PERSONAS = ("admin", "editor", "reviewer_a", "outsider", "anonymous")
+TOKEN_OPERATION = "POST /api/v1/auth/token/"
+# Text that only members of the cast's project may read: its documents and claims.
+PRIVATE_TEXT = ("crime fell 20%", "record low of 3.1%", "new bridge cost", "A second text.")
+# A new document's text when one is bound: long enough for every bound span (start < 40,
+# end < 70), and none of PRIVATE_TEXT, which an outsider may post and read back.
+PROSE = "Turnout rose to 71% in the city, the council said.\nThe new tram opened two years late.\n"
 
 
 class DjangoWSGIApp:
@@ -176,6 +188,10 @@ def _member_client() -> Client:
 
 @pytest.fixture
 def cast(db: None) -> SimpleNamespace:
+    return make_cast()
+
+
+def make_cast() -> SimpleNamespace:
     """Personas plus claims in every state, leases for both callers, verdicts with
     citations, so that generated requests reach past the lookups into real responses."""
 
@@ -218,34 +234,111 @@ def cast(db: None) -> SimpleNamespace:
     return c
 
 
-def _bind(case: Any, data: st.DataObject, cast: SimpleNamespace) -> None:
-    """Point ids and names in a generated request at real rows half of the time."""
-    kind = case.operation.path.removeprefix("/api/v1/").split("/")[0]
-    if "id" in (case.path_parameters or {}):
+FAIR_COIN = st.booleans()
+
+
+def _kind(case: Any) -> str:
+    """The collection an operation's ``{id}`` names: projects, documents, claims, sources."""
+    return case.operation.path.removeprefix("/api/v1/").split("/")[0]
+
+
+def _bind(
+    case: Any,
+    data: Any,
+    cast: SimpleNamespace,
+    *,
+    keep: Collection[str] = frozenset(),
+    coin: st.SearchStrategy[bool] = FAIR_COIN,
+) -> None:
+    """Point ids and names in a generated request at real rows (or real prose) half of the time.
+
+    ``data`` is anything with ``draw(strategy, label=...)`` (``st.data()``); names in ``keep``
+    were filled in by a link of the stateful run and are left alone; ``coin`` decides each
+    binding (a fair one by default)."""
+    kind = _kind(case)
+    if "id" in (case.path_parameters or {}) and "id" not in keep:
         case.path_parameters["id"] = data.draw(st.sampled_from(cast.ids[kind]), label="id")
     choices = {
         "project": st.sampled_from(cast.ids["projects"]),
         "document": st.sampled_from(cast.ids["documents"]),
         "rating": st.sampled_from(DEFAULT_SCALE_KEYS),
         "username": st.sampled_from(["newcomer", "reviewer_d", "admin", "outsider"]),
+        "text": st.just(PROSE),
+        # A generated citation names no real source: cite nothing instead, half of the time.
+        "citations": st.just([]),
     }
     for container in (case.query, case.body):
         if not isinstance(container, dict):
             continue
         for name, strategy in choices.items():
-            if name in container and data.draw(st.booleans(), label=f"bind {name}"):
+            if name in container and name not in keep and data.draw(coin, label=f"bind {name}"):
                 container[name] = data.draw(strategy, label=name)
     body = case.body
     if (
         isinstance(body, dict)
         and {"start", "end"} <= set(body)
-        and data.draw(st.booleans(), label="bind span")
+        and not {"start", "end"} & set(keep)
+        and data.draw(coin, label="bind span")
     ):
         body["start"] = data.draw(st.integers(0, 40), label="start")
         body["end"] = body["start"] + data.draw(st.integers(1, 30), label="length")
         body.pop("exact", None)
-    if case.headers and "If-Match" in case.headers and data.draw(st.booleans(), label="etag"):
+    if (
+        case.headers
+        and "If-Match" in case.headers
+        and "If-Match" not in keep
+        and data.draw(coin, label="etag")
+    ):
         case.headers["If-Match"] = '"1"'
+
+
+def refuses_outsiders(persona: str, cast: SimpleNamespace) -> CheckFunction:
+    """A check that callers outside the cast's project learn nothing of it.
+
+    Anonymous callers get 401 everywhere but the token exchange. The outsider (a member of
+    another project only) gets 403/404 for every row of the cast's project named in the
+    path, and no response to either of them quotes the project's texts."""
+    desk = {(kind, pk) for kind, pks in cast.ids.items() for pk in pks}
+    desk.discard(("projects", cast.other_project.pk))
+
+    def refuses_outsiders(ctx: Any, response: Any, case: Any) -> None:
+        status = response.status_code
+        label = case.operation.label
+        if persona == "anonymous":
+            if label == TOKEN_OPERATION:
+                assert not 200 <= status < 300, f"{label} issued a token for a made-up password"
+            else:
+                # 404 only where no URL pattern matches (e.g. a negative {number}): no view ran.
+                routed = _routes(urlsplit(response.request.url).path)
+                assert status == 401 or (status == 404 and not routed), (
+                    f"anonymous {label} answered {status}, not 401"
+                )
+        elif persona == "outsider":
+            pk = (case.path_parameters or {}).get("id")
+            if (_kind(case), pk) in desk:
+                assert status in (403, 404), f"outsider {label} on id {pk} answered {status}"
+        else:
+            return
+        leaked = [text for text in PRIVATE_TEXT if text in response.text]
+        assert not leaked, f"{persona} {label} answered {status} quoting {leaked}"
+
+    return refuses_outsiders
+
+
+def _routes(path: str) -> bool:
+    try:
+        resolve(path)
+    except Resolver404:
+        return False
+    return True
+
+
+def _auth(persona: str, cast: SimpleNamespace) -> dict[str, str]:
+    """The persona's Authorization header; none for the anonymous caller."""
+    if persona == "anonymous":
+        return {}
+    token, _ = Token.objects.get_or_create(user=getattr(cast, persona))
+    return {"Authorization": f"Token {token.key}"}
 
 
 @pytest.mark.parametrize(
@@ -260,8 +353,8 @@ def test_operation_conforms_to_the_schema(
     persona: str, label: str, cast: SimpleNamespace, app: DjangoWSGIApp, api_schema: Any
 ) -> None:
     make_user("newcomer")
-    token, _ = Token.objects.get_or_create(user=getattr(cast, persona))
-    auth = {"Authorization": f"Token {token.key}"}
+    auth = _auth(persona, cast)
+    checks = [*CHECKS, refuses_outsiders(persona, cast)]
     operation = api_schema.find_operation_by_label(label)
     assert operation is not None, f"{label} is not in the served schema"
 
@@ -282,7 +375,7 @@ def test_operation_conforms_to_the_schema(
         with transaction.atomic():
             response = case.call(base_url=BASE_URL, headers=auth)
             try:
-                case.validate_response(response, checks=CHECKS, headers=auth)
+                case.validate_response(response, checks=checks, headers=auth)
             except Exception as exc:
                 for error in app.errors:
                     exc.add_note(error)
