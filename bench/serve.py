@@ -87,6 +87,9 @@ def prepare(db_url: str) -> None:
         "U = get_user_model()\n"
         f"u = U.objects.filter(username={BENCH_USER!r}).first() or U(username={BENCH_USER!r})\n"
         f"u.set_password({BENCH_PASSWORD!r}); u.is_active = True; u.save()\n"
+        "from django.contrib.auth.models import Permission\n"
+        "u.user_permissions.add(Permission.objects.get(\n"
+        "    content_type__app_label='annotations', codename='add_project'))\n"
     )
     subprocess.run([PYTHON, "-c", script], cwd=ROOT, env=server_env(db_url), check=True)
 

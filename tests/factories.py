@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, Permission
 
 from annotations import services
 from annotations.models import Claim, Document, Project, Role
@@ -22,6 +22,16 @@ def make_user(username: str, **extra: Any) -> AbstractBaseUser:
     return get_user_model().objects.create_user(
         username=username, password="pw-" + username, **extra
     )
+
+
+def grant(user: AbstractBaseUser, codename: str) -> None:
+    """Give ``user`` the annotations model permission ``codename`` (e.g. ``add_project``)."""
+    user.user_permissions.add(
+        Permission.objects.get(content_type__app_label="annotations", codename=codename)
+    )
+    # Django caches permissions on the instance; drop the cache so has_perm sees the grant.
+    for cache in ("_perm_cache", "_user_perm_cache"):
+        user.__dict__.pop(cache, None)
 
 
 def make_project(*, creator: AbstractBaseUser, name: str = "Desk", **policy: Any) -> Project:
@@ -73,6 +83,7 @@ class Personas:
     @classmethod
     def make_personas(cls, **policy: Any) -> None:
         cls.admin = make_user("admin")
+        grant(cls.admin, "add_project")  # opened the desk: may open projects
         cls.project = make_project(creator=cls.admin, name="Desk", **policy)
         cls.editor = make_user("editor")
         cls.creator = make_user("creator")

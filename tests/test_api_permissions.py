@@ -132,7 +132,8 @@ class ApiPermissionMatrixTests(ApiTestCase):
                 "project create",
                 "POST",
                 "/projects/",
-                statuses(401, 201, 201, 201, 201),
+                # Only holders of "Can add project" (the admin persona) open projects.
+                statuses(401, 403, 403, 403, 201),
                 {"name": "New desk"},
             ),
             Row("project detail", "GET", f"/projects/{p}/", statuses(401, 404, 200, 200, 200)),

@@ -128,6 +128,13 @@ class ProjectListApi(generics.ListAPIView):
         request=s.ProjectCreateSerializer, responses={201: s.ProjectSerializer, **ERRORS}
     )
     def post(self, request: Request) -> Response:
+        # Projects are opened by people an administrator trusts with it (Django's "Can add
+        # project" permission): otherwise any account could open a project and probe which
+        # usernames exist by adding them as members.
+        if not request.user.has_perm("annotations.add_project"):
+            raise PermissionDenied(
+                "Opening a project needs the 'Can add project' permission; ask an administrator."
+            )
         data = _body(s.ProjectCreateSerializer, request)
         project = services.project_create(creator=request.user, **data)
         return Response(self.get_serializer(project).data, status=status.HTTP_201_CREATED)

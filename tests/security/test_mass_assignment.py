@@ -15,6 +15,7 @@ from django.test import TestCase
 from django.urls import Resolver404, resolve
 
 from annotations.models import Claim, Membership, Project, Role, Verdict
+from tests.factories import grant
 from tests.security.world import API, World
 
 ESCALATION = {
@@ -69,6 +70,7 @@ class MassAssignmentTests(World, TestCase):
 
     def test_project_create_makes_the_caller_its_admin_whatever_the_body_says(self) -> None:
         flags = self.user_flags()
+        grant(self.reviewer_a, "add_project")
         body = {**ESCALATION, "name": "Fresh", "created_by": self.admin.pk}
         response = self.api(self.reviewer_a).post(f"{API}/projects/", body, format="json")
         self.assertEqual(response.status_code, 201, response.content)
