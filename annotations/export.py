@@ -21,10 +21,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from annotations import spans
 
 NATIVE_SCHEMA = "workbench-export/1"
 NATIVE_SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "workbench-export-1.schema.json"
@@ -95,6 +98,11 @@ def native_errors(
     of the schema's ``$defs`` instead of the whole document export. An empty list means
     the payload matches. Needs ``jsonschema`` (a dependency of drf-spectacular, so it is
     present wherever the app runs).
+
+    Also reported, anywhere in the payload, because JSON Schema cannot express them
+    (``_value_problems``): strings no database can store (NUL, lone surrogates, which
+    JSON escapes can spell) and numbers that are NaN or infinite (Python's json reads
+    ``NaN`` and ``Infinity``, and ``minimum``/``maximum`` let NaN through).
     """
     from jsonschema import Draft202012Validator
     from referencing import Registry, Resource
@@ -105,12 +113,39 @@ def native_errors(
     validator = Draft202012Validator(
         target, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER
     )
-    problems = []
+    problems = _value_problems(payload)
     for error in validator.iter_errors(payload):
         pointer = "/" + "/".join(str(part) for part in error.absolute_path)
         problems.append((pointer, error.message))
     problems.sort()
     return problems[:limit]
+
+
+def _value_problems(payload: Any) -> list[tuple[str, str]]:
+    """Every string no database can store and every non-finite number, by JSON pointer.
+
+    A key that cannot be stored is reported at its object (the pointer names no key that
+    could not be printed) and not descended into. Iterative: json.loads nests deeper
+    than Python recurses.
+    """
+    problems: list[tuple[str, str]] = []
+    stack: list[tuple[str, Any]] = [("", payload)]
+    while stack:
+        pointer, value = stack.pop()
+        if isinstance(value, str):
+            problems.extend((pointer or "/", reason) for reason in spans.storage_problems(value))
+        elif isinstance(value, float) and not math.isfinite(value):
+            problems.append((pointer or "/", f"{value} is not a finite number"))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                reasons = spans.storage_problems(key) if isinstance(key, str) else []
+                if reasons:
+                    problems.extend((pointer or "/", f"key {key!r} {reason}") for reason in reasons)
+                else:
+                    stack.append((f"{pointer}/{key}", item))
+        elif isinstance(value, list):
+            stack.extend((f"{pointer}/{index}", item) for index, item in enumerate(value))
+    return problems
 
 
 # --- shared helpers ------------------------------------------------------------------------

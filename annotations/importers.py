@@ -8,7 +8,9 @@ long as it reports every line it took away (``Cleaned.removed``).
 
 The cleaner works on whole lines only.  It never reflows, re-spaces or edits the
 inside of a line it keeps, because fact-checkers quote documents verbatim and a
-claim's ``exact`` must match what the publisher wrote.
+claim's ``exact`` must match what the publisher wrote.  The one exception is C0
+control characters (``drop_control_characters``): nobody can see or quote them, and
+NUL cannot be stored at all.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from annotations import spans
+
 __all__ = [
     "Cleaned",
     "Record",
@@ -28,7 +32,10 @@ __all__ = [
     "Removal",
     "RemovalKind",
     "clean_text",
+    "drop_control_characters",
+    "jsonl_lines",
     "parse_jsonl",
+    "storable_raw_text",
 ]
 
 RemovalKind = Literal["css", "script", "related-headline", "feed-footer", "source-marker", "title"]
@@ -38,10 +45,10 @@ RemovalKind = Literal["css", "script", "related-headline", "feed-footer", "sourc
 class Removal:
     """A run of consecutive lines of one kind that the cleaner took out.
 
-    ``text`` is the run exactly as it stands in the canonicalised raw text (line
-    endings ``\\n``, NFC), lines joined with ``\\n``; ``line`` is the 1-based number
-    of its first line.  Canonicalising never adds or removes a line break, so the
-    number is also right for the raw text as the user supplied it.
+    ``text`` is the run exactly as it stands in the canonicalised raw text (control
+    characters dropped, line endings ``\\n``, NFC), lines joined with ``\\n``; ``line``
+    is the 1-based number of its first line.  Neither step adds or removes a line
+    break, so the number is also right for the raw text as the user supplied it.
     """
 
     kind: RemovalKind
@@ -72,6 +79,43 @@ def _canonicalize(text: str) -> str:
 
 def _is_blank(line: str) -> bool:
     return not line.strip()
+
+
+# C0 control characters other than tab and the line breaks.  Those Python counts as
+# whitespace (vertical tab, form feed, the information separators) separate words or
+# pages, so they become a space; the rest (NUL, escape, backspace, ...) are dropped.
+_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _control_replacement(match: re.Match[str]) -> str:
+    return " " if match.group().isspace() else ""
+
+
+def drop_control_characters(text: str) -> str:
+    """``text`` without C0 control characters other than tab, ``\\n`` and ``\\r``.
+
+    Vertical tab, form feed and U+001C..U+001F become a space, every other one (NUL
+    first: PostgreSQL cannot store it) is dropped.  Line breaks are untouched, so line
+    numbers stay those of ``text``.  For imported text only: a document's stored text
+    is refused, not repaired, when it holds NUL (``services.document_create``).
+    """
+    if not _CONTROL_CHARACTERS.search(text):
+        return text
+    return _CONTROL_CHARACTERS.sub(_control_replacement, text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable_raw_text(text: str) -> str:
+    """``text`` as a database can keep it as provenance (``Document.raw_text``): NUL
+    dropped and lone surrogates replaced by U+FFFD, nothing else changed."""
+    text = text.replace("\x00", "")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = _SURROGATE.sub("\ufffd", text)
+    return text
 
 
 # --- CSS -------------------------------------------------------------------------
@@ -339,37 +383,78 @@ def _group_removals(lines: list[str], kinds: list[RemovalKind | None]) -> tuple[
     return tuple(removals)
 
 
-def _join_kept(lines: list[str], kinds: list[RemovalKind | None]) -> str:
-    kept = [line for line, kind in zip(lines, kinds, strict=True) if kind is None]
+def _blank_run_line(run: list[str]) -> str:
+    # A single blank line is the author's paragraph break and stays as it is; longer runs
+    # are mostly what removed junk left behind, so they become one empty line.
+    return run[0] if len(run) == 1 else ""
+
+
+def _kept_lines(
+    lines: list[str], kinds: list[RemovalKind | None]
+) -> tuple[list[str], list[list[int]]]:
+    """The body as it is returned (kept lines, blank runs shrunk to one line, none at
+    either end), each line with the indices in ``lines`` it stands for."""
     out: list[str] = []
-    blank_run: list[str] = []
-    for line in kept:
-        if _is_blank(line):
-            blank_run.append(line)
+    origins: list[list[int]] = []
+    blank_run: list[int] = []
+    for i, kind in enumerate(kinds):
+        if kind is not None:
+            continue
+        if _is_blank(lines[i]):
+            blank_run.append(i)
             continue
         if blank_run and out:
-            # A single blank line is the author's paragraph break and stays as it is;
-            # longer runs are mostly what removed junk left behind, so they become one.
-            out.append(blank_run[0] if len(blank_run) == 1 else "")
+            out.append(_blank_run_line([lines[b] for b in blank_run]))
+            origins.append(blank_run)
         blank_run = []
+        out.append(lines[i])
+        origins.append([i])
+    return out, origins
+
+
+def _join_kept(lines: list[str], kinds: list[RemovalKind | None]) -> str:
+    return "\n".join(_kept_lines(lines, kinds)[0])
+
+
+def _compact(lines: list[str]) -> tuple[list[str], list[list[int]]]:
+    """``lines`` with each run of blank lines as one line, and where each came from.
+
+    The rules only ask whether a line is blank, never how many blank lines there are, so
+    the first pass reads the text the way a second cleaning of its output would."""
+    out: list[str] = []
+    origins: list[list[int]] = []
+    for i, line in enumerate(lines):
+        if _is_blank(line) and out and _is_blank(out[-1]):
+            origins[-1].append(i)
+            out[-1] = ""
+            continue
         out.append(line)
-    # Leading and trailing blank runs are dropped by construction.
-    return "\n".join(out)
+        origins.append([i])
+    return out, origins
 
 
-def clean_text(raw: str) -> Cleaned:
-    """Clean scraped plain text into a document body plus title and publisher.
+def _recleaning_view(
+    lines: list[str], kinds: list[RemovalKind | None], title: str
+) -> tuple[list[str], list[list[int]]]:
+    """The lines of ``f"{title}\\n\\n{text}"`` (what ``clean_text`` returned so far, the
+    title put back), each with the indices in ``lines`` it stands for: the title its own
+    line, the blank line after it the blank lines between the title and the body."""
+    body, body_origins = _kept_lines(lines, kinds)
+    if not title:
+        # No title, so no line left at all: nothing a pass could take.
+        return [title, "", *(body or [""])], [[], [], *(body_origins or [[]])]
+    title_index = kinds.index("title")
+    first_body = body_origins[0][0] if body_origins else len(lines)
+    gap = [i for i in range(title_index + 1, first_body) if kinds[i] is None]
+    return (
+        [title, "", *(body or [""])],
+        [[title_index], gap, *(body_origins or [[]])],
+    )
 
-    Canonicalises the text first (``\\n`` line endings, NFC), then removes whole
-    lines: CSS rules and blocks, ad/tracking script remnants, the feed footer
-    ("The post … appeared first on …", which supplies ``publisher``), a trailing lone
-    "Source", and related-article headlines recognised by shape.  The first remaining
-    non-blank line becomes ``title`` and leaves the body.  Kept lines are unchanged
-    byte for byte; runs of blank lines shrink to one and blank lines at either end
-    go.  Never raises; text without any of this loses only its first line.
-    """
-    text = _canonicalize(raw)
-    lines = text.split("\n")
+
+def _classify(lines: list[str]) -> tuple[list[RemovalKind | None], str]:
+    """One pass of the rules over ``lines``: what each removed line is (None: kept), and
+    the publisher a feed footer names ("" when none)."""
     kinds: list[RemovalKind | None] = [None] * len(lines)
 
     css_inner = [_is_css_inner_line(line) for line in lines]
@@ -385,35 +470,93 @@ def clean_text(raw: str) -> Cleaned:
         i = next_start
 
     # Feed furniture is only trusted at the very end: the same words mid-article
-    # would be the author's text (say, a piece about syndication).
+    # would be the author's text (say, a piece about syndication).  Every footer and
+    # "Source" line of the trailing run goes, however many and in whatever order, so
+    # that a second cleaning finds none left; the publisher is the last footer's.
     publisher = ""
-    seen_footer = seen_marker = False
     for i in range(len(lines) - 1, -1, -1):
         line = lines[i]
         if kinds[i] is not None or _is_blank(line):
             continue
-        if not seen_footer and not seen_marker and _SOURCE_MARKER.match(line):
+        if _SOURCE_MARKER.match(line):
             kinds[i] = "source-marker"
-            seen_marker = True
             continue
         footer = _FEED_FOOTER.match(line)
-        if not seen_footer and footer:
+        if footer:
             kinds[i] = "feed-footer"
-            publisher = footer["publisher"].strip()
-            seen_footer = True
+            publisher = publisher or footer["publisher"].strip()
             continue
         break
 
     # The title is the first line that is left once the junk is out, so a page that
     # starts with a stylesheet still gets its headline as title, not "@media …".
-    title = ""
     for i, line in enumerate(lines):
         if kinds[i] is None and not _is_blank(line):
             kinds[i] = "title"
-            title = line.strip()
             break
 
     _mark_related_headlines(lines, kinds)
+    return kinds, publisher
+
+
+# Cleaning repeats until a pass takes nothing more (see clean_text).  A crafted text
+# can make every pass unlock one more removal (a teaser line that hides a stylesheet
+# that hides a teaser ...), and every pass costs a walk over all the lines, so the
+# passes after the first share a budget of lines walked: an article gets as many passes
+# as it needs, a book-length text at least _MIN_REPASSES.  Cleaning stays linear.
+_RECLEAN_BUDGET_LINES = 200_000
+_MIN_REPASSES = 4
+
+
+def clean_text(raw: str) -> Cleaned:
+    """Clean scraped plain text into a document body plus title and publisher.
+
+    Drops C0 control characters (``drop_control_characters``) and canonicalises the
+    text (``\\n`` line endings, NFC), then removes whole lines: CSS rules and blocks,
+    ad/tracking script remnants, the feed footers ("The post … appeared first on …",
+    which supplies ``publisher``) and lone "Source" lines at the end, and related-article
+    headlines recognised by shape.  The first remaining non-blank line becomes
+    ``title`` and leaves the body.  Kept lines are otherwise unchanged byte for byte;
+    runs of blank lines shrink to one and blank lines at either end go.  Never raises;
+    text without any of this loses only its first line.
+
+    Cleaning is a fixed point: ``clean_text(f"{title}\\n\\n{text}")`` of a result gives
+    the same title and text back.  Taking junk out can reveal more (a stylesheet that
+    an ad script interrupted, a "Source" line that a footer hid), so the rules run
+    again over what is left until they take nothing more (within a budget of lines read
+    that only crafted input exhausts, see ``_RECLEAN_BUDGET_LINES``).
+    """
+    text = _canonicalize(drop_control_characters(raw))
+    lines = text.split("\n")
+    kinds: list[RemovalKind | None] = [None] * len(lines)
+    view, origins = _compact(lines)
+    view_kinds, publisher = _classify(view)
+    title = ""
+    for line, kind, indices in zip(view, view_kinds, origins, strict=True):
+        for i in indices:
+            kinds[i] = kind
+        if kind == "title":
+            title = line.strip()
+
+    # If the first pass took nothing but the title, a second one would find the same
+    # lines in the same order and take nothing either.
+    budget = max(_MIN_REPASSES * len(lines), _RECLEAN_BUDGET_LINES)
+    again = any(kind not in (None, "title") for kind in view_kinds)
+    while again and budget > 0:
+        view, origins = _recleaning_view(lines, kinds, title)
+        budget -= len(lines)
+        view_kinds, view_publisher = _classify(view)
+        unchanged = [("title" if title else None), *([None] * (len(view) - 1))]
+        if view_kinds == unchanged:
+            break
+        # Something more went; when it is the title line, the next line left is the title.
+        title = ""
+        for line, kind, indices in zip(view, view_kinds, origins, strict=True):
+            for i in indices:
+                kinds[i] = kind
+            if kind == "title":
+                title = line.strip()
+        publisher = publisher or view_publisher
 
     return Cleaned(
         text=_join_kept(lines, kinds),
@@ -483,18 +626,7 @@ def _unstorable(key: str, value: str) -> list[str]:
     # JSON escapes can spell what no database text column holds: a lone surrogate
     # ("\ud800": not Unicode text, cannot be encoded as UTF-8) or NUL ("\u0000":
     # refused by PostgreSQL). Either is this line's error, not a crash of the batch.
-    problems = []
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        problems.append(
-            f"'{key}' is not valid Unicode text: lone surrogate "
-            f"U+{ord(value[exc.start]):04X} at position {exc.start}"
-        )
-    nul = value.find("\x00")
-    if nul != -1:
-        problems.append(f"'{key}' contains a NUL character (U+0000) at position {nul}")
-    return problems
+    return [f"'{key}' {problem}" for problem in spans.storage_problems(value)]
 
 
 def _parse_record(obj: dict[str, object], line: int) -> Record | RecordError:
@@ -560,6 +692,17 @@ def _parse_record(obj: dict[str, object], line: int) -> Record | RecordError:
     )
 
 
+def jsonl_lines(content: str) -> list[str]:
+    """The lines of a JSONL file, for ``parse_jsonl``: split at ``\\n`` only.
+
+    Not ``str.splitlines()``: that also splits at U+2028, U+2029, U+0085, form feed,
+    vertical tab and U+001C..U+001E, which a JSON string may hold unescaped (``json.dumps``
+    with ``ensure_ascii=False`` writes U+2028 as it is), so a record would be cut in two
+    and every later line number would be off.  A ``\\r`` before the ``\\n`` (Windows) goes.
+    """
+    return [line.removesuffix("\r") for line in content.split("\n")]
+
+
 def parse_jsonl(lines: Iterable[str]) -> Iterator[Record | RecordError]:
     """Yield one Record or RecordError per non-blank line, in order.
 
@@ -598,8 +741,8 @@ def parse_jsonl(lines: Iterable[str]) -> Iterator[Record | RecordError]:
 # --- HTML -------------------------------------------------------------------------
 
 # Appended section: stdlib HTML parsing for the page facts, trafilatura for the main text.
-# trafilatura (and annotations.spans) are imported inside extract_html, so the rest of
-# this module stays quick to import.  Nothing here fetches: trafilatura only parses the
+# trafilatura is imported inside extract_html, so the rest of this module stays quick to
+# import.  Nothing here fetches: trafilatura only parses the
 # string it is given (the HTML import fetches through annotations.fetching).
 
 from html.parser import HTMLParser  # noqa: E402 - this section is appended to the module
@@ -811,8 +954,9 @@ def extract_html(html: str, *, url: str = "") -> HtmlDocument:
     """
     import trafilatura
 
-    from annotations.spans import canonicalize
-
+    # Control characters in a page are parse errors a browser never shows; NUL in the
+    # text or a <meta> value would make the document unstorable (PostgreSQL).
+    html = drop_control_characters(html)
     facts = _PageFacts()
     try:
         facts.feed(html)
@@ -841,7 +985,7 @@ def extract_html(html: str, *, url: str = "") -> HtmlDocument:
 
     raw_text = getattr(document, "text", None) if document is not None else None
     lines = _body_lines(raw_text if isinstance(raw_text, str) else "", title)
-    text = canonicalize("\n".join(lines))
+    text = spans.canonicalize("\n".join(lines))
     if not text.strip():
         raise ValueError("no main text found")
 

@@ -64,6 +64,30 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def storage_problems(text: str) -> list[str]:
+    """Why no database text column can hold ``text``, as short reasons; [] when one can.
+
+    Two things can be in a Python ``str`` (a JSON escape spells either) and not in a
+    column: a lone surrogate (U+D800..U+DFFF alone) is not Unicode text, UTF-8 cannot
+    encode it, so neither SQLite nor PostgreSQL takes it; NUL (U+0000) is Unicode, but
+    PostgreSQL text columns refuse it. The first of each is named with its position
+    (code points): "contains a NUL character (U+0000) at position 3". Both scans run at C
+    speed, so this is cheap on book-length text.
+    """
+    problems = []
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        problems.append(
+            f"is not valid Unicode text: lone surrogate U+{ord(text[exc.start]):04X} "
+            f"at position {exc.start}"
+        )
+    nul = text.find("\x00")
+    if nul != -1:
+        problems.append(f"contains a NUL character (U+0000) at position {nul}")
+    return problems
+
+
 def _check_int(field: str, value: object) -> int:
     # bool is an int subclass, but True as an offset is always a client bug.
     if isinstance(value, bool) or not isinstance(value, int):

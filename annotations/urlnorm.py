@@ -38,6 +38,13 @@ def check_url(url: str) -> str:
     if any(ord(ch) < 32 or ch in "\x7f \\" for ch in cleaned):
         raise UrlError("URLs may not contain spaces, backslashes or control characters.")
     try:
+        cleaned.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        # A JSON "\ud800" escape makes one; percent-encoding it would raise.
+        raise UrlError(
+            f"Not a valid URL: lone surrogate U+{ord(cleaned[exc.start]):04X} is not text."
+        ) from None
+    try:
         parts = urlsplit(cleaned)
         port = parts.port
     except ValueError as exc:

@@ -790,8 +790,8 @@ class DocumentApiTests(ApiTestCase):
             (self.doc(text=SAMPLE_TEXT), "text", "same text"),
             (self.doc(source_url="javascript:alert(1)"), "source_url", "http and https"),
             (self.doc(source_url="data:text/html,hi"), "source_url", "http and https"),
-            # NUL: PostgreSQL text columns refuse it (a DataError, a 500, before the fix
-            # in the services); SQLite would store it. Refused on both.
+            # NUL: PostgreSQL text columns refuse it and SQLite would store it; the
+            # serializers refuse it on both (the services too, for their other callers).
             (self.doc(title="Budget\x00speech"), "title", "Null characters are not allowed"),
             (self.doc(text="Taxes\x00fell."), "text", "Null characters are not allowed"),
             (self.doc(author="A.\x00Writer"), "author", "Null characters are not allowed"),

@@ -6,9 +6,9 @@
 * ``bin/backup restore`` refuses a database that is not empty; ``bin/backup export``
   writes one native export file per project.
 * The native export of a whole project (``export_project --format json``) imported
-  with ``import_documents --format workbench`` into a freshly migrated, empty database
-  (SQLite file or PostgreSQL), then exported again there, gives the same export up to
-  database ids and the export time. tests/test_export.py checks the same promise one
+  with ``import_documents --format workbench --create-project`` into a freshly migrated,
+  empty database (SQLite file or PostgreSQL), then exported again there, gives the same
+  export up to database ids and the export time. tests/test_export.py checks the same promise one
   document at a time through the services; this runs the commands in their own
   processes against a second database, as a restore does.
 
@@ -277,21 +277,6 @@ def canonical(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return data
 
 
-# What an operator runs to recreate the project in an empty database: the import needs
-# an existing project (and the importing user), and no command creates a project.
-CREATE_PROJECT = """
-import json, os
-from django.contrib.auth import get_user_model
-from annotations import services
-project = json.load(open(os.environ["EXPORT_FILE"]))[0]["project"]
-services.project_create(
-    creator=get_user_model().objects.get(username="restorer"),
-    name=project["name"], slug=project["slug"], organization=project["organization"],
-    organization_url=project["organization_url"], **project["policy"],
-)
-"""
-
-
 @pytest.mark.django_db
 def test_a_project_export_restores_into_an_empty_database(
     tmp_path: Path, empty_database: str
@@ -306,7 +291,8 @@ def test_a_project_export_restores_into_an_empty_database(
     assert len(original) == 2
 
     manage("migrate", "--no-input", "-v", "0", database_url=empty_database)
-    # Into the empty database as it is: refused, the project does not exist there.
+    # Into the empty database as it is, without --create-project: refused, the project
+    # does not exist there, and the message says how to restore it.
     result = run(
         [sys.executable, "manage.py", "import_documents", "--project", project.slug,
          "--format", "workbench", "--no-progress", str(exported)],
@@ -314,6 +300,7 @@ def test_a_project_export_restores_into_an_empty_database(
     )  # fmt: skip
     assert result.returncode == 1
     assert f"No project with slug '{project.slug}'" in result.stderr
+    assert "--create-project" in result.stderr
 
     result = run(
         [sys.executable, "manage.py", "createsuperuser", "--no-input", "--username", "restorer",
@@ -321,14 +308,14 @@ def test_a_project_export_restores_into_an_empty_database(
         empty_database, DJANGO_SUPERUSER_PASSWORD=secrets.token_urlsafe(16),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    manage(
-        "shell", "--no-imports", "-c", CREATE_PROJECT,
-        database_url=empty_database, EXPORT_FILE=str(exported),
-    )  # fmt: skip
     out = manage(
         "import_documents", "--project", project.slug, "--format", "workbench",
-        "--user", "restorer", "--no-progress", str(exported), database_url=empty_database,
+        "--create-project", "--user", "restorer", "--no-progress", str(exported),
+        database_url=empty_database,
     )  # fmt: skip
+    assert (
+        f"Created project '{project.slug}' (Desk) from {exported}[0]; restorer is its admin" in out
+    )
     assert "Imported 2, skipped 0 duplicate(s), failed 0" in out
     again_path = tmp_path / "again.json"
     manage(

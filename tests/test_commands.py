@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import TestCase
 
+from annotations import export, exporting
 from annotations.models import (
     Claim,
     Document,
@@ -21,7 +22,7 @@ from annotations.models import (
     Rating,
     Role,
 )
-from tests.factories import make_project, make_user
+from tests.factories import make_claim, make_document, make_project, make_user
 
 ARTICLE = (
     "Bridge costs doubled, council admits\n"
@@ -233,7 +234,132 @@ class ImportDocumentsTests(TestCase):
             self.import_(path, user="ghost")
         self.assertFalse(Document.objects.exists())
 
+    def test_cleaning_drops_control_characters_and_no_clean_refuses_nul(self) -> None:
+        # Regression: a NUL in a text file reached PostgreSQL (DataError) and stopped the
+        # batch. Cleaning drops C0 controls from the text (provenance keeps the rest); as
+        # it is (--no-clean) the text is refused on the field, on every backend.
+        content = "Bridge\x00 costs doubled\nThe council\x0csaid so.\x1b\n"
+        path = self.write("nul.txt", content)
+        output = self.import_(path, no_clean=True)
+        self.assertIn("Imported 0, skipped 0 duplicate(s), failed 1", output)
+        self.assertIn(
+            f"failed {path}: text: Contains a NUL character (U+0000) at position 6.", output
+        )
+        self.assertFalse(Document.objects.exists())
+
+        output = self.import_(path)
+        self.assertIn("Imported 1, skipped 0 duplicate(s), failed 0", output)
+        document = Document.objects.get(project=self.project)
+        self.assertEqual(
+            (document.title, document.text), ("Bridge costs doubled", "The council said so.")
+        )
+        self.assertEqual(document.raw_text, content.replace("\x00", ""))
+
     def test_it_imports_without_a_user(self) -> None:
         path = self.write("bridge.txt", ARTICLE)
         output = run("import_documents", str(path), project=self.project.slug, no_progress=True)
         self.assertIn("Imported 1", output)
+
+
+class ImportDocumentsCreateProjectTests(TestCase):
+    """``import_documents --format workbench --create-project``: restoring a project export
+    where the project does not exist yet."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.editor = make_user("editor")
+        cls.restorer = make_user("restorer")
+        source = make_project(
+            creator=cls.editor,
+            name="Election desk",
+            organization="Example Fact Desk",
+            organization_url="https://facts.example.org/",
+            required_reviews=3,
+            consensus_rule="majority",
+            majority_threshold=0.6,
+            lease_minutes=45,
+        )
+        document = make_document(project=source, actor=cls.editor, title="City hall")
+        make_claim(document=document, actor=cls.editor, start=0, end=5)
+        cls.payloads = [exporting.document_native(document=document, user=cls.editor)]
+
+    def setUp(self) -> None:
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        self.path = Path(tmp.name) / "desk.json"
+        self.path.write_text(export.json_dumps_safe(self.payloads), encoding="utf-8")
+
+    def import_(self, *paths: Path, **options: object) -> str:
+        options = {"project": "restored", "format": "workbench", "no_progress": True, **options}
+        return run("import_documents", *map(str, paths or (self.path,)), **options)
+
+    def test_it_creates_the_project_from_the_export_and_imports_into_it(self) -> None:
+        output = self.import_(create_project=True, user="restorer")
+        self.assertIn(
+            f"Created project 'restored' (Election desk) from {self.path}[0]; "
+            "restorer is its admin.",
+            output,
+        )
+        self.assertIn("Imported 1, skipped 0 duplicate(s), failed 0", output)
+        project = Project.objects.get(slug="restored")
+        self.assertEqual(
+            (
+                project.name, project.organization, project.organization_url,
+                project.required_reviews, project.consensus_rule, project.majority_threshold,
+                project.lease_minutes, project.created_by,
+            ),
+            (
+                "Election desk", "Example Fact Desk", "https://facts.example.org/", 3,
+                "majority", 0.6, 45, self.restorer,
+            ),
+        )  # fmt: skip
+        self.assertEqual(
+            list(Membership.objects.filter(project=project).values_list("user__username", "role")),
+            [("restorer", Role.ADMIN)],
+        )
+        self.assertTrue(
+            Event.objects.filter(verb="project.create", project=project, actor=self.restorer)
+        )
+        self.assertEqual(Document.objects.get(project=project).title, "City hall")
+        self.assertEqual(Claim.objects.filter(project=project).count(), 1)
+
+    def test_it_uses_an_existing_project_as_it_is(self) -> None:
+        existing = make_project(creator=self.editor, name="Restored", required_reviews=1)
+        output = self.import_(create_project=True, user="restorer")
+        self.assertNotIn("Created project", output)
+        self.assertIn("Imported 1", output)
+        existing.refresh_from_db()
+        self.assertEqual((existing.name, existing.required_reviews), ("Restored", 1))
+        self.assertFalse(Membership.objects.filter(project=existing, user=self.restorer))
+
+    def test_it_refuses_a_missing_project_without_the_flag(self) -> None:
+        with self.assertRaisesMessage(CommandError, "No project with slug 'restored'"):
+            self.import_(user="restorer")
+        self.assertFalse(Project.objects.filter(slug="restored").exists())
+
+    def test_it_refuses_the_flag_without_what_it_needs(self) -> None:
+        cases = [
+            ({"user": "restorer", "format": "jsonl"}, "--format workbench only"),
+            ({}, "--create-project needs --user"),
+        ]
+        for options, message in cases:
+            with self.subTest(options=options), self.assertRaisesMessage(CommandError, message):
+                self.import_(create_project=True, **options)
+        self.assertFalse(Project.objects.filter(slug="restored").exists())
+
+    def test_it_refuses_an_export_without_a_valid_project_block(self) -> None:
+        bad = json.loads(self.path.read_text(encoding="utf-8"))
+        bad[0]["project"]["name"] = "Election\x00desk"
+        self.path.write_text(json.dumps(bad), encoding="utf-8")
+        with self.assertRaisesMessage(
+            CommandError,
+            "the project block is not valid: /name: contains a NUL character (U+0000) at "
+            "position 8",
+        ):
+            self.import_(create_project=True, user="restorer")
+        empty = self.path.with_name("empty.json")
+        empty.write_text("[]", encoding="utf-8")
+        with self.assertRaisesMessage(CommandError, "no workbench export with a project block"):
+            self.import_(empty, create_project=True, user="restorer")
+        self.assertFalse(Project.objects.filter(slug="restored").exists())
+        self.assertFalse(Event.objects.filter(verb="project.create", actor=self.restorer))

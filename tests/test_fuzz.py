@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from hypothesis import HealthCheck, example, given, settings
@@ -41,7 +42,17 @@ from annotations.importers import (
     extract_html,
     parse_jsonl,
 )
-from annotations.models import Document
+from annotations.models import (
+    Citation,
+    Claim,
+    Consensus,
+    Document,
+    Event,
+    Rating,
+    Source,
+    Verdict,
+)
+from annotations.services import importing
 from annotations.urlnorm import MAX_URL_LENGTH, UrlError, check_url, normalize_url
 from tests.factories import make_project, make_user
 
@@ -129,35 +140,45 @@ def test_recleaning_with_the_title_put_back_only_ever_removes_lines(raw: str) ->
 
 @FUZZ
 @given(TEXT)
-def test_text_where_the_cleaner_found_only_a_title_is_a_fixed_point(raw: str) -> None:
+# Found by this fuzzer when it ran over any text: trailing feed furniture was taken once
+# per pass, so a repeated "Source" line or feed footer stayed in the body for the next
+# cleaning to take, and junk inside a CSS block hid the block until the junk was gone.
+@example("Headline\nBody text.\nSource\nSource")
+@example("Headline\nBody text.\nThe post A appeared first on P.\nThe post A appeared first on P.")
+@example("Headline\nBody text.\nSource\nThe post A appeared first on P.")
+@example(".a {\n(adsbygoogle = window.adsbygoogle || []).push({});\n}\nBody text.")
+def test_cleaning_is_a_fixed_point(raw: str) -> None:
     once = clean_text(raw)
-    if [removal.kind for removal in once.removed] != ["title"]:
-        return
     again = clean_text(f"{once.title}\n\n{once.text}")
     assert (again.title, again.text) == (once.title, once.text)
-    assert [removal.kind for removal in again.removed] == ["title"]
+    assert [removal.kind for removal in again.removed] == (["title"] if once.title else [])
 
 
-# Found by the fixed-point fuzzer run over any text (the property above is narrowed to
-# text where the cleaner found only the title because of these): trailing feed
-# furniture is taken once per pass, so a repeated "Source" line or a repeated feed footer
-# stays in the body and the next cleaning takes it; and junk that interrupts a CSS block
-# hides the block until the junk is gone. Reported, not fixed: which repeated lines to
-# take is a decision about the cleaner's rules, not a one-line fix.
-@pytest.mark.xfail(strict=True, reason="BUG: clean_text is not a fixed point (see comment)")
 @pytest.mark.parametrize(
-    "raw",
+    ("raw", "text", "removed"),
     [
-        "Headline\nBody text.\nSource\nSource",
-        "Headline\nBody text.\nThe post A appeared first on P.\nThe post A appeared first on P.",
-        "Headline\nBody text.\nSource\nThe post A appeared first on P.",
-        ".a {\n(adsbygoogle = window.adsbygoogle || []).push({});\n}\nBody text.",
+        ("Headline\nBody text.\nSource\nSource", "Body text.", ["title", "source-marker"]),
+        (
+            "Headline\nBody text.\nThe post A appeared first on P.\nThe post A appeared first on P.",
+            "Body text.",
+            ["title", "feed-footer"],
+        ),
+        (
+            "Headline\nBody text.\nSource\nThe post A appeared first on P.",
+            "Body text.",
+            ["title", "source-marker", "feed-footer"],
+        ),
+        (
+            ".a {\n(adsbygoogle = window.adsbygoogle || []).push({});\n}\nBody text.",
+            "",
+            ["css", "script", "css", "title"],
+        ),
     ],
 )
-def test_known_bug_recleaning_takes_more_furniture(raw: str) -> None:
-    once = clean_text(raw)
-    again = clean_text(f"{once.title}\n\n{once.text}")
-    assert (again.title, again.text) == (once.title, once.text)
+def test_one_cleaning_takes_all_the_furniture(raw: str, text: str, removed: list[str]) -> None:
+    cleaned = clean_text(raw)
+    assert cleaned.text == text
+    assert [removal.kind for removal in cleaned.removed] == removed
 
 
 # --- JSONL batches ---------------------------------------------------------------------------
@@ -389,6 +410,7 @@ URLISH = st.builds(
 @example("http://[v1.x]/")
 @example("http://[::1%25eth0]/a")
 @example("http://a.example/" + "\u00e9" * 700)  # under the limit raw, over it encoded
+@example("http://a.example/\ud800")  # percent-encoding raised UnicodeEncodeError
 def test_normalize_url_returns_an_accepted_http_url_or_refuses(url: str) -> None:
     try:
         once = normalize_url(url)
@@ -608,40 +630,40 @@ def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 
 
 LEAVES = _paths(valid_payload())
-# Leaves the database stores as 32-bit integers without a model-level range check.
+# Leaves the database stores as 32-bit integers without a model-level range check (the
+# schema's maximum refuses what they cannot hold).
 UNCHECKED_INTEGERS = {
     ("claims", 0, "verdicts", 0, "revision"),
     ("claims", 0, "consensus", 0, "sequence"),
 }
 INT32_MAX = 2**31 - 1
 # What json.loads can hand over for a leaf of a file: any JSON value, integers of any
-# size. Left out here, because they are the known bugs below (put them back once fixed):
-# lone surrogates, NUL, NaN, and numbers past the column range on UNCHECKED_INTEGERS
-# (the schema's "integer" admits 1e308: JSON Schema counts 1e308 as an integer).
-SAFE_STRINGS = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=20)
-SAFE_JSON = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), SAFE_STRINGS),
+# size, NaN and infinities, strings with lone surrogates and NUL (JSON escapes spell them).
+ANY_STRINGS = st.one_of(st.text(UNICODE, max_size=20), TEXT_WITH_SURROGATES)
+ANY_JSON = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), ANY_STRINGS),
     lambda children: st.one_of(
-        st.lists(children, max_size=3), st.dictionaries(SAFE_STRINGS, children, max_size=3)
+        st.lists(children, max_size=3), st.dictionaries(ANY_STRINGS, children, max_size=3)
     ),
     max_leaves=8,
 )
-
-
-def _known_range_bug(mutation: tuple[tuple[Any, ...], Any]) -> bool:
-    path, value = mutation
-    return path in UNCHECKED_INTEGERS and isinstance(value, int | float) and value > INT32_MAX
-
-
-MUTATIONS = st.tuples(
-    st.sampled_from(LEAVES),
-    st.one_of(
-        SAFE_JSON,
-        TEXT.map(lambda text: text.replace("\x00", "")),
-        st.integers(min_value=-(2**70), max_value=2**70),
-        st.sampled_from([0, -1, INT32_MAX, 2**63, math.inf, -math.inf, 1e308, "", " "]),
+MUTATIONS = st.one_of(
+    st.tuples(
+        st.sampled_from(LEAVES),
+        st.one_of(
+            ANY_JSON,
+            TEXT,
+            st.integers(min_value=-(2**70), max_value=2**70),
+            st.sampled_from([0, -1, INT32_MAX, INT32_MAX + 1, 2**63, math.inf, -math.inf]),
+            st.sampled_from([math.nan, 1e308, "", " ", "a\x00b", "\ud800", "Crime fell \udfff"]),
+        ),
     ),
-).filter(lambda mutation: not _known_range_bug(mutation))
+    # Around the column range, where the schema's maximum has to hold the line.
+    st.tuples(
+        st.sampled_from(sorted(UNCHECKED_INTEGERS)),
+        st.one_of(st.integers(INT32_MAX - 2, 2**64), st.sampled_from([1e308, 2.0**31])),
+    ),
+)
 
 
 def _set(payload: dict[str, Any], path: tuple[Any, ...], value: Any) -> None:
@@ -699,53 +721,110 @@ class NativeImportFuzzTests(HypothesisTestCase):
             self.assertTrue(Document.objects.filter(pk=result.pk).exists())
 
 
-# Found by the fuzzer above (services/native_import.py, not a pure module: reported, not
-# fixed). Each of these raises something other than ValidationError: a 500 through any
-# caller, and ``import_documents`` stops the whole batch with a traceback.
-KNOWN_NATIVE_IMPORT_BUGS = [
-    # Lone surrogate in any string (document text: spans.text_sha256 cannot encode it;
-    # any other string: the database driver cannot) -> UnicodeEncodeError.
-    pytest.param(("document", "text"), "Crime fell \ud800", id="surrogate-in-text"),
-    pytest.param(("claims", 0, "statement"), "\ud800", id="surrogate-in-statement"),
-    # Verdict revision / consensus sequence are not range-checked (no full_clean, no
-    # schema maximum) -> OverflowError on SQLite, DataError on PostgreSQL.
-    pytest.param(("claims", 0, "verdicts", 0, "revision"), 2**63, id="huge-revision"),
-    pytest.param(("claims", 0, "consensus", 0, "sequence"), 2**63, id="huge-sequence"),
-    pytest.param(("claims", 0, "verdicts", 0, "revision"), 1e308, id="float-revision"),
-]
+# Found by the fuzzer above. Each of these raised something other than ValidationError
+# (UnicodeEncodeError, OverflowError on SQLite, DataError on PostgreSQL): a 500 through
+# any caller, and ``import_documents`` stopped the whole batch with a traceback. Now
+# export.native_errors refuses them, with the JSON pointer of the field, on both backends.
+REFUSED_NATIVE_VALUES = [
+    # Lone surrogate in any string (document text: spans.text_sha256 could not encode it;
+    # any other string: the database driver could not).
+    pytest.param(
+        ("document", "text"), "Crime fell \ud800",
+        "is not valid Unicode text: lone surrogate U+D800 at position 11", id="surrogate-in-text",
+    ),
+    pytest.param(
+        ("claims", 0, "statement"), "\ud800",
+        "is not valid Unicode text: lone surrogate U+D800 at position 0",
+        id="surrogate-in-statement",
+    ),
+    # NUL: PostgreSQL text columns refuse it; SQLite would store it, and an export from
+    # there would not restore into PostgreSQL. Refused on both.
+    pytest.param(
+        ("document", "title"), "a\x00b", "contains a NUL character (U+0000) at position 1",
+        id="nul-in-title",
+    ),
+    pytest.param(
+        ("claims", 0, "verdicts", 0, "rationale"), "Police\x00data.",
+        "contains a NUL character (U+0000) at position 6", id="nul-in-rationale",
+    ),
+    pytest.param(
+        ("claims", 0, "verdicts", 0, "citations", 0, "quote"), "\x00",
+        "contains a NUL character (U+0000) at position 0", id="nul-in-quote",
+    ),
+    # Verdict revision / consensus sequence were not range-checked (no full_clean, no
+    # schema maximum); the schema caps every stored count at 2**31 - 1 now.
+    pytest.param(
+        ("claims", 0, "verdicts", 0, "revision"), 2**63,
+        "9223372036854775808 is greater than the maximum of 2147483647", id="huge-revision",
+    ),
+    pytest.param(
+        ("claims", 0, "consensus", 0, "sequence"), INT32_MAX + 1,
+        "2147483648 is greater than the maximum of 2147483647", id="huge-sequence",
+    ),
+    pytest.param(
+        ("claims", 0, "verdicts", 0, "revision"), 1e308,
+        "1e+308 is greater than the maximum of 2147483647", id="float-revision",
+    ),
+    # NaN passed the schema's 0..1 bounds: SQLite stored NULL (the value silently
+    # changed), PostgreSQL stored NaN and every later export of the document failed.
+    pytest.param(
+        ("claims", 0, "consensus", 0, "agreement"), math.nan, "nan is not a finite number",
+        id="nan-agreement",
+    ),
+]  # fmt: skip
+
+
+def _pointer(path: tuple[Any, ...]) -> str:
+    return "/" + "/".join(str(part) for part in path)
+
+
+@pytest.mark.parametrize(("path", "value", "reason"), REFUSED_NATIVE_VALUES)
+def test_native_errors_name_what_no_database_can_store(
+    path: tuple[Any, ...], value: Any, reason: str
+) -> None:
+    assert (_pointer(path), reason) in export.native_errors(mutated((path, value)))
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="BUG: native import crashes instead of refusing")
-@pytest.mark.parametrize(("path", "value"), KNOWN_NATIVE_IMPORT_BUGS)
-def test_known_bug_native_import_crashes(path: tuple[Any, ...], value: Any) -> None:
+@pytest.mark.parametrize(("path", "value", "reason"), REFUSED_NATIVE_VALUES)
+def test_native_import_refuses_what_no_database_can_store(
+    path: tuple[Any, ...], value: Any, reason: str
+) -> None:
     importer = make_user("importer")
     project = make_project(creator=importer, name="Target")
-    with pytest.raises(ValidationError):
+    models = (
+        Document,
+        Claim,
+        Verdict,
+        Citation,
+        Consensus,
+        Source,
+        Rating,
+        Event,
+        get_user_model(),
+    )
+    before = {model: model.objects.count() for model in models}
+    with pytest.raises(ValidationError) as caught:
         services.document_import_native(
             project=project, payload=mutated((path, value)), actor=importer
         )
+    assert reason in caught.value.message_dict[_pointer(path)]
+    assert {model: model.objects.count() for model in models} == before
 
 
-@pytest.mark.postgres("PostgreSQL text columns refuse NUL")
-@pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="BUG: native import crashes on NUL (DataError)")
-def test_known_bug_native_import_crashes_on_nul_in_postgresql() -> None:
-    importer = make_user("importer")
-    project = make_project(creator=importer, name="Target")
-    with pytest.raises(ValidationError):
-        services.document_import_native(
-            project=project, payload=mutated((("document", "title"), "a\x00b")), actor=importer
-        )
-
-
-@pytest.mark.xfail(strict=True, reason="BUG: NaN agreement passes the schema")
-def test_known_bug_native_import_accepts_nan_agreement() -> None:
-    """Python's json.loads reads ``NaN``; the schema's 0..1 bounds do not exclude it.
-    SQLite stores it as NULL (the value silently changes); PostgreSQL stores NaN and
-    every later export of the document fails (json_dumps_safe refuses NaN)."""
-    payload = mutated((("claims", 0, "consensus", 0, "agreement"), math.nan))
-    assert export.native_errors(payload) != []
+def test_native_errors_never_print_what_they_refuse() -> None:
+    # The pointer names a key that cannot be stored by its object, and every reason is
+    # printable text: import_documents writes them to a UTF-8 terminal.
+    payload = mutated((("project",), {"a\ud800": {"\x00": 1}, "b": [math.inf, "\udfff"]}))
+    problems = export.native_errors(payload)
+    assert (
+        "/project",
+        "key 'a\\ud800' is not valid Unicode text: lone surrogate U+D800 at position 1",
+    ) in problems
+    assert ("/project/b/0", "inf is not a finite number") in problems
+    for pointer, reason in problems:
+        (pointer + reason).encode("utf-8")
+        assert "\x00" not in pointer + reason
 
 
 # --- the import command ------------------------------------------------------------------------
@@ -780,12 +859,46 @@ def test_a_jsonl_batch_goes_on_past_a_record_no_database_can_store(tmp_path: Pat
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="BUG: JSONL is split with str.splitlines()")
-def test_known_bug_jsonl_lines_are_split_at_unicode_line_separators(tmp_path: Path) -> None:
+def test_jsonl_lines_are_split_at_line_feeds_only(tmp_path: Path) -> None:
     """JSON strings may hold U+2028, U+2029 and U+0085 unescaped (json.dumps with
-    ensure_ascii=False writes them so), but import_documents and services.importing split
-    the file with str.splitlines(), which breaks a record there; ``split("\\n")`` would not."""
+    ensure_ascii=False writes them so). Found by the fuzzers: import_documents and
+    services.importing split the file with str.splitlines(), which broke such a record in
+    two and shifted every later line number; they split at "\\n" only now."""
     project = make_project(creator=make_user("importer"), name="Target")
-    record = {"title": "t", "text": "First part\u2028second part"}
-    out = _import(tmp_path, "batch.jsonl", json.dumps(record, ensure_ascii=False) + "\n", project)
-    assert "Imported 1, skipped 0 duplicate(s), failed 0" in out
+    records = [
+        {"title": "t", "text": "First part\u2028second part"},
+        {"title": "u", "text": "Next\u2029one\u0085here"},
+        {"title": "v", "text": ""},
+    ]
+    content = "\r\n".join(json.dumps(record, ensure_ascii=False) for record in records) + "\n"
+    out = _import(tmp_path, "batch.jsonl", content, project)
+    assert "Imported 2, skipped 0 duplicate(s), failed 1" in out
+    assert "batch.jsonl:3: 'text' must not be empty" in out
+    texts = set(Document.objects.filter(project=project).values_list("text", flat=True))
+    assert texts == {"First part\u2028second part", "Next\u2029one\u0085here"}
+
+    preview = importing.import_preview(
+        source=importing.RawSource(content=content, format="jsonl"), project=project
+    )
+    assert [record.line for record in preview.records] == [1, 2]
+    assert [(error.line, error.reason) for error in preview.errors] == [
+        (3, "'text' must not be empty")
+    ]
+
+
+@pytest.mark.django_db
+def test_a_workbench_batch_goes_on_past_an_export_no_database_can_store(tmp_path: Path) -> None:
+    # Regression: the first export's NUL reached PostgreSQL (DataError) and its lone
+    # surrogate the UTF-8 encoder; the command stopped with a traceback.
+    project = make_project(creator=make_user("importer"), name="Target")
+    bad = mutated(
+        (("document", "title"), "City\x00hall"), (("claims", 0, "statement"), "Crime \udfff")
+    )
+    content = export.json_dumps_safe([bad, valid_payload()])
+    out = _import(tmp_path, "desk.json", content, project)
+    assert "Imported 1, skipped 0 duplicate(s), failed 1" in out
+    assert (
+        "failed {}[0]: /claims/0/statement: is not valid Unicode text: lone surrogate U+DFFF "
+        "at position 6; /document/title: contains a NUL character (U+0000) at position 4"
+    ).format(tmp_path / "desk.json") in out
+    assert Document.objects.get(project=project).title == "City hall"

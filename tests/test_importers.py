@@ -19,7 +19,10 @@ from annotations.importers import (
     Removal,
     _canonicalize,
     clean_text,
+    drop_control_characters,
+    jsonl_lines,
     parse_jsonl,
+    storable_raw_text,
 )
 from annotations.spans import canonicalize
 
@@ -266,6 +269,60 @@ def test_feed_footer_and_source_marker_are_only_removed_at_the_end() -> None:
     ]
 
 
+def test_it_takes_every_footer_and_source_line_of_the_trailing_run() -> None:
+    # A duplicated feed footer (an aggregator re-posting a WordPress item) goes entirely,
+    # in one cleaning; the publisher is the last footer's.
+    raw = (
+        "Title\nBody.\nThe post Title appeared first on First Desk.\n\nSource\n"
+        "The post Title appeared first on Example News.\nSources:\n"
+    )
+    result = clean_text(raw)
+    assert result.text == "Body."
+    assert result.publisher == "Example News"
+    assert [(r.kind, r.line) for r in result.removed] == [
+        ("title", 1),
+        ("feed-footer", 3),
+        ("source-marker", 5),
+        ("feed-footer", 6),
+        ("source-marker", 7),
+    ]
+
+
+def test_it_finds_a_stylesheet_that_ad_script_interrupted() -> None:
+    raw = "Title\nBody.\n.ad {\n(adsbygoogle = window.adsbygoogle || []).push({});\n}\nMore."
+    result = clean_text(raw)
+    assert result.text == "Body.\nMore."
+    assert [(r.kind, r.line) for r in result.removed] == [
+        ("title", 1),
+        ("css", 3),
+        ("script", 4),
+        ("css", 5),
+    ]
+
+
+def test_it_drops_control_characters_from_the_lines_it_keeps() -> None:
+    # NUL cannot be stored (PostgreSQL) and none of them can be seen or quoted; the ones
+    # Python counts as whitespace separate words, so they become a space.
+    raw = "Ti\x00tle\r\nPage one\x0cpage two\x1b[0m.\x0bEnd\tof line\n"
+    result = clean_text(raw)
+    assert result.title == "Title"
+    assert result.text == "Page one page two[0m. End\tof line"
+    assert [(r.kind, r.line) for r in result.removed] == [("title", 1)]
+
+
+def test_raw_text_keeps_everything_a_database_can_store() -> None:
+    assert storable_raw_text("a\x00b\x0c\ud800c\r\n") == "ab\x0c\ufffdc\r\n"
+    assert storable_raw_text("plain") == "plain"
+
+
+def test_jsonl_lines_split_at_line_feeds_only() -> None:
+    content = '{"text": "a\u2028b\u0085c\u2029d"}\r\n\n{"text": "e"}\n'
+    assert jsonl_lines(content) == ['{"text": "a\u2028b\u0085c\u2029d"}', "", '{"text": "e"}', ""]
+    first, second = parse_jsonl(jsonl_lines(content))
+    assert isinstance(first, Record) and first.text == "a\u2028b\u0085c\u2029d"
+    assert isinstance(second, Record) and second.line == 3
+
+
 def test_it_takes_the_title_after_leading_junk() -> None:
     raw = "@media(max-width: 600px) {.x {display:block;}}\n\nReal headline\nBody."
     result = clean_text(raw)
@@ -486,7 +543,9 @@ def test_clean_text_never_raises_and_returns_canonical_text(raw: str) -> None:
 
 @given(MIXED_TEXT)
 def test_clean_text_only_moves_whole_lines(raw: str) -> None:
-    canonical = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
+    # Control characters are the one thing taken from inside a line (see below).
+    raw_lines = drop_control_characters(raw)
+    canonical = unicodedata.normalize("NFC", raw_lines.replace("\r\n", "\n").replace("\r", "\n"))
     result = clean_text(raw)
     removed = [line for r in result.removed for line in non_blank_lines(r.text)]
     assert Counter(non_blank_lines(result.text)) + Counter(removed) == Counter(

@@ -617,6 +617,29 @@ class ImportApiTests(ImportTestCase):
 # --- service --------------------------------------------------------------------------------------
 
 
+class UploadedControlCharactersTests(ImportTestCase):
+    def test_an_upload_with_nul_imports_cleaned_and_unclean_it_is_refused(self) -> None:
+        # Regression: the NUL reached PostgreSQL (DataError, a 500). Cleaning drops C0
+        # controls, provenance drops only NUL; the text as it is is refused on the field.
+        data = b"Bridge\x00 report\r\nThe council\x0csaid so.\r\n"
+        source = importing.source_from_upload(name="report.txt", data=data)
+        before = self.counts()
+        with self.assertRaises(ValidationError) as caught:
+            importing.document_import(
+                project=self.project,
+                preview=importing.import_preview(source=source, clean=False),
+                actor=self.editor,
+            )
+        self.assertIn("Contains a NUL character", caught.exception.message_dict["text"][0])
+        self.assertEqual(self.counts(), before)
+
+        document = importing.document_import(
+            project=self.project, preview=importing.import_preview(source=source), actor=self.editor
+        )
+        self.assertEqual((document.title, document.text), ("Bridge report", "The council said so."))
+        self.assertEqual(document.raw_text, data.decode().replace("\x00", ""))
+
+
 class DocumentImportUrlTests(ImportTestCase):
     @LOCAL
     def test_it_fetches_extracts_and_creates(self) -> None:

@@ -6,10 +6,11 @@ import datetime as dt
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model
 from django.utils import timezone
 
+from annotations import spans
 from annotations.models import (
     Event,
     Membership,
@@ -40,6 +41,29 @@ def event_record(
         before=before,
         after=after,
     )
+
+
+def _storable_text_errors(**fields: object) -> dict[str, list[str]]:
+    """Messages for each of ``fields`` (name=value) whose text no database column can
+    hold: NUL, which PostgreSQL refuses, or a lone surrogate, which is not Unicode text.
+    Values that are not strings are left to the service's own checks."""
+    errors: dict[str, list[str]] = {}
+    for name, value in fields.items():
+        if isinstance(value, str):
+            problems = spans.storage_problems(value)
+            if problems:
+                errors[name] = [f"{problem[0].upper()}{problem[1:]}." for problem in problems]
+    return errors
+
+
+def _require_storable_text(**fields: object) -> None:
+    """Raise ValidationError keyed by field for text no database column can hold (see
+    ``_storable_text_errors``). Call it before the first query that uses the values: on
+    PostgreSQL even a lookup with NUL fails (DataError), and SQLite would store what
+    PostgreSQL refuses, so both backends refuse the same input, and nothing is written."""
+    errors = _storable_text_errors(**fields)
+    if errors:
+        raise ValidationError(errors)
 
 
 def _clean_and_save(obj: Model) -> None:

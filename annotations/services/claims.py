@@ -17,6 +17,7 @@ from annotations.services._base import (
     User,
     _clean_and_save,
     _require_member,
+    _require_storable_text,
     event_record,
 )
 
@@ -38,9 +39,11 @@ def claim_create(
 ) -> Claim:
     """Anchor a claim to ``document.text[start:end]`` (code points) and put it in the queue.
 
-    Raises ValidationError on a bad span (``start``/``end``) or a client ``exact`` that is
-    not the text at the span (the message quotes the actual text).
+    Raises ValidationError on a bad span (``start``/``end``), a client ``exact`` that is
+    not the text at the span (the message quotes the actual text), or text no database
+    can store (NUL, a lone surrogate) in ``exact``, ``statement`` or ``claimant``.
     """
+    _require_storable_text(exact=exact, statement=statement, claimant=claimant)
     # Read only the window the selector needs, never the whole (possibly book-length) text.
     try:
         spans.validate_span(document.length, start, end)
@@ -138,6 +141,7 @@ def claim_update(
     membership = _require_member(project_id=claim.project_id, user=actor)
     if not selectors.claim_can_edit(claim=claim, membership=membership, user=actor):
         raise PermissionDenied("Only the claim's creator or an editor can edit it.")
+    _require_storable_text(statement=statement, claimant=claimant)
     locked = Claim.objects.select_for_update().get(pk=claim.pk)
     if locked.version != expected_version:
         raise StaleVersion(locked.version)

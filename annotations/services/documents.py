@@ -18,6 +18,7 @@ from annotations.models import (
 )
 from annotations.services._base import (
     User,
+    _storable_text_errors,
     event_record,
 )
 from annotations.urlnorm import UrlError, check_url
@@ -38,7 +39,7 @@ class DocumentInput:
 
 
 def _document_build(*, project: Project, data: DocumentInput, actor: User | None) -> Document:
-    errors: dict[str, str] = {}
+    errors: dict[str, str | list[str]] = {}
     if not isinstance(data.text, str) or not data.text.strip():
         errors["text"] = "The document text is empty."
     elif len(data.text) > settings.WORKBENCH_MAX_DOCUMENT_CHARS:
@@ -53,6 +54,17 @@ def _document_build(*, project: Project, data: DocumentInput, actor: User | None
             check_url(data.source_url)
         except UrlError as exc:
             errors["source_url"] = str(exc)
+    # Before the hash (UTF-8 cannot encode a lone surrogate) and before PostgreSQL (NUL).
+    unstorable = _storable_text_errors(
+        title=data.title,
+        text=data.text,
+        raw_text=data.raw_text,
+        source_url=data.source_url,
+        publisher=data.publisher,
+        author=data.author,
+        language=data.language,
+    )
+    errors.update({name: messages for name, messages in unstorable.items() if name not in errors})
     if errors:
         raise ValidationError(errors)
     text = spans.canonicalize(data.text)
@@ -90,7 +102,9 @@ def document_create(*, project: Project, data: DocumentInput, actor: User | None
     """Store a document's canonical text (NFC, ``\\n``), its hash and the raw text as provenance.
 
     Raises ValidationError (code ``duplicate`` on the text field) when the project already
-    holds the same canonical text.
+    holds the same canonical text, and on any field whose text holds NUL or a lone
+    surrogate (no database column stores them; importers drop control characters from
+    the text they clean, see ``importers.drop_control_characters``).
     """
     document = _document_build(project=project, data=data, actor=actor)
     if Document.objects.filter(project=project, text_sha256=document.text_sha256).exists():

@@ -275,7 +275,7 @@ def as_date(value: object) -> dt.date | None:
 
 def _preview_jsonl(source: RawSource) -> ImportPreview:
     records, errors = [], []
-    for item in importers.parse_jsonl(source.content.splitlines()):
+    for item in importers.parse_jsonl(importers.jsonl_lines(source.content)):
         (errors if isinstance(item, importers.RecordError) else records).append(item)
     return ImportPreview(
         source=source, text="", title="", records=tuple(records), errors=tuple(errors)
@@ -312,11 +312,13 @@ def document_input(
     source_url: str = "",
     language: str = "",
 ) -> DocumentInput:
-    """The document ``preview`` describes; a non-empty argument replaces the extracted value."""
+    """The document ``preview`` describes; a non-empty argument replaces the extracted value.
+
+    The raw input is kept as provenance minus what no database can store (NUL)."""
     return DocumentInput(
         title=title.strip() or preview.title,
         text=preview.text,
-        raw_text=preview.source.content,
+        raw_text=importers.storable_raw_text(preview.source.content),
         source_url=source_url.strip() or preview.source_url,
         publisher=publisher.strip() or preview.publisher,
         author=author.strip() or preview.author,

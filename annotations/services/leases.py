@@ -23,6 +23,7 @@ from annotations.services._base import (
     QueueConflict,
     User,
     _require_member,
+    _require_storable_text,
     event_record,
 )
 
@@ -265,6 +266,7 @@ def claim_skip(
     """Never offer ``claim`` to ``reviewer`` again (e.g. a conflict of interest); frees any lease."""
     now = now or timezone.now()
     _require_member(project_id=claim.project_id, user=reviewer)
+    _require_storable_text(reason=reason)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(

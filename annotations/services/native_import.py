@@ -266,9 +266,13 @@ def document_import_native(
     All or nothing, in one transaction. In order:
 
     * The payload is validated against ``annotations/schemas/workbench-export-1.schema.json``
-      and then across records (text hash and length, every ``exact``/``prefix``/``suffix``
-      against the text, citation and consensus links, rating keys, usernames). Problems
-      raise ValidationError keyed by JSON pointer (``"/claims/0/exact"``) with the reason.
+      (``export.native_errors``, which also refuses strings holding NUL or a lone
+      surrogate and numbers that are NaN or infinite, anywhere) and then across records
+      (text hash and length, every ``exact``/``prefix``/``suffix`` against the text,
+      citation and consensus links, rating keys, usernames). Problems raise
+      ValidationError keyed by JSON pointer (``"/claims/0/exact"``) with the reason, e.g.
+      ``{"/claims/3/statement": ["contains a NUL character (U+0000) at position 5"]}``,
+      before anything is written; the same payload is refused on SQLite and PostgreSQL.
     * A document whose canonical text the project already holds raises ValidationError
       with code ``duplicate`` on ``text``.
     * Rating keys missing from the project's scale are added from the payload's scale

@@ -19,6 +19,7 @@ from annotations.models import (
 from annotations.services._base import (
     User,
     _clean_and_save,
+    _require_storable_text,
     event_record,
 )
 
@@ -48,7 +49,13 @@ def project_create(
     majority_threshold: float = 0.5,
     lease_minutes: int = 30,
 ) -> Project:
-    """Create a project with the default rating scale; the creator becomes its admin."""
+    """Create a project with the default rating scale; the creator becomes its admin.
+
+    Raises ValidationError on a bad policy, a taken slug, or text no database can store
+    (NUL, a lone surrogate) in the name, slug or organization fields."""
+    _require_storable_text(
+        name=name, slug=slug, organization=organization, organization_url=organization_url
+    )
     project = Project(
         name=name,
         slug=slug or slugify(name)[:80],
@@ -112,6 +119,7 @@ def project_update(*, project: Project, actor: User, **changes: Any) -> Project:
     unknown = set(changes) - allowed
     if unknown:
         raise ValidationError({name: "This field cannot be changed." for name in sorted(unknown)})
+    _require_storable_text(**changes)
     project = Project.objects.select_for_update().get(pk=project.pk)
     before = _policy(project)
     for name, value in changes.items():

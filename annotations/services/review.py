@@ -31,6 +31,8 @@ from annotations.services._base import (
     QueueConflict,
     User,
     _require_member,
+    _require_storable_text,
+    _storable_text_errors,
     event_record,
 )
 from annotations.services.leases import _close_assignment, _held_lease
@@ -86,7 +88,18 @@ def _citations_validate(
     resolved: list[tuple[Source, CitationInput]] = []
     errors: list[str] = []
     for index, citation in enumerate(citations):
-        problems: dict[str, str] = {}
+        problems: dict[str, str] = {
+            name: " ".join(messages)
+            for name, messages in _storable_text_errors(
+                url=citation.url, quote=citation.quote
+            ).items()
+        }
+        if problems:
+            # Neither may reach a query (PostgreSQL refuses NUL even in a lookup).
+            errors.extend(
+                f"Citation {index + 1}, {name}: {message}" for name, message in problems.items()
+            )
+            continue
         if citation.stance not in Stance.values:
             problems["stance"] = (
                 f"Unknown stance {citation.stance!r}; use one of {', '.join(Stance.values)}."
@@ -141,6 +154,7 @@ def verdict_submit(
     """
     now = now or timezone.now()
     _require_member(project_id=claim.project_id, user=reviewer)
+    _require_storable_text(rating=rating, confidence=confidence, rationale=rationale)
     claim = _lock_claim(claim)
     errors: dict[str, str] = {}
     if confidence not in Confidence.values:
@@ -337,6 +351,7 @@ def _lock_claim(claim: Claim) -> Claim:
 def claim_adjudicate(*, claim: Claim, editor: User, rating: str, note: str) -> Consensus:
     """An editor decides a disputed claim. Locks the claim; records method ``adjudicated``."""
     _require_member(project_id=claim.project_id, user=editor, editor=True)
+    _require_storable_text(rating=rating, note=note)
     claim = _lock_claim(claim)
     errors: dict[str, str] = {}
     note = (note or "").strip()
@@ -377,6 +392,7 @@ def claim_reopen(*, claim: Claim, editor: User, note: str) -> Claim:
     """Reopen a resolved or published claim: its consensus stops being current (kept in
     the history), the claim becomes disputed, reviewers may revise and editors adjudicate anew."""
     _require_member(project_id=claim.project_id, user=editor, editor=True)
+    _require_storable_text(note=note)
     claim = _lock_claim(claim)
     note = (note or "").strip()
     if not note:
@@ -417,6 +433,7 @@ def claim_withdraw(
     """Take a claim out of review (editors, or its creator before any verdict); open leases end."""
     now = now or timezone.now()
     membership = _require_member(project_id=claim.project_id, user=actor)
+    _require_storable_text(reason=reason)
     claim = _lock_claim(claim)
     reason = (reason or "").strip()
     if not reason:

@@ -25,7 +25,13 @@ from annotations.models import (
     DocumentRevision,
     Event,
 )
-from annotations.services._base import User, _require_member, event_record, now
+from annotations.services._base import (
+    User,
+    _require_member,
+    _require_storable_text,
+    event_record,
+    now,
+)
 from annotations.services.claims import _claim_state, _span_error
 from annotations.services.documents import _duplicate_error
 
@@ -87,9 +93,11 @@ def document_revise(
 
     Editors and admins only (PermissionDenied). Locks the document row, then its claims.
     Raises ValidationError when the text is empty, too long, identical to the current
-    text, or the text of another document of the project (code ``duplicate``).
+    text, or the text of another document of the project (code ``duplicate``), and on
+    text no database can store (NUL, a lone surrogate) in ``text``, ``raw_text`` or ``note``.
     """
     _require_member(project_id=document.project_id, user=actor, editor=True)
+    _require_storable_text(text=text, raw_text=raw_text, note=note)
     document = Document.objects.select_for_update().get(pk=document.pk)
     if not isinstance(text, str) or not text.strip():
         raise ValidationError({"text": "The corrected text is empty."})
@@ -246,6 +254,7 @@ def claim_reanchor(
     membership = _require_member(project_id=claim.project_id, user=actor)
     if not selectors.claim_can_edit(claim=claim, membership=membership, user=actor):
         raise PermissionDenied("Only the claim's creator or an editor can re-anchor it.")
+    _require_storable_text(exact=exact, note=note)
     claim = Claim.objects.select_for_update().get(pk=claim.pk)
     document = Document.objects.only("pk", "text", "length", "revision", "project_id").get(
         pk=claim.document_id

@@ -14,6 +14,7 @@ from annotations.models import (
 )
 from annotations.services._base import (
     User,
+    _require_storable_text,
     event_record,
 )
 from annotations.services.importing import HTML_CONTENT_TYPES, as_date, fetch_policy
@@ -30,7 +31,11 @@ def source_get_or_create(
     published_date: dt.date | None = None,
     archive_url: str = "",
 ) -> Source:
-    """Find the source by its normalized URL, or create it. http/https only."""
+    """Find the source by its normalized URL, or create it. http/https only.
+
+    Raises ValidationError on a URL that is not http(s), and on text no database can
+    store (NUL, a lone surrogate) in any field."""
+    _require_storable_text(url=url, title=title, publisher=publisher, archive_url=archive_url)
     errors = {}
     try:
         normalized = normalize_url(url)
@@ -131,8 +136,11 @@ def _page_metadata(html: str, *, url: str) -> dict[str, object]:
         title, publisher, published = (
             (meta.title, meta.sitename, meta.date) if meta is not None else ("", "", "")
         )
+    # A page's own words, cleaned like imported text: NUL in a <title> is not the
+    # editor's to fix, and PostgreSQL would refuse it.
+    title, publisher = (importers.drop_control_characters(v or "") for v in (title, publisher))
     return {
-        "title": " ".join((title or "").split())[:500],
-        "publisher": " ".join((publisher or "").split())[:200],
+        "title": " ".join(title.split())[:500],
+        "publisher": " ".join(publisher.split())[:200],
         "published_date": as_date(published),
     }

@@ -4,6 +4,8 @@
     python manage.py import_documents --project demo page.html https://example.org/story
     python manage.py import_documents --project demo --format jsonl batch.jsonl
     python manage.py import_documents --project demo --format workbench export.json
+    python manage.py import_documents --project desk --format workbench --create-project \
+        --user ops desk.json
 
 HTML (.html/.htm files, or --format html) goes through ``importers.extract_html``: the
 main text with its paragraphs, title, author, publisher, date and canonical URL from the
@@ -14,7 +16,11 @@ refusal is a failure of that argument, with the fetcher's reason.
 
 A workbench file is a native export ("schema": "workbench-export/1": the document with
 its claims, verdicts, citations, sources and consensus history) or a JSON list of them;
-.json files holding one are recognised without --format.
+.json files holding one are recognised without --format. With --create-project (and
+--format workbench) a project that does not exist yet is created from the first export's
+project block (name, organization, review policy; the slug is --project's) with --user
+as its creator and first admin: the way to restore a project export into an empty
+database.
 
 Each document is its own transaction: one bad line or a duplicate never stops the
 batch. A summary says how many were imported, skipped as duplicates (same canonical
@@ -30,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
@@ -93,18 +100,40 @@ class Command(BaseCommand):
         parser.add_argument(
             "--user", default=None, help="User recorded as the importer (default: none)."
         )
+        parser.add_argument(
+            "--create-project",
+            action="store_true",
+            help="With --format workbench: if no project has the --project slug, create it "
+            "from the first export's project block (name, organization, organization URL, "
+            "required reviews, consensus rule, majority threshold, lease minutes; the "
+            "default rating scale plus the export's other ratings) with --user, required "
+            "then, as its creator and admin; the project.create event is recorded. An "
+            "existing project is used as it is. For restoring a project export into an "
+            "empty database.",
+        )
         parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            project = Project.objects.get(slug=options["project"])
-        except Project.DoesNotExist:
-            raise CommandError(f"No project with slug {options['project']!r}.") from None
+        if options["create_project"]:
+            if options["format"] != "workbench":
+                raise CommandError("--create-project works with --format workbench only.")
+            if not options["user"]:
+                raise CommandError(
+                    "--create-project needs --user: the new project's creator and first admin."
+                )
         actor = None
         if options["user"]:
             actor = get_user_model().objects.filter(username=options["user"]).first()
             if actor is None:
                 raise CommandError(f"No user {options['user']!r}.")
+        project = Project.objects.filter(slug=options["project"]).first()
+        if project is None:
+            if not options["create_project"] or actor is None:
+                raise CommandError(
+                    f"No project with slug {options['project']!r}. Create it first, or "
+                    "restore a workbench export with --create-project."
+                )
+            project = self._create_project(options["project"], options["paths"], creator=actor)
         # A generator: a 10,000-line batch is read, cleaned and stored one document at a
         # time, so memory stays that of one document (the bar counts without a total).
         items = self._items(options["paths"], options["format"], clean=not options["no_clean"])
@@ -141,6 +170,34 @@ class Command(BaseCommand):
             summary.removed += removed
         self._report(summary)
 
+    def _create_project(self, slug: str, args: list[str], *, creator: AbstractBaseUser) -> Project:
+        """The project ``slug``, created from the first workbench export among ``args``."""
+        label, block = _first_project_block(args)
+        problems = export.native_errors(block, definition="project")
+        if problems:
+            reasons = "; ".join(f"{pointer}: {reason}" for pointer, reason in problems)
+            raise CommandError(f"{label}: the project block is not valid: {reasons}")
+        policy = block["policy"]
+        try:
+            project = services.project_create(
+                creator=creator,
+                name=block["name"],
+                slug=slug,
+                organization=block["organization"],
+                organization_url=block["organization_url"],
+                required_reviews=policy["required_reviews"],
+                consensus_rule=policy["consensus_rule"],
+                majority_threshold=policy["majority_threshold"],
+                lease_minutes=policy["lease_minutes"],
+            )
+        except ValidationError as exc:
+            raise CommandError(f"Cannot create project {slug!r}: {_flatten(exc)}") from None
+        self.stdout.write(
+            f"Created project {slug!r} ({project.name}) from {label}; "
+            f"{creator.get_username()} is its admin."
+        )
+        return project
+
     def _items(self, args: list[str], fmt: str | None, *, clean: bool) -> Iterator[tuple[str, Any]]:
         for arg in args:
             if arg.lower().startswith(URL_PREFIXES):
@@ -168,7 +225,7 @@ class Command(BaseCommand):
                 source = importing.RawSource(content=content, format="html", name=path.name)
                 yield str(path), _from_source(source, clean=clean)
                 continue
-            for record in importers.parse_jsonl(content.splitlines()):
+            for record in importers.parse_jsonl(importers.jsonl_lines(content)):
                 label = f"{path}:{record.line}"
                 if isinstance(record, importers.RecordError):
                     yield label, record.reason
@@ -191,6 +248,26 @@ def _is_native(content: str) -> bool:
         return False
     first = data[0] if isinstance(data, list) and data else data
     return isinstance(first, dict) and first.get("schema") == export.NATIVE_SCHEMA
+
+
+def _first_project_block(args: list[str]) -> tuple[str, dict[str, Any]]:
+    """``(label, project block)`` of the first workbench export among ``args`` (files)."""
+    for arg in args:
+        path = Path(arg)
+        if arg.lower().startswith(URL_PREFIXES) or not path.is_file():
+            continue
+        try:
+            content = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        for label, item in _from_native(content, path):
+            if isinstance(item, NativeItem) and isinstance(item.payload.get("project"), dict):
+                return label, item.payload["project"]
+    raise CommandError(
+        "--create-project: no workbench export with a project block in "
+        + ", ".join(args)
+        + "; the project to create is described there."
+    )
 
 
 def _from_native(content: str, path: Path) -> Iterator[tuple[str, NativeItem | str]]:
@@ -220,7 +297,7 @@ def _from_text(
         services.DocumentInput(
             title=cleaned.title or path.stem,
             text=cleaned.text,
-            raw_text=content,
+            raw_text=importers.storable_raw_text(content),
             publisher=cleaned.publisher,
         ),
         sum(1 for removal in cleaned.removed if removal.kind != "title"),
