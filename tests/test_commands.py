@@ -216,6 +216,25 @@ class ImportDocumentsTests(TestCase):
         self.assertEqual(document.source_url, "https://example.org/good")
         self.assertEqual(str(document.published_date), "2026-01-02")
 
+    def test_a_jsonl_line_that_is_not_utf8_fails_alone(self) -> None:
+        # Read line by line (constant memory): a Latin-1 line is one failure with its
+        # number, the lines around it are imported, CRLF endings are fine.
+        good = [json.dumps({"title": f"T{i}", "text": f"Body {i}."}) for i in range(3)]
+        raw = (
+            good[0].encode() + b"\r\n"
+            + '{"title": "Caf\u00e9", "text": "x"}'.encode("latin-1") + b"\r\n"
+            + b"\r\n"
+            + good[1].encode() + b"\n" + good[2].encode()
+        )  # fmt: skip
+        path = self.dir / "mixed.jsonl"
+        path.write_bytes(raw)
+        output = self.import_(path)
+        self.assertIn("Imported 3, skipped 0 duplicate(s), failed 1", output)
+        self.assertIn(f"failed {path}:2: not UTF-8 text (invalid continuation byte", output)
+        self.assertEqual(
+            sorted(Document.objects.values_list("title", flat=True)), ["T0", "T1", "T2"]
+        )
+
     def test_it_reports_a_missing_file(self) -> None:
         output = self.import_(self.dir / "missing.txt")
         self.assertIn("failed 1", output)

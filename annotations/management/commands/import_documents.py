@@ -208,6 +208,9 @@ class Command(BaseCommand):
                 yield str(path), "not a file"
                 continue
             kind = fmt or _format_of(path)
+            if kind == "jsonl":
+                yield from _from_jsonl(path, clean=clean)
+                continue
             try:
                 content = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
@@ -224,13 +227,6 @@ class Command(BaseCommand):
             if kind == "html":
                 source = importing.RawSource(content=content, format="html", name=path.name)
                 yield str(path), _from_source(source, clean=clean)
-                continue
-            for record in importers.parse_jsonl(importers.jsonl_lines(content)):
-                label = f"{path}:{record.line}"
-                if isinstance(record, importers.RecordError):
-                    yield label, record.reason
-                    continue
-                yield label, importing.record_input(record, clean=clean)
 
     def _report(self, summary: Summary) -> None:
         self.stdout.write(
@@ -239,6 +235,40 @@ class Command(BaseCommand):
         )
         for label, reason in summary.failures:
             self.stdout.write(f"  failed {label}: {reason}")
+
+
+def _from_jsonl(path: Path, *, clean: bool) -> Iterator[tuple[str, Any]]:
+    """One item per line, read as the import goes: memory stays flat whatever the file's
+    size. Lines end at ``\n`` only (as ``importers.jsonl_lines``): a JSON string may hold
+    U+2028 and friends unescaped. Each line is decoded on its own, so a line that is not
+    UTF-8 fails alone, with its number, like any other bad line."""
+    undecodable: list[tuple[int, str]] = []
+
+    def lines(handle: Any) -> Iterator[str]:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                yield raw.decode("utf-8").removesuffix("\n").removesuffix("\r")
+            except UnicodeDecodeError as exc:
+                undecodable.append((number, f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
+                yield ""  # blank: parse_jsonl skips it and keeps counting lines
+
+    def failures() -> Iterator[tuple[str, str]]:
+        while undecodable:
+            number, reason = undecodable.pop(0)
+            yield f"{path}:{number}", reason
+
+    try:
+        with path.open("rb") as handle:
+            for record in importers.parse_jsonl(lines(handle)):
+                yield from failures()
+                label = f"{path}:{record.line}"
+                if isinstance(record, importers.RecordError):
+                    yield label, record.reason
+                    continue
+                yield label, importing.record_input(record, clean=clean)
+    except OSError as exc:
+        yield str(path), f"cannot read the file: {exc}"
+    yield from failures()
 
 
 def _is_native(content: str) -> bool:
