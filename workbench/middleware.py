@@ -38,11 +38,17 @@ class LoginRateLimitBackend(AxesStandaloneBackend):
 MULTIPART_SLACK = 1024 * 1024
 
 
-def max_request_bytes() -> int:
-    """The largest request body accepted (``WORKBENCH_MAX_REQUEST_BYTES``, or by default
-    ``DATA_UPLOAD_MAX_MEMORY_SIZE`` plus room for multipart overhead)."""
+def max_request_bytes(content_type: str = "multipart/form-data") -> int:
+    """The largest request body accepted: ``WORKBENCH_MAX_REQUEST_BYTES`` if set; by
+    default ``DATA_UPLOAD_MAX_MEMORY_SIZE`` for JSON and form bodies (so a body Django
+    would refuse as too big is a 413 here, not a 400 later) plus room for boundaries and
+    small fields next to an uploaded file for multipart bodies."""
     configured = getattr(settings, "WORKBENCH_MAX_REQUEST_BYTES", 0)
-    return configured or settings.DATA_UPLOAD_MAX_MEMORY_SIZE + MULTIPART_SLACK
+    if configured:
+        return configured
+    if content_type.lower().startswith("multipart/"):
+        return settings.DATA_UPLOAD_MAX_MEMORY_SIZE + MULTIPART_SLACK
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
 
 class RequestSizeLimitMiddleware:
@@ -61,7 +67,7 @@ class RequestSizeLimitMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return _too_large_or_bad(request, 400, "Content-Length is not a number.")
-        limit = max_request_bytes()
+        limit = max_request_bytes(request.META.get("CONTENT_TYPE", ""))
         if length > limit:
             return _too_large_or_bad(
                 request, 413, f"The request body is {length:,} bytes; the limit is {limit:,}."
