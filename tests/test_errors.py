@@ -9,8 +9,12 @@ restarts the real server under load.
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import unittest
 from unittest import mock
 
+import psycopg
 import pytest
 from django.db import InterfaceError, OperationalError, connection
 from django.test import Client
@@ -18,8 +22,10 @@ from rest_framework.test import APIClient
 
 from annotations import services
 from annotations.api.serializers import VerdictSerializer
+from annotations.api.views import _jsonl_chunks
 from tests.factories import make_claim
 from tests.test_api import API, ApiTestCase
+from workbench.errors import database_unavailable
 
 RESTART = OperationalError("terminating connection due to administrator command")
 
@@ -97,11 +103,18 @@ class DatabaseUnavailableTests(ApiTestCase):
 def test_every_connection_carries_statement_and_idle_transaction_timeouts() -> None:
     """A lost client or a stuck query cannot hold locks or a snapshot for long: the
     settings module passes both timeouts on every connection (DB_*_TIMEOUT_MS)."""
+    expected = {
+        "statement_timeout": int(os.environ.get("DB_STATEMENT_TIMEOUT_MS", "30000")),
+        "idle_in_transaction_session_timeout": int(
+            os.environ.get("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", "60000")
+        ),
+    }
     with connection.cursor() as cursor:
-        cursor.execute("SHOW statement_timeout")
-        assert cursor.fetchone()[0] == "30s"
-        cursor.execute("SHOW idle_in_transaction_session_timeout")
-        assert cursor.fetchone()[0] == "1min"
+        cursor.execute(
+            "SELECT name, setting::int FROM pg_settings WHERE name = ANY(%s)", [list(expected)]
+        )
+        assert dict(cursor.fetchall()) == expected  # in ms, as the settings pass them
+    assert all(value > 0 for value in expected.values())
 
 
 class CommitThenAnswerTests(ApiTestCase):
@@ -126,3 +139,59 @@ class CommitThenAnswerTests(ApiTestCase):
             [c["source"]["url"] for c in data["citations"]],
             ["https://stats.example.org/a", "https://stats.example.org/b"],
         )
+
+
+def test_a_client_leaving_mid_export_closes_the_row_stream_and_is_logged() -> None:
+    """The server closes the response's generator when the client goes away; the rows
+    generator (database cursors, keyset chunks) is closed with it, and the log says so —
+    bench/load.py reads that line to prove the server saw the disconnect."""
+    closed: list[bool] = []
+
+    def rows():
+        try:
+            for n in range(1_000):
+                yield {"n": n}
+        finally:
+            closed.append(True)
+
+    chunks = _jsonl_chunks(rows(), lines=10, label="export of project 7")
+    assert next(chunks).count("\n") == 10
+    assert next(chunks).count("\n") == 10
+    with unittest.TestCase().assertLogs("annotations.api.views", "WARNING") as logs:
+        chunks.close()
+    assert closed == [True]
+    assert logs.output == [
+        "WARNING:annotations.api.views:export of project 7 stopped by the client after 20 lines"
+    ]
+
+
+def _wrapped(cause: BaseException) -> OperationalError:
+    """What Django raises for a driver error: its own class, the driver's as the cause."""
+    error = OperationalError(str(cause))
+    error.__cause__ = cause
+    return error
+
+
+@pytest.mark.parametrize(
+    ("cause", "transient"),
+    [
+        (
+            psycopg.errors.lookup("57P01")("terminating connection due to administrator command"),
+            True,
+        ),
+        (psycopg.errors.lookup("57014")("canceling statement due to statement timeout"), True),
+        (psycopg.errors.lookup("53300")("too many connections"), True),
+        (psycopg.errors.lookup("08006")("connection failure"), True),
+        (psycopg.errors.lookup("40P01")("deadlock detected"), True),
+        (psycopg.OperationalError("connection failed: Connection refused"), True),
+        (sqlite3.OperationalError("database is locked"), True),
+        (sqlite3.OperationalError("no such table: annotations_claim"), False),
+        (psycopg.errors.lookup("42P01")('relation "annotations_claim" does not exist'), False),
+    ],
+    ids=lambda v: getattr(v, "sqlstate", None) or str(v)[:24],
+)
+def test_only_transient_database_errors_are_a_503(cause: BaseException, transient: bool) -> None:
+    # A missing migration must not answer "retry shortly" forever.
+    assert database_unavailable(_wrapped(cause)) is transient
+    assert database_unavailable(InterfaceError("connection already closed")) is True
+    assert database_unavailable(RuntimeError("x")) is False

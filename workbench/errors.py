@@ -11,6 +11,7 @@ user or the session, so the answer itself cannot fail on the database again.
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 
 from django.db import InterfaceError, OperationalError
@@ -22,13 +23,35 @@ UNAVAILABLE_DETAIL = "The service is briefly unavailable (database unreachable);
 ERROR_DETAIL = "Server error. It has been logged."
 
 
-def database_unavailable(exc: BaseException | None) -> bool:
-    """True for errors that mean "the database cannot answer now", not "the query is wrong".
+# SQLSTATE classes that mean "not now" rather than "never": connection exceptions (08),
+# insufficient resources such as too many connections (53), operator intervention such
+# as admin shutdown or a statement timeout (57), transaction rollbacks such as deadlocks
+# and serialization failures (40); and lock_not_available (55P03).
+TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57"})
+TRANSIENT_SQLSTATES = frozenset({"55P03"})
 
-    psycopg's connection failures, admin shutdowns and statement timeouts arrive as
-    Django's ``OperationalError``; a connection that died under Django arrives as
-    ``InterfaceError`` ("connection already closed")."""
-    return isinstance(exc, (OperationalError, InterfaceError))
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    """True for errors that mean "the database cannot answer now, retry shortly", not
+    "the query is wrong" (a missing table or column stays a 500).
+
+    A connection that died under Django arrives as ``InterfaceError`` ("connection
+    already closed"). psycopg's errors arrive as Django's ``OperationalError`` with the
+    psycopg exception as ``__cause__``: judged by its SQLSTATE when it has one; a failure
+    to connect at all (server down or restarting) has none. SQLite's only transient
+    error is a locked or busy database."""
+    if isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    cause = exc.__cause__
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate:
+        return sqlstate[:2] in TRANSIENT_SQLSTATE_CLASSES or sqlstate in TRANSIENT_SQLSTATES
+    if isinstance(cause, sqlite3.Error):
+        message = str(cause).lower()
+        return "locked" in message or "busy" in message
+    return True
 
 
 def _wants_json(request: HttpRequest) -> bool:

@@ -239,7 +239,7 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 12 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 # Every request body, JSON included (workbench.middleware.RequestSizeLimitMiddleware, 413);
-# 0 means DATA_UPLOAD_MAX_MEMORY_SIZE plus 1 MiB for multipart overhead.
+# 0 means DATA_UPLOAD_MAX_MEMORY_SIZE for JSON and form bodies, plus 1 MiB for multipart.
 WORKBENCH_MAX_REQUEST_BYTES = env_int("WORKBENCH_MAX_REQUEST_BYTES", 0)
 WORKBENCH_MAX_DOCUMENT_CHARS = env_int("WORKBENCH_MAX_DOCUMENT_CHARS", 5_000_000)
 # Fetching URLs (import by URL, a source's title): public http(s) addresses only. Hosts

@@ -7,6 +7,7 @@ non-member gets 404, a member without the needed role 403. Objects named in a re
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -41,6 +42,8 @@ ERRORS = {
     403: OpenApiResponse(description="Role too low for this action"),
     404: OpenApiResponse(description="Not found, or not a member of the project"),
 }
+
+logger = logging.getLogger(__name__)
 
 
 def _int_param(request: Request, name: str, *, required: bool = False) -> int | None:
@@ -615,16 +618,31 @@ class DocumentExportApi(APIView):
         return response
 
 
-def _jsonl_chunks(rows: Iterable[dict[str, Any]], lines: int = 64) -> Iterator[str]:
-    """JSON lines joined into chunks of ``lines`` rows: one write per chunk, not per row."""
+def _jsonl_chunks(
+    rows: Iterable[dict[str, Any]], lines: int = 64, *, label: str = "export"
+) -> Iterator[str]:
+    """JSON lines joined into chunks of ``lines`` rows: one write per chunk, not per row.
+
+    A client that goes away mid-stream makes the server close this generator
+    (GeneratorExit at a ``yield``); that is logged, and closing it also closes the row
+    generator, which holds no transaction between its keyset chunks."""
     batch: list[str] = []
-    for row in rows:
-        batch.append(export.json_dumps_safe(row))
-        if len(batch) >= lines:
+    sent = 0
+    try:
+        for row in rows:
+            batch.append(export.json_dumps_safe(row))
+            if len(batch) >= lines:
+                sent += len(batch)
+                yield "\n".join(batch) + "\n"
+                batch.clear()
+        if batch:
             yield "\n".join(batch) + "\n"
-            batch.clear()
-    if batch:
-        yield "\n".join(batch) + "\n"
+    except GeneratorExit:
+        logger.warning("%s stopped by the client after %d lines", label, sent)
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
+        raise
 
 
 class ProjectExportApi(APIView):
@@ -640,7 +658,8 @@ class ProjectExportApi(APIView):
         if fmt != "jsonl":
             raise ValidationError({"format": ["Only format=jsonl is offered for a whole project."]})
         rows = exporting.project_rows(project=project, user=request.user)
-        response = StreamingHttpResponse(_jsonl_chunks(rows), content_type="application/x-ndjson")
+        chunks = _jsonl_chunks(rows, label=f"export of project {project.pk}")
+        response = StreamingHttpResponse(chunks, content_type="application/x-ndjson")
         response["Content-Disposition"] = f'attachment; filename="{project.slug}.jsonl"'
         return response
 

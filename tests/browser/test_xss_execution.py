@@ -16,6 +16,7 @@ citation quote, source title, skip reason) and asserts, page by page, that
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from annotations import services
 from annotations.models import Role
@@ -106,10 +107,14 @@ def test_no_stored_payload_runs_in_the_reviewer_ui(new_page, live_server, poison
         f"/projects/{slug}/disputes/",
     ):
         _visit(page, base + path, evil, dialogs)
-    # The claim panel the reader swaps in with htmx when a highlight is clicked.
-    page.goto(base + poisoned["document"].get_absolute_url())
-    page.locator("#claim-list [data-claim-id]").first.click()
-    page.wait_for_load_state("networkidle")
+    # An htmx fragment: the live document search swaps in rows holding the poisoned title.
+    page.goto(f"{base}/projects/{slug}/documents/")
+    page.evaluate("window.searchPageMarker = 'same page'")
+    page.get_by_label("Search documents").press_sequentially("mayor", delay=40)
+    rows = page.locator("#document-rows")
+    expect(rows.locator(".result-count")).to_have_text("1 document matches “mayor”.")
+    expect(rows).to_contain_text("<script>alert(1)</script>")  # the swapped-in title
+    assert page.evaluate("window.searchPageMarker") == "same page"  # swapped, not reloaded
     assert page.locator(INJECTED).count() == 0
     assert not dialogs and not evil and not page.js_errors
     assert errors == [], errors
