@@ -104,18 +104,11 @@ def drop_control_characters(text: str) -> str:
     return _CONTROL_CHARACTERS.sub(_control_replacement, text)
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def storable_raw_text(text: str) -> str:
     """``text`` as a database can keep it as provenance (``Document.raw_text``): NUL
-    dropped and lone surrogates replaced by U+FFFD, nothing else changed."""
-    text = text.replace("\x00", "")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = _SURROGATE.sub("\ufffd", text)
-    return text
+    dropped and lone surrogates replaced by U+FFFD, nothing else changed
+    (``spans.make_storable``)."""
+    return spans.make_storable(text)
 
 
 # --- CSS -------------------------------------------------------------------------
@@ -574,7 +567,10 @@ class Record:
     """One document from a JSONL batch, validated but not cleaned.
 
     Optional fields are "" when absent or null.  ``published`` is normalised to
-    ``YYYY-MM-DD``; ``line`` is the 1-based line of the batch it came from.
+    ``YYYY-MM-DD``; ``line`` is the 1-based line of the batch it came from.  Every field
+    is Unicode text (no lone surrogate); ``text``, ``title``, ``publisher`` and ``author``
+    may still hold NUL, which cleaning drops (``services.importing.record_input``) and
+    ``services.document_create`` refuses on the field when the record is not cleaned.
     """
 
     title: str
@@ -622,10 +618,21 @@ def _json_type(value: object) -> str:
             return "object"
 
 
+# The fields cleaning drops control characters from (``services.importing.record_input``,
+# as ``clean_text`` does for a text file's body and title).
+_CLEANED_KEYS = frozenset({"text", "title", "publisher", "author"})
+
+
 def _unstorable(key: str, value: str) -> list[str]:
     # JSON escapes can spell what no database text column holds: a lone surrogate
     # ("\ud800": not Unicode text, cannot be encoded as UTF-8) or NUL ("\u0000":
-    # refused by PostgreSQL). Either is this line's error, not a crash of the batch.
+    # refused by PostgreSQL). This line's error is what no cleaning can make storable:
+    # a lone surrogate anywhere (clean_text keeps it, document_create would refuse it),
+    # and NUL in an address, a date or a language code, which are never cleaned.  NUL in
+    # the other fields is the cleaner's to drop, or document_create's to refuse.
+    if key in _CLEANED_KEYS:
+        # A stand-in of the same length: a surrogate's position stays the one in the file.
+        value = value.replace("\x00", " ")
     return [f"'{key}' {problem}" for problem in spans.storage_problems(value)]
 
 
@@ -709,9 +716,11 @@ def parse_jsonl(lines: Iterable[str]) -> Iterator[Record | RecordError]:
     Lazy, so a large file is read in constant memory and the caller can drive a
     progress bar.  A bad line yields a RecordError with its 1-based line number and
     the reason, and parsing goes on: one broken line never costs the whole batch.  A
-    string no database can store (a lone surrogate or NUL, which JSON escapes can
-    spell) makes its line bad too.
-    Text is passed through untouched; whether to ``clean_text`` it is the caller's call.
+    string that no cleaning makes storable makes its line bad too: a lone surrogate
+    (JSON escapes spell them) in any field, NUL in ``url``, ``source_url``,
+    ``published`` or ``language``.
+    Text is passed through untouched, NUL included; whether to ``clean_text`` it is the
+    caller's call (see ``Record``).
     """
     for number, line in enumerate(lines, start=1):
         if number == 1:

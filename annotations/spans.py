@@ -64,6 +64,22 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+# What a Python ``str`` can hold and a text column cannot (``storage_problems``).
+_NUL = "\x00"
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _first_lone_surrogate(text: str) -> int:
+    # A str has no surrogate pairs (the two halves of one stay two code points), so every
+    # U+D800..U+DFFF in it is lone: exactly what the strict UTF-8 encoder refuses, and it
+    # finds the first at C speed.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return exc.start
+    return -1
+
+
 def storage_problems(text: str) -> list[str]:
     """Why no database text column can hold ``text``, as short reasons; [] when one can.
 
@@ -75,17 +91,28 @@ def storage_problems(text: str) -> list[str]:
     speed, so this is cheap on book-length text.
     """
     problems = []
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
+    surrogate = _first_lone_surrogate(text)
+    if surrogate != -1:
         problems.append(
-            f"is not valid Unicode text: lone surrogate U+{ord(text[exc.start]):04X} "
-            f"at position {exc.start}"
+            f"is not valid Unicode text: lone surrogate U+{ord(text[surrogate]):04X} "
+            f"at position {surrogate}"
         )
-    nul = text.find("\x00")
+    nul = text.find(_NUL)
     if nul != -1:
         problems.append(f"contains a NUL character (U+0000) at position {nul}")
     return problems
+
+
+def make_storable(text: str) -> str:
+    """``text`` repaired where ``storage_problems`` finds fault: NUL dropped, each lone
+    surrogate replaced by U+FFFD (the replacement character), nothing else changed.
+
+    For text kept only as a record (an import's raw input), never for text that offsets
+    count over: dropping NUL shifts every later position.
+    """
+    if _first_lone_surrogate(text) != -1:
+        text = _LONE_SURROGATE.sub("\ufffd", text)
+    return text.replace(_NUL, "")
 
 
 def _check_int(field: str, value: object) -> int:

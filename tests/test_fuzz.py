@@ -33,7 +33,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
 
-from annotations import export, services, spans
+from annotations import export, exporting, services, spans
 from annotations.importers import (
     HtmlDocument,
     Record,
@@ -41,6 +41,7 @@ from annotations.importers import (
     clean_text,
     extract_html,
     parse_jsonl,
+    storable_raw_text,
 )
 from annotations.models import (
     Citation,
@@ -105,6 +106,15 @@ def test_clean_text_never_raises_on_lone_surrogates(raw: str) -> None:
     # Any str can hold them; the cleaner must not be what fails on them.
     result = clean_text(raw)
     assert _is_canonical(result.text)
+
+
+@FUZZ
+@given(TEXT_WITH_SURROGATES)
+def test_storable_raw_text_repairs_exactly_what_storage_problems_names(raw: str) -> None:
+    kept = storable_raw_text(raw)
+    assert spans.storage_problems(kept) == []
+    if not spans.storage_problems(raw):
+        assert kept == raw
 
 
 @FUZZ
@@ -230,6 +240,14 @@ def _storable(value: str) -> bool:
     return "\x00" not in value
 
 
+def _storable_once_cleaned(key: str, value: str) -> bool:
+    # A record's text, title, publisher and author may hold NUL: cleaning drops it
+    # (record_input), and uncleaned, document_create refuses it on the field.
+    if key in ("text", "title", "publisher", "author"):
+        value = value.replace("\x00", "")
+    return _storable(value)
+
+
 def _check_items(lines: list[str], items: list[Record | RecordError]) -> None:
     # A BOM is skipped on the first line only (where Windows editors put it).
     expected = [
@@ -245,8 +263,8 @@ def _check_items(lines: list[str], items: list[Record | RecordError]) -> None:
             continue
         assert isinstance(item.text, str) and item.text.strip()
         assert item.published == "" or dt.date.fromisoformat(item.published)
-        for value in (item.text, item.title, item.source_url, item.publisher, item.author):
-            assert _storable(value)
+        for key in ("text", "title", "source_url", "publisher", "author", "language"):
+            assert _storable_once_cleaned(key, getattr(item, key))
 
 
 @FUZZ
@@ -275,9 +293,12 @@ def test_parse_jsonl_accepts_exactly_the_well_formed_records(obj: dict[str, Any]
     well_formed = (
         isinstance(text, str)
         and bool(text.strip())
-        and _storable(text)
+        and _storable_once_cleaned("text", text)
         and "x" not in obj
-        and all(v is None or (isinstance(v, str) and _storable(v)) for v in optional.values())
+        and all(
+            v is None or (isinstance(v, str) and _storable_once_cleaned(k, v))
+            for k, v in optional.items()
+        )
     )
     if not well_formed:
         assert isinstance(item, RecordError)
@@ -294,15 +315,62 @@ def test_parse_jsonl_accepts_exactly_the_well_formed_records(obj: dict[str, Any]
     [
         ('{"text": "bad \\ud800 one"}', "'text' is not valid Unicode text: lone surrogate U+D800 at position 4"),
         ('{"text": "ok", "title": "\\udfff"}', "'title' is not valid Unicode text: lone surrogate U+DFFF at position 0"),
-        ('{"text": "a\\u0000b"}', "'text' contains a NUL character (U+0000) at position 1"),
+        # The position is the one in the file, NUL before it counted.
+        ('{"text": "a\\u0000b\\ud800"}', "'text' is not valid Unicode text: lone surrogate U+D800 at position 3"),
+        # Nothing cleans an address or a language code.
+        ('{"text": "ok", "url": "https://a.example/\\u0000"}', "'url' contains a NUL character (U+0000) at position 18"),
+        ('{"text": "ok", "language": "en\\u0000"}', "'language' contains a NUL character (U+0000) at position 2"),
     ],
 )  # fmt: skip
-def test_parse_jsonl_refuses_strings_no_database_can_store(line: str, reason: str) -> None:
+def test_parse_jsonl_refuses_strings_no_cleaning_makes_storable(line: str, reason: str) -> None:
     # Found by the fuzzers: these records came through as Records and then crashed
     # document_create (UnicodeEncodeError; DataError on PostgreSQL), stopping the batch.
     bad, good = parse_jsonl([line, '{"title": "t", "text": "fine"}'])
     assert bad == RecordError(line=1, reason=reason)
     assert isinstance(good, Record) and (good.line, good.text) == (2, "fine")
+
+
+def test_parse_jsonl_leaves_nul_in_the_cleaned_fields_to_the_cleaner() -> None:
+    # As for a text file: cleaning drops it, and uncleaned, document_create refuses it.
+    [record] = parse_jsonl(
+        [
+            '{"text": "a\\u0000b", "title": "T\\u0000", "publisher": "\\u0000P", "author": "A\\u0000"}'
+        ]
+    )
+    assert isinstance(record, Record)
+    assert (record.text, record.title, record.publisher, record.author) == (
+        "a\x00b", "T\x00", "\x00P", "A\x00",
+    )  # fmt: skip
+
+
+# Records that parse, control characters (NUL among them) in every field cleaning touches.
+CLEANABLE_RECORDS = st.fixed_dictionaries(
+    {"text": TEXT.filter(str.strip)},
+    optional={
+        "title": TEXT,
+        "publisher": TEXT,
+        "author": TEXT,
+        "url": st.just("https://example.org/a"),
+    },
+)
+
+
+@FUZZ
+@given(st.builds(_jsonl_line, st.one_of(CLEANABLE_RECORDS, RECORDS), st.booleans()), st.booleans())
+def test_a_parsed_record_is_storable_once_cleaned_and_kept_as_written_if_not(
+    line: str, clean: bool
+) -> None:
+    [item] = parse_jsonl([line])
+    if isinstance(item, RecordError):
+        return
+    data, removed = importing.record_input(item, clean=clean)
+    assert removed >= 0 and _storable(data.raw_text or "")
+    fields = (data.text, data.title, data.publisher, data.author)
+    if clean:
+        assert all(_storable(value) for value in fields)
+    else:
+        assert (data.text, data.publisher, data.author) == (item.text, item.publisher, item.author)
+    assert _storable(data.source_url) and _storable(data.language)
 
 
 # --- HTML ------------------------------------------------------------------------------------
@@ -411,6 +479,7 @@ URLISH = st.builds(
 @example("http://[::1%25eth0]/a")
 @example("http://a.example/" + "\u00e9" * 700)  # under the limit raw, over it encoded
 @example("http://a.example/\ud800")  # percent-encoding raised UnicodeEncodeError
+@example("http://a\u00a0/")  # IDNA made the host "a " and the key "http://a /"
 def test_normalize_url_returns_an_accepted_http_url_or_refuses(url: str) -> None:
     try:
         once = normalize_url(url)
@@ -718,7 +787,10 @@ class NativeImportFuzzTests(HypothesisTestCase):
     ) -> None:
         result = self.import_or_refuse(mutated(*mutations))
         if isinstance(result, Document):
-            self.assertTrue(Document.objects.filter(pk=result.pk).exists())
+            # What was accepted is itself a valid export, through JSON and back: an import
+            # never stores what a later export (or restore) would choke on.
+            again = exporting.document_native(document=result, user=self.importer)
+            self.assertEqual(export.native_errors(json.loads(export.json_dumps_safe(again))), [])
 
 
 # Found by the fuzzer above. Each of these raised something other than ValidationError
@@ -830,31 +902,53 @@ def test_native_errors_never_print_what_they_refuse() -> None:
 # --- the import command ------------------------------------------------------------------------
 
 
-def _import(tmp_path: Path, name: str, content: str, project: Any) -> str:
+def _import(tmp_path: Path, name: str, content: str, project: Any, *options: str) -> str:
     path = tmp_path / name
     path.write_text(content, encoding="utf-8")
     out = io.StringIO()
     call_command(
-        "import_documents", str(path), "--project", project.slug, "--no-progress",
+        "import_documents", str(path), "--project", project.slug, "--no-progress", *options,
         stdout=out, stderr=io.StringIO(),
     )  # fmt: skip
     return out.getvalue()
 
 
+JSONL_WITH_CONTROL_CHARACTERS = (
+    '{"title": "t1", "text": "bad \\ud800 one"}\n'
+    '{"title": "t\\u00002", "text": "nul \\u0000two", "author": "A\\u000cB"}\n'
+    '{"title": "t3", "text": "good three"}\n'
+)
+
+
 @pytest.mark.django_db
 def test_a_jsonl_batch_goes_on_past_a_record_no_database_can_store(tmp_path: Path) -> None:
     # Regression: the escaped surrogate reached document_create and the command died
-    # with UnicodeEncodeError before "good two" was read.
+    # with UnicodeEncodeError before the good line was read. No cleaning makes a lone
+    # surrogate text, so its line fails; NUL goes with cleaning, as from a text file.
     project = make_project(creator=make_user("importer"), name="Target")
-    content = (
-        '{"title": "t1", "text": "bad \\ud800 one"}\n'
-        '{"title": "t2", "text": "bad \\u0000 two"}\n'
-        '{"title": "t3", "text": "good three"}\n'
-    )
-    out = _import(tmp_path, "batch.jsonl", content, project)
+    out = _import(tmp_path, "batch.jsonl", JSONL_WITH_CONTROL_CHARACTERS, project)
+    assert "Imported 2, skipped 0 duplicate(s), failed 1" in out
+    assert "batch.jsonl:1: 'text' is not valid Unicode text" in out
+    documents = Document.objects.filter(project=project).order_by("pk")
+    assert [(d.title, d.text, d.author) for d in documents] == [
+        ("t2", "nul two", "A B"),
+        ("t3", "good three", ""),
+    ]
+    assert documents[0].raw_text == "nul two"  # provenance: the record minus NUL
+
+
+@pytest.mark.django_db
+def test_an_uncleaned_jsonl_record_with_nul_fails_on_the_field(tmp_path: Path) -> None:
+    # --no-clean stores the record as written, and no database stores NUL: the line
+    # fails, naming each field, like an uncleaned text file; the batch goes on.
+    project = make_project(creator=make_user("importer"), name="Target")
+    out = _import(tmp_path, "batch.jsonl", JSONL_WITH_CONTROL_CHARACTERS, project, "--no-clean")
     assert "Imported 1, skipped 0 duplicate(s), failed 2" in out
     assert "batch.jsonl:1: 'text' is not valid Unicode text" in out
-    assert "batch.jsonl:2: 'text' contains a NUL character" in out
+    assert (
+        "batch.jsonl:2: title: Contains a NUL character (U+0000) at position 1.; "
+        "text: Contains a NUL character (U+0000) at position 4."
+    ) in out
     assert Document.objects.get(project=project).text == "good three"
 
 

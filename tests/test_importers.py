@@ -312,6 +312,8 @@ def test_it_drops_control_characters_from_the_lines_it_keeps() -> None:
 
 def test_raw_text_keeps_everything_a_database_can_store() -> None:
     assert storable_raw_text("a\x00b\x0c\ud800c\r\n") == "ab\x0c\ufffdc\r\n"
+    # A str holds the two halves of a pair as two code points, each of them lone.
+    assert storable_raw_text("\ud83d\ude00") == "\ufffd\ufffd"
     assert storable_raw_text("plain") == "plain"
 
 

@@ -639,6 +639,46 @@ class UploadedControlCharactersTests(ImportTestCase):
         self.assertEqual((document.title, document.text), ("Bridge report", "The council said so."))
         self.assertEqual(document.raw_text, data.decode().replace("\x00", ""))
 
+    def test_a_jsonl_record_with_nul_imports_cleaned_and_unclean_fails_on_the_field(self) -> None:
+        # As an upload: cleaning drops NUL from the text and the title, and the raw text
+        # keeps all but NUL; uncleaned, the line fails naming the field, the rest imports.
+        # JSON escapes spell the NUL, so the upload itself is plain UTF-8.
+        data = (
+            b'{"title": "Bridge\\u0000 report", "text": "The council\\u0000 said so."}\n'
+            b'{"title": "Other", "text": "Another text."}\n'
+        )
+        source = importing.source_from_upload(name="batch.jsonl", data=data)
+        preview = importing.import_preview(source=source)
+        self.assertEqual([record.line for record in preview.records], [1, 2])
+        self.assertEqual(preview.errors, ())
+
+        before = self.counts()
+        result = importing.documents_import_jsonl(
+            project=self.project, preview=preview, actor=self.editor, clean=False
+        )
+        self.assertEqual(
+            result.failed,
+            [
+                (
+                    1,
+                    "title: Contains a NUL character (U+0000) at position 6.; "
+                    "text: Contains a NUL character (U+0000) at position 11.",
+                )
+            ],
+        )
+        self.assertEqual([document.title for document in result.imported], ["Other"])
+        self.assertEqual(self.counts()[0], before[0] + 1)
+
+        result = importing.documents_import_jsonl(
+            project=self.project, preview=preview, actor=self.editor
+        )
+        self.assertEqual((result.failed, len(result.duplicates)), ([], 1))
+        [document] = result.imported
+        self.assertEqual(
+            (document.title, document.text, document.raw_text),
+            ("Bridge report", "The council said so.", "The council said so."),
+        )
+
 
 class DocumentImportUrlTests(ImportTestCase):
     @LOCAL

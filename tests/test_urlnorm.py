@@ -49,6 +49,11 @@ def test_check_url_returns_the_stripped_url(url: str, expected: str) -> None:
         ("https://exa mple.org/", "spaces"),
         ("https://example.org\\@evil.test/", "backslashes"),
         ("https://example.org/\x00", "control characters"),
+        # JSON can spell one ("\ud800"); the reason is spans.storage_problems'.
+        (
+            "https://example.org/\ud800",
+            "The URL is not valid Unicode text: lone surrogate U+D800 at position 20.",
+        ),
         ("java\tscript:alert(1)", "control characters"),
         ("https://example.org/" + "a" * MAX_URL_LENGTH, "limited to 2000"),
     ],
@@ -97,6 +102,15 @@ def test_normalize_url_keeps_the_path_case() -> None:
 def test_normalize_url_refuses_what_check_url_refuses_or_bad_hosts(url: str) -> None:
     with pytest.raises(UrlError):
         normalize_url(url)
+
+
+@pytest.mark.parametrize("host", ["a\u00a0", "\u3000a", "a\u2002b", "a\uff05b"])
+def test_normalize_url_refuses_a_host_idna_maps_out_of_a_host_name(host: str) -> None:
+    # Found by tests/test_fuzz.py: IDNA maps these spaces to " " (and a full-width "%" to
+    # "%"), so the key was "http://a /", which check_url itself refuses.
+    assert check_url(f"http://{host}/")
+    with pytest.raises(UrlError, match="not a valid internationalized domain name"):
+        normalize_url(f"http://{host}/")
 
 
 # --- properties ----------------------------------------------------------------------------

@@ -358,13 +358,22 @@ def document_import_url(
 
 
 def record_input(record: importers.Record, *, clean: bool) -> tuple[DocumentInput, int]:
-    """The document of one JSONL record, and how many junk blocks cleaning removed."""
-    text, title, publisher, removed = record.text, record.title, record.publisher, 0
+    """The document of one JSONL record, and how many junk blocks cleaning removed.
+
+    Cleaning (``clean``) is ``clean_text`` for the text and drops control characters from
+    the title, publisher and author, as a text file's title loses them; uncleaned, they
+    go to ``document_create`` as written, which refuses NUL on the field. The raw text
+    is kept as provenance minus what no database can store, either way."""
+    text, removed = record.text, 0
+    title, publisher, author = record.title, record.publisher, record.author
     if clean:
+        title, publisher, author = (
+            importers.drop_control_characters(value).strip() for value in (title, publisher, author)
+        )
         cleaned = importers.clean_text(record.text)
         # A record carries its title as metadata, so the first line stays body text unless
         # the cleaner recognised it as that same title.
-        if record.title and cleaned.title != record.title:
+        if title and cleaned.title != title:
             text, parts = clean_body(record.text)
             removed = len(parts)
         else:
@@ -376,10 +385,10 @@ def record_input(record: importers.Record, *, clean: bool) -> tuple[DocumentInpu
     data = DocumentInput(
         title=title or f"line {record.line}",
         text=text,
-        raw_text=record.text,
+        raw_text=importers.storable_raw_text(record.text),
         source_url=record.source_url,
         publisher=publisher,
-        author=record.author,
+        author=author,
         published_date=published,
         language=record.language,
     )
