@@ -4,6 +4,11 @@ Document text is read-only after creation, events are read-only, and verdicts ob
 blind review: a staff user who is only a reviewer in a project sees their own verdicts
 until they have submitted on the claim (``selectors.verdict_scope_for_user``);
 superusers and project editors see everything.
+
+Tenancy: a staff user who is not a superuser sees the rows of their projects, and writes
+only where their project role allows it (``ProjectTenancyMixin``): members and the rating
+scale as a project admin, documents as an editor. Users are deleted through the members
+services, so the last-admin rule holds there too (``UserAdmin``).
 """
 
 from __future__ import annotations
@@ -13,16 +18,24 @@ from collections.abc import Iterable
 from typing import Any
 
 from django import forms
+from django.apps import apps
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.contrib.admin.exceptions import NotRegistered
+from django.contrib.admin.options import BaseModelAdmin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as AuthUserAdmin
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import ForeignKey, Model, Q, QuerySet
+from django.forms import ModelChoiceField
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
 from annotations import selectors, services, spans
 from annotations.models import (
+    ROLE_RANK,
     Assignment,
     Citation,
     Claim,
@@ -54,6 +67,83 @@ def _scoped_to_projects(
     return queryset.filter(**{f"{path}__memberships__user": request.user}).distinct()
 
 
+def _projects_with_role(user: Any, role: Role) -> QuerySet[Project]:
+    """The projects where ``user`` holds ``role`` or a higher one; all for a superuser."""
+    if user.is_superuser:
+        return Project.objects.all()
+    roles = [other for other in Role if ROLE_RANK[other] >= ROLE_RANK[role]]
+    return Project.objects.filter(
+        pk__in=Membership.objects.filter(user=user, role__in=roles).values("project_id")
+    )
+
+
+class ProjectTenancyMixin(BaseModelAdmin):
+    """For admins whose rows point into a project (a ``project`` foreign key).
+
+    Staff who are not superusers may pick, in forms, only the projects where they hold
+    ``project_role``, and only documents and claims of projects they belong to; they may
+    change or delete only rows of those projects (others are read-only to them).
+    ``save_model`` checks the row's project again, so a forged POST is refused (403)
+    even if a form let it through. ``ProjectAdmin.get_search_results`` applies the same
+    ``project_role`` to the autocomplete of such a ``project`` field: autocomplete filters
+    suggestions only, the form field's queryset is what refuses a project.
+    """
+
+    project_role: Role = Role.ADMIN
+
+    def allowed_projects(self, request: HttpRequest) -> QuerySet[Project]:
+        return _projects_with_role(request.user, self.project_role)
+
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any
+    ) -> ModelChoiceField | None:
+        if not request.user.is_superuser:
+            related = db_field.related_model
+            if related is Project:
+                kwargs["queryset"] = self.allowed_projects(request)
+            elif related in (Document, Claim):
+                member_of = _projects_with_role(request.user, Role.REVIEWER)
+                kwargs["queryset"] = related.objects.filter(project__in=member_of)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def require_project(self, request: HttpRequest, project_id: int | None) -> None:
+        """Raise PermissionDenied unless ``request.user`` may write rows of the project."""
+        if not self.allowed_projects(request).filter(pk=project_id).exists():
+            raise PermissionDenied
+
+    def _may_write(self, request: HttpRequest, obj: Model | None) -> bool:
+        if obj is None or request.user.is_superuser:
+            return True
+        return self.allowed_projects(request).filter(pk=obj.project_id).exists()
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and self._may_write(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and self._may_write(request, obj)
+
+
+def _last_admin_refusals(memberships: Iterable[Membership]) -> list[str]:
+    """Why removing ``memberships`` would leave a project without an admin: one line per
+    such project, for the delete confirmation's "protected" list (the admin then offers
+    no "Yes"). Locks the projects' admins until the delete view's transaction ends."""
+    leaving: dict[int, dict[int, str | None]] = defaultdict(dict)
+    names: dict[int, str] = {}
+    for membership in memberships:
+        leaving[membership.project_id][membership.pk] = None
+        names[membership.project_id] = str(membership.project)
+    refusals = []
+    for project_id in sorted(leaving):
+        try:
+            with transaction.atomic():
+                services.member_changes_check(project_id=project_id, roles=leaving[project_id])
+        except ValidationError as exc:
+            refusals.append(
+                f"{names[project_id]}: {' '.join(exc.messages)} Make another member admin first."
+            )
+    return refusals
+
+
 class MembershipInlineForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -64,6 +154,8 @@ class MembershipInlineForm(forms.ModelForm):
 
 
 class MembershipInlineFormSet(BaseInlineFormSet):
+    creator: Any = None  # the signed-in user, set by MembershipInline.get_formset
+
     def clean(self) -> None:
         """Refuse a save that leaves the project without an admin; the error shows above
         the members. The check locks the project's admins until the admin's change view
@@ -91,8 +183,6 @@ class MembershipInlineFormSet(BaseInlineFormSet):
                 )
             except ValidationError as exc:
                 raise ValidationError(exc.messages) from None
-
-    creator: Any = None  # the signed-in user, set by MembershipInline.get_formset
 
     def _clean_new_project(self) -> None:
         """A new project's creator becomes its admin (services.project_create); a row
@@ -148,9 +238,62 @@ class ProjectAdmin(admin.ModelAdmin):
             return queryset
         return queryset.filter(memberships__user=request.user).distinct()
 
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Project], search_term: str
+    ) -> tuple[QuerySet[Project], bool]:
+        """The autocomplete of another model's ``project`` field (it runs this admin's
+        get_queryset and get_search_results) offers the projects that model's admin lets
+        the user pick (``ProjectTenancyMixin.allowed_projects``), not every project they
+        belong to; a field whose admin says nothing offers only admin-role projects."""
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        match = request.resolver_match
+        if match is None or match.url_name != "autocomplete" or request.user.is_superuser:
+            return queryset, may_have_duplicates
+        try:
+            source = self.admin_site.get_model_admin(
+                apps.get_model(request.GET["app_label"], request.GET["model_name"])
+            )
+        except (KeyError, LookupError, NotRegistered):
+            return queryset.none(), False
+        if isinstance(source, ProjectTenancyMixin):
+            allowed = source.allowed_projects(request)
+        else:
+            allowed = _projects_with_role(request.user, Role.ADMIN)
+        return queryset.filter(pk__in=allowed.values("pk")), may_have_duplicates
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Project | None = None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            # The slug is the project's URL name: fixed once created (as in the API).
+            fields.append("slug")
+        return fields
+
+    def get_prepopulated_fields(
+        self, request: HttpRequest, obj: Project | None = None
+    ) -> dict[str, Any]:
+        return {} if obj is not None else super().get_prepopulated_fields(request, obj)
+
+    def _is_project_admin(self, request: HttpRequest, obj: Project | None) -> bool:
+        if obj is None or request.user.is_superuser:
+            return True
+        return _projects_with_role(request.user, Role.ADMIN).filter(pk=obj.pk).exists()
+
+    def has_change_permission(self, request: HttpRequest, obj: Project | None = None) -> bool:
+        # The policy, the members and the scale are the project admins' (as in the API);
+        # other members get the page read-only.
+        return super().has_change_permission(request, obj) and self._is_project_admin(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Project | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and self._is_project_admin(request, obj)
+
     def save_model(self, request: HttpRequest, obj: Project, form, change: bool) -> None:
         if change:
-            super().save_model(request, obj, form, change)
+            if not self._is_project_admin(request, obj):
+                raise PermissionDenied
+            # Through the service, as the API's PATCH: policy checks, lock, event.
+            changes = {name: form.cleaned_data[name] for name in form.changed_data}
+            if changes:
+                services.project_update(project=obj, actor=request.user, **changes)
             return
         # New projects go through the service: default scale, creator as admin, event.
         created = services.project_create(
@@ -171,11 +314,25 @@ class ProjectAdmin(admin.ModelAdmin):
         if formset.model is not Membership:
             super().save_formset(request, form, formset, change)
             return
+        if change and not self._is_project_admin(request, form.instance):
+            raise PermissionDenied
         # Members change through the services (lock, last-admin rule, event). Admins are
         # added or promoted first and members removed last, so a save that hands the admin
-        # role from one member to another never passes through a moment without one.
+        # role from one member to another never passes through a moment without one. Rows
+        # that leave a member's role as it is (the creator's own row on a new project)
+        # are skipped: nothing changes, so nothing is recorded.
         changed = formset.save(commit=False)
+        current = {
+            user_id: (pk, role)
+            for pk, user_id, role in Membership.objects.filter(project=form.instance).values_list(
+                "pk", "user_id", "role"
+            )
+        }
         for membership in sorted(changed, key=lambda m: m.role != Role.ADMIN):
+            pk, role = current.get(membership.user_id, (None, None))
+            if role == membership.role:
+                membership.pk = pk
+                continue
             saved = services.member_add(
                 project=form.instance,
                 user=membership.user,
@@ -200,7 +357,7 @@ class MembershipAdminForm(forms.ModelForm):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ProjectTenancyMixin, admin.ModelAdmin):
     list_display = ["user", "project", "role", "created_at"]
     list_filter = ["role", ("project", ONLY_VISIBLE)]
     search_fields = ["user__username", "project__name"]
@@ -219,6 +376,7 @@ class MembershipAdmin(admin.ModelAdmin):
         return fields
 
     def save_model(self, request: HttpRequest, obj: Membership, form, change: bool) -> None:
+        self.require_project(request, obj.project_id)
         saved = services.member_add(
             project=obj.project, user=obj.user, role=obj.role, actor=request.user
         )
@@ -226,11 +384,13 @@ class MembershipAdmin(admin.ModelAdmin):
         obj.created_at = saved.created_at
 
     def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        self.require_project(request, obj.project_id)
         services.member_remove(membership=obj, actor=request.user)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
         with transaction.atomic():
             for membership in queryset.order_by("project_id", "pk"):
+                self.require_project(request, membership.project_id)
                 services.member_remove(membership=membership, actor=request.user)
 
     def get_deleted_objects(
@@ -239,25 +399,11 @@ class MembershipAdmin(admin.ModelAdmin):
         """Removing a project's last admin is refused on the confirmation page (listed as
         protected, so the admin offers no "Yes"); the delete itself goes through the service."""
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
-        leaving: dict[int, dict[int, str | None]] = defaultdict(dict)
-        names: dict[int, str] = {}
-        for membership in objs:
-            leaving[membership.project_id][membership.pk] = None
-            names[membership.project_id] = str(membership.project)
-        for project_id in sorted(leaving):
-            try:
-                with transaction.atomic():
-                    services.member_changes_check(project_id=project_id, roles=leaving[project_id])
-            except ValidationError as exc:
-                protected = [
-                    *protected,
-                    f"{names[project_id]}: {' '.join(exc.messages)} Make another member admin first.",
-                ]
-        return deleted, counts, perms_needed, protected
+        return deleted, counts, perms_needed, [*protected, *_last_admin_refusals(objs)]
 
 
 @admin.register(Rating)
-class RatingAdmin(admin.ModelAdmin):
+class RatingAdmin(ProjectTenancyMixin, admin.ModelAdmin):
     list_display = ["label", "key", "ordinal", "position", "project"]
     list_filter = [("project", ONLY_VISIBLE)]
     search_fields = ["key", "label"]
@@ -265,6 +411,26 @@ class RatingAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Rating]:
         return _scoped_to_projects(request, super().get_queryset(request))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Rating | None = None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            # Verdicts and consensus records point at the rating: it stays in its project.
+            fields.append("project")
+        return fields
+
+    def save_model(self, request: HttpRequest, obj: Rating, form, change: bool) -> None:
+        self.require_project(request, obj.project_id)
+        super().save_model(request, obj, form, change)
+
+    def delete_model(self, request: HttpRequest, obj: Rating) -> None:
+        self.require_project(request, obj.project_id)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Rating]) -> None:
+        for project_id in set(queryset.values_list("project_id", flat=True)):
+            self.require_project(request, project_id)
+        super().delete_queryset(request, queryset)
 
 
 class DocumentRevisionInline(admin.TabularInline):
@@ -329,13 +495,15 @@ class ClaimInline(admin.TabularInline):
 
 
 @admin.register(Document)
-class DocumentAdmin(admin.ModelAdmin):
+class DocumentAdmin(ProjectTenancyMixin, admin.ModelAdmin):
     list_display = ["title", "project", "publisher", "length", "claim_count", "created_at"]
     list_filter = [("project", ONLY_VISIBLE), "language", "publisher"]
     search_fields = ["title", "publisher", "author", "source_url"]
     list_select_related = ["project"]
     inlines = [ClaimInline, DocumentRevisionInline]
     readonly_fields = ["highlighted_text", "text_sha256", "length", "created_by", "created_at"]
+    # Editors add documents (as in the API); reviewers see them read-only.
+    project_role = Role.EDITOR
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Document]:
         return _scoped_to_projects(request, super().get_queryset(request)).defer("raw_text")
@@ -370,6 +538,7 @@ class DocumentAdmin(admin.ModelAdmin):
         ]
 
     def save_model(self, request: HttpRequest, obj: Document, form, change: bool) -> None:
+        self.require_project(request, obj.project_id)
         if change:
             super().save_model(request, obj, form, change)
             return
@@ -786,3 +955,46 @@ class EventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
         return False
+
+
+User = get_user_model()
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(AuthUserAdmin):
+    """django.contrib.auth's user admin, with deletes that go through the members
+    services: a user's memberships would otherwise vanish by cascade, without the
+    last-admin rule, its lock or a ``member.remove`` event."""
+
+    def get_deleted_objects(
+        self, objs: Iterable[AbstractBaseUser], request: HttpRequest
+    ) -> tuple[Any, Any, Any, list[str]]:
+        """A user who is some project's last admin is listed as protected, with the
+        reason, so the confirmation page offers no "Yes"."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        users = [user.pk for user in objs]
+        memberships = Membership.objects.filter(user_id__in=users).select_related("project")
+        protected = [*protected, *_last_admin_refusals(memberships)]
+        if request.user.pk in users and memberships:
+            # The member.remove events name the deleting user, whom they would then keep
+            # from being deleted (Event.actor is protected): another superuser does it.
+            protected.append(
+                "Your own account: you are a project member; ask another superuser to delete it."
+            )
+        return deleted, counts, perms_needed, protected
+
+    def _remove_memberships(self, request: HttpRequest, users: Iterable[Any]) -> None:
+        for membership in Membership.objects.filter(user__in=users).order_by("project_id", "pk"):
+            services.member_remove(membership=membership, actor=request.user)
+
+    def delete_model(self, request: HttpRequest, obj: AbstractBaseUser) -> None:
+        with transaction.atomic():
+            self._remove_memberships(request, [obj])
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        with transaction.atomic():
+            self._remove_memberships(request, queryset)
+            super().delete_queryset(request, queryset)

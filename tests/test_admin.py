@@ -8,8 +8,9 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.models import Permission
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model
-from django.test import TestCase
+from django.test import RequestFactory, TestCase
 from django.urls import reverse
 
 from annotations import services
@@ -237,6 +238,20 @@ class AdminProjectAddTests(AdminTestCase):
         self.assertEqual(
             sorted(Membership.objects.filter(project=project).values_list("user", "role")),
             sorted([(self.root.pk, Role.ADMIN), (self.reviewer_a.pk, Role.REVIEWER)]),
+        )
+
+    def test_a_new_project_records_only_the_members_it_adds(self) -> None:
+        members = [(self.root, Role.ADMIN), (self.reviewer_a, Role.REVIEWER)]
+        response = self.client.post(admin_url(Project, "add"), self._add_page(members))
+        self.assertEqual(response.status_code, 302, getattr(response, "context", None))
+        project = Project.objects.get(slug="admin-desk")
+        self.assertEqual(
+            list(
+                Event.objects.filter(verb="member.add", project=project).values_list(
+                    "after__user", "after__role"
+                )
+            ),
+            [("reviewer_a", "reviewer")],
         )
 
     def test_it_creates_the_project_through_the_service(self) -> None:
@@ -546,3 +561,299 @@ class AdminLastAdminTests(AdminTestCase):
         self.assertFalse(
             Membership.objects.filter(project=self.project, user=self.outsider).exists()
         )
+
+
+def grant_codenames(user, *codenames: str) -> None:
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    user.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="annotations", codename__in=codenames)
+    )
+
+
+class AdminTenancyTests(AdminTestCase):
+    """Staff who are not superusers write only into projects where their role allows it:
+    a foreign key to a project is limited in the form, in the autocomplete and again on
+    save, so a forged POST cannot make anyone a member of someone else's project."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        # ``admin`` administers Desk (A), is a reviewer in Third desk (C) and no member
+        # of Other desk (B).
+        cls.third_project = services.project_create(creator=cls.outsider, name="Third desk")
+        services.member_add(
+            project=cls.third_project, user=cls.admin, role=Role.REVIEWER, actor=None
+        )
+        grant_codenames(
+            cls.admin,
+            "add_membership",
+            "change_membership",
+            "view_membership",
+            "view_project",
+            "change_project",
+            "add_rating",
+            "view_rating",
+            "add_document",
+            "view_document",
+        )
+
+    def setUp(self) -> None:
+        self.client.force_login(self.admin)
+
+    def _add_membership(self, project: Project, user, role: str = Role.ADMIN):
+        return self.client.post(
+            admin_url(Membership, "add"),
+            {"project": str(project.pk), "user": str(user.pk), "role": role},
+        )
+
+    def test_it_refuses_a_membership_in_a_project_the_user_does_not_administer(self) -> None:
+        for project in (self.other_project, self.third_project):
+            with self.subTest(project=project.name):
+                events = Event.objects.count()
+                role = Membership.objects.filter(project=project, user=self.admin).first()
+                response = self._add_membership(project, self.admin)
+                self.assertEqual(response.status_code, 200)  # the form again, with the error
+                self.assertIn("project", response.context["adminform"].form.errors)
+                self.assertEqual(
+                    Membership.objects.filter(project=project, user=self.admin).first(), role
+                )
+                if role is not None:
+                    self.assertEqual(Membership.objects.get(pk=role.pk).role, Role.REVIEWER)
+                self.assertEqual(Event.objects.count(), events)
+
+    def test_it_offers_only_administered_projects_in_the_form(self) -> None:
+        response = self.client.get(admin_url(Membership, "add"))
+        self.assertEqual(response.status_code, 200)
+        choices = response.context["adminform"].form.fields["project"].queryset
+        self.assertEqual(list(choices), [self.project])
+
+    def test_the_autocomplete_offers_only_administered_projects(self) -> None:
+        url = reverse("admin:autocomplete")
+        query = {"app_label": "annotations", "model_name": "membership", "field_name": "project"}
+        for term in ("", "desk"):
+            with self.subTest(term=term):
+                response = self.client.get(url, {**query, "term": term})
+                self.assertEqual(response.status_code, 200)
+                ids = [result["id"] for result in response.json()["results"]]
+                self.assertEqual(ids, [str(self.project.pk)])
+        # A superuser is offered every project.
+        self.client.force_login(self.root)
+        ids = {result["id"] for result in self.client.get(url, query).json()["results"]}
+        self.assertEqual(
+            ids, {str(p.pk) for p in (self.project, self.other_project, self.third_project)}
+        )
+
+    def test_it_still_adds_a_membership_in_an_administered_project(self) -> None:
+        response = self._add_membership(self.project, self.outsider, Role.REVIEWER)
+        self.assertEqual(response.status_code, 302, getattr(response, "context", None))
+        membership = Membership.objects.get(project=self.project, user=self.outsider)
+        self.assertEqual(membership.role, Role.REVIEWER)
+        self.assertTrue(
+            Event.objects.filter(verb="member.add", object_id=membership.pk, actor=self.admin)
+        )
+
+    def test_save_refuses_a_project_the_form_did_not_offer(self) -> None:
+        # The server-side check behind the form: a row that reaches save_model anyway.
+        request = RequestFactory().post("/")
+        request.user = self.admin
+        model_admin = admin.site.get_model_admin(Membership)
+        forged = Membership(project=self.other_project, user=self.admin, role=Role.ADMIN)
+        events = Event.objects.count()
+        with self.assertRaises(PermissionDenied):
+            model_admin.save_model(request, forged, form=None, change=False)
+        self.assertFalse(Membership.objects.filter(project=self.other_project, user=self.admin))
+        self.assertEqual(Event.objects.count(), events)
+
+    def test_a_reviewer_cannot_promote_themselves(self) -> None:
+        own = Membership.objects.get(project=self.third_project, user=self.admin)
+        page = self.client.get(admin_url(Membership, "change", own.pk))
+        self.assertEqual(page.status_code, 200)
+        self.assertNotContains(page, 'name="_save"')  # read-only
+        events = Event.objects.count()
+        response = self.client.post(admin_url(Membership, "change", own.pk), {"role": Role.ADMIN})
+        self.assertEqual(response.status_code, 403)
+        self.assertEqual(Membership.objects.get(pk=own.pk).role, Role.REVIEWER)
+        self.assertEqual(Event.objects.count(), events)
+
+    def test_a_reviewer_cannot_change_the_project_or_its_members(self) -> None:
+        page = self.client.get(admin_url(Project, "change", self.third_project.pk))
+        self.assertEqual(page.status_code, 200)
+        self.assertNotContains(page, 'name="_save"')
+        own = Membership.objects.get(project=self.third_project, user=self.admin)
+        data = {
+            "name": "Taken over",
+            "required_reviews": "1",
+            "consensus_rule": "unanimous",
+            "majority_threshold": "0.5",
+            "lease_minutes": "30",
+            "memberships-TOTAL_FORMS": "2",
+            "memberships-INITIAL_FORMS": "1",
+            "memberships-0-id": str(own.pk),
+            "memberships-0-project": str(self.third_project.pk),
+            "memberships-0-role": Role.ADMIN,
+            "ratings-TOTAL_FORMS": "0",
+            "ratings-INITIAL_FORMS": "0",
+        }
+        events = Event.objects.count()
+        response = self.client.post(admin_url(Project, "change", self.third_project.pk), data)
+        self.assertEqual(response.status_code, 403)
+        self.assertEqual(Project.objects.get(pk=self.third_project.pk).name, "Third desk")
+        self.assertEqual(Membership.objects.get(pk=own.pk).role, Role.REVIEWER)
+        self.assertEqual(Event.objects.count(), events)
+
+    def test_it_refuses_ratings_and_documents_in_other_projects(self) -> None:
+        rating = {"key": "satire", "label": "Satire", "ordinal": "", "position": "9"}
+        document = {"title": "Planted", "text": "Planted text.", "language": "en"}
+        for model, data, allowed in (
+            (Rating, rating, [self.project]),
+            (Document, document, [self.project]),
+        ):
+            for project in (self.other_project, self.third_project):
+                with self.subTest(model=model.__name__, project=project.name):
+                    rows = model.objects.count()
+                    response = self.client.post(
+                        admin_url(model, "add"), {**data, "project": str(project.pk)}
+                    )
+                    self.assertEqual(response.status_code, 200)
+                    form = response.context["adminform"].form
+                    self.assertIn("project", form.errors)
+                    self.assertEqual(list(form.fields["project"].queryset), allowed)
+                    self.assertEqual(model.objects.count(), rows)
+        response = self.client.post(
+            admin_url(Rating, "add"), {**rating, "project": str(self.project.pk)}
+        )
+        self.assertEqual(response.status_code, 302, getattr(response, "context", None))
+        self.assertTrue(Rating.objects.filter(project=self.project, key="satire"))
+
+
+class AdminProjectChangeTests(AdminTestCase):
+    """The project page changes the policy through services.project_update and records
+    members only when their role changes."""
+
+    def test_it_changes_the_policy_through_the_service(self) -> None:
+        data = change_form_data(self.client.get(admin_url(Project, "change", self.project.pk)))
+        self.assertNotIn("slug", data)  # the URL name is fixed once created
+        data |= {"name": "Renamed desk", "required_reviews": "3"}
+        members = Event.objects.filter(verb__in=["member.add", "member.remove"]).count()
+        response = self.client.post(admin_url(Project, "change", self.project.pk), data)
+        self.assertEqual(response.status_code, 302, getattr(response, "context", None))
+        project = Project.objects.get(pk=self.project.pk)
+        self.assertEqual(
+            (project.name, project.required_reviews, project.slug), ("Renamed desk", 3, "desk")
+        )
+        event = Event.objects.get(verb="project.update", object_id=self.project.pk)
+        self.assertEqual(event.actor, self.root)
+        self.assertEqual((event.before["name"], event.before["required_reviews"]), ("Desk", 2))
+        self.assertEqual(
+            (event.after["name"], event.after["required_reviews"]), ("Renamed desk", 3)
+        )
+        # The member rows came back unchanged: no member event.
+        self.assertEqual(
+            Event.objects.filter(verb__in=["member.add", "member.remove"]).count(), members
+        )
+
+
+class AdminUserDeleteTests(AdminTestCase):
+    """Deleting a user in the auth admin removes their memberships through the members
+    service: the last-admin rule holds and every removal is recorded."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        # ``editor`` becomes Desk's only admin; ``admin`` (its creator) a reviewer.
+        services.member_add(project=cls.project, user=cls.editor, role=Role.ADMIN, actor=None)
+        services.member_add(project=cls.project, user=cls.admin, role=Role.REVIEWER, actor=None)
+
+    def _user_url(self, view: str, *args: object) -> str:
+        return reverse(f"admin:auth_user_{view}", args=args)
+
+    def test_deleting_a_projects_last_admin_is_refused(self) -> None:
+        url = self._user_url("delete", self.editor.pk)
+        page = self.client.get(url)
+        self.assertContains(page, "Cannot delete user")
+        self.assertContains(page, "Desk: A project needs at least one admin.")
+        events = Event.objects.count()
+        response = self.client.post(url, {"post": "yes"})
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, "A project needs at least one admin.")
+        self.assertTrue(type(self.editor).objects.filter(pk=self.editor.pk).exists())
+        self.assertEqual(
+            Membership.objects.get(project=self.project, user=self.editor).role, Role.ADMIN
+        )
+        self.assertEqual(Event.objects.count(), events)
+
+    def test_bulk_deleting_a_last_admin_is_refused_for_all(self) -> None:
+        events = Event.objects.count()
+        response = self.client.post(
+            self._user_url("changelist"),
+            {
+                "action": "delete_selected",
+                "_selected_action": [self.editor.pk, self.reviewer_c.pk],
+                "post": "yes",
+            },
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, "A project needs at least one admin.")
+        self.assertEqual(
+            type(self.editor).objects.filter(pk__in=[self.editor.pk, self.reviewer_c.pk]).count(),
+            2,
+        )
+        self.assertEqual(Event.objects.count(), events)
+
+    def test_deleting_a_member_records_the_removal(self) -> None:
+        membership = Membership.objects.get(project=self.project, user=self.reviewer_c)
+        response = self.client.post(self._user_url("delete", self.reviewer_c.pk), {"post": "yes"})
+        self.assertEqual(response.status_code, 302)
+        self.assertFalse(type(self.reviewer_c).objects.filter(pk=self.reviewer_c.pk).exists())
+        event = Event.objects.get(verb="member.remove", object_id=membership.pk)
+        self.assertEqual(
+            (event.actor, event.project_id, event.before),
+            (self.root, self.project.pk, {"user": "reviewer_c", "role": "reviewer"}),
+        )
+
+    def test_bulk_deleting_members_records_each_removal(self) -> None:
+        services.member_add(
+            project=self.other_project, user=self.reviewer_b, role=Role.EDITOR, actor=None
+        )
+        users = [self.reviewer_b.pk, self.reviewer_c.pk]
+        memberships = set(Membership.objects.filter(user__in=users).values_list("pk", flat=True))
+        self.assertEqual(len(memberships), 3)
+        response = self.client.post(
+            self._user_url("changelist"),
+            {"action": "delete_selected", "_selected_action": users, "post": "yes"},
+        )
+        self.assertEqual(response.status_code, 302)
+        self.assertFalse(type(self.reviewer_b).objects.filter(pk__in=users).exists())
+        self.assertEqual(
+            set(
+                Event.objects.filter(verb="member.remove", actor=self.root).values_list(
+                    "object_id", flat=True
+                )
+            ),
+            memberships,
+        )
+
+    def test_deleting_an_admin_while_another_remains_works(self) -> None:
+        services.member_add(project=self.project, user=self.reviewer_a, role=Role.ADMIN, actor=None)
+        response = self.client.post(self._user_url("delete", self.editor.pk), {"post": "yes"})
+        self.assertEqual(response.status_code, 302)
+        self.assertEqual(
+            list(
+                Membership.objects.filter(project=self.project, role=Role.ADMIN).values_list(
+                    "user", flat=True
+                )
+            ),
+            [self.reviewer_a.pk],
+        )
+        self.assertTrue(Event.objects.filter(verb="member.remove", before__user="editor"))
+
+    def test_a_member_cannot_delete_their_own_account(self) -> None:
+        services.member_add(
+            project=self.other_project, user=self.root, role=Role.REVIEWER, actor=None
+        )
+        page = self.client.get(self._user_url("delete", self.root.pk))
+        self.assertContains(page, "Your own account")
+        response = self.client.post(self._user_url("delete", self.root.pk), {"post": "yes"})
+        self.assertEqual(response.status_code, 200)
+        self.assertTrue(type(self.root).objects.filter(pk=self.root.pk).exists())

@@ -74,6 +74,12 @@ def build_desk() -> Project:
     project = make_project(creator=admin, name="Desk", organization="Example Fact Desk")
     Token.objects.create(user=admin)
     Rating.objects.create(project=project, key="satire", label="Satire", ordinal=None, position=8)
+    # The desk's own scale: a default relabelled and renumbered, one removed. A restore
+    # that rebuilt the default scale would change the exports' scale and ClaimReview.
+    Rating.objects.filter(project=project, key="mostly_true").update(
+        label="Largely true", ordinal=6
+    )
+    Rating.objects.filter(project=project, key="not_checkable").delete()
     editor, reviewer_a, reviewer_b = (make_user(n) for n in ("editor", "reviewer_a", "reviewer_b"))
     add_member(project, editor, Role.EDITOR)
     add_member(project, reviewer_a)
@@ -289,6 +295,10 @@ def test_a_project_export_restores_into_an_empty_database(
     )  # fmt: skip
     original = json.loads(exported.read_text(encoding="utf-8"))
     assert len(original) == 2
+    # The compared exports carry the desk's own scale (build_desk), not the default one.
+    scale = {entry["key"]: entry for entry in original[0]["project"]["scale"]}
+    assert (scale["mostly_true"]["label"], scale["mostly_true"]["ordinal"]) == ("Largely true", 6)
+    assert "not_checkable" not in scale and "satire" in scale
 
     manage("migrate", "--no-input", "-v", "0", database_url=empty_database)
     # Into the empty database as it is, without --create-project: refused, the project

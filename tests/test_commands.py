@@ -298,6 +298,19 @@ class ImportDocumentsCreateProjectTests(TestCase):
             majority_threshold=0.6,
             lease_minutes=45,
         )
+        # The scale as a desk may have made it its own: a default relabelled and moved up,
+        # one renumbered, one removed, a rating of its own.
+        Rating.objects.filter(project=source, key="half_true").update(
+            label="Partly true", position=1
+        )
+        Rating.objects.filter(project=source, key="mostly_true").update(ordinal=7, position=2)
+        Rating.objects.filter(project=source, key="not_checkable").delete()
+        Rating.objects.create(project=source, key="satire", label="Satire", position=9)
+        cls.scale = list(
+            Rating.objects.filter(project=source)
+            .order_by("position", "id")
+            .values("key", "label", "ordinal", "position")
+        )
         document = make_document(project=source, actor=cls.editor, title="City hall")
         make_claim(document=document, actor=cls.editor, start=0, end=5)
         cls.payloads = [exporting.document_native(document=document, user=cls.editor)]
@@ -341,6 +354,30 @@ class ImportDocumentsCreateProjectTests(TestCase):
         )
         self.assertEqual(Document.objects.get(project=project).title, "City hall")
         self.assertEqual(Claim.objects.filter(project=project).count(), 1)
+
+    def test_it_creates_the_project_with_the_exported_scale(self) -> None:
+        self.assertEqual(self.payloads[0]["project"]["scale"], self.scale)
+        self.import_(create_project=True, user="restorer")
+        project = Project.objects.get(slug="restored")
+        self.assertEqual(
+            list(
+                Rating.objects.filter(project=project)
+                .order_by("position", "id")
+                .values("key", "label", "ordinal", "position")
+            ),
+            self.scale,
+        )
+        event = Event.objects.get(verb="project.create", project=project)
+        self.assertEqual(event.after["scale"], self.scale)
+
+    def test_it_refuses_an_export_whose_scale_repeats_a_key(self) -> None:
+        bad = json.loads(self.path.read_text(encoding="utf-8"))
+        bad[0]["project"]["scale"].append(dict(bad[0]["project"]["scale"][0]))
+        self.path.write_text(json.dumps(bad), encoding="utf-8")
+        with self.assertRaisesMessage(CommandError, "Cannot create project 'restored': scale:"):
+            self.import_(create_project=True, user="restorer")
+        self.assertFalse(Project.objects.filter(slug="restored").exists())
+        self.assertFalse(Event.objects.filter(verb="project.create", actor=self.restorer))
 
     def test_it_uses_an_existing_project_as_it_is(self) -> None:
         existing = make_project(creator=self.editor, name="Restored", required_reviews=1)

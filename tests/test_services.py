@@ -116,7 +116,84 @@ class ProjectCreateTests(ServiceTestCase):
                 "consensus_rule": "majority",
                 "majority_threshold": 0.6,
                 "lease_minutes": 15,
+                "scale": [
+                    {"key": key, "label": label, "ordinal": ordinal, "position": position}
+                    for position, (key, label, ordinal) in enumerate(services.DEFAULT_SCALE)
+                ],
             },
+        )
+
+    def test_it_creates_the_scale_it_is_given_instead_of_the_default(self) -> None:
+        # As the native export writes a project's scale: a default relabelled and moved,
+        # one renumbered, defaults removed, a rating of the project's own.
+        scale = [
+            {"key": "false", "label": "Pants on fire", "ordinal": 0, "position": 0},
+            {"key": "mostly_true", "label": "Mostly true", "ordinal": 7, "position": 1},
+            {"key": "true", "label": "True", "ordinal": 9, "position": 2},
+            {"key": "satire", "label": "Satire", "ordinal": None, "position": 5},
+        ]
+        project = services.project_create(creator=self.editor, name="Restored", scale=scale)
+        self.assertEqual(
+            list(
+                Rating.objects.filter(project=project)
+                .order_by("position")
+                .values("key", "label", "ordinal", "position")
+            ),
+            scale,
+        )
+        event = Event.objects.get(verb="project.create", object_id=project.pk)
+        self.assertEqual(event.after["scale"], scale)
+
+    def test_it_rejects_a_bad_scale_and_writes_nothing(self) -> None:
+        good = {"key": "true", "label": "True", "ordinal": 1, "position": 0}
+        cases = [
+            ([], "at least one rating"),
+            ("true", "a list of ratings"),
+            ({"true": good}, "a list of ratings"),
+            ([good, {**good, "label": "Again"}], "'true' appears twice"),
+            ([{**good, "key": ""}], "1 to 40 letters"),
+            ([{**good, "key": "no spaces"}], "1 to 40 letters"),
+            ([{**good, "key": "k" * 41}], "1 to 40 letters"),
+            ([{**good, "label": ""}], "1 to 80 characters"),
+            ([{**good, "label": "x" * 81}], "1 to 80 characters"),
+            ([{**good, "label": "Tr\x00ue"}], "NUL"),
+            ([{**good, "ordinal": 32768}], "the ordinal must be"),
+            ([{**good, "ordinal": 2.5}], "the ordinal must be"),
+            ([{**good, "ordinal": True}], "the ordinal must be"),
+            ([{**good, "ordinal": "3"}], "the ordinal must be"),
+            ([{**good, "position": -1}], "the position must be"),
+            ([{**good, "position": None}], "the position must be"),
+            ([{"key": "true", "label": "True", "ordinal": 1}], "exactly key, label"),
+            ([{**good, "extra": 1}], "exactly key, label"),
+            (["true"], "exactly key, label"),
+        ]
+        for scale, fragment in cases:
+            with self.subTest(scale=scale):
+                before = counts(Project, Rating, Membership, Event)
+                with self.assertRaises(ValidationError) as caught:
+                    services.project_create(creator=self.editor, name="Scaled", scale=scale)
+                self.assertFieldError(caught.exception, "scale", fragment)
+                self.assertEqual(counts(Project, Rating, Membership, Event), before)
+
+    def test_it_names_every_bad_scale_entry_at_once(self) -> None:
+        with self.assertRaises(ValidationError) as caught:
+            services.project_create(
+                creator=self.editor,
+                name="Scaled",
+                scale=[
+                    {"key": "ok", "label": "Fine", "ordinal": None, "position": 0},
+                    {"key": "ok", "label": "", "ordinal": None, "position": 1},
+                    {"key": "b@d", "label": "Bad", "ordinal": None, "position": -2},
+                ],
+            )
+        self.assertEqual(
+            caught.exception.message_dict["scale"],
+            [
+                "Rating 1: the key 'ok' appears twice.",
+                "Rating 1: the label must be text of 1 to 80 characters.",
+                "Rating 2: the key must be 1 to 40 letters, digits, '-' or '_' (e.g. 'mostly_true').",
+                "Rating 2: the position must be a whole number from 0 to 32767.",
+            ],
         )
 
     def test_it_rejects_a_bad_policy_and_writes_nothing(self) -> None:
@@ -259,6 +336,16 @@ class MemberAddTests(ServiceTestCase):
             project=self.project, user=self.admin, role=Role.ADMIN, actor=self.admin
         )
         self.assertEqual(membership.role, Role.ADMIN)
+
+    def test_it_records_nothing_when_the_role_does_not_change(self) -> None:
+        for user, role in ((self.admin, Role.ADMIN), (self.reviewer_a, Role.REVIEWER)):
+            with self.subTest(role=role):
+                before = counts(Membership, Event)
+                membership = services.member_add(
+                    project=self.project, user=user, role=role, actor=self.admin
+                )
+                self.assertEqual((membership.user, membership.role), (user, role))
+                self.assertEqual(counts(Membership, Event), before)
 
 
 class MemberRemoveTests(ServiceTestCase):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -20,6 +21,7 @@ from annotations.services._base import (
     User,
     _clean_and_save,
     _require_storable_text,
+    _storable_text_errors,
     event_record,
 )
 
@@ -34,6 +36,16 @@ DEFAULT_SCALE: tuple[tuple[str, str, int | None], ...] = (
     ("not_checkable", "Not checkable", None),
 )
 LAST_ADMIN = "A project needs at least one admin."
+# DEFAULT_SCALE as project_create's ``scale`` takes it (and the export writes it).
+_DEFAULT_ENTRIES: list[dict[str, Any]] = [
+    {"key": key, "label": label, "ordinal": ordinal, "position": index}
+    for index, (key, label, ordinal) in enumerate(DEFAULT_SCALE)
+]
+# The bounds of Rating's columns (SlugField(40), CharField(80), SmallIntegerField,
+# PositiveSmallIntegerField), the same as the export schema's ``rating`` definition.
+RATING_KEY = re.compile(r"[-a-zA-Z0-9_]{1,40}")
+MAX_RATING_LABEL = 80
+SMALLINT = (-32768, 32767)
 
 
 @transaction.atomic
@@ -48,14 +60,23 @@ def project_create(
     consensus_rule: str = ConsensusRule.UNANIMOUS,
     majority_threshold: float = 0.5,
     lease_minutes: int = 30,
+    scale: Sequence[Mapping[str, Any]] | None = None,
 ) -> Project:
-    """Create a project with the default rating scale; the creator becomes its admin.
+    """Create a project with a rating scale; the creator becomes its admin.
 
-    Raises ValidationError on a bad policy, a taken slug, or text no database can store
-    (NUL, a lone surrogate) in the name, slug or organization fields."""
+    ``scale`` is the project's ratings as the native export writes them (``{"key",
+    "label", "ordinal", "position"}`` each; ``ordinal`` None for ratings off the truth
+    scale); without it the project gets ``DEFAULT_SCALE``. A restore passes the exported
+    scale, so relabelled, renumbered or removed default ratings come back as they were.
+
+    Raises ValidationError on a bad policy, a taken slug, text no database can store
+    (NUL, a lone surrogate) in the name, slug or organization fields, or a bad ``scale``
+    (on ``scale``: empty, a repeated key, a label or number out of bounds); nothing is
+    written then."""
     _require_storable_text(
         name=name, slug=slug, organization=organization, organization_url=organization_url
     )
+    entries = _scale_entries(scale) if scale is not None else _DEFAULT_ENTRIES
     project = Project(
         name=name,
         slug=slug or slugify(name)[:80],
@@ -69,15 +90,73 @@ def project_create(
     )
     _validate_policy(project)
     _clean_and_save(project)
-    Rating.objects.bulk_create(
-        Rating(project=project, key=key, label=label, ordinal=ordinal, position=index)
-        for index, (key, label, ordinal) in enumerate(DEFAULT_SCALE)
-    )
+    Rating.objects.bulk_create(Rating(project=project, **entry) for entry in entries)
     Membership.objects.create(project=project, user=creator, role=Role.ADMIN)
     event_record(
-        actor=creator, verb="project.create", obj=project, project=project, after=_policy(project)
+        actor=creator,
+        verb="project.create",
+        obj=project,
+        project=project,
+        after={**_policy(project), "scale": entries},
     )
     return project
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _scale_entries(scale: object) -> list[dict[str, Any]]:
+    """``scale`` as a list of ``{"key", "label", "ordinal", "position"}`` dicts, checked
+    against Rating's columns before anything is written. Raises ValidationError on
+    ``scale`` with one message per problem, each naming the entry (from 0)."""
+    if isinstance(scale, (str, bytes, Mapping)) or not isinstance(scale, Sequence):
+        raise ValidationError({"scale": "Must be a list of ratings."})
+    if not scale:
+        raise ValidationError({"scale": "A project needs at least one rating."})
+    fields = {"key", "label", "ordinal", "position"}
+    problems: list[str] = []
+    entries: list[dict[str, Any]] = []
+    keys: set[str] = set()
+    for index, entry in enumerate(scale):
+        where = f"Rating {index}"
+        if not isinstance(entry, Mapping) or set(entry) != fields:
+            problems.append(f"{where}: must have exactly key, label, ordinal and position.")
+            continue
+        key, label, ordinal, position = (
+            entry[name] for name in ("key", "label", "ordinal", "position")
+        )
+        if not isinstance(key, str) or not RATING_KEY.fullmatch(key):
+            problems.append(
+                f"{where}: the key must be 1 to 40 letters, digits, '-' or '_' (e.g. 'mostly_true')."
+            )
+        elif key in keys:
+            problems.append(f"{where}: the key {key!r} appears twice.")
+        else:
+            keys.add(key)
+        if not isinstance(label, str) or not 1 <= len(label) <= MAX_RATING_LABEL:
+            problems.append(
+                f"{where}: the label must be text of 1 to {MAX_RATING_LABEL} characters."
+            )
+        else:
+            problems.extend(
+                f"{where}: the label: {message}"
+                for messages in _storable_text_errors(label=label).values()
+                for message in messages
+            )
+        if ordinal is not None and not (_is_int(ordinal) and SMALLINT[0] <= ordinal <= SMALLINT[1]):
+            problems.append(
+                f"{where}: the ordinal must be a whole number from {SMALLINT[0]} to "
+                f"{SMALLINT[1]}, or null for a rating off the truth scale."
+            )
+        if not (_is_int(position) and 0 <= position <= SMALLINT[1]):
+            problems.append(
+                f"{where}: the position must be a whole number from 0 to {SMALLINT[1]}."
+            )
+        entries.append({"key": key, "label": label, "ordinal": ordinal, "position": position})
+    if problems:
+        raise ValidationError({"scale": problems})
+    return entries
 
 
 def _policy(project: Project) -> dict[str, Any]:
@@ -187,6 +266,7 @@ def member_changes_check(
 def member_add(*, project: Project, user: User, role: str, actor: User | None) -> Membership:
     """Add ``user`` to ``project`` with ``role``, or change the role of an existing member.
 
+    A member who already has ``role`` is left as they are, and no event is recorded.
     Raises ValidationError on ``role`` for an unknown role, or when the change would demote
     the project's last admin; nothing is written then. Locks the project's admin
     memberships, then the member's row (see ``_admins_locked``).
@@ -200,7 +280,9 @@ def member_add(*, project: Project, user: User, role: str, actor: User | None) -
     before = {"role": membership.role} if membership else None
     if membership is None:
         membership = Membership.objects.create(project=project, user=user, role=role)
-    elif membership.role != role:
+    elif membership.role == role:
+        return membership
+    else:
         _require_an_admin(admins, {membership.pk: role})
         membership.role = role
         membership.save(update_fields=["role"])

@@ -105,8 +105,8 @@ class Command(BaseCommand):
             action="store_true",
             help="With --format workbench: if no project has the --project slug, create it "
             "from the first export's project block (name, organization, organization URL, "
-            "required reviews, consensus rule, majority threshold, lease minutes; the "
-            "default rating scale plus the export's other ratings) with --user, required "
+            "required reviews, consensus rule, majority threshold, lease minutes and the "
+            "export's rating scale: keys, labels, ordinals, order) with --user, required "
             "then, as its creator and admin; the project.create event is recorded. An "
             "existing project is used as it is. For restoring a project export into an "
             "empty database.",
@@ -171,7 +171,9 @@ class Command(BaseCommand):
         self._report(summary)
 
     def _create_project(self, slug: str, args: list[str], *, creator: AbstractBaseUser) -> Project:
-        """The project ``slug``, created from the first workbench export among ``args``."""
+        """The project ``slug``, created from the first workbench export among ``args``,
+        with that export's rating scale (labels, ordinals, positions; defaults it lacks
+        stay out), so ratings and ClaimReview values come back as they were exported."""
         label, block = _first_project_block(args)
         problems = export.native_errors(block, definition="project")
         if problems:
@@ -189,6 +191,7 @@ class Command(BaseCommand):
                 consensus_rule=policy["consensus_rule"],
                 majority_threshold=policy["majority_threshold"],
                 lease_minutes=policy["lease_minutes"],
+                scale=block["scale"],
             )
         except ValidationError as exc:
             raise CommandError(f"Cannot create project {slug!r}: {_flatten(exc)}") from None
