@@ -15,7 +15,7 @@ writing nothing; "Import" stores exactly what was previewed.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.contrib import messages
@@ -29,7 +29,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
-from annotations import fetching, passages, selectors, services
+from annotations import fetching, importers, passages, selectors, services
 from annotations.models import Claim, ClaimAnchor, Document, Membership, Project, Role
 from annotations.services import importing
 from workbench.ui import reviewing
@@ -82,14 +82,21 @@ def _page_or_partial(
 
 
 def _read_source(form: DocumentImportForm) -> importing.RawSource:
-    """The input of the form's paste, upload or URL. Raises FetchError or ValidationError."""
+    """The input of the form's paste, upload or URL. Raises FetchError or ValidationError.
+
+    An upload or a fetched page travels from the preview to "Import" in a hidden field,
+    and HTML cannot carry NUL (parsers turn it into U+FFFD; Django's form fields refuse
+    it), so the page drops NUL from those at once: preview and import then see the same
+    text. A pasted text is checked as typed (its field refuses NUL)."""
     data = form.cleaned_data
     if data.get("file"):
         upload = data["file"]
-        return importing.source_from_upload(name=upload.name, data=upload.read())
-    if data.get("url"):
-        return importing.source_from_url(data["url"])
-    return importing.source_from_paste(text=data["text"], kind=data.get("kind") or "auto")
+        source = importing.source_from_upload(name=upload.name, data=upload.read())
+    elif data.get("url"):
+        source = importing.source_from_url(data["url"])
+    else:
+        return importing.source_from_paste(text=data["text"], kind=data.get("kind") or "auto")
+    return replace(source, content=importers.storable_raw_text(source.content))
 
 
 def _preview(
