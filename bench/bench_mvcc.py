@@ -122,7 +122,7 @@ def main() -> None:
         "--churn", type=int, default=None, help="claims churned (25000; quick 5000)"
     )
     parser.add_argument("--cycles", type=int, default=300, help="lease → verdict cycles per phase")
-    parser.add_argument("--idle-timeout-ms", type=int, default=10_000)
+    parser.add_argument("--idle-timeout-ms", type=int, default=30_000)
     args = parser.parse_args()
     args.claims = args.claims or (5_000 if args.quick else 100_000)
     args.churn = args.churn or (5_000 if args.quick else 25_000)
