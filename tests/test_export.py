@@ -913,6 +913,27 @@ class ProjectRowsTests(Personas, TestCase):
 # --- the pure mapping --------------------------------------------------------------------------
 
 
+def desk_project_block() -> dict[str, Any]:
+    """The ``project`` block of a native export for a project "desk" with the default
+    scale and a two-review unanimous policy."""
+    return {
+        "name": "Desk",
+        "slug": "desk",
+        "organization": "",
+        "organization_url": "",
+        "scale": [
+            {"key": key, "label": label, "ordinal": ordinal, "position": position}
+            for position, (key, label, ordinal) in enumerate(services.DEFAULT_SCALE)
+        ],
+        "policy": {
+            "required_reviews": 2,
+            "consensus_rule": "unanimous",
+            "majority_threshold": 0.5,
+            "lease_minutes": 30,
+        },
+    }
+
+
 def native_fixture(
     text: str, selectors: list[spans.Selector], *, statements: list[str] | None = None
 ) -> dict[str, Any]:
@@ -939,22 +960,7 @@ def native_fixture(
     return {
         "schema": export.NATIVE_SCHEMA,
         "exported_at": "2024-05-02T00:00:00.000000Z",
-        "project": {
-            "name": "Desk",
-            "slug": "desk",
-            "organization": "",
-            "organization_url": "",
-            "scale": [
-                {"key": key, "label": label, "ordinal": ordinal, "position": position}
-                for position, (key, label, ordinal) in enumerate(services.DEFAULT_SCALE)
-            ],
-            "policy": {
-                "required_reviews": 2,
-                "consensus_rule": "unanimous",
-                "majority_threshold": 0.5,
-                "lease_minutes": 30,
-            },
-        },
+        "project": desk_project_block(),
         "document": {
             "title": "t",
             "text": text,

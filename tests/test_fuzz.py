@@ -56,6 +56,7 @@ from annotations.models import (
 from annotations.services import importing
 from annotations.urlnorm import MAX_URL_LENGTH, UrlError, check_url, normalize_url
 from tests.factories import make_project, make_user
+from tests.test_export import desk_project_block
 
 FUZZ = settings(max_examples=150, deadline=None)
 
@@ -449,6 +450,18 @@ def test_extract_html_keeps_an_article_whatever_surrounds_it(noise: str) -> None
     _check_page(page)
 
 
+def test_a_tree_that_trips_the_date_finder_still_gives_its_text() -> None:
+    # Found by the fuzzer above: htmldate (inside trafilatura) asserted on this tree
+    # (an <svg> without a parent after its cleaning), so an HTML import crashed.
+    markup = f"</p></p><svg><p><p>{PARAGRAPH * 3}"
+    try:
+        page = extract_html(markup, url="https://example.org/a")
+    except ValueError as exc:
+        assert str(exc) == "no main text found"
+        return
+    _check_page(page)
+
+
 def test_a_malformed_canonical_link_does_not_hide_the_article() -> None:
     # Found by the fuzzer above: urljoin/urlsplit raised ValueError("Invalid IPv6 URL"),
     # which callers took for "no main text found" and refused the page.
@@ -601,22 +614,7 @@ def valid_payload() -> dict[str, Any]:
     return {
         "schema": export.NATIVE_SCHEMA,
         "exported_at": "2024-05-02T00:00:00.000000Z",
-        "project": {
-            "name": "Desk",
-            "slug": "desk",
-            "organization": "",
-            "organization_url": "",
-            "scale": [
-                {"key": key, "label": label, "ordinal": ordinal, "position": position}
-                for position, (key, label, ordinal) in enumerate(services.DEFAULT_SCALE)
-            ],
-            "policy": {
-                "required_reviews": 2,
-                "consensus_rule": "unanimous",
-                "majority_threshold": 0.5,
-                "lease_minutes": 30,
-            },
-        },
+        "project": desk_project_block(),
         "document": {
             "title": "City hall",
             "text": TEXT_FOR_IMPORT,
