@@ -33,6 +33,7 @@ __all__ = [
     "RemovalKind",
     "clean_text",
     "drop_control_characters",
+    "jsonl_line",
     "jsonl_lines",
     "parse_jsonl",
     "storable_raw_text",
@@ -708,6 +709,12 @@ def jsonl_lines(content: str) -> list[str]:
     and every later line number would be off.  A ``\\r`` before the ``\\n`` (Windows) goes.
     """
     return [line.removesuffix("\r") for line in content.split("\n")]
+
+
+def jsonl_line(raw: str) -> str:
+    """One line read from a JSONL file (``for line in handle``), as ``jsonl_lines`` gives
+    it: without its ``\n`` and a Windows ``\r``."""
+    return raw.removesuffix("\n").removesuffix("\r")
 
 
 def parse_jsonl(lines: Iterable[str]) -> Iterator[Record | RecordError]:

@@ -676,6 +676,16 @@ def latency_report(samples: list[Sample]) -> dict[str, Any]:
     return report
 
 
+def in_fault_window(sample: Sample, window: dict[str, float], limit: float) -> bool:
+    """Did ``sample`` overlap the outage: from PostgreSQL going down until ``limit``
+    seconds after it was back up?"""
+    return (
+        "down" in window
+        and window["down"] <= sample.started + sample.ms / 1000
+        and sample.started <= window.get("up", 0) + limit
+    )
+
+
 def fault_report(
     samples: list[Sample], window: dict[str, float], limit: float
 ) -> tuple[dict[str, Any], list[str]]:
@@ -683,7 +693,7 @@ def fault_report(
     if "up" not in window:
         return {"restarted": False}, ["fault_not_injected"]
     down, up = window["down"], window["up"]
-    during = [s for s in samples if s.started + s.ms / 1000 >= down and s.started <= up + limit]
+    during = [s for s in samples if in_fault_window(s, window, limit)]
     first_ok = min(
         (s.started + s.ms / 1000 for s in samples if s.started >= up and 200 <= s.status < 300),
         default=None,
@@ -715,11 +725,7 @@ def summarize_errors(
         failures.append("traceback_in_body")
 
     def in_window(s: Sample) -> bool:
-        return (
-            "down" in window
-            and window["down"] <= s.started + s.ms / 1000
-            and s.started <= window.get("up", 0) + limit
-        )
+        return in_fault_window(s, window, limit)
 
     bad = [s for s in samples if s.status >= 500 and not (s.status == 503 and in_window(s))]
     dropped = [s for s in samples if s.status == 0 and not in_window(s)]

@@ -12,7 +12,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +19,8 @@ from typing import Any
 
 import pytest
 from django.db import connection
+
+from bench.load import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ["--claims", "300", "--documents", "10", "--reviewers", "30", "--readers", "2"]
@@ -100,12 +101,6 @@ def test_two_nodes_on_one_database_hold_the_invariants(tmp_path: Path, load_db: 
     assert dropped["open_transactions_after_drop"] == 0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def scratch_cluster() -> Any:
     """A PostgreSQL cluster of this test's own (Debian's pg_createcluster), so restarting it
@@ -114,7 +109,7 @@ def scratch_cluster() -> Any:
         pytest.skip("needs root and Debian's pg_createcluster to restart a scratch cluster")
     version = sorted(os.listdir("/etc/postgresql"))[-1]
     # A name of this run's own: never another run's cluster.
-    name, port = f"wbfault{secrets.token_hex(3)}", _free_port()
+    name, port = f"wbfault{secrets.token_hex(3)}", free_port()
 
     def drop() -> None:
         if (Path("/etc/postgresql") / version / name).exists():

@@ -250,7 +250,7 @@ def _from_jsonl(path: Path, *, clean: bool) -> Iterator[tuple[str, Any]]:
     def lines(handle: Any) -> Iterator[str]:
         for number, raw in enumerate(handle, start=1):
             try:
-                yield raw.decode("utf-8").removesuffix("\n").removesuffix("\r")
+                yield importers.jsonl_line(raw.decode("utf-8"))
             except UnicodeDecodeError as exc:
                 undecodable.append((number, f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
                 yield ""  # blank: parse_jsonl skips it and keeps counting lines
