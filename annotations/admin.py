@@ -33,7 +33,9 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from annotations import selectors, services, spans
+from annotations import selectors, services
+from annotations.core import spans
+from annotations.core.urlnorm import UrlError, check_url
 from annotations.models import (
     ROLE_RANK,
     Assignment,
@@ -51,7 +53,6 @@ from annotations.models import (
     Source,
     Verdict,
 )
-from annotations.urlnorm import UrlError, check_url
 
 # Related-object filters list only the projects that appear in the (scoped) changelist,
 # never every project's name.
@@ -761,7 +762,7 @@ class SourceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Fetch titles: fill blank title and publisher from each page")
     def fetch_titles(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
-        # One safe fetch per source (annotations.fetching, via the service); a refusal is
+        # One safe fetch per source (annotations.core.fetching, via the service); a refusal is
         # reported and the others go on. Fields a person filled in are never replaced.
         fetched, filled, refused = 0, 0, []
         for source in queryset.order_by("pk")[: self.FETCH_LIMIT]:

@@ -2,7 +2,7 @@
 
 ``document_native`` and ``project_rows`` build the native shape
 (``schemas/workbench-export-1.schema.json``); the ClaimReview and Web Annotation
-wrappers build it first and hand it to the pure mapping in ``annotations.export``.
+wrappers build it first and hand it to the pure mapping in ``annotations.core.export_mapping``.
 
 Blind review applies here as everywhere: editors and admins get every verdict with its
 full revision history; anyone else gets the current verdicts of claims they have judged
@@ -27,7 +27,8 @@ from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from annotations import export, selectors
+from annotations import selectors
+from annotations.core import export_mapping
 from annotations.models import (
     Citation,
     Claim,
@@ -212,7 +213,7 @@ def document_native(
     sources: dict[int, Source] = {}
     claim_dicts = [_claim_dict(claim, sources) for claim in claims]
     return {
-        "schema": export.NATIVE_SCHEMA,
+        "schema": export_mapping.NATIVE_SCHEMA,
         "exported_at": _timestamp(now or timezone.now()),
         "project": _project_dict(project, scale),
         "document": {
@@ -460,7 +461,7 @@ def document_claimreview(
     organization = {"name": project.organization or project.name}
     if project.organization_url.lower().startswith(("http://", "https://")):
         organization["url"] = project.organization_url
-    return export.to_claimreview(
+    return export_mapping.to_claimreview(
         native,
         organization=organization,
         claim_url=lambda claim_id: _absolute(request_base, Claim(pk=claim_id).get_absolute_url()),
@@ -473,7 +474,7 @@ def document_web_annotations(
     """W3C Web Annotations, one per claim; the target source is the document's page
     (``request_base + document.get_absolute_url()``), each annotation's id its claim's page."""
     native = document_native(document=document, user=user)
-    return export.to_web_annotations(
+    return export_mapping.to_web_annotations(
         native,
         document_iri=_absolute(request_base, document.get_absolute_url()),
         annotation_iri=lambda claim_id: _absolute(

@@ -24,7 +24,7 @@ from django.db.models.functions import Coalesce, Substr
 from django.http import Http404
 from django.utils import timezone
 
-from annotations import consensus, spans
+from annotations.core import consensus, spans
 from annotations.models import (
     ROLE_RANK,
     AnchorStatus,

@@ -658,7 +658,7 @@ def _documents(
     project: Any, cast: Cast, texts: Sequence[tuple[str, str, str]], *, language: str = "en"
 ) -> list[int]:
     """Insert documents (title, text, raw_text) and return their ids, in order."""
-    from annotations import spans
+    from annotations.core import spans
     from annotations.models import Document
 
     first = _next_id(Document)
@@ -713,7 +713,7 @@ def _claims_and_reviews(
 ) -> tuple[int, int]:
     """Rows for claims on one document, each with its verdicts, citations and consensus.
     Returns (claims written, verdicts written)."""
-    from annotations import spans as spanlib
+    from annotations.core import spans as spanlib
 
     keys = list(rating_ids)
     scale = keys[:5]  # the ordinal part of the default scale
@@ -844,7 +844,7 @@ def generate_book(*, seed: int = 1, quick: bool = False, slug: str = "bench-book
     size = (QUICK if quick else FULL)["book"]
 
     def build(cast: Cast) -> None:
-        from annotations import spans
+        from annotations.core import spans
 
         rng = random.Random(f"book-{seed}")
         project = _project("book", slug, seed, size, cast, required_reviews=3)

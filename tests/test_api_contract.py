@@ -223,7 +223,7 @@ def make_cast() -> SimpleNamespace:
         project=c.project, actor=c.editor, text="A second text.", source_url="https://a.example/"
     )
     # fetch-metadata must never reach the network: a private address is refused before any
-    # connection is made (annotations.fetching), so this source is safe to "fetch".
+    # connection is made (annotations.core.fetching), so this source is safe to "fetch".
     blocked = services.source_get_or_create(url="http://10.0.0.1/report", actor=c.admin)
     c.ids = {
         "sources": [blocked.pk],

@@ -38,7 +38,8 @@ from django.core.management import call_command
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
-from annotations import export, services
+from annotations import services
+from annotations.core import export_mapping
 from annotations.models import Claim, Project, Rating, Role
 from annotations.services import CitationInput
 from tests.factories import add_member, make_claim, make_document, make_project, make_user
@@ -243,7 +244,7 @@ def test_a_dump_restored_into_an_empty_database_has_every_row(
     assert result.returncode == 0, result.stderr
     assert [path.name for path in (tmp_path / "exports").iterdir()] == ["desk.json"]
     documents = json.loads((tmp_path / "exports" / "desk.json").read_text(encoding="utf-8"))
-    assert [export.native_errors(document) for document in documents] == [[], []]
+    assert [export_mapping.native_errors(document) for document in documents] == [[], []]
 
 
 def test_dump_and_restore_refuse_sqlite_and_point_to_its_backup(tmp_path: Path) -> None:

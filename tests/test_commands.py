@@ -12,7 +12,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import TestCase
 
-from annotations import export, exporting
+from annotations import exporting
+from annotations.core import export_mapping
 from annotations.models import (
     Claim,
     Document,
@@ -319,7 +320,7 @@ class ImportDocumentsCreateProjectTests(TestCase):
         tmp = tempfile.TemporaryDirectory()
         self.addCleanup(tmp.cleanup)
         self.path = Path(tmp.name) / "desk.json"
-        self.path.write_text(export.json_dumps_safe(self.payloads), encoding="utf-8")
+        self.path.write_text(export_mapping.json_dumps_safe(self.payloads), encoding="utf-8")
 
     def import_(self, *paths: Path, **options: object) -> str:
         options = {"project": "restored", "format": "workbench", "no_progress": True, **options}

@@ -1,4 +1,4 @@
-"""Tests for annotations.consensus: pure functions, no database."""
+"""Tests for annotations.core.consensus: pure functions, no database."""
 
 import dataclasses
 import math
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from annotations.consensus import (
+from annotations.core.consensus import (
     Decision,
     Method,
     ReviewerMatch,

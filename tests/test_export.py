@@ -1,4 +1,4 @@
-"""Tests for the export layer: annotations/export.py (pure mapping), annotations/exporting.py
+"""Tests for the export layer: annotations/export_mapping.py (pure mapping), annotations/exporting.py
 (what a user may see, in a fixed number of queries) and the native import
 (services.document_import_native, ``import_documents --format workbench``).
 
@@ -29,7 +29,8 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from annotations import export, exporting, services, spans
+from annotations import exporting, services
+from annotations.core import export_mapping, spans
 from annotations.models import (
     Assignment,
     Citation,
@@ -278,7 +279,7 @@ class DocumentNativeTests(ExportScenario):
     def test_it_validates_against_the_schema_for_every_member(self) -> None:
         for user in (self.admin, self.editor, self.creator, self.reviewer_a, self.reviewer_c):
             with self.subTest(user=user.get_username()):
-                self.assertEqual(export.native_errors(self.native(user)), [])
+                self.assertEqual(export_mapping.native_errors(self.native(user)), [])
 
     def test_it_carries_the_document_with_text_and_hash(self) -> None:
         document = self.native(self.editor)["document"]
@@ -506,7 +507,7 @@ class WebAnnotationExportTests(ExportScenario):
 
     def test_safe_json_of_the_annotations_cannot_break_out_of_a_script(self) -> None:
         annotations = self.annotations()
-        text = export.json_dumps_safe(annotations)
+        text = export_mapping.json_dumps_safe(annotations)
         self.assertNotIn("</script>", text)
         self.assertNotIn("<", text)
         self.assertNotIn("\u2028", text)
@@ -524,7 +525,7 @@ class RoundTripTests(ExportScenario):
         target = make_project(creator=importer, name="Other newsroom")
         document = services.document_import_native(project=target, payload=original, actor=importer)
         again = exporting.document_native(document=document, user=importer)
-        self.assertEqual(export.native_errors(again), [])
+        self.assertEqual(export_mapping.native_errors(again), [])
         self.assertEqual(comparable(again), comparable(original))
         # The project-specific rating came along with its label and position.
         satire = Rating.objects.get(project=target, key="satire")
@@ -683,7 +684,7 @@ class NativeImportValidationTests(ExportScenario):
 
     def test_the_import_command_recognises_a_workbench_file(self) -> None:
         with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "export.json"
+            path = Path(folder) / "export_mapping.json"
             path.write_text(json.dumps(self.payload), encoding="utf-8")
             for extra in ([], ["--format", "workbench"]):
                 out = io.StringIO()
@@ -780,7 +781,7 @@ class GoldenExportTests(TestCase):
             document=self.document, user=self.admin, now=dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
         )
         self.assertEqual(payload["exported_at"], "2024-06-01T00:00:00.000000Z")
-        self.assertEqual(export.native_errors(payload), [])
+        self.assertEqual(export_mapping.native_errors(payload), [])
         actual = without_times(renumbered(payload))
         if os.environ.get("WB_UPDATE_GOLDEN"):
             GOLDEN.parent.mkdir(parents=True, exist_ok=True)
@@ -880,7 +881,7 @@ class ProjectRowsTests(Personas, TestCase):
         rows = list(exporting.project_rows(project=self.project, user=self.editor, chunk_size=7))
         for row in rows:
             with self.subTest(id=row["id"]):
-                self.assertEqual(export.native_errors(row, definition="projectRow"), [])
+                self.assertEqual(export_mapping.native_errors(row, definition="projectRow"), [])
                 self.assertEqual(row["document"], {"id": self.doc.pk, "title": "Twenty"})
                 self.assertEqual(self.doc.text[row["start"] : row["end"]], row["exact"])
         decided = [row for row in rows if row["consensus"] is not None]
@@ -958,7 +959,7 @@ def native_fixture(
         for index, selector in enumerate(selectors)
     ]
     return {
-        "schema": export.NATIVE_SCHEMA,
+        "schema": export_mapping.NATIVE_SCHEMA,
         "exported_at": "2024-05-02T00:00:00.000000Z",
         "project": desk_project_block(),
         "document": {
@@ -980,7 +981,7 @@ def native_fixture(
 
 
 def _annotations(native: dict[str, Any]) -> list[dict[str, Any]]:
-    return export.to_web_annotations(
+    return export_mapping.to_web_annotations(
         native,
         document_iri="https://example.org/documents/1/",
         annotation_iri=lambda claim_id: f"https://example.org/claims/{claim_id}/",
@@ -991,7 +992,7 @@ def _annotations(native: dict[str, Any]) -> list[dict[str, Any]]:
 @given(data=st.data())
 def test_web_annotation_selectors_always_quote_the_text(data: st.DataObject) -> None:
     # Any text a document can hold: no lone surrogates and no NUL (no database stores
-    # them, so export.native_errors refuses them).
+    # them, so export_mapping.native_errors refuses them).
     alphabet = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
     text = data.draw(st.text(alphabet=alphabet, min_size=1, max_size=120))
     selectors = []
@@ -1000,7 +1001,7 @@ def test_web_annotation_selectors_always_quote_the_text(data: st.DataObject) -> 
         end = data.draw(st.integers(start + 1, len(text)))
         selectors.append(spans.make_selector(text, start, end))
     native = native_fixture(text, selectors)
-    assert export.native_errors(native) == []
+    assert export_mapping.native_errors(native) == []
     annotations = _annotations(native)
     assert len(annotations) == len(selectors)
     for annotation in annotations:
@@ -1009,7 +1010,7 @@ def test_web_annotation_selectors_always_quote_the_text(data: st.DataObject) -> 
         assert quote["exact"] == text[start:end]
         assert text[:start].endswith(quote["prefix"])
         assert text[end:].startswith(quote["suffix"])
-        assert json.loads(export.json_dumps_safe(annotation)) == annotation
+        assert json.loads(export_mapping.json_dumps_safe(annotation)) == annotation
 
 
 def test_a_claim_spanning_the_whole_text_passes_the_w3c_musts() -> None:
@@ -1041,7 +1042,7 @@ def test_claimreview_skips_claims_without_a_current_consensus() -> None:
     }
     native["claims"][0].update(status="resolved", consensus=[decided])
     native["claims"][1].update(status="resolved", consensus=[{**decided, "is_current": False}])
-    nodes = export.to_claimreview(
+    nodes = export_mapping.to_claimreview(
         native, organization={"name": "Desk"}, claim_url=lambda i: f"https://example.org/c/{i}"
     )
     assert [node["url"] for node in nodes] == ["https://example.org/c/1"]
@@ -1055,15 +1056,15 @@ def test_claimreview_needs_an_organization_name_or_web_url() -> None:
     native = native_fixture("x", [])
     for organization in ({}, {"name": " "}, {"url": "ftp://example.org/"}):
         try:
-            export.to_claimreview(native, organization=organization, claim_url=str)
+            export_mapping.to_claimreview(native, organization=organization, claim_url=str)
         except ValueError:
             continue
         raise AssertionError(f"accepted {organization!r}")
 
 
 def test_claimreview_numbers_need_two_distinct_ordinals() -> None:
-    assert export.scale_bounds([{"ordinal": 3}, {"ordinal": None}]) is None
-    assert export.scale_bounds([{"ordinal": 3}, {"ordinal": 1}, {"ordinal": 2}]) == (1, 3)
+    assert export_mapping.scale_bounds([{"ordinal": 3}, {"ordinal": None}]) is None
+    assert export_mapping.scale_bounds([{"ordinal": 3}, {"ordinal": 1}, {"ordinal": 2}]) == (1, 3)
 
 
 SAFE_CASES: list[Any] = [
@@ -1077,7 +1078,7 @@ SAFE_CASES: list[Any] = [
 
 def test_json_dumps_safe_round_trips_and_never_closes_a_script() -> None:
     for value in SAFE_CASES:
-        text = export.json_dumps_safe(value)
+        text = export_mapping.json_dumps_safe(value)
         assert json.loads(text) == value
         for forbidden in ("<", ">", "&", "\u2028", "\u2029"):
             assert forbidden not in text
@@ -1085,9 +1086,9 @@ def test_json_dumps_safe_round_trips_and_never_closes_a_script() -> None:
 
 
 def test_json_dumps_safe_keeps_emoji_readable_and_refuses_nan() -> None:
-    assert export.json_dumps_safe({"e": "🌉"}) == '{"e": "🌉"}'
+    assert export_mapping.json_dumps_safe({"e": "🌉"}) == '{"e": "🌉"}'
     try:
-        export.json_dumps_safe(float("nan"))
+        export_mapping.json_dumps_safe(float("nan"))
     except ValueError:
         return
     raise AssertionError("NaN was serialized")

@@ -1,4 +1,4 @@
-"""Tests for annotations.fetching: pure Python, no database.
+"""Tests for annotations.core.fetching: pure Python, no database.
 
 No test sends a packet beyond 127.0.0.1: an autouse guard replaces socket connects (any
 address other than 127.0.0.1 is recorded and refused without touching the network) and
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from annotations.fetching import (
+from annotations.core.fetching import (
     Fetched,
     FetchError,
     FetchPolicy,

@@ -33,16 +33,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
 
-from annotations import export, exporting, services, spans
-from annotations.importers import (
-    HtmlDocument,
-    Record,
-    RecordError,
-    clean_text,
-    extract_html,
-    parse_jsonl,
-    storable_raw_text,
-)
+from annotations import exporting, services
+from annotations.core import export_mapping, spans
+from annotations.core.cleaning import clean_text, storable_raw_text
+from annotations.core.htmlpage import HtmlDocument, extract_html
+from annotations.core.jsonl import Record, RecordError, parse_jsonl
+from annotations.core.urlnorm import MAX_URL_LENGTH, UrlError, check_url, normalize_url
 from annotations.models import (
     Citation,
     Claim,
@@ -54,7 +50,6 @@ from annotations.models import (
     Verdict,
 )
 from annotations.services import importing
-from annotations.urlnorm import MAX_URL_LENGTH, UrlError, check_url, normalize_url
 from tests.factories import make_project, make_user
 from tests.test_export import desk_project_block
 
@@ -597,11 +592,11 @@ NATIVE_KEYS = st.sampled_from(
 @given(st.one_of(JSON_VALUES, st.dictionaries(NATIVE_KEYS, JSON_VALUES)))
 @example({"schema": "workbench-export/1"})
 def test_native_errors_reports_any_json_value_without_raising(value: Any) -> None:
-    problems = export.native_errors(value)
+    problems = export_mapping.native_errors(value)
     assert isinstance(problems, list)
     for pointer, reason in problems:
         assert pointer.startswith("/") and isinstance(reason, str)
-    if not isinstance(value, dict) or value.get("schema") != export.NATIVE_SCHEMA:
+    if not isinstance(value, dict) or value.get("schema") != export_mapping.NATIVE_SCHEMA:
         assert problems
 
 
@@ -612,7 +607,7 @@ def valid_payload() -> dict[str, Any]:
     """A native export with one of everything: claim, verdict, citation, source, consensus."""
     exact = "Crime fell 20% last year"
     return {
-        "schema": export.NATIVE_SCHEMA,
+        "schema": export_mapping.NATIVE_SCHEMA,
         "exported_at": "2024-05-02T00:00:00.000000Z",
         "project": desk_project_block(),
         "document": {
@@ -788,13 +783,15 @@ class NativeImportFuzzTests(HypothesisTestCase):
             # What was accepted is itself a valid export, through JSON and back: an import
             # never stores what a later export (or restore) would choke on.
             again = exporting.document_native(document=result, user=self.importer)
-            self.assertEqual(export.native_errors(json.loads(export.json_dumps_safe(again))), [])
+            self.assertEqual(
+                export_mapping.native_errors(json.loads(export_mapping.json_dumps_safe(again))), []
+            )
 
 
 # Found by the fuzzer above. Each of these raised something other than ValidationError
 # (UnicodeEncodeError, OverflowError on SQLite, DataError on PostgreSQL): a 500 through
 # any caller, and ``import_documents`` stopped the whole batch with a traceback. Now
-# export.native_errors refuses them, with the JSON pointer of the field, on both backends.
+# export_mapping.native_errors refuses them, with the JSON pointer of the field, on both backends.
 REFUSED_NATIVE_VALUES = [
     # Lone surrogate in any string (document text: spans.text_sha256 could not encode it;
     # any other string: the database driver could not).
@@ -852,7 +849,7 @@ def _pointer(path: tuple[Any, ...]) -> str:
 def test_native_errors_name_what_no_database_can_store(
     path: tuple[Any, ...], value: Any, reason: str
 ) -> None:
-    assert (_pointer(path), reason) in export.native_errors(mutated((path, value)))
+    assert (_pointer(path), reason) in export_mapping.native_errors(mutated((path, value)))
 
 
 @pytest.mark.django_db
@@ -886,7 +883,7 @@ def test_native_errors_never_print_what_they_refuse() -> None:
     # The pointer names a key that cannot be stored by its object, and every reason is
     # printable text: import_documents writes them to a UTF-8 terminal.
     payload = mutated((("project",), {"a\ud800": {"\x00": 1}, "b": [math.inf, "\udfff"]}))
-    problems = export.native_errors(payload)
+    problems = export_mapping.native_errors(payload)
     assert (
         "/project",
         "key 'a\\ud800' is not valid Unicode text: lone surrogate U+D800 at position 1",
@@ -986,7 +983,7 @@ def test_a_workbench_batch_goes_on_past_an_export_no_database_can_store(tmp_path
     bad = mutated(
         (("document", "title"), "City\x00hall"), (("claims", 0, "statement"), "Crime \udfff")
     )
-    content = export.json_dumps_safe([bad, valid_payload()])
+    content = export_mapping.json_dumps_safe([bad, valid_payload()])
     out = _import(tmp_path, "desk.json", content, project)
     assert "Imported 1, skipped 0 duplicate(s), failed 1" in out
     assert (

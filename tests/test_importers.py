@@ -12,19 +12,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from annotations.importers import (
+from annotations.core.cleaning import (
     Cleaned,
-    Record,
-    RecordError,
     Removal,
-    _canonicalize,
     clean_text,
     drop_control_characters,
-    jsonl_lines,
-    parse_jsonl,
     storable_raw_text,
 )
-from annotations.spans import canonicalize
+from annotations.core.jsonl import Record, RecordError, jsonl_lines, parse_jsonl
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SAMPLE = (FIXTURES / "seed" / "sample_article.txt").read_text(encoding="utf-8")
@@ -527,12 +522,6 @@ JUNK_LINES = st.sampled_from(
     ]
 )
 MIXED_TEXT = st.lists(st.text() | JUNK_LINES, max_size=20).map("\n".join)
-
-
-@given(MIXED_TEXT)
-def test_canonical_form_matches_spans(raw: str) -> None:
-    # Removal line numbers and claim offsets must be counted over the same string.
-    assert _canonicalize(raw) == canonicalize(raw)
 
 
 @given(MIXED_TEXT)

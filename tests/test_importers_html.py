@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from annotations.importers import HtmlDocument, clean_text, extract_html
-from annotations.spans import canonicalize
+from annotations.core.cleaning import clean_text
+from annotations.core.htmlpage import HtmlDocument, extract_html
+from annotations.core.spans import canonicalize
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 HTML = FIXTURES / "html"

@@ -26,7 +26,8 @@ from django.core.management import call_command
 from django.test import Client, TestCase, override_settings
 from django.urls import reverse
 
-from annotations import fetching, services
+from annotations import services
+from annotations.core import fetching
 from annotations.models import Document, DocumentRevision, Event, Source
 from annotations.services import importing
 from tests.factories import Personas, make_document

@@ -1,4 +1,4 @@
-"""Tests for annotations.reanchor: pure functions, no database, no Django.
+"""Tests for annotations.core.reanchor: pure functions, no database, no Django.
 
 The product rule under test: a claim is never moved silently onto the wrong text.
 UNCHANGED/MOVED only on the exact quote with its exact stored context; CHANGED is a
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from annotations.reanchor import (
+from annotations.core.reanchor import (
     NOTE_AMBIGUOUS,
     NOTE_CONTEXT_CHANGED,
     NOTE_DELETED,
@@ -31,7 +31,7 @@ from annotations.reanchor import (
     _diff,
     reanchor,
 )
-from annotations.spans import CONTEXT_LENGTH, make_selector
+from annotations.core.spans import CONTEXT_LENGTH, make_selector
 
 UNCHANGED = AnchorStatus.UNCHANGED
 MOVED = AnchorStatus.MOVED

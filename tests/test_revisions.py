@@ -12,7 +12,8 @@ from django.template.loader import render_to_string
 from django.test import Client, TestCase
 from django.urls import reverse
 
-from annotations import passages, selectors, services
+from annotations import selectors, services
+from annotations.core import passages
 from annotations.models import (
     AnchorStatus,
     Claim,

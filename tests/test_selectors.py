@@ -13,7 +13,8 @@ from django.http import Http404
 from django.test import TestCase
 from django.urls import reverse
 
-from annotations import consensus, selectors, services
+from annotations import selectors, services
+from annotations.core import consensus
 from annotations.models import Claim, Membership, Role, Verdict
 from tests.factories import Personas, add_member, make_claim, make_document
 

@@ -10,7 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model
 from django.test import TestCase, override_settings
 
-from annotations import services, spans
+from annotations import services
+from annotations.core import spans
 from annotations.models import (
     Assignment,
     AssignmentState,

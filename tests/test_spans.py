@@ -1,4 +1,4 @@
-"""Tests for annotations.spans: pure functions, no database, no Django."""
+"""Tests for annotations.core.spans: pure functions, no database, no Django."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from annotations.spans import (
+from annotations.core.spans import (
     CONTEXT_LENGTH,
     Paragraph,
     Segment,

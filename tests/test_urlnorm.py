@@ -1,4 +1,4 @@
-"""annotations.urlnorm: pure Python, no database."""
+"""annotations.core.urlnorm: pure Python, no database."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from annotations.urlnorm import MAX_URL_LENGTH, UrlError, check_url, normalize_url
+from annotations.core.urlnorm import MAX_URL_LENGTH, UrlError, check_url, normalize_url
 
 # --- check_url ---------------------------------------------------------------------------
 

@@ -19,12 +19,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotations import fetching, selectors
+from annotations import selectors
 from annotations.api import serializers as s
 from annotations.api.views import ERRORS, _body, _project_from_body
+from annotations.core import fetching
+from annotations.core.urlnorm import UrlError, check_url
 from annotations.models import Document, Project, Role
 from annotations.services import importing, source_fetch_metadata
-from annotations.urlnorm import UrlError, check_url
 
 SOURCE_KEYS = ("text", "html", "url")
 

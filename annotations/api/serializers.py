@@ -376,7 +376,7 @@ class TokenSerializer(serializers.Serializer):
 
 
 def _http_url(value: str) -> str:
-    from annotations.urlnorm import UrlError, check_url
+    from annotations.core.urlnorm import UrlError, check_url
 
     if not value:
         return value

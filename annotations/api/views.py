@@ -29,11 +29,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotations import export, exporting, selectors, services
+from annotations import exporting, selectors, services
 from annotations.api import serializers as s
 from annotations.api.exceptions import PreconditionRequired
 from annotations.api.filters import ClaimFilter, DocumentFilter
 from annotations.api.permissions import TokenRateThrottle
+from annotations.core import export_mapping
 from annotations.models import Claim, Document, Membership, Project, Role
 
 ERRORS = {
@@ -612,7 +613,7 @@ class DocumentExportApi(APIView):
                 document=document, user=request.user, request_base=base
             )
         response = HttpResponse(
-            export.json_dumps_safe(payload), content_type=DOCUMENT_EXPORT_FORMATS[fmt]
+            export_mapping.json_dumps_safe(payload), content_type=DOCUMENT_EXPORT_FORMATS[fmt]
         )
         response["Content-Disposition"] = f'inline; filename="document-{document.pk}-{fmt}.json"'
         return response
@@ -630,7 +631,7 @@ def _jsonl_chunks(
     sent = 0
     try:
         for row in rows:
-            batch.append(export.json_dumps_safe(row))
+            batch.append(export_mapping.json_dumps_safe(row))
             if len(batch) >= lines:
                 sent += len(batch)
                 yield "\n".join(batch) + "\n"

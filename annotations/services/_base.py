@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model
 from django.utils import timezone
 
-from annotations import spans
+from annotations.core import spans
 from annotations.models import (
     Event,
     Membership,

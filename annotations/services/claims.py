@@ -7,7 +7,8 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from annotations import selectors, spans
+from annotations import selectors
+from annotations.core import spans
 from annotations.models import (
     Claim,
     ClaimStatus,

@@ -10,7 +10,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from annotations import spans
+from annotations.core import spans
+from annotations.core.urlnorm import UrlError, check_url
 from annotations.models import (
     Document,
     Event,
@@ -21,7 +22,6 @@ from annotations.services._base import (
     _storable_text_errors,
     event_record,
 )
-from annotations.urlnorm import UrlError, check_url
 
 BULK_INSERT_BATCH = 50  # documents per INSERT of a bulk import
 
@@ -104,7 +104,7 @@ def document_create(*, project: Project, data: DocumentInput, actor: User | None
     Raises ValidationError (code ``duplicate`` on the text field) when the project already
     holds the same canonical text, and on any field whose text holds NUL or a lone
     surrogate (no database column stores them; importers drop control characters from
-    the text they clean, see ``importers.drop_control_characters``).
+    the text they clean, see ``cleaning.drop_control_characters``).
     """
     document = _document_build(project=project, data=data, actor=actor)
     if Document.objects.filter(project=project, text_sha256=document.text_sha256).exists():

@@ -4,10 +4,10 @@ The steps are separate so the UI can show a preview before anything is written:
 
 1. ``source_from_paste`` / ``source_from_upload`` / ``source_from_url`` read the input into
    a ``RawSource`` (content as text, its format, where it came from). Nothing is written;
-   a URL is fetched through ``annotations.fetching`` with the limits of the settings
+   a URL is fetched through ``annotations.core.fetching`` with the limits of the settings
    (``WORKBENCH_FETCH_*``), and a refusal raises ``fetching.FetchError``.
-2. ``import_preview`` cleans it (``importers.clean_text`` for text, ``importers.extract_html``
-   for HTML, ``importers.parse_jsonl`` for batches) and says what was removed and whether
+2. ``import_preview`` cleans it (``cleaning.clean_text`` for text, ``htmlpage.extract_html``
+   for HTML, ``jsonl.parse_jsonl`` for batches) and says what was removed and whether
    the project already holds the text. It only reads.
 3. ``document_import`` / ``documents_import_jsonl`` / ``document_import_url`` create the
    documents through ``services.document_create``, which owns the rules (duplicates by
@@ -28,11 +28,12 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from annotations import fetching, importers, selectors
+from annotations import selectors
+from annotations.core import cleaning, fetching, htmlpage, jsonl
+from annotations.core.urlnorm import UrlError, check_url
 from annotations.models import Document, Project
 from annotations.services._base import User
 from annotations.services.documents import DocumentInput, document_create
-from annotations.urlnorm import UrlError, check_url
 
 ImportFormat = Literal["text", "html", "jsonl"]
 
@@ -86,8 +87,8 @@ class ImportPreview:
     language: str = ""
     removed: tuple[RemovedPart, ...] = ()
     duplicate: Document | None = None  # the project's document with the same text
-    records: tuple[importers.Record, ...] = ()  # JSONL: the valid lines
-    errors: tuple[importers.RecordError, ...] = ()  # JSONL: the refused lines
+    records: tuple[jsonl.Record, ...] = ()  # JSONL: the valid lines
+    errors: tuple[jsonl.RecordError, ...] = ()  # JSONL: the refused lines
 
     @property
     def length(self) -> int:
@@ -125,7 +126,7 @@ def fetch_policy(
 
 
 def source_from_url(url: str) -> RawSource:
-    """Fetch ``url`` safely (``annotations.fetching``). Raises ``fetching.FetchError`` with a
+    """Fetch ``url`` safely (``annotations.core.fetching``). Raises ``fetching.FetchError`` with a
     message for the user when the fetcher refuses (address, size, time, type, status)."""
     fetched = fetching.fetch(url.strip(), policy=fetch_policy())
     kind: ImportFormat = "html" if fetched.content_type in HTML_CONTENT_TYPES else "text"
@@ -195,7 +196,7 @@ def _fallback_title(source: RawSource, text: str) -> str:
     return urlsplit(source.url).hostname or ""
 
 
-def _removed(removals: Iterable[importers.Removal], *, shift: int = 0) -> tuple[RemovedPart, ...]:
+def _removed(removals: Iterable[cleaning.Removal], *, shift: int = 0) -> tuple[RemovedPart, ...]:
     return tuple(
         RemovedPart(kind=r.kind, text=r.text, line=r.line - shift)
         for r in removals
@@ -206,7 +207,7 @@ def _removed(removals: Iterable[importers.Removal], *, shift: int = 0) -> tuple[
 def clean_body(text: str) -> tuple[str, tuple[RemovedPart, ...]]:
     """Clean a text whose title is known from elsewhere (HTML metadata, a JSONL record): the
     cleaner's "first line is the title" rule must not take its first paragraph."""
-    cleaned = importers.clean_text("title\n" + text)
+    cleaned = cleaning.clean_text("title\n" + text)
     return cleaned.text, _removed(cleaned.removed, shift=1)
 
 
@@ -215,7 +216,7 @@ def _preview_text(source: RawSource, clean: bool) -> ImportPreview:
         return ImportPreview(
             source=source, text=source.content, title=_fallback_title(source, source.content)
         )
-    cleaned = importers.clean_text(source.content)
+    cleaned = cleaning.clean_text(source.content)
     return ImportPreview(
         source=source,
         text=cleaned.text,
@@ -228,7 +229,7 @@ def _preview_text(source: RawSource, clean: bool) -> ImportPreview:
 
 def _preview_html(source: RawSource, clean: bool) -> ImportPreview:
     try:
-        page = importers.extract_html(source.content, url=source.url)
+        page = htmlpage.extract_html(source.content, url=source.url)
     except ValueError:
         raise ValidationError(
             "No main text found in the page: it may be an index, a form or built by "
@@ -275,8 +276,8 @@ def as_date(value: object) -> dt.date | None:
 
 def _preview_jsonl(source: RawSource) -> ImportPreview:
     records, errors = [], []
-    for item in importers.parse_jsonl(importers.jsonl_lines(source.content)):
-        (errors if isinstance(item, importers.RecordError) else records).append(item)
+    for item in jsonl.parse_jsonl(jsonl.jsonl_lines(source.content)):
+        (errors if isinstance(item, jsonl.RecordError) else records).append(item)
     return ImportPreview(
         source=source, text="", title="", records=tuple(records), errors=tuple(errors)
     )
@@ -318,7 +319,7 @@ def document_input(
     return DocumentInput(
         title=title.strip() or preview.title,
         text=preview.text,
-        raw_text=importers.storable_raw_text(preview.source.content),
+        raw_text=cleaning.storable_raw_text(preview.source.content),
         source_url=source_url.strip() or preview.source_url,
         publisher=publisher.strip() or preview.publisher,
         author=author.strip() or preview.author,
@@ -357,7 +358,7 @@ def document_import_url(
     return document_import(project=project, preview=preview, actor=actor, title=title)
 
 
-def record_input(record: importers.Record, *, clean: bool) -> tuple[DocumentInput, int]:
+def record_input(record: jsonl.Record, *, clean: bool) -> tuple[DocumentInput, int]:
     """The document of one JSONL record, and how many junk blocks cleaning removed.
 
     Cleaning (``clean``) is ``clean_text`` for the text and drops control characters from
@@ -368,9 +369,9 @@ def record_input(record: importers.Record, *, clean: bool) -> tuple[DocumentInpu
     title, publisher, author = record.title, record.publisher, record.author
     if clean:
         title, publisher, author = (
-            importers.drop_control_characters(value).strip() for value in (title, publisher, author)
+            cleaning.drop_control_characters(value).strip() for value in (title, publisher, author)
         )
-        cleaned = importers.clean_text(record.text)
+        cleaned = cleaning.clean_text(record.text)
         # A record carries its title as metadata, so the first line stays body text unless
         # the cleaner recognised it as that same title.
         if title and cleaned.title != title:
@@ -385,7 +386,7 @@ def record_input(record: importers.Record, *, clean: bool) -> tuple[DocumentInpu
     data = DocumentInput(
         title=title or f"line {record.line}",
         text=text,
-        raw_text=importers.storable_raw_text(record.text),
+        raw_text=cleaning.storable_raw_text(record.text),
         source_url=record.source_url,
         publisher=publisher,
         author=author,

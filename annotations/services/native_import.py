@@ -12,7 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 
-from annotations import spans
+from annotations.core import spans
+from annotations.core.urlnorm import UrlError, check_url, normalize_url
 from annotations.models import (
     Citation,
     Claim,
@@ -27,10 +28,9 @@ from annotations.services._base import (
     User,
     event_record,
 )
-from annotations.urlnorm import UrlError, check_url, normalize_url
 
 # --- native import ---------------------------------------------------------------------
-# Reads a native export ("workbench-export/1", see annotations/export.py and
+# Reads a native export ("workbench-export/1", see annotations/export_mapping.py and
 # annotations/schemas/workbench-export-1.schema.json) back into a project: the other half
 # of the lossless round trip. Owned by the export layer; appended here because every
 # write goes through this module.
@@ -266,7 +266,7 @@ def document_import_native(
     All or nothing, in one transaction. In order:
 
     * The payload is validated against ``annotations/schemas/workbench-export-1.schema.json``
-      (``export.native_errors``, which also refuses strings holding NUL or a lone
+      (``export_mapping.native_errors``, which also refuses strings holding NUL or a lone
       surrogate and numbers that are NaN or infinite, anywhere) and then across records
       (text hash and length, every ``exact``/``prefix``/``suffix`` against the text,
       citation and consensus links, rating keys, usernames). Problems raise
@@ -293,9 +293,9 @@ def document_import_native(
 
     Leases (assignments) and the original audit trail are not part of the export.
     """
-    from annotations import export
+    from annotations.core import export_mapping
 
-    problems = export.native_errors(payload)
+    problems = export_mapping.native_errors(payload)
     if problems:
         grouped: dict[str, list[str]] = {}
         for pointer, reason in problems:

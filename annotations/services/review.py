@@ -12,7 +12,9 @@ from django.db import transaction
 from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 
-from annotations import consensus, selectors
+from annotations import selectors
+from annotations.core import consensus
+from annotations.core.urlnorm import UrlError, normalize_url
 from annotations.models import (
     Assignment,
     AssignmentState,
@@ -37,7 +39,6 @@ from annotations.services._base import (
 )
 from annotations.services.leases import _close_assignment, _held_lease
 from annotations.services.sources import source_get_or_create
-from annotations.urlnorm import UrlError, normalize_url
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Corrected texts: a new revision of a document, and re-anchoring its claims.
 
 The old text is kept read-only (``DocumentRevision``); every claim is re-anchored by
-quote, context and position (``annotations.reanchor``) and reported as unchanged,
+quote, context and position (``annotations.core.reanchor``) and reported as unchanged,
 moved, changed inside (needs review) or orphaned. Nothing moves silently: each claim's
 previous anchor is kept (``ClaimAnchor``) and each re-anchoring is an Event.
 """
@@ -16,7 +16,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max
 
-from annotations import reanchor, selectors, spans
+from annotations import selectors
+from annotations.core import reanchor, spans
 from annotations.models import (
     AnchorStatus,
     Claim,

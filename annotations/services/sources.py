@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from annotations import fetching, importers
+from annotations.core import cleaning, fetching, htmlpage
+from annotations.core.urlnorm import UrlError, check_url, normalize_url
 from annotations.models import (
     Source,
 )
@@ -18,7 +19,6 @@ from annotations.services._base import (
     event_record,
 )
 from annotations.services.importing import HTML_CONTENT_TYPES, as_date, fetch_policy
-from annotations.urlnorm import UrlError, check_url, normalize_url
 
 
 @transaction.atomic
@@ -83,7 +83,7 @@ def sources_get_or_create(*, urls: Iterable[str], actor: User | None) -> list[So
 def source_fetch_metadata(*, source: Source, actor: User | None) -> Source:
     """Fill ``source``'s blank title, publisher and published date from its page.
 
-    The page is fetched through the safe fetcher (``annotations.fetching``: public http(s)
+    The page is fetched through the safe fetcher (``annotations.core.fetching``: public http(s)
     addresses only, unless ``WORKBENCH_FETCH_ALLOWED_HOSTS`` names the host; the time, size
     and redirect limits of ``WORKBENCH_FETCH_*``; HTML only) before any transaction is
     opened; then the source row is locked and only fields that are still blank are
@@ -125,11 +125,11 @@ def _jsonable(value: object) -> object:
 def _page_metadata(html: str, *, url: str) -> dict[str, object]:
     """Title, publisher and date a page declares (HTML meta, Open Graph, JSON-LD)."""
     try:
-        page = importers.extract_html(html, url=url)
+        page = htmlpage.extract_html(html, url=url)
         title, publisher, published = page.title, page.publisher, page.published
     except ValueError:
         # A page without main text (a landing page, a data portal) still has a title.
-        # Imported here, like in importers: trafilatura is slow to import.
+        # Imported here, like in core.htmlpage: trafilatura is slow to import.
         import trafilatura
 
         meta = trafilatura.extract_metadata(html, default_url=url or None)
@@ -138,7 +138,7 @@ def _page_metadata(html: str, *, url: str) -> dict[str, object]:
         )
     # A page's own words, cleaned like imported text: NUL in a <title> is not the
     # editor's to fix, and PostgreSQL would refuse it.
-    title, publisher = (importers.drop_control_characters(v or "") for v in (title, publisher))
+    title, publisher = (cleaning.drop_control_characters(v or "") for v in (title, publisher))
     return {
         "title": " ".join(title.split())[:500],
         "publisher": " ".join(publisher.split())[:200],

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from annotations import importers, spans, urlnorm
+from annotations.core import cleaning, htmlpage, jsonl, spans, urlnorm
 
 LIMIT = 20.0  # seconds per call; a healthy call takes well under one
 SIZE = 5 * 1024 * 1024
@@ -80,7 +80,7 @@ def segment_with_spans(text: str) -> list[Any]:
 
 
 def clean(text: str) -> Any:
-    return importers.clean_text(text)
+    return cleaning.clean_text(text)
 
 
 def canonicalize(text: str) -> str:
@@ -93,19 +93,19 @@ def selector_in_the_middle(text: str) -> Any:
 
 
 def jsonl_one_huge_line(text: str) -> list[Any]:
-    return list(importers.parse_jsonl([json.dumps({"text": text, "title": text[:500]})]))
+    return list(jsonl.parse_jsonl([json.dumps({"text": text, "title": text[:500]})]))
 
 
 def jsonl_many_lines(text: str) -> list[Any]:
-    return list(importers.parse_jsonl(text.splitlines()[:200_000]))
+    return list(jsonl.parse_jsonl(text.splitlines()[:200_000]))
 
 
 def jsonl_deep_nesting(text: str) -> list[Any]:
-    return list(importers.parse_jsonl(["[" * 200_000 + "]" * 200_000, "{" * 100_000]))
+    return list(jsonl.parse_jsonl(["[" * 200_000 + "]" * 200_000, "{" * 100_000]))
 
 
 def html_extract(text: str) -> Any:
-    return importers.extract_html(text)
+    return htmlpage.extract_html(text)
 
 
 def url_check(text: str) -> Any:

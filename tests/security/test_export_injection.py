@@ -18,7 +18,8 @@ from django.test import TestCase
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from annotations import export, services, spans
+from annotations import services
+from annotations.core import export_mapping, spans
 from annotations.models import Source, Verdict
 from tests.security.world import API, World, judge
 
@@ -140,7 +141,7 @@ class ExportInjectionTests(World, TestCase):
 
     def test_the_native_and_claimreview_exports_match_their_schemas(self) -> None:
         body = json.loads(self.exports()["json"])
-        self.assertEqual(export.native_errors(body), [])
+        self.assertEqual(export_mapping.native_errors(body), [])
         with open(SCHEMA_ROOT, encoding="utf-8") as handle:
             schema = json.load(handle)
         reviews = json.loads(self.exports()["claimreview"])
@@ -170,7 +171,7 @@ class ExportInjectionTests(World, TestCase):
 
 def test_json_dumps_safe_escapes_lone_surrogates_so_the_output_encodes() -> None:
     value = {"rationale": "x\ud800y", "claimant": "\udfff", "ok": "😀"}
-    text = export.json_dumps_safe(value)
+    text = export_mapping.json_dumps_safe(value)
     text.encode("utf-8")
     assert json.loads(text) == value
     assert "\\ud800" in text and "😀" in text
@@ -185,7 +186,7 @@ def test_json_dumps_safe_escapes_lone_surrogates_so_the_output_encodes() -> None
     )
 )
 def test_json_dumps_safe_round_trips_anything_and_is_script_safe(value: Any) -> None:
-    text = export.json_dumps_safe(value)
+    text = export_mapping.json_dumps_safe(value)
     assert json.loads(text) == value
     text.encode("utf-8")
     for danger in ("<", ">", "&", "\u2028", "\u2029"):

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
 
-from annotations import exporting, services, spans
+from annotations import exporting, services
+from annotations.core import spans
 from annotations.models import Claim
 from tests.factories import make_project, make_user
 

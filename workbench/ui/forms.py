@@ -7,9 +7,9 @@ from typing import Any
 
 from django import forms
 
+from annotations.core.urlnorm import UrlError, normalize_url
 from annotations.models import Confidence, Rating, Stance
 from annotations.services import MAX_CITATIONS, MAX_QUOTE, MAX_RATIONALE, CitationInput
-from annotations.urlnorm import UrlError, normalize_url
 
 # Keys 1..9 pick a rating; a scale longer than nine entries is still usable with the mouse
 # or the arrow keys inside the radio group.

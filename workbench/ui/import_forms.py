@@ -9,7 +9,7 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
-from annotations import spans
+from annotations.core import spans
 from annotations.services import importing
 
 SOURCE_FIELDS = ("text", "file", "url")
@@ -166,7 +166,7 @@ class ReanchorFindForm(forms.Form):
 
 
 class ReanchorForm(forms.Form):
-    # Offsets are checked by annotations.spans inside the service (precise messages).
+    # Offsets are checked by annotations.core.spans inside the service (precise messages).
     start = forms.IntegerField(widget=forms.HiddenInput)
     end = forms.IntegerField(widget=forms.HiddenInput)
     exact = forms.CharField(required=False, strip=False, widget=forms.HiddenInput)

@@ -29,7 +29,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
-from annotations import fetching, importers, passages, selectors, services
+from annotations import selectors, services
+from annotations.core import cleaning, fetching, passages
 from annotations.models import Claim, ClaimAnchor, Document, Membership, Project, Role
 from annotations.services import importing
 from workbench.ui import reviewing
@@ -96,7 +97,7 @@ def _read_source(form: DocumentImportForm) -> importing.RawSource:
         source = importing.source_from_url(data["url"])
     else:
         return importing.source_from_paste(text=data["text"], kind=data.get("kind") or "auto")
-    return replace(source, content=importers.storable_raw_text(source.content))
+    return replace(source, content=cleaning.storable_raw_text(source.content))
 
 
 def _preview(

@@ -1,6 +1,6 @@
 """Reviewer web UI, reading side: projects, dashboard, documents, the reader and claim creation.
 
-Offsets in this module are code points (see ``annotations.spans``). The reader's
+Offsets in this module are code points (see ``annotations.core.spans``). The reader's
 JavaScript (``static/workbench/reader.js``) converts browser selections, which JS counts
 in UTF-16 code units, to code points before it asks for the claim form; the server
 re-validates every offset and quote.
@@ -27,7 +27,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import reswap, retarget
 from django_htmx.middleware import HtmxDetails
 
-from annotations import selectors, services, spans
+from annotations import selectors, services
+from annotations.core import spans
 from annotations.models import Claim, ClaimStatus, Document, Membership, Role
 
 DOCUMENTS_PER_PAGE = 25
@@ -424,7 +425,7 @@ def document_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 class ClaimCreateForm(forms.Form):
-    # Offsets are validated by annotations.spans (precise messages), not by min_value here.
+    # Offsets are validated by annotations.core.spans (precise messages), not by min_value here.
     start = forms.IntegerField(widget=forms.HiddenInput)
     end = forms.IntegerField(widget=forms.HiddenInput)
     exact = forms.CharField(required=False, strip=False, widget=forms.HiddenInput)

@@ -20,7 +20,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from annotations import export, exporting
+from annotations import exporting
+from annotations.core import export_mapping
 from annotations.models import Claim, Document, Membership, Project, Role
 
 
@@ -78,7 +79,7 @@ class Command(BaseCommand):
         count = 0
         with self._progress(Claim.objects.filter(project=project).count(), "claim", quiet) as bar:
             for row in exporting.project_rows(project=project, user=user):
-                out.write(export.json_dumps_safe(row) + "\n")
+                out.write(export_mapping.json_dumps_safe(row) + "\n")
                 count += 1
                 bar.update(1)
         return count
@@ -93,7 +94,7 @@ class Command(BaseCommand):
                 out.write(
                     ("," if count else "")
                     + "\n"
-                    + export.json_dumps_safe(
+                    + export_mapping.json_dumps_safe(
                         exporting.document_native(document=document, user=user)
                     )
                 )

@@ -3,14 +3,14 @@
     python manage.py import_documents --project demo article.txt
     python manage.py import_documents --project demo page.html https://example.org/story
     python manage.py import_documents --project demo --format jsonl batch.jsonl
-    python manage.py import_documents --project demo --format workbench export.json
+    python manage.py import_documents --project demo --format workbench export_mapping.json
     python manage.py import_documents --project desk --format workbench --create-project \
         --user ops desk.json
 
-HTML (.html/.htm files, or --format html) goes through ``importers.extract_html``: the
+HTML (.html/.htm files, or --format html) goes through ``htmlpage.extract_html``: the
 main text with its paragraphs, title, author, publisher, date and canonical URL from the
 page's metadata. An argument starting with http:// or https:// is fetched through the
-safe fetcher (``annotations.fetching``: public addresses only unless
+safe fetcher (``annotations.core.fetching``: public addresses only unless
 WORKBENCH_FETCH_ALLOWED_HOSTS names the host, with the WORKBENCH_FETCH_* limits); a
 refusal is a failure of that argument, with the fetcher's reason.
 
@@ -41,7 +41,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from annotations import export, fetching, importers, services
+from annotations import services
+from annotations.core import cleaning, export_mapping, fetching, jsonl
 from annotations.models import Project
 from annotations.services import importing
 
@@ -175,7 +176,7 @@ class Command(BaseCommand):
         with that export's rating scale (labels, ordinals, positions; defaults it lacks
         stay out), so ratings and ClaimReview values come back as they were exported."""
         label, block = _first_project_block(args)
-        problems = export.native_errors(block, definition="project")
+        problems = export_mapping.native_errors(block, definition="project")
         if problems:
             reasons = "; ".join(f"{pointer}: {reason}" for pointer, reason in problems)
             raise CommandError(f"{label}: the project block is not valid: {reasons}")
@@ -242,7 +243,7 @@ class Command(BaseCommand):
 
 def _from_jsonl(path: Path, *, clean: bool) -> Iterator[tuple[str, Any]]:
     """One item per line, read as the import goes: memory stays flat whatever the file's
-    size. Lines end at ``\n`` only (as ``importers.jsonl_lines``): a JSON string may hold
+    size. Lines end at ``\n`` only (as ``jsonl.jsonl_lines``): a JSON string may hold
     U+2028 and friends unescaped. Each line is decoded on its own, so a line that is not
     UTF-8 fails alone, with its number, like any other bad line."""
     undecodable: list[tuple[int, str]] = []
@@ -250,7 +251,7 @@ def _from_jsonl(path: Path, *, clean: bool) -> Iterator[tuple[str, Any]]:
     def lines(handle: Any) -> Iterator[str]:
         for number, raw in enumerate(handle, start=1):
             try:
-                yield importers.jsonl_line(raw.decode("utf-8"))
+                yield jsonl.jsonl_line(raw.decode("utf-8"))
             except UnicodeDecodeError as exc:
                 undecodable.append((number, f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
                 yield ""  # blank: parse_jsonl skips it and keeps counting lines
@@ -262,10 +263,10 @@ def _from_jsonl(path: Path, *, clean: bool) -> Iterator[tuple[str, Any]]:
 
     try:
         with path.open("rb") as handle:
-            for record in importers.parse_jsonl(lines(handle)):
+            for record in jsonl.parse_jsonl(lines(handle)):
                 yield from failures()
                 label = f"{path}:{record.line}"
-                if isinstance(record, importers.RecordError):
+                if isinstance(record, jsonl.RecordError):
                     yield label, record.reason
                     continue
                 yield label, importing.record_input(record, clean=clean)
@@ -280,7 +281,7 @@ def _is_native(content: str) -> bool:
     except ValueError:
         return False
     first = data[0] if isinstance(data, list) and data else data
-    return isinstance(first, dict) and first.get("schema") == export.NATIVE_SCHEMA
+    return isinstance(first, dict) and first.get("schema") == export_mapping.NATIVE_SCHEMA
 
 
 def _first_project_block(args: list[str]) -> tuple[str, dict[str, Any]]:
@@ -312,8 +313,8 @@ def _from_native(content: str, path: Path) -> Iterator[tuple[str, NativeItem | s
     payloads = data if isinstance(data, list) else [data]
     for index, payload in enumerate(payloads):
         label = str(path) if not isinstance(data, list) else f"{path}[{index}]"
-        if not isinstance(payload, dict) or payload.get("schema") != export.NATIVE_SCHEMA:
-            yield label, f'not a workbench export ("schema": "{export.NATIVE_SCHEMA}")'
+        if not isinstance(payload, dict) or payload.get("schema") != export_mapping.NATIVE_SCHEMA:
+            yield label, f'not a workbench export ("schema": "{export_mapping.NATIVE_SCHEMA}")'
             continue
         yield label, NativeItem(payload)
 
@@ -323,14 +324,14 @@ def _from_text(
 ) -> tuple[services.DocumentInput, int] | str:
     if not clean:
         return services.DocumentInput(title=path.stem, text=content), 0
-    cleaned = importers.clean_text(content)
+    cleaned = cleaning.clean_text(content)
     if not cleaned.text.strip():
         return "nothing left after cleaning"
     return (
         services.DocumentInput(
             title=cleaned.title or path.stem,
             text=cleaned.text,
-            raw_text=importers.storable_raw_text(content),
+            raw_text=cleaning.storable_raw_text(content),
             publisher=cleaned.publisher,
         ),
         sum(1 for removal in cleaned.removed if removal.kind != "title"),

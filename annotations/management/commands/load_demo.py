@@ -15,7 +15,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from annotations import importers, services
+from annotations import services
+from annotations.core import cleaning
 from annotations.models import Claim, Document, Membership, Project, Role
 
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
@@ -73,8 +74,8 @@ class Command(BaseCommand):
 
     def _document(self, project: Project, actor: Any) -> Document:
         raw = (FIXTURES / "seed" / "sample_article.txt").read_text(encoding="utf-8")
-        cleaned = importers.clean_text(raw)
-        from annotations import spans
+        cleaned = cleaning.clean_text(raw)
+        from annotations.core import spans
 
         existing = Document.objects.filter(
             project=project, text_sha256=spans.text_sha256(spans.canonicalize(cleaned.text))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from annotations import spans
+from annotations.core import spans
 
 ALLOWED_SCHEMES = ("http", "https")
 MAX_URL_LENGTH = 2000

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from email.message import Message
 from urllib.parse import quote, urljoin, urlsplit
 
-from annotations.urlnorm import UrlError, check_url
+from annotations.core.urlnorm import UrlError, check_url
 
 __all__ = ["FetchError", "FetchPolicy", "Fetched", "address_refusal", "fetch"]
 

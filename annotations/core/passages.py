@@ -2,7 +2,7 @@
 nearest passages.
 
 Pure Python (no Django), like ``spans`` and ``reanchor``. Offsets are code points,
-half-open ``[start, end)``, the same convention as ``annotations.spans``: a passage's
+half-open ``[start, end)``, the same convention as ``annotations.core.spans``: a passage's
 ``start``/``end`` can be posted as they are to ``services.claim_reanchor``.
 
 The fuzzy fallback never moves anything: it only lists candidates for a person to choose

@@ -27,10 +27,12 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from annotations import spans
+from annotations.core import spans
 
 NATIVE_SCHEMA = "workbench-export/1"
-NATIVE_SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "workbench-export-1.schema.json"
+NATIVE_SCHEMA_PATH = (
+    Path(__file__).resolve().parent.parent / "schemas" / "workbench-export-1.schema.json"
+)
 
 ANNOTATION_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
 SCHEMA_ORG_CONTEXT = "https://schema.org"

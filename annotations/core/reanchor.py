@@ -39,7 +39,7 @@ from enum import StrEnum
 
 from diff_match_patch import diff_match_patch
 
-from annotations.spans import CONTEXT_LENGTH
+from annotations.core.spans import CONTEXT_LENGTH
 
 __all__ = [
     "NOTE_AMBIGUOUS",
