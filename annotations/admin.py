@@ -2,7 +2,7 @@
 
 Document text is read-only after creation, events are read-only, and verdicts obey
 blind review: a staff user who is only a reviewer in a project sees their own verdicts
-until they have submitted on the claim (``selectors.verdict_scope_for_user``);
+until they have submitted on the claim (``access.verdict_scope_for_user``);
 superusers and project editors see everything.
 
 Tenancy: a staff user who is not a superuser sees the rows of their projects, and writes
@@ -27,17 +27,16 @@ from django.contrib.auth.admin import UserAdmin as AuthUserAdmin
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import ForeignKey, Model, Q, QuerySet
+from django.db.models import ForeignKey, Model, QuerySet
 from django.forms import ModelChoiceField
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from annotations import selectors, services
+from annotations import access, selectors, services
 from annotations.core import spans
 from annotations.core.urlnorm import UrlError, check_url
 from annotations.models import (
-    ROLE_RANK,
     Assignment,
     Citation,
     Claim,
@@ -59,25 +58,6 @@ from annotations.models import (
 ONLY_VISIBLE = admin.RelatedOnlyFieldListFilter
 
 
-def _scoped_to_projects(
-    request: HttpRequest, queryset: QuerySet, path: str = "project"
-) -> QuerySet:
-    """Superusers see everything; other staff only what belongs to their projects."""
-    if request.user.is_superuser:
-        return queryset
-    return queryset.filter(**{f"{path}__memberships__user": request.user}).distinct()
-
-
-def _projects_with_role(user: Any, role: Role) -> QuerySet[Project]:
-    """The projects where ``user`` holds ``role`` or a higher one; all for a superuser."""
-    if user.is_superuser:
-        return Project.objects.all()
-    roles = [other for other in Role if ROLE_RANK[other] >= ROLE_RANK[role]]
-    return Project.objects.filter(
-        pk__in=Membership.objects.filter(user=user, role__in=roles).values("project_id")
-    )
-
-
 class ProjectTenancyMixin(BaseModelAdmin):
     """For admins whose rows point into a project (a ``project`` foreign key).
 
@@ -93,7 +73,7 @@ class ProjectTenancyMixin(BaseModelAdmin):
     project_role: Role = Role.ADMIN
 
     def allowed_projects(self, request: HttpRequest) -> QuerySet[Project]:
-        return _projects_with_role(request.user, self.project_role)
+        return access.staff_projects(user=request.user, role=self.project_role)
 
     def formfield_for_foreignkey(
         self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any
@@ -103,7 +83,7 @@ class ProjectTenancyMixin(BaseModelAdmin):
             if related is Project:
                 kwargs["queryset"] = self.allowed_projects(request)
             elif related in (Document, Claim):
-                member_of = _projects_with_role(request.user, Role.REVIEWER)
+                member_of = access.staff_projects(user=request.user)
                 kwargs["queryset"] = related.objects.filter(project__in=member_of)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
@@ -234,10 +214,7 @@ class ProjectAdmin(admin.ModelAdmin):
     readonly_fields = ["created_by", "created_at"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Project]:
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(memberships__user=request.user).distinct()
+        return access.staff_scope(super().get_queryset(request), user=request.user, path="pk")
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Project], search_term: str
@@ -259,7 +236,7 @@ class ProjectAdmin(admin.ModelAdmin):
         if isinstance(source, ProjectTenancyMixin):
             allowed = source.allowed_projects(request)
         else:
-            allowed = _projects_with_role(request.user, Role.ADMIN)
+            allowed = access.staff_projects(user=request.user, role=Role.ADMIN)
         return queryset.filter(pk__in=allowed.values("pk")), may_have_duplicates
 
     def get_readonly_fields(self, request: HttpRequest, obj: Project | None = None) -> list[str]:
@@ -277,7 +254,7 @@ class ProjectAdmin(admin.ModelAdmin):
     def _is_project_admin(self, request: HttpRequest, obj: Project | None) -> bool:
         if obj is None or request.user.is_superuser:
             return True
-        return _projects_with_role(request.user, Role.ADMIN).filter(pk=obj.pk).exists()
+        return access.staff_projects(user=request.user, role=Role.ADMIN).filter(pk=obj.pk).exists()
 
     def has_change_permission(self, request: HttpRequest, obj: Project | None = None) -> bool:
         # The policy, the members and the scale are the project admins' (as in the API);
@@ -367,7 +344,7 @@ class MembershipAdmin(ProjectTenancyMixin, admin.ModelAdmin):
     form = MembershipAdminForm
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Membership]:
-        return _scoped_to_projects(request, super().get_queryset(request))
+        return access.staff_scope(super().get_queryset(request), user=request.user)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Membership | None = None) -> list[str]:
         fields = list(super().get_readonly_fields(request, obj))
@@ -411,7 +388,7 @@ class RatingAdmin(ProjectTenancyMixin, admin.ModelAdmin):
     list_select_related = ["project"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Rating]:
-        return _scoped_to_projects(request, super().get_queryset(request))
+        return access.staff_scope(super().get_queryset(request), user=request.user)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Rating | None = None) -> list[str]:
         fields = list(super().get_readonly_fields(request, obj))
@@ -465,8 +442,8 @@ class DocumentRevisionAdmin(admin.ModelAdmin):
     raw_id_fields = ["document"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[DocumentRevision]:
-        return _scoped_to_projects(
-            request, super().get_queryset(request), "document__project"
+        return access.staff_scope(
+            super().get_queryset(request), user=request.user, path="document__project"
         ).defer("raw_text")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -507,7 +484,9 @@ class DocumentAdmin(ProjectTenancyMixin, admin.ModelAdmin):
     project_role = Role.EDITOR
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Document]:
-        return _scoped_to_projects(request, super().get_queryset(request)).defer("raw_text")
+        return access.staff_scope(super().get_queryset(request), user=request.user).defer(
+            "raw_text"
+        )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Document | None = None) -> list[str]:
         fields = list(super().get_readonly_fields(request, obj))
@@ -640,9 +619,7 @@ class VerdictInline(admin.TabularInline):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Verdict]:
         queryset = super().get_queryset(request).select_related("reviewer", "rating")
-        if request.user.is_superuser:
-            return queryset
-        return selectors.verdict_scope_for_user(user=request.user, queryset=queryset)
+        return access.verdict_staff_scope(user=request.user, queryset=queryset)
 
 
 class ConsensusInline(admin.TabularInline):
@@ -700,7 +677,7 @@ class ClaimAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Claim]:
-        return _scoped_to_projects(request, super().get_queryset(request)).defer(
+        return access.staff_scope(super().get_queryset(request), user=request.user).defer(
             "document__text", "document__raw_text"
         )
 
@@ -716,9 +693,8 @@ class ClaimAdmin(admin.ModelAdmin):
     def recompute_consensus(self, request: HttpRequest, queryset: QuerySet[Claim]) -> None:
         recorded = 0
         for claim in queryset.select_related("project"):
-            if not request.user.is_superuser and not selectors.role_at_least(
-                selectors.membership_get(user=request.user, project_id=claim.project_id),
-                Role.EDITOR,
+            if not access.sees_everything(request.user) and not access.is_editor(
+                access.membership_get(user=request.user, project_id=claim.project_id)
             ):
                 continue
             if services.consensus_recompute(claim=claim, actor=request.user) is not None:
@@ -740,15 +716,9 @@ class SourceAdmin(admin.ModelAdmin):
     readonly_fields = ["normalized_url", "created_by", "created_at"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Source]:
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        # Blind review and tenancy: staff see the sources cited by verdicts they may see
-        # (and those they created), not what another project or a blind co-reviewer cited.
-        visible = selectors.verdict_scope_for_user(user=request.user).values("id")
-        return queryset.filter(
-            Q(citations__verdict_id__in=visible) | Q(created_by=request.user)
-        ).distinct()
+        return access.source_scope_for_user(
+            user=request.user, queryset=super().get_queryset(request)
+        )
 
     @admin.display(description="URL")
     def url_link(self, obj: Source) -> str:
@@ -808,10 +778,7 @@ class VerdictAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Verdict]:
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        return selectors.verdict_scope_for_user(user=request.user, queryset=queryset)
+        return access.verdict_staff_scope(user=request.user, queryset=super().get_queryset(request))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -829,11 +796,9 @@ class CitationAdmin(admin.ModelAdmin):
     readonly_fields = ["verdict", "source", "quote", "stance"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Citation]:
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        visible = selectors.verdict_scope_for_user(user=request.user).values("id")
-        return queryset.filter(verdict_id__in=visible)
+        return access.citation_scope_for_user(
+            user=request.user, queryset=super().get_queryset(request)
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -860,18 +825,9 @@ class AssignmentAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Assignment]:
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        # Blind review: who leased, skipped or submitted a claim is visible to the project's
-        # editors and admins; a staff reviewer sees only their own queue entries.
-        editor_projects = Membership.objects.filter(
-            user=request.user, role__in=[Role.EDITOR, Role.ADMIN]
-        ).values("project_id")
-        return queryset.filter(
-            Q(project_id__in=editor_projects)
-            | Q(reviewer=request.user, project__memberships__user=request.user)
-        ).distinct()
+        return access.assignment_scope_for_user(
+            user=request.user, queryset=super().get_queryset(request)
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -909,18 +865,9 @@ class ConsensusAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Consensus]:
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        # Blind review: a consensus names the verdicts it rests on, so reviewers see it only
-        # on claims they have judged themselves; editors and admins see their projects'.
-        return queryset.filter(
-            Q(
-                claim__project__memberships__user=request.user,
-                claim__project__memberships__role__in=[Role.EDITOR, Role.ADMIN],
-            )
-            | Q(claim__verdicts__reviewer=request.user)
-        ).distinct()
+        return access.consensus_scope_for_user(
+            user=request.user, queryset=super().get_queryset(request)
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -938,15 +885,9 @@ class EventAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Event]:
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        # Events carry verdicts' before/after, so only editors and admins read their
-        # projects' audit trail (blind review).
-        return queryset.filter(
-            project__memberships__user=request.user,
-            project__memberships__role__in=[Role.EDITOR, Role.ADMIN],
-        ).distinct()
+        return access.event_scope_for_user(
+            user=request.user, queryset=super().get_queryset(request)
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

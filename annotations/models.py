@@ -22,9 +22,6 @@ class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
 
 
-ROLE_RANK = {Role.REVIEWER: 1, Role.EDITOR: 2, Role.ADMIN: 3}
-
-
 class ConsensusRule(models.TextChoices):
     UNANIMOUS = "unanimous", "Unanimous"
     MAJORITY = "majority", "Majority"
@@ -107,10 +104,6 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.project} ({self.role})"
-
-    @property
-    def is_editor(self) -> bool:
-        return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role.EDITOR]
 
 
 class Rating(models.Model):

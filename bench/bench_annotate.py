@@ -113,20 +113,20 @@ def _service_queries(annotator: Annotator) -> dict[str, int]:
     """Queries of the services alone, called as the API views call them."""
     from django.contrib.auth import get_user_model
 
-    from annotations import selectors, services
+    from annotations import access, services
 
     user_model = get_user_model()
     creator = user_model.objects.get(pk=annotator.ds.creator_id)
     reviewer = user_model.objects.get(pk=annotator.ds.reviewer_ids[0])
     body = annotator.claim_body()
-    document, _ = selectors.document_get_for_user(
+    document, _ = access.document_get_for_user(
         user=creator, pk=body.pop("document"), with_text=False
     )
     create, _, _ = common.count_queries(
         lambda: services.claim_create(document=document, actor=creator, **body)
     )
     claim_id = annotator.leased_claim()
-    claim, _ = selectors.claim_get_for_user(user=reviewer, pk=claim_id)
+    claim, _ = access.claim_get_for_user(user=reviewer, pk=claim_id)
     submit, _, _ = common.count_queries(
         lambda: services.verdict_submit(
             claim=claim, reviewer=reviewer, rating="mostly_true", confidence="medium",

@@ -206,7 +206,7 @@ BUCKETS = {
     "orm_sql_compile": "django/db/models/sql/compiler.py:as_sql",
     "db_driver_execute": "django/db/backends/utils.py:_execute",
     "transaction_commit": "django/db/transaction.py:__exit__",
-    "export_rows": "annotations/exporting.py:project_rows",
+    "export_rows": "annotations/selectors.py:project_rows",
 }
 
 

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import TestCase
 
-from annotations import exporting
+from annotations import selectors
 from annotations.core import export_mapping
 from annotations.models import (
     Claim,
@@ -314,7 +314,7 @@ class ImportDocumentsCreateProjectTests(TestCase):
         )
         document = make_document(project=source, actor=cls.editor, title="City hall")
         make_claim(document=document, actor=cls.editor, start=0, end=5)
-        cls.payloads = [exporting.document_native(document=document, user=cls.editor)]
+        cls.payloads = [selectors.document_native(document=document, user=cls.editor)]
 
     def setUp(self) -> None:
         tmp = tempfile.TemporaryDirectory()

@@ -71,27 +71,27 @@ class DatabaseUnavailableTests(ApiTestCase):
 
     def test_a_dead_connection_on_a_read_answers_503(self) -> None:
         dead = InterfaceError("connection already closed")
-        with mock.patch("annotations.selectors.project_get_for_user", side_effect=dead):
+        with mock.patch("annotations.access.project_get_for_user", side_effect=dead):
             response = self.api_client(self.reviewer_a).get(f"{API}/projects/{self.project.pk}/")
         self.assertClean503(response, json=True)
 
     def test_a_page_answers_a_static_503_page(self) -> None:
         client = Client(raise_request_exception=False)
         client.force_login(self.reviewer_a)
-        with mock.patch("annotations.selectors.document_get_for_user", side_effect=RESTART):
+        with mock.patch("annotations.access.document_get_for_user", side_effect=RESTART):
             response = client.get(f"/documents/{self.document.pk}/")
         self.assertClean503(response, json=False)
 
     def test_other_errors_stay_a_plain_500_without_details(self) -> None:
         boom = RuntimeError("secret detail")
-        with mock.patch("annotations.selectors.project_get_for_user", side_effect=boom):
+        with mock.patch("annotations.access.project_get_for_user", side_effect=boom):
             response = self.api_client(self.reviewer_a).get(f"{API}/projects/{self.project.pk}/")
         self.assertEqual(response.status_code, 500)
         self.assertEqual(response.json(), {"detail": "Server error. It has been logged."})
         self.assertNotIn("Retry-After", response)
         client = Client(raise_request_exception=False)
         client.force_login(self.reviewer_a)
-        with mock.patch("annotations.selectors.document_get_for_user", side_effect=boom):
+        with mock.patch("annotations.access.document_get_for_user", side_effect=boom):
             response = client.get(f"/documents/{self.document.pk}/")
         self.assertEqual(response.status_code, 500)
         self.assertIn("Something went wrong", response.content.decode())

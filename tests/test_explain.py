@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import TestCase
 
-from annotations import exporting, selectors
+from annotations import access, selectors
 from annotations.models import Project
 from annotations.services import leases
 from bench import generate
@@ -57,8 +57,8 @@ class ExplainTests(TestCase):
 
     def test_the_export_streams_by_index_without_sorting_the_big_tables(self) -> None:
         project = Project.objects.get(pk=self.export.project_id)
-        _, membership = selectors.project_get_for_user(user=self.editor, pk=project.pk)
-        for name, queryset in exporting.project_row_querysets(
+        _, membership = access.project_get_for_user(user=self.editor, pk=project.pk)
+        for name, queryset in selectors.project_row_querysets(
             project=project, user=self.editor, membership=membership
         ).items():
             with self.subTest(query=name):

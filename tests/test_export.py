@@ -1,4 +1,4 @@
-"""Tests for the export layer: annotations/export_mapping.py (pure mapping), annotations/exporting.py
+"""Tests for the export layer: annotations/export_mapping.py (pure mapping), annotations/selectors.py
 (what a user may see, in a fixed number of queries) and the native import
 (services.document_import_native, ``import_documents --format workbench``).
 
@@ -29,7 +29,7 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from annotations import exporting, services
+from annotations import selectors, services
 from annotations.core import export_mapping, spans
 from annotations.models import (
     Assignment,
@@ -269,7 +269,7 @@ class ExportScenario(Personas, TestCase):
         )
 
     def native(self, user: Any) -> dict[str, Any]:
-        return exporting.document_native(document=Document.objects.get(pk=self.doc.pk), user=user)
+        return selectors.document_native(document=Document.objects.get(pk=self.doc.pk), user=user)
 
     def claim_of(self, payload: dict[str, Any], exact: str) -> dict[str, Any]:
         return next(claim for claim in payload["claims"] if claim["exact"] == exact)
@@ -386,7 +386,7 @@ class BlindReviewExportTests(ExportScenario):
             self.assertNotIn(rationale, dumped)
 
     def test_project_rows_obey_blind_review_too(self) -> None:
-        rows = list(exporting.project_rows(project=self.project, user=self.reviewer_b))
+        rows = list(selectors.project_rows(project=self.project, user=self.reviewer_b))
         c4 = next(row for row in rows if row["exact"] == C4)
         self.assertEqual(c4["verdicts"], [])
         self.assertEqual(c4["sources"], [])
@@ -396,7 +396,7 @@ class BlindReviewExportTests(ExportScenario):
 class ClaimReviewExportTests(ExportScenario):
     def nodes(self) -> list[dict[str, Any]]:
         document = Document.objects.get(pk=self.doc.pk)
-        return exporting.document_claimreview(
+        return selectors.document_claimreview(
             document=document, user=self.editor, request_base=BASE
         )
 
@@ -465,7 +465,7 @@ class ClaimReviewExportTests(ExportScenario):
 class WebAnnotationExportTests(ExportScenario):
     def annotations(self) -> list[dict[str, Any]]:
         document = Document.objects.get(pk=self.doc.pk)
-        return exporting.document_web_annotations(
+        return selectors.document_web_annotations(
             document=document, user=self.editor, request_base=BASE + "/"
         )
 
@@ -524,7 +524,7 @@ class RoundTripTests(ExportScenario):
         importer = make_user("importer")
         target = make_project(creator=importer, name="Other newsroom")
         document = services.document_import_native(project=target, payload=original, actor=importer)
-        again = exporting.document_native(document=document, user=importer)
+        again = selectors.document_native(document=document, user=importer)
         self.assertEqual(export_mapping.native_errors(again), [])
         self.assertEqual(comparable(again), comparable(original))
         # The project-specific rating came along with its label and position.
@@ -547,7 +547,7 @@ class RoundTripTests(ExportScenario):
         document = services.document_import_native(
             project=target, payload=self.native(self.editor), actor=importer
         )
-        again = renumbered(exporting.document_native(document=document, user=importer))
+        again = renumbered(selectors.document_native(document=document, user=importer))
         fields = {
             "document": [
                 "title", "text", "text_sha256", "length", "raw_text", "source_url", "publisher",
@@ -606,7 +606,7 @@ class RoundTripTests(ExportScenario):
         importer = make_user("importer")
         target = make_project(creator=importer, name="Restored desk")
         document = services.document_import_native(project=target, payload=original, actor=importer)
-        again = exporting.document_native(document=document, user=importer)
+        again = selectors.document_native(document=document, user=importer)
         self.assertEqual(comparable(again), comparable(original))
 
         created = ["admin", "creator", "editor", "reviewer_a", "reviewer_b"]
@@ -777,7 +777,7 @@ class GoldenExportTests(TestCase):
             )
 
     def test_it_matches_the_golden_file(self) -> None:
-        payload = exporting.document_native(
+        payload = selectors.document_native(
             document=self.document, user=self.admin, now=dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
         )
         self.assertEqual(payload["exported_at"], "2024-06-01T00:00:00.000000Z")
@@ -829,7 +829,7 @@ class QueryCountTests(Personas, TestCase):
     def count(self, document: Document, user: Any) -> int:
         fresh = Document.objects.get(pk=document.pk)
         with CaptureQueriesContext(connection) as context:
-            payload = exporting.document_native(document=fresh, user=user)
+            payload = selectors.document_native(document=fresh, user=user)
         judged = user.get_username() != "reviewer_b"
         self.assertEqual(bool(payload["claims"][0]["verdicts"]), judged)
         return len(context.captured_queries)
@@ -841,7 +841,7 @@ class QueryCountTests(Personas, TestCase):
                 self.assertLessEqual(small, 10)
                 fresh = Document.objects.get(pk=self.large.pk)
                 with self.assertNumQueries(small):
-                    payload = exporting.document_native(document=fresh, user=user)
+                    payload = selectors.document_native(document=fresh, user=user)
                 self.assertEqual(len(payload["claims"]), 30)
 
 
@@ -871,14 +871,14 @@ class ProjectRowsTests(Personas, TestCase):
             )
 
     def test_it_streams_every_claim_in_id_order_in_chunks(self) -> None:
-        rows = list(exporting.project_rows(project=self.project, user=self.editor, chunk_size=7))
+        rows = list(selectors.project_rows(project=self.project, user=self.editor, chunk_size=7))
         self.assertEqual(len(rows), 20)
         ids = [row["id"] for row in rows]
         self.assertEqual(ids, sorted(claim.pk for claim in self.claims))
-        self.assertEqual(rows, list(exporting.project_rows(project=self.project, user=self.editor)))
+        self.assertEqual(rows, list(selectors.project_rows(project=self.project, user=self.editor)))
 
     def test_each_row_validates_and_carries_the_current_consensus(self) -> None:
-        rows = list(exporting.project_rows(project=self.project, user=self.editor, chunk_size=7))
+        rows = list(selectors.project_rows(project=self.project, user=self.editor, chunk_size=7))
         for row in rows:
             with self.subTest(id=row["id"]):
                 self.assertEqual(export_mapping.native_errors(row, definition="projectRow"), [])
@@ -893,7 +893,7 @@ class ProjectRowsTests(Personas, TestCase):
         def queries(chunk_size: int) -> int:
             with CaptureQueriesContext(connection) as context:
                 rows = list(
-                    exporting.project_rows(
+                    selectors.project_rows(
                         project=self.project, user=self.editor, chunk_size=chunk_size
                     )
                 )
@@ -908,7 +908,7 @@ class ProjectRowsTests(Personas, TestCase):
 
     def test_it_refuses_an_outsider_before_streaming(self) -> None:
         with self.assertRaises(Http404):
-            exporting.project_rows(project=self.project, user=self.outsider)
+            selectors.project_rows(project=self.project, user=self.outsider)
 
 
 # --- the pure mapping --------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
 
-from annotations import exporting, services
+from annotations import selectors, services
 from annotations.core import export_mapping, spans
 from annotations.core.cleaning import clean_text, storable_raw_text
 from annotations.core.htmlpage import HtmlDocument, extract_html
@@ -782,7 +782,7 @@ class NativeImportFuzzTests(HypothesisTestCase):
         if isinstance(result, Document):
             # What was accepted is itself a valid export, through JSON and back: an import
             # never stores what a later export (or restore) would choke on.
-            again = exporting.document_native(document=result, user=self.importer)
+            again = selectors.document_native(document=result, user=self.importer)
             self.assertEqual(
                 export_mapping.native_errors(json.loads(export_mapping.json_dumps_safe(again))), []
             )

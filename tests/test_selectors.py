@@ -13,7 +13,7 @@ from django.http import Http404
 from django.test import TestCase
 from django.urls import reverse
 
-from annotations import selectors, services
+from annotations import access, selectors, services
 from annotations.core import consensus
 from annotations.models import Claim, Membership, Role, Verdict
 from tests.factories import Personas, add_member, make_claim, make_document
@@ -87,14 +87,14 @@ class AccessTests(SelectorTestCase):
     def lookups(self, user: Any, **kwargs: Any) -> dict[str, Any]:
         claim = self.claims[0]
         return {
-            "project by pk": lambda: selectors.project_get_for_user(
+            "project by pk": lambda: access.project_get_for_user(
                 user=user, pk=self.project.pk, **kwargs
             ),
-            "project by slug": lambda: selectors.project_get_for_user(
+            "project by slug": lambda: access.project_get_for_user(
                 user=user, slug=self.project.slug, **kwargs
             ),
-            "document": lambda: selectors.document_get_for_user(user=user, pk=self.document.pk),
-            "claim": lambda: selectors.claim_get_for_user(user=user, pk=claim.pk, **kwargs),
+            "document": lambda: access.document_get_for_user(user=user, pk=self.document.pk),
+            "claim": lambda: access.claim_get_for_user(user=user, pk=claim.pk, **kwargs),
         }
 
     def test_it_lets_members_in(self) -> None:
@@ -113,9 +113,9 @@ class AccessTests(SelectorTestCase):
 
     def test_it_answers_a_missing_object_like_a_hidden_one(self) -> None:
         cases = {
-            "project": lambda: selectors.project_get_for_user(user=self.editor, pk=999_999),
-            "document": lambda: selectors.document_get_for_user(user=self.editor, pk=999_999),
-            "claim": lambda: selectors.claim_get_for_user(user=self.editor, pk=999_999),
+            "project": lambda: access.project_get_for_user(user=self.editor, pk=999_999),
+            "document": lambda: access.document_get_for_user(user=self.editor, pk=999_999),
+            "claim": lambda: access.claim_get_for_user(user=self.editor, pk=999_999),
         }
         for label, lookup in cases.items():
             with self.subTest(label), self.assertRaises(Http404):
@@ -123,10 +123,10 @@ class AccessTests(SelectorTestCase):
 
     def test_it_refuses_a_reviewer_who_asks_for_the_editor_role(self) -> None:
         cases = {
-            "project": lambda: selectors.project_get_for_user(
+            "project": lambda: access.project_get_for_user(
                 user=self.reviewer_a, pk=self.project.pk, role=Role.EDITOR
             ),
-            "claim": lambda: selectors.claim_get_for_user(
+            "claim": lambda: access.claim_get_for_user(
                 user=self.reviewer_a, pk=self.claims[0].pk, role=Role.EDITOR
             ),
         }
@@ -145,7 +145,7 @@ class AccessTests(SelectorTestCase):
         for user, role, allowed in table:
             with self.subTest(user=user.get_username(), role=role):
                 try:
-                    selectors.claim_get_for_user(user=user, pk=self.claims[0].pk, role=role)
+                    access.claim_get_for_user(user=user, pk=self.claims[0].pk, role=role)
                 except PermissionDenied:
                     granted = False
                 else:
@@ -153,12 +153,12 @@ class AccessTests(SelectorTestCase):
                 self.assertEqual(granted, allowed)
 
     def test_it_keeps_the_outsider_in_their_own_project(self) -> None:
-        project, membership = selectors.project_get_for_user(
+        project, membership = access.project_get_for_user(
             user=self.outsider, pk=self.other_project.pk, role=Role.ADMIN
         )
         self.assertEqual((project, membership.role), (self.other_project, Role.ADMIN))
         with self.assertRaises(Http404):
-            selectors.project_get_for_user(user=self.reviewer_a, pk=self.other_project.pk)
+            access.project_get_for_user(user=self.reviewer_a, pk=self.other_project.pk)
 
 
 # --- blind review ----------------------------------------------------------------------
@@ -261,7 +261,7 @@ class VerdictScopeTests(SelectorTestCase):
 
     def scope(self, user: Any, queryset: Any = None) -> set[int]:
         return set(
-            selectors.verdict_scope_for_user(user=user, queryset=queryset).values_list(
+            access.verdict_scope_for_user(user=user, queryset=queryset).values_list(
                 "pk", flat=True
             )
         )

@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotations import selectors
+from annotations import access, selectors
 from annotations.api import serializers as s
 from annotations.api.views import ERRORS, _body, _project_from_body
 from annotations.core import fetching
@@ -188,7 +188,7 @@ class SourceFetchMetadataApi(APIView):
         "verdicts you may see (404 otherwise).",
     )
     def post(self, request: Request, pk: int) -> Response:
-        source = selectors.source_get_for_user(user=request.user, pk=pk)
+        source = access.source_get_for_user(user=request.user, pk=pk)
         try:
             source = source_fetch_metadata(source=source, actor=request.user)
         except DjangoValidationError as exc:

@@ -29,13 +29,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotations import exporting, selectors, services
+from annotations import access, selectors, services
 from annotations.api import serializers as s
 from annotations.api.exceptions import PreconditionRequired
 from annotations.api.filters import ClaimFilter, DocumentFilter
 from annotations.api.permissions import TokenRateThrottle
 from annotations.core import export_mapping
-from annotations.models import Claim, Document, Membership, Project, Role
+from annotations.models import Claim, Document, Project, Role
 
 ERRORS = {
     400: OpenApiResponse(description="Invalid input: {field: [message]}"),
@@ -68,10 +68,6 @@ def _body(
     serializer = serializer_class(data=request.data, **kwargs)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
-
-
-def _roles(user: Any) -> dict[int, str]:
-    return dict(Membership.objects.filter(user=user).values_list("project_id", "role"))
 
 
 # --- auth ----------------------------------------------------------------------------------
@@ -112,10 +108,13 @@ class ProjectListApi(generics.ListAPIView):
     serializer_class = s.ProjectSerializer
 
     def get_queryset(self) -> QuerySet[Project]:
-        return selectors.project_list_for_user(user=self.request.user).prefetch_related("ratings")
+        return access.projects_for_user(user=self.request.user).prefetch_related("ratings")
 
     def get_serializer_context(self) -> dict[str, Any]:
-        return {**super().get_serializer_context(), "roles": _roles(self.request.user)}
+        return {
+            **super().get_serializer_context(),
+            "roles": access.roles_by_project(user=self.request.user),
+        }
 
     @extend_schema(
         responses={
@@ -132,13 +131,8 @@ class ProjectListApi(generics.ListAPIView):
         request=s.ProjectCreateSerializer, responses={201: s.ProjectSerializer, **ERRORS}
     )
     def post(self, request: Request) -> Response:
-        # Projects are opened by people an administrator trusts with it (Django's "Can add
-        # project" permission): otherwise any account could open a project and probe which
-        # usernames exist by adding them as members.
-        if not request.user.has_perm("annotations.add_project"):
-            raise PermissionDenied(
-                "Opening a project needs the 'Can add project' permission; ask an administrator."
-            )
+        if not access.can_open_project(request.user):
+            raise PermissionDenied(access.OPEN_PROJECT)
         data = _body(s.ProjectCreateSerializer, request)
         project = services.project_create(creator=request.user, **data)
         return Response(self.get_serializer(project).data, status=status.HTTP_201_CREATED)
@@ -146,18 +140,18 @@ class ProjectListApi(generics.ListAPIView):
 
 class ProjectDetailApi(APIView):
     def _context(self, request: Request) -> dict[str, Any]:
-        return {"request": request, "roles": _roles(request.user)}
+        return {"request": request, "roles": access.roles_by_project(user=request.user)}
 
     @extend_schema(responses={200: s.ProjectSerializer, **ERRORS})
     def get(self, request: Request, pk: int) -> Response:
-        project, _ = selectors.project_get_for_user(user=request.user, pk=pk)
+        project, _ = access.project_get_for_user(user=request.user, pk=pk)
         return Response(s.ProjectSerializer(project, context=self._context(request)).data)
 
     @extend_schema(
         request=s.ProjectUpdateSerializer, responses={200: s.ProjectSerializer, **ERRORS}
     )
     def patch(self, request: Request, pk: int) -> Response:
-        project, _ = selectors.project_get_for_user(user=request.user, pk=pk, role=Role.ADMIN)
+        project, _ = access.project_get_for_user(user=request.user, pk=pk, role=Role.ADMIN)
         data = _body(s.ProjectUpdateSerializer, request, partial=True)
         project = services.project_update(project=project, actor=request.user, **data)
         return Response(s.ProjectSerializer(project, context=self._context(request)).data)
@@ -168,13 +162,13 @@ class ProjectMembersApi(APIView):
 
     @extend_schema(responses={200: s.MemberSerializer(many=True), **ERRORS})
     def get(self, request: Request, pk: int) -> Response:
-        project, _ = selectors.project_get_for_user(user=request.user, pk=pk)
+        project, _ = access.project_get_for_user(user=request.user, pk=pk)
         members = project.memberships.select_related("user").order_by("user__username")
         return Response(s.MemberSerializer(members, many=True).data)
 
     @extend_schema(request=s.MemberAddSerializer, responses={201: s.MemberSerializer, **ERRORS})
     def post(self, request: Request, pk: int) -> Response:
-        project, _ = selectors.project_get_for_user(user=request.user, pk=pk, role=Role.ADMIN)
+        project, _ = access.project_get_for_user(user=request.user, pk=pk, role=Role.ADMIN)
         data = _body(s.MemberAddSerializer, request)
         user = get_user_model().objects.filter(username=data["username"], is_active=True).first()
         if user is None:
@@ -191,7 +185,7 @@ class ProjectAgreementApi(APIView):
         responses={200: s.AgreementSerializer, **ERRORS},
     )
     def get(self, request: Request, pk: int) -> Response:
-        project, _ = selectors.project_get_for_user(user=request.user, pk=pk)
+        project, _ = access.project_get_for_user(user=request.user, pk=pk)
         document = None
         document_id = _int_param(request, "document")
         if document_id is not None:
@@ -221,7 +215,7 @@ class DocumentListApi(generics.ListAPIView):
     filterset_class = DocumentFilter
 
     def get_queryset(self) -> QuerySet[Document]:
-        return selectors.document_list_for_user(user=self.request.user).defer("text", "raw_text")
+        return access.document_list_for_user(user=self.request.user).defer("text", "raw_text")
 
     @extend_schema(
         responses={
@@ -295,7 +289,7 @@ class DocumentListApi(generics.ListAPIView):
 
 def _project_from_body(request: Request, project_id: int, *, role: Role) -> Project:
     try:
-        project, _ = selectors.project_get_for_user(user=request.user, pk=project_id, role=role)
+        project, _ = access.project_get_for_user(user=request.user, pk=project_id, role=role)
     except Http404:
         raise ValidationError(
             {"project": [f"No project with id {project_id} that you belong to."]}
@@ -313,7 +307,7 @@ class DocumentDetailApi(APIView):
         responses={200: s.DocumentDetailSerializer, **ERRORS},
     )
     def get(self, request: Request, pk: int) -> Response:
-        document, _ = selectors.document_get_for_user(user=request.user, pk=pk)
+        document, _ = access.document_get_for_user(user=request.user, pk=pk)
         include = request.query_params.get("include", "")
         if include not in ("", "claims"):
             raise ValidationError({"include": ["Only include=claims is supported."]})
@@ -331,9 +325,7 @@ class ClaimListApi(generics.ListAPIView):
     filterset_class = ClaimFilter
 
     def get_queryset(self) -> QuerySet[Claim]:
-        return selectors.claims_with_consensus(
-            selectors.claim_list_for_user(user=self.request.user)
-        )
+        return selectors.claims_with_consensus(access.claim_list_for_user(user=self.request.user))
 
     @extend_schema(
         responses={
@@ -350,7 +342,7 @@ class ClaimListApi(generics.ListAPIView):
     def post(self, request: Request) -> Response:
         data = _body(s.ClaimCreateSerializer, request)
         try:
-            document, _ = selectors.document_get_for_user(
+            document, _ = access.document_get_for_user(
                 user=request.user, pk=data.pop("document"), with_text=False
             )
         except Http404:
@@ -381,7 +373,7 @@ def _if_match_version(request: Request) -> int:
 class ClaimDetailApi(APIView):
     @extend_schema(responses={200: s.ClaimSerializer, **ERRORS})
     def get(self, request: Request, pk: int) -> Response:
-        claim, _ = selectors.claim_get_for_user(user=request.user, pk=pk)
+        claim, _ = access.claim_get_for_user(user=request.user, pk=pk)
         claim = selectors.claims_with_consensus(Claim.objects.filter(pk=claim.pk)).get()
         return Response(s.ClaimSerializer(claim).data, headers={"ETag": _etag(claim)})
 
@@ -404,9 +396,8 @@ class ClaimDetailApi(APIView):
         },
     )
     def patch(self, request: Request, pk: int) -> Response:
-        claim, membership = selectors.claim_get_for_user(user=request.user, pk=pk)
-        if not selectors.claim_can_edit(claim=claim, membership=membership, user=request.user):
-            raise PermissionDenied("Only the claim's creator or an editor can edit it.")
+        claim, membership = access.claim_get_for_user(user=request.user, pk=pk)
+        access.claim_edit_require(claim=claim, membership=membership, user=request.user)
         expected = _if_match_version(request)
         data = _body(s.ClaimUpdateSerializer, request)
         claim = services.claim_update(
@@ -441,7 +432,7 @@ class ClaimReleaseApi(APIView):
         request=None, responses={204: None, 409: OpenApiResponse(description="No lease"), **ERRORS}
     )
     def post(self, request: Request, pk: int) -> Response:
-        claim, _ = selectors.claim_get_for_user(user=request.user, pk=pk)
+        claim, _ = access.claim_get_for_user(user=request.user, pk=pk)
         services.lease_release(claim=claim, reviewer=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -452,7 +443,7 @@ class ClaimSkipApi(APIView):
         responses={204: None, 409: OpenApiResponse(description="Conflict"), **ERRORS},
     )
     def post(self, request: Request, pk: int) -> Response:
-        claim, _ = selectors.claim_get_for_user(user=request.user, pk=pk)
+        claim, _ = access.claim_get_for_user(user=request.user, pk=pk)
         data = _body(s.ReasonSerializer, request)
         services.claim_skip(claim=claim, reviewer=request.user, reason=data["reason"])
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -466,7 +457,7 @@ class ClaimVerdictsApi(APIView):
         "own until they have submitted; editors and admins see all.",
     )
     def get(self, request: Request, pk: int) -> Response:
-        claim, membership = selectors.claim_get_for_user(user=request.user, pk=pk)
+        claim, membership = access.claim_get_for_user(user=request.user, pk=pk)
         history = request.query_params.get("history", "").lower() in ("1", "true")
         verdicts = selectors.verdicts_visible_to(
             user=request.user, claim=claim, membership=membership, include_history=history
@@ -482,7 +473,7 @@ class ClaimVerdictsApi(APIView):
         },
     )
     def post(self, request: Request, pk: int) -> Response:
-        claim, _ = selectors.claim_get_for_user(user=request.user, pk=pk)
+        claim, _ = access.claim_get_for_user(user=request.user, pk=pk)
         data = _body(s.VerdictCreateSerializer, request)
         citations = [
             services.CitationInput(
@@ -507,7 +498,7 @@ class ClaimVerdictsApi(APIView):
 class ClaimConsensusApi(APIView):
     @extend_schema(responses={200: s.ConsensusSerializer(many=True), **ERRORS})
     def get(self, request: Request, pk: int) -> Response:
-        claim, _ = selectors.claim_get_for_user(user=request.user, pk=pk)
+        claim, _ = access.claim_get_for_user(user=request.user, pk=pk)
         return Response(
             s.ConsensusSerializer(selectors.consensus_history(claim=claim), many=True).data
         )
@@ -523,7 +514,7 @@ class ClaimAdjudicateApi(APIView):
         },
     )
     def post(self, request: Request, pk: int) -> Response:
-        claim, _ = selectors.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
+        claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
         data = _body(s.AdjudicateSerializer, request)
         record = services.claim_adjudicate(
             claim=claim, editor=request.user, rating=data["rating"], note=data["note"]
@@ -537,7 +528,7 @@ class ClaimReopenApi(APIView):
         responses={200: s.ClaimSerializer, 409: OpenApiResponse(), **ERRORS},
     )
     def post(self, request: Request, pk: int) -> Response:
-        claim, _ = selectors.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
+        claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
         data = _body(s.NoteSerializer, request)
         claim = services.claim_reopen(claim=claim, editor=request.user, note=data["note"])
         return Response(s.ClaimSerializer(_reload(claim)).data, headers={"ETag": _etag(claim)})
@@ -548,7 +539,7 @@ class ClaimPublishApi(APIView):
         request=None, responses={200: s.ClaimSerializer, 409: OpenApiResponse(), **ERRORS}
     )
     def post(self, request: Request, pk: int) -> Response:
-        claim, _ = selectors.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
+        claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
         claim = services.claim_publish(claim=claim, editor=request.user)
         return Response(s.ClaimSerializer(_reload(claim)).data, headers={"ETag": _etag(claim)})
 
@@ -559,7 +550,7 @@ class ClaimWithdrawApi(APIView):
         responses={200: s.ClaimSerializer, 409: OpenApiResponse(), **ERRORS},
     )
     def post(self, request: Request, pk: int) -> Response:
-        claim, _ = selectors.claim_get_for_user(user=request.user, pk=pk)
+        claim, _ = access.claim_get_for_user(user=request.user, pk=pk)
         data = _body(s.ReasonSerializer, request)
         claim = services.claim_withdraw(claim=claim, actor=request.user, reason=data["reason"])
         return Response(s.ClaimSerializer(_reload(claim)).data, headers={"ETag": _etag(claim)})
@@ -597,19 +588,19 @@ class DocumentExportApi(APIView):
         "review.",
     )
     def get(self, request: Request, pk: int) -> HttpResponse:
-        document, _ = selectors.document_get_for_user(user=request.user, pk=pk)
+        document, _ = access.document_get_for_user(user=request.user, pk=pk)
         fmt = request.query_params.get("format", "json")
         if fmt not in DOCUMENT_EXPORT_FORMATS:
             raise ValidationError({"format": [f"Use one of {', '.join(DOCUMENT_EXPORT_FORMATS)}."]})
         base = f"{request.scheme}://{request.get_host()}"
         if fmt == "json":
-            payload: Any = exporting.document_native(document=document, user=request.user)
+            payload: Any = selectors.document_native(document=document, user=request.user)
         elif fmt == "claimreview":
-            payload = exporting.document_claimreview(
+            payload = selectors.document_claimreview(
                 document=document, user=request.user, request_base=base
             )
         else:
-            payload = exporting.document_web_annotations(
+            payload = selectors.document_web_annotations(
                 document=document, user=request.user, request_base=base
             )
         response = HttpResponse(
@@ -654,11 +645,11 @@ class ProjectExportApi(APIView):
         "with the verdicts you may see, their sources and the current consensus.",
     )
     def get(self, request: Request, pk: int) -> StreamingHttpResponse:
-        project, _ = selectors.project_get_for_user(user=request.user, pk=pk)
+        project, _ = access.project_get_for_user(user=request.user, pk=pk)
         fmt = request.query_params.get("format", "jsonl")
         if fmt != "jsonl":
             raise ValidationError({"format": ["Only format=jsonl is offered for a whole project."]})
-        rows = exporting.project_rows(project=project, user=request.user)
+        rows = selectors.project_rows(project=project, user=request.user)
         chunks = _jsonl_chunks(rows, label=f"export of project {project.pk}")
         response = StreamingHttpResponse(chunks, content_type="application/x-ndjson")
         response["Content-Disposition"] = f'attachment; filename="{project.slug}.jsonl"'
@@ -674,7 +665,7 @@ class DocumentRevisionsApi(APIView):
         description="Superseded texts of the document, oldest first (the current text is the document's).",
     )
     def get(self, request: Request, pk: int) -> Response:
-        document, _ = selectors.document_get_for_user(user=request.user, pk=pk, with_text=False)
+        document, _ = access.document_get_for_user(user=request.user, pk=pk, with_text=False)
         revisions = document.revisions.select_related("superseded_by").defer("text", "raw_text")
         return Response(s.DocumentRevisionSerializer(revisions, many=True).data)
 
@@ -685,11 +676,9 @@ class DocumentRevisionsApi(APIView):
         "re-anchored and reported as unchanged, moved, changed (needs review) or orphaned.",
     )
     def post(self, request: Request, pk: int) -> Response:
-        document, membership = selectors.document_get_for_user(
-            user=request.user, pk=pk, with_text=False
+        document, _ = access.document_get_for_user(
+            user=request.user, pk=pk, with_text=False, role=Role.EDITOR
         )
-        if not membership.is_editor:
-            raise PermissionDenied("This needs the editor role in the project.")
         data = _body(s.RevisionCreateSerializer, request)
         report = services.document_revise(
             document=document, text=data["text"], actor=request.user, note=data.get("note", "")
@@ -700,7 +689,7 @@ class DocumentRevisionsApi(APIView):
 class DocumentRevisionDetailApi(APIView):
     @extend_schema(responses={200: s.DocumentRevisionTextSerializer, **ERRORS})
     def get(self, request: Request, pk: int, number: int) -> Response:
-        document, _ = selectors.document_get_for_user(user=request.user, pk=pk, with_text=False)
+        document, _ = access.document_get_for_user(user=request.user, pk=pk, with_text=False)
         revision = document.revisions.select_related("superseded_by").filter(number=number).first()
         if revision is None:
             raise Http404
@@ -715,7 +704,7 @@ class ClaimReanchorApi(APIView):
         "claims whose text changed inside). Creator or editor.",
     )
     def post(self, request: Request, pk: int) -> Response:
-        claim, _ = selectors.claim_get_for_user(user=request.user, pk=pk)
+        claim, _ = access.claim_get_for_user(user=request.user, pk=pk)
         data = _body(s.ReanchorSerializer, request)
         claim = services.claim_reanchor(claim=claim, actor=request.user, **data)
         return Response(s.ClaimSerializer(_reload(claim)).data, headers={"ETag": _etag(claim)})

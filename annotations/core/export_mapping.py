@@ -2,7 +2,7 @@
 
 Pure Python, no Django: every function here takes the native export of one document
 (a plain dict shaped as ``schemas/workbench-export-1.schema.json`` describes, built by
-``annotations.exporting.document_native``) and returns plain JSON-ready values, so the
+``annotations.selectors.export.document_native``) and returns plain JSON-ready values, so the
 mapping is tested without a database and works on a file someone hands us.
 
 * ``to_claimreview``: schema.org ``ClaimReview`` JSON-LD nodes, one per claim whose

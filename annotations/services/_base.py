@@ -1,4 +1,4 @@
-"""Shared pieces of the services: the audit event, membership checks, errors."""
+"""Shared pieces of the services: the audit event, storable-text checks, errors."""
 
 from __future__ import annotations
 
@@ -6,14 +6,13 @@ import datetime as dt
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Model
 from django.utils import timezone
 
 from annotations.core import spans
 from annotations.models import (
     Event,
-    Membership,
     Project,
 )
 
@@ -73,15 +72,6 @@ def _clean_and_save(obj: Model) -> None:
 
 class QueueConflict(Exception):
     """The request conflicts with the claim's or lease's current state (HTTP 409)."""
-
-
-def _require_member(*, project_id: int, user: User, editor: bool = False) -> Membership:
-    membership = Membership.objects.filter(project_id=project_id, user=user).first()
-    if membership is None:
-        raise PermissionDenied("You are not a member of this project.")
-    if editor and not membership.is_editor:
-        raise PermissionDenied("Only editors and admins can do this.")
-    return membership
 
 
 def now() -> dt.datetime:

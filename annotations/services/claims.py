@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from annotations import selectors
+from annotations import access
 from annotations.core import spans
 from annotations.models import (
     Claim,
@@ -17,7 +17,6 @@ from annotations.models import (
 from annotations.services._base import (
     User,
     _clean_and_save,
-    _require_member,
     _require_storable_text,
     event_record,
 )
@@ -139,9 +138,8 @@ def claim_update(
     Only the claim's creator or a project editor may edit (PermissionDenied otherwise).
     Locks the claim row; raises StaleVersion when someone else changed it first.
     """
-    membership = _require_member(project_id=claim.project_id, user=actor)
-    if not selectors.claim_can_edit(claim=claim, membership=membership, user=actor):
-        raise PermissionDenied("Only the claim's creator or an editor can edit it.")
+    membership = access.membership_require(user=actor, project_id=claim.project_id)
+    access.claim_edit_require(claim=claim, membership=membership, user=actor, action="edit")
     _require_storable_text(statement=statement, claimant=claimant)
     locked = Claim.objects.select_for_update().get(pk=claim.pk)
     if locked.version != expected_version:

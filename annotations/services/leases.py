@@ -10,6 +10,7 @@ from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from annotations import access
 from annotations.models import (
     Assignment,
     AssignmentState,
@@ -22,7 +23,6 @@ from annotations.models import (
 from annotations.services._base import (
     QueueConflict,
     User,
-    _require_member,
     _require_storable_text,
     event_record,
 )
@@ -265,7 +265,7 @@ def claim_skip(
 ) -> Assignment:
     """Never offer ``claim`` to ``reviewer`` again (e.g. a conflict of interest); frees any lease."""
     now = now or timezone.now()
-    _require_member(project_id=claim.project_id, user=reviewer)
+    access.membership_require(user=reviewer, project_id=claim.project_id)
     _require_storable_text(reason=reason)
     reason = (reason or "").strip()
     if not reason:

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 
-from annotations import selectors
+from annotations import access
 from annotations.core import consensus
 from annotations.core.urlnorm import UrlError, normalize_url
 from annotations.models import (
@@ -25,6 +25,7 @@ from annotations.models import (
     Consensus,
     ConsensusMethod,
     Rating,
+    Role,
     Source,
     Stance,
     Verdict,
@@ -32,7 +33,6 @@ from annotations.models import (
 from annotations.services._base import (
     QueueConflict,
     User,
-    _require_member,
     _require_storable_text,
     _storable_text_errors,
     event_record,
@@ -110,7 +110,7 @@ def _citations_validate(
         source = None
         if citation.source_id is not None:
             # Only sources the reviewer may see; any other id reads as unknown (no oracle).
-            source = selectors.source_for_citation(user=actor, pk=citation.source_id)
+            source = access.source_for_citation(user=actor, pk=citation.source_id)
             if source is None:
                 problems["source"] = f"No source with id {citation.source_id}."
         elif citation.url:
@@ -154,7 +154,7 @@ def verdict_submit(
     Raises ValidationError for bad input and QueueConflict for the wrong state.
     """
     now = now or timezone.now()
-    _require_member(project_id=claim.project_id, user=reviewer)
+    access.membership_require(user=reviewer, project_id=claim.project_id)
     _require_storable_text(rating=rating, confidence=confidence, rationale=rationale)
     claim = _lock_claim(claim)
     errors: dict[str, str] = {}
@@ -351,7 +351,7 @@ def _lock_claim(claim: Claim) -> Claim:
 @transaction.atomic
 def claim_adjudicate(*, claim: Claim, editor: User, rating: str, note: str) -> Consensus:
     """An editor decides a disputed claim. Locks the claim; records method ``adjudicated``."""
-    _require_member(project_id=claim.project_id, user=editor, editor=True)
+    access.membership_require(user=editor, project_id=claim.project_id, role=Role.EDITOR)
     _require_storable_text(rating=rating, note=note)
     claim = _lock_claim(claim)
     errors: dict[str, str] = {}
@@ -392,7 +392,7 @@ def claim_adjudicate(*, claim: Claim, editor: User, rating: str, note: str) -> C
 def claim_reopen(*, claim: Claim, editor: User, note: str) -> Claim:
     """Reopen a resolved or published claim: its consensus stops being current (kept in
     the history), the claim becomes disputed, reviewers may revise and editors adjudicate anew."""
-    _require_member(project_id=claim.project_id, user=editor, editor=True)
+    access.membership_require(user=editor, project_id=claim.project_id, role=Role.EDITOR)
     _require_storable_text(note=note)
     claim = _lock_claim(claim)
     note = (note or "").strip()
@@ -419,7 +419,7 @@ def claim_reopen(*, claim: Claim, editor: User, note: str) -> Claim:
 @transaction.atomic
 def claim_publish(*, claim: Claim, editor: User) -> Claim:
     """Publish a resolved claim (it then appears in ClaimReview exports)."""
-    _require_member(project_id=claim.project_id, user=editor, editor=True)
+    access.membership_require(user=editor, project_id=claim.project_id, role=Role.EDITOR)
     claim = _lock_claim(claim)
     if claim.status != ClaimStatus.RESOLVED:
         raise QueueConflict("Only resolved claims can be published.")
@@ -433,18 +433,19 @@ def claim_withdraw(
 ) -> Claim:
     """Take a claim out of review (editors, or its creator before any verdict); open leases end."""
     now = now or timezone.now()
-    membership = _require_member(project_id=claim.project_id, user=actor)
+    membership = access.membership_require(user=actor, project_id=claim.project_id)
     _require_storable_text(reason=reason)
     claim = _lock_claim(claim)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Say why the claim is withdrawn."})
-    if not membership.is_editor and not (
-        claim.created_by_id == actor.pk and not Verdict.objects.filter(claim=claim).exists()
+    if not access.claim_can_withdraw(
+        claim=claim,
+        membership=membership,
+        user=actor,
+        has_verdicts=Verdict.objects.filter(claim=claim).exists(),
     ):
-        raise PermissionDenied(
-            "Only editors, or the creator before any verdict, can withdraw a claim."
-        )
+        raise PermissionDenied(access.WITHDRAW_RULE)
     if claim.status in (ClaimStatus.WITHDRAWN, ClaimStatus.PUBLISHED):
         raise QueueConflict(f"This claim is {claim.get_status_display().lower()}.")
     for lease in Assignment.objects.select_for_update().filter(

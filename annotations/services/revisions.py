@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 
-from annotations import selectors
+from annotations import access
 from annotations.core import reanchor, spans
 from annotations.models import (
     AnchorStatus,
@@ -25,10 +25,10 @@ from annotations.models import (
     Document,
     DocumentRevision,
     Event,
+    Role,
 )
 from annotations.services._base import (
     User,
-    _require_member,
     _require_storable_text,
     event_record,
     now,
@@ -97,7 +97,7 @@ def document_revise(
     text, or the text of another document of the project (code ``duplicate``), and on
     text no database can store (NUL, a lone surrogate) in ``text``, ``raw_text`` or ``note``.
     """
-    _require_member(project_id=document.project_id, user=actor, editor=True)
+    access.membership_require(user=actor, project_id=document.project_id, role=Role.EDITOR)
     _require_storable_text(text=text, raw_text=raw_text, note=note)
     document = Document.objects.select_for_update().get(pk=document.pk)
     if not isinstance(text, str) or not text.strip():
@@ -252,9 +252,8 @@ def claim_reanchor(
 
     The claim's creator or an editor (PermissionDenied otherwise); locks the claim row.
     """
-    membership = _require_member(project_id=claim.project_id, user=actor)
-    if not selectors.claim_can_edit(claim=claim, membership=membership, user=actor):
-        raise PermissionDenied("Only the claim's creator or an editor can re-anchor it.")
+    membership = access.membership_require(user=actor, project_id=claim.project_id)
+    access.claim_edit_require(claim=claim, membership=membership, user=actor, action="re-anchor")
     _require_storable_text(exact=exact, note=note)
     claim = Claim.objects.select_for_update().get(pk=claim.pk)
     document = Document.objects.only("pk", "text", "length", "revision", "project_id").get(

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
 
-from annotations import exporting, services
+from annotations import selectors, services
 from annotations.core import spans
 from annotations.models import Claim
 from tests.factories import make_project, make_user
@@ -65,7 +65,7 @@ class OffsetRoundTripTests(HypothesisTestCase):
                 self.assertEqual(units, len(text[:offset].encode("utf-16-le")) // 2)
                 self.assertEqual(spans.utf16_to_codepoint(text, units), offset)
 
-        annotations = exporting.document_web_annotations(
+        annotations = selectors.document_web_annotations(
             document=document, user=self.user, request_base="https://desk.example"
         )
         self.assertEqual(len(annotations), len(stored))
@@ -76,7 +76,7 @@ class OffsetRoundTripTests(HypothesisTestCase):
             self.assertTrue(text[: position["start"]].endswith(quote["prefix"]))
             self.assertTrue(text[position["end"] :].startswith(quote["suffix"]))
 
-        native = exporting.document_native(document=document, user=self.user)
+        native = selectors.document_native(document=document, user=self.user)
         target = make_project(creator=self.user, name="Copy", slug="copy")
         copy = services.document_import_native(project=target, payload=native, actor=self.user)
         self.assertEqual(copy.text, text)

@@ -20,7 +20,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -29,9 +29,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
-from annotations import selectors, services
+from annotations import access, selectors, services
 from annotations.core import cleaning, fetching, passages
-from annotations.models import Claim, ClaimAnchor, Document, Membership, Project, Role
+from annotations.models import Claim, ClaimAnchor, Document, Project, Role
 from annotations.services import importing
 from workbench.ui import reviewing
 from workbench.ui.import_forms import (
@@ -187,7 +187,7 @@ def _batch_messages(request: HttpRequest, result: importing.BatchResult) -> None
 def document_import(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """GET: the import form. POST ``action=preview``: the preview (writes nothing).
     POST ``action=import``: create the document(s) from the previewed input."""
-    project, _ = selectors.project_get_for_user(user=request.user, slug=slug, role=Role.EDITOR)
+    project, _ = access.project_get_for_user(user=request.user, slug=slug, role=Role.EDITOR)
     if request.method == "GET":
         return _import_page(request, project, DocumentImportForm())
     form = DocumentImportForm(request.POST, request.FILES)
@@ -223,19 +223,12 @@ def document_import(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 # --- revisions ---------------------------------------------------------------------------------
 
 
-def _editor_document(request: HttpRequest, pk: int, **kwargs: Any) -> tuple[Document, Membership]:
-    document, membership = selectors.document_get_for_user(user=request.user, pk=pk, **kwargs)
-    if not membership.is_editor:
-        raise PermissionDenied("This needs the editor role in the project.")
-    return document, membership
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def document_revise(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """GET: the current text in a box to correct. POST: store the corrected text as a new
     revision (services.document_revise) and show what happened to each claim."""
-    document, _ = _editor_document(request, pk)
+    document, _ = access.document_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
     if request.method == "GET":
         form = DocumentReviseForm(initial={"text": document.text})
     else:
@@ -277,14 +270,12 @@ def _revision_lists(document: Document) -> dict[str, Any]:
 @require_GET
 def document_revisions(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Earlier texts of the document, and the claims waiting to be re-anchored."""
-    document, membership = selectors.document_get_for_user(
-        user=request.user, pk=pk, with_text=False
-    )
+    document, membership = access.document_get_for_user(user=request.user, pk=pk, with_text=False)
     context = {
         "document": document,
         "project": document.project,
         "revisions": list(selectors.document_revisions_list(document=document)),
-        "can_revise": membership.is_editor,
+        "can_revise": access.is_editor(membership),
         **_revision_lists(document),
     }
     return render(request, REVISIONS_PAGE, context)
@@ -295,7 +286,7 @@ def document_revisions(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def document_orphans(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The document page's list of claims to re-anchor (loaded by htmx); the revisions page
     without JavaScript."""
-    document, _ = selectors.document_get_for_user(user=request.user, pk=pk, with_text=False)
+    document, _ = access.document_get_for_user(user=request.user, pk=pk, with_text=False)
     if not request.htmx:
         return redirect(reverse("workbench:document-revisions", kwargs={"pk": pk}) + "#orphans")
     context = {"document": document, **_revision_lists(document)}
@@ -306,7 +297,7 @@ def document_orphans(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def document_revision(request: HtmxHttpRequest, pk: int, number: int) -> HttpResponse:
     """An earlier text, read-only, with what happened to its claims when it was replaced."""
-    document, _ = selectors.document_get_for_user(user=request.user, pk=pk, with_text=False)
+    document, _ = access.document_get_for_user(user=request.user, pk=pk, with_text=False)
     if number == document.revision:
         return redirect(document.get_absolute_url())
     revision = selectors.document_revision_get(document=document, number=number)
@@ -342,9 +333,10 @@ class ReanchorPanel:
 
 
 def _claim_for_reanchor(request: HttpRequest, pk: int) -> Claim:
-    claim, membership = selectors.claim_get_for_user(user=request.user, pk=pk)
-    if not (membership.is_editor or claim.created_by_id == request.user.pk):
-        raise PermissionDenied("Only the claim's creator or an editor can re-anchor it.")
+    claim, membership = access.claim_get_for_user(user=request.user, pk=pk)
+    access.claim_edit_require(
+        claim=claim, membership=membership, user=request.user, action="re-anchor"
+    )
     return claim
 
 
@@ -368,7 +360,7 @@ def reanchor_find(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     form = ReanchorFindForm(request.GET if "q" in request.GET else {"q": default})
     panel = ReanchorPanel(previous=previous, find_form=form, searched=True)
     if form.is_valid():
-        document, _ = selectors.document_get_for_user(user=request.user, pk=claim.document_id)
+        document, _ = access.document_get_for_user(user=request.user, pk=claim.document_id)
         panel.query = form.cleaned_data["q"]
         panel.passages = passages.find_passages(document.text, panel.query)
     return _panel_response(request, claim, panel, "reanchor-results")

@@ -27,9 +27,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import reswap, retarget
 from django_htmx.middleware import HtmxDetails
 
-from annotations import selectors, services
+from annotations import access, selectors, services
 from annotations.core import spans
-from annotations.models import Claim, ClaimStatus, Document, Membership, Role
+from annotations.models import Claim, ClaimStatus, Document, Membership
 
 DOCUMENTS_PER_PAGE = 25
 # Deeper overlaps share the darkest highlight; the data-claims list still names them all.
@@ -179,11 +179,11 @@ def _reviewer_rows(report: selectors.AgreementReport) -> list[ReviewerRow]:
 @login_required
 @require_GET
 def project_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    project, membership = selectors.project_get_for_user(user=request.user, slug=slug)
+    project, membership = access.project_get_for_user(user=request.user, slug=slug)
     dashboard = selectors.project_dashboard_get(project=project, user=request.user)
     # Blind review: a reviewer's figures leave out claims they have not judged yet.
     agreement = selectors.agreement_report(project=project, user=request.user)
-    is_editor = selectors.role_at_least(membership, Role.EDITOR)
+    is_editor = access.is_editor(membership)
     return render(
         request,
         "workbench/project_detail.html",
@@ -213,7 +213,7 @@ def project_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_GET
 def document_list(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    project, membership = selectors.project_get_for_user(user=request.user, slug=slug)
+    project, membership = access.project_get_for_user(user=request.user, slug=slug)
     query = request.GET.get("q", "").strip()[:200]
     documents = selectors.document_search_for_user(user=request.user, project=project, query=query)
     page = Paginator(documents, DOCUMENTS_PER_PAGE).get_page(request.GET.get("page"))
@@ -388,6 +388,7 @@ def _reader_context(
         "document": document,
         "project": document.project,
         "membership": membership,
+        "is_editor": access.is_editor(membership),
         "claims": listed,
         "claim_total": len(claims)
         if whole
@@ -407,9 +408,7 @@ def document_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The reader. A long document comes in windows: the page holds the first (or the one
     at ``?start=``), and each window ends with a link to the next that htmx loads when it
     scrolls into view (``#reader-window``: the text plus the new claims, out of band)."""
-    document, membership = selectors.document_get_for_user(
-        user=request.user, pk=pk, with_text=False
-    )
+    document, membership = access.document_get_for_user(user=request.user, pk=pk, with_text=False)
     start = _window_start(request, document)
     if _wants_fragment(request) and "start" in request.GET:
         context = _reader_context(document, membership, start=start, continuation=True)
@@ -496,9 +495,7 @@ def claim_create(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """GET ``?start=&end=[&exact=]``: the claim form for that span, quote prefilled.
     POST: create the claim (services.claim_create re-checks span and ``exact``)."""
     is_get = request.method == "GET"
-    document, membership = selectors.document_get_for_user(
-        user=request.user, pk=pk, with_text=is_get
-    )
+    document, membership = access.document_get_for_user(user=request.user, pk=pk, with_text=is_get)
     if is_get:
         form = ClaimCreateForm(request.GET)
         selector = _selector(form, document)

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
-from annotations import selectors, services
+from annotations import access, selectors, services
 from annotations.models import Claim, Project, Rating, Role
 from workbench.ui.forms import (
     CITATION_PREFIX,
@@ -143,7 +143,7 @@ def _claim_page(
 ) -> HttpResponse:
     """The claim page (or one of its fragments) as the user may see it now; ``forms`` replace
     the unbound defaults, e.g. a bound form with errors (then ``status`` 422)."""
-    claim, membership = selectors.claim_get_for_user(user=request.user, pk=pk)
+    claim, membership = access.claim_get_for_user(user=request.user, pk=pk)
     review = selectors.claim_review_get(user=request.user, claim=claim, membership=membership)
     context = {"claim": claim, "review": review, **_claim_forms(claim, review), **forms}
     return _render(request, CLAIM_PAGE, partial, context, notice=notice, level=level, status=status)
@@ -247,7 +247,7 @@ def claim_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def claim_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    claim, _ = selectors.claim_get_for_user(user=request.user, pk=pk)
+    claim, _ = access.claim_get_for_user(user=request.user, pk=pk)
     form = ClaimEditForm(request.POST, auto_id="claim-%s")
     if form.is_valid():
         try:
@@ -276,7 +276,7 @@ def claim_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def verdict_submit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    claim, _ = selectors.claim_get_for_user(user=request.user, pk=pk)
+    claim, _ = access.claim_get_for_user(user=request.user, pk=pk)
     ratings = selectors.ratings_for_project(project_id=claim.project_id)
     form = VerdictForm(request.POST, ratings=ratings, auto_id="verdict-%s")
     citations = _citation_formset(claim, data=request.POST)
@@ -326,7 +326,7 @@ def _with_citation_row(
 @login_required
 @require_GET
 def citation_row(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    claim, _ = selectors.claim_get_for_user(user=request.user, pk=pk)
+    claim, _ = access.claim_get_for_user(user=request.user, pk=pk)
     form = CitationRowForm(request.GET)
     if not form.is_valid():
         return HttpResponseBadRequest("index must be a row number from 0 to 49.")
@@ -351,7 +351,7 @@ def citation_row(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def source_search(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    claim, _ = selectors.claim_get_for_user(user=request.user, pk=pk)
+    claim, _ = access.claim_get_for_user(user=request.user, pk=pk)
     form = SourceSearchForm(request.GET)
     query = form.cleaned_data["q"] if form.is_valid() else ""
     sources = selectors.sources_search_for_user(
@@ -366,7 +366,7 @@ def source_search(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def queue_next(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    project, _ = selectors.project_get_for_user(user=request.user, slug=slug)
+    project, _ = access.project_get_for_user(user=request.user, slug=slug)
     assignment = services.lease_next(reviewer=request.user, project=project)
     if assignment is None:
         messages.info(request, "Nothing to review right now.")
@@ -377,7 +377,7 @@ def queue_next(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def lease_release(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    claim, _ = selectors.claim_get_for_user(user=request.user, pk=pk)
+    claim, _ = access.claim_get_for_user(user=request.user, pk=pk)
     try:
         services.lease_release(claim=claim, reviewer=request.user)
     except services.QueueConflict as exc:
@@ -388,7 +388,7 @@ def lease_release(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def claim_skip(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    claim, _ = selectors.claim_get_for_user(user=request.user, pk=pk)
+    claim, _ = access.claim_get_for_user(user=request.user, pk=pk)
     form = SkipForm(request.POST, auto_id="skip-%s")
     if form.is_valid():
         try:
@@ -410,14 +410,14 @@ def claim_skip(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def disputes(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    project, _ = selectors.project_get_for_user(user=request.user, slug=slug, role=Role.EDITOR)
+    project, _ = access.project_get_for_user(user=request.user, slug=slug, role=Role.EDITOR)
     return _disputes_page(request, project)
 
 
 @login_required
 @require_POST
 def claim_adjudicate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    claim, _ = selectors.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
+    claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
     ratings = selectors.ratings_for_project(project_id=claim.project_id)
     form = AdjudicateForm(request.POST, ratings=ratings, auto_id=f"adjudicate-{pk}-%s")
     if form.is_valid():
@@ -442,7 +442,7 @@ def claim_adjudicate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def claim_reopen(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    claim, _ = selectors.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
+    claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
     form = ReopenForm(request.POST, auto_id=f"reopen-{pk}-%s")
     if form.is_valid():
         try:
@@ -462,7 +462,7 @@ def claim_reopen(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def claim_publish(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    claim, _ = selectors.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
+    claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
     form = EditorActionForm(request.POST)
     try:
         services.claim_publish(claim=claim, editor=request.user)

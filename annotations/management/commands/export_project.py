@@ -20,7 +20,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from annotations import exporting
+from annotations import selectors
 from annotations.core import export_mapping
 from annotations.models import Claim, Document, Membership, Project, Role
 
@@ -78,7 +78,7 @@ class Command(BaseCommand):
     def _jsonl(self, project: Project, user: Any, out: Any, *, quiet: bool) -> int:
         count = 0
         with self._progress(Claim.objects.filter(project=project).count(), "claim", quiet) as bar:
-            for row in exporting.project_rows(project=project, user=user):
+            for row in selectors.project_rows(project=project, user=user):
                 out.write(export_mapping.json_dumps_safe(row) + "\n")
                 count += 1
                 bar.update(1)
@@ -95,7 +95,7 @@ class Command(BaseCommand):
                     ("," if count else "")
                     + "\n"
                     + export_mapping.json_dumps_safe(
-                        exporting.document_native(document=document, user=user)
+                        selectors.document_native(document=document, user=user)
                     )
                 )
                 count += 1

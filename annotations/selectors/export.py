@@ -1,13 +1,14 @@
-"""The Django half of the export: read what a user may see and shape it as native JSON.
+"""The reading half of the export: read what a user may see and shape it as native JSON.
 
 ``document_native`` and ``project_rows`` build the native shape
 (``schemas/workbench-export-1.schema.json``); the ClaimReview and Web Annotation
-wrappers build it first and hand it to the pure mapping in ``annotations.core.export_mapping``.
+wrappers build it first and hand it to the pure mapping in
+``annotations.core.export_mapping``.
 
 Blind review applies here as everywhere: editors and admins get every verdict with its
 full revision history; anyone else gets the current verdicts of claims they have judged
-themselves (``selectors.verdict_scope_for_user``, the cross-claim form of
-``selectors.verdicts_visible_to``) and nothing of other reviewers on claims they have
+themselves (``access.verdict_scope_for_user``, the cross-claim form of
+``access.can_see_all_verdicts``) and nothing of other reviewers on claims they have
 not judged, not even through a consensus record's list of verdict ids.
 
 Query counts do not grow with the number of claims: a document export is a fixed set of
@@ -22,12 +23,11 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Prefetch, QuerySet
-from django.http import Http404
 from django.utils import timezone
 
-from annotations import selectors
+from annotations import access
+from annotations.access import User
 from annotations.core import export_mapping
 from annotations.models import (
     Citation,
@@ -37,12 +37,9 @@ from annotations.models import (
     Membership,
     Project,
     Rating,
-    Role,
     Source,
     Verdict,
 )
-
-User = AbstractBaseUser | AnonymousUser
 
 
 def _timestamp(value: dt.datetime) -> str:
@@ -54,13 +51,6 @@ def _date(value: dt.date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _membership_or_404(*, user: User, project_id: int) -> Membership:
-    membership = selectors.membership_get(user=user, project_id=project_id)
-    if membership is None or not user.is_active:
-        raise Http404
-    return membership
-
-
 def _visible_verdicts(*, user: User, membership: Membership) -> QuerySet[Verdict]:
     """Verdicts ``user`` may see, ready to prefetch onto claims (citations and sources too)."""
     queryset = (
@@ -70,9 +60,9 @@ def _visible_verdicts(*, user: User, membership: Membership) -> QuerySet[Verdict
         )
         .order_by("submitted_at", "id")
     )
-    if selectors.role_at_least(membership, Role.EDITOR):
+    if access.is_editor(membership):
         return queryset
-    return selectors.verdict_scope_for_user(user=user, queryset=queryset.filter(is_current=True))
+    return access.verdict_scope_for_user(user=user, queryset=queryset.filter(is_current=True))
 
 
 def _consensus_records(*, current_only: bool = False) -> QuerySet[Consensus]:
@@ -204,7 +194,7 @@ def document_native(
     cited by the included verdicts. A fixed number of queries whatever the claim count.
     Raises Http404 when ``user`` is not an active member of the document's project.
     """
-    membership = _membership_or_404(user=user, project_id=document.project_id)
+    membership = access.membership_get_or_404(user=user, project_id=document.project_id)
     project = document.project
     scale = Rating.objects.filter(project_id=project.pk).order_by("position", "id")
     claims = _claims_with_relations(
@@ -247,7 +237,7 @@ def project_rows(
     """
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
-    membership = _membership_or_404(user=user, project_id=project.pk)
+    membership = access.membership_get_or_404(user=user, project_id=project.pk)
     return _project_rows(project=project, user=user, membership=membership, chunk_size=chunk_size)
 
 
@@ -318,8 +308,8 @@ def project_row_querysets(
     are sorted in Python); ``_project_rows`` narrows them to one chunk's claim id range."""
     username = f"__{get_user_model().USERNAME_FIELD}"
     verdicts = Verdict.objects.filter(claim__project=project)
-    if not selectors.role_at_least(membership, Role.EDITOR):
-        verdicts = selectors.verdict_scope_for_user(
+    if not access.is_editor(membership):
+        verdicts = access.verdict_scope_for_user(
             user=user, queryset=verdicts.filter(is_current=True)
         )
         citations = Citation.objects.filter(verdict__in=verdicts.values("id"))

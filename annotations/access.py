@@ -1,0 +1,440 @@
+"""Who may do what: the one home of Workbench's access rules.
+
+Every interface asks here: the selectors and services, the exports, the REST API, the
+reviewer UI, the admin panel and the management commands. No role comparison is
+written anywhere else.
+
+* **Membership and roles.** A user acts in a project through their membership; roles
+  are ordered reviewer < editor < admin (``ROLE_RANK``, ``role_at_least``).
+* **Lookups.** ``*_get_for_user`` look an object up *through* the caller's memberships:
+  a non-member gets ``Http404`` (never a hint that the object exists), a member below
+  the role needed gets ``PermissionDenied``. Services, which are called with objects
+  already looked up, check with ``membership_require`` (``PermissionDenied`` only).
+* **Rights on one object.** Editing or re-anchoring a claim (its creator, or an editor),
+  withdrawing one (an editor, or its creator before any verdict), opening a project.
+* **Blind review.** Until a reviewer has submitted their own verdict on a claim, they
+  see no other reviewer's verdict on it, nor anything that reveals one (citations,
+  sources cited, consensus records, leases, audit events); editors and admins see all.
+  ``can_see_all_verdicts`` decides for one claim, ``verdict_scope_for_user`` across
+  claims.
+* **Scopes of lists** for the admin panel, where superusers see every row and other
+  staff the rows of their projects (``staff_scope`` and the ``*_scope_for_user``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.http import Http404
+
+from annotations.models import (
+    Assignment,
+    Citation,
+    Claim,
+    Consensus,
+    Document,
+    Event,
+    Membership,
+    Project,
+    Role,
+    Source,
+    Verdict,
+)
+
+if TYPE_CHECKING:
+    from django.db.models import Model
+
+User = AbstractBaseUser | AnonymousUser
+
+ROLE_RANK: dict[str, int] = {Role.REVIEWER: 1, Role.EDITOR: 2, Role.ADMIN: 3}
+EDITOR_ROLES = (Role.EDITOR, Role.ADMIN)
+
+NOT_A_MEMBER = "You are not a member of this project."
+EDITORS_ONLY = "Only editors and admins can do this."
+CREATOR_OR_EDITOR = "Only the claim's creator or an editor can {action} it."
+WITHDRAW_RULE = "Only editors, or the creator before any verdict, can withdraw a claim."
+OPEN_PROJECT = "Opening a project needs the 'Can add project' permission; ask an administrator."
+
+
+def _needs_role(role: Role) -> str:
+    return f"This needs the {Role(role).label.lower()} role in the project."
+
+
+# --- membership and roles ----------------------------------------------------------------------
+
+
+def is_active_user(user: User) -> bool:
+    return bool(user.is_authenticated and user.is_active)
+
+
+def _require_user(user: User) -> None:
+    if not is_active_user(user):
+        raise Http404
+
+
+def roles_at_least(role: Role) -> list[str]:
+    """The roles that rank at ``role`` or above (for queries)."""
+    return [str(other) for other in Role if ROLE_RANK[other] >= ROLE_RANK[role]]
+
+
+def role_at_least(membership: Membership | None, role: Role) -> bool:
+    """Whether ``membership`` holds ``role`` or a higher one (False for no membership)."""
+    return membership is not None and ROLE_RANK.get(membership.role, 0) >= ROLE_RANK[role]
+
+
+def is_editor(membership: Membership | None) -> bool:
+    """Editors and admins: they adjudicate, publish, revise texts and see every verdict."""
+    return role_at_least(membership, Role.EDITOR)
+
+
+def membership_get(*, user: User, project_id: int) -> Membership | None:
+    """The user's membership of the project, or None (also for anonymous or inactive users)."""
+    if not is_active_user(user):
+        return None
+    return Membership.objects.filter(user=user, project_id=project_id).first()
+
+
+def membership_require(*, user: User, project_id: int, role: Role = Role.REVIEWER) -> Membership:
+    """The user's membership, for services (the caller has looked the object up already):
+    PermissionDenied when they are not a member, or below ``role``."""
+    membership = membership_get(user=user, project_id=project_id)
+    if membership is None:
+        raise PermissionDenied(NOT_A_MEMBER)
+    if not role_at_least(membership, role):
+        raise PermissionDenied(EDITORS_ONLY if role == Role.EDITOR else _needs_role(role))
+    return membership
+
+
+def membership_get_or_404(*, user: User, project_id: int) -> Membership:
+    """The user's membership, or Http404 (exports: a non-member learns nothing)."""
+    membership = membership_get(user=user, project_id=project_id)
+    if membership is None:
+        raise Http404
+    return membership
+
+
+def roles_by_project(*, user: User) -> dict[int, str]:
+    """The user's role in each of their projects (project id → role)."""
+    if not is_active_user(user):
+        return {}
+    return dict(Membership.objects.filter(user=user).values_list("project_id", "role"))
+
+
+def can_open_project(user: User) -> bool:
+    """Projects are opened by people an administrator trusts with it (Django's "Can add
+    project" permission): otherwise any account could open a project and probe which
+    usernames exist by adding them as members."""
+    return is_active_user(user) and user.has_perm("annotations.add_project")
+
+
+# --- lookups -------------------------------------------------------------------------------
+
+
+def projects_for_user(*, user: User, role: Role = Role.REVIEWER) -> QuerySet[Project]:
+    """The projects where ``user`` holds ``role`` or a higher one."""
+    if not is_active_user(user):
+        return Project.objects.none()
+    return Project.objects.filter(
+        pk__in=Membership.objects.filter(user=user, role__in=roles_at_least(role)).values(
+            "project_id"
+        )
+    )
+
+
+def project_get_for_user(
+    *, user: User, pk: int | None = None, slug: str | None = None, role: Role = Role.REVIEWER
+) -> tuple[Project, Membership]:
+    """The project if ``user`` is a member with at least ``role``: Http404 for non-members,
+    PermissionDenied for members below ``role``."""
+    _require_user(user)
+    lookup = {"project__pk": pk} if pk is not None else {"project__slug": slug}
+    membership = Membership.objects.select_related("project").filter(user=user, **lookup).first()
+    if membership is None:
+        raise Http404
+    _require_role(membership, role)
+    return membership.project, membership
+
+
+def _require_role(membership: Membership, role: Role) -> None:
+    if not role_at_least(membership, role):
+        raise PermissionDenied(_needs_role(role))
+
+
+def _with_membership(queryset: QuerySet, user: User) -> QuerySet:
+    """``queryset`` (of objects with a ``project``) limited to the user's projects, with
+    the user's membership read through the same join: lookup and access check in one query."""
+    return queryset.filter(project__memberships__user=user).annotate(
+        membership_id=F("project__memberships__id"),
+        membership_role=F("project__memberships__role"),
+        membership_created_at=F("project__memberships__created_at"),
+    )
+
+
+def _membership_of(obj: Document | Claim, user: User) -> Membership:
+    return Membership(
+        id=obj.membership_id,  # type: ignore[union-attr]
+        project=obj.project,
+        user=user,  # type: ignore[misc]
+        role=obj.membership_role,  # type: ignore[union-attr]
+        created_at=obj.membership_created_at,  # type: ignore[union-attr]
+    )
+
+
+def document_list_for_user(*, user: User, project: Project | None = None) -> QuerySet[Document]:
+    queryset = Document.objects.filter(project__in=projects_for_user(user=user))
+    if project is not None:
+        queryset = queryset.filter(project=project)
+    return queryset
+
+
+def document_get_for_user(
+    *, user: User, pk: int, with_text: bool = True, role: Role = Role.REVIEWER
+) -> tuple[Document, Membership]:
+    """The document and the caller's membership: Http404 for non-members, PermissionDenied
+    below ``role``. Without ``with_text`` its text is not loaded (read windows instead)."""
+    _require_user(user)
+    queryset = Document.objects.select_related("project")
+    if not with_text:
+        queryset = queryset.defer("text", "raw_text")
+    document = _with_membership(queryset.filter(pk=pk), user).first()
+    if document is None:
+        raise Http404
+    membership = _membership_of(document, user)
+    _require_role(membership, role)
+    return document, membership
+
+
+def claim_list_for_user(*, user: User) -> QuerySet[Claim]:
+    return Claim.objects.filter(project__in=projects_for_user(user=user))
+
+
+def claim_get_for_user(
+    *, user: User, pk: int, role: Role = Role.REVIEWER, for_update: bool = False
+) -> tuple[Claim, Membership]:
+    """The claim if ``user`` belongs to its project (Http404 otherwise) with at least
+    ``role`` (PermissionDenied otherwise). ``for_update`` locks the claim row (call inside
+    a transaction)."""
+    _require_user(user)
+    queryset = Claim.objects.select_related("project", "document").defer(
+        "document__text", "document__raw_text"
+    )
+    if for_update:
+        queryset = queryset.select_for_update(of=("self",))
+    claim = _with_membership(queryset.filter(pk=pk), user).first()
+    if claim is None:
+        raise Http404
+    membership = _membership_of(claim, user)
+    _require_role(membership, role)
+    return claim, membership
+
+
+# --- rights on one claim -----------------------------------------------------------------------
+
+
+def claim_can_edit(*, claim: Claim, membership: Membership | None, user: User) -> bool:
+    """Statement, claimant and anchor edits: the claim's creator, or an editor/admin."""
+    if is_editor(membership):
+        return True
+    return membership is not None and is_active_user(user) and claim.created_by_id == user.pk
+
+
+def claim_edit_require(
+    *, claim: Claim, membership: Membership | None, user: User, action: str = "edit"
+) -> None:
+    """PermissionDenied unless ``user`` may edit ``claim`` (``claim_can_edit``)."""
+    if not claim_can_edit(claim=claim, membership=membership, user=user):
+        raise PermissionDenied(CREATOR_OR_EDITOR.format(action=action))
+
+
+def claim_can_withdraw(
+    *, claim: Claim, membership: Membership | None, user: User, has_verdicts: bool
+) -> bool:
+    """Editors and admins; the claim's creator too, as long as nobody has judged it."""
+    if is_editor(membership):
+        return True
+    return (
+        membership is not None
+        and is_active_user(user)
+        and claim.created_by_id == user.pk
+        and not has_verdicts
+    )
+
+
+# --- blind review ------------------------------------------------------------------------------
+
+
+def can_see_all_verdicts(*, membership: Membership | None, claim: Claim, user: User) -> bool:
+    """Editors and admins always; a reviewer once they have a submitted verdict on the claim."""
+    if is_editor(membership):
+        return True
+    if membership is None or not is_active_user(user):
+        return False
+    return Verdict.objects.filter(claim=claim, reviewer=user).exists()
+
+
+def sees_everything(user: User) -> bool:
+    """The admin panel's superusers: every row of every project (their writes still go
+    through the services, which check membership)."""
+    return is_active_user(user) and bool(getattr(user, "is_superuser", False))
+
+
+def verdict_scope_for_user(
+    *, user: User, queryset: QuerySet[Verdict] | None = None
+) -> QuerySet[Verdict]:
+    """Verdicts across claims that ``user`` may see: in their projects, and either their own,
+    on claims they have judged themselves, or in projects where they are an editor/admin."""
+    queryset = Verdict.objects.all() if queryset is None else queryset
+    if not is_active_user(user):
+        return queryset.none()
+    editor_projects = _project_ids(user, Role.EDITOR)
+    judged_by_user = Verdict.objects.filter(claim_id=OuterRef("claim_id"), reviewer=user)
+    return queryset.filter(claim__project_id__in=_project_ids(user, Role.REVIEWER)).filter(
+        Q(reviewer=user) | Q(claim__project_id__in=editor_projects) | Exists(judged_by_user)
+    )
+
+
+def _project_ids(user: User, role: Role) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user, role__in=roles_at_least(role)).values("project_id")
+
+
+def _sources_visible(user: User) -> Q:
+    """Sources the user created, or that a verdict they may see cites."""
+    visible = verdict_scope_for_user(user=user).values("id")
+    return Q(created_by=user) | Q(
+        Exists(Citation.objects.filter(source_id=OuterRef("pk"), verdict_id__in=visible))
+    )
+
+
+def source_get_for_user(*, user: User, pk: int) -> Source:
+    """A source the user may see: one they created, or one cited by a verdict they may see
+    (``verdict_scope_for_user``, so blind review holds). Http404 otherwise."""
+    _require_user(user)
+    source = Source.objects.filter(pk=pk).filter(_sources_visible(user)).first()
+    if source is None:
+        raise Http404
+    return source
+
+
+def source_for_citation(*, user: User, pk: int) -> Source | None:
+    """The source ``pk`` if ``user`` may name it by id in a citation: a source cited by a
+    verdict the user may see, or one that no verdict cites yet. None otherwise, exactly as
+    for an id that does not exist, so an id never reveals what another project, or a
+    reviewer still blind to the user, cited."""
+    if not is_active_user(user):
+        return None
+    visible = verdict_scope_for_user(user=user).values("id")
+    cited_visibly = Citation.objects.filter(source_id=OuterRef("pk"), verdict_id__in=visible)
+    cited = Citation.objects.filter(source_id=OuterRef("pk"))
+    return Source.objects.filter(pk=pk).filter(Q(Exists(cited_visibly)) | ~Q(Exists(cited))).first()
+
+
+def source_can_edit(*, user: User, source: Source) -> bool:
+    """Changing a source's description (title, publisher, dates; never its URL): a source
+    is shared by every verdict that cites it, so only someone who is an editor in every
+    project citing it, or its creator while nothing cites it."""
+    if not is_active_user(user):
+        return False
+    citing = set(
+        Citation.objects.filter(source=source).values_list("verdict__claim__project_id", flat=True)
+    )
+    if not citing:
+        return source.created_by_id == user.pk
+    edited = set(
+        Membership.objects.filter(
+            user=user, project_id__in=citing, role__in=roles_at_least(Role.EDITOR)
+        ).values_list("project_id", flat=True)
+    )
+    return edited == citing
+
+
+# --- scopes of lists (the admin panel) -------------------------------------------------------
+
+
+def staff_projects(*, user: User, role: Role = Role.REVIEWER) -> QuerySet[Project]:
+    """Every project for a superuser; else the projects where ``user`` holds ``role``."""
+    if sees_everything(user):
+        return Project.objects.all()
+    return projects_for_user(user=user, role=role)
+
+
+def staff_scope(
+    queryset: QuerySet, *, user: User, path: str = "project", role: Role = Role.REVIEWER
+) -> QuerySet:
+    """``queryset`` limited to rows whose ``path`` project is one of ``staff_projects``."""
+    if sees_everything(user):
+        return queryset
+    return queryset.filter(**{f"{path}__in": projects_for_user(user=user, role=role)})
+
+
+def staff_may_write(*, user: User, obj: Model | None, role: Role, path: str = "project") -> bool:
+    """Whether ``user`` holds ``role`` in the project of ``obj`` (``path`` names it)."""
+    if obj is None or sees_everything(user):
+        return True
+    *through, last = path.split("__")
+    for part in through:
+        obj = getattr(obj, part)
+    project_id = getattr(obj, f"{last}_id")
+    return projects_for_user(user=user, role=role).filter(pk=project_id).exists()
+
+
+def verdict_staff_scope(*, user: User, queryset: QuerySet[Verdict]) -> QuerySet[Verdict]:
+    return (
+        queryset if sees_everything(user) else verdict_scope_for_user(user=user, queryset=queryset)
+    )
+
+
+def citation_scope_for_user(*, user: User, queryset: QuerySet[Citation]) -> QuerySet[Citation]:
+    """Citations of verdicts the user may see (blind review)."""
+    if sees_everything(user):
+        return queryset
+    return queryset.filter(verdict_id__in=verdict_scope_for_user(user=user).values("id"))
+
+
+def source_scope_for_user(*, user: User, queryset: QuerySet[Source]) -> QuerySet[Source]:
+    """Sources the user created or that verdicts they may see cite: not what another
+    project, or a co-reviewer they are still blind to, cited."""
+    if sees_everything(user):
+        return queryset
+    return queryset.filter(_sources_visible(user))
+
+
+def assignment_scope_for_user(
+    *, user: User, queryset: QuerySet[Assignment]
+) -> QuerySet[Assignment]:
+    """Who leased, skipped or submitted a claim is the editors' to see; a reviewer sees only
+    their own queue entries."""
+    if sees_everything(user):
+        return queryset
+    if not is_active_user(user):
+        return queryset.none()
+    return queryset.filter(
+        Q(project_id__in=_project_ids(user, Role.EDITOR))
+        | Q(reviewer=user, project_id__in=_project_ids(user, Role.REVIEWER))
+    )
+
+
+def consensus_scope_for_user(*, user: User, queryset: QuerySet[Consensus]) -> QuerySet[Consensus]:
+    """A consensus names the verdicts it rests on, so reviewers see it only on claims they
+    have judged themselves; editors and admins see their projects'."""
+    if sees_everything(user):
+        return queryset
+    if not is_active_user(user):
+        return queryset.none()
+    judged = Verdict.objects.filter(claim_id=OuterRef("claim_id"), reviewer=user)
+    return queryset.filter(
+        Q(claim__project_id__in=_project_ids(user, Role.EDITOR))
+        | Q(Exists(judged), claim__project_id__in=_project_ids(user, Role.REVIEWER))
+    )
+
+
+def event_scope_for_user(*, user: User, queryset: QuerySet[Event]) -> QuerySet[Event]:
+    """Events carry verdicts' before/after, so only editors and admins read their projects'
+    audit trail."""
+    if sees_everything(user):
+        return queryset
+    if not is_active_user(user):
+        return queryset.none()
+    return queryset.filter(project_id__in=_project_ids(user, Role.EDITOR))

@@ -1,0 +1,239 @@
+"""Reads about a project: the project list, the dashboard's figures, agreement statistics.
+
+Blind review holds here too: a reviewer's figures never reveal a verdict that blind
+review hides from their claim page (``access.verdict_scope_for_user``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from annotations import access
+from annotations.access import User
+from annotations.core import consensus
+from annotations.models import (
+    Assignment,
+    AssignmentState,
+    Claim,
+    ClaimStatus,
+    Consensus,
+    Document,
+    Membership,
+    Project,
+    Rating,
+    Verdict,
+)
+
+
+@dataclass(frozen=True)
+class ReviewerAgreement:
+    username: str
+    verdicts: int
+    compared: int
+    matched_consensus: int
+
+
+@dataclass(frozen=True)
+class AgreementReport:
+    nominal_alpha: float | None
+    ordinal_alpha: float | None
+    percent_agreement: float | None
+    claims: int
+    verdicts: int
+    reviewers: list[ReviewerAgreement]
+
+
+def agreement_report(
+    *, project: Project, document: Document | None = None, user: User | None = None
+) -> AgreementReport:
+    """Agreement over every current verdict of the project (or one document), whether or not
+    the claim has reached consensus. Ordinal alpha leaves out ratings without an ordinal value.
+
+    Blind review: for a ``user`` below editor, claims still in review count only once that
+    user has judged them (otherwise the figures would hint at others' ratings), and the
+    per-reviewer rows are left out. ``user=None`` (internal use) and editors get everything.
+    """
+    verdicts = Verdict.objects.filter(claim__project=project, is_current=True)
+    if document is not None:
+        verdicts = verdicts.filter(claim__document=document)
+    restricted = user is not None and not access.is_editor(
+        access.membership_get(user=user, project_id=project.pk)
+    )
+    if restricted:
+        judged = Verdict.objects.filter(claim_id=OuterRef("claim_id"), reviewer=user)
+        verdicts = verdicts.filter(~Q(claim__status=ClaimStatus.IN_REVIEW) | Exists(judged))
+    rows = list(
+        verdicts.values_list(
+            "claim_id", "reviewer_id", "reviewer__username", "rating__key", "rating__ordinal"
+        )
+    )
+    scale = list(Rating.objects.filter(project=project).values_list("ordinal", flat=True))
+    order = sorted({value for value in scale if value is not None})
+    nominal_units: dict[int, dict[int, str]] = {}
+    ordinal_units: dict[int, dict[int, int]] = {}
+    names: dict[int, str] = {}
+    for claim_id, reviewer_id, username, key, ordinal in rows:
+        names[reviewer_id] = username
+        nominal_units.setdefault(claim_id, {})[reviewer_id] = key
+        if ordinal is not None:
+            ordinal_units.setdefault(claim_id, {})[reviewer_id] = ordinal
+    current = Consensus.objects.filter(claim__project=project, is_current=True)
+    if document is not None:
+        current = current.filter(claim__document=document)
+    decided = dict(current.values_list("claim_id", "rating__key"))
+    matches = consensus.reviewer_matches(((c, r, k) for c, r, _, k, _ in rows), decided)
+    return AgreementReport(
+        nominal_alpha=consensus.alpha(nominal_units, level="nominal"),
+        ordinal_alpha=consensus.alpha(ordinal_units, level="ordinal", order=order)
+        if order
+        else None,
+        percent_agreement=consensus.percent_agreement(nominal_units),
+        claims=len(nominal_units),
+        verdicts=len(rows),
+        reviewers=[]
+        if restricted
+        else [
+            ReviewerAgreement(
+                username=names[m.reviewer],
+                verdicts=m.verdicts,
+                compared=m.compared,
+                matched_consensus=m.matched_consensus,
+            )
+            for m in matches
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class StatusCount:
+    status: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class RatingCount:
+    key: str
+    label: str
+    ordinal: int | None
+    count: int
+
+
+@dataclass(frozen=True)
+class ProjectDashboard:
+    """Figures for the project dashboard, each from one aggregate query."""
+
+    status_counts: list[StatusCount]  # every status, in workflow order, zeros included
+    verdict_distribution: list[RatingCount]  # the scale in display order, zeros included
+    my_leases: list[Assignment]  # the user's unexpired leases, claim loaded
+    document_count: int
+
+    @property
+    def total_claims(self) -> int:
+        return sum(row.count for row in self.status_counts)
+
+    @property
+    def active_claims(self) -> int:
+        """Claims that count towards progress: everything but withdrawn ones."""
+        return sum(row.count for row in self.status_counts if row.status != ClaimStatus.WITHDRAWN)
+
+    @property
+    def done_claims(self) -> int:
+        done = {ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED}
+        return sum(row.count for row in self.status_counts if row.status in done)
+
+    @property
+    def verdict_total(self) -> int:
+        return sum(row.count for row in self.verdict_distribution)
+
+
+def project_summaries_for_user(*, user: User) -> QuerySet[Project]:
+    """The user's projects with ``user_role``, ``document_count`` and ``open_claim_count``
+    (in review or disputed) annotated by subqueries: one query, no join fan-out."""
+    if not user.is_authenticated:
+        return Project.objects.none()
+    documents = (
+        Document.objects.filter(project=OuterRef("pk"))
+        .order_by()
+        .values("project")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    open_claims = (
+        Claim.objects.filter(
+            project=OuterRef("pk"), status__in=[ClaimStatus.IN_REVIEW, ClaimStatus.DISPUTED]
+        )
+        .order_by()
+        .values("project")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    role = Membership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1]
+    return (
+        Project.objects.filter(memberships__user=user)
+        .annotate(
+            user_role=Subquery(role),
+            document_count=Coalesce(Subquery(documents), 0),
+            open_claim_count=Coalesce(Subquery(open_claims), 0),
+        )
+        .order_by("name", "id")
+    )
+
+
+def project_dashboard_get(
+    *, project: Project, user: User, now: dt.datetime | None = None
+) -> ProjectDashboard:
+    """Claim counts by status, the verdict rating distribution and the user's leases.
+
+    The distribution counts only current verdicts the user may see
+    (``verdict_scope_for_user``), so a reviewer's dashboard never reveals a verdict that
+    blind review hides from their claim page. Constant number of queries.
+    """
+    now = now or timezone.now()
+    by_status = dict(
+        Claim.objects.filter(project=project)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    visible = access.verdict_scope_for_user(
+        user=user, queryset=Verdict.objects.filter(claim__project=project, is_current=True)
+    )
+    by_rating = dict(
+        visible.order_by()
+        .values_list("rating_id")
+        .annotate(n=Count("id"))
+        .values_list("rating_id", "n")
+    )
+    scale = Rating.objects.filter(project=project).order_by("position", "id")
+    leases = (
+        Assignment.objects.filter(
+            project=project, reviewer=user, state=AssignmentState.LEASED, expires_at__gt=now
+        )
+        .select_related("claim")
+        .defer("claim__exact", "claim__prefix", "claim__suffix")
+        .order_by("expires_at", "id")
+    )
+    return ProjectDashboard(
+        status_counts=[
+            StatusCount(status=value, label=label, count=by_status.get(value, 0))
+            for value, label in ClaimStatus.choices
+        ],
+        verdict_distribution=[
+            RatingCount(
+                key=rating.key,
+                label=rating.label,
+                ordinal=rating.ordinal,
+                count=by_rating.get(rating.pk, 0),
+            )
+            for rating in scale
+        ],
+        my_leases=list(leases),
+        document_count=Document.objects.filter(project=project).count(),
+    )

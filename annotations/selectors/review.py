@@ -1,0 +1,240 @@
+"""Reads about reviewing: the verdicts a user may see, consensus history, the claim page's
+review state, source suggestions and the editors' disputes.
+
+Blind review is decided in ``annotations.access`` (``can_see_all_verdicts``,
+``verdict_scope_for_user``); these compose the queries every interface reads verdicts
+through: the UI, the API, the export and the dashboard.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from annotations import access
+from annotations.access import User
+from annotations.models import (
+    Assignment,
+    AssignmentState,
+    Citation,
+    Claim,
+    ClaimStatus,
+    Consensus,
+    Membership,
+    Project,
+    Rating,
+    Source,
+    Verdict,
+)
+
+
+def verdicts_visible_to(
+    *, user: User, claim: Claim, membership: Membership | None, include_history: bool = False
+) -> QuerySet[Verdict]:
+    """Verdicts on ``claim`` that ``user`` may see under blind review."""
+    queryset = (
+        Verdict.objects.filter(claim=claim)
+        .select_related("reviewer", "rating")
+        .prefetch_related("citations__source")
+    )
+    if not include_history:
+        queryset = queryset.filter(is_current=True)
+    if membership is None:
+        return queryset.none()
+    if not access.can_see_all_verdicts(membership=membership, claim=claim, user=user):
+        queryset = queryset.filter(reviewer=user)
+    return queryset.order_by("submitted_at", "id")
+
+
+def consensus_history(*, claim: Claim) -> QuerySet[Consensus]:
+    return (
+        Consensus.objects.filter(claim=claim)
+        .select_related("rating", "decided_by")
+        .prefetch_related(
+            Prefetch("verdicts", queryset=Verdict.objects.select_related("reviewer", "rating"))
+        )
+        .order_by("sequence")
+    )
+
+
+def claims_with_consensus(queryset: QuerySet[Claim]) -> QuerySet[Claim]:
+    """Claims with their creator and current consensus loaded in a constant number of queries
+    (``claim.current_consensus`` is a list of zero or one record)."""
+    return queryset.select_related("created_by").prefetch_related(
+        Prefetch(
+            "consensus_history",
+            queryset=Consensus.objects.filter(is_current=True).select_related("rating"),
+            to_attr="current_consensus",
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ClaimReview:
+    """Everything the claim page shows about the review of one claim, for one user, with the
+    decisions already taken (templates only read flags). ``verdicts`` went through
+    ``verdicts_visible_to``: under blind review it holds only the user's own verdict."""
+
+    verdicts: list[Verdict]
+    own_verdict: Verdict | None
+    others_visible: bool
+    lease: Assignment | None
+    ratings: list[Rating]
+    consensus: list[Consensus]
+    is_editor: bool
+    can_judge: bool
+    can_revise: bool
+    can_skip: bool
+    can_adjudicate: bool
+    can_publish: bool
+    can_reopen: bool
+    can_edit: bool
+
+    @property
+    def can_submit(self) -> bool:
+        return self.can_judge or self.can_revise
+
+
+def ratings_for_project(*, project_id: int) -> list[Rating]:
+    """A project's scale in display order (the order of the 1..n keyboard shortcuts)."""
+    return list(Rating.objects.filter(project_id=project_id).order_by("position", "id"))
+
+
+def lease_held_by(*, user: User, claim: Claim, now: dt.datetime | None = None) -> Assignment | None:
+    """The user's unexpired lease on ``claim``, if any."""
+    if not user.is_authenticated:
+        return None
+    return (
+        Assignment.objects.filter(
+            claim=claim,
+            reviewer=user,
+            state=AssignmentState.LEASED,
+            expires_at__gt=now or timezone.now(),
+        )
+        .order_by("-leased_at")
+        .first()
+    )
+
+
+def claim_review_get(
+    *, user: User, claim: Claim, membership: Membership, now: dt.datetime | None = None
+) -> ClaimReview:
+    """The claim page's review state in a constant number of queries (however many verdicts,
+    citations or consensus records the claim has)."""
+    verdicts = list(verdicts_visible_to(user=user, claim=claim, membership=membership))
+    own = next((v for v in verdicts if v.reviewer_id == user.pk), None)
+    is_editor = access.is_editor(membership)
+    lease = lease_held_by(user=user, claim=claim, now=now)
+    open_for_verdicts = claim.status in (ClaimStatus.IN_REVIEW, ClaimStatus.DISPUTED)
+    return ClaimReview(
+        verdicts=verdicts,
+        own_verdict=own,
+        # A member who has a verdict of their own has, by construction, a current one.
+        others_visible=is_editor or own is not None,
+        lease=lease,
+        ratings=ratings_for_project(project_id=claim.project_id),
+        consensus=list(consensus_history(claim=claim)),
+        is_editor=is_editor,
+        can_judge=own is None and lease is not None and claim.status == ClaimStatus.IN_REVIEW,
+        can_revise=own is not None and open_for_verdicts,
+        can_skip=own is None and lease is not None,
+        can_adjudicate=is_editor and claim.status == ClaimStatus.DISPUTED,
+        can_publish=is_editor and claim.status == ClaimStatus.RESOLVED,
+        can_reopen=is_editor and claim.status in (ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED),
+        can_edit=access.claim_can_edit(claim=claim, membership=membership, user=user),
+    )
+
+
+def sources_search_for_user(
+    *, user: User, project: Project, query: str, limit: int = 10
+) -> list[Source]:
+    """Sources cited in ``project`` whose title or URL contains ``query``, for the citation
+    picker. Only citations of verdicts the user may already see count (``verdict_scope_for_user``),
+    so a suggestion never reveals what another reviewer cited on a claim still blind to them."""
+    query = (query or "").strip()
+    if len(query) < 2 or not user.is_authenticated:
+        return []
+    visible = access.verdict_scope_for_user(
+        user=user, queryset=Verdict.objects.filter(claim__project=project)
+    )
+    cited = Citation.objects.filter(source_id=OuterRef("pk"), verdict__in=visible)
+    return list(
+        Source.objects.filter(Q(title__icontains=query) | Q(url__icontains=query))
+        .filter(Exists(cited))
+        .order_by("title", "url", "id")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class DisputeCard:
+    """One claim on the editors' disputes page: current verdicts side by side (editors see
+    every verdict, so blind review does not apply) and what the editor may do next."""
+
+    claim: Claim
+    verdicts: list[Verdict]
+    current_consensus: Consensus | None
+    can_adjudicate: bool
+    can_publish: bool
+    can_reopen: bool
+
+
+def _dispute_claims(project: Project) -> QuerySet[Claim]:
+    current_verdicts = (
+        Verdict.objects.filter(is_current=True)
+        .select_related("reviewer", "rating")
+        .prefetch_related("citations__source")
+        .order_by("submitted_at", "id")
+    )
+    return (
+        Claim.objects.filter(project=project)
+        .select_related("document")
+        .defer("document__text", "document__raw_text")
+        .prefetch_related(
+            Prefetch("verdicts", queryset=current_verdicts, to_attr="current_verdicts"),
+            Prefetch(
+                "consensus_history",
+                queryset=Consensus.objects.filter(is_current=True).select_related(
+                    "rating", "decided_by"
+                ),
+                to_attr="current_consensus",
+            ),
+        )
+    )
+
+
+def dispute_cards_for_editor(*, project: Project) -> tuple[list[DisputeCard], list[DisputeCard]]:
+    """(disputed claims, resolved claims awaiting publication) of ``project``, oldest change
+    first, in a constant number of queries. Call only after checking the editor role."""
+    claims = _dispute_claims(project).filter(
+        status__in=[ClaimStatus.DISPUTED, ClaimStatus.RESOLVED]
+    )
+    disputed: list[DisputeCard] = []
+    resolved: list[DisputeCard] = []
+    for claim in claims.order_by("updated_at", "id"):
+        card = dispute_card(claim)
+        (disputed if claim.status == ClaimStatus.DISPUTED else resolved).append(card)
+    return disputed, resolved
+
+
+def dispute_card_get(*, project: Project, claim_id: int) -> DisputeCard:
+    """One claim's card for the disputes page, whatever its status now."""
+    claim = _dispute_claims(project).filter(pk=claim_id).first()
+    if claim is None:
+        raise Http404
+    return dispute_card(claim)
+
+
+def dispute_card(claim: Claim) -> DisputeCard:
+    current = claim.current_consensus[0] if claim.current_consensus else None  # type: ignore[attr-defined]
+    return DisputeCard(
+        claim=claim,
+        verdicts=list(claim.current_verdicts),  # type: ignore[attr-defined]
+        current_consensus=current,
+        can_adjudicate=claim.status == ClaimStatus.DISPUTED,
+        can_publish=claim.status == ClaimStatus.RESOLVED,
+        can_reopen=claim.status in (ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED),
+    )
