@@ -261,9 +261,7 @@ class VerdictScopeTests(SelectorTestCase):
 
     def scope(self, user: Any, queryset: Any = None) -> set[int]:
         return set(
-            access.verdict_scope_for_user(user=user, queryset=queryset).values_list(
-                "pk", flat=True
-            )
+            access.verdict_scope_for_user(user=user, queryset=queryset).values_list("pk", flat=True)
         )
 
     def test_it_limits_each_user_to_what_blind_review_allows(self) -> None:
