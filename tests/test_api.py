@@ -402,7 +402,7 @@ class ProjectApiTests(ApiTestCase):
             ({"lease_minutes": 1441}, "lease_minutes", "less than or equal to 1440"),
             ({"consensus_rule": "bogus"}, "consensus_rule", '"bogus" is not a valid choice'),
             ({"name": ""}, "name", "may not be blank"),
-            ({"name": "x" * 201}, "name", "no more than 200 characters"),
+            ({"name": "x" * 201}, "name", "at most 200 characters (it has 201)"),
             ({"organization_url": "javascript:alert(1)"}, "organization_url", "valid URL"),
             ({"organization_url": "ftp://example.org/"}, "organization_url", "http and https"),
             ({"name": "New\x00desk"}, "name", "Null characters are not allowed"),
@@ -783,7 +783,7 @@ class DocumentApiTests(ApiTestCase):
         cases = [
             (self.doc(title=""), "title", "may not be blank"),
             (self.doc(title="   "), "title", "may not be blank"),
-            (self.doc(title="x" * 501), "title", "no more than 500"),
+            (self.doc(title="x" * 501), "title", "at most 500 characters (it has 501)"),
             ({"project": self.project.pk, "text": "T"}, "title", "required"),
             (self.doc(text=""), "text", "may not be blank"),
             (self.doc(text=" \n\t "), "text", "empty"),

@@ -25,7 +25,7 @@ from annotations.api.views import ERRORS, _body, _project_from_body
 from annotations.core import fetching
 from annotations.core.urlnorm import UrlError, check_url
 from annotations.models import Document, Project, Role
-from annotations.services import importing, source_fetch_metadata
+from annotations.services import importing, limits, source_fetch_metadata
 
 SOURCE_KEYS = ("text", "html", "url")
 
@@ -38,8 +38,10 @@ class ImportSourceSerializer(serializers.Serializer):
     html = serializers.CharField(
         required=False, trim_whitespace=False, help_text="The HTML of a page."
     )
-    url = serializers.CharField(
-        required=False, max_length=2000, help_text="An http(s) page, fetched by the server."
+    url = s.LimitedCharField(
+        required=False,
+        max_length=limits.MAX_URL,
+        help_text="An http(s) page, fetched by the server.",
     )
     clean = serializers.BooleanField(
         default=True, help_text="Remove scraped junk (CSS, ad scripts, feed footers)."
@@ -61,11 +63,13 @@ class ImportSourceSerializer(serializers.Serializer):
 
 
 class DocumentImportSerializer(ImportSourceSerializer):
-    title = serializers.CharField(required=False, allow_blank=True, max_length=500)
-    author = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    publisher = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    title = s.LimitedCharField(required=False, allow_blank=True, max_length=limits.MAX_TITLE)
+    author = s.LimitedCharField(required=False, allow_blank=True, max_length=limits.MAX_AUTHOR)
+    publisher = s.LimitedCharField(
+        required=False, allow_blank=True, max_length=limits.MAX_PUBLISHER
+    )
     published_date = serializers.DateField(required=False, allow_null=True)
-    source_url = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    source_url = s.LimitedCharField(required=False, allow_blank=True, max_length=limits.MAX_URL)
 
 
 class RemovedPartSerializer(serializers.Serializer):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import MaxLengthValidator
 from rest_framework import serializers
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
@@ -25,6 +26,22 @@ from annotations.models import (
     Stance,
     Verdict,
 )
+from annotations.services import limits
+
+
+class LimitedCharField(serializers.CharField):
+    """A CharField bounded by one of the services' limits (``services.limits``), refusing
+    with the services' own message (Django's ``MaxLengthValidator``), so the API, the UI,
+    the admin and the commands say the same thing about the same input."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if self.max_length is not None:
+            self.validators = [
+                MaxLengthValidator(self.max_length) if isinstance(v, MaxLengthValidator) else v
+                for v in self.validators
+            ]
+
 
 # --- projects ---------------------------------------------------------------------------
 
@@ -64,9 +81,11 @@ class ProjectSerializer(serializers.ModelSerializer):
 
 
 class ProjectCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    name = LimitedCharField(max_length=limits.MAX_PROJECT_NAME)
     slug = serializers.SlugField(max_length=80, required=False, allow_blank=True)
-    organization = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    organization = LimitedCharField(
+        max_length=limits.MAX_ORGANIZATION, required=False, allow_blank=True
+    )
     organization_url = serializers.URLField(max_length=200, required=False, allow_blank=True)
     required_reviews = serializers.IntegerField(min_value=1, max_value=20, required=False)
     consensus_rule = serializers.ChoiceField(choices=ConsensusRule.choices, required=False)
@@ -78,7 +97,7 @@ class ProjectCreateSerializer(serializers.Serializer):
 
 
 class ProjectUpdateSerializer(ProjectCreateSerializer):
-    name = serializers.CharField(max_length=200, required=False)
+    name = LimitedCharField(max_length=limits.MAX_PROJECT_NAME, required=False)
     slug = None  # the URL name never changes
 
 
@@ -169,13 +188,13 @@ class LongTextField(serializers.CharField):
 
 class DocumentCreateSerializer(serializers.Serializer):
     project = serializers.IntegerField()
-    title = serializers.CharField(max_length=500)
+    title = LimitedCharField(max_length=limits.MAX_TITLE)
     text = LongTextField(trim_whitespace=False)
-    source_url = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-    publisher = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    author = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    source_url = LimitedCharField(max_length=limits.MAX_URL, required=False, allow_blank=True)
+    publisher = LimitedCharField(max_length=limits.MAX_PUBLISHER, required=False, allow_blank=True)
+    author = LimitedCharField(max_length=limits.MAX_AUTHOR, required=False, allow_blank=True)
     published_date = serializers.DateField(required=False, allow_null=True)
-    language = serializers.CharField(max_length=16, required=False, allow_blank=True)
+    language = LimitedCharField(max_length=limits.MAX_LANGUAGE, required=False, allow_blank=True)
 
 
 # --- sources, verdicts, consensus ----------------------------------------------------------
@@ -223,10 +242,10 @@ class VerdictSerializer(serializers.ModelSerializer):
 
 
 class CitationInputSerializer(serializers.Serializer):
-    url = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    url = LimitedCharField(max_length=limits.MAX_URL, required=False, allow_blank=True)
     source = serializers.IntegerField(required=False, allow_null=True)
-    quote = serializers.CharField(
-        required=False, allow_blank=True, max_length=5000, trim_whitespace=False
+    quote = LimitedCharField(
+        required=False, allow_blank=True, max_length=limits.MAX_QUOTE, trim_whitespace=False
     )
     stance = serializers.ChoiceField(choices=Stance.choices)
 
@@ -241,10 +260,10 @@ class CitationInputSerializer(serializers.Serializer):
 class VerdictCreateSerializer(serializers.Serializer):
     rating = serializers.CharField(max_length=40)
     confidence = serializers.ChoiceField(choices=Confidence.choices)
-    rationale = serializers.CharField(
-        required=False, allow_blank=True, max_length=20000, trim_whitespace=False
+    rationale = LimitedCharField(
+        required=False, allow_blank=True, max_length=limits.MAX_RATIONALE, trim_whitespace=False
     )
-    citations = CitationInputSerializer(many=True, required=False, max_length=50)
+    citations = CitationInputSerializer(many=True, required=False, max_length=limits.MAX_CITATIONS)
 
 
 class ConsensusSerializer(serializers.ModelSerializer):
@@ -270,15 +289,15 @@ class ConsensusSerializer(serializers.ModelSerializer):
 
 class AdjudicateSerializer(serializers.Serializer):
     rating = serializers.CharField(max_length=40)
-    note = serializers.CharField(max_length=5000)
+    note = LimitedCharField(max_length=limits.MAX_NOTE)
 
 
 class NoteSerializer(serializers.Serializer):
-    note = serializers.CharField(max_length=5000)
+    note = LimitedCharField(max_length=limits.MAX_NOTE)
 
 
 class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000)
+    reason = LimitedCharField(max_length=limits.MAX_REASON)
 
 
 # --- claims ----------------------------------------------------------------------------------
@@ -316,10 +335,10 @@ class ClaimSerializer(serializers.ModelSerializer):
         """The current consensus (rating, method) once the claim is resolved or published."""
         if claim.status not in (ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED):
             return None
+        # A resolved claim without a current record (a row the database can hold, e.g.
+        # after a restore or a manual fix) shows "no consensus"; it never breaks a list.
         current = getattr(claim, "current_consensus", None)
-        if current is None:
-            return None
-        record = current[0] if isinstance(current, list) else current
+        record = (current[0] if current else None) if isinstance(current, list) else current
         if record is None:
             return None
         return {
@@ -334,13 +353,13 @@ class ClaimCreateSerializer(serializers.Serializer):
     start = serializers.IntegerField()
     end = serializers.IntegerField()
     exact = serializers.CharField(required=False, trim_whitespace=False, allow_blank=False)
-    statement = serializers.CharField(required=False, allow_blank=True, max_length=5000)
-    claimant = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    statement = LimitedCharField(required=False, allow_blank=True, max_length=limits.MAX_STATEMENT)
+    claimant = LimitedCharField(required=False, allow_blank=True, max_length=limits.MAX_CLAIMANT)
 
 
 class ClaimUpdateSerializer(serializers.Serializer):
-    statement = serializers.CharField(required=False, max_length=5000)
-    claimant = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    statement = LimitedCharField(required=False, max_length=limits.MAX_STATEMENT)
+    claimant = LimitedCharField(required=False, allow_blank=True, max_length=limits.MAX_CLAIMANT)
 
 
 class LeaseSerializer(serializers.Serializer):
@@ -416,7 +435,7 @@ class DocumentRevisionTextSerializer(DocumentRevisionSerializer):
 
 class RevisionCreateSerializer(serializers.Serializer):
     text = LongTextField(trim_whitespace=False)
-    note = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    note = LimitedCharField(required=False, allow_blank=True, max_length=limits.MAX_NOTE)
 
 
 class ClaimPlacementSerializer(serializers.Serializer):
@@ -444,4 +463,4 @@ class ReanchorSerializer(serializers.Serializer):
     start = serializers.IntegerField()
     end = serializers.IntegerField()
     exact = serializers.CharField(required=False, trim_whitespace=False)
-    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    note = LimitedCharField(required=False, allow_blank=True, max_length=limits.MAX_NOTE)

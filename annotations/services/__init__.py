@@ -7,6 +7,7 @@ transaction. The UI, the admin, the API and the management commands all call the
 as ``services.<name>``; the modules group them by subject.
 """
 
+from annotations.services import limits
 from annotations.services._base import QueueConflict, event_record, now
 from annotations.services.claims import StaleVersion, claim_create, claim_update
 from annotations.services.documents import DocumentInput, document_create, document_create_many
@@ -22,9 +23,6 @@ from annotations.services.projects import (
     project_update,
 )
 from annotations.services.review import (
-    MAX_CITATIONS,
-    MAX_QUOTE,
-    MAX_RATIONALE,
     CitationInput,
     claim_adjudicate,
     claim_publish,
@@ -48,9 +46,6 @@ from annotations.services.sources import (
 __all__ = [
     "DEFAULT_SCALE",
     "LAST_ADMIN",
-    "MAX_CITATIONS",
-    "MAX_QUOTE",
-    "MAX_RATIONALE",
     "CitationInput",
     "ClaimPlacement",
     "DocumentInput",
@@ -73,6 +68,7 @@ __all__ = [
     "event_record",
     "lease_next",
     "lease_release",
+    "limits",
     "member_add",
     "member_changes_check",
     "member_remove",

@@ -7,13 +7,14 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from annotations import access
+from annotations import access, selectors
 from annotations.core import spans
 from annotations.models import (
     Claim,
     ClaimStatus,
     Document,
 )
+from annotations.services import limits
 from annotations.services._base import (
     User,
     _clean_and_save,
@@ -40,18 +41,24 @@ def claim_create(
     """Anchor a claim to ``document.text[start:end]`` (code points) and put it in the queue.
 
     Raises ValidationError on a bad span (``start``/``end``), a client ``exact`` that is
-    not the text at the span (the message quotes the actual text), or text no database
-    can store (NUL, a lone surrogate) in ``exact``, ``statement`` or ``claimant``.
+    not the text at the span (the message quotes the actual text), text no database can
+    store (NUL, a lone surrogate) in ``exact``, ``statement`` or ``claimant``, or a
+    ``statement`` or ``claimant`` over its limit (``limits``).
     """
     _require_storable_text(exact=exact, statement=statement, claimant=claimant)
+    limits.require_lengths(
+        statement=(statement, limits.MAX_STATEMENT), claimant=(claimant, limits.MAX_CLAIMANT)
+    )
     # Read only the window the selector needs, never the whole (possibly book-length) text.
     try:
         spans.validate_span(document.length, start, end)
     except spans.SpanError as exc:
         raise _span_error(exc) from None
     window_start = max(0, start - spans.CONTEXT_LENGTH)
-    window = _document_window(
-        document, window_start, min(document.length, end + spans.CONTEXT_LENGTH)
+    window = selectors.document_text_window(
+        document=document,
+        start=window_start,
+        end=min(document.length, end + spans.CONTEXT_LENGTH),
     )
     try:
         selector = spans.make_selector(window, start - window_start, end - window_start, exact)
@@ -88,20 +95,6 @@ def claim_create(
         after=_claim_state(claim),
     )
     return claim
-
-
-def _document_window(document: Document, start: int, end: int) -> str:
-    """``document.text[start:end]`` read from the database without loading the whole text."""
-    if "text" in document.__dict__ and document.__dict__["text"] is not None:
-        return document.text[start:end]
-    from django.db.models.functions import Substr
-
-    return (
-        Document.objects.filter(pk=document.pk)
-        .annotate(window=Substr("text", start + 1, end - start))
-        .values_list("window", flat=True)
-        .get()
-    )
 
 
 def _claim_state(claim: Claim) -> dict[str, Any]:
@@ -141,6 +134,9 @@ def claim_update(
     membership = access.membership_require(user=actor, project_id=claim.project_id)
     access.claim_edit_require(claim=claim, membership=membership, user=actor, action="edit")
     _require_storable_text(statement=statement, claimant=claimant)
+    limits.require_lengths(
+        statement=(statement, limits.MAX_STATEMENT), claimant=(claimant, limits.MAX_CLAIMANT)
+    )
     locked = Claim.objects.select_for_update().get(pk=claim.pk)
     if locked.version != expected_version:
         raise StaleVersion(locked.version)

@@ -17,6 +17,7 @@ from annotations.models import (
     Event,
     Project,
 )
+from annotations.services import limits
 from annotations.services._base import (
     User,
     _storable_text_errors,
@@ -49,6 +50,7 @@ def _document_build(*, project: Project, data: DocumentInput, actor: User | None
         )
     if not (data.title or "").strip():
         errors["title"] = "A title is required."
+    errors.update(limits.length_errors(title=((data.title or "").strip(), limits.MAX_TITLE)))
     if data.source_url:
         try:
             check_url(data.source_url)
@@ -70,7 +72,7 @@ def _document_build(*, project: Project, data: DocumentInput, actor: User | None
     text = spans.canonicalize(data.text)
     document = Document(
         project=project,
-        title=data.title.strip()[:500],
+        title=data.title.strip(),
         text=text,
         text_sha256=spans.text_sha256(text),
         length=len(text),

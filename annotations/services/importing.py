@@ -32,6 +32,7 @@ from annotations import selectors
 from annotations.core import cleaning, fetching, htmlpage, jsonl
 from annotations.core.urlnorm import UrlError, check_url
 from annotations.models import Document, Project
+from annotations.services import limits
 from annotations.services._base import User
 from annotations.services.documents import DocumentInput, document_create
 
@@ -303,6 +304,13 @@ def import_preview(
 # --- creating ----------------------------------------------------------------------------------
 
 
+def extracted_title(value: str) -> str:
+    """A title found in the input (a page's metadata, a text's first line, a JSONL record),
+    shortened to what a document title holds; a title a person types is refused instead
+    when it is too long (``services.document_create``)."""
+    return value.strip()[: limits.MAX_TITLE]
+
+
 def document_input(
     preview: ImportPreview,
     *,
@@ -317,7 +325,7 @@ def document_input(
 
     The raw input is kept as provenance minus what no database can store (NUL)."""
     return DocumentInput(
-        title=title.strip() or preview.title,
+        title=title.strip() or extracted_title(preview.title),
         text=preview.text,
         raw_text=cleaning.storable_raw_text(preview.source.content),
         source_url=source_url.strip() or preview.source_url,
@@ -384,7 +392,7 @@ def record_input(record: jsonl.Record, *, clean: bool) -> tuple[DocumentInput, i
         publisher = publisher or cleaned.publisher
     published = dt.date.fromisoformat(record.published) if record.published else None
     data = DocumentInput(
-        title=title or f"line {record.line}",
+        title=extracted_title(title) or f"line {record.line}",
         text=text,
         raw_text=cleaning.storable_raw_text(record.text),
         source_url=record.source_url,

@@ -20,6 +20,7 @@ from annotations.models import (
     Project,
     Verdict,
 )
+from annotations.services import limits
 from annotations.services._base import (
     QueueConflict,
     User,
@@ -267,13 +268,12 @@ def claim_skip(
     now = now or timezone.now()
     access.membership_require(user=reviewer, project_id=claim.project_id)
     _require_storable_text(reason=reason)
+    limits.require_lengths(reason=(reason, limits.MAX_REASON))
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(
             {"reason": "Say why you skip this claim (e.g. conflict of interest)."}
         )
-    if len(reason) > 2000:
-        raise ValidationError({"reason": "Keep the reason under 2,000 characters."})
     if Verdict.objects.filter(claim=claim, reviewer=reviewer).exists():
         raise QueueConflict("You have already submitted a verdict on this claim.")
     assignment = (

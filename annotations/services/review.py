@@ -30,6 +30,7 @@ from annotations.models import (
     Stance,
     Verdict,
 )
+from annotations.services import limits
 from annotations.services._base import (
     QueueConflict,
     User,
@@ -47,11 +48,6 @@ class CitationInput:
     url: str = ""
     source_id: int | None = None
     quote: str = ""
-
-
-MAX_CITATIONS = 50
-MAX_RATIONALE = 20_000
-MAX_QUOTE = 5_000
 
 
 def _verdict_state(verdict: Verdict, citations: Sequence[Citation] | None = None) -> dict[str, Any]:
@@ -84,8 +80,10 @@ def _rating_get(*, project_id: int, key: str, field: str = "rating") -> Rating:
 def _citations_validate(
     citations: Sequence[CitationInput], actor: User
 ) -> list[tuple[Source, CitationInput]]:
-    if len(citations) > MAX_CITATIONS:
-        raise ValidationError({"citations": f"At most {MAX_CITATIONS} citations per verdict."})
+    if len(citations) > limits.MAX_CITATIONS:
+        raise ValidationError(
+            {"citations": f"At most {limits.MAX_CITATIONS} citations per verdict."}
+        )
     resolved: list[tuple[Source, CitationInput]] = []
     errors: list[str] = []
     for index, citation in enumerate(citations):
@@ -105,8 +103,10 @@ def _citations_validate(
             problems["stance"] = (
                 f"Unknown stance {citation.stance!r}; use one of {', '.join(Stance.values)}."
             )
-        if len(citation.quote or "") > MAX_QUOTE:
-            problems["quote"] = f"Quotes are limited to {MAX_QUOTE:,} characters."
+        for name, messages in limits.length_errors(
+            quote=(citation.quote, limits.MAX_QUOTE)
+        ).items():
+            problems[name] = " ".join(messages)
         source = None
         if citation.source_id is not None:
             # Only sources the reviewer may see; any other id reads as unknown (no oracle).
@@ -160,8 +160,8 @@ def verdict_submit(
     errors: dict[str, str] = {}
     if confidence not in Confidence.values:
         errors["confidence"] = f"Unknown confidence {confidence!r}; use low, medium or high."
-    if len(rationale or "") > MAX_RATIONALE:
-        errors["rationale"] = f"The rationale is limited to {MAX_RATIONALE:,} characters."
+    for name, messages in limits.length_errors(rationale=(rationale, limits.MAX_RATIONALE)).items():
+        errors[name] = messages[0]
     try:
         rating_obj = _rating_get(project_id=claim.project_id, key=rating)
     except ValidationError as exc:
@@ -245,17 +245,15 @@ def _consensus_append(
     decided_by: User | None,
     note: str = "",
 ) -> Consensus:
-    """Append a consensus record, superseding the current one. Caller holds the claim lock."""
-    current = Consensus.objects.filter(claim=claim, is_current=True).first()
+    """Append a consensus record, superseding the current one (this record's event says
+    which). Caller holds the claim lock."""
+    current = _consensus_supersede(claim=claim, actor=actor)
     last = (
         Consensus.objects.filter(claim=claim)
         .order_by("-sequence")
         .values_list("sequence", flat=True)
         .first()
     )
-    if current is not None:
-        current.is_current = False
-        current.save(update_fields=["is_current"])
     record = Consensus.objects.create(
         claim=claim,
         sequence=(last or 0) + 1,
@@ -282,6 +280,33 @@ def _consensus_append(
         },
     )
     return record
+
+
+def _consensus_supersede(
+    *, claim: Claim, actor: User | None, note: str | None = None
+) -> Consensus | None:
+    """Make the claim's current consensus record non-current; it stays in the history, and
+    nothing else of it changes. Returns it (None when there was none). With a ``note`` (a
+    reopening, a recomputation that found no consensus) a ``consensus.supersede`` event
+    records why; without one the caller records the decision that replaces it. Caller
+    holds the claim lock."""
+    current = (
+        Consensus.objects.filter(claim=claim, is_current=True).select_related("rating").first()
+    )
+    if current is None:
+        return None
+    current.is_current = False
+    current.save(update_fields=["is_current"])
+    if note is not None:
+        event_record(
+            actor=actor,
+            verb="consensus.supersede",
+            obj=current,
+            project_id=claim.project_id,
+            before={"is_current": True},
+            after={"is_current": False, "note": note},
+        )
+    return current
 
 
 def _claim_set_status(*, claim: Claim, status: str, actor: User | None, note: str = "") -> None:
@@ -353,6 +378,7 @@ def claim_adjudicate(*, claim: Claim, editor: User, rating: str, note: str) -> C
     """An editor decides a disputed claim. Locks the claim; records method ``adjudicated``."""
     access.membership_require(user=editor, project_id=claim.project_id, role=Role.EDITOR)
     _require_storable_text(rating=rating, note=note)
+    limits.require_lengths(note=(note, limits.MAX_NOTE))
     claim = _lock_claim(claim)
     errors: dict[str, str] = {}
     note = (note or "").strip()
@@ -394,24 +420,14 @@ def claim_reopen(*, claim: Claim, editor: User, note: str) -> Claim:
     the history), the claim becomes disputed, reviewers may revise and editors adjudicate anew."""
     access.membership_require(user=editor, project_id=claim.project_id, role=Role.EDITOR)
     _require_storable_text(note=note)
+    limits.require_lengths(note=(note, limits.MAX_NOTE))
     claim = _lock_claim(claim)
     note = (note or "").strip()
     if not note:
         raise ValidationError({"note": "Say why the claim is reopened."})
     if claim.status not in (ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED):
         raise QueueConflict("Only resolved or published claims can be reopened.")
-    current = Consensus.objects.filter(claim=claim, is_current=True).first()
-    if current is not None:
-        current.is_current = False
-        current.save(update_fields=["is_current"])
-        event_record(
-            actor=editor,
-            verb="consensus.supersede",
-            obj=current,
-            project_id=claim.project_id,
-            before={"is_current": True},
-            after={"is_current": False, "note": note},
-        )
+    _consensus_supersede(claim=claim, actor=editor, note=note)
     _claim_set_status(claim=claim, status=ClaimStatus.DISPUTED, actor=editor, note=note)
     return claim
 
@@ -435,6 +451,7 @@ def claim_withdraw(
     now = now or timezone.now()
     membership = access.membership_require(user=actor, project_id=claim.project_id)
     _require_storable_text(reason=reason)
+    limits.require_lengths(reason=(reason, limits.MAX_REASON))
     claim = _lock_claim(claim)
     reason = (reason or "").strip()
     if not reason:
@@ -502,17 +519,7 @@ def consensus_recompute(*, claim: Claim, actor: User | None) -> Consensus | None
                 _claim_set_status(claim=claim, status=ClaimStatus.RESOLVED, actor=actor)
             outcome = "recorded"
         elif not decision.reached and claim.status != ClaimStatus.DISPUTED:
-            if current is not None:
-                current.is_current = False
-                current.save(update_fields=["is_current"])
-                event_record(
-                    actor=actor,
-                    verb="consensus.supersede",
-                    obj=current,
-                    project_id=claim.project_id,
-                    before={"is_current": True},
-                    after={"is_current": False, "note": "recomputed: no consensus"},
-                )
+            _consensus_supersede(claim=claim, actor=actor, note="recomputed: no consensus")
             _claim_set_status(claim=claim, status=ClaimStatus.DISPUTED, actor=actor)
             outcome = "disputed"
     event_record(

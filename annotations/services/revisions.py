@@ -27,6 +27,7 @@ from annotations.models import (
     Event,
     Role,
 )
+from annotations.services import limits
 from annotations.services._base import (
     User,
     _require_storable_text,
@@ -72,6 +73,8 @@ class RevisionReport:
 
 
 def _anchor_history(claim: Claim, *, actor: User | None, note: str) -> ClaimAnchor:
+    """The claim's anchor as it is now, as the history row that keeps it (unsaved: a
+    revision writes them in bulk) before a re-anchoring replaces it."""
     return ClaimAnchor(
         claim=claim,
         revision=claim.anchor_revision,
@@ -99,6 +102,7 @@ def document_revise(
     """
     access.membership_require(user=actor, project_id=document.project_id, role=Role.EDITOR)
     _require_storable_text(text=text, raw_text=raw_text, note=note)
+    limits.require_lengths(note=(note, limits.MAX_NOTE))
     document = Document.objects.select_for_update().get(pk=document.pk)
     if not isinstance(text, str) or not text.strip():
         raise ValidationError({"text": "The corrected text is empty."})
@@ -255,6 +259,7 @@ def claim_reanchor(
     membership = access.membership_require(user=actor, project_id=claim.project_id)
     access.claim_edit_require(claim=claim, membership=membership, user=actor, action="re-anchor")
     _require_storable_text(exact=exact, note=note)
+    limits.require_lengths(note=(note, limits.MAX_NOTE))
     claim = Claim.objects.select_for_update().get(pk=claim.pk)
     document = Document.objects.only("pk", "text", "length", "revision", "project_id").get(
         pk=claim.document_id
@@ -268,18 +273,7 @@ def claim_reanchor(
         "anchor_status": claim.anchor_status,
         "anchor_revision": claim.anchor_revision,
     }
-    ClaimAnchor.objects.create(
-        claim=claim,
-        revision=claim.anchor_revision,
-        start=claim.start,
-        end=claim.end,
-        exact=claim.exact,
-        prefix=claim.prefix,
-        suffix=claim.suffix,
-        status=claim.anchor_status,
-        replaced_by=actor,
-        note=note.strip() or "re-anchored by hand",
-    )
+    _anchor_history(claim, actor=actor, note=note.strip() or "re-anchored by hand").save()
     claim.start, claim.end = selector.start, selector.end
     claim.exact, claim.prefix, claim.suffix = selector.exact, selector.prefix, selector.suffix
     claim.anchor_status = AnchorStatus.ANCHORED

@@ -9,7 +9,7 @@ from django import forms
 
 from annotations.core.urlnorm import UrlError, normalize_url
 from annotations.models import Confidence, Rating, Stance
-from annotations.services import MAX_CITATIONS, MAX_QUOTE, MAX_RATIONALE, CitationInput
+from annotations.services import CitationInput, limits
 
 # Keys 1..9 pick a rating; a scale longer than nine entries is still usable with the mouse
 # or the arrow keys inside the radio group.
@@ -39,10 +39,12 @@ class ShortcutRadioSelect(forms.RadioSelect):
 class ClaimEditForm(forms.Form):
     statement = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=5000,
+        max_length=limits.MAX_STATEMENT,
         help_text="The checkable claim in your words.",
     )
-    claimant = forms.CharField(required=False, max_length=200, help_text="Who made the claim.")
+    claimant = forms.CharField(
+        required=False, max_length=limits.MAX_CLAIMANT, help_text="Who made the claim."
+    )
     # Optimistic concurrency: the version the user started editing from.
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
@@ -62,7 +64,7 @@ class VerdictForm(forms.Form):
     rationale = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 6, "data-shortcut": "w"}),
         required=False,
-        max_length=MAX_RATIONALE,
+        max_length=limits.MAX_RATIONALE,
         help_text="What the evidence shows and why you chose this rating.",
     )
 
@@ -74,14 +76,14 @@ class VerdictForm(forms.Form):
 class CitationForm(forms.Form):
     url = forms.CharField(
         label="Source URL",
-        max_length=2000,
+        max_length=limits.MAX_URL,
         widget=forms.URLInput(attrs={"autocomplete": "off", "inputmode": "url"}),
         help_text="http or https; type to search the project's sources.",
     )
     quote = forms.CharField(
         label="Quoted passage",
         required=False,
-        max_length=MAX_QUOTE,
+        max_length=limits.MAX_QUOTE,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     stance = forms.ChoiceField(choices=Stance.choices, initial=Stance.SUPPORTS)
@@ -155,15 +157,15 @@ CitationFormSet = forms.formset_factory(
     CitationForm,
     formset=BaseCitationFormSet,
     extra=1,
-    max_num=MAX_CITATIONS,
-    absolute_max=MAX_CITATIONS,
+    max_num=limits.MAX_CITATIONS,
+    absolute_max=limits.MAX_CITATIONS,
     validate_max=True,
 )
 CITATION_PREFIX = "citations"
 
 
 class CitationRowForm(forms.Form):
-    index = forms.IntegerField(min_value=0, max_value=MAX_CITATIONS - 1)
+    index = forms.IntegerField(min_value=0, max_value=limits.MAX_CITATIONS - 1)
 
 
 class SourceSearchForm(forms.Form):
@@ -173,7 +175,7 @@ class SourceSearchForm(forms.Form):
 class SkipForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=2000,
+        max_length=limits.MAX_REASON,
         help_text="For example a conflict of interest. The claim will not be offered to you again.",
     )
 
@@ -194,7 +196,7 @@ class AdjudicateForm(EditorActionForm):
     rating = forms.ChoiceField(label="Final rating")
     note = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=20_000,
+        max_length=limits.MAX_NOTE,
         help_text="Why this rating; the note is part of the published record.",
     )
 
@@ -210,5 +212,5 @@ class ReopenForm(EditorActionForm):
     note = forms.CharField(
         label="Reason for reopening",
         widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=20_000,
+        max_length=limits.MAX_NOTE,
     )

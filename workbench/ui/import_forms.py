@@ -10,11 +10,10 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 from annotations.core import spans
-from annotations.services import importing
+from annotations.services import importing, limits
 
 SOURCE_FIELDS = ("text", "file", "url")
 METADATA_FIELDS = ("title", "author", "publisher", "published_date", "source_url")
-MAX_NOTE = 5_000
 MAX_QUERY = 5_000
 
 
@@ -59,7 +58,7 @@ class DocumentImportForm(forms.Form):
     url = forms.CharField(
         label="Or give a URL",
         required=False,
-        max_length=2000,
+        max_length=limits.MAX_URL,
         widget=forms.URLInput(attrs={"inputmode": "url", "autocomplete": "off"}),
         help_text="http or https; the page is fetched by the server.",
     )
@@ -69,13 +68,13 @@ class DocumentImportForm(forms.Form):
         initial=True,
     )
     # Metadata, prefilled by the preview and editable.
-    title = forms.CharField(required=False, max_length=500)
-    author = forms.CharField(required=False, max_length=200)
-    publisher = forms.CharField(required=False, max_length=200)
+    title = forms.CharField(required=False, max_length=limits.MAX_TITLE)
+    author = forms.CharField(required=False, max_length=limits.MAX_AUTHOR)
+    publisher = forms.CharField(required=False, max_length=limits.MAX_PUBLISHER)
     published_date = forms.DateField(
         label="Published", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    source_url = forms.CharField(label="Source URL", required=False, max_length=2000)
+    source_url = forms.CharField(label="Source URL", required=False, max_length=limits.MAX_URL)
     # The previewed input.
     raw = forms.CharField(required=False, strip=False, widget=forms.HiddenInput)
     raw_format = forms.ChoiceField(
@@ -83,7 +82,7 @@ class DocumentImportForm(forms.Form):
         choices=[("", ""), ("text", "text"), ("html", "html"), ("jsonl", "jsonl")],
         widget=forms.HiddenInput,
     )
-    raw_url = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+    raw_url = forms.CharField(required=False, max_length=limits.MAX_URL, widget=forms.HiddenInput)
     raw_name = forms.CharField(required=False, max_length=255, widget=forms.HiddenInput)
 
     def clean_file(self) -> UploadedFile | None:
@@ -140,7 +139,7 @@ class DocumentReviseForm(forms.Form):
     )
     note = forms.CharField(
         required=False,
-        max_length=MAX_NOTE,
+        max_length=limits.MAX_NOTE,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Why the text was corrected, e.g. “publisher's correction of 3 May”.",
     )
@@ -170,7 +169,7 @@ class ReanchorForm(forms.Form):
     start = forms.IntegerField(widget=forms.HiddenInput)
     end = forms.IntegerField(widget=forms.HiddenInput)
     exact = forms.CharField(required=False, strip=False, widget=forms.HiddenInput)
-    note = forms.CharField(required=False, max_length=2_000)
+    note = forms.CharField(required=False, max_length=limits.MAX_NOTE)
 
     def clean_exact(self) -> str | None:
         # Form submission turns "\n" into "\r\n"; compare in the canonical form.

@@ -30,11 +30,11 @@ from django_htmx.middleware import HtmxDetails
 from annotations import access, selectors, services
 from annotations.core import spans
 from annotations.models import Claim, ClaimStatus, Document, Membership
+from annotations.services import limits
 
 DOCUMENTS_PER_PAGE = 25
 # Deeper overlaps share the darkest highlight; the data-claims list still names them all.
 MAX_DEPTH_CLASS = 4
-MAX_STATEMENT = 5_000
 # The reader renders a long document in windows of this many code points (cut at a line
 # end), so a book-length text never becomes one multi-megabyte page.
 READER_WINDOW = 50_000
@@ -430,12 +430,14 @@ class ClaimCreateForm(forms.Form):
     exact = forms.CharField(required=False, strip=False, widget=forms.HiddenInput)
     statement = forms.CharField(
         required=False,
-        max_length=MAX_STATEMENT,
+        max_length=limits.MAX_STATEMENT,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="The checkable claim in your words. Left empty, the quote is used.",
     )
     claimant = forms.CharField(
-        required=False, max_length=200, help_text="Who made the claim, e.g. “the mayor”."
+        required=False,
+        max_length=limits.MAX_CLAIMANT,
+        help_text="Who made the claim, e.g. “the mayor”.",
     )
 
     def clean_exact(self) -> str | None:

@@ -329,7 +329,7 @@ def _from_text(
         return "nothing left after cleaning"
     return (
         services.DocumentInput(
-            title=cleaned.title or path.stem,
+            title=importing.extracted_title(cleaned.title) or path.stem,
             text=cleaned.text,
             raw_text=cleaning.storable_raw_text(content),
             publisher=cleaned.publisher,
