@@ -195,7 +195,7 @@ BUCKETS = {
     "drf_dispatch": "rest_framework/views.py:dispatch",
     "token_auth": "rest_framework/authentication.py:authenticate_credentials",
     "permissions_throttles": "rest_framework/views.py:check_permissions",
-    "request_parse_validate": "annotations/api/views.py:_body",
+    "request_parse_validate": "annotations/api/views/_common.py:parse_body",
     "document_lookup": "annotations/selectors.py:document_get_for_user",
     "claim_create_service": "annotations/services/claims.py:claim_create",
     "event_record": "annotations/services/_base.py:event_record",

@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 
 from annotations import services
 from annotations.api.serializers import VerdictSerializer
-from annotations.api.views import _jsonl_chunks
+from annotations.api.views.exports import _jsonl_chunks
 from tests.factories import make_claim
 from tests.test_api import API, ApiTestCase
 from workbench.errors import database_unavailable
@@ -157,11 +157,11 @@ def test_a_client_leaving_mid_export_closes_the_row_stream_and_is_logged() -> No
     chunks = _jsonl_chunks(rows(), lines=10, label="export of project 7")
     assert next(chunks).count("\n") == 10
     assert next(chunks).count("\n") == 10
-    with unittest.TestCase().assertLogs("annotations.api.views", "WARNING") as logs:
+    with unittest.TestCase().assertLogs("annotations.api.views.exports", "WARNING") as logs:
         chunks.close()
     assert closed == [True]
     assert logs.output == [
-        "WARNING:annotations.api.views:export of project 7 stopped by the client after 20 lines"
+        "WARNING:annotations.api.views.exports:export of project 7 stopped by the client after 20 lines"
     ]
 
 

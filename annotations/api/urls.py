@@ -1,6 +1,7 @@
 from django.urls import path
 
-from annotations.api import importing, views
+from annotations.api import views
+from annotations.api.views import imports
 
 app_name = "api"
 
@@ -16,8 +17,8 @@ urlpatterns = [
     ),
     path("projects/<int:pk>/export/", views.ProjectExportApi.as_view(), name="project-export"),
     path("documents/", views.DocumentListApi.as_view(), name="document-list"),
-    path("documents/preview/", importing.DocumentPreviewApi.as_view(), name="document-preview"),
-    path("documents/import/", importing.DocumentImportApi.as_view(), name="document-import"),
+    path("documents/preview/", imports.DocumentPreviewApi.as_view(), name="document-preview"),
+    path("documents/import/", imports.DocumentImportApi.as_view(), name="document-import"),
     path("documents/<int:pk>/", views.DocumentDetailApi.as_view(), name="document-detail"),
     path("documents/<int:pk>/export/", views.DocumentExportApi.as_view(), name="document-export"),
     path(
@@ -45,7 +46,7 @@ urlpatterns = [
     path("claims/<int:pk>/withdraw/", views.ClaimWithdrawApi.as_view(), name="claim-withdraw"),
     path(
         "sources/<int:pk>/fetch-metadata/",
-        importing.SourceFetchMetadataApi.as_view(),
+        imports.SourceFetchMetadataApi.as_view(),
         name="source-fetch-metadata",
     ),
     path("queue/next/", views.QueueNextApi.as_view(), name="queue-next"),

@@ -1,5 +1,5 @@
 """REST API for importing documents (preview, import by text, HTML or URL) and for filling in
-a cited source's title from its page. Thin like ``api/views.py``: parse, call a service
+a cited source's title from its page. Thin like the other API views: parse, call a service
 (``services.importing``, ``services.source_fetch_metadata``), serialize.
 
 A URL is fetched by the safe fetcher; a refusal is a 400 ``{"url": [message], "code": …}``
@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from annotations import access, selectors
 from annotations.api import serializers as s
-from annotations.api.views import ERRORS, _body, _project_from_body
+from annotations.api.views._common import ERRORS, parse_body, project_from_body
 from annotations.core import fetching
 from annotations.core.urlnorm import UrlError, check_url
 from annotations.models import Document, Project, Role
@@ -119,8 +119,8 @@ def _read(
 ) -> tuple[Project, dict[str, Any], importing.ImportPreview]:
     """The body, its project (editor role: 403 below it, 400 for a project the caller does
     not belong to) and the preview of its input. Fetches before anything else is done."""
-    data = _body(serializer_class, request)
-    project = _project_from_body(request, data["project"], role=Role.EDITOR)
+    data = parse_body(serializer_class, request)
+    project = project_from_body(request, data["project"], role=Role.EDITOR)
     preview = importing.import_preview(source=_source(data), clean=data["clean"], project=project)
     return project, data, preview
 

@@ -1,0 +1,60 @@
+"""REST API views (``/api/v1/``). Thin: parse, call a selector or a service, serialize.
+
+Every object is looked up through the caller's memberships (``annotations.access``): a
+non-member gets 404, a member without the needed role 403. Objects named in a request
+*body* that the caller cannot see are a 400 on that field, never a hint they exist.
+One module per resource; ``urls.py`` names the views as ``views.<Name>``.
+"""
+
+from annotations.api.views.auth import TokenApi
+from annotations.api.views.claims import ClaimDetailApi, ClaimListApi, ClaimReanchorApi
+from annotations.api.views.documents import (
+    DocumentDetailApi,
+    DocumentListApi,
+    DocumentRevisionDetailApi,
+    DocumentRevisionsApi,
+)
+from annotations.api.views.exports import DocumentExportApi, ProjectExportApi
+from annotations.api.views.projects import (
+    ProjectAgreementApi,
+    ProjectDetailApi,
+    ProjectListApi,
+    ProjectMembersApi,
+)
+from annotations.api.views.review import (
+    ClaimAdjudicateApi,
+    ClaimConsensusApi,
+    ClaimPublishApi,
+    ClaimReleaseApi,
+    ClaimReopenApi,
+    ClaimSkipApi,
+    ClaimVerdictsApi,
+    ClaimWithdrawApi,
+    QueueNextApi,
+)
+
+__all__ = [
+    "ClaimAdjudicateApi",
+    "ClaimConsensusApi",
+    "ClaimDetailApi",
+    "ClaimListApi",
+    "ClaimPublishApi",
+    "ClaimReanchorApi",
+    "ClaimReleaseApi",
+    "ClaimReopenApi",
+    "ClaimSkipApi",
+    "ClaimVerdictsApi",
+    "ClaimWithdrawApi",
+    "DocumentDetailApi",
+    "DocumentExportApi",
+    "DocumentListApi",
+    "DocumentRevisionDetailApi",
+    "DocumentRevisionsApi",
+    "ProjectAgreementApi",
+    "ProjectDetailApi",
+    "ProjectExportApi",
+    "ProjectListApi",
+    "ProjectMembersApi",
+    "QueueNextApi",
+    "TokenApi",
+]

@@ -1,0 +1,79 @@
+"""What the API views share: error documentation, parsing a body or a query parameter,
+resolving a project named in a body, and the claim's ETag."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from drf_spectacular.utils import (
+    OpenApiResponse,
+)
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+
+from annotations import access, selectors
+from annotations.api.exceptions import PreconditionRequired
+from annotations.models import Claim, Project, Role
+
+ERRORS = {
+    400: OpenApiResponse(description="Invalid input: {field: [message]}"),
+    401: OpenApiResponse(description="Not authenticated"),
+    403: OpenApiResponse(description="Role too low for this action"),
+    404: OpenApiResponse(description="Not found, or not a member of the project"),
+}
+
+
+def int_param(request: Request, name: str, *, required: bool = False) -> int | None:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        if required:
+            raise ValidationError({name: ["This query parameter is required."]})
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError({name: ["A whole number is required."]}) from None
+    if not 0 < value < 2**63:
+        raise ValidationError({name: ["Out of range."]})
+    return value
+
+
+def parse_body(
+    serializer_class: type[serializers.Serializer], request: Request, **kwargs: Any
+) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def project_from_body(request: Request, project_id: int, *, role: Role) -> Project:
+    try:
+        project, _ = access.project_get_for_user(user=request.user, pk=project_id, role=role)
+    except Http404:
+        raise ValidationError(
+            {"project": [f"No project with id {project_id} that you belong to."]}
+        ) from None
+    return project
+
+
+def etag(claim: Claim) -> str:
+    return f'"{claim.version}"'
+
+
+def if_match_version(request: Request) -> int:
+    header = request.headers.get("If-Match")
+    if not header:
+        raise PreconditionRequired()
+    value = header.strip().removeprefix("W/").strip('"')
+    try:
+        return int(value)
+    except ValueError:
+        raise ValidationError(
+            {"If-Match": ['Send the claim\'s ETag, e.g. If-Match: "3".']}
+        ) from None
+
+
+def claim_reloaded(claim: Claim) -> Claim:
+    return selectors.claims_with_consensus(Claim.objects.filter(pk=claim.pk)).get()

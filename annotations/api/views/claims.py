@@ -1,0 +1,109 @@
+"""Claims anchored to spans: create, list, read, edit (If-Match), re-anchor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
+from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotations import access, selectors, services
+from annotations.api import serializers as s
+from annotations.api.filters import ClaimFilter
+from annotations.api.views._common import ERRORS, claim_reloaded, etag, if_match_version, parse_body
+from annotations.models import Claim
+
+
+class ClaimListApi(generics.ListAPIView):
+    serializer_class = s.ClaimSerializer
+    filterset_class = ClaimFilter
+
+    def get_queryset(self) -> QuerySet[Claim]:
+        return selectors.claims_with_consensus(access.claim_list_for_user(user=self.request.user))
+
+    @extend_schema(
+        responses={
+            200: s.ClaimSerializer(many=True),
+            400: ERRORS[400],
+            401: ERRORS[401],
+            404: OpenApiResponse(description="Invalid cursor"),
+        }
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(request=s.ClaimCreateSerializer, responses={201: s.ClaimSerializer, **ERRORS})
+    def post(self, request: Request) -> Response:
+        data = parse_body(s.ClaimCreateSerializer, request)
+        try:
+            document, _ = access.document_get_for_user(
+                user=request.user, pk=data.pop("document"), with_text=False
+            )
+        except Http404:
+            raise ValidationError(
+                {"document": ["No document with this id in your projects."]}
+            ) from None
+        claim = services.claim_create(document=document, actor=request.user, **data)
+        return Response(s.ClaimSerializer(claim).data, status=status.HTTP_201_CREATED)
+
+
+class ClaimDetailApi(APIView):
+    @extend_schema(responses={200: s.ClaimSerializer, **ERRORS})
+    def get(self, request: Request, pk: int) -> Response:
+        claim, _ = access.claim_get_for_user(user=request.user, pk=pk)
+        claim = selectors.claims_with_consensus(Claim.objects.filter(pk=claim.pk)).get()
+        return Response(s.ClaimSerializer(claim).data, headers={"ETag": etag(claim)})
+
+    @extend_schema(
+        request=s.ClaimUpdateSerializer,
+        parameters=[
+            OpenApiParameter(
+                "If-Match",
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="The claim's current ETag (its version)",
+            )
+        ],
+        responses={
+            200: s.ClaimSerializer,
+            412: OpenApiResponse(description="Stale version"),
+            428: OpenApiResponse(description="If-Match missing"),
+            **ERRORS,
+        },
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        claim, membership = access.claim_get_for_user(user=request.user, pk=pk)
+        access.claim_edit_require(claim=claim, membership=membership, user=request.user)
+        expected = if_match_version(request)
+        data = parse_body(s.ClaimUpdateSerializer, request)
+        claim = services.claim_update(
+            claim=claim, actor=request.user, expected_version=expected, **data
+        )
+        return Response(s.ClaimSerializer(claim).data, headers={"ETag": etag(claim)})
+
+
+class ClaimReanchorApi(APIView):
+    @extend_schema(
+        request=s.ReanchorSerializer,
+        responses={200: s.ClaimSerializer, **ERRORS},
+        description="Anchor the claim to [start, end) of the current text by hand (orphans, and "
+        "claims whose text changed inside). Creator or editor.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        claim, _ = access.claim_get_for_user(user=request.user, pk=pk)
+        data = parse_body(s.ReanchorSerializer, request)
+        claim = services.claim_reanchor(claim=claim, actor=request.user, **data)
+        return Response(
+            s.ClaimSerializer(claim_reloaded(claim)).data, headers={"ETag": etag(claim)}
+        )

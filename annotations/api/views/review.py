@@ -1,0 +1,180 @@
+"""The review queue, verdicts under blind review, and the editors' decisions."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotations import access, selectors, services
+from annotations.api import serializers as s
+from annotations.api.views._common import (
+    ERRORS,
+    claim_reloaded,
+    etag,
+    parse_body,
+    project_from_body,
+)
+from annotations.models import Claim, Role
+
+
+class QueueNextApi(APIView):
+    @extend_schema(
+        request=s.QueueNextSerializer,
+        responses={
+            200: s.LeaseSerializer,
+            204: OpenApiResponse(description="Nothing to review"),
+            **ERRORS,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = parse_body(s.QueueNextSerializer, request)
+        project = project_from_body(request, data["project"], role=Role.REVIEWER)
+        assignment = services.lease_next(reviewer=request.user, project=project)
+        if assignment is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        claim = selectors.claims_with_consensus(Claim.objects.filter(pk=assignment.claim_id)).get()
+        return Response(
+            {"claim": s.ClaimSerializer(claim).data, "lease_expires_at": assignment.expires_at}
+        )
+
+
+class ClaimReleaseApi(APIView):
+    @extend_schema(
+        request=None, responses={204: None, 409: OpenApiResponse(description="No lease"), **ERRORS}
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        claim, _ = access.claim_get_for_user(user=request.user, pk=pk)
+        services.lease_release(claim=claim, reviewer=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ClaimSkipApi(APIView):
+    @extend_schema(
+        request=s.ReasonSerializer,
+        responses={204: None, 409: OpenApiResponse(description="Conflict"), **ERRORS},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        claim, _ = access.claim_get_for_user(user=request.user, pk=pk)
+        data = parse_body(s.ReasonSerializer, request)
+        services.claim_skip(claim=claim, reviewer=request.user, reason=data["reason"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ClaimVerdictsApi(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("history", bool, description="Include superseded revisions")],
+        responses={200: s.VerdictSerializer(many=True), **ERRORS},
+        description="Verdicts on the claim that you may see: blind review shows a reviewer only their "
+        "own until they have submitted; editors and admins see all.",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        claim, membership = access.claim_get_for_user(user=request.user, pk=pk)
+        history = request.query_params.get("history", "").lower() in ("1", "true")
+        verdicts = selectors.verdicts_visible_to(
+            user=request.user, claim=claim, membership=membership, include_history=history
+        )
+        return Response(s.VerdictSerializer(verdicts, many=True).data)
+
+    @extend_schema(
+        request=s.VerdictCreateSerializer,
+        responses={
+            201: s.VerdictSerializer,
+            409: OpenApiResponse(description="No lease, or closed"),
+            **ERRORS,
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        claim, _ = access.claim_get_for_user(user=request.user, pk=pk)
+        data = parse_body(s.VerdictCreateSerializer, request)
+        citations = [
+            services.CitationInput(
+                stance=c["stance"],
+                url=c.get("url") or "",
+                source_id=c.get("source"),
+                quote=c.get("quote", ""),
+            )
+            for c in data.get("citations", [])
+        ]
+        verdict = services.verdict_submit(
+            claim=claim,
+            reviewer=request.user,
+            rating=data["rating"],
+            confidence=data["confidence"],
+            rationale=data.get("rationale", ""),
+            citations=citations,
+        )
+        return Response(s.VerdictSerializer(verdict).data, status=status.HTTP_201_CREATED)
+
+
+class ClaimConsensusApi(APIView):
+    @extend_schema(responses={200: s.ConsensusSerializer(many=True), **ERRORS})
+    def get(self, request: Request, pk: int) -> Response:
+        claim, _ = access.claim_get_for_user(user=request.user, pk=pk)
+        return Response(
+            s.ConsensusSerializer(selectors.consensus_history(claim=claim), many=True).data
+        )
+
+
+class ClaimAdjudicateApi(APIView):
+    @extend_schema(
+        request=s.AdjudicateSerializer,
+        responses={
+            201: s.ConsensusSerializer,
+            409: OpenApiResponse(description="Not disputed"),
+            **ERRORS,
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
+        data = parse_body(s.AdjudicateSerializer, request)
+        record = services.claim_adjudicate(
+            claim=claim, editor=request.user, rating=data["rating"], note=data["note"]
+        )
+        return Response(s.ConsensusSerializer(record).data, status=status.HTTP_201_CREATED)
+
+
+class ClaimReopenApi(APIView):
+    @extend_schema(
+        request=s.NoteSerializer,
+        responses={200: s.ClaimSerializer, 409: OpenApiResponse(), **ERRORS},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
+        data = parse_body(s.NoteSerializer, request)
+        claim = services.claim_reopen(claim=claim, editor=request.user, note=data["note"])
+        return Response(
+            s.ClaimSerializer(claim_reloaded(claim)).data, headers={"ETag": etag(claim)}
+        )
+
+
+class ClaimPublishApi(APIView):
+    @extend_schema(
+        request=None, responses={200: s.ClaimSerializer, 409: OpenApiResponse(), **ERRORS}
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
+        claim = services.claim_publish(claim=claim, editor=request.user)
+        return Response(
+            s.ClaimSerializer(claim_reloaded(claim)).data, headers={"ETag": etag(claim)}
+        )
+
+
+class ClaimWithdrawApi(APIView):
+    @extend_schema(
+        request=s.ReasonSerializer,
+        responses={200: s.ClaimSerializer, 409: OpenApiResponse(), **ERRORS},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        claim, _ = access.claim_get_for_user(user=request.user, pk=pk)
+        data = parse_body(s.ReasonSerializer, request)
+        claim = services.claim_withdraw(claim=claim, actor=request.user, reason=data["reason"])
+        return Response(
+            s.ClaimSerializer(claim_reloaded(claim)).data, headers={"ETag": etag(claim)}
+        )
