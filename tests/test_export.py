@@ -1,4 +1,4 @@
-"""Tests for the export layer: annotations/export_mapping.py (pure mapping), annotations/selectors.py
+"""Tests for the export layer: annotations/core/export_mapping.py (pure mapping), annotations/selectors/export.py
 (what a user may see, in a fixed number of queries) and the native import
 (services.document_import_native, ``import_documents --format workbench``).
 
@@ -684,7 +684,7 @@ class NativeImportValidationTests(ExportScenario):
 
     def test_the_import_command_recognises_a_workbench_file(self) -> None:
         with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "export_mapping.json"
+            path = Path(folder) / "export.json"
             path.write_text(json.dumps(self.payload), encoding="utf-8")
             for extra in ([], ["--format", "workbench"]):
                 out = io.StringIO()

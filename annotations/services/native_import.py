@@ -30,7 +30,7 @@ from annotations.services._base import (
 )
 
 # --- native import ---------------------------------------------------------------------
-# Reads a native export ("workbench-export/1", see annotations/export_mapping.py and
+# Reads a native export ("workbench-export/1", see annotations/core/export_mapping.py and
 # annotations/schemas/workbench-export-1.schema.json) back into a project: the other half
 # of the lossless round trip. Owned by the export layer; appended here because every
 # write goes through this module.

@@ -3,7 +3,7 @@
     python manage.py import_documents --project demo article.txt
     python manage.py import_documents --project demo page.html https://example.org/story
     python manage.py import_documents --project demo --format jsonl batch.jsonl
-    python manage.py import_documents --project demo --format workbench export_mapping.json
+    python manage.py import_documents --project demo --format workbench export.json
     python manage.py import_documents --project desk --format workbench --create-project \
         --user ops desk.json
 
