@@ -26,6 +26,7 @@ MAX_QUOTE = 5_000  # the passage of a source a citation quotes
 MAX_NOTE = 5_000  # an editor's decision, a reopening, a text revision, a re-anchoring
 MAX_REASON = 2_000  # why a claim is skipped or withdrawn
 MAX_CITATIONS = 50  # citations per verdict
+TOO_MANY_CITATIONS = f"At most {MAX_CITATIONS} citations per verdict."
 
 # Bounded by their columns.
 MAX_CLAIMANT: int = Claim._meta.get_field("claimant").max_length  # type: ignore[assignment]

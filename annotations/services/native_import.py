@@ -24,6 +24,7 @@ from annotations.models import (
     Source,
     Verdict,
 )
+from annotations.services import limits
 from annotations.services._base import (
     User,
     event_record,
@@ -88,6 +89,13 @@ def _native_problems(payload: dict[str, Any], *, project: Project) -> dict[str, 
     user_model = get_user_model()
     username_field = user_model._meta.get_field(user_model.USERNAME_FIELD)
 
+    def check_lengths(path: str, **fields: tuple[object, int]) -> None:
+        # The services' limits, with their message (a longer text cannot have been
+        # written through them).
+        for name, messages in limits.length_errors(**fields).items():
+            for message in messages:
+                add(f"{path}/{name}", message)
+
     def check_username(path: str, name: str) -> None:
         try:
             username_field.run_validators(name)
@@ -118,6 +126,9 @@ def _native_problems(payload: dict[str, Any], *, project: Project) -> dict[str, 
             add(f"{path}/id", f"Claim id {claim['id']} appears twice.")
         claim_ids.add(claim["id"])
         check_username(f"{path}/created_by", claim["created_by"])
+        if claim["statement"] != claim["exact"]:
+            # A claim created without a statement states its quote, however long.
+            check_lengths(path, statement=(claim["statement"], limits.MAX_STATEMENT))
         start, end = claim["start"], claim["end"]
         try:
             spans.validate_span(len(text), start, end)
@@ -141,6 +152,9 @@ def _native_problems(payload: dict[str, Any], *, project: Project) -> dict[str, 
             verdict_ids.add(verdict["id"])
             claim_verdicts.add(verdict["id"])
             check_username(f"{vpath}/reviewer", verdict["reviewer"])
+            check_lengths(vpath, rationale=(verdict["rationale"], limits.MAX_RATIONALE))
+            if len(verdict["citations"]) > limits.MAX_CITATIONS:
+                add(f"{vpath}/citations", limits.TOO_MANY_CITATIONS)
             if verdict["rating"] not in known_ratings:
                 add(f"{vpath}/rating", f"Unknown rating {verdict['rating']!r}: not in any scale.")
             key = (verdict["reviewer"], verdict["revision"])
@@ -152,6 +166,10 @@ def _native_problems(payload: dict[str, Any], *, project: Project) -> dict[str, 
                     add(f"{vpath}/is_current", f"{key[0]!r} has two current verdicts.")
                 current.add(verdict["reviewer"])
             for citation_index, citation in enumerate(verdict["citations"]):
+                check_lengths(
+                    f"{vpath}/citations/{citation_index}",
+                    quote=(citation["quote"], limits.MAX_QUOTE),
+                )
                 if citation["source"] not in source_ids:
                     add(
                         f"{vpath}/citations/{citation_index}/source",

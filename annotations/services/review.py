@@ -81,9 +81,7 @@ def _citations_validate(
     citations: Sequence[CitationInput], actor: User
 ) -> list[tuple[Source, CitationInput]]:
     if len(citations) > limits.MAX_CITATIONS:
-        raise ValidationError(
-            {"citations": f"At most {limits.MAX_CITATIONS} citations per verdict."}
-        )
+        raise ValidationError({"citations": limits.TOO_MANY_CITATIONS})
     resolved: list[tuple[Source, CitationInput]] = []
     errors: list[str] = []
     for index, citation in enumerate(citations):
