@@ -42,7 +42,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from annotations import services
-from annotations.core import cleaning, export_mapping, fetching, jsonl
+from annotations.core import export_mapping, fetching, jsonl
 from annotations.models import Project
 from annotations.services import importing
 
@@ -211,7 +211,7 @@ class Command(BaseCommand):
             if not path.is_file():
                 yield str(path), "not a file"
                 continue
-            kind = fmt or _format_of(path)
+            kind = fmt or importing.FORMATS_BY_SUFFIX.get(path.suffix.lower(), "text")
             if kind == "jsonl":
                 yield from _from_jsonl(path, clean=clean)
                 continue
@@ -225,12 +225,8 @@ class Command(BaseCommand):
             if kind == "workbench":
                 yield from _from_native(content, path)
                 continue
-            if kind == "text":
-                yield str(path), _from_text(content, path, clean=clean)
-                continue
-            if kind == "html":
-                source = importing.RawSource(content=content, format="html", name=path.name)
-                yield str(path), _from_source(source, clean=clean)
+            source = importing.RawSource(content=content, format=kind, name=path.name)
+            yield str(path), _from_source(source, clean=clean)
 
     def _report(self, summary: Summary) -> None:
         self.stdout.write(
@@ -317,34 +313,6 @@ def _from_native(content: str, path: Path) -> Iterator[tuple[str, NativeItem | s
             yield label, f'not a workbench export ("schema": "{export_mapping.NATIVE_SCHEMA}")'
             continue
         yield label, NativeItem(payload)
-
-
-def _from_text(
-    content: str, path: Path, *, clean: bool
-) -> tuple[services.DocumentInput, int] | str:
-    if not clean:
-        return services.DocumentInput(title=path.stem, text=content), 0
-    cleaned = cleaning.clean_text(content)
-    if not cleaned.text.strip():
-        return "nothing left after cleaning"
-    return (
-        services.DocumentInput(
-            title=importing.extracted_title(cleaned.title) or path.stem,
-            text=cleaned.text,
-            raw_text=cleaning.storable_raw_text(content),
-            publisher=cleaned.publisher,
-        ),
-        sum(1 for removal in cleaned.removed if removal.kind != "title"),
-    )
-
-
-def _format_of(path: Path) -> str:
-    suffix = path.suffix.lower()
-    if suffix in {".jsonl", ".ndjson"}:
-        return "jsonl"
-    if suffix in {".html", ".htm", ".xhtml"}:
-        return "html"
-    return "text"
 
 
 def _from_source(
