@@ -173,14 +173,21 @@ def _with_membership(queryset: QuerySet, user: User) -> QuerySet:
     )
 
 
-def _membership_of(obj: Document | Claim, user: User) -> Membership:
-    return Membership(
-        id=obj.membership_id,  # type: ignore[union-attr]
+def _get_with_membership(queryset: QuerySet, *, pk: int, user: User, role: Role) -> tuple:
+    """The row ``pk`` of ``queryset`` (documents or claims) and the user's membership of its
+    project, read in one query: Http404 for a non-member, PermissionDenied below ``role``."""
+    obj = _with_membership(queryset.filter(pk=pk), user).first()
+    if obj is None:
+        raise Http404
+    membership = Membership(
+        id=obj.membership_id,
         project=obj.project,
-        user=user,  # type: ignore[misc]
-        role=obj.membership_role,  # type: ignore[union-attr]
-        created_at=obj.membership_created_at,  # type: ignore[union-attr]
+        user=user,
+        role=obj.membership_role,
+        created_at=obj.membership_created_at,
     )
+    _require_role(membership, role)
+    return obj, membership
 
 
 def document_list_for_user(*, user: User, project: Project | None = None) -> QuerySet[Document]:
@@ -199,12 +206,7 @@ def document_get_for_user(
     queryset = Document.objects.select_related("project")
     if not with_text:
         queryset = queryset.defer("text", "raw_text")
-    document = _with_membership(queryset.filter(pk=pk), user).first()
-    if document is None:
-        raise Http404
-    membership = _membership_of(document, user)
-    _require_role(membership, role)
-    return document, membership
+    return _get_with_membership(queryset, pk=pk, user=user, role=role)
 
 
 def claim_list_for_user(*, user: User) -> QuerySet[Claim]:
@@ -223,12 +225,7 @@ def claim_get_for_user(
     )
     if for_update:
         queryset = queryset.select_for_update(of=("self",))
-    claim = _with_membership(queryset.filter(pk=pk), user).first()
-    if claim is None:
-        raise Http404
-    membership = _membership_of(claim, user)
-    _require_role(membership, role)
-    return claim, membership
+    return _get_with_membership(queryset, pk=pk, user=user, role=role)
 
 
 # --- rights on one claim -----------------------------------------------------------------------
