@@ -97,10 +97,16 @@ def membership_get(*, user: User, project_id: int) -> Membership | None:
     return Membership.objects.filter(user=user, project_id=project_id).first()
 
 
-def membership_require(*, user: User, project_id: int, role: Role = Role.REVIEWER) -> Membership:
+def membership_require(
+    *, user: User, project_id: int, role: Role = Role.REVIEWER, lock: bool = False
+) -> Membership:
     """The user's membership, for services (the caller has looked the object up already):
-    PermissionDenied when they are not a member, or below ``role``."""
-    membership = membership_get(user=user, project_id=project_id)
+    PermissionDenied when they are not a member, or below ``role``. ``lock`` takes the
+    membership row's lock until the transaction ends (to serialize one member's calls)."""
+    if not is_active_user(user):
+        raise PermissionDenied(NOT_A_MEMBER)
+    memberships = Membership.objects.filter(user=user, project_id=project_id)
+    membership = (memberships.select_for_update() if lock else memberships).first()
     if membership is None:
         raise PermissionDenied(NOT_A_MEMBER)
     if not role_at_least(membership, role):
@@ -114,6 +120,15 @@ def membership_get_or_404(*, user: User, project_id: int) -> Membership:
     if membership is None:
         raise Http404
     return membership
+
+
+def project_admins(*, project: Project) -> QuerySet[Membership]:
+    """The project's admin memberships, oldest first, with their users."""
+    return (
+        Membership.objects.filter(project=project, role=Role.ADMIN)
+        .select_related("user")
+        .order_by("id")
+    )
 
 
 def roles_by_project(*, user: User) -> dict[int, str]:

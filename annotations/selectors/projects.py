@@ -175,7 +175,7 @@ def project_summaries_for_user(*, user: User) -> QuerySet[Project]:
     )
     role = Membership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1]
     return (
-        Project.objects.filter(memberships__user=user)
+        access.projects_for_user(user=user)
         .annotate(
             user_role=Subquery(role),
             document_count=Coalesce(Subquery(documents), 0),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -16,7 +16,6 @@ from annotations.models import (
     AssignmentState,
     Claim,
     ClaimStatus,
-    Membership,
     Project,
     Verdict,
 )
@@ -173,11 +172,7 @@ def lease_next(
     now = now or timezone.now()
     # Serialize one reviewer's concurrent calls (double click, two tabs) on their membership
     # row, so they agree on one lease instead of racing to insert two.
-    membership = (
-        Membership.objects.select_for_update().filter(project=project, user=reviewer).first()
-    )
-    if membership is None:
-        raise PermissionDenied("You are not a member of this project.")
+    access.membership_require(user=reviewer, project_id=project.pk, lock=True)
     held = (
         Assignment.objects.select_for_update()
         .filter(project=project, reviewer=reviewer, state=AssignmentState.LEASED)

@@ -20,9 +20,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from annotations import selectors
+from annotations import access, selectors
 from annotations.core import export_mapping
-from annotations.models import Claim, Document, Membership, Project, Role
+from annotations.models import Claim, Document, Project
 
 
 class Command(BaseCommand):
@@ -59,15 +59,10 @@ class Command(BaseCommand):
     def _user(self, project: Project, username: str | None) -> Any:
         if username:
             user = get_user_model().objects.filter(username=username).first()
-            if user is None or not Membership.objects.filter(project=project, user=user).exists():
+            if user is None or access.membership_get(user=user, project_id=project.pk) is None:
                 raise CommandError(f"{username!r} is not a member of {project.slug!r}.")
             return user
-        membership = (
-            Membership.objects.filter(project=project, role=Role.ADMIN)
-            .select_related("user")
-            .order_by("id")
-            .first()
-        )
+        membership = access.project_admins(project=project).first()
         if membership is None:
             raise CommandError("The project has no admin; name a member with --user.")
         return membership.user
