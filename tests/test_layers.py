@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -162,3 +163,11 @@ def test_a_forbidden_import_breaks_its_contract(
         verdict = "BROKEN" if name in broken else "KEPT"
         assert f"{name} {verdict}" in output, (name, verdict, output)
     assert report in output, output
+
+
+def test_the_type_checker_settings_refuse_to_serve() -> None:
+    """mypy's Django plugin reads workbench.settings_typecheck (DEBUG on, no SECRET_KEY
+    needed); outside mypy they refuse to load, so nobody serves with them."""
+    assert "mypy_django_plugin" not in sys.modules
+    with pytest.raises(ImproperlyConfigured, match="for mypy only"):
+        importlib.import_module("workbench.settings_typecheck")

@@ -84,7 +84,7 @@ def _citations_validate(
         raise ValidationError(
             {"citations": f"At most {limits.MAX_CITATIONS} citations per verdict."}
         )
-    resolved: list[tuple[Source, CitationInput]] = []
+    resolved: list[tuple[Source | None, CitationInput]] = []
     errors: list[str] = []
     for index, citation in enumerate(citations):
         problems: dict[str, str] = {
@@ -125,7 +125,7 @@ def _citations_validate(
                 f"Citation {index + 1}, {name}: {message}" for name, message in problems.items()
             )
         else:
-            resolved.append((source, citation))  # type: ignore[arg-type]
+            resolved.append((source, citation))
     if errors:
         raise ValidationError({"citations": errors})
     # Create sources only after every citation validated, so a bad one writes nothing.
