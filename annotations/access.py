@@ -23,9 +23,10 @@ written anywhere else.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import User as UserModel
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
@@ -47,7 +48,9 @@ from annotations.models import (
 if TYPE_CHECKING:
     from django.db.models import Model
 
-User = AbstractBaseUser | AnonymousUser
+# Whoever a request carries: an account of the user model (Django's own: the project sets no
+# AUTH_USER_MODEL, and the foreign keys to it are typed with it) or the anonymous user.
+User = UserModel | AnonymousUser
 
 ROLE_RANK: dict[str, int] = {Role.REVIEWER: 1, Role.EDITOR: 2, Role.ADMIN: 3}
 EDITOR_ROLES = (Role.EDITOR, Role.ADMIN)
@@ -66,13 +69,15 @@ def _needs_role(role: Role) -> str:
 # --- membership and roles ----------------------------------------------------------------------
 
 
-def is_active_user(user: User) -> bool:
+def is_active_user(user: User) -> TypeGuard[UserModel]:
     return bool(user.is_authenticated and user.is_active)
 
 
-def _require_user(user: User) -> None:
+def _require_user(user: User) -> UserModel:
+    """The active account ``user`` is; Http404 for anonymous or inactive users."""
     if not is_active_user(user):
         raise Http404
+    return user
 
 
 def roles_at_least(role: Role) -> list[str]:
@@ -164,7 +169,7 @@ def project_get_for_user(
 ) -> tuple[Project, Membership]:
     """The project if ``user`` is a member with at least ``role``: Http404 for non-members,
     PermissionDenied for members below ``role``."""
-    _require_user(user)
+    user = _require_user(user)
     lookup = {"project__pk": pk} if pk is not None else {"project__slug": slug}
     membership = Membership.objects.select_related("project").filter(user=user, **lookup).first()
     if membership is None:
@@ -178,7 +183,7 @@ def _require_role(membership: Membership, role: Role) -> None:
         raise PermissionDenied(_needs_role(role))
 
 
-def _with_membership(queryset: QuerySet, user: User) -> QuerySet:
+def _with_membership[M: (Document, Claim)](queryset: QuerySet[M], user: UserModel) -> QuerySet[M]:
     """``queryset`` (of objects with a ``project``) limited to the user's projects, with
     the user's membership read through the same join: lookup and access check in one query."""
     return queryset.filter(project__memberships__user=user).annotate(
@@ -188,18 +193,20 @@ def _with_membership(queryset: QuerySet, user: User) -> QuerySet:
     )
 
 
-def _get_with_membership(queryset: QuerySet, *, pk: int, user: User, role: Role) -> tuple:
+def _get_with_membership[M: (Document, Claim)](
+    queryset: QuerySet[M], *, pk: int, user: UserModel, role: Role
+) -> tuple[M, Membership]:
     """The row ``pk`` of ``queryset`` (documents or claims) and the user's membership of its
     project, read in one query: Http404 for a non-member, PermissionDenied below ``role``."""
     obj = _with_membership(queryset.filter(pk=pk), user).first()
     if obj is None:
         raise Http404
     membership = Membership(
-        id=obj.membership_id,
+        id=obj.membership_id,  # type: ignore[attr-defined]  # annotated by _with_membership
         project=obj.project,
         user=user,
-        role=obj.membership_role,
-        created_at=obj.membership_created_at,
+        role=obj.membership_role,  # type: ignore[attr-defined]  # annotated by _with_membership
+        created_at=obj.membership_created_at,  # type: ignore[attr-defined]  # annotated by _with_membership
     )
     _require_role(membership, role)
     return obj, membership
@@ -217,7 +224,7 @@ def document_get_for_user(
 ) -> tuple[Document, Membership]:
     """The document and the caller's membership: Http404 for non-members, PermissionDenied
     below ``role``. Without ``with_text`` its text is not loaded (read windows instead)."""
-    _require_user(user)
+    user = _require_user(user)
     queryset = Document.objects.select_related("project")
     if not with_text:
         queryset = queryset.defer("text", "raw_text")
@@ -234,7 +241,7 @@ def claim_get_for_user(
     """The claim if ``user`` belongs to its project (Http404 otherwise) with at least
     ``role`` (PermissionDenied otherwise). ``for_update`` locks the claim row (call inside
     a transaction)."""
-    _require_user(user)
+    user = _require_user(user)
     queryset = Claim.objects.select_related("project", "document").defer(
         "document__text", "document__raw_text"
     )
@@ -308,8 +315,10 @@ def verdict_scope_for_user(
     )
 
 
-def _project_ids(user: User, role: Role) -> QuerySet[Membership]:
-    return Membership.objects.filter(user=user, role__in=roles_at_least(role)).values("project_id")
+def _project_ids(user: UserModel, role: Role) -> QuerySet[Membership, int]:
+    return Membership.objects.filter(user=user, role__in=roles_at_least(role)).values_list(
+        "project_id", flat=True
+    )
 
 
 def _sources_visible(user: User) -> Q:
@@ -323,7 +332,7 @@ def _sources_visible(user: User) -> Q:
 def source_get_for_user(*, user: User, pk: int) -> Source:
     """A source the user may see: one they created, or one cited by a verdict they may see
     (``verdict_scope_for_user``, so blind review holds). Http404 otherwise."""
-    _require_user(user)
+    user = _require_user(user)
     source = Source.objects.filter(pk=pk).filter(_sources_visible(user)).first()
     if source is None:
         raise Http404
@@ -372,9 +381,9 @@ def staff_projects(*, user: User, role: Role = Role.REVIEWER) -> QuerySet[Projec
     return projects_for_user(user=user, role=role)
 
 
-def staff_scope(
-    queryset: QuerySet, *, user: User, path: str = "project", role: Role = Role.REVIEWER
-) -> QuerySet:
+def staff_scope[M: Model](
+    queryset: QuerySet[M], *, user: User, path: str = "project", role: Role = Role.REVIEWER
+) -> QuerySet[M]:
     """``queryset`` limited to rows whose ``path`` project is one of ``staff_projects``."""
     if sees_everything(user):
         return queryset

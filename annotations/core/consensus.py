@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Final, Literal
 
 import krippendorff
 import numpy as np
@@ -38,9 +39,10 @@ __all__ = [
 MIN_MAJORITY_THRESHOLD = 0.5
 MAX_MAJORITY_THRESHOLD = 1.0
 
-NOMINAL = "nominal"
-ORDINAL = "ordinal"
-_LEVELS = (NOMINAL, ORDINAL)
+Level = Literal["nominal", "ordinal"]
+NOMINAL: Final = "nominal"
+ORDINAL: Final = "ordinal"
+_LEVELS: tuple[Level, ...] = (NOMINAL, ORDINAL)
 
 
 class Rule(StrEnum):
@@ -140,7 +142,7 @@ def decide(
 def alpha(
     units: Mapping[Hashable, Mapping[Hashable, Hashable]],
     *,
-    level: str = NOMINAL,
+    level: Level = NOMINAL,
     order: Sequence[Hashable] | None = None,
 ) -> float | None:
     """Krippendorff's alpha over ``units``: unit (claim) -> {coder (reviewer): value}.

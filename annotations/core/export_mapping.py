@@ -23,7 +23,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +88,8 @@ def json_dumps_safe(obj: Any, *, indent: int | None = None, sort_keys: bool = Fa
 def native_schema() -> dict[str, Any]:
     """The JSON Schema (2020-12) of the native export, read once from the package."""
     with NATIVE_SCHEMA_PATH.open(encoding="utf-8") as handle:
-        return json.load(handle)
+        schema: dict[str, Any] = json.load(handle)
+    return schema
 
 
 def native_errors(
@@ -155,7 +156,8 @@ def _value_problems(payload: Any) -> list[tuple[str, str]]:
 
 def current_consensus(claim: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """The claim's current consensus record, or None (never decided, or superseded)."""
-    for record in claim.get("consensus", ()):
+    records: Iterable[Mapping[str, Any]] = claim.get("consensus", ())
+    for record in records:
         if record.get("is_current"):
             return record
     return None

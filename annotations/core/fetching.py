@@ -34,6 +34,7 @@ import time
 from collections.abc import Buffer, Callable, Collection
 from dataclasses import dataclass
 from email.message import Message
+from typing import cast
 from urllib.parse import quote, urljoin, urlsplit
 
 from annotations.core.urlnorm import UrlError, check_url
@@ -301,7 +302,8 @@ class _PinnedHTTPSConnection(_PinnedHTTPConnection):
             raw.settimeout(self._deadline.remaining())
             # Certificate and SNI are checked against the name the user asked for, not
             # the address connected to.
-            tls = context.wrap_socket(raw, server_hostname=self.host)
+            # A _DeadlineSSLSocket: the context's sslsocket_class, set above.
+            tls = cast(_DeadlineSSLSocket, context.wrap_socket(raw, server_hostname=self.host))
         except BaseException:
             raw.close()
             raise

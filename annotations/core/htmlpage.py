@@ -235,22 +235,26 @@ def extract_html(html: str, *, url: str = "") -> HtmlDocument:
     except AssertionError:  # pragma: no cover - html.parser's last-resort complaint
         pass
 
-    options = {
-        "url": url or None,
-        "favor_precision": True,
-        "include_comments": False,
-        "include_tables": False,
-        "include_images": False,
-        "include_links": False,
-        "include_formatting": False,
-    }
+    def extraction(*, with_metadata: bool) -> object:
+        return trafilatura.bare_extraction(
+            html,
+            url=url or None,
+            favor_precision=True,
+            include_comments=False,
+            include_tables=False,
+            include_images=False,
+            include_links=False,
+            include_formatting=False,
+            with_metadata=with_metadata,
+        )
+
     try:
-        document = trafilatura.bare_extraction(html, with_metadata=True, **options)
+        document = extraction(with_metadata=True)
     except AssertionError:
         # htmldate (trafilatura's date finder) asserts on some malformed trees, e.g. an
         # <svg> left without a parent (found by tests/test_fuzz.py): keep the text and
         # the page's own <meta> facts, without trafilatura's metadata.
-        document = trafilatura.bare_extraction(html, with_metadata=False, **options)
+        document = extraction(with_metadata=False)
 
     def field(name: str) -> str:
         return _metadata_text(getattr(document, name, None)) if document is not None else ""

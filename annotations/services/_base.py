@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+# Services act for an account of the user model: Django's own (the project sets no
+# AUTH_USER_MODEL), which the models' foreign keys to it are typed with.
+from django.contrib.auth.models import User as User
 from django.core.exceptions import ValidationError
 from django.db.models import Model
 from django.utils import timezone
@@ -15,8 +17,6 @@ from annotations.models import (
     Event,
     Project,
 )
-
-User = AbstractBaseUser
 
 
 def event_record(
@@ -31,10 +31,12 @@ def event_record(
     after: dict[str, Any] | None = None,
 ) -> Event:
     """Append an audit event. Call inside the writing service's transaction."""
+    if not object_type and obj is not None:
+        object_type = obj._meta.model_name or ""
     return Event.objects.create(
         actor=actor if actor is not None and actor.is_authenticated else None,
         verb=verb,
-        object_type=object_type or (obj._meta.model_name if obj is not None else ""),
+        object_type=object_type,
         object_id=obj.pk if obj is not None else None,
         project_id=project.pk if project is not None else project_id,
         before=before,

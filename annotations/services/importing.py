@@ -237,7 +237,8 @@ def _preview_html(source: RawSource, clean: bool) -> ImportPreview:
             "JavaScript. Paste the article text instead.",
             code="no_main_text",
         ) from None
-    text, removed = page.text, ()
+    text = page.text
+    removed: tuple[RemovedPart, ...] = ()
     if clean:
         text, removed = clean_body(page.text)
     if page.removed_chars:
@@ -276,9 +277,13 @@ def as_date(value: object) -> dt.date | None:
 
 
 def _preview_jsonl(source: RawSource) -> ImportPreview:
-    records, errors = [], []
+    records: list[jsonl.Record] = []
+    errors: list[jsonl.RecordError] = []
     for item in jsonl.parse_jsonl(jsonl.jsonl_lines(source.content)):
-        (errors if isinstance(item, jsonl.RecordError) else records).append(item)
+        if isinstance(item, jsonl.RecordError):
+            errors.append(item)
+        else:
+            records.append(item)
     return ImportPreview(
         source=source, text="", title="", records=tuple(records), errors=tuple(errors)
     )

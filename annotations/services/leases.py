@@ -72,7 +72,8 @@ def _slots_taken(*, claim_id: int, now: dt.datetime) -> int:
             cursor.execute(
                 _SLOTS_SQL, {"claim": claim_id, "leased": AssignmentState.LEASED.value, "now": now}
             )
-            return cursor.fetchone()[0]
+            (taken,) = cursor.fetchone()
+            return int(taken)
     return (
         Assignment.objects.filter(
             claim_id=claim_id, state=AssignmentState.LEASED, expires_at__gt=now
@@ -122,7 +123,7 @@ def _pick(
     waits for such a claim. The free-slot count seen here is the statement's snapshot:
     re-check it with ``_slots_taken`` once the lock is held."""
     if connection.vendor == "postgresql":
-        params = {
+        params: dict[str, int | str | dt.datetime | list[int]] = {
             "project": project.pk,
             "reviewer": reviewer.pk,
             "in_review": ClaimStatus.IN_REVIEW.value,

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Model
+from django.db.models import Field, Model
 
 from annotations.core import spans
 from annotations.core.urlnorm import UrlError, check_url, normalize_url
@@ -87,7 +86,8 @@ def _native_problems(payload: dict[str, Any], *, project: Project) -> dict[str, 
     known_ratings = rating_keys | scale_keys
 
     user_model = get_user_model()
-    username_field = user_model._meta.get_field(user_model.USERNAME_FIELD)
+    # USERNAME_FIELD names one of the user model's own fields, never a reverse relation.
+    username_field = cast("Field[Any, Any]", user_model._meta.get_field(user_model.USERNAME_FIELD))
 
     def check_lengths(path: str, **fields: tuple[object, int]) -> None:
         # The services' limits, with their message (a longer text cannot have been
@@ -224,7 +224,7 @@ def _native_time_fields(
             yield f"{path}/consensus/{index}/decided_at", record["decided_at"], _native_datetime
 
 
-def _native_users(names: set[str]) -> tuple[dict[str, AbstractBaseUser], list[str]]:
+def _native_users(names: set[str]) -> tuple[dict[str, User], list[str]]:
     """Users by username; the missing ones are created inactive with unusable passwords."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password

@@ -82,7 +82,7 @@ def _citations_validate(
 ) -> list[tuple[Source, CitationInput]]:
     if len(citations) > limits.MAX_CITATIONS:
         raise ValidationError({"citations": limits.TOO_MANY_CITATIONS})
-    resolved: list[tuple[Source, CitationInput]] = []
+    resolved: list[tuple[Source | None, CitationInput]] = []
     errors: list[str] = []
     for index, citation in enumerate(citations):
         problems: dict[str, str] = {
@@ -123,7 +123,7 @@ def _citations_validate(
                 f"Citation {index + 1}, {name}: {message}" for name, message in problems.items()
             )
         else:
-            resolved.append((source, citation))  # type: ignore[arg-type]
+            resolved.append((source, citation))
     if errors:
         raise ValidationError({"citations": errors})
     # Create sources only after every citation validated, so a bad one writes nothing.

@@ -161,6 +161,10 @@ def document_revise(
         )
         claim.anchor_status = _STATUS[placement.status]
         if placement.status != reanchor.AnchorStatus.ORPHANED:
+            # Placed or proposed: every position field is set (only ORPHANED has None).
+            assert placement.start is not None and placement.end is not None
+            assert placement.exact is not None and placement.prefix is not None
+            assert placement.suffix is not None
             claim.start, claim.end = placement.start, placement.end
             claim.exact, claim.prefix, claim.suffix = (
                 placement.exact,

@@ -124,6 +124,9 @@ def _jsonable(value: object) -> object:
 
 def _page_metadata(html: str, *, url: str) -> dict[str, object]:
     """Title, publisher and date a page declares (HTML meta, Open Graph, JSON-LD)."""
+    title: str | None
+    publisher: str | None
+    published: object
     try:
         page = htmlpage.extract_html(html, url=url)
         title, publisher, published = page.title, page.publisher, page.published
