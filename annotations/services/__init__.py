@@ -23,13 +23,11 @@ from annotations.services.projects import (
     project_update,
 )
 from annotations.services.review import (
-    CitationInput,
     claim_adjudicate,
     claim_publish,
     claim_reopen,
     claim_withdraw,
     consensus_recompute,
-    verdict_submit,
 )
 from annotations.services.revisions import (
     ClaimPlacement,
@@ -42,6 +40,7 @@ from annotations.services.sources import (
     source_get_or_create,
     sources_get_or_create,
 )
+from annotations.services.verdicts import CitationInput, verdict_submit
 
 __all__ = [
     "DEFAULT_SCALE",

@@ -1,33 +1,26 @@
-"""Verdicts, consensus and the editors' decisions (adjudicate, reopen, publish, withdraw)."""
+"""Consensus and the editors' decisions: the project's rule over the current verdicts,
+adjudication, reopening, publishing and withdrawing."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 
 from annotations import access
 from annotations.core import consensus
-from annotations.core.urlnorm import UrlError, normalize_url
 from annotations.models import (
     Assignment,
     AssignmentState,
-    Citation,
     Claim,
     ClaimStatus,
-    Confidence,
     Consensus,
     ConsensusMethod,
     Rating,
     Role,
-    Source,
-    Stance,
     Verdict,
 )
 from annotations.services import limits
@@ -35,34 +28,9 @@ from annotations.services._base import (
     QueueConflict,
     User,
     _require_storable_text,
-    _storable_text_errors,
     event_record,
 )
-from annotations.services.leases import _close_assignment, _held_lease
-from annotations.services.sources import source_get_or_create
-
-
-@dataclass(frozen=True)
-class CitationInput:
-    stance: str
-    url: str = ""
-    source_id: int | None = None
-    quote: str = ""
-
-
-def _verdict_state(verdict: Verdict, citations: Sequence[Citation] | None = None) -> dict[str, Any]:
-    """The verdict as the audit event records it; ``citations`` when the caller has them
-    in hand (a verdict just written), else they are read."""
-    return {
-        "rating": verdict.rating.key,
-        "confidence": verdict.confidence,
-        "rationale": verdict.rationale,
-        "revision": verdict.revision,
-        "citations": [
-            {"source": c.source_id, "quote": c.quote, "stance": c.stance}
-            for c in (verdict.citations.all() if citations is None else citations)
-        ],
-    }
+from annotations.services.leases import _close_assignment
 
 
 def _rating_get(*, project_id: int, key: str, field: str = "rating") -> Rating:
@@ -75,155 +43,6 @@ def _rating_get(*, project_id: int, key: str, field: str = "rating") -> Rating:
         keys = ", ".join(Rating.objects.filter(project_id=project_id).values_list("key", flat=True))
         raise ValidationError({field: f"Unknown rating {key!r}; this project's scale is: {keys}."})
     return rating
-
-
-def _citations_validate(
-    citations: Sequence[CitationInput], actor: User
-) -> list[tuple[Source, CitationInput]]:
-    if len(citations) > limits.MAX_CITATIONS:
-        raise ValidationError({"citations": limits.TOO_MANY_CITATIONS})
-    resolved: list[tuple[Source | None, CitationInput]] = []
-    errors: list[str] = []
-    for index, citation in enumerate(citations):
-        problems: dict[str, str] = {
-            name: " ".join(messages)
-            for name, messages in _storable_text_errors(
-                url=citation.url, quote=citation.quote
-            ).items()
-        }
-        if problems:
-            # Neither may reach a query (PostgreSQL refuses NUL even in a lookup).
-            errors.extend(
-                f"Citation {index + 1}, {name}: {message}" for name, message in problems.items()
-            )
-            continue
-        if citation.stance not in Stance.values:
-            problems["stance"] = (
-                f"Unknown stance {citation.stance!r}; use one of {', '.join(Stance.values)}."
-            )
-        for name, messages in limits.length_errors(
-            quote=(citation.quote, limits.MAX_QUOTE)
-        ).items():
-            problems[name] = " ".join(messages)
-        source = None
-        if citation.source_id is not None:
-            # Only sources the reviewer may see; any other id reads as unknown (no oracle).
-            source = access.source_for_citation(user=actor, pk=citation.source_id)
-            if source is None:
-                problems["source"] = f"No source with id {citation.source_id}."
-        elif citation.url:
-            try:
-                normalize_url(citation.url)
-            except UrlError as exc:
-                problems["url"] = str(exc)
-        else:
-            problems["url"] = "Give the source's URL or the id of a known source."
-        if problems:
-            errors.extend(
-                f"Citation {index + 1}, {name}: {message}" for name, message in problems.items()
-            )
-        else:
-            resolved.append((source, citation))
-    if errors:
-        raise ValidationError({"citations": errors})
-    # Create sources only after every citation validated, so a bad one writes nothing.
-    return [
-        (source or source_get_or_create(url=citation.url, actor=actor), citation)
-        for source, citation in resolved
-    ]
-
-
-@transaction.atomic
-def verdict_submit(
-    *,
-    claim: Claim,
-    reviewer: User,
-    rating: str,
-    confidence: str,
-    rationale: str = "",
-    citations: Sequence[CitationInput] = (),
-    now: dt.datetime | None = None,
-) -> Verdict:
-    """Record ``reviewer``'s verdict on ``claim``, or a revision of it.
-
-    A first verdict needs the reviewer's unexpired lease; a revision is allowed until
-    consensus is recorded, and is a new row (the old one is kept, no longer current).
-    Locks the claim row, then decides consensus when the required verdicts are in.
-    Raises ValidationError for bad input and QueueConflict for the wrong state.
-    """
-    now = now or timezone.now()
-    access.membership_require(user=reviewer, project_id=claim.project_id)
-    _require_storable_text(rating=rating, confidence=confidence, rationale=rationale)
-    claim = _lock_claim(claim)
-    errors: dict[str, str] = {}
-    if confidence not in Confidence.values:
-        errors["confidence"] = f"Unknown confidence {confidence!r}; use low, medium or high."
-    for name, messages in limits.length_errors(rationale=(rationale, limits.MAX_RATIONALE)).items():
-        errors[name] = messages[0]
-    try:
-        rating_obj = _rating_get(project_id=claim.project_id, key=rating)
-    except ValidationError as exc:
-        errors.update({k: v[0] for k, v in exc.message_dict.items()})
-    if errors:
-        raise ValidationError(errors)
-    previous = (
-        Verdict.objects.select_for_update()
-        .filter(claim=claim, reviewer=reviewer, is_current=True)
-        .first()
-    )
-    lease = None
-    if previous is None:
-        if claim.status != ClaimStatus.IN_REVIEW:
-            raise QueueConflict(
-                f"This claim is {claim.get_status_display().lower()}, not in review."
-            )
-        lease = _held_lease(claim=claim, reviewer=reviewer, now=now)
-        if lease is None:
-            raise QueueConflict(
-                "Take this claim from the queue (Review next) before judging it; "
-                "your lease may have expired."
-            )
-    elif claim.status not in (ClaimStatus.IN_REVIEW, ClaimStatus.DISPUTED):
-        raise QueueConflict("Consensus has been recorded; verdicts can no longer be revised.")
-    sources = _citations_validate(list(citations), reviewer)
-    verdict = Verdict(
-        claim=claim,
-        reviewer=reviewer,
-        rating=rating_obj,
-        confidence=confidence,
-        rationale=rationale or "",
-        revision=1 if previous is None else previous.revision + 1,
-        # The text the reviewer judged: the revision the claim's span refers to.
-        document_revision=claim.anchor_revision,
-    )
-    before = None
-    if previous is not None:
-        before = _verdict_state(previous)
-        previous.is_current = False
-        previous.save(update_fields=["is_current"])
-    verdict.save()
-    written = Citation.objects.bulk_create(
-        Citation(verdict=verdict, source=source, quote=c.quote or "", stance=c.stance)
-        for source, c in sources
-    )
-    if lease is not None:
-        _close_assignment(lease, state=AssignmentState.SUBMITTED, now=now)
-    event_record(
-        actor=reviewer,
-        verb="verdict.submit" if previous is None else "verdict.revise",
-        obj=verdict,
-        project_id=claim.project_id,
-        before=before,
-        after=_verdict_state(verdict, written),
-    )
-    _consensus_decide(claim=claim, actor=reviewer)
-    # Load what the answer shows while still in the transaction: once it commits, turning
-    # the verdict into a response needs no database, so an outage between the commit and
-    # the response cannot report a saved verdict as failed.
-    prefetch_related_objects(
-        [verdict], Prefetch("citations", queryset=Citation.objects.select_related("source"))
-    )
-    return verdict
 
 
 def _current_verdicts(claim: Claim) -> list[Verdict]:
