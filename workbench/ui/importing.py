@@ -34,7 +34,7 @@ from annotations.core import cleaning, fetching, passages
 from annotations.models import Claim, ClaimAnchor, Document, Project, Role
 from annotations.services import importing
 from workbench.ui import reviewing
-from workbench.ui.import_forms import (
+from workbench.ui.forms import (
     METADATA_FIELDS,
     SOURCE_FIELDS,
     DocumentImportForm,

@@ -30,7 +30,7 @@ from django_htmx.middleware import HtmxDetails
 from annotations import access, selectors, services
 from annotations.core import spans
 from annotations.models import Claim, ClaimStatus, Document, Membership
-from annotations.services import limits
+from workbench.ui.forms import ClaimCreateForm
 
 DOCUMENTS_PER_PAGE = 25
 # Deeper overlaps share the darkest highlight; the data-claims list still names them all.
@@ -421,29 +421,6 @@ def document_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 # --- claim creation ------------------------------------------------------------------------
-
-
-class ClaimCreateForm(forms.Form):
-    # Offsets are validated by annotations.core.spans (precise messages), not by min_value here.
-    start = forms.IntegerField(widget=forms.HiddenInput)
-    end = forms.IntegerField(widget=forms.HiddenInput)
-    exact = forms.CharField(required=False, strip=False, widget=forms.HiddenInput)
-    statement = forms.CharField(
-        required=False,
-        max_length=limits.MAX_STATEMENT,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="The checkable claim in your words. Left empty, the quote is used.",
-    )
-    claimant = forms.CharField(
-        required=False,
-        max_length=limits.MAX_CLAIMANT,
-        help_text="Who made the claim, e.g. “the mayor”.",
-    )
-
-    def clean_exact(self) -> str | None:
-        # Form submission turns "\n" into "\r\n"; compare in the canonical form.
-        exact = self.cleaned_data["exact"]
-        return spans.canonicalize(exact) if exact else None
 
 
 _SPAN_FIELDS = ("start", "end", "exact")
