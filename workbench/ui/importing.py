@@ -26,8 +26,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
-from django_htmx.middleware import HtmxDetails
 
 from annotations import access, selectors, services
 from annotations.core import cleaning, fetching, passages
@@ -43,6 +41,7 @@ from workbench.ui.forms import (
     ReanchorForm,
     upload_limit,
 )
+from workbench.ui.htmx import HtmxHttpRequest, attach_errors, redirect_to, render_page_or_partial
 
 IMPORT_PAGE = "workbench/document_import.html"
 REVISE_PAGE = "workbench/document_revise.html"
@@ -53,30 +52,6 @@ REANCHOR_PANEL = "workbench/_reanchor_panel.html"
 PREVIEW_CHARS = 4_000
 # A JSONL batch reports each refused line as a message, up to this many.
 MAX_LINE_MESSAGES = 50
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
-def _attach_errors(form: Form, exc: ValidationError, *, non_field: tuple[str, ...] = ()) -> None:
-    """Put a service's ValidationError on the form: per field where the form has it."""
-    errors = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
-    for name, field_messages in errors.items():
-        known = name in form.fields and name not in non_field
-        form.add_error(name if known else None, field_messages)
-
-
-def _redirect(request: HtmxHttpRequest, url: str) -> HttpResponse:
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-
-
-def _page_or_partial(
-    request: HtmxHttpRequest, template: str, partial: str, context: dict[str, Any], status: int
-) -> HttpResponse:
-    if request.htmx:
-        return render(request, f"{template}#{partial}", context)
-    return render(request, template, context, status=status)
 
 
 # --- import ------------------------------------------------------------------------------------
@@ -120,7 +95,7 @@ def _preview(
     except fetching.FetchError as exc:
         form.add_error("url", exc.message)
     except ValidationError as exc:
-        _attach_errors(form, exc)
+        attach_errors(form, exc)
     return None
 
 
@@ -164,7 +139,7 @@ def _import_page(
         "preview_truncated": bool(preview and preview.length > PREVIEW_CHARS),
         "upload_limit": upload_limit(),
     }
-    return _page_or_partial(request, IMPORT_PAGE, "import-preview", context, status)
+    return render_page_or_partial(request, IMPORT_PAGE, "import-preview", context, status=status)
 
 
 def _batch_messages(request: HttpRequest, result: importing.BatchResult) -> None:
@@ -207,17 +182,17 @@ def document_import(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             clean=form.cleaned_data["remove_junk"],
         )
         _batch_messages(request, result)
-        return _redirect(request, reverse("workbench:document-import", kwargs={"slug": slug}))
+        return redirect_to(request, reverse("workbench:document-import", kwargs={"slug": slug}))
     try:
         document = importing.document_import(
             project=project, preview=preview, actor=request.user, **form.metadata()
         )
     except ValidationError as exc:
         # The posted form already carries the previewed input and the user's metadata.
-        _attach_errors(form, exc, non_field=("text",))
+        attach_errors(form, exc, non_field=("text",))
         return _import_page(request, project, form, preview, status=422)
     messages.success(request, f"Imported “{document.title}” ({document.length:,} characters).")
-    return _redirect(request, document.get_absolute_url())
+    return redirect_to(request, document.get_absolute_url())
 
 
 # --- revisions ---------------------------------------------------------------------------------
@@ -242,17 +217,17 @@ def document_revise(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                     note=form.cleaned_data["note"],
                 )
             except ValidationError as exc:
-                _attach_errors(form, exc)
+                attach_errors(form, exc)
             else:
                 counts = ", ".join(f"{n} {outcome}" for outcome, n in report.counts.items())
                 messages.success(request, f"Revision {report.revision} saved. Claims: {counts}.")
                 url = reverse(
                     "workbench:document-revision", kwargs={"pk": pk, "number": report.revision - 1}
                 )
-                return _redirect(request, url)
+                return redirect_to(request, url)
     context = {"document": document, "project": document.project, "form": form}
-    return _page_or_partial(
-        request, REVISE_PAGE, "revise-form", context, 422 if form.errors else 200
+    return render_page_or_partial(
+        request, REVISE_PAGE, "revise-form", context, status=422 if form.errors else 200
     )
 
 
@@ -376,13 +351,13 @@ def claim_reanchor(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         try:
             claim = services.claim_reanchor(claim=claim, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _attach_errors(form, exc)
+            attach_errors(form, exc)
         else:
             messages.success(
                 request,
                 f"Re-anchored to characters {claim.start} to {claim.end} of the current text.",
             )
-            return _redirect(request, claim.get_absolute_url())
+            return redirect_to(request, claim.get_absolute_url())
     panel = ReanchorPanel(form=form, previous=selectors.claim_previous_anchor(claim=claim))
     return _panel_response(request, claim, panel, "reanchor-panel", status=422)
 

@@ -14,23 +14,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import reswap, retarget
-from django_htmx.middleware import HtmxDetails
 
 from annotations import access, selectors, services
 from annotations.core import spans
 from annotations.models import Claim, ClaimStatus, Document, Membership
 from workbench.ui.forms import ClaimCreateForm
+from workbench.ui.htmx import HtmxHttpRequest, attach_errors, wants_fragment
 
 DOCUMENTS_PER_PAGE = 25
 # Deeper overlaps share the darkest highlight; the data-claims list still names them all.
@@ -40,15 +39,6 @@ MAX_DEPTH_CLASS = 4
 READER_WINDOW = 50_000
 # … and at most about this many claims per window (the HTML grows with them too).
 READER_MAX_CLAIMS = 250
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
-def _wants_fragment(request: HtmxHttpRequest) -> bool:
-    # A history-restore request (back button after hx-push-url) needs the whole page.
-    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def _optional_url(name: str, **kwargs: object) -> str | None:
@@ -218,7 +208,7 @@ def document_list(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     documents = selectors.document_search_for_user(user=request.user, project=project, query=query)
     page = Paginator(documents, DOCUMENTS_PER_PAGE).get_page(request.GET.get("page"))
     template = "workbench/document_list.html"
-    if _wants_fragment(request):
+    if wants_fragment(request):
         template += "#document-rows"
     response = render(
         request,
@@ -341,7 +331,7 @@ def _window_shortened(
     return ReaderWindow(window.start, end, end, window.text[: end - window.start]), kept
 
 
-def _window_start(request: HttpRequest, document: Document) -> int:
+def _window_start(request: HtmxHttpRequest, document: Document) -> int:
     """The ``?start=`` of a window link: 0 by default, 404 unless inside the text."""
     raw = request.GET.get("start", "")
     if raw == "":
@@ -410,7 +400,7 @@ def document_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     scrolls into view (``#reader-window``: the text plus the new claims, out of band)."""
     document, membership = access.document_get_for_user(user=request.user, pk=pk, with_text=False)
     start = _window_start(request, document)
-    if _wants_fragment(request) and "start" in request.GET:
+    if wants_fragment(request) and "start" in request.GET:
         context = _reader_context(document, membership, start=start, continuation=True)
         response = render(request, "workbench/document_detail.html#reader-window", context)
     else:
@@ -438,13 +428,6 @@ def _selector(form: ClaimCreateForm, document: Document) -> spans.Selector | Non
         return None
 
 
-def _add_service_errors(form: forms.Form, exc: ValidationError) -> None:
-    # Errors on fields the form does not have (model-level ones) become non-field errors.
-    errors = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
-    for field, field_messages in errors.items():
-        form.add_error(field if field in form.fields else None, field_messages)
-
-
 def _claim_form_response(
     request: HtmxHttpRequest,
     document: Document,
@@ -456,9 +439,9 @@ def _claim_form_response(
         "project": document.project,
         "form": form,
         "selector": selector,
-        "in_reader": _wants_fragment(request),
+        "in_reader": wants_fragment(request),
     }
-    if not _wants_fragment(request):
+    if not wants_fragment(request):
         status = 422 if form.errors else 200
         return render(request, "workbench/claim_form.html", context, status=status)
     response = render(request, "workbench/_claim_form.html", context)
@@ -495,9 +478,9 @@ def claim_create(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                 document=document, actor=request.user, **form.cleaned_data
             )
         except ValidationError as exc:
-            _add_service_errors(form, exc)
+            attach_errors(form, exc)
         else:
-            if _wants_fragment(request):
+            if wants_fragment(request):
                 context = _reader_context(
                     document,
                     membership,

@@ -15,13 +15,10 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.forms import Form
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRedirect
-from django_htmx.middleware import HtmxDetails
 
 from annotations import access, selectors, services
 from annotations.models import Claim, Project, Rating, Role
@@ -38,48 +35,13 @@ from workbench.ui.forms import (
     SourceSearchForm,
     VerdictForm,
 )
+from workbench.ui.htmx import HtmxHttpRequest, attach_errors, redirect_to, render_page_or_partial
 
 CLAIM_PAGE = "workbench/claim_detail.html"
 DISPUTES_PAGE = "workbench/disputes.html"
 
 
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def _attach_errors(form: Form, exc: ValidationError) -> None:
-    """Put a service's ValidationError on the form: per field where the form has it."""
-    errors = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
-    for field, field_messages in errors.items():
-        form.add_error(field if field in form.fields else None, field_messages)
-
-
-def _render(
-    request: HtmxHttpRequest,
-    template: str,
-    partial: str,
-    context: dict[str, Any],
-    *,
-    notice: str = "",
-    level: int = messages.INFO,
-    status: int = 200,
-) -> HttpResponse:
-    """The whole page with ``status``, or for htmx the ``partial`` with the notice inside it
-    (a fragment has no message area). htmx always gets 200: htmx 2 does not swap 4xx
-    responses under the shared htmx-config, and a refused form must still be shown."""
-    if request.htmx:
-        context |= {"notice": notice, "notice_level": messages.DEFAULT_TAGS.get(level, "info")}
-        return render(request, f"{template}#{partial}", context)
-    if notice:
-        messages.add_message(request, level, notice)
-    return render(request, template, context, status=status)
-
-
-def _redirect(request: HtmxHttpRequest, url: str) -> HttpResponse:
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 def _citation_formset(
@@ -146,7 +108,9 @@ def _claim_page(
     claim, membership = access.claim_get_for_user(user=request.user, pk=pk)
     review = selectors.claim_review_get(user=request.user, claim=claim, membership=membership)
     context = {"claim": claim, "review": review, **_claim_forms(claim, review), **forms}
-    return _render(request, CLAIM_PAGE, partial, context, notice=notice, level=level, status=status)
+    return render_page_or_partial(
+        request, CLAIM_PAGE, partial, context, notice=notice, level=level, status=status
+    )
 
 
 def _claim_done(
@@ -193,7 +157,9 @@ def _disputes_page(
     if request.htmx and claim_id is not None:
         card = selectors.dispute_card_get(project=project, claim_id=claim_id)
         context = {"project": project, "item": _dispute_item(card, ratings, forms)}
-        return _render(request, DISPUTES_PAGE, "dispute-card", context, notice=notice, level=level)
+        return render_page_or_partial(
+            request, DISPUTES_PAGE, "dispute-card", context, notice=notice, level=level
+        )
     disputed, resolved = selectors.dispute_cards_for_editor(project=project)
     partial = "dispute-lists"
     context = {
@@ -205,7 +171,7 @@ def _disputes_page(
             _dispute_item(c, ratings, forms if c.claim.pk == claim_id else {}) for c in resolved
         ],
     }
-    return _render(
+    return render_page_or_partial(
         request, DISPUTES_PAGE, partial, context, notice=notice, level=level, status=status
     )
 
@@ -267,7 +233,7 @@ def claim_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             )
             form.rebase(exc.current)
         except ValidationError as exc:
-            _attach_errors(form, exc)
+            attach_errors(form, exc)
         else:
             return _claim_done(request, pk, "Claim saved.", partial="claim-form")
     return _claim_page(request, pk, partial="claim-form", status=422, edit_form=form)
@@ -291,7 +257,7 @@ def verdict_submit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                 **form.cleaned_data,
             )
         except ValidationError as exc:
-            _attach_errors(form, exc)
+            attach_errors(form, exc)
         except services.QueueConflict as exc:
             # Keep what the reviewer wrote (their lease may have run out while writing).
             return _claim_page(
@@ -370,8 +336,10 @@ def queue_next(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     assignment = services.lease_next(reviewer=request.user, project=project)
     if assignment is None:
         messages.info(request, "Nothing to review right now.")
-        return _redirect(request, project.get_absolute_url())
-    return _redirect(request, reverse("workbench:claim-detail", kwargs={"pk": assignment.claim_id}))
+        return redirect_to(request, project.get_absolute_url())
+    return redirect_to(
+        request, reverse("workbench:claim-detail", kwargs={"pk": assignment.claim_id})
+    )
 
 
 @login_required
@@ -396,7 +364,7 @@ def claim_skip(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                 claim=claim, reviewer=request.user, reason=form.cleaned_data["reason"]
             )
         except ValidationError as exc:
-            _attach_errors(form, exc)
+            attach_errors(form, exc)
         except services.QueueConflict as exc:
             return _claim_done(request, pk, str(exc), level=messages.ERROR)
         else:
@@ -429,7 +397,7 @@ def claim_adjudicate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                 note=form.cleaned_data["note"],
             )
         except ValidationError as exc:
-            _attach_errors(form, exc)
+            attach_errors(form, exc)
         except services.QueueConflict as exc:
             return _editor_response(
                 request, claim, form, done=True, notice=str(exc), level=messages.ERROR
@@ -448,7 +416,7 @@ def claim_reopen(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         try:
             services.claim_reopen(claim=claim, editor=request.user, note=form.cleaned_data["note"])
         except ValidationError as exc:
-            _attach_errors(form, exc)
+            attach_errors(form, exc)
         except services.QueueConflict as exc:
             return _editor_response(
                 request, claim, form, done=True, notice=str(exc), level=messages.ERROR
