@@ -1,10 +1,10 @@
 """Reviewer web UI, reviewing side: the claim page, the review queue and the editors' disputes.
 
-Every view does four things: look the object up through a selector (404 for non-members,
-403 below the role an action needs), bind a form, call one service, render. A plain POST
-redirects (post/redirect/get); an htmx POST gets the updated fragment back
-(``template#partial``). A service's ValidationError lands on the form, a QueueConflict
-becomes a message.
+Every view does four things: look the object up through ``annotations.access`` (404 for
+non-members, 403 below the role an action needs), bind a form, call one service, render.
+A plain POST redirects (post/redirect/get); an htmx POST gets the updated fragment back
+(``template#partial``; the claim page from ``workbench.ui.claim_page``). A service's
+ValidationError lands on the form, a QueueConflict becomes a message.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from annotations import access, selectors, services
 from annotations.models import Claim, Project, Rating, Role
+from workbench.ui.claim_page import citation_formset, editor_forms, render_claim_page
 from workbench.ui.forms import (
     CITATION_PREFIX,
     AdjudicateForm,
@@ -37,80 +38,10 @@ from workbench.ui.forms import (
 )
 from workbench.ui.htmx import HtmxHttpRequest, attach_errors, redirect_to, render_page_or_partial
 
-CLAIM_PAGE = "workbench/claim_detail.html"
 DISPUTES_PAGE = "workbench/disputes.html"
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def _citation_formset(
-    claim: Claim, *, data: Any = None, initial: list[dict[str, Any]] | None = None
-) -> Any:
-    return CitationFormSet(
-        data,
-        initial=initial,
-        prefix=CITATION_PREFIX,
-        extra_rows=0 if initial else 1,
-        form_kwargs={"search_url": reverse("workbench:source-search", kwargs={"pk": claim.pk})},
-    )
-
-
-def _claim_forms(claim: Claim, review: selectors.ClaimReview) -> dict[str, Any]:
-    """Unbound forms of the claim page; a revision starts from the user's current verdict."""
-    own = review.own_verdict
-    verdict_initial = (
-        {"rating": own.rating.key, "confidence": own.confidence, "rationale": own.rationale}
-        if own
-        else None
-    )
-    citations = [
-        {"url": c.source.url, "quote": c.quote, "stance": c.stance}
-        for c in (own.citations.all() if own else ())
-    ]
-    return {
-        "edit_form": ClaimEditForm(
-            initial={
-                "statement": claim.statement,
-                "claimant": claim.claimant,
-                "version": claim.version,
-            },
-            auto_id="claim-%s",
-        ),
-        "verdict_form": VerdictForm(
-            ratings=review.ratings, initial=verdict_initial, auto_id="verdict-%s"
-        ),
-        "citation_formset": _citation_formset(claim, initial=citations),
-        "skip_form": SkipForm(auto_id="skip-%s"),
-        **_editor_forms(claim.pk, review.ratings),
-    }
-
-
-def _editor_forms(claim_id: int, ratings: list[Rating]) -> dict[str, Any]:
-    return {
-        "adjudicate_form": AdjudicateForm(ratings=ratings, auto_id=f"adjudicate-{claim_id}-%s"),
-        "reopen_form": ReopenForm(auto_id=f"reopen-{claim_id}-%s"),
-    }
-
-
-def _claim_page(
-    request: HtmxHttpRequest,
-    pk: int,
-    *,
-    partial: str = "review-panel",
-    notice: str = "",
-    level: int = messages.INFO,
-    status: int = 200,
-    **forms: Any,
-) -> HttpResponse:
-    """The claim page (or one of its fragments) as the user may see it now; ``forms`` replace
-    the unbound defaults, e.g. a bound form with errors (then ``status`` 422)."""
-    claim, membership = access.claim_get_for_user(user=request.user, pk=pk)
-    review = selectors.claim_review_get(user=request.user, claim=claim, membership=membership)
-    context = {"claim": claim, "review": review, **_claim_forms(claim, review), **forms}
-    return render_page_or_partial(
-        request, CLAIM_PAGE, partial, context, notice=notice, level=level, status=status
-    )
 
 
 def _claim_done(
@@ -123,7 +54,7 @@ def _claim_done(
 ) -> HttpResponse:
     """After a write (or a refused one): redirect a browser, refresh the fragment for htmx."""
     if request.htmx:
-        return _claim_page(request, pk, partial=partial, notice=notice, level=level)
+        return render_claim_page(request, pk, partial=partial, notice=notice, level=level)
     messages.add_message(request, level, notice)
     return redirect("workbench:claim-detail", pk=pk)
 
@@ -138,7 +69,7 @@ class DisputeItem:
 def _dispute_item(
     card: selectors.DisputeCard, ratings: list[Rating], forms: dict[str, Any]
 ) -> DisputeItem:
-    return DisputeItem(card=card, **{**_editor_forms(card.claim.pk, ratings), **forms})
+    return DisputeItem(card=card, **{**editor_forms(card.claim.pk, ratings), **forms})
 
 
 def _disputes_page(
@@ -198,7 +129,7 @@ def _editor_response(
         return _disputes_page(
             request, claim.project, claim_id=claim.pk, notice=notice, level=level, **refused
         )
-    return _claim_page(request, claim.pk, notice=notice, level=level, **refused)
+    return render_claim_page(request, claim.pk, notice=notice, level=level, **refused)
 
 
 # --- claim page --------------------------------------------------------------------------------
@@ -207,7 +138,7 @@ def _editor_response(
 @login_required
 @require_GET
 def claim_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    return _claim_page(request, pk)
+    return render_claim_page(request, pk)
 
 
 @login_required
@@ -236,7 +167,7 @@ def claim_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             attach_errors(form, exc)
         else:
             return _claim_done(request, pk, "Claim saved.", partial="claim-form")
-    return _claim_page(request, pk, partial="claim-form", status=422, edit_form=form)
+    return render_claim_page(request, pk, partial="claim-form", status=422, edit_form=form)
 
 
 @login_required
@@ -245,9 +176,9 @@ def verdict_submit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     claim, _ = access.claim_get_for_user(user=request.user, pk=pk)
     ratings = selectors.ratings_for_project(project_id=claim.project_id)
     form = VerdictForm(request.POST, ratings=ratings, auto_id="verdict-%s")
-    citations = _citation_formset(claim, data=request.POST)
+    citations = citation_formset(claim, data=request.POST)
     if "add_citation" in request.POST:  # "Add citation" without JavaScript: one more row
-        return _claim_page(request, pk, **_with_citation_row(claim, form, citations, ratings))
+        return render_claim_page(request, pk, **_with_citation_row(claim, form, citations, ratings))
     if all([form.is_valid(), citations.is_valid()]):
         try:
             services.verdict_submit(
@@ -260,7 +191,7 @@ def verdict_submit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             attach_errors(form, exc)
         except services.QueueConflict as exc:
             # Keep what the reviewer wrote (their lease may have run out while writing).
-            return _claim_page(
+            return render_claim_page(
                 request,
                 pk,
                 notice=str(exc),
@@ -271,7 +202,7 @@ def verdict_submit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             )
         else:
             return _claim_done(request, pk, "Your verdict is recorded.")
-    return _claim_page(request, pk, status=422, verdict_form=form, citation_formset=citations)
+    return render_claim_page(request, pk, status=422, verdict_form=form, citation_formset=citations)
 
 
 def _with_citation_row(
@@ -279,7 +210,7 @@ def _with_citation_row(
 ) -> dict[str, Any]:
     """The typed verdict as unbound forms (no premature errors) plus an empty citation row."""
     rows = [{name: row[name].value() for name in row.fields} for row in citations.forms]
-    formset = _citation_formset(claim, initial=rows)
+    formset = citation_formset(claim, initial=rows)
     formset.extra = 1
     verdict = VerdictForm(
         ratings=ratings,
@@ -369,7 +300,7 @@ def claim_skip(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             return _claim_done(request, pk, str(exc), level=messages.ERROR)
         else:
             return _claim_done(request, pk, "Skipped: this claim will not be offered to you again.")
-    return _claim_page(request, pk, status=422, skip_form=form)
+    return render_claim_page(request, pk, status=422, skip_form=form)
 
 
 # --- editors -----------------------------------------------------------------------------------
