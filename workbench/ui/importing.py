@@ -21,7 +21,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from annotations import access
@@ -174,8 +174,3 @@ def document_import(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         return _import_page(request, project, form, preview, status=422)
     messages.success(request, f"Imported “{document.title}” ({document.length:,} characters).")
     return redirect_to(request, document.get_absolute_url())
-
-
-urlpatterns = [
-    path("projects/<slug:slug>/import/", document_import, name="document-import"),
-]

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import reswap, retarget
@@ -208,12 +208,3 @@ def claim_create(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             return redirect(f"{document.get_absolute_url()}#claim-{claim.pk}")
     # Show the quote again unless the span itself was wrong (loads the text, errors only).
     return _claim_form_response(request, document, form, _selector(form, document))
-
-
-urlpatterns = [
-    path("", project_list, name="project-list"),
-    path("projects/<slug:slug>/", project_detail, name="project-detail"),
-    path("projects/<slug:slug>/documents/", document_list, name="document-list"),
-    path("documents/<int:pk>/", document_detail, name="document-detail"),
-    path("documents/<int:pk>/claims/new/", claim_create, name="claim-create"),
-]

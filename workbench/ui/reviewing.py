@@ -17,7 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from annotations import access, selectors, services
@@ -370,19 +370,3 @@ def claim_publish(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             request, claim, form, done=True, notice=str(exc), level=messages.ERROR
         )
     return _editor_response(request, claim, form, done=True, notice="Published.")
-
-
-urlpatterns = [
-    path("claims/<int:pk>/", claim_detail, name="claim-detail"),
-    path("claims/<int:pk>/edit/", claim_edit, name="claim-edit"),
-    path("claims/<int:pk>/verdict/", verdict_submit, name="verdict-submit"),
-    path("claims/<int:pk>/citation-row/", citation_row, name="citation-row"),
-    path("claims/<int:pk>/sources/", source_search, name="source-search"),
-    path("claims/<int:pk>/release/", lease_release, name="lease-release"),
-    path("claims/<int:pk>/skip/", claim_skip, name="claim-skip"),
-    path("claims/<int:pk>/adjudicate/", claim_adjudicate, name="claim-adjudicate"),
-    path("claims/<int:pk>/reopen/", claim_reopen, name="claim-reopen"),
-    path("claims/<int:pk>/publish/", claim_publish, name="claim-publish"),
-    path("projects/<slug:slug>/review-next/", queue_next, name="queue-next"),
-    path("projects/<slug:slug>/disputes/", disputes, name="disputes"),
-]

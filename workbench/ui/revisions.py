@@ -18,7 +18,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotations import access, selectors, services
@@ -200,13 +200,3 @@ def claim_reanchor(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             return redirect_to(request, claim.get_absolute_url())
     panel = ReanchorPanel(form=form, previous=selectors.claim_previous_anchor(claim=claim))
     return _panel_response(request, claim, panel, "reanchor-panel", status=422)
-
-
-urlpatterns = [
-    path("documents/<int:pk>/revise/", document_revise, name="document-revise"),
-    path("documents/<int:pk>/revisions/", document_revisions, name="document-revisions"),
-    path("documents/<int:pk>/revisions/<int:number>/", document_revision, name="document-revision"),
-    path("documents/<int:pk>/orphans/", document_orphans, name="document-orphans"),
-    path("claims/<int:pk>/reanchor/find/", reanchor_find, name="claim-reanchor-find"),
-    path("claims/<int:pk>/reanchor/", claim_reanchor, name="claim-reanchor"),
-]
