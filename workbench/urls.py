@@ -16,7 +16,7 @@ urlpatterns = [
     path("api/v1/", include("annotations.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
-    path("", include("workbench.ui_urls")),
+    path("", include("workbench.ui.urls")),
 ]
 
 # DEBUG off: a clean page or JSON, 503 + Retry-After when the database is out of reach.

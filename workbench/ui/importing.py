@@ -1,11 +1,11 @@
-"""Reviewer web UI: importing documents, revising a document's text, re-anchoring claims.
+"""Reviewer web UI: importing documents into a project.
 
-Every view looks its object up through a selector (404 for non-members, 403 below the
-role an action needs), binds a form, calls one service or selector, and renders. A plain
-POST that succeeds redirects (post/redirect/get); htmx gets the fragment back
-(``template#partial``), or a client redirect when the whole page changes. Fragments answer
-200 even with form errors (htmx 2 does not swap 4xx responses under the shared
-htmx-config); a plain POST with errors gets 422 and the full page.
+The view looks the project up through ``annotations.access`` (editors only), binds the
+form, calls the import services, and renders. A plain POST that succeeds redirects
+(post/redirect/get); htmx gets the preview fragment back (``template#partial``), or a
+client redirect when the whole page changes. The fragment answers 200 even with form
+errors (htmx 2 does not swap 4xx responses under the shared htmx-config); a plain POST
+with errors gets 422 and the full page.
 
 Import is two steps: "Preview" reads the input (paste, upload or URL, fetched by the
 safe fetcher) and shows the cleaned text, the metadata and what the cleaner removed,
@@ -14,72 +14,28 @@ writing nothing; "Import" stores exactly what was previewed.
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import replace
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.urls import path, reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
-from django_htmx.middleware import HtmxDetails
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
 
-from annotations import access, selectors, services
-from annotations.core import cleaning, fetching, passages
-from annotations.models import Claim, ClaimAnchor, Document, Project, Role
+from annotations import access
+from annotations.core import cleaning, fetching
+from annotations.models import Project, Role
 from annotations.services import importing
-from workbench.ui import reviewing
-from workbench.ui.import_forms import (
-    METADATA_FIELDS,
-    SOURCE_FIELDS,
-    DocumentImportForm,
-    DocumentReviseForm,
-    ReanchorFindForm,
-    ReanchorForm,
-    upload_limit,
-)
+from workbench.ui.forms import METADATA_FIELDS, SOURCE_FIELDS, DocumentImportForm, upload_limit
+from workbench.ui.htmx import HtmxHttpRequest, attach_errors, redirect_to, render_page_or_partial
 
 IMPORT_PAGE = "workbench/document_import.html"
-REVISE_PAGE = "workbench/document_revise.html"
-REVISIONS_PAGE = "workbench/document_revisions.html"
-REVISION_PAGE = "workbench/document_revision.html"
-REANCHOR_PANEL = "workbench/_reanchor_panel.html"
 # The preview shows the start of the cleaned text; the length says how much there is.
 PREVIEW_CHARS = 4_000
 # A JSONL batch reports each refused line as a message, up to this many.
 MAX_LINE_MESSAGES = 50
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
-def _attach_errors(form: Form, exc: ValidationError, *, non_field: tuple[str, ...] = ()) -> None:
-    """Put a service's ValidationError on the form: per field where the form has it."""
-    errors = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
-    for name, field_messages in errors.items():
-        known = name in form.fields and name not in non_field
-        form.add_error(name if known else None, field_messages)
-
-
-def _redirect(request: HtmxHttpRequest, url: str) -> HttpResponse:
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-
-
-def _page_or_partial(
-    request: HtmxHttpRequest, template: str, partial: str, context: dict[str, Any], status: int
-) -> HttpResponse:
-    if request.htmx:
-        return render(request, f"{template}#{partial}", context)
-    return render(request, template, context, status=status)
-
-
-# --- import ------------------------------------------------------------------------------------
 
 
 def _read_source(form: DocumentImportForm) -> importing.RawSource:
@@ -120,7 +76,7 @@ def _preview(
     except fetching.FetchError as exc:
         form.add_error("url", exc.message)
     except ValidationError as exc:
-        _attach_errors(form, exc)
+        attach_errors(form, exc)
     return None
 
 
@@ -164,7 +120,7 @@ def _import_page(
         "preview_truncated": bool(preview and preview.length > PREVIEW_CHARS),
         "upload_limit": upload_limit(),
     }
-    return _page_or_partial(request, IMPORT_PAGE, "import-preview", context, status)
+    return render_page_or_partial(request, IMPORT_PAGE, "import-preview", context, status=status)
 
 
 def _batch_messages(request: HttpRequest, result: importing.BatchResult) -> None:
@@ -207,192 +163,14 @@ def document_import(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             clean=form.cleaned_data["remove_junk"],
         )
         _batch_messages(request, result)
-        return _redirect(request, reverse("workbench:document-import", kwargs={"slug": slug}))
+        return redirect_to(request, reverse("workbench:document-import", kwargs={"slug": slug}))
     try:
         document = importing.document_import(
             project=project, preview=preview, actor=request.user, **form.metadata()
         )
     except ValidationError as exc:
         # The posted form already carries the previewed input and the user's metadata.
-        _attach_errors(form, exc, non_field=("text",))
+        attach_errors(form, exc, non_field=("text",))
         return _import_page(request, project, form, preview, status=422)
     messages.success(request, f"Imported “{document.title}” ({document.length:,} characters).")
-    return _redirect(request, document.get_absolute_url())
-
-
-# --- revisions ---------------------------------------------------------------------------------
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def document_revise(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """GET: the current text in a box to correct. POST: store the corrected text as a new
-    revision (services.document_revise) and show what happened to each claim."""
-    document, _ = access.document_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
-    if request.method == "GET":
-        form = DocumentReviseForm(initial={"text": document.text})
-    else:
-        form = DocumentReviseForm(request.POST, request.FILES)
-        if form.is_valid():
-            try:
-                report = services.document_revise(
-                    document=document,
-                    text=form.cleaned_data["text"],
-                    actor=request.user,
-                    note=form.cleaned_data["note"],
-                )
-            except ValidationError as exc:
-                _attach_errors(form, exc)
-            else:
-                counts = ", ".join(f"{n} {outcome}" for outcome, n in report.counts.items())
-                messages.success(request, f"Revision {report.revision} saved. Claims: {counts}.")
-                url = reverse(
-                    "workbench:document-revision", kwargs={"pk": pk, "number": report.revision - 1}
-                )
-                return _redirect(request, url)
-    context = {"document": document, "project": document.project, "form": form}
-    return _page_or_partial(
-        request, REVISE_PAGE, "revise-form", context, 422 if form.errors else 200
-    )
-
-
-def _revision_lists(document: Document) -> dict[str, Any]:
-    orphans = list(selectors.claims_orphaned(document=document))
-    needs_review = list(selectors.claims_needing_review(document=document))
-    return {
-        "orphans": orphans,
-        "needs_review": needs_review,
-        "reanchor_count": len(orphans) + len(needs_review),
-    }
-
-
-@login_required
-@require_GET
-def document_revisions(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """Earlier texts of the document, and the claims waiting to be re-anchored."""
-    document, membership = access.document_get_for_user(user=request.user, pk=pk, with_text=False)
-    context = {
-        "document": document,
-        "project": document.project,
-        "revisions": list(selectors.document_revisions_list(document=document)),
-        "can_revise": access.is_editor(membership),
-        **_revision_lists(document),
-    }
-    return render(request, REVISIONS_PAGE, context)
-
-
-@login_required
-@require_GET
-def document_orphans(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """The document page's list of claims to re-anchor (loaded by htmx); the revisions page
-    without JavaScript."""
-    document, _ = access.document_get_for_user(user=request.user, pk=pk, with_text=False)
-    if not request.htmx:
-        return redirect(reverse("workbench:document-revisions", kwargs={"pk": pk}) + "#orphans")
-    context = {"document": document, **_revision_lists(document)}
-    return render(request, "workbench/_orphan_list.html", context)
-
-
-@login_required
-@require_GET
-def document_revision(request: HtmxHttpRequest, pk: int, number: int) -> HttpResponse:
-    """An earlier text, read-only, with what happened to its claims when it was replaced."""
-    document, _ = access.document_get_for_user(user=request.user, pk=pk, with_text=False)
-    if number == document.revision:
-        return redirect(document.get_absolute_url())
-    revision = selectors.document_revision_get(document=document, number=number)
-    rows = selectors.revision_placements(document=document, number=number)
-    context = {
-        "document": document,
-        "project": document.project,
-        "revision": revision,
-        "rows": rows,
-        "counts": Counter(row.outcome for row in rows),
-    }
-    return render(request, REVISION_PAGE, context)
-
-
-# --- re-anchoring ------------------------------------------------------------------------------
-
-
-@dataclass
-class ReanchorPanel:
-    """The re-anchor panel's state on the claim page: a search and its results, or a
-    refused re-anchoring (``form`` with errors)."""
-
-    query: str = ""
-    searched: bool = False
-    passages: list[passages.Passage] = field(default_factory=list)
-    previous: ClaimAnchor | None = None
-    find_form: ReanchorFindForm | None = None
-    form: ReanchorForm | None = None
-
-    @property
-    def exact_found(self) -> bool:
-        return bool(self.passages) and self.passages[0].is_exact
-
-
-def _claim_for_reanchor(request: HttpRequest, pk: int) -> Claim:
-    claim, membership = access.claim_get_for_user(user=request.user, pk=pk)
-    access.claim_edit_require(
-        claim=claim, membership=membership, user=request.user, action="re-anchor"
-    )
-    return claim
-
-
-def _panel_response(
-    request: HtmxHttpRequest, claim: Claim, panel: ReanchorPanel, partial: str, status: int = 200
-) -> HttpResponse:
-    if request.htmx:
-        context = {"claim": claim, "reanchor": panel, "can_reanchor": True}
-        return render(request, f"{REANCHOR_PANEL}#{partial}", context)
-    return reviewing._claim_page(request, claim.pk, status=status, reanchor=panel)
-
-
-@login_required
-@require_GET
-def reanchor_find(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """``?q=``: where the quote occurs in the current text (exact, else the nearest
-    passages). Without ``q``, the claim's quote from before the last revision."""
-    claim = _claim_for_reanchor(request, pk)
-    previous = selectors.claim_previous_anchor(claim=claim)
-    default = previous.exact if previous is not None else claim.exact
-    form = ReanchorFindForm(request.GET if "q" in request.GET else {"q": default})
-    panel = ReanchorPanel(previous=previous, find_form=form, searched=True)
-    if form.is_valid():
-        document, _ = access.document_get_for_user(user=request.user, pk=claim.document_id)
-        panel.query = form.cleaned_data["q"]
-        panel.passages = passages.find_passages(document.text, panel.query)
-    return _panel_response(request, claim, panel, "reanchor-results")
-
-
-@login_required
-@require_POST
-def claim_reanchor(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """Anchor the claim to ``[start, end)`` of the current text (services.claim_reanchor)."""
-    claim = _claim_for_reanchor(request, pk)
-    form = ReanchorForm(request.POST)
-    if form.is_valid():
-        try:
-            claim = services.claim_reanchor(claim=claim, actor=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            _attach_errors(form, exc)
-        else:
-            messages.success(
-                request,
-                f"Re-anchored to characters {claim.start} to {claim.end} of the current text.",
-            )
-            return _redirect(request, claim.get_absolute_url())
-    panel = ReanchorPanel(form=form, previous=selectors.claim_previous_anchor(claim=claim))
-    return _panel_response(request, claim, panel, "reanchor-panel", status=422)
-
-
-urlpatterns = [
-    path("projects/<slug:slug>/import/", document_import, name="document-import"),
-    path("documents/<int:pk>/revise/", document_revise, name="document-revise"),
-    path("documents/<int:pk>/revisions/", document_revisions, name="document-revisions"),
-    path("documents/<int:pk>/revisions/<int:number>/", document_revision, name="document-revision"),
-    path("documents/<int:pk>/orphans/", document_orphans, name="document-orphans"),
-    path("claims/<int:pk>/reanchor/find/", reanchor_find, name="claim-reanchor-find"),
-    path("claims/<int:pk>/reanchor/", claim_reanchor, name="claim-reanchor"),
-]
+    return redirect_to(request, document.get_absolute_url())

@@ -1,10 +1,10 @@
 """Reviewer web UI, reviewing side: the claim page, the review queue and the editors' disputes.
 
-Every view does four things: look the object up through a selector (404 for non-members,
-403 below the role an action needs), bind a form, call one service, render. A plain POST
-redirects (post/redirect/get); an htmx POST gets the updated fragment back
-(``template#partial``). A service's ValidationError lands on the form, a QueueConflict
-becomes a message.
+Every view does four things: look the object up through ``annotations.access`` (404 for
+non-members, 403 below the role an action needs), bind a form, call one service, render.
+A plain POST redirects (post/redirect/get); an htmx POST gets the updated fragment back
+(``template#partial``; the claim page from ``workbench.ui.claim_page``). A service's
+ValidationError lands on the form, a QueueConflict becomes a message.
 """
 
 from __future__ import annotations
@@ -15,16 +15,14 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.forms import Form
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRedirect
-from django_htmx.middleware import HtmxDetails
 
 from annotations import access, selectors, services
 from annotations.models import Claim, Project, Rating, Role
+from workbench.ui.claim_page import citation_formset, editor_forms, render_claim_page
 from workbench.ui.forms import (
     CITATION_PREFIX,
     AdjudicateForm,
@@ -38,115 +36,12 @@ from workbench.ui.forms import (
     SourceSearchForm,
     VerdictForm,
 )
+from workbench.ui.htmx import HtmxHttpRequest, attach_errors, redirect_to, render_page_or_partial
 
-CLAIM_PAGE = "workbench/claim_detail.html"
 DISPUTES_PAGE = "workbench/disputes.html"
 
 
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def _attach_errors(form: Form, exc: ValidationError) -> None:
-    """Put a service's ValidationError on the form: per field where the form has it."""
-    errors = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
-    for field, field_messages in errors.items():
-        form.add_error(field if field in form.fields else None, field_messages)
-
-
-def _render(
-    request: HtmxHttpRequest,
-    template: str,
-    partial: str,
-    context: dict[str, Any],
-    *,
-    notice: str = "",
-    level: int = messages.INFO,
-    status: int = 200,
-) -> HttpResponse:
-    """The whole page with ``status``, or for htmx the ``partial`` with the notice inside it
-    (a fragment has no message area). htmx always gets 200: htmx 2 does not swap 4xx
-    responses under the shared htmx-config, and a refused form must still be shown."""
-    if request.htmx:
-        context |= {"notice": notice, "notice_level": messages.DEFAULT_TAGS.get(level, "info")}
-        return render(request, f"{template}#{partial}", context)
-    if notice:
-        messages.add_message(request, level, notice)
-    return render(request, template, context, status=status)
-
-
-def _redirect(request: HtmxHttpRequest, url: str) -> HttpResponse:
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-
-
-def _citation_formset(
-    claim: Claim, *, data: Any = None, initial: list[dict[str, Any]] | None = None
-) -> Any:
-    return CitationFormSet(
-        data,
-        initial=initial,
-        prefix=CITATION_PREFIX,
-        extra_rows=0 if initial else 1,
-        form_kwargs={"search_url": reverse("workbench:source-search", kwargs={"pk": claim.pk})},
-    )
-
-
-def _claim_forms(claim: Claim, review: selectors.ClaimReview) -> dict[str, Any]:
-    """Unbound forms of the claim page; a revision starts from the user's current verdict."""
-    own = review.own_verdict
-    verdict_initial = (
-        {"rating": own.rating.key, "confidence": own.confidence, "rationale": own.rationale}
-        if own
-        else None
-    )
-    citations = [
-        {"url": c.source.url, "quote": c.quote, "stance": c.stance}
-        for c in (own.citations.all() if own else ())
-    ]
-    return {
-        "edit_form": ClaimEditForm(
-            initial={
-                "statement": claim.statement,
-                "claimant": claim.claimant,
-                "version": claim.version,
-            },
-            auto_id="claim-%s",
-        ),
-        "verdict_form": VerdictForm(
-            ratings=review.ratings, initial=verdict_initial, auto_id="verdict-%s"
-        ),
-        "citation_formset": _citation_formset(claim, initial=citations),
-        "skip_form": SkipForm(auto_id="skip-%s"),
-        **_editor_forms(claim.pk, review.ratings),
-    }
-
-
-def _editor_forms(claim_id: int, ratings: list[Rating]) -> dict[str, Any]:
-    return {
-        "adjudicate_form": AdjudicateForm(ratings=ratings, auto_id=f"adjudicate-{claim_id}-%s"),
-        "reopen_form": ReopenForm(auto_id=f"reopen-{claim_id}-%s"),
-    }
-
-
-def _claim_page(
-    request: HtmxHttpRequest,
-    pk: int,
-    *,
-    partial: str = "review-panel",
-    notice: str = "",
-    level: int = messages.INFO,
-    status: int = 200,
-    **forms: Any,
-) -> HttpResponse:
-    """The claim page (or one of its fragments) as the user may see it now; ``forms`` replace
-    the unbound defaults, e.g. a bound form with errors (then ``status`` 422)."""
-    claim, membership = access.claim_get_for_user(user=request.user, pk=pk)
-    review = selectors.claim_review_get(user=request.user, claim=claim, membership=membership)
-    context = {"claim": claim, "review": review, **_claim_forms(claim, review), **forms}
-    return _render(request, CLAIM_PAGE, partial, context, notice=notice, level=level, status=status)
 
 
 def _claim_done(
@@ -159,7 +54,7 @@ def _claim_done(
 ) -> HttpResponse:
     """After a write (or a refused one): redirect a browser, refresh the fragment for htmx."""
     if request.htmx:
-        return _claim_page(request, pk, partial=partial, notice=notice, level=level)
+        return render_claim_page(request, pk, partial=partial, notice=notice, level=level)
     messages.add_message(request, level, notice)
     return redirect("workbench:claim-detail", pk=pk)
 
@@ -174,7 +69,7 @@ class DisputeItem:
 def _dispute_item(
     card: selectors.DisputeCard, ratings: list[Rating], forms: dict[str, Any]
 ) -> DisputeItem:
-    return DisputeItem(card=card, **{**_editor_forms(card.claim.pk, ratings), **forms})
+    return DisputeItem(card=card, **{**editor_forms(card.claim.pk, ratings), **forms})
 
 
 def _disputes_page(
@@ -193,7 +88,9 @@ def _disputes_page(
     if request.htmx and claim_id is not None:
         card = selectors.dispute_card_get(project=project, claim_id=claim_id)
         context = {"project": project, "item": _dispute_item(card, ratings, forms)}
-        return _render(request, DISPUTES_PAGE, "dispute-card", context, notice=notice, level=level)
+        return render_page_or_partial(
+            request, DISPUTES_PAGE, "dispute-card", context, notice=notice, level=level
+        )
     disputed, resolved = selectors.dispute_cards_for_editor(project=project)
     partial = "dispute-lists"
     context = {
@@ -205,7 +102,7 @@ def _disputes_page(
             _dispute_item(c, ratings, forms if c.claim.pk == claim_id else {}) for c in resolved
         ],
     }
-    return _render(
+    return render_page_or_partial(
         request, DISPUTES_PAGE, partial, context, notice=notice, level=level, status=status
     )
 
@@ -232,7 +129,7 @@ def _editor_response(
         return _disputes_page(
             request, claim.project, claim_id=claim.pk, notice=notice, level=level, **refused
         )
-    return _claim_page(request, claim.pk, notice=notice, level=level, **refused)
+    return render_claim_page(request, claim.pk, notice=notice, level=level, **refused)
 
 
 # --- claim page --------------------------------------------------------------------------------
@@ -241,7 +138,7 @@ def _editor_response(
 @login_required
 @require_GET
 def claim_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    return _claim_page(request, pk)
+    return render_claim_page(request, pk)
 
 
 @login_required
@@ -267,10 +164,10 @@ def claim_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             )
             form.rebase(exc.current)
         except ValidationError as exc:
-            _attach_errors(form, exc)
+            attach_errors(form, exc)
         else:
             return _claim_done(request, pk, "Claim saved.", partial="claim-form")
-    return _claim_page(request, pk, partial="claim-form", status=422, edit_form=form)
+    return render_claim_page(request, pk, partial="claim-form", status=422, edit_form=form)
 
 
 @login_required
@@ -279,9 +176,9 @@ def verdict_submit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     claim, _ = access.claim_get_for_user(user=request.user, pk=pk)
     ratings = selectors.ratings_for_project(project_id=claim.project_id)
     form = VerdictForm(request.POST, ratings=ratings, auto_id="verdict-%s")
-    citations = _citation_formset(claim, data=request.POST)
+    citations = citation_formset(claim, data=request.POST)
     if "add_citation" in request.POST:  # "Add citation" without JavaScript: one more row
-        return _claim_page(request, pk, **_with_citation_row(claim, form, citations, ratings))
+        return render_claim_page(request, pk, **_with_citation_row(claim, form, citations, ratings))
     if all([form.is_valid(), citations.is_valid()]):
         try:
             services.verdict_submit(
@@ -291,10 +188,10 @@ def verdict_submit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                 **form.cleaned_data,
             )
         except ValidationError as exc:
-            _attach_errors(form, exc)
+            attach_errors(form, exc)
         except services.QueueConflict as exc:
             # Keep what the reviewer wrote (their lease may have run out while writing).
-            return _claim_page(
+            return render_claim_page(
                 request,
                 pk,
                 notice=str(exc),
@@ -305,7 +202,7 @@ def verdict_submit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             )
         else:
             return _claim_done(request, pk, "Your verdict is recorded.")
-    return _claim_page(request, pk, status=422, verdict_form=form, citation_formset=citations)
+    return render_claim_page(request, pk, status=422, verdict_form=form, citation_formset=citations)
 
 
 def _with_citation_row(
@@ -313,7 +210,7 @@ def _with_citation_row(
 ) -> dict[str, Any]:
     """The typed verdict as unbound forms (no premature errors) plus an empty citation row."""
     rows = [{name: row[name].value() for name in row.fields} for row in citations.forms]
-    formset = _citation_formset(claim, initial=rows)
+    formset = citation_formset(claim, initial=rows)
     formset.extra = 1
     verdict = VerdictForm(
         ratings=ratings,
@@ -370,8 +267,10 @@ def queue_next(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     assignment = services.lease_next(reviewer=request.user, project=project)
     if assignment is None:
         messages.info(request, "Nothing to review right now.")
-        return _redirect(request, project.get_absolute_url())
-    return _redirect(request, reverse("workbench:claim-detail", kwargs={"pk": assignment.claim_id}))
+        return redirect_to(request, project.get_absolute_url())
+    return redirect_to(
+        request, reverse("workbench:claim-detail", kwargs={"pk": assignment.claim_id})
+    )
 
 
 @login_required
@@ -396,12 +295,12 @@ def claim_skip(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                 claim=claim, reviewer=request.user, reason=form.cleaned_data["reason"]
             )
         except ValidationError as exc:
-            _attach_errors(form, exc)
+            attach_errors(form, exc)
         except services.QueueConflict as exc:
             return _claim_done(request, pk, str(exc), level=messages.ERROR)
         else:
             return _claim_done(request, pk, "Skipped: this claim will not be offered to you again.")
-    return _claim_page(request, pk, status=422, skip_form=form)
+    return render_claim_page(request, pk, status=422, skip_form=form)
 
 
 # --- editors -----------------------------------------------------------------------------------
@@ -429,7 +328,7 @@ def claim_adjudicate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                 note=form.cleaned_data["note"],
             )
         except ValidationError as exc:
-            _attach_errors(form, exc)
+            attach_errors(form, exc)
         except services.QueueConflict as exc:
             return _editor_response(
                 request, claim, form, done=True, notice=str(exc), level=messages.ERROR
@@ -448,7 +347,7 @@ def claim_reopen(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         try:
             services.claim_reopen(claim=claim, editor=request.user, note=form.cleaned_data["note"])
         except ValidationError as exc:
-            _attach_errors(form, exc)
+            attach_errors(form, exc)
         except services.QueueConflict as exc:
             return _editor_response(
                 request, claim, form, done=True, notice=str(exc), level=messages.ERROR
@@ -471,19 +370,3 @@ def claim_publish(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             request, claim, form, done=True, notice=str(exc), level=messages.ERROR
         )
     return _editor_response(request, claim, form, done=True, notice="Published.")
-
-
-urlpatterns = [
-    path("claims/<int:pk>/", claim_detail, name="claim-detail"),
-    path("claims/<int:pk>/edit/", claim_edit, name="claim-edit"),
-    path("claims/<int:pk>/verdict/", verdict_submit, name="verdict-submit"),
-    path("claims/<int:pk>/citation-row/", citation_row, name="citation-row"),
-    path("claims/<int:pk>/sources/", source_search, name="source-search"),
-    path("claims/<int:pk>/release/", lease_release, name="lease-release"),
-    path("claims/<int:pk>/skip/", claim_skip, name="claim-skip"),
-    path("claims/<int:pk>/adjudicate/", claim_adjudicate, name="claim-adjudicate"),
-    path("claims/<int:pk>/reopen/", claim_reopen, name="claim-reopen"),
-    path("claims/<int:pk>/publish/", claim_publish, name="claim-publish"),
-    path("projects/<slug:slug>/review-next/", queue_next, name="queue-next"),
-    path("projects/<slug:slug>/disputes/", disputes, name="disputes"),
-]

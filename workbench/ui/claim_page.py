@@ -1,0 +1,101 @@
+"""The claim page as the user may see it now, for every view that answers with it or with
+one of its fragments: the reviewing views (edit, verdict, skip, lease, editors' actions)
+and the re-anchor views. One lookup through ``access``, one selector for the review state,
+the page's unbound forms, and any bound forms the caller passes in their place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.urls import reverse
+
+from annotations import access, selectors
+from annotations.models import Claim, Rating
+from workbench.ui.forms import (
+    CITATION_PREFIX,
+    AdjudicateForm,
+    CitationFormSet,
+    ClaimEditForm,
+    ReopenForm,
+    SkipForm,
+    VerdictForm,
+)
+from workbench.ui.htmx import HtmxHttpRequest, render_page_or_partial
+
+CLAIM_PAGE = "workbench/claim_detail.html"
+
+
+def citation_formset(
+    claim: Claim, *, data: Any = None, initial: list[dict[str, Any]] | None = None
+) -> Any:
+    """The verdict's citation rows; the URL field searches the claim project's sources."""
+    return CitationFormSet(
+        data,
+        initial=initial,
+        prefix=CITATION_PREFIX,
+        extra_rows=0 if initial else 1,
+        form_kwargs={"search_url": reverse("workbench:source-search", kwargs={"pk": claim.pk})},
+    )
+
+
+def editor_forms(claim_id: int, ratings: list[Rating]) -> dict[str, Any]:
+    """The editors' unbound forms for one claim (ids unique per claim: the disputes page
+    shows many)."""
+    return {
+        "adjudicate_form": AdjudicateForm(ratings=ratings, auto_id=f"adjudicate-{claim_id}-%s"),
+        "reopen_form": ReopenForm(auto_id=f"reopen-{claim_id}-%s"),
+    }
+
+
+def _claim_forms(claim: Claim, review: selectors.ClaimReview) -> dict[str, Any]:
+    """Unbound forms of the claim page; a revision starts from the user's current verdict."""
+    own = review.own_verdict
+    verdict_initial = (
+        {"rating": own.rating.key, "confidence": own.confidence, "rationale": own.rationale}
+        if own
+        else None
+    )
+    citations = [
+        {"url": c.source.url, "quote": c.quote, "stance": c.stance}
+        for c in (own.citations.all() if own else ())
+    ]
+    return {
+        "edit_form": ClaimEditForm(
+            initial={
+                "statement": claim.statement,
+                "claimant": claim.claimant,
+                "version": claim.version,
+            },
+            auto_id="claim-%s",
+        ),
+        "verdict_form": VerdictForm(
+            ratings=review.ratings, initial=verdict_initial, auto_id="verdict-%s"
+        ),
+        "citation_formset": citation_formset(claim, initial=citations),
+        "skip_form": SkipForm(auto_id="skip-%s"),
+        **editor_forms(claim.pk, review.ratings),
+    }
+
+
+def render_claim_page(
+    request: HtmxHttpRequest,
+    pk: int,
+    *,
+    partial: str = "review-panel",
+    notice: str = "",
+    level: int = messages.INFO,
+    status: int = 200,
+    **forms: Any,
+) -> HttpResponse:
+    """The claim page (or for htmx its ``partial``) as the user may see it now; ``forms``
+    replace the unbound defaults, e.g. a bound form with errors (then ``status`` 422), or
+    the re-anchor panel's state as ``reanchor``."""
+    claim, membership = access.claim_get_for_user(user=request.user, pk=pk)
+    review = selectors.claim_review_get(user=request.user, claim=claim, membership=membership)
+    context = {"claim": claim, "review": review, **_claim_forms(claim, review), **forms}
+    return render_page_or_partial(
+        request, CLAIM_PAGE, partial, context, notice=notice, level=level, status=status
+    )
