@@ -84,6 +84,10 @@ class DocumentAdmin(ProjectTenancyMixin, ServiceModelAdmin):
             "raw_text"
         )
 
+    def get_inlines(self, request: HttpRequest, obj: Document | None) -> list[type]:
+        # A document being added has no claims or revisions yet.
+        return [] if obj is None else list(self.inlines)
+
     def get_readonly_fields(self, request: HttpRequest, obj: Document | None = None) -> list[str]:
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None:

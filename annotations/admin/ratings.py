@@ -146,13 +146,14 @@ class RatingAdmin(ProjectTenancyMixin, ServiceModelAdmin):
     def get_deleted_objects(
         self, objs: Iterable[Rating], request: HttpRequest
     ) -> tuple[Any, Any, Any, list[str]]:
-        """A rating in use, or a project's last, is listed as protected with the reason, so
-        the confirmation page offers no "Yes"."""
+        """A rating in use, or a project's last, is refused with the services' reason, so
+        the confirmation page says why and offers no "Yes" (rather than Django's note that
+        verdicts may not be deleted, which is true but not the reason)."""
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
         try:
             services.ratings_delete_check(ratings=list(objs))
         except ValidationError as exc:
-            protected = [*protected, *exc.messages]
+            return deleted, counts, set(), exc.messages
         return deleted, counts, perms_needed, protected
 
     def delete_model(self, request: HttpRequest, obj: Rating) -> None:

@@ -12,10 +12,10 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.options import BaseModelAdmin
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import router, transaction
 from django.db.models import ForeignKey, Model, QuerySet
 from django.forms import ModelChoiceField
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from annotations import access, services
 from annotations.models import Claim, Document, Membership, Project, Role
@@ -101,13 +101,12 @@ class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
 class ServiceForm(forms.ModelForm):
     """A model form whose save is a service call.
 
-    The admin validates the form, then its inlines, then saves, all in one transaction
-    (``ModelAdmin.changeform_view``). The service is called as the last step of the form's
-    validation (``_post_clean``), so that what it refuses (its limits, text no database
-    can store, a URL that is not http(s), a stale version) comes back as errors on the
-    form, in the service's own words, and nothing is written; ``ServiceModelAdmin
-    .save_model`` then only adopts the row the service wrote. Only for admins whose inlines
-    are read-only: an invalid inline would show the page again after the service wrote.
+    The service is called as the last step of the form's validation (``_post_clean``), so
+    that what it refuses (its limits, text no database can store, a URL that is not
+    http(s), a stale version) comes back as errors on the form, in the service's own words,
+    and nothing is written; ``ServiceModelAdmin.save_model`` then only adopts the row the
+    service wrote. Should the page be shown again although the form was valid (an inline's
+    data missing from the POST), ``ServiceModelAdmin.changeform_view`` undoes the write.
     """
 
     # Set per request by ServiceModelAdmin.get_form: (form) -> the saved row.
@@ -144,9 +143,16 @@ class ServiceModelAdmin(admin.ModelAdmin):
     the validated form and returns the row the service wrote (see ``ServiceForm``)."""
 
     form = ServiceForm
+    # Marks a request whose form wrote through its service but was not saved (yet).
+    UNSAVED = "_workbench_admin_service_unsaved"
 
     def service_save(self, request: HttpRequest, form: ServiceForm, *, change: bool) -> Model:
         raise NotImplementedError
+
+    def _service_call(self, request: HttpRequest, form: ServiceForm, *, change: bool) -> Model:
+        saved = self.service_save(request, form, change=change)
+        setattr(request, self.UNSAVED, True)
+        return saved
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
@@ -154,13 +160,23 @@ class ServiceModelAdmin(admin.ModelAdmin):
         form_class = super().get_form(request, obj, change=change, **kwargs)
         # get_form builds a new class per call (modelform_factory), so this is per request.
         form_class.service_save = staticmethod(
-            partial(self.service_save, request, change=obj is not None)
+            partial(self._service_call, request, change=obj is not None)
         )
         return form_class
+
+    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            response = super().changeform_view(request, *args, **kwargs)
+            if getattr(request, self.UNSAVED, False):
+                # The form's service wrote, but the page is shown again instead of saved
+                # (an inline did not validate): a page shown again has written nothing.
+                transaction.set_rollback(True)
+        return response
 
     def save_model(self, request: HttpRequest, obj: Model, form: ServiceForm, change: bool) -> None:
         if form.saved is None:  # the form saves when it validates; nothing else may write
             raise PermissionDenied
+        setattr(request, self.UNSAVED, False)
         obj.pk = form.saved.pk
 
 

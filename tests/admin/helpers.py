@@ -83,3 +83,13 @@ def grant_codenames(user, *codenames: str) -> None:
     user.user_permissions.add(
         *Permission.objects.filter(content_type__app_label="annotations", codename__in=codenames)
     )
+
+
+def form_errors(response) -> object:
+    """A failed admin save's errors, for an assertion's message (not the whole context)."""
+    context = getattr(response, "context", None)
+    if not context or "adminform" not in context:
+        return None
+    errors = [context["adminform"].form.errors]
+    errors += [inline.formset.errors for inline in context.get("inline_admin_formsets", [])]
+    return [*errors, context.get("errors")]

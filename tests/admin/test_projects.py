@@ -8,7 +8,7 @@ from typing import Any
 
 from annotations import services
 from annotations.models import Event, Membership, Project, Rating, Role
-from tests.admin.helpers import AdminTestCase, admin_url, change_form_data
+from tests.admin.helpers import AdminTestCase, admin_url, change_form_data, form_errors
 
 
 class AdminProjectAddTests(AdminTestCase):
@@ -47,7 +47,7 @@ class AdminProjectAddTests(AdminTestCase):
     def test_a_new_project_takes_its_first_members_from_the_page(self) -> None:
         members = [(self.root, Role.ADMIN), (self.reviewer_a, Role.REVIEWER)]
         response = self.client.post(admin_url(Project, "add"), self._add_page(members))
-        self.assertEqual(response.status_code, 302, getattr(response, "context", None))
+        self.assertEqual(response.status_code, 302, form_errors(response))
         project = Project.objects.get(slug="admin-desk")
         self.assertEqual(
             sorted(Membership.objects.filter(project=project).values_list("user", "role")),
@@ -57,7 +57,7 @@ class AdminProjectAddTests(AdminTestCase):
     def test_a_new_project_records_only_the_members_it_adds(self) -> None:
         members = [(self.root, Role.ADMIN), (self.reviewer_a, Role.REVIEWER)]
         response = self.client.post(admin_url(Project, "add"), self._add_page(members))
-        self.assertEqual(response.status_code, 302, getattr(response, "context", None))
+        self.assertEqual(response.status_code, 302, form_errors(response))
         project = Project.objects.get(slug="admin-desk")
         self.assertEqual(
             list(
@@ -71,7 +71,7 @@ class AdminProjectAddTests(AdminTestCase):
     def test_it_creates_the_project_through_the_service(self) -> None:
         data = self._add_page()
         response = self.client.post(admin_url(Project, "add"), data)
-        self.assertEqual(response.status_code, 302, getattr(response, "context", None))
+        self.assertEqual(response.status_code, 302, form_errors(response))
         project = Project.objects.get(slug="admin-desk")
         self.assertEqual(
             (project.required_reviews, project.consensus_rule, project.lease_minutes),
@@ -130,7 +130,7 @@ class AdminLastAdminTests(AdminTestCase):
         response = self.client.post(
             admin_url(Membership, "change", membership.pk), {"role": Role.EDITOR}
         )
-        self.assertEqual(response.status_code, 302, getattr(response, "context", None))
+        self.assertEqual(response.status_code, 302, form_errors(response))
         self.assertEqual(self._membership(self.reviewer_a).role, Role.EDITOR)
         event = Event.objects.filter(verb="member.add", object_id=membership.pk).latest("id")
         self.assertEqual((event.actor, event.before), (self.root, {"role": "reviewer"}))
@@ -219,7 +219,7 @@ class AdminLastAdminTests(AdminTestCase):
         data[f"{self._inline_prefix(data, self.editor)}-role"] = Role.ADMIN
         data[f"{self._inline_prefix(data, self.reviewer_c)}-DELETE"] = "on"
         response = self.client.post(admin_url(Project, "change", self.project.pk), data)
-        self.assertEqual(response.status_code, 302, getattr(response, "context", None))
+        self.assertEqual(response.status_code, 302, form_errors(response))
         self.assertEqual(self._membership(self.admin).role, Role.REVIEWER)
         self.assertEqual(self._membership(self.editor).role, Role.ADMIN)
         self.assertFalse(
@@ -239,7 +239,7 @@ class AdminLastAdminTests(AdminTestCase):
         prefix = self._inline_prefix(data, self.admin)
         data[f"{prefix}-user"] = str(self.outsider.pk)
         response = self.client.post(admin_url(Project, "change", self.project.pk), data)
-        self.assertEqual(response.status_code, 302, getattr(response, "context", None))
+        self.assertEqual(response.status_code, 302, form_errors(response))
         self.assertEqual(self._membership(self.admin).role, Role.ADMIN)
         self.assertFalse(
             Membership.objects.filter(project=self.project, user=self.outsider).exists()
@@ -256,7 +256,7 @@ class AdminProjectChangeTests(AdminTestCase):
         data |= {"name": "Renamed desk", "required_reviews": "3"}
         members = Event.objects.filter(verb__in=["member.add", "member.remove"]).count()
         response = self.client.post(admin_url(Project, "change", self.project.pk), data)
-        self.assertEqual(response.status_code, 302, getattr(response, "context", None))
+        self.assertEqual(response.status_code, 302, form_errors(response))
         project = Project.objects.get(pk=self.project.pk)
         self.assertEqual(
             (project.name, project.required_reviews, project.slug), ("Renamed desk", 3, "desk")

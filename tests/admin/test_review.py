@@ -59,3 +59,29 @@ class AdminBlindReviewTests(AdminTestCase):
         self.assertNotIn(b"B-SECRET-RATIONALE", response.content)
         listing = self.client.get(admin_url(Event, "changelist"))
         self.assertNotContains(listing, "B-SECRET-RATIONALE")
+
+
+class AdminConsensusBlindTests(AdminTestCase):
+    """The claim page's consensus records obey blind review too: an adjudication note
+    reveals how the others judged."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        grant_view_permissions(cls.reviewer_a)
+        cls.claim = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
+        review(cls.claim, cls.reviewer_b, "true")
+        review(cls.claim, cls.reviewer_c, "false")
+        services.claim_adjudicate(
+            claim=cls.claim, editor=cls.editor, rating="mostly_true", note="ADJUDICATION-SECRET"
+        )
+
+    def test_a_reviewer_who_has_not_judged_sees_no_consensus_on_the_claim_page(self) -> None:
+        self.client.force_login(self.reviewer_a)
+        page = self.client.get(admin_url(Claim, "change", self.claim.pk))
+        self.assertEqual(page.status_code, 200)
+        self.assertNotContains(page, "ADJUDICATION-SECRET")
+        self.client.force_login(self.root)
+        self.assertContains(
+            self.client.get(admin_url(Claim, "change", self.claim.pk)), "ADJUDICATION-SECRET"
+        )
