@@ -59,6 +59,10 @@ NOT_A_MEMBER = "You are not a member of this project."
 EDITORS_ONLY = "Only editors and admins can do this."
 CREATOR_OR_EDITOR = "Only the claim's creator or an editor can {action} it."
 WITHDRAW_RULE = "Only editors, or the creator before any verdict, can withdraw a claim."
+SOURCE_EDIT_RULE = (
+    "Only an editor in every project citing this source, or its creator while nothing cites "
+    "it, can change it."
+)
 OPEN_PROJECT = "Opening a project needs the 'Can add project' permission; ask an administrator."
 
 
@@ -369,6 +373,12 @@ def source_can_edit(*, user: User, source: Source) -> bool:
         ).values_list("project_id", flat=True)
     )
     return edited == citing
+
+
+def source_edit_require(*, user: User, source: Source) -> None:
+    """PermissionDenied unless ``user`` may change ``source``'s description (``source_can_edit``)."""
+    if not source_can_edit(user=user, source=source):
+        raise PermissionDenied(SOURCE_EDIT_RULE)
 
 
 # --- scopes of lists (the admin panel) -------------------------------------------------------

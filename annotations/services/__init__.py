@@ -10,7 +10,12 @@ as ``services.<name>``; the modules group them by subject.
 from annotations.services import limits
 from annotations.services._base import QueueConflict, event_record, now
 from annotations.services.claims import StaleVersion, claim_create, claim_update
-from annotations.services.documents import DocumentInput, document_create, document_create_many
+from annotations.services.documents import (
+    DocumentInput,
+    document_create,
+    document_create_many,
+    document_update,
+)
 from annotations.services.leases import claim_skip, lease_next, lease_release
 from annotations.services.native_import import document_import_native
 from annotations.services.projects import (
@@ -21,6 +26,12 @@ from annotations.services.projects import (
     member_remove,
     project_create,
     project_update,
+)
+from annotations.services.ratings import (
+    rating_create,
+    rating_delete,
+    rating_update,
+    ratings_delete_check,
 )
 from annotations.services.review import (
     claim_adjudicate,
@@ -38,6 +49,7 @@ from annotations.services.revisions import (
 from annotations.services.sources import (
     source_fetch_metadata,
     source_get_or_create,
+    source_update,
     sources_get_or_create,
 )
 from annotations.services.verdicts import CitationInput, verdict_submit
@@ -64,6 +76,7 @@ __all__ = [
     "document_create_many",
     "document_import_native",
     "document_revise",
+    "document_update",
     "event_record",
     "lease_next",
     "lease_release",
@@ -74,8 +87,13 @@ __all__ = [
     "now",
     "project_create",
     "project_update",
+    "rating_create",
+    "rating_delete",
+    "rating_update",
+    "ratings_delete_check",
     "source_fetch_metadata",
     "source_get_or_create",
+    "source_update",
     "sources_get_or_create",
     "verdict_submit",
 ]

@@ -76,5 +76,10 @@ class QueueConflict(Exception):
     """The request conflicts with the claim's or lease's current state (HTTP 409)."""
 
 
+def jsonable(value: object) -> object:
+    """``value`` as an event's before/after can hold it (dates as ISO 8601 text)."""
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
 def now() -> dt.datetime:
     return timezone.now()

@@ -5,23 +5,27 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from annotations import access
 from annotations.core import spans
 from annotations.core.urlnorm import UrlError, check_url
 from annotations.models import (
     Document,
     Event,
     Project,
+    Role,
 )
 from annotations.services import limits
 from annotations.services._base import (
     User,
     _storable_text_errors,
     event_record,
+    jsonable,
 )
 
 BULK_INSERT_BATCH = 50  # documents per INSERT of a bulk import
@@ -39,6 +43,40 @@ class DocumentInput:
     language: str = ""
 
 
+def _metadata_errors(
+    *,
+    title: object,
+    source_url: object = "",
+    publisher: object = "",
+    author: object = "",
+    language: object = "",
+) -> dict[str, str | list[str]]:
+    """Problems with a document's description, by field: a title is required, every text
+    is within its limit (``limits``), the source URL is http(s), and no field holds text a
+    database cannot store (NUL, a lone surrogate)."""
+    errors: dict[str, str | list[str]] = {}
+    if not isinstance(title, str) or not title.strip():
+        errors["title"] = "A title is required."
+    errors.update(
+        limits.length_errors(
+            title=(title.strip() if isinstance(title, str) else title, limits.MAX_TITLE),
+            publisher=(publisher, limits.MAX_PUBLISHER),
+            author=(author, limits.MAX_AUTHOR),
+            language=(language, limits.MAX_LANGUAGE),
+        )
+    )
+    if source_url:
+        try:
+            check_url(source_url)  # type: ignore[arg-type]
+        except UrlError as exc:
+            errors["source_url"] = str(exc)
+    unstorable = _storable_text_errors(
+        title=title, source_url=source_url, publisher=publisher, author=author, language=language
+    )
+    errors.update({name: messages for name, messages in unstorable.items() if name not in errors})
+    return errors
+
+
 def _document_build(*, project: Project, data: DocumentInput, actor: User | None) -> Document:
     errors: dict[str, str | list[str]] = {}
     if not isinstance(data.text, str) or not data.text.strip():
@@ -48,24 +86,17 @@ def _document_build(*, project: Project, data: DocumentInput, actor: User | None
             f"The text has {len(data.text):,} characters; the limit is "
             f"{settings.WORKBENCH_MAX_DOCUMENT_CHARS:,} (WORKBENCH_MAX_DOCUMENT_CHARS)."
         )
-    if not (data.title or "").strip():
-        errors["title"] = "A title is required."
-    errors.update(limits.length_errors(title=((data.title or "").strip(), limits.MAX_TITLE)))
-    if data.source_url:
-        try:
-            check_url(data.source_url)
-        except UrlError as exc:
-            errors["source_url"] = str(exc)
-    # Before the hash (UTF-8 cannot encode a lone surrogate) and before PostgreSQL (NUL).
-    unstorable = _storable_text_errors(
-        title=data.title,
-        text=data.text,
-        raw_text=data.raw_text,
-        source_url=data.source_url,
-        publisher=data.publisher,
-        author=data.author,
-        language=data.language,
+    errors.update(
+        _metadata_errors(
+            title=data.title,
+            source_url=data.source_url,
+            publisher=data.publisher,
+            author=data.author,
+            language=data.language,
+        )
     )
+    # Before the hash (UTF-8 cannot encode a lone surrogate) and before PostgreSQL (NUL).
+    unstorable = _storable_text_errors(text=data.text, raw_text=data.raw_text)
     errors.update({name: messages for name, messages in unstorable.items() if name not in errors})
     if errors:
         raise ValidationError(errors)
@@ -178,3 +209,72 @@ def document_create_many(
         for document in created
     )
     return created
+
+
+# A document's description: what ``document_update`` may change. The text is not in it.
+DOCUMENT_METADATA = ("title", "source_url", "publisher", "author", "published_date", "language")
+TEXT_FIXED = (
+    "The text cannot be changed: claims are anchored to it. Import the corrected text as a "
+    "new revision instead."
+)
+
+
+@transaction.atomic
+def document_update(*, document: Document, actor: User, **changes: Any) -> Document:
+    """Change a document's description (``DOCUMENT_METADATA``: title, source URL,
+    publisher, author, published date, language) and record ``document.update`` with what
+    changed; nothing is recorded when nothing did. The text never changes here: claims are
+    anchored to it, and a corrected text is a new revision (``document_revise``).
+
+    Needs the editor role in the document's project (PermissionDenied). Raises
+    ValidationError by field on ``text``/``raw_text`` (``TEXT_FIXED``) or any other field
+    outside the description, and on the checks ``document_create`` makes of the same
+    fields (a title, ``limits``, http(s) source URL, storable text); nothing is written
+    then. Locks the document row.
+    """
+    unknown = sorted(set(changes) - set(DOCUMENT_METADATA))
+    if unknown:
+        raise ValidationError(
+            {
+                name: TEXT_FIXED
+                if name in ("text", "raw_text")
+                else "This field cannot be changed."
+                for name in unknown
+            }
+        )
+    access.membership_require(user=actor, project_id=document.project_id, role=Role.EDITOR)
+    for name in ("title", "source_url"):
+        if isinstance(changes.get(name), str):
+            changes[name] = changes[name].strip()
+    locked = Document.objects.select_for_update().defer("text", "raw_text").get(pk=document.pk)
+    before = {name: getattr(locked, name) for name in DOCUMENT_METADATA}
+    text_fields = {name: before[name] for name in DOCUMENT_METADATA if name != "published_date"}
+    errors = _metadata_errors(**{**text_fields, **_without(changes, "published_date")})
+    errors = {name: messages for name, messages in errors.items() if name in changes}
+    if errors:
+        raise ValidationError(errors)
+    changed = [name for name, value in changes.items() if before[name] != value]
+    if not changed:
+        return locked
+    for name in changed:
+        setattr(locked, name, changes[name])
+    # Each changed field against its column (a date that is a date); nothing else is read.
+    locked.full_clean(
+        exclude=[field.name for field in Document._meta.fields if field.name not in changed],
+        validate_unique=False,
+        validate_constraints=False,
+    )
+    locked.save(update_fields=changed)
+    event_record(
+        actor=actor,
+        verb="document.update",
+        obj=locked,
+        project_id=locked.project_id,
+        before={name: jsonable(before[name]) for name in changed},
+        after={name: jsonable(getattr(locked, name)) for name in changed},
+    )
+    return locked
+
+
+def _without(mapping: dict[str, Any], name: str) -> dict[str, Any]:
+    return {key: value for key, value in mapping.items() if key != name}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -36,6 +36,7 @@ DEFAULT_SCALE: tuple[tuple[str, str, int | None], ...] = (
     ("not_checkable", "Not checkable", None),
 )
 LAST_ADMIN = "A project needs at least one admin."
+LAST_RATING = "A project needs at least one rating."
 # DEFAULT_SCALE as project_create's ``scale`` takes it (and the export writes it).
 _DEFAULT_ENTRIES: list[dict[str, Any]] = [
     {"key": key, "label": label, "ordinal": ordinal, "position": index}
@@ -102,8 +103,40 @@ def project_create(
     return project
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _rating_problems(
+    *, key: object, label: object, ordinal: object, position: object
+) -> dict[str, list[str]]:
+    """What is wrong with one entry of a rating scale, by field (``key``, ``label``,
+    ``ordinal``, ``position``), against Rating's columns. The messages start in lower
+    case ("the key must be …"): ``_scale_entries`` prefixes each with the entry's number,
+    the rating services capitalize them. Whether a key is taken is the caller's check."""
+    problems: dict[str, list[str]] = {}
+    if not isinstance(key, str) or not RATING_KEY.fullmatch(key):
+        problems["key"] = [
+            "the key must be 1 to 40 letters, digits, '-' or '_' (e.g. 'mostly_true')."
+        ]
+    if not isinstance(label, str) or not 1 <= len(label) <= MAX_RATING_LABEL:
+        problems["label"] = [f"the label must be text of 1 to {MAX_RATING_LABEL} characters."]
+    else:
+        unstorable = [
+            f"the label: {message}"
+            for messages in _storable_text_errors(label=label).values()
+            for message in messages
+        ]
+        if unstorable:
+            problems["label"] = unstorable
+    if ordinal is not None and not (_is_int(ordinal) and SMALLINT[0] <= ordinal <= SMALLINT[1]):
+        problems["ordinal"] = [
+            f"the ordinal must be a whole number from {SMALLINT[0]} to "
+            f"{SMALLINT[1]}, or null for a rating off the truth scale."
+        ]
+    if not (_is_int(position) and 0 <= position <= SMALLINT[1]):
+        problems["position"] = [f"the position must be a whole number from 0 to {SMALLINT[1]}."]
+    return problems
 
 
 def _scale_entries(scale: object) -> list[dict[str, Any]]:
@@ -113,7 +146,7 @@ def _scale_entries(scale: object) -> list[dict[str, Any]]:
     if isinstance(scale, (str, bytes, Mapping)) or not isinstance(scale, Sequence):
         raise ValidationError({"scale": "Must be a list of ratings."})
     if not scale:
-        raise ValidationError({"scale": "A project needs at least one rating."})
+        raise ValidationError({"scale": LAST_RATING})
     fields = {"key", "label", "ordinal", "position"}
     problems: list[str] = []
     entries: list[dict[str, Any]] = []
@@ -126,33 +159,18 @@ def _scale_entries(scale: object) -> list[dict[str, Any]]:
         key, label, ordinal, position = (
             entry[name] for name in ("key", "label", "ordinal", "position")
         )
-        if not isinstance(key, str) or not RATING_KEY.fullmatch(key):
-            problems.append(
-                f"{where}: the key must be 1 to 40 letters, digits, '-' or '_' (e.g. 'mostly_true')."
-            )
+        found = _rating_problems(key=key, label=label, ordinal=ordinal, position=position)
+        if "key" in found:
+            problems.extend(f"{where}: {message}" for message in found["key"])
         elif key in keys:
             problems.append(f"{where}: the key {key!r} appears twice.")
         else:
             keys.add(key)
-        if not isinstance(label, str) or not 1 <= len(label) <= MAX_RATING_LABEL:
-            problems.append(
-                f"{where}: the label must be text of 1 to {MAX_RATING_LABEL} characters."
-            )
-        else:
-            problems.extend(
-                f"{where}: the label: {message}"
-                for messages in _storable_text_errors(label=label).values()
-                for message in messages
-            )
-        if ordinal is not None and not (_is_int(ordinal) and SMALLINT[0] <= ordinal <= SMALLINT[1]):
-            problems.append(
-                f"{where}: the ordinal must be a whole number from {SMALLINT[0]} to "
-                f"{SMALLINT[1]}, or null for a rating off the truth scale."
-            )
-        if not (_is_int(position) and 0 <= position <= SMALLINT[1]):
-            problems.append(
-                f"{where}: the position must be a whole number from 0 to {SMALLINT[1]}."
-            )
+        problems.extend(
+            f"{where}: {message}"
+            for name in ("label", "ordinal", "position")
+            for message in found.get(name, [])
+        )
         entries.append({"key": key, "label": label, "ordinal": ordinal, "position": position})
     if problems:
         raise ValidationError({"scale": problems})

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from annotations import access
 from annotations.core import cleaning, fetching, htmlpage
 from annotations.core.urlnorm import UrlError, check_url, normalize_url
 from annotations.models import (
     Source,
 )
+from annotations.services import limits
 from annotations.services._base import (
     User,
     _require_storable_text,
     event_record,
+    jsonable,
 )
 from annotations.services.importing import HTML_CONTENT_TYPES, as_date, fetch_policy
 
@@ -76,6 +80,72 @@ def source_get_or_create(
     return source
 
 
+# A source's description: what ``source_update`` may change. The address is not in it.
+SOURCE_DESCRIPTION = ("title", "publisher", "published_date", "accessed_date", "archive_url")
+URL_FIXED = (
+    "A source's URL cannot be changed: every citation of it points there. Add a new source "
+    "for the other address."
+)
+
+
+@transaction.atomic
+def source_update(*, source: Source, actor: User, **changes: Any) -> Source:
+    """Change a source's description (``SOURCE_DESCRIPTION``: title, publisher, published
+    and accessed dates, archive URL) and record ``source.update`` with what changed;
+    nothing is recorded when nothing did. Never its URL: a source is shared by every
+    verdict that cites it, in every project, so repointing it would change their evidence.
+
+    Only someone ``access.source_can_edit`` allows (PermissionDenied otherwise). Raises
+    ValidationError by field on ``url``/``normalized_url`` (``URL_FIXED``) or any other
+    field outside the description, on text no database can store, a title over its limit
+    (``limits``) and an archive URL that is not http(s); nothing is written then. Locks the
+    source row.
+    """
+    unknown = sorted(set(changes) - set(SOURCE_DESCRIPTION))
+    if unknown:
+        raise ValidationError(
+            {
+                name: URL_FIXED
+                if name in ("url", "normalized_url")
+                else "This field cannot be changed."
+                for name in unknown
+            }
+        )
+    locked = Source.objects.select_for_update().get(pk=source.pk)
+    access.source_edit_require(user=actor, source=locked)
+    _require_storable_text(**changes)
+    for name in ("title", "archive_url"):
+        if isinstance(changes.get(name), str):
+            changes[name] = changes[name].strip()
+    errors = limits.length_errors(title=(changes.get("title"), limits.MAX_SOURCE_TITLE))
+    if changes.get("archive_url"):
+        try:
+            check_url(changes["archive_url"])
+        except UrlError as exc:
+            errors["archive_url"] = [str(exc)]
+    if errors:
+        raise ValidationError(errors)
+    before = {name: getattr(locked, name) for name in SOURCE_DESCRIPTION}
+    changed = [name for name, value in changes.items() if before[name] != value]
+    if not changed:
+        return locked
+    for name in changed:
+        setattr(locked, name, changes[name])
+    locked.full_clean(
+        exclude=[field.name for field in Source._meta.fields if field.name not in changed],
+        validate_unique=False,
+    )
+    locked.save(update_fields=changed)
+    event_record(
+        actor=actor,
+        verb="source.update",
+        obj=locked,
+        before={name: jsonable(before[name]) for name in changed},
+        after={name: jsonable(getattr(locked, name)) for name in changed},
+    )
+    return locked
+
+
 def sources_get_or_create(*, urls: Iterable[str], actor: User | None) -> list[Source]:
     return [source_get_or_create(url=url, actor=actor) for url in urls]
 
@@ -112,14 +182,10 @@ def source_fetch_metadata(*, source: Source, actor: User | None) -> Source:
             actor=actor,
             verb="source.fetch_metadata",
             obj=locked,
-            before={name: _jsonable(before[name]) for name in changes},
-            after={name: _jsonable(value) for name, value in changes.items()},
+            before={name: jsonable(before[name]) for name in changes},
+            after={name: jsonable(value) for name, value in changes.items()},
         )
     return locked
-
-
-def _jsonable(value: object) -> object:
-    return value.isoformat() if isinstance(value, dt.date) else value
 
 
 def _page_metadata(html: str, *, url: str) -> dict[str, object]:

@@ -1,0 +1,268 @@
+"""Claims: the statement and claimant are edited through ``services.claim_update``, and
+only by someone the API would let edit (``access.claim_can_edit``: the claim's creator or
+an editor); everyone else gets the page read-only. The span, status, version, anchor and
+consensus are read-only: claims are anchored from the reader or the API, where the span
+is validated, and their status changes through the review services, which the admin
+actions below call (reopen, publish, withdraw, recompute consensus), refusing row by row
+what the user may not do. Nobody deletes a claim here: withdraw it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+
+from annotations import access, services
+from annotations.admin.review import ConsensusInline, VerdictInline
+from annotations.admin.tenancy import (
+    ONLY_VISIBLE,
+    ReadOnlyInline,
+    ServiceForm,
+    ServiceModelAdmin,
+    refusal,
+)
+from annotations.models import Claim, ClaimAnchor, Role
+from annotations.services import limits
+
+EDITABLE = ("statement", "claimant")
+CONFIRMATION_TEMPLATE = "admin/annotations/claim/status_confirmation.html"
+
+
+class ClaimAnchorInline(ReadOnlyInline):
+    model = ClaimAnchor
+    fields = ["revision", "start", "end", "exact", "status", "replaced_at", "replaced_by", "note"]
+    readonly_fields = fields
+
+
+class ClaimForm(ServiceForm):
+    # The version the page showed: saving over someone else's newer edit is refused
+    # (services.StaleVersion), as the API's If-Match does. Without it, the row as read now.
+    expected_version = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["expected_version"].initial = self.instance.version
+
+
+class NoteForm(forms.Form):
+    """What the reopen and withdraw actions ask for, bounded as the services bound it."""
+
+    def __init__(self, *args: Any, label: str, max_length: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["text"] = forms.CharField(
+            label=label, max_length=max_length, widget=forms.Textarea(attrs={"rows": 4})
+        )
+
+
+@admin.register(Claim)
+class ClaimAdmin(ServiceModelAdmin):
+    form = ClaimForm
+    list_display = [
+        "short_statement",
+        "document",
+        "status",
+        "anchor_status",
+        "start",
+        "end",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["status", "anchor_status", ("project", ONLY_VISIBLE)]
+    search_fields = ["statement", "exact", "claimant"]
+    list_select_related = ["document", "created_by"]
+    raw_id_fields = ["document"]
+    inlines = [VerdictInline, ConsensusInline, ClaimAnchorInline]
+    actions = ["reopen_claims", "publish_claims", "withdraw_claims", "recompute_consensus"]
+    fields = [
+        "project",
+        "document",
+        "start",
+        "end",
+        "exact",
+        "prefix",
+        "suffix",
+        "statement",
+        "claimant",
+        "status",
+        "version",
+        "anchor_status",
+        "anchor_revision",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = [name for name in fields if name not in EDITABLE]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Claim]:
+        return access.staff_scope(super().get_queryset(request), user=request.user).defer(
+            "document__text", "document__raw_text"
+        )
+
+    def get_fields(self, request: HttpRequest, obj: Claim | None = None) -> list[str]:
+        if obj is not None and self.has_change_permission(request, obj):
+            return [*self.fields, "expected_version"]
+        return list(self.fields)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Claims are anchored from the reader or the API, where the span is validated.
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Claim | None = None) -> bool:
+        if not super().has_change_permission(request, obj):
+            return False
+        if obj is None:
+            return True
+        membership = access.membership_get(user=request.user, project_id=obj.project_id)
+        return access.claim_can_edit(claim=obj, membership=membership, user=request.user)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Claim | None = None) -> bool:
+        # Verdicts, leases and the audit trail refer to claims: withdraw one instead.
+        return False
+
+    def service_save(self, request: HttpRequest, form: ServiceForm, *, change: bool) -> Claim:
+        claim = form.instance
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE}
+        if not changes:
+            return claim
+        expected = form.cleaned_data.get("expected_version") or claim.version
+        try:
+            return services.claim_update(
+                claim=claim, actor=request.user, expected_version=expected, **changes
+            )
+        except services.StaleVersion as exc:
+            raise ValidationError(str(exc)) from None
+
+    @admin.display(description="statement")
+    def short_statement(self, obj: Claim) -> str:
+        return obj.statement[:100]
+
+    # --- status changes: admin actions that call the review services -------------------
+
+    def _apply(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Claim],
+        *,
+        done: str,
+        call: Callable[[Claim], object],
+    ) -> list[object]:
+        """``call`` the service on each claim in its own transaction; report what was done
+        and, claim by claim, what was refused and why (the services' words)."""
+        results, refused = [], []
+        for claim in queryset.select_related("project").order_by("pk"):
+            try:
+                results.append(call(claim))
+            except (PermissionDenied, ValidationError, services.QueueConflict) as exc:
+                refused.append(f"#{claim.pk} “{claim.statement[:60]}”: {refusal(exc)}")
+        if results:
+            self.message_user(
+                request, f"{done.capitalize()}: {len(results)} claim(s).", messages.SUCCESS
+            )
+        for line in refused:
+            self.message_user(request, f"Not {done}: {line}", messages.WARNING)
+        return results
+
+    def _confirm(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Claim],
+        *,
+        action: str,
+        title: str,
+        label: str,
+        max_length: int,
+        done: str,
+        call: Callable[[Claim, str], object],
+    ) -> TemplateResponse | None:
+        """The intermediate page of an action that needs a note or a reason: ask for it,
+        then apply the action to the selected claims (the standard admin pattern of
+        ``delete_selected``: the page posts the selection and the action back)."""
+        data = request.POST if "confirm" in request.POST else None
+        form = NoteForm(data, label=label, max_length=max_length)
+        if form.is_valid():
+            text = form.cleaned_data["text"]
+            self._apply(request, queryset, done=done, call=lambda claim: call(claim, text))
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.model._meta,
+            "claims": list(queryset.order_by("pk")),
+            "form": form,
+            "action": action,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "submit": title,
+        }
+        return TemplateResponse(request, CONFIRMATION_TEMPLATE, context)
+
+    @admin.action(
+        description="Reopen the selected claims (asks for a note)", permissions=["change"]
+    )
+    def reopen_claims(
+        self, request: HttpRequest, queryset: QuerySet[Claim]
+    ) -> TemplateResponse | None:
+        return self._confirm(
+            request,
+            queryset,
+            action="reopen_claims",
+            title="Reopen claims",
+            label="Why are they reopened?",
+            max_length=limits.MAX_NOTE,
+            done="reopened",
+            call=lambda claim, note: services.claim_reopen(
+                claim=claim, editor=request.user, note=note
+            ),
+        )
+
+    @admin.action(
+        description="Withdraw the selected claims (asks for a reason)", permissions=["change"]
+    )
+    def withdraw_claims(
+        self, request: HttpRequest, queryset: QuerySet[Claim]
+    ) -> TemplateResponse | None:
+        return self._confirm(
+            request,
+            queryset,
+            action="withdraw_claims",
+            title="Withdraw claims",
+            label="Why are they withdrawn?",
+            max_length=limits.MAX_REASON,
+            done="withdrawn",
+            call=lambda claim, reason: services.claim_withdraw(
+                claim=claim, actor=request.user, reason=reason
+            ),
+        )
+
+    @admin.action(description="Publish the selected resolved claims", permissions=["change"])
+    def publish_claims(self, request: HttpRequest, queryset: QuerySet[Claim]) -> None:
+        self._apply(
+            request,
+            queryset,
+            done="published",
+            call=lambda claim: services.claim_publish(claim=claim, editor=request.user),
+        )
+
+    @admin.action(description="Recompute consensus for the selected claims", permissions=["change"])
+    def recompute_consensus(self, request: HttpRequest, queryset: QuerySet[Claim]) -> None:
+        def recompute(claim: Claim) -> object:
+            # The editors' decision, as adjudication is (the service itself takes any actor).
+            access.membership_require(
+                user=request.user, project_id=claim.project_id, role=Role.EDITOR
+            )
+            return services.consensus_recompute(claim=claim, actor=request.user)
+
+        results = self._apply(request, queryset, done="recomputed", call=recompute)
+        if results:
+            recorded = sum(result is not None for result in results)
+            self.message_user(
+                request, f"{recorded} new consensus record(s); see the events.", messages.INFO
+            )

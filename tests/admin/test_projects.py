@@ -1,0 +1,273 @@
+"""The project pages: creation and policy through the services, and a project never
+loses its last admin through the panel."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from annotations import services
+from annotations.models import Event, Membership, Project, Rating, Role
+from tests.admin.helpers import AdminTestCase, admin_url, change_form_data, form_errors
+
+
+class AdminProjectAddTests(AdminTestCase):
+    def _add_page(self, members: Sequence[tuple[Any, str]] = ()) -> dict[str, str]:
+        data = {
+            "name": "Admin desk",
+            "slug": "admin-desk",
+            "organization": "Org",
+            "organization_url": "https://example.org",
+            "required_reviews": "3",
+            "consensus_rule": "majority",
+            "majority_threshold": "0.6",
+            "lease_minutes": "45",
+        }
+        for prefix, rows in (("memberships", members), ("ratings", [])):
+            data |= {
+                f"{prefix}-TOTAL_FORMS": str(len(rows)),
+                f"{prefix}-INITIAL_FORMS": "0",
+                f"{prefix}-MIN_NUM_FORMS": "0",
+                f"{prefix}-MAX_NUM_FORMS": "1000",
+            }
+        for i, (user, role) in enumerate(members):
+            data |= {f"memberships-{i}-user": str(user.pk), f"memberships-{i}-role": role}
+        return data
+
+    def test_a_new_project_cannot_make_its_creator_less_than_admin(self) -> None:
+        events = Event.objects.count()
+        response = self.client.post(
+            admin_url(Project, "add"), self._add_page([(self.root, Role.REVIEWER)])
+        )
+        self.assertEqual(response.status_code, 200)  # the form again, not a server error
+        self.assertContains(response, "You become the admin of a project you create")
+        self.assertFalse(Project.objects.filter(slug="admin-desk").exists())
+        self.assertEqual(Event.objects.count(), events)
+
+    def test_a_new_project_takes_its_first_members_from_the_page(self) -> None:
+        members = [(self.root, Role.ADMIN), (self.reviewer_a, Role.REVIEWER)]
+        response = self.client.post(admin_url(Project, "add"), self._add_page(members))
+        self.assertEqual(response.status_code, 302, form_errors(response))
+        project = Project.objects.get(slug="admin-desk")
+        self.assertEqual(
+            sorted(Membership.objects.filter(project=project).values_list("user", "role")),
+            sorted([(self.root.pk, Role.ADMIN), (self.reviewer_a.pk, Role.REVIEWER)]),
+        )
+
+    def test_a_new_project_records_only_the_members_it_adds(self) -> None:
+        members = [(self.root, Role.ADMIN), (self.reviewer_a, Role.REVIEWER)]
+        response = self.client.post(admin_url(Project, "add"), self._add_page(members))
+        self.assertEqual(response.status_code, 302, form_errors(response))
+        project = Project.objects.get(slug="admin-desk")
+        self.assertEqual(
+            list(
+                Event.objects.filter(verb="member.add", project=project).values_list(
+                    "after__user", "after__role"
+                )
+            ),
+            [("reviewer_a", "reviewer")],
+        )
+
+    def test_it_creates_the_project_through_the_service(self) -> None:
+        data = self._add_page()
+        response = self.client.post(admin_url(Project, "add"), data)
+        self.assertEqual(response.status_code, 302, form_errors(response))
+        project = Project.objects.get(slug="admin-desk")
+        self.assertEqual(
+            (project.required_reviews, project.consensus_rule, project.lease_minutes),
+            (3, "majority", 45),
+        )
+        self.assertEqual(project.created_by, self.root)
+        self.assertEqual(
+            list(Rating.objects.filter(project=project).values_list("key", flat=True)),
+            [key for key, _, _ in services.DEFAULT_SCALE],
+        )
+        self.assertEqual(
+            list(Membership.objects.filter(project=project).values_list("user", "role")),
+            [(self.root.pk, Role.ADMIN)],
+        )
+        self.assertTrue(
+            Event.objects.filter(verb="project.create", object_id=project.pk, actor=self.root)
+        )
+
+
+class AdminLastAdminTests(AdminTestCase):
+    """A project never loses its last admin through the admin panel either."""
+
+    def _membership(self, user) -> Membership:
+        return Membership.objects.get(project=self.project, user=user)
+
+    def _inline_prefix(self, data: dict[str, str], user) -> str:
+        pk = str(self._membership(user).pk)
+        return next(
+            key.removesuffix("-id")
+            for key, value in data.items()
+            if key.startswith("memberships-") and key.endswith("-id") and value == pk
+        )
+
+    def _project_page(self) -> dict[str, str]:
+        response = self.client.get(admin_url(Project, "change", self.project.pk))
+        self.assertEqual(response.status_code, 200)
+        return change_form_data(response)
+
+    def test_the_membership_page_refuses_to_demote_the_last_admin(self) -> None:
+        membership = self._membership(self.admin)
+        events = Event.objects.count()
+        response = self.client.post(
+            admin_url(Membership, "change", membership.pk), {"role": Role.EDITOR}
+        )
+        self.assertEqual(response.status_code, 200)  # the form again, with the error
+        self.assertEqual(
+            response.context["adminform"].form.errors["role"],
+            ["A project needs at least one admin."],
+        )
+        self.assertContains(response, "A project needs at least one admin.")
+        self.assertEqual(self._membership(self.admin).role, Role.ADMIN)
+        self.assertEqual(Event.objects.count(), events)
+
+    def test_the_membership_page_changes_a_role_through_the_service(self) -> None:
+        membership = self._membership(self.reviewer_a)
+        response = self.client.post(
+            admin_url(Membership, "change", membership.pk), {"role": Role.EDITOR}
+        )
+        self.assertEqual(response.status_code, 302, form_errors(response))
+        self.assertEqual(self._membership(self.reviewer_a).role, Role.EDITOR)
+        event = Event.objects.filter(verb="member.add", object_id=membership.pk).latest("id")
+        self.assertEqual((event.actor, event.before), (self.root, {"role": "reviewer"}))
+
+    def test_the_membership_page_keeps_project_and_person_read_only(self) -> None:
+        membership = self._membership(self.admin)
+        response = self.client.post(
+            admin_url(Membership, "change", membership.pk),
+            {"role": Role.ADMIN, "project": self.other_project.pk, "user": self.editor.pk},
+        )
+        self.assertEqual(response.status_code, 302)
+        membership.refresh_from_db()
+        self.assertEqual((membership.project, membership.user), (self.project, self.admin))
+
+    def test_deleting_the_last_admin_is_refused(self) -> None:
+        membership = self._membership(self.admin)
+        url = admin_url(Membership, "delete", membership.pk)
+        page = self.client.get(url)
+        self.assertContains(page, "Cannot delete membership")
+        self.assertContains(page, "A project needs at least one admin.")
+        events = Event.objects.count()
+        response = self.client.post(url, {"post": "yes"})
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, "A project needs at least one admin.")
+        self.assertTrue(Membership.objects.filter(pk=membership.pk).exists())
+        self.assertEqual(Event.objects.count(), events)
+
+    def test_bulk_deleting_every_admin_is_refused(self) -> None:
+        services.member_add(
+            project=self.project, user=self.editor, role=Role.ADMIN, actor=self.admin
+        )
+        admins = list(
+            Membership.objects.filter(project=self.project, role=Role.ADMIN).values_list(
+                "pk", flat=True
+            )
+        )
+        response = self.client.post(
+            admin_url(Membership, "changelist"),
+            {"action": "delete_selected", "_selected_action": admins, "post": "yes"},
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, "A project needs at least one admin.")
+        self.assertEqual(Membership.objects.filter(pk__in=admins).count(), 2)
+
+    def test_deleting_an_admin_while_another_remains_goes_through_the_service(self) -> None:
+        services.member_add(
+            project=self.project, user=self.editor, role=Role.ADMIN, actor=self.admin
+        )
+        membership = self._membership(self.admin)
+        response = self.client.post(admin_url(Membership, "delete", membership.pk), {"post": "yes"})
+        self.assertEqual(response.status_code, 302)
+        self.assertFalse(Membership.objects.filter(pk=membership.pk).exists())
+        self.assertTrue(
+            Event.objects.filter(verb="member.remove", object_id=membership.pk, actor=self.root)
+        )
+
+    def test_the_project_page_refuses_to_demote_or_remove_the_last_admin(self) -> None:
+        for change in ("demote", "remove"):
+            with self.subTest(change=change):
+                data = self._project_page()
+                prefix = self._inline_prefix(data, self.admin)
+                if change == "demote":
+                    data[f"{prefix}-role"] = Role.REVIEWER
+                else:
+                    data[f"{prefix}-DELETE"] = "on"
+                data["name"] = "Renamed desk"
+                events = Event.objects.count()
+                response = self.client.post(admin_url(Project, "change", self.project.pk), data)
+                self.assertEqual(response.status_code, 200)  # the page again, with the error
+                formset = next(
+                    inline.formset
+                    for inline in response.context["inline_admin_formsets"]
+                    if inline.formset.model is Membership
+                )
+                self.assertEqual(formset.non_form_errors(), ["A project needs at least one admin."])
+                self.assertContains(response, "A project needs at least one admin.")
+                self.assertEqual(self._membership(self.admin).role, Role.ADMIN)
+                self.assertEqual(Project.objects.get(pk=self.project.pk).name, "Desk")
+                self.assertEqual(Event.objects.count(), events)
+
+    def test_the_project_page_hands_the_admin_role_over_in_one_save(self) -> None:
+        data = self._project_page()
+        # The admin's own row comes first on the page: the save must still promote before
+        # it demotes.
+        data[f"{self._inline_prefix(data, self.admin)}-role"] = Role.REVIEWER
+        data[f"{self._inline_prefix(data, self.editor)}-role"] = Role.ADMIN
+        data[f"{self._inline_prefix(data, self.reviewer_c)}-DELETE"] = "on"
+        response = self.client.post(admin_url(Project, "change", self.project.pk), data)
+        self.assertEqual(response.status_code, 302, form_errors(response))
+        self.assertEqual(self._membership(self.admin).role, Role.REVIEWER)
+        self.assertEqual(self._membership(self.editor).role, Role.ADMIN)
+        self.assertFalse(
+            Membership.objects.filter(project=self.project, user=self.reviewer_c).exists()
+        )
+        self.assertEqual(
+            sorted(
+                Event.objects.filter(
+                    actor=self.root, verb__in=["member.add", "member.remove"]
+                ).values_list("verb", "before__role")
+            ),
+            [("member.add", "admin"), ("member.add", "editor"), ("member.remove", "reviewer")],
+        )
+
+    def test_the_project_page_does_not_let_a_membership_change_hands(self) -> None:
+        data = self._project_page()
+        prefix = self._inline_prefix(data, self.admin)
+        data[f"{prefix}-user"] = str(self.outsider.pk)
+        response = self.client.post(admin_url(Project, "change", self.project.pk), data)
+        self.assertEqual(response.status_code, 302, form_errors(response))
+        self.assertEqual(self._membership(self.admin).role, Role.ADMIN)
+        self.assertFalse(
+            Membership.objects.filter(project=self.project, user=self.outsider).exists()
+        )
+
+
+class AdminProjectChangeTests(AdminTestCase):
+    """The project page changes the policy through services.project_update and records
+    members only when their role changes."""
+
+    def test_it_changes_the_policy_through_the_service(self) -> None:
+        data = change_form_data(self.client.get(admin_url(Project, "change", self.project.pk)))
+        self.assertNotIn("slug", data)  # the URL name is fixed once created
+        data |= {"name": "Renamed desk", "required_reviews": "3"}
+        members = Event.objects.filter(verb__in=["member.add", "member.remove"]).count()
+        response = self.client.post(admin_url(Project, "change", self.project.pk), data)
+        self.assertEqual(response.status_code, 302, form_errors(response))
+        project = Project.objects.get(pk=self.project.pk)
+        self.assertEqual(
+            (project.name, project.required_reviews, project.slug), ("Renamed desk", 3, "desk")
+        )
+        event = Event.objects.get(verb="project.update", object_id=self.project.pk)
+        self.assertEqual(event.actor, self.root)
+        self.assertEqual((event.before["name"], event.before["required_reviews"]), ("Desk", 2))
+        self.assertEqual(
+            (event.after["name"], event.after["required_reviews"]), ("Renamed desk", 3)
+        )
+        # The member rows came back unchanged: no member event.
+        self.assertEqual(
+            Event.objects.filter(verb__in=["member.add", "member.remove"]).count(), members
+        )
