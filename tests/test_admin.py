@@ -31,21 +31,12 @@ from annotations.models import (
     Source,
     Verdict,
 )
-from tests.factories import Personas, make_claim, make_document, make_user
+from tests.factories import Personas, judge, make_claim, make_document, make_user
 
 
 def admin_url(model: type[Model] | Model, view: str, *args: object) -> str:
     meta = model._meta
     return reverse(f"admin:{meta.app_label}_{meta.model_name}_{view}", args=args)
-
-
-def review(claim: Claim, reviewer, rating: str, **extra) -> Verdict:
-    """Take ``claim`` from the queue and judge it, as the UI would."""
-    assignment = services.lease_next(reviewer=reviewer, project=claim.project)
-    assert assignment is not None and assignment.claim_id == claim.pk, assignment
-    return services.verdict_submit(
-        claim=claim, reviewer=reviewer, rating=rating, confidence="high", **extra
-    )
 
 
 def grant_view_permissions(user) -> None:
@@ -80,11 +71,11 @@ class AdminPagesTests(AdminTestCase):
             stance="supports", url="https://stats.example.org/crime?utm_source=x", quote="-20%"
         )
         for reviewer in (cls.reviewer_a, cls.reviewer_b):
-            review(
+            judge(
                 cls.resolved, reviewer, "true", rationale="Matches the stats.", citations=[citation]
             )
-        review(cls.disputed, cls.reviewer_a, "true")
-        review(cls.disputed, cls.reviewer_b, "false")
+        judge(cls.disputed, cls.reviewer_a, "true")
+        judge(cls.disputed, cls.reviewer_b, "false")
         services.claim_adjudicate(
             claim=cls.disputed, editor=cls.editor, rating="mostly_true", note="Close enough."
         )
@@ -283,7 +274,7 @@ class AdminBlindReviewTests(AdminTestCase):
         super().setUpTestData()
         grant_view_permissions(cls.reviewer_a)
         cls.claim = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
-        cls.verdict_b = review(
+        cls.verdict_b = judge(
             cls.claim, cls.reviewer_b, "mostly_false", rationale="B-SECRET-RATIONALE"
         )
 

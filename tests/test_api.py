@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -44,6 +44,7 @@ from tests.factories import (
     Personas,
     add_member,
     grant,
+    judge,
     make_claim,
     make_document,
     make_user,
@@ -147,31 +148,6 @@ DEFAULT_SCALE_KEYS = [
     "unverifiable",
     "not_checkable",
 ]
-
-
-def judge(
-    claim: Claim,
-    reviewer: AbstractBaseUser,
-    rating: str,
-    *,
-    confidence: str = "high",
-    citations: Sequence[services.CitationInput] = (),
-) -> Verdict:
-    """Take ``claim`` from the queue as ``reviewer`` and submit a verdict on it.
-
-    The queue hands out the oldest eligible claim, so tests judge claims in creation order.
-    """
-    lease = services.lease_next(reviewer=reviewer, project=claim.project)
-    assert lease is not None and lease.claim_id == claim.pk, (
-        f"{reviewer} was offered claim {lease and lease.claim_id}, not {claim.pk}"
-    )
-    return services.verdict_submit(
-        claim=claim,
-        reviewer=reviewer,
-        rating=rating,
-        confidence=confidence,
-        citations=list(citations),
-    )
 
 
 class ApiTestCase(Personas, TestCase):
