@@ -51,8 +51,8 @@ from schemathesis.specs.openapi.checks import (
 
 from annotations import services
 from annotations.models import Role
+from tests.api.base import DEFAULT_SCALE_KEYS
 from tests.factories import Personas, judge, make_claim, make_document, make_member, make_user
-from tests.test_api import DEFAULT_SCALE_KEYS
 
 SCHEMA_URL = "/api/schema/"
 # URL_FORMAT_OVERRIDE is off (``format`` is an export parameter), so ask for JSON by media type.

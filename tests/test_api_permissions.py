@@ -22,8 +22,8 @@ from rest_framework.test import APIClient
 
 from annotations import services
 from annotations.models import Role
+from tests.api.base import API, ApiTestCase
 from tests.factories import judge, make_claim, make_document, make_member, make_user, take
-from tests.test_api import API, ApiTestCase
 
 ANON, OUTSIDER, REVIEWER, EDITOR, ADMIN = "anonymous", "outsider", "reviewer", "editor", "admin"
 CALLERS = (ANON, OUTSIDER, REVIEWER, EDITOR, ADMIN)

@@ -23,8 +23,8 @@ from rest_framework.test import APIClient
 from annotations import services
 from annotations.api.serializers import VerdictSerializer
 from annotations.api.views import _jsonl_chunks
+from tests.api.base import API, ApiTestCase
 from tests.factories import judge, make_claim
-from tests.test_api import API, ApiTestCase
 from workbench.errors import database_unavailable
 
 RESTART = OperationalError("terminating connection due to administrator command")
