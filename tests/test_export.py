@@ -2,16 +2,16 @@
 (what a user may see, in a fixed number of queries) and the native import
 (services.document_import_native, ``import_documents --format workbench``).
 
-Conformance is checked against third-party material copied byte for byte into
-tests/conformance/ (see its README.md and MANIFEST.tsv): every MUST assertion of the W3C
-Web Annotation test suite, and the ClaimReview JSON Schema with its rating-scale check.
+Conformance is checked, by tests/conformance.py, against third-party material copied byte
+for byte into fixtures/conformance/ (see its README.md and MANIFEST.tsv): every MUST
+assertion of the W3C Web Annotation test suite, and the ClaimReview JSON Schema with its
+rating-scale check.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
-import importlib.util
 import io
 import json
 import os
@@ -46,6 +46,7 @@ from annotations.models import (
     Verdict,
 )
 from annotations.services import CitationInput
+from tests import conformance
 from tests.factories import (
     Personas,
     judge,
@@ -58,36 +59,25 @@ from tests.factories import (
 )
 
 HERE = Path(__file__).resolve().parent
-CONFORMANCE = HERE / "conformance"
+CONFORMANCE = conformance.DATA
 GOLDEN = HERE.parent / "fixtures" / "golden" / "document_export.json"
 BASE = "https://desk.example.org"
 
 
-def _load_check_examples() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "conformance_check_examples", CONFORMANCE / "check_examples.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-check_examples = _load_check_examples()
-W3C_REGISTRY = check_examples.definitions_registry()
-CLAIMREVIEW_SCHEMA = check_examples.load_json(check_examples.CLAIMREVIEW_SCHEMA)
+W3C_REGISTRY = conformance.definitions_registry()
+CLAIMREVIEW_SCHEMA = conformance.load_json(conformance.CLAIMREVIEW_SCHEMA)
 
 TIME_KEYS = frozenset({"created_at", "submitted_at", "decided_at", "exported_at"})
 
 
 def assert_w3c_musts(annotation: dict[str, Any]) -> None:
-    failures, report = check_examples.check_annotation(annotation, W3C_REGISTRY)
+    failures, report = conformance.check_annotation(annotation, W3C_REGISTRY)
     assert failures == 0, "\n".join(report)
     assert sum(1 for line in report if line.startswith("  pass")) == 54
 
 
 def assert_claimreview_valid(node: dict[str, Any]) -> None:
-    failures, report = check_examples.check_claimreview(node, CLAIMREVIEW_SCHEMA)
+    failures, report = conformance.check_claimreview(node, CLAIMREVIEW_SCHEMA)
     assert failures == 0, "\n".join(report)
 
 
@@ -1111,7 +1101,7 @@ def test_json_dumps_safe_keeps_emoji_readable_and_refuses_nan() -> None:
 
 
 def test_the_conformance_files_are_unmodified_copies() -> None:
-    """Every file listed in tests/conformance/MANIFEST.tsv still has its upstream git blob
+    """Every file listed in fixtures/conformance/MANIFEST.tsv still has its upstream git blob
     hash, so the checks above run against the third-party rules, not an edited copy."""
     import csv
     import hashlib

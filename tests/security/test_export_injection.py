@@ -37,7 +37,7 @@ TRICKY = [
     "quote \" apostrophe ' backtick `",
     "emoji 😀 and e\u0301",
 ]
-SCHEMA_ROOT = "tests/conformance/claimreview/claimreview.schema.json"
+SCHEMA_ROOT = "fixtures/conformance/claimreview/claimreview.schema.json"
 
 
 def strings(value: Any) -> list[str]:
