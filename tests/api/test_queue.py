@@ -1,4 +1,5 @@
-"""API: the review queue (``/queue/next/``), releasing a lease and skipping a claim."""
+"""API: the review queue (``/queue/next/``), releasing a lease and skipping a claim
+(``/claims/{id}/release/``, ``/claims/{id}/skip/``)."""
 
 from __future__ import annotations
 
