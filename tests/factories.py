@@ -1,14 +1,18 @@
-"""Plain ``make_*`` helpers that build rows through the services, so real invariants run."""
+"""Plain helpers that build rows through the services, so real invariants run: ``make_*``
+for rows, ``make_member(s)`` for users holding a role, ``take``/``judge`` for the queue, and
+the ``Personas`` cast."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Permission
 
 from annotations import services
-from annotations.models import Claim, Document, Project, Role
+from annotations.models import Assignment, Claim, Document, Project, Role, Verdict
 
 SAMPLE_TEXT = (
     "The mayor said crime fell 20% last year.\n"
@@ -42,6 +46,22 @@ def add_member(project: Project, user: AbstractBaseUser, role: str = Role.REVIEW
     services.member_add(project=project, user=user, role=role, actor=None)
 
 
+def make_member(
+    project: Project, username: str, role: str = Role.REVIEWER, **extra: Any
+) -> AbstractBaseUser:
+    """A new user (password ``pw-<username>``) who holds ``role`` in ``project``."""
+    user = make_user(username, **extra)
+    add_member(project, user, role)
+    return user
+
+
+def make_members(
+    project: Project, *usernames: str, role: str = Role.REVIEWER
+) -> list[AbstractBaseUser]:
+    """New users, in the order given, each holding ``role`` in ``project``."""
+    return [make_member(project, username, role) for username in usernames]
+
+
 def make_document(
     *,
     project: Project,
@@ -73,6 +93,41 @@ def make_claim(
     )
 
 
+def take(claim: Claim, reviewer: AbstractBaseUser, *, now: dt.datetime | None = None) -> Assignment:
+    """Lease ``claim`` to ``reviewer`` from the queue; fails unless the queue offers that claim.
+
+    The queue hands out the oldest eligible claim, so tests take claims in creation order.
+    """
+    lease = services.lease_next(reviewer=reviewer, project=claim.project, now=now)
+    assert lease is not None and lease.claim_id == claim.pk, (
+        f"{reviewer} was offered claim {lease and lease.claim_id}, expected {claim.pk}"
+    )
+    return lease
+
+
+def judge(
+    claim: Claim,
+    reviewer: AbstractBaseUser,
+    rating: str,
+    *,
+    confidence: str = "high",
+    rationale: str = "",
+    citations: Iterable[services.CitationInput] = (),
+    now: dt.datetime | None = None,
+) -> Verdict:
+    """Take ``claim`` from the queue as ``reviewer`` (see ``take``) and submit a verdict on it."""
+    take(claim, reviewer, now=now)
+    return services.verdict_submit(
+        claim=claim,
+        reviewer=reviewer,
+        rating=rating,
+        confidence=confidence,
+        rationale=rationale,
+        citations=list(citations),
+        now=now,
+    )
+
+
 class Personas:
     """Shared cast for TestCase classes: call ``cls.make_personas()`` in ``setUpTestData``.
 
@@ -85,14 +140,10 @@ class Personas:
         cls.admin = make_user("admin")
         grant(cls.admin, "add_project")  # opened the desk: may open projects
         cls.project = make_project(creator=cls.admin, name="Desk", **policy)
-        cls.editor = make_user("editor")
-        cls.creator = make_user("creator")
-        cls.reviewer_a = make_user("reviewer_a")
-        cls.reviewer_b = make_user("reviewer_b")
-        cls.reviewer_c = make_user("reviewer_c")
+        cls.editor = make_member(cls.project, "editor", Role.EDITOR)
+        cls.creator, cls.reviewer_a, cls.reviewer_b, cls.reviewer_c = make_members(
+            cls.project, "creator", "reviewer_a", "reviewer_b", "reviewer_c"
+        )
         cls.outsider = make_user("outsider")
-        add_member(cls.project, cls.editor, Role.EDITOR)
-        for user in (cls.creator, cls.reviewer_a, cls.reviewer_b, cls.reviewer_c):
-            add_member(cls.project, user, Role.REVIEWER)
         cls.other_project = make_project(creator=cls.outsider, name="Other desk")
         cls.document = make_document(project=cls.project, actor=cls.creator)

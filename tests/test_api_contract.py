@@ -51,8 +51,8 @@ from schemathesis.specs.openapi.checks import (
 
 from annotations import services
 from annotations.models import Role
-from tests.factories import Personas, add_member, make_claim, make_document, make_user
-from tests.test_api import DEFAULT_SCALE_KEYS, judge
+from tests.api.base import DEFAULT_SCALE_KEYS
+from tests.factories import Personas, judge, make_claim, make_document, make_member, make_user
 
 SCHEMA_URL = "/api/schema/"
 # URL_FORMAT_OVERRIDE is off (``format`` is an export parameter), so ask for JSON by media type.
@@ -200,8 +200,7 @@ def make_cast() -> SimpleNamespace:
 
     Cast.make_personas()
     c = SimpleNamespace(**{k: v for k, v in vars(Cast).items() if not k.startswith("_")})
-    c.reviewer_d = make_user("reviewer_d")
-    add_member(c.project, c.reviewer_d, Role.REVIEWER)
+    c.reviewer_d = make_member(c.project, "reviewer_d", Role.REVIEWER)
     source = services.source_get_or_create(url="https://stats.example.org/", actor=c.admin)
     cite = [services.CitationInput(stance="refutes", source_id=source.pk, quote="12%")]
     c.resolved = make_claim(document=c.document, actor=c.creator, exact="crime fell 20%")

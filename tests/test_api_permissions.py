@@ -22,8 +22,8 @@ from rest_framework.test import APIClient
 
 from annotations import services
 from annotations.models import Role
-from tests.factories import add_member, make_claim, make_document, make_user
-from tests.test_api import API, ApiTestCase, judge
+from tests.api.base import API, ApiTestCase
+from tests.factories import judge, make_claim, make_document, make_member, make_user, take
 
 ANON, OUTSIDER, REVIEWER, EDITOR, ADMIN = "anonymous", "outsider", "reviewer", "editor", "admin"
 CALLERS = (ANON, OUTSIDER, REVIEWER, EDITOR, ADMIN)
@@ -62,14 +62,12 @@ class ApiPermissionMatrixTests(ApiTestCase):
     @classmethod
     def setUpTestData(cls) -> None:
         super().setUpTestData()
-        cls.reviewer_d = make_user("reviewer_d")
-        add_member(cls.project, cls.reviewer_d, Role.REVIEWER)
+        cls.reviewer_d = make_member(cls.project, "reviewer_d", Role.REVIEWER)
         make_user("newcomer")
         # In review, leased by the reviewer, the editor and the admin (all three slots).
         cls.claim = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
         for user in (cls.reviewer_a, cls.editor, cls.admin):
-            lease = services.lease_next(reviewer=user, project=cls.project)
-            assert lease is not None and lease.claim_id == cls.claim.pk
+            take(cls.claim, user)
         cls.disputed = make_claim(
             document=cls.document, actor=cls.creator, exact="record low of 3.1%"
         )

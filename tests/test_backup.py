@@ -42,7 +42,14 @@ from annotations import services
 from annotations.core import export_mapping
 from annotations.models import Claim, Project, Rating, Role
 from annotations.services import CitationInput
-from tests.factories import add_member, make_claim, make_document, make_project, make_user
+from tests.factories import (
+    make_claim,
+    make_document,
+    make_member,
+    make_members,
+    make_project,
+    make_user,
+)
 
 ROOT = Path(settings.BASE_DIR)
 BACKUP = ROOT / "bin" / "backup"
@@ -81,10 +88,8 @@ def build_desk() -> Project:
         label="Largely true", ordinal=6
     )
     Rating.objects.filter(project=project, key="not_checkable").delete()
-    editor, reviewer_a, reviewer_b = (make_user(n) for n in ("editor", "reviewer_a", "reviewer_b"))
-    add_member(project, editor, Role.EDITOR)
-    add_member(project, reviewer_a)
-    add_member(project, reviewer_b)
+    editor = make_member(project, "editor", Role.EDITOR)
+    reviewer_a, reviewer_b = make_members(project, "reviewer_a", "reviewer_b")
     claims: dict[int, str] = {}
     for title, text in (("City hall", TEXT_A), ("Turnout", TEXT_B)):
         document = make_document(project=project, actor=editor, text=text, title=title)

@@ -23,8 +23,8 @@ from rest_framework.test import APIClient
 from annotations import services
 from annotations.api.serializers import VerdictSerializer
 from annotations.api.views.exports import _jsonl_chunks
-from tests.factories import make_claim
-from tests.test_api import API, ApiTestCase
+from tests.api.base import API, ApiTestCase
+from tests.factories import judge, make_claim
 from workbench.errors import database_unavailable
 
 RESTART = OperationalError("terminating connection due to administrator command")
@@ -122,12 +122,10 @@ class CommitThenAnswerTests(ApiTestCase):
         """Everything the 201 shows is loaded inside the write's transaction: an outage
         after the commit cannot turn a saved verdict into an error answer."""
         claim = make_claim(document=self.document, actor=self.creator, exact="crime fell 20%")
-        services.lease_next(reviewer=self.reviewer_a, project=self.project)
-        verdict = services.verdict_submit(
-            claim=claim,
-            reviewer=self.reviewer_a,
-            rating="false",
-            confidence="high",
+        verdict = judge(
+            claim,
+            self.reviewer_a,
+            "false",
             citations=[
                 services.CitationInput(stance="refutes", url="https://stats.example.org/a"),
                 services.CitationInput(stance="context", url="https://stats.example.org/b"),

@@ -2,16 +2,16 @@
 (what a user may see, in a fixed number of queries) and the native import
 (services.document_import_native, ``import_documents --format workbench``).
 
-Conformance is checked against third-party material copied byte for byte into
-tests/conformance/ (see its README.md and MANIFEST.tsv): every MUST assertion of the W3C
-Web Annotation test suite, and the ClaimReview JSON Schema with its rating-scale check.
+Conformance is checked, by tests/conformance.py, against third-party material copied byte
+for byte into fixtures/conformance/ (see its README.md and MANIFEST.tsv): every MUST
+assertion of the W3C Web Annotation test suite, and the ClaimReview JSON Schema with its
+rating-scale check.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
-import importlib.util
 import io
 import json
 import os
@@ -46,39 +46,38 @@ from annotations.models import (
     Verdict,
 )
 from annotations.services import CitationInput
-from tests.factories import Personas, add_member, make_claim, make_document, make_project, make_user
+from tests import conformance
+from tests.factories import (
+    Personas,
+    judge,
+    make_claim,
+    make_document,
+    make_members,
+    make_project,
+    make_user,
+    take,
+)
 
 HERE = Path(__file__).resolve().parent
-CONFORMANCE = HERE / "conformance"
+CONFORMANCE = conformance.DATA
 GOLDEN = HERE.parent / "fixtures" / "golden" / "document_export.json"
 BASE = "https://desk.example.org"
 
 
-def _load_check_examples() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "conformance_check_examples", CONFORMANCE / "check_examples.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-check_examples = _load_check_examples()
-W3C_REGISTRY = check_examples.definitions_registry()
-CLAIMREVIEW_SCHEMA = check_examples.load_json(check_examples.CLAIMREVIEW_SCHEMA)
+W3C_REGISTRY = conformance.definitions_registry()
+CLAIMREVIEW_SCHEMA = conformance.load_json(conformance.CLAIMREVIEW_SCHEMA)
 
 TIME_KEYS = frozenset({"created_at", "submitted_at", "decided_at", "exported_at"})
 
 
 def assert_w3c_musts(annotation: dict[str, Any]) -> None:
-    failures, report = check_examples.check_annotation(annotation, W3C_REGISTRY)
+    failures, report = conformance.check_annotation(annotation, W3C_REGISTRY)
     assert failures == 0, "\n".join(report)
     assert sum(1 for line in report if line.startswith("  pass")) == 54
 
 
 def assert_claimreview_valid(node: dict[str, Any]) -> None:
-    failures, report = check_examples.check_claimreview(node, CLAIMREVIEW_SCHEMA)
+    failures, report = conformance.check_claimreview(node, CLAIMREVIEW_SCHEMA)
     assert failures == 0, "\n".join(report)
 
 
@@ -210,24 +209,63 @@ class ExportScenario(Personas, TestCase):
         Source.objects.filter(pk=cls.stats.pk).update(accessed_date=dt.date(2024, 3, 6))
         c0, c1, c2, c3, c4, _ = cls.claims
         a, b = cls.reviewer_a, cls.reviewer_b
-        cls.review(a, c0, "false", "Police data show a 3% fall.", (("refutes", cls.stats.pk),))
-        cls.review(a, c1, "half_true", "Depends on the series.")
-        cls.review(a, c2, "true", "Budget papers.", (("supports", "https://news.example.com/b"),))
-        cls.review(a, c3, "satire", "It is a joke column.")
-        cls.review(a, c4, "mostly_true", SECRET, (("context", "https://secret.example.net/x"),))
-        cls.review(
-            b,
+        judge(
             c0,
+            a,
             "false",
-            'Stats say "3%".',
-            # By URL: B may not name by id a source only A's (still blind) verdict cites.
-            (("refutes", cls.stats.url), ("context", "http://Example.ORG/report#p3")),
+            confidence="medium",
+            rationale="Police data show a 3% fall.",
+            citations=[CitationInput(stance="refutes", source_id=cls.stats.pk, quote="quote 0")],
         )
-        cls.review(b, c1, "misleading", "Cherry-picked.")
-        cls.review(b, c2, "true", "Confirmed.", (("supports", "https://news.example.com/b"),))
-        cls.review(b, c3, "satire", "Satire site.")
-        lease = services.lease_next(reviewer=b, project=cls.project)
-        assert lease is not None and lease.claim_id == c4.pk
+        judge(c1, a, "half_true", confidence="medium", rationale="Depends on the series.")
+        judge(
+            c2,
+            a,
+            "true",
+            confidence="medium",
+            rationale="Budget papers.",
+            citations=[
+                CitationInput(stance="supports", url="https://news.example.com/b", quote="quote 0")
+            ],
+        )
+        judge(c3, a, "satire", confidence="medium", rationale="It is a joke column.")
+        judge(
+            c4,
+            a,
+            "mostly_true",
+            confidence="medium",
+            rationale=SECRET,
+            citations=[
+                CitationInput(stance="context", url="https://secret.example.net/x", quote="quote 0")
+            ],
+        )
+        judge(
+            c0,
+            b,
+            "false",
+            confidence="medium",
+            rationale='Stats say "3%".',
+            # By URL: B may not name by id a source only A's (still blind) verdict cites.
+            citations=[
+                CitationInput(stance="refutes", url=cls.stats.url, quote="quote 0"),
+                CitationInput(
+                    stance="context", url="http://Example.ORG/report#p3", quote="quote 1"
+                ),
+            ],
+        )
+        judge(c1, b, "misleading", confidence="medium", rationale="Cherry-picked.")
+        judge(
+            c2,
+            b,
+            "true",
+            confidence="medium",
+            rationale="Confirmed.",
+            citations=[
+                CitationInput(stance="supports", url="https://news.example.com/b", quote="quote 0")
+            ],
+        )
+        judge(c3, b, "satire", confidence="medium", rationale="Satire site.")
+        take(c4, b)
         services.claim_reopen(claim=c0, editor=cls.editor, note="New figures came in.")
         services.verdict_submit(
             claim=c0,
@@ -241,32 +279,6 @@ class ExportScenario(Personas, TestCase):
             claim=c0, editor=cls.editor, rating="mostly_false", note="Official data show 17%."
         )
         services.claim_publish(claim=c0, editor=cls.editor)
-
-    @classmethod
-    def review(
-        cls,
-        reviewer: Any,
-        claim: Claim,
-        rating: str,
-        rationale: str,
-        citations: tuple[tuple[str, Any], ...] = (),
-    ) -> Verdict:
-        lease = services.lease_next(reviewer=reviewer, project=cls.project)
-        assert lease is not None and lease.claim_id == claim.pk, "queue order changed"
-        inputs = [
-            CitationInput(stance=stance, source_id=target, quote=f"quote {index}")
-            if isinstance(target, int)
-            else CitationInput(stance=stance, url=target, quote=f"quote {index}")
-            for index, (stance, target) in enumerate(citations)
-        ]
-        return services.verdict_submit(
-            claim=claim,
-            reviewer=reviewer,
-            rating=rating,
-            confidence="medium",
-            rationale=rationale,
-            citations=inputs,
-        )
 
     def native(self, user: Any) -> dict[str, Any]:
         return selectors.document_native(document=Document.objects.get(pk=self.doc.pk), user=user)
@@ -741,9 +753,7 @@ class GoldenExportTests(TestCase):
             organization="Golden Desk",
             organization_url="https://golden.example.org/",
         )
-        cls.creator, cls.ann, cls.bob = (make_user(n) for n in ("gina", "ann", "bob"))
-        for user in (cls.creator, cls.ann, cls.bob):
-            add_member(cls.project, user)
+        cls.creator, cls.ann, cls.bob = make_members(cls.project, "gina", "ann", "bob")
         cls.document = make_document(
             project=cls.project,
             actor=cls.creator,
@@ -762,12 +772,10 @@ class GoldenExportTests(TestCase):
         )
         make_claim(document=cls.document, actor=cls.creator, exact="Taxes did not rise")
         for reviewer, rating in ((cls.ann, "mostly_true"), (cls.bob, "mostly_true")):
-            services.lease_next(reviewer=reviewer, project=cls.project)
-            services.verdict_submit(
-                claim=first,
-                reviewer=reviewer,
-                rating=rating,
-                confidence="high",
+            judge(
+                first,
+                reviewer,
+                rating,
                 rationale=f"{reviewer.get_username()}: fell by 45%.",
                 citations=[
                     CitationInput(
@@ -814,12 +822,10 @@ class QueryCountTests(Personas, TestCase):
             for i in range(30)
         ]
         for index, claim in enumerate(claims):
-            lease = services.lease_next(reviewer=cls.reviewer_a, project=cls.project)
-            assert lease is not None and lease.claim_id == claim.pk
-            services.verdict_submit(
-                claim=claim,
-                reviewer=cls.reviewer_a,
-                rating="true",
+            judge(
+                claim,
+                cls.reviewer_a,
+                "true",
                 confidence="low",
                 citations=[
                     CitationInput(stance="supports", url=f"https://example.org/s/{index % 4}")
@@ -1095,7 +1101,7 @@ def test_json_dumps_safe_keeps_emoji_readable_and_refuses_nan() -> None:
 
 
 def test_the_conformance_files_are_unmodified_copies() -> None:
-    """Every file listed in tests/conformance/MANIFEST.tsv still has its upstream git blob
+    """Every file listed in fixtures/conformance/MANIFEST.tsv still has its upstream git blob
     hash, so the checks above run against the third-party rules, not an edited copy."""
     import csv
     import hashlib

@@ -21,7 +21,7 @@ from django.test import TransactionTestCase
 from annotations import services
 from annotations.models import Event, Membership, Role
 from annotations.services import projects
-from tests.factories import add_member, make_project, make_user
+from tests.factories import make_member, make_project, make_user
 from tests.test_queue_concurrency import run_together
 
 ROUNDS = 5
@@ -46,9 +46,8 @@ class LastAdminConcurrencyTests(TransactionTestCase):
     def _desk(self, round_: int) -> tuple[Membership, Membership]:
         first = make_user(f"first_{round_}")
         project = make_project(creator=first, name=f"Desk {round_}")
-        second = make_user(f"second_{round_}")
-        add_member(project, second, Role.ADMIN)
-        add_member(project, make_user(f"reviewer_{round_}"), Role.REVIEWER)
+        second = make_member(project, f"second_{round_}", Role.ADMIN)
+        make_member(project, f"reviewer_{round_}", Role.REVIEWER)
         return (
             Membership.objects.get(project=project, user=first),
             Membership.objects.get(project=project, user=second),

@@ -13,12 +13,7 @@ from django.test import TestCase
 
 from annotations import services
 from annotations.models import Claim, ClaimStatus, Consensus
-from tests.factories import Personas, make_claim
-
-
-def judge(claim: Claim, reviewer: object, rating: str) -> None:
-    assert services.lease_next(reviewer=reviewer, project=claim.project).claim_id == claim.pk
-    services.verdict_submit(claim=claim, reviewer=reviewer, rating=rating, confidence="high")
+from tests.factories import Personas, judge, make_claim
 
 
 class OddRowTests(Personas, TestCase):

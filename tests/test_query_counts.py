@@ -28,7 +28,7 @@ from annotations.models import (
     Source,
     Verdict,
 )
-from tests.factories import Personas, add_member, make_claim, make_document, make_project
+from tests.factories import Personas, add_member, judge, make_claim, make_document, make_project
 
 SIZES = (0, 50, 2000)
 HX = {"HTTP_HX_REQUEST": "true"}
@@ -130,13 +130,10 @@ class DeskTestCase(Personas, TestCase):
             # The probe: a claim judged by both reviewers through the services.
             probe = make_claim(document=document, actor=cls.creator, start=10, end=40)
             for reviewer, rating in ((cls.reviewer_a, "true"), (cls.reviewer_b, "true")):
-                lease = services.lease_next(reviewer=reviewer, project=project)
-                assert lease is not None and lease.claim_id == probe.pk
-                services.verdict_submit(
-                    claim=probe,
-                    reviewer=reviewer,
-                    rating=rating,
-                    confidence="high",
+                judge(
+                    probe,
+                    reviewer,
+                    rating,
                     citations=[
                         services.CitationInput(stance="supports", url="https://example.org/p")
                     ],

@@ -27,7 +27,7 @@ from annotations.models import (
     Verdict,
 )
 from annotations.services import CitationInput, QueueConflict
-from tests.factories import Personas, make_claim
+from tests.factories import Personas, judge, make_claim
 
 T0 = dt.datetime(2030, 3, 4, 9, 0, tzinfo=dt.UTC)
 LEASE = dt.timedelta(minutes=30)  # the default Project.lease_minutes
@@ -69,34 +69,6 @@ class QueueTestCase(Personas, TestCase):
 
     def lease(self, reviewer: Any, *, now: dt.datetime = T0) -> Assignment | None:
         return services.lease_next(reviewer=reviewer, project=self.project, now=now)
-
-    @classmethod
-    def review(
-        cls,
-        reviewer: Any,
-        claim: Claim,
-        rating: str,
-        *,
-        now: dt.datetime = T0,
-        confidence: str = "high",
-        rationale: str = "",
-        citations: tuple[CitationInput, ...] = (),
-    ) -> Verdict:
-        """Take ``claim`` from the queue (it must be the one offered) and judge it."""
-        assignment = services.lease_next(reviewer=reviewer, project=cls.project, now=now)
-        assert assignment is not None, f"{reviewer} was offered nothing, expected {claim.pk}"
-        assert assignment.claim_id == claim.pk, (
-            f"{reviewer} was offered claim {assignment.claim_id}, expected {claim.pk}"
-        )
-        return services.verdict_submit(
-            claim=claim,
-            reviewer=reviewer,
-            rating=rating,
-            confidence=confidence,
-            rationale=rationale,
-            citations=citations,
-            now=now,
-        )
 
     @staticmethod
     def fresh(obj: Any) -> Any:
@@ -146,7 +118,7 @@ class LeaseNextTests(QueueTestCase):
         self.assertIsNone(self.lease(self.creator))
         own = make_claim(document=self.document, actor=self.reviewer_a, exact="Others disagree")
         for claim in self.claims:
-            self.review(self.reviewer_a, claim, "true")
+            judge(claim, self.reviewer_a, "true", now=T0)
         self.assertIsNone(self.lease(self.reviewer_a))
         offered = self.lease(self.reviewer_b)
         assert offered is not None
@@ -154,7 +126,7 @@ class LeaseNextTests(QueueTestCase):
         self.assertNotEqual(offered.claim_id, own.pk)
 
     def test_it_does_not_offer_a_claim_the_reviewer_judged(self) -> None:
-        self.review(self.reviewer_a, self.claims[0], "true")
+        judge(self.claims[0], self.reviewer_a, "true", now=T0)
         assignment = self.lease(self.reviewer_a)
         assert assignment is not None
         self.assertEqual(assignment.claim_id, self.claims[1].pk)
@@ -196,15 +168,15 @@ class LeaseNextTests(QueueTestCase):
 
     def test_it_returns_none_when_nothing_is_eligible(self) -> None:
         for claim in self.claims:
-            self.review(self.reviewer_a, claim, "true")
+            judge(claim, self.reviewer_a, "true", now=T0)
         before = self.row_counts()
         self.assertIsNone(self.lease(self.reviewer_a))
         self.assertWritesNothing(before)
 
     def test_it_does_not_offer_claims_out_of_review(self) -> None:
         services.claim_withdraw(claim=self.claims[0], actor=self.editor, reason="Duplicate", now=T0)
-        self.review(self.reviewer_a, self.claims[1], "true")
-        self.review(self.reviewer_b, self.claims[1], "true")  # resolved
+        judge(self.claims[1], self.reviewer_a, "true", now=T0)
+        judge(self.claims[1], self.reviewer_b, "true", now=T0)  # resolved
         assignment = self.lease(self.reviewer_c)
         assert assignment is not None
         self.assertEqual(assignment.claim_id, self.claims[2].pk)
@@ -228,7 +200,7 @@ class LeaseSlotTests(QueueTestCase):
         self.assertEqual(Assignment.objects.filter(state=AssignmentState.LEASED).count(), 2)
 
     def test_it_counts_a_submitted_verdict_as_a_taken_slot(self) -> None:
-        self.review(self.reviewer_a, self.claims[0], "true")
+        judge(self.claims[0], self.reviewer_a, "true", now=T0)
         self.assertIsNotNone(self.lease(self.reviewer_b))
         self.assertIsNone(self.lease(self.reviewer_c))
 
@@ -350,7 +322,7 @@ class ClaimSkipTests(QueueTestCase):
         self.assertEqual(self.verbs_since(since), ["claim.skip"])
         self.assertEqual(Event.objects.get(id__gt=since).after["reason"], "I wrote the story")
         # a moves on to the next claim and, once that is done, gets nothing, at any time.
-        self.review(self.reviewer_a, self.claims[1], "true", now=T0 + SECOND)
+        judge(self.claims[1], self.reviewer_a, "true", now=T0 + SECOND)
         for later in (T0 + SECOND, T0 + dt.timedelta(days=30)):
             with self.subTest(now=later):
                 self.assertIsNone(self.lease(self.reviewer_a, now=later))
@@ -369,7 +341,7 @@ class ClaimSkipTests(QueueTestCase):
 
     def test_it_refuses_a_second_skip_and_a_skip_after_judging(self) -> None:
         services.claim_skip(claim=self.claims[0], reviewer=self.reviewer_a, reason="COI", now=T0)
-        self.review(self.reviewer_b, self.claims[0], "true")
+        judge(self.claims[0], self.reviewer_b, "true", now=T0)
         cases = (("skipped twice", self.reviewer_a), ("already judged", self.reviewer_b))
         for label, reviewer in cases:
             with self.subTest(label):
@@ -580,7 +552,7 @@ class VerdictRevisionTests(QueueTestCase):
     claim_count = 2
 
     def test_it_appends_a_revision_and_keeps_the_first_verdict(self) -> None:
-        first = self.review(self.reviewer_a, self.claims[0], "true", rationale="Police data.")
+        first = judge(self.claims[0], self.reviewer_a, "true", rationale="Police data.", now=T0)
         since = self.last_event_id()
         second = services.verdict_submit(
             claim=self.claims[0],
@@ -612,7 +584,7 @@ class VerdictRevisionTests(QueueTestCase):
         )
 
     def test_it_does_not_take_a_second_slot(self) -> None:
-        self.review(self.reviewer_a, self.claims[0], "true")
+        judge(self.claims[0], self.reviewer_a, "true", now=T0)
         services.verdict_submit(
             claim=self.claims[0], reviewer=self.reviewer_a, rating="false", confidence="low", now=T0
         )
@@ -621,8 +593,8 @@ class VerdictRevisionTests(QueueTestCase):
         self.assertEqual(offered.claim_id, self.claims[0].pk)
 
     def test_it_refuses_revisions_once_consensus_is_recorded(self) -> None:
-        self.review(self.reviewer_a, self.claims[0], "true")
-        self.review(self.reviewer_b, self.claims[0], "true")
+        judge(self.claims[0], self.reviewer_a, "true", now=T0)
+        judge(self.claims[0], self.reviewer_b, "true", now=T0)
         self.assertEqual(self.fresh(self.claims[0]).status, ClaimStatus.RESOLVED)
         for status in (ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED):
             with self.subTest(status=status):
@@ -647,11 +619,11 @@ class UnanimousConsensusTests(QueueTestCase):
     claim_count = 1
 
     def test_it_resolves_when_the_required_verdicts_agree(self) -> None:
-        first = self.review(self.reviewer_a, self.claims[0], "mostly_false")
+        first = judge(self.claims[0], self.reviewer_a, "mostly_false", now=T0)
         self.assertEqual(self.fresh(self.claims[0]).status, ClaimStatus.IN_REVIEW)
         self.assertFalse(Consensus.objects.exists())
         since = self.last_event_id()
-        second = self.review(self.reviewer_b, self.claims[0], "mostly_false")
+        second = judge(self.claims[0], self.reviewer_b, "mostly_false", now=T0)
         claim = self.fresh(self.claims[0])
         self.assertEqual(claim.status, ClaimStatus.RESOLVED)
         record = Consensus.objects.get(claim=claim)
@@ -670,9 +642,9 @@ class UnanimousConsensusTests(QueueTestCase):
         self.assertEqual(status_event.after, {"status": "resolved"})
 
     def test_it_marks_the_claim_disputed_when_the_verdicts_differ(self) -> None:
-        self.review(self.reviewer_a, self.claims[0], "true")
+        judge(self.claims[0], self.reviewer_a, "true", now=T0)
         since = self.last_event_id()
-        self.review(self.reviewer_b, self.claims[0], "false")
+        judge(self.claims[0], self.reviewer_b, "false", now=T0)
         self.assertEqual(self.fresh(self.claims[0]).status, ClaimStatus.DISPUTED)
         self.assertFalse(Consensus.objects.exists())
         self.assertEqual(
@@ -693,7 +665,7 @@ class MajorityConsensusTests(QueueTestCase):
         reviewers = (self.reviewer_a, self.reviewer_b, self.reviewer_c)
         for index, ratings, _status, *_ in votes:
             for reviewer, rating in zip(reviewers, ratings, strict=True):
-                self.review(reviewer, self.claims[index], rating)
+                judge(self.claims[index], reviewer, rating, now=T0)
         for index, ratings, status, rating, method, agreement in votes:
             with self.subTest(ratings=ratings):
                 claim = self.fresh(self.claims[index])
@@ -708,10 +680,10 @@ class MajorityConsensusTests(QueueTestCase):
                 self.assertEqual(record.verdicts.count(), 3)
 
     def test_it_records_a_majority_event(self) -> None:
-        self.review(self.reviewer_a, self.claims[0], "false")
-        self.review(self.reviewer_b, self.claims[0], "true")
+        judge(self.claims[0], self.reviewer_a, "false", now=T0)
+        judge(self.claims[0], self.reviewer_b, "true", now=T0)
         since = self.last_event_id()
-        self.review(self.reviewer_c, self.claims[0], "false")
+        judge(self.claims[0], self.reviewer_c, "false", now=T0)
         self.assertEqual(
             self.verbs_since(since),
             ["lease.create", "verdict.submit", "consensus.majority", "claim.status"],
@@ -731,11 +703,11 @@ class QualifiedMajorityConsensusTests(QueueTestCase):
             ("false", "false", "true"),
             strict=True,
         ):
-            self.review(reviewer, self.claims[0], rating)
+            judge(self.claims[0], reviewer, rating, now=T0)
         self.assertEqual(self.fresh(self.claims[0]).status, ClaimStatus.DISPUTED)
         self.assertFalse(Consensus.objects.filter(claim=self.claims[0]).exists())
         for reviewer in (self.reviewer_a, self.reviewer_b, self.reviewer_c):
-            self.review(reviewer, self.claims[1], "false")
+            judge(self.claims[1], reviewer, "false", now=T0)
         record = Consensus.objects.get(claim=self.claims[1])
         self.assertEqual((record.method, record.agreement), (ConsensusMethod.UNANIMOUS, 1.0))
 
@@ -751,11 +723,11 @@ class EditorTestCase(QueueTestCase):
     def setUpTestData(cls) -> None:
         super().setUpTestData()
         disputed, resolved, in_review = cls.claims
-        cls.a_on_disputed = cls.review(cls.reviewer_a, disputed, "true")
-        cls.b_on_disputed = cls.review(cls.reviewer_b, disputed, "false")
-        cls.review(cls.reviewer_a, resolved, "false")
-        cls.review(cls.reviewer_b, resolved, "false")
-        cls.review(cls.reviewer_a, in_review, "half_true")
+        cls.a_on_disputed = judge(disputed, cls.reviewer_a, "true", now=T0)
+        cls.b_on_disputed = judge(disputed, cls.reviewer_b, "false", now=T0)
+        judge(resolved, cls.reviewer_a, "false", now=T0)
+        judge(resolved, cls.reviewer_b, "false", now=T0)
+        judge(in_review, cls.reviewer_a, "half_true", now=T0)
         cls.disputed, cls.resolved, cls.in_review = disputed, resolved, in_review
 
 
@@ -1036,9 +1008,9 @@ class ConsensusRecomputeTests(QueueTestCase):
         super().setUpTestData()
         reviewers = (cls.reviewer_a, cls.reviewer_b, cls.reviewer_c)
         for reviewer, rating in zip(reviewers, ("false", "false", "true"), strict=True):
-            cls.review(reviewer, cls.claims[0], rating)
+            judge(cls.claims[0], reviewer, rating, now=T0)
         for reviewer in reviewers:
-            cls.review(reviewer, cls.claims[1], "true")
+            judge(cls.claims[1], reviewer, "true", now=T0)
         cls.disputed, cls.resolved = cls.claims
 
     def recompute(self, claim: Claim) -> Consensus | None:

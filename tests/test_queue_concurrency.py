@@ -33,11 +33,13 @@ from annotations.models import (
 from annotations.services import QueueConflict
 from tests.factories import (
     SAMPLE_TEXT,
-    add_member,
     make_claim,
     make_document,
+    make_member,
+    make_members,
     make_project,
     make_user,
+    take,
 )
 
 RATINGS = ("true", "mostly_true", "false")
@@ -90,11 +92,10 @@ class ReviewQueueConcurrencyTests(TransactionTestCase):
         self.project = make_project(
             creator=self.admin, name="Busy desk", required_reviews=self.REQUIRED
         )
-        self.creator = make_user("creator")
-        add_member(self.project, self.creator, Role.REVIEWER)
-        self.reviewers = [make_user(f"reviewer_{n:02d}") for n in range(self.REVIEWERS)]
-        for reviewer in self.reviewers:
-            add_member(self.project, reviewer, Role.REVIEWER)
+        self.creator = make_member(self.project, "creator", Role.REVIEWER)
+        self.reviewers = make_members(
+            self.project, *(f"reviewer_{n:02d}" for n in range(self.REVIEWERS))
+        )
         document = make_document(project=self.project, actor=self.creator)
         line = SAMPLE_TEXT.index("\n")
         self.claims = [
@@ -183,8 +184,7 @@ class LeaseNextSameReviewerConcurrencyTests(TransactionTestCase):
         self.admin = make_user("admin")
         # 20 slots per claim: every round's reviewer finds several free claims.
         self.project = make_project(creator=self.admin, name="Desk", required_reviews=20)
-        creator = make_user("creator")
-        add_member(self.project, creator, Role.REVIEWER)
+        creator = make_member(self.project, "creator", Role.REVIEWER)
         document = make_document(project=self.project, actor=creator)
         for n in range(4):
             make_claim(document=document, actor=creator, start=n, end=n + 5)
@@ -192,8 +192,7 @@ class LeaseNextSameReviewerConcurrencyTests(TransactionTestCase):
     def test_it_gives_one_lease_to_two_simultaneous_calls(self) -> None:
         failures: list[str] = []
         for round_ in range(self.ROUNDS):
-            reviewer = make_user(f"reviewer_{round_:02d}")
-            add_member(self.project, reviewer, Role.REVIEWER)
+            reviewer = make_member(self.project, f"reviewer_{round_:02d}", Role.REVIEWER)
             results, errors = run_together(
                 [lambda r=reviewer: services.lease_next(reviewer=r, project=self.project)] * 2
             )
@@ -211,8 +210,7 @@ class LeaseNextSameReviewerConcurrencyTests(TransactionTestCase):
     def test_it_never_leaves_a_reviewer_with_two_leases(self) -> None:
         # Whatever the calls return, the unique constraint keeps the data right.
         for round_ in range(5):
-            reviewer = make_user(f"reviewer_{round_:02d}")
-            add_member(self.project, reviewer, Role.REVIEWER)
+            reviewer = make_member(self.project, f"reviewer_{round_:02d}", Role.REVIEWER)
             _results, errors = run_together(
                 [lambda r=reviewer: services.lease_next(reviewer=r, project=self.project)] * 2
             )
@@ -228,14 +226,9 @@ class ConsensusConcurrencyTests(TransactionTestCase):
     def setUp(self) -> None:
         self.admin = make_user("admin")
         self.project = make_project(creator=self.admin, name="Desk", required_reviews=2)
-        self.creator = make_user("creator")
-        self.editors = [make_user("editor_1"), make_user("editor_2")]
-        self.reviewers = [make_user("reviewer_a"), make_user("reviewer_b")]
-        add_member(self.project, self.creator, Role.REVIEWER)
-        for editor in self.editors:
-            add_member(self.project, editor, Role.EDITOR)
-        for reviewer in self.reviewers:
-            add_member(self.project, reviewer, Role.REVIEWER)
+        self.creator = make_member(self.project, "creator", Role.REVIEWER)
+        self.editors = make_members(self.project, "editor_1", "editor_2", role=Role.EDITOR)
+        self.reviewers = make_members(self.project, "reviewer_a", "reviewer_b")
         document = make_document(project=self.project, actor=self.creator)
         self.claim = make_claim(
             document=document, actor=self.creator, exact="crime fell 20% last year"
@@ -243,8 +236,7 @@ class ConsensusConcurrencyTests(TransactionTestCase):
 
     def lease_both(self) -> None:
         for reviewer in self.reviewers:
-            assignment = services.lease_next(reviewer=reviewer, project=self.project)
-            assert assignment is not None and assignment.claim_id == self.claim.pk
+            take(self.claim, reviewer)
 
     def test_it_records_one_decision_when_two_editors_adjudicate_together(self) -> None:
         self.lease_both()

@@ -13,7 +13,7 @@ from django.test import TestCase
 from annotations import services
 from annotations.models import Assignment, Claim, Verdict
 from annotations.services import leases
-from tests.factories import Personas, add_member, make_claim, make_user
+from tests.factories import Personas, judge, make_claim, make_member
 
 T0 = dt.datetime(2030, 3, 4, 9, 0, tzinfo=dt.UTC)
 LEASE = dt.timedelta(minutes=30)
@@ -26,8 +26,7 @@ class PickAgreesWithTheQuerysetTests(Personas, TestCase):
     @classmethod
     def setUpTestData(cls) -> None:
         cls.make_personas(required_reviews=2)
-        cls.reviewer_d = make_user("reviewer_d")
-        add_member(cls.project, cls.reviewer_d)
+        cls.reviewer_d = make_member(cls.project, "reviewer_d")
         cls.people = [
             cls.creator,
             cls.reviewer_a,
@@ -46,10 +45,7 @@ class PickAgreesWithTheQuerysetTests(Personas, TestCase):
         cls.claims = claims
         a, b, c, d = cls.reviewer_a, cls.reviewer_b, cls.reviewer_c, cls.reviewer_d
         # a judges claims[0]; b's lease then fills it until b's lease expires
-        services.lease_next(reviewer=a, project=cls.project, now=T0)
-        services.verdict_submit(
-            claim=claims[0], reviewer=a, rating="true", confidence="low", now=T0
-        )
+        judge(claims[0], a, "true", confidence="low", now=T0)
         services.lease_next(reviewer=b, project=cls.project, now=T0)
         # c skips claims[1]; c's and d's leases (a second later) take the next free slots
         services.claim_skip(claim=claims[1], reviewer=c, reason="conflict", now=T0)

@@ -22,7 +22,7 @@ from annotations.models import (
     Event,
     Verdict,
 )
-from tests.factories import Personas, make_claim, make_document
+from tests.factories import Personas, judge, make_claim, make_document
 
 HX = {"HTTP_HX_REQUEST": "true"}
 TEMPLATES = Path(__file__).resolve().parent.parent / "workbench" / "templates" / "workbench"
@@ -123,11 +123,7 @@ class DocumentReviseServiceTests(RevisionTestCase):
 
     def test_verdicts_keep_the_revision_they_judged(self) -> None:
         claim = self.claims["a"]
-        assignment = services.lease_next(reviewer=self.reviewer_a, project=self.project)
-        self.assertEqual(assignment.claim_id, claim.pk)
-        verdict = services.verdict_submit(
-            claim=claim, reviewer=self.reviewer_a, rating="true", confidence="high"
-        )
+        verdict = judge(claim, self.reviewer_a, "true")
         self.revise()
         verdict = Verdict.objects.get(pk=verdict.pk)
         self.assertEqual((verdict.claim_id, verdict.document_revision), (claim.pk, 1))

@@ -16,7 +16,7 @@ from django.urls import reverse
 from annotations import access, selectors, services
 from annotations.core import consensus
 from annotations.models import Claim, Membership, Role, Verdict
-from tests.factories import Personas, add_member, make_claim, make_document
+from tests.factories import Personas, add_member, judge, make_claim, make_document
 
 T0 = dt.datetime(2030, 3, 4, 9, 0, tzinfo=dt.UTC)
 
@@ -28,24 +28,6 @@ CLAIM_TEXTS = (
 )
 B_RATIONALE = "Police statistics show a 12 percent fall, not 20."
 A_RATIONALE = "The annual report says 20 percent."
-
-
-def review(
-    reviewer: Any, claim: Claim, rating: str, *, rationale: str = "", now: dt.datetime = T0
-) -> Verdict:
-    """Take ``claim`` from the queue (it must be the one offered) and judge it."""
-    assignment = services.lease_next(reviewer=reviewer, project=claim.project, now=now)
-    assert assignment is not None and assignment.claim_id == claim.pk, (
-        f"{reviewer} was offered {assignment and assignment.claim_id}, expected {claim.pk}"
-    )
-    return services.verdict_submit(
-        claim=claim,
-        reviewer=reviewer,
-        rating=rating,
-        confidence="high",
-        rationale=rationale,
-        now=now,
-    )
 
 
 class SelectorTestCase(Personas, TestCase):
@@ -171,7 +153,7 @@ class BlindReviewTests(SelectorTestCase):
     def setUpTestData(cls) -> None:
         super().setUpTestData()
         cls.claim = cls.claims[0]
-        cls.b_verdict = review(cls.reviewer_b, cls.claim, "false", rationale=B_RATIONALE)
+        cls.b_verdict = judge(cls.claim, cls.reviewer_b, "false", rationale=B_RATIONALE, now=T0)
         services.lease_next(reviewer=cls.reviewer_a, project=cls.project, now=T0)
 
     def a_submits(self, rating: str = "true") -> Verdict:
@@ -250,14 +232,14 @@ class VerdictScopeTests(SelectorTestCase):
     def setUpTestData(cls) -> None:
         super().setUpTestData()
         first, second = cls.claims
-        cls.a_on_first = review(cls.reviewer_a, first, "true")
-        cls.b_on_first = review(cls.reviewer_b, first, "true")
-        cls.b_on_second = review(cls.reviewer_b, second, "false")
-        cls.c_on_second = review(cls.reviewer_c, second, "false")
+        cls.a_on_first = judge(first, cls.reviewer_a, "true", now=T0)
+        cls.b_on_first = judge(first, cls.reviewer_b, "true", now=T0)
+        cls.b_on_second = judge(second, cls.reviewer_b, "false", now=T0)
+        cls.c_on_second = judge(second, cls.reviewer_c, "false", now=T0)
         add_member(cls.other_project, cls.reviewer_b, Role.REVIEWER)
         other_document = make_document(project=cls.other_project, actor=cls.outsider)
         other_claim = make_claim(document=other_document, actor=cls.outsider, exact=CLAIM_TEXTS[0])
-        cls.b_elsewhere = review(cls.reviewer_b, other_claim, "half_true")
+        cls.b_elsewhere = judge(other_claim, cls.reviewer_b, "half_true", now=T0)
 
     def scope(self, user: Any, queryset: Any = None) -> set[int]:
         return set(
@@ -318,7 +300,7 @@ class ClaimDetailViewTests(SelectorTestCase):
     def setUpTestData(cls) -> None:
         super().setUpTestData()
         cls.claim = cls.claims[0]
-        review(cls.reviewer_b, cls.claim, "false", rationale=B_RATIONALE)
+        judge(cls.claim, cls.reviewer_b, "false", rationale=B_RATIONALE, now=T0)
         services.lease_next(reviewer=cls.reviewer_a, project=cls.project, now=T0)
         cls.url = reverse("workbench:claim-detail", kwargs={"pk": cls.claim.pk})
 
@@ -393,7 +375,7 @@ class AgreementReportByHandTests(SelectorTestCase):
             (cls.reviewer_b, ("true", "false", "false", "misleading")),
         ):
             for claim, rating in zip(cls.claims, ratings, strict=True):
-                review(reviewer, claim, rating)
+                judge(claim, reviewer, rating, now=T0)
         services.claim_adjudicate(
             claim=cls.claims[1], editor=cls.editor, rating="true", note="City-wide figures."
         )
@@ -494,7 +476,7 @@ class AgreementReportTests(SelectorTestCase):
                         claim=claim, reviewer=cls.users[name], reason="Conflict of interest", now=T0
                     )
                 else:
-                    review(cls.users[name], claim, rating)
+                    judge(claim, cls.users[name], rating, now=T0)
 
     def units(self, claims: list[Claim]) -> dict[int, dict[int, str]]:
         """claim -> {reviewer id: rating}, built from the table, not from the database."""

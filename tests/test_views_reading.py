@@ -13,7 +13,7 @@ from django.urls import NoReverseMatch, reverse
 
 from annotations import services
 from annotations.models import Claim, Document
-from tests.factories import Personas, make_claim, make_document
+from tests.factories import Personas, judge, make_claim, make_document
 
 HX = {"HTTP_HX_REQUEST": "true"}
 XSS_TEXT = "Intro line.\nThe council said <script>alert(1)</script> cuts crime.\n"
@@ -23,13 +23,6 @@ EMOJI_TEXT = "Flags 🇺🇦🇵🇱 and a bridge 🌉 first. Then the claim: ta
 # <script> without a src attribute (inline code), style attributes and <style> elements.
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
 STYLE_ATTRIBUTE = re.compile(r"<[^>]+\sstyle\s*=", re.IGNORECASE)
-
-
-def review(claim: Claim, reviewer: object, rating: str) -> None:
-    """Lease ``claim`` to ``reviewer`` (it must be their oldest eligible one) and judge it."""
-    assignment = services.lease_next(reviewer=reviewer, project=claim.project)
-    assert assignment is not None and assignment.claim_id == claim.pk
-    services.verdict_submit(claim=claim, reviewer=reviewer, rating=rating, confidence="high")
 
 
 class ReadingViewTestCase(Personas, TestCase):
@@ -103,8 +96,8 @@ class ProjectDashboardViewTests(ReadingViewTestCase):
         self.assert_access(self.url())
 
     def test_it_shows_status_counts_progress_and_chart(self) -> None:
-        review(self.claim, self.reviewer_a, "true")
-        review(self.claim, self.reviewer_b, "true")  # unanimous: resolved
+        judge(self.claim, self.reviewer_a, "true")
+        judge(self.claim, self.reviewer_b, "true")  # unanimous: resolved
         make_claim(document=self.document, actor=self.creator, exact="Critics say")
         self.login(self.editor)
         html = self.client.get(self.url()).content.decode()
@@ -120,7 +113,7 @@ class ProjectDashboardViewTests(ReadingViewTestCase):
     def test_reviewers_see_no_per_reviewer_rows_and_only_verdicts_blind_review_allows(
         self,
     ) -> None:
-        review(self.claim, self.reviewer_a, "false")
+        judge(self.claim, self.reviewer_a, "false")
         self.login(self.reviewer_b)  # has not judged the claim: must not see reviewer_a's verdict
         html = self.client.get(self.url()).content.decode()
         self.assertNotIn("Reviewers against consensus", html)
@@ -157,7 +150,7 @@ class ProjectDashboardViewTests(ReadingViewTestCase):
         claim = make_claim(
             document=document, actor=self.creator, exact="cuts crime", statement=XSS_STATEMENT
         )
-        review(self.claim, self.reviewer_a, "true")  # so the queue offers the new claim next
+        judge(self.claim, self.reviewer_a, "true")  # so the queue offers the new claim next
         assignment = services.lease_next(reviewer=self.reviewer_a, project=self.project)
         self.assertEqual(assignment.claim_id, claim.pk)
         self.login(self.reviewer_a)
@@ -175,8 +168,8 @@ class ProjectDashboardViewTests(ReadingViewTestCase):
             make_claim(document=other, actor=self.creator, start=i, end=i + 3) for i in range(12)
         ]
         for claim in [self.claim, *claims[:5]]:
-            review(claim, self.reviewer_a, "true")
-            review(claim, self.reviewer_b, "mostly_false")
+            judge(claim, self.reviewer_a, "true")
+            judge(claim, self.reviewer_b, "mostly_false")
         services.lease_next(reviewer=self.reviewer_c, project=self.project)
         services.lease_next(reviewer=self.editor, project=self.project)
         with self.assertNumQueries(len(baseline.captured_queries)):

@@ -28,7 +28,16 @@ from annotations.models import (
     Source,
     Verdict,
 )
-from tests.factories import Personas, add_member, make_claim, make_document, make_project, make_user
+from tests.factories import (
+    Personas,
+    add_member,
+    judge,
+    make_claim,
+    make_document,
+    make_members,
+    make_project,
+    take,
+)
 
 SCRIPT = "<script>alert(1)</script>"
 SCRIPT_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -36,30 +45,6 @@ IMG = '"><img src=x onerror=alert(1)>'
 IMG_ESCAPED = "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"
 INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
 STYLE_ATTRIBUTE = re.compile(r"<[^>]+\sstyle\s*=", re.IGNORECASE)
-
-
-def judge(
-    reviewer: AbstractBaseUser,
-    claim: Claim,
-    rating: str = "false",
-    *,
-    rationale: str = "",
-    citations: Iterable[tuple[str, str]] = (),
-) -> Verdict:
-    """Take ``claim`` from the queue as ``reviewer`` and submit a verdict (through services)."""
-    assignment = services.lease_next(reviewer=reviewer, project=claim.project)
-    assert assignment is not None and assignment.claim_id == claim.pk, "queue order changed"
-    return services.verdict_submit(
-        claim=claim,
-        reviewer=reviewer,
-        rating=rating,
-        confidence="high",
-        rationale=rationale,
-        citations=[
-            services.CitationInput(stance="supports", url=url, quote=quote)
-            for url, quote in citations
-        ],
-    )
 
 
 def verdict_post(
@@ -204,8 +189,7 @@ class ClaimPageTests(ReviewViewTestCase):
     def setUpTestData(cls) -> None:
         cls.make_personas()
         cls.claim = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
-        cls.lease = services.lease_next(reviewer=cls.reviewer_a, project=cls.project)
-        assert cls.lease is not None and cls.lease.claim_id == cls.claim.pk
+        cls.lease = take(cls.claim, cls.reviewer_a)
         cls.url = reverse("workbench:claim-detail", kwargs={"pk": cls.claim.pk})
 
     def test_it_renders_the_full_page_for_a_browser(self) -> None:
@@ -454,9 +438,15 @@ class SourceSearchTests(ReviewViewTestCase):
             url="https://elsewhere.example.org/bureau", actor=cls.outsider, title="Other desk"
         )
         judge(
-            cls.reviewer_a,
             cls.claim,
-            citations=[(f"https://bureau.example.org/report-{i}", "") for i in range(12)],
+            cls.reviewer_a,
+            "false",
+            citations=[
+                services.CitationInput(
+                    stance="supports", url=f"https://bureau.example.org/report-{i}"
+                )
+                for i in range(12)
+            ],
         )
         cls.url = reverse("workbench:source-search", kwargs={"pk": cls.claim.pk})
 
@@ -532,7 +522,7 @@ class BlindReviewTests(ReviewViewTestCase):
         cls.make_personas()
         cls.claim = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
         services.lease_next(reviewer=cls.reviewer_a, project=cls.project)
-        judge(cls.reviewer_b, cls.claim, "true", rationale="B-SECRET-RATIONALE")
+        judge(cls.claim, cls.reviewer_b, "true", rationale="B-SECRET-RATIONALE")
 
     def test_a_reviewer_sees_others_only_after_submitting(self) -> None:
         self.login(self.reviewer_a)
@@ -631,21 +621,29 @@ class DisputesTests(ReviewViewTestCase):
             document=cls.document, actor=cls.creator, exact="record low of 3.1%"
         )
         judge(
-            cls.reviewer_a,
             cls.disputed,
+            cls.reviewer_a,
             "false",
             rationale="A-RATIONALE",
-            citations=[("https://a.example.org/stats", "A-QUOTE")],
+            citations=[
+                services.CitationInput(
+                    stance="supports", url="https://a.example.org/stats", quote="A-QUOTE"
+                )
+            ],
         )
         judge(
-            cls.reviewer_b,
             cls.disputed,
+            cls.reviewer_b,
             "true",
             rationale="B-RATIONALE",
-            citations=[("https://b.example.org/report", "B-QUOTE")],
+            citations=[
+                services.CitationInput(
+                    stance="supports", url="https://b.example.org/report", quote="B-QUOTE"
+                )
+            ],
         )
-        judge(cls.reviewer_a, cls.resolved, "true")
-        judge(cls.reviewer_b, cls.resolved, "true")
+        judge(cls.resolved, cls.reviewer_a, "true")
+        judge(cls.resolved, cls.reviewer_b, "true")
         cls.url = reverse("workbench:disputes", kwargs={"slug": cls.project.slug})
 
     def action(self, name: str, claim: Claim) -> str:
@@ -776,13 +774,17 @@ class EscapingTests(ReviewViewTestCase):
             url="https://evil.example.org/page", actor=cls.reviewer_a, title=f"Report {SCRIPT}{IMG}"
         )
         judge(
-            cls.reviewer_a,
             cls.claim,
+            cls.reviewer_a,
             "false",
             rationale=f"Because {SCRIPT} and {IMG}",
-            citations=[("https://evil.example.org/page", f"quote {SCRIPT}")],
+            citations=[
+                services.CitationInput(
+                    stance="supports", url="https://evil.example.org/page", quote=f"quote {SCRIPT}"
+                )
+            ],
         )
-        judge(cls.reviewer_b, cls.claim, "true", rationale="fine")
+        judge(cls.claim, cls.reviewer_b, "true", rationale="fine")
 
     def assertEscaped(self, response: HttpResponse) -> None:
         html = self.page(response)
@@ -829,15 +831,19 @@ class ClaimPageQueryTests(ReviewViewTestCase):
         document = make_document(project=cls.desk, actor=cls.creator)
         cls.two = make_claim(document=document, actor=cls.creator, exact="crime fell 20%")
         cls.six = make_claim(document=document, actor=cls.creator, exact="record low of 3.1%")
-        cls.reviewers = [make_user(f"desk_reviewer_{n}") for n in range(6)]
+        cls.reviewers = make_members(cls.desk, *(f"desk_reviewer_{n}" for n in range(6)))
         for n, reviewer in enumerate(cls.reviewers):
-            add_member(cls.desk, reviewer, Role.REVIEWER)
-            links = [(f"https://src.example.org/{n}/{i}", f"quote {i}") for i in range(2)]
+            links = [
+                services.CitationInput(
+                    stance="supports", url=f"https://src.example.org/{n}/{i}", quote=f"quote {i}"
+                )
+                for i in range(2)
+            ]
             if n < 2:
-                judge(reviewer, cls.two, "false", rationale=f"reason {n}", citations=links)
+                judge(cls.two, reviewer, "false", rationale=f"reason {n}", citations=links)
             else:
                 services.claim_skip(claim=cls.two, reviewer=reviewer, reason="busy")
-            judge(reviewer, cls.six, "true", rationale=f"reason {n}", citations=links)
+            judge(cls.six, reviewer, "true", rationale=f"reason {n}", citations=links)
 
     def count_queries(self, claim: Claim) -> int:
         with CaptureQueriesContext(connection) as queries:

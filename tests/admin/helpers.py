@@ -8,23 +8,12 @@ from django.db.models import Model
 from django.test import TestCase
 from django.urls import reverse
 
-from annotations import services
-from annotations.models import Claim, Verdict
 from tests.factories import Personas, make_user
 
 
 def admin_url(model: type[Model] | Model, view: str, *args: object) -> str:
     meta = model._meta
     return reverse(f"admin:{meta.app_label}_{meta.model_name}_{view}", args=args)
-
-
-def review(claim: Claim, reviewer, rating: str, **extra) -> Verdict:
-    """Take ``claim`` from the queue and judge it, as the UI would."""
-    assignment = services.lease_next(reviewer=reviewer, project=claim.project)
-    assert assignment is not None and assignment.claim_id == claim.pk, assignment
-    return services.verdict_submit(
-        claim=claim, reviewer=reviewer, rating=rating, confidence="high", **extra
-    )
 
 
 def grant_view_permissions(user) -> None:

@@ -17,9 +17,8 @@ from tests.admin.helpers import (
     change_form_data,
     form_errors,
     grant_every_permission,
-    review,
 )
-from tests.factories import Personas, make_claim, make_user
+from tests.factories import Personas, judge, make_claim, make_user
 
 
 class ClaimAdminTestCase(Personas, TestCase):
@@ -186,7 +185,7 @@ class ClaimActionTests(ClaimAdminTestCase):
         super().setUpTestData()
         cls.resolved = cls.claim
         for reviewer in (cls.reviewer_b, cls.reviewer_c):
-            review(cls.resolved, reviewer, "true")
+            judge(cls.resolved, reviewer, "true")
         cls.open = make_claim(document=cls.document, actor=cls.creator, exact="record low")
 
     def act(self, action: str, *claims: Claim, **data: str) -> Any:

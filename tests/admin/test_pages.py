@@ -23,8 +23,8 @@ from annotations.models import (
     Source,
     Verdict,
 )
-from tests.admin.helpers import AdminTestCase, admin_url, review
-from tests.factories import make_claim, make_document
+from tests.admin.helpers import AdminTestCase, admin_url
+from tests.factories import judge, make_claim, make_document
 
 
 class AdminPagesTests(AdminTestCase):
@@ -39,11 +39,11 @@ class AdminPagesTests(AdminTestCase):
             stance="supports", url="https://stats.example.org/crime?utm_source=x", quote="-20%"
         )
         for reviewer in (cls.reviewer_a, cls.reviewer_b):
-            review(
+            judge(
                 cls.resolved, reviewer, "true", rationale="Matches the stats.", citations=[citation]
             )
-        review(cls.disputed, cls.reviewer_a, "true")
-        review(cls.disputed, cls.reviewer_b, "false")
+        judge(cls.disputed, cls.reviewer_a, "true")
+        judge(cls.disputed, cls.reviewer_b, "false")
         services.claim_adjudicate(
             claim=cls.disputed, editor=cls.editor, rating="mostly_true", note="Close enough."
         )

@@ -17,9 +17,8 @@ from tests.admin.helpers import (
     change_form_data,
     form_errors,
     grant_every_permission,
-    review,
 )
-from tests.factories import Personas, make_claim
+from tests.factories import Personas, judge, make_claim
 
 
 class RatingAdminTestCase(Personas, TestCase):
@@ -29,7 +28,7 @@ class RatingAdminTestCase(Personas, TestCase):
         for user in (cls.admin, cls.editor):
             grant_every_permission(user)
         claim = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
-        review(claim, cls.reviewer_a, "true")  # "true" is in use from here on
+        judge(claim, cls.reviewer_a, "true")  # "true" is in use from here on
         cls.used = Rating.objects.get(project=cls.project, key="true")
         cls.unused = Rating.objects.get(project=cls.project, key="not_checkable")
 

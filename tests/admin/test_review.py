@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from annotations import services
 from annotations.models import Claim, Event, Verdict
-from tests.admin.helpers import AdminTestCase, admin_url, grant_view_permissions, review
-from tests.factories import make_claim
+from tests.admin.helpers import AdminTestCase, admin_url, grant_view_permissions
+from tests.factories import judge, make_claim
 
 
 class AdminBlindReviewTests(AdminTestCase):
@@ -14,7 +14,7 @@ class AdminBlindReviewTests(AdminTestCase):
         super().setUpTestData()
         grant_view_permissions(cls.reviewer_a)
         cls.claim = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
-        cls.verdict_b = review(
+        cls.verdict_b = judge(
             cls.claim, cls.reviewer_b, "mostly_false", rationale="B-SECRET-RATIONALE"
         )
 
@@ -70,8 +70,8 @@ class AdminConsensusBlindTests(AdminTestCase):
         super().setUpTestData()
         grant_view_permissions(cls.reviewer_a)
         cls.claim = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
-        review(cls.claim, cls.reviewer_b, "true")
-        review(cls.claim, cls.reviewer_c, "false")
+        judge(cls.claim, cls.reviewer_b, "true")
+        judge(cls.claim, cls.reviewer_c, "false")
         services.claim_adjudicate(
             claim=cls.claim, editor=cls.editor, rating="mostly_true", note="ADJUDICATION-SECRET"
         )

@@ -13,8 +13,8 @@ from annotations import access, services
 from annotations.admin.sources import ALREADY_A_SOURCE
 from annotations.core.urlnorm import normalize_url
 from annotations.models import Event, Source
-from tests.admin.helpers import admin_url, form_errors, grant_every_permission, review
-from tests.factories import Personas, make_claim
+from tests.admin.helpers import admin_url, form_errors, grant_every_permission
+from tests.factories import Personas, judge, make_claim
 
 CITED = "https://stats.example.org/crime-2024"
 EVIL = "https://attacker.example.net/fake-stats"
@@ -30,7 +30,7 @@ class SourceAdminTestCase(Personas, TestCase):
         claim = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
         # The attacker's own verdict cites the source: they see it, and so may try it.
         citation = services.CitationInput(stance="supports", url=CITED, quote="-20%")
-        review(claim, cls.attacker, "true", citations=[citation])
+        judge(claim, cls.attacker, "true", citations=[citation])
         cls.cited = Source.objects.get(normalized_url=normalize_url(CITED))
         # A source the attacker added and nobody cites yet: theirs to describe.
         cls.own = services.source_get_or_create(

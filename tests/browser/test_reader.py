@@ -16,7 +16,7 @@ from annotations import services
 from annotations.models import Claim, Document, Project, Role
 from tests.browser.conftest import login
 from tests.browser.helpers import claim_selection, select_text, track_http_errors
-from tests.factories import add_member, make_claim, make_document, make_project, make_user
+from tests.factories import make_claim, make_document, make_member, make_project, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,8 +43,7 @@ class Desk:
 def desk(transactional_db) -> Desk:
     owner = make_user("owner")
     project = make_project(creator=owner, name="Reader desk")
-    reviewer = make_user("rita")
-    add_member(project, reviewer, Role.REVIEWER)
+    reviewer = make_member(project, "rita", Role.REVIEWER)
     document = make_document(project=project, actor=owner, text=TEXT, title="Bridge emoji")
     return Desk(project, document, reviewer, "pw-rita")
 

@@ -22,9 +22,17 @@ from annotations import services
 from annotations.models import Role
 from tests.browser.conftest import login
 from tests.browser.helpers import track_http_errors
-from tests.factories import add_member, make_claim, make_document, make_project, make_user
+from tests.factories import (
+    judge,
+    make_claim,
+    make_document,
+    make_member,
+    make_members,
+    make_project,
+    make_user,
+    take,
+)
 from tests.security.test_xss import POLYGLOT
-from tests.security.world import judge, take
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,13 +48,10 @@ INLINE_SCRIPT = "script:not([src])"
 @pytest.fixture
 def poisoned(transactional_db):
     owner = make_user("owner")
-    editor = make_user("eddie")
-    reviewers = [make_user(name) for name in ("rita", "remy", "rosa")]
-    root = make_user("root", is_staff=True, is_superuser=True)
     project = make_project(creator=owner, name=f"Desk {POLYGLOT}"[:200])
-    add_member(project, editor, Role.EDITOR)
-    for reviewer in reviewers:
-        add_member(project, reviewer, Role.REVIEWER)
+    editor = make_member(project, "eddie", Role.EDITOR)
+    reviewers = make_members(project, "rita", "remy", "rosa")
+    root = make_user("root", is_staff=True, is_superuser=True)
     text = f"The mayor said taxes rose. {POLYGLOT} Rents doubled in 2024.\n"
     document = make_document(project=project, actor=owner, text=text, title=f"T {POLYGLOT}")
     claim = make_claim(document=document, actor=owner, exact=POLYGLOT, statement=f"S {POLYGLOT}")

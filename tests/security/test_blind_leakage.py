@@ -24,8 +24,16 @@ from rest_framework.test import APIClient
 
 from annotations import services
 from annotations.models import Role
-from tests.factories import add_member, make_claim, make_document, make_project, make_user
-from tests.security.world import API, World, judge, take
+from tests.factories import (
+    add_member,
+    judge,
+    make_claim,
+    make_document,
+    make_project,
+    make_user,
+    take,
+)
+from tests.security.world import API, World
 
 SECRETS = ("SECRET-B", "SECRET-C", "secret-b.example.org", "reviewer_b", "reviewer_c")
 

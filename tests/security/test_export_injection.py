@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from annotations import services
 from annotations.core import export_mapping, spans
 from annotations.models import Source, Verdict
-from tests.security.world import API, World, judge
+from tests.factories import judge
+from tests.security.world import API, World
 
 TRICKY = [
     '", "@id": "https://evil.example/", "x": "',
@@ -36,7 +37,7 @@ TRICKY = [
     "quote \" apostrophe ' backtick `",
     "emoji 😀 and e\u0301",
 ]
-SCHEMA_ROOT = "tests/conformance/claimreview/claimreview.schema.json"
+SCHEMA_ROOT = "fixtures/conformance/claimreview/claimreview.schema.json"
 
 
 def strings(value: Any) -> list[str]:

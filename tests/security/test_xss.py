@@ -23,8 +23,8 @@ from django.test import TestCase
 
 from annotations import services
 from annotations.models import Claim, Document, Role
-from tests.factories import add_member, make_project, make_user
-from tests.security.world import API, World, judge, take
+from tests.factories import judge, make_member, make_members, make_project, make_user, take
+from tests.security.world import API, World
 
 POLYGLOT = (
     '<script>alert(1)</script>"><img src=x onerror=alert(1)><svg/onload=alert(1)>\'"-->'
@@ -50,8 +50,6 @@ class XssTests(World, TestCase):
         user_model = get_user_model()
         cls.root = user_model.objects.create_superuser("root", password="pw-root")
         cls.admin = make_user("x_admin")
-        cls.editor = make_user("x_editor")
-        cls.reviewers = [make_user(f"x_rev{i}") for i in range(3)]
         cls.project = make_project(
             creator=cls.admin,
             name=x("project", SHORT),
@@ -59,9 +57,8 @@ class XssTests(World, TestCase):
             organization=x("org", SHORT),
             required_reviews=2,
         )
-        add_member(cls.project, cls.editor, Role.EDITOR)
-        for user in cls.reviewers:
-            add_member(cls.project, user, Role.REVIEWER)
+        cls.editor = make_member(cls.project, "x_editor", Role.EDITOR)
+        cls.reviewers = make_members(cls.project, *(f"x_rev{i}" for i in range(3)))
         claimed = x("span")
         text = f"Intro line.\n{claimed}\n{x('text')}\nOutro."
         cls.document = services.document_create(

@@ -7,7 +7,6 @@ caller who may not see them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -16,8 +15,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from annotations import services
-from annotations.models import Claim, Role, Verdict
-from tests.factories import Personas, add_member, make_claim, make_document, make_user
+from annotations.models import Role
+from tests.factories import Personas, judge, make_claim, make_document, make_member, take
 
 API = "/api/v1"
 B_RATIONALE = "SECRET-B-RATIONALE the figure is wrong"
@@ -28,31 +27,6 @@ OTHER_TITLE = "SECRET-OTHER-PROJECT document"
 OTHER_STATEMENT = "SECRET-OTHER-PROJECT claim"
 OTHER_SOURCE_URL = "https://secret-other.example.org/cited"
 OTHER_RATIONALE = "SECRET-OTHER-PROJECT rationale"
-
-
-def take(claim: Claim, reviewer: AbstractBaseUser) -> None:
-    """Lease ``claim`` (the queue hands out the oldest eligible claim first)."""
-    lease = services.lease_next(reviewer=reviewer, project=claim.project)
-    assert lease is not None and lease.claim_id == claim.pk, (reviewer, lease, claim.pk)
-
-
-def judge(
-    claim: Claim,
-    reviewer: AbstractBaseUser,
-    rating: str,
-    *,
-    rationale: str = "",
-    citations: Sequence[services.CitationInput] = (),
-) -> Verdict:
-    take(claim, reviewer)
-    return services.verdict_submit(
-        claim=claim,
-        reviewer=reviewer,
-        rating=rating,
-        confidence="high",
-        rationale=rationale,
-        citations=list(citations),
-    )
 
 
 class World(Personas):
@@ -80,10 +54,8 @@ class World(Personas):
         cls.c_verdict = judge(cls.blind, cls.reviewer_c, "mostly_false", rationale=C_RATIONALE)
         cls.b_source = cls.b_verdict.citations.get().source
         # The other tenant.
-        cls.q_creator = make_user("q_creator")
-        cls.q_reviewer = make_user("q_reviewer")
-        add_member(cls.other_project, cls.q_creator, Role.EDITOR)
-        add_member(cls.other_project, cls.q_reviewer, Role.REVIEWER)
+        cls.q_creator = make_member(cls.other_project, "q_creator", Role.EDITOR)
+        cls.q_reviewer = make_member(cls.other_project, "q_reviewer", Role.REVIEWER)
         services.project_update(project=cls.other_project, actor=cls.outsider, required_reviews=1)
         cls.other_document = make_document(
             project=cls.other_project,

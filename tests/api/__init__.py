@@ -1,0 +1,8 @@
+"""REST API v1 end to end, one module per resource of ``annotations/api/views.py``: every
+endpoint's happy path and JSON shape, blind review, the queue, If-Match/ETag, bulk
+import, cursor pagination, query-count ceilings, and bad input to every write endpoint
+(400 naming the field and the reason, nothing written).
+
+Who may call what is in ``tests/test_api_permissions.py``; the OpenAPI contract in
+``tests/test_api_contract.py``. All of them build on ``tests/api/base.py``.
+"""

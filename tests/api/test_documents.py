@@ -1,0 +1,215 @@
+"""API: documents (``/documents/``): one or many at once (bulk import, all or nothing),
+the canonical text, ``?include=claims``, the list's filters and bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from typing import Any
+
+from django.test import override_settings
+
+from annotations.models import Document, Event, Role
+from tests.api.base import API, CLAIM_FIELDS, DOCUMENT_FIELDS, ApiTestCase
+from tests.factories import SAMPLE_TEXT, add_member, make_claim, make_document
+
+
+class DocumentApiTests(ApiTestCase):
+    def doc(self, **fields: Any) -> dict[str, Any]:
+        return {
+            "project": self.project.pk,
+            "title": "Budget speech",
+            "text": "Taxes fell.",
+            **fields,
+        }
+
+    def test_an_editor_creates_a_document_from_text(self) -> None:
+        text = "Cafe\u0301 prices rose 5% 🍰.\r\nThe end."
+        response = self.post(
+            self.editor,
+            "/documents/",
+            self.doc(
+                text=text,
+                source_url="https://news.example.org/a",
+                publisher="Example News",
+                author="A. Writer",
+                published_date="2024-05-01",
+                language="en",
+            ),
+        )
+        self.assertEqual(response.status_code, 201, response.content)
+        body = response.json()
+        self.assertEqual(set(body), DOCUMENT_FIELDS)
+        canonical = unicodedata.normalize("NFC", text).replace("\r\n", "\n")
+        self.assertEqual(body["length"], len(canonical))
+        self.assertEqual(body["text_sha256"], hashlib.sha256(canonical.encode()).hexdigest())
+        self.assertEqual(
+            {k: body[k] for k in ("project", "title", "published_date", "source_url")},
+            {
+                "project": self.project.pk,
+                "title": "Budget speech",
+                "published_date": "2024-05-01",
+                "source_url": "https://news.example.org/a",
+            },
+        )
+        document = Document.objects.get(pk=body["id"])
+        self.assertEqual(document.text, canonical)
+        self.assertEqual(document.raw_text, text)
+        self.assertTrue(
+            Event.objects.filter(verb="document.create", object_id=document.pk).exists()
+        )
+
+    def test_the_detail_holds_the_canonical_text(self) -> None:
+        response = self.get(self.reviewer_a, f"/documents/{self.document.pk}/")
+        self.assertEqual(response.status_code, 200)
+        body = response.json()
+        self.assertEqual(set(body), DOCUMENT_FIELDS | {"text", "claims"})
+        self.assertEqual(body["text"], SAMPLE_TEXT)
+        self.assertEqual(body["length"], len(SAMPLE_TEXT))
+        self.assertIsNone(body["claims"])
+
+    def test_include_claims_adds_the_claims_in_text_order(self) -> None:
+        later = make_claim(document=self.document, actor=self.creator, exact="Others disagree")
+        earlier = make_claim(document=self.document, actor=self.creator, exact="crime fell 20%")
+        response = self.get(
+            self.reviewer_a, f"/documents/{self.document.pk}/", {"include": "claims"}
+        )
+        self.assertEqual(response.status_code, 200)
+        claims = response.json()["claims"]
+        self.assertEqual([c["id"] for c in claims], [earlier.pk, later.pk])
+        self.assertEqual(set(claims[0]), CLAIM_FIELDS)
+
+    def test_an_unknown_include_is_a_400(self) -> None:
+        response = self.get(
+            self.reviewer_a, f"/documents/{self.document.pk}/", {"include": "verdicts"}
+        )
+        self.assertFieldError(response, "include", "include=claims")
+
+    def test_the_list_leaves_out_the_text_and_filters_by_project(self) -> None:
+        mine = make_document(
+            project=self.other_project, actor=self.outsider, text="Outsider's own text."
+        )
+        response = self.get(self.outsider, "/documents/", {"project": self.other_project.pk})
+        self.assertEqual(response.status_code, 200)
+        [row] = response.json()["results"]
+        self.assertEqual(set(row), DOCUMENT_FIELDS)
+        self.assertEqual(row["id"], mine.pk)
+        response = self.get(self.reviewer_a, "/documents/", {"project": self.project.pk})
+        self.assertEqual([d["id"] for d in response.json()["results"]], [self.document.pk])
+
+    def test_a_json_list_creates_many_documents_at_once(self) -> None:
+        before = Event.objects.filter(verb="document.create").count()
+        response = self.post(
+            self.editor,
+            "/documents/",
+            [self.doc(title=f"Doc {i}", text=f"Text number {i}.") for i in range(3)],
+        )
+        self.assertEqual(response.status_code, 201, response.content)
+        body = response.json()
+        self.assertEqual([d["title"] for d in body], ["Doc 0", "Doc 1", "Doc 2"])
+        self.assertEqual(set(body[0]), DOCUMENT_FIELDS)
+        self.assertEqual(Document.objects.filter(project=self.project).count(), 4)
+        self.assertEqual(Event.objects.filter(verb="document.create").count(), before + 3)
+
+    def test_bulk_import_is_all_or_nothing_with_errors_keyed_by_index(self) -> None:
+        items = [
+            self.doc(title="Fine", text="A fine text."),
+            self.doc(title="Blank", text="   \n  "),
+            self.doc(title="Twin", text="A fine text."),
+            self.doc(title="Existing", text=SAMPLE_TEXT),
+            self.doc(title="Scheme", text="Other text.", source_url="javascript:alert(1)"),
+        ]
+        with self.assertNothingWritten():
+            response = self.post(self.editor, "/documents/", items)
+        self.assertEqual(response.status_code, 400, response.content)
+        body = response.json()
+        self.assertEqual(set(body), {"1.text", "2.text", "3.text", "4.source_url"})
+        self.assertIn("empty", body["1.text"][0])
+        self.assertIn("earlier item", body["2.text"][0])
+        self.assertIn("same text", body["3.text"][0])
+        self.assertIn("http and https", body["4.source_url"][0])
+
+    def test_bulk_field_errors_are_keyed_by_index_too(self) -> None:
+        items = [
+            self.doc(title="Fine", text="A fine text."),
+            self.doc(title="", text="Other."),
+            self.doc(title="Date", text="Third.", published_date="someday"),
+        ]
+        with self.assertNothingWritten():
+            response = self.post(self.editor, "/documents/", items)
+        self.assertEqual(response.status_code, 400)
+        self.assertIsInstance(response.json(), dict, response.json())
+        self.assertEqual(set(response.json()), {"1.title", "2.published_date"})
+        self.assertIn("may not be blank", response.json()["1.title"][0])
+
+    def test_bulk_import_needs_one_to_a_thousand_documents_of_one_project(self) -> None:
+        add_member(self.other_project, self.editor, Role.EDITOR)
+        with self.assertNothingWritten():
+            self.assertDetail(self.post(self.editor, "/documents/", []), 400, "between 1 and 1,000")
+            too_many = [self.doc(text=f"T{i}") for i in range(1001)]
+            self.assertDetail(self.post(self.editor, "/documents/", too_many), 400, "1,000")
+            mixed = [self.doc(text="One."), self.doc(project=self.other_project.pk, text="Two.")]
+            self.assertFieldError(
+                self.post(self.editor, "/documents/", mixed), "project", "one project"
+            )
+
+    @override_settings(WORKBENCH_MAX_DOCUMENT_CHARS=100)
+    def test_the_text_limit_is_enforced(self) -> None:
+        with self.assertNothingWritten():
+            response = self.post(self.editor, "/documents/", self.doc(text="x" * 101))
+            self.assertFieldError(response, "text", "101 characters", "limit is 100")
+            response = self.post(
+                self.editor, "/documents/", [self.doc(text="y"), self.doc(text="z" * 101)]
+            )
+            self.assertFieldError(response, "1.text", "limit is 100")
+        response = self.post(self.editor, "/documents/", self.doc(text="x" * 100))
+        self.assertEqual(response.status_code, 201)
+
+    def test_bad_documents_are_refused_and_nothing_is_written(self) -> None:
+        other = self.other_project.pk
+        cases = [
+            (self.doc(title=""), "title", "may not be blank"),
+            (self.doc(title="   "), "title", "may not be blank"),
+            (self.doc(title="x" * 501), "title", "at most 500 characters (it has 501)"),
+            ({"project": self.project.pk, "text": "T"}, "title", "required"),
+            (self.doc(text=""), "text", "may not be blank"),
+            (self.doc(text=" \n\t "), "text", "empty"),
+            (self.doc(text=SAMPLE_TEXT), "text", "same text"),
+            (self.doc(source_url="javascript:alert(1)"), "source_url", "http and https"),
+            (self.doc(source_url="data:text/html,hi"), "source_url", "http and https"),
+            # NUL: PostgreSQL text columns refuse it and SQLite would store it; the
+            # serializers refuse it on both (the services too, for their other callers).
+            (self.doc(title="Budget\x00speech"), "title", "Null characters are not allowed"),
+            (self.doc(text="Taxes\x00fell."), "text", "Null characters are not allowed"),
+            (self.doc(author="A.\x00Writer"), "author", "Null characters are not allowed"),
+            (self.doc(published_date="2024-13-01"), "published_date", "wrong format"),
+            (self.doc(project="abc"), "project", "valid integer"),
+            (self.doc(project=other), "project", f"No project with id {other}"),
+            ({"title": "T", "text": "T"}, "project", "required"),
+        ]
+        for body, field, reason in cases:
+            label = {k: str(v)[:20] for k, v in body.items()}
+            with self.subTest(body=label), self.assertNothingWritten():
+                self.assertFieldError(self.post(self.editor, "/documents/", body), field, reason)
+
+    def test_a_bad_project_parameter_is_a_400(self) -> None:
+        cases = [
+            ("abc", "Enter a whole number"),
+            ("0", "greater than or equal to 1"),
+            ("-5", "greater"),
+        ]
+        for value, reason in cases:
+            with self.subTest(project=value):
+                response = self.get(self.reviewer_a, "/documents/", {"project": value})
+                self.assertFieldError(response, "project", reason)
+
+    def test_a_fractional_project_id_is_a_400(self) -> None:
+        response = self.get(self.reviewer_a, "/documents/", {"project": "1.5"})
+        self.assertFieldError(response, "project")
+
+    def test_an_out_of_range_project_id_is_a_400_not_a_500(self) -> None:
+        client = self.client_for(self.reviewer_a)
+        client.raise_request_exception = False
+        paths = ("/documents/?project=", "/claims/?project=", "/claims/?document=")
+        statuses = [client.get(f"{API}{path}99999999999999999999999").status_code for path in paths]
+        self.assertEqual(statuses, [400, 400, 400])

@@ -1,0 +1,346 @@
+"""API: verdicts and blind review, then consensus, adjudication, reopening, publishing
+and withdrawal (``/claims/{id}/verdicts/``, ``/consensus/``, ``/adjudicate/``, …)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from rest_framework.response import Response
+
+from annotations import services
+from annotations.models import Assignment, AssignmentState, Claim, Event, Source
+from tests.api.base import CONSENSUS_FIELDS, VERDICT_FIELDS, ApiTestCase
+from tests.factories import judge, make_claim
+
+
+class VerdictApiTests(ApiTestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        cls.claim = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
+        services.lease_next(reviewer=cls.reviewer_a, project=cls.project)
+
+    def submit(self, user: AbstractBaseUser, **fields: Any) -> Response:
+        body = {"rating": "false", "confidence": "high", **fields}
+        return self.post(user, f"/claims/{self.claim.pk}/verdicts/", body)
+
+    def test_a_leased_reviewer_submits_a_verdict_with_citations(self) -> None:
+        known = services.source_get_or_create(
+            url="https://stats.example.org/crime", actor=self.admin
+        )
+        response = self.submit(
+            self.reviewer_a,
+            rationale="Police data shows a 12% fall.",
+            citations=[
+                {
+                    "url": "https://police.example.gov/report?utm_source=x",
+                    "quote": "fell 12%",
+                    "stance": "refutes",
+                },
+                {"source": known.pk, "stance": "context"},
+            ],
+        )
+        self.assertEqual(response.status_code, 201, response.content)
+        body = response.json()
+        self.assertEqual(set(body), VERDICT_FIELDS)
+        self.assertEqual(
+            {
+                k: body[k]
+                for k in ("claim", "reviewer", "rating", "confidence", "revision", "is_current")
+            },
+            {
+                "claim": self.claim.pk,
+                "reviewer": "reviewer_a",
+                "rating": "false",
+                "confidence": "high",
+                "revision": 1,
+                "is_current": True,
+            },
+        )
+        self.assertEqual([c["stance"] for c in body["citations"]], ["refutes", "context"])
+        self.assertEqual(body["citations"][0]["quote"], "fell 12%")
+        self.assertEqual(
+            set(body["citations"][0]["source"]),
+            {"id", "url", "title", "publisher", "published_date", "archive_url"},
+        )
+        self.assertEqual(body["citations"][1]["source"]["id"], known.pk)
+        self.assertEqual(Source.objects.count(), 2)
+        self.assertEqual(
+            Assignment.objects.get(reviewer=self.reviewer_a).state, AssignmentState.SUBMITTED
+        )
+        self.assertTrue(Event.objects.filter(verb="verdict.submit").exists())
+
+    def test_a_first_verdict_needs_a_lease(self) -> None:
+        with self.assertNothingWritten():
+            response = self.submit(self.reviewer_b)
+        self.assertDetail(response, 409, "Review next")
+
+    def test_bad_verdicts_are_refused_with_the_reason_and_nothing_is_written(self) -> None:
+        def cite(**fields: Any) -> list[dict[str, Any]]:
+            return [{"url": "https://example.org/", "stance": "supports", **fields}]
+
+        cases = [
+            (
+                "unknown rating",
+                {"rating": "pants_on_fire"},
+                "rating",
+                "Unknown rating 'pants_on_fire'",
+                "mostly_true",
+            ),
+            ("missing rating", {"rating": None}, "rating", "may not be null"),
+            (
+                "bad confidence",
+                {"confidence": "certain"},
+                "confidence",
+                '"certain" is not a valid choice',
+            ),
+            ("long rationale", {"rationale": "r" * 20001}, "rationale", "20000"),
+            (
+                "NUL in rationale",
+                {"rationale": "Police\x00data."},
+                "rationale",
+                "Null characters are not allowed",
+            ),
+            ("NUL in a quote", {"citations": cite(quote="3\x00%")}, "citations", "Null"),
+            (
+                "javascript url",
+                {"citations": cite(url="javascript:alert(1)")},
+                "citations",
+                "http and https",
+            ),
+            (
+                "data url",
+                {"citations": cite(url="data:text/html,<b>x</b>")},
+                "citations",
+                "http and https",
+            ),
+            (
+                "ftp url",
+                {"citations": cite(url="ftp://example.org/file")},
+                "citations",
+                "http and https",
+            ),
+            ("no host", {"citations": cite(url="https://")}, "citations", "host name"),
+            (
+                "unknown stance",
+                {"citations": cite(stance="agrees")},
+                "citations",
+                '"agrees" is not a valid choice',
+            ),
+            (
+                "no url nor source",
+                {"citations": [{"stance": "supports"}]},
+                "citations",
+                "URL or the id",
+            ),
+            (
+                "unknown source",
+                {"citations": [{"source": 10**9, "stance": "supports"}]},
+                "citations",
+                "No source with id",
+            ),
+            ("citations not a list", {"citations": "https://example.org/"}, "citations", "list"),
+            ("too many citations", {"citations": cite() * 51}, "citations", "50"),
+        ]
+        for label, fields, field, *reasons in cases:
+            with self.subTest(label), self.assertNothingWritten():
+                self.assertFieldError(self.submit(self.reviewer_a, **fields), field, *reasons)
+        self.assertEqual(
+            Assignment.objects.get(reviewer=self.reviewer_a).state, AssignmentState.LEASED
+        )
+
+    def test_blind_review_hides_other_verdicts_until_the_caller_has_submitted(self) -> None:
+        url = f"/claims/{self.claim.pk}/verdicts/"
+
+        def reviewers(user: AbstractBaseUser, **params: Any) -> list[tuple[str, int]]:
+            response = self.get(user, url, params)
+            self.assertEqual(response.status_code, 200, response.content)
+            return [(v["reviewer"], v["revision"]) for v in response.json()]
+
+        self.submit(self.reviewer_a, rating="false")
+        services.lease_next(reviewer=self.reviewer_b, project=self.project)
+        self.assertEqual(reviewers(self.reviewer_a), [("reviewer_a", 1)])
+        self.assertEqual(reviewers(self.reviewer_b), [])  # leased, not submitted yet
+        self.assertEqual(reviewers(self.creator), [])
+        self.assertEqual(reviewers(self.editor), [("reviewer_a", 1)])
+        self.assertEqual(reviewers(self.admin), [("reviewer_a", 1)])
+
+        # A revision before consensus is a new row; the old one is history.
+        self.assertEqual(self.submit(self.reviewer_a, rating="mostly_false").status_code, 201)
+        self.assertEqual(reviewers(self.reviewer_a), [("reviewer_a", 2)])
+        self.assertEqual(
+            reviewers(self.reviewer_a, history="true"), [("reviewer_a", 1), ("reviewer_a", 2)]
+        )
+        self.assertEqual(reviewers(self.reviewer_b, history="true"), [])
+        self.assertEqual(reviewers(self.creator, history="1"), [])
+        self.assertEqual(
+            reviewers(self.editor, history="true"), [("reviewer_a", 1), ("reviewer_a", 2)]
+        )
+
+        self.assertEqual(self.submit(self.reviewer_b, rating="true").status_code, 201)
+        self.assertEqual(reviewers(self.reviewer_b), [("reviewer_a", 2), ("reviewer_b", 1)])
+        self.assertEqual(len(reviewers(self.reviewer_b, history="true")), 3)
+        self.assertEqual(reviewers(self.reviewer_c), [])  # never reviewed it
+        self.assertEqual(reviewers(self.creator), [])
+
+    def test_verdicts_cannot_be_revised_once_consensus_is_recorded(self) -> None:
+        self.submit(self.reviewer_a, rating="false")
+        judge(self.claim, self.reviewer_b, "false")
+        with self.assertNothingWritten():
+            response = self.submit(self.reviewer_a, rating="true")
+        self.assertDetail(response, 409, "Consensus has been recorded")
+
+
+# --- consensus, adjudication, publishing, withdrawal ----------------------------------------------
+
+
+class ReviewOutcomeApiTests(ApiTestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        cls.disputed = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
+        judge(cls.disputed, cls.reviewer_a, "true")
+        judge(cls.disputed, cls.reviewer_b, "false")
+        cls.resolved = make_claim(
+            document=cls.document, actor=cls.creator, exact="record low of 3.1%"
+        )
+        judge(cls.resolved, cls.reviewer_a, "mostly_true")
+        judge(cls.resolved, cls.reviewer_b, "mostly_true")
+        cls.open = make_claim(document=cls.document, actor=cls.creator, exact="Others disagree")
+
+    def claim_url(self, claim: Claim, action: str = "") -> str:
+        return f"/claims/{claim.pk}/{action + '/' if action else ''}"
+
+    def test_an_agreed_claim_is_resolved_with_a_unanimous_consensus(self) -> None:
+        response = self.get(self.reviewer_c, self.claim_url(self.resolved, "consensus"))
+        self.assertEqual(response.status_code, 200)
+        [record] = response.json()
+        self.assertEqual(set(record), CONSENSUS_FIELDS)
+        self.assertEqual(
+            {
+                k: record[k]
+                for k in ("sequence", "rating", "method", "agreement", "decided_by", "is_current")
+            },
+            {
+                "sequence": 1,
+                "rating": "mostly_true",
+                "method": "unanimous",
+                "agreement": 1.0,
+                "decided_by": None,
+                "is_current": True,
+            },
+        )
+        claim = self.get(self.reviewer_c, self.claim_url(self.resolved)).json()
+        self.assertEqual(claim["status"], "resolved")
+        self.assertEqual(claim["consensus"]["rating"], "mostly_true")
+
+    def test_an_editor_adjudicates_publishes_and_reopens(self) -> None:
+        self.assertEqual(
+            self.get(self.editor, self.claim_url(self.disputed, "consensus")).json(), []
+        )
+        response = self.post(
+            self.editor,
+            self.claim_url(self.disputed, "adjudicate"),
+            {"rating": "half_true", "note": "Both readings defensible; the 20% is cherry-picked."},
+        )
+        self.assertEqual(response.status_code, 201, response.content)
+        record = response.json()
+        self.assertEqual(set(record), CONSENSUS_FIELDS)
+        self.assertEqual(
+            (record["method"], record["rating"], record["decided_by"], record["agreement"]),
+            ("adjudicated", "half_true", "editor", 0.0),
+        )
+        detail = self.get(self.editor, self.claim_url(self.disputed))
+        self.assertEqual(detail.json()["status"], "resolved")
+        self.assertEqual(detail["ETag"], '"3"')
+
+        published = self.post(self.editor, self.claim_url(self.disputed, "publish"))
+        self.assertEqual(published.status_code, 200, published.content)
+        self.assertEqual(published.json()["status"], "published")
+        self.assertEqual(published.json()["consensus"]["method"], "adjudicated")
+        self.assertEqual(published["ETag"], '"4"')
+
+        reopened = self.post(
+            self.admin, self.claim_url(self.disputed, "reopen"), {"note": "New police data."}
+        )
+        self.assertEqual(reopened.status_code, 200, reopened.content)
+        self.assertEqual(reopened.json()["status"], "disputed")
+        self.assertIsNone(reopened.json()["consensus"])
+        history = self.get(self.editor, self.claim_url(self.disputed, "consensus")).json()
+        self.assertEqual([(r["sequence"], r["is_current"]) for r in history], [(1, False)])
+        again = self.post(
+            self.editor,
+            self.claim_url(self.disputed, "adjudicate"),
+            {"rating": "false", "note": "n"},
+        )
+        self.assertEqual(again.json()["sequence"], 2)
+
+    def test_withdrawal_by_the_creator_before_any_verdict(self) -> None:
+        services.lease_next(reviewer=self.reviewer_c, project=self.project)
+        response = self.post(
+            self.creator, self.claim_url(self.open, "withdraw"), {"reason": "Duplicate"}
+        )
+        self.assertEqual(response.status_code, 200, response.content)
+        self.assertEqual(response.json()["status"], "withdrawn")
+        self.assertEqual(
+            Assignment.objects.get(reviewer=self.reviewer_c, claim=self.open).state,
+            AssignmentState.RELEASED,
+        )
+        queue = self.post(self.reviewer_a, "/queue/next/", {"project": self.project.pk})
+        self.assertEqual(queue.status_code, 204)
+
+    def test_the_creator_cannot_withdraw_after_a_verdict(self) -> None:
+        with self.assertNothingWritten():
+            response = self.post(
+                self.creator, self.claim_url(self.resolved, "withdraw"), {"reason": "x"}
+            )
+        self.assertDetail(response, 403, "before any verdict")
+
+    def test_bad_outcome_requests_are_refused_and_nothing_is_written(self) -> None:
+        cases = [
+            (
+                "adjudicate",
+                self.disputed,
+                {"rating": "nope", "note": "n"},
+                "rating",
+                "Unknown rating 'nope'",
+            ),
+            (
+                "adjudicate",
+                self.disputed,
+                {"rating": "false", "note": ""},
+                "note",
+                "may not be blank",
+            ),
+            ("adjudicate", self.disputed, {"rating": "false"}, "note", "required"),
+            ("adjudicate", self.disputed, {"note": "n"}, "rating", "required"),
+            ("reopen", self.resolved, {"note": ""}, "note", "may not be blank"),
+            ("reopen", self.resolved, {}, "note", "required"),
+            ("withdraw", self.open, {"reason": ""}, "reason", "may not be blank"),
+            ("withdraw", self.open, {"reason": "r" * 2001}, "reason", "2000"),
+        ]
+        for action, claim, body, field, reason in cases:
+            with self.subTest(action=action, body=body), self.assertNothingWritten():
+                response = self.post(self.editor, self.claim_url(claim, action), body)
+                self.assertFieldError(response, field, reason)
+
+    def test_actions_in_the_wrong_state_are_a_409_and_nothing_is_written(self) -> None:
+        cases = [
+            ("adjudicate", self.resolved, {"rating": "false", "note": "n"}, "Only disputed"),
+            ("adjudicate", self.open, {"rating": "false", "note": "n"}, "Only disputed"),
+            ("reopen", self.open, {"note": "n"}, "Only resolved or published"),
+            ("publish", self.disputed, None, "Only resolved"),
+            ("publish", self.open, None, "Only resolved"),
+        ]
+        for action, claim, body, reason in cases:
+            with self.subTest(action=action, claim=claim.status), self.assertNothingWritten():
+                self.assertDetail(
+                    self.post(self.editor, self.claim_url(claim, action), body), 409, reason
+                )
+        self.post(self.editor, self.claim_url(self.open, "withdraw"), {"reason": "dup"})
+        with self.assertNothingWritten():
+            response = self.post(
+                self.editor, self.claim_url(self.open, "withdraw"), {"reason": "dup"}
+            )
+        self.assertDetail(response, 409, "withdrawn")
