@@ -1,7 +1,7 @@
 """Fuzzers: arbitrary input into the functions that read what users and files hand us.
 
-tests/test_spans.py, tests/test_importers.py, tests/test_urlnorm.py and
-tests/test_reanchor.py check properties over well-formed input (texts made of chosen
+tests/core/test_spans.py, tests/core/test_cleaning.py, tests/core/test_urlnorm.py and
+tests/core/test_reanchor.py check properties over well-formed input (texts made of chosen
 characters, URLs built from parts). These throw anything at the same functions: all of
 Unicode, control characters, lone combining marks, CR/LF mixes at any position, lone
 surrogates (``json.loads('"\\ud800"')`` makes them, so every JSON reader can meet them),

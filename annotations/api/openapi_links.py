@@ -2,7 +2,7 @@
 
 drf-spectacular has no declaration for links, so ``add_links`` adds them to the generated
 document as a postprocessing hook (``SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]``). Clients
-read them as documentation; the stateful contract test (``tests/test_api_stateful.py``)
+read them as documentation; the stateful contract test (``tests/api/test_stateful.py``)
 follows them to chain real calls. schemathesis infers the plain ``{id}`` follow-ups (a
 created claim → ``GET /claims/{id}/``) on its own; declared here are the ones it cannot
 guess: ids that go into a request body or a filter, and a claim's version as the

@@ -3,6 +3,6 @@ endpoint's happy path and JSON shape, blind review, the queue, If-Match/ETag, bu
 import, cursor pagination, query-count ceilings, and bad input to every write endpoint
 (400 naming the field and the reason, nothing written).
 
-Who may call what is in ``tests/test_api_permissions.py``; the OpenAPI contract in
-``tests/test_api_contract.py``. All of them build on ``tests/api/base.py``.
+Who may call what is in ``tests/api/test_permissions.py``; the OpenAPI contract in
+``tests/api/test_contract.py``. All of them build on ``tests/api/base.py``.
 """

@@ -1,6 +1,6 @@
 """What the API tests share: ``ApiTestCase`` (the personas with API tokens, a JSON client
 per persona, the write-nothing and field-error assertions) and the JSON shapes of the
-resources. Also used by ``tests/test_api_permissions.py``, ``tests/test_api_contract.py``
+resources. Also used by ``tests/api/test_permissions.py``, ``tests/api/test_contract.py``
 and ``tests/test_errors.py``."""
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from annotations.core.cleaning import (
 )
 from annotations.core.jsonl import Record, RecordError, jsonl_lines, parse_jsonl
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 SAMPLE = (FIXTURES / "seed" / "sample_article.txt").read_text(encoding="utf-8")
 DEMO_CLAIMS = json.loads((FIXTURES / "demo_claims.json").read_text(encoding="utf-8"))
 

@@ -6,7 +6,7 @@ transaction) as each role in turn (project admin, editor, reviewer, a member of 
 project only, and an anonymous caller), and checks every response against the schema: no
 5xx, only documented status codes, documented content types and headers, and bodies that
 match the documented schemas. The outsider and the anonymous caller must also be refused
-(``refuses_outsiders``). ``tests/test_api_stateful.py`` chains calls on top of this.
+(``refuses_outsiders``). ``tests/api/test_stateful.py`` chains calls on top of this.
 
 Known schema gaps are listed in ``SCHEMA_GAPS``: a generated run of an operation with a
 known gap xfails only if *every* failure it found is that gap (anything else still fails),
@@ -64,7 +64,7 @@ MAX_EXAMPLES = 15
 # negative_data_rejection (a schema-valid body routinely names a document, project or
 # rating that does not exist or is not the caller's, and the API rightly answers 400), and
 # the stateful checks (use_after_free, ensure_resource_availability, ignored_auth), which
-# need a recorded multi-call scenario: tests/test_api_stateful.py runs them.
+# need a recorded multi-call scenario: tests/api/test_stateful.py runs them.
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

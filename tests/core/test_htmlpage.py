@@ -19,7 +19,7 @@ from annotations.core.cleaning import clean_text
 from annotations.core.htmlpage import HtmlDocument, extract_html
 from annotations.core.spans import canonicalize
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 HTML = FIXTURES / "html"
 
 

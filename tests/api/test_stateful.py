@@ -2,16 +2,16 @@
 
 ``schema.as_state_machine()`` turns the served schema's links (declared in
 ``annotations.api.openapi_links``, plus those schemathesis infers from ids) into a state
-machine: each step calls one operation, in-process as in ``test_api_contract``, and later
+machine: each step calls one operation, in-process as in ``tests/api/test_contract.py``, and later
 steps take ids, bodies and ETags from earlier answers (create a document → mark a claim in
 it → read the claim → edit it with its ETag; lease a claim from the queue → submit a
 verdict → read the verdicts and the consensus). Every answer gets the single-response checks
-of ``test_api_contract`` plus the stateful ones: a resource just created is there
+of ``tests/api/test_contract.py`` plus the stateful ones: a resource just created is there
 (``ensure_resource_availability``), an operation that answered 2xx refuses the same call
 without or with invalid credentials (``ignored_auth``), and nothing deleted is served again
 (``use_after_free``, inert until the API has a DELETE); the outsider is refused the cast's
 rows (``refuses_outsiders``). An anonymous caller gets 401 from every step, so it has no
-chain to walk: ``test_api_contract`` covers it.
+chain to walk: ``tests/api/test_contract.py`` covers it.
 
 Each scenario runs in a savepoint that is rolled back, so every one starts from the same
 cast. Runs are derandomized and small: ``SCENARIOS`` scenarios of at most ``STEPS`` calls
@@ -41,7 +41,7 @@ from schemathesis.specs.openapi.checks import (
 
 from annotations.api.openapi_links import LINKS
 from tests.factories import make_user
-from tests.test_api_contract import (
+from tests.api.test_contract import (
     BASE_URL,
     CHECKS,
     SCHEMA_URL,
@@ -62,7 +62,7 @@ ROLES = ("admin", "editor", "reviewer_a", "outsider")
 STATEFUL_CHECKS = [*CHECKS, use_after_free, ensure_resource_availability, ignored_auth]
 # Three kinds of desk work, each run on its own so that a few short scenarios reach deep
 # into it; the other operations (exports, revisions, imports, members, agreement) are single
-# calls, covered by test_api_contract.
+# calls, covered by tests/api/test_contract.py.
 FAMILIES = {
     "authoring": [
         "v1_projects_list",
@@ -128,7 +128,7 @@ def app() -> DjangoWSGIApp:
 
 @pytest.fixture(scope="module")
 def api_schema(app: DjangoWSGIApp) -> Any:
-    # Valid requests only: test_api_contract sends the malformed ones, and a chain needs its
+    # Valid requests only: test_contract.py sends the malformed ones, and a chain needs its
     # early calls to succeed to get anywhere. No generated Authorization or session cookie:
     # each run sends its persona's token (ignored_auth probes without it), and a generated
     # credential would keep ensure_resource_availability from judging a follow-up whose
@@ -174,7 +174,7 @@ def _workflow(
             self.savepoint.__exit__(None, None, None)
 
         def step(self, input: Any) -> Any:
-            # Root calls get real ids and names as in test_api_contract; a linked call keeps
+            # Root calls get real ids and names as in test_contract.py; a linked call keeps
             # what its link filled in.
             keep = {name for _, name in input.applied_parameters if name}
             _bind(input.case, _Draws(), cast, keep=keep, coin=LOADED)

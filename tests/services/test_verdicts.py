@@ -1,0 +1,273 @@
+"""services.verdicts: a reviewer's verdict with its citations, and its revisions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from annotations import services
+from annotations.models import (
+    Assignment,
+    AssignmentState,
+    Claim,
+    ClaimStatus,
+    Event,
+    Source,
+    Verdict,
+)
+from annotations.services import CitationInput, QueueConflict
+from tests.factories import judge
+from tests.services.queue_base import LEASE, SCALE_KEYS, SECOND, T0, QueueTestCase
+
+
+class VerdictSubmitTests(QueueTestCase):
+    claim_count = 2
+
+    def submit(self, reviewer: Any = None, claim: Claim | None = None, **kwargs: Any) -> Verdict:
+        kwargs.setdefault("rating", "false")
+        kwargs.setdefault("confidence", "high")
+        kwargs.setdefault("now", T0)
+        return services.verdict_submit(
+            claim=claim or self.claims[0], reviewer=reviewer or self.reviewer_a, **kwargs
+        )
+
+    def test_it_records_a_verdict_on_the_leased_claim(self) -> None:
+        lease = self.lease(self.reviewer_a)
+        since = self.last_event_id()
+        verdict = self.submit(
+            rating="mostly_false", confidence="medium", rationale="The figure is 12%."
+        )
+        self.assertEqual(verdict.rating.key, "mostly_false")
+        self.assertEqual(verdict.confidence, "medium")
+        self.assertEqual(verdict.rationale, "The figure is 12%.")
+        self.assertEqual(verdict.revision, 1)
+        self.assertTrue(verdict.is_current)
+        lease = self.fresh(lease)
+        self.assertEqual(lease.state, AssignmentState.SUBMITTED)
+        self.assertEqual(lease.closed_at, T0)
+        self.assertEqual(self.fresh(self.claims[0]).status, ClaimStatus.IN_REVIEW)
+        self.assertEqual(self.verbs_since(since), ["verdict.submit"])
+        event = Event.objects.get(id__gt=since)
+        self.assertIsNone(event.before)
+        self.assertEqual(event.after["rating"], "mostly_false")
+        self.assertEqual(event.after["revision"], 1)
+
+    def test_it_refuses_a_verdict_without_a_lease(self) -> None:
+        before = self.row_counts()
+        with self.assertRaises(QueueConflict):
+            self.submit()
+        self.assertWritesNothing(before)
+
+    def test_it_refuses_a_verdict_on_another_claim_than_the_leased_one(self) -> None:
+        self.lease(self.reviewer_a)  # claims[0]
+        before = self.row_counts()
+        with self.assertRaises(QueueConflict):
+            self.submit(claim=self.claims[1])
+        self.assertWritesNothing(before)
+
+    def test_it_refuses_a_verdict_with_an_expired_lease(self) -> None:
+        lease = self.lease(self.reviewer_a, now=T0)
+        for now in (T0 + LEASE, T0 + LEASE + SECOND):
+            with self.subTest(now=now):
+                before = self.row_counts()
+                with self.assertRaises(QueueConflict):
+                    self.submit(now=now)
+                self.assertWritesNothing(before)
+                self.assertEqual(self.fresh(lease).state, AssignmentState.LEASED)
+
+    def test_it_refuses_a_non_member(self) -> None:
+        with self.assertRaises(PermissionDenied):
+            self.submit(reviewer=self.outsider)
+
+    def test_it_rejects_bad_input_and_writes_nothing(self) -> None:
+        self.lease(self.reviewer_a)
+        too_many = tuple(
+            CitationInput(stance="supports", url=f"https://example.org/{n}") for n in range(51)
+        )
+        cases = (
+            ("unknown rating", {"rating": "pants_on_fire"}, "rating"),
+            ("rating not a string", {"rating": None}, "rating"),
+            ("unknown confidence", {"confidence": "certain"}, "confidence"),
+            ("empty confidence", {"confidence": ""}, "confidence"),
+            ("rationale too long", {"rationale": "x" * 20_001}, "rationale"),
+            ("too many citations", {"citations": too_many}, "citations"),
+        )
+        for label, kwargs, field in cases:
+            with self.subTest(label):
+                before = self.row_counts()
+                with self.assertRaises(ValidationError) as ctx:
+                    self.submit(**kwargs)
+                self.assertIn(field, ctx.exception.message_dict)
+                self.assertWritesNothing(before)
+        self.assertEqual(
+            Assignment.objects.get(reviewer=self.reviewer_a).state, AssignmentState.LEASED
+        )
+
+    def test_it_lists_the_scale_when_the_rating_is_unknown(self) -> None:
+        self.lease(self.reviewer_a)
+        with self.assertRaises(ValidationError) as ctx:
+            self.submit(rating="pants_on_fire")
+        (message,) = ctx.exception.message_dict["rating"]
+        self.assertIn("'pants_on_fire'", message)
+        for key in SCALE_KEYS:
+            self.assertIn(key, message)
+
+    def _bad_citation_cases(self) -> tuple[tuple[str, tuple[CitationInput, ...], str], ...]:
+        good = CitationInput(stance="supports", url="https://stats.example.org/crime-2024")
+        return (
+            (
+                "javascript: url",
+                (CitationInput(stance="refutes", url="javascript:alert(1)"),),
+                "Citation 1, url",
+            ),
+            (
+                "data: url",
+                (CitationInput(stance="refutes", url="data:text/html,<b>x</b>"),),
+                "Citation 1, url",
+            ),
+            (
+                "unknown stance",
+                (CitationInput(stance="agrees", url="https://example.org/a"),),
+                "Citation 1, stance",
+            ),
+            ("no url and no source", (CitationInput(stance="context"),), "Citation 1, url"),
+            (
+                "unknown source id",
+                (CitationInput(stance="context", source_id=999_999),),
+                "Citation 1, source",
+            ),
+            (
+                "quote too long",
+                (CitationInput(stance="context", url="https://example.org/q", quote="q" * 5001),),
+                "Citation 1, quote",
+            ),
+            (
+                "good then bad",
+                (good, CitationInput(stance="refutes", url="javascript:void(0)")),
+                "Citation 2, url",
+            ),
+        )
+
+    def test_it_rejects_a_bad_citation_and_writes_nothing(self) -> None:
+        self.lease(self.reviewer_a)
+        for label, citations, expected in self._bad_citation_cases():
+            with self.subTest(label):
+                before = self.row_counts()
+                with self.assertRaises(ValidationError) as ctx:
+                    self.submit(citations=citations)
+                messages = ctx.exception.message_dict["citations"]
+                self.assertTrue(any(expected in message for message in messages), messages)
+                self.assertWritesNothing(before)
+        self.assertEqual(
+            Assignment.objects.get(reviewer=self.reviewer_a).state, AssignmentState.LEASED
+        )
+
+    def test_it_creates_one_source_per_normalized_url(self) -> None:
+        self.lease(self.reviewer_a)
+        since = self.last_event_id()
+        verdict = self.submit(
+            citations=(
+                CitationInput(
+                    stance="refutes",
+                    url="HTTPS://Stats.Example.org:443/crime?year=2024&utm_source=x#table",
+                    quote="Crime fell 12%.",
+                ),
+                CitationInput(stance="context", url="https://stats.example.org/crime?year=2024"),
+            )
+        )
+        source = Source.objects.get()
+        self.assertEqual(source.normalized_url, "https://stats.example.org/crime?year=2024")
+        self.assertEqual(
+            list(verdict.citations.order_by("id").values_list("source_id", "stance", "quote")),
+            [(source.pk, "refutes", "Crime fell 12%."), (source.pk, "context", "")],
+        )
+        self.assertEqual(self.verbs_since(since), ["source.create", "verdict.submit"])
+        # A later verdict citing another spelling of the same address finds the same row.
+        self.lease(self.reviewer_b)
+        other = self.submit(
+            reviewer=self.reviewer_b,
+            rating="mostly_false",
+            citations=(
+                CitationInput(stance="refutes", url="https://stats.example.org./crime?year=2024"),
+            ),
+        )
+        self.assertEqual(Source.objects.count(), 1)
+        self.assertEqual(other.citations.get().source_id, source.pk)
+
+    def test_it_reuses_a_source_given_by_id(self) -> None:
+        source = services.source_get_or_create(
+            url="https://archive.example.org/budget", actor=self.editor, title="Budget"
+        )
+        self.lease(self.reviewer_a)
+        before_sources = Source.objects.count()
+        verdict = self.submit(
+            citations=(CitationInput(stance="supports", source_id=source.pk, quote="p. 4"),)
+        )
+        self.assertEqual(Source.objects.count(), before_sources)
+        citation = verdict.citations.get()
+        self.assertEqual((citation.source_id, citation.quote), (source.pk, "p. 4"))
+
+
+class VerdictRevisionTests(QueueTestCase):
+    claim_count = 2
+
+    def test_it_appends_a_revision_and_keeps_the_first_verdict(self) -> None:
+        first = judge(self.claims[0], self.reviewer_a, "true", rationale="Police data.", now=T0)
+        since = self.last_event_id()
+        second = services.verdict_submit(
+            claim=self.claims[0],
+            reviewer=self.reviewer_a,
+            rating="half_true",
+            confidence="low",
+            rationale="Police data, but only for one district.",
+            now=T0 + SECOND,
+        )
+        self.assertNotEqual(second.pk, first.pk)
+        self.assertEqual((second.revision, second.is_current), (2, True))
+        first = self.fresh(first)
+        self.assertEqual((first.revision, first.is_current), (1, False))
+        self.assertEqual(first.rating.key, "true")
+        self.assertEqual(first.rationale, "Police data.")
+        self.assertEqual(
+            Verdict.objects.filter(claim=self.claims[0], reviewer=self.reviewer_a).count(), 2
+        )
+        self.assertEqual(self.verbs_since(since), ["verdict.revise"])
+        event = Event.objects.get(id__gt=since)
+        self.assertEqual(event.object_id, second.pk)
+        self.assertEqual(
+            (event.before["rating"], event.before["revision"], event.before["confidence"]),
+            ("true", 1, "high"),
+        )
+        self.assertEqual(
+            (event.after["rating"], event.after["revision"], event.after["confidence"]),
+            ("half_true", 2, "low"),
+        )
+
+    def test_it_does_not_take_a_second_slot(self) -> None:
+        judge(self.claims[0], self.reviewer_a, "true", now=T0)
+        services.verdict_submit(
+            claim=self.claims[0], reviewer=self.reviewer_a, rating="false", confidence="low", now=T0
+        )
+        offered = self.lease(self.reviewer_b)
+        assert offered is not None
+        self.assertEqual(offered.claim_id, self.claims[0].pk)
+
+    def test_it_refuses_revisions_once_consensus_is_recorded(self) -> None:
+        judge(self.claims[0], self.reviewer_a, "true", now=T0)
+        judge(self.claims[0], self.reviewer_b, "true", now=T0)
+        self.assertEqual(self.fresh(self.claims[0]).status, ClaimStatus.RESOLVED)
+        for status in (ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED):
+            with self.subTest(status=status):
+                if status == ClaimStatus.PUBLISHED:
+                    services.claim_publish(claim=self.claims[0], editor=self.editor)
+                before = self.row_counts()
+                with self.assertRaises(QueueConflict):
+                    services.verdict_submit(
+                        claim=self.claims[0],
+                        reviewer=self.reviewer_a,
+                        rating="false",
+                        confidence="high",
+                        now=T0,
+                    )
+                self.assertWritesNothing(before)
