@@ -40,7 +40,6 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from annotations.api.openapi_links import LINKS
-from tests.factories import make_user
 from tests.api.test_contract import (
     BASE_URL,
     CHECKS,
@@ -52,6 +51,7 @@ from tests.api.test_contract import (
     make_cast,
     refuses_outsiders,
 )
+from tests.factories import make_user
 
 SCENARIOS = 20  # hypothesis examples per role and family, each one scenario
 STEPS = 8  # calls per scenario at most
