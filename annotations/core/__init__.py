@@ -6,7 +6,8 @@ reanchor        re-anchoring spans on a corrected text (diff + quote + context)
 passages        finding a quote, or the nearest passages, in a text
 urlnorm         http(s)-only URL checks and normalization
 fetching        the safe URL fetcher (SSRF defences, pinned address, limits)
-cleaning        cleaning scraped plain text (CSS, scripts, feed footers, related headlines)
+cleaning        cleaning scraped plain text (what to take out, and the report of it)
+junk            what scraped junk looks like, line by line (CSS, scripts, feed footers, headlines)
 jsonl           parsing JSONL document batches line by line
 htmlpage        a web page's main text and declared metadata
 export_mapping  native-export schema checks, ClaimReview and Web Annotation mapping, safe JSON
