@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable
-from typing import Any, cast
+from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Field, Model
+from django.db.models import Model
 
-from annotations.core import spans
-from annotations.core.urlnorm import UrlError, check_url, normalize_url
+from annotations.core.urlnorm import normalize_url
 from annotations.models import (
     Citation,
     Claim,
@@ -23,205 +19,16 @@ from annotations.models import (
     Source,
     Verdict,
 )
-from annotations.services import limits
 from annotations.services._base import (
     User,
     event_record,
 )
+from annotations.services.native_checks import native_date, native_datetime, native_problems
 
-# --- native import ---------------------------------------------------------------------
 # Reads a native export ("workbench-export/1", see annotations/core/export_mapping.py and
 # annotations/schemas/workbench-export-1.schema.json) back into a project: the other half
-# of the lossless round trip. Owned by the export layer; appended here because every
-# write goes through this module.
-
-
-def _native_datetime(value: str) -> dt.datetime:
-    # The schema only admits timestamps with a timezone, so the result is aware.
-    return dt.datetime.fromisoformat(value)
-
-
-def _native_date(value: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(value) if value else None
-
-
-def _native_problems(payload: dict[str, Any], *, project: Project) -> dict[str, list[str]]:
-    """Cross-record checks the JSON Schema cannot express, keyed by JSON pointer."""
-    from django.contrib.auth import get_user_model
-
-    errors: dict[str, list[str]] = {}
-
-    def add(path: str, message: str) -> None:
-        errors.setdefault(path, []).append(message)
-
-    document = payload["document"]
-    text = document["text"]
-    if spans.canonicalize(text) != text:
-        add("/document/text", "The text is not canonical (NFC, \\n line endings).")
-    if spans.text_sha256(text) != document["text_sha256"]:
-        add(
-            "/document/text_sha256",
-            f"Does not match the text (its sha256 is {spans.text_sha256(text)}).",
-        )
-    if len(text) != document["length"]:
-        add("/document/length", f"The text has {len(text)} code points, not {document['length']}.")
-    if len(text) > settings.WORKBENCH_MAX_DOCUMENT_CHARS:
-        add(
-            "/document/text",
-            f"The text has {len(text):,} characters; the limit is "
-            f"{settings.WORKBENCH_MAX_DOCUMENT_CHARS:,} (WORKBENCH_MAX_DOCUMENT_CHARS).",
-        )
-    if document["source_url"]:
-        try:
-            check_url(document["source_url"])
-        except UrlError as exc:
-            add("/document/source_url", str(exc))
-
-    rating_keys = set(Rating.objects.filter(project=project).values_list("key", flat=True))
-    scale_keys: set[str] = set()
-    for index, entry in enumerate(payload["project"]["scale"]):
-        if entry["key"] in scale_keys:
-            add(f"/project/scale/{index}/key", f"Rating key {entry['key']!r} appears twice.")
-        scale_keys.add(entry["key"])
-    known_ratings = rating_keys | scale_keys
-
-    user_model = get_user_model()
-    # USERNAME_FIELD names one of the user model's own fields, never a reverse relation.
-    username_field = cast("Field[Any, Any]", user_model._meta.get_field(user_model.USERNAME_FIELD))
-
-    def check_lengths(path: str, **fields: tuple[object, int]) -> None:
-        # The services' limits, with their message (a longer text cannot have been
-        # written through them).
-        for name, messages in limits.length_errors(**fields).items():
-            for message in messages:
-                add(f"{path}/{name}", message)
-
-    def check_username(path: str, name: str) -> None:
-        try:
-            username_field.run_validators(name)
-        except ValidationError as exc:
-            add(path, f"Not a valid username {name!r}: {' '.join(exc.messages)}")
-
-    source_ids: set[int] = set()
-    for index, source in enumerate(payload["sources"]):
-        path = f"/sources/{index}"
-        if source["id"] in source_ids:
-            add(f"{path}/id", f"Source id {source['id']} appears twice.")
-        source_ids.add(source["id"])
-        try:
-            normalize_url(source["url"])
-        except UrlError as exc:
-            add(f"{path}/url", str(exc))
-        if source["archive_url"]:
-            try:
-                check_url(source["archive_url"])
-            except UrlError as exc:
-                add(f"{path}/archive_url", str(exc))
-
-    claim_ids: set[int] = set()
-    verdict_ids: set[int] = set()
-    for claim_index, claim in enumerate(payload["claims"]):
-        path = f"/claims/{claim_index}"
-        if claim["id"] in claim_ids:
-            add(f"{path}/id", f"Claim id {claim['id']} appears twice.")
-        claim_ids.add(claim["id"])
-        check_username(f"{path}/created_by", claim["created_by"])
-        if claim["statement"] != claim["exact"]:
-            # A claim created without a statement states its quote, however long.
-            check_lengths(path, statement=(claim["statement"], limits.MAX_STATEMENT))
-        start, end = claim["start"], claim["end"]
-        try:
-            spans.validate_span(len(text), start, end)
-        except spans.SpanError as exc:
-            add(f"{path}/{exc.field}", exc.message)
-        else:
-            if text[start:end] != claim["exact"]:
-                add(f"{path}/exact", f"Does not match the text at [{start}, {end}).")
-            prefix, suffix = claim["prefix"], claim["suffix"]
-            if len(prefix) > start or text[start - len(prefix) : start] != prefix:
-                add(f"{path}/prefix", f"Is not the text just before {start}.")
-            if text[end : end + len(suffix)] != suffix:
-                add(f"{path}/suffix", f"Is not the text just after {end}.")
-        revisions: set[tuple[str, int]] = set()
-        current: set[str] = set()
-        claim_verdicts: set[int] = set()
-        for verdict_index, verdict in enumerate(claim["verdicts"]):
-            vpath = f"{path}/verdicts/{verdict_index}"
-            if verdict["id"] in verdict_ids:
-                add(f"{vpath}/id", f"Verdict id {verdict['id']} appears twice.")
-            verdict_ids.add(verdict["id"])
-            claim_verdicts.add(verdict["id"])
-            check_username(f"{vpath}/reviewer", verdict["reviewer"])
-            check_lengths(vpath, rationale=(verdict["rationale"], limits.MAX_RATIONALE))
-            if len(verdict["citations"]) > limits.MAX_CITATIONS:
-                add(f"{vpath}/citations", limits.TOO_MANY_CITATIONS)
-            if verdict["rating"] not in known_ratings:
-                add(f"{vpath}/rating", f"Unknown rating {verdict['rating']!r}: not in any scale.")
-            key = (verdict["reviewer"], verdict["revision"])
-            if key in revisions:
-                add(f"{vpath}/revision", f"Revision {key[1]} of {key[0]!r} appears twice.")
-            revisions.add(key)
-            if verdict["is_current"]:
-                if verdict["reviewer"] in current:
-                    add(f"{vpath}/is_current", f"{key[0]!r} has two current verdicts.")
-                current.add(verdict["reviewer"])
-            for citation_index, citation in enumerate(verdict["citations"]):
-                check_lengths(
-                    f"{vpath}/citations/{citation_index}",
-                    quote=(citation["quote"], limits.MAX_QUOTE),
-                )
-                if citation["source"] not in source_ids:
-                    add(
-                        f"{vpath}/citations/{citation_index}/source",
-                        f"No source with id {citation['source']} in sources.",
-                    )
-        sequences: set[int] = set()
-        current_records = 0
-        for record_index, record in enumerate(claim["consensus"]):
-            rpath = f"{path}/consensus/{record_index}"
-            if record["sequence"] in sequences:
-                add(f"{rpath}/sequence", f"Sequence {record['sequence']} appears twice.")
-            sequences.add(record["sequence"])
-            current_records += record["is_current"]
-            if current_records > 1 and record["is_current"]:
-                add(f"{rpath}/is_current", "A claim has at most one current consensus.")
-            if record["rating"] not in known_ratings:
-                add(f"{rpath}/rating", f"Unknown rating {record['rating']!r}: not in any scale.")
-            if record["decided_by"] is not None:
-                check_username(f"{rpath}/decided_by", record["decided_by"])
-            for link_index, verdict_id in enumerate(record["verdicts"]):
-                if verdict_id not in claim_verdicts:
-                    add(
-                        f"{rpath}/verdicts/{link_index}",
-                        f"No verdict with id {verdict_id} on this claim.",
-                    )
-    for path, value, parse in _native_time_fields(payload):
-        try:
-            parse(value)
-        except ValueError as exc:
-            add(path, f"Not a valid date or time {value!r}: {exc}.")
-    return errors
-
-
-def _native_time_fields(
-    payload: dict[str, Any],
-) -> Iterable[tuple[str, str, Any]]:
-    """Every timestamp and date of a (schema-valid) payload: (path, value, parser)."""
-    yield "/exported_at", payload["exported_at"], _native_datetime
-    yield "/document/created_at", payload["document"]["created_at"], _native_datetime
-    if payload["document"]["published_date"]:
-        yield "/document/published_date", payload["document"]["published_date"], _native_date
-    for index, source in enumerate(payload["sources"]):
-        for name in ("published_date", "accessed_date"):
-            if source[name]:
-                yield f"/sources/{index}/{name}", source[name], _native_date
-    for claim_index, claim in enumerate(payload["claims"]):
-        path = f"/claims/{claim_index}"
-        yield f"{path}/created_at", claim["created_at"], _native_datetime
-        for index, verdict in enumerate(claim["verdicts"]):
-            yield f"{path}/verdicts/{index}/submitted_at", verdict["submitted_at"], _native_datetime
-        for index, record in enumerate(claim["consensus"]):
-            yield f"{path}/consensus/{index}/decided_at", record["decided_at"], _native_datetime
+# of the lossless round trip. Owned by the export layer; here because every write goes
+# through the services.
 
 
 def _native_users(names: set[str]) -> tuple[dict[str, User], list[str]]:
@@ -319,7 +126,7 @@ def document_import_native(
         for pointer, reason in problems:
             grouped.setdefault(pointer, []).append(reason)
         raise ValidationError(grouped)
-    errors = _native_problems(payload, project=project)
+    errors = native_problems(payload, project=project)
     if errors:
         raise ValidationError(errors)
 
@@ -368,7 +175,7 @@ def document_import_native(
         source_url=data["source_url"],
         publisher=data["publisher"],
         author=data["author"],
-        published_date=_native_date(data["published_date"]),
+        published_date=native_date(data["published_date"]),
         language=data["language"],
         created_by=actor if actor is not None and actor.is_authenticated else None,
     )
@@ -381,7 +188,7 @@ def document_import_native(
     except IntegrityError:
         # Another import of the same text committed between our check and this insert.
         raise duplicate from None
-    document.created_at = _native_datetime(data["created_at"])
+    document.created_at = native_datetime(data["created_at"])
     _native_timestamps(Document, [document], "created_at")
 
     # Sources: reuse by normalized URL, create the rest with all their fields.
@@ -402,9 +209,9 @@ def document_import_native(
             normalized_url=normalized,
             title=entry["title"],
             publisher=entry["publisher"],
-            published_date=_native_date(entry["published_date"]),
+            published_date=native_date(entry["published_date"]),
             archive_url=entry["archive_url"],
-            accessed_date=_native_date(entry["accessed_date"]),
+            accessed_date=native_date(entry["accessed_date"]),
             created_by=document.created_by,
         )
         _native_clean(source, f"/sources/{index}", exclude=["created_by"])
@@ -442,7 +249,7 @@ def document_import_native(
         claims.append(claim)
     _native_insert(Claim, claims)
     for claim, entry in zip(claims, payload["claims"], strict=True):
-        claim.created_at = _native_datetime(entry["created_at"])
+        claim.created_at = native_datetime(entry["created_at"])
     _native_timestamps(Claim, claims, "created_at")
 
     verdicts: dict[int, Verdict] = {}
@@ -462,7 +269,7 @@ def document_import_native(
             verdict_rows.append((verdict, item))
     _native_insert(Verdict, [verdict for verdict, _ in verdict_rows])
     for verdict, item in verdict_rows:
-        verdict.submitted_at = _native_datetime(item["submitted_at"])
+        verdict.submitted_at = native_datetime(item["submitted_at"])
     _native_timestamps(Verdict, [verdict for verdict, _ in verdict_rows], "submitted_at")
 
     citations = [
@@ -493,7 +300,7 @@ def document_import_native(
             records.append((record, item))
     _native_insert(Consensus, [record for record, _ in records])
     for record, item in records:
-        record.decided_at = _native_datetime(item["decided_at"])
+        record.decided_at = native_datetime(item["decided_at"])
     _native_timestamps(Consensus, [record for record, _ in records], "decided_at")
     links = [
         Consensus.verdicts.through(consensus_id=record.pk, verdict_id=verdicts[verdict_id].pk)
