@@ -300,7 +300,12 @@ def claim_withdraw(
 @transaction.atomic
 def consensus_recompute(*, claim: Claim, actor: User | None) -> Consensus | None:
     """Re-run the project's rule over the current verdicts (admin action). An editor's
-    adjudication is never replaced automatically; an unchanged outcome writes only an event."""
+    adjudication is never replaced automatically; an unchanged outcome writes only an event.
+
+    An editor's decision, as adjudication is (PermissionDenied below editor); ``actor=None``
+    is the system itself (a maintenance command)."""
+    if actor is not None:
+        access.membership_require(user=actor, project_id=claim.project_id, role=Role.EDITOR)
     claim = _lock_claim(claim)
     current = (
         Consensus.objects.filter(claim=claim, is_current=True).select_related("rating").first()

@@ -422,6 +422,15 @@ class ConsensusRecomputeTests(QueueTestCase):
     def recompute_outcome(self, since: int) -> str:
         return Event.objects.get(id__gt=since, verb="consensus.recompute").after["outcome"]
 
+    def test_only_editors_recompute(self) -> None:
+        before = self.last_event_id()
+        for user in (self.reviewer_a, self.outsider):
+            with self.subTest(user=user.username), self.assertRaises(PermissionDenied):
+                services.consensus_recompute(claim=self.disputed, actor=user)
+        self.assertEqual(self.verbs_since(before), [])
+        services.consensus_recompute(claim=self.disputed, actor=self.editor)
+        self.assertEqual(self.verbs_since(before), ["consensus.recompute"])
+
     def test_it_writes_only_an_event_when_nothing_changed(self) -> None:
         for claim, outcome in ((self.resolved, "unchanged"), (self.disputed, "unchanged")):
             with self.subTest(status=claim.status):
