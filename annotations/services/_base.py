@@ -81,5 +81,41 @@ def jsonable(value: object) -> object:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
+def fields_update(
+    locked: Model,
+    changes: dict[str, Any],
+    *,
+    actor: User | None,
+    verb: str,
+    project_id: int | None = None,
+) -> list[str]:
+    """Write the ``changes`` (field name -> value) that differ from ``locked``, a row the
+    caller holds the lock of: each changed field is checked against its column
+    (``full_clean`` on those fields only), only they are saved, and one ``verb`` event
+    records their values before and after. Returns the changed names; none changed, it
+    writes nothing at all. Raises ValidationError on a field its column refuses."""
+    before = {name: getattr(locked, name) for name in changes}
+    changed = [name for name, value in changes.items() if before[name] != value]
+    if not changed:
+        return []
+    for name in changed:
+        setattr(locked, name, changes[name])
+    locked.full_clean(
+        exclude=[field.name for field in type(locked)._meta.fields if field.name not in changed],
+        validate_unique=False,
+        validate_constraints=False,
+    )
+    locked.save(update_fields=changed)
+    event_record(
+        actor=actor,
+        verb=verb,
+        obj=locked,
+        project_id=project_id,
+        before={name: jsonable(before[name]) for name in changed},
+        after={name: jsonable(getattr(locked, name)) for name in changed},
+    )
+    return changed
+
+
 def now() -> dt.datetime:
     return timezone.now()

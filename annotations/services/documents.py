@@ -25,7 +25,7 @@ from annotations.services._base import (
     User,
     _storable_text_errors,
     event_record,
-    jsonable,
+    fields_update,
 )
 
 BULK_INSERT_BATCH = 50  # documents per INSERT of a bulk import
@@ -253,25 +253,8 @@ def document_update(*, document: Document, actor: User, **changes: Any) -> Docum
     errors = {name: messages for name, messages in errors.items() if name in changes}
     if errors:
         raise ValidationError(errors)
-    changed = [name for name, value in changes.items() if before[name] != value]
-    if not changed:
-        return locked
-    for name in changed:
-        setattr(locked, name, changes[name])
-    # Each changed field against its column (a date that is a date); nothing else is read.
-    locked.full_clean(
-        exclude=[field.name for field in Document._meta.fields if field.name not in changed],
-        validate_unique=False,
-        validate_constraints=False,
-    )
-    locked.save(update_fields=changed)
-    event_record(
-        actor=actor,
-        verb="document.update",
-        obj=locked,
-        project_id=locked.project_id,
-        before={name: jsonable(before[name]) for name in changed},
-        after={name: jsonable(getattr(locked, name)) for name in changed},
+    fields_update(
+        locked, changes, actor=actor, verb="document.update", project_id=locked.project_id
     )
     return locked
 

@@ -20,7 +20,7 @@ from annotations.services._base import (
     User,
     _require_storable_text,
     event_record,
-    jsonable,
+    fields_update,
 )
 from annotations.services.importing import HTML_CONTENT_TYPES, as_date, fetch_policy
 
@@ -125,24 +125,7 @@ def source_update(*, source: Source, actor: User, **changes: Any) -> Source:
             errors["archive_url"] = [str(exc)]
     if errors:
         raise ValidationError(errors)
-    before = {name: getattr(locked, name) for name in SOURCE_DESCRIPTION}
-    changed = [name for name, value in changes.items() if before[name] != value]
-    if not changed:
-        return locked
-    for name in changed:
-        setattr(locked, name, changes[name])
-    locked.full_clean(
-        exclude=[field.name for field in Source._meta.fields if field.name not in changed],
-        validate_unique=False,
-    )
-    locked.save(update_fields=changed)
-    event_record(
-        actor=actor,
-        verb="source.update",
-        obj=locked,
-        before={name: jsonable(before[name]) for name in changed},
-        after={name: jsonable(getattr(locked, name)) for name in changed},
-    )
+    fields_update(locked, changes, actor=actor, verb="source.update")
     return locked
 
 
@@ -170,21 +153,11 @@ def source_fetch_metadata(*, source: Source, actor: User | None) -> Source:
     found = _page_metadata(fetched.text(), url=fetched.url)
     with transaction.atomic():
         locked = Source.objects.select_for_update().get(pk=source.pk)
-        before = {name: getattr(locked, name) for name in found}
-        changes = {name: value for name, value in found.items() if value and not before[name]}
-        if not changes:
-            return locked
-        for name, value in changes.items():
-            setattr(locked, name, value)
-        locked.full_clean(validate_unique=False)
-        locked.save(update_fields=list(changes))
-        event_record(
-            actor=actor,
-            verb="source.fetch_metadata",
-            obj=locked,
-            before={name: jsonable(before[name]) for name in changes},
-            after={name: jsonable(value) for name, value in changes.items()},
-        )
+        # Only what is still blank: nothing a person wrote is replaced.
+        blank = {
+            name: value for name, value in found.items() if value and not getattr(locked, name)
+        }
+        fields_update(locked, blank, actor=actor, verb="source.fetch_metadata")
     return locked
 
 
