@@ -50,8 +50,8 @@ from annotations.models import (
     Verdict,
 )
 from annotations.services import importing
+from tests.core.test_export_mapping import desk_project_block
 from tests.factories import make_project, make_user
-from tests.test_export import desk_project_block
 
 FUZZ = settings(max_examples=150, deadline=None)
 
