@@ -1,0 +1,1 @@
+"""The web UI, one module per screen of ``workbench/ui/`` (``workbench/ui/urls.py``)."""
