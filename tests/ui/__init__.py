@@ -1,1 +1,1 @@
-"""The web UI, one module per screen of ``workbench/ui/`` (``workbench/ui/urls.py``)."""
+"""The web UI (``workbench/ui/``): one module per screen or view module, by ``ui/urls.py``."""
