@@ -8,9 +8,9 @@
 * The native export of a whole project (``export_project --format json``) imported
   with ``import_documents --format workbench --create-project`` into a freshly migrated,
   empty database (SQLite file or PostgreSQL), then exported again there, gives the same
-  export up to database ids and the export time. tests/test_export.py checks the same promise one
-  document at a time through the services; this runs the commands in their own
-  processes against a second database, as a restore does.
+  export up to database ids and the export time. tests/services/test_native_import.py checks
+  the same promise one document at a time through the services; this runs the commands in
+  their own processes against a second database, as a restore does.
 
 The commands run in subprocesses with this test run's environment (SECRET_KEY and
 DEBUG come from pytest-env) and a DATABASE_URL of their own; only the first export of

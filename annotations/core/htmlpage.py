@@ -252,7 +252,7 @@ def extract_html(html: str, *, url: str = "") -> HtmlDocument:
         document = extraction(with_metadata=True)
     except AssertionError:
         # htmldate (trafilatura's date finder) asserts on some malformed trees, e.g. an
-        # <svg> left without a parent (found by tests/test_fuzz.py): keep the text and
+        # <svg> left without a parent (found by tests/fuzz/test_htmlpage.py): keep the text and
         # the page's own <meta> facts, without trafilatura's metadata.
         document = extraction(with_metadata=False)
 

@@ -78,7 +78,7 @@ def normalize_url(url: str) -> str:
         raise UrlError("The host name is not a valid internationalized domain name.") from None
     if not host.isascii() and not set(ascii_host) <= _REG_NAME:
         # IDNA maps a no-break or ideographic space to " ": the key would be a URL that
-        # check_url refuses (found by tests/test_fuzz.py).
+        # check_url refuses (found by tests/fuzz/test_urlnorm.py).
         raise UrlError("The host name is not a valid internationalized domain name.")
     host = ascii_host
     if ":" in host and not host.startswith("["):

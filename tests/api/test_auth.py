@@ -1,7 +1,9 @@
-"""API: the token endpoint (``POST /auth/token/``)."""
+"""API: the token endpoint (``POST /auth/token/``), and how a caller authenticates: token
+or session (with CSRF for session writes), inactive users refused."""
 
 from __future__ import annotations
 
+from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -52,3 +54,73 @@ class TokenApiTests(ApiTestCase):
         for body, field in cases:
             with self.subTest(body=body), self.assertNothingWritten():
                 self.assertFieldError(self.post(None, "/auth/token/", body), field)
+
+
+class ApiAuthenticationTests(ApiTestCase):
+    def test_token_auth_works_with_the_authorization_header(self) -> None:
+        client = Client()
+        token = self.tokens[self.reviewer_a.pk]
+        response = client.get(f"{API}/projects/", headers={"Authorization": f"Token {token}"})
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.json()["results"][0]["role"], "reviewer")
+
+    def test_an_unknown_token_is_a_401(self) -> None:
+        response = Client().get(f"{API}/projects/", headers={"Authorization": "Token nope"})
+        self.assertEqual(response.status_code, 401)
+        self.assertEqual(response.json()["detail"], "Invalid token.")
+
+    def test_an_inactive_users_token_is_refused(self) -> None:
+        self.reviewer_a.is_active = False
+        self.reviewer_a.save()
+        for path in ("/projects/", f"/claims/?project={self.project.pk}"):
+            with self.subTest(path):
+                response = self.get(self.reviewer_a, path)
+                self.assertEqual(response.status_code, 401)
+                self.assertEqual(response.json()["detail"], "User inactive or deleted.")
+        with self.assertNothingWritten():
+            response = self.post(self.reviewer_a, "/queue/next/", {"project": self.project.pk})
+        self.assertEqual(response.status_code, 401)
+
+    def test_session_auth_works_for_reads(self) -> None:
+        client = Client()
+        client.force_login(self.editor)
+        response = client.get(f"{API}/projects/{self.project.pk}/")
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.json()["role"], "editor")
+
+    def test_session_posts_need_the_csrf_token(self) -> None:
+        client = Client(enforce_csrf_checks=True)
+        client.get("/accounts/login/")  # a page with a form sets the CSRF cookie
+        csrf = client.cookies["csrftoken"].value
+        client.force_login(self.editor)
+        body = {"project": self.project.pk, "title": "CSRF", "text": "Needs a token."}
+        with self.assertNothingWritten():
+            response = client.post(f"{API}/documents/", body, content_type="application/json")
+        self.assertEqual(response.status_code, 403)
+        self.assertIn("CSRF", response.json()["detail"])
+
+        response = client.post(
+            f"{API}/documents/",
+            body,
+            content_type="application/json",
+            headers={"X-CSRFToken": csrf},
+        )
+        self.assertEqual(response.status_code, 201, response.content)
+
+    def test_token_posts_need_no_csrf_token(self) -> None:
+        client = APIClient(enforce_csrf_checks=True)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {self.tokens[self.editor.pk]}")
+        response = client.post(
+            f"{API}/documents/",
+            {"project": self.project.pk, "title": "Token", "text": "No CSRF needed."},
+            format="json",
+        )
+        self.assertEqual(response.status_code, 201, response.content)
+
+    def test_an_inactive_users_session_is_not_authenticated(self) -> None:
+        client = Client()
+        client.force_login(self.editor)
+        self.editor.is_active = False
+        self.editor.save()
+        response = client.get(f"{API}/projects/")
+        self.assertEqual(response.status_code, 401)

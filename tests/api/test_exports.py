@@ -14,7 +14,8 @@ from tests.factories import SAMPLE_TEXT, judge, make_claim
 
 class ExportApiTests(ApiTestCase):
     """The export endpoints through the API: media types, shapes and blind review.
-    The formats themselves are tested in ``test_export.py``."""
+    The formats themselves are tested in ``tests/selectors/test_export.py`` and
+    ``tests/core/test_export_mapping.py``."""
 
     @classmethod
     def setUpTestData(cls) -> None:

@@ -1,0 +1,1 @@
+"""The pure core: one module per module of ``annotations/core/``."""

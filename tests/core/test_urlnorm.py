@@ -106,7 +106,7 @@ def test_normalize_url_refuses_what_check_url_refuses_or_bad_hosts(url: str) -> 
 
 @pytest.mark.parametrize("host", ["a\u00a0", "\u3000a", "a\u2002b", "a\uff05b"])
 def test_normalize_url_refuses_a_host_idna_maps_out_of_a_host_name(host: str) -> None:
-    # Found by tests/test_fuzz.py: IDNA maps these spaces to " " (and a full-width "%" to
+    # Found by tests/fuzz/test_urlnorm.py: IDNA maps these spaces to " " (and a full-width "%" to
     # "%"), so the key was "http://a /", which check_url itself refuses.
     assert check_url(f"http://{host}/")
     with pytest.raises(UrlError, match="not a valid internationalized domain name"):

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from annotations import services
 from annotations.models import Event, Source
 from tests.services.base import ServiceTestCase, counts
+from tests.services.import_base import (
+    LOCAL,
+    NO_HOSTS,
+    ImportTestCase,
+    _loopback_only,  # noqa: F401  (autouse: loopback only)
+)
 
 
 class SourceGetOrCreateTests(ServiceTestCase):
@@ -78,3 +86,87 @@ class SourceGetOrCreateTests(ServiceTestCase):
     def test_it_accepts_a_source_without_an_actor(self) -> None:
         source = services.source_get_or_create(url="https://example.org/anon", actor=None)
         self.assertIsNone(source.created_by)
+
+
+# --- a source's title and publisher, fetched from its page -------------------------------------
+
+
+class SourceFetchMetadataTests(ImportTestCase):
+    def make_source(self, path: str = "/page.html", **fields: object) -> Source:
+        return services.source_get_or_create(url=self.site.url(path), actor=self.creator, **fields)
+
+    @LOCAL
+    def test_it_fills_the_title_and_publisher_from_the_page(self) -> None:
+        source = self.make_source()
+        source = services.source_fetch_metadata(source=source, actor=self.creator)
+        self.assertEqual(
+            (source.title, source.publisher, str(source.published_date)),
+            ("Bridge costs doubled, council admits", "The Daily Test", "2024-03-05"),
+        )
+        event = Event.objects.get(verb="source.fetch_metadata", object_id=source.pk)
+        self.assertEqual(event.after["title"], "Bridge costs doubled, council admits")
+
+    @LOCAL
+    def test_it_keeps_what_a_person_wrote(self) -> None:
+        source = self.make_source(title="Council report on the bridge")
+        source = services.source_fetch_metadata(source=source, actor=self.creator)
+        self.assertEqual(
+            (source.title, source.publisher), ("Council report on the bridge", "The Daily Test")
+        )
+
+    @LOCAL
+    def test_a_page_without_main_text_still_gives_its_title(self) -> None:
+        source = self.make_source("/empty.html")
+        source = services.source_fetch_metadata(source=source, actor=self.creator)
+        self.assertEqual((source.title, source.publisher), ("Statistics portal", "Stats Office"))
+
+    @LOCAL
+    def test_the_api_fills_the_title(self) -> None:
+        source = self.make_source()
+        self.client.force_login(self.creator)
+        response = self.client.post(reverse("api:source-fetch-metadata", kwargs={"pk": source.pk}))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.json()["title"], "Bridge costs doubled, council admits")
+
+    @LOCAL
+    def test_the_admin_action_fetches_titles(self) -> None:
+        source = self.make_source()
+        blocked = services.source_get_or_create(url="http://10.9.8.7/report", actor=self.creator)
+        superuser = get_user_model().objects.create_superuser("root", password="pw-root")
+        self.client.force_login(superuser)
+        response = self.client.post(
+            reverse("admin:annotations_source_changelist"),
+            {"action": "fetch_titles", "_selected_action": [source.pk, blocked.pk]},
+            follow=True,
+        )
+        self.assertContains(response, "Fetched 1 page(s); filled in 1 source(s).")
+        self.assertContains(response, "Not fetched: http://10.9.8.7/report")
+        source.refresh_from_db()
+        self.assertEqual(source.title, "Bridge costs doubled, council admits")
+
+    @NO_HOSTS
+    def test_it_refuses_loopback_without_the_setting(self) -> None:
+        source = self.make_source()
+        with self.assertRaises(ValidationError) as caught:
+            services.source_fetch_metadata(source=source, actor=self.creator)
+        self.assertEqual(caught.exception.error_dict["url"][0].code, "blocked-address")
+        source.refresh_from_db()
+        self.assertEqual(source.title, "")
+
+    @LOCAL
+    def test_a_plain_text_page_is_refused_by_content_type(self) -> None:
+        source = self.make_source("/article.txt")
+        with self.assertRaises(ValidationError) as caught:
+            services.source_fetch_metadata(source=source, actor=self.creator)
+        self.assertEqual(caught.exception.error_dict["url"][0].code, "content-type")
+
+    def test_the_api_is_scoped_to_visible_sources(self) -> None:
+        source = self.make_source()
+        url = reverse("api:source-fetch-metadata", kwargs={"pk": source.pk})
+        self.client.force_login(self.outsider)
+        self.assertEqual(self.client.post(url).status_code, 404)
+        self.client.force_login(self.creator)
+        with NO_HOSTS:
+            response = self.client.post(url)
+        self.assertEqual(response.status_code, 400)
+        self.assertEqual(response.json()["code"], "blocked-address")

@@ -1,240 +1,26 @@
-"""Revisions of a document's text and re-anchoring claims: the service, the API and the UI
-(workbench/ui/importing.py: revise, revisions, orphan list, the claim page's re-anchor panel)."""
+"""Revisions in the web UI (workbench/ui/revisions.py): revise, the revisions and a
+revision's placements, the orphan list, and the claim page's re-anchor panel.
+"""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.template.loader import render_to_string
-from django.test import Client, TestCase
+from django.test import Client
 from django.urls import reverse
 
-from annotations import selectors, services
-from annotations.core import passages
-from annotations.models import (
-    AnchorStatus,
-    Claim,
-    ClaimAnchor,
-    DocumentRevision,
-    Event,
-    Verdict,
-)
-from tests.factories import Personas, judge, make_claim, make_document
+from annotations import services
+from annotations.models import AnchorStatus, ClaimAnchor, DocumentRevision, Event
+from tests.services.revision_base import CLOSING, NEW, OLD, QUOTES, RevisionTestCase
 
 HX = {"HTTP_HX_REQUEST": "true"}
-TEMPLATES = Path(__file__).resolve().parent.parent / "workbench" / "templates" / "workbench"
-INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
-STYLE_ATTRIBUTE = re.compile(r"<[^>]+\sstyle\s*=", re.IGNORECASE)
-
-OLD = (
-    "The mayor said crime fell 20% last year, according to the city report.\n"
-    "An extra filler line that nobody will claim at all.\n"
-    "Unemployment is at a record low of 3.1%, officials claim.\n"
-    "Critics say the new bridge cost $2 billion over budget, the auditor found.\n"
-    "Others disagree about the tunnel entirely and loudly.\n"
-    "The end of the article comes here with a closing line.\n"
-)
-# One edit per outcome: text inserted between claims A and B (A unchanged, B moved), C's
-# quoted figure corrected (changed inside), D's line deleted (orphaned).
-NEW = (
-    OLD.replace("An extra filler line", "An extra filler line (corrected)")
-    .replace("$2 billion", "$3 billion")
-    .replace("Others disagree about the tunnel entirely and loudly.\n", "")
-)
-QUOTES = {
-    "a": "crime fell 20% last year",
-    "b": "a record low of 3.1%",
-    "c": "the new bridge cost $2 billion",
-    "d": "Others disagree about the tunnel entirely",
-}
-CLOSING = "The end of the article"
-
-
-class RevisionTestCase(Personas, TestCase):
-    @classmethod
-    def setUpTestData(cls) -> None:
-        cls.make_personas()
-        cls.report_doc = make_document(
-            project=cls.project, actor=cls.editor, text=OLD, title="Report"
-        )
-        cls.claims = {
-            key: make_claim(document=cls.report_doc, actor=cls.creator, exact=quote)
-            for key, quote in QUOTES.items()
-        }
-
-    def revise(
-        self, text: str = NEW, note: str = "publisher's correction"
-    ) -> services.RevisionReport:
-        return services.document_revise(
-            document=self.report_doc, text=text, actor=self.editor, note=note
-        )
-
-    def claim(self, key: str) -> Claim:
-        return Claim.objects.get(pk=self.claims[key].pk)
-
-    def assert_csp_clean(self, html: str) -> None:
-        self.assertIsNone(INLINE_SCRIPT.search(html), "inline <script> without src")
-        self.assertIsNone(STYLE_ATTRIBUTE.search(html), "style= attribute")
-
-
-# --- service --------------------------------------------------------------------------------
-
-
-class DocumentReviseServiceTests(RevisionTestCase):
-    def test_it_keeps_the_old_text_as_a_read_only_revision(self) -> None:
-        self.revise()
-        old = DocumentRevision.objects.get(document=self.report_doc)
-        self.assertEqual((old.number, old.text, old.note), (1, OLD, "publisher's correction"))
-        self.report_doc.refresh_from_db()
-        self.assertEqual((self.report_doc.revision, self.report_doc.text), (2, NEW))
-
-    def test_it_reports_each_of_the_four_outcomes(self) -> None:
-        report = self.revise()
-        outcomes = {p.claim_id: p.outcome for p in report.placements}
-        expected = {"a": "unchanged", "b": "moved", "c": "changed", "d": "orphaned"}
-        for key, outcome in expected.items():
-            with self.subTest(claim=key):
-                self.assertEqual(outcomes[self.claims[key].pk], outcome)
-        self.assertEqual(report.counts, {"unchanged": 1, "moved": 1, "changed": 1, "orphaned": 1})
-
-    def test_claims_get_their_new_anchor_status_and_history(self) -> None:
-        self.revise()
-        statuses = {key: self.claim(key).anchor_status for key in QUOTES}
-        self.assertEqual(
-            statuses,
-            {
-                "a": AnchorStatus.ANCHORED,
-                "b": AnchorStatus.MOVED,
-                "c": AnchorStatus.CHANGED,
-                "d": AnchorStatus.ORPHANED,
-            },
-        )
-        moved = self.claim("b")
-        self.assertEqual(NEW[moved.start : moved.end], QUOTES["b"])
-        self.assertEqual(self.claim("c").exact, "the new bridge cost $3 billion")
-        orphan = self.claim("d")
-        self.assertEqual((orphan.anchor_revision, orphan.exact), (1, QUOTES["d"]))
-        self.assertEqual(ClaimAnchor.objects.filter(claim__document=self.report_doc).count(), 4)
-        self.assertEqual(Event.objects.filter(verb="claim.reanchor").count(), 4)
-        self.assertEqual(Event.objects.filter(verb="document.revise").count(), 1)
-
-    def test_verdicts_keep_the_revision_they_judged(self) -> None:
-        claim = self.claims["a"]
-        verdict = judge(claim, self.reviewer_a, "true")
-        self.revise()
-        verdict = Verdict.objects.get(pk=verdict.pk)
-        self.assertEqual((verdict.claim_id, verdict.document_revision), (claim.pk, 1))
-
-    def test_it_refuses_a_text_identical_to_the_current_one(self) -> None:
-        with self.assertRaises(ValidationError) as caught:
-            self.revise(text=OLD)
-        self.assertIn("identical", str(caught.exception.message_dict["text"]))
-        self.assertFalse(DocumentRevision.objects.exists())
-
-    def test_it_refuses_reviewers(self) -> None:
-        with self.assertRaises(PermissionDenied):
-            services.document_revise(document=self.report_doc, text=NEW, actor=self.reviewer_a)
-
-    def test_the_report_can_be_rebuilt_from_the_events(self) -> None:
-        self.revise()
-        rows = selectors.revision_placements(document=self.report_doc, number=1)
-        by_claim = {row.claim.pk: row for row in rows}
-        self.assertEqual(by_claim[self.claims["d"].pk].outcome, "orphaned")
-        self.assertIsNone(by_claim[self.claims["d"].pk].after)
-        self.assertEqual(by_claim[self.claims["c"].pk].after[2], "the new bridge cost $3 billion")
-        self.assertEqual(len(rows), 4)
-
-    def test_orphans_and_claims_needing_review_are_listed_apart(self) -> None:
-        self.revise()
-        self.report_doc.refresh_from_db()
-        orphans = list(selectors.claims_orphaned(document=self.report_doc))
-        changed = list(selectors.claims_needing_review(document=self.report_doc))
-        self.assertEqual(orphans, [self.claim("d")])
-        self.assertEqual(changed, [self.claim("c")])
-
-
-class FindPassagesTests(TestCase):
-    def test_it_lists_exact_occurrences_with_offsets_and_context(self) -> None:
-        found = passages.find_passages(NEW, "claim")
-        self.assertEqual([NEW[p.start : p.end] for p in found], ["claim"] * len(found))
-        self.assertEqual(len(found), 2)
-        self.assertTrue(all(p.is_exact for p in found))
-        self.assertTrue(found[0].before.endswith("nobody will "))
-
-    def test_it_stops_at_the_limit(self) -> None:
-        self.assertEqual(len(passages.find_passages("ab " * 50, "ab", limit=20)), 20)
-
-    def test_it_falls_back_to_the_nearest_passages(self) -> None:
-        found = passages.find_passages(NEW, QUOTES["c"])
-        self.assertTrue(found)
-        best = found[0]
-        self.assertFalse(best.is_exact)
-        self.assertIn("bridge cost $3 billion", best.exact)
-        self.assertEqual(NEW[best.start : best.end], best.exact)
-
-    def test_it_finds_nothing_for_an_empty_or_unrelated_query(self) -> None:
-        self.assertEqual(passages.find_passages(NEW, "   "), [])
-        self.assertEqual(passages.find_passages(NEW, "zebra quokka"), [])
-
-
-# --- API --------------------------------------------------------------------------------------
-
-
-class RevisionApiTests(RevisionTestCase):
-    def url(self) -> str:
-        return reverse("api:document-revisions", kwargs={"pk": self.report_doc.pk})
-
-    def test_an_editor_revises_and_gets_the_report(self) -> None:
-        self.client.force_login(self.editor)
-        response = self.client.post(
-            self.url(), {"text": NEW, "note": "fix"}, content_type="application/json"
-        )
-        self.assertEqual(response.status_code, 201)
-        body = response.json()
-        self.assertEqual(body["revision"], 2)
-        self.assertEqual(body["counts"], {"unchanged": 1, "moved": 1, "changed": 1, "orphaned": 1})
-        listed = self.client.get(self.url()).json()
-        self.assertEqual([row["number"] for row in listed], [1])
-        detail = self.client.get(
-            reverse("api:document-revision-detail", kwargs={"pk": self.report_doc.pk, "number": 1})
-        )
-        self.assertEqual(detail.json()["text"], OLD)
-
-    def test_identical_text_is_a_400(self) -> None:
-        self.client.force_login(self.editor)
-        response = self.client.post(self.url(), {"text": OLD}, content_type="application/json")
-        self.assertEqual(response.status_code, 400)
-        self.assertIn("text", response.json())
-
-    def test_reviewers_get_403_and_outsiders_404(self) -> None:
-        for user, code in ((self.reviewer_a, 403), (self.outsider, 404)):
-            with self.subTest(user=user.get_username()):
-                self.client.force_login(user)
-                response = self.client.post(
-                    self.url(), {"text": NEW}, content_type="application/json"
-                )
-                self.assertEqual(response.status_code, code)
-        self.assertFalse(DocumentRevision.objects.exists())
-
-    def test_the_creator_reanchors_an_orphan_through_the_api(self) -> None:
-        self.revise()
-        start = NEW.index(CLOSING)
-        self.client.force_login(self.creator)
-        response = self.client.post(
-            reverse("api:claim-reanchor", kwargs={"pk": self.claims["d"].pk}),
-            {"start": start, "end": start + len(CLOSING), "exact": CLOSING},
-            content_type="application/json",
-        )
-        self.assertEqual(response.status_code, 200)
-        self.assertEqual(response.json()["anchor_status"], "anchored")
+TEMPLATES = Path(__file__).resolve().parents[2] / "workbench" / "templates" / "workbench"
 
 
 # --- UI: revise, revisions, orphan list ----------------------------------------------------
-
-
 class DocumentReviseViewTests(RevisionTestCase):
     def url(self) -> str:
         return reverse("workbench:document-revise", kwargs={"pk": self.report_doc.pk})

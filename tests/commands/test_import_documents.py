@@ -1,29 +1,34 @@
-"""Management commands: load_demo (idempotent demo desk) and import_documents."""
+"""The import_documents command: text, JSONL and HTML files and URLs (served by a local
+site on 127.0.0.1), the workbench format with ``--create-project``, and a batch that goes
+on past a failure.
+"""
 
 from __future__ import annotations
 
 import json
 import tempfile
 from io import StringIO
-from itertools import combinations
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import TestCase
 
 from annotations import selectors
 from annotations.core import export_mapping
-from annotations.models import (
-    Claim,
-    Document,
-    Event,
-    Membership,
-    Project,
-    Rating,
-    Role,
-)
+from annotations.models import Claim, Document, Event, Membership, Project, Rating, Role
+from tests.commands.base import run
 from tests.factories import make_claim, make_document, make_project, make_user
+from tests.services.import_base import (
+    ARTICLE_HTML,
+    ARTICLE_SENTENCE,
+    LOCAL,
+    NO_HOSTS,
+    PAGE_FURNITURE,
+    SAMPLE,
+    SAMPLE_TITLE,
+    ImportTestCase,
+    _loopback_only,  # noqa: F401  (autouse: loopback only)
+)
 
 ARTICLE = (
     "Bridge costs doubled, council admits\n"
@@ -38,95 +43,6 @@ ARTICLE = (
     "\n"
     "Source\n"
 )
-
-
-def run(command: str, *args: str, **options: object) -> str:
-    out = StringIO()
-    call_command(command, *args, stdout=out, stderr=StringIO(), **options)
-    return out.getvalue()
-
-
-class LoadDemoTests(TestCase):
-    @classmethod
-    def setUpTestData(cls) -> None:
-        cls.output = run("load_demo")
-        cls.project = Project.objects.get(slug="demo")
-        cls.document = Document.objects.get(project=cls.project)
-
-    def test_it_reports_what_it_made(self) -> None:
-        self.assertIn("Demo ready: project 'Demo desk'", self.output)
-        self.assertIn("10 claims, 10 new", self.output)
-
-    def test_it_creates_the_five_demo_users(self) -> None:
-        users = get_user_model().objects.order_by("username")
-        self.assertEqual(
-            [(u.username, u.is_superuser, u.is_staff) for u in users],
-            [
-                ("admin", True, True),
-                ("editor", False, False),
-                ("reviewer1", False, False),
-                ("reviewer2", False, False),
-                ("reviewer3", False, False),
-            ],
-        )
-        self.assertTrue(users.get(username="reviewer1").check_password("workbench-demo"))
-
-    def test_it_creates_the_demo_project_with_memberships_and_scale(self) -> None:
-        self.assertEqual(
-            (self.project.required_reviews, self.project.consensus_rule), (2, "unanimous")
-        )
-        self.assertEqual(
-            dict(
-                Membership.objects.filter(project=self.project).values_list(
-                    "user__username", "role"
-                )
-            ),
-            {
-                "admin": Role.ADMIN,
-                "editor": Role.EDITOR,
-                "reviewer1": Role.REVIEWER,
-                "reviewer2": Role.REVIEWER,
-                "reviewer3": Role.REVIEWER,
-            },
-        )
-        self.assertEqual(Rating.objects.filter(project=self.project).count(), 8)
-
-    def test_it_imports_the_cleaned_sample_article(self) -> None:
-        text = self.document.text
-        for junk in ("@media", "adsbygoogle", "appeared first on"):
-            with self.subTest(junk=junk):
-                self.assertNotIn(junk, text)
-        self.assertFalse(text.rstrip().endswith("Source"))
-        self.assertEqual(
-            self.document.title,
-            "The contrasting Russian/Chinese vs. US models for geo-economic diplomacy",
-        )
-        self.assertEqual(self.document.publisher, "The Duran")
-        self.assertEqual(Document.objects.count(), 1)
-        self.assertIn("@media", self.document.raw_text)
-
-    def test_it_anchors_ten_claims_exactly(self) -> None:
-        claims = list(Claim.objects.filter(document=self.document))
-        self.assertEqual(len(claims), 10)
-        for claim in claims:
-            with self.subTest(claim=claim.pk):
-                self.assertEqual(claim.exact, self.document.text[claim.start : claim.end])
-                self.assertEqual(claim.project, self.project)
-
-    def test_it_includes_overlapping_claims(self) -> None:
-        claims = Claim.objects.filter(document=self.document)
-        overlapping = [
-            (a.pk, b.pk) for a, b in combinations(claims, 2) if a.start < b.end and b.start < a.end
-        ]
-        self.assertGreaterEqual(len(overlapping), 1)
-
-    def test_it_creates_nothing_when_run_again(self) -> None:
-        models = [get_user_model(), Project, Membership, Rating, Document, Claim, Event]
-        before = {model.__name__: model.objects.count() for model in models}
-        output = run("load_demo")
-        after = {model.__name__: model.objects.count() for model in models}
-        self.assertEqual(after, before)
-        self.assertIn("10 claims, 0 new", output)
 
 
 class ImportDocumentsTests(TestCase):
@@ -420,3 +336,61 @@ class ImportDocumentsCreateProjectTests(TestCase):
             self.import_(empty, create_project=True, user="restorer")
         self.assertFalse(Project.objects.filter(slug="restored").exists())
         self.assertFalse(Event.objects.filter(verb="project.create", actor=self.restorer))
+
+
+# --- HTML files and URLs, served by the local site ---------------------------------------------
+
+
+def run_import(*args: str) -> str:
+    out = StringIO()
+    call_command("import_documents", *args, "--no-progress", stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+class ImportCommandTests(ImportTestCase):
+    def test_it_imports_an_html_file(self) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "bridge.htm"
+            path.write_text(ARTICLE_HTML, encoding="utf-8")
+            output = run_import("--project", self.project.slug, str(path))
+            again = run_import("--project", self.project.slug, str(path))
+        self.assertIn("Imported 1, skipped 0 duplicate(s), failed 0", output)
+        self.assertIn("Imported 0, skipped 1 duplicate(s), failed 0", again)
+        document = Document.objects.get(title="Bridge costs doubled, council admits")
+        self.assertEqual((document.publisher, document.author), ("The Daily Test", "Ada Reporter"))
+        for furniture in PAGE_FURNITURE:
+            self.assertNotIn(furniture, document.text)
+
+    def test_format_html_reads_any_file_as_a_page(self) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "saved-page.txt"
+            path.write_text(ARTICLE_HTML, encoding="utf-8")
+            output = run_import("--project", self.project.slug, "--format", "html", str(path))
+        self.assertIn("Imported 1,", output)
+        self.assertTrue(Document.objects.filter(author="Ada Reporter").exists())
+
+    @LOCAL
+    def test_it_imports_an_html_url(self) -> None:
+        output = run_import("--project", self.project.slug, self.site.url("/page.html"))
+        self.assertIn("Imported 1, skipped 0 duplicate(s), failed 0", output)
+        document = Document.objects.get(title="Bridge costs doubled, council admits")
+        self.assertIn(ARTICLE_SENTENCE, document.text)
+
+    @LOCAL
+    def test_it_imports_a_url(self) -> None:
+        output = run_import("--project", self.project.slug, self.site.url("/article.txt"))
+        self.assertIn("Imported 1, skipped 0 duplicate(s), failed 0", output)
+        document = Document.objects.get(title=SAMPLE_TITLE)
+        self.assertEqual(document.source_url, self.site.url("/article.txt"))
+
+    @NO_HOSTS
+    def test_a_refused_url_is_a_failure_that_does_not_stop_the_batch(self) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "article.txt"
+            path.write_text(SAMPLE, encoding="utf-8")
+            output = run_import(
+                "--project", self.project.slug, self.site.url("/article.txt"), str(path)
+            )
+        self.assertIn("Imported 1, skipped 0 duplicate(s), failed 1", output)
+        self.assertIn("fetch refused (blocked-address)", output)
+        self.assertIn("loopback", output)

@@ -1,0 +1,59 @@
+"""Revisions through the API: revising a document's text, listing and reading its
+revisions, and re-anchoring an orphaned claim.
+"""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+from annotations.models import DocumentRevision
+from tests.services.revision_base import CLOSING, NEW, OLD, RevisionTestCase
+
+
+class RevisionApiTests(RevisionTestCase):
+    def url(self) -> str:
+        return reverse("api:document-revisions", kwargs={"pk": self.report_doc.pk})
+
+    def test_an_editor_revises_and_gets_the_report(self) -> None:
+        self.client.force_login(self.editor)
+        response = self.client.post(
+            self.url(), {"text": NEW, "note": "fix"}, content_type="application/json"
+        )
+        self.assertEqual(response.status_code, 201)
+        body = response.json()
+        self.assertEqual(body["revision"], 2)
+        self.assertEqual(body["counts"], {"unchanged": 1, "moved": 1, "changed": 1, "orphaned": 1})
+        listed = self.client.get(self.url()).json()
+        self.assertEqual([row["number"] for row in listed], [1])
+        detail = self.client.get(
+            reverse("api:document-revision-detail", kwargs={"pk": self.report_doc.pk, "number": 1})
+        )
+        self.assertEqual(detail.json()["text"], OLD)
+
+    def test_identical_text_is_a_400(self) -> None:
+        self.client.force_login(self.editor)
+        response = self.client.post(self.url(), {"text": OLD}, content_type="application/json")
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("text", response.json())
+
+    def test_reviewers_get_403_and_outsiders_404(self) -> None:
+        for user, code in ((self.reviewer_a, 403), (self.outsider, 404)):
+            with self.subTest(user=user.get_username()):
+                self.client.force_login(user)
+                response = self.client.post(
+                    self.url(), {"text": NEW}, content_type="application/json"
+                )
+                self.assertEqual(response.status_code, code)
+        self.assertFalse(DocumentRevision.objects.exists())
+
+    def test_the_creator_reanchors_an_orphan_through_the_api(self) -> None:
+        self.revise()
+        start = NEW.index(CLOSING)
+        self.client.force_login(self.creator)
+        response = self.client.post(
+            reverse("api:claim-reanchor", kwargs={"pk": self.claims["d"].pk}),
+            {"start": start, "end": start + len(CLOSING), "exact": CLOSING},
+            content_type="application/json",
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.json()["anchor_status"], "anchored")

@@ -1,0 +1,1 @@
+"""Selectors: one module per module of ``annotations/selectors/``."""

@@ -1,0 +1,231 @@
+"""Selectors: projects (``annotations/selectors/projects.py``): the agreement report,
+by hand on small numbers and over a table of decided claims.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from annotations import selectors, services
+from annotations.core import consensus
+from annotations.models import Claim
+from tests.factories import judge, make_claim, make_document
+from tests.selectors.base import T0, SelectorTestCase
+
+
+def reviewers_by_name(report: selectors.AgreementReport) -> dict[str, tuple[int, int, int]]:
+    """username -> (verdicts, compared, matched_consensus)"""
+    return {r.username: (r.verdicts, r.compared, r.matched_consensus) for r in report.reviewers}
+
+
+class AgreementReportByHandTests(SelectorTestCase):
+    """Two reviewers, unanimous rule, four claims, values small enough to compute by hand:
+
+    claim     a           b           outcome
+    1         true        true        unanimous true
+    2         true        false       disputed, adjudicated true
+    3         false       false       unanimous false
+    4         misleading  misleading  unanimous misleading (no ordinal value)
+    """
+
+    claim_count = 4
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        for reviewer, ratings in (
+            (cls.reviewer_a, ("true", "true", "false", "misleading")),
+            (cls.reviewer_b, ("true", "false", "false", "misleading")),
+        ):
+            for claim, rating in zip(cls.claims, ratings, strict=True):
+                judge(claim, reviewer, rating, now=T0)
+        services.claim_adjudicate(
+            claim=cls.claims[1], editor=cls.editor, rating="true", note="City-wide figures."
+        )
+
+    def test_it_computes_nominal_alpha_and_percent_agreement(self) -> None:
+        report = selectors.agreement_report(project=self.project)
+        # Coincidences: true-true 2, true-false 1+1, false-false 2, misleading-misleading 2;
+        # n_true = 3, n_false = 3, n_misleading = 2, n = 8.
+        # D_o = 2/8; D_e = (2*3*3 + 2*3*2 + 2*3*2) / (8*7) = 42/56; alpha = 1 - D_o/D_e = 2/3.
+        self.assertAlmostEqual(report.nominal_alpha, 2 / 3)
+        # Pairs: 4, agreeing: 3.
+        self.assertAlmostEqual(report.percent_agreement, 3 / 4)
+        self.assertEqual((report.claims, report.verdicts), (4, 8))
+
+    def test_it_leaves_ratings_without_an_ordinal_value_out_of_ordinal_alpha(self) -> None:
+        report = selectors.agreement_report(project=self.project)
+        # Only claims 1-3 count (true = 5, false = 1): n = 6, two disagreeing pairs, and
+        # with two values the ordinal metric is one constant weight, so alpha is the
+        # nominal one over those claims: 1 - (2/6) / (2*3*3/30) = 4/9.
+        self.assertAlmostEqual(report.ordinal_alpha, 4 / 9)
+        self.assertNotAlmostEqual(report.ordinal_alpha, report.nominal_alpha)
+
+    def test_it_counts_matches_with_the_current_consensus_including_adjudications(self) -> None:
+        report = selectors.agreement_report(project=self.project)
+        self.assertEqual(
+            reviewers_by_name(report), {"reviewer_a": (4, 4, 4), "reviewer_b": (4, 4, 3)}
+        )
+
+    def test_it_stops_comparing_with_a_consensus_that_was_reopened(self) -> None:
+        services.claim_reopen(claim=self.claims[0], editor=self.editor, note="Recheck")
+        report = selectors.agreement_report(project=self.project)
+        self.assertEqual(
+            reviewers_by_name(report), {"reviewer_a": (4, 3, 3), "reviewer_b": (4, 3, 2)}
+        )
+        self.assertAlmostEqual(report.nominal_alpha, 2 / 3)
+
+    def test_it_reports_nothing_for_a_project_without_verdicts(self) -> None:
+        report = selectors.agreement_report(project=self.other_project)
+        self.assertEqual(
+            report,
+            selectors.AgreementReport(
+                nominal_alpha=None,
+                ordinal_alpha=None,
+                percent_agreement=None,
+                claims=0,
+                verdicts=0,
+                reviewers=[],
+            ),
+        )
+
+
+class AgreementReportTests(SelectorTestCase):
+    """Three reviewers, majority rule (required 3), missing data and a second document:
+
+    claim      a           b            c             consensus
+    1 (doc 1)  true        true         true          unanimous true
+    2 (doc 1)  false       false        mostly_false  majority false
+    3 (doc 1)  misleading  true         misleading    majority misleading
+    4 (doc 1)  true        false        (skipped)     none, still in review
+    5 (doc 2)  half_true   mostly_true  half_true     majority half_true
+    """
+
+    policy = {"required_reviews": 3, "consensus_rule": "majority"}
+    claim_count = 4
+    RATINGS: ClassVar[dict[str, tuple[str | None, ...]]] = {
+        "reviewer_a": ("true", "false", "misleading", "true", "half_true"),
+        "reviewer_b": ("true", "false", "true", "false", "mostly_true"),
+        "reviewer_c": ("true", "mostly_false", "misleading", None, "half_true"),
+    }
+    ORDINAL = {"true": 5, "mostly_true": 4, "half_true": 3, "mostly_false": 2, "false": 1}
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        cls.second_document = make_document(
+            project=cls.project,
+            actor=cls.creator,
+            title="Second",
+            text="The governor said the budget is balanced for the first time in a decade.\n",
+        )
+        cls.claims.append(
+            make_claim(
+                document=cls.second_document,
+                actor=cls.creator,
+                exact="the budget is balanced for the first time in a decade",
+            )
+        )
+        cls.users = {
+            "reviewer_a": cls.reviewer_a,
+            "reviewer_b": cls.reviewer_b,
+            "reviewer_c": cls.reviewer_c,
+        }
+        for name, ratings in cls.RATINGS.items():
+            for claim, rating in zip(cls.claims, ratings, strict=True):
+                if rating is None:
+                    services.lease_next(reviewer=cls.users[name], project=cls.project, now=T0)
+                    services.claim_skip(
+                        claim=claim, reviewer=cls.users[name], reason="Conflict of interest", now=T0
+                    )
+                else:
+                    judge(claim, cls.users[name], rating, now=T0)
+
+    def units(self, claims: list[Claim]) -> dict[int, dict[int, str]]:
+        """claim -> {reviewer id: rating}, built from the table, not from the database."""
+        index = {claim.pk: i for i, claim in enumerate(self.claims)}
+        return {
+            claim.pk: {
+                self.users[name].pk: ratings[index[claim.pk]]
+                for name, ratings in self.RATINGS.items()
+                if ratings[index[claim.pk]] is not None
+            }
+            for claim in claims
+        }
+
+    def test_the_table_decided_as_described(self) -> None:
+        decided = {
+            claim.pk: (claim.status, [c.rating.key for c in claim.current_consensus])
+            for claim in selectors.claims_with_consensus(Claim.objects.all())
+        }
+        self.assertEqual(
+            [decided[claim.pk] for claim in self.claims],
+            [
+                ("resolved", ["true"]),
+                ("resolved", ["false"]),
+                ("resolved", ["misleading"]),
+                ("in_review", []),
+                ("resolved", ["half_true"]),
+            ],
+        )
+
+    def test_it_reports_agreement_over_every_current_verdict(self) -> None:
+        report = selectors.agreement_report(project=self.project)
+        units = self.units(self.claims)
+        self.assertEqual((report.claims, report.verdicts), (5, 14))
+        self.assertAlmostEqual(report.nominal_alpha, consensus.alpha(units, level="nominal"))
+        # Pairs: 3 + 3 + 3 + 1 + 3 = 13; agreeing: 3 + 1 + 1 + 0 + 1 = 6.
+        self.assertAlmostEqual(report.percent_agreement, 6 / 13)
+        ordinal_units = {
+            claim: {r: self.ORDINAL[v] for r, v in ratings.items() if v in self.ORDINAL}
+            for claim, ratings in units.items()
+        }
+        self.assertAlmostEqual(
+            report.ordinal_alpha,
+            consensus.alpha(ordinal_units, level="ordinal", order=[1, 2, 3, 4, 5]),
+        )
+        # Leaving claim 3 out entirely gives the same value: only b's "true" is left of
+        # it, and a lone value pairs with nothing.
+        del ordinal_units[self.claims[2].pk]
+        self.assertAlmostEqual(
+            report.ordinal_alpha,
+            consensus.alpha(ordinal_units, level="ordinal", order=[1, 2, 3, 4, 5]),
+        )
+
+    def test_it_counts_per_reviewer_matches_with_consensus(self) -> None:
+        report = selectors.agreement_report(project=self.project)
+        self.assertEqual(
+            reviewers_by_name(report),
+            {"reviewer_a": (5, 4, 4), "reviewer_b": (5, 4, 2), "reviewer_c": (4, 4, 3)},
+        )
+        self.assertEqual(
+            [r.username for r in report.reviewers],
+            [u.get_username() for u in sorted(self.users.values(), key=lambda u: str(u.pk))],
+        )
+
+    def test_it_filters_by_document(self) -> None:
+        report = selectors.agreement_report(project=self.project, document=self.document)
+        units = self.units(self.claims[:4])
+        self.assertEqual((report.claims, report.verdicts), (4, 11))
+        self.assertAlmostEqual(report.nominal_alpha, consensus.alpha(units, level="nominal"))
+        self.assertAlmostEqual(report.percent_agreement, 5 / 10)
+        self.assertEqual(
+            reviewers_by_name(report),
+            {"reviewer_a": (4, 3, 3), "reviewer_b": (4, 3, 2), "reviewer_c": (3, 3, 2)},
+        )
+        second = selectors.agreement_report(project=self.project, document=self.second_document)
+        self.assertEqual((second.claims, second.verdicts), (1, 3))
+        self.assertAlmostEqual(second.percent_agreement, 1 / 3)
+        self.assertEqual(
+            reviewers_by_name(second),
+            {"reviewer_a": (1, 1, 1), "reviewer_b": (1, 1, 0), "reviewer_c": (1, 1, 1)},
+        )
+
+    def test_it_counts_only_the_current_revision(self) -> None:
+        services.verdict_submit(
+            claim=self.claims[3], reviewer=self.reviewer_b, rating="true", confidence="low", now=T0
+        )
+        report = selectors.agreement_report(project=self.project)
+        self.assertEqual(report.verdicts, 14)
+        self.assertAlmostEqual(report.percent_agreement, 7 / 13)
+        self.assertEqual(reviewers_by_name(report)["reviewer_b"], (5, 4, 2))

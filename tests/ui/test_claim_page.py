@@ -1,0 +1,239 @@
+"""The claim page (workbench/ui/reviewing.py, claim_page.py): the full page and the htmx
+panel, CSP and labels, the lease countdown, blind review, editing the claim, and a fixed
+number of queries.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from annotations import services
+from annotations.models import Claim, Rating, Role, Verdict
+from tests.factories import (
+    add_member,
+    judge,
+    make_claim,
+    make_document,
+    make_members,
+    make_project,
+    take,
+)
+from tests.ui.reviewing_base import ReviewViewTestCase, verdict_post
+
+
+class ClaimPageTests(ReviewViewTestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.make_personas()
+        cls.claim = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
+        cls.lease = take(cls.claim, cls.reviewer_a)
+        cls.url = reverse("workbench:claim-detail", kwargs={"pk": cls.claim.pk})
+
+    def test_it_renders_the_full_page_for_a_browser(self) -> None:
+        self.login(self.reviewer_a)
+        response = self.client.get(self.url)
+        self.assertEqual(response.status_code, 200)
+        self.assertFullPage(response)
+        html = self.page(response)
+        self.assertIn(f"<title>Claim {self.claim.pk}: crime fell 20% · Workbench</title>", html)
+        self.assertIn("The mayor said <mark>crime fell 20%</mark> last year.", html)
+        self.assertIn('id="shortcut-help"', html)
+        self.assertRegex(html, r'<aside id="shortcut-help"[^>]*\shidden>')
+        self.assertIn("workbench/review.js", html)
+        self.assertIn("workbench/review.css", html)
+
+    def test_it_renders_the_review_panel_for_htmx(self) -> None:
+        self.login(self.reviewer_a)
+        response = self.client.get(self.url, HTTP_HX_REQUEST="true")
+        self.assertFragment(response, 'id="review-panel"')
+
+    def test_it_sends_a_strict_csp_and_no_inline_code(self) -> None:
+        self.login(self.reviewer_a)
+        response = self.client.get(self.url)
+        policy = response["Content-Security-Policy"]
+        self.assertIn("script-src 'self' 'nonce-", policy)
+        self.assertIn("style-src 'self'", policy)
+        self.assertNotIn("unsafe-inline", policy)
+        self.assertNoInlineCode(response)
+        self.assertNoInlineCode(self.client.get(self.url, HTTP_HX_REQUEST="true"))
+
+    def test_every_form_field_has_a_label(self) -> None:
+        self.login(self.reviewer_a)
+        self.assertLabelled(self.client.get(self.url))
+
+    def test_htmx_requests_carry_the_csrf_token(self) -> None:
+        self.login(self.reviewer_a)
+        html = self.page(self.client.get(self.url))
+        self.assertRegex(html, r"<body hx-headers='\{\"X-CSRFToken\": \"[^\"]+\"\}'")
+
+    def test_rating_keys_follow_the_project_scale(self) -> None:
+        self.login(self.reviewer_a)
+        html = self.page(self.client.get(self.url))
+        pairs = re.findall(r'name="rating" value="([a-z_]+)"[^>]*data-shortcut="(\d)"', html)
+        scale = list(
+            Rating.objects.filter(project=self.project)
+            .order_by("position")
+            .values_list("key", flat=True)
+        )
+        self.assertEqual(pairs, [(key, str(n)) for n, key in enumerate(scale, start=1)])
+        self.assertIn('data-shortcut="n"', html)
+
+    def test_it_shows_the_lease_expiry_for_the_countdown(self) -> None:
+        self.login(self.reviewer_a)
+        html = self.page(self.client.get(self.url))
+        self.assertIn(f'<time datetime="{self.lease.expires_at.isoformat()}" data-countdown>', html)
+        self.assertIn(reverse("workbench:lease-release", kwargs={"pk": self.claim.pk}), html)
+        self.assertIn('id="verdict-form"', html)
+
+    def test_it_offers_no_verdict_form_without_a_lease(self) -> None:
+        self.login(self.reviewer_b)
+        html = self.page(self.client.get(self.url))
+        self.assertNotIn('id="verdict-form"', html)
+        self.assertNotIn("data-countdown", html)
+        self.assertIn("Review next", html)
+
+
+class BlindReviewTests(ReviewViewTestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.make_personas()
+        cls.claim = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
+        services.lease_next(reviewer=cls.reviewer_a, project=cls.project)
+        judge(cls.claim, cls.reviewer_b, "true", rationale="B-SECRET-RATIONALE")
+
+    def test_a_reviewer_sees_others_only_after_submitting(self) -> None:
+        self.login(self.reviewer_a)
+        before = self.page(self.client.get(self.claim.get_absolute_url()))
+        self.assertNotIn("B-SECRET-RATIONALE", before)
+        self.assertNotIn("reviewer_b", before)
+        self.assertIn("Blind review", before)
+        url = reverse("workbench:verdict-submit", kwargs={"pk": self.claim.pk})
+        self.client.post(url, verdict_post(rating="true", rationale="A's own reasons"))
+        after = self.page(self.client.get(self.claim.get_absolute_url()))
+        self.assertIn("B-SECRET-RATIONALE", after)
+        self.assertIn("A&#x27;s own reasons", after)
+        self.assertNotIn("Blind review", after)
+
+    def test_editors_always_see_every_verdict(self) -> None:
+        self.login(self.editor)
+        self.assertContains(self.client.get(self.claim.get_absolute_url()), "B-SECRET-RATIONALE")
+
+
+class ClaimEditTests(ReviewViewTestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.make_personas()
+        cls.claim = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
+        cls.url = reverse("workbench:claim-edit", kwargs={"pk": cls.claim.pk})
+
+    def test_it_saves_the_statement_and_claimant(self) -> None:
+        self.login(self.creator)
+        data = {"statement": "Crime fell by a fifth", "claimant": "The mayor", "version": "1"}
+        response = self.client.post(self.url, data)
+        self.assertRedirects(response, self.claim.get_absolute_url())
+        self.claim.refresh_from_db()
+        self.assertEqual(
+            (self.claim.statement, self.claim.claimant, self.claim.version),
+            ("Crime fell by a fifth", "The mayor", 2),
+        )
+
+    def test_a_reviewer_who_did_not_create_the_claim_cannot_edit_it(self) -> None:
+        self.login(self.reviewer_a)
+        response = self.client.post(
+            self.url, {"statement": "Hijack", "claimant": "", "version": "1"}
+        )
+        self.assertEqual(response.status_code, 403)
+        self.claim.refresh_from_db()
+        self.assertEqual(self.claim.version, 1)
+        page = self.client.get(self.claim.get_absolute_url())
+        self.assertNotContains(page, "Edit statement and claimant")
+
+    def test_a_stale_edit_is_refused_and_the_text_kept(self) -> None:
+        services.claim_update(
+            claim=self.claim, actor=self.editor, expected_version=1, statement="Editor's text"
+        )
+        self.login(self.creator)
+        data = {"statement": "My careful rewording", "claimant": "Mayor", "version": "1"}
+        for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+            with self.subTest(htmx=bool(headers)):
+                response = self.client.post(self.url, data, **headers)
+                self.assertEqual(response.status_code, 200 if headers else 422)
+                html = self.page(response)
+                self.assertIn("changed by someone else (now version 2)", html)
+                self.assertIn("My careful rewording</textarea>", html)
+                self.assertIn('value="Mayor"', html)
+                self.assertIn('name="version" value="2"', html)
+                self.assertIn("Editor&#x27;s text", html)  # the current statement, for comparison
+        self.claim.refresh_from_db()
+        self.assertEqual((self.claim.statement, self.claim.version), ("Editor's text", 2))
+
+    def test_it_answers_htmx_with_the_claim_form(self) -> None:
+        self.login(self.creator)
+        data = {"statement": "Crime fell", "claimant": "", "version": "1"}
+        response = self.client.post(self.url, data, HTTP_HX_REQUEST="true")
+        self.assertFragment(response, 'id="claim-form"')
+        self.assertIn("Claim saved.", self.page(response))
+        self.assertIn('name="version" value="2"', self.page(response))
+
+    def test_it_refuses_an_empty_statement(self) -> None:
+        self.login(self.creator)
+        response = self.client.post(self.url, {"statement": " ", "version": "1"})
+        self.assertContains(response, "This field is required.", status_code=422)
+
+    def test_it_needs_the_csrf_token(self) -> None:
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(self.reviewer_a)
+        data = {"statement": "Crime fell", "claimant": "", "version": "1"}
+        self.assertEqual(client.post(self.url, data).status_code, 403)
+        self.claim.refresh_from_db()
+        self.assertEqual(self.claim.version, 1)
+
+
+class ClaimPageQueryTests(ReviewViewTestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.make_personas()
+        cls.desk = make_project(creator=cls.admin, name="Big desk", required_reviews=10)
+        add_member(cls.desk, cls.editor, Role.EDITOR)
+        add_member(cls.desk, cls.creator, Role.REVIEWER)
+        document = make_document(project=cls.desk, actor=cls.creator)
+        cls.two = make_claim(document=document, actor=cls.creator, exact="crime fell 20%")
+        cls.six = make_claim(document=document, actor=cls.creator, exact="record low of 3.1%")
+        cls.reviewers = make_members(cls.desk, *(f"desk_reviewer_{n}" for n in range(6)))
+        for n, reviewer in enumerate(cls.reviewers):
+            links = [
+                services.CitationInput(
+                    stance="supports", url=f"https://src.example.org/{n}/{i}", quote=f"quote {i}"
+                )
+                for i in range(2)
+            ]
+            if n < 2:
+                judge(cls.two, reviewer, "false", rationale=f"reason {n}", citations=links)
+            else:
+                services.claim_skip(claim=cls.two, reviewer=reviewer, reason="busy")
+            judge(cls.six, reviewer, "true", rationale=f"reason {n}", citations=links)
+
+    def count_queries(self, claim: Claim) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            response = self.client.get(claim.get_absolute_url())
+        self.assertEqual(response.status_code, 200)
+        return len(queries)
+
+    def test_the_claim_page_costs_the_same_for_two_or_six_verdicts(self) -> None:
+        self.assertEqual(Verdict.objects.filter(claim=self.two).count(), 2)
+        self.assertEqual(Verdict.objects.filter(claim=self.six).count(), 6)
+        for viewer in (self.editor, self.reviewers[0]):
+            with self.subTest(viewer=viewer.get_username()):
+                self.login(viewer)
+                baseline = self.count_queries(self.two)
+                self.assertLessEqual(baseline, 15)
+                with self.assertNumQueries(baseline):
+                    response = self.client.get(self.six.get_absolute_url())
+                self.assertEqual(
+                    len(re.findall(r'<article class="verdict[ "]', self.page(response))), 6
+                )

@@ -1,0 +1,207 @@
+"""The verdict form on the claim page: submitting a verdict with citations, errors and
+refusals, one more citation row, and the source search.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.http import HttpResponse
+from django.test import Client
+from django.urls import reverse
+
+from annotations import services
+from annotations.models import Citation, Source, Verdict
+from tests.factories import judge, make_claim
+from tests.ui.reviewing_base import ReviewViewTestCase, verdict_post
+
+
+class VerdictFormTests(ReviewViewTestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.make_personas()
+        cls.claim = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
+        services.lease_next(reviewer=cls.reviewer_a, project=cls.project)
+        cls.known = services.source_get_or_create(
+            url="https://police.example.org/annual-report", actor=cls.editor, title="Annual report"
+        )
+        cls.url = reverse("workbench:verdict-submit", kwargs={"pk": cls.claim.pk})
+
+    def test_it_records_a_verdict_with_citations(self) -> None:
+        self.login(self.reviewer_a)
+        rows = [
+            {
+                "url": "https://stats.example.org/crime?utm_source=x",
+                "quote": "fell 12%",
+                "stance": "refutes",
+            },
+            {"url": "", "quote": "", "stance": "supports"},  # left empty: dropped
+            {"url": "https://POLICE.example.org/annual-report", "quote": "", "stance": "context"},
+        ]
+        response = self.client.post(self.url, verdict_post(rows=rows), follow=True)
+        self.assertRedirects(response, self.claim.get_absolute_url())
+        self.assertContains(response, "Your verdict is recorded.")
+        verdict = Verdict.objects.get(claim=self.claim, reviewer=self.reviewer_a)
+        self.assertEqual((verdict.rating.key, verdict.confidence), ("false", "high"))
+        citations = list(verdict.citations.select_related("source").order_by("id"))
+        self.assertEqual(
+            [(c.source.normalized_url, c.quote, c.stance) for c in citations],
+            [
+                ("https://stats.example.org/crime", "fell 12%", "refutes"),
+                (self.known.normalized_url, "", "context"),
+            ],
+        )
+        self.assertEqual(citations[1].source, self.known)
+        self.assertEqual(Source.objects.count(), 2)
+
+    def test_it_refuses_a_javascript_url_and_writes_nothing(self) -> None:
+        self.login(self.reviewer_a)
+        rows = [{"url": "javascript:alert(1)", "quote": "", "stance": "supports"}]
+        response = self.client.post(self.url, verdict_post(rationale="Kept text", rows=rows))
+        self.assertEqual(response.status_code, 422)
+        self.assertContains(
+            response, "Only http and https URLs are allowed (scheme: javascript).", status_code=422
+        )
+        self.assertContains(response, 'aria-invalid="true"', status_code=422)
+        self.assertContains(response, "Kept text</textarea>", status_code=422)
+        self.assertFalse(Verdict.objects.exists())
+        self.assertFalse(Citation.objects.exists())
+        self.assertEqual(Source.objects.count(), 1)
+
+    def test_it_answers_htmx_with_the_review_panel(self) -> None:
+        self.login(self.reviewer_a)
+        response = self.client.post(self.url, verdict_post(), HTTP_HX_REQUEST="true")
+        self.assertFragment(response, "Your verdict is recorded.")
+        self.assertIn('id="review-panel"', self.page(response))
+        self.assertIn("Revise your verdict", self.page(response))
+
+    def test_it_shows_form_errors_in_the_htmx_fragment(self) -> None:
+        self.login(self.reviewer_a)
+        response = self.client.post(self.url, verdict_post(rating=""), HTTP_HX_REQUEST="true")
+        self.assertFragment(response, "This field is required.")
+        self.assertFalse(Verdict.objects.exists())
+
+    def test_it_needs_the_csrf_token(self) -> None:
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(self.reviewer_a)
+        self.assertEqual(client.post(self.url, verdict_post()).status_code, 403)
+        client.get(self.claim.get_absolute_url())
+        token = client.cookies["csrftoken"].value
+        response = client.post(
+            self.url, verdict_post(), HTTP_X_CSRFTOKEN=token, HTTP_HX_REQUEST="true"
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertTrue(Verdict.objects.filter(reviewer=self.reviewer_a).exists())
+
+    def test_it_keeps_the_text_when_the_queue_refuses(self) -> None:
+        self.login(self.reviewer_c)  # holds no lease
+        response = self.client.post(self.url, verdict_post(rationale="My long rationale"))
+        self.assertEqual(response.status_code, 409)
+        html = self.page(response)
+        self.assertIn("Take this claim from the queue (Review next)", html)
+        self.assertIn("My long rationale</textarea>", html)
+        self.assertFalse(Verdict.objects.exists())
+
+    def test_it_adds_a_citation_row_without_javascript(self) -> None:
+        self.login(self.reviewer_a)
+        rows = [{"url": "https://a.example.org/", "quote": "q", "stance": "refutes"}]
+        data = verdict_post(rationale="Draft", rows=rows, add_citation="1")
+        response = self.client.post(self.url, data)
+        self.assertEqual(response.status_code, 200)
+        html = self.page(response)
+        self.assertIn('name="citations-1-url"', html)
+        self.assertIn('value="https://a.example.org/"', html)
+        self.assertIn("Draft</textarea>", html)
+        self.assertNotIn("errorlist", html)
+        self.assertFalse(Verdict.objects.exists())
+
+    def test_it_offers_a_revision_until_consensus(self) -> None:
+        judge_url = self.url
+        self.login(self.reviewer_a)
+        rows = [{"url": "https://a.example.org/", "quote": "", "stance": "refutes"}]
+        self.client.post(judge_url, verdict_post(rating="mostly_false", rows=rows))
+        html = self.page(self.client.get(self.claim.get_absolute_url()))
+        self.assertIn("Revise your verdict", html)
+        self.assertRegex(html, r'value="mostly_false"[^>]*checked')
+        self.assertIn('value="https://a.example.org/"', html)
+        self.client.post(judge_url, verdict_post(rating="false", rows=rows))
+        current = Verdict.objects.get(reviewer=self.reviewer_a, is_current=True)
+        self.assertEqual((current.rating.key, current.revision), ("false", 2))
+
+
+class CitationRowTests(ReviewViewTestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.make_personas()
+        cls.claim = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
+        cls.url = reverse("workbench:citation-row", kwargs={"pk": cls.claim.pk})
+
+    def test_it_returns_one_more_row_and_moves_the_count_on(self) -> None:
+        self.login(self.reviewer_a)
+        response = self.client.get(self.url, {"index": "3"}, HTTP_HX_REQUEST="true")
+        self.assertFragment(response, 'name="citations-3-url"')
+        html = self.page(response)
+        self.assertIn("<legend>Citation 4</legend>", html)
+        self.assertIn('list="citations-3-sources"', html)
+        self.assertIn(reverse("workbench:source-search", kwargs={"pk": self.claim.pk}), html)
+        self.assertRegex(html, r'name="citations-TOTAL_FORMS" value="4"[^>]*hx-swap-oob="true"')
+        self.assertRegex(html, r'id="add-citation"[^>]*\?index=4"[^>]*hx-swap-oob="true"')
+        self.assertNoInlineCode(response)
+
+    def test_it_refuses_a_bad_index(self) -> None:
+        self.login(self.reviewer_a)
+        for index in ("", "-1", "50", "x"):
+            with self.subTest(index=index):
+                self.assertEqual(self.client.get(self.url, {"index": index}).status_code, 400)
+
+
+class SourceSearchTests(ReviewViewTestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.make_personas()
+        cls.claim = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
+        for index in range(12):
+            services.source_get_or_create(
+                url=f"https://bureau.example.org/report-{index}",
+                actor=cls.reviewer_a,
+                title=f"Bureau report {index}",
+            )
+        services.source_get_or_create(
+            url="https://elsewhere.example.org/bureau", actor=cls.outsider, title="Other desk"
+        )
+        judge(
+            cls.claim,
+            cls.reviewer_a,
+            "false",
+            citations=[
+                services.CitationInput(
+                    stance="supports", url=f"https://bureau.example.org/report-{i}"
+                )
+                for i in range(12)
+            ],
+        )
+        cls.url = reverse("workbench:source-search", kwargs={"pk": cls.claim.pk})
+
+    def options(self, response: HttpResponse) -> list[str]:
+        return re.findall(r'<option value="([^"]+)"', self.page(response))
+
+    def test_it_suggests_at_most_ten_cited_sources_of_the_project(self) -> None:
+        self.login(self.editor)
+        response = self.client.get(self.url, {"q": "bureau"}, HTTP_HX_REQUEST="true")
+        self.assertFragment(response, "<option")
+        options = self.options(response)
+        self.assertEqual(len(options), 10)
+        self.assertTrue(all(url.startswith("https://bureau.example.org/") for url in options))
+
+    def test_it_matches_the_url_too(self) -> None:
+        self.login(self.reviewer_a)
+        response = self.client.get(self.url, {"q": "report-11"})
+        self.assertEqual(self.options(response), ["https://bureau.example.org/report-11"])
+
+    def test_it_reveals_no_citation_under_blind_review(self) -> None:
+        self.login(self.reviewer_b)  # has not judged the claim reviewer_a cited these on
+        self.assertEqual(self.options(self.client.get(self.url, {"q": "bureau"})), [])
+
+    def test_it_ignores_short_queries(self) -> None:
+        self.login(self.editor)
+        self.assertEqual(self.options(self.client.get(self.url, {"q": "b"})), [])
