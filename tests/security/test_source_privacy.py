@@ -13,11 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.test import TestCase
+from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from annotations import services
 from annotations.models import Source
+from tests.admin.helpers import grant_every_permission
 from tests.factories import Personas, judge, make_claim, make_document, make_member, take
 
 API = "/api/v1"
@@ -147,6 +149,24 @@ class SourcePrivacyTests(Personas, TestCase):
         # The metadata endpoint answers 404 for a source the caller may not see.
         fetch = self.api(self.reviewer_a).post(f"{API}/sources/{self.r2_source.pk}/fetch-metadata/")
         self.assertEqual(fetch.status_code, 404)
+
+    def test_the_admin_lists_none_of_it_to_a_staff_reviewer(self) -> None:
+        grant_every_permission(self.reviewer_a)
+        self.client.force_login(self.reviewer_a)
+        listed = self.client.get(reverse("admin:annotations_source_changelist"), {"q": "memo"})
+        self.assertEqual(listed.status_code, 200)
+        self.assertEqual(list(listed.context["cl"].result_list), [])
+        page = self.client.get(
+            reverse("admin:annotations_source_change", args=[self.r2_source.pk]), follow=True
+        )
+        self.assertNotIn(TITLE_BY_R2, page.content.decode())
+        self.assertNotIn("r2secret", page.content.decode())
+        # Adding the same page in the admin is not refused as "already a source": only the
+        # user's own sources count.
+        added = self.client.post(
+            reverse("admin:annotations_source_add"), {"project": self.project.pk, "url": PLAIN}
+        )
+        self.assertEqual(added.status_code, 302)
 
     def test_after_their_own_verdict_a_reviewer_sees_and_may_cite_the_other_s_source(self) -> None:
         self.cite(self.reviewer_a, self.second)
