@@ -59,10 +59,7 @@ NOT_A_MEMBER = "You are not a member of this project."
 EDITORS_ONLY = "Only editors and admins can do this."
 CREATOR_OR_EDITOR = "Only the claim's creator or an editor can {action} it."
 WITHDRAW_RULE = "Only editors, or the creator before any verdict, can withdraw a claim."
-SOURCE_EDIT_RULE = (
-    "Only an editor in every project citing this source, or its creator while nothing cites "
-    "it, can change it."
-)
+SOURCE_EDIT_RULE = "Only the source's owner, or an editor of its project, can change it."
 OPEN_PROJECT = "Opening a project needs the 'Can add project' permission; ask an administrator."
 
 
@@ -325,54 +322,51 @@ def _project_ids(user: UserModel, role: Role) -> QuerySet[Membership, int]:
     )
 
 
-def _sources_visible(user: User) -> Q:
-    """Sources the user created, or that a verdict they may see cites."""
+def _sources_visible(user: UserModel) -> Q:
+    """Sources of the user's projects that they may see: their own (they cited or added
+    it), every source of a project where they are an editor, and another member's source
+    once a verdict the user may see cites it (``verdict_scope_for_user``: blind review)."""
     visible = verdict_scope_for_user(user=user).values("id")
-    return Q(created_by=user) | Q(
-        Exists(Citation.objects.filter(source_id=OuterRef("pk"), verdict_id__in=visible))
+    return Q(project_id__in=_project_ids(user, Role.REVIEWER)) & (
+        Q(created_by=user)
+        | Q(project_id__in=_project_ids(user, Role.EDITOR))
+        | Q(Exists(Citation.objects.filter(source_id=OuterRef("pk"), verdict_id__in=visible)))
     )
 
 
+def sources_for_user(*, user: User, project_id: int | None = None) -> QuerySet[Source]:
+    """The sources ``user`` may see (see ``_sources_visible``), optionally of one project."""
+    if not is_active_user(user):
+        return Source.objects.none()
+    queryset = Source.objects.filter(_sources_visible(user))
+    return queryset if project_id is None else queryset.filter(project_id=project_id)
+
+
 def source_get_for_user(*, user: User, pk: int) -> Source:
-    """A source the user may see: one they created, or one cited by a verdict they may see
-    (``verdict_scope_for_user``, so blind review holds). Http404 otherwise."""
+    """A source the user may see (``sources_for_user``); Http404 otherwise, exactly as for
+    an id that does not exist."""
     user = _require_user(user)
-    source = Source.objects.filter(pk=pk).filter(_sources_visible(user)).first()
+    source = sources_for_user(user=user).filter(pk=pk).first()
     if source is None:
         raise Http404
     return source
 
 
-def source_for_citation(*, user: User, pk: int) -> Source | None:
-    """The source ``pk`` if ``user`` may name it by id in a citation: a source cited by a
-    verdict the user may see, or one that no verdict cites yet. None otherwise, exactly as
-    for an id that does not exist, so an id never reveals what another project, or a
-    reviewer still blind to the user, cited."""
-    if not is_active_user(user):
-        return None
-    visible = verdict_scope_for_user(user=user).values("id")
-    cited_visibly = Citation.objects.filter(source_id=OuterRef("pk"), verdict_id__in=visible)
-    cited = Citation.objects.filter(source_id=OuterRef("pk"))
-    return Source.objects.filter(pk=pk).filter(Q(Exists(cited_visibly)) | ~Q(Exists(cited))).first()
+def source_for_citation(*, user: User, pk: int, project_id: int) -> Source | None:
+    """The source ``pk`` if ``user`` may name it by id in a citation on a claim of
+    ``project_id``: a source of that project they may see. None otherwise, exactly as for
+    an id that does not exist, so an id never reveals what another project, or a reviewer
+    still blind to the user, cited."""
+    return sources_for_user(user=user, project_id=project_id).filter(pk=pk).first()
 
 
 def source_can_edit(*, user: User, source: Source) -> bool:
-    """Changing a source's description (title, publisher, dates; never its URL): a source
-    is shared by every verdict that cites it, so only someone who is an editor in every
-    project citing it, or its creator while nothing cites it."""
-    if not is_active_user(user):
+    """Changing a source's description (title, publisher, dates; never its URL): its owner
+    while they are a member of its project, or an editor of that project."""
+    membership = membership_get(user=user, project_id=source.project_id)
+    if membership is None:
         return False
-    citing = set(
-        Citation.objects.filter(source=source).values_list("verdict__claim__project_id", flat=True)
-    )
-    if not citing:
-        return source.created_by_id == user.pk
-    edited = set(
-        Membership.objects.filter(
-            user=user, project_id__in=citing, role__in=roles_at_least(Role.EDITOR)
-        ).values_list("project_id", flat=True)
-    )
-    return edited == citing
+    return is_editor(membership) or source.created_by_id == membership.user_id
 
 
 def source_edit_require(*, user: User, source: Source) -> None:
@@ -425,10 +419,12 @@ def citation_scope_for_user(*, user: User, queryset: QuerySet[Citation]) -> Quer
 
 
 def source_scope_for_user(*, user: User, queryset: QuerySet[Source]) -> QuerySet[Source]:
-    """Sources the user created or that verdicts they may see cite: not what another
-    project, or a co-reviewer they are still blind to, cited."""
+    """The sources ``user`` may see (``sources_for_user``): not what another project, or a
+    co-reviewer they are still blind to, cited."""
     if sees_everything(user):
         return queryset
+    if not is_active_user(user):
+        return queryset.none()
     return queryset.filter(_sources_visible(user))
 
 

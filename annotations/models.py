@@ -310,10 +310,21 @@ class ClaimAnchor(models.Model):
 
 
 class Source(models.Model):
-    """An external reference cited by verdicts; one row per normalized URL."""
+    """An external reference cited by verdicts: one row per project, citer and normalized
+    http(s) URL.
 
-    url = models.URLField(max_length=2000)
-    normalized_url = models.CharField(max_length=2000, unique=True)
+    A source is its citer's own record of the page (the URL as they typed it, the title
+    they or the page gave it): nobody else's URL, title, or the fact that someone cited
+    the page at all, reaches a reviewer before blind review lets them see that person's
+    verdicts, and nothing crosses projects. ``created_by`` is empty only for rows no one
+    owns (written before sources had owners).
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="sources")
+    url = models.URLField(max_length=2000, help_text="As its citer typed it (http or https).")
+    normalized_url = models.CharField(
+        max_length=2000, help_text="Lower-case host, no tracking parameters or fragment."
+    )
     title = models.CharField(max_length=500, blank=True)
     publisher = models.CharField(max_length=200, blank=True)
     published_date = models.DateField(null=True, blank=True)
@@ -325,7 +336,18 @@ class Source(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["normalized_url"]
+        ordering = ["project_id", "normalized_url", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "created_by", "normalized_url"],
+                name="annotations_source_unique_per_citer",
+            ),
+            models.UniqueConstraint(
+                fields=["project", "normalized_url"],
+                condition=Q(created_by__isnull=True),
+                name="annotations_source_unique_unowned",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title or self.url

@@ -404,20 +404,20 @@ def ensure_cast(reviewers: int = REVIEWER_COUNT) -> Cast:
     )
 
 
-def ensure_sources(count: int = SOURCE_COUNT) -> list[int]:
-    """Ids of ``count`` sources https://sources.bench.example/<n> (created once)."""
+def ensure_sources(project: Any, owner_id: int, count: int = SOURCE_COUNT) -> list[int]:
+    """Ids of ``count`` sources https://sources.bench.example/<n> of ``project``, owned by
+    ``owner_id`` (sources belong to a project and a citer; created once)."""
     from annotations.models import Source
 
     prefix = "https://sources.bench.example/"
-    have = Source.objects.filter(normalized_url__startswith=prefix).count()
+    mine = Source.objects.filter(
+        project=project, created_by_id=owner_id, normalized_url__startswith=prefix
+    )
+    have = mine.count()
     if have < count:
         from django.db import transaction
 
-        existing = set(
-            Source.objects.filter(normalized_url__startswith=prefix).values_list(
-                "normalized_url", flat=True
-            )
-        )
+        existing = set(mine.values_list("normalized_url", flat=True))
         first = _next_id(Source)
         now = _T0
         rows = []
@@ -425,19 +425,23 @@ def ensure_sources(count: int = SOURCE_COUNT) -> list[int]:
             url = f"{prefix}{n}"
             if url in existing:
                 continue
-            rows.append((first + len(rows), url, url, f"Source {n}", "Bench Wire", "", now))
+            rows.append(
+                (
+                    first + len(rows), project.pk, owner_id, url, url, f"Source {n}",
+                    "Bench Wire", "", now,
+                )
+            )  # fmt: skip
         with transaction.atomic():
             insert_rows(
                 Source,
-                ["id", "url", "normalized_url", "title", "publisher", "archive_url", "created_at"],
+                [
+                    "id", "project_id", "created_by_id", "url", "normalized_url", "title",
+                    "publisher", "archive_url", "created_at",
+                ],
                 rows,
-            )
+            )  # fmt: skip
             _reset_sequences([Source])
-    return list(
-        Source.objects.filter(normalized_url__startswith=prefix)
-        .order_by("id")
-        .values_list("id", flat=True)[:count]
-    )
+    return list(mine.order_by("id").values_list("id", flat=True)[:count])
 
 
 # --- datasets -----------------------------------------------------------------------------------
@@ -829,7 +833,7 @@ def generate_news(*, seed: int = 1, quick: bool = False, slug: str = "bench-news
             text=text,
             spans_=claim_spans(rng, len(text), size["claims"]),
             rating_ids=_rating_ids(project),
-            source_ids=ensure_sources()[: size["sources"]],
+            source_ids=ensure_sources(project, cast.creator_id, size["sources"]),
             verdicts_per_claim=3,
             claim_index=0,
         )
@@ -863,7 +867,7 @@ def generate_book(*, seed: int = 1, quick: bool = False, slug: str = "bench-book
             text=text,
             spans_=claim_spans(rng, len(text), size["claims"]),
             rating_ids=_rating_ids(project),
-            source_ids=ensure_sources()[: size["sources"]],
+            source_ids=ensure_sources(project, cast.creator_id, size["sources"]),
             verdicts_per_claim=3,
             claim_index=0,
         )
@@ -994,7 +998,7 @@ def generate_export(
             rng, project, cast, math.ceil(claim_count / per_doc), 2_000
         )
         rating_ids = _rating_ids(project)
-        source_ids = ensure_sources()[: size["sources"]]
+        source_ids = ensure_sources(project, cast.creator_id, size["sources"])
         writer = _Writer()
         writer.start()
         claims_written = verdicts_written = 0

@@ -148,14 +148,31 @@ class VerdictConstraintTests(ConstraintTestCase):
 
 
 class SourceConstraintTests(ConstraintTestCase):
-    def test_it_rejects_a_second_row_with_the_same_normalized_url(self) -> None:
-        source = services.source_get_or_create(url="https://example.org/a", actor=self.admin)
+    def test_it_rejects_a_second_row_of_one_citer_for_the_same_normalized_url(self) -> None:
+        source = services.source_get_or_create(
+            url="https://example.org/a", actor=self.admin, project=self.project
+        )
         self.assertViolates(
             lambda: Source.objects.create(
-                url="https://EXAMPLE.org/a#x", normalized_url=source.normalized_url
-            )
+                project=self.project,
+                created_by=self.admin,
+                url="https://EXAMPLE.org/a#x",
+                normalized_url=source.normalized_url,
+            ),
+            "annotations_source_unique_per_citer",
         )
         self.assertEqual(Source.objects.filter(normalized_url=source.normalized_url).count(), 1)
+
+    def test_it_rejects_a_second_unowned_row_for_the_same_normalized_url(self) -> None:
+        services.source_get_or_create(url="https://example.org/b", actor=None, project=self.project)
+        self.assertViolates(
+            lambda: Source.objects.create(
+                project=self.project,
+                url="https://example.org/b",
+                normalized_url="https://example.org/b",
+            ),
+            "annotations_source_unique_unowned",
+        )
 
 
 class MembershipConstraintTests(ConstraintTestCase):

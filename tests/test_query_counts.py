@@ -115,9 +115,6 @@ class DeskTestCase(Personas, TestCase):
     @classmethod
     def setUpTestData(cls) -> None:
         cls.make_personas(required_reviews=2)
-        source = Source.objects.create(
-            url="https://example.org/s", normalized_url="https://example.org/s", title="S"
-        )
         cls.desks: dict[int, tuple[Project, Document, Claim]] = {}
         for size in SIZES:
             project = make_project(creator=cls.admin, name=f"Desk {size}", required_reviews=2)
@@ -126,6 +123,13 @@ class DeskTestCase(Personas, TestCase):
                 add_member(project, user, Role.REVIEWER)
             document = make_document(
                 project=project, actor=cls.creator, text=LONG_TEXT, title=f"Long {size}"
+            )
+            source = Source.objects.create(
+                project=project,
+                created_by=cls.reviewer_b,
+                url="https://example.org/s",
+                normalized_url="https://example.org/s",
+                title="S",
             )
             # The probe: a claim judged by both reviewers through the services.
             probe = make_claim(document=document, actor=cls.creator, start=10, end=40)

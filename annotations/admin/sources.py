@@ -1,39 +1,47 @@
-"""Sources: one row per normalized http(s) URL, shared by every verdict that cites it.
+"""Sources: one row per project, owner and normalized http(s) URL (``models.Source``).
 
-Adding one goes through ``services.source_get_or_create`` (the normalized URL, the
-event); a URL that is already a source is refused on the form rather than added twice.
-The URL never changes afterwards (a source cannot be repointed: every citation of it,
-in every project, would then show another page); its description changes through
-``services.source_update``, for those ``access.source_can_edit`` allows. Nobody deletes
-a source here.
+Staff see the sources ``access.source_scope_for_user`` allows (their own, their projects'
+as editors, others' once blind review shows a verdict citing them). Adding one goes
+through ``services.source_get_or_create`` in a project the user belongs to (the normalized
+URL, the owner, the event); a URL that is already the user's source there is refused on
+the form rather than added twice. The URL never changes afterwards (the verdicts citing a
+source would then point at another page); its description changes through
+``services.source_update``, for those ``access.source_can_edit`` allows. Nobody deletes a
+source here.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import ForeignKey, QuerySet
+from django.forms import ModelChoiceField
 from django.http import HttpRequest
 from django.utils.html import format_html
 
 from annotations import access, services
-from annotations.admin.tenancy import ServiceForm, ServiceModelAdmin
+from annotations.admin.tenancy import ONLY_VISIBLE, ServiceForm, ServiceModelAdmin
 from annotations.core.urlnorm import UrlError, check_url, normalize_url
 from annotations.models import Source
 
-ADD_FIELDS = ["url", "title", "publisher", "published_date", "archive_url"]
+ADD_FIELDS = ["project", "url", "title", "publisher", "published_date", "archive_url"]
 DESCRIPTION = ["title", "publisher", "published_date", "accessed_date", "archive_url"]
-ALREADY_A_SOURCE = "This address is already a source (the same URL once normalized)."
+ALREADY_A_SOURCE = (
+    "This address is already one of your sources in this project (the same URL once normalized)."
+)
 
 
 @admin.register(Source)
 class SourceAdmin(ServiceModelAdmin):
-    list_display = ["__str__", "publisher", "url_link", "published_date", "created_at"]
+    list_display = ["__str__", "project", "publisher", "url_link", "published_date", "created_at"]
     actions = ["fetch_titles"]
     # Pages are fetched inside the admin request, so one action handles at most this many.
     FETCH_LIMIT = 20
     search_fields = ["title", "url", "normalized_url", "publisher"]
-    list_filter = ["published_date"]
+    list_filter = [("project", ONLY_VISIBLE), "published_date"]
+    list_select_related = ["project"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Source]:
         return access.source_scope_for_user(
@@ -43,12 +51,20 @@ class SourceAdmin(ServiceModelAdmin):
     def get_fields(self, request: HttpRequest, obj: Source | None = None) -> list[str]:
         if obj is None:
             return ADD_FIELDS
-        return ["url", "normalized_url", *DESCRIPTION, "created_by", "created_at"]
+        return ["project", "url", "normalized_url", *DESCRIPTION, "created_by", "created_at"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Source | None = None) -> list[str]:
         if obj is None:
             return []
-        return ["url", "normalized_url", "created_by", "created_at"]
+        return ["project", "url", "normalized_url", "created_by", "created_at"]
+
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any
+    ) -> ModelChoiceField | None:
+        if db_field.name == "project":
+            # The service files the source under the user's membership of the project.
+            kwargs["queryset"] = access.projects_for_user(user=request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_change_permission(self, request: HttpRequest, obj: Source | None = None) -> bool:
         return super().has_change_permission(request, obj) and (
@@ -66,7 +82,10 @@ class SourceAdmin(ServiceModelAdmin):
                 normalized = normalize_url(data["url"])
             except UrlError:
                 normalized = None  # the service says what is wrong with it
-            if normalized and Source.objects.filter(normalized_url=normalized).exists():
+            mine = Source.objects.filter(
+                project=data["project"], created_by=request.user, normalized_url=normalized
+            )
+            if normalized and mine.exists():
                 raise ValidationError({"url": ALREADY_A_SOURCE})
             return services.source_get_or_create(
                 actor=request.user, **{name: data[name] for name in ADD_FIELDS}

@@ -56,7 +56,10 @@ def _visible_verdicts(*, user: User, membership: Membership) -> QuerySet[Verdict
     queryset = (
         Verdict.objects.select_related("reviewer", "rating")
         .prefetch_related(
-            Prefetch("citations", queryset=Citation.objects.select_related("source").order_by("id"))
+            Prefetch(
+                "citations",
+                queryset=Citation.objects.select_related("source__created_by").order_by("id"),
+            )
         )
         .order_by("submitted_at", "id")
     )
@@ -83,7 +86,12 @@ def _claims_with_relations(
     )
 
 
-def _source_dict(source: Source) -> dict[str, Any]:
+def _source_dict(source: Source, *, with_owner: bool) -> dict[str, Any]:
+    """The native source; ``with_owner`` (editors' exports) names its owner, which would
+    otherwise tell a reviewer who cited the page."""
+    owner = (
+        {"created_by": source.created_by.get_username()} if with_owner and source.created_by else {}
+    )
     return {
         "id": source.pk,
         "url": source.url,
@@ -93,6 +101,7 @@ def _source_dict(source: Source) -> dict[str, Any]:
         "published_date": _date(source.published_date),
         "archive_url": source.archive_url,
         "accessed_date": _date(source.accessed_date),
+        **owner,
     }
 
 
@@ -155,9 +164,9 @@ def _claim_dict(claim: Claim, sources: dict[int, Source]) -> dict[str, Any]:
     }
 
 
-def _sources_list(sources: dict[int, Source]) -> list[dict[str, Any]]:
+def _sources_list(sources: dict[int, Source], *, with_owner: bool) -> list[dict[str, Any]]:
     ordered = sorted(sources.values(), key=lambda source: (source.normalized_url, source.pk))
-    return [_source_dict(source) for source in ordered]
+    return [_source_dict(source, with_owner=with_owner) for source in ordered]
 
 
 def _project_dict(project: Project, scale: Iterable[Rating]) -> dict[str, Any]:
@@ -220,7 +229,7 @@ def document_native(
             "created_at": _timestamp(document.created_at),
         },
         "claims": claim_dicts,
-        "sources": _sources_list(sources),
+        "sources": _sources_list(sources, with_owner=access.is_editor(membership)),
     }
 
 
@@ -308,6 +317,8 @@ def project_row_querysets(
     are sorted in Python); ``_project_rows`` narrows them to one chunk's claim id range."""
     username = f"__{get_user_model().USERNAME_FIELD}"
     verdicts = Verdict.objects.filter(claim__project=project)
+    # A source's owner says who cited the page: editors' exports only.
+    owner = ("source__created_by" + username,) if access.is_editor(membership) else ()
     if not access.is_editor(membership):
         verdicts = access.verdict_scope_for_user(
             user=user, queryset=verdicts.filter(is_current=True)
@@ -330,7 +341,7 @@ def project_row_querysets(
         "citations": citations.order_by("verdict__claim_id").values_list(
             "verdict__claim_id", "verdict_id", "id", "quote", "stance", "source_id",
             "source__url", "source__normalized_url", "source__title", "source__publisher",
-            "source__published_date", "source__archive_url", "source__accessed_date",
+            "source__published_date", "source__archive_url", "source__accessed_date", *owner,
         ),
         "consensus": Consensus.objects.filter(claim__project=project, is_current=True)
         .order_by("claim_id")
@@ -366,7 +377,7 @@ def _project_row_stream(
                 {"source": source_id, "quote": quote, "stance": stance}
             )
             if source_id not in sources:
-                url, normalized, s_title, publisher, published, archive, accessed = source
+                url, normalized, s_title, publisher, published, archive, accessed, *owner = source
                 sources[source_id] = {
                     "id": source_id,
                     "url": url,
@@ -376,6 +387,7 @@ def _project_row_stream(
                     "published_date": _date(published),
                     "archive_url": archive,
                     "accessed_date": _date(accessed),
+                    **({"created_by": owner[0]} if owner and owner[0] else {}),
                 }
         verdict_list = [
             {

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -20,7 +20,6 @@ from annotations.access import User
 from annotations.models import (
     Assignment,
     AssignmentState,
-    Citation,
     Claim,
     ClaimStatus,
     Consensus,
@@ -152,19 +151,16 @@ def claim_review_get(
 def sources_search_for_user(
     *, user: User, project: Project, query: str, limit: int = 10
 ) -> list[Source]:
-    """Sources cited in ``project`` whose title or URL contains ``query``, for the citation
-    picker. Only citations of verdicts the user may already see count (``verdict_scope_for_user``),
-    so a suggestion never reveals what another reviewer cited on a claim still blind to them."""
+    """The sources of ``project`` that ``user`` may see (``access.sources_for_user``: their
+    own, and others' once blind review lets them see a verdict citing it) whose title or
+    URL contains ``query``, for the citation picker. A suggestion never reveals what another
+    reviewer cited on a claim still blind to the user."""
     query = (query or "").strip()
-    if len(query) < 2 or not user.is_authenticated:
+    if len(query) < 2:
         return []
-    visible = access.verdict_scope_for_user(
-        user=user, queryset=Verdict.objects.filter(claim__project=project)
-    )
-    cited = Citation.objects.filter(source_id=OuterRef("pk"), verdict__in=visible)
     return list(
-        Source.objects.filter(Q(title__icontains=query) | Q(url__icontains=query))
-        .filter(Exists(cited))
+        access.sources_for_user(user=user, project_id=project.pk)
+        .filter(Q(title__icontains=query) | Q(url__icontains=query))
         .order_by("title", "url", "id")[:limit]
     )
 

@@ -50,7 +50,6 @@ from annotations.services.sources import (
     source_fetch_metadata,
     source_get_or_create,
     source_update,
-    sources_get_or_create,
 )
 from annotations.services.verdicts import CitationInput, verdict_submit
 
@@ -94,6 +93,5 @@ __all__ = [
     "source_fetch_metadata",
     "source_get_or_create",
     "source_update",
-    "sources_get_or_create",
     "verdict_submit",
 ]

@@ -98,6 +98,8 @@ def native_problems(payload: dict[str, Any], *, project: Project) -> dict[str, l
         if source["id"] in source_ids:
             add(f"{path}/id", f"Source id {source['id']} appears twice.")
         source_ids.add(source["id"])
+        if source.get("created_by"):
+            check_username(f"{path}/created_by", source["created_by"])
         try:
             normalize_url(source["url"])
         except UrlError as exc:

@@ -163,6 +163,7 @@ def document_import_native(
     for claim in payload["claims"]:
         names.update(verdict["reviewer"] for verdict in claim["verdicts"])
         names.update(r["decided_by"] for r in claim["consensus"] if r["decided_by"])
+    names.update(source["created_by"] for source in payload["sources"] if source.get("created_by"))
     users, users_created = _native_users(names)
 
     document = Document(
@@ -191,20 +192,32 @@ def document_import_native(
     document.created_at = native_datetime(data["created_at"])
     _native_timestamps(Document, [document], "created_at")
 
-    # Sources: reuse by normalized URL, create the rest with all their fields.
-    by_normalized: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    # Sources: each belongs to the project and its owner (``models.Source``): the owner the
+    # export names (editors' exports), else the first reviewer whose verdict cites it, else
+    # the importer. An owner's existing source for the same page is reused.
+    citers: dict[int, str] = {}
+    for claim in payload["claims"]:
+        for verdict in claim["verdicts"]:
+            for citation in verdict["citations"]:
+                citers.setdefault(citation["source"], verdict["reviewer"])
+    owned: dict[tuple[int | None, str], list[tuple[int, dict[str, Any]]]] = {}
     for index, entry in enumerate(payload["sources"]):
-        by_normalized.setdefault(normalize_url(entry["url"]), []).append((index, entry))
-    found = {
-        source.normalized_url: source
-        for source in Source.objects.filter(normalized_url__in=list(by_normalized))
-    }
+        name = entry.get("created_by") or citers.get(entry["id"])
+        owner = users[name] if name else document.created_by
+        key = (owner.pk if owner is not None else None, normalize_url(entry["url"]))
+        owned.setdefault(key, []).append((index, entry))
+    found: dict[tuple[int | None, str], Source] = {}
+    for source in Source.objects.filter(
+        project=project, normalized_url__in={normalized for _, normalized in owned}
+    ):
+        found.setdefault((source.created_by_id, source.normalized_url), source)
     created_sources = []
-    for normalized, entries in by_normalized.items():
-        if normalized in found:
+    for (owner_id, normalized), entries in owned.items():
+        if (owner_id, normalized) in found:
             continue
         index, entry = entries[0]
         source = Source(
+            project=project,
             url=entry["url"],
             normalized_url=normalized,
             title=entry["title"],
@@ -212,17 +225,13 @@ def document_import_native(
             published_date=native_date(entry["published_date"]),
             archive_url=entry["archive_url"],
             accessed_date=native_date(entry["accessed_date"]),
-            created_by=document.created_by,
+            created_by_id=owner_id,
         )
-        _native_clean(source, f"/sources/{index}", exclude=["created_by"])
+        _native_clean(source, f"/sources/{index}", exclude=["project", "created_by"])
         created_sources.append(source)
-        found[normalized] = source
+        found[(owner_id, normalized)] = source
     _native_insert(Source, created_sources)
-    sources = {
-        entry["id"]: found[normalized]
-        for normalized, entries in by_normalized.items()
-        for _, entry in entries
-    }
+    sources = {entry["id"]: found[key] for key, entries in owned.items() for _, entry in entries}
 
     claims = []
     for index, entry in enumerate(payload["claims"]):

@@ -1,9 +1,15 @@
-"""Sources cited by verdicts, one per normalized http(s) URL."""
+"""Sources cited by verdicts: one per project, citer and normalized http(s) URL.
+
+A source is its citer's own record of a page (see ``models.Source``): citing a URL finds
+the caller's own row for it in the claim's project, or creates one. Nothing of another
+person's citation (their typed URL, their title, that they cited the page at all) is
+read or returned on the way, so a reviewer still blind on a claim learns nothing from
+citing a page someone else cited.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -12,9 +18,7 @@ from django.db import IntegrityError, transaction
 from annotations import access
 from annotations.core import cleaning, fetching, htmlpage
 from annotations.core.urlnorm import UrlError, check_url, normalize_url
-from annotations.models import (
-    Source,
-)
+from annotations.models import Project, Source
 from annotations.services import limits
 from annotations.services._base import (
     User,
@@ -30,12 +34,14 @@ def source_get_or_create(
     *,
     url: str,
     actor: User | None,
+    project: Project,
     title: str = "",
     publisher: str = "",
     published_date: dt.date | None = None,
     archive_url: str = "",
 ) -> Source:
-    """Find the source by its normalized URL, or create it. http/https only.
+    """``actor``'s source for ``url`` in ``project`` (found by its normalized URL), or a new
+    one. http/https only. The caller has checked ``actor``'s membership of ``project``.
 
     Raises ValidationError on a URL that is not http(s), and on text no database can
     store (NUL, a lone surrogate) in any field."""
@@ -52,29 +58,33 @@ def source_get_or_create(
             errors["archive_url"] = str(exc)
     if errors:
         raise ValidationError(errors)
-    existing = Source.objects.filter(normalized_url=normalized).first()
+    owner = actor if actor is not None and actor.is_authenticated else None
+    mine = Source.objects.filter(project=project, created_by=owner, normalized_url=normalized)
+    existing = mine.first()
     if existing is not None:
         return existing
     source = Source(
+        project=project,
         url=url.strip(),
         normalized_url=normalized,
         title=title.strip()[:500],
         publisher=publisher,
         published_date=published_date,
         archive_url=archive_url.strip(),
-        created_by=actor,
+        created_by=owner,
     )
-    source.full_clean(validate_unique=False)
+    source.full_clean(exclude=["project", "created_by"], validate_unique=False)
     try:
         with transaction.atomic():
             source.save()
     except IntegrityError:
-        # Another request created the same normalized URL between our check and insert.
-        return Source.objects.get(normalized_url=normalized)
+        # The same citer's concurrent request created it between our check and insert.
+        return mine.get()
     event_record(
         actor=actor,
         verb="source.create",
         obj=source,
+        project=project,
         after={"url": source.url, "normalized_url": normalized, "title": source.title},
     )
     return source
@@ -83,8 +93,8 @@ def source_get_or_create(
 # A source's description: what ``source_update`` may change. The address is not in it.
 SOURCE_DESCRIPTION = ("title", "publisher", "published_date", "accessed_date", "archive_url")
 URL_FIXED = (
-    "A source's URL cannot be changed: every citation of it points there. Add a new source "
-    "for the other address."
+    "A source's URL cannot be changed: every citation of it points there. Cite the other "
+    "address as a new source."
 )
 
 
@@ -92,8 +102,8 @@ URL_FIXED = (
 def source_update(*, source: Source, actor: User, **changes: Any) -> Source:
     """Change a source's description (``SOURCE_DESCRIPTION``: title, publisher, published
     and accessed dates, archive URL) and record ``source.update`` with what changed;
-    nothing is recorded when nothing did. Never its URL: a source is shared by every
-    verdict that cites it, in every project, so repointing it would change their evidence.
+    nothing is recorded when nothing did. Never its URL: the verdicts that cite it would
+    then point at another page than the one they judged.
 
     Only someone ``access.source_can_edit`` allows (PermissionDenied otherwise). Raises
     ValidationError by field on ``url``/``normalized_url`` (``URL_FIXED``) or any other
@@ -125,12 +135,8 @@ def source_update(*, source: Source, actor: User, **changes: Any) -> Source:
             errors["archive_url"] = [str(exc)]
     if errors:
         raise ValidationError(errors)
-    fields_update(locked, changes, actor=actor, verb="source.update")
+    fields_update(locked, changes, actor=actor, verb="source.update", project_id=locked.project_id)
     return locked
-
-
-def sources_get_or_create(*, urls: Iterable[str], actor: User | None) -> list[Source]:
-    return [source_get_or_create(url=url, actor=actor) for url in urls]
 
 
 def source_fetch_metadata(*, source: Source, actor: User | None) -> Source:
@@ -157,7 +163,9 @@ def source_fetch_metadata(*, source: Source, actor: User | None) -> Source:
         blank = {
             name: value for name, value in found.items() if value and not getattr(locked, name)
         }
-        fields_update(locked, blank, actor=actor, verb="source.fetch_metadata")
+        fields_update(
+            locked, blank, actor=actor, verb="source.fetch_metadata", project_id=locked.project_id
+        )
     return locked
 
 

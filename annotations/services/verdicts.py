@@ -20,6 +20,7 @@ from annotations.models import (
     Claim,
     ClaimStatus,
     Confidence,
+    Project,
     Source,
     Stance,
     Verdict,
@@ -61,8 +62,11 @@ def _verdict_state(verdict: Verdict, citations: Sequence[Citation] | None = None
 
 
 def _citations_validate(
-    citations: Sequence[CitationInput], actor: User
+    citations: Sequence[CitationInput], actor: User, *, project: Project
 ) -> list[tuple[Source, CitationInput]]:
+    """The sources of ``citations`` in ``project``: a source named by id must be one the
+    reviewer may already see there; a URL finds or makes the reviewer's own source.
+    Raises ValidationError on ``citations`` (one message per problem, by citation)."""
     if len(citations) > limits.MAX_CITATIONS:
         raise ValidationError({"citations": limits.TOO_MANY_CITATIONS})
     resolved: list[tuple[Source | None, CitationInput]] = []
@@ -91,7 +95,9 @@ def _citations_validate(
         source = None
         if citation.source_id is not None:
             # Only sources the reviewer may see; any other id reads as unknown (no oracle).
-            source = access.source_for_citation(user=actor, pk=citation.source_id)
+            source = access.source_for_citation(
+                user=actor, pk=citation.source_id, project_id=project.pk
+            )
             if source is None:
                 problems["source"] = f"No source with id {citation.source_id}."
         elif citation.url:
@@ -111,7 +117,7 @@ def _citations_validate(
         raise ValidationError({"citations": errors})
     # Create sources only after every citation validated, so a bad one writes nothing.
     return [
-        (source or source_get_or_create(url=citation.url, actor=actor), citation)
+        (source or source_get_or_create(url=citation.url, actor=actor, project=project), citation)
         for source, citation in resolved
     ]
 
@@ -168,7 +174,7 @@ def verdict_submit(
             )
     elif claim.status not in (ClaimStatus.IN_REVIEW, ClaimStatus.DISPUTED):
         raise QueueConflict("Consensus has been recorded; verdicts can no longer be revised.")
-    sources = _citations_validate(list(citations), reviewer)
+    sources = _citations_validate(list(citations), reviewer, project=claim.project)
     verdict = Verdict(
         claim=claim,
         reviewer=reviewer,

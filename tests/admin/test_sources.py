@@ -1,6 +1,7 @@
 """Sources in the admin: never repointed (the issue's probe (c)), added through
-``services.source_get_or_create`` with their normalized URL, described through
-``services.source_update`` by those ``access.source_can_edit`` allows, never deleted."""
+``services.source_get_or_create`` with their normalized URL in a project of the user's,
+described through ``services.source_update`` by those ``access.source_can_edit`` allows
+(the owner, an editor of the project), never deleted."""
 
 from __future__ import annotations
 
@@ -28,13 +29,20 @@ class SourceAdminTestCase(Personas, TestCase):
         grant_every_permission(cls.attacker)
         grant_every_permission(cls.editor)
         claim = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
-        # The attacker's own verdict cites the source: they see it, and so may try it.
+        # reviewer_b cites the page first; once the attacker has judged the claim too, blind
+        # review shows them reviewer_b's verdict, and so reviewer_b's source: theirs to try.
         citation = services.CitationInput(stance="supports", url=CITED, quote="-20%")
+        judge(claim, cls.reviewer_b, "true", citations=[citation])
         judge(claim, cls.attacker, "true", citations=[citation])
-        cls.cited = Source.objects.get(normalized_url=normalize_url(CITED))
+        cls.cited = Source.objects.get(
+            normalized_url=normalize_url(CITED), created_by=cls.reviewer_b
+        )
         # A source the attacker added and nobody cites yet: theirs to describe.
         cls.own = services.source_get_or_create(
-            url="https://example.org/own-notes", actor=cls.attacker, title="Own notes"
+            url="https://example.org/own-notes",
+            actor=cls.attacker,
+            project=cls.project,
+            title="Own notes",
         )
 
     def setUp(self) -> None:
@@ -78,7 +86,7 @@ class SourceRepointTests(SourceAdminTestCase):
             (self.attacker, {"title": "Own notes"}, {"title": "Own notes, revised"}),
         )
 
-    def test_an_editor_in_every_citing_project_describes_a_cited_source(self) -> None:
+    def test_an_editor_of_the_project_describes_a_cited_source(self) -> None:
         self.client.force_login(self.editor)
         response = self.change(self.cited, url=EVIL, title="Crime statistics 2024")
         self.assertEqual(response.status_code, 302, form_errors(response))
@@ -105,7 +113,8 @@ class SourceRepointTests(SourceAdminTestCase):
 
 
 class SourceAddTests(SourceAdminTestCase):
-    def add(self, url: str, **data: str) -> Any:
+    def add(self, url: str, **data: Any) -> Any:
+        data.setdefault("project", self.project.pk)
         return self.client.post(admin_url(Source, "add"), {"url": url, **data})
 
     def test_an_added_source_gets_its_normalized_url_through_the_service(self) -> None:
@@ -113,6 +122,7 @@ class SourceAddTests(SourceAdminTestCase):
         response = self.add(url, title="Annual report")
         self.assertEqual(response.status_code, 302, form_errors(response))
         source = Source.objects.get(url=url)
+        self.assertEqual(source.project, self.project)
         self.assertEqual(source.normalized_url, normalize_url(url))
         self.assertNotEqual(source.normalized_url, "")
         self.assertEqual((source.title, source.created_by), ("Annual report", self.attacker))
@@ -130,6 +140,13 @@ class SourceAddTests(SourceAdminTestCase):
                     response.context["adminform"].form.errors["url"], [ALREADY_A_SOURCE]
                 )
                 self.assertEqual((Source.objects.count(), Event.objects.count()), (sources, events))
+
+    def test_a_source_goes_only_into_a_project_of_the_user_s(self) -> None:
+        sources = Source.objects.count()
+        response = self.add("https://example.org/elsewhere", project=self.other_project.pk)
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("project", response.context["adminform"].form.errors)
+        self.assertEqual(Source.objects.count(), sources)
 
     def test_a_non_http_address_is_refused_with_the_services_message(self) -> None:
         response = self.add("ftp://example.org/file")

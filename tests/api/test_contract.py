@@ -201,7 +201,9 @@ def make_cast() -> SimpleNamespace:
     Cast.make_personas()
     c = SimpleNamespace(**{k: v for k, v in vars(Cast).items() if not k.startswith("_")})
     c.reviewer_d = make_member(c.project, "reviewer_d", Role.REVIEWER)
-    source = services.source_get_or_create(url="https://stats.example.org/", actor=c.admin)
+    source = services.source_get_or_create(
+        url="https://stats.example.org/", actor=c.reviewer_a, project=c.project
+    )
     cite = [services.CitationInput(stance="refutes", source_id=source.pk, quote="12%")]
     c.resolved = make_claim(document=c.document, actor=c.creator, exact="crime fell 20%")
     judge(c.resolved, c.reviewer_a, "false", citations=cite)
@@ -223,7 +225,9 @@ def make_cast() -> SimpleNamespace:
     )
     # fetch-metadata must never reach the network: a private address is refused before any
     # connection is made (annotations.core.fetching), so this source is safe to "fetch".
-    blocked = services.source_get_or_create(url="http://10.0.0.1/report", actor=c.admin)
+    blocked = services.source_get_or_create(
+        url="http://10.0.0.1/report", actor=c.admin, project=c.project
+    )
     c.ids = {
         "sources": [blocked.pk],
         "projects": [c.project.pk, c.other_project.pk],

@@ -80,7 +80,9 @@ class ApiPermissionMatrixTests(ApiTestCase):
         )
         # A source cited by reviewer_b only: visible to editors, blind to reviewer_a. Its
         # address is private, so fetching its metadata is refused before any connection.
-        cls.source = services.source_get_or_create(url="http://10.0.0.1/report", actor=None)
+        cls.source = services.source_get_or_create(
+            url="http://10.0.0.1/report", actor=cls.reviewer_b, project=cls.project
+        )
         cite = [services.CitationInput(stance="supports", source_id=cls.source.pk, quote="q")]
         judge(cls.resolved, cls.reviewer_b, "false", citations=cite)
         for user in (cls.reviewer_c, cls.reviewer_d):

@@ -27,7 +27,7 @@ class VerdictApiTests(ApiTestCase):
 
     def test_a_leased_reviewer_submits_a_verdict_with_citations(self) -> None:
         known = services.source_get_or_create(
-            url="https://stats.example.org/crime", actor=self.admin
+            url="https://stats.example.org/crime", actor=self.reviewer_a, project=self.project
         )
         response = self.submit(
             self.reviewer_a,

@@ -55,7 +55,9 @@ def poisoned(transactional_db):
     text = f"The mayor said taxes rose. {POLYGLOT} Rents doubled in 2024.\n"
     document = make_document(project=project, actor=owner, text=text, title=f"T {POLYGLOT}")
     claim = make_claim(document=document, actor=owner, exact=POLYGLOT, statement=f"S {POLYGLOT}")
-    source = services.source_get_or_create(url="https://stats.example.org/r", actor=owner)
+    source = services.source_get_or_create(
+        url="https://stats.example.org/r", actor=reviewers[0], project=project
+    )
     source.title = f"Source {POLYGLOT}"
     source.save()
     cite = [services.CitationInput(stance="refutes", source_id=source.pk, quote=f"Q {POLYGLOT}")]

@@ -129,10 +129,13 @@ class UrlInputTests(World, TestCase):
         for url in BAD_URLS:
             with self.subTest(url=url):
                 with self.assertRaises(ValidationError):
-                    services.source_get_or_create(url=url, actor=self.admin)
+                    services.source_get_or_create(url=url, actor=self.admin, project=self.project)
                 with self.assertRaises(ValidationError):
                     services.source_get_or_create(
-                        url="https://ok.example/", actor=self.admin, archive_url=url
+                        url="https://ok.example/",
+                        actor=self.admin,
+                        project=self.project,
+                        archive_url=url,
                     )
         self.assertFalse(Source.objects.filter(url__icontains="ok.example").exists())
 

@@ -81,7 +81,9 @@ class XssTests(World, TestCase):
             statement=x("statement"),
             claimant=x("claimant", SHORT),
         )
-        services.source_get_or_create(url=URL, actor=cls.editor, title=x("source-title"))
+        services.source_get_or_create(
+            url=URL, actor=cls.editor, project=cls.project, title=x("source-title")
+        )
         judge(
             cls.claim,
             cls.reviewers[0],

@@ -131,6 +131,7 @@ class ExportScenario(Personas, TestCase):
         cls.stats = services.source_get_or_create(
             url="https://stats.example.gov/crime/2024?utm_source=feed",
             actor=cls.reviewer_a,
+            project=cls.project,
             title="Crime statistics 2024",
             publisher="Stats Office",
             published_date=dt.date(2024, 2, 1),

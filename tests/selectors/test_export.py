@@ -136,8 +136,15 @@ class DocumentNativeTests(ExportScenario):
                 "published_date": "2024-02-01",
                 "archive_url": "https://archive.example.org/web/2024/stats",
                 "accessed_date": "2024-03-06",
+                "created_by": "reviewer_a",
             },
         )
+
+    def test_only_editors_see_who_owns_a_source(self) -> None:
+        # The owner says who cited the page: a reviewer's export never names one.
+        reviewer_sources = self.native(self.reviewer_a)["sources"]
+        self.assertTrue(reviewer_sources)
+        self.assertFalse([source for source in reviewer_sources if "created_by" in source])
 
     def test_it_refuses_an_outsider(self) -> None:
         with self.assertRaises(Http404):

@@ -59,9 +59,16 @@ class RoundTripTests(ExportScenario):
         # The project-specific rating came along with its label and position.
         satire = Rating.objects.get(project=target, key="satire")
         self.assertEqual((satire.label, satire.ordinal, satire.position), ("Satire", None, 8))
-        # Existing users and sources were reused, not duplicated.
+        # Existing users were reused, not duplicated; sources belong to the new project, one
+        # per owner as in the original.
         self.assertEqual(get_user_model().objects.filter(username="reviewer_a").count(), 1)
-        self.assertEqual(Source.objects.filter(normalized_url=self.stats.normalized_url).count(), 1)
+
+        def owners(project: Project) -> list[str]:
+            rows = Source.objects.filter(project=project, normalized_url=self.stats.normalized_url)
+            return sorted(rows.values_list("created_by__username", flat=True))
+
+        self.assertEqual(owners(target), owners(self.project))
+        self.assertIn("reviewer_a", owners(target))
         event = Event.objects.get(verb="document.import")
         self.assertEqual(event.object_id, document.pk)
         self.assertEqual(event.after["claims"], 6)

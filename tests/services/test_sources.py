@@ -38,29 +38,64 @@ class SourceGetOrCreateTests(ServiceTestCase):
             with self.subTest(url=url):
                 before = counts(Source, Event)
                 with self.assertRaises(ValidationError) as caught:
-                    services.source_get_or_create(url=url, actor=self.reviewer_a)
+                    services.source_get_or_create(
+                        url=url, actor=self.reviewer_a, project=self.project
+                    )
                 self.assertEqual(set(caught.exception.message_dict), {"url"})
                 self.assertEqual(counts(Source, Event), before)
 
     def test_it_names_the_refused_scheme(self) -> None:
         with self.assertRaises(ValidationError) as caught:
-            services.source_get_or_create(url=" JaVaScRiPt:alert(1)", actor=self.reviewer_a)
+            services.source_get_or_create(
+                url=" JaVaScRiPt:alert(1)", actor=self.reviewer_a, project=self.project
+            )
         self.assertFieldError(caught.exception, "url", "scheme: javascript")
 
-    def test_it_stores_one_row_for_two_spellings_of_an_address(self) -> None:
+    def test_one_citer_keeps_one_row_for_two_spellings_of_an_address(self) -> None:
         first = services.source_get_or_create(
-            url="HTTP://Example.COM:80/a?utm_source=x#frag", actor=self.reviewer_a, title="A"
+            url="HTTP://Example.COM:80/a?utm_source=x#frag",
+            actor=self.reviewer_a,
+            project=self.project,
+            title="A",
         )
-        second = services.source_get_or_create(url="http://example.com/a", actor=self.reviewer_b)
-        self.assertEqual(first.pk, second.pk)
+        again = services.source_get_or_create(
+            url="http://example.com/a", actor=self.reviewer_a, project=self.project
+        )
+        self.assertEqual(first.pk, again.pk)
         self.assertEqual(first.normalized_url, "http://example.com/a")
         self.assertEqual(Source.objects.count(), 1)
         self.assertEqual(Event.objects.filter(verb="source.create").count(), 1)
         self.assertEqual(Source.objects.get().url, "HTTP://Example.COM:80/a?utm_source=x#frag")
 
+    def test_another_citer_or_project_never_gets_someone_else_s_row(self) -> None:
+        # Security round 2, finding 1: the first citer's typed URL (tracking parameters, a
+        # highlighted quote) and title never reach the next citer of the same page.
+        typed = "https://Example.org/leaked-memo?utm_source=r2secret&id=7#:~:text=R2%20secret"
+        theirs = services.source_get_or_create(
+            url=typed, actor=self.reviewer_b, project=self.project, title="R2 notes"
+        )
+        mine = services.source_get_or_create(
+            url="https://example.org/leaked-memo?id=7", actor=self.reviewer_a, project=self.project
+        )
+        elsewhere = services.source_get_or_create(
+            url="https://example.org/leaked-memo?id=7",
+            actor=self.outsider,
+            project=self.other_project,
+        )
+        self.assertEqual(len({theirs.pk, mine.pk, elsewhere.pk}), 3)
+        self.assertEqual(mine.normalized_url, theirs.normalized_url)
+        for row in (mine, elsewhere):
+            self.assertEqual(row.url, "https://example.org/leaked-memo?id=7")
+            self.assertEqual(row.title, "")
+        self.assertEqual((mine.project, mine.created_by), (self.project, self.reviewer_a))
+        self.assertEqual(elsewhere.project, self.other_project)
+
     def test_it_creates_with_an_event_and_strips_the_url(self) -> None:
         source = services.source_get_or_create(
-            url="  https://example.org/report?b=2&a=1  ", actor=self.reviewer_a, title=" Report "
+            url="  https://example.org/report?b=2&a=1  ",
+            actor=self.reviewer_a,
+            project=self.project,
+            title=" Report ",
         )
         self.assertEqual(source.url, "https://example.org/report?b=2&a=1")
         self.assertEqual(source.normalized_url, "https://example.org/report?a=1&b=2")
@@ -70,21 +105,30 @@ class SourceGetOrCreateTests(ServiceTestCase):
         self.assertEqual(event.after["normalized_url"], source.normalized_url)
 
     def test_it_keeps_different_addresses_apart(self) -> None:
-        a = services.source_get_or_create(url="https://example.org/a", actor=self.reviewer_a)
-        b = services.source_get_or_create(url="https://example.org/a?page=2", actor=self.reviewer_a)
+        a = services.source_get_or_create(
+            url="https://example.org/a", actor=self.reviewer_a, project=self.project
+        )
+        b = services.source_get_or_create(
+            url="https://example.org/a?page=2", actor=self.reviewer_a, project=self.project
+        )
         self.assertNotEqual(a.pk, b.pk)
 
     def test_it_rejects_a_non_http_archive_url(self) -> None:
         before = counts(Source, Event)
         with self.assertRaises(ValidationError) as caught:
             services.source_get_or_create(
-                url="https://example.org/a", actor=self.reviewer_a, archive_url="javascript:x"
+                url="https://example.org/a",
+                actor=self.reviewer_a,
+                project=self.project,
+                archive_url="javascript:x",
             )
         self.assertEqual(set(caught.exception.message_dict), {"archive_url"})
         self.assertEqual(counts(Source, Event), before)
 
     def test_it_accepts_a_source_without_an_actor(self) -> None:
-        source = services.source_get_or_create(url="https://example.org/anon", actor=None)
+        source = services.source_get_or_create(
+            url="https://example.org/anon", actor=None, project=self.project
+        )
         self.assertIsNone(source.created_by)
 
 
@@ -93,7 +137,9 @@ class SourceGetOrCreateTests(ServiceTestCase):
 
 class SourceFetchMetadataTests(ImportTestCase):
     def make_source(self, path: str = "/page.html", **fields: object) -> Source:
-        return services.source_get_or_create(url=self.site.url(path), actor=self.creator, **fields)
+        return services.source_get_or_create(
+            url=self.site.url(path), actor=self.creator, project=self.project, **fields
+        )
 
     @LOCAL
     def test_it_fills_the_title_and_publisher_from_the_page(self) -> None:
@@ -131,7 +177,9 @@ class SourceFetchMetadataTests(ImportTestCase):
     @LOCAL
     def test_the_admin_action_fetches_titles(self) -> None:
         source = self.make_source()
-        blocked = services.source_get_or_create(url="http://10.9.8.7/report", actor=self.creator)
+        blocked = services.source_get_or_create(
+            url="http://10.9.8.7/report", actor=self.creator, project=self.project
+        )
         superuser = get_user_model().objects.create_superuser("root", password="pw-root")
         self.client.force_login(superuser)
         response = self.client.post(

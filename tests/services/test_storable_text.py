@@ -144,7 +144,10 @@ class StorableTextTests(ServiceTestCase):
     def test_sources_and_projects_refuse_it(self) -> None:
         self.assertRefused(
             lambda: services.source_get_or_create(
-                url="https://example.org/a", actor=self.reviewer_a, title="Re\x00port"
+                url="https://example.org/a",
+                actor=self.reviewer_a,
+                project=self.project,
+                title="Re\x00port",
             ),
             "title",
         )

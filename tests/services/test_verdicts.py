@@ -183,7 +183,22 @@ class VerdictSubmitTests(QueueTestCase):
             [(source.pk, "refutes", "Crime fell 12%."), (source.pk, "context", "")],
         )
         self.assertEqual(self.verbs_since(since), ["source.create", "verdict.submit"])
-        # A later verdict citing another spelling of the same address finds the same row.
+        self.assertEqual((source.project, source.created_by), (self.project, self.reviewer_a))
+        # The same reviewer citing another spelling on another claim finds the same row.
+        self.lease(self.reviewer_a)
+        again = services.verdict_submit(
+            claim=self.claims[1],
+            reviewer=self.reviewer_a,
+            rating="false",
+            confidence="high",
+            citations=(
+                CitationInput(stance="refutes", url="https://stats.example.org./crime?year=2024"),
+            ),
+            now=T0,
+        )
+        self.assertEqual(again.citations.get().source_id, source.pk)
+        # Another reviewer gets a row of their own: blind review keeps what reviewer_a typed
+        # (and that they cited the page at all) from them.
         self.lease(self.reviewer_b)
         other = self.submit(
             reviewer=self.reviewer_b,
@@ -192,12 +207,17 @@ class VerdictSubmitTests(QueueTestCase):
                 CitationInput(stance="refutes", url="https://stats.example.org./crime?year=2024"),
             ),
         )
-        self.assertEqual(Source.objects.count(), 1)
-        self.assertEqual(other.citations.get().source_id, source.pk)
+        theirs = other.citations.get().source
+        self.assertNotEqual(theirs.pk, source.pk)
+        self.assertEqual(theirs.created_by, self.reviewer_b)
+        self.assertEqual(theirs.url, "https://stats.example.org./crime?year=2024")
 
     def test_it_reuses_a_source_given_by_id(self) -> None:
         source = services.source_get_or_create(
-            url="https://archive.example.org/budget", actor=self.editor, title="Budget"
+            url="https://archive.example.org/budget",
+            actor=self.reviewer_a,
+            project=self.project,
+            title="Budget",
         )
         self.lease(self.reviewer_a)
         before_sources = Source.objects.count()
@@ -207,6 +227,22 @@ class VerdictSubmitTests(QueueTestCase):
         self.assertEqual(Source.objects.count(), before_sources)
         citation = verdict.citations.get()
         self.assertEqual((citation.source_id, citation.quote), (source.pk, "p. 4"))
+
+    def test_another_reviewer_s_source_cannot_be_named_by_id_while_blind(self) -> None:
+        theirs = services.source_get_or_create(
+            url="https://archive.example.org/budget", actor=self.reviewer_b, project=self.project
+        )
+        elsewhere = services.source_get_or_create(
+            url="https://archive.example.org/other", actor=self.outsider, project=self.other_project
+        )
+        self.lease(self.reviewer_a)
+        before = self.row_counts()
+        for source in (theirs, elsewhere):
+            with self.subTest(source=source.url), self.assertRaises(ValidationError) as caught:
+                self.submit(citations=(CitationInput(stance="supports", source_id=source.pk),))
+            # The same answer as an id that does not exist: no oracle.
+            self.assertIn(f"No source with id {source.pk}.", str(caught.exception))
+        self.assertWritesNothing(before)
 
 
 class VerdictRevisionTests(QueueTestCase):

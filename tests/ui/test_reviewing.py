@@ -95,7 +95,10 @@ class EscapingTests(ReviewViewTestCase):
             claimant=IMG,
         )
         services.source_get_or_create(
-            url="https://evil.example.org/page", actor=cls.reviewer_a, title=f"Report {SCRIPT}{IMG}"
+            url="https://evil.example.org/page",
+            actor=cls.reviewer_a,
+            project=cls.project,
+            title=f"Report {SCRIPT}{IMG}",
         )
         judge(
             cls.claim,

@@ -22,8 +22,12 @@ class VerdictFormTests(ReviewViewTestCase):
         cls.make_personas()
         cls.claim = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
         services.lease_next(reviewer=cls.reviewer_a, project=cls.project)
+        # reviewer_a's own earlier source: citing its address again finds it.
         cls.known = services.source_get_or_create(
-            url="https://police.example.org/annual-report", actor=cls.editor, title="Annual report"
+            url="https://police.example.org/annual-report",
+            actor=cls.reviewer_a,
+            project=cls.project,
+            title="Annual report",
         )
         cls.url = reverse("workbench:verdict-submit", kwargs={"pk": cls.claim.pk})
 
@@ -164,10 +168,14 @@ class SourceSearchTests(ReviewViewTestCase):
             services.source_get_or_create(
                 url=f"https://bureau.example.org/report-{index}",
                 actor=cls.reviewer_a,
+                project=cls.project,
                 title=f"Bureau report {index}",
             )
         services.source_get_or_create(
-            url="https://elsewhere.example.org/bureau", actor=cls.outsider, title="Other desk"
+            url="https://elsewhere.example.org/bureau",
+            actor=cls.outsider,
+            project=cls.other_project,
+            title="Other desk",
         )
         judge(
             cls.claim,

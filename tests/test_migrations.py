@@ -1,0 +1,168 @@
+"""Data migrations, run forwards (and back) on rows written in the schema before them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.test import TransactionTestCase
+
+BEFORE = [("annotations", "0003_claim_export_index")]
+AFTER = [("annotations", "0006_source_project_required")]
+TYPED = "https://Example.org/memo?utm_source=r1secret&id=7#:~:text=R1%20quote"
+NORMALIZED = "https://example.org/memo?id=7"
+
+
+class SourcesPerProjectAndCiterMigrationTests(TransactionTestCase):
+    """0004-0006: one global source row per normalized URL becomes one row per project and
+    citer, without losing a citation, and nobody gets another citer's typed URL or title."""
+
+    def migrate(self, targets: list[tuple[str, str]]) -> Any:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(targets)
+        return executor.loader.project_state(targets).apps
+
+    def tearDown(self) -> None:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+    def make_old_rows(self, apps: Any) -> dict[str, Any]:
+        user_model = apps.get_model("auth", "User")
+        Project = apps.get_model("annotations", "Project")
+        Membership = apps.get_model("annotations", "Membership")
+        Rating = apps.get_model("annotations", "Rating")
+        Document = apps.get_model("annotations", "Document")
+        Claim = apps.get_model("annotations", "Claim")
+        Verdict = apps.get_model("annotations", "Verdict")
+        Source = apps.get_model("annotations", "Source")
+        Citation = apps.get_model("annotations", "Citation")
+        users = {
+            name: user_model.objects.create(username=name)
+            for name in ("r1", "r2", "r3", "boss", "loner")
+        }
+        rows: dict[str, Any] = {"users": users}
+        for key, name, members in (
+            ("p1", "Desk one", ("boss", "r1", "r2")),
+            ("p2", "Desk two", ("r3",)),
+        ):
+            project = Project.objects.create(name=name, slug=name.lower().replace(" ", "-"))
+            for member in members:
+                Membership.objects.create(project=project, user=users[member], role="reviewer")
+            rating = Rating.objects.create(project=project, key="false", label="False")
+            document = Document.objects.create(
+                project=project, title=name, text="Some text.", text_sha256=key, length=10
+            )
+            claims = [
+                Claim.objects.create(
+                    project=project,
+                    document=document,
+                    start=0,
+                    end=4,
+                    exact="Some",
+                    statement=f"{name} claim {index}",
+                    created_by=users["boss"],
+                )
+                for index in range(2)
+            ]
+            rows[key] = (project, rating, claims)
+        shared = Source.objects.create(
+            url=TYPED, normalized_url=NORMALIZED, title="R1 notes", created_by=users["r1"]
+        )
+        by_boss = Source.objects.create(
+            url="https://boss.example.org/x",
+            normalized_url="https://boss.example.org/x",
+            title="Boss notes",
+            created_by=users["boss"],
+        )
+        uncited = Source.objects.create(
+            url="https://r1.example.org/later",
+            normalized_url="https://r1.example.org/later",
+            created_by=users["r1"],
+        )
+        Source.objects.create(
+            url="https://loner.example.org/",
+            normalized_url="https://loner.example.org/",
+            created_by=users["loner"],
+        )
+
+        def cite(project_key: str, claim_index: int, reviewer: str, source: Any) -> None:
+            _, rating, claims = rows[project_key]
+            verdict = Verdict.objects.create(
+                claim=claims[claim_index],
+                reviewer=users[reviewer],
+                rating=rating,
+                confidence="high",
+            )
+            Citation.objects.create(verdict=verdict, source=source, stance="refutes")
+
+        cite("p1", 0, "r1", shared)
+        cite("p1", 1, "r1", shared)
+        cite("p1", 0, "r2", shared)
+        cite("p2", 0, "r3", shared)
+        cite("p1", 1, "r2", by_boss)
+        rows.update(shared=shared, by_boss=by_boss, uncited=uncited)
+        return rows
+
+    def test_it_splits_sources_by_project_and_citer_keeping_every_citation(self) -> None:
+        rows = self.make_old_rows(self.migrate(BEFORE))
+        apps = self.migrate(AFTER)
+        Source = apps.get_model("annotations", "Source")
+        Citation = apps.get_model("annotations", "Citation")
+        users, (p1, _, _), (p2, _, _) = rows["users"], rows["p1"], rows["p2"]
+        self.assertEqual(Citation.objects.count(), 5)
+
+        def cited_source(reviewer: str, normalized: str) -> Any:
+            sources = {
+                c.source_id
+                for c in Citation.objects.filter(
+                    verdict__reviewer_id=users[reviewer].pk, source__normalized_url=normalized
+                )
+            }
+            self.assertEqual(len(sources), 1, (reviewer, normalized))
+            return Source.objects.get(pk=sources.pop())
+
+        # The creator keeps their row, with what they typed, in the project they cited it in.
+        kept = cited_source("r1", NORMALIZED)
+        self.assertEqual(kept.pk, rows["shared"].pk)
+        self.assertEqual(
+            (kept.project_id, kept.created_by_id, kept.url, kept.title),
+            (p1.pk, users["r1"].pk, TYPED, "R1 notes"),
+        )
+        # Every other citer gets a row of their own with the normalized URL only.
+        for reviewer, project in (("r2", p1), ("r3", p2)):
+            with self.subTest(reviewer=reviewer):
+                row = cited_source(reviewer, NORMALIZED)
+                self.assertNotEqual(row.pk, kept.pk)
+                self.assertEqual(
+                    (row.project_id, row.created_by_id, row.url, row.title),
+                    (project.pk, users[reviewer].pk, NORMALIZED, ""),
+                )
+        # A source its creator never cited: the citer gets their own row; the creator keeps
+        # theirs, uncited, in their first project.
+        boss_row = Source.objects.get(pk=rows["by_boss"].pk)
+        self.assertEqual((boss_row.project_id, boss_row.created_by_id), (p1.pk, users["boss"].pk))
+        r2_row = cited_source("r2", "https://boss.example.org/x")
+        self.assertEqual((r2_row.created_by_id, r2_row.title), (users["r2"].pk, ""))
+        # Uncited: kept with its creator in their first project, or dropped when they have none.
+        self.assertEqual(Source.objects.get(pk=rows["uncited"].pk).project_id, p1.pk)
+        self.assertFalse(Source.objects.filter(normalized_url="https://loner.example.org/"))
+
+    def test_the_reverse_merges_them_back_without_losing_a_citation(self) -> None:
+        rows = self.make_old_rows(self.migrate(BEFORE))
+        self.migrate(AFTER)
+        apps = self.migrate(BEFORE)
+        Source = apps.get_model("annotations", "Source")
+        Citation = apps.get_model("annotations", "Citation")
+        self.assertEqual(Citation.objects.count(), 5)
+        self.assertEqual(Source.objects.filter(normalized_url=NORMALIZED).count(), 1)
+        self.assertEqual(
+            set(
+                Citation.objects.filter(source__normalized_url=NORMALIZED).values_list(
+                    "source_id", flat=True
+                )
+            ),
+            {rows["shared"].pk},
+        )
