@@ -156,3 +156,20 @@ class LoginSprayingTests(World, TestCase):
             HTTP_X_FORWARDED_FOR="192.0.2.200, 203.0.113.7",
         )
         self.assertEqual(response.status_code, 429)
+
+    @override_settings(WORKBENCH_TOKEN_RATE="3/minute")
+    def test_the_token_throttle_ignores_a_forwarded_header_it_was_not_told_to_trust(self) -> None:
+        # Not behind a proxy (NUM_PROXIES 0): a made-up X-Forwarded-For is no new client.
+        answers = [
+            self.api(None)
+            .post(
+                f"{API}/auth/token/",
+                {"username": "reviewer_a", "password": "pw-reviewer_a"},
+                format="json",
+                REMOTE_ADDR="10.0.0.9",
+                HTTP_X_FORWARDED_FOR=f"192.0.2.{index}",
+            )
+            .status_code
+            for index in range(4)
+        ]
+        self.assertEqual(answers, [200, 200, 200, 429])
