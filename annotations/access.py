@@ -17,12 +17,18 @@ written anywhere else.
   sources cited, consensus records, leases, audit events); editors and admins see all.
   ``can_see_all_verdicts`` decides for one claim, ``verdict_scope_for_user`` across
   claims.
+* **Invitations.** A project admin offers a role; only the invited account sees and
+  answers it (``invitation_get_for_invitee``: 404 for anybody else), and the inviter
+  never learns whether the name they typed is an account until it is accepted
+  (``invitation_status_for_inviter``). Only superusers add members directly
+  (``can_add_members_directly``).
 * **Scopes of lists** for the admin panel, where superusers see every row and other
   staff the rows of their projects (``staff_scope`` and the ``*_scope_for_user``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, TypeGuard
 
 from django.contrib.auth.models import AnonymousUser
@@ -38,6 +44,8 @@ from annotations.models import (
     Consensus,
     Document,
     Event,
+    Invitation,
+    InvitationStatus,
     Membership,
     Project,
     Role,
@@ -373,6 +381,79 @@ def source_edit_require(*, user: User, source: Source) -> None:
     """PermissionDenied unless ``user`` may change ``source``'s description (``source_can_edit``)."""
     if not source_can_edit(user=user, source=source):
         raise PermissionDenied(SOURCE_EDIT_RULE)
+
+
+# --- invitations ---------------------------------------------------------------------------
+
+INVITATION_CLOSED = "This invitation is no longer open."
+DIRECT_ADD_RULE = (
+    "Not a member of this project: invite them instead "
+    "(POST /api/v1/projects/{id}/invitations/); they become a member when they accept."
+)
+
+
+def can_add_members_directly(user: User) -> bool:
+    """Adding an account to a project without its consent (and learning whether a username
+    exists) is for superusers (trusted operators) and the management commands; project
+    admins invite (issue 13, finding 5a) and change the roles of existing members."""
+    return sees_everything(user)
+
+
+def invitation_is_open(invitation: Invitation, *, at: dt.datetime) -> bool:
+    return invitation.status == InvitationStatus.PENDING and invitation.expires_at > at
+
+
+def invitations_for_invitee(*, user: User, at: dt.datetime) -> QuerySet[Invitation]:
+    """The open invitations addressed to ``user``'s account, newest first."""
+    if not is_active_user(user):
+        return Invitation.objects.none()
+    return Invitation.objects.filter(
+        invitee=user, status=InvitationStatus.PENDING, expires_at__gt=at
+    ).select_related("project", "invited_by")
+
+
+def invitation_get_for_invitee(*, user: User, pk: int) -> Invitation:
+    """An invitation addressed to ``user`` (in any state); Http404 for anybody else's,
+    exactly as for an id that does not exist."""
+    user = _require_user(user)
+    invitation = Invitation.objects.select_related("project").filter(pk=pk, invitee=user).first()
+    if invitation is None:
+        raise Http404
+    return invitation
+
+
+def invitations_of_project(*, project: Project) -> QuerySet[Invitation]:
+    """A project's invitations for its admins (who looked the project up with the admin
+    role), newest first."""
+    return Invitation.objects.filter(project=project).select_related("invited_by")
+
+
+def invitation_get_for_admin(*, user: User, project_pk: int, pk: int) -> Invitation:
+    """An invitation of a project where ``user`` is an admin: Http404 for non-members (and
+    other projects' ids), PermissionDenied below admin."""
+    project, _ = project_get_for_user(user=user, pk=project_pk, role=Role.ADMIN)
+    invitation = invitations_of_project(project=project).filter(pk=pk).first()
+    if invitation is None:
+        raise Http404
+    return invitation
+
+
+def invitation_status_for_inviter(invitation: Invitation, *, at: dt.datetime) -> str:
+    """The state a project admin sees: accepted, revoked, expired or pending. A decline
+    reads as pending (then expired): it would tell the inviter that the name is an account,
+    which only the invitee's acceptance may do."""
+    if invitation.status in (InvitationStatus.ACCEPTED, InvitationStatus.REVOKED):
+        return invitation.status
+    if invitation.expires_at <= at:
+        return "expired"
+    return InvitationStatus.PENDING
+
+
+def invitation_scope_for_user(
+    *, user: User, queryset: QuerySet[Invitation]
+) -> QuerySet[Invitation]:
+    """The admin panel: invitations of the projects where ``user`` is an admin."""
+    return staff_scope(queryset, user=user, role=Role.ADMIN)
 
 
 # --- scopes of lists (the admin panel) -------------------------------------------------------

@@ -106,6 +106,63 @@ class Membership(models.Model):
         return f"{self.user} in {self.project} ({self.role})"
 
 
+class InvitationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    REVOKED = "revoked", "Revoked"
+
+
+class Invitation(models.Model):
+    """An offer of a role in a project, made by a project admin to a username (or an email
+    address), which becomes a membership only when the invited person accepts it.
+
+    ``invitee`` is the active account the typed name matched when the invitation was made,
+    or None: the inviter is never told which (their answer and their list are the same
+    either way), and an invitation without an invitee can never be accepted. An
+    invitation is open while ``pending`` and before ``expires_at``."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invitations")
+    invited_as = models.CharField(
+        max_length=254, help_text="The username or email address the inviter typed."
+    )
+    invitee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="invitations",
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.REVIEWER)
+    status = models.CharField(
+        max_length=20, choices=InvitationStatus.choices, default=InvitationStatus.PENDING
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    responded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role__in=Role.values), name="annotations_invitation_role_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=InvitationStatus.values),
+                name="annotations_invitation_status_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["invitee", "status"], name="annotations_invitation_inv_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invited_as} to {self.project} ({self.role}, {self.status})"
+
+
 class Rating(models.Model):
     """One entry of a project's rating scale; ``ordinal`` is None for non-ordinal ratings."""
 

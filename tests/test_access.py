@@ -173,3 +173,52 @@ class VerdictScopeTests(SelectorTestCase):
             self.scope(self.reviewer_a), {self.a_on_first.pk, self.b_on_first.pk, revised.pk}
         )
         self.assertNotIn(revised.pk, self.scope(self.reviewer_c))
+
+
+class InvitationAccessTests(SelectorTestCase):
+    """Invitations: only the invited account finds one; the inviter sees a decline as
+    pending; only superusers add members directly."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        cls.stranger = get_user_model().objects.create_user(username="stranger", password="pw")
+        cls.invitation = services.invitation_create(
+            project=cls.project, actor=cls.admin, invited_as="stranger", role=Role.EDITOR
+        )
+
+    def test_only_the_invited_account_finds_its_invitation(self) -> None:
+        at = services.now()
+        self.assertEqual(
+            list(access.invitations_for_invitee(user=self.stranger, at=at)), [self.invitation]
+        )
+        self.assertEqual(
+            access.invitation_get_for_invitee(user=self.stranger, pk=self.invitation.pk),
+            self.invitation,
+        )
+        for user in (self.admin, self.reviewer_a, AnonymousUser()):
+            self.assertEqual(list(access.invitations_for_invitee(user=user, at=at)), [])
+            with self.assertRaises((Http404, PermissionDenied)):
+                access.invitation_get_for_invitee(user=user, pk=self.invitation.pk)
+        later = at + (self.invitation.expires_at - at) * 2
+        self.assertEqual(list(access.invitations_for_invitee(user=self.stranger, at=later)), [])
+
+    def test_the_inviter_sees_pending_accepted_revoked_or_expired(self) -> None:
+        at = services.now()
+        status = access.invitation_status_for_inviter
+        self.assertEqual(status(self.invitation, at=at), "pending")
+        for state, seen in (
+            ("declined", "pending"),
+            ("accepted", "accepted"),
+            ("revoked", "revoked"),
+        ):
+            self.invitation.status = state
+            self.assertEqual(status(self.invitation, at=at), seen)
+        self.invitation.status = "declined"
+        self.assertEqual(status(self.invitation, at=self.invitation.expires_at), "expired")
+
+    def test_only_superusers_add_members_directly(self) -> None:
+        self.assertFalse(access.can_add_members_directly(self.admin))
+        self.admin.is_superuser = True
+        self.assertTrue(access.can_add_members_directly(self.admin))
+        self.assertFalse(access.can_add_members_directly(AnonymousUser()))

@@ -8,6 +8,18 @@ backend. Every HTTP login path (the login page, the admin login, the API token e
 passes the request to ``authenticate()``, so a locked-out username + address pair is
 refused there before any password is checked. Calls without a request (the test client's
 ``login()``, management commands) are not HTTP logins and are not counted.
+
+``LoginRateLimitHandler`` is django-axes' database handler with a second budget: failed
+logins from one client address across every username (``LOGIN_FAILURES_PER_ADDRESS``
+within ``AXES_COOLOFF_TIME``), so spraying many usernames from one address is locked out
+like guessing one. It counts axes' own attempt rows in the database, so every worker and
+node shares it.
+
+``client_address`` is the client address every login limit counts (``AXES_CLIENT_IP_CALLABLE``):
+``REMOTE_ADDR``, or behind ``AXES_IPWARE_PROXY_COUNT`` proxies the address the outermost
+of them appended to ``X-Forwarded-For`` (the N-th from the right; what a client writes
+further left is ignored). django-ipware is not installed, so without this axes would count
+every client behind a proxy as the proxy's one address.
 """
 
 from __future__ import annotations
@@ -15,8 +27,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from axes.attempts import get_cool_off_threshold
 from axes.backends import AxesStandaloneBackend
+from axes.handlers.database import AxesDatabaseHandler
+from axes.models import AccessAttempt
 from django.conf import settings
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import patch_vary_headers
 
@@ -32,6 +48,62 @@ class LoginRateLimitBackend(AxesStandaloneBackend):
         if request is None:
             return None
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+def client_address(request: HttpRequest) -> str:
+    remote = str(request.META.get("REMOTE_ADDR") or "")
+    proxies = getattr(settings, "AXES_IPWARE_PROXY_COUNT", None) or 0
+    if proxies:
+        forwarded = [
+            part.strip()
+            for part in str(request.META.get("HTTP_X_FORWARDED_FOR") or "").split(",")
+            if part.strip()
+        ]
+        if forwarded:
+            return forwarded[-min(proxies, len(forwarded))]
+    return remote
+
+
+def address_failures(request: HttpRequest) -> int:
+    """Failed logins from the request's client address (as axes found it) within the
+    cool-off window, whatever the username: the sum of axes' attempt rows for the address
+    whose last failure is in the window (axes' own way of counting one username)."""
+    address = getattr(request, "axes_ip_address", None)
+    if not address:
+        return 0
+    attempts = AccessAttempt.objects.filter(ip_address=address)
+    if settings.AXES_COOLOFF_TIME is not None:
+        attempts = attempts.filter(attempt_time__gte=get_cool_off_threshold(request))
+    total = attempts.aggregate(total=Sum("failures_since_start"))["total"]
+    return int(total or 0)
+
+
+def address_budget_spent(request: HttpRequest) -> bool:
+    limit = settings.LOGIN_FAILURES_PER_ADDRESS
+    return bool(limit) and address_failures(request) >= limit
+
+
+class LoginRateLimitHandler(AxesDatabaseHandler):
+    """Axes' database handler, also locking out a client address that has spent its
+    budget of failed logins across usernames (see the module docstring)."""
+
+    def is_locked(self, request: Any, credentials: dict[str, Any] | None = None) -> bool:
+        return super().is_locked(request, credentials) or address_budget_spent(request)
+
+    def user_login_failed(
+        self, sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any
+    ) -> None:
+        super().user_login_failed(sender, credentials, request, **kwargs)
+        # The failure that spends the budget is answered with the lockout, as axes answers
+        # the one that reaches AXES_FAILURE_LIMIT.
+        if (
+            request is not None
+            and not getattr(request, "axes_locked_out", False)
+            and not self.is_whitelisted(request, credentials)
+            and address_budget_spent(request)
+        ):
+            request.axes_locked_out = True
+            request.axes_credentials = credentials
 
 
 # Room for multipart boundaries and the small fields next to an upload of the full size.

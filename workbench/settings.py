@@ -223,6 +223,10 @@ AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
+# Spraying: failed logins from one client address across all usernames within the
+# cool-off window; then that address is locked out like a username (0 turns it off).
+AXES_HANDLER = "workbench.middleware.LoginRateLimitHandler"
+LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 30)
 # The token endpoint is also throttled per client address (per process; axes is the
 # limit shared by all processes).
 WORKBENCH_TOKEN_RATE = env_str("API_TOKEN_RATE", "30/minute")
@@ -234,6 +238,9 @@ AXES_IPWARE_PROXY_COUNT = (
 AXES_IPWARE_META_PRECEDENCE_ORDER = (
     ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
 )
+# The N-th address from the right of X-Forwarded-For (what the proxies appended), else
+# REMOTE_ADDR; the token endpoint's throttle reads it the same way (NUM_PROXIES below).
+AXES_CLIENT_IP_CALLABLE = "workbench.middleware.client_address"
 
 # Request limits: a document body is capped separately (WORKBENCH_MAX_DOCUMENT_CHARS).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 12 * 1024 * 1024)
@@ -296,6 +303,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "annotations.api.pagination.IdCursorPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # The token throttle's client address: REMOTE_ADDR, or the N-th from the right of
+    # X-Forwarded-For behind N proxies (as workbench.middleware.client_address); without
+    # it DRF would key on the whole header a client can write.
+    "NUM_PROXIES": AXES_IPWARE_PROXY_COUNT or 0,
 }
 
 SPECTACULAR_SETTINGS = {

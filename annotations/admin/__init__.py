@@ -9,7 +9,8 @@ Every write goes through the services, with the same role checks as the API (ask
   status through admin actions (reopen, publish, withdraw, recompute consensus), no
   deletes; ``sources``: never repointed, described by those ``access.source_can_edit``
   allows; ``review``: verdicts, citations, consensus records, leases, read-only;
-  ``events``: the audit trail, read-only; ``users``: deletes through the members services.
+  ``events``: the audit trail, read-only; ``invitations``: read-only, scoped to the
+  projects a staff user administers; ``users``: deletes through the members services.
 * Verdicts obey blind review: a staff user who is only a reviewer in a project sees their
   own verdicts until they have submitted on the claim (``access.verdict_scope_for_user``);
   superusers and project editors see everything.
@@ -25,6 +26,7 @@ from annotations.admin import (  # noqa: F401
     claims,
     documents,
     events,
+    invitations,
     projects,
     ratings,
     review,

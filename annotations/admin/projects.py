@@ -1,5 +1,7 @@
 """Projects and their members: the policy through ``services.project_create/update``,
 members through ``services.member_add/remove`` (the last-admin rule, its lock, events).
+Only superusers add members here; project admins invite (``invitations``) and change or
+remove existing members.
 
 Project pages are the project admins' (superusers': any project); other members see them
 read-only. The rating scale on the project page is in ``ratings``.
@@ -92,6 +94,13 @@ class MembershipInline(admin.TabularInline):
         formset = super().get_formset(request, obj, **kwargs)
         formset.creator = request.user
         return formset
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Project admins invite (issue 13, finding 5a); only superusers add accounts
+        # directly. Existing members' roles stay editable here.
+        return access.can_add_members_directly(request.user) and super().has_add_permission(
+            request, obj
+        )
 
 
 @admin.register(Project)
@@ -253,6 +262,10 @@ class MembershipAdmin(ProjectTenancyMixin, admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Membership]:
         return access.staff_scope(super().get_queryset(request), user=request.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Project admins invite; only superusers add an account without its consent.
+        return access.can_add_members_directly(request.user) and super().has_add_permission(request)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Membership | None = None) -> list[str]:
         fields = list(super().get_readonly_fields(request, obj))

@@ -115,6 +115,49 @@ class MemberAddSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)
 
 
+class InvitationCreateSerializer(serializers.Serializer):
+    username = LimitedCharField(
+        max_length=limits.MAX_INVITED_AS,
+        help_text="The username, or the email address, of the person invited.",
+    )
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class ProjectInvitationSerializer(serializers.Serializer):
+    """An invitation as the project's admins see it: the same whether or not the name they
+    typed is an account; a decline reads as pending."""
+
+    id = serializers.IntegerField()
+    username = serializers.CharField(help_text="As the inviter typed it.")
+    role = serializers.ChoiceField(choices=Role.choices)
+    status = serializers.ChoiceField(choices=["pending", "accepted", "revoked", "expired"])
+    invited_by = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+
+
+class InvitationProjectSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    slug = serializers.CharField()
+
+
+class InvitationSerializer(serializers.Serializer):
+    """An open invitation as the invited person sees it."""
+
+    id = serializers.IntegerField()
+    project = InvitationProjectSerializer()
+    role = serializers.ChoiceField(choices=Role.choices)
+    invited_by = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+
+
+class InvitationAcceptedSerializer(serializers.Serializer):
+    project = InvitationProjectSerializer()
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
 class ReviewerAgreementSerializer(serializers.Serializer):
     username = serializers.CharField()
     verdicts = serializers.IntegerField()

@@ -11,6 +11,27 @@ urlpatterns = [
     path("projects/<int:pk>/", views.ProjectDetailApi.as_view(), name="project-detail"),
     path("projects/<int:pk>/members/", views.ProjectMembersApi.as_view(), name="project-members"),
     path(
+        "projects/<int:pk>/invitations/",
+        views.ProjectInvitationsApi.as_view(),
+        name="project-invitations",
+    ),
+    path(
+        "projects/<int:pk>/invitations/<int:invitation_pk>/revoke/",
+        views.ProjectInvitationRevokeApi.as_view(),
+        name="project-invitation-revoke",
+    ),
+    path("invitations/", views.InvitationListApi.as_view(), name="invitation-list"),
+    path(
+        "invitations/<int:pk>/accept/",
+        views.InvitationAcceptApi.as_view(),
+        name="invitation-accept",
+    ),
+    path(
+        "invitations/<int:pk>/decline/",
+        views.InvitationDeclineApi.as_view(),
+        name="invitation-decline",
+    ),
+    path(
         "projects/<int:pk>/agreement/",
         views.ProjectAgreementApi.as_view(),
         name="project-agreement",

@@ -16,6 +16,13 @@ from annotations.services.documents import (
     document_create_many,
     document_update,
 )
+from annotations.services.invitations import (
+    InvitationClosed,
+    invitation_accept,
+    invitation_create,
+    invitation_decline,
+    invitation_revoke,
+)
 from annotations.services.leases import claim_skip, lease_next, lease_release
 from annotations.services.native_import import document_import_native
 from annotations.services.projects import (
@@ -59,6 +66,7 @@ __all__ = [
     "CitationInput",
     "ClaimPlacement",
     "DocumentInput",
+    "InvitationClosed",
     "QueueConflict",
     "RevisionReport",
     "StaleVersion",
@@ -77,6 +85,10 @@ __all__ = [
     "document_revise",
     "document_update",
     "event_record",
+    "invitation_accept",
+    "invitation_create",
+    "invitation_decline",
+    "invitation_revoke",
     "lease_next",
     "lease_release",
     "limits",

@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 
 from annotations.core.urlnorm import MAX_URL_LENGTH
-from annotations.models import Claim, Document, Project, Source
+from annotations.models import Claim, Document, Invitation, Project, Source
 
 # Free text, in TextField columns.
 MAX_STATEMENT = 5_000  # a claim in the checker's words
@@ -38,6 +38,8 @@ MAX_PROJECT_NAME: int = Project._meta.get_field("name").max_length  # type: igno
 MAX_ORGANIZATION: int = Project._meta.get_field("organization").max_length  # type: ignore[assignment]
 MAX_SOURCE_TITLE: int = Source._meta.get_field("title").max_length  # type: ignore[assignment]
 MAX_URL = MAX_URL_LENGTH
+# The username or email address an invitation names.
+MAX_INVITED_AS: int = Invitation._meta.get_field("invited_as").max_length  # type: ignore[assignment]
 
 
 def length_errors(**fields: tuple[object, int]) -> dict[str, list[str]]:

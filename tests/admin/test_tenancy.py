@@ -124,26 +124,20 @@ class AdminTenancyTests(AdminTestCase):
             {"project": str(project.pk), "user": str(user.pk), "role": role},
         )
 
-    def test_it_refuses_a_membership_in_a_project_the_user_does_not_administer(self) -> None:
-        for project in (self.other_project, self.third_project):
+    def test_staff_add_no_membership_directly_not_even_in_their_own_project(self) -> None:
+        # Project admins invite (issue 13, finding 5a): an account joins by accepting.
+        self.assertEqual(self.client.get(admin_url(Membership, "add")).status_code, 403)
+        for project in (self.project, self.other_project, self.third_project):
             with self.subTest(project=project.name):
                 events = Event.objects.count()
-                role = Membership.objects.filter(project=project, user=self.admin).first()
-                response = self._add_membership(project, self.admin)
-                self.assertEqual(response.status_code, 200)  # the form again, with the error
-                self.assertIn("project", response.context["adminform"].form.errors)
+                before = list(Membership.objects.filter(project=project).values_list("pk", "role"))
+                response = self._add_membership(project, self.outsider, Role.REVIEWER)
+                self.assertEqual(response.status_code, 403)
                 self.assertEqual(
-                    Membership.objects.filter(project=project, user=self.admin).first(), role
+                    list(Membership.objects.filter(project=project).values_list("pk", "role")),
+                    before,
                 )
-                if role is not None:
-                    self.assertEqual(Membership.objects.get(pk=role.pk).role, Role.REVIEWER)
                 self.assertEqual(Event.objects.count(), events)
-
-    def test_it_offers_only_administered_projects_in_the_form(self) -> None:
-        response = self.client.get(admin_url(Membership, "add"))
-        self.assertEqual(response.status_code, 200)
-        choices = response.context["adminform"].form.fields["project"].queryset
-        self.assertEqual(list(choices), [self.project])
 
     def test_the_autocomplete_offers_only_administered_projects(self) -> None:
         url = reverse("admin:autocomplete")
@@ -161,13 +155,14 @@ class AdminTenancyTests(AdminTestCase):
             ids, {str(p.pk) for p in (self.project, self.other_project, self.third_project)}
         )
 
-    def test_it_still_adds_a_membership_in_an_administered_project(self) -> None:
+    def test_a_superuser_still_adds_a_membership_directly(self) -> None:
+        self.client.force_login(self.root)
         response = self._add_membership(self.project, self.outsider, Role.REVIEWER)
         self.assertEqual(response.status_code, 302, form_errors(response))
         membership = Membership.objects.get(project=self.project, user=self.outsider)
         self.assertEqual(membership.role, Role.REVIEWER)
         self.assertTrue(
-            Event.objects.filter(verb="member.add", object_id=membership.pk, actor=self.admin)
+            Event.objects.filter(verb="member.add", object_id=membership.pk, actor=self.root)
         )
 
     def test_save_refuses_a_project_the_form_did_not_offer(self) -> None:

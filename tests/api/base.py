@@ -22,6 +22,7 @@ from annotations.models import (
     Consensus,
     Document,
     Event,
+    Invitation,
     Membership,
     Project,
     Rating,
@@ -45,6 +46,7 @@ COUNTED_MODELS = (
     Assignment,
     Consensus,
     Event,
+    Invitation,
     Token,
 )
 

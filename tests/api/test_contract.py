@@ -228,7 +228,16 @@ def make_cast() -> SimpleNamespace:
     blocked = services.source_get_or_create(
         url="http://10.0.0.1/report", actor=c.admin, project=c.project
     )
+    # Invitations from the other project's admin: reviewer_a's to accept or decline, and
+    # one to a name that is no account.
+    invitations = [
+        services.invitation_create(
+            project=c.other_project, actor=c.outsider, invited_as=name, role=Role.REVIEWER
+        )
+        for name in ("reviewer_a", "editor", "nobody")
+    ]
     c.ids = {
+        "invitations": [i.pk for i in invitations],
         "sources": [blocked.pk],
         "projects": [c.project.pk, c.other_project.pk],
         "documents": [c.document.pk, c.second_document.pk],
@@ -241,7 +250,8 @@ FAIR_COIN = st.booleans()
 
 
 def _kind(case: Any) -> str:
-    """The collection an operation's ``{id}`` names: projects, documents, claims, sources."""
+    """The collection an operation's ``{id}`` names: projects, documents, claims, sources,
+    invitations."""
     return case.operation.path.removeprefix("/api/v1/").split("/")[0]
 
 

@@ -90,6 +90,12 @@ class ApiPermissionMatrixTests(ApiTestCase):
         cls.outsider_document = make_document(
             project=cls.other_project, actor=cls.outsider, text="The outsider's own text."
         )
+        cls.invitation = services.invitation_create(
+            project=cls.project, actor=cls.admin, invited_as="someone", role=Role.REVIEWER
+        )
+        cls.for_outsider = services.invitation_create(
+            project=cls.project, actor=cls.admin, invited_as="outsider", role=Role.REVIEWER
+        )
         # A document with one earlier revision, for the revision endpoints.
         cls.revised = make_document(project=cls.project, actor=cls.creator, text="First text.")
         services.document_revise(document=cls.revised, text="Corrected text.", actor=cls.editor)
@@ -144,11 +150,51 @@ class ApiPermissionMatrixTests(ApiTestCase):
             ),
             Row("member list", "GET", f"/projects/{p}/members/", statuses(401, 404, 200, 200, 200)),
             Row(
-                "member add",
+                "member role change",
                 "POST",
                 f"/projects/{p}/members/",
                 statuses(401, 404, 403, 403, 201),
+                {"username": "reviewer_d", "role": "editor"},
+            ),
+            Row(
+                "member add (not a member: invite instead)",
+                "POST",
+                f"/projects/{p}/members/",
+                statuses(401, 404, 403, 403, 400),
                 {"username": "newcomer", "role": "reviewer"},
+            ),
+            Row(
+                "project invitations",
+                "GET",
+                f"/projects/{p}/invitations/",
+                statuses(401, 404, 403, 403, 200),
+            ),
+            Row(
+                "invite",
+                "POST",
+                f"/projects/{p}/invitations/",
+                statuses(401, 404, 403, 403, 201),
+                {"username": "newcomer", "role": "reviewer"},
+            ),
+            Row(
+                "invitation revoke",
+                "POST",
+                f"/projects/{p}/invitations/{self.invitation.pk}/revoke/",
+                statuses(401, 404, 403, 403, 200),
+            ),
+            Row("my invitations", "GET", "/invitations/", statuses(401, 200, 200, 200, 200)),
+            # Addressed to the outsider: everybody else gets a 404, as for a missing id.
+            Row(
+                "invitation accept",
+                "POST",
+                f"/invitations/{self.for_outsider.pk}/accept/",
+                statuses(401, 200, 404, 404, 404),
+            ),
+            Row(
+                "invitation decline",
+                "POST",
+                f"/invitations/{self.for_outsider.pk}/decline/",
+                statuses(401, 204, 404, 404, 404),
             ),
             Row("agreement", "GET", f"/projects/{p}/agreement/", statuses(401, 404, 200, 200, 200)),
             Row(
@@ -361,6 +407,11 @@ class ApiPermissionMatrixTests(ApiTestCase):
         for path in covered:
             path = path.replace("/revisions/1/", "/revisions/<int:number>/")
             path = path.replace(f"/sources/{self.source.pk}/", "/sources/<int:pk>/")
+            path = path.replace(
+                f"/invitations/{self.invitation.pk}/revoke/",
+                "/invitations/<int:invitation_pk>/revoke/",
+            )
+            path = path.replace(f"/invitations/{self.for_outsider.pk}/", "/invitations/<int:pk>/")
             for pk in {*ids, self.revised.pk}:
                 path = path.replace(f"/{pk}/", "/<int:pk>/")
             normalized.add(path.lstrip("/"))

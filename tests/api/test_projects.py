@@ -158,8 +158,22 @@ class MemberApiTests(ApiTestCase):
         )
         self.assertEqual(set(body[0]), {"username", "role", "created_at"})
 
-    def test_an_admin_adds_a_member_and_it_is_audited(self) -> None:
+    def test_a_project_admin_cannot_add_a_non_member_directly(self) -> None:
+        # Anybody who is not a member is invited (tests/api/test_invitations.py); the
+        # answer is the same for an account and for no account (tests/security).
+        make_user("newcomer")
+        with self.assertNothingWritten():
+            response = self.post(
+                self.admin,
+                f"/projects/{self.project.pk}/members/",
+                {"username": "newcomer", "role": "editor"},
+            )
+        self.assertFieldError(response, "username", "invite them instead")
+
+    def test_a_superuser_adds_a_member_and_it_is_audited(self) -> None:
         newcomer = make_user("newcomer")
+        self.admin.is_superuser = True
+        self.admin.save()
         response = self.post(
             self.admin,
             f"/projects/{self.project.pk}/members/",
@@ -170,6 +184,12 @@ class MemberApiTests(ApiTestCase):
         self.assertEqual(response.json()["role"], "editor")
         self.assertEqual(Membership.objects.get(project=self.project, user=newcomer).role, "editor")
         self.assertTrue(Event.objects.filter(verb="member.add", after__user="newcomer").exists())
+        unknown = self.post(
+            self.admin,
+            f"/projects/{self.project.pk}/members/",
+            {"username": "nobody", "role": "editor"},
+        )
+        self.assertFieldError(unknown, "username", "No active user 'nobody'")
 
     def test_adding_an_existing_member_changes_their_role(self) -> None:
         response = self.post(
@@ -191,8 +211,8 @@ class MemberApiTests(ApiTestCase):
         cases = [
             ({"username": "newcomer", "role": "owner"}, "role", '"owner" is not a valid choice'),
             ({"username": "newcomer"}, "role", "required"),
-            ({"username": "nobody", "role": "reviewer"}, "username", "No active user 'nobody'"),
-            ({"username": "gone", "role": "reviewer"}, "username", "No active user 'gone'"),
+            ({"username": "nobody", "role": "reviewer"}, "username", "invite them instead"),
+            ({"username": "gone", "role": "reviewer"}, "username", "invite them instead"),
             ({"role": "reviewer"}, "username", "required"),
         ]
         for body, field, reason in cases:

@@ -149,10 +149,10 @@ class MassAssignmentTests(World, TestCase):
             (self.reviewer_a.pk, self.blind.pk, True, 1),
         )
 
-    def test_members_are_added_by_admins_only_and_never_gain_user_flags(self) -> None:
+    def test_members_are_changed_by_admins_only_and_never_gain_user_flags(self) -> None:
         flags = self.user_flags()
         path = f"{API}/projects/{self.project.pk}/members/"
-        body: dict[str, Any] = {**ESCALATION, "username": "outsider", "role": "reviewer"}
+        body: dict[str, Any] = {**ESCALATION, "username": "reviewer_b", "role": "editor"}
         body["project"] = self.other_project.pk
         for user in (self.reviewer_a, self.editor):
             with self.subTest(user=user.get_username()):
@@ -160,6 +160,23 @@ class MassAssignmentTests(World, TestCase):
                 self.assertEqual(response.status_code, 403)
         response = self.api(self.admin).post(path, body, format="json")
         self.assertEqual(response.status_code, 201, response.content)
+        self.assertEqual(
+            Membership.objects.get(user=self.reviewer_b, project=self.project).role, Role.EDITOR
+        )
+        # Anybody else is invited (tests/security/test_invitations.py): an invitation takes
+        # its name and role only, and accepting it gives the role offered, no flags.
+        invited = self.api(self.admin).post(
+            f"{API}/projects/{self.project.pk}/invitations/",
+            {**ESCALATION, "username": "outsider", "role": "reviewer"},
+            format="json",
+        )
+        self.assertEqual(invited.status_code, 201, invited.content)
+        accepted = self.api(self.outsider).post(
+            f"{API}/invitations/{invited.json()['id']}/accept/",
+            {**ESCALATION, "role": "admin"},
+            format="json",
+        )
+        self.assertEqual(accepted.status_code, 200, accepted.content)
         self.assertEqual(
             Membership.objects.get(user=self.outsider, project=self.project).role, Role.REVIEWER
         )

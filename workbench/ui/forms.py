@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import UploadedFile
 
 from annotations.core import spans
 from annotations.core.urlnorm import UrlError, normalize_url
-from annotations.models import Confidence, Rating, Stance
+from annotations.models import Confidence, Rating, Role, Stance
 from annotations.services import CitationInput, importing, limits
 
 # --- claims, verdicts, editors -----------------------------------------------------------------
@@ -411,3 +411,14 @@ class ReanchorForm(forms.Form):
         # Form submission turns "\n" into "\r\n"; compare in the canonical form.
         exact = self.cleaned_data["exact"]
         return spans.canonicalize(exact) if exact else None
+
+
+class InviteForm(forms.Form):
+    """A project admin invites a username or an email address (issue 13, finding 5a)."""
+
+    username = forms.CharField(
+        label="Username or email address",
+        max_length=limits.MAX_INVITED_AS,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.REVIEWER)

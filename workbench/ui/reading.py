@@ -23,7 +23,7 @@ from django_htmx.http import reswap, retarget
 
 from annotations import access, selectors, services
 from annotations.core import spans
-from annotations.models import Document
+from annotations.models import Document, Role
 from workbench.ui import charts
 from workbench.ui.forms import ClaimCreateForm
 from workbench.ui.htmx import HtmxHttpRequest, attach_errors, wants_fragment
@@ -57,6 +57,7 @@ def project_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             "project": project,
             "membership": membership,
             "is_editor": is_editor,
+            "is_project_admin": access.role_at_least(membership, Role.ADMIN),
             "dashboard": dashboard,
             "agreement": agreement,
             "percent_agreement": charts.percent(agreement.percent_agreement),

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from workbench.ui import importing, reading, reviewing, revisions
+from workbench.ui import importing, members, reading, reviewing, revisions
 
 app_name = "workbench"
 
@@ -10,6 +10,16 @@ urlpatterns = [
     # projects and dashboard
     path("", reading.project_list, name="project-list"),
     path("projects/<slug:slug>/", reading.project_detail, name="project-detail"),
+    # members and invitations
+    path("projects/<slug:slug>/members/", members.project_members, name="project-members"),
+    path(
+        "projects/<slug:slug>/invitations/<int:pk>/revoke/",
+        members.invitation_revoke,
+        name="invitation-revoke",
+    ),
+    path("invitations/", members.invitation_list, name="invitation-list"),
+    path("invitations/<int:pk>/accept/", members.invitation_accept, name="invitation-accept"),
+    path("invitations/<int:pk>/decline/", members.invitation_decline, name="invitation-decline"),
     # documents and the reader
     path("projects/<slug:slug>/documents/", reading.document_list, name="document-list"),
     path("projects/<slug:slug>/import/", importing.document_import, name="document-import"),

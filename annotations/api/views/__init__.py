@@ -15,6 +15,13 @@ from annotations.api.views.documents import (
     DocumentRevisionsApi,
 )
 from annotations.api.views.exports import DocumentExportApi, ProjectExportApi
+from annotations.api.views.invitations import (
+    InvitationAcceptApi,
+    InvitationDeclineApi,
+    InvitationListApi,
+    ProjectInvitationRevokeApi,
+    ProjectInvitationsApi,
+)
 from annotations.api.views.projects import (
     ProjectAgreementApi,
     ProjectDetailApi,
@@ -50,9 +57,14 @@ __all__ = [
     "DocumentListApi",
     "DocumentRevisionDetailApi",
     "DocumentRevisionsApi",
+    "InvitationAcceptApi",
+    "InvitationDeclineApi",
+    "InvitationListApi",
     "ProjectAgreementApi",
     "ProjectDetailApi",
     "ProjectExportApi",
+    "ProjectInvitationRevokeApi",
+    "ProjectInvitationsApi",
     "ProjectListApi",
     "ProjectMembersApi",
     "QueueNextApi",

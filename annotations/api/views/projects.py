@@ -85,13 +85,28 @@ class ProjectMembersApi(APIView):
         members = project.memberships.select_related("user").order_by("user__username")
         return Response(s.MemberSerializer(members, many=True).data)
 
-    @extend_schema(request=s.MemberAddSerializer, responses={201: s.MemberSerializer, **ERRORS})
+    @extend_schema(
+        request=s.MemberAddSerializer,
+        responses={201: s.MemberSerializer, **ERRORS},
+        description=(
+            "Change the role of a member of the project. Anybody else is invited "
+            "(`POST /projects/{id}/invitations/`) and becomes a member by accepting; the "
+            "answer for a username that is not a member is the same whether or not it is "
+            "an account. Superusers may add any active account directly."
+        ),
+    )
     def post(self, request: Request, pk: int) -> Response:
         project, _ = access.project_get_for_user(user=request.user, pk=pk, role=Role.ADMIN)
         data = parse_body(s.MemberAddSerializer, request)
-        user = get_user_model().objects.filter(username=data["username"], is_active=True).first()
+        if access.can_add_members_directly(request.user):
+            users = get_user_model().objects.filter(is_active=True)
+            missing = f"No active user {data['username']!r}."
+        else:
+            users = get_user_model().objects.filter(is_active=True, memberships__project=project)
+            missing = access.DIRECT_ADD_RULE.replace("{id}", str(project.pk))
+        user = users.filter(username=data["username"]).first()
         if user is None:
-            raise ValidationError({"username": [f"No active user {data['username']!r}."]})
+            raise ValidationError({"username": [missing]})
         membership = services.member_add(
             project=project, user=user, role=data["role"], actor=request.user
         )

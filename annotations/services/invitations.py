@@ -1,0 +1,170 @@
+"""Invitations: a project admin offers a role; the invited person accepts or declines it
+(issue 13, finding 5a).
+
+Inviting answers the same way whether or not the typed name is an account: the
+invitation is created either way and its event records only what the inviter typed.
+Only the account it names sees it, and only its acceptance writes a membership
+(``member_add``: the last-admin rule and its lock hold)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from annotations import access
+from annotations.models import Invitation, InvitationStatus, Membership, Project, Role
+from annotations.services._base import (
+    QueueConflict,
+    User,
+    _require_storable_text,
+    event_record,
+    now,
+)
+from annotations.services.limits import MAX_INVITED_AS, require_lengths
+from annotations.services.projects import member_add
+
+INVITATION_DAYS = 14
+ALREADY_INVITED = "This name already has an open invitation to this project."
+
+
+class InvitationClosed(QueueConflict):
+    """The invitation was accepted, declined, revoked or has expired (HTTP 409)."""
+
+
+def _invitee(invited_as: str) -> User | None:
+    """The active account ``invited_as`` names: its username, or else (with an ``@``) the
+    one active account with that email address; None otherwise."""
+    users = get_user_model().objects.filter(is_active=True)
+    user = users.filter(username=invited_as).first()
+    if user is None and "@" in invited_as:
+        matches = list(users.filter(email__iexact=invited_as)[:2])
+        user = matches[0] if len(matches) == 1 else None
+    return user
+
+
+@transaction.atomic
+def invitation_create(
+    *, project: Project, actor: User, invited_as: str, role: str, days: int = INVITATION_DAYS
+) -> Invitation:
+    """Invite the account named ``invited_as`` (a username or an email address) to
+    ``project`` with ``role``, open for ``days`` days. The caller must be the project's
+    admin (PermissionDenied otherwise).
+
+    Whether the name is an account changes nothing the caller sees: the invitation, its
+    event and its answer are the same. Raises ValidationError on ``role`` (unknown) or
+    ``username`` (empty, too long, unstorable, or already holding an open invitation to
+    the project); nothing is written then."""
+    access.membership_require(user=actor, project_id=project.pk, role=Role.ADMIN)
+    if role not in Role.values:
+        raise ValidationError(
+            {"role": f"Unknown role {role!r}; use one of {', '.join(Role.values)}."}
+        )
+    invited_as = invited_as.strip() if isinstance(invited_as, str) else invited_as
+    if not isinstance(invited_as, str) or not invited_as:
+        raise ValidationError({"username": "Name a username or an email address."})
+    require_lengths(username=(invited_as, MAX_INVITED_AS))
+    _require_storable_text(username=invited_as)
+    at = now()
+    # Serialize invitations of one project so the "already invited" check holds.
+    Project.objects.select_for_update().filter(pk=project.pk).first()
+    # Pending or declined: both read as pending to the inviter, so both keep the name
+    # from being invited again until the invitation expires or is revoked.
+    if Invitation.objects.filter(
+        project=project,
+        invited_as=invited_as,
+        status__in=(InvitationStatus.PENDING, InvitationStatus.DECLINED),
+        expires_at__gt=at,
+    ).exists():
+        raise ValidationError({"username": ALREADY_INVITED})
+    invitation = Invitation.objects.create(
+        project=project,
+        invited_as=invited_as,
+        invitee=_invitee(invited_as),
+        role=role,
+        invited_by=actor,
+        expires_at=at + dt.timedelta(days=days),
+    )
+    event_record(
+        actor=actor,
+        verb="invitation.create",
+        obj=invitation,
+        project=project,
+        # What the inviter typed, never whether it matched an account.
+        after={
+            "invited_as": invited_as,
+            "role": role,
+            "expires_at": invitation.expires_at.isoformat(),
+        },
+    )
+    return invitation
+
+
+def _locked_open(invitation: Invitation) -> Invitation:
+    current = Invitation.objects.select_for_update().select_related("project").get(pk=invitation.pk)
+    if not access.invitation_is_open(current, at=now()):
+        raise InvitationClosed(access.INVITATION_CLOSED)
+    return current
+
+
+@transaction.atomic
+def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
+    """``user`` accepts an invitation addressed to them and becomes a member with the
+    offered role (an existing member's role becomes the offered one). PermissionDenied
+    for anyone else's invitation (the views look it up with ``access`` first: 404);
+    InvitationClosed unless it is pending and unexpired; ValidationError on ``role`` if
+    it would demote the project's last admin. Locks the invitation row."""
+    current = _locked_open(invitation)
+    if current.invitee_id is None or current.invitee_id != user.pk:
+        raise PermissionDenied(access.NOT_A_MEMBER)
+    membership = member_add(project=current.project, user=user, role=current.role, actor=user)
+    current.status = InvitationStatus.ACCEPTED
+    current.responded_at = now()
+    current.save(update_fields=["status", "responded_at"])
+    event_record(
+        actor=user,
+        verb="invitation.accept",
+        obj=current,
+        project=current.project,
+        after={"user": user.get_username(), "role": current.role},
+    )
+    return membership
+
+
+@transaction.atomic
+def invitation_decline(*, invitation: Invitation, user: User) -> Invitation:
+    """``user`` declines an invitation addressed to them (see ``invitation_accept``)."""
+    current = _locked_open(invitation)
+    if current.invitee_id is None or current.invitee_id != user.pk:
+        raise PermissionDenied(access.NOT_A_MEMBER)
+    current.status = InvitationStatus.DECLINED
+    current.responded_at = now()
+    current.save(update_fields=["status", "responded_at"])
+    event_record(actor=user, verb="invitation.decline", obj=current, project=current.project)
+    return current
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation, actor: User) -> Invitation:
+    """A project admin withdraws an invitation that was not accepted (pending or
+    declined: the inviter cannot tell the two apart, see
+    ``access.invitation_status_for_inviter``). InvitationClosed once it was accepted,
+    revoked or has expired; PermissionDenied unless ``actor`` is the project's admin."""
+    access.membership_require(user=actor, project_id=invitation.project_id, role=Role.ADMIN)
+    current = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if access.invitation_status_for_inviter(current, at=now()) != InvitationStatus.PENDING:
+        raise InvitationClosed(access.INVITATION_CLOSED)
+    before = {"status": access.invitation_status_for_inviter(current, at=now())}
+    current.status = InvitationStatus.REVOKED
+    current.save(update_fields=["status"])
+    event_record(
+        actor=actor,
+        verb="invitation.revoke",
+        obj=current,
+        project_id=current.project_id,
+        before=before,
+        after={"status": InvitationStatus.REVOKED},
+    )
+    return current

@@ -1,0 +1,119 @@
+"""Members and invitations (issue 13, finding 5a).
+
+A project admin's members page lists the members, invites a username or an email address
+and revokes invitations; the answer to an invitation is the same whether or not the name
+is an account ("Invitation sent"). Everybody's invitations page lists the invitations
+addressed to them, to accept or decline: only an acceptance makes a membership."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from annotations import access, services
+from annotations.models import Project, Role
+from workbench.ui.forms import InviteForm
+from workbench.ui.htmx import HtmxHttpRequest, attach_errors
+
+
+def _members_page(
+    request: HtmxHttpRequest, project: Project, form: InviteForm, *, status: int = 200
+) -> HttpResponse:
+    at = services.now()
+    invitations = [
+        (invitation, access.invitation_status_for_inviter(invitation, at=at))
+        for invitation in access.invitations_of_project(project=project)
+    ]
+    return render(
+        request,
+        "workbench/project_members.html",
+        {
+            "project": project,
+            "members": project.memberships.select_related("user").order_by("user__username"),
+            "invitations": invitations,
+            "form": form,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_members(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    project, _ = access.project_get_for_user(user=request.user, slug=slug, role=Role.ADMIN)
+    if request.method == "GET":
+        return _members_page(request, project, InviteForm())
+    form = InviteForm(request.POST)
+    if not form.is_valid():
+        return _members_page(request, project, form, status=422)
+    try:
+        services.invitation_create(
+            project=project,
+            actor=request.user,
+            invited_as=form.cleaned_data["username"],
+            role=form.cleaned_data["role"],
+        )
+    except ValidationError as exc:
+        attach_errors(form, exc)
+        return _members_page(request, project, form, status=422)
+    messages.success(
+        request,
+        f"Invitation sent to “{form.cleaned_data['username'].strip()}”. They become a member "
+        "when they accept it.",
+    )
+    return redirect(reverse("workbench:project-members", kwargs={"slug": project.slug}))
+
+
+@login_required
+@require_POST
+def invitation_revoke(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
+    project, _ = access.project_get_for_user(user=request.user, slug=slug, role=Role.ADMIN)
+    invitation = access.invitation_get_for_admin(user=request.user, project_pk=project.pk, pk=pk)
+    try:
+        services.invitation_revoke(invitation=invitation, actor=request.user)
+    except services.InvitationClosed as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Invitation to “{invitation.invited_as}” revoked.")
+    return redirect(reverse("workbench:project-members", kwargs={"slug": project.slug}))
+
+
+@login_required
+@require_GET
+def invitation_list(request: HtmxHttpRequest) -> HttpResponse:
+    invitations = access.invitations_for_invitee(user=request.user, at=services.now())
+    return render(request, "workbench/invitations.html", {"invitations": invitations})
+
+
+@login_required
+@require_POST
+def invitation_accept(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    invitation = access.invitation_get_for_invitee(user=request.user, pk=pk)
+    try:
+        membership = services.invitation_accept(invitation=invitation, user=request.user)
+    except (services.InvitationClosed, ValidationError) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        return redirect("workbench:invitation-list")
+    messages.success(
+        request,
+        f"You joined {invitation.project.name} as {membership.get_role_display().lower()}.",
+    )
+    return redirect(invitation.project.get_absolute_url())
+
+
+@login_required
+@require_POST
+def invitation_decline(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    invitation = access.invitation_get_for_invitee(user=request.user, pk=pk)
+    try:
+        services.invitation_decline(invitation=invitation, user=request.user)
+    except services.InvitationClosed as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Invitation to {invitation.project.name} declined.")
+    return redirect("workbench:invitation-list")
