@@ -118,6 +118,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Before any view reads the body: JSON bodies are not covered by Django's own cap.
     "workbench.middleware.RequestSizeLimitMiddleware",
+    # A NUL in any query parameter is a 400 (PostgreSQL cannot take it in a filter).
+    "workbench.middleware.NulQueryMiddleware",
     "workbench.middleware.PrivateResponseMiddleware",
     # Last: turns a login locked out by django-axes into a 429 (see AXES_* below).
     "axes.middleware.AxesMiddleware",
@@ -294,7 +296,8 @@ REST_FRAMEWORK = {
     # Filters from a fixed vocabulary; unknown query parameters on lists are a 400.
     "DEFAULT_FILTER_BACKENDS": ["annotations.api.filters.StrictFilterBackend"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON only, nesting bounded (a deep body is a 400, not a RecursionError).
+    "DEFAULT_PARSER_CLASSES": ["annotations.api.parsers.BoundedJSONParser"],
     # ?format= names an export format (json, claimreview, webannotation, jsonl), not a renderer.
     "URL_FORMAT_OVERRIDE": None,
     # Deny by default: every view needs an authenticated, active user unless it opts out
