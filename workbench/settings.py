@@ -295,7 +295,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "annotations.api.exceptions.exception_handler",
     # Filters from a fixed vocabulary; unknown query parameters on lists are a 400.
     "DEFAULT_FILTER_BACKENDS": ["annotations.api.filters.StrictFilterBackend"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's JSON renderer; an answer quoting a lone surrogate is escaped, not a 500.
+    "DEFAULT_RENDERER_CLASSES": ["annotations.api.renderers.SurrogateSafeJSONRenderer"],
     # JSON only, nesting bounded (a deep body is a 400, not a RecursionError).
     "DEFAULT_PARSER_CLASSES": ["annotations.api.parsers.BoundedJSONParser"],
     # ?format= names an export format (json, claimreview, webannotation, jsonl), not a renderer.

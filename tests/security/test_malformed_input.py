@@ -101,6 +101,32 @@ class DeepJsonTests(World, TestCase):
         self.assertIn("project", response.json())
 
 
+class LoneSurrogateAnswerTests(World, TestCase):
+    """Found by tests/fuzz/test_malformed_bodies.py: a refusal quoting a lone surrogate
+    (``"\\ud800" is not a valid choice``) could not be encoded and became a 500."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.make_world()
+
+    def test_a_refusal_quoting_a_lone_surrogate_is_a_400_in_valid_utf8(self) -> None:
+        cases = [
+            ("PATCH", f"/projects/{self.project.pk}/", self.admin, "consensus_rule", ""),
+            ("POST", f"/projects/{self.project.pk}/members/", self.admin, "role", "username"),
+            ("POST", f"/claims/{self.blind.pk}/verdicts/", self.reviewer_a, "confidence", "rating"),
+        ]
+        for method, path, user, field, other in cases:
+            with self.subTest(path=path):
+                body = '{"%s": "\\ud800"%s}' % (field, f', "{other}": "x"' if other else "")
+                response = self.api(user).generic(
+                    method, f"{API}{path}", body, content_type="application/json"
+                )
+                self.assertEqual(response.status_code, 400, response.content)
+                response.content.decode("utf-8")  # valid UTF-8
+                self.assertIn("\ud800", response.json()[field][0])
+                self.assertIn(b"\\ud800", response.content)  # escaped in the JSON text
+
+
 class TamperedCursorTests(World, TestCase):
     @classmethod
     def setUpTestData(cls) -> None:
