@@ -117,7 +117,8 @@ class LoneSurrogateAnswerTests(World, TestCase):
         ]
         for method, path, user, field, other in cases:
             with self.subTest(path=path):
-                body = '{"%s": "\\ud800"%s}' % (field, f', "{other}": "x"' if other else "")
+                extra = f', "{other}": "x"' if other else ""
+                body = '{"' + field + '": "\\ud800"' + extra + "}"
                 response = self.api(user).generic(
                     method, f"{API}{path}", body, content_type="application/json"
                 )
