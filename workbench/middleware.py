@@ -1,7 +1,8 @@
 """Security glue between Django, django-axes and DRF.
 
-``RequestSizeLimitMiddleware`` caps every request body (413); ``PrivateResponseMiddleware``
-keeps signed-in pages out of caches.
+``RequestSizeLimitMiddleware`` caps every request body (413); ``NulQueryMiddleware``
+refuses a NUL in the query string (400); ``PrivateResponseMiddleware`` keeps signed-in
+pages out of caches.
 
 ``LoginRateLimitBackend`` is django-axes' lockout check as the first authentication
 backend. Every HTTP login path (the login page, the admin login, the API token endpoint)
@@ -145,6 +146,40 @@ class RequestSizeLimitMiddleware:
                 request, 413, f"The request body is {length:,} bytes; the limit is {limit:,}."
             )
         return self.get_response(request)
+
+
+NUL_MESSAGE = "Null characters are not allowed."
+
+
+class NulQueryMiddleware:
+    """Refuse a query parameter (name or value) holding NUL with 400, naming it, before any
+    view reads it.
+
+    PostgreSQL cannot take NUL in a text value: ``?q=%00`` on the document search reached
+    the query and made a ``DataError`` (500). Nothing stored holds NUL (the services refuse
+    it), so no search or filter could match it; one check here covers every page, htmx
+    fragment, API list filter and admin search, now and for parameters added later.
+    Bodies need no such check: every form and serializer field refuses NUL itself
+    (Django's and DRF's ``ProhibitNullCharactersValidator``)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        names = sorted(
+            name.replace("\x00", "\\0")[:100]
+            for name, values in request.GET.lists()
+            if "\x00" in name or any("\x00" in value for value in values)
+        )[:20]
+        if not names:
+            return self.get_response(request)
+        if request.path.startswith("/api/"):
+            return JsonResponse({name: [NUL_MESSAGE] for name in names}, status=400)
+        return HttpResponse(
+            f"{', '.join(names)}: {NUL_MESSAGE}",
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
 
 
 def _too_large_or_bad(request: HttpRequest, status: int, message: str) -> HttpResponse:

@@ -55,8 +55,11 @@ DEBUG = env_bool("DEBUG", False)
 
 # Sessions, CSRF tokens and password-reset links are signed with this key: a shared or
 # guessable one lets anyone forge a session (Label Studio CVE-2023-43791). Without DEBUG
-# the app refuses to start unless it is set, long and not a development key.
-MIN_SECRET_KEY_LENGTH = 32
+# the app refuses to start unless it is set, long and not a development key: at least 50
+# characters and 5 distinct ones, Django's own bar (check --deploy, security.W009), so a key
+# that would only warn there cannot start the app at all.
+MIN_SECRET_KEY_LENGTH = 50
+MIN_SECRET_KEY_UNIQUE_CHARACTERS = 5
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
@@ -67,9 +70,14 @@ if not SECRET_KEY:
     SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"  # noqa: S105
 elif not DEBUG and SECRET_KEY.startswith("django-insecure"):
     raise ImproperlyConfigured("SECRET_KEY is a django-insecure development key; set a real one.")
-elif not DEBUG and (len(SECRET_KEY) < MIN_SECRET_KEY_LENGTH or len(set(SECRET_KEY)) < 5):
+elif not DEBUG and (
+    len(SECRET_KEY) < MIN_SECRET_KEY_LENGTH
+    or len(set(SECRET_KEY)) < MIN_SECRET_KEY_UNIQUE_CHARACTERS
+):
     raise ImproperlyConfigured(
-        f"SECRET_KEY is too short or too repetitive (at least {MIN_SECRET_KEY_LENGTH} characters); "
+        f"SECRET_KEY is too short or too repetitive ({len(SECRET_KEY)} characters, "
+        f"{len(set(SECRET_KEY))} distinct; at least {MIN_SECRET_KEY_LENGTH} characters and "
+        f"{MIN_SECRET_KEY_UNIQUE_CHARACTERS} distinct ones); "
         "python -c 'import secrets; print(secrets.token_urlsafe(50))' makes a good one."
     )
 
@@ -110,6 +118,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Before any view reads the body: JSON bodies are not covered by Django's own cap.
     "workbench.middleware.RequestSizeLimitMiddleware",
+    # A NUL in any query parameter is a 400 (PostgreSQL cannot take it in a filter).
+    "workbench.middleware.NulQueryMiddleware",
     "workbench.middleware.PrivateResponseMiddleware",
     # Last: turns a login locked out by django-axes into a 429 (see AXES_* below).
     "axes.middleware.AxesMiddleware",
@@ -292,8 +302,10 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "annotations.api.exceptions.exception_handler",
     # Filters from a fixed vocabulary; unknown query parameters on lists are a 400.
     "DEFAULT_FILTER_BACKENDS": ["annotations.api.filters.StrictFilterBackend"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON renderer; an answer quoting a lone surrogate is escaped, not a 500.
+    "DEFAULT_RENDERER_CLASSES": ["annotations.api.renderers.SurrogateSafeJSONRenderer"],
+    # JSON only, nesting bounded (a deep body is a 400, not a RecursionError).
+    "DEFAULT_PARSER_CLASSES": ["annotations.api.parsers.BoundedJSONParser"],
     # ?format= names an export format (json, claimreview, webannotation, jsonl), not a renderer.
     "URL_FORMAT_OVERRIDE": None,
     # Deny by default: every view needs an authenticated, active user unless it opts out

@@ -3,10 +3,13 @@ so input serializers only parse and shape arguments."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.validators import MaxLengthValidator
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from annotations.models import (
@@ -41,6 +44,43 @@ class LimitedCharField(serializers.CharField):
                 MaxLengthValidator(self.max_length) if isinstance(v, MaxLengthValidator) else v
                 for v in self.validators
             ]
+
+
+REFUSED_FIELD = "Unknown or read-only field: this endpoint does not take it."
+
+
+class InputSerializer(serializers.Serializer):
+    """The base of every serializer that reads a request body.
+
+    A key the endpoint does not take (unknown, or read-only on the resource such as a
+    project's ``slug``, ``created_by`` or ``id``) is a 400 naming it, and nothing is
+    written; DRF would drop it silently, so a client would believe it had changed what it
+    had not (issue 13, finding 5c). Nested input (a verdict's citations, each document of
+    a bulk request) is checked the same way, and the OpenAPI schema says so
+    (``additionalProperties: false``, ``StrictInputSchema``)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            refused = sorted(str(key) for key in data if key not in writable)
+            if refused:
+                raise serializers.ValidationError(
+                    {key[:100]: [REFUSED_FIELD] for key in refused[:50]}
+                )
+        return super().to_internal_value(data)
+
+
+class StrictInputSchema(OpenApiSerializerExtension):
+    """Request bodies read by an ``InputSerializer`` allow no other properties."""
+
+    target_class = InputSerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_basic_serializer(self.target, direction)
+        if direction == "request":
+            schema["additionalProperties"] = False
+        return schema
 
 
 # --- projects ---------------------------------------------------------------------------
@@ -80,7 +120,7 @@ class ProjectSerializer(serializers.ModelSerializer):
         return roles.get(project.pk)
 
 
-class ProjectCreateSerializer(serializers.Serializer):
+class ProjectCreateSerializer(InputSerializer):
     name = LimitedCharField(max_length=limits.MAX_PROJECT_NAME)
     slug = serializers.SlugField(max_length=80, required=False, allow_blank=True)
     organization = LimitedCharField(
@@ -110,7 +150,7 @@ class MemberSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MemberAddSerializer(serializers.Serializer):
+class MemberAddSerializer(InputSerializer):
     username = serializers.CharField(max_length=150)
     role = serializers.ChoiceField(choices=Role.choices)
 
@@ -229,7 +269,7 @@ class LongTextField(serializers.CharField):
         ]
 
 
-class DocumentCreateSerializer(serializers.Serializer):
+class DocumentCreateSerializer(InputSerializer):
     project = serializers.IntegerField()
     title = LimitedCharField(max_length=limits.MAX_TITLE)
     text = LongTextField(trim_whitespace=False)
@@ -284,7 +324,7 @@ class VerdictSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CitationInputSerializer(serializers.Serializer):
+class CitationInputSerializer(InputSerializer):
     url = LimitedCharField(max_length=limits.MAX_URL, required=False, allow_blank=True)
     source = serializers.IntegerField(required=False, allow_null=True)
     quote = LimitedCharField(
@@ -300,7 +340,7 @@ class CitationInputSerializer(serializers.Serializer):
         return attrs
 
 
-class VerdictCreateSerializer(serializers.Serializer):
+class VerdictCreateSerializer(InputSerializer):
     rating = serializers.CharField(max_length=40)
     confidence = serializers.ChoiceField(choices=Confidence.choices)
     rationale = LimitedCharField(
@@ -330,16 +370,16 @@ class ConsensusSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AdjudicateSerializer(serializers.Serializer):
+class AdjudicateSerializer(InputSerializer):
     rating = serializers.CharField(max_length=40)
     note = LimitedCharField(max_length=limits.MAX_NOTE)
 
 
-class NoteSerializer(serializers.Serializer):
+class NoteSerializer(InputSerializer):
     note = LimitedCharField(max_length=limits.MAX_NOTE)
 
 
-class ReasonSerializer(serializers.Serializer):
+class ReasonSerializer(InputSerializer):
     reason = LimitedCharField(max_length=limits.MAX_REASON)
 
 
@@ -391,7 +431,7 @@ class ClaimSerializer(serializers.ModelSerializer):
         }
 
 
-class ClaimCreateSerializer(serializers.Serializer):
+class ClaimCreateSerializer(InputSerializer):
     document = serializers.IntegerField()
     start = serializers.IntegerField()
     end = serializers.IntegerField()
@@ -400,7 +440,7 @@ class ClaimCreateSerializer(serializers.Serializer):
     claimant = LimitedCharField(required=False, allow_blank=True, max_length=limits.MAX_CLAIMANT)
 
 
-class ClaimUpdateSerializer(serializers.Serializer):
+class ClaimUpdateSerializer(InputSerializer):
     statement = LimitedCharField(required=False, max_length=limits.MAX_STATEMENT)
     claimant = LimitedCharField(required=False, allow_blank=True, max_length=limits.MAX_CLAIMANT)
 
@@ -410,7 +450,7 @@ class LeaseSerializer(serializers.Serializer):
     lease_expires_at = serializers.DateTimeField()
 
 
-class QueueNextSerializer(serializers.Serializer):
+class QueueNextSerializer(InputSerializer):
     project = serializers.IntegerField()
 
 
@@ -428,9 +468,8 @@ class DocumentDetailSerializer(DocumentSerializer):
         return None if claims is None else ClaimSerializer(claims, many=True).data
 
 
-class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+class TokenRequestSerializer(InputSerializer, AuthTokenSerializer):
+    """DRF's check of a username and password (``authenticate()``), refusing other keys."""
 
 
 class TokenSerializer(serializers.Serializer):
@@ -476,7 +515,7 @@ class DocumentRevisionTextSerializer(DocumentRevisionSerializer):
         read_only_fields = fields
 
 
-class RevisionCreateSerializer(serializers.Serializer):
+class RevisionCreateSerializer(InputSerializer):
     text = LongTextField(trim_whitespace=False)
     note = LimitedCharField(required=False, allow_blank=True, max_length=limits.MAX_NOTE)
 
@@ -502,7 +541,7 @@ class RevisionReportSerializer(serializers.Serializer):
     claims = ClaimPlacementSerializer(source="placements", many=True)
 
 
-class ReanchorSerializer(serializers.Serializer):
+class ReanchorSerializer(InputSerializer):
     start = serializers.IntegerField()
     end = serializers.IntegerField()
     exact = serializers.CharField(required=False, trim_whitespace=False)

@@ -8,7 +8,6 @@ quick to import. Nothing here fetches: trafilatura only parses the string it is 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from datetime import date
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
-from annotations.core import spans
+from annotations.core import safejson, spans
 from annotations.core.cleaning import drop_control_characters
 
 __all__ = ["HtmlDocument", "extract_html"]
@@ -150,9 +149,10 @@ def _json_ld_values(sources: list[str], key: str) -> Iterator[object]:
 
     for source in sources:
         try:
-            data = json.loads(source)
-        except (ValueError, RecursionError):
-            continue  # broken JSON-LD is common; it is only a hint
+            # Bounded nesting, so walk() (recursive) never meets a RecursionError either.
+            data = safejson.loads(source, allow_constants=True)
+        except ValueError:
+            continue  # broken or absurdly deep JSON-LD is common; it is only a hint
         yield from walk(data)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -54,9 +54,12 @@ def agreement_report(
     """Agreement over every current verdict of the project (or one document), whether or not
     the claim has reached consensus. Ordinal alpha leaves out ratings without an ordinal value.
 
-    Blind review: for a ``user`` below editor, claims still in review count only once that
-    user has judged them (otherwise the figures would hint at others' ratings), and the
-    per-reviewer rows are left out. ``user=None`` (internal use) and editors get everything.
+    Blind review: a ``user``'s figures rest only on the verdicts they may see, by the one
+    rule the dashboard and the exports use (``access.verdict_scope_for_user``): an editor
+    sees every verdict; a reviewer only those on claims they have judged themselves,
+    whatever the claim's status (a disputed claim they never judged used to count, and its
+    split told them how others had rated it). Per-reviewer rows are for editors only.
+    ``user=None`` (internal use) gets everything.
     """
     verdicts = Verdict.objects.filter(claim__project=project, is_current=True)
     if document is not None:
@@ -64,9 +67,8 @@ def agreement_report(
     restricted = user is not None and not access.is_editor(
         access.membership_get(user=user, project_id=project.pk)
     )
-    if restricted:
-        judged = Verdict.objects.filter(claim_id=OuterRef("claim_id"), reviewer=user)
-        verdicts = verdicts.filter(~Q(claim__status=ClaimStatus.IN_REVIEW) | Exists(judged))
+    if user is not None:
+        verdicts = access.verdict_scope_for_user(user=user, queryset=verdicts)
     rows = list(
         verdicts.values_list(
             "claim_id", "reviewer_id", "reviewer__username", "rating__key", "rating__ordinal"

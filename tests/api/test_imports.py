@@ -88,7 +88,11 @@ class ImportApiTests(ImportTestCase):
         self.assertEqual(again.status_code, 400)
         self.assertEqual(again.json()["code"], "duplicate")
         self.assertEqual(again.json()["duplicate_of"], document.pk)
-        self.assertEqual(self.post(self.preview_url, body).json()["duplicate_of"], document.pk)
+        preview = {"project": self.project.pk, "text": SAMPLE}  # the preview takes no metadata
+        self.assertEqual(self.post(self.preview_url, preview).json()["duplicate_of"], document.pk)
+        refused = self.post(self.preview_url, body)
+        self.assertEqual(refused.status_code, 400)
+        self.assertIn("Unknown or read-only field", refused.json()["author"][0])
 
     @LOCAL
     def test_import_by_url(self) -> None:

@@ -1,13 +1,15 @@
 """API: bodies that are not what a write endpoint reads (broken JSON, the wrong media
-type, a JSON value that is not an object)."""
+type, a JSON value that is not an object, keys the endpoint does not take)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 
 from annotations import services
+from annotations.api.serializers import REFUSED_FIELD
 from tests.api.base import API, ApiTestCase
 from tests.factories import make_claim
 
@@ -38,6 +40,10 @@ class MalformedBodyTests(ApiTestCase):
             ("POST", f"/claims/{c}/reopen/", self.editor, {}),
             ("POST", f"/claims/{c}/withdraw/", self.editor, {}),
             ("POST", "/queue/next/", self.reviewer_a, {}),
+            ("POST", "/documents/preview/", self.editor, {}),
+            ("POST", "/documents/import/", self.editor, {}),
+            ("POST", f"/documents/{self.document.pk}/revisions/", self.editor, {}),
+            ("POST", f"/claims/{c}/reanchor/", self.creator, {}),
         ]
 
     def send(self, method: str, path: str, user: Any, extra: dict[str, str], **kw: Any) -> Any:
@@ -78,3 +84,81 @@ class MalformedBodyTests(ApiTestCase):
                     )
                     self.assertEqual(response.status_code, 400, response.content)
                     self.assertIsInstance(response.json(), dict)
+
+    def test_a_key_the_endpoint_does_not_take_is_a_400_naming_it(self) -> None:
+        """Issue 13, finding 5c: unknown and read-only keys were dropped silently."""
+        for method, path, user, extra in self.endpoints():
+            for body in ({"bogus_key": 1}, {"id": 7, "created_by": 1}):
+                with (
+                    self.subTest(method=method, path=path, body=body),
+                    self.assertNothingWritten(),
+                ):
+                    response = self.send(
+                        method,
+                        path,
+                        user,
+                        extra,
+                        data=json.dumps(body),
+                        content_type="application/json",
+                    )
+                    self.assertEqual(response.status_code, 400, response.content)
+                    errors = response.json()
+                    for key in body:
+                        self.assertEqual(errors.get(key), [REFUSED_FIELD], errors)
+
+    def test_each_document_of_a_bulk_request_is_checked_by_index(self) -> None:
+        item = {"project": self.project.pk, "title": "T", "text": "Some text."}
+        body = [item, {**item, "text": "Other text.", "created_by": 1}]
+        with self.assertNothingWritten():
+            response = self.send(
+                "POST",
+                "/documents/",
+                self.editor,
+                {},
+                data=json.dumps(body),
+                content_type="application/json",
+            )
+        self.assertEqual(response.status_code, 400, response.content)
+        self.assertEqual(response.json(), {"1.created_by": [REFUSED_FIELD]})
+
+
+def test_every_request_body_in_the_schema_allows_no_other_keys() -> None:
+    """The schema says what the API does: every JSON object an operation reads (and each
+    object nested in one) has ``additionalProperties: false``; so every write serializer
+    is an ``InputSerializer``."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    components = schema["components"]["schemas"]
+
+    def objects(node: Any, seen: set[str]) -> list[tuple[str, dict[str, Any]]]:
+        found: list[tuple[str, dict[str, Any]]] = []
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                name = ref.rsplit("/", 1)[-1]
+                if name not in seen:
+                    seen.add(name)
+                    found += [(name, components[name]), *objects(components[name], seen)]
+            for value in node.values():
+                found += objects(value, seen)
+        elif isinstance(node, list):
+            for item in node:
+                found += objects(item, seen)
+        return found
+
+    checked: set[str] = set()
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body is None:
+                continue
+            for name, component in objects(body["schema"], set()):
+                if component.get("type") == "object" and "properties" in component:
+                    assert component.get("additionalProperties") is False, (method, path, name)
+                    checked.add(name)
+    assert {
+        "PatchedProjectUpdate",
+        "VerdictCreate",
+        "CitationInput",
+    } <= checked, sorted(checked)

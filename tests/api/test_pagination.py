@@ -58,9 +58,43 @@ class CursorPaginationTests(ApiTestCase):
         second = self.client_for(self.reviewer_a).get(first["next"]).json()
         self.assertIsNotNone(second["previous"])
 
-    def test_an_invalid_cursor_is_a_404(self) -> None:
+    def test_an_invalid_cursor_is_a_400_naming_it(self) -> None:
         response = self.get(self.reviewer_a, "/claims/", {"cursor": "bogus"})
-        self.assertDetail(response, 404, "Invalid cursor")
+        self.assertFieldError(response, "cursor", "Invalid cursor")
+
+    def test_a_tampered_cursor_position_is_a_400_not_a_query(self) -> None:
+        """Issue 13, finding 3: a cursor that decodes but whose position is not an id
+        (``cD1hYmM=`` is ``p=abc``) reached the query and made a 500."""
+        from base64 import b64encode
+
+        cursors = {
+            "cD1hYmM=": "position is not an id",  # the probe's: p=abc
+            b64encode(b"p=").decode(): "position is not an id",
+            b64encode(b"p=1e5").decode(): "position is not an id",
+            b64encode(b"p=-1").decode(): "position is not an id",
+            b64encode("p=\u0661".encode()).decode(): "not one this API handed out",
+            b64encode(b"p=99999999999999999999").decode(): "position is not an id",
+            b64encode(b"p=9223372036854775808").decode(): "out of range",
+            b64encode(b"o=1e5&p=1").decode(): "not one this API handed out",
+            "%00": "not one this API handed out",
+        }
+        for path in ("/claims/", "/documents/", "/projects/"):
+            for cursor, reason in cursors.items():
+                with self.subTest(path=path, cursor=cursor):
+                    response = self.get(self.reviewer_a, path, {"cursor": cursor})
+                    self.assertFieldError(response, "cursor", "Invalid cursor", reason)
+
+    def test_a_cursor_this_api_handed_out_still_works(self) -> None:
+        from base64 import b64encode
+
+        first = Claim.objects.order_by("id").first()
+        assert first is not None
+        cursor = b64encode(f"p={first.pk}".encode()).decode()
+        body = self.get(self.reviewer_a, "/claims/", {"cursor": cursor}).json()
+        self.assertEqual(
+            [row["id"] for row in body["results"]],
+            sorted(Claim.objects.filter(pk__gt=first.pk).values_list("id", flat=True)),
+        )
 
 
 class ListQueryCountTests(ApiTestCase):

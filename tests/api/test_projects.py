@@ -88,9 +88,12 @@ class ProjectApiTests(ApiTestCase):
         self.assertEqual(event.after["required_reviews"], 3)
 
     def test_the_slug_never_changes(self) -> None:
-        response = self.patch(self.admin, f"/projects/{self.project.pk}/", {"slug": "renamed"})
-        self.assertEqual(response.status_code, 200)
-        self.assertEqual(response.json()["slug"], "desk")
+        with self.assertNothingWritten():
+            response = self.patch(self.admin, f"/projects/{self.project.pk}/", {"slug": "renamed"})
+        self.assertFieldError(response, "slug", "Unknown or read-only field")
+        self.assertEqual(
+            self.get(self.admin, f"/projects/{self.project.pk}/").json()["slug"], "desk"
+        )
 
     def test_bad_policy_values_are_refused_and_nothing_is_written(self) -> None:
         cases = [

@@ -152,6 +152,32 @@ class ImportDocumentsTests(TestCase):
             sorted(Document.objects.values_list("title", flat=True)), ["T0", "T1", "T2"]
         )
 
+    def test_deeply_nested_json_is_a_failure_of_its_file_not_a_crash(self) -> None:
+        """Issue 13, finding 3: a 100,000-deep JSON file stopped the command with a
+        RecursionError; now it fails alone, with the reason, and the batch goes on."""
+        deep = "[" * 100_000 + "]" * 100_000
+        export = '{"schema": "workbench-export/1", "document": ' + "[" * 500 + "]" * 500 + "}"
+        good = self.write("good.txt", ARTICLE)
+        files = [self.write("deep.json", deep), self.write("export.json", export)]
+        for path in files:
+            with self.subTest(path=path.name, format="auto"):
+                output = self.import_(path, good)
+                self.assertIn(f"failed {path}: not JSON: nested more than 64 levels deep", output)
+            with self.subTest(path=path.name, format="workbench"):
+                output = self.import_(path, format="workbench")
+                self.assertIn(f"failed {path}: not JSON: nested more than 64 levels deep", output)
+        lines = self.write(
+            "deep.jsonl",
+            '{"text": '
+            + deep
+            + "}\n"
+            + json.dumps({"title": "Good", "text": "The council met on Monday."}),
+        )
+        output = self.import_(lines)
+        self.assertIn(f"failed {lines}:1: invalid JSON: nested too deeply", output)
+        self.assertEqual(Document.objects.count(), 2, output)  # the article and the good line
+        self.assertTrue(Document.objects.filter(title="Good").exists())
+
     def test_it_reports_a_missing_file(self) -> None:
         output = self.import_(self.dir / "missing.txt")
         self.assertIn("failed 1", output)

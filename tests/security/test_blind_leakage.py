@@ -286,3 +286,69 @@ class BlindQueuePropertyTests(HypothesisTestCase):
             text = body.decode("utf-8", "replace")
             for secret in [*secrets, "prop0.example", "prop1.example", "p_other_"]:
                 self.assertNotIn(secret, text, name)
+
+
+class AgreementScopeTests(TestCase):
+    """Issue 13, finding 5d: the agreement figures counted a disputed claim the caller had
+    never judged (only claims in review were left out), so a reviewer learned how the
+    others had split. Now they rest on ``access.verdict_scope_for_user``, as the dashboard
+    and the exports do: a reviewer's figures hold only claims they judged themselves."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        admin = make_user("admin")
+        cls.project = make_project(creator=admin, name="Desk", required_reviews=2)
+        cls.editor, cls.reviewer_a, cls.reviewer_b, cls.reviewer_c = (
+            make_user(name) for name in ("editor", "reviewer_a", "reviewer_b", "reviewer_c")
+        )
+        add_member(cls.project, cls.editor, Role.EDITOR)
+        for reviewer in (cls.reviewer_a, cls.reviewer_b, cls.reviewer_c):
+            add_member(cls.project, reviewer)
+        document = make_document(
+            project=cls.project,
+            actor=cls.editor,
+            text="Crime fell 20% last year. Unemployment is at a record low. Taxes rose.",
+        )
+        cls.disputed = make_claim(document=document, actor=cls.editor, exact="Crime fell 20%")
+        cls.resolved = make_claim(document=document, actor=cls.editor, exact="record low")
+        cls.mine = make_claim(document=document, actor=cls.editor, exact="Taxes rose")
+        judge(cls.disputed, cls.reviewer_b, "true")
+        judge(cls.disputed, cls.reviewer_c, "false")
+        judge(cls.resolved, cls.reviewer_b, "true")
+        judge(cls.resolved, cls.reviewer_c, "true")
+        judge(cls.mine, cls.reviewer_a, "false")
+        judge(cls.mine, cls.reviewer_b, "false")
+        for claim, status in ((cls.disputed, "disputed"), (cls.resolved, "resolved")):
+            claim.refresh_from_db()
+            assert claim.status == status, (claim.status, status)
+
+    def agreement(self, user: Any) -> dict[str, Any]:
+        client = APIClient()
+        client.force_authenticate(user)
+        response = client.get(f"{API}/projects/{self.project.pk}/agreement/")
+        self.assertEqual(response.status_code, 200, response.content)
+        return response.json()
+
+    def test_a_reviewer_counts_only_the_claims_they_judged(self) -> None:
+        body = self.agreement(self.reviewer_a)
+        # Only "Taxes rose" (judged by reviewer_a, who may now see reviewer_b's verdict):
+        # not the disputed claim, nor the resolved one, that they never judged.
+        self.assertEqual((body["claims"], body["verdicts"], body["reviewers"]), (1, 2, []))
+        self.assertEqual(body["percent_agreement"], 1.0)
+        page = Client()
+        page.force_login(self.reviewer_a)
+        html = page.get(self.project.get_absolute_url()).content.decode()
+        self.assertRegex(html, r"<dt>Verdicts</dt><dd>2</dd>")
+
+    def test_an_editor_sees_the_disputed_claim_and_every_row(self) -> None:
+        body = self.agreement(self.editor)
+        self.assertEqual((body["claims"], body["verdicts"]), (3, 6))
+        self.assertEqual(
+            sorted(row["username"] for row in body["reviewers"]),
+            ["reviewer_a", "reviewer_b", "reviewer_c"],
+        )
+        self.assertLess(body["percent_agreement"], 1.0)  # the dispute counts
+
+    def test_a_reviewer_who_judged_the_disputed_claim_sees_it(self) -> None:
+        body = self.agreement(self.reviewer_c)
+        self.assertEqual((body["claims"], body["verdicts"]), (2, 4))

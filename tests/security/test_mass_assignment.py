@@ -1,9 +1,12 @@
 """Privilege escalation through mass assignment (B.6 #28; CVAT CVE-2026-23526 class).
 
-Input serializers and forms list the fields a caller may set; everything else in a body
-(``is_staff``, ``is_superuser``, ``role``, ``project``, ``created_by``, ``status``,
-``version``, offsets, ids) is ignored or refused, and never changes a row. There is no
-endpoint that edits a user, and members can only be added by a project admin.
+Input serializers and forms list the fields a caller may set. In the API anything else in
+a body (``is_staff``, ``is_superuser``, ``role``, ``project``, ``created_by``, ``status``,
+``version``, offsets, ids) is a 400 naming each such key, and nothing is written (issue 13,
+finding 5c: it used to be dropped silently, so a client believed it had changed a project's
+``slug``); the same body without them is taken, with the server's values. UI forms ignore
+extra fields. There is no endpoint that edits a user, and members can only be added by a
+project admin.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from django.contrib.auth import get_user_model
 from django.test import TestCase
 from django.urls import Resolver404, resolve
 
-from annotations.models import Claim, Membership, Project, Role, Verdict
+from annotations.api.serializers import REFUSED_FIELD
+from annotations.models import Claim, Event, Membership, Project, Role, Verdict
 from tests.factories import grant
 from tests.security.world import API, World
 
@@ -47,8 +51,15 @@ class MassAssignmentTests(World, TestCase):
         self.assertEqual(self.user_flags(), flags_before)
         self.assertFalse(Project.objects.filter(pk=424242).exists())
 
-    def test_project_patch_ignores_everything_but_the_policy(self) -> None:
-        flags = self.user_flags()
+    def assertRefused(self, response: Any, body: dict[str, Any], taken: set[str]) -> None:
+        """400 naming every key of ``body`` outside ``taken``, and only those."""
+        self.assertEqual(response.status_code, 400, response.content)
+        errors = response.json()
+        self.assertEqual(set(errors), set(body) - taken, errors)
+        self.assertTrue(all(messages == [REFUSED_FIELD] for messages in errors.values()))
+
+    def test_project_patch_refuses_everything_but_the_policy(self) -> None:
+        flags, events = self.user_flags(), Event.objects.count()
         before = Project.objects.values().get(pk=self.project.pk)
         body = {
             **ESCALATION,
@@ -61,21 +72,36 @@ class MassAssignmentTests(World, TestCase):
         response = self.api(self.admin).patch(
             f"{API}/projects/{self.project.pk}/", body, format="json"
         )
-        self.assertIn(response.status_code, (200, 400), response.content)
-        after = Project.objects.values().get(pk=self.project.pk)
-        changed = {k for k in after if after[k] != before[k]}
-        self.assertLessEqual(changed, {"name"})
+        self.assertRefused(response, body, {"name"})
+        self.assertEqual(Project.objects.values().get(pk=self.project.pk), before)
         self.assertFalse(self.project.ratings.filter(key="pants").exists())
+        self.assertEqual(Event.objects.count(), events)
         self.assertNoEscalation(flags)
 
+    def test_the_probes_project_patch_is_a_400_naming_slug_created_by_and_id(self) -> None:
+        """Issue 13, finding 5c, exactly as probed: 200 with nothing changed, before."""
+        before = Project.objects.values().get(pk=self.project.pk)
+        body = {"slug": "renamed", "created_by": self.reviewer_a.pk, "id": 999}
+        for extra in ({}, {"name": "Renamed desk"}):
+            with self.subTest(extra=extra):
+                response = self.api(self.admin).patch(
+                    f"{API}/projects/{self.project.pk}/", {**body, **extra}, format="json"
+                )
+                self.assertRefused(response, body, set())
+                self.assertEqual(Project.objects.values().get(pk=self.project.pk), before)
+
     def test_project_create_makes_the_caller_its_admin_whatever_the_body_says(self) -> None:
-        flags = self.user_flags()
+        flags, projects = self.user_flags(), Project.objects.count()
         grant(self.reviewer_a, "add_project")
         body = {**ESCALATION, "name": "Fresh", "created_by": self.admin.pk}
         response = self.api(self.reviewer_a).post(f"{API}/projects/", body, format="json")
+        self.assertRefused(response, body, {"name"})
+        self.assertEqual(Project.objects.count(), projects)
+        response = self.api(self.reviewer_a).post(
+            f"{API}/projects/", {"name": "Fresh"}, format="json"
+        )
         self.assertEqual(response.status_code, 201, response.content)
         project = Project.objects.get(pk=response.json()["id"])
-        self.assertNotEqual(project.pk, 424242)
         self.assertEqual(project.created_by, self.reviewer_a)
         self.assertEqual(
             list(project.memberships.values_list("user__username", "role")),
@@ -86,7 +112,7 @@ class MassAssignmentTests(World, TestCase):
     def test_claim_patch_changes_statement_and_claimant_only(self) -> None:
         flags = self.user_flags()
         fields = ["status", "version", "project_id", "document_id", "created_by_id", "start", "end"]
-        before = Claim.objects.values(*fields, "exact").get(pk=self.blind.pk)
+        before = Claim.objects.values(*fields, "exact", "statement").get(pk=self.blind.pk)
         body = {
             **ESCALATION,
             "status": "published",
@@ -99,11 +125,19 @@ class MassAssignmentTests(World, TestCase):
             "anchor_status": "orphaned",
             "statement": "Edited by its creator",
         }
-        response = self.api(self.creator).patch(
-            f"{API}/claims/{self.blind.pk}/", body, format="json", HTTP_IF_MATCH='"1"'
+        client = self.api(self.creator)
+        path = f"{API}/claims/{self.blind.pk}/"
+        response = client.patch(path, body, format="json", HTTP_IF_MATCH='"1"')
+        self.assertRefused(response, body, {"statement"})
+        self.assertEqual(
+            Claim.objects.values(*fields, "exact", "statement").get(pk=self.blind.pk), before
+        )
+        response = client.patch(
+            path, {"statement": "Edited by its creator"}, format="json", HTTP_IF_MATCH='"1"'
         )
         self.assertEqual(response.status_code, 200, response.content)
         after = Claim.objects.values(*fields, "exact").get(pk=self.blind.pk)
+        before.pop("statement")
         self.assertEqual({**before, "version": before["version"] + 1}, after)
         self.assertNoEscalation(flags)
 
@@ -119,7 +153,13 @@ class MassAssignmentTests(World, TestCase):
             "created_by": self.editor.pk,
             "version": 50,
         }
-        response = self.api(self.reviewer_a).post(f"{API}/claims/", body, format="json")
+        claims = Claim.objects.count()
+        client = self.api(self.reviewer_a)
+        response = client.post(f"{API}/claims/", body, format="json")
+        self.assertRefused(response, body, {"document", "start", "end"})
+        self.assertEqual(Claim.objects.count(), claims)
+        body = {"document": self.document.pk, "start": 4, "end": 9}
+        response = client.post(f"{API}/claims/", body, format="json")
         self.assertEqual(response.status_code, 201, response.content)
         claim = Claim.objects.get(pk=response.json()["id"])
         self.assertEqual(
@@ -139,9 +179,20 @@ class MassAssignmentTests(World, TestCase):
             "revision": 7,
             "submitted_at": "2000-01-01T00:00:00Z",
         }
-        response = self.api(self.reviewer_a).post(
-            f"{API}/claims/{self.blind.pk}/verdicts/", body, format="json"
+        verdicts = Verdict.objects.count()
+        client = self.api(self.reviewer_a)
+        path = f"{API}/claims/{self.blind.pk}/verdicts/"
+        response = client.post(path, body, format="json")
+        self.assertRefused(response, body, {"rating", "confidence"})
+        # Each citation is checked too.
+        citation = {"url": "https://example.org/a", "stance": "supports", "created_by": 1}
+        response = client.post(
+            path, {"rating": "true", "confidence": "low", "citations": [citation]}, format="json"
         )
+        self.assertEqual(response.status_code, 400, response.content)
+        self.assertEqual(response.json(), {"citations": {"0": {"created_by": [REFUSED_FIELD]}}})
+        self.assertEqual(Verdict.objects.count(), verdicts)
+        response = client.post(path, {"rating": "true", "confidence": "low"}, format="json")
         self.assertEqual(response.status_code, 201, response.content)
         verdict = Verdict.objects.get(pk=response.json()["id"])
         self.assertEqual(
@@ -159,6 +210,11 @@ class MassAssignmentTests(World, TestCase):
                 response = self.api(user).post(path, {**body, "role": "admin"}, format="json")
                 self.assertEqual(response.status_code, 403)
         response = self.api(self.admin).post(path, body, format="json")
+        self.assertRefused(response, body, {"username", "role"})
+        self.assertFalse(Membership.objects.filter(user=self.outsider, project=self.project))
+        response = self.api(self.admin).post(
+            path, {"username": "outsider", "role": "reviewer"}, format="json"
+        )
         self.assertEqual(response.status_code, 201, response.content)
         self.assertEqual(
             Membership.objects.get(user=self.reviewer_b, project=self.project).role, Role.EDITOR

@@ -247,6 +247,26 @@ class ImportPageTests(ImportTestCase):
         self.assertTrue(any(note.startswith("Line 3 failed: invalid JSON") for note in notes))
         self.assertTrue(any(note.startswith("Line 4 duplicate:") for note in notes))
 
+    def test_deeply_nested_json_in_an_upload_is_reported_not_a_500(self) -> None:
+        """Issue 13, finding 3: a JSONL line or a page's JSON-LD nested 100,000 deep is the
+        line's failure (or an ignored hint), never a RecursionError."""
+        deep = "[" * 100_000 + "]" * 100_000
+        lines = [
+            '{"title": "Deep", "text": ' + deep + "}",
+            json.dumps({"title": "Fine", "text": "Body."}),
+        ]
+        self.client.force_login(self.editor)
+        upload = SimpleUploadedFile("deep.jsonl", "\n".join(lines).encode())
+        preview = self.preview({"file": upload, "remove_junk": "on"}, **HX)
+        self.assertContains(preview, "Line 1: invalid JSON: nested too deeply")
+        self.assertContains(preview, "1 document to import; 1 line refused")
+        page = ARTICLE_HTML.replace(
+            "</head>", f'<script type="application/ld+json">{deep}</script></head>'
+        )
+        upload = SimpleUploadedFile("deep.html", page.encode(), content_type="text/html")
+        preview = self.preview({"file": upload, "remove_junk": "on"}, **HX)
+        self.assertContains(preview, ARTICLE_SENTENCE)
+
     def test_an_html_upload_imports_the_main_text_and_the_metadata(self) -> None:
         self.client.force_login(self.editor)
         upload = SimpleUploadedFile("bridge.html", ARTICLE_HTML.encode(), content_type="text/html")

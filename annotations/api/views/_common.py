@@ -9,12 +9,12 @@ from django.http import Http404
 from drf_spectacular.utils import (
     OpenApiResponse,
 )
-from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
 from annotations import access, selectors
 from annotations.api.exceptions import PreconditionRequired
+from annotations.api.serializers import InputSerializer
 from annotations.models import Claim, Project, Role
 
 ERRORS = {
@@ -41,8 +41,9 @@ def int_param(request: Request, name: str, *, required: bool = False) -> int | N
 
 
 def parse_body(
-    serializer_class: type[serializers.Serializer], request: Request, **kwargs: Any
+    serializer_class: type[InputSerializer], request: Request, **kwargs: Any
 ) -> dict[str, Any]:
+    """The body, validated by an ``InputSerializer`` (unknown and read-only keys refused)."""
     serializer = serializer_class(data=request.data, **kwargs)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data

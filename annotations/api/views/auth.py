@@ -7,7 +7,6 @@ from drf_spectacular.utils import (
     extend_schema,
 )
 from rest_framework.authtoken.models import Token
-from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -39,7 +38,9 @@ class TokenApi(APIView):
     def post(self, request: Request) -> Response:
         # authenticate() gets Django's request, on which django-axes marks a lockout that
         # its middleware turns into a 429.
-        serializer = AuthTokenSerializer(data=request.data, context={"request": request._request})
+        serializer = s.TokenRequestSerializer(
+            data=request.data, context={"request": request._request}
+        )
         serializer.is_valid(raise_exception=True)
         token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
         return Response({"token": token.key})

@@ -36,7 +36,6 @@ class ClaimListApi(generics.ListAPIView):
             200: s.ClaimSerializer(many=True),
             400: ERRORS[400],
             401: ERRORS[401],
-            404: OpenApiResponse(description="Invalid cursor"),
         }
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -8,7 +8,6 @@ from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     PolymorphicProxySerializer,
     extend_schema,
 )
@@ -37,7 +36,6 @@ class DocumentListApi(generics.ListAPIView):
             200: s.DocumentSerializer(many=True),
             400: ERRORS[400],
             401: ERRORS[401],
-            404: OpenApiResponse(description="Invalid cursor"),
         }
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:

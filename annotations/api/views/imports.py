@@ -30,7 +30,7 @@ from annotations.services import importing, limits, source_fetch_metadata
 SOURCE_KEYS = ("text", "html", "url")
 
 
-class ImportSourceSerializer(serializers.Serializer):
+class ImportSourceSerializer(s.InputSerializer):
     project = serializers.IntegerField(help_text="The project to import into (editor role).")
     text = serializers.CharField(
         required=False, trim_whitespace=False, help_text="Plain text as scraped."

@@ -8,7 +8,6 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
 )
 from rest_framework import generics, status
@@ -40,7 +39,6 @@ class ProjectListApi(generics.ListAPIView):
             200: s.ProjectSerializer(many=True),
             400: ERRORS[400],
             401: ERRORS[401],
-            404: OpenApiResponse(description="Invalid cursor"),
         }
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:

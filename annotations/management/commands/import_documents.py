@@ -29,7 +29,6 @@ text already in the project) or failed, with the reason for each failure.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +41,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from annotations import services
-from annotations.core import export_mapping, fetching, jsonl
+from annotations.core import export_mapping, fetching, jsonl, safejson
 from annotations.models import Project
 from annotations.services import importing
 
@@ -273,7 +272,9 @@ def _from_jsonl(path: Path, *, clean: bool) -> Iterator[tuple[str, Any]]:
 
 def _is_native(content: str) -> bool:
     try:
-        data = json.loads(content)
+        data = safejson.loads(content, allow_constants=True)
+    except safejson.JsonTooDeep:
+        return True  # JSON, but nested too deep to be read: _from_native says so
     except ValueError:
         return False
     first = data[0] if isinstance(data, list) and data else data
@@ -302,7 +303,9 @@ def _first_project_block(args: list[str]) -> tuple[str, dict[str, Any]]:
 
 def _from_native(content: str, path: Path) -> Iterator[tuple[str, NativeItem | str]]:
     try:
-        data = json.loads(content)
+        # Nesting bounded: a deep file is this file's failure, not a RecursionError that
+        # stops the batch. NaN and Infinity are read so native_errors can name them.
+        data = safejson.loads(content, allow_constants=True)
     except ValueError as exc:
         yield str(path), f"not JSON: {exc}"
         return

@@ -1,0 +1,27 @@
+"""The API's one body parser: JSON, with its nesting bounded.
+
+DRF's ``JSONParser`` lets ``json`` recurse once per level, so a body of ``[`` x 100,000
+(200 KB, far below the size cap) ended in a ``RecursionError`` and a 500, even on the
+anonymous token endpoint. This parser reads through ``core.safejson``: nesting deeper
+than ``safejson.MAX_DEPTH``, bytes that are not in the declared charset, ``NaN`` and
+``Infinity`` are all a 400 ``{"detail": "JSON parse error - <reason>"}`` before any view
+runs. It is ``REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"]``'s only entry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser, get_encoding
+
+from annotations.core import safejson
+
+
+class BoundedJSONParser(JSONParser):
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        encoding = get_encoding(parser_context or {})
+        try:
+            text = stream.read().decode(encoding)
+            return safejson.loads(text, allow_constants=not self.strict)
+        except ValueError as exc:  # UnicodeDecodeError, JSONDecodeError, JsonTooDeep, …
+            raise ParseError(f"JSON parse error - {exc}") from None

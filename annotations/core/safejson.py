@@ -1,0 +1,68 @@
+"""Reading JSON someone else wrote, with its nesting bounded.
+
+Python's ``json`` recurses once per level of nesting, so ``[`` x 100,000 raises
+``RecursionError`` (not ``ValueError``) deep in the parser, and whatever walks the result
+recursively afterwards (a serializer, a schema validator) could fail the same way at a
+lesser depth. ``loads`` refuses anything nested deeper than ``max_depth`` before parsing,
+with a ``JsonTooDeep`` (a ``ValueError``, so callers that already turn a JSON error into
+a clean refusal need no other case), and never lets a ``RecursionError`` out.
+
+Pure Python, no Django: the API's parser (``annotations.api.parsers``) and the native
+import (``import_documents --format workbench``) both read through it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+# Far deeper than anything the API or a native export nests (four and seven levels).
+MAX_DEPTH = 64
+
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_BRACKETS = str.maketrans("[{]}", "(())")
+
+
+class JsonTooDeep(ValueError):
+    def __init__(self, max_depth: int) -> None:
+        super().__init__(f"nested more than {max_depth} levels deep")
+        self.max_depth = max_depth
+
+
+def nesting_exceeds(text: str, max_depth: int = MAX_DEPTH) -> bool:
+    """Whether the arrays and objects of JSON ``text`` nest more than ``max_depth`` deep.
+
+    Iterative and at C speed: brackets inside strings are dropped with the strings, the
+    rest becomes ``(`` / ``)``, and each pass removes the innermost ``()`` pairs, i.e.
+    one level, so at most ``max_depth`` passes over the brackets alone. Text that is not
+    JSON may be judged either way; ``json.loads`` refuses it anyway.
+    """
+    if text.count("[") + text.count("{") <= max_depth:
+        return False
+    skeleton = _NOT_BRACKET.sub("", _STRING.sub("", text)).translate(_BRACKETS)
+    if "(" * (max_depth + 1) in skeleton:
+        return True
+    for _ in range(max_depth):
+        reduced = skeleton.replace("()", "")
+        if len(reduced) == len(skeleton):
+            break
+        skeleton = reduced
+    return "()" in skeleton
+
+
+def loads(text: str, *, max_depth: int = MAX_DEPTH, allow_constants: bool = False) -> Any:
+    """``json.loads`` that refuses nesting deeper than ``max_depth`` (``JsonTooDeep``) and,
+    unless ``allow_constants``, the ``NaN``/``Infinity``/``-Infinity`` literals, which are
+    not JSON. Every refusal is a ``ValueError``."""
+    if nesting_exceeds(text, max_depth):
+        raise JsonTooDeep(max_depth)
+    try:
+        return json.loads(text, parse_constant=None if allow_constants else _refuse_constant)
+    except RecursionError:  # cannot happen below the bound; kept as a backstop
+        raise JsonTooDeep(max_depth) from None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
