@@ -155,7 +155,7 @@ class MemberAddSerializer(InputSerializer):
     role = serializers.ChoiceField(choices=Role.choices)
 
 
-class InvitationCreateSerializer(serializers.Serializer):
+class InvitationCreateSerializer(InputSerializer):
     username = LimitedCharField(
         max_length=limits.MAX_INVITED_AS,
         help_text="The username, or the email address, of the person invited.",

@@ -213,7 +213,7 @@ class MassAssignmentTests(World, TestCase):
         self.assertRefused(response, body, {"username", "role"})
         self.assertFalse(Membership.objects.filter(user=self.outsider, project=self.project))
         response = self.api(self.admin).post(
-            path, {"username": "outsider", "role": "reviewer"}, format="json"
+            path, {"username": "reviewer_b", "role": "editor"}, format="json"
         )
         self.assertEqual(response.status_code, 201, response.content)
         self.assertEqual(
@@ -221,10 +221,12 @@ class MassAssignmentTests(World, TestCase):
         )
         # Anybody else is invited (tests/security/test_invitations.py): an invitation takes
         # its name and role only, and accepting it gives the role offered, no flags.
+        invitations = f"{API}/projects/{self.project.pk}/invitations/"
+        escalated = {**ESCALATION, "username": "outsider", "role": "reviewer"}
+        response = self.api(self.admin).post(invitations, escalated, format="json")
+        self.assertRefused(response, escalated, {"username", "role"})
         invited = self.api(self.admin).post(
-            f"{API}/projects/{self.project.pk}/invitations/",
-            {**ESCALATION, "username": "outsider", "role": "reviewer"},
-            format="json",
+            invitations, {"username": "outsider", "role": "reviewer"}, format="json"
         )
         self.assertEqual(invited.status_code, 201, invited.content)
         accepted = self.api(self.outsider).post(
