@@ -9,12 +9,29 @@ as ``services.<name>``; the modules group them by subject.
 
 from annotations.services import limits
 from annotations.services._base import QueueConflict, event_record, now
-from annotations.services.claims import StaleVersion, claim_create, claim_update
+from annotations.services.claims import (
+    DuplicateClaim,
+    StaleVersion,
+    claim_create,
+    claim_duplicate_of,
+    claim_update,
+)
 from annotations.services.documents import (
     DocumentInput,
     document_create,
     document_create_many,
     document_update,
+)
+from annotations.services.idempotency import (
+    IdempotentRequest,
+    KeyInProgress,
+    KeyReused,
+    Replay,
+    StoredAnswer,
+    idempotency_dry_run,
+    idempotency_keys_purge,
+    idempotency_run,
+    idempotency_stored,
 )
 from annotations.services.leases import claim_skip, lease_next, lease_release
 from annotations.services.native_import import document_import_native
@@ -59,11 +76,18 @@ __all__ = [
     "CitationInput",
     "ClaimPlacement",
     "DocumentInput",
+    "DuplicateClaim",
+    "IdempotentRequest",
+    "KeyInProgress",
+    "KeyReused",
     "QueueConflict",
+    "Replay",
     "RevisionReport",
     "StaleVersion",
+    "StoredAnswer",
     "claim_adjudicate",
     "claim_create",
+    "claim_duplicate_of",
     "claim_publish",
     "claim_reanchor",
     "claim_reopen",
@@ -77,6 +101,10 @@ __all__ = [
     "document_revise",
     "document_update",
     "event_record",
+    "idempotency_dry_run",
+    "idempotency_keys_purge",
+    "idempotency_run",
+    "idempotency_stored",
     "lease_next",
     "lease_release",
     "limits",
