@@ -11,8 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 from typing import Any
+from unittest import mock
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import InterfaceError
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.response import Response
@@ -24,6 +26,7 @@ from annotations.models import (
     ClaimAnchor,
     Document,
     DocumentRevision,
+    Event,
     IdempotencyKey,
 )
 from tests.api.base import ApiTestCase
@@ -77,6 +80,30 @@ class AnswerLostTests(IdempotencyTestCase):
         self.assertEqual(after["Claim"], before["Claim"] + 1)
         self.assertEqual(after["Event"], before["Event"] + 1)
         self.assertEqual(Claim.objects.filter(statement="Crime fell.").count(), 1)
+
+    def test_a_claim_committed_before_a_503_is_not_created_twice_by_the_retry(self) -> None:
+        """The issue's scenario end to end: the write commits, then the connection dies while
+        the answer is made, so the client gets a 503 (``workbench/errors.py``) and retries."""
+        client = self.client_for(self.creator)
+        client.raise_request_exception = False
+        body = self.claim_body(statement="Crime fell.")
+        died = InterfaceError("connection already closed")
+        # Rendering the answer happens after the view returned, i.e. after the commit.
+        with mock.patch(
+            "rest_framework.response.Response.rendered_content",
+            new_callable=mock.PropertyMock,
+            side_effect=died,
+        ):
+            lost = client.post("/api/v1/claims/", body, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
+        self.assertEqual(lost.status_code, 503, lost.content)
+        landed = Claim.objects.get(statement="Crime fell.")  # the write did commit
+        with self.assertNothingWritten():
+            retry = client.post("/api/v1/claims/", body, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
+        self.assertEqual(retry.status_code, 201, retry.content)
+        self.assertEqual(retry.json()["id"], landed.pk)
+        self.assertEqual(retry[REPLAYED_HEADER], "true")
+        self.assertEqual(Claim.objects.filter(statement="Crime fell.").count(), 1)
+        self.assertEqual(Event.objects.filter(verb="claim.create", object_id=landed.pk).count(), 1)
 
     def test_a_document_post_is_answered_again_without_a_second_document(self) -> None:
         body = {"project": self.project.pk, "title": "Memo", "text": "A memo.\n"}
