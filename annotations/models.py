@@ -616,3 +616,48 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.verb} {self.object_type}:{self.object_id}"
+
+
+class IdempotencyKey(models.Model):
+    """The first answer to a POST sent with an ``Idempotency-Key`` header, so that a repeat
+    (the client lost the answer and retries) gets the same answer and writes nothing.
+
+    Written in the same transaction as the write it protects (a committed write always has
+    its key), and only for a successful (2xx) answer. One row per user and key: a key is
+    the client's, never shared between users. Rows expire (``expires_at``) and are purged
+    lazily or by ``manage.py purge_idempotency_keys``. Bookkeeping of the transport, not an
+    audit subject: the write it protects records its own event.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=2000, help_text="The endpoint the key was first used on.")
+    fingerprint = models.CharField(
+        max_length=64, help_text="SHA-256 of the canonical request (method, path, body)."
+    )
+    status_code = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Empty only inside the transaction that writes it."
+    )
+    response_body = models.TextField(blank=True, help_text="The first answer's JSON.")
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["user_id", "-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="annotations_idempotency_unique"),
+            models.CheckConstraint(
+                condition=Q(status_code__isnull=True)
+                | (Q(status_code__gte=200) & Q(status_code__lte=299)),
+                name="annotations_idempotency_success_only",
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("created_at")),
+                name="annotations_idempotency_expiry_after_creation",
+            ),
+        ]
+        indexes = [models.Index(fields=["expires_at"], name="annotations_idem_expiry_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.key} ({self.method} {self.path})"

@@ -55,6 +55,11 @@ API_LISTS = {  # token authentication is the first query of each
 PROJECT_EXPORT_BASE = 3
 PROJECT_EXPORT_PER_CHUNK = 5
 DOCUMENT_EXPORT = (9, 9)
+# POST /claims/ (inside the test's transaction, so savepoints count): token, document +
+# membership, savepoint, text window, document lock, duplicate check, claim, event, release.
+# With an Idempotency-Key: + key lookup, savepoint, expired-key purge, key insert, key
+# update, release. A replay: token and key lookup only.
+CLAIM_POST = {"without a key": 9, "with a key": 15, "replayed": 2}
 
 
 def _bulk_claims(document: Document, count: int, *, creator, reviewers, source: Source) -> None:
@@ -314,3 +319,36 @@ class ReaderWindowTests(DeskTestCase):
             with self.subTest(start=start):
                 response = self.client.get(document.get_absolute_url(), {"start": start})
                 self.assertEqual(response.status_code, 404)
+
+
+class WriteQueryCountTests(Personas, TestCase):
+    """The cost of creating a claim through the API, with and without an Idempotency-Key."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.make_personas()
+
+    def test_claim_post(self) -> None:
+        from rest_framework.authtoken.models import Token
+
+        key = Token.objects.create(user=self.creator).key
+        start = self.document.text.index("crime fell 20%")
+        url = reverse("api:claim-list")
+        counts = {}
+        for label, statement, extra in (
+            ("without a key", "First", {}),
+            ("with a key", "Second", {"HTTP_IDEMPOTENCY_KEY": "k-1"}),
+            ("replayed", "Second", {"HTTP_IDEMPOTENCY_KEY": "k-1"}),
+        ):
+            body = {"document": self.document.pk, "start": start, "end": start + 14}
+            with CaptureQueriesContext(connection) as context:
+                response = self.client.post(
+                    url,
+                    {**body, "statement": statement},
+                    content_type="application/json",
+                    HTTP_AUTHORIZATION=f"Token {key}",
+                    **extra,
+                )
+            self.assertEqual(response.status_code, 201, response.content)
+            counts[label] = len(context.captured_queries)
+        self.assertEqual(counts, CLAIM_POST)

@@ -99,7 +99,14 @@ class ReviewQueueConcurrencyTests(TransactionTestCase):
         document = make_document(project=self.project, actor=self.creator)
         line = SAMPLE_TEXT.index("\n")
         self.claims = [
-            make_claim(document=document, actor=self.creator, start=n % line, end=n % line + 5)
+            # The spans repeat, so each gets its own statement (the same claim twice is a 409).
+            make_claim(
+                document=document,
+                actor=self.creator,
+                start=n % line,
+                end=n % line + 5,
+                statement=f"Claim {n}",
+            )
             for n in range(self.CLAIMS)
         ]
 

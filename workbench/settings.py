@@ -264,6 +264,10 @@ WORKBENCH_MAX_DOCUMENT_CHARS = env_int("WORKBENCH_MAX_DOCUMENT_CHARS", 5_000_000
 WORKBENCH_FETCH_ALLOWED_HOSTS = env_list("WORKBENCH_FETCH_ALLOWED_HOSTS")
 WORKBENCH_FETCH_TIMEOUT = env_int("WORKBENCH_FETCH_TIMEOUT", 10)
 WORKBENCH_FETCH_MAX_BYTES = env_int("WORKBENCH_FETCH_MAX_BYTES", 5 * 1024 * 1024)
+# How long the first answer to a POST sent with an Idempotency-Key is kept for a repeat
+# (annotations.services.idempotency); expired keys are purged lazily or by
+# `manage.py purge_idempotency_keys`.
+IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
 
 # Security headers. CSP is enforced (not report-only) and allows no inline script or style.
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -1,7 +1,9 @@
 """One JSON error shape for the API: ``{"field": ["message"]}`` or ``{"detail": "message"}``.
 
-Services raise Django's ValidationError (400), ``QueueConflict`` (409) and
-``StaleVersion`` (412); the API maps them here so views stay thin.
+Services raise Django's ValidationError (400), ``QueueConflict`` (409; a
+``DuplicateClaim`` adds ``{"existing": {"id", "url"}}``), ``StaleVersion`` (412) and, for
+``Idempotency-Key``, ``KeyReused`` (422) and ``KeyInProgress`` (409); the API maps them
+here so views stay thin.
 """
 
 from __future__ import annotations
@@ -9,19 +11,32 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import reverse
 from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from annotations.services import QueueConflict, StaleVersion
+from annotations.services import (
+    DuplicateClaim,
+    KeyInProgress,
+    KeyReused,
+    QueueConflict,
+    StaleVersion,
+)
 
 
 class Conflict(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The request conflicts with the current state."
     default_code = "conflict"
+
+
+class Unprocessable(APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "The request cannot be processed."
+    default_code = "unprocessable"
 
 
 class PreconditionFailed(APIException):
@@ -50,7 +65,23 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DjangoValidationError):
         set_rollback()
         return Response(validation_error_data(exc), status=status.HTTP_400_BAD_REQUEST)
-    if isinstance(exc, QueueConflict):
+    if isinstance(exc, DuplicateClaim):
+        set_rollback()
+        url = reverse("api:claim-detail", args=[exc.existing_id])
+        request = context.get("request")
+        return Response(
+            {
+                "detail": str(exc),
+                "existing": {
+                    "id": exc.existing_id,
+                    "url": request.build_absolute_uri(url) if request is not None else url,
+                },
+            },
+            status=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, KeyReused):
+        exc = Unprocessable(str(exc))
+    elif isinstance(exc, (QueueConflict, KeyInProgress)):
         exc = Conflict(str(exc))
     elif isinstance(exc, StaleVersion):
         response = drf_exception_handler(PreconditionFailed(str(exc)), context)

@@ -440,6 +440,20 @@ class ClaimCreateSerializer(InputSerializer):
     claimant = LimitedCharField(required=False, allow_blank=True, max_length=limits.MAX_CLAIMANT)
 
 
+class ExistingClaimSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.URLField(help_text="The existing claim in the API")
+
+
+class DuplicateClaimSerializer(serializers.Serializer):
+    """409 on creating a claim that is already there (``services.DuplicateClaim``)."""
+
+    detail = serializers.CharField()
+    existing = ExistingClaimSerializer(
+        required=False, help_text="The claim this one would duplicate"
+    )
+
+
 class ClaimUpdateSerializer(InputSerializer):
     statement = LimitedCharField(required=False, max_length=limits.MAX_STATEMENT)
     claimant = LimitedCharField(required=False, allow_blank=True, max_length=limits.MAX_CLAIMANT)

@@ -9,12 +9,29 @@ as ``services.<name>``; the modules group them by subject.
 
 from annotations.services import limits
 from annotations.services._base import QueueConflict, event_record, now
-from annotations.services.claims import StaleVersion, claim_create, claim_update
+from annotations.services.claims import (
+    DuplicateClaim,
+    StaleVersion,
+    claim_create,
+    claim_duplicate_of,
+    claim_update,
+)
 from annotations.services.documents import (
     DocumentInput,
     document_create,
     document_create_many,
     document_update,
+)
+from annotations.services.idempotency import (
+    IdempotentRequest,
+    KeyInProgress,
+    KeyReused,
+    Replay,
+    StoredAnswer,
+    idempotency_dry_run,
+    idempotency_keys_purge,
+    idempotency_run,
+    idempotency_stored,
 )
 from annotations.services.invitations import (
     InvitationClosed,
@@ -66,12 +83,19 @@ __all__ = [
     "CitationInput",
     "ClaimPlacement",
     "DocumentInput",
+    "DuplicateClaim",
+    "IdempotentRequest",
     "InvitationClosed",
+    "KeyInProgress",
+    "KeyReused",
     "QueueConflict",
+    "Replay",
     "RevisionReport",
     "StaleVersion",
+    "StoredAnswer",
     "claim_adjudicate",
     "claim_create",
+    "claim_duplicate_of",
     "claim_publish",
     "claim_reanchor",
     "claim_reopen",
@@ -85,6 +109,10 @@ __all__ = [
     "document_revise",
     "document_update",
     "event_record",
+    "idempotency_dry_run",
+    "idempotency_keys_purge",
+    "idempotency_run",
+    "idempotency_stored",
     "invitation_accept",
     "invitation_create",
     "invitation_decline",

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from annotations import access, selectors
 from annotations.core import spans
+from annotations.core.idempotency import statement_key
 from annotations.models import (
     Claim,
     ClaimStatus,
@@ -16,11 +17,51 @@ from annotations.models import (
 )
 from annotations.services import limits
 from annotations.services._base import (
+    QueueConflict,
     User,
     _clean_and_save,
     _require_storable_text,
     event_record,
 )
+
+
+class DuplicateClaim(QueueConflict):
+    """The same claim is already on the document (HTTP 409): same span, same statement
+    (whitespace aside), not withdrawn. ``existing_id`` names it."""
+
+    def __init__(self, existing_id: int) -> None:
+        super().__init__(
+            f"The same claim already exists on this span (claim {existing_id}): "
+            "open it instead of creating it again."
+        )
+        self.existing_id = existing_id
+
+
+def claim_duplicate_of(*, document: Document, start: int, end: int, statement: str) -> int | None:
+    """The id of a claim that ``statement`` on ``[start, end)`` of the document's current
+    text would duplicate, or None: the one rule of what counts as the same claim.
+
+    Same document, same span in the current revision, same statement after whitespace
+    normalisation (``core.idempotency.statement_key``); a withdrawn claim does not count
+    (its span may be claimed again). Near duplicates (another span, another wording) are
+    other claims. Call inside the creating transaction after ``_document_lock``."""
+    key = statement_key(statement)
+    candidates = (
+        Claim.objects.filter(
+            document=document, start=start, end=end, anchor_revision=document.revision
+        )
+        .exclude(status=ClaimStatus.WITHDRAWN)
+        .order_by("id")
+        .values_list("id", "statement")
+    )
+    return next((pk for pk, text in candidates if statement_key(text) == key), None)
+
+
+def _document_lock(document: Document) -> None:
+    """Lock the document row until the transaction ends, so that two concurrent creations
+    of the same claim run one after the other and the second sees the first (PostgreSQL;
+    SQLite's write lock already serializes them)."""
+    list(Document.objects.select_for_update().filter(pk=document.pk).values_list("pk"))
 
 
 def _span_error(exc: spans.SpanError) -> ValidationError:
@@ -43,7 +84,8 @@ def claim_create(
     Raises ValidationError on a bad span (``start``/``end``), a client ``exact`` that is
     not the text at the span (the message quotes the actual text), text no database can
     store (NUL, a lone surrogate) in ``exact``, ``statement`` or ``claimant``, or a
-    ``statement`` or ``claimant`` over its limit (``limits``).
+    ``statement`` or ``claimant`` over its limit (``limits``); ``DuplicateClaim`` when the
+    same claim is already there (``claim_duplicate_of``; the statement defaults to the quote).
     """
     _require_storable_text(exact=exact, statement=statement, claimant=claimant)
     limits.require_lengths(
@@ -64,6 +106,11 @@ def claim_create(
         selector = spans.make_selector(window, start - window_start, end - window_start, exact)
     except spans.SpanError as exc:
         raise _span_error(exc) from None
+    statement = (statement or "").strip() or selector.exact
+    _document_lock(document)
+    existing = claim_duplicate_of(document=document, start=start, end=end, statement=statement)
+    if existing is not None:
+        raise DuplicateClaim(existing)
     claim = Claim(
         project_id=document.project_id,
         document=document,
@@ -72,7 +119,7 @@ def claim_create(
         exact=selector.exact,
         prefix=selector.prefix,
         suffix=selector.suffix,
-        statement=(statement or "").strip() or selector.exact,
+        statement=statement,
         claimant=(claimant or "").strip(),
         status=ClaimStatus.IN_REVIEW,
         anchor_revision=document.revision,
@@ -80,7 +127,8 @@ def claim_create(
     )
     # The span was checked above and the relations are loaded objects, so skip full_clean's
     # per-field existence queries and its one-query-per-CheckConstraint pass (the database
-    # enforces those constraints anyway): a claim costs one read of its window and two inserts.
+    # enforces those constraints anyway): a claim costs one read of its window, the document
+    # lock and the duplicate check, and two inserts.
     claim.full_clean(
         exclude=["project", "document", "created_by"],
         validate_unique=False,

@@ -50,11 +50,12 @@ class OffsetRoundTripTests(HypothesisTestCase):
         text = document.text
         self.assertEqual(text, spans.canonicalize(raw))
         count = data.draw(st.integers(min_value=1, max_value=4))
-        for _ in range(count):
+        for index in range(count):
             start = data.draw(st.integers(min_value=0, max_value=len(text) - 1))
             end = data.draw(st.integers(min_value=start + 1, max_value=len(text)))
+            # A span may be drawn twice: another statement makes it another claim (not a 409).
             services.claim_create(
-                document=document, start=start, end=end, actor=self.user, statement="s"
+                document=document, start=start, end=end, actor=self.user, statement=f"s{index}"
             )
         stored = list(Claim.objects.filter(document=document).values_list("start", "end", "exact"))
         for start, end, exact in stored:

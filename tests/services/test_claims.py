@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from annotations import services
 from annotations.models import Claim, ClaimStatus, Document, Event
@@ -52,7 +53,12 @@ class ClaimCreateTests(ServiceTestCase):
             for quote, start, end in self._targets(text):
                 with self.subTest(document=label, quote=quote):
                     claim = services.claim_create(
-                        document=document, start=start, end=end, exact=quote, actor=self.creator
+                        document=document,
+                        start=start,
+                        end=end,
+                        exact=quote,
+                        actor=self.creator,
+                        statement=f"{quote} ({label})",  # not the same claim twice
                     )
                     self.assertEqual(claim.exact, quote)
                     self.assertEqual(claim.exact, text[start:end])
@@ -140,7 +146,8 @@ class ClaimCreateTests(ServiceTestCase):
             ("   ", "crime fell 20%"),
             ("  Crime fell by a fifth.  ", "Crime fell by a fifth."),
         ]:
-            with self.subTest(statement=statement):
+            # Each in a rolled-back block: the first two are the same claim twice.
+            with self.subTest(statement=statement), transaction.atomic():
                 claim = make_claim(
                     document=self.document,
                     actor=self.creator,
@@ -150,6 +157,7 @@ class ClaimCreateTests(ServiceTestCase):
                 )
                 self.assertEqual(claim.statement, expected)
                 self.assertEqual(claim.claimant, "The mayor")
+                transaction.set_rollback(True)
 
     def test_it_puts_the_claim_in_the_documents_project_in_review(self) -> None:
         claim = make_claim(document=self.document, actor=self.creator, exact="record low")
@@ -226,3 +234,65 @@ class ClaimUpdateTests(ServiceTestCase):
         stored = Claim.objects.get(pk=self.claim.pk)
         self.assertEqual((stored.statement, stored.version), ("crime fell 20%", 1))
         self.assertEqual(counts(Event), before)
+
+
+class DuplicateClaimTests(ServiceTestCase):
+    """The one rule of what counts as the same claim (``claim_duplicate_of``)."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        cls.claim = make_claim(
+            document=cls.document,
+            actor=cls.creator,
+            exact="crime fell 20%",
+            statement="Crime fell.",
+        )
+
+    def create(self, **fields: object) -> Claim:
+        start = self.document.text.index("crime fell 20%")
+        return services.claim_create(
+            document=self.document,
+            start=fields.pop("start", start),  # type: ignore[arg-type]
+            end=fields.pop("end", start + 14),  # type: ignore[arg-type]
+            actor=self.reviewer_a,
+            **fields,  # type: ignore[arg-type]
+        )
+
+    def test_the_same_span_and_statement_is_refused_and_nothing_is_written(self) -> None:
+        before = counts(Claim, Event)
+        for statement in ("Crime fell.", " Crime\t fell. \n"):
+            with self.subTest(statement=statement):
+                with self.assertRaises(services.DuplicateClaim) as caught:
+                    self.create(statement=statement)
+                self.assertEqual(caught.exception.existing_id, self.claim.pk)
+                self.assertIn(f"claim {self.claim.pk}", str(caught.exception))
+                self.assertIsInstance(caught.exception, services.QueueConflict)
+        self.assertEqual(counts(Claim, Event), before)
+
+    def test_near_duplicates_are_other_claims(self) -> None:
+        start = self.document.text.index("crime fell 20%")
+        for fields in (
+            {"statement": "Crime fell!"},
+            {"statement": "crime fell."},
+            {"statement": "Crime fell.", "end": start + 13},
+            {"statement": "Crime fell.", "start": start + 1},
+        ):
+            with self.subTest(fields=fields):
+                self.assertIsNotNone(self.create(**fields).pk)
+
+    def test_a_withdrawn_claim_does_not_count(self) -> None:
+        services.claim_withdraw(claim=self.claim, actor=self.creator, reason="Wrong")
+        self.assertIsNone(
+            services.claim_duplicate_of(
+                document=self.document,
+                start=self.claim.start,
+                end=self.claim.end,
+                statement="Crime fell.",
+            )
+        )
+        self.assertNotEqual(self.create(statement="Crime fell.").pk, self.claim.pk)
+
+    def test_only_claims_anchored_in_the_current_text_count(self) -> None:
+        Claim.objects.filter(pk=self.claim.pk).update(anchor_revision=0)  # an older text's offsets
+        self.assertIsNotNone(self.create(statement="Crime fell.").pk)

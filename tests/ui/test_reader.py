@@ -300,3 +300,26 @@ class ClaimCreateViewTests(ReadingViewTestCase):
         response = self.client.post(self.url(), self.post_data(claimant="x" * 201), **HX)
         self.assertContains(response, "<mark>taxes rose 5%</mark>")
         self.assertContains(response, "Create claim")
+
+    def test_the_same_claim_again_links_to_the_existing_one_instead_of_creating_it(self) -> None:
+        self.login(self.creator)
+        self.client.post(self.url(), self.post_data())
+        existing = Claim.objects.get(document=self.emoji_document)
+        link = f'href="{existing.get_absolute_url()}" data-existing-claim="{existing.pk}"'
+        # The same span and statement (whitespace aside), from another reviewer.
+        self.login(self.reviewer_a)
+        again = self.post_data(statement="  Taxes rose 5%\nthis year. ")
+        response = self.client.post(self.url(), again, **HX)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response["HX-Retarget"], "#claim-form")
+        self.assertContains(response, "The same claim already exists on this span.")
+        self.assertContains(response, link)
+        self.assertContains(response, "<mark>taxes rose 5%</mark>")  # the form stays to change
+        plain = self.client.post(self.url(), again)
+        self.assertContains(plain, link, status_code=409)
+        self.assertContains(plain, "<html", status_code=409)
+        self.assertEqual(Claim.objects.filter(document=self.emoji_document).count(), 1)
+        # Another statement on the same span is another claim.
+        other = self.client.post(self.url(), self.post_data(statement="Taxes rose."), **HX)
+        self.assertNotContains(other, "already exists")
+        self.assertEqual(Claim.objects.filter(document=self.emoji_document).count(), 2)

@@ -150,6 +150,8 @@ def _claim_form_response(
     document: Document,
     form: ClaimCreateForm,
     selector: spans.Selector | None,
+    *,
+    duplicate_of: int | None = None,
 ) -> HttpResponse:
     context = {
         "document": document,
@@ -157,9 +159,13 @@ def _claim_form_response(
         "form": form,
         "selector": selector,
         "in_reader": wants_fragment(request),
+        "duplicate_of": duplicate_of,
+        "duplicate_url": (
+            reverse("workbench:claim-detail", kwargs={"pk": duplicate_of}) if duplicate_of else ""
+        ),
     }
     if not wants_fragment(request):
-        status = 422 if form.errors else 200
+        status = 409 if duplicate_of else 422 if form.errors else 200
         return render(request, "workbench/claim_form.html", context, status=status)
     response = render(request, "workbench/_claim_form.html", context)
     if request.method == "POST":
@@ -189,6 +195,7 @@ def claim_create(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             )
         return _claim_form_response(request, document, form, selector)
     form = ClaimCreateForm(request.POST)
+    duplicate_of = None
     if form.is_valid():
         try:
             claim = services.claim_create(
@@ -196,6 +203,10 @@ def claim_create(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             )
         except ValidationError as exc:
             attach_errors(form, exc)
+        except services.DuplicateClaim as exc:
+            # The same span and statement is already claimed: link to it, create nothing.
+            duplicate_of = exc.existing_id
+            form.add_error(None, "The same claim already exists on this span.")
         else:
             if wants_fragment(request):
                 context = reader_context(
@@ -208,4 +219,6 @@ def claim_create(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             messages.success(request, "Claim created; it is in the review queue.")
             return redirect(f"{document.get_absolute_url()}#claim-{claim.pk}")
     # Show the quote again unless the span itself was wrong (loads the text, errors only).
-    return _claim_form_response(request, document, form, _selector(form, document))
+    return _claim_form_response(
+        request, document, form, _selector(form, document), duplicate_of=duplicate_of
+    )

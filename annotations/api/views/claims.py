@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from annotations import access, selectors, services
 from annotations.api import serializers as s
 from annotations.api.filters import ClaimFilter
+from annotations.api.idempotency import idempotent
 from annotations.api.views._common import ERRORS, claim_reloaded, etag, if_match_version, parse_body
 from annotations.models import Claim
 
@@ -41,7 +42,19 @@ class ClaimListApi(generics.ListAPIView):
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(request=s.ClaimCreateSerializer, responses={201: s.ClaimSerializer, **ERRORS})
+    @idempotent
+    @extend_schema(
+        request=s.ClaimCreateSerializer,
+        responses={
+            201: s.ClaimSerializer,
+            409: OpenApiResponse(
+                s.DuplicateClaimSerializer,
+                description="The same claim (span and statement) is already there: "
+                '{"detail": ..., "existing": {"id": ..., "url": ...}}',
+            ),
+            **ERRORS,
+        },
+    )
     def post(self, request: Request) -> Response:
         data = parse_body(s.ClaimCreateSerializer, request)
         try:

@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from annotations import access, selectors, services
 from annotations.api import serializers as s
 from annotations.api.filters import DocumentFilter
+from annotations.api.idempotency import idempotent
 from annotations.api.views._common import ERRORS, parse_body, project_from_body
 from annotations.models import Document, Role
 
@@ -41,6 +42,7 @@ class DocumentListApi(generics.ListAPIView):
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
+    @idempotent
     @extend_schema(
         request=PolymorphicProxySerializer(
             component_name="DocumentCreateOneOrMany",
@@ -130,6 +132,7 @@ class DocumentRevisionsApi(APIView):
         revisions = document.revisions.select_related("superseded_by").defer("text", "raw_text")
         return Response(s.DocumentRevisionSerializer(revisions, many=True).data)
 
+    @idempotent
     @extend_schema(
         request=s.RevisionCreateSerializer,
         responses={201: s.RevisionReportSerializer, **ERRORS},

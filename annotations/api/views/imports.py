@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 
 from annotations import access, selectors
 from annotations.api import serializers as s
+from annotations.api.idempotency import idempotent
 from annotations.api.views._common import ERRORS, parse_body, project_from_body
 from annotations.core import fetching
 from annotations.core.urlnorm import UrlError, check_url
@@ -138,7 +139,15 @@ class DocumentPreviewApi(APIView):
         return Response(ImportPreviewSerializer(preview).data)
 
 
+def _read_import(
+    view: APIView, request: Request
+) -> tuple[Project, dict[str, Any], importing.ImportPreview]:
+    return _read(request, DocumentImportSerializer)
+
+
 class DocumentImportApi(APIView):
+    # The fetch runs before the write's transaction opens (and not at all for a repeat).
+    @idempotent(prepare=_read_import)
     @extend_schema(
         request=DocumentImportSerializer,
         responses={
@@ -152,8 +161,12 @@ class DocumentImportApi(APIView):
         description="Import one document from text, HTML or a URL (fetched safely), cleaned and with "
         "its metadata; the fields given here replace what was extracted. Editors.",
     )
-    def post(self, request: Request) -> Response:
-        project, data, preview = _read(request, DocumentImportSerializer)
+    def post(
+        self,
+        request: Request,
+        prepared: tuple[Project, dict[str, Any], importing.ImportPreview],
+    ) -> Response:
+        project, data, preview = prepared
         overrides = {
             key: data.get(key) or ("" if key != "published_date" else None)
             for key in ("title", "author", "publisher", "published_date", "source_url")

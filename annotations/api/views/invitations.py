@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from annotations import access, services
 from annotations.api import serializers as s
+from annotations.api.idempotency import idempotent
 from annotations.api.views._common import ERRORS, parse_body
 from annotations.models import Invitation, Project, Role
 
@@ -62,6 +63,7 @@ class ProjectInvitationsApi(APIView):
             ).data
         )
 
+    @idempotent
     @extend_schema(
         request=s.InvitationCreateSerializer,
         responses={201: s.ProjectInvitationSerializer, **ERRORS},

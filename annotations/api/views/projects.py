@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from annotations import access, selectors, services
 from annotations.api import serializers as s
+from annotations.api.idempotency import idempotent
 from annotations.api.views._common import ERRORS, int_param, parse_body
 from annotations.models import Document, Project, Role
 
@@ -44,6 +45,7 @@ class ProjectListApi(generics.ListAPIView):
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
+    @idempotent
     @extend_schema(
         request=s.ProjectCreateSerializer, responses={201: s.ProjectSerializer, **ERRORS}
     )
@@ -83,6 +85,7 @@ class ProjectMembersApi(APIView):
         members = project.memberships.select_related("user").order_by("user__username")
         return Response(s.MemberSerializer(members, many=True).data)
 
+    @idempotent
     @extend_schema(
         request=s.MemberAddSerializer,
         responses={201: s.MemberSerializer, **ERRORS},

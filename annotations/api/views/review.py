@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from annotations import access, selectors, services
 from annotations.api import serializers as s
+from annotations.api.idempotency import idempotent
 from annotations.api.views._common import (
     ERRORS,
     claim_reloaded,
@@ -82,6 +83,7 @@ class ClaimVerdictsApi(APIView):
         )
         return Response(s.VerdictSerializer(verdicts, many=True).data)
 
+    @idempotent
     @extend_schema(
         request=s.VerdictCreateSerializer,
         responses={
@@ -123,6 +125,7 @@ class ClaimConsensusApi(APIView):
 
 
 class ClaimAdjudicateApi(APIView):
+    @idempotent
     @extend_schema(
         request=s.AdjudicateSerializer,
         responses={
