@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import authenticate
 from django.core.validators import MaxLengthValidator
 from rest_framework import serializers
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
@@ -386,12 +387,41 @@ class DocumentDetailSerializer(DocumentSerializer):
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    """A username and password, checked by ``authenticate()`` (so django-axes counts a
+    failure, and an inactive account is refused like a wrong password)."""
+
+    username = serializers.CharField(write_only=True)
+    password = serializers.CharField(
+        style={"input_type": "password"}, trim_whitespace=False, write_only=True
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        user = authenticate(
+            request=self.context.get("request"),
+            username=attrs["username"],
+            password=attrs["password"],
+        )
+        if user is None:
+            raise serializers.ValidationError(
+                "Unable to log in with provided credentials.", code="authorization"
+            )
+        return {"user": user}
 
 
 class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField()
+    token = serializers.CharField(
+        help_text="The secret, shown this once: send it as `Authorization: Token <token>`."
+    )
+    id = serializers.CharField(
+        help_text="The token's public id (the start of its digest), as the token page lists it."
+    )
+    expiry = serializers.DateTimeField(
+        allow_null=True, help_text="When the token stops working; null: until revoked."
+    )
+
+
+class TokensRevokedSerializer(serializers.Serializer):
+    revoked = serializers.IntegerField(help_text="How many of your tokens were revoked.")
 
 
 def _http_url(value: str) -> str:

@@ -51,6 +51,17 @@ from annotations.services.sources import (
     source_get_or_create,
     source_update,
 )
+from annotations.services.tokens import (
+    IssuedToken,
+    SignOutReport,
+    sign_out_everywhere,
+    token_create,
+    token_id,
+    token_revoke,
+    token_ttl,
+    tokens_for_user,
+    tokens_revoke_all,
+)
 from annotations.services.verdicts import CitationInput, verdict_submit
 
 __all__ = [
@@ -59,8 +70,10 @@ __all__ = [
     "CitationInput",
     "ClaimPlacement",
     "DocumentInput",
+    "IssuedToken",
     "QueueConflict",
     "RevisionReport",
+    "SignOutReport",
     "StaleVersion",
     "claim_adjudicate",
     "claim_create",
@@ -90,8 +103,15 @@ __all__ = [
     "rating_delete",
     "rating_update",
     "ratings_delete_check",
+    "sign_out_everywhere",
     "source_fetch_metadata",
     "source_get_or_create",
     "source_update",
+    "token_create",
+    "token_id",
+    "token_revoke",
+    "token_ttl",
+    "tokens_for_user",
+    "tokens_revoke_all",
     "verdict_submit",
 ]
