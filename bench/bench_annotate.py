@@ -28,11 +28,13 @@ from bench import common
 
 
 def _token_client(user_id: int):
+    from django.contrib.auth import get_user_model
     from django.test import Client
-    from rest_framework.authtoken.models import Token
 
-    token, _ = Token.objects.get_or_create(user_id=user_id)
-    return Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    from annotations import services
+
+    user = get_user_model().objects.get(pk=user_id)
+    return Client(HTTP_AUTHORIZATION=f"Token {services.token_create(user=user).secret}")
 
 
 def _post(client, url: str, body: dict) -> dict:

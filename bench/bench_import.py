@@ -119,17 +119,19 @@ def child_command(db: str, path: str, fmt: str, slug: str) -> dict:
 def child_over_limit(db: str) -> dict:
     common.setup_django(db, migrate=False)
     from django.conf import settings
+    from django.contrib.auth import get_user_model
     from django.test import Client
-    from rest_framework.authtoken.models import Token
 
+    from annotations import services
     from bench import generate
 
     cast = generate.ensure_cast()
     project = _fresh_project("bench-import-limit")
-    token, _ = Token.objects.get_or_create(user_id=cast.admin_id)
+    admin = get_user_model().objects.get(pk=cast.admin_id)
+    token = services.token_create(user=admin).secret
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     body = json.dumps({"project": project.pk, "title": "too big", "text": "x" * (limit + 10)})
-    client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}")
     response = client.post("/api/v1/documents/", body, content_type="application/json")
     generate.wipe_project("bench-import-limit")
     return {"limit_bytes": limit, "body_bytes": len(body), "status": response.status_code}

@@ -193,7 +193,7 @@ BUCKETS = {
     "django_middleware_outside_drf": None,  # computed: WSGI handler - DRF dispatch
     "wsgi_handler": "django/core/handlers/wsgi.py:__call__",
     "drf_dispatch": "rest_framework/views.py:dispatch",
-    "token_auth": "rest_framework/authentication.py:authenticate_credentials",
+    "token_auth": "knox/auth.py:authenticate_credentials",
     "permissions_throttles": "rest_framework/views.py:check_permissions",
     "request_parse_validate": "annotations/api/views/_common.py:parse_body",
     "document_lookup": "annotations/selectors.py:document_get_for_user",

@@ -536,8 +536,9 @@ def seed(db_url: str, claims: int, documents: int, reviewers: int) -> World:
     from bench import generate
 
     common.setup_django(db_url)
-    from rest_framework.authtoken.models import Token
+    from django.contrib.auth import get_user_model
 
+    from annotations import services
     from annotations.models import Document, Project, Rating
 
     dataset = generate.ensure("queue", claims=claims, documents=documents, slug=SLUG)
@@ -547,13 +548,11 @@ def seed(db_url: str, claims: int, documents: int, reviewers: int) -> World:
     big_export = generate.ensure("export", verdicts=DROP_EXPORT_VERDICTS, slug="load-export")
     cast = generate.ensure_cast()
     project = Project.objects.get(pk=dataset.project_id)
-    tokens = {
-        t.user_id: t.key
-        for t in (
-            Token.objects.get_or_create(user_id=uid)[0]
-            for uid in [cast.admin_id, cast.editor_id, cast.creator_id, *cast.reviewer_ids]
-        )
-    }
+    # A new token per user and run (stored hashed: an earlier run's key cannot be read back).
+    users = get_user_model().objects.in_bulk(
+        [cast.admin_id, cast.editor_id, cast.creator_id, *cast.reviewer_ids]
+    )
+    tokens = {uid: services.token_create(user=user).secret for uid, user in users.items()}
     from django.db import connections
 
     world = World(

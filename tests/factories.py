@@ -28,6 +28,11 @@ def make_user(username: str, **extra: Any) -> AbstractBaseUser:
     )
 
 
+def api_token(user: AbstractBaseUser) -> str:
+    """A new API token for ``user``, made as the token endpoint makes one: its secret."""
+    return services.token_create(user=user).secret
+
+
 def grant(user: AbstractBaseUser, codename: str) -> None:
     """Give ``user`` the annotations model permission ``codename`` (e.g. ``add_project``)."""
     user.user_permissions.add(

@@ -36,7 +36,6 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
 from annotations import services
 from annotations.core import export_mapping
@@ -80,7 +79,7 @@ def build_desk() -> Project:
     consensus (unanimous, adjudicated, reopened), a published claim, events and a token."""
     admin = make_user("admin", is_staff=True, is_superuser=True)
     project = make_project(creator=admin, name="Desk", organization="Example Fact Desk")
-    Token.objects.create(user=admin)
+    services.token_create(user=admin)
     Rating.objects.create(project=project, key="satire", label="Satire", ordinal=None, position=8)
     # The desk's own scale: a default relabelled and renumbered, one removed. A restore
     # that rebuilt the default scale would change the exports' scale and ClaimReview.
@@ -228,7 +227,7 @@ def test_a_dump_restored_into_an_empty_database_has_every_row(
     original, restored = table_contents(source), table_contents(empty_postgres)
     assert sorted(restored) == sorted(original)
     for table in (
-        "auth_user", "authtoken_token", "annotations_project", "annotations_membership",
+        "auth_user", "knox_authtoken", "annotations_project", "annotations_membership",
         "annotations_rating", "annotations_document", "annotations_claim",
         "annotations_verdict", "annotations_citation", "annotations_source",
         "annotations_consensus", "annotations_consensus_verdicts", "annotations_assignment",

@@ -1,12 +1,16 @@
-"""Data migrations, run forwards (and back) on rows written in the schema before them."""
+"""Data migrations, run forwards (and back) on rows written in the schema before them;
+and 0007, which drops DRF's clear-text token table."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.recorder import MigrationRecorder
 from django.test import TransactionTestCase
+from django.utils import timezone
 
 BEFORE = [("annotations", "0003_claim_export_index")]
 AFTER = [("annotations", "0006_source_project_required")]
@@ -166,3 +170,58 @@ class SourcesPerProjectAndCiterMigrationTests(TransactionTestCase):
             ),
             {rows["shared"].pk},
         )
+
+
+class DropPlainTokensMigrationTests(TransactionTestCase):
+    """0007: DRF's clear-text ``authtoken_token`` table (keys and all) does not survive the
+    upgrade, and its migrations are forgotten; a database that never had it migrates too."""
+
+    BEFORE = [("annotations", "0006_source_project_required")]
+    AFTER = [("annotations", "0007_drop_plain_tokens")]
+    KEY = "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"
+
+    def migrate(self, targets: list[tuple[str, str]]) -> None:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(targets)
+
+    def tearDown(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS authtoken_token")
+        MigrationRecorder(connection).migration_qs.filter(app="authtoken").delete()
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+    def tables(self) -> list[str]:
+        return connection.introspection.table_names()
+
+    def test_it_drops_the_clear_text_keys(self) -> None:
+        self.migrate(self.BEFORE)
+        user_model = get_user_model()
+        user = user_model.objects.create(username="scripted")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, "
+                "created timestamp NOT NULL, user_id integer NOT NULL UNIQUE)"
+            )
+            cursor.execute(
+                "INSERT INTO authtoken_token (key, created, user_id) VALUES (%s, %s, %s)",
+                [self.KEY, timezone.now(), user.pk],
+            )
+        recorder = MigrationRecorder(connection)
+        for name in ("0001_initial", "0002_auto_20160226_1747", "0003_tokenproxy"):
+            recorder.record_applied("authtoken", name)
+        self.assertIn("authtoken_token", self.tables())
+
+        self.migrate(self.AFTER)
+        self.assertNotIn("authtoken_token", self.tables())
+        self.assertFalse(recorder.migration_qs.filter(app="authtoken").exists())
+        self.assertTrue(user_model.objects.filter(username="scripted").exists())
+
+    def test_without_the_table_it_is_a_no_op_both_ways(self) -> None:
+        self.migrate(self.BEFORE)
+        self.assertNotIn("authtoken_token", self.tables())
+        self.migrate(self.AFTER)
+        self.migrate(self.BEFORE)
+        self.assertNotIn("authtoken_token", self.tables())

@@ -28,7 +28,15 @@ from annotations.models import (
     Source,
     Verdict,
 )
-from tests.factories import Personas, add_member, judge, make_claim, make_document, make_project
+from tests.factories import (
+    Personas,
+    add_member,
+    api_token,
+    judge,
+    make_claim,
+    make_document,
+    make_project,
+)
 
 SIZES = (0, 50, 2000)
 HX = {"HTTP_HX_REQUEST": "true"}
@@ -160,9 +168,7 @@ class DeskTestCase(Personas, TestCase):
         """Queries of one request (a streamed response is read to the end)."""
         client = self.client
         if token:
-            from rest_framework.authtoken.models import Token
-
-            key = Token.objects.get_or_create(user=user or self.editor)[0].key
+            key = api_token(user or self.editor)
             extra["HTTP_AUTHORIZATION"] = f"Token {key}"
         else:
             client.force_login(user or self.editor)
@@ -234,9 +240,7 @@ class QueryCountTests(DeskTestCase):
         project, _, _ = self.desks[2000]
         url = reverse("api:claim-list") + f"?project={project.pk}&page_size=100"
         first = self.count("get", url, token=True)
-        from rest_framework.authtoken.models import Token
-
-        key = Token.objects.get(user=self.editor).key
+        key = api_token(self.editor)
         page = self.client.get(url, HTTP_AUTHORIZATION=f"Token {key}").json()
         self.assertEqual(self.count("get", page["next"], token=True), first)
 

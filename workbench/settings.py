@@ -93,7 +93,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
+    # API tokens, stored hashed (annotations.services.tokens); before annotations, whose
+    # admin replaces knox's.
+    "knox",
     "django_filters",
     # workbench comes before drf_spectacular so its template override (no inline style) wins.
     "workbench",
@@ -252,6 +254,27 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
 # REMOTE_ADDR; the token endpoint's throttle reads it the same way (NUM_PROXIES below).
 AXES_CLIENT_IP_CALLABLE = "workbench.middleware.client_address"
 
+
+def env_token_ttl_days(name: str, default: int) -> int:
+    """Days an API token lives: unset is ``default``; empty or 0 is no expiry."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    if value.strip() == "":
+        return 0
+    days = env_int(name, default)
+    if days < 0:
+        raise ImproperlyConfigured(
+            f"{name} must be 0 (no expiry) or a number of days, not {value!r}"
+        )
+    return days
+
+
+# API tokens (django-rest-knox, annotations.services.tokens): each password exchange or
+# token-page click makes a new token, stored as a SHA-512 digest, living this many days
+# (0: until revoked). A password change or "sign out everywhere" revokes them all.
+API_TOKEN_TTL_DAYS = env_token_ttl_days("API_TOKEN_TTL_DAYS", 90)
+
 # Request limits: a document body is capped separately (WORKBENCH_MAX_DOCUMENT_CHARS).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 12 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
@@ -299,8 +322,9 @@ if env_bool("BEHIND_TLS_PROXY", False):
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        # Token first, so an anonymous API call gets 401 with WWW-Authenticate.
-        "rest_framework.authentication.TokenAuthentication",
+        # Token first, so an anonymous API call gets 401 with WWW-Authenticate: Token.
+        # Hashed knox tokens, "Authorization: Token <key>" (annotations.api.authentication).
+        "annotations.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "EXCEPTION_HANDLER": "annotations.api.exceptions.exception_handler",
@@ -323,6 +347,17 @@ REST_FRAMEWORK = {
     # X-Forwarded-For behind N proxies (as workbench.middleware.client_address); without
     # it DRF would key on the whole header a client can write.
     "NUM_PROXIES": AXES_IPWARE_PROXY_COUNT or 0,
+}
+
+# Knox's own views and admin are not used (annotations.api.views.auth, the token page and
+# annotations.services.tokens make and revoke tokens, with their expiry and events); these
+# keep its defaults in line with ours all the same.
+REST_KNOX = {
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTH_TOKEN_CHARACTER_LENGTH": 64,
+    "TOKEN_PREFIX": "",
+    "TOKEN_TTL": dt.timedelta(days=API_TOKEN_TTL_DAYS) if API_TOKEN_TTL_DAYS else None,
+    "AUTO_REFRESH": False,
 }
 
 SPECTACULAR_SETTINGS = {

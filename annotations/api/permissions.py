@@ -1,7 +1,7 @@
 """API access defaults: deny unless an authenticated, active user calls.
 
 ``IsActiveUser`` is the project-wide default (``DEFAULT_PERMISSION_CLASSES``) and guards
-the OpenAPI schema and docs too. Views never loosen it except the token endpoint, which
+the OpenAPI schema and docs too. Views never loosen it except the token endpoint's POST, which
 authenticates by password. Object and role checks are not done here: they live in the
 ``selectors.*_get_for_user`` helpers, which every view calls, so a list or detail can only
 ever reach rows of the caller's projects.

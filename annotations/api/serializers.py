@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.contrib.auth import authenticate
 from django.core.validators import MaxLengthValidator
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
-from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from annotations.models import (
@@ -482,12 +482,42 @@ class DocumentDetailSerializer(DocumentSerializer):
         return None if claims is None else ClaimSerializer(claims, many=True).data
 
 
-class TokenRequestSerializer(InputSerializer, AuthTokenSerializer):
-    """DRF's check of a username and password (``authenticate()``), refusing other keys."""
+class TokenRequestSerializer(InputSerializer):
+    """A username and password, checked by ``authenticate()`` (so django-axes counts a
+    failure, and an inactive account is refused like a wrong password)."""
+
+    username = serializers.CharField(write_only=True)
+    password = serializers.CharField(
+        style={"input_type": "password"}, trim_whitespace=False, write_only=True
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        user = authenticate(
+            request=self.context.get("request"),
+            username=attrs["username"],
+            password=attrs["password"],
+        )
+        if user is None:
+            raise serializers.ValidationError(
+                "Unable to log in with provided credentials.", code="authorization"
+            )
+        return {"user": user}
 
 
 class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField()
+    token = serializers.CharField(
+        help_text="The secret, shown this once: send it as `Authorization: Token <token>`."
+    )
+    id = serializers.CharField(
+        help_text="The token's public id (the start of its digest), as the token page lists it."
+    )
+    expiry = serializers.DateTimeField(
+        allow_null=True, help_text="When the token stops working; null: until revoked."
+    )
+
+
+class TokensRevokedSerializer(serializers.Serializer):
+    revoked = serializers.IntegerField(help_text="How many of your tokens were revoked.")
 
 
 def _http_url(value: str) -> str:

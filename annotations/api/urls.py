@@ -7,6 +7,7 @@ app_name = "api"
 
 urlpatterns = [
     path("auth/token/", views.TokenApi.as_view(), name="token"),
+    path("auth/tokens/", views.TokensApi.as_view(), name="tokens"),
     path("projects/", views.ProjectListApi.as_view(), name="project-list"),
     path("projects/<int:pk>/", views.ProjectDetailApi.as_view(), name="project-detail"),
     path("projects/<int:pk>/members/", views.ProjectMembersApi.as_view(), name="project-members"),

@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("annotations", "0006_source_project_required"),
+        ("annotations", "0007_drop_plain_tokens"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -75,6 +75,17 @@ from annotations.services.sources import (
     source_get_or_create,
     source_update,
 )
+from annotations.services.tokens import (
+    IssuedToken,
+    SignOutReport,
+    sign_out_everywhere,
+    token_create,
+    token_id,
+    token_revoke,
+    token_ttl,
+    tokens_for_user,
+    tokens_revoke_all,
+)
 from annotations.services.verdicts import CitationInput, verdict_submit
 
 __all__ = [
@@ -86,11 +97,13 @@ __all__ = [
     "DuplicateClaim",
     "IdempotentRequest",
     "InvitationClosed",
+    "IssuedToken",
     "KeyInProgress",
     "KeyReused",
     "QueueConflict",
     "Replay",
     "RevisionReport",
+    "SignOutReport",
     "StaleVersion",
     "StoredAnswer",
     "claim_adjudicate",
@@ -130,8 +143,15 @@ __all__ = [
     "rating_delete",
     "rating_update",
     "ratings_delete_check",
+    "sign_out_everywhere",
     "source_fetch_metadata",
     "source_get_or_create",
     "source_update",
+    "token_create",
+    "token_id",
+    "token_revoke",
+    "token_ttl",
+    "tokens_for_user",
+    "tokens_revoke_all",
     "verdict_submit",
 ]

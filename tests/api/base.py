@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.test import TestCase
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.response import Response
 from rest_framework.test import APIClient
 
@@ -29,7 +29,7 @@ from annotations.models import (
     Source,
     Verdict,
 )
-from tests.factories import Personas
+from tests.factories import Personas, api_token
 
 API = "/api/v1"
 
@@ -46,8 +46,8 @@ COUNTED_MODELS = (
     Assignment,
     Consensus,
     Event,
+    AuthToken,
     Invitation,
-    Token,
 )
 
 CLAIM_FIELDS = {
@@ -142,7 +142,7 @@ class ApiTestCase(Personas, TestCase):
         cls.make_personas(**cls.policy)
         cls.tokens: dict[int, str] = {}
         for user in cls.personas():
-            cls.tokens[user.pk] = Token.objects.create(user=user).key
+            cls.tokens[user.pk] = api_token(user)
 
     @classmethod
     def personas(cls) -> list[AbstractBaseUser]:
@@ -159,7 +159,7 @@ class ApiTestCase(Personas, TestCase):
     def client_for(self, user: AbstractBaseUser | None) -> APIClient:
         client = APIClient()
         if user is not None:
-            token = self.tokens.get(user.pk) or Token.objects.get_or_create(user=user)[0].key
+            token = self.tokens.get(user.pk) or api_token(user)
             client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
         return client
 

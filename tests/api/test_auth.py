@@ -1,10 +1,13 @@
 """API: the token endpoint (``POST /auth/token/``), and how a caller authenticates: token
-or session (with CSRF for session writes), inactive users refused."""
+or session (with CSRF for session writes), inactive users refused. Revoking, expiry and
+hashing: ``tests/security/test_tokens.py``."""
 
 from __future__ import annotations
 
+import re
+
 from django.test import Client
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from tests.api.base import API, ApiTestCase
@@ -17,17 +20,26 @@ class TokenApiTests(ApiTestCase):
             None, "/auth/token/", {"username": "reviewer_a", "password": "pw-reviewer_a"}
         )
         self.assertEqual(response.status_code, 200)
-        self.assertEqual(response.json(), {"token": self.tokens[self.reviewer_a.pk]})
+        body = response.json()
+        self.assertEqual(set(body), {"token", "id", "expiry"})
+        self.assertRegex(body["token"], r"^[0-9a-f]{64}$")
+        self.assertNotEqual(body["token"], self.tokens[self.reviewer_a.pk])
+        self.assertRegex(body["id"], r"^[0-9a-f]{12}$")
+        self.assertTrue(re.match(r"^\d{4}-\d\d-\d\dT", body["expiry"]), body)
 
-    def test_it_creates_a_token_once_and_returns_it_again(self) -> None:
+    def test_each_exchange_makes_a_new_token(self) -> None:
         newcomer = make_user("newcomer")
-        first = self.post(None, "/auth/token/", {"username": "newcomer", "password": "pw-newcomer"})
-        second = self.post(
-            None, "/auth/token/", {"username": "newcomer", "password": "pw-newcomer"}
-        )
-        self.assertEqual(first.status_code, 200)
-        self.assertEqual(first.json(), second.json())
-        self.assertEqual(Token.objects.get(user=newcomer).key, first.json()["token"])
+        credentials = {"username": "newcomer", "password": "pw-newcomer"}
+        first = self.post(None, "/auth/token/", credentials)
+        second = self.post(None, "/auth/token/", credentials)
+        self.assertEqual((first.status_code, second.status_code), (200, 200))
+        self.assertNotEqual(first.json()["token"], second.json()["token"])
+        self.assertNotEqual(first.json()["id"], second.json()["id"])
+        self.assertEqual(AuthToken.objects.filter(user=newcomer).count(), 2)
+        for answer in (first, second):
+            client = APIClient()
+            client.credentials(HTTP_AUTHORIZATION=f"Token {answer.json()['token']}")
+            self.assertEqual(client.get(f"{API}/projects/").status_code, 200)
 
     def test_the_token_authenticates_api_calls(self) -> None:
         key = self.post(

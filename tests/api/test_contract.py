@@ -39,7 +39,6 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import CheckFunction, not_a_server_error
 from schemathesis.core.failures import Failure
 from schemathesis.specs.openapi.checks import (
@@ -52,7 +51,15 @@ from schemathesis.specs.openapi.checks import (
 from annotations import services
 from annotations.models import Role
 from tests.api.base import DEFAULT_SCALE_KEYS
-from tests.factories import Personas, judge, make_claim, make_document, make_member, make_user
+from tests.factories import (
+    Personas,
+    api_token,
+    judge,
+    make_claim,
+    make_document,
+    make_member,
+    make_user,
+)
 
 SCHEMA_URL = "/api/schema/"
 # URL_FORMAT_OVERRIDE is off (``format`` is an export parameter), so ask for JSON by media type.
@@ -350,8 +357,7 @@ def _auth(persona: str, cast: SimpleNamespace) -> dict[str, str]:
     """The persona's Authorization header; none for the anonymous caller."""
     if persona == "anonymous":
         return {}
-    token, _ = Token.objects.get_or_create(user=getattr(cast, persona))
-    return {"Authorization": f"Token {token.key}"}
+    return {"Authorization": f"Token {api_token(getattr(cast, persona))}"}
 
 
 @pytest.mark.parametrize(
@@ -474,8 +480,7 @@ def test_known_answers_are_documented(
     operation = api_schema.find_operation_by_label(label)
     headers = dict(headers)
     if persona is not None:
-        token, _ = Token.objects.get_or_create(user=getattr(cast, persona))
-        headers["Authorization"] = f"Token {token.key}"
+        headers["Authorization"] = f"Token {api_token(getattr(cast, persona))}"
     path_parameters = {"id": getattr(cast, target).pk} if target else {}
     if body == "new document":
         body = {"project": cast.project.pk, "title": "One", "text": "One document."}

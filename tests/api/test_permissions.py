@@ -131,6 +131,8 @@ class ApiPermissionMatrixTests(ApiTestCase):
         new_doc = {"project": p, "title": "New", "text": "A brand new text."}
         return [
             Row("token", "POST", "/auth/token/", statuses(400, 200, 200, 200, 200), credentials),
+            Row("token revoke", "DELETE", "/auth/token/", statuses(401, 204, 204, 204, 204)),
+            Row("tokens revoke all", "DELETE", "/auth/tokens/", statuses(401, 200, 200, 200, 200)),
             Row("project list", "GET", "/projects/", statuses(401, 200, 200, 200, 200)),
             Row(
                 "project create",

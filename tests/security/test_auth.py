@@ -6,7 +6,7 @@
 * HTTP Basic is not an authenticator; there is no sign-up or user-editing URL.
 * The schema and the API docs need a signed-in user.
 * The token endpoint wants a password (never hands a token to a session or to a GET) and
-  is throttled; failed passwords lock the username + address pair out (django-axes) on
+  is throttled (revoking, expiry, hashing: ``test_tokens.py``); failed passwords lock the username + address pair out (django-axes) on
   the login page, the admin login and the token endpoint alike; a success resets.
 """
 
@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.test import TestCase, override_settings
 from django.urls import Resolver404, get_resolver, resolve
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from tests.security.world import API, World
 
@@ -36,7 +36,7 @@ class DenyByDefaultTests(World, TestCase):
         self.assertEqual(
             rest["DEFAULT_AUTHENTICATION_CLASSES"],
             [
-                "rest_framework.authentication.TokenAuthentication",
+                "annotations.api.authentication.TokenAuthentication",
                 "rest_framework.authentication.SessionAuthentication",
             ],
         )
@@ -172,7 +172,7 @@ class LoginRateLimitTests(World, TestCase):
         response = self.token("pw-reviewer_a")
         self.assertEqual(response.status_code, 429)
         self.assertNotIn(b"token", response.content.lower().replace(b"tokens", b""))
-        self.assertFalse(Token.objects.filter(user=self.reviewer_a).exists())
+        self.assertFalse(AuthToken.objects.filter(user=self.reviewer_a).exists())
         # The lockout is shared with the login page.
         self.assertEqual(self.login("pw-reviewer_a").status_code, 429)
 

@@ -32,6 +32,7 @@ SETTING_VARIABLES = (
     "SECURE_HSTS_PRELOAD",
     "SECURE_COOKIES",
     "WORKBENCH_STATIC_MANIFEST",
+    "API_TOKEN_TTL_DAYS",
 )
 
 
@@ -188,3 +189,37 @@ def test_no_user_file_is_ever_served_from_this_origin() -> None:
     assert settings.MEDIA_URL in ("", "/")
     callbacks = {getattr(p, "callback", None) for p in get_resolver().url_patterns}
     assert serve not in callbacks
+
+
+PRINT_TOKEN_SETTINGS = (
+    "import django, json; django.setup(); from django.conf import settings as s; "
+    "ttl = s.REST_KNOX['TOKEN_TTL']; "
+    "print(json.dumps({'days': s.API_TOKEN_TTL_DAYS, 'knox': ttl and ttl.days, "
+    "'sessions': s.SESSION_ENGINE, 'apps': s.INSTALLED_APPS}))"
+)
+
+
+@pytest.mark.parametrize(("value", "days"), [(None, 90), ("30", 30), ("0", 0), ("", 0)])
+def test_api_token_ttl_days_comes_from_the_environment(
+    value: str | None, days: int, tmp_path: Path
+) -> None:
+    import json
+
+    env = {"DEBUG": "1", "DJANGO_SETTINGS_MODULE": "workbench.settings"}
+    if value is not None:
+        env["API_TOKEN_TTL_DAYS"] = value
+    result = run(["-c", PRINT_TOKEN_SETTINGS], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout)
+    assert (values["days"], values["knox"]) == (days, days or None)
+    # "Sign out everywhere" searches a database-backed session store.
+    assert values["sessions"] == "django.contrib.sessions.backends.db"
+    # DRF's clear-text tokens are gone; knox's hashed ones replace them.
+    assert "rest_framework.authtoken" not in values["apps"] and "knox" in values["apps"]
+
+
+def test_a_negative_api_token_ttl_days_refuses_to_start(tmp_path: Path) -> None:
+    env = {"DEBUG": "1", "API_TOKEN_TTL_DAYS": "-1"}
+    result = run(["manage.py", "check"], env, tmp_path)
+    assert result.returncode != 0
+    assert "API_TOKEN_TTL_DAYS" in result.stderr

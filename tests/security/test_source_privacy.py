@@ -14,13 +14,12 @@ from typing import Any
 
 from django.test import TestCase
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from annotations import services
 from annotations.models import Source
 from tests.admin.helpers import grant_every_permission
-from tests.factories import Personas, judge, make_claim, make_document, make_member, take
+from tests.factories import Personas, api_token, judge, make_claim, make_document, make_member, take
 
 API = "/api/v1"
 TYPED_BY_R2 = "https://Example.org/leaked-memo?utm_source=r2secret&id=7#:~:text=R2%20secret%20quote"
@@ -59,7 +58,7 @@ class SourcePrivacyTests(Personas, TestCase):
 
     def api(self, user: Any) -> APIClient:
         client = APIClient()
-        key = Token.objects.get_or_create(user=user)[0].key
+        key = api_token(user)
         client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
         return client
 

@@ -11,12 +11,19 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from annotations import services
 from annotations.models import Role
-from tests.factories import Personas, judge, make_claim, make_document, make_member, take
+from tests.factories import (
+    Personas,
+    api_token,
+    judge,
+    make_claim,
+    make_document,
+    make_member,
+    take,
+)
 
 API = "/api/v1"
 B_RATIONALE = "SECRET-B-RATIONALE the figure is wrong"
@@ -36,7 +43,7 @@ class World(Personas):
       has not judged it, and judged by ``reviewer_b`` and ``reviewer_c`` with secrets;
     * ``other_project`` (the outsider's tenant): a document, a claim judged by ``q_reviewer``
       citing a source no member of Desk has seen;
-    * ``token(user)`` API tokens.
+    * ``token(user)`` a new API token (its secret) for each call.
     """
 
     @classmethod
@@ -85,7 +92,7 @@ class World(Personas):
 
     @staticmethod
     def token(user: AbstractBaseUser) -> str:
-        return Token.objects.get_or_create(user=user)[0].key
+        return api_token(user)
 
     def api(self, user: AbstractBaseUser | None) -> APIClient:
         client = APIClient()

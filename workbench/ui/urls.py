@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from workbench.ui import importing, members, reading, reviewing, revisions
+from workbench.ui import account, importing, members, reading, reviewing, revisions
 
 app_name = "workbench"
 
@@ -51,4 +51,12 @@ urlpatterns = [
     path("claims/<int:pk>/adjudicate/", reviewing.claim_adjudicate, name="claim-adjudicate"),
     path("claims/<int:pk>/reopen/", reviewing.claim_reopen, name="claim-reopen"),
     path("claims/<int:pk>/publish/", reviewing.claim_publish, name="claim-publish"),
+    # the user's own account: API tokens, signing out everywhere
+    path("account/tokens/", account.tokens, name="tokens"),
+    path("account/tokens/<str:digest>/revoke/", account.token_revoke, name="token-revoke"),
+    path(
+        "account/sign-out-everywhere/",
+        account.sign_out_everywhere,
+        name="sign-out-everywhere",
+    ),
 ]

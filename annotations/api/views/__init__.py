@@ -6,7 +6,7 @@ non-member gets 404, a member without the needed role 403. Objects named in a re
 One module per resource; ``urls.py`` names the views as ``views.<Name>``.
 """
 
-from annotations.api.views.auth import TokenApi
+from annotations.api.views.auth import TokenApi, TokensApi
 from annotations.api.views.claims import ClaimDetailApi, ClaimListApi, ClaimReanchorApi
 from annotations.api.views.documents import (
     DocumentDetailApi,
@@ -69,4 +69,5 @@ __all__ = [
     "ProjectMembersApi",
     "QueueNextApi",
     "TokenApi",
+    "TokensApi",
 ]

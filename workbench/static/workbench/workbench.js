@@ -33,3 +33,18 @@ document.addEventListener("keydown", (event) => {
     }
   }
 });
+
+// Copy buttons: data-copy="ID" selects the field with that id and copies its value (the
+// token page's new secret, shown once). Delegated, so it works in htmx-swapped content.
+document.addEventListener("click", (event) => {
+  const button = event.target instanceof Element ? event.target.closest("[data-copy]") : null;
+  const field = button && document.getElementById(button.dataset.copy);
+  if (!field) {
+    return;
+  }
+  field.select();
+  navigator.clipboard?.writeText(field.value).then(
+    () => { button.textContent = "Copied"; },
+    () => { button.textContent = "Press Ctrl+C to copy"; },
+  );
+});
