@@ -9,7 +9,7 @@ as ``services.<name>``; the modules group them by subject.
 
 from annotations.services import limits
 from annotations.services._base import QueueConflict, event_record, now
-from annotations.services.claims import StaleVersion, claim_create, claim_update
+from annotations.services.claims import StaleVersion, claim_create, claim_revise, claim_update
 from annotations.services.documents import (
     DocumentInput,
     document_create,
@@ -37,6 +37,7 @@ from annotations.services.review import (
     claim_adjudicate,
     claim_publish,
     claim_reopen,
+    claim_transition,
     claim_withdraw,
     consensus_recompute,
 )
@@ -67,7 +68,9 @@ __all__ = [
     "claim_publish",
     "claim_reanchor",
     "claim_reopen",
+    "claim_revise",
     "claim_skip",
+    "claim_transition",
     "claim_update",
     "claim_withdraw",
     "consensus_recompute",
