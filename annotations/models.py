@@ -331,7 +331,11 @@ class ClaimVersion(models.Model):
     prefix = models.CharField(max_length=32, blank=True)
     suffix = models.CharField(max_length=32, blank=True)
     anchor_revision = models.PositiveIntegerField()
-    status = models.CharField(max_length=20, help_text="The claim's status when it was revised.")
+    status = models.CharField(
+        max_length=20,
+        choices=ClaimStatus.choices,
+        help_text="The claim's status when it was revised.",
+    )
     note = models.TextField(blank=True, help_text="Why the claim was revised.")
     replaced_at = models.DateTimeField(auto_now_add=True)
     replaced_by = models.ForeignKey(

@@ -90,7 +90,15 @@ class Migration(migrations.Migration):
                 (
                     "status",
                     models.CharField(
-                        help_text="The claim's status when it was revised.", max_length=20
+                        choices=[
+                            ("in_review", "In review"),
+                            ("disputed", "Disputed"),
+                            ("resolved", "Resolved"),
+                            ("published", "Published"),
+                            ("withdrawn", "Withdrawn"),
+                        ],
+                        help_text="The claim's status when it was revised.",
+                        max_length=20,
                     ),
                 ),
                 ("note", models.TextField(blank=True, help_text="Why the claim was revised.")),

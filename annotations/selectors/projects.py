@@ -51,21 +51,27 @@ class AgreementReport:
 def agreement_report(
     *, project: Project, document: Document | None = None, user: User | None = None
 ) -> AgreementReport:
-    """Agreement over every current verdict of the project (or one document), whether or not
-    the claim has reached consensus. Ordinal alpha leaves out ratings without an ordinal value.
+    """Agreement over the counted verdicts of the project (or one document): each reviewer's
+    latest blind verdict on each claim's current version (``access.verdicts_counted``;
+    post-reveal revisions are left out), whether or not the claim has reached consensus.
+    Ordinal alpha leaves out ratings without an ordinal value.
 
     Blind review: for a ``user`` below editor, claims still in review count only once that
     user has judged them (otherwise the figures would hint at others' ratings), and the
     per-reviewer rows are left out. ``user=None`` (internal use) and editors get everything.
     """
-    verdicts = Verdict.objects.filter(claim__project=project, is_current=True)
+    verdicts = access.verdicts_counted(Verdict.objects.filter(claim__project=project))
     if document is not None:
         verdicts = verdicts.filter(claim__document=document)
     restricted = user is not None and not access.is_editor(
         access.membership_get(user=user, project_id=project.pk)
     )
     if restricted:
-        judged = Verdict.objects.filter(claim_id=OuterRef("claim_id"), reviewer=user)
+        judged = Verdict.objects.filter(
+            claim_id=OuterRef("claim_id"),
+            reviewer=user,
+            claim_version=OuterRef("claim__claim_version"),
+        )
         verdicts = verdicts.filter(~Q(claim__status=ClaimStatus.IN_REVIEW) | Exists(judged))
     rows = list(
         verdicts.values_list(
@@ -190,7 +196,8 @@ def project_dashboard_get(
 ) -> ProjectDashboard:
     """Claim counts by status, the verdict rating distribution and the user's leases.
 
-    The distribution counts only current verdicts the user may see
+    The distribution counts only counted verdicts (each reviewer's latest blind verdict on
+    a claim's current version, ``verdicts_counted``) that the user may see
     (``verdict_scope_for_user``), so a reviewer's dashboard never reveals a verdict that
     blind review hides from their claim page. Constant number of queries.
     """
@@ -203,7 +210,7 @@ def project_dashboard_get(
         .values_list("status", "n")
     )
     visible = access.verdict_scope_for_user(
-        user=user, queryset=Verdict.objects.filter(claim__project=project, is_current=True)
+        user=user, queryset=access.verdicts_counted(Verdict.objects.filter(claim__project=project))
     )
     by_rating = dict(
         visible.order_by()
