@@ -289,7 +289,7 @@ def claim_frozen_reason(*, claim: Claim, has_verdicts: bool) -> str | None:
     return None
 
 
-def _creator_or_editor(*, claim: Claim, membership: Membership | None, user: User) -> bool:
+def claim_creator_or_editor(*, claim: Claim, membership: Membership | None, user: User) -> bool:
     if is_editor(membership):
         return True
     return membership is not None and is_active_user(user) and claim.created_by_id == user.pk
@@ -301,7 +301,7 @@ def claim_can_edit(
     """Statement, claimant and anchor edits in place: the claim's creator, or an
     editor/admin, and only while nothing froze it (``claim_frozen_reason``: no verdict yet,
     not published, not withdrawn). ``has_verdicts`` when the caller knows it (else read)."""
-    if not _creator_or_editor(claim=claim, membership=membership, user=user):
+    if not claim_creator_or_editor(claim=claim, membership=membership, user=user):
         return False
     if has_verdicts is None:
         has_verdicts = claim_is_judged(claim=claim)
@@ -314,7 +314,7 @@ def claim_edit_require(
     """PermissionDenied unless ``user`` is someone who may edit ``claim`` (its creator or an
     editor). Whether the claim's state still allows the edit (``claim_frozen_reason``) is
     the writing service's check, under the claim's lock (a 409, not a 403)."""
-    if not _creator_or_editor(claim=claim, membership=membership, user=user):
+    if not claim_creator_or_editor(claim=claim, membership=membership, user=user):
         raise PermissionDenied(CREATOR_OR_EDITOR.format(action=action))
 
 

@@ -240,6 +240,7 @@ class Claim(models.Model):
     )
     claim_version = models.PositiveIntegerField(
         default=1,
+        db_default=1,
         help_text="Number of the version under review: raised only when an editor revises a "
         "judged claim (the earlier version is kept as a ClaimVersion row); each verdict "
         "records the version it judged.",
@@ -450,10 +451,13 @@ class Verdict(models.Model):
         default=1, help_text="The document revision the reviewer judged."
     )
     claim_version = models.PositiveIntegerField(
-        default=1, help_text="The claim version (Claim.claim_version) the reviewer judged."
+        default=1,
+        db_default=1,
+        help_text="The claim version (Claim.claim_version) the reviewer judged.",
     )
     post_reveal = models.BooleanField(
         default=False,
+        db_default=False,
         help_text="Revised after the reviewer could see other reviewers' verdicts on this "
         "claim version: kept and shown, but left out of automatic consensus and agreement.",
     )
@@ -575,7 +579,9 @@ class Consensus(models.Model):
     claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="consensus_history")
     sequence = models.PositiveIntegerField()
     claim_version = models.PositiveIntegerField(
-        default=1, help_text="The claim version (Claim.claim_version) this decision is about."
+        default=1,
+        db_default=1,
+        help_text="The claim version (Claim.claim_version) this decision is about.",
     )
     rating = models.ForeignKey(Rating, on_delete=models.PROTECT, related_name="+")
     method = models.CharField(max_length=12, choices=ConsensusMethod.choices)

@@ -113,6 +113,7 @@ class Migration(migrations.Migration):
             name="claim_version",
             field=models.PositiveIntegerField(
                 default=1,
+                db_default=1,
                 help_text="Number of the version under review: raised only when an editor revises a judged claim (the earlier version is kept as a ClaimVersion row); each verdict records the version it judged.",
             ),
         ),
@@ -132,14 +133,16 @@ class Migration(migrations.Migration):
             model_name="consensus",
             name="claim_version",
             field=models.PositiveIntegerField(
-                default=1, help_text="The claim version (Claim.claim_version) this decision is about."
+                default=1,
+                db_default=1, help_text="The claim version (Claim.claim_version) this decision is about."
             ),
         ),
         migrations.AddField(
             model_name="verdict",
             name="claim_version",
             field=models.PositiveIntegerField(
-                default=1, help_text="The claim version (Claim.claim_version) the reviewer judged."
+                default=1,
+                db_default=1, help_text="The claim version (Claim.claim_version) the reviewer judged."
             ),
         ),
         migrations.AddField(
@@ -147,6 +150,7 @@ class Migration(migrations.Migration):
             name="post_reveal",
             field=models.BooleanField(
                 default=False,
+                db_default=False,
                 help_text="Revised after the reviewer could see other reviewers' verdicts on this claim version: kept and shown, but left out of automatic consensus and agreement.",
             ),
         ),

@@ -155,7 +155,11 @@ def claim_review_get(
         can_edit=access.claim_can_edit(
             claim=claim, membership=membership, user=user, has_verdicts=has_verdicts
         ),
-        frozen_reason=frozen or "",
+        # Only to those who would otherwise be offered the edit: to anyone else "this claim
+        # has verdicts" would say that someone judged it (blind review).
+        frozen_reason=(frozen or "")
+        if access.claim_creator_or_editor(claim=claim, membership=membership, user=user)
+        else "",
         can_revise_claim=access.claim_can_revise(claim=claim, membership=membership),
         versions=list(
             ClaimVersion.objects.filter(claim=claim)

@@ -15,7 +15,7 @@ from django.test import TestCase
 from django.urls import Resolver404, resolve
 
 from annotations.models import Claim, Membership, Project, Role, Verdict
-from tests.factories import grant
+from tests.factories import grant, make_claim
 from tests.security.world import API, World
 
 ESCALATION = {
@@ -85,8 +85,10 @@ class MassAssignmentTests(World, TestCase):
 
     def test_claim_patch_changes_statement_and_claimant_only(self) -> None:
         flags = self.user_flags()
+        # An unjudged claim: a judged one is frozen (409, tests/api/test_lifecycle.py).
+        unjudged = make_claim(document=self.document, actor=self.creator, start=0, end=5)
         fields = ["status", "version", "project_id", "document_id", "created_by_id", "start", "end"]
-        before = Claim.objects.values(*fields, "exact").get(pk=self.blind.pk)
+        before = Claim.objects.values(*fields, "exact").get(pk=unjudged.pk)
         body = {
             **ESCALATION,
             "status": "published",
@@ -100,10 +102,10 @@ class MassAssignmentTests(World, TestCase):
             "statement": "Edited by its creator",
         }
         response = self.api(self.creator).patch(
-            f"{API}/claims/{self.blind.pk}/", body, format="json", HTTP_IF_MATCH='"1"'
+            f"{API}/claims/{unjudged.pk}/", body, format="json", HTTP_IF_MATCH='"1"'
         )
         self.assertEqual(response.status_code, 200, response.content)
-        after = Claim.objects.values(*fields, "exact").get(pk=self.blind.pk)
+        after = Claim.objects.values(*fields, "exact").get(pk=unjudged.pk)
         self.assertEqual({**before, "version": before["version"] + 1}, after)
         self.assertNoEscalation(flags)
 
@@ -180,9 +182,10 @@ class MassAssignmentTests(World, TestCase):
         self.assertNoEscalation(flags)
 
     def test_ui_claim_edit_ignores_extra_fields(self) -> None:
-        before = Claim.objects.values("status", "project_id", "start", "end").get(pk=self.blind.pk)
+        unjudged = make_claim(document=self.document, actor=self.creator, start=0, end=5)
+        before = Claim.objects.values("status", "project_id", "start", "end").get(pk=unjudged.pk)
         response = self.browser(self.creator).post(
-            f"/claims/{self.blind.pk}/edit/",
+            f"/claims/{unjudged.pk}/edit/",
             {
                 "statement": "New words",
                 "claimant": "",
@@ -194,7 +197,7 @@ class MassAssignmentTests(World, TestCase):
             },
         )
         self.assertEqual(response.status_code, 302)
-        after = Claim.objects.values("status", "project_id", "start", "end").get(pk=self.blind.pk)
+        after = Claim.objects.values("status", "project_id", "start", "end").get(pk=unjudged.pk)
         self.assertEqual(before, after)
         self.assertFalse(get_user_model().objects.get(pk=self.creator.pk).is_staff)
 
