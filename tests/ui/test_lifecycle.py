@@ -85,3 +85,14 @@ class ClaimLifecycleUiTests(ReviewViewTestCase):
             reverse("workbench:disputes", kwargs={"slug": self.project.slug})
         )
         self.assertIn("Revised after reveal, needs adjudication", self.page(disputes))
+
+    def test_reanchoring_a_judged_claim_to_other_words_is_refused_with_the_reason(self) -> None:
+        judge(self.claim, self.reviewer_a, "true")
+        self.login(self.creator)
+        response = self.client.post(
+            reverse("workbench:claim-reanchor", kwargs={"pk": self.claim.pk}),
+            {"start": str(self.claim.start), "end": str(self.claim.end + 5)},
+        )
+        self.assertEqual(response.status_code, 409)
+        self.assertIn("an editor revises the claim instead", self.page(response))
+        self.assertEqual(Claim.objects.get(pk=self.claim.pk).exact, "crime fell 20%")
