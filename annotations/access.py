@@ -10,8 +10,10 @@ written anywhere else.
   a non-member gets ``Http404`` (never a hint that the object exists), a member below
   the role needed gets ``PermissionDenied``. Services, which are called with objects
   already looked up, check with ``membership_require`` (``PermissionDenied`` only).
-* **Rights on one object.** Editing or re-anchoring a claim (its creator, or an editor),
-  withdrawing one (an editor, or its creator before any verdict), opening a project.
+* **Rights on one object.** Editing or re-anchoring a claim in place (its creator, or an
+  editor, only until the first verdict: what was judged is frozen; never once published),
+  revising a judged claim (editors: a new claim version), withdrawing one (an editor, or
+  its creator before any verdict), opening a project.
 * **Blind review.** Until a reviewer has submitted their own verdict on a claim, they
   see no other reviewer's verdict on it, nor anything that reveals one (citations,
   sources cited, consensus records, leases, audit events); editors and admins see all.
@@ -22,6 +24,12 @@ written anywhere else.
   never learns whether the name they typed is an account until it is accepted
   (``invitation_status_for_inviter``). Only superusers add members directly
   (``can_add_members_directly``).
+  claims. The reveal is per claim version: after an editor revises a claim, a reviewer is
+  blind again until they have judged the new version.
+* **Independent verdicts.** ``verdict_is_post_reveal`` says when a verdict is written
+  after its reviewer could see others (post-reveal); ``verdicts_counted`` is what automatic
+  consensus and agreement statistics rest on: each reviewer's latest blind verdict on the
+  claim's current version.
 * **Scopes of lists** for the admin panel, where superusers see every row and other
   staff the rows of their projects (``staff_scope`` and the ``*_scope_for_user``).
 """
@@ -37,10 +45,12 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 
+from annotations.core import lifecycle
 from annotations.models import (
     Assignment,
     Citation,
     Claim,
+    ClaimStatus,
     Consensus,
     Document,
     Event,
@@ -66,6 +76,14 @@ EDITOR_ROLES = (Role.EDITOR, Role.ADMIN)
 NOT_A_MEMBER = "You are not a member of this project."
 EDITORS_ONLY = "Only editors and admins can do this."
 CREATOR_OR_EDITOR = "Only the claim's creator or an editor can {action} it."
+JUDGED_IS_FROZEN = (
+    "This claim has verdicts: what was judged is frozen, so its statement, claimant and span "
+    "are no longer edited in place. An editor can revise the claim: that records a new "
+    "version, keeps every verdict with the version it judged, and returns it to review."
+)
+PUBLISHED_IS_FINAL = lifecycle.PUBLISHED_IS_FINAL_TEXT
+WITHDRAWN_IS_FINAL = "This claim is withdrawn; it is no longer edited."
+REVISE_RULE = "Only editors and admins can revise a claim."
 WITHDRAW_RULE = "Only editors, or the creator before any verdict, can withdraw a claim."
 SOURCE_EDIT_RULE = "Only the source's owner, or an editor of its project, can change it."
 OPEN_PROJECT = "Opening a project needs the 'Can add project' permission; ask an administrator."
@@ -262,19 +280,63 @@ def claim_get_for_user(
 # --- rights on one claim -----------------------------------------------------------------------
 
 
-def claim_can_edit(*, claim: Claim, membership: Membership | None, user: User) -> bool:
-    """Statement, claimant and anchor edits: the claim's creator, or an editor/admin."""
+def claim_is_judged(*, claim: Claim) -> bool:
+    """Whether any verdict, of any version, was ever submitted on ``claim``."""
+    return Verdict.objects.filter(claim=claim).exists()
+
+
+def claim_frozen_reason(*, claim: Claim, has_verdicts: bool) -> str | None:
+    """Why ``claim``'s statement, claimant and span cannot be changed in place now (None
+    when they can): published claims never (corrections come through the publishing
+    workflow), withdrawn claims never, judged claims never (an editor revises them)."""
+    if claim.status == ClaimStatus.PUBLISHED:
+        return PUBLISHED_IS_FINAL
+    if claim.status == ClaimStatus.WITHDRAWN:
+        return WITHDRAWN_IS_FINAL
+    if has_verdicts:
+        return JUDGED_IS_FROZEN
+    return None
+
+
+def claim_creator_or_editor(*, claim: Claim, membership: Membership | None, user: User) -> bool:
     if is_editor(membership):
         return True
     return membership is not None and is_active_user(user) and claim.created_by_id == user.pk
 
 
+def claim_can_edit(
+    *, claim: Claim, membership: Membership | None, user: User, has_verdicts: bool | None = None
+) -> bool:
+    """Statement, claimant and anchor edits in place: the claim's creator, or an
+    editor/admin, and only while nothing froze it (``claim_frozen_reason``: no verdict yet,
+    not published, not withdrawn). ``has_verdicts`` when the caller knows it (else read)."""
+    if not claim_creator_or_editor(claim=claim, membership=membership, user=user):
+        return False
+    if has_verdicts is None:
+        has_verdicts = claim_is_judged(claim=claim)
+    return claim_frozen_reason(claim=claim, has_verdicts=has_verdicts) is None
+
+
 def claim_edit_require(
     *, claim: Claim, membership: Membership | None, user: User, action: str = "edit"
 ) -> None:
-    """PermissionDenied unless ``user`` may edit ``claim`` (``claim_can_edit``)."""
-    if not claim_can_edit(claim=claim, membership=membership, user=user):
+    """PermissionDenied unless ``user`` is someone who may edit ``claim`` (its creator or an
+    editor). Whether the claim's state still allows the edit (``claim_frozen_reason``) is
+    the writing service's check, under the claim's lock (a 409, not a 403)."""
+    if not claim_creator_or_editor(claim=claim, membership=membership, user=user):
         raise PermissionDenied(CREATOR_OR_EDITOR.format(action=action))
+
+
+def claim_can_revise(*, claim: Claim, membership: Membership | None) -> bool:
+    """Revising a claim (a new version, back to review): editors and admins, while the
+    lifecycle allows it (not published, not withdrawn)."""
+    return is_editor(membership) and lifecycle.allowed(claim.status, lifecycle.Action.REVISE)
+
+
+def claim_revise_require(*, membership: Membership | None) -> None:
+    """PermissionDenied unless the member may revise claims (editors and admins)."""
+    if not is_editor(membership):
+        raise PermissionDenied(REVISE_RULE)
 
 
 def claim_can_withdraw(
@@ -295,12 +357,45 @@ def claim_can_withdraw(
 
 
 def can_see_all_verdicts(*, membership: Membership | None, claim: Claim, user: User) -> bool:
-    """Editors and admins always; a reviewer once they have a submitted verdict on the claim."""
+    """Editors and admins always; a reviewer once they have submitted a verdict on the
+    claim's current version (``claim_version``)."""
     if is_editor(membership):
         return True
     if membership is None or not is_active_user(user):
         return False
-    return Verdict.objects.filter(claim=claim, reviewer=user).exists()
+    return Verdict.objects.filter(
+        claim=claim, reviewer=user, claim_version=claim.claim_version
+    ).exists()
+
+
+def verdict_is_post_reveal(*, claim: Claim, reviewer: User) -> bool:
+    """Whether a verdict ``reviewer`` submits now on ``claim`` is post-reveal: the one
+    definition. A reviewer's first verdict on a claim version is blind. A later one (a
+    revision) is post-reveal when another reviewer's verdict on that version was already
+    there: the reviewer's own verdict had opened the others to them
+    (``can_see_all_verdicts``; editors see them anyway). Call it under the claim's lock,
+    before writing the verdict."""
+    on_version = Verdict.objects.filter(claim=claim, claim_version=claim.claim_version)
+    if not on_version.filter(reviewer_id=reviewer.pk).exists():
+        return False
+    return on_version.exclude(reviewer_id=reviewer.pk).exists()
+
+
+def verdicts_counted(queryset: QuerySet[Verdict] | None = None) -> QuerySet[Verdict]:
+    """The verdicts automatic consensus and agreement statistics rest on (of ``queryset``):
+    for each claim and reviewer, their latest blind (not post-reveal) verdict on the
+    claim's current version. Post-reveal revisions are kept and shown, never counted."""
+    queryset = Verdict.objects.all() if queryset is None else queryset
+    later_blind = Verdict.objects.filter(
+        claim_id=OuterRef("claim_id"),
+        reviewer_id=OuterRef("reviewer_id"),
+        claim_version=OuterRef("claim_version"),
+        post_reveal=False,
+        revision__gt=OuterRef("revision"),
+    )
+    return queryset.filter(post_reveal=False, claim_version=F("claim__claim_version")).exclude(
+        Exists(later_blind)
+    )
 
 
 def sees_everything(user: User) -> bool:
@@ -318,7 +413,9 @@ def verdict_scope_for_user(
     if not is_active_user(user):
         return queryset.none()
     editor_projects = _project_ids(user, Role.EDITOR)
-    judged_by_user = Verdict.objects.filter(claim_id=OuterRef("claim_id"), reviewer=user)
+    judged_by_user = Verdict.objects.filter(
+        claim_id=OuterRef("claim_id"), reviewer=user, claim_version=OuterRef("claim__claim_version")
+    )
     return queryset.filter(claim__project_id__in=_project_ids(user, Role.REVIEWER)).filter(
         Q(reviewer=user) | Q(claim__project_id__in=editor_projects) | Exists(judged_by_user)
     )
@@ -531,7 +628,9 @@ def consensus_scope_for_user(*, user: User, queryset: QuerySet[Consensus]) -> Qu
         return queryset
     if not is_active_user(user):
         return queryset.none()
-    judged = Verdict.objects.filter(claim_id=OuterRef("claim_id"), reviewer=user)
+    judged = Verdict.objects.filter(
+        claim_id=OuterRef("claim_id"), reviewer=user, claim_version=OuterRef("claim__claim_version")
+    )
     return queryset.filter(
         Q(claim__project_id__in=_project_ids(user, Role.EDITOR))
         | Q(Exists(judged), claim__project_id__in=_project_ids(user, Role.REVIEWER))

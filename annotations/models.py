@@ -15,6 +15,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 
+from annotations.core import lifecycle
+
 
 class Role(models.TextChoices):
     REVIEWER = "reviewer", "Reviewer"
@@ -288,7 +290,26 @@ class Claim(models.Model):
     status = models.CharField(
         max_length=20, choices=ClaimStatus.choices, default=ClaimStatus.IN_REVIEW
     )
-    version = models.PositiveIntegerField(default=1, help_text="Optimistic concurrency counter.")
+    version = models.PositiveIntegerField(
+        default=1,
+        help_text="Optimistic concurrency counter (the ETag): changes only when the claim's "
+        "own fields change (statement, claimant, span), never on a status or consensus change.",
+    )
+    claim_version = models.PositiveIntegerField(
+        default=1,
+        db_default=1,
+        help_text="Number of the version under review: raised only when an editor revises a "
+        "judged claim (the earlier version is kept as a ClaimVersion row); each verdict "
+        "records the version it judged.",
+    )
+    consensus = models.ForeignKey(
+        "Consensus",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The current consensus record: set exactly while the claim is decided.",
+    )
     anchor_status = models.CharField(
         max_length=10,
         choices=AnchorStatus.choices,
@@ -320,6 +341,18 @@ class Claim(models.Model):
                 condition=Q(anchor_status__in=AnchorStatus.values),
                 name="annotations_claim_anchor_status_valid",
             ),
+            # The lifecycle (core/lifecycle.py): a decided claim rests on a current consensus,
+            # an undecided one on none (withdrawn claims keep whatever they had).
+            models.CheckConstraint(
+                condition=~Q(status__in=sorted(str(s) for s in lifecycle.DECIDED))
+                | Q(consensus__isnull=False),
+                name="annotations_claim_decided_has_consensus",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=sorted(str(s) for s in lifecycle.UNDECIDED))
+                | Q(consensus__isnull=True),
+                name="annotations_claim_undecided_no_consensus",
+            ),
         ]
         indexes = [
             # The queue: oldest eligible claim of a project in a status.
@@ -338,6 +371,45 @@ class Claim(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("workbench:claim-detail", kwargs={"pk": self.pk})
+
+
+class ClaimVersion(models.Model):
+    """A superseded version of a claim: what the verdicts recorded with ``number`` judged.
+
+    Written by ``services.claim_revise`` when an editor revises a judged claim; the claim
+    row then holds version ``number + 1``."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    statement = models.TextField()
+    claimant = models.CharField(max_length=200, blank=True)
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    exact = models.TextField()
+    prefix = models.CharField(max_length=32, blank=True)
+    suffix = models.CharField(max_length=32, blank=True)
+    anchor_revision = models.PositiveIntegerField()
+    status = models.CharField(
+        max_length=20,
+        choices=ClaimStatus.choices,
+        help_text="The claim's status when it was revised.",
+    )
+    note = models.TextField(blank=True, help_text="Why the claim was revised.")
+    replaced_at = models.DateTimeField(auto_now_add=True)
+    replaced_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["claim_id", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["claim", "number"], name="annotations_claimversion_unique_number"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"claim {self.claim_id} v{self.number}"
 
 
 class ClaimAnchor(models.Model):
@@ -434,6 +506,17 @@ class Verdict(models.Model):
     is_current = models.BooleanField(default=True)
     document_revision = models.PositiveIntegerField(
         default=1, help_text="The document revision the reviewer judged."
+    )
+    claim_version = models.PositiveIntegerField(
+        default=1,
+        db_default=1,
+        help_text="The claim version (Claim.claim_version) the reviewer judged.",
+    )
+    post_reveal = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Revised after the reviewer could see other reviewers' verdicts on this "
+        "claim version: kept and shown, but left out of automatic consensus and agreement.",
     )
     submitted_at = models.DateTimeField(auto_now_add=True)
 
@@ -552,6 +635,11 @@ class Consensus(models.Model):
 
     claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="consensus_history")
     sequence = models.PositiveIntegerField()
+    claim_version = models.PositiveIntegerField(
+        default=1,
+        db_default=1,
+        help_text="The claim version (Claim.claim_version) this decision is about.",
+    )
     rating = models.ForeignKey(Rating, on_delete=models.PROTECT, related_name="+")
     method = models.CharField(max_length=12, choices=ConsensusMethod.choices)
     agreement = models.FloatField(

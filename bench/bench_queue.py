@@ -356,10 +356,18 @@ def bare_worker(
                     (claim_id,),
                 ).fetchone()[0]
                 if done >= required:
+                    # Resolved rests on a consensus row (the lifecycle's check constraint);
+                    # a status change leaves the version alone.
+                    (record,) = conn.execute(
+                        "INSERT INTO annotations_consensus (claim_id, sequence, rating_id,"
+                        " method, agreement, decided_at, note, is_current)"
+                        " VALUES (%s, 1, %s, 'unanimous', 1.0, %s, '', true) RETURNING id",
+                        (claim_id, rating, now),
+                    ).fetchone()
                     conn.execute(
-                        "UPDATE annotations_claim SET status = 'resolved', version = version + 1,"
+                        "UPDATE annotations_claim SET status = 'resolved', consensus_id = %s,"
                         " updated_at = %s WHERE id = %s",
-                        (now, claim_id),
+                        (record, now, claim_id),
                     )
             t3 = time.perf_counter()
             result["submits"].append((t2 - begin, t3 - t2, claim_id))

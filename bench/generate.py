@@ -543,6 +543,9 @@ def wipe_project(slug: str) -> None:
     verdicts = f'SELECT id FROM "{t[Verdict]}" WHERE claim_id IN ({claims})'
     consensus = f'SELECT id FROM "{t[Consensus]}" WHERE claim_id IN ({claims})'
     statements = [
+        # In review again, with no consensus to point at (the lifecycle's check constraint).
+        f"UPDATE \"{Claim._meta.db_table}\" SET status = 'in_review', version = 1, "
+        f"claim_version = 1, consensus_id = NULL WHERE project_id = {p}",
         f'DELETE FROM "{Consensus.verdicts.through._meta.db_table}" WHERE consensus_id IN ({consensus})',
         f'DELETE FROM "{t[Consensus]}" WHERE claim_id IN ({claims})',
         f'DELETE FROM "{Citation._meta.db_table}" WHERE verdict_id IN ({verdicts})',
@@ -602,7 +605,7 @@ class _Writer:
         "claim": [
             "id", "project", "document", "start", "end", "exact", "prefix", "suffix",
             "statement", "claimant", "status", "version", "anchor_status", "anchor_revision",
-            "created_by", "created_at", "updated_at",
+            "created_by", "created_at", "updated_at", "consensus",
         ],
         "verdict": [
             "id", "claim", "reviewer", "rating", "confidence", "rationale", "revision",
@@ -716,7 +719,10 @@ def _claims_and_reviews(
     status_in_review: bool = False,
 ) -> tuple[int, int]:
     """Rows for claims on one document, each with its verdicts, citations and consensus.
-    Returns (claims written, verdicts written)."""
+    Returns (claims written, verdicts written). Each status is one the claim lifecycle
+    reaches (``core.lifecycle``), and a decided claim points at its consensus row (taken
+    first; the build's transaction defers the foreign key to the end)."""
+    from annotations.core import lifecycle
     from annotations.core import spans as spanlib
 
     keys = list(rating_ids)
@@ -738,13 +744,14 @@ def _claims_and_reviews(
             status = "in_review"
         else:
             status = "resolved" if agreed else "disputed"
+        consensus_id = writer.take_id("consensus") if lifecycle.needs_consensus(status) else None
+        assert lifecycle.path_to(status) is not None, status
         writer.add(
             "claim",
             (
                 claim_id, project.pk, document_id, start, end, selector.exact, selector.prefix,
                 selector.suffix, selector.exact[:300], rng.choice(CLAIMANTS), status,
-                1 if status == "in_review" else 2, "anchored", 1, cast.creator_id, created,
-                created,
+                1, "anchored", 1, cast.creator_id, created, created, consensus_id,
             ),
         )  # fmt: skip
         verdict_ids = []
@@ -768,8 +775,7 @@ def _claims_and_reviews(
                 ),
             )  # fmt: skip
         verdicts_written += len(verdict_ids)
-        if agreed and not status_in_review:
-            consensus_id = writer.take_id("consensus")
+        if consensus_id is not None:
             writer.add(
                 "consensus",
                 (
@@ -964,14 +970,15 @@ def queue_reset(dataset: Dataset) -> None:
     verdicts = f'SELECT id FROM "{Verdict._meta.db_table}" WHERE claim_id IN ({claims})'
     consensus = f'SELECT id FROM "{Consensus._meta.db_table}" WHERE claim_id IN ({claims})'
     statements = [
+        # In review again, with no consensus to point at (the lifecycle's check constraint).
+        f"UPDATE \"{Claim._meta.db_table}\" SET status = 'in_review', version = 1, "
+        f"claim_version = 1, consensus_id = NULL WHERE project_id = {p}",
         f'DELETE FROM "{Consensus.verdicts.through._meta.db_table}" WHERE consensus_id IN ({consensus})',
         f'DELETE FROM "{Consensus._meta.db_table}" WHERE claim_id IN ({claims})',
         f'DELETE FROM "{Citation._meta.db_table}" WHERE verdict_id IN ({verdicts})',
         f'DELETE FROM "{Verdict._meta.db_table}" WHERE claim_id IN ({claims})',
         f'DELETE FROM "{Assignment._meta.db_table}" WHERE project_id = {p}',
         f"DELETE FROM \"{Event._meta.db_table}\" WHERE project_id = {p} AND verb <> 'project.create'",
-        f"UPDATE \"{Claim._meta.db_table}\" SET status = 'in_review', version = 1 "
-        f"WHERE project_id = {p} AND (status <> 'in_review' OR version <> 1)",
     ]
     with transaction.atomic(), _connection().cursor() as cursor:
         for sql in statements:

@@ -225,3 +225,69 @@ class DropPlainTokensMigrationTests(TransactionTestCase):
         self.migrate(self.AFTER)
         self.migrate(self.BEFORE)
         self.assertNotIn("authtoken_token", self.tables())
+
+
+class ClaimLifecycleMigrationTests(TransactionTestCase):
+    """0009: each claim points at its current consensus; rows the lifecycle's constraints
+    would refuse are repaired, with an event each (issue 14)."""
+
+    migrate = SourcesPerProjectAndCiterMigrationTests.migrate
+    tearDown = SourcesPerProjectAndCiterMigrationTests.tearDown
+
+    def test_it_backfills_the_consensus_pointer_and_repairs_impossible_states(self) -> None:
+        apps = self.migrate([("annotations", "0006_source_project_required")])
+        user = apps.get_model("auth", "User").objects.create(username="boss")
+        project = apps.get_model("annotations", "Project").objects.create(name="D", slug="d")
+        rating = apps.get_model("annotations", "Rating").objects.create(
+            project=project, key="true", label="True"
+        )
+        document = apps.get_model("annotations", "Document").objects.create(
+            project=project, title="D", text="Some text.", text_sha256="x", length=10
+        )
+        Claim = apps.get_model("annotations", "Claim")
+        Consensus = apps.get_model("annotations", "Consensus")
+        claims = {
+            status: Claim.objects.create(
+                project=project,
+                document=document,
+                start=0,
+                end=4,
+                exact="Some",
+                statement=status,
+                status=status.split("-")[0],
+                created_by=user,
+            )
+            for status in ("resolved", "published-bare", "disputed-stale", "in_review")
+        }
+        records = {
+            key: Consensus.objects.create(
+                claim=claims[key], sequence=1, rating=rating, method="unanimous", is_current=True
+            )
+            for key in ("resolved", "disputed-stale")
+        }
+        apps = self.migrate([("annotations", "0009_claim_lifecycle")])
+        Claim = apps.get_model("annotations", "Claim")
+        Consensus = apps.get_model("annotations", "Consensus")
+        Event = apps.get_model("annotations", "Event")
+        after = {key: Claim.objects.get(pk=claim.pk) for key, claim in claims.items()}
+        self.assertEqual(
+            (after["resolved"].status, after["resolved"].consensus_id),
+            ("resolved", records["resolved"].pk),
+        )
+        # Published without a consensus: disputed, for an editor to decide again.
+        self.assertEqual(
+            (after["published-bare"].status, after["published-bare"].consensus_id),
+            ("disputed", None),
+        )
+        # A current record on a disputed claim stops being current (kept in the history).
+        self.assertFalse(Consensus.objects.get(pk=records["disputed-stale"].pk).is_current)
+        self.assertEqual(after["disputed-stale"].consensus_id, None)
+        self.assertEqual(
+            sorted(Event.objects.values_list("verb", "object_id")),
+            sorted(
+                [
+                    ("claim.status", claims["published-bare"].pk),
+                    ("consensus.supersede", records["disputed-stale"].pk),
+                ]
+            ),
+        )

@@ -1,14 +1,17 @@
 """Rows the database can hold but the services would not write render everywhere: no 500.
 
 A resolved or published claim whose consensus is not current (written by hand, by an old
-version, or restored from a partial backup), or a published claim with no verdict at all,
-must show "no consensus" in every list, page and export, never break the whole document.
+version, or restored from a partial backup) must show "no consensus" in every list, page
+and export, never break the whole document. A published claim with no verdict at all
+(the issue 14 probe: the admin could set Published, then the API failed for the whole
+document) can no longer be written: the database refuses it, even by a raw UPDATE.
 """
 
 from __future__ import annotations
 
 import json
 
+from django.db import IntegrityError, transaction
 from django.test import TestCase
 
 from annotations import services
@@ -33,10 +36,15 @@ class OddRowTests(Personas, TestCase):
             judge(cls.normal, reviewer, "false")
         for reviewer in (cls.reviewer_a, cls.reviewer_b):
             judge(cls.orphaned_consensus, reviewer, "true")
-        # What no service writes: a resolved claim whose consensus is no longer current, and
-        # a published claim nobody judged.
+        # What no service writes: a resolved claim whose consensus is no longer current. (A
+        # published claim nobody judged cannot be written at all: see the test below; it
+        # stays in review.)
         Consensus.objects.filter(claim=cls.orphaned_consensus).update(is_current=False)
-        Claim.objects.filter(pk=cls.published_bare.pk).update(status=ClaimStatus.PUBLISHED)
+
+    def test_the_database_refuses_a_published_claim_nobody_judged(self) -> None:
+        with self.assertRaises(IntegrityError), transaction.atomic():
+            Claim.objects.filter(pk=self.published_bare.pk).update(status=ClaimStatus.PUBLISHED)
+        self.assertEqual(Claim.objects.get(pk=self.published_bare.pk).status, ClaimStatus.IN_REVIEW)
 
     def setUp(self) -> None:
         self.client.force_login(self.editor)
@@ -96,6 +104,6 @@ class OddRowTests(Personas, TestCase):
         self.assertEqual(len(response.json()["results"]), 3)
 
     def test_services_refuse_to_go_on_from_the_odd_state(self) -> None:
-        # Publishing needs a resolved claim; the bare published one is left as it is.
+        # Publishing needs a resolved claim; the unjudged one is left as it is.
         with self.assertRaises(services.QueueConflict):
             services.claim_publish(claim=self.published_bare, editor=self.editor)

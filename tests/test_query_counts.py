@@ -47,7 +47,9 @@ LONG_TEXT = LINE * 1_600
 # The exact counts, as (editor, reviewer): a reviewer's blind-review check can cost one more.
 READER_PAGE = (6, 6)  # session, user, document + membership, text window, claims, claim count
 READER_WINDOW = (6, 6)  # the same for a further window fetched by htmx
-CLAIM_PAGE = (10, 11)
+# The claim page: +2 since issue 14 (whether the claim was ever judged, for the edit rule;
+# its earlier versions).
+CLAIM_PAGE = (12, 13)
 DASHBOARD = (13, 13)
 API_LISTS = {  # token authentication is the first query of each
     "project-list": (4, 4),
@@ -86,7 +88,7 @@ def _bulk_claims(document: Document, count: int, *, creator, reviewers, source: 
             end=i * step + 40 + i % 90,
             exact=document.text[i * step : i * step + 40 + i % 90],
             statement=f"Claim {i} <b>bold</b>",
-            status="resolved" if i % 2 else "in_review",
+            status="in_review",  # every other one resolved below, once its consensus exists
             created_by=creator,
         )
         for i in range(count)
@@ -109,9 +111,13 @@ def _bulk_claims(document: Document, count: int, *, creator, reviewers, source: 
     )
     decided = Consensus.objects.bulk_create(
         Consensus(claim=claim, sequence=1, rating=ratings[0], method="unanimous", agreement=1.0)
-        for claim in claims
-        if claim.status == "resolved"
+        for i, claim in enumerate(claims)
+        if i % 2
     )
+    # A resolved claim points at its current consensus (the lifecycle's check constraint).
+    for record in decided:
+        record.claim.status, record.claim.consensus = "resolved", record
+    Claim.objects.bulk_update([r.claim for r in decided], ["status", "consensus"], batch_size=500)
     by_claim: dict[int, list[Verdict]] = {}
     for verdict in verdicts:
         by_claim.setdefault(verdict.claim_id, []).append(verdict)

@@ -1,6 +1,8 @@
 """Claims: the statement and claimant are edited through ``services.claim_update``, and
 only by someone the API would let edit (``access.claim_can_edit``: the claim's creator or
-an editor); everyone else gets the page read-only. The span, status, version, anchor and
+an editor, until the first verdict; never once published); everyone else gets the page
+read-only, with the reason shown ("Edit rule"). Editors revise a judged claim from the
+claim page or the API (``services.claim_revise``); its earlier versions show here. The span, status, version, anchor and
 consensus are read-only: claims are anchored from the reader or the API, where the span
 is validated, and their status changes through the review services, which the admin
 actions below call (reopen, publish, withdraw, recompute consensus), refusing row by row
@@ -29,7 +31,7 @@ from annotations.admin.tenancy import (
     ServiceModelAdmin,
     refusal,
 )
-from annotations.models import Claim, ClaimAnchor
+from annotations.models import Claim, ClaimAnchor, ClaimVersion
 from annotations.services import limits
 
 EDITABLE = ("statement", "claimant")
@@ -39,6 +41,23 @@ CONFIRMATION_TEMPLATE = "admin/annotations/claim/status_confirmation.html"
 class ClaimAnchorInline(ReadOnlyInline):
     model = ClaimAnchor
     fields = ["revision", "start", "end", "exact", "status", "replaced_at", "replaced_by", "note"]
+    readonly_fields = fields
+
+
+class ClaimVersionInline(ReadOnlyInline):
+    model = ClaimVersion
+    fields = [
+        "number",
+        "statement",
+        "claimant",
+        "exact",
+        "start",
+        "end",
+        "status",
+        "replaced_at",
+        "replaced_by",
+        "note",
+    ]
     readonly_fields = fields
 
 
@@ -80,7 +99,7 @@ class ClaimAdmin(ServiceModelAdmin):
     search_fields = ["statement", "exact", "claimant"]
     list_select_related = ["document", "created_by"]
     raw_id_fields = ["document"]
-    inlines = [VerdictInline, ConsensusInline, ClaimAnchorInline]
+    inlines = [VerdictInline, ConsensusInline, ClaimVersionInline, ClaimAnchorInline]
     actions = ["reopen_claims", "publish_claims", "withdraw_claims", "recompute_consensus"]
     fields = [
         "project",
@@ -93,7 +112,10 @@ class ClaimAdmin(ServiceModelAdmin):
         "statement",
         "claimant",
         "status",
+        "edit_rule",
         "version",
+        "claim_version",
+        "consensus",
         "anchor_status",
         "anchor_revision",
         "created_by",
@@ -138,12 +160,20 @@ class ClaimAdmin(ServiceModelAdmin):
             return services.claim_update(
                 claim=claim, actor=request.user, expected_version=expected, **changes
             )
-        except services.StaleVersion as exc:
+        except (services.StaleVersion, services.QueueConflict) as exc:
             raise ValidationError(str(exc)) from None
 
     @admin.display(description="statement")
     def short_statement(self, obj: Claim) -> str:
         return obj.statement[:100]
+
+    @admin.display(description="edit rule")
+    def edit_rule(self, obj: Claim) -> str:
+        """Why the statement, claimant and span are not editable in place (if they are not)."""
+        reason = access.claim_frozen_reason(
+            claim=obj, has_verdicts=access.claim_is_judged(claim=obj)
+        )
+        return reason or "Editable in place by its creator or an editor (no verdict yet)."
 
     # --- status changes: admin actions that call the review services -------------------
 

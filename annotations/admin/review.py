@@ -24,6 +24,8 @@ VERDICT_FIELDS = [
     "rationale",
     "revision",
     "is_current",
+    "claim_version",
+    "post_reveal",
     "submitted_at",
 ]
 CONSENSUS_FIELDS = [
@@ -69,7 +71,7 @@ class ConsensusInline(ReadOnlyInline):
 @admin.register(Verdict)
 class VerdictAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [name for name in VERDICT_FIELDS if name != "rationale"]
-    list_filter = ["is_current", "confidence", ("claim__project", ONLY_VISIBLE)]
+    list_filter = ["is_current", "post_reveal", "confidence", ("claim__project", ONLY_VISIBLE)]
     search_fields = ["rationale", "reviewer__username"]
     list_select_related = ["claim", "reviewer", "rating"]
     inlines = [CitationInline]

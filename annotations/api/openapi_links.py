@@ -63,6 +63,14 @@ def _claim_follow_ups(claim: str) -> dict[str, Link]:
             },
             "description": "Edit the claim at the version just read (optimistic locking).",
         },
+        "ReviseClaim": {
+            "operationId": "v1_claims_revise_create",
+            "parameters": {
+                "path.id": f"$response.body#{claim}/id",
+                "header.If-Match": f'"{{$response.body#{claim}/version}}"',
+            },
+            "description": "Revise the judged claim at the version just read (editors).",
+        },
     }
 
 

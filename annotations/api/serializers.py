@@ -318,6 +318,8 @@ class VerdictSerializer(serializers.ModelSerializer):
             "rationale",
             "revision",
             "is_current",
+            "claim_version",
+            "post_reveal",
             "submitted_at",
             "citations",
         ]
@@ -405,6 +407,7 @@ class ClaimSerializer(serializers.ModelSerializer):
             "claimant",
             "status",
             "version",
+            "claim_version",
             "anchor_status",
             "anchor_revision",
             "created_by",
@@ -457,6 +460,15 @@ class DuplicateClaimSerializer(serializers.Serializer):
 class ClaimUpdateSerializer(InputSerializer):
     statement = LimitedCharField(required=False, max_length=limits.MAX_STATEMENT)
     claimant = LimitedCharField(required=False, allow_blank=True, max_length=limits.MAX_CLAIMANT)
+
+
+class ClaimReviseSerializer(serializers.Serializer):
+    statement = LimitedCharField(required=False, max_length=limits.MAX_STATEMENT)
+    claimant = LimitedCharField(required=False, allow_blank=True, max_length=limits.MAX_CLAIMANT)
+    start = serializers.IntegerField(required=False)
+    end = serializers.IntegerField(required=False)
+    exact = serializers.CharField(required=False, trim_whitespace=False, allow_blank=False)
+    note = LimitedCharField(required=False, allow_blank=True, max_length=limits.MAX_NOTE)
 
 
 class LeaseSerializer(serializers.Serializer):

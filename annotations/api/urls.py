@@ -54,6 +54,7 @@ urlpatterns = [
         name="document-revision-detail",
     ),
     path("claims/<int:pk>/reanchor/", views.ClaimReanchorApi.as_view(), name="claim-reanchor"),
+    path("claims/<int:pk>/revise/", views.ClaimReviseApi.as_view(), name="claim-revise"),
     path("claims/", views.ClaimListApi.as_view(), name="claim-list"),
     path("claims/<int:pk>/", views.ClaimDetailApi.as_view(), name="claim-detail"),
     path("claims/<int:pk>/release/", views.ClaimReleaseApi.as_view(), name="claim-release"),

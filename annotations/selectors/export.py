@@ -114,6 +114,8 @@ def _verdict_dict(verdict: Verdict) -> dict[str, Any]:
         "rationale": verdict.rationale,
         "revision": verdict.revision,
         "is_current": verdict.is_current,
+        "claim_version": verdict.claim_version,
+        "post_reveal": verdict.post_reveal,
         "submitted_at": _timestamp(verdict.submitted_at),
         "citations": [
             {"source": citation.source_id, "quote": citation.quote, "stance": citation.stance}
@@ -155,6 +157,7 @@ def _claim_dict(claim: Claim, sources: dict[int, Source]) -> dict[str, Any]:
         "claimant": claim.claimant,
         "status": claim.status,
         "version": claim.version,
+        "claim_version": claim.claim_version,
         "created_by": claim.created_by.get_username(),
         "created_at": _timestamp(claim.created_at),
         "verdicts": [_verdict_dict(verdict) for verdict in verdicts],

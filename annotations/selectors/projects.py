@@ -51,8 +51,10 @@ class AgreementReport:
 def agreement_report(
     *, project: Project, document: Document | None = None, user: User | None = None
 ) -> AgreementReport:
-    """Agreement over every current verdict of the project (or one document), whether or not
-    the claim has reached consensus. Ordinal alpha leaves out ratings without an ordinal value.
+    """Agreement over the counted verdicts of the project (or one document): each reviewer's
+    latest blind verdict on each claim's current version (``access.verdicts_counted``;
+    post-reveal revisions are left out), whether or not the claim has reached consensus.
+    Ordinal alpha leaves out ratings without an ordinal value.
 
     Blind review: a ``user``'s figures rest only on the verdicts they may see, by the one
     rule the dashboard and the exports use (``access.verdict_scope_for_user``): an editor
@@ -61,7 +63,7 @@ def agreement_report(
     split told them how others had rated it). Per-reviewer rows are for editors only.
     ``user=None`` (internal use) gets everything.
     """
-    verdicts = Verdict.objects.filter(claim__project=project, is_current=True)
+    verdicts = access.verdicts_counted(Verdict.objects.filter(claim__project=project))
     if document is not None:
         verdicts = verdicts.filter(claim__document=document)
     restricted = user is not None and not access.is_editor(
@@ -192,7 +194,8 @@ def project_dashboard_get(
 ) -> ProjectDashboard:
     """Claim counts by status, the verdict rating distribution and the user's leases.
 
-    The distribution counts only current verdicts the user may see
+    The distribution counts only counted verdicts (each reviewer's latest blind verdict on
+    a claim's current version, ``verdicts_counted``) that the user may see
     (``verdict_scope_for_user``), so a reviewer's dashboard never reveals a verdict that
     blind review hides from their claim page. Constant number of queries.
     """
@@ -205,7 +208,7 @@ def project_dashboard_get(
         .values_list("status", "n")
     )
     visible = access.verdict_scope_for_user(
-        user=user, queryset=Verdict.objects.filter(claim__project=project, is_current=True)
+        user=user, queryset=access.verdicts_counted(Verdict.objects.filter(claim__project=project))
     )
     by_rating = dict(
         visible.order_by()

@@ -22,6 +22,7 @@ from annotations.models import (
     AssignmentState,
     Claim,
     ClaimStatus,
+    ClaimVersion,
     Consensus,
     Membership,
     Project,
@@ -92,6 +93,11 @@ class ClaimReview:
     can_publish: bool
     can_reopen: bool
     can_edit: bool
+    # Why the statement, claimant and span are not editable in place ("" when they are, or
+    # when the user could not edit them anyway): the page explains instead of offering.
+    frozen_reason: str
+    can_revise_claim: bool
+    versions: list[ClaimVersion]
 
     @property
     def can_submit(self) -> bool:
@@ -129,6 +135,8 @@ def claim_review_get(
     is_editor = access.is_editor(membership)
     lease = lease_held_by(user=user, claim=claim, now=now)
     open_for_verdicts = claim.status in (ClaimStatus.IN_REVIEW, ClaimStatus.DISPUTED)
+    has_verdicts = access.claim_is_judged(claim=claim)
+    frozen = access.claim_frozen_reason(claim=claim, has_verdicts=has_verdicts)
     return ClaimReview(
         verdicts=verdicts,
         own_verdict=own,
@@ -144,7 +152,20 @@ def claim_review_get(
         can_adjudicate=is_editor and claim.status == ClaimStatus.DISPUTED,
         can_publish=is_editor and claim.status == ClaimStatus.RESOLVED,
         can_reopen=is_editor and claim.status in (ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED),
-        can_edit=access.claim_can_edit(claim=claim, membership=membership, user=user),
+        can_edit=access.claim_can_edit(
+            claim=claim, membership=membership, user=user, has_verdicts=has_verdicts
+        ),
+        # Only to those who would otherwise be offered the edit: to anyone else "this claim
+        # has verdicts" would say that someone judged it (blind review).
+        frozen_reason=(frozen or "")
+        if access.claim_creator_or_editor(claim=claim, membership=membership, user=user)
+        else "",
+        can_revise_claim=access.claim_can_revise(claim=claim, membership=membership),
+        versions=list(
+            ClaimVersion.objects.filter(claim=claim)
+            .select_related("replaced_by")
+            .order_by("-number")
+        ),
     )
 
 
@@ -176,6 +197,9 @@ class DisputeCard:
     can_adjudicate: bool
     can_publish: bool
     can_reopen: bool
+    # A reviewer changed their verdict after seeing the others: it resolved nothing, an
+    # editor decides (the "revised after reveal, needs adjudication" flag).
+    revised_after_reveal: bool
 
 
 def _dispute_claims(project: Project) -> QuerySet[Claim]:
@@ -226,9 +250,12 @@ def dispute_card_get(*, project: Project, claim_id: int) -> DisputeCard:
 
 def dispute_card(claim: Claim) -> DisputeCard:
     current = claim.current_consensus[0] if claim.current_consensus else None  # type: ignore[attr-defined]
+    verdicts = list(claim.current_verdicts)  # type: ignore[attr-defined]
     return DisputeCard(
         claim=claim,
-        verdicts=list(claim.current_verdicts),  # type: ignore[attr-defined]
+        verdicts=verdicts,
+        revised_after_reveal=claim.status == ClaimStatus.DISPUTED
+        and any(v.post_reveal for v in verdicts),
         current_consensus=current,
         can_adjudicate=claim.status == ClaimStatus.DISPUTED,
         can_publish=claim.status == ClaimStatus.RESOLVED,

@@ -14,6 +14,7 @@ from annotations.services.claims import (
     StaleVersion,
     claim_create,
     claim_duplicate_of,
+    claim_revise,
     claim_update,
 )
 from annotations.services.documents import (
@@ -61,6 +62,7 @@ from annotations.services.review import (
     claim_adjudicate,
     claim_publish,
     claim_reopen,
+    claim_transition,
     claim_withdraw,
     consensus_recompute,
 )
@@ -112,7 +114,9 @@ __all__ = [
     "claim_publish",
     "claim_reanchor",
     "claim_reopen",
+    "claim_revise",
     "claim_skip",
+    "claim_transition",
     "claim_update",
     "claim_withdraw",
     "consensus_recompute",

@@ -8,12 +8,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from annotations import access, selectors
-from annotations.core import spans
+from annotations.core import lifecycle, spans
 from annotations.core.idempotency import statement_key
 from annotations.models import (
     Claim,
     ClaimStatus,
+    ClaimVersion,
     Document,
+    Verdict,
 )
 from annotations.services import limits
 from annotations.services._base import (
@@ -23,6 +25,7 @@ from annotations.services._base import (
     _require_storable_text,
     event_record,
 )
+from annotations.services.review import _consensus_supersede, claim_transition
 
 
 class DuplicateClaim(QueueConflict):
@@ -154,6 +157,7 @@ def _claim_state(claim: Claim) -> dict[str, Any]:
         "claimant": claim.claimant,
         "status": claim.status,
         "version": claim.version,
+        "claim_version": claim.claim_version,
     }
 
 
@@ -174,10 +178,13 @@ def claim_update(
     statement: str | None = None,
     claimant: str | None = None,
 ) -> Claim:
-    """Edit a claim's statement or claimant if it is still at ``expected_version``.
+    """Edit a claim's statement or claimant in place if it is still at ``expected_version``.
 
-    Only the claim's creator or a project editor may edit (PermissionDenied otherwise).
-    Locks the claim row; raises StaleVersion when someone else changed it first.
+    Only the claim's creator or a project editor may edit (PermissionDenied otherwise),
+    and only until the first verdict: a judged, published or withdrawn claim is frozen
+    (QueueConflict with ``access.claim_frozen_reason``; editors revise a judged claim with
+    ``claim_revise``). Locks the claim row; raises StaleVersion when someone else changed
+    it first.
     """
     membership = access.membership_require(user=actor, project_id=claim.project_id)
     access.claim_edit_require(claim=claim, membership=membership, user=actor, action="edit")
@@ -186,6 +193,11 @@ def claim_update(
         statement=(statement, limits.MAX_STATEMENT), claimant=(claimant, limits.MAX_CLAIMANT)
     )
     locked = Claim.objects.select_for_update().get(pk=claim.pk)
+    frozen = access.claim_frozen_reason(
+        claim=locked, has_verdicts=access.claim_is_judged(claim=locked)
+    )
+    if frozen is not None:
+        raise QueueConflict(frozen)
     if locked.version != expected_version:
         raise StaleVersion(locked.version)
     before = _claim_state(locked)
@@ -207,5 +219,143 @@ def claim_update(
         project=locked.project,
         before=before,
         after=_claim_state(locked),
+    )
+    return locked
+
+
+@transaction.atomic
+def claim_revise(
+    *,
+    claim: Claim,
+    actor: User,
+    expected_version: int,
+    statement: str | None = None,
+    claimant: str | None = None,
+    start: int | None = None,
+    end: int | None = None,
+    exact: str | None = None,
+    note: str = "",
+) -> Claim:
+    """Revise a claim (editors): record a new claim version and return it to review.
+
+    What the verdicts judged is kept: the current statement, claimant and span become a
+    ``ClaimVersion`` row, every verdict stays with the version it judged (the current ones
+    become history), the current consensus stops being current (kept in the history),
+    and the claim goes back to the queue for fresh, blind verdicts on the new version
+    (reviewers of earlier versions may judge it again). ``start``/``end`` (with an
+    optional ``exact``) re-anchor the new version on the document's current text.
+
+    PermissionDenied below editor; QueueConflict when the lifecycle refuses (published:
+    corrections come through the publishing workflow; withdrawn); StaleVersion when the
+    claim changed since ``expected_version``; ValidationError when nothing changes, on a
+    bad span, an empty statement or text over its limit. Locks the claim row.
+    """
+    membership = access.membership_require(user=actor, project_id=claim.project_id)
+    access.claim_revise_require(membership=membership)
+    _require_storable_text(statement=statement, claimant=claimant, exact=exact, note=note)
+    limits.require_lengths(
+        statement=(statement, limits.MAX_STATEMENT),
+        claimant=(claimant, limits.MAX_CLAIMANT),
+        note=(note, limits.MAX_NOTE),
+    )
+    locked = (
+        Claim.objects.select_for_update(of=("self",)).select_related("project").get(pk=claim.pk)
+    )
+    if not lifecycle.allowed(locked.status, lifecycle.Action.REVISE):
+        raise QueueConflict(
+            str(lifecycle.TransitionRefused(locked.status, lifecycle.Action.REVISE))
+        )
+    if locked.version != expected_version:
+        raise StaleVersion(locked.version)
+    errors: dict[str, str] = {}
+    new_statement = locked.statement if statement is None else statement.strip()
+    new_claimant = locked.claimant if claimant is None else claimant.strip()
+    if not new_statement:
+        errors["statement"] = "The statement cannot be empty."
+    selector = None
+    document = None
+    if start is not None or end is not None:
+        if start is None or end is None:
+            errors["start" if start is None else "end"] = "Give both start and end."
+        else:
+            document = Document.objects.only("pk", "text", "length", "revision").get(
+                pk=locked.document_id
+            )
+            try:
+                selector = spans.make_selector(document.text, start, end, exact)
+            except spans.SpanError as exc:
+                errors[exc.field] = exc.message
+    if errors:
+        raise ValidationError(errors)
+    span_changed = selector is not None and (
+        (selector.start, selector.end, selector.exact) != (locked.start, locked.end, locked.exact)
+        or (document is not None and document.revision != locked.anchor_revision)
+    )
+    if new_statement == locked.statement and new_claimant == locked.claimant and not span_changed:
+        raise ValidationError(
+            {"statement": "Nothing to revise: the statement, claimant and span are unchanged."}
+        )
+    before = _claim_state(locked)
+    ClaimVersion.objects.create(
+        claim=locked,
+        number=locked.claim_version,
+        statement=locked.statement,
+        claimant=locked.claimant,
+        start=locked.start,
+        end=locked.end,
+        exact=locked.exact,
+        prefix=locked.prefix,
+        suffix=locked.suffix,
+        anchor_revision=locked.anchor_revision,
+        status=locked.status,
+        note=note.strip(),
+        replaced_by=actor,
+    )
+    kept = Verdict.objects.filter(claim=locked, is_current=True).update(is_current=False)
+    locked.statement, locked.claimant = new_statement, new_claimant
+    if span_changed and selector is not None and document is not None:
+        locked.start, locked.end = selector.start, selector.end
+        locked.exact, locked.prefix, locked.suffix = (
+            selector.exact,
+            selector.prefix,
+            selector.suffix,
+        )
+        locked.anchor_revision = document.revision
+    locked.version += 1
+    locked.claim_version += 1
+    locked.full_clean(
+        exclude=["project", "document", "created_by", "consensus"], validate_constraints=False
+    )
+    locked.save(
+        update_fields=[
+            "statement",
+            "claimant",
+            "start",
+            "end",
+            "exact",
+            "prefix",
+            "suffix",
+            "anchor_revision",
+            "version",
+            "claim_version",
+            "updated_at",
+        ]
+    )
+    event_record(
+        actor=actor,
+        verb="claim.revise",
+        obj=locked,
+        project_id=locked.project_id,
+        before=before,
+        after={**_claim_state(locked), "note": note.strip(), "verdicts_kept": kept},
+    )
+    _consensus_supersede(
+        claim=locked, actor=actor, note=f"claim revised to version {locked.claim_version}"
+    )
+    claim_transition(
+        claim=locked,
+        action=lifecycle.Action.REVISE,
+        actor=actor,
+        note=f"version {locked.claim_version}",
     )
     return locked

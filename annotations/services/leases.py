@@ -30,7 +30,8 @@ from annotations.services._base import (
 
 def _eligible_claims(*, project: Project, reviewer: User, now: dt.datetime) -> QuerySet[Claim]:
     """Claims of ``project`` that ``reviewer`` may be offered: in review, not theirs, not
-    already judged, leased or skipped by them, and with a free review slot."""
+    already judged by them in its current version, leased or skipped by them, and with a
+    free review slot."""
     active_leases = (
         Assignment.objects.filter(
             claim_id=OuterRef("pk"), state=AssignmentState.LEASED, expires_at__gt=now
@@ -47,7 +48,10 @@ def _eligible_claims(*, project: Project, reviewer: User, now: dt.datetime) -> Q
         .annotate(n=Count("id"))
         .values("n")
     )
-    mine_judged = Verdict.objects.filter(claim_id=OuterRef("pk"), reviewer=reviewer)
+    # Judged by them in the claim's current version: a revised claim is offered again.
+    mine_judged = Verdict.objects.filter(
+        claim_id=OuterRef("pk"), reviewer=reviewer, claim_version=OuterRef("claim_version")
+    )
     mine_held = Assignment.objects.filter(
         claim_id=OuterRef("pk"),
         reviewer=reviewer,
@@ -91,7 +95,8 @@ _PICK_SQL = """
 SELECT c.id FROM annotations_claim c
 WHERE c.project_id = %(project)s AND c.status = %(in_review)s AND c.created_by_id <> %(reviewer)s
   AND NOT EXISTS (SELECT 1 FROM annotations_verdict v
-                  WHERE v.claim_id = c.id AND v.reviewer_id = %(reviewer)s)
+                  WHERE v.claim_id = c.id AND v.reviewer_id = %(reviewer)s
+                    AND v.claim_version = c.claim_version)
   AND NOT EXISTS (SELECT 1 FROM annotations_assignment a
                   WHERE a.claim_id = c.id AND a.reviewer_id = %(reviewer)s
                     AND a.state IN (%(leased)s, %(skipped)s))
@@ -270,7 +275,9 @@ def claim_skip(
         raise ValidationError(
             {"reason": "Say why you skip this claim (e.g. conflict of interest)."}
         )
-    if Verdict.objects.filter(claim=claim, reviewer=reviewer).exists():
+    if Verdict.objects.filter(
+        claim=claim, reviewer=reviewer, claim_version=claim.claim_version
+    ).exists():
         raise QueueConflict("You have already submitted a verdict on this claim.")
     assignment = (
         Assignment.objects.select_for_update()

@@ -12,6 +12,7 @@ from annotations.core.urlnorm import normalize_url
 from annotations.models import (
     Citation,
     Claim,
+    ClaimStatus,
     Consensus,
     Document,
     Project,
@@ -24,6 +25,7 @@ from annotations.services._base import (
     event_record,
 )
 from annotations.services.native_checks import native_date, native_datetime, native_problems
+from annotations.services.review import claims_status_restore
 
 # Reads a native export ("workbench-export/1", see annotations/core/export_mapping.py and
 # annotations/schemas/workbench-export-1.schema.json) back into a project: the other half
@@ -245,8 +247,11 @@ def document_import_native(
             suffix=entry["suffix"],
             statement=entry["statement"],
             claimant=entry["claimant"],
-            status=entry["status"],
+            # In review until its consensus records exist; ``claims_status_restore`` then
+            # replays the recorded status through the lifecycle.
+            status=ClaimStatus.IN_REVIEW,
             version=entry["version"],
+            claim_version=entry.get("claim_version", 1),
             created_by=users[entry["created_by"]],
         )
         _native_clean(
@@ -273,6 +278,8 @@ def document_import_native(
                 rationale=item["rationale"],
                 revision=item["revision"],
                 is_current=item["is_current"],
+                claim_version=item.get("claim_version", 1),
+                post_reveal=item.get("post_reveal", False),
             )
             verdicts[item["id"]] = verdict
             verdict_rows.append((verdict, item))
@@ -317,6 +324,13 @@ def document_import_native(
         for verdict_id in item["verdicts"]
     ]
     Consensus.verdicts.through.objects.bulk_create(links)
+    current = {record.claim_id: record for record, item in records if item["is_current"]}
+    claims_status_restore(
+        [
+            (claim, entry["status"], current.get(claim.pk), f"/claims/{index}/status")
+            for index, (claim, entry) in enumerate(zip(claims, payload["claims"], strict=True))
+        ]
+    )
 
     event_record(
         actor=actor,

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotations import access
-from annotations.core import consensus
+from annotations.core import consensus, lifecycle
 from annotations.models import (
     Assignment,
     AssignmentState,
@@ -46,8 +46,20 @@ def _rating_get(*, project_id: int, key: str, field: str = "rating") -> Rating:
 
 
 def _current_verdicts(claim: Claim) -> list[Verdict]:
+    """Every reviewer's current verdict on the claim's current version (post-reveal
+    revisions included): what an editor's adjudication rests on."""
     return list(
         Verdict.objects.filter(claim=claim, is_current=True).select_related("rating").order_by("id")
+    )
+
+
+def _counted_verdicts(claim: Claim) -> list[Verdict]:
+    """What the project's rule decides from: each reviewer's latest blind verdict on the
+    claim's current version (``access.verdicts_counted``)."""
+    return list(
+        access.verdicts_counted(Verdict.objects.filter(claim=claim))
+        .select_related("rating")
+        .order_by("reviewer_id", "id")
     )
 
 
@@ -73,6 +85,7 @@ def _consensus_append(
     )
     record = Consensus.objects.create(
         claim=claim,
+        claim_version=claim.claim_version,
         sequence=(last or 0) + 1,
         rating=rating,
         method=method,
@@ -81,6 +94,9 @@ def _consensus_append(
         note=note,
     )
     record.verdicts.add(*verdicts)  # a new record: nothing to diff against
+    # The caller's transition saves the pointer with the status (or saves it itself when
+    # the status stays resolved).
+    claim.consensus = record
     event_record(
         actor=actor,
         verb=f"consensus.{method}",
@@ -114,6 +130,7 @@ def _consensus_supersede(
         return None
     current.is_current = False
     current.save(update_fields=["is_current"])
+    claim.consensus = None  # the caller's transition saves it (the constraint checks both)
     if note is not None:
         event_record(
             actor=actor,
@@ -126,24 +143,38 @@ def _consensus_supersede(
     return current
 
 
-def _claim_set_status(*, claim: Claim, status: str, actor: User | None, note: str = "") -> None:
+def claim_transition(
+    *, claim: Claim, action: lifecycle.Action, actor: User | None, note: str = ""
+) -> None:
+    """Move ``claim`` (locked by the caller) along the lifecycle by ``action``: the one
+    function that changes a claim's status. It asks ``core.lifecycle`` (QueueConflict with
+    the table's reason when the action is not allowed from the claim's status), saves the
+    status with the claim's current consensus pointer (the check constraint holds them
+    together), and records a ``claim.status`` event. ``version`` does not change: it
+    counts changes of the claim's own fields, not of its status."""
+    try:
+        status = lifecycle.transition(claim.status, action)
+    except lifecycle.TransitionRefused as exc:
+        raise QueueConflict(str(exc)) from None
     before = claim.status
     claim.status = status
-    claim.version += 1
-    claim.save(update_fields=["status", "version", "updated_at"])
+    claim.save(update_fields=["status", "consensus", "updated_at"])
+    after: dict[str, str] = {"status": status}
+    if note:
+        after["note"] = note
     event_record(
         actor=actor,
         verb="claim.status",
         obj=claim,
         project_id=claim.project_id,
         before={"status": before},
-        after={"status": status, "note": note} if note else {"status": status},
+        after=after,
     )
 
 
 def _consensus_decide(*, claim: Claim, actor: User | None) -> Consensus | None:
     """When the required verdicts are in, resolve the claim or mark it disputed. Claim locked."""
-    verdicts = _current_verdicts(claim)
+    verdicts = _counted_verdicts(claim)
     if len(verdicts) < claim.project.required_reviews:
         return None
     decision = consensus.decide(
@@ -153,10 +184,10 @@ def _consensus_decide(*, claim: Claim, actor: User | None) -> Consensus | None:
     )
     if not decision.reached:
         if claim.status != ClaimStatus.DISPUTED:
-            _claim_set_status(claim=claim, status=ClaimStatus.DISPUTED, actor=actor)
+            claim_transition(claim=claim, action=lifecycle.Action.DECIDE_DISPUTED, actor=actor)
         return None
     record = _consensus_from_rule(claim=claim, decision=decision, verdicts=verdicts, actor=actor)
-    _claim_set_status(claim=claim, status=ClaimStatus.RESOLVED, actor=actor)
+    claim_transition(claim=claim, action=lifecycle.Action.DECIDE_RESOLVED, actor=actor)
     return record
 
 
@@ -207,7 +238,7 @@ def claim_adjudicate(*, claim: Claim, editor: User, rating: str, note: str) -> C
         errors.update({k: v[0] for k, v in exc.message_dict.items()})
     if errors:
         raise ValidationError(errors)
-    if claim.status != ClaimStatus.DISPUTED:
+    if not lifecycle.allowed(claim.status, lifecycle.Action.ADJUDICATE):
         raise QueueConflict(
             f"Only disputed claims are adjudicated; this one is {claim.get_status_display().lower()}."
         )
@@ -227,7 +258,7 @@ def claim_adjudicate(*, claim: Claim, editor: User, rating: str, note: str) -> C
         decided_by=editor,
         note=note,
     )
-    _claim_set_status(claim=claim, status=ClaimStatus.RESOLVED, actor=editor)
+    claim_transition(claim=claim, action=lifecycle.Action.ADJUDICATE, actor=editor)
     return record
 
 
@@ -242,10 +273,10 @@ def claim_reopen(*, claim: Claim, editor: User, note: str) -> Claim:
     note = (note or "").strip()
     if not note:
         raise ValidationError({"note": "Say why the claim is reopened."})
-    if claim.status not in (ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED):
+    if not lifecycle.allowed(claim.status, lifecycle.Action.REOPEN):
         raise QueueConflict("Only resolved or published claims can be reopened.")
     _consensus_supersede(claim=claim, actor=editor, note=note)
-    _claim_set_status(claim=claim, status=ClaimStatus.DISPUTED, actor=editor, note=note)
+    claim_transition(claim=claim, action=lifecycle.Action.REOPEN, actor=editor, note=note)
     return claim
 
 
@@ -254,9 +285,9 @@ def claim_publish(*, claim: Claim, editor: User) -> Claim:
     """Publish a resolved claim (it then appears in ClaimReview exports)."""
     access.membership_require(user=editor, project_id=claim.project_id, role=Role.EDITOR)
     claim = _lock_claim(claim)
-    if claim.status != ClaimStatus.RESOLVED:
+    if not lifecycle.allowed(claim.status, lifecycle.Action.PUBLISH):
         raise QueueConflict("Only resolved claims can be published.")
-    _claim_set_status(claim=claim, status=ClaimStatus.PUBLISHED, actor=editor)
+    claim_transition(claim=claim, action=lifecycle.Action.PUBLISH, actor=editor)
     return claim
 
 
@@ -280,7 +311,7 @@ def claim_withdraw(
         has_verdicts=Verdict.objects.filter(claim=claim).exists(),
     ):
         raise PermissionDenied(access.WITHDRAW_RULE)
-    if claim.status in (ClaimStatus.WITHDRAWN, ClaimStatus.PUBLISHED):
+    if not lifecycle.allowed(claim.status, lifecycle.Action.WITHDRAW):
         raise QueueConflict(f"This claim is {claim.get_status_display().lower()}.")
     for lease in Assignment.objects.select_for_update().filter(
         claim=claim, state=AssignmentState.LEASED
@@ -293,14 +324,15 @@ def claim_withdraw(
             project_id=claim.project_id,
             after={"claim": claim.pk, "reason": "claim withdrawn"},
         )
-    _claim_set_status(claim=claim, status=ClaimStatus.WITHDRAWN, actor=actor, note=reason)
+    claim_transition(claim=claim, action=lifecycle.Action.WITHDRAW, actor=actor, note=reason)
     return claim
 
 
 @transaction.atomic
 def consensus_recompute(*, claim: Claim, actor: User | None) -> Consensus | None:
-    """Re-run the project's rule over the current verdicts (admin action). An editor's
-    adjudication is never replaced automatically; an unchanged outcome writes only an event.
+    """Re-run the project's rule over the counted verdicts (each reviewer's latest blind
+    verdict on the current version; admin action). An editor's adjudication is never
+    replaced automatically; an unchanged outcome writes only an event.
 
     An editor's decision, as adjudication is (PermissionDenied below editor); ``actor=None``
     is the system itself (a maintenance command)."""
@@ -310,10 +342,13 @@ def consensus_recompute(*, claim: Claim, actor: User | None) -> Consensus | None
     current = (
         Consensus.objects.filter(claim=claim, is_current=True).select_related("rating").first()
     )
-    verdicts = _current_verdicts(claim)
+    verdicts = _counted_verdicts(claim)
     outcome = "unchanged"
     record = None
-    reopened = current is None and Consensus.objects.filter(claim=claim).exists()
+    reopened = (
+        current is None
+        and Consensus.objects.filter(claim=claim, claim_version=claim.claim_version).exists()
+    )
     if current is not None and current.method == ConsensusMethod.ADJUDICATED:
         outcome = "kept adjudication"
     elif reopened:
@@ -337,12 +372,14 @@ def consensus_recompute(*, claim: Claim, actor: User | None) -> Consensus | None
             record = _consensus_from_rule(
                 claim=claim, decision=decision, verdicts=verdicts, actor=actor
             )
-            if claim.status != ClaimStatus.RESOLVED:
-                _claim_set_status(claim=claim, status=ClaimStatus.RESOLVED, actor=actor)
+            if claim.status == ClaimStatus.RESOLVED:
+                claim.save(update_fields=["consensus", "updated_at"])
+            else:
+                claim_transition(claim=claim, action=lifecycle.Action.DECIDE_RESOLVED, actor=actor)
             outcome = "recorded"
         elif not decision.reached and claim.status != ClaimStatus.DISPUTED:
             _consensus_supersede(claim=claim, actor=actor, note="recomputed: no consensus")
-            _claim_set_status(claim=claim, status=ClaimStatus.DISPUTED, actor=actor)
+            claim_transition(claim=claim, action=lifecycle.Action.DECIDE_DISPUTED, actor=actor)
             outcome = "disputed"
     event_record(
         actor=actor,
@@ -352,3 +389,28 @@ def consensus_recompute(*, claim: Claim, actor: User | None) -> Consensus | None
         after={"outcome": outcome},
     )
     return record
+
+
+def claims_status_restore(entries: Sequence[tuple[Claim, str, Consensus | None, str]]) -> None:
+    """Give restored claims (a native import; rows the caller just inserted in review, in
+    its transaction) their recorded status: each ``(claim, status, current consensus,
+    pointer)`` must be a status the lifecycle reaches from review
+    (``lifecycle.path_to``), with a current consensus exactly when the status is decided.
+    ValidationError keyed by each ``pointer`` otherwise; nothing is written then. The
+    import's own event records the claims; this writes no event of its own."""
+    errors: dict[str, str] = {}
+    changed: list[Claim] = []
+    for claim, status, record, pointer in entries:
+        if lifecycle.path_to(status) is None:
+            errors[pointer] = f"{status!r} is not a status the claim lifecycle reaches."
+        elif lifecycle.needs_consensus(status) and record is None:
+            errors[pointer] = f"A {status} claim needs a current consensus record."
+        elif status in lifecycle.UNDECIDED and record is not None:
+            errors[pointer] = f"A {status} claim has no current consensus record."
+        elif status != claim.status:
+            claim.status = status
+            claim.consensus = record
+            changed.append(claim)
+    if errors:
+        raise ValidationError(errors)
+    Claim.objects.bulk_update(changed, ["status", "consensus"], batch_size=500)

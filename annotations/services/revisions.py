@@ -22,13 +22,16 @@ from annotations.models import (
     AnchorStatus,
     Claim,
     ClaimAnchor,
+    ClaimStatus,
     Document,
     DocumentRevision,
     Event,
     Role,
+    Verdict,
 )
 from annotations.services import limits
 from annotations.services._base import (
+    QueueConflict,
     User,
     _require_storable_text,
     event_record,
@@ -150,6 +153,9 @@ def document_revise(
         for c in claims
     ]
     placed = {p.key: p for p in reanchor.reanchor(document.text, new_text, anchors)}
+    judged = set(
+        Verdict.objects.filter(claim__in=claims).values_list("claim_id", flat=True).distinct()
+    )
     history: list[ClaimAnchor] = []
     events: list[Event] = []
     placements: list[ClaimPlacement] = []
@@ -160,7 +166,13 @@ def document_revise(
             _anchor_history(claim, actor=actor, note=f"revision {new_number}: {placement.status}")
         )
         claim.anchor_status = _STATUS[placement.status]
-        if placement.status != reanchor.AnchorStatus.ORPHANED:
+        # What was judged is frozen: a judged (or published) claim follows the corrected
+        # text only where it quotes the same words; "changed inside" keeps its judged span
+        # on the old revision until an editor revises the claim.
+        frozen_span = placement.status == reanchor.AnchorStatus.CHANGED and (
+            claim.pk in judged or claim.status == ClaimStatus.PUBLISHED
+        )
+        if placement.status != reanchor.AnchorStatus.ORPHANED and not frozen_span:
             # Placed or proposed: every position field is set (only ORPHANED has None).
             assert placement.start is not None and placement.end is not None
             assert placement.exact is not None and placement.prefix is not None
@@ -172,10 +184,17 @@ def document_revise(
                 placement.suffix,
             )
             claim.anchor_revision = new_number
-        claim.version += 1
+        if (claim.start, claim.end, claim.exact) != before:
+            claim.version += 1  # the span is one of the claim's own fields
+        placement_note = (
+            f"{placement.note} The judged span stays on revision {old_number}: an editor "
+            "revises the claim to anchor it in the corrected text."
+            if frozen_span
+            else placement.note
+        )
         after = (
             None
-            if placement.status == reanchor.AnchorStatus.ORPHANED
+            if placement.status == reanchor.AnchorStatus.ORPHANED or frozen_span
             else (claim.start, claim.end, claim.exact)
         )
         placements.append(
@@ -184,7 +203,7 @@ def document_revise(
                 outcome=str(placement.status),
                 before=before,
                 after=after,
-                note=placement.note,
+                note=placement_note,
             )
         )
         events.append(
@@ -203,7 +222,7 @@ def document_revise(
                 after={
                     "revision": new_number,
                     "outcome": str(placement.status),
-                    "note": placement.note,
+                    "note": placement_note,
                     **({"start": after[0], "end": after[1], "exact": after[2]} if after else {}),
                 },
             )
@@ -259,6 +278,9 @@ def claim_reanchor(
     and for "changed inside" claims a person has reviewed. The previous anchor is kept.
 
     The claim's creator or an editor (PermissionDenied otherwise); locks the claim row.
+    What was judged is frozen: a published or withdrawn claim is never re-anchored, and a
+    judged one only to the same quoted text (following a corrected document); a span whose
+    text differs goes through ``claim_revise`` (QueueConflict otherwise).
     """
     membership = access.membership_require(user=actor, project_id=claim.project_id)
     access.claim_edit_require(claim=claim, membership=membership, user=actor, action="re-anchor")
@@ -268,10 +290,21 @@ def claim_reanchor(
     document = Document.objects.only("pk", "text", "length", "revision", "project_id").get(
         pk=claim.document_id
     )
+    frozen = access.claim_frozen_reason(
+        claim=claim, has_verdicts=access.claim_is_judged(claim=claim)
+    )
+    if frozen is not None and frozen != access.JUDGED_IS_FROZEN:
+        raise QueueConflict(frozen)
     try:
         selector = spans.make_selector(document.text, start, end, exact)
     except spans.SpanError as exc:
         raise _span_error(exc) from None
+    if frozen is not None and selector.exact != claim.exact:
+        raise QueueConflict(
+            "This claim has verdicts: it can be re-anchored only to the same text it quotes "
+            f"({claim.exact!r}). A span that quotes other text changes what was judged: an "
+            "editor revises the claim instead."
+        )
     before: dict[str, Any] = {
         **_claim_state(claim),
         "anchor_status": claim.anchor_status,
@@ -282,7 +315,8 @@ def claim_reanchor(
     claim.exact, claim.prefix, claim.suffix = selector.exact, selector.prefix, selector.suffix
     claim.anchor_status = AnchorStatus.ANCHORED
     claim.anchor_revision = document.revision
-    claim.version += 1
+    if (claim.start, claim.end, claim.exact) != (before["start"], before["end"], before["exact"]):
+        claim.version += 1  # the span is one of the claim's own fields
     claim.full_clean()
     claim.save()
     event_record(

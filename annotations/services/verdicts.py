@@ -54,6 +54,8 @@ def _verdict_state(verdict: Verdict, citations: Sequence[Citation] | None = None
         "confidence": verdict.confidence,
         "rationale": verdict.rationale,
         "revision": verdict.revision,
+        "claim_version": verdict.claim_version,
+        "post_reveal": verdict.post_reveal,
         "citations": [
             {"source": c.source_id, "quote": c.quote, "stance": c.stance}
             for c in (verdict.citations.all() if citations is None else citations)
@@ -135,8 +137,12 @@ def verdict_submit(
 ) -> Verdict:
     """Record ``reviewer``'s verdict on ``claim``, or a revision of it.
 
-    A first verdict needs the reviewer's unexpired lease; a revision is allowed until
-    consensus is recorded, and is a new row (the old one is kept, no longer current).
+    A first verdict on the claim's current version needs the reviewer's unexpired lease
+    and is blind; a revision is allowed until consensus is recorded, and is a new row (the
+    old one is kept, no longer current). A verdict written after the reviewer could see
+    others (``access.verdict_is_post_reveal``) is marked ``post_reveal``: kept and shown,
+    never counted by the project's rule, and on a disputed claim it tells the editors
+    (a ``claim.needs_adjudication`` event) instead of resolving it.
     Locks the claim row, then decides consensus when the required verdicts are in.
     Raises ValidationError for bad input and QueueConflict for the wrong state.
     """
@@ -175,15 +181,29 @@ def verdict_submit(
     elif claim.status not in (ClaimStatus.IN_REVIEW, ClaimStatus.DISPUTED):
         raise QueueConflict("Consensus has been recorded; verdicts can no longer be revised.")
     sources = _citations_validate(list(citations), reviewer, project=claim.project)
+    # Revision numbers run on across claim versions: a reviewer who judged an earlier
+    # version judges the new one in a new row (their earlier verdicts are history).
+    last_revision = (
+        previous.revision
+        if previous is not None
+        else Verdict.objects.filter(claim=claim, reviewer=reviewer)
+        .order_by("-revision")
+        .values_list("revision", flat=True)
+        .first()
+        or 0
+    )
+    post_reveal = access.verdict_is_post_reveal(claim=claim, reviewer=reviewer)
     verdict = Verdict(
         claim=claim,
         reviewer=reviewer,
         rating=rating_obj,
         confidence=confidence,
         rationale=rationale or "",
-        revision=1 if previous is None else previous.revision + 1,
+        revision=last_revision + 1,
         # The text the reviewer judged: the revision the claim's span refers to.
         document_revision=claim.anchor_revision,
+        claim_version=claim.claim_version,
+        post_reveal=post_reveal,
     )
     before = None
     if previous is not None:
@@ -205,7 +225,23 @@ def verdict_submit(
         before=before,
         after=_verdict_state(verdict, written),
     )
-    _consensus_decide(claim=claim, actor=reviewer)
+    if post_reveal and claim.status == ClaimStatus.DISPUTED:
+        # Independence: the changed verdict does not resolve the dispute; the editors are
+        # told (the disputes page flags the claim "revised after reveal").
+        event_record(
+            actor=reviewer,
+            verb="claim.needs_adjudication",
+            obj=claim,
+            project_id=claim.project_id,
+            after={
+                "verdict": verdict.pk,
+                "rating": rating_obj.key,
+                "reason": "revised after seeing other verdicts",
+            },
+        )
+    if not post_reveal:
+        # Only a blind verdict changes what the project's rule decides from.
+        _consensus_decide(claim=claim, actor=reviewer)
     # Load what the answer shows while still in the transaction: once it commits, turning
     # the verdict into a response needs no database, so an outage between the commit and
     # the response cannot report a saved verdict as failed.

@@ -296,3 +296,34 @@ class ClaimActionTests(ClaimAdminTestCase):
         response = self.act("publish_claims", self.resolved)
         self.assertContains(response, access.NOT_A_MEMBER)
         self.assertEqual(self.status(self.resolved), ClaimStatus.RESOLVED)
+
+
+class ClaimLifecycleAdminTests(ClaimAdminTestCase):
+    """Issue 14: the admin cannot set Published on a claim with no verdicts, nor edit a
+    published or judged claim in place; the page says why."""
+
+    def test_no_status_is_set_by_hand_even_by_a_superuser(self) -> None:
+        self.client.force_login(self.root)
+        data = {**self.page_data(self.claim), "status": ClaimStatus.PUBLISHED}
+        self.client.post(admin_url(Claim, "change", self.claim.pk), data)
+        self.assertEqual(Claim.objects.get(pk=self.claim.pk).status, ClaimStatus.IN_REVIEW)
+        self.client.force_login(self.editor)  # the publish action is an editor's, in the project
+        response = self.client.post(
+            admin_url(Claim, "changelist"),
+            {"action": "publish_claims", "_selected_action": [self.claim.pk], "index": "0"},
+            follow=True,
+        )
+        self.assertContains(response, "Only resolved claims can be published.")
+        self.assertEqual(Claim.objects.get(pk=self.claim.pk).status, ClaimStatus.IN_REVIEW)
+
+    def test_a_published_claim_is_read_only_with_the_reason(self) -> None:
+        for reviewer in (self.reviewer_b, self.reviewer_c):
+            judge(self.claim, reviewer, "true")
+        services.claim_publish(claim=self.claim, editor=self.editor)
+        self.client.force_login(self.editor)
+        page = self.client.get(admin_url(Claim, "change", self.claim.pk))
+        self.assertContains(page, "corrections come through the publishing workflow")
+        self.assertNotContains(page, 'name="statement"')
+        before = self.state(self.claim)
+        self.post_change(self.claim, statement="The opposite.", expected_version="1")
+        self.assertEqual(self.state(self.claim), before)

@@ -63,6 +63,7 @@ CLAIM_FIELDS = {
     "claimant",
     "status",
     "version",
+    "claim_version",
     "anchor_status",
     "anchor_revision",
     "created_by",
@@ -107,6 +108,8 @@ VERDICT_FIELDS = {
     "rationale",
     "revision",
     "is_current",
+    "claim_version",
+    "post_reveal",
     "submitted_at",
     "citations",
 }

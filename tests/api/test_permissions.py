@@ -336,6 +336,14 @@ class ApiPermissionMatrixTests(ApiTestCase):
                 {"text": "Corrected again.", "note": "typo"},
             ),
             Row(
+                "revise claim",
+                "POST",
+                f"/claims/{c}/revise/",
+                statuses(401, 404, 403, 200, 200),  # editors only, even for the creator
+                {"statement": "Crime fell sharply.", "note": "sharper wording"},
+                {"If-Match": '"1"'},
+            ),
+            Row(
                 "re-anchor claim",
                 "POST",
                 f"/claims/{c}/reanchor/",

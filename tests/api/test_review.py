@@ -253,13 +253,16 @@ class ReviewOutcomeApiTests(ApiTestCase):
         )
         detail = self.get(self.editor, self.claim_url(self.disputed))
         self.assertEqual(detail.json()["status"], "resolved")
-        self.assertEqual(detail["ETag"], '"3"')
+        # Issue 14: nobody edited the claim, so its version (the ETag) stays at 1 through
+        # the dispute, the adjudication and the publication.
+        self.assertEqual(detail["ETag"], '"1"')
+        self.assertEqual(detail.json()["version"], 1)
 
         published = self.post(self.editor, self.claim_url(self.disputed, "publish"))
         self.assertEqual(published.status_code, 200, published.content)
         self.assertEqual(published.json()["status"], "published")
         self.assertEqual(published.json()["consensus"]["method"], "adjudicated")
-        self.assertEqual(published["ETag"], '"4"')
+        self.assertEqual(published["ETag"], '"1"')
 
         reopened = self.post(
             self.admin, self.claim_url(self.disputed, "reopen"), {"note": "New police data."}

@@ -190,9 +190,10 @@ class HtmxHardeningTests(World, TestCase):
         )
         from annotations import services
 
-        services.claim_update(
+        # The claim has verdicts: an editor revises it (what was judged is frozen in place).
+        services.claim_revise(
             claim=self.blind,
-            actor=self.creator,
+            actor=self.editor,
             expected_version=self.blind.version,
             statement=payload,
             claimant=payload[:200],

@@ -19,7 +19,7 @@ from django.urls import Resolver404, resolve
 
 from annotations.api.serializers import REFUSED_FIELD
 from annotations.models import Claim, Event, Membership, Project, Role, Verdict
-from tests.factories import grant
+from tests.factories import grant, make_claim
 from tests.security.world import API, World
 
 ESCALATION = {
@@ -111,8 +111,10 @@ class MassAssignmentTests(World, TestCase):
 
     def test_claim_patch_changes_statement_and_claimant_only(self) -> None:
         flags = self.user_flags()
+        # An unjudged claim: a judged one is frozen (409, tests/api/test_lifecycle.py).
+        unjudged = make_claim(document=self.document, actor=self.creator, start=0, end=5)
         fields = ["status", "version", "project_id", "document_id", "created_by_id", "start", "end"]
-        before = Claim.objects.values(*fields, "exact", "statement").get(pk=self.blind.pk)
+        before = Claim.objects.values(*fields, "exact", "statement").get(pk=unjudged.pk)
         body = {
             **ESCALATION,
             "status": "published",
@@ -126,17 +128,17 @@ class MassAssignmentTests(World, TestCase):
             "statement": "Edited by its creator",
         }
         client = self.api(self.creator)
-        path = f"{API}/claims/{self.blind.pk}/"
+        path = f"{API}/claims/{unjudged.pk}/"
         response = client.patch(path, body, format="json", HTTP_IF_MATCH='"1"')
         self.assertRefused(response, body, {"statement"})
         self.assertEqual(
-            Claim.objects.values(*fields, "exact", "statement").get(pk=self.blind.pk), before
+            Claim.objects.values(*fields, "exact", "statement").get(pk=unjudged.pk), before
         )
         response = client.patch(
             path, {"statement": "Edited by its creator"}, format="json", HTTP_IF_MATCH='"1"'
         )
         self.assertEqual(response.status_code, 200, response.content)
-        after = Claim.objects.values(*fields, "exact").get(pk=self.blind.pk)
+        after = Claim.objects.values(*fields, "exact").get(pk=unjudged.pk)
         before.pop("statement")
         self.assertEqual({**before, "version": before["version"] + 1}, after)
         self.assertNoEscalation(flags)
@@ -255,9 +257,10 @@ class MassAssignmentTests(World, TestCase):
         self.assertNoEscalation(flags)
 
     def test_ui_claim_edit_ignores_extra_fields(self) -> None:
-        before = Claim.objects.values("status", "project_id", "start", "end").get(pk=self.blind.pk)
+        unjudged = make_claim(document=self.document, actor=self.creator, start=0, end=5)
+        before = Claim.objects.values("status", "project_id", "start", "end").get(pk=unjudged.pk)
         response = self.browser(self.creator).post(
-            f"/claims/{self.blind.pk}/edit/",
+            f"/claims/{unjudged.pk}/edit/",
             {
                 "statement": "New words",
                 "claimant": "",
@@ -269,7 +272,7 @@ class MassAssignmentTests(World, TestCase):
             },
         )
         self.assertEqual(response.status_code, 302)
-        after = Claim.objects.values("status", "project_id", "start", "end").get(pk=self.blind.pk)
+        after = Claim.objects.values("status", "project_id", "start", "end").get(pk=unjudged.pk)
         self.assertEqual(before, after)
         self.assertFalse(get_user_model().objects.get(pk=self.creator.pk).is_staff)
 

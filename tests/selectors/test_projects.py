@@ -221,11 +221,16 @@ class AgreementReportTests(SelectorTestCase):
             {"reviewer_a": (1, 1, 1), "reviewer_b": (1, 1, 0), "reviewer_c": (1, 1, 1)},
         )
 
-    def test_it_counts_only_the_current_revision(self) -> None:
-        services.verdict_submit(
+    def test_it_counts_the_blind_verdict_not_a_revision_after_the_reveal(self) -> None:
+        # Issue 14: reviewer_b, who now sees reviewer_a's "true" on claim 4, revises to
+        # "true": the revision is post-reveal and the figures stay those of the blind verdicts
+        # (it used to raise percent agreement from 6/13 to 7/13).
+        before = selectors.agreement_report(project=self.project)
+        revised = services.verdict_submit(
             claim=self.claims[3], reviewer=self.reviewer_b, rating="true", confidence="low", now=T0
         )
+        self.assertTrue(revised.post_reveal)
         report = selectors.agreement_report(project=self.project)
+        self.assertEqual(report, before)
         self.assertEqual(report.verdicts, 14)
-        self.assertAlmostEqual(report.percent_agreement, 7 / 13)
-        self.assertEqual(reviewers_by_name(report)["reviewer_b"], (5, 4, 2))
+        self.assertAlmostEqual(report.percent_agreement, 6 / 13)

@@ -199,7 +199,9 @@ class ClaimAdjudicateTests(EditorTestCase):
                     self.adjudicate(claim=claim)
                 self.assertWritesNothing(before)
 
-    def test_it_resolves_a_disputed_claim_when_a_revision_makes_the_verdicts_agree(self) -> None:
+    def test_a_revision_after_the_reveal_never_resolves_a_disputed_claim(self) -> None:
+        # Issue 14: a reviewer who now sees the other verdict and changes theirs to agree
+        # does not make the claim "unanimous": the editors are told instead.
         since = self.last_event_id()
         revised = services.verdict_submit(
             claim=self.disputed,
@@ -208,14 +210,18 @@ class ClaimAdjudicateTests(EditorTestCase):
             confidence="medium",
             now=T0,
         )
+        self.assertTrue(revised.post_reveal)
         claim = self.fresh(self.disputed)
-        self.assertEqual(claim.status, ClaimStatus.RESOLVED)
-        record = Consensus.objects.get(claim=claim)
-        self.assertEqual((record.method, record.rating.key), (ConsensusMethod.UNANIMOUS, "true"))
-        self.assertEqual(set(record.verdicts.all()), {self.a_on_disputed, revised})
-        self.assertEqual(
-            self.verbs_since(since), ["verdict.revise", "consensus.unanimous", "claim.status"]
+        self.assertEqual(claim.status, ClaimStatus.DISPUTED)
+        self.assertIsNone(claim.consensus)
+        self.assertFalse(Consensus.objects.filter(claim=claim).exists())
+        self.assertEqual(self.verbs_since(since), ["verdict.revise", "claim.needs_adjudication"])
+        # Adjudication still works, and rests on the verdicts as they now are.
+        record = services.claim_adjudicate(
+            claim=claim, editor=self.editor, rating="true", note="Both now agree; checked."
         )
+        self.assertEqual(set(record.verdicts.all()), {self.a_on_disputed, revised})
+        self.assertEqual(self.fresh(claim).consensus, record)
 
     def test_it_keeps_a_claim_disputed_when_a_revision_still_disagrees(self) -> None:
         since = self.last_event_id()
@@ -228,7 +234,7 @@ class ClaimAdjudicateTests(EditorTestCase):
         )
         self.assertEqual(self.fresh(self.disputed).status, ClaimStatus.DISPUTED)
         self.assertFalse(Consensus.objects.filter(claim=self.disputed).exists())
-        self.assertEqual(self.verbs_since(since), ["verdict.revise"])
+        self.assertEqual(self.verbs_since(since), ["verdict.revise", "claim.needs_adjudication"])
 
 
 class ClaimReopenTests(EditorTestCase):
@@ -267,22 +273,19 @@ class ClaimReopenTests(EditorTestCase):
         self.assertEqual(claim.status, ClaimStatus.DISPUTED)
         self.assertFalse(Consensus.objects.filter(claim=self.resolved, is_current=True).exists())
 
-    def test_it_lets_reviewers_revise_after_a_reopen(self) -> None:
+    def test_it_lets_reviewers_revise_after_a_reopen_and_leaves_the_decision_to_editors(
+        self,
+    ) -> None:
         services.claim_reopen(claim=self.resolved, editor=self.editor, note="Check again")
-        services.verdict_submit(
-            claim=self.resolved,
-            reviewer=self.reviewer_a,
-            rating="half_true",
-            confidence="low",
-            now=T0,
-        )
-        self.assertEqual(self.fresh(self.resolved).status, ClaimStatus.DISPUTED)
-        services.verdict_submit(
-            claim=self.resolved,
-            reviewer=self.reviewer_b,
-            rating="half_true",
-            confidence="low",
-            now=T0,
+        for reviewer in (self.reviewer_a, self.reviewer_b):
+            verdict = services.verdict_submit(
+                claim=self.resolved, reviewer=reviewer, rating="half_true", confidence="low", now=T0
+            )
+            # Both reviewers have seen each other's verdicts: post-reveal, not counted.
+            self.assertTrue(verdict.post_reveal)
+            self.assertEqual(self.fresh(self.resolved).status, ClaimStatus.DISPUTED)
+        services.claim_adjudicate(
+            claim=self.resolved, editor=self.editor, rating="half_true", note="New series."
         )
         self.assertEqual(self.fresh(self.resolved).status, ClaimStatus.RESOLVED)
         self.assertEqual(

@@ -141,8 +141,9 @@ class EscapingTests(ReviewViewTestCase):
         self.assertEscaped(self.client.get(url, {"q": "report"}))
 
     def test_a_stale_edit_echoes_the_text_escaped(self) -> None:
+        # The claim has verdicts: an editor revises it (a stale in-place edit is a 409).
         self.login(self.editor)
-        url = reverse("workbench:claim-edit", kwargs={"pk": self.claim.pk})
+        url = reverse("workbench:claim-revise", kwargs={"pk": self.claim.pk})
         response = self.client.post(url, {"statement": SCRIPT, "claimant": IMG, "version": "9"})
         self.assertEqual(response.status_code, 422)
         self.assertEscaped(response)

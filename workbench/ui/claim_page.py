@@ -19,6 +19,7 @@ from workbench.ui.forms import (
     AdjudicateForm,
     CitationFormSet,
     ClaimEditForm,
+    ClaimReviseForm,
     ReopenForm,
     SkipForm,
     VerdictForm,
@@ -70,6 +71,14 @@ def _claim_forms(claim: Claim, review: selectors.ClaimReview) -> dict[str, Any]:
                 "version": claim.version,
             },
             auto_id="claim-%s",
+        ),
+        "revise_form": ClaimReviseForm(
+            initial={
+                "statement": claim.statement,
+                "claimant": claim.claimant,
+                "version": claim.version,
+            },
+            auto_id="revise-%s",
         ),
         "verdict_form": VerdictForm(
             ratings=review.ratings, initial=verdict_initial, auto_id="verdict-%s"

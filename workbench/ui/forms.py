@@ -86,6 +86,26 @@ class ClaimEditForm(forms.Form):
         self.data = data
 
 
+class ClaimReviseForm(forms.Form):
+    """An editor's revision of a judged claim: a new version that goes back to review."""
+
+    statement = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=limits.MAX_STATEMENT,
+        help_text="The revised claim. Earlier verdicts stay with the version they judged.",
+    )
+    claimant = forms.CharField(
+        required=False, max_length=limits.MAX_CLAIMANT, help_text="Who made the claim."
+    )
+    note = forms.CharField(
+        required=False,
+        max_length=limits.MAX_NOTE,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why the claim is revised (kept with the old version).",
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
 class VerdictForm(forms.Form):
     rating = forms.ChoiceField(widget=ShortcutRadioSelect)
     confidence = forms.ChoiceField(

@@ -30,6 +30,7 @@ from workbench.ui.forms import (
     CitationFormSet,
     CitationRowForm,
     ClaimEditForm,
+    ClaimReviseForm,
     EditorActionForm,
     ReopenForm,
     SkipForm,
@@ -165,9 +166,49 @@ def claim_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             form.rebase(exc.current)
         except ValidationError as exc:
             attach_errors(form, exc)
+        except services.QueueConflict as exc:
+            # What was judged is frozen (or published): say why, save nothing.
+            return render_claim_page(
+                request, pk, partial="claim-form", notice=str(exc), level=messages.ERROR, status=409
+            )
         else:
             return _claim_done(request, pk, "Claim saved.", partial="claim-form")
     return render_claim_page(request, pk, partial="claim-form", status=422, edit_form=form)
+
+
+@login_required
+@require_POST
+def claim_revise(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """An editor revises a judged claim: a new version, back to review (services.claim_revise)."""
+    claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
+    form = ClaimReviseForm(request.POST, auto_id="revise-%s")
+    if form.is_valid():
+        try:
+            revised = services.claim_revise(
+                claim=claim,
+                actor=request.user,
+                expected_version=form.cleaned_data["version"],
+                statement=form.cleaned_data["statement"],
+                claimant=form.cleaned_data["claimant"],
+                note=form.cleaned_data["note"],
+            )
+        except services.StaleVersion as exc:
+            form.add_error(None, f"{exc} Reload the page to revise the current text.")
+        except ValidationError as exc:
+            attach_errors(form, exc)
+        except services.QueueConflict as exc:
+            return render_claim_page(
+                request, pk, partial="claim-form", notice=str(exc), level=messages.ERROR, status=409
+            )
+        else:
+            return _claim_done(
+                request,
+                pk,
+                f"Claim revised: version {revised.claim_version} is back in review; earlier "
+                "verdicts are kept with the version they judged.",
+                partial="claim-form",
+            )
+    return render_claim_page(request, pk, partial="claim-form", status=422, revise_form=form)
 
 
 @login_required

@@ -192,6 +192,15 @@ def claim_reanchor(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             claim = services.claim_reanchor(claim=claim, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
             attach_errors(form, exc)
+        except services.QueueConflict as exc:
+            # Published, withdrawn, or a judged claim moved to other words: say why.
+            form.add_error(None, str(exc))
+            panel = ReanchorPanel(form=form, previous=selectors.claim_previous_anchor(claim=claim))
+            if request.htmx:
+                return _panel_response(request, claim, panel, "reanchor-panel")
+            return render_claim_page(
+                request, claim.pk, notice=str(exc), level=messages.ERROR, status=409, reanchor=panel
+            )
         else:
             messages.success(
                 request,

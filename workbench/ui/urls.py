@@ -39,6 +39,7 @@ urlpatterns = [
     # the claim page
     path("claims/<int:pk>/", reviewing.claim_detail, name="claim-detail"),
     path("claims/<int:pk>/edit/", reviewing.claim_edit, name="claim-edit"),
+    path("claims/<int:pk>/revise/", reviewing.claim_revise, name="claim-revise"),
     path("claims/<int:pk>/verdict/", reviewing.verdict_submit, name="verdict-submit"),
     path("claims/<int:pk>/citation-row/", reviewing.citation_row, name="citation-row"),
     path("claims/<int:pk>/sources/", reviewing.source_search, name="source-search"),

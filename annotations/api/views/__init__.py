@@ -7,7 +7,12 @@ One module per resource; ``urls.py`` names the views as ``views.<Name>``.
 """
 
 from annotations.api.views.auth import TokenApi, TokensApi
-from annotations.api.views.claims import ClaimDetailApi, ClaimListApi, ClaimReanchorApi
+from annotations.api.views.claims import (
+    ClaimDetailApi,
+    ClaimListApi,
+    ClaimReanchorApi,
+    ClaimReviseApi,
+)
 from annotations.api.views.documents import (
     DocumentDetailApi,
     DocumentListApi,
@@ -49,6 +54,7 @@ __all__ = [
     "ClaimReanchorApi",
     "ClaimReleaseApi",
     "ClaimReopenApi",
+    "ClaimReviseApi",
     "ClaimSkipApi",
     "ClaimVerdictsApi",
     "ClaimWithdrawApi",

@@ -1,4 +1,10 @@
-"""Claims anchored to spans: create, list, read, edit (If-Match), re-anchor."""
+"""Claims anchored to spans: create, list, read, edit (If-Match), revise, re-anchor.
+
+A claim's ETag is its ``version``, which counts changes of its own fields (statement,
+claimant, span); status and consensus changes leave it alone. If-Match guards exactly
+what PATCH and revise write; whether the claim's state still allows the write (frozen
+once judged, never in place once published) is checked under the row lock (409).
+"""
 
 from __future__ import annotations
 
@@ -89,10 +95,16 @@ class ClaimDetailApi(APIView):
         ],
         responses={
             200: s.ClaimSerializer,
+            409: OpenApiResponse(
+                description="Frozen: the claim has verdicts (an editor revises it), or it is "
+                "published (corrections come through the publishing workflow) or withdrawn"
+            ),
             412: OpenApiResponse(description="Stale version"),
             428: OpenApiResponse(description="If-Match missing"),
             **ERRORS,
         },
+        description="Edit the statement or claimant in place: the creator or an editor, only "
+        "until the first verdict.",
     )
     def patch(self, request: Request, pk: int) -> Response:
         claim, membership = access.claim_get_for_user(user=request.user, pk=pk)
@@ -105,12 +117,54 @@ class ClaimDetailApi(APIView):
         return Response(s.ClaimSerializer(claim).data, headers={"ETag": etag(claim)})
 
 
+class ClaimReviseApi(APIView):
+    @extend_schema(
+        request=s.ClaimReviseSerializer,
+        parameters=[
+            OpenApiParameter(
+                "If-Match",
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="The claim's current ETag (its version)",
+            )
+        ],
+        responses={
+            200: s.ClaimSerializer,
+            409: OpenApiResponse(description="Published or withdrawn: not revised in place"),
+            412: OpenApiResponse(description="Stale version"),
+            428: OpenApiResponse(description="If-Match missing"),
+            **ERRORS,
+        },
+        description="Revise a claim (editors): the current statement, claimant and span are "
+        "kept as a claim version, every verdict stays with the version it judged, and the "
+        "claim returns to review for fresh verdicts. `start`/`end` (optional `exact`) "
+        "re-anchor the new version on the current text.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        claim, membership = access.claim_get_for_user(user=request.user, pk=pk)
+        access.claim_revise_require(membership=membership)
+        expected = if_match_version(request)
+        data = parse_body(s.ClaimReviseSerializer, request)
+        claim = services.claim_revise(
+            claim=claim, actor=request.user, expected_version=expected, **data
+        )
+        return Response(
+            s.ClaimSerializer(claim_reloaded(claim)).data, headers={"ETag": etag(claim)}
+        )
+
+
 class ClaimReanchorApi(APIView):
     @extend_schema(
         request=s.ReanchorSerializer,
-        responses={200: s.ClaimSerializer, **ERRORS},
+        responses={
+            200: s.ClaimSerializer,
+            409: OpenApiResponse(description="Published, withdrawn, or judged text changed"),
+            **ERRORS,
+        },
         description="Anchor the claim to [start, end) of the current text by hand (orphans, and "
-        "claims whose text changed inside). Creator or editor.",
+        "claims whose text changed inside). Creator or editor. A published claim is never "
+        "re-anchored (409); a judged one only to the same quoted text (409 otherwise: revise it).",
     )
     def post(self, request: Request, pk: int) -> Response:
         claim, _ = access.claim_get_for_user(user=request.user, pk=pk)
