@@ -14,7 +14,7 @@ from annotations.api.views.documents import (
     DocumentRevisionDetailApi,
     DocumentRevisionsApi,
 )
-from annotations.api.views.exports import DocumentExportApi, ProjectExportApi
+from annotations.api.views.exports import DocumentExportApi, ProjectAuditApi, ProjectExportApi
 from annotations.api.views.projects import (
     ProjectAgreementApi,
     ProjectDetailApi,
@@ -51,6 +51,7 @@ __all__ = [
     "DocumentRevisionDetailApi",
     "DocumentRevisionsApi",
     "ProjectAgreementApi",
+    "ProjectAuditApi",
     "ProjectDetailApi",
     "ProjectExportApi",
     "ProjectListApi",
