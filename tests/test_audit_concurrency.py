@@ -7,6 +7,7 @@ linked to the same predecessor), every event verifying.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -93,7 +94,7 @@ class AuditChainConcurrencyTests(TransactionTestCase):
         self.assertEqual([e.seq for e in events], list(range(1, len(events) + 1)))
         links = Counter(e.prev_hash for e in events)
         self.assertEqual(max(links.values()), 1, "two events share a predecessor: a fork")
-        for before, after in zip(events, events[1:], strict=False):
+        for before, after in itertools.pairwise(events):
             self.assertEqual(after.prev_hash, before.hash)
         report = selectors.audit_verify(project_id=self.project.pk)
         self.assertTrue(report.ok, report.problem)

@@ -3,6 +3,8 @@ is the next link of its project's chain, hashed as stored, at a constant cost.""
 
 from __future__ import annotations
 
+import itertools
+
 from django.db import connection, transaction
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
@@ -30,7 +32,7 @@ class AuditChainAppendTests(Personas, TestCase):
         events = self.chain(self.project.pk)
         self.assertEqual([e.seq for e in events], list(range(1, len(events) + 1)))
         self.assertEqual(events[0].prev_hash, auditchain.GENESIS)
-        for before, after in zip(events, events[1:], strict=False):
+        for before, after in itertools.pairwise(events):
             self.assertEqual(after.prev_hash, before.hash)
         self.assertIn("consensus.unanimous", [e.verb for e in events])
         head = AuditHead.objects.get(chain=self.project.pk)
@@ -84,7 +86,7 @@ class AuditChainAppendTests(Personas, TestCase):
             return len([q for q in context.captured_queries if "SAVEPOINT" not in q["sql"]])
 
         short = cost()
-        for number in range(200):
+        for _number in range(200):
             services.event_record(actor=self.editor, verb="test.fill", project=self.project)
         self.assertEqual(cost(), short)
         self.assertEqual(short, 3)
