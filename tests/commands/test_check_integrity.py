@@ -27,7 +27,10 @@ def table(model: type) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def sql(statement: str, *params: object) -> None:
+def sql(model: type | None, statement: str, *params: object) -> None:
+    """Run ``statement`` with ``{t}`` standing for ``model``'s table."""
+    if model is not None:
+        statement = statement.replace("{t}", table(model))
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
 
@@ -100,10 +103,8 @@ class BrokenRowTests(CheckIntegrityCommand, Personas, TestCase):
         self.assertIn("every invariant holds", self.check())
 
     def test_a_quote_that_no_longer_matches_its_text(self) -> None:
-        sql(
-            f"UPDATE {table(Claim)} SET exact = %s WHERE id = %s", "crime rose 20%", self.decided.pk
-        )
-        sql(f"UPDATE {table(Claim)} SET prefix = %s WHERE id = %s", "Someone said ", self.fresh.pk)
+        sql(Claim, "UPDATE {t} SET exact = %s WHERE id = %s", "crime rose 20%", self.decided.pk)
+        sql(Claim, "UPDATE {t} SET prefix = %s WHERE id = %s", "Someone said ", self.fresh.pk)
         lines = self.fails()
         self.assertIn(
             f"claim {self.decided.pk} (document {self.document.pk}): exact matches the text: "
@@ -120,7 +121,7 @@ class BrokenRowTests(CheckIntegrityCommand, Personas, TestCase):
         )
 
     def test_a_span_outside_its_text(self) -> None:
-        sql(f'UPDATE {table(Claim)} SET "end" = %s WHERE id = %s', 10**6, self.fresh.pk)
+        sql(Claim, 'UPDATE {t} SET "end" = %s WHERE id = %s', 10**6, self.fresh.pk)
         lines = self.fails()
         self.assertTrue(
             any(
@@ -132,7 +133,7 @@ class BrokenRowTests(CheckIntegrityCommand, Personas, TestCase):
 
     def test_a_reviewer_without_a_current_verdict(self) -> None:
         verdict = Verdict.objects.get(claim=self.disputed, reviewer=self.reviewer_a)
-        sql(f"UPDATE {table(Verdict)} SET is_current = %s WHERE id = %s", False, verdict.pk)
+        sql(Verdict, "UPDATE {t} SET is_current = %s WHERE id = %s", False, verdict.pk)
         self.assertIn(
             f"claim {self.disputed.pk}, reviewer {self.reviewer_a.pk}: one current verdict per "
             "reviewer: found 0 current verdicts; expected exactly 1 (revisions keep the earlier "
@@ -147,11 +148,10 @@ class BrokenRowTests(CheckIntegrityCommand, Personas, TestCase):
             claim=self.disputed, reviewer=self.reviewer_a, rating="false", confidence="low",
             citations=[],
         )  # fmt: skip
+        sql(None, "DROP INDEX annotations_verdict_one_current_per_reviewer")
         sql(
-            f"DROP INDEX {connection.ops.quote_name('annotations_verdict_one_current_per_reviewer')}"
-        )
-        sql(
-            f"UPDATE {table(Verdict)} SET is_current = %s WHERE claim_id = %s AND reviewer_id = %s",
+            Verdict,
+            "UPDATE {t} SET is_current = %s WHERE claim_id = %s AND reviewer_id = %s",
             True,
             self.disputed.pk,
             self.reviewer_a.pk,
@@ -164,7 +164,7 @@ class BrokenRowTests(CheckIntegrityCommand, Personas, TestCase):
         )
 
     def test_a_decided_status_without_its_consensus(self) -> None:
-        sql(f"UPDATE {table(Claim)} SET status = %s WHERE id = %s", "resolved", self.disputed.pk)
+        sql(Claim, "UPDATE {t} SET status = %s WHERE id = %s", "resolved", self.disputed.pk)
         self.assertIn(
             f"claim {self.disputed.pk}: consensus for decided claims: found status resolved "
             "without a current consensus; expected a current consensus record (or a status "
@@ -173,7 +173,7 @@ class BrokenRowTests(CheckIntegrityCommand, Personas, TestCase):
         )
 
     def test_a_consensus_on_an_undecided_claim(self) -> None:
-        sql(f"UPDATE {table(Claim)} SET status = %s WHERE id = %s", "in_review", self.decided.pk)
+        sql(Claim, "UPDATE {t} SET status = %s WHERE id = %s", "in_review", self.decided.pk)
         self.assertIn(
             f"claim {self.decided.pk}: consensus only for decided claims: found status in_review "
             "with a current consensus; expected resolved or published, or the consensus superseded",
@@ -182,7 +182,7 @@ class BrokenRowTests(CheckIntegrityCommand, Personas, TestCase):
 
     def test_published_with_no_verdict_and_no_consensus(self) -> None:
         # The issue's probe: an admin set Published on a claim nobody had judged.
-        sql(f"UPDATE {table(Claim)} SET status = %s WHERE id = %s", "published", self.fresh.pk)
+        sql(Claim, "UPDATE {t} SET status = %s WHERE id = %s", "published", self.fresh.pk)
         lines = self.fails()
         self.assertIn(
             f"claim {self.fresh.pk}: status reachable: found status published with no verdict; "
@@ -202,7 +202,8 @@ class BrokenRowTests(CheckIntegrityCommand, Personas, TestCase):
         link = Consensus.verdicts.through.objects.filter(consensus=record).first()
         assert link is not None
         sql(
-            f"UPDATE {table(Consensus.verdicts.through)} SET verdict_id = %s WHERE id = %s",
+            Consensus.verdicts.through,
+            "UPDATE {t} SET verdict_id = %s WHERE id = %s",
             stranger.pk,
             link.pk,
         )
@@ -215,7 +216,7 @@ class BrokenRowTests(CheckIntegrityCommand, Personas, TestCase):
 
     def test_a_rule_decision_resting_on_no_verdict(self) -> None:
         record = Consensus.objects.get(claim=self.decided, is_current=True)
-        sql(f"DELETE FROM {table(Consensus.verdicts.through)} WHERE consensus_id = %s", record.pk)
+        sql(Consensus.verdicts.through, "DELETE FROM {t} WHERE consensus_id = %s", record.pk)
         self.assertIn(
             f"consensus {record.pk} (claim {self.decided.pk}): rests on existing verdicts: found a "
             "unanimous decision resting on no verdict; expected the verdicts the rule decided on",
@@ -227,7 +228,8 @@ class BrokenRowTests(CheckIntegrityCommand, Personas, TestCase):
         # that records their creation; removing events also breaks the audit chain.
         verdict = Verdict.objects.get(claim=self.decided, reviewer=self.reviewer_b)
         sql(
-            f"DELETE FROM {table(Event)} WHERE (object_type = %s AND object_id = %s) "
+            Event,
+            "DELETE FROM {t} WHERE (object_type = %s AND object_id = %s) "
             "OR (object_type = %s AND object_id = %s)",
             "claim",
             self.fresh.pk,
@@ -256,7 +258,8 @@ class BrokenRowTests(CheckIntegrityCommand, Personas, TestCase):
     def test_an_edited_event(self) -> None:
         event = Event.objects.get(verb="claim.create", object_id=self.fresh.pk)
         sql(
-            f"UPDATE {table(Event)} SET after = %s WHERE id = %s",
+            Event,
+            "UPDATE {t} SET after = %s WHERE id = %s",
             json.dumps({"statement": "rewritten"}),
             event.pk,
         )
