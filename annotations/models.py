@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
+from django.utils import timezone
 
 from annotations.core import lifecycle
 
@@ -681,7 +682,14 @@ class Consensus(models.Model):
 
 
 class Event(models.Model):
-    """Audit trail, written by every service in the same transaction. Append-only."""
+    """Audit trail, written by every service in the same transaction. Append-only.
+
+    Each event is a link of its project's hash chain (``core.auditchain``; events without
+    a project form the global chain): ``seq`` numbers the chain from 1, ``prev_hash`` is
+    the previous event's ``hash``, and ``hash`` is SHA-256 over the event's canonical
+    content, ``prev_hash`` included. ``services._base.event_record`` appends under the
+    lock of the chain's ``AuditHead`` row.
+    """
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -694,12 +702,27 @@ class Event(models.Model):
     object_id = models.BigIntegerField(null=True, blank=True)
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set by event_record before hashing (the hash covers it), never by the database.
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    seq = models.PositiveBigIntegerField(help_text="Position in its project's audit chain, from 1.")
+    prev_hash = models.CharField(
+        max_length=64, help_text="Hash of the previous event of the chain."
+    )
+    hash = models.CharField(max_length=64, help_text="SHA-256 of this event's canonical content.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["object_type", "object_id"], name="annotations_event_obj_idx")
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "seq"], name="annotations_event_chain_seq"),
+            models.UniqueConstraint(
+                fields=["seq"],
+                condition=Q(project__isnull=True),
+                name="annotations_event_global_chain_seq",
+            ),
+            models.CheckConstraint(condition=Q(seq__gte=1), name="annotations_event_seq_positive"),
         ]
 
     def __str__(self) -> str:
@@ -749,3 +772,19 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.key} ({self.method} {self.path})"
+
+
+class AuditHead(models.Model):
+    """The last link of one audit chain: its ``seq`` and ``hash``. Writers lock this row to
+    append (one order under concurrent writers), so appending reads one row, never the
+    chain. ``chain`` is the project's id, 0 for the events without a project."""
+
+    chain = models.PositiveBigIntegerField(primary_key=True)
+    seq = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["chain"]
+
+    def __str__(self) -> str:
+        return f"audit chain {self.chain or 'global'} at seq {self.seq}"

@@ -521,6 +521,7 @@ def wipe_project(slug: str) -> None:
     collector would load a million rows to delete them)."""
     from annotations.models import (
         Assignment,
+        AuditHead,
         Citation,
         Claim,
         ClaimAnchor,
@@ -557,6 +558,7 @@ def wipe_project(slug: str) -> None:
         f'(SELECT id FROM "{t[Document]}" WHERE project_id = {p})',
         f'DELETE FROM "{t[Document]}" WHERE project_id = {p}',
         f'DELETE FROM "{Event._meta.db_table}" WHERE project_id = {p}',
+        f'DELETE FROM "{AuditHead._meta.db_table}" WHERE chain = {p}',
         f'DELETE FROM "{Rating._meta.db_table}" WHERE project_id = {p}',
         f'DELETE FROM "{Membership._meta.db_table}" WHERE project_id = {p}',
         f'DELETE FROM "{Project._meta.db_table}" WHERE id = {p}',
@@ -799,6 +801,106 @@ def _rating_ids(project: Any) -> dict[str, int]:
     )
 
 
+GENERATED_VERB = "bench.generate"
+
+
+def creation_events(slug: str) -> int:
+    """The audit events the services would have written for the generated rows: one
+    ``document.create``, ``claim.create`` and ``verdict.submit`` per row (in that order,
+    ids ascending, at the rows' own times), chained after the project's head like
+    ``services._base.event_record`` does (``core.auditchain``), then one
+    ``bench.generate`` event marking the end of the generated part (``queue_reset`` cuts
+    the chain back to it). ``check_integrity`` and ``verify_audit`` pass on the result.
+    Rows are read back in chunks; returns the number of events written."""
+    from annotations.core import auditchain
+    from annotations.models import AuditHead, Claim, Document, Event, Project, Verdict
+
+    project = Project.objects.get(slug=slug)
+    head = AuditHead.objects.select_for_update().get(chain=project.pk)
+    seq, prev_hash = head.seq, head.hash
+    first_id = _next_id(Event)
+    fields = [
+        "id", "project_id", "seq", "actor_id", "verb", "object_type", "object_id", "before",
+        "after", "created_at", "prev_hash", "hash",
+    ]  # fmt: skip
+
+    def dump(value: Any) -> Any:
+        return None if value is None else json.dumps(value)
+
+    sources: list[tuple[str, Any]] = [
+        (
+            "document",
+            Document.objects.filter(project=project).values_list(
+                "pk", "created_by_id", "created_at", "title", "text_sha256", "length"
+            ),
+        ),
+        (
+            "claim",
+            Claim.objects.filter(project=project).values_list(
+                "pk", "created_by_id", "created_at", "start", "end", "statement"
+            ),
+        ),
+        (
+            "verdict",
+            Verdict.objects.filter(claim__project=project).values_list(
+                "pk", "reviewer_id", "submitted_at", "rating__key", "confidence", "revision"
+            ),
+        ),
+    ]
+    verbs = {"document": "document.create", "claim": "claim.create", "verdict": "verdict.submit"}
+    keys = {
+        "document": ("title", "text_sha256", "length"),
+        "claim": ("start", "end", "statement"),
+        "verdict": ("rating", "confidence", "revision"),
+    }
+
+    def chunks() -> Iterator[list[tuple[str, str, int | None, int | None, dt.datetime, Any]]]:
+        # Keyset chunks read whole before they are written: a COPY cannot run while a
+        # cursor of the same connection is still being read.
+        for object_type, queryset in sources:
+            last = 0
+            while True:
+                chunk = list(queryset.filter(pk__gt=last).order_by("pk")[:5000])
+                if not chunk:
+                    break
+                yield [
+                    (
+                        object_type,
+                        verbs[object_type],
+                        pk,
+                        actor,
+                        at,
+                        dict(zip(keys[object_type], rest, strict=True)),
+                    )
+                    for pk, actor, at, *rest in chunk
+                ]
+                last = chunk[-1][0]
+        yield [("bench", GENERATED_VERB, None, None, _T0, {"slug": slug})]
+
+    written = 0
+    next_id = first_id
+    for chunk in chunks():
+        rows = []
+        for object_type, verb, pk, actor, at, after in chunk:
+            seq += 1
+            entry = auditchain.seal(
+                project=project.pk, seq=seq, actor=actor, verb=verb, object_type=object_type,
+                object_id=pk, before=None, after=after, created_at=at, prev_hash=prev_hash,
+            )  # fmt: skip
+            rows.append(
+                (
+                    next_id, project.pk, seq, actor, verb, object_type, pk, None,
+                    dump(entry.after), at, prev_hash, entry.hash,
+                )
+            )  # fmt: skip
+            next_id += 1
+            prev_hash = entry.hash
+        written += insert_rows(Event, fields, rows)
+    _reset_sequences([Event])
+    AuditHead.objects.filter(chain=project.pk).update(seq=seq, hash=prev_hash)
+    return written
+
+
 def _generate(kind: str, slug: str, seed: int, size: dict[str, Any], build) -> Dataset:
     params = {"seed": seed, "size": size}
     existing = _load(kind, slug, params)
@@ -810,6 +912,7 @@ def _generate(kind: str, slug: str, seed: int, size: dict[str, Any], build) -> D
     cast = ensure_cast()
     with transaction.atomic():
         build(cast)
+        creation_events(slug)
     analyze()
     seconds = time.perf_counter() - started
     loaded = _load(kind, slug, params)
@@ -953,11 +1056,12 @@ def generate_queue(
 
 def queue_reset(dataset: Dataset) -> None:
     """Put a QUEUE dataset back to its generated state: no leases, verdicts, consensus or
-    events; every claim in review at version 1."""
+    events after the generated ones; every claim in review at version 1."""
     from django.db import transaction
 
     from annotations.models import (
         Assignment,
+        AuditHead,
         Citation,
         Claim,
         Consensus,
@@ -966,6 +1070,13 @@ def queue_reset(dataset: Dataset) -> None:
     )
 
     p = dataset.project_id
+    generated = int(
+        Event.objects.filter(project_id=p, verb=GENERATED_VERB)
+        .order_by("-seq")
+        .values_list("seq", flat=True)
+        .first()
+        or 1
+    )
     claims = f'SELECT id FROM "{Claim._meta.db_table}" WHERE project_id = {p}'
     verdicts = f'SELECT id FROM "{Verdict._meta.db_table}" WHERE claim_id IN ({claims})'
     consensus = f'SELECT id FROM "{Consensus._meta.db_table}" WHERE claim_id IN ({claims})'
@@ -978,7 +1089,12 @@ def queue_reset(dataset: Dataset) -> None:
         f'DELETE FROM "{Citation._meta.db_table}" WHERE verdict_id IN ({verdicts})',
         f'DELETE FROM "{Verdict._meta.db_table}" WHERE claim_id IN ({claims})',
         f'DELETE FROM "{Assignment._meta.db_table}" WHERE project_id = {p}',
-        f"DELETE FROM \"{Event._meta.db_table}\" WHERE project_id = {p} AND verb <> 'project.create'",
+        # The audit chain goes back to where generation ended (its ``bench.generate``
+        # event): later events are cut from the end, so the chain still verifies.
+        f'DELETE FROM "{Event._meta.db_table}" WHERE project_id = {p} AND seq > {generated}',
+        f'UPDATE "{AuditHead._meta.db_table}" SET seq = {generated}, hash = '
+        f'(SELECT hash FROM "{Event._meta.db_table}" WHERE project_id = {p} AND seq = {generated}) '
+        f"WHERE chain = {p}",
     ]
     with transaction.atomic(), _connection().cursor() as cursor:
         for sql in statements:

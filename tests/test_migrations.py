@@ -291,3 +291,53 @@ class ClaimLifecycleMigrationTests(TransactionTestCase):
                 ]
             ),
         )
+
+
+class EventHashChainMigrationTests(TransactionTestCase):
+    """0010: existing events are chained per project (and a global chain for events with
+    no project) in id order, hashing the values as stored, so an old database verifies."""
+
+    BEFORE_CHAIN = [("annotations", "0006_source_project_required")]
+    AFTER_CHAIN = [("annotations", "0010_event_hash_chain")]
+
+    migrate = SourcesPerProjectAndCiterMigrationTests.migrate
+    tearDown = SourcesPerProjectAndCiterMigrationTests.tearDown
+
+    def test_it_chains_existing_events_so_they_verify(self) -> None:
+        from annotations import selectors
+        from annotations.core import auditchain
+
+        apps = self.migrate(self.BEFORE_CHAIN)
+        user = apps.get_model("auth", "User").objects.create(username="old")
+        Project = apps.get_model("annotations", "Project")
+        Event = apps.get_model("annotations", "Event")
+        one = Project.objects.create(name="One", slug="one")
+        two = Project.objects.create(name="Two", slug="two")
+        written = []
+        for number, project in enumerate([one, two, None, one, one, two, None]):
+            written.append(
+                Event.objects.create(
+                    actor=user if number % 2 else None,
+                    project=project,
+                    verb="old.event",
+                    object_type="claim",
+                    object_id=number,
+                    before=None if number % 3 else {"n": number, "share": 2 / 3},
+                    after={"text": "é 🌉", "list": [1, 2.0, None], "n": number},
+                ).pk
+            )
+        apps = self.migrate(self.AFTER_CHAIN)
+        Event = apps.get_model("annotations", "Event")
+        seqs = dict(Event.objects.values_list("pk", "seq"))
+        self.assertEqual([seqs[pk] for pk in written], [1, 1, 1, 2, 3, 2, 2])
+        heads = dict(apps.get_model("annotations", "AuditHead").objects.values_list("chain", "seq"))
+        self.assertEqual(heads, {one.pk: 3, two.pk: 2, 0: 2})
+        # Checked with the live code: the migration's frozen copy hashes as it does.
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+        for chain in (one.pk, two.pk, None):
+            report = selectors.audit_verify(project_id=chain)
+            self.assertTrue(report.ok, report.problem)
+        first = Event.objects.get(pk=written[0])
+        self.assertEqual(first.prev_hash, auditchain.GENESIS)

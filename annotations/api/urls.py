@@ -38,6 +38,7 @@ urlpatterns = [
         name="project-agreement",
     ),
     path("projects/<int:pk>/export/", views.ProjectExportApi.as_view(), name="project-export"),
+    path("projects/<int:pk>/audit.jsonl", views.ProjectAuditApi.as_view(), name="project-audit"),
     path("documents/", views.DocumentListApi.as_view(), name="document-list"),
     path("documents/preview/", imports.DocumentPreviewApi.as_view(), name="document-preview"),
     path("documents/import/", imports.DocumentImportApi.as_view(), name="document-import"),

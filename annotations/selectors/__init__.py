@@ -4,11 +4,19 @@ Access is checked first, in ``annotations.access`` (404 for non-members, blind r
 these compose what a page, an API answer or an export shows, with their
 ``select_related``/``prefetch_related``, in a number of queries that does not grow with
 the rows. Grouped by subject: ``documents`` (reader, search, revisions, import),
-``projects`` (dashboard, agreement), ``review`` (verdicts, claim page, disputes) and
-``export`` (native JSON, streamed project rows, ClaimReview and Web Annotation).
+``projects`` (dashboard, agreement), ``review`` (verdicts, claim page, disputes),
+``export`` (native JSON, streamed project rows, ClaimReview and Web Annotation),
+``audit`` (the hash chains) and ``integrity`` (the invariants ``check_integrity`` scans).
 Callers use them as ``selectors.<name>``.
 """
 
+from annotations.selectors.audit import (
+    audit_chains,
+    audit_entries,
+    audit_head,
+    audit_rows,
+    audit_verify,
+)
 from annotations.selectors.documents import (
     SEARCH_CONFIG,
     PlacementRow,
@@ -67,6 +75,11 @@ __all__ = [
     "ReviewerAgreement",
     "StatusCount",
     "agreement_report",
+    "audit_chains",
+    "audit_entries",
+    "audit_head",
+    "audit_rows",
+    "audit_verify",
     "claim_previous_anchor",
     "claim_review_get",
     "claims_for_reader",

@@ -16,7 +16,6 @@ from annotations.core import spans
 from annotations.core.urlnorm import UrlError, check_url
 from annotations.models import (
     Document,
-    Event,
     Project,
     Role,
 )
@@ -24,7 +23,9 @@ from annotations.services import limits
 from annotations.services._base import (
     User,
     _storable_text_errors,
+    event_build,
     event_record,
+    events_record,
     fields_update,
 )
 
@@ -193,20 +194,22 @@ def document_create_many(
     created = Document.objects.bulk_create(
         [document for _, document in built], batch_size=BULK_INSERT_BATCH
     )
-    Event.objects.bulk_create(
-        Event(
-            actor=actor,
-            verb="document.create",
-            object_type="document",
-            object_id=document.pk,
-            project=project,
-            after={
-                "title": document.title,
-                "text_sha256": document.text_sha256,
-                "length": document.length,
-            },
-        )
-        for document in created
+    events_record(
+        [
+            event_build(
+                actor=actor,
+                verb="document.create",
+                object_type="document",
+                object_id=document.pk,
+                project_id=project.pk,
+                after={
+                    "title": document.title,
+                    "text_sha256": document.text_sha256,
+                    "length": document.length,
+                },
+            )
+            for document in created
+        ]
     )
     return created
 

@@ -188,13 +188,10 @@ def lease_next(
         if held.expires_at > now:
             return held
         _close_assignment(held, state=AssignmentState.EXPIRED, now=now)
-        event_record(
-            actor=reviewer,
-            verb="lease.expire",
-            obj=held,
-            project=project,
-            after={"claim": held.claim_id},
-        )
+    # The expiry's event is recorded once the pick below has its claim lock: recording an
+    # event takes the audit chain's lock, the last lock a writer may take (waiting for a
+    # claim while holding it could deadlock with a verdict holding that claim).
+    expired = held
     skip_locked = connection.features.has_select_for_update_skip_locked
     passed_over: list[int] = []
     for _ in range(50):
@@ -212,6 +209,7 @@ def lease_next(
                 # again waiting for a locked one instead of calling the queue empty.
                 skip_locked = False
                 continue
+            _expiry_record(expired, reviewer=reviewer, project=project)
             return None
         if _slots_taken(claim_id=claim_id, now=now) >= project.required_reviews:
             passed_over.append(claim_id)
@@ -224,6 +222,7 @@ def lease_next(
             leased_at=now,
             expires_at=now + dt.timedelta(minutes=project.lease_minutes),
         )
+        _expiry_record(expired, reviewer=reviewer, project=project)
         event_record(
             actor=reviewer,
             verb="lease.create",
@@ -232,7 +231,19 @@ def lease_next(
             after={"claim": claim_id, "expires_at": assignment.expires_at.isoformat()},
         )
         return assignment
+    _expiry_record(expired, reviewer=reviewer, project=project)
     return None
+
+
+def _expiry_record(expired: Assignment | None, *, reviewer: User, project: Project) -> None:
+    if expired is not None:
+        event_record(
+            actor=reviewer,
+            verb="lease.expire",
+            obj=expired,
+            project=project,
+            after={"claim": expired.claim_id},
+        )
 
 
 def _held_lease(*, claim: Claim, reviewer: User, now: dt.datetime) -> Assignment | None:

@@ -34,7 +34,9 @@ from annotations.services._base import (
     QueueConflict,
     User,
     _require_storable_text,
+    event_build,
     event_record,
+    events_record,
     now,
 )
 from annotations.services.claims import _claim_state, _span_error
@@ -207,7 +209,7 @@ def document_revise(
             )
         )
         events.append(
-            Event(
+            event_build(
                 actor=actor,
                 verb="claim.reanchor",
                 object_type="claim",
@@ -242,7 +244,7 @@ def document_revise(
         ],
         batch_size=500,
     )
-    Event.objects.bulk_create(events, batch_size=500)
+    events_record(events)
     before_state = {
         "revision": old_number,
         "text_sha256": document.text_sha256,

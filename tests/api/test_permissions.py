@@ -399,6 +399,15 @@ class ApiPermissionMatrixTests(ApiTestCase):
                     {"format": "jsonl"},
                 )
             )
+        # The audit log: editors and admins only (events carry verdicts' contents).
+        rows.append(
+            Row(
+                "project audit log",
+                "GET",
+                f"/projects/{p}/audit.jsonl",
+                statuses(401, 404, 403, 200, 200),
+            )
+        )
         return rows
 
     def test_every_endpoint_answers_each_caller_with_the_expected_status(self) -> None:

@@ -246,3 +246,20 @@ class DocumentFullTextSearchTests(ReadingViewTestCase):
         html = self.client.get(url, {"q": '"imported goods" -council'}).content.decode()
         self.assertIn("Tariff increases explained", html)
         self.assertNotIn("Minutes", html)
+
+
+class ProjectDashboardAuditLinkTests(ReadingViewTestCase):
+    def test_editors_get_a_link_to_download_the_audit_log_and_reviewers_do_not(self) -> None:
+        url = reverse("workbench:project-detail", kwargs={"slug": self.project.slug})
+        audit = reverse("api:project-audit", kwargs={"pk": self.project.pk})
+        for user in (self.editor, self.admin):
+            self.login(user)
+            response = self.client.get(url)
+            self.assertContains(response, f'href="{audit}" download')
+            self.assertContains(response, "Download audit log")
+            # The link works with the signed-in session.
+            self.assertEqual(self.client.get(audit).status_code, 200)
+        self.login(self.reviewer_a)
+        response = self.client.get(url)
+        self.assertNotContains(response, audit)
+        self.assertNotContains(response, "Download audit log")

@@ -19,7 +19,7 @@ from annotations.api.views.documents import (
     DocumentRevisionDetailApi,
     DocumentRevisionsApi,
 )
-from annotations.api.views.exports import DocumentExportApi, ProjectExportApi
+from annotations.api.views.exports import DocumentExportApi, ProjectAuditApi, ProjectExportApi
 from annotations.api.views.invitations import (
     InvitationAcceptApi,
     InvitationDeclineApi,
@@ -67,6 +67,7 @@ __all__ = [
     "InvitationDeclineApi",
     "InvitationListApi",
     "ProjectAgreementApi",
+    "ProjectAuditApi",
     "ProjectDetailApi",
     "ProjectExportApi",
     "ProjectInvitationRevokeApi",

@@ -1,5 +1,5 @@
-"""Exports: one document (native JSON, ClaimReview, Web Annotation) or a whole project
-(streamed JSON lines)."""
+"""Exports: one document (native JSON, ClaimReview, Web Annotation), a whole project
+(streamed JSON lines), or a project's audit log with its hashes (streamed JSON lines)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from annotations import access, selectors
 from annotations.api.views._common import ERRORS
 from annotations.core import export_mapping
+from annotations.models import Role
 
 logger = logging.getLogger(__name__)
 
@@ -115,4 +116,22 @@ class ProjectExportApi(APIView):
         chunks = _jsonl_chunks(rows, label=f"export of project {project.pk}")
         response = StreamingHttpResponse(chunks, content_type="application/x-ndjson")
         response["Content-Disposition"] = f'attachment; filename="{project.slug}.jsonl"'
+        return response
+
+
+class ProjectAuditApi(APIView):
+    @extend_schema(
+        responses={(200, "application/x-ndjson"): OpenApiTypes.STR, **ERRORS},
+        description="The project's audit log, streamed as JSON lines (editors and admins: events "
+        "carry verdicts' contents and who wrote them). The first line names the project and the "
+        "chain's head (`seq`, `hash`); each further line is one event with its `seq`, `prev_hash` "
+        "and `hash`, so it can be checked without the database: `manage.py verify_audit --file "
+        "audit.jsonl`.",
+    )
+    def get(self, request: Request, pk: int) -> StreamingHttpResponse:
+        project, _ = access.project_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
+        rows = selectors.audit_rows(project=project)
+        chunks = _jsonl_chunks(rows, label=f"audit log of project {project.pk}")
+        response = StreamingHttpResponse(chunks, content_type="application/x-ndjson")
+        response["Content-Disposition"] = f'attachment; filename="{project.slug}-audit.jsonl"'
         return response

@@ -1,0 +1,344 @@
+"""The invariants ``manage.py check_integrity`` scans, one small function each.
+
+Each check reads the database (never writes) and yields a ``Violation`` per broken row:
+the object, the invariant, what was found and what was expected. The database's own
+constraints already refuse most broken rows; these checks also cover what no constraint
+can say (a quote against its document's text, a status against the verdicts behind it,
+an event per write, the audit hash chains), and catch rows written around the services
+(a raw SQL fix, a restored dump, a dropped constraint).
+
+Memory is bounded: rows are read with ``.iterator()`` or in keyset chunks, one
+document's text (and its earlier revisions, when a claim refers to one) at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+
+from annotations.core import spans
+from annotations.models import (
+    Claim,
+    ClaimStatus,
+    Consensus,
+    Document,
+    DocumentRevision,
+    Event,
+    Verdict,
+)
+from annotations.selectors.audit import audit_chains, audit_verify
+
+# Statuses that stand on a recorded decision: they need a current consensus record.
+DECIDED = (ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED)
+# Statuses the review rules reach only after verdicts came in.
+JUDGED = (ClaimStatus.DISPUTED, ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED)
+# What records the creation of a row (``verb`` of its event); a native import records one
+# ``document.import`` event for the document and everything it brought.
+CREATION_VERBS = {
+    "document": ("document.create", "document.import"),
+    "claim": ("claim.create",),
+    "verdict": ("verdict.submit", "verdict.revise"),
+}
+
+
+@dataclass(frozen=True)
+class Violation:
+    object: str
+    invariant: str
+    found: str
+    expected: str
+
+    def line(self) -> str:
+        return f"{self.object}: {self.invariant}: found {self.found}; expected {self.expected}"
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+def _scoped[M: (Claim, Document, Verdict, Consensus)](
+    queryset: QuerySet[M], project_id: int | None, path: str
+) -> QuerySet[M]:
+    return queryset if project_id is None else queryset.filter(**{path: project_id})
+
+
+class _Texts:
+    """One document's texts by revision number, read when first asked for."""
+
+    def __init__(self, document_id: int, current: int) -> None:
+        self.document_id, self.current = document_id, current
+        self.texts: dict[int, str | None] = {}
+
+    def get(self, number: int) -> str | None:
+        if number not in self.texts:
+            if number == self.current:
+                rows = Document.objects.filter(pk=self.document_id)
+            else:
+                rows = DocumentRevision.objects.filter(document_id=self.document_id, number=number)
+            self.texts[number] = rows.values_list("text", flat=True).first()
+        return self.texts[number]
+
+
+# --- the invariants -----------------------------------------------------------------------
+
+
+def claim_anchors(project_id: int | None = None) -> Iterator[Violation]:
+    """Each claim's ``exact``/``prefix``/``suffix`` is its document's text at its offsets,
+    in the revision it is anchored to (``anchor_revision``: the current text, or a kept
+    earlier one)."""
+    documents = (
+        _scoped(Document.objects.all(), project_id, "project_id")
+        .filter(Exists(Claim.objects.filter(document=OuterRef("pk"))))
+        .order_by("pk")
+        .values_list("pk", "revision")
+    )
+    for document_id, current in documents.iterator(chunk_size=100):
+        texts = _Texts(document_id, current)
+        claims = (
+            Claim.objects.filter(document_id=document_id)
+            .order_by("anchor_revision", "pk")
+            .values_list("pk", "anchor_revision", "start", "end", "exact", "prefix", "suffix")
+        )
+        for pk, revision, start, end, exact, prefix, suffix in claims.iterator(chunk_size=2000):
+            name = f"claim {pk} (document {document_id})"
+            text = texts.get(revision)
+            if text is None:
+                yield Violation(
+                    name,
+                    "anchor revision exists",
+                    f"anchor_revision {revision}",
+                    f"the current revision {current} or a kept earlier one",
+                )
+                continue
+            try:
+                selector = spans.make_selector(text, start, end)
+            except spans.SpanError as exc:
+                yield Violation(
+                    name,
+                    "span inside its text",
+                    f"[{start}, {end}) ({exc.message})",
+                    f"0 <= start < end <= {len(text)} (revision {revision})",
+                )
+                continue
+            for field, stored, actual in (
+                ("exact", exact, selector.exact),
+                ("prefix", prefix, selector.prefix),
+                ("suffix", suffix, selector.suffix),
+            ):
+                if stored != actual:
+                    yield Violation(
+                        name,
+                        f"{field} matches the text",
+                        f"{field} {_clip(stored)}",
+                        f"{_clip(actual)} at [{start}, {end}) of revision {revision}",
+                    )
+
+
+def current_verdicts(project_id: int | None = None) -> Iterator[Violation]:
+    """Every reviewer who judged a claim has exactly one current verdict on it."""
+    groups = (
+        _scoped(Verdict.objects.all(), project_id, "claim__project_id")
+        .order_by()
+        .values("claim_id", "reviewer_id")
+        .annotate(current=Count("pk", filter=Q(is_current=True)))
+        .exclude(current=1)
+        .order_by("claim_id", "reviewer_id")
+    )
+    for row in groups.iterator(chunk_size=2000):
+        yield Violation(
+            f"claim {row['claim_id']}, reviewer {row['reviewer_id']}",
+            "one current verdict per reviewer",
+            f"{row['current']} current verdicts",
+            "exactly 1 (revisions keep the earlier rows with is_current false)",
+        )
+
+
+def claim_consensus(project_id: int | None = None) -> Iterator[Violation]:
+    """A claim has a current consensus record exactly when its status is decided
+    (resolved, published); withdrawn claims keep whatever they had."""
+    current = Consensus.objects.filter(claim=OuterRef("pk"), is_current=True)
+    claims = _scoped(Claim.objects.all(), project_id, "project_id").annotate(
+        decided=Exists(current)
+    )
+    missing = claims.filter(status__in=DECIDED, decided=False)
+    extra = claims.filter(status__in=(ClaimStatus.IN_REVIEW, ClaimStatus.DISPUTED), decided=True)
+    for pk, status in missing.order_by("pk").values_list("pk", "status").iterator(chunk_size=2000):
+        yield Violation(
+            f"claim {pk}",
+            "consensus for decided claims",
+            f"status {status} without a current consensus",
+            "a current consensus record (or a status before the decision)",
+        )
+    for pk, status in extra.order_by("pk").values_list("pk", "status").iterator(chunk_size=2000):
+        yield Violation(
+            f"claim {pk}",
+            "consensus only for decided claims",
+            f"status {status} with a current consensus",
+            "resolved or published, or the consensus superseded",
+        )
+    several = (
+        _scoped(Consensus.objects.filter(is_current=True), project_id, "claim__project_id")
+        .order_by()
+        .values("claim_id")
+        .annotate(n=Count("pk"))
+        .filter(n__gt=1)
+        .order_by("claim_id")
+    )
+    for row in several.iterator(chunk_size=2000):
+        yield Violation(
+            f"claim {row['claim_id']}",
+            "one current consensus",
+            f"{row['n']} current consensus records",
+            "at most 1",
+        )
+
+
+def consensus_grounds(project_id: int | None = None) -> Iterator[Violation]:
+    """Every consensus record rests on verdicts of its own claim, with a rating of its
+    claim's project; one decided by the project's rule rests on at least one verdict."""
+    records = _scoped(Consensus.objects.all(), project_id, "claim__project_id")
+    links = Consensus.verdicts.through.objects.filter(consensus__in=records.values("pk"))
+    foreign = links.exclude(verdict__claim_id=F("consensus__claim_id")).order_by("pk")
+    for consensus_id, claim_id, verdict_id, other in foreign.values_list(
+        "consensus_id", "consensus__claim_id", "verdict_id", "verdict__claim_id"
+    ).iterator(chunk_size=2000):
+        yield Violation(
+            f"consensus {consensus_id} (claim {claim_id})",
+            "rests on verdicts of its claim",
+            f"verdict {verdict_id} of claim {other}",
+            f"verdicts of claim {claim_id}",
+        )
+    bare = (
+        records.filter(method__in=("unanimous", "majority"))
+        .annotate(n=Count("verdicts"))
+        .filter(n=0)
+        .order_by("pk")
+    )
+    for pk, claim_id, method in bare.values_list("pk", "claim_id", "method").iterator(
+        chunk_size=2000
+    ):
+        yield Violation(
+            f"consensus {pk} (claim {claim_id})",
+            "rests on existing verdicts",
+            f"a {method} decision resting on no verdict",
+            "the verdicts the rule decided on",
+        )
+    scale = records.exclude(rating__project_id=F("claim__project_id")).order_by("pk")
+    for pk, claim_id, rating_id in scale.values_list("pk", "claim_id", "rating_id").iterator(
+        chunk_size=2000
+    ):
+        yield Violation(
+            f"consensus {pk} (claim {claim_id})",
+            "rating from its project's scale",
+            f"rating {rating_id} of another project",
+            "a rating of the claim's project",
+        )
+
+
+def claim_statuses(project_id: int | None = None) -> Iterator[Violation]:
+    """Every status is one the review rules reach: disputed, resolved and published only
+    after verdicts came in (published also needs a consensus: ``claim_consensus``)."""
+    verdicts = Verdict.objects.filter(claim=OuterRef("pk"))
+    unjudged = (
+        _scoped(Claim.objects.all(), project_id, "project_id")
+        .filter(status__in=JUDGED)
+        .exclude(Exists(verdicts))
+        .order_by("pk")
+    )
+    for pk, status in unjudged.values_list("pk", "status").iterator(chunk_size=2000):
+        yield Violation(
+            f"claim {pk}",
+            "status reachable",
+            f"status {status} with no verdict",
+            "in review until verdicts decide it",
+        )
+    invalid = (
+        _scoped(Claim.objects.all(), project_id, "project_id")
+        .exclude(status__in=ClaimStatus.values)
+        .order_by("pk")
+    )
+    for pk, status in invalid.values_list("pk", "status").iterator(chunk_size=2000):
+        yield Violation(
+            f"claim {pk}", "status valid", f"status {status!r}", f"one of {ClaimStatus.values}"
+        )
+
+
+def _creation_events(object_type: str) -> QuerySet[Event]:
+    return Event.objects.filter(
+        object_type=object_type, object_id=OuterRef("pk"), verb__in=CREATION_VERBS[object_type]
+    )
+
+
+def _import_event(document: str) -> QuerySet[Event]:
+    return Event.objects.filter(
+        object_type="document", object_id=OuterRef(document), verb="document.import"
+    )
+
+
+def creation_events(project_id: int | None = None) -> Iterator[Violation]:
+    """Every document, claim and verdict has the event that recorded its creation (a
+    native import's ``document.import`` covers what it brought)."""
+    rows: list[tuple[str, QuerySet[Document] | QuerySet[Claim] | QuerySet[Verdict]]] = [
+        (
+            "document",
+            _scoped(Document.objects.all(), project_id, "project_id").exclude(
+                Exists(_creation_events("document"))
+            ),
+        ),
+        (
+            "claim",
+            _scoped(Claim.objects.all(), project_id, "project_id")
+            .exclude(Exists(_creation_events("claim")))
+            .exclude(Exists(_import_event("document_id"))),
+        ),
+        (
+            "verdict",
+            _scoped(Verdict.objects.all(), project_id, "claim__project_id")
+            .exclude(Exists(_creation_events("verdict")))
+            .exclude(Exists(_import_event("claim__document_id"))),
+        ),
+    ]
+    for object_type, queryset in rows:
+        verbs = " or ".join(CREATION_VERBS[object_type])
+        for pk in queryset.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=2000):
+            yield Violation(
+                f"{object_type} {pk}",
+                "creation recorded",
+                "no creation event",
+                f"a {verbs} event for it",
+            )
+
+
+def audit_chain(project_id: int | None = None) -> Iterator[Violation]:
+    """Every audit hash chain verifies (``verify_audit``)."""
+    chains: list[int | None] = [project_id] if project_id is not None else audit_chains()
+    for chain in chains:
+        report = audit_verify(project_id=chain)
+        if report.problem is not None:
+            name = f"audit chain of project {chain}" if chain is not None else "global audit chain"
+            yield Violation(
+                name,
+                "hash chain intact",
+                f"{report.problem.kind}: {report.problem.message}",
+                "every event's hash and link as recorded",
+            )
+
+
+INVARIANTS: tuple[tuple[str, Callable[[int | None], Iterator[Violation]]], ...] = (
+    ("claim anchors", claim_anchors),
+    ("current verdicts", current_verdicts),
+    ("consensus for decided claims", claim_consensus),
+    ("consensus grounds", consensus_grounds),
+    ("statuses reachable", claim_statuses),
+    ("creation events", creation_events),
+    ("audit chain", audit_chain),
+)
+
+
+def integrity_violations(project_id: int | None = None) -> Iterator[tuple[str, Violation]]:
+    """Every violation of every invariant, as (invariant group, violation)."""
+    for name, check in INVARIANTS:
+        for violation in check(project_id):
+            yield name, violation

@@ -1,0 +1,98 @@
+"""Appending to the audit hash chain (services/_base.event_record): every service's event
+is the next link of its project's chain, hashed as stored, at a constant cost."""
+
+from __future__ import annotations
+
+import itertools
+
+from django.db import connection, transaction
+from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
+
+from annotations import selectors, services
+from annotations.core import auditchain
+from annotations.models import AuditHead, Event
+from tests.factories import Personas, judge, make_claim
+
+
+class AuditChainAppendTests(Personas, TestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.make_personas(required_reviews=2)
+
+    def chain(self, project_id: int | None) -> list[Event]:
+        if project_id is None:
+            return list(Event.objects.filter(project__isnull=True).order_by("seq"))
+        return list(Event.objects.filter(project_id=project_id).order_by("seq"))
+
+    def test_each_event_links_to_the_one_before_in_its_project(self) -> None:
+        claim = make_claim(document=self.document, actor=self.creator, exact="crime fell 20%")
+        judge(claim, self.reviewer_a, "false")
+        judge(claim, self.reviewer_b, "false")  # decides: consensus + status events
+        events = self.chain(self.project.pk)
+        self.assertEqual([e.seq for e in events], list(range(1, len(events) + 1)))
+        self.assertEqual(events[0].prev_hash, auditchain.GENESIS)
+        for before, after in itertools.pairwise(events):
+            self.assertEqual(after.prev_hash, before.hash)
+        self.assertIn("consensus.unanimous", [e.verb for e in events])
+        head = AuditHead.objects.get(chain=self.project.pk)
+        self.assertEqual((head.seq, head.hash), (events[-1].seq, events[-1].hash))
+        # The other project's chain is its own, from seq 1.
+        other = self.chain(self.other_project.pk)
+        self.assertEqual(other[0].seq, 1)
+        self.assertEqual(other[0].prev_hash, auditchain.GENESIS)
+
+    def test_what_is_stored_is_what_was_hashed(self) -> None:
+        # Read back from the database (times at the column's precision, JSON as the
+        # column returns it), every event still hashes to its stored hash.
+        services.event_record(
+            actor=self.editor,
+            verb="test.values",
+            project=self.project,
+            after={"tuple": (1, 2), "float": 2.0, "third": 1 / 3, "text": "é 🌉"},
+        )
+        report = selectors.audit_verify(project_id=self.project.pk)
+        self.assertTrue(report.ok, report.problem)
+        event = Event.objects.get(verb="test.values")
+        self.assertEqual(event.after["tuple"], [1, 2])
+
+    def test_events_without_a_project_form_the_global_chain(self) -> None:
+        for number in range(3):
+            services.event_record(actor=None, verb="system.note", after={"n": number})
+        events = self.chain(None)
+        self.assertEqual([e.seq for e in events], [1, 2, 3])
+        self.assertEqual(AuditHead.objects.get(chain=0).seq, 3)
+        self.assertTrue(selectors.audit_verify(project_id=None).ok)
+
+    def test_a_bulk_write_appends_its_events_in_order(self) -> None:
+        before = AuditHead.objects.get(chain=self.project.pk).seq
+        created = services.document_create_many(
+            project=self.project,
+            items=[
+                services.DocumentInput(title=f"Bulk {n}", text=f"Bulk text {n}.") for n in range(5)
+            ],
+            actor=self.editor,
+        )
+        events = self.chain(self.project.pk)[before:]
+        self.assertEqual([e.object_id for e in events], [d.pk for d in created])
+        self.assertEqual([e.seq for e in events], list(range(before + 1, before + 6)))
+        self.assertTrue(selectors.audit_verify(project_id=self.project.pk).ok)
+
+    def test_appending_costs_the_same_however_long_the_chain(self) -> None:
+        # Lock the head, insert, move the head: three queries, never a scan of the chain.
+        def cost() -> int:
+            with transaction.atomic(), CaptureQueriesContext(connection) as context:
+                services.event_record(actor=self.editor, verb="test.cost", project=self.project)
+            return len([q for q in context.captured_queries if "SAVEPOINT" not in q["sql"]])
+
+        short = cost()
+        for _number in range(200):
+            services.event_record(actor=self.editor, verb="test.fill", project=self.project)
+        self.assertEqual(cost(), short)
+        self.assertEqual(short, 3)
+
+    def test_a_missing_head_is_rebuilt_from_the_last_event(self) -> None:
+        last = self.chain(self.project.pk)[-1]
+        AuditHead.objects.filter(chain=self.project.pk).delete()
+        event = services.event_record(actor=self.editor, verb="test.after", project=self.project)
+        self.assertEqual((event.seq, event.prev_hash), (last.seq + 1, last.hash))

@@ -1,0 +1,112 @@
+"""The audit chain under concurrent writers (PostgreSQL only: row locks, real concurrency).
+
+Eight threads, each on its own database connection, write through the real services at
+the same time; the chain head's row lock must keep one order: no gap, no fork (two events
+linked to the same predecessor), every event verifying.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import TransactionTestCase
+
+from annotations import selectors, services
+from annotations.models import AuditHead, Event, Role
+from tests.factories import make_document, make_member, make_project, make_user
+
+THREADS = 8
+WRITES = 10
+
+
+def run_together(calls: list[Callable[[], Any]]) -> list[BaseException | None]:
+    """Run ``calls`` in one thread each, released together; their exceptions by position."""
+    barrier = threading.Barrier(len(calls))
+    errors: list[BaseException | None] = [None] * len(calls)
+
+    def target(index: int, call: Callable[[], Any]) -> None:
+        try:
+            connection.ensure_connection()
+            barrier.wait()
+            call()
+        except BaseException as exc:  # reported to the test
+            errors[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=target, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+@pytest.mark.postgres("row locks on the audit chain's head under concurrent writers")
+class AuditChainConcurrencyTests(TransactionTestCase):
+    def setUp(self) -> None:
+        admin = make_user("admin")
+        self.project = make_project(creator=admin, name="Concurrent desk", required_reviews=1)
+        self.writers = [
+            make_member(self.project, f"writer{n}", Role.EDITOR) for n in range(THREADS)
+        ]
+        line = "The council said the budget rose 12.5% last year, officials claim.\n"
+        self.document = make_document(project=self.project, actor=admin, text=line * 200)
+        self.line = len(line)
+
+    def test_concurrent_writers_keep_one_chain(self) -> None:
+        start = AuditHead.objects.get(chain=self.project.pk).seq
+
+        def writer(n: int) -> Callable[[], None]:
+            def write() -> None:
+                for k in range(WRITES):
+                    offset = (n * WRITES + k) * self.line
+                    claim = services.claim_create(
+                        document=self.document,
+                        start=offset + 4,
+                        end=offset + 11,
+                        statement=f"Writer {n}, claim {k}",
+                        actor=self.writers[n],
+                    )
+                    if k % 3 == 0:  # a second kind of write, with its own event
+                        services.claim_withdraw(
+                            claim=claim, actor=self.writers[n], reason=f"withdrawn {n}/{k}"
+                        )
+                # And events without a project, on the global chain, at the same time.
+                services.event_record(actor=None, verb="test.global", after={"writer": n})
+
+            return write
+
+        errors = run_together([writer(n) for n in range(THREADS)])
+        self.assertEqual(errors, [None] * THREADS)
+
+        events = list(Event.objects.filter(project=self.project).order_by("seq"))
+        written = events[start:]
+        withdrawals = THREADS * len(range(0, WRITES, 3))
+        self.assertEqual(len(written), THREADS * WRITES + withdrawals)
+        # No gap, no fork: seq runs 1..n and every event links to the one before it.
+        self.assertEqual([e.seq for e in events], list(range(1, len(events) + 1)))
+        links = Counter(e.prev_hash for e in events)
+        self.assertEqual(max(links.values()), 1, "two events share a predecessor: a fork")
+        for before, after in itertools.pairwise(events):
+            self.assertEqual(after.prev_hash, before.hash)
+        report = selectors.audit_verify(project_id=self.project.pk)
+        self.assertTrue(report.ok, report.problem)
+        self.assertEqual(report.head_seq, len(events))
+        # Each writer's own events keep their order in the chain.
+        for n in range(THREADS):
+            own = [
+                e.after["statement"]
+                for e in written
+                if e.verb == "claim.create" and e.actor_id == self.writers[n].pk
+            ]
+            self.assertEqual(own, [f"Writer {n}, claim {k}" for k in range(WRITES)])
+        glob = selectors.audit_verify(project_id=None)
+        self.assertTrue(glob.ok, glob.problem)
+        self.assertEqual(glob.count, THREADS)
