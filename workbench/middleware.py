@@ -37,6 +37,8 @@ from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import patch_vary_headers
 
+from annotations.api.permissions import NUL_MESSAGE, nul_query_names
+
 
 class LoginRateLimitBackend(AxesStandaloneBackend):
     def authenticate(
@@ -148,9 +150,6 @@ class RequestSizeLimitMiddleware:
         return self.get_response(request)
 
 
-NUL_MESSAGE = "Null characters are not allowed."
-
-
 class NulQueryMiddleware:
     """Refuse a query parameter (name or value) holding NUL with 400, naming it, before any
     view reads it.
@@ -158,23 +157,21 @@ class NulQueryMiddleware:
     PostgreSQL cannot take NUL in a text value: ``?q=%00`` on the document search reached
     the query and made a ``DataError`` (500). Nothing stored holds NUL (the services refuse
     it), so no search or filter could match it; one check here covers every page, htmx
-    fragment, API list filter and admin search, now and for parameters added later.
-    Bodies need no such check: every form and serializer field refuses NUL itself
-    (Django's and DRF's ``ProhibitNullCharactersValidator``)."""
+    fragment and admin search, now and for parameters added later. The API is left to its
+    own check (``annotations.api.permissions.NoNulInQuery``), which runs after
+    authentication so an anonymous caller still gets 401 first. Bodies need no such check:
+    every form and serializer field refuses NUL itself (Django's and DRF's
+    ``ProhibitNullCharactersValidator``)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        names = sorted(
-            name.replace("\x00", "\\0")[:100]
-            for name, values in request.GET.lists()
-            if "\x00" in name or any("\x00" in value for value in values)
-        )[:20]
+        if request.path.startswith("/api/"):
+            return self.get_response(request)
+        names = nul_query_names(request.GET)
         if not names:
             return self.get_response(request)
-        if request.path.startswith("/api/"):
-            return JsonResponse({name: [NUL_MESSAGE] for name in names}, status=400)
         return HttpResponse(
             f"{', '.join(names)}: {NUL_MESSAGE}",
             status=400,

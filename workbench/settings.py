@@ -338,7 +338,10 @@ REST_FRAMEWORK = {
     "URL_FORMAT_OVERRIDE": None,
     # Deny by default: every view needs an authenticated, active user unless it opts out
     # (only the token endpoint does); views add role checks through the selectors.
-    "DEFAULT_PERMISSION_CLASSES": ["annotations.api.permissions.IsActiveUser"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "annotations.api.permissions.IsActiveUser",
+        "annotations.api.permissions.NoNulInQuery",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "annotations.api.pagination.IdCursorPagination",
     "PAGE_SIZE": 50,

@@ -24,6 +24,7 @@ from django.test import TestCase
 from django.urls import reverse
 
 from annotations.models import Claim, Document, Event, Project, Verdict
+from tests.factories import api_token
 from tests.security.world import API, World
 
 DEEP = "[" * 100_000 + "]" * 100_000
@@ -78,10 +79,12 @@ class DeepJsonTests(World, TestCase):
             ("POST", f"/claims/{c}/reanchor/", self.creator),
             ("POST", "/queue/next/", self.reviewer_a),
         ]
+        # Clients first: making a token is a write of its own (an audit event).
+        clients = {user.pk: self.api(user) for _, _, user in writes}
         before = self.counts()
         for method, path, user in writes:
             with self.subTest(method=method, path=path):
-                response = self.api(user).generic(
+                response = clients[user.pk].generic(
                     method,
                     f"{API}{path}",
                     DEEP,
@@ -219,6 +222,19 @@ class NulQueryTests(World, TestCase):
                 response = client.get(f"{API}{path}?{name}=1%00")
                 self.assertEqual(response.status_code, 400, response.content)
                 self.assertEqual(response.json(), {name: ["Null characters are not allowed."]})
+
+    def test_an_anonymous_api_call_with_nul_is_still_a_401(self) -> None:
+        """The API's check runs after authentication (``NoNulInQuery``): an anonymous
+        caller learns nothing but 401, as on every other API route (found by the contract
+        fuzz: the check used to answer 400 before authentication). A token's caller gets
+        the 400 too, not only a session's."""
+        response = self.client.get(f"{API}/claims/?cursor=%00")
+        self.assertEqual(response.status_code, 401, response.content)
+        response = self.client.get(
+            f"{API}/claims/?cursor=%00", HTTP_AUTHORIZATION=f"Token {api_token(self.reviewer_a)}"
+        )
+        self.assertEqual(response.status_code, 400, response.content)
+        self.assertEqual(response.json(), {"cursor": ["Null characters are not allowed."]})
 
     def test_queries_without_nul_still_work(self) -> None:
         self.assertEqual(
