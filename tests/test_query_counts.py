@@ -66,10 +66,11 @@ PROJECT_EXPORT_BASE = 3
 PROJECT_EXPORT_PER_CHUNK = 5
 DOCUMENT_EXPORT = (9, 9)
 # POST /claims/ (inside the test's transaction, so savepoints count): token, document +
-# membership, savepoint, text window, document lock, duplicate check, claim, event, release.
+# membership, savepoint, text window, document lock, duplicate check, claim, the audit
+# chain's head (locked), event, head update, release.
 # With an Idempotency-Key: + key lookup, savepoint, expired-key purge, key insert, key
 # update, release. A replay: token and key lookup only.
-CLAIM_POST = {"without a key": 9, "with a key": 15, "replayed": 2}
+CLAIM_POST = {"without a key": 11, "with a key": 17, "replayed": 2}
 
 
 def _bulk_claims(document: Document, count: int, *, creator, reviewers, source: Source) -> None:
@@ -339,9 +340,7 @@ class WriteQueryCountTests(Personas, TestCase):
         cls.make_personas()
 
     def test_claim_post(self) -> None:
-        from rest_framework.authtoken.models import Token
-
-        key = Token.objects.create(user=self.creator).key
+        key = api_token(self.creator)
         start = self.document.text.index("crime fell 20%")
         url = reverse("api:claim-list")
         counts = {}

@@ -462,7 +462,7 @@ class ClaimUpdateSerializer(InputSerializer):
     claimant = LimitedCharField(required=False, allow_blank=True, max_length=limits.MAX_CLAIMANT)
 
 
-class ClaimReviseSerializer(serializers.Serializer):
+class ClaimReviseSerializer(InputSerializer):
     statement = LimitedCharField(required=False, max_length=limits.MAX_STATEMENT)
     claimant = LimitedCharField(required=False, allow_blank=True, max_length=limits.MAX_CLAIMANT)
     start = serializers.IntegerField(required=False)

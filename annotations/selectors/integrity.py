@@ -178,6 +178,25 @@ def claim_consensus(project_id: int | None = None) -> Iterator[Violation]:
             f"status {status} with a current consensus",
             "resolved or published, or the consensus superseded",
         )
+    # The claim row's pointer (``Claim.consensus``, which the database's check constraints
+    # tie to the status) names the claim's own current record.
+    astray = (
+        claims.filter(consensus__isnull=False)
+        .filter(
+            ~Q(consensus__claim_id=F("pk"))
+            | (Q(consensus__is_current=False) & ~Q(status=ClaimStatus.WITHDRAWN))
+        )
+        .order_by("pk")
+        .values_list("pk", "consensus_id", "consensus__claim_id")
+    )
+    for pk, consensus_id, owner in astray.iterator(chunk_size=2000):
+        yield Violation(
+            f"claim {pk}",
+            "consensus pointer",
+            f"claim.consensus {consensus_id}, "
+            + (f"a record of claim {owner}" if owner != pk else "superseded"),
+            "the claim's own current consensus record",
+        )
     several = (
         _scoped(Consensus.objects.filter(is_current=True), project_id, "claim__project_id")
         .order_by()

@@ -163,17 +163,35 @@ class BrokenRowTests(CheckIntegrityCommand, Personas, TestCase):
             self.fails(),
         )
 
+    # The database's check constraints (issue 14: a decided status needs the claim's
+    # consensus pointer, an undecided one refuses it) keep a raw ``status`` update from
+    # breaking these alone; a botched restore can still leave the records disagreeing.
+    def decided_consensus(self) -> int:
+        return Claim.objects.values_list("consensus_id", flat=True).get(pk=self.decided.pk)
+
     def test_a_decided_status_without_its_consensus(self) -> None:
-        sql(Claim, "UPDATE {t} SET status = %s WHERE id = %s", "resolved", self.disputed.pk)
+        sql(Consensus, "UPDATE {t} SET is_current = %s WHERE claim_id = %s", False, self.decided.pk)
+        lines = self.fails()
         self.assertIn(
-            f"claim {self.disputed.pk}: consensus for decided claims: found status resolved "
+            f"claim {self.decided.pk}: consensus for decided claims: found status resolved "
             "without a current consensus; expected a current consensus record (or a status "
             "before the decision)",
-            self.fails(),
+            lines,
+        )
+        self.assertIn(
+            f"claim {self.decided.pk}: consensus pointer: found claim.consensus "
+            f"{self.decided_consensus()}, superseded; expected the claim's own current "
+            "consensus record",
+            lines,
         )
 
     def test_a_consensus_on_an_undecided_claim(self) -> None:
-        sql(Claim, "UPDATE {t} SET status = %s WHERE id = %s", "in_review", self.decided.pk)
+        sql(
+            Claim,
+            "UPDATE {t} SET status = %s, consensus_id = NULL WHERE id = %s",
+            "in_review",
+            self.decided.pk,
+        )
         self.assertIn(
             f"claim {self.decided.pk}: consensus only for decided claims: found status in_review "
             "with a current consensus; expected resolved or published, or the consensus superseded",
@@ -181,8 +199,16 @@ class BrokenRowTests(CheckIntegrityCommand, Personas, TestCase):
         )
 
     def test_published_with_no_verdict_and_no_consensus(self) -> None:
-        # The issue's probe: an admin set Published on a claim nobody had judged.
-        sql(Claim, "UPDATE {t} SET status = %s WHERE id = %s", "published", self.fresh.pk)
+        # The issue's probe: an admin set Published on a claim nobody had judged. The
+        # database now refuses it without a consensus pointer; pointing at another claim's
+        # record gets past the constraint, not past the check.
+        sql(
+            Claim,
+            "UPDATE {t} SET status = %s, consensus_id = %s WHERE id = %s",
+            "published",
+            self.decided_consensus(),
+            self.fresh.pk,
+        )
         lines = self.fails()
         self.assertIn(
             f"claim {self.fresh.pk}: status reachable: found status published with no verdict; "
@@ -195,6 +221,18 @@ class BrokenRowTests(CheckIntegrityCommand, Personas, TestCase):
             "decision)",
             lines,
         )
+        self.assertIn(
+            f"claim {self.fresh.pk}: consensus pointer: found claim.consensus "
+            f"{self.decided_consensus()}, a record of claim {self.decided.pk}; expected the "
+            "claim's own current consensus record",
+            lines,
+        )
+
+    def test_the_database_refuses_a_decided_status_without_a_consensus(self) -> None:
+        from django.db import IntegrityError, transaction
+
+        with self.assertRaises(IntegrityError), transaction.atomic():
+            sql(Claim, "UPDATE {t} SET status = %s WHERE id = %s", "published", self.fresh.pk)
 
     def test_a_consensus_resting_on_another_claims_verdict(self) -> None:
         record = Consensus.objects.get(claim=self.decided, is_current=True)

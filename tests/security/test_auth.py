@@ -30,8 +30,14 @@ class DenyByDefaultTests(World, TestCase):
 
     def test_the_api_denies_unless_an_active_user_calls(self) -> None:
         rest = settings.REST_FRAMEWORK
+        # IsActiveUser first: every other check (NoNulInQuery) runs after it, so an
+        # anonymous caller gets 401 before anything else is said about the request.
         self.assertEqual(
-            rest["DEFAULT_PERMISSION_CLASSES"], ["annotations.api.permissions.IsActiveUser"]
+            rest["DEFAULT_PERMISSION_CLASSES"],
+            [
+                "annotations.api.permissions.IsActiveUser",
+                "annotations.api.permissions.NoNulInQuery",
+            ],
         )
         self.assertEqual(
             rest["DEFAULT_AUTHENTICATION_CLASSES"],

@@ -16,11 +16,10 @@ from typing import Any
 
 from django.test import TestCase
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from annotations.models import Event, Invitation, Membership, Role
 from tests.api.base import ApiTestCase
-from tests.factories import make_user
+from tests.factories import api_token, make_user
 
 
 def _without_identity(body: dict[str, Any]) -> dict[str, Any]:
@@ -36,7 +35,7 @@ class InvitationProbeTests(ApiTestCase, TestCase):
     def setUpTestData(cls) -> None:
         super().setUpTestData()
         cls.stranger = make_user("stranger")
-        Token.objects.create(user=cls.stranger)
+        cls.tokens[cls.stranger.pk] = api_token(cls.stranger)
         cls.invitations = f"/projects/{cls.project.pk}/invitations/"
         cls.members = f"/projects/{cls.project.pk}/members/"
 

@@ -16,7 +16,7 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django.core.cache import cache
 from django.test import TestCase, override_settings
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from tests.security.world import API, World
 
@@ -78,7 +78,7 @@ class LoginSprayingTests(World, TestCase):
         )
         token = self.token("reviewer_a", "pw-reviewer_a")
         self.assertEqual(token.status_code, 429)
-        self.assertFalse(Token.objects.filter(user=self.reviewer_a).exists())
+        self.assertFalse(AuthToken.objects.filter(user=self.reviewer_a).exists())
         # Another address is not affected.
         self.assertEqual(self.login("reviewer_a", "pw-reviewer_a", ip="10.0.0.2").status_code, 302)
 
