@@ -103,7 +103,10 @@ MEMBERS = ("admin", "editor", "reviewer_a")
 # outsider may not touch the cast's claims, so its deciding run meets refusals only.
 MIN_FOLLOWED = {
     **{(role, family): 5 for role in ROLES for family in FAMILIES},
-    ("outsider", "authoring"): 3,
+    # The outsider mostly meets the other project's 404s; its derandomized walk through its
+    # own documents follows 2 links on PostgreSQL since the schema grew (invitations,
+    # tokens, revise) and 3+ on SQLite: the floor guards against a walk that dies at once.
+    ("outsider", "authoring"): 2,
     ("outsider", "deciding"): 0,
 }
 MIN_DECLARED_WRITES = {
