@@ -263,9 +263,11 @@ def env_token_ttl_days(name: str, default: int) -> int:
     if value.strip() == "":
         return 0
     days = env_int(name, default)
-    if days < 0:
+    # Ten years at most: a far larger number overflowed the expiry date (a 500 on every
+    # token exchange, found by the outside probe); "never" is 0.
+    if not 0 <= days <= 3650:
         raise ImproperlyConfigured(
-            f"{name} must be 0 (no expiry) or a number of days, not {value!r}"
+            f"{name} must be 0 (no expiry) or a number of days up to 3650, not {value!r}"
         )
     return days
 

@@ -494,6 +494,10 @@ class DocumentDetailSerializer(DocumentSerializer):
         return None if claims is None else ClaimSerializer(claims, many=True).data
 
 
+class NoBodySerializer(InputSerializer):
+    """An operation that reads no body: any key sent is refused (400 naming it)."""
+
+
 class TokenRequestSerializer(InputSerializer):
     """A username and password, checked by ``authenticate()`` (so django-axes counts a
     failure, and an inactive account is refused like a wrong password)."""

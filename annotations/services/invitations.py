@@ -112,14 +112,17 @@ def _locked_open(invitation: Invitation) -> Invitation:
 @transaction.atomic
 def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
     """``user`` accepts an invitation addressed to them and becomes a member with the
-    offered role (an existing member's role becomes the offered one). PermissionDenied
+    offered role; an existing member keeps a higher role (accepting never demotes: the
+    outside probe saw an editor turned reviewer by a second invitation). PermissionDenied
     for anyone else's invitation (the views look it up with ``access`` first: 404);
     InvitationClosed unless it is pending and unexpired; ValidationError on ``role`` if
     it would demote the project's last admin. Locks the invitation row."""
     current = _locked_open(invitation)
     if current.invitee_id is None or current.invitee_id != user.pk:
         raise PermissionDenied(access.NOT_A_MEMBER)
-    membership = member_add(project=current.project, user=user, role=current.role, actor=user)
+    existing = access.membership_get(user=user, project_id=current.project_id)
+    role = existing.role if access.role_at_least(existing, Role(current.role)) else current.role
+    membership = member_add(project=current.project, user=user, role=role, actor=user)
     current.status = InvitationStatus.ACCEPTED
     current.responded_at = now()
     current.save(update_fields=["status", "responded_at"])
@@ -128,7 +131,7 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
         verb="invitation.accept",
         obj=current,
         project=current.project,
-        after={"user": user.get_username(), "role": current.role},
+        after={"user": user.get_username(), "role": membership.role, "offered": current.role},
     )
     return membership
 
@@ -142,7 +145,16 @@ def invitation_decline(*, invitation: Invitation, user: User) -> Invitation:
     current.status = InvitationStatus.DECLINED
     current.responded_at = now()
     current.save(update_fields=["status", "responded_at"])
-    event_record(actor=user, verb="invitation.decline", obj=current, project=current.project)
+    # Recorded in the global chain, not the project's: the project's chain is what its
+    # editors download and its staff list in the admin, and a decline's actor would tell
+    # the inviter which account the typed name is (a decline must read as pending there).
+    # Superusers, who see the global chain, may know.
+    event_record(
+        actor=user,
+        verb="invitation.decline",
+        obj=current,
+        after={"project": current.project_id},
+    )
     return current
 
 

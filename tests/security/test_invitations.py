@@ -12,6 +12,7 @@ directly.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from django.test import TestCase
@@ -95,6 +96,26 @@ class InvitationProbeTests(ApiTestCase, TestCase):
         # Accepted once: not again.
         self.assertEqual(
             self.post(self.stranger, f"/invitations/{invitation_id}/accept/").status_code, 409
+        )
+
+    def test_a_decline_leaves_no_trace_in_the_project_audit_log(self) -> None:
+        """The outside probe: the project's audit download (editors, admins) and the admin's
+        event list named the declining account, mapping the typed name to a username. The
+        decline is recorded in the global chain (superusers) instead."""
+        declined = self.invite("stranger").json()["id"]
+        self.assertEqual(
+            self.post(self.stranger, f"/invitations/{declined}/decline/").status_code, 204
+        )
+        log = self.client_for(self.admin).get(f"/api/v1/projects/{self.project.pk}/audit.jsonl")
+        self.assertEqual(log.status_code, 200)
+        lines = [json.loads(line) for line in b"".join(log.streaming_content).splitlines()]
+        self.assertTrue(any(line.get("verb") == "invitation.create" for line in lines))
+        self.assertFalse([line for line in lines if line.get("actor") == self.stranger.pk])
+        self.assertFalse(Event.objects.filter(project=self.project, actor=self.stranger).exists())
+        self.assertTrue(
+            Event.objects.filter(
+                project=None, actor=self.stranger, verb="invitation.decline", object_id=declined
+            ).exists()
         )
 
     def test_declined_expired_and_revoked_invitations_cannot_be_accepted(self) -> None:

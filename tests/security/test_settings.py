@@ -218,8 +218,10 @@ def test_api_token_ttl_days_comes_from_the_environment(
     assert "rest_framework.authtoken" not in values["apps"] and "knox" in values["apps"]
 
 
-def test_a_negative_api_token_ttl_days_refuses_to_start(tmp_path: Path) -> None:
-    env = {"DEBUG": "1", "API_TOKEN_TTL_DAYS": "-1"}
+@pytest.mark.parametrize("value", ["-1", "3651", "100000000"])
+def test_an_api_token_ttl_days_out_of_range_refuses_to_start(tmp_path: Path, value: str) -> None:
+    # 100000000 days overflowed the expiry date: every token exchange answered 500.
+    env = {"DEBUG": "1", "API_TOKEN_TTL_DAYS": value}
     result = run(["manage.py", "check"], env, tmp_path)
     assert result.returncode != 0
     assert "API_TOKEN_TTL_DAYS" in result.stderr

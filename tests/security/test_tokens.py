@@ -148,6 +148,19 @@ class TokenLifecycleTests(World, TestCase):
             [self.status_with(k) for k in (first, second, other_user)], [401, 200, 200]
         )
 
+    def test_delete_refuses_a_body_naming_another_token(self) -> None:
+        """The outside probe: DELETE with {"token": B} revoked the caller's token A and
+        left B alive. A body is now refused, naming its keys, and nothing is revoked."""
+        caller, named = self.exchange(), self.exchange()
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {caller}")
+        for path in ("/auth/token/", "/auth/tokens/"):
+            with self.subTest(path=path):
+                response = client.delete(f"{API}{path}", {"token": named}, format="json")
+                self.assertEqual(response.status_code, 400, response.content)
+                self.assertEqual(set(response.json()), {"token"})
+        self.assertEqual([self.status_with(k) for k in (caller, named)], [200, 200])
+
     def test_delete_needs_a_token_not_a_session(self) -> None:
         self.exchange()
         session = self.browser(self.reviewer_a)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import TestCase
 from django.utils import timezone
 
 from annotations import access, services
@@ -157,15 +158,39 @@ class InvitationAnswerTests(ServiceTestCase):
         self.assertEqual(Invitation.objects.get().status, InvitationStatus.PENDING)
 
     def test_accepting_keeps_the_last_admin(self) -> None:
-        # The project's only admin accepts an invitation to a lower role: refused.
-        demotion = services.invitation_create(
+        # The project's only admin accepts an invitation to a lower role: accepting never
+        # demotes, so the project keeps its admin.
+        lower = services.invitation_create(
             project=self.project, actor=self.admin, invited_as="admin", role=Role.REVIEWER
         )
-        with self.assertRaises(ValidationError) as caught:
-            services.invitation_accept(invitation=demotion, user=self.admin)
-        self.assertFieldError(caught.exception, "role", "at least one admin")
-        demotion.refresh_from_db()
-        self.assertEqual(demotion.status, InvitationStatus.PENDING)
+        services.invitation_accept(invitation=lower, user=self.admin)
+        lower.refresh_from_db()
+        self.assertEqual(lower.status, InvitationStatus.ACCEPTED)
         self.assertEqual(
             Membership.objects.get(user=self.admin, project=self.project).role, "admin"
         )
+
+
+class AcceptNeverDemotesTests(TestCase):
+    """The outside probe: a second, lower invitation accepted turned an editor into a
+    reviewer. Accepting keeps a higher role; a higher offer still promotes."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.admin = make_user("boss")
+        cls.project = services.project_create(name="Desk", creator=cls.admin)
+        cls.member = make_user("member")
+
+    def accept(self, role: Role) -> Membership:
+        invitation = services.invitation_create(
+            project=self.project, actor=self.admin, invited_as="member", role=role
+        )
+        return services.invitation_accept(invitation=invitation, user=self.member)
+
+    def test_a_lower_offer_keeps_the_role_and_a_higher_one_promotes(self) -> None:
+        self.assertEqual(self.accept(Role.EDITOR).role, Role.EDITOR)
+        self.assertEqual(self.accept(Role.REVIEWER).role, Role.EDITOR)
+        self.assertEqual(
+            Membership.objects.get(project=self.project, user=self.member).role, Role.EDITOR
+        )
+        self.assertEqual(self.accept(Role.ADMIN).role, Role.ADMIN)

@@ -19,7 +19,7 @@ from annotations import services
 from annotations.api import serializers as s
 from annotations.api.authentication import TokenAuthentication
 from annotations.api.permissions import TokenRateThrottle
-from annotations.api.views._common import ERRORS
+from annotations.api.views._common import ERRORS, parse_body
 
 EXCHANGE = (
     "Exchange a username and password for a **new** API token, sent as "
@@ -87,6 +87,9 @@ class TokenApi(APIView):
 
     @extend_schema(request=None, responses={204: None, 401: ERRORS[401]}, description=REVOKE)
     def delete(self, request: Request) -> Response:
+        # It revokes the token it is sent with, nothing named in a body: a body such as
+        # {"token": "<another>"} is refused rather than ignored (the outside probe).
+        parse_body(s.NoBodySerializer, request)
         services.token_revoke(token=request.auth, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -100,6 +103,7 @@ class TokensApi(APIView):
         description=REVOKE_ALL,
     )
     def delete(self, request: Request) -> Response:
+        parse_body(s.NoBodySerializer, request)
         revoked = services.tokens_revoke_all(
             user=request.user, actor=request.user, reason="api_revoke_all"
         )

@@ -30,6 +30,15 @@ from annotations.api.idempotency import idempotent
 from annotations.api.views._common import ERRORS, claim_reloaded, etag, if_match_version, parse_body
 from annotations.models import Claim
 
+# PATCH and revise both write what the claim's version guards.
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="The claim's current ETag (its version)",
+)
+
 
 class ClaimListApi(generics.ListAPIView):
     serializer_class = s.ClaimSerializer
@@ -84,15 +93,7 @@ class ClaimDetailApi(APIView):
 
     @extend_schema(
         request=s.ClaimUpdateSerializer,
-        parameters=[
-            OpenApiParameter(
-                "If-Match",
-                str,
-                OpenApiParameter.HEADER,
-                required=True,
-                description="The claim's current ETag (its version)",
-            )
-        ],
+        parameters=[IF_MATCH],
         responses={
             200: s.ClaimSerializer,
             409: OpenApiResponse(
@@ -120,15 +121,7 @@ class ClaimDetailApi(APIView):
 class ClaimReviseApi(APIView):
     @extend_schema(
         request=s.ClaimReviseSerializer,
-        parameters=[
-            OpenApiParameter(
-                "If-Match",
-                str,
-                OpenApiParameter.HEADER,
-                required=True,
-                description="The claim's current ETag (its version)",
-            )
-        ],
+        parameters=[IF_MATCH],
         responses={
             200: s.ClaimSerializer,
             409: OpenApiResponse(description="Published or withdrawn: not revised in place"),
