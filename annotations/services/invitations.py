@@ -121,7 +121,8 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
     if current.invitee_id is None or current.invitee_id != user.pk:
         raise PermissionDenied(access.NOT_A_MEMBER)
     existing = access.membership_get(user=user, project_id=current.project_id)
-    role = existing.role if access.role_at_least(existing, Role(current.role)) else current.role
+    keep = existing is not None and access.role_at_least(existing, Role(current.role))
+    role = existing.role if keep and existing is not None else current.role
     membership = member_add(project=current.project, user=user, role=role, actor=user)
     current.status = InvitationStatus.ACCEPTED
     current.responded_at = now()
