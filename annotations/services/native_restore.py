@@ -113,6 +113,25 @@ def _check_chain(payload: dict[str, Any]) -> list[auditchain.Entry]:
     return entries
 
 
+def _check_usernames(payload: dict[str, Any]) -> None:
+    """Every username a row names must be one of the export's ``users``."""
+    known = {item["username"] for item in payload["users"]}
+    errors: dict[str, list[str]] = {}
+    named = [("/project/created_by", payload["project"]["created_by"])]
+    for name, table in export_tables.TABLES:
+        for index, item in enumerate(payload[name]):
+            named.extend(
+                (f"/{name}/{index}/{column}", item[column])
+                for column, kind in table
+                if kind == "user"
+            )
+    for pointer, username in named:
+        if username is not None and username not in known:
+            errors[pointer] = [f"No user {username!r} in users."]
+    if errors:
+        raise ValidationError(errors)
+
+
 def _users(payload: dict[str, Any]) -> dict[str, int]:
     """The export's accounts with their ids: an account with the same id and username is
     used as it is; missing ones are created with their id and an UNUSABLE password
@@ -220,14 +239,15 @@ def project_restore_native(*, payload: dict[str, Any]) -> Project:
     anything stays written:
 
     * the payload must match ``schemas/workbench-export-2.schema.json`` (and hold no NUL,
-      lone surrogate or non-finite number);
+      lone surrogate or non-finite number), and name no account outside its ``users``;
     * its audit chain must verify (every event's hash over its content, every link to the
       event before, the head): a file whose events were edited, removed or reordered is
       refused, naming the first such event;
     * the database must hold no workbench data (no project, rating, document, claim,
       verdict, source, event, chain head, invitation, idempotency key …); accounts may
       exist only when their id and username both match the export's;
-    * the rows are inserted with their ids (accounts the database lacks are created with
+    * the rows are inserted with their ids (a reference to a row the export lacks, or
+      rows breaking a database constraint, refuse the restore) (accounts the database lacks are created with
       their ids, the exported active flag and an unusable password), the events as they
       are, the chain head from the file, the sequences moved past the ids;
     * the restored project must then pass ``verify_audit`` and every ``check_integrity``
@@ -236,6 +256,7 @@ def project_restore_native(*, payload: dict[str, Any]) -> Project:
     Records no event (see the module's docstring).
     """
     _schema_problems(payload)
+    _check_usernames(payload)
     entries = _check_chain(payload)
     _check_empty()
     user_ids = _users(payload)
@@ -336,6 +357,9 @@ def project_restore_native(*, payload: dict[str, Any]) -> Project:
             )
             head = payload["audit"]["head"]
             AuditHead.objects.create(chain=project.pk, seq=head["seq"], hash=head["hash"])
+            # Foreign keys are checked at commit (deferred): check them here, where a
+            # dangling reference is still this restore's refusal, not a failed commit.
+            connection.check_constraints()
     except IntegrityError as exc:
         # A reference to a row the export lacks, or two rows breaking a constraint.
         raise _refuse(f"The export's rows do not fit together: {exc}") from None

@@ -201,3 +201,50 @@ class LosslessExportTests(TransactionTestCase):
         reviewer = get_user_model().objects.get(username="reviewer1")
         with self.assertRaises(PermissionDenied):
             selectors.project_native(project=self.project, user=reviewer)
+
+
+class BrokenFileTests(TransactionTestCase):
+    """Files that pass the schema but do not fit together are refused, nothing written."""
+
+    def setUp(self) -> None:
+        build_history()
+        self.payload = json.loads(
+            dumps(selectors.project_native(project=Project.objects.get(), user=admin()))
+        )
+        call_command("flush", interactive=False, verbosity=0)
+
+    def refused(self, payload: dict[str, Any]) -> dict[str, list[str]]:
+        self.assertEqual(export_mapping.native_errors(payload, version=2), [])
+        with self.assertRaises(ValidationError) as ctx:
+            services.project_restore_native(payload=payload)
+        self.assertFalse(Project.objects.exists())
+        self.assertFalse(get_user_model().objects.exists())
+        return ctx.exception.message_dict
+
+    def test_a_verdict_on_a_claim_the_file_lacks(self) -> None:
+        payload = copy.deepcopy(self.payload)
+        payload["verdicts"][0]["claim"] = 999_999
+        errors = self.refused(payload)
+        self.assertIn("do not fit together", " ".join(errors["restore"]))
+
+    def test_a_username_outside_users(self) -> None:
+        payload = copy.deepcopy(self.payload)
+        payload["verdicts"][2]["reviewer"] = "nobody"
+        self.assertEqual(
+            self.refused(payload), {"/verdicts/2/reviewer": ["No user 'nobody' in users."]}
+        )
+
+    def test_a_claim_whose_quote_is_not_its_text(self) -> None:
+        payload = copy.deepcopy(self.payload)
+        claim = next(c for c in payload["claims"] if c["status"] == "in_review")
+        claim["exact"] = "Not the text at these offsets."
+        errors = self.refused(payload)
+        self.assertIn("invariant", " ".join(errors["restore"]))
+        self.assertIn(f"claim {claim['id']}", " ".join(errors["restore"]))
+
+    def test_a_schema_violation_names_the_field(self) -> None:
+        payload = copy.deepcopy(self.payload)
+        payload["verdicts"][0]["confidence"] = "certain"
+        with self.assertRaises(ValidationError) as ctx:
+            services.project_restore_native(payload=payload)
+        self.assertIn("/verdicts/0/confidence", ctx.exception.message_dict)
