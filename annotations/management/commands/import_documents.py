@@ -96,7 +96,8 @@ class Command(BaseCommand):
             choices=["text", "html", "jsonl", "workbench"],
             default=None,
             help="Input format of files; by default .jsonl files are JSONL, .html/.htm files "
-            "HTML, .json files holding a workbench export (schema workbench-export/1) are "
+            "HTML, .json files holding a workbench export (schema workbench-export/1, or the "
+            "lossless workbench-export/2, restored into an empty database) are "
             "workbench, anything else text. URLs are read as their content type says.",
         )
         parser.add_argument(
