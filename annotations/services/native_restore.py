@@ -14,6 +14,7 @@ the record of the restore.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -102,9 +103,10 @@ def _check_chain(payload: dict[str, Any]) -> list[auditchain.Entry]:
     head = payload["audit"]["head"]
     report = auditchain.verify(entries, project=project_id, head=(head["seq"], head["hash"]))
     if report.problem is not None:
+        at_end = report.problem.index >= len(entries)
         raise ValidationError(
             {
-                f"/audit/events/{report.problem.index}": [
+                "/audit/head" if at_end else f"/audit/events/{report.problem.index}": [
                     f"The audit chain in the file does not verify: {report.problem.message} "
                     "Nothing was restored."
                 ]
@@ -117,6 +119,11 @@ def _check_usernames(payload: dict[str, Any]) -> None:
     """Every username a row names must be one of the export's ``users``."""
     known = {item["username"] for item in payload["users"]}
     errors: dict[str, list[str]] = {}
+    ids = Counter(item["id"] for item in payload["users"])
+    names = Counter(item["username"] for item in payload["users"])
+    for index, item in enumerate(payload["users"]):
+        if ids[item["id"]] > 1 or names[item["username"]] > 1:
+            errors[f"/users/{index}"] = ["An account appears twice (same id or username)."]
     named = [("/project/created_by", payload["project"]["created_by"])]
     for name, table in export_tables.TABLES:
         for index, item in enumerate(payload[name]):

@@ -248,3 +248,16 @@ class BrokenFileTests(TransactionTestCase):
         with self.assertRaises(ValidationError) as ctx:
             services.project_restore_native(payload=payload)
         self.assertIn("/verdicts/0/confidence", ctx.exception.message_dict)
+
+    def test_an_account_listed_twice_and_a_cut_chain(self) -> None:
+        payload = copy.deepcopy(self.payload)
+        payload["users"].append(dict(payload["users"][0], id=99_999))
+        errors = self.refused(payload)
+        self.assertEqual(
+            errors[f"/users/{len(payload['users']) - 1}"],
+            ["An account appears twice (same id or username)."],
+        )
+        payload = copy.deepcopy(self.payload)
+        payload["audit"]["events"].pop()  # the last event removed, the head kept
+        errors = self.refused(payload)
+        self.assertIn("events after it were deleted", " ".join(errors["/audit/head"]))
