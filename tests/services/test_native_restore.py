@@ -190,12 +190,29 @@ class LosslessExportTests(TransactionTestCase):
         self.assertIn("The database is not empty", " ".join(ctx.exception.messages))
         # Accounts alone may exist, only with the export's ids and names.
         call_command("flush", interactive=False, verbosity=0)
-        get_user_model().objects.create_user(username="restorer")  # takes id 1: admin's
-        with self.assertRaises(ValidationError) as ctx:
-            services.project_restore_native(payload=payload)
-        self.assertIn("has id 1 in the export", " ".join(ctx.exception.messages))
-        self.assertEqual(get_user_model().objects.count(), 1)
-        self.assertFalse(Project.objects.exists())
+        first = payload["users"][0]
+        for clash in (
+            {"id": first["id"], "username": "restorer"},
+            {"id": first["id"] + 1000, "username": first["username"]},
+        ):
+            get_user_model().objects.all().delete()
+            get_user_model().objects.create_user(**clash)  # the same id, or the same name
+            with self.assertRaises(ValidationError) as ctx:
+                services.project_restore_native(payload=payload)
+            self.assertIn(
+                f"User {first['username']!r} has id {first['id']} in the export",
+                " ".join(ctx.exception.messages),
+            )
+            self.assertEqual(get_user_model().objects.count(), 1)
+            self.assertFalse(Project.objects.exists())
+        # The same account (id and name) is used as it is.
+        get_user_model().objects.all().delete()
+        kept = get_user_model().objects.create_user(
+            id=first["id"], username=first["username"], password="kept-Pa55word"
+        )
+        services.project_restore_native(payload=payload)
+        kept.refresh_from_db()
+        self.assertTrue(kept.check_password("kept-Pa55word"))
 
     def test_only_editors_and_admins_get_the_lossless_export(self) -> None:
         reviewer = get_user_model().objects.get(username="reviewer1")
