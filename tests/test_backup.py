@@ -5,12 +5,15 @@
   pg_dump reads committed rows, so the test is transactional).
 * ``bin/backup restore`` refuses a database that is not empty; ``bin/backup export``
   writes one native export file per project.
-* The native export of a whole project (``export_project --format json``) imported
+* The per-document native exports of a whole project (``export_project --format
+  json-v1``, version 1 files) imported
   with ``import_documents --format workbench --create-project`` into a freshly migrated,
   empty database (SQLite file or PostgreSQL), then exported again there, gives the same
   export up to database ids and the export time. tests/services/test_native_import.py checks
   the same promise one document at a time through the services; this runs the commands in
-  their own processes against a second database, as a restore does.
+  their own processes against a second database, as a restore does. The lossless
+  export (``--format json``, version 2) keeps ids and the audit chain:
+  tests/commands/test_lossless_export.py.
 
 The commands run in subprocesses with this test run's environment (SECRET_KEY and
 DEBUG come from pytest-env) and a DATABASE_URL of their own; only the first export of
@@ -247,8 +250,10 @@ def test_a_dump_restored_into_an_empty_database_has_every_row(
     result = run([str(BACKUP), "export", str(tmp_path / "exports")], source)
     assert result.returncode == 0, result.stderr
     assert [path.name for path in (tmp_path / "exports").iterdir()] == ["desk.json"]
-    documents = json.loads((tmp_path / "exports" / "desk.json").read_text(encoding="utf-8"))
-    assert [export_mapping.native_errors(document) for document in documents] == [[], []]
+    lossless = json.loads((tmp_path / "exports" / "desk.json").read_text(encoding="utf-8"))
+    assert lossless["schema"] == "workbench-export/2"
+    assert export_mapping.native_errors(lossless, version=2) == []
+    assert len(lossless["documents"]) == 2 and lossless["audit"]["events"]
 
 
 def test_dump_and_restore_refuse_sqlite_and_point_to_its_backup(tmp_path: Path) -> None:
@@ -295,10 +300,11 @@ def test_a_project_export_restores_into_an_empty_database(
     project = build_desk()
     exported = tmp_path / "desk.json"
     call_command(
-        "export_project", "--project", project.slug, "--format", "json",
+        "export_project", "--project", project.slug, "--format", "json-v1",
         "--output", str(exported), "--no-progress", stderr=io.StringIO(),
     )  # fmt: skip
     original = json.loads(exported.read_text(encoding="utf-8"))
+    assert {document["schema"] for document in original} == {"workbench-export/1"}
     assert len(original) == 2
     # The compared exports carry the desk's own scale (build_desk), not the default one.
     scale = {entry["key"]: entry for entry in original[0]["project"]["scale"]}
@@ -334,7 +340,7 @@ def test_a_project_export_restores_into_an_empty_database(
     assert "Imported 2, skipped 0 duplicate(s), failed 0" in out
     again_path = tmp_path / "again.json"
     manage(
-        "export_project", "--project", project.slug, "--format", "json", "--user", "restorer",
+        "export_project", "--project", project.slug, "--format", "json-v1", "--user", "restorer",
         "--output", str(again_path), "--no-progress", database_url=empty_database,
     )  # fmt: skip
     again = json.loads(again_path.read_text(encoding="utf-8"))

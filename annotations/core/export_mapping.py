@@ -27,12 +27,16 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from annotations.core import spans
+from annotations.core import export_tables, spans
 
 NATIVE_SCHEMA = "workbench-export/1"
 NATIVE_SCHEMA_PATH = (
     Path(__file__).resolve().parent.parent / "schemas" / "workbench-export-1.schema.json"
 )
+# The lossless project export (core/export_tables.py): every row with its id and the
+# audit chain; its schema reuses version 1's definitions of values.
+NATIVE_SCHEMA_2 = export_tables.SCHEMA
+NATIVE_SCHEMA_2_PATH = NATIVE_SCHEMA_PATH.with_name("workbench-export-2.schema.json")
 
 ANNOTATION_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
 SCHEMA_ORG_CONTEXT = "https://schema.org"
@@ -85,18 +89,20 @@ def json_dumps_safe(obj: Any, *, indent: int | None = None, sort_keys: bool = Fa
 
 
 @functools.cache
-def native_schema() -> dict[str, Any]:
-    """The JSON Schema (2020-12) of the native export, read once from the package."""
-    with NATIVE_SCHEMA_PATH.open(encoding="utf-8") as handle:
+def native_schema(version: int = 1) -> dict[str, Any]:
+    """The JSON Schema (2020-12) of the native export (``version`` 1 or 2), read once."""
+    path = NATIVE_SCHEMA_PATH if version == 1 else NATIVE_SCHEMA_2_PATH
+    with path.open(encoding="utf-8") as handle:
         schema: dict[str, Any] = json.load(handle)
     return schema
 
 
 def native_errors(
-    payload: Any, *, definition: str | None = None, limit: int = 50
+    payload: Any, *, definition: str | None = None, limit: int = 50, version: int = 1
 ) -> list[tuple[str, str]]:
     """Schema problems of a native export as ``(json_pointer, reason)``, sorted by path.
 
+    ``version=2`` checks a lossless project export (``workbench-export/2``) instead.
     With ``definition`` (e.g. ``"projectRow"``) the payload is checked against that entry
     of the schema's ``$defs`` instead of the whole document export. An empty list means
     the payload matches. Needs ``jsonschema`` (a dependency of drf-spectacular, so it is
@@ -110,8 +116,11 @@ def native_errors(
     from jsonschema import Draft202012Validator
     from referencing import Registry, Resource
 
-    schema = native_schema()
-    registry = Registry().with_resource(schema["$id"], Resource.from_contents(schema))
+    schema = native_schema(version)
+    registry = Registry().with_resources(
+        (document["$id"], Resource.from_contents(document))
+        for document in (native_schema(1), native_schema(2))
+    )
     target = schema if definition is None else {"$ref": f"{schema['$id']}#/$defs/{definition}"}
     validator = Draft202012Validator(
         target, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER

@@ -39,6 +39,7 @@ from annotations.selectors.export import (
     project_row_querysets,
     project_rows,
 )
+from annotations.selectors.export_v2 import project_native
 from annotations.selectors.projects import (
     AgreementReport,
     ProjectDashboard,
@@ -101,6 +102,7 @@ __all__ = [
     "documents_recent_for_project",
     "lease_held_by",
     "project_dashboard_get",
+    "project_native",
     "project_row_querysets",
     "project_rows",
     "project_summaries_for_user",

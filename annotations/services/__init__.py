@@ -43,6 +43,7 @@ from annotations.services.invitations import (
 )
 from annotations.services.leases import claim_skip, lease_next, lease_release
 from annotations.services.native_import import document_import_native
+from annotations.services.native_restore import project_restore_native
 from annotations.services.projects import (
     DEFAULT_SCALE,
     LAST_ADMIN,
@@ -142,6 +143,7 @@ __all__ = [
     "member_remove",
     "now",
     "project_create",
+    "project_restore_native",
     "project_update",
     "rating_create",
     "rating_delete",

@@ -1,13 +1,18 @@
 """Export a whole project.
 
     python manage.py export_project --project demo --output demo.jsonl            # one claim per line
-    python manage.py export_project --project demo --format json --output demo.json  # native documents
+    python manage.py export_project --project demo --format json --output demo.json  # lossless
+    python manage.py export_project --project demo --format json-v1 --output docs.json
 
 ``jsonl`` streams claim rows in keyset chunks (constant memory) as ``GET
-/api/v1/projects/{id}/export/?format=jsonl`` does. ``json`` writes a list of native
-``workbench-export/1`` documents, which ``import_documents --format workbench`` reads
-back. The export is made as a project member (``--user``, default: the project's first
-admin), so blind review applies as it would for that member.
+/api/v1/projects/{id}/export/?format=jsonl`` does. ``json`` writes the lossless project
+export (``workbench-export/2``: every row with its id, every verdict revision, document
+revisions, anchor history, claim versions, consensus history, leases and the audit chain
+with its hashes), which ``import_documents --format workbench`` restores into an empty
+database; it carries every verdict, so only an editor or admin may make it. ``json-v1``
+writes the list of per-document ``workbench-export/1`` exports (ids are not kept; they
+import into any project). The export is made as a project member (``--user``, default:
+the project's first admin), so blind review applies as it would for that member.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
@@ -30,7 +36,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--project", required=True, help="Project slug.")
-        parser.add_argument("--format", choices=["jsonl", "json"], default="jsonl")
+        parser.add_argument(
+            "--format",
+            choices=["jsonl", "json", "json-v1"],
+            default="jsonl",
+            help="jsonl: claim rows; json: the lossless project export (workbench-export/2, "
+            "editors and admins); json-v1: a list of per-document workbench-export/1 exports.",
+        )
         parser.add_argument(
             "--output", type=Path, default=None, help="File to write (default: stdout)."
         )
@@ -48,12 +60,18 @@ class Command(BaseCommand):
         try:
             if options["format"] == "jsonl":
                 count = self._jsonl(project, user, out, quiet=options["no_progress"])
+            elif options["format"] == "json":
+                count = self._lossless(project, user, out)
             else:
                 count = self._json(project, user, out, quiet=options["no_progress"])
         finally:
             if options["output"]:
                 out.close()
-        unit = "claim rows" if options["format"] == "jsonl" else "documents"
+        unit = {
+            "jsonl": "claim rows",
+            "json": "audit events and every row (lossless)",
+            "json-v1": "documents",
+        }[options["format"]]
         self.stderr.write(f"Exported {count} {unit} of '{project.slug}' as {user.get_username()}.")
 
     def _user(self, project: Project, username: str | None) -> Any:
@@ -78,6 +96,17 @@ class Command(BaseCommand):
                 count += 1
                 bar.update(1)
         return count
+
+    def _lossless(self, project: Project, user: Any, out: Any) -> int:
+        try:
+            payload = selectors.project_native(project=project, user=user)
+        except PermissionDenied:
+            raise CommandError(
+                f"The lossless export carries every verdict: {user.get_username()!r} is not "
+                f"an editor or admin of {project.slug!r}."
+            ) from None
+        out.write(export_mapping.json_dumps_safe(payload) + "\n")
+        return len(payload["audit"]["events"])
 
     def _json(self, project: Project, user: Any, out: Any, *, quiet: bool) -> int:
         documents = Document.objects.filter(project=project).order_by("id").only("pk")

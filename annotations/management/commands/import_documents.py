@@ -14,6 +14,14 @@ safe fetcher (``annotations.core.fetching``: public addresses only unless
 WORKBENCH_FETCH_ALLOWED_HOSTS names the host, with the WORKBENCH_FETCH_* limits); a
 refusal is a failure of that argument, with the fetcher's reason.
 
+A lossless project export ("schema": "workbench-export/2", ``export_project --format
+json``) is restored whole, with every id and the audit chain as it was, into an EMPTY
+database only (``services.project_restore_native``; a database holding any workbench data
+is refused, and so is a file whose audit chain does not verify): one file, --project
+naming the exported project's slug; --user and --create-project are not needed. The
+restore records no audit event (the restored chain stays the exported one): this
+command's output is its record.
+
 A workbench file is a native export ("schema": "workbench-export/1": the document with
 its claims, verdicts, citations, sources and consensus history) or a JSON list of them;
 .json files holding one are recognised without --format. With --create-project (and
@@ -88,7 +96,8 @@ class Command(BaseCommand):
             choices=["text", "html", "jsonl", "workbench"],
             default=None,
             help="Input format of files; by default .jsonl files are JSONL, .html/.htm files "
-            "HTML, .json files holding a workbench export (schema workbench-export/1) are "
+            "HTML, .json files holding a workbench export (schema workbench-export/1, or the "
+            "lossless workbench-export/2, restored into an empty database) are "
             "workbench, anything else text. URLs are read as their content type says.",
         )
         parser.add_argument(
@@ -114,6 +123,10 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        lossless = _lossless_payload(options["paths"], options["format"])
+        if lossless is not None:
+            self._restore(options["project"], *lossless)
+            return
         if options["create_project"]:
             if options["format"] != "workbench":
                 raise CommandError("--create-project works with --format workbench only.")
@@ -169,6 +182,31 @@ class Command(BaseCommand):
             summary.imported += 1
             summary.removed += removed
         self._report(summary)
+
+    def _restore(self, slug: str, label: str, payload: dict[str, Any]) -> None:
+        """Restore a lossless project export (``workbench-export/2``) into an empty database."""
+        if payload.get("project", {}).get("slug") != slug:
+            raise CommandError(
+                f"{label} is the lossless export of project "
+                f"{payload.get('project', {}).get('slug')!r}, not {slug!r}: a restore keeps "
+                "the project as it was, slug included."
+            )
+        try:
+            project = services.project_restore_native(payload=payload)
+        except ValidationError as exc:
+            raise CommandError(f"{label}: not restored: {_flatten(exc)}") from None
+        head = payload["audit"]["head"]
+        counts = ", ".join(
+            f"{len(payload[name])} {name.replace('_', ' ')}"
+            for name in ("documents", "claims", "verdicts", "consensus", "users")
+        )
+        self.stdout.write(
+            f"Restored project {project.slug!r} (id {project.pk}) from {label}: {counts}; "
+            f"audit chain of {len(payload['audit']['events'])} events verified, head seq "
+            f"{head['seq']} hash {head['hash']}. No event records the restore (the chain is "
+            "the exported one): keep this output. Restored accounts have no password: set "
+            "one with manage.py changepassword USERNAME."
+        )
 
     def _create_project(self, slug: str, args: list[str], *, creator: AbstractBaseUser) -> Project:
         """The project ``slug``, created from the first workbench export among ``args``,
@@ -268,6 +306,31 @@ def _from_jsonl(path: Path, *, clean: bool) -> Iterator[tuple[str, Any]]:
     except OSError as exc:
         yield str(path), f"cannot read the file: {exc}"
     yield from failures()
+
+
+def _lossless_payload(paths: list[str], fmt: str | None) -> tuple[str, dict[str, Any]] | None:
+    """``(label, payload)`` when the arguments are one lossless export (a .json file, or
+    --format workbench, whose "schema" is workbench-export/2); None otherwise. Several
+    arguments with a lossless export among them are refused: a restore is one project."""
+    found = None
+    for arg in paths:
+        path = Path(arg)
+        if arg.lower().startswith(URL_PREFIXES) or not path.is_file():
+            continue
+        if fmt not in (None, "workbench") or (fmt is None and path.suffix.lower() != ".json"):
+            continue
+        try:
+            data = safejson.loads(path.read_text(encoding="utf-8"), allow_constants=True)
+        except (OSError, UnicodeDecodeError, ValueError):
+            continue
+        if isinstance(data, dict) and data.get("schema") == export_mapping.NATIVE_SCHEMA_2:
+            found = (str(path), data)
+            break
+    if found is not None and len(paths) > 1:
+        raise CommandError(
+            f"{found[0]} is a lossless project export: restore it alone, into an empty database."
+        )
+    return found
 
 
 def _is_native(content: str) -> bool:

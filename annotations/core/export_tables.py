@@ -1,0 +1,238 @@
+"""The tables of the lossless project export (``workbench-export/2``): which columns each
+carries and how a value is written, shared by the export (``selectors.export_v2``) and
+the restore (``services.native_restore``) so the two cannot drift apart.
+
+Pure data and pure conversions: no Django. A table is a list of ``(column, kind)``:
+
+* ``value``: written as stored (text, numbers, booleans, JSON);
+* ``user``: a foreign key to an account, written as its username (``users`` gives ids);
+* ``ref``: any other foreign key, written as the referenced row's id (or null);
+* ``time``: a timestamp, UTC with six fraction digits and ``Z`` (``timestamp``);
+* ``date``: a date, ``YYYY-MM-DD`` or null.
+
+Every row also carries its ``id`` first: a restore keeps every primary key, because the
+audit chain hashes ids (``core.auditchain``) and must verify after a restore.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+SCHEMA = "workbench-export/2"
+
+Table = tuple[tuple[str, str], ...]
+
+MEMBERSHIP: Table = (("user", "user"), ("role", "value"), ("created_at", "time"))
+RATING: Table = (
+    ("key", "value"),
+    ("label", "value"),
+    ("ordinal", "value"),
+    ("position", "value"),
+)
+DOCUMENT: Table = (
+    ("title", "value"),
+    ("text", "value"),
+    ("text_sha256", "value"),
+    ("length", "value"),
+    ("raw_text", "value"),
+    ("source_url", "value"),
+    ("publisher", "value"),
+    ("author", "value"),
+    ("published_date", "date"),
+    ("language", "value"),
+    ("revision", "value"),
+    ("created_by", "user"),
+    ("created_at", "time"),
+)
+DOCUMENT_REVISION: Table = (
+    ("document", "ref"),
+    ("number", "value"),
+    ("text", "value"),
+    ("text_sha256", "value"),
+    ("length", "value"),
+    ("raw_text", "value"),
+    ("note", "value"),
+    ("created_at", "time"),
+    ("superseded_at", "time"),
+    ("superseded_by", "user"),
+)
+CLAIM: Table = (
+    ("document", "ref"),
+    ("start", "value"),
+    ("end", "value"),
+    ("exact", "value"),
+    ("prefix", "value"),
+    ("suffix", "value"),
+    ("statement", "value"),
+    ("claimant", "value"),
+    ("status", "value"),
+    ("version", "value"),
+    ("claim_version", "value"),
+    ("consensus", "ref"),
+    ("anchor_status", "value"),
+    ("anchor_revision", "value"),
+    ("created_by", "user"),
+    ("created_at", "time"),
+    ("updated_at", "time"),
+)
+CLAIM_VERSION: Table = (
+    ("claim", "ref"),
+    ("number", "value"),
+    ("statement", "value"),
+    ("claimant", "value"),
+    ("start", "value"),
+    ("end", "value"),
+    ("exact", "value"),
+    ("prefix", "value"),
+    ("suffix", "value"),
+    ("anchor_revision", "value"),
+    ("status", "value"),
+    ("note", "value"),
+    ("replaced_at", "time"),
+    ("replaced_by", "user"),
+)
+CLAIM_ANCHOR: Table = (
+    ("claim", "ref"),
+    ("revision", "value"),
+    ("start", "value"),
+    ("end", "value"),
+    ("exact", "value"),
+    ("prefix", "value"),
+    ("suffix", "value"),
+    ("status", "value"),
+    ("replaced_at", "time"),
+    ("replaced_by", "user"),
+    ("note", "value"),
+)
+SOURCE: Table = (
+    ("url", "value"),
+    ("normalized_url", "value"),
+    ("title", "value"),
+    ("publisher", "value"),
+    ("published_date", "date"),
+    ("archive_url", "value"),
+    ("accessed_date", "date"),
+    ("created_by", "user"),
+    ("created_at", "time"),
+)
+VERDICT: Table = (
+    ("claim", "ref"),
+    ("reviewer", "user"),
+    ("rating", "ref"),
+    ("confidence", "value"),
+    ("rationale", "value"),
+    ("revision", "value"),
+    ("is_current", "value"),
+    ("document_revision", "value"),
+    ("claim_version", "value"),
+    ("post_reveal", "value"),
+    ("submitted_at", "time"),
+)
+CITATION: Table = (
+    ("verdict", "ref"),
+    ("source", "ref"),
+    ("quote", "value"),
+    ("stance", "value"),
+)
+CONSENSUS: Table = (
+    ("claim", "ref"),
+    ("sequence", "value"),
+    ("claim_version", "value"),
+    ("rating", "ref"),
+    ("method", "value"),
+    ("agreement", "value"),
+    ("decided_by", "user"),
+    ("decided_at", "time"),
+    ("note", "value"),
+    ("is_current", "value"),
+)
+ASSIGNMENT: Table = (
+    ("claim", "ref"),
+    ("reviewer", "user"),
+    ("state", "value"),
+    ("leased_at", "time"),
+    ("expires_at", "time"),
+    ("closed_at", "time"),
+    ("reason", "value"),
+)
+EVENT: Table = (
+    ("seq", "value"),
+    ("actor", "ref"),
+    ("verb", "value"),
+    ("object_type", "value"),
+    ("object_id", "value"),
+    ("before", "value"),
+    ("after", "value"),
+    ("created_at", "time"),
+    ("prev_hash", "value"),
+    ("hash", "value"),
+)
+
+# The export's tables, in the order a restore inserts them (referenced rows first; the
+# claims' consensus pointer is set once the consensus records exist). Events come last,
+# under "audit".
+TABLES: tuple[tuple[str, Table], ...] = (
+    ("memberships", MEMBERSHIP),
+    ("documents", DOCUMENT),
+    ("document_revisions", DOCUMENT_REVISION),
+    ("claims", CLAIM),
+    ("claim_versions", CLAIM_VERSION),
+    ("claim_anchors", CLAIM_ANCHOR),
+    ("sources", SOURCE),
+    ("verdicts", VERDICT),
+    ("citations", CITATION),
+    ("consensus", CONSENSUS),
+    ("assignments", ASSIGNMENT),
+)
+
+
+def timestamp(value: dt.datetime | None) -> str | None:
+    """UTC, always six fraction digits and ``Z``: one instant, one string (as the audit
+    chain writes ``created_at``)."""
+    if value is None:
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("The export needs timezone-aware times.")
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    parsed = dt.datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError(f"timestamp without a timezone: {value!r}")
+    return parsed
+
+
+def parse_date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def write_value(kind: str, value: Any, usernames: dict[int, str]) -> Any:
+    """One column's value as the export writes it (``value`` is the row's attribute:
+    the id for ``user`` and ``ref`` columns)."""
+    if kind == "user":
+        return usernames[value] if value is not None else None
+    if kind == "time":
+        return timestamp(value)
+    if kind == "date":
+        return value.isoformat() if value is not None else None
+    return value
+
+
+def read_value(kind: str, value: Any, user_ids: dict[str, int]) -> Any:
+    """One exported column's value as the row's attribute (ids for references)."""
+    if kind == "user":
+        return user_ids[value] if value is not None else None
+    if kind == "time":
+        return parse_time(value)
+    if kind == "date":
+        return parse_date(value)
+    return value
+
+
+def attribute(column: str, kind: str) -> str:
+    """The model attribute a column is read from and written to (``<fk>_id`` for keys)."""
+    return f"{column}_id" if kind in ("user", "ref") else column

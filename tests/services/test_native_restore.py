@@ -1,0 +1,280 @@
+"""The lossless project export (``workbench-export/2``, ``selectors.project_native``) and
+its restore (``services.project_restore_native``), issue 14 deliverable 7.
+
+The demo desk with a history (a corrected document text, an editor's claim revision, a
+post-reveal verdict, an adjudication, a publication, a lease in progress) is exported,
+the database is flushed, the export restored: ``check_integrity``'s invariants and the
+audit chain hold, and a second export is byte-identical but for ``exported_at``. A file
+whose audit chain was tampered with, a database that is not empty and an account clash
+are refused with nothing written; the export is for editors and admins only.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from io import StringIO
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management import call_command
+from django.test import TransactionTestCase
+
+from annotations import selectors, services
+from annotations.core import export_mapping
+from annotations.models import (
+    AuditHead,
+    Claim,
+    ClaimAnchor,
+    Document,
+    Event,
+    Project,
+    Verdict,
+)
+from tests.factories import judge, take
+
+
+def build_history() -> Project:
+    """The demo desk, then: claim 1 resolved, revised by the editor into version 2,
+    judged again and published; claim 2 disputed, a post-reveal revision, adjudicated;
+    claim 3 leased; the document's text corrected (claims move, anchors kept)."""
+    call_command("load_demo", stdout=StringIO(), stderr=StringIO())
+    project = Project.objects.get(slug="demo")
+    users = get_user_model().objects
+    editor, r1, r2 = (users.get(username=name) for name in ("editor", "reviewer1", "reviewer2"))
+    first, second, third = Claim.objects.filter(project=project).order_by("id")[:3]
+    judge(first, r1, "true")
+    judge(first, r2, "true")
+    judge(second, r1, "mostly_false")
+    judge(second, r2, "true")
+    services.verdict_submit(claim=second, reviewer=r2, rating="mostly_false", confidence="high")
+    services.claim_adjudicate(claim=second, editor=editor, rating="mostly_false", note="Agreed.")
+    first = Claim.objects.get(pk=first.pk)
+    services.claim_revise(
+        claim=first,
+        actor=editor,
+        expected_version=first.version,
+        statement="Seoul and Beijing agreed in late October.",
+        note="The statement named one side only.",
+    )
+    judge(first, r1, "mostly_true")
+    judge(first, r2, "mostly_true")
+    services.claim_publish(claim=Claim.objects.get(pk=first.pk), editor=editor)
+    take(third, r1)
+    document = Document.objects.get(project=project)
+    services.document_revise(
+        document=document, text="Updated: " + document.text, actor=editor, note="Dateline."
+    )
+    return project
+
+
+def admin() -> Any:
+    return get_user_model().objects.get(username="admin")
+
+
+def dumps(payload: dict[str, Any]) -> str:
+    return export_mapping.json_dumps_safe(payload)
+
+
+def without_time(text: str) -> str:
+    """An export's text without its one varying field, ``exported_at``."""
+    return re.sub(r'"exported_at": "[^"]*"', '"exported_at": ""', text, count=1)
+
+
+class LosslessExportTests(TransactionTestCase):
+    def setUp(self) -> None:
+        self.project = build_history()
+        self.payload = selectors.project_native(project=self.project, user=admin())
+
+    def test_the_export_carries_every_row_and_the_audit_chain(self) -> None:
+        payload = self.payload
+        self.assertEqual(export_mapping.native_errors(payload, version=2), [])
+        self.assertEqual(payload["schema"], "workbench-export/2")
+        self.assertEqual(payload["project"]["id"], self.project.pk)
+        # Document revisions: the superseded text.
+        [revision] = payload["document_revisions"]
+        self.assertEqual(revision["number"], 1)
+        self.assertFalse(revision["text"].startswith("Updated: "))
+        self.assertEqual(payload["documents"][0]["revision"], 2)
+        # Anchor history: the claims moved by the correction.
+        self.assertEqual(len(payload["claim_anchors"]), ClaimAnchor.objects.count())
+        self.assertTrue(payload["claim_anchors"])
+        # Claim versions: the editor's revision of claim 1.
+        [version] = payload["claim_versions"]
+        self.assertEqual((version["number"], version["status"]), (1, "resolved"))
+        # Every verdict revision, with its flags and the versions it judged.
+        self.assertEqual(len(payload["verdicts"]), Verdict.objects.count())
+        self.assertEqual(
+            {(v["claim_version"], v["is_current"], v["post_reveal"]) for v in payload["verdicts"]},
+            {(1, False, False), (1, True, False), (1, True, True), (2, True, False)},
+        )
+        self.assertEqual({v["document_revision"] for v in payload["verdicts"]}, {1})
+        # Consensus history: superseded records stay, with the verdicts they rest on.
+        records = payload["consensus"]
+        self.assertEqual({r["is_current"] for r in records}, {True, False})
+        self.assertTrue(all(r["verdicts"] for r in records if r["method"] != "adjudicated"))
+        claims = {claim["id"]: claim for claim in payload["claims"]}
+        current = {r["id"] for r in records if r["is_current"]}
+        self.assertEqual({c["consensus"] for c in claims.values() if c["consensus"]}, current)
+        # The audit chain, hashes and all, up to its head.
+        events = payload["audit"]["events"]
+        self.assertEqual(len(events), Event.objects.filter(project=self.project).count())
+        self.assertEqual([e["seq"] for e in events], list(range(1, len(events) + 1)))
+        head = AuditHead.objects.get(chain=self.project.pk)
+        self.assertEqual(payload["audit"]["head"], {"seq": head.seq, "hash": head.hash})
+        self.assertEqual(events[-1]["hash"], head.hash)
+        # Every account a row or an event names, with its id.
+        ids = {user["id"] for user in payload["users"]}
+        self.assertTrue({e["actor"] for e in events if e["actor"]} <= ids)
+        # Leases: six ended by a verdict, one still held.
+        self.assertEqual(
+            sorted(a["state"] for a in payload["assignments"]), ["leased"] + ["submitted"] * 6
+        )
+
+    def test_a_restore_into_an_empty_database_gives_the_same_export(self) -> None:
+        text = dumps(self.payload)
+        call_command("flush", interactive=False, verbosity=0)
+        self.assertFalse(Project.objects.exists())
+
+        restored = services.project_restore_native(payload=json.loads(text))
+
+        self.assertEqual(restored.pk, self.payload["project"]["id"])
+        self.assertEqual(list(selectors.integrity.integrity_violations()), [])
+        for chain in selectors.audit_chains():
+            self.assertTrue(selectors.audit_verify(project_id=chain).ok, chain)
+        self.assertEqual(Event.objects.count(), len(self.payload["audit"]["events"]))
+        again = dumps(selectors.project_native(project=restored, user=admin()))
+        self.assertEqual(without_time(again), without_time(text))
+        # Restored accounts cannot sign in until an admin sets a password.
+        self.assertFalse(admin().has_usable_password())
+        # New rows get new ids after the restored ones (the sequences moved on).
+        user = get_user_model().objects.create_user(username="newcomer")
+        self.assertGreater(user.pk, max(u["id"] for u in self.payload["users"]))
+        claim = Claim.objects.order_by("-id").first()
+        revised = services.claim_revise(
+            claim=Claim.objects.get(pk=self.payload["claims"][1]["id"]),
+            actor=get_user_model().objects.get(username="editor"),
+            expected_version=Claim.objects.get(pk=self.payload["claims"][1]["id"]).version,
+            statement="South Korea will not receive further deployments.",
+        )
+        self.assertIsNotNone(claim)
+        self.assertTrue(selectors.audit_verify(project_id=restored.pk).ok)
+        self.assertEqual(revised.claim_version, 2)
+
+    def test_a_tampered_audit_chain_is_refused_naming_the_event(self) -> None:
+        payload = json.loads(dumps(self.payload))
+        call_command("flush", interactive=False, verbosity=0)
+        for tamper, kind in (
+            (lambda events: events[3].update(hash="f" * 64), "was edited"),
+            (lambda events: events[5]["after"].update(rating="true"), "was edited"),
+            (lambda events: events.pop(4), "missing"),
+            (lambda events: events.insert(2, events.pop(6)), "moved"),
+        ):
+            broken = copy.deepcopy(payload)
+            tamper(broken["audit"]["events"])
+            with self.assertRaises(ValidationError) as ctx:
+                services.project_restore_native(payload=broken)
+            [(pointer, messages)] = ctx.exception.message_dict.items()
+            self.assertRegex(pointer, r"^/audit/events/\d+$")
+            self.assertIn(kind, " ".join(messages))
+            self.assertIn("does not verify", " ".join(messages))
+            self.assertFalse(Project.objects.exists())
+            self.assertFalse(get_user_model().objects.exists())
+
+    def test_a_database_that_is_not_empty_is_refused(self) -> None:
+        payload = json.loads(dumps(self.payload))
+        with self.assertRaises(ValidationError) as ctx:
+            services.project_restore_native(payload=payload)
+        self.assertIn("The database is not empty", " ".join(ctx.exception.messages))
+        # Accounts alone may exist, only with the export's ids and names.
+        call_command("flush", interactive=False, verbosity=0)
+        first = payload["users"][0]
+        for clash in (
+            {"id": first["id"], "username": "restorer"},
+            {"id": first["id"] + 1000, "username": first["username"]},
+        ):
+            get_user_model().objects.all().delete()
+            get_user_model().objects.create_user(**clash)  # the same id, or the same name
+            with self.assertRaises(ValidationError) as ctx:
+                services.project_restore_native(payload=payload)
+            self.assertIn(
+                f"User {first['username']!r} has id {first['id']} in the export",
+                " ".join(ctx.exception.messages),
+            )
+            self.assertEqual(get_user_model().objects.count(), 1)
+            self.assertFalse(Project.objects.exists())
+        # The same account (id and name) is used as it is.
+        get_user_model().objects.all().delete()
+        kept = get_user_model().objects.create_user(
+            id=first["id"], username=first["username"], password="kept-Pa55word"
+        )
+        services.project_restore_native(payload=payload)
+        kept.refresh_from_db()
+        self.assertTrue(kept.check_password("kept-Pa55word"))
+
+    def test_only_editors_and_admins_get_the_lossless_export(self) -> None:
+        reviewer = get_user_model().objects.get(username="reviewer1")
+        with self.assertRaises(PermissionDenied):
+            selectors.project_native(project=self.project, user=reviewer)
+
+
+class BrokenFileTests(TransactionTestCase):
+    """Files that pass the schema but do not fit together are refused, nothing written."""
+
+    def setUp(self) -> None:
+        build_history()
+        self.payload = json.loads(
+            dumps(selectors.project_native(project=Project.objects.get(), user=admin()))
+        )
+        call_command("flush", interactive=False, verbosity=0)
+
+    def refused(self, payload: dict[str, Any]) -> dict[str, list[str]]:
+        self.assertEqual(export_mapping.native_errors(payload, version=2), [])
+        with self.assertRaises(ValidationError) as ctx:
+            services.project_restore_native(payload=payload)
+        self.assertFalse(Project.objects.exists())
+        self.assertFalse(get_user_model().objects.exists())
+        return ctx.exception.message_dict
+
+    def test_a_verdict_on_a_claim_the_file_lacks(self) -> None:
+        payload = copy.deepcopy(self.payload)
+        payload["verdicts"][0]["claim"] = 999_999
+        errors = self.refused(payload)
+        self.assertIn("do not fit together", " ".join(errors["restore"]))
+
+    def test_a_username_outside_users(self) -> None:
+        payload = copy.deepcopy(self.payload)
+        payload["verdicts"][2]["reviewer"] = "nobody"
+        self.assertEqual(
+            self.refused(payload), {"/verdicts/2/reviewer": ["No user 'nobody' in users."]}
+        )
+
+    def test_a_claim_whose_quote_is_not_its_text(self) -> None:
+        payload = copy.deepcopy(self.payload)
+        claim = next(c for c in payload["claims"] if c["status"] == "in_review")
+        claim["exact"] = "Not the text at these offsets."
+        errors = self.refused(payload)
+        self.assertIn("invariant", " ".join(errors["restore"]))
+        self.assertIn(f"claim {claim['id']}", " ".join(errors["restore"]))
+
+    def test_a_schema_violation_names_the_field(self) -> None:
+        payload = copy.deepcopy(self.payload)
+        payload["verdicts"][0]["confidence"] = "certain"
+        with self.assertRaises(ValidationError) as ctx:
+            services.project_restore_native(payload=payload)
+        self.assertIn("/verdicts/0/confidence", ctx.exception.message_dict)
+
+    def test_an_account_listed_twice_and_a_cut_chain(self) -> None:
+        payload = copy.deepcopy(self.payload)
+        payload["users"].append(dict(payload["users"][0], id=99_999))
+        errors = self.refused(payload)
+        self.assertEqual(
+            errors[f"/users/{len(payload['users']) - 1}"],
+            ["An account appears twice (same id or username)."],
+        )
+        payload = copy.deepcopy(self.payload)
+        payload["audit"]["events"].pop()  # the last event removed, the head kept
+        errors = self.refused(payload)
+        self.assertIn("events after it were deleted", " ".join(errors["/audit/head"]))
