@@ -137,9 +137,11 @@ def claim_anchors(project_id: int | None = None) -> Iterator[Violation]:
 
 
 def current_verdicts(project_id: int | None = None) -> Iterator[Violation]:
-    """Every reviewer who judged a claim has exactly one current verdict on it."""
+    """Every reviewer who judged a claim's current version has exactly one current verdict
+    on it; verdicts on a version an editor revised away are kept, none of them current."""
+    verdicts = _scoped(Verdict.objects.all(), project_id, "claim__project_id")
     groups = (
-        _scoped(Verdict.objects.all(), project_id, "claim__project_id")
+        verdicts.filter(claim_version=F("claim__claim_version"))
         .order_by()
         .values("claim_id", "reviewer_id")
         .annotate(current=Count("pk", filter=Q(is_current=True)))
@@ -152,6 +154,19 @@ def current_verdicts(project_id: int | None = None) -> Iterator[Violation]:
             "one current verdict per reviewer",
             f"{row['current']} current verdicts",
             "exactly 1 (revisions keep the earlier rows with is_current false)",
+        )
+    stale = (
+        verdicts.filter(is_current=True)
+        .exclude(claim_version=F("claim__claim_version"))
+        .order_by("pk")
+        .values_list("pk", "claim_id", "claim_version", "claim__claim_version")
+    )
+    for pk, claim_id, judged, version in stale.iterator(chunk_size=2000):
+        yield Violation(
+            f"verdict {pk} (claim {claim_id})",
+            "current verdicts judge the current claim version",
+            f"a current verdict on version {judged}",
+            f"version {version} (a revision leaves earlier verdicts not current)",
         )
 
 

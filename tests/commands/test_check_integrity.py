@@ -102,6 +102,32 @@ class BrokenRowTests(CheckIntegrityCommand, Personas, TestCase):
     def test_the_untouched_rows_hold(self) -> None:
         self.assertIn("every invariant holds", self.check())
 
+    def test_an_editors_revision_holds(self) -> None:
+        """The outside probe: after an editor revised a judged claim, its reviewers' kept
+        verdicts (none current) read as "0 current verdicts", failing every project that
+        ever used Revise, and its restore. A new verdict on the new version holds too."""
+        claim = Claim.objects.get(pk=self.disputed.pk)
+        revised = services.claim_revise(
+            claim=claim, actor=self.editor, expected_version=claim.version, statement="Revised"
+        )
+        self.assertIn("every invariant holds", self.check())
+        judge(revised, self.reviewer_a, "true")
+        self.assertIn("every invariant holds", self.check())
+
+    def test_a_current_verdict_on_a_revised_away_version(self) -> None:
+        claim = Claim.objects.get(pk=self.disputed.pk)
+        services.claim_revise(
+            claim=claim, actor=self.editor, expected_version=claim.version, statement="Revised"
+        )
+        verdict = Verdict.objects.get(claim=self.disputed, reviewer=self.reviewer_a)
+        sql(Verdict, "UPDATE {t} SET is_current = %s WHERE id = %s", True, verdict.pk)
+        self.assertIn(
+            f"verdict {verdict.pk} (claim {self.disputed.pk}): current verdicts judge the "
+            "current claim version: found a current verdict on version 1; expected version 2 "
+            "(a revision leaves earlier verdicts not current)",
+            self.fails(),
+        )
+
     def test_a_quote_that_no_longer_matches_its_text(self) -> None:
         sql(Claim, "UPDATE {t} SET exact = %s WHERE id = %s", "crime rose 20%", self.decided.pk)
         sql(Claim, "UPDATE {t} SET prefix = %s WHERE id = %s", "Someone said ", self.fresh.pk)
