@@ -198,7 +198,8 @@ def seal(
 
 # --- the file format of a downloaded audit log ------------------------------------------------
 
-_FIELDS = (
+# The fields of a downloaded line (``entry_line``), in order.
+LINE_FIELDS = (
     "id",
     "project",
     "seq",
@@ -216,7 +217,7 @@ _FIELDS = (
 
 def entry_to_json(entry: Entry) -> dict[str, Any]:
     """One line of ``audit.jsonl``."""
-    return {name: getattr(entry, name) for name in _FIELDS}
+    return {name: getattr(entry, name) for name in LINE_FIELDS}
 
 
 def _int_or_none(data: Mapping[str, Any], name: str) -> int | None:
@@ -239,7 +240,7 @@ def entry_from_json(data: object) -> Entry:
     """An ``Entry`` from one line of ``audit.jsonl`` (ValueError naming a bad field)."""
     if not isinstance(data, Mapping):
         raise ValueError("an event line must be a JSON object")
-    missing = [name for name in _FIELDS if name not in data]
+    missing = [name for name in LINE_FIELDS if name not in data]
     if missing:
         raise ValueError(f"missing {', '.join(repr(name) for name in missing)}")
     seq = _int_or_none(data, "seq")

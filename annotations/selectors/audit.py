@@ -16,20 +16,12 @@ from annotations.core import auditchain
 from annotations.models import AuditHead, Event, Project
 
 SCHEMA = "workbench-audit/1"
-_FIELDS = (
-    "id",
-    "project_id",
-    "seq",
-    "actor_id",
-    "verb",
-    "object_type",
-    "object_id",
-    "before",
-    "after",
-    "created_at",
-    "prev_hash",
-    "hash",
+# The event columns behind each field of a line (the two foreign keys by their ids).
+_COLUMNS = tuple(
+    {"project": "project_id", "actor": "actor_id"}.get(name, name)
+    for name in auditchain.LINE_FIELDS
 )
+_SEQ = auditchain.LINE_FIELDS.index("seq")
 
 
 def _chain_events(project_id: int | None) -> QuerySet[Event]:
@@ -44,33 +36,19 @@ def audit_entries(
     """The events of one chain (``project_id``; None = the global chain) in ``seq``
     order as ``auditchain.Entry`` values, read in keyset chunks; ``upto`` stops at that
     seq."""
-    events = _chain_events(project_id).order_by("seq").values_list(*_FIELDS)
+    events = _chain_events(project_id).order_by("seq").values_list(*_COLUMNS)
     if upto is not None:
         events = events.filter(seq__lte=upto)
     last = 0
     while True:
         chunk = list(events.filter(seq__gt=last)[:chunk_size])
         for row in chunk:
-            (pk, project, seq, actor, verb, object_type, object_id, before, after, at, prev, h) = (
-                row
-            )
-            yield auditchain.Entry(
-                id=pk,
-                project=project,
-                seq=seq,
-                actor=actor,
-                verb=verb,
-                object_type=object_type,
-                object_id=object_id,
-                before=before,
-                after=after,
-                created_at=auditchain.timestamp(at),
-                prev_hash=prev,
-                hash=h,
-            )
+            values = dict(zip(auditchain.LINE_FIELDS, row, strict=True))
+            values["created_at"] = auditchain.timestamp(values["created_at"])
+            yield auditchain.Entry(**values)
         if len(chunk) < chunk_size:
             return
-        last = chunk[-1][2]
+        last = chunk[-1][_SEQ]
 
 
 def audit_head(*, project_id: int | None) -> tuple[int, str] | None:
