@@ -318,7 +318,14 @@ def verify(
     def report(problem: Problem | None) -> Report:
         return Report(count=count, head_seq=prev_seq, head_hash=prev_hash, problem=problem)
 
-    for index, entry in enumerate(entries):
+    # One entry of lookahead (still constant memory) tells a swap of neighbours from a
+    # deletion: the event found missing comes right after.
+    items = iter(entries)
+    following = next(items, None)
+    index = -1
+    while following is not None:
+        entry, following = following, next(items, None)
+        index += 1
         where = entry.label()
         if entry.project != project:
             return report(
@@ -340,6 +347,18 @@ def verify(
                 if entry.seq == expected + 1
                 else f"seq {expected}-{entry.seq - 1}"
             )
+            if content_ok and following is not None and following.seq == expected:
+                return report(
+                    Problem(
+                        index,
+                        "reordered",
+                        entry.id,
+                        entry.seq,
+                        f"{where} is out of place: expected seq {expected} after seq "
+                        f"{prev_seq}, and seq {expected} comes right after it — it was moved "
+                        f"here from later in the chain (or two events were swapped).",
+                    )
+                )
             if content_ok:
                 return report(
                     Problem(

@@ -14,7 +14,6 @@ document's text (and its earlier revisions, when a claim refers to one) at a tim
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
@@ -28,7 +27,9 @@ from annotations.models import (
     Event,
     Verdict,
 )
+from annotations.selectors import reconcile
 from annotations.selectors.audit import audit_chains, audit_verify
+from annotations.selectors.violations import Violation, clip
 
 # Statuses that stand on a recorded decision: they need a current consensus record.
 DECIDED = (ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED)
@@ -43,19 +44,7 @@ CREATION_VERBS = {
 }
 
 
-@dataclass(frozen=True)
-class Violation:
-    object: str
-    invariant: str
-    found: str
-    expected: str
-
-    def line(self) -> str:
-        return f"{self.object}: {self.invariant}: found {self.found}; expected {self.expected}"
-
-
-def _clip(text: str, limit: int = 60) -> str:
-    return repr(text if len(text) <= limit else text[:limit] + "…")
+_clip = clip
 
 
 def _scoped[M: (Claim, Document, Verdict, Consensus)](
@@ -367,6 +356,10 @@ INVARIANTS: tuple[tuple[str, Callable[[int | None], Iterator[Violation]]], ...] 
     ("consensus grounds", consensus_grounds),
     ("statuses reachable", claim_statuses),
     ("creation events", creation_events),
+    ("documents match their events", reconcile.document_rows),
+    ("claims match their events", reconcile.claim_rows),
+    ("verdicts match their events", reconcile.verdict_rows),
+    ("consensus matches its events", reconcile.consensus_rows),
     ("audit chain", audit_chain),
 )
 

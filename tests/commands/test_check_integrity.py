@@ -328,11 +328,124 @@ class BrokenRowTests(CheckIntegrityCommand, Personas, TestCase):
             event.pk,
         )
         lines = self.fails()
-        self.assertEqual(len(lines), 1, lines)
+        self.assertEqual(len(lines), 2, lines)
+        # The chain names the edited event; the claim no longer matches what it says.
         self.assertTrue(
-            lines[0].startswith(
+            lines[1].startswith(
                 f"audit chain of project {self.project.pk}: hash chain intact: found edited: "
                 f"event {event.pk} (seq {event.seq},"
             ),
             lines,
         )
+        self.assertTrue(lines[0].startswith(f"claim {self.fresh.pk}: row matches its audit"))
+
+
+class RowsAgainstEventsTests(CheckIntegrityCommand, Personas, TestCase):
+    """The outside probe: a judged field changed by SQL left every event intact, so
+    neither ``verify_audit`` nor ``check_integrity`` saw it. Each row is now read beside
+    the events that recorded it."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.make_personas(required_reviews=2)
+        cls.claim = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
+        judge(cls.claim, cls.reviewer_a, "false")
+        judge(cls.claim, cls.reviewer_b, "false")  # resolved, unanimous
+        cls.verdict = Verdict.objects.get(claim=cls.claim, reviewer=cls.reviewer_a)
+        cls.record = Consensus.objects.get(claim=cls.claim, is_current=True)
+
+    def only(self, prefix: str) -> str:
+        lines = self.fails()
+        self.assertEqual(len(lines), 1, lines)
+        self.assertTrue(lines[0].startswith(prefix), lines)
+        self.assertNotIn("hash chain", lines[0])
+        return lines[0]
+
+    def rating_id(self, key: str) -> int:
+        return self.project.ratings.get(key=key).pk
+
+    def test_the_untouched_rows_hold(self) -> None:
+        self.assertIn("every invariant holds", self.check())
+
+    def test_a_verdicts_rating_changed_by_sql(self) -> None:
+        sql(
+            Verdict,
+            "UPDATE {t} SET rating_id = %s WHERE id = %s",
+            self.rating_id("true"),
+            self.verdict.pk,
+        )
+        line = self.only(
+            f"verdict {self.verdict.pk}: row matches its audit event: found rating 'true'"
+        )
+        self.assertIn("expected 'false', as event", line)
+        self.assertIn("(verdict.submit, seq", line)
+
+    def test_a_verdict_made_post_reveal_or_blind_by_sql(self) -> None:
+        sql(Verdict, "UPDATE {t} SET post_reveal = %s WHERE id = %s", True, self.verdict.pk)
+        self.only(f"verdict {self.verdict.pk}: row matches its audit event: found post_reveal True")
+
+    def test_a_rationale_and_a_reviewer_changed_by_sql(self) -> None:
+        sql(Verdict, "UPDATE {t} SET rationale = %s WHERE id = %s", "forged", self.verdict.pk)
+        self.only(
+            f"verdict {self.verdict.pk}: row matches its audit event: found rationale 'forged'"
+        )
+
+    def test_a_verdict_given_to_another_reviewer_by_sql(self) -> None:
+        sql(
+            Verdict,
+            "UPDATE {t} SET reviewer_id = %s WHERE id = %s",
+            self.editor.pk,
+            self.verdict.pk,
+        )
+        lines = self.fails()
+        self.assertIn(
+            f"verdict {self.verdict.pk}: row matches its audit event: found reviewer "
+            f"{self.editor.pk}",
+            "\n".join(lines),
+        )
+
+    def test_a_consensus_rating_changed_by_sql(self) -> None:
+        sql(
+            Consensus,
+            "UPDATE {t} SET rating_id = %s WHERE id = %s",
+            self.rating_id("true"),
+            self.record.pk,
+        )
+        line = self.only(
+            f"consensus {self.record.pk} (claim {self.claim.pk}): row matches its audit event: "
+            "found rating 'true'"
+        )
+        self.assertIn("(consensus.unanimous, seq", line)
+
+    def test_a_consensus_method_changed_by_sql(self) -> None:
+        sql(Consensus, "UPDATE {t} SET method = %s WHERE id = %s", "adjudicated", self.record.pk)
+        self.only(
+            f"consensus {self.record.pk} (claim {self.claim.pk}): row matches its audit event: "
+            "found method 'adjudicated'"
+        )
+
+    def test_a_consensus_resting_on_fewer_verdicts_by_sql(self) -> None:
+        links = Consensus.verdicts.through
+        sql(links, "DELETE FROM {t} WHERE verdict_id = %s", self.verdict.pk)
+        self.only(
+            f"consensus {self.record.pk} (claim {self.claim.pk}): row matches its audit event: found verdicts"
+        )
+
+    def test_a_claims_statement_and_status_changed_by_sql(self) -> None:
+        sql(Claim, "UPDATE {t} SET statement = %s WHERE id = %s", "The opposite", self.claim.pk)
+        sql(Claim, "UPDATE {t} SET status = %s WHERE id = %s", "published", self.claim.pk)
+        lines = self.fails()
+        self.assertEqual(len(lines), 2, lines)
+        self.assertIn(
+            "found statement 'The opposite'; expected 'crime fell 20%', as event", lines[0]
+        )
+        self.assertIn("found status 'published'; expected 'resolved', as event", lines[1])
+        self.assertIn("(claim.status, seq", lines[1])
+
+    def test_a_documents_text_changed_by_sql(self) -> None:
+        from annotations.models import Document
+
+        text = self.document.text.replace("crime fell 20%", "crime fell 21%")
+        sql(Document, "UPDATE {t} SET text = %s WHERE id = %s", text, self.document.pk)
+        lines = "\n".join(self.fails())
+        self.assertIn(f"document {self.document.pk}: text matches its hash", lines)

@@ -9,8 +9,12 @@ from annotations.selectors import integrity
 from tests.services.revision_base import RevisionTestCase
 
 
-def violations() -> list[str]:
-    return [violation.line() for _, violation in integrity.integrity_violations()]
+def violations(group: str | None = None) -> list[str]:
+    return [
+        violation.line()
+        for name, violation in integrity.integrity_violations()
+        if group is None or name == group
+    ]
 
 
 class RevisedDocumentIntegrityTests(RevisionTestCase):
@@ -25,7 +29,10 @@ class RevisedDocumentIntegrityTests(RevisionTestCase):
         self.revise()
         orphan = self.claims["d"]
         Claim.objects.filter(pk=orphan.pk).update(exact="Others agree")  # around the services
-        [line] = violations()
+        [line] = violations("claim anchors")
+        # The row no longer says what its creation event recorded either.
+        [recorded] = violations("claims match their events")
+        self.assertIn("claim.create", recorded)
         self.assertTrue(
             line.startswith(f"claim {orphan.pk} (document {self.report_doc.pk}): exact matches"),
             line,

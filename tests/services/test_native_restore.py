@@ -259,6 +259,29 @@ class BrokenFileTests(TransactionTestCase):
         self.assertIn("invariant", " ".join(errors["restore"]))
         self.assertIn(f"claim {claim['id']}", " ".join(errors["restore"]))
 
+    def test_judged_rows_edited_in_the_file_are_refused(self) -> None:
+        """The outside probe: a verdict's rating, its post-reveal mark, a consensus rating
+        and a claim's statement edited in the file (its audit events untouched) restored
+        and passed both checks. Rows are now compared with their events."""
+
+        scale = [rating["id"] for rating in self.payload["project"]["scale"]]
+
+        def other(rating: int) -> int:
+            return next(pk for pk in scale if pk != rating)
+
+        for table, field, change in (
+            ("verdicts", "rating", other),
+            ("verdicts", "post_reveal", lambda flag: not flag),
+            ("verdicts", "rationale", lambda text: text + " (edited)"),
+            ("consensus", "rating", other),
+            ("claims", "statement", lambda text: "Not " + text),
+        ):
+            payload = copy.deepcopy(self.payload)
+            row = payload[table][0]
+            row[field] = change(row[field])
+            errors = " ".join(self.refused(payload)["restore"])
+            self.assertIn("row matches its audit event", errors, (table, field))
+
     def test_a_schema_violation_names_the_field(self) -> None:
         payload = copy.deepcopy(self.payload)
         payload["verdicts"][0]["confidence"] = "certain"
