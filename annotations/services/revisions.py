@@ -168,11 +168,15 @@ def document_revise(
             _anchor_history(claim, actor=actor, note=f"revision {new_number}: {placement.status}")
         )
         claim.anchor_status = _STATUS[placement.status]
-        # What was judged is frozen: a judged (or published) claim follows the corrected
-        # text only where it quotes the same words; "changed inside" keeps its judged span
-        # on the old revision until an editor revises the claim.
-        frozen_span = placement.status == reanchor.AnchorStatus.CHANGED and (
-            claim.pk in judged or claim.status == ClaimStatus.PUBLISHED
+        # What was judged is frozen: a judged claim follows the corrected text only where
+        # it quotes the same words; "changed inside" keeps its judged span on the old
+        # revision until an editor revises the claim. A published claim is never
+        # re-anchored: it keeps the span it was published with (on its revision) unless
+        # the corrected text leaves that span exactly where it was.
+        published = claim.status == ClaimStatus.PUBLISHED
+        unmoved = (placement.start, placement.end, placement.exact) == before
+        frozen_span = (published and not unmoved) or (
+            placement.status == reanchor.AnchorStatus.CHANGED and claim.pk in judged
         )
         if placement.status != reanchor.AnchorStatus.ORPHANED and not frozen_span:
             # Placed or proposed: every position field is set (only ORPHANED has None).
@@ -188,12 +192,19 @@ def document_revise(
             claim.anchor_revision = new_number
         if (claim.start, claim.end, claim.exact) != before:
             claim.version += 1  # the span is one of the claim's own fields
-        placement_note = (
-            f"{placement.note} The judged span stays on revision {old_number}: an editor "
-            "revises the claim to anchor it in the corrected text."
-            if frozen_span
-            else placement.note
-        )
+        if frozen_span and published:
+            placement_note = (
+                f"{placement.note} The claim is published: its span stays on revision "
+                f"{old_number}, as it was published; a correction (not a revision) changes "
+                "a published fact-check."
+            )
+        elif frozen_span:
+            placement_note = (
+                f"{placement.note} The judged span stays on revision {old_number}: an editor "
+                "revises the claim to anchor it in the corrected text."
+            )
+        else:
+            placement_note = placement.note
         after = (
             None
             if placement.status == reanchor.AnchorStatus.ORPHANED or frozen_span

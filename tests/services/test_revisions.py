@@ -84,3 +84,44 @@ class DocumentReviseServiceTests(RevisionTestCase):
         changed = list(selectors.claims_needing_review(document=self.report_doc))
         self.assertEqual(orphans, [self.claim("d")])
         self.assertEqual(changed, [self.claim("c")])
+
+
+class PublishedClaimRevisionTests(RevisionTestCase):
+    """The outside probe: a document revision moved a published claim's span and bumped
+    its version. A published claim is never re-anchored: it keeps the span it was
+    published with unless the corrected text leaves that span exactly where it was."""
+
+    def publish(self, key: str) -> None:
+        # The queue hands out claims oldest first: judge every claim up to this one.
+        for reviewer in (self.reviewer_a, self.reviewer_b):
+            for earlier in sorted(QUOTES)[: sorted(QUOTES).index(key) + 1]:
+                judge(self.claims[earlier], reviewer, "true")
+        claim = self.claim(key)
+        self.assertEqual(claim.status, "resolved")
+        services.claim_publish(claim=claim, editor=self.editor)
+
+    def test_a_published_claim_keeps_the_span_it_was_published_with(self) -> None:
+        self.publish("b")
+        before = self.claim("b")
+        report = self.revise()
+        after = self.claim("b")
+        self.assertEqual(
+            (after.start, after.end, after.exact, after.anchor_revision, after.version),
+            (before.start, before.end, before.exact, 1, before.version),
+        )
+        self.assertEqual(OLD[after.start : after.end], QUOTES["b"])
+        [placement] = [p for p in report.placements if p.claim_id == after.pk]
+        self.assertIsNone(placement.after)
+        self.assertIn("The claim is published", placement.note)
+        self.assertIn("a correction (not a revision)", placement.note)
+        self.assertNotIn("revises the claim", placement.note)
+
+    def test_a_published_claim_whose_span_did_not_move_follows_the_new_text(self) -> None:
+        self.publish("a")
+        before = self.claim("a")
+        self.revise()
+        after = self.claim("a")
+        self.assertEqual(
+            (after.start, after.end, after.exact), (before.start, before.end, before.exact)
+        )
+        self.assertEqual((after.anchor_revision, after.version), (2, before.version))
