@@ -403,6 +403,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema and the docs page describe every endpoint: members only.
     "SERVE_PERMISSIONS": ["annotations.api.permissions.IsActiveUser"],
+    # One name for the webhook event types (the endpoint's list, a delivery, its filter).
+    "ENUM_NAME_OVERRIDES": {"WebhookEventTypeEnum": "annotations.core.webhooks.EVENT_TYPES"},
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
