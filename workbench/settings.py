@@ -44,6 +44,16 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from None
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
+
+
 def env_list(name: str, default: list[str] | None = None) -> list[str]:
     value = os.environ.get(name)
     if value is None or value.strip() == "":
@@ -297,16 +307,6 @@ WORKBENCH_FETCH_MAX_BYTES = env_int("WORKBENCH_FETCH_MAX_BYTES", 5 * 1024 * 1024
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 
-def env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        return float(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
-
-
 # Webhooks (annotations.services.webhooks): a delivery's request gets WEBHOOK_TIMEOUT
 # seconds; a retried one waits WEBHOOK_RETRY_BASE_SECONDS * 2**(n-1), at most
 # WEBHOOK_RETRY_MAX_SECONDS, for at most WEBHOOK_MAX_ATTEMPTS attempts. Endpoint URLs follow
@@ -319,6 +319,10 @@ WEBHOOK_RETRY_MAX_SECONDS = env_float("WEBHOOK_RETRY_MAX_SECONDS", 6 * 60 * 60.0
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 10)
 WEBHOOK_SWEEP_SECONDS = env_float("WEBHOOK_SWEEP_SECONDS", 60.0)
 WEBHOOK_SWEEP_GRACE_SECONDS = env_float("WEBHOOK_SWEEP_GRACE_SECONDS", 120.0)
+if not (WEBHOOK_TIMEOUT > 0 and WEBHOOK_SWEEP_SECONDS > 0 and WEBHOOK_MAX_ATTEMPTS >= 1):
+    raise ImproperlyConfigured(
+        "WEBHOOK_TIMEOUT and WEBHOOK_SWEEP_SECONDS must be above 0, WEBHOOK_MAX_ATTEMPTS at least 1."
+    )
 
 # How long the first answer to a POST sent with an Idempotency-Key is kept for a repeat
 # (annotations.services.idempotency); expired keys are purged lazily or by

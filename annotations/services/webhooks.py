@@ -394,7 +394,9 @@ def webhook_attempt(*, delivery_id: int) -> str:
     delivery = _claim(delivery_id, started)
     if delivery is None:
         return "not due"
-    endpoint = WebhookEndpoint.objects.get(pk=delivery.endpoint_id)
+    endpoint = WebhookEndpoint.objects.filter(pk=delivery.endpoint_id).first()
+    if endpoint is None:  # deleted since, with its outbox rows
+        return "not due"
     status: int | None = None
     error = ""
     error_code: str | None = None
@@ -433,7 +435,9 @@ def _attempt_record(
     error: str,
     outcome: core.Outcome,
 ) -> str:
-    delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
+    delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
+    if delivery is None:  # its endpoint was deleted while it was being sent
+        return "deleted"
     number = (delivery.log.aggregate(last=Max("number"))["last"] or 0) + 1
     delivery.attempts += 1
     result = str(outcome)
