@@ -61,6 +61,8 @@ from annotations.models import (
     Role,
     Source,
     Verdict,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 
 if TYPE_CHECKING:
@@ -645,3 +647,40 @@ def event_scope_for_user(*, user: User, queryset: QuerySet[Event]) -> QuerySet[E
     if not is_active_user(user):
         return queryset.none()
     return queryset.filter(project_id__in=_project_ids(user, Role.EDITOR))
+
+
+# --- webhooks ------------------------------------------------------------------------------------
+
+
+def webhook_endpoints_of_project(*, project: Project) -> QuerySet[WebhookEndpoint]:
+    """A project's webhook endpoints, for its admins (who looked the project up with the
+    admin role), oldest first."""
+    return WebhookEndpoint.objects.filter(project=project).order_by("id")
+
+
+def webhook_endpoint_get_for_admin(*, user: User, project_pk: int, pk: int) -> WebhookEndpoint:
+    """An endpoint of a project where ``user`` is an admin: Http404 for non-members (and
+    other projects' ids), PermissionDenied below admin."""
+    project, _ = project_get_for_user(user=user, pk=project_pk, role=Role.ADMIN)
+    endpoint = webhook_endpoints_of_project(project=project).filter(pk=pk).first()
+    if endpoint is None:
+        raise Http404
+    return endpoint
+
+
+def webhook_delivery_get_for_admin(
+    *, user: User, project_pk: int, endpoint_pk: int, pk: int
+) -> WebhookDelivery:
+    """A delivery of an endpoint of a project where ``user`` is an admin (as above)."""
+    endpoint = webhook_endpoint_get_for_admin(user=user, project_pk=project_pk, pk=endpoint_pk)
+    delivery = WebhookDelivery.objects.filter(endpoint=endpoint, pk=pk).first()
+    if delivery is None:
+        raise Http404
+    return delivery
+
+
+def webhook_scope_for_user[M: (WebhookEndpoint, WebhookDelivery)](
+    *, user: User, queryset: QuerySet[M]
+) -> QuerySet[M]:
+    """The admin panel: webhooks of the projects where ``user`` is an admin."""
+    return staff_scope(queryset, user=user, role=Role.ADMIN)

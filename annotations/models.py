@@ -788,3 +788,104 @@ class AuditHead(models.Model):
 
     def __str__(self) -> str:
         return f"audit chain {self.chain or 'global'} at seq {self.seq}"
+
+
+class WebhookEndpoint(models.Model):
+    """A project's webhook receiver: a URL (checked by the SSRF rules of imports when it
+    is stored and again at every delivery), the event types it subscribes to and its
+    signing secret (Standard Webhooks, ``whsec_…``), shown once when it is made or
+    rotated and never again: not in the API, the admin or an audit event."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(max_length=2000)
+    description = models.CharField(max_length=200, blank=True)
+    event_types = models.JSONField(default=list, help_text="The event types it receives.")
+    secret = models.CharField(max_length=100, editable=False)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["project_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.url} ({self.project})"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+
+
+class WebhookDelivery(models.Model):
+    """The outbox: one message for one endpoint, written in the transaction of the change
+    it reports, then sent by the background worker (``services.webhooks``). ``pending``
+    until an attempt is answered 2xx (``delivered``) or the attempts are used up or the
+    answer is final (``failed``). ``next_attempt_at`` is when it is due; ``locked_until``
+    is a worker's claim while it sends (a worker that dies mid-send leaves a claim that
+    expires, and the delivery is due again). ``attempts`` counts the attempts since it was
+    scheduled (a replay starts again at 0); the log keeps every attempt."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="webhook_deliveries"
+    )
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event_type = models.CharField(max_length=40)
+    message_id = models.CharField(max_length=40, help_text="webhook-id: the same on every try.")
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=DeliveryStatus.values),
+                name="annotations_webhookdelivery_status_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="annotations_whd_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.message_id} → endpoint {self.endpoint_id} ({self.status})"
+
+
+class WebhookAttempt(models.Model):
+    """The delivery log: one row per attempt, with the answer's status code or the error,
+    and what it meant (``delivered``, ``retry``, ``failed``). Response bodies are not kept."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="log")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    outcome = models.CharField(max_length=20)
+
+    class Meta:
+        ordering = ["delivery_id", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["delivery", "number"], name="annotations_webhookattempt_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of delivery {self.delivery_id}: {self.outcome}"

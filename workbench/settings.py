@@ -44,6 +44,16 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from None
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
+
+
 def env_list(name: str, default: list[str] | None = None) -> list[str]:
     value = os.environ.get(name)
     if value is None or value.strip() == "":
@@ -103,6 +113,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "axes",
+    # The background worker's queue, in the database (django.tasks; `manage.py worker`).
+    "django_tasks_db",
     "annotations",
 ]
 
@@ -289,6 +301,29 @@ WORKBENCH_MAX_DOCUMENT_CHARS = env_int("WORKBENCH_MAX_DOCUMENT_CHARS", 5_000_000
 WORKBENCH_FETCH_ALLOWED_HOSTS = env_list("WORKBENCH_FETCH_ALLOWED_HOSTS")
 WORKBENCH_FETCH_TIMEOUT = env_int("WORKBENCH_FETCH_TIMEOUT", 10)
 WORKBENCH_FETCH_MAX_BYTES = env_int("WORKBENCH_FETCH_MAX_BYTES", 5 * 1024 * 1024)
+# Background tasks (Django's tasks framework): the queue is a table of the database, so
+# SQLite (the demo) and PostgreSQL both work without another server. `bin/worker` (and
+# `./wb demo`) runs `manage.py worker`, which runs them; any number of workers may run.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+
+# Webhooks (annotations.services.webhooks): a delivery's request gets WEBHOOK_TIMEOUT
+# seconds; a retried one waits WEBHOOK_RETRY_BASE_SECONDS * 2**(n-1), at most
+# WEBHOOK_RETRY_MAX_SECONDS, for at most WEBHOOK_MAX_ATTEMPTS attempts. Endpoint URLs follow
+# the fetcher's address rules (WORKBENCH_FETCH_ALLOWED_HOSTS). Every WEBHOOK_SWEEP_SECONDS a
+# worker re-queues deliveries due for WEBHOOK_SWEEP_GRACE_SECONDS whose task was lost (a
+# worker killed mid-send, a crash between commit and enqueue).
+WEBHOOK_TIMEOUT = env_float("WEBHOOK_TIMEOUT", 10.0)
+WEBHOOK_RETRY_BASE_SECONDS = env_float("WEBHOOK_RETRY_BASE_SECONDS", 60.0)
+WEBHOOK_RETRY_MAX_SECONDS = env_float("WEBHOOK_RETRY_MAX_SECONDS", 6 * 60 * 60.0)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 10)
+WEBHOOK_SWEEP_SECONDS = env_float("WEBHOOK_SWEEP_SECONDS", 60.0)
+WEBHOOK_SWEEP_GRACE_SECONDS = env_float("WEBHOOK_SWEEP_GRACE_SECONDS", 120.0)
+if not (WEBHOOK_TIMEOUT > 0 and WEBHOOK_SWEEP_SECONDS > 0 and WEBHOOK_MAX_ATTEMPTS >= 1):
+    raise ImproperlyConfigured(
+        "WEBHOOK_TIMEOUT and WEBHOOK_SWEEP_SECONDS must be above 0, WEBHOOK_MAX_ATTEMPTS at least 1."
+    )
+
 # How long the first answer to a POST sent with an Idempotency-Key is kept for a repeat
 # (annotations.services.idempotency); expired keys are purged lazily or by
 # `manage.py purge_idempotency_keys`.
@@ -372,6 +407,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema and the docs page describe every endpoint: members only.
     "SERVE_PERMISSIONS": ["annotations.api.permissions.IsActiveUser"],
+    # One name for the webhook event types (the endpoint's list, a delivery, its filter).
+    "ENUM_NAME_OVERRIDES": {"WebhookEventTypeEnum": "annotations.core.webhooks.EVENT_TYPES"},
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -10,7 +10,8 @@ Every write goes through the services, with the same role checks as the API (ask
   deletes; ``sources``: never repointed, described by those ``access.source_can_edit``
   allows; ``review``: verdicts, citations, consensus records, leases, read-only;
   ``events``: the audit trail, read-only; ``invitations``: read-only, scoped to the
-  projects a staff user administers; ``users``: deletes through the members services.
+  projects a staff user administers; ``users``: deletes through the members services; ``webhooks``: endpoints and deliveries with
+  their log, read-only, scoped like invitations, with a replay action.
 * Verdicts obey blind review: a staff user who is only a reviewer in a project sees their
   own verdicts until they have submitted on the claim (``access.verdict_scope_for_user``);
   superusers and project editors see everything.
@@ -32,4 +33,5 @@ from annotations.admin import (  # noqa: F401
     review,
     sources,
     users,
+    webhooks,
 )

@@ -12,7 +12,8 @@ from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
-from annotations.models import Claim, ClaimStatus, Document
+from annotations.core.webhooks import EVENT_TYPES
+from annotations.models import Claim, ClaimStatus, DeliveryStatus, Document, WebhookDelivery
 
 
 class AsciiIntegerField(forms.IntegerField):
@@ -49,6 +50,15 @@ class ClaimFilter(django_filters.FilterSet):
     class Meta:
         model = Claim
         fields = ["project", "document", "status"]
+
+
+class WebhookDeliveryFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=DeliveryStatus.choices)
+    event_type = django_filters.ChoiceFilter(choices=[(name, name) for name in EVENT_TYPES])
+
+    class Meta:
+        model = WebhookDelivery
+        fields = ["status", "event_type"]
 
 
 class StrictFilterBackend(DjangoFilterBackend):

@@ -12,6 +12,7 @@ from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
+from annotations.core import webhooks as core_webhooks
 from annotations.models import (
     Citation,
     Claim,
@@ -606,3 +607,76 @@ class ReanchorSerializer(InputSerializer):
     end = serializers.IntegerField()
     exact = serializers.CharField(required=False, trim_whitespace=False)
     note = LimitedCharField(required=False, allow_blank=True, max_length=limits.MAX_NOTE)
+
+
+# --- webhooks ------------------------------------------------------------------------------------
+
+WEBHOOK_EVENT_TYPES = list(core_webhooks.EVENT_TYPES)
+
+
+class WebhookEndpointCreateSerializer(InputSerializer):
+    url = serializers.CharField(
+        max_length=2000,
+        help_text="http(s) only; hosts on loopback, private or other non-public addresses "
+        "are refused (here and again at every delivery, after DNS).",
+    )
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=WEBHOOK_EVENT_TYPES), min_length=1, max_length=10
+    )
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    active = serializers.BooleanField(required=False)
+
+
+class WebhookEndpointUpdateSerializer(WebhookEndpointCreateSerializer):
+    """PATCH: any of the fields; the secret changes only through rotate-secret."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.required = False
+
+
+class WebhookEndpointSerializer(serializers.Serializer):
+    """An endpoint; never its secret (only the answers that make one show it)."""
+
+    id = serializers.IntegerField()
+    url = serializers.CharField()
+    description = serializers.CharField()
+    event_types = serializers.ListField(child=serializers.ChoiceField(choices=WEBHOOK_EVENT_TYPES))
+    active = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class WebhookEndpointSecretSerializer(WebhookEndpointSerializer):
+    """An endpoint with its signing secret: shown once, when it is made or rotated."""
+
+    secret = serializers.CharField(
+        help_text="The Standard Webhooks signing secret (whsec_…). Shown only now: keep it."
+    )
+
+
+class WebhookAttemptSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    started_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField()
+    status_code = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField()
+    outcome = serializers.ChoiceField(choices=["delivered", "retry", "failed"])
+
+
+class WebhookDeliverySerializer(serializers.Serializer):
+    """One message to one endpoint, with its delivery log."""
+
+    id = serializers.IntegerField()
+    event_type = serializers.ChoiceField(choices=WEBHOOK_EVENT_TYPES)
+    message_id = serializers.CharField(help_text="The webhook-id header: the same on every try.")
+    payload = serializers.JSONField(help_text='The body sent: {"type", "timestamp", "data"}.')
+    status = serializers.ChoiceField(choices=["pending", "delivered", "failed"])
+    attempts = serializers.IntegerField(help_text="Attempts since it was (re)scheduled.")
+    next_attempt_at = serializers.DateTimeField()
+    last_status_code = serializers.IntegerField(allow_null=True)
+    last_error = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    log = WebhookAttemptSerializer(many=True)

@@ -37,6 +37,27 @@ urlpatterns = [
         views.ProjectAgreementApi.as_view(),
         name="project-agreement",
     ),
+    path("projects/<int:pk>/webhooks/", views.WebhookEndpointsApi.as_view(), name="webhook-list"),
+    path(
+        "projects/<int:pk>/webhooks/<int:endpoint_pk>/",
+        views.WebhookEndpointDetailApi.as_view(),
+        name="webhook-detail",
+    ),
+    path(
+        "projects/<int:pk>/webhooks/<int:endpoint_pk>/rotate-secret/",
+        views.WebhookEndpointRotateApi.as_view(),
+        name="webhook-rotate-secret",
+    ),
+    path(
+        "projects/<int:pk>/webhooks/<int:endpoint_pk>/deliveries/",
+        views.WebhookDeliveriesApi.as_view(),
+        name="webhook-deliveries",
+    ),
+    path(
+        "projects/<int:pk>/webhooks/<int:endpoint_pk>/deliveries/<int:delivery_pk>/replay/",
+        views.WebhookDeliveryReplayApi.as_view(),
+        name="webhook-delivery-replay",
+    ),
     path("projects/<int:pk>/export/", views.ProjectExportApi.as_view(), name="project-export"),
     path("projects/<int:pk>/audit.jsonl", views.ProjectAuditApi.as_view(), name="project-audit"),
     path("documents/", views.DocumentListApi.as_view(), name="document-list"),

@@ -39,7 +39,16 @@ from urllib.parse import quote, urljoin, urlsplit
 
 from annotations.core.urlnorm import UrlError, check_url
 
-__all__ = ["FetchError", "FetchPolicy", "Fetched", "address_refusal", "fetch"]
+__all__ = [
+    "FetchError",
+    "FetchPolicy",
+    "Fetched",
+    "Posted",
+    "address_refusal",
+    "check_target",
+    "fetch",
+    "post",
+]
 
 Resolver = Callable[[str, int], list[str]]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -159,8 +168,12 @@ def _parse_address(text: str) -> IPAddress | None:
         return None
 
 
-def _addresses(host: str, port: int, policy: FetchPolicy, resolve: Resolver) -> list[IPAddress]:
-    """The vetted addresses to connect to for ``host``; raises FetchError."""
+def _addresses(
+    host: str, port: int, policy: FetchPolicy, resolve: Resolver | None
+) -> list[IPAddress]:
+    """The vetted addresses to connect to for ``host``; raises FetchError. Without
+    ``resolve`` a host name is checked as far as it can be without a lookup (its
+    spelling), and no address is returned."""
     allowed_hosts = {name.strip("[]").rstrip(".").lower() for name in policy.allowed_hosts}
     allowed = host in allowed_hosts
     literal = _parse_address(host)
@@ -176,6 +189,8 @@ def _addresses(host: str, port: int, policy: FetchPolicy, resolve: Resolver) -> 
             )
         if not allowed and (host == "localhost" or host.endswith(".localhost")):
             raise FetchError("host", "Fetching from this server itself is not allowed.")
+        if resolve is None:
+            return []
         try:
             answers = resolve(host, port)
         except (OSError, UnicodeError):
@@ -464,6 +479,77 @@ def fetch(
         raise FetchError(
             "timeout", f"No complete answer within {policy.timeout:g} seconds."
         ) from None
+    except ssl.SSLCertVerificationError:
+        raise FetchError(
+            "connection", "The site's TLS certificate could not be verified."
+        ) from None
+    except (OSError, http.client.HTTPException) as exc:
+        raise FetchError("connection", f"The connection failed ({type(exc).__name__}).") from None
+
+
+# --- posting (webhook deliveries) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A POST's answer: its status code only (the body is never read: a receiver's error
+    page must not end up in a delivery log that project admins read)."""
+
+    status: int
+
+
+def check_target(
+    url: str, *, policy: FetchPolicy = _DEFAULT_POLICY, resolve: Resolver | None = None
+) -> str:
+    """Check ``url`` for storing now and contacting later (webhook endpoints): http(s),
+    a host name or address ``fetch`` and ``post`` would accept (no loopback, private,
+    link-local or other non-public literal address, no ``localhost``, no numeric
+    shorthand, unless ``policy.allowed_hosts`` names the host). A host name is looked up
+    only with ``resolve``: ``post`` resolves and vets it again at every send (what it
+    resolves to then is what counts). Returns the checked URL or raises FetchError."""
+    _, host, port, _ = _host_of(url)
+    _addresses(host, port, policy, resolve)
+    return check_url(url)
+
+
+def post(
+    url: str,
+    body: bytes,
+    *,
+    headers: dict[str, str],
+    policy: FetchPolicy = _DEFAULT_POLICY,
+    resolve: Resolver | None = None,
+) -> Posted:
+    """POST ``body`` to ``url`` under ``policy``: the same checks as ``fetch`` (http(s)
+    only, the host resolved once and every address vetted, the connection pinned to it,
+    one deadline over everything), and no redirect is followed (a 3xx is the answer).
+    Returns the status code whatever it is; raises FetchError for a refused address,
+    DNS, a timeout or a failed connection."""
+    deadline = _Deadline(policy.timeout)
+    resolve = resolve or _system_resolve
+    try:
+        scheme, host, port, target = _host_of(url)
+        addresses = _addresses(host, port, policy, resolve)
+        connection_class = _PinnedHTTPSConnection if scheme == "https" else _PinnedHTTPConnection
+        connection = connection_class(host, port, addresses=addresses, deadline=deadline)
+        try:
+            connection.putrequest("POST", target, skip_accept_encoding=True)
+            connection.putheader("User-Agent", policy.user_agent)
+            connection.putheader("Content-Type", "application/json")
+            connection.putheader("Content-Length", str(len(body)))
+            connection.putheader("Accept-Encoding", "identity")
+            connection.putheader("Connection", "close")
+            for name, value in headers.items():
+                connection.putheader(name, value)
+            connection.endheaders(body)
+            response = connection.getresponse()
+            return Posted(status=response.status)
+        finally:
+            connection.close()
+    except FetchError:
+        raise
+    except TimeoutError:
+        raise FetchError("timeout", f"No answer within {policy.timeout:g} seconds.") from None
     except ssl.SSLCertVerificationError:
         raise FetchError(
             "connection", "The site's TLS certificate could not be verified."

@@ -90,6 +90,17 @@ from annotations.services.tokens import (
     tokens_revoke_all,
 )
 from annotations.services.verdicts import CitationInput, verdict_submit
+from annotations.services.webhooks import (
+    IssuedEndpoint,
+    webhook_attempt,
+    webhook_endpoint_create,
+    webhook_endpoint_delete,
+    webhook_endpoint_rotate,
+    webhook_endpoint_update,
+    webhook_replay,
+    webhooks_enqueue,
+    webhooks_sweep,
+)
 
 __all__ = [
     "DEFAULT_SCALE",
@@ -100,6 +111,7 @@ __all__ = [
     "DuplicateClaim",
     "IdempotentRequest",
     "InvitationClosed",
+    "IssuedEndpoint",
     "IssuedToken",
     "KeyInProgress",
     "KeyReused",
@@ -160,4 +172,12 @@ __all__ = [
     "tokens_for_user",
     "tokens_revoke_all",
     "verdict_submit",
+    "webhook_attempt",
+    "webhook_endpoint_create",
+    "webhook_endpoint_delete",
+    "webhook_endpoint_rotate",
+    "webhook_endpoint_update",
+    "webhook_replay",
+    "webhooks_enqueue",
+    "webhooks_sweep",
 ]

@@ -23,7 +23,7 @@ from annotations.models import (
     Role,
     Verdict,
 )
-from annotations.services import limits
+from annotations.services import limits, webhooks
 from annotations.services._base import (
     QueueConflict,
     User,
@@ -111,6 +111,9 @@ def _consensus_append(
             "verdicts": [v.pk for v in verdicts],
             "note": note,
         },
+    )
+    webhooks.consensus_reached(
+        project=claim.project, claim_id=claim.pk, rating=rating.key, method=str(method)
     )
     return record
 

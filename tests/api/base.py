@@ -28,6 +28,8 @@ from annotations.models import (
     Rating,
     Source,
     Verdict,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from tests.factories import Personas, api_token
 
@@ -48,6 +50,8 @@ COUNTED_MODELS = (
     Event,
     AuthToken,
     Invitation,
+    WebhookEndpoint,
+    WebhookDelivery,
 )
 
 CLAIM_FIELDS = {

@@ -49,7 +49,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from annotations import services
-from annotations.models import Role
+from annotations.models import Role, WebhookDelivery
 from tests.api.base import DEFAULT_SCALE_KEYS
 from tests.factories import (
     Personas,
@@ -243,7 +243,19 @@ def make_cast() -> SimpleNamespace:
         )
         for name in ("reviewer_a", "editor", "nobody")
     ]
+    # A webhook endpoint (its host is never looked up when it is stored) with a failed,
+    # replayable delivery.
+    webhook = services.webhook_endpoint_create(
+        project=c.project, actor=c.admin, url="https://hooks.example.org/in",
+        event_types=["claim.published"],
+    ).endpoint  # fmt: skip
+    deliveries = services.webhooks_enqueue(
+        project_id=c.project.pk, event_type="claim.published", data={"claim_id": 1}
+    )
+    WebhookDelivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(status="failed")
     c.ids = {
+        "webhooks": [webhook.pk],
+        "deliveries": [d.pk for d in deliveries],
         "invitations": [i.pk for i in invitations],
         "sources": [blocked.pk],
         "projects": [c.project.pk, c.other_project.pk],
@@ -278,6 +290,9 @@ def _bind(
     kind = _kind(case)
     if "id" in (case.path_parameters or {}) and "id" not in keep:
         case.path_parameters["id"] = data.draw(st.sampled_from(cast.ids[kind]), label="id")
+    for name, ids in (("endpoint_pk", "webhooks"), ("delivery_pk", "deliveries")):
+        if name in (case.path_parameters or {}) and name not in keep:
+            case.path_parameters[name] = data.draw(st.sampled_from(cast.ids[ids]), label=name)
     choices = {
         "project": st.sampled_from(cast.ids["projects"]),
         "document": st.sampled_from(cast.ids["documents"]),

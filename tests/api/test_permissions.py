@@ -19,7 +19,7 @@ from django.urls import get_resolver
 from rest_framework.response import Response
 
 from annotations import services
-from annotations.models import Role
+from annotations.models import Role, WebhookDelivery
 from tests.api.base import API, ApiTestCase
 from tests.factories import judge, make_claim, make_document, make_member, make_user, take
 
@@ -96,6 +96,17 @@ class ApiPermissionMatrixTests(ApiTestCase):
         cls.for_outsider = services.invitation_create(
             project=cls.project, actor=cls.admin, invited_as="outsider", role=Role.REVIEWER
         )
+        # A webhook endpoint with one failed delivery (replayable).
+        cls.webhook = services.webhook_endpoint_create(
+            project=cls.project,
+            actor=cls.admin,
+            url="https://hooks.example.org/in",
+            event_types=["claim.published"],
+        ).endpoint
+        (cls.delivery,) = services.webhooks_enqueue(
+            project_id=cls.project.pk, event_type="claim.published", data={"claim_id": 1}
+        )
+        WebhookDelivery.objects.filter(pk=cls.delivery.pk).update(status="failed")
         # A document with one earlier revision, for the revision endpoints.
         cls.revised = make_document(project=cls.project, actor=cls.creator, text="First text.")
         services.document_revise(document=cls.revised, text="Corrected text.", actor=cls.editor)
@@ -184,6 +195,7 @@ class ApiPermissionMatrixTests(ApiTestCase):
                 f"/projects/{p}/invitations/{self.invitation.pk}/revoke/",
                 statuses(401, 404, 403, 403, 200),
             ),
+            *self.webhook_rows(),
             Row("my invitations", "GET", "/invitations/", statuses(401, 200, 200, 200, 200)),
             # Addressed to the outsider: everybody else gets a 404, as for a missing id.
             Row(
@@ -373,6 +385,33 @@ class ApiPermissionMatrixTests(ApiTestCase):
             *self.export_rows(),
         ]
 
+    def webhook_rows(self) -> list[Row]:
+        """Webhooks: project admins only."""
+        base = f"/projects/{self.project.pk}/webhooks/"
+        one = f"{base}{self.webhook.pk}/"
+        new = {"url": "https://hooks.example.org/new", "event_types": ["consensus.reached"]}
+        return [
+            Row("webhooks", "GET", base, statuses(401, 404, 403, 403, 200)),
+            Row("webhook create", "POST", base, statuses(401, 404, 403, 403, 201), new),
+            Row("webhook", "GET", one, statuses(401, 404, 403, 403, 200)),
+            Row(
+                "webhook update", "PATCH", one, statuses(401, 404, 403, 403, 200), {"active": False}
+            ),
+            Row("webhook delete", "DELETE", one, statuses(401, 404, 403, 403, 204)),
+            Row(
+                "webhook rotate", "POST", f"{one}rotate-secret/", statuses(401, 404, 403, 403, 200)
+            ),
+            Row(
+                "webhook deliveries", "GET", f"{one}deliveries/", statuses(401, 404, 403, 403, 200)
+            ),
+            Row(
+                "webhook replay",
+                "POST",
+                f"{one}deliveries/{self.delivery.pk}/replay/",
+                statuses(401, 404, 403, 403, 202),
+            ),
+        ]
+
     def export_rows(self) -> list[Row]:
         """Export endpoints, once they are routed (another change adds them)."""
         api_routes = routed_api_paths()
@@ -431,6 +470,10 @@ class ApiPermissionMatrixTests(ApiTestCase):
                 "/invitations/<int:invitation_pk>/revoke/",
             )
             path = path.replace(f"/invitations/{self.for_outsider.pk}/", "/invitations/<int:pk>/")
+            path = path.replace(f"/webhooks/{self.webhook.pk}/", "/webhooks/<int:endpoint_pk>/")
+            path = path.replace(
+                f"/deliveries/{self.delivery.pk}/", "/deliveries/<int:delivery_pk>/"
+            )
             for pk in {*ids, self.revised.pk}:
                 path = path.replace(f"/{pk}/", "/<int:pk>/")
             normalized.add(path.lstrip("/"))

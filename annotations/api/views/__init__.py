@@ -44,6 +44,13 @@ from annotations.api.views.review import (
     ClaimWithdrawApi,
     QueueNextApi,
 )
+from annotations.api.views.webhooks import (
+    WebhookDeliveriesApi,
+    WebhookDeliveryReplayApi,
+    WebhookEndpointDetailApi,
+    WebhookEndpointRotateApi,
+    WebhookEndpointsApi,
+)
 
 __all__ = [
     "ClaimAdjudicateApi",
@@ -77,4 +84,9 @@ __all__ = [
     "QueueNextApi",
     "TokenApi",
     "TokensApi",
+    "WebhookDeliveriesApi",
+    "WebhookDeliveryReplayApi",
+    "WebhookEndpointDetailApi",
+    "WebhookEndpointRotateApi",
+    "WebhookEndpointsApi",
 ]
