@@ -23,6 +23,10 @@ from django.db import connection
 from bench.load import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+# Under pytest-xdist (./wb test) these run one after the other on one worker: each starts
+# bin/serve, which collects static files into the one shared STATIC_ROOT, and each
+# saturates the machine with gunicorn workers on its own.
+pytestmark = pytest.mark.xdist_group("load")
 SMALL = ["--claims", "300", "--documents", "10", "--reviewers", "30", "--readers", "2"]
 
 
