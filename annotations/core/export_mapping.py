@@ -41,9 +41,9 @@ NATIVE_SCHEMA_2_PATH = NATIVE_SCHEMA_PATH.with_name("workbench-export-2.schema.j
 ANNOTATION_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
 SCHEMA_ORG_CONTEXT = "https://schema.org"
 
-# Only settled claims are published as fact checks; in-review, disputed and withdrawn
-# claims have no verdict a reader could rely on.
-CLAIMREVIEW_STATUSES = frozenset({"resolved", "published"})
+# Only published fact checks are ClaimReviews; resolved-but-unpublished, in-review,
+# disputed, withdrawn and retracted claims are not fact checks a reader can rely on.
+CLAIMREVIEW_STATUSES = frozenset({"published", "corrected"})
 
 # Escapes that keep JSON text inert inside <script>: "<" and ">" stop "</script>" and
 # "<!--" from ending or changing the element, "&" stops entity games in XHTML, and

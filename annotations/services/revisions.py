@@ -17,12 +17,11 @@ from django.db import transaction
 from django.db.models import Max
 
 from annotations import access
-from annotations.core import reanchor, spans
+from annotations.core import lifecycle, reanchor, spans
 from annotations.models import (
     AnchorStatus,
     Claim,
     ClaimAnchor,
-    ClaimStatus,
     Document,
     DocumentRevision,
     Event,
@@ -172,7 +171,7 @@ def document_revise(
         # text only where it quotes the same words; "changed inside" keeps its judged span
         # on the old revision until an editor revises the claim.
         frozen_span = placement.status == reanchor.AnchorStatus.CHANGED and (
-            claim.pk in judged or claim.status == ClaimStatus.PUBLISHED
+            claim.pk in judged or claim.status in lifecycle.PUBLIC
         )
         if placement.status != reanchor.AnchorStatus.ORPHANED and not frozen_span:
             # Placed or proposed: every position field is set (only ORPHANED has None).

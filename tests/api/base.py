@@ -25,6 +25,7 @@ from annotations.models import (
     Invitation,
     Membership,
     Project,
+    Publication,
     Rating,
     Source,
     Verdict,
@@ -48,6 +49,7 @@ COUNTED_MODELS = (
     Event,
     AuthToken,
     Invitation,
+    Publication,
 )
 
 CLAIM_FIELDS = {

@@ -61,7 +61,11 @@ def build_history() -> Project:
     )
     judge(first, r1, "mostly_true")
     judge(first, r2, "mostly_true")
-    services.claim_publish(claim=Claim.objects.get(pk=first.pk), editor=editor)
+    services.claim_publish(
+        claim=Claim.objects.get(pk=first.pk),
+        editor=editor,
+        summary="Checked against the official figures.",
+    )
     take(third, r1)
     document = Document.objects.get(project=project)
     services.document_revise(
