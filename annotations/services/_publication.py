@@ -97,7 +97,11 @@ def publication_append(
             "appearance_url": document.source_url,
             "appearance_date": document.published_date,
             "publisher_name": (project.organization or project.name).strip(),
-            "publisher_url": project.organization_url,
+            # Only an http(s) address is published (a row written around the services may
+            # hold anything; the services accept only http(s)).
+            "publisher_url": project.organization_url
+            if project.organization_url.lower().startswith(("http://", "https://"))
+            else "",
             "published_at": now,
         }
     else:

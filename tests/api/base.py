@@ -97,6 +97,7 @@ PROJECT_FIELDS = {
     "consensus_rule",
     "majority_threshold",
     "lease_minutes",
+    "publishing_enabled",
     "created_at",
     "role",
     "scale",
