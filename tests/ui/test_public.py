@@ -87,6 +87,8 @@ class PublicPagesTests(Personas, TestCase):
         ):
             self.assertNotIn(name, page)
         self.assertIn("public", response["Cache-Control"])
+        # Crawlers and caches ask with HEAD too.
+        self.assertEqual(self.reader.head(response.wsgi_request.path).status_code, 200)
         policy = response["Content-Security-Policy"]
         self.assertNotIn("unsafe-inline", policy)
         self.assertIn("script-src", policy)

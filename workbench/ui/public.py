@@ -23,7 +23,7 @@ from django.utils.cache import get_conditional_response
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.http import http_date
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from annotations import selectors
 from annotations.core import export_mapping, publishing
@@ -42,7 +42,7 @@ def _public(response: HttpResponse) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 def factcheck_list(request: HttpRequest, slug: str) -> HttpResponse:
     project = selectors.public_project_get(slug=slug)
     page = Paginator(selectors.public_claims(project=project), PAGE_SIZE).get_page(
@@ -53,7 +53,7 @@ def factcheck_list(request: HttpRequest, slug: str) -> HttpResponse:
     return _public(render(request, "workbench/public/factcheck_list.html", context))
 
 
-@require_GET
+@require_safe
 def factcheck_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     project = selectors.public_project_get(slug=slug)
     versions = selectors.public_versions_get(project=project, claim_id=pk)
@@ -70,7 +70,7 @@ def factcheck_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return _public(render(request, "workbench/public/factcheck_detail.html", context))
 
 
-@require_GET
+@require_safe
 def feed_json(request: HttpRequest, slug: str) -> HttpResponse:
     """The DataFeed now, or with ``?at=<ISO 8601 instant>`` as it stood then (byte for byte
     what was served at that instant). ETag and Last-Modified; 304 on a conditional GET."""
@@ -93,7 +93,7 @@ def feed_json(request: HttpRequest, slug: str) -> HttpResponse:
     return _public(response)
 
 
-@require_GET
+@require_safe
 def feed_atom(request: HttpRequest, slug: str) -> HttpResponse:
     # One feed object per request: it holds the request's base and the project's slug.
     return _public(AtomFeed(base=_base(request))(request, slug=slug))
