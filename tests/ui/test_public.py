@@ -140,6 +140,18 @@ class PublicPagesTests(Personas, TestCase):
         self.assertNotIn(f"/{self.unpublished.pk}/", html)
         self.assertNotIn("<script>alert(1)", html)
 
+    def test_public_reads_cost_a_constant_number_of_queries(self) -> None:
+        # project, the page's claims (count + page), their versions; project, versions.
+        for path, queries in (
+            ("", 4),
+            (f"{self.published.pk}/", 2),
+            ("feed.json", 2),
+            ("feed.atom", 2),
+        ):
+            with self.subTest(path=path), self.assertNumQueries(queries):
+                response = self.reader.get(f"/fact-checks/{self.project.slug}/{path}")
+                self.assertEqual(response.status_code, 200)
+
     def test_a_retracted_claim_keeps_its_page_saying_why_without_claimreview(self) -> None:
         services.claim_correct(
             claim=self.published, editor=self.editor, rating="half_true", note="Revised series."
