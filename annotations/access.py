@@ -290,8 +290,8 @@ def claim_is_judged(*, claim: Claim) -> bool:
 def claim_frozen_reason(*, claim: Claim, has_verdicts: bool) -> str | None:
     """Why ``claim``'s statement, claimant and span cannot be changed in place now (None
     when they can): published claims never (corrections come through the publishing
-    workflow), withdrawn claims never, judged claims never (an editor revises them)."""
-    if claim.status == ClaimStatus.PUBLISHED:
+    workflow; retracted ones stay as published), withdrawn claims never, judged claims never (an editor revises them)."""
+    if claim.status in lifecycle.PUBLIC:
         return PUBLISHED_IS_FINAL
     if claim.status == ClaimStatus.WITHDRAWN:
         return WITHDRAWN_IS_FINAL

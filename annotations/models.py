@@ -50,6 +50,12 @@ class Project(models.Model):
     lease_minutes = models.PositiveIntegerField(
         default=30, help_text="How long a reviewer holds a claim from the queue."
     )
+    publishing_enabled = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Published fact checks get public pages and feeds under /fact-checks/<slug>/ "
+        "(project admins switch this on).",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
@@ -273,6 +279,8 @@ class ClaimStatus(models.TextChoices):
     DISPUTED = "disputed", "Disputed"
     RESOLVED = "resolved", "Resolved"
     PUBLISHED = "published", "Published"
+    CORRECTED = "corrected", "Corrected"
+    RETRACTED = "retracted", "Retracted"
     WITHDRAWN = "withdrawn", "Withdrawn"
 
 
@@ -629,6 +637,7 @@ class ConsensusMethod(models.TextChoices):
     UNANIMOUS = "unanimous", "Unanimous"
     MAJORITY = "majority", "Majority"
     ADJUDICATED = "adjudicated", "Adjudicated"
+    CORRECTION = "correction", "Correction"
 
 
 class Consensus(models.Model):
@@ -679,6 +688,86 @@ class Consensus(models.Model):
 
     def __str__(self) -> str:
         return f"claim {self.claim_id} #{self.sequence}: {self.rating_id} ({self.method})"
+
+
+class PublicationKind(models.TextChoices):
+    PUBLISH = "publish", "Published"
+    CORRECT = "correct", "Correction"
+    RETRACT = "retract", "Retraction"
+
+
+class Publication(models.Model):
+    """One version of a claim's published fact check: what readers saw from ``modified_at``
+    on. Immutable and append-only (``services.publishing``): a correction or a retraction
+    is a new row with ``number`` + 1, and nothing of an earlier version ever changes, so
+    the feed as it stood at any instant is rebuilt from the rows with ``modified_at`` up
+    to that instant.
+
+    Everything a reader sees is copied in (the wording, the rating as the scale had it, the
+    publisher, the citations, the appearance): a later change to the scale, the project or
+    a source does not rewrite what was published. No reviewer's identity is copied."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="publications")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="publications")
+    number = models.PositiveIntegerField(help_text="1 for the first publication, then + 1.")
+    kind = models.CharField(max_length=10, choices=PublicationKind.choices)
+    statement = models.TextField(help_text="The claim reviewed, as published (claimReviewed).")
+    claimant = models.CharField(max_length=200, blank=True)
+    consensus = models.ForeignKey(
+        Consensus, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    rating_key = models.CharField(max_length=40)
+    rating_label = models.CharField(max_length=80, help_text="ClaimReview alternateName.")
+    rating_value = models.SmallIntegerField(null=True, blank=True)
+    best_rating = models.SmallIntegerField(null=True, blank=True)
+    worst_rating = models.SmallIntegerField(null=True, blank=True)
+    summary = models.TextField(help_text="The fact check for readers, in the editor's words.")
+    note = models.TextField(
+        blank=True, help_text="Public correction or retraction notice (empty on the first)."
+    )
+    citations = models.JSONField(default=list, blank=True, help_text="The sources, as published.")
+    appearance_title = models.CharField(max_length=500, blank=True)
+    appearance_url = models.URLField(max_length=2000, blank=True)
+    appearance_date = models.DateField(null=True, blank=True)
+    publisher_name = models.CharField(max_length=200, help_text="ClaimReview author (name).")
+    publisher_url = models.URLField(blank=True)
+    published_at = models.DateTimeField(help_text="datePublished: when version 1 appeared.")
+    modified_at = models.DateTimeField(help_text="When this version appeared (dateModified).")
+    editor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["claim_id", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["claim", "number"], name="annotations_publication_unique_number"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=PublicationKind.values),
+                name="annotations_publication_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(number__gte=1), name="annotations_publication_number_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="publish", number=1) | (~Q(kind="publish") & Q(number__gt=1)),
+                name="annotations_publication_first_is_publish",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="publish") | ~Q(note=""),
+                name="annotations_publication_change_has_note",
+            ),
+            models.CheckConstraint(
+                condition=Q(modified_at__gte=F("published_at")),
+                name="annotations_publication_modified_after_published",
+            ),
+        ]
+        indexes = [
+            # The feed: a project's versions up to an instant.
+            models.Index(fields=["project", "modified_at"], name="annotations_pub_feed_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"claim {self.claim_id} v{self.number} ({self.kind})"
 
 
 class Event(models.Model):

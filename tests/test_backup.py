@@ -129,7 +129,9 @@ def build_desk() -> Project:
         rationale="Revised: 17% by the new series.",
     )  # fmt: skip
     services.claim_adjudicate(claim=crime, editor=editor, rating="mostly_false", note="17%.")
-    services.claim_publish(claim=crime, editor=editor)
+    services.claim_publish(
+        claim=crime, editor=editor, summary="Checked against the official figures."
+    )
     return project
 
 

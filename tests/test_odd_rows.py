@@ -88,8 +88,10 @@ class OddRowTests(Personas, TestCase):
             with self.subTest(format=fmt):
                 response = self.client.get(base, {"format": fmt})
                 self.assertEqual(response.status_code, 200)
+        # Only published fact checks are ClaimReviews: resolved is not published.
+        self.assertEqual(self.client.get(base, {"format": "claimreview"}).json(), [])
+        services.claim_publish(claim=self.normal, editor=self.editor, summary="It rose.")
         reviews = self.client.get(base, {"format": "claimreview"}).json()
-        # Only the claim with a current consensus has a rating to publish.
         self.assertEqual([review["claimReviewed"] for review in reviews], [self.normal.statement])
         response = self.client.get(f"/api/v1/projects/{self.project.pk}/export/")
         rows = [json.loads(line) for line in b"".join(response.streaming_content).splitlines()]
@@ -106,4 +108,8 @@ class OddRowTests(Personas, TestCase):
     def test_services_refuse_to_go_on_from_the_odd_state(self) -> None:
         # Publishing needs a resolved claim; the unjudged one is left as it is.
         with self.assertRaises(services.QueueConflict):
-            services.claim_publish(claim=self.published_bare, editor=self.editor)
+            services.claim_publish(
+                claim=self.published_bare,
+                editor=self.editor,
+                summary="Checked against the official figures.",
+            )

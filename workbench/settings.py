@@ -92,6 +92,13 @@ elif not DEBUG and (
     )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+
+# Where readers reach the public fact-check pages (/fact-checks/<slug>/...), e.g.
+# https://factchecks.example.org: every ClaimReview `url` and the feeds' links are absolute
+# URLs on this base. Empty: the base of the request that asks (fine for one host).
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL").rstrip("/")
+if PUBLIC_BASE_URL and not PUBLIC_BASE_URL.lower().startswith(("http://", "https://")):
+    raise ImproperlyConfigured("PUBLIC_BASE_URL must be an absolute http(s) URL.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [

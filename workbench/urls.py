@@ -14,6 +14,8 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/", include("annotations.api.urls")),
+    # Public fact-check pages and feeds: no sign-in (workbench/ui/public.py).
+    path("fact-checks/", include("workbench.ui.public_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("workbench.ui.urls")),

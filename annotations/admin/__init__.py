@@ -6,8 +6,8 @@ Every write goes through the services, with the same role checks as the API (ask
 * ``projects``: projects (policy) and members, for project admins; ``ratings``: the
   rating scale; ``documents``: documents (description only, the text is fixed) and their
   superseded texts; ``claims``: statement and claimant for the creator or an editor, the
-  status through admin actions (reopen, publish, withdraw, recompute consensus), no
-  deletes; ``sources``: never repointed, described by those ``access.source_can_edit``
+  status through admin actions (reopen, publish, retract, withdraw, recompute consensus),
+  no deletes; ``publications``: publication versions, read-only; ``sources``: never repointed, described by those ``access.source_can_edit``
   allows; ``review``: verdicts, citations, consensus records, leases, read-only;
   ``events``: the audit trail, read-only; ``invitations``: read-only, scoped to the
   projects a staff user administers; ``users``: deletes through the members services; ``webhooks``: endpoints and deliveries with
@@ -29,6 +29,7 @@ from annotations.admin import (  # noqa: F401
     events,
     invitations,
     projects,
+    publications,
     ratings,
     review,
     sources,

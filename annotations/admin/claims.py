@@ -5,8 +5,9 @@ read-only, with the reason shown ("Edit rule"). Editors revise a judged claim fr
 claim page or the API (``services.claim_revise``); its earlier versions show here. The span, status, version, anchor and
 consensus are read-only: claims are anchored from the reader or the API, where the span
 is validated, and their status changes through the review services, which the admin
-actions below call (reopen, publish, withdraw, recompute consensus), refusing row by row
-what the user may not do. Nobody deletes a claim here: withdraw it.
+actions below call (reopen, publish, retract, withdraw, recompute consensus), refusing
+row by row what the user may not do; publication versions show read-only (corrections
+are made from the claim page or the API, where the new wording and rating are entered). Nobody deletes a claim here: withdraw it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
 from annotations import access, services
+from annotations.admin.publications import PublicationInline
 from annotations.admin.review import ConsensusInline, VerdictInline
 from annotations.admin.tenancy import (
     ONLY_VISIBLE,
@@ -99,8 +101,20 @@ class ClaimAdmin(ServiceModelAdmin):
     search_fields = ["statement", "exact", "claimant"]
     list_select_related = ["document", "created_by"]
     raw_id_fields = ["document"]
-    inlines = [VerdictInline, ConsensusInline, ClaimVersionInline, ClaimAnchorInline]
-    actions = ["reopen_claims", "publish_claims", "withdraw_claims", "recompute_consensus"]
+    inlines = [
+        VerdictInline,
+        ConsensusInline,
+        PublicationInline,
+        ClaimVersionInline,
+        ClaimAnchorInline,
+    ]
+    actions = [
+        "reopen_claims",
+        "publish_claims",
+        "retract_claims",
+        "withdraw_claims",
+        "recompute_consensus",
+    ]
     fields = [
         "project",
         "document",
@@ -272,13 +286,44 @@ class ClaimAdmin(ServiceModelAdmin):
             ),
         )
 
-    @admin.action(description="Publish the selected resolved claims", permissions=["change"])
-    def publish_claims(self, request: HttpRequest, queryset: QuerySet[Claim]) -> None:
-        self._apply(
+    @admin.action(
+        description="Publish the selected resolved claims (asks for the readers' summary)",
+        permissions=["change"],
+    )
+    def publish_claims(
+        self, request: HttpRequest, queryset: QuerySet[Claim]
+    ) -> TemplateResponse | None:
+        return self._confirm(
             request,
             queryset,
+            action="publish_claims",
+            title="Publish claims",
+            label="Summary for readers (what was checked and what was found)",
+            max_length=limits.MAX_SUMMARY,
             done="published",
-            call=lambda claim: services.claim_publish(claim=claim, editor=request.user),
+            call=lambda claim, summary: services.claim_publish(
+                claim=claim, editor=request.user, summary=summary
+            ),
+        )
+
+    @admin.action(
+        description="Retract the selected published claims (asks for the public notice)",
+        permissions=["change"],
+    )
+    def retract_claims(
+        self, request: HttpRequest, queryset: QuerySet[Claim]
+    ) -> TemplateResponse | None:
+        return self._confirm(
+            request,
+            queryset,
+            action="retract_claims",
+            title="Retract claims",
+            label="Public retraction notice (why it is retracted)",
+            max_length=limits.MAX_NOTE,
+            done="retracted",
+            call=lambda claim, note: services.claim_retract(
+                claim=claim, editor=request.user, note=note
+            ),
         )
 
     @admin.action(description="Recompute consensus for the selected claims", permissions=["change"])

@@ -111,9 +111,10 @@ class ProjectAdmin(admin.ModelAdmin):
         "required_reviews",
         "consensus_rule",
         "lease_minutes",
+        "publishing_enabled",
         "created_at",
     ]
-    list_filter = ["consensus_rule"]
+    list_filter = ["consensus_rule", "publishing_enabled"]
     search_fields = ["name", "slug", "organization"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["created_by", "created_at"]
@@ -201,6 +202,7 @@ class ProjectAdmin(admin.ModelAdmin):
             consensus_rule=obj.consensus_rule,
             majority_threshold=obj.majority_threshold,
             lease_minutes=obj.lease_minutes,
+            publishing_enabled=obj.publishing_enabled,
         )
         obj.pk = created.pk
         obj.created_at = created.created_at

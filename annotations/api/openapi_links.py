@@ -88,6 +88,19 @@ def _verdict_follow_ups(claim: str) -> dict[str, Link]:
     }
 
 
+def _publication_follow_ups(claim: str) -> dict[str, Link]:
+    """``claim`` points at the claim id of a publication version."""
+    return {
+        name: {"operationId": operation_id, "parameters": {"path.id": claim}}
+        for name, operation_id in (
+            ("Claim", "v1_claims_retrieve"),
+            ("ClaimPublications", "v1_claims_publications_list"),
+            ("Correct", "v1_claims_correct_create"),
+            ("Retract", "v1_claims_retract_create"),
+        )
+    }
+
+
 FIRST = "$response.body#/results/0/id"
 LINKS: dict[tuple[str, str], dict[str, Link]] = {
     ("v1_projects_create", "201"): _project_follow_ups("$response.body#/id"),
@@ -103,7 +116,6 @@ LINKS: dict[tuple[str, str], dict[str, Link]] = {
             ("v1_claims_create", "201"),
             ("v1_claims_retrieve", "200"),
             ("v1_claims_partial_update", "200"),
-            ("v1_claims_publish_create", "200"),
             ("v1_claims_reopen_create", "200"),
             ("v1_claims_withdraw_create", "200"),
             ("v1_claims_reanchor_create", "200"),
@@ -111,6 +123,10 @@ LINKS: dict[tuple[str, str], dict[str, Link]] = {
     },
     ("v1_queue_next_create", "200"): _claim_follow_ups("/claim"),
     ("v1_claims_verdicts_create", "201"): _verdict_follow_ups("$response.body#/claim"),
+    **{
+        (operation_id, "201"): _publication_follow_ups("$response.body#/claim")
+        for operation_id in ("v1_claims_publish_create", "v1_claims_correct_create")
+    },
 }
 
 

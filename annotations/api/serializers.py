@@ -24,6 +24,7 @@ from annotations.models import (
     DocumentRevision,
     Membership,
     Project,
+    Publication,
     Rating,
     Role,
     Source,
@@ -110,6 +111,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "consensus_rule",
             "majority_threshold",
             "lease_minutes",
+            "publishing_enabled",
             "created_at",
             "role",
             "scale",
@@ -132,6 +134,10 @@ class ProjectCreateSerializer(InputSerializer):
     consensus_rule = serializers.ChoiceField(choices=ConsensusRule.choices, required=False)
     majority_threshold = serializers.FloatField(min_value=0.5, max_value=0.99, required=False)
     lease_minutes = serializers.IntegerField(min_value=1, max_value=1440, required=False)
+    publishing_enabled = serializers.BooleanField(
+        required=False,
+        help_text="Public pages and feeds of published fact checks under /fact-checks/<slug>/.",
+    )
 
     def validate_organization_url(self, value: str) -> str:
         return _http_url(value)
@@ -386,6 +392,81 @@ class ReasonSerializer(InputSerializer):
     reason = LimitedCharField(max_length=limits.MAX_REASON)
 
 
+# --- publishing ------------------------------------------------------------------------------
+
+
+class PublishSerializer(InputSerializer):
+    summary = LimitedCharField(
+        max_length=limits.MAX_SUMMARY,
+        help_text="The fact check for readers (required): what was checked and what was found.",
+    )
+
+
+class CorrectSerializer(InputSerializer):
+    note = LimitedCharField(
+        max_length=limits.MAX_NOTE, help_text="Public correction notice: what changed and why."
+    )
+    rating = serializers.CharField(
+        max_length=40, required=False, help_text="A new rating (a key of the project's scale)."
+    )
+    statement = LimitedCharField(
+        max_length=limits.MAX_STATEMENT, required=False, help_text="New published wording."
+    )
+    claimant = LimitedCharField(max_length=limits.MAX_CLAIMANT, required=False, allow_blank=True)
+    summary = LimitedCharField(max_length=limits.MAX_SUMMARY, required=False)
+
+
+class RetractSerializer(InputSerializer):
+    note = LimitedCharField(
+        max_length=limits.MAX_NOTE, help_text="Public retraction notice: why it was retracted."
+    )
+
+
+class PublishedCitationSerializer(serializers.Serializer):
+    url = serializers.CharField()
+    title = serializers.CharField()
+    publisher = serializers.CharField()
+    archive_url = serializers.CharField()
+    quote = serializers.CharField()
+    stance = serializers.CharField()
+
+
+class PublicationSerializer(serializers.ModelSerializer):
+    """One immutable publication version of a claim."""
+
+    editor = serializers.CharField(source="editor.username", read_only=True)
+    citations = PublishedCitationSerializer(many=True, read_only=True)
+    appearance_url = serializers.CharField(read_only=True, help_text="http(s) URL or empty")
+    publisher_url = serializers.CharField(read_only=True, help_text="http(s) URL or empty")
+
+    class Meta:
+        model = Publication
+        fields = [
+            "claim",
+            "number",
+            "kind",
+            "statement",
+            "claimant",
+            "rating_key",
+            "rating_label",
+            "rating_value",
+            "best_rating",
+            "worst_rating",
+            "summary",
+            "note",
+            "citations",
+            "appearance_title",
+            "appearance_url",
+            "appearance_date",
+            "publisher_name",
+            "publisher_url",
+            "published_at",
+            "modified_at",
+            "editor",
+        ]
+        read_only_fields = fields
+
+
 # --- claims ----------------------------------------------------------------------------------
 
 
@@ -419,8 +500,13 @@ class ClaimSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_consensus(self, claim: Claim) -> dict[str, Any] | None:
-        """The current consensus (rating, method) once the claim is resolved or published."""
-        if claim.status not in (ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED):
+        """The current consensus (rating, method) once the claim is decided (resolved,
+        published or corrected)."""
+        if claim.status not in (
+            ClaimStatus.RESOLVED,
+            ClaimStatus.PUBLISHED,
+            ClaimStatus.CORRECTED,
+        ):
             return None
         # A resolved claim without a current record (a row the database can hold, e.g.
         # after a restore or a manual fix) shows "no consensus"; it never breaks a list.

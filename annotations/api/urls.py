@@ -88,6 +88,13 @@ urlpatterns = [
     ),
     path("claims/<int:pk>/reopen/", views.ClaimReopenApi.as_view(), name="claim-reopen"),
     path("claims/<int:pk>/publish/", views.ClaimPublishApi.as_view(), name="claim-publish"),
+    path("claims/<int:pk>/correct/", views.ClaimCorrectApi.as_view(), name="claim-correct"),
+    path("claims/<int:pk>/retract/", views.ClaimRetractApi.as_view(), name="claim-retract"),
+    path(
+        "claims/<int:pk>/publications/",
+        views.ClaimPublicationsApi.as_view(),
+        name="claim-publications",
+    ),
     path("claims/<int:pk>/withdraw/", views.ClaimWithdrawApi.as_view(), name="claim-withdraw"),
     path(
         "sources/<int:pk>/fetch-metadata/",

@@ -6,7 +6,8 @@ Pure Python, no Django: every function here takes the native export of one docum
 mapping is tested without a database and works on a file someone hands us.
 
 * ``to_claimreview``: schema.org ``ClaimReview`` JSON-LD nodes, one per claim whose
-  status is resolved or published and that has a current consensus.
+  status is published or corrected and that has a current consensus (a native file's
+  mapping; the API's export is built from publication versions, ``core.publishing``).
 * ``to_web_annotations``: one W3C Web Annotation per claim, targeting the document with
   a ``TextQuoteSelector`` and a ``TextPositionSelector``.
 * ``json_dumps_safe``: JSON text that can sit inside an HTML ``<script>`` element.
@@ -41,9 +42,9 @@ NATIVE_SCHEMA_2_PATH = NATIVE_SCHEMA_PATH.with_name("workbench-export-2.schema.j
 ANNOTATION_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
 SCHEMA_ORG_CONTEXT = "https://schema.org"
 
-# Only settled claims are published as fact checks; in-review, disputed and withdrawn
-# claims have no verdict a reader could rely on.
-CLAIMREVIEW_STATUSES = frozenset({"resolved", "published"})
+# Only published fact checks are ClaimReviews; resolved-but-unpublished, in-review,
+# disputed, withdrawn and retracted claims are not fact checks a reader can rely on.
+CLAIMREVIEW_STATUSES = frozenset({"published", "corrected"})
 
 # Escapes that keep JSON text inert inside <script>: "<" and ">" stop "</script>" and
 # "<!--" from ending or changing the element, "&" stops entity games in XHTML, and
@@ -281,7 +282,7 @@ def to_claimreview(
 ) -> list[dict[str, Any]]:
     """schema.org ClaimReview nodes for the document's settled claims.
 
-    A claim is included when its status is resolved or published and it has a current
+    A claim is included when its status is published or corrected and it has a current
     consensus. ``organization`` (``{"name", "url"}``, optionally ``"@type"``) is the fact
     checker and becomes ``author``; ``claim_url(claim_id)`` gives the absolute URL of
     the claim's page. ``datePublished`` is the date (UTC) of the current consensus.

@@ -156,6 +156,31 @@ ASSIGNMENT: Table = (
     ("closed_at", "time"),
     ("reason", "value"),
 )
+PUBLICATION: Table = (
+    ("claim", "ref"),
+    ("project", "ref"),
+    ("number", "value"),
+    ("kind", "value"),
+    ("statement", "value"),
+    ("claimant", "value"),
+    ("consensus", "ref"),
+    ("rating_key", "value"),
+    ("rating_label", "value"),
+    ("rating_value", "value"),
+    ("best_rating", "value"),
+    ("worst_rating", "value"),
+    ("summary", "value"),
+    ("note", "value"),
+    ("citations", "value"),
+    ("appearance_title", "value"),
+    ("appearance_url", "value"),
+    ("appearance_date", "date"),
+    ("publisher_name", "value"),
+    ("publisher_url", "value"),
+    ("published_at", "time"),
+    ("modified_at", "time"),
+    ("editor", "user"),
+)
 EVENT: Table = (
     ("seq", "value"),
     ("actor", "ref"),
@@ -184,6 +209,7 @@ TABLES: tuple[tuple[str, Table], ...] = (
     ("citations", CITATION),
     ("consensus", CONSENSUS),
     ("assignments", ASSIGNMENT),
+    ("publications", PUBLICATION),
 )
 
 

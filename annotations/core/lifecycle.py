@@ -7,13 +7,17 @@ check constraint (a resolved or published claim points at its current consensus)
 
     in_review --decide_disputed--> disputed --adjudicate / decide_resolved--> resolved
     in_review --decide_resolved--> resolved --publish--> published
-    resolved, published --reopen--> disputed;  resolved --decide_disputed--> disputed
+    resolved --reopen--> disputed;  resolved --decide_disputed--> disputed
     in_review, disputed, resolved --revise--> in_review  (a new claim version)
     in_review, disputed, resolved --withdraw--> withdrawn (final)
+    published, corrected --correct--> corrected
+    published, corrected --retract--> retracted (final)
 
-Published claims are never edited in place: ``revise`` is not allowed from
-``published``. Corrections and retractions (the Publishing issue) will add their states
-to ``Status`` and their rows to ``TRANSITIONS`` (see ``PLANNED``); nothing else changes.
+Published claims are never edited, revised or reopened in place: what readers saw is a
+publication version, and a change is a new version (a correction, or a retraction),
+written by ``services.publishing``. Corrected claims count as decided (their current
+consensus is the published rating); a retracted claim keeps its record but leaves the
+feed.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ class Status(StrEnum):
     DISPUTED = "disputed"
     RESOLVED = "resolved"
     PUBLISHED = "published"
+    CORRECTED = "corrected"
+    RETRACTED = "retracted"
     WITHDRAWN = "withdrawn"
 
 
@@ -38,6 +44,8 @@ class Action(StrEnum):
     REOPEN = "reopen"
     REVISE = "revise"  # an editor records a new claim version: back to review
     WITHDRAW = "withdraw"
+    CORRECT = "correct"  # a published fact check gets a new version (rating and/or wording)
+    RETRACT = "retract"  # a published fact check is withdrawn from publication, with a notice
 
 
 INITIAL = Status.IN_REVIEW
@@ -57,26 +65,28 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (Status.RESOLVED, Action.DECIDE_DISPUTED): Status.DISPUTED,
     (Status.RESOLVED, Action.REVISE): Status.IN_REVIEW,
     (Status.RESOLVED, Action.WITHDRAW): Status.WITHDRAWN,
-    (Status.PUBLISHED, Action.REOPEN): Status.DISPUTED,
+    (Status.PUBLISHED, Action.CORRECT): Status.CORRECTED,
+    (Status.PUBLISHED, Action.RETRACT): Status.RETRACTED,
+    (Status.CORRECTED, Action.CORRECT): Status.CORRECTED,
+    (Status.CORRECTED, Action.RETRACT): Status.RETRACTED,
 }
 
 # States that rest on a current consensus record (the database refuses them without one).
-DECIDED = frozenset({Status.RESOLVED, Status.PUBLISHED})
+DECIDED = frozenset({Status.RESOLVED, Status.PUBLISHED, Status.CORRECTED})
 # States with no current consensus (a decision ends them).
 UNDECIDED = frozenset({Status.IN_REVIEW, Status.DISPUTED})
-FINAL = frozenset({Status.WITHDRAWN})
-
-# Extension point for the Publishing issue: states it will add, with the actions that
-# reach them. Not part of the table yet, so no claim can be in them.
-PLANNED: dict[str, str] = {
-    "corrected": "a published claim re-published with a correction notice",
-    "retracted": "a published claim withdrawn from publication with a retraction notice",
-}
+FINAL = frozenset({Status.WITHDRAWN, Status.RETRACTED})
+# States with at least one publication version (a public page exists).
+PUBLIC = frozenset({Status.PUBLISHED, Status.CORRECTED, Status.RETRACTED})
+# States whose latest publication version is in the feed and the ClaimReview export.
+IN_FEED = frozenset({Status.PUBLISHED, Status.CORRECTED})
 
 _MESSAGES: dict[Action, str] = {
     Action.ADJUDICATE: "Only disputed claims are adjudicated",
     Action.PUBLISH: "Only resolved claims can be published",
-    Action.REOPEN: "Only resolved or published claims can be reopened",
+    Action.REOPEN: "Only resolved claims can be reopened (a published one is corrected instead)",
+    Action.CORRECT: "Only published or corrected claims can be corrected",
+    Action.RETRACT: "Only published or corrected claims can be retracted",
     Action.WITHDRAW: "Only claims in review, disputed or resolved can be withdrawn",
     Action.REVISE: "Only claims in review, disputed or resolved can be revised",
     Action.DECIDE_RESOLVED: "Consensus is decided only for claims in review or disputed",

@@ -40,6 +40,7 @@ from annotations.models import (
     Source,
     Verdict,
 )
+from annotations.selectors.publishing import document_published_claimreview, public_base
 
 
 def _timestamp(value: dt.datetime) -> str:
@@ -455,22 +456,13 @@ def _absolute(base: str, path: str) -> str:
 def document_claimreview(
     *, document: Document, user: User, request_base: str
 ) -> list[dict[str, Any]]:
-    """ClaimReview nodes for the document's resolved/published claims with a consensus.
-
-    ``request_base`` is the site's scheme and host (``https://desk.example.org``); claim
-    URLs are ``request_base + claim.get_absolute_url()``. The author is the project's
-    organization (its name, or the project name when none is set, and its http(s) URL).
-    """
-    native = document_native(document=document, user=user)
-    project = document.project
-    organization = {"name": project.organization or project.name}
-    if project.organization_url.lower().startswith(("http://", "https://")):
-        organization["url"] = project.organization_url
-    return export_mapping.to_claimreview(
-        native,
-        organization=organization,
-        claim_url=lambda claim_id: _absolute(request_base, Claim(pk=claim_id).get_absolute_url()),
-    )
+    """ClaimReview nodes for the document's published fact checks: the latest publication
+    version of each published or corrected claim (``selectors.publishing``); resolved
+    claims nobody published and retracted ones are not fact checks a reader can rely on.
+    Each ``url`` is the claim's public page on ``PUBLIC_BASE_URL`` (``request_base``, the
+    site's scheme and host, when that is not set). ``user`` has been checked by the caller;
+    publication versions hold nothing blind review hides."""
+    return document_published_claimreview(document=document, base=public_base(request_base))
 
 
 def document_web_annotations(

@@ -37,6 +37,7 @@ from annotations.models import (
     DocumentRevision,
     Membership,
     Project,
+    Publication,
     Rating,
     Source,
     Verdict,
@@ -56,6 +57,7 @@ _ROWS: dict[str, tuple[type[Model], str]] = {
     "citations": (Citation, "verdict__claim__project"),
     "consensus": (Consensus, "claim__project"),
     "assignments": (Assignment, "project"),
+    "publications": (Publication, "project"),
 }
 
 
@@ -146,6 +148,7 @@ def project_native(
                 }
                 for rating in scale
             ],
+            "publishing_enabled": project.publishing_enabled,
         },
         **{name: rows(name) for name, _ in export_tables.TABLES},
         "audit": {

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 
-from annotations.core import spans
+from annotations.core import lifecycle, spans
 from annotations.models import (
     Claim,
     ClaimStatus,
@@ -25,6 +25,8 @@ from annotations.models import (
     Document,
     DocumentRevision,
     Event,
+    Publication,
+    PublicationKind,
     Verdict,
 )
 from annotations.selectors import reconcile
@@ -32,9 +34,21 @@ from annotations.selectors.audit import audit_chains, audit_verify
 from annotations.selectors.violations import Violation, clip
 
 # Statuses that stand on a recorded decision: they need a current consensus record.
-DECIDED = (ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED)
+DECIDED = tuple(sorted(str(s) for s in lifecycle.DECIDED))
 # Statuses the review rules reach only after verdicts came in.
-JUDGED = (ClaimStatus.DISPUTED, ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED)
+JUDGED = (
+    ClaimStatus.DISPUTED,
+    ClaimStatus.RESOLVED,
+    ClaimStatus.PUBLISHED,
+    ClaimStatus.CORRECTED,
+    ClaimStatus.RETRACTED,
+)
+# The publication version kind each public status ends with.
+LATEST_KIND = {
+    ClaimStatus.PUBLISHED: PublicationKind.PUBLISH,
+    ClaimStatus.CORRECTED: PublicationKind.CORRECT,
+    ClaimStatus.RETRACTED: PublicationKind.RETRACT,
+}
 # What records the creation of a row (``verb`` of its event); a native import records one
 # ``document.import`` event for the document and everything it brought.
 CREATION_VERBS = {
@@ -161,7 +175,7 @@ def current_verdicts(project_id: int | None = None) -> Iterator[Violation]:
 
 def claim_consensus(project_id: int | None = None) -> Iterator[Violation]:
     """A claim has a current consensus record exactly when its status is decided
-    (resolved, published); withdrawn claims keep whatever they had."""
+    (resolved, published, corrected); withdrawn and retracted claims keep whatever they had."""
     current = Consensus.objects.filter(claim=OuterRef("pk"), is_current=True)
     claims = _scoped(Claim.objects.all(), project_id, "project_id").annotate(
         decided=Exists(current)
@@ -288,6 +302,37 @@ def claim_statuses(project_id: int | None = None) -> Iterator[Violation]:
         )
 
 
+def claim_publications(project_id: int | None = None) -> Iterator[Violation]:
+    """A claim has publication versions exactly when its status is public (published,
+    corrected, retracted), its latest version is of the kind its status says, and a
+    published or corrected claim's current consensus is the rating it is published with."""
+    latest = Publication.objects.filter(claim=OuterRef("pk")).order_by("-number")
+    claims = _scoped(Claim.objects.all(), project_id, "project_id").annotate(
+        latest_kind=Subquery(latest.values("kind")[:1]),
+        latest_rating=Subquery(latest.values("rating_key")[:1]),
+    )
+    public = [str(s) for s in lifecycle.PUBLIC]
+    rows = claims.filter(Q(status__in=public) | Q(latest_kind__isnull=False)).order_by("pk")
+    for pk, status, kind, rating, consensus_rating in rows.values_list(
+        "pk", "status", "latest_kind", "latest_rating", "consensus__rating__key"
+    ).iterator(chunk_size=2000):
+        expected = LATEST_KIND.get(status)
+        if kind != expected:
+            yield Violation(
+                f"claim {pk}",
+                "publication versions match the status",
+                f"status {status} with latest version {kind or 'none'}",
+                f"latest version {expected}" if expected else "no publication version",
+            )
+        elif status in lifecycle.IN_FEED and consensus_rating != rating:
+            yield Violation(
+                f"claim {pk}",
+                "published rating is the current consensus",
+                f"published {rating}, consensus {consensus_rating}",
+                "the same rating",
+            )
+
+
 def _creation_events(object_type: str) -> QuerySet[Event]:
     return Event.objects.filter(
         object_type=object_type, object_id=OuterRef("pk"), verb__in=CREATION_VERBS[object_type]
@@ -355,6 +400,7 @@ INVARIANTS: tuple[tuple[str, Callable[[int | None], Iterator[Violation]]], ...] 
     ("consensus for decided claims", claim_consensus),
     ("consensus grounds", consensus_grounds),
     ("statuses reachable", claim_statuses),
+    ("publication versions", claim_publications),
     ("creation events", creation_events),
     ("documents match their events", reconcile.document_rows),
     ("claims match their events", reconcile.claim_rows),

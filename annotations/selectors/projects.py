@@ -143,12 +143,13 @@ class ProjectDashboard:
 
     @property
     def active_claims(self) -> int:
-        """Claims that count towards progress: everything but withdrawn ones."""
-        return sum(row.count for row in self.status_counts if row.status != ClaimStatus.WITHDRAWN)
+        """Claims that count towards progress: everything but withdrawn and retracted ones."""
+        gone = {ClaimStatus.WITHDRAWN, ClaimStatus.RETRACTED}
+        return sum(row.count for row in self.status_counts if row.status not in gone)
 
     @property
     def done_claims(self) -> int:
-        done = {ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED}
+        done = {ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED, ClaimStatus.CORRECTED}
         return sum(row.count for row in self.status_counts if row.status in done)
 
     @property

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from annotations import access
 from annotations.access import User
+from annotations.core import lifecycle
 from annotations.models import (
     Assignment,
     AssignmentState,
@@ -26,6 +27,7 @@ from annotations.models import (
     Consensus,
     Membership,
     Project,
+    Publication,
     Rating,
     Source,
     Verdict,
@@ -92,12 +94,16 @@ class ClaimReview:
     can_adjudicate: bool
     can_publish: bool
     can_reopen: bool
+    can_correct: bool
+    can_retract: bool
     can_edit: bool
     # Why the statement, claimant and span are not editable in place ("" when they are, or
     # when the user could not edit them anyway): the page explains instead of offering.
     frozen_reason: str
     can_revise_claim: bool
     versions: list[ClaimVersion]
+    # Publication versions, newest first (the claim page's "Published versions").
+    publications: list[Publication]
 
     @property
     def can_submit(self) -> bool:
@@ -151,7 +157,9 @@ def claim_review_get(
         can_skip=own is None and lease is not None,
         can_adjudicate=is_editor and claim.status == ClaimStatus.DISPUTED,
         can_publish=is_editor and claim.status == ClaimStatus.RESOLVED,
-        can_reopen=is_editor and claim.status in (ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED),
+        can_reopen=is_editor and lifecycle.allowed(claim.status, lifecycle.Action.REOPEN),
+        can_correct=is_editor and lifecycle.allowed(claim.status, lifecycle.Action.CORRECT),
+        can_retract=is_editor and lifecycle.allowed(claim.status, lifecycle.Action.RETRACT),
         can_edit=access.claim_can_edit(
             claim=claim, membership=membership, user=user, has_verdicts=has_verdicts
         ),
@@ -165,6 +173,9 @@ def claim_review_get(
             ClaimVersion.objects.filter(claim=claim)
             .select_related("replaced_by")
             .order_by("-number")
+        ),
+        publications=list(
+            Publication.objects.filter(claim=claim).select_related("editor").order_by("-number")
         ),
     )
 
@@ -259,5 +270,5 @@ def dispute_card(claim: Claim) -> DisputeCard:
         current_consensus=current,
         can_adjudicate=claim.status == ClaimStatus.DISPUTED,
         can_publish=claim.status == ClaimStatus.RESOLVED,
-        can_reopen=claim.status in (ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED),
+        can_reopen=lifecycle.allowed(claim.status, lifecycle.Action.REOPEN),
     )

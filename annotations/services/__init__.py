@@ -53,6 +53,7 @@ from annotations.services.projects import (
     project_create,
     project_update,
 )
+from annotations.services.publishing import claim_correct, claim_retract
 from annotations.services.ratings import (
     rating_create,
     rating_delete,
@@ -122,11 +123,13 @@ __all__ = [
     "StaleVersion",
     "StoredAnswer",
     "claim_adjudicate",
+    "claim_correct",
     "claim_create",
     "claim_duplicate_of",
     "claim_publish",
     "claim_reanchor",
     "claim_reopen",
+    "claim_retract",
     "claim_revise",
     "claim_skip",
     "claim_transition",

@@ -25,6 +25,7 @@ MAX_RATIONALE = 20_000  # a verdict's reasoning
 MAX_QUOTE = 5_000  # the passage of a source a citation quotes
 MAX_NOTE = 5_000  # an editor's decision, a reopening, a text revision, a re-anchoring
 MAX_REASON = 2_000  # why a claim is skipped or withdrawn
+MAX_SUMMARY = 10_000  # a published fact check's summary for readers
 MAX_CITATIONS = 50  # citations per verdict
 TOO_MANY_CITATIONS = f"At most {MAX_CITATIONS} citations per verdict."
 

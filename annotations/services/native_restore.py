@@ -41,6 +41,7 @@ from annotations.models import (
     Invitation,
     Membership,
     Project,
+    Publication,
     Rating,
     Source,
     Verdict,
@@ -61,6 +62,7 @@ _MODELS: dict[str, type[Model]] = {
     "citations": Citation,
     "consensus": Consensus,
     "assignments": Assignment,
+    "publications": Publication,
 }
 # Tables that must be empty before a restore (every table of the workbench's data).
 _WORKBENCH_TABLES: tuple[type[Model], ...] = (
@@ -126,7 +128,7 @@ def _check_usernames(payload: dict[str, Any]) -> None:
             errors[f"/users/{index}"] = ["An account appears twice (same id or username)."]
     named = [("/project/created_by", payload["project"]["created_by"])]
     for name, table in export_tables.TABLES:
-        for index, item in enumerate(payload[name]):
+        for index, item in enumerate(payload.get(name, ())):
             named.extend(
                 (f"/{name}/{index}/{column}", item[column])
                 for column, kind in table
@@ -188,7 +190,7 @@ def _rows(name: str, payload: dict[str, Any], user_ids: dict[str, int], **extra:
     model = _MODELS[name]
     table = dict(export_tables.TABLES)[name]
     objects = []
-    for item in payload[name]:
+    for item in payload.get(name, ()):
         values = {
             export_tables.attribute(column, kind): export_tables.read_value(
                 kind, item[column], user_ids
@@ -280,6 +282,8 @@ def project_restore_native(*, payload: dict[str, Any]) -> Project:
         consensus_rule=policy["consensus_rule"],
         majority_threshold=policy["majority_threshold"],
         lease_minutes=policy["lease_minutes"],
+        # Optional: exports written before publishing have neither this nor publications.
+        publishing_enabled=bool(data.get("publishing_enabled", False)),
         created_by_id=user_ids[data["created_by"]] if data["created_by"] else None,
     )
     try:
@@ -342,6 +346,7 @@ def project_restore_native(*, payload: dict[str, Any]) -> Project:
                 claim.updated_at = export_tables.parse_time(item["updated_at"])
             Claim.objects.bulk_update(claims, ["created_at", "updated_at"], batch_size=500)
             _insert("assignments", _rows("assignments", payload, user_ids, project_id=project.pk))
+            _insert("publications", _rows("publications", payload, user_ids, project_id=project.pk))
             Event.objects.bulk_create(
                 [
                     Event(

@@ -61,6 +61,7 @@ def project_create(
     consensus_rule: str = ConsensusRule.UNANIMOUS,
     majority_threshold: float = 0.5,
     lease_minutes: int = 30,
+    publishing_enabled: bool = False,
     scale: Sequence[Mapping[str, Any]] | None = None,
 ) -> Project:
     """Create a project with a rating scale; the creator becomes its admin.
@@ -87,6 +88,7 @@ def project_create(
         consensus_rule=consensus_rule,
         majority_threshold=majority_threshold,
         lease_minutes=lease_minutes,
+        publishing_enabled=publishing_enabled is True,
         created_by=creator,
     )
     _validate_policy(project)
@@ -184,6 +186,7 @@ def _policy(project: Project) -> dict[str, Any]:
         "consensus_rule": project.consensus_rule,
         "majority_threshold": project.majority_threshold,
         "lease_minutes": project.lease_minutes,
+        "publishing_enabled": project.publishing_enabled,
     }
 
 
@@ -197,13 +200,17 @@ def _validate_policy(project: Project) -> None:
         errors["majority_threshold"] = "Must be at least 0.5 and below 1 (0.5 = simple majority)."
     if not isinstance(project.lease_minutes, int) or not 1 <= project.lease_minutes <= 1440:
         errors["lease_minutes"] = "Must be a whole number of minutes from 1 to 1440."
+    if not isinstance(project.publishing_enabled, bool):
+        errors["publishing_enabled"] = "Must be true or false."
     if errors:
         raise ValidationError(errors)
 
 
 @transaction.atomic
 def project_update(*, project: Project, actor: User, **changes: Any) -> Project:
-    """Change a project's name, organization or review policy. Locks the project row."""
+    """Change a project's name, organization, review policy or ``publishing_enabled``
+    (public pages and feeds). Locks the project row. Callers check the admin role (API,
+    UI settings, admin)."""
     allowed = {
         "name",
         "organization",
@@ -212,6 +219,7 @@ def project_update(*, project: Project, actor: User, **changes: Any) -> Project:
         "consensus_rule",
         "majority_threshold",
         "lease_minutes",
+        "publishing_enabled",
     }
     unknown = set(changes) - allowed
     if unknown:

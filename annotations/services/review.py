@@ -1,5 +1,6 @@
 """Consensus and the editors' decisions: the project's rule over the current verdicts,
-adjudication, reopening, publishing and withdrawing."""
+adjudication, reopening, publishing (version 1; corrections and retractions are in
+``services.publishing``) and withdrawing."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from annotations.models import (
     ClaimStatus,
     Consensus,
     ConsensusMethod,
+    Publication,
+    PublicationKind,
     Rating,
     Role,
     Verdict,
@@ -30,6 +33,7 @@ from annotations.services._base import (
     _require_storable_text,
     event_record,
 )
+from annotations.services._publication import publication_append
 from annotations.services.leases import _close_assignment
 
 
@@ -267,8 +271,10 @@ def claim_adjudicate(*, claim: Claim, editor: User, rating: str, note: str) -> C
 
 @transaction.atomic
 def claim_reopen(*, claim: Claim, editor: User, note: str) -> Claim:
-    """Reopen a resolved or published claim: its consensus stops being current (kept in
-    the history), the claim becomes disputed, reviewers may revise and editors adjudicate anew."""
+    """Reopen a resolved claim: its consensus stops being current (kept in the history),
+    the claim becomes disputed, reviewers may revise and editors adjudicate anew. A
+    published claim is never reopened (QueueConflict): it is corrected or retracted
+    (``services.publishing``)."""
     access.membership_require(user=editor, project_id=claim.project_id, role=Role.EDITOR)
     _require_storable_text(note=note)
     limits.require_lengths(note=(note, limits.MAX_NOTE))
@@ -277,21 +283,52 @@ def claim_reopen(*, claim: Claim, editor: User, note: str) -> Claim:
     if not note:
         raise ValidationError({"note": "Say why the claim is reopened."})
     if not lifecycle.allowed(claim.status, lifecycle.Action.REOPEN):
-        raise QueueConflict("Only resolved or published claims can be reopened.")
+        raise QueueConflict(str(lifecycle.TransitionRefused(claim.status, lifecycle.Action.REOPEN)))
     _consensus_supersede(claim=claim, actor=editor, note=note)
     claim_transition(claim=claim, action=lifecycle.Action.REOPEN, actor=editor, note=note)
     return claim
 
 
 @transaction.atomic
-def claim_publish(*, claim: Claim, editor: User) -> Claim:
-    """Publish a resolved claim (it then appears in ClaimReview exports)."""
+def claim_publish(
+    *, claim: Claim, editor: User, summary: str, now: dt.datetime | None = None
+) -> Publication:
+    """Publish a resolved claim: version 1 of its publication (``Publication``), a snapshot
+    of the statement, claimant, current consensus rating as the scale has it, the
+    editor's ``summary`` for readers (required), the cited sources and the appearance.
+    Locks the claim. ValidationError (nothing written) for a missing or too long summary;
+    QueueConflict unless the claim is resolved. The version then appears in the
+    ClaimReview export, and on the public pages and feeds when the project publishes.
+
+    Webhook point: ``claim.published`` fires from here once the outbox exists."""
+    now = now or timezone.now()
     access.membership_require(user=editor, project_id=claim.project_id, role=Role.EDITOR)
+    _require_storable_text(summary=summary)
+    limits.require_lengths(summary=(summary, limits.MAX_SUMMARY))
     claim = _lock_claim(claim)
+    summary = (summary or "").strip() if isinstance(summary, str) else ""
+    if not summary:
+        raise ValidationError(
+            {"summary": "Write the summary readers will see: what was checked and what was found."}
+        )
     if not lifecycle.allowed(claim.status, lifecycle.Action.PUBLISH):
         raise QueueConflict("Only resolved claims can be published.")
+    record = Consensus.objects.filter(claim=claim, is_current=True).select_related("rating").first()
+    if record is None:  # the check constraint makes this unreachable for a resolved claim
+        raise QueueConflict("This claim has no current consensus to publish.")
+    version = publication_append(
+        claim=claim,
+        kind=PublicationKind.PUBLISH,
+        editor=editor,
+        now=now,
+        consensus=record,
+        statement=claim.statement,
+        claimant=claim.claimant,
+        summary=summary,
+        rating=record.rating,
+    )
     claim_transition(claim=claim, action=lifecycle.Action.PUBLISH, actor=editor)
-    return claim
+    return version
 
 
 @transaction.atomic

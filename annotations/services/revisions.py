@@ -17,12 +17,11 @@ from django.db import transaction
 from django.db.models import Max
 
 from annotations import access
-from annotations.core import reanchor, spans
+from annotations.core import lifecycle, reanchor, spans
 from annotations.models import (
     AnchorStatus,
     Claim,
     ClaimAnchor,
-    ClaimStatus,
     Document,
     DocumentRevision,
     Event,
@@ -173,7 +172,7 @@ def document_revise(
         # revision until an editor revises the claim. A published claim is never
         # re-anchored: it keeps the span it was published with (on its revision) unless
         # the corrected text leaves that span exactly where it was.
-        published = claim.status == ClaimStatus.PUBLISHED
+        published = claim.status in lifecycle.PUBLIC
         unmoved = (placement.start, placement.end, placement.exact) == before
         frozen_span = (published and not unmoved) or (
             placement.status == reanchor.AnchorStatus.CHANGED and claim.pk in judged

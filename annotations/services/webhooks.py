@@ -45,6 +45,7 @@ from annotations.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from annotations.selectors.publishing import public_url
 from annotations.services._base import (
     QueueConflict,
     User,
@@ -349,6 +350,40 @@ def consensus_reached(
             "claim_id": claim_id,
             "rating": rating,
             "method": method,
+        },
+    )
+
+
+_PUBLICATION_EVENTS = {
+    "publish": core.CLAIM_PUBLISHED,
+    "correct": core.CLAIM_CORRECTED,
+    "retract": core.CLAIM_RETRACTED,
+}
+
+
+def claim_publication(
+    *, project: Project, claim_id: int, kind: str, number: int, rating: str
+) -> list[WebhookDelivery]:
+    """``webhooks_enqueue`` of ``claim.published``/``claim.corrected``/``claim.retracted``
+    (a publication version was appended, ``kind`` publish/correct/retract): what readers
+    now see, with the public page's address when ``PUBLIC_BASE_URL`` is set (else
+    ``url`` is null: no request to take a host from)."""
+    base = getattr(settings, "PUBLIC_BASE_URL", "")
+    url = (
+        public_url(base=base, slug=project.slug, claim_id=claim_id)
+        if base and project.publishing_enabled
+        else None
+    )
+    return webhooks_enqueue(
+        project_id=project.pk,
+        event_type=_PUBLICATION_EVENTS[kind],
+        data={
+            "project_id": project.pk,
+            "project_slug": project.slug,
+            "claim_id": claim_id,
+            "version": number,
+            "rating": rating,
+            "url": url,
         },
     )
 

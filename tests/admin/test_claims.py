@@ -206,13 +206,17 @@ class ClaimActionTests(ClaimAdminTestCase):
 
     def test_an_editor_publishes_and_a_reviewer_is_refused(self) -> None:
         self.client.force_login(self.attacker)
-        response = self.act("publish_claims", self.resolved)
+        page = self.act("publish_claims", self.resolved)
+        self.assertContains(page, '<textarea name="text"')  # asks for the readers' summary
+        response = self.act("publish_claims", self.resolved, confirm="yes", text="Checked.")
         self.assertContains(response, f"Not published: #{self.resolved.pk}")
         self.assertContains(response, access.EDITORS_ONLY)
         self.assertEqual(self.status(self.resolved), ClaimStatus.RESOLVED)
 
         self.client.force_login(self.editor)
-        response = self.act("publish_claims", self.resolved, self.open)
+        response = self.act(
+            "publish_claims", self.resolved, self.open, confirm="yes", text="Checked the data."
+        )
         self.assertContains(response, "Published: 1 claim(s).")
         self.assertContains(response, "Only resolved claims can be published.")
         self.assertEqual(self.status(self.resolved), ClaimStatus.PUBLISHED)
@@ -293,7 +297,7 @@ class ClaimActionTests(ClaimAdminTestCase):
 
     def test_a_superuser_acts_as_the_member_they_are(self) -> None:
         self.client.force_login(self.root)
-        response = self.act("publish_claims", self.resolved)
+        response = self.act("publish_claims", self.resolved, confirm="yes", text="Checked.")
         self.assertContains(response, access.NOT_A_MEMBER)
         self.assertEqual(self.status(self.resolved), ClaimStatus.RESOLVED)
 
@@ -310,7 +314,12 @@ class ClaimLifecycleAdminTests(ClaimAdminTestCase):
         self.client.force_login(self.editor)  # the publish action is an editor's, in the project
         response = self.client.post(
             admin_url(Claim, "changelist"),
-            {"action": "publish_claims", "_selected_action": [self.claim.pk], "index": "0"},
+            {
+                "action": "publish_claims",
+                "_selected_action": [self.claim.pk],
+                "confirm": "yes",
+                "text": "Checked.",
+            },
             follow=True,
         )
         self.assertContains(response, "Only resolved claims can be published.")
@@ -319,7 +328,9 @@ class ClaimLifecycleAdminTests(ClaimAdminTestCase):
     def test_a_published_claim_is_read_only_with_the_reason(self) -> None:
         for reviewer in (self.reviewer_b, self.reviewer_c):
             judge(self.claim, reviewer, "true")
-        services.claim_publish(claim=self.claim, editor=self.editor)
+        services.claim_publish(
+            claim=self.claim, editor=self.editor, summary="Checked against the official figures."
+        )
         self.client.force_login(self.editor)
         page = self.client.get(admin_url(Claim, "change", self.claim.pk))
         self.assertContains(page, "corrections come through the publishing workflow")

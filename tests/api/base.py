@@ -25,6 +25,7 @@ from annotations.models import (
     Invitation,
     Membership,
     Project,
+    Publication,
     Rating,
     Source,
     Verdict,
@@ -52,6 +53,7 @@ COUNTED_MODELS = (
     Invitation,
     WebhookEndpoint,
     WebhookDelivery,
+    Publication,
 )
 
 CLAIM_FIELDS = {
@@ -99,6 +101,7 @@ PROJECT_FIELDS = {
     "consensus_rule",
     "majority_threshold",
     "lease_minutes",
+    "publishing_enabled",
     "created_at",
     "role",
     "scale",

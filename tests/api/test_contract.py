@@ -223,7 +223,9 @@ def make_cast() -> SimpleNamespace:
     c.published = make_claim(document=c.document, actor=c.creator, exact="Others disagree")
     judge(c.published, c.reviewer_b, "true")
     judge(c.published, c.reviewer_d, "true")
-    services.claim_publish(claim=c.published, editor=c.editor)
+    services.claim_publish(
+        claim=c.published, editor=c.editor, summary="Checked against the official figures."
+    )
     c.open = make_claim(document=c.document, actor=c.creator, exact="new bridge cost $2 billion")
     for user in (c.admin, c.reviewer_a):
         services.lease_next(reviewer=user, project=c.project)

@@ -324,6 +324,25 @@ class EveryCreateEndpointTests(IdempotencyTestCase):
                 f"/claims/{self.disputed.pk}/adjudicate/",
                 {"rating": "half_true", "note": "Both partly right."},
             ),
+            # The adjudication above resolved it: publish, correct, retract.
+            (
+                "publication",
+                self.editor,
+                f"/claims/{self.disputed.pk}/publish/",
+                {"summary": "Both partly right, as the data show."},
+            ),
+            (
+                "correction",
+                self.editor,
+                f"/claims/{self.disputed.pk}/correct/",
+                {"rating": "mostly_true", "note": "Revised series."},
+            ),
+            (
+                "retraction",
+                self.editor,
+                f"/claims/{self.disputed.pk}/retract/",
+                {"note": "Wrong city."},
+            ),
         ]
 
     def test_a_repeat_writes_nothing_and_gets_the_first_answer(self) -> None:
@@ -349,6 +368,9 @@ class EveryCreateEndpointTests(IdempotencyTestCase):
             ("post", "/api/v1/claims/"),
             ("post", "/api/v1/claims/{id}/verdicts/"),
             ("post", "/api/v1/claims/{id}/adjudicate/"),
+            ("post", "/api/v1/claims/{id}/publish/"),
+            ("post", "/api/v1/claims/{id}/correct/"),
+            ("post", "/api/v1/claims/{id}/retract/"),
         }
         schema = _served_schema()
         for path, operations in schema["paths"].items():

@@ -17,7 +17,10 @@ class ClaimLifecycleApiTests(ApiTestCase):
     def publish(self) -> Claim:
         judge(self.claim, self.reviewer_a, "true")
         judge(self.claim, self.reviewer_b, "true")
-        return services.claim_publish(claim=self.claim, editor=self.editor)
+        services.claim_publish(
+            claim=self.claim, editor=self.editor, summary="Checked against the official figures."
+        )
+        return Claim.objects.get(pk=self.claim.pk)
 
     def test_the_creator_cannot_patch_a_published_claim(self) -> None:
         published = self.publish()

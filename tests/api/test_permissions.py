@@ -4,8 +4,8 @@
 Rules under test (DESIGN "API contract"): everything needs authentication (401); a
 non-member gets 404 for objects named in the URL, a 400 on the field for objects named
 in the body, and empty lists; a member below the needed role gets 403; only admins change
-a project or add members; only editors and admins create documents, adjudicate, reopen and
-publish. Permission is checked before the body is validated.
+a project or add members; only editors and admins create documents, adjudicate, reopen,
+publish, correct and retract. Permission is checked before the body is validated.
 """
 
 from __future__ import annotations
@@ -312,7 +312,31 @@ class ApiPermissionMatrixTests(ApiTestCase):
                 {"note": "New data."},
             ),
             Row(
-                "publish", "POST", f"/claims/{resolved}/publish/", statuses(401, 404, 403, 200, 200)
+                "publish",
+                "POST",
+                f"/claims/{resolved}/publish/",
+                statuses(401, 404, 403, 201, 201),
+                {"summary": "Police data show a rise."},
+            ),
+            Row(
+                "correct",
+                "POST",
+                f"/claims/{resolved}/correct/",
+                statuses(401, 404, 403, 409, 409),  # resolved, not published yet
+                {"note": "New figures.", "rating": "true"},
+            ),
+            Row(
+                "retract",
+                "POST",
+                f"/claims/{resolved}/retract/",
+                statuses(401, 404, 403, 409, 409),
+                {"note": "Wrong series."},
+            ),
+            Row(
+                "publications",
+                "GET",
+                f"/claims/{resolved}/publications/",
+                statuses(401, 404, 200, 200, 200),
             ),
             Row(
                 "withdraw",

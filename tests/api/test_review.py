@@ -258,12 +258,6 @@ class ReviewOutcomeApiTests(ApiTestCase):
         self.assertEqual(detail["ETag"], '"1"')
         self.assertEqual(detail.json()["version"], 1)
 
-        published = self.post(self.editor, self.claim_url(self.disputed, "publish"))
-        self.assertEqual(published.status_code, 200, published.content)
-        self.assertEqual(published.json()["status"], "published")
-        self.assertEqual(published.json()["consensus"]["method"], "adjudicated")
-        self.assertEqual(published["ETag"], '"1"')
-
         reopened = self.post(
             self.admin, self.claim_url(self.disputed, "reopen"), {"note": "New police data."}
         )
@@ -278,6 +272,19 @@ class ReviewOutcomeApiTests(ApiTestCase):
             {"rating": "false", "note": "n"},
         )
         self.assertEqual(again.json()["sequence"], 2)
+
+        published = self.post(
+            self.editor, self.claim_url(self.disputed, "publish"), {"summary": "Police data."}
+        )
+        self.assertEqual(published.status_code, 201, published.content)
+        self.assertEqual((published.json()["number"], published.json()["rating_key"]), (1, "false"))
+        detail = self.get(self.editor, self.claim_url(self.disputed))
+        self.assertEqual(detail.json()["status"], "published")
+        self.assertEqual(detail.json()["consensus"]["method"], "adjudicated")
+        self.assertEqual(detail["ETag"], '"1"')
+        # A published claim is never reopened: it is corrected or retracted.
+        refused = self.post(self.admin, self.claim_url(self.disputed, "reopen"), {"note": "n"})
+        self.assertEqual(refused.status_code, 409)
 
     def test_withdrawal_by_the_creator_before_any_verdict(self) -> None:
         services.lease_next(reviewer=self.reviewer_c, project=self.project)
@@ -332,9 +339,9 @@ class ReviewOutcomeApiTests(ApiTestCase):
         cases = [
             ("adjudicate", self.resolved, {"rating": "false", "note": "n"}, "Only disputed"),
             ("adjudicate", self.open, {"rating": "false", "note": "n"}, "Only disputed"),
-            ("reopen", self.open, {"note": "n"}, "Only resolved or published"),
-            ("publish", self.disputed, None, "Only resolved"),
-            ("publish", self.open, None, "Only resolved"),
+            ("reopen", self.open, {"note": "n"}, "Only resolved claims can be reopened"),
+            ("publish", self.disputed, {"summary": "s"}, "Only resolved"),
+            ("publish", self.open, {"summary": "s"}, "Only resolved"),
         ]
         for action, claim, body, reason in cases:
             with self.subTest(action=action, claim=claim.status), self.assertNothingWritten():

@@ -7,7 +7,7 @@ on the disputes page. Blind review is checked in the UI: reviewer3 sees reviewer
 verdict only after submitting their own.
 
 The queue hands out the oldest eligible claim first, so before the flow starts the editor
-withdraws the ten demo claims through ``services.claim_withdraw``: the new claim is then
+withdraws the demo claims still in review (the first one is published by ``load_demo``) through ``services.claim_withdraw``: the new claim is then
 the only one in the queue, and "Review next" leads straight to it.
 """
 
@@ -55,7 +55,8 @@ def _prepare_demo() -> tuple[Project, Document]:
         project=project, actor=admin, required_reviews=2, consensus_rule="unanimous"
     )
     editor = project.memberships.get(user__username="editor").user
-    for claim in Claim.objects.filter(project=project):
+    # The demo's published claim is out of the queue already (and never withdrawn).
+    for claim in Claim.objects.filter(project=project, status="in_review"):
         services.claim_withdraw(
             claim=claim, actor=editor, reason="Browser test: keep the queue to the new claim."
         )

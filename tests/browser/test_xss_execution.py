@@ -146,3 +146,28 @@ def test_no_stored_payload_runs_in_the_admin(new_page, live_server, poisoned) ->
         "/admin/annotations/event/",
     ):
         _visit(page, live_server.url + path, evil, dialogs)
+
+
+def test_no_stored_payload_runs_on_the_public_pages(new_page, live_server, poisoned) -> None:
+    """Issue 15: an anonymous reader's public page of a published claim whose every field
+    carries the payloads. The ClaimReview JSON-LD data block is the page's one script
+    without a src; it parses as JSON and holds the payload as a value."""
+    claim, editor, project = poisoned["claim"], poisoned["editor"], poisoned["project"]
+    services.claim_adjudicate(claim=claim, editor=editor, rating="false", note=f"N {POLYGLOT}")
+    services.claim_publish(claim=claim, editor=editor, summary=f"Summary {POLYGLOT}")
+    services.project_update(project=project, actor=project.created_by, publishing_enabled=True)
+    page = new_page()
+    evil, dialogs = _watch(page)
+    base = f"{live_server.url}/fact-checks/{project.slug}/"
+    for url in (base, f"{base}{claim.pk}/"):
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+        assert page.locator(INJECTED).count() == 0, url
+        assert page.locator('script:not([src]):not([type="application/ld+json"])').count() == 0
+        assert "<script>alert(1)</script>" in page.locator("body").inner_text(), url
+        assert not dialogs and not evil and not page.js_errors, (url, dialogs, evil)
+    node = page.evaluate(
+        "JSON.parse(document.querySelector('script[type=\"application/ld+json\"]').textContent)"
+    )
+    assert node["claimReviewed"] == f"S {POLYGLOT}"
+    assert node["reviewBody"] == f"Summary {POLYGLOT}"

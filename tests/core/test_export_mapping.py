@@ -145,8 +145,8 @@ def test_claimreview_skips_claims_without_a_current_consensus() -> None:
         "is_current": True,
         "verdicts": [],
     }
-    native["claims"][0].update(status="resolved", consensus=[decided])
-    native["claims"][1].update(status="resolved", consensus=[{**decided, "is_current": False}])
+    native["claims"][0].update(status="published", consensus=[decided])
+    native["claims"][1].update(status="published", consensus=[{**decided, "is_current": False}])
     nodes = export_mapping.to_claimreview(
         native, organization={"name": "Desk"}, claim_url=lambda i: f"https://example.org/c/{i}"
     )
@@ -155,6 +155,14 @@ def test_claimreview_skips_claims_without_a_current_consensus() -> None:
     assert nodes[0]["reviewRating"]["ratingValue"] == 1
     assert "appearance" not in nodes[0]["itemReviewed"]  # the document has no URL
     assert_claimreview_valid(nodes[0])
+    # Resolved is not published (issue 15): a resolved claim is no fact check yet.
+    native["claims"][0].update(status="resolved")
+    assert (
+        export_mapping.to_claimreview(
+            native, organization={"name": "Desk"}, claim_url=lambda i: f"https://example.org/c/{i}"
+        )
+        == []
+    )
 
 
 def test_claimreview_needs_an_organization_name_or_web_url() -> None:

@@ -1,6 +1,7 @@
 """Tests for annotations.core.lifecycle, the claim state machine: the table as the issue
 states it, every state reachable, no transition outside the table, published claims never
-revised in place, and the paths an import replays. Pure, no database.
+revised or reopened in place (corrected or retracted instead), and the paths an import
+replays. Pure, no database.
 """
 
 import pytest
@@ -20,7 +21,10 @@ TABLE = [
     ("disputed", "adjudicate", "resolved"),
     ("resolved", "publish", "published"),
     ("resolved", "reopen", "disputed"),
-    ("published", "reopen", "disputed"),
+    ("published", "correct", "corrected"),
+    ("corrected", "correct", "corrected"),
+    ("published", "retract", "retracted"),
+    ("corrected", "retract", "retracted"),
     ("disputed", "revise", "in_review"),
     ("resolved", "revise", "in_review"),
     ("in_review", "withdraw", "withdrawn"),
@@ -38,6 +42,19 @@ REFUSED = [
     ("in_review", "adjudicate"),
     ("resolved", "adjudicate"),
     ("published", "publish"),
+    # Publishing: a published claim is never reopened (the integrity finding), nor revised
+    ("published", "reopen"),
+    ("corrected", "reopen"),
+    ("corrected", "revise"),
+    ("corrected", "withdraw"),
+    ("corrected", "publish"),
+    ("resolved", "correct"),
+    ("resolved", "retract"),
+    ("disputed", "correct"),
+    ("retracted", "correct"),
+    ("retracted", "publish"),
+    ("retracted", "reopen"),
+    ("withdrawn", "retract"),
 ]
 
 
@@ -68,9 +85,22 @@ def test_withdrawn_is_final() -> None:
     assert lifecycle.actions_from("withdrawn") == []
 
 
-def test_the_planned_publishing_states_are_not_reachable_yet() -> None:
-    assert set(lifecycle.PLANNED) == {"corrected", "retracted"}
-    assert not set(lifecycle.PLANNED) & {s.value for s in lifecycle.reachable()}
+def test_retracted_is_final_and_published_leads_only_to_corrections_and_retraction() -> None:
+    assert lifecycle.actions_from("retracted") == []
+    assert set(lifecycle.actions_from("published")) == {Action.CORRECT, Action.RETRACT}
+    assert set(lifecycle.actions_from("corrected")) == {Action.CORRECT, Action.RETRACT}
+
+
+def test_corrected_is_decided_and_public_states_are_the_published_ones() -> None:
+    assert Status.CORRECTED in lifecycle.DECIDED
+    assert Status.RETRACTED in lifecycle.FINAL
+    assert {Status.PUBLISHED, Status.CORRECTED, Status.RETRACTED} == lifecycle.PUBLIC
+    assert {Status.PUBLISHED, Status.CORRECTED} == lifecycle.IN_FEED
+    assert lifecycle.path_to("retracted") == [
+        Action.DECIDE_RESOLVED,
+        Action.PUBLISH,
+        Action.RETRACT,
+    ]
 
 
 def test_decided_and_undecided_states_partition_the_live_states() -> None:
@@ -123,5 +153,5 @@ def test_path_to_replays_every_state_through_the_table(target: str) -> None:
 
 
 def test_path_to_an_unknown_state_is_none() -> None:
-    assert lifecycle.path_to("corrected") is None
+    assert lifecycle.path_to("archived") is None
     assert lifecycle.needs_consensus("published") and not lifecycle.needs_consensus("disputed")

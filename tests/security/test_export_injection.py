@@ -102,6 +102,9 @@ class ExportInjectionTests(World, TestCase):
                     )
                 ],
             )
+            # The ClaimReview export carries published fact checks: publish each, with the
+            # hostile string as the readers' summary too.
+            services.claim_publish(claim=claim, editor=cls.editor, summary=TRICKY[index])
 
     def exports(self) -> dict[str, bytes]:
         client = self.api(self.editor)

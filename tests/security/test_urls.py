@@ -176,6 +176,7 @@ class UrlRenderingTests(World, TestCase):
             claim=self.blind, reviewer=self.reviewer_a, rating="false", confidence="low"
         )
         services.claim_adjudicate(claim=self.blind, editor=self.editor, rating="false", note="n")
+        services.claim_publish(claim=self.blind, editor=self.editor, summary="Checked.")
         response = self.api(self.editor).get(
             f"{API}/documents/{self.document.pk}/export/", {"format": "claimreview"}
         )

@@ -209,7 +209,9 @@ class ExportScenario(Personas, TestCase):
         services.claim_adjudicate(
             claim=c0, editor=cls.editor, rating="mostly_false", note="Official data show 17%."
         )
-        services.claim_publish(claim=c0, editor=cls.editor)
+        services.claim_publish(
+            claim=c0, editor=cls.editor, summary="Checked against the official figures."
+        )
 
     def native(self, user: Any) -> dict[str, Any]:
         return selectors.document_native(document=Document.objects.get(pk=self.doc.pk), user=user)

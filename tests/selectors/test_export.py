@@ -23,8 +23,8 @@ from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
 from annotations import selectors, services
-from annotations.core import export_mapping, spans
-from annotations.models import ClaimStatus, Consensus, Document
+from annotations.core import export_mapping, publishing, spans
+from annotations.models import ClaimStatus, Document, Publication
 from annotations.services import CitationInput
 from tests.factories import (
     Personas,
@@ -195,11 +195,23 @@ class BlindReviewExportTests(ExportScenario):
 
 
 class ClaimReviewExportTests(ExportScenario):
+    """Issue 15: the ClaimReview export carries published versions only (the scenario
+    publishes c0; here c2 and c3 too), each ``url`` the public page."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        for claim in (cls.claims[2], cls.claims[3]):
+            services.claim_publish(claim=claim, editor=cls.editor, summary="What we found.")
+
     def nodes(self) -> list[dict[str, Any]]:
         document = Document.objects.get(pk=self.doc.pk)
         return selectors.document_claimreview(
             document=document, user=self.editor, request_base=BASE
         )
+
+    def public(self, claim: Any) -> str:
+        return f"{BASE}/fact-checks/{self.project.slug}/{claim.pk}/"
 
     def test_each_node_validates_against_the_claimreview_schema(self) -> None:
         nodes = self.nodes()
@@ -208,12 +220,16 @@ class ClaimReviewExportTests(ExportScenario):
             with self.subTest(url=node["url"]):
                 assert_claimreview_valid(node)
 
-    def test_it_includes_only_resolved_and_published_claims_with_consensus(self) -> None:
-        urls = [node["url"] for node in self.nodes()]
+    def test_it_includes_only_published_claims_and_drops_retracted_ones(self) -> None:
         c0, c1, c2, c3, c4, c5 = self.claims
-        self.assertEqual(urls, [f"{BASE}{c.get_absolute_url()}" for c in (c0, c2, c3)])
-        for excluded in (c1, c4, c5):
-            self.assertNotIn(f"{BASE}{excluded.get_absolute_url()}", urls)
+        self.assertEqual(
+            [node["url"] for node in self.nodes()], [self.public(c) for c in (c0, c2, c3)]
+        )
+        services.claim_retract(claim=c3, editor=self.editor, note="Not a claim: satire.")
+        urls = [node["url"] for node in self.nodes()]
+        self.assertEqual(urls, [self.public(c) for c in (c0, c2)])
+        for excluded in (c1, c3, c4, c5):
+            self.assertNotIn(self.public(excluded), urls)
 
     def test_ordinal_ratings_carry_the_scale_and_others_only_their_label(self) -> None:
         c0, c2, c3 = self.nodes()
@@ -234,7 +250,7 @@ class ClaimReviewExportTests(ExportScenario):
         )
 
     def test_it_names_the_desk_as_author_and_the_claimant_as_claim_author(self) -> None:
-        c0, c2, c3 = self.nodes()
+        c0, _c2, c3 = self.nodes()
         self.assertEqual(
             c0["author"],
             {
@@ -244,6 +260,7 @@ class ClaimReviewExportTests(ExportScenario):
             },
         )
         self.assertEqual(c0["claimReviewed"], C0)
+        self.assertEqual(c0["reviewBody"], "Checked against the official figures.")
         self.assertEqual(c0["itemReviewed"]["author"], {"@type": "Person", "name": "the mayor"})
         self.assertEqual(
             c0["itemReviewed"]["appearance"],
@@ -254,13 +271,10 @@ class ClaimReviewExportTests(ExportScenario):
                 "datePublished": "2024-03-05",
             },
         )
-        self.assertNotIn("firstAppearance", c0["itemReviewed"])
-        # The publisher of the document is the claimant: an organization, first appearance.
-        self.assertEqual(c2["itemReviewed"]["author"]["@type"], "Organization")
-        self.assertEqual(c2["itemReviewed"]["firstAppearance"], c2["itemReviewed"]["appearance"])
         self.assertNotIn("author", c3["itemReviewed"])
-        decided = Consensus.objects.get(claim=self.claims[0], is_current=True).decided_at
-        self.assertEqual(c0["datePublished"], decided.astimezone(dt.UTC).date().isoformat())
+        published = Publication.objects.get(claim=self.claims[0]).published_at
+        self.assertEqual(c0["datePublished"], publishing.utc_iso(published))
+        self.assertNotIn("dateModified", c0)
 
 
 class WebAnnotationExportTests(ExportScenario):

@@ -14,6 +14,7 @@ from annotations.models import (
     Citation,
     Consensus,
     Event,
+    Publication,
     Source,
     Verdict,
 )
@@ -78,7 +79,7 @@ class QueueTestCase(Personas, TestCase):
     def row_counts() -> dict[str, int]:
         return {
             model.__name__: model.objects.count()
-            for model in (Verdict, Citation, Source, Event, Consensus, Assignment)
+            for model in (Verdict, Citation, Source, Event, Consensus, Assignment, Publication)
         }
 
     def assertWritesNothing(self, before: dict[str, int]) -> None:

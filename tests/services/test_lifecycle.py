@@ -36,7 +36,10 @@ class LifecycleTestCase(ServiceTestCase):
 
     def published_claim(self) -> Claim:
         claim = self.resolved_claim()
-        return services.claim_publish(claim=claim, editor=self.editor)
+        services.claim_publish(
+            claim=claim, editor=self.editor, summary="Checked against the official figures."
+        )
+        return self.fresh(claim)
 
 
 class FrozenAfterTheFirstVerdictTests(LifecycleTestCase):
@@ -71,11 +74,12 @@ class FrozenAfterTheFirstVerdictTests(LifecycleTestCase):
             "re-anchor": lambda: services.claim_reanchor(
                 claim=claim, actor=self.creator, start=claim.start, end=claim.end
             ),
+            "reopen": lambda: services.claim_reopen(claim=claim, editor=self.editor, note="No."),
         }
         for name, call in calls.items():
             with self.subTest(name), self.assertRaises(QueueConflict) as ctx:
                 call()
-            self.assertIn("publishing workflow", str(ctx.exception))
+            self.assertRegex(str(ctx.exception), "publishing workflow|corrected instead")
         after = self.fresh(claim)
         self.assertEqual((after.status, after.statement), (ClaimStatus.PUBLISHED, claim.statement))
         self.assertEqual(Event.objects.count(), before)
@@ -262,13 +266,16 @@ class StatusAndVersionTests(LifecycleTestCase):
         judge(claim, self.reviewer_a, "true")
         judge(claim, self.reviewer_b, "false")
         services.claim_adjudicate(claim=claim, editor=self.editor, rating="true", note="Data.")
-        services.claim_publish(claim=claim, editor=self.editor)
-        services.claim_reopen(claim=claim, editor=self.editor, note="New data.")
+        services.claim_publish(
+            claim=claim, editor=self.editor, summary="Checked against the official figures."
+        )
+        services.claim_correct(claim=claim, editor=self.editor, rating="false", note="New data.")
+        services.claim_retract(claim=claim, editor=self.editor, note="Wrong series.")
         self.assertEqual(self.fresh(claim).version, 1)
 
     def test_the_database_refuses_a_decided_claim_without_consensus(self) -> None:
         claim = make_claim(document=self.document, actor=self.creator, exact="crime fell 20%")
-        for status in (ClaimStatus.PUBLISHED, ClaimStatus.RESOLVED):
+        for status in (ClaimStatus.PUBLISHED, ClaimStatus.CORRECTED, ClaimStatus.RESOLVED):
             with (
                 self.subTest(status=status),
                 self.assertRaises(IntegrityError),
@@ -288,7 +295,9 @@ class StatusAndVersionTests(LifecycleTestCase):
     def test_every_status_change_goes_through_the_table(self) -> None:
         claim = make_claim(document=self.document, actor=self.creator, exact="crime fell 20%")
         refused = {
-            "publish": lambda: services.claim_publish(claim=claim, editor=self.editor),
+            "publish": lambda: services.claim_publish(
+                claim=claim, editor=self.editor, summary="Checked against the official figures."
+            ),
             "adjudicate": lambda: services.claim_adjudicate(
                 claim=claim, editor=self.editor, rating="true", note="n"
             ),

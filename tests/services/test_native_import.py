@@ -28,6 +28,7 @@ from annotations.models import (
     Event,
     Membership,
     Project,
+    Publication,
     Rating,
     Source,
     Verdict,
@@ -135,7 +136,7 @@ class RoundTripTests(ExportScenario):
         # (withdrawn is the one status the lifecycle lets hold either).
         Claim.objects.update(status="withdrawn", consensus=None)
         for model in (
-            Event, Consensus, Citation, Verdict, Assignment, Claim, Document, Source, Rating,
+            Event, Publication, Consensus, Citation, Verdict, Assignment, Claim, Document, Source, Rating,
             Membership, Project,
         ):  # fmt: skip
             model.objects.all().delete()

@@ -37,14 +37,17 @@ from tests.factories import judge, take
 
 
 def build_history() -> Project:
-    """The demo desk, then: claim 1 resolved, revised by the editor into version 2,
+    """The demo desk (its first claim published by load_demo), then: claim 1 resolved, revised by the editor into version 2,
     judged again and published; claim 2 disputed, a post-reveal revision, adjudicated;
     claim 3 leased; the document's text corrected (claims move, anchors kept)."""
     call_command("load_demo", stdout=StringIO(), stderr=StringIO())
     project = Project.objects.get(slug="demo")
     users = get_user_model().objects
     editor, r1, r2 = (users.get(username=name) for name in ("editor", "reviewer1", "reviewer2"))
-    first, second, third = Claim.objects.filter(project=project).order_by("id")[:3]
+    # The demo publishes its first claim (load_demo); the history starts on the others.
+    first, second, third = Claim.objects.filter(project=project, status="in_review").order_by("id")[
+        :3
+    ]
     judge(first, r1, "true")
     judge(first, r2, "true")
     judge(second, r1, "mostly_false")
@@ -61,7 +64,11 @@ def build_history() -> Project:
     )
     judge(first, r1, "mostly_true")
     judge(first, r2, "mostly_true")
-    services.claim_publish(claim=Claim.objects.get(pk=first.pk), editor=editor)
+    services.claim_publish(
+        claim=Claim.objects.get(pk=first.pk),
+        editor=editor,
+        summary="Checked against the official figures.",
+    )
     take(third, r1)
     document = Document.objects.get(project=project)
     services.document_revise(
@@ -128,10 +135,16 @@ class LosslessExportTests(TransactionTestCase):
         # Every account a row or an event names, with its id.
         ids = {user["id"] for user in payload["users"]}
         self.assertTrue({e["actor"] for e in events if e["actor"]} <= ids)
-        # Leases: six ended by a verdict, one still held.
+        # Leases: eight ended by a verdict (two of them the demo's published claim), one held.
         self.assertEqual(
-            sorted(a["state"] for a in payload["assignments"]), ["leased"] + ["submitted"] * 6
+            sorted(a["state"] for a in payload["assignments"]), ["leased"] + ["submitted"] * 8
         )
+        # Publication versions: the demo's published claim and claim 1 of the history.
+        self.assertEqual(
+            [(p["number"], p["kind"]) for p in payload["publications"]],
+            [(1, "publish"), (1, "publish")],
+        )
+        self.assertIs(payload["project"]["publishing_enabled"], True)
 
     def test_a_restore_into_an_empty_database_gives_the_same_export(self) -> None:
         text = dumps(self.payload)
@@ -154,9 +167,9 @@ class LosslessExportTests(TransactionTestCase):
         self.assertGreater(user.pk, max(u["id"] for u in self.payload["users"]))
         claim = Claim.objects.order_by("-id").first()
         revised = services.claim_revise(
-            claim=Claim.objects.get(pk=self.payload["claims"][1]["id"]),
+            claim=Claim.objects.get(pk=self.payload["claims"][2]["id"]),
             actor=get_user_model().objects.get(username="editor"),
-            expected_version=Claim.objects.get(pk=self.payload["claims"][1]["id"]).version,
+            expected_version=Claim.objects.get(pk=self.payload["claims"][2]["id"]).version,
             statement="South Korea will not receive further deployments.",
         )
         self.assertIsNotNone(claim)

@@ -68,6 +68,7 @@ class ProjectCreateTests(ServiceTestCase):
                 "consensus_rule": "majority",
                 "majority_threshold": 0.6,
                 "lease_minutes": 15,
+                "publishing_enabled": False,
                 "scale": [
                     {"key": key, "label": label, "ordinal": ordinal, "position": position}
                     for position, (key, label, ordinal) in enumerate(services.DEFAULT_SCALE)

@@ -267,11 +267,18 @@ class ClaimReopenTests(EditorTestCase):
         )
         self.assertEqual(self.fresh(self.resolved).status, ClaimStatus.RESOLVED)
 
-    def test_it_reopens_a_published_claim(self) -> None:
-        services.claim_publish(claim=self.resolved, editor=self.editor)
-        claim = services.claim_reopen(claim=self.resolved, editor=self.editor, note="Correction")
-        self.assertEqual(claim.status, ClaimStatus.DISPUTED)
-        self.assertFalse(Consensus.objects.filter(claim=self.resolved, is_current=True).exists())
+    def test_it_never_reopens_a_published_claim(self) -> None:
+        # The integrity finding: reopening a published claim let an editor revise what
+        # readers saw; a published claim is corrected or retracted instead.
+        services.claim_publish(
+            claim=self.resolved, editor=self.editor, summary="Checked against the official figures."
+        )
+        before = self.row_counts()
+        with self.assertRaises(QueueConflict) as ctx:
+            services.claim_reopen(claim=self.resolved, editor=self.editor, note="Correction")
+        self.assertIn("corrected instead", str(ctx.exception))
+        self.assertWritesNothing(before)
+        self.assertEqual(self.fresh(self.resolved).status, ClaimStatus.PUBLISHED)
 
     def test_it_lets_reviewers_revise_after_a_reopen_and_leaves_the_decision_to_editors(
         self,
@@ -317,25 +324,40 @@ class ClaimReopenTests(EditorTestCase):
 class ClaimPublishTests(EditorTestCase):
     def test_it_publishes_a_resolved_claim(self) -> None:
         since = self.last_event_id()
-        claim = services.claim_publish(claim=self.resolved, editor=self.editor)
-        self.assertEqual(claim.status, ClaimStatus.PUBLISHED)
+        version = services.claim_publish(
+            claim=self.resolved, editor=self.editor, summary="Checked against the official figures."
+        )
+        self.assertEqual((version.number, version.kind), (1, "publish"))
         self.assertEqual(self.fresh(self.resolved).status, ClaimStatus.PUBLISHED)
-        self.assertEqual(self.verbs_since(since), ["claim.status"])
-        self.assertEqual(Event.objects.get(id__gt=since).after, {"status": "published"})
+        self.assertEqual(self.verbs_since(since), ["publication.publish", "claim.status"])
+        self.assertEqual(
+            Event.objects.filter(id__gt=since, verb="claim.status").get().after,
+            {"status": "published"},
+        )
 
     def test_it_publishes_only_resolved_claims(self) -> None:
         services.claim_withdraw(claim=self.in_review, actor=self.editor, reason="Dup", now=T0)
-        published = services.claim_publish(claim=self.resolved, editor=self.editor)
-        for claim in (self.disputed, self.in_review, published):
+        services.claim_publish(
+            claim=self.resolved, editor=self.editor, summary="Checked against the official figures."
+        )
+        for claim in (self.disputed, self.in_review, self.resolved):
             with self.subTest(status=self.fresh(claim).status):
                 before = self.row_counts()
                 with self.assertRaises(QueueConflict):
-                    services.claim_publish(claim=claim, editor=self.editor)
+                    services.claim_publish(
+                        claim=claim,
+                        editor=self.editor,
+                        summary="Checked against the official figures.",
+                    )
                 self.assertWritesNothing(before)
 
     def test_it_refuses_reviewers(self) -> None:
         with self.assertRaises(PermissionDenied):
-            services.claim_publish(claim=self.resolved, editor=self.reviewer_a)
+            services.claim_publish(
+                claim=self.resolved,
+                editor=self.reviewer_a,
+                summary="Checked against the official figures.",
+            )
         self.assertEqual(self.fresh(self.resolved).status, ClaimStatus.RESOLVED)
 
 
@@ -379,7 +401,9 @@ class ClaimWithdrawTests(EditorTestCase):
         self.assertEqual(claim.status, ClaimStatus.WITHDRAWN)
 
     def test_it_refuses_bad_withdrawals(self) -> None:
-        services.claim_publish(claim=self.resolved, editor=self.editor)
+        services.claim_publish(
+            claim=self.resolved, editor=self.editor, summary="Checked against the official figures."
+        )
         services.claim_withdraw(claim=self.disputed, actor=self.editor, reason="Dup", now=T0)
         cases = (
             ("creator after a verdict", {"actor": self.creator}, PermissionDenied),

@@ -296,7 +296,11 @@ class VerdictRevisionTests(QueueTestCase):
         for status in (ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED):
             with self.subTest(status=status):
                 if status == ClaimStatus.PUBLISHED:
-                    services.claim_publish(claim=self.claims[0], editor=self.editor)
+                    services.claim_publish(
+                        claim=self.claims[0],
+                        editor=self.editor,
+                        summary="Checked against the official figures.",
+                    )
                 before = self.row_counts()
                 with self.assertRaises(QueueConflict):
                     services.verdict_submit(

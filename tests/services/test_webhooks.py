@@ -203,6 +203,33 @@ class OutboxTests(WebhookTestCase):
         self.assertEqual(delivery.payload["data"]["method"], "adjudicated")
         self.assertNotIn("editor", json.dumps(delivery.payload))
 
+    @override_settings(PUBLIC_BASE_URL="https://factchecks.example.org")
+    def test_publishing_correcting_and_retracting_are_sent_with_the_public_page(self) -> None:
+        self.endpoint(event_types=["claim.published", "claim.corrected", "claim.retracted"])
+        services.project_update(project=self.project, actor=self.admin, publishing_enabled=True)
+        claim = make_claim(
+            document=self.document, actor=self.creator, exact="crime fell 20% last year"
+        )
+        judge(claim, self.reviewer_a, "false")
+        judge(claim, self.reviewer_b, "false")
+        self.assertFalse(WebhookDelivery.objects.exists())  # consensus.reached not subscribed
+        claim = Claim.objects.get(pk=claim.pk)
+        services.claim_publish(claim=claim, editor=self.editor, summary="It rose.")
+        services.claim_correct(
+            claim=claim, editor=self.editor, note="Wording.", statement="Crime fell by a fifth"
+        )
+        services.claim_retract(claim=claim, editor=self.editor, note="Wrong article.")
+        deliveries = list(WebhookDelivery.objects.order_by("pk"))
+        self.assertEqual(
+            [(d.event_type, d.payload["data"]["version"]) for d in deliveries],
+            [("claim.published", 1), ("claim.corrected", 2), ("claim.retracted", 3)],
+        )
+        self.assertEqual(
+            deliveries[0].payload["data"]["url"],
+            f"https://factchecks.example.org/fact-checks/{self.project.slug}/{claim.pk}/",
+        )
+        self.assertEqual(deliveries[0].payload["data"]["rating"], "false")
+
 
 @local()
 class DeliveryTests(WebhookTestCase):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from django.test import Client
 from django.urls import reverse
 
 from annotations import services
-from annotations.models import Claim, ClaimStatus, Consensus, ConsensusMethod
+from annotations.models import Claim, ClaimStatus, Consensus, ConsensusMethod, Publication
 from tests.factories import judge, make_claim
 from tests.ui.reviewing_base import ReviewViewTestCase
 
@@ -109,10 +110,6 @@ class DisputesTests(ReviewViewTestCase):
 
     def test_reopen_and_publish_from_the_claim_page(self) -> None:
         self.login(self.editor)
-        response = self.client.post(self.action("publish", self.resolved), {"origin": "claim"})
-        self.assertRedirects(response, self.resolved.get_absolute_url())
-        self.resolved.refresh_from_db()
-        self.assertEqual(self.resolved.status, ClaimStatus.PUBLISHED)
         response = self.client.post(
             self.action("reopen", self.resolved),
             {"note": "New data came out", "origin": "claim"},
@@ -133,11 +130,79 @@ class DisputesTests(ReviewViewTestCase):
         self.assertIn("superseded", html)
         self.assertIn("decided by editor", html)
         self.assertIn("Revised figures", html)
+        self.assertIn('name="summary"', html)  # the publish form asks for the summary
+        # Publishing needs the summary: without it the form comes back with the error.
+        refused = self.client.post(self.action("publish", self.resolved), {"origin": "claim"})
+        self.assertEqual(refused.status_code, 422)
+        self.resolved.refresh_from_db()
+        self.assertEqual(self.resolved.status, ClaimStatus.RESOLVED)
+        response = self.client.post(
+            self.action("publish", self.resolved),
+            {"origin": "claim", "summary": "Revised figures show a rise."},
+        )
+        self.assertRedirects(response, self.resolved.get_absolute_url())
+        self.resolved.refresh_from_db()
+        self.assertEqual(self.resolved.status, ClaimStatus.PUBLISHED)
+
+    def test_an_editor_corrects_and_retracts_from_the_claim_page(self) -> None:
+        services.claim_publish(claim=self.resolved, editor=self.editor, summary="It rose.")
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(self.editor)
+        page = client.get(self.resolved.get_absolute_url())
+        html = page.content.decode()
+        self.assertIn("Published versions", html)
+        self.assertIn("Publish correction", html)
+        self.assertNotIn(self.action("reopen", self.resolved), html)  # published: no reopen
+        token = page.context["csrf_token"]
+        nothing = client.post(
+            self.action("correct", self.resolved),
+            {
+                "origin": "claim",
+                "note": "Typo.",
+                "summary": "It rose.",
+                "csrfmiddlewaretoken": token,
+            },
+            HTTP_HX_REQUEST="true",
+        )
+        # htmx gets the fragment back (always 200) with the form and its error.
+        self.assertEqual(nothing.status_code, 200)
+        self.assertNotIn("<html", nothing.content.decode())
+        self.assertIn("A correction changes what was published", nothing.content.decode())
+        self.assertEqual(Publication.objects.filter(claim=self.resolved).count(), 1)
+        done = client.post(
+            self.action("correct", self.resolved),
+            {
+                "origin": "claim",
+                "rating": "half_true",
+                "note": "Revised series.",
+                "summary": "It rose.",
+                "csrfmiddlewaretoken": token,
+            },
+        )
+        self.assertEqual(done.status_code, 302)
+        self.resolved.refresh_from_db()
+        self.assertEqual(self.resolved.status, ClaimStatus.CORRECTED)
+        latest = Publication.objects.filter(claim=self.resolved).latest("number")
+        self.assertEqual(
+            (latest.number, latest.rating_key, latest.summary), (2, "half_true", "It rose.")
+        )
+        client.post(
+            self.action("retract", self.resolved),
+            {"origin": "claim", "note": "Wrong city.", "csrfmiddlewaretoken": token},
+        )
+        self.resolved.refresh_from_db()
+        self.assertEqual(self.resolved.status, ClaimStatus.RETRACTED)
+        self.assertEqual(
+            list(Publication.objects.filter(claim=self.resolved).values_list("kind", flat=True)),
+            ["publish", "correct", "retract"],
+        )
 
     def test_publishing_a_disputed_claim_is_a_message(self) -> None:
         self.login(self.editor)
         response = self.client.post(
-            self.action("publish", self.disputed), {"origin": "disputes"}, follow=True
+            self.action("publish", self.disputed),
+            {"origin": "disputes", "summary": "Readers' summary."},
+            follow=True,
         )
         self.assertContains(response, "Only resolved claims can be published.")
         self.disputed.refresh_from_db()

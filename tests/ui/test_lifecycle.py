@@ -28,7 +28,9 @@ class ClaimLifecycleUiTests(ReviewViewTestCase):
     def publish(self) -> None:
         judge(self.claim, self.reviewer_a, "true")
         judge(self.claim, self.reviewer_b, "true")
-        services.claim_publish(claim=self.claim, editor=self.editor)
+        services.claim_publish(
+            claim=self.claim, editor=self.editor, summary="Checked against the official figures."
+        )
 
     def test_an_editor_cannot_edit_a_published_claim(self) -> None:
         self.publish()

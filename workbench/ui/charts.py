@@ -12,7 +12,7 @@ _LABEL_WIDTH = 130
 _BAR_MAX = 240
 _ROW = 26
 _PROGRESS_WIDTH = 400
-_PROGRESS_ORDER = ("published", "resolved", "disputed", "in_review")
+_PROGRESS_ORDER = ("published", "corrected", "resolved", "disputed", "in_review")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +83,7 @@ def verdict_chart(distribution: list[selectors.RatingCount]) -> dict[str, object
 
 
 def progress_chart(dashboard: selectors.ProjectDashboard) -> dict[str, object]:
-    """A stacked bar of the non-withdrawn claims by status; widths add up to the full bar."""
+    """A stacked bar of the claims neither withdrawn nor retracted, by status; widths add up to the full bar."""
     counts = {row.status: row for row in dashboard.status_counts}
     total = dashboard.active_claims
     segments, done = [], 0

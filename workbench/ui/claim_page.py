@@ -20,7 +20,10 @@ from workbench.ui.forms import (
     CitationFormSet,
     ClaimEditForm,
     ClaimReviseForm,
+    CorrectForm,
+    PublishForm,
     ReopenForm,
+    RetractForm,
     SkipForm,
     VerdictForm,
 )
@@ -48,7 +51,16 @@ def editor_forms(claim_id: int, ratings: list[Rating]) -> dict[str, Any]:
     return {
         "adjudicate_form": AdjudicateForm(ratings=ratings, auto_id=f"adjudicate-{claim_id}-%s"),
         "reopen_form": ReopenForm(auto_id=f"reopen-{claim_id}-%s"),
+        "publish_form": PublishForm(auto_id=f"publish-{claim_id}-%s"),
     }
+
+
+def correct_initial(claim: Claim) -> dict[str, str]:
+    """The correction form starts from the latest published version's wording."""
+    latest = selectors.publications_of_claim(claim=claim).last()
+    if latest is None:
+        return {}
+    return {"statement": latest.statement, "claimant": latest.claimant, "summary": latest.summary}
 
 
 def _claim_forms(claim: Claim, review: selectors.ClaimReview) -> dict[str, Any]:
@@ -86,6 +98,17 @@ def _claim_forms(claim: Claim, review: selectors.ClaimReview) -> dict[str, Any]:
         "citation_formset": citation_formset(claim, initial=citations),
         "skip_form": SkipForm(auto_id="skip-%s"),
         **editor_forms(claim.pk, review.ratings),
+        "correct_form": CorrectForm(
+            ratings=review.ratings,
+            initial=correct_initial(claim) if review.can_correct else {},
+            auto_id=f"correct-{claim.pk}-%s",
+        ),
+        "retract_form": RetractForm(auto_id=f"retract-{claim.pk}-%s"),
+        "public_url": (
+            reverse("public:factcheck-detail", kwargs={"slug": claim.project.slug, "pk": claim.pk})
+            if review.publications and claim.project.publishing_enabled
+            else ""
+        ),
     }
 
 

@@ -266,6 +266,76 @@ class ReopenForm(EditorActionForm):
     )
 
 
+class PublishForm(EditorActionForm):
+    form_key = "publish_form"
+    summary = forms.CharField(
+        label="Summary for readers",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=limits.MAX_SUMMARY,
+        help_text="Shown on the public page and in the ClaimReview: what was checked, what was found.",
+    )
+
+
+class CorrectForm(EditorActionForm):
+    form_key = "correct_form"
+    rating = forms.ChoiceField(label="New rating", required=False)
+    statement = forms.CharField(
+        label="Published statement",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=limits.MAX_STATEMENT,
+        help_text="Leave as it is to keep the published wording.",
+    )
+    claimant = forms.CharField(label="Claimant", required=False, max_length=limits.MAX_CLAIMANT)
+    summary = forms.CharField(
+        label="Summary for readers",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=limits.MAX_SUMMARY,
+    )
+    note = forms.CharField(
+        label="Public correction note",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=limits.MAX_NOTE,
+        help_text="Readers see it on the page, with the date: what changed and why.",
+    )
+
+    def __init__(self, *args: Any, ratings: Sequence[Rating], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["rating"].choices = [("", "Keep the published rating")] + [
+            (rating.key, rating.label) for rating in ratings
+        ]
+
+    def changes(self) -> dict[str, str]:
+        """What the form changes against the published version (``initial``): only fields
+        whose value differs are passed on, so an untouched field is carried over."""
+        data = self.cleaned_data
+        changes: dict[str, str] = {}
+        if data.get("rating"):
+            changes["rating"] = data["rating"]
+        for name in ("statement", "claimant", "summary"):
+            value = (data.get(name) or "").strip()
+            if value != (self.initial.get(name) or "").strip() and (value or name == "claimant"):
+                changes[name] = value
+        return changes
+
+
+class RetractForm(EditorActionForm):
+    form_key = "retract_form"
+    note = forms.CharField(
+        label="Public retraction notice",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=limits.MAX_NOTE,
+        help_text="Readers see it on the page: why the fact check was retracted.",
+    )
+
+
+class PublishingSettingsForm(forms.Form):
+    publishing_enabled = forms.BooleanField(
+        label="Public pages and feeds for published fact checks", required=False
+    )
+
+
 # --- import, revision, re-anchoring ------------------------------------------------------------
 
 SOURCE_FIELDS = ("text", "file", "url")

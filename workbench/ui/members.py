@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from annotations import access, services
 from annotations.models import Project, Role
-from workbench.ui.forms import InviteForm
+from workbench.ui.forms import InviteForm, PublishingSettingsForm
 from workbench.ui.htmx import HtmxHttpRequest, attach_errors
 
 
@@ -117,3 +117,23 @@ def invitation_decline(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"Invitation to {invitation.project.name} declined.")
     return redirect("workbench:invitation-list")
+
+
+@login_required
+@require_POST
+def project_publishing(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """Project admins switch the public fact-check pages and feeds on or off."""
+    project, _ = access.project_get_for_user(user=request.user, slug=slug, role=Role.ADMIN)
+    form = PublishingSettingsForm(request.POST)
+    form.is_valid()  # a checkbox: absent is off, anything sent is on
+    enabled = bool(form.cleaned_data.get("publishing_enabled"))
+    services.project_update(project=project, actor=request.user, publishing_enabled=enabled)
+    if enabled:
+        messages.success(
+            request,
+            "Publishing is on: published fact checks have public pages under "
+            f"/fact-checks/{project.slug}/.",
+        )
+    else:
+        messages.success(request, "Publishing is off: the public pages and feeds answer 404.")
+    return redirect(reverse("workbench:project-members", kwargs={"slug": project.slug}))

@@ -22,7 +22,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from annotations import access, selectors, services
 from annotations.models import Claim, Project, Rating, Role
-from workbench.ui.claim_page import citation_formset, editor_forms, render_claim_page
+from workbench.ui.claim_page import (
+    citation_formset,
+    correct_initial,
+    editor_forms,
+    render_claim_page,
+)
 from workbench.ui.forms import (
     CITATION_PREFIX,
     AdjudicateForm,
@@ -31,8 +36,11 @@ from workbench.ui.forms import (
     CitationRowForm,
     ClaimEditForm,
     ClaimReviseForm,
+    CorrectForm,
     EditorActionForm,
+    PublishForm,
     ReopenForm,
+    RetractForm,
     SkipForm,
     SourceSearchForm,
     VerdictForm,
@@ -65,6 +73,7 @@ class DisputeItem:
     card: selectors.DisputeCard
     adjudicate_form: AdjudicateForm
     reopen_form: ReopenForm
+    publish_form: PublishForm
 
 
 def _dispute_item(
@@ -403,11 +412,64 @@ def claim_reopen(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def claim_publish(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
-    form = EditorActionForm(request.POST)
-    try:
-        services.claim_publish(claim=claim, editor=request.user)
-    except services.QueueConflict as exc:
-        return _editor_response(
-            request, claim, form, done=True, notice=str(exc), level=messages.ERROR
-        )
-    return _editor_response(request, claim, form, done=True, notice="Published.")
+    form = PublishForm(request.POST, auto_id=f"publish-{pk}-%s")
+    if form.is_valid():
+        try:
+            services.claim_publish(
+                claim=claim, editor=request.user, summary=form.cleaned_data["summary"]
+            )
+        except ValidationError as exc:
+            attach_errors(form, exc)
+        except services.QueueConflict as exc:
+            return _editor_response(
+                request, claim, form, done=True, notice=str(exc), level=messages.ERROR
+            )
+        else:
+            return _editor_response(request, claim, form, done=True, notice="Published.")
+    return _editor_response(request, claim, form, done=False)
+
+
+@login_required
+@require_POST
+def claim_correct(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
+    ratings = selectors.ratings_for_project(project_id=claim.project_id)
+    form = CorrectForm(
+        request.POST,
+        ratings=ratings,
+        initial=correct_initial(claim),
+        auto_id=f"correct-{pk}-%s",
+    )
+    if form.is_valid():
+        try:
+            services.claim_correct(
+                claim=claim, editor=request.user, note=form.cleaned_data["note"], **form.changes()
+            )
+        except ValidationError as exc:
+            attach_errors(form, exc)
+        except services.QueueConflict as exc:
+            return _editor_response(
+                request, claim, form, done=True, notice=str(exc), level=messages.ERROR
+            )
+        else:
+            return _editor_response(request, claim, form, done=True, notice="Correction published.")
+    return _editor_response(request, claim, form, done=False)
+
+
+@login_required
+@require_POST
+def claim_retract(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
+    form = RetractForm(request.POST, auto_id=f"retract-{pk}-%s")
+    if form.is_valid():
+        try:
+            services.claim_retract(claim=claim, editor=request.user, note=form.cleaned_data["note"])
+        except ValidationError as exc:
+            attach_errors(form, exc)
+        except services.QueueConflict as exc:
+            return _editor_response(
+                request, claim, form, done=True, notice=str(exc), level=messages.ERROR
+            )
+        else:
+            return _editor_response(request, claim, form, done=True, notice="Retracted.")
+    return _editor_response(request, claim, form, done=False)

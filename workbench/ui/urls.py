@@ -13,6 +13,11 @@ urlpatterns = [
     # members and invitations
     path("projects/<slug:slug>/members/", members.project_members, name="project-members"),
     path(
+        "projects/<slug:slug>/publishing/",
+        members.project_publishing,
+        name="project-publishing",
+    ),
+    path(
         "projects/<slug:slug>/invitations/<int:pk>/revoke/",
         members.invitation_revoke,
         name="invitation-revoke",
@@ -52,6 +57,8 @@ urlpatterns = [
     path("claims/<int:pk>/adjudicate/", reviewing.claim_adjudicate, name="claim-adjudicate"),
     path("claims/<int:pk>/reopen/", reviewing.claim_reopen, name="claim-reopen"),
     path("claims/<int:pk>/publish/", reviewing.claim_publish, name="claim-publish"),
+    path("claims/<int:pk>/correct/", reviewing.claim_correct, name="claim-correct"),
+    path("claims/<int:pk>/retract/", reviewing.claim_retract, name="claim-retract"),
     # the user's own account: API tokens, signing out everywhere
     path("account/tokens/", account.tokens, name="tokens"),
     path("account/tokens/<str:digest>/revoke/", account.token_revoke, name="token-revoke"),

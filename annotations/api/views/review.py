@@ -158,15 +158,78 @@ class ClaimReopenApi(APIView):
 
 
 class ClaimPublishApi(APIView):
+    @idempotent
     @extend_schema(
-        request=None, responses={200: s.ClaimSerializer, 409: OpenApiResponse(), **ERRORS}
+        request=s.PublishSerializer,
+        responses={
+            201: s.PublicationSerializer,
+            409: OpenApiResponse(description="Not resolved"),
+            **ERRORS,
+        },
+        description="Editors: publish a resolved claim. Writes version 1 of its publication "
+        "(immutable): the statement, claimant, rating, your `summary` for readers (required), "
+        "the citations and the appearance. The claim then appears in the ClaimReview export "
+        "and, when the project publishes, on its public pages and feeds.",
     )
     def post(self, request: Request, pk: int) -> Response:
         claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
-        claim = services.claim_publish(claim=claim, editor=request.user)
-        return Response(
-            s.ClaimSerializer(claim_reloaded(claim)).data, headers={"ETag": etag(claim)}
-        )
+        data = parse_body(s.PublishSerializer, request)
+        version = services.claim_publish(claim=claim, editor=request.user, summary=data["summary"])
+        return Response(s.PublicationSerializer(version).data, status=status.HTTP_201_CREATED)
+
+
+class ClaimCorrectApi(APIView):
+    @idempotent
+    @extend_schema(
+        request=s.CorrectSerializer,
+        responses={
+            201: s.PublicationSerializer,
+            409: OpenApiResponse(description="Not published or corrected"),
+            **ERRORS,
+        },
+        description="Editors: correct a published fact check. A new version with a public "
+        "`note` (required) and at least one change: a new `rating`, `statement`, `claimant` or "
+        "`summary` (the rest is carried over). A new rating is also recorded as the claim's "
+        "consensus (method `correction`). Earlier versions stay readable.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
+        data = parse_body(s.CorrectSerializer, request)
+        version = services.claim_correct(claim=claim, editor=request.user, **data)
+        return Response(s.PublicationSerializer(version).data, status=status.HTTP_201_CREATED)
+
+
+class ClaimRetractApi(APIView):
+    @idempotent
+    @extend_schema(
+        request=s.RetractSerializer,
+        responses={
+            201: s.PublicationSerializer,
+            409: OpenApiResponse(description="Not published or corrected"),
+            **ERRORS,
+        },
+        description="Editors: retract a published fact check (final). A last version with "
+        "the public `note` (required): the fact check leaves the feed and the ClaimReview "
+        "export; its public page stays and says it was retracted and why.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
+        data = parse_body(s.RetractSerializer, request)
+        version = services.claim_retract(claim=claim, editor=request.user, note=data["note"])
+        return Response(s.PublicationSerializer(version).data, status=status.HTTP_201_CREATED)
+
+
+class ClaimPublicationsApi(APIView):
+    pagination_class = None
+
+    @extend_schema(
+        responses={200: s.PublicationSerializer(many=True), **ERRORS},
+        description="Every publication version of the claim, oldest first (members).",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        claim, _ = access.claim_get_for_user(user=request.user, pk=pk)
+        versions = selectors.publications_of_claim(claim=claim)
+        return Response(s.PublicationSerializer(versions, many=True).data)
 
 
 class ClaimWithdrawApi(APIView):

@@ -1,4 +1,6 @@
-"""Load the demo desk: users, a project, the sample article (cleaned) and claims on it.
+"""Load the demo desk: users, a project, the sample article (cleaned) and claims on it,
+with publishing on and the first claim reviewed, resolved and published (so the public
+page /fact-checks/demo/<id>/ shows something).
 
 Idempotent: running it again creates nothing twice. Demo users exist only through
 this command; the README lists their logins.
@@ -17,7 +19,15 @@ from django.db import transaction
 
 from annotations import services
 from annotations.core import cleaning
-from annotations.models import Claim, Document, Membership, Project, Role
+from annotations.models import (
+    Claim,
+    ClaimStatus,
+    Document,
+    Membership,
+    Project,
+    Publication,
+    Role,
+)
 
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
 DEMO_PASSWORD = "workbench-demo"  # noqa: S105 - documented demo login, demo command only
@@ -29,6 +39,17 @@ DEMO_USERS: tuple[tuple[str, Role | None, bool], ...] = (
     ("reviewer3", Role.REVIEWER, False),
 )
 DEMO_PROJECT_SLUG = "demo"
+DEMO_RATIONALE = (
+    "Seoul's October 2017 statements ruled out additional THAAD deployments, but as its "
+    "stated position rather than as a term of a signed agreement with Beijing."
+)
+DEMO_SUMMARY = (
+    "In late October 2017 Seoul and Beijing announced that they would normalise relations. "
+    "Seoul said at the time that it was not considering additional THAAD deployments, one "
+    "of China's demands. The article's hedge ('it would appear') fits: South Korea presented "
+    "this as its existing policy, not as a concession written into an agreement, so the "
+    "claim is mostly true."
+)
 
 
 class Command(BaseCommand):
@@ -53,8 +74,13 @@ class Command(BaseCommand):
                 services.member_add(
                     project=project, user=users[name], role=role, actor=users["admin"]
                 )
+        if not project.publishing_enabled:
+            project = services.project_update(
+                project=project, actor=users["admin"], publishing_enabled=True
+            )
         document = self._document(project, users["editor"])
         created = self._claims(document, users["editor"])
+        self._publish_first(project, users)
         self.stdout.write(
             f"Demo ready: project '{project.name}', document '{document.title}' "
             f"({document.length} characters, {document.claims.count()} claims, {created} new)."
@@ -93,6 +119,29 @@ class Command(BaseCommand):
             ),
             actor=actor,
         )
+
+    def _publish_first(self, project: Project, users: dict[str, Any]) -> None:
+        """The first demo claim, through the real workflow: two reviewers take it from the
+        queue and agree, the editor publishes it with a summary for readers."""
+        if Publication.objects.filter(project=project).exists():
+            return
+        claim = Claim.objects.filter(project=project).order_by("id").first()
+        if claim is None or claim.status != ClaimStatus.IN_REVIEW:
+            return
+        for name in ("reviewer1", "reviewer2"):
+            lease = services.lease_next(reviewer=users[name], project=project)
+            if lease is None or lease.claim_id != claim.pk:
+                return  # someone already works the queue: leave the demo as it is
+            services.verdict_submit(
+                claim=claim,
+                reviewer=users[name],
+                rating="mostly_true",
+                confidence="medium",
+                rationale=DEMO_RATIONALE,
+            )
+        claim.refresh_from_db()
+        if claim.status == ClaimStatus.RESOLVED:
+            services.claim_publish(claim=claim, editor=users["editor"], summary=DEMO_SUMMARY)
 
     def _claims(self, document: Document, actor: Any) -> int:
         specs = json.loads((FIXTURES / "demo_claims.json").read_text(encoding="utf-8"))
