@@ -529,7 +529,13 @@ class Match:
 class MatchIndex:
     """Entries (``key``, ``text``) searchable by :meth:`search`; incremental.
 
-    ``embedder=None`` runs lexical-only (the semantic features are then 0)."""
+    ``embedder=None`` runs lexical-only (the semantic features are then 0; the shipped
+    re-ranker was trained with them, so use RRF, ``reranker=None``, in that case).
+
+    Not thread-safe: ``add``/``discard`` mutate arrays a concurrent ``search`` reads; a
+    server that shares one index between threads must hold a lock around writes, or build
+    a new index and swap it. Discarded entries still count in the document frequencies and
+    the mean length (as in most inverted indexes until a rebuild)."""
 
     def __init__(
         self, *, embedder: Embedder | None = None, reranker: Reranker | None = None
