@@ -3,7 +3,7 @@
 
     python -m bench.bench_triage                 # baseline and model, 19 folds each
     python -m bench.bench_triage --save          # + train on all 19 and write fixtures/triage/model.npz
-    python -m bench.bench_triage --skip-baseline --no-embedder
+    python -m bench.bench_triage --skip-baseline --no-speakers   # as for a text without speakers
 
 Each of the 19 transcripts is held out in turn; the scorer is trained on the other 18 and
 ranks the held-out transcript's sentences. Average precision and precision at 10 per
@@ -11,8 +11,9 @@ transcript, then the mean over transcripts (the lab's MAP and P@10).
 
 * ``baseline``: TF-IDF of words and of character 2-5-grams (scikit-learn's
   ``TfidfVectorizer``, fitted on the training folds), logistic regression (C=1);
-* ``model``: ``annotations.core.triage.TriageModel`` (hashed TF-IDF words + character
-  n-grams, surface cues, WordLlama embeddings of the sentence and its neighbours).
+* ``model``: ``annotations.core.triage.TriageModel``: hashed TF-IDF words + character
+  n-grams (logistic regression), plus the similarity to the nearest check-worthy training
+  sentences, the speaker's smoothed record in the training folds, and surface cues.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def baseline_scores(train_texts, train_labels, test_texts) -> np.ndarray:
 
 def loto(name: str, scorer, rows) -> dict[str, object]:
     texts = [r.text for r in rows]
+    speakers = [r.speaker for r in rows]
     labels = np.array([r.label for r in rows])
     transcripts = np.array([r.transcript for r in rows])
     per: dict[str, dict[str, float]] = {}
@@ -68,8 +70,9 @@ def loto(name: str, scorer, rows) -> dict[str, object]:
         scores = scorer(
             [texts[i] for i in train],
             labels[train],
-            [transcripts[i] for i in train],
+            [speakers[i] for i in train],
             [texts[i] for i in test],
+            [speakers[i] for i in test],
         )
         per[held] = {
             "ap": round(average_precision(scores, labels[test]), 4),
@@ -91,14 +94,21 @@ def main() -> None:
     p.add_argument("--skip-baseline", action="store_true")
     p.add_argument("--skip-model", action="store_true", help="Only the baseline's folds.")
     p.add_argument("--skip-loto", action="store_true", help="Only --save.")
-    p.add_argument("--no-embedder", action="store_true", help="Model without embeddings.")
+    p.add_argument("--no-speakers", action="store_true", help="Score without speakers.")
     p.add_argument("--c", type=float, default=1.0)
-    p.add_argument("--dense-c", type=float, default=0.1)
-    p.add_argument("--dense-weight", type=float, default=1.0)
+    p.add_argument("--knn-k", type=int, default=3)
+    p.add_argument("--knn-weight", type=float, default=4.0)
+    p.add_argument("--speaker-weight", type=float, default=0.5)
+    p.add_argument("--cue-weight", type=float, default=0.25)
     args: argparse.Namespace = p.parse_args()
-    from annotations.core import matching, triage
+    from annotations.core import triage
 
-    embedder = None if args.no_embedder else matching.WordLlamaEmbedder()
+    weights = {
+        "knn_k": args.knn_k,
+        "knn_weight": args.knn_weight,
+        "speaker_weight": args.speaker_weight,
+        "cue_weight": args.cue_weight,
+    }
     rows = checkthat.worthiness()
 
     def emit(figures: dict[str, object]) -> None:
@@ -112,26 +122,22 @@ def main() -> None:
             **figures,
         )
 
-    def model_scorer(train_texts, train_labels, train_groups, test_texts):
+    def model_scorer(train_texts, train_labels, train_speakers, test_texts, test_speakers):
         model = triage.TriageModel.train(
-            train_texts,
-            train_labels,
-            groups=train_groups,
-            embedder=embedder,
-            c=args.c,
-            dense_c=args.dense_c,
-            dense_weight=args.dense_weight,
+            train_texts, train_labels, speakers=train_speakers, c=args.c, **weights
         )
-        return model.score(test_texts, embedder=embedder)
+        return model.score(test_texts, speakers=None if args.no_speakers else test_speakers)
 
     results = {}
     if not args.skip_loto and not args.skip_baseline:
-        results["baseline"] = loto("baseline", lambda a, b, _g, c: baseline_scores(a, b, c), rows)
+        results["baseline"] = loto(
+            "baseline", lambda a, b, _s, c, _t: baseline_scores(a, b, c), rows
+        )
         emit(results["baseline"])
     if not args.skip_loto and not args.skip_model:
-        name = "model" + ("" if embedder else " (no embeddings)")
+        name = "model" + (" (no speakers)" if args.no_speakers else "")
         results["model"] = loto(name, model_scorer, rows)
-        results["model"].update(c=args.c, dense_c=args.dense_c, dense_weight=args.dense_weight)
+        results["model"].update(c=args.c, **weights)
         if "baseline" in results:
             results["model"]["map_vs_baseline"] = round(
                 results["model"]["map"] / results["baseline"]["map"], 3
@@ -142,11 +148,9 @@ def main() -> None:
         model = triage.TriageModel.train(
             [r.text for r in rows],
             [r.label for r in rows],
-            groups=[r.transcript for r in rows],
-            embedder=embedder,
+            speakers=[r.speaker for r in rows],
             c=args.c,
-            dense_c=args.dense_c,
-            dense_weight=args.dense_weight,
+            **weights,
         )
         MODEL.parent.mkdir(parents=True, exist_ok=True)
         size = model.save(MODEL)
@@ -161,7 +165,7 @@ def main() -> None:
             train_s=round(time.perf_counter() - t0, 1),
             model=str(MODEL.relative_to(common.ROOT)),
             model_bytes=size,
-            embeddings=embedder is not None,
+            **weights,
         )
 
 

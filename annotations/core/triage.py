@@ -7,13 +7,12 @@ Pure Python + numpy/scipy/scikit-learn (no Django).
   original[start:end]`` for any text (code-point offsets, the convention of
   ``annotations.core.spans``): a suggestion can be turned into a claim on that exact span.
 * :class:`TriageModel` scores sentences: a logistic regression over TF-IDF of words and of
-  character 2- to 5-grams (hashed, IDF from the training sentences) plus, weighted, one
-  over a few surface cues (length, numbers, percentages, years, large-number words,
-  comparatives, first person, negation, questions) and, when an embedder is given, the
-  sentence's static embedding and its neighbours' (the sentence before and after in the
-  same text). Trained on the
-  CLEF-2019 CheckThat! Task 1 debates (``fixtures/checkthat/``; measured by
-  ``bench/bench_triage.py``), saved as a compressed ``.npz`` of plain arrays (no pickle).
+  character 2- to 5-grams (hashed, IDF from the training sentences), plus weighted: the
+  similarity to the nearest check-worthy training sentences, the speaker's record (when
+  known) and a few surface cues (length, numbers, percentages, years, large-number words,
+  comparatives, first person, negation, questions). Trained on the CLEF-2019 CheckThat!
+  Task 1 debates (``fixtures/checkthat/``; measured by ``bench/bench_triage.py``), saved
+  as a compressed ``.npz`` of plain arrays (no pickle).
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 
-from annotations.core.matching import Embedder, has_negation
+from annotations.core.matching import has_negation
 
 __all__ = [
     "Sentence",
@@ -223,65 +222,58 @@ def _tfidf(counts: sp.csr_matrix, idf: npt.NDArray[np.float32]) -> sp.csr_matrix
     return out
 
 
-def _neighbours(vectors: npt.NDArray[np.float32], groups: Sequence[Any]) -> npt.NDArray[np.float32]:
-    """Each row's previous and next row within its group (zeros at a group's edges)."""
-    n = len(vectors)
-    prev = np.zeros_like(vectors)
-    nxt = np.zeros_like(vectors)
-    if n:
-        same_prev = np.array([i > 0 and groups[i - 1] == groups[i] for i in range(n)])
-        same_next = np.array([i + 1 < n and groups[i + 1] == groups[i] for i in range(n)])
-        prev[1:][same_prev[1:]] = vectors[:-1][same_prev[1:]]
-        nxt[:-1][same_next[:-1]] = vectors[1:][same_next[:-1]]
-    return np.hstack([prev, nxt])
+_SPEAKER_PRIOR = 20.0  # pseudo-sentences at the overall rate behind each speaker's rate
 
 
 @dataclass
 class TriageModel:
-    """A trained check-worthiness scorer: ``score`` = text logit + ``dense_weight`` x dense
-    logit (higher = more worth checking; only the order within a text matters).
+    """A trained check-worthiness scorer (higher = more worth checking; only the order of
+    sentences within one text matters). The score adds up:
 
-    Two logistic regressions, fitted separately because one over both feature kinds was
-    too slow to validate (the dense columns made the sparse solver crawl): one over the
-    hashed TF-IDF of words and character 2- to 5-grams, one over the standardised dense
-    features (:data:`CUES`, and with an embedder the sentence's embedding and its
-    neighbours')."""
+    * the logit of a logistic regression over hashed TF-IDF of words and of character
+      2- to 5-grams;
+    * ``knn_weight`` x the mean cosine (character n-gram TF-IDF) of the sentence to its
+      ``knn_k`` nearest check-worthy training sentences: speakers repeat their claims
+      from one speech to the next;
+    * ``speaker_weight`` x the speaker's smoothed log-odds of check-worthy sentences in the
+      training data, when the caller knows the speaker (0 for an unknown one);
+    * ``cue_weight`` x the logit of a small logistic regression over :data:`CUES`.
+
+    Embeddings (WordLlama, of the sentence and of its neighbours) were measured too and
+    made the ranking worse (bench/README.md), so the model does not use them."""
 
     idf_words: npt.NDArray[np.float32]
     idf_chars: npt.NDArray[np.float32]
     text_coef: npt.NDArray[np.float32]  # words (2**20) | chars (2**20)
     text_intercept: float
-    dense_coef: npt.NDArray[np.float32]
-    dense_intercept: float
-    dense_mean: npt.NDArray[np.float32]
-    dense_scale: npt.NDArray[np.float32]
-    uses_embeddings: bool
-    dense_weight: float = 1.0
+    positives: sp.csr_matrix  # character TF-IDF rows of the check-worthy training sentences
+    speakers: dict[str, float]  # speaker (casefolded) -> log-odds relative to the base rate
+    cue_coef: npt.NDArray[np.float32]
+    cue_mean: npt.NDArray[np.float32]
+    cue_scale: npt.NDArray[np.float32]
+    knn_k: int = 3
+    knn_weight: float = 4.0
+    speaker_weight: float = 0.5
+    cue_weight: float = 0.25
 
     # -- features --
 
-    @staticmethod
-    def _dense(
-        texts: Sequence[str], groups: Sequence[Any], embedder: Embedder | None
-    ) -> npt.NDArray[np.float32]:
-        cues = np.array([cue_features(t) for t in texts], dtype=np.float32).reshape(
-            len(texts), len(CUES)
-        )
-        if embedder is None:
-            return cues
-        vectors = embedder.embed(list(texts))
-        return np.hstack([cues, vectors, _neighbours(vectors, groups)]).astype(np.float32)
+    def _chars(self, texts: Sequence[str]) -> sp.csr_matrix:
+        return _tfidf(_hashers()[1].transform(texts), self.idf_chars)
 
     def _text_matrix(self, texts: Sequence[str]) -> sp.csr_matrix:
-        words, chars = _hashers()
+        words = _hashers()[0]
         return sp.csr_matrix(
             sp.hstack(
-                [
-                    _tfidf(words.transform(texts), self.idf_words),
-                    _tfidf(chars.transform(texts), self.idf_chars),
-                ],
+                [_tfidf(words.transform(texts), self.idf_words), self._chars(texts)],
                 format="csr",
             )
+        )
+
+    @staticmethod
+    def _cues(texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        return np.array([cue_features(t) for t in texts], dtype=np.float32).reshape(
+            len(texts), len(CUES)
         )
 
     # -- training and scoring --
@@ -292,22 +284,19 @@ class TriageModel:
         texts: Sequence[str],
         labels: Sequence[int],
         *,
-        groups: Sequence[Any] | None = None,
-        embedder: Embedder | None = None,
+        speakers: Sequence[str] | None = None,
         c: float = 1.0,
-        dense_c: float = 0.1,
-        dense_weight: float = 1.0,
+        **weights: Any,
     ) -> TriageModel:
-        """Fit on sentences and 0/1 labels. ``groups`` names each sentence's text (its
-        neighbours are taken within it); by default all sentences are one text."""
+        """Fit on sentences and 0/1 labels (and, if known, each sentence's speaker).
+        ``weights``: ``knn_k``, ``knn_weight``, ``speaker_weight``, ``cue_weight``."""
         from sklearn.linear_model import LogisticRegression
 
-        if len(texts) != len(labels):
-            raise ValueError("texts and labels differ in length")
+        if len(texts) != len(labels) or (speakers is not None and len(speakers) != len(texts)):
+            raise ValueError("texts, labels and speakers differ in length")
         y = np.asarray(labels, dtype=np.int8)
         if len(set(y.tolist())) != 2:
             raise ValueError("training needs both check-worthy and other sentences")
-        groups = list(groups) if groups is not None else [0] * len(texts)
         words, chars = _hashers()
         idfs = []
         for vec in (words, chars):
@@ -316,79 +305,92 @@ class TriageModel:
             idf = np.log((1.0 + len(texts)) / (1.0 + df)) + 1.0
             idf[df == 0] = 0.0  # unseen hashes carry no weight (and no learned coefficient)
             idfs.append(idf.astype(np.float32))
-        dense = cls._dense(texts, groups, embedder)
-        mean = dense.mean(axis=0)
-        scale = dense.std(axis=0)
+        base = float(y.mean())
+        speaker_odds: dict[str, float] = {}
+        if speakers is not None:
+            counts_by: dict[str, list[int]] = {}
+            for name, label in zip(speakers, y.tolist(), strict=True):
+                counts_by.setdefault(name.strip().casefold(), []).append(label)
+            for name, seen in counts_by.items():
+                rate = (sum(seen) + _SPEAKER_PRIOR * base) / (len(seen) + _SPEAKER_PRIOR)
+                speaker_odds[name] = float(np.log(rate / (1 - rate)) - np.log(base / (1 - base)))
+        cues = cls._cues(texts)
+        mean = cues.mean(axis=0)
+        scale = cues.std(axis=0)
         scale[scale == 0] = 1.0
         model = cls(
             idf_words=idfs[0],
             idf_chars=idfs[1],
             text_coef=np.zeros(0, np.float32),
             text_intercept=0.0,
-            dense_coef=np.zeros(0, np.float32),
-            dense_intercept=0.0,
-            dense_mean=mean.astype(np.float32),
-            dense_scale=scale.astype(np.float32),
-            uses_embeddings=embedder is not None,
-            dense_weight=dense_weight,
+            positives=sp.csr_matrix((0, 2**20), dtype=np.float32),
+            speakers=speaker_odds,
+            cue_coef=np.zeros(len(CUES), np.float32),
+            cue_mean=mean.astype(np.float32),
+            cue_scale=scale.astype(np.float32),
+            **weights,
         )
-        text_lr = LogisticRegression(C=c, max_iter=3000).fit(model._text_matrix(texts), y)
+        text = model._text_matrix(texts)
+        text_lr = LogisticRegression(C=c, max_iter=3000).fit(text, y)
         model.text_coef = text_lr.coef_[0].astype(np.float32)
         model.text_intercept = float(text_lr.intercept_[0])
-        dense_lr = LogisticRegression(C=dense_c, max_iter=3000).fit((dense - mean) / scale, y)
-        model.dense_coef = dense_lr.coef_[0].astype(np.float32)
-        model.dense_intercept = float(dense_lr.intercept_[0])
+        model.positives = sp.csr_matrix(text[np.flatnonzero(y == 1)][:, 2**20 :])
+        cue_lr = LogisticRegression(C=0.1, max_iter=3000).fit((cues - mean) / scale, y)
+        model.cue_coef = cue_lr.coef_[0].astype(np.float32)
         return model
 
     def score(
-        self,
-        texts: Sequence[str],
-        *,
-        groups: Sequence[Any] | None = None,
-        embedder: Embedder | None = None,
+        self, texts: Sequence[str], *, speakers: Sequence[str | None] | None = None
     ) -> npt.NDArray[np.float64]:
-        """One score per sentence (consecutive sentences of one text by default)."""
-        if self.uses_embeddings and embedder is None:
-            raise ValueError("this model was trained with embeddings: pass the embedder")
+        """One score per sentence."""
         if not texts:
             return np.zeros(0)
-        groups = list(groups) if groups is not None else [0] * len(texts)
-        text_logit = self._text_matrix(texts) @ self.text_coef.astype(np.float64)
-        dense = self._dense(texts, groups, embedder if self.uses_embeddings else None)
-        dense_logit = ((dense - self.dense_mean) / self.dense_scale) @ self.dense_coef
-        return np.asarray(
-            text_logit
-            + self.text_intercept
-            + self.dense_weight * (dense_logit.astype(np.float64) + self.dense_intercept),
-            dtype=np.float64,
-        )
+        if speakers is not None and len(speakers) != len(texts):
+            raise ValueError("texts and speakers differ in length")
+        text = self._text_matrix(texts)
+        out = text @ self.text_coef.astype(np.float64) + self.text_intercept
+        if self.knn_weight and self.positives.shape[0]:
+            sims = (text[:, 2**20 :] @ self.positives.T).toarray()
+            k = min(self.knn_k, sims.shape[1])
+            out += self.knn_weight * np.sort(sims, axis=1)[:, -k:].mean(axis=1)
+        if self.speaker_weight and speakers is not None:
+            out += self.speaker_weight * np.array(
+                [self.speakers.get((s or "").strip().casefold(), 0.0) for s in speakers]
+            )
+        if self.cue_weight:
+            cues = (self._cues(texts) - self.cue_mean) / self.cue_scale
+            out += self.cue_weight * (cues @ self.cue_coef.astype(np.float64))
+        return np.asarray(out, dtype=np.float64)
 
-    def rank_text(
-        self, text: str, *, embedder: Embedder | None = None
-    ) -> list[tuple[Sentence, float]]:
+    def rank_text(self, text: str) -> list[tuple[Sentence, float]]:
         """The sentences of ``text`` with their scores, best first (ties in text order)."""
         sentences = split_sentences(text)
-        scores = self.score([s.text for s in sentences], embedder=embedder)
+        scores = self.score([s.text for s in sentences])
         order = np.lexsort((np.arange(len(sentences)), -scores))
         return [(sentences[i], float(scores[i])) for i in order]
 
     # -- persistence --
 
     _SPARSE = ("idf_words", "idf_chars", "text_coef")
+    _SCALARS = ("text_intercept", "knn_weight", "speaker_weight", "cue_weight")
 
     def save(self, path: Path) -> int:
-        """Write the model as a compressed ``.npz`` of plain arrays (the large vectors
-        stored sparse); returns its size in bytes."""
+        """Write the model as a compressed ``.npz`` of plain arrays (no pickle; the large
+        vectors stored sparse); returns its size in bytes."""
+        names = sorted(self.speakers)
         arrays: dict[str, npt.NDArray[Any]] = {
             "format": np.array([FORMAT_VERSION]),
-            "scalars": np.array(
-                [self.text_intercept, self.dense_intercept, self.dense_weight], dtype=np.float64
-            ),
-            "dense_coef": self.dense_coef,
-            "dense_mean": self.dense_mean,
-            "dense_scale": self.dense_scale,
-            "uses_embeddings": np.array([self.uses_embeddings]),
+            "scalars": np.array([getattr(self, n) for n in self._SCALARS], dtype=np.float64),
+            "knn_k": np.array([self.knn_k]),
             "text_coef_size": np.array([self.text_coef.size]),
+            "positives_data": self.positives.data.astype(np.float32),
+            "positives_indices": self.positives.indices.astype(np.int32),
+            "positives_indptr": self.positives.indptr.astype(np.int64),
+            "speaker_names": np.array(names, dtype=np.str_),
+            "speaker_odds": np.array([self.speakers[n] for n in names], dtype=np.float64),
+            "cue_coef": self.cue_coef,
+            "cue_mean": self.cue_mean,
+            "cue_scale": self.cue_scale,
         }
         for name in self._SPARSE:
             values = getattr(self, name)
@@ -411,16 +413,31 @@ class TriageModel:
                 out[data[f"{name}_index"]] = data[f"{name}_value"]
                 return out
 
-            text_intercept, dense_intercept, dense_weight = (float(v) for v in data["scalars"])
+            text_intercept, knn_weight, speaker_weight, cue_weight = (
+                float(v) for v in data["scalars"]
+            )
+            indptr = data["positives_indptr"]
             return cls(
                 idf_words=dense("idf_words", 2**20),
                 idf_chars=dense("idf_chars", 2**20),
                 text_coef=dense("text_coef", int(data["text_coef_size"][0])),
                 text_intercept=text_intercept,
-                dense_coef=data["dense_coef"].astype(np.float32),
-                dense_intercept=dense_intercept,
-                dense_mean=data["dense_mean"].astype(np.float32),
-                dense_scale=data["dense_scale"].astype(np.float32),
-                uses_embeddings=bool(data["uses_embeddings"][0]),
-                dense_weight=dense_weight,
+                positives=sp.csr_matrix(
+                    (data["positives_data"], data["positives_indices"], indptr),
+                    shape=(len(indptr) - 1, 2**20),
+                ),
+                speakers=dict(
+                    zip(
+                        (str(n) for n in data["speaker_names"]),
+                        (float(v) for v in data["speaker_odds"]),
+                        strict=True,
+                    )
+                ),
+                cue_coef=data["cue_coef"].astype(np.float32),
+                cue_mean=data["cue_mean"].astype(np.float32),
+                cue_scale=data["cue_scale"].astype(np.float32),
+                knn_k=int(data["knn_k"][0]),
+                knn_weight=knn_weight,
+                speaker_weight=speaker_weight,
+                cue_weight=cue_weight,
             )

@@ -108,19 +108,36 @@ class TestTriageModel:
         probe = ["Crime went up 30 percent.", "Good night.", "我很好。", ""]
         assert np.allclose(model.score(probe), again.score(probe))
 
-    def test_save_and_load_with_embeddings(self, corpus, tmp_path) -> None:
-        from annotations.core.matching import WordLlamaEmbedder
-
-        embedder = WordLlamaEmbedder()
-        model = triage.TriageModel.train(*corpus, embedder=embedder)
+    def test_save_and_load_keep_speakers_neighbours_and_weights(self, corpus, tmp_path) -> None:
+        texts, labels = corpus
+        speakers = ["CANDIDATE" if y else "MODERATOR" for y in labels]
+        model = triage.TriageModel.train(
+            texts, labels, speakers=speakers, knn_k=2, knn_weight=3.0, speaker_weight=1.0
+        )
         model.save(tmp_path / "m.npz")
         again = triage.TriageModel.load(tmp_path / "m.npz")
+        assert again.speakers == model.speakers
+        assert (again.knn_k, again.knn_weight, again.speaker_weight) == (2, 3.0, 1.0)
+        assert again.positives.shape == (len(WORTHY) * 3, 2**20)
         probe = ["Crime went up 30 percent.", "Good night."]
-        assert np.allclose(
-            model.score(probe, embedder=embedder), again.score(probe, embedder=embedder)
-        )
+        who = ["candidate", None]
+        assert np.allclose(model.score(probe, speakers=who), again.score(probe, speakers=who))
+
+    def test_the_speaker_record_moves_the_score(self, corpus) -> None:
+        texts, labels = corpus
+        speakers = ["CANDIDATE" if y else "MODERATOR" for y in labels]
+        model = triage.TriageModel.train(texts, labels, speakers=speakers)
+        same = ["Taxes went up.", "Taxes went up.", "Taxes went up."]
+        a, b, unknown = model.score(same, speakers=["Candidate ", "moderator", "someone else"])
+        assert a > unknown > b
         with pytest.raises(ValueError):
-            again.score(probe)
+            model.score(same, speakers=["x"])
+
+    def test_a_repeated_check_worthy_sentence_scores_higher(self, corpus) -> None:
+        near = triage.TriageModel.train(*corpus, knn_weight=8.0)
+        far = triage.TriageModel.train(*corpus, knn_weight=0.0)
+        repeat = ["We spent $6 trillion in the Middle East."]
+        assert near.score(repeat)[0] > far.score(repeat)[0]
 
     def test_rank_text_returns_exact_spans_best_first(self, corpus) -> None:
         model = triage.TriageModel.train(*corpus)
