@@ -96,9 +96,9 @@ def main() -> None:
     p.add_argument("--skip-loto", action="store_true", help="Only --save.")
     p.add_argument("--no-speakers", action="store_true", help="Score without speakers.")
     p.add_argument("--c", type=float, default=1.0)
-    p.add_argument("--knn-k", type=int, default=3)
-    p.add_argument("--knn-weight", type=float, default=4.0)
-    p.add_argument("--speaker-weight", type=float, default=0.5)
+    p.add_argument("--knn-k", type=int, default=1)
+    p.add_argument("--knn-weight", type=float, default=2.0)
+    p.add_argument("--speaker-weight", type=float, default=0.0)
     p.add_argument("--cue-weight", type=float, default=0.25)
     args: argparse.Namespace = p.parse_args()
     from annotations.core import triage

@@ -251,9 +251,9 @@ class TriageModel:
     cue_coef: npt.NDArray[np.float32]
     cue_mean: npt.NDArray[np.float32]
     cue_scale: npt.NDArray[np.float32]
-    knn_k: int = 3
-    knn_weight: float = 4.0
-    speaker_weight: float = 0.5
+    knn_k: int = 1
+    knn_weight: float = 2.0
+    speaker_weight: float = 0.0
     cue_weight: float = 0.25
 
     # -- features --

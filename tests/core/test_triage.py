@@ -126,7 +126,7 @@ class TestTriageModel:
     def test_the_speaker_record_moves_the_score(self, corpus) -> None:
         texts, labels = corpus
         speakers = ["CANDIDATE" if y else "MODERATOR" for y in labels]
-        model = triage.TriageModel.train(texts, labels, speakers=speakers)
+        model = triage.TriageModel.train(texts, labels, speakers=speakers, speaker_weight=1.0)
         same = ["Taxes went up.", "Taxes went up.", "Taxes went up."]
         a, b, unknown = model.score(same, speakers=["Candidate ", "moderator", "someone else"])
         assert a > unknown > b
