@@ -67,6 +67,11 @@ BM25_K1 = 1.5
 BM25_B = 0.75
 # Candidates taken from the top of each signal before fusion.
 DEFAULT_CANDIDATES = 30
+# Character n-grams found in more than this share of the entries (" th", "the ", "ion")
+# are skipped at query time: at 100k entries their postings made up most of a query's
+# time (bench/README.md). Below the cap's count nothing is skipped.
+CHARS_MAX_DF_SHARE = 0.05
+CHARS_MIN_DF_CAP = 1_000
 RRF_K = 10  # small k: the top ranks of each list dominate (measured on train; see bench/README)
 
 # --- normalisation -------------------------------------------------------------------------
@@ -379,10 +384,17 @@ class _Postings:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
         return np.concatenate(entries), np.concatenate(positions), np.concatenate(values)
 
-    def dot(self, query: sp.csr_matrix, n: int) -> FloatArray:
-        """``query`` (1 x terms) times every entry: one dense score per entry."""
-        entries, positions, values = self.postings(query.indices.astype(np.int32))
-        weights = values.astype(np.float64) * query.data[positions]
+    def dot(self, query: sp.csr_matrix, n: int, max_df: float | None = None) -> FloatArray:
+        """``query`` (1 x terms) times every entry: one dense score per entry. Terms in
+        more than ``max_df`` entries are skipped (their postings are long and their IDF
+        low; the query keeps its full norm)."""
+        terms = query.indices.astype(np.int32)
+        data = query.data
+        if max_df is not None:
+            keep = self.df[terms] <= max_df
+            terms, data = terms[keep], data[keep]
+        entries, positions, values = self.postings(terms)
+        weights = values.astype(np.float64) * data[positions]
         return np.bincount(entries, weights=weights, minlength=n).astype(np.float32)
 
     @property
@@ -649,7 +661,9 @@ class MatchIndex:
             self._query_vector(self._words_vec, self._words.df, text), self._count
         )
         chars = self._chars.dot(
-            self._query_vector(self._chars_vec, self._chars.df, text), self._count
+            self._query_vector(self._chars_vec, self._chars.df, text),
+            self._count,
+            max_df=max(CHARS_MIN_DF_CAP, CHARS_MAX_DF_SHARE * self._count),
         )
         if self.embedder is not None:
             semantic = self._vectors[: self._count] @ self.embedder.embed([text])[0]
