@@ -250,7 +250,7 @@ def emit(
     line: dict[str, Any] = {
         "bench": bench,
         "dataset": dataset,
-        "db": db if db in ("sqlite", "postgresql") else db_vendor(db),
+        "db": db if db in ("sqlite", "postgresql", "none") else db_vendor(db),
         "metric": metric,
         **figures,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),

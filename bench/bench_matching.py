@@ -1,0 +1,285 @@
+"""Claim-matching benchmark on CheckThat! 2020 Task 2 (English), shipped in
+``fixtures/checkthat/`` — no database: the engine (``annotations.core.matching``) in process.
+
+    python -m bench.bench_matching --train     # fit the re-ranker on train, write it, then measure
+    python -m bench.bench_matching             # measure with fixtures/matching/reranker.json
+    python -m bench.bench_matching --latency   # + query latency at 100k synthetic references
+
+Measurements (one JSON line each, ``bench/results/matching.jsonl``):
+
+* ``quality``: MAP@5, Recall@5, MRR on ``dev`` (197 tweets vs 10,375 verified claims) for
+  ``bm25s (reference)`` (the shared README's reference system, when ``bm25s`` is installed:
+  a dev extra), ``bm25`` (the engine's BM25 alone), ``rrf`` (reciprocal rank fusion of BM25, character
+  n-grams, word n-grams and embeddings, no training) and ``reranked`` (the learned fusion);
+  with ``--train`` also the re-ranker's 5-fold cross-validation on ``train`` (800 tweets);
+* ``latency``: query p50/p95 over the dev tweets against 100,000 references (the verified
+  claims plus perturbed copies: words dropped, swapped, numbers changed, prefixes added),
+  with build time, index bytes and RSS;
+* ``memory``: RSS of the process before and after loading the embedder and the index.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench import checkthat, common
+
+RERANKER = Path(__file__).resolve().parent.parent / "fixtures" / "matching" / "reranker.json"
+BENCH = "matching"
+
+
+def _emit(args: argparse.Namespace, metric: str, **figures: object) -> None:
+    common.emit(
+        BENCH,
+        dataset="checkthat2020",
+        db="none",
+        metric=metric,
+        save=not args.no_save,
+        label=args.label,
+        **figures,
+    )
+
+
+def _rank(index, text: str, mode: str, limit: int = 50) -> list[str]:
+    from annotations.core import matching
+
+    if mode == "reranked":
+        return [str(m.key) for m in index.search(text, limit)]
+    if mode == "rrf":
+        saved, index.reranker = index.reranker, None
+        try:
+            return [str(m.key) for m in index.search(text, limit)]
+        finally:
+            index.reranker = saved
+    if mode == "bm25":
+        scores, _ = index._bm25_scores(matching.normalize_text(text))
+        top = np.argsort(-scores, kind="stable")[:limit]
+        return [str(k) for k in index.keys_at(top.tolist())]
+    raise ValueError(mode)
+
+
+def _features(index, data: checkthat.Retrieval):
+    groups = []
+    for qid, text in zip(data.query_ids, data.query_texts, strict=True):
+        cand, x = index.candidate_features(text)
+        keys = index.keys_at(cand.tolist())
+        y = np.array([k in data.relevant[qid] for k in keys])
+        groups.append((keys, x, y))
+    return groups
+
+
+def _eval_groups(reranker, groups, relevant) -> dict[str, float]:
+    rankings = []
+    for keys, x, _ in groups:
+        s = reranker.score(x)
+        order = np.lexsort((np.arange(len(keys)), -s))
+        rankings.append([keys[i] for i in order])
+    return checkthat.retrieval_measures(rankings, relevant)
+
+
+def train(args: argparse.Namespace, index) -> None:
+    from annotations.core import matching
+
+    data = checkthat.retrieval("train")
+    t0 = time.perf_counter()
+    groups = _features(index, data)
+    covered = np.mean([y.any() for _, _, y in groups])
+    relevant = [data.relevant[q] for q in data.query_ids]
+    # 5-fold cross-validation over train tweets: the honest train figure.
+    order = list(range(len(groups)))
+    random.Random(args.seed).shuffle(order)
+    folds = [order[i::5] for i in range(5)]
+    cv_rankings: list[list[str]] = [[] for _ in groups]
+    for fold in folds:
+        held = set(fold)
+        x = np.vstack([groups[i][1] for i in order if i not in held])
+        y = np.concatenate([groups[i][2] for i in order if i not in held])
+        model = matching.train_reranker(x, y, c=args.c)
+        for i in fold:
+            keys, xi, _ = groups[i]
+            s = model.score(xi)
+            cv_rankings[i] = [keys[j] for j in np.lexsort((np.arange(len(keys)), -s))]
+    cv = checkthat.retrieval_measures(cv_rankings, relevant)
+    x = np.vstack([g[1] for g in groups])
+    y = np.concatenate([g[2] for g in groups])
+    model = matching.train_reranker(
+        x,
+        y,
+        c=args.c,
+        trained_on="CheckThat! 2020 Task 2 English train (800 tweets, 10,375 verified claims)",
+        candidates_per_query=round(len(y) / len(groups), 1),
+        positives=int(y.sum()),
+    )
+    RERANKER.parent.mkdir(parents=True, exist_ok=True)
+    RERANKER.write_text(model.to_json() + "\n", encoding="utf-8")
+    _emit(
+        args,
+        "train",
+        split="train",
+        cv_folds=5,
+        **{f"cv_{k}": v for k, v in cv.items()},
+        in_sample=_eval_groups(model, groups, relevant),
+        candidates_cover=round(float(covered), 4),
+        seconds=round(time.perf_counter() - t0, 1),
+        reranker=str(RERANKER.relative_to(common.ROOT)),
+        reranker_bytes=RERANKER.stat().st_size,
+    )
+    index.reranker = model
+
+
+def bm25s_rankings(data: checkthat.Retrieval, limit: int = 50) -> list[list[str]] | None:
+    """The reference figure's system: bm25s with English stop words (if installed)."""
+    try:
+        import bm25s
+    except ImportError:
+        return None
+    retriever = bm25s.BM25()
+    retriever.index(
+        bm25s.tokenize(data.claim_texts, stopwords="en", show_progress=False), show_progress=False
+    )
+    found, _ = retriever.retrieve(
+        bm25s.tokenize(data.query_texts, stopwords="en", show_progress=False),
+        k=limit,
+        show_progress=False,
+    )
+    return [[data.claim_ids[j] for j in row] for row in found]
+
+
+def quality(args: argparse.Namespace, index, split: str) -> None:
+    data = checkthat.retrieval(split)
+    relevant = [data.relevant[q] for q in data.query_ids]
+    reference = bm25s_rankings(data)
+    if reference is not None:
+        _emit(
+            args,
+            "quality",
+            split=split,
+            mode="bm25s (reference)",
+            queries=len(reference),
+            references=len(data.claim_ids),
+            **checkthat.retrieval_measures(reference, relevant),
+        )
+    modes = ["bm25", "rrf"] + (["reranked"] if index.reranker is not None else [])
+    for mode in modes:
+        t0 = time.perf_counter()
+        rankings = [_rank(index, t, mode) for t in data.query_texts]
+        ms = (time.perf_counter() - t0) * 1000 / len(rankings)
+        _emit(
+            args,
+            "quality",
+            split=split,
+            mode=mode,
+            queries=len(rankings),
+            references=len(index),
+            **checkthat.retrieval_measures(rankings, relevant),
+            mean_query_ms=round(ms, 2),
+        )
+
+
+_NUM = re.compile(r"\d+")
+
+
+def synthetic(texts: list[str], n: int, seed: int) -> list[str]:
+    """``n`` references: the texts, then perturbed copies of them."""
+    rng = random.Random(seed)
+    prefixes = ["Viral post claims", "A meme says", "Rumor:", "Fact check:", "Did", "Claim:"]
+    out = list(texts[:n])
+    while len(out) < n:
+        words = rng.choice(texts).split()
+        op = rng.random()
+        if op < 0.3 and len(words) > 4:
+            del words[rng.randrange(len(words))]
+        elif op < 0.55 and len(words) > 3:
+            i = rng.randrange(len(words) - 1)
+            words[i], words[i + 1] = words[i + 1], words[i]
+        elif op < 0.8:
+            words.insert(0, rng.choice(prefixes))
+        text = " ".join(words)
+        text = _NUM.sub(lambda m: str(int(m.group()) + rng.randint(1, 9)), text, count=1)
+        out.append(text)
+    return out
+
+
+def latency(args: argparse.Namespace, embedder, reranker) -> None:
+    from annotations.core import matching
+
+    n = 10_000 if args.quick else 100_000
+    _, texts = checkthat.verified_claims()
+    refs = synthetic(texts, n, args.seed)
+    rss0 = common.rss_mb()
+    index = matching.MatchIndex(embedder=embedder, reranker=reranker)
+    t0 = time.perf_counter()
+    index.add(list(range(n)), refs)
+    build_s = time.perf_counter() - t0
+    rss1 = common.rss_mb()
+    queries = checkthat.retrieval("dev").query_texts
+    runs = args.runs or len(queries)
+    samples = [
+        common.time_ms(lambda q=q: index.search(q, 5))[0]
+        for q in (queries * (runs // len(queries) + 1))[:runs]
+    ]
+    # Incremental add of one entry into the full index, then a query.
+    adds = [
+        common.time_ms(lambda i=i: index.add([n + i], [f"{refs[i]} again {i}"]))[0]
+        for i in range(50)
+    ]
+    _emit(
+        args,
+        "latency",
+        references=len(index),
+        queries=len(samples),
+        **{f"query_{k}": v for k, v in common.summary_ms(samples).items()},
+        add_one_median_ms=round(float(np.median(adds)), 2),
+        add_one_max_ms=round(float(np.max(adds)), 2),
+        build_s=round(build_s, 1),
+        index_mb=round(index.nbytes / 2**20, 1),
+        rss_growth_mb=round(rss1 - rss0, 1),
+        rss_mb=common.rss_mb(),
+    )
+
+
+def main() -> None:
+    p = common.parser(BENCH, __doc__ or "")
+    p.add_argument("--train", action="store_true", help="Fit the re-ranker on train first.")
+    p.add_argument("--latency", action="store_true", help="Also time 100k references.")
+    p.add_argument("--no-embedder", action="store_true", help="Lexical signals only.")
+    p.add_argument("--c", type=float, default=1.0, help="Re-ranker regularisation (train).")
+    args = p.parse_args()
+    from annotations.core import matching
+
+    rss0 = common.rss_mb()
+    embedder = None if args.no_embedder else matching.WordLlamaEmbedder()
+    rss1 = common.rss_mb()
+    reranker = None
+    if not args.train and RERANKER.exists():
+        reranker = matching.Reranker.load(RERANKER)
+    ids, texts = checkthat.verified_claims()
+    index = matching.MatchIndex(embedder=embedder, reranker=reranker)
+    t0 = time.perf_counter()
+    index.add(ids, texts)
+    _emit(
+        args,
+        "memory",
+        embedder=None if embedder is None else "wordllama l2_supercat 256",
+        rss_start_mb=rss0,
+        embedder_rss_mb=round(rss1 - rss0, 1),
+        references=len(index),
+        build_s=round(time.perf_counter() - t0, 2),
+        index_mb=round(index.nbytes / 2**20, 1),
+        rss_mb=common.rss_mb(),
+    )
+    if args.train:
+        train(args, index)
+    quality(args, index, "dev")
+    if args.latency:
+        latency(args, embedder, index.reranker)
+
+
+if __name__ == "__main__":
+    main()
