@@ -434,7 +434,7 @@ class RowsAgainstEventsTests(CheckIntegrityCommand, Personas, TestCase):
     def test_a_claims_statement_and_status_changed_by_sql(self) -> None:
         sql(Claim, "UPDATE {t} SET statement = %s WHERE id = %s", "The opposite", self.claim.pk)
         sql(Claim, "UPDATE {t} SET status = %s WHERE id = %s", "published", self.claim.pk)
-        lines = self.fails()
+        lines = [line for line in self.fails() if "row matches its audit event" in line]
         self.assertEqual(len(lines), 2, lines)
         self.assertIn(
             "found statement 'The opposite'; expected 'crime fell 20%', as event", lines[0]

@@ -21,6 +21,7 @@ import re
 from typing import Any
 
 from django.core.cache import cache
+from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
@@ -129,6 +130,15 @@ class MalformedBodyFuzzTests(Personas, HypothesisTestCase):
         cls.claim = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
         judge(cls.claim, cls.reviewer_a, "true")
         services.lease_next(reviewer=cls.reviewer_b, project=cls.project)
+        cls.endpoint = services.webhook_endpoint_create(
+            project=cls.project,
+            actor=cls.admin,
+            url="https://hooks.example.org/in",
+            event_types=["consensus.reached"],
+        ).endpoint
+        [cls.delivery] = services.webhooks_enqueue(
+            project_id=cls.project.pk, event_type="consensus.reached", data={"claim_id": 1}
+        )
 
     def bound(self, path: str) -> str:
         ids = {
@@ -137,7 +147,12 @@ class MalformedBodyFuzzTests(Personas, HypothesisTestCase):
             "/api/v1/claims/": self.claim.pk,
         }
         prefix = next((p for p in ids if path.startswith(p)), "")
-        return re.sub(r"\{(id|pk)\}", str(ids.get(prefix, 1)), path).replace("{number}", "1")
+        return (
+            re.sub(r"\{(id|pk)\}", str(ids.get(prefix, 1)), path)
+            .replace("{number}", "1")
+            .replace("{endpoint_pk}", str(self.endpoint.pk))
+            .replace("{delivery_pk}", str(self.delivery.pk))
+        )
 
     def caller(self, path: str) -> Any:
         if path == "/api/v1/auth/token/":
@@ -165,13 +180,17 @@ class MalformedBodyFuzzTests(Personas, HypothesisTestCase):
             user = self.caller(path)
             if user is not None:
                 client.force_authenticate(user)
-            response = client.generic(
-                method,
-                self.bound(path),
-                body,
-                content_type="application/json",
-                HTTP_IF_MATCH='"1"',
-            )
+            # Each example starts from the same rows: a DELETE that succeeded (an
+            # endpoint, a token) would turn every later example on its path into a 404.
+            with transaction.atomic():
+                response = client.generic(
+                    method,
+                    self.bound(path),
+                    body,
+                    content_type="application/json",
+                    HTTP_IF_MATCH='"1"',
+                )
+                transaction.set_rollback(True)
             note = f"{method} {path} {body[:120]!r} -> {response.status_code} {response.content[:300]!r}"
             assert response.status_code < 500, note
             if reads_body and bad_json:

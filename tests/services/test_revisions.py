@@ -98,7 +98,7 @@ class PublishedClaimRevisionTests(RevisionTestCase):
                 judge(self.claims[earlier], reviewer, "true")
         claim = self.claim(key)
         self.assertEqual(claim.status, "resolved")
-        services.claim_publish(claim=claim, editor=self.editor)
+        services.claim_publish(claim=claim, editor=self.editor, summary="Checked.")
 
     def test_a_published_claim_keeps_the_span_it_was_published_with(self) -> None:
         self.publish("b")
