@@ -84,6 +84,10 @@ JUDGED_IS_FROZEN = (
     "version, keeps every verdict with the version it judged, and returns it to review."
 )
 PUBLISHED_IS_FINAL = lifecycle.PUBLISHED_IS_FINAL_TEXT
+RETRACTED_IS_FINAL = (
+    "This fact check was retracted: it stays as it was published, with its retraction "
+    "notice, and is no longer edited, revised or re-anchored."
+)
 WITHDRAWN_IS_FINAL = "This claim is withdrawn; it is no longer edited."
 REVISE_RULE = "Only editors and admins can revise a claim."
 WITHDRAW_RULE = "Only editors, or the creator before any verdict, can withdraw a claim."
@@ -290,7 +294,10 @@ def claim_is_judged(*, claim: Claim) -> bool:
 def claim_frozen_reason(*, claim: Claim, has_verdicts: bool) -> str | None:
     """Why ``claim``'s statement, claimant and span cannot be changed in place now (None
     when they can): published claims never (corrections come through the publishing
-    workflow; retracted ones stay as published), withdrawn claims never, judged claims never (an editor revises them)."""
+    workflow; retracted ones stay as published), withdrawn claims never, judged claims
+    never (an editor revises them)."""
+    if claim.status == ClaimStatus.RETRACTED:
+        return RETRACTED_IS_FINAL
     if claim.status in lifecycle.PUBLIC:
         return PUBLISHED_IS_FINAL
     if claim.status == ClaimStatus.WITHDRAWN:

@@ -131,7 +131,7 @@ def address_refusal(address: IPAddress) -> str | None:
         for inner in embedded:
             reason = address_refusal(inner)
             if reason is not None:
-                return f"embeds {inner}, which is {reason}"
+                return f"an address that embeds {inner}, which is {reason}"
         if address in _NAT64:
             # The prefix itself counts as reserved to ipaddress; the embedded address
             # passed, so this is an ordinary public host behind a NAT64 gateway.

@@ -65,6 +65,7 @@ from annotations.selectors.publishing import (
     public_project_get,
     public_url,
     public_versions_get,
+    publications_last_change,
     publications_of_claim,
     version_dict,
 )
@@ -137,6 +138,7 @@ __all__ = [
     "public_project_get",
     "public_url",
     "public_versions_get",
+    "publications_last_change",
     "publications_of_claim",
     "ratings_for_project",
     "revision_placements",

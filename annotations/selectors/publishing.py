@@ -175,6 +175,17 @@ def project_feed(*, project: Project, at: dt.datetime | None, base: str) -> Feed
     )
 
 
+def publications_last_change(*, project: Project) -> dt.datetime | None:
+    """When the project's public record last changed: its latest version of any kind (a
+    retraction too, which takes an item out of the feeds)."""
+    return (
+        Publication.objects.filter(project=project)
+        .order_by("-modified_at")
+        .values_list("modified_at", flat=True)
+        .first()
+    )
+
+
 def feed_current_versions(*, project: Project) -> list[Publication]:
     """The latest version of each fact check now in the feed (retractions left out),
     newest change first: the Atom feed's entries."""

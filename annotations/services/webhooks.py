@@ -24,9 +24,11 @@ delivery replayed) records an event, never with the secret."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -142,10 +144,28 @@ def _description_checked(description: object) -> str:
     return description
 
 
-def _described(endpoint: WebhookEndpoint) -> dict[str, Any]:
-    """What an audit event says of an endpoint: never the secret."""
+def _audited_url(url: str) -> dict[str, str]:
+    """An endpoint's address as the audit log (which editors download) records it: the
+    origin and a SHA-256 of the whole URL, never its path or query, which often carry a
+    credential (chat-service hooks put their token there). The admins see the URL itself."""
+    parts = urlsplit(url)
     return {
-        "url": endpoint.url,
+        "url": f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/…",
+        "url_sha256": hashlib.sha256(url.encode("utf-8")).hexdigest(),
+    }
+
+
+def _audited_keys(changed: list[str]) -> list[str]:
+    """The keys of ``_described`` that record the ``changed`` fields."""
+    return [
+        key for name in changed for key in (("url", "url_sha256") if name == "url" else (name,))
+    ]
+
+
+def _described(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    """What an audit event says of an endpoint: never the secret, nor the URL's path."""
+    return {
+        **_audited_url(endpoint.url),
         "event_types": list(endpoint.event_types),
         "active": endpoint.active,
         "description": endpoint.description,
@@ -248,8 +268,8 @@ def webhook_endpoint_update(
         verb="webhook.update",
         obj=locked,
         project_id=locked.project_id,
-        before={name: before[name] for name in changed},
-        after={name: _described(locked)[name] for name in changed},
+        before={key: before[key] for key in _audited_keys(changed)},
+        after={key: _described(locked)[key] for key in _audited_keys(changed)},
     )
     return locked
 
@@ -268,7 +288,7 @@ def webhook_endpoint_rotate(*, endpoint: WebhookEndpoint, actor: User) -> Issued
         verb="webhook.rotate_secret",
         obj=locked,
         project_id=locked.project_id,
-        after={"url": locked.url},
+        after=_audited_url(locked.url),
     )
     return IssuedEndpoint(endpoint=locked, secret=secret)
 

@@ -5,6 +5,7 @@ retry schedule, replay and the sweep. The worker process itself: ``tests/test_wo
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -57,7 +58,28 @@ class EndpointTests(WebhookTestCase):
         self.assertEqual(issued.endpoint.event_types, ["consensus.reached"])
         event = Event.objects.get(verb="webhook.create")
         self.assertNotIn(issued.secret, json.dumps([event.before, event.after]))
-        self.assertEqual(event.after["url"], "https://hooks.example.org/in")
+        self.assertEqual(event.after["url"], "https://hooks.example.org/…")
+        self.assertEqual(
+            event.after["url_sha256"],
+            hashlib.sha256(b"https://hooks.example.org/in").hexdigest(),
+        )
+
+    def test_the_audit_log_never_holds_a_urls_path_or_query(self) -> None:
+        """Outside probe: editors, who may not read webhooks, read their URLs (and the
+        tokens chat services put in them) in the audit log they download."""
+        secret_url = "https://hooks.example.org/services/T0/B0/tok3n?key=s3cret"
+        issued = self.endpoint(url=secret_url)
+        services.webhook_endpoint_update(
+            endpoint=issued.endpoint, actor=self.admin, changes={"url": secret_url + "x"}
+        )
+        services.webhook_endpoint_rotate(endpoint=issued.endpoint, actor=self.admin)
+        logged = json.dumps(
+            list(Event.objects.filter(verb__startswith="webhook.").values("before", "after")),
+            ensure_ascii=False,
+        )
+        for part in ("tok3n", "s3cret", "/services/"):
+            self.assertNotIn(part, logged)
+        self.assertIn("https://hooks.example.org/…", logged)
 
     def test_only_project_admins_manage_endpoints(self) -> None:
         for actor in (self.editor, self.reviewer_a, self.outsider):

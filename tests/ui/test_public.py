@@ -6,12 +6,14 @@ byte what was served then (the golden test), and the Atom feed."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from typing import Any
 
 from django.test import Client, TestCase, override_settings
 from django.utils import timezone
+from django.utils.http import parse_http_date
 
 from annotations import services
 from annotations.models import Claim, Project
@@ -141,12 +143,13 @@ class PublicPagesTests(Personas, TestCase):
         self.assertNotIn("<script>alert(1)", html)
 
     def test_public_reads_cost_a_constant_number_of_queries(self) -> None:
-        # project, the page's claims (count + page), their versions; project, versions.
+        # project, the page's claims (count + page), their versions; project, versions;
+        # the Atom feed also reads the project's last change (a retraction dates it).
         for path, queries in (
             ("", 4),
             (f"{self.published.pk}/", 2),
             ("feed.json", 2),
-            ("feed.atom", 2),
+            ("feed.atom", 3),
         ):
             with self.subTest(path=path), self.assertNumQueries(queries):
                 response = self.reader.get(f"/fact-checks/{self.project.slug}/{path}")
@@ -257,3 +260,39 @@ class FeedTests(Personas, TestCase):
         )
         self.assertNotIn(f"/{self.second.pk}/", body)
         self.assertIn("It rose 4%.", body)
+
+    def test_a_future_instant_is_a_400(self) -> None:
+        """Outside probe: ?at= in the future answered today's feed, which will change."""
+        later = (timezone.now() + dt.timedelta(minutes=5)).isoformat()
+        for value in ("9999-12-31T23:59:59Z", later):
+            with self.subTest(value=value):
+                response = self.reader.get(self.url, {"at": value})
+                self.assertEqual(response.status_code, 400)
+                self.assertEqual(response.json(), {"at": ["This instant is in the future."]})
+
+    def test_the_atom_feed_moves_forward_on_a_retraction_and_answers_304(self) -> None:
+        """Outside probe: after a retraction the Atom feed's Last-Modified and <updated>
+        went back to the newest remaining item, and it had no ETag and never said 304."""
+        atom = f"/fact-checks/{self.project.slug}/feed.atom"
+        services.claim_publish(claim=self.first, editor=self.editor, summary="It rose 4%.")
+        services.claim_publish(claim=self.second, editor=self.editor, summary="It is not.")
+        before = self.reader.get(atom)
+        self.assertEqual(self.reader.get(atom, HTTP_IF_NONE_MATCH=before["ETag"]).status_code, 304)
+        self.assertEqual(
+            self.reader.get(atom, HTTP_IF_MODIFIED_SINCE=before["Last-Modified"]).status_code,
+            304,
+        )
+        retracted_at = timezone.now() + dt.timedelta(seconds=2)
+        services.claim_retract(
+            claim=self.second, editor=self.editor, note="Wrong city.", now=retracted_at
+        )
+        after = self.reader.get(atom, HTTP_IF_MODIFIED_SINCE=before["Last-Modified"])
+        self.assertEqual(after.status_code, 200)
+        self.assertGreater(
+            parse_http_date(after["Last-Modified"]), parse_http_date(before["Last-Modified"])
+        )
+        self.assertIn(
+            f"<updated>{retracted_at.astimezone(dt.UTC).strftime('%Y-%m-%dT%H:%M:%S')}",
+            after.content.decode(),
+        )
+        self.assertNotEqual(after["ETag"], before["ETag"])

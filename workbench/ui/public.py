@@ -19,9 +19,10 @@ from django.contrib.syndication.views import Feed as SyndicationFeed
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.feedgenerator import Atom1Feed
-from django.utils.http import http_date
+from django.utils.http import http_date, parse_http_date
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
@@ -81,6 +82,10 @@ def feed_json(request: HttpRequest, slug: str) -> HttpResponse:
             at = publishing.parse_instant(request.GET["at"])
         except ValueError as exc:
             return JsonResponse({"at": [str(exc)]}, status=400)
+        if at > timezone.now():
+            # The feed of a future instant is not known yet: answering today's feed for
+            # it would break "byte for byte as it stood then".
+            return JsonResponse({"at": ["This instant is in the future."]}, status=400)
     feed = selectors.project_feed(project=project, at=at, base=_base(request))
     etag = f'"{publishing.body_digest(feed.body)}"'
     # HTTP dates have whole seconds: the version times are compared at that precision.
@@ -95,14 +100,38 @@ def feed_json(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_safe
 def feed_atom(request: HttpRequest, slug: str) -> HttpResponse:
+    """The Atom feed, with an ETag and Last-Modified (the project's last publication
+    change, a retraction included); 304 on a conditional GET, as ``feed.json``."""
     # One feed object per request: it holds the request's base and the project's slug.
-    return _public(AtomFeed(base=_base(request))(request, slug=slug))
+    response = AtomFeed(base=_base(request))(request, slug=slug)
+    etag = f'"{publishing.body_digest(response.content)}"'
+    stamp = response.get("Last-Modified")
+    last_modified = parse_http_date(stamp) if stamp else None
+    conditional = get_conditional_response(request, etag=etag, last_modified=last_modified)
+    if conditional is not None:
+        response = conditional
+        if stamp:
+            response["Last-Modified"] = stamp
+    response["ETag"] = etag
+    return _public(response)
+
+
+class _Atom(Atom1Feed):
+    """Atom whose ``<updated>`` (and the view's Last-Modified) is the project's last
+    publication change: a retraction removes an item, and the feed must not look older
+    for it (the items alone would date it to the newest remaining one)."""
+
+    def latest_post_date(self) -> Any:
+        return self.feed.get("last_change") or super().latest_post_date()
 
 
 class AtomFeed(SyndicationFeed):
     """The same current fact checks as an Atom feed (retractions left out)."""
 
-    feed_type = Atom1Feed
+    feed_type = _Atom
+
+    def feed_extra_kwargs(self, obj: Project) -> dict[str, Any]:
+        return {"last_change": selectors.publications_last_change(project=obj)}
 
     def __init__(self, *, base: str) -> None:
         super().__init__()
