@@ -707,6 +707,25 @@ class Publication(models.Model):
     publisher, the citations, the appearance): a later change to the scale, the project or
     a source does not rewrite what was published. No reviewer's identity is copied."""
 
+    # What a reader sees of a version, in display order (the API and the admin list them).
+    SNAPSHOT_FIELDS = (
+        "statement",
+        "claimant",
+        "rating_key",
+        "rating_label",
+        "rating_value",
+        "best_rating",
+        "worst_rating",
+        "summary",
+        "note",
+        "citations",
+        "appearance_title",
+        "appearance_url",
+        "appearance_date",
+        "publisher_name",
+        "publisher_url",
+    )
+
     claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="publications")
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="publications")
     number = models.PositiveIntegerField(help_text="1 for the first publication, then + 1.")

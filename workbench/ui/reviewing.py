@@ -9,6 +9,7 @@ ValidationError lands on the form, a QueueConflict becomes a message.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -363,20 +364,16 @@ def disputes(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     return _disputes_page(request, project)
 
 
-@login_required
-@require_POST
-def claim_adjudicate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
-    ratings = selectors.ratings_for_project(project_id=claim.project_id)
-    form = AdjudicateForm(request.POST, ratings=ratings, auto_id=f"adjudicate-{pk}-%s")
+def _editor_action(
+    request: HtmxHttpRequest, claim: Claim, form: Any, act: Callable[[], object], notice: str
+) -> HttpResponse:
+    """An editor's decision on ``claim``: when ``form`` is valid, ``act()`` (the service
+    call, reading ``form.cleaned_data``), then the editor's panel with ``notice``, the
+    state's refusal (QueueConflict) or the form's errors (ValidationError, nothing
+    written)."""
     if form.is_valid():
         try:
-            services.claim_adjudicate(
-                claim=claim,
-                editor=request.user,
-                rating=form.cleaned_data["rating"],
-                note=form.cleaned_data["note"],
-            )
+            act()
         except ValidationError as exc:
             attach_errors(form, exc)
         except services.QueueConflict as exc:
@@ -384,8 +381,28 @@ def claim_adjudicate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                 request, claim, form, done=True, notice=str(exc), level=messages.ERROR
             )
         else:
-            return _editor_response(request, claim, form, done=True, notice="Decision recorded.")
+            return _editor_response(request, claim, form, done=True, notice=notice)
     return _editor_response(request, claim, form, done=False)
+
+
+@login_required
+@require_POST
+def claim_adjudicate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
+    ratings = selectors.ratings_for_project(project_id=claim.project_id)
+    form = AdjudicateForm(request.POST, ratings=ratings, auto_id=f"adjudicate-{pk}-%s")
+    return _editor_action(
+        request,
+        claim,
+        form,
+        lambda: services.claim_adjudicate(
+            claim=claim,
+            editor=request.user,
+            rating=form.cleaned_data["rating"],
+            note=form.cleaned_data["note"],
+        ),
+        "Decision recorded.",
+    )
 
 
 @login_required
@@ -393,19 +410,15 @@ def claim_adjudicate(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def claim_reopen(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
     form = ReopenForm(request.POST, auto_id=f"reopen-{pk}-%s")
-    if form.is_valid():
-        try:
-            services.claim_reopen(claim=claim, editor=request.user, note=form.cleaned_data["note"])
-        except ValidationError as exc:
-            attach_errors(form, exc)
-        except services.QueueConflict as exc:
-            return _editor_response(
-                request, claim, form, done=True, notice=str(exc), level=messages.ERROR
-            )
-        else:
-            notice = "Reopened: the claim is disputed again."
-            return _editor_response(request, claim, form, done=True, notice=notice)
-    return _editor_response(request, claim, form, done=False)
+    return _editor_action(
+        request,
+        claim,
+        form,
+        lambda: services.claim_reopen(
+            claim=claim, editor=request.user, note=form.cleaned_data["note"]
+        ),
+        "Reopened: the claim is disputed again.",
+    )
 
 
 @login_required
@@ -413,20 +426,15 @@ def claim_reopen(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def claim_publish(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
     form = PublishForm(request.POST, auto_id=f"publish-{pk}-%s")
-    if form.is_valid():
-        try:
-            services.claim_publish(
-                claim=claim, editor=request.user, summary=form.cleaned_data["summary"]
-            )
-        except ValidationError as exc:
-            attach_errors(form, exc)
-        except services.QueueConflict as exc:
-            return _editor_response(
-                request, claim, form, done=True, notice=str(exc), level=messages.ERROR
-            )
-        else:
-            return _editor_response(request, claim, form, done=True, notice="Published.")
-    return _editor_response(request, claim, form, done=False)
+    return _editor_action(
+        request,
+        claim,
+        form,
+        lambda: services.claim_publish(
+            claim=claim, editor=request.user, summary=form.cleaned_data["summary"]
+        ),
+        "Published.",
+    )
 
 
 @login_required
@@ -440,20 +448,15 @@ def claim_correct(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         initial=correct_initial(claim),
         auto_id=f"correct-{pk}-%s",
     )
-    if form.is_valid():
-        try:
-            services.claim_correct(
-                claim=claim, editor=request.user, note=form.cleaned_data["note"], **form.changes()
-            )
-        except ValidationError as exc:
-            attach_errors(form, exc)
-        except services.QueueConflict as exc:
-            return _editor_response(
-                request, claim, form, done=True, notice=str(exc), level=messages.ERROR
-            )
-        else:
-            return _editor_response(request, claim, form, done=True, notice="Correction published.")
-    return _editor_response(request, claim, form, done=False)
+    return _editor_action(
+        request,
+        claim,
+        form,
+        lambda: services.claim_correct(
+            claim=claim, editor=request.user, note=form.cleaned_data["note"], **form.changes()
+        ),
+        "Correction published.",
+    )
 
 
 @login_required
@@ -461,15 +464,12 @@ def claim_correct(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def claim_retract(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
     form = RetractForm(request.POST, auto_id=f"retract-{pk}-%s")
-    if form.is_valid():
-        try:
-            services.claim_retract(claim=claim, editor=request.user, note=form.cleaned_data["note"])
-        except ValidationError as exc:
-            attach_errors(form, exc)
-        except services.QueueConflict as exc:
-            return _editor_response(
-                request, claim, form, done=True, notice=str(exc), level=messages.ERROR
-            )
-        else:
-            return _editor_response(request, claim, form, done=True, notice="Retracted.")
-    return _editor_response(request, claim, form, done=False)
+    return _editor_action(
+        request,
+        claim,
+        form,
+        lambda: services.claim_retract(
+            claim=claim, editor=request.user, note=form.cleaned_data["note"]
+        ),
+        "Retracted.",
+    )
