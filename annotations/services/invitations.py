@@ -23,11 +23,15 @@ from annotations.services._base import (
     event_record,
     now,
 )
-from annotations.services.limits import MAX_INVITED_AS, require_lengths
+from annotations.services.limits import MAX_INVITED_AS, MAX_OPEN_INVITATIONS, require_lengths
 from annotations.services.projects import member_add
 
 INVITATION_DAYS = 14
 ALREADY_INVITED = "This name already has an open invitation to this project."
+TOO_MANY_OPEN = (
+    f"This project already has {MAX_OPEN_INVITATIONS} open invitations, the most at once; "
+    "revoke some, or wait until they are answered or expire."
+)
 
 
 class InvitationClosed(QueueConflict):
@@ -72,13 +76,17 @@ def invitation_create(
     Project.objects.select_for_update().filter(pk=project.pk).first()
     # Pending or declined: both read as pending to the inviter, so both keep the name
     # from being invited again until the invitation expires or is revoked.
-    if Invitation.objects.filter(
+    open_invitations = Invitation.objects.filter(
         project=project,
-        invited_as=invited_as,
         status__in=(InvitationStatus.PENDING, InvitationStatus.DECLINED),
         expires_at__gt=at,
-    ).exists():
+    )
+    if open_invitations.filter(invited_as=invited_as).exists():
         raise ValidationError({"username": ALREADY_INVITED})
+    # A bound on what one admin account (or a stolen token) can send: invitations are
+    # shown to whoever holds the name, so a flood would reach the whole user base.
+    if open_invitations.count() >= MAX_OPEN_INVITATIONS:
+        raise ValidationError({"username": TOO_MANY_OPEN})
     invitation = Invitation.objects.create(
         project=project,
         invited_as=invited_as,

@@ -27,6 +27,7 @@ MAX_NOTE = 5_000  # an editor's decision, a reopening, a text revision, a re-anc
 MAX_REASON = 2_000  # why a claim is skipped or withdrawn
 MAX_SUMMARY = 10_000  # a published fact check's summary for readers
 MAX_CITATIONS = 50  # citations per verdict
+MAX_OPEN_INVITATIONS = 200  # invitations of one project awaiting an answer at once
 TOO_MANY_CITATIONS = f"At most {MAX_CITATIONS} citations per verdict."
 
 # Bounded by their columns.

@@ -85,6 +85,31 @@ class InvitationCreateTests(ServiceTestCase):
         self.invite("stranger")
         self.assertEqual(Invitation.objects.filter(invited_as="stranger").count(), 3)
 
+    def test_a_project_holds_a_bounded_number_of_open_invitations(self) -> None:
+        """Invitations reach whoever holds the name: one admin account (or a stolen token)
+        cannot flood the user base. Closed ones no longer count."""
+        limit = services.limits.MAX_OPEN_INVITATIONS
+        expires = timezone.now() + dt.timedelta(days=7)
+        Invitation.objects.bulk_create(
+            Invitation(
+                project=self.project,
+                invited_as=f"name{n}",
+                role=Role.REVIEWER,
+                invited_by=self.admin,
+                expires_at=expires,
+            )
+            for n in range(limit)
+        )
+        before = counts(Invitation, Event)
+        with self.assertRaises(ValidationError) as caught:
+            self.invite("one-too-many")
+        self.assertFieldError(caught.exception, "username", f"already has {limit} open invitations")
+        self.assertEqual(counts(Invitation, Event), before)
+        services.invitation_revoke(
+            invitation=Invitation.objects.get(invited_as="name0"), actor=self.admin
+        )
+        self.assertEqual(self.invite("one-too-many").invited_as, "one-too-many")
+
 
 class InvitationAnswerTests(ServiceTestCase):
     @classmethod
