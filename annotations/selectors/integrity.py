@@ -58,9 +58,6 @@ CREATION_VERBS = {
 }
 
 
-_clip = clip
-
-
 def _scoped[M: (Claim, Document, Verdict, Consensus)](
     queryset: QuerySet[M], project_id: int | None, path: str
 ) -> QuerySet[M]:
@@ -134,8 +131,8 @@ def claim_anchors(project_id: int | None = None) -> Iterator[Violation]:
                     yield Violation(
                         name,
                         f"{field} matches the text",
-                        f"{field} {_clip(stored)}",
-                        f"{_clip(actual)} at [{start}, {end}) of revision {revision}",
+                        f"{field} {clip(stored)}",
+                        f"{clip(actual)} at [{start}, {end}) of revision {revision}",
                     )
 
 
