@@ -50,6 +50,8 @@ from annotations.models import (
     Assignment,
     Citation,
     Claim,
+    Claimant,
+    ClaimantName,
     ClaimStatus,
     Consensus,
     Document,
@@ -654,6 +656,48 @@ def event_scope_for_user(*, user: User, queryset: QuerySet[Event]) -> QuerySet[E
     if not is_active_user(user):
         return queryset.none()
     return queryset.filter(project_id__in=_project_ids(user, Role.EDITOR))
+
+
+# --- claimants ---------------------------------------------------------------------------------
+
+CLAIMANTS_RULE = "Only editors and admins can change the claimant registry."
+
+
+def claimant_get_for_user(
+    *, user: User, pk: int, role: Role = Role.REVIEWER
+) -> tuple[Claimant, Membership]:
+    """A claimant of the registry and the caller's membership of its project: Http404 for
+    non-members, PermissionDenied below ``role``. Every member may read the registry: it holds names
+    the project's claims already show to every member."""
+    user = _require_user(user)
+    claimant = Claimant.objects.select_related("project", "merged_into").filter(pk=pk).first()
+    if claimant is None:
+        raise Http404
+    membership = membership_get(user=user, project_id=claimant.project_id)
+    if membership is None:
+        raise Http404
+    if not role_at_least(membership, role):
+        raise PermissionDenied(CLAIMANTS_RULE if role == Role.EDITOR else _needs_role(role))
+    return claimant, membership
+
+
+def claimant_manage_require(*, user: User, project_id: int) -> Membership:
+    """Editors and admins change the registry (create, rename, aliases, merge)."""
+    membership = membership_require(user=user, project_id=project_id)
+    if not is_editor(membership):
+        raise PermissionDenied(CLAIMANTS_RULE)
+    return membership
+
+
+def claimant_scope_for_user[M: (Claimant, ClaimantName)](
+    *, user: User, queryset: QuerySet[M]
+) -> QuerySet[M]:
+    """The admin panel's list: the registries of the user's projects."""
+    if sees_everything(user):
+        return queryset
+    if not is_active_user(user):
+        return queryset.none()
+    return queryset.filter(project_id__in=_project_ids(user, Role.REVIEWER))
 
 
 # --- webhooks ------------------------------------------------------------------------------------

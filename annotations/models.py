@@ -447,6 +447,77 @@ class ClaimAnchor(models.Model):
         return f"claim {self.claim_id} r{self.revision} [{self.start}, {self.end})"
 
 
+class ClaimantKind(models.TextChoices):
+    PERSON = "person", "Person"
+    ORGANIZATION = "organization", "Organization"
+
+
+class Claimant(models.Model):
+    """Someone claims are attributed to, in one project's registry.
+
+    A claim names its claimant as text (``Claim.claimant``, what the creator typed, kept as
+    judged); the registry recognises that text by its key (``core.claimants.name_key``)
+    among the claimant's names and aliases (``ClaimantName``). A claimant merged into
+    another keeps its row (``merged_into``); its names move to the other.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="claimants")
+    name = models.CharField(max_length=200, help_text="The name shown (its primary name).")
+    kind = models.CharField(
+        max_length=12, choices=ClaimantKind.choices, default=ClaimantKind.PERSON
+    )
+    description = models.CharField(
+        max_length=500, blank=True, help_text="Who this is, e.g. a role and a period."
+    )
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, related_name="merged", null=True, blank=True
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project_id", "name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=ClaimantKind.values), name="annotations_claimant_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ClaimantName(models.Model):
+    """One name a claimant goes by (their primary name or an alias). A key belongs to one
+    claimant per project, so one spelling never points at two people."""
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="+")
+    claimant = models.ForeignKey(Claimant, on_delete=models.PROTECT, related_name="names")
+    name = models.CharField(max_length=200)
+    key = models.CharField(max_length=200, help_text="core.claimants.name_key(name)")
+    is_primary = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["claimant_id", "-is_primary", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "key"], name="annotations_claimantname_unique_key"
+            ),
+            models.CheckConstraint(
+                condition=~Q(key=""), name="annotations_claimantname_key_not_empty"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Source(models.Model):
     """An external reference cited by verdicts: one row per project, citer and normalized
     http(s) URL.

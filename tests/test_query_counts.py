@@ -48,8 +48,9 @@ LONG_TEXT = LINE * 1_600
 READER_PAGE = (6, 6)  # session, user, document + membership, text window, claims, claim count
 READER_WINDOW = (6, 6)  # the same for a further window fetched by htmx
 # The claim page: +2 since issue 14 (whether the claim was ever judged, for the edit rule;
-# its earlier versions), +1 since issue 15 (its publication versions).
-CLAIM_PAGE = (13, 14)
+# its earlier versions), +1 since issue 15 (its publication versions), +2 for those who may
+# edit or revise it (the claimant suggestions of those forms: registry names, claimant texts).
+CLAIM_PAGE = (15, 14)
 DASHBOARD = (13, 13)
 API_LISTS = {  # token authentication is the first query of each
     "project-list": (4, 4),

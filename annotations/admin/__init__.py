@@ -7,7 +7,8 @@ Every write goes through the services, with the same role checks as the API (ask
   rating scale; ``documents``: documents (description only, the text is fixed) and their
   superseded texts; ``claims``: statement and claimant for the creator or an editor, the
   status through admin actions (reopen, publish, retract, withdraw, recompute consensus),
-  no deletes; ``publications``: publication versions, read-only; ``sources``: never repointed, described by those ``access.source_can_edit``
+  no deletes; ``publications``: publication versions, read-only; ``claimants``: the claimant
+  registry with its names, read-only (editors change it on the claimant pages); ``sources``: never repointed, described by those ``access.source_can_edit``
   allows; ``review``: verdicts, citations, consensus records, leases, read-only;
   ``events``: the audit trail, read-only; ``invitations``: read-only, scoped to the
   projects a staff user administers; ``users``: deletes through the members services; ``webhooks``: endpoints and deliveries with
@@ -24,6 +25,7 @@ Each module registers its admins (``@admin.register``) when imported here.
 """
 
 from annotations.admin import (  # noqa: F401
+    claimants,
     claims,
     documents,
     events,

@@ -16,6 +16,7 @@ from annotations.core import webhooks as core_webhooks
 from annotations.models import (
     Citation,
     Claim,
+    ClaimantKind,
     ClaimStatus,
     Confidence,
     Consensus,
@@ -752,3 +753,90 @@ class WebhookDeliverySerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     delivered_at = serializers.DateTimeField(allow_null=True)
     log = WebhookAttemptSerializer(many=True)
+
+
+# --- claimants ---------------------------------------------------------------------------------
+
+
+class ClaimantCreateSerializer(InputSerializer):
+    name = LimitedCharField(max_length=limits.MAX_CLAIMANT)
+    kind = serializers.ChoiceField(choices=ClaimantKind.choices, required=False)
+    description = LimitedCharField(max_length=500, required=False, allow_blank=True)
+    aliases = serializers.ListField(
+        child=LimitedCharField(max_length=limits.MAX_CLAIMANT), required=False, max_length=50
+    )
+
+
+class ClaimantUpdateSerializer(InputSerializer):
+    name = LimitedCharField(max_length=limits.MAX_CLAIMANT, required=False)
+    kind = serializers.ChoiceField(choices=ClaimantKind.choices, required=False)
+    description = LimitedCharField(max_length=500, required=False, allow_blank=True)
+
+
+class ClaimantAliasCreateSerializer(InputSerializer):
+    name = LimitedCharField(max_length=limits.MAX_CLAIMANT)
+
+
+class ClaimantMergeSerializer(InputSerializer):
+    into = serializers.IntegerField(
+        min_value=1, help_text="The claimant kept: this one's names become its aliases."
+    )
+
+
+class ClaimantAliasSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class ClaimantSerializer(serializers.Serializer):
+    """A claimant of a project's registry."""
+
+    id = serializers.IntegerField()
+    project = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=ClaimantKind.choices)
+    description = serializers.CharField()
+    aliases = ClaimantAliasSerializer(many=True)
+    merged_into = serializers.IntegerField(
+        allow_null=True, help_text="Set once this claimant was merged into another."
+    )
+    claims = serializers.IntegerField(help_text="Claims attributed to any of its names.")
+    created_at = serializers.DateTimeField()
+
+
+class ClaimantClaimSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    document = serializers.IntegerField()
+    statement = serializers.CharField()
+    claimant = serializers.CharField(help_text="The claimant as the claim's creator typed it.")
+    status = serializers.CharField()
+    rating = serializers.CharField(
+        allow_null=True,
+        help_text="The current consensus rating where blind review lets you see it "
+        "(editors; a reviewer who judged the claim; anyone once published), else null.",
+    )
+    created_at = serializers.DateTimeField()
+
+
+class ClaimantRepeatSerializer(serializers.Serializer):
+    statement = serializers.CharField()
+    claims = serializers.ListField(child=serializers.IntegerField(), help_text="Oldest first.")
+
+
+class ClaimantDetailSerializer(ClaimantSerializer):
+    recent_claims = ClaimantClaimSerializer(many=True, help_text="Newest first, at most 500.")
+    repeats = ClaimantRepeatSerializer(
+        many=True, help_text="Statements attributed to this claimant more than once."
+    )
+
+
+class ClaimantSuggestionSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    claimant = serializers.IntegerField(
+        allow_null=True,
+        help_text="The registered claimant, or null for a name only used on claims.",
+    )
+
+
+class ClaimantSuggestionsSerializer(serializers.Serializer):
+    results = ClaimantSuggestionSerializer(many=True)

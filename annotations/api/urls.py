@@ -1,7 +1,7 @@
 from django.urls import path
 
 from annotations.api import views
-from annotations.api.views import imports
+from annotations.api.views import claimants, imports
 
 app_name = "api"
 
@@ -102,4 +102,26 @@ urlpatterns = [
         name="source-fetch-metadata",
     ),
     path("queue/next/", views.QueueNextApi.as_view(), name="queue-next"),
+    path(
+        "projects/<int:pk>/claimants/",
+        claimants.ProjectClaimantsApi.as_view(),
+        name="claimant-list",
+    ),
+    path(
+        "projects/<int:pk>/claimants/suggest/",
+        claimants.ProjectClaimantSuggestApi.as_view(),
+        name="claimant-suggest",
+    ),
+    path("claimants/<int:pk>/", claimants.ClaimantDetailApi.as_view(), name="claimant-detail"),
+    path(
+        "claimants/<int:pk>/aliases/",
+        claimants.ClaimantAliasesApi.as_view(),
+        name="claimant-aliases",
+    ),
+    path(
+        "claimants/<int:pk>/aliases/<int:alias_pk>/",
+        claimants.ClaimantAliasDetailApi.as_view(),
+        name="claimant-alias-detail",
+    ),
+    path("claimants/<int:pk>/merge/", claimants.ClaimantMergeApi.as_view(), name="claimant-merge"),
 ]

@@ -181,6 +181,22 @@ PUBLICATION: Table = (
     ("modified_at", "time"),
     ("editor", "user"),
 )
+CLAIMANT: Table = (
+    ("name", "value"),
+    ("kind", "value"),
+    ("description", "value"),
+    ("merged_into", "ref"),
+    ("created_by", "user"),
+    ("created_at", "time"),
+)
+CLAIMANT_NAME: Table = (
+    ("claimant", "ref"),
+    ("name", "value"),
+    ("key", "value"),
+    ("is_primary", "value"),
+    ("created_by", "user"),
+    ("created_at", "time"),
+)
 EVENT: Table = (
     ("seq", "value"),
     ("actor", "ref"),
@@ -210,6 +226,8 @@ TABLES: tuple[tuple[str, Table], ...] = (
     ("consensus", CONSENSUS),
     ("assignments", ASSIGNMENT),
     ("publications", PUBLICATION),
+    ("claimants", CLAIMANT),
+    ("claimant_names", CLAIMANT_NAME),
 )
 
 

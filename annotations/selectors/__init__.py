@@ -18,6 +18,14 @@ from annotations.selectors.audit import (
     audit_rows,
     audit_verify,
 )
+from annotations.selectors.claimants import (
+    claimant_claims_queryset,
+    claimant_datalist,
+    claimant_for_text,
+    claimant_page,
+    claimant_registry,
+    claimant_suggestions,
+)
 from annotations.selectors.documents import (
     SEARCH_CONFIG,
     PlacementRow,
@@ -104,6 +112,12 @@ __all__ = [
     "audit_verify",
     "claim_previous_anchor",
     "claim_review_get",
+    "claimant_claims_queryset",
+    "claimant_datalist",
+    "claimant_for_text",
+    "claimant_page",
+    "claimant_registry",
+    "claimant_suggestions",
     "claims_for_reader",
     "claims_needing_review",
     "claims_orphaned",

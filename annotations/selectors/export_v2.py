@@ -31,6 +31,8 @@ from annotations.models import (
     Citation,
     Claim,
     ClaimAnchor,
+    Claimant,
+    ClaimantName,
     ClaimVersion,
     Consensus,
     Document,
@@ -58,6 +60,8 @@ _ROWS: dict[str, tuple[type[Model], str]] = {
     "consensus": (Consensus, "claim__project"),
     "assignments": (Assignment, "project"),
     "publications": (Publication, "project"),
+    "claimants": (Claimant, "project"),
+    "claimant_names": (ClaimantName, "project"),
 }
 
 

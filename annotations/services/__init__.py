@@ -9,6 +9,13 @@ as ``services.<name>``; the modules group them by subject.
 
 from annotations.services import limits
 from annotations.services._base import QueueConflict, event_record, now
+from annotations.services.claimants import (
+    claimant_alias_add,
+    claimant_alias_remove,
+    claimant_create,
+    claimant_merge,
+    claimant_update,
+)
 from annotations.services.claims import (
     DuplicateClaim,
     StaleVersion,
@@ -135,6 +142,11 @@ __all__ = [
     "claim_transition",
     "claim_update",
     "claim_withdraw",
+    "claimant_alias_add",
+    "claimant_alias_remove",
+    "claimant_create",
+    "claimant_merge",
+    "claimant_update",
     "consensus_recompute",
     "document_create",
     "document_create_many",

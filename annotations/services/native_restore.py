@@ -31,6 +31,8 @@ from annotations.models import (
     Citation,
     Claim,
     ClaimAnchor,
+    Claimant,
+    ClaimantName,
     ClaimStatus,
     ClaimVersion,
     Consensus,
@@ -63,6 +65,8 @@ _MODELS: dict[str, type[Model]] = {
     "consensus": Consensus,
     "assignments": Assignment,
     "publications": Publication,
+    "claimants": Claimant,
+    "claimant_names": ClaimantName,
 }
 # Tables that must be empty before a restore (every table of the workbench's data).
 _WORKBENCH_TABLES: tuple[type[Model], ...] = (
@@ -347,6 +351,11 @@ def project_restore_native(*, payload: dict[str, Any]) -> Project:
             Claim.objects.bulk_update(claims, ["created_at", "updated_at"], batch_size=500)
             _insert("assignments", _rows("assignments", payload, user_ids, project_id=project.pk))
             _insert("publications", _rows("publications", payload, user_ids, project_id=project.pk))
+            # Optional: exports written before the claimant registry have neither.
+            _insert("claimants", _rows("claimants", payload, user_ids, project_id=project.pk))
+            _insert(
+                "claimant_names", _rows("claimant_names", payload, user_ids, project_id=project.pk)
+            )
             Event.objects.bulk_create(
                 [
                     Event(

@@ -19,6 +19,8 @@ from annotations.models import (
     Assignment,
     Citation,
     Claim,
+    Claimant,
+    ClaimantName,
     Consensus,
     Document,
     Event,
@@ -54,6 +56,8 @@ COUNTED_MODELS = (
     WebhookEndpoint,
     WebhookDelivery,
     Publication,
+    Claimant,
+    ClaimantName,
 )
 
 CLAIM_FIELDS = {

@@ -255,7 +255,13 @@ def make_cast() -> SimpleNamespace:
         project_id=c.project.pk, event_type="claim.published", data={"claim_id": 1}
     )
     WebhookDelivery.objects.filter(pk__in=[d.pk for d in deliveries]).update(status="failed")
+    # A claimant with an alias (the registry's names are never looked up elsewhere).
+    claimant = services.claimant_create(
+        project=c.project, name="The Mayor", actor=c.editor, aliases=["Mayor Adams"]
+    )
     c.ids = {
+        "claimants": [claimant.pk],
+        "aliases": list(claimant.names.filter(is_primary=False).values_list("pk", flat=True)),
         "webhooks": [webhook.pk],
         "deliveries": [d.pk for d in deliveries],
         "invitations": [i.pk for i in invitations],
@@ -292,7 +298,11 @@ def _bind(
     kind = _kind(case)
     if "id" in (case.path_parameters or {}) and "id" not in keep:
         case.path_parameters["id"] = data.draw(st.sampled_from(cast.ids[kind]), label="id")
-    for name, ids in (("endpoint_pk", "webhooks"), ("delivery_pk", "deliveries")):
+    for name, ids in (
+        ("endpoint_pk", "webhooks"),
+        ("delivery_pk", "deliveries"),
+        ("alias_pk", "aliases"),
+    ):
         if name in (case.path_parameters or {}) and name not in keep:
             case.path_parameters[name] = data.draw(st.sampled_from(cast.ids[ids]), label=name)
     choices = {

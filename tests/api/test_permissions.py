@@ -107,6 +107,14 @@ class ApiPermissionMatrixTests(ApiTestCase):
             project_id=cls.project.pk, event_type="claim.published", data={"claim_id": 1}
         )
         WebhookDelivery.objects.filter(pk=cls.delivery.pk).update(status="failed")
+        # A claimant of the registry with an alias, and another to merge.
+        cls.claimant = services.claimant_create(
+            project=cls.project, name="The Mayor", actor=cls.editor, aliases=["Mayor Adams"]
+        )
+        cls.alias = cls.claimant.names.get(is_primary=False)
+        cls.other_claimant = services.claimant_create(
+            project=cls.project, name="Eric Adams", actor=cls.editor
+        )
         # A document with one earlier revision, for the revision endpoints.
         cls.revised = make_document(project=cls.project, actor=cls.creator, text="First text.")
         services.document_revise(document=cls.revised, text="Corrected text.", actor=cls.editor)
@@ -196,6 +204,7 @@ class ApiPermissionMatrixTests(ApiTestCase):
                 statuses(401, 404, 403, 403, 200),
             ),
             *self.webhook_rows(),
+            *self.claimant_rows(),
             Row("my invitations", "GET", "/invitations/", statuses(401, 200, 200, 200, 200)),
             # Addressed to the outsider: everybody else gets a 404, as for a missing id.
             Row(
@@ -436,6 +445,50 @@ class ApiPermissionMatrixTests(ApiTestCase):
             ),
         ]
 
+    def claimant_rows(self) -> list[Row]:
+        """The claimant registry: every member reads it; editors and admins change it."""
+        base = f"/projects/{self.project.pk}/claimants/"
+        one = f"/claimants/{self.claimant.pk}/"
+        return [
+            Row("claimants", "GET", base, statuses(401, 404, 200, 200, 200)),
+            Row("claimant create", "POST", base, statuses(401, 404, 403, 201, 201), {"name": "Jo"}),
+            Row(
+                "claimant suggest",
+                "GET",
+                f"{base}suggest/",
+                statuses(401, 404, 200, 200, 200),
+                {"q": "may"},
+            ),
+            Row("claimant", "GET", one, statuses(401, 404, 200, 200, 200)),
+            Row(
+                "claimant update",
+                "PATCH",
+                one,
+                statuses(401, 404, 403, 200, 200),
+                {"kind": "person"},
+            ),
+            Row(
+                "claimant alias add",
+                "POST",
+                f"{one}aliases/",
+                statuses(401, 404, 403, 201, 201),
+                {"name": "Hizzoner"},
+            ),
+            Row(
+                "claimant alias remove",
+                "DELETE",
+                f"{one}aliases/{self.alias.pk}/",
+                statuses(401, 404, 403, 204, 204),
+            ),
+            Row(
+                "claimant merge",
+                "POST",
+                f"{one}merge/",
+                statuses(401, 404, 403, 200, 200),
+                {"into": self.other_claimant.pk},
+            ),
+        ]
+
     def export_rows(self) -> list[Row]:
         """Export endpoints, once they are routed (another change adds them)."""
         api_routes = routed_api_paths()
@@ -498,6 +551,8 @@ class ApiPermissionMatrixTests(ApiTestCase):
             path = path.replace(
                 f"/deliveries/{self.delivery.pk}/", "/deliveries/<int:delivery_pk>/"
             )
+            path = path.replace(f"/claimants/{self.claimant.pk}/", "/claimants/<int:pk>/")
+            path = path.replace(f"/aliases/{self.alias.pk}/", "/aliases/<int:alias_pk>/")
             for pk in {*ids, self.revised.pk}:
                 path = path.replace(f"/{pk}/", "/<int:pk>/")
             normalized.add(path.lstrip("/"))

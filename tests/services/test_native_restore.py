@@ -70,6 +70,14 @@ def build_history() -> Project:
         summary="Checked against the official figures.",
     )
     take(third, r1)
+    # A claimant registry with a merge into a later row (restored in id order).
+    president = services.claimant_create(
+        project=project, name="The President", actor=editor, aliases=["POTUS"]
+    )
+    yoon = services.claimant_create(
+        project=project, name="Yoon Suk Yeol", actor=editor, kind="person"
+    )
+    services.claimant_merge(claimant=president, into=yoon, actor=editor)
     document = Document.objects.get(project=project)
     services.document_revise(
         document=document, text="Updated: " + document.text, actor=editor, note="Dateline."
@@ -145,6 +153,17 @@ class LosslessExportTests(TransactionTestCase):
             [(1, "publish"), (1, "publish")],
         )
         self.assertIs(payload["project"]["publishing_enabled"], True)
+        # The claimant registry: the merged entry points at the one kept, which has every name.
+        merged, kept = payload["claimants"]
+        self.assertEqual(merged["merged_into"], kept["id"])
+        self.assertEqual(
+            sorted((n["name"], n["claimant"], n["is_primary"]) for n in payload["claimant_names"]),
+            [
+                ("POTUS", kept["id"], False),
+                ("The President", kept["id"], False),
+                ("Yoon Suk Yeol", kept["id"], True),
+            ],
+        )
 
     def test_a_restore_into_an_empty_database_gives_the_same_export(self) -> None:
         text = dumps(self.payload)

@@ -6,6 +6,7 @@ the page's unbound forms, and any bound forms the caller passes in their place.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.contrib import messages
@@ -127,7 +128,18 @@ def render_claim_page(
     the re-anchor panel's state as ``reanchor``."""
     claim, membership = access.claim_get_for_user(user=request.user, pk=pk)
     review = selectors.claim_review_get(user=request.user, claim=claim, membership=membership)
-    context = {"claim": claim, "review": review, **_claim_forms(claim, review), **forms}
+    context = {
+        "claim": claim,
+        "review": review,
+        **_claim_forms(claim, review),
+        # Callables: the template runs them only where it shows their part (the registry
+        # link under the claimant; the suggestions of the edit and revise forms).
+        "registered_claimant": functools.partial(
+            selectors.claimant_for_text, project_id=claim.project_id, text=claim.claimant
+        ),
+        "claimant_options": functools.partial(selectors.claimant_datalist, project=claim.project),
+        **forms,
+    }
     return render_page_or_partial(
         request, CLAIM_PAGE, partial, context, notice=notice, level=level, status=status
     )

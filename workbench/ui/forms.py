@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import UploadedFile
 
 from annotations.core import spans
 from annotations.core.urlnorm import UrlError, normalize_url
-from annotations.models import Confidence, Rating, Role, Stance
+from annotations.models import ClaimantKind, Confidence, Rating, Role, Stance
 from annotations.services import CitationInput, importing, limits
 
 # --- claims, verdicts, editors -----------------------------------------------------------------
@@ -43,6 +43,11 @@ class ShortcutRadioSelect(forms.RadioSelect):
         return option
 
 
+# The claimant fields suggest the registry's names from <datalist id="claimant-names">
+# (workbench/_claimant_datalist.html): the browser's own autocomplete, with or without JS.
+CLAIMANT_INPUT = forms.TextInput(attrs={"list": "claimant-names", "autocomplete": "off"})
+
+
 class ClaimCreateForm(forms.Form):
     # Offsets are validated by annotations.core.spans (precise messages), not by min_value here.
     start = forms.IntegerField(widget=forms.HiddenInput)
@@ -57,7 +62,9 @@ class ClaimCreateForm(forms.Form):
     claimant = forms.CharField(
         required=False,
         max_length=limits.MAX_CLAIMANT,
-        help_text="Who made the claim, e.g. “the mayor”.",
+        help_text="Who made the claim, e.g. “the mayor”. Names of the claimant registry are "
+        "suggested as you type.",
+        widget=CLAIMANT_INPUT,
     )
 
     def clean_exact(self) -> str | None:
@@ -73,7 +80,10 @@ class ClaimEditForm(forms.Form):
         help_text="The checkable claim in your words.",
     )
     claimant = forms.CharField(
-        required=False, max_length=limits.MAX_CLAIMANT, help_text="Who made the claim."
+        required=False,
+        max_length=limits.MAX_CLAIMANT,
+        help_text="Who made the claim.",
+        widget=CLAIMANT_INPUT,
     )
     # Optimistic concurrency: the version the user started editing from.
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
@@ -95,7 +105,10 @@ class ClaimReviseForm(forms.Form):
         help_text="The revised claim. Earlier verdicts stay with the version they judged.",
     )
     claimant = forms.CharField(
-        required=False, max_length=limits.MAX_CLAIMANT, help_text="Who made the claim."
+        required=False,
+        max_length=limits.MAX_CLAIMANT,
+        help_text="Who made the claim.",
+        widget=CLAIMANT_INPUT,
     )
     note = forms.CharField(
         required=False,
@@ -512,3 +525,41 @@ class InviteForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     role = forms.ChoiceField(choices=Role.choices, initial=Role.REVIEWER)
+
+
+# --- the claimant registry ----------------------------------------------------------------------
+
+
+class ClaimantCreateForm(forms.Form):
+    name = forms.CharField(max_length=limits.MAX_CLAIMANT, widget=CLAIMANT_INPUT)
+    kind = forms.ChoiceField(choices=ClaimantKind.choices, initial=ClaimantKind.PERSON)
+    description = forms.CharField(
+        required=False, max_length=500, help_text="Who this is, e.g. a role and a period."
+    )
+    aliases = forms.CharField(
+        required=False,
+        max_length=2000,
+        help_text="Other names, one per line (spellings, titles, handles).",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def clean_aliases(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data["aliases"].splitlines() if line.strip()]
+
+
+class ClaimantEditForm(forms.Form):
+    name = forms.CharField(
+        max_length=limits.MAX_CLAIMANT, help_text="The old name stays as an alias."
+    )
+    kind = forms.ChoiceField(choices=ClaimantKind.choices)
+    description = forms.CharField(required=False, max_length=500)
+
+
+class ClaimantAliasForm(forms.Form):
+    name = forms.CharField(label="New alias", max_length=limits.MAX_CLAIMANT)
+
+
+class ClaimantMergeForm(forms.Form):
+    into = forms.TypedChoiceField(
+        label="Merge into", coerce=int, help_text="This claimant's names become its aliases."
+    )

@@ -158,6 +158,9 @@ def _claim_form_response(
         "project": document.project,
         "form": form,
         "selector": selector,
+        "claimant_options": selectors.claimant_datalist(project=document.project)
+        if selector is not None
+        else [],
         "in_reader": wants_fragment(request),
         "duplicate_of": duplicate_of,
         "duplicate_url": (

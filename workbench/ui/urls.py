@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from workbench.ui import account, importing, members, reading, reviewing, revisions
+from workbench.ui import account, claimants, importing, members, reading, reviewing, revisions
 
 app_name = "workbench"
 
@@ -59,6 +59,17 @@ urlpatterns = [
     path("claims/<int:pk>/publish/", reviewing.claim_publish, name="claim-publish"),
     path("claims/<int:pk>/correct/", reviewing.claim_correct, name="claim-correct"),
     path("claims/<int:pk>/retract/", reviewing.claim_retract, name="claim-retract"),
+    # the claimant registry
+    path("projects/<slug:slug>/claimants/", claimants.claimant_list, name="claimant-list"),
+    path("claimants/<int:pk>/", claimants.claimant_detail, name="claimant-detail"),
+    path("claimants/<int:pk>/edit/", claimants.claimant_edit, name="claimant-edit"),
+    path("claimants/<int:pk>/aliases/", claimants.claimant_alias_add, name="claimant-alias-add"),
+    path(
+        "claimants/<int:pk>/aliases/<int:alias_pk>/remove/",
+        claimants.claimant_alias_remove,
+        name="claimant-alias-remove",
+    ),
+    path("claimants/<int:pk>/merge/", claimants.claimant_merge, name="claimant-merge"),
     # the user's own account: API tokens, signing out everywhere
     path("account/tokens/", account.tokens, name="tokens"),
     path("account/tokens/<str:digest>/revoke/", account.token_revoke, name="token-revoke"),
