@@ -83,6 +83,11 @@ from annotations.selectors.review import (
     sources_search_for_user,
     verdicts_visible_to,
 )
+from annotations.selectors.suggestions import (
+    claimed_spans,
+    suggestion_decisions_by_span,
+    suggestion_training_rows,
+)
 
 __all__ = [
     "SEARCH_CONFIG",
@@ -104,6 +109,7 @@ __all__ = [
     "audit_verify",
     "claim_previous_anchor",
     "claim_review_get",
+    "claimed_spans",
     "claims_for_reader",
     "claims_needing_review",
     "claims_orphaned",
@@ -143,6 +149,8 @@ __all__ = [
     "ratings_for_project",
     "revision_placements",
     "sources_search_for_user",
+    "suggestion_decisions_by_span",
+    "suggestion_training_rows",
     "verdicts_visible_to",
     "version_dict",
 ]
