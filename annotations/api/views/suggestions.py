@@ -53,8 +53,8 @@ class DocumentSuggestionsApi(APIView):
         "withdrawn, not accepted or dismissed); ?all=1 lists every sentence with its status.",
     )
     def get(self, request: Request, pk: int) -> Response:
-        everything = _all_param(request)
         document, _ = access.document_get_for_user(user=request.user, pk=pk, with_text=False)
+        everything = _all_param(request)
         rows = services.suggestions_list(document=document, everything=everything)
         data = s.SuggestionListSerializer({"results": rows}).data
         return Response(data)
@@ -75,8 +75,9 @@ class DocumentSuggestionAcceptApi(APIView):
         "POST /claims/) and an accepted decision. Any member of the project.",
     )
     def post(self, request: Request, pk: int) -> Response:
-        data = parse_body(s.SuggestionAcceptSerializer, request)
+        # The lookup first: a non-member gets the 404 whatever the body.
         document, _ = access.document_get_for_user(user=request.user, pk=pk, with_text=False)
+        data = parse_body(s.SuggestionAcceptSerializer, request)
         decision, claim = services.suggestion_accept(document=document, actor=request.user, **data)
         body = s.SuggestionAcceptedSerializer({"decision": decision, "claim": claim}).data
         return Response(body, status=status.HTTP_201_CREATED)
@@ -89,8 +90,9 @@ class DocumentSuggestionDismissApi(APIView):
         description="Dismiss a suggested sentence with a reason (editors and admins).",
     )
     def post(self, request: Request, pk: int) -> Response:
-        data = parse_body(s.SuggestionDismissSerializer, request)
+        # The lookup first: a non-member gets the 404 whatever the body.
         document, _ = access.document_get_for_user(user=request.user, pk=pk, with_text=False)
+        data = parse_body(s.SuggestionDismissSerializer, request)
         decision = services.suggestion_dismiss(document=document, actor=request.user, **data)
         return Response(
             s.SuggestionDecisionSerializer(decision).data, status=status.HTTP_201_CREATED
