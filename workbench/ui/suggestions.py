@@ -1,6 +1,6 @@
 """Reviewer web UI: the reader's "Suggested claims" panel (check-worthiness suggestions).
 
-The reader pulls the panel in with htmx once it has loaded (``_suggestions_panel.html``);
+The reader pulls the panel in with htmx once it comes into view (``_suggestions_panel.html``);
 without JavaScript it links to the same view as a page, a plain list with forms. Accept
 creates a claim on the sentence's exact span (``services.suggestion_accept``) and, in the
 reader, re-renders it with the new claim; dismiss (editors) records a reason and re-renders
