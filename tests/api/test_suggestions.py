@@ -369,6 +369,18 @@ class HttpProviderTests(SuggestionApiBase):
                     results = self.get(self.reviewer_a, self.path()).json()["results"]
                 self.assertEqual({row["agent"] for row in results}, {"builtin"})
 
+    def test_an_answer_over_the_size_limit_is_not_read_past_it(self) -> None:
+        scores = json.dumps({"scores": [1.0] * len(self.sentences)}).encode()
+        with (
+            Provider(lambda r: (200, scores)) as provider,
+            override_settings(WORKBENCH_FETCH_MAX_BYTES=len(scores) - 1),
+        ):
+            self.use(provider)
+            with self.assertLogs("annotations.services.suggestions", "WARNING") as logs:
+                results = self.get(self.reviewer_a, self.path()).json()["results"]
+        self.assertEqual({row["agent"] for row in results}, {"builtin"})
+        self.assertIn("too-large", logs.output[0])
+
     def test_the_fallback_is_recorded_on_the_stored_run(self) -> None:
         with Provider(lambda r: (503, b"")) as provider:
             self.use(provider)
