@@ -56,6 +56,14 @@ class Project(models.Model):
         help_text="Published fact checks get public pages and feeds under /fact-checks/<slug>/ "
         "(project admins switch this on).",
     )
+    triage_url = models.URLField(
+        max_length=2000,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="Check-worthiness suggestions from this http(s) endpoint instead of the "
+        "built-in model (README: the HTTP provider contract). Empty: the built-in model.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
@@ -1068,3 +1076,103 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of delivery {self.delivery_id}: {self.outcome}"
+
+
+class TriageRun(models.Model):
+    """Check-worthiness scores of one revision of a document's text: which provider gave
+    them (``agent``: ``builtin`` or ``http``), its ``model_version`` (the built-in model's
+    file hash, or the endpoint's host), and why a project's HTTP provider was not used
+    when it failed (``fallback_reason``; the built-in model scored instead). Replaced when
+    computed again for the same revision; a new revision gets its own run."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="triage_runs")
+    revision = models.PositiveIntegerField()
+    agent = models.CharField(max_length=20)
+    model_version = models.CharField(max_length=200)
+    fallback_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["document_id", "-revision"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document", "revision"], name="annotations_triagerun_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"triage of document {self.document_id} revision {self.revision} ({self.agent})"
+
+
+class Suggestion(models.Model):
+    """One scored sentence of a run: ``text == document text[start:end]`` of the run's
+    revision (code points), checked before it is stored."""
+
+    run = models.ForeignKey(TriageRun, on_delete=models.CASCADE, related_name="suggestions")
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    text = models.TextField()
+    score = models.FloatField()
+
+    class Meta:
+        ordering = ["run_id", "-score", "start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gt=F("start")), name="annotations_suggestion_span_order"
+            ),
+            models.UniqueConstraint(
+                fields=["run", "start", "end"], name="annotations_suggestion_unique_span"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"[{self.start}, {self.end}) {self.score:.3f}"
+
+
+class SuggestionVerdict(models.TextChoices):
+    ACCEPTED = "accepted", "Accepted"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class SuggestionDecision(models.Model):
+    """What the desk decided about a suggested sentence: accepted (a claim was created on
+    the span) or dismissed (with a reason). Kept with the text, score and agent as they
+    were, so ``train_triage`` can learn from them (accepted = check-worthy)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    document = models.ForeignKey(
+        Document, on_delete=models.CASCADE, related_name="suggestion_decisions"
+    )
+    revision = models.PositiveIntegerField()
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    text = models.TextField()
+    score = models.FloatField()
+    agent = models.CharField(max_length=20)
+    model_version = models.CharField(max_length=200)
+    decision = models.CharField(max_length=10, choices=SuggestionVerdict.choices)
+    reason = models.TextField(blank=True)
+    claim = models.ForeignKey(
+        Claim, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document", "revision", "start", "end"],
+                name="annotations_suggestiondecision_unique_span",
+            ),
+            models.CheckConstraint(
+                condition=Q(end__gt=F("start")), name="annotations_suggestiondecision_span_order"
+            ),
+            models.CheckConstraint(
+                condition=Q(decision__in=SuggestionVerdict.values),
+                name="annotations_suggestiondecision_decision_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.decision} [{self.start}, {self.end}) of document {self.document_id}"

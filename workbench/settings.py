@@ -314,6 +314,19 @@ WORKBENCH_FETCH_MAX_BYTES = env_int("WORKBENCH_FETCH_MAX_BYTES", 5 * 1024 * 1024
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 
+# Check-worthiness suggestions (annotations.services.suggestions): the built-in model is
+# read from TRIAGE_MODEL_PATH when that file exists (`manage.py train_triage` writes it),
+# else from the shipped fixtures/triage/model.npz. The reader and the API list the best
+# TRIAGE_TOP_N open sentences; a project's HTTP provider gets TRIAGE_HTTP_TIMEOUT seconds.
+TRIAGE_MODEL_PATH = Path(
+    env_str("TRIAGE_MODEL_PATH", str(BASE_DIR / "var" / "triage" / "model.npz"))
+)
+TRIAGE_SHIPPED_MODEL_PATH = BASE_DIR / "fixtures" / "triage" / "model.npz"
+TRIAGE_TOP_N = env_int("TRIAGE_TOP_N", 10)
+TRIAGE_HTTP_TIMEOUT = env_float("TRIAGE_HTTP_TIMEOUT", 10.0)
+if not (TRIAGE_TOP_N >= 1 and TRIAGE_HTTP_TIMEOUT > 0):
+    raise ImproperlyConfigured("TRIAGE_TOP_N must be at least 1, TRIAGE_HTTP_TIMEOUT above 0.")
+
 # Webhooks (annotations.services.webhooks): a delivery's request gets WEBHOOK_TIMEOUT
 # seconds; a retried one waits WEBHOOK_RETRY_BASE_SECONDS * 2**(n-1), at most
 # WEBHOOK_RETRY_MAX_SECONDS, for at most WEBHOOK_MAX_ATTEMPTS attempts. Endpoint URLs follow
@@ -415,7 +428,10 @@ SPECTACULAR_SETTINGS = {
     # The schema and the docs page describe every endpoint: members only.
     "SERVE_PERMISSIONS": ["annotations.api.permissions.IsActiveUser"],
     # One name for the webhook event types (the endpoint's list, a delivery, its filter).
-    "ENUM_NAME_OVERRIDES": {"WebhookEventTypeEnum": "annotations.core.webhooks.EVENT_TYPES"},
+    "ENUM_NAME_OVERRIDES": {
+        "WebhookEventTypeEnum": "annotations.core.webhooks.EVENT_TYPES",
+        "TriageAgentEnum": ["builtin", "http"],
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -118,6 +118,10 @@ class ProjectAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug", "organization"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["created_by", "created_at"]
+    # The check-worthiness provider's URL may carry a token and is vetted by the fetcher's
+    # rules: project admins set it through the API (PATCH /projects/{id}/), not here, where
+    # other staff members of the project would read it.
+    exclude = ["triage_url"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Project]:
         return access.staff_scope(super().get_queryset(request), user=request.user, path="pk")

@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib.auth import authenticate
 from django.core.validators import MaxLengthValidator
 from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
@@ -99,6 +100,14 @@ class ProjectSerializer(serializers.ModelSerializer):
     scale = RatingSerializer(source="ratings", many=True, read_only=True)
     organization_url = serializers.CharField(read_only=True, help_text="http(s) URL or empty")
     role = serializers.SerializerMethodField()
+    triage_provider = serializers.SerializerMethodField(
+        help_text="Who suggests check-worthy sentences: builtin (the built-in model) or http "
+        "(the project's endpoint, triage_url)"
+    )
+    triage_url = serializers.SerializerMethodField(
+        help_text="The check-worthiness provider's URL (project admins only; null for others; "
+        "empty: the built-in model)"
+    )
 
     class Meta:
         model = Project
@@ -113,6 +122,8 @@ class ProjectSerializer(serializers.ModelSerializer):
             "majority_threshold",
             "lease_minutes",
             "publishing_enabled",
+            "triage_provider",
+            "triage_url",
             "created_at",
             "role",
             "scale",
@@ -122,6 +133,15 @@ class ProjectSerializer(serializers.ModelSerializer):
     def get_role(self, project: Project) -> str | None:
         roles: dict[int, str] = self.context.get("roles", {})
         return roles.get(project.pk)
+
+    @extend_schema_field(serializers.ChoiceField(choices=["builtin", "http"]))
+    def get_triage_provider(self, project: Project) -> str:
+        return "http" if project.triage_url else "builtin"
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_triage_url(self, project: Project) -> str | None:
+        # Like a webhook URL, it may carry a token: its admins see it, nobody else.
+        return project.triage_url if self.get_role(project) == Role.ADMIN else None
 
 
 class ProjectCreateSerializer(InputSerializer):
@@ -147,6 +167,13 @@ class ProjectCreateSerializer(InputSerializer):
 class ProjectUpdateSerializer(ProjectCreateSerializer):
     name = LimitedCharField(max_length=limits.MAX_PROJECT_NAME, required=False)
     slug = None  # the URL name never changes
+    triage_url = serializers.CharField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        help_text="An http(s) endpoint that ranks sentences for check-worthiness (README: "
+        "the HTTP provider contract); empty for the built-in model.",
+    )
 
 
 class MemberSerializer(serializers.ModelSerializer):
@@ -840,3 +867,72 @@ class ClaimantSuggestionSerializer(serializers.Serializer):
 
 class ClaimantSuggestionsSerializer(serializers.Serializer):
     results = ClaimantSuggestionSerializer(many=True)
+
+
+# --- check-worthiness suggestions ----------------------------------------------------------
+
+
+class SuggestionSerializer(serializers.Serializer):
+    """A suggested sentence: ``[start, end)`` in code points of the document's current
+    text (like a claim's span), ``text`` exactly the text there."""
+
+    start = serializers.IntegerField()
+    end = serializers.IntegerField()
+    text = serializers.CharField()
+    score = serializers.FloatField(help_text="Higher is more worth checking (a ranking score).")
+    agent = serializers.ChoiceField(
+        choices=["builtin", "http"], help_text="The built-in model, or the project's endpoint"
+    )
+    status = serializers.ChoiceField(
+        choices=["open", "claimed", "accepted", "dismissed"],
+        help_text="open; claimed (a claim overlaps it); accepted or dismissed (decided). "
+        "Only open ones are listed unless ?all=1.",
+    )
+    reason = serializers.CharField(help_text="Why it was dismissed (else empty)")
+
+
+class SuggestionListSerializer(serializers.Serializer):
+    results = SuggestionSerializer(many=True)
+
+
+class SuggestionSpanSerializer(InputSerializer):
+    start = serializers.IntegerField(help_text="The sentence's start (code points)")
+    end = serializers.IntegerField(help_text="The sentence's end (code points, exclusive)")
+
+
+class SuggestionAcceptSerializer(SuggestionSpanSerializer):
+    statement = LimitedCharField(
+        required=False,
+        allow_blank=True,
+        max_length=limits.MAX_STATEMENT,
+        help_text="The claim's statement; the sentence when omitted",
+    )
+    claimant = LimitedCharField(required=False, allow_blank=True, max_length=limits.MAX_CLAIMANT)
+
+
+class SuggestionDismissSerializer(SuggestionSpanSerializer):
+    reason = LimitedCharField(
+        max_length=limits.MAX_REASON, help_text="Why the sentence is not worth checking"
+    )
+
+
+class SuggestionDecisionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    document = serializers.IntegerField(source="document_id")
+    revision = serializers.IntegerField()
+    start = serializers.IntegerField()
+    end = serializers.IntegerField()
+    text = serializers.CharField()
+    score = serializers.FloatField()
+    agent = serializers.CharField()
+    model_version = serializers.CharField()
+    decision = serializers.ChoiceField(choices=["accepted", "dismissed"])
+    reason = serializers.CharField()
+    claim = serializers.IntegerField(source="claim_id", allow_null=True)
+    actor = serializers.CharField(source="actor.username")
+    created_at = serializers.DateTimeField()
+
+
+class SuggestionAcceptedSerializer(serializers.Serializer):
+    decision = SuggestionDecisionSerializer()
+    claim = ClaimSerializer()

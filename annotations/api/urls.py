@@ -1,7 +1,7 @@
 from django.urls import path
 
 from annotations.api import views
-from annotations.api.views import claimants, imports
+from annotations.api.views import claimants, imports, suggestions
 
 app_name = "api"
 
@@ -74,6 +74,21 @@ urlpatterns = [
         "documents/<int:pk>/revisions/<int:number>/",
         views.DocumentRevisionDetailApi.as_view(),
         name="document-revision-detail",
+    ),
+    path(
+        "documents/<int:pk>/suggestions/",
+        suggestions.DocumentSuggestionsApi.as_view(),
+        name="document-suggestions",
+    ),
+    path(
+        "documents/<int:pk>/suggestions/accept/",
+        suggestions.DocumentSuggestionAcceptApi.as_view(),
+        name="document-suggestion-accept",
+    ),
+    path(
+        "documents/<int:pk>/suggestions/dismiss/",
+        suggestions.DocumentSuggestionDismissApi.as_view(),
+        name="document-suggestion-dismiss",
     ),
     path("claims/<int:pk>/reanchor/", views.ClaimReanchorApi.as_view(), name="claim-reanchor"),
     path("claims/<int:pk>/revise/", views.ClaimReviseApi.as_view(), name="claim-revise"),

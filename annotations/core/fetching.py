@@ -492,10 +492,12 @@ def fetch(
 
 @dataclass(frozen=True)
 class Posted:
-    """A POST's answer: its status code only (the body is never read: a receiver's error
-    page must not end up in a delivery log that project admins read)."""
+    """A POST's answer: its status code, and its body only when the caller asked for it
+    (``read_body``; webhook deliveries never read it: a receiver's error page must not end
+    up in a delivery log that project admins read)."""
 
     status: int
+    body: bytes = b""
 
 
 def check_target(
@@ -519,12 +521,14 @@ def post(
     headers: dict[str, str],
     policy: FetchPolicy = _DEFAULT_POLICY,
     resolve: Resolver | None = None,
+    read_body: bool = False,
 ) -> Posted:
     """POST ``body`` to ``url`` under ``policy``: the same checks as ``fetch`` (http(s)
     only, the host resolved once and every address vetted, the connection pinned to it,
     one deadline over everything), and no redirect is followed (a 3xx is the answer).
-    Returns the status code whatever it is; raises FetchError for a refused address,
-    DNS, a timeout or a failed connection."""
+    Returns the status code whatever it is (and with ``read_body`` the answer's body, at
+    most ``policy.max_bytes``, within the same deadline); raises FetchError for a refused
+    address, DNS, a timeout, a failed connection or (``read_body``) a body too large."""
     deadline = _Deadline(policy.timeout)
     resolve = resolve or _system_resolve
     try:
@@ -543,6 +547,8 @@ def post(
                 connection.putheader(name, value)
             connection.endheaders(body)
             response = connection.getresponse()
+            if read_body:
+                return Posted(status=response.status, body=_read_body(response, policy.max_bytes))
             return Posted(status=response.status)
         finally:
             connection.close()

@@ -18,6 +18,7 @@ Pure Python + numpy/scipy/scikit-learn (no Django).
 from __future__ import annotations
 
 import io
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,10 +33,16 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from annotations.core.matching import has_negation
 
 __all__ = [
+    "ProviderAnswerError",
+    "Scored",
     "Sentence",
     "TriageModel",
     "cue_features",
+    "provider_answer_parse",
+    "provider_request",
+    "ranked",
     "split_sentences",
+    "suggestion_problem",
 ]
 
 FORMAT_VERSION = 1
@@ -441,3 +448,125 @@ class TriageModel:
                 speaker_weight=speaker_weight,
                 cue_weight=cue_weight,
             )
+
+
+# --- suggestions from any provider ---------------------------------------------------------
+#
+# Whatever ranks the sentences (the built-in model, a project's HTTP endpoint), what it
+# suggests must be a span of the document's text that says what the suggestion quotes:
+# accepting one creates a claim on exactly that span.
+
+MAX_PROVIDER_SUGGESTIONS = 100_000
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A suggested span ``[start, end)`` (code points), the text there and its score."""
+
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def suggestion_problem(text: str, start: object, end: object, quoted: object) -> str | None:
+    """Why the suggestion ``[start, end)`` quoting ``quoted`` is not a span of ``text``
+    saying exactly that (None when it is): offsets must be whole numbers with
+    ``0 <= start < end <= len(text)`` and ``text[start:end] == quoted``."""
+    if not _is_int(start) or not _is_int(end):
+        return "start and end must be whole numbers"
+    assert isinstance(start, int) and isinstance(end, int)
+    if not 0 <= start < end <= len(text):
+        return f"[{start}, {end}) is not a span of a text of {len(text)} characters"
+    if not isinstance(quoted, str):
+        return "the quoted text must be a string"
+    if text[start:end] != quoted:
+        return f"the text at [{start}, {end}) is not the quoted text"
+    return None
+
+
+def ranked(items: Sequence[Scored]) -> list[Scored]:
+    """``items`` best first; equal scores in text order."""
+    return sorted(items, key=lambda item: (-item.score, item.start, item.end))
+
+
+class ProviderAnswerError(ValueError):
+    """A provider's answer does not follow the contract; the message says where."""
+
+
+def provider_request(
+    *, document_id: int, revision: int, language: str, text: str, sentences: Sequence[Sentence]
+) -> dict[str, Any]:
+    """The JSON body sent to a project's HTTP provider (the documented contract)."""
+    return {
+        "document_id": document_id,
+        "revision": revision,
+        "language": language,
+        "text": text,
+        "sentences": [{"start": s.start, "end": s.end, "text": s.text} for s in sentences],
+    }
+
+
+def _score(value: object, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ProviderAnswerError(f"{where}: a score must be a number")
+    score = float(value)
+    if not math.isfinite(score):
+        raise ProviderAnswerError(f"{where}: a score must be finite")
+    return score
+
+
+def provider_answer_parse(
+    answer: object, *, text: str, sentences: Sequence[Sentence]
+) -> list[Scored]:
+    """The suggestions in a provider's decoded JSON ``answer``, checked strictly (any
+    deviation raises ProviderAnswerError; nothing of a bad answer is used):
+
+    * ``{"scores": [s0, s1, ...]}``: one finite number per sentence sent, in order; or
+    * ``{"suggestions": [{"start", "end", "text", "score"}, ...]}``: spans of ``text`` in
+      code points, each quoting exactly the text there (``suggestion_problem``), no span
+      twice.
+
+    No other keys. Returns them in the order given."""
+    if not isinstance(answer, dict) or len(answer) != 1:
+        raise ProviderAnswerError('the answer must be {"scores": [...]} or {"suggestions": [...]}')
+    ((key, items),) = answer.items()
+    if not isinstance(items, list):
+        raise ProviderAnswerError(f"{key}: must be a list")
+    if key == "scores":
+        if len(items) != len(sentences):
+            raise ProviderAnswerError(f"scores: {len(items)} scores for {len(sentences)} sentences")
+        out = []
+        for index, (sentence, value) in enumerate(zip(sentences, items, strict=True)):
+            problem = suggestion_problem(text, sentence.start, sentence.end, sentence.text)
+            if problem is not None:  # the sentences are ours; this is a bug upstream
+                raise ProviderAnswerError(f"sentence {index}: {problem}")
+            out.append(
+                Scored(
+                    sentence.start, sentence.end, sentence.text, _score(value, f"scores.{index}")
+                )
+            )
+        return out
+    if key != "suggestions":
+        raise ProviderAnswerError(f"unknown key {key[:40]!r}: use scores or suggestions")
+    if len(items) > MAX_PROVIDER_SUGGESTIONS:
+        raise ProviderAnswerError(f"suggestions: more than {MAX_PROVIDER_SUGGESTIONS:,}")
+    seen: set[tuple[int, int]] = set()
+    out = []
+    for index, item in enumerate(items):
+        where = f"suggestions.{index}"
+        if not isinstance(item, dict) or set(item) != {"start", "end", "text", "score"}:
+            raise ProviderAnswerError(f"{where}: must be an object with start, end, text, score")
+        problem = suggestion_problem(text, item["start"], item["end"], item["text"])
+        if problem is not None:
+            raise ProviderAnswerError(f"{where}: {problem}")
+        span = (item["start"], item["end"])
+        if span in seen:
+            raise ProviderAnswerError(f"{where}: the span [{span[0]}, {span[1]}) comes twice")
+        seen.add(span)
+        out.append(Scored(item["start"], item["end"], item["text"], _score(item["score"], where)))
+    return out

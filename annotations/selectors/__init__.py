@@ -91,6 +91,11 @@ from annotations.selectors.review import (
     sources_search_for_user,
     verdicts_visible_to,
 )
+from annotations.selectors.suggestions import (
+    claimed_spans,
+    suggestion_decisions_by_span,
+    suggestion_training_rows,
+)
 
 __all__ = [
     "SEARCH_CONFIG",
@@ -118,6 +123,7 @@ __all__ = [
     "claimant_page",
     "claimant_registry",
     "claimant_suggestions",
+    "claimed_spans",
     "claims_for_reader",
     "claims_needing_review",
     "claims_orphaned",
@@ -157,6 +163,8 @@ __all__ = [
     "ratings_for_project",
     "revision_placements",
     "sources_search_for_user",
+    "suggestion_decisions_by_span",
+    "suggestion_training_rows",
     "verdicts_visible_to",
     "version_dict",
 ]

@@ -28,6 +28,7 @@ from annotations.services._base import (
     events_record,
     fields_update,
 )
+from annotations.services.suggestions import suggestions_enqueue
 
 BULK_INSERT_BATCH = 50  # documents per INSERT of a bulk import
 
@@ -155,6 +156,7 @@ def document_create(*, project: Project, data: DocumentInput, actor: User | None
             "length": document.length,
         },
     )
+    suggestions_enqueue(document_ids=[document.pk])
     return document
 
 
@@ -211,6 +213,7 @@ def document_create_many(
             for document in created
         ]
     )
+    suggestions_enqueue(document_ids=[document.pk for document in created])
     return created
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeGuard
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -24,6 +25,7 @@ from annotations.services._base import (
     _storable_text_errors,
     event_record,
 )
+from annotations.services.suggestions import triage_url_checked
 
 DEFAULT_SCALE: tuple[tuple[str, str, int | None], ...] = (
     ("true", "True", 5),
@@ -190,6 +192,15 @@ def _policy(project: Project) -> dict[str, Any]:
     }
 
 
+def _provider_origin(url: str) -> str:
+    """How the audit log records a triage provider URL: like a webhook URL, the origin
+    only, never a path or query that may hold a token."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/…"
+
+
 def _validate_policy(project: Project) -> None:
     errors: dict[str, str] = {}
     if not isinstance(project.required_reviews, int) or not 1 <= project.required_reviews <= 20:
@@ -220,24 +231,32 @@ def project_update(*, project: Project, actor: User, **changes: Any) -> Project:
         "majority_threshold",
         "lease_minutes",
         "publishing_enabled",
+        "triage_url",
     }
     unknown = set(changes) - allowed
     if unknown:
         raise ValidationError({name: "This field cannot be changed." for name in sorted(unknown)})
     _require_storable_text(**changes)
+    if "triage_url" in changes:
+        changes["triage_url"] = triage_url_checked(changes["triage_url"])
     project = Project.objects.select_for_update().get(pk=project.pk)
     before = _policy(project)
+    old_provider = _provider_origin(project.triage_url)
     for name, value in changes.items():
         setattr(project, name, value)
     _validate_policy(project)
     _clean_and_save(project)
+    after = _policy(project)
+    if "triage_url" in changes:
+        before["triage_provider"] = old_provider
+        after["triage_provider"] = _provider_origin(project.triage_url)
     event_record(
         actor=actor,
         verb="project.update",
         obj=project,
         project=project,
         before=before,
-        after=_policy(project),
+        after=after,
     )
     return project
 

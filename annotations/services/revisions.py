@@ -40,6 +40,7 @@ from annotations.services._base import (
 )
 from annotations.services.claims import _claim_state, _span_error
 from annotations.services.documents import _duplicate_error
+from annotations.services.suggestions import suggestions_enqueue
 
 # reanchor's verdict on a span -> the claim's anchor status.
 _STATUS = {
@@ -279,6 +280,7 @@ def document_revise(
             "claims": report.counts,
         },
     )
+    suggestions_enqueue(document_ids=[document.pk])
     return report
 
 

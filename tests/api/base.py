@@ -106,6 +106,8 @@ PROJECT_FIELDS = {
     "majority_threshold",
     "lease_minutes",
     "publishing_enabled",
+    "triage_provider",
+    "triage_url",
     "created_at",
     "role",
     "scale",

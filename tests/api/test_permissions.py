@@ -19,6 +19,7 @@ from django.urls import get_resolver
 from rest_framework.response import Response
 
 from annotations import services
+from annotations.core import triage
 from annotations.models import Role, WebhookDelivery
 from tests.api.base import API, ApiTestCase
 from tests.factories import judge, make_claim, make_document, make_member, make_user, take
@@ -361,6 +362,7 @@ class ApiPermissionMatrixTests(ApiTestCase):
                 statuses(401, 400, 200, 200, 200),
                 {"project": p},
             ),
+            *self.suggestion_rows(),
             Row(
                 "revision list",
                 "GET",
@@ -416,6 +418,29 @@ class ApiPermissionMatrixTests(ApiTestCase):
                 statuses(401, 404, 404, 400, 400),  # blind to reviewer_a; 10.0.0.1 is refused
             ),
             *self.export_rows(),
+        ]
+
+    def suggestion_rows(self) -> list[Row]:
+        """Check-worthiness suggestions: members list and accept, editors dismiss."""
+        base = f"/documents/{self.document.pk}/suggestions/"
+        sentence = next(s for s in triage.split_sentences(self.document.text) if "Others" in s.text)
+        span = {"start": sentence.start, "end": sentence.end}
+        return [
+            Row("suggestions", "GET", base, statuses(401, 404, 200, 200, 200)),
+            Row(
+                "suggestion accept",
+                "POST",
+                f"{base}accept/",
+                statuses(401, 404, 201, 201, 201),
+                span,
+            ),
+            Row(
+                "suggestion dismiss",
+                "POST",
+                f"{base}dismiss/",
+                statuses(401, 404, 403, 201, 201),
+                {**span, "reason": "A reaction, not a claim."},
+            ),
         ]
 
     def webhook_rows(self) -> list[Row]:

@@ -73,6 +73,20 @@ class ClaimCreateForm(forms.Form):
         return spans.canonicalize(exact) if exact else None
 
 
+class SuggestionAcceptForm(forms.Form):
+    """Accept a suggested sentence: its span (the service checks it is one)."""
+
+    start = forms.IntegerField(widget=forms.HiddenInput)
+    end = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class SuggestionDismissForm(SuggestionAcceptForm):
+    reason = forms.CharField(
+        max_length=limits.MAX_REASON,
+        help_text="Why it is not worth checking, e.g. “a greeting”, “an opinion”.",
+    )
+
+
 class ClaimEditForm(forms.Form):
     statement = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),

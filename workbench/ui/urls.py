@@ -2,7 +2,16 @@
 
 from django.urls import path
 
-from workbench.ui import account, claimants, importing, members, reading, reviewing, revisions
+from workbench.ui import (
+    account,
+    claimants,
+    importing,
+    members,
+    reading,
+    reviewing,
+    revisions,
+    suggestions,
+)
 
 app_name = "workbench"
 
@@ -30,6 +39,21 @@ urlpatterns = [
     path("projects/<slug:slug>/import/", importing.document_import, name="document-import"),
     path("documents/<int:pk>/", reading.document_detail, name="document-detail"),
     path("documents/<int:pk>/claims/new/", reading.claim_create, name="claim-create"),
+    path(
+        "documents/<int:pk>/suggestions/",
+        suggestions.document_suggestions,
+        name="document-suggestions",
+    ),
+    path(
+        "documents/<int:pk>/suggestions/accept/",
+        suggestions.suggestion_accept,
+        name="suggestion-accept",
+    ),
+    path(
+        "documents/<int:pk>/suggestions/dismiss/",
+        suggestions.suggestion_dismiss,
+        name="suggestion-dismiss",
+    ),
     # revisions and re-anchoring
     path("documents/<int:pk>/revise/", revisions.document_revise, name="document-revise"),
     path("documents/<int:pk>/revisions/", revisions.document_revisions, name="document-revisions"),
