@@ -585,14 +585,42 @@ class MatchIndex:
             + self._alive.nbytes
         )
 
-    def add(self, keys: Sequence[Hashable], texts: Sequence[str], batch: int = 20_000) -> None:
-        """Index entries; the same key may be added again (use :meth:`discard` first)."""
+    def add(
+        self,
+        keys: Sequence[Hashable],
+        texts: Sequence[str],
+        batch: int = 20_000,
+        *,
+        vectors: Sequence[FloatArray | None] | None = None,
+    ) -> None:
+        """Index entries; the same key may be added again (use :meth:`discard` first).
+
+        ``vectors`` (one per entry, or None where it is not known) are embeddings computed
+        earlier by :meth:`embed` (stored with the entry), so that rebuilding an index does
+        not embed every text again; a vector of the wrong size is computed anew."""
         if len(keys) != len(texts):
             raise ValueError("keys and texts differ in length")
+        if vectors is not None and len(vectors) != len(texts):
+            raise ValueError("keys and vectors differ in length")
         for start in range(0, len(texts), batch):
-            self._add_batch(keys[start : start + batch], texts[start : start + batch])
+            self._add_batch(
+                keys[start : start + batch],
+                texts[start : start + batch],
+                None if vectors is None else vectors[start : start + batch],
+            )
 
-    def _add_batch(self, keys: Sequence[Hashable], texts: Sequence[str]) -> None:
+    def embed(self, texts: Sequence[str]) -> FloatArray | None:
+        """The embeddings ``add`` would compute for ``texts`` (None without an embedder)."""
+        if self.embedder is None:
+            return None
+        return self.embedder.embed([normalize_text(t) for t in texts])
+
+    def _add_batch(
+        self,
+        keys: Sequence[Hashable],
+        texts: Sequence[str],
+        known: Sequence[FloatArray | None] | None = None,
+    ) -> None:
         normalized = [normalize_text(t) for t in texts]
         n = len(normalized)
         if n == 0:
@@ -606,7 +634,7 @@ class MatchIndex:
         self._lengths = np.concatenate([self._lengths, lengths])
         self._alive = np.concatenate([self._alive, np.ones(n, dtype=bool)])
         if self.embedder is not None:
-            vecs = self.embedder.embed(normalized)
+            vecs = self._vectors_for(normalized, known)
             need = self._count + n
             if need > self._vectors.shape[0]:
                 grown = np.zeros((max(need, 2 * self._vectors.shape[0]), vecs.shape[1]), np.float32)
@@ -624,6 +652,22 @@ class MatchIndex:
             self._doc_words[-1] = sp.csr_matrix(
                 sp.vstack([self._doc_words[-1], last], format="csr")
             )
+
+    def _vectors_for(
+        self, normalized: Sequence[str], known: Sequence[FloatArray | None] | None
+    ) -> FloatArray:
+        assert self.embedder is not None
+        dim = self.embedder.dim
+        if known is None:
+            return self.embedder.embed(normalized)
+        out = np.zeros((len(normalized), dim), dtype=np.float32)
+        missing = [i for i, v in enumerate(known) if v is None or np.shape(v) != (dim,)]
+        for i, v in enumerate(known):
+            if v is not None and np.shape(v) == (dim,):
+                out[i] = v
+        if missing:
+            out[missing] = self.embedder.embed([normalized[i] for i in missing])
+        return out
 
     def discard(self, key: Hashable) -> int:
         """Remove every entry with ``key`` from the results (a tombstone); how many."""
@@ -750,6 +794,20 @@ class MatchIndex:
             )
             for i in order
         ]
+
+    def similarity(self, text: str, other: str) -> float:
+        """How alike two texts are, on their own (no index statistics, so the same at any
+        index size; 1.0 for the same wording): the cosine of their character 3-5-gram
+        profiles (sublinear counts), averaged with the cosine of their embeddings when
+        there is an embedder. A threshold on it says "this is a repeat" where the
+        re-ranker's score (which depends on the other candidates) would not."""
+        a, b = normalize_text(text), normalize_text(other)
+        grams = _sublinear_l2(self._chars_vec.transform([a, b]))
+        chars = float(grams[0].multiply(grams[1]).sum())
+        if self.embedder is None:
+            return chars
+        vectors = self.embedder.embed([a, b])
+        return 0.5 * chars + 0.5 * max(0.0, float(vectors[0] @ vectors[1]))
 
     def keys_at(self, positions: Iterable[int]) -> list[Hashable]:
         return [self._keys[p] for p in positions]

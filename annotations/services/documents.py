@@ -28,6 +28,7 @@ from annotations.services._base import (
     events_record,
     fields_update,
 )
+from annotations.services.references import repeats_schedule
 
 BULK_INSERT_BATCH = 50  # documents per INSERT of a bulk import
 
@@ -155,6 +156,7 @@ def document_create(*, project: Project, data: DocumentInput, actor: User | None
             "length": document.length,
         },
     )
+    repeats_schedule([document.pk])
     return document
 
 
@@ -211,6 +213,7 @@ def document_create_many(
             for document in created
         ]
     )
+    repeats_schedule([document.pk for document in created])
     return created
 
 
