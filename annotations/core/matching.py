@@ -329,6 +329,7 @@ class _Postings:
         self.tail: list[sp.csr_matrix] = []  # entry-major, after the blocks
         self.tail_rows = 0
         self.df = np.zeros(N_FEATURES, dtype=np.int32)
+        self._where: npt.NDArray[np.int32] | None = None
 
     def add(self, doc_major: sp.csr_matrix) -> None:
         """Append entries given as a (entries x terms) matrix."""
@@ -372,9 +373,17 @@ class _Postings:
             offset += block.shape[1]
         tail = self._tail_matrix()
         if tail is not None and terms.size:
-            where = np.full(N_FEATURES, -1, dtype=np.int64)
-            where[terms] = np.arange(terms.size)
-            hit = where[tail.indices]
+            # A term -> position table kept between queries (filling a fresh 2**20 array
+            # cost more than the rest of a query on a small index); only the query's own
+            # terms are set, and reset after.
+            if self._where is None:
+                self._where = np.full(N_FEATURES, -1, dtype=np.int32)
+            where = self._where
+            where[terms] = np.arange(terms.size, dtype=np.int32)
+            try:
+                hit = where[tail.indices].astype(np.int64)
+            finally:
+                where[terms] = -1
             keep = hit >= 0
             rows = np.repeat(np.arange(tail.shape[0], dtype=np.int64), np.diff(tail.indptr))
             entries.append(rows[keep] + offset)
@@ -668,6 +677,13 @@ class MatchIndex:
         if missing:
             out[missing] = self.embedder.embed([normalized[i] for i in missing])
         return out
+
+    def compact(self) -> None:
+        """Turn the entries added since the last flush into term-major blocks: a query then
+        reads only its terms' postings instead of scanning every recent entry (call it
+        after adding a large batch; the tail is otherwise flushed at 4,096 entries)."""
+        for postings in (self._bm25, self._words, self._chars):
+            postings._flush()
 
     def discard(self, key: Hashable) -> int:
         """Remove every entry with ``key`` from the results (a tombstone); how many."""

@@ -221,6 +221,7 @@ def _build(project_id: int) -> _ProjectIndex:
             .values_list(*_CLAIM_ROW)
         ),
     )
+    entry.index.compact()
     return entry
 
 
@@ -360,7 +361,9 @@ def matches_for_user(
     matches = _search(project_id, text, limit + 10)
     ref_ids = [k[1] for k in (m.key for m in matches) if isinstance(k, tuple) and k[0] == REFERENCE]
     claim_ids = [k[1] for k in (m.key for m in matches) if isinstance(k, tuple) and k[0] == CLAIM]
-    references = Reference.objects.filter(project_id=project_id, pk__in=ref_ids).in_bulk()
+    references = (
+        Reference.objects.filter(project_id=project_id, pk__in=ref_ids).defer("vector").in_bulk()
+    )
     claims = (
         Claim.objects.filter(project_id=project_id, pk__in=claim_ids)
         .exclude(status=ClaimStatus.WITHDRAWN)
