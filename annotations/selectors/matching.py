@@ -86,6 +86,11 @@ def _engine_get() -> _Engine:
 
 
 def _engine_load() -> _Engine:
+    # One BLAS thread: a server runs requests in parallel already, and BLAS threads
+    # spinning on a busy machine made a 10k x 256 product 3x slower (bench/README.md).
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
     if not settings.MATCHING_SEMANTIC:
         return _Engine(None, None, "lexical only: MATCHING_SEMANTIC is off")
     try:
@@ -148,7 +153,7 @@ def repeat_threshold() -> float:
 class _ProjectIndex:
     index: matching.MatchIndex
     lock: threading.Lock = field(default_factory=threading.Lock)
-    refs: tuple[Any, ...] = ()  # _fingerprint; () before the first build
+    refs: tuple[Any, ...] = ()  # _fingerprint: newest reference's (id, created_at); () unbuilt
     claims: tuple[Any, ...] = ()
     claim_versions: dict[int, tuple[int, Any]] = field(default_factory=dict)
 
@@ -162,21 +167,21 @@ def _claims_indexed(project_id: int) -> Any:
 
 
 def _fingerprint(project_id: int) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-    """Cheap: count, largest id and latest creation time of the references; the same and
-    the sum of versions of the indexed claims (an edit raises a claim's version). The
-    times tell apart rows that reused an id (SQLite reuses the ids of rolled-back rows)."""
-    refs = Reference.objects.filter(project_id=project_id).aggregate(
-        n=Count("id"), m=Max("id"), t=Max("created_at")
+    """Cheap: the newest reference (id and creation time: one row read backwards on the
+    ``(project, id)`` index; references are only ever added), and count, largest id, sum
+    of versions and latest creation time of the indexed claims (an edit raises a claim's
+    version, a withdrawal lowers the count). The times tell apart rows that reused an id
+    (SQLite reuses the ids of rolled-back rows)."""
+    newest = (
+        Reference.objects.filter(project_id=project_id)
+        .order_by("-id")
+        .values_list("id", "created_at")
+        .first()
     )
     claims = _claims_indexed(project_id).aggregate(
         n=Count("id"), m=Max("id"), v=Sum("version"), t=Max("created_at")
     )
-    return (refs["n"], refs["m"] or 0, refs["t"]), (
-        claims["n"],
-        claims["m"] or 0,
-        claims["v"] or 0,
-        claims["t"],
-    )
+    return (newest or (0, None)), (claims["n"], claims["m"] or 0, claims["v"] or 0, claims["t"])
 
 
 def _add_references(entry: _ProjectIndex, project_id: int, after_id: int, upto_id: int) -> None:
@@ -211,7 +216,7 @@ def _build(project_id: int) -> _ProjectIndex:
     engine = _engine_get()
     entry = _ProjectIndex(matching.MatchIndex(embedder=engine.embedder, reranker=engine.reranker))
     entry.refs, entry.claims = _fingerprint(project_id)
-    _add_references(entry, project_id, 0, entry.refs[1])
+    _add_references(entry, project_id, 0, entry.refs[0])
     _add_claims(
         entry,
         list(
@@ -229,12 +234,9 @@ def _refresh(entry: _ProjectIndex, project_id: int) -> _ProjectIndex | None:
     """Bring ``entry`` up to the database (under its lock); None when it must be rebuilt."""
     refs, claims = _fingerprint(project_id)
     if refs != entry.refs:
-        added = Reference.objects.filter(
-            project_id=project_id, pk__gt=entry.refs[1], pk__lte=refs[1]
-        ).count()
-        if added == 0 or refs[0] != entry.refs[0] + added:
-            return None  # a reference disappeared or was replaced: start again
-        _add_references(entry, project_id, entry.refs[1], refs[1])
+        if refs[0] <= entry.refs[0]:
+            return None  # the newest reference is gone or was replaced: start again
+        _add_references(entry, project_id, entry.refs[0], refs[0])
         entry.refs = refs
     if claims != entry.claims:
         current = {
@@ -363,12 +365,16 @@ def matches_for_user(
     claim_ids = [k[1] for k in (m.key for m in matches) if isinstance(k, tuple) and k[0] == CLAIM]
     references = (
         Reference.objects.filter(project_id=project_id, pk__in=ref_ids).defer("vector").in_bulk()
+        if ref_ids
+        else {}
     )
     claims = (
         Claim.objects.filter(project_id=project_id, pk__in=claim_ids)
         .exclude(status=ClaimStatus.WITHDRAWN)
         .select_related("consensus__rating")
         .in_bulk()
+        if claim_ids
+        else {}
     )
     if only_checked:
         claims = {pk: c for pk, c in claims.items() if c.status in lifecycle.PUBLIC}
