@@ -346,6 +346,59 @@ def api(args: argparse.Namespace) -> None:
         )
 
 
+def repeat_scan(args: argparse.Namespace) -> None:
+    """Time the background repeat scan of one document of ``--repeat-chars`` characters
+    (dev tweets, some verified claims verbatim, and filler sentences) against the
+    10,375-reference project of ``--api``."""
+    common.setup_django(args.db)
+    from django.contrib.auth import get_user_model
+
+    from annotations import services
+    from annotations.models import RepeatSuggestion
+    from annotations.selectors import matching as match_selectors
+
+    _, texts = checkthat.verified_claims()
+    project, _ = _api_project(len(texts), texts)
+    user = get_user_model().objects.get(username="matching-bench")
+    rng = random.Random(args.seed)
+    tweets = checkthat.retrieval("dev").query_texts
+    parts: list[str] = []
+    size = verbatim = 0
+    while size < args.repeat_chars:
+        pick = rng.random()
+        if pick < 0.1:
+            sentence = rng.choice(texts)
+            verbatim += 1
+        elif pick < 0.4:
+            sentence = rng.choice(tweets).replace("\n", " ")
+        else:
+            sentence = f"The committee met on day {rng.randint(1, 9999)} and adjourned."
+        parts.append(sentence.strip().rstrip(".") + ".")
+        size += len(parts[-1]) + 1
+    text = f"Run {time.time()}. " + " ".join(parts)[: args.repeat_chars]
+    document = services.document_create(
+        project=project,
+        data=services.DocumentInput(title=f"repeat bench {rng.random()}", text=text),
+        actor=user,
+    )
+    match_selectors.engine_reset()
+    match_selectors.matches_for_user(
+        project_id=project.pk, user=user, membership=None, text="warm up", limit=1
+    )
+    seconds, found = common.time_ms(lambda: services.repeats_scan(document_id=document.pk))
+    _emit_db(
+        args,
+        "repeat_scan",
+        references=len(texts),
+        document_chars=len(text),
+        sentences=len(parts),
+        repeats=found,
+        verbatim_claims=verbatim,
+        seconds=round(seconds / 1000, 1),
+        stored=RepeatSuggestion.objects.filter(document=document).count(),
+    )
+
+
 def _emit_db(args: argparse.Namespace, metric: str, **figures: object) -> None:
     common.emit(
         BENCH,
@@ -366,7 +419,13 @@ def main() -> None:
     p.add_argument("--c", type=float, default=1.0, help="Re-ranker regularisation (train).")
     p.add_argument("--api", action="store_true", help="Measure through the app's API (--db).")
     p.add_argument("--api-sizes", default="10375,100000", help="References per --api run.")
+    p.add_argument(
+        "--repeat-chars", type=int, default=0, help="Time a repeat scan of a document this long."
+    )
     args = p.parse_args()
+    if args.repeat_chars:
+        repeat_scan(args)
+        return
     if args.api:
         api(args)
         return

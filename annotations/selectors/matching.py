@@ -267,16 +267,21 @@ def project_index(project_id: int) -> _ProjectIndex:
     return entry
 
 
+def _bring_current(entry: _ProjectIndex, project_id: int) -> None:
+    """Refresh ``entry`` from the database, or rebuild it; call holding ``entry.lock``."""
+    current = _refresh(entry, project_id) if entry.refs else None
+    if current is None:
+        rebuilt = _build(project_id)
+        entry.index, entry.refs, entry.claims = rebuilt.index, rebuilt.refs, rebuilt.claims
+        entry.claim_versions = rebuilt.claim_versions
+
+
 def _search(
     project_id: int, text: str, limit: int, depth: int = matching.DEFAULT_CANDIDATES
 ) -> list[matching.Match]:
     entry = project_index(project_id)
     with entry.lock:
-        current = _refresh(entry, project_id) if entry.refs else None
-        if current is None:
-            rebuilt = _build(project_id)
-            entry.index, entry.refs, entry.claims = rebuilt.index, rebuilt.refs, rebuilt.claims
-            entry.claim_versions = rebuilt.claim_versions
+        _bring_current(entry, project_id)
         return entry.index.search(text, limit, depth=depth)
 
 
@@ -433,16 +438,17 @@ def sentence_matches(
         .values_list("id", flat=True)
     )
     entry = project_index(project_id)
-    for text in texts:
-        best = None
-        for match in _search(project_id, text, 5):
-            kind, pk = match.key  # type: ignore[misc]
-            if kind == REFERENCE or pk in public:
-                with entry.lock:
+    with entry.lock:  # one refresh for the whole document
+        _bring_current(entry, project_id)
+        for text in texts:
+            best = None
+            for match in entry.index.search(text, 5):
+                kind, pk = match.key  # type: ignore[misc]
+                if kind == REFERENCE or pk in public:
                     similarity = entry.index.similarity(text, match.text)
-                best = (kind, pk, similarity, match.differences)
-                break
-        out.append(best)
+                    best = (kind, pk, similarity, match.differences)
+                    break
+            out.append(best)
     return out
 
 

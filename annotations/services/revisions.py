@@ -40,6 +40,7 @@ from annotations.services._base import (
 )
 from annotations.services.claims import _claim_state, _span_error
 from annotations.services.documents import _duplicate_error
+from annotations.services.references import repeats_schedule
 
 # reanchor's verdict on a span -> the claim's anchor status.
 _STATUS = {
@@ -279,6 +280,7 @@ def document_revise(
             "claims": report.counts,
         },
     )
+    repeats_schedule([document.pk])  # the new text is scanned for repeats (after commit)
     return report
 
 

@@ -323,3 +323,19 @@ class ReviewerOnlyTests(MatchingApiBase):
             {"text": REFERENCES[2]["claim_reviewed"]},
         )
         self.assertEqual(response.json()["results"][0]["id"], self.refs[2].pk)
+
+
+class RepeatRescanTests(MatchingApiBase):
+    def test_a_revised_text_is_scanned_again_and_only_its_current_repeats_show(self) -> None:
+        document = make_document(
+            project=self.project, actor=self.creator, text="Nothing here repeats anything at all."
+        )
+        self.assertEqual(services.repeats_scan(document_id=document.pk), 0)
+        with self.captureOnCommitCallbacks(execute=True):
+            services.document_revise(
+                document=document, text=f"Now: {REFERENCES[3]['claim_reviewed']}", actor=self.editor
+            )
+        self.assertTrue(DBTaskResult.objects.filter(args_kwargs__args=[document.pk]).exists())
+        self.assertEqual(services.repeats_scan(document_id=document.pk), 1)
+        response = self.get(self.reviewer_a, f"/documents/{document.pk}/repeats/")
+        self.assertEqual([r["match_id"] for r in response.json()], [self.refs[3].pk])
