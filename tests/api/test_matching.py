@@ -339,3 +339,28 @@ class RepeatRescanTests(MatchingApiBase):
         self.assertEqual(services.repeats_scan(document_id=document.pk), 1)
         response = self.get(self.reviewer_a, f"/documents/{document.pk}/repeats/")
         self.assertEqual([r["match_id"] for r in response.json()], [self.refs[3].pk])
+
+
+class IndexCurrencyTests(MatchingApiBase):
+    """The per-process index follows the database: edited and withdrawn claims."""
+
+    def test_an_edited_statement_is_matched_by_its_new_wording_and_a_withdrawn_claim_not(
+        self,
+    ) -> None:
+        text = "Ferries to the island were cancelled all of last August."
+        document = make_document(project=self.project, actor=self.creator, text=text + " Z.")
+        claim = make_claim(document=document, actor=self.creator, exact=text)
+        path = f"/projects/{self.project.pk}/matches/"
+
+        def claim_ids(query: str) -> list[int]:
+            results = self.post(self.reviewer_a, path, {"text": query}).json()["results"]
+            return [r["id"] for r in results if r["kind"] == "claim"]
+
+        self.assertIn(claim.pk, claim_ids(text))
+        new = "Parking fees at the harbour tripled within one decade."
+        services.claim_update(
+            claim=claim, actor=self.creator, expected_version=claim.version, statement=new
+        )
+        self.assertEqual(claim_ids(new)[0], claim.pk)
+        services.claim_withdraw(claim=claim, actor=self.creator, reason="Duplicate.")
+        self.assertNotIn(claim.pk, claim_ids(new))
