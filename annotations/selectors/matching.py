@@ -59,6 +59,7 @@ logger = logging.getLogger(__name__)
 
 REFERENCE = "reference"
 CLAIM = "claim"
+KINDS = (REFERENCE, CLAIM)  # what a match or a link points at (the OpenAPI MatchKindEnum)
 MAX_QUERY_CHARS = 5_000  # a matches query, like a claim's statement
 MAX_LIMIT = 50
 

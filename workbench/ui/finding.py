@@ -1,9 +1,9 @@
 """Reviewer web UI, finding claims (issue 17): the references page, the matches shown while
 a claim is created and on its page ("Possibly already checked"), linking a claim to an
 earlier fact check, and the repeat suggestions of a document (reader) and a project
-(dashboard). The fragments are loaded by htmx (``hx-trigger="load"``), so the reader, the
-claim page and the dashboard pay nothing for them until they are on screen; each has a
-plain page behind its URL for browsers without JavaScript.
+(dashboard). The fragments are loaded by htmx when they scroll into view
+(``hx-trigger="revealed"``), so the reader, the claim page and the dashboard pay nothing
+for them until then; each has a plain page behind its URL for browsers without JavaScript.
 """
 
 from __future__ import annotations
