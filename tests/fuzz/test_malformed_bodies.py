@@ -139,6 +139,14 @@ class MalformedBodyFuzzTests(Personas, HypothesisTestCase):
         [cls.delivery] = services.webhooks_enqueue(
             project_id=cls.project.pk, event_type="consensus.reached", data={"claim_id": 1}
         )
+        (reference,) = services.references_create(
+            project=cls.project,
+            items=[services.ReferenceInput(claim_reviewed="Crime fell 20% last year.")],
+            actor=cls.editor,
+        )
+        cls.link = services.claim_link_create(
+            claim=cls.claim, actor=cls.creator, reference=reference
+        )
 
     def bound(self, path: str) -> str:
         ids = {
@@ -152,6 +160,7 @@ class MalformedBodyFuzzTests(Personas, HypothesisTestCase):
             .replace("{number}", "1")
             .replace("{endpoint_pk}", str(self.endpoint.pk))
             .replace("{delivery_pk}", str(self.delivery.pk))
+            .replace("{link_pk}", str(self.link.pk))
         )
 
     def caller(self, path: str) -> Any:
