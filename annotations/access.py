@@ -52,6 +52,7 @@ from annotations.models import (
     Claim,
     Claimant,
     ClaimantName,
+    ClaimLink,
     ClaimStatus,
     Consensus,
     Document,
@@ -60,6 +61,7 @@ from annotations.models import (
     InvitationStatus,
     Membership,
     Project,
+    Reference,
     Role,
     Source,
     Verdict,
@@ -735,3 +737,42 @@ def webhook_scope_for_user[M: (WebhookEndpoint, WebhookDelivery)](
 ) -> QuerySet[M]:
     """The admin panel: webhooks of the projects where ``user`` is an admin."""
     return staff_scope(queryset, user=user, role=Role.ADMIN)
+
+
+# --- finding claims (issue 17): references and links ------------------------------------------
+#
+# A project's references are its desk's archive (and other publishers' fact checks it
+# imported): every member reads them and searches them (matching is how a reviewer learns
+# a claim was checked before); editors and admins add them. They are not public: a desk's
+# archive may hold unpublished work, and published fact checks are public on their own
+# sites already. A claim's links are set by the claim's creator or an editor
+# (``claim_creator_or_editor``); what an earlier claim's link shows of its verdicts follows
+# blind review (``selectors.matching.claim_links_for_user``).
+
+REFERENCES_WRITE_ROLE = Role.EDITOR
+
+
+def claim_link_get_for_user(
+    *, user: User, claim_pk: int, pk: int
+) -> tuple[Claim, Membership, ClaimLink]:
+    """A link of a claim the user may see (Http404 otherwise, as for an id that does not
+    exist), with the claim and the user's membership."""
+    claim, membership = claim_get_for_user(user=user, pk=claim_pk)
+    link = ClaimLink.objects.filter(claim=claim, pk=pk).first()
+    if link is None:
+        raise Http404
+    return claim, membership, link
+
+
+def reference_get_in_project(*, project_id: int, pk: int) -> Reference | None:
+    """A reference of ``project_id`` (a claim links only to its own project's)."""
+    return Reference.objects.filter(project_id=project_id, pk=pk).defer("vector").first()
+
+
+def link_target_claim_in_project(*, project_id: int, pk: int) -> Claim | None:
+    """A claim of ``project_id`` that is not withdrawn (a link's earlier claim)."""
+    return (
+        Claim.objects.filter(project_id=project_id, pk=pk)
+        .exclude(status=ClaimStatus.WITHDRAWN)
+        .first()
+    )

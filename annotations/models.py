@@ -1176,3 +1176,158 @@ class SuggestionDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.decision} [{self.start}, {self.end}) of document {self.document_id}"
+
+
+# --- finding claims (issue 17): earlier fact checks, links, repeat suggestions -------------
+
+
+class ReferenceOrigin(models.TextChoices):
+    API = "api", "API"
+    IMPORT = "import", "Import command"
+    ADMIN = "admin", "Admin"
+
+
+class Reference(models.Model):
+    """An earlier fact check (the desk's archive, or another publisher's) that new texts
+    are matched against (``selectors.matching``). Written once by
+    ``services.references_create`` and never edited: a corrected fact check is a new row.
+    ``vector`` is the claim's embedding (float32 bytes, see ``selectors.matching``), stored
+    so that rebuilding a process's index does not embed every reference again."""
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="references")
+    claim_reviewed = models.TextField(help_text="The claim the fact check reviewed.")
+    headline = models.CharField(max_length=500, blank=True)
+    url = models.URLField(max_length=2000, blank=True, help_text="The fact check's page.")
+    rating = models.CharField(
+        max_length=200, blank=True, help_text="The rating as published, e.g. 'Mostly false'."
+    )
+    date = models.DateField(null=True, blank=True, help_text="When it was published.")
+    publisher = models.CharField(max_length=200, blank=True)
+    origin = models.CharField(max_length=10, choices=ReferenceOrigin.choices)
+    origin_name = models.CharField(
+        max_length=200, blank=True, help_text="The imported file's name, for the import command."
+    )
+    vector = models.BinaryField(null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project_id", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(origin__in=ReferenceOrigin.values),
+                name="annotations_reference_origin_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(claim_reviewed=""), name="annotations_reference_claim_required"
+            ),
+        ]
+        indexes = [models.Index(fields=["project", "id"], name="annotations_reference_proj_idx")]
+
+    def __str__(self) -> str:
+        return self.claim_reviewed[:80]
+
+
+class LinkState(models.TextChoices):
+    SUGGESTED = "suggested", "Suggested"
+    CONFIRMED = "confirmed", "Confirmed"
+    REJECTED = "rejected", "Rejected"
+
+
+class ClaimLink(models.Model):
+    """A claim said to repeat an earlier fact check: a reference or an earlier claim of the
+    desk (exactly one). Nothing is merged: the link is a note for people, whose state the
+    claim's creator or an editor sets (``services.claim_link_*``, each audited)."""
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="+")
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="links")
+    reference = models.ForeignKey(
+        Reference, on_delete=models.PROTECT, null=True, blank=True, related_name="links"
+    )
+    target = models.ForeignKey(
+        Claim, on_delete=models.PROTECT, null=True, blank=True, related_name="linked_from"
+    )
+    state = models.CharField(max_length=10, choices=LinkState.choices)
+    score = models.FloatField(null=True, blank=True, help_text="The matcher's score, if any.")
+    flags = models.JSONField(default=dict, blank=True, help_text="Number/negation differences.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["claim_id", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=LinkState.values), name="annotations_claimlink_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(reference__isnull=False, target__isnull=True)
+                | Q(reference__isnull=True, target__isnull=False),
+                name="annotations_claimlink_one_target",
+            ),
+            models.CheckConstraint(
+                condition=~Q(target=F("claim")), name="annotations_claimlink_not_itself"
+            ),
+            models.UniqueConstraint(
+                fields=["claim", "reference"],
+                condition=Q(reference__isnull=False),
+                name="annotations_claimlink_unique_reference",
+            ),
+            models.UniqueConstraint(
+                fields=["claim", "target"],
+                condition=Q(target__isnull=False),
+                name="annotations_claimlink_unique_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        other = f"reference {self.reference_id}" if self.reference_id else f"claim {self.target_id}"
+        return f"claim {self.claim_id} → {other} ({self.state})"
+
+
+class RepeatSuggestion(models.Model):
+    """A sentence of a document that matches an earlier fact check (a reference, or a
+    published claim of the desk) above the threshold: written by the background scan
+    (``services.repeats_scan``), replaced whole by the next scan of the document."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="repeats")
+    document_revision = models.PositiveIntegerField(help_text="The revision scanned.")
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    text = models.TextField(help_text="The sentence, document.text[start:end].")
+    reference = models.ForeignKey(
+        Reference, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    claim = models.ForeignKey(
+        Claim, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    score = models.FloatField()
+    flags = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["document_id", "start", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start__lt=F("end")), name="annotations_repeat_start_before_end"
+            ),
+            models.CheckConstraint(
+                condition=Q(reference__isnull=False, claim__isnull=True)
+                | Q(reference__isnull=True, claim__isnull=False),
+                name="annotations_repeat_one_match",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["project", "-created_at"], name="annotations_repeat_proj_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"document {self.document_id} [{self.start}, {self.end}) repeats"

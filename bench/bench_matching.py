@@ -4,6 +4,14 @@
     python -m bench.bench_matching --train     # fit the re-ranker on train, write it, then measure
     python -m bench.bench_matching             # measure with fixtures/matching/reranker.json
     python -m bench.bench_matching --latency   # + query latency at 100k synthetic references
+    python -m bench.bench_matching --api --db postgres://…/wb_match_bench   # through the app
+
+``--api`` measures the app instead of the bare engine: the references are stored in a
+project of the ``--db`` database through ``services.references_create`` (embeddings stored
+with them), and every query is a ``POST /api/v1/projects/{id}/matches/`` through Django's
+test client (token authentication, the per-process index cache, the blind-review filter):
+MAP@5/Recall@5 on dev at 10,375 references, then p50/p95 latency and RSS at each of
+``--api-sizes`` (default 10,375 and 100,000; the verified claims plus perturbed copies).
 
 Measurements (one JSON line each, ``bench/results/matching.jsonl``):
 
@@ -244,13 +252,183 @@ def latency(args: argparse.Namespace, embedder, reranker) -> None:
     )
 
 
+def _api_project(size: int, refs: list[str]) -> tuple[object, dict[int, int]]:
+    """The bench project holding ``size`` references (made once, reused), and a map from
+    reference id to its position in ``refs``."""
+    from django.contrib.auth import get_user_model
+
+    from annotations import services
+    from annotations.models import Project, Reference
+
+    slug = f"matching-bench-{size}"
+    user, _ = get_user_model().objects.get_or_create(username="matching-bench")
+    project = Project.objects.filter(slug=slug).first()
+    if project is None:
+        project = services.project_create(creator=user, name=f"Matching {size}", slug=slug)
+    stored = Reference.objects.filter(project=project).count()
+    if stored not in (0, size):
+        raise SystemExit(f"{slug} holds {stored} references, not {size}: drop the database")
+    if stored == 0:
+        t0 = time.perf_counter()
+        for start in range(0, size, 1000):
+            services.references_create(
+                project=project,
+                items=[
+                    services.ReferenceInput(claim_reviewed=t) for t in refs[start : start + 1000]
+                ],
+                actor=user,
+            )
+        common.log(f"stored {size} references in {time.perf_counter() - t0:.0f} s")
+    ids = list(
+        Reference.objects.filter(project=project).order_by("id").values_list("id", flat=True)
+    )
+    return project, {pk: i for i, pk in enumerate(ids)}
+
+
+def api(args: argparse.Namespace) -> None:
+    common.setup_django(args.db)
+    from django.contrib.auth import get_user_model
+    from knox.models import AuthToken
+    from rest_framework.test import APIClient
+
+    from annotations.selectors import matching as match_selectors
+
+    claim_ids, texts = checkthat.verified_claims()
+    dev = checkthat.retrieval("dev")
+    sizes = [int(x) for x in args.api_sizes.split(",")]
+    if args.quick:
+        sizes = [min(s, 2_000) for s in sizes]
+    for size in sizes:
+        refs = synthetic(texts, size, args.seed) if size > len(texts) else texts[:size]
+        project, position = _api_project(size, refs)
+        user = get_user_model().objects.get(username="matching-bench")
+        _, token = AuthToken.objects.create(user)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        path = f"/api/v1/projects/{project.pk}/matches/"
+        match_selectors.engine_reset()
+        rss0 = common.rss_mb()
+
+        def ask(text: str, client: APIClient = client, path: str = path) -> list[dict]:
+            response = client.post(path, {"text": text, "limit": 5}, format="json")
+            assert response.status_code == 200, response.content[:300]
+            return response.json()["results"]
+
+        cold_ms, _ = common.time_ms(lambda: ask("warm up"))
+        rss1 = common.rss_mb()
+        if size == len(texts):
+            rankings = [
+                [claim_ids[position[r["id"]]] for r in ask(q) if r["kind"] == "reference"]
+                for q in dev.query_texts
+            ]
+            relevant = [dev.relevant[q] for q in dev.query_ids]
+            _emit_db(
+                args,
+                "quality",
+                split="dev",
+                mode="api",
+                references=size,
+                **checkthat.retrieval_measures(rankings, relevant),
+            )
+        runs = args.runs or len(dev.query_texts)
+        queries = (dev.query_texts * (runs // len(dev.query_texts) + 1))[:runs]
+        samples = [common.time_ms(lambda q=q: ask(q))[0] for q in queries]
+        _emit_db(
+            args,
+            "api_latency",
+            references=size,
+            queries=len(samples),
+            **{f"query_{k}": v for k, v in common.summary_ms(samples).items()},
+            first_query_ms=round(cold_ms, 1),
+            index_rss_growth_mb=round(rss1 - rss0, 1),
+            rss_mb=common.rss_mb(),
+            engine=match_selectors.engine_status()["note"],
+        )
+
+
+def repeat_scan(args: argparse.Namespace) -> None:
+    """Time the background repeat scan of one document of ``--repeat-chars`` characters
+    (dev tweets, some verified claims verbatim, and filler sentences) against the
+    10,375-reference project of ``--api``."""
+    common.setup_django(args.db)
+    from django.contrib.auth import get_user_model
+
+    from annotations import services
+    from annotations.models import RepeatSuggestion
+    from annotations.selectors import matching as match_selectors
+
+    _, texts = checkthat.verified_claims()
+    project, _ = _api_project(len(texts), texts)
+    user = get_user_model().objects.get(username="matching-bench")
+    rng = random.Random(args.seed)
+    tweets = checkthat.retrieval("dev").query_texts
+    parts: list[str] = []
+    size = verbatim = 0
+    while size < args.repeat_chars:
+        pick = rng.random()
+        if pick < 0.1:
+            sentence = rng.choice(texts)
+            verbatim += 1
+        elif pick < 0.4:
+            sentence = rng.choice(tweets).replace("\n", " ")
+        else:
+            sentence = f"The committee met on day {rng.randint(1, 9999)} and adjourned."
+        parts.append(sentence.strip().rstrip(".") + ".")
+        size += len(parts[-1]) + 1
+    text = f"Run {time.time()}. " + " ".join(parts)[: args.repeat_chars]
+    document = services.document_create(
+        project=project,
+        data=services.DocumentInput(title=f"repeat bench {rng.random()}", text=text),
+        actor=user,
+    )
+    match_selectors.engine_reset()
+    match_selectors.matches_for_user(
+        project_id=project.pk, user=user, membership=None, text="warm up", limit=1
+    )
+    seconds, found = common.time_ms(lambda: services.repeats_scan(document_id=document.pk))
+    _emit_db(
+        args,
+        "repeat_scan",
+        references=len(texts),
+        document_chars=len(text),
+        sentences=len(parts),
+        repeats=found,
+        verbatim_claims=verbatim,
+        seconds=round(seconds / 1000, 1),
+        stored=RepeatSuggestion.objects.filter(document=document).count(),
+    )
+
+
+def _emit_db(args: argparse.Namespace, metric: str, **figures: object) -> None:
+    common.emit(
+        BENCH,
+        dataset="checkthat2020",
+        db=common.db_vendor(args.db),
+        metric=metric,
+        save=not args.no_save,
+        label=args.label,
+        **figures,
+    )
+
+
 def main() -> None:
     p = common.parser(BENCH, __doc__ or "")
     p.add_argument("--train", action="store_true", help="Fit the re-ranker on train first.")
     p.add_argument("--latency", action="store_true", help="Also time 100k references.")
     p.add_argument("--no-embedder", action="store_true", help="Lexical signals only.")
     p.add_argument("--c", type=float, default=1.0, help="Re-ranker regularisation (train).")
+    p.add_argument("--api", action="store_true", help="Measure through the app's API (--db).")
+    p.add_argument("--api-sizes", default="10375,100000", help="References per --api run.")
+    p.add_argument(
+        "--repeat-chars", type=int, default=0, help="Time a repeat scan of a document this long."
+    )
     args = p.parse_args()
+    if args.repeat_chars:
+        repeat_scan(args)
+        return
+    if args.api:
+        api(args)
+        return
     from annotations.core import matching
 
     rss0 = common.rss_mb()

@@ -344,6 +344,15 @@ if not (WEBHOOK_TIMEOUT > 0 and WEBHOOK_SWEEP_SECONDS > 0 and WEBHOOK_MAX_ATTEMP
         "WEBHOOK_TIMEOUT and WEBHOOK_SWEEP_SECONDS must be above 0, WEBHOOK_MAX_ATTEMPTS at least 1."
     )
 
+# Finding claims (issue 17, annotations.selectors.matching): MATCHING_SEMANTIC off runs the
+# matcher lexical only (no WordLlama embeddings; it also falls back to that when the package
+# cannot be loaded). A sentence of an imported document becomes a "repeat claim" suggestion
+# when it and its best match are at least MATCHING_REPEAT_THRESHOLD alike (0-1: the mean of
+# their character n-gram and embedding cosines, core.matching.MatchIndex.similarity).
+MATCHING_SEMANTIC = env_bool("MATCHING_SEMANTIC", True)
+MATCHING_REPEAT_THRESHOLD = env_float("MATCHING_REPEAT_THRESHOLD", 0.7)
+MATCHING_RERANKER = BASE_DIR / "fixtures" / "matching" / "reranker.json"
+
 # How long the first answer to a POST sent with an Idempotency-Key is kept for a repeat
 # (annotations.services.idempotency); expired keys are purged lazily or by
 # `manage.py purge_idempotency_keys`.
@@ -431,6 +440,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "WebhookEventTypeEnum": "annotations.core.webhooks.EVENT_TYPES",
         "TriageAgentEnum": ["builtin", "http"],
+        "MatchKindEnum": "annotations.selectors.matching.KINDS",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -10,7 +10,8 @@ Every write goes through the services, with the same role checks as the API (ask
   no deletes; ``publications``: publication versions, read-only; ``claimants``: the claimant
   registry with its names, read-only (editors change it on the claimant pages); ``sources``: never repointed, described by those ``access.source_can_edit``
   allows; ``review``: verdicts, citations, consensus records, leases, read-only;
-  ``events``: the audit trail, read-only; ``invitations``: read-only, scoped to the
+  ``events``: the audit trail, read-only; ``references``: references, claim links and
+  repeat suggestions, read-only; ``invitations``: read-only, scoped to the
   projects a staff user administers; ``users``: deletes through the members services; ``webhooks``: endpoints and deliveries with
   their log, read-only, scoped like invitations, with a replay action.
 * Verdicts obey blind review: a staff user who is only a reviewer in a project sees their
@@ -33,6 +34,7 @@ from annotations.admin import (  # noqa: F401
     projects,
     publications,
     ratings,
+    references,
     review,
     sources,
     users,

@@ -13,7 +13,14 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
 from annotations.core.webhooks import EVENT_TYPES
-from annotations.models import Claim, ClaimStatus, DeliveryStatus, Document, WebhookDelivery
+from annotations.models import (
+    Claim,
+    ClaimStatus,
+    DeliveryStatus,
+    Document,
+    Reference,
+    WebhookDelivery,
+)
 
 
 class AsciiIntegerField(forms.IntegerField):
@@ -90,3 +97,18 @@ class StrictFilterBackend(DjangoFilterBackend):
                 {name[:100]: ["Unknown query parameter."] for name in unknown[:20]}
             )
         return super().filter_queryset(request, queryset, view)
+
+
+class ReferenceFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        method="search",
+        max_length=200,
+        help_text="Substring of claim, headline, publisher or rating",
+    )
+
+    class Meta:
+        model = Reference
+        fields = ["q"]
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset  # applied by selectors.matching.references_list

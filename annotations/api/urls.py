@@ -2,6 +2,7 @@ from django.urls import path
 
 from annotations.api import views
 from annotations.api.views import claimants, imports, suggestions
+from annotations.api.views import matching as matching_views
 
 app_name = "api"
 
@@ -57,6 +58,27 @@ urlpatterns = [
         "projects/<int:pk>/webhooks/<int:endpoint_pk>/deliveries/<int:delivery_pk>/replay/",
         views.WebhookDeliveryReplayApi.as_view(),
         name="webhook-delivery-replay",
+    ),
+    path(
+        "projects/<int:pk>/references/",
+        matching_views.ProjectReferencesApi.as_view(),
+        name="project-references",
+    ),
+    path(
+        "projects/<int:pk>/matches/",
+        matching_views.ProjectMatchesApi.as_view(),
+        name="project-matches",
+    ),
+    path("claims/<int:pk>/links/", matching_views.ClaimLinksApi.as_view(), name="claim-links"),
+    path(
+        "claims/<int:pk>/links/<int:link_pk>/",
+        matching_views.ClaimLinkDetailApi.as_view(),
+        name="claim-link-detail",
+    ),
+    path(
+        "documents/<int:pk>/repeats/",
+        matching_views.DocumentRepeatsApi.as_view(),
+        name="document-repeats",
     ),
     path("projects/<int:pk>/export/", views.ProjectExportApi.as_view(), name="project-export"),
     path("projects/<int:pk>/audit.jsonl", views.ProjectAuditApi.as_view(), name="project-audit"),

@@ -329,6 +329,7 @@ class _Postings:
         self.tail: list[sp.csr_matrix] = []  # entry-major, after the blocks
         self.tail_rows = 0
         self.df = np.zeros(N_FEATURES, dtype=np.int32)
+        self._where: npt.NDArray[np.int32] | None = None
 
     def add(self, doc_major: sp.csr_matrix) -> None:
         """Append entries given as a (entries x terms) matrix."""
@@ -372,9 +373,17 @@ class _Postings:
             offset += block.shape[1]
         tail = self._tail_matrix()
         if tail is not None and terms.size:
-            where = np.full(N_FEATURES, -1, dtype=np.int64)
-            where[terms] = np.arange(terms.size)
-            hit = where[tail.indices]
+            # A term -> position table kept between queries (filling a fresh 2**20 array
+            # cost more than the rest of a query on a small index); only the query's own
+            # terms are set, and reset after.
+            if self._where is None:
+                self._where = np.full(N_FEATURES, -1, dtype=np.int32)
+            where = self._where
+            where[terms] = np.arange(terms.size, dtype=np.int32)
+            try:
+                hit = where[tail.indices].astype(np.int64)
+            finally:
+                where[terms] = -1
             keep = hit >= 0
             rows = np.repeat(np.arange(tail.shape[0], dtype=np.int64), np.diff(tail.indptr))
             entries.append(rows[keep] + offset)
@@ -585,14 +594,42 @@ class MatchIndex:
             + self._alive.nbytes
         )
 
-    def add(self, keys: Sequence[Hashable], texts: Sequence[str], batch: int = 20_000) -> None:
-        """Index entries; the same key may be added again (use :meth:`discard` first)."""
+    def add(
+        self,
+        keys: Sequence[Hashable],
+        texts: Sequence[str],
+        batch: int = 20_000,
+        *,
+        vectors: Sequence[FloatArray | None] | None = None,
+    ) -> None:
+        """Index entries; the same key may be added again (use :meth:`discard` first).
+
+        ``vectors`` (one per entry, or None where it is not known) are embeddings computed
+        earlier by :meth:`embed` (stored with the entry), so that rebuilding an index does
+        not embed every text again; a vector of the wrong size is computed anew."""
         if len(keys) != len(texts):
             raise ValueError("keys and texts differ in length")
+        if vectors is not None and len(vectors) != len(texts):
+            raise ValueError("keys and vectors differ in length")
         for start in range(0, len(texts), batch):
-            self._add_batch(keys[start : start + batch], texts[start : start + batch])
+            self._add_batch(
+                keys[start : start + batch],
+                texts[start : start + batch],
+                None if vectors is None else vectors[start : start + batch],
+            )
 
-    def _add_batch(self, keys: Sequence[Hashable], texts: Sequence[str]) -> None:
+    def embed(self, texts: Sequence[str]) -> FloatArray | None:
+        """The embeddings ``add`` would compute for ``texts`` (None without an embedder)."""
+        if self.embedder is None:
+            return None
+        return self.embedder.embed([normalize_text(t) for t in texts])
+
+    def _add_batch(
+        self,
+        keys: Sequence[Hashable],
+        texts: Sequence[str],
+        known: Sequence[FloatArray | None] | None = None,
+    ) -> None:
         normalized = [normalize_text(t) for t in texts]
         n = len(normalized)
         if n == 0:
@@ -606,7 +643,7 @@ class MatchIndex:
         self._lengths = np.concatenate([self._lengths, lengths])
         self._alive = np.concatenate([self._alive, np.ones(n, dtype=bool)])
         if self.embedder is not None:
-            vecs = self.embedder.embed(normalized)
+            vecs = self._vectors_for(normalized, known)
             need = self._count + n
             if need > self._vectors.shape[0]:
                 grown = np.zeros((max(need, 2 * self._vectors.shape[0]), vecs.shape[1]), np.float32)
@@ -624,6 +661,29 @@ class MatchIndex:
             self._doc_words[-1] = sp.csr_matrix(
                 sp.vstack([self._doc_words[-1], last], format="csr")
             )
+
+    def _vectors_for(
+        self, normalized: Sequence[str], known: Sequence[FloatArray | None] | None
+    ) -> FloatArray:
+        assert self.embedder is not None
+        dim = self.embedder.dim
+        if known is None:
+            return self.embedder.embed(normalized)
+        out = np.zeros((len(normalized), dim), dtype=np.float32)
+        missing = [i for i, v in enumerate(known) if v is None or np.shape(v) != (dim,)]
+        for i, v in enumerate(known):
+            if v is not None and np.shape(v) == (dim,):
+                out[i] = v
+        if missing:
+            out[missing] = self.embedder.embed([normalized[i] for i in missing])
+        return out
+
+    def compact(self) -> None:
+        """Turn the entries added since the last flush into term-major blocks: a query then
+        reads only its terms' postings instead of scanning every recent entry (call it
+        after adding a large batch; the tail is otherwise flushed at 4,096 entries)."""
+        for postings in (self._bm25, self._words, self._chars):
+            postings._flush()
 
     def discard(self, key: Hashable) -> int:
         """Remove every entry with ``key`` from the results (a tombstone); how many."""
@@ -750,6 +810,20 @@ class MatchIndex:
             )
             for i in order
         ]
+
+    def similarity(self, text: str, other: str) -> float:
+        """How alike two texts are, on their own (no index statistics, so the same at any
+        index size; 1.0 for the same wording): the cosine of their character 3-5-gram
+        profiles (sublinear counts), averaged with the cosine of their embeddings when
+        there is an embedder. A threshold on it says "this is a repeat" where the
+        re-ranker's score (which depends on the other candidates) would not."""
+        a, b = normalize_text(text), normalize_text(other)
+        grams = _sublinear_l2(self._chars_vec.transform([a, b]))
+        chars = float(grams[0].multiply(grams[1]).sum())
+        if self.embedder is None:
+            return chars
+        vectors = self.embedder.embed([a, b])
+        return 0.5 * chars + 0.5 * max(0.0, float(vectors[0] @ vectors[1]))
 
     def keys_at(self, positions: Iterable[int]) -> list[Hashable]:
         return [self._keys[p] for p in positions]

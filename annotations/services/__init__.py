@@ -67,6 +67,15 @@ from annotations.services.ratings import (
     rating_update,
     ratings_delete_check,
 )
+from annotations.services.references import (
+    ReferenceInput,
+    claim_link_create,
+    claim_link_decide,
+    references_create,
+    repeats_scan,
+    repeats_scan_task,
+    repeats_schedule,
+)
 from annotations.services.review import (
     claim_adjudicate,
     claim_publish,
@@ -137,6 +146,7 @@ __all__ = [
     "KeyReused",
     "QueueConflict",
     "Ranking",
+    "ReferenceInput",
     "Replay",
     "RevisionReport",
     "SignOutReport",
@@ -147,6 +157,8 @@ __all__ = [
     "claim_correct",
     "claim_create",
     "claim_duplicate_of",
+    "claim_link_create",
+    "claim_link_decide",
     "claim_publish",
     "claim_reanchor",
     "claim_reopen",
@@ -192,6 +204,10 @@ __all__ = [
     "rating_delete",
     "rating_update",
     "ratings_delete_check",
+    "references_create",
+    "repeats_scan",
+    "repeats_scan_task",
+    "repeats_schedule",
     "sign_out_everywhere",
     "source_fetch_metadata",
     "source_get_or_create",

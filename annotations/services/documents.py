@@ -28,6 +28,7 @@ from annotations.services._base import (
     events_record,
     fields_update,
 )
+from annotations.services.references import repeats_schedule
 from annotations.services.suggestions import suggestions_enqueue
 
 BULK_INSERT_BATCH = 50  # documents per INSERT of a bulk import
@@ -157,6 +158,7 @@ def document_create(*, project: Project, data: DocumentInput, actor: User | None
         },
     )
     suggestions_enqueue(document_ids=[document.pk])
+    repeats_schedule([document.pk])
     return document
 
 
@@ -214,6 +216,7 @@ def document_create_many(
         ]
     )
     suggestions_enqueue(document_ids=[document.pk for document in created])
+    repeats_schedule([document.pk for document in created])
     return created
 
 

@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 
 from annotations.core.urlnorm import MAX_URL_LENGTH
-from annotations.models import Claim, Document, Invitation, Project, Source
+from annotations.models import Claim, Document, Invitation, Project, Reference, Source
 
 # Free text, in TextField columns.
 MAX_STATEMENT = 5_000  # a claim in the checker's words
@@ -28,6 +28,7 @@ MAX_REASON = 2_000  # why a claim is skipped or withdrawn
 MAX_SUMMARY = 10_000  # a published fact check's summary for readers
 MAX_CITATIONS = 50  # citations per verdict
 MAX_OPEN_INVITATIONS = 200  # invitations of one project awaiting an answer at once
+MAX_REFERENCES_PER_REQUEST = 1_000  # references per POST (the import command sends batches)
 TOO_MANY_CITATIONS = f"At most {MAX_CITATIONS} citations per verdict."
 
 # Bounded by their columns.
@@ -40,6 +41,8 @@ MAX_PROJECT_NAME: int = Project._meta.get_field("name").max_length  # type: igno
 MAX_ORGANIZATION: int = Project._meta.get_field("organization").max_length  # type: ignore[assignment]
 MAX_SOURCE_TITLE: int = Source._meta.get_field("title").max_length  # type: ignore[assignment]
 MAX_URL = MAX_URL_LENGTH
+MAX_REFERENCE_HEADLINE: int = Reference._meta.get_field("headline").max_length  # type: ignore[assignment]
+MAX_REFERENCE_RATING: int = Reference._meta.get_field("rating").max_length  # type: ignore[assignment]
 # The username or email address an invitation names.
 MAX_INVITED_AS: int = Invitation._meta.get_field("invited_as").max_length  # type: ignore[assignment]
 

@@ -40,6 +40,7 @@ from annotations.services._base import (
 )
 from annotations.services.claims import _claim_state, _span_error
 from annotations.services.documents import _duplicate_error
+from annotations.services.references import repeats_schedule
 from annotations.services.suggestions import suggestions_enqueue
 
 # reanchor's verdict on a span -> the claim's anchor status.
@@ -281,6 +282,7 @@ def document_revise(
         },
     )
     suggestions_enqueue(document_ids=[document.pk])
+    repeats_schedule([document.pk])  # the new text is scanned for repeats (after commit)
     return report
 
 

@@ -116,6 +116,15 @@ class ApiPermissionMatrixTests(ApiTestCase):
         cls.other_claimant = services.claimant_create(
             project=cls.project, name="Eric Adams", actor=cls.editor
         )
+        # Finding claims: a reference and a suggested link of the claim in review to it.
+        (cls.reference,) = services.references_create(
+            project=cls.project,
+            items=[services.ReferenceInput(claim_reviewed="Crime fell 20% last year.")],
+            actor=cls.editor,
+        )
+        cls.link = services.claim_link_create(
+            claim=cls.claim, actor=cls.creator, reference=cls.reference
+        )
         # A document with one earlier revision, for the revision endpoints.
         cls.revised = make_document(project=cls.project, actor=cls.creator, text="First text.")
         services.document_revise(document=cls.revised, text="Corrected text.", actor=cls.editor)
@@ -206,6 +215,7 @@ class ApiPermissionMatrixTests(ApiTestCase):
             ),
             *self.webhook_rows(),
             *self.claimant_rows(),
+            *self.matching_rows(),
             Row("my invitations", "GET", "/invitations/", statuses(401, 200, 200, 200, 200)),
             # Addressed to the outsider: everybody else gets a 404, as for a missing id.
             Row(
@@ -551,6 +561,51 @@ class ApiPermissionMatrixTests(ApiTestCase):
         )
         return rows
 
+    def matching_rows(self) -> list[Row]:
+        """Finding claims: members read references and search; editors add references;
+        the claim's creator or an editor links it (the claim's creator is not a caller)."""
+        p, c, d = self.project.pk, self.claim.pk, self.document.pk
+        return [
+            Row(
+                "references", "GET", f"/projects/{p}/references/", statuses(401, 404, 200, 200, 200)
+            ),
+            Row(
+                "references create",
+                "POST",
+                f"/projects/{p}/references/",
+                statuses(401, 404, 403, 201, 201),
+                [{"claim_reviewed": "Bridges rust in winter."}],
+            ),
+            Row(
+                "matches",
+                "POST",
+                f"/projects/{p}/matches/",
+                statuses(401, 404, 200, 200, 200),
+                {"text": "crime fell"},
+            ),
+            Row("claim links", "GET", f"/claims/{c}/links/", statuses(401, 404, 200, 200, 200)),
+            Row(
+                "claim link create",
+                "POST",
+                f"/claims/{c}/links/",
+                statuses(401, 404, 403, 201, 201),
+                {"kind": "claim", "id": self.resolved.pk},
+            ),
+            Row(
+                "claim link decide",
+                "PATCH",
+                f"/claims/{c}/links/{self.link.pk}/",
+                statuses(401, 404, 403, 200, 200),
+                {"state": "confirmed"},
+            ),
+            Row(
+                "document repeats",
+                "GET",
+                f"/documents/{d}/repeats/",
+                statuses(401, 404, 200, 200, 200),
+            ),
+        ]
+
     def test_every_endpoint_answers_each_caller_with_the_expected_status(self) -> None:
         for row in self.rows():
             for caller in CALLERS:
@@ -573,6 +628,7 @@ class ApiPermissionMatrixTests(ApiTestCase):
             )
             path = path.replace(f"/invitations/{self.for_outsider.pk}/", "/invitations/<int:pk>/")
             path = path.replace(f"/webhooks/{self.webhook.pk}/", "/webhooks/<int:endpoint_pk>/")
+            path = path.replace(f"/links/{self.link.pk}/", "/links/<int:link_pk>/")
             path = path.replace(
                 f"/deliveries/{self.delivery.pk}/", "/deliveries/<int:delivery_pk>/"
             )

@@ -224,3 +224,36 @@ class TestDifferences:
     def test_normalisation_is_idempotent(self, text) -> None:
         once = matching.normalize_text(text)
         assert matching.normalize_text(once) == once
+
+
+class TestStoredVectorsAndSimilarity:
+    def test_stored_vectors_give_the_same_ranking_as_embedding_anew(self, embedder) -> None:
+        fresh = _index(embedder, matching.Reranker.load(RERANKER))
+        stored = matching.MatchIndex(embedder=embedder, reranker=matching.Reranker.load(RERANKER))
+        vectors = stored.embed(CLAIMS)
+        assert vectors is not None
+        given: list[np.ndarray | None] = list(vectors)
+        given[0] = None  # not stored: embedded when added
+        given[1] = np.zeros(3, dtype=np.float32)  # the wrong size: embedded again
+        stored.add([f"c{i}" for i in range(len(CLAIMS))], CLAIMS, vectors=given)
+        query = "Did the governor really cut school funding by a third?"
+        assert [(m.key, round(m.score, 6)) for m in stored.search(query, 3)] == [
+            (m.key, round(m.score, 6)) for m in fresh.search(query, 3)
+        ]
+
+    @given(st.text(min_size=1, max_size=80))
+    @settings(max_examples=30, deadline=None)
+    def test_a_text_is_fully_similar_to_itself_and_the_measure_is_symmetric(self, text) -> None:
+        index = matching.MatchIndex()
+        other = "A completely different sentence about rivers."
+        assert index.similarity(text, other) == pytest.approx(index.similarity(other, text))
+        if matching.normalize_text(text).strip():
+            assert index.similarity(text, text) == pytest.approx(1.0, abs=1e-5)
+
+    def test_a_restatement_is_more_similar_than_an_unrelated_text(self, embedder) -> None:
+        index = matching.MatchIndex(embedder=embedder)
+        ref = "The city spent 40 million dollars on the new stadium roof."
+        assert index.similarity(ref, ref) == pytest.approx(1.0, abs=1e-5)
+        near = index.similarity("The city spent 45 million dollars on the stadium roof.", ref)
+        far = index.similarity("Cats sleep most of the afternoon.", ref)
+        assert near > 0.7 > far

@@ -139,12 +139,25 @@ class MalformedBodyFuzzTests(Personas, HypothesisTestCase):
         [cls.delivery] = services.webhooks_enqueue(
             project_id=cls.project.pk, event_type="consensus.reached", data={"claim_id": 1}
         )
+        (reference,) = services.references_create(
+            project=cls.project,
+            items=[services.ReferenceInput(claim_reviewed="Crime fell 20% last year.")],
+            actor=cls.editor,
+        )
+        cls.link = services.claim_link_create(
+            claim=cls.claim, actor=cls.creator, reference=reference
+        )
+        cls.claimant = services.claimant_create(
+            project=cls.project, name="The Mayor", actor=cls.editor, aliases=["Mayor Adams"]
+        )
+        cls.alias = cls.claimant.names.get(is_primary=False)
 
     def bound(self, path: str) -> str:
         ids = {
             "/api/v1/projects/": self.project.pk,
             "/api/v1/documents/": self.document.pk,
             "/api/v1/claims/": self.claim.pk,
+            "/api/v1/claimants/": self.claimant.pk,
         }
         prefix = next((p for p in ids if path.startswith(p)), "")
         return (
@@ -152,6 +165,8 @@ class MalformedBodyFuzzTests(Personas, HypothesisTestCase):
             .replace("{number}", "1")
             .replace("{endpoint_pk}", str(self.endpoint.pk))
             .replace("{delivery_pk}", str(self.delivery.pk))
+            .replace("{link_pk}", str(self.link.pk))
+            .replace("{alias_pk}", str(self.alias.pk))
         )
 
     def caller(self, path: str) -> Any:

@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import UploadedFile
 
 from annotations.core import spans
 from annotations.core.urlnorm import UrlError, normalize_url
-from annotations.models import ClaimantKind, Confidence, Rating, Role, Stance
+from annotations.models import ClaimantKind, Confidence, LinkState, Rating, Role, Stance
 from annotations.services import CitationInput, importing, limits
 
 # --- claims, verdicts, editors -----------------------------------------------------------------
@@ -577,3 +577,25 @@ class ClaimantMergeForm(forms.Form):
     into = forms.TypedChoiceField(
         label="Merge into", coerce=int, help_text="This claimant's names become its aliases."
     )
+
+
+# --- finding claims (issue 17) ---------------------------------------------------------------
+
+MAX_MATCH_TEXT = limits.MAX_STATEMENT
+
+
+class MatchTextForm(forms.Form):
+    text = forms.CharField(max_length=MAX_MATCH_TEXT, strip=True)
+
+
+class ReferenceSearchForm(forms.Form):
+    q = forms.CharField(max_length=200, required=False, strip=True, label="Search")
+
+
+class ClaimLinkForm(forms.Form):
+    kind = forms.ChoiceField(choices=[("reference", "reference"), ("claim", "claim")])
+    id = forms.IntegerField(min_value=1, max_value=2**63 - 1)
+
+
+class LinkDecideForm(forms.Form):
+    state = forms.ChoiceField(choices=LinkState.choices)

@@ -5,6 +5,7 @@ from django.urls import path
 from workbench.ui import (
     account,
     claimants,
+    finding,
     importing,
     members,
     reading,
@@ -94,6 +95,18 @@ urlpatterns = [
         name="claimant-alias-remove",
     ),
     path("claimants/<int:pk>/merge/", claimants.claimant_merge, name="claimant-merge"),
+    # finding claims: references, matches, links, repeats
+    path("projects/<slug:slug>/references/", finding.reference_list, name="reference-list"),
+    path("projects/<slug:slug>/repeats/", finding.project_repeats, name="project-repeats"),
+    path("documents/<int:pk>/matches/", finding.document_matches, name="document-matches"),
+    path("documents/<int:pk>/repeats/", finding.document_repeats, name="document-repeats"),
+    path("claims/<int:pk>/matches/", finding.claim_matches, name="claim-matches"),
+    path("claims/<int:pk>/links/", finding.claim_link, name="claim-link"),
+    path(
+        "claims/<int:pk>/links/<int:link_pk>/",
+        finding.claim_link_decide,
+        name="claim-link-decide",
+    ),
     # the user's own account: API tokens, signing out everywhere
     path("account/tokens/", account.tokens, name="tokens"),
     path("account/tokens/<str:digest>/revoke/", account.token_revoke, name="token-revoke"),
