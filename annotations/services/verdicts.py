@@ -33,6 +33,7 @@ from annotations.services._base import (
     _storable_text_errors,
     event_record,
 )
+from annotations.services.evidence import verdict_evidence_enqueue
 from annotations.services.leases import _close_assignment, _held_lease
 from annotations.services.review import _consensus_decide, _lock_claim, _rating_get
 from annotations.services.sources import source_get_or_create
@@ -217,6 +218,9 @@ def verdict_submit(
     )
     if lease is not None:
         _close_assignment(lease, state=AssignmentState.SUBMITTED, now=now)
+    if written:
+        # Evidence: archive newly cited sources, check the quotes (after the commit).
+        verdict_evidence_enqueue(verdict=verdict)
     event_record(
         actor=reviewer,
         verb="verdict.submit" if previous is None else "verdict.revise",
