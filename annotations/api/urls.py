@@ -1,7 +1,7 @@
 from django.urls import path
 
 from annotations.api import views
-from annotations.api.views import imports
+from annotations.api.views import evidence, imports
 
 app_name = "api"
 
@@ -101,5 +101,12 @@ urlpatterns = [
         imports.SourceFetchMetadataApi.as_view(),
         name="source-fetch-metadata",
     ),
+    path(
+        "sources/<int:pk>/snapshots/",
+        evidence.SourceSnapshotsApi.as_view(),
+        name="source-snapshots",
+    ),
+    path("snapshots/<int:pk>/", evidence.SnapshotDetailApi.as_view(), name="snapshot-detail"),
+    path("snapshots/<int:pk>/warc/", evidence.SnapshotWarcApi.as_view(), name="snapshot-warc"),
     path("queue/next/", views.QueueNextApi.as_view(), name="queue-next"),
 ]

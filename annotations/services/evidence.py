@@ -42,7 +42,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.files.storage import storages
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.tasks import task
@@ -61,19 +60,13 @@ from annotations.models import (
     SourceSnapshot,
     Verdict,
 )
+from annotations.selectors.evidence import evidence_storage
 from annotations.services._base import User, event_record, now
 from annotations.services.importing import HTML_CONTENT_TYPES, as_date, fetch_policy
 from annotations.services.sources import _page_metadata
 from annotations.services.webhooks import webhooks_enqueue
 
 logger = logging.getLogger(__name__)
-
-EVIDENCE_STORAGE = "evidence"
-
-
-def evidence_storage() -> Any:
-    """The storage WARC files are written to (``settings.STORAGES['evidence']``)."""
-    return storages[EVIDENCE_STORAGE]
 
 
 def _check_interval() -> dt.timedelta | None:

@@ -25,6 +25,7 @@ from annotations.models import (
     Stance,
     Verdict,
 )
+from annotations.selectors.evidence import citations_with_evidence
 from annotations.services import limits
 from annotations.services._base import (
     QueueConflict,
@@ -249,7 +250,5 @@ def verdict_submit(
     # Load what the answer shows while still in the transaction: once it commits, turning
     # the verdict into a response needs no database, so an outage between the commit and
     # the response cannot report a saved verdict as failed.
-    prefetch_related_objects(
-        [verdict], Prefetch("citations", queryset=Citation.objects.select_related("source"))
-    )
+    prefetch_related_objects([verdict], Prefetch("citations", queryset=citations_with_evidence()))
     return verdict

@@ -20,7 +20,7 @@ from annotations.models import (
     SourceSnapshot,
     WebhookDelivery,
 )
-from annotations.services.evidence import evidence_storage
+from annotations.selectors.evidence import evidence_storage
 from annotations.services.webhooks import webhook_endpoint_create
 from tests.evidence_base import PAGE, EvidenceTestCase
 from tests.services.import_base import _loopback_only  # noqa: F401  (autouse: loopback only)
