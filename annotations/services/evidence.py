@@ -264,7 +264,7 @@ def verdict_evidence(*, verdict_id: int) -> int:
         with transaction.atomic():
             at = now()
             for citation in pending:
-                _quotes_check([citation], citation.source.evidence.baseline, at)  # type: ignore[union-attr,arg-type]
+                _quotes_check([citation], citation.source.evidence.baseline, at)  # type: ignore[arg-type]
     return taken
 
 
