@@ -24,6 +24,7 @@ from annotations.services.documents import (
     document_update,
 )
 from annotations.services.evidence import (
+    snapshot_from_response,
     snapshot_request,
     snapshot_take,
     source_check,
@@ -173,6 +174,7 @@ __all__ = [
     "rating_update",
     "ratings_delete_check",
     "sign_out_everywhere",
+    "snapshot_from_response",
     "snapshot_request",
     "snapshot_take",
     "source_check",

@@ -134,6 +134,30 @@ def _warc_name(source: Source, at: dt.datetime) -> str:
     return f"{source.project_id}/{source.pk}/{at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}.warc.gz"
 
 
+def _archived(source: Source, fetched: fetching.Fetched, at: dt.datetime) -> dict[str, Any]:
+    """A snapshot's fields for a page fetched at ``at``, its WARC file written."""
+    archive = evidence.warc_bytes(
+        url=fetched.url,
+        status=fetched.status,
+        reason=fetched.reason,
+        headers=fetched.headers,
+        body=fetched.body,
+        fetched_at=at,
+    )
+    name = evidence_storage().save(_warc_name(source, at), ContentFile(archive))
+    return {
+        "outcome": evidence.Outcome.OK,
+        "final_url": fetched.url[:2000],
+        "http_status": fetched.status,
+        "content_type": fetched.content_type[:100],
+        "sha256": evidence.sha256_hex(fetched.body),
+        "size": len(fetched.body),
+        "warc": name,
+        "warc_sha256": evidence.sha256_hex(archive),
+        **_page_text(fetched),
+    }
+
+
 def snapshot_take(
     *, source_id: int, requested_by: User | None = None, at: dt.datetime | None = None
 ) -> SourceSnapshot:
@@ -151,32 +175,24 @@ def snapshot_take(
             http_status=result.status,
         )
     else:
-        archive = evidence.warc_bytes(
-            url=result.url,
-            status=result.status,
-            reason=result.reason,
-            headers=result.headers,
-            body=result.body,
-            fetched_at=at,
-        )
-        name = evidence_storage().save(_warc_name(source, at), ContentFile(archive))
-        fields.update(
-            outcome=evidence.Outcome.OK,
-            final_url=result.url[:2000],
-            http_status=result.status,
-            content_type=result.content_type[:100],
-            sha256=evidence.sha256_hex(result.body),
-            size=len(result.body),
-            warc=name,
-            warc_sha256=evidence.sha256_hex(archive),
-            **_page_text(result),
-        )
+        fields.update(_archived(source, result, at))
     return _snapshot_store(source=source, requested_by=requested_by, fields=fields)
+
+
+def snapshot_from_response(
+    *, source_id: int, fetched: fetching.Fetched, at: dt.datetime, origin: str
+) -> SourceSnapshot:
+    """Store an answer obtained elsewhere as the source's snapshot, exactly as a fetch
+    would (WARC, hash, text, quotes), its ``origin`` named in the event (``load_demo``
+    ships the pages its demo cites, so the demo works offline: origin ``fixture``)."""
+    source = Source.objects.get(pk=source_id)
+    fields = {"requested_url": source.url, "fetched_at": at, **_archived(source, fetched, at)}
+    return _snapshot_store(source=source, requested_by=None, fields=fields, origin=origin)
 
 
 @transaction.atomic
 def _snapshot_store(
-    *, source: Source, requested_by: User | None, fields: dict[str, Any]
+    *, source: Source, requested_by: User | None, fields: dict[str, Any], origin: str = "fetch"
 ) -> SourceSnapshot:
     source = Source.objects.select_for_update().get(pk=source.pk)
     snapshot = SourceSnapshot.objects.create(source=source, requested_by=requested_by, **fields)
@@ -207,6 +223,7 @@ def _snapshot_store(
             "size": snapshot.size,
             "final_url": snapshot.final_url,
             "quotes_checked": checked,
+            "origin": origin,
         },
     )
     return snapshot
