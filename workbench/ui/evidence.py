@@ -24,7 +24,7 @@ def snapshot_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         selectors.quote_check_for_user(
             user=request.user, snapshot=snapshot, citation_id=int(citation)
         )
-        if citation.isdigit()
+        if citation.isdigit() and len(citation) < 10
         else (None, None)
     )
     text = selectors.archived_text(snapshot=snapshot, start=start, end=end)
