@@ -64,6 +64,7 @@ from annotations.models import (
     Reference,
     Role,
     Source,
+    SourceSnapshot,
     Verdict,
     WebhookDelivery,
     WebhookEndpoint,
@@ -491,6 +492,27 @@ def source_edit_require(*, user: User, source: Source) -> None:
     """PermissionDenied unless ``user`` may change ``source``'s description (``source_can_edit``)."""
     if not source_can_edit(user=user, source=source):
         raise PermissionDenied(SOURCE_EDIT_RULE)
+
+
+def snapshot_get_for_user(*, user: User, pk: int) -> SourceSnapshot:
+    """A snapshot of a source the user may see (``sources_for_user``): a snapshot is
+    visible exactly where its source is, so blind review and projects hold for archived
+    copies too. Http404 otherwise, exactly as for an id that does not exist."""
+    user = _require_user(user)
+    snapshot = (
+        SourceSnapshot.objects.filter(pk=pk, source__in=sources_for_user(user=user))
+        .select_related("source")
+        .first()
+    )
+    if snapshot is None:
+        raise Http404
+    return snapshot
+
+
+def snapshot_request_require(*, user: User, source: Source) -> None:
+    """PermissionDenied unless ``user`` may ask for a new snapshot of ``source``: whoever
+    may change its description (its owner, an editor of its project)."""
+    source_edit_require(user=user, source=source)
 
 
 # --- invitations ---------------------------------------------------------------------------

@@ -1331,3 +1331,162 @@ class RepeatSuggestion(models.Model):
 
     def __str__(self) -> str:
         return f"document {self.document_id} [{self.start}, {self.end}) repeats"
+
+
+# --- evidence: snapshots of cited sources, verified quotes, the link-rot watch --------------
+
+
+class SnapshotOutcome(models.TextChoices):
+    OK = "ok", "Archived"
+    UNREACHABLE = "unreachable", "Unreachable"
+    TOO_LARGE = "too_large", "Too large"
+    REFUSED_ADDRESS = "refused_address", "Refused address"
+    TIMEOUT = "timeout", "Timed out"
+    UNSUPPORTED_TYPE = "unsupported_type", "Unsupported content type"
+    HTTP_ERROR = "http_error", "HTTP error"
+    TOO_MANY_REDIRECTS = "too_many_redirects", "Too many redirects"
+
+
+class SourceSnapshot(models.Model):
+    """One fetch of a cited source by the background worker, kept as it came: the raw
+    answer as a WARC record (``warc``, in the ``evidence`` storage), the SHA-256 and size
+    of the served body, status, final URL, content type, time, and the page's main text
+    and metadata; or, when the fetch failed, why (``outcome``, ``reason``). Never changed
+    after it is written."""
+
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="snapshots")
+    outcome = models.CharField(max_length=20, choices=SnapshotOutcome.choices)
+    reason = models.CharField(max_length=300, blank=True, help_text="Why the fetch failed.")
+    requested_url = models.URLField(max_length=2000)
+    final_url = models.URLField(max_length=2000, blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True, help_text="Of the served body.")
+    size = models.PositiveIntegerField(null=True, blank=True, help_text="Body bytes.")
+    warc = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="The WARC file's name in the evidence storage (settings.STORAGES['evidence']).",
+    )
+    warc_sha256 = models.CharField(max_length=64, blank=True)
+    text = models.TextField(blank=True, help_text="The page's main text (trafilatura).")
+    title = models.CharField(max_length=500, blank=True)
+    publisher = models.CharField(max_length=200, blank=True)
+    published_date = models.DateField(null=True, blank=True)
+    fetched_at = models.DateTimeField()
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+
+    class Meta:
+        ordering = ["source_id", "fetched_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome__in=SnapshotOutcome.values),
+                name="annotations_sourcesnapshot_outcome_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"snapshot {self.pk} of source {self.source_id}: {self.outcome}"
+
+
+class SourceFlag(models.TextChoices):
+    OK = "ok", "Unchanged"
+    CHANGED = "changed", "Changed"
+    GONE = "gone", "Gone"
+    MOVED = "moved", "Moved"
+
+
+class SourceEvidence(models.Model):
+    """A source's evidence now: its latest snapshot attempt, the baseline (its latest
+    archived snapshot, what quotes are verified against and checks compared with), the
+    link-rot watch's flag and when it is next due. Derived bookkeeping, one row per
+    source, written by the evidence services only."""
+
+    source = models.OneToOneField(
+        Source, on_delete=models.PROTECT, primary_key=True, related_name="evidence"
+    )
+    latest = models.ForeignKey(
+        SourceSnapshot, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    baseline = models.ForeignKey(
+        SourceSnapshot, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    flag = models.CharField(max_length=10, choices=SourceFlag.choices, blank=True)
+    flag_since = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    next_check_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["source_id"]
+        verbose_name_plural = "source evidence"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(flag__in=[*SourceFlag.values, ""]),
+                name="annotations_sourceevidence_flag_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"evidence of source {self.source_id}: {self.flag or 'unchecked'}"
+
+
+class SourceCheck(models.Model):
+    """One re-fetch of a cited source by the link-rot watch: what it answered (outcome,
+    status, body hash, final URL) and the flag it gave against the baseline snapshot
+    (empty when it said nothing either way: a timeout, a 5xx)."""
+
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="checks")
+    baseline = models.ForeignKey(
+        SourceSnapshot, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    checked_at = models.DateTimeField()
+    outcome = models.CharField(max_length=20, choices=SnapshotOutcome.choices)
+    reason = models.CharField(max_length=300, blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    final_url = models.URLField(max_length=2000, blank=True)
+    flag = models.CharField(max_length=10, choices=SourceFlag.choices, blank=True)
+
+    class Meta:
+        ordering = ["source_id", "checked_at", "id"]
+
+    def __str__(self) -> str:
+        return f"check of source {self.source_id}: {self.flag or self.outcome}"
+
+
+class QuoteStatus(models.TextChoices):
+    VERIFIED = "verified", "Verified"
+    NOT_FOUND = "not_found", "Not found"
+    NO_SNAPSHOT = "no_snapshot", "No snapshot"
+
+
+class QuoteCheck(models.Model):
+    """Whether a citation's quote occurs in its source's baseline snapshot, and where
+    (code-point offsets of the snapshot's text). Derived from the citation and the
+    snapshot, so it is kept beside the citation (never in it: citations are a verdict's
+    words, compared with the audit trail) and recomputed when the baseline changes."""
+
+    citation = models.OneToOneField(
+        Citation, on_delete=models.CASCADE, primary_key=True, related_name="quote_check"
+    )
+    snapshot = models.ForeignKey(
+        SourceSnapshot, on_delete=models.PROTECT, related_name="quote_checks"
+    )
+    status = models.CharField(max_length=12, choices=QuoteStatus.choices)
+    start = models.PositiveIntegerField(null=True, blank=True)
+    end = models.PositiveIntegerField(null=True, blank=True)
+    checked_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["citation_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=QuoteStatus.values),
+                name="annotations_quotecheck_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"quote of citation {self.citation_id}: {self.status}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -26,3 +28,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _fast_password_hasher() -> None:
     # Test-only speed-up; production hashing is untouched.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _evidence_storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    # Archived copies (WARC files) written by tests go to a temporary folder, never var/.
+    from django.test import override_settings
+
+    folder = tmp_path_factory.mktemp("evidence")
+    storages = {
+        **settings.STORAGES,
+        "evidence": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(folder), "base_url": None},
+        },
+    }
+    with override_settings(STORAGES=storages):
+        yield

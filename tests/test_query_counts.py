@@ -50,14 +50,17 @@ READER_WINDOW = (6, 6)  # the same for a further window fetched by htmx
 # The claim page: +2 since issue 14 (whether the claim was ever judged, for the edit rule;
 # its earlier versions), +1 since issue 15 (its publication versions), +2 for those who may
 # edit or revise it (the claimant suggestions of those forms: registry names, claimant texts).
-CLAIM_PAGE = (15, 14)
-DASHBOARD = (13, 13)
+# Issue 16: -1 (citations are loaded with their source and evidence by joins).
+CLAIM_PAGE = (14, 13)
+# Issue 16: +1 the sources at risk (the claims citing them only when there are some),
+# +1 for editors the published claims whose sources changed.
+DASHBOARD = (15, 14)
 API_LISTS = {  # token authentication is the first query of each
     "project-list": (4, 4),
     "document-list": (2, 2),
     "claim-list": (3, 3),
     "project-members": (3, 3),
-    "claim-verdicts": (5, 6),
+    "claim-verdicts": (4, 5),  # issue 16: -1, citations joined to their sources
     "claim-consensus": (4, 4),
 }
 # Project export: token, project + membership, membership, then five queries per chunk of

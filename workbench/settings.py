@@ -6,6 +6,7 @@ is on, where a throwaway development key is used).
 """
 
 import datetime as dt
+import json
 import os
 from pathlib import Path
 
@@ -219,8 +220,23 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # compressed files with hashed names (cached forever). Without it (tests, ./wb demo) the
 # plain storage is used and no collectstatic is needed.
 STATIC_MANIFEST = env_bool("WORKBENCH_STATIC_MANIFEST", False)
+# Archived copies of cited sources (WARC files, annotations.services.evidence): a folder
+# (EVIDENCE_ROOT, var/evidence by default) never served at a URL; editors download a file
+# through an authenticated view. EVIDENCE_STORAGE_BACKEND names another storage class (an
+# S3-compatible store: "storages.backends.s3.S3Storage", with django-storages installed
+# and its AWS_* / EVIDENCE_STORAGE_OPTIONS settings; see docs/deployment.md).
+EVIDENCE_ROOT = Path(env_str("EVIDENCE_ROOT", str(BASE_DIR / "var" / "evidence")))
+EVIDENCE_STORAGE_BACKEND = env_str(
+    "EVIDENCE_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
+)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "evidence": {
+        "BACKEND": EVIDENCE_STORAGE_BACKEND,
+        "OPTIONS": {"location": str(EVIDENCE_ROOT), "base_url": None}
+        if EVIDENCE_STORAGE_BACKEND.endswith("FileSystemStorage")
+        else json.loads(env_str("EVIDENCE_STORAGE_OPTIONS", "{}")),
+    },
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if STATIC_MANIFEST
@@ -333,6 +349,12 @@ if not (TRIAGE_TOP_N >= 1 and TRIAGE_HTTP_TIMEOUT > 0):
 # the fetcher's address rules (WORKBENCH_FETCH_ALLOWED_HOSTS). Every WEBHOOK_SWEEP_SECONDS a
 # worker re-queues deliveries due for WEBHOOK_SWEEP_GRACE_SECONDS whose task was lost (a
 # worker killed mid-send, a crash between commit and enqueue).
+# The link-rot watch (annotations.services.evidence): each cited source with an archived
+# snapshot is fetched again every SOURCE_CHECK_INTERVAL_HOURS (0: never, only
+# `manage.py check_sources`); the worker's sweep queues the checks that are due.
+SOURCE_CHECK_INTERVAL_HOURS = env_float("SOURCE_CHECK_INTERVAL_HOURS", 24.0)
+if SOURCE_CHECK_INTERVAL_HOURS < 0:
+    raise ImproperlyConfigured("SOURCE_CHECK_INTERVAL_HOURS must be 0 or more.")
 WEBHOOK_TIMEOUT = env_float("WEBHOOK_TIMEOUT", 10.0)
 WEBHOOK_RETRY_BASE_SECONDS = env_float("WEBHOOK_RETRY_BASE_SECONDS", 60.0)
 WEBHOOK_RETRY_MAX_SECONDS = env_float("WEBHOOK_RETRY_MAX_SECONDS", 6 * 60 * 60.0)
@@ -441,6 +463,7 @@ SPECTACULAR_SETTINGS = {
         "WebhookEventTypeEnum": "annotations.core.webhooks.EVENT_TYPES",
         "TriageAgentEnum": ["builtin", "http"],
         "MatchKindEnum": "annotations.selectors.matching.KINDS",
+        "SnapshotOutcomeEnum": "annotations.models.SnapshotOutcome",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

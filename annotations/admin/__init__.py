@@ -13,7 +13,8 @@ Every write goes through the services, with the same role checks as the API (ask
   ``events``: the audit trail, read-only; ``references``: references, claim links and
   repeat suggestions, read-only; ``invitations``: read-only, scoped to the
   projects a staff user administers; ``users``: deletes through the members services; ``webhooks``: endpoints and deliveries with
-  their log, read-only, scoped like invitations, with a replay action.
+  their log, read-only, scoped like invitations, with a replay action; ``evidence``:
+  source snapshots, link-rot checks and evidence states, read-only, scoped like sources.
 * Verdicts obey blind review: a staff user who is only a reviewer in a project sees their
   own verdicts until they have submitted on the claim (``access.verdict_scope_for_user``);
   superusers and project editors see everything.
@@ -30,6 +31,7 @@ from annotations.admin import (  # noqa: F401
     claims,
     documents,
     events,
+    evidence,
     invitations,
     projects,
     publications,

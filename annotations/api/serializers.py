@@ -27,12 +27,16 @@ from annotations.models import (
     Membership,
     Project,
     Publication,
+    QuoteStatus,
     Rating,
     Role,
     Source,
+    SourceFlag,
+    SourceSnapshot,
     Stance,
     Verdict,
 )
+from annotations.selectors.evidence import citation_evidence
 from annotations.services import limits
 
 
@@ -328,13 +332,74 @@ class SourceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class SnapshotSerializer(serializers.ModelSerializer):
+    """A snapshot's metadata (its text is in the snapshot detail, its WARC a download)."""
+
+    requested_url = serializers.CharField(read_only=True, help_text="http(s) URL")
+    final_url = serializers.CharField(
+        read_only=True, help_text="After redirects; empty when the fetch failed."
+    )
+
+    class Meta:
+        model = SourceSnapshot
+        fields = [
+            "id",
+            "source",
+            "outcome",
+            "reason",
+            "requested_url",
+            "final_url",
+            "http_status",
+            "content_type",
+            "sha256",
+            "size",
+            "title",
+            "publisher",
+            "published_date",
+            "fetched_at",
+        ]
+        read_only_fields = fields
+
+
+class SnapshotDetailSerializer(SnapshotSerializer):
+    text = serializers.CharField(read_only=True, help_text="The page's main text, plain.")
+    warc_sha256 = serializers.CharField(read_only=True)
+
+    class Meta(SnapshotSerializer.Meta):
+        fields = [*SnapshotSerializer.Meta.fields, "warc_sha256", "text"]
+        read_only_fields = fields
+
+
+class CitationEvidenceSerializer(serializers.Serializer[Any]):
+    quote_status = serializers.ChoiceField(
+        choices=[*QuoteStatus.values, ""],
+        read_only=True,
+        help_text="verified, not_found, no_snapshot; empty for a citation without a quote.",
+    )
+    quote_start = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="Code-point offset in the snapshot's text."
+    )
+    quote_end = serializers.IntegerField(read_only=True, allow_null=True)
+    snapshot = SnapshotSerializer(read_only=True, allow_null=True)
+    flag = serializers.ChoiceField(
+        choices=[*SourceFlag.values, ""],
+        read_only=True,
+        help_text="The link-rot watch: ok, changed, gone, moved; empty before any snapshot.",
+    )
+
+
 class CitationSerializer(serializers.ModelSerializer):
     source = SourceSerializer(read_only=True)
+    evidence = serializers.SerializerMethodField()
 
     class Meta:
         model = Citation
-        fields = ["source", "quote", "stance"]
+        fields = ["source", "quote", "stance", "evidence"]
         read_only_fields = fields
+
+    @extend_schema_field(CitationEvidenceSerializer)
+    def get_evidence(self, citation: Citation) -> dict[str, Any]:
+        return CitationEvidenceSerializer(citation_evidence(citation)).data
 
 
 class VerdictSerializer(serializers.ModelSerializer):

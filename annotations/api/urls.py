@@ -1,7 +1,7 @@
 from django.urls import path
 
 from annotations.api import views
-from annotations.api.views import claimants, imports, suggestions
+from annotations.api.views import claimants, evidence, imports, suggestions
 from annotations.api.views import matching as matching_views
 
 app_name = "api"
@@ -138,6 +138,13 @@ urlpatterns = [
         imports.SourceFetchMetadataApi.as_view(),
         name="source-fetch-metadata",
     ),
+    path(
+        "sources/<int:pk>/snapshots/",
+        evidence.SourceSnapshotsApi.as_view(),
+        name="source-snapshots",
+    ),
+    path("snapshots/<int:pk>/", evidence.SnapshotDetailApi.as_view(), name="snapshot-detail"),
+    path("snapshots/<int:pk>/warc/", evidence.SnapshotWarcApi.as_view(), name="snapshot-warc"),
     path("queue/next/", views.QueueNextApi.as_view(), name="queue-next"),
     path(
         "projects/<int:pk>/claimants/",

@@ -197,6 +197,54 @@ CLAIMANT_NAME: Table = (
     ("created_by", "user"),
     ("created_at", "time"),
 )
+# Evidence (issue 16). A snapshot's WARC file stays in the evidence storage; the row names
+# it (``warc``) with its SHA-256. The evidence state and quote checks are keyed by their
+# source and citation: their ``id`` is that row's id.
+SOURCE_SNAPSHOT: Table = (
+    ("source", "ref"),
+    ("outcome", "value"),
+    ("reason", "value"),
+    ("requested_url", "value"),
+    ("final_url", "value"),
+    ("http_status", "value"),
+    ("content_type", "value"),
+    ("sha256", "value"),
+    ("size", "value"),
+    ("warc", "value"),
+    ("warc_sha256", "value"),
+    ("text", "value"),
+    ("title", "value"),
+    ("publisher", "value"),
+    ("published_date", "date"),
+    ("fetched_at", "time"),
+    ("requested_by", "user"),
+)
+SOURCE_EVIDENCE: Table = (
+    ("latest", "ref"),
+    ("baseline", "ref"),
+    ("flag", "value"),
+    ("flag_since", "time"),
+    ("checked_at", "time"),
+    ("next_check_at", "time"),
+)
+SOURCE_CHECK: Table = (
+    ("source", "ref"),
+    ("baseline", "ref"),
+    ("checked_at", "time"),
+    ("outcome", "value"),
+    ("reason", "value"),
+    ("http_status", "value"),
+    ("sha256", "value"),
+    ("final_url", "value"),
+    ("flag", "value"),
+)
+QUOTE_CHECK: Table = (
+    ("snapshot", "ref"),
+    ("status", "value"),
+    ("start", "value"),
+    ("end", "value"),
+    ("checked_at", "time"),
+)
 EVENT: Table = (
     ("seq", "value"),
     ("actor", "ref"),
@@ -221,8 +269,12 @@ TABLES: tuple[tuple[str, Table], ...] = (
     ("claim_versions", CLAIM_VERSION),
     ("claim_anchors", CLAIM_ANCHOR),
     ("sources", SOURCE),
+    ("source_snapshots", SOURCE_SNAPSHOT),
+    ("source_evidence", SOURCE_EVIDENCE),
+    ("source_checks", SOURCE_CHECK),
     ("verdicts", VERDICT),
     ("citations", CITATION),
+    ("quote_checks", QUOTE_CHECK),
     ("consensus", CONSENSUS),
     ("assignments", ASSIGNMENT),
     ("publications", PUBLICATION),

@@ -74,10 +74,13 @@ class FetchError(Exception):
     "too-large", "content-type", "redirects", "status", "connection".
     """
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        # The answer's HTTP status when the server answered one (code "status"), so a
+        # caller can tell a page that is gone (404, 410) from one that failed.
+        self.status = status
 
     def __repr__(self) -> str:
         return f"FetchError({self.code!r}, {self.message!r})"
@@ -100,6 +103,9 @@ class Fetched:
     content_type: str  # media type only, lower case: "text/html"
     charset: str | None  # from the Content-Type header, if Python knows the codec
     body: bytes
+    # The final answer's status line and headers as received (for an archived copy).
+    reason: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
 
     def text(self) -> str:
         """The body decoded with the declared charset, else UTF-8; bad bytes become U+FFFD."""
@@ -423,7 +429,9 @@ def _fetch(url: str, policy: FetchPolicy, resolve: Resolver, deadline: _Deadline
             if status in _REDIRECT_STATUSES:
                 location = response.getheader("Location")
                 if not location:
-                    raise FetchError("status", f"The server answered {status} without a target.")
+                    raise FetchError(
+                        "status", f"The server answered {status} without a target.", status=status
+                    )
                 if hop == policy.max_redirects:
                     raise FetchError(
                         "redirects", f"More than {policy.max_redirects} redirects; stopped."
@@ -434,7 +442,9 @@ def _fetch(url: str, policy: FetchPolicy, resolve: Resolver, deadline: _Deadline
             if not 200 <= status < 300:
                 # The body is never read: an internal error page must not reach the user.
                 # Nor its reason phrase, which is just as much the upstream's text.
-                raise FetchError("status", f"The server answered {_status_text(status)}.")
+                raise FetchError(
+                    "status", f"The server answered {_status_text(status)}.", status=status
+                )
             media_type, charset = _content_type(response)
             if media_type not in accepted:
                 shown = media_type or "none"
@@ -451,7 +461,13 @@ def _fetch(url: str, policy: FetchPolicy, resolve: Resolver, deadline: _Deadline
                 )
             body = _read_body(response, policy.max_bytes)
             return Fetched(
-                url=url, status=status, content_type=media_type, charset=charset, body=body
+                url=url,
+                status=status,
+                content_type=media_type,
+                charset=charset,
+                body=body,
+                reason=response.reason or "",
+                headers=tuple((name, value) for name, value in response.getheaders()),
             )
         finally:
             connection.close()

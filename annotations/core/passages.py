@@ -18,7 +18,7 @@ import heapq
 import re
 from dataclasses import dataclass
 
-__all__ = ["Passage", "find_passages"]
+__all__ = ["Passage", "find_passages", "locate_quote", "loose_form"]
 
 _WORD = re.compile(r"\w+")
 # How much text to show either side of a passage.
@@ -132,3 +132,53 @@ def find_passages(
     if exact:
         return exact
     return _fuzzy(text, query, min(fuzzy_limit, limit), context, min_similarity)
+
+
+# --- verifying a cited quote ----------------------------------------------------------------
+
+# Typographic variants read as their plain form when a quote is checked against a page:
+# quotation marks and apostrophes, dashes and minus signs.
+_LOOSE = str.maketrans(
+    {
+        **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032\u00b4\u0060", "'"),
+        **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb", '"'),
+        **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d", "-"),
+    }
+)
+
+
+def loose_form(text: str) -> tuple[str, list[int]]:
+    """``text`` with quotation marks, apostrophes and dashes in their plain ASCII form and
+    every run of whitespace as one space, and for each of its characters the index of the
+    character of ``text`` it comes from."""
+    chars: list[str] = []
+    origin: list[int] = []
+    in_space = False
+    for index, char in enumerate(text):
+        if char.isspace():
+            if not in_space:
+                chars.append(" ")
+                origin.append(index)
+            in_space = True
+            continue
+        in_space = False
+        chars.append(char.translate(_LOOSE))
+        origin.append(index)
+    return "".join(chars), origin
+
+
+def locate_quote(text: str, quote: str) -> tuple[int, int] | None:
+    """Where ``quote`` occurs in ``text`` (its first occurrence), as code-point offsets
+    ``[start, end)`` of ``text``, reading spacing (any run of whitespace, line breaks
+    included, as one space; the quote's own leading and trailing whitespace ignored),
+    quotation marks and dashes loosely (curly or straight, en or em dash or hyphen).
+    Case and every other character must match. None if it is not there, or the quote is
+    blank."""
+    wanted, _ = loose_form(quote.strip())
+    if not wanted:
+        return None
+    loose, origin = loose_form(text)
+    hit = loose.find(wanted)
+    if hit == -1:
+        return None
+    return origin[hit], origin[hit + len(wanted) - 1] + 1

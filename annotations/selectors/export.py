@@ -40,6 +40,7 @@ from annotations.models import (
     Source,
     Verdict,
 )
+from annotations.selectors.evidence import citation_evidence, citations_with_evidence
 from annotations.selectors.publishing import document_published_claimreview, public_base
 
 
@@ -59,7 +60,9 @@ def _visible_verdicts(*, user: User, membership: Membership) -> QuerySet[Verdict
         .prefetch_related(
             Prefetch(
                 "citations",
-                queryset=Citation.objects.select_related("source__created_by").order_by("id"),
+                queryset=citations_with_evidence()
+                .select_related("source__created_by")
+                .order_by("id"),
             )
         )
         .order_by("submitted_at", "id")
@@ -119,9 +122,34 @@ def _verdict_dict(verdict: Verdict) -> dict[str, Any]:
         "post_reveal": verdict.post_reveal,
         "submitted_at": _timestamp(verdict.submitted_at),
         "citations": [
-            {"source": citation.source_id, "quote": citation.quote, "stance": citation.stance}
+            {
+                "source": citation.source_id,
+                "quote": citation.quote,
+                "stance": citation.stance,
+                "evidence": _evidence_dict(citation),
+            }
             for citation in verdict.citations.all()
         ],
+    }
+
+
+def _evidence_dict(citation: Citation) -> dict[str, Any]:
+    """A citation's evidence as the export writes it (issue 16): the quote's status and
+    offsets, the snapshot's outcome, SHA-256 and time, the source's link-rot flag."""
+    found = citation_evidence(citation)
+    snapshot = found.snapshot
+    return {
+        "quote_status": found.quote_status,
+        "quote_start": found.quote_start,
+        "quote_end": found.quote_end,
+        "snapshot": None
+        if snapshot is None
+        else {
+            "outcome": snapshot.outcome,
+            "sha256": snapshot.sha256,
+            "fetched_at": _timestamp(snapshot.fetched_at),
+        },
+        "flag": found.flag,
     }
 
 

@@ -40,8 +40,12 @@ from annotations.models import (
     Membership,
     Project,
     Publication,
+    QuoteCheck,
     Rating,
     Source,
+    SourceCheck,
+    SourceEvidence,
+    SourceSnapshot,
     Verdict,
 )
 from annotations.selectors.audit import audit_entries, audit_head
@@ -55,8 +59,12 @@ _ROWS: dict[str, tuple[type[Model], str]] = {
     "claim_versions": (ClaimVersion, "claim__project"),
     "claim_anchors": (ClaimAnchor, "claim__project"),
     "sources": (Source, "project"),
+    "source_snapshots": (SourceSnapshot, "source__project"),
+    "source_evidence": (SourceEvidence, "source__project"),
+    "source_checks": (SourceCheck, "source__project"),
     "verdicts": (Verdict, "claim__project"),
     "citations": (Citation, "verdict__claim__project"),
+    "quote_checks": (QuoteCheck, "citation__verdict__claim__project"),
     "consensus": (Consensus, "claim__project"),
     "assignments": (Assignment, "project"),
     "publications": (Publication, "project"),
@@ -70,7 +78,8 @@ def _table_rows(
 ) -> list[tuple[Any, ...]]:
     columns = [export_tables.attribute(column, kind) for column, kind in table]
     return list(
-        model._default_manager.filter(**{path: project}).order_by("id").values_list("id", *columns)
+        # "pk": the evidence state and quote checks are keyed by their source and citation.
+        model._default_manager.filter(**{path: project}).order_by("pk").values_list("pk", *columns)
     )
 
 

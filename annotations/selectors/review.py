@@ -32,6 +32,7 @@ from annotations.models import (
     Source,
     Verdict,
 )
+from annotations.selectors.evidence import citations_prefetch
 
 
 def verdicts_visible_to(
@@ -41,7 +42,7 @@ def verdicts_visible_to(
     queryset = (
         Verdict.objects.filter(claim=claim)
         .select_related("reviewer", "rating")
-        .prefetch_related("citations__source")
+        .prefetch_related(citations_prefetch())
     )
     if not include_history:
         queryset = queryset.filter(is_current=True)
@@ -217,7 +218,7 @@ def _dispute_claims(project: Project) -> QuerySet[Claim]:
     current_verdicts = (
         Verdict.objects.filter(is_current=True)
         .select_related("reviewer", "rating")
-        .prefetch_related("citations__source")
+        .prefetch_related(citations_prefetch())
         .order_by("submitted_at", "id")
     )
     return (

@@ -44,8 +44,12 @@ from annotations.models import (
     Membership,
     Project,
     Publication,
+    QuoteCheck,
     Rating,
     Source,
+    SourceCheck,
+    SourceEvidence,
+    SourceSnapshot,
     Verdict,
 )
 from annotations.selectors.audit import audit_verify
@@ -60,8 +64,12 @@ _MODELS: dict[str, type[Model]] = {
     "claim_versions": ClaimVersion,
     "claim_anchors": ClaimAnchor,
     "sources": Source,
+    "source_snapshots": SourceSnapshot,
+    "source_evidence": SourceEvidence,
+    "source_checks": SourceCheck,
     "verdicts": Verdict,
     "citations": Citation,
+    "quote_checks": QuoteCheck,
     "consensus": Consensus,
     "assignments": Assignment,
     "publications": Publication,
@@ -202,7 +210,8 @@ def _rows(name: str, payload: dict[str, Any], user_ids: dict[str, int], **extra:
             for column, kind in table
         }
         values.update(extra)
-        objects.append(model(id=item["id"], **values))
+        # "pk": the evidence state and quote checks are keyed by their source and citation.
+        objects.append(model(pk=item["id"], **values))
     return objects
 
 
@@ -318,8 +327,13 @@ def project_restore_native(*, payload: dict[str, Any]) -> Project:
             _insert("claim_versions", _rows("claim_versions", payload, user_ids))
             _insert("claim_anchors", _rows("claim_anchors", payload, user_ids))
             _insert("sources", _rows("sources", payload, user_ids, project_id=project.pk))
+            # Evidence (absent from exports written before it: none then).
+            _insert("source_snapshots", _rows("source_snapshots", payload, user_ids))
+            _insert("source_evidence", _rows("source_evidence", payload, user_ids))
+            _insert("source_checks", _rows("source_checks", payload, user_ids))
             _insert("verdicts", _rows("verdicts", payload, user_ids))
             _insert("citations", _rows("citations", payload, user_ids))
+            _insert("quote_checks", _rows("quote_checks", payload, user_ids))
             records = _rows("consensus", payload, user_ids)
             _insert("consensus", records)
             Consensus.verdicts.through.objects.bulk_create(

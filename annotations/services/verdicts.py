@@ -25,6 +25,7 @@ from annotations.models import (
     Stance,
     Verdict,
 )
+from annotations.selectors.evidence import citations_with_evidence
 from annotations.services import limits
 from annotations.services._base import (
     QueueConflict,
@@ -33,6 +34,7 @@ from annotations.services._base import (
     _storable_text_errors,
     event_record,
 )
+from annotations.services.evidence import verdict_evidence_enqueue
 from annotations.services.leases import _close_assignment, _held_lease
 from annotations.services.review import _consensus_decide, _lock_claim, _rating_get
 from annotations.services.sources import source_get_or_create
@@ -217,6 +219,9 @@ def verdict_submit(
     )
     if lease is not None:
         _close_assignment(lease, state=AssignmentState.SUBMITTED, now=now)
+    if written:
+        # Evidence: archive newly cited sources, check the quotes (after the commit).
+        verdict_evidence_enqueue(verdict=verdict)
     event_record(
         actor=reviewer,
         verb="verdict.submit" if previous is None else "verdict.revise",
@@ -245,7 +250,5 @@ def verdict_submit(
     # Load what the answer shows while still in the transaction: once it commits, turning
     # the verdict into a response needs no database, so an outage between the commit and
     # the response cannot report a saved verdict as failed.
-    prefetch_related_objects(
-        [verdict], Prefetch("citations", queryset=Citation.objects.select_related("source"))
-    )
+    prefetch_related_objects([verdict], Prefetch("citations", queryset=citations_with_evidence()))
     return verdict

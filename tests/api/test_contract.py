@@ -237,6 +237,9 @@ def make_cast() -> SimpleNamespace:
     blocked = services.source_get_or_create(
         url="http://10.0.0.1/report", actor=c.admin, project=c.project
     )
+    # A snapshot of it: the fetcher refuses the private address before connecting, so the
+    # snapshot records that (refused_address, no WARC) without any traffic.
+    snapshot = services.snapshot_take(source_id=blocked.pk, requested_by=c.admin)
     # Invitations from the other project's admin: reviewer_a's to accept or decline, and
     # one to a name that is no account.
     invitations = [
@@ -266,6 +269,7 @@ def make_cast() -> SimpleNamespace:
         "deliveries": [d.pk for d in deliveries],
         "invitations": [i.pk for i in invitations],
         "sources": [blocked.pk],
+        "snapshots": [snapshot.pk],
         "projects": [c.project.pk, c.other_project.pk],
         "documents": [c.document.pk, c.second_document.pk],
         "claims": [c.open.pk, c.resolved.pk, c.disputed.pk, c.published.pk],

@@ -88,6 +88,8 @@ class ApiPermissionMatrixTests(ApiTestCase):
         judge(cls.resolved, cls.reviewer_b, "false", citations=cite)
         for user in (cls.reviewer_c, cls.reviewer_d):
             judge(cls.resolved, user, "false")
+        # Its snapshot: the private address is refused before any connection (no WARC).
+        cls.snapshot = services.snapshot_take(source_id=cls.source.pk)
         cls.outsider_document = make_document(
             project=cls.other_project, actor=cls.outsider, text="The outsider's own text."
         )
@@ -427,6 +429,31 @@ class ApiPermissionMatrixTests(ApiTestCase):
                 f"/sources/{self.source.pk}/fetch-metadata/",
                 statuses(401, 404, 404, 400, 400),  # blind to reviewer_a; 10.0.0.1 is refused
             ),
+            # Evidence: visible where the source is; a new snapshot for its citer or editors.
+            Row(
+                "source snapshots",
+                "GET",
+                f"/sources/{self.source.pk}/snapshots/",
+                statuses(401, 404, 404, 200, 200),
+            ),
+            Row(
+                "source snapshot request",
+                "POST",
+                f"/sources/{self.source.pk}/snapshots/",
+                statuses(401, 404, 404, 202, 202),
+            ),
+            Row(
+                "snapshot",
+                "GET",
+                f"/snapshots/{self.snapshot.pk}/",
+                statuses(401, 404, 404, 200, 200),
+            ),
+            Row(
+                "snapshot warc",
+                "GET",
+                f"/snapshots/{self.snapshot.pk}/warc/",
+                statuses(401, 404, 404, 404, 404),  # the fetch was refused: no WARC
+            ),
             *self.export_rows(),
         ]
 
@@ -622,6 +649,7 @@ class ApiPermissionMatrixTests(ApiTestCase):
         for path in covered:
             path = path.replace("/revisions/1/", "/revisions/<int:number>/")
             path = path.replace(f"/sources/{self.source.pk}/", "/sources/<int:pk>/")
+            path = path.replace(f"/snapshots/{self.snapshot.pk}/", "/snapshots/<int:pk>/")
             path = path.replace(
                 f"/invitations/{self.invitation.pk}/revoke/",
                 "/invitations/<int:invitation_pk>/revoke/",

@@ -66,6 +66,11 @@ def project_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             "verdict_chart": charts.verdict_chart(dashboard.verdict_distribution),
             "progress": charts.progress_chart(dashboard),
             "recent_documents": selectors.documents_recent_for_project(project=project),
+            # Evidence: flagged sources the user may see; published checks resting on them.
+            "sources_at_risk": selectors.sources_at_risk(user=request.user, project=project),
+            "published_at_risk": list(selectors.published_claims_at_risk(project=project))
+            if is_editor
+            else [],
             "review_next_url": reverse("workbench:queue-next", kwargs={"slug": project.slug}),
             "disputes_url": reverse("workbench:disputes", kwargs={"slug": project.slug})
             if is_editor

@@ -5,6 +5,7 @@ from django.urls import path
 from workbench.ui import (
     account,
     claimants,
+    evidence,
     finding,
     importing,
     members,
@@ -73,6 +74,13 @@ urlpatterns = [
     path("claims/<int:pk>/verdict/", reviewing.verdict_submit, name="verdict-submit"),
     path("claims/<int:pk>/citation-row/", reviewing.citation_row, name="citation-row"),
     path("claims/<int:pk>/sources/", reviewing.source_search, name="source-search"),
+    path(
+        "claims/<int:claim_pk>/sources/<int:pk>/snapshot/",
+        evidence.source_snapshot,
+        name="source-snapshot",
+    ),
+    path("snapshots/<int:pk>/", evidence.snapshot_detail, name="snapshot-detail"),
+    path("snapshots/<int:pk>/warc/", evidence.snapshot_warc, name="snapshot-warc"),
     # the review queue
     path("projects/<slug:slug>/review-next/", reviewing.queue_next, name="queue-next"),
     path("claims/<int:pk>/release/", reviewing.lease_release, name="lease-release"),

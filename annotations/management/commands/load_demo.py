@@ -1,6 +1,8 @@
 """Load the demo desk: users, a project, the sample article (cleaned) and claims on it,
 with publishing on and the first claim reviewed, resolved and published (so the public
-page /fact-checks/demo/<id>/ shows something).
+page /fact-checks/demo/<id>/ shows something). The first reviewer's verdict cites a page
+whose archived copy ships in ``fixtures/evidence/`` (stored as its snapshot, so its quote
+shows verified without a network; ``DEMO_PAGES``).
 
 Idempotent: running it again creates nothing twice. Demo users exist only through
 this command; the README lists their logins.
@@ -16,9 +18,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from annotations import services
-from annotations.core import cleaning
+from annotations.core import cleaning, fetching
 from annotations.models import (
     Claim,
     ClaimStatus,
@@ -27,6 +30,8 @@ from annotations.models import (
     Project,
     Publication,
     Role,
+    Source,
+    SourceSnapshot,
 )
 
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
@@ -50,6 +55,23 @@ DEMO_SUMMARY = (
     "this as its existing policy, not as a concession written into an agreement, so the "
     "claim is mostly true."
 )
+
+
+# Pages the demo cites, shipped with it (a made-up address under .invalid, which never
+# resolves): url -> (fixture file, the quote the demo's verdict cites).
+DEMO_PAGES = {
+    "https://news.demo-wire.invalid/2017/10/seoul-beijing-thaad": (
+        "demo-seoul-beijing.html",
+        "Seoul said it was not considering additional THAAD deployments",
+    ),
+}
+
+
+def demo_citations() -> list[services.CitationInput]:
+    return [
+        services.CitationInput(stance="supports", url=url, quote=quote)
+        for url, (_, quote) in DEMO_PAGES.items()
+    ]
 
 
 class Command(BaseCommand):
@@ -81,6 +103,7 @@ class Command(BaseCommand):
         document = self._document(project, users["editor"])
         created = self._claims(document, users["editor"])
         self._publish_first(project, users)
+        self._evidence(project)
         self.stdout.write(
             f"Demo ready: project '{project.name}', document '{document.title}' "
             f"({document.length} characters, {document.claims.count()} claims, {created} new)."
@@ -138,10 +161,30 @@ class Command(BaseCommand):
                 rating="mostly_true",
                 confidence="medium",
                 rationale=DEMO_RATIONALE,
+                citations=demo_citations() if name == "reviewer1" else (),
             )
         claim.refresh_from_db()
         if claim.status == ClaimStatus.RESOLVED:
             services.claim_publish(claim=claim, editor=users["editor"], summary=DEMO_SUMMARY)
+
+    def _evidence(self, project: Project) -> None:
+        """Store the shipped copy of each cited demo page as its snapshot (once)."""
+        for source in Source.objects.filter(project=project, url__in=list(DEMO_PAGES)):
+            if SourceSnapshot.objects.filter(source=source).exists():
+                continue
+            body = (FIXTURES / "evidence" / DEMO_PAGES[source.url][0]).read_bytes()
+            page = fetching.Fetched(
+                url=source.url,
+                status=200,
+                content_type="text/html",
+                charset="utf-8",
+                body=body,
+                reason="OK",
+                headers=(("Content-Type", "text/html; charset=utf-8"),),
+            )
+            services.snapshot_from_response(
+                source_id=source.pk, fetched=page, at=timezone.now(), origin="fixture"
+            )
 
     def _claims(self, document: Document, actor: Any) -> int:
         specs = json.loads((FIXTURES / "demo_claims.json").read_text(encoding="utf-8"))

@@ -10,7 +10,9 @@ machines: each task row is claimed under a row lock (``SKIP LOCKED`` on PostgreS
 
 The sweep (``services.webhooks_sweep``) runs when the worker starts and then every
 ``WEBHOOK_SWEEP_SECONDS`` in a thread of its own: it queues again the webhook deliveries
-whose task was lost (a worker killed while sending one), so no event is lost.
+whose task was lost (a worker killed while sending one), so no event is lost. It also
+queues the link-rot checks of cited sources that are due (``services.sources_check_sweep``,
+every ``SOURCE_CHECK_INTERVAL_HOURS``).
 """
 
 from __future__ import annotations
@@ -39,6 +41,11 @@ def _sweep_once() -> None:
     except Exception:
         # The database may be away for a moment; the next sweep tries again.
         logger.exception("Webhook sweep failed")
+    try:
+        # The link-rot watch: queue the checks of cited sources that are due.
+        services.sources_check_sweep()
+    except Exception:
+        logger.exception("Source check sweep failed")
     finally:
         close_old_connections()
 
