@@ -16,7 +16,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from annotations.core import lifecycle
+from annotations.core import evidence, lifecycle
 
 
 class Role(models.TextChoices):
@@ -28,6 +28,16 @@ class Role(models.TextChoices):
 class ConsensusRule(models.TextChoices):
     UNANIMOUS = "unanimous", "Unanimous"
     MAJORITY = "majority", "Majority"
+
+
+class Stance(models.TextChoices):
+    SUPPORTS = "supports", "Supports"
+    REFUTES = "refutes", "Refutes"
+    CONTEXT = "context", "Context"
+
+
+# Every stance, as the evidence policy stores a set of them (the default: all allowed).
+STANCES_ALL = evidence.stances_text(Stance.values, Stance.values)
 
 
 class Project(models.Model):
@@ -56,6 +66,24 @@ class Project(models.Model):
         help_text="Published fact checks get public pages and feeds under /fact-checks/<slug>/ "
         "(project admins switch this on).",
     )
+    # The evidence policy (core.evidence): the defaults refuse nothing.
+    min_citations = models.PositiveSmallIntegerField(
+        default=0,
+        db_default=0,
+        help_text="Evidence policy: citations every verdict needs (0 = none required).",
+    )
+    quote_required = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Evidence policy: every citation must quote its source.",
+    )
+    allowed_stances = models.CharField(
+        max_length=40,
+        default=STANCES_ALL,
+        db_default=STANCES_ALL,
+        help_text="Evidence policy: the stances a citation may take, comma-separated "
+        "in the order supports, refutes, context (e.g. 'supports,refutes').",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
@@ -83,6 +111,14 @@ class Project(models.Model):
                 condition=Q(consensus_rule__in=ConsensusRule.values),
                 name="annotations_project_consensus_rule_valid",
             ),
+            models.CheckConstraint(
+                condition=Q(min_citations__lte=evidence.MAX_MIN_CITATIONS),
+                name="annotations_project_min_citations_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(allowed_stances__in=evidence.stance_texts(Stance.values)),
+                name="annotations_project_allowed_stances_valid",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -90,6 +126,19 @@ class Project(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("workbench:project-detail", kwargs={"slug": self.slug})
+
+    @property
+    def evidence_policy(self) -> evidence.EvidencePolicy:
+        return evidence.EvidencePolicy(
+            min_citations=self.min_citations,
+            quote_required=self.quote_required,
+            allowed_stances=evidence.stances_split(self.allowed_stances),
+        )
+
+    @property
+    def evidence_policy_summary(self) -> str:
+        """The policy in a sentence for reviewers; empty when it refuses nothing."""
+        return evidence.policy_summary(self.evidence_policy, Stance.values)
 
 
 class Membership(models.Model):
@@ -551,12 +600,6 @@ class Verdict(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reviewer} on claim {self.claim_id}: {self.rating_id} (rev {self.revision})"
-
-
-class Stance(models.TextChoices):
-    SUPPORTS = "supports", "Supports"
-    REFUTES = "refutes", "Refutes"
-    CONTEXT = "context", "Context"
 
 
 class Citation(models.Model):
