@@ -11,6 +11,7 @@ Verdicts and consensus are append-only: a revision is a new row and the old one 
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -70,6 +71,7 @@ class Project(models.Model):
     min_citations = models.PositiveSmallIntegerField(
         default=0,
         db_default=0,
+        validators=[MaxValueValidator(evidence.MAX_MIN_CITATIONS)],
         help_text="Evidence policy: citations every verdict needs (0 = none required).",
     )
     quote_required = models.BooleanField(

@@ -415,7 +415,11 @@ SPECTACULAR_SETTINGS = {
     # The schema and the docs page describe every endpoint: members only.
     "SERVE_PERMISSIONS": ["annotations.api.permissions.IsActiveUser"],
     # One name for the webhook event types (the endpoint's list, a delivery, its filter).
-    "ENUM_NAME_OVERRIDES": {"WebhookEventTypeEnum": "annotations.core.webhooks.EVENT_TYPES"},
+    "ENUM_NAME_OVERRIDES": {
+        "WebhookEventTypeEnum": "annotations.core.webhooks.EVENT_TYPES",
+        # Citations and the evidence policy's allowed stances share one enum.
+        "StanceEnum": "annotations.models.Stance",
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
