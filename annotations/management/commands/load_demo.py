@@ -1,5 +1,6 @@
 """Load the demo desk: users, a project, the sample article (cleaned) and claims on it,
-with publishing on and the first claim reviewed, resolved and published (so the public
+with publishing on, an evidence policy of one quoted citation per verdict, and the first
+claim reviewed (its verdicts meet that policy), resolved and published (so the public
 page /fact-checks/demo/<id>/ shows something).
 
 Idempotent: running it again creates nothing twice. Demo users exist only through
@@ -43,6 +44,14 @@ DEMO_RATIONALE = (
     "Seoul's October 2017 statements ruled out additional THAAD deployments, but as its "
     "stated position rather than as a term of a signed agreement with Beijing."
 )
+# The demo desk's evidence policy, and the quoted citation its seeded verdicts carry (an
+# example.org address: the demo works offline).
+DEMO_POLICY: dict[str, Any] = {"min_citations": 1, "quote_required": True}
+DEMO_CITATION = services.CitationInput(
+    stance="supports",
+    url="https://example.org/demo-desk/sources/seoul-beijing-statement-2017-10",
+    quote="The Korean government is not considering additional THAAD deployment.",
+)
 DEMO_SUMMARY = (
     "In late October 2017 Seoul and Beijing announced that they would normalise relations. "
     "Seoul said at the time that it was not considering additional THAAD deployments, one "
@@ -68,6 +77,7 @@ class Command(BaseCommand):
                 organization_url="https://example.org/demo-desk",
                 required_reviews=2,
                 consensus_rule="unanimous",
+                **DEMO_POLICY,
             )
         for name, role, _ in DEMO_USERS:
             if not Membership.objects.filter(project=project, user=users[name], role=role).exists():
@@ -78,6 +88,9 @@ class Command(BaseCommand):
             project = services.project_update(
                 project=project, actor=users["admin"], publishing_enabled=True
             )
+        if (project.min_citations, project.quote_required) == (0, False):
+            # A demo desk loaded before the evidence policy existed gets it too.
+            project = services.project_update(project=project, actor=users["admin"], **DEMO_POLICY)
         document = self._document(project, users["editor"])
         created = self._claims(document, users["editor"])
         self._publish_first(project, users)
@@ -138,6 +151,7 @@ class Command(BaseCommand):
                 rating="mostly_true",
                 confidence="medium",
                 rationale=DEMO_RATIONALE,
+                citations=[DEMO_CITATION],
             )
         claim.refresh_from_db()
         if claim.status == ClaimStatus.RESOLVED:
