@@ -11,11 +11,13 @@ Verdicts and consensus are append-only: a revision is a new row and the old one 
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from annotations.core import evidence_policy as policies
 from annotations.core import lifecycle
 
 
@@ -28,6 +30,16 @@ class Role(models.TextChoices):
 class ConsensusRule(models.TextChoices):
     UNANIMOUS = "unanimous", "Unanimous"
     MAJORITY = "majority", "Majority"
+
+
+class Stance(models.TextChoices):
+    SUPPORTS = "supports", "Supports"
+    REFUTES = "refutes", "Refutes"
+    CONTEXT = "context", "Context"
+
+
+# Every stance, as the evidence policy stores a set of them (the default: all allowed).
+STANCES_ALL = policies.stances_text(Stance.values, Stance.values)
 
 
 class Project(models.Model):
@@ -64,6 +76,25 @@ class Project(models.Model):
         help_text="Check-worthiness suggestions from this http(s) endpoint instead of the "
         "built-in model (README: the HTTP provider contract). Empty: the built-in model.",
     )
+    # The evidence policy (core.evidence_policy): the defaults refuse nothing.
+    min_citations = models.PositiveSmallIntegerField(
+        default=0,
+        db_default=0,
+        validators=[MaxValueValidator(policies.MAX_MIN_CITATIONS)],
+        help_text="Evidence policy: citations every verdict needs (0 = none required).",
+    )
+    quote_required = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Evidence policy: every citation must quote its source.",
+    )
+    allowed_stances = models.CharField(
+        max_length=40,
+        default=STANCES_ALL,
+        db_default=STANCES_ALL,
+        help_text="Evidence policy: the stances a citation may take, comma-separated "
+        "in the order supports, refutes, context (e.g. 'supports,refutes').",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
@@ -91,6 +122,14 @@ class Project(models.Model):
                 condition=Q(consensus_rule__in=ConsensusRule.values),
                 name="annotations_project_consensus_rule_valid",
             ),
+            models.CheckConstraint(
+                condition=Q(min_citations__lte=policies.MAX_MIN_CITATIONS),
+                name="annotations_project_min_citations_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(allowed_stances__in=policies.stance_texts(Stance.values)),
+                name="annotations_project_allowed_stances_valid",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -98,6 +137,19 @@ class Project(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("workbench:project-detail", kwargs={"slug": self.slug})
+
+    @property
+    def evidence_policy(self) -> policies.EvidencePolicy:
+        return policies.EvidencePolicy(
+            min_citations=self.min_citations,
+            quote_required=self.quote_required,
+            allowed_stances=policies.stances_split(self.allowed_stances),
+        )
+
+    @property
+    def evidence_policy_summary(self) -> str:
+        """The policy in a sentence for reviewers; empty when it refuses nothing."""
+        return policies.policy_summary(self.evidence_policy, Stance.values)
 
 
 class Membership(models.Model):
@@ -630,12 +682,6 @@ class Verdict(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reviewer} on claim {self.claim_id}: {self.rating_id} (rev {self.revision})"
-
-
-class Stance(models.TextChoices):
-    SUPPORTS = "supports", "Supports"
-    REFUTES = "refutes", "Refutes"
-    CONTEXT = "context", "Context"
 
 
 class Citation(models.Model):

@@ -464,6 +464,8 @@ SPECTACULAR_SETTINGS = {
         "TriageAgentEnum": ["builtin", "http"],
         "MatchKindEnum": "annotations.selectors.matching.KINDS",
         "SnapshotOutcomeEnum": "annotations.models.SnapshotOutcome",
+        # Citations and the evidence policy's allowed stances share one enum.
+        "StanceEnum": "annotations.models.Stance",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -26,7 +26,8 @@ from django.http import HttpRequest
 from annotations import access, services
 from annotations.admin.ratings import RatingInline, ratings_save
 from annotations.admin.tenancy import ONLY_VISIBLE, ProjectTenancyMixin, last_admin_refusals
-from annotations.models import Membership, Project, Rating, Role
+from annotations.core import evidence_policy
+from annotations.models import Membership, Project, Rating, Role, Stance
 
 
 class MembershipInlineForm(forms.ModelForm):
@@ -103,8 +104,48 @@ class MembershipInline(admin.TabularInline):
         )
 
 
+class ProjectAdminForm(forms.ModelForm):
+    """The project with its allowed stances as checkboxes (stored as one text)."""
+
+    allowed_stances = forms.MultipleChoiceField(
+        choices=Stance.choices,
+        widget=forms.CheckboxSelectMultiple,
+        label="Allowed stances",
+        help_text="Evidence policy: the stances a citation may take.",
+        error_messages={"required": "Allow at least one stance."},
+    )
+
+    class Meta:
+        model = Project
+        # The admin's own field list (ModelAdmin.get_fields) decides what is shown.
+        fields = [
+            "name",
+            "slug",
+            "organization",
+            "organization_url",
+            "required_reviews",
+            "consensus_rule",
+            "majority_threshold",
+            "lease_minutes",
+            "publishing_enabled",
+            "min_citations",
+            "quote_required",
+            "allowed_stances",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.initial["allowed_stances"] = list(
+            evidence_policy.stances_split(self.instance.allowed_stances)
+        )
+
+    def clean_allowed_stances(self) -> str:
+        return evidence_policy.stances_text(self.cleaned_data["allowed_stances"], Stance.values)
+
+
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
+    form = ProjectAdminForm
     list_display = [
         "name",
         "slug",
@@ -112,9 +153,11 @@ class ProjectAdmin(admin.ModelAdmin):
         "consensus_rule",
         "lease_minutes",
         "publishing_enabled",
+        "min_citations",
+        "quote_required",
         "created_at",
     ]
-    list_filter = ["consensus_rule", "publishing_enabled"]
+    list_filter = ["consensus_rule", "publishing_enabled", "quote_required"]
     search_fields = ["name", "slug", "organization"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["created_by", "created_at"]
@@ -192,6 +235,10 @@ class ProjectAdmin(admin.ModelAdmin):
                 raise PermissionDenied
             # Through the service, as the API's PATCH: policy checks, lock, event.
             changes = {name: form.cleaned_data[name] for name in form.changed_data}
+            if "allowed_stances" in changes:
+                changes["allowed_stances"] = evidence_policy.stances_split(
+                    changes["allowed_stances"]
+                )
             if changes:
                 services.project_update(project=obj, actor=request.user, **changes)
             return
@@ -207,6 +254,9 @@ class ProjectAdmin(admin.ModelAdmin):
             majority_threshold=obj.majority_threshold,
             lease_minutes=obj.lease_minutes,
             publishing_enabled=obj.publishing_enabled,
+            min_citations=obj.min_citations,
+            quote_required=obj.quote_required,
+            allowed_stances=evidence_policy.stances_split(obj.allowed_stances),
         )
         obj.pk = created.pk
         obj.created_at = created.created_at

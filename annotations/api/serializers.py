@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
+from annotations.core import evidence_policy
 from annotations.core import webhooks as core_webhooks
 from annotations.models import (
     Citation,
@@ -103,6 +104,12 @@ class RatingSerializer(serializers.ModelSerializer):
 class ProjectSerializer(serializers.ModelSerializer):
     scale = RatingSerializer(source="ratings", many=True, read_only=True)
     organization_url = serializers.CharField(read_only=True, help_text="http(s) URL or empty")
+    allowed_stances = serializers.ListField(
+        child=serializers.ChoiceField(choices=Stance.choices),
+        source="evidence_policy.allowed_stances",
+        read_only=True,
+        help_text="Evidence policy: the stances a citation may take.",
+    )
     role = serializers.SerializerMethodField()
     triage_provider = serializers.SerializerMethodField(
         help_text="Who suggests check-worthy sentences: builtin (the built-in model) or http "
@@ -128,6 +135,9 @@ class ProjectSerializer(serializers.ModelSerializer):
             "publishing_enabled",
             "triage_provider",
             "triage_url",
+            "min_citations",
+            "quote_required",
+            "allowed_stances",
             "created_at",
             "role",
             "scale",
@@ -162,6 +172,24 @@ class ProjectCreateSerializer(InputSerializer):
     publishing_enabled = serializers.BooleanField(
         required=False,
         help_text="Public pages and feeds of published fact checks under /fact-checks/<slug>/.",
+    )
+    min_citations = serializers.IntegerField(
+        min_value=0,
+        max_value=evidence_policy.MAX_MIN_CITATIONS,
+        required=False,
+        help_text="Evidence policy: citations every verdict needs (default 0, none).",
+    )
+    quote_required = serializers.BooleanField(
+        required=False,
+        help_text="Evidence policy: every citation must quote its source (default false).",
+    )
+    allowed_stances = serializers.ListField(
+        child=serializers.ChoiceField(choices=Stance.choices),
+        allow_empty=False,
+        min_length=1,
+        max_length=len(Stance.values),
+        required=False,
+        help_text="Evidence policy: the stances a citation may take (default all).",
     )
 
     def validate_organization_url(self, value: str) -> str:

@@ -10,6 +10,7 @@ cleaning        cleaning scraped plain text (what to take out, and the report of
 junk            what scraped junk looks like, line by line (CSS, scripts, feed footers, headlines)
 jsonl           parsing JSONL document batches line by line
 htmlpage        a web page's main text and declared metadata
+evidence        a project's evidence policy: the rules a verdict's citations must meet
 export_mapping  native-export schema checks, ClaimReview and Web Annotation mapping, safe JSON
 
 The import contracts in ``pyproject.toml`` (``./wb lint``) keep it that way.

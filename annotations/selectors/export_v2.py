@@ -162,6 +162,11 @@ def project_native(
                 for rating in scale
             ],
             "publishing_enabled": project.publishing_enabled,
+            "evidence_policy": {
+                "min_citations": project.min_citations,
+                "quote_required": project.quote_required,
+                "allowed_stances": list(project.evidence_policy.allowed_stances),
+            },
         },
         **{name: rows(name) for name, _ in export_tables.TABLES},
         "audit": {

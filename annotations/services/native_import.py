@@ -116,6 +116,8 @@ def document_import_native(
       citations and the consensus history (sequence, method, agreement, decided_by,
       decided_at, note, is_current, verdict links) are recreated with their timestamps.
       The document's ``created_by`` is ``actor``; ids are new.
+    * The project's evidence policy is not applied: the verdicts are history, written
+      under another project's policy or before there was one (docs/design.md, Decisions).
     * One ``document.import`` event records what was created.
 
     Leases (assignments) and the original audit trail are not part of the export.

@@ -24,7 +24,7 @@ from django.core.management.color import no_style
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 
-from annotations.core import auditchain, export_mapping, export_tables
+from annotations.core import auditchain, evidence_policy, export_mapping, export_tables
 from annotations.models import (
     Assignment,
     AuditHead,
@@ -50,6 +50,7 @@ from annotations.models import (
     SourceCheck,
     SourceEvidence,
     SourceSnapshot,
+    Stance,
     Verdict,
 )
 from annotations.selectors.audit import audit_verify
@@ -151,6 +152,18 @@ def _check_usernames(payload: dict[str, Any]) -> None:
             errors[pointer] = [f"No user {username!r} in users."]
     if errors:
         raise ValidationError(errors)
+
+
+def _evidence_policy(policy: dict[str, Any] | None) -> dict[str, Any]:
+    """The project's evidence policy columns from the export's ``evidence_policy`` (the
+    schema has checked it); None (an export from before the policy) is the open policy."""
+    if policy is None:
+        return {}
+    return {
+        "min_citations": policy["min_citations"],
+        "quote_required": policy["quote_required"],
+        "allowed_stances": evidence_policy.stances_text(policy["allowed_stances"], Stance.values),
+    }
 
 
 def _users(payload: dict[str, Any]) -> dict[str, int]:
@@ -297,6 +310,8 @@ def project_restore_native(*, payload: dict[str, Any]) -> Project:
         lease_minutes=policy["lease_minutes"],
         # Optional: exports written before publishing have neither this nor publications.
         publishing_enabled=bool(data.get("publishing_enabled", False)),
+        # Optional too: exports written before the evidence policy restore with the open one.
+        **_evidence_policy(data.get("evidence_policy")),
         created_by_id=user_ids[data["created_by"]] if data["created_by"] else None,
     )
     try:

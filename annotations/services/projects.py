@@ -11,12 +11,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
+from annotations.core import evidence_policy
 from annotations.models import (
     ConsensusRule,
     Membership,
     Project,
     Rating,
     Role,
+    Stance,
 )
 from annotations.services._base import (
     User,
@@ -64,6 +66,9 @@ def project_create(
     majority_threshold: float = 0.5,
     lease_minutes: int = 30,
     publishing_enabled: bool = False,
+    min_citations: int = 0,
+    quote_required: bool = False,
+    allowed_stances: Sequence[str] | None = None,
     scale: Sequence[Mapping[str, Any]] | None = None,
 ) -> Project:
     """Create a project with a rating scale; the creator becomes its admin.
@@ -76,10 +81,12 @@ def project_create(
     Raises ValidationError on a bad policy, a taken slug, text no database can store
     (NUL, a lone surrogate) in the name, slug or organization fields, or a bad ``scale``
     (on ``scale``: empty, a repeated key, a label or number out of bounds); nothing is
-    written then."""
+    written then. ``min_citations``, ``quote_required`` and ``allowed_stances`` (None: all)
+    are the evidence policy (``core.evidence_policy``)."""
     _require_storable_text(
         name=name, slug=slug, organization=organization, organization_url=organization_url
     )
+    stances = _stances_stored(Stance.values if allowed_stances is None else allowed_stances)
     entries = _scale_entries(scale) if scale is not None else _DEFAULT_ENTRIES
     project = Project(
         name=name,
@@ -91,6 +98,9 @@ def project_create(
         majority_threshold=majority_threshold,
         lease_minutes=lease_minutes,
         publishing_enabled=publishing_enabled is True,
+        min_citations=min_citations,
+        quote_required=quote_required,
+        allowed_stances=stances,
         created_by=creator,
     )
     _validate_policy(project)
@@ -189,6 +199,9 @@ def _policy(project: Project) -> dict[str, Any]:
         "majority_threshold": project.majority_threshold,
         "lease_minutes": project.lease_minutes,
         "publishing_enabled": project.publishing_enabled,
+        "min_citations": project.min_citations,
+        "quote_required": project.quote_required,
+        "allowed_stances": list(evidence_policy.stances_split(project.allowed_stances)),
     }
 
 
@@ -199,6 +212,24 @@ def _provider_origin(url: str) -> str:
         return ""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/…"
+
+
+def _stances_stored(stances: object) -> str:
+    """A list of stances as the project stores it (``core.evidence_policy.stances_text``).
+    Raises ValidationError on ``allowed_stances``: not a list, empty, an unknown stance."""
+    if isinstance(stances, (str, bytes, Mapping)) or not isinstance(stances, Sequence):
+        raise ValidationError({"allowed_stances": "Must be a list of stances."})
+    if not all(isinstance(stance, str) for stance in stances):
+        raise ValidationError({"allowed_stances": "Must be a list of stances."})
+    try:
+        text = evidence_policy.stances_text(stances, Stance.values)
+    except ValueError as exc:
+        raise ValidationError({"allowed_stances": str(exc)}) from None
+    if not text:
+        raise ValidationError(
+            {"allowed_stances": "Allow at least one stance (supports, refutes, context)."}
+        )
+    return text
 
 
 def _validate_policy(project: Project) -> None:
@@ -213,15 +244,27 @@ def _validate_policy(project: Project) -> None:
         errors["lease_minutes"] = "Must be a whole number of minutes from 1 to 1440."
     if not isinstance(project.publishing_enabled, bool):
         errors["publishing_enabled"] = "Must be true or false."
+    if (
+        not isinstance(project.min_citations, int)
+        or isinstance(project.min_citations, bool)
+        or not 0 <= project.min_citations <= evidence_policy.MAX_MIN_CITATIONS
+    ):
+        errors["min_citations"] = (
+            f"Must be a whole number from 0 to {evidence_policy.MAX_MIN_CITATIONS} (0 = none required)."
+        )
+    if not isinstance(project.quote_required, bool):
+        errors["quote_required"] = "Must be true or false."
     if errors:
         raise ValidationError(errors)
 
 
 @transaction.atomic
 def project_update(*, project: Project, actor: User, **changes: Any) -> Project:
-    """Change a project's name, organization, review policy or ``publishing_enabled``
-    (public pages and feeds). Locks the project row. Callers check the admin role (API,
-    UI settings, admin)."""
+    """Change a project's name, organization, review policy, ``publishing_enabled``
+    (public pages and feeds) or evidence policy (``min_citations``, ``quote_required``,
+    ``allowed_stances`` as a list). Locks the project row. Callers check the admin role
+    (API, UI settings, admin). A stricter evidence policy applies to verdicts written
+    from then on; the verdicts already written stay as they are."""
     allowed = {
         "name",
         "organization",
@@ -232,10 +275,15 @@ def project_update(*, project: Project, actor: User, **changes: Any) -> Project:
         "lease_minutes",
         "publishing_enabled",
         "triage_url",
+        "min_citations",
+        "quote_required",
+        "allowed_stances",
     }
     unknown = set(changes) - allowed
     if unknown:
         raise ValidationError({name: "This field cannot be changed." for name in sorted(unknown)})
+    if "allowed_stances" in changes:
+        changes["allowed_stances"] = _stances_stored(changes["allowed_stances"])
     _require_storable_text(**changes)
     if "triage_url" in changes:
         changes["triage_url"] = triage_url_checked(changes["triage_url"])

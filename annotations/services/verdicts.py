@@ -13,6 +13,7 @@ from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 
 from annotations import access
+from annotations.core import evidence_policy
 from annotations.core.urlnorm import UrlError, normalize_url
 from annotations.models import (
     AssignmentState,
@@ -117,12 +118,27 @@ def _citations_validate(
             )
         else:
             resolved.append((source, citation))
+    errors.extend(_policy_errors(citations, project=project))
     if errors:
         raise ValidationError({"citations": errors})
     # Create sources only after every citation validated, so a bad one writes nothing.
     return [
         (source or source_get_or_create(url=citation.url, actor=actor, project=project), citation)
         for source, citation in resolved
+    ]
+
+
+def _policy_errors(citations: Sequence[CitationInput], *, project: Project) -> list[str]:
+    """The project's evidence policy (``core.evidence_policy``) on a verdict's citations, as
+    messages on ``citations``; a citation whose stance is unknown is reported as such
+    above, not again as one the policy does not allow."""
+    cited = [evidence_policy.Cited(stance=c.stance, quote=c.quote or "") for c in citations]
+    return [
+        breach.message
+        if breach.index is None
+        else f"Citation {breach.index + 1}, {breach.field}: {breach.message}"
+        for breach in evidence_policy.policy_breaches(project.evidence_policy, cited)
+        if breach.index is None or cited[breach.index].stance in Stance.values
     ]
 
 
@@ -146,7 +162,9 @@ def verdict_submit(
     never counted by the project's rule, and on a disputed claim it tells the editors
     (a ``claim.needs_adjudication`` event) instead of resolving it.
     Locks the claim row, then decides consensus when the required verdicts are in.
-    Raises ValidationError for bad input and QueueConflict for the wrong state.
+    The citations must meet the project's evidence policy (``Project.evidence_policy``),
+    a revision too. Raises ValidationError for bad input (a broken policy rule on
+    ``citations``, nothing written) and QueueConflict for the wrong state.
     """
     now = now or timezone.now()
     access.membership_require(user=reviewer, project_id=claim.project_id)

@@ -3,6 +3,8 @@ posts back from a change page."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractBaseUser, Permission
 from django.db.models import Model
 from django.test import TestCase
@@ -36,17 +38,21 @@ class AdminTestCase(Personas, TestCase):
         self.client.force_login(self.root)
 
 
-def change_form_data(response) -> dict[str, str]:
+def change_form_data(response) -> dict[str, Any]:
     """The POST data a browser would send back unchanged from an admin change page:
-    the main form's and every inline form's current values, with the management forms."""
-    data: dict[str, str] = {}
+    the main form's and every inline form's current values, with the management forms
+    (a list for a field of several checkboxes)."""
+    data: dict[str, Any] = {}
 
     def add(form) -> None:
         for name in form.fields:
             value = form[name].value()
             if value is None or value is False:
                 continue
-            data[form.add_prefix(name)] = "on" if value is True else str(value)
+            if isinstance(value, (list, tuple)):
+                data[form.add_prefix(name)] = [str(item) for item in value]
+            else:
+                data[form.add_prefix(name)] = "on" if value is True else str(value)
 
     add(response.context["adminform"].form)
     for inline in response.context["inline_admin_formsets"]:

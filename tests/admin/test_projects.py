@@ -12,8 +12,8 @@ from tests.admin.helpers import AdminTestCase, admin_url, change_form_data, form
 
 
 class AdminProjectAddTests(AdminTestCase):
-    def _add_page(self, members: Sequence[tuple[Any, str]] = ()) -> dict[str, str]:
-        data = {
+    def _add_page(self, members: Sequence[tuple[Any, str]] = ()) -> dict[str, Any]:
+        data: dict[str, Any] = {
             "name": "Admin desk",
             "slug": "admin-desk",
             "organization": "Org",
@@ -22,6 +22,9 @@ class AdminProjectAddTests(AdminTestCase):
             "consensus_rule": "majority",
             "majority_threshold": "0.6",
             "lease_minutes": "45",
+            "min_citations": "0",
+            # The page offers every stance checked.
+            "allowed_stances": ["supports", "refutes", "context"],
         }
         for prefix, rows in (("memberships", members), ("ratings", [])):
             data |= {
@@ -271,3 +274,53 @@ class AdminProjectChangeTests(AdminTestCase):
         self.assertEqual(
             Event.objects.filter(verb__in=["member.add", "member.remove"]).count(), members
         )
+
+
+class AdminEvidencePolicyTests(AdminTestCase):
+    """The evidence policy on the project page: through services.project_update, audited
+    with before and after; an empty set of stances is refused on the form."""
+
+    def test_it_changes_the_evidence_policy_through_the_service(self) -> None:
+        page = self.client.get(admin_url(Project, "change", self.project.pk))
+        self.assertContains(page, 'name="allowed_stances"')
+        data = change_form_data(page)
+        self.assertEqual(data["allowed_stances"], ["supports", "refutes", "context"])
+        data |= {"min_citations": "1", "quote_required": "on", "allowed_stances": ["refutes"]}
+        response = self.client.post(admin_url(Project, "change", self.project.pk), data)
+        self.assertEqual(response.status_code, 302, form_errors(response))
+        project = Project.objects.get(pk=self.project.pk)
+        self.assertEqual(
+            (project.min_citations, project.quote_required, project.allowed_stances),
+            (1, True, "refutes"),
+        )
+        event = Event.objects.get(verb="project.update", object_id=self.project.pk)
+        self.assertEqual(event.actor, self.root)
+        keys = ("min_citations", "quote_required", "allowed_stances")
+        self.assertEqual(
+            {k: event.before[k] for k in keys},
+            {
+                "min_citations": 0,
+                "quote_required": False,
+                "allowed_stances": ["supports", "refutes", "context"],
+            },
+        )
+        self.assertEqual(
+            {k: event.after[k] for k in keys},
+            {"min_citations": 1, "quote_required": True, "allowed_stances": ["refutes"]},
+        )
+
+    def test_it_refuses_a_policy_without_stances_or_past_the_limit(self) -> None:
+        data = change_form_data(self.client.get(admin_url(Project, "change", self.project.pk)))
+        events = Event.objects.count()
+        for change, message in (
+            ({"allowed_stances": []}, "Allow at least one stance."),
+            ({"min_citations": "51"}, "less than or equal to 50"),
+        ):
+            with self.subTest(change):
+                response = self.client.post(
+                    admin_url(Project, "change", self.project.pk), data | change
+                )
+                self.assertEqual(response.status_code, 200)
+                self.assertIn(message, str(form_errors(response)))
+        self.assertEqual(Event.objects.count(), events)
+        self.assertEqual(Project.objects.get(pk=self.project.pk).min_citations, 0)

@@ -87,9 +87,15 @@ def _review(page, http_errors, live_server, project: Project, claim: Claim) -> N
     _assert_clean(page, http_errors)
 
 
-def _fill_evidence(page, rationale: str, url: str) -> None:
+def _fill_evidence(page, rationale: str, url: str, quote: str) -> None:
+    """The rationale and one quoted citation: the demo desk's evidence policy, stated on
+    the form, requires one."""
+    expect(page.locator("#evidence-policy")).to_have_text(
+        "This project requires at least 1 quoted citation per verdict."
+    )
     page.locator("#verdict-form").get_by_label("Rationale").fill(rationale)
     page.locator('#verdict-form input[name="citations-0-url"]').fill(url)
+    page.locator('#verdict-form textarea[name="citations-0-quote"]').fill(quote)
 
 
 def test_claim_is_created_reviewed_blind_disputed_and_adjudicated(live_server, new_page):
@@ -136,7 +142,12 @@ def test_claim_is_created_reviewed_blind_disputed_and_adjudicated(live_server, n
     expect(page2.locator(".blind-note")).to_be_visible()
     page2.keyboard.press("1")
     expect(page2.locator('#verdict-form input[name="rating"][value="true"]')).to_be_checked()
-    _fill_evidence(page2, RATIONALE_2, "https://example.org/news/thaad-agreement")
+    _fill_evidence(
+        page2,
+        RATIONALE_2,
+        "https://example.org/news/thaad-agreement",
+        "The two sides agreed to bring exchanges back on track.",
+    )
     page2.get_by_role("button", name="Submit verdict").click()
     expect(page2.locator("#review-panel .notice")).to_have_text("Your verdict is recorded.")
     expect(page2.locator("#review-panel .verdict-own")).to_contain_text(RATIONALE_2)
@@ -152,7 +163,12 @@ def test_claim_is_created_reviewed_blind_disputed_and_adjudicated(live_server, n
     assert "reviewer2" not in page3.locator("#main").inner_text()
     page3.keyboard.press("5")
     expect(page3.locator('#verdict-form input[name="rating"][value="false"]')).to_be_checked()
-    _fill_evidence(page3, RATIONALE_3, "https://example.org/analysis/china-dprk-treaty")
+    _fill_evidence(
+        page3,
+        RATIONALE_3,
+        "https://example.org/analysis/china-dprk-treaty",
+        "The 1961 treaty of friendship remains in force.",
+    )
     page3.get_by_role("button", name="Submit verdict").click()
     expect(page3.locator("#review-panel .notice")).to_have_text("Your verdict is recorded.")
     expect(page3.locator("#review-heading .status")).to_have_text("Disputed")

@@ -7,7 +7,16 @@ from itertools import combinations
 from django.contrib.auth import get_user_model
 from django.test import TestCase
 
-from annotations.models import Claim, Document, Event, Membership, Project, Rating, Role
+from annotations.models import (
+    Claim,
+    Document,
+    Event,
+    Membership,
+    Project,
+    Rating,
+    Role,
+    Verdict,
+)
 from tests.commands.base import run
 
 
@@ -92,3 +101,24 @@ class LoadDemoTests(TestCase):
         after = {model.__name__: model.objects.count() for model in models}
         self.assertEqual(after, before)
         self.assertIn("10 claims, 0 new", output)
+
+    def test_the_demo_desk_requires_one_quoted_citation_and_its_verdicts_comply(self) -> None:
+        self.assertEqual(
+            (self.project.min_citations, self.project.quote_required, self.project.allowed_stances),
+            (1, True, "supports,refutes,context"),
+        )
+        verdicts = Verdict.objects.filter(claim__project=self.project)
+        self.assertEqual(verdicts.count(), 2)  # the published claim's two reviewers
+        for verdict in verdicts:
+            with self.subTest(verdict=verdict.pk):
+                quotes = [c.quote for c in verdict.citations.all()]
+                self.assertEqual(len(quotes), 1)
+                self.assertTrue(quotes[0].strip())
+
+    def test_a_demo_desk_loaded_before_the_policy_gets_it(self) -> None:
+        Project.objects.filter(pk=self.project.pk).update(min_citations=0, quote_required=False)
+        run("load_demo")
+        project = Project.objects.get(pk=self.project.pk)
+        self.assertEqual((project.min_citations, project.quote_required), (1, True))
+        event = Event.objects.filter(verb="project.update", object_id=project.pk).latest("id")
+        self.assertEqual((event.before["min_citations"], event.after["min_citations"]), (0, 1))

@@ -24,6 +24,7 @@ from django.test import TransactionTestCase
 
 from annotations import selectors, services
 from annotations.core import export_mapping
+from annotations.management.commands.load_demo import demo_citations
 from annotations.models import (
     AuditHead,
     Claim,
@@ -39,7 +40,8 @@ from tests.factories import judge, take
 def build_history() -> Project:
     """The demo desk (its first claim published by load_demo), then: claim 1 resolved, revised by the editor into version 2,
     judged again and published; claim 2 disputed, a post-reveal revision, adjudicated;
-    claim 3 leased; the document's text corrected (claims move, anchors kept)."""
+    claim 3 leased; the document's text corrected (claims move, anchors kept). Every
+    verdict carries the quoted citation the demo's evidence policy requires."""
     call_command("load_demo", stdout=StringIO(), stderr=StringIO())
     project = Project.objects.get(slug="demo")
     users = get_user_model().objects
@@ -48,11 +50,17 @@ def build_history() -> Project:
     first, second, third = Claim.objects.filter(project=project, status="in_review").order_by("id")[
         :3
     ]
-    judge(first, r1, "true")
-    judge(first, r2, "true")
-    judge(second, r1, "mostly_false")
-    judge(second, r2, "true")
-    services.verdict_submit(claim=second, reviewer=r2, rating="mostly_false", confidence="high")
+    judge(first, r1, "true", citations=demo_citations())
+    judge(first, r2, "true", citations=demo_citations())
+    judge(second, r1, "mostly_false", citations=demo_citations())
+    judge(second, r2, "true", citations=demo_citations())
+    services.verdict_submit(
+        claim=second,
+        reviewer=r2,
+        rating="mostly_false",
+        confidence="high",
+        citations=demo_citations(),
+    )
     services.claim_adjudicate(claim=second, editor=editor, rating="mostly_false", note="Agreed.")
     first = Claim.objects.get(pk=first.pk)
     services.claim_revise(
@@ -62,8 +70,8 @@ def build_history() -> Project:
         statement="Seoul and Beijing agreed in late October.",
         note="The statement named one side only.",
     )
-    judge(first, r1, "mostly_true")
-    judge(first, r2, "mostly_true")
+    judge(first, r1, "mostly_true", citations=demo_citations())
+    judge(first, r2, "mostly_true", citations=demo_citations())
     services.claim_publish(
         claim=Claim.objects.get(pk=first.pk),
         editor=editor,
@@ -163,6 +171,51 @@ class LosslessExportTests(TransactionTestCase):
                 ("The President", kept["id"], False),
                 ("Yoon Suk Yeol", kept["id"], True),
             ],
+        )
+        # The demo desk's evidence policy: one quoted citation, any stance.
+        self.assertEqual(
+            payload["project"]["evidence_policy"],
+            {
+                "min_citations": 1,
+                "quote_required": True,
+                "allowed_stances": ["supports", "refutes", "context"],
+            },
+        )
+
+    def test_the_evidence_policy_round_trips(self) -> None:
+        project = services.project_update(
+            project=self.project,
+            actor=admin(),
+            min_citations=2,
+            allowed_stances=["refutes", "supports"],
+        )
+        payload = json.loads(dumps(selectors.project_native(project=project, user=admin())))
+        self.assertEqual(
+            payload["project"]["evidence_policy"],
+            {
+                "min_citations": 2,
+                "quote_required": True,
+                "allowed_stances": ["supports", "refutes"],
+            },
+        )
+        call_command("flush", interactive=False, verbosity=0)
+        restored = services.project_restore_native(payload=payload)
+        self.assertEqual(
+            (restored.min_citations, restored.quote_required, restored.allowed_stances),
+            (2, True, "supports,refutes"),
+        )
+        # The restore is not refused by verdicts the policy would refuse now (one citation).
+        self.assertEqual(Verdict.objects.count(), len(payload["verdicts"]))
+
+    def test_an_export_from_before_the_evidence_policy_restores_with_the_open_one(self) -> None:
+        payload = json.loads(dumps(self.payload))
+        del payload["project"]["evidence_policy"]
+        self.assertEqual(export_mapping.native_errors(payload, version=2), [])
+        call_command("flush", interactive=False, verbosity=0)
+        restored = services.project_restore_native(payload=payload)
+        self.assertEqual(
+            (restored.min_citations, restored.quote_required, restored.allowed_stances),
+            (0, False, "supports,refutes,context"),
         )
 
     def test_a_restore_into_an_empty_database_gives_the_same_export(self) -> None:

@@ -69,6 +69,9 @@ class ProjectCreateTests(ServiceTestCase):
                 "majority_threshold": 0.6,
                 "lease_minutes": 15,
                 "publishing_enabled": False,
+                "min_citations": 0,
+                "quote_required": False,
+                "allowed_stances": ["supports", "refutes", "context"],
                 "scale": [
                     {"key": key, "label": label, "ordinal": ordinal, "position": position}
                     for position, (key, label, ordinal) in enumerate(services.DEFAULT_SCALE)

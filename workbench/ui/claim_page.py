@@ -97,6 +97,7 @@ def _claim_forms(claim: Claim, review: selectors.ClaimReview) -> dict[str, Any]:
             ratings=review.ratings, initial=verdict_initial, auto_id="verdict-%s"
         ),
         "citation_formset": citation_formset(claim, initial=citations),
+        "evidence_policy": claim.project.evidence_policy_summary,
         "skip_form": SkipForm(auto_id="skip-%s"),
         **editor_forms(claim.pk, review.ratings),
         "correct_form": CorrectForm(

@@ -11,9 +11,17 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
-from annotations.core import spans
+from annotations.core import evidence_policy, spans
 from annotations.core.urlnorm import UrlError, normalize_url
-from annotations.models import ClaimantKind, Confidence, LinkState, Rating, Role, Stance
+from annotations.models import (
+    ClaimantKind,
+    Confidence,
+    LinkState,
+    Project,
+    Rating,
+    Role,
+    Stance,
+)
 from annotations.services import CitationInput, importing, limits
 
 # --- claims, verdicts, editors -----------------------------------------------------------------
@@ -361,6 +369,38 @@ class PublishingSettingsForm(forms.Form):
     publishing_enabled = forms.BooleanField(
         label="Public pages and feeds for published fact checks", required=False
     )
+
+
+class EvidencePolicyForm(forms.Form):
+    """A project's evidence policy (``core.evidence``), as its admins set it."""
+
+    min_citations = forms.IntegerField(
+        label="Citations every verdict needs",
+        min_value=0,
+        max_value=evidence_policy.MAX_MIN_CITATIONS,
+        help_text="0 = none required.",
+    )
+    quote_required = forms.BooleanField(
+        label="Every citation must quote its source", required=False
+    )
+    allowed_stances = forms.MultipleChoiceField(
+        label="Allowed stances",
+        choices=Stance.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Allow at least one stance."},
+    )
+
+    @classmethod
+    def for_project(cls, project: Project) -> EvidencePolicyForm:
+        policy = project.evidence_policy
+        return cls(
+            initial={
+                "min_citations": policy.min_citations,
+                "quote_required": policy.quote_required,
+                "allowed_stances": list(policy.allowed_stances),
+            },
+            auto_id="policy-%s",
+        )
 
 
 # --- import, revision, re-anchoring ------------------------------------------------------------

@@ -17,12 +17,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from annotations import access, services
 from annotations.models import Project, Role
-from workbench.ui.forms import InviteForm, PublishingSettingsForm
+from workbench.ui.forms import EvidencePolicyForm, InviteForm, PublishingSettingsForm
 from workbench.ui.htmx import HtmxHttpRequest, attach_errors
 
 
 def _members_page(
-    request: HtmxHttpRequest, project: Project, form: InviteForm, *, status: int = 200
+    request: HtmxHttpRequest,
+    project: Project,
+    form: InviteForm,
+    *,
+    policy_form: EvidencePolicyForm | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     at = services.now()
     invitations = [
@@ -37,6 +42,7 @@ def _members_page(
             "members": project.memberships.select_related("user").order_by("user__username"),
             "invitations": invitations,
             "form": form,
+            "policy_form": policy_form or EvidencePolicyForm.for_project(project),
         },
         status=status,
     )
@@ -136,4 +142,24 @@ def project_publishing(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         )
     else:
         messages.success(request, "Publishing is off: the public pages and feeds answer 404.")
+    return redirect(reverse("workbench:project-members", kwargs={"slug": project.slug}))
+
+
+@login_required
+@require_POST
+def project_evidence_policy(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """Project admins set the evidence policy every new verdict must meet."""
+    project, _ = access.project_get_for_user(user=request.user, slug=slug, role=Role.ADMIN)
+    form = EvidencePolicyForm(request.POST, auto_id="policy-%s")
+    if form.is_valid():
+        try:
+            project = services.project_update(
+                project=project, actor=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            attach_errors(form, exc)
+    if not form.is_valid():
+        return _members_page(request, project, InviteForm(), policy_form=form, status=422)
+    summary = project.evidence_policy_summary or "Verdicts need no citations."
+    messages.success(request, f"Evidence policy saved. {summary}")
     return redirect(reverse("workbench:project-members", kwargs={"slug": project.slug}))

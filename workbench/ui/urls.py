@@ -29,6 +29,11 @@ urlpatterns = [
         name="project-publishing",
     ),
     path(
+        "projects/<slug:slug>/evidence-policy/",
+        members.project_evidence_policy,
+        name="project-evidence-policy",
+    ),
+    path(
         "projects/<slug:slug>/invitations/<int:pk>/revoke/",
         members.invitation_revoke,
         name="invitation-revoke",

@@ -91,6 +91,10 @@ class ClaimVerdictsApi(APIView):
             409: OpenApiResponse(description="No lease, or closed"),
             **ERRORS,
         },
+        description="A first verdict (needs your lease) or a revision of yours. The "
+        "citations must meet the project's evidence policy (`min_citations`, "
+        "`quote_required`, `allowed_stances` on the project): otherwise 400 on `citations`, "
+        "one message per broken rule, and nothing is written.",
     )
     def post(self, request: Request, pk: int) -> Response:
         claim, _ = access.claim_get_for_user(user=request.user, pk=pk)

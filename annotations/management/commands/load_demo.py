@@ -1,6 +1,7 @@
 """Load the demo desk: users, a project, the sample article (cleaned) and claims on it,
-with publishing on and the first claim reviewed, resolved and published (so the public
-page /fact-checks/demo/<id>/ shows something). The first reviewer's verdict cites a page
+with publishing on, an evidence policy of one quoted citation per verdict, and the first
+claim reviewed (its verdicts meet that policy), resolved and published (so the public
+page /fact-checks/demo/<id>/ shows something). The reviewers' verdicts cite a page
 whose archived copy ships in ``fixtures/evidence/`` (stored as its snapshot, so its quote
 shows verified without a network; ``DEMO_PAGES``).
 
@@ -48,6 +49,9 @@ DEMO_RATIONALE = (
     "Seoul's October 2017 statements ruled out additional THAAD deployments, but as its "
     "stated position rather than as a term of a signed agreement with Beijing."
 )
+# The demo desk's evidence policy: one quoted citation per verdict (its seeded verdicts
+# carry ``demo_citations()``, a page whose copy ships with the demo: it works offline).
+DEMO_POLICY: dict[str, Any] = {"min_citations": 1, "quote_required": True}
 DEMO_SUMMARY = (
     "In late October 2017 Seoul and Beijing announced that they would normalise relations. "
     "Seoul said at the time that it was not considering additional THAAD deployments, one "
@@ -90,6 +94,7 @@ class Command(BaseCommand):
                 organization_url="https://example.org/demo-desk",
                 required_reviews=2,
                 consensus_rule="unanimous",
+                **DEMO_POLICY,
             )
         for name, role, _ in DEMO_USERS:
             if not Membership.objects.filter(project=project, user=users[name], role=role).exists():
@@ -100,6 +105,9 @@ class Command(BaseCommand):
             project = services.project_update(
                 project=project, actor=users["admin"], publishing_enabled=True
             )
+        if (project.min_citations, project.quote_required) == (0, False):
+            # A demo desk loaded before the evidence policy existed gets it too.
+            project = services.project_update(project=project, actor=users["admin"], **DEMO_POLICY)
         document = self._document(project, users["editor"])
         created = self._claims(document, users["editor"])
         self._publish_first(project, users)
@@ -161,7 +169,7 @@ class Command(BaseCommand):
                 rating="mostly_true",
                 confidence="medium",
                 rationale=DEMO_RATIONALE,
-                citations=demo_citations() if name == "reviewer1" else (),
+                citations=demo_citations(),
             )
         claim.refresh_from_db()
         if claim.status == ClaimStatus.RESOLVED:
