@@ -23,7 +23,7 @@ from django_htmx.http import reswap, retarget
 
 from annotations import access, selectors, services
 from annotations.core import spans
-from annotations.models import Document, Role
+from annotations.models import Claim, Document, Membership, Role
 from workbench.ui import charts
 from workbench.ui.forms import ClaimCreateForm
 from workbench.ui.htmx import HtmxHttpRequest, attach_errors, wants_fragment
@@ -182,6 +182,24 @@ def _claim_form_response(
     return response
 
 
+def claim_created(
+    request: HtmxHttpRequest, document: Document, membership: Membership, claim: Claim, message: str
+) -> HttpResponse:
+    """After a claim is made from the reader (a selection, an accepted suggestion): for htmx
+    the reader again, around the new claim and marking it; for a browser a redirect to it
+    with ``message``."""
+    if wants_fragment(request):
+        context = reader_context(
+            document,
+            membership,
+            created_claim_id=claim.pk,
+            start=window_start_around(document, claim.start),
+        )
+        return render(request, "workbench/document_detail.html#reader", context)
+    messages.success(request, message)
+    return redirect(f"{document.get_absolute_url()}#claim-{claim.pk}")
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def claim_create(request: HtmxHttpRequest, pk: int) -> HttpResponse:
@@ -216,16 +234,9 @@ def claim_create(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             duplicate_of = exc.existing_id
             form.add_error(None, "The same claim already exists on this span.")
         else:
-            if wants_fragment(request):
-                context = reader_context(
-                    document,
-                    membership,
-                    created_claim_id=claim.pk,
-                    start=window_start_around(document, claim.start),
-                )
-                return render(request, "workbench/document_detail.html#reader", context)
-            messages.success(request, "Claim created; it is in the review queue.")
-            return redirect(f"{document.get_absolute_url()}#claim-{claim.pk}")
+            return claim_created(
+                request, document, membership, claim, "Claim created; it is in the review queue."
+            )
     # Show the quote again unless the span itself was wrong (loads the text, errors only).
     return _claim_form_response(
         request, document, form, _selector(form, document), duplicate_of=duplicate_of

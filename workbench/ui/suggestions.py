@@ -24,7 +24,7 @@ from annotations import access, services
 from annotations.models import Document, Membership
 from workbench.ui.forms import SuggestionAcceptForm, SuggestionDismissForm
 from workbench.ui.htmx import HtmxHttpRequest, wants_fragment
-from workbench.ui.reader import reader_context, window_start_around
+from workbench.ui.reading import claim_created
 
 PAGE = "workbench/document_suggestions.html"
 
@@ -96,16 +96,13 @@ def suggestion_accept(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         )
     except services.QueueConflict as exc:
         return _panel(request, document, membership, notice=str(exc), level="error", status=409)
-    if wants_fragment(request):
-        context = reader_context(
-            document,
-            membership,
-            created_claim_id=claim.pk,
-            start=window_start_around(document, claim.start),
-        )
-        return render(request, "workbench/document_detail.html#reader", context)
-    messages.success(request, "Claim created from the suggestion; it is in the review queue.")
-    return redirect(f"{document.get_absolute_url()}#claim-{claim.pk}")
+    return claim_created(
+        request,
+        document,
+        membership,
+        claim,
+        "Claim created from the suggestion; it is in the review queue.",
+    )
 
 
 @login_required
