@@ -464,6 +464,7 @@ SPECTACULAR_SETTINGS = {
         "TriageAgentEnum": ["builtin", "http"],
         "MatchKindEnum": "annotations.selectors.matching.KINDS",
         "SnapshotOutcomeEnum": "annotations.models.SnapshotOutcome",
+        "ClaimantKindEnum": "annotations.models.ClaimantKind",
         # Citations and the evidence policy's allowed stances share one enum.
         "StanceEnum": "annotations.models.Stance",
     },

@@ -147,8 +147,10 @@ def check_flag(
     its body, ``baseline_url`` the address it was served from): ``moved`` when it is now
     served from another address (normalized URLs differ), ``changed`` when its body's hash
     differs, ``ok`` when neither; ``gone`` for a 404 or 410 answer or a host that no longer
-    resolves. None when the check says nothing either way (a timeout, a 5xx, a refused
-    address, a type or size the archive does not take): the previous flag stands."""
+    resolves; ``changed`` too when the page is now too large or of a type the archive does
+    not take (the baseline was neither, so what is served there now is another page: a
+    page grown past the limit must not hide behind "no answer"). None when the check says
+    nothing either way (a timeout, a 5xx, a refused address): the previous flag stands."""
     if outcome == Outcome.OK:
         if baseline_url and final_url and not _same_address(final_url, baseline_url):
             return Flag.MOVED
@@ -157,4 +159,6 @@ def check_flag(
         return Flag.OK
     if http_status in GONE_STATUSES or fetch_code == "dns":
         return Flag.GONE
+    if outcome in (Outcome.TOO_LARGE, Outcome.UNSUPPORTED_TYPE):
+        return Flag.CHANGED
     return None

@@ -9,9 +9,10 @@ citation's quote verified against it, and a link-rot watch.
   page through the safe fetcher (``core.fetching``, the import's limits: size, time,
   HTML and plain text only) outside any transaction, writes the raw answer as a WARC
   record to the ``evidence`` storage, then in one transaction stores the snapshot row
-  (immutable), moves the source's evidence row (``SourceEvidence``: latest attempt,
-  baseline = latest archived snapshot), re-checks every quote citing the source, and
-  records one ``source.snapshot`` event. A failed fetch is a snapshot row with its
+  (immutable), moves the source's evidence row (``SourceEvidence``: latest attempt;
+  baseline = the first archived snapshot, the page as it was cited: quotes are verified
+  against it, and a later copy is compared with it like a check, never put in its
+  place), and records one ``source.snapshot`` event. A failed fetch is a snapshot row with its
   outcome code and the fetcher's message, never an exception.
 * **Quotes.** ``core.passages.locate_quote`` (whitespace, quotation marks and dashes read
   loosely) gives ``verified`` with code-point offsets in the snapshot's text, or
@@ -199,16 +200,30 @@ def _snapshot_store(
     state, _ = SourceEvidence.objects.select_for_update().get_or_create(source=source)
     state.latest = snapshot
     checked = 0
-    if snapshot.outcome == evidence.Outcome.OK:
+    if snapshot.outcome == evidence.Outcome.OK and state.baseline_id is None:
+        # The first archived copy is the baseline: the page as it was cited, what quotes
+        # are verified against and what the watch compares with from now on.
         state.baseline = snapshot
         interval = _check_interval()
         state.next_check_at = snapshot.fetched_at + interval if interval else None
         checked = _quotes_check(list(source.citations.all()), snapshot, snapshot.fetched_at)
         if state.flag and state.flag != evidence.Flag.OK:
-            # A new baseline is the page as it is now: nothing differs from it.
             _flag_change(state, evidence.Flag.OK, at=snapshot.fetched_at, check=None)
         elif not state.flag:
             state.flag, state.flag_since = evidence.Flag.OK, snapshot.fetched_at
+    elif snapshot.outcome == evidence.Outcome.OK and state.baseline is not None:
+        # A later copy ("Archive again") is kept beside the baseline, never in its place:
+        # the evidence is the page as it was cited. It is compared with the baseline like
+        # a check, so a page that changed since stays at risk.
+        flag = evidence.check_flag(
+            baseline_sha256=state.baseline.sha256,
+            baseline_url=state.baseline.final_url,
+            outcome=snapshot.outcome,
+            sha256=snapshot.sha256,
+            final_url=snapshot.final_url,
+        )
+        if flag is not None and flag != state.flag:
+            _flag_change(state, flag, at=snapshot.fetched_at, check=None)
     state.save()
     event_record(
         actor=requested_by,

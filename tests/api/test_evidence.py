@@ -78,3 +78,15 @@ class EvidenceApiTests(EvidenceTestCase):
         self.assertEqual(self.api(self.editor).post(url).status_code, 202)
         self.cite(self.reviewer_b, rating="false", run=False)  # now reviewer_b sees it
         self.assertEqual(self.api(self.reviewer_b).post(url).status_code, 403)
+        # A body is refused (the operation reads none), and queues nothing.
+        from django_tasks_db.models import DBTaskResult
+
+        queued = DBTaskResult.objects.count()
+        for body in ({"bogus": 1}, "{bad"):
+            with self.subTest(body=body), self.captureOnCommitCallbacks(execute=True):
+                answer = self.api(self.reviewer_a).post(
+                    url, body, format="json" if isinstance(body, dict) else None,
+                    content_type=None if isinstance(body, dict) else "application/json",
+                )  # fmt: skip
+                self.assertEqual(answer.status_code, 400, answer.content)
+        self.assertEqual(DBTaskResult.objects.count(), queued)

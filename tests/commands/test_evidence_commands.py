@@ -35,18 +35,28 @@ class DemoEvidenceTests(TestCase):
 
     def test_the_demo_quote_is_verified_offline_and_loading_twice_adds_nothing(self) -> None:
         run("load_demo")
-        snapshot = SourceSnapshot.objects.get()
-        self.assertEqual(snapshot.outcome, "ok")
-        self.assertIn(".invalid/", snapshot.requested_url)
-        check = QuoteCheck.objects.get()
-        self.assertEqual(check.status, "verified")
+        # Both reviewers of the published claim cite the page: each has their own source
+        # (sources are per citer), so each source has its snapshot, stored from the fixture.
+        snapshots = list(SourceSnapshot.objects.order_by("id"))
+        self.assertEqual(len(snapshots), 2)
         self.assertEqual(
-            snapshot.text[check.start : check.end],
-            "Seoul said it was not considering additional THAAD deployments",
+            sorted(s.source.created_by.username for s in snapshots), ["reviewer1", "reviewer2"]
         )
-        self.assertEqual(SourceEvidence.objects.get().flag, "ok")
+        for snapshot in snapshots:
+            self.assertEqual(snapshot.outcome, "ok")
+            self.assertIn(".invalid/", snapshot.requested_url)
+        self.assertEqual(len({s.sha256 for s in snapshots}), 1)
+        checks = list(QuoteCheck.objects.select_related("snapshot"))
+        self.assertEqual(len(checks), 2)
+        for check in checks:
+            self.assertEqual(check.status, "verified")
+            self.assertEqual(
+                check.snapshot.text[check.start : check.end],
+                "Seoul said it was not considering additional THAAD deployments",
+            )
+        self.assertEqual(set(SourceEvidence.objects.values_list("flag", flat=True)), {"ok"})
         run("load_demo")
-        self.assertEqual(SourceSnapshot.objects.count(), 1)
+        self.assertEqual(SourceSnapshot.objects.count(), 2)
 
     def test_check_sources_refuses_an_unknown_project(self) -> None:
         with self.assertRaises(CommandError):
@@ -70,9 +80,15 @@ class EvidenceExportTests(DemoEvidenceTests):
             user=get_user_model().objects.get(username="admin"),
         )
         self.assertEqual(export_mapping.native_errors(payload, version=2), [])
-        [snapshot] = payload["source_snapshots"]
-        stored = SourceSnapshot.objects.get()
-        self.assertEqual((snapshot["sha256"], snapshot["outcome"]), (stored.sha256, "ok"))
-        self.assertEqual(payload["source_evidence"][0]["baseline"], stored.pk)
-        [check] = payload["quote_checks"]
-        self.assertEqual((check["status"], check["snapshot"]), ("verified", stored.pk))
+        stored = list(SourceSnapshot.objects.order_by("id"))
+        self.assertEqual(
+            [(s["id"], s["sha256"], s["outcome"]) for s in payload["source_snapshots"]],
+            [(s.pk, s.sha256, "ok") for s in stored],
+        )
+        self.assertEqual(
+            sorted(e["baseline"] for e in payload["source_evidence"]), [s.pk for s in stored]
+        )
+        self.assertEqual(
+            sorted((c["status"], c["snapshot"]) for c in payload["quote_checks"]),
+            [("verified", s.pk) for s in stored],
+        )

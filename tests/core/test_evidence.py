@@ -67,6 +67,12 @@ def test_check_flags() -> None:
     for status in (404, 410):
         assert evidence.check_flag(**base, outcome="http_error", http_status=status) == "gone"
     assert evidence.check_flag(**base, outcome="unreachable", fetch_code="dns") == "gone"
+    # A page now too large, or no longer a page the archive takes, is not the one archived.
+    assert evidence.check_flag(**base, outcome="too_large", fetch_code="too_large") == "changed"
+    assert (
+        evidence.check_flag(**base, outcome="unsupported_type", fetch_code="content_type")
+        == "changed"
+    )
     # Nothing either way: the flag stands.
     assert evidence.check_flag(**base, outcome="http_error", http_status=503) is None
     assert evidence.check_flag(**base, outcome="timeout", fetch_code="timeout") is None

@@ -189,6 +189,27 @@ class WatchTests(EvidenceTestCase):
         self.assertEqual(delivery.payload["data"]["source_id"], source.pk)
         self.assertEqual(Event.objects.filter(verb="source.flag").count(), 1)
 
+    def test_archiving_again_keeps_the_baseline_and_the_flag(self) -> None:
+        verdict = self.cite(self.reviewer_a)
+        citation = verdict.citations.get()
+        source = citation.source
+        baseline = SourceEvidence.objects.get(source=source).baseline
+        # The page loses the quoted passage; the citer archives it again.
+        self.site.serve("/steel", PAGE.replace("the sharpest rise", "a rise"))
+        again = services.snapshot_take(source_id=source.pk, requested_by=self.reviewer_a)
+        self.assertEqual(again.outcome, "ok")
+        state = SourceEvidence.objects.get(source=source)
+        self.assertEqual((state.baseline, state.latest), (baseline, again))
+        self.assertEqual(state.flag, "changed")
+        self.assertEqual(self.flags(), ["changed"])
+        # The quote stays verified in the copy that was cited.
+        check = QuoteCheck.objects.get(citation=citation)
+        self.assertEqual((check.status, check.snapshot), (QuoteStatus.VERIFIED, baseline))
+        # Archiving it once more changes nothing: still at risk, no second webhook.
+        services.snapshot_take(source_id=source.pk, requested_by=self.reviewer_a)
+        self.assertEqual(SourceEvidence.objects.get(source=source).flag, "changed")
+        self.assertEqual(self.flags(), ["changed"])
+
     def test_a_404_is_flagged_gone_and_a_redirect_moved(self) -> None:
         verdict = self.cite(self.reviewer_a)
         source = verdict.citations.get().source

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from annotations import access, selectors, services
 from annotations.api import serializers as s
-from annotations.api.views._common import ERRORS
+from annotations.api.views._common import ERRORS, parse_body
 from annotations.models import SourceSnapshot
 
 
@@ -43,6 +43,8 @@ class SourceSnapshotsApi(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         source = access.source_get_for_user(user=request.user, pk=pk)
+        access.snapshot_request_require(user=request.user, source=source)
+        parse_body(s.NoBodySerializer, request)  # the permission first, then the body
         services.snapshot_request(source=source, actor=request.user)
         return Response({"source": source.pk, "queued": True}, status=status.HTTP_202_ACCEPTED)
 
