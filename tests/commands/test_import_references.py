@@ -69,6 +69,24 @@ class ImportReferencesTests(Personas, TestCase):
         )
         self.assertEqual(Event.objects.filter(verb="reference.create").count(), 2)
 
+    def test_importing_a_feed_again_adds_only_what_is_new(self) -> None:
+        no_url = {"claim_reviewed": "Wages  grew 5% last year."}
+        first = self.write("a.jsonl", "\n".join(json.dumps(x) for x in [CLAIMREVIEW, no_url]))
+        self.assertIn("Imported 2 reference(s)", run("import_references", "--project",
+                      self.project.slug, str(first)))  # fmt: skip
+        newer = {**CLAIMREVIEW, "url": "https://checks.example.org/new", "claimReviewed": "New."}
+        again = self.write(
+            "b.jsonl",
+            "\n".join(
+                json.dumps(x)
+                for x in [CLAIMREVIEW, {"claim_reviewed": "Wages grew 5% last year."}, newer, newer]
+            ),
+        )
+        out = run("import_references", "--project", self.project.slug, str(again))
+        self.assertIn("Imported 1 reference(s)", out)
+        self.assertIn("3 already there", out)
+        self.assertEqual(Reference.objects.filter(project=self.project).count(), 3)
+
     def test_it_imports_a_graph_and_a_plain_list(self) -> None:
         graph = {"@context": "https://schema.org", "@graph": [CLAIMREVIEW]}
         run(

@@ -13,8 +13,10 @@ References are stored through ``services.references_create`` in batches (each ba
 transaction, with its embeddings and one audit event per reference; ``--user``, an editor
 of the project, is recorded as their creator). An entry that cannot be read, or that the
 service refuses (a URL that is not http(s), a text over its limit), is reported with its
-place in the file and skipped; the others are imported. A summary says how many were
-imported and which failed.
+place in the file and skipped; the others are imported. An entry the project already
+holds (the same claim reviewed at the same URL) is skipped, so importing a
+feed again adds only what is new. A summary says how many were imported, how many were
+already there, and which failed.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from annotations import services
 from annotations.core import claimreview
-from annotations.models import Project, ReferenceOrigin
+from annotations.models import Project, Reference, ReferenceOrigin
 from annotations.services import limits
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -58,6 +60,8 @@ class Command(BaseCommand):
             if actor is None:
                 raise CommandError(f"No user {options['user']!r}.")
         imported, failures = 0, []
+        self.present = self._present(project)
+        self.skipped = 0
         for path_arg in options["paths"]:
             path = Path(path_arg)
             batch: list[claimreview.Candidate] = []
@@ -72,10 +76,26 @@ class Command(BaseCommand):
             if batch:
                 imported += self._store(project, actor, path, batch, failures)
         self.stdout.write(f"Imported {imported} reference(s) into {project.slug!r}.")
+        if self.skipped:
+            self.stdout.write(f"{self.skipped} already there (same claim at the same URL), skipped.")
         if failures:
             self.stdout.write(f"{len(failures)} failed:")
             for label, message in failures:
                 self.stdout.write(f"  {label}: {message}")
+
+    @staticmethod
+    def _key(url: str, claim_reviewed: str) -> tuple[str, str]:
+        """What makes two entries one reference: the same claim reviewed (spacing aside)
+        at the same URL (one page may review several claims)."""
+        return url.strip(), " ".join(claim_reviewed.split())
+
+    def _present(self, project: Project) -> set[tuple[str, str]]:
+        return {
+            self._key(url, claim)
+            for url, claim in Reference.objects.filter(project=project).values_list(
+                "url", "claim_reviewed"
+            )
+        }
 
     def _read(
         self, path: Path, fmt: str | None
@@ -101,7 +121,22 @@ class Command(BaseCommand):
         batch: list[claimreview.Candidate],
         failures: list[tuple[str, str]],
     ) -> int:
-        """Store ``batch``; entries the service refuses are reported and the rest stored."""
+        """Store ``batch``; entries already there are skipped, entries the service refuses
+        are reported, and the rest stored."""
+        fresh = []
+        for candidate in batch:
+            key = self._key(
+                str(candidate.fields.get("url") or ""),
+                str(candidate.fields.get("claim_reviewed") or ""),
+            )
+            if key in self.present:
+                self.skipped += 1
+            else:
+                self.present.add(key)
+                fresh.append(candidate)
+        batch = fresh
+        if not batch:
+            return 0
         items = [services.ReferenceInput(**c.fields) for c in batch]
         try:
             return len(self._create(project, actor, path, items))
