@@ -160,12 +160,68 @@ def _canonical_number(raw: str) -> str:
     return repr(value)
 
 
+_SCALES = {
+    "thousand": 10**3,
+    "million": 10**6,
+    "billion": 10**9,
+    "trillion": 10**12,
+    "k": 10**3,
+    "m": 10**6,
+    "mn": 10**6,
+    "bn": 10**9,
+    "tn": 10**12,
+}
+# A numeral with its scale: "40 million", "2.5 billion", "$40m", "3bn" (a letter suffix
+# only when attached: "40 m" may be metres).
+_SCALED = re.compile(
+    r"(?<![\w.])([-+]?\d[\d,]*(?:\.\d+)?)(?:\s*(thousand|million|billion|trillion)s?\b"
+    r"|(k|m|mn|bn|tn)\b)",
+    re.IGNORECASE,
+)
+
+
+def _scaled(number: str, scale: str) -> str:
+    try:
+        value = float(number.replace(",", "").lstrip("+")) * _SCALES[scale.casefold()]
+    except ValueError:  # pragma: no cover - the pattern only matches numerals
+        return number
+    return _canonical_number(repr(value)) if math.isfinite(value) else number
+
+
 def extract_numbers(text: str) -> frozenset[str]:
     """The numbers a text states, canonical (``1,000`` and ``1000`` and ``1000.0`` are one;
-    the words one to twelve, tens, hundred … trillion, half and dozen count too)."""
-    found = {_canonical_number(m.group()) for m in _NUMBER.finditer(normalize_text(text))}
-    for word in _WORD.findall(text.casefold()):
-        if word in _NUMBER_WORDS:
+    a scale is applied: ``40 million``, ``40,000,000`` and ``$40m`` are one; the words one
+    to twelve, tens, hundred … trillion, half and dozen count too, ``three million`` as
+    3000000)."""
+    normalized = normalize_text(text)
+    found: set[str] = set()
+    rest: list[str] = []
+    last = 0
+    for match in _SCALED.finditer(normalized):
+        found.add(_scaled(match.group(1), match.group(2) or match.group(3)))
+        rest.append(normalized[last : match.start()])
+        last = match.end()
+    rest.append(normalized[last:])
+    remainder = " ".join(rest)
+    found.update(_canonical_number(m.group()) for m in _NUMBER.finditer(remainder))
+    words = _WORD.findall(remainder.casefold())
+    skip = False
+    for index, word in enumerate(words):
+        if skip:
+            skip = False
+            continue
+        following = words[index + 1] if index + 1 < len(words) else ""
+        scale = following.removesuffix("s")
+        if (word in _NUMBER_WORDS or word == "a") and scale in (
+            "thousand",
+            "million",
+            "billion",
+            "trillion",
+        ):
+            base = 1 if word == "a" else float(_NUMBER_WORDS[word])
+            found.add(_canonical_number(repr(base * _SCALES[scale])))
+            skip = True
+        elif word in _NUMBER_WORDS:
             found.add(_NUMBER_WORDS[word])
     return frozenset(found)
 

@@ -213,8 +213,19 @@ class TestDifferences:
         d = matching.differences(f"Sales rose by {a} units", f"Sales rose by {b:,} units")
         assert d.numbers_differ == (a != b)
 
+    @given(st.integers(1, 999), st.sampled_from(["thousand", "million", "billion"]))
+    def test_a_scaled_amount_is_its_value(self, n, scale) -> None:
+        factor = {"thousand": 10**3, "million": 10**6, "billion": 10**9}[scale]
+        d = matching.differences(f"The roof cost {n} {scale} dollars", f"It cost {n * factor:,}")
+        assert not d.numbers_differ
+        assert matching.differences(f"cost {n} {scale}", f"cost {n + 1} {scale}").numbers_differ
+
     def test_examples(self) -> None:
         assert matching.extract_numbers("1,000 or 1000.0, 3.5% and ten") == {"1000", "3.5", "10"}
+        for text in ("40 million", "40,000,000", "$40m", "40.0 million", "forty million"):
+            assert matching.extract_numbers(f"The roof cost {text}.") == {"40000000"}, text
+        assert matching.extract_numbers("2.5bn and a thousand") == {"2500000000", "1000"}
+        assert matching.extract_numbers("a 40 m tall tower") == {"40"}  # metres, not millions
         assert matching.differences("He didn't win.", "He won.").negation_differs
         d = matching.differences("Unemployment is 3.5%", "Unemployment is 4%")
         assert d.numbers_only_in_query == {"3.5"} and d.numbers_only_in_match == {"4"}
