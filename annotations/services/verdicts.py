@@ -66,6 +66,9 @@ def _verdict_state(verdict: Verdict, citations: Sequence[Citation] | None = None
     }
 
 
+_SOURCE_URL = Source._meta.get_field("url").run_validators
+
+
 def _citations_validate(
     citations: Sequence[CitationInput], actor: User, *, project: Project
 ) -> list[tuple[Source, CitationInput]]:
@@ -108,8 +111,13 @@ def _citations_validate(
         elif citation.url:
             try:
                 normalize_url(citation.url)
+                # The source's own column check (URLField), here so that an address it
+                # refuses (a numeric host such as 0x7f000001) is named by its citation.
+                _SOURCE_URL(citation.url.strip())
             except UrlError as exc:
                 problems["url"] = str(exc)
+            except ValidationError as exc:
+                problems["url"] = " ".join(exc.messages)
         else:
             problems["url"] = "Give the source's URL or the id of a known source."
         if problems:

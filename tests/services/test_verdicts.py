@@ -133,6 +133,11 @@ class VerdictSubmitTests(QueueTestCase):
             ),
             ("no url and no source", (CitationInput(stance="context"),), "Citation 1, url"),
             (
+                "numeric host the source's URL column refuses",
+                (good, CitationInput(stance="refutes", url="http://0x7f000001:8066/x")),
+                "Citation 2, url: Enter a valid URL.",
+            ),
+            (
                 "unknown source id",
                 (CitationInput(stance="context", source_id=999_999),),
                 "Citation 1, source",
