@@ -77,7 +77,9 @@ class Command(BaseCommand):
                 imported += self._store(project, actor, path, batch, failures)
         self.stdout.write(f"Imported {imported} reference(s) into {project.slug!r}.")
         if self.skipped:
-            self.stdout.write(f"{self.skipped} already there (same claim at the same URL), skipped.")
+            self.stdout.write(
+                f"{self.skipped} already there (same claim at the same URL), skipped."
+            )
         if failures:
             self.stdout.write(f"{len(failures)} failed:")
             for label, message in failures:
