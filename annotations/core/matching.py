@@ -34,10 +34,10 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -603,6 +603,14 @@ class Match:
     differences: Differences
 
 
+class Similar(NamedTuple):
+    """An entry found by :meth:`MatchIndex.most_similar`, with its similarity."""
+
+    key: Hashable
+    text: str
+    similarity: float
+
+
 class MatchIndex:
     """Entries (``key``, ``text``) searchable by :meth:`search`; incremental.
 
@@ -880,6 +888,69 @@ class MatchIndex:
             return chars
         vectors = self.embedder.embed([a, b])
         return 0.5 * chars + 0.5 * max(0.0, float(vectors[0] @ vectors[1]))
+
+    def _chars_scores(self, queries: sp.csr_matrix) -> FloatArray:
+        """``queries`` (rows of sublinear-l2 character profiles, as :meth:`similarity`
+        builds them) times every entry's stored profile: a dense (queries x entries)
+        matrix of character cosines. The character postings hold exactly those profiles
+        (term-major blocks, then the entry-major tail), so nothing is rebuilt."""
+        out = np.zeros((queries.shape[0], self._count), dtype=np.float64)
+        offset = 0
+        for block in self._chars.blocks:  # terms x entries
+            width = block.shape[1]
+            out[:, offset : offset + width] = (queries @ block).toarray()
+            offset += width
+        tail = self._chars._tail_matrix()  # entries x terms
+        if tail is not None:
+            out[:, offset : offset + tail.shape[0]] = (queries @ tail.T).toarray()
+        return out
+
+    def most_similar(
+        self,
+        texts: Sequence[str],
+        *,
+        allowed: Callable[[Hashable], bool] | None = None,
+        chunk: int = 512,
+    ) -> list[Similar | None]:
+        """For each text, the live entry whose key ``allowed`` accepts (every live entry
+        without it) that is most like the text by :meth:`similarity`, with that similarity
+        (the same number :meth:`similarity` gives for the pair; ties go to the entry added
+        first); None when no entry is allowed. All texts are compared with all entries by
+        matrix products, ``chunk`` texts at a time (fewer when the index is large, so that
+        one chunk's dense scores stay near 100 MB). The character cosines are summed in
+        float64 (float32 sums over a few hundred n-grams drift by ~1e-6)."""
+        mask = self._alive[: self._count].copy()
+        if allowed is not None:
+            for i in np.flatnonzero(mask).tolist():
+                mask[i] = bool(allowed(self._keys[i]))
+        if not texts:
+            return []
+        if not mask.any():
+            return [None] * len(texts)
+        vectors = self._vectors[: self._count] if self.embedder is not None else None
+        refused = None if mask.all() else ~mask
+        rows = max(1, min(chunk, (8 * 1024 * 1024) // max(1, self._count)))
+        out: list[Similar | None] = []
+        for start in range(0, len(texts), rows):
+            normalized = [normalize_text(t) for t in texts[start : start + rows]]
+            grams = sp.csr_matrix(
+                _sublinear_l2(self._chars_vec.transform(normalized)), dtype=np.float64
+            )
+            scores = self._chars_scores(grams)
+            if vectors is not None:
+                assert self.embedder is not None
+                semantic = self.embedder.embed(normalized) @ vectors.T  # float32, as similarity
+                np.maximum(semantic, 0.0, out=semantic)
+                scores += semantic
+                scores *= 0.5
+            if refused is not None:
+                scores[:, refused] = -np.inf
+            best = np.argmax(scores, axis=1)
+            for row, entry in enumerate(best.tolist()):
+                out.append(
+                    Similar(self._keys[entry], self._texts[entry], float(scores[row, entry]))
+                )
+        return out
 
     def keys_at(self, positions: Iterable[int]) -> list[Hashable]:
         return [self._keys[p] for p in positions]

@@ -430,7 +430,9 @@ def sentence_matches(
     """For each text, its best already-checked match (a reference or a public claim of the
     project) as ``(kind, id, similarity, differences)``, or None; the similarity is
     ``MatchIndex.similarity`` of the text and the match (not the ranking score, which
-    depends on the other candidates). No caller's view applies: the
+    depends on the other candidates), and the match is the most similar allowed entry
+    (``MatchIndex.most_similar``: every sentence against every entry in a few matrix
+    products, not one search per sentence). No caller's view applies: the
     background scan records it, and what a user sees of it is filtered when shown."""
     out: list[tuple[str, int, float, matching.Differences] | None] = []
     public = set(
@@ -438,18 +440,21 @@ def sentence_matches(
         .exclude(document_id=exclude_document_id)
         .values_list("id", flat=True)
     )
+
+    def allowed(key: Any) -> bool:
+        kind, pk = key
+        return bool(kind == REFERENCE or pk in public)
+
     entry = project_index(project_id)
     with entry.lock:  # one refresh for the whole document
         _bring_current(entry, project_id)
-        for text in texts:
-            best = None
-            for match in entry.index.search(text, 5):
-                kind, pk = match.key  # type: ignore[misc]
-                if kind == REFERENCE or pk in public:
-                    similarity = entry.index.similarity(text, match.text)
-                    best = (kind, pk, similarity, match.differences)
-                    break
-            out.append(best)
+        found = entry.index.most_similar(texts, allowed=allowed)
+    for text, similar in zip(texts, found, strict=True):
+        if similar is None:
+            out.append(None)
+            continue
+        kind, pk = similar.key  # type: ignore[misc]
+        out.append((kind, pk, similar.similarity, matching.differences(text, similar.text)))
     return out
 
 

@@ -268,3 +268,99 @@ class TestStoredVectorsAndSimilarity:
         near = index.similarity("The city spent 45 million dollars on the stadium roof.", ref)
         far = index.similarity("Cats sleep most of the afternoon.", ref)
         assert near > 0.7 > far
+
+
+WORDS = st.sampled_from(
+    [
+        "the",
+        "city",
+        "spent",
+        "40",
+        "million",
+        "dollars",
+        "on",
+        "a",
+        "roof",
+        "not",
+        "vaccines",
+        "Obama",
+        "fires",
+        "wombat",
+        "café",
+        "2019",
+        "percent",
+        "—",
+        "lemon",
+        "cures",
+    ]
+)
+
+
+class TestMostSimilar:
+    """``most_similar`` (every text against every entry at once) gives, per text, the
+    allowed live entry ``similarity`` rates highest, with ``similarity``'s own number."""
+
+    @given(
+        entries=st.lists(
+            st.one_of(
+                st.sampled_from(CLAIMS), st.lists(WORDS, min_size=0, max_size=12).map(" ".join)
+            ),
+            min_size=1,
+            max_size=12,
+        ),
+        queries=st.lists(
+            st.one_of(
+                st.sampled_from(CLAIMS),
+                st.lists(WORDS, min_size=0, max_size=12).map(" ".join),
+                st.text(max_size=40),
+            ),
+            min_size=0,
+            max_size=6,
+        ),
+        discarded=st.sets(st.integers(0, 11), max_size=4),
+        refused=st.sets(st.integers(0, 11), max_size=4),
+        semantic=st.booleans(),
+        compact=st.booleans(),
+        chunk=st.integers(1, 4),
+    )
+    @settings(max_examples=60, deadline=None)
+    def test_the_batch_answer_is_the_best_allowed_pairwise_similarity(
+        self, embedder, entries, queries, discarded, refused, semantic, compact, chunk
+    ) -> None:
+        index = matching.MatchIndex(embedder=embedder if semantic else None)
+        half = len(entries) // 2
+        keys = list(range(len(entries)))
+        # Two batches, so that a compacted index has a term-major block and a tail.
+        index.add(keys[:half], entries[:half])
+        if compact:
+            index.compact()
+        index.add(keys[half:], entries[half:])
+        for key in discarded:
+            index.discard(key)
+        allowed_keys = [k for k in keys if k not in discarded and k not in refused]
+        found = index.most_similar(queries, allowed=lambda k: k not in refused, chunk=chunk)
+        assert len(found) == len(queries)
+        for query, hit in zip(queries, found, strict=True):
+            if not allowed_keys:
+                assert hit is None
+                continue
+            assert hit is not None
+            assert hit.key in allowed_keys
+            assert hit.text == entries[hit.key]
+            assert hit.similarity == pytest.approx(index.similarity(query, hit.text), abs=1e-6)
+            best = max(index.similarity(query, entries[k]) for k in allowed_keys)
+            assert hit.similarity == pytest.approx(best, abs=1e-6)
+
+    def test_a_verbatim_claim_finds_itself_among_many(self, embedder) -> None:
+        index = _index(embedder)
+        index.discard("c3")
+        found = index.most_similar(
+            [CLAIMS[0], CLAIMS[3], "Cats sleep most of the afternoon."],
+            allowed=lambda key: key != "c1",
+        )
+        assert found[0] is not None and found[0].key == "c0"
+        assert found[0].similarity == pytest.approx(1.0, abs=1e-5)
+        assert found[1] is not None and found[1].key != "c3"  # discarded
+        assert found[1].similarity < 0.7
+        assert found[2] is not None and found[2].similarity < 0.4
+        assert index.most_similar([CLAIMS[1]], allowed=lambda key: False) == [None]
