@@ -39,6 +39,37 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_request_at_a_time_on_sqlite() -> Iterator[None]:
+    """On SQLite the test database is in memory, and the live server's request threads
+    all share the test's one connection (Django's LiveServerThread): two requests at once
+    (the reader loads its repeat and suggestion panels side by side) can then read each
+    other's half-done queries, a 404 or a "database is locked" that no deployment has
+    (each thread there has its own connection). So the live server takes one request at a
+    time here; on PostgreSQL it stays threaded, as deployed."""
+    from django.core.servers.basehttp import WSGIServer
+    from django.db import connection
+    from django.test.testcases import LiveServerThread
+
+    if connection.vendor != "sqlite":
+        yield
+        return
+
+    class SerialWSGIServer(WSGIServer):
+        # Not threaded, so Django answers with "Connection: close": the browser's other
+        # connections wait in the listen queue, none is starved by a kept-alive one.
+        def __init__(self, *args: object, connections_override: object = None, **kwargs: object):
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            self.connections_override = connections_override
+
+    original = LiveServerThread.server_class
+    LiveServerThread.server_class = SerialWSGIServer  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        LiveServerThread.server_class = original
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator:
     from playwright.sync_api import sync_playwright
