@@ -37,6 +37,7 @@ written anywhere else.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeGuard
 
 from django.contrib.auth.models import AnonymousUser
@@ -380,6 +381,22 @@ def can_see_all_verdicts(*, membership: Membership | None, claim: Claim, user: U
     return Verdict.objects.filter(
         claim=claim, reviewer=user, claim_version=claim.claim_version
     ).exists()
+
+
+def claims_judged_by(*, user: User, claims: Sequence[Claim]) -> set[int]:
+    """The ids of ``claims`` on whose current version ``user`` has submitted a verdict:
+    ``can_see_all_verdicts``'s reviewer rule for many claims in one query (lists that
+    show a claim's rating only to editors, those who judged it, or once it is public)."""
+    if not claims or not is_active_user(user):
+        return set()
+    versions = {claim.pk: claim.claim_version for claim in claims}
+    return {
+        pk
+        for pk, version in Verdict.objects.filter(
+            claim_id__in=list(versions), reviewer=user
+        ).values_list("claim_id", "claim_version")
+        if versions[pk] == version
+    }
 
 
 def verdict_is_post_reveal(*, claim: Claim, reviewer: User) -> bool:

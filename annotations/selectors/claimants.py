@@ -13,14 +13,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, QuerySet
 
 from annotations import access
-from annotations.core import lifecycle
 from annotations.core.claimants import name_key, prefix_matches
 from annotations.core.matching import normalize_text
-from annotations.models import Claim, Claimant, ClaimantName, Membership, Project, Verdict
-from annotations.selectors.review import claims_with_consensus
+from annotations.models import Claim, Claimant, ClaimantName, Membership, Project
+from annotations.selectors.matching import claim_ratings_visible
 
 # Distinct claimant texts read for autocomplete and counts: enough for any desk's
 # registry; past it the rarest names are left out of suggestions (never out of pages).
@@ -216,28 +215,6 @@ def _all_claimant_texts(project_id: int) -> list[str]:
     )
 
 
-def _visible_ratings(
-    claims: list[Claim], *, user: access.User, membership: Membership
-) -> dict[int, str | None]:
-    """Each claim's current consensus rating label as blind review lets ``user`` see it."""
-    editor = access.is_editor(membership)
-    judged: set[int] = set()
-    if not editor:
-        judged = set(
-            Verdict.objects.filter(
-                reviewer_id=user.pk,
-                claim_id__in=[c.pk for c in claims],
-                claim_version=F("claim__claim_version"),
-            ).values_list("claim_id", flat=True)
-        )
-    out: dict[int, str | None] = {}
-    for claim in claims:
-        current = claim.current_consensus[0] if claim.current_consensus else None  # type: ignore[attr-defined]
-        may_see = editor or claim.pk in judged or claim.status in lifecycle.PUBLIC
-        out[claim.pk] = current.rating.label if current is not None and may_see else None
-    return out
-
-
 def claimant_page(
     *, claimant: Claimant, user: access.User, membership: Membership, limit: int = 500
 ) -> ClaimantPage:
@@ -246,11 +223,11 @@ def claimant_page(
     statements they made more than once (the same words, up to case, spacing, quotes and
     dashes), each with its claims oldest first."""
     claims = list(
-        claims_with_consensus(
-            claimant_claims_queryset(claimant=claimant).select_related("document")
-        )[:limit]
+        claimant_claims_queryset(claimant=claimant).select_related("document", "consensus__rating")[
+            :limit
+        ]
     )
-    ratings = _visible_ratings(claims, user=user, membership=membership)
+    ratings = claim_ratings_visible(claims=claims, user=user, membership=membership)
     groups: dict[str, Repeat] = {}
     for claim in reversed(claims):
         key = normalize_text(claim.statement).casefold()

@@ -52,7 +52,6 @@ from annotations.models import (
     Publication,
     Reference,
     RepeatSuggestion,
-    Verdict,
 )
 
 logger = logging.getLogger(__name__)
@@ -331,20 +330,13 @@ def claim_ratings_visible(
     """Each claim's rating as ``user`` may see it (None where blind review hides it)."""
     public = [c.pk for c in claims if c.status in lifecycle.PUBLIC]
     published = _published_ratings(public)
-    judged: set[int] = set()
-    if not access.is_editor(membership) and access.is_active_user(user):
-        judged = {
-            pk
-            for pk, version in Verdict.objects.filter(
-                claim__in=[c.pk for c in claims], reviewer=user
-            ).values_list("claim_id", "claim_version")
-            if any(c.pk == pk and c.claim_version == version for c in claims)
-        }
+    editor = access.is_editor(membership)
+    judged = set() if editor else access.claims_judged_by(user=user, claims=claims)
     out: dict[int, str | None] = {}
     for claim in claims:
         if claim.pk in published:
             out[claim.pk] = published[claim.pk]
-        elif claim.consensus is not None and (access.is_editor(membership) or claim.pk in judged):
+        elif claim.consensus is not None and (editor or claim.pk in judged):
             out[claim.pk] = claim.consensus.rating.label
         else:
             out[claim.pk] = None
