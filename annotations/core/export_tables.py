@@ -245,6 +245,74 @@ QUOTE_CHECK: Table = (
     ("end", "value"),
     ("checked_at", "time"),
 )
+# Finding claims (issue 17). A reference's embedding (``vector``) is not carried: it is
+# derived from ``claim_reviewed`` by the shipped model, and a restore computes it again.
+REFERENCE: Table = (
+    ("claim_reviewed", "value"),
+    ("headline", "value"),
+    ("url", "value"),
+    ("rating", "value"),
+    ("date", "date"),
+    ("publisher", "value"),
+    ("origin", "value"),
+    ("origin_name", "value"),
+    ("created_by", "user"),
+    ("created_at", "time"),
+)
+CLAIM_LINK: Table = (
+    ("claim", "ref"),
+    ("reference", "ref"),
+    ("target", "ref"),
+    ("state", "value"),
+    ("score", "value"),
+    ("flags", "value"),
+    ("created_by", "user"),
+    ("created_at", "time"),
+    ("decided_by", "user"),
+    ("decided_at", "time"),
+)
+REPEAT_SUGGESTION: Table = (
+    ("document", "ref"),
+    ("document_revision", "value"),
+    ("start", "value"),
+    ("end", "value"),
+    ("text", "value"),
+    ("reference", "ref"),
+    ("claim", "ref"),
+    ("score", "value"),
+    ("flags", "value"),
+    ("created_at", "time"),
+)
+TRIAGE_RUN: Table = (
+    ("document", "ref"),
+    ("revision", "value"),
+    ("agent", "value"),
+    ("model_version", "value"),
+    ("fallback_reason", "value"),
+    ("created_at", "time"),
+)
+SUGGESTION: Table = (
+    ("run", "ref"),
+    ("start", "value"),
+    ("end", "value"),
+    ("text", "value"),
+    ("score", "value"),
+)
+SUGGESTION_DECISION: Table = (
+    ("document", "ref"),
+    ("revision", "value"),
+    ("start", "value"),
+    ("end", "value"),
+    ("text", "value"),
+    ("score", "value"),
+    ("agent", "value"),
+    ("model_version", "value"),
+    ("decision", "value"),
+    ("reason", "value"),
+    ("claim", "ref"),
+    ("actor", "user"),
+    ("created_at", "time"),
+)
 EVENT: Table = (
     ("seq", "value"),
     ("actor", "ref"),
@@ -280,6 +348,12 @@ TABLES: tuple[tuple[str, Table], ...] = (
     ("publications", PUBLICATION),
     ("claimants", CLAIMANT),
     ("claimant_names", CLAIMANT_NAME),
+    ("references", REFERENCE),
+    ("claim_links", CLAIM_LINK),
+    ("repeat_suggestions", REPEAT_SUGGESTION),
+    ("triage_runs", TRIAGE_RUN),
+    ("suggestions", SUGGESTION),
+    ("suggestion_decisions", SUGGESTION_DECISION),
 )
 
 

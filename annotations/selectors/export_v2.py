@@ -33,6 +33,7 @@ from annotations.models import (
     ClaimAnchor,
     Claimant,
     ClaimantName,
+    ClaimLink,
     ClaimVersion,
     Consensus,
     Document,
@@ -42,10 +43,16 @@ from annotations.models import (
     Publication,
     QuoteCheck,
     Rating,
+    Reference,
+    RepeatSuggestion,
+    Role,
     Source,
     SourceCheck,
     SourceEvidence,
     SourceSnapshot,
+    Suggestion,
+    SuggestionDecision,
+    TriageRun,
     Verdict,
 )
 from annotations.selectors.audit import audit_entries, audit_head
@@ -70,6 +77,12 @@ _ROWS: dict[str, tuple[type[Model], str]] = {
     "publications": (Publication, "project"),
     "claimants": (Claimant, "project"),
     "claimant_names": (ClaimantName, "project"),
+    "references": (Reference, "project"),
+    "claim_links": (ClaimLink, "project"),
+    "repeat_suggestions": (RepeatSuggestion, "project"),
+    "triage_runs": (TriageRun, "document__project"),
+    "suggestions": (Suggestion, "run__document__project"),
+    "suggestion_decisions": (SuggestionDecision, "project"),
 }
 
 
@@ -162,6 +175,12 @@ def project_native(
                 for rating in scale
             ],
             "publishing_enabled": project.publishing_enabled,
+            # The HTTP provider's URL may hold a credential: admins read it, editors don't.
+            **(
+                {"triage_url": project.triage_url}
+                if access.role_at_least(membership, Role.ADMIN)
+                else {}
+            ),
             "evidence_policy": {
                 "min_citations": project.min_citations,
                 "quote_required": project.quote_required,

@@ -14,12 +14,14 @@ document's text (and its earlier revisions, when a claim refers to one) at a tim
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 
 from annotations.core import lifecycle, spans
 from annotations.models import (
     Claim,
+    ClaimLink,
     ClaimStatus,
     Consensus,
     Document,
@@ -27,6 +29,10 @@ from annotations.models import (
     Event,
     Publication,
     PublicationKind,
+    Reference,
+    RepeatSuggestion,
+    Suggestion,
+    SuggestionDecision,
     Verdict,
 )
 from annotations.selectors import reconcile
@@ -55,10 +61,13 @@ CREATION_VERBS = {
     "document": ("document.create", "document.import"),
     "claim": ("claim.create",),
     "verdict": ("verdict.submit", "verdict.revise"),
+    "reference": ("reference.create",),
+    "claimlink": ("claim.link",),
+    "suggestiondecision": ("suggestion.accept", "suggestion.dismiss"),
 }
 
 
-def _scoped[M: (Claim, Document, Verdict, Consensus)](
+def _scoped[M: (Claim, Document, Verdict, Consensus, Reference, ClaimLink, SuggestionDecision)](
     queryset: QuerySet[M], project_id: int | None, path: str
 ) -> QuerySet[M]:
     return queryset if project_id is None else queryset.filter(**{path: project_id})
@@ -330,6 +339,58 @@ def claim_publications(project_id: int | None = None) -> Iterator[Violation]:
             )
 
 
+def finding_spans(project_id: int | None = None) -> Iterator[Violation]:
+    """Every triage suggestion, suggestion decision and repeat suggestion quotes its
+    document's text at its offsets, in the revision it was made on (the current text, or
+    a kept earlier one)."""
+    columns = ("start", "end", "text")
+    rows = (
+        ("suggestion", Suggestion, "run__document", "run__revision", "run__document__project_id"),
+        ("suggestion decision", SuggestionDecision, "document", "revision", "project_id"),
+        ("repeat suggestion", RepeatSuggestion, "document", "document_revision", "project_id"),
+    )
+    for kind, model, document, revision_field, path in rows:
+        queryset = model.objects.all()
+        if project_id is not None:
+            queryset = queryset.filter(**{path: project_id})
+        texts: _Texts | None = None
+        for pk, document_id, revision, start, end, stored in (
+            queryset.order_by(document, "pk")
+            .values_list("pk", document, revision_field, *columns)
+            .iterator(chunk_size=2000)
+        ):
+            if texts is None or texts.document_id != document_id:
+                current = Document.objects.filter(pk=document_id).values_list("revision", flat=True)
+                texts = _Texts(document_id, current.first() or 0)
+            text = texts.get(revision)
+            actual = None if text is None or not 0 <= start < end <= len(text) else text[start:end]
+            if actual != stored:
+                yield Violation(
+                    f"{kind} {pk} (document {document_id})",
+                    "text matches the document",
+                    f"{clip(stored)} at [{start}, {end}) of revision {revision}",
+                    clip(actual) if actual is not None else "a span of a kept revision",
+                )
+
+
+def claim_links(project_id: int | None = None) -> Iterator[Violation]:
+    """A link joins a claim to a reference or an earlier claim of the claim's own project."""
+    links = _scoped(ClaimLink.objects.all(), project_id, "project_id").exclude(
+        Q(project_id=F("claim__project_id"))
+        & (
+            Q(reference__isnull=True, target__project_id=F("project_id"))
+            | Q(target__isnull=True, reference__project_id=F("project_id"))
+        )
+    )
+    for pk, claim_id in links.order_by("pk").values_list("pk", "claim_id").iterator():
+        yield Violation(
+            f"claim link {pk} (claim {claim_id})",
+            "link within one project",
+            "a claim, reference or target of another project",
+            "the link's project for all three",
+        )
+
+
 def _creation_events(object_type: str) -> QuerySet[Event]:
     return Event.objects.filter(
         object_type=object_type, object_id=OuterRef("pk"), verb__in=CREATION_VERBS[object_type]
@@ -343,9 +404,10 @@ def _import_event(document: str) -> QuerySet[Event]:
 
 
 def creation_events(project_id: int | None = None) -> Iterator[Violation]:
-    """Every document, claim and verdict has the event that recorded its creation (a
-    native import's ``document.import`` covers what it brought)."""
-    rows: list[tuple[str, QuerySet[Document] | QuerySet[Claim] | QuerySet[Verdict]]] = [
+    """Every document, claim, verdict, reference, claim link and suggestion decision has
+    the event that recorded its creation (a native import's ``document.import`` covers
+    what it brought)."""
+    rows: list[tuple[str, QuerySet[Any]]] = [
         (
             "document",
             _scoped(Document.objects.all(), project_id, "project_id").exclude(
@@ -363,6 +425,19 @@ def creation_events(project_id: int | None = None) -> Iterator[Violation]:
             _scoped(Verdict.objects.all(), project_id, "claim__project_id")
             .exclude(Exists(_creation_events("verdict")))
             .exclude(Exists(_import_event("claim__document_id"))),
+        ),
+        *(
+            (
+                object_type,
+                _scoped(model.objects.all(), project_id, "project_id").exclude(
+                    Exists(_creation_events(object_type))
+                ),
+            )
+            for object_type, model in (
+                ("reference", Reference),
+                ("claimlink", ClaimLink),
+                ("suggestiondecision", SuggestionDecision),
+            )
         ),
     ]
     for object_type, queryset in rows:
@@ -398,6 +473,8 @@ INVARIANTS: tuple[tuple[str, Callable[[int | None], Iterator[Violation]]], ...] 
     ("consensus grounds", consensus_grounds),
     ("statuses reachable", claim_statuses),
     ("publication versions", claim_publications),
+    ("finding-claims spans", finding_spans),
+    ("claim links", claim_links),
     ("creation events", creation_events),
     ("documents match their events", reconcile.document_rows),
     ("claims match their events", reconcile.claim_rows),

@@ -33,6 +33,7 @@ from annotations.models import (
     ClaimAnchor,
     Claimant,
     ClaimantName,
+    ClaimLink,
     ClaimStatus,
     ClaimVersion,
     Consensus,
@@ -46,13 +47,19 @@ from annotations.models import (
     Publication,
     QuoteCheck,
     Rating,
+    Reference,
+    RepeatSuggestion,
     Source,
     SourceCheck,
     SourceEvidence,
     SourceSnapshot,
     Stance,
+    Suggestion,
+    SuggestionDecision,
+    TriageRun,
     Verdict,
 )
+from annotations.selectors import matching as match_selectors
 from annotations.selectors.audit import audit_verify
 from annotations.selectors.integrity import integrity_violations
 from annotations.services.review import claims_status_restore
@@ -76,6 +83,12 @@ _MODELS: dict[str, type[Model]] = {
     "publications": Publication,
     "claimants": Claimant,
     "claimant_names": ClaimantName,
+    "references": Reference,
+    "claim_links": ClaimLink,
+    "repeat_suggestions": RepeatSuggestion,
+    "triage_runs": TriageRun,
+    "suggestions": Suggestion,
+    "suggestion_decisions": SuggestionDecision,
 }
 # Tables that must be empty before a restore (every table of the workbench's data).
 _WORKBENCH_TABLES: tuple[type[Model], ...] = (
@@ -246,6 +259,17 @@ def _insert(name: str, objects: list[Any]) -> None:
         model._default_manager.bulk_update(objects, times, batch_size=500)
 
 
+def _embed_references(references: list[Reference]) -> None:
+    """Compute the restored references' embeddings again (the export does not carry
+    them: they are derived from ``claim_reviewed`` by the shipped model)."""
+    for start in range(0, len(references), 1000):
+        batch = references[start : start + 1000]
+        vectors = match_selectors.embed([row.claim_reviewed for row in batch])
+        for row, vector in zip(batch, vectors, strict=True):
+            row.vector = vector
+        Reference.objects.bulk_update(batch, ["vector"], batch_size=500)
+
+
 def _reset_sequences() -> None:
     """Move every id sequence past the restored ids, so new rows get fresh ones
     (PostgreSQL; SQLite's AUTOINCREMENT follows the largest id by itself)."""
@@ -310,6 +334,8 @@ def project_restore_native(*, payload: dict[str, Any]) -> Project:
         lease_minutes=policy["lease_minutes"],
         # Optional: exports written before publishing have neither this nor publications.
         publishing_enabled=bool(data.get("publishing_enabled", False)),
+        # Optional: exports written before the HTTP triage provider have none.
+        triage_url=data.get("triage_url", ""),
         # Optional too: exports written before the evidence policy restore with the open one.
         **_evidence_policy(data.get("evidence_policy")),
         created_by_id=user_ids[data["created_by"]] if data["created_by"] else None,
@@ -385,6 +411,14 @@ def project_restore_native(*, payload: dict[str, Any]) -> Project:
             _insert(
                 "claimant_names", _rows("claimant_names", payload, user_ids, project_id=project.pk)
             )
+            # Optional: exports written before finding claims have none of these.
+            references = _rows("references", payload, user_ids, project_id=project.pk)
+            _insert("references", references)
+            _embed_references(references)
+            for name in ("claim_links", "repeat_suggestions", "suggestion_decisions"):
+                _insert(name, _rows(name, payload, user_ids, project_id=project.pk))
+            _insert("triage_runs", _rows("triage_runs", payload, user_ids))
+            _insert("suggestions", _rows("suggestions", payload, user_ids))
             Event.objects.bulk_create(
                 [
                     Event(

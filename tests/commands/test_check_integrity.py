@@ -15,9 +15,13 @@ from django.test import TestCase
 from annotations import services
 from annotations.models import (
     Claim,
+    ClaimLink,
     Consensus,
     Event,
     Project,
+    RepeatSuggestion,
+    Suggestion,
+    SuggestionDecision,
     Verdict,
 )
 from tests.factories import Personas, judge, make_claim
@@ -338,6 +342,105 @@ class BrokenRowTests(CheckIntegrityCommand, Personas, TestCase):
             lines,
         )
         self.assertTrue(lines[0].startswith(f"claim {self.fresh.pk}: row matches its audit"))
+
+
+class FindingClaimsRowTests(CheckIntegrityCommand, Personas, TestCase):
+    """Issue 17's rows: triage suggestions, decisions and repeat suggestions quote their
+    document at their offsets (in the revision they were made on); links stay within one
+    project; references, links and decisions have their creation events."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.make_personas(required_reviews=2)
+        cls.claim = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
+        (cls.reference,) = services.references_create(
+            project=cls.project,
+            items=[services.ReferenceInput(claim_reviewed="Crime fell 20% last year.")],
+            actor=cls.editor,
+        )
+        cls.link = services.claim_link_create(
+            claim=cls.claim, actor=cls.creator, reference=cls.reference
+        )
+        run = services.suggestions_store(document_id=cls.document.pk)
+        assert run is not None
+        cls.suggestion = run.suggestions.order_by("start").first()
+        assert cls.suggestion is not None
+        cls.decision = services.suggestion_dismiss(
+            document=cls.document,
+            actor=cls.editor,
+            start=cls.suggestion.start,
+            end=cls.suggestion.end,
+            reason="Opinion.",
+        )
+        cls.repeat = RepeatSuggestion.objects.create(
+            project=cls.project,
+            document=cls.document,
+            document_revision=1,
+            start=cls.claim.start,
+            end=cls.claim.end,
+            text=cls.claim.exact,
+            reference=cls.reference,
+            score=0.9,
+        )
+
+    def test_the_untouched_rows_hold_and_a_text_revision_keeps_them(self) -> None:
+        self.assertIn("every invariant holds", self.check())
+        services.document_revise(
+            document=self.document, text="New: " + self.document.text, actor=self.editor
+        )
+        # The rows name revision 1, whose text is kept.
+        self.assertIn("every invariant holds", self.check())
+
+    def test_texts_that_are_not_the_document_at_their_offsets(self) -> None:
+        sql(Suggestion, "UPDATE {t} SET text = %s WHERE id = %s", "Invented.", self.suggestion.pk)
+        sql(SuggestionDecision, 'UPDATE {t} SET "end" = %s WHERE id = %s', 10**6, self.decision.pk)
+        sql(RepeatSuggestion, "UPDATE {t} SET document_revision = 7 WHERE id = %s", self.repeat.pk)
+        lines = self.fails()
+        for kind, pk in (
+            ("suggestion", self.suggestion.pk),
+            ("suggestion decision", self.decision.pk),
+            ("repeat suggestion", self.repeat.pk),
+        ):
+            self.assertTrue(
+                any(
+                    line.startswith(f"{kind} {pk} (document {self.document.pk}): text matches")
+                    for line in lines
+                ),
+                (kind, lines),
+            )
+        self.assertEqual(len(lines), 3, lines)
+
+    def test_a_link_to_another_projects_reference(self) -> None:
+        other = Project.objects.create(name="Elsewhere", slug="elsewhere-desk-17")
+        (foreign,) = services.references_create(
+            project=other, items=[services.ReferenceInput(claim_reviewed="Elsewhere.")], actor=None
+        )
+        sql(ClaimLink, "UPDATE {t} SET reference_id = %s WHERE id = %s", foreign.pk, self.link.pk)
+        self.assertIn(
+            f"claim link {self.link.pk} (claim {self.claim.pk}): link within one project: found "
+            "a claim, reference or target of another project; expected the link's project for "
+            "all three",
+            self.fails(),
+        )
+
+    def test_rows_without_their_creation_events(self) -> None:
+        sql(
+            Event,
+            "DELETE FROM {t} WHERE verb IN (%s, %s, %s)",
+            "reference.create",
+            "claim.link",
+            "suggestion.dismiss",
+        )
+        lines = self.fails("--project", self.project.slug)
+        for line in (
+            f"reference {self.reference.pk}: creation recorded: found no creation event; "
+            "expected a reference.create event for it",
+            f"claimlink {self.link.pk}: creation recorded: found no creation event; expected a "
+            "claim.link event for it",
+            f"suggestiondecision {self.decision.pk}: creation recorded: found no creation "
+            "event; expected a suggestion.accept or suggestion.dismiss event for it",
+        ):
+            self.assertIn(line, lines)
 
 
 class RowsAgainstEventsTests(CheckIntegrityCommand, Personas, TestCase):

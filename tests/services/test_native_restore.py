@@ -23,7 +23,7 @@ from django.core.management import call_command
 from django.test import TransactionTestCase
 
 from annotations import selectors, services
-from annotations.core import export_mapping
+from annotations.core import export_mapping, triage
 from annotations.management.commands.load_demo import demo_citations
 from annotations.models import (
     AuditHead,
@@ -31,7 +31,12 @@ from annotations.models import (
     ClaimAnchor,
     Document,
     Event,
+    LinkState,
     Project,
+    Reference,
+    RepeatSuggestion,
+    Suggestion,
+    SuggestionDecision,
     Verdict,
 )
 from tests.factories import judge, take
@@ -87,6 +92,32 @@ def build_history() -> Project:
     )
     services.claimant_merge(claimant=president, into=yoon, actor=editor)
     document = Document.objects.get(project=project)
+    # Finding claims: a reference quoting a sentence of the article (so the repeat scan
+    # finds it), links to it and to an earlier claim, a triage run with two decisions, all
+    # on revision 1 of the text (the correction below keeps that revision).
+    sentence = next(s for s in triage.split_sentences(document.text) if len(s.text) > 60)
+    (reference,) = services.references_create(
+        project=project,
+        items=[
+            services.ReferenceInput(
+                claim_reviewed=sentence.text,
+                headline="Checked before",
+                url="https://factcheck.example/checked-before",
+                rating="Mostly true",
+                publisher="Another desk",
+            )
+        ],
+        actor=editor,
+    )
+    services.claim_link_create(claim=third, actor=editor, reference=reference, score=0.9)
+    services.claim_link_create(claim=second, actor=editor, target=first, state=LinkState.CONFIRMED)
+    services.repeats_scan(document_id=document.pk)
+    run = services.suggestions_store(document_id=document.pk)
+    assert run is not None
+    for item in run.suggestions.order_by("-score", "start")[:2]:
+        services.suggestion_dismiss(
+            document=document, actor=editor, start=item.start, end=item.end, reason="Opinion."
+        )
     services.document_revise(
         document=document, text="Updated: " + document.text, actor=editor, note="Dateline."
     )
@@ -172,6 +203,28 @@ class LosslessExportTests(TransactionTestCase):
                 ("Yoon Suk Yeol", kept["id"], True),
             ],
         )
+        # Finding claims: every reference, link, repeat, triage run and decision, as stored.
+        self.assertEqual(
+            [(r["claim_reviewed"][:20], r["url"]) for r in payload["references"]],
+            [(r.claim_reviewed[:20], r.url) for r in Reference.objects.order_by("pk")],
+        )
+        self.assertNotIn("vector", payload["references"][0])
+        self.assertEqual(
+            sorted((link["state"], bool(link["reference"])) for link in payload["claim_links"]),
+            [("confirmed", False), ("suggested", True)],
+        )
+        self.assertEqual(len(payload["repeat_suggestions"]), RepeatSuggestion.objects.count())
+        self.assertEqual(
+            payload["repeat_suggestions"][0]["reference"], payload["references"][0]["id"]
+        )
+        self.assertEqual(len(payload["suggestions"]), Suggestion.objects.count())
+        self.assertGreater(len(payload["suggestions"]), 10)
+        self.assertEqual(
+            [(d["decision"], d["reason"], d["revision"]) for d in payload["suggestion_decisions"]],
+            [("dismissed", "Opinion.", 1)] * 2,
+        )
+        self.assertEqual(SuggestionDecision.objects.count(), 2)
+        self.assertEqual(payload["project"]["triage_url"], "")
         # The demo desk's evidence policy: one quoted citation, any stance.
         self.assertEqual(
             payload["project"]["evidence_policy"],
@@ -232,6 +285,19 @@ class LosslessExportTests(TransactionTestCase):
         self.assertEqual(Event.objects.count(), len(self.payload["audit"]["events"]))
         again = dumps(selectors.project_native(project=restored, user=admin()))
         self.assertEqual(without_time(again), without_time(text))
+        # The references' embeddings are computed again (the export does not carry them),
+        # so matching works at once on the restored desk.
+        self.assertTrue(all(r.vector for r in Reference.objects.all()))
+        selectors.matching.engine_reset()
+        [found] = selectors.matching.matches_for_user(
+            project_id=restored.pk,
+            user=admin(),
+            membership=None,
+            text=self.payload["references"][0]["claim_reviewed"],
+            limit=1,
+            only_checked=True,
+        )
+        self.assertEqual((found.kind, found.id), ("reference", self.payload["references"][0]["id"]))
         # Restored accounts cannot sign in until an admin sets a password.
         self.assertFalse(admin().has_usable_password())
         # New rows get new ids after the restored ones (the sequences moved on).
@@ -303,6 +369,31 @@ class LosslessExportTests(TransactionTestCase):
         reviewer = get_user_model().objects.get(username="reviewer1")
         with self.assertRaises(PermissionDenied):
             selectors.project_native(project=self.project, user=reviewer)
+
+    def test_the_http_triage_provider_round_trips_for_admins_and_is_hidden_from_editors(
+        self,
+    ) -> None:
+        Project.objects.filter(pk=self.project.pk).update(
+            triage_url="https://triage.example/rank?key=secret"
+        )
+        editor = get_user_model().objects.get(username="editor")
+        self.assertNotIn(
+            "secret", dumps(selectors.project_native(project=self.project, user=editor))
+        )
+        payload = json.loads(dumps(selectors.project_native(project=self.project, user=admin())))
+        self.assertEqual(payload["project"]["triage_url"], "https://triage.example/rank?key=secret")
+        call_command("flush", interactive=False, verbosity=0)
+        restored = services.project_restore_native(payload=payload)
+        self.assertEqual(restored.triage_url, "https://triage.example/rank?key=secret")
+
+    def test_a_suggestion_that_is_not_the_text_at_its_offsets_is_refused(self) -> None:
+        payload = json.loads(dumps(self.payload))
+        payload["suggestions"][0]["text"] = "Invented sentence."
+        call_command("flush", interactive=False, verbosity=0)
+        with self.assertRaises(ValidationError) as ctx:
+            services.project_restore_native(payload=payload)
+        self.assertIn("text matches the document", str(ctx.exception))
+        self.assertFalse(Project.objects.exists())
 
 
 class BrokenFileTests(TransactionTestCase):
