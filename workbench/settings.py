@@ -374,6 +374,9 @@ if not (WEBHOOK_TIMEOUT > 0 and WEBHOOK_SWEEP_SECONDS > 0 and WEBHOOK_MAX_ATTEMP
 MATCHING_SEMANTIC = env_bool("MATCHING_SEMANTIC", True)
 MATCHING_REPEAT_THRESHOLD = env_float("MATCHING_REPEAT_THRESHOLD", 0.7)
 MATCHING_RERANKER = BASE_DIR / "fixtures" / "matching" / "reranker.json"
+# Each server process builds the matching indexes of projects with references in a
+# background thread when it starts (workbench/wsgi.py), instead of on the first search.
+MATCHING_WARM_UP = env_bool("MATCHING_WARM_UP", True)
 
 # How long the first answer to a POST sent with an Idempotency-Key is kept for a repeat
 # (annotations.services.idempotency); expired keys are purged lazily or by

@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.db import connections
 from django.db.models import Count, F, Max, Sum
 
 from annotations import access
@@ -274,6 +275,46 @@ def _bring_current(entry: _ProjectIndex, project_id: int) -> None:
         rebuilt = _build(project_id)
         entry.index, entry.refs, entry.claims = rebuilt.index, rebuilt.refs, rebuilt.claims
         entry.claim_versions = rebuilt.claim_versions
+
+
+def warm_up(project_ids: Sequence[int] | None = None) -> list[int]:
+    """Build (or bring current) the index of each project that has references or public
+    claims, so that no request pays for the build; returns the projects warmed. A server
+    process runs it in a background thread when it starts (``MATCHING_WARM_UP``,
+    ``start_warm_up``): a search that arrives meanwhile waits for that project's build
+    instead of starting a second one."""
+    if project_ids is None:
+        with_refs = Reference.objects.values_list("project_id", flat=True).distinct()
+        public = (
+            Claim.objects.filter(status__in=[str(x) for x in lifecycle.PUBLIC])
+            .values_list("project_id", flat=True)
+            .distinct()
+        )
+        project_ids = sorted({*with_refs, *public})
+    for project_id in project_ids:
+        entry = project_index(project_id)
+        with entry.lock:
+            _bring_current(entry, project_id)
+    return list(project_ids)
+
+
+def start_warm_up() -> threading.Thread | None:
+    """``warm_up`` in a daemon thread when ``MATCHING_WARM_UP`` is on (the WSGI entry
+    point calls it once per server process); None when it is off."""
+    if not settings.MATCHING_WARM_UP:
+        return None
+
+    def run() -> None:
+        try:
+            warm_up()
+        except Exception:  # the first search builds the index instead
+            logger.exception("Warming the matching indexes failed")
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    thread = threading.Thread(target=run, name="matching-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def _search(

@@ -364,3 +364,44 @@ class IndexCurrencyTests(MatchingApiBase):
         self.assertEqual(claim_ids(new)[0], claim.pk)
         services.claim_withdraw(claim=claim, actor=self.creator, reason="Duplicate.")
         self.assertNotIn(claim.pk, claim_ids(new))
+
+
+class WarmUpTests(MatchingApiBase):
+    """A server process builds the indexes of projects with references when it starts
+    (``MATCHING_WARM_UP``), so the first search does not pay for the build."""
+
+    def test_warm_up_builds_the_index_and_the_first_search_does_not_build_again(self) -> None:
+        from unittest import mock
+
+        other = services.project_create(creator=self.editor, name="No archive", slug="no-archive")
+        self.assertEqual(match_selectors.warm_up(), [self.project.pk])
+        entry = match_selectors._indexes[self.project.pk]
+        self.assertEqual(entry.refs[0], max(r.pk for r in self.refs))
+        self.assertEqual(len(entry.index), len(REFERENCES))
+        self.assertNotIn(other.pk, match_selectors._indexes)
+        with mock.patch.object(match_selectors, "_build", wraps=match_selectors._build) as build:
+            results = self.post(
+                self.reviewer_a,
+                f"/projects/{self.project.pk}/matches/",
+                {"text": REFERENCES[0]["claim_reviewed"]},
+            ).json()["results"]
+        build.assert_not_called()
+        self.assertEqual(results[0]["id"], self.refs[0].pk)
+
+    def test_the_server_starts_it_in_a_thread_only_when_on(self) -> None:
+        from unittest import mock
+
+        from django.test import override_settings
+
+        with override_settings(MATCHING_WARM_UP=False):
+            self.assertIsNone(match_selectors.start_warm_up())
+        with (
+            override_settings(MATCHING_WARM_UP=True),
+            mock.patch.object(match_selectors, "warm_up") as warm_up,
+            mock.patch.object(match_selectors.connections, "close_all") as close_all,
+        ):
+            thread = match_selectors.start_warm_up()
+            assert thread is not None
+            thread.join(timeout=30)
+        warm_up.assert_called_once_with()
+        close_all.assert_called_once_with()

@@ -4,6 +4,7 @@ JSON round trip, and number/negation differences are flagged."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -364,3 +365,46 @@ class TestMostSimilar:
         assert found[1].similarity < 0.7
         assert found[2] is not None and found[2].similarity < 0.4
         assert index.most_similar([CLAIMS[1]], allowed=lambda key: False) == [None]
+
+
+class TestPlainView:
+    """The query's second view: a post's links, tweet signature and #/@ markers removed;
+    the claim's words kept."""
+
+    def test_a_tweet_loses_its_links_signature_and_markers(self) -> None:
+        tweet = (
+            "Wombats are herding animals into burrows #AustraliaFires @BBC "
+            "https://t.co/abc123 pic.twitter.com/xyz — Jane Doe (@jane_doe) January 14, 2020"
+        )
+        plain = matching.normalize_text(matching.plain_view(tweet))
+        assert plain == "Wombats are herding animals into burrows AustraliaFires BBC"
+
+    def test_a_sentence_without_them_is_unchanged(self) -> None:
+        text = "Unemployment fell to 3.5 percent — the lowest in fifty years."
+        assert matching.plain_view(text) == text
+
+    @given(sentence)
+    def test_plain_words_are_kept(self, text: str) -> None:
+        assert matching.plain_view(text) == text
+
+    @given(st.text(max_size=200), st.sampled_from(["https://t.co/", "http://x.example/a?b="]))
+    def test_no_link_survives(self, text: str, link: str) -> None:
+        plain = matching.plain_view(f"{text} {link}{text.split()[0] if text.split() else 'x'}")
+        assert re.search(r"https?://\S", plain) is None
+
+    def test_the_plain_view_is_what_the_plain_features_score(self, embedder) -> None:
+        index = _index(embedder)
+        plain_cols = [matching.FEATURES.index(f"plain_{name}") for name in ("bm25", "chars")]
+        own_cols = [matching.FEATURES.index(name) for name in ("bm25", "chars")]
+        # Without anything to strip, both views score the same.
+        _, x = index.candidate_features(CLAIMS[3])
+        assert np.array_equal(x[:, plain_cols], x[:, own_cols])
+        # A tweet's link and signature change the full view's scores, not the plain one's.
+        tweet = CLAIMS[3] + " https://t.co/zz9 — A Person (@aperson) March 3, 2020"
+        cand, x = index.candidate_features(tweet)
+        plain_cand, plain_x = index.candidate_features(CLAIMS[3])
+        common = np.intersect1d(cand, plain_cand)
+        assert common.size > 0
+        rows = np.searchsorted(cand, common)
+        plain_rows = np.searchsorted(plain_cand, common)
+        assert np.allclose(x[rows][:, plain_cols[0]], plain_x[plain_rows][:, own_cols[0]])
