@@ -827,6 +827,30 @@ class MatchIndex:
             semantic = np.zeros(self._count, dtype=np.float32)
         return [bm25, semantic, chars, words], q_words
 
+    def _plain_at(
+        self, cand: npt.NDArray[np.int64], plain: str
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """The four signals for the query's plain view, at the candidates: the lexical ones
+        from the postings like the query's own (BM25 and words cost under a millisecond at
+        100k entries, characters a few), the embedding's cosine for the candidates only
+        (the product with every vector would cost as much as the rest of the query:
+        bench/README.md). Each lexical value is relative to its best over every entry
+        (``_signal_columns``), the embedding's to its best candidate."""
+        bm25, _ = self._bm25_scores(plain)
+        words = self._words.dot(
+            self._query_vector(self._words_vec, self._words.df, plain), self._count
+        )
+        chars = self._chars.dot(
+            self._query_vector(self._chars_vec, self._chars.df, plain),
+            self._count,
+            max_df=max(CHARS_MIN_DF_CAP, CHARS_MAX_DF_SHARE * self._count),
+        )
+        if self.embedder is not None:
+            semantic = self._vectors[cand] @ self.embedder.embed([plain])[0]
+        else:
+            semantic = np.zeros(cand.size, dtype=np.float32)
+        return bm25, semantic.astype(np.float32), chars, words
+
     def _candidates(self, signals: list[FloatArray], depth: int) -> npt.NDArray[np.int64]:
         all_alive = bool(self._alive.all())
         alive = np.arange(self._count) if all_alive else np.flatnonzero(self._alive)
@@ -869,6 +893,22 @@ class MatchIndex:
             x[:, col + 2] = 1.0 / ranks
             col += 3
 
+    @staticmethod
+    def _candidate_columns(
+        values_list: list[FloatArray], x: npt.NDArray[np.float64], col: int
+    ) -> None:
+        """Like ``_signal_columns`` for signals known at the candidates only: the value is
+        taken relative to the best candidate's."""
+        for values in values_list:
+            v = values.astype(np.float64)
+            top = float(v.max()) if v.size else 0.0
+            ordered = np.sort(v)
+            ranks = 1.0 + (v.size - np.searchsorted(ordered, v, side="right"))
+            x[:, col] = v
+            x[:, col + 1] = v / top if top > 0 else 0.0
+            x[:, col + 2] = 1.0 / ranks
+            col += 3
+
     def candidate_features(
         self, text: str, *, depth: int = DEFAULT_CANDIDATES
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
@@ -882,9 +922,17 @@ class MatchIndex:
         x = np.zeros((cand.size, len(FEATURES)), dtype=np.float64)
         if cand.size == 0:
             return cand, x
-        plain_signals = signals if plain == text or not plain else self._signals(plain)[0]
         self._signal_columns(signals, cand, x, 0)
-        self._signal_columns(plain_signals, cand, x, _PLAIN_COLUMN)
+        # The plain view: BM25, characters and words over every entry, the embedding at
+        # the candidates (``_plain_at``); the same text costs nothing more.
+        if plain == text or not plain:
+            bm25, chars, words = signals[0], signals[2], signals[3]
+            semantic = signals[1][cand]
+        else:
+            bm25, semantic, chars, words = self._plain_at(cand, plain)
+        self._signal_columns([bm25], cand, x, _PLAIN_COLUMN)
+        self._candidate_columns([semantic], x, _PLAIN_COLUMN + 3)
+        self._signal_columns([chars, words], cand, x, _PLAIN_COLUMN + 6)
         col = 3 * len(signals)
         query_terms = set(q_words.indices.tolist())
         query_numbers = extract_numbers(text)

@@ -408,3 +408,27 @@ class TestPlainView:
         rows = np.searchsorted(cand, common)
         plain_rows = np.searchsorted(plain_cand, common)
         assert np.allclose(x[rows][:, plain_cols[0]], plain_x[plain_rows][:, own_cols[0]])
+
+    @settings(max_examples=40, deadline=None)
+    @given(
+        st.sampled_from(CLAIMS),
+        st.lists(st.sampled_from(["#Fires", "@nasa", "https://t.co/q1", "#wombat"]), max_size=3),
+        st.booleans(),
+    )
+    def test_the_plain_signals_equal_the_full_computation(
+        self, embedder, claim: str, extras: list[str], signed: bool
+    ) -> None:
+        index = _INDEXES.setdefault("embedded", _index(embedder))
+        tweet = " ".join([claim, *extras])
+        if signed:
+            tweet += " — Jo Smith (@jo_smith) May 2, 2021"
+        plain = matching.normalize_text(matching.plain_view(tweet))
+        cand = np.arange(len(CLAIMS), dtype=np.int64)[::2]
+        bm25, semantic, chars, words = index._plain_at(cand, plain)
+        direct, _ = index._signals(plain)
+        assert np.allclose(semantic, direct[1][cand], atol=1e-5)
+        for got, want in zip((bm25, chars, words), (direct[0], direct[2], direct[3]), strict=True):
+            assert np.array_equal(got, want), tweet
+
+
+_INDEXES: dict[str, matching.MatchIndex] = {}
