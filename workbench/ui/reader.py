@@ -160,17 +160,20 @@ def reader_context(
     began earlier are already in the page's claim list."""
     window = reader_window(document, start)
     claims = list(
-        selectors.claims_for_reader(document=document, start=window.start, end=window.end)
+        selectors.claims_for_reader(
+            document=document, start=window.start, end=window.end, judged_by=user
+        )
     )
     if len(claims) > READER_MAX_CLAIMS:
         window, claims = window_shortened(window, claims)
     listed = [c for c in claims if c.start >= window.start] if continuation else claims
     # "Review this claim" where the queue could let the user in (its rules decide when
     # taken): in review, not theirs, not judged by them in its current version.
-    open_claims = [
-        c for c in listed if c.status == ClaimStatus.IN_REVIEW and c.created_by_id != user.pk
-    ]
-    judged = access.claims_judged_by(user=user, claims=open_claims)
+    takeable = {
+        c.pk
+        for c in listed
+        if c.status == ClaimStatus.IN_REVIEW and c.created_by_id != user.pk and not c.judged_by_me
+    }
     whole = window.start == 0 and window.next_start is None
     url = document.get_absolute_url()
     return {
@@ -188,5 +191,5 @@ def reader_context(
         "continuation": continuation,
         "next_url": f"{url}?start={window.next_start}" if window.next_start is not None else "",
         "created_claim_id": created_claim_id,
-        "takeable": {c.pk for c in open_claims if c.pk not in judged},
+        "takeable": takeable,
     }
