@@ -342,6 +342,13 @@ def claim_edit_require(
         raise PermissionDenied(CREATOR_OR_EDITOR.format(action=action))
 
 
+def claim_can_direct(*, membership: Membership | None) -> bool:
+    """Directing the queue (a claim's priority and deadline, who reviews it) is the
+    editors' call; reviewers see only whether a claim is assigned to them (the list of
+    assignees is the desk's business, like the other reviewers' verdicts)."""
+    return is_editor(membership)
+
+
 def claim_can_revise(*, claim: Claim, membership: Membership | None) -> bool:
     """Revising a claim (a new version, back to review): editors and admins, while the
     lifecycle allows it (not published, not withdrawn)."""

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from annotations.core import evidence_policy as policies
-from annotations.core import lifecycle
+from annotations.core import lifecycle, scheduling
 
 
 class Role(models.TextChoices):
@@ -344,6 +344,15 @@ class ClaimStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", "Withdrawn"
 
 
+class ClaimPriority(models.IntegerChoices):
+    """Stored as the rank (``core.scheduling``), so that the queue's index sorts it."""
+
+    URGENT = scheduling.PRIORITY_RANK[scheduling.URGENT], "Urgent"
+    HIGH = scheduling.PRIORITY_RANK[scheduling.HIGH], "High"
+    NORMAL = scheduling.PRIORITY_RANK[scheduling.NORMAL], "Normal"
+    LOW = scheduling.PRIORITY_RANK[scheduling.LOW], "Low"
+
+
 class Claim(models.Model):
     """A checkable claim anchored to a span [start, end) of its document (code points)."""
 
@@ -388,6 +397,18 @@ class Claim(models.Model):
     anchor_revision = models.PositiveIntegerField(
         default=1, help_text="The document revision that start/end/exact refer to."
     )
+    priority = models.PositiveSmallIntegerField(
+        choices=ClaimPriority.choices,
+        default=ClaimPriority.NORMAL,
+        db_default=ClaimPriority.NORMAL,
+        help_text="The queue hands out urgent claims first, then high, normal, low.",
+    )
+    due_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Deadline: among claims of one priority the earliest comes first (none "
+        "last); past it and still undecided, the claim is flagged overdue.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="created_claims"
     )
@@ -410,6 +431,10 @@ class Claim(models.Model):
                 condition=Q(anchor_status__in=AnchorStatus.values),
                 name="annotations_claim_anchor_status_valid",
             ),
+            models.CheckConstraint(
+                condition=Q(priority__in=ClaimPriority.values),
+                name="annotations_claim_priority_valid",
+            ),
             # The lifecycle (core/lifecycle.py): a decided claim rests on a current consensus,
             # an undecided one on none (withdrawn claims keep whatever they had).
             models.CheckConstraint(
@@ -424,9 +449,11 @@ class Claim(models.Model):
             ),
         ]
         indexes = [
-            # The queue: oldest eligible claim of a project in a status.
+            # The queue's order (core.scheduling): a project's claims in a status by
+            # priority, deadline (PostgreSQL sorts NULL last ascending), age.
             models.Index(
-                fields=["project", "status", "created_at", "id"], name="annotations_claim_queue_idx"
+                fields=["project", "status", "priority", "due_at", "created_at", "id"],
+                name="annotations_claim_queue_idx",
             ),
             # The reader: a document's claims in text order.
             models.Index(fields=["document", "start", "end"], name="annotations_claim_doc_idx"),
@@ -440,6 +467,14 @@ class Claim(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("workbench:claim-detail", kwargs={"pk": self.pk})
+
+    @property
+    def priority_key(self) -> str:
+        return scheduling.priority_key(self.priority)
+
+    @property
+    def is_overdue(self) -> bool:
+        return scheduling.is_overdue(status=self.status, due_at=self.due_at, now=timezone.now())
 
 
 class ClaimVersion(models.Model):
@@ -756,6 +791,41 @@ class Assignment(models.Model):
 
     def __str__(self) -> str:
         return f"claim {self.claim_id} → {self.reviewer} ({self.state})"
+
+
+class Reservation(models.Model):
+    """Directed assignment: one of a claim's review slots (``required_reviews``) held for a
+    named reviewer by an editor. While the reviewer has neither a live lease nor a current
+    verdict on the claim, the reservation counts as a taken slot for everyone else; the
+    reviewer's queue offers the claim first. Unassigning deletes the row (the event keeps
+    it), which frees the slot."""
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="reservations")
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="reservations")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reservations"
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["claim_id", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["claim", "reviewer"], name="annotations_reservation_one_per_reviewer"
+            ),
+        ]
+        indexes = [
+            # The queue's "assigned to me first" and the dashboard's list of them.
+            models.Index(
+                fields=["reviewer", "project", "claim"], name="annotations_reserv_rev_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"claim {self.claim_id} reserved for {self.reviewer}"
 
 
 class ConsensusMethod(models.TextChoices):

@@ -51,10 +51,14 @@ READER_WINDOW = (6, 6)  # the same for a further window fetched by htmx
 # its earlier versions), +1 since issue 15 (its publication versions), +2 for those who may
 # edit or revise it (the claimant suggestions of those forms: registry names, claimant texts).
 # Issue 16: -1 (citations are loaded with their source and evidence by joins).
-CLAIM_PAGE = (14, 13)
+# Issue 18: +1 the claim's reservations (directed assignment: editors see the assignees,
+# a reviewer whether the claim is assigned to them); the user's lease and whether they
+# skipped the claim share one query.
+CLAIM_PAGE = (15, 14)
 # Issue 16: +1 the sources at risk (the claims citing them only when there are some),
 # +1 for editors the published claims whose sources changed.
-DASHBOARD = (15, 14)
+# Issue 18: +2 the claims assigned to the user and the overdue claims.
+DASHBOARD = (17, 16)
 API_LISTS = {  # token authentication is the first query of each
     "project-list": (4, 4),
     "document-list": (2, 2),

@@ -1,6 +1,7 @@
 """The queue's PostgreSQL pick (raw SQL in ``services.leases``) agrees with the ORM's
 eligibility queryset ``_eligible_claims`` over the queue's states: own claims, judged,
-skipped, leased, full, expired, released, out of review, passed over."""
+skipped, leased, full, expired, released, out of review, passed over; and the order:
+assigned to the reviewer first, then priority, deadline (none last), age."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ import pytest
 from django.test import TestCase
 
 from annotations import services
-from annotations.models import Assignment, Claim, Verdict
+from annotations.models import Assignment, Claim, Reservation, Verdict
 from annotations.services import leases
 from tests.factories import Personas, judge, make_claim, make_member
 
 T0 = dt.datetime(2030, 3, 4, 9, 0, tzinfo=dt.UTC)
 LEASE = dt.timedelta(minutes=30)
 SECOND = dt.timedelta(seconds=1)
+LATER = T0 + LEASE + SECOND  # every lease of the setup has expired
 SPANS = [(0, 9), (4, 15), (15, 30), (41, 53), (54, 66), (60, 80), (99, 110), (111, 124)]
 
 
@@ -51,11 +53,32 @@ class PickAgreesWithTheQuerysetTests(Personas, TestCase):
         services.claim_skip(claim=claims[1], reviewer=c, reason="conflict", now=T0)
         services.lease_next(reviewer=c, project=cls.project, now=T0 + SECOND)
         services.lease_next(reviewer=d, project=cls.project, now=T0 + SECOND)
+        # The order: claims[3] and [7] urgent, [4] high due soon, [2] high due later,
+        # [6] due at T0 (normal, so it is overdue too), the rest normal without deadline.
+        for index, priority, due in (
+            (3, "urgent", None),
+            (7, "urgent", T0 + LEASE),
+            (4, "high", T0 + 10 * SECOND),
+            (2, "high", T0 + 2 * LEASE),
+            (6, "normal", T0),
+        ):
+            services.claim_schedule(
+                claim=claims[index], actor=cls.editor, priority=priority, due_at=due
+            )
         # claims[5] is withdrawn (out of review); claims[6:] are a's own
         services.claim_withdraw(claim=claims[5], actor=cls.editor, reason="dup", now=T0)
+        # Directed: claims[6] waits for b and the editor (full for everyone else), claims[0]
+        # for d, claims[2] for the editor (its second slot stays open).
+        services.claim_assign(
+            claim=claims[6], editor=cls.editor, usernames=["reviewer_b", "editor"], now=LATER
+        )
+        services.claim_assign(
+            claim=claims[0], editor=cls.editor, usernames=["reviewer_d"], now=LATER
+        )
+        services.claim_assign(claim=claims[2], editor=cls.editor, usernames=["editor"], now=LATER)
 
     def test_the_table_names_match_the_models(self) -> None:
-        for model in (Claim, Assignment, Verdict):
+        for model in (Claim, Assignment, Verdict, Reservation):
             self.assertIn(model._meta.db_table, leases._PICK_SQL)
 
     def test_it_picks_the_same_claim_as_the_queryset(self) -> None:
@@ -66,10 +89,7 @@ class PickAgreesWithTheQuerysetTests(Personas, TestCase):
         passed_sets = [[], ids[:1], ids[:3], ids[2:5]]
         checked = 0
         for person, now, passed in itertools.product(self.people, times, passed_sets):
-            expected_qs = leases._eligible_claims(project=self.project, reviewer=person, now=now)
-            if passed:
-                expected_qs = expected_qs.exclude(pk__in=passed)
-            expected = expected_qs.values_list("pk", flat=True).first()
+            expected = self._expected(person, now, passed)
             for skip_locked in (True, False):
                 got = leases._pick(
                     project=self.project,
@@ -82,11 +102,8 @@ class PickAgreesWithTheQuerysetTests(Personas, TestCase):
             checked += 1
             for claim_id in ids:
                 self.assertEqual(
-                    leases._slots_taken(claim_id=claim_id, now=now),
-                    Assignment.objects.filter(
-                        claim_id=claim_id, state="leased", expires_at__gt=now
-                    ).count()
-                    + Verdict.objects.filter(claim_id=claim_id, is_current=True).count(),
+                    leases._slots_taken(claim_id=claim_id, now=now, reviewer_id=person.pk),
+                    self._taken(claim_id, now, person.pk),
                 )
         self.assertEqual(checked, len(self.people) * len(times) * len(passed_sets))
         # The states above make the answers differ between people and times.
@@ -95,3 +112,60 @@ class PickAgreesWithTheQuerysetTests(Personas, TestCase):
             for p, t in itertools.product(self.people, times)
         }
         self.assertGreater(len(answers), 2)
+
+    def _expected(self, person: object, now: dt.datetime, passed: list[int]) -> int | None:
+        """The queryset's answer: the first claim assigned to ``person``, else the first."""
+        for assigned_only in (True, False):
+            candidates = leases._eligible_claims(
+                project=self.project, reviewer=person, now=now, assigned_only=assigned_only
+            ).exclude(pk__in=passed)
+            first = candidates.values_list("pk", flat=True).first()
+            if first is not None:
+                return first
+        return None
+
+    def _taken(self, claim_id: int, now: dt.datetime, person_id: int) -> int:
+        """Slots taken, counted row by row in Python."""
+        leased = set(
+            Assignment.objects.filter(
+                claim_id=claim_id, state="leased", expires_at__gt=now
+            ).values_list("reviewer_id", flat=True)
+        )
+        judged = set(
+            Verdict.objects.filter(claim_id=claim_id, is_current=True).values_list(
+                "reviewer_id", flat=True
+            )
+        )
+        waiting = {
+            r
+            for r in Reservation.objects.filter(claim_id=claim_id).values_list(
+                "reviewer_id", flat=True
+            )
+            if r != person_id and r not in leased and r not in judged
+        }
+        return len(leased) + len(judged) + len(waiting)
+
+    def test_the_order_is_assigned_then_priority_then_deadline_then_age(self) -> None:
+        c = self.claims
+        now = T0 + LEASE + 2 * SECOND  # every lease of the setup has expired
+        # The editor: claims[6] and [2] are assigned to them; [2] (high) before [6] (normal).
+        self.assertEqual(self._expected(self.editor, now, []), c[2].pk)
+        self.assertEqual(self._expected(self.editor, now, [c[2].pk]), c[6].pk)
+        # d: claims[0] is assigned to d, ahead of the urgent claims[3].
+        self.assertEqual(self._expected(self.reviewer_d, now, []), c[0].pk)
+        # A newcomer: urgent [7] (with a deadline) before urgent [3] (none), then high [4]
+        # (due sooner) before high [2], then normal [1]. [6] is reserved for b and the
+        # editor, [0] holds a's verdict and d's reservation: full for the newcomer.
+        newcomer = make_member(self.project, "reviewer_e")
+        order = []
+        passed: list[int] = []
+        while (nxt := self._expected(newcomer, now, passed)) is not None:
+            order.append(nxt)
+            passed.append(nxt)
+        self.assertEqual(order, [c[7].pk, c[3].pk, c[4].pk, c[2].pk, c[1].pk])
+        got = leases._pick(
+            project=self.project, reviewer=newcomer, now=now, passed_over=[], skip_locked=True
+        )
+        self.assertEqual(got, c[7].pk)
+        # b, assigned claims[6], is offered it first.
+        self.assertEqual(self._expected(self.reviewer_b, now, []), c[6].pk)

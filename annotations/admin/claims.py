@@ -91,13 +91,15 @@ class ClaimAdmin(ServiceModelAdmin):
         "short_statement",
         "document",
         "status",
+        "priority",
+        "due_at",
         "anchor_status",
         "start",
         "end",
         "created_by",
         "created_at",
     ]
-    list_filter = ["status", "anchor_status", ("project", ONLY_VISIBLE)]
+    list_filter = ["status", "priority", "anchor_status", ("project", ONLY_VISIBLE)]
     search_fields = ["statement", "exact", "claimant"]
     list_select_related = ["document", "created_by"]
     raw_id_fields = ["document"]
@@ -109,6 +111,10 @@ class ClaimAdmin(ServiceModelAdmin):
         ClaimAnchorInline,
     ]
     actions = [
+        "set_priority_urgent",
+        "set_priority_high",
+        "set_priority_normal",
+        "set_priority_low",
         "reopen_claims",
         "publish_claims",
         "retract_claims",
@@ -126,6 +132,8 @@ class ClaimAdmin(ServiceModelAdmin):
         "statement",
         "claimant",
         "status",
+        "priority",
+        "due_at",
         "edit_rule",
         "version",
         "claim_version",
@@ -247,6 +255,34 @@ class ClaimAdmin(ServiceModelAdmin):
             "submit": title,
         }
         return TemplateResponse(request, CONFIRMATION_TEMPLATE, context)
+
+    # --- the queue: priority (deadlines are set on the claim page or through the API) ---
+
+    def _set_priority(self, request: HttpRequest, queryset: QuerySet[Claim], key: str) -> None:
+        self._apply(
+            request,
+            queryset,
+            done=f"set to {key} priority",
+            call=lambda claim: services.claim_schedule(
+                claim=claim, actor=request.user, priority=key
+            ),
+        )
+
+    @admin.action(description="Set priority: urgent")
+    def set_priority_urgent(self, request: HttpRequest, queryset: QuerySet[Claim]) -> None:
+        self._set_priority(request, queryset, "urgent")
+
+    @admin.action(description="Set priority: high")
+    def set_priority_high(self, request: HttpRequest, queryset: QuerySet[Claim]) -> None:
+        self._set_priority(request, queryset, "high")
+
+    @admin.action(description="Set priority: normal")
+    def set_priority_normal(self, request: HttpRequest, queryset: QuerySet[Claim]) -> None:
+        self._set_priority(request, queryset, "normal")
+
+    @admin.action(description="Set priority: low")
+    def set_priority_low(self, request: HttpRequest, queryset: QuerySet[Claim]) -> None:
+        self._set_priority(request, queryset, "low")
 
     @admin.action(
         description="Reopen the selected claims (asks for a note)", permissions=["change"]

@@ -8,13 +8,14 @@ they have judged themselves, and only their own leases (``access.*_scope_for_use
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 
-from annotations import access
+from annotations import access, services
 from annotations.admin.tenancy import ONLY_VISIBLE, ReadOnlyAdminMixin, ReadOnlyInline
-from annotations.models import Assignment, Citation, Consensus, Verdict
+from annotations.models import Assignment, Citation, Consensus, Reservation, Role, Verdict
 
 VERDICT_FIELDS = [
     "claim",
@@ -116,6 +117,43 @@ class AssignmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return access.assignment_scope_for_user(
             user=request.user, queryset=super().get_queryset(request)
         )
+
+
+@admin.register(Reservation)
+class ReservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Directed assignment: read-only rows; "Unassign" goes through the service (editors
+    of the claim's project, in review only, one audit event each)."""
+
+    list_display = ["claim", "reviewer", "assigned_by", "created_at"]
+    list_filter = [("project", ONLY_VISIBLE)]
+    search_fields = ["reviewer__username", "claim__statement"]
+    list_select_related = ["claim", "reviewer", "assigned_by"]
+    readonly_fields = ["project", "claim", "reviewer", "assigned_by", "created_at"]
+    actions = ["unassign"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Reservation]:
+        # Who else reviews a claim is the desk's business: editors of its project only.
+        return access.staff_scope(
+            super().get_queryset(request), user=request.user, role=Role.EDITOR
+        )
+
+    @admin.action(description="Unassign the selected reviewers (frees their slots)")
+    def unassign(self, request: HttpRequest, queryset: QuerySet[Reservation]) -> None:
+        done, refused = 0, []
+        for reservation in queryset.select_related("claim", "reviewer").order_by("pk"):
+            try:
+                services.claim_unassign(
+                    claim=reservation.claim,
+                    editor=request.user,
+                    username=reservation.reviewer.get_username(),
+                )
+                done += 1
+            except (PermissionDenied, services.QueueConflict, Http404) as exc:
+                refused.append(f"#{reservation.pk}: {exc}")
+        if done:
+            self.message_user(request, f"Unassigned {done} reviewer(s).", messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, f"Not unassigned: {line}", messages.WARNING)
 
 
 @admin.register(Consensus)

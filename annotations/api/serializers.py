@@ -13,7 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
-from annotations.core import evidence_policy
+from annotations.core import evidence_policy, scheduling
 from annotations.core import webhooks as core_webhooks
 from annotations.models import (
     Citation,
@@ -577,9 +577,27 @@ class PublicationSerializer(serializers.ModelSerializer):
 # --- claims ----------------------------------------------------------------------------------
 
 
+class PriorityField(serializers.ChoiceField):
+    """A claim's priority as its key (``urgent`` …); stored as its rank."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=list(scheduling.PRIORITIES), **kwargs)
+
+    def to_representation(self, value: Any) -> str:
+        return scheduling.priority_key(int(value))
+
+
 class ClaimSerializer(serializers.ModelSerializer):
     created_by = serializers.CharField(source="created_by.username", read_only=True)
     consensus = serializers.SerializerMethodField()
+    priority = PriorityField(
+        read_only=True, help_text="The queue hands out urgent, then high, normal, low."
+    )
+    overdue = serializers.BooleanField(
+        source="is_overdue",
+        read_only=True,
+        help_text="The deadline (due_at) has passed and the claim is still undecided.",
+    )
 
     class Meta:
         model = Claim
@@ -603,6 +621,9 @@ class ClaimSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "consensus",
+            "priority",
+            "due_at",
+            "overdue",
         ]
         read_only_fields = fields
 
@@ -635,6 +656,35 @@ class ClaimCreateSerializer(InputSerializer):
     exact = serializers.CharField(required=False, trim_whitespace=False, allow_blank=False)
     statement = LimitedCharField(required=False, allow_blank=True, max_length=limits.MAX_STATEMENT)
     claimant = LimitedCharField(required=False, allow_blank=True, max_length=limits.MAX_CLAIMANT)
+    priority = PriorityField(required=False, help_text="Editors only; default normal.")
+    due_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="Editors only: the deadline."
+    )
+
+
+class ClaimScheduleSerializer(InputSerializer):
+    priority = PriorityField(required=False)
+    due_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="The deadline; null clears it."
+    )
+
+
+class ClaimAssignSerializer(InputSerializer):
+    reviewers = serializers.ListField(
+        child=serializers.CharField(max_length=150),
+        allow_empty=False,
+        max_length=50,
+        help_text="Usernames of project members to reserve a review slot for.",
+    )
+
+
+class ReservationSerializer(serializers.Serializer):
+    reviewer = serializers.CharField(source="reviewer.username")
+    assigned_by = serializers.CharField(source="assigned_by.username")
+    assigned_at = serializers.DateTimeField(source="created_at")
+    waiting = serializers.BooleanField(
+        help_text="The reviewer has not taken the claim yet: the slot is held for them."
+    )
 
 
 class ExistingClaimSerializer(serializers.Serializer):

@@ -118,6 +118,14 @@ urlpatterns = [
     path("claims/<int:pk>/", views.ClaimDetailApi.as_view(), name="claim-detail"),
     path("claims/<int:pk>/release/", views.ClaimReleaseApi.as_view(), name="claim-release"),
     path("claims/<int:pk>/skip/", views.ClaimSkipApi.as_view(), name="claim-skip"),
+    path("claims/<int:pk>/lease/", views.ClaimLeaseApi.as_view(), name="claim-lease"),
+    path("claims/<int:pk>/assign/", views.ClaimAssignApi.as_view(), name="claim-assign"),
+    path(
+        "claims/<int:pk>/assign/<str:username>/",
+        views.ClaimUnassignApi.as_view(),
+        name="claim-unassign",
+    ),
+    path("claims/<int:pk>/schedule/", views.ClaimScheduleApi.as_view(), name="claim-schedule"),
     path("claims/<int:pk>/verdicts/", views.ClaimVerdictsApi.as_view(), name="claim-verdicts"),
     path("claims/<int:pk>/consensus/", views.ClaimConsensusApi.as_view(), name="claim-consensus"),
     path(

@@ -91,9 +91,12 @@ from annotations.selectors.publishing import (
     version_dict,
 )
 from annotations.selectors.review import (
+    OVERDUE_LIMIT,
     ClaimReview,
     DisputeCard,
     claim_review_get,
+    claims_assigned_to,
+    claims_overdue,
     claims_with_consensus,
     consensus_history,
     dispute_card,
@@ -101,6 +104,7 @@ from annotations.selectors.review import (
     dispute_cards_for_editor,
     lease_held_by,
     ratings_for_project,
+    reservations_of_claim,
     sources_search_for_user,
     verdicts_visible_to,
 )
@@ -111,6 +115,7 @@ from annotations.selectors.suggestions import (
 )
 
 __all__ = [
+    "OVERDUE_LIMIT",
     "SEARCH_CONFIG",
     "AgreementReport",
     "ArchivedText",
@@ -143,9 +148,11 @@ __all__ = [
     "claimant_registry",
     "claimant_suggestions",
     "claimed_spans",
+    "claims_assigned_to",
     "claims_for_reader",
     "claims_needing_review",
     "claims_orphaned",
+    "claims_overdue",
     "claims_with_consensus",
     "consensus_history",
     "dispute_card",
@@ -182,6 +189,7 @@ __all__ = [
     "published_claims_at_risk",
     "quote_check_for_user",
     "ratings_for_project",
+    "reservations_of_claim",
     "revision_placements",
     "snapshots_of_source",
     "sources_at_risk",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Substr
 from django.http import Http404
 
@@ -25,6 +25,7 @@ from annotations.models import (
     DocumentRevision,
     Event,
     Project,
+    Verdict,
 )
 
 # Full-text search configuration on PostgreSQL. One fixed configuration (rather than the
@@ -33,13 +34,29 @@ SEARCH_CONFIG = "english"
 
 
 def claims_for_reader(
-    *, document: Document, start: int | None = None, end: int | None = None
+    *,
+    document: Document,
+    start: int | None = None,
+    end: int | None = None,
+    judged_by: User | None = None,
 ) -> QuerySet[Claim]:
     """A document's claims anchored in its current text, in text order (reader, admin
     highlight). Orphans of an earlier revision are left out: their offsets refer to a
     text that is no longer shown (see ``claims_orphaned``). With ``start``/``end``, only
-    the claims overlapping ``[start, end)`` (a reader window; index ``document, start``)."""
+    the claims overlapping ``[start, end)`` (a reader window; index ``document, start``).
+    With ``judged_by``, each claim has ``judged_by_me``: that user has a verdict on its
+    current version (in the same query)."""
     queryset = Claim.objects.filter(document=document, anchor_revision=document.revision)
+    if judged_by is not None:
+        queryset = queryset.annotate(
+            judged_by_me=Exists(
+                Verdict.objects.filter(
+                    claim_id=OuterRef("pk"),
+                    reviewer_id=judged_by.pk,
+                    claim_version=OuterRef("claim_version"),
+                )
+            )
+        )
     if end is not None:
         queryset = queryset.filter(start__lt=end)
     if start is not None:

@@ -11,7 +11,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+)
 from django.http import Http404
 from django.utils import timezone
 
@@ -29,6 +38,7 @@ from annotations.models import (
     Project,
     Publication,
     Rating,
+    Reservation,
     Source,
     Verdict,
 )
@@ -105,6 +115,14 @@ class ClaimReview:
     versions: list[ClaimVersion]
     # Publication versions, newest first (the claim page's "Published versions").
     publications: list[Publication]
+    # Directed review: whether the claim waits for this user (a slot is reserved for them),
+    # the assignees (editors only: to a reviewer, who else reviews is not theirs to see),
+    # whether the user may take the claim from its page, and whether they direct it
+    # (priority, deadline, assignees).
+    assigned_to_me: bool
+    assignees: list[Reservation]
+    can_take: bool
+    can_direct: bool
 
     @property
     def can_submit(self) -> bool:
@@ -140,7 +158,24 @@ def claim_review_get(
     verdicts = list(verdicts_visible_to(user=user, claim=claim, membership=membership))
     own = next((v for v in verdicts if v.reviewer_id == user.pk), None)
     is_editor = access.is_editor(membership)
-    lease = lease_held_by(user=user, claim=claim, now=now)
+    now = now or timezone.now()
+    # One query for the user's lease on the claim and whether they skipped it.
+    mine = list(
+        Assignment.objects.filter(
+            claim=claim,
+            reviewer=user,
+            state__in=[AssignmentState.LEASED, AssignmentState.SKIPPED],
+        ).order_by("-leased_at")
+    )
+    lease = next(
+        (a for a in mine if a.state == AssignmentState.LEASED and a.expires_at > now), None
+    )
+    skipped = any(a.state == AssignmentState.SKIPPED for a in mine)
+    can_direct = access.claim_can_direct(membership=membership)
+    reservations = reservations_of_claim(claim=claim)
+    if not can_direct:
+        reservations = reservations.filter(reviewer=user)
+    assignees = list(reservations)
     open_for_verdicts = claim.status in (ClaimStatus.IN_REVIEW, ClaimStatus.DISPUTED)
     has_verdicts = access.claim_is_judged(claim=claim)
     frozen = access.claim_frozen_reason(claim=claim, has_verdicts=has_verdicts)
@@ -178,6 +213,59 @@ def claim_review_get(
         publications=list(
             Publication.objects.filter(claim=claim).select_related("editor").order_by("-number")
         ),
+        assigned_to_me=any(r.reviewer_id == user.pk for r in assignees),
+        assignees=assignees if can_direct else [],
+        # The queue's own rules decide when taken (a full claim answers with the reason);
+        # the page offers the button wherever they could let the user in.
+        can_take=claim.status == ClaimStatus.IN_REVIEW
+        and lease is None
+        and not skipped
+        and claim.created_by_id != user.pk
+        and not any(
+            v.reviewer_id == user.pk and v.claim_version == claim.claim_version for v in verdicts
+        ),
+        can_direct=can_direct,
+    )
+
+
+def reservations_of_claim(*, claim: Claim, now: dt.datetime | None = None) -> QuerySet[Reservation]:
+    """The claim's reservations (directed assignment) with their reviewers, by username;
+    ``waiting``: the reviewer has neither a live lease nor a current verdict on the claim,
+    so the reservation holds a slot for them."""
+    live_lease = Assignment.objects.filter(
+        claim_id=claim.pk,
+        reviewer_id=OuterRef("reviewer_id"),
+        state=AssignmentState.LEASED,
+        expires_at__gt=now or timezone.now(),
+    )
+    current_verdict = Verdict.objects.filter(
+        claim_id=claim.pk, reviewer_id=OuterRef("reviewer_id"), is_current=True
+    )
+    return (
+        Reservation.objects.filter(claim=claim)
+        .select_related("reviewer", "assigned_by")
+        .annotate(
+            waiting=ExpressionWrapper(
+                ~Exists(live_lease) & ~Exists(current_verdict), output_field=BooleanField()
+            )
+        )
+        .order_by("reviewer__username")
+    )
+
+
+def claims_assigned_to(*, user: User, project: Project) -> QuerySet[Claim]:
+    """The claims of ``project`` in review that wait for ``user`` (a slot reserved for them,
+    no verdict of theirs on the current version yet), in the queue's order."""
+    return (
+        Claim.objects.filter(
+            project=project, status=ClaimStatus.IN_REVIEW, reservations__reviewer=user
+        )
+        .exclude(
+            Exists(Verdict.objects.filter(claim_id=OuterRef("pk"), reviewer=user, is_current=True))
+        )
+        .select_related("document")
+        .only("pk", "statement", "priority", "due_at", "status", "document__title")
+        .order_by("priority", F("due_at").asc(nulls_last=True), "created_at", "id")
     )
 
 
@@ -272,4 +360,23 @@ def dispute_card(claim: Claim) -> DisputeCard:
         can_adjudicate=claim.status == ClaimStatus.DISPUTED,
         can_publish=claim.status == ClaimStatus.RESOLVED,
         can_reopen=lifecycle.allowed(claim.status, lifecycle.Action.REOPEN),
+    )
+
+
+OVERDUE_LIMIT = 20
+
+
+def claims_overdue(
+    *, project: Project, now: dt.datetime | None = None, limit: int = OVERDUE_LIMIT
+) -> list[Claim]:
+    """Up to ``limit`` claims of ``project`` past their deadline and still undecided
+    (``core.scheduling.is_overdue``), the most overdue first."""
+    return list(
+        Claim.objects.filter(
+            project=project,
+            status__in=sorted(str(s) for s in lifecycle.UNDECIDED),
+            due_at__lte=now or timezone.now(),
+        )
+        .only("pk", "statement", "priority", "due_at", "status")
+        .order_by("due_at", "priority", "id")[:limit]
     )

@@ -9,6 +9,7 @@ as ``services.<name>``; the modules group them by subject.
 
 from annotations.services import limits
 from annotations.services._base import QueueConflict, event_record, now
+from annotations.services.assignments import claim_assign, claim_unassign
 from annotations.services.claimants import (
     claimant_alias_add,
     claimant_alias_remove,
@@ -22,6 +23,7 @@ from annotations.services.claims import (
     claim_create,
     claim_duplicate_of,
     claim_revise,
+    claim_schedule,
     claim_update,
 )
 from annotations.services.documents import (
@@ -57,7 +59,7 @@ from annotations.services.invitations import (
     invitation_decline,
     invitation_revoke,
 )
-from annotations.services.leases import claim_skip, lease_next, lease_release
+from annotations.services.leases import claim_skip, lease_claim, lease_next, lease_release
 from annotations.services.native_import import document_import_native
 from annotations.services.native_restore import project_restore_native
 from annotations.services.projects import (
@@ -163,6 +165,7 @@ __all__ = [
     "StoredAnswer",
     "SuggestionRow",
     "claim_adjudicate",
+    "claim_assign",
     "claim_correct",
     "claim_create",
     "claim_duplicate_of",
@@ -173,8 +176,10 @@ __all__ = [
     "claim_reopen",
     "claim_retract",
     "claim_revise",
+    "claim_schedule",
     "claim_skip",
     "claim_transition",
+    "claim_unassign",
     "claim_update",
     "claim_withdraw",
     "claimant_alias_add",
@@ -198,6 +203,7 @@ __all__ = [
     "invitation_create",
     "invitation_decline",
     "invitation_revoke",
+    "lease_claim",
     "lease_next",
     "lease_release",
     "limits",

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from annotations import access, selectors
-from annotations.core import lifecycle, spans
+from annotations.core import lifecycle, scheduling, spans
 from annotations.core.idempotency import statement_key
 from annotations.models import (
     Claim,
     ClaimStatus,
     ClaimVersion,
     Document,
+    Role,
     Verdict,
 )
 from annotations.services import limits
@@ -81,8 +83,13 @@ def claim_create(
     exact: str | None = None,
     statement: str = "",
     claimant: str = "",
+    priority: str = scheduling.DEFAULT_PRIORITY,
+    due_at: dt.datetime | None = None,
 ) -> Claim:
     """Anchor a claim to ``document.text[start:end]`` (code points) and put it in the queue.
+
+    ``priority`` and ``due_at`` place it in the queue's order (``core.scheduling``); only
+    an editor may set them to anything but the defaults (PermissionDenied otherwise).
 
     Raises ValidationError on a bad span (``start``/``end``), a client ``exact`` that is
     not the text at the span (the message quotes the actual text), text no database can
@@ -94,6 +101,9 @@ def claim_create(
     limits.require_lengths(
         statement=(statement, limits.MAX_STATEMENT), claimant=(claimant, limits.MAX_CLAIMANT)
     )
+    rank = _priority_rank(priority)
+    if rank != scheduling.priority_rank(scheduling.DEFAULT_PRIORITY) or due_at is not None:
+        _require_director(actor=actor, project_id=document.project_id)
     # Read only the window the selector needs, never the whole (possibly book-length) text.
     try:
         spans.validate_span(document.length, start, end)
@@ -126,6 +136,8 @@ def claim_create(
         claimant=(claimant or "").strip(),
         status=ClaimStatus.IN_REVIEW,
         anchor_revision=document.revision,
+        priority=rank,
+        due_at=due_at,
         created_by=actor,
     )
     # The span was checked above and the relations are loaded objects, so skip full_clean's
@@ -143,9 +155,78 @@ def claim_create(
         verb="claim.create",
         obj=claim,
         project=document.project,
-        after=_claim_state(claim),
+        after={**_claim_state(claim), **_schedule_state(claim)},
     )
     return claim
+
+
+def _priority_rank(priority: str) -> int:
+    try:
+        return scheduling.priority_rank(priority)
+    except KeyError:
+        raise ValidationError(
+            {"priority": f"Choose one of: {', '.join(scheduling.PRIORITIES)}."}
+        ) from None
+
+
+def _require_director(*, actor: User, project_id: int) -> None:
+    membership = access.membership_get(user=actor, project_id=project_id)
+    if not access.claim_can_direct(membership=membership):
+        raise PermissionDenied("Only editors set a claim's priority or deadline.")
+
+
+def _schedule_state(claim: Claim) -> dict[str, Any]:
+    return {
+        "priority": scheduling.priority_key(claim.priority),
+        "due_at": claim.due_at.isoformat() if claim.due_at else None,
+    }
+
+
+# ``claim_schedule``'s "leave the deadline as it is" (None clears it).
+UNCHANGED: Any = object()
+
+
+@transaction.atomic
+def claim_schedule(
+    *,
+    claim: Claim,
+    actor: User,
+    priority: str | None = None,
+    due_at: dt.datetime | None = UNCHANGED,
+) -> Claim:
+    """Set ``claim``'s place in the queue: ``priority`` (a key of ``core.scheduling``; None
+    leaves it) and ``due_at`` (None clears the deadline; left out, it stays).
+
+    Editors only (PermissionDenied otherwise), at any status: a deadline stays useful to
+    flag a disputed claim. The claim's ``version`` (its ETag) does not change: priority
+    and deadline direct the review, they are not the claim's text. ValidationError on an
+    unknown priority. Locks the claim row; one ``claim.schedule`` event with the changed
+    fields before and after (priority as its key), none when nothing changed.
+    """
+    access.membership_require(user=actor, project_id=claim.project_id, role=Role.EDITOR)
+    changes: dict[str, Any] = {}
+    if priority is not None:
+        changes["priority"] = _priority_rank(priority)
+    locked = Claim.objects.select_for_update(of=("self",)).get(pk=claim.pk)
+    if due_at is not UNCHANGED:
+        changes["due_at"] = due_at
+    before = _schedule_state(locked)
+    changed = [name for name, value in changes.items() if getattr(locked, name) != value]
+    if not changed:
+        return locked
+    for name in changed:
+        setattr(locked, name, changes[name])
+    locked.save(update_fields=[*changed, "updated_at"])
+    after = _schedule_state(locked)
+    event_record(
+        actor=actor,
+        verb="claim.schedule",
+        obj=locked,
+        project_id=locked.project_id,
+        before={name: before[name] for name in changed},
+        after={name: after[name] for name in changed},
+    )
+    return locked
 
 
 def _claim_state(claim: Claim) -> dict[str, Any]:

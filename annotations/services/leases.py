@@ -1,4 +1,5 @@
-"""The review queue: leasing the oldest eligible claim, releasing, skipping."""
+"""The review queue: leasing the next eligible claim (assigned first, then by priority,
+deadline and age) or a chosen one, releasing, skipping."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -17,6 +18,7 @@ from annotations.models import (
     Claim,
     ClaimStatus,
     Project,
+    Reservation,
     Verdict,
 )
 from annotations.services import limits
@@ -28,10 +30,35 @@ from annotations.services._base import (
 )
 
 
-def _eligible_claims(*, project: Project, reviewer: User, now: dt.datetime) -> QuerySet[Claim]:
-    """Claims of ``project`` that ``reviewer`` may be offered: in review, not theirs, not
-    already judged by them in its current version, leased or skipped by them, and with a
-    free review slot."""
+def _pending_reservations(*, reviewer: User, now: dt.datetime) -> QuerySet[Reservation]:
+    """Reservations of the outer claim held for someone other than ``reviewer`` that still
+    wait for their reviewer (no live lease, no current verdict): each holds a slot."""
+    live_lease = Assignment.objects.filter(
+        claim_id=OuterRef("claim_id"),
+        reviewer_id=OuterRef("reviewer_id"),
+        state=AssignmentState.LEASED,
+        expires_at__gt=now,
+    )
+    current_verdict = Verdict.objects.filter(
+        claim_id=OuterRef("claim_id"), reviewer_id=OuterRef("reviewer_id"), is_current=True
+    )
+    return (
+        Reservation.objects.filter(claim_id=OuterRef("pk"))
+        .exclude(reviewer=reviewer)
+        .exclude(Exists(live_lease))
+        .exclude(Exists(current_verdict))
+    )
+
+
+def _eligible_claims(
+    *, project: Project, reviewer: User, now: dt.datetime, assigned_only: bool = False
+) -> QuerySet[Claim]:
+    """Claims of ``project`` that ``reviewer`` may be offered, in the queue's order
+    (``core.scheduling``: priority, deadline with none last, age): in review, not theirs,
+    not already judged by them in its current version, leased or skipped by them, and with
+    a free review slot once the slots reserved for other reviewers are counted (their own
+    reservation is theirs). ``assigned_only``: only the claims reserved for them, which
+    the queue offers before the rest (``_pick``)."""
     active_leases = (
         Assignment.objects.filter(
             claim_id=OuterRef("pk"), state=AssignmentState.LEASED, expires_at__gt=now
@@ -48,6 +75,13 @@ def _eligible_claims(*, project: Project, reviewer: User, now: dt.datetime) -> Q
         .annotate(n=Count("id"))
         .values("n")
     )
+    reserved = (
+        _pending_reservations(reviewer=reviewer, now=now)
+        .order_by()
+        .values("claim_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
     # Judged by them in the claim's current version: a revised claim is offered again.
     mine_judged = Verdict.objects.filter(
         claim_id=OuterRef("pk"), reviewer=reviewer, claim_version=OuterRef("claim_version")
@@ -57,24 +91,48 @@ def _eligible_claims(*, project: Project, reviewer: User, now: dt.datetime) -> Q
         reviewer=reviewer,
         state__in=[AssignmentState.LEASED, AssignmentState.SKIPPED],
     )
+    claims = Claim.objects.filter(project=project, status=ClaimStatus.IN_REVIEW)
+    if assigned_only:
+        claims = claims.filter(
+            Exists(Reservation.objects.filter(claim_id=OuterRef("pk"), reviewer=reviewer))
+        )
     return (
-        Claim.objects.filter(project=project, status=ClaimStatus.IN_REVIEW)
-        .exclude(created_by=reviewer)
+        claims.exclude(created_by=reviewer)
         .exclude(Exists(mine_judged))
         .exclude(Exists(mine_held))
         .alias(
-            taken=Coalesce(Subquery(active_leases), 0) + Coalesce(Subquery(current_verdicts), 0),
+            taken=Coalesce(Subquery(active_leases), 0)
+            + Coalesce(Subquery(current_verdicts), 0)
+            + Coalesce(Subquery(reserved), 0),
         )
         .filter(taken__lt=project.required_reviews)
-        .order_by("created_at", "id")
+        .order_by(*QUEUE_ORDER)
     )
 
 
-def _slots_taken(*, claim_id: int, now: dt.datetime) -> int:
+# The queue's order (core.scheduling) as the ORM writes it; the index
+# annotations_claim_queue_idx has these columns after (project, status).
+QUEUE_ORDER = ("priority", F("due_at").asc(nulls_last=True), "created_at", "id")
+
+
+# No user has this id: as ``_slots_taken``'s reviewer it counts every waiting reservation.
+EVERY_RESERVATION = 0
+
+
+def _slots_taken(*, claim_id: int, now: dt.datetime, reviewer_id: int) -> int:
+    """The claim's taken review slots as ``reviewer_id`` sees them: live leases, current
+    verdicts, and reservations still waiting for someone else (for every reviewer with
+    ``EVERY_RESERVATION``)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
-                _SLOTS_SQL, {"claim": claim_id, "leased": AssignmentState.LEASED.value, "now": now}
+                _SLOTS_SQL,
+                {
+                    "claim": claim_id,
+                    "leased": AssignmentState.LEASED.value,
+                    "now": now,
+                    "reviewer": reviewer_id,
+                },
             )
             (taken,) = cursor.fetchone()
             return int(taken)
@@ -83,6 +141,26 @@ def _slots_taken(*, claim_id: int, now: dt.datetime) -> int:
             claim_id=claim_id, state=AssignmentState.LEASED, expires_at__gt=now
         ).count()
         + Verdict.objects.filter(claim_id=claim_id, is_current=True).count()
+        + Reservation.objects.filter(claim_id=claim_id)
+        .exclude(reviewer_id=reviewer_id)
+        .exclude(
+            Exists(
+                Assignment.objects.filter(
+                    claim_id=claim_id,
+                    reviewer_id=OuterRef("reviewer_id"),
+                    state=AssignmentState.LEASED,
+                    expires_at__gt=now,
+                )
+            )
+        )
+        .exclude(
+            Exists(
+                Verdict.objects.filter(
+                    claim_id=claim_id, reviewer_id=OuterRef("reviewer_id"), is_current=True
+                )
+            )
+        )
+        .count()
     )
 
 
@@ -90,10 +168,14 @@ def _slots_taken(*, claim_id: int, now: dt.datetime) -> int:
 # building and compiling that queryset took about two thirds of ``lease_next``'s CPU
 # time (bench/bench_queue.py, one reviewer: 7.5 -> 2.8 ms per lease). Plain literals, no
 # string building; tests/test_queue_pick.py checks that both pick the same claim over
-# the queue's states, and the table names.
+# the queue's states, and the table names. ``assigned_only`` is a bound boolean that the
+# planner folds away (the driver binds values client-side). The ORDER BY is the index's.
 _PICK_SQL = """
 SELECT c.id FROM annotations_claim c
 WHERE c.project_id = %(project)s AND c.status = %(in_review)s AND c.created_by_id <> %(reviewer)s
+  AND (NOT %(assigned_only)s
+       OR EXISTS (SELECT 1 FROM annotations_reservation r
+                  WHERE r.claim_id = c.id AND r.reviewer_id = %(reviewer)s))
   AND NOT EXISTS (SELECT 1 FROM annotations_verdict v
                   WHERE v.claim_id = c.id AND v.reviewer_id = %(reviewer)s
                     AND v.claim_version = c.claim_version)
@@ -103,15 +185,31 @@ WHERE c.project_id = %(project)s AND c.status = %(in_review)s AND c.created_by_i
   AND (SELECT count(*) FROM annotations_assignment a
        WHERE a.claim_id = c.id AND a.state = %(leased)s AND a.expires_at > %(now)s)
     + (SELECT count(*) FROM annotations_verdict v WHERE v.claim_id = c.id AND v.is_current)
+    + (SELECT count(*) FROM annotations_reservation r
+       WHERE r.claim_id = c.id AND r.reviewer_id <> %(reviewer)s
+         AND NOT EXISTS (SELECT 1 FROM annotations_assignment a
+                         WHERE a.claim_id = c.id AND a.reviewer_id = r.reviewer_id
+                           AND a.state = %(leased)s AND a.expires_at > %(now)s)
+         AND NOT EXISTS (SELECT 1 FROM annotations_verdict v
+                         WHERE v.claim_id = c.id AND v.reviewer_id = r.reviewer_id
+                           AND v.is_current))
     < %(required)s
   AND c.id <> ALL(%(passed_over)s)
-ORDER BY c.created_at, c.id
+ORDER BY c.priority, c.due_at, c.created_at, c.id
 LIMIT 1
 FOR UPDATE OF c"""
 _SLOTS_SQL = """
 SELECT (SELECT count(*) FROM annotations_assignment
         WHERE claim_id = %(claim)s AND state = %(leased)s AND expires_at > %(now)s)
-     + (SELECT count(*) FROM annotations_verdict WHERE claim_id = %(claim)s AND is_current)"""
+     + (SELECT count(*) FROM annotations_verdict WHERE claim_id = %(claim)s AND is_current)
+     + (SELECT count(*) FROM annotations_reservation r
+        WHERE r.claim_id = %(claim)s AND r.reviewer_id <> %(reviewer)s
+          AND NOT EXISTS (SELECT 1 FROM annotations_assignment a
+                          WHERE a.claim_id = %(claim)s AND a.reviewer_id = r.reviewer_id
+                            AND a.state = %(leased)s AND a.expires_at > %(now)s)
+          AND NOT EXISTS (SELECT 1 FROM annotations_verdict v
+                          WHERE v.claim_id = %(claim)s AND v.reviewer_id = r.reviewer_id
+                            AND v.is_current))"""
 
 
 def _pick(
@@ -122,13 +220,39 @@ def _pick(
     passed_over: list[int],
     skip_locked: bool,
 ) -> int | None:
-    """Lock and return the id of the oldest eligible claim (None when there is none).
+    """Lock and return the id of the first eligible claim in the queue's order (None when
+    there is none): the claims assigned to ``reviewer`` first, then every other.
 
     ``skip_locked`` passes over claims another transaction holds; without it the call
     waits for such a claim. The free-slot count seen here is the statement's snapshot:
     re-check it with ``_slots_taken`` once the lock is held."""
+    for assigned_only in (True, False):
+        claim_id = _pick_from(
+            project=project,
+            reviewer=reviewer,
+            now=now,
+            passed_over=passed_over,
+            skip_locked=skip_locked,
+            assigned_only=assigned_only,
+        )
+        if claim_id is not None:
+            return claim_id
+    return None
+
+
+def _pick_from(
+    *,
+    project: Project,
+    reviewer: User,
+    now: dt.datetime,
+    passed_over: list[int],
+    skip_locked: bool,
+    assigned_only: bool,
+) -> int | None:
+    """One pass of ``_pick``: the first eligible claim (of those assigned to ``reviewer``
+    only, with ``assigned_only``), locked."""
     if connection.vendor == "postgresql":
-        params: dict[str, int | str | dt.datetime | list[int]] = {
+        params: dict[str, int | str | bool | dt.datetime | list[int]] = {
             "project": project.pk,
             "reviewer": reviewer.pk,
             "in_review": ClaimStatus.IN_REVIEW.value,
@@ -137,12 +261,15 @@ def _pick(
             "now": now,
             "required": project.required_reviews,
             "passed_over": passed_over,
+            "assigned_only": assigned_only,
         }
         with connection.cursor() as cursor:
             cursor.execute(_PICK_SQL + (" SKIP LOCKED" if skip_locked else ""), params)
             row = cursor.fetchone()
         return row[0] if row else None
-    candidates = _eligible_claims(project=project, reviewer=reviewer, now=now)
+    candidates = _eligible_claims(
+        project=project, reviewer=reviewer, now=now, assigned_only=assigned_only
+    )
     if passed_over:
         candidates = candidates.exclude(pk__in=passed_over)
     if skip_locked:
@@ -150,6 +277,29 @@ def _pick(
     else:
         candidates = candidates.select_for_update(of=("self",))
     return candidates.values_list("pk", flat=True).first()
+
+
+def _ineligible_reason(*, claim: Claim, reviewer: User, now: dt.datetime) -> str | None:
+    """Why ``reviewer`` may not take ``claim`` (a row the caller has locked) right now, or
+    None: the queue's rules (``_eligible_claims``) one by one, each with its reason."""
+    if claim.status != ClaimStatus.IN_REVIEW:
+        return f"This claim is not in review (it is {claim.get_status_display().lower()})."
+    if claim.created_by_id == reviewer.pk:
+        return "You created this claim: other reviewers judge it."
+    if Verdict.objects.filter(
+        claim=claim, reviewer=reviewer, claim_version=claim.claim_version
+    ).exists():
+        return "You have already submitted a verdict on this claim."
+    if Assignment.objects.filter(
+        claim=claim, reviewer=reviewer, state=AssignmentState.SKIPPED
+    ).exists():
+        return "You skipped this claim."
+    if (
+        _slots_taken(claim_id=claim.pk, now=now, reviewer_id=reviewer.pk)
+        >= claim.project.required_reviews
+    ):
+        return "No free review slot: this claim has all the reviewers it needs."
+    return None
 
 
 def _close_assignment(
@@ -166,7 +316,8 @@ def _close_assignment(
 def lease_next(
     *, reviewer: User, project: Project, now: dt.datetime | None = None
 ) -> Assignment | None:
-    """Lease the oldest eligible claim of ``project`` to ``reviewer``; None when there is none.
+    """Lease the next eligible claim of ``project`` to ``reviewer`` (assigned to them first,
+    then by priority, deadline and age: ``_pick``); None when there is none.
 
     A reviewer holds at most one lease per project: if they hold an unexpired one it is
     returned unchanged; an expired one is closed first. On PostgreSQL the candidate row
@@ -211,28 +362,86 @@ def lease_next(
                 continue
             _expiry_record(expired, reviewer=reviewer, project=project)
             return None
-        if _slots_taken(claim_id=claim_id, now=now) >= project.required_reviews:
+        taken = _slots_taken(claim_id=claim_id, now=now, reviewer_id=reviewer.pk)
+        if taken >= project.required_reviews:
             passed_over.append(claim_id)
             continue
-        assignment = Assignment.objects.create(
-            project=project,
-            claim_id=claim_id,
-            reviewer=reviewer,
-            state=AssignmentState.LEASED,
-            leased_at=now,
-            expires_at=now + dt.timedelta(minutes=project.lease_minutes),
+        return _lease_create(
+            project=project, claim_id=claim_id, reviewer=reviewer, now=now, expired=expired
         )
-        _expiry_record(expired, reviewer=reviewer, project=project)
-        event_record(
-            actor=reviewer,
-            verb="lease.create",
-            obj=assignment,
-            project=project,
-            after={"claim": claim_id, "expires_at": assignment.expires_at.isoformat()},
-        )
-        return assignment
     _expiry_record(expired, reviewer=reviewer, project=project)
     return None
+
+
+def _lease_create(
+    *,
+    project: Project,
+    claim_id: int,
+    reviewer: User,
+    now: dt.datetime,
+    expired: Assignment | None,
+) -> Assignment:
+    """Write the lease of a claim whose row lock the caller holds, and its events."""
+    assignment = Assignment.objects.create(
+        project=project,
+        claim_id=claim_id,
+        reviewer=reviewer,
+        state=AssignmentState.LEASED,
+        leased_at=now,
+        expires_at=now + dt.timedelta(minutes=project.lease_minutes),
+    )
+    _expiry_record(expired, reviewer=reviewer, project=project)
+    event_record(
+        actor=reviewer,
+        verb="lease.create",
+        obj=assignment,
+        project=project,
+        after={"claim": claim_id, "expires_at": assignment.expires_at.isoformat()},
+    )
+    return assignment
+
+
+@transaction.atomic
+def lease_claim(*, reviewer: User, claim: Claim, now: dt.datetime | None = None) -> Assignment:
+    """Lease ``claim`` itself to ``reviewer`` (review from the claim page), under the
+    queue's rules and locks.
+
+    Returns the reviewer's live lease on this claim unchanged if they hold one. Raises
+    QueueConflict when they hold a live lease on another claim of the project (one lease
+    per reviewer and project: submit, release or skip it first), or when the claim is not
+    eligible for them (``_ineligible_reason``: not in review, their own, judged or skipped
+    by them, no free slot). Locks the reviewer's membership row, then waits for the claim
+    row (unlike the queue, which skips locked claims: this is the one claim asked for), and
+    counts the free slots under that lock, as ``lease_next`` does.
+    """
+    now = now or timezone.now()
+    access.membership_require(user=reviewer, project_id=claim.project_id, lock=True)
+    project = claim.project
+    held = (
+        Assignment.objects.select_for_update()
+        .filter(project=project, reviewer=reviewer, state=AssignmentState.LEASED)
+        .first()
+    )
+    expired = None
+    if held is not None:
+        if held.expires_at > now:
+            if held.claim_id == claim.pk:
+                return held
+            raise QueueConflict(
+                f"You hold a lease on another claim (#{held.claim_id}) of this project: "
+                "submit, release or skip it first."
+            )
+        _close_assignment(held, state=AssignmentState.EXPIRED, now=now)
+        expired = held
+    locked = (
+        Claim.objects.select_for_update(of=("self",)).select_related("project").get(pk=claim.pk)
+    )
+    reason = _ineligible_reason(claim=locked, reviewer=reviewer, now=now)
+    if reason is not None:
+        raise QueueConflict(reason)
+    return _lease_create(
+        project=project, claim_id=locked.pk, reviewer=reviewer, now=now, expired=expired
+    )
 
 
 def _expiry_record(expired: Assignment | None, *, reviewer: User, project: Project) -> None:
@@ -311,11 +520,17 @@ def claim_skip(
     assignment.closed_at = now
     assignment.reason = reason
     assignment.save()
+    # A reviewer who skips a claim assigned to them declines it: the slot goes back to
+    # the queue (the skip's event says so).
+    unassigned, _ = Reservation.objects.filter(claim=claim, reviewer=reviewer).delete()
+    after: dict[str, object] = {"claim": claim.pk, "reason": reason}
+    if unassigned:
+        after["unassigned"] = True
     event_record(
         actor=reviewer,
         verb="claim.skip",
         obj=assignment,
         project_id=claim.project_id,
-        after={"claim": claim.pk, "reason": reason},
+        after=after,
     )
     return assignment

@@ -29,6 +29,7 @@ from annotations.models import (
     Project,
     Publication,
     Rating,
+    Reservation,
     Source,
     Verdict,
     WebhookDelivery,
@@ -58,6 +59,7 @@ COUNTED_MODELS = (
     Publication,
     Claimant,
     ClaimantName,
+    Reservation,
 )
 
 CLAIM_FIELDS = {
@@ -80,6 +82,9 @@ CLAIM_FIELDS = {
     "created_at",
     "updated_at",
     "consensus",
+    "priority",
+    "due_at",
+    "overdue",
 }
 DOCUMENT_FIELDS = {
     "id",

@@ -130,6 +130,9 @@ class ApiPermissionMatrixTests(ApiTestCase):
         # A document with one earlier revision, for the revision endpoints.
         cls.revised = make_document(project=cls.project, actor=cls.creator, text="First text.")
         services.document_revise(document=cls.revised, text="Corrected text.", actor=cls.editor)
+        # Directed review: a claim in review with a slot reserved for reviewer_c.
+        cls.waiting = make_claim(document=cls.document, actor=cls.creator, exact="Others disagree")
+        services.claim_assign(claim=cls.waiting, editor=cls.editor, usernames=["reviewer_c"])
 
     def user_for(self, caller: str) -> AbstractBaseUser | None:
         return {
@@ -300,6 +303,7 @@ class ApiPermissionMatrixTests(ApiTestCase):
                 statuses(401, 404, 204, 204, 204),
                 {"reason": "conflict of interest"},
             ),
+            *self.directing_rows(),
             Row(
                 "verdict list",
                 "GET",
@@ -551,6 +555,35 @@ class ApiPermissionMatrixTests(ApiTestCase):
             ),
         ]
 
+    def directing_rows(self) -> list[Row]:
+        """Review from the claim page, directed assignment, priority and deadline."""
+        c, w = self.claim.pk, self.waiting.pk
+        return [
+            # Everyone who may review holds a lease on the claim: it comes back to them.
+            Row("lease claim", "POST", f"/claims/{c}/lease/", statuses(401, 404, 200, 200, 200)),
+            Row("assignees", "GET", f"/claims/{w}/assign/", statuses(401, 404, 403, 200, 200)),
+            Row(
+                "assign",
+                "POST",
+                f"/claims/{w}/assign/",
+                statuses(401, 404, 403, 200, 200),
+                {"reviewers": ["reviewer_d"]},
+            ),
+            Row(
+                "unassign",
+                "DELETE",
+                f"/claims/{w}/assign/reviewer_c/",
+                statuses(401, 404, 403, 204, 204),
+            ),
+            Row(
+                "schedule",
+                "PATCH",
+                f"/claims/{c}/schedule/",
+                statuses(401, 404, 403, 200, 200),
+                {"priority": "urgent", "due_at": "2030-01-01T12:00:00Z"},
+            ),
+        ]
+
     def export_rows(self) -> list[Row]:
         """Export endpoints, once they are routed (another change adds them)."""
         api_routes = routed_api_paths()
@@ -644,7 +677,14 @@ class ApiPermissionMatrixTests(ApiTestCase):
 
     def test_every_api_route_is_in_the_matrix(self) -> None:
         covered = {row.path for row in self.rows()}
-        ids = {self.project.pk, self.document.pk, self.claim.pk, self.disputed.pk, self.resolved.pk}
+        ids = {
+            self.project.pk,
+            self.document.pk,
+            self.claim.pk,
+            self.disputed.pk,
+            self.resolved.pk,
+            self.waiting.pk,
+        }
         normalized = set()
         for path in covered:
             path = path.replace("/revisions/1/", "/revisions/<int:number>/")
@@ -662,6 +702,7 @@ class ApiPermissionMatrixTests(ApiTestCase):
             )
             path = path.replace(f"/claimants/{self.claimant.pk}/", "/claimants/<int:pk>/")
             path = path.replace(f"/aliases/{self.alias.pk}/", "/aliases/<int:alias_pk>/")
+            path = path.replace("/assign/reviewer_c/", "/assign/<str:username>/")
             for pk in {*ids, self.revised.pk}:
                 path = path.replace(f"/{pk}/", "/<int:pk>/")
             normalized.add(path.lstrip("/"))

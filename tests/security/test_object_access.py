@@ -30,6 +30,7 @@ from annotations.models import (
     Event,
     Membership,
     Project,
+    Reservation,
     Source,
     Verdict,
 )
@@ -48,6 +49,7 @@ WRITE_MODELS: tuple[type[Model], ...] = (
     Assignment,
     Consensus,
     Event,
+    Reservation,
 )
 UNSAFE = ("post", "put", "patch", "delete")
 

@@ -12,15 +12,19 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpResponse
 from django.urls import reverse
+from django.utils import timezone
 
 from annotations import access, selectors
+from annotations.core import scheduling
 from annotations.models import Claim, Rating
 from workbench.ui.forms import (
     CITATION_PREFIX,
     AdjudicateForm,
+    AssignForm,
     CitationFormSet,
     ClaimEditForm,
     ClaimReviseForm,
+    ClaimScheduleForm,
     CorrectForm,
     PublishForm,
     ReopenForm,
@@ -106,6 +110,14 @@ def _claim_forms(claim: Claim, review: selectors.ClaimReview) -> dict[str, Any]:
             auto_id=f"correct-{claim.pk}-%s",
         ),
         "retract_form": RetractForm(auto_id=f"retract-{claim.pk}-%s"),
+        "schedule_form": ClaimScheduleForm(
+            initial={
+                "priority": scheduling.priority_key(claim.priority),
+                "due_at": timezone.localtime(claim.due_at) if claim.due_at else None,
+            },
+            auto_id="schedule-%s",
+        ),
+        "assign_form": AssignForm(auto_id="assign-%s"),
         "public_url": (
             reverse("public:factcheck-detail", kwargs={"slug": claim.project.slug, "pk": claim.pk})
             if review.publications and claim.project.publishing_enabled

@@ -11,7 +11,7 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
-from annotations.core import evidence_policy, spans
+from annotations.core import evidence_policy, scheduling, spans
 from annotations.core.urlnorm import UrlError, normalize_url
 from annotations.models import (
     ClaimantKind,
@@ -263,6 +263,32 @@ class SkipForm(forms.Form):
         max_length=limits.MAX_REASON,
         help_text="For example a conflict of interest. The claim will not be offered to you again.",
     )
+
+
+class ClaimScheduleForm(forms.Form):
+    """Editors: the claim's place in the queue. The deadline is a local date and time (the
+    site's time zone); empty clears it."""
+
+    priority = forms.ChoiceField(
+        choices=[(key, key.capitalize()) for key in scheduling.PRIORITIES],
+        help_text="The queue hands out urgent claims first, then high, normal, low.",
+    )
+    due_at = forms.DateTimeField(
+        required=False,
+        label="Deadline",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="Among claims of one priority the earliest deadline comes first.",
+    )
+
+
+class AssignForm(forms.Form):
+    reviewers = forms.CharField(
+        max_length=2000,
+        help_text="Usernames of project members, separated by commas or spaces.",
+    )
+
+    def usernames(self) -> list[str]:
+        return [name for name in self.cleaned_data["reviewers"].replace(",", " ").split() if name]
 
 
 class EditorActionForm(forms.Form):

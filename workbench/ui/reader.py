@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from annotations import access, selectors
+from annotations.access import User
 from annotations.core import spans
 from annotations.models import Claim, ClaimStatus, Document, Membership
 
@@ -152,17 +153,27 @@ def reader_context(
     *,
     start: int = 0,
     continuation: bool = False,
+    user: User,
 ) -> dict[str, object]:
     """The reader for the window at ``start``. A ``continuation`` (the next window fetched
     by htmx under the previous one) lists only the claims that begin in it: those that
     began earlier are already in the page's claim list."""
     window = reader_window(document, start)
     claims = list(
-        selectors.claims_for_reader(document=document, start=window.start, end=window.end)
+        selectors.claims_for_reader(
+            document=document, start=window.start, end=window.end, judged_by=user
+        )
     )
     if len(claims) > READER_MAX_CLAIMS:
         window, claims = window_shortened(window, claims)
     listed = [c for c in claims if c.start >= window.start] if continuation else claims
+    # "Review this claim" where the queue could let the user in (its rules decide when
+    # taken): in review, not theirs, not judged by them in its current version.
+    takeable = {
+        c.pk
+        for c in listed
+        if c.status == ClaimStatus.IN_REVIEW and c.created_by_id != user.pk and not c.judged_by_me
+    }
     whole = window.start == 0 and window.next_start is None
     url = document.get_absolute_url()
     return {
@@ -180,4 +191,5 @@ def reader_context(
         "continuation": continuation,
         "next_url": f"{url}?start={window.next_start}" if window.next_start is not None else "",
         "created_claim_id": created_claim_id,
+        "takeable": takeable,
     }

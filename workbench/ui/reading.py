@@ -72,6 +72,12 @@ def project_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             if is_editor
             else [],
             "review_next_url": reverse("workbench:queue-next", kwargs={"slug": project.slug}),
+            # The queue: what waits for this user, and what is past its deadline.
+            "assigned_to_me": list(
+                selectors.claims_assigned_to(user=request.user, project=project)[:20]
+            ),
+            "overdue": selectors.claims_overdue(project=project),
+            "overdue_limit": selectors.OVERDUE_LIMIT,
             "disputes_url": reverse("workbench:disputes", kwargs={"slug": project.slug})
             if is_editor
             else None,
@@ -123,10 +129,12 @@ def document_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     document, membership = access.document_get_for_user(user=request.user, pk=pk, with_text=False)
     start = _window_start(request, document)
     if wants_fragment(request) and "start" in request.GET:
-        context = reader_context(document, membership, start=start, continuation=True)
+        context = reader_context(
+            document, membership, start=start, continuation=True, user=request.user
+        )
         response = render(request, "workbench/document_detail.html#reader-window", context)
     else:
-        context = reader_context(document, membership, start=start)
+        context = reader_context(document, membership, start=start, user=request.user)
         response = render(request, "workbench/document_detail.html", context)
     patch_vary_headers(response, ("HX-Request", "HX-History-Restore-Request"))
     return response
@@ -194,6 +202,7 @@ def claim_created(
             membership,
             created_claim_id=claim.pk,
             start=window_start_around(document, claim.start),
+            user=request.user,
         )
         return render(request, "workbench/document_detail.html#reader", context)
     messages.success(request, message)

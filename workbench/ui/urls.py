@@ -5,6 +5,7 @@ from django.urls import path
 from workbench.ui import (
     account,
     claimants,
+    directing,
     evidence,
     finding,
     importing,
@@ -90,6 +91,15 @@ urlpatterns = [
     path("projects/<slug:slug>/review-next/", reviewing.queue_next, name="queue-next"),
     path("claims/<int:pk>/release/", reviewing.lease_release, name="lease-release"),
     path("claims/<int:pk>/skip/", reviewing.claim_skip, name="claim-skip"),
+    path("claims/<int:pk>/take/", directing.claim_take, name="claim-take"),
+    # editors directing the queue
+    path("claims/<int:pk>/schedule/", directing.claim_schedule, name="claim-schedule"),
+    path("claims/<int:pk>/assign/", directing.claim_assign, name="claim-assign"),
+    path(
+        "claims/<int:pk>/assign/<str:username>/remove/",
+        directing.claim_unassign,
+        name="claim-unassign",
+    ),
     # editors
     path("projects/<slug:slug>/disputes/", reviewing.disputes, name="disputes"),
     path("claims/<int:pk>/adjudicate/", reviewing.claim_adjudicate, name="claim-adjudicate"),

@@ -22,7 +22,7 @@ from annotations.api.views._common import (
     parse_body,
     project_from_body,
 )
-from annotations.models import Claim, Role
+from annotations.models import Assignment, Claim, Role
 
 
 class QueueNextApi(APIView):
@@ -40,10 +40,7 @@ class QueueNextApi(APIView):
         assignment = services.lease_next(reviewer=request.user, project=project)
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        claim = selectors.claims_with_consensus(Claim.objects.filter(pk=assignment.claim_id)).get()
-        return Response(
-            {"claim": s.ClaimSerializer(claim).data, "lease_expires_at": assignment.expires_at}
-        )
+        return _lease_answer(assignment)
 
 
 class ClaimReleaseApi(APIView):
@@ -248,3 +245,102 @@ class ClaimWithdrawApi(APIView):
         return Response(
             s.ClaimSerializer(claim_reloaded(claim)).data, headers={"ETag": etag(claim)}
         )
+
+
+# --- directing the queue: take a claim, assign reviewers, priority and deadline ---------------
+
+
+def _lease_answer(assignment: Assignment) -> Response:
+    """The lease representation of ``queue/next`` and ``claims/{id}/lease``."""
+    claim = selectors.claims_with_consensus(Claim.objects.filter(pk=assignment.claim_id)).get()
+    return Response(
+        {"claim": s.ClaimSerializer(claim).data, "lease_expires_at": assignment.expires_at}
+    )
+
+
+class ClaimLeaseApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={
+            200: s.LeaseSerializer,
+            409: OpenApiResponse(
+                description="Not eligible, with the reason: not in review, your own claim, "
+                "already judged or skipped by you, no free slot, or you hold a lease on "
+                "another claim of the project"
+            ),
+            **ERRORS,
+        },
+        description="Take this claim for review (review from the claim page): the queue's "
+        "eligibility and locking, for one chosen claim. Holding a live lease on it already "
+        "returns that lease.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.REVIEWER)
+        parse_body(s.NoBodySerializer, request)
+        return _lease_answer(services.lease_claim(reviewer=request.user, claim=claim))
+
+
+def _reservations(claim: Claim) -> Response:
+    return Response(
+        s.ReservationSerializer(selectors.reservations_of_claim(claim=claim), many=True).data
+    )
+
+
+class ClaimAssignApi(APIView):
+    @extend_schema(
+        responses={200: s.ReservationSerializer(many=True), **ERRORS},
+        description="Editors: the reviewers a slot of this claim is reserved for.",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
+        return _reservations(claim)
+
+    @extend_schema(
+        request=s.ClaimAssignSerializer,
+        responses={
+            200: s.ReservationSerializer(many=True),
+            409: OpenApiResponse(description="Not in review, or more reviewers than free slots"),
+            **ERRORS,
+        },
+        description="Editors: reserve a review slot for each named reviewer (counted against "
+        "the project's required_reviews; their queue offers the claim first). Reviewers "
+        "already assigned stay as they are. 400 on `reviewers` names each username that is "
+        "unknown, not a member, the claim's creator, or has judged or skipped the claim.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
+        data = parse_body(s.ClaimAssignSerializer, request)
+        services.claim_assign(claim=claim, editor=request.user, usernames=data["reviewers"])
+        return _reservations(claim)
+
+
+class ClaimUnassignApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={
+            204: None,
+            409: OpenApiResponse(description="Not in review"),
+            **ERRORS,
+        },
+        description="Editors: free the slot reserved for this reviewer (404 when they are "
+        "not assigned). A lease they already hold stays theirs.",
+    )
+    def delete(self, request: Request, pk: int, username: str) -> Response:
+        claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
+        services.claim_unassign(claim=claim, editor=request.user, username=username)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ClaimScheduleApi(APIView):
+    @extend_schema(
+        request=s.ClaimScheduleSerializer,
+        responses={200: s.ClaimSerializer, **ERRORS},
+        description="Editors: set the claim's priority (`urgent`, `high`, `normal`, `low`) "
+        "and deadline (`due_at`, null clears it). No If-Match: the claim's version (its "
+        "text) does not change.",
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
+        data = parse_body(s.ClaimScheduleSerializer, request)
+        services.claim_schedule(claim=claim, actor=request.user, **data)
+        return Response(s.ClaimSerializer(claim_reloaded(claim)).data)
