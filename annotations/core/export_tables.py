@@ -75,6 +75,8 @@ CLAIM: Table = (
     ("created_by", "user"),
     ("created_at", "time"),
     ("updated_at", "time"),
+    ("priority", "value"),
+    ("due_at", "time"),
 )
 CLAIM_VERSION: Table = (
     ("claim", "ref"),
@@ -326,6 +328,21 @@ EVENT: Table = (
     ("hash", "value"),
 )
 
+# Directed assignment (issue 18): a review slot held for a named reviewer.
+RESERVATION: Table = (
+    ("claim", "ref"),
+    ("reviewer", "user"),
+    ("assigned_by", "user"),
+    ("created_at", "time"),
+)
+
+# Columns added after version 2 was first written: a file without them restores with
+# these values (and the schema does not require them).
+OPTIONAL_COLUMNS: dict[tuple[str, str], Any] = {
+    ("claims", "priority"): 3,  # normal
+    ("claims", "due_at"): None,
+}
+
 # The export's tables, in the order a restore inserts them (referenced rows first; the
 # claims' consensus pointer is set once the consensus records exist). Events come last,
 # under "audit".
@@ -354,6 +371,7 @@ TABLES: tuple[tuple[str, Table], ...] = (
     ("triage_runs", TRIAGE_RUN),
     ("suggestions", SUGGESTION),
     ("suggestion_decisions", SUGGESTION_DECISION),
+    ("reservations", RESERVATION),
 )
 
 

@@ -45,6 +45,7 @@ from annotations.models import (
     Rating,
     Reference,
     RepeatSuggestion,
+    Reservation,
     Role,
     Source,
     SourceCheck,
@@ -83,6 +84,7 @@ _ROWS: dict[str, tuple[type[Model], str]] = {
     "triage_runs": (TriageRun, "document__project"),
     "suggestions": (Suggestion, "run__document__project"),
     "suggestion_decisions": (SuggestionDecision, "project"),
+    "reservations": (Reservation, "project"),
 }
 
 

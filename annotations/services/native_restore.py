@@ -49,6 +49,7 @@ from annotations.models import (
     Rating,
     Reference,
     RepeatSuggestion,
+    Reservation,
     Source,
     SourceCheck,
     SourceEvidence,
@@ -89,6 +90,7 @@ _MODELS: dict[str, type[Model]] = {
     "triage_runs": TriageRun,
     "suggestions": Suggestion,
     "suggestion_decisions": SuggestionDecision,
+    "reservations": Reservation,
 }
 # Tables that must be empty before a restore (every table of the workbench's data).
 _WORKBENCH_TABLES: tuple[type[Model], ...] = (
@@ -231,7 +233,11 @@ def _rows(name: str, payload: dict[str, Any], user_ids: dict[str, int], **extra:
     for item in payload.get(name, ()):
         values = {
             export_tables.attribute(column, kind): export_tables.read_value(
-                kind, item[column], user_ids
+                kind,
+                item[column]
+                if (name, column) not in export_tables.OPTIONAL_COLUMNS
+                else item.get(column, export_tables.OPTIONAL_COLUMNS[name, column]),
+                user_ids,
             )
             for column, kind in table
         }
@@ -419,6 +425,7 @@ def project_restore_native(*, payload: dict[str, Any]) -> Project:
                 _insert(name, _rows(name, payload, user_ids, project_id=project.pk))
             _insert("triage_runs", _rows("triage_runs", payload, user_ids))
             _insert("suggestions", _rows("suggestions", payload, user_ids))
+            _insert("reservations", _rows("reservations", payload, user_ids, project_id=project.pk))
             Event.objects.bulk_create(
                 [
                     Event(

@@ -12,6 +12,7 @@ are refused with nothing written; the export is for editors and admins only.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import re
 from io import StringIO
@@ -83,6 +84,17 @@ def build_history() -> Project:
         summary="Checked against the official figures.",
     )
     take(third, r1)
+    # The desk's workflow: a priority and deadline, a slot reserved for a named reviewer.
+    services.claim_schedule(
+        claim=Claim.objects.get(pk=third.pk),
+        actor=editor,
+        priority="urgent",
+        due_at=dt.datetime(2031, 5, 4, 12, 30, tzinfo=dt.UTC),
+    )
+    fourth = Claim.objects.filter(project=project, status="in_review").exclude(
+        pk__in=[first.pk, second.pk, third.pk]
+    )[0]
+    services.claim_assign(claim=fourth, editor=editor, usernames=["reviewer3"])
     # A claimant registry with a merge into a later row (restored in id order).
     president = services.claimant_create(
         project=project, name="The President", actor=editor, aliases=["POTUS"]
@@ -203,6 +215,13 @@ class LosslessExportTests(TransactionTestCase):
                 ("Yoon Suk Yeol", kept["id"], True),
             ],
         )
+        # The workflow: priority, deadline and the reserved slot.
+        urgent = [c for c in payload["claims"] if c["priority"] == 1]
+        self.assertEqual([c["due_at"] for c in urgent], ["2031-05-04T12:30:00.000000Z"])
+        [reservation] = payload["reservations"]
+        self.assertEqual(
+            (reservation["reviewer"], reservation["assigned_by"]), ("reviewer3", "editor")
+        )
         # Finding claims: every reference, link, repeat, triage run and decision, as stored.
         self.assertEqual(
             [(r["claim_reviewed"][:20], r["url"]) for r in payload["references"]],
@@ -263,6 +282,9 @@ class LosslessExportTests(TransactionTestCase):
     def test_an_export_from_before_the_evidence_policy_restores_with_the_open_one(self) -> None:
         payload = json.loads(dumps(self.payload))
         del payload["project"]["evidence_policy"]
+        # ... and from before priorities and deadlines: normal, no deadline.
+        for claim in payload["claims"]:
+            del claim["priority"], claim["due_at"]
         self.assertEqual(export_mapping.native_errors(payload, version=2), [])
         call_command("flush", interactive=False, verbosity=0)
         restored = services.project_restore_native(payload=payload)
@@ -270,6 +292,7 @@ class LosslessExportTests(TransactionTestCase):
             (restored.min_citations, restored.quote_required, restored.allowed_stances),
             (0, False, "supports,refutes,context"),
         )
+        self.assertEqual(set(Claim.objects.values_list("priority", "due_at")), {(3, None)})
 
     def test_a_restore_into_an_empty_database_gives_the_same_export(self) -> None:
         text = dumps(self.payload)
