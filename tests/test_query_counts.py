@@ -45,16 +45,20 @@ LINE = "The council said the harbour budget rose 12.5% last year, officials clai
 LONG_TEXT = LINE * 1_600
 
 # The exact counts, as (editor, reviewer): a reviewer's blind-review check can cost one more.
-READER_PAGE = (6, 6)  # session, user, document + membership, text window, claims, claim count
-READER_WINDOW = (6, 6)  # the same for a further window fetched by htmx
+# Issue 18: +1 on every full page for a signed-in user: the header's unread notifications.
+READER_PAGE = (7, 7)  # session, user, document + membership, text window, claims, claim count, bell
+READER_WINDOW = (6, 6)  # the same for a further window fetched by htmx (no header)
 # The claim page: +2 since issue 14 (whether the claim was ever judged, for the edit rule;
 # its earlier versions), +1 since issue 15 (its publication versions), +2 for those who may
 # edit or revise it (the claimant suggestions of those forms: registry names, claimant texts).
 # Issue 16: -1 (citations are loaded with their source and evidence by joins).
-CLAIM_PAGE = (14, 13)
+# Issue 18: +1 the bell, +1 the discussion's comments (with their authors), and for a
+# reviewer +1 whether they have judged the claim (the discussion's blind rule).
+CLAIM_PAGE = (16, 16)
 # Issue 16: +1 the sources at risk (the claims citing them only when there are some),
 # +1 for editors the published claims whose sources changed.
-DASHBOARD = (15, 14)
+# Issue 18: +1 the bell.
+DASHBOARD = (16, 15)
 API_LISTS = {  # token authentication is the first query of each
     "project-list": (4, 4),
     "document-list": (2, 2),

@@ -26,6 +26,13 @@ from annotations.selectors.claimants import (
     claimant_registry,
     claimant_suggestions,
 )
+from annotations.selectors.discussion import (
+    CommentRow,
+    claim_thread,
+    comment_row,
+    notifications_for_user,
+    notifications_unread_count,
+)
 from annotations.selectors.documents import (
     SEARCH_CONFIG,
     PlacementRow,
@@ -116,6 +123,7 @@ __all__ = [
     "ArchivedText",
     "CitationEvidence",
     "ClaimReview",
+    "CommentRow",
     "DisputeCard",
     "Feed",
     "PlacementRow",
@@ -136,6 +144,7 @@ __all__ = [
     "citations_with_evidence",
     "claim_previous_anchor",
     "claim_review_get",
+    "claim_thread",
     "claimant_claims_queryset",
     "claimant_datalist",
     "claimant_for_text",
@@ -147,6 +156,7 @@ __all__ = [
     "claims_needing_review",
     "claims_orphaned",
     "claims_with_consensus",
+    "comment_row",
     "consensus_history",
     "dispute_card",
     "dispute_card_get",
@@ -162,6 +172,8 @@ __all__ = [
     "documents_recent_for_project",
     "feed_current_versions",
     "lease_held_by",
+    "notifications_for_user",
+    "notifications_unread_count",
     "project_dashboard_get",
     "project_feed",
     "project_native",

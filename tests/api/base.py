@@ -21,11 +21,14 @@ from annotations.models import (
     Claim,
     Claimant,
     ClaimantName,
+    Comment,
     Consensus,
     Document,
     Event,
     Invitation,
     Membership,
+    Notification,
+    NotificationSettings,
     Project,
     Publication,
     Rating,
@@ -58,6 +61,9 @@ COUNTED_MODELS = (
     Publication,
     Claimant,
     ClaimantName,
+    Comment,
+    Notification,
+    NotificationSettings,
 )
 
 CLAIM_FIELDS = {

@@ -21,6 +21,7 @@ from workbench.ui.forms import (
     CitationFormSet,
     ClaimEditForm,
     ClaimReviseForm,
+    CommentForm,
     CorrectForm,
     PublishForm,
     ReopenForm,
@@ -106,6 +107,7 @@ def _claim_forms(claim: Claim, review: selectors.ClaimReview) -> dict[str, Any]:
             auto_id=f"correct-{claim.pk}-%s",
         ),
         "retract_form": RetractForm(auto_id=f"retract-{claim.pk}-%s"),
+        "comment_form": CommentForm(auto_id="comment-%s"),
         "public_url": (
             reverse("public:factcheck-detail", kwargs={"slug": claim.project.slug, "pk": claim.pk})
             if review.publications and claim.project.publishing_enabled
@@ -132,6 +134,8 @@ def render_claim_page(
     context = {
         "claim": claim,
         "review": review,
+        # The discussion as the user may read it (blind review: ``access.comments_of_claim``).
+        "thread": selectors.claim_thread(claim=claim, user=request.user, membership=membership),
         **_claim_forms(claim, review),
         # Callables: the template runs them only where it shows their part (the registry
         # link under the claimant; the suggestions of the edit and revise forms).
