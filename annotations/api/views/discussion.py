@@ -10,15 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotations import access, selectors, services
 from annotations.api import serializers_discussion as sd
+from annotations.api.filters import NotificationFilter
 from annotations.api.idempotency import idempotent
 from annotations.api.pagination import IdCursorPagination
 from annotations.api.views._common import ERRORS, parse_body
@@ -80,23 +80,16 @@ class ClaimCommentWithdrawApi(APIView):
         return Response(_comment_data(row))
 
 
-UNREAD = OpenApiParameter(
-    "unread", str, enum=["0", "1"], description="1: only unread notifications", required=False
-)
-
-
 class NotificationListApi(generics.ListAPIView):
     serializer_class = sd.NotificationSerializer
     pagination_class = NewestFirstPagination
 
+    filterset_class = NotificationFilter
+
     def get_queryset(self) -> QuerySet[Notification]:
-        raw = self.request.query_params.get("unread", "")
-        if raw not in ("", "0", "1"):
-            raise ValidationError({"unread": ["Use 1 for unread only, or 0."]})
-        return selectors.notifications_for_user(user=self.request.user, unread=raw == "1")
+        return selectors.notifications_for_user(user=self.request.user)
 
     @extend_schema(
-        parameters=[UNREAD],
         responses={200: sd.NotificationSerializer(many=True), 400: ERRORS[400], 401: ERRORS[401]},
         description="The caller's notifications, newest first (cursor pagination).",
     )
