@@ -60,7 +60,8 @@ def comment_create(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                 visibility=form.cleaned_data["visibility"],
             )
         except ValidationError as exc:
-            attach_errors(form, exc)
+            # Reviewers have no visibility field on the page: its error goes above the form.
+            attach_errors(form, exc, non_field=("visibility",))
         else:
             return _thread_done(request, pk, "Comment posted.", messages.SUCCESS)
     return render_claim_page(request, pk, partial=THREAD, status=422, comment_form=form)
