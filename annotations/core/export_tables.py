@@ -181,6 +181,16 @@ PUBLICATION: Table = (
     ("modified_at", "time"),
     ("editor", "user"),
 )
+COMMENT: Table = (
+    ("claim", "ref"),
+    ("author", "user"),
+    ("body", "value"),
+    ("visibility", "value"),
+    ("claim_version", "value"),
+    ("created_at", "time"),
+    ("withdrawn_at", "time"),
+    ("withdrawn_by", "user"),
+)
 CLAIMANT: Table = (
     ("name", "value"),
     ("kind", "value"),
@@ -280,6 +290,7 @@ TABLES: tuple[tuple[str, Table], ...] = (
     ("publications", PUBLICATION),
     ("claimants", CLAIMANT),
     ("claimant_names", CLAIMANT_NAME),
+    ("comments", COMMENT),
 )
 
 

@@ -5,8 +5,8 @@ can rebuild the project in an empty database where ``check_integrity`` and
 ``verify_audit`` pass and a second export is byte-identical to the first (only
 ``exported_at`` differs).
 
-It carries every verdict of every reviewer (current or not, blind or post-reveal): editors
-and admins only (``access.EDITORS_ONLY`` for anyone else, Http404 for non-members).
+It carries every verdict of every reviewer (current or not, blind or post-reveal) and every
+comment of the claims' discussions (withdrawn ones with their text): editors and admins only (``access.EDITORS_ONLY`` for anyone else, Http404 for non-members).
 
 The tables (columns and how each value is written) are ``core.export_tables``; rows are
 in id order, so the same database always gives the same bytes. The whole project is read
@@ -34,6 +34,7 @@ from annotations.models import (
     Claimant,
     ClaimantName,
     ClaimVersion,
+    Comment,
     Consensus,
     Document,
     DocumentRevision,
@@ -70,6 +71,7 @@ _ROWS: dict[str, tuple[type[Model], str]] = {
     "publications": (Publication, "project"),
     "claimants": (Claimant, "project"),
     "claimant_names": (ClaimantName, "project"),
+    "comments": (Comment, "project"),
 }
 
 

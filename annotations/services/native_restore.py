@@ -35,6 +35,7 @@ from annotations.models import (
     ClaimantName,
     ClaimStatus,
     ClaimVersion,
+    Comment,
     Consensus,
     Document,
     DocumentRevision,
@@ -76,6 +77,7 @@ _MODELS: dict[str, type[Model]] = {
     "publications": Publication,
     "claimants": Claimant,
     "claimant_names": ClaimantName,
+    "comments": Comment,
 }
 # Tables that must be empty before a restore (every table of the workbench's data).
 _WORKBENCH_TABLES: tuple[type[Model], ...] = (
@@ -385,6 +387,8 @@ def project_restore_native(*, payload: dict[str, Any]) -> Project:
             _insert(
                 "claimant_names", _rows("claimant_names", payload, user_ids, project_id=project.pk)
             )
+            # Optional: exports written before discussions (issue 18) have none.
+            _insert("comments", _rows("comments", payload, user_ids, project_id=project.pk))
             Event.objects.bulk_create(
                 [
                     Event(
