@@ -11,7 +11,7 @@ from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 
-from annotations import services
+from annotations import access, services
 from annotations.models import (
     Assignment,
     Comment,
@@ -22,7 +22,7 @@ from annotations.models import (
     Role,
 )
 from tests.api.base import ApiTestCase
-from tests.factories import judge, make_claim, make_member, take
+from tests.factories import judge, make_claim, make_member, make_user, take
 
 LOCMEM = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 
@@ -456,3 +456,29 @@ class RolesTests(DiscussionApiTestCase):
             {"body": "@LateComer welcome", "visibility": "everyone"},
         )
         self.assertEqual(Notification.objects.filter(recipient=late).count(), 1)
+
+
+class SweepAndScopeTests(DiscussionApiTestCase):
+    @override_settings(LEASE_WARNING_MINUTES=60)
+    def test_the_workers_sweep_sends_the_lease_warning(self) -> None:
+        from annotations.management.commands import worker
+
+        worker._sweep_once()
+        worker._sweep_once()
+        self.assertEqual(
+            Notification.objects.filter(recipient=self.reviewer_b, kind="lease_expiring").count(), 1
+        )
+
+    def test_the_admin_panels_comment_scope_is_blind_too(self) -> None:
+        comment = services.comment_create(claim=self.claim, author=self.reviewer_a, body="mine")
+        root = make_user("root", is_staff=True, is_superuser=True)
+        for user, sees in (
+            (self.reviewer_b, False),
+            (self.reviewer_a, True),
+            (self.editor, True),
+            (root, True),
+            (self.outsider, False),
+        ):
+            with self.subTest(user=user.get_username()):
+                scope = access.comment_scope_for_user(user=user, queryset=Comment.objects.all())
+                self.assertEqual(scope.filter(pk=comment.pk).exists(), sees)
