@@ -30,6 +30,13 @@ written anywhere else.
   after its reviewer could see others (post-reveal); ``verdicts_counted`` is what automatic
   consensus and agreement statistics rest on: each reviewer's latest blind verdict on the
   claim's current version.
+* **Discussion** (issue 18). A comment on a claim is blind like a verdict: its author,
+  editors and admins, and reviewers who have judged the claim's current version see it;
+  an editor's note (visibility ``everyone``) every member sees. Any member comments;
+  only editors post notes; the author or an editor withdraws a comment
+  (``comment_scope_for_user``, ``comments_of_claim``, ``comment_get_for_user``).
+* **Notifications** reach only members of the notice's project, and a mention only once
+  its recipient may see the comment (``notification_scope_for_user``).
 * **Scopes of lists** for the admin panel, where superusers see every row and other
   staff the rows of their projects (``staff_scope`` and the ``*_scope_for_user``).
 """
@@ -42,7 +49,7 @@ from typing import TYPE_CHECKING, TypeGuard
 
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.models import User as UserModel
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 
@@ -55,12 +62,15 @@ from annotations.models import (
     ClaimantName,
     ClaimLink,
     ClaimStatus,
+    Comment,
+    CommentVisibility,
     Consensus,
     Document,
     Event,
     Invitation,
     InvitationStatus,
     Membership,
+    Notification,
     Project,
     Reference,
     Role,
@@ -822,3 +832,119 @@ def link_target_claim_in_project(*, project_id: int, pk: int) -> Claim | None:
         .exclude(status=ClaimStatus.WITHDRAWN)
         .first()
     )
+
+
+# --- discussion and notifications (issue 18) ---------------------------------------------------
+
+NOTES_ARE_EDITORS = "Only editors and admins post notes visible to everyone."
+WITHDRAW_COMMENT_RULE = "Only the comment's author or an editor can withdraw it."
+
+
+def _comments_visible(user: UserModel) -> Q:
+    """The blind rule for comments, across claims: in the user's projects, and either an
+    editor's note to everyone, the user's own, any in a project where they are an editor,
+    or one on a claim whose current version they have judged (``can_see_all_verdicts``)."""
+    judged = Verdict.objects.filter(
+        claim_id=OuterRef("claim_id"), reviewer=user, claim_version=OuterRef("claim__claim_version")
+    )
+    return Q(project_id__in=_project_ids(user, Role.REVIEWER)) & (
+        Q(visibility=CommentVisibility.EVERYONE)
+        | Q(author=user)
+        | Q(project_id__in=_project_ids(user, Role.EDITOR))
+        | Q(Exists(judged))
+    )
+
+
+def comment_scope_for_user(*, user: User, queryset: QuerySet[Comment]) -> QuerySet[Comment]:
+    """The comments ``user`` may read (``_comments_visible``); the admin panel's superusers
+    read every one. Exports and the admin panel use this; a claim's thread uses
+    ``comments_of_claim``."""
+    if sees_everything(user):
+        return queryset
+    if not is_active_user(user):
+        return queryset.none()
+    return queryset.filter(_comments_visible(user))
+
+
+def comments_of_claim(
+    *, claim: Claim, user: User, others_visible: bool | None = None, membership: Membership | None
+) -> QuerySet[Comment]:
+    """The thread of ``claim`` as ``user`` (a member, looked up with the claim) may read it:
+    every comment once they see every verdict (``can_see_all_verdicts``; pass
+    ``others_visible`` when the caller knows it), else notes to everyone and their own."""
+    queryset = Comment.objects.filter(claim=claim)
+    if not is_active_user(user) or membership is None:
+        return queryset.none()
+    if others_visible is None:
+        others_visible = can_see_all_verdicts(membership=membership, claim=claim, user=user)
+    if others_visible:
+        return queryset
+    return queryset.filter(Q(visibility=CommentVisibility.EVERYONE) | Q(author=user))
+
+
+def comment_visible_to(*, comment: Comment, user: UserModel) -> bool:
+    """Whether ``user`` may read ``comment`` now (a mention's e-mail goes out only then)."""
+    return Comment.objects.filter(pk=comment.pk).filter(_comments_visible(user)).exists()
+
+
+def comment_visibility_require(*, membership: Membership, visibility: str) -> None:
+    """Notes to everyone are the editors'; ValidationError on ``visibility`` otherwise (a
+    reviewer's comment is always blind)."""
+    if visibility == CommentVisibility.EVERYONE and not is_editor(membership):
+        raise ValidationError({"visibility": [NOTES_ARE_EDITORS]})
+
+
+def comment_get_for_user(
+    *, user: User, claim_pk: int, pk: int
+) -> tuple[Claim, Membership, Comment]:
+    """A comment of a claim the user may read (Http404 otherwise, as for an id that does not
+    exist), with the claim and the user's membership."""
+    claim, membership = claim_get_for_user(user=user, pk=claim_pk)
+    comment = comments_of_claim(claim=claim, user=user, membership=membership).filter(pk=pk).first()
+    if comment is None:
+        raise Http404
+    return claim, membership, comment
+
+
+def comment_can_withdraw(*, comment: Comment, membership: Membership | None, user: User) -> bool:
+    """The author (while a member) or an editor of the project."""
+    if membership is None or not is_active_user(user):
+        return False
+    return is_editor(membership) or comment.author_id == user.pk
+
+
+def comment_withdraw_require(*, comment: Comment, membership: Membership, user: User) -> None:
+    if not comment_can_withdraw(comment=comment, membership=membership, user=user):
+        raise PermissionDenied(WITHDRAW_COMMENT_RULE)
+
+
+def notification_scope_for_user(
+    *, user: User, queryset: QuerySet[Notification] | None = None
+) -> QuerySet[Notification]:
+    """``user``'s own notifications of the projects they belong to now; a mention only
+    while its comment is one they may read (blind review, not withdrawn)."""
+    queryset = Notification.objects.all() if queryset is None else queryset
+    if not is_active_user(user):
+        return queryset.none()
+    readable = Comment.objects.filter(_comments_visible(user), withdrawn_at__isnull=True)
+    return queryset.filter(recipient=user, project_id__in=_project_ids(user, Role.REVIEWER)).filter(
+        Q(comment__isnull=True) | Q(comment_id__in=readable.values("id"))
+    )
+
+
+def notification_get_for_user(*, user: User, pk: int) -> Notification:
+    """One of ``user``'s notifications (``notification_scope_for_user``); Http404 otherwise."""
+    user = _require_user(user)
+    notification = notification_scope_for_user(user=user).filter(pk=pk).first()
+    if notification is None:
+        raise Http404
+    return notification
+
+
+def notification_staff_scope(
+    *, user: User, queryset: QuerySet[Notification]
+) -> QuerySet[Notification]:
+    """The admin panel: superusers see every notification, other staff their own."""
+    if sees_everything(user):
+        return queryset
+    return notification_scope_for_user(user=user, queryset=queryset)

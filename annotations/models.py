@@ -1606,3 +1606,137 @@ class QuoteCheck(models.Model):
 
     def __str__(self) -> str:
         return f"quote of citation {self.citation_id}: {self.status}"
+
+
+# --- discussion and notifications (issue 18) ---------------------------------------------------
+
+
+class CommentVisibility(models.TextChoices):
+    # A reviewer's comment is blind like a verdict: the author, editors, and reviewers who
+    # have judged the claim's current version see it (``access.comment_scope_for_user``).
+    JUDGED = "judged", "Editors and reviewers who have judged the claim"
+    # An editor's note to everyone on the claim, blind or not.
+    EVERYONE = "everyone", "Every member of the project (an editor's note)"
+
+
+class Comment(models.Model):
+    """One comment in a claim's discussion: plain text (links made safe when shown), never
+    edited in place. Withdrawing keeps the row and its text (``withdrawn_at``/``withdrawn_by``,
+    and an audit event); nobody but the admin panel's readers sees a withdrawn text."""
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="comments")
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="comments"
+    )
+    body = models.TextField(help_text="Plain text; http/https links become links when shown.")
+    visibility = models.CharField(
+        max_length=10, choices=CommentVisibility.choices, default=CommentVisibility.JUDGED
+    )
+    claim_version = models.PositiveIntegerField(
+        default=1, help_text="The claim version (Claim.claim_version) the comment was written on."
+    )
+    created_at = models.DateTimeField()
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["claim_id", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(visibility__in=CommentVisibility.values),
+                name="annotations_comment_visibility_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(withdrawn_at__isnull=True, withdrawn_by__isnull=True)
+                | Q(withdrawn_at__isnull=False, withdrawn_by__isnull=False),
+                name="annotations_comment_withdrawn_together",
+            ),
+        ]
+        indexes = [models.Index(fields=["claim", "id"], name="annotations_comment_claim_idx")]
+
+    def __str__(self) -> str:
+        return f"comment {self.pk} on claim {self.claim_id} by {self.author_id}"
+
+
+class NotificationKind(models.TextChoices):
+    MENTIONED = "mentioned", "Mentioned in a comment"
+    ASSIGNED = "assigned", "Assigned a claim"
+    DISPUTED = "disputed", "A claim is disputed (editors)"
+    DECIDED = "decided", "Your claim was decided"
+    PUBLISHED = "published", "Your claim was published"
+    LEASE_EXPIRING = "lease_expiring", "Your lease is about to expire"
+
+
+class Notification(models.Model):
+    """One in-app notice to one member about one event. ``key`` names the event (the
+    comment, the audit event of a status change, the lease and its expiry), and
+    (recipient, kind, key) is unique: a retried or concurrent write, or a second sweep,
+    cannot notify anyone twice. The text is rendered when read, from the kind and the
+    claim, and never carries a rating or another reviewer's words (blind review)."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    key = models.CharField(max_length=100)
+    claim = models.ForeignKey(
+        Claim, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    comment = models.ForeignKey(
+        Comment, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+    # Set by the one sender that claims the row after commit: e-mail goes out at most once.
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "kind", "key"], name="annotations_notification_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=NotificationKind.values),
+                name="annotations_notification_kind_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["recipient", "read_at", "id"], name="annotations_notif_unread_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.recipient_id} ({self.key})"
+
+
+class NotificationSettings(models.Model):
+    """A user's e-mail choices: in-app notifications always arrive; e-mail only when
+    ``email_enabled`` and the kind is in ``email_kinds`` (and the account has an address)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_settings"
+    )
+    email_enabled = models.BooleanField(default=False)
+    email_kinds = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "notification settings"
+
+    def __str__(self) -> str:
+        return f"notification settings of {self.user_id}"

@@ -45,20 +45,23 @@ LINE = "The council said the harbour budget rose 12.5% last year, officials clai
 LONG_TEXT = LINE * 1_600
 
 # The exact counts, as (editor, reviewer): a reviewer's blind-review check can cost one more.
-READER_PAGE = (6, 6)  # session, user, document + membership, text window, claims, claim count
-READER_WINDOW = (6, 6)  # the same for a further window fetched by htmx
+# Issue 18: +1 on every full page for a signed-in user: the header's unread notifications.
+READER_PAGE = (7, 7)  # session, user, document + membership, text window, claims, claim count, bell
+READER_WINDOW = (6, 6)  # the same for a further window fetched by htmx (no header)
 # The claim page: +2 since issue 14 (whether the claim was ever judged, for the edit rule;
 # its earlier versions), +1 since issue 15 (its publication versions), +2 for those who may
 # edit or revise it (the claimant suggestions of those forms: registry names, claimant texts).
 # Issue 16: -1 (citations are loaded with their source and evidence by joins).
 # Issue 18: +1 the claim's reservations (directed assignment: editors see the assignees,
-# a reviewer whether the claim is assigned to them); the user's lease and whether they
-# skipped the claim share one query.
-CLAIM_PAGE = (15, 14)
+# a reviewer whether the claim is assigned to them; the user's lease and whether they
+# skipped the claim share one query), +1 the bell, +1 the discussion's comments (with
+# their authors), and for a reviewer +1 whether they have judged the claim (the
+# discussion's blind rule).
+CLAIM_PAGE = (17, 17)
 # Issue 16: +1 the sources at risk (the claims citing them only when there are some),
 # +1 for editors the published claims whose sources changed.
-# Issue 18: +2 the claims assigned to the user and the overdue claims.
-DASHBOARD = (17, 16)
+# Issue 18: +2 the claims assigned to the user and the overdue claims, +1 the bell.
+DASHBOARD = (18, 17)
 API_LISTS = {  # token authentication is the first query of each
     "project-list": (4, 4),
     "document-list": (2, 2),

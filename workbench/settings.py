@@ -162,6 +162,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "workbench.ui.discussion.unread_count",
             ],
         },
     },
@@ -366,6 +367,35 @@ if not (WEBHOOK_TIMEOUT > 0 and WEBHOOK_SWEEP_SECONDS > 0 and WEBHOOK_MAX_ATTEMP
         "WEBHOOK_TIMEOUT and WEBHOOK_SWEEP_SECONDS must be above 0, WEBHOOK_MAX_ATTEMPTS at least 1."
     )
 
+# Notifications (issue 18, annotations.services.notifications): the worker's sweep tells a
+# reviewer their lease expires within LEASE_WARNING_MINUTES (0: never). E-mail, for members
+# who turn it on in their notification settings, goes through Django's default mailer: SMTP
+# to SMTP_HOST:SMTP_PORT (SMTP_USERNAME, SMTP_PASSWORD, SMTP_USE_TLS) when SMTP_HOST is set;
+# else, with DEBUG on (the demo), printed on the console; else none (in-app only). From
+# DEFAULT_FROM_EMAIL.
+LEASE_WARNING_MINUTES = env_float("LEASE_WARNING_MINUTES", 5.0)
+if LEASE_WARNING_MINUTES < 0:
+    raise ImproperlyConfigured("LEASE_WARNING_MINUTES must be 0 or more.")
+SMTP_HOST = env_str("SMTP_HOST")
+# Without either, MAILERS stays undefined (not empty: Django warns about an empty one).
+if SMTP_HOST:
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": SMTP_HOST,
+                "port": env_int("SMTP_PORT", 587),
+                "username": env_str("SMTP_USERNAME"),
+                "password": env_str("SMTP_PASSWORD"),
+                "use_tls": env_bool("SMTP_USE_TLS", True),
+                "timeout": 10,
+            },
+        }
+    }
+elif DEBUG:
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "workbench@localhost")
+
 # Finding claims (issue 17, annotations.selectors.matching): MATCHING_SEMANTIC off runs the
 # matcher lexical only (no WordLlama embeddings; it also falls back to that when the package
 # cannot be loaded). A sentence of an imported document becomes a "repeat claim" suggestion
@@ -470,6 +500,7 @@ SPECTACULAR_SETTINGS = {
         "ClaimantKindEnum": "annotations.models.ClaimantKind",
         # Citations and the evidence policy's allowed stances share one enum.
         "StanceEnum": "annotations.models.Stance",
+        "NotificationKindEnum": "annotations.models.NotificationKind",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

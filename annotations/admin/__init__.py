@@ -14,7 +14,8 @@ Every write goes through the services, with the same role checks as the API (ask
   repeat suggestions, read-only; ``invitations``: read-only, scoped to the
   projects a staff user administers; ``users``: deletes through the members services; ``webhooks``: endpoints and deliveries with
   their log, read-only, scoped like invitations, with a replay action; ``evidence``:
-  source snapshots, link-rot checks and evidence states, read-only, scoped like sources.
+  source snapshots, link-rot checks and evidence states, read-only, scoped like sources;
+  ``discussion``: comments (blind review), notifications and their settings, read-only.
 * Verdicts obey blind review: a staff user who is only a reviewer in a project sees their
   own verdicts until they have submitted on the claim (``access.verdict_scope_for_user``);
   superusers and project editors see everything.
@@ -29,6 +30,7 @@ Each module registers its admins (``@admin.register``) when imported here.
 from annotations.admin import (  # noqa: F401
     claimants,
     claims,
+    discussion,
     documents,
     events,
     evidence,

@@ -18,6 +18,7 @@ from annotations.models import (
     ClaimStatus,
     DeliveryStatus,
     Document,
+    Notification,
     Reference,
     WebhookDelivery,
 )
@@ -112,3 +113,20 @@ class ReferenceFilter(django_filters.FilterSet):
 
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset  # applied by selectors.matching.references_list
+
+
+class NotificationFilter(django_filters.FilterSet):
+    unread = django_filters.ChoiceFilter(
+        choices=[("1", "unread only"), ("0", "all")],
+        method="only_unread",
+        help_text="1: only unread notifications",
+    )
+
+    class Meta:
+        model = Notification
+        fields = ["unread"]
+
+    def only_unread(
+        self, queryset: QuerySet[Notification], name: str, value: str
+    ) -> QuerySet[Notification]:
+        return queryset.filter(read_at__isnull=True) if value == "1" else queryset

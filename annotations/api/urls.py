@@ -1,7 +1,7 @@
 from django.urls import path
 
 from annotations.api import views
-from annotations.api.views import claimants, evidence, imports, suggestions
+from annotations.api.views import claimants, discussion, evidence, imports, suggestions
 from annotations.api.views import matching as matching_views
 
 app_name = "api"
@@ -139,6 +139,28 @@ urlpatterns = [
         "claims/<int:pk>/publications/",
         views.ClaimPublicationsApi.as_view(),
         name="claim-publications",
+    ),
+    path("claims/<int:pk>/comments/", discussion.ClaimCommentsApi.as_view(), name="claim-comments"),
+    path(
+        "claims/<int:pk>/comments/<int:comment_pk>/withdraw/",
+        discussion.ClaimCommentWithdrawApi.as_view(),
+        name="claim-comment-withdraw",
+    ),
+    path("notifications/", discussion.NotificationListApi.as_view(), name="notification-list"),
+    path(
+        "notifications/read-all/",
+        discussion.NotificationReadAllApi.as_view(),
+        name="notification-read-all",
+    ),
+    path(
+        "notifications/settings/",
+        discussion.NotificationSettingsApi.as_view(),
+        name="notification-settings",
+    ),
+    path(
+        "notifications/<int:pk>/read/",
+        discussion.NotificationReadApi.as_view(),
+        name="notification-read",
     ),
     path("claims/<int:pk>/withdraw/", views.ClaimWithdrawApi.as_view(), name="claim-withdraw"),
     path(

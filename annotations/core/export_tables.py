@@ -183,6 +183,16 @@ PUBLICATION: Table = (
     ("modified_at", "time"),
     ("editor", "user"),
 )
+COMMENT: Table = (
+    ("claim", "ref"),
+    ("author", "user"),
+    ("body", "value"),
+    ("visibility", "value"),
+    ("claim_version", "value"),
+    ("created_at", "time"),
+    ("withdrawn_at", "time"),
+    ("withdrawn_by", "user"),
+)
 CLAIMANT: Table = (
     ("name", "value"),
     ("kind", "value"),
@@ -372,6 +382,7 @@ TABLES: tuple[tuple[str, Table], ...] = (
     ("suggestions", SUGGESTION),
     ("suggestion_decisions", SUGGESTION_DECISION),
     ("reservations", RESERVATION),
+    ("comments", COMMENT),
 )
 
 

@@ -26,6 +26,13 @@ from annotations.selectors.claimants import (
     claimant_registry,
     claimant_suggestions,
 )
+from annotations.selectors.discussion import (
+    CommentRow,
+    claim_thread,
+    comment_row,
+    notifications_for_user,
+    notifications_unread_count,
+)
 from annotations.selectors.documents import (
     SEARCH_CONFIG,
     PlacementRow,
@@ -121,6 +128,7 @@ __all__ = [
     "ArchivedText",
     "CitationEvidence",
     "ClaimReview",
+    "CommentRow",
     "DisputeCard",
     "Feed",
     "PlacementRow",
@@ -141,6 +149,7 @@ __all__ = [
     "citations_with_evidence",
     "claim_previous_anchor",
     "claim_review_get",
+    "claim_thread",
     "claimant_claims_queryset",
     "claimant_datalist",
     "claimant_for_text",
@@ -154,6 +163,7 @@ __all__ = [
     "claims_orphaned",
     "claims_overdue",
     "claims_with_consensus",
+    "comment_row",
     "consensus_history",
     "dispute_card",
     "dispute_card_get",
@@ -169,6 +179,8 @@ __all__ = [
     "documents_recent_for_project",
     "feed_current_versions",
     "lease_held_by",
+    "notifications_for_user",
+    "notifications_unread_count",
     "project_dashboard_get",
     "project_feed",
     "project_native",

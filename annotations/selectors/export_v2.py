@@ -5,8 +5,8 @@ can rebuild the project in an empty database where ``check_integrity`` and
 ``verify_audit`` pass and a second export is byte-identical to the first (only
 ``exported_at`` differs).
 
-It carries every verdict of every reviewer (current or not, blind or post-reveal): editors
-and admins only (``access.EDITORS_ONLY`` for anyone else, Http404 for non-members).
+It carries every verdict of every reviewer (current or not, blind or post-reveal) and every
+comment of the claims' discussions (withdrawn ones with their text): editors and admins only (``access.EDITORS_ONLY`` for anyone else, Http404 for non-members).
 
 The tables (columns and how each value is written) are ``core.export_tables``; rows are
 in id order, so the same database always gives the same bytes. The whole project is read
@@ -35,6 +35,7 @@ from annotations.models import (
     ClaimantName,
     ClaimLink,
     ClaimVersion,
+    Comment,
     Consensus,
     Document,
     DocumentRevision,
@@ -85,6 +86,7 @@ _ROWS: dict[str, tuple[type[Model], str]] = {
     "suggestions": (Suggestion, "run__document__project"),
     "suggestion_decisions": (SuggestionDecision, "project"),
     "reservations": (Reservation, "project"),
+    "comments": (Comment, "project"),
 }
 
 

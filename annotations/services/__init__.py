@@ -26,6 +26,7 @@ from annotations.services.claims import (
     claim_schedule,
     claim_update,
 )
+from annotations.services.discussion import comment_create, comment_withdraw
 from annotations.services.documents import (
     DocumentInput,
     document_create,
@@ -62,6 +63,15 @@ from annotations.services.invitations import (
 from annotations.services.leases import claim_skip, lease_claim, lease_next, lease_release
 from annotations.services.native_import import document_import_native
 from annotations.services.native_restore import project_restore_native
+from annotations.services.notifications import (
+    leases_expiring_notify,
+    notification_read,
+    notification_settings_get,
+    notification_settings_update,
+    notification_text,
+    notifications_read_all,
+    notify_assigned,
+)
 from annotations.services.projects import (
     DEFAULT_SCALE,
     LAST_ADMIN,
@@ -187,6 +197,8 @@ __all__ = [
     "claimant_create",
     "claimant_merge",
     "claimant_update",
+    "comment_create",
+    "comment_withdraw",
     "consensus_recompute",
     "document_create",
     "document_create_many",
@@ -206,10 +218,17 @@ __all__ = [
     "lease_claim",
     "lease_next",
     "lease_release",
+    "leases_expiring_notify",
     "limits",
     "member_add",
     "member_changes_check",
     "member_remove",
+    "notification_read",
+    "notification_settings_get",
+    "notification_settings_update",
+    "notification_text",
+    "notifications_read_all",
+    "notify_assigned",
     "now",
     "project_create",
     "project_restore_native",

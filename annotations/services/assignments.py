@@ -29,6 +29,7 @@ from annotations.models import (
 )
 from annotations.services._base import QueueConflict, User, event_record
 from annotations.services.leases import EVERY_RESERVATION, _slots_taken
+from annotations.services.notifications import notify_assigned
 
 MAX_NAMED = 50
 
@@ -152,7 +153,7 @@ def claim_assign(
             before={"reviewers": before},
             after={"reviewers": _assignees(locked)},
         )
-        # notify: assigned (the reviewers in ``new``; on commit, once each)
+        notify_assigned(claim=locked, reviewer_ids=[user.pk for user in new], actor=editor)
     return list(selectors.reservations_of_claim(claim=locked))
 
 

@@ -26,6 +26,7 @@ MAX_QUOTE = 5_000  # the passage of a source a citation quotes
 MAX_NOTE = 5_000  # an editor's decision, a reopening, a text revision, a re-anchoring
 MAX_REASON = 2_000  # why a claim is skipped or withdrawn
 MAX_SUMMARY = 10_000  # a published fact check's summary for readers
+MAX_COMMENT = 5_000  # one comment in a claim's discussion
 MAX_CITATIONS = 50  # citations per verdict
 MAX_OPEN_INVITATIONS = 200  # invitations of one project awaiting an answer at once
 MAX_REFERENCES_PER_REQUEST = 1_000  # references per POST (the import command sends batches)

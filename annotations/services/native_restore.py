@@ -36,6 +36,7 @@ from annotations.models import (
     ClaimLink,
     ClaimStatus,
     ClaimVersion,
+    Comment,
     Consensus,
     Document,
     DocumentRevision,
@@ -91,6 +92,7 @@ _MODELS: dict[str, type[Model]] = {
     "suggestions": Suggestion,
     "suggestion_decisions": SuggestionDecision,
     "reservations": Reservation,
+    "comments": Comment,
 }
 # Tables that must be empty before a restore (every table of the workbench's data).
 _WORKBENCH_TABLES: tuple[type[Model], ...] = (
@@ -426,6 +428,8 @@ def project_restore_native(*, payload: dict[str, Any]) -> Project:
             _insert("triage_runs", _rows("triage_runs", payload, user_ids))
             _insert("suggestions", _rows("suggestions", payload, user_ids))
             _insert("reservations", _rows("reservations", payload, user_ids, project_id=project.pk))
+            # Optional: exports written before discussions (issue 18) have none.
+            _insert("comments", _rows("comments", payload, user_ids, project_id=project.pk))
             Event.objects.bulk_create(
                 [
                     Event(

@@ -26,7 +26,7 @@ from annotations.models import (
     Role,
     Verdict,
 )
-from annotations.services import limits, webhooks
+from annotations.services import limits, notifications, webhooks
 from annotations.services._base import (
     QueueConflict,
     User,
@@ -154,11 +154,12 @@ def claim_transition(
     *, claim: Claim, action: lifecycle.Action, actor: User | None, note: str = ""
 ) -> None:
     """Move ``claim`` (locked by the caller) along the lifecycle by ``action``: the one
-    function that changes a claim's status. It asks ``core.lifecycle`` (QueueConflict with
-    the table's reason when the action is not allowed from the claim's status), saves the
-    status with the claim's current consensus pointer (the check constraint holds them
-    together), and records a ``claim.status`` event. ``version`` does not change: it
-    counts changes of the claim's own fields, not of its status."""
+        function that changes a claim's status. It asks ``core.lifecycle`` (QueueConflict with
+        the table's reason when the action is not allowed from the claim's status), saves the
+        status with the claim's current consensus pointer (the check constraint holds them
+        together), records a ``claim.status`` event and writes the notices of the new status
+    (``notifications.claim_status_notify``). ``version`` does not change: it
+        counts changes of the claim's own fields, not of its status."""
     try:
         status = lifecycle.transition(claim.status, action)
     except lifecycle.TransitionRefused as exc:
@@ -169,7 +170,7 @@ def claim_transition(
     after: dict[str, str] = {"status": status}
     if note:
         after["note"] = note
-    event_record(
+    event = event_record(
         actor=actor,
         verb="claim.status",
         obj=claim,
@@ -177,6 +178,7 @@ def claim_transition(
         before={"status": before},
         after=after,
     )
+    notifications.claim_status_notify(claim=claim, status=status, actor=actor, event=event)
 
 
 def _consensus_decide(*, claim: Claim, actor: User | None) -> Consensus | None:

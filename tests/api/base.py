@@ -21,11 +21,14 @@ from annotations.models import (
     Claim,
     Claimant,
     ClaimantName,
+    Comment,
     Consensus,
     Document,
     Event,
     Invitation,
     Membership,
+    Notification,
+    NotificationSettings,
     Project,
     Publication,
     Rating,
@@ -60,6 +63,9 @@ COUNTED_MODELS = (
     Claimant,
     ClaimantName,
     Reservation,
+    Comment,
+    Notification,
+    NotificationSettings,
 )
 
 CLAIM_FIELDS = {

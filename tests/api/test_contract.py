@@ -49,7 +49,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from annotations import services
-from annotations.models import Role, WebhookDelivery
+from annotations.models import Notification, Role, WebhookDelivery
 from tests.api.base import DEFAULT_SCALE_KEYS
 from tests.factories import (
     Personas,
@@ -262,7 +262,17 @@ def make_cast() -> SimpleNamespace:
     claimant = services.claimant_create(
         project=c.project, name="The Mayor", actor=c.editor, aliases=["Mayor Adams"]
     )
+    # Discussion: reviewer_a's comment on the claim they judged, mentioning reviewer_b (who
+    # judged it too: the notice is theirs to read and mark); an editor's note.
+    comment = services.comment_create(
+        claim=c.resolved, author=c.reviewer_a, body="See https://stats.example.org/ @reviewer_b"
+    )
+    note = services.comment_create(
+        claim=c.resolved, author=c.editor, body="@reviewer_a note", visibility="everyone"
+    )
     c.ids = {
+        "comments": [comment.pk, note.pk],
+        "notifications": list(Notification.objects.values_list("pk", flat=True)),
         "claimants": [claimant.pk],
         "aliases": list(claimant.names.filter(is_primary=False).values_list("pk", flat=True)),
         "webhooks": [webhook.pk],
@@ -306,6 +316,7 @@ def _bind(
         ("endpoint_pk", "webhooks"),
         ("delivery_pk", "deliveries"),
         ("alias_pk", "aliases"),
+        ("comment_pk", "comments"),
     ):
         if name in (case.path_parameters or {}) and name not in keep:
             case.path_parameters[name] = data.draw(st.sampled_from(cast.ids[ids]), label=name)

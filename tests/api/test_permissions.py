@@ -20,7 +20,7 @@ from rest_framework.response import Response
 
 from annotations import services
 from annotations.core import triage
-from annotations.models import Role, WebhookDelivery
+from annotations.models import Notification, Role, WebhookDelivery
 from tests.api.base import API, ApiTestCase
 from tests.factories import judge, make_claim, make_document, make_member, make_user, take
 
@@ -127,6 +127,23 @@ class ApiPermissionMatrixTests(ApiTestCase):
         cls.link = services.claim_link_create(
             claim=cls.claim, actor=cls.creator, reference=cls.reference
         )
+        # Discussion: an editor's note to everyone mentions reviewer_a and the admin, the
+        # admin's comment mentions the editor (one notice each); reviewer_a's own comment.
+        cls.comment = services.comment_create(
+            claim=cls.claim,
+            author=cls.editor,
+            body="@reviewer_a @admin see this",
+            visibility="everyone",
+        )
+        services.comment_create(claim=cls.claim, author=cls.admin, body="@editor look")
+        cls.own_comment = services.comment_create(
+            claim=cls.claim, author=cls.reviewer_a, body="my note"
+        )
+        # A notification of each caller, by caller (the outsider has none here).
+        cls.notices = {
+            user.pk: Notification.objects.get(recipient=user, kind="mentioned").pk
+            for user in (cls.reviewer_a, cls.editor, cls.admin)
+        }
         # A document with one earlier revision, for the revision endpoints.
         cls.revised = make_document(project=cls.project, actor=cls.creator, text="First text.")
         services.document_revise(document=cls.revised, text="Corrected text.", actor=cls.editor)
@@ -149,9 +166,12 @@ class ApiPermissionMatrixTests(ApiTestCase):
         extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in row.headers.items()}
         method = getattr(client, row.method.lower())
         body = row.body_for(caller, user)
+        # The caller's own notification; an outsider names reviewer_a's (someone else's).
+        own = self.notices.get(user.pk if user is not None else 0, self.notices[self.reviewer_a.pk])
+        path = row.path.replace("<own>", str(own))
         if row.method == "GET":
-            return method(API + row.path, body or {}, **extra)
-        return method(API + row.path, body, format="json", **extra)
+            return method(API + path, body or {}, **extra)
+        return method(API + path, body, format="json", **extra)
 
     def rows(self) -> list[Row]:
         p, d, c = self.project.pk, self.document.pk, self.claim.pk
@@ -664,6 +684,60 @@ class ApiPermissionMatrixTests(ApiTestCase):
                 f"/documents/{d}/repeats/",
                 statuses(401, 404, 200, 200, 200),
             ),
+            # discussion and notifications (issue 18)
+            Row("comments", "GET", f"/claims/{c}/comments/", statuses(401, 404, 200, 200, 200)),
+            Row(
+                "comment create",
+                "POST",
+                f"/claims/{c}/comments/",
+                statuses(401, 404, 201, 201, 201),
+                {"body": "A thought @editor"},
+            ),
+            Row(
+                "note to everyone (editors)",
+                "POST",
+                f"/claims/{c}/comments/",
+                statuses(401, 404, 400, 201, 201),
+                {"body": "Editors' note", "visibility": "everyone"},
+            ),
+            Row(
+                "comment withdraw (author or editor)",
+                "POST",
+                f"/claims/{c}/comments/{self.own_comment.pk}/withdraw/",
+                statuses(401, 404, 200, 200, 200),
+            ),
+            Row(
+                "comment withdraw (someone else's)",
+                "POST",
+                f"/claims/{c}/comments/{self.comment.pk}/withdraw/",
+                statuses(401, 404, 403, 200, 200),
+            ),
+            Row("notifications", "GET", "/notifications/", statuses(401, 200, 200, 200, 200)),
+            Row(
+                "notification read (one's own)",
+                "POST",
+                "/notifications/<own>/read/",
+                statuses(401, 404, 200, 200, 200),
+            ),
+            Row(
+                "notifications read all",
+                "POST",
+                "/notifications/read-all/",
+                statuses(401, 200, 200, 200, 200),
+            ),
+            Row(
+                "notification settings",
+                "GET",
+                "/notifications/settings/",
+                statuses(401, 200, 200, 200, 200),
+            ),
+            Row(
+                "notification settings update",
+                "PUT",
+                "/notifications/settings/",
+                statuses(401, 200, 200, 200, 200),
+                {"email_enabled": False, "email_kinds": ["mentioned"]},
+            ),
         ]
 
     def test_every_endpoint_answers_each_caller_with_the_expected_status(self) -> None:
@@ -697,6 +771,9 @@ class ApiPermissionMatrixTests(ApiTestCase):
             path = path.replace(f"/invitations/{self.for_outsider.pk}/", "/invitations/<int:pk>/")
             path = path.replace(f"/webhooks/{self.webhook.pk}/", "/webhooks/<int:endpoint_pk>/")
             path = path.replace(f"/links/{self.link.pk}/", "/links/<int:link_pk>/")
+            path = path.replace("/notifications/<own>/", "/notifications/<int:pk>/")
+            for comment in (self.comment, self.own_comment):
+                path = path.replace(f"/comments/{comment.pk}/", "/comments/<int:comment_pk>/")
             path = path.replace(
                 f"/deliveries/{self.delivery.pk}/", "/deliveries/<int:delivery_pk>/"
             )

@@ -32,7 +32,7 @@ from tests.factories import (
     make_user,
     take,
 )
-from tests.security.test_xss import POLYGLOT
+from tests.security.test_xss import POLYGLOT, URL
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -66,6 +66,12 @@ def poisoned(transactional_db):
     second = make_claim(document=document, actor=owner, exact="Rents doubled in 2024")
     take(second, reviewers[2])
     services.claim_skip(claim=second, reviewer=reviewers[2], reason=f"Skip {POLYGLOT}")
+    # Issue 18: a comment (the linkifier's HTML) mentioning the editor, with a link whose
+    # address carries markup, and an editor's note.
+    services.comment_create(
+        claim=claim, author=reviewers[0], body=f"C {POLYGLOT} @eddie see {URL} {POLYGLOT}"
+    )
+    services.comment_create(claim=claim, author=owner, body=f"N {POLYGLOT}", visibility="everyone")
     return {
         "project": project,
         "document": document,
@@ -112,6 +118,7 @@ def test_no_stored_payload_runs_in_the_reviewer_ui(new_page, live_server, poison
         poisoned["document"].get_absolute_url(),
         f"/claims/{poisoned['claim'].pk}/",
         f"/projects/{slug}/disputes/",
+        "/notifications/",
     ):
         _visit(page, base + path, evil, dialogs)
     # An htmx fragment: the live document search swaps in rows holding the poisoned title.
@@ -144,6 +151,7 @@ def test_no_stored_payload_runs_in_the_admin(new_page, live_server, poisoned) ->
         "/admin/annotations/source/",
         f"/admin/annotations/document/{poisoned['document'].pk}/change/",
         "/admin/annotations/event/",
+        "/admin/annotations/comment/",
     ):
         _visit(page, live_server.url + path, evil, dialogs)
 

@@ -109,6 +109,25 @@ class DirectedAssignmentTests(QueueTestCase):
         assert lease is not None
         self.assertEqual(lease.claim_id, newest.pk)
 
+    def test_the_assigned_reviewers_are_notified_once(self) -> None:
+        from annotations.models import Notification
+
+        claim = self.claims[0]
+        services.claim_assign(claim=claim, editor=self.editor, usernames=["reviewer_a"], now=T0)
+        # Naming reviewer_a again (a retry) and adding reviewer_b: one notice each.
+        services.claim_assign(
+            claim=claim, editor=self.editor, usernames=["reviewer_a", "reviewer_b"], now=T0
+        )
+        self.assertEqual(
+            sorted(
+                Notification.objects.filter(kind="assigned", claim=claim).values_list(
+                    "recipient__username", flat=True
+                )
+            ),
+            ["reviewer_a", "reviewer_b"],
+        )
+        self.assertFalse(Notification.objects.filter(recipient=self.editor).exists())
+
     def test_reserved_slots_are_not_for_others_and_unassigning_frees_them(self) -> None:
         claim = self.claims[0]
         services.claim_assign(

@@ -95,6 +95,15 @@ def build_history() -> Project:
         pk__in=[first.pk, second.pk, third.pk]
     )[0]
     services.claim_assign(claim=fourth, editor=editor, usernames=["reviewer3"])
+    # A discussion: a reviewer's blind comment (withdrawn later by its author) and an
+    # editor's note to everyone mentioning a reviewer.
+    blind = services.comment_create(
+        claim=second, author=r1, body="Figures from 2019 https://a.example/"
+    )
+    services.comment_create(
+        claim=second, author=editor, body="@reviewer2 see", visibility="everyone"
+    )
+    services.comment_withdraw(comment=blind, actor=r1)
     # A claimant registry with a merge into a later row (restored in id order).
     president = services.claimant_create(
         project=project, name="The President", actor=editor, aliases=["POTUS"]
@@ -244,6 +253,12 @@ class LosslessExportTests(TransactionTestCase):
         )
         self.assertEqual(SuggestionDecision.objects.count(), 2)
         self.assertEqual(payload["project"]["triage_url"], "")
+        # The discussion, withdrawn comments with their text (the export is editors' only).
+        self.assertEqual(
+            [(c["author"], c["visibility"], c["withdrawn_by"]) for c in payload["comments"]],
+            [("reviewer1", "judged", "reviewer1"), ("editor", "everyone", None)],
+        )
+        self.assertEqual(payload["comments"][0]["body"], "Figures from 2019 https://a.example/")
         # The demo desk's evidence policy: one quoted citation, any stance.
         self.assertEqual(
             payload["project"]["evidence_policy"],

@@ -25,6 +25,7 @@ from workbench.ui.forms import (
     ClaimEditForm,
     ClaimReviseForm,
     ClaimScheduleForm,
+    CommentForm,
     CorrectForm,
     PublishForm,
     ReopenForm,
@@ -118,6 +119,7 @@ def _claim_forms(claim: Claim, review: selectors.ClaimReview) -> dict[str, Any]:
             auto_id="schedule-%s",
         ),
         "assign_form": AssignForm(auto_id="assign-%s"),
+        "comment_form": CommentForm(auto_id="comment-%s"),
         "public_url": (
             reverse("public:factcheck-detail", kwargs={"slug": claim.project.slug, "pk": claim.pk})
             if review.publications and claim.project.publishing_enabled
@@ -144,6 +146,8 @@ def render_claim_page(
     context = {
         "claim": claim,
         "review": review,
+        # The discussion as the user may read it (blind review: ``access.comments_of_claim``).
+        "thread": selectors.claim_thread(claim=claim, user=request.user, membership=membership),
         **_claim_forms(claim, review),
         # Callables: the template runs them only where it shows their part (the registry
         # link under the claimant; the suggestions of the edit and revise forms).

@@ -15,8 +15,10 @@ from annotations.core import evidence_policy, scheduling, spans
 from annotations.core.urlnorm import UrlError, normalize_url
 from annotations.models import (
     ClaimantKind,
+    CommentVisibility,
     Confidence,
     LinkState,
+    NotificationKind,
     Project,
     Rating,
     Role,
@@ -665,3 +667,31 @@ class ClaimLinkForm(forms.Form):
 
 class LinkDecideForm(forms.Form):
     state = forms.ChoiceField(choices=LinkState.choices)
+
+
+# --- discussion and notifications (issue 18) ---------------------------------------------------
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        label="Comment",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=limits.MAX_COMMENT,
+        help_text="Plain text; links are made clickable; @username notifies a member.",
+    )
+    visibility = forms.ChoiceField(
+        choices=CommentVisibility.choices, initial=CommentVisibility.JUDGED, required=False
+    )
+
+    def clean_visibility(self) -> str:
+        return self.cleaned_data.get("visibility") or CommentVisibility.JUDGED
+
+
+class NotificationSettingsForm(forms.Form):
+    email_enabled = forms.BooleanField(label="Also send notifications by e-mail", required=False)
+    email_kinds = forms.MultipleChoiceField(
+        label="Kinds to e-mail",
+        choices=NotificationKind.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )

@@ -6,6 +6,7 @@ from workbench.ui import (
     account,
     claimants,
     directing,
+    discussion,
     evidence,
     finding,
     importing,
@@ -87,6 +88,13 @@ urlpatterns = [
     ),
     path("snapshots/<int:pk>/", evidence.snapshot_detail, name="snapshot-detail"),
     path("snapshots/<int:pk>/warc/", evidence.snapshot_warc, name="snapshot-warc"),
+    # the claim's discussion
+    path("claims/<int:pk>/comments/", discussion.comment_create, name="comment-create"),
+    path(
+        "claims/<int:pk>/comments/<int:comment_pk>/withdraw/",
+        discussion.comment_withdraw,
+        name="comment-withdraw",
+    ),
     # the review queue
     path("projects/<slug:slug>/review-next/", reviewing.queue_next, name="queue-next"),
     path("claims/<int:pk>/release/", reviewing.lease_release, name="lease-release"),
@@ -129,6 +137,19 @@ urlpatterns = [
         "claims/<int:pk>/links/<int:link_pk>/",
         finding.claim_link_decide,
         name="claim-link-decide",
+    ),
+    # notifications
+    path("notifications/", discussion.notification_list, name="notification-list"),
+    path("notifications/<int:pk>/read/", discussion.notification_read, name="notification-read"),
+    path(
+        "notifications/read-all/",
+        discussion.notifications_read_all,
+        name="notification-read-all",
+    ),
+    path(
+        "notifications/settings/",
+        discussion.notification_settings,
+        name="notification-settings",
     ),
     # the user's own account: API tokens, signing out everywhere
     path("account/tokens/", account.tokens, name="tokens"),

@@ -12,7 +12,8 @@ The sweep (``services.webhooks_sweep``) runs when the worker starts and then eve
 ``WEBHOOK_SWEEP_SECONDS`` in a thread of its own: it queues again the webhook deliveries
 whose task was lost (a worker killed while sending one), so no event is lost. It also
 queues the link-rot checks of cited sources that are due (``services.sources_check_sweep``,
-every ``SOURCE_CHECK_INTERVAL_HOURS``).
+every ``SOURCE_CHECK_INTERVAL_HOURS``), and tells reviewers whose lease expires within
+``LEASE_WARNING_MINUTES`` (``services.leases_expiring_notify``, once per lease).
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ def _sweep_once() -> None:
         services.sources_check_sweep()
     except Exception:
         logger.exception("Source check sweep failed")
+    try:
+        # Leases about to expire: tell their reviewers (once per lease; issue 18).
+        services.leases_expiring_notify()
+    except Exception:
+        logger.exception("Lease warning sweep failed")
     finally:
         close_old_connections()
 
