@@ -45,23 +45,27 @@ LINE = "The council said the harbour budget rose 12.5% last year, officials clai
 LONG_TEXT = LINE * 1_600
 
 # The exact counts, as (editor, reviewer): a reviewer's blind-review check can cost one more.
-READER_PAGE = (6, 6)  # session, user, document + membership, text window, claims, claim count
-READER_WINDOW = (6, 6)  # the same for a further window fetched by htmx
+READER_PAGE = (6, 7)  # session, user, document + membership, text window, claims, claim count
+READER_WINDOW = (6, 7)  # the same for a further window fetched by htmx
+# Issue 18 (gold calibration): +1 for reviewers on every page, list and export that shows
+# claims (which gold claims present to them as in review, ``access.claims_present_for``);
+# the same query whether or not any claim is gold, so the count reveals nothing. Editors
+# are never masked (no query), but their claim page reads the claim's gold mark (+1).
 # The claim page: +2 since issue 14 (whether the claim was ever judged, for the edit rule;
 # its earlier versions), +1 since issue 15 (its publication versions), +2 for those who may
 # edit or revise it (the claimant suggestions of those forms: registry names, claimant texts).
 # Issue 16: -1 (citations are loaded with their source and evidence by joins).
-CLAIM_PAGE = (14, 13)
+CLAIM_PAGE = (15, 14)
 # Issue 16: +1 the sources at risk (the claims citing them only when there are some),
 # +1 for editors the published claims whose sources changed.
 DASHBOARD = (15, 14)
 API_LISTS = {  # token authentication is the first query of each
     "project-list": (4, 4),
     "document-list": (2, 2),
-    "claim-list": (3, 3),
+    "claim-list": (4, 4),  # issue 18: +1 which claims present as in review (gold)
     "project-members": (3, 3),
     "claim-verdicts": (4, 5),  # issue 16: -1, citations joined to their sources
-    "claim-consensus": (4, 4),
+    "claim-consensus": (4, 5),  # issue 18: +1 for reviewers (a gold claim shows none)
 }
 # Project export: token, project + membership, membership, then five queries per chunk of
 # 1,000 claims (claims, verdicts, citations, consensus, links): one chunk for 1 and 51

@@ -201,12 +201,14 @@ def project_dashboard_get(
     blind review hides from their claim page. Constant number of queries.
     """
     now = now or timezone.now()
+    # By the status the user is shown (a gold claim counts as in review for reviewers).
     by_status = dict(
         Claim.objects.filter(project=project)
         .order_by()
-        .values_list("status")
+        .annotate(shown=access.claim_status_presented(user=user))
+        .values_list("shown")
         .annotate(n=Count("id"))
-        .values_list("status", "n")
+        .values_list("shown", "n")
     )
     visible = access.verdict_scope_for_user(
         user=user, queryset=access.verdicts_counted(Verdict.objects.filter(claim__project=project))

@@ -19,7 +19,7 @@ from annotations.models import (
     Project,
     Verdict,
 )
-from annotations.services import limits
+from annotations.services import calibration, limits
 from annotations.services._base import (
     QueueConflict,
     User,
@@ -202,18 +202,27 @@ def lease_next(
             passed_over=passed_over,
             skip_locked=skip_locked,
         )
-        if claim_id is None:
-            if skip_locked:
-                # Nothing free to skip to: either the queue is empty for this reviewer, or
-                # every eligible claim is locked right now (verdicts being written). Ask
-                # again waiting for a locked one instead of calling the queue empty.
-                skip_locked = False
-                continue
-            _expiry_record(expired, reviewer=reviewer, project=project)
-            return None
-        if _slots_taken(claim_id=claim_id, now=now) >= project.required_reviews:
+        if claim_id is None and skip_locked:
+            # Nothing free to skip to: either the queue is empty for this reviewer, or
+            # every eligible claim is locked right now (verdicts being written). Ask
+            # again waiting for a locked one instead of calling the queue empty.
+            skip_locked = False
+            continue
+        if claim_id is not None and (
+            _slots_taken(claim_id=claim_id, now=now) >= project.required_reviews
+        ):
             passed_over.append(claim_id)
             continue
+        # --- gold calibration hook (issue 18, services/calibration.py) -------------------
+        # May put a gold claim in the picked one's place (a calibration lease); runs the
+        # same queries whatever it decides. Keep this call right before the lease is made.
+        claim_id, is_calibration = calibration.gold_substitute(
+            project=project, reviewer=reviewer, claim_id=claim_id
+        )
+        # --- end of gold calibration hook --------------------------------------------------
+        if claim_id is None:
+            _expiry_record(expired, reviewer=reviewer, project=project)
+            return None
         assignment = Assignment.objects.create(
             project=project,
             claim_id=claim_id,
@@ -221,6 +230,7 @@ def lease_next(
             state=AssignmentState.LEASED,
             leased_at=now,
             expires_at=now + dt.timedelta(minutes=project.lease_minutes),
+            calibration=is_calibration,
         )
         _expiry_record(expired, reviewer=reviewer, project=project)
         event_record(
@@ -228,7 +238,11 @@ def lease_next(
             verb="lease.create",
             obj=assignment,
             project=project,
-            after={"claim": claim_id, "expires_at": assignment.expires_at.isoformat()},
+            after={
+                "claim": claim_id,
+                "expires_at": assignment.expires_at.isoformat(),
+                **({"calibration": True} if is_calibration else {}),
+            },
         )
         return assignment
     _expiry_record(expired, reviewer=reviewer, project=project)

@@ -53,7 +53,9 @@ def _current_verdicts(claim: Claim) -> list[Verdict]:
     """Every reviewer's current verdict on the claim's current version (post-reveal
     revisions included): what an editor's adjudication rests on."""
     return list(
-        Verdict.objects.filter(claim=claim, is_current=True).select_related("rating").order_by("id")
+        Verdict.objects.filter(claim=claim, is_current=True, calibration=False)
+        .select_related("rating")
+        .order_by("id")
     )
 
 

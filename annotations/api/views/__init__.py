@@ -7,6 +7,7 @@ One module per resource; ``urls.py`` names the views as ``views.<Name>``.
 """
 
 from annotations.api.views.auth import TokenApi, TokensApi
+from annotations.api.views.calibration import ClaimGoldApi, ProjectReviewersApi
 from annotations.api.views.claims import (
     ClaimDetailApi,
     ClaimListApi,
@@ -60,6 +61,7 @@ __all__ = [
     "ClaimConsensusApi",
     "ClaimCorrectApi",
     "ClaimDetailApi",
+    "ClaimGoldApi",
     "ClaimListApi",
     "ClaimPublicationsApi",
     "ClaimPublishApi",
@@ -87,6 +89,7 @@ __all__ = [
     "ProjectInvitationsApi",
     "ProjectListApi",
     "ProjectMembersApi",
+    "ProjectReviewersApi",
     "QueueNextApi",
     "TokenApi",
     "TokensApi",

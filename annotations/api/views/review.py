@@ -22,7 +22,7 @@ from annotations.api.views._common import (
     parse_body,
     project_from_body,
 )
-from annotations.models import Claim, Role
+from annotations.models import Role
 
 
 class QueueNextApi(APIView):
@@ -40,7 +40,7 @@ class QueueNextApi(APIView):
         assignment = services.lease_next(reviewer=request.user, project=project)
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        claim = selectors.claims_with_consensus(Claim.objects.filter(pk=assignment.claim_id)).get()
+        claim = selectors.claim_presented(pk=assignment.claim_id, user=request.user)
         return Response(
             {"claim": s.ClaimSerializer(claim).data, "lease_expires_at": assignment.expires_at}
         )
@@ -122,9 +122,14 @@ class ClaimVerdictsApi(APIView):
 class ClaimConsensusApi(APIView):
     @extend_schema(responses={200: s.ConsensusSerializer(many=True), **ERRORS})
     def get(self, request: Request, pk: int) -> Response:
-        claim, _ = access.claim_get_for_user(user=request.user, pk=pk)
+        claim, membership = access.claim_get_for_user(user=request.user, pk=pk)
         return Response(
-            s.ConsensusSerializer(selectors.consensus_history(claim=claim), many=True).data
+            s.ConsensusSerializer(
+                selectors.consensus_history_for(
+                    claim=claim, user=request.user, membership=membership
+                ),
+                many=True,
+            ).data
         )
 
 
@@ -157,7 +162,8 @@ class ClaimReopenApi(APIView):
         data = parse_body(s.NoteSerializer, request)
         claim = services.claim_reopen(claim=claim, editor=request.user, note=data["note"])
         return Response(
-            s.ClaimSerializer(claim_reloaded(claim)).data, headers={"ETag": etag(claim)}
+            s.ClaimSerializer(claim_reloaded(claim, request.user)).data,
+            headers={"ETag": etag(claim)},
         )
 
 
@@ -246,5 +252,6 @@ class ClaimWithdrawApi(APIView):
         data = parse_body(s.ReasonSerializer, request)
         claim = services.claim_withdraw(claim=claim, actor=request.user, reason=data["reason"])
         return Response(
-            s.ClaimSerializer(claim_reloaded(claim)).data, headers={"ETag": etag(claim)}
+            s.ClaimSerializer(claim_reloaded(claim, request.user)).data,
+            headers={"ETag": etag(claim)},
         )
