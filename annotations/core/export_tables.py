@@ -128,6 +128,7 @@ VERDICT: Table = (
     ("claim_version", "value"),
     ("post_reveal", "value"),
     ("submitted_at", "time"),
+    ("calibration", "value"),
 )
 CITATION: Table = (
     ("verdict", "ref"),
@@ -155,6 +156,7 @@ ASSIGNMENT: Table = (
     ("expires_at", "time"),
     ("closed_at", "time"),
     ("reason", "value"),
+    ("calibration", "value"),
 )
 PUBLICATION: Table = (
     ("claim", "ref"),
@@ -258,6 +260,15 @@ EVENT: Table = (
     ("hash", "value"),
 )
 
+# Gold calibration (issue 18): an editor's mark on a resolved claim, its expected rating.
+GOLD_CLAIM: Table = (
+    ("claim", "ref"),
+    ("rating", "ref"),
+    ("note", "value"),
+    ("marked_by", "user"),
+    ("marked_at", "time"),
+)
+
 # The export's tables, in the order a restore inserts them (referenced rows first; the
 # claims' consensus pointer is set once the consensus records exist). Events come last,
 # under "audit".
@@ -280,7 +291,15 @@ TABLES: tuple[tuple[str, Table], ...] = (
     ("publications", PUBLICATION),
     ("claimants", CLAIMANT),
     ("claimant_names", CLAIMANT_NAME),
+    ("gold_claims", GOLD_CLAIM),
 )
+
+# Columns added after exports were first written: an older export lacks them, and a
+# restore reads this value instead.
+COLUMN_DEFAULTS: dict[tuple[str, str], Any] = {
+    ("verdicts", "calibration"): False,
+    ("assignments", "calibration"): False,
+}
 
 
 def timestamp(value: dt.datetime | None) -> str | None:

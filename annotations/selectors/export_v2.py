@@ -37,6 +37,7 @@ from annotations.models import (
     Consensus,
     Document,
     DocumentRevision,
+    GoldClaim,
     Membership,
     Project,
     Publication,
@@ -70,6 +71,7 @@ _ROWS: dict[str, tuple[type[Model], str]] = {
     "publications": (Publication, "project"),
     "claimants": (Claimant, "project"),
     "claimant_names": (ClaimantName, "project"),
+    "gold_claims": (GoldClaim, "project"),
 }
 
 
@@ -162,6 +164,7 @@ def project_native(
                 for rating in scale
             ],
             "publishing_enabled": project.publishing_enabled,
+            "gold_rate": project.gold_rate,
             "evidence_policy": {
                 "min_citations": project.min_citations,
                 "quote_required": project.quote_required,

@@ -39,6 +39,7 @@ from annotations.models import (
     Document,
     DocumentRevision,
     Event,
+    GoldClaim,
     IdempotencyKey,
     Invitation,
     Membership,
@@ -76,6 +77,7 @@ _MODELS: dict[str, type[Model]] = {
     "publications": Publication,
     "claimants": Claimant,
     "claimant_names": ClaimantName,
+    "gold_claims": GoldClaim,
 }
 # Tables that must be empty before a restore (every table of the workbench's data).
 _WORKBENCH_TABLES: tuple[type[Model], ...] = (
@@ -218,7 +220,11 @@ def _rows(name: str, payload: dict[str, Any], user_ids: dict[str, int], **extra:
     for item in payload.get(name, ()):
         values = {
             export_tables.attribute(column, kind): export_tables.read_value(
-                kind, item[column], user_ids
+                kind,
+                item[column]
+                if column in item or (name, column) not in export_tables.COLUMN_DEFAULTS
+                else export_tables.COLUMN_DEFAULTS[(name, column)],
+                user_ids,
             )
             for column, kind in table
         }
@@ -310,6 +316,8 @@ def project_restore_native(*, payload: dict[str, Any]) -> Project:
         lease_minutes=policy["lease_minutes"],
         # Optional: exports written before publishing have neither this nor publications.
         publishing_enabled=bool(data.get("publishing_enabled", False)),
+        # Optional: exports written before gold calibration restore without it.
+        gold_rate=data.get("gold_rate", 0.0),
         # Optional too: exports written before the evidence policy restore with the open one.
         **_evidence_policy(data.get("evidence_policy")),
         created_by_id=user_ids[data["created_by"]] if data["created_by"] else None,
@@ -385,6 +393,8 @@ def project_restore_native(*, payload: dict[str, Any]) -> Project:
             _insert(
                 "claimant_names", _rows("claimant_names", payload, user_ids, project_id=project.pk)
             )
+            # Optional: exports written before gold calibration have none.
+            _insert("gold_claims", _rows("gold_claims", payload, user_ids, project_id=project.pk))
             Event.objects.bulk_create(
                 [
                     Event(
