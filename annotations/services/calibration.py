@@ -36,6 +36,10 @@ GOLD_NEEDS_RESOLVED = (
     "is public, so reviewers would recognise it."
 )
 NOT_GOLD = "This claim is not marked as gold."
+GOLD_STAYS_RESOLVED = (
+    "This claim is a gold claim: it stays resolved while it is one (reviewers are served it "
+    "as a claim in review). Remove its gold mark first."
+)
 
 
 def _gold_state(gold: GoldClaim) -> dict[str, object]:
@@ -173,3 +177,15 @@ def calibration_lease(*, claim: Claim, reviewer: User, now: dt.datetime) -> Assi
         )
         .first()
     )
+
+
+def gold_stays_resolved(*, claim: Claim, status: str) -> None:
+    """QueueConflict when a gold claim would leave ``resolved`` (published, reopened,
+    revised, withdrawn): what reviewers were served as a claim in review must not turn
+    out to have been decided before they judged it. ``claim_transition`` asks this."""
+    if (
+        claim.status == ClaimStatus.RESOLVED
+        and status != ClaimStatus.RESOLVED
+        and GoldClaim.objects.filter(claim_id=claim.pk).exists()
+    ):
+        raise QueueConflict(GOLD_STAYS_RESOLVED)

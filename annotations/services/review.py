@@ -26,7 +26,7 @@ from annotations.models import (
     Role,
     Verdict,
 )
-from annotations.services import limits, webhooks
+from annotations.services import calibration, limits, webhooks
 from annotations.services._base import (
     QueueConflict,
     User,
@@ -165,6 +165,7 @@ def claim_transition(
         status = lifecycle.transition(claim.status, action)
     except lifecycle.TransitionRefused as exc:
         raise QueueConflict(str(exc)) from None
+    calibration.gold_stays_resolved(claim=claim, status=status)
     before = claim.status
     claim.status = status
     claim.save(update_fields=["status", "consensus", "updated_at"])

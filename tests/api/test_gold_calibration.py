@@ -381,3 +381,24 @@ class GoldApiTests(GoldCalibrationTestCase):
             ).status_code,
             403,
         )
+
+
+class GoldStaysResolvedTests(GoldCalibrationTestCase):
+    def test_a_gold_claim_is_not_published_reopened_or_withdrawn_until_unmarked(self) -> None:
+        g = self.gold.pk
+        for path, body in (
+            (f"/claims/{g}/publish/", {"summary": "Police data show a rise."}),
+            (f"/claims/{g}/reopen/", {"note": "New data."}),
+            (f"/claims/{g}/withdraw/", {"reason": "Duplicate."}),
+        ):
+            with self.subTest(path=path):
+                events = Event.objects.count()
+                response = self.post(self.editor, path, body)
+                self.assertEqual(response.status_code, 409, response.content)
+                self.assertIn("gold", response.json()["detail"])
+                self.assertEqual(Event.objects.count(), events)
+        self.gold.refresh_from_db()
+        self.assertEqual(self.gold.status, ClaimStatus.RESOLVED)
+        services.gold_unmark(claim=self.gold, actor=self.editor)
+        response = self.post(self.editor, f"/claims/{g}/publish/", {"summary": "Police data."})
+        self.assertEqual(response.status_code, 201, response.content)

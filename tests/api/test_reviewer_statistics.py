@@ -65,7 +65,7 @@ class ReviewerStatisticsTests(ApiTestCase):
             clock[0] += 60
 
         a, b, c, d = cls.reviewer_a, cls.reviewer_b, cls.reviewer_c, cls.reviewer_d
-        c1, c2, c3, c4, c5, c6, c7, c8, c9 = cls.claims
+        c1, c2, c3, c4, c5 = cls.claims[:5]
         # Resolved: agree.
         judge(c1, a, "true", 3)
         judge(c1, b, "true", 7)
