@@ -578,6 +578,7 @@ def gold_masked_ids(*, user: User, claim_ids: Sequence[int]) -> set[int]:
             ),
         )
         .exclude(Exists(judged))
+        .order_by()
         .values_list("claim_id", flat=True)
     )
 
