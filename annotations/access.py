@@ -434,6 +434,23 @@ def verdicts_counted(queryset: QuerySet[Verdict] | None = None) -> QuerySet[Verd
     ).exclude(Exists(later_blind))
 
 
+def verdicts_counted_for_reviewer(*, user: User, queryset: QuerySet[Verdict]) -> QuerySet[Verdict]:
+    """``verdicts_counted`` as a reviewer's own figures (dashboard, agreement) show them:
+    with their own current calibration verdicts, so that their figures move after a gold
+    claim exactly as after an ordinary claim in review (gold calibration, issue 18).
+    Figures for editors, and consensus, rest on ``verdicts_counted`` alone."""
+    counted = verdicts_counted(queryset)
+    if not is_active_user(user):
+        return counted
+    own_calibration = queryset.filter(
+        reviewer=user,
+        calibration=True,
+        is_current=True,
+        claim_version=F("claim__claim_version"),
+    )
+    return counted | own_calibration
+
+
 def sees_everything(user: User) -> bool:
     """The admin panel's superusers: every row of every project (their writes still go
     through the services, which check membership)."""

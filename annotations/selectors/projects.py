@@ -63,12 +63,17 @@ def agreement_report(
     split told them how others had rated it). Per-reviewer rows are for editors only.
     ``user=None`` (internal use) gets everything.
     """
-    verdicts = access.verdicts_counted(Verdict.objects.filter(claim__project=project))
-    if document is not None:
-        verdicts = verdicts.filter(claim__document=document)
     restricted = user is not None and not access.is_editor(
         access.membership_get(user=user, project_id=project.pk)
     )
+    project_verdicts = Verdict.objects.filter(claim__project=project)
+    verdicts = (
+        access.verdicts_counted_for_reviewer(user=user, queryset=project_verdicts)
+        if restricted and user is not None
+        else access.verdicts_counted(project_verdicts)
+    )
+    if document is not None:
+        verdicts = verdicts.filter(claim__document=document)
     if user is not None:
         verdicts = access.verdict_scope_for_user(user=user, queryset=verdicts)
     rows = list(
@@ -210,8 +215,13 @@ def project_dashboard_get(
         .annotate(n=Count("id"))
         .values_list("shown", "n")
     )
+    # A reviewer's own calibration verdicts count in their own figures (gold claims read
+    # like ordinary ones); the rule is the access module's.
     visible = access.verdict_scope_for_user(
-        user=user, queryset=access.verdicts_counted(Verdict.objects.filter(claim__project=project))
+        user=user,
+        queryset=access.verdicts_counted_for_reviewer(
+            user=user, queryset=Verdict.objects.filter(claim__project=project)
+        ),
     )
     by_rating = dict(
         visible.order_by()

@@ -164,6 +164,14 @@ class GoldLooksOrdinaryTests(GoldCalibrationTestCase):
             },
         }
 
+    def own_figures(self) -> tuple[int, int, int, int]:
+        """reviewer_a's dashboard and agreement figures: verdicts, claims, the verdicts in
+        the rating distribution, and those rated "true" in it."""
+        report = self.get(self.reviewer_a, f"/projects/{self.project.pk}/agreement/").json()
+        dashboard = selectors.project_dashboard_get(project=self.project, user=self.reviewer_a)
+        counts = {row.key: row.count for row in dashboard.verdict_distribution}
+        return report["verdicts"], report["claims"], sum(counts.values()), counts["true"]
+
     def assert_same(self, gold: dict[str, Any], plain: dict[str, Any]) -> None:
         for part in ("state", "shapes", "html"):
             for name in plain[part]:
@@ -174,6 +182,7 @@ class GoldLooksOrdinaryTests(GoldCalibrationTestCase):
         self,
     ) -> None:
         a = self.reviewer_a
+        figures = [self.own_figures()]
         gold_lease = self.lease_via_api(a, self.gold)
         leased_gold = self.views(self.gold)
         gold_verdict = self.post(
@@ -181,6 +190,7 @@ class GoldLooksOrdinaryTests(GoldCalibrationTestCase):
         )
         self.assertEqual(gold_verdict.status_code, 201, gold_verdict.content)
         judged_gold = self.views(self.gold)
+        figures.append(self.own_figures())
 
         # The gold claim is judged by reviewer_a now: the queue has only the ordinary one.
         plain_lease = self.lease_via_api(a, self.plain)
@@ -190,6 +200,13 @@ class GoldLooksOrdinaryTests(GoldCalibrationTestCase):
         )
         self.assertEqual(plain_verdict.status_code, 201, plain_verdict.content)
         judged_plain = self.views(self.plain)
+        figures.append(self.own_figures())
+        # The reviewer's own figures (dashboard, agreement) move the same way for both.
+        self.assertEqual(
+            [after - before for before, after in zip(figures[0], figures[1], strict=True)],
+            [after - before for before, after in zip(figures[1], figures[2], strict=True)],
+        )
+        self.assertEqual(figures[1][0] - figures[0][0], 1)
 
         self.assertEqual(shape(gold_lease), shape(plain_lease))
         self.assertEqual(gold_lease["claim"]["status"], plain_lease["claim"]["status"])
