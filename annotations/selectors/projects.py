@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -174,9 +174,12 @@ def project_summaries_for_user(*, user: User) -> QuerySet[Project]:
         .annotate(n=Count("id"))
         .values("n")
     )
+    # Open as the user is shown them: a gold claim is in review to a reviewer (issue 18).
     open_claims = (
-        Claim.objects.filter(
-            project=OuterRef("pk"), status__in=[ClaimStatus.IN_REVIEW, ClaimStatus.DISPUTED]
+        Claim.objects.filter(project=OuterRef("pk"))
+        .filter(
+            access.claim_status_presented_q(user=user, status=ClaimStatus.IN_REVIEW)
+            | Q(status=ClaimStatus.DISPUTED)
         )
         .order_by()
         .values("project")

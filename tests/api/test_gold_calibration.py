@@ -232,6 +232,14 @@ class GoldLooksOrdinaryTests(GoldCalibrationTestCase):
         self.assertEqual(counts(self.reviewer_b)["resolved"], 1)
         self.assertEqual(counts(self.editor)["resolved"], 1)
 
+        def open_claims(user: Any) -> int:
+            summaries = selectors.project_summaries_for_user(user=user)
+            return summaries.get(pk=self.project.pk).open_claim_count
+
+        self.assertEqual(open_claims(self.reviewer_a), 2)
+        self.assertEqual(open_claims(self.reviewer_b), 1)
+        self.assertEqual(open_claims(self.editor), 1)
+
     def test_reviewers_are_not_told_the_gold_rate(self) -> None:
         self.assertIsNone(
             self.get(self.reviewer_a, f"/projects/{self.project.pk}/").json()["gold_rate"]
