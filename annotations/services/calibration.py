@@ -189,3 +189,12 @@ def gold_stays_resolved(*, claim: Claim, status: str) -> None:
         and GoldClaim.objects.filter(claim_id=claim.pk).exists()
     ):
         raise QueueConflict(GOLD_STAYS_RESOLVED)
+
+
+def gold_is_served(*, claim: Claim) -> bool:
+    """Whether ``claim`` is still a gold claim the queue serves (marked and resolved): its
+    calibration verdicts may be revised as verdicts on a claim in review are."""
+    return (
+        claim.status == ClaimStatus.RESOLVED
+        and GoldClaim.objects.filter(claim_id=claim.pk).exists()
+    )

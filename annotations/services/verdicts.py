@@ -209,11 +209,9 @@ def verdict_submit(
     )
     if is_calibration:
         lease = calibration_lease
-        if previous is None and lease is None:
-            raise QueueConflict(
-                "Take this claim from the queue (Review next) before judging it; "
-                "your lease may have expired."
-            )
+        if previous is not None and not calibration.gold_is_served(claim=claim):
+            # No longer a gold claim in review to its reviewers: closed like a decided one.
+            raise QueueConflict("Consensus has been recorded; verdicts can no longer be revised.")
     elif previous is None:
         if claim.status != ClaimStatus.IN_REVIEW:
             raise QueueConflict(

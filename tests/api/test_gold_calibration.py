@@ -427,3 +427,18 @@ class GoldStaysResolvedTests(GoldCalibrationTestCase):
         services.gold_unmark(claim=self.gold, actor=self.editor)
         response = self.post(self.editor, f"/claims/{g}/publish/", {"summary": "Police data."})
         self.assertEqual(response.status_code, 201, response.content)
+
+
+class CalibrationRevisionTests(GoldCalibrationTestCase):
+    def test_a_calibration_verdict_is_revised_only_while_its_claim_is_gold(self) -> None:
+        self.lease_via_api(self.reviewer_a, self.gold)
+        path = f"/claims/{self.gold.pk}/verdicts/"
+        body = {"rating": "true", "confidence": "high"}
+        self.assertEqual(self.post(self.reviewer_a, path, body).status_code, 201)
+        self.assertEqual(self.post(self.reviewer_a, path, body).status_code, 201)
+        services.gold_unmark(claim=self.gold, actor=self.editor)
+        refused = self.post(self.reviewer_a, path, body)
+        self.assertEqual(refused.status_code, 409, refused.content)
+        self.assertEqual(
+            Verdict.objects.filter(claim=self.gold, reviewer=self.reviewer_a).count(), 2
+        )
