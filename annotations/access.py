@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, TypeGuard
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.models import User as UserModel
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.http import Http404
 
 from annotations.core import lifecycle
@@ -67,6 +67,7 @@ from annotations.models import (
     Consensus,
     Document,
     Event,
+    GoldClaim,
     Invitation,
     InvitationStatus,
     Membership,
@@ -396,7 +397,7 @@ def can_see_all_verdicts(*, membership: Membership | None, claim: Claim, user: U
     if membership is None or not is_active_user(user):
         return False
     return Verdict.objects.filter(
-        claim=claim, reviewer=user, claim_version=claim.claim_version
+        claim=claim, reviewer=user, claim_version=claim.claim_version, calibration=False
     ).exists()
 
 
@@ -410,7 +411,7 @@ def claims_judged_by(*, user: User, claims: Sequence[Claim]) -> set[int]:
     return {
         pk
         for pk, version in Verdict.objects.filter(
-            claim_id__in=list(versions), reviewer=user
+            claim_id__in=list(versions), reviewer=user, calibration=False
         ).values_list("claim_id", "claim_version")
         if versions[pk] == version
     }
@@ -423,7 +424,10 @@ def verdict_is_post_reveal(*, claim: Claim, reviewer: User) -> bool:
     there: the reviewer's own verdict had opened the others to them
     (``can_see_all_verdicts``; editors see them anyway). Call it under the claim's lock,
     before writing the verdict."""
-    on_version = Verdict.objects.filter(claim=claim, claim_version=claim.claim_version)
+    # Calibration verdicts (gold claims) are never seen by, nor show, anyone else's.
+    on_version = Verdict.objects.filter(
+        claim=claim, claim_version=claim.claim_version, calibration=False
+    )
     if not on_version.filter(reviewer_id=reviewer.pk).exists():
         return False
     return on_version.exclude(reviewer_id=reviewer.pk).exists()
@@ -432,7 +436,8 @@ def verdict_is_post_reveal(*, claim: Claim, reviewer: User) -> bool:
 def verdicts_counted(queryset: QuerySet[Verdict] | None = None) -> QuerySet[Verdict]:
     """The verdicts automatic consensus and agreement statistics rest on (of ``queryset``):
     for each claim and reviewer, their latest blind (not post-reveal) verdict on the
-    claim's current version. Post-reveal revisions are kept and shown, never counted."""
+    claim's current version. Post-reveal revisions are kept and shown, never counted; nor
+    are calibration verdicts on gold claims (they score their reviewer, nothing else)."""
     queryset = Verdict.objects.all() if queryset is None else queryset
     later_blind = Verdict.objects.filter(
         claim_id=OuterRef("claim_id"),
@@ -441,9 +446,26 @@ def verdicts_counted(queryset: QuerySet[Verdict] | None = None) -> QuerySet[Verd
         post_reveal=False,
         revision__gt=OuterRef("revision"),
     )
-    return queryset.filter(post_reveal=False, claim_version=F("claim__claim_version")).exclude(
-        Exists(later_blind)
+    return queryset.filter(
+        post_reveal=False, calibration=False, claim_version=F("claim__claim_version")
+    ).exclude(Exists(later_blind))
+
+
+def verdicts_counted_for_reviewer(*, user: User, queryset: QuerySet[Verdict]) -> QuerySet[Verdict]:
+    """``verdicts_counted`` as a reviewer's own figures (dashboard, agreement) show them:
+    with their own current calibration verdicts, so that their figures move after a gold
+    claim exactly as after an ordinary claim in review (gold calibration, issue 18).
+    Figures for editors, and consensus, rest on ``verdicts_counted`` alone."""
+    counted = verdicts_counted(queryset)
+    if not is_active_user(user):
+        return counted
+    own_calibration = queryset.filter(
+        reviewer=user,
+        calibration=True,
+        is_current=True,
+        claim_version=F("claim__claim_version"),
     )
+    return counted | own_calibration
 
 
 def sees_everything(user: User) -> bool:
@@ -456,16 +478,23 @@ def verdict_scope_for_user(
     *, user: User, queryset: QuerySet[Verdict] | None = None
 ) -> QuerySet[Verdict]:
     """Verdicts across claims that ``user`` may see: in their projects, and either their own,
-    on claims they have judged themselves, or in projects where they are an editor/admin."""
+    on claims they have judged themselves, or in projects where they are an editor/admin.
+    A calibration verdict (gold claim) neither opens a claim's verdicts to its reviewer nor
+    is shown to another reviewer."""
     queryset = Verdict.objects.all() if queryset is None else queryset
     if not is_active_user(user):
         return queryset.none()
     editor_projects = _project_ids(user, Role.EDITOR)
     judged_by_user = Verdict.objects.filter(
-        claim_id=OuterRef("claim_id"), reviewer=user, claim_version=OuterRef("claim__claim_version")
+        claim_id=OuterRef("claim_id"),
+        reviewer=user,
+        claim_version=OuterRef("claim__claim_version"),
+        calibration=False,
     )
     return queryset.filter(claim__project_id__in=_project_ids(user, Role.REVIEWER)).filter(
-        Q(reviewer=user) | Q(claim__project_id__in=editor_projects) | Exists(judged_by_user)
+        Q(reviewer=user)
+        | Q(claim__project_id__in=editor_projects)
+        | Q(Exists(judged_by_user), calibration=False)
     )
 
 
@@ -547,6 +576,132 @@ def snapshot_request_require(*, user: User, source: Source) -> None:
     """PermissionDenied unless ``user`` may ask for a new snapshot of ``source``: whoever
     may change its description (its owner, an editor of its project)."""
     source_edit_require(user=user, source=source)
+
+
+# --- gold calibration (issue 18) ---------------------------------------------------------------
+#
+# Editors mark decided claims as gold; the queue serves them to reviewers as ordinary claims
+# in review. The one rule: to a plain reviewer who has not judged it for real, a resolved
+# gold claim *presents* as an ordinary claim in review: status ``in_review``, no consensus
+# (``claims_present_for`` masks the loaded rows, never the database). Editors and admins
+# see it as it is, with its gold mark. Every reviewer-facing read of claims (API, pages,
+# htmx fragments, exports) passes its rows through ``claims_present_for``; it costs the
+# same one query whether or not any claim is gold, so the timing says nothing either.
+
+GOLD_RULE = "Only editors and admins can mark gold claims."
+
+
+def gold_masked_ids(*, user: User, claim_ids: Sequence[int]) -> set[int]:
+    """The ids of ``claim_ids`` that present as in review to ``user`` (see above): resolved
+    gold claims of projects where ``user`` is a plain reviewer, without a verdict of theirs
+    (other than a calibration verdict) on the claim's current version."""
+    if not claim_ids or not is_active_user(user):
+        return set()
+    judged = Verdict.objects.filter(
+        claim_id=OuterRef("claim_id"),
+        reviewer=user,
+        claim_version=OuterRef("claim__claim_version"),
+        calibration=False,
+    )
+    return set(
+        GoldClaim.objects.filter(
+            claim_id__in=list(claim_ids),
+            claim__status=ClaimStatus.RESOLVED,
+            project_id__in=Membership.objects.filter(user=user, role=Role.REVIEWER).values(
+                "project_id"
+            ),
+        )
+        .exclude(Exists(judged))
+        .order_by()
+        .values_list("claim_id", flat=True)
+    )
+
+
+def claim_present(claim: Claim) -> None:
+    """Present ``claim`` (a loaded row, never saved afterwards) as an ordinary claim in
+    review: the status and consensus a reviewer sees on a claim still collecting verdicts."""
+    claim.status = ClaimStatus.IN_REVIEW
+    claim.consensus_id = None
+    claim.gold_masked = True  # type: ignore[attr-defined]  # read by the presenters
+    if hasattr(claim, "current_consensus"):
+        claim.current_consensus = []  # a prefetch's to_attr
+
+
+def claims_present_for[C: Claim](
+    *, user: User, claims: Sequence[C], membership: Membership | None = None
+) -> Sequence[C]:
+    """``claims`` as ``user`` may see them: gold claims masked (``gold_masked_ids``); each
+    claim's ``gold_masked`` says which were. ``membership`` (claims of one project, when
+    the caller has it): an editor's claims are never masked, so no query is needed."""
+    masked = (
+        set()
+        if is_editor(membership)
+        else gold_masked_ids(user=user, claim_ids=[claim.pk for claim in claims])
+    )
+    for claim in claims:
+        if claim.pk in masked:
+            claim_present(claim)
+        else:
+            claim.gold_masked = False  # type: ignore[attr-defined]  # read by the presenters
+    return claims
+
+
+def _gold_masked_q(user: UserModel) -> Q:
+    """``gold_masked_ids`` as a filter on claims (for lists filtered or counted by status)."""
+    return Q(
+        Exists(
+            GoldClaim.objects.filter(
+                claim_id=OuterRef("pk"),
+                project_id__in=Membership.objects.filter(user=user, role=Role.REVIEWER).values(
+                    "project_id"
+                ),
+            )
+        ),
+        status=ClaimStatus.RESOLVED,
+    ) & ~Q(
+        Exists(
+            Verdict.objects.filter(
+                claim_id=OuterRef("pk"),
+                reviewer=user,
+                claim_version=OuterRef("claim_version"),
+                calibration=False,
+            )
+        )
+    )
+
+
+def claim_status_presented_q(*, user: User, status: str) -> Q:
+    """A filter on claims by the status ``user`` is shown (``claims_present_for``), for
+    lists filtered by status: a masked gold claim is found under ``in_review`` only."""
+    if not is_active_user(user):
+        return Q(status=status)
+    masked = _gold_masked_q(user)
+    if status == ClaimStatus.IN_REVIEW:
+        return Q(status=status) | masked
+    return Q(status=status) & ~masked
+
+
+def claim_gold_masked(*, user: User) -> Case:
+    """Whether a claim presents to ``user`` as in review (``gold_masked_ids``), as a boolean
+    expression (the streamed project export)."""
+    if not is_active_user(user):
+        return Case(default=Value(False))
+    return Case(When(_gold_masked_q(user), then=Value(True)), default=Value(False))
+
+
+def claim_status_presented(*, user: User) -> Case:
+    """The status ``user`` is shown, as an expression (counts by status on the dashboard)."""
+    if not is_active_user(user):
+        return Case(default=F("status"))
+    return Case(When(_gold_masked_q(user), then=Value(ClaimStatus.IN_REVIEW)), default=F("status"))
+
+
+def gold_manage_require(*, user: User, project_id: int) -> Membership:
+    """Editors and admins mark and unmark gold claims and read calibration verdicts."""
+    membership = membership_require(user=user, project_id=project_id)
+    if not is_editor(membership):
+        raise PermissionDenied(GOLD_RULE)
+    return membership
 
 
 # --- invitations ---------------------------------------------------------------------------
@@ -698,7 +853,10 @@ def consensus_scope_for_user(*, user: User, queryset: QuerySet[Consensus]) -> Qu
     if not is_active_user(user):
         return queryset.none()
     judged = Verdict.objects.filter(
-        claim_id=OuterRef("claim_id"), reviewer=user, claim_version=OuterRef("claim__claim_version")
+        claim_id=OuterRef("claim_id"),
+        reviewer=user,
+        claim_version=OuterRef("claim__claim_version"),
+        calibration=False,
     )
     return queryset.filter(
         Q(claim__project_id__in=_project_ids(user, Role.EDITOR))

@@ -95,6 +95,13 @@ class Project(models.Model):
         help_text="Evidence policy: the stances a citation may take, comma-separated "
         "in the order supports, refutes, context (e.g. 'supports,refutes').",
     )
+    # Gold calibration (issue 18): the share of leases that hand a reviewer a gold claim.
+    gold_rate = models.FloatField(
+        default=0.0,
+        db_default=0.0,
+        help_text="Gold calibration: the share of a reviewer's leases that serve a gold claim "
+        "(0 = never, e.g. 0.05 = one in twenty).",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
@@ -129,6 +136,10 @@ class Project(models.Model):
             models.CheckConstraint(
                 condition=Q(allowed_stances__in=policies.stance_texts(Stance.values)),
                 name="annotations_project_allowed_stances_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(gold_rate__gte=0) & Q(gold_rate__lte=0.5),
+                name="annotations_project_gold_rate_range",
             ),
         ]
 
@@ -693,6 +704,12 @@ class Verdict(models.Model):
         help_text="Revised after the reviewer could see other reviewers' verdicts on this "
         "claim version: kept and shown, but left out of automatic consensus and agreement.",
     )
+    calibration = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="A verdict on a gold claim served for calibration: it counts toward its "
+        "reviewer's accuracy only, never toward the claim's consensus or status.",
+    )
     submitted_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -763,6 +780,11 @@ class Assignment(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     reason = models.TextField(
         blank=True, help_text="Why the claim was skipped, e.g. conflict of interest."
+    )
+    calibration = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="The queue served a gold claim for calibration (editors only see this).",
     )
 
     class Meta:
@@ -883,6 +905,29 @@ class Consensus(models.Model):
 
     def __str__(self) -> str:
         return f"claim {self.claim_id} #{self.sequence}: {self.rating_id} ({self.method})"
+
+
+class GoldClaim(models.Model):
+    """An editor's mark on a decided claim: a gold claim with its expected rating. The queue
+    mixes gold claims into reviewers' queues (``Project.gold_rate``); their verdicts there are
+    calibration verdicts (``Verdict.calibration``), scored against ``rating``. Unmarking
+    deletes the row (the audit trail keeps it)."""
+
+    claim = models.OneToOneField(Claim, on_delete=models.PROTECT, related_name="gold")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="+")
+    rating = models.ForeignKey(Rating, on_delete=models.PROTECT, related_name="+")
+    note = models.TextField(blank=True, help_text="Why this claim is a good yardstick.")
+    marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    marked_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["project_id", "claim_id"]
+        verbose_name = "gold claim"
+
+    def __str__(self) -> str:
+        return f"gold claim {self.claim_id}: {self.rating_id}"
 
 
 class PublicationKind(models.TextChoices):

@@ -46,8 +46,12 @@ LONG_TEXT = LINE * 1_600
 
 # The exact counts, as (editor, reviewer): a reviewer's blind-review check can cost one more.
 # Issue 18: +1 on every full page for a signed-in user: the header's unread notifications.
-READER_PAGE = (7, 7)  # session, user, document + membership, text window, claims, claim count, bell
-READER_WINDOW = (6, 6)  # the same for a further window fetched by htmx (no header)
+# Issue 18 (gold calibration): +1 for reviewers on every page, list and export that shows
+# claims (which gold claims present to them as in review, ``access.claims_present_for``);
+# the same query whether or not any claim is gold, so the count reveals nothing. Editors
+# are never masked (no query), but their claim page reads the claim's gold mark (+1).
+READER_PAGE = (7, 8)  # session, user, document + membership, text window, claims, claim count, bell
+READER_WINDOW = (6, 7)  # the same for a further window fetched by htmx (no header)
 # The claim page: +2 since issue 14 (whether the claim was ever judged, for the edit rule;
 # its earlier versions), +1 since issue 15 (its publication versions), +2 for those who may
 # edit or revise it (the claimant suggestions of those forms: registry names, claimant texts).
@@ -55,9 +59,9 @@ READER_WINDOW = (6, 6)  # the same for a further window fetched by htmx (no head
 # Issue 18: +1 the claim's reservations (directed assignment: editors see the assignees,
 # a reviewer whether the claim is assigned to them; the user's lease and whether they
 # skipped the claim share one query), +1 the bell, +1 the discussion's comments (with
-# their authors), and for a reviewer +1 whether they have judged the claim (the
-# discussion's blind rule).
-CLAIM_PAGE = (17, 17)
+# their authors), for a reviewer +1 whether they have judged the claim (the
+# discussion's blind rule), +1 the gold mark (editors) or the gold mask (reviewers).
+CLAIM_PAGE = (18, 18)
 # Issue 16: +1 the sources at risk (the claims citing them only when there are some),
 # +1 for editors the published claims whose sources changed.
 # Issue 18: +2 the claims assigned to the user and the overdue claims, +1 the bell.
@@ -65,10 +69,10 @@ DASHBOARD = (18, 17)
 API_LISTS = {  # token authentication is the first query of each
     "project-list": (4, 4),
     "document-list": (2, 2),
-    "claim-list": (3, 3),
+    "claim-list": (4, 4),  # issue 18: +1 which claims present as in review (gold)
     "project-members": (3, 3),
     "claim-verdicts": (4, 5),  # issue 16: -1, citations joined to their sources
-    "claim-consensus": (4, 4),
+    "claim-consensus": (4, 5),  # issue 18: +1 for reviewers (a gold claim shows none)
 }
 # Project export: token, project + membership, membership, then five queries per chunk of
 # 1,000 claims (claims, verdicts, citations, consensus, links): one chunk for 1 and 51

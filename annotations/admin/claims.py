@@ -120,6 +120,8 @@ class ClaimAdmin(ServiceModelAdmin):
         "retract_claims",
         "withdraw_claims",
         "recompute_consensus",
+        "mark_gold",
+        "unmark_gold",
     ]
     fields = [
         "project",
@@ -360,6 +362,27 @@ class ClaimAdmin(ServiceModelAdmin):
             call=lambda claim, note: services.claim_retract(
                 claim=claim, editor=request.user, note=note
             ),
+        )
+
+    @admin.action(
+        description="Mark the selected resolved claims as gold (their consensus rating)",
+        permissions=["change"],
+    )
+    def mark_gold(self, request: HttpRequest, queryset: QuerySet[Claim]) -> None:
+        self._apply(
+            request,
+            queryset,
+            done="marked as gold",
+            call=lambda claim: services.gold_mark(claim=claim, actor=request.user),
+        )
+
+    @admin.action(description="Remove the gold mark of the selected claims", permissions=["change"])
+    def unmark_gold(self, request: HttpRequest, queryset: QuerySet[Claim]) -> None:
+        self._apply(
+            request,
+            queryset,
+            done="unmarked",
+            call=lambda claim: services.gold_unmark(claim=claim, actor=request.user),
         )
 
     @admin.action(description="Recompute consensus for the selected claims", permissions=["change"])

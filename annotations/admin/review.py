@@ -15,7 +15,15 @@ from django.http import Http404, HttpRequest
 
 from annotations import access, services
 from annotations.admin.tenancy import ONLY_VISIBLE, ReadOnlyAdminMixin, ReadOnlyInline
-from annotations.models import Assignment, Citation, Consensus, Reservation, Role, Verdict
+from annotations.models import (
+    Assignment,
+    Citation,
+    Consensus,
+    GoldClaim,
+    Reservation,
+    Role,
+    Verdict,
+)
 
 VERDICT_FIELDS = [
     "claim",
@@ -167,4 +175,22 @@ class ConsensusAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Consensus]:
         return access.consensus_scope_for_user(
             user=request.user, queryset=super().get_queryset(request)
+        )
+
+
+@admin.register(GoldClaim)
+class GoldClaimAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Gold marks (issue 18), for the editors of their projects: marked and unmarked with
+    the claim admin's actions (or on the claim page), which call the services."""
+
+    list_display = ["claim", "rating", "marked_by", "marked_at"]
+    list_filter = [("project", ONLY_VISIBLE)]
+    search_fields = ["claim__statement", "note"]
+    list_select_related = ["claim", "rating", "marked_by"]
+    readonly_fields = ["project", "claim", "rating", "note", "marked_by", "marked_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[GoldClaim]:
+        # Nothing here is for reviewers: which claims are gold is the editors' to know.
+        return access.staff_scope(
+            super().get_queryset(request), user=request.user, role=Role.EDITOR
         )

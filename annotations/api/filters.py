@@ -12,6 +12,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
+from annotations import access
 from annotations.core.webhooks import EVENT_TYPES
 from annotations.models import (
     Claim,
@@ -53,11 +54,18 @@ class DocumentFilter(django_filters.FilterSet):
 class ClaimFilter(django_filters.FilterSet):
     project = IdFilter(field_name="project_id")
     document = IdFilter(field_name="document_id")
-    status = django_filters.ChoiceFilter(choices=ClaimStatus.choices)
+    status = django_filters.ChoiceFilter(choices=ClaimStatus.choices, method="filter_status")
 
     class Meta:
         model = Claim
         fields = ["project", "document", "status"]
+
+    def filter_status(self, queryset: QuerySet[Claim], name: str, value: str) -> QuerySet[Claim]:
+        # By the status the caller is shown (a gold claim presents as in review to reviewers).
+        user = getattr(self.request, "user", None)
+        if user is None:
+            return queryset.filter(status=value)
+        return queryset.filter(access.claim_status_presented_q(user=user, status=value))
 
 
 class WebhookDeliveryFilter(django_filters.FilterSet):

@@ -15,6 +15,7 @@ from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from annotations.core import evidence_policy, scheduling
 from annotations.core import webhooks as core_webhooks
+from annotations.core.calibration import MAX_GOLD_RATE
 from annotations.models import (
     Citation,
     Claim,
@@ -119,6 +120,10 @@ class ProjectSerializer(serializers.ModelSerializer):
         help_text="The check-worthiness provider's URL (project admins only; null for others; "
         "empty: the built-in model)"
     )
+    gold_rate = serializers.SerializerMethodField(
+        help_text="Gold calibration: the share of leases that serve a gold claim (editors and "
+        "admins only; null for reviewers, whom nothing tells which claims are gold)"
+    )
 
     class Meta:
         model = Project
@@ -138,6 +143,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "min_citations",
             "quote_required",
             "allowed_stances",
+            "gold_rate",
             "created_at",
             "role",
             "scale",
@@ -156,6 +162,10 @@ class ProjectSerializer(serializers.ModelSerializer):
     def get_triage_url(self, project: Project) -> str | None:
         # Like a webhook URL, it may carry a token: its admins see it, nobody else.
         return project.triage_url if self.get_role(project) == Role.ADMIN else None
+
+    @extend_schema_field(serializers.FloatField(allow_null=True))
+    def get_gold_rate(self, project: Project) -> float | None:
+        return project.gold_rate if self.get_role(project) in (Role.EDITOR, Role.ADMIN) else None
 
 
 class ProjectCreateSerializer(InputSerializer):
@@ -198,6 +208,13 @@ class ProjectCreateSerializer(InputSerializer):
 
 class ProjectUpdateSerializer(ProjectCreateSerializer):
     name = LimitedCharField(max_length=limits.MAX_PROJECT_NAME, required=False)
+    gold_rate = serializers.FloatField(
+        min_value=0,
+        max_value=MAX_GOLD_RATE,
+        required=False,
+        help_text="Gold calibration: the share of leases that serve a gold claim "
+        "(0 = never, e.g. 0.05).",
+    )
     slug = None  # the URL name never changes
     triage_url = serializers.CharField(
         max_length=2000,
@@ -498,6 +515,54 @@ class ConsensusSerializer(serializers.ModelSerializer):
             "is_current",
         ]
         read_only_fields = fields
+
+
+class GoldMarkSerializer(InputSerializer):
+    rating = serializers.CharField(
+        max_length=40,
+        required=False,
+        help_text="The expected rating (a key of the project's scale); default: the claim's "
+        "consensus rating.",
+    )
+    note = LimitedCharField(max_length=limits.MAX_NOTE, required=False, allow_blank=True)
+
+
+class CalibrationVerdictSerializer(serializers.Serializer):
+    reviewer = serializers.CharField(source="reviewer.username")
+    rating = serializers.CharField(source="rating.key")
+    confidence = serializers.CharField()
+    rationale = serializers.CharField()
+    submitted_at = serializers.DateTimeField()
+
+
+class GoldClaimSerializer(serializers.Serializer):
+    claim = serializers.IntegerField()
+    rating = serializers.CharField(help_text="The expected rating.")
+    note = serializers.CharField()
+    marked_by = serializers.CharField()
+    marked_at = serializers.DateTimeField()
+    calibration_verdicts = CalibrationVerdictSerializer(many=True)
+
+
+class ReviewerFiguresSerializer(serializers.Serializer):
+    reviewer = serializers.CharField()
+    verdicts = serializers.IntegerField()
+    median_seconds_to_verdict = serializers.FloatField(allow_null=True)
+    leases = serializers.IntegerField(help_text="Queue entries (leases and skips).")
+    skip_rate = serializers.FloatField(allow_null=True)
+    expiry_rate = serializers.FloatField(allow_null=True)
+    consensus_matched = serializers.IntegerField()
+    consensus_compared = serializers.IntegerField()
+    consensus_agreement = serializers.FloatField(allow_null=True)
+    ordinal_alpha = serializers.FloatField(allow_null=True)
+    gold_correct = serializers.IntegerField()
+    gold_scored = serializers.IntegerField()
+    gold_accuracy = serializers.FloatField(allow_null=True)
+
+
+class ReviewerStatisticsSerializer(serializers.Serializer):
+    gold_rate = serializers.FloatField()
+    reviewers = ReviewerFiguresSerializer(many=True)
 
 
 class AdjudicateSerializer(InputSerializer):

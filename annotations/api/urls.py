@@ -38,6 +38,11 @@ urlpatterns = [
         views.ProjectAgreementApi.as_view(),
         name="project-agreement",
     ),
+    path(
+        "projects/<int:pk>/reviewers/",
+        views.ProjectReviewersApi.as_view(),
+        name="project-reviewers",
+    ),
     path("projects/<int:pk>/webhooks/", views.WebhookEndpointsApi.as_view(), name="webhook-list"),
     path(
         "projects/<int:pk>/webhooks/<int:endpoint_pk>/",
@@ -128,6 +133,7 @@ urlpatterns = [
     path("claims/<int:pk>/schedule/", views.ClaimScheduleApi.as_view(), name="claim-schedule"),
     path("claims/<int:pk>/verdicts/", views.ClaimVerdictsApi.as_view(), name="claim-verdicts"),
     path("claims/<int:pk>/consensus/", views.ClaimConsensusApi.as_view(), name="claim-consensus"),
+    path("claims/<int:pk>/gold/", views.ClaimGoldApi.as_view(), name="claim-gold"),
     path(
         "claims/<int:pk>/adjudicate/", views.ClaimAdjudicateApi.as_view(), name="claim-adjudicate"
     ),

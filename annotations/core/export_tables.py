@@ -130,6 +130,7 @@ VERDICT: Table = (
     ("claim_version", "value"),
     ("post_reveal", "value"),
     ("submitted_at", "time"),
+    ("calibration", "value"),
 )
 CITATION: Table = (
     ("verdict", "ref"),
@@ -157,6 +158,7 @@ ASSIGNMENT: Table = (
     ("expires_at", "time"),
     ("closed_at", "time"),
     ("reason", "value"),
+    ("calibration", "value"),
 )
 PUBLICATION: Table = (
     ("claim", "ref"),
@@ -351,7 +353,18 @@ RESERVATION: Table = (
 OPTIONAL_COLUMNS: dict[tuple[str, str], Any] = {
     ("claims", "priority"): 3,  # normal
     ("claims", "due_at"): None,
+    ("verdicts", "calibration"): False,
+    ("assignments", "calibration"): False,
 }
+
+# Gold calibration (issue 18): an editor's mark on a resolved claim, its expected rating.
+GOLD_CLAIM: Table = (
+    ("claim", "ref"),
+    ("rating", "ref"),
+    ("note", "value"),
+    ("marked_by", "user"),
+    ("marked_at", "time"),
+)
 
 # The export's tables, in the order a restore inserts them (referenced rows first; the
 # claims' consensus pointer is set once the consensus records exist). Events come last,
@@ -383,6 +396,7 @@ TABLES: tuple[tuple[str, Table], ...] = (
     ("suggestion_decisions", SUGGESTION_DECISION),
     ("reservations", RESERVATION),
     ("comments", COMMENT),
+    ("gold_claims", GOLD_CLAIM),
 )
 
 

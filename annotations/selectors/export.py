@@ -32,6 +32,7 @@ from annotations.core import export_mapping
 from annotations.models import (
     Citation,
     Claim,
+    ClaimStatus,
     Consensus,
     Document,
     Membership,
@@ -68,7 +69,9 @@ def _visible_verdicts(*, user: User, membership: Membership) -> QuerySet[Verdict
         .order_by("submitted_at", "id")
     )
     if access.is_editor(membership):
-        return queryset
+        # Calibration verdicts (gold claims) are not part of a claim's review: the lossless
+        # export (``export_v2``) carries them, this one does not.
+        return queryset.filter(calibration=False)
     return access.verdict_scope_for_user(user=user, queryset=queryset.filter(is_current=True))
 
 
@@ -190,9 +193,10 @@ def _claim_dict(claim: Claim, sources: dict[int, Source]) -> dict[str, Any]:
         "created_by": claim.created_by.get_username(),
         "created_at": _timestamp(claim.created_at),
         "verdicts": [_verdict_dict(verdict) for verdict in verdicts],
-        "consensus": [
-            _consensus_dict(record, visible_ids) for record in claim.consensus_history.all()
-        ],
+        # None for a gold claim presented as in review (``access.claims_present_for``).
+        "consensus": []
+        if getattr(claim, "gold_masked", False)
+        else [_consensus_dict(record, visible_ids) for record in claim.consensus_history.all()],
     }
 
 
@@ -242,7 +246,9 @@ def document_native(
         Claim.objects.filter(document=document), user=user, membership=membership
     ).order_by("start", "end", "id")
     sources: dict[int, Source] = {}
-    claim_dicts = [_claim_dict(claim, sources) for claim in claims]
+    claim_list = list(claims)
+    access.claims_present_for(user=user, claims=claim_list, membership=membership)
+    claim_dicts = [_claim_dict(claim, sources) for claim in claim_list]
     return {
         "schema": export_mapping.NATIVE_SCHEMA,
         "exported_at": _timestamp(now or timezone.now()),
@@ -357,14 +363,21 @@ def project_row_querysets(
         )
         citations = Citation.objects.filter(verdict__in=verdicts.values("id"))
     else:
-        citations = Citation.objects.filter(verdict__claim__project=project)
+        # Calibration verdicts (gold claims) are not part of a claim's review: the lossless
+        # export (``export_v2``) carries them, this one does not.
+        verdicts = verdicts.filter(calibration=False)
+        citations = Citation.objects.filter(
+            verdict__claim__project=project, verdict__calibration=False
+        )
     return {
+        # ``gold_masked``: the claim presents to the user as in review (access.claims_present_for).
         "claims": Claim.objects.filter(project=project)
+        .annotate(gold_masked=access.claim_gold_masked(user=user))
         .order_by("id")
         .values_list(
             "id", "document_id", "document__title", "start", "end", "exact", "prefix",
             "suffix", "statement", "claimant", "status", "version", "created_by" + username,
-            "created_at",
+            "created_at", "gold_masked",
         ),
         "verdicts": verdicts.order_by("claim_id").values_list(
             "claim_id", "id", "reviewer" + username, "rating__key", "confidence", "rationale",
@@ -398,7 +411,7 @@ def _project_row_stream(
     )
     for (
         claim_id, document_id, title, start, end, exact, prefix, suffix, statement, claimant,
-        status, version, created_by, created_at,
+        status, version, created_by, created_at, gold_masked,
     ) in chunk:  # fmt: skip
         cited: dict[int, list[dict[str, Any]]] = {}
         sources: dict[int, dict[str, Any]] = {}
@@ -441,9 +454,13 @@ def _project_row_stream(
         visible_ids = {verdict["id"] for verdict in verdict_list}
         linked = sorted(verdict_id for _, _, verdict_id in link_rows.take(claim_id))
         current = None
+        consensus_taken = consensus_rows.take(claim_id)
+        if gold_masked:
+            # A gold claim presents to a reviewer as an ordinary claim in review.
+            status, consensus_taken = ClaimStatus.IN_REVIEW.value, []
         for (
             _, _, sequence, rating, method, agreement, decided_by, decided_at, note, is_current,
-        ) in consensus_rows.take(claim_id):  # fmt: skip
+        ) in consensus_taken:  # fmt: skip
             current = {
                 "sequence": sequence,
                 "rating": rating,

@@ -39,6 +39,7 @@ from annotations.models import (
     Consensus,
     Document,
     DocumentRevision,
+    GoldClaim,
     Membership,
     Project,
     Publication,
@@ -87,6 +88,7 @@ _ROWS: dict[str, tuple[type[Model], str]] = {
     "suggestion_decisions": (SuggestionDecision, "project"),
     "reservations": (Reservation, "project"),
     "comments": (Comment, "project"),
+    "gold_claims": (GoldClaim, "project"),
 }
 
 
@@ -185,6 +187,7 @@ def project_native(
                 if access.role_at_least(membership, Role.ADMIN)
                 else {}
             ),
+            "gold_rate": project.gold_rate,
             "evidence_policy": {
                 "min_citations": project.min_citations,
                 "quote_required": project.quote_required,

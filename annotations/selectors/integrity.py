@@ -27,6 +27,7 @@ from annotations.models import (
     Document,
     DocumentRevision,
     Event,
+    GoldClaim,
     Publication,
     PublicationKind,
     Reference,
@@ -466,11 +467,41 @@ def audit_chain(project_id: int | None = None) -> Iterator[Violation]:
             )
 
 
+def calibration_apart(project_id: int | None = None) -> Iterator[Violation]:
+    """Gold calibration (issue 18): no consensus record rests on a calibration verdict, and
+    a gold mark's claim and expected rating belong to the mark's project."""
+    records = _scoped(Consensus.objects.all(), project_id, "claim__project_id")
+    links = Consensus.verdicts.through.objects.filter(
+        consensus__in=records.values("pk"), verdict__calibration=True
+    ).order_by("pk")
+    for consensus_id, verdict_id in links.values_list("consensus_id", "verdict_id"):
+        yield Violation(
+            f"consensus {consensus_id}",
+            "rests on no calibration verdict",
+            f"calibration verdict {verdict_id}",
+            "review verdicts only (calibration verdicts score their reviewer)",
+        )
+    marks = GoldClaim.objects.all()
+    if project_id is not None:
+        marks = marks.filter(project_id=project_id)
+    foreign = marks.exclude(claim__project_id=F("project_id")) | marks.exclude(
+        rating__project_id=F("project_id")
+    )
+    for pk, claim_id, project in foreign.order_by("pk").values_list("pk", "claim_id", "project_id"):
+        yield Violation(
+            f"gold mark {pk} (claim {claim_id})",
+            "claim and rating of its project",
+            "a claim or rating of another project",
+            f"project {project}'s",
+        )
+
+
 INVARIANTS: tuple[tuple[str, Callable[[int | None], Iterator[Violation]]], ...] = (
     ("claim anchors", claim_anchors),
     ("current verdicts", current_verdicts),
     ("consensus for decided claims", claim_consensus),
     ("consensus grounds", consensus_grounds),
+    ("calibration apart", calibration_apart),
     ("statuses reachable", claim_statuses),
     ("publication versions", claim_publications),
     ("finding-claims spans", finding_spans),

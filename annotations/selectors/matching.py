@@ -368,7 +368,10 @@ def _published_ratings(claim_ids: Sequence[int]) -> dict[int, str]:
 def claim_ratings_visible(
     *, claims: Sequence[Claim], user: access.User, membership: Membership | None
 ) -> dict[int, str | None]:
-    """Each claim's rating as ``user`` may see it (None where blind review hides it)."""
+    """Each claim's rating as ``user`` may see it (None where blind review hides it). The
+    claims are presented as ``user`` is shown them (``access.claims_present_for``: a gold
+    claim shows a reviewer the status of a claim in review, and no rating)."""
+    access.claims_present_for(user=user, claims=claims, membership=membership)
     public = [c.pk for c in claims if c.status in lifecycle.PUBLIC]
     published = _published_ratings(public)
     editor = access.is_editor(membership)
@@ -377,7 +380,7 @@ def claim_ratings_visible(
     for claim in claims:
         if claim.pk in published:
             out[claim.pk] = published[claim.pk]
-        elif claim.consensus is not None and (editor or claim.pk in judged):
+        elif claim.consensus_id is not None and (editor or claim.pk in judged):
             out[claim.pk] = claim.consensus.rating.label
         else:
             out[claim.pk] = None
@@ -538,6 +541,7 @@ def claim_links_for_user(
         .order_by("id")
     )
     targets = [link.target for link in links if link.target is not None]
+    access.claims_present_for(user=user, claims=targets, membership=membership)
     published = _published_ratings([t.pk for t in targets if t.status in lifecycle.PUBLIC])
     revealed = bool(targets) and access.can_see_all_verdicts(
         membership=membership, claim=claim, user=user
@@ -560,7 +564,7 @@ def claim_links_for_user(
         else:
             target = link.target
             rating = published.get(target.pk)
-            if rating is None and revealed and target.consensus is not None:
+            if rating is None and revealed and target.consensus_id is not None:
                 rating = target.consensus.rating.label
             rows.append(
                 LinkRow(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -63,12 +63,17 @@ def agreement_report(
     split told them how others had rated it). Per-reviewer rows are for editors only.
     ``user=None`` (internal use) gets everything.
     """
-    verdicts = access.verdicts_counted(Verdict.objects.filter(claim__project=project))
-    if document is not None:
-        verdicts = verdicts.filter(claim__document=document)
     restricted = user is not None and not access.is_editor(
         access.membership_get(user=user, project_id=project.pk)
     )
+    project_verdicts = Verdict.objects.filter(claim__project=project)
+    verdicts = (
+        access.verdicts_counted_for_reviewer(user=user, queryset=project_verdicts)
+        if restricted and user is not None
+        else access.verdicts_counted(project_verdicts)
+    )
+    if document is not None:
+        verdicts = verdicts.filter(claim__document=document)
     if user is not None:
         verdicts = access.verdict_scope_for_user(user=user, queryset=verdicts)
     rows = list(
@@ -169,9 +174,12 @@ def project_summaries_for_user(*, user: User) -> QuerySet[Project]:
         .annotate(n=Count("id"))
         .values("n")
     )
+    # Open as the user is shown them: a gold claim is in review to a reviewer (issue 18).
     open_claims = (
-        Claim.objects.filter(
-            project=OuterRef("pk"), status__in=[ClaimStatus.IN_REVIEW, ClaimStatus.DISPUTED]
+        Claim.objects.filter(project=OuterRef("pk"))
+        .filter(
+            access.claim_status_presented_q(user=user, status=ClaimStatus.IN_REVIEW)
+            | Q(status=ClaimStatus.DISPUTED)
         )
         .order_by()
         .values("project")
@@ -201,15 +209,22 @@ def project_dashboard_get(
     blind review hides from their claim page. Constant number of queries.
     """
     now = now or timezone.now()
+    # By the status the user is shown (a gold claim counts as in review for reviewers).
     by_status = dict(
         Claim.objects.filter(project=project)
         .order_by()
-        .values_list("status")
+        .annotate(shown=access.claim_status_presented(user=user))
+        .values_list("shown")
         .annotate(n=Count("id"))
-        .values_list("status", "n")
+        .values_list("shown", "n")
     )
+    # A reviewer's own calibration verdicts count in their own figures (gold claims read
+    # like ordinary ones); the rule is the access module's.
     visible = access.verdict_scope_for_user(
-        user=user, queryset=access.verdicts_counted(Verdict.objects.filter(claim__project=project))
+        user=user,
+        queryset=access.verdicts_counted_for_reviewer(
+            user=user, queryset=Verdict.objects.filter(claim__project=project)
+        ),
     )
     by_rating = dict(
         visible.order_by()

@@ -111,6 +111,7 @@ def verdict_rows(project_id: int | None = None) -> Iterator[Violation]:
             "revision",
             "claim_version",
             "post_reveal",
+            "calibration",
         )
         .iterator(chunk_size=CHUNK)
     )
@@ -124,7 +125,7 @@ def verdict_rows(project_id: int | None = None) -> Iterator[Violation]:
             .values_list("verdict_id", "source_id", "quote", "stance")
         ):
             citations[verdict_id].append({"source": source, "quote": quote, "stance": stance})
-        for pk, reviewer, rating, confidence, rationale, revision, version, post in chunk:
+        for pk, reviewer, rating, confidence, rationale, revision, version, post, gold in chunk:
             recorded = events.get(pk)
             if not recorded:
                 continue
@@ -139,8 +140,10 @@ def verdict_rows(project_id: int | None = None) -> Iterator[Violation]:
                 "claim_version": version,
                 "post_reveal": post,
                 "citations": citations.get(pk, []),
+                # Recorded only on calibration verdicts (gold claims): absent means false.
+                "calibration": gold,
             }
-            yield from _differences(name, stored, after, _label(event))
+            yield from _differences(name, stored, {"calibration": False, **after}, _label(event))
             if event.actor_id != reviewer:
                 yield Violation(
                     name,

@@ -9,7 +9,7 @@ through: the UI, the API, the export and the dashboard.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import (
     BooleanField,
@@ -34,6 +34,7 @@ from annotations.models import (
     ClaimStatus,
     ClaimVersion,
     Consensus,
+    GoldClaim,
     Membership,
     Project,
     Publication,
@@ -58,7 +59,11 @@ def verdicts_visible_to(
         queryset = queryset.filter(is_current=True)
     if membership is None:
         return queryset.none()
-    if not access.can_see_all_verdicts(membership=membership, claim=claim, user=user):
+    if access.can_see_all_verdicts(membership=membership, claim=claim, user=user):
+        # Calibration verdicts on a gold claim are their reviewer's own and the editors'
+        # (``calibration_verdicts_of``), never in this list for anyone else.
+        queryset = queryset.filter(Q(calibration=False) | Q(reviewer=user))
+    else:
         queryset = queryset.filter(reviewer=user)
     return queryset.order_by("submitted_at", "id")
 
@@ -84,6 +89,35 @@ def claims_with_consensus(queryset: QuerySet[Claim]) -> QuerySet[Claim]:
             to_attr="current_consensus",
         )
     )
+
+
+def claims_presented(
+    queryset: QuerySet[Claim], *, user: User, membership: Membership | None = None
+) -> list[Claim]:
+    """``claims_with_consensus`` as ``user`` is shown them: a gold claim presents to a
+    reviewer as an ordinary claim in review (``access.claims_present_for``)."""
+    claims = list(claims_with_consensus(queryset))
+    access.claims_present_for(user=user, claims=claims, membership=membership)
+    return claims
+
+
+def claim_presented(*, pk: int, user: User, membership: Membership | None = None) -> Claim:
+    """One claim (by id, already looked up through ``access``) as ``user`` is shown it."""
+    (claim,) = claims_presented(Claim.objects.filter(pk=pk), user=user, membership=membership)
+    return claim
+
+
+def consensus_history_for(
+    *, claim: Claim, user: User, membership: Membership | None
+) -> list[Consensus]:
+    """``consensus_history`` as ``user`` is shown it: none on a claim that presents to them
+    as in review (a gold claim, ``access.claims_present_for``, applied here unless the
+    caller has applied it already)."""
+    if getattr(claim, "gold_masked", None) is None:
+        access.claims_present_for(user=user, claims=[claim], membership=membership)
+    if claim.gold_masked:  # type: ignore[attr-defined]  # set by claims_present_for
+        return []
+    return list(consensus_history(claim=claim))
 
 
 @dataclass(frozen=True)
@@ -123,6 +157,11 @@ class ClaimReview:
     assignees: list[Reservation]
     can_take: bool
     can_direct: bool
+    # Gold calibration, for editors only (None and [] for everyone else): the claim's gold
+    # mark and the calibration verdicts given on it.
+    gold: GoldClaim | None = None
+    calibration_verdicts: list[Verdict] = field(default_factory=list)
+    can_mark_gold: bool = False
 
     @property
     def can_submit(self) -> bool:
@@ -179,6 +218,7 @@ def claim_review_get(
     open_for_verdicts = claim.status in (ClaimStatus.IN_REVIEW, ClaimStatus.DISPUTED)
     has_verdicts = access.claim_is_judged(claim=claim)
     frozen = access.claim_frozen_reason(claim=claim, has_verdicts=has_verdicts)
+    gold = gold_of_claim(claim=claim) if is_editor else None
     return ClaimReview(
         verdicts=verdicts,
         own_verdict=own,
@@ -186,7 +226,7 @@ def claim_review_get(
         others_visible=is_editor or own is not None,
         lease=lease,
         ratings=ratings_for_project(project_id=claim.project_id),
-        consensus=list(consensus_history(claim=claim)),
+        consensus=consensus_history_for(claim=claim, user=user, membership=membership),
         is_editor=is_editor,
         can_judge=own is None and lease is not None and claim.status == ClaimStatus.IN_REVIEW,
         can_revise=own is not None and open_for_verdicts,
@@ -225,6 +265,9 @@ def claim_review_get(
             v.reviewer_id == user.pk and v.claim_version == claim.claim_version for v in verdicts
         ),
         can_direct=can_direct,
+        gold=gold,
+        calibration_verdicts=calibration_verdicts_of(claim=claim) if gold else [],
+        can_mark_gold=is_editor and claim.status == ClaimStatus.RESOLVED,
     )
 
 
@@ -269,6 +312,20 @@ def claims_assigned_to(*, user: User, project: Project) -> QuerySet[Claim]:
     )
 
 
+def gold_of_claim(*, claim: Claim) -> GoldClaim | None:
+    """The claim's gold mark (for editors: callers check the role)."""
+    return GoldClaim.objects.select_related("rating", "marked_by").filter(claim=claim).first()
+
+
+def calibration_verdicts_of(*, claim: Claim) -> list[Verdict]:
+    """Every calibration verdict on ``claim``, current ones, oldest first (for editors)."""
+    return list(
+        Verdict.objects.filter(claim=claim, calibration=True, is_current=True)
+        .select_related("reviewer", "rating")
+        .order_by("submitted_at", "id")
+    )
+
+
 def sources_search_for_user(
     *, user: User, project: Project, query: str, limit: int = 10
 ) -> list[Source]:
@@ -304,7 +361,7 @@ class DisputeCard:
 
 def _dispute_claims(project: Project) -> QuerySet[Claim]:
     current_verdicts = (
-        Verdict.objects.filter(is_current=True)
+        Verdict.objects.filter(is_current=True, calibration=False)
         .select_related("reviewer", "rating")
         .prefetch_related(citations_prefetch())
         .order_by("submitted_at", "id")

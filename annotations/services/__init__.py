@@ -10,6 +10,7 @@ as ``services.<name>``; the modules group them by subject.
 from annotations.services import limits
 from annotations.services._base import QueueConflict, event_record, now
 from annotations.services.assignments import claim_assign, claim_unassign
+from annotations.services.calibration import gold_mark, gold_unmark
 from annotations.services.claimants import (
     claimant_alias_add,
     claimant_alias_remove,
@@ -207,6 +208,8 @@ __all__ = [
     "document_revise",
     "document_update",
     "event_record",
+    "gold_mark",
+    "gold_unmark",
     "idempotency_dry_run",
     "idempotency_keys_purge",
     "idempotency_run",

@@ -25,9 +25,9 @@ def citations_snapshot(consensus: Consensus | None) -> list[dict[str, str]]:
     if not verdict_ids:
         # A correction's record lists the verdicts current when it was made.
         verdict_ids = list(
-            Verdict.objects.filter(claim_id=consensus.claim_id, is_current=True).values_list(
-                "pk", flat=True
-            )
+            Verdict.objects.filter(
+                claim_id=consensus.claim_id, is_current=True, calibration=False
+            ).values_list("pk", flat=True)
         )
     seen: dict[tuple[str, str, str], dict[str, str]] = {}
     for citation in Citation.objects.filter(verdict_id__in=verdict_ids).select_related("source"):

@@ -21,7 +21,7 @@ from annotations.models import (
     Reservation,
     Verdict,
 )
-from annotations.services import limits
+from annotations.services import calibration, limits
 from annotations.services._base import (
     QueueConflict,
     User,
@@ -279,10 +279,14 @@ def _pick_from(
     return candidates.values_list("pk", flat=True).first()
 
 
-def _ineligible_reason(*, claim: Claim, reviewer: User, now: dt.datetime) -> str | None:
+def _ineligible_reason(
+    *, claim: Claim, reviewer: User, now: dt.datetime, gold: bool = False
+) -> str | None:
     """Why ``reviewer`` may not take ``claim`` (a row the caller has locked) right now, or
-    None: the queue's rules (``_eligible_claims``) one by one, each with its reason."""
-    if claim.status != ClaimStatus.IN_REVIEW:
+    None: the queue's rules (``_eligible_claims``) one by one, each with its reason.
+    ``gold``: the claim is a gold claim shown to the reviewer as in review; its status and
+    slots are not theirs to learn (a calibration lease takes no slot)."""
+    if not gold and claim.status != ClaimStatus.IN_REVIEW:
         return f"This claim is not in review (it is {claim.get_status_display().lower()})."
     if claim.created_by_id == reviewer.pk:
         return "You created this claim: other reviewers judge it."
@@ -294,7 +298,7 @@ def _ineligible_reason(*, claim: Claim, reviewer: User, now: dt.datetime) -> str
         claim=claim, reviewer=reviewer, state=AssignmentState.SKIPPED
     ).exists():
         return "You skipped this claim."
-    if (
+    if not gold and (
         _slots_taken(claim_id=claim.pk, now=now, reviewer_id=reviewer.pk)
         >= claim.project.required_reviews
     ):
@@ -353,21 +357,35 @@ def lease_next(
             passed_over=passed_over,
             skip_locked=skip_locked,
         )
-        if claim_id is None:
-            if skip_locked:
-                # Nothing free to skip to: either the queue is empty for this reviewer, or
-                # every eligible claim is locked right now (verdicts being written). Ask
-                # again waiting for a locked one instead of calling the queue empty.
-                skip_locked = False
-                continue
-            _expiry_record(expired, reviewer=reviewer, project=project)
-            return None
-        taken = _slots_taken(claim_id=claim_id, now=now, reviewer_id=reviewer.pk)
-        if taken >= project.required_reviews:
+        if claim_id is None and skip_locked:
+            # Nothing free to skip to: either the queue is empty for this reviewer, or
+            # every eligible claim is locked right now (verdicts being written). Ask
+            # again waiting for a locked one instead of calling the queue empty.
+            skip_locked = False
+            continue
+        if claim_id is not None and (
+            _slots_taken(claim_id=claim_id, now=now, reviewer_id=reviewer.pk)
+            >= project.required_reviews
+        ):
             passed_over.append(claim_id)
             continue
+        # --- gold calibration hook (issue 18, services/calibration.py) -------------------
+        # May put a gold claim in the picked one's place (a calibration lease); runs the
+        # same queries whatever it decides. Keep this call right before the lease is made.
+        claim_id, is_calibration = calibration.gold_substitute(
+            project=project, reviewer=reviewer, claim_id=claim_id
+        )
+        # --- end of gold calibration hook --------------------------------------------------
+        if claim_id is None:
+            _expiry_record(expired, reviewer=reviewer, project=project)
+            return None
         return _lease_create(
-            project=project, claim_id=claim_id, reviewer=reviewer, now=now, expired=expired
+            project=project,
+            claim_id=claim_id,
+            reviewer=reviewer,
+            now=now,
+            expired=expired,
+            is_calibration=is_calibration,
         )
     _expiry_record(expired, reviewer=reviewer, project=project)
     return None
@@ -380,8 +398,10 @@ def _lease_create(
     reviewer: User,
     now: dt.datetime,
     expired: Assignment | None,
+    is_calibration: bool = False,
 ) -> Assignment:
-    """Write the lease of a claim whose row lock the caller holds, and its events."""
+    """Write the lease of a claim whose row lock the caller holds, and its events
+    (``is_calibration``: a gold claim served for calibration, ``services.calibration``)."""
     assignment = Assignment.objects.create(
         project=project,
         claim_id=claim_id,
@@ -389,6 +409,7 @@ def _lease_create(
         state=AssignmentState.LEASED,
         leased_at=now,
         expires_at=now + dt.timedelta(minutes=project.lease_minutes),
+        calibration=is_calibration,
     )
     _expiry_record(expired, reviewer=reviewer, project=project)
     event_record(
@@ -396,7 +417,11 @@ def _lease_create(
         verb="lease.create",
         obj=assignment,
         project=project,
-        after={"claim": claim_id, "expires_at": assignment.expires_at.isoformat()},
+        after={
+            "claim": claim_id,
+            "expires_at": assignment.expires_at.isoformat(),
+            **({"calibration": True} if is_calibration else {}),
+        },
     )
     return assignment
 
@@ -436,11 +461,20 @@ def lease_claim(*, reviewer: User, claim: Claim, now: dt.datetime | None = None)
     locked = (
         Claim.objects.select_for_update(of=("self",)).select_related("project").get(pk=claim.pk)
     )
-    reason = _ineligible_reason(claim=locked, reviewer=reviewer, now=now)
+    # A gold claim presents to this reviewer as a claim in review (access.gold_masked_ids):
+    # taking it from its page gives a calibration lease, as the queue would, and refuses
+    # only for what would refuse an ordinary claim (their own, judged, skipped).
+    gold = bool(access.gold_masked_ids(user=reviewer, claim_ids=[locked.pk]))
+    reason = _ineligible_reason(claim=locked, reviewer=reviewer, now=now, gold=gold)
     if reason is not None:
         raise QueueConflict(reason)
     return _lease_create(
-        project=project, claim_id=locked.pk, reviewer=reviewer, now=now, expired=expired
+        project=project,
+        claim_id=locked.pk,
+        reviewer=reviewer,
+        now=now,
+        expired=expired,
+        is_calibration=gold,
     )
 
 

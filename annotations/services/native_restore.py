@@ -41,6 +41,7 @@ from annotations.models import (
     Document,
     DocumentRevision,
     Event,
+    GoldClaim,
     IdempotencyKey,
     Invitation,
     Membership,
@@ -93,6 +94,7 @@ _MODELS: dict[str, type[Model]] = {
     "suggestion_decisions": SuggestionDecision,
     "reservations": Reservation,
     "comments": Comment,
+    "gold_claims": GoldClaim,
 }
 # Tables that must be empty before a restore (every table of the workbench's data).
 _WORKBENCH_TABLES: tuple[type[Model], ...] = (
@@ -344,6 +346,8 @@ def project_restore_native(*, payload: dict[str, Any]) -> Project:
         publishing_enabled=bool(data.get("publishing_enabled", False)),
         # Optional: exports written before the HTTP triage provider have none.
         triage_url=data.get("triage_url", ""),
+        # Optional: exports written before gold calibration restore without it.
+        gold_rate=data.get("gold_rate", 0.0),
         # Optional too: exports written before the evidence policy restore with the open one.
         **_evidence_policy(data.get("evidence_policy")),
         created_by_id=user_ids[data["created_by"]] if data["created_by"] else None,
@@ -430,6 +434,8 @@ def project_restore_native(*, payload: dict[str, Any]) -> Project:
             _insert("reservations", _rows("reservations", payload, user_ids, project_id=project.pk))
             # Optional: exports written before discussions (issue 18) have none.
             _insert("comments", _rows("comments", payload, user_ids, project_id=project.pk))
+            # Optional: exports written before gold calibration have none.
+            _insert("gold_claims", _rows("gold_claims", payload, user_ids, project_id=project.pk))
             Event.objects.bulk_create(
                 [
                     Event(

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from annotations.core import evidence_policy
+from annotations.core.calibration import MAX_GOLD_RATE
 from annotations.models import (
     ConsensusRule,
     Membership,
@@ -202,6 +203,7 @@ def _policy(project: Project) -> dict[str, Any]:
         "min_citations": project.min_citations,
         "quote_required": project.quote_required,
         "allowed_stances": list(evidence_policy.stances_split(project.allowed_stances)),
+        "gold_rate": project.gold_rate,
     }
 
 
@@ -254,6 +256,14 @@ def _validate_policy(project: Project) -> None:
         )
     if not isinstance(project.quote_required, bool):
         errors["quote_required"] = "Must be true or false."
+    if (
+        not isinstance(project.gold_rate, (int, float))
+        or isinstance(project.gold_rate, bool)
+        or not 0 <= project.gold_rate <= MAX_GOLD_RATE
+    ):
+        errors["gold_rate"] = (
+            f"Must be a share from 0 to {MAX_GOLD_RATE} (e.g. 0.05: one lease in twenty)."
+        )
     if errors:
         raise ValidationError(errors)
 
@@ -278,6 +288,7 @@ def project_update(*, project: Project, actor: User, **changes: Any) -> Project:
         "min_citations",
         "quote_required",
         "allowed_stances",
+        "gold_rate",
     }
     unknown = set(changes) - allowed
     if unknown:

@@ -26,7 +26,7 @@ from annotations.models import (
     Role,
     Verdict,
 )
-from annotations.services import limits, notifications, webhooks
+from annotations.services import calibration, limits, notifications, webhooks
 from annotations.services._base import (
     QueueConflict,
     User,
@@ -53,7 +53,9 @@ def _current_verdicts(claim: Claim) -> list[Verdict]:
     """Every reviewer's current verdict on the claim's current version (post-reveal
     revisions included): what an editor's adjudication rests on."""
     return list(
-        Verdict.objects.filter(claim=claim, is_current=True).select_related("rating").order_by("id")
+        Verdict.objects.filter(claim=claim, is_current=True, calibration=False)
+        .select_related("rating")
+        .order_by("id")
     )
 
 
@@ -164,6 +166,7 @@ def claim_transition(
         status = lifecycle.transition(claim.status, action)
     except lifecycle.TransitionRefused as exc:
         raise QueueConflict(str(exc)) from None
+    calibration.gold_stays_resolved(claim=claim, status=status)
     before = claim.status
     claim.status = status
     claim.save(update_fields=["status", "consensus", "updated_at"])

@@ -27,7 +27,7 @@ from annotations.models import (
     Verdict,
 )
 from annotations.selectors.evidence import citations_with_evidence
-from annotations.services import limits
+from annotations.services import calibration, limits
 from annotations.services._base import (
     QueueConflict,
     User,
@@ -59,6 +59,7 @@ def _verdict_state(verdict: Verdict, citations: Sequence[Citation] | None = None
         "revision": verdict.revision,
         "claim_version": verdict.claim_version,
         "post_reveal": verdict.post_reveal,
+        **({"calibration": True} if verdict.calibration else {}),
         "citations": [
             {"source": c.source_id, "quote": c.quote, "stance": c.stance}
             for c in (verdict.citations.all() if citations is None else citations)
@@ -195,7 +196,23 @@ def verdict_submit(
         .first()
     )
     lease = None
-    if previous is None:
+    # Gold calibration (issue 18): a first verdict under a calibration lease, or a revision
+    # of a calibration verdict, is a calibration verdict: it goes wherever an ordinary
+    # verdict on a claim in review goes, and touches nothing of the gold claim's review.
+    calibration_lease = (
+        calibration.calibration_lease(claim=claim, reviewer=reviewer, now=now)
+        if previous is None
+        else None
+    )
+    is_calibration = calibration_lease is not None or (
+        previous is not None and previous.calibration
+    )
+    if is_calibration:
+        lease = calibration_lease
+        if previous is not None and not calibration.gold_is_served(claim=claim):
+            # No longer a gold claim in review to its reviewers: closed like a decided one.
+            raise QueueConflict("Consensus has been recorded; verdicts can no longer be revised.")
+    elif previous is None:
         if claim.status != ClaimStatus.IN_REVIEW:
             raise QueueConflict(
                 f"This claim is {claim.get_status_display().lower()}, not in review."
@@ -220,7 +237,9 @@ def verdict_submit(
         .first()
         or 0
     )
-    post_reveal = access.verdict_is_post_reveal(claim=claim, reviewer=reviewer)
+    post_reveal = not is_calibration and access.verdict_is_post_reveal(
+        claim=claim, reviewer=reviewer
+    )
     verdict = Verdict(
         claim=claim,
         reviewer=reviewer,
@@ -232,6 +251,7 @@ def verdict_submit(
         document_revision=claim.anchor_revision,
         claim_version=claim.claim_version,
         post_reveal=post_reveal,
+        calibration=is_calibration,
     )
     before = None
     if previous is not None:
@@ -270,7 +290,7 @@ def verdict_submit(
                 "reason": "revised after seeing other verdicts",
             },
         )
-    if not post_reveal:
+    if not post_reveal and not is_calibration:
         # Only a blind verdict changes what the project's rule decides from.
         _consensus_decide(claim=claim, actor=reviewer)
     # Load what the answer shows while still in the transaction: once it commits, turning

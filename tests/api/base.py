@@ -122,6 +122,7 @@ PROJECT_FIELDS = {
     "min_citations",
     "quote_required",
     "allowed_stances",
+    "gold_rate",
     "created_at",
     "role",
     "scale",

@@ -256,6 +256,32 @@ class ApiPermissionMatrixTests(ApiTestCase):
                 statuses(401, 204, 404, 404, 404),
             ),
             Row("agreement", "GET", f"/projects/{p}/agreement/", statuses(401, 404, 200, 200, 200)),
+            # Gold calibration and reviewer statistics (issue 18): editors and admins.
+            Row(
+                "reviewer statistics",
+                "GET",
+                f"/projects/{p}/reviewers/",
+                statuses(401, 404, 403, 200, 200),
+            ),
+            Row(
+                "gold mark",
+                "POST",
+                f"/claims/{resolved}/gold/",
+                statuses(401, 404, 403, 200, 200),
+                {"rating": "false"},
+            ),
+            Row(
+                "gold read (not gold: 404)",
+                "GET",
+                f"/claims/{resolved}/gold/",
+                statuses(401, 404, 403, 404, 404),
+            ),
+            Row(
+                "gold unmark (not gold: 409)",
+                "DELETE",
+                f"/claims/{resolved}/gold/",
+                statuses(401, 404, 403, 409, 409),
+            ),
             Row(
                 "agreement of a document",
                 "GET",

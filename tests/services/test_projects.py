@@ -72,6 +72,7 @@ class ProjectCreateTests(ServiceTestCase):
                 "min_citations": 0,
                 "quote_required": False,
                 "allowed_stances": ["supports", "refutes", "context"],
+                "gold_rate": 0.0,
                 "scale": [
                     {"key": key, "label": label, "ordinal": ordinal, "position": position}
                     for position, (key, label, ordinal) in enumerate(services.DEFAULT_SCALE)

@@ -27,6 +27,7 @@ from workbench.ui.forms import (
     ClaimScheduleForm,
     CommentForm,
     CorrectForm,
+    GoldForm,
     PublishForm,
     ReopenForm,
     RetractForm,
@@ -120,6 +121,13 @@ def _claim_forms(claim: Claim, review: selectors.ClaimReview) -> dict[str, Any]:
         ),
         "assign_form": AssignForm(auto_id="assign-%s"),
         "comment_form": CommentForm(auto_id="comment-%s"),
+        "gold_form": GoldForm(
+            ratings=review.ratings,
+            initial={"rating": review.gold.rating.key, "note": review.gold.note}
+            if review.gold
+            else {},
+            auto_id=f"gold-{claim.pk}-%s",
+        ),
         "public_url": (
             reverse("public:factcheck-detail", kwargs={"slug": claim.project.slug, "pk": claim.pk})
             if review.publications and claim.project.publishing_enabled
@@ -142,6 +150,7 @@ def render_claim_page(
     replace the unbound defaults, e.g. a bound form with errors (then ``status`` 422), or
     the re-anchor panel's state as ``reanchor``."""
     claim, membership = access.claim_get_for_user(user=request.user, pk=pk)
+    access.claims_present_for(user=request.user, claims=[claim], membership=membership)
     review = selectors.claim_review_get(user=request.user, claim=claim, membership=membership)
     context = {
         "claim": claim,

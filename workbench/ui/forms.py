@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 from annotations.core import evidence_policy, scheduling, spans
+from annotations.core.calibration import MAX_GOLD_RATE
 from annotations.core.urlnorm import UrlError, normalize_url
 from annotations.models import (
     ClaimantKind,
@@ -320,6 +321,29 @@ class AdjudicateForm(EditorActionForm):
         ]
 
 
+class GoldForm(EditorActionForm):
+    """Mark a resolved claim as gold (calibration) with its expected rating."""
+
+    form_key = "gold_form"
+    rating = forms.ChoiceField(
+        label="Expected rating",
+        required=False,
+        help_text="Empty: the claim's consensus rating.",
+    )
+    note = forms.CharField(
+        label="Note (editors only)",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=limits.MAX_NOTE,
+        required=False,
+    )
+
+    def __init__(self, *args: Any, ratings: Sequence[Rating], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["rating"].choices = [("", "The consensus rating")] + [
+            (rating.key, rating.label) for rating in ratings
+        ]
+
+
 class ReopenForm(EditorActionForm):
     form_key = "reopen_form"
     note = forms.CharField(
@@ -396,6 +420,17 @@ class RetractForm(EditorActionForm):
 class PublishingSettingsForm(forms.Form):
     publishing_enabled = forms.BooleanField(
         label="Public pages and feeds for published fact checks", required=False
+    )
+
+
+class GoldRateForm(forms.Form):
+    """Gold calibration: the share of leases that serve a gold claim (project admins)."""
+
+    gold_rate = forms.FloatField(
+        label="Share of leases that serve a gold claim",
+        min_value=0,
+        max_value=MAX_GOLD_RATE,
+        help_text="0 = never; e.g. 0.05 = one lease in twenty.",
     )
 
 

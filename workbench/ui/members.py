@@ -17,7 +17,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from annotations import access, services
 from annotations.models import Project, Role
-from workbench.ui.forms import EvidencePolicyForm, InviteForm, PublishingSettingsForm
+from workbench.ui.forms import (
+    EvidencePolicyForm,
+    GoldRateForm,
+    InviteForm,
+    PublishingSettingsForm,
+)
 from workbench.ui.htmx import HtmxHttpRequest, attach_errors
 
 
@@ -27,6 +32,7 @@ def _members_page(
     form: InviteForm,
     *,
     policy_form: EvidencePolicyForm | None = None,
+    gold_form: GoldRateForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     at = services.now()
@@ -43,6 +49,8 @@ def _members_page(
             "invitations": invitations,
             "form": form,
             "policy_form": policy_form or EvidencePolicyForm.for_project(project),
+            "gold_form": gold_form
+            or GoldRateForm(initial={"gold_rate": project.gold_rate}, auto_id="gold-%s"),
         },
         status=status,
     )
@@ -162,4 +170,23 @@ def project_evidence_policy(request: HtmxHttpRequest, slug: str) -> HttpResponse
         return _members_page(request, project, InviteForm(), policy_form=form, status=422)
     summary = project.evidence_policy_summary or "Verdicts need no citations."
     messages.success(request, f"Evidence policy saved. {summary}")
+    return redirect(reverse("workbench:project-members", kwargs={"slug": project.slug}))
+
+
+@login_required
+@require_POST
+def project_gold_rate(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """Project admins set the share of leases that serve a gold claim (calibration)."""
+    project, _ = access.project_get_for_user(user=request.user, slug=slug, role=Role.ADMIN)
+    form = GoldRateForm(request.POST, auto_id="gold-%s")
+    if form.is_valid():
+        try:
+            project = services.project_update(
+                project=project, actor=request.user, gold_rate=form.cleaned_data["gold_rate"]
+            )
+        except ValidationError as exc:
+            attach_errors(form, exc)
+    if not form.is_valid():
+        return _members_page(request, project, InviteForm(), gold_form=form, status=422)
+    messages.success(request, f"Gold rate saved: {project.gold_rate:g}.")
     return redirect(reverse("workbench:project-members", kwargs={"slug": project.slug}))

@@ -166,6 +166,8 @@ def reader_context(
     )
     if len(claims) > READER_MAX_CLAIMS:
         window, claims = window_shortened(window, claims)
+    # As the member is shown them: a gold claim presents to a reviewer as in review.
+    access.claims_present_for(user=membership.user, claims=claims, membership=membership)
     listed = [c for c in claims if c.start >= window.start] if continuation else claims
     # "Review this claim" where the queue could let the user in (its rules decide when
     # taken): in review, not theirs, not judged by them in its current version.

@@ -39,6 +39,7 @@ from workbench.ui.forms import (
     ClaimReviseForm,
     CorrectForm,
     EditorActionForm,
+    GoldForm,
     PublishForm,
     ReopenForm,
     RetractForm,
@@ -418,6 +419,36 @@ def claim_reopen(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             claim=claim, editor=request.user, note=form.cleaned_data["note"]
         ),
         "Reopened: the claim is disputed again.",
+    )
+
+
+@login_required
+@require_POST
+def claim_gold(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Mark the claim as gold (or change its expected rating), or with ``unmark`` take the
+    mark off: editors and admins."""
+    claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
+    ratings = selectors.ratings_for_project(project_id=claim.project_id)
+    form = GoldForm(request.POST, ratings=ratings, auto_id=f"gold-{pk}-%s")
+    if request.POST.get("unmark"):
+        return _editor_action(
+            request,
+            claim,
+            form,
+            lambda: services.gold_unmark(claim=claim, actor=request.user),
+            "Gold mark removed.",
+        )
+    return _editor_action(
+        request,
+        claim,
+        form,
+        lambda: services.gold_mark(
+            claim=claim,
+            actor=request.user,
+            rating=form.cleaned_data["rating"] or None,
+            note=form.cleaned_data["note"],
+        ),
+        "Marked as gold: the queue mixes it into reviewers' queues at the project's gold rate.",
     )
 
 

@@ -4,6 +4,7 @@ from django.urls import path
 
 from workbench.ui import (
     account,
+    calibration,
     claimants,
     directing,
     discussion,
@@ -110,9 +111,17 @@ urlpatterns = [
     ),
     # editors
     path("projects/<slug:slug>/disputes/", reviewing.disputes, name="disputes"),
+    path("projects/<slug:slug>/reviewers/", calibration.reviewer_stats, name="project-reviewers"),
+    path(
+        "projects/<slug:slug>/reviewers.csv",
+        calibration.reviewer_stats_csv,
+        name="project-reviewers-csv",
+    ),
+    path("projects/<slug:slug>/gold-rate/", members.project_gold_rate, name="project-gold-rate"),
     path("claims/<int:pk>/adjudicate/", reviewing.claim_adjudicate, name="claim-adjudicate"),
     path("claims/<int:pk>/reopen/", reviewing.claim_reopen, name="claim-reopen"),
     path("claims/<int:pk>/publish/", reviewing.claim_publish, name="claim-publish"),
+    path("claims/<int:pk>/gold/", reviewing.claim_gold, name="claim-gold"),
     path("claims/<int:pk>/correct/", reviewing.claim_correct, name="claim-correct"),
     path("claims/<int:pk>/retract/", reviewing.claim_retract, name="claim-retract"),
     # the claimant registry

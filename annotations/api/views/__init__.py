@@ -7,6 +7,7 @@ One module per resource; ``urls.py`` names the views as ``views.<Name>``.
 """
 
 from annotations.api.views.auth import TokenApi, TokensApi
+from annotations.api.views.calibration import ClaimGoldApi, ProjectReviewersApi
 from annotations.api.views.claims import (
     ClaimDetailApi,
     ClaimListApi,
@@ -65,6 +66,7 @@ __all__ = [
     "ClaimConsensusApi",
     "ClaimCorrectApi",
     "ClaimDetailApi",
+    "ClaimGoldApi",
     "ClaimLeaseApi",
     "ClaimListApi",
     "ClaimPublicationsApi",
@@ -95,6 +97,7 @@ __all__ = [
     "ProjectInvitationsApi",
     "ProjectListApi",
     "ProjectMembersApi",
+    "ProjectReviewersApi",
     "QueueNextApi",
     "TokenApi",
     "TokensApi",

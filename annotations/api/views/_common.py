@@ -13,6 +13,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
 from annotations import access, selectors
+from annotations.access import User
 from annotations.api.exceptions import PreconditionRequired
 from annotations.api.serializers import InputSerializer
 from annotations.models import Claim, Project, Role
@@ -76,5 +77,6 @@ def if_match_version(request: Request) -> int:
         ) from None
 
 
-def claim_reloaded(claim: Claim) -> Claim:
-    return selectors.claims_with_consensus(Claim.objects.filter(pk=claim.pk)).get()
+def claim_reloaded(claim: Claim, user: User) -> Claim:
+    """The claim as stored now, as ``user`` is shown it (``selectors.claim_presented``)."""
+    return selectors.claim_presented(pk=claim.pk, user=user)

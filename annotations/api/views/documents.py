@@ -112,13 +112,17 @@ class DocumentDetailApi(APIView):
         responses={200: s.DocumentDetailSerializer, **ERRORS},
     )
     def get(self, request: Request, pk: int) -> Response:
-        document, _ = access.document_get_for_user(user=request.user, pk=pk)
+        document, membership = access.document_get_for_user(user=request.user, pk=pk)
         include = request.query_params.get("include", "")
         if include not in ("", "claims"):
             raise ValidationError({"include": ["Only include=claims is supported."]})
         claims = None
         if include == "claims":
-            claims = selectors.claims_with_consensus(selectors.claims_for_reader(document=document))
+            claims = selectors.claims_presented(
+                selectors.claims_for_reader(document=document),
+                user=request.user,
+                membership=membership,
+            )
         return Response(s.DocumentDetailSerializer(document, context={"claims": claims}).data)
 
 

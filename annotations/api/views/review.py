@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotations import access, selectors, services
+from annotations.access import User
 from annotations.api import serializers as s
 from annotations.api.idempotency import idempotent
 from annotations.api.views._common import (
@@ -40,7 +41,7 @@ class QueueNextApi(APIView):
         assignment = services.lease_next(reviewer=request.user, project=project)
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return _lease_answer(assignment)
+        return _lease_answer(assignment, request.user)
 
 
 class ClaimReleaseApi(APIView):
@@ -119,9 +120,14 @@ class ClaimVerdictsApi(APIView):
 class ClaimConsensusApi(APIView):
     @extend_schema(responses={200: s.ConsensusSerializer(many=True), **ERRORS})
     def get(self, request: Request, pk: int) -> Response:
-        claim, _ = access.claim_get_for_user(user=request.user, pk=pk)
+        claim, membership = access.claim_get_for_user(user=request.user, pk=pk)
         return Response(
-            s.ConsensusSerializer(selectors.consensus_history(claim=claim), many=True).data
+            s.ConsensusSerializer(
+                selectors.consensus_history_for(
+                    claim=claim, user=request.user, membership=membership
+                ),
+                many=True,
+            ).data
         )
 
 
@@ -154,7 +160,8 @@ class ClaimReopenApi(APIView):
         data = parse_body(s.NoteSerializer, request)
         claim = services.claim_reopen(claim=claim, editor=request.user, note=data["note"])
         return Response(
-            s.ClaimSerializer(claim_reloaded(claim)).data, headers={"ETag": etag(claim)}
+            s.ClaimSerializer(claim_reloaded(claim, request.user)).data,
+            headers={"ETag": etag(claim)},
         )
 
 
@@ -243,16 +250,18 @@ class ClaimWithdrawApi(APIView):
         data = parse_body(s.ReasonSerializer, request)
         claim = services.claim_withdraw(claim=claim, actor=request.user, reason=data["reason"])
         return Response(
-            s.ClaimSerializer(claim_reloaded(claim)).data, headers={"ETag": etag(claim)}
+            s.ClaimSerializer(claim_reloaded(claim, request.user)).data,
+            headers={"ETag": etag(claim)},
         )
 
 
 # --- directing the queue: take a claim, assign reviewers, priority and deadline ---------------
 
 
-def _lease_answer(assignment: Assignment) -> Response:
-    """The lease representation of ``queue/next`` and ``claims/{id}/lease``."""
-    claim = selectors.claims_with_consensus(Claim.objects.filter(pk=assignment.claim_id)).get()
+def _lease_answer(assignment: Assignment, user: User) -> Response:
+    """The lease representation of ``queue/next`` and ``claims/{id}/lease``: the claim as
+    ``user`` is shown it (a gold claim as an ordinary one in review)."""
+    claim = selectors.claim_presented(pk=assignment.claim_id, user=user)
     return Response(
         {"claim": s.ClaimSerializer(claim).data, "lease_expires_at": assignment.expires_at}
     )
@@ -277,7 +286,7 @@ class ClaimLeaseApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.REVIEWER)
         parse_body(s.NoBodySerializer, request)
-        return _lease_answer(services.lease_claim(reviewer=request.user, claim=claim))
+        return _lease_answer(services.lease_claim(reviewer=request.user, claim=claim), request.user)
 
 
 def _reservations(claim: Claim) -> Response:
@@ -343,4 +352,4 @@ class ClaimScheduleApi(APIView):
         claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
         data = parse_body(s.ClaimScheduleSerializer, request)
         services.claim_schedule(claim=claim, actor=request.user, **data)
-        return Response(s.ClaimSerializer(claim_reloaded(claim)).data)
+        return Response(s.ClaimSerializer(claim_reloaded(claim, request.user)).data)
