@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.models import User as UserModel
@@ -61,6 +61,7 @@ from annotations.models import (
     Claimant,
     ClaimantName,
     ClaimLink,
+    ClaimPriority,
     ClaimStatus,
     Comment,
     CommentVisibility,
@@ -611,6 +612,8 @@ def gold_masked_ids(*, user: User, claim_ids: Sequence[int]) -> set[int]:
                 "project_id"
             ),
         )
+        # Its creator is never served it, and was told when it was decided: not masked.
+        .exclude(claim__created_by=user)
         .exclude(Exists(judged))
         .order_by()
         .values_list("claim_id", flat=True)
@@ -622,6 +625,10 @@ def claim_present(claim: Claim) -> None:
     review: the status and consensus a reviewer sees on a claim still collecting verdicts."""
     claim.status = ClaimStatus.IN_REVIEW
     claim.consensus_id = None
+    # The queue passes a gold claim over by its own order: shown with the editors' urgency
+    # or deadline, a claim the queue never offers would stand out (the outside probe).
+    claim.priority = ClaimPriority.NORMAL
+    claim.due_at = None
     claim.gold_masked = True  # type: ignore[attr-defined]  # read by the presenters
     if hasattr(claim, "current_consensus"):
         claim.current_consensus = []  # a prefetch's to_attr
@@ -648,23 +655,27 @@ def claims_present_for[C: Claim](
 
 def _gold_masked_q(user: UserModel) -> Q:
     """``gold_masked_ids`` as a filter on claims (for lists filtered or counted by status)."""
-    return Q(
-        Exists(
-            GoldClaim.objects.filter(
-                claim_id=OuterRef("pk"),
-                project_id__in=Membership.objects.filter(user=user, role=Role.REVIEWER).values(
-                    "project_id"
-                ),
-            )
-        ),
-        status=ClaimStatus.RESOLVED,
-    ) & ~Q(
-        Exists(
-            Verdict.objects.filter(
-                claim_id=OuterRef("pk"),
-                reviewer=user,
-                claim_version=OuterRef("claim_version"),
-                calibration=False,
+    return (
+        Q(
+            Exists(
+                GoldClaim.objects.filter(
+                    claim_id=OuterRef("pk"),
+                    project_id__in=Membership.objects.filter(user=user, role=Role.REVIEWER).values(
+                        "project_id"
+                    ),
+                )
+            ),
+            status=ClaimStatus.RESOLVED,
+        )
+        & ~Q(created_by=user)
+        & ~Q(
+            Exists(
+                Verdict.objects.filter(
+                    claim_id=OuterRef("pk"),
+                    reviewer=user,
+                    claim_version=OuterRef("claim_version"),
+                    calibration=False,
+                )
             )
         )
     )
@@ -1003,13 +1014,27 @@ def _comments_visible(user: UserModel) -> Q:
     editor's note to everyone, the user's own, any in a project where they are an editor,
     or one on a claim whose current version they have judged (``can_see_all_verdicts``)."""
     judged = Verdict.objects.filter(
-        claim_id=OuterRef("claim_id"), reviewer=user, claim_version=OuterRef("claim__claim_version")
+        claim_id=OuterRef("claim_id"),
+        reviewer=user,
+        claim_version=OuterRef("claim__claim_version"),
+        calibration=False,  # as can_see_all_verdicts: a calibration verdict reveals nothing
     )
     return Q(project_id__in=_project_ids(user, Role.REVIEWER)) & (
-        Q(visibility=CommentVisibility.EVERYONE)
-        | Q(author=user)
+        Q(author=user)
         | Q(project_id__in=_project_ids(user, Role.EDITOR))
-        | Q(Exists(judged))
+        | (
+            (Q(visibility=CommentVisibility.EVERYONE) | Q(Exists(judged)))
+            & ~Q(Exists(_calibrating_author(OuterRef("claim_id"))))
+        )
+    )
+
+
+def _calibrating_author(claim_id: Any) -> QuerySet[Assignment]:
+    """The comment's author was served the claim as a gold claim (a calibration lease): their
+    comments are theirs and the editors' only, like their calibration verdict, so the
+    claim's real reviewers do not learn it is being served again."""
+    return Assignment.objects.filter(
+        claim_id=claim_id, reviewer_id=OuterRef("author_id"), calibration=True
     )
 
 
@@ -1033,10 +1058,12 @@ def comments_of_claim(
     queryset = Comment.objects.filter(claim=claim)
     if not is_active_user(user) or membership is None:
         return queryset.none()
+    if is_editor(membership):
+        return queryset
     if others_visible is None:
         others_visible = can_see_all_verdicts(membership=membership, claim=claim, user=user)
     if others_visible:
-        return queryset
+        return queryset.filter(Q(author=user) | ~Q(Exists(_calibrating_author(claim.pk))))
     return queryset.filter(Q(visibility=CommentVisibility.EVERYONE) | Q(author=user))
 
 

@@ -961,12 +961,15 @@ class MatchIndex:
             with np.errstate(divide="ignore"):
                 scores = np.where(rr > 0, 1.0 / (RRF_K + 1.0 / rr), 0.0).sum(axis=1)
         order = np.lexsort((cand, -scores))[:limit]
+        # Flags compare the claim, not a post's wrapping (a signature's date is no number
+        # the fact check should have).
+        claim = plain_view(text).strip() or text
         return [
             Match(
                 key=self._keys[cand[i]],
                 text=self._texts[cand[i]],
                 score=float(scores[i]),
-                differences=differences(text, self._texts[cand[i]]),
+                differences=differences(claim, self._texts[cand[i]]),
             )
             for i in order
         ]

@@ -352,6 +352,20 @@ class NotificationApiTests(DiscussionApiTestCase):
                 self.post(self.outsider, f"/notifications/{notice.pk}/read/").status_code, 404
             )
 
+    def test_the_bodyless_operations_refuse_a_body_naming_the_key(self) -> None:
+        notice = Notification.objects.filter(recipient=self.creator).first()
+        assert notice is not None
+        comment = services.comment_create(claim=self.claim, author=self.creator, body="Mine.")
+        with self.assertNothingWritten():
+            for path in (
+                f"/notifications/{notice.pk}/read/",
+                "/notifications/read-all/",
+                f"/claims/{self.claim.pk}/comments/{comment.pk}/withdraw/",
+            ):
+                response = self.post(self.creator, path, {"bogus": 1})
+                self.assertEqual(response.status_code, 400, path)
+                self.assertIn("bogus", response.json(), path)
+
     def test_read_all_marks_and_audits(self) -> None:
         response = self.post(self.creator, "/notifications/read-all/")
         self.assertEqual(response.json(), {"marked": 2})

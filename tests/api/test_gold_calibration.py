@@ -304,6 +304,79 @@ class GoldLooksOrdinaryTests(GoldCalibrationTestCase):
         self.assertEqual(counts[True], counts[False])
 
 
+class GoldAfterTheProbeTests(GoldCalibrationTestCase):
+    """What the outside probe found: a gold claim's urgency and deadline, its creator's
+    view, and the discussion must not tell it apart from an ordinary claim."""
+
+    def test_a_gold_claim_shows_no_urgency_or_deadline_to_reviewers(self) -> None:
+        import datetime as dt
+
+        services.claim_schedule(
+            claim=Claim.objects.get(pk=self.gold.pk),
+            actor=self.editor,
+            priority="urgent",
+            due_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
+        )
+        seen = self.get(self.reviewer_a, f"/claims/{self.gold.pk}/").json()
+        plain = self.get(self.reviewer_a, f"/claims/{self.plain.pk}/").json()
+        for key in ("status", "priority", "due_at", "overdue"):
+            self.assertEqual(seen[key], plain[key], key)
+        # The dashboard's overdue list agrees (it lists neither).
+        client = Client()
+        client.force_login(self.reviewer_a)
+        dashboard = client.get(self.project.get_absolute_url())
+        self.assertContains(dashboard, "No claim is overdue.")
+        # Editors see the truth.
+        truth = self.get(self.editor, f"/claims/{self.gold.pk}/").json()
+        self.assertEqual((truth["status"], truth["priority"]), ("resolved", "urgent"))
+
+    def test_its_creator_sees_it_as_it_is(self) -> None:
+        seen = self.get(self.creator, f"/claims/{self.gold.pk}/").json()
+        self.assertEqual(seen["status"], "resolved")
+        self.assertIsNotNone(seen["consensus"])
+
+    def test_a_calibrating_reviewers_comments_stay_theirs_and_the_editors(self) -> None:
+        from annotations.models import Notification
+
+        blind = services.comment_create(
+            claim=self.gold, author=self.reviewer_b, body="Police data, @reviewer_a"
+        )
+        self.lease_via_api(self.reviewer_a, self.gold)
+        verdict = self.post(
+            self.reviewer_a,
+            f"/claims/{self.gold.pk}/verdicts/",
+            {"rating": "true", "confidence": "high"},
+        )
+        self.assertEqual(verdict.status_code, 201, verdict.content)
+        mine = self.post(
+            self.reviewer_a, f"/claims/{self.gold.pk}/comments/", {"body": "Hm @reviewer_b"}
+        )
+        self.assertEqual(mine.status_code, 201, mine.content)
+
+        def thread(user: Any) -> list[int]:
+            return [c["id"] for c in self.get(user, f"/claims/{self.gold.pk}/comments/").json()]
+
+        # The real reviewers do not see the calibrating reviewer's comment, nor its mention.
+        self.assertEqual(thread(self.reviewer_b), [blind.pk])
+        self.assertEqual(thread(self.reviewer_c), [blind.pk])
+        self.assertEqual(self.get(self.reviewer_b, "/notifications/").json()["results"], [])
+        # The calibrating reviewer sees a claim in review whose others have not spoken:
+        # no blind comment, and no mention notice pointing at one.
+        self.assertEqual(thread(self.reviewer_a), [mine.json()["id"]])
+        self.assertFalse(
+            [
+                n
+                for n in self.get(self.reviewer_a, "/notifications/").json()["results"]
+                if n["kind"] == "mentioned"
+            ]
+        )
+        self.assertTrue(
+            Notification.objects.filter(recipient=self.reviewer_a, kind="mentioned").exists()
+        )
+        # Editors see both.
+        self.assertEqual(sorted(thread(self.editor)), sorted([blind.pk, mine.json()["id"]]))
+
+
 class CalibrationVerdictsTests(GoldCalibrationTestCase):
     def test_a_disagreeing_calibration_verdict_changes_no_consensus_nor_status(self) -> None:
         consensus_before = list(

@@ -379,6 +379,16 @@ class TestPlainView:
         plain = matching.normalize_text(matching.plain_view(tweet))
         assert plain == "Wombats are herding animals into burrows AustraliaFires BBC"
 
+    def test_a_tweets_signature_date_is_no_number_difference(self) -> None:
+        index = _index()
+        tweet = (
+            "Unemployment fell to 3.5 percent, the lowest in fifty years! https://t.co/x1 "
+            "— Jane Doe (@janedoe) May 3, 2024"
+        )
+        [best] = index.search(tweet, 1)
+        assert best.text == CLAIMS[18]
+        assert not best.differences.numbers_differ, best.differences
+
     def test_a_sentence_without_them_is_unchanged(self) -> None:
         text = "Unemployment fell to 3.5 percent — the lowest in fifty years."
         assert matching.plain_view(text) == text

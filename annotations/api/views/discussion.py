@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from annotations import access, selectors, services
 from annotations.api import serializers_discussion as sd
+from annotations.api.serializers import NoBodySerializer
 from annotations.api.filters import NotificationFilter
 from annotations.api.idempotency import idempotent
 from annotations.api.pagination import IdCursorPagination
@@ -75,6 +76,7 @@ class ClaimCommentWithdrawApi(APIView):
         _, membership, comment = access.comment_get_for_user(
             user=request.user, claim_pk=pk, pk=comment_pk
         )
+        parse_body(NoBodySerializer, request)
         comment = services.comment_withdraw(comment=comment, actor=request.user)
         row = selectors.comment_row(comment=comment, user=request.user, membership=membership)
         return Response(_comment_data(row))
@@ -101,13 +103,17 @@ class NotificationReadApi(APIView):
     @extend_schema(request=None, responses={200: sd.NotificationSerializer, **ERRORS})
     def post(self, request: Request, pk: int) -> Response:
         notification = access.notification_get_for_user(user=request.user, pk=pk)
+        parse_body(NoBodySerializer, request)
         notification = services.notification_read(notification=notification, user=request.user)
         return Response(sd.NotificationSerializer(notification).data)
 
 
 class NotificationReadAllApi(APIView):
-    @extend_schema(request=None, responses={200: sd.ReadAllSerializer, 401: ERRORS[401]})
+    @extend_schema(
+        request=None, responses={200: sd.ReadAllSerializer, 400: ERRORS[400], 401: ERRORS[401]}
+    )
     def post(self, request: Request) -> Response:
+        parse_body(NoBodySerializer, request)
         marked = services.notifications_read_all(user=request.user)
         return Response({"marked": marked})
 
