@@ -18,10 +18,10 @@ from rest_framework.views import APIView
 
 from annotations import access, selectors, services
 from annotations.api import serializers_discussion as sd
-from annotations.api.serializers import NoBodySerializer
 from annotations.api.filters import NotificationFilter
 from annotations.api.idempotency import idempotent
 from annotations.api.pagination import IdCursorPagination
+from annotations.api.serializers import NoBodySerializer
 from annotations.api.views._common import ERRORS, parse_body
 from annotations.models import Notification
 
