@@ -681,6 +681,14 @@ def _gold_masked_q(user: UserModel) -> Q:
     )
 
 
+def claim_gold_masked_q(*, user: User) -> Q:
+    """``gold_masked_ids`` as a filter on claims (the admin panel's lists and filters); no
+    claim for anonymous users."""
+    if not is_active_user(user):
+        return Q(pk__in=[])
+    return _gold_masked_q(user)
+
+
 def claim_status_presented_q(*, user: User, status: str) -> Q:
     """A filter on claims by the status ``user`` is shown (``claims_present_for``), for
     lists filtered by status: a masked gold claim is found under ``in_review`` only."""

@@ -19,7 +19,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
@@ -33,7 +33,7 @@ from annotations.admin.tenancy import (
     ServiceModelAdmin,
     refusal,
 )
-from annotations.models import Claim, ClaimAnchor, ClaimVersion
+from annotations.models import Claim, ClaimAnchor, ClaimPriority, ClaimStatus, ClaimVersion
 from annotations.services import limits
 
 EDITABLE = ("statement", "claimant")
@@ -84,6 +84,46 @@ class NoteForm(forms.Form):
         )
 
 
+class _PresentedFilter(admin.SimpleListFilter):
+    """Filter on what the user is shown: a gold claim presents to a plain reviewer as an
+    ordinary claim in review, normal priority (``access.claims_present_for``), so filtering
+    by the stored value would single it out."""
+
+    field: str
+    options: Any
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[Any, str]]:
+        return [(str(value), label) for value, label in self.options]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Claim]) -> QuerySet[Claim]:
+        value = self.value()
+        if value is None:
+            return queryset
+        wanted = Q(**{self.field: value})
+        if access.sees_everything(request.user):
+            return queryset.filter(wanted)
+        masked = access.claim_gold_masked_q(user=request.user)
+        shown = str(_SHOWN[self.field]) == value
+        return queryset.filter((wanted & ~masked) | (masked if shown else Q(pk__in=[])))
+
+
+_SHOWN = {"status": ClaimStatus.IN_REVIEW, "priority": ClaimPriority.NORMAL}
+
+
+class StatusFilter(_PresentedFilter):
+    title = "status"
+    parameter_name = "status"
+    field = "status"
+    options = ClaimStatus.choices
+
+
+class PriorityFilter(_PresentedFilter):
+    title = "priority"
+    parameter_name = "priority"
+    field = "priority"
+    options = ClaimPriority.choices
+
+
 @admin.register(Claim)
 class ClaimAdmin(ServiceModelAdmin):
     form = ClaimForm
@@ -99,7 +139,7 @@ class ClaimAdmin(ServiceModelAdmin):
         "created_by",
         "created_at",
     ]
-    list_filter = ["status", "priority", "anchor_status", ("project", ONLY_VISIBLE)]
+    list_filter = [StatusFilter, PriorityFilter, "anchor_status", ("project", ONLY_VISIBLE)]
     search_fields = ["statement", "exact", "claimant"]
     list_select_related = ["document", "created_by"]
     raw_id_fields = ["document"]
@@ -152,6 +192,22 @@ class ClaimAdmin(ServiceModelAdmin):
         return access.staff_scope(super().get_queryset(request), user=request.user).defer(
             "document__text", "document__raw_text"
         )
+
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> Any:
+        """The claim as the user is shown it (a gold claim masked for a plain reviewer, as
+        in the reviewer UI and the API); superusers see every row as it is."""
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None and not access.sees_everything(request.user):
+            access.claims_present_for(user=request.user, claims=[obj])
+        return obj
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        changelist = super().get_changelist_instance(request)
+        if not access.sees_everything(request.user):
+            access.claims_present_for(user=request.user, claims=list(changelist.result_list))
+        return changelist
 
     def get_fields(self, request: HttpRequest, obj: Claim | None = None) -> list[str]:
         if obj is not None and self.has_change_permission(request, obj):

@@ -338,3 +338,60 @@ class ClaimLifecycleAdminTests(ClaimAdminTestCase):
         before = self.state(self.claim)
         self.post_change(self.claim, statement="The opposite.", expected_version="1")
         self.assertEqual(self.state(self.claim), before)
+
+
+class GoldInTheAdminTests(Personas, TestCase):
+    """A staff member who is a plain reviewer sees a gold claim in the admin panel as the
+    reviewer UI and the API show it: in review, normal priority, no deadline, found under
+    those filters and not under its stored values; superusers and editors see it as is."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        import datetime as dt
+
+        from annotations import services
+        from tests.factories import judge, make_claim
+
+        cls.make_personas(required_reviews=2)
+        cls.gold = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
+        judge(cls.gold, cls.reviewer_b, "false")
+        judge(cls.gold, cls.reviewer_c, "false")
+        services.claim_schedule(
+            claim=Claim.objects.get(pk=cls.gold.pk),
+            actor=cls.editor,
+            priority="urgent",
+            due_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
+        )
+        services.gold_mark(claim=Claim.objects.get(pk=cls.gold.pk), actor=cls.editor)
+        from tests.admin.helpers import grant_view_permissions
+
+        grant_view_permissions(cls.reviewer_a)
+        grant_view_permissions(cls.editor)
+
+    def listed(self, **filters: str) -> list[int]:
+        response = self.client.get(admin_url(Claim, "changelist"), filters)
+        self.assertEqual(response.status_code, 200)
+        return [claim.pk for claim in response.context["cl"].result_list]
+
+    def test_a_plain_reviewer_sees_it_in_review(self) -> None:
+        self.client.force_login(self.reviewer_a)
+        self.assertIn(self.gold.pk, self.listed(status="in_review"))
+        self.assertNotIn(self.gold.pk, self.listed(status="resolved"))
+        self.assertIn(self.gold.pk, self.listed(priority="3"))
+        self.assertNotIn(self.gold.pk, self.listed(priority="1"))
+        shown = {
+            c.pk: c
+            for c in self.client.get(admin_url(Claim, "changelist")).context["cl"].result_list
+        }
+        self.assertEqual(
+            (shown[self.gold.pk].status, shown[self.gold.pk].priority, shown[self.gold.pk].due_at),
+            ("in_review", 3, None),
+        )
+        page = self.client.get(admin_url(Claim, "change", self.gold.pk))
+        self.assertEqual(page.context["original"].status, "in_review")
+        self.assertNotContains(page, "Resolved")
+
+    def test_editors_see_it_as_it_is(self) -> None:
+        self.client.force_login(self.editor)
+        self.assertIn(self.gold.pk, self.listed(status="resolved"))
+        self.assertIn(self.gold.pk, self.listed(priority="1"))
