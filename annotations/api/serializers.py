@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib.auth import authenticate
 from django.core.validators import MaxLengthValidator
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -714,6 +715,20 @@ class ClaimSerializer(serializers.ModelSerializer):
         }
 
 
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 time with its offset (``Z`` or ``+02:00``): a deadline without one would
+    be read in the server's time zone, which the sender may not share."""
+
+    def to_internal_value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            parsed = parse_datetime(value.strip())
+            if parsed is not None and parsed.tzinfo is None:
+                raise serializers.ValidationError(
+                    "Give the time zone: end the time with Z (UTC) or an offset such as +02:00."
+                )
+        return super().to_internal_value(value)
+
+
 class ClaimCreateSerializer(InputSerializer):
     document = serializers.IntegerField()
     start = serializers.IntegerField()
@@ -722,14 +737,14 @@ class ClaimCreateSerializer(InputSerializer):
     statement = LimitedCharField(required=False, allow_blank=True, max_length=limits.MAX_STATEMENT)
     claimant = LimitedCharField(required=False, allow_blank=True, max_length=limits.MAX_CLAIMANT)
     priority = PriorityField(required=False, help_text="Editors only; default normal.")
-    due_at = serializers.DateTimeField(
+    due_at = AwareDateTimeField(
         required=False, allow_null=True, help_text="Editors only: the deadline."
     )
 
 
 class ClaimScheduleSerializer(InputSerializer):
     priority = PriorityField(required=False)
-    due_at = serializers.DateTimeField(
+    due_at = AwareDateTimeField(
         required=False, allow_null=True, help_text="The deadline; null clears it."
     )
 

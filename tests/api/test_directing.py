@@ -132,6 +132,10 @@ class DirectingApiTests(ApiTestCase):
         with self.assertNothingWritten():
             self.assertFieldError(self.patch(self.editor, path, {"priority": "asap"}), "priority")
             self.assertFieldError(self.patch(self.editor, path, {"due_at": "soon"}), "due_at")
+            # A time without its zone would be read in the server's: refused, as ?at= is.
+            naive = self.patch(self.editor, path, {"due_at": "2031-12-01T00:00:00"})
+            self.assertFieldError(naive, "due_at")
+            self.assertIn("time zone", str(naive.json()["due_at"]))
             self.assertFieldError(self.patch(self.editor, path, {"status": "resolved"}), "status")
             self.assertEqual(
                 self.patch(self.reviewer_a, path, {"priority": "low"}).status_code, 403
