@@ -367,6 +367,7 @@ class EveryCreateEndpointTests(IdempotencyTestCase):
             ("post", "/api/v1/documents/{id}/revisions/"),
             ("post", "/api/v1/claims/"),
             ("post", "/api/v1/claims/{id}/verdicts/"),
+            ("post", "/api/v1/claims/{id}/comments/"),
             ("post", "/api/v1/claims/{id}/adjudicate/"),
             ("post", "/api/v1/claims/{id}/publish/"),
             ("post", "/api/v1/claims/{id}/correct/"),
