@@ -52,14 +52,14 @@ def _sweep_once() -> None:
         services.leases_expiring_notify()
     except Exception:
         logger.exception("Lease warning sweep failed")
-    finally:
-        close_old_connections()
 
 
 def _sweeper(stop: threading.Event, interval: float) -> None:
     try:
         while not stop.wait(interval):
             _sweep_once()
+            # This thread's connection: dropped when broken or past CONN_MAX_AGE.
+            close_old_connections()
     finally:
         connection.close()
 
