@@ -617,6 +617,20 @@ def train_reranker(
 
 
 _PLAIN_COLUMN = FEATURES.index("plain_bm25")
+
+
+def _columns(values: FloatArray, top: float, x: npt.NDArray[np.float64], col: int) -> None:
+    """One signal's three re-ranker columns from ``col`` on: its value at each candidate,
+    the value relative to ``top``, and the reciprocal of its competition rank among the
+    candidates (ties share the better rank)."""
+    v = values.astype(np.float64)
+    ordered = np.sort(v)
+    ranks = 1.0 + (v.size - np.searchsorted(ordered, v, side="right"))
+    x[:, col] = v
+    x[:, col + 1] = v / top if top > 0 else 0.0
+    x[:, col + 2] = 1.0 / ranks
+
+
 _NO_NUMBERS: frozenset[str] = frozenset()
 
 
@@ -811,7 +825,9 @@ class MatchIndex:
         scores = np.bincount(entries, weights=w * idf[positions], minlength=n).astype(np.float32)
         return scores, q
 
-    def _signals(self, text: str) -> tuple[list[FloatArray], sp.csr_matrix]:
+    def _lexical(self, text: str) -> tuple[FloatArray, FloatArray, FloatArray, sp.csr_matrix]:
+        """BM25, character and word n-gram scores of every entry for ``text``, and its
+        hashed BM25 terms."""
         bm25, q_words = self._bm25_scores(text)
         words = self._words.dot(
             self._query_vector(self._words_vec, self._words.df, text), self._count
@@ -821,35 +837,29 @@ class MatchIndex:
             self._count,
             max_df=max(CHARS_MIN_DF_CAP, CHARS_MAX_DF_SHARE * self._count),
         )
-        if self.embedder is not None:
-            semantic = self._vectors[: self._count] @ self.embedder.embed([text])[0]
-        else:
-            semantic = np.zeros(self._count, dtype=np.float32)
-        return [bm25, semantic, chars, words], q_words
+        return bm25, chars, words, q_words
+
+    def _semantic(self, text: str, at: npt.NDArray[np.int64] | None = None) -> FloatArray:
+        """The embedding cosine of ``text`` with every entry, or with the entries ``at``."""
+        size = self._count if at is None else at.size
+        if self.embedder is None:
+            return np.zeros(size, dtype=np.float32)
+        vectors = self._vectors[: self._count] if at is None else self._vectors[at]
+        return np.asarray(vectors @ self.embedder.embed([text])[0], dtype=np.float32)
+
+    def _signals(self, text: str) -> tuple[list[FloatArray], sp.csr_matrix]:
+        bm25, chars, words, q_words = self._lexical(text)
+        return [bm25, self._semantic(text), chars, words], q_words
 
     def _plain_at(
         self, cand: npt.NDArray[np.int64], plain: str
     ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-        """The four signals for the query's plain view, at the candidates: the lexical ones
-        from the postings like the query's own (BM25 and words cost under a millisecond at
-        100k entries, characters a few), the embedding's cosine for the candidates only
-        (the product with every vector would cost as much as the rest of the query:
-        bench/README.md). Each lexical value is relative to its best over every entry
-        (``_signal_columns``), the embedding's to its best candidate."""
-        bm25, _ = self._bm25_scores(plain)
-        words = self._words.dot(
-            self._query_vector(self._words_vec, self._words.df, plain), self._count
-        )
-        chars = self._chars.dot(
-            self._query_vector(self._chars_vec, self._chars.df, plain),
-            self._count,
-            max_df=max(CHARS_MIN_DF_CAP, CHARS_MAX_DF_SHARE * self._count),
-        )
-        if self.embedder is not None:
-            semantic = self._vectors[cand] @ self.embedder.embed([plain])[0]
-        else:
-            semantic = np.zeros(cand.size, dtype=np.float32)
-        return bm25, semantic.astype(np.float32), chars, words
+        """The four signals for the query's plain view: the lexical ones over every entry
+        like the query's own (BM25 and words cost under a millisecond at 100k entries,
+        characters a few), the embedding's cosine at the candidates only (the product with
+        every vector would cost as much as the rest of the query: bench/README.md)."""
+        bm25, chars, words, _ = self._lexical(plain)
+        return bm25, self._semantic(plain, at=cand), chars, words
 
     def _candidates(self, signals: list[FloatArray], depth: int) -> npt.NDArray[np.int64]:
         all_alive = bool(self._alive.all())
@@ -879,18 +889,13 @@ class MatchIndex:
         x: npt.NDArray[np.float64],
         col: int,
     ) -> None:
-        """Each signal's value, value relative to its best, and reciprocal rank among the
-        candidates, into three columns of ``x`` from ``col`` on."""
+        """Each signal's value at the candidates, relative to its best over every live
+        entry, and reciprocal rank among the candidates: three columns of ``x`` from
+        ``col`` on."""
         all_alive = bool(self._alive.all())
         for s in signals:
-            values = s[cand].astype(np.float64)
             top = float(s.max() if all_alive else s[self._alive].max())
-            # Competition ranking among the candidates: ties share the better rank.
-            ordered = np.sort(values)
-            ranks = 1.0 + (cand.size - np.searchsorted(ordered, values, side="right"))
-            x[:, col] = values
-            x[:, col + 1] = values / top if top > 0 else 0.0
-            x[:, col + 2] = 1.0 / ranks
+            _columns(s[cand], top, x, col)
             col += 3
 
     @staticmethod
@@ -900,13 +905,7 @@ class MatchIndex:
         """Like ``_signal_columns`` for signals known at the candidates only: the value is
         taken relative to the best candidate's."""
         for values in values_list:
-            v = values.astype(np.float64)
-            top = float(v.max()) if v.size else 0.0
-            ordered = np.sort(v)
-            ranks = 1.0 + (v.size - np.searchsorted(ordered, v, side="right"))
-            x[:, col] = v
-            x[:, col + 1] = v / top if top > 0 else 0.0
-            x[:, col + 2] = 1.0 / ranks
+            _columns(values, float(values.max()) if values.size else 0.0, x, col)
             col += 3
 
     def candidate_features(
