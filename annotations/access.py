@@ -402,6 +402,20 @@ def can_see_all_verdicts(*, membership: Membership | None, claim: Claim, user: U
     ).exists()
 
 
+def claim_can_take(
+    *, claim: Claim, user: User, judged: bool, skipped: bool, leased: bool = False
+) -> bool:
+    """Whether "Review this claim" is offered to ``user`` (claim page, reader): in review
+    (as shown to them), not theirs, not judged in its current version, skipped or already
+    leased by them. The queue's own rules decide when it is taken
+    (``services.leases._ineligible_reason``: a full claim answers with the reason)."""
+    return (
+        claim.status == ClaimStatus.IN_REVIEW
+        and claim.created_by_id != user.pk
+        and not (judged or skipped or leased)
+    )
+
+
 def claims_judged_by(*, user: User, claims: Sequence[Claim]) -> set[int]:
     """The ids of ``claims`` on whose current version ``user`` has submitted a verdict:
     ``can_see_all_verdicts``'s reviewer rule for many claims in one query (lists that

@@ -19,6 +19,8 @@ from annotations.access import User
 from annotations.core import spans
 from annotations.models import (
     AnchorStatus,
+    Assignment,
+    AssignmentState,
     Claim,
     ClaimAnchor,
     Document,
@@ -44,8 +46,8 @@ def claims_for_reader(
     highlight). Orphans of an earlier revision are left out: their offsets refer to a
     text that is no longer shown (see ``claims_orphaned``). With ``start``/``end``, only
     the claims overlapping ``[start, end)`` (a reader window; index ``document, start``).
-    With ``judged_by``, each claim has ``judged_by_me``: that user has a verdict on its
-    current version (in the same query)."""
+    With ``judged_by``, each claim has ``judged_by_me`` (that user has a verdict on its
+    current version) and ``skipped_by_me`` (they skipped it), in the same query."""
     queryset = Claim.objects.filter(document=document, anchor_revision=document.revision)
     if judged_by is not None:
         queryset = queryset.annotate(
@@ -55,7 +57,14 @@ def claims_for_reader(
                     reviewer_id=judged_by.pk,
                     claim_version=OuterRef("claim_version"),
                 )
-            )
+            ),
+            skipped_by_me=Exists(
+                Assignment.objects.filter(
+                    claim_id=OuterRef("pk"),
+                    reviewer_id=judged_by.pk,
+                    state=AssignmentState.SKIPPED,
+                )
+            ),
         )
     if end is not None:
         queryset = queryset.filter(start__lt=end)

@@ -257,12 +257,15 @@ def claim_review_get(
         assignees=assignees if can_direct else [],
         # The queue's own rules decide when taken (a full claim answers with the reason);
         # the page offers the button wherever they could let the user in.
-        can_take=claim.status == ClaimStatus.IN_REVIEW
-        and lease is None
-        and not skipped
-        and claim.created_by_id != user.pk
-        and not any(
-            v.reviewer_id == user.pk and v.claim_version == claim.claim_version for v in verdicts
+        can_take=access.claim_can_take(
+            claim=claim,
+            user=user,
+            judged=any(
+                v.reviewer_id == user.pk and v.claim_version == claim.claim_version
+                for v in verdicts
+            ),
+            skipped=skipped,
+            leased=lease is not None,
         ),
         can_direct=can_direct,
         gold=gold,

@@ -67,6 +67,21 @@ class DirectingViewTests(ReviewViewTestCase):
             self.client.get(self.document.get_absolute_url()), "Review this claim"
         )
 
+    def test_neither_page_offers_a_claim_the_reviewer_skipped_or_judged(self) -> None:
+        from annotations import services
+        from tests.factories import judge
+
+        services.lease_claim(reviewer=self.reviewer_a, claim=self.claim)
+        services.claim_skip(claim=self.claim, reviewer=self.reviewer_a, reason="Not my field.")
+        judge(self.claim, self.reviewer_b, "true")
+        for reviewer in (self.reviewer_a, self.reviewer_b):
+            with self.subTest(reviewer=reviewer.get_username()):
+                self.login(reviewer)
+                for page in (self.document.get_absolute_url(), self.claim.get_absolute_url()):
+                    self.assertNotContains(
+                        self.client.get(page), f'action="{self.url("claim-take")}"'
+                    )
+
     def test_editors_set_priority_and_deadline_on_the_claim_page(self) -> None:
         self.login(self.editor)
         page = self.client.get(self.claim.get_absolute_url())

@@ -169,12 +169,11 @@ def reader_context(
     # As the member is shown them: a gold claim presents to a reviewer as in review.
     access.claims_present_for(user=membership.user, claims=claims, membership=membership)
     listed = [c for c in claims if c.start >= window.start] if continuation else claims
-    # "Review this claim" where the queue could let the user in (its rules decide when
-    # taken): in review, not theirs, not judged by them in its current version.
+    # "Review this claim" where the queue could let the user in (access.claim_can_take).
     takeable = {
         c.pk
         for c in listed
-        if c.status == ClaimStatus.IN_REVIEW and c.created_by_id != user.pk and not c.judged_by_me
+        if access.claim_can_take(claim=c, user=user, judged=c.judged_by_me, skipped=c.skipped_by_me)
     }
     whole = window.start == 0 and window.next_start is None
     url = document.get_absolute_url()
