@@ -149,8 +149,8 @@ def gold_substitute(
     """The queue's gold hook: the claim to lease, and whether it is a calibration lease.
 
     ``claim_id`` is what the ordinary pick chose (None: nothing). With a ``gold_rate``
-    above 0 the same two queries run on every lease (the reviewer's lease count, the gold
-    candidate), whatever the draw says, so neither the answer's shape nor the number of
+    above 0 the same three queries run on every lease (the reviewer's lease count, the gold
+    candidate, the chosen claim's row lock), whatever the draw says, so neither the answer's shape nor the number of
     queries tells a reviewer that a claim is gold. The draw is ``core.calibration``'s,
     seeded by the project, the reviewer and their lease count: replayable in tests."""
     if project.gold_rate <= 0:
@@ -158,9 +158,13 @@ def gold_substitute(
     serial = Assignment.objects.filter(project=project, reviewer=reviewer).count()
     candidate = _gold_candidate(project=project, reviewer=reviewer)
     draw = calibration.gold_draw(project_id=project.pk, reviewer_id=reviewer.pk, serial=serial)
-    if candidate is not None and calibration.serve_gold(rate=project.gold_rate, draw=draw):
-        return candidate, True
-    return claim_id, False
+    gold = candidate is not None and calibration.serve_gold(rate=project.gold_rate, draw=draw)
+    chosen = candidate if gold else claim_id
+    # Every writer of leases holds the claim's row lock (services.leases): take the gold
+    # claim's; for the ordinary pick, already locked, the same statement is a no-op, so
+    # both paths still run the same queries.
+    Claim.objects.select_for_update(of=("self",)).filter(pk=chosen).exists()
+    return chosen, gold
 
 
 def calibration_lease(*, claim: Claim, reviewer: User, now: dt.datetime) -> Assignment | None:
