@@ -1045,10 +1045,22 @@ def _comments_visible(user: UserModel) -> Q:
         Q(author=user)
         | Q(project_id__in=_project_ids(user, Role.EDITOR))
         | (
-            (Q(visibility=CommentVisibility.EVERYONE) | Q(Exists(judged)))
+            (
+                (
+                    Q(visibility=CommentVisibility.EVERYONE)
+                    & ~Q(_gold_masked(OuterRef("claim_id"), user))
+                )
+                | Q(Exists(judged))
+            )
             & ~Q(Exists(_calibrating_author(OuterRef("claim_id"))))
         )
     )
+
+
+def _gold_masked(claim_id: Any, user: UserModel) -> Exists:
+    """The claim presents to ``user`` as an ordinary claim in review (``_gold_masked_q``):
+    the editors' notes, written while it was being decided, are not shown to them."""
+    return Exists(Claim.objects.filter(pk=claim_id).filter(_gold_masked_q(user)))
 
 
 def _calibrating_author(claim_id: Any) -> QuerySet[Assignment]:
@@ -1086,7 +1098,10 @@ def comments_of_claim(
         others_visible = can_see_all_verdicts(membership=membership, claim=claim, user=user)
     if others_visible:
         return queryset.filter(Q(author=user) | ~Q(Exists(_calibrating_author(claim.pk))))
-    return queryset.filter(Q(visibility=CommentVisibility.EVERYONE) | Q(author=user))
+    return queryset.filter(
+        Q(author=user)
+        | (Q(visibility=CommentVisibility.EVERYONE) & ~Q(_gold_masked(claim.pk, user)))
+    )
 
 
 def comment_visible_to(*, comment: Comment, user: UserModel) -> bool:

@@ -163,7 +163,8 @@ def gold_substitute(
     # Every writer of leases holds the claim's row lock (services.leases): take the gold
     # claim's; for the ordinary pick, already locked, the same statement is a no-op, so
     # both paths still run the same queries.
-    Claim.objects.select_for_update(of=("self",)).filter(pk=chosen).exists()
+    if chosen is not None:
+        Claim.objects.select_for_update(of=("self",)).filter(pk=chosen).exists()
     return chosen, gold
 
 

@@ -335,6 +335,34 @@ class GoldAfterTheProbeTests(GoldCalibrationTestCase):
         self.assertEqual(seen["status"], "resolved")
         self.assertIsNotNone(seen["consensus"])
 
+    def test_the_editors_notes_on_a_gold_claim_are_not_shown_to_reviewers_it_masks(
+        self,
+    ) -> None:
+        note = services.comment_create(
+            claim=self.gold, author=self.editor, body="Decided: false.", visibility="everyone"
+        )
+        plain_note = services.comment_create(
+            claim=self.plain, author=self.editor, body="Look at 2019.", visibility="everyone"
+        )
+
+        def thread(user: Any, claim: Claim) -> list[int]:
+            return [c["id"] for c in self.get(user, f"/claims/{claim.pk}/comments/").json()]
+
+        self.assertEqual(thread(self.reviewer_a, self.gold), [])
+        self.assertEqual(thread(self.reviewer_a, self.plain), [plain_note.pk])
+        # Its real reviewers, its creator and the editors read it.
+        for user in (self.reviewer_b, self.creator, self.editor):
+            self.assertEqual(thread(user, self.gold), [note.pk])
+        # The same rule outside the thread (admin panel, notices): access.comment_scope_for_user.
+        from annotations import access
+        from annotations.models import Comment
+
+        self.assertFalse(
+            access.comment_scope_for_user(
+                user=self.reviewer_a, queryset=Comment.objects.filter(pk=note.pk)
+            ).exists()
+        )
+
     def test_a_calibrating_reviewers_comments_stay_theirs_and_the_editors(self) -> None:
         from annotations.models import Notification
 
