@@ -634,15 +634,23 @@ def gold_masked_ids(*, user: User, claim_ids: Sequence[int]) -> set[int]:
     )
 
 
+# What a masked gold claim shows instead of its own values (``claim_present``; the admin
+# panel's and the API's filters find it under these: ``claim_field_presented_q``).
+PRESENTED: dict[str, object] = {
+    "status": ClaimStatus.IN_REVIEW,
+    "priority": ClaimPriority.NORMAL,
+    "due_at": None,
+}
+
+
 def claim_present(claim: Claim) -> None:
     """Present ``claim`` (a loaded row, never saved afterwards) as an ordinary claim in
     review: the status and consensus a reviewer sees on a claim still collecting verdicts."""
-    claim.status = ClaimStatus.IN_REVIEW
     claim.consensus_id = None
     # The queue passes a gold claim over by its own order: shown with the editors' urgency
     # or deadline, a claim the queue never offers would stand out (the outside probe).
-    claim.priority = ClaimPriority.NORMAL
-    claim.due_at = None
+    for name, value in PRESENTED.items():
+        setattr(claim, name, value)
     claim.gold_masked = True  # type: ignore[attr-defined]  # read by the presenters
     if hasattr(claim, "current_consensus"):
         claim.current_consensus = []  # a prefetch's to_attr
@@ -695,23 +703,22 @@ def _gold_masked_q(user: UserModel) -> Q:
     )
 
 
-def claim_gold_masked_q(*, user: User) -> Q:
-    """``gold_masked_ids`` as a filter on claims (the admin panel's lists and filters); no
-    claim for anonymous users."""
+def claim_field_presented_q(*, user: User, field: str, value: object) -> Q:
+    """A filter on claims by a field's value as ``user`` is shown it (``claims_present_for``:
+    ``PRESENTED`` for a masked gold claim), for lists filtered by status or priority: a
+    masked gold claim is found under its shown value only."""
+    wanted = Q(**{field: value})
     if not is_active_user(user):
-        return Q(pk__in=[])
-    return _gold_masked_q(user)
+        return wanted
+    masked = _gold_masked_q(user)
+    if str(PRESENTED[field]) == str(value):
+        return wanted | masked
+    return wanted & ~masked
 
 
 def claim_status_presented_q(*, user: User, status: str) -> Q:
-    """A filter on claims by the status ``user`` is shown (``claims_present_for``), for
-    lists filtered by status: a masked gold claim is found under ``in_review`` only."""
-    if not is_active_user(user):
-        return Q(status=status)
-    masked = _gold_masked_q(user)
-    if status == ClaimStatus.IN_REVIEW:
-        return Q(status=status) | masked
-    return Q(status=status) & ~masked
+    """``claim_field_presented_q`` on the status (lists filtered by status)."""
+    return claim_field_presented_q(user=user, field="status", value=status)
 
 
 def claim_gold_masked(*, user: User) -> Case:

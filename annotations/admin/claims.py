@@ -19,7 +19,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
@@ -99,15 +99,11 @@ class _PresentedFilter(admin.SimpleListFilter):
         value = self.value()
         if value is None:
             return queryset
-        wanted = Q(**{self.field: value})
         if access.sees_everything(request.user):
-            return queryset.filter(wanted)
-        masked = access.claim_gold_masked_q(user=request.user)
-        shown = str(_SHOWN[self.field]) == value
-        return queryset.filter((wanted & ~masked) | (masked if shown else Q(pk__in=[])))
-
-
-_SHOWN = {"status": ClaimStatus.IN_REVIEW, "priority": ClaimPriority.NORMAL}
+            return queryset.filter(**{self.field: value})
+        return queryset.filter(
+            access.claim_field_presented_q(user=request.user, field=self.field, value=value)
+        )
 
 
 class StatusFilter(_PresentedFilter):
