@@ -1111,11 +1111,6 @@ def comments_of_claim(
     )
 
 
-def comment_visible_to(*, comment: Comment, user: UserModel) -> bool:
-    """Whether ``user`` may read ``comment`` now (a mention's e-mail goes out only then)."""
-    return Comment.objects.filter(pk=comment.pk).filter(_comments_visible(user)).exists()
-
-
 def comment_visibility_require(*, membership: Membership, visibility: str) -> None:
     """Notes to everyone are the editors'; ValidationError on ``visibility`` otherwise (a
     reviewer's comment is always blind)."""
