@@ -322,19 +322,19 @@ class ClaimAdmin(ServiceModelAdmin):
             ),
         )
 
-    @admin.action(description="Set priority: urgent")
+    @admin.action(description="Set priority: urgent", permissions=["change"])
     def set_priority_urgent(self, request: HttpRequest, queryset: QuerySet[Claim]) -> None:
         self._set_priority(request, queryset, "urgent")
 
-    @admin.action(description="Set priority: high")
+    @admin.action(description="Set priority: high", permissions=["change"])
     def set_priority_high(self, request: HttpRequest, queryset: QuerySet[Claim]) -> None:
         self._set_priority(request, queryset, "high")
 
-    @admin.action(description="Set priority: normal")
+    @admin.action(description="Set priority: normal", permissions=["change"])
     def set_priority_normal(self, request: HttpRequest, queryset: QuerySet[Claim]) -> None:
         self._set_priority(request, queryset, "normal")
 
-    @admin.action(description="Set priority: low")
+    @admin.action(description="Set priority: low", permissions=["change"])
     def set_priority_low(self, request: HttpRequest, queryset: QuerySet[Claim]) -> None:
         self._set_priority(request, queryset, "low")
 

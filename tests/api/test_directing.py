@@ -4,6 +4,8 @@ deadline (``PATCH /claims/{id}/schedule/``, and at creation), ``overdue`` in the
 
 from __future__ import annotations
 
+import json
+
 from annotations import services
 from annotations.models import Event, Reservation
 from tests.api.base import CLAIM_FIELDS, ApiTestCase
@@ -103,11 +105,15 @@ class DirectingApiTests(ApiTestCase):
             self.assertEqual(self.get(self.reviewer_a, path).status_code, 403)
 
     def test_the_assigned_reviewer_sees_no_more_than_any_reviewer(self) -> None:
+        before = self.get(self.reviewer_c, f"/claims/{self.claim.pk}/").json()
         services.claim_assign(claim=self.claim, editor=self.editor, usernames=["reviewer_b"])
         mine = self.get(self.reviewer_b, f"/claims/{self.claim.pk}/").json()
         theirs = self.get(self.reviewer_c, f"/claims/{self.claim.pk}/").json()
         self.assertEqual(set(mine), set(theirs))
         self.assertEqual(mine, theirs)
+        # The assignment shows in no reviewer's answer: the same as before it was made.
+        self.assertEqual(theirs, before)
+        self.assertNotIn("reviewer_b", json.dumps(mine))
 
     # --- priority and deadline -----------------------------------------------------------
 
