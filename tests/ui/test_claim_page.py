@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 from django.test import Client, SimpleTestCase
 from django.test.utils import CaptureQueriesContext
@@ -259,7 +260,7 @@ class ClaimHeaderTests(ReviewViewTestCase):
         )
         judge(cls.claim, cls.reviewer_a, "false")
 
-    def header(self, user) -> str:  # type: ignore[no-untyped-def]
+    def header(self, user: AbstractBaseUser) -> str:
         self.login(user)
         html = self.page(self.client.get(self.claim.get_absolute_url()))
         start = html.index('<section id="claim-form"')
@@ -337,7 +338,7 @@ class WithdrawTests(ReviewViewTestCase):
         cls.claim = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
         cls.url = reverse("workbench:claim-withdraw", kwargs={"pk": cls.claim.pk})
 
-    def offers_withdraw(self, user) -> bool:  # type: ignore[no-untyped-def]
+    def offers_withdraw(self, user: AbstractBaseUser) -> bool:
         self.login(user)
         return "Withdraw this claim" in self.page(self.client.get(self.claim.get_absolute_url()))
 
