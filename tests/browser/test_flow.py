@@ -13,6 +13,7 @@ the only one in the queue, and "Review next" leads straight to it.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 
@@ -357,3 +358,28 @@ def test_the_review_loop_works_by_keyboard_alone(live_server, new_page):
     )
     assert Verdict.objects.get(claim=second).rating.key == "true"
     _assert_clean(page, http_errors)
+
+
+def test_times_show_in_the_browsers_time_zone_with_the_utc_instant_on_hover(live_server, browser):
+    admin = make_user("tz_admin")
+    project = make_project(creator=admin, name="Time desk")
+    creator = make_member(project, "tz_creator")
+    document = make_document(project=project, actor=creator)
+    claim = make_claim(document=document, actor=creator, exact="crime fell 20%")
+    context = browser.new_context(locale="en-US", timezone_id="Asia/Tokyo")
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        login(page, live_server.url, "tz_creator", "pw-tz_creator")
+        page.goto(f"{live_server.url}{claim.get_absolute_url()}")
+        created = page.locator(".claim-byline time")
+        iso = claim.created_at.astimezone(dt.UTC).isoformat(timespec="seconds")
+        iso = iso.replace("+00:00", "Z")
+        expect(created).to_have_attribute("datetime", iso)
+        expect(created).to_have_attribute("title", iso)
+        expect(created).to_contain_text("GMT+9")  # Tokyo: rewritten by workbench.js
+        assert "UTC" not in created.inner_text()
+        assert errors == []
+    finally:
+        context.close()
