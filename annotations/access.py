@@ -293,7 +293,8 @@ def claim_get_for_user(
     ``role`` (PermissionDenied otherwise). ``for_update`` locks the claim row (call inside
     a transaction)."""
     user = _require_user(user)
-    queryset = Claim.objects.select_related("project", "document").defer(
+    # The creator: the claim page's byline (an inner join; FOR UPDATE locks the claim only).
+    queryset = Claim.objects.select_related("project", "document", "created_by").defer(
         "document__text", "document__raw_text"
     )
     if for_update:

@@ -80,7 +80,7 @@ class OddRowTests(Personas, TestCase):
                 response = self.client.get(url)
                 self.assertEqual(response.status_code, 200)
         page = self.client.get(self.published_bare.get_absolute_url()).content.decode()
-        self.assertIn("No consensus yet.", page)
+        self.assertIn("No consensus yet", page)
 
     def test_the_exports_answer(self) -> None:
         base = f"/api/v1/documents/{self.document.pk}/export/"

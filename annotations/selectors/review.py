@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import (
     BooleanField,
+    Count,
     Exists,
     ExpressionWrapper,
     F,
@@ -162,6 +163,14 @@ class ClaimReview:
     gold: GoldClaim | None = None
     calibration_verdicts: list[Verdict] = field(default_factory=list)
     can_mark_gold: bool = False
+    # Review progress: the verdicts in on the claim's current version, for those the page
+    # already shows every verdict to (editors; a reviewer once they judged this version;
+    # a masked gold claim counts like an ordinary one: the reviewer's own verdict only).
+    # None for everyone else: blind review hides even how many have judged.
+    reviews_in: int | None = None
+    # The claim's creator (before any verdict) or an editor, while the claim may still be
+    # withdrawn (``access.claim_can_withdraw``, ``lifecycle``).
+    can_withdraw: bool = False
 
     @property
     def can_submit(self) -> bool:
@@ -219,6 +228,9 @@ def claim_review_get(
     has_verdicts = access.claim_is_judged(claim=claim)
     frozen = access.claim_frozen_reason(claim=claim, has_verdicts=has_verdicts)
     gold = gold_of_claim(claim=claim) if is_editor else None
+    # Editors see every (non-calibration) verdict; a reviewer with a verdict on the current
+    # version sees the others' too (``verdicts_visible_to``): count what the page shows.
+    shows_all = is_editor or (own is not None and own.claim_version == claim.claim_version)
     return ClaimReview(
         verdicts=verdicts,
         own_verdict=own,
@@ -271,6 +283,13 @@ def claim_review_get(
         gold=gold,
         calibration_verdicts=calibration_verdicts_of(claim=claim) if gold else [],
         can_mark_gold=is_editor and claim.status == ClaimStatus.RESOLVED,
+        reviews_in=sum(1 for v in verdicts if v.claim_version == claim.claim_version)
+        if shows_all
+        else None,
+        can_withdraw=lifecycle.allowed(claim.status, lifecycle.Action.WITHDRAW)
+        and access.claim_can_withdraw(
+            claim=claim, membership=membership, user=user, has_verdicts=has_verdicts
+        ),
     )
 
 
@@ -440,3 +459,51 @@ def claims_overdue(
         .only("pk", "statement", "priority", "due_at", "status")
         .order_by("due_at", "priority", "id")[:limit]
     )
+
+
+@dataclass(frozen=True)
+class QueueEmptyReasons:
+    """Why "Review next" found nothing for one reviewer: the project's claims in review
+    (as the reviewer is shown them: a masked gold claim counts as in review) by the rule
+    that keeps each from them. ``taken``: the rest, which have their reviews or whose free
+    slots are leased or reserved to other reviewers (one figure: blind review does not
+    say which)."""
+
+    in_review: int
+    created: int
+    judged: int
+    skipped: int
+
+    @property
+    def taken(self) -> int:
+        return max(0, self.in_review - self.created - self.judged - self.skipped)
+
+
+def queue_empty_reasons(*, user: User, project: Project) -> QueueEmptyReasons:
+    """``QueueEmptyReasons`` for ``user`` in ``project``, in one query."""
+    mine = Q(created_by=user)
+    judged = Q(
+        Exists(
+            Verdict.objects.filter(
+                claim_id=OuterRef("pk"), reviewer=user, claim_version=OuterRef("claim_version")
+            )
+        )
+    )
+    skipped = Q(
+        Exists(
+            Assignment.objects.filter(
+                claim_id=OuterRef("pk"), reviewer=user, state=AssignmentState.SKIPPED
+            )
+        )
+    )
+    figures = (
+        Claim.objects.filter(project=project)
+        .filter(access.claim_status_presented_q(user=user, status=ClaimStatus.IN_REVIEW))
+        .aggregate(
+            in_review=Count("pk"),
+            created=Count("pk", filter=mine),
+            judged=Count("pk", filter=judged & ~mine),
+            skipped=Count("pk", filter=skipped & ~judged & ~mine),
+        )
+    )
+    return QueueEmptyReasons(**figures)

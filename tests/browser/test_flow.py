@@ -13,6 +13,7 @@ the only one in the queue, and "Review next" leads straight to it.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 
@@ -28,11 +29,13 @@ from annotations.models import (
     Consensus,
     ConsensusMethod,
     Document,
+    Event,
     Project,
     Verdict,
 )
 from tests.browser.conftest import login, screenshot
 from tests.browser.helpers import claim_selection, select_text, track_http_errors
+from tests.factories import make_claim, make_document, make_member, make_project, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -98,6 +101,18 @@ def _fill_evidence(page, rationale: str, url: str, quote: str) -> None:
     page.locator('#verdict-form textarea[name="citations-0-quote"]').fill(quote)
 
 
+def _saved_then_back(page, live_server, project: Project, claim: Claim) -> None:
+    """After "Submit and review next" with nothing left in the queue: the empty-queue page
+    says why, and its message links back to the claim just judged; follow it."""
+    page.wait_for_url(f"{live_server.url}/projects/{project.slug}/review-next/empty/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Nothing to review right now")
+    flash = page.locator(".messages")
+    expect(flash).to_have_text(f"Verdict saved on {claim.statement}")
+    flash.get_by_role("link", name=claim.statement).click()
+    page.wait_for_url(f"{live_server.url}{claim.get_absolute_url()}")
+    expect(page.locator("#claim-heading")).to_have_text(claim.statement)
+
+
 def test_claim_is_created_reviewed_blind_disputed_and_adjudicated(live_server, new_page):
     project, document = _prepare_demo()
     base = live_server.url
@@ -148,10 +163,22 @@ def test_claim_is_created_reviewed_blind_disputed_and_adjudicated(live_server, n
         "https://example.org/news/thaad-agreement",
         "The two sides agreed to bring exchanges back on track.",
     )
-    page2.get_by_role("button", name="Submit verdict").click()
-    expect(page2.locator("#review-panel .notice")).to_have_text("Your verdict is recorded.")
+    page2.get_by_role("button", name="Submit and review next").click()
+    # Submit → next: the queue has nothing else for reviewer2, and the page says why.
+    expect(page2.locator(".queue-reasons")).to_contain_text("1 already judged by you")
+    _saved_then_back(page2, live_server, project, claim)
     expect(page2.locator("#review-panel .verdict-own")).to_contain_text(RATIONALE_2)
     expect(page2.locator("#review-heading .status")).to_have_text("In review")
+    expect(page2.locator("#claim-status-line")).to_have_text(
+        "In review — waiting for 1 more review · 1 of 2 reviews in"
+    )
+    # The verdict is read-only; revising is a deliberate step.
+    own = page2.locator(".own-verdict")
+    expect(own).to_contain_text("True")
+    expect(own.locator("#verdict-form")).to_be_hidden()
+    own.get_by_text("Revise my verdict").click()
+    expect(own.locator("#verdict-form")).to_be_visible()
+    expect(own.locator('input[name="rating"][value="true"]')).to_be_checked()
     _assert_clean(page2, http_errors2)
 
     # --- reviewer3: blind until they submit; rating by keyboard ("5" = False) ----------
@@ -169,9 +196,16 @@ def test_claim_is_created_reviewed_blind_disputed_and_adjudicated(live_server, n
         "https://example.org/analysis/china-dprk-treaty",
         "The 1961 treaty of friendship remains in force.",
     )
-    page3.get_by_role("button", name="Submit verdict").click()
-    expect(page3.locator("#review-panel .notice")).to_have_text("Your verdict is recorded.")
+    expect(page3.locator("#claim-status-line")).to_have_text("In review · 2 reviews needed")
+    page3.get_by_role("button", name="Submit and review next").click()
+    expect(page3.locator(".queue-empty .empty-state")).to_contain_text(
+        f"The queue is empty because no claim of {project.name} is in review."
+    )
+    _saved_then_back(page3, live_server, project, claim)
     expect(page3.locator("#review-heading .status")).to_have_text("Disputed")
+    expect(page3.locator("#claim-status-line")).to_have_text(
+        "Disputed — waiting for an editor · 2 of 2 reviews in"
+    )
     expect(page3.locator(".blind-note")).to_have_count(0)
     verdicts = page3.locator("#review-panel .verdict")
     expect(verdicts).to_have_count(2)
@@ -235,3 +269,117 @@ def test_claim_is_created_reviewed_blind_disputed_and_adjudicated(live_server, n
     }
     for each, errors in ((page, http_errors), (page2, http_errors2), (page3, http_errors3)):
         _assert_clean(each, errors)
+
+
+def test_a_creator_withdraws_a_claim_from_its_page(live_server, new_page):
+    project, document = _prepare_demo()
+    creator = project.memberships.get(user__username="reviewer1").user
+    claim = make_claim(document=document, actor=creator, exact=SENTENCE, statement=STATEMENT)
+    page, http_errors = _user_page(new_page, live_server, "reviewer1")
+    page.goto(f"{live_server.url}{claim.get_absolute_url()}")
+    expect(page.locator("#claim-heading")).to_have_text(STATEMENT)
+    withdraw = page.locator("details.withdraw-claim")
+    expect(withdraw.get_by_role("button", name="Withdraw claim")).to_be_hidden()
+    withdraw.get_by_text("Withdraw this claim").click()
+    withdraw.get_by_label("Reason").fill("A duplicate of an earlier claim.")
+    withdraw.get_by_role("button", name="Withdraw claim").click()
+    page.wait_for_url(f"{live_server.url}{claim.get_absolute_url()}")
+    expect(page.locator(".messages")).to_have_text("Claim withdrawn: it has left the review queue.")
+    expect(page.locator("#claim-status-line .status")).to_have_text("Withdrawn")
+    expect(page.locator("details.withdraw-claim")).to_have_count(0)
+    _assert_clean(page, http_errors)
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.WITHDRAWN
+    event = Event.objects.get(verb="claim.status", object_id=claim.pk)
+    assert (event.actor.username, event.after["note"]) == (
+        "reviewer1",
+        "A duplicate of an earlier claim.",
+    )
+
+
+def test_the_review_loop_works_by_keyboard_alone(live_server, new_page):
+    """Dashboard → "n" (Review next) → rating by digit, Tab to confidence and rationale,
+    Tab to "Submit and review next", Enter → the next claim, with the focus on its
+    statement. No mouse."""
+    admin = make_user("kbd_admin")
+    project = make_project(creator=admin, name="Keyboard desk", required_reviews=1)
+    creator = make_member(project, "kbd_creator")
+    make_member(project, "kbd_reviewer")
+    document = make_document(project=project, actor=creator)
+    first = make_claim(document=document, actor=creator, exact="crime fell 20%")
+    second = make_claim(document=document, actor=creator, exact="record low of 3.1%")
+    page = new_page()
+    http_errors = track_http_errors(page)
+    login(page, live_server.url, "kbd_reviewer", "pw-kbd_reviewer")
+    page.goto(f"{live_server.url}{project.get_absolute_url()}")
+
+    def focused() -> str:
+        return page.evaluate(
+            "() => { const e = document.activeElement;"
+            " return `${e.tagName}#${e.id}[${e.getAttribute('name') || ''}]`; }"
+        )
+
+    page.keyboard.press("n")
+    page.wait_for_url(f"{live_server.url}{first.get_absolute_url()}")
+    expect(page.locator("#claim-heading")).to_be_focused()
+    page.keyboard.press("4")  # Mostly false
+    expect(page.locator('#verdict-form input[name="rating"][value="mostly_false"]')).to_be_checked()
+    page.keyboard.press("Tab")
+    assert focused().endswith("[confidence]"), focused()
+    page.keyboard.press("ArrowRight")  # medium → high
+    expect(page.locator('#verdict-form input[name="confidence"][value="high"]')).to_be_checked()
+    page.keyboard.press("Tab")
+    expect(page.locator("#verdict-form textarea[name=rationale]")).to_be_focused()
+    page.keyboard.type("Police figures show a 12% fall, not 20%.")
+    for _ in range(12):  # through the citation row to the submit button
+        page.keyboard.press("Tab")
+        if "Submit and review next" in page.evaluate("() => document.activeElement.textContent"):
+            break
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server.url}{second.get_absolute_url()}")
+    expect(page.locator("#claim-heading")).to_be_focused()
+    expect(page.locator(".messages")).to_contain_text("Verdict saved on crime fell 20%")
+    _assert_clean(page, http_errors)
+    verdict = Verdict.objects.get(claim=first)
+    assert (verdict.rating.key, verdict.confidence, verdict.rationale) == (
+        "mostly_false",
+        "high",
+        "Police figures show a 12% fall, not 20%.",
+    )
+    # Ctrl+Enter submits from any field of the form too.
+    page.keyboard.press("1")
+    page.keyboard.press("w")
+    page.keyboard.type("Official statistics agree.")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_url(f"{live_server.url}/projects/{project.slug}/review-next/empty/")
+    # One review each is all this desk asks: both claims are resolved.
+    expect(page.locator(".queue-empty .empty-state")).to_contain_text(
+        "no claim of Keyboard desk is in review"
+    )
+    assert Verdict.objects.get(claim=second).rating.key == "true"
+    _assert_clean(page, http_errors)
+
+
+def test_times_show_in_the_browsers_time_zone_with_the_utc_instant_on_hover(live_server, browser):
+    admin = make_user("tz_admin")
+    project = make_project(creator=admin, name="Time desk")
+    creator = make_member(project, "tz_creator")
+    document = make_document(project=project, actor=creator)
+    claim = make_claim(document=document, actor=creator, exact="crime fell 20%")
+    context = browser.new_context(locale="en-US", timezone_id="Asia/Tokyo")
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        login(page, live_server.url, "tz_creator", "pw-tz_creator")
+        page.goto(f"{live_server.url}{claim.get_absolute_url()}")
+        created = page.locator(".claim-byline time")
+        iso = claim.created_at.astimezone(dt.UTC).isoformat(timespec="seconds")
+        iso = iso.replace("+00:00", "Z")
+        expect(created).to_have_attribute("datetime", iso)
+        expect(created).to_have_attribute("title", iso)
+        expect(created).to_contain_text("GMT+9")  # Tokyo: rewritten by workbench.js
+        assert "UTC" not in created.inner_text()
+        assert errors == []
+    finally:
+        context.close()

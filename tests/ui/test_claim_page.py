@@ -5,15 +5,17 @@ number of queries.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.test import Client
+from django.test import Client, SimpleTestCase
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from annotations import services
-from annotations.models import Claim, Rating, Role, Verdict
+from annotations.models import Claim, Event, Rating, Role, Verdict
 from tests.factories import (
     add_member,
     judge,
@@ -24,6 +26,7 @@ from tests.factories import (
     take,
 )
 from tests.ui.reviewing_base import ReviewViewTestCase, verdict_post
+from workbench.templatetags.times import when
 
 
 class ClaimPageTests(ReviewViewTestCase):
@@ -239,3 +242,165 @@ class ClaimPageQueryTests(ReviewViewTestCase):
                 self.assertEqual(
                     len(re.findall(r'<article class="verdict[ "]', self.page(response))), 6
                 )
+
+
+class ClaimHeaderTests(ReviewViewTestCase):
+    """The page is led by the statement; who claimed it, when, progress and status in words;
+    the offsets only on request."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.make_personas()
+        cls.claim = make_claim(
+            document=cls.document,
+            actor=cls.creator,
+            exact="crime fell 20%",
+            statement="Crime fell by a fifth last year",
+            claimant="The mayor",
+        )
+        judge(cls.claim, cls.reviewer_a, "false")
+
+    def header(self, user: AbstractBaseUser) -> str:
+        self.login(user)
+        html = self.page(self.client.get(self.claim.get_absolute_url()))
+        start = html.index('<section id="claim-form"')
+        return html[start : html.index("</figure>", start)]
+
+    def test_the_statement_is_the_heading_with_a_byline(self) -> None:
+        header = self.header(self.reviewer_b)
+        self.assertIn(
+            '<h1 id="claim-heading" class="claim-statement" tabindex="-1">'
+            "Crime fell by a fifth last year</h1>",
+            header,
+        )
+        self.assertIn(f"Claim #{self.claim.pk}</span> · claimed by creator <time datetime=", header)
+        self.assertRegex(
+            header,
+            r'<time datetime="(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)" title="\1" data-local-time>'
+            r"\d{4}-\d\d-\d\d \d\d:\d\d UTC</time>",
+        )
+        self.assertIn("claimant: The mayor", header)
+        self.assertNotIn("Statement</h2>", header)
+        self.assertNotIn("Version", header)
+        # The offsets are there for who needs them, behind "Exact position".
+        self.assertIn(f"Characters {self.claim.start} to {self.claim.end} of", header)
+
+    def test_progress_is_shown_only_to_those_who_see_every_verdict(self) -> None:
+        cases = {
+            # Blind review: neither how many judged nor who.
+            "reviewer_b": ("In review</strong>", "2 reviews needed"),
+            "creator": ("In review</strong>", "2 reviews needed"),
+            "reviewer_a": ("In review — waiting for 1 more review</strong>", "1 of 2 reviews in"),
+            "editor": ("In review — waiting for 1 more review</strong>", "1 of 2 reviews in"),
+        }
+        for name, (status, progress) in cases.items():
+            with self.subTest(user=name):
+                header = self.header(getattr(self, name))
+                self.assertIn(status, header)
+                self.assertIn(f'<span class="claim-progress">{progress}</span>', header)
+
+    def test_the_status_says_what_happens_next(self) -> None:
+        judge(self.claim, self.reviewer_b, "true")  # disagreement under "unanimous"
+        header = self.header(self.reviewer_b)
+        self.assertIn("Disputed — waiting for an editor</strong>", header)
+        self.assertIn("2 of 2 reviews in", header)
+        services.claim_adjudicate(
+            claim=self.claim, editor=self.editor, rating="mostly_false", note="Both half right."
+        )
+        self.assertIn("Resolved: Mostly false (adjudicated)</strong>", self.header(self.editor))
+
+    def test_an_edited_claim_says_so(self) -> None:
+        other = make_claim(document=self.document, actor=self.creator, exact="last year")
+        services.claim_update(claim=other, actor=self.creator, expected_version=1, claimant="X")
+        self.login(self.creator)
+        self.assertContains(self.client.get(other.get_absolute_url()), " · edited 1 time</p>")
+
+
+class VerdictEmptyStateTests(ReviewViewTestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.make_personas()
+        cls.claim = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
+
+    def test_the_empty_verdict_list_says_why(self) -> None:
+        self.login(self.reviewer_a)
+        html = self.page(self.client.get(self.claim.get_absolute_url()))
+        self.assertIn("No verdicts to show yet: yours will be the first you see.", html)
+        self.login(self.editor)
+        html = self.page(self.client.get(self.claim.get_absolute_url()))
+        self.assertIn("No verdicts yet: they appear here as reviewers submit them.", html)
+
+
+class WithdrawTests(ReviewViewTestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.make_personas()
+        cls.claim = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
+        cls.url = reverse("workbench:claim-withdraw", kwargs={"pk": cls.claim.pk})
+
+    def offers_withdraw(self, user: AbstractBaseUser) -> bool:
+        self.login(user)
+        return "Withdraw this claim" in self.page(self.client.get(self.claim.get_absolute_url()))
+
+    def test_the_creator_and_editors_are_offered_it_reviewers_not(self) -> None:
+        self.assertTrue(self.offers_withdraw(self.creator))
+        self.assertTrue(self.offers_withdraw(self.editor))
+        self.assertFalse(self.offers_withdraw(self.reviewer_a))
+
+    def test_the_creator_withdraws_with_a_reason_audited(self) -> None:
+        self.login(self.creator)
+        response = self.client.post(self.url, {"reason": "A duplicate of claim 1"}, follow=True)
+        self.assertRedirects(response, self.claim.get_absolute_url())
+        self.assertContains(response, "Claim withdrawn: it has left the review queue.")
+        self.assertContains(response, "Withdrawn</strong>")
+        self.assertNotContains(response, "Withdraw this claim")
+        self.claim.refresh_from_db()
+        self.assertEqual(self.claim.status, "withdrawn")
+        event = Event.objects.filter(verb="claim.status", object_id=self.claim.pk).get()
+        self.assertEqual(event.after, {"status": "withdrawn", "note": "A duplicate of claim 1"})
+        self.assertEqual(event.actor, self.creator)
+
+    def test_a_reason_is_required(self) -> None:
+        self.login(self.creator)
+        response = self.client.post(self.url, {"reason": "  "})
+        self.assertContains(response, "This field is required.", status_code=422)
+        self.assertContains(response, '<details class="withdraw-claim" open>', status_code=422)
+        self.claim.refresh_from_db()
+        self.assertEqual(self.claim.status, "in_review")
+
+    def test_after_a_verdict_only_editors_may(self) -> None:
+        judge(self.claim, self.reviewer_a, "false")
+        self.assertFalse(self.offers_withdraw(self.creator))
+        self.login(self.creator)
+        self.assertEqual(self.client.post(self.url, {"reason": "Oops"}).status_code, 403)
+        self.login(self.reviewer_a)
+        self.assertEqual(self.client.post(self.url, {"reason": "Mine"}).status_code, 403)
+        self.login(self.editor)
+        self.assertRedirects(
+            self.client.post(self.url, {"reason": "Not checkable"}), self.claim.get_absolute_url()
+        )
+        self.claim.refresh_from_db()
+        self.assertEqual(self.claim.status, "withdrawn")
+
+    def test_outsiders_get_404_and_the_csrf_token_is_needed(self) -> None:
+        self.login(self.outsider)
+        self.assertEqual(self.client.post(self.url, {"reason": "x"}).status_code, 404)
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(self.creator)
+        self.assertEqual(client.post(self.url, {"reason": "x"}).status_code, 403)
+        self.claim.refresh_from_db()
+        self.assertEqual(self.claim.status, "in_review")
+
+
+class WhenFilterTests(SimpleTestCase):
+    def test_it_renders_utc_with_the_iso_instant(self) -> None:
+        moment = dt.datetime(2026, 3, 1, 23, 30, 5, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+        self.assertEqual(
+            when(moment),
+            '<time datetime="2026-03-02T04:30:05Z" title="2026-03-02T04:30:05Z" '
+            "data-local-time>2026-03-02 04:30 UTC</time>",
+        )
+
+    def test_it_renders_nothing_for_a_missing_time(self) -> None:
+        self.assertEqual(when(None), "")
+        self.assertEqual(when(dt.date(2026, 3, 1)), "")

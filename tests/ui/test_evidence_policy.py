@@ -83,7 +83,7 @@ class VerdictFormPolicyTests(ReviewViewTestCase):
         self.assertEqual(rows_written(), before)
         # Complying, the same form goes through.
         response = self.client.post(self.url, verdict_post(rows=[QUOTED]), follow=True)
-        self.assertContains(response, "Your verdict is recorded.")
+        self.assertContains(response, "Verdict saved on")
         self.assertEqual(Verdict.objects.get(reviewer=self.reviewer_a).citations.count(), 1)
 
     def test_a_stance_the_project_does_not_allow_is_refused_inline(self) -> None:

@@ -32,12 +32,36 @@ class ReviewNextTests(ReviewViewTestCase):
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response["HX-Redirect"], self.claim.get_absolute_url())
 
-    def test_it_says_so_when_nothing_is_left(self) -> None:
+    def test_it_says_why_when_nothing_is_left(self) -> None:
         self.login(self.creator)  # a claim's creator is never offered it
         response = self.client.post(self.url, follow=True)
-        self.assertRedirects(response, self.project.get_absolute_url())
+        self.assertRedirects(
+            response, reverse("workbench:queue-empty", kwargs={"slug": self.project.slug})
+        )
         self.assertContains(response, "Nothing to review right now")
+        self.assertContains(response, "1 claim in review")
+        self.assertContains(response, "1 created by you: other reviewers judge them")
         self.assertFalse(Assignment.objects.exists())
+
+    def test_the_empty_queue_page_counts_skipped_and_taken_claims(self) -> None:
+        other = make_claim(document=self.document, actor=self.creator, exact="last year")
+        services.lease_next(reviewer=self.reviewer_a, project=self.project)  # self.claim
+        services.claim_skip(claim=self.claim, reviewer=self.reviewer_a, reason="conflict")
+        for reviewer in (self.reviewer_b, self.reviewer_c):  # both slots of the other
+            services.lease_claim(reviewer=reviewer, claim=other)
+        self.assertIsNone(services.lease_next(reviewer=self.reviewer_a, project=self.project))
+        self.login(self.reviewer_a)
+        page = self.client.get(reverse("workbench:queue-empty", kwargs={"slug": self.project.slug}))
+        self.assertContains(page, "2 claims in review")
+        self.assertContains(page, "1 skipped by you")
+        self.assertContains(page, "1 with all 2 reviews in or taken by other reviewers")
+        self.assertNotContains(page, "created by you")
+        self.assertTrue(Assignment.objects.filter(claim=other, reviewer=self.reviewer_c).exists())
+
+    def test_the_empty_queue_page_is_for_members_only(self) -> None:
+        self.login(self.outsider)
+        page = self.client.get(reverse("workbench:queue-empty", kwargs={"slug": self.project.slug}))
+        self.assertEqual(page.status_code, 404)
 
 
 class LeaseAndSkipTests(ReviewViewTestCase):
@@ -73,7 +97,9 @@ class LeaseAndSkipTests(ReviewViewTestCase):
         self.login(self.reviewer_a)
         url = reverse("workbench:claim-skip", kwargs={"pk": self.claim.pk})
         response = self.client.post(url, {"reason": "I know the mayor"}, HTTP_HX_REQUEST="true")
-        self.assertFragment(response, "will not be offered to you again")
+        empty = reverse("workbench:queue-empty", kwargs={"slug": self.project.slug})
+        self.assertEqual(response["HX-Redirect"], empty)  # nothing else to review
+        self.assertContains(self.client.get(empty), "will not be offered to you again")
         skipped = Assignment.objects.get()
         self.assertEqual(
             (skipped.state, skipped.reason), (AssignmentState.SKIPPED, "I know the mayor")

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from annotations import services
-from annotations.models import Citation, Source, Verdict
+from annotations.models import Assignment, AssignmentState, Citation, Source, Verdict
 from tests.factories import judge, make_claim
 from tests.ui.reviewing_base import ReviewViewTestCase, verdict_post
 
@@ -43,8 +43,14 @@ class VerdictFormTests(ReviewViewTestCase):
             {"url": "https://POLICE.example.org/annual-report", "quote": "", "stance": "context"},
         ]
         response = self.client.post(self.url, verdict_post(rows=rows), follow=True)
-        self.assertRedirects(response, self.claim.get_absolute_url())
-        self.assertContains(response, "Your verdict is recorded.")
+        # The only claim of the desk: submit → the page saying why nothing is left.
+        empty = reverse("workbench:queue-empty", kwargs={"slug": self.project.slug})
+        self.assertRedirects(response, empty)
+        self.assertContains(
+            response,
+            f'Verdict saved on <a href="{self.claim.get_absolute_url()}">crime fell 20%</a>',
+        )
+        self.assertContains(response, "1 already judged by you")
         verdict = Verdict.objects.get(claim=self.claim, reviewer=self.reviewer_a)
         self.assertEqual((verdict.rating.key, verdict.confidence), ("false", "high"))
         citations = list(verdict.citations.select_related("source").order_by("id"))
@@ -72,12 +78,28 @@ class VerdictFormTests(ReviewViewTestCase):
         self.assertFalse(Citation.objects.exists())
         self.assertEqual(Source.objects.count(), 1)
 
-    def test_it_answers_htmx_with_the_review_panel(self) -> None:
+    def test_it_sends_htmx_to_the_next_claim_with_hx_redirect(self) -> None:
         self.login(self.reviewer_a)
         response = self.client.post(self.url, verdict_post(), HTTP_HX_REQUEST="true")
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(
+            response["HX-Redirect"],
+            reverse("workbench:queue-empty", kwargs={"slug": self.project.slug}),
+        )
+
+    def test_submit_and_stay_answers_htmx_with_the_review_panel(self) -> None:
+        self.login(self.reviewer_a)
+        response = self.client.post(self.url, verdict_post(after="stay"), HTTP_HX_REQUEST="true")
         self.assertFragment(response, "Your verdict is recorded.")
-        self.assertIn('id="review-panel"', self.page(response))
-        self.assertIn("Revise your verdict", self.page(response))
+        html = self.page(response)
+        self.assertIn('id="review-panel"', html)
+        # Read-only first: the revision form waits behind "Revise my verdict", closed.
+        self.assertIn('<details class="revise-verdict">', html)
+        self.assertIn("Revise my verdict", html)
+        # The claim's status line is refreshed out of band (it sits above the panel).
+        self.assertIn('id="claim-status-line" class="claim-status-line" hx-swap-oob="true"', html)
+        self.assertIn("In review — waiting for 1 more review", html)
+        self.assertIn("1 of 2 reviews in", html)
 
     def test_it_shows_form_errors_in_the_htmx_fragment(self) -> None:
         self.login(self.reviewer_a)
@@ -125,12 +147,59 @@ class VerdictFormTests(ReviewViewTestCase):
         rows = [{"url": "https://a.example.org/", "quote": "", "stance": "refutes"}]
         self.client.post(judge_url, verdict_post(rating="mostly_false", rows=rows))
         html = self.page(self.client.get(self.claim.get_absolute_url()))
-        self.assertIn("Revise your verdict", html)
+        self.assertIn('<details class="revise-verdict">', html)  # closed until asked for
+        self.assertIn("Revise my verdict", html)
         self.assertRegex(html, r'value="mostly_false"[^>]*checked')
         self.assertIn('value="https://a.example.org/"', html)
-        self.client.post(judge_url, verdict_post(rating="false", rows=rows))
+        response = self.client.post(
+            judge_url, verdict_post(rating="false", rows=rows, after="stay")
+        )
+        self.assertRedirects(response, self.claim.get_absolute_url())
         current = Verdict.objects.get(reviewer=self.reviewer_a, is_current=True)
         self.assertEqual((current.rating.key, current.revision), ("false", 2))
+
+
+class ReviewLoopTests(ReviewViewTestCase):
+    """Submit → next: the queue's next claim is leased and opened, a message links back."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.make_personas()
+        cls.first = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
+        cls.second = make_claim(document=cls.document, actor=cls.creator, exact="last year")
+        services.lease_next(reviewer=cls.reviewer_a, project=cls.project)
+
+    def test_submitting_opens_the_next_claim_of_the_queue(self) -> None:
+        self.login(self.reviewer_a)
+        url = reverse("workbench:verdict-submit", kwargs={"pk": self.first.pk})
+        response = self.client.post(url, verdict_post(), follow=True)
+        self.assertRedirects(response, self.second.get_absolute_url())
+        html = self.page(response)
+        self.assertIn(
+            f'Verdict saved on <a href="{self.first.get_absolute_url()}">crime fell 20%</a>', html
+        )
+        self.assertIn('id="verdict-form"', html)  # leased to them: ready to judge
+        self.assertTrue(
+            Assignment.objects.filter(
+                claim=self.second, reviewer=self.reviewer_a, state=AssignmentState.LEASED
+            ).exists()
+        )
+
+    def test_submit_and_stay_stays_on_the_claim(self) -> None:
+        self.login(self.reviewer_a)
+        url = reverse("workbench:verdict-submit", kwargs={"pk": self.first.pk})
+        response = self.client.post(url, verdict_post(after="stay"), follow=True)
+        self.assertRedirects(response, self.first.get_absolute_url())
+        self.assertContains(response, "Your verdict is recorded.")
+        self.assertFalse(Assignment.objects.filter(claim=self.second).exists())
+
+    def test_skipping_opens_the_next_claim_too(self) -> None:
+        self.login(self.reviewer_a)
+        url = reverse("workbench:claim-skip", kwargs={"pk": self.first.pk})
+        response = self.client.post(url, {"reason": "I know the mayor"}, HTTP_HX_REQUEST="true")
+        self.assertEqual(response["HX-Redirect"], self.second.get_absolute_url())
+        page = self.page(self.client.get(self.second.get_absolute_url()))
+        self.assertIn("Skipped (it will not be offered to you again):", page)
 
 
 class CitationRowTests(ReviewViewTestCase):

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from annotations import access, selectors
 from annotations.core import scheduling
-from annotations.models import Claim, Rating
+from annotations.models import Claim, ClaimStatus, Rating
 from workbench.ui.forms import (
     CITATION_PREFIX,
     AdjudicateForm,
@@ -33,6 +33,7 @@ from workbench.ui.forms import (
     RetractForm,
     SkipForm,
     VerdictForm,
+    WithdrawForm,
 )
 from workbench.ui.htmx import HtmxHttpRequest, render_page_or_partial
 
@@ -70,6 +71,44 @@ def correct_initial(claim: Claim) -> dict[str, str]:
     return {"statement": latest.statement, "claimant": latest.claimant, "summary": latest.summary}
 
 
+def _reviews(n: int) -> str:
+    return f"{n} review" if n == 1 else f"{n} reviews"
+
+
+def review_progress_text(claim: Claim, review: selectors.ClaimReview) -> str:
+    """ "1 of 2 reviews in" where the page shows every verdict to the user
+    (``review.reviews_in``), else only how many the project's policy asks for."""
+    required = claim.project.required_reviews
+    if review.reviews_in is None:
+        return f"{_reviews(required)} needed"
+    return f"{review.reviews_in} of {_reviews(required)} in"
+
+
+def claim_status_text(claim: Claim, review: selectors.ClaimReview) -> str:
+    """The claim's status in a fact-checker's words, from what the page already shows the
+    user (a masked gold claim reads as in review: ``claim`` went through
+    ``access.claims_present_for``, ``review.consensus`` is then empty)."""
+    current = next((record for record in review.consensus if record.is_current), None)
+    decided = f"{current.rating.label} ({current.get_method_display().lower()})" if current else ""
+    if claim.status == ClaimStatus.IN_REVIEW:
+        if review.reviews_in is None:
+            return "In review"
+        missing = claim.project.required_reviews - review.reviews_in
+        return (
+            f"In review — waiting for {missing} more {'review' if missing == 1 else 'reviews'}"
+            if missing > 0
+            else "In review"
+        )
+    if claim.status == ClaimStatus.DISPUTED:
+        return "Disputed — waiting for an editor"
+    if claim.status == ClaimStatus.RESOLVED:
+        return f"Resolved: {decided}" if decided else "Resolved"
+    if claim.status in (ClaimStatus.PUBLISHED, ClaimStatus.CORRECTED):
+        label = claim.get_status_display()
+        return f"{label}: {decided}" if decided else label
+    return claim.get_status_display()
+
+
 def _claim_forms(claim: Claim, review: selectors.ClaimReview) -> dict[str, Any]:
     """Unbound forms of the claim page; a revision starts from the user's current verdict."""
     own = review.own_verdict
@@ -105,6 +144,7 @@ def _claim_forms(claim: Claim, review: selectors.ClaimReview) -> dict[str, Any]:
         "citation_formset": citation_formset(claim, initial=citations),
         "evidence_policy": claim.project.evidence_policy_summary,
         "skip_form": SkipForm(auto_id="skip-%s"),
+        "withdraw_form": WithdrawForm(auto_id="withdraw-%s"),
         **editor_forms(claim.pk, review.ratings),
         "correct_form": CorrectForm(
             ratings=review.ratings,
@@ -157,6 +197,8 @@ def render_claim_page(
         "review": review,
         # The discussion as the user may read it (blind review: ``access.comments_of_claim``).
         "thread": selectors.claim_thread(claim=claim, user=request.user, membership=membership),
+        "status_text": claim_status_text(claim, review),
+        "progress_text": review_progress_text(claim, review),
         **_claim_forms(claim, review),
         # Callables: the template runs them only where it shows their part (the registry
         # link under the claimant; the suggestions of the edit and revise forms).

@@ -268,6 +268,18 @@ class SkipForm(forms.Form):
     )
 
 
+class WithdrawForm(forms.Form):
+    """Withdrawing a claim (its creator before any verdict, or an editor): the reason is
+    kept in the claim's history and the audit log."""
+
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=limits.MAX_REASON,
+        help_text="For example: a duplicate of another claim, or not a checkable claim. "
+        "The claim leaves the queue for good; its history is kept.",
+    )
+
+
 class ClaimScheduleForm(forms.Form):
     """Editors: the claim's place in the queue. The deadline is a local date and time (the
     site's time zone); empty clears it."""

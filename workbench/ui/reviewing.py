@@ -18,7 +18,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import truncatechars
 from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
 from annotations import access, selectors, services
@@ -46,10 +48,12 @@ from workbench.ui.forms import (
     SkipForm,
     SourceSearchForm,
     VerdictForm,
+    WithdrawForm,
 )
 from workbench.ui.htmx import HtmxHttpRequest, attach_errors, redirect_to, render_page_or_partial
 
 DISPUTES_PAGE = "workbench/disputes.html"
+QUEUE_EMPTY_PAGE = "workbench/queue_empty.html"
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -68,6 +72,30 @@ def _claim_done(
         return render_claim_page(request, pk, partial=partial, notice=notice, level=level)
     messages.add_message(request, level, notice)
     return redirect("workbench:claim-detail", pk=pk)
+
+
+def _next_claim(
+    request: HtmxHttpRequest, project: Project, done: str, claim: Claim
+) -> HttpResponse:
+    """The review loop: after a verdict or a skip, the user's next claim from the queue (a
+    lease, ``services.lease_next``) or the page that says why there is none, with a message
+    "<done> <the claim, linked>" to go back. A redirect for a browser, ``HX-Redirect`` for
+    htmx (the whole page changes)."""
+    messages.success(
+        request,
+        format_html(
+            '{} <a href="{}">{}</a>',
+            done,
+            claim.get_absolute_url(),
+            truncatechars(claim.statement, 80),
+        ),
+    )
+    assignment = services.lease_next(reviewer=request.user, project=project)
+    if assignment is None:
+        return redirect_to(request, reverse("workbench:queue-empty", kwargs={"slug": project.slug}))
+    return redirect_to(
+        request, reverse("workbench:claim-detail", kwargs={"pk": assignment.claim_id})
+    )
 
 
 @dataclass(frozen=True)
@@ -253,7 +281,10 @@ def verdict_submit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                 citation_formset=citations,
             )
         else:
-            return _claim_done(request, pk, "Your verdict is recorded.")
+            # Submit → next claim; "Submit and stay" (and a revision) stay on the claim.
+            if request.POST.get("after") == "stay":
+                return _claim_done(request, pk, "Your verdict is recorded.")
+            return _next_claim(request, claim.project, "Verdict saved on", claim)
     return render_claim_page(request, pk, status=422, verdict_form=form, citation_formset=citations)
 
 
@@ -318,11 +349,21 @@ def queue_next(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     project, _ = access.project_get_for_user(user=request.user, slug=slug)
     assignment = services.lease_next(reviewer=request.user, project=project)
     if assignment is None:
-        messages.info(request, "Nothing to review right now.")
-        return redirect_to(request, project.get_absolute_url())
+        return redirect_to(request, reverse("workbench:queue-empty", kwargs={"slug": slug}))
     return redirect_to(
         request, reverse("workbench:claim-detail", kwargs={"pk": assignment.claim_id})
     )
+
+
+@login_required
+@require_GET
+def queue_empty(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """Where "Review next" lands when it found nothing: why, in figures
+    (``selectors.queue_empty_reasons``), and the button to ask again."""
+    project, membership = access.project_get_for_user(user=request.user, slug=slug)
+    reasons = selectors.queue_empty_reasons(user=request.user, project=project)
+    context = {"project": project, "membership": membership, "reasons": reasons}
+    return render(request, QUEUE_EMPTY_PAGE, context)
 
 
 @login_required
@@ -351,8 +392,33 @@ def claim_skip(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         except services.QueueConflict as exc:
             return _claim_done(request, pk, str(exc), level=messages.ERROR)
         else:
-            return _claim_done(request, pk, "Skipped: this claim will not be offered to you again.")
+            return _next_claim(
+                request, claim.project, "Skipped (it will not be offered to you again):", claim
+            )
     return render_claim_page(request, pk, status=422, skip_form=form)
+
+
+@login_required
+@require_POST
+def claim_withdraw(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Withdraw the claim with a reason (its creator before any verdict, or an editor:
+    ``services.claim_withdraw`` checks and audits); the whole page changes."""
+    claim, _ = access.claim_get_for_user(user=request.user, pk=pk)
+    form = WithdrawForm(request.POST, auto_id="withdraw-%s")
+    if form.is_valid():
+        try:
+            services.claim_withdraw(
+                claim=claim, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as exc:
+            attach_errors(form, exc)
+        except services.QueueConflict as exc:
+            messages.error(request, str(exc))
+            return redirect_to(request, claim.get_absolute_url())
+        else:
+            messages.success(request, "Claim withdrawn: it has left the review queue.")
+            return redirect_to(request, claim.get_absolute_url())
+    return render_claim_page(request, pk, partial="claim-form", status=422, withdraw_form=form)
 
 
 # --- editors -----------------------------------------------------------------------------------

@@ -79,6 +79,7 @@ urlpatterns = [
     path("claims/<int:pk>/", reviewing.claim_detail, name="claim-detail"),
     path("claims/<int:pk>/edit/", reviewing.claim_edit, name="claim-edit"),
     path("claims/<int:pk>/revise/", reviewing.claim_revise, name="claim-revise"),
+    path("claims/<int:pk>/withdraw/", reviewing.claim_withdraw, name="claim-withdraw"),
     path("claims/<int:pk>/verdict/", reviewing.verdict_submit, name="verdict-submit"),
     path("claims/<int:pk>/citation-row/", reviewing.citation_row, name="citation-row"),
     path("claims/<int:pk>/sources/", reviewing.source_search, name="source-search"),
@@ -98,6 +99,7 @@ urlpatterns = [
     ),
     # the review queue
     path("projects/<slug:slug>/review-next/", reviewing.queue_next, name="queue-next"),
+    path("projects/<slug:slug>/review-next/empty/", reviewing.queue_empty, name="queue-empty"),
     path("claims/<int:pk>/release/", reviewing.lease_release, name="lease-release"),
     path("claims/<int:pk>/skip/", reviewing.claim_skip, name="claim-skip"),
     path("claims/<int:pk>/take/", directing.claim_take, name="claim-take"),

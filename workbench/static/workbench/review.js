@@ -2,6 +2,9 @@
 // - Lease countdown: <time datetime="…" data-countdown> shows the time left, updated each second.
 // - Source search: the citation URL field asks the server for matching sources as `q`.
 // - Focus: a new citation row gets the focus; after a refused form, the first invalid field does.
+// - Ctrl+Enter (Cmd+Enter) in the verdict form submits it with its default button (submit and next).
+// - Focus: on load the claim's heading (the statement) takes the focus, so keyboard and screen
+//   reader users start on the claim they were sent to (the review loop lands here).
 // - Rating keys 1..9 keep working while a radio of the verdict form has the focus (workbench.js
 //   ignores keys typed into form fields, radios included).
 
@@ -91,3 +94,21 @@ document.addEventListener("keydown", (event) => {
     choice.focus();
   }
 });
+
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey) || event.defaultPrevented) {
+    return;
+  }
+  const form = event.target instanceof Element ? event.target.closest("#verdict-form") : null;
+  const submitter = form?.querySelector("[data-submit-default]");
+  if (form instanceof HTMLFormElement && submitter instanceof HTMLElement) {
+    // A click, not requestSubmit(): htmx sends the clicked button's name and value.
+    event.preventDefault();
+    submitter.click();
+  }
+});
+
+const heading = document.getElementById("claim-heading");
+if (heading && !window.location.hash && document.activeElement === document.body) {
+  heading.focus({ preventScroll: true });
+}

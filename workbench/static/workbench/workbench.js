@@ -1,4 +1,6 @@
 // Shared behaviour for every page. Loaded as an ES module from static files (CSP: no inline scripts).
+// Times: <time data-local-time> (the `when` template filter) shows UTC, labelled; here the
+// text becomes the browser's local time, the ISO instant stays in `datetime` and `title`.
 // Keyboard shortcuts: elements declare data-shortcut="n" and get clicked (or focused, for inputs)
 // when the key is pressed outside a text field. "?" lists the shortcuts of the page.
 
@@ -19,7 +21,14 @@ document.addEventListener("keydown", (event) => {
     return;
   }
   const candidates = document.querySelectorAll(`[data-shortcut="${CSS.escape(event.key)}"]`);
-  const target = Array.from(candidates).find((element) => !element.closest("[hidden]") && !element.disabled);
+  // Not inside a closed <details> (a collapsed "Revise my verdict" keeps its radios to itself),
+  // except the <summary> that opens it.
+  const target = Array.from(candidates).find(
+    (element) =>
+      !element.closest("[hidden]") &&
+      !element.disabled &&
+      !element.closest("details:not([open]) > :not(summary)"),
+  );
   if (!target) {
     return;
   }
@@ -48,3 +57,26 @@ document.addEventListener("click", (event) => {
     () => { button.textContent = "Press Ctrl+C to copy"; },
   );
 });
+
+const localTimeFormat = new Intl.DateTimeFormat(undefined, {
+  year: "numeric",
+  month: "short",
+  day: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+  timeZoneName: "short",
+});
+
+const localiseTimes = (root) => {
+  root.querySelectorAll("time[data-local-time]:not([data-localised])").forEach((element) => {
+    const moment = new Date(element.getAttribute("datetime") || "");
+    if (Number.isNaN(moment.getTime())) {
+      return;
+    }
+    element.textContent = localTimeFormat.format(moment);
+    element.dataset.localised = "";
+  });
+};
+
+localiseTimes(document);
+document.addEventListener("htmx:afterSettle", () => localiseTimes(document));
