@@ -241,3 +241,49 @@ def test_export_menus_download_named_files(live_server, new_page, demo) -> None:
     name, body = _download(page, "Web Annotation")
     assert name == f"{project.slug}-document-{document.pk}-{today}.webannotation.json"
     assert json.loads(body)
+
+
+def test_htmx_swaps_leave_the_console_clean(live_server, new_page, demo) -> None:
+    """The import preview and a published claim's correction, swapped in by htmx: no CSP
+    report and no other console error (the fixture fails the test on any), and the
+    swapped-in preview passes axe. htmx 2 "settles" class, style, width and height: it
+    copies the old element's attributes onto the new one with setAttribute, and a style
+    attribute set that way is refused by CSP: the cause of the "Applying inline style
+    violates ..." reports after swaps. _base.html's htmx-config settles no style."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    base = live_server.url
+    slug = demo["project"].slug
+    page = new_page()
+    login(page, base, "editor", DEMO_PASSWORD)
+    page.goto(f"{base}/projects/{slug}/import/")
+    page.evaluate("window.importPageMarker = 'same page'")
+    page.get_by_label("Paste text").fill(
+        "<html><head><title>Rents doubled</title></head><body><article><h1>Rents doubled</h1>"
+        "<p>The council said rents doubled in 2024, and wages rose by 3 percent.</p>"
+        "<p>Critics said the figure counts new leases only.</p></article></body></html>"
+    )
+    # A browser extension or autofill may put a style attribute on the page (through the
+    # CSSOM, which CSP allows); htmx must not copy it onto the swapped-in element with
+    # setAttribute, which CSP refuses ("Applying inline style violates ...").
+    page.evaluate("document.getElementById('import-preview').style.outline = '1px solid red'")
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator("#import-preview-heading")).to_have_text("Preview")
+    assert page.evaluate("window.importPageMarker") == "same page"  # swapped, not reloaded
+    violations = [v for v in Axe().run(page).response["violations"] if v["impact"] in IMPACTS]
+    assert not violations, _axe_report(violations)
+    page.locator("#import-preview").get_by_role("button", name="Import").click()
+    page.wait_for_url(re.compile(r"/documents/\d+/$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Rents doubled")
+
+    published = demo["published"]
+    page.goto(base + published.get_absolute_url())
+    page.locator("details.correct > summary").click()
+    form = page.locator("form.correct-form")
+    form.get_by_label("Summary for readers").fill("The figure was revised; see the note.")
+    form.get_by_label("Public correction note").fill("Browser test: the figure was revised.")
+    form.get_by_role("button", name="Publish correction").click()
+    page.wait_for_load_state("networkidle")
+    published.refresh_from_db()
+    assert published.status == ClaimStatus.CORRECTED
+    assert page.js_errors == [], page.js_errors
