@@ -184,6 +184,11 @@ def test_question_mark_opens_the_help_on_every_page(live_server, new_page, demo)
     page.get_by_role("button", name="Help").click()
     expect(help_dialog).to_be_visible()
     expect(help_dialog.locator("#page-shortcuts")).to_contain_text("Documents (1)")
+    from axe_playwright_python.sync_playwright import Axe
+
+    violations = [v for v in Axe().run(page).response["violations"] if v["impact"] in IMPACTS]
+    assert not violations, _axe_report(violations)
+    screenshot(page, "page-help")
     page.get_by_role("button", name="Close").click()
     expect(help_dialog).to_be_hidden()
     # While the help is open the page behind takes no shortcut.
