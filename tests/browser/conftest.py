@@ -8,6 +8,7 @@ reason shown; ``.ci/run`` installs it.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -82,27 +83,97 @@ def browser() -> Iterator:
         browser.close()
 
 
-@pytest.fixture
-def new_page(browser) -> Iterator:
-    """A factory of pages, each in its own browser context (its own cookies: one per user)."""
-    contexts = []
+# Every page a test opens is watched: a JavaScript error, any console error (a CSP
+# violation, a resource that failed to load) or a failed request (status >= 400, or no
+# answer at all) fails the test after its body ran. A test that provokes an error on
+# purpose names it: ``@pytest.mark.browser_allows(r"regex", ...)``, each pattern searched
+# in the problem's text ("console: …", "pageerror: …", "http 404 GET https://…",
+# "requestfailed net::ERR_… GET https://…").
+_PROBLEMS = pytest.StashKey[list[str]]()
+# A request the page itself gave up (a navigation away during an htmx request, a search
+# request replaced by a newer keystroke, a download handed to the download manager) is not
+# a failure of the server's.
+_ABORTED = "net::ERR_ABORTED"
 
-    def make():
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+
+def _allowed(request: pytest.FixtureRequest) -> list[re.Pattern[str]]:
+    return [
+        re.compile(pattern)
+        for marker in request.node.iter_markers("browser_allows")
+        for pattern in marker.args
+    ]
+
+
+def watch_page(page, problems: list[str], allowed: list[re.Pattern[str]]) -> None:
+    """Collect ``page``'s errors into ``problems`` (and ``page.js_errors``, which tests
+    check mid-way) unless one of ``allowed`` matches."""
+    errors: list[str] = []
+
+    def note(text: str, *, js: bool = False) -> None:
+        if any(pattern.search(text) for pattern in allowed):
+            return
+        problems.append(text)
+        if js:
+            errors.append(text)
+
+    page.on("pageerror", lambda exc: note(f"pageerror: {exc}", js=True))
+    page.on(
+        "console",
+        lambda message: (
+            note(f"console: {message.text} ({message.location.get('url', '')})", js=True)
+            if message.type == "error"
+            else None
+        ),
+    )
+    page.on(
+        "response",
+        lambda response: (
+            note(f"http {response.status} {response.request.method} {response.url}")
+            if response.status >= 400
+            else None
+        ),
+    )
+    page.on(
+        "requestfailed",
+        lambda req: (
+            note(f"requestfailed {req.failure} {req.method} {req.url}")
+            if req.failure and _ABORTED not in req.failure
+            else None
+        ),
+    )
+    page.js_errors = errors
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    result = yield
+    problems = item.stash.get(_PROBLEMS, None)
+    if problems:
+        pytest.fail(
+            "The browser reported errors (mark the test with @pytest.mark.browser_allows "
+            "if it provokes them on purpose):\n  " + "\n  ".join(problems),
+            pytrace=False,
+        )
+    return result
+
+
+@pytest.fixture
+def new_page(browser, request: pytest.FixtureRequest) -> Iterator:
+    """A factory of pages, each in its own browser context (its own cookies: one per user).
+    ``new_page(width=360)`` gives a phone-sized one."""
+    contexts = []
+    problems: list[str] = []
+    request.node.stash[_PROBLEMS] = problems
+    allowed = _allowed(request)
+
+    def make(width: int = 1280, height: int = 900, **options):
+        context = browser.new_context(
+            viewport={"width": width, "height": height}, locale="en-US", **options
+        )
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on(
-            "console",
-            lambda message: (
-                errors.append(message.text)
-                if message.type == "error" and "Content Security Policy" in message.text
-                else None
-            ),
-        )
-        page.js_errors = errors
+        watch_page(page, problems, allowed)
         return page
 
     yield make

@@ -64,9 +64,7 @@ def track_http_errors(page) -> list[str]:
     page.on(
         "response",
         lambda response: (
-            failures.append(f"{response.status} {response.url}")
-            if response.status >= 400 and not response.url.endswith("/favicon.ico")
-            else None
+            failures.append(f"{response.status} {response.url}") if response.status >= 400 else None
         ),
     )
     return failures

@@ -170,6 +170,10 @@ class HtmxHardeningTests(World, TestCase):
         self.assertIs(config["allowScriptTags"], False)
         self.assertIs(config["selfRequestsOnly"], True)
         self.assertEqual(config["historyCacheSize"], 0)
+        # CSP style-src 'self': htmx writes no inline style (no indicator <style>, and
+        # settling never sets a style attribute).
+        self.assertIs(config["includeIndicatorStyles"], False)
+        self.assertNotIn("style", config["attributesToSettle"])
 
     def test_the_vendored_htmx_is_major_version_2(self) -> None:
         tree = lxml.html.fromstring(self.browser(self.reviewer_a).get("/").content)

@@ -9,6 +9,7 @@ from workbench.ui import (
     directing,
     discussion,
     evidence,
+    exporting,
     finding,
     importing,
     members,
@@ -24,6 +25,13 @@ urlpatterns = [
     # projects and dashboard
     path("", reading.project_list, name="project-list"),
     path("projects/<slug:slug>/", reading.project_detail, name="project-detail"),
+    # export downloads (the Export menus of the dashboard and the document page)
+    path(
+        "projects/<slug:slug>/export/<str:fmt>/",
+        exporting.project_export,
+        name="project-export",
+    ),
+    path("documents/<int:pk>/export/<str:fmt>/", exporting.document_export, name="document-export"),
     # members and invitations
     path("projects/<slug:slug>/members/", members.project_members, name="project-members"),
     path(
