@@ -135,6 +135,7 @@ def test_claim_is_created_reviewed_blind_disputed_and_adjudicated(live_server, n
     expect(item).to_have_class(re.compile(r"\bis-selected\b"))
     expect(page.locator("#claim-list-heading")).to_have_text("Claims (11)")
     item.locator("[data-show-claim]").click()
+    page.wait_for_timeout(800)  # the smooth scroll to the highlight
     page.evaluate("document.getSelection().removeAllRanges()")
     screenshot(page, "reader")
     _assert_clean(page, http_errors)

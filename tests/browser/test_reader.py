@@ -369,7 +369,7 @@ def test_five_overlapping_claims_stay_readable_and_the_popover_lists_them(
     )
     # The popover sits next to the word: within the viewport, under or over the line.
     box = popover.bounding_box()
-    x, y = point_at(page, "mayor of Zoq", 2)
+    _, y = point_at(page, "mayor of Zoq", 2)
     assert box is not None and abs(box["y"] - y) < 120 and 0 <= box["x"] <= 1280
     # The pointer may move onto the popover to follow a link; it stays.
     page.mouse.move(box["x"] + 10, box["y"] + 10)
@@ -399,7 +399,7 @@ def test_keyboard_focus_on_a_listed_claim_shows_its_details(live_server, new_pag
     _assert_clean(page)
 
 
-ARABIC = "قال الوزير إن الاقتصاد نما بنسبة خمسة بالمئة هذا العام.\nوأضاف أن البطالة انخفضت.\n"
+ARABIC = "قال الوزير إن الاقتصاد نما بنسبة خمسة بالمئة هذا العام.\nوأضاف أن البطالة انخفضت.\n"  # noqa: RUF001
 
 
 def test_a_highlight_inside_an_arabic_word_keeps_the_word_whole(live_server, new_page, desk):
@@ -511,6 +511,13 @@ def test_on_a_phone_the_claim_list_is_reachable_and_the_form_opens_by_the_text(
             ".map((e) => e.getBoundingClientRect().right))"
         )
         assert widest <= 360, widest
+        # A tap on a highlight shows its claim right there, without jumping to the list.
+        wait_for_highlights(page)
+        click_text(page, "taxes rose 5%", 2)
+        scrolled = page.evaluate("window.scrollY")
+        expect(page.locator("#claim-popover")).to_contain_text("1 claim here")
+        page.wait_for_timeout(300)
+        assert page.evaluate("window.scrollY") == scrolled
         select_text(page, "Families paid more")
         scrolled = page.evaluate("window.scrollY")
         page.click("#claim-this")

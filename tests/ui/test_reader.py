@@ -14,8 +14,8 @@ from django.urls import reverse
 from annotations import services
 from annotations.models import Claim, Document
 from tests.factories import make_claim, make_document
-from workbench.ui import reader
 from tests.ui.reading_base import EMOJI_TEXT, HX, XSS_STATEMENT, XSS_TEXT, ReadingViewTestCase
+from workbench.ui import reader
 
 
 class DocumentReaderViewTests(ReadingViewTestCase):

@@ -130,6 +130,7 @@ function showBar(span) {
     return;
   }
   pending = span;
+  hidePopover(); // a selection is under way: the details of a highlight would be in the way
   const chars = Array.from(span.exact);
   const shown = chars.length > QUOTE_LIMIT ? `${chars.slice(0, QUOTE_LIMIT).join("")}…` : span.exact;
   document.getElementById("selection-quote").textContent = shown; // text, never HTML
@@ -450,6 +451,7 @@ const claimsAt = (offset) => claims.filter((c) => c.start <= offset && offset < 
 let popoverSheet = null;
 let popoverKey = "";
 let hideTimer = 0;
+let popoverByPointer = false;
 
 const popover = () => document.getElementById("claim-popover");
 
@@ -541,6 +543,7 @@ document.addEventListener("pointermove", (event) => {
     const list = hit ? claimsAt(hit.offset) : [];
     if (list.length) {
       showPopover(list, hit.rect);
+      popoverByPointer = true;
     } else if (popoverKey) {
       hidePopover(400);
     }
@@ -567,7 +570,18 @@ document.addEventListener("focusin", (event) => {
   const rect = firstRect(claim);
   const onScreen = rect && rect.bottom > 0 && rect.top < window.innerHeight;
   showPopover([claim], onScreen ? rect : item.getBoundingClientRect());
+  popoverByPointer = false;
 });
+// A popover placed at the pointer would drift from its text: scrolling closes it.
+window.addEventListener(
+  "scroll",
+  () => {
+    if (popoverByPointer && popoverKey) {
+      hidePopover();
+    }
+  },
+  { passive: true },
+);
 document.addEventListener("focusout", (event) => {
   if (event.target instanceof Element && event.target.closest("#claim-items")) {
     hidePopover(200);
@@ -650,8 +664,10 @@ document.addEventListener("click", (event) => {
     const hit = offsetAtPoint(event.clientX, event.clientY);
     const list = hit ? claimsAt(hit.offset) : [];
     if (list.length) {
-      selectClaims(list.map((c) => c.id));
+      // On a phone the list lies far below the text: stay here, the popover has the links.
+      selectClaims(list.map((c) => c.id), { scrollList: !narrow() });
       showPopover(list, hit.rect); // touch screens have no hover
+      popoverByPointer = true;
     }
     return;
   }
