@@ -10,6 +10,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from hypothesis import given
+from hypothesis import strategies as st
 
 from annotations import services
 from annotations.models import Claim, Document
@@ -37,7 +39,7 @@ class DocumentReaderViewTests(ReadingViewTestCase):
         self.assertIn(f'data-claims="{outer.pk}"', html)
         # Nested: the inner run is covered by both (in text order) and links the inner claim.
         self.assertIn(
-            f'<mark class="claim depth-2 starts ends" data-claims="{outer.pk} {self.claim.pk}">'
+            f'<mark class="claim depth-2 starts ends tone-in_review" data-claims="{outer.pk} {self.claim.pk}">'
             f'<a class="claim-link" href="#claim-{self.claim.pk}" draggable="false">crime fell 20%</a>',
             html,
         )
@@ -94,7 +96,7 @@ class DocumentReaderViewTests(ReadingViewTestCase):
         # withdrawn one ends), linking the live claim, with the withdrawn one named.
         self.assertIn(
             mark(
-                "claim depth-1 starts",
+                "claim depth-1 starts tone-in_review",
                 f"{overlapping.pk} {live}",
                 live,
                 "crime fell 20%",
@@ -103,7 +105,9 @@ class DocumentReaderViewTests(ReadingViewTestCase):
             html,
         )
         # Live only: unchanged, no label.
-        self.assertIn(mark("claim depth-1 ends", str(live), live, " last year"), html)
+        self.assertIn(
+            mark("claim depth-1 ends tone-in_review", str(live), live, " last year"), html
+        )
         self.assertEqual(html.count("withdrawn starts"), 2)
         self.assertEqual(html.count(' title="Withdrawn claim"'), 4)  # two marks, two links
         # The claim list keeps them (history), struck through by CSS and with their status.
@@ -431,3 +435,32 @@ class ReaderFilterAndClaimModeTests(ReadingViewTestCase):
         self.assertEqual(response.status_code, 200)
         self.assertContains(response, f'name="start" value="{start}"')
         self.assertContains(response, f'name="end" value="{end}"')
+
+
+@given(
+    st.text(alphabet=st.sampled_from("ab .?\n🌉\u0303。 ")),
+    st.integers(min_value=0, max_value=10_000),
+)
+def test_sentence_paragraphs_keep_every_character_at_its_offset(text: str, offset: int) -> None:
+    """The "claim a sentence" mode renders each line as sentences and the space between:
+    joined, they give the line back, at the offsets the claim links and data-start use."""
+    paragraphs = reader.sentence_paragraphs(text, offset)
+    lines = [(i, line) for i, line in _lines(text) if line]
+    assert [p.start for p in paragraphs] == [offset + i for i, _ in lines]
+    for paragraph, (_, line) in zip(paragraphs, lines, strict=True):
+        parts = paragraph.sentences or []
+        assert "".join(part.text for part in parts) == line
+        position = paragraph.start
+        for part in parts:
+            assert part.start == position and part.end == position + len(part.text)
+            assert text[part.start - offset : part.end - offset] == part.text
+            assert part.claimable == (part.text.strip() != "")
+            position = part.end
+
+
+def _lines(text: str) -> list[tuple[int, str]]:
+    out, start = [], 0
+    for line in text.split("\n"):
+        out.append((start, line))
+        start += len(line) + 1
+    return out

@@ -146,6 +146,7 @@ def reader_paragraphs(text: str, claims: list[Claim], offset: int = 0) -> list[R
     window_end = offset + len(text)
     bounds = {claim.pk: (claim.start - offset, claim.end - offset) for claim in claims}
     withdrawn = {claim.pk for claim in claims if claim.status == ClaimStatus.WITHDRAWN}
+    tones = {claim.pk: claim_tone(claim.status) for claim in claims}
     clipped = [
         (c.pk, max(c.start, offset) - offset, min(c.end, window_end) - offset) for c in claims
     ]
@@ -170,6 +171,8 @@ def reader_paragraphs(text: str, claims: list[Claim], offset: int = 0) -> list[R
             if any(bounds[key][1] == segment.end for key in shown):
                 css.append("ends")
             innermost = min(shown, key=lambda key: (bounds[key][1] - bounds[key][0], key))
+            if live:  # the innermost live claim's status tone (withdrawn has its own style)
+                css.append(f"tone-{tones[innermost]}")
             segments.append(
                 ReaderSegment(
                     segment.text,
