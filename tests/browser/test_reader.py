@@ -123,6 +123,10 @@ def test_selection_after_emoji_is_stored_in_code_points(live_server, new_page, d
         assert _utf16_index(TEXT, start) > start
         select_text(page, needle)
         expect(page.locator("#selection-quote")).to_have_text(needle)
+        # The bar stays in the text column: it never covers the claim list.
+        bar = page.locator("#selection-bar").bounding_box()
+        listing = page.locator("#claim-list").bounding_box()
+        assert bar and listing and bar["x"] + bar["width"] <= listing["x"]
         expect(page.locator("#selection-range")).to_have_text(f"characters {start}\N{EN DASH}{end}")
         claim_selection(page, f"Claim on {needle}")
         claim = Claim.objects.get(document=desk.document, statement=f"Claim on {needle}")
@@ -538,3 +542,25 @@ def test_on_a_phone_the_claim_list_is_reachable_and_the_form_opens_by_the_text(
         assert [e for e in errors if "favicon" not in e] == []
     finally:
         context.close()
+
+
+def test_a_claim_in_a_later_window_is_painted_when_that_window_loads(live_server, new_page, desk):
+    from workbench.ui.reader import READER_WINDOW
+
+    line = "A long report line that says little at all.\n"
+    text = line * (READER_WINDOW // len(line) + 40) + "The final line says taxes rose 9%.\n"
+    owner = desk.project.memberships.get(role=Role.ADMIN).user
+    document = make_document(project=desk.project, actor=owner, text=text, title="Long")
+    claim = make_claim(document=document, actor=owner, exact="taxes rose 9%")
+    page = new_page()
+    page.http_errors = track_http_errors(page)
+    login(page, live_server.url, desk.reviewer.username, desk.password)
+    page.goto(f"{live_server.url}{document.get_absolute_url()}")
+    expect(page.locator(f"#claim-{claim.pk}")).to_have_count(0)
+    page.locator(".reader-more").scroll_into_view_if_needed()
+    expect(page.locator(f"#claim-{claim.pk}")).to_have_count(1)
+    wait_until(page, "CSS.highlights.has('wb-tone-in_review')")
+    assert highlights(page)["wb-tone-in_review"] == [[claim.start, claim.end]]
+    last = page.locator("#document-text p[data-start]").last
+    assert last.evaluate("(p) => p.childNodes.length") == 1
+    _assert_clean(page)
