@@ -48,7 +48,7 @@ _TONE_OF = {status: tone for tone, (_, statuses) in TONES.items() for status in 
 
 def claim_tone(status: str) -> str:
     """The highlight tone (a ``TONES`` key) of a claim with this status."""
-    return _TONE_OF.get(ClaimStatus(status), "in_review")
+    return _TONE_OF.get(status, "in_review")
 
 
 @dataclass(frozen=True, slots=True)
