@@ -275,6 +275,36 @@ def segment(text: str, spans: Iterable[tuple[Hashable, int, int]]) -> list[Parag
     return paragraphs
 
 
+# A sentence runs from a non-space character to a terminator (with any closing quotes or
+# brackets) followed by a space or the line's end, or to the line's end. Full-width CJK
+# terminators need no space after them.
+_SENTENCE = re.compile(
+    r"\S.*?(?:[.!?\u2026\u061f]+[\"'\u201d\u2019\u00bb)\]]*(?=\s|$)"
+    r"|[\u3002\uff01\uff1f]+[\u300d\u300f\uff09]*|$)",
+)
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """The sentences of ``text`` as ``[start, end)`` spans in text order: each within one
+    line, without surrounding whitespace, disjoint; every non-space character lies in one.
+
+    A plain heuristic (terminal punctuation, then a space or the line's end), good enough
+    to offer each sentence as a claim without JavaScript; abbreviations such as "Dr." cut
+    a sentence short, and the checker can always select text instead.
+    """
+    found: list[tuple[int, int]] = []
+    line_start = 0
+    for line_end in _line_ends(text):
+        for match in _SENTENCE.finditer(text, line_start, line_end):
+            start, end = match.span()
+            while end > start and text[end - 1].isspace():
+                end -= 1
+            if end > start:
+                found.append((start, end))
+        line_start = line_end + 1
+    return found
+
+
 def utf16_to_codepoint(text: str, offset16: int) -> int:
     """Convert a JS string index (UTF-16 code units) to a Python index (code points).
 

@@ -140,13 +140,17 @@ def test_claim_is_created_reviewed_blind_disputed_and_adjudicated(live_server, n
     claim = Claim.objects.get(document=document, status=ClaimStatus.IN_REVIEW)
     assert (claim.start, claim.end, claim.exact) == (start, start + len(SENTENCE), SENTENCE)
     assert claim.created_by.username == "reviewer1"
-    highlight = page.locator(f'#document-text mark[data-claims~="{claim.pk}"]')
-    expect(highlight).to_have_text(SENTENCE)
+    # The new claim is painted (CSS Custom Highlight API) over its span, and selected.
+    painted = page.evaluate(
+        "async () => (await import('/static/workbench/reader.js')).highlightSpans()"
+    )
+    assert painted["wb-selected"] == [[claim.start, claim.end]]
     item = page.locator(f"#claim-{claim.pk}")
     expect(item).to_contain_text(STATEMENT)
     expect(item).to_have_class(re.compile(r"\bis-selected\b"))
     expect(page.locator("#claim-list-heading")).to_have_text("Claims (11)")
-    highlight.scroll_into_view_if_needed()
+    item.locator("[data-show-claim]").click()
+    page.wait_for_timeout(800)  # the smooth scroll to the highlight
     page.evaluate("document.getSelection().removeAllRanges()")
     screenshot(page, "reader")
     _assert_clean(page, http_errors)

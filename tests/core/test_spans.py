@@ -19,6 +19,7 @@ from annotations.core.spans import (
     codepoint_to_utf16,
     make_selector,
     segment,
+    sentence_spans,
     text_sha256,
     utf16_to_codepoint,
     validate_span,
@@ -471,3 +472,46 @@ def test_every_utf16_offset_maps_back_or_is_inside_a_pair(text: str) -> None:
                 utf16_to_codepoint(text, offset16)
     with pytest.raises(SpanError, match="past the end"):
         utf16_to_codepoint(text, total16 + 1)
+
+
+# --- sentence_spans: the no-JavaScript reader offers each sentence as a claim ---------------
+
+
+def _sentences(text: str) -> list[str]:
+    return [text[start:end] for start, end in sentence_spans(text)]
+
+
+def test_sentences_are_cut_at_terminal_punctuation_and_line_ends() -> None:
+    text = 'He said "crime fell 20%." Really?  Yes\nMore… ok 今日は晴れ。明日は雨。\n\n  end  '
+    assert _sentences(text) == [
+        'He said "crime fell 20%."',
+        "Really?",
+        "Yes",
+        "More…",
+        "ok 今日は晴れ。",
+        "明日は雨。",
+        "end",
+    ]
+
+
+def test_a_decimal_point_does_not_end_a_sentence() -> None:
+    assert _sentences("Prices rose 3.1% in 2024. Wages did not.") == [
+        "Prices rose 3.1% in 2024.",
+        "Wages did not.",
+    ]
+
+
+@given(st.text(alphabet=st.sampled_from('ab .!?\n 。؟\u0303🌉\t"\u2028')))
+def test_sentences_are_ordered_disjoint_trimmed_and_cover_every_visible_character(
+    text: str,
+) -> None:
+    covered: set[int] = set()
+    previous_end = 0
+    for start, end in sentence_spans(text):
+        assert previous_end <= start < end
+        sentence = text[start:end]
+        assert "\n" not in sentence
+        assert sentence == sentence.strip()
+        covered.update(range(start, end))
+        previous_end = end
+    assert {i for i, char in enumerate(text) if not char.isspace()} <= covered

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from django.test import Client, TestCase
 
+from annotations import services
 from annotations.models import Event, GoldClaim, Project
 from tests.factories import Personas, judge, make_claim
+from workbench.ui import reader
 
 HX = {"HTTP_HX_REQUEST": "true"}
 
@@ -85,3 +87,32 @@ class GoldUiTests(Personas, TestCase):
         self.assertEqual(Project.objects.get(pk=self.project.pk).gold_rate, 0.05)
         client.force_login(self.editor)
         self.assertEqual(client.post(url, {"gold_rate": "0.1"}).status_code, 403)
+
+
+class GoldInTheReaderFilterTests(Personas, TestCase):
+    """The reader's status filter sees a gold claim as the reviewer is shown it: in review."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.make_personas()
+        cls.claim = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
+        judge(cls.claim, cls.reviewer_a, "false")
+        judge(cls.claim, cls.reviewer_b, "false")
+        services.gold_mark(claim=cls.claim, actor=cls.editor)
+
+    def listed(self, user: object, query: str) -> bool:
+        client = Client()
+        client.force_login(user)
+        html = client.get(f"{self.document.get_absolute_url()}{query}").content.decode()
+        return f'id="claim-{self.claim.pk}"' in html
+
+    def test_a_masked_gold_claim_is_found_under_in_review_only(self) -> None:
+        self.assertFalse(self.listed(self.reviewer_c, "?status=resolved"))
+        self.assertTrue(self.listed(self.reviewer_c, "?status=in_review"))
+        self.assertTrue(self.listed(self.editor, "?status=resolved"))
+        # The count a windowed reader shows under a filter follows the same rule.
+        count = reader._filtered_count
+        resolved = reader.ReaderFilter("resolved")
+        self.assertEqual(count(self.document, resolved, self.reviewer_c), 0)
+        self.assertEqual(count(self.document, reader.ReaderFilter("in_review"), self.reviewer_c), 1)
+        self.assertEqual(count(self.document, resolved, self.editor), 1)

@@ -10,11 +10,14 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from hypothesis import given
+from hypothesis import strategies as st
 
 from annotations import services
 from annotations.models import Claim, Document
 from tests.factories import make_claim, make_document
 from tests.ui.reading_base import EMOJI_TEXT, HX, XSS_STATEMENT, XSS_TEXT, ReadingViewTestCase
+from workbench.ui import reader
 
 
 class DocumentReaderViewTests(ReadingViewTestCase):
@@ -36,7 +39,7 @@ class DocumentReaderViewTests(ReadingViewTestCase):
         self.assertIn(f'data-claims="{outer.pk}"', html)
         # Nested: the inner run is covered by both (in text order) and links the inner claim.
         self.assertIn(
-            f'<mark class="claim depth-2 starts ends" data-claims="{outer.pk} {self.claim.pk}">'
+            f'<mark class="claim depth-2 starts ends tone-in_review" data-claims="{outer.pk} {self.claim.pk}">'
             f'<a class="claim-link" href="#claim-{self.claim.pk}" draggable="false">crime fell 20%</a>',
             html,
         )
@@ -93,7 +96,7 @@ class DocumentReaderViewTests(ReadingViewTestCase):
         # withdrawn one ends), linking the live claim, with the withdrawn one named.
         self.assertIn(
             mark(
-                "claim depth-1 starts",
+                "claim depth-1 starts tone-in_review",
                 f"{overlapping.pk} {live}",
                 live,
                 "crime fell 20%",
@@ -102,7 +105,9 @@ class DocumentReaderViewTests(ReadingViewTestCase):
             html,
         )
         # Live only: unchanged, no label.
-        self.assertIn(mark("claim depth-1 ends", str(live), live, " last year"), html)
+        self.assertIn(
+            mark("claim depth-1 ends tone-in_review", str(live), live, " last year"), html
+        )
         self.assertEqual(html.count("withdrawn starts"), 2)
         self.assertEqual(html.count(' title="Withdrawn claim"'), 4)  # two marks, two links
         # The claim list keeps them (history), struck through by CSS and with their status.
@@ -260,7 +265,7 @@ class ClaimCreateViewTests(ReadingViewTestCase):
         html = response.content.decode()
         self.assertNotIn("<html", html)
         self.assertTrue(html.lstrip().startswith('<div id="reader"'))
-        self.assertIn(f'data-claim-id="{claim.pk}" data-just-created', html)
+        self.assertRegex(html, rf'<li id="claim-{claim.pk}"[^>]* data-just-created>')
         self.assertIn(f'data-claims="{claim.pk}"', html)
         self.assert_csp_clean(html)
 
@@ -323,3 +328,139 @@ class ClaimCreateViewTests(ReadingViewTestCase):
         other = self.client.post(self.url(), self.post_data(statement="Taxes rose."), **HX)
         self.assertNotContains(other, "already exists")
         self.assertEqual(Claim.objects.filter(document=self.emoji_document).count(), 2)
+
+
+class ReaderFilterAndClaimModeTests(ReadingViewTestCase):
+    """``?status=``/``?mine=1`` filters and ``?claim=1`` (claiming without JavaScript)."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        cls.disputed = make_claim(document=cls.document, actor=cls.reviewer_a, exact="record low")
+        Claim.objects.filter(pk=cls.disputed.pk).update(status="disputed")
+
+    def get(self, query: str = "", **headers: str) -> str:
+        self.login(self.reviewer_a)
+        response = self.client.get(f"{self.document.get_absolute_url()}{query}", **headers)
+        self.assertEqual(response.status_code, 200)
+        return response.content.decode()
+
+    def listed(self, html: str) -> set[int]:
+        return {int(pk) for pk in re.findall(r'<li id="claim-(\d+)"', html)}
+
+    def test_claim_items_carry_their_span_and_tone_for_the_highlights(self) -> None:
+        html = self.get()
+        self.assertRegex(
+            html,
+            rf'<li id="claim-{self.disputed.pk}" class="claim-item tone-disputed" '
+            rf'data-status="disputed" data-tone="disputed" data-claim-id="{self.disputed.pk}" '
+            rf'data-start="{self.disputed.start}" data-end="{self.disputed.end}"',
+        )
+        self.assertIn('<h2 id="claim-list-heading" tabindex="-1">Claims (2)</h2>', html)
+        # The legend names every tone in words, with its count, as a filter link.
+        self.assertIn('href="/documents/', html)
+        self.assertRegex(html, r'data-filter-tone="disputed">.*Disputed <span class="meta">\(1\)')
+        self.assertIn(' dir="auto"', html)
+        self.assert_csp_clean(html)
+
+    def test_a_status_filter_lists_and_highlights_only_those_claims(self) -> None:
+        html = self.get("?status=disputed")
+        self.assertEqual(self.listed(html), {self.disputed.pk})
+        self.assertIn("Claims (1 of 2)", html)
+        self.assertIn(f'data-claims="{self.disputed.pk}"', html)
+        self.assertNotIn(f'data-claims="{self.claim.pk}"', html)
+        self.assertRegex(html, r'data-filter-tone="disputed" aria-current="true"')
+        with self.subTest("resolved groups published and corrected"):
+            self.assertEqual(
+                [reader.claim_tone(s) for s in ("resolved", "published", "corrected")],
+                ["resolved"] * 3,
+            )
+            self.assertEqual(self.listed(self.get("?status=resolved")), set())
+        with self.subTest("an unknown status is no filter"):
+            self.assertEqual(
+                self.listed(self.get("?status=bogus")), {self.claim.pk, self.disputed.pk}
+            )
+
+    def test_mine_lists_the_claims_the_user_created(self) -> None:
+        html = self.get("?mine=1")
+        self.assertEqual(self.listed(html), {self.disputed.pk})
+        self.assertIn("Everyone's claims", html)
+
+    def test_an_empty_filter_and_an_empty_document_say_why(self) -> None:
+        html = self.get("?status=retracted")
+        self.assertIn("No claims match this filter.", html)
+        self.assertEqual(self.listed(html), set())
+        document = make_document(project=self.project, actor=self.creator, text="Nothing yet.\n")
+        self.login(self.reviewer_a)
+        html = self.client.get(document.get_absolute_url()).content.decode()
+        self.assertIn("No claims yet — select text to claim it", html)
+        self.assertIn(f'<a href="{document.get_absolute_url()}?claim=1">claim a sentence</a>', html)
+
+    def test_a_filter_link_from_htmx_gets_the_reader_fragment(self) -> None:
+        html = self.get("?status=disputed", HTTP_HX_TARGET="reader", **HX)
+        self.assertNotIn("<html", html)
+        self.assertTrue(html.lstrip().startswith('<div id="reader"'))
+        self.assertEqual(self.listed(html), {self.disputed.pk})
+
+    def test_the_next_window_keeps_the_filter(self) -> None:
+        text = "A line about nothing.\n" * (reader.READER_WINDOW // 22 + 10)
+        document = make_document(project=self.project, actor=self.creator, text=text)
+        self.login(self.reviewer_a)
+        html = self.client.get(f"{document.get_absolute_url()}?status=disputed&claim=1").content
+        self.assertIn(b"?start=", html)
+        self.assertRegex(
+            html.decode(), r'hx-get="[^"]*\?start=\d+&amp;status=disputed&amp;claim=1"'
+        )
+        self.assertIn(b"Claims (0 matching)", html)
+
+    def test_claim_mode_links_each_sentence_to_the_claim_form(self) -> None:
+        html = self.get("?claim=1")
+        text = self.document.text
+        url = reverse("workbench:claim-create", kwargs={"pk": self.document.pk})
+        links = re.findall(rf'<a class="claimable" href="{url}\?start=(\d+)&amp;end=(\d+)">', html)
+        self.assertTrue(links)
+        for start, end in links:
+            sentence = text[int(start) : int(end)]
+            self.assertEqual(sentence, sentence.strip())
+        # Paragraph text is unchanged: offsets in data-start still count the same text.
+        first = text.split("\n")[0]
+        start, end = map(int, links[0])
+        self.assertEqual((start, text[start:end]), (0, text[start:end]))
+        self.assertTrue(first.startswith(text[start:end]))
+        self.assertNotIn("<mark", html)
+        self.assertIn('data-mode="claim"', html)
+        self.assert_csp_clean(html)
+        # Following a link gives the claim form for that sentence, with the quote.
+        response = self.client.get(f"{url}?start={start}&end={end}")
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, f'name="start" value="{start}"')
+        self.assertContains(response, f'name="end" value="{end}"')
+
+
+@given(
+    st.text(alphabet=st.sampled_from("ab .?\n🌉\u0303。 ")),
+    st.integers(min_value=0, max_value=10_000),
+)
+def test_sentence_paragraphs_keep_every_character_at_its_offset(text: str, offset: int) -> None:
+    """The "claim a sentence" mode renders each line as sentences and the space between:
+    joined, they give the line back, at the offsets the claim links and data-start use."""
+    paragraphs = reader.sentence_paragraphs(text, offset)
+    lines = [(i, line) for i, line in _lines(text) if line]
+    assert [p.start for p in paragraphs] == [offset + i for i, _ in lines]
+    for paragraph, (_, line) in zip(paragraphs, lines, strict=True):
+        parts = paragraph.sentences or []
+        assert "".join(part.text for part in parts) == line
+        position = paragraph.start
+        for part in parts:
+            assert part.start == position and part.end == position + len(part.text)
+            assert text[part.start - offset : part.end - offset] == part.text
+            assert part.claimable == (part.text.strip() != "")
+            position = part.end
+
+
+def _lines(text: str) -> list[tuple[int, str]]:
+    out, start = [], 0
+    for line in text.split("\n"):
+        out.append((start, line))
+        start += len(line) + 1
+    return out

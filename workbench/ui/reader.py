@@ -10,7 +10,12 @@ every offset and quote.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.db.models import Q
 
 from annotations import access, selectors
 from annotations.access import User
@@ -24,6 +29,74 @@ MAX_DEPTH_CLASS = 4
 READER_WINDOW = 50_000
 # … and at most about this many claims per window (the HTML grows with them too).
 READER_MAX_CLAIMS = 250
+
+
+# Highlight tones: the reader colours a claim by its status, grouped as a reader tells them
+# apart (the legend, the filters, the CSS ``tone-*`` classes and reader.js use these keys).
+TONES: dict[str, tuple[str, tuple[ClaimStatus, ...]]] = {
+    "in_review": ("In review", (ClaimStatus.IN_REVIEW,)),
+    "disputed": ("Disputed", (ClaimStatus.DISPUTED,)),
+    "resolved": (
+        "Resolved or published",
+        (ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED, ClaimStatus.CORRECTED),
+    ),
+    "retracted": ("Retracted", (ClaimStatus.RETRACTED,)),
+    "withdrawn": ("Withdrawn", (ClaimStatus.WITHDRAWN,)),
+}
+_TONE_OF = {status: tone for tone, (_, statuses) in TONES.items() for status in statuses}
+
+
+def claim_tone(status: str) -> str:
+    """The highlight tone (a ``TONES`` key) of a claim with this status."""
+    return _TONE_OF.get(status, "in_review")
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderFilter:
+    """The claim list's filter (``?status=<tone>``, ``?mine=1``); the highlights follow it."""
+
+    tone: str = ""  # a TONES key, or "" for every status
+    mine: bool = False  # only the claims the user created
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> ReaderFilter:
+        """Unknown values are ignored (the unfiltered reader), never an error."""
+        tone = query.get("status", "")
+        return cls(tone if tone in TONES else "", query.get("mine") == "1")
+
+    @property
+    def active(self) -> bool:
+        return bool(self.tone or self.mine)
+
+    def params(self) -> list[tuple[str, str]]:
+        return [("status", self.tone)] * bool(self.tone) + [("mine", "1")] * self.mine
+
+    def keeps(self, claim: Claim, user: User) -> bool:
+        if self.tone and claim_tone(claim.status) != self.tone:
+            return False
+        return not self.mine or claim.created_by_id == user.pk
+
+
+@dataclass(frozen=True, slots=True)
+class LegendEntry:
+    """One status tone in the reader's legend, which is also its filter."""
+
+    tone: str
+    label: str
+    count: int | None  # claims of this tone in the text (None for a windowed document)
+    url: str
+    current: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SentencePart:
+    """A run of a paragraph in the no-JavaScript "claim a sentence" mode: a sentence
+    (``claimable``, linked to the claim form for ``[start, end)``) or the space between."""
+
+    text: str
+    start: int
+    end: int
+    claimable: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +116,7 @@ class ReaderSegment:
 class ReaderParagraph:
     start: int  # code point offset of the first character, for the JavaScript
     segments: list[ReaderSegment]
+    sentences: list[SentencePart] | None = None  # set in the "claim a sentence" mode
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +146,7 @@ def reader_paragraphs(text: str, claims: list[Claim], offset: int = 0) -> list[R
     window_end = offset + len(text)
     bounds = {claim.pk: (claim.start - offset, claim.end - offset) for claim in claims}
     withdrawn = {claim.pk for claim in claims if claim.status == ClaimStatus.WITHDRAWN}
+    tones = {claim.pk: claim_tone(claim.status) for claim in claims}
     clipped = [
         (c.pk, max(c.start, offset) - offset, min(c.end, window_end) - offset) for c in claims
     ]
@@ -96,6 +171,8 @@ def reader_paragraphs(text: str, claims: list[Claim], offset: int = 0) -> list[R
             if any(bounds[key][1] == segment.end for key in shown):
                 css.append("ends")
             innermost = min(shown, key=lambda key: (bounds[key][1] - bounds[key][0], key))
+            if live:  # the innermost live claim's status tone (withdrawn has its own style)
+                css.append(f"tone-{tones[innermost]}")
             segments.append(
                 ReaderSegment(
                     segment.text,
@@ -106,6 +183,36 @@ def reader_paragraphs(text: str, claims: list[Claim], offset: int = 0) -> list[R
                 )
             )
         paragraphs.append(ReaderParagraph(offset + paragraph.start, segments))
+    return paragraphs
+
+
+def sentence_paragraphs(text: str, offset: int = 0) -> list[ReaderParagraph]:
+    """Paragraphs of ``text`` (a window starting at document offset ``offset``) cut into
+    sentences and the space between them: the no-JavaScript "claim a sentence" mode."""
+    sentences = spans.sentence_spans(text)
+    paragraphs = []
+    index = 0
+    for paragraph in spans.segment(text, []):
+        if paragraph.start == paragraph.end:  # an empty line
+            continue
+        parts = []
+        position = paragraph.start
+        while index < len(sentences) and sentences[index][0] < paragraph.end:
+            start, end = sentences[index]
+            if start > position:
+                parts.append(
+                    SentencePart(text[position:start], offset + position, offset + start, False)
+                )
+            parts.append(SentencePart(text[start:end], offset + start, offset + end, True))
+            position = end
+            index += 1
+        if position < paragraph.end:
+            parts.append(
+                SentencePart(
+                    text[position : paragraph.end], offset + position, offset + paragraph.end, False
+                )
+            )
+        paragraphs.append(ReaderParagraph(offset + paragraph.start, [], parts))
     return paragraphs
 
 
@@ -146,6 +253,36 @@ def window_start_around(document: Document, offset: int) -> int:
     return base + cut + 1 if cut >= 0 else base
 
 
+def _legend(claims: list[Claim], url: str, chosen: ReaderFilter, whole: bool) -> list[LegendEntry]:
+    counts = Counter(claim_tone(claim.status) for claim in claims)
+    entries = []
+    for tone, (label, _) in TONES.items():
+        params = ReaderFilter(tone, chosen.mine).params()
+        entries.append(
+            LegendEntry(
+                tone,
+                label,
+                counts[tone] if whole else None,
+                f"{url}?{urlencode(params)}",
+                chosen.tone == tone,
+            )
+        )
+    return entries
+
+
+def _filtered_count(document: Document, chosen: ReaderFilter, user: User) -> int:
+    """How many of the document's claims pass the filter, counted as ``user`` is shown
+    them (a masked gold claim counts under the status it presents)."""
+    condition = Q()
+    if chosen.tone:
+        condition = Q(pk__in=[])
+        for status in TONES[chosen.tone][1]:
+            condition |= access.claim_status_presented_q(user=user, status=status)
+    if chosen.mine:
+        condition &= Q(created_by=user)
+    return selectors.claims_for_reader(document=document).filter(condition).count()
+
+
 def reader_context(
     document: Document,
     membership: Membership,
@@ -154,10 +291,15 @@ def reader_context(
     start: int = 0,
     continuation: bool = False,
     user: User,
+    chosen: ReaderFilter | None = None,
+    claim_mode: bool = False,
 ) -> dict[str, object]:
     """The reader for the window at ``start``. A ``continuation`` (the next window fetched
     by htmx under the previous one) lists only the claims that begin in it: those that
-    began earlier are already in the page's claim list."""
+    began earlier are already in the page's claim list. ``chosen``: the claim list's
+    filter, which the highlights follow. ``claim_mode``: the text as sentences, each a
+    link to the claim form (claiming without JavaScript)."""
+    chosen = chosen or ReaderFilter()
     window = reader_window(document, start)
     claims = list(
         selectors.claims_for_reader(
@@ -168,7 +310,10 @@ def reader_context(
         window, claims = window_shortened(window, claims)
     # As the member is shown them: a gold claim presents to a reviewer as in review.
     access.claims_present_for(user=membership.user, claims=claims, membership=membership)
-    listed = [c for c in claims if c.start >= window.start] if continuation else claims
+    for claim in claims:
+        claim.tone = claim_tone(claim.status)  # type: ignore[attr-defined]
+    shown = [c for c in claims if chosen.keeps(c, user)]
+    listed = [c for c in shown if c.start >= window.start] if continuation else shown
     # "Review this claim" where the queue could let the user in (access.claim_can_take).
     takeable = {
         c.pk
@@ -177,20 +322,40 @@ def reader_context(
     }
     whole = window.start == 0 and window.next_start is None
     url = document.get_absolute_url()
+    if whole:
+        claim_total, shown_total = len(claims), len(shown)
+    elif chosen.active:  # the filtered count instead of the total: no extra query
+        claim_total, shown_total = None, _filtered_count(document, chosen, user)
+    else:
+        claim_total = shown_total = selectors.claims_for_reader(document=document).count()
+    params = chosen.params() + [("claim", "1")] * claim_mode
+    next_url = ""
+    if window.next_start is not None:
+        next_url = f"{url}?{urlencode([('start', str(window.next_start)), *params])}"
     return {
         "document": document,
         "project": document.project,
         "membership": membership,
         "is_editor": access.is_editor(membership),
         "claims": listed,
-        "claim_total": len(claims)
-        if whole
-        else selectors.claims_for_reader(document=document).count(),
-        "paragraphs": reader_paragraphs(window.text, claims, window.start),
+        "claim_total": claim_total,
+        "shown_total": shown_total,
+        "paragraphs": sentence_paragraphs(window.text, window.start)
+        if claim_mode
+        else reader_paragraphs(window.text, shown, window.start),
         "window": window,
         "windowed": not whole,
         "continuation": continuation,
-        "next_url": f"{url}?start={window.next_start}" if window.next_start is not None else "",
+        "next_url": next_url,
         "created_claim_id": created_claim_id,
         "takeable": takeable,
+        "chosen": chosen,
+        "legend": _legend(claims, url, chosen, whole),
+        "all_url": f"{url}?{urlencode(ReaderFilter('', chosen.mine).params())}".rstrip("?"),
+        "mine_url": f"{url}?{urlencode(ReaderFilter(chosen.tone, not chosen.mine).params())}".rstrip(
+            "?"
+        ),
+        "claim_mode": claim_mode,
+        "claim_mode_url": f"{url}?{urlencode([*chosen.params(), ('claim', '1')])}",
+        "reading_url": f"{url}?{urlencode(chosen.params())}".rstrip("?"),
     }

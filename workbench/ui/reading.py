@@ -27,7 +27,7 @@ from annotations.models import Claim, Document, Membership, Role
 from workbench.ui import charts
 from workbench.ui.forms import ClaimCreateForm
 from workbench.ui.htmx import HtmxHttpRequest, attach_errors, wants_fragment
-from workbench.ui.reader import reader_context, window_start_around
+from workbench.ui.reader import ReaderFilter, reader_context, window_start_around
 
 DOCUMENTS_PER_PAGE = 25
 
@@ -125,17 +125,27 @@ def _window_start(request: HtmxHttpRequest, document: Document) -> int:
 def document_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """The reader. A long document comes in windows: the page holds the first (or the one
     at ``?start=``), and each window ends with a link to the next that htmx loads when it
-    scrolls into view (``#reader-window``: the text plus the new claims, out of band)."""
+    scrolls into view (``#reader-window``: the text plus the new claims, out of band).
+    ``?status=<tone>`` and ``?mine=1`` filter the claims and their highlights (htmx swaps
+    ``#reader``); ``?claim=1`` offers each sentence as a claim (no JavaScript needed)."""
     document, membership = access.document_get_for_user(user=request.user, pk=pk, with_text=False)
     start = _window_start(request, document)
-    if wants_fragment(request) and "start" in request.GET:
-        context = reader_context(
-            document, membership, start=start, continuation=True, user=request.user
-        )
-        response = render(request, "workbench/document_detail.html#reader-window", context)
-    else:
-        context = reader_context(document, membership, start=start, user=request.user)
-        response = render(request, "workbench/document_detail.html", context)
+    continuation = wants_fragment(request) and "start" in request.GET
+    context = reader_context(
+        document,
+        membership,
+        start=start,
+        continuation=continuation,
+        user=request.user,
+        chosen=ReaderFilter.from_query(request.GET),
+        claim_mode=request.GET.get("claim") == "1",
+    )
+    template = "workbench/document_detail.html"
+    if continuation:
+        template += "#reader-window"
+    elif wants_fragment(request) and request.htmx.target == "reader":
+        template += "#reader"  # a filter link: the text and the list, not the page
+    response = render(request, template, context)
     patch_vary_headers(response, ("HX-Request", "HX-History-Restore-Request"))
     return response
 
