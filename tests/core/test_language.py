@@ -111,7 +111,7 @@ def test_the_text_decides_by_its_strong_characters(text: str, expected: str) -> 
         ("השר אמר כי האבטלה ירדה לשלושה אחוזים השנה.", "he"),
         ("این یک متن فارسی درباره اقتصاد کشور است.", "fa"),
         ("The minister said that unemployment fell to three percent this year.", "en"),
-        ("部长说，今年的失业率下降到了百分之三。", "zh"),
+        ("部长说\uff0c今年的失业率下降到了百分之三。", "zh"),
         ("大臣は、今年の失業率が3パーセントに下がったと述べた。", "ja"),
         ("OK", ""),
         ("2024 — 3.1%", ""),
@@ -130,7 +130,10 @@ def test_a_given_language_and_direction_win() -> None:
     arabic = "قال الوزير إن معدل البطالة انخفض إلى ثلاثة بالمئة هذا العام."
     assert lang.language_and_direction(text=arabic) == ("ar", "rtl")
     assert lang.language_and_direction(text=arabic, language="en") == ("en", "ltr")
-    assert lang.language_and_direction(text=arabic, language="en", direction="auto") == ("en", "auto")
+    assert lang.language_and_direction(text=arabic, language="en", direction="auto") == (
+        "en",
+        "auto",
+    )
     # Kurdish without a script: the text says which way it runs.
     assert lang.language_and_direction(text=arabic, language="ku") == ("ku", "rtl")
     assert lang.language_and_direction(text="2024", language="") == ("", "auto")
