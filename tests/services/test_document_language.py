@@ -15,10 +15,10 @@ from annotations.services import importing
 from tests.factories import make_document, make_member, make_project, make_user
 
 ARABIC = (
-    "قال وزير المالية إن معدل البطالة انخفض إلى ثلاثة بالمئة هذا العام.\nوأضاف أن الأسعار مستقرة.\n"
+    "قال وزير المالية إن معدل البطالة انخفض إلى ثلاثة بالمئة هذا العام.\nوأضاف أن الأسعار مستقرة.\n"  # noqa: RUF001
 )
 HEBREW = "שר האוצר אמר כי שיעור האבטלה ירד לשלושה אחוזים השנה.\n"
-CHINESE = "财政部长表示，今年的失业率下降到了百分之三。北京大学的经济学家对此表示怀疑。\n"
+CHINESE = "财政部长表示\uff0c今年的失业率下降到了百分之三。北京大学的经济学家对此表示怀疑。\n"
 JAPANESE = "財務大臣は、今年の失業率が3パーセントに下がったと述べた。東京の経済学者は懐疑的だ。\n"
 ENGLISH = "The finance minister said unemployment fell to three percent this year.\n"
 

@@ -12,7 +12,7 @@ from tests.factories import make_claim, make_document
 from tests.ui.reading_base import ReadingViewTestCase
 
 ARABIC = (
-    "قال وزير المالية إن معدل البطالة انخفض إلى ثلاثة بالمئة هذا العام.\nوأضاف أن الأسعار مستقرة.\n"
+    "قال وزير المالية إن معدل البطالة انخفض إلى ثلاثة بالمئة هذا العام.\nوأضاف أن الأسعار مستقرة.\n"  # noqa: RUF001
 )
 
 
