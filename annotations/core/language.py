@@ -187,7 +187,7 @@ def language_and_direction(
     the language's, else the text's."""
     language = language or detect_language(text)
     if direction in DIRECTIONS:
-        return language, direction  # type: ignore[return-value]
+        return language, direction
     implied = direction_of(language)
     return language, implied if implied != "auto" else direction_of_text(text)
 
