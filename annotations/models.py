@@ -299,6 +299,7 @@ class Document(models.Model):
         max_length=4,
         choices=TextDirection.choices,
         default=TextDirection.AUTO,
+        db_default=TextDirection.AUTO,  # rows inserted without it (bench data) too
         help_text="Writing direction; follows the language unless set.",
     )
     revision = models.PositiveIntegerField(

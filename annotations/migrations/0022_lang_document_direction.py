@@ -88,7 +88,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='document',
             name='direction',
-            field=models.CharField(choices=[('ltr', 'Left to right'), ('rtl', 'Right to left'), ('auto', 'From the text')], default='auto', help_text='Writing direction; follows the language unless set.', max_length=4),
+            field=models.CharField(choices=[('ltr', 'Left to right'), ('rtl', 'Right to left'), ('auto', 'From the text')], db_default='auto', default='auto', help_text='Writing direction; follows the language unless set.', max_length=4),
         ),
         migrations.AlterField(
             model_name='document',
