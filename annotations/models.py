@@ -270,6 +270,15 @@ class Rating(models.Model):
         return self.label
 
 
+class TextDirection(models.TextChoices):
+    """How a document's text runs (the HTML ``dir`` attribute); ``auto`` lets the browser
+    go by the first strong character. ``annotations.core.language`` derives it."""
+
+    LTR = "ltr", "Left to right"
+    RTL = "rtl", "Right to left"
+    AUTO = "auto", "From the text"
+
+
 class Document(models.Model):
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="documents")
     title = models.CharField(max_length=500)
@@ -281,7 +290,18 @@ class Document(models.Model):
     publisher = models.CharField(max_length=200, blank=True)
     author = models.CharField(max_length=200, blank=True)
     published_date = models.DateField(null=True, blank=True)
-    language = models.CharField(max_length=16, blank=True)
+    language = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text="BCP 47 tag (en, ar, zh-Hans); detected on import when not given.",
+    )
+    direction = models.CharField(
+        max_length=4,
+        choices=TextDirection.choices,
+        default=TextDirection.AUTO,
+        db_default=TextDirection.AUTO,  # rows inserted without it (bench data) too
+        help_text="Writing direction; follows the language unless set.",
+    )
     revision = models.PositiveIntegerField(
         default=1,
         help_text="Number of the current text; earlier texts are kept as DocumentRevision rows.",
@@ -299,6 +319,10 @@ class Document(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(length__gte=0), name="annotations_document_length_nonnegative"
+            ),
+            models.CheckConstraint(
+                condition=Q(direction__in=TextDirection.values),
+                name="annotations_document_direction_valid",
             ),
         ]
         indexes = [models.Index(fields=["project", "-created_at"], name="annotations_doc_proj_idx")]

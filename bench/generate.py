@@ -668,6 +668,7 @@ def _documents(
 ) -> list[int]:
     """Insert documents (title, text, raw_text) and return their ids, in order."""
     from annotations.core import spans
+    from annotations.core.language import direction_of
     from annotations.models import Document
 
     first = _next_id(Document)
@@ -686,6 +687,7 @@ def _documents(
                 "Bench Wire",
                 "",
                 language,
+                direction_of(language),
                 1,
                 cast.creator_id,
                 _T0 - dt.timedelta(days=1, seconds=index),
@@ -695,8 +697,8 @@ def _documents(
         Document,
         [
             "id", "project_id", "title", "text", "text_sha256", "length", "raw_text",
-            "source_url", "publisher", "author", "language", "revision", "created_by_id",
-            "created_at",
+            "source_url", "publisher", "author", "language", "direction", "revision",
+            "created_by_id", "created_at",
         ],
         rows,
     )  # fmt: skip

@@ -2,7 +2,8 @@
 
 Editors add documents (``services.document_create``) and change their description
 (``services.document_update``: title, source URL, publisher, author, published date,
-language); the text is read-only once stored, since claims are anchored to it, and a
+language, direction); a new document's language is detected when left empty and its
+direction follows (``core.language``), so the add form does not ask for it. The text is read-only once stored, since claims are anchored to it, and a
 corrected text is a new revision (reader UI, API). Nobody deletes a document here.
 """
 
@@ -25,7 +26,8 @@ from annotations.admin.tenancy import (
 from annotations.core import spans
 from annotations.models import Claim, Document, DocumentRevision, Role
 
-DESCRIPTION = ["title", "source_url", "publisher", "author", "published_date", "language"]
+NEW_DESCRIPTION = ["title", "source_url", "publisher", "author", "published_date", "language"]
+DESCRIPTION = [*NEW_DESCRIPTION, "direction"]
 
 
 class DocumentRevisionInline(ReadOnlyInline):
@@ -68,8 +70,17 @@ class ClaimInline(ReadOnlyInline):
 
 @admin.register(Document)
 class DocumentAdmin(ProjectTenancyMixin, ServiceModelAdmin):
-    list_display = ["title", "project", "publisher", "length", "claim_count", "created_at"]
-    list_filter = [("project", ONLY_VISIBLE), "language", "publisher"]
+    list_display = [
+        "title",
+        "project",
+        "publisher",
+        "language",
+        "direction",
+        "length",
+        "claim_count",
+        "created_at",
+    ]
+    list_filter = [("project", ONLY_VISIBLE), "language", "direction", "publisher"]
     search_fields = ["title", "publisher", "author", "source_url"]
     list_select_related = ["project"]
     inlines = [ClaimInline, DocumentRevisionInline]
@@ -97,7 +108,7 @@ class DocumentAdmin(ProjectTenancyMixin, ServiceModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj: Document | None = None) -> list[str]:
         if obj is None:
-            return ["project", *DESCRIPTION, "text"]
+            return ["project", *NEW_DESCRIPTION, "text"]
         return [
             "project",
             *DESCRIPTION,
@@ -119,7 +130,9 @@ class DocumentAdmin(ProjectTenancyMixin, ServiceModelAdmin):
             self.require_project(request, data["project"].pk)
             return services.document_create(
                 project=data["project"],
-                data=services.DocumentInput(text=data["text"], **{n: data[n] for n in DESCRIPTION}),
+                data=services.DocumentInput(
+                    text=data["text"], **{n: data[n] for n in NEW_DESCRIPTION}
+                ),
                 actor=request.user,
             )
         changes = {name: data[name] for name in form.changed_data if name in DESCRIPTION}
@@ -136,7 +149,9 @@ class DocumentAdmin(ProjectTenancyMixin, ServiceModelAdmin):
         claims = list(selectors.claims_for_reader(document=obj).values_list("id", "start", "end"))
         paragraphs = spans.segment(obj.text, claims)
         return format_html(
-            '<div class="wb-admin-text">{}</div>',
+            '<div class="wb-admin-text" lang="{}" dir="{}">{}</div>',
+            obj.language or "und",
+            obj.direction,
             format_html_join(
                 "",
                 "<p>{}</p>",

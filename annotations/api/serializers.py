@@ -37,6 +37,7 @@ from annotations.models import (
     SourceFlag,
     SourceSnapshot,
     Stance,
+    TextDirection,
     Verdict,
 )
 from annotations.selectors.evidence import citation_evidence
@@ -324,6 +325,7 @@ class DocumentSerializer(serializers.ModelSerializer):
             "author",
             "published_date",
             "language",
+            "direction",
             "revision",
             "created_at",
         ]
@@ -362,7 +364,35 @@ class DocumentCreateSerializer(InputSerializer):
     publisher = LimitedCharField(max_length=limits.MAX_PUBLISHER, required=False, allow_blank=True)
     author = LimitedCharField(max_length=limits.MAX_AUTHOR, required=False, allow_blank=True)
     published_date = serializers.DateField(required=False, allow_null=True)
-    language = LimitedCharField(max_length=limits.MAX_LANGUAGE, required=False, allow_blank=True)
+    language = LimitedCharField(
+        max_length=limits.MAX_LANGUAGE,
+        required=False,
+        allow_blank=True,
+        help_text="BCP 47 tag (en, ar, zh-Hans); detected from the text when left out.",
+    )
+    direction = serializers.ChoiceField(
+        choices=TextDirection.choices,
+        required=False,
+        help_text="Writing direction; by default the one the language implies, else the text's.",
+    )
+
+
+class DocumentUpdateSerializer(InputSerializer):
+    """A document's description (``services.document_update``); the text never changes here."""
+
+    title = LimitedCharField(max_length=limits.MAX_TITLE, required=False)
+    source_url = LimitedCharField(max_length=limits.MAX_URL, required=False, allow_blank=True)
+    publisher = LimitedCharField(max_length=limits.MAX_PUBLISHER, required=False, allow_blank=True)
+    author = LimitedCharField(max_length=limits.MAX_AUTHOR, required=False, allow_blank=True)
+    published_date = serializers.DateField(required=False, allow_null=True)
+    language = LimitedCharField(
+        max_length=limits.MAX_LANGUAGE,
+        required=False,
+        allow_blank=True,
+        help_text="BCP 47 tag, or empty for unknown. Without a direction, the direction "
+        "becomes the one the new language implies.",
+    )
+    direction = serializers.ChoiceField(choices=TextDirection.choices, required=False)
 
 
 # --- sources, verdicts, consensus ----------------------------------------------------------

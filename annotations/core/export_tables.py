@@ -41,6 +41,7 @@ DOCUMENT: Table = (
     ("author", "value"),
     ("published_date", "date"),
     ("language", "value"),
+    ("direction", "value"),
     ("revision", "value"),
     ("created_by", "user"),
     ("created_at", "time"),
@@ -351,6 +352,7 @@ RESERVATION: Table = (
 # Columns added after version 2 was first written: a file without them restores with
 # these values (and the schema does not require them).
 OPTIONAL_COLUMNS: dict[tuple[str, str], Any] = {
+    ("documents", "direction"): "auto",  # the browser goes by the text
     ("claims", "priority"): 3,  # normal
     ("claims", "due_at"): None,
     ("verdicts", "calibration"): False,

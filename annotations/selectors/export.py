@@ -264,6 +264,7 @@ def document_native(
             "author": document.author,
             "published_date": _date(document.published_date),
             "language": document.language,
+            "direction": document.direction,
             "created_at": _timestamp(document.created_at),
         },
         "claims": claim_dicts,

@@ -12,12 +12,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from annotations import access
+from annotations.core import language as languages
 from annotations.core import spans
 from annotations.core.urlnorm import UrlError, check_url
 from annotations.models import (
     Document,
     Project,
     Role,
+    TextDirection,
 )
 from annotations.services import limits
 from annotations.services._base import (
@@ -43,7 +45,8 @@ class DocumentInput:
     publisher: str = ""
     author: str = ""
     published_date: dt.date | None = None
-    language: str = ""
+    language: str = ""  # BCP 47; detected from the text when empty
+    direction: str = ""  # ltr, rtl or auto; from the language (or the text) when empty
 
 
 def _metadata_errors(
@@ -53,9 +56,11 @@ def _metadata_errors(
     publisher: object = "",
     author: object = "",
     language: object = "",
+    direction: object = "",
 ) -> dict[str, str | list[str]]:
     """Problems with a document's description, by field: a title is required, every text
-    is within its limit (``limits``), the source URL is http(s), and no field holds text a
+    is within its limit (``limits``), the source URL is http(s), the language is a BCP 47
+    tag (or empty) and the direction one of ``TextDirection``, and no field holds text a
     database cannot store (NUL, a lone surrogate)."""
     errors: dict[str, str | list[str]] = {}
     if not isinstance(title, str) or not title.strip():
@@ -77,6 +82,12 @@ def _metadata_errors(
         title=title, source_url=source_url, publisher=publisher, author=author, language=language
     )
     errors.update({name: messages for name, messages in unstorable.items() if name not in errors})
+    if "language" not in errors and isinstance(language, str):
+        problem = languages.language_error(language)
+        if problem:
+            errors["language"] = problem
+    if direction not in ("", *TextDirection.values):
+        errors["direction"] = "The direction is one of ltr, rtl or auto."
     return errors
 
 
@@ -96,6 +107,7 @@ def _document_build(*, project: Project, data: DocumentInput, actor: User | None
             publisher=data.publisher,
             author=data.author,
             language=data.language,
+            direction=data.direction,
         )
     )
     # Before the hash (UTF-8 cannot encode a lone surrogate) and before PostgreSQL (NUL).
@@ -104,6 +116,11 @@ def _document_build(*, project: Project, data: DocumentInput, actor: User | None
     if errors:
         raise ValidationError(errors)
     text = spans.canonicalize(data.text)
+    # A language given (by a person, the page's markup, the batch file) wins; otherwise
+    # detect it from the start of the text. The direction follows the language, or the text.
+    language, direction = languages.language_and_direction(
+        text=text, language=languages.normalize_tag(data.language), direction=data.direction
+    )
     document = Document(
         project=project,
         title=data.title.strip(),
@@ -115,7 +132,8 @@ def _document_build(*, project: Project, data: DocumentInput, actor: User | None
         publisher=data.publisher,
         author=data.author,
         published_date=data.published_date,
-        language=data.language,
+        language=language,
+        direction=direction,
         created_by=actor,
     )
     # project and created_by are loaded objects (the caller checked access): validating
@@ -221,7 +239,15 @@ def document_create_many(
 
 
 # A document's description: what ``document_update`` may change. The text is not in it.
-DOCUMENT_METADATA = ("title", "source_url", "publisher", "author", "published_date", "language")
+DOCUMENT_METADATA = (
+    "title",
+    "source_url",
+    "publisher",
+    "author",
+    "published_date",
+    "language",
+    "direction",
+)
 TEXT_FIXED = (
     "The text cannot be changed: claims are anchored to it. Import the corrected text as a "
     "new revision instead."
@@ -231,8 +257,10 @@ TEXT_FIXED = (
 @transaction.atomic
 def document_update(*, document: Document, actor: User, **changes: Any) -> Document:
     """Change a document's description (``DOCUMENT_METADATA``: title, source URL,
-    publisher, author, published date, language) and record ``document.update`` with what
-    changed; nothing is recorded when nothing did. The text never changes here: claims are
+    publisher, author, published date, language, direction) and record ``document.update``
+    with what changed; nothing is recorded when nothing did. A new language without a
+    direction brings the direction it implies (``core.language.direction_of``; ``auto``
+    when it implies none). The text never changes here: claims are
     anchored to it, and a corrected text is a new revision (``document_revise``).
 
     Needs the editor role in the document's project (PermissionDenied). Raises
@@ -252,7 +280,7 @@ def document_update(*, document: Document, actor: User, **changes: Any) -> Docum
             }
         )
     access.membership_require(user=actor, project_id=document.project_id, role=Role.EDITOR)
-    for name in ("title", "source_url"):
+    for name in ("title", "source_url", "language"):
         if isinstance(changes.get(name), str):
             changes[name] = changes[name].strip()
     locked = Document.objects.select_for_update().defer("text", "raw_text").get(pk=document.pk)
@@ -262,6 +290,12 @@ def document_update(*, document: Document, actor: User, **changes: Any) -> Docum
     errors = {name: messages for name, messages in errors.items() if name in changes}
     if errors:
         raise ValidationError(errors)
+    if "language" in changes:
+        changes["language"] = languages.normalize_tag(changes["language"])
+        if "direction" not in changes and changes["language"] != locked.language:
+            changes["direction"] = languages.direction_of(changes["language"])
+    if changes.get("direction") == "":  # "as the language says"
+        changes["direction"] = languages.direction_of(changes.get("language", locked.language))
     fields_update(
         locked, changes, actor=actor, verb="document.update", project_id=locked.project_id
     )

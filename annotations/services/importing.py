@@ -30,6 +30,7 @@ from django.core.exceptions import ValidationError
 
 from annotations import selectors
 from annotations.core import cleaning, fetching, htmlpage, jsonl
+from annotations.core import language as languages
 from annotations.core.urlnorm import UrlError, check_url
 from annotations.models import Document, Project
 from annotations.services import limits
@@ -257,7 +258,8 @@ def _preview_html(source: RawSource, clean: bool) -> ImportPreview:
         publisher=page.publisher,
         published=as_date(page.published),
         source_url=_checked_url(page.canonical_url) or _checked_url(source.url),
-        language=page.language,
+        # A page's own tag when it is one ("en_US" read as en-US); else detected on create.
+        language=languages.normalize_tag(page.language),
         removed=removed,
     )
 

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 
+from annotations.core import language as languages
 from annotations.core.urlnorm import normalize_url
 from annotations.models import (
     Citation,
@@ -182,6 +183,8 @@ def document_import_native(
         author=data["author"],
         published_date=native_date(data["published_date"]),
         language=data["language"],
+        # Exports written before the direction was exported: the one the language implies.
+        direction=data.get("direction") or languages.direction_of(data["language"]),
         created_by=actor if actor is not None and actor.is_authenticated else None,
     )
     _native_clean(

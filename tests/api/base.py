@@ -103,6 +103,7 @@ DOCUMENT_FIELDS = {
     "author",
     "published_date",
     "language",
+    "direction",
     "revision",
     "created_at",
 }

@@ -300,6 +300,8 @@ class LosslessExportTests(TransactionTestCase):
         # ... and from before priorities and deadlines: normal, no deadline.
         for claim in payload["claims"]:
             del claim["priority"], claim["due_at"]
+        # ... and from before documents had a direction: the browser goes by the text.
+        self.assertEqual({d.pop("direction") for d in payload["documents"]}, {"ltr"})
         self.assertEqual(export_mapping.native_errors(payload, version=2), [])
         call_command("flush", interactive=False, verbosity=0)
         restored = services.project_restore_native(payload=payload)
@@ -308,6 +310,7 @@ class LosslessExportTests(TransactionTestCase):
             (0, False, "supports,refutes,context"),
         )
         self.assertEqual(set(Claim.objects.values_list("priority", "due_at")), {(3, None)})
+        self.assertEqual(set(Document.objects.values_list("direction", flat=True)), {"auto"})
 
     def test_a_restore_into_an_empty_database_gives_the_same_export(self) -> None:
         text = dumps(self.payload)

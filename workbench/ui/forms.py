@@ -67,7 +67,7 @@ class ClaimCreateForm(forms.Form):
     statement = forms.CharField(
         required=False,
         max_length=limits.MAX_STATEMENT,
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=forms.Textarea(attrs={"rows": 3, "dir": "auto"}),
         help_text="The checkable claim in your words. Left empty, the quote is used.",
     )
     claimant = forms.CharField(
@@ -100,7 +100,7 @@ class SuggestionDismissForm(SuggestionAcceptForm):
 
 class ClaimEditForm(forms.Form):
     statement = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=forms.Textarea(attrs={"rows": 3, "dir": "auto"}),
         max_length=limits.MAX_STATEMENT,
         help_text="The checkable claim in your words.",
     )
@@ -125,7 +125,7 @@ class ClaimReviseForm(forms.Form):
     """An editor's revision of a judged claim: a new version that goes back to review."""
 
     statement = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=forms.Textarea(attrs={"rows": 3, "dir": "auto"}),
         max_length=limits.MAX_STATEMENT,
         help_text="The revised claim. Earlier verdicts stay with the version they judged.",
     )
@@ -381,7 +381,7 @@ class CorrectForm(EditorActionForm):
     statement = forms.CharField(
         label="Published statement",
         required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
+        widget=forms.Textarea(attrs={"rows": 2, "dir": "auto"}),
         max_length=limits.MAX_STATEMENT,
         help_text="Leave as it is to keep the published wording.",
     )

@@ -12,6 +12,7 @@ from workbench.ui import (
     exporting,
     finding,
     importing,
+    language,
     members,
     reading,
     reviewing,
@@ -74,6 +75,7 @@ urlpatterns = [
     ),
     # revisions and re-anchoring
     path("documents/<int:pk>/revise/", revisions.document_revise, name="document-revise"),
+    path("documents/<int:pk>/language/", language.document_language, name="document-language"),
     path("documents/<int:pk>/revisions/", revisions.document_revisions, name="document-revisions"),
     path(
         "documents/<int:pk>/revisions/<int:number>/",

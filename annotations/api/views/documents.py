@@ -125,6 +125,21 @@ class DocumentDetailApi(APIView):
             )
         return Response(s.DocumentDetailSerializer(document, context={"claims": claims}).data)
 
+    @extend_schema(
+        request=s.DocumentUpdateSerializer,
+        responses={200: s.DocumentSerializer, **ERRORS},
+        description="Change the document's description (editors): title, source URL, publisher, "
+        "author, published date, language (a BCP 47 tag) and direction. The text never changes "
+        "here (a corrected text is a new revision). Recorded as a document.update event.",
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        document, _ = access.document_get_for_user(
+            user=request.user, pk=pk, with_text=False, role=Role.EDITOR
+        )
+        data = parse_body(s.DocumentUpdateSerializer, request)
+        updated = services.document_update(document=document, actor=request.user, **data)
+        return Response(s.DocumentSerializer(updated).data)
+
 
 class DocumentRevisionsApi(APIView):
     @extend_schema(

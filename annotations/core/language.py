@@ -1,0 +1,221 @@
+"""A document's language and writing direction: BCP 47 tags, their direction, detection.
+
+Pure Python, no Django. ``detect_language`` uses ``py3langid``, whose model ships inside its
+wheel (nothing is downloaded); the model is loaded once, on first use (about 0.6 s).
+
+* ``is_language_tag``: a well-formed BCP 47 tag (RFC 5646 syntax, e.g. ``en``, ``pt-BR``,
+  ``zh-Hant-TW``, ``az-Arab``); the registry of subtags is not consulted.
+* ``direction_of``: ``rtl`` for a right-to-left script (Arabic, Hebrew, Thaana, Syriac,
+  N'Ko, …) named by the tag's script subtag or implied by its language, ``ltr`` for any
+  other valid tag, ``auto`` when the tag is empty or invalid, or its language is written
+  in both kinds of script and the tag names no script (Kurdish, Punjabi, Kashmiri): then
+  the text decides (``direction_of_text``).
+* ``detect_language``: the language of a text's first ``DETECT_PREFIX`` code points, or
+  ``""`` when the model is not confident.
+* ``has_unspaced_script``: whether a search query holds letters of a script written
+  without spaces between words (Chinese, Japanese, Thai, …), which word search cannot find.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from typing import Any, Literal
+
+Direction = Literal["ltr", "rtl", "auto"]
+DIRECTIONS: tuple[Direction, ...] = ("ltr", "rtl", "auto")
+
+# Detection reads at most this many code points from the start of a text: a page of
+# prose is plenty for the model, and a book-length document costs the same as an article.
+DETECT_PREFIX = 2000
+# Below this share (py3langid's normalised probability) the guess is not kept.
+DETECT_MIN_CONFIDENCE = 0.5
+# Texts with fewer letters than this are not classified at all ("OK", "123").
+DETECT_MIN_LETTERS = 4
+
+# ISO 15924 codes of scripts written right to left (the ones with Unicode support).
+RTL_SCRIPTS = frozenset(
+    {
+        "adlm", "arab", "aran", "armi", "avst", "chrs", "cprt", "elym", "hatr", "hebr",
+        "hung", "khar", "lydi", "mand", "mani", "mend", "merc", "mero", "narb", "nbat",
+        "nkoo", "orkh", "ougr", "palm", "phli", "phlp", "phnx", "prti", "rohg", "samr",
+        "sarb", "sogd", "sogo", "syrc", "syre", "syrj", "syrn", "thaa", "yezi",
+    }
+)  # fmt: skip
+# Languages written right to left by default (ISO 639 codes; several Arabic varieties).
+RTL_LANGUAGES = frozenset(
+    {
+        "ar", "arb", "arc", "arq", "ars", "ary", "arz", "acm", "acq", "aeb", "afb", "ajp",
+        "apc", "apd", "ayl", "azb", "bal", "bqi", "ckb", "dv", "fa", "glk", "hbo", "he",
+        "iw", "khw", "lrc", "mzn", "nqo", "pes", "pnb", "prs", "ps", "sd", "sdh", "skr",
+        "syc", "syr", "ug", "ur", "yi", "ji",
+    }
+)  # fmt: skip
+# Languages written in both a right-to-left and a left-to-right script: without a script
+# subtag the tag does not say which.
+BOTH_DIRECTIONS = frozenset({"ku", "pa", "ks"})
+
+# RFC 5646, section 2.1 (langtag, privateuse, grandfathered), case-insensitive; primary
+# language subtags of 4 to 8 letters are left out (none is registered), so that a name such
+# as "english" is refused rather than taken for a tag.
+_LANGTAG = re.compile(
+    r"""
+    (?:
+      (?P<language>[a-z]{2,3}(?:-[a-z]{3}){0,3})
+      (?:-(?P<script>[a-z]{4}))?
+      (?:-(?:[a-z]{2}|[0-9]{3}))?
+      (?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*
+      (?:-[0-9a-wy-z](?:-[a-z0-9]{2,8})+)*
+      (?:-x(?:-[a-z0-9]{1,8})+)?
+    |
+      x(?:-[a-z0-9]{1,8})+
+    |
+      en-gb-oed|i-ami|i-bnn|i-default|i-enochian|i-hak|i-klingon|i-lux|i-mingo|i-navajo
+      |i-pwn|i-tao|i-tay|i-tsu|sgn-be-fr|sgn-be-nl|sgn-ch-de
+      |art-lojban|cel-gaulish|no-bok|no-nyn|zh-guoyu|zh-hakka|zh-min|zh-min-nan|zh-xiang
+    )
+    """,
+    re.IGNORECASE | re.VERBOSE | re.ASCII,
+)
+
+
+def is_language_tag(value: str) -> bool:
+    """Whether ``value`` is a well-formed BCP 47 language tag (``en``, ``pt-BR``, ``ar-EG``)."""
+    return bool(_LANGTAG.fullmatch(value))
+
+
+def language_error(value: str) -> str | None:
+    """Why ``value`` is not an acceptable language (empty is: "not known"), or None."""
+    if value == "" or is_language_tag(value):
+        return None
+    return (
+        f"{value!r} is not a BCP 47 language tag: use a code such as en, ar, he, zh-Hans "
+        "or pt-BR (letters and digits in parts joined by hyphens)."
+    )
+
+
+def normalize_tag(value: str) -> str:
+    """The tag in its conventional case (``zh-hant-tw`` → ``zh-Hant-TW``), or ``""`` when
+    ``value`` is not a well-formed tag; ``_`` is read as ``-`` (``en_US`` from a locale)."""
+    value = value.strip().replace("_", "-")
+    if not is_language_tag(value):
+        return ""
+    parts = value.lower().split("-")
+    out = [parts[0]]
+    singleton = len(parts[0]) == 1  # a private-use tag ("x-…") is lower case throughout
+    for part in parts[1:]:
+        if len(part) == 1:
+            singleton = True
+        if singleton:
+            out.append(part)
+        elif len(part) == 4 and part.isalpha():
+            out.append(part.title())
+        elif len(part) == 2 and part.isalpha():
+            out.append(part.upper())
+        else:
+            out.append(part)
+    return "-".join(out)
+
+
+def direction_of(language: str) -> Direction:
+    """The writing direction a language tag implies: ``rtl``, ``ltr`` or ``auto`` (unknown)."""
+    if not is_language_tag(language):
+        return "auto"
+    match = _LANGTAG.fullmatch(language)
+    assert match is not None
+    script = (match.group("script") or "").lower()
+    primary = (match.group("language") or "").lower().split("-")[0]
+    if script:
+        return "rtl" if script in RTL_SCRIPTS else "ltr"
+    if not primary:  # private use or grandfathered: nothing says
+        return "auto"
+    if primary in RTL_LANGUAGES:
+        return "rtl"
+    if primary in BOTH_DIRECTIONS:
+        return "auto"
+    return "ltr"
+
+
+def direction_of_text(text: str, *, prefix: int = DETECT_PREFIX) -> Direction:
+    """``rtl`` or ``ltr`` by which kind of strong character (Unicode bidi class R/AL or L)
+    is more frequent in the first ``prefix`` code points; ``auto`` when there is none."""
+    rtl = ltr = 0
+    for char in text[:prefix]:
+        kind = unicodedata.bidirectional(char)
+        if kind in ("R", "AL"):
+            rtl += 1
+        elif kind == "L":
+            ltr += 1
+    if not rtl and not ltr:
+        return "auto"
+    return "rtl" if rtl > ltr else "ltr"
+
+
+_identifier: Any = None
+_identifier_lock = threading.Lock()
+
+
+def _classifier() -> Any:
+    global _identifier
+    if _identifier is None:
+        with _identifier_lock:
+            if _identifier is None:
+                from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+                _identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    return _identifier
+
+
+def detect_language(text: str, *, prefix: int = DETECT_PREFIX) -> str:
+    """The BCP 47 tag of the language of ``text`` (its first ``prefix`` code points), or
+    ``""`` when there is too little text or the model is not confident enough."""
+    sample = text[:prefix]
+    if sum(1 for char in sample if char.isalpha()) < DETECT_MIN_LETTERS:
+        return ""
+    language, confidence = _classifier().classify(sample)
+    if confidence < DETECT_MIN_CONFIDENCE or language in ("zxx", "und"):
+        return ""
+    return normalize_tag(str(language))
+
+
+def language_and_direction(
+    *, text: str, language: str = "", direction: str = ""
+) -> tuple[str, Direction]:
+    """What a new document records: the given ``language`` if any (a person or the source
+    said so, and that wins), else the detected one; the given ``direction`` if any, else
+    the language's, else the text's."""
+    language = language or detect_language(text)
+    if direction in DIRECTIONS:
+        return language, direction
+    implied = direction_of(language)
+    return language, implied if implied != "auto" else direction_of_text(text)
+
+
+# Scripts written without spaces between words: a search for a word of these finds
+# nothing in a word index, so it looks for the substring instead.
+_UNSPACED = re.compile(
+    "["
+    "\u0e00-\u0e7f"  # Thai
+    "\u0e80-\u0eff"  # Lao
+    "\u1000-\u109f"  # Myanmar
+    "\u1780-\u17ff"  # Khmer
+    "\u2e80-\u2fdf"  # CJK radicals, Kangxi radicals
+    "\u3005-\u3007\u3021-\u3029\u3031-\u3035\u3038-\u303c"  # ideographic marks and numbers
+    "\u3040-\u30ff"  # Hiragana, Katakana
+    "\u3100-\u312f\u31a0-\u31bf"  # Bopomofo
+    "\u31f0-\u31ff"  # Katakana extensions
+    "\u3400-\u4dbf"  # CJK extension A
+    "\u4e00-\u9fff"  # CJK unified ideographs
+    "\uac00-\ud7af"  # Hangul syllables (Korean words take particles: "서울시는")
+    "\uf900-\ufaff"  # CJK compatibility ideographs
+    "\uff66-\uff9f"  # half-width Katakana
+    "\U00020000-\U0003134f"  # CJK extensions B to H
+    "]"
+)
+
+
+def has_unspaced_script(text: str) -> bool:
+    """Whether ``text`` holds a letter of a script written without spaces between words
+    (Chinese, Japanese, Korean syllables, Thai, Lao, Khmer, Myanmar)."""
+    return bool(_UNSPACED.search(text))
