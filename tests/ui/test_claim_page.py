@@ -272,7 +272,7 @@ class ClaimHeaderTests(ReviewViewTestCase):
     def test_the_statement_is_the_heading_with_a_byline(self) -> None:
         header = self.header(self.reviewer_b)
         self.assertIn(
-            '<h1 id="claim-heading" class="claim-statement" tabindex="-1">'
+            '<h1 id="claim-heading" class="claim-statement" tabindex="-1" dir="auto">'
             "Crime fell by a fifth last year</h1>",
             header,
         )

@@ -360,7 +360,8 @@ class ReaderFilterAndClaimModeTests(ReadingViewTestCase):
         # The legend names every tone in words, with its count, as a filter link.
         self.assertIn('href="/documents/', html)
         self.assertRegex(html, r'data-filter-tone="disputed">.*Disputed <span class="meta">\(1\)')
-        self.assertIn(' dir="auto"', html)
+        # The text runs in the document's direction (detected on import).
+        self.assertRegex(html, r'id="document-text"[^>]* dir="ltr"')
         self.assert_csp_clean(html)
 
     def test_a_status_filter_lists_and_highlights_only_those_claims(self) -> None:
