@@ -408,6 +408,17 @@ MATCHING_RERANKER = BASE_DIR / "fixtures" / "matching" / "reranker.json"
 # background thread when it starts (workbench/wsgi.py), instead of on the first search.
 MATCHING_WARM_UP = env_bool("MATCHING_WARM_UP", True)
 
+# Live updates (workbench/live.py, README "Live updates"): LIVE_STREAM off answers the
+# event stream with 204, so browsers poll GET .../live/changes/ instead. A stream ends after
+# LIVE_STREAM_SECONDS (the browser reconnects where it left off), sends a comment every
+# LIVE_HEARTBEAT_SECONDS, and reads the feed every LIVE_POLL_SECONDS when no PostgreSQL
+# LISTEN wakes it (SQLite, WSGI servers, LIVE_LISTEN off).
+LIVE_STREAM = env_bool("LIVE_STREAM", True)
+LIVE_LISTEN = env_bool("LIVE_LISTEN", True)
+LIVE_STREAM_SECONDS = env_int("LIVE_STREAM_SECONDS", 300)
+LIVE_HEARTBEAT_SECONDS = env_int("LIVE_HEARTBEAT_SECONDS", 15)
+LIVE_POLL_SECONDS = env_float("LIVE_POLL_SECONDS", 1.0)
+
 # How long the first answer to a POST sent with an Idempotency-Key is kept for a repeat
 # (annotations.services.idempotency); expired keys are purged lazily or by
 # `manage.py purge_idempotency_keys`.

@@ -27,6 +27,7 @@ from annotations.models import Claim, Document, Membership, Role
 from workbench.ui import charts
 from workbench.ui.forms import ClaimCreateForm
 from workbench.ui.htmx import HtmxHttpRequest, attach_errors, wants_fragment
+from workbench.ui.live import live_context
 from workbench.ui.reader import reader_context, window_start_around
 
 DOCUMENTS_PER_PAGE = 25
@@ -81,7 +82,8 @@ def project_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             "disputes_url": reverse("workbench:disputes", kwargs={"slug": project.slug})
             if is_editor
             else None,
-        },
+        }
+        | live_context(project, "dashboard"),
     )
 
 
@@ -135,6 +137,7 @@ def document_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         response = render(request, "workbench/document_detail.html#reader-window", context)
     else:
         context = reader_context(document, membership, start=start, user=request.user)
+        context |= live_context(document.project, "reader", document=document)
         response = render(request, "workbench/document_detail.html", context)
     patch_vary_headers(response, ("HX-Request", "HX-History-Restore-Request"))
     return response

@@ -11,6 +11,7 @@ from workbench.ui import (
     evidence,
     finding,
     importing,
+    live,
     members,
     reading,
     reviewing,
@@ -24,6 +25,9 @@ urlpatterns = [
     # projects and dashboard
     path("", reading.project_list, name="project-list"),
     path("projects/<slug:slug>/", reading.project_detail, name="project-detail"),
+    # live updates: the change feed as server-sent events, and as JSON for polling
+    path("projects/<slug:slug>/live/events/", live.live_events, name="live-events"),
+    path("projects/<slug:slug>/live/changes/", live.live_changes, name="live-changes"),
     # members and invitations
     path("projects/<slug:slug>/members/", members.project_members, name="project-members"),
     path(
