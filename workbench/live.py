@@ -175,13 +175,17 @@ def _listener() -> Listener | None:
     return listener
 
 
-def _read_in_pool(
-    user: User, membership: Membership, cursor: int
-) -> tuple[list[bytes], int, bool]:
-    """``_read`` on a thread of the executor, outside any request: that thread keeps its
-    own database connection, so drop it when it is broken or past CONN_MAX_AGE."""
+def _read_in_pool(user: User, membership: Membership, cursor: int) -> tuple[list[bytes], int, bool]:
+    """``_read`` on a thread of the executor, outside any request. On PostgreSQL the
+    connection goes back at once (to the pool, ``DB_POOL_MAX``): a thread of the executor
+    must not keep one of its own for every stream it served. Elsewhere (SQLite) the thread
+    keeps its connection unless it is broken or past CONN_MAX_AGE."""
     close_old_connections()
-    return _read(user, membership, cursor)
+    try:
+        return _read(user, membership, cursor)
+    finally:
+        if connections["default"].vendor == "postgresql":
+            connections["default"].close()
 
 
 async def stream_async(*, user: User, membership: Membership, cursor: int) -> AsyncIterator[bytes]:

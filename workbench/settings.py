@@ -200,6 +200,19 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         f"-c statement_timeout={statement_timeout_ms} "
         f"-c idle_in_transaction_session_timeout={idle_timeout_ms}"
     )
+    # A connection pool per process (psycopg_pool), at most DB_POOL_MAX connections; 0: none.
+    # Under ASGI (bin/serve's uvicorn workers, which set it) each request runs its sync code
+    # on a thread of its own, so per-thread persistent connections (CONN_MAX_AGE) would
+    # pile up to "too many clients"; the pool hands each request and each live-update read
+    # a connection and takes it back (CONN_MAX_AGE is then 0, as Django requires).
+    DB_POOL_MAX = env_int("DB_POOL_MAX", 0)
+    if DB_POOL_MAX > 0:
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": 1,
+            "max_size": DB_POOL_MAX,
+            "timeout": env_int("DB_POOL_TIMEOUT", 10),
+        }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

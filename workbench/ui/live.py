@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
+from django.db import connections
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
@@ -72,11 +73,13 @@ def live_events(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     cursor = _cursor(raw) if raw else selectors.live_cursor(project_id=membership.project_id)
     if cursor is None:
         return HttpResponseBadRequest("after: a chain position (a whole number) is expected.")
-    stream = (
-        live.stream_async(user=request.user, membership=membership, cursor=cursor)
-        if isinstance(request, ASGIRequest)
-        else live.stream_sync(user=request.user, membership=membership, cursor=cursor)
-    )
+    if isinstance(request, ASGIRequest):
+        # The stream reads on other threads; this request's connection would otherwise be
+        # given back only when the stream ends (request_finished), minutes from now.
+        connections["default"].close()
+        stream = live.stream_async(user=request.user, membership=membership, cursor=cursor)
+    else:
+        stream = live.stream_sync(user=request.user, membership=membership, cursor=cursor)
     response = StreamingHttpResponse(stream, content_type="text/event-stream; charset=utf-8")
     response["Cache-Control"] = "no-store"
     response["X-Accel-Buffering"] = "no"  # nginx: pass each message on at once
