@@ -357,6 +357,60 @@ def run_class(args, worker_class: str) -> None:
         stop(server)  # type: ignore[arg-type]
 
 
+def notify_cost(args) -> None:
+    """What the NOTIFY costs a write, on PostgreSQL: single-event transactions (as a
+    service writes them) with the trigger, without it, and with the alternative the trigger
+    replaced (a ``pg_notify`` query from Python in the same transaction, one more round
+    trip per write). Raw inserts into the event table of a benchmark project."""
+    import psycopg
+
+    url = common.psycopg_url(args.db)
+    runs = 30 if args.quick else 300
+    with psycopg.connect(url, autocommit=True) as conn:
+        project = conn.execute("SELECT max(id) FROM annotations_project").fetchone()[0]
+        seq = conn.execute(
+            "SELECT coalesce(max(seq), 0) + 1000000 FROM annotations_event WHERE project_id = %s",
+            [project],
+        ).fetchone()[0]
+        insert = (
+            "INSERT INTO annotations_event (project_id, verb, object_type, object_id, created_at,"
+            " seq, prev_hash, hash) VALUES (%s, 'bench.notify', 'bench', 1, now(), %s, '', '')"
+        )
+        figures = {}
+        for mode in ("trigger", "no trigger", "pg_notify query"):
+            if mode == "trigger":
+                conn.execute(
+                    "ALTER TABLE annotations_event ENABLE TRIGGER annotations_event_notify"
+                )
+            else:
+                conn.execute(
+                    "ALTER TABLE annotations_event DISABLE TRIGGER annotations_event_notify"
+                )
+            samples = []
+            for _ in range(runs):
+                seq += 1
+                started = time.perf_counter()
+                with conn.transaction():
+                    conn.execute(insert, [project, seq])
+                    if mode == "pg_notify query":
+                        conn.execute(
+                            "SELECT pg_notify('workbench_events', %s)", [f"{project}:{seq}"]
+                        )
+                samples.append((time.perf_counter() - started) * 1000)
+            figures[mode] = common.summary_ms(samples)
+        conn.execute("ALTER TABLE annotations_event ENABLE TRIGGER annotations_event_notify")
+        conn.execute("DELETE FROM annotations_event WHERE verb = 'bench.notify'")
+    common.emit(
+        "bench_live",
+        dataset="single-event transactions",
+        db=args.db,
+        metric="notify cost",
+        save=not args.no_save,
+        label=args.label,
+        **figures,
+    )
+
+
 def main() -> None:
     p = common.parser("bench_live", __doc__.split("\n\n")[0])
     p.set_defaults(
@@ -379,6 +433,9 @@ def main() -> None:
     )
     p.add_argument("--stream-timeout", type=float, default=60)
     p.add_argument("--fresh", action="store_true", help="drop and re-create the database")
+    p.add_argument(
+        "--notify-cost", action="store_true", help="only: what the NOTIFY trigger costs a write"
+    )
     args = p.parse_args()
     if args.quick:
         args.streams, args.requests, args.changes = 10, 40, 5
@@ -389,6 +446,9 @@ def main() -> None:
     else:
         Path(args.db.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     prepare(args.db)
+    if args.notify_cost:
+        notify_cost(args)
+        return
     for worker_class in args.classes.split(","):
         run_class(args, worker_class.strip())
 

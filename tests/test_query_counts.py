@@ -52,7 +52,8 @@ LONG_TEXT = LINE * 1_600
 # are never masked (no query), but their claim page reads the claim's gold mark (+1).
 # Issue 19 (live updates): +1 on the reader page and the dashboard, the project's audit
 # chain position the page was rendered at (the live-update stream's starting cursor).
-READER_PAGE = (8, 9)  # session, user, document + membership, text window, claims, claim count, bell, cursor
+# session, user, document + membership, text window, claims, claim count, bell, cursor
+READER_PAGE = (8, 9)
 READER_WINDOW = (6, 7)  # the same for a further window fetched by htmx (no header)
 # The claim page: +2 since issue 14 (whether the claim was ever judged, for the edit rule;
 # its earlier versions), +1 since issue 15 (its publication versions), +2 for those who may
