@@ -267,3 +267,54 @@ class LiveNotifyTests(TransactionTestCase):
                 make_claim(document=document, actor=admin, exact="crime fell 20%")
                 raise RuntimeError("roll back")
             self.assertEqual(list(listener.notifies(timeout=0.5)), [])
+
+
+@pytest.mark.postgres("LISTEN/NOTIFY")
+class LiveStreamListenTests(TransactionTestCase):
+    """Under ASGI a stream waits on the process's LISTEN connection: a committed change
+    wakes it at once, long before its polling interval (5 s here) would."""
+
+    @override_settings(LIVE_STREAM_SECONDS=10, LIVE_HEARTBEAT_SECONDS=10, LIVE_POLL_SECONDS=5)
+    def test_a_notification_wakes_the_stream_within_a_second(self) -> None:
+        import asyncio
+
+        from asgiref.sync import sync_to_async
+
+        from workbench import live
+
+        admin = make_user("admin")
+        project = make_project(creator=admin)
+        reviewer = make_member(project, "rita")
+        document = make_document(project=project, actor=admin)
+        membership = project.memberships.get(user=reviewer)
+        cursor = selectors.live_cursor(project_id=project.pk)
+
+        def write() -> int:
+            try:
+                return make_claim(document=document, actor=admin, exact="crime fell 20%").pk
+            finally:
+                connection.close()
+
+        async def scenario() -> tuple[bytes, float, int]:
+            loop = asyncio.get_running_loop()
+            stream = live.stream_async(user=reviewer, membership=membership, cursor=cursor)
+            self.assertTrue((await anext(stream)).startswith(b"retry: "))
+            listener = live._listeners[loop]
+            for _ in range(100):
+                if listener.listening:
+                    break
+                await asyncio.sleep(0.05)
+            self.assertTrue(listener.listening)
+            waiting = asyncio.ensure_future(anext(stream))
+            await asyncio.sleep(0.3)  # the stream has read (nothing) and waits
+            started = loop.time()
+            claim = await sync_to_async(write, thread_sensitive=False)()
+            chunk = await asyncio.wait_for(waiting, timeout=3)
+            elapsed = loop.time() - started
+            await stream.aclose()
+            return chunk, elapsed, claim
+
+        chunk, elapsed, claim = asyncio.run(scenario())
+        self.assertIn(f'"claim":{claim}'.encode(), chunk)
+        self.assertIn(b'"new":true', chunk)
+        self.assertLess(elapsed, 1.0)
