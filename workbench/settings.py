@@ -143,6 +143,8 @@ MIDDLEWARE = [
     # A NUL in any query parameter is a 400 (PostgreSQL cannot take it in a filter).
     "workbench.middleware.NulQueryMiddleware",
     "workbench.middleware.PrivateResponseMiddleware",
+    # Under ASGI (bin/serve), streamed exports stay streamed (Django would buffer them).
+    "workbench.middleware.AsyncStreamingMiddleware",
     # Last: turns a login locked out by django-axes into a 429 (see AXES_* below).
     "axes.middleware.AxesMiddleware",
 ]
