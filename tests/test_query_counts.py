@@ -50,7 +50,10 @@ LONG_TEXT = LINE * 1_600
 # claims (which gold claims present to them as in review, ``access.claims_present_for``);
 # the same query whether or not any claim is gold, so the count reveals nothing. Editors
 # are never masked (no query), but their claim page reads the claim's gold mark (+1).
-READER_PAGE = (7, 8)  # session, user, document + membership, text window, claims, claim count, bell
+# Issue 19 (live updates): +1 on the reader page and the dashboard, the project's audit
+# chain position the page was rendered at (the live-update stream's starting cursor).
+# session, user, document + membership, text window, claims, claim count, bell, cursor
+READER_PAGE = (8, 9)
 READER_WINDOW = (6, 7)  # the same for a further window fetched by htmx (no header)
 # The claim page: +2 since issue 14 (whether the claim was ever judged, for the edit rule;
 # its earlier versions), +1 since issue 15 (its publication versions), +2 for those who may
@@ -65,7 +68,7 @@ CLAIM_PAGE = (18, 18)
 # Issue 16: +1 the sources at risk (the claims citing them only when there are some),
 # +1 for editors the published claims whose sources changed.
 # Issue 18: +2 the claims assigned to the user and the overdue claims, +1 the bell.
-DASHBOARD = (18, 17)
+DASHBOARD = (19, 18)  # issue 19: +1 the live-update cursor
 API_LISTS = {  # token authentication is the first query of each
     "project-list": (4, 4),
     "document-list": (2, 2),

@@ -1,4 +1,7 @@
-"""ASGI entry point (uvicorn workbench.asgi:application)."""
+"""ASGI entry point: ``bin/serve`` runs it under gunicorn with uvicorn workers
+(``uvicorn_worker.UvicornWorker``), so the live-update event streams (async generators,
+``workbench/live.py``) wait without holding a worker; ordinary views are synchronous and
+run on Django's thread for sync code, one at a time per worker, as under sync workers."""
 
 import os
 
@@ -6,3 +9,8 @@ from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "workbench.settings")
 application = get_asgi_application()
+
+# Build the claim-matching indexes in the background (MATCHING_WARM_UP), as wsgi.py does.
+from annotations.selectors.matching import start_warm_up  # noqa: E402
+
+start_warm_up()

@@ -25,16 +25,18 @@ every client behind a proxy as the proxy's one address.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from axes.attempts import get_cool_off_threshold
 from axes.backends import AxesStandaloneBackend
 from axes.handlers.database import AxesDatabaseHandler
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.db.models import Sum
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils.cache import patch_vary_headers
 
 from annotations.api.permissions import NUL_MESSAGE, nul_query_names
@@ -201,4 +203,60 @@ class PrivateResponseMiddleware:
             response["Cache-Control"] = "private, no-store"
         if response.get("Content-Type", "").startswith("text/html"):
             patch_vary_headers(response, ("HX-Request",))
+        return response
+
+
+# --- streaming under ASGI ------------------------------------------------------------------------
+
+_END = object()
+# One hop to the request's thread pulls chunks until about this many bytes (or items).
+_HOP_BYTES = 64 * 1024
+_HOP_ITEMS = 256
+
+
+async def _pulled(iterator: Iterator[Any]) -> AsyncIterator[Any]:
+    """``iterator`` (a sync generator, e.g. an export reading the database) as an async
+    one, advanced on the request's thread (``thread_sensitive``: the thread, and so the
+    database connection, the view used) in batches of chunks. When the client goes away,
+    Django's ASGI handler calls ``response.close()`` on that thread, which closes the
+    generator (registered when the response was made): it sees GeneratorExit as under
+    WSGI."""
+
+    def batch() -> list[Any]:
+        chunks: list[Any] = []
+        size = 0
+        while size < _HOP_BYTES and len(chunks) < _HOP_ITEMS:
+            chunk = next(iterator, _END)
+            if chunk is _END:
+                chunks.append(_END)
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return chunks
+
+    while True:
+        for chunk in await sync_to_async(batch)():
+            if chunk is _END:
+                return
+            yield chunk
+
+
+class AsyncStreamingMiddleware:
+    """Under ASGI, Django serves a streaming response whose content is a plain (sync)
+    iterator by reading it whole into memory first (``StreamingHttpResponse.__aiter__``):
+    a million-row export would be buffered, and a client that leaves would not stop it.
+    This gives such responses an async iterator that pulls the sync one chunk batch by
+    chunk batch on the request's thread. Under WSGI it does nothing."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            isinstance(request, ASGIRequest)
+            and isinstance(response, StreamingHttpResponse)
+            and not response.is_async
+        ):
+            response.streaming_content = _pulled(iter(response.streaming_content))
         return response

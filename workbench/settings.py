@@ -143,6 +143,8 @@ MIDDLEWARE = [
     # A NUL in any query parameter is a 400 (PostgreSQL cannot take it in a filter).
     "workbench.middleware.NulQueryMiddleware",
     "workbench.middleware.PrivateResponseMiddleware",
+    # Under ASGI (bin/serve), streamed exports stay streamed (Django would buffer them).
+    "workbench.middleware.AsyncStreamingMiddleware",
     # Last: turns a login locked out by django-axes into a 429 (see AXES_* below).
     "axes.middleware.AxesMiddleware",
 ]
@@ -200,6 +202,19 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         f"-c statement_timeout={statement_timeout_ms} "
         f"-c idle_in_transaction_session_timeout={idle_timeout_ms}"
     )
+    # A connection pool per process (psycopg_pool), at most DB_POOL_MAX connections; 0: none.
+    # Under ASGI (bin/serve's uvicorn workers, which set it) each request runs its sync code
+    # on a thread of its own, so per-thread persistent connections (CONN_MAX_AGE) would
+    # pile up to "too many clients"; the pool hands each request and each live-update read
+    # a connection and takes it back (CONN_MAX_AGE is then 0, as Django requires).
+    DB_POOL_MAX = env_int("DB_POOL_MAX", 0)
+    if DB_POOL_MAX > 0:
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": 1,
+            "max_size": DB_POOL_MAX,
+            "timeout": env_int("DB_POOL_TIMEOUT", 10),
+        }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -407,6 +422,17 @@ MATCHING_RERANKER = BASE_DIR / "fixtures" / "matching" / "reranker.json"
 # Each server process builds the matching indexes of projects with references in a
 # background thread when it starts (workbench/wsgi.py), instead of on the first search.
 MATCHING_WARM_UP = env_bool("MATCHING_WARM_UP", True)
+
+# Live updates (workbench/live.py, README "Live updates"): LIVE_STREAM off answers the
+# event stream with 204, so browsers poll GET .../live/changes/ instead. A stream ends after
+# LIVE_STREAM_SECONDS (the browser reconnects where it left off), sends a comment every
+# LIVE_HEARTBEAT_SECONDS, and reads the feed every LIVE_POLL_SECONDS when no PostgreSQL
+# LISTEN wakes it (SQLite, WSGI servers, LIVE_LISTEN off).
+LIVE_STREAM = env_bool("LIVE_STREAM", True)
+LIVE_LISTEN = env_bool("LIVE_LISTEN", True)
+LIVE_STREAM_SECONDS = env_int("LIVE_STREAM_SECONDS", 300)
+LIVE_HEARTBEAT_SECONDS = env_int("LIVE_HEARTBEAT_SECONDS", 15)
+LIVE_POLL_SECONDS = env_float("LIVE_POLL_SECONDS", 1.0)
 
 # How long the first answer to a POST sent with an Idempotency-Key is kept for a repeat
 # (annotations.services.idempotency); expired keys are purged lazily or by

@@ -7,7 +7,7 @@ the rows. Grouped by subject: ``documents`` (reader, search, revisions, import),
 ``projects`` (dashboard, agreement), ``review`` (verdicts, claim page, disputes),
 ``export`` (native JSON, streamed project rows, ClaimReview and Web Annotation),
 ``publishing`` (publication versions, public pages, feeds),
-``audit`` (the hash chains) and ``integrity`` (the invariants ``check_integrity`` scans).
+``audit`` (the hash chains), ``live`` (the change feed of live updates) and ``integrity`` (the invariants ``check_integrity`` scans).
 Callers use them as ``selectors.<name>``.
 """
 
@@ -74,6 +74,7 @@ from annotations.selectors.export import (
     project_rows,
 )
 from annotations.selectors.export_v2 import project_native
+from annotations.selectors.live import Change, live_changes, live_cursor
 from annotations.selectors.projects import (
     AgreementReport,
     ProjectDashboard,
@@ -138,6 +139,7 @@ __all__ = [
     "SEARCH_CONFIG",
     "AgreementReport",
     "ArchivedText",
+    "Change",
     "CitationEvidence",
     "ClaimReview",
     "CommentRow",
@@ -198,6 +200,8 @@ __all__ = [
     "gold_claims_of_project",
     "gold_of_claim",
     "lease_held_by",
+    "live_changes",
+    "live_cursor",
     "notifications_for_user",
     "notifications_unread_count",
     "project_dashboard_get",

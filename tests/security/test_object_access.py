@@ -154,7 +154,9 @@ class RouteMatrixTests(ObjectAccessTestCase):
                 if route.startswith("fact-checks/"):
                     # Public pages need no sign-in; this project does not publish: 404.
                     self.assertEqual(response.status_code, 404, response.content[:200])
-                elif route.startswith("api/"):
+                elif route.startswith("api/") or "/live/" in route:
+                    # The API, and the live-update stream and poll (an EventSource or a
+                    # fetch cannot follow a redirect to the sign-in page): 401.
                     self.assertEqual(response.status_code, 401, response.content[:200])
                 else:
                     self.assertEqual(response.status_code, 302)

@@ -27,6 +27,7 @@ from annotations.models import Claim, Document, Membership, Role
 from workbench.ui import charts
 from workbench.ui.forms import ClaimCreateForm
 from workbench.ui.htmx import HtmxHttpRequest, attach_errors, wants_fragment
+from workbench.ui.live import live_context
 from workbench.ui.reader import ReaderFilter, reader_context, window_start_around
 
 DOCUMENTS_PER_PAGE = 25
@@ -81,7 +82,8 @@ def project_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             "disputes_url": reverse("workbench:disputes", kwargs={"slug": project.slug})
             if is_editor
             else None,
-        },
+        }
+        | live_context(project, "dashboard"),
     )
 
 
@@ -145,6 +147,8 @@ def document_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         template += "#reader-window"
     elif wants_fragment(request) and request.htmx.target == "reader":
         template += "#reader"  # a filter link: the text and the list, not the page
+    else:
+        context |= live_context(document.project, "reader", document=document)
     response = render(request, template, context)
     patch_vary_headers(response, ("HX-Request", "HX-History-Restore-Request"))
     return response

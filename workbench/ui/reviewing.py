@@ -51,6 +51,7 @@ from workbench.ui.forms import (
     WithdrawForm,
 )
 from workbench.ui.htmx import HtmxHttpRequest, attach_errors, redirect_to, render_page_or_partial
+from workbench.ui.live import live_context
 
 DISPUTES_PAGE = "workbench/disputes.html"
 QUEUE_EMPTY_PAGE = "workbench/queue_empty.html"
@@ -142,6 +143,8 @@ def _disputes_page(
             _dispute_item(c, ratings, forms if c.claim.pk == claim_id else {}) for c in resolved
         ],
     }
+    if not request.htmx:
+        context |= live_context(project, "disputes")
     return render_page_or_partial(
         request, DISPUTES_PAGE, partial, context, notice=notice, level=level, status=status
     )

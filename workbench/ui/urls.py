@@ -13,6 +13,7 @@ from workbench.ui import (
     finding,
     importing,
     language,
+    live,
     members,
     reading,
     reviewing,
@@ -33,6 +34,9 @@ urlpatterns = [
         name="project-export",
     ),
     path("documents/<int:pk>/export/<str:fmt>/", exporting.document_export, name="document-export"),
+    # live updates: the change feed as server-sent events, and as JSON for polling
+    path("projects/<slug:slug>/live/events/", live.live_events, name="live-events"),
+    path("projects/<slug:slug>/live/changes/", live.live_changes, name="live-changes"),
     # members and invitations
     path("projects/<slug:slug>/members/", members.project_members, name="project-members"),
     path(
