@@ -45,7 +45,9 @@ class DocumentLanguageViewTests(ReadingViewTestCase):
         self.login(self.reviewer_a)
         html = self.client.get(self.arabic_claim.get_absolute_url()).content.decode()
         self.assertIn('<blockquote lang="ar" dir="rtl">', html)
-        self.assertIn('class="claim-statement" tabindex="-1" dir="auto">Unemployment fell</h1>', html)
+        self.assertIn(
+            'class="claim-statement" tabindex="-1" dir="auto">Unemployment fell</h1>', html
+        )
         self.assert_csp_clean(html)
 
     def test_the_form_is_for_editors_only(self) -> None:
