@@ -71,6 +71,22 @@ def _one_request_at_a_time_on_sqlite() -> Iterator[None]:
         LiveServerThread.server_class = original
 
 
+@pytest.fixture(autouse=True)
+def _live_streams_fit_the_test_server(settings) -> None:
+    """Pages open a live-update stream (README "Live updates"). On SQLite the test server
+    answers one request at a time (above), so an open stream would hold it: streams are off
+    there and pages poll, as behind any server that cannot stream. On PostgreSQL streams
+    are short and beat every second, so a closed page frees its server thread and database
+    connection quickly (the test database is dropped at the end)."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        settings.LIVE_STREAM = False
+    else:
+        settings.LIVE_STREAM_SECONDS = 10
+        settings.LIVE_HEARTBEAT_SECONDS = 1
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator:
     from playwright.sync_api import sync_playwright
