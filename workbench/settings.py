@@ -429,6 +429,10 @@ MATCHING_WARM_UP = env_bool("MATCHING_WARM_UP", True)
 # LIVE_HEARTBEAT_SECONDS, and reads the feed every LIVE_POLL_SECONDS when no PostgreSQL
 # LISTEN wakes it (SQLite, WSGI servers, LIVE_LISTEN off).
 LIVE_STREAM = env_bool("LIVE_STREAM", True)
+# Under a WSGI server a stream holds a whole worker (or thread) for LIVE_STREAM_SECONDS, so
+# it is answered with 204 (browsers poll) unless asked for: on by default only with DEBUG
+# (``./wb demo``'s threaded runserver); ASGI servers always stream.
+LIVE_STREAM_WSGI = env_bool("LIVE_STREAM_WSGI", DEBUG)
 LIVE_LISTEN = env_bool("LIVE_LISTEN", True)
 LIVE_STREAM_SECONDS = env_int("LIVE_STREAM_SECONDS", 300)
 LIVE_HEARTBEAT_SECONDS = env_int("LIVE_HEARTBEAT_SECONDS", 15)

@@ -83,6 +83,7 @@ def _live_streams_fit_the_test_server(settings) -> None:
     if connection.vendor == "sqlite":
         settings.LIVE_STREAM = False
     else:
+        settings.LIVE_STREAM_WSGI = True  # the test server is WSGI, threaded on PostgreSQL
         settings.LIVE_STREAM_SECONDS = 10
         settings.LIVE_HEARTBEAT_SECONDS = 1
 

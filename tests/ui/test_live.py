@@ -170,7 +170,12 @@ class LiveFeedTests(TestCase, Personas):
                 self.assertIn("workbench/live.js", html)
                 self.assertRegex(html, r'role="status" aria-live="polite"')
 
-    @override_settings(LIVE_STREAM_SECONDS=1, LIVE_POLL_SECONDS=0.05, LIVE_HEARTBEAT_SECONDS=1)
+    @override_settings(
+        LIVE_STREAM_WSGI=True,
+        LIVE_STREAM_SECONDS=1,
+        LIVE_POLL_SECONDS=0.05,
+        LIVE_HEARTBEAT_SECONDS=1,
+    )
     def test_the_stream_sends_changes_with_their_cursor_as_id_and_ends(self) -> None:
         before = self.cursor()
         claim = make_claim(document=self.document, actor=self.creator, exact="last year")
@@ -200,7 +205,7 @@ class LiveFeedTests(TestCase, Personas):
         )
         self.assertTrue(body.endswith(f"id: {seq}\n\n"))  # the cursor to resume from
 
-    @override_settings(LIVE_STREAM_SECONDS=0.3, LIVE_POLL_SECONDS=0.05)
+    @override_settings(LIVE_STREAM_WSGI=True, LIVE_STREAM_SECONDS=0.3, LIVE_POLL_SECONDS=0.05)
     def test_last_event_id_resumes_and_wins_over_after(self) -> None:
         make_claim(document=self.document, actor=self.creator, exact="last year")
         self.client.force_login(self.reviewer_a)
@@ -215,6 +220,14 @@ class LiveFeedTests(TestCase, Personas):
         self.client.force_login(self.reviewer_a)
         self.assertEqual(self.client.get(self.events_url).status_code, 204)
         self.assertEqual(self.client.get(self.changes_url, {"after": 0}).status_code, 200)
+
+    @override_settings(LIVE_STREAM=True, LIVE_STREAM_WSGI=False)
+    def test_a_wsgi_server_answers_204_so_browsers_poll(self) -> None:
+        # An open stream would hold a WSGI worker for minutes: only ASGI streams by default.
+        self.client.force_login(self.reviewer_a)
+        response = self.client.get(self.events_url)
+        self.assertEqual(response.status_code, 204)
+        self.assertFalse(response.streaming)
 
 
 class LiveGoldTests(TestCase, Personas):

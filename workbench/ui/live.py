@@ -67,13 +67,16 @@ def live_events(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     membership = _membership(request, slug)
     if membership is None:
         return _signed_out()
-    if not settings.LIVE_STREAM:
-        return HttpResponse(status=204)  # EventSource stops; live.js polls instead
+    is_asgi = isinstance(request, ASGIRequest)
+    if not settings.LIVE_STREAM or not (is_asgi or settings.LIVE_STREAM_WSGI):
+        # EventSource stops and live.js polls instead: streams are off, or this is a WSGI
+        # server, where an open stream would hold a worker for minutes.
+        return HttpResponse(status=204)
     raw = request.headers.get("Last-Event-ID") or request.GET.get("after")
     cursor = _cursor(raw) if raw else selectors.live_cursor(project_id=membership.project_id)
     if cursor is None:
         return HttpResponseBadRequest("after: a chain position (a whole number) is expected.")
-    if isinstance(request, ASGIRequest):
+    if is_asgi:
         # The stream reads on other threads; this request's connection would otherwise be
         # given back only when the stream ends (request_finished), minutes from now.
         connections["default"].close()

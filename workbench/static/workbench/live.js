@@ -124,11 +124,11 @@ function show() {
   const fresh = [...state.newClaims].map(String);
   let request;
   if (page === "reader") {
-    request = window.htmx.ajax("GET", window.location.pathname, { target: "#reader", swap: "outerHTML", select: "#reader" });
+    request = window.htmx.ajax("GET", window.location.pathname + window.location.search, { target: "#reader", swap: "outerHTML", select: "#reader" });
   } else if (page === "disputes") {
-    request = window.htmx.ajax("GET", window.location.pathname, { target: "#dispute-lists", swap: "outerHTML" });
+    request = window.htmx.ajax("GET", window.location.pathname + window.location.search, { target: "#dispute-lists", swap: "outerHTML" });
   } else {
-    request = window.htmx.ajax("GET", window.location.pathname, { target: ".dashboard", swap: "outerHTML", select: ".dashboard" });
+    request = window.htmx.ajax("GET", window.location.pathname + window.location.search, { target: ".dashboard", swap: "outerHTML", select: ".dashboard" });
   }
   state.newClaims.clear();
   state.newDisputes.clear();
@@ -162,8 +162,13 @@ function handle(data, id) {
 }
 
 let pollTimer = 0;
+let polling = false; // one request at a time: a tab coming back while one is out waits for it
 async function poll() {
   window.clearTimeout(pollTimer);
+  if (polling) {
+    return;
+  }
+  polling = true;
   let stop = false;
   try {
     const response = await fetch(`${root.dataset.liveChanges}?after=${state.cursor}`, {
@@ -183,6 +188,7 @@ async function poll() {
   } catch {
     // offline for a moment: try again at the next tick
   }
+  polling = false;
   if (!stop) {
     pollTimer = window.setTimeout(poll, document.hidden ? POLL_HIDDEN_MS : POLL_MS);
   }
