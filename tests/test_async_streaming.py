@@ -4,7 +4,6 @@ generator is closed when the client leaves, as under WSGI. No database."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 from collections.abc import Iterator
 
@@ -14,6 +13,7 @@ from django.db import close_old_connections
 from django.http import StreamingHttpResponse
 from django.test import RequestFactory, SimpleTestCase
 
+from tests.aio import run_in_own_loop
 from workbench.middleware import AsyncStreamingMiddleware
 
 
@@ -47,7 +47,7 @@ class AsyncStreamingMiddlewareTests(SimpleTestCase):
         async def read() -> bytes:
             return b"".join([part async for part in response])
 
-        body = asyncio.run(read())
+        body = run_in_own_loop(read())
         self.assertEqual(body.count(b"\n"), 2000)
         self.assertTrue(body.startswith(b"line 0\nline 1\n"))
 
@@ -59,7 +59,7 @@ class AsyncStreamingMiddlewareTests(SimpleTestCase):
             await anext(stream)  # type: ignore[call-overload]
             await stream.aclose()  # type: ignore[union-attr]
 
-        asyncio.run(read_a_little())
+        run_in_own_loop(read_a_little())
         self.assertFalse(self.closed)
         # What Django's ASGI handler does when the client has gone. close() also sends
         # request_finished, whose database clean-up this test (no database) leaves out,

@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from annotations import selectors, services
 from annotations.models import Event
+from tests.aio import run_in_own_loop
 from tests.factories import (
     Personas,
     judge,
@@ -327,7 +328,7 @@ class LiveStreamListenTests(TransactionTestCase):
             await stream.aclose()
             return chunk, elapsed, claim
 
-        chunk, elapsed, claim = asyncio.run(scenario())
+        chunk, elapsed, claim = run_in_own_loop(scenario())
         self.assertIn(f'"claim":{claim}'.encode(), chunk)
         self.assertIn(b'"new":true', chunk)
         self.assertLess(elapsed, 1.0)
