@@ -1,4 +1,4 @@
-"""0022: documents written before they had a direction get one, and those without a
+"""0022–0023: documents written before they had a direction get one, and those without a
 language get the detected one (from the first characters of their text only)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.test import TransactionTestCase
 
 BEFORE = [("annotations", "0021_gold_calibration")]
-AFTER = [("annotations", "0022_lang_document_direction")]
+AFTER = [("annotations", "0023_lang_detect_existing")]
 ARABIC = "قال وزير المالية إن معدل البطالة انخفض إلى ثلاثة بالمئة هذا العام."
 
 

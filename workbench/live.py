@@ -10,7 +10,7 @@ How a stream learns that something happened:
 * **ASGI** (``bin/serve``: gunicorn with uvicorn workers): the stream is an async
   generator, so a waiting client holds no thread and no database connection. On PostgreSQL
   one connection per process ``LISTEN``s on ``workbench_events``: a trigger on the event
-  table (migration ``0023_live_event_notify``) sends ``NOTIFY`` with ``<project>:<seq>``,
+  table (migration ``0024_live_event_notify``) sends ``NOTIFY`` with ``<project>:<seq>``,
   which PostgreSQL delivers when the writing transaction commits, to every app server;
   the listener wakes only the streams of that project, and each reads its member's
   changes (one query). Without PostgreSQL, or while the listener reconnects, streams poll

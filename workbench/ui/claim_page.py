@@ -77,10 +77,11 @@ def _reviews(n: int) -> str:
 
 def review_progress_text(claim: Claim, review: selectors.ClaimReview) -> str:
     """ "1 of 2 reviews in" where the page shows every verdict to the user
-    (``review.reviews_in``), else only how many the project's policy asks for."""
+    (``review.reviews_in``), else only how many the project's policy asks for, while the
+    claim is in review (a decided, disputed or withdrawn claim needs no more)."""
     required = claim.project.required_reviews
     if review.reviews_in is None:
-        return f"{_reviews(required)} needed"
+        return f"{_reviews(required)} needed" if claim.status == ClaimStatus.IN_REVIEW else ""
     return f"{review.reviews_in} of {_reviews(required)} in"
 
 

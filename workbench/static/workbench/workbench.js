@@ -4,9 +4,14 @@
 // Keyboard shortcuts: elements declare data-shortcut="n" and get clicked (or focused, for inputs)
 // when the key is pressed outside a text field. "?" opens the page's help (below).
 
+// A radio button or checkbox takes no text: with a rating chosen by its digit (focus is then
+// on the radio), "w" must still reach the rationale.
+const NOT_TYPED = new Set(["radio", "checkbox", "button", "submit", "reset"]);
 const isTyping = (target) =>
   target instanceof HTMLElement &&
-  (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+  (target.isContentEditable ||
+    ["TEXTAREA", "SELECT"].includes(target.tagName) ||
+    (target.tagName === "INPUT" && !NOT_TYPED.has(target.type)));
 
 document.documentElement.classList.add("js");
 

@@ -40,6 +40,6 @@ def backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("annotations", "0022_lang_document_direction")]
+    dependencies = [("annotations", "0023_lang_detect_existing")]
 
     operations = [migrations.RunPython(forward, backward)]
