@@ -1,4 +1,4 @@
-"""0022–0023: documents written before they had a direction get one, and those without a
+"""0022 and 0023: documents written before they had a direction get one, and those without a
 language get the detected one (from the first characters of their text only)."""
 
 from __future__ import annotations
