@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 
 from annotations import services
 from annotations.api.serializers import VerdictSerializer
-from annotations.api.views.exports import _jsonl_chunks
+from annotations.core import export_mapping
 from tests.api.base import API, ApiTestCase
 from tests.factories import judge, make_claim
 from workbench.errors import database_unavailable
@@ -152,14 +152,14 @@ def test_a_client_leaving_mid_export_closes_the_row_stream_and_is_logged() -> No
         finally:
             closed.append(True)
 
-    chunks = _jsonl_chunks(rows(), lines=10, label="export of project 7")
+    chunks = export_mapping.jsonl_chunks(rows(), lines=10, label="export of project 7")
     assert next(chunks).count("\n") == 10
     assert next(chunks).count("\n") == 10
-    with unittest.TestCase().assertLogs("annotations.api.views.exports", "WARNING") as logs:
+    with unittest.TestCase().assertLogs("annotations.export", "WARNING") as logs:
         chunks.close()
     assert closed == [True]
     assert logs.output == [
-        "WARNING:annotations.api.views.exports:export of project 7 stopped by the client after 20 lines"
+        "WARNING:annotations.export:export of project 7 stopped by the client after 20 lines"
     ]
 
 

@@ -22,13 +22,16 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import logging
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from annotations.core import export_tables, spans
+
+logger = logging.getLogger("annotations.export")
 
 NATIVE_SCHEMA = "workbench-export/1"
 NATIVE_SCHEMA_PATH = (
@@ -374,3 +377,30 @@ def to_web_annotations(
         }
         annotations.append(annotation)
     return annotations
+
+
+def jsonl_chunks(
+    rows: Iterable[dict[str, Any]], lines: int = 64, *, label: str = "export"
+) -> Iterator[str]:
+    """JSON lines joined into chunks of ``lines`` rows: one write per chunk, not per row.
+
+    A client that goes away mid-stream makes the server close this generator
+    (GeneratorExit at a ``yield``); that is logged, and closing it also closes the row
+    generator, which holds no transaction between its keyset chunks."""
+    batch: list[str] = []
+    sent = 0
+    try:
+        for row in rows:
+            batch.append(json_dumps_safe(row))
+            if len(batch) >= lines:
+                sent += len(batch)
+                yield "\n".join(batch) + "\n"
+                batch.clear()
+        if batch:
+            yield "\n".join(batch) + "\n"
+    except GeneratorExit:
+        logger.warning("%s stopped by the client after %d lines", label, sent)
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
+        raise

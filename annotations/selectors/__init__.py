@@ -67,7 +67,10 @@ from annotations.selectors.evidence import (
     warc_open,
 )
 from annotations.selectors.export import (
+    DOCUMENT_EXPORT_FORMATS,
+    EXPORT_CONTENT_TYPES,
     document_claimreview,
+    document_export,
     document_native,
     document_web_annotations,
     project_row_querysets,
@@ -135,6 +138,8 @@ from annotations.selectors.suggestions import (
 )
 
 __all__ = [
+    "DOCUMENT_EXPORT_FORMATS",
+    "EXPORT_CONTENT_TYPES",
     "OVERDUE_LIMIT",
     "SEARCH_CONFIG",
     "AgreementReport",
@@ -189,6 +194,7 @@ __all__ = [
     "dispute_cards_for_editor",
     "document_claimreview",
     "document_duplicate_get",
+    "document_export",
     "document_native",
     "document_revision_get",
     "document_revisions_list",

@@ -524,3 +524,26 @@ def document_web_annotations(
             request_base, Claim(pk=claim_id).get_absolute_url()
         ),
     )
+
+
+# Export formats and their content types: the API's document export (json, claimreview,
+# webannotation), the project's JSON lines, and the UI's downloads of all four.
+EXPORT_CONTENT_TYPES: dict[str, str] = {
+    "json": "application/json",
+    "jsonl": "application/x-ndjson",
+    "claimreview": "application/ld+json",
+    "webannotation": 'application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"',
+}
+DOCUMENT_EXPORT_FORMATS = ("json", "claimreview", "webannotation")
+
+
+def document_export(*, document: Document, user: User, fmt: str, request_base: str) -> Any:
+    """One document in ``fmt`` (one of ``DOCUMENT_EXPORT_FORMATS``): its native export,
+    its ClaimReview nodes or its Web Annotations."""
+    if fmt == "json":
+        return document_native(document=document, user=user)
+    if fmt == "claimreview":
+        return document_claimreview(document=document, user=user, request_base=request_base)
+    if fmt == "webannotation":
+        return document_web_annotations(document=document, user=user, request_base=request_base)
+    raise ValueError(f"not a document export format: {fmt}")

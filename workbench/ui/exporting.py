@@ -23,24 +23,21 @@ from annotations.core import export_mapping
 from annotations.models import Document, Project
 from workbench.ui.htmx import HtmxHttpRequest
 
-# format -> (content type, file name ending)
-FORMATS: dict[str, tuple[str, str]] = {
-    "json": ("application/json", "json"),
-    "jsonl": ("application/x-ndjson", "jsonl"),
-    "claimreview": ("application/ld+json", "claimreview.json"),
-    "webannotation": (
-        'application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"',
-        "webannotation.json",
-    ),
+# format -> file name ending (the content types: ``selectors.EXPORT_CONTENT_TYPES``)
+FORMATS: dict[str, str] = {
+    "json": "json",
+    "jsonl": "jsonl",
+    "claimreview": "claimreview.json",
+    "webannotation": "webannotation.json",
 }
 
 
 def _filename(stem: str, fmt: str) -> str:
-    return f"{stem}-{timezone.localdate():%Y-%m-%d}.{FORMATS[fmt][1]}"
+    return f"{stem}-{timezone.localdate():%Y-%m-%d}.{FORMATS[fmt]}"
 
 
 def _download(body: str | Iterable[str], *, fmt: str, filename: str) -> HttpResponse:
-    content_type = FORMATS[fmt][0]
+    content_type = selectors.EXPORT_CONTENT_TYPES[fmt]
     response: HttpResponse
     if isinstance(body, str):
         response = HttpResponse(body, content_type=content_type)
@@ -48,11 +45,6 @@ def _download(body: str | Iterable[str], *, fmt: str, filename: str) -> HttpResp
         response = StreamingHttpResponse(body, content_type=content_type)  # type: ignore[assignment]
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
-
-
-def _lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
-    for row in rows:
-        yield export_mapping.json_dumps_safe(row) + "\n"
 
 
 def _base(request: HtmxHttpRequest) -> str:
@@ -91,26 +83,18 @@ def project_export(request: HtmxHttpRequest, slug: str, fmt: str) -> HttpRespons
     user, base = request.user, _base(request)
     body: Iterable[str]
     if fmt == "jsonl":
-        body = _lines(selectors.project_rows(project=project, user=user))
-    elif fmt == "json":
-        body = _json_list(
-            selectors.document_native(document=document, user=user)
-            for document in _documents(project)
-        )
-    elif fmt == "claimreview":
-        body = _json_list(
-            _flatten(
-                selectors.document_claimreview(document=document, user=user, request_base=base)
-                for document in _documents(project)
-            )
+        body = export_mapping.jsonl_chunks(
+            selectors.project_rows(project=project, user=user),
+            label=f"download of project {project.pk}",
         )
     else:
-        body = _json_list(
-            _flatten(
-                selectors.document_web_annotations(document=document, user=user, request_base=base)
-                for document in _documents(project)
-            )
+        # One document's export after the other: the native ones as a list, the JSON-LD
+        # node lists of ClaimReview and Web Annotation joined into one list.
+        payloads = (
+            selectors.document_export(document=document, user=user, fmt=fmt, request_base=base)
+            for document in _documents(project)
         )
+        body = _json_list(payloads if fmt == "json" else _flatten(payloads))
     return _download(body, fmt=fmt, filename=_filename(project.slug, fmt))
 
 
@@ -130,14 +114,10 @@ def document_export(request: HtmxHttpRequest, pk: int, fmt: str) -> HttpResponse
             for row in selectors.project_rows(project=document.project, user=user)
             if row["document"]["id"] == document.pk
         )
-        return _download(_lines(rows), fmt=fmt, filename=filename)
-    payload: Any
-    if fmt == "json":
-        payload = selectors.document_native(document=document, user=user)
-    elif fmt == "claimreview":
-        payload = selectors.document_claimreview(document=document, user=user, request_base=base)
-    else:
-        payload = selectors.document_web_annotations(
-            document=document, user=user, request_base=base
+        return _download(
+            export_mapping.jsonl_chunks(rows, label=f"download of document {document.pk}"),
+            fmt=fmt,
+            filename=filename,
         )
+    payload = selectors.document_export(document=document, user=user, fmt=fmt, request_base=base)
     return _download(export_mapping.json_dumps_safe(payload), fmt=fmt, filename=filename)

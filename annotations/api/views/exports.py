@@ -3,10 +3,6 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable, Iterator
-from typing import Any
-
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -22,23 +18,16 @@ from annotations.api.views._common import ERRORS
 from annotations.core import export_mapping
 from annotations.models import Role
 
-logger = logging.getLogger(__name__)
-
 # ClaimReview and Web Annotation exports are JSON-LD arrays of nodes.
 JSON_LD_LIST = {"type": "array", "items": {"type": "object", "additionalProperties": True}}
-
-
-DOCUMENT_EXPORT_FORMATS = {
-    "json": "application/json",
-    "claimreview": "application/ld+json",
-    "webannotation": 'application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"',
-}
 
 
 class DocumentExportApi(APIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("format", str, enum=list(DOCUMENT_EXPORT_FORMATS), default="json")
+            OpenApiParameter(
+                "format", str, enum=list(selectors.DOCUMENT_EXPORT_FORMATS), default="json"
+            )
         ],
         responses={
             (200, "application/json"): OpenApiTypes.OBJECT,
@@ -53,51 +42,21 @@ class DocumentExportApi(APIView):
     def get(self, request: Request, pk: int) -> HttpResponse:
         document, _ = access.document_get_for_user(user=request.user, pk=pk)
         fmt = request.query_params.get("format", "json")
-        if fmt not in DOCUMENT_EXPORT_FORMATS:
-            raise ValidationError({"format": [f"Use one of {', '.join(DOCUMENT_EXPORT_FORMATS)}."]})
-        base = f"{request.scheme}://{request.get_host()}"
-        if fmt == "json":
-            payload: Any = selectors.document_native(document=document, user=request.user)
-        elif fmt == "claimreview":
-            payload = selectors.document_claimreview(
-                document=document, user=request.user, request_base=base
-            )
-        else:
-            payload = selectors.document_web_annotations(
-                document=document, user=request.user, request_base=base
-            )
+        if fmt not in selectors.DOCUMENT_EXPORT_FORMATS:
+            formats = ", ".join(selectors.DOCUMENT_EXPORT_FORMATS)
+            raise ValidationError({"format": [f"Use one of {formats}."]})
+        payload = selectors.document_export(
+            document=document,
+            user=request.user,
+            fmt=fmt,
+            request_base=f"{request.scheme}://{request.get_host()}",
+        )
         response = HttpResponse(
-            export_mapping.json_dumps_safe(payload), content_type=DOCUMENT_EXPORT_FORMATS[fmt]
+            export_mapping.json_dumps_safe(payload),
+            content_type=selectors.EXPORT_CONTENT_TYPES[fmt],
         )
         response["Content-Disposition"] = f'inline; filename="document-{document.pk}-{fmt}.json"'
         return response
-
-
-def _jsonl_chunks(
-    rows: Iterable[dict[str, Any]], lines: int = 64, *, label: str = "export"
-) -> Iterator[str]:
-    """JSON lines joined into chunks of ``lines`` rows: one write per chunk, not per row.
-
-    A client that goes away mid-stream makes the server close this generator
-    (GeneratorExit at a ``yield``); that is logged, and closing it also closes the row
-    generator, which holds no transaction between its keyset chunks."""
-    batch: list[str] = []
-    sent = 0
-    try:
-        for row in rows:
-            batch.append(export_mapping.json_dumps_safe(row))
-            if len(batch) >= lines:
-                sent += len(batch)
-                yield "\n".join(batch) + "\n"
-                batch.clear()
-        if batch:
-            yield "\n".join(batch) + "\n"
-    except GeneratorExit:
-        logger.warning("%s stopped by the client after %d lines", label, sent)
-        close = getattr(rows, "close", None)
-        if close is not None:
-            close()
-        raise
 
 
 class ProjectExportApi(APIView):
@@ -113,8 +72,10 @@ class ProjectExportApi(APIView):
         if fmt != "jsonl":
             raise ValidationError({"format": ["Only format=jsonl is offered for a whole project."]})
         rows = selectors.project_rows(project=project, user=request.user)
-        chunks = _jsonl_chunks(rows, label=f"export of project {project.pk}")
-        response = StreamingHttpResponse(chunks, content_type="application/x-ndjson")
+        chunks = export_mapping.jsonl_chunks(rows, label=f"export of project {project.pk}")
+        response = StreamingHttpResponse(
+            chunks, content_type=selectors.EXPORT_CONTENT_TYPES["jsonl"]
+        )
         response["Content-Disposition"] = f'attachment; filename="{project.slug}.jsonl"'
         return response
 
@@ -131,7 +92,9 @@ class ProjectAuditApi(APIView):
     def get(self, request: Request, pk: int) -> StreamingHttpResponse:
         project, _ = access.project_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
         rows = selectors.audit_rows(project=project)
-        chunks = _jsonl_chunks(rows, label=f"audit log of project {project.pk}")
-        response = StreamingHttpResponse(chunks, content_type="application/x-ndjson")
+        chunks = export_mapping.jsonl_chunks(rows, label=f"audit log of project {project.pk}")
+        response = StreamingHttpResponse(
+            chunks, content_type=selectors.EXPORT_CONTENT_TYPES["jsonl"]
+        )
         response["Content-Disposition"] = f'attachment; filename="{project.slug}-audit.jsonl"'
         return response
