@@ -391,13 +391,18 @@ def claim_can_withdraw(
 # --- blind review ------------------------------------------------------------------------------
 
 
-def can_see_all_verdicts(*, membership: Membership | None, claim: Claim, user: User) -> bool:
+def can_see_all_verdicts(
+    *, membership: Membership | None, claim: Claim, user: User, judged: bool | None = None
+) -> bool:
     """Editors and admins always; a reviewer once they have submitted a verdict on the
-    claim's current version (``claim_version``)."""
+    claim's current version (``claim_version``). ``judged``: whether they have, when the
+    caller already read it (no query then)."""
     if is_editor(membership):
         return True
     if membership is None or not is_active_user(user):
         return False
+    if judged is not None:
+        return judged
     return Verdict.objects.filter(
         claim=claim, reviewer=user, claim_version=claim.claim_version, calibration=False
     ).exists()
@@ -488,6 +493,16 @@ def sees_everything(user: User) -> bool:
     """The admin panel's superusers: every row of every project (their writes still go
     through the services, which check membership)."""
     return is_active_user(user) and bool(getattr(user, "is_superuser", False))
+
+
+def verdict_shown_to_reviewer(
+    *, user: User, reviewer_id: int, calibration: bool, claim_judged: bool, claim_masked: bool
+) -> bool:
+    """One verdict row as ``verdict_scope_for_user`` decides it for a reviewer (not an
+    editor), from facts the caller has read for many rows at once: their own verdict; or
+    another's ordinary verdict on a claim they have judged (``claims_judged_by``) that does
+    not present to them as in review (``gold_masked_ids``)."""
+    return reviewer_id == user.pk or (not calibration and claim_judged and not claim_masked)
 
 
 def verdict_scope_for_user(

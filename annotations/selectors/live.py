@@ -204,8 +204,12 @@ def _changes(user: User, membership: Membership, rows: list[tuple[Any, ...]]) ->
             _claim, reviewer_id, calibration = verdicts[object_id]
             if editor:
                 pages = (DASHBOARD, DISPUTES)
-            elif reviewer_id == user.pk or (
-                not calibration and claim.pk in judged and claim.pk not in masked
+            elif access.verdict_shown_to_reviewer(
+                user=user,
+                reviewer_id=reviewer_id,
+                calibration=calibration,
+                claim_judged=claim.pk in judged,
+                claim_masked=claim.pk in masked,
             ):
                 pages = (DASHBOARD,)
         elif verb in _LEASE_VERBS:

@@ -230,7 +230,12 @@ def claim_review_get(
     gold = gold_of_claim(claim=claim) if is_editor else None
     # Editors see every (non-calibration) verdict; a reviewer with a verdict on the current
     # version sees the others' too (``verdicts_visible_to``): count what the page shows.
-    shows_all = is_editor or (own is not None and own.claim_version == claim.claim_version)
+    shows_all = access.can_see_all_verdicts(
+        membership=membership,
+        claim=claim,
+        user=user,
+        judged=own is not None and own.claim_version == claim.claim_version,
+    )
     return ClaimReview(
         verdicts=verdicts,
         own_verdict=own,
