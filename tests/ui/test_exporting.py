@@ -9,7 +9,7 @@ import json
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import judge
+from tests.factories import judge, make_claim, make_document
 from tests.ui.reading_base import ReadingViewTestCase
 
 
@@ -53,6 +53,33 @@ class ExportDownloadTests(ReadingViewTestCase):
                     f'attachment; filename="{self.project.slug}-document-{self.document.pk}'
                     f'-{today}.{ending}"',
                 )
+
+    def test_a_documents_json_lines_hold_its_claims_only_as_the_projects_rows_do(self) -> None:
+        other = make_document(
+            project=self.project,
+            actor=self.creator,
+            title="Other",
+            text="Elsewhere crime fell 20% last year, said the mayor.\n",
+        )
+        # Claims of both documents interleave by id: the other document's sit in between.
+        foreign = make_claim(document=other, actor=self.creator, exact="crime fell 20% last year")
+        second = make_claim(document=self.document, actor=self.creator, exact="last year")
+        judge(self.claim, self.reviewer_b, "false")
+        self.login(self.reviewer_a)
+        project_rows = [
+            json.loads(line)
+            for line in _body(self.client.get(self.project_url("jsonl"))).splitlines()
+        ]
+        document_rows = [
+            json.loads(line)
+            for line in _body(self.client.get(self.document_url("jsonl"))).splitlines()
+        ]
+        self.assertEqual([row["id"] for row in document_rows], [self.claim.pk, second.pk])
+        self.assertIn(foreign.pk, [row["id"] for row in project_rows])
+        self.assertEqual(
+            document_rows,
+            [row for row in project_rows if row["document"]["id"] == self.document.pk],
+        )
 
     def test_non_members_and_unknown_formats_get_404(self) -> None:
         self.login(self.outsider)

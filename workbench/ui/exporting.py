@@ -102,18 +102,14 @@ def project_export(request: HtmxHttpRequest, slug: str, fmt: str) -> HttpRespons
 @require_GET
 def document_export(request: HtmxHttpRequest, pk: int, fmt: str) -> HttpResponse:
     """One document, as the API's document export (``json``, ``claimreview``,
-    ``webannotation``), or its claims as JSON lines (the project rows of this document)."""
+    ``webannotation``), or its claims as JSON lines (the project's rows of this document)."""
     if fmt not in FORMATS:
         raise Http404
     document, _ = access.document_get_for_user(user=request.user, pk=pk)
     user, base = request.user, _base(request)
     filename = _filename(f"{document.project.slug}-document-{document.pk}", fmt)
     if fmt == "jsonl":
-        rows = (
-            row
-            for row in selectors.project_rows(project=document.project, user=user)
-            if row["document"]["id"] == document.pk
-        )
+        rows = selectors.project_rows(project=document.project, user=user, document=document)
         return _download(
             export_mapping.jsonl_chunks(rows, label=f"download of document {document.pk}"),
             fmt=fmt,
