@@ -1,7 +1,7 @@
 """ASGI entry point: ``bin/serve`` runs it under gunicorn with uvicorn workers
 (``uvicorn_worker.UvicornWorker``), so the live-update event streams (async generators,
 ``workbench/live.py``) wait without holding a worker; ordinary views are synchronous and
-run on Django's thread for sync code, one at a time per worker, as under sync workers."""
+run on a thread of their own per request, several at once per worker."""
 
 import os
 
