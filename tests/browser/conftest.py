@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -40,6 +42,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+# Held by the SQLite live server while it answers a request, and by a test that writes
+# through the ORM while its pages are open (``server_paused``).
+_SERVER_TURN = threading.RLock()
+
+
+@contextmanager
+def server_paused() -> Iterator[None]:
+    """Run the body between two requests of the live server. On SQLite the test's writes
+    and the server's requests share one in-memory connection, and a write that lands while
+    a request reads (a page's poll, a panel loading) fails that request with "database
+    table is locked", which no deployment sees; on PostgreSQL this waits for nothing."""
+    with _SERVER_TURN:
+        yield
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _one_request_at_a_time_on_sqlite() -> Iterator[None]:
     """On SQLite the test database is in memory, and the live server's request threads
@@ -62,6 +79,10 @@ def _one_request_at_a_time_on_sqlite() -> Iterator[None]:
         def __init__(self, *args: object, connections_override: object = None, **kwargs: object):
             super().__init__(*args, **kwargs)  # type: ignore[arg-type]
             self.connections_override = connections_override
+
+        def process_request(self, request: object, client_address: object) -> None:
+            with _SERVER_TURN:
+                super().process_request(request, client_address)  # type: ignore[arg-type]
 
     original = LiveServerThread.server_class
     LiveServerThread.server_class = SerialWSGIServer  # type: ignore[assignment]
