@@ -71,7 +71,7 @@ def start(env: dict[str, str], worker_class: str, *, port: int, workers: int) ->
     klass, app = CLASSES[worker_class]
     env = env | {"LIVE_STREAM": "1"}
     if worker_class == "uvicorn":
-        env["DB_POOL_MAX"] = os.environ.get("DB_POOL_MAX", "4")  # as bin/serve sets it
+        env["DB_POOL_MAX"] = os.environ.get("DB_POOL_MAX", "8")  # as bin/serve sets it
     command = [
         PYTHON, "-m", "gunicorn", app,
         "--worker-class", klass,

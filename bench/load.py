@@ -1,6 +1,7 @@
 """Load and fault test: the production server under 50 reviewers, readers and an exporter.
 
     .venv/bin/python -m bench.load                        # one node: bin/serve, 4 workers
+    .venv/bin/python -m bench.load --workers 0            # bin/serve's default worker count
     .venv/bin/python -m bench.load --nodes 2              # two servers on two ports, one DB
     .venv/bin/python -m bench.load --fault pg-restart     # restart PostgreSQL mid-load
     .venv/bin/python -m bench.load --quick                # 20 s smoke run
@@ -42,6 +43,10 @@ Pass/fail (exit status 1 on any failure), checked against the database afterward
 * the dropped export: the server saw the client go (its log line), and no connection of
   the database was idle in a transaction while it streamed or after.
 
+The server's memory is sampled every half second: the summed RSS (and PSS) of each node's
+process tree (the gunicorn master and its workers) once every worker has booted, its peak
+under the load, and at the end of the load (``server_memory``).
+
 Latency percentiles per operation and the invariants go to ``--out`` (default
 ``bench/results/load-<mode>.json``) and one summary line to ``bench/results/load.jsonl``.
 Everything targets 127.0.0.1 only.
@@ -71,7 +76,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from bench import common
-from bench.serve import HOST, ROOT, server_env, tree_pids
+from bench.serve import HOST, ROOT, server_env, tree_pids, tree_pss_mb, tree_rss_mb
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/wb_load"
 SLUG = "load-queue"
@@ -343,10 +348,12 @@ def start_nodes(db_url: str, ports: list[int], workers: int, nodes: list[Node]) 
     secret = secrets.token_urlsafe(50)
     for index, port in enumerate(ports):
         env = server_env(db_url)
+        env.pop("WEB_CONCURRENCY", None)
+        if workers:  # else bin/serve's default
+            env["WEB_CONCURRENCY"] = str(workers)
         env.update(
             SECRET_KEY=secret,
             BIND=f"{HOST}:{port}",
-            WEB_CONCURRENCY=str(workers),
             SKIP_DEPLOY_CHECK="1",  # plain http on loopback; everything else as in production
             SECURE_SSL_REDIRECT="0",
             SECURE_COOKIES="0",
@@ -370,7 +377,10 @@ def start_nodes(db_url: str, ports: list[int], workers: int, nodes: list[Node]) 
 
 
 def wait_ready(node: Node, workers: int, timeout: float = 120) -> None:
+    """Until the node answers and ``workers`` workers run (``0``: bin/serve's default
+    count, taken as reached when the process tree has stopped growing for a second)."""
     deadline = time.monotonic() + timeout
+    seen, since = 0, time.monotonic()
     while time.monotonic() < deadline:
         if node.process.poll() is not None:
             raise SystemExit(f"bin/serve on port {node.port} exited; see {node.log}")
@@ -379,7 +389,12 @@ def wait_ready(node: Node, workers: int, timeout: float = 120) -> None:
             conn.request("GET", "/api/v1/projects/")
             status = conn.getresponse().status
             conn.close()
-            if status == 401 and len(tree_pids(node.process.pid)) >= 1 + workers:
+            count = len(tree_pids(node.process.pid))
+            if count != seen:
+                seen, since = count, time.monotonic()
+            if status == 401 and (
+                count >= 1 + workers if workers else count >= 2 and time.monotonic() - since >= 1
+            ):
                 return
         except OSError:
             pass
@@ -398,6 +413,37 @@ def stop_nodes(nodes: list[Node]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(node.process.pid, signal.SIGKILL)
             node.process.wait()
+
+
+class MemorySampler:
+    """The summed RSS and PSS of every node's process tree, sampled every ``interval`` s
+    in a thread of its own while the load runs; ``idle`` is taken when it starts."""
+
+    def __init__(self, nodes: list[Node], interval: float = 0.5) -> None:
+        self.nodes = nodes
+        self.interval = interval
+        self.stop = threading.Event()
+        self.idle = self.sample()
+        self.peak = dict(self.idle)
+        self.last = dict(self.idle)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def sample(self) -> dict[str, float]:
+        roots = [node.process.pid for node in self.nodes]
+        return {
+            "rss_mb": round(sum(tree_rss_mb(root) for root in roots), 1),
+            "pss_mb": round(sum(tree_pss_mb(root) for root in roots), 1),
+            "processes": sum(len(tree_pids(root)) for root in roots),
+        }
+
+    def _run(self) -> None:
+        while not self.stop.wait(self.interval):
+            self.last = self.sample()
+            for key, value in self.last.items():
+                self.peak[key] = max(self.peak[key], value)
+
+    def report(self) -> dict[str, Any]:
+        return {"idle": self.idle, "peak": self.peak, "end": self.last}
 
 
 def free_port() -> int:
@@ -805,6 +851,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         common.log(f"starting {args.nodes} × bin/serve ({args.workers} workers) on ports {ports} …")
         start_nodes(args.db, ports, args.workers, nodes)
+        memory = MemorySampler(nodes)
+        memory.thread.start()
         recorder.t0 = time.monotonic()
         for thread in threads:
             thread.start()
@@ -818,6 +866,8 @@ def run(args: argparse.Namespace) -> int:
         recorder.stop.set()
         for thread in threads:
             thread.join(timeout=90)
+        memory.stop.set()
+        memory.thread.join(timeout=10)
         if fault_thread:
             fault_thread.join(timeout=120)
         elapsed = recorder.now()
@@ -839,7 +889,7 @@ def run(args: argparse.Namespace) -> int:
     result: dict[str, Any] = {
         "mode": mode,
         "nodes": args.nodes,
-        "workers_per_node": args.workers,
+        "workers_per_node": args.workers or memory.idle["processes"] // args.nodes - 1,
         "reviewers": len(world.reviewer_tokens),
         "readers": args.readers,
         "think_s": args.think,
@@ -852,6 +902,7 @@ def run(args: argparse.Namespace) -> int:
         "exports_completed": len(export_lines),
         "export_lines_last": export_lines[-1] if export_lines else 0,
         "latency": latency_report(samples),
+        "server_memory": memory.report(),
         "invariants": database,
         "errors": errors,
     }
@@ -888,7 +939,13 @@ def run(args: argparse.Namespace) -> int:
         requests_per_s=result["requests_per_s"],
         verdicts=database["verdicts_in_db"],
         accepted=database["accepted_submissions"],
+        workers_per_node=result["workers_per_node"],
+        server_rss_idle_mb=memory.idle["rss_mb"],
+        server_rss_peak_mb=memory.peak["rss_mb"],
+        server_pss_peak_mb=memory.peak["pss_mb"],
+        lease_p50_ms=result["latency"].get("lease", {}).get("p50_ms"),
         lease_p95_ms=result["latency"].get("lease", {}).get("p95_ms"),
+        verdict_p50_ms=result["latency"].get("verdict", {}).get("p50_ms"),
         verdict_p95_ms=result["latency"].get("verdict", {}).get("p95_ms"),
         **(
             {"recovered_after_s": result["fault"].get("recovered_after_s")}
@@ -906,7 +963,10 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n\n")[0])
     p.add_argument("--db", default=os.environ.get("LOAD_DATABASE_URL", DEFAULT_DB))
     p.add_argument("--nodes", type=int, default=1, choices=[1, 2, 3])
-    p.add_argument("--workers", type=int, default=4, help="gunicorn workers per node (≥ 4)")
+    p.add_argument(
+        "--workers", type=int, default=4,
+        help="gunicorn workers per node (0: bin/serve's default, WEB_CONCURRENCY unset)",
+    )  # fmt: skip
     p.add_argument("--reviewers", type=int, default=50)
     p.add_argument("--readers", type=int, default=4)
     p.add_argument("--claims", type=int, default=3000)

@@ -208,6 +208,23 @@ def tree_rss_mb(root: int) -> float:
     return round(total_kb / 1024, 1)
 
 
+def tree_pss_mb(root: int) -> float:
+    """Summed proportional set size (``Pss`` of ``/proc/<pid>/smaps_rollup``) of the tree,
+    in MB: each shared page counts once in all, split between the processes sharing it
+    (after ``--preload``, the app's pages the workers inherited from the master), where
+    summed RSS counts it once per process."""
+    total_kb = 0
+    for pid in tree_pids(root):
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total_kb += int(line.split()[1])
+                    break
+        except OSError:
+            continue
+    return round(total_kb / 1024, 1)
+
+
 def tree_cpu_s(root: int) -> float:
     """User + system CPU seconds used so far by the live processes of the tree."""
     ticks = os.sysconf("SC_CLK_TCK")

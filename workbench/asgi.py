@@ -10,7 +10,8 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "workbench.settings")
 application = get_asgi_application()
 
-# Build the claim-matching indexes in the background (MATCHING_WARM_UP), as wsgi.py does.
+# Build the claim-matching indexes in the background when MATCHING_WARM_UP is on (off by
+# default: each index is built at its project's first search), as wsgi.py does.
 from annotations.selectors.matching import start_warm_up  # noqa: E402
 
 start_warm_up()

@@ -419,9 +419,11 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "workbench@localhost")
 MATCHING_SEMANTIC = env_bool("MATCHING_SEMANTIC", True)
 MATCHING_REPEAT_THRESHOLD = env_float("MATCHING_REPEAT_THRESHOLD", 0.7)
 MATCHING_RERANKER = BASE_DIR / "fixtures" / "matching" / "reranker.json"
-# Each server process builds the matching indexes of projects with references in a
-# background thread when it starts (workbench/wsgi.py), instead of on the first search.
-MATCHING_WARM_UP = env_bool("MATCHING_WARM_UP", True)
+# On: each server process builds the matching indexes of projects with references in a
+# background thread when it starts (workbench/asgi.py, wsgi.py). Off (the default): a
+# process builds a project's index at that project's first search, so a worker that never
+# searches never loads numpy/scipy/scikit-learn (~100 MB) nor holds an index (issue 20).
+MATCHING_WARM_UP = env_bool("MATCHING_WARM_UP", False)
 
 # Live updates (workbench/live.py, README "Live updates"): LIVE_STREAM off answers the
 # event stream with 204, so browsers poll GET .../live/changes/ instead. A stream ends after

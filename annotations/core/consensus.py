@@ -19,9 +19,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final, Literal
 
-import krippendorff
-import numpy as np
-
 __all__ = [
     "Decision",
     "Method",
@@ -200,6 +197,11 @@ def alpha(
     pairable = {code for coded in coded_units if len(coded) >= 2 for code in coded.values()}
     if len(pairable) < 2:
         return None
+
+    # Imported here, not at the top: numpy and krippendorff cost a web worker ~30 MB, and
+    # only the statistics pages need them (tests/test_lazy_imports.py).
+    import krippendorff
+    import numpy as np
 
     coder_index: dict[Hashable, int] = {}
     for coded in coded_units:

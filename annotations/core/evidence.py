@@ -19,9 +19,6 @@ import hashlib
 import io
 from enum import StrEnum
 
-from warcio.statusandheaders import StatusAndHeaders
-from warcio.warcwriter import WARCWriter
-
 from annotations.core.urlnorm import UrlError, normalize_url
 
 __all__ = [
@@ -106,6 +103,11 @@ def warc_bytes(
 ) -> bytes:
     """One gzipped WARC/1.1 ``response`` record of the answer to ``url`` (the final URL,
     after redirects), dated ``fetched_at`` (an aware datetime)."""
+    # warcio (and fsspec, which it imports) load here, in the task that archives a page,
+    # not in every web worker (tests/test_lazy_imports.py).
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
     kept = [(name, value) for name, value in headers if name.lower() not in _TRANSFER_HEADERS]
     kept.append(("Content-Length", str(len(body))))
     http_headers = StatusAndHeaders(

@@ -25,6 +25,11 @@ costs O(log N) amortised and a query touches O(log N) blocks.
 :func:`differences` flags what a match may get wrong even when it is worded alike: numbers
 that differ, and negation on one side only. Nothing is ever merged on a match: the score
 is a suggestion for a person.
+
+numpy, scipy and scikit-learn are imported inside the functions that use them, not at the
+top: the text helpers (``normalize_text``, ``differences``, ...) are imported by every web
+worker, which must not pay ~100 MB for libraries only an index build or a search needs
+(``tests/test_lazy_imports.py``).
 """
 
 from __future__ import annotations
@@ -37,12 +42,15 @@ import unicodedata
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-import numpy as np
-import numpy.typing as npt
-import scipy.sparse as sp
-from sklearn.feature_extraction.text import HashingVectorizer
+if TYPE_CHECKING:  # numpy, scipy and scikit-learn load on first use (see the docstring)
+    import numpy as np
+    import numpy.typing as npt
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    FloatArray = npt.NDArray[np.float32]
 
 __all__ = [
     "FEATURES",
@@ -60,8 +68,6 @@ __all__ = [
     "rrf",
     "train_reranker",
 ]
-
-FloatArray = npt.NDArray[np.float32]
 
 N_FEATURES = 2**20  # hashed vocabulary size of each lexical signal
 BM25_K1 = 1.5
@@ -314,6 +320,8 @@ class WordLlamaEmbedder:
     dim = 256
 
     def __init__(self, package_dir: Path | None = None) -> None:
+        import numpy as np
+
         if package_dir is None:
             spec = importlib.util.find_spec("wordllama")
             if spec is None or not spec.submodule_search_locations:
@@ -338,6 +346,8 @@ class WordLlamaEmbedder:
         self.dim = int(self._vectors.shape[1])
 
     def embed(self, texts: Sequence[str]) -> FloatArray:
+        import numpy as np
+
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
@@ -360,6 +370,9 @@ class WordLlamaEmbedder:
 
 
 def _vectorizers() -> tuple[HashingVectorizer, HashingVectorizer, HashingVectorizer]:
+    import numpy as np
+    from sklearn.feature_extraction.text import HashingVectorizer
+
     common: dict[str, Any] = {
         "n_features": N_FEATURES,
         "alternate_sign": False,
@@ -374,6 +387,9 @@ def _vectorizers() -> tuple[HashingVectorizer, HashingVectorizer, HashingVectori
 
 def _sublinear_l2(counts: sp.csr_matrix) -> sp.csr_matrix:
     """Rows of counts -> 1 + log(tf), each row scaled to unit length."""
+    import numpy as np
+    import scipy.sparse as sp
+
     out = sp.csr_matrix(counts, dtype=np.float32, copy=True)
     out.data = (1.0 + np.log(out.data)).astype(np.float32)
     lengths = np.diff(out.indptr)
@@ -398,6 +414,8 @@ class _Postings:
     TAIL_SHARE = 0.05
 
     def __init__(self) -> None:
+        import numpy as np
+
         self.blocks: list[sp.csr_matrix] = []  # term-major, in entry order
         self.main_rows = 0
         self.tail: list[sp.csr_matrix] = []  # entry-major, after the blocks
@@ -407,6 +425,9 @@ class _Postings:
 
     def add(self, doc_major: sp.csr_matrix) -> None:
         """Append entries given as a (entries x terms) matrix."""
+        import numpy as np
+        import scipy.sparse as sp
+
         if doc_major.shape[0] == 0:
             return
         self.df += np.bincount(doc_major.indices, minlength=N_FEATURES).astype(np.int32)
@@ -416,6 +437,8 @@ class _Postings:
             self._flush()
 
     def _tail_matrix(self) -> sp.csr_matrix | None:
+        import scipy.sparse as sp
+
         if not self.tail:
             return None
         if len(self.tail) > 1:
@@ -423,6 +446,9 @@ class _Postings:
         return self.tail[0]
 
     def _flush(self) -> None:
+        import numpy as np
+        import scipy.sparse as sp
+
         tail = self._tail_matrix()
         if tail is None:
             return
@@ -437,6 +463,8 @@ class _Postings:
         self, terms: npt.NDArray[np.int32]
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         """Every (entry, position of the term in ``terms``, value) for the given terms."""
+        import numpy as np
+
         entries, positions, values = [], [], []
         offset = 0
         for block in self.blocks:
@@ -471,6 +499,8 @@ class _Postings:
         """``query`` (1 x terms) times every entry: one dense score per entry. Terms in
         more than ``max_df`` entries are skipped (their postings are long and their IDF
         low; the query keeps its full norm)."""
+        import numpy as np
+
         terms = query.indices.astype(np.int32)
         data = query.data
         if max_df is not None:
@@ -489,6 +519,8 @@ class _Postings:
 
 
 def _idf(df: npt.NDArray[np.int32], n: int) -> npt.NDArray[np.float64]:
+    import numpy as np
+
     return np.log((n + 1.0) / (df + 1.0)) + 1.0
 
 
@@ -555,6 +587,8 @@ class Reranker:
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def score(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        import numpy as np
+
         z = ((x - np.asarray(self.mean)) / np.asarray(self.scale)) @ np.asarray(self.coef)
         return np.asarray(1.0 / (1.0 + np.exp(-(z + self.intercept))), dtype=np.float64)
 
@@ -623,6 +657,8 @@ def _columns(values: FloatArray, top: float, x: npt.NDArray[np.float64], col: in
     """One signal's three re-ranker columns from ``col`` on: its value at each candidate,
     the value relative to ``top``, and the reciprocal of its competition rank among the
     candidates (ties share the better rank)."""
+    import numpy as np
+
     v = values.astype(np.float64)
     ordered = np.sort(v)
     ranks = 1.0 + (v.size - np.searchsorted(ordered, v, side="right"))
@@ -671,6 +707,8 @@ class MatchIndex:
     def __init__(
         self, *, embedder: Embedder | None = None, reranker: Reranker | None = None
     ) -> None:
+        import numpy as np
+
         self.embedder = embedder
         self.reranker = reranker
         self._bm25_vec, self._words_vec, self._chars_vec = _vectorizers()
@@ -740,6 +778,9 @@ class MatchIndex:
         texts: Sequence[str],
         known: Sequence[FloatArray | None] | None = None,
     ) -> None:
+        import numpy as np
+        import scipy.sparse as sp
+
         normalized = [normalize_text(t) for t in texts]
         n = len(normalized)
         if n == 0:
@@ -775,6 +816,8 @@ class MatchIndex:
     def _vectors_for(
         self, normalized: Sequence[str], known: Sequence[FloatArray | None] | None
     ) -> FloatArray:
+        import numpy as np
+
         assert self.embedder is not None
         dim = self.embedder.dim
         if known is None:
@@ -804,11 +847,15 @@ class MatchIndex:
     # -- scoring --
 
     def _query_vector(self, vec: HashingVectorizer, df: npt.NDArray[np.int32], text: str) -> Any:
+        import numpy as np
+
         q = _sublinear_l2(vec.transform([text]))
         q.data = (q.data * _idf(df[q.indices], self._count)).astype(np.float32)
         return q
 
     def _bm25_scores(self, text: str) -> tuple[FloatArray, sp.csr_matrix]:
+        import numpy as np
+
         q = self._bm25_vec.transform([text])
         terms = q.indices.astype(np.int32)
         scores = np.zeros(self._count, dtype=np.float32)
@@ -841,6 +888,8 @@ class MatchIndex:
 
     def _semantic(self, text: str, at: npt.NDArray[np.int64] | None = None) -> FloatArray:
         """The embedding cosine of ``text`` with every entry, or with the entries ``at``."""
+        import numpy as np
+
         size = self._count if at is None else at.size
         if self.embedder is None:
             return np.zeros(size, dtype=np.float32)
@@ -862,6 +911,8 @@ class MatchIndex:
         return bm25, self._semantic(plain, at=cand), chars, words
 
     def _candidates(self, signals: list[FloatArray], depth: int) -> npt.NDArray[np.int64]:
+        import numpy as np
+
         all_alive = bool(self._alive.all())
         alive = np.arange(self._count) if all_alive else np.flatnonzero(self._alive)
         picked: set[int] = set()
@@ -876,6 +927,8 @@ class MatchIndex:
 
     def _doc_terms(self, entry: int) -> npt.NDArray[np.int32]:
         """The hashed BM25 terms of one entry."""
+        import numpy as np
+
         for block in self._doc_words:
             if entry < block.shape[0]:
                 return np.asarray(block.indices[block.indptr[entry] : block.indptr[entry + 1]])
@@ -914,6 +967,8 @@ class MatchIndex:
         """The candidate entries (positions) for ``text`` and their :data:`FEATURES`
         (candidates come from the signals of ``text`` itself; its plain view only adds
         features, and costs nothing more when it is the same text)."""
+        import numpy as np
+
         plain = normalize_text(plain_view(text))
         text = normalize_text(text)
         signals, q_words = self._signals(text)
@@ -949,6 +1004,8 @@ class MatchIndex:
 
     def search(self, text: str, limit: int = 5, *, depth: int = DEFAULT_CANDIDATES) -> list[Match]:
         """The best ``limit`` entries for ``text``, best first."""
+        import numpy as np
+
         if limit <= 0 or not self._alive.any():
             return []
         cand, x = self.candidate_features(text, depth=depth)
@@ -992,6 +1049,8 @@ class MatchIndex:
         builds them) times every entry's stored profile: a dense (queries x entries)
         matrix of character cosines. The character postings hold exactly those profiles
         (term-major blocks, then the entry-major tail), so nothing is rebuilt."""
+        import numpy as np
+
         out = np.zeros((queries.shape[0], self._count), dtype=np.float64)
         offset = 0
         for block in self._chars.blocks:  # terms x entries
@@ -1017,6 +1076,9 @@ class MatchIndex:
         matrix products, ``chunk`` texts at a time (fewer when the index is large, so that
         one chunk's dense scores stay near 100 MB). The character cosines are summed in
         float64 (float32 sums over a few hundred n-grams drift by ~1e-6)."""
+        import numpy as np
+        import scipy.sparse as sp
+
         mask = self._alive[: self._count].copy()
         if allowed is not None:
             for i in np.flatnonzero(mask).tolist():

@@ -13,6 +13,10 @@ Pure Python + numpy/scipy/scikit-learn (no Django).
   comparatives, first person, negation, questions). Trained on the CLEF-2019 CheckThat!
   Task 1 debates (``fixtures/checkthat/``; measured by ``bench/bench_triage.py``), saved
   as a compressed ``.npz`` of plain arrays (no pickle).
+
+numpy, scipy and scikit-learn are imported inside the functions that use them: the sentence
+splitter and the provider helpers are imported by every web worker, which should not load
+them until a model is used (``tests/test_lazy_imports.py``).
 """
 
 from __future__ import annotations
@@ -23,14 +27,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
-import scipy.sparse as sp
-from sklearn.feature_extraction.text import HashingVectorizer
+from typing import TYPE_CHECKING, Any
 
 from annotations.core.matching import has_negation
+
+if TYPE_CHECKING:  # numpy, scipy and scikit-learn load on first use (see the docstring)
+    import numpy as np
+    import numpy.typing as npt
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import HashingVectorizer
 
 __all__ = [
     "ProviderAnswerError",
@@ -182,6 +187,8 @@ CUES: tuple[str, ...] = (
 
 def cue_features(sentence: str) -> list[float]:
     """Surface cues of a sentence, in the order of :data:`CUES`."""
+    import numpy as np
+
     words = sentence.split()
     tokens = [t.casefold() for t in _TOKEN.findall(sentence)]
     token_set = set(tokens)
@@ -204,6 +211,9 @@ def cue_features(sentence: str) -> list[float]:
 
 
 def _hashers() -> tuple[HashingVectorizer, HashingVectorizer]:
+    import numpy as np
+    from sklearn.feature_extraction.text import HashingVectorizer
+
     common: dict[str, Any] = {
         "n_features": 2**20,
         "alternate_sign": False,
@@ -217,6 +227,9 @@ def _hashers() -> tuple[HashingVectorizer, HashingVectorizer]:
 
 
 def _tfidf(counts: sp.csr_matrix, idf: npt.NDArray[np.float32]) -> sp.csr_matrix:
+    import numpy as np
+    import scipy.sparse as sp
+
     out = sp.csr_matrix(counts, dtype=np.float32, copy=True)
     out.data = (1.0 + np.log(out.data)) * idf[out.indices]
     lengths = np.diff(out.indptr)
@@ -269,6 +282,8 @@ class TriageModel:
         return _tfidf(_hashers()[1].transform(texts), self.idf_chars)
 
     def _text_matrix(self, texts: Sequence[str]) -> sp.csr_matrix:
+        import scipy.sparse as sp
+
         words = _hashers()[0]
         return sp.csr_matrix(
             sp.hstack(
@@ -279,6 +294,8 @@ class TriageModel:
 
     @staticmethod
     def _cues(texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        import numpy as np
+
         return np.array([cue_features(t) for t in texts], dtype=np.float32).reshape(
             len(texts), len(CUES)
         )
@@ -297,6 +314,8 @@ class TriageModel:
     ) -> TriageModel:
         """Fit on sentences and 0/1 labels (and, if known, each sentence's speaker).
         ``weights``: ``knn_k``, ``knn_weight``, ``speaker_weight``, ``cue_weight``."""
+        import numpy as np
+        import scipy.sparse as sp
         from sklearn.linear_model import LogisticRegression
 
         if len(texts) != len(labels) or (speakers is not None and len(speakers) != len(texts)):
@@ -350,6 +369,8 @@ class TriageModel:
         self, texts: Sequence[str], *, speakers: Sequence[str | None] | None = None
     ) -> npt.NDArray[np.float64]:
         """One score per sentence."""
+        import numpy as np
+
         if not texts:
             return np.zeros(0)
         if speakers is not None and len(speakers) != len(texts):
@@ -371,6 +392,8 @@ class TriageModel:
 
     def rank_text(self, text: str) -> list[tuple[Sentence, float]]:
         """The sentences of ``text`` with their scores, best first (ties in text order)."""
+        import numpy as np
+
         sentences = split_sentences(text)
         scores = self.score([s.text for s in sentences])
         order = np.lexsort((np.arange(len(sentences)), -scores))
@@ -384,6 +407,8 @@ class TriageModel:
     def save(self, path: Path) -> int:
         """Write the model as a compressed ``.npz`` of plain arrays (no pickle; the large
         vectors stored sparse); returns its size in bytes."""
+        import numpy as np
+
         names = sorted(self.speakers)
         arrays: dict[str, npt.NDArray[Any]] = {
             "format": np.array([FORMAT_VERSION]),
@@ -411,6 +436,9 @@ class TriageModel:
 
     @classmethod
     def load(cls, path: Path) -> TriageModel:
+        import numpy as np
+        import scipy.sparse as sp
+
         with np.load(path, allow_pickle=False) as data:
             if int(data["format"][0]) != FORMAT_VERSION:
                 raise ValueError(f"unknown triage model format {int(data['format'][0])}")

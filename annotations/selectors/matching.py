@@ -39,7 +39,6 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from django.conf import settings
 from django.db import connections
 from django.db.models import Count, F, Max, Sum
@@ -128,6 +127,8 @@ def engine_reset() -> None:
 
 def embed(texts: Sequence[str]) -> list[bytes | None]:
     """The stored form of each text's embedding (float32 bytes), None lexical only."""
+    import numpy as np
+
     engine = _engine_get()
     if engine.embedder is None or not texts:
         return [None] * len(texts)
@@ -136,6 +137,8 @@ def embed(texts: Sequence[str]) -> list[bytes | None]:
 
 
 def _vector(raw: bytes | memoryview | None, dim: int) -> matching.FloatArray | None:
+    import numpy as np
+
     if raw is None:
         return None
     vector = np.frombuffer(bytes(raw), dtype=np.float32)

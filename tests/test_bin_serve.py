@@ -1,0 +1,68 @@
+"""``bin/serve``'s default worker count (issue 20, server memory): one uvicorn worker per
+two CPUs (each runs many requests at once on threads, with a pool of 8 connections), 2 x
+CPUs + 1 sync workers; both at most 8, and ``WEB_CONCURRENCY`` wins. The script runs with a stand-in ``PYTHON`` that
+prints the gunicorn command instead of starting it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def gunicorn_args(tmp_path: Path, **env: str) -> list[str]:
+    fake = tmp_path / "python"
+    fake.write_text('#!/bin/sh\nprintf "%s\\n" "$@" "DB_POOL_MAX=$DB_POOL_MAX"\n')
+    fake.chmod(0o755)
+    clean = {k: v for k, v in os.environ.items() if k not in ("WEB_CONCURRENCY", "WORKER_CLASS")}
+    result = subprocess.run(  # noqa: S603 - our own script
+        [str(ROOT / "bin" / "serve")],
+        env={
+            **clean,
+            "PYTHON": str(fake),
+            "DEBUG": "0",
+            "SKIP_DEPLOY_CHECK": "1",
+            "SKIP_COLLECTSTATIC": "1",
+            "SKIP_MIGRATE": "1",
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return result.stdout.splitlines()
+
+
+def option(args: list[str], name: str) -> str:
+    return args[args.index(name) + 1]
+
+
+@pytest.fixture
+def cpus() -> int:
+    return len(os.sched_getaffinity(0))  # what nproc counts
+
+
+def test_uvicorn_workers_default_to_one_per_two_cpus(tmp_path: Path, cpus: int) -> None:
+    args = gunicorn_args(tmp_path)
+    assert args[:3] == ["-m", "gunicorn", "workbench.asgi:application"]
+    assert option(args, "--worker-class") == "uvicorn_worker.UvicornWorker"
+    assert option(args, "--workers") == str(min(8, max(1, cpus // 2)))
+    assert "DB_POOL_MAX=8" in args  # a pool per worker
+
+
+def test_sync_workers_default_to_two_per_cpu_plus_one(tmp_path: Path, cpus: int) -> None:
+    args = gunicorn_args(tmp_path, WORKER_CLASS="sync")
+    assert args[2] == "workbench.wsgi:application"
+    assert option(args, "--workers") == str(min(8, 2 * cpus + 1))
+
+
+def test_web_concurrency_sets_the_count(tmp_path: Path) -> None:
+    assert option(gunicorn_args(tmp_path, WEB_CONCURRENCY="3"), "--workers") == "3"
+    args = gunicorn_args(tmp_path, WEB_CONCURRENCY="3", WORKER_CLASS="sync")
+    assert option(args, "--workers") == "3"
