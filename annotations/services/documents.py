@@ -246,7 +246,7 @@ def _documents_insert(documents: list[Document]) -> list[Document]:
     meta = Document._meta
     fields = [field for field in meta.concrete_fields if not field.primary_key]
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in [meta.pk, *fields])
+    columns = ", ".join(quote(str(field.column)) for field in [meta.pk, *fields])
     table = quote(meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
