@@ -1,10 +1,11 @@
 """Data migrations, run forwards (and back) on rows written in the schema before them;
-and 0007, which drops DRF's clear-text token table."""
+and 0007, which drops DRF's clear-text token table; and 0025, the document text's storage."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -341,3 +342,59 @@ class EventHashChainMigrationTests(TransactionTestCase):
             self.assertTrue(report.ok, report.problem)
         first = Event.objects.get(pk=written[0])
         self.assertEqual(first.prev_hash, auditchain.GENESIS)
+
+
+@pytest.mark.postgres("TOAST storage of the document text")
+class DocumentTextStorageMigrationTests(TransactionTestCase):
+    """0025: the document text is stored out of line uncompressed (``STORAGE EXTERNAL``)
+    so that ``substr`` reads a window without decompressing the text up to it; compressed
+    texts of long documents are rewritten, short ones left as they are."""
+
+    BEFORE_STORAGE = [("annotations", "0024_live_event_notify")]
+    AFTER_STORAGE = [("annotations", "0025_document_text_storage")]
+
+    migrate = SourcesPerProjectAndCiterMigrationTests.migrate
+    tearDown = SourcesPerProjectAndCiterMigrationTests.tearDown
+
+    @staticmethod
+    def storage(column: str) -> str:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT attstorage FROM pg_attribute "
+                "WHERE attrelid = 'annotations_document'::regclass AND attname = %s",
+                [column],
+            )
+            return cursor.fetchone()[0]
+
+    @staticmethod
+    def compression(pk: int) -> str | None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_column_compression(text) FROM annotations_document WHERE id = %s", [pk]
+            )
+            return cursor.fetchone()[0]
+
+    def test_the_text_is_external_and_long_compressed_texts_are_rewritten(self) -> None:
+        self.assertEqual(self.storage("text"), "e")  # the current schema
+        apps = self.migrate(self.BEFORE_STORAGE)
+        self.assertEqual(self.storage("text"), "x")  # reverted: the default, extended
+        Project = apps.get_model("annotations", "Project")
+        Document = apps.get_model("annotations", "Document")
+        project = Project.objects.create(name="Old", slug="old")
+        sentence = "The council approved the budget for the new stadium roof. "
+        texts = {"long": sentence * 2_000, "short": sentence * 100}  # 116,000 / 5,800
+        ids = {
+            name: Document.objects.create(
+                project=project, title=name, text=text, text_sha256=name, length=len(text)
+            ).pk
+            for name, text in texts.items()
+        }
+        self.assertEqual(self.compression(ids["long"]), "pglz")
+        self.assertEqual(self.compression(ids["short"]), "pglz")
+        apps = self.migrate(self.AFTER_STORAGE)
+        self.assertEqual(self.storage("text"), "e")
+        self.assertIsNone(self.compression(ids["long"]))  # out of line, uncompressed
+        self.assertEqual(self.compression(ids["short"]), "pglz")  # left as it was
+        Document = apps.get_model("annotations", "Document")
+        stored = dict(Document.objects.values_list("title", "text"))
+        self.assertEqual(stored, texts)

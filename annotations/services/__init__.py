@@ -95,6 +95,7 @@ from annotations.services.references import (
     claim_link_decide,
     references_create,
     repeats_scan,
+    repeats_scan_batch_task,
     repeats_scan_task,
     repeats_schedule,
 )
@@ -243,6 +244,7 @@ __all__ = [
     "ratings_delete_check",
     "references_create",
     "repeats_scan",
+    "repeats_scan_batch_task",
     "repeats_scan_task",
     "repeats_schedule",
     "sign_out_everywhere",

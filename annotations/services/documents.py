@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 
 from annotations import access
 from annotations.core import language as languages
@@ -211,11 +211,7 @@ def document_create_many(
             errors[f"{index}.text"] = _duplicate_error(document).messages
     if errors:
         raise ValidationError(errors)
-    # In batches: one INSERT of 1,000 book-sized texts is a query string as large as all
-    # of them (psycopg binds client-side), on top of the texts themselves.
-    created = Document.objects.bulk_create(
-        [document for _, document in built], batch_size=BULK_INSERT_BATCH
-    )
+    created = _documents_insert([document for _, document in built])
     events_record(
         [
             event_build(
@@ -236,6 +232,44 @@ def document_create_many(
     suggestions_enqueue(document_ids=[document.pk for document in created])
     repeats_schedule([document.pk for document in created])
     return created
+
+
+def _documents_insert(documents: list[Document]) -> list[Document]:
+    """Insert new documents, setting their ids in list order. On PostgreSQL one ``COPY``
+    of every row, with ids taken from the table's sequence first (one query): it streams
+    the texts instead of quoting them into INSERT statements, and a 500-document import
+    spends a fraction of the time. Elsewhere ``bulk_create`` in batches of
+    ``BULK_INSERT_BATCH``: one INSERT of 1,000 book-sized texts would be a statement as
+    large as all of them, on top of the texts themselves."""
+    if connection.vendor != "postgresql" or len(documents) < 2:
+        return Document.objects.bulk_create(documents, batch_size=BULK_INSERT_BATCH)
+    meta = Document._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(field.column)) for field in [meta.pk, *fields])
+    table = quote(meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, len(documents)],
+        )
+        ids = sorted(row[0] for row in cursor.fetchall())
+        with (
+            connection.wrap_database_errors,
+            cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+        ):
+            for pk, document in zip(ids, documents, strict=True):
+                document.pk = pk
+                copy.write_row(
+                    [pk]
+                    + [
+                        field.get_db_prep_save(field.pre_save(document, True), connection)
+                        for field in fields
+                    ]
+                )
+    for document in documents:
+        document._state.adding, document._state.db = False, connection.alias
+    return documents
 
 
 # A document's description: what ``document_update`` may change. The text is not in it.

@@ -6,8 +6,8 @@ them, and the background scan for repeated claims.
   records one ``reference.create`` event each.
 * ``claim_link_create`` / ``claim_link_decide``: a claim said to repeat a reference or an
   earlier claim of the desk (suggested, confirmed, rejected). Nothing is merged.
-* ``repeats_scan`` (the ``repeats_scan_task`` of the background worker, enqueued when a
-  document is created): each sentence (``core.triage.split_sentences``, exact offsets)
+* ``repeats_scan`` (the ``repeats_scan_batch_task`` of the background worker, enqueued
+  for up to ``REPEATS_TASK_DOCUMENTS`` documents when documents are created): each sentence (``core.triage.split_sentences``, exact offsets)
   whose best already-checked match scores above the threshold becomes a
   ``RepeatSuggestion``; a scan replaces the document's earlier suggestions.
 """
@@ -330,21 +330,36 @@ def repeats_scan(*, document_id: int) -> int:
     return len(rows)
 
 
+# Documents per queued scan: a bulk import of 500 queues 10 tasks (10 rows, one commit),
+# which several workers can still share.
+REPEATS_TASK_DOCUMENTS = 50
+
+
 @task()
 def repeats_scan_task(document_id: int) -> int:
-    """The worker's task: ``repeats_scan`` of one document."""
+    """The worker's task: ``repeats_scan`` of one document (queued before the scans went
+    in batches; kept so that such tasks still run)."""
     return repeats_scan(document_id=document_id)
+
+
+@task()
+def repeats_scan_batch_task(document_ids: list[int]) -> int:
+    """The worker's task: ``repeats_scan`` of each of these documents, in order (each in
+    its own transaction); the number of repeats found."""
+    return sum(repeats_scan(document_id=document_id) for document_id in document_ids)
 
 
 def repeats_schedule(document_ids: Sequence[int]) -> None:
     """After the caller's transaction commits, queue a scan of each document (nothing is
-    queued if it rolls back). The scan itself finds nothing to do in a project without
-    references or published claims."""
-    ids = list(document_ids)
+    queued if it rolls back): one ``repeats_scan_batch_task`` per ``REPEATS_TASK_DOCUMENTS``
+    documents, all queued in one transaction. The scan itself finds nothing to do in a
+    project without references or published claims."""
+    ids = [int(pk) for pk in document_ids]
     if ids:
         transaction.on_commit(lambda: _enqueue(ids), robust=True)
 
 
+@transaction.atomic
 def _enqueue(ids: list[int]) -> None:
-    for document_id in ids:
-        repeats_scan_task.enqueue(document_id)
+    for start in range(0, len(ids), REPEATS_TASK_DOCUMENTS):
+        repeats_scan_batch_task.enqueue(ids[start : start + REPEATS_TASK_DOCUMENTS])

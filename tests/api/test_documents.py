@@ -8,7 +8,9 @@ import unicodedata
 from typing import Any
 
 from django.test import override_settings
+from django_tasks_db.models import DBTaskResult
 
+from annotations import selectors
 from annotations.models import Document, Event, Role
 from tests.api.base import API, CLAIM_FIELDS, DOCUMENT_FIELDS, ApiTestCase
 from tests.factories import SAMPLE_TEXT, add_member, make_claim, make_document
@@ -98,18 +100,69 @@ class DocumentApiTests(ApiTestCase):
         self.assertEqual([d["id"] for d in response.json()["results"]], [self.document.pk])
 
     def test_a_json_list_creates_many_documents_at_once(self) -> None:
+        # The rows (COPY on PostgreSQL, INSERTs on SQLite), one chained event each, the
+        # background tasks after commit, and a language per text: two open alike (the
+        # detection of that opening is reused), one is Arabic, one names its language.
+        opening = "The finance minister said unemployment fell to three percent this year."
+        arabic = "قال وزير المالية إن معدل البطالة انخفض إلى ثلاثة بالمئة هذا العام."
+        items = [
+            self.doc(title="Doc 0", text=f"{opening}\r\n[doc 0]", author="A. Writer"),
+            self.doc(title="Doc 1", text=f"{opening}\n[doc 1]", published_date="2024-05-01"),
+            self.doc(title="Doc 2", text=arabic),
+            self.doc(title="Doc 3", text=f"{opening} Cafe\u0301.", language="fr"),
+        ]
         before = Event.objects.filter(verb="document.create").count()
-        response = self.post(
-            self.editor,
-            "/documents/",
-            [self.doc(title=f"Doc {i}", text=f"Text number {i}.") for i in range(3)],
-        )
+        with self.captureOnCommitCallbacks(execute=True):
+            response = self.post(self.editor, "/documents/", items)
         self.assertEqual(response.status_code, 201, response.content)
         body = response.json()
-        self.assertEqual([d["title"] for d in body], ["Doc 0", "Doc 1", "Doc 2"])
+        self.assertEqual([d["title"] for d in body], ["Doc 0", "Doc 1", "Doc 2", "Doc 3"])
         self.assertEqual(set(body[0]), DOCUMENT_FIELDS)
-        self.assertEqual(Document.objects.filter(project=self.project).count(), 4)
-        self.assertEqual(Event.objects.filter(verb="document.create").count(), before + 3)
+        ids = [d["id"] for d in body]
+        self.assertEqual(ids, sorted(ids))
+        stored = Document.objects.in_bulk(ids)
+        for item, row in zip(items, body, strict=True):
+            canonical = unicodedata.normalize("NFC", item["text"]).replace("\r\n", "\n")
+            document = stored[row["id"]]
+            self.assertEqual(
+                (document.text, document.raw_text, document.length, document.text_sha256),
+                (
+                    canonical,
+                    item["text"],
+                    len(canonical),
+                    hashlib.sha256(canonical.encode()).hexdigest(),
+                ),
+            )
+            self.assertEqual(
+                (document.project_id, document.created_by_id, document.revision),
+                (self.project.pk, self.editor.pk, 1),
+            )
+            self.assertEqual(row["text_sha256"], document.text_sha256)
+            self.assertEqual(row["created_at"][:10], document.created_at.date().isoformat())
+        self.assertEqual(stored[ids[0]].author, "A. Writer")
+        self.assertEqual(stored[ids[1]].published_date.isoformat(), "2024-05-01")
+        self.assertEqual(
+            [(stored[pk].language, stored[pk].direction) for pk in ids],
+            [("en", "ltr"), ("en", "ltr"), ("ar", "rtl"), ("fr", "ltr")],
+        )
+        self.assertEqual(Document.objects.filter(project=self.project).count(), 5)
+        events = Event.objects.filter(verb="document.create", object_id__in=ids).order_by("seq")
+        self.assertEqual(Event.objects.filter(verb="document.create").count(), before + 4)
+        self.assertEqual([e.object_id for e in events], ids)
+        self.assertEqual(
+            [e.after for e in events],
+            [
+                {"title": d["title"], "text_sha256": d["text_sha256"], "length": d["length"]}
+                for d in body
+            ],
+        )
+        self.assertTrue(all(e.actor_id == self.editor.pk for e in events))
+        self.assertTrue(selectors.audit_verify(project_id=self.project.pk).ok)
+        tasks = DBTaskResult.objects.filter(args_kwargs__args=[ids])
+        self.assertEqual(
+            sorted(t.task_path.rsplit(".", 1)[1] for t in tasks),
+            ["repeats_scan_batch_task", "suggestions_compute"],
+        )
 
     def test_bulk_import_is_all_or_nothing_with_errors_keyed_by_index(self) -> None:
         items = [

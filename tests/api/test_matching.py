@@ -10,6 +10,8 @@ from annotations.selectors import matching as match_selectors
 from tests.api.base import ApiTestCase
 from tests.factories import judge, make_claim, make_document, make_member
 
+REPEATS_TASK = "annotations.services.references.repeats_scan_batch_task"
+
 REFERENCES = [
     {
         "claim_reviewed": "The city spent 40 million dollars on the new stadium roof.",
@@ -281,10 +283,9 @@ class RepeatDetectionTests(MatchingApiBase):
         )
         with self.captureOnCommitCallbacks(execute=True):
             document = make_document(project=self.project, actor=self.creator, text=text)
-        task = DBTaskResult.objects.get(args_kwargs__args=[document.pk])
-        self.assertIn("repeats_scan_task", task.task_path)
-        found = services.repeats_scan(document_id=document.pk)
-        self.assertEqual(found, 1)
+        task = DBTaskResult.objects.get(task_path=REPEATS_TASK)
+        self.assertEqual(task.args_kwargs["args"], [[document.pk]])
+        self.assertEqual(services.repeats_scan_batch_task.call([document.pk]), 1)
         (repeat,) = RepeatSuggestion.objects.filter(document=document)
         self.assertEqual(text[repeat.start : repeat.end], repeat.text)
         self.assertEqual(repeat.reference_id, self.refs[0].pk)
@@ -335,7 +336,8 @@ class RepeatRescanTests(MatchingApiBase):
             services.document_revise(
                 document=document, text=f"Now: {REFERENCES[3]['claim_reviewed']}", actor=self.editor
             )
-        self.assertTrue(DBTaskResult.objects.filter(args_kwargs__args=[document.pk]).exists())
+        task = DBTaskResult.objects.get(task_path=REPEATS_TASK)
+        self.assertEqual(task.args_kwargs["args"], [[document.pk]])
         self.assertEqual(services.repeats_scan(document_id=document.pk), 1)
         response = self.get(self.reviewer_a, f"/documents/{document.pk}/repeats/")
         self.assertEqual([r["match_id"] for r in response.json()], [self.refs[3].pk])

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+from unittest import mock
 
 from django.core.exceptions import ValidationError
 from django.test import override_settings
+from django_tasks_db.models import DBTaskResult
 
 from annotations import services
 from annotations.core import spans
 from annotations.models import Document, Event
+from annotations.services import references
 from tests.factories import SAMPLE_TEXT
 from tests.services.base import ServiceTestCase, counts
+
+REPEATS_TASK = "annotations.services.references.repeats_scan_batch_task"
 
 
 class DocumentCreateTests(ServiceTestCase):
@@ -148,6 +153,22 @@ class DocumentCreateManyTests(ServiceTestCase):
             sorted(logged.values_list("object_id", flat=True)), [d.pk for d in created]
         )
         self.assertTrue(all(event.actor == self.editor for event in logged))
+
+    def test_it_queues_the_repeat_scans_in_batches_after_commit(self) -> None:
+        items = [services.DocumentInput(title=f"Doc {n}", text=f"Text {n}.") for n in range(5)]
+        with (
+            mock.patch.object(references, "REPEATS_TASK_DOCUMENTS", 2),
+            self.captureOnCommitCallbacks(execute=True),
+        ):
+            created = services.document_create_many(
+                project=self.project, items=items, actor=self.editor
+            )
+        ids = [d.pk for d in created]
+        tasks = DBTaskResult.objects.filter(task_path=REPEATS_TASK)
+        self.assertEqual(
+            sorted(t.args_kwargs["args"][0] for t in tasks), [ids[0:2], ids[2:4], ids[4:]]
+        )
+        self.assertEqual(services.repeats_scan_batch_task.call(ids), 0)  # no references
 
     def test_it_writes_nothing_and_keys_errors_by_index(self) -> None:
         items = [
