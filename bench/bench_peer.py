@@ -20,8 +20,24 @@ f. the server's memory: peak summed VmRSS of the gunicorn tree sampled every 0.2
     .venv/bin/python -m bench.bench_peer                          # N=500 with K=20 and K=6
     .venv/bin/python -m bench.bench_peer --dbs postgresql -n 500 -k 6 --repeats 3
 
+With the peers (doccano 1.8.4 and Label Studio 1.23.2 installed outside the repository,
+see bench/peers.py for how), the same run also starts each of them on a free loopback
+port, drives the same workload through its API (the same documents, spans, repeats and
+checks), stops it, and prints per phase Workbench's figures (PostgreSQL, SQLite), each
+peer's, and Workbench's ratio against the faster peer with the 5x target:
+
+    WB_PEERS=/work/peers .venv/bin/python -m bench.bench_peer -n 500 -k 6,20
+    .venv/bin/python -m bench.bench_peer --peers /work/peers -n 500 -k 6 --only-peers doccano
+
+Label Studio runs only the K values of ``--label-studio-k`` (6: its span POSTs take
+~90 ms, so K=20 at N=500 is ~15 minutes); every system's run is cut off after
+``--budget`` seconds (1,200); a peer not installed, not started or cut off is reported
+as not run, with the reason, and Workbench's run goes on as without peers.
+
 Each phase prints one JSON line (and appends it to bench/results/peer.jsonl); a summary
-line per (db, N, K) compares with the targets and the peers' figures.
+line per (db, N, K) compares with the targets and the peer-bench.md figures; with peers,
+each peer's run is a ``peer_run`` line (``system`` names it) and a ``peer_compare`` line
+per K holds the same-run ratios, which also go to stderr as one line per phase.
 """
 
 from __future__ import annotations
@@ -744,8 +760,12 @@ def main() -> None:
     parser.add_argument(
         "--budget", type=float, default=1200, help="seconds one system's run may take"
     )
+    parser.add_argument(
+        "--pg-name", default="wb_peer", help="PostgreSQL database (dropped first; wb_*)"
+    )
     parser.set_defaults(db=None)
     args = parser.parse_args()
+    DB_URLS["postgresql"] = DB_URLS["postgresql"].rsplit("/", 1)[0] + "/" + args.pg_name
     if args.db:  # one database instead of the two defaults (it is dropped and re-created)
         vendor = common.db_vendor(args.db)
         DB_URLS[vendor] = args.db
