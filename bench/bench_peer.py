@@ -53,7 +53,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -311,6 +311,26 @@ def db_version(db: str) -> str:
         return "PostgreSQL " + conn.execute("SHOW server_version").fetchone()[0]
 
 
+class System(Protocol):
+    """What ``drive`` needs of a system: WorkbenchSystem and bench/peers.py's adapters."""
+
+    name: str
+    client: Any  # a started system's Client
+
+    def roots(self) -> list[int]: ...
+    def version(self) -> str: ...
+    def create_project(self, title: str) -> int: ...
+    def import_bodies(self, project: int, texts: list[str]) -> list[bytes]: ...
+    def import_documents(self, project: int, bodies: list[bytes]) -> list[tuple[int, int]]: ...
+    def span_requests(
+        self, project: int, document: int, spans: list[tuple[int, int]], text: str
+    ) -> list[tuple[str, str, bytes]]: ...
+    def fetch(self, project: int, document: int) -> tuple[int, int]: ...
+    def export(self, project: int) -> tuple[int, int]: ...
+    def profile(self, label: str) -> SpyProfile | None: ...
+    def extras(self, project: int) -> dict[str, Any]: ...
+
+
 class WorkbenchSystem:
     """Workbench under gunicorn (bench/serve.py) on a fresh database: the system the
     generic driver (``drive``) measures, like the peers' adapters in bench/peers.py."""
@@ -437,7 +457,9 @@ def run_workload(db: str, n: int, k: int, args: argparse.Namespace) -> dict[str,
         system.stop()
 
 
-def drive(system: Any, n: int, k: int, args: argparse.Namespace, *, title: str) -> dict[str, Any]:
+def drive(
+    system: System, n: int, k: int, args: argparse.Namespace, *, title: str
+) -> dict[str, Any]:
     """The workload against a started system (WorkbenchSystem or a bench/peers.py adapter):
     the same documents, spans, repeats and checks for every system; each request body is
     encoded before its phase's clock starts. Every loop is bounded by ``args.budget``

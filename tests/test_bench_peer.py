@@ -4,6 +4,7 @@ the lines it prints (pure; the servers are not started here)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from bench import peers
 from bench.bench_peer import format_ratios, phase_ratios, ratio
@@ -18,7 +19,7 @@ PEERS = {
 }
 
 
-def row(rows: list[dict], key: str) -> dict:
+def row(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
     return next(r for r in rows if r["key"] == key)
 
 
