@@ -20,8 +20,24 @@ f. the server's memory: peak summed VmRSS of the gunicorn tree sampled every 0.2
     .venv/bin/python -m bench.bench_peer                          # N=500 with K=20 and K=6
     .venv/bin/python -m bench.bench_peer --dbs postgresql -n 500 -k 6 --repeats 3
 
+With the peers (doccano 1.8.4 and Label Studio 1.23.2 installed outside the repository,
+see bench/peers.py for how), the same run also starts each of them on a free loopback
+port, drives the same workload through its API (the same documents, spans, repeats and
+checks), stops it, and prints per phase Workbench's figures (PostgreSQL, SQLite), each
+peer's, and Workbench's ratio against the faster peer with the 5x target:
+
+    WB_PEERS=/work/peers .venv/bin/python -m bench.bench_peer -n 500 -k 6,20
+    .venv/bin/python -m bench.bench_peer --peers /work/peers -n 500 -k 6 --only-peers doccano
+
+Label Studio runs only the K values of ``--label-studio-k`` (6: its span POSTs take
+~90 ms, so K=20 at N=500 is ~15 minutes); every system's run is cut off after
+``--budget`` seconds (1,200); a peer not installed, not started or cut off is reported
+as not run, with the reason, and Workbench's run goes on as without peers.
+
 Each phase prints one JSON line (and appends it to bench/results/peer.jsonl); a summary
-line per (db, N, K) compares with the targets and the peers' figures.
+line per (db, N, K) compares with the targets and the peer-bench.md figures; with peers,
+each peer's run is a ``peer_run`` line (``system`` names it) and a ``peer_compare`` line
+per K holds the same-run ratios, which also go to stderr as one line per phase.
 """
 
 from __future__ import annotations
@@ -32,17 +48,18 @@ import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import common, serve  # noqa: E402
+from bench import common, peers, serve  # noqa: E402
 
 BENCH = "peer"
 DB_URLS = {
@@ -111,13 +128,19 @@ def span_offsets(length: int, k: int, doc_index: int) -> list[tuple[int, int]]:
 class Client:
     """One keep-alive HTTP/1.1 connection (http.client), JSON in and out, a token."""
 
-    def __init__(self, port: int) -> None:
-        self.conn = http.client.HTTPConnection(serve.HOST, port, timeout=300)
+    def __init__(self, port: int, timeout: float = 300) -> None:
+        self.conn = http.client.HTTPConnection(serve.HOST, port, timeout=timeout)
         self.headers = {"Content-Type": "application/json", "Accept": "application/json"}
         self.reconnects = 0
 
-    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
-        self.conn.request(method, path, body=body, headers=self.headers)
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, bytes]:
+        self.conn.request(method, path, body=body, headers={**self.headers, **(headers or {})})
         response = self.conn.getresponse()
         data = response.read()
         if response.getheader("Connection", "").lower() == "close":
@@ -141,26 +164,36 @@ class Client:
         self.headers["Authorization"] = f"Token {token}"
 
 
-class RssSampler(threading.Thread):
-    """Peak summed VmRSS of the server tree, sampled every ``interval`` seconds."""
+def trees_rss_mb(roots: list[int]) -> float:
+    """Summed VmRSS of the process trees under ``roots`` (a server and, for doccano, its
+    Celery worker), in MB."""
+    return round(sum(serve.tree_rss_mb(root) for root in roots), 1)
 
-    def __init__(self, pid: int, interval: float = 0.25) -> None:
+
+def trees_cpu_s(roots: list[int]) -> float:
+    return sum(serve.tree_cpu_s(root) for root in roots)
+
+
+class RssSampler(threading.Thread):
+    """Peak summed VmRSS of the server trees, sampled every ``interval`` seconds."""
+
+    def __init__(self, roots: list[int], interval: float = 0.25) -> None:
         super().__init__(daemon=True)
-        self.pid, self.interval = pid, interval
+        self.roots, self.interval = roots, interval
         self.peak = 0.0
         self.samples = 0
         self._halt = threading.Event()
 
     def run(self) -> None:
         while not self._halt.is_set():
-            self.peak = max(self.peak, serve.tree_rss_mb(self.pid))
+            self.peak = max(self.peak, trees_rss_mb(self.roots))
             self.samples += 1
             self._halt.wait(self.interval)
 
     def stop(self) -> float:
         self._halt.set()
         self.join()
-        self.peak = max(self.peak, serve.tree_rss_mb(self.pid))
+        self.peak = max(self.peak, trees_rss_mb(self.roots))
         return self.peak
 
 
@@ -278,96 +311,224 @@ def db_version(db: str) -> str:
         return "PostgreSQL " + conn.execute("SHOW server_version").fetchone()[0]
 
 
+class System(Protocol):
+    """What ``drive`` needs of a system: WorkbenchSystem and bench/peers.py's adapters."""
+
+    name: str
+    client: Any  # a started system's Client
+
+    def roots(self) -> list[int]: ...
+    def version(self) -> str: ...
+    def create_project(self, title: str) -> int: ...
+    def import_bodies(self, project: int, texts: list[str]) -> list[bytes]: ...
+    def import_documents(self, project: int, bodies: list[bytes]) -> list[tuple[int, int]]: ...
+    def span_requests(
+        self, project: int, document: int, spans: list[tuple[int, int]], text: str
+    ) -> list[tuple[str, str, bytes]]: ...
+    def fetch(self, project: int, document: int) -> tuple[int, int]: ...
+    def export(self, project: int) -> tuple[int, int]: ...
+    def profile(self, label: str) -> SpyProfile | None: ...
+    def extras(self, project: int) -> dict[str, Any]: ...
+
+
+class WorkbenchSystem:
+    """Workbench under gunicorn (bench/serve.py) on a fresh database: the system the
+    generic driver (``drive``) measures, like the peers' adapters in bench/peers.py."""
+
+    def __init__(self, db: str, args: argparse.Namespace) -> None:
+        self.db, self.args = db, args
+        self.name = f"workbench_{db}"
+        self.server: serve.Server | None = None
+        self.client: Client | None = None
+        self.worker = 0
+
+    # lifecycle
+
+    def start(self) -> None:
+        db_url = DB_URLS[self.db]
+        self.args.port = self.args.port or peers.free_port()
+        serve.reset_database(db_url)
+        serve.prepare(db_url)
+        self.server = serve.start(
+            db_url,
+            port=self.args.port,
+            workers=self.args.workers,
+            threads=self.args.threads,
+            worker_tmp_dir=self.args.worker_tmp_dir or None,
+        )
+        self.worker = next(p for p in serve.tree_pids(self.server.pid) if p != self.server.pid)
+        self.client = Client(self.args.port)
+        self.client.login()
+        # warm the worker (first request imports and compiles lazily) outside the timings
+        self.client.json("GET", "/api/v1/projects/")
+
+    def stop(self) -> None:
+        if self.client:
+            self.client.conn.close()
+        if self.server:
+            serve.stop(self.server)
+
+    def roots(self) -> list[int]:
+        assert self.server
+        return [self.server.pid]
+
+    def version(self) -> str:
+        return db_version(self.db)
+
+    # the workload
+
+    def create_project(self, title: str) -> int:
+        assert self.client
+        return int(self.client.json("POST", "/api/v1/projects/", {"name": title}, expect=201)["id"])
+
+    def import_bodies(self, project: int, texts: list[str]) -> list[bytes]:
+        batch = self.args.batch
+        return [
+            json.dumps(
+                [
+                    {"project": project, "title": f"Peer doc {i:06d}", "text": texts[i]}
+                    for i in range(lo, min(len(texts), lo + batch))
+                ]
+            ).encode()
+            for lo in range(0, len(texts), batch)
+        ]
+
+    def import_documents(self, project: int, bodies: list[bytes]) -> list[tuple[int, int]]:
+        assert self.client
+        documents: list[tuple[int, int]] = []
+        for body in bodies:
+            status, data = self.client.request("POST", "/api/v1/documents/", body)
+            if status != 201:
+                raise RuntimeError(f"import: {status} {data[:500]!r}")
+            documents.extend((doc["id"], doc["length"]) for doc in json.loads(data))
+        return documents
+
+    def span_requests(
+        self, project: int, document: int, spans: list[tuple[int, int]], text: str
+    ) -> list[tuple[str, str, bytes]]:
+        return [
+            (
+                "POST",
+                "/api/v1/claims/",
+                json.dumps({"document": document, "start": s, "end": e}).encode(),
+            )
+            for s, e in spans
+        ]
+
+    def fetch(self, project: int, document: int) -> tuple[int, int]:
+        assert self.client
+        status, data = self.client.request("GET", f"/api/v1/documents/{document}/?include=claims")
+        if status != 200:
+            raise RuntimeError(f"fetch: {status}")
+        return len(json.loads(data)["claims"]), len(data)
+
+    def export(self, project: int) -> tuple[int, int]:
+        assert self.client
+        status, data = self.client.request(
+            "GET", f"/api/v1/projects/{project}/export/?format=jsonl"
+        )
+        if status != 200:
+            raise RuntimeError(f"export: {status} {data[:300]!r}")
+        return len(data.decode().splitlines()), len(data)
+
+    # Workbench only
+
+    def profile(self, label: str) -> SpyProfile | None:
+        if not self.args.profile:
+            return None
+        return SpyProfile(self.worker, label, common.RESULTS / "profiles")
+
+    def extras(self, project: int) -> dict[str, Any]:
+        # the per-request floor: a 401 (middleware + DRF, no database) and a project read
+        # (token lookup + one membership query + a small serializer)
+        assert self.client
+        figures: dict[str, Any] = floor(self.client, project, self.args.floor_repeats)
+        figures["reconnects"] = self.client.reconnects
+        return figures
+
+
 def run_workload(db: str, n: int, k: int, args: argparse.Namespace) -> dict[str, Any]:
-    """One full run on a fresh database and a fresh server; returns the phase figures."""
-    db_url = DB_URLS[db]
-    serve.reset_database(db_url)
-    serve.prepare(db_url)
-    server = serve.start(
-        db_url,
-        port=args.port,
-        workers=args.workers,
-        threads=args.threads,
-        worker_tmp_dir=args.worker_tmp_dir or None,
-    )
-    out: dict[str, Any] = {"n": n, "k": k, "db_version": db_version(db)}
+    """One full run of Workbench on a fresh database and a fresh server."""
+    system = WorkbenchSystem(db, args)
+    system.start()
+    try:
+        return drive(system, n, k, args, title=f"Peer {db} {n}x{k}")
+    finally:
+        system.stop()
+
+
+def drive(
+    system: System, n: int, k: int, args: argparse.Namespace, *, title: str
+) -> dict[str, Any]:
+    """The workload against a started system (WorkbenchSystem or a bench/peers.py adapter):
+    the same documents, spans, repeats and checks for every system; each request body is
+    encoded before its phase's clock starts. Every loop is bounded by ``args.budget``
+    seconds; a system over it raises ``peers.OverBudget``."""
+    deadline = time.monotonic() + args.budget
+
+    def check_budget(phase: str) -> None:
+        if time.monotonic() > deadline:
+            raise peers.OverBudget(f"{system.name}: over the {args.budget:.0f} s budget in {phase}")
+
+    roots = system.roots()
+    out: dict[str, Any] = {"n": n, "k": k, "system": system.name, "db_version": system.version()}
     out["loadavg_start"] = os.getloadavg()[0]  # the machine is shared: note how busy it was
     profiles: dict[str, Any] = {}
-    profile_dir = common.RESULTS / "profiles"
-    worker = next(pid for pid in serve.tree_pids(server.pid) if pid != server.pid)
 
-    def profiled(label: str) -> SpyProfile | None:
-        return (
-            SpyProfile(worker, f"peer_{db}_n{n}_k{k}_{label}", profile_dir)
-            if args.profile
-            else None
-        )
+    def profiled(phase: str) -> SpyProfile | None:
+        return system.profile(f"peer_{system.name}_n{n}_k{k}_{phase}")
 
+    out["idle_rss_mb"] = trees_rss_mb(roots)
+    cpu0 = trees_cpu_s(roots)
+    sampler = RssSampler(roots)
+    sampler.start()
     try:
-        client = Client(args.port)
-        client.login()
-        # warm the worker (first request imports and compiles lazily) outside the timings
-        client.json("GET", "/api/v1/projects/")
-        out["idle_rss_mb"] = serve.tree_rss_mb(server.pid)
-        cpu0 = serve.tree_cpu_s(server.pid)
-        sampler = RssSampler(server.pid)
-        sampler.start()
         run_started = time.perf_counter()
 
         # a. project
         t0 = time.perf_counter()
-        project = client.json(
-            "POST", "/api/v1/projects/", {"name": f"Peer {db} {n}x{k}"}, expect=201
-        )
+        project = system.create_project(title)
         out["create_project_s"] = round(time.perf_counter() - t0, 4)
 
         # b. import, bodies encoded before the clock starts
         texts = document_texts(n)
-        batches = [
-            json.dumps(
-                [
-                    {"project": project["id"], "title": f"Peer doc {i:06d}", "text": texts[i]}
-                    for i in range(lo, min(n, lo + args.batch))
-                ]
-            ).encode()
-            for lo in range(0, n, args.batch)
-        ]
-        documents: list[dict[str, Any]] = []
+        bodies = system.import_bodies(project, texts)
         t0 = time.perf_counter()
-        for body in batches:
-            status, data = client.request("POST", "/api/v1/documents/", body)
-            if status != 201:
-                raise RuntimeError(f"import: {status} {data[:500]!r}")
-            documents.extend(json.loads(data))
+        documents = system.import_documents(project, bodies)
         out["import_s"] = round(time.perf_counter() - t0, 4)
         out["import_docs_per_s"] = round(n / out["import_s"], 1)
-        out["import_requests"] = len(batches)
-        out["import_body_mb"] = round(sum(len(b) for b in batches) / 1e6, 2)
+        out["import_requests"] = len(bodies)
+        out["import_body_mb"] = round(sum(len(b) for b in bodies) / 1e6, 2)
         assert len(documents) == n, len(documents)
 
         # c. spans, one request each
-        latencies: list[float] = []
-        bodies = [
-            json.dumps({"document": doc["id"], "start": s, "end": e}).encode()
-            for index, doc in enumerate(documents)
-            for s, e in span_offsets(doc["length"], k, index)
+        requests = [
+            request
+            for index, (doc, length) in enumerate(documents)
+            for request in system.span_requests(
+                project, doc, span_offsets(length, k, index), texts[index]
+            )
         ]
+        client = system.client
+        latencies: list[float] = []
         spy = profiled("spans")
         t0 = time.perf_counter()
-        for body in bodies:
+        for count, (method, path, body) in enumerate(requests):
             t1 = time.perf_counter()
-            status, data = client.request("POST", "/api/v1/claims/", body)
+            status, data = client.request(method, path, body)
             latencies.append(time.perf_counter() - t1)
             if status != 201:
                 raise RuntimeError(f"span: {status} {data[:500]!r}")
+            if count % 100 == 99:
+                check_budget("spans")
         spans_s = time.perf_counter() - t0
         if spy:
             profiles["spans"] = spy.stop()
         ms = [v * 1000 for v in latencies]
         out.update(
-            spans=len(bodies),
+            spans=len(requests),
             spans_s=round(spans_s, 3),
-            span_req_per_s=round(len(bodies) / spans_s, 1),
+            span_req_per_s=round(len(requests) / spans_s, 1),
             span_p50_ms=round(statistics.median(ms), 3),
             span_p95_ms=round(common.percentile(ms, 95), 3),
             span_p99_ms=round(common.percentile(ms, 99), 3),
@@ -376,71 +537,57 @@ def run_workload(db: str, n: int, k: int, args: argparse.Namespace) -> dict[str,
             span_last100_p50_ms=round(statistics.median(ms[-100:]), 3),
         )
 
-        # d. one document with its claims
-        middle = documents[n // 2]["id"]
-        path = f"/api/v1/documents/{middle}/?include=claims"
+        # d. one document with its spans
+        middle = documents[n // 2][0]
         for _ in range(3):
-            client.json("GET", path)
+            system.fetch(project, middle)
         fetch: list[float] = []
         spy = profiled("fetch")
         for _ in range(args.fetch_repeats * (4 if spy else 1)):
             t1 = time.perf_counter()
-            status, data = client.request("GET", path)
+            fetched, fetch_bytes = system.fetch(project, middle)
             fetch.append((time.perf_counter() - t1) * 1000)
-            if status != 200:
-                raise RuntimeError(f"fetch: {status}")
+            check_budget("fetch")
         if spy:
             profiles["fetch"] = spy.stop()
-        fetched = json.loads(data)
-        assert len(fetched["claims"]) == k, len(fetched["claims"])
+        assert fetched == k, fetched
         out.update(
             fetch_one_ms=round(statistics.median(fetch), 3),
             fetch_one_first15_ms=round(statistics.median(fetch[:15]), 3),
             fetch_one_p95_ms=round(common.percentile(fetch, 95), 3),
             fetch_repeats=len(fetch),
-            fetch_bytes=len(data),
+            fetch_bytes=fetch_bytes,
         )
 
-        # e. export (streamed JSONL), median of a few
+        # e. export, median of a few
         export_s: list[float] = []
         spy = profiled("export")
         for _ in range(args.export_repeats):
             t1 = time.perf_counter()
-            status, data = client.request(
-                "GET", f"/api/v1/projects/{project['id']}/export/?format=jsonl"
-            )
+            exported, export_bytes = system.export(project)
             export_s.append(time.perf_counter() - t1)
-            if status != 200:
-                raise RuntimeError(f"export: {status} {data[:300]!r}")
+            check_budget("export")
         if spy:
             profiles["export"] = spy.stop()
-        lines = data.decode().splitlines()
-        exported = len(lines)
         out.update(
             export_s=round(statistics.median(export_s), 4),
             export_first_s=round(export_s[0], 4),
-            export_bytes=len(data),
+            export_bytes=export_bytes,
             export_claims=exported,
             export_ok=exported == n * k,
         )
-
-        # the per-request floor: a 401 (middleware + DRF, no database) and a project read
-        # (token lookup + one membership query + a small serializer)
-        out.update(floor(client, project["id"], args.floor_repeats))
+        out.update(system.extras(project))
 
         # f. memory and CPU
         out["run_s"] = round(time.perf_counter() - run_started, 2)
         out["loadavg_end"] = os.getloadavg()[0]
-        out["peak_rss_mb"] = sampler.stop()
-        out["rss_samples"] = sampler.samples
-        out["server_cpu_s"] = round(serve.tree_cpu_s(server.pid) - cpu0, 2)
-        out["server_processes"] = len(serve.tree_pids(server.pid))
-        out["reconnects"] = client.reconnects
-        if profiles:
-            out["profile"] = profiles
-        client.conn.close()
     finally:
-        serve.stop(server)
+        out["peak_rss_mb"] = sampler.stop()
+    out["rss_samples"] = sampler.samples
+    out["server_cpu_s"] = round(trees_cpu_s(roots) - cpu0, 2)
+    out["server_processes"] = sum(len(serve.tree_pids(root)) for root in roots)
+    if profiles:
+        out["profile"] = profiles
     return out
 
 
@@ -490,6 +637,113 @@ def compare(run: dict[str, Any]) -> dict[str, Any]:
     return {"targets_met": checks, "peers": peers, "ours_vs_peer": ratios}
 
 
+# --- same-run comparison with the peers (pure) ---------------------------------------------
+
+# (phase, figure, which way is better, unit); the target: 5x the faster peer on each
+PHASES = [
+    ("import N docs", "import_s", "lower", "s"),
+    ("span POSTs", "span_req_per_s", "higher", "req/s"),
+    ("span p50", "span_p50_ms", "lower", "ms"),
+    ("read one doc", "fetch_one_ms", "lower", "ms"),
+    ("export", "export_s", "lower", "s"),
+    ("peak RSS", "peak_rss_mb", "lower", "MB"),
+    ("server CPU", "server_cpu_s", "lower", "s"),
+]
+TARGET_RATIO = 5.0
+PEER_NAMES = {"doccano": "doccano", "label_studio": "Label Studio"}
+
+
+def ratio(ours: float, peer: float, better: str) -> float:
+    """How many times better ours is than ``peer`` (> 1: ours is faster or smaller)."""
+    if better == "higher":
+        return ours / peer if peer else float("inf")
+    return peer / ours if ours else float("inf")
+
+
+def phase_ratios(
+    ours: dict[str, dict[str, float]], peers: dict[str, dict[str, float]]
+) -> list[dict[str, Any]]:
+    """Per phase: each system's figure, the faster peer, and each of ours' ratio against it.
+
+    ``ours``: {"PostgreSQL": figures, "SQLite": figures}; ``peers``: {"doccano": figures, …};
+    a peer without the figure (not run at this N, K) is left out of that phase."""
+    rows = []
+    for phase, key, better, unit in PHASES:
+        have = {name: figures[key] for name, figures in peers.items() if key in figures}
+        row: dict[str, Any] = {
+            "phase": phase, "key": key, "unit": unit,
+            "ours": {name: figures[key] for name, figures in ours.items() if key in figures},
+            "peers": have, "best_peer": None, "ratio": {}, "met": {},
+        }  # fmt: skip
+        if have:
+            pick = max if better == "higher" else min
+            best = pick(have, key=lambda name: have[name])
+            row["best_peer"] = best
+            for name, value in row["ours"].items():
+                row["ratio"][name] = round(ratio(value, have[best], better), 2)
+                row["met"][name] = row["ratio"][name] >= TARGET_RATIO
+        rows.append(row)
+    return rows
+
+
+def _figure(value: float, unit: str) -> str:
+    if unit == "req/s" or value >= 100:
+        return f"{value:,.1f} {unit}"
+    return f"{value:.3g} {unit}" if value < 10 else f"{value:.1f} {unit}"
+
+
+def format_ratios(title: str, rows: list[dict[str, Any]], skipped: dict[str, str]) -> list[str]:
+    """Plain-text lines, one per phase: ours, each peer, the ratio against the faster peer
+    and whether the 5x target is met; then the peers that were not run, and why."""
+    lines = [title]
+    for row in rows:
+        parts = [f"{name} {_figure(v, row['unit'])}" for name, v in row["ours"].items()]
+        parts += [
+            f"{PEER_NAMES.get(n, n)} {_figure(v, row['unit'])}" for n, v in row["peers"].items()
+        ]
+        line = f"  {row['phase']:<13} " + " | ".join(parts)
+        if row["ratio"]:
+            verdicts = ", ".join(
+                f"{name} {r:.2f}x{' (5x met)' if row['met'][name] else ''}"
+                for name, r in row["ratio"].items()
+            )
+            line += f" || vs {PEER_NAMES.get(row['best_peer'], row['best_peer'])}: {verdicts}"
+        lines.append(line)
+    lines += [f"  {PEER_NAMES.get(n, n)} not run: {why}" for n, why in skipped.items()]
+    return lines
+
+
+def run_peer(
+    name: str, folder: Path, n: int, ks: list[int], args: argparse.Namespace
+) -> tuple[dict[int, dict[str, Any]], dict[int, str]]:
+    """Start one peer, drive the workload once per K, stop it: ({K: figures}, {K: why not})."""
+
+    def client(port: int) -> Client:
+        return Client(port, timeout=120)
+
+    system = (peers.Doccano if name == "doccano" else peers.LabelStudio)(folder, client)
+    runs: dict[int, dict[str, Any]] = {}
+    failed: dict[int, str] = {}
+    common.log(f"starting {name} from {folder}")
+    try:
+        system.start()
+        for k in ks:
+            common.log(f"peer workload: {name}, N={n}, K={k}")
+            try:
+                runs[k] = drive(system, n, k, args, title=f"Peer {n}x{k} {time.time():.0f}")
+            except (peers.OverBudget, RuntimeError, AssertionError, OSError) as error:
+                failed[k] = f"{type(error).__name__}: {error}"
+                common.log(f"{name} K={k} failed: {failed[k]}")
+                break  # a broken or slow server: the next K would not fare better
+    except (RuntimeError, OSError, subprocess.SubprocessError, StopIteration) as error:
+        failed.update({k: f"did not start: {error}" for k in ks if k not in runs})
+        common.log(f"{name} did not start: {error}")
+    finally:
+        system.stop()
+    failed.update({k: "not reached" for k in ks if k not in runs and k not in failed})
+    return runs, failed
+
+
 def main() -> None:
     parser = common.parser("bench_peer", __doc__.split("\n\n")[0])
     parser.add_argument("--dbs", default="sqlite,postgresql", help="sqlite,postgresql")
@@ -508,11 +762,32 @@ def main() -> None:
     parser.add_argument(
         "--worker-tmp-dir", default="/dev/shm", help="gunicorn heartbeat dir ('' = its default)"
     )
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=0, help="Workbench's port (0: a free one)")
     parser.add_argument("--workers", type=int, default=1, help="gunicorn workers (1)")
     parser.add_argument("--threads", type=int, default=2, help="gthread threads per worker (2)")
+    parser.add_argument(
+        "--peers",
+        default=os.environ.get("WB_PEERS", ""),
+        help="folder with doccano-venv / ls-venv (bench/peers.py); default $WB_PEERS; "
+        "'' = no peers",
+    )
+    parser.add_argument(
+        "--only-peers", default="doccano,label_studio", help="which installed peers to run"
+    )
+    parser.add_argument(
+        "--label-studio-k",
+        default="6",
+        help="the K values Label Studio runs (~90 ms a span POST: K=20 at N=500 is ~15 min)",
+    )
+    parser.add_argument(
+        "--budget", type=float, default=1200, help="seconds one system's run may take"
+    )
+    parser.add_argument(
+        "--pg-name", default="wb_peer", help="PostgreSQL database (dropped first; wb_*)"
+    )
     parser.set_defaults(db=None)
     args = parser.parse_args()
+    DB_URLS["postgresql"] = DB_URLS["postgresql"].rsplit("/", 1)[0] + "/" + args.pg_name
     if args.db:  # one database instead of the two defaults (it is dropped and re-created)
         vendor = common.db_vendor(args.db)
         DB_URLS[vendor] = args.db
@@ -522,6 +797,10 @@ def main() -> None:
     dbs = [d.strip() for d in args.dbs.split(",") if d.strip()]
     if not 1 <= args.batch <= 1000:
         parser.error("--batch must be 1..1000 (the API's bulk limit)")
+
+    found = peers.installed(Path(args.peers).resolve() if args.peers else None)
+    wanted = [name for name in args.only_peers.split(",") if name.strip()]
+    ours: dict[int, dict[str, dict[str, float]]] = {k: {} for k in ks}
 
     for db in dbs:
         for k in ks:
@@ -545,10 +824,55 @@ def main() -> None:
             ]  # fmt: skip
             median = {key: statistics.median(r[key] for r in runs) for key in keys}
             median.update(n=n, k=k, export_ok=all(r["export_ok"] for r in runs))
+            ours[k]["PostgreSQL" if db == "postgresql" else "SQLite"] = median
             common.emit(
                 BENCH, dataset=f"PEER-N{n}-K{k}", db=db, metric="peer_summary",
                 save=not args.no_save, label=args.label, repeats=args.repeats,
                 targets=TARGETS, **median, **compare(median),
+            )  # fmt: skip
+
+    # the peers, in the same run: each started once, one run per K, stopped
+    measured: dict[int, dict[str, dict[str, Any]]] = {k: {} for k in ks}
+    skipped: dict[int, dict[str, str]] = {k: {} for k in ks}
+    for name in ("doccano", "label_studio"):
+        if name not in found or name not in wanted:
+            why = (
+                "not installed" + (f" under {args.peers}" if args.peers else " (no --peers)")
+                if name not in found
+                else "not selected (--only-peers)"
+            )
+            for k in ks:
+                skipped[k][name] = why
+            continue
+        peer_ks = ks
+        if name == "label_studio":
+            allowed = {int(v) for v in args.label_studio_k.split(",") if v.strip()}
+            peer_ks = [k for k in ks if k in allowed]
+            for k in ks:
+                if k not in allowed:
+                    skipped[k][name] = f"K={k} skipped (--label-studio-k {args.label_studio_k})"
+        runs_by_k, failed = run_peer(name, found[name], n, peer_ks, args)
+        for k, run in runs_by_k.items():
+            measured[k][name] = run
+            common.emit(
+                BENCH, dataset=f"PEER-N{n}-K{k}", db="sqlite", metric="peer_run",
+                save=not args.no_save, label=args.label, client="http.client keep-alive",
+                server=name, **run,
+            )  # fmt: skip
+        for k, why in failed.items():
+            skipped[k][name] = why
+
+    for k in ks:
+        rows = phase_ratios(ours[k], measured[k])
+        title = f"N={n} K={k}: Workbench against the faster peer, same run"
+        if not measured[k]:
+            title += " (peers skipped: no same-run figures)"
+        print("\n".join(format_ratios(title, rows, skipped[k])), file=sys.stderr, flush=True)
+        if measured[k]:
+            common.emit(
+                BENCH, dataset=f"PEER-N{n}-K{k}", db="none", metric="peer_compare",
+                save=not args.no_save, label=args.label, target_ratio=TARGET_RATIO,
+                rows=rows, skipped=skipped[k],
             )  # fmt: skip
 
 

@@ -1,0 +1,72 @@
+"""The same-run peer comparison of bench/bench_peer.py: ratios against the faster peer and
+the lines it prints (pure; the servers are not started here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bench import peers
+from bench.bench_peer import format_ratios, phase_ratios, ratio
+
+OURS = {
+    "PostgreSQL": {"import_s": 0.6, "span_req_per_s": 600.0, "fetch_one_ms": 2.0},
+    "SQLite": {"import_s": 0.05, "span_req_per_s": 150.0, "fetch_one_ms": 8.0},
+}
+PEERS = {
+    "doccano": {"import_s": 2.7, "span_req_per_s": 115.0, "fetch_one_ms": 10.0},
+    "label_studio": {"import_s": 0.3, "span_req_per_s": 11.5},  # no read figure
+}
+
+
+def row(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    return next(r for r in rows if r["key"] == key)
+
+
+def test_ratio_is_how_many_times_better_ours_is() -> None:
+    assert ratio(500.0, 100.0, "higher") == 5.0  # requests per second: more is better
+    assert ratio(2.0, 10.0, "lower") == 5.0  # times: less is better
+    assert ratio(20.0, 10.0, "lower") == 0.5
+
+
+def test_it_compares_with_the_faster_peer_of_each_phase() -> None:
+    rows = phase_ratios(OURS, PEERS)
+    imports = row(rows, "import_s")
+    assert imports["best_peer"] == "label_studio"  # 0.3 s beats doccano's 2.7 s
+    assert imports["ratio"] == {"PostgreSQL": 0.5, "SQLite": 6.0}
+    assert imports["met"] == {"PostgreSQL": False, "SQLite": True}
+    spans = row(rows, "span_req_per_s")
+    assert spans["best_peer"] == "doccano"  # 115 req/s beats Label Studio's 11.5
+    assert spans["ratio"] == {"PostgreSQL": 5.22, "SQLite": 1.3}
+    assert spans["met"] == {"PostgreSQL": True, "SQLite": False}
+
+
+def test_a_peer_without_a_figure_is_left_out_of_that_phase() -> None:
+    fetch = row(phase_ratios(OURS, PEERS), "fetch_one_ms")
+    assert fetch["peers"] == {"doccano": 10.0}
+    assert fetch["ratio"] == {"PostgreSQL": 5.0, "SQLite": 1.25}
+    export = row(phase_ratios(OURS, PEERS), "export_s")  # nobody has it
+    assert export["best_peer"] is None and export["ratio"] == {}
+
+
+def test_the_lines_name_the_peer_the_ratio_and_the_skipped_peers() -> None:
+    lines = format_ratios("N=500 K=6", phase_ratios(OURS, PEERS), {"label_studio": "K=20 skipped"})
+    assert lines[0] == "N=500 K=6"
+    spans = next(line for line in lines if line.lstrip().startswith("span POSTs"))
+    assert "doccano 115.0 req/s" in spans and "Label Studio 11.5 req/s" in spans
+    assert "vs doccano: PostgreSQL 5.22x (5x met), SQLite 1.30x" in spans
+    assert lines[-1] == "  Label Studio not run: K=20 skipped"
+
+
+def test_without_peers_there_are_no_ratios() -> None:
+    rows = phase_ratios(OURS, {})
+    assert all(r["best_peer"] is None and not r["ratio"] for r in rows)
+    assert "vs" not in "".join(format_ratios("t", rows, {}))
+
+
+def test_peers_are_found_only_where_installed(tmp_path: Path) -> None:
+    assert peers.installed(None) == {}
+    assert peers.installed(tmp_path) == {}
+    (tmp_path / "doccano-venv/bin").mkdir(parents=True)
+    (tmp_path / "doccano-venv/bin/doccano").touch()
+    assert peers.installed(tmp_path) == {"doccano": tmp_path}
