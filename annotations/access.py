@@ -50,7 +50,18 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.models import User as UserModel
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.http import Http404
 
 from annotations.core import lifecycle
@@ -154,13 +165,30 @@ def membership_get(*, user: User, project_id: int) -> Membership | None:
 
 
 def membership_require(
-    *, user: User, project_id: int, role: Role = Role.REVIEWER, lock: bool = False
+    *,
+    user: User,
+    project_id: int,
+    role: Role = Role.REVIEWER,
+    lock: bool = False,
+    membership: Membership | None = None,
 ) -> Membership:
     """The user's membership, for services (the caller has looked the object up already):
     PermissionDenied when they are not a member, or below ``role``. ``lock`` takes the
-    membership row's lock until the transaction ends (to serialize one member's calls)."""
+    membership row's lock until the transaction ends (to serialize one member's calls).
+    ``membership``: the one the caller read with the object (``claim_get_for_user``), so
+    that it is not read again (no query; a membership of another user or project is
+    ignored and read)."""
     if not is_active_user(user):
         raise PermissionDenied(NOT_A_MEMBER)
+    if (
+        membership is not None
+        and not lock
+        and membership.user_id == user.pk
+        and membership.project_id == project_id
+    ):
+        if not role_at_least(membership, role):
+            raise PermissionDenied(EDITORS_ONLY if role == Role.EDITOR else _needs_role(role))
+        return membership
     memberships = Membership.objects.filter(user=user, project_id=project_id)
     membership = (memberships.select_for_update() if lock else memberships).first()
     if membership is None:
@@ -452,6 +480,19 @@ def verdict_is_post_reveal(*, claim: Claim, reviewer: User) -> bool:
     if not on_version.filter(reviewer_id=reviewer.pk).exists():
         return False
     return on_version.exclude(reviewer_id=reviewer.pk).exists()
+
+
+def verdict_is_post_reveal_expression(*, reviewer: User) -> ExpressionWrapper[Q]:
+    """``verdict_is_post_reveal`` as an expression on a Claim queryset (the same rule), for
+    a service that reads it with the claim's other facts in one query."""
+    on_version = Verdict.objects.filter(
+        claim_id=OuterRef("pk"), claim_version=OuterRef("claim_version"), calibration=False
+    )
+    return ExpressionWrapper(
+        Q(Exists(on_version.filter(reviewer_id=reviewer.pk)))
+        & Q(Exists(on_version.exclude(reviewer_id=reviewer.pk))),
+        output_field=BooleanField(),
+    )
 
 
 def verdicts_counted(queryset: QuerySet[Verdict] | None = None) -> QuerySet[Verdict]:

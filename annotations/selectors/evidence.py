@@ -46,11 +46,13 @@ def warc_open(snapshot: SourceSnapshot) -> IO[bytes] | None:
 
 
 AT_RISK = (SourceFlag.CHANGED, SourceFlag.GONE, SourceFlag.MOVED)
-# What a citation's evidence needs, joined to it (never a snapshot's text).
-_JOINED = ("source__evidence__baseline", "source__evidence__latest", "quote_check__snapshot")
+# What a source's evidence needs, joined to the source (never a snapshot's text).
+SOURCE_EVIDENCE_JOINED = ("evidence__baseline", "evidence__latest")
+SOURCE_EVIDENCE_DEFERRED = ("evidence__baseline__text", "evidence__latest__text")
+# What a citation's evidence needs, joined to it.
+_JOINED = (*(f"source__{name}" for name in SOURCE_EVIDENCE_JOINED), "quote_check__snapshot")
 _DEFERRED = (
-    "source__evidence__baseline__text",
-    "source__evidence__latest__text",
+    *(f"source__{name}" for name in SOURCE_EVIDENCE_DEFERRED),
     "quote_check__snapshot__text",
 )
 

@@ -10,6 +10,7 @@ citing a page someone else cited.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -18,11 +19,13 @@ from django.db import IntegrityError, transaction
 from annotations import access
 from annotations.core import cleaning, fetching, htmlpage
 from annotations.core.urlnorm import UrlError, check_url, normalize_url
-from annotations.models import Project, Source
+from annotations.models import Event, Project, Source
+from annotations.selectors.evidence import SOURCE_EVIDENCE_DEFERRED, SOURCE_EVIDENCE_JOINED
 from annotations.services import limits
 from annotations.services._base import (
     User,
     _require_storable_text,
+    event_build,
     event_record,
     fields_update,
 )
@@ -88,6 +91,62 @@ def source_get_or_create(
         after={"url": source.url, "normalized_url": normalized, "title": source.title},
     )
     return source
+
+
+def sources_for_urls(
+    *, urls: Sequence[str], actor: User, project: Project
+) -> tuple[list[Source], list[Event]]:
+    """``source_get_or_create`` for several URLs a citer cites at once (a verdict's
+    citations), in at most two queries: the citer's existing sources for them (their
+    evidence joined, as ``selectors.evidence.citations_with_evidence`` reads it) and one
+    insert of the missing ones (``ON CONFLICT`` on the citer's URL: a concurrent request of
+    the same citer that created one first is found, not an error). The caller has checked
+    each URL (``normalize_url`` and the column's validators) and ``actor``'s membership.
+
+    Returns the sources in the order of ``urls`` and, unsaved, the ``source.create``
+    events of the new ones, for the caller to append with its own (``events_record``)."""
+    by_url = {normalize_url(url): url.strip() for url in reversed(urls)}
+    found: dict[str, Source] = {
+        source.normalized_url: source
+        for source in Source.objects.filter(
+            project=project, created_by=actor, normalized_url__in=list(by_url)
+        )
+        .select_related(*SOURCE_EVIDENCE_JOINED)
+        .defer(*SOURCE_EVIDENCE_DEFERRED)
+    }
+    new = [
+        Source(project=project, url=url, normalized_url=normalized, created_by=actor)
+        for normalized, url in by_url.items()
+        if normalized not in found
+    ]
+    for source in new:
+        source.full_clean(exclude=["project", "created_by"], validate_unique=False)
+        # A new source has no evidence yet: answering so needs no query.
+        Source.evidence.related.set_cached_value(source, None)
+        found[source.normalized_url] = source
+    if new:
+        Source.objects.bulk_create(
+            new,
+            update_conflicts=True,
+            unique_fields=["project", "created_by", "normalized_url"],
+            update_fields=["normalized_url"],
+        )
+    events = [
+        event_build(
+            actor=actor,
+            verb="source.create",
+            object_type="source",
+            object_id=source.pk,
+            project_id=project.pk,
+            after={
+                "url": source.url,
+                "normalized_url": source.normalized_url,
+                "title": source.title,
+            },
+        )
+        for source in new
+    ]
+    return [found[normalize_url(url)] for url in urls], events
 
 
 # A source's description: what ``source_update`` may change. The address is not in it.

@@ -8,20 +8,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db import connection, transaction
+from django.db.models import Count, OuterRef, Prefetch, Subquery, prefetch_related_objects
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from annotations import access
 from annotations.core import evidence_policy
 from annotations.core.urlnorm import UrlError, normalize_url
 from annotations.models import (
+    Assignment,
     AssignmentState,
     Citation,
     Claim,
     ClaimStatus,
     Confidence,
+    Event,
+    Membership,
     Project,
+    Rating,
     Source,
     Stance,
     Verdict,
@@ -33,12 +38,16 @@ from annotations.services._base import (
     User,
     _require_storable_text,
     _storable_text_errors,
-    event_record,
+    event_build,
+    events_record,
 )
 from annotations.services.evidence import verdict_evidence_enqueue
-from annotations.services.leases import _close_assignment, _held_lease
 from annotations.services.review import _consensus_decide, _lock_claim, _rating_get
-from annotations.services.sources import source_get_or_create
+from annotations.services.sources import sources_for_urls
+
+NO_LEASE = (
+    "Take this claim from the queue (Review next) before judging it; your lease may have expired."
+)
 
 
 @dataclass(frozen=True)
@@ -72,9 +81,10 @@ _SOURCE_URL = Source._meta.get_field("url").run_validators
 
 def _citations_validate(
     citations: Sequence[CitationInput], actor: User, *, project: Project
-) -> list[tuple[Source, CitationInput]]:
+) -> tuple[list[tuple[Source, CitationInput]], list[Event]]:
     """The sources of ``citations`` in ``project``: a source named by id must be one the
-    reviewer may already see there; a URL finds or makes the reviewer's own source.
+    reviewer may already see there; a URL finds or makes the reviewer's own source
+    (``sources_for_urls``: with the unsaved ``source.create`` events of the new ones).
     Raises ValidationError on ``citations`` (one message per problem, by citation)."""
     if len(citations) > limits.MAX_CITATIONS:
         raise ValidationError({"citations": limits.TOO_MANY_CITATIONS})
@@ -130,11 +140,15 @@ def _citations_validate(
     errors.extend(_policy_errors(citations, project=project))
     if errors:
         raise ValidationError({"citations": errors})
-    # Create sources only after every citation validated, so a bad one writes nothing.
+    # Create sources only after every citation validated, so a bad one writes nothing; all
+    # the cited URLs at once (their ``source.create`` events go with the verdict's).
+    by_url, source_events = sources_for_urls(
+        urls=[c.url for source, c in resolved if source is None], actor=actor, project=project
+    )
+    found = iter(by_url)
     return [
-        (source or source_get_or_create(url=citation.url, actor=actor, project=project), citation)
-        for source, citation in resolved
-    ]
+        (source if source is not None else next(found), citation) for source, citation in resolved
+    ], source_events
 
 
 def _policy_errors(citations: Sequence[CitationInput], *, project: Project) -> list[str]:
@@ -151,6 +165,57 @@ def _policy_errors(citations: Sequence[CitationInput], *, project: Project) -> l
     ]
 
 
+def _submit_facts(*, reviewer: User, rating: str, now: dt.datetime) -> dict[str, Any]:
+    """What ``verdict_submit`` checks on the locked claim, as annotations of the claim (read
+    in one statement): the rating's id, the reviewer's current verdict and latest revision,
+    their unexpired lease (a calibration lease first), whether their verdict would be
+    post-reveal, and how many verdicts of others the project's rule counts now."""
+    mine = Verdict.objects.filter(claim_id=OuterRef("pk"), reviewer_id=reviewer.pk)
+    lease = Assignment.objects.filter(
+        claim_id=OuterRef("pk"),
+        reviewer_id=reviewer.pk,
+        state=AssignmentState.LEASED,
+        expires_at__gt=now,
+    ).order_by("-calibration", "id")
+    counted_others = (
+        access.verdicts_counted(Verdict.objects.filter(claim_id=OuterRef("pk")))
+        .exclude(reviewer_id=reviewer.pk)
+        .order_by()
+        .values("claim_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return {
+        "fact_rating_id": Subquery(
+            Rating.objects.filter(
+                project_id=OuterRef("project_id"), key=rating if isinstance(rating, str) else ""
+            ).values("pk")[:1]
+        ),
+        "fact_previous_id": Subquery(mine.filter(is_current=True).values("pk")[:1]),
+        "fact_last_revision": Subquery(mine.order_by("-revision").values("revision")[:1]),
+        "fact_lease_id": Subquery(lease.values("pk")[:1]),
+        "fact_lease_calibration": Subquery(lease.values("calibration")[:1]),
+        "fact_post_reveal": access.verdict_is_post_reveal_expression(reviewer=reviewer),
+        "fact_counted_others": Coalesce(Subquery(counted_others[:1]), 0),
+    }
+
+
+def _lock_claim_with_facts(
+    claim: Claim, *, reviewer: User, rating: str, now: dt.datetime
+) -> tuple[Claim, dict[str, Any]]:
+    """The claim, locked (``_lock_claim``), and its ``_submit_facts`` as they are once the
+    lock is held. On PostgreSQL that is a second statement: one statement's subqueries
+    would read the snapshot taken before it waited for the lock, missing what the holder
+    wrote. On SQLite the transaction has held the database's write lock since its BEGIN
+    (``transaction_mode`` IMMEDIATE), so one statement reads both."""
+    facts = _submit_facts(reviewer=reviewer, rating=rating, now=now)
+    if connection.vendor == "sqlite":
+        locked = Claim.objects.select_related("project").annotate(**facts).get(pk=claim.pk)
+        return locked, {name: getattr(locked, name) for name in facts}
+    locked = _lock_claim(claim)
+    return locked, dict(Claim.objects.filter(pk=claim.pk).values(**facts).get())
+
+
 @transaction.atomic
 def verdict_submit(
     *,
@@ -161,6 +226,7 @@ def verdict_submit(
     rationale: str = "",
     citations: Sequence[CitationInput] = (),
     now: dt.datetime | None = None,
+    membership: Membership | None = None,
 ) -> Verdict:
     """Record ``reviewer``'s verdict on ``claim``, or a revision of it.
 
@@ -174,41 +240,52 @@ def verdict_submit(
     The citations must meet the project's evidence policy (``Project.evidence_policy``),
     a revision too. Raises ValidationError for bad input (a broken policy rule on
     ``citations``, nothing written) and QueueConflict for the wrong state.
+
+    ``membership``: the reviewer's, as the caller read it with the claim
+    (``access.claim_get_for_user``), so that it is not read again. Issue 20: the checks
+    are one read under the claim's lock (``_lock_claim_with_facts``), the lease is closed
+    by a conditional update (a lease released or expired meanwhile is a conflict), the
+    cited URLs' sources are found and made at once, the events of the write are appended
+    to the audit chain together, the consensus rule runs only when the required verdicts
+    can be in, and the answer is built from what was written.
     """
     now = now or timezone.now()
-    access.membership_require(user=reviewer, project_id=claim.project_id)
+    access.membership_require(user=reviewer, project_id=claim.project_id, membership=membership)
     _require_storable_text(rating=rating, confidence=confidence, rationale=rationale)
-    claim = _lock_claim(claim)
+    claim, facts = _lock_claim_with_facts(claim, reviewer=reviewer, rating=rating, now=now)
     errors: dict[str, str] = {}
     if confidence not in Confidence.values:
         errors["confidence"] = f"Unknown confidence {confidence!r}; use low, medium or high."
     for name, messages in limits.length_errors(rationale=(rationale, limits.MAX_RATIONALE)).items():
         errors[name] = messages[0]
-    try:
-        rating_obj = _rating_get(project_id=claim.project_id, key=rating)
-    except ValidationError as exc:
-        errors.update({k: v[0] for k, v in exc.message_dict.items()})
+    if facts["fact_rating_id"] is None:
+        try:
+            _rating_get(project_id=claim.project_id, key=rating)  # raises, naming the scale
+        except ValidationError as exc:
+            errors.update({k: v[0] for k, v in exc.message_dict.items()})
     if errors:
         raise ValidationError(errors)
-    previous = (
-        Verdict.objects.select_for_update()
-        .filter(claim=claim, reviewer=reviewer, is_current=True)
-        .first()
+    # The rating as read (its id and key); any other field is read if something asks.
+    rating_obj = Rating.from_db(
+        connection.alias,
+        ["id", "project_id", "key"],
+        [facts["fact_rating_id"], claim.project_id, rating],
     )
-    lease = None
+    previous = (
+        None
+        if facts["fact_previous_id"] is None
+        else Verdict.objects.select_related("rating")
+        .prefetch_related("citations")
+        .get(pk=facts["fact_previous_id"])
+    )
+    lease_id = None
     # Gold calibration (issue 18): a first verdict under a calibration lease, or a revision
     # of a calibration verdict, is a calibration verdict: it goes wherever an ordinary
     # verdict on a claim in review goes, and touches nothing of the gold claim's review.
-    calibration_lease = (
-        calibration.calibration_lease(claim=claim, reviewer=reviewer, now=now)
-        if previous is None
-        else None
-    )
-    is_calibration = calibration_lease is not None or (
-        previous is not None and previous.calibration
-    )
+    calibration_lease = previous is None and bool(facts["fact_lease_calibration"])
+    is_calibration = calibration_lease or (previous is not None and previous.calibration)
     if is_calibration:
-        lease = calibration_lease
+        lease_id = facts["fact_lease_id"] if calibration_lease else None
         if previous is not None and not calibration.gold_is_served(claim=claim):
             # No longer a gold claim in review to its reviewers: closed like a decided one.
             raise QueueConflict("Consensus has been recorded; verdicts can no longer be revised.")
@@ -217,29 +294,25 @@ def verdict_submit(
             raise QueueConflict(
                 f"This claim is {claim.get_status_display().lower()}, not in review."
             )
-        lease = _held_lease(claim=claim, reviewer=reviewer, now=now)
-        if lease is None:
-            raise QueueConflict(
-                "Take this claim from the queue (Review next) before judging it; "
-                "your lease may have expired."
-            )
+        lease_id = facts["fact_lease_id"]
+        if lease_id is None:
+            raise QueueConflict(NO_LEASE)
     elif claim.status not in (ClaimStatus.IN_REVIEW, ClaimStatus.DISPUTED):
         raise QueueConflict("Consensus has been recorded; verdicts can no longer be revised.")
-    sources = _citations_validate(list(citations), reviewer, project=claim.project)
+    if lease_id is not None:
+        # Closed only if still held: ``lease_release`` takes the lease's row lock, not the
+        # claim's, so one released (or expired) since the read above is a conflict here,
+        # and the transaction writes nothing.
+        closed = Assignment.objects.filter(
+            pk=lease_id, state=AssignmentState.LEASED, expires_at__gt=now
+        ).update(state=AssignmentState.SUBMITTED, closed_at=now)
+        if not closed:
+            raise QueueConflict(NO_LEASE)
+    sources, events = _citations_validate(list(citations), reviewer, project=claim.project)
     # Revision numbers run on across claim versions: a reviewer who judged an earlier
     # version judges the new one in a new row (their earlier verdicts are history).
-    last_revision = (
-        previous.revision
-        if previous is not None
-        else Verdict.objects.filter(claim=claim, reviewer=reviewer)
-        .order_by("-revision")
-        .values_list("revision", flat=True)
-        .first()
-        or 0
-    )
-    post_reveal = not is_calibration and access.verdict_is_post_reveal(
-        claim=claim, reviewer=reviewer
-    )
+    last_revision = previous.revision if previous is not None else facts["fact_last_revision"] or 0
+    post_reveal = not is_calibration and bool(facts["fact_post_reveal"])
     verdict = Verdict(
         claim=claim,
         reviewer=reviewer,
@@ -263,38 +336,67 @@ def verdict_submit(
         Citation(verdict=verdict, source=source, quote=c.quote or "", stance=c.stance)
         for source, c in sources
     )
-    if lease is not None:
-        _close_assignment(lease, state=AssignmentState.SUBMITTED, now=now)
     if written:
         # Evidence: archive newly cited sources, check the quotes (after the commit).
         verdict_evidence_enqueue(verdict=verdict)
-    event_record(
-        actor=reviewer,
-        verb="verdict.submit" if previous is None else "verdict.revise",
-        obj=verdict,
-        project_id=claim.project_id,
-        before=before,
-        after=_verdict_state(verdict, written),
+    events.append(
+        event_build(
+            actor=reviewer,
+            verb="verdict.submit" if previous is None else "verdict.revise",
+            object_type="verdict",
+            object_id=verdict.pk,
+            project_id=claim.project_id,
+            before=before,
+            after=_verdict_state(verdict, written),
+        )
     )
     if post_reveal and claim.status == ClaimStatus.DISPUTED:
         # Independence: the changed verdict does not resolve the dispute; the editors are
         # told (the disputes page flags the claim "revised after reveal").
-        event_record(
-            actor=reviewer,
-            verb="claim.needs_adjudication",
-            obj=claim,
-            project_id=claim.project_id,
-            after={
-                "verdict": verdict.pk,
-                "rating": rating_obj.key,
-                "reason": "revised after seeing other verdicts",
-            },
+        events.append(
+            event_build(
+                actor=reviewer,
+                verb="claim.needs_adjudication",
+                object_type="claim",
+                object_id=claim.pk,
+                project_id=claim.project_id,
+                after={
+                    "verdict": verdict.pk,
+                    "rating": rating_obj.key,
+                    "reason": "revised after seeing other verdicts",
+                },
+            )
         )
-    if not post_reveal and not is_calibration:
+    events_record(events)
+    if (
+        not post_reveal
+        and not is_calibration
+        # This verdict is the reviewer's one counted verdict now: the rule has nothing to
+        # decide until the project's required number can be in.
+        and facts["fact_counted_others"] + 1 >= claim.project.required_reviews
+    ):
         # Only a blind verdict changes what the project's rule decides from.
         _consensus_decide(claim=claim, actor=reviewer)
-    # Load what the answer shows while still in the transaction: once it commits, turning
-    # the verdict into a response needs no database, so an outage between the commit and
-    # the response cannot report a saved verdict as failed.
-    prefetch_related_objects([verdict], Prefetch("citations", queryset=citations_with_evidence()))
+    # What the answer shows, while still in the transaction: once it commits, turning the
+    # verdict into a response needs no database, so an outage between the commit and the
+    # response cannot report a saved verdict as failed. Built from what was written (its
+    # sources were read with their evidence or are new; a new citation has no quote check
+    # yet), else read.
+    if all(_evidence_loaded(source) for source, _ in sources):
+        for citation in written:
+            Citation.quote_check.related.set_cached_value(citation, None)
+        cached = verdict.citations.get_queryset()
+        cached._result_cache = list(written)
+        cached._prefetch_done = True  # type: ignore[attr-defined]
+        verdict._prefetched_objects_cache = {"citations": cached}  # type: ignore[attr-defined]
+    else:
+        prefetch_related_objects(
+            [verdict], Prefetch("citations", queryset=citations_with_evidence())
+        )
     return verdict
+
+
+def _evidence_loaded(source: Source) -> bool:
+    """Whether ``source``'s evidence is loaded (``sources_for_urls``), so that showing it
+    needs no query."""
+    return bool(Source.evidence.related.is_cached(source))

@@ -95,7 +95,7 @@ class ClaimVerdictsApi(APIView):
         "one message per broken rule, and nothing is written.",
     )
     def post(self, request: Request, pk: int) -> Response:
-        claim, _ = access.claim_get_for_user(user=request.user, pk=pk)
+        claim, membership = access.claim_get_for_user(user=request.user, pk=pk)
         data = parse_body(s.VerdictCreateSerializer, request)
         citations = [
             services.CitationInput(
@@ -113,6 +113,7 @@ class ClaimVerdictsApi(APIView):
             confidence=data["confidence"],
             rationale=data.get("rationale", ""),
             citations=citations,
+            membership=membership,
         )
         return Response(s.VerdictSerializer(verdict).data, status=status.HTTP_201_CREATED)
 
