@@ -78,13 +78,19 @@ def claims_for_reader(
     return queryset.order_by("start", "end", "id")
 
 
-def document_text_window(*, document: Document, start: int, end: int) -> str:
+def document_text_window(
+    *, document: Document, start: int, end: int, for_update: bool = False
+) -> str:
     """``document.text[start:end]`` (code points), read without loading the whole text:
-    SQL ``substr`` counts characters on PostgreSQL (UTF-8) and SQLite alike."""
-    if "text" in document.__dict__:
+    SQL ``substr`` counts characters on PostgreSQL (UTF-8) and SQLite alike.
+
+    ``for_update`` reads it in the statement that locks the document row until the
+    transaction ends (call inside one): the lock and the window cost one query."""
+    if "text" in document.__dict__ and not for_update:
         return document.text[start:end]
+    documents = Document.objects.filter(pk=document.pk)
     return (
-        Document.objects.filter(pk=document.pk)
+        (documents.select_for_update() if for_update else documents)
         .annotate(window=Substr("text", start + 1, max(0, end - start)))
         .values_list("window", flat=True)
         .get()

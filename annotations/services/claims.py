@@ -110,17 +110,18 @@ def claim_create(
     except spans.SpanError as exc:
         raise _span_error(exc) from None
     window_start = max(0, start - spans.CONTEXT_LENGTH)
+    # The document lock (see ``_document_lock``) taken by the statement that reads the window.
     window = selectors.document_text_window(
         document=document,
         start=window_start,
         end=min(document.length, end + spans.CONTEXT_LENGTH),
+        for_update=True,
     )
     try:
         selector = spans.make_selector(window, start - window_start, end - window_start, exact)
     except spans.SpanError as exc:
         raise _span_error(exc) from None
     statement = (statement or "").strip() or selector.exact
-    _document_lock(document)
     existing = claim_duplicate_of(document=document, start=start, end=end, statement=statement)
     if existing is not None:
         raise DuplicateClaim(existing)
@@ -142,8 +143,8 @@ def claim_create(
     )
     # The span was checked above and the relations are loaded objects, so skip full_clean's
     # per-field existence queries and its one-query-per-CheckConstraint pass (the database
-    # enforces those constraints anyway): a claim costs one read of its window, the document
-    # lock and the duplicate check, and two inserts.
+    # enforces those constraints anyway): a claim costs one read of its window under the
+    # document lock, the duplicate check, and two inserts.
     claim.full_clean(
         exclude=["project", "document", "created_by"],
         validate_unique=False,

@@ -3,10 +3,14 @@ and edits guarded by If-Match/ETag."""
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from typing import Any
 
-from annotations.models import Event
+from rest_framework.renderers import JSONRenderer
+
+from annotations.api.serializers import ClaimSerializer, claim_data
+from annotations.models import Claim, Event
 from tests.api.base import CLAIM_FIELDS, ApiTestCase
 from tests.factories import SAMPLE_TEXT, judge, make_claim, make_document
 
@@ -41,6 +45,31 @@ class ClaimApiTests(ApiTestCase):
         self.assertEqual((body["version"], body["created_by"]), (1, "reviewer_a"))
         self.assertIsNone(body["consensus"])
         self.assertTrue(Event.objects.filter(verb="claim.create", object_id=body["id"]).exists())
+
+    def test_the_created_claim_is_answered_as_the_claim_serializer_writes_it(self) -> None:
+        # The create path writes its answer by hand (serializers.claim_data): it must stay
+        # what ClaimSerializer, the documented schema, would answer for the same claim.
+        for user, extra in (
+            (self.reviewer_a, {"claimant": " Mayor "}),
+            (self.editor, {"priority": "urgent", "due_at": "2020-01-01T00:00:00+02:00"}),
+        ):
+            with self.subTest(user=user.username):
+                response = self.post(
+                    user,
+                    "/claims/",
+                    {"document": self.document.pk, **self.span("crime fell 20%"), **extra},
+                )
+                self.assertEqual(response.status_code, 201, response.content)
+                claim = Claim.objects.select_related("created_by").get(pk=response.json()["id"])
+                expected = json.loads(JSONRenderer().render(ClaimSerializer(claim).data))
+                self.assertEqual(response.json(), expected)
+                claim.delete()
+        decided = make_claim(document=self.document, actor=self.creator, exact="Others disagree")
+        judge(decided, self.reviewer_a, "false")
+        judge(decided, self.reviewer_b, "false")
+        decided = Claim.objects.select_related("created_by").get(pk=decided.pk)
+        self.assertEqual(decided.status, "resolved")
+        self.assertEqual(claim_data(decided), ClaimSerializer(decided).data)
 
     def test_offsets_count_code_points_past_an_emoji(self) -> None:
         span = self.span("Others disagree")

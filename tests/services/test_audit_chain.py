@@ -79,7 +79,8 @@ class AuditChainAppendTests(Personas, TestCase):
         self.assertTrue(selectors.audit_verify(project_id=self.project.pk).ok)
 
     def test_appending_costs_the_same_however_long_the_chain(self) -> None:
-        # Lock the head, insert, move the head: three queries, never a scan of the chain.
+        # Lock the head, insert, move the head: three queries, never a scan of the chain;
+        # two on PostgreSQL, where the insert and the head's move are one statement.
         def cost() -> int:
             with transaction.atomic(), CaptureQueriesContext(connection) as context:
                 services.event_record(actor=self.editor, verb="test.cost", project=self.project)
@@ -89,7 +90,11 @@ class AuditChainAppendTests(Personas, TestCase):
         for _number in range(200):
             services.event_record(actor=self.editor, verb="test.fill", project=self.project)
         self.assertEqual(cost(), short)
-        self.assertEqual(short, 3)
+        self.assertEqual(short, 2 if connection.vendor == "postgresql" else 3)
+        head = AuditHead.objects.get(chain=self.project.pk)
+        last = self.chain(self.project.pk)[-1]
+        self.assertEqual((head.seq, head.hash), (last.seq, last.hash))
+        self.assertTrue(selectors.audit_verify(project_id=self.project.pk).ok)
 
     def test_a_missing_head_is_rebuilt_from_the_last_event(self) -> None:
         last = self.chain(self.project.pk)[-1]

@@ -88,7 +88,8 @@ class ClaimListApi(generics.ListAPIView):
                 {"document": ["No document with this id in your projects."]}
             ) from None
         claim = services.claim_create(document=document, actor=request.user, **data)
-        return Response(s.ClaimSerializer(claim).data, status=status.HTTP_201_CREATED)
+        # ClaimSerializer's answer (its schema above), without its per-request field building.
+        return Response(s.claim_data(claim), status=status.HTTP_201_CREATED)
 
 
 class ClaimDetailApi(APIView):
