@@ -1,7 +1,9 @@
 """The peer workload of shared/research/peer-bench.md, against a real server over HTTP.
 
-One sequential client on one keep-alive connection drives gunicorn (bench/serve.py) on
-127.0.0.1, on SQLite and on PostgreSQL, through the public API with a token:
+One sequential client on one keep-alive connection drives the server on 127.0.0.1 as a user
+deploys it (``bin/serve`` with its defaults, started by bench/serve.py; ``--server gthread``
+for gunicorn WSGI workers instead), on SQLite and on PostgreSQL, through the public API
+with a token:
 
 a. create a project;
 b. import N documents, each the sample article (fixtures/seed/sample_article.txt,
@@ -355,6 +357,7 @@ class WorkbenchSystem:
             workers=self.args.workers,
             threads=self.args.threads,
             worker_tmp_dir=self.args.worker_tmp_dir or None,
+            bin_serve=self.args.server == "bin-serve",
         )
         self.worker = next(p for p in serve.tree_pids(self.server.pid) if p != self.server.pid)
         self.client = Client(self.args.port)
@@ -744,6 +747,12 @@ def run_peer(
     return runs, failed
 
 
+def server_label(args: argparse.Namespace) -> str:
+    if args.server == "bin-serve":
+        return f"bin/serve defaults ({serve.bin_serve_workers()} uvicorn worker(s))"
+    return f"gunicorn gthread {args.workers}x{args.threads} tmp={args.worker_tmp_dir or 'default'}"
+
+
 def main() -> None:
     parser = common.parser("bench_peer", __doc__.split("\n\n")[0])
     parser.add_argument("--dbs", default="sqlite,postgresql", help="sqlite,postgresql")
@@ -763,7 +772,14 @@ def main() -> None:
         "--worker-tmp-dir", default="/dev/shm", help="gunicorn heartbeat dir ('' = its default)"
     )
     parser.add_argument("--port", type=int, default=0, help="Workbench's port (0: a free one)")
-    parser.add_argument("--workers", type=int, default=1, help="gunicorn workers (1)")
+    parser.add_argument(
+        "--server",
+        choices=("bin-serve", "gthread"),
+        default="bin-serve",
+        help="bin-serve: bin/serve with its defaults, as deployed (uvicorn workers); "
+        "gthread: gunicorn WSGI with --workers x --threads",
+    )
+    parser.add_argument("--workers", type=int, default=1, help="gthread: gunicorn workers (1)")
     parser.add_argument("--threads", type=int, default=2, help="gthread threads per worker (2)")
     parser.add_argument(
         "--peers",
@@ -813,8 +829,7 @@ def main() -> None:
                 common.emit(
                     BENCH, dataset=f"PEER-N{n}-K{k}", db=db, metric="peer_run",
                     save=not args.no_save, label=args.label, client="http.client keep-alive",
-                    server=f"gunicorn gthread {args.workers}x{args.threads}"
-                    f" tmp={args.worker_tmp_dir or 'default'}", **run,
+                    server=server_label(args), **run,
                 )  # fmt: skip
             keys = [
                 "create_project_s", "import_s", "import_docs_per_s", "span_req_per_s",

@@ -112,13 +112,23 @@ def start(
     workers: int = 1,
     threads: int = 2,
     worker_tmp_dir: str | None = "/dev/shm",
+    bin_serve: bool = False,
 ) -> Server:
     """gunicorn on 127.0.0.1:``port``; returns when ``/api/v1/`` answers (401 = up).
+
+    ``bin_serve``: run ``bin/serve`` itself with its defaults (uvicorn workers, one per two
+    CPUs, a pool of ``DB_POOL_MAX`` connections each, keep-alive 75 s, an access log,
+    workers recycled after ~2,000 requests), as a user deploys it; ``workers``, ``threads``
+    and ``worker_tmp_dir`` are then bin/serve's business. The deploy check, collectstatic
+    and migrate it would run first are skipped (``prepare`` migrated; the API needs no
+    static files), and plain http on loopback would fail the deploy check anyway.
 
     ``worker_tmp_dir``: where workers touch their heartbeat file, which gthread workers
     do on every loop; py-spy attributed ~15% of a span POST's busy samples to it with a
     disk-backed /tmp, so tmpfs, as gunicorn advises for containers (the A/B difference
     in req/s was within this machine's noise)."""
+    if bin_serve:
+        return _start_bin_serve(db_url, port=port)
     command = [
         PYTHON, "-m", "gunicorn", "workbench.wsgi:application",
         "--bind", f"{HOST}:{port}",
@@ -132,12 +142,40 @@ def start(
     ]  # fmt: skip
     if worker_tmp_dir and Path(worker_tmp_dir).is_dir():
         command += ["--worker-tmp-dir", worker_tmp_dir]
+    return _wait_until_up(_launch(command, server_env(db_url)), port, db_url, workers)
+
+
+def bin_serve_workers() -> int:
+    """The number of workers ``bin/serve`` starts by default (uvicorn: one per two CPUs,
+    1 to 8), unless ``WEB_CONCURRENCY`` says otherwise."""
+    if os.environ.get("WEB_CONCURRENCY"):
+        return int(os.environ["WEB_CONCURRENCY"])
+    return min(8, max(1, (os.cpu_count() or 1) // 2))
+
+
+def _start_bin_serve(db_url: str, *, port: int) -> Server:
+    env = server_env(db_url)
+    env.update(
+        PYTHON=PYTHON,
+        BIND=f"{HOST}:{port}",
+        SKIP_DEPLOY_CHECK="1",
+        SKIP_COLLECTSTATIC="1",
+        SKIP_MIGRATE="1",
+    )
+    process = _launch([str(ROOT / "bin" / "serve")], env)
+    return _wait_until_up(process, port, db_url, bin_serve_workers())
+
+
+def _launch(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     log_path = ROOT / "var" / "bench_serve.log"
     log_path.parent.mkdir(exist_ok=True)
     with log_path.open("ab") as log:  # the server's warnings (e.g. every 401), not the console
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=server_env(db_url), stdout=log, stderr=subprocess.STDOUT
-        )
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _wait_until_up(
+    process: subprocess.Popen[bytes], port: int, db_url: str, workers: int
+) -> Server:
     server = Server(process=process, port=port, db_url=db_url)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -13,7 +13,10 @@
 ``ALTER … SET STORAGE`` and ``SET COMPRESSION`` only change how values are stored from
 now on; rows keep their stored form until rewritten. This migration rewrites the texts
 that gain from it: the compressed texts of documents longer than ``REWRITE_MIN_CHARS``
-(whose windows far from the start cost milliseconds each), one UPDATE of those rows only.
+(whose windows far from the start cost milliseconds each), those rows only, 50 per
+statement. The migration is not atomic: the ``ALTER``s (which take the table's ACCESS
+EXCLUSIVE lock) commit at once, and each batch of the rewrite commits on its own with row
+locks only, so readers of other documents never wait for the rewrite.
 Shorter texts are left as they are: a window of a compressed 8,000-character article costs
 about what an uncompressed one does, and rewriting every row of a large table would hold
 its row locks and write all of it again to the WAL for no gain. Reverting sets the
@@ -39,10 +42,12 @@ END
 $$;
 """
 
-REWRITE = """
-UPDATE annotations_document SET text = text || ''
-WHERE length >= %s AND pg_column_compression(text) IS NOT NULL
+REWRITE_BATCH = 50
+TO_REWRITE = """
+SELECT id FROM annotations_document
+WHERE length >= %s AND pg_column_compression(text) IS NOT NULL ORDER BY id
 """
+REWRITE = "UPDATE annotations_document SET text = text || '' WHERE id = ANY(%s)"
 
 BACKWARD = """
 ALTER TABLE annotations_document ALTER COLUMN text SET STORAGE EXTENDED;
@@ -53,7 +58,11 @@ ALTER TABLE annotations_document ALTER COLUMN raw_text SET COMPRESSION DEFAULT;
 def forward(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(FORWARD)
-        schema_editor.execute(REWRITE, [REWRITE_MIN_CHARS])
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute(TO_REWRITE, [REWRITE_MIN_CHARS])
+            ids = [row[0] for row in cursor.fetchall()]
+        for start in range(0, len(ids), REWRITE_BATCH):
+            schema_editor.execute(REWRITE, [ids[start : start + REWRITE_BATCH]])
 
 
 def backward(apps, schema_editor):
@@ -62,6 +71,7 @@ def backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    atomic = False  # see the module docstring
     dependencies = [("annotations", "0024_live_event_notify")]
 
     operations = [migrations.RunPython(forward, backward)]

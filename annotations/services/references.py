@@ -15,6 +15,7 @@ them, and the background scan for repeated claims.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -330,6 +331,8 @@ def repeats_scan(*, document_id: int) -> int:
     return len(rows)
 
 
+logger = logging.getLogger(__name__)
+
 # Documents per queued scan: a bulk import of 500 queues 10 tasks (10 rows, one commit),
 # which several workers can still share.
 REPEATS_TASK_DOCUMENTS = 50
@@ -345,8 +348,20 @@ def repeats_scan_task(document_id: int) -> int:
 @task()
 def repeats_scan_batch_task(document_ids: list[int]) -> int:
     """The worker's task: ``repeats_scan`` of each of these documents, in order (each in
-    its own transaction); the number of repeats found."""
-    return sum(repeats_scan(document_id=document_id) for document_id in document_ids)
+    its own transaction); the number of repeats found. A document whose scan fails is
+    logged and the others are still scanned; the task then fails with the first error,
+    so the failure shows in the task's result."""
+    found = 0
+    errors: list[Exception] = []
+    for document_id in document_ids:
+        try:
+            found += repeats_scan(document_id=document_id)
+        except Exception as error:
+            logger.exception("repeat scan of document %s failed", document_id)
+            errors.append(error)
+    if errors:
+        raise errors[0]
+    return found
 
 
 def repeats_schedule(document_ids: Sequence[int]) -> None:

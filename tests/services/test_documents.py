@@ -170,6 +170,24 @@ class DocumentCreateManyTests(ServiceTestCase):
         )
         self.assertEqual(services.repeats_scan_batch_task.call(ids), 0)  # no references
 
+    def test_a_failed_scan_in_a_batch_does_not_stop_the_others(self) -> None:
+        scanned: list[int] = []
+
+        def scan(*, document_id: int) -> int:
+            if document_id == 1:
+                raise RuntimeError("statement timeout")
+            scanned.append(document_id)
+            return 1
+
+        with (
+            mock.patch.object(references, "repeats_scan", side_effect=scan),
+            self.assertLogs("annotations.services.references", "ERROR") as logged,
+            self.assertRaisesMessage(RuntimeError, "statement timeout"),
+        ):
+            services.repeats_scan_batch_task.call([1, 2, 3])
+        self.assertEqual(scanned, [2, 3])
+        self.assertIn("repeat scan of document 1 failed", logged.output[0])
+
     def test_it_writes_nothing_and_keys_errors_by_index(self) -> None:
         items = [
             services.DocumentInput(title="Good", text="A perfectly good text."),
