@@ -142,8 +142,19 @@ class Client:
         body: bytes | None = None,
         headers: dict[str, str] | None = None,
     ) -> tuple[int, bytes]:
-        self.conn.request(method, path, body=body, headers={**self.headers, **(headers or {})})
-        response = self.conn.getresponse()
+        all_headers = {**self.headers, **(headers or {})}
+        try:
+            self.conn.request(method, path, body=body, headers=all_headers)
+            response = self.conn.getresponse()
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            # The server closed the kept-alive connection between two requests (bin/serve
+            # recycles a worker after ~2,000 requests): a browser or client library opens a
+            # new one and sends again; so does this client, once. The request had not been
+            # answered; were it a POST the server had processed, the retry would get a 409.
+            self.conn.close()
+            self.reconnects += 1
+            self.conn.request(method, path, body=body, headers=all_headers)
+            response = self.conn.getresponse()
         data = response.read()
         if response.getheader("Connection", "").lower() == "close":
             self.conn.close()  # reconnects on the next request; counted by `reconnects`
