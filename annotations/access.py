@@ -181,16 +181,13 @@ def membership_require(
     if not is_active_user(user):
         raise PermissionDenied(NOT_A_MEMBER)
     if (
-        membership is not None
-        and not lock
-        and membership.user_id == user.pk
-        and membership.project_id == project_id
+        membership is None
+        or lock
+        or membership.user_id != user.pk
+        or membership.project_id != project_id
     ):
-        if not role_at_least(membership, role):
-            raise PermissionDenied(EDITORS_ONLY if role == Role.EDITOR else _needs_role(role))
-        return membership
-    memberships = Membership.objects.filter(user=user, project_id=project_id)
-    membership = (memberships.select_for_update() if lock else memberships).first()
+        memberships = Membership.objects.filter(user=user, project_id=project_id)
+        membership = (memberships.select_for_update() if lock else memberships).first()
     if membership is None:
         raise PermissionDenied(NOT_A_MEMBER)
     if not role_at_least(membership, role):

@@ -4,6 +4,7 @@ deadline and age) or a chosen one, releasing, skipping."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -489,12 +490,14 @@ def _expiry_record(expired: Assignment | None, *, reviewer: User, project: Proje
         )
 
 
+def held_leases(*, now: dt.datetime, **filters: Any) -> QuerySet[Assignment]:
+    """The leases held at ``now`` (leased and not expired), of ``filters``: the one rule of
+    what a held lease is, for the services that check, read or close one."""
+    return Assignment.objects.filter(state=AssignmentState.LEASED, expires_at__gt=now, **filters)
+
+
 def _held_lease(*, claim: Claim, reviewer: User, now: dt.datetime) -> Assignment | None:
-    return (
-        Assignment.objects.select_for_update()
-        .filter(claim=claim, reviewer=reviewer, state=AssignmentState.LEASED, expires_at__gt=now)
-        .first()
-    )
+    return held_leases(now=now, claim=claim, reviewer=reviewer).select_for_update().first()
 
 
 @transaction.atomic

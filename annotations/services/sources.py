@@ -84,13 +84,14 @@ def source_get_or_create(
         # The same citer's concurrent request created it between our check and insert.
         return mine.get()
     event_record(
-        actor=actor,
-        verb="source.create",
-        obj=source,
-        project=project,
-        after={"url": source.url, "normalized_url": normalized, "title": source.title},
+        actor=actor, verb="source.create", obj=source, project=project, after=_created(source)
     )
     return source
+
+
+def _created(source: Source) -> dict[str, Any]:
+    """A ``source.create`` event's ``after``."""
+    return {"url": source.url, "normalized_url": source.normalized_url, "title": source.title}
 
 
 def sources_for_urls(
@@ -138,11 +139,7 @@ def sources_for_urls(
             object_type="source",
             object_id=source.pk,
             project_id=project.pk,
-            after={
-                "url": source.url,
-                "normalized_url": source.normalized_url,
-                "title": source.title,
-            },
+            after=_created(source),
         )
         for source in new
     ]

@@ -17,7 +17,6 @@ from annotations import access
 from annotations.core import evidence_policy
 from annotations.core.urlnorm import UrlError, normalize_url
 from annotations.models import (
-    Assignment,
     AssignmentState,
     Citation,
     Claim,
@@ -42,6 +41,7 @@ from annotations.services._base import (
     events_record,
 )
 from annotations.services.evidence import verdict_evidence_enqueue
+from annotations.services.leases import held_leases
 from annotations.services.review import _consensus_decide, _lock_claim, _rating_get
 from annotations.services.sources import sources_for_urls
 
@@ -171,12 +171,9 @@ def _submit_facts(*, reviewer: User, rating: str, now: dt.datetime) -> dict[str,
     their unexpired lease (a calibration lease first), whether their verdict would be
     post-reveal, and how many verdicts of others the project's rule counts now."""
     mine = Verdict.objects.filter(claim_id=OuterRef("pk"), reviewer_id=reviewer.pk)
-    lease = Assignment.objects.filter(
-        claim_id=OuterRef("pk"),
-        reviewer_id=reviewer.pk,
-        state=AssignmentState.LEASED,
-        expires_at__gt=now,
-    ).order_by("-calibration", "id")
+    lease = held_leases(now=now, claim_id=OuterRef("pk"), reviewer_id=reviewer.pk).order_by(
+        "-calibration", "id"
+    )
     counted_others = (
         access.verdicts_counted(Verdict.objects.filter(claim_id=OuterRef("pk")))
         .exclude(reviewer_id=reviewer.pk)
@@ -303,9 +300,9 @@ def verdict_submit(
         # Closed only if still held: ``lease_release`` takes the lease's row lock, not the
         # claim's, so one released (or expired) since the read above is a conflict here,
         # and the transaction writes nothing.
-        closed = Assignment.objects.filter(
-            pk=lease_id, state=AssignmentState.LEASED, expires_at__gt=now
-        ).update(state=AssignmentState.SUBMITTED, closed_at=now)
+        closed = held_leases(now=now, pk=lease_id).update(
+            state=AssignmentState.SUBMITTED, closed_at=now
+        )
         if not closed:
             raise QueueConflict(NO_LEASE)
     sources, events = _citations_validate(list(citations), reviewer, project=claim.project)
