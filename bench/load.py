@@ -142,6 +142,7 @@ class Client:
         body: Any = None,
         form: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
+        record: bool = True,
     ) -> tuple[int, bytes, dict[str, str]]:
         node %= len(self.ports)
         sent = dict(headers or {})
@@ -179,7 +180,8 @@ class Client:
         keep = payload[:400] if status >= 500 or status == 0 else b""
         if any(marker in payload for marker in TRACEBACK_MARKERS):
             keep = payload[:2000]
-        self.recorder.add(Sample(op, node, status, started, ms, keep))
+        if record:
+            self.recorder.add(Sample(op, node, status, started, ms, keep))
         return status, payload, answer
 
     def close(self) -> None:
@@ -287,30 +289,36 @@ def api_reader(
         time.sleep(0.2)
 
 
-def page_reader(
-    client: Client,
-    index: int,
-    username: str,
-    password: str,
-    document_ids: list[int],
-    stop: threading.Event,
-) -> None:
-    """A signed-in browser: the HTML reader and the dashboard, through a session."""
-    rng = random.Random(2000 + index)
-    node = index
-    while not stop.is_set() and "sessionid" not in client.cookies:
-        client.request("login_page", "GET", "/accounts/login/", node=node)
-        token = client.cookies.get("csrftoken", "")
+def sign_in(client: Client, username: str, password: str, *, node: int = 0) -> None:
+    """A browser's session, made before the load starts: signing in (a password hash that
+    takes a second on purpose) is not what the run measures, and a reader still signing in
+    when the fault strikes would read nothing at all. Its requests are not recorded."""
+    deadline = time.monotonic() + 60
+    while "sessionid" not in client.cookies:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{username} could not sign in within 60 s")
+        client.request("login_page", "GET", "/accounts/login/", node=node, record=False)
         status, _, _ = client.request(
             "login",
             "POST",
             "/accounts/login/",
             node=node,
-            form={"username": username, "password": password, "csrfmiddlewaretoken": token},
+            form={
+                "username": username,
+                "password": password,
+                "csrfmiddlewaretoken": client.cookies.get("csrftoken", ""),
+            },
             headers={"Referer": f"http://{HOST}:{client.ports[node % len(client.ports)]}/"},
+            record=False,
         )
         if status not in (200, 302):
             time.sleep(0.5)
+
+
+def page_reader(client: Client, index: int, document_ids: list[int], stop: threading.Event) -> None:
+    """A signed-in browser (``sign_in`` made its session): the HTML reader and the dashboard."""
+    rng = random.Random(2000 + index)
+    node = index
     while not stop.is_set():
         node += 1
         client.request("reader_page", "GET", f"/documents/{rng.choice(document_ids)}/", node=node)
@@ -824,12 +832,11 @@ def run(args: argparse.Namespace) -> int:
             reviewer, user_id, index, world.project_id, world.ratings, outcomes, recorder.stop,
             args.think, client=Client(ports, recorder, token),
         )  # fmt: skip
+    browsers: list[Client] = []
     for index in range(args.readers):
         if index % 2:
-            spawn(
-                page_reader, index, world.page_user, world.page_password, world.document_ids,
-                recorder.stop, client=Client(ports, recorder),
-            )  # fmt: skip
+            browsers.append(Client(ports, recorder))
+            spawn(page_reader, index, world.document_ids, recorder.stop, client=browsers[-1])
         else:
             token = world.reader_tokens[index % len(world.reader_tokens)]
             spawn(
@@ -851,6 +858,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         common.log(f"starting {args.nodes} × bin/serve ({args.workers} workers) on ports {ports} …")
         start_nodes(args.db, ports, args.workers, nodes)
+        for index, browser in enumerate(browsers):
+            sign_in(browser, world.page_user, world.page_password, node=index)
         memory = MemorySampler(nodes)
         memory.thread.start()
         recorder.t0 = time.monotonic()

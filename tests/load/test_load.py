@@ -83,8 +83,9 @@ def assert_held(result: dict[str, Any]) -> None:
     assert inv["reviewer_leased_same_claim_twice_client"] == 0
     assert result["errors"]["bodies_with_traceback"] == 0
     for op in ("lease", "read_claim", "verdict", "export", "reader_page"):
-        assert result["latency"][op]["ok"] > 0, op
-        assert result["latency"][op]["p95_ms"] > 0, op
+        seen = result["latency"].get(op, {})
+        assert seen.get("ok", 0) > 0, (op, result["latency"])
+        assert seen["p95_ms"] > 0, op
 
 
 @pytest.mark.postgres("a production server on PostgreSQL")
