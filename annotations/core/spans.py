@@ -27,6 +27,14 @@ from dataclasses import dataclass
 # enough to store on every claim.
 CONTEXT_LENGTH = 32
 
+
+def context_window(start: int, end: int) -> tuple[int, int]:
+    """The stretch of text ``make_selector`` needs for the span ``[start, end)``: the span
+    and up to ``CONTEXT_LENGTH`` code points each side (the end may pass the text's end;
+    a substring stops there)."""
+    return max(0, start - CONTEXT_LENGTH), end + CONTEXT_LENGTH
+
+
 # The actual text is echoed back in error messages; a whole paragraph would drown the
 # message, so it is cut here.
 _QUOTE_LIMIT = 200

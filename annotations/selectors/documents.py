@@ -85,9 +85,16 @@ def document_text_window(
     SQL ``substr`` counts characters on PostgreSQL (UTF-8) and SQLite alike.
 
     ``for_update`` reads it in the statement that locks the document row until the
-    transaction ends (call inside one): the lock and the window cost one query."""
+    transaction ends (call inside one): the lock and the window cost one query, or none
+    when the document was read locked with a window covering this one
+    (``access.document_get_for_user(locked_window=…)``, in the same transaction)."""
     if "text" in document.__dict__ and not for_update:
         return document.text[start:end]
+    locked = getattr(document, "locked_window", None)
+    if for_update and locked is not None:
+        locked_start, text = locked
+        if locked_start <= start and end <= locked_start + len(text):
+            return text[start - locked_start : end - locked_start]
     documents = Document.objects.filter(pk=document.pk)
     return (
         (documents.select_for_update() if for_update else documents)

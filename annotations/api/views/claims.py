@@ -80,14 +80,13 @@ class ClaimListApi(generics.ListAPIView):
     def post(self, request: Request) -> Response:
         data = parse_body(s.ClaimCreateSerializer, request)
         try:
-            document, _ = access.document_get_for_user(
-                user=request.user, pk=data.pop("document"), with_text=False
+            claim = services.claim_create_as_member(
+                user=request.user, document_id=data.pop("document"), **data
             )
         except Http404:
             raise ValidationError(
                 {"document": ["No document with this id in your projects."]}
             ) from None
-        claim = services.claim_create(document=document, actor=request.user, **data)
         # ClaimSerializer's answer (its schema above), without its per-request field building.
         return Response(s.claim_data(claim), status=status.HTTP_201_CREATED)
 
