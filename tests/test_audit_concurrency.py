@@ -2,7 +2,10 @@
 
 Eight threads, each on its own database connection, write through the real services at
 the same time; the chain head's row lock must keep one order: no gap, no fork (two events
-linked to the same predecessor), every event verifying.
+linked to the same predecessor), every event verifying. On PostgreSQL one event is
+appended in one statement that locks the head and seals the event against the row it
+locked (services._base._event_append_in_sql), so a writer that waited must seal after the
+version the writer before it committed.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from django.db import connection
 from django.test import TransactionTestCase
 
 from annotations import selectors, services
-from annotations.models import AuditHead, Event, Role
+from annotations.core import auditchain
+from annotations.models import AuditHead, Event, Project, Role
 from tests.factories import make_document, make_member, make_project, make_user
 
 THREADS = 8
@@ -110,3 +114,37 @@ class AuditChainConcurrencyTests(TransactionTestCase):
         glob = selectors.audit_verify(project_id=None)
         self.assertTrue(glob.ok, glob.problem)
         self.assertEqual(glob.count, THREADS)
+
+    def test_single_appends_from_the_first_event_on_keep_one_chain(self) -> None:
+        # Every thread appends one event at a time (the one-statement append) to a chain
+        # that has no event and no head row yet: the first appends race to make the head,
+        # then all queue on its lock.
+        bare = Project.objects.create(name="Bare desk", slug="bare-desk")
+        self.assertFalse(AuditHead.objects.filter(chain=bare.pk).exists())
+
+        def writer(n: int) -> Callable[[], None]:
+            def write() -> None:
+                for k in range(WRITES):
+                    services.event_record(
+                        actor=self.writers[n],
+                        verb="test.append",
+                        project_id=bare.pk,
+                        after={"writer": n, "k": k},
+                    )
+
+            return write
+
+        errors = run_together([writer(n) for n in range(THREADS)])
+        self.assertEqual(errors, [None] * THREADS)
+        events = list(Event.objects.filter(project=bare).order_by("seq"))
+        self.assertEqual([e.seq for e in events], list(range(1, THREADS * WRITES + 1)))
+        self.assertEqual(events[0].prev_hash, auditchain.GENESIS)
+        for before, after in itertools.pairwise(events):
+            self.assertEqual(after.prev_hash, before.hash)
+        head = AuditHead.objects.get(chain=bare.pk)
+        self.assertEqual((head.seq, head.hash), (events[-1].seq, events[-1].hash))
+        report = selectors.audit_verify(project_id=bare.pk)
+        self.assertTrue(report.ok, report.problem)
+        for n in range(THREADS):
+            own = [e.after["k"] for e in events if e.after["writer"] == n]
+            self.assertEqual(own, list(range(WRITES)))

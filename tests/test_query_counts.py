@@ -94,11 +94,11 @@ DOCUMENT_EXPORT = {
 # duplicate check, claim, the audit chain's head (locked), event, head update, release.
 # With an Idempotency-Key: + key lookup, savepoint, expired-key purge, key insert, key
 # update, release. A replay: token and key lookup only.
-# Issue 20: -1 the document lock taken by the window's read; on PostgreSQL -1 more, the
-# event's insert and the head's update are one statement; -1 the access check that also
-# locks the document and reads the window (services.claim_create_as_member).
+# Issue 20: -1 the document lock taken by the window's read; -1 the access check that also
+# locks the document and reads the window (services.claim_create_as_member); on PostgreSQL
+# -2 more, the event's append (lock the head, insert, move the head) is one statement.
 CLAIM_POST = {"without a key": 9, "with a key": 15, "replayed": 2}
-CLAIM_POST_PG = {"without a key": 8, "with a key": 14, "replayed": 2}
+CLAIM_POST_PG = {"without a key": 7, "with a key": 13, "replayed": 2}
 # A book-length document (1 MB of text) costs a claim what an article does: the text is
 # never loaded, only the window around the span.
 BOOK_TEXT = LINE * (1_000_000 // len(LINE))

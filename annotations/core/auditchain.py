@@ -44,10 +44,13 @@ __all__ = [
     "Entry",
     "Problem",
     "Report",
+    "Template",
     "canonical",
+    "canonical_template",
     "entry_from_json",
     "entry_hash",
     "entry_to_json",
+    "normal",
     "seal",
     "timestamp",
     "verify",
@@ -115,6 +118,38 @@ class Entry:
         return f"{name}(seq {self.seq}, {where}, {self.verb} {self.object_type}:{self.object_id})"
 
 
+def _dumps(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def _content(
+    *,
+    project: int | None,
+    seq: int,
+    actor: int | None,
+    verb: str,
+    object_type: str,
+    object_id: int | None,
+    before: object,
+    after: object,
+    created_at: str,
+    prev_hash: str,
+) -> dict[str, Any]:
+    return {
+        "v": VERSION,
+        "project": project,
+        "seq": seq,
+        "actor": actor,
+        "verb": verb,
+        "object_type": object_type,
+        "object_id": object_id,
+        "before": _normal(before),
+        "after": _normal(after),
+        "created_at": created_at,
+        "prev_hash": prev_hash,
+    }
+
+
 def canonical(
     *,
     project: int | None,
@@ -129,22 +164,93 @@ def canonical(
     prev_hash: str,
 ) -> bytes:
     """The bytes an event's hash is taken over (see the module's docstring)."""
-    content = {
-        "v": VERSION,
-        "project": project,
-        "seq": seq,
-        "actor": actor,
-        "verb": verb,
-        "object_type": object_type,
-        "object_id": object_id,
-        "before": _normal(before),
-        "after": _normal(after),
-        "created_at": created_at,
-        "prev_hash": prev_hash,
-    }
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode(
-        "ascii"
+    content = _content(
+        project=project,
+        seq=seq,
+        actor=actor,
+        verb=verb,
+        object_type=object_type,
+        object_id=object_id,
+        before=before,
+        after=after,
+        created_at=created_at,
+        prev_hash=prev_hash,
     )
+    return _dumps(content).encode("ascii")
+
+
+@dataclass(frozen=True)
+class Template:
+    """An event's canonical content without the two values its place in the chain gives
+    it: the content is ``prefix``, ``prev_hash``, ``middle``, ``seq`` in decimal, ``suffix``.
+
+    It lets the database seal an event against its own head row in the statement that
+    appends it (on PostgreSQL: ``sha256`` of the parts joined around the head's hash and
+    seq + 1), so the writer never reads the head first. The parts are ASCII, as the
+    canonical content is, so text or bytes give the same hash."""
+
+    prefix: str
+    middle: str
+    suffix: str
+
+    def fill(self, *, seq: int, prev_hash: str) -> bytes:
+        """The canonical content at ``seq`` after ``prev_hash``: ``canonical(...)``."""
+        if not set(prev_hash) <= _HEX or seq < 1:
+            # A hash is lowercase hex, which JSON writes as is; anything else needs escaping.
+            raise ValueError("prev_hash must be a lowercase hex hash and seq at least 1")
+        return f"{self.prefix}{prev_hash}{self.middle}{seq}{self.suffix}".encode("ascii")
+
+
+def canonical_template(
+    *,
+    project: int | None,
+    actor: int | None,
+    verb: str,
+    object_type: str,
+    object_id: int | None,
+    before: object,
+    after: object,
+    created_at: str,
+) -> Template:
+    """The ``Template`` of an event whose ``seq`` and ``prev_hash`` are not known yet.
+
+    JSON with sorted keys is ``{`` + ``"key":value`` pairs in key order, joined by commas,
+    + ``}``, each value written as ``canonical`` writes it; the pairs of ``prev_hash`` (a
+    string: its value goes between the quotes) and ``seq`` (an integer) are cut around
+    their values. "prev_hash" sorts before "seq", so the cuts come in that order."""
+    content = _content(
+        project=project,
+        seq=0,
+        actor=actor,
+        verb=verb,
+        object_type=object_type,
+        object_id=object_id,
+        before=before,
+        after=after,
+        created_at=created_at,
+        prev_hash="",
+    )
+    cuts: list[str] = []
+    text = "{"
+    for index, key in enumerate(sorted(content)):
+        text += ("," if index else "") + _dumps(key) + ":"
+        if key == "prev_hash":
+            cuts.append(text + '"')
+            text = '"'
+        elif key == "seq":
+            cuts.append(text)
+            text = ""
+        else:
+            text += _dumps(content[key])
+    prefix, middle = cuts
+    return Template(prefix=prefix, middle=middle, suffix=text + "}")
+
+
+def normal(value: object) -> Any:
+    """``value`` (an event's ``before`` or ``after``) in the form a JSON column gives back,
+    which is the form the hash covers: tuples as lists, string keys, integral floats as
+    integers."""
+    return _normal(value)
 
 
 def entry_hash(entry: Entry) -> str:

@@ -73,8 +73,9 @@ def _events_append(events: Sequence[Event]) -> list[Event]:
     """Chain ``events`` (all of one project, or all without one) after their chain's head
     and insert them: the head row is locked, read and moved on, so concurrent writers
     append one after another, each in one order. Three queries, whatever the chain's
-    length: lock the head, insert, move the head; two for one event on PostgreSQL, where
-    the insert and the head's move are one statement (``_event_insert_moving_head``).
+    length: lock the head, insert, move the head. One event on PostgreSQL is one statement
+    (``_event_append_in_sql``): the database locks the head, seals the event against it,
+    inserts it and moves the head.
 
     Takes the head lock, held until the transaction commits: call it after the service
     has taken every other row lock it needs, or two writers could wait on each other."""
@@ -82,11 +83,21 @@ def _events_append(events: Sequence[Event]) -> list[Event]:
         return []
     chain = events[0].project_id or 0
     assert all((event.project_id or 0) == chain for event in events)
+    # Microseconds are what both databases keep: the hash covers the value as stored.
+    created_at = timezone.now()
+    connection = connections[router.db_for_write(Event)]
     with transaction.atomic(savepoint=False):
+        if len(events) == 1 and connection.vendor == "postgresql":
+            [event] = events
+            event.created_at = created_at
+            if not _event_append_in_sql(connection, event, chain=chain):
+                # The chain's first event: make its head row (locked), then append.
+                _chain_head(chain)
+                appended = _event_append_in_sql(connection, event, chain=chain)
+                assert appended, f"audit chain {chain} has no head row"
+            return [event]
         head = _chain_head(chain)
         seq, prev_hash = head.seq, head.hash
-        # Microseconds are what both databases keep: the hash covers the value as stored.
-        created_at = timezone.now()
         for event in events:
             seq += 1
             entry = auditchain.seal(
@@ -105,42 +116,83 @@ def _events_append(events: Sequence[Event]) -> list[Event]:
             event.before, event.after = entry.before, entry.after
             event.prev_hash, event.hash = prev_hash, entry.hash
             prev_hash = entry.hash
-        connection = connections[router.db_for_write(Event)]
-        if len(events) == 1 and connection.vendor == "postgresql":
-            _event_insert_moving_head(connection, events[0], chain=chain)
+        if len(events) == 1:
+            events[0].save(force_insert=True)
         else:
-            if len(events) == 1:
-                events[0].save(force_insert=True)
-            else:
-                Event.objects.bulk_create(events, batch_size=500)
-            AuditHead.objects.filter(chain=chain).update(seq=seq, hash=prev_hash)
+            Event.objects.bulk_create(events, batch_size=500)
+        AuditHead.objects.filter(chain=chain).update(seq=seq, hash=prev_hash)
     return list(events)
 
 
-def _event_insert_moving_head(connection: Any, event: Event, *, chain: int) -> None:
-    """Insert the sealed ``event`` and move its chain's head to it in one statement
-    (PostgreSQL: the insert is a data-modifying WITH of the head's UPDATE), one round trip
-    fewer than the insert and the update. The head row is already locked by this
-    transaction (``_chain_head``)."""
-    fields = [field for field in Event._meta.local_concrete_fields if not field.primary_key]
-    query = InsertQuery(Event)
-    query.insert_values(fields, [event])
-    [(insert_sql, params)] = query.get_compiler(connection=connection).as_sql()
+# The columns the chain gives an event; the database fills them in ``_event_append_in_sql``.
+_CHAINED = ("seq", "prev_hash", "hash")
+
+
+def _event_append_in_sql(connection: Any, event: Event, *, chain: int) -> bool:
+    """Append ``event`` (unsaved, ``created_at`` set) to chain ``chain`` in one statement
+    (PostgreSQL): lock the head row, seal the event at the head's seq + 1 after the head's
+    hash (``sha256`` over the parts of ``auditchain.canonical_template`` joined around
+    them), insert it and move the head to it. Sets the event's id, seq, prev_hash and
+    hash from the row inserted. False, with nothing written, when the chain has no head
+    row yet.
+
+    Under READ COMMITTED a ``FOR UPDATE`` that waited for another writer's lock returns
+    the row as that writer committed it, in a WITH as in a plain SELECT; the UPDATE then
+    moves that version (it is locked by this statement), so concurrent appends queue on
+    the row lock and each seals after the one before it (``tests/test_audit_concurrency``).
+    """
+    template = auditchain.canonical_template(
+        project=event.project_id,
+        actor=event.actor_id,
+        verb=event.verb,
+        object_type=event.object_type,
+        object_id=event.object_id,
+        before=event.before,
+        after=event.after,
+        created_at=auditchain.timestamp(event.created_at),
+    )
+    event.before, event.after = auditchain.normal(event.before), auditchain.normal(event.after)
     qn = connection.ops.quote_name
-    head, pk = AuditHead._meta, qn(Event._meta.pk.column)
+    compiler = InsertQuery(Event).get_compiler(connection=connection)
+    columns, values, params = [], [], []
+    for field in Event._meta.local_concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(qn(field.column))
+        if field.name in _CHAINED:
+            values.append(f"moved.{qn(field.column)}")
+            continue
+        value = compiler.prepare_value(field, field.pre_save(event, add=True))
+        sql, field_params = compiler.field_as_sql(
+            field, getattr(field, "get_placeholder_sql", None), value
+        )
+        values.append(sql)
+        params.extend(field_params)
+    head = qn(AuditHead._meta.db_table)
+    key, seq, hash_ = qn(AuditHead._meta.pk.column), qn("seq"), qn("hash")
     # Quoted names from the models' metadata; every value is a parameter.
     statement = (
-        f"WITH inserted AS ({insert_sql} RETURNING {pk}) "  # noqa: S608
-        f"UPDATE {qn(head.db_table)} SET {qn('seq')} = %s, {qn('hash')} = %s "
-        f"FROM inserted WHERE {qn(head.pk.column)} = %s RETURNING inserted.{pk}"
+        f"WITH old AS (SELECT {key}, {seq}, {hash_} FROM {head} "  # noqa: S608
+        f"WHERE {key} = %s FOR UPDATE), "
+        f"moved AS (UPDATE {head} SET {seq} = old.{seq} + 1, {hash_} = encode(sha256(convert_to("
+        f"%s || old.{hash_} || %s || (old.{seq} + 1)::text || %s, 'UTF8')), 'hex') "
+        f"FROM old WHERE {head}.{key} = old.{key} RETURNING {head}.{seq} AS {qn('seq')}, "
+        f"old.{hash_} AS {qn('prev_hash')}, {head}.{hash_} AS {qn('hash')}) "
+        f"INSERT INTO {qn(Event._meta.db_table)} ({', '.join(columns)}) "
+        f"SELECT {', '.join(values)} FROM moved "
+        f"RETURNING {qn(Event._meta.pk.column)}, {seq}, {qn('prev_hash')}, {hash_}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(statement, [*params, event.seq, event.hash, chain])
+        cursor.execute(
+            statement, [chain, template.prefix, template.middle, template.suffix, *params]
+        )
         row = cursor.fetchone()
-    assert row is not None, f"audit chain {chain} has no head row"
-    event.pk = row[0]
+    if row is None:
+        return False
+    event.pk, event.seq, event.prev_hash, event.hash = row
     event._state.adding = False
     event._state.db = connection.alias
+    return True
 
 
 def event_record(

@@ -267,6 +267,66 @@ def test_the_canonical_form_is_fixed() -> None:
     )
 
 
+# Payloads that spell the cut points themselves: nested "prev_hash" and "seq" keys, and
+# strings that look like the canonical text around them.
+tricky_keys = st.sampled_from(["prev_hash", "seq", "v", "verb", '"seq":', '","project":'])
+tricky_payloads = st.none() | st.dictionaries(
+    tricky_keys | st.text(max_size=8),
+    json_values | tricky_keys | st.builds(lambda n: {"seq": n, "prev_hash": ""}, st.integers()),
+    max_size=4,
+)
+hashes = st.text(alphabet="0123456789abcdef", min_size=0, max_size=64) | st.just(GENESIS)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    records,
+    tricky_payloads,
+    st.none() | st.integers(min_value=1, max_value=2**63 - 1),
+    st.integers(min_value=1, max_value=2**63 - 1),
+    hashes,
+    st.text(max_size=30),
+)
+def test_a_template_filled_with_any_seq_and_prev_hash_is_the_canonical_form(
+    item: dict[str, Any], tricky: object, project: int | None, seq: int, prev: str, verb: str
+) -> None:
+    # What the database seals against its head row (services._base, PostgreSQL) must be
+    # byte for byte what canonical() hashes, for every content and every place in a chain.
+    fields = {
+        "project": project,
+        "actor": item["actor"],
+        "verb": verb,
+        "object_type": item["object_type"],
+        "object_id": item["object_id"],
+        "before": item["before"],
+        "after": tricky,
+        "created_at": auditchain.timestamp(T0 + dt.timedelta(microseconds=item["offset"])),
+    }
+    template = auditchain.canonical_template(**fields)
+    expected = auditchain.canonical(**fields, seq=seq, prev_hash=prev)
+    assert template.fill(seq=seq, prev_hash=prev) == expected
+    joined = template.prefix + prev + template.middle + str(seq) + template.suffix
+    assert joined.encode("ascii") == expected
+
+
+def test_a_template_refuses_what_json_would_escape() -> None:
+    template = auditchain.canonical_template(
+        project=None,
+        actor=None,
+        verb="x.y",
+        object_type="claim",
+        object_id=None,
+        before=None,
+        after=None,
+        created_at=auditchain.timestamp(T0),
+    )
+    with pytest.raises(ValueError, match="hex"):
+        template.fill(seq=1, prev_hash='"')
+    with pytest.raises(ValueError, match="hex"):
+        template.fill(seq=0, prev_hash=GENESIS)
+    assert template.fill(seq=1, prev_hash=GENESIS).startswith(b'{"actor":null,"after":null,')
+
+
 def test_times_must_carry_a_zone() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         auditchain.timestamp(dt.datetime(2026, 1, 1))

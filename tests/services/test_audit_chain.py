@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from annotations import selectors, services
 from annotations.core import auditchain
-from annotations.models import AuditHead, Event
+from annotations.models import AuditHead, Event, Project
 from tests.factories import Personas, judge, make_claim
 
 
@@ -80,7 +80,7 @@ class AuditChainAppendTests(Personas, TestCase):
 
     def test_appending_costs_the_same_however_long_the_chain(self) -> None:
         # Lock the head, insert, move the head: three queries, never a scan of the chain;
-        # two on PostgreSQL, where the insert and the head's move are one statement.
+        # one on PostgreSQL, where one statement locks, seals, inserts and moves the head.
         def cost() -> int:
             with transaction.atomic(), CaptureQueriesContext(connection) as context:
                 services.event_record(actor=self.editor, verb="test.cost", project=self.project)
@@ -90,11 +90,67 @@ class AuditChainAppendTests(Personas, TestCase):
         for _number in range(200):
             services.event_record(actor=self.editor, verb="test.fill", project=self.project)
         self.assertEqual(cost(), short)
-        self.assertEqual(short, 2 if connection.vendor == "postgresql" else 3)
+        self.assertEqual(short, 1 if connection.vendor == "postgresql" else 3)
         head = AuditHead.objects.get(chain=self.project.pk)
         last = self.chain(self.project.pk)[-1]
         self.assertEqual((head.seq, head.hash), (last.seq, last.hash))
         self.assertTrue(selectors.audit_verify(project_id=self.project.pk).ok)
+
+    def test_one_event_is_one_statement_on_postgresql(self) -> None:
+        # The event the caller gets back is the row stored, sealed as verify_audit checks it.
+        head = AuditHead.objects.get(chain=self.project.pk)
+        with CaptureQueriesContext(connection) as context:
+            event = services.event_record(
+                actor=self.editor,
+                verb="test.one",
+                project=self.project,
+                obj=self.document,
+                before={"b": (1, 2.0)},
+                after={"text": 'é 🌉 "quoted" \\ back', 3: None},
+            )
+        sql = [q["sql"] for q in context.captured_queries if "SAVEPOINT" not in q["sql"]]
+        if connection.vendor == "postgresql":
+            self.assertEqual(len(sql), 1, sql)
+            self.assertIn("FOR UPDATE", sql[0])
+            self.assertIn("sha256", sql[0])
+        else:
+            self.assertEqual(len(sql), 3, sql)  # lock the head, insert, move the head
+        stored = Event.objects.get(pk=event.pk)
+        self.assertEqual(
+            (event.seq, event.prev_hash, event.hash, event.created_at),
+            (head.seq + 1, head.hash, stored.hash, stored.created_at),
+        )
+        self.assertEqual((stored.seq, stored.prev_hash), (event.seq, event.prev_hash))
+        self.assertEqual((event.before, event.after), (stored.before, stored.after))
+        self.assertEqual(event.after, {"text": 'é 🌉 "quoted" \\ back', "3": None})
+        entry = auditchain.seal(
+            project=self.project.pk,
+            seq=event.seq,
+            actor=self.editor.pk,
+            verb="test.one",
+            object_type="document",
+            object_id=self.document.pk,
+            before=stored.before,
+            after=stored.after,
+            created_at=stored.created_at,
+            prev_hash=head.hash,
+        )
+        self.assertEqual(entry.hash, event.hash)
+        head.refresh_from_db()
+        self.assertEqual((head.seq, head.hash), (event.seq, event.hash))
+        self.assertTrue(selectors.audit_verify(project_id=self.project.pk).ok)
+
+    def test_a_chains_first_event_makes_its_head(self) -> None:
+        # A project written without the services has no events and no head row yet.
+        bare = Project.objects.create(name="Bare", slug="bare")
+        self.assertFalse(AuditHead.objects.filter(chain=bare.pk).exists())
+        first = services.event_record(actor=self.editor, verb="test.first", project=bare)
+        second = services.event_record(actor=None, verb="test.second", project_id=bare.pk)
+        self.assertEqual((first.seq, first.prev_hash), (1, auditchain.GENESIS))
+        self.assertEqual((second.seq, second.prev_hash), (2, first.hash))
+        head = AuditHead.objects.get(chain=bare.pk)
+        self.assertEqual((head.seq, head.hash), (2, second.hash))
+        self.assertTrue(selectors.audit_verify(project_id=bare.pk).ok)
 
     def test_a_missing_head_is_rebuilt_from_the_last_event(self) -> None:
         last = self.chain(self.project.pk)[-1]
