@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 
 from annotations import access, selectors
 from annotations.core import lifecycle, scheduling, spans
@@ -24,6 +25,7 @@ from annotations.services._base import (
     QueueConflict,
     User,
     _clean_and_save,
+    _insert_unless_exists,
     _require_storable_text,
     event_record,
 )
@@ -51,15 +53,16 @@ def claim_duplicate_of(*, document: Document, start: int, end: int, statement: s
     (its span may be claimed again). Near duplicates (another span, another wording) are
     other claims. Call inside the creating transaction after ``_document_lock``."""
     key = statement_key(statement)
-    candidates = (
-        Claim.objects.filter(
-            document=document, start=start, end=end, anchor_revision=document.revision
-        )
-        .exclude(status=ClaimStatus.WITHDRAWN)
-        .order_by("id")
-        .values_list("id", "statement")
-    )
+    candidates = _span_claims(document, start, end).order_by("id").values_list("id", "statement")
     return next((pk for pk, text in candidates if statement_key(text) == key), None)
+
+
+def _span_claims(document: Document, start: int, end: int) -> QuerySet[Claim]:
+    """The claims a new one on ``[start, end)`` of the document's current text could
+    duplicate: same span, same revision, not withdrawn."""
+    return Claim.objects.filter(
+        document=document, start=start, end=end, anchor_revision=document.revision
+    ).exclude(status=ClaimStatus.WITHDRAWN)
 
 
 def _document_lock(document: Document) -> None:
@@ -122,9 +125,6 @@ def _claim_create(
     except spans.SpanError as exc:
         raise _span_error(exc) from None
     statement = (statement or "").strip() or selector.exact
-    existing = claim_duplicate_of(document=document, start=start, end=end, statement=statement)
-    if existing is not None:
-        raise DuplicateClaim(existing)
     claim = Claim(
         project_id=document.project_id,
         document=document,
@@ -144,13 +144,20 @@ def _claim_create(
     # The span was checked above and the relations are loaded objects, so skip full_clean's
     # per-field existence queries and its one-query-per-CheckConstraint pass (the database
     # enforces those constraints anyway): a claim costs one read of its window under the
-    # document lock, the duplicate check, and two inserts.
+    # document lock and two inserts.
     claim.full_clean(
         exclude=["project", "document", "created_by"],
         validate_unique=False,
         validate_constraints=False,
     )
-    claim.save()
+    # Inserted at once unless a claim already holds the span (under the document lock, so
+    # none can appear meanwhile); only then is the duplicate rule read, and the claim
+    # inserted if it is another claim on the same span.
+    if not _insert_unless_exists(claim, _span_claims(document, start, end)):
+        existing = claim_duplicate_of(document=document, start=start, end=end, statement=statement)
+        if existing is not None:
+            raise DuplicateClaim(existing)
+        claim.save()
     event_record(
         actor=actor,
         verb="claim.create",
