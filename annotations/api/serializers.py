@@ -726,23 +726,28 @@ class ClaimSerializer(serializers.ModelSerializer):
     def get_consensus(self, claim: Claim) -> dict[str, Any] | None:
         """The current consensus (rating, method) once the claim is decided (resolved,
         published or corrected)."""
-        if claim.status not in (
-            ClaimStatus.RESOLVED,
-            ClaimStatus.PUBLISHED,
-            ClaimStatus.CORRECTED,
-        ):
-            return None
-        # A resolved claim without a current record (a row the database can hold, e.g.
-        # after a restore or a manual fix) shows "no consensus"; it never breaks a list.
-        current = getattr(claim, "current_consensus", None)
-        record = (current[0] if current else None) if isinstance(current, list) else current
-        if record is None:
-            return None
-        return {
-            "rating": record.rating.key,
-            "method": record.method,
-            "decided_at": record.decided_at,
-        }
+        return consensus_data(claim)
+
+
+def consensus_data(claim: Claim) -> dict[str, Any] | None:
+    """A claim's ``consensus`` field: its current consensus once it is decided, else None."""
+    if claim.status not in (
+        ClaimStatus.RESOLVED,
+        ClaimStatus.PUBLISHED,
+        ClaimStatus.CORRECTED,
+    ):
+        return None
+    # A resolved claim without a current record (a row the database can hold, e.g.
+    # after a restore or a manual fix) shows "no consensus"; it never breaks a list.
+    current = getattr(claim, "current_consensus", None)
+    record = (current[0] if current else None) if isinstance(current, list) else current
+    if record is None:
+        return None
+    return {
+        "rating": record.rating.key,
+        "method": record.method,
+        "decided_at": record.decided_at,
+    }
 
 
 # The instant as DateTimeField writes it (ISO 8601 in the current time zone, "Z" for UTC).
@@ -750,12 +755,10 @@ _INSTANT = serializers.DateTimeField()
 
 
 def claim_data(claim: Claim) -> dict[str, Any]:
-    """``ClaimSerializer(claim).data`` written out by hand, for the hot write path
-    (creating a claim): DRF builds a model serializer's fields from the model on every
-    instance, most of the request's time. The schema stays ``ClaimSerializer``'s, and a
-    test holds the two equal. A decided claim (with a consensus) takes the serializer."""
-    if claim.status in (ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED, ClaimStatus.CORRECTED):
-        return ClaimSerializer(claim).data  # type: ignore[no-any-return]
+    """``ClaimSerializer(claim).data`` written out by hand, for the hot paths (creating a
+    claim, a document read with its claims): DRF builds a model serializer's fields from
+    the model on every instance, most of the request's time. The schema stays
+    ``ClaimSerializer``'s, and tests hold the two equal."""
     return {
         "id": claim.pk,
         "project": claim.project_id,
@@ -775,7 +778,7 @@ def claim_data(claim: Claim) -> dict[str, Any]:
         "created_by": claim.created_by.username,
         "created_at": _INSTANT.to_representation(claim.created_at),
         "updated_at": _INSTANT.to_representation(claim.updated_at),
-        "consensus": None,
+        "consensus": consensus_data(claim),
         "priority": scheduling.priority_key(int(claim.priority)),
         "due_at": _INSTANT.to_representation(claim.due_at) if claim.due_at else None,
         "overdue": claim.is_overdue,
@@ -882,7 +885,8 @@ class DocumentDetailSerializer(DocumentSerializer):
 
     def get_claims(self, document: Document) -> list[dict[str, Any]] | None:
         claims = self.context.get("claims")
-        return None if claims is None else ClaimSerializer(claims, many=True).data
+        # ClaimSerializer's fields (the schema), written by claim_data: a fifth of the time.
+        return None if claims is None else [claim_data(claim) for claim in claims]
 
 
 class NoBodySerializer(InputSerializer):

@@ -4,16 +4,19 @@ the canonical text, ``?include=claims``, the list's filters and bad input."""
 from __future__ import annotations
 
 import hashlib
+import json
 import unicodedata
 from typing import Any
 
 from django.test import override_settings
 from django_tasks_db.models import DBTaskResult
+from rest_framework.renderers import JSONRenderer
 
-from annotations import selectors
+from annotations import access, selectors
+from annotations.api.serializers import ClaimSerializer
 from annotations.models import Document, Event, Role
 from tests.api.base import API, CLAIM_FIELDS, DOCUMENT_FIELDS, ApiTestCase
-from tests.factories import SAMPLE_TEXT, add_member, make_claim, make_document
+from tests.factories import SAMPLE_TEXT, add_member, judge, make_claim, make_document
 
 
 class DocumentApiTests(ApiTestCase):
@@ -80,6 +83,30 @@ class DocumentApiTests(ApiTestCase):
         claims = response.json()["claims"]
         self.assertEqual([c["id"] for c in claims], [earlier.pk, later.pk])
         self.assertEqual(set(claims[0]), CLAIM_FIELDS)
+
+    def test_included_claims_are_what_the_claim_serializer_writes_for_each_reader(self) -> None:
+        # The claims are written by serializers.claim_data (the hot read path): they must
+        # stay what ClaimSerializer, the documented schema, writes for the claims as the
+        # reader may see them (blind review: claims_presented), decided ones included.
+        decided = make_claim(document=self.document, actor=self.creator, exact="Others disagree")
+        judge(decided, self.reviewer_a, "false")
+        judge(decided, self.reviewer_b, "false")
+        half = make_claim(document=self.document, actor=self.creator, exact="crime fell 20%")
+        judge(half, self.reviewer_a, "false")  # in review, one verdict of two
+        for user in (self.reviewer_a, self.reviewer_c, self.editor):
+            with self.subTest(user=user.username):
+                response = self.get(user, f"/documents/{self.document.pk}/", {"include": "claims"})
+                self.assertEqual(response.status_code, 200)
+                presented = selectors.claims_presented(
+                    selectors.claims_for_reader(document=self.document),
+                    user=user,
+                    membership=access.membership_get(user=user, project_id=self.project.pk),
+                )
+                rendered = JSONRenderer().render(ClaimSerializer(presented, many=True).data)
+                self.assertEqual(response.json()["claims"], json.loads(rendered))
+                by_id = {c["id"]: c for c in response.json()["claims"]}
+                self.assertEqual(by_id[decided.pk]["consensus"]["rating"], "false")
+                self.assertIsNone(by_id[half.pk]["consensus"])
 
     def test_an_unknown_include_is_a_400(self) -> None:
         response = self.get(
