@@ -737,11 +737,10 @@ def claims_present_for[C: Claim](
     """``claims`` as ``user`` may see them: gold claims masked (``gold_masked_ids``); each
     claim's ``gold_masked`` says which were. ``membership`` (claims of one project, when
     the caller has it): an editor's claims are never masked, so no query is needed."""
-    masked = (
-        set()
-        if is_editor(membership)
-        else gold_masked_ids(user=user, claim_ids=[claim.pk for claim in claims])
-    )
+    # Only a resolved claim can be masked (``gold_masked_ids``' own rule): with none among
+    # them, no query.
+    resolved = [claim.pk for claim in claims if claim.status == ClaimStatus.RESOLVED]
+    masked = set() if is_editor(membership) else gold_masked_ids(user=user, claim_ids=resolved)
     for claim in claims:
         if claim.pk in masked:
             claim_present(claim)

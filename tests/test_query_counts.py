@@ -65,6 +65,11 @@ READER_WINDOW = (6, 7)  # the same for a further window fetched by htmx (no head
 # their authors), for a reviewer +1 whether they have judged the claim (the
 # discussion's blind rule), +1 the gold mark (editors) or the gold mask (reviewers).
 CLAIM_PAGE = (18, 18)
+# GET /documents/{id}/?include=claims (token): token, document + membership, the claims
+# with their creators, the current consensus of the decided ones (none read when no claim
+# is decided); a reviewer's + the gold claims they may not see decided (only when one of
+# the claims is resolved).
+DOCUMENT_WITH_CLAIMS = (4, 5)
 # Issue 16: +1 the sources at risk (the claims citing them only when there are some),
 # +1 for editors the published claims whose sources changed.
 # Issue 18: +2 the claims assigned to the user and the overdue claims, +1 the bell.
@@ -258,6 +263,25 @@ class QueryCountTests(DeskTestCase):
         for user in (self.editor, self.reviewer_a):
             with self.subTest(user=user.username):
                 self.assert_counts(DASHBOARD, lambda p, d, c: p.get_absolute_url(), user=user)
+
+    def test_document_read_with_its_claims(self) -> None:
+        for user in (self.editor, self.reviewer_a):
+            with self.subTest(user=user.username):
+                self.assert_counts(
+                    DOCUMENT_WITH_CLAIMS,
+                    lambda p, d, c: reverse("api:document-detail", args=[d.pk]) + "?include=claims",
+                    user=user,
+                    token=True,
+                )
+        # Claims all in review: no consensus nor gold read, for anyone.
+        project, _, _ = self.desks[0]
+        fresh = make_document(project=project, actor=self.creator, text=LINE * 3)
+        for exact in ("harbour budget rose 12.5%", "officials claim"):
+            make_claim(document=fresh, actor=self.creator, exact=exact)
+        url = reverse("api:document-detail", args=[fresh.pk]) + "?include=claims"
+        for user in (self.editor, self.reviewer_a):
+            with self.subTest(user=user.username, claims="in review"):
+                self.assertEqual(self.count("get", url, user=user, token=True), 3)
 
     # --- API lists ---------------------------------------------------------------------------
 
