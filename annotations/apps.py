@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from django.apps import AppConfig
 from django.conf import settings
 from django.db.models.signals import post_save, pre_save
@@ -11,7 +13,11 @@ class AnnotationsConfig(AppConfig):
     def ready(self) -> None:
         # A changed password revokes the user's API tokens, whichever path changed it
         # (annotations.services.tokens).
+        from annotations.core import language
         from annotations.services import tokens
+
+        cache = settings.LANGUAGE_MODEL_CACHE
+        language.use_model_cache(Path(cache) if cache else None)
 
         user_model = settings.AUTH_USER_MODEL
         pre_save.connect(tokens.password_pre_save, sender=user_model, dispatch_uid="wb-pw-pre")

@@ -354,6 +354,11 @@ TRIAGE_MODEL_PATH = Path(
     env_str("TRIAGE_MODEL_PATH", str(BASE_DIR / "var" / "triage" / "model.npz"))
 )
 TRIAGE_SHIPPED_MODEL_PATH = BASE_DIR / "fixtures" / "triage" / "model.npz"
+# An uncompressed copy of the language-detection model (py3langid's ships xz-compressed,
+# ~1 s to load in each new worker), written by the first process that needs the model
+# and memory-mapped by the others (annotations.core.language.use_model_cache); empty:
+# no copy, every worker decompresses the shipped model.
+LANGUAGE_MODEL_CACHE = env_str("LANGUAGE_MODEL_CACHE", str(BASE_DIR / "var" / "langid"))
 TRIAGE_TOP_N = env_int("TRIAGE_TOP_N", 10)
 TRIAGE_HTTP_TIMEOUT = env_float("TRIAGE_HTTP_TIMEOUT", 10.0)
 if not (TRIAGE_TOP_N >= 1 and TRIAGE_HTTP_TIMEOUT > 0):

@@ -20,7 +20,6 @@ from typing import Any
 # Far deeper than anything the API or a native export nests (four and seven levels).
 MAX_DEPTH = 64
 
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _BRACKETS = str.maketrans("[{]}", "(())")
 
@@ -34,14 +33,15 @@ class JsonTooDeep(ValueError):
 def nesting_exceeds(text: str, max_depth: int = MAX_DEPTH) -> bool:
     """Whether the arrays and objects of JSON ``text`` nest more than ``max_depth`` deep.
 
-    Iterative and at C speed: brackets inside strings are dropped with the strings, the
-    rest becomes ``(`` / ``)``, and each pass removes the innermost ``()`` pairs, i.e.
-    one level, so at most ``max_depth`` passes over the brackets alone. Text that is not
-    JSON may be judged either way; ``json.loads`` refuses it anyway.
+    Iterative and at C speed: brackets inside strings are dropped with the strings
+    (``_outside_strings``), the rest becomes ``(`` / ``)``, and each pass removes the
+    innermost ``()`` pairs, i.e. one level, so at most ``max_depth`` passes over the
+    brackets alone. Text that is not JSON may be judged either way; ``json.loads``
+    refuses it anyway.
     """
     if text.count("[") + text.count("{") <= max_depth:
         return False
-    skeleton = _NOT_BRACKET.sub("", _STRING.sub("", text)).translate(_BRACKETS)
+    skeleton = _NOT_BRACKET.sub("", _outside_strings(text)).translate(_BRACKETS)
     if "(" * (max_depth + 1) in skeleton:
         return True
     for _ in range(max_depth):
@@ -50,6 +50,17 @@ def nesting_exceeds(text: str, max_depth: int = MAX_DEPTH) -> bool:
             break
         skeleton = reduced
     return "()" in skeleton
+
+
+def _outside_strings(text: str) -> str:
+    """JSON ``text`` without its strings. In JSON a backslash appears only in a string,
+    where it escapes the next character; dropping the escaped backslashes (``\\\\``,
+    paired from the left as a reader pairs them) and then the escaped quotes leaves only
+    the quotes that open and close strings, so every other piece between quotes is
+    outside one. ``str.replace`` and ``split`` run at C speed: a regular expression
+    matching each string took ~90 ms of a 6 MB bulk import's body, this ~10 ms."""
+    unescaped = text.replace("\\\\", "").replace('\\"', "")
+    return "".join(unescaped.split('"')[::2])
 
 
 def loads(text: str, *, max_depth: int = MAX_DEPTH, allow_constants: bool = False) -> Any:

@@ -4,6 +4,8 @@ that word search cannot find."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -149,3 +151,43 @@ def test_a_given_language_and_direction_win() -> None:
 )  # fmt: skip
 def test_it_knows_the_scripts_written_without_spaces(query: str, expected: bool) -> None:
     assert lang.has_unspaced_script(query) is expected
+
+
+# The model cache (use_model_cache): an uncompressed, memory-mapped copy of the shipped model.
+SAMPLES = [
+    "The minister said that unemployment fell to three percent this year.",
+    "قال الوزير إن معدل البطالة انخفض إلى ثلاثة بالمئة هذا العام.",
+    "大臣は、今年の失業率が3パーセントに下がったと述べた。",
+    "Der Minister sagte, die Arbeitslosigkeit sei gesunken.",
+    "OK 2024",
+]
+
+
+def test_the_cached_model_classifies_as_the_shipped_one(tmp_path: Path) -> None:
+    shipped = lang._load_classifier(None)
+    written = lang._load_classifier(tmp_path)  # decompresses and writes the copy
+    [folder] = tmp_path.iterdir()
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        f"{name}.npy" for name in lang._MODEL_ARRAYS
+    )
+    mapped = lang._load_classifier(tmp_path)  # maps the copy
+    assert isinstance(mapped.tk_nextmove, memoryview)
+    for text in SAMPLES:
+        assert shipped.classify(text) == written.classify(text) == mapped.classify(text)
+
+
+def test_a_damaged_copy_is_not_used(tmp_path: Path) -> None:
+    lang._load_classifier(tmp_path)
+    [folder] = tmp_path.iterdir()
+    (folder / "ptc.npy").write_bytes(b"not an array")
+    shipped = lang._load_classifier(None)
+    again = lang._load_classifier(tmp_path)  # unreadable: loads the shipped model
+    assert again.classify(SAMPLES[0]) == shipped.classify(SAMPLES[0])
+
+
+def test_an_unwritable_cache_folder_loads_the_shipped_model(tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the folder would go")
+    identifier = lang._load_classifier(blocked / "langid")
+    assert identifier.classify(SAMPLES[0])[0] == "en"
+    assert blocked.read_text() == "a file where the folder would go"

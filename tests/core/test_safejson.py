@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -81,3 +82,17 @@ def test_other_errors_stay_json_errors() -> None:
     for text in ("", "{", '{"a": 1,}', "[1] [2]", '"\\x"'):
         with pytest.raises(json.JSONDecodeError):
             safejson.loads(text)
+
+
+# The reference for which parts of JSON text are strings: one regular expression per
+# string (what nesting_exceeds used before, slower on large bodies).
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=json_values, ascii_only=st.booleans())
+def test_what_is_outside_strings_is_what_the_string_pattern_leaves(
+    value: Any, ascii_only: bool
+) -> None:
+    text = json.dumps(value, ensure_ascii=ascii_only)
+    assert safejson._outside_strings(text) == _STRING.sub("", text)

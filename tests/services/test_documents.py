@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import unicodedata
 from unittest import mock
@@ -128,6 +129,28 @@ class DocumentCreateTests(ServiceTestCase):
         document = self._create("Sourced.", source_url="  https://example.org/story  ")
         self.assertEqual(document.source_url, "https://example.org/story")
 
+    def test_it_refuses_a_url_the_columns_validator_refuses_and_writes_nothing(self) -> None:
+        # check_url takes these; the URLField's validator (full_clean's part that the
+        # service's own checks leave) does not.
+        for url in ("http://example/", "http://foo_bar.example/x", "http://-bad-.example.org/"):
+            with self.subTest(url=url):
+                before = counts(Document, Event)
+                with self.assertRaises(ValidationError) as caught:
+                    self._create("A sourced text.", source_url=url)
+                self.assertEqual(
+                    caught.exception.message_dict, {"source_url": ["Enter a valid URL."]}
+                )
+                self.assertEqual(counts(Document, Event), before)
+
+    def test_a_value_of_another_type_is_cleaned_by_the_model_as_before(self) -> None:
+        document = self._create("Dated.", published_date="2024-02-03", publisher=42)
+        document.refresh_from_db()
+        self.assertEqual(document.published_date, dt.date(2024, 2, 3))
+        self.assertEqual(document.publisher, "42")
+        with self.assertRaises(ValidationError) as caught:
+            self._create("Misdated.", published_date="2024-02-30")
+        self.assertEqual(set(caught.exception.message_dict), {"published_date"})
+
     def test_it_accepts_a_document_without_an_actor(self) -> None:
         document = services.document_create(
             project=self.project,
@@ -204,6 +227,17 @@ class DocumentCreateManyTests(ServiceTestCase):
         self.assertIn("empty", errors["1.text"][0])
         self.assertIn("already has a document", errors["2.text"][0])
         self.assertIn("earlier item", errors["4.text"][0])
+        self.assertEqual(counts(Document, Event), before)
+
+    def test_it_refuses_a_url_the_columns_validator_refuses_by_index(self) -> None:
+        items = [
+            services.DocumentInput(title="Good", text="Good one.", source_url="https://a.example/"),
+            services.DocumentInput(title="Bad", text="Bad one.", source_url="http://example/"),
+        ]
+        before = counts(Document, Event)
+        with self.assertRaises(ValidationError) as caught:
+            services.document_create_many(project=self.project, items=items, actor=self.editor)
+        self.assertEqual(caught.exception.message_dict, {"1.source_url": ["Enter a valid URL."]})
         self.assertEqual(counts(Document, Event), before)
 
     def test_it_rejects_a_batch_with_one_bad_item_entirely(self) -> None:
