@@ -147,8 +147,8 @@ class Client:
             self.conn.request(method, path, body=body, headers=all_headers)
             response = self.conn.getresponse()
         except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
-            # The server closed the kept-alive connection between two requests (bin/serve
-            # recycles a worker after ~2,000 requests): a browser or client library opens a
+            # The server closed the kept-alive connection between two requests (a worker
+            # recycled with MAX_REQUESTS, or the keep-alive timeout): a browser or client library opens a
             # new one and sends again; so does this client, once. The request had not been
             # answered; were it a POST the server had processed, the retry would get a 409.
             self.conn.close()
@@ -233,26 +233,28 @@ class SpyProfile:
         return summarize_stacks(self.path)
 
 
-# Inclusive share of the worker's busy samples spent under each of these frames.
+# Inclusive share of the worker's busy samples spent under each of these frames. Django's
+# sync handler runs every request under WSGI (gthread) and under bin/serve's ASGI handler
+# alike (workbench.handlers: the middleware chain and the view in one hop).
 BUCKETS = {
-    "gunicorn_outside_django": None,  # computed: busy - Django's WSGI handler
-    "django_middleware_outside_drf": None,  # computed: WSGI handler - DRF dispatch
-    "wsgi_handler": "django/core/handlers/wsgi.py:__call__",
+    "server_outside_django": None,  # computed: busy - Django's handler
+    "django_middleware_outside_drf": None,  # computed: Django's handler - DRF dispatch
+    "django_handler": "django/core/handlers/base.py:get_response",
     "drf_dispatch": "rest_framework/views.py:dispatch",
     "token_auth": "knox/auth.py:authenticate_credentials",
     "permissions_throttles": "rest_framework/views.py:check_permissions",
     "request_parse_validate": "annotations/api/views/_common.py:parse_body",
-    "document_lookup": "annotations/selectors.py:document_get_for_user",
-    "claim_create_service": "annotations/services/claims.py:claim_create",
+    "document_lookup": "annotations/access.py:document_get_for_user",
+    "claim_create_service": "annotations/services/claims.py:_claim_create",
     "event_record": "annotations/services/_base.py:event_record",
-    "claims_with_consensus": "annotations/selectors.py:claims_with_consensus",
+    "claims_presented": "annotations/selectors/review.py:claims_presented",
     "serializer_to_representation": "rest_framework/serializers.py:data",
     "modelserializer_get_fields": "rest_framework/serializers.py:get_fields",
     "json_render": "rest_framework/renderers.py:render",
     "orm_sql_compile": "django/db/models/sql/compiler.py:as_sql",
     "db_driver_execute": "django/db/backends/utils.py:_execute",
     "transaction_commit": "django/db/transaction.py:__exit__",
-    "export_rows": "annotations/selectors.py:project_rows",
+    "export_rows": "annotations/selectors/export.py:project_rows",
 }
 
 
@@ -281,9 +283,9 @@ def summarize_stacks(path: Path) -> dict[str, Any]:
         self_time[leaf] = self_time.get(leaf, 0) + count
     if not total:
         return {"busy_samples": 0}
-    inclusive["gunicorn_outside_django"] = total - inclusive["wsgi_handler"]
+    inclusive["server_outside_django"] = total - inclusive["django_handler"]
     inclusive["django_middleware_outside_drf"] = (
-        inclusive["wsgi_handler"] - inclusive["drf_dispatch"]
+        inclusive["django_handler"] - inclusive["drf_dispatch"]
     )
     top = sorted(self_time.items(), key=lambda kv: -kv[1])[:12]
     return {

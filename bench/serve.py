@@ -118,7 +118,7 @@ def start(
 
     ``bin_serve``: run ``bin/serve`` itself with its defaults (uvicorn workers, one per two
     CPUs, a pool of ``DB_POOL_MAX`` connections each, keep-alive 75 s, an access log,
-    workers recycled after ~2,000 requests), as a user deploys it; ``workers``, ``threads``
+    no worker recycling), as a user deploys it; ``workers``, ``threads``
     and ``worker_tmp_dir`` are then bin/serve's business. The deploy check, collectstatic
     and migrate it would run first are skipped (``prepare`` migrated; the API needs no
     static files), and plain http on loopback would fail the deploy check anyway.
