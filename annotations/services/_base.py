@@ -124,6 +124,36 @@ def _events_append(events: Sequence[Event]) -> list[Event]:
     return list(events)
 
 
+def _insert_values(
+    connection: Any, obj: Model, *, given: dict[str, str] | None = None
+) -> tuple[list[str], list[str], list[Any]]:
+    """The quoted columns, value placeholders and parameters of an ``INSERT`` of the unsaved
+    ``obj`` (its auto primary key left to the database), as Django's own insert compiles
+    them (``pre_save``: ``auto_now_add`` and the like), for a statement written around them.
+    ``given`` maps a field's column to the SQL expression that supplies it instead."""
+    given = given or {}
+    qn = connection.ops.quote_name
+    compiler = InsertQuery(type(obj)).get_compiler(connection=connection)
+    columns: list[str] = []
+    values: list[str] = []
+    params: list[Any] = []
+    for field in type(obj)._meta.local_concrete_fields:
+        if field.primary_key and getattr(obj, field.attname) is None:
+            continue
+        column = str(field.column)
+        columns.append(qn(column))
+        if column in given:
+            values.append(given[column])
+            continue
+        value = compiler.prepare_value(field, field.pre_save(obj, add=True))
+        sql, field_params = compiler.field_as_sql(
+            field, getattr(field, "get_placeholder_sql", None), value
+        )
+        values.append(sql)
+        params.extend(field_params)
+    return columns, values, params
+
+
 # The columns the chain gives an event; the database fills them in ``_event_append_in_sql``.
 _CHAINED = ("seq", "prev_hash", "hash")
 
@@ -153,21 +183,9 @@ def _event_append_in_sql(connection: Any, event: Event, *, chain: int) -> bool:
     )
     event.before, event.after = auditchain.normal(event.before), auditchain.normal(event.after)
     qn = connection.ops.quote_name
-    compiler = InsertQuery(Event).get_compiler(connection=connection)
-    columns, values, params = [], [], []
-    for field in Event._meta.local_concrete_fields:
-        if field.primary_key:
-            continue
-        columns.append(qn(field.column))
-        if field.name in _CHAINED:
-            values.append(f"moved.{qn(field.column)}")
-            continue
-        value = compiler.prepare_value(field, field.pre_save(event, add=True))
-        sql, field_params = compiler.field_as_sql(
-            field, getattr(field, "get_placeholder_sql", None), value
-        )
-        values.append(sql)
-        params.extend(field_params)
+    columns, values, params = _insert_values(
+        connection, event, given={name: f"moved.{qn(name)}" for name in _CHAINED}
+    )
     head = qn(AuditHead._meta.db_table)
     key, seq, hash_ = qn(AuditHead._meta.pk.column), qn("seq"), qn("hash")
     # Quoted names from the models' metadata; every value is a parameter.
@@ -204,18 +222,7 @@ def _insert_unless_exists(obj: Model, clash: QuerySet[Any]) -> bool:
     model = type(obj)
     connection = connections[router.db_for_write(model)]
     qn = connection.ops.quote_name
-    compiler = InsertQuery(model).get_compiler(connection=connection)
-    columns, values, params = [], [], []
-    for field in model._meta.local_concrete_fields:
-        if field.primary_key and getattr(obj, field.attname) is None:
-            continue
-        columns.append(qn(str(field.column)))
-        value = compiler.prepare_value(field, field.pre_save(obj, add=True))
-        sql, field_params = compiler.field_as_sql(
-            field, getattr(field, "get_placeholder_sql", None), value
-        )
-        values.append(sql)
-        params.extend(field_params)
+    columns, values, params = _insert_values(connection, obj)
     clash_sql, clash_params = (
         clash.order_by().values("pk").query.get_compiler(connection=connection).as_sql()
     )
