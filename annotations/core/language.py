@@ -205,7 +205,7 @@ def _load_classifier(cache: Path | None) -> Any:
     folder = cache / f"py3langid-{stat.st_size}-{stat.st_mtime_ns}"
     try:
         arrays = [_map_array(folder / f"{name}.npy") for name in _MODEL_ARRAYS]
-    except (OSError, ValueError):
+    except (OSError, ValueError, EOFError):  # missing, damaged or cut short: the shipped one
         arrays = None
     if arrays is None:
         ptc, pc, classes, nextmove, row, out = load_model(shipped)

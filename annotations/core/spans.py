@@ -28,6 +28,10 @@ from dataclasses import dataclass
 CONTEXT_LENGTH = 32
 
 
+# The largest offset whose context window a database's (32-bit) integer still holds.
+MAX_WINDOW_OFFSET = 2**31 - 1 - CONTEXT_LENGTH
+
+
 def context_window(start: int, end: int) -> tuple[int, int]:
     """The stretch of text ``make_selector`` needs for the span ``[start, end)``: the span
     and up to ``CONTEXT_LENGTH`` code points each side (the end may pass the text's end;

@@ -90,8 +90,9 @@ def document_text_window(
     (``access.document_get_for_user(locked_window=…)``, in the same transaction)."""
     if "text" in document.__dict__ and not for_update:
         return document.text[start:end]
-    locked = getattr(document, "locked_window", None)
-    if for_update and locked is not None:
+    # Used once, in the transaction that read it: the document object may outlive it.
+    locked = document.__dict__.pop("locked_window", None) if for_update else None
+    if locked is not None:
         locked_start, text = locked
         if locked_start <= start and end <= locked_start + len(text):
             return text[start - locked_start : end - locked_start]

@@ -83,13 +83,14 @@ def _events_append(events: Sequence[Event]) -> list[Event]:
         return []
     chain = events[0].project_id or 0
     assert all((event.project_id or 0) == chain for event in events)
-    # Microseconds are what both databases keep: the hash covers the value as stored.
-    created_at = timezone.now()
     connection = connections[router.db_for_write(Event)]
     with transaction.atomic(savepoint=False):
         if len(events) == 1 and connection.vendor == "postgresql":
             [event] = events
-            event.created_at = created_at
+            # Taken before the statement that may wait for the head's lock: under contention
+            # an event can carry a time a few milliseconds before the one sealed ahead of
+            # it. The chain's order is ``seq``; the time is what the writer saw.
+            event.created_at = timezone.now()
             if not _event_append_in_sql(connection, event, chain=chain):
                 # The chain's first event: make its head row (locked), then append.
                 _chain_head(chain)
@@ -98,6 +99,9 @@ def _events_append(events: Sequence[Event]) -> list[Event]:
             return [event]
         head = _chain_head(chain)
         seq, prev_hash = head.seq, head.hash
+        # Microseconds are what both databases keep: the hash covers the value as stored.
+        # Taken once the head is locked, so the times follow the chain's order.
+        created_at = timezone.now()
         for event in events:
             seq += 1
             entry = auditchain.seal(

@@ -122,6 +122,8 @@ class ClaimApiTests(ApiTestCase):
         cases = [
             ("negative start", {"start": -1, "end": 5}, "start", "must not be negative"),
             ("past the end", {"start": 0, "end": length + 1}, "end", f"length {length}"),
+            ("past any integer", {"start": 0, "end": 3_000_000_000}, "end", f"length {length}"),
+            ("near the integer limit", {"start": 0, "end": 2**31 - 2}, "end", f"length {length}"),
             ("reversed", {"start": 10, "end": 5}, "end", "greater than start (10)"),
             ("empty", {"start": 7, "end": 7}, "end", "greater than start (7)"),
             ("text start", {"start": "abc", "end": 5}, "start", "valid integer"),
