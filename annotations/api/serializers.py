@@ -17,7 +17,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
-from annotations.core import evidence_policy, scheduling
+from annotations.core import evidence_policy, scheduling, spans
 from annotations.core import webhooks as core_webhooks
 from annotations.core.calibration import MAX_GOLD_RATE
 from annotations.models import (
@@ -472,10 +472,8 @@ def documents_plain(data: list[Any]) -> list[dict[str, Any]] | None:
                     if not field.allow_blank:
                         return None
                 elif (
-                    (field.max_length is not None and len(value) > field.max_length)
-                    or "\x00" in value
-                    or not (value.isascii() or _utf8_encodable(value))
-                ):
+                    field.max_length is not None and len(value) > field.max_length
+                ) or spans.storage_problems(value):  # NUL, a lone surrogate
                     return None
             elif field.kind == "int":
                 if type(value) is not int:
@@ -492,15 +490,6 @@ def documents_plain(data: list[Any]) -> list[dict[str, Any]] | None:
             parsed[name] = value
         items.append(parsed)
     return items
-
-
-def _utf8_encodable(text: str) -> bool:
-    """No lone surrogate (the only code points UTF-8 cannot encode)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 class DocumentUpdateSerializer(InputSerializer):

@@ -108,10 +108,12 @@ def claims_presented(
     ``consensus`` is set exactly while it is decided): a document whose claims are all in
     review costs one query here, not two."""
     claims = list(queryset.select_related("created_by"))
-    decided = [claim for claim in claims if claim.consensus_id is not None]
+    decided = []
     for claim in claims:
         if claim.consensus_id is None:
             claim.current_consensus = []  # type: ignore[attr-defined]  # as the prefetch sets it
+        else:
+            decided.append(claim)
     if decided:
         prefetch_related_objects(decided, _current_consensus())
     access.claims_present_for(user=user, claims=claims, membership=membership)

@@ -105,16 +105,7 @@ def _events_append(events: Sequence[Event]) -> list[Event]:
         for event in events:
             seq += 1
             entry = auditchain.seal(
-                project=event.project_id,
-                seq=seq,
-                actor=event.actor_id,
-                verb=event.verb,
-                object_type=event.object_type,
-                object_id=event.object_id,
-                before=event.before,
-                after=event.after,
-                created_at=created_at,
-                prev_hash=prev_hash,
+                **_event_content(event), seq=seq, created_at=created_at, prev_hash=prev_hash
             )
             event.created_at, event.seq = created_at, seq
             event.before, event.after = entry.before, entry.after
@@ -158,6 +149,19 @@ def _insert_values(
     return columns, values, params
 
 
+def _event_content(event: Event) -> dict[str, Any]:
+    """What the chain seals of an event besides its time and its place in the chain."""
+    return {
+        "project": event.project_id,
+        "actor": event.actor_id,
+        "verb": event.verb,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "before": event.before,
+        "after": event.after,
+    }
+
+
 # The columns the chain gives an event; the database fills them in ``_event_append_in_sql``.
 _CHAINED = ("seq", "prev_hash", "hash")
 
@@ -176,14 +180,7 @@ def _event_append_in_sql(connection: Any, event: Event, *, chain: int) -> bool:
     the row lock and each seals after the one before it (``tests/test_audit_concurrency``).
     """
     template = auditchain.canonical_template(
-        project=event.project_id,
-        actor=event.actor_id,
-        verb=event.verb,
-        object_type=event.object_type,
-        object_id=event.object_id,
-        before=event.before,
-        after=event.after,
-        created_at=auditchain.timestamp(event.created_at),
+        **_event_content(event), created_at=auditchain.timestamp(event.created_at)
     )
     event.before, event.after = auditchain.normal(event.before), auditchain.normal(event.after)
     qn = connection.ops.quote_name
