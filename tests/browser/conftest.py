@@ -217,6 +217,11 @@ def new_page(browser, request: pytest.FixtureRequest) -> Iterator:
     yield make
     for context in contexts:
         context.close()
+    # A request a closed page sent may still be answered by the SQLite live server: let it
+    # finish before the test's database is flushed, or the flush meets "database table is
+    # locked" and the next test finds this one's rows (on PostgreSQL nothing holds this).
+    with server_paused():
+        pass
 
 
 def screenshot(page, name: str) -> Path | None:
