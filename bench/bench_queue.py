@@ -245,7 +245,7 @@ WHERE c.project_id = %(project)s AND c.status = 'in_review' AND c.created_by_id 
     + COALESCE((SELECT count(*) FROM annotations_verdict v
                 WHERE v.claim_id = c.id AND v.is_current), 0) < %(required)s
   AND c.id <> ALL(%(passed)s)
-ORDER BY c.created_at, c.id
+ORDER BY c.priority, c.due_at, c.created_at, c.id
 LIMIT 1
 FOR UPDATE OF c {skip}
 """
