@@ -65,6 +65,7 @@ from django.db.models import (
 from django.db.models.functions import Substr
 from django.http import Http404
 
+from annotations.compiled import CompiledModels
 from annotations.core import lifecycle
 from annotations.models import (
     Assignment,
@@ -271,11 +272,12 @@ def _with_membership[M: (Document, Claim)](queryset: QuerySet[M], user: UserMode
 
 
 def _get_with_membership[M: (Document, Claim)](
-    queryset: QuerySet[M], *, pk: int, user: UserModel, role: Role
+    template: CompiledModels[M], *, user: UserModel, role: Role, **arguments: int
 ) -> tuple[M, Membership]:
-    """The row ``pk`` of ``queryset`` (documents or claims) and the user's membership of its
-    project, read in one query: Http404 for a non-member, PermissionDenied below ``role``."""
-    obj = _with_membership(queryset.filter(pk=pk), user).first()
+    """The row of ``template`` (a ``_with_membership`` read of one document or claim, compiled
+    once: ``_DOCUMENT_READS``, ``_CLAIM_READS``) and the user's membership of its project,
+    read in one query: Http404 for a non-member, PermissionDenied below ``role``."""
+    obj = template.first(user_id=user.pk, **arguments)
     if obj is None:
         raise Http404
     membership = Membership(
@@ -287,6 +289,74 @@ def _get_with_membership[M: (Document, Claim)](
     )
     _require_role(membership, role)
     return obj, membership
+
+
+def _one_with_membership[M: (Document, Claim)](
+    queryset: QuerySet[M], *, pk: int, user_id: int
+) -> QuerySet[M]:
+    return _with_membership(queryset.filter(pk=pk), UserModel(pk=user_id))[:1]
+
+
+def _documents(*, with_text: bool) -> QuerySet[Document]:
+    queryset = Document.objects.select_related("project")
+    return queryset if with_text else queryset.defer("text", "raw_text")
+
+
+# The reads of one object with the caller's membership, on every API and page request:
+# compiled once (annotations.compiled), since building and compiling them took a quarter
+# of a claim's creation (bench/bench_peer.py --profile).
+_DOCUMENT_READS = {
+    with_text: CompiledModels(
+        Document,
+        lambda pk, user_id, with_text=with_text: _one_with_membership(
+            _documents(with_text=with_text), pk=pk, user_id=user_id
+        ),
+        pk=int,
+        user_id=int,
+    )
+    for with_text in (True, False)
+}
+# Only the document's row is locked: locking the project's (or the membership's) would
+# queue every creation in the project behind one another. ``text[start:end]`` is read in
+# the same statement (``locked_window_text``).
+_DOCUMENT_LOCKED_READS = {
+    with_text: CompiledModels(
+        Document,
+        lambda pk, user_id, position, length, with_text=with_text: _one_with_membership(
+            _documents(with_text=with_text)
+            .select_for_update(of=("self",))
+            .annotate(locked_window_text=Substr("text", position, length)),
+            pk=pk,
+            user_id=user_id,
+        ),
+        pk=int,
+        user_id=int,
+        position=int,
+        length=int,
+    )
+    for with_text in (True, False)
+}
+
+
+def _claims_with_byline(*, for_update: bool) -> QuerySet[Claim]:
+    # The creator: the claim page's byline (an inner join; FOR UPDATE locks the claim only).
+    queryset = Claim.objects.select_related("project", "document", "created_by").defer(
+        "document__text", "document__raw_text"
+    )
+    return queryset.select_for_update(of=("self",)) if for_update else queryset
+
+
+_CLAIM_READS = {
+    for_update: CompiledModels(
+        Claim,
+        lambda pk, user_id, for_update=for_update: _one_with_membership(
+            _claims_with_byline(for_update=for_update), pk=pk, user_id=user_id
+        ),
+        pk=int,
+        user_id=int,
+    )
+    for for_update in (True, False)
+}
 
 
 def document_list_for_user(*, user: User, project: Project | None = None) -> QuerySet[Document]:
@@ -312,18 +382,17 @@ def document_get_for_user(
     service that needs both (``selectors.document_text_window(for_update=True)`` then
     answers from it): a claim's creation costs one query fewer."""
     user = _require_user(user)
-    queryset = Document.objects.select_related("project")
-    if not with_text:
-        queryset = queryset.defer("text", "raw_text")
     if locked_window is None:
-        return _get_with_membership(queryset, pk=pk, user=user, role=role)
+        return _get_with_membership(_DOCUMENT_READS[with_text], pk=pk, user=user, role=role)
     start, end = locked_window
-    # Only the document's row: locking the project's (or the membership's) would queue
-    # every creation in the project behind one another.
-    queryset = queryset.select_for_update(of=("self",)).annotate(
-        locked_window_text=Substr("text", start + 1, max(0, end - start))
+    document, membership = _get_with_membership(
+        _DOCUMENT_LOCKED_READS[with_text],
+        pk=pk,
+        user=user,
+        role=role,
+        position=start + 1,
+        length=max(0, end - start),
     )
-    document, membership = _get_with_membership(queryset, pk=pk, user=user, role=role)
     document.locked_window = (start, document.locked_window_text)  # type: ignore[attr-defined]
     return document, membership
 
@@ -339,13 +408,7 @@ def claim_get_for_user(
     ``role`` (PermissionDenied otherwise). ``for_update`` locks the claim row (call inside
     a transaction)."""
     user = _require_user(user)
-    # The creator: the claim page's byline (an inner join; FOR UPDATE locks the claim only).
-    queryset = Claim.objects.select_related("project", "document", "created_by").defer(
-        "document__text", "document__raw_text"
-    )
-    if for_update:
-        queryset = queryset.select_for_update(of=("self",))
-    return _get_with_membership(queryset, pk=pk, user=user, role=role)
+    return _get_with_membership(_CLAIM_READS[for_update], pk=pk, user=user, role=role)
 
 
 # --- rights on one claim -----------------------------------------------------------------------

@@ -1,0 +1,251 @@
+"""Querysets compiled to SQL once and run many times with other values.
+
+Django builds and compiles a queryset's SQL on every execution. For a read with many
+subqueries on a hot path (the facts a verdict is checked against) that costs more CPU
+than the database spends answering it. ``CompiledValues`` keeps the ORM as the one place
+the query is written: it builds the queryset once per database with a stand-in value for
+each argument, compiles it, finds where each stand-in landed among the statement's
+parameters, and on each call runs the same SQL with the real values in those places.
+
+The query's shape must not depend on the values (a value may be a parameter, never a
+choice between two querysets, nor a list whose length changes the SQL): each argument is
+declared with its type, and building fails at once if a stand-in never reaches the
+parameters (say, because the ORM wrote it into the SQL text).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, cast
+
+from django.db import connections, router, transaction
+from django.db.models import Model, QuerySet
+
+# The ORM's own steps from a row to an instance (ModelIterable), private to Django 6.1.
+from django.db.models.query import _get_from_db, get_related_populators  # type: ignore[attr-defined]
+from django.db.transaction import TransactionManagementError
+
+# Stand-ins no real argument takes: an odd positive number near the top of a 32-bit column
+# (positive, as a string position must be; in range, or the ORM would answer "no rows"
+# without a parameter), a string with an invisible separator, an instant in 1903.
+_INT_BASE = 2_146_000_000
+
+
+def _stand_in(kind: type, index: int) -> Any:
+    if kind is int:
+        return _INT_BASE + 9973 * (index + 1)
+    if kind is str:
+        return f"\u2063compiled-stand-in-{index}\u2063"
+    if kind is dt.datetime:
+        return dt.datetime(1903, 4, 5, 6, 7, 8, 100_000 + index, tzinfo=dt.UTC)
+    raise TypeError(f"CompiledValues: no stand-in for {kind.__name__}")
+
+
+def _db_value(connection: Any, kind: type, value: Any) -> Any:
+    """``value`` as the ORM passes a field's value of ``kind`` to the driver. None is refused
+    (the SQL for "is null" is not the SQL for "equals"), and so is a value of another type."""
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise TypeError(f"CompiledValues: {value!r} is not a {kind.__name__}")
+    if kind is dt.datetime:
+        return connection.ops.adapt_datetimefield_value(value)
+    return value
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    # For each parameter: the argument it takes and the type it is passed as, or None for a
+    # constant of the query.
+    slots: tuple[tuple[str, type] | None, ...]
+    constants: tuple[Any, ...]
+    # Column index -> (converters, expression), as the ORM applies them to each row.
+    converters: dict[int, tuple[list[Any], Any]]
+    for_update: bool
+    # .values(): the keys of each row.
+    names: tuple[str, ...] = ()
+    # Model instances: how the ORM's ModelIterable builds them from a row.
+    from_db: Callable[..., Model] | None = None
+    init_list: tuple[str, ...] = ()
+    model_columns: slice = slice(0)
+    related_populators: tuple[Any, ...] = ()
+    annotation_col_map: dict[str, int] | None = None
+
+
+class _CompiledQuery:
+    """The compilation, the parameters and the converted rows, shared by the two kinds."""
+
+    def __init__(
+        self, model: type[Model], build: Callable[..., QuerySet[Any]], **arguments: type
+    ) -> None:
+        self.model = model
+        self.build = build
+        self.arguments = arguments
+        self._compiled: dict[str, _Compiled] = {}
+        self._lock = threading.Lock()
+
+    def _compile(self, alias: str) -> _Compiled:
+        connection = connections[alias]
+        stand_ins = {
+            name: _stand_in(kind, index)
+            for index, (name, kind) in enumerate(self.arguments.items())
+        }
+        queryset = self.build(**stand_ins)
+        compiler = queryset.query.get_compiler(using=alias)
+        # Outside a transaction the ORM refuses to compile a FOR UPDATE; ``_rows`` checks that
+        # each run is inside one. Inside one (no savepoint: no query) it compiles as it is.
+        if connection.get_autocommit():
+            with transaction.atomic(using=alias, savepoint=False):
+                sql, params = compiler.as_sql()
+        else:
+            sql, params = compiler.as_sql()
+        as_db = {
+            name: _db_value(connection, self.arguments[name], value)
+            for name, value in stand_ins.items()
+        }
+        # A parameter may come wrapped (on PostgreSQL an int of an expression is psycopg's
+        # Int4, so that the server knows its type): the wrapper is kept for the real value.
+        slots: list[tuple[str, type] | None] = []
+        for param in params:
+            slot = next(
+                (
+                    (name, type(param))
+                    for name, value in as_db.items()
+                    if isinstance(param, type(value)) and param == value
+                ),
+                None,
+            )
+            slots.append(slot)
+        missing = set(self.arguments) - {slot[0] for slot in slots if slot is not None}
+        if missing:
+            raise ValueError(
+                f"{type(self).__name__}: {', '.join(sorted(missing))} did not reach the SQL as "
+                "a parameter; the query's shape must not depend on it"
+            )
+        columns = [s[0] for s in compiler.select[: compiler.col_count]]
+        return _Compiled(
+            sql=sql,
+            slots=tuple(slots),
+            constants=tuple(params),
+            converters=compiler.get_converters(columns),
+            for_update=queryset.query.select_for_update,
+            **self._shape(queryset, compiler, alias),
+        )
+
+    def _shape(self, queryset: QuerySet[Any], compiler: Any, alias: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def compiled(self, alias: str) -> _Compiled:
+        found = self._compiled.get(alias)
+        if found is None:
+            with self._lock:
+                found = self._compiled.get(alias)
+                if found is None:
+                    found = self._compiled[alias] = self._compile(alias)
+        return found
+
+    def _rows(self, arguments: dict[str, Any]) -> tuple[str, _Compiled, list[list[Any]]]:
+        if set(arguments) != set(self.arguments):
+            raise TypeError(f"{type(self).__name__} takes exactly {', '.join(self.arguments)}")
+        # One database: the router's answer for reads is the one every query here runs on.
+        alias = router.db_for_read(self.model)
+        compiled = self.compiled(alias)
+        connection = connections[alias]
+        if compiled.for_update and connection.get_autocommit():
+            raise TransactionManagementError(
+                "select_for_update cannot be used outside of a transaction."
+            )
+        as_db = {
+            name: _db_value(connection, self.arguments[name], value)
+            for name, value in arguments.items()
+        }
+        params = [
+            constant
+            if slot is None
+            else (as_db[slot[0]] if type(as_db[slot[0]]) is slot[1] else slot[1](as_db[slot[0]]))
+            for slot, constant in zip(compiled.slots, compiled.constants, strict=True)
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            fetched = cursor.fetchall()
+        rows = []
+        for fetched_row in fetched:
+            row = list(fetched_row)
+            for index, (converters, expression) in compiled.converters.items():
+                value = row[index]
+                for converter in converters:
+                    value = converter(value, expression, connection)
+                row[index] = value
+            rows.append(row)
+        return alias, compiled, rows
+
+
+class CompiledValues(_CompiledQuery):
+    """``build(**arguments)`` returns a ``.values()`` queryset of ``model``; ``rows`` and
+    ``one`` run it as the ORM would, compiled once per database alias. ``arguments`` maps
+    each argument's name to its type (``int``, ``str`` or ``datetime.datetime``)."""
+
+    def _shape(self, queryset: QuerySet[Any], compiler: Any, alias: str) -> dict[str, Any]:
+        query = queryset.query
+        return {"names": (*query.extra_select, *query.values_select, *query.annotation_select)}
+
+    def rows(self, **arguments: Any) -> list[dict[str, Any]]:
+        """The queryset's rows for ``arguments``, as ``.values()`` gives them."""
+        _, compiled, rows = self._rows(arguments)
+        return [dict(zip(compiled.names, row, strict=True)) for row in rows]
+
+    def one(self, **arguments: Any) -> dict[str, Any] | None:
+        """The first row, or None."""
+        found = self.rows(**arguments)
+        return found[0] if found else None
+
+
+class CompiledModels[M: Model](_CompiledQuery):
+    """``build(**arguments)`` returns a queryset of ``model`` instances (``select_related``,
+    ``defer``, annotations and ``select_for_update`` as the ORM builds them); ``objects``
+    and ``first`` run it, compiled once per database alias. Instances are made as the
+    ORM's own iterable makes them (``from_db``, the related objects' populators, the
+    annotations set as attributes); a queryset that tracks peers is not supported."""
+
+    def __init__(
+        self, model: type[M], build: Callable[..., QuerySet[M]], **arguments: type
+    ) -> None:
+        super().__init__(model, build, **arguments)
+
+    def _shape(self, queryset: QuerySet[Any], compiler: Any, alias: str) -> dict[str, Any]:
+        fetch_mode = queryset._fetch_mode  # type: ignore[attr-defined]
+        if fetch_mode.track_peers:
+            raise ValueError("CompiledModels: a fetch mode that tracks peers is not supported")
+        select, klass_info = compiler.select, compiler.klass_info
+        fields = klass_info["select_fields"]
+        columns = slice(fields[0], fields[-1] + 1)
+        return {
+            "from_db": _get_from_db(klass_info["model"], fetch_mode),
+            "init_list": tuple(f[0].target.attname for f in select[columns]),
+            "model_columns": columns,
+            "related_populators": tuple(
+                get_related_populators(klass_info, select, alias, fetch_mode)
+            ),
+            "annotation_col_map": compiler.annotation_col_map,
+        }
+
+    def objects(self, **arguments: Any) -> list[M]:
+        """The queryset's instances for ``arguments``."""
+        alias, compiled, rows = self._rows(arguments)
+        assert compiled.from_db is not None
+        found = []
+        for row in rows:
+            obj = compiled.from_db(alias, list(compiled.init_list), row[compiled.model_columns])
+            for populator in compiled.related_populators:
+                populator.populate(row, obj)
+            for name, position in (compiled.annotation_col_map or {}).items():
+                setattr(obj, name, row[position])
+            found.append(cast(M, obj))
+        return found
+
+    def first(self, **arguments: Any) -> M | None:
+        """The first instance, or None."""
+        found = self.objects(**arguments)
+        return found[0] if found else None

@@ -1,0 +1,199 @@
+"""``annotations.compiled.CompiledValues``: a queryset compiled once answers as the ORM does
+for every argument, on SQLite and PostgreSQL, and refuses a query whose SQL would depend
+on a value."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import BooleanField, Count, ExpressionWrapper, OuterRef, Q, Subquery
+from django.http import Http404
+from django.test import TestCase
+
+from annotations import access
+from annotations.compiled import CompiledValues
+from annotations.models import Claim, Document, Role, Verdict
+from annotations.services import verdicts
+from tests.factories import Personas, judge, make_claim, take
+
+T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def _claims(*, project_id: int, reviewer_id: int, after: dt.datetime, status: str):
+    judged = Verdict.objects.filter(claim_id=OuterRef("pk"), reviewer_id=reviewer_id)
+    return (
+        Claim.objects.filter(project_id=project_id, status=status, created_at__gt=after)
+        .order_by("id")
+        .values(
+            "id",
+            "statement",
+            judged_by_them=ExpressionWrapper(
+                Q(pk__in=judged.values("claim_id")), output_field=BooleanField()
+            ),
+            their_verdicts=Subquery(
+                judged.order_by().values("claim_id").annotate(n=Count("pk")).values("n")[:1]
+            ),
+            created=Subquery(Claim.objects.filter(pk=OuterRef("pk")).values("created_at")[:1]),
+        )
+    )
+
+
+CLAIMS = CompiledValues(
+    Claim, _claims, project_id=int, reviewer_id=int, after=dt.datetime, status=str
+)
+
+
+class CompiledValuesTests(Personas, TestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.make_personas(required_reviews=2)
+        cls.claims = [
+            make_claim(document=cls.document, actor=cls.creator, start=i * 10, end=i * 10 + 8)
+            for i in range(4)
+        ]
+        judge(cls.claims[0], cls.reviewer_a, "true")
+        judge(cls.claims[0], cls.reviewer_b, "true")  # the second of two: resolved
+        judge(cls.claims[1], cls.reviewer_a, "false")
+        take(cls.claims[1], cls.reviewer_c)  # a lease, no verdict yet
+
+    def test_it_answers_as_the_orm_for_every_argument(self) -> None:
+        created = sorted(c.created_at for c in Claim.objects.all())
+        cases = itertools.product(
+            [self.project.pk, self.project.pk + 1000],
+            [self.reviewer_a.pk, self.reviewer_b.pk, self.creator.pk],
+            [created[0] - dt.timedelta(seconds=1), created[1], T0],
+            ["in_review", "resolved", "no such status"],
+        )
+        seen = set()
+        for project_id, reviewer_id, after, status in cases:
+            arguments = {
+                "project_id": project_id,
+                "reviewer_id": reviewer_id,
+                "after": after,
+                "status": status,
+            }
+            expected = list(_claims(**arguments))
+            got = CLAIMS.rows(**arguments)
+            self.assertEqual(got, expected, arguments)
+            for row_got, row_expected in zip(got, expected, strict=True):
+                # The ORM's converters ran: a boolean is a bool, a time an aware datetime.
+                self.assertIs(type(row_got["judged_by_them"]), bool)
+                self.assertEqual(row_got["created"], row_expected["created"])
+                self.assertIsNotNone(row_got["created"].tzinfo)
+            seen.add(tuple((row["id"], row["judged_by_them"]) for row in got))
+        # The arguments change the answer, so a stale parameter would show.
+        self.assertGreater(len(seen), 4)
+        self.assertIsNone(
+            CLAIMS.one(
+                project_id=self.project.pk, reviewer_id=self.reviewer_a.pk, after=T0, status="x"
+            )
+        )
+
+    def test_the_verdict_facts_match_the_orm(self) -> None:
+        now = dt.datetime.now(dt.UTC)
+        for claim, reviewer, rating in itertools.product(
+            self.claims[:3],
+            [self.reviewer_a, self.reviewer_b, self.reviewer_c],
+            ["true", "false", "nope"],
+        ):
+            expected = (
+                Claim.objects.filter(pk=claim.pk)
+                .values(**verdicts._submit_facts(reviewer=reviewer, rating=rating, now=now))
+                .get()
+            )
+            got = verdicts._SUBMIT_FACTS.one(
+                claim_id=claim.pk, reviewer_id=reviewer.pk, rating=rating, now=now
+            )
+            self.assertEqual(got, expected, (claim.pk, reviewer.username, rating))
+
+    def test_an_argument_that_does_not_reach_the_parameters_is_refused(self) -> None:
+        ignores = CompiledValues(
+            Claim,
+            lambda project_id, status: Claim.objects.filter(pk=project_id).values("id"),
+            project_id=int,
+            status=str,
+        )
+        with self.assertRaisesMessage(ValueError, "status did not reach the SQL"):
+            ignores.rows(project_id=1, status="in_review")
+
+    def test_arguments_of_another_type_or_missing_are_refused(self) -> None:
+        arguments = {
+            "project_id": self.project.pk,
+            "reviewer_id": self.reviewer_a.pk,
+            "after": T0,
+            "status": "in_review",
+        }
+        for name, wrong in [
+            ("project_id", None),
+            ("project_id", "1"),
+            ("project_id", True),
+            ("status", None),
+            ("after", "2026-01-01"),
+        ]:
+            with self.subTest(name=name, wrong=wrong), self.assertRaises(TypeError):
+                CLAIMS.rows(**{**arguments, name: wrong})
+        with self.assertRaises(TypeError):
+            CLAIMS.rows(project_id=1)
+
+
+class CompiledModelsTests(Personas, TestCase):
+    """The reads of one document or claim with the caller's membership (``access``)."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.make_personas(required_reviews=2)
+        cls.claim = make_claim(document=cls.document, actor=cls.creator, start=5, end=25)
+
+    def test_a_claim_read_matches_the_orm_with_its_related_rows_loaded(self) -> None:
+        expected = Claim.objects.select_related("project", "document", "created_by").get(
+            pk=self.claim.pk
+        )
+        for for_update in (False, True):
+            with self.subTest(for_update=for_update), transaction.atomic():
+                claim, membership = access.claim_get_for_user(
+                    user=self.reviewer_a, pk=self.claim.pk, for_update=for_update
+                )
+                with self.assertNumQueries(0):
+                    self.assertEqual(
+                        (claim.project, claim.document, claim.created_by),
+                        (expected.project, expected.document, expected.created_by),
+                    )
+                    self.assertEqual(claim.created_by.username, "creator")
+                    self.assertEqual(claim.statement, expected.statement)
+                    self.assertEqual(claim.created_at, expected.created_at)
+                self.assertFalse(claim._state.adding)
+                self.assertEqual(membership.role, Role.REVIEWER)
+                self.assertEqual(membership.user, self.reviewer_a)
+                # The document's text is deferred, as the queryset says.
+                self.assertNotIn("text", claim.document.__dict__)
+
+    def test_a_document_read_answers_each_caller_as_the_orm(self) -> None:
+        for user, role in [(self.reviewer_a, Role.REVIEWER), (self.editor, Role.EDITOR)]:
+            document, membership = access.document_get_for_user(user=user, pk=self.document.pk)
+            self.assertEqual(document.text, self.document.text)
+            self.assertEqual(membership.role, role)
+            self.assertEqual(membership.project, self.project)
+            light, _ = access.document_get_for_user(user=user, pk=self.document.pk, with_text=False)
+            self.assertNotIn("text", light.__dict__)
+        for user, pk in [
+            (self.outsider, self.document.pk),
+            (self.reviewer_a, self.document.pk + 999),
+        ]:
+            with self.assertRaises(Http404):
+                access.document_get_for_user(user=user, pk=pk)
+        with self.assertRaises(PermissionDenied):
+            access.document_get_for_user(
+                user=self.reviewer_a, pk=self.document.pk, role=Role.EDITOR
+            )
+
+    def test_the_locked_read_reads_the_window(self) -> None:
+        text = Document.objects.get(pk=self.document.pk).text
+        for start, end in [(0, 10), (5, 25), (3, 3), (len(text) - 4, len(text) + 50)]:
+            with transaction.atomic():
+                document, _ = access.document_get_for_user(
+                    user=self.reviewer_a, pk=self.document.pk, locked_window=(start, end)
+                )
+            self.assertEqual(document.locked_window, (start, text[start:end]))
