@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import pytest
@@ -89,13 +90,23 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    with _connections_guard(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
-    # A marked test may not reach django.db.connections at all, not even connection.vendor
-    # (which pytest-django's block on database access lets through).
+    with _connections_guard(item):
+        return (yield)
+
+
+def _connections_guard(item: pytest.Item) -> AbstractContextManager[None]:
+    # A marked test and its fixtures may not reach django.db.connections at all, not even
+    # connection.vendor (which pytest-django's block on database access lets through).
     if item.get_closest_marker(db_independent.MARKER) is None:
-        return (yield)
-    with db_independent.connections_refused(item.nodeid):
-        return (yield)
+        return nullcontext()
+    return db_independent.connections_refused(item.nodeid)
 
 
 @pytest.fixture(autouse=True, scope="session")

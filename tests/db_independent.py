@@ -16,9 +16,9 @@ database-dependent test from the PostgreSQL pass; all of them act on the SQLite 
 * at collection (``problems``): a marked test that requests a database fixture, carries
   ``django_db`` or ``postgres``, or is a Django ``TransactionTestCase``/``TestCase`` (or a
   ``SimpleTestCase`` allowed databases) stops the run with a usage error;
-* while it runs (``connections_refused``): any use of ``django.db.connections`` - the ORM,
-  a cursor, and also ``connection.vendor``/``features``/``ops``, which pytest-django lets
-  through - fails the test;
+* while it and its fixtures run (``connections_refused``): any use of
+  ``django.db.connections`` - the ORM, a cursor, and also ``connection.vendor``,
+  ``features`` or ``ops``, which pytest-django lets through - fails the test;
 * pytest-django itself refuses database access to a test without the ``django_db`` mark
   or a ``db`` fixture, so a marked test that queries fails on SQLite too;
 * ``tests/test_db_independent.py`` reads the marked modules' source for database-shaped
