@@ -6,8 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bench import peers
 from bench.bench_peer import format_ratios, phase_ratios, ratio
+
+pytestmark = pytest.mark.db_independent
 
 OURS = {
     "PostgreSQL": {"import_s": 0.6, "span_req_per_s": 600.0, "fetch_one_ms": 2.0},

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from annotations.api import serializers as s
 from annotations.services import limits
 
+pytestmark = pytest.mark.db_independent
+
 
 def serializer_result(data: list[Any]) -> list[dict[str, Any]] | None:
     """Reference: the serializer's validated items, or None when it refuses the body."""

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from annotations.core.consensus import ReviewerMatch, alpha, percent_agreement, reviewer_matches
 from tests.core.test_consensus import RATING_KEYS
 
+pytestmark = pytest.mark.db_independent
+
 Units = dict[Hashable, dict[Hashable, Hashable]]
 
 

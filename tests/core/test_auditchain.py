@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from annotations.core import auditchain
 from annotations.core.auditchain import GENESIS, Entry
 
+pytestmark = pytest.mark.db_independent
+
 T0 = dt.datetime(2026, 12, 3, 14, 0, 0, 123456, tzinfo=dt.UTC)
 
 json_values = st.recursive(

@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from annotations.core import calibration
 from annotations.core.consensus import ORDINAL, alpha
 
+pytestmark = pytest.mark.db_independent
+
 ORDER = ["false", "mostly_false", "half_true", "mostly_true", "true"]
 ids = st.integers(min_value=1, max_value=10**9)
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

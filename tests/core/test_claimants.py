@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import unicodedata
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from annotations.core.claimants import display_name, name_key, prefix_matches
+
+pytestmark = pytest.mark.db_independent
 
 names = st.text(min_size=0, max_size=40)
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from annotations.core import claimreview
+
+pytestmark = pytest.mark.db_independent
 
 REVIEW = {
     "@type": "ClaimReview",

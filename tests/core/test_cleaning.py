@@ -21,6 +21,8 @@ from annotations.core.cleaning import (
     storable_raw_text,
 )
 
+pytestmark = pytest.mark.db_independent
+
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 SAMPLE = (FIXTURES / "seed" / "sample_article.txt").read_text(encoding="utf-8")
 DEMO_CLAIMS = json.loads((FIXTURES / "demo_claims.json").read_text(encoding="utf-8"))

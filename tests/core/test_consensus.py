@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from annotations.core.consensus import Decision, Method, Rule, decide
 
+pytestmark = pytest.mark.db_independent
+
 TWO_THIRDS = 2 / 3
 
 # ---------------------------------------------------------------------------

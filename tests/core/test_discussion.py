@@ -19,6 +19,8 @@ from annotations.core.discussion import (
     notification_title,
 )
 
+pytestmark = pytest.mark.db_independent
+
 
 class _Reader(HTMLParser):
     """Everything ``linkify``'s output holds: its tags with their attributes, and its text."""

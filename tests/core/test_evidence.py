@@ -7,11 +7,14 @@ import datetime as dt
 import hashlib
 import io
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from warcio.archiveiterator import ArchiveIterator
 
 from annotations.core import evidence
+
+pytestmark = pytest.mark.db_independent
 
 AT = dt.datetime(2026, 1, 2, 3, 4, 5, 600000, tzinfo=dt.UTC)
 

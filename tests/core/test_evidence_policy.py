@@ -4,11 +4,14 @@ stances. No database."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from annotations.core import evidence_policy
 from annotations.core.evidence_policy import Cited, EvidencePolicy
+
+pytestmark = pytest.mark.db_independent
 
 STANCES = ("supports", "refutes", "context")
 OPEN = EvidencePolicy(min_citations=0, quote_required=False, allowed_stances=STANCES)

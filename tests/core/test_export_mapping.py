@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +16,8 @@ from annotations import services
 from annotations.core import export_mapping, spans
 from tests import conformance
 from tests.selectors.export_base import assert_claimreview_valid, assert_w3c_musts
+
+pytestmark = pytest.mark.db_independent
 
 CONFORMANCE = conformance.DATA
 

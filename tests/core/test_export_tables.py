@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from annotations.core import auditchain, export_tables
 
+pytestmark = pytest.mark.db_independent
+
 aware_times = st.datetimes(
     min_value=dt.datetime(1970, 1, 1),
     max_value=dt.datetime(9000, 1, 1),

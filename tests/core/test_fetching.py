@@ -30,6 +30,8 @@ from annotations.core.fetching import Fetched, FetchPolicy, fetch
 from tests.core import fetching_guard
 from tests.core.fetching_guard import Network, answers, no_lookup, refused
 
+pytestmark = pytest.mark.db_independent
+
 network = fetching_guard.network  # the autouse network guard, for this module too
 LOCAL = frozenset({"127.0.0.1"})
 SECRET = "SECRET-INTERNAL-STACKTRACE"

@@ -15,6 +15,8 @@ from annotations.core.fetching import FetchPolicy, address_refusal
 from tests.core import fetching_guard
 from tests.core.fetching_guard import Network, answers, no_lookup, refused
 
+pytestmark = pytest.mark.db_independent
+
 network = fetching_guard.network  # the autouse network guard, for this module too
 REAL_GETADDRINFO = socket.getaddrinfo
 

@@ -19,6 +19,8 @@ from annotations.core.cleaning import clean_text
 from annotations.core.htmlpage import HtmlDocument, extract_html
 from annotations.core.spans import canonicalize
 
+pytestmark = pytest.mark.db_independent
+
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 HTML = FIXTURES / "html"
 

@@ -18,6 +18,8 @@ from annotations.core.idempotency import (
     statement_key,
 )
 
+pytestmark = pytest.mark.db_independent
+
 PRINTABLE = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1)
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(),

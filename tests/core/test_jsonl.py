@@ -12,6 +12,8 @@ import pytest
 
 from annotations.core.jsonl import Record, RecordError, jsonl_lines, parse_jsonl
 
+pytestmark = pytest.mark.db_independent
+
 
 def test_jsonl_lines_split_at_line_feeds_only() -> None:
     content = '{"text": "a\u2028b\u0085c\u2029d"}\r\n\n{"text": "e"}\n'

@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from annotations.core import language as lang
 
+pytestmark = pytest.mark.db_independent
+
 RTL = ["ar", "ar-EG", "he", "iw", "fa", "fa-IR", "ur", "ps", "yi", "dv", "ckb", "ug", "az-Arab", "pa-Arab", "ku-Arab", "sd"]  # fmt: skip
 LTR = ["en", "en-GB", "zh", "zh-Hans-CN", "ja", "ko", "ru", "tr", "az-Latn", "pa-Guru", "ku-Latn", "uz", "hi"]  # fmt: skip
 

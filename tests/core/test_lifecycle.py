@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from annotations.core import lifecycle
 from annotations.core.lifecycle import Action, Status
 
+pytestmark = pytest.mark.db_independent
+
 STATUSES = [s.value for s in Status]
 ACTIONS = [a.value for a in Action]
 

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from annotations.core import matching
 
+pytestmark = pytest.mark.db_independent
+
 RERANKER = Path(__file__).resolve().parents[2] / "fixtures" / "matching" / "reranker.json"
 
 CLAIMS = [

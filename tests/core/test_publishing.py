@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from annotations.core import publishing
 from tests import conformance
 
+pytestmark = pytest.mark.db_independent
+
 SCHEMA = conformance.load_json(conformance.CLAIMREVIEW_SCHEMA)
 T0 = dt.datetime(2030, 5, 1, 10, 0, tzinfo=dt.UTC)
 

@@ -40,6 +40,8 @@ from tests.core.reanchor_helpers import (
     check_invariants,
 )
 
+pytestmark = pytest.mark.db_independent
+
 
 def test_it_returns_one_placement_per_anchor_in_input_order() -> None:
     anchors = [

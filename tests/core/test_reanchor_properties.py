@@ -6,6 +6,7 @@ paragraphs never get a claim without both.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +21,8 @@ from tests.core.reanchor_helpers import (
     check_invariants,
     context_fits,
 )
+
+pytestmark = pytest.mark.db_independent
 
 
 def fits_anywhere(text: str, anchor: Anchor) -> list[int]:

@@ -24,6 +24,8 @@ from tests.core.reanchor_helpers import (
     check_invariants,
 )
 
+pytestmark = pytest.mark.db_independent
+
 
 def nth(text: str, quote: str, occurrence: int) -> int:
     start = -1

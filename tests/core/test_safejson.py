@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from annotations.core import safejson
 
+pytestmark = pytest.mark.db_independent
+
 
 def depth(value: Any) -> int:
     """Reference: how deep arrays and objects nest (a scalar is 0)."""

@@ -4,11 +4,14 @@ database."""
 import datetime as dt
 import itertools
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from annotations.core import scheduling
 from annotations.core.lifecycle import DECIDED, UNDECIDED, Status
+
+pytestmark = pytest.mark.db_independent
 
 T0 = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
 times = st.integers(min_value=-10_000, max_value=10_000).map(

@@ -25,6 +25,8 @@ from annotations.core.spans import (
     validate_span,
 )
 
+pytestmark = pytest.mark.db_independent
+
 THUMBS = "👍🏽"  # U+1F44D U+1F3FD: two astral code points, four UTF-16 units
 HEBREW = "שלום עולם"
 ARABIC = "مرحبا بالعالم"

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from annotations.core import triage
 
+pytestmark = pytest.mark.db_independent
+
 # Arbitrary unicode plus the characters the splitter reacts to, emoji (incl. ZWJ and
 # flags), CJK, right-to-left scripts and combining marks.
 SPECIAL = [

@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from annotations.core import triage
 from tests.core.test_triage import texts
 
+pytestmark = pytest.mark.db_independent
+
 
 class TestSuggestionProblem:
     @settings(max_examples=400)

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from annotations.core.urlnorm import MAX_URL_LENGTH, UrlError, check_url, normalize_url
 
+pytestmark = pytest.mark.db_independent
+
 # --- check_url ---------------------------------------------------------------------------
 
 

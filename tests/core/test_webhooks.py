@@ -30,6 +30,8 @@ from annotations.core.fetching import FetchError, FetchPolicy, check_target, pos
 from tests.core import fetching_guard
 from tests.core.fetching_guard import answers, no_lookup
 
+pytestmark = pytest.mark.db_independent
+
 network = fetching_guard.network  # the autouse network guard, for this module too
 LOCAL = FetchPolicy(allowed_hosts=frozenset({"127.0.0.1"}), timeout=2.0)
 

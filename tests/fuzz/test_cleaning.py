@@ -13,6 +13,8 @@ from annotations.core import spans
 from annotations.core.cleaning import clean_text, storable_raw_text
 from tests.fuzz.strategies import FUZZ, TEXT, TEXT_WITH_SURROGATES, _is_canonical
 
+pytestmark = pytest.mark.db_independent
+
 
 @FUZZ
 @given(TEXT)

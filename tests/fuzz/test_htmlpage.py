@@ -8,11 +8,14 @@ import datetime as dt
 import json
 from urllib.parse import urlsplit
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from annotations.core.htmlpage import HtmlDocument, extract_html
 from tests.fuzz.strategies import JSON_VALUES, TEXT, _is_canonical
+
+pytestmark = pytest.mark.db_independent
 
 TAGS = st.sampled_from(
     ["p", "div", "article", "main", "h1", "span", "a", "script", "style", "table", "td",

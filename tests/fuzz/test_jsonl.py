@@ -18,6 +18,8 @@ from annotations.core.jsonl import Record, RecordError, parse_jsonl
 from annotations.services import importing
 from tests.fuzz.strategies import FUZZ, JSON_VALUES, TEXT, TEXT_WITH_SURROGATES
 
+pytestmark = pytest.mark.db_independent
+
 RECORD_KEYS = st.sampled_from(
     ["text", "title", "url", "source_url", "publisher", "author", "published", "language", "x"]
 )

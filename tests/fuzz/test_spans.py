@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from annotations.core import spans
 from tests.fuzz.strategies import FUZZ, TEXT_WITH_SURROGATES
+
+pytestmark = pytest.mark.db_independent
 
 
 @st.composite

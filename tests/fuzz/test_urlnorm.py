@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from annotations.core.urlnorm import MAX_URL_LENGTH, UrlError, check_url, normalize_url
 from tests.fuzz.strategies import FUZZ, JSON_SCALARS, TEXT_WITH_SURROGATES, UNICODE
 
+pytestmark = pytest.mark.db_independent
+
 URL_CHARS = st.one_of(UNICODE, st.sampled_from(list(":/?#[]@!$&'()*+,;=%-._~ \\\t")))
 URLISH = st.builds(
     lambda scheme, sep, host, rest: scheme + sep + host + rest,

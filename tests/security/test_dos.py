@@ -23,6 +23,8 @@ from django.conf import settings
 
 from annotations.core import cleaning, htmlpage, jsonl, spans, urlnorm
 
+pytestmark = pytest.mark.db_independent
+
 LIMIT = 20.0  # seconds per call; a healthy call takes well under one
 SIZE = 5 * 1024 * 1024
 
