@@ -188,8 +188,7 @@ def membership_require(
         or membership.user_id != user.pk
         or membership.project_id != project_id
     ):
-        memberships = Membership.objects.filter(user=user, project_id=project_id)
-        membership = (memberships.select_for_update() if lock else memberships).first()
+        membership = _MEMBERSHIP_READS[lock].first(user_id=user.pk, project_id=project_id)
     if membership is None:
         raise PermissionDenied(NOT_A_MEMBER)
     if not role_at_least(membership, role):
@@ -248,12 +247,45 @@ def project_get_for_user(
     """The project if ``user`` is a member with at least ``role``: Http404 for non-members,
     PermissionDenied for members below ``role``."""
     user = _require_user(user)
-    lookup = {"project__pk": pk} if pk is not None else {"project__slug": slug}
-    membership = Membership.objects.select_related("project").filter(user=user, **lookup).first()
+    if pk is not None:
+        membership = _PROJECT_READ_BY_PK.first(user_id=user.pk, pk=pk)
+    else:
+        lookup = {"project__slug": slug}
+        membership = (
+            Membership.objects.select_related("project").filter(user=user, **lookup).first()
+        )
     if membership is None:
         raise Http404
     _require_role(membership, role)
     return membership.project, membership
+
+
+# A project with the caller's membership, by id (every API call that names a project):
+# compiled once (annotations.compiled). ``first()``'s order, by the membership's id.
+_PROJECT_READ_BY_PK = CompiledModels(
+    Membership,
+    lambda user_id, pk: (
+        Membership.objects.select_related("project")
+        .filter(user_id=user_id, project__pk=pk)
+        .order_by("pk")[:1]
+    ),
+    user_id=int,
+    pk=int,
+)
+# The membership row, locked (``membership_require(lock=True)``), and as read otherwise.
+_MEMBERSHIP_READS = {
+    lock: CompiledModels(
+        Membership,
+        lambda user_id, project_id, lock=lock: (
+            (Membership.objects.select_for_update() if lock else Membership.objects.all())
+            .filter(user_id=user_id, project_id=project_id)
+            .order_by("pk")[:1]
+        ),
+        user_id=int,
+        project_id=int,
+    )
+    for lock in (True, False)
+}
 
 
 def _require_role(membership: Membership, role: Role) -> None:

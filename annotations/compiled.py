@@ -96,7 +96,7 @@ class _CompiledQuery:
         compiler = queryset.query.get_compiler(using=alias)
         # Outside a transaction the ORM refuses to compile a FOR UPDATE; ``_rows`` checks that
         # each run is inside one. Inside one (no savepoint: no query) it compiles as it is.
-        if connection.get_autocommit():
+        if queryset.query.select_for_update and connection.get_autocommit():
             with transaction.atomic(using=alias, savepoint=False):
                 sql, params = compiler.as_sql()
         else:
