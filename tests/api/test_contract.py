@@ -195,9 +195,13 @@ def _member_client() -> Client:
 
 
 @pytest.fixture(scope="module")
-def shared_cast(django_db_setup: None, django_db_blocker: Any) -> Iterator[SimpleNamespace]:
+def shared_cast(
+    django_db_setup: None, django_db_blocker: Any, api_schema: Any
+) -> Iterator[SimpleNamespace]:
     """The cast, built once per module (per xdist worker) in a transaction that is rolled
-    back when the module ends; the database is never left with its rows."""
+    back when the module ends; the database is never left with its rows. (After the schema
+    is loaded: the transaction never waits idle on that, as PostgreSQL ends a session idle
+    in a transaction after DB_IDLE_IN_TRANSACTION_TIMEOUT_MS.)"""
     with django_db_blocker.unblock():
         outer = transaction.atomic()
         # As TestCase marks its own blocks: a durable block inside a test is not refused for it.
