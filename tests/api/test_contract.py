@@ -16,11 +16,12 @@ fixing an ``@extend_schema`` declaration turns its entries into failures to dele
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import sys
 import traceback
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -193,9 +194,36 @@ def _member_client() -> Client:
     return client
 
 
+@pytest.fixture(scope="module")
+def shared_cast(
+    django_db_setup: None, django_db_blocker: Any, api_schema: Any
+) -> Iterator[SimpleNamespace]:
+    """The cast, built once per module (per xdist worker) in a transaction that is rolled
+    back when the module ends; the database is never left with its rows. (After the schema
+    is loaded: the transaction never waits idle on that, as PostgreSQL ends a session idle
+    in a transaction after DB_IDLE_IN_TRANSACTION_TIMEOUT_MS.)"""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        # As TestCase marks its own blocks: a durable block inside a test is not refused for it.
+        outer._from_testcase = True
+        outer.__enter__()
+    try:
+        with django_db_blocker.unblock():
+            built = make_cast()
+        yield built
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
 @pytest.fixture
-def cast(db: None) -> SimpleNamespace:
-    return make_cast()
+def cast(shared_cast: SimpleNamespace, db: None) -> SimpleNamespace:
+    """The module's cast for one test: ``db`` opens a savepoint inside the module's
+    transaction and rolls it back after the test, so each test starts from the rows
+    ``make_cast`` left; the objects are deep copies (as TestCase.setUpTestData hands
+    them out), so one test's changes to them in memory never reach the next."""
+    return copy.deepcopy(shared_cast)
 
 
 def make_cast() -> SimpleNamespace:
