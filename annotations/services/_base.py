@@ -15,6 +15,7 @@ from django.db.models import Model, QuerySet
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
+from annotations.compiled import CompiledModels
 from annotations.core import auditchain, spans
 from annotations.models import (
     AuditHead,
@@ -28,8 +29,7 @@ def _chain_head(chain: int) -> AuditHead:
     project), locked until the transaction ends: one row read, however long the chain.
     A chain's first event makes its head row (from the chain's last event, should a head
     ever be missing); concurrent first writers insert it once and then queue on its lock."""
-    heads = AuditHead.objects.select_for_update()
-    head = heads.filter(chain=chain).first()
+    head = _HEAD_LOCKED.first(chain=chain)
     if head is None:
         last = (
             Event.objects.filter(**({"project_id": chain} if chain else {"project__isnull": True}))
@@ -41,8 +41,16 @@ def _chain_head(chain: int) -> AuditHead:
         AuditHead.objects.bulk_create(
             [AuditHead(chain=chain, seq=seq, hash=hash_)], ignore_conflicts=True
         )
-        head = heads.get(chain=chain)
+        head = AuditHead.objects.select_for_update().get(chain=chain)
     return head
+
+
+# A chain's head row, locked: read by every write of several events, compiled once.
+_HEAD_LOCKED = CompiledModels(
+    AuditHead,
+    lambda chain: AuditHead.objects.select_for_update().filter(chain=chain).order_by("pk")[:1],
+    chain=int,
+)
 
 
 def _event_build(

@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from annotations import access
+from annotations.compiled import CompiledModels
 from annotations.models import (
     Assignment,
     AssignmentState,
@@ -342,11 +343,7 @@ def lease_next(
     # Serialize one reviewer's concurrent calls (double click, two tabs) on their membership
     # row, so they agree on one lease instead of racing to insert two.
     access.membership_require(user=reviewer, project_id=project.pk, lock=True)
-    held = (
-        Assignment.objects.select_for_update()
-        .filter(project=project, reviewer=reviewer, state=AssignmentState.LEASED)
-        .first()
-    )
+    held = _LEASE_HELD_LOCKED.first(project_id=project.pk, reviewer_id=reviewer.pk)
     if held is not None:
         if held.expires_at > now:
             return held
@@ -450,11 +447,7 @@ def lease_claim(*, reviewer: User, claim: Claim, now: dt.datetime | None = None)
     now = now or timezone.now()
     access.membership_require(user=reviewer, project_id=claim.project_id, lock=True)
     project = claim.project
-    held = (
-        Assignment.objects.select_for_update()
-        .filter(project=project, reviewer=reviewer, state=AssignmentState.LEASED)
-        .first()
-    )
+    held = _LEASE_HELD_LOCKED.first(project_id=project.pk, reviewer_id=reviewer.pk)
     expired = None
     if held is not None:
         if held.expires_at > now:
@@ -495,6 +488,20 @@ def _expiry_record(expired: Assignment | None, *, reviewer: User, project: Proje
             project=project,
             after={"claim": expired.claim_id},
         )
+
+
+# The reviewer's lease in the project (a reviewer holds at most one), locked: read by every
+# lease, compiled once (annotations.compiled). ``first()``'s order, by id.
+_LEASE_HELD_LOCKED = CompiledModels(
+    Assignment,
+    lambda project_id, reviewer_id: (
+        Assignment.objects.select_for_update()
+        .filter(project_id=project_id, reviewer_id=reviewer_id, state=AssignmentState.LEASED)
+        .order_by("pk")[:1]
+    ),
+    project_id=int,
+    reviewer_id=int,
+)
 
 
 def held_leases(*, now: dt.datetime, **filters: Any) -> QuerySet[Assignment]:

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotations import access
+from annotations.compiled import CompiledModels
 from annotations.core import consensus, lifecycle
 from annotations.models import (
     Assignment,
@@ -230,7 +231,20 @@ def _lock_claim(claim: Claim) -> Claim:
     submitted after it commits, and ``consensus_recompute`` re-runs the rule over
     existing verdicts.
     """
-    return Claim.objects.select_for_update(of=("self",)).select_related("project").get(pk=claim.pk)
+    locked = _CLAIM_LOCKED.first(pk=claim.pk)
+    if locked is None:
+        raise Claim.DoesNotExist
+    return locked
+
+
+# ``_lock_claim``'s read, compiled once (annotations.compiled): every verdict takes it.
+_CLAIM_LOCKED = CompiledModels(
+    Claim,
+    lambda pk: (
+        Claim.objects.select_for_update(of=("self",)).select_related("project").filter(pk=pk)[:1]
+    ),
+    pk=int,
+)
 
 
 @transaction.atomic

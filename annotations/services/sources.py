@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from annotations import access
+from annotations.compiled import CompiledModels
 from annotations.core import cleaning, fetching, htmlpage
 from annotations.core.urlnorm import UrlError, check_url, normalize_url
 from annotations.models import Event, Project, Source
@@ -94,6 +95,51 @@ def _created(source: Source) -> dict[str, Any]:
     return {"url": source.url, "normalized_url": source.normalized_url, "title": source.title}
 
 
+def _citers_sources_query(*, project_id: int, actor_id: int, urls: Sequence[str]) -> Any:
+    return (
+        Source.objects.filter(
+            project_id=project_id, created_by_id=actor_id, normalized_url__in=urls
+        )
+        .select_related(*SOURCE_EVIDENCE_JOINED)
+        .defer(*SOURCE_EVIDENCE_DEFERRED)
+    )
+
+
+def _citers_sources_compiled(count: int) -> CompiledModels[Source]:
+    """``_citers_sources_query`` for ``count`` URLs, compiled once (annotations.compiled):
+    every verdict with citations reads it."""
+    names = [f"url{i}" for i in range(count)]
+    return CompiledModels(
+        Source,
+        lambda project_id, actor_id, **urls: _citers_sources_query(
+            project_id=project_id, actor_id=actor_id, urls=[urls[name] for name in names]
+        ),
+        project_id=int,
+        actor_id=int,
+        **dict.fromkeys(names, str),
+    )
+
+
+# Up to this many URLs (a verdict's usual citations) the read is compiled, one per count.
+_COMPILED_URL_COUNTS = 8
+_CITERS_SOURCES = {
+    count: _citers_sources_compiled(count) for count in range(1, _COMPILED_URL_COUNTS + 1)
+}
+
+
+def _citers_sources(*, project_id: int, actor_id: int, urls: list[str]) -> list[Source]:
+    """The citer's sources in the project for ``urls`` (normalized, distinct), their
+    evidence joined as ``selectors.evidence.citations_with_evidence`` reads it."""
+    if not urls:
+        return []
+    compiled = _CITERS_SOURCES.get(len(urls))
+    if compiled is None:
+        return list(_citers_sources_query(project_id=project_id, actor_id=actor_id, urls=urls))
+    return compiled.objects(
+        project_id=project_id, actor_id=actor_id, **{f"url{i}": url for i, url in enumerate(urls)}
+    )
+
+
 def sources_for_urls(
     *, urls: Sequence[str], actor: User, project: Project
 ) -> tuple[list[Source], list[Event]]:
@@ -109,11 +155,7 @@ def sources_for_urls(
     by_url = {normalize_url(url): url.strip() for url in reversed(urls)}
     found: dict[str, Source] = {
         source.normalized_url: source
-        for source in Source.objects.filter(
-            project=project, created_by=actor, normalized_url__in=list(by_url)
-        )
-        .select_related(*SOURCE_EVIDENCE_JOINED)
-        .defer(*SOURCE_EVIDENCE_DEFERRED)
+        for source in _citers_sources(project_id=project.pk, actor_id=actor.pk, urls=list(by_url))
     }
     new = [
         Source(project=project, url=url, normalized_url=normalized, created_by=actor)
