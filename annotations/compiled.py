@@ -25,40 +25,59 @@ from django.db import connections, router, transaction
 from django.db.models import Model, QuerySet
 
 # The ORM's own steps from a row to an instance (ModelIterable), private to Django 6.1.
-from django.db.models.query import _get_from_db, get_related_populators  # type: ignore[attr-defined]
+from django.db.models.query import (  # type: ignore[attr-defined]
+    ModelIterable,
+    ValuesIterable,
+    _get_from_db,
+    get_related_populators,
+)
 from django.db.transaction import TransactionManagementError
 
-# Stand-ins no real argument takes: an odd positive number near the top of a 32-bit column
-# (positive, as a string position must be; in range, or the ORM would answer "no rows"
-# without a parameter), a string with an invisible separator, an instant in 1903.
-_INT_BASE = 2_146_000_000
+# Stand-ins no real argument takes, in two sets (the query is compiled with each; see
+# ``_compile``): odd positive numbers near the top of a 32-bit column (positive, as a string
+# position must be; in range, or the ORM would answer "no rows" without a parameter),
+# strings that escaping, case-folding or trimming would change, instants in 1903.
+_INT_BASES = (2_146_000_000, 2_145_000_000)
+# The range of the stand-ins' column types: an int argument outside it runs through the ORM,
+# which knows each column's range (a value past it is "no rows", never sent to the driver).
+_INT_RANGE = range(-(2**31), 2**31)
 
 
-def _stand_in(kind: type, index: int) -> Any:
+def _stand_in(kind: type, index: int, variant: int) -> Any:
     if kind is int:
-        return _INT_BASE + 9973 * (index + 1)
+        return _INT_BASES[variant] + 9973 * (index + 1)
     if kind is str:
-        return f"\u2063compiled-stand-in-{index}\u2063"
+        return f" Stand-In_%\\{variant}-{index}\u2063 "
     if kind is dt.datetime:
-        return dt.datetime(1903, 4, 5, 6, 7, 8, 100_000 + index, tzinfo=dt.UTC)
-    raise TypeError(f"CompiledValues: no stand-in for {kind.__name__}")
+        return dt.datetime(1903, 4, 5 + variant, 6, 7, 8, 100_000 + index, tzinfo=dt.UTC)
+    raise TypeError(f"annotations.compiled: no stand-in for {kind.__name__}")
 
 
 def _db_value(connection: Any, kind: type, value: Any) -> Any:
     """``value`` as the ORM passes a field's value of ``kind`` to the driver. None is refused
-    (the SQL for "is null" is not the SQL for "equals"), and so is a value of another type."""
+    (the SQL for "is null" is not the SQL for "equals"), and so is a value of another type
+    or a naive time (the ORM would read it in the current time zone)."""
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise TypeError(f"CompiledValues: {value!r} is not a {kind.__name__}")
+        raise TypeError(f"annotations.compiled: {value!r} is not a {kind.__name__}")
     if kind is dt.datetime:
+        if cast(dt.datetime, value).tzinfo is None:
+            raise TypeError(f"annotations.compiled: {value!r} is a naive time")
         return connection.ops.adapt_datetimefield_value(value)
     return value
+
+
+def _wrapped(value: Any, wrapper: type) -> Any:
+    """``value`` in the driver's int wrapper the compiled parameter had (psycopg's Int4)."""
+    if wrapper is object or type(value) is wrapper:
+        return value
+    return wrapper(value)
 
 
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    # For each parameter: the argument it takes and the type it is passed as, or None for a
-    # constant of the query.
+    # For each parameter: the argument it takes and the int wrapper it is passed in (object
+    # for none), or None for a constant of the query.
     slots: tuple[tuple[str, type] | None, ...]
     constants: tuple[Any, ...]
     # Column index -> (converters, expression), as the ORM applies them to each row.
@@ -77,6 +96,9 @@ class _Compiled:
 class _CompiledQuery:
     """The compilation, the parameters and the converted rows, shared by the two kinds."""
 
+    # The ORM's iterable for the queryset ``build`` returns (its rows' kind).
+    iterable_class: type
+
     def __init__(
         self, model: type[Model], build: Callable[..., QuerySet[Any]], **arguments: type
     ) -> None:
@@ -86,51 +108,92 @@ class _CompiledQuery:
         self._compiled: dict[str, _Compiled] = {}
         self._lock = threading.Lock()
 
-    def _compile(self, alias: str) -> _Compiled:
+    def _compile_with(self, alias: str, variant: int) -> tuple[QuerySet[Any], Any, str, list[Any]]:
+        """The queryset built with stand-in set ``variant``, its compiler, SQL and parameters."""
         connection = connections[alias]
         stand_ins = {
-            name: _stand_in(kind, index)
+            name: _stand_in(kind, index, variant)
             for index, (name, kind) in enumerate(self.arguments.items())
         }
         queryset = self.build(**stand_ins)
-        compiler = queryset.query.get_compiler(using=alias)
-        # Outside a transaction the ORM refuses to compile a FOR UPDATE; ``_rows`` checks that
-        # each run is inside one. Inside one (no savepoint: no query) it compiles as it is.
-        if queryset.query.select_for_update and connection.get_autocommit():
+        query = queryset.query
+        if (
+            queryset._iterable_class is not self.iterable_class
+            or queryset._prefetch_related_lookups  # type: ignore[attr-defined]
+            or queryset._known_related_objects  # type: ignore[attr-defined]
+            or query.extra_select
+            or query.combinator
+        ):
+            raise ValueError(
+                f"{type(self).__name__}: a queryset with prefetches, extra columns, a "
+                "combination or another kind of row is not supported"
+            )
+        compiler = query.get_compiler(using=alias)
+        # Outside a transaction the ORM refuses to compile a FOR UPDATE where the database
+        # has it; ``_rows`` checks that each run is inside one. Inside one (no savepoint,
+        # so no query) it compiles as it is.
+        locking = query.select_for_update and connection.features.has_select_for_update
+        if locking and connection.get_autocommit():
             with transaction.atomic(using=alias, savepoint=False):
                 sql, params = compiler.as_sql()
         else:
             sql, params = compiler.as_sql()
-        as_db = {
-            name: _db_value(connection, self.arguments[name], value)
-            for name, value in stand_ins.items()
-        }
-        # A parameter may come wrapped (on PostgreSQL an int of an expression is psycopg's
-        # Int4, so that the server knows its type): the wrapper is kept for the real value.
-        slots: list[tuple[str, type] | None] = []
+        slots: list[str | None] = []
         for param in params:
-            slot = next(
-                (
-                    (name, type(param))
-                    for name, value in as_db.items()
-                    if isinstance(param, type(value)) and param == value
-                ),
-                None,
+            as_db = (
+                (name, _db_value(connection, self.arguments[name], value))
+                for name, value in stand_ins.items()
             )
-            slots.append(slot)
-        missing = set(self.arguments) - {slot[0] for slot in slots if slot is not None}
-        if missing:
+            slots.append(
+                next(
+                    (
+                        name
+                        for name, value in as_db
+                        if isinstance(param, type(value)) and param == value
+                    ),
+                    None,
+                )
+            )
+        return queryset, compiler, sql, [slots, params]
+
+    def _compile(self, alias: str) -> _Compiled:
+        """Compile with two sets of stand-ins: the SQL must be the same text, each argument
+        found in the same places, and every other parameter the same constant. So a value
+        that reaches the SQL changed (escaped, shifted, cast) or only in some of its places
+        is refused when the query is first used, not answered wrongly."""
+        queryset, compiler, sql, (slots, params) = self._compile_with(alias, 0)
+        _, _, other_sql, (other_slots, other_params) = self._compile_with(alias, 1)
+        missing = set(self.arguments) - {slot for slot in slots if slot is not None}
+        differs = (
+            sql != other_sql
+            or slots != other_slots
+            or any(
+                slot is None and a != b
+                for slot, a, b in zip(slots, params, other_params, strict=True)
+            )
+        )
+        if missing or differs:
+            reason = (
+                f"{', '.join(sorted(missing))} did not reach the SQL as a parameter"
+                if missing
+                else "an argument reached the SQL changed, or the SQL depends on one"
+            )
             raise ValueError(
-                f"{type(self).__name__}: {', '.join(sorted(missing))} did not reach the SQL as "
-                "a parameter; the query's shape must not depend on it"
+                f"{type(self).__name__}: {reason}; the query's shape must not depend on "
+                "its arguments"
             )
         columns = [s[0] for s in compiler.select[: compiler.col_count]]
         return _Compiled(
             sql=sql,
-            slots=tuple(slots),
+            # A parameter may come wrapped (on PostgreSQL an int of an expression is
+            # psycopg's Int4, so that the server knows its type): the wrapper is kept.
+            slots=tuple(
+                None if slot is None else (slot, type(param) if isinstance(param, int) else object)
+                for slot, param in zip(slots, params, strict=True)
+            ),
             constants=tuple(params),
             converters=compiler.get_converters(columns),
-            for_update=queryset.query.select_for_update,
+            for_update=bool(queryset.query.select_for_update),
             **self._shape(queryset, compiler, alias),
         )
 
@@ -146,25 +209,36 @@ class _CompiledQuery:
                     found = self._compiled[alias] = self._compile(alias)
         return found
 
-    def _rows(self, arguments: dict[str, Any]) -> tuple[str, _Compiled, list[list[Any]]]:
+    def _rows(self, arguments: dict[str, Any]) -> tuple[str, _Compiled, list[list[Any]] | None]:
+        """The converted rows, or None when an argument is one the compiled SQL must not
+        take (an int past a 32-bit column): the caller then runs the ORM's queryset."""
         if set(arguments) != set(self.arguments):
             raise TypeError(f"{type(self).__name__} takes exactly {', '.join(self.arguments)}")
-        # One database: the router's answer for reads is the one every query here runs on.
         alias = router.db_for_read(self.model)
         compiled = self.compiled(alias)
+        if compiled.for_update and router.db_for_write(self.model) != alias:
+            alias = router.db_for_write(self.model)
+            compiled = self.compiled(alias)
         connection = connections[alias]
-        if compiled.for_update and connection.get_autocommit():
-            raise TransactionManagementError(
-                "select_for_update cannot be used outside of a transaction."
-            )
         as_db = {
             name: _db_value(connection, self.arguments[name], value)
             for name, value in arguments.items()
         }
+        if any(
+            self.arguments[name] is int and value not in _INT_RANGE
+            for name, value in arguments.items()
+        ):
+            return alias, compiled, None
+        if (
+            compiled.for_update
+            and connection.features.has_select_for_update
+            and connection.get_autocommit()
+        ):
+            raise TransactionManagementError(
+                "select_for_update cannot be used outside of a transaction."
+            )
         params = [
-            constant
-            if slot is None
-            else (as_db[slot[0]] if type(as_db[slot[0]]) is slot[1] else slot[1](as_db[slot[0]]))
+            constant if slot is None else _wrapped(as_db[slot[0]], slot[1])
             for slot, constant in zip(compiled.slots, compiled.constants, strict=True)
         ]
         with connection.cursor() as cursor:
@@ -187,6 +261,8 @@ class CompiledValues(_CompiledQuery):
     ``one`` run it as the ORM would, compiled once per database alias. ``arguments`` maps
     each argument's name to its type (``int``, ``str`` or ``datetime.datetime``)."""
 
+    iterable_class = ValuesIterable
+
     def _shape(self, queryset: QuerySet[Any], compiler: Any, alias: str) -> dict[str, Any]:
         query = queryset.query
         return {"names": (*query.extra_select, *query.values_select, *query.annotation_select)}
@@ -194,6 +270,8 @@ class CompiledValues(_CompiledQuery):
     def rows(self, **arguments: Any) -> list[dict[str, Any]]:
         """The queryset's rows for ``arguments``, as ``.values()`` gives them."""
         _, compiled, rows = self._rows(arguments)
+        if rows is None:
+            return list(self.build(**arguments))
         return [dict(zip(compiled.names, row, strict=True)) for row in rows]
 
     def one(self, **arguments: Any) -> dict[str, Any] | None:
@@ -208,6 +286,8 @@ class CompiledModels[M: Model](_CompiledQuery):
     and ``first`` run it, compiled once per database alias. Instances are made as the
     ORM's own iterable makes them (``from_db``, the related objects' populators, the
     annotations set as attributes); a queryset that tracks peers is not supported."""
+
+    iterable_class = ModelIterable
 
     def __init__(
         self, model: type[M], build: Callable[..., QuerySet[M]], **arguments: type
@@ -234,6 +314,8 @@ class CompiledModels[M: Model](_CompiledQuery):
     def objects(self, **arguments: Any) -> list[M]:
         """The queryset's instances for ``arguments``."""
         alias, compiled, rows = self._rows(arguments)
+        if rows is None:
+            return list(self.build(**arguments))
         assert compiled.from_db is not None
         found = []
         for row in rows:

@@ -17,7 +17,7 @@ from annotations import access
 from annotations.compiled import CompiledValues
 from annotations.models import Claim, Document, Role, Verdict
 from annotations.services import verdicts
-from tests.factories import Personas, judge, make_claim, take
+from tests.factories import Personas, api_token, judge, make_claim, take
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -197,3 +197,60 @@ class CompiledModelsTests(Personas, TestCase):
                     user=self.reviewer_a, pk=self.document.pk, locked_window=(start, end)
                 )
             self.assertEqual(document.locked_window, (start, text[start:end]))
+
+
+class CompiledRefusalsTests(Personas, TestCase):
+    """What the compiled SQL must not answer is refused, or answered by the ORM."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.make_personas()
+
+    def test_an_argument_that_reaches_the_sql_changed_is_refused(self) -> None:
+        shifted = CompiledValues(
+            Claim,
+            lambda now: Claim.objects.filter(
+                created_at__lt=now, updated_at__gt=now - dt.timedelta(days=1)
+            ).values("id"),
+            now=dt.datetime,
+        )
+        with self.assertRaisesMessage(ValueError, "reached the SQL changed"):
+            shifted.rows(now=T0)
+        # LIKE's escaping and wildcards change the string: never compiled.
+        like = CompiledValues(
+            Claim, lambda s: Claim.objects.filter(statement__contains=s).values("id"), s=str
+        )
+        with self.assertRaisesMessage(ValueError, "s did not reach the SQL"):
+            like.rows(s="20%")
+
+    def test_a_naive_time_is_refused(self) -> None:
+        with self.assertRaises(TypeError):
+            CLAIMS.rows(
+                project_id=self.project.pk,
+                reviewer_id=self.reviewer_a.pk,
+                after=dt.datetime(2026, 1, 1),
+                status="in_review",
+            )
+
+    def test_ids_past_any_column_answer_as_the_orm_does(self) -> None:
+        for huge in (2**31, 2**40, 2**63, 2**70):
+            with self.subTest(huge=huge):
+                with self.assertRaises(Http404):
+                    access.document_get_for_user(user=self.reviewer_a, pk=huge)
+                with self.assertRaises(Http404):
+                    access.claim_get_for_user(user=self.reviewer_a, pk=huge)
+                with self.assertRaises(Http404):
+                    access.project_get_for_user(user=self.reviewer_a, pk=huge)
+        token = api_token(self.reviewer_a)
+        auth = {"HTTP_AUTHORIZATION": f"Token {token}"}
+        huge = 2**63
+        for path in (f"/api/v1/documents/{huge}/", f"/api/v1/claims/{huge}/"):
+            self.assertEqual(self.client.get(path, **auth).status_code, 404, path)
+        response = self.client.post(
+            "/api/v1/claims/",
+            {"document": huge, "start": 0, "end": 5, "statement": "s"},
+            content_type="application/json",
+            **auth,
+        )
+        self.assertEqual(response.status_code, 400, response.content)
+        self.assertIn("document", response.json().get("errors", response.json()))
