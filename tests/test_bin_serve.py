@@ -72,16 +72,15 @@ def test_web_concurrency_sets_the_count(tmp_path: Path) -> None:
     assert option(args, "--workers") == "3"
 
 
-def test_a_single_worker_is_not_recycled(tmp_path: Path) -> None:
-    # A single worker's recycling paused the server and closed its clients' keep-alive
-    # connections every ~2,000 requests (bench.load: 55 dropped requests in a minute).
-    args = gunicorn_args(tmp_path, WEB_CONCURRENCY="1")
-    assert (option(args, "--max-requests"), option(args, "--max-requests-jitter")) == ("0", "0")
-    args = gunicorn_args(tmp_path, WEB_CONCURRENCY="2")
-    assert (option(args, "--max-requests"), option(args, "--max-requests-jitter")) == (
-        "2000",
-        "200",
-    )
+def test_workers_are_not_recycled_unless_asked(tmp_path: Path) -> None:
+    # A worker's recycling closed its clients' keep-alive connections, mid-request for some
+    # (bench.load: 55 dropped requests in a minute with one worker, 83 with two).
+    for count in ("1", "2", "4"):
+        args = gunicorn_args(tmp_path, WEB_CONCURRENCY=count)
+        assert (option(args, "--max-requests"), option(args, "--max-requests-jitter")) == (
+            "0",
+            "0",
+        ), count
     args = gunicorn_args(tmp_path, MAX_REQUESTS="5000", WEB_CONCURRENCY="1")
     assert (option(args, "--max-requests"), option(args, "--max-requests-jitter")) == (
         "5000",
