@@ -34,6 +34,10 @@ SENTENCE = "The mayor said crime fell 20% last year, while critics cite a 3.1% r
 
 
 def _fresh(db_url: str) -> None:
+    """Empty the benchmark's own database. Only one named for it (``…cpu…``) is dropped, so a
+    mistyped URL cannot wipe the generated datasets of the other benchmarks."""
+    if "cpu" not in db_url.rsplit("/", 1)[-1]:
+        raise SystemExit("bench_cpu drops its database: give it one of its own, named *cpu*")
     if db_url.startswith(("postgres://", "postgresql://")):
         import psycopg
 
