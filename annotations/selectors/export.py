@@ -23,7 +23,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, QuerySet
+from django.db import NotSupportedError
+from django.db.models import CharField, F, Func, Prefetch, QuerySet
 from django.utils import timezone
 
 from annotations import access
@@ -48,6 +49,35 @@ from annotations.selectors.publishing import document_published_claimreview, pub
 def _timestamp(value: dt.datetime) -> str:
     """UTC, always with microseconds, so the same instant always gives the same string."""
     return value.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class _Timestamp(Func):
+    """A time column as ``_timestamp`` writes it, formatted by the database: a project
+    export writes ~1.5 times as many times as verdicts, and the driver's conversion to a
+    datetime and back to text was a fifth of its time. PostgreSQL formats the UTC time;
+    SQLite keeps Django's UTC text (``YYYY-MM-DD HH:MM:SS[.ffffff]``, the fraction left
+    out when it is zero), which needs only the ``T``, the fraction and the ``Z``.
+    ``tests/selectors/test_export.py`` holds both equal to ``_timestamp``."""
+
+    output_field = CharField()
+    arity = 1
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        raise NotSupportedError(f"_Timestamp is not written for {connection.vendor}")
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        template = (
+            "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+        )
+        return super().as_sql(compiler, connection, template=template, **extra)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        column, params = compiler.compile(self.source_expressions[0])
+        sql = (
+            f"(replace({column}, ' ', 'T') || "
+            f"CASE WHEN instr({column}, '.') > 0 THEN '' ELSE '.000000' END || 'Z')"
+        )
+        return sql, [*params, *params]
 
 
 def _date(value: dt.date | None) -> str | None:
@@ -365,7 +395,8 @@ def _by_verdict_then_id(row: tuple[Any, ...]) -> tuple[int, int]:
     return row[1], row[2]
 
 
-def _by_submitted_then_id(row: tuple[Any, ...]) -> tuple[Any, int]:
+def _by_submitted_then_id(row: tuple[Any, ...]) -> tuple[str, int]:
+    # The time as ``_Timestamp`` writes it: fixed-width UTC text sorts as the times do.
     return row[8], row[1]
 
 
@@ -418,16 +449,18 @@ def project_row_querysets(
         citations = Citation.objects.filter(verdict__calibration=False)
     return {
         # ``gold_masked``: the claim presents to the user as in review (access.claims_present_for).
-        "claims": covered.annotate(gold_masked=access.claim_gold_masked(user=user))
+        "claims": covered.annotate(
+            gold_masked=access.claim_gold_masked(user=user), created=_Timestamp(F("created_at"))
+        )
         .order_by("id")
         .values_list(
             "id", "document_id", "document__title", "start", "end", "exact", "prefix",
             "suffix", "statement", "claimant", "status", "version", "created_by" + username,
-            "created_at", "gold_masked",
+            "created", "gold_masked",
         ),
-        "verdicts": verdicts.values_list(
+        "verdicts": verdicts.annotate(submitted=_Timestamp(F("submitted_at"))).values_list(
             "claim_id", "id", "reviewer" + username, "rating__key", "confidence", "rationale",
-            "revision", "is_current", "submitted_at",
+            "revision", "is_current", "submitted",
         ),
         "citations": of_claims(citations, "verdict__claim_id").values_list(
             "verdict__claim_id", "verdict_id", "id", "quote", "stance", "source_id",
@@ -435,9 +468,10 @@ def project_row_querysets(
             "source__published_date", "source__archive_url", "source__accessed_date", *owner,
         ),
         "consensus": of_claims(Consensus.objects.filter(is_current=True), "claim_id")
+        .annotate(decided=_Timestamp(F("decided_at")))
         .values_list(
             "claim_id", "id", "sequence", "rating__key", "method", "agreement",
-            "decided_by" + username, "decided_at", "note", "is_current",
+            "decided_by" + username, "decided", "note", "is_current",
         ),
         "links": of_claims(
             Consensus.verdicts.through.objects.filter(consensus__is_current=True),
@@ -487,7 +521,7 @@ def _project_row_stream(
                 "rationale": rationale,
                 "revision": revision,
                 "is_current": is_current,
-                "submitted_at": _timestamp(submitted_at),
+                "submitted_at": submitted_at,
                 "citations": cited.get(verdict_id, []),
             }
             for (
@@ -511,7 +545,7 @@ def _project_row_stream(
                 "method": method,
                 "agreement": agreement,
                 "decided_by": decided_by,
-                "decided_at": _timestamp(decided_at),
+                "decided_at": decided_at,
                 "note": note,
                 "is_current": is_current,
                 # Only ids of verdicts in this export: the others are hidden by blind review.
@@ -531,7 +565,7 @@ def _project_row_stream(
             "status": status,
             "version": version,
             "created_by": created_by,
-            "created_at": _timestamp(created_at),
+            "created_at": created_at,
             "verdicts": verdict_list,
             "consensus": current,
             "sources": sorted(sources.values(), key=lambda s: (s["normalized_url"], s["id"])),

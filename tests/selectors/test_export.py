@@ -509,3 +509,45 @@ class ProjectRowsTests(Personas, TestCase):
     def test_it_refuses_an_outsider_before_streaming(self) -> None:
         with self.assertRaises(Http404):
             selectors.project_rows(project=self.project, user=self.outsider)
+
+    def test_times_written_by_the_database_equal_the_python_form(self) -> None:
+        """The project rows' times come formatted by the database (``_Timestamp``); they
+        must be what ``_timestamp`` writes for the same stored value, to the microsecond,
+        with a zero fraction and from a time given in another zone."""
+        from annotations.models import Claim
+        from annotations.selectors.export import _Timestamp, _timestamp
+
+        paris = dt.timezone(dt.timedelta(hours=1))
+        times = [
+            dt.datetime(2026, 3, 29, 1, 59, 59, 999999, tzinfo=dt.UTC),
+            dt.datetime(2026, 1, 1, 0, 0, 0, 0, tzinfo=dt.UTC),
+            dt.datetime(1999, 12, 31, 23, 59, 59, 1, tzinfo=dt.UTC),
+            dt.datetime(2026, 7, 1, 0, 30, 0, 120000, tzinfo=paris),
+        ]
+        claims = sorted(self.claims, key=lambda claim: claim.pk)[: len(times)]
+        for claim, when in zip(claims, times, strict=True):
+            Claim.objects.filter(pk=claim.pk).update(created_at=when)
+        written = dict(
+            Claim.objects.filter(pk__in=[claim.pk for claim in claims])
+            .annotate(text=_Timestamp("created_at"))
+            .values_list("pk", "text")
+        )
+        for claim, when in zip(claims, times, strict=True):
+            with self.subTest(when=when.isoformat()):
+                self.assertEqual(written[claim.pk], _timestamp(when))
+        rows = {
+            row["id"]: row for row in selectors.project_rows(project=self.project, user=self.editor)
+        }
+        native = selectors.document_native(document=self.doc, user=self.editor)
+        for claim in native["claims"]:
+            with self.subTest(claim=claim["id"]):
+                self.assertEqual(rows[claim["id"]]["created_at"], claim["created_at"])
+                self.assertEqual(
+                    [v["submitted_at"] for v in rows[claim["id"]]["verdicts"]],
+                    [v["submitted_at"] for v in claim["verdicts"]],
+                )
+                if claim["consensus"]:
+                    self.assertEqual(
+                        rows[claim["id"]]["consensus"]["decided_at"],
+                        claim["consensus"][-1]["decided_at"],
+                    )
