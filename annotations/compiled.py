@@ -28,6 +28,7 @@ from django.db.models import Model, QuerySet
 from django.db.models.query import (  # type: ignore[attr-defined]
     ModelIterable,
     ValuesIterable,
+    ValuesListIterable,
     _get_from_db,
     get_related_populators,
 )
@@ -278,6 +279,27 @@ class CompiledValues(_CompiledQuery):
         """The first row, or None."""
         found = self.rows(**arguments)
         return found[0] if found else None
+
+
+class CompiledValuesList(_CompiledQuery):
+    """``build(**arguments)`` returns a ``.values_list()`` queryset of ``model`` (tuples, not
+    flat, not named); ``rows`` runs it as the ORM would, compiled once per database alias.
+    ``arguments`` as for ``CompiledValues``."""
+
+    iterable_class = ValuesListIterable
+
+    def _shape(self, queryset: QuerySet[Any], compiler: Any, alias: str) -> dict[str, Any]:
+        names = tuple(queryset._fields)  # type: ignore[attr-defined]
+        if not names or compiler.col_count != len(names):
+            raise ValueError("CompiledValuesList: name each column in values_list()")
+        return {"names": names}
+
+    def rows(self, **arguments: Any) -> list[tuple[Any, ...]]:
+        """The queryset's rows for ``arguments``, as ``.values_list()`` gives them."""
+        _, _, rows = self._rows(arguments)
+        if rows is None:
+            return list(self.build(**arguments))
+        return [tuple(row) for row in rows]
 
 
 class CompiledModels[M: Model](_CompiledQuery):

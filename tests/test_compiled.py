@@ -14,7 +14,7 @@ from django.http import Http404
 from django.test import TestCase
 
 from annotations import access
-from annotations.compiled import CompiledValues
+from annotations.compiled import CompiledValues, CompiledValuesList
 from annotations.models import Claim, Document, Role, Verdict
 from annotations.services import verdicts
 from tests.factories import Personas, api_token, judge, make_claim, take
@@ -91,6 +91,34 @@ class CompiledValuesTests(Personas, TestCase):
                 project_id=self.project.pk, reviewer_id=self.reviewer_a.pk, after=T0, status="x"
             )
         )
+
+    def test_a_values_list_answers_as_the_orm_in_its_own_column_order(self) -> None:
+        def listed(*, project_id: int, reviewer_id: int, after: dt.datetime, status: str):
+            return _claims(
+                project_id=project_id, reviewer_id=reviewer_id, after=after, status=status
+            ).values_list("created", "id", "judged_by_them", "statement")
+
+        compiled = CompiledValuesList(
+            Claim, listed, project_id=int, reviewer_id=int, after=dt.datetime, status=str
+        )
+        before = min(c.created_at for c in Claim.objects.all()) - dt.timedelta(seconds=1)
+        for reviewer in (self.reviewer_a, self.reviewer_b):
+            for status in ("in_review", "resolved"):
+                arguments = {
+                    "project_id": self.project.pk,
+                    "reviewer_id": reviewer.pk,
+                    "after": before,
+                    "status": status,
+                }
+                with self.subTest(reviewer=reviewer.username, status=status):
+                    expected = list(listed(**arguments))
+                    self.assertTrue(expected)
+                    self.assertEqual(compiled.rows(**arguments), expected)
+        flat = CompiledValuesList(
+            Claim, lambda pk: Claim.objects.filter(pk=pk).values_list("id", flat=True), pk=int
+        )
+        with self.assertRaises(ValueError):
+            flat.rows(pk=self.claims[0].pk)
 
     def test_the_verdict_facts_match_the_orm(self) -> None:
         now = dt.datetime.now(dt.UTC)

@@ -193,6 +193,18 @@ class BlindReviewExportTests(ExportScenario):
         self.assertEqual(c4["sources"], [])
         self.assertNotIn(SECRET, json.dumps(rows, ensure_ascii=False))
 
+    def test_rows_read_by_compiled_chunks_equal_one_chunk_for_everyone(self) -> None:
+        """After the first chunk the related rows are read by compiled queries
+        (``_chunk_reads``); chunks of one claim run every claim but the first that way."""
+        for user in (self.editor, self.reviewer_a, self.reviewer_b, self.creator):
+            with self.subTest(user=user.username):
+                whole = list(selectors.project_rows(project=self.project, user=user))
+                chunked = list(
+                    selectors.project_rows(project=self.project, user=user, chunk_size=1)
+                )
+                self.assertGreater(len(whole), 2)
+                self.assertEqual(chunked, whole)
+
 
 class ClaimReviewExportTests(ExportScenario):
     """Issue 15: the ClaimReview export carries published versions only (the scenario
