@@ -25,14 +25,16 @@ from tests.factories import Personas, api_token, judge, make_claim, take
 # lease, post-reveal, the counted verdicts of others; one statement on SQLite, two on
 # PostgreSQL), the lease closed, the reviewer's sources for the URLs, the new source,
 # the verdict, its citation, the audit chain (head locked, the two events, head moved),
-# release (COMMIT), and after it the evidence task.
-SERVICE_FIRST = {"sqlite": 12, "postgresql": 13}
+# release (COMMIT), and after it the evidence task. On PostgreSQL the two events are
+# appended in one statement (head locked, both sealed and inserted, head moved; 13 -> 11).
+SERVICE_FIRST = {"sqlite": 12, "postgresql": 11}
 # The deciding verdict: + the counted verdicts, the current consensus, the last sequence,
 # the consensus and its verdicts, its event, the webhook endpoints, the claim's status,
 # its event, the notices' recipients and their notice. A single event is appended in 3
 # statements on SQLite and 1 on PostgreSQL (one statement locks the head, seals the event
-# against it, inserts it and moves the head; issue 20: 26 -> 24 there).
-SERVICE_DECIDING = {"sqlite": 27, "postgresql": 24}
+# against it, inserts it and moves the head; issue 20: 26 -> 24 there, and 24 -> 22 with
+# the verdict's two events in one statement too).
+SERVICE_DECIDING = {"sqlite": 27, "postgresql": 22}
 # The request: + the token (with its user) and the claim with the reviewer's membership.
 REQUEST_EXTRA = 2
 
