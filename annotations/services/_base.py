@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 # Services act for an account of the user model: Django's own (the project sets no
@@ -317,6 +318,45 @@ def events_record(events: Sequence[Event]) -> list[Event]:
     their order: one statement on PostgreSQL (up to ``_IN_SQL_MAX`` events), else one
     lock, one insert, one head update (``_events_append``)."""
     return _events_append(events)
+
+
+@dataclasses.dataclass
+class PendingEvents:
+    """The audit events of one write, built as it goes (``event_build``) and appended to
+    the chain together when it ends (``record``: one ``events_record``, one statement on
+    PostgreSQL), which also takes the chain's head lock after every other row lock the
+    write took. What needs an event's id (a notice keyed by it) is handed to ``add`` as
+    ``then`` and runs once the event is in the chain."""
+
+    events: list[Event] = dataclasses.field(default_factory=list)
+    _then: list[tuple[Event, Callable[[Event], object]]] = dataclasses.field(default_factory=list)
+
+    def add(self, event: Event, *, then: Callable[[Event], object] | None = None) -> None:
+        self.events.append(event)
+        if then is not None:
+            self._then.append((event, then))
+
+    def record(self) -> list[Event]:
+        """Append the events, in the order added, then run their ``then``."""
+        recorded = events_record(self.events)
+        for event, then in self._then:
+            then(event)
+        self.events, self._then = [], []
+        return recorded
+
+
+def event_append(
+    event: Event, *, pending: PendingEvents | None, then: Callable[[Event], object] | None = None
+) -> None:
+    """Append the unsaved ``event`` to its chain now, or, given the caller's ``pending``
+    events, add it to them (appended when the caller records them): a step that several
+    services share records its event either way. ``then`` as ``PendingEvents.add``."""
+    if pending is not None:
+        pending.add(event, then=then)
+        return
+    alone = PendingEvents()
+    alone.add(event, then=then)
+    alone.record()
 
 
 def event_build(
