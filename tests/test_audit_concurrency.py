@@ -4,7 +4,7 @@ Eight threads, each on its own database connection, write through the real servi
 the same time; the chain head's row lock must keep one order: no gap, no fork (two events
 linked to the same predecessor), every event verifying. On PostgreSQL one event is
 appended in one statement that locks the head and seals the event against the row it
-locked (services._base._event_append_in_sql), so a writer that waited must seal after the
+locked (services._base._events_append_in_sql), so a writer that waited must seal after the
 version the writer before it committed; several events (up to _IN_SQL_MAX) are sealed one
 after another in that statement, each after the one before it.
 """
