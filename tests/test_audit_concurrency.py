@@ -4,8 +4,9 @@ Eight threads, each on its own database connection, write through the real servi
 the same time; the chain head's row lock must keep one order: no gap, no fork (two events
 linked to the same predecessor), every event verifying. On PostgreSQL one event is
 appended in one statement that locks the head and seals the event against the row it
-locked (services._base._event_append_in_sql), so a writer that waited must seal after the
-version the writer before it committed.
+locked (services._base._events_append_in_sql), so a writer that waited must seal after the
+version the writer before it committed; several events (up to _IN_SQL_MAX) are sealed one
+after another in that statement, each after the one before it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from django.test import TransactionTestCase
 from annotations import selectors, services
 from annotations.core import auditchain
 from annotations.models import AuditHead, Event, Project, Role
+from annotations.services._base import _IN_SQL_MAX, event_build, events_record
 from tests.factories import make_document, make_member, make_project, make_user
 
 THREADS = 8
@@ -148,3 +150,55 @@ class AuditChainConcurrencyTests(TransactionTestCase):
         for n in range(THREADS):
             own = [e.after["k"] for e in events if e.after["writer"] == n]
             self.assertEqual(own, list(range(WRITES)))
+
+    def test_batches_of_events_from_the_first_on_keep_one_chain(self) -> None:
+        # Every thread appends batches of several events (one statement each, and now and
+        # then one too large for it, three statements) to a chain with no head row yet.
+        bare = Project.objects.create(name="Batch desk", slug="batch-desk")
+        sizes = [2, 3, 1, 5, _IN_SQL_MAX, 4, _IN_SQL_MAX + 2, 2]
+
+        def writer(n: int) -> Callable[[], None]:
+            def write() -> None:
+                for k, size in enumerate(sizes):
+                    events_record(
+                        [
+                            event_build(
+                                actor=self.writers[n] if i % 2 else None,
+                                verb="test.batch",
+                                object_type="",
+                                object_id=None if i % 3 else k,
+                                project_id=bare.pk,
+                                after={"writer": n, "k": k, "i": i, "text": "é 🌉"},
+                            )
+                            for i in range(size)
+                        ]
+                    )
+
+            return write
+
+        errors = run_together([writer(n) for n in range(THREADS)])
+        self.assertEqual(errors, [None] * THREADS)
+        events = list(Event.objects.filter(project=bare).order_by("seq"))
+        self.assertEqual([e.seq for e in events], list(range(1, THREADS * sum(sizes) + 1)))
+        self.assertEqual(events[0].prev_hash, auditchain.GENESIS)
+        for before, after in itertools.pairwise(events):
+            self.assertEqual(after.prev_hash, before.hash)
+        head = AuditHead.objects.get(chain=bare.pk)
+        self.assertEqual((head.seq, head.hash), (events[-1].seq, events[-1].hash))
+        report = selectors.audit_verify(project_id=bare.pk)
+        self.assertTrue(report.ok, report.problem)
+        # Each batch is consecutive in the chain, in its own order, and ids follow seq.
+        self.assertEqual([e.pk for e in events], sorted(e.pk for e in events))
+        position = 0
+        while position < len(events):
+            first = events[position].after
+            size = sizes[first["k"]]
+            batch = [e.after for e in events[position : position + size]]
+            self.assertEqual(
+                [(a["writer"], a["k"], a["i"]) for a in batch],
+                [(first["writer"], first["k"], i) for i in range(size)],
+            )
+            position += size
+        for n in range(THREADS):
+            own = [e.after["k"] for e in events if e.after["writer"] == n and e.after["i"] == 0]
+            self.assertEqual(own, list(range(len(sizes))))

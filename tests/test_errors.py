@@ -56,7 +56,7 @@ class DatabaseUnavailableTests(ApiTestCase):
         body = {"rating": "false", "confidence": "high", "rationale": "No."}
         # The failure comes after the verdict row was inserted, inside the transaction.
         with (
-            mock.patch("annotations.services.verdicts.events_record", side_effect=RESTART),
+            mock.patch("annotations.services._base.events_record", side_effect=RESTART),
             self.assertNothingWritten(),
         ):
             response = self.api_client(self.reviewer_a).post(

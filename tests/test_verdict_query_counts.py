@@ -16,8 +16,8 @@ from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from annotations import access, services
-from annotations.models import Claim, ClaimStatus, Event, Source, Verdict
+from annotations import access, selectors, services
+from annotations.models import Claim, ClaimStatus, Event, Notification, Source, Verdict
 from tests.factories import Personas, api_token, judge, make_claim, take
 
 # The service, a first verdict with one citation by a URL the reviewer never cited:
@@ -25,14 +25,16 @@ from tests.factories import Personas, api_token, judge, make_claim, take
 # lease, post-reveal, the counted verdicts of others; one statement on SQLite, two on
 # PostgreSQL), the lease closed, the reviewer's sources for the URLs, the new source,
 # the verdict, its citation, the audit chain (head locked, the two events, head moved),
-# release (COMMIT), and after it the evidence task.
-SERVICE_FIRST = {"sqlite": 12, "postgresql": 13}
+# release (COMMIT), and after it the evidence task. On PostgreSQL the two events are
+# appended in one statement (head locked, both sealed and inserted, head moved; 13 -> 11).
+SERVICE_FIRST = {"sqlite": 12, "postgresql": 11}
 # The deciding verdict: + the counted verdicts, the current consensus, the last sequence,
-# the consensus and its verdicts, its event, the webhook endpoints, the claim's status,
-# its event, the notices' recipients and their notice. A single event is appended in 3
-# statements on SQLite and 1 on PostgreSQL (one statement locks the head, seals the event
-# against it, inserts it and moves the head; issue 20: 26 -> 24 there).
-SERVICE_DECIDING = {"sqlite": 27, "postgresql": 24}
+# the consensus and its verdicts, the webhook endpoints, the claim's status, the notices'
+# recipients and their notice. Its consensus and status events join the verdict's in the
+# one chain append (3 statements on SQLite, 1 on PostgreSQL), which used to take one
+# append each: 27 -> 21 on SQLite; 24 -> 20 on PostgreSQL (one statement locks the head,
+# seals the four events against it, inserts them and moves the head).
+SERVICE_DECIDING = {"sqlite": 21, "postgresql": 20}
 # The request: + the token (with its user) and the claim with the reviewer's membership.
 REQUEST_EXTRA = 2
 
@@ -112,10 +114,28 @@ class VerdictQueryCountTests(Personas, TestCase):
     def test_service_deciding_verdict(self) -> None:
         judge(self.claim, self.reviewer_a, "true")
         judge(self.claim, self.reviewer_b, "true")
-        count, _ = self.count_service(self.reviewer_c, 3)
+        count, verdict = self.count_service(self.reviewer_c, 3)
         self.claim.refresh_from_db()
         self.assertEqual(self.claim.status, ClaimStatus.RESOLVED)
         self.assertEqual(self.claim.consensus.method, "unanimous")
+        # The write's events, last in the chain, in its order.
+        events = list(Event.objects.filter(project=self.project).order_by("-seq")[:4])[::-1]
+        self.assertEqual(
+            [(e.verb, e.object_type, e.object_id) for e in events],
+            [
+                ("source.create", "source", verdict.citations.get().source_id),
+                ("verdict.submit", "verdict", verdict.pk),
+                ("consensus.unanimous", "consensus", self.claim.consensus_id),
+                ("claim.status", "claim", self.claim.pk),
+            ],
+        )
+        self.assertEqual(events[-1].after, {"status": ClaimStatus.RESOLVED})
+        # The creator's notice is keyed by the status event, appended with the others.
+        self.assertEqual(
+            list(Notification.objects.filter(claim=self.claim).values_list("recipient", "key")),
+            [(self.creator.pk, f"event:{events[-1].pk}")],
+        )
+        self.assertTrue(selectors.audit_verify(project_id=self.project.pk).ok)
         self.assertEqual(count, SERVICE_DECIDING[connection.vendor])
 
     def test_request_first_verdict(self) -> None:

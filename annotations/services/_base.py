@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 # Services act for an account of the user model: Django's own (the project sets no
@@ -45,7 +46,8 @@ def _chain_head(chain: int) -> AuditHead:
     return head
 
 
-# A chain's head row, locked: read by every write of several events, compiled once.
+# A chain's head row, locked: read by every append not made in one statement (SQLite, a
+# batch larger than ``_IN_SQL_MAX``), compiled once.
 _HEAD_LOCKED = CompiledModels(
     AuditHead,
     lambda chain: AuditHead.objects.select_for_update().filter(chain=chain).order_by("pk")[:1],
@@ -81,9 +83,9 @@ def _events_append(events: Sequence[Event]) -> list[Event]:
     """Chain ``events`` (all of one project, or all without one) after their chain's head
     and insert them: the head row is locked, read and moved on, so concurrent writers
     append one after another, each in one order. Three queries, whatever the chain's
-    length: lock the head, insert, move the head. One event on PostgreSQL is one statement
-    (``_event_append_in_sql``): the database locks the head, seals the event against it,
-    inserts it and moves the head.
+    length: lock the head, insert, move the head. On PostgreSQL up to ``_IN_SQL_MAX``
+    events are one statement (``_events_append_in_sql``): the database locks the head,
+    seals the events one after another against it, inserts them and moves the head.
 
     Takes the head lock, held until the transaction commits: call it after the service
     has taken every other row lock it needs, or two writers could wait on each other."""
@@ -93,18 +95,19 @@ def _events_append(events: Sequence[Event]) -> list[Event]:
     assert all((event.project_id or 0) == chain for event in events)
     connection = connections[router.db_for_write(Event)]
     with transaction.atomic(savepoint=False):
-        if len(events) == 1 and connection.vendor == "postgresql":
-            [event] = events
+        if len(events) <= _IN_SQL_MAX and connection.vendor == "postgresql":
             # Taken before the statement that may wait for the head's lock: under contention
             # an event can carry a time a few milliseconds before the one sealed ahead of
             # it. The chain's order is ``seq``; the time is what the writer saw.
-            event.created_at = timezone.now()
-            if not _event_append_in_sql(connection, event, chain=chain):
+            created_at = timezone.now()
+            for event in events:
+                event.created_at = created_at
+            if not _events_append_in_sql(connection, events, chain=chain):
                 # The chain's first event: make its head row (locked), then append.
                 _chain_head(chain)
-                appended = _event_append_in_sql(connection, event, chain=chain)
+                appended = _events_append_in_sql(connection, events, chain=chain)
                 assert appended, f"audit chain {chain} has no head row"
-            return [event]
+            return list(events)
         head = _chain_head(chain)
         seq, prev_hash = head.seq, head.hash
         # Microseconds are what both databases keep: the hash covers the value as stored.
@@ -128,12 +131,15 @@ def _events_append(events: Sequence[Event]) -> list[Event]:
 
 
 def _insert_values(
-    connection: Any, obj: Model, *, given: dict[str, str] | None = None
+    connection: Any, obj: Model, *, given: dict[str, str] | None = None, cast: bool = False
 ) -> tuple[list[str], list[str], list[Any]]:
     """The quoted columns, value placeholders and parameters of an ``INSERT`` of the unsaved
     ``obj`` (its auto primary key left to the database), as Django's own insert compiles
     them (``pre_save``: ``auto_now_add`` and the like), for a statement written around them.
-    ``given`` maps a field's column to the SQL expression that supplies it instead."""
+    ``given`` maps a field's column to the SQL expression that supplies it instead. With
+    ``cast`` each parameter's placeholder is cast to its column's type, for rows joined by
+    a UNION ALL (whose branches settle their types before the INSERT sees them: an untyped
+    NULL would be text there)."""
     given = given or {}
     qn = connection.ops.quote_name
     compiler = InsertQuery(type(obj)).get_compiler(connection=connection)
@@ -152,7 +158,7 @@ def _insert_values(
         sql, field_params = compiler.field_as_sql(
             field, getattr(field, "get_placeholder_sql", None), value
         )
-        values.append(sql)
+        values.append(f"CAST({sql} AS {field.cast_db_type(connection)})" if cast else sql)
         params.extend(field_params)
     return columns, values, params
 
@@ -170,55 +176,85 @@ def _event_content(event: Event) -> dict[str, Any]:
     }
 
 
-# The columns the chain gives an event; the database fills them in ``_event_append_in_sql``.
+# The columns the chain gives an event; the database fills them in ``_events_append_in_sql``.
 _CHAINED = ("seq", "prev_hash", "hash")
+# The most events ``_events_append_in_sql`` seals in one statement (one WITH query per
+# event); a larger batch (an import) takes the three statements, whose cost does not grow.
+_IN_SQL_MAX = 16
 
 
-def _event_append_in_sql(connection: Any, event: Event, *, chain: int) -> bool:
-    """Append ``event`` (unsaved, ``created_at`` set) to chain ``chain`` in one statement
-    (PostgreSQL): lock the head row, seal the event at the head's seq + 1 after the head's
-    hash (``sha256`` over the parts of ``auditchain.canonical_template`` joined around
-    them), insert it and move the head to it. Sets the event's id, seq, prev_hash and
-    hash from the row inserted. False, with nothing written, when the chain has no head
-    row yet.
+def _events_append_in_sql(connection: Any, events: Sequence[Event], *, chain: int) -> bool:
+    """Append ``events`` (unsaved, ``created_at`` set; at most ``_IN_SQL_MAX``) to chain
+    ``chain`` in one statement (PostgreSQL): lock the head row, seal the first event at
+    the head's seq + 1 after the head's hash, each next one at the seq after it and after
+    its hash (``sha256`` over the parts of ``auditchain.canonical_template`` joined around
+    them: one WITH query per event, ``e1`` from the locked head, ``e2`` from ``e1``, …),
+    insert them all and move the head to the last. Sets each event's id, seq, prev_hash
+    and hash from the rows inserted. False, with nothing written, when the chain has no
+    head row yet.
 
     Under READ COMMITTED a ``FOR UPDATE`` that waited for another writer's lock returns
-    the row as that writer committed it, in a WITH as in a plain SELECT; the UPDATE then
-    moves that version (it is locked by this statement), so concurrent appends queue on
-    the row lock and each seals after the one before it (``tests/test_audit_concurrency``).
+    the row as that writer committed it, in a WITH as in a plain SELECT; the seals start
+    from that version and the UPDATE moves it (it is locked by this statement), so
+    concurrent appends queue on the row lock and each seals after the one before it
+    (``tests/test_audit_concurrency``).
     """
-    template = auditchain.canonical_template(
-        **_event_content(event), created_at=auditchain.timestamp(event.created_at)
-    )
-    event.before, event.after = auditchain.normal(event.before), auditchain.normal(event.after)
+    assert 0 < len(events) <= _IN_SQL_MAX
     qn = connection.ops.quote_name
-    columns, values, params = _insert_values(
-        connection, event, given={name: f"moved.{qn(name)}" for name in _CHAINED}
-    )
     head = qn(AuditHead._meta.db_table)
-    key, seq, hash_ = qn(AuditHead._meta.pk.column), qn("seq"), qn("hash")
+    key, seq, prev_hash, hash_ = (
+        qn(AuditHead._meta.pk.column),
+        qn("seq"),
+        qn("prev_hash"),
+        qn("hash"),
+    )
     # Quoted names from the models' metadata; every value is a parameter.
+    queries = [f"old AS (SELECT {key}, {seq}, {hash_} FROM {head} WHERE {key} = %s FOR UPDATE)"]  # noqa: S608
+    params: list[Any] = [chain]
+    selects: list[str] = []
+    select_params: list[Any] = []
+    columns: list[str] = []
+    before = "old"
+    for number, event in enumerate(events, start=1):
+        template = auditchain.canonical_template(
+            **_event_content(event), created_at=auditchain.timestamp(event.created_at)
+        )
+        event.before = auditchain.normal(event.before)
+        event.after = auditchain.normal(event.after)
+        sealed = f"e{number}"
+        queries.append(
+            f"{sealed} AS (SELECT {before}.{seq} + 1 AS {seq}, {before}.{hash_} AS {prev_hash}, "  # noqa: S608
+            f"encode(sha256(convert_to(%s || {before}.{hash_} || %s || ({before}.{seq} + 1)::text "
+            f"|| %s, 'UTF8')), 'hex') AS {hash_} FROM {before})"
+        )
+        params.extend([template.prefix, template.middle, template.suffix])
+        columns, values, value_params = _insert_values(
+            connection, event, given={name: f"{sealed}.{qn(name)}" for name in _CHAINED}, cast=True
+        )
+        # From ``moved`` too: nothing is inserted unless the head moved.
+        selects.append(f"SELECT {', '.join(values)} FROM {sealed}, moved")  # noqa: S608
+        select_params.extend(value_params)
+        before = sealed
+    queries.append(
+        f"moved AS (UPDATE {head} SET {seq} = {before}.{seq}, {hash_} = {before}.{hash_} "  # noqa: S608
+        f"FROM old, {before} WHERE {head}.{key} = old.{key} RETURNING {head}.{key})"
+    )
     statement = (
-        f"WITH old AS (SELECT {key}, {seq}, {hash_} FROM {head} "  # noqa: S608
-        f"WHERE {key} = %s FOR UPDATE), "
-        f"moved AS (UPDATE {head} SET {seq} = old.{seq} + 1, {hash_} = encode(sha256(convert_to("
-        f"%s || old.{hash_} || %s || (old.{seq} + 1)::text || %s, 'UTF8')), 'hex') "
-        f"FROM old WHERE {head}.{key} = old.{key} RETURNING {head}.{seq} AS {qn('seq')}, "
-        f"old.{hash_} AS {qn('prev_hash')}, {head}.{hash_} AS {qn('hash')}) "
+        f"WITH {', '.join(queries)} "
         f"INSERT INTO {qn(Event._meta.db_table)} ({', '.join(columns)}) "
-        f"SELECT {', '.join(values)} FROM moved "
-        f"RETURNING {qn(Event._meta.pk.column)}, {seq}, {qn('prev_hash')}, {hash_}"
+        f"{' UNION ALL '.join(selects)} "
+        f"RETURNING {qn(Event._meta.pk.column)}, {seq}, {prev_hash}, {hash_}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(
-            statement, [chain, template.prefix, template.middle, template.suffix, *params]
-        )
-        row = cursor.fetchone()
-    if row is None:
+        cursor.execute(statement, [*params, *select_params])
+        rows = sorted(cursor.fetchall(), key=lambda row: row[1])
+    if not rows:
         return False
-    event.pk, event.seq, event.prev_hash, event.hash = row
-    event._state.adding = False
-    event._state.db = connection.alias
+    assert len(rows) == len(events), "every event or none is appended"
+    for event, row in zip(events, rows, strict=True):
+        event.pk, event.seq, event.prev_hash, event.hash = row
+        event._state.adding = False
+        event._state.db = connection.alias
     return True
 
 
@@ -278,9 +314,49 @@ def event_record(
 
 
 def events_record(events: Sequence[Event]) -> list[Event]:
-    """Append many unsaved events of one project (built with ``event_build``) at once:
-    one lock, one insert, one head update."""
+    """Append many unsaved events of one project (built with ``event_build``) at once, in
+    their order: one statement on PostgreSQL (up to ``_IN_SQL_MAX`` events), else one
+    lock, one insert, one head update (``_events_append``)."""
     return _events_append(events)
+
+
+@dataclasses.dataclass
+class PendingEvents:
+    """The audit events of one write, built as it goes (``event_build``) and appended to
+    the chain together when it ends (``record``: one ``events_record``, one statement on
+    PostgreSQL), which also takes the chain's head lock after every other row lock the
+    write took. What needs an event's id (a notice keyed by it) is handed to ``add`` as
+    ``then`` and runs once the event is in the chain."""
+
+    events: list[Event] = dataclasses.field(default_factory=list)
+    _then: list[tuple[Event, Callable[[Event], object]]] = dataclasses.field(default_factory=list)
+
+    def add(self, event: Event, *, then: Callable[[Event], object] | None = None) -> None:
+        self.events.append(event)
+        if then is not None:
+            self._then.append((event, then))
+
+    def record(self) -> list[Event]:
+        """Append the events, in the order added, then run their ``then``."""
+        recorded = events_record(self.events)
+        for event, then in self._then:
+            then(event)
+        self.events, self._then = [], []
+        return recorded
+
+
+def event_append(
+    event: Event, *, pending: PendingEvents | None, then: Callable[[Event], object] | None = None
+) -> None:
+    """Append the unsaved ``event`` to its chain now, or, given the caller's ``pending``
+    events, add it to them (appended when the caller records them): a step that several
+    services share records its event either way. ``then`` as ``PendingEvents.add``."""
+    if pending is not None:
+        pending.add(event, then=then)
+        return
+    alone = PendingEvents()
+    alone.add(event, then=then)
+    alone.record()
 
 
 def event_build(

@@ -29,9 +29,12 @@ from annotations.models import (
 )
 from annotations.services import calibration, limits, notifications, webhooks
 from annotations.services._base import (
+    PendingEvents,
     QueueConflict,
     User,
+    _event_build,
     _require_storable_text,
+    event_append,
     event_record,
 )
 from annotations.services._publication import publication_append
@@ -80,9 +83,11 @@ def _consensus_append(
     actor: User | None,
     decided_by: User | None,
     note: str = "",
+    pending: PendingEvents | None = None,
 ) -> Consensus:
     """Append a consensus record, superseding the current one (this record's event says
-    which). Caller holds the claim lock."""
+    which). Caller holds the claim lock. The ``consensus.<method>`` event is appended here,
+    or added to the caller's ``pending`` events (``event_append``)."""
     current = _consensus_supersede(claim=claim, actor=actor)
     last = (
         Consensus.objects.filter(claim=claim)
@@ -104,20 +109,25 @@ def _consensus_append(
     # The caller's transition saves the pointer with the status (or saves it itself when
     # the status stays resolved).
     claim.consensus = record
-    event_record(
-        actor=actor,
-        verb=f"consensus.{method}",
-        obj=record,
-        project_id=claim.project_id,
-        before={"rating": current.rating.key, "sequence": current.sequence} if current else None,
-        after={
-            "rating": rating.key,
-            "method": method,
-            "agreement": agreement,
-            "sequence": record.sequence,
-            "verdicts": [v.pk for v in verdicts],
-            "note": note,
-        },
+    event_append(
+        _event_build(
+            actor=actor,
+            verb=f"consensus.{method}",
+            obj=record,
+            project_id=claim.project_id,
+            before=(
+                {"rating": current.rating.key, "sequence": current.sequence} if current else None
+            ),
+            after={
+                "rating": rating.key,
+                "method": method,
+                "agreement": agreement,
+                "sequence": record.sequence,
+                "verdicts": [v.pk for v in verdicts],
+                "note": note,
+            },
+        ),
+        pending=pending,
     )
     webhooks.consensus_reached(
         project=claim.project, claim_id=claim.pk, rating=rating.key, method=str(method)
@@ -154,15 +164,24 @@ def _consensus_supersede(
 
 
 def claim_transition(
-    *, claim: Claim, action: lifecycle.Action, actor: User | None, note: str = ""
+    *,
+    claim: Claim,
+    action: lifecycle.Action,
+    actor: User | None,
+    note: str = "",
+    pending: PendingEvents | None = None,
 ) -> None:
     """Move ``claim`` (locked by the caller) along the lifecycle by ``action``: the one
-        function that changes a claim's status. It asks ``core.lifecycle`` (QueueConflict with
-        the table's reason when the action is not allowed from the claim's status), saves the
-        status with the claim's current consensus pointer (the check constraint holds them
-        together), records a ``claim.status`` event and writes the notices of the new status
-    (``notifications.claim_status_notify``). ``version`` does not change: it
-        counts changes of the claim's own fields, not of its status."""
+    function that changes a claim's status. It asks ``core.lifecycle`` (QueueConflict with
+    the table's reason when the action is not allowed from the claim's status), saves the
+    status with the claim's current consensus pointer (the check constraint holds them
+    together), records a ``claim.status`` event and writes the notices of the new status
+    (``notifications.claim_status_notify``, keyed by the event's id). ``version`` does not
+    change: it counts changes of the claim's own fields, not of its status.
+
+    ``pending``: the caller's events (``PendingEvents``), to which the ``claim.status``
+    event is added instead of being appended here; the notices follow once the caller
+    records them."""
     try:
         status = lifecycle.transition(claim.status, action)
     except lifecycle.TransitionRefused as exc:
@@ -174,19 +193,28 @@ def claim_transition(
     after: dict[str, str] = {"status": status}
     if note:
         after["note"] = note
-    event = event_record(
-        actor=actor,
-        verb="claim.status",
-        obj=claim,
-        project_id=claim.project_id,
-        before={"status": before},
-        after=after,
+    event_append(
+        _event_build(
+            actor=actor,
+            verb="claim.status",
+            obj=claim,
+            project_id=claim.project_id,
+            before={"status": before},
+            after=after,
+        ),
+        pending=pending,
+        then=lambda event: notifications.claim_status_notify(
+            claim=claim, status=status, actor=actor, event=event
+        ),
     )
-    notifications.claim_status_notify(claim=claim, status=status, actor=actor, event=event)
 
 
-def _consensus_decide(*, claim: Claim, actor: User | None) -> Consensus | None:
-    """When the required verdicts are in, resolve the claim or mark it disputed. Claim locked."""
+def _consensus_decide(
+    *, claim: Claim, actor: User | None, pending: PendingEvents | None = None
+) -> Consensus | None:
+    """When the required verdicts are in, resolve the claim or mark it disputed. Claim
+    locked. Its events (``consensus.<method>``, ``claim.status``) are appended here, or
+    added to the caller's ``pending`` events, in that order."""
     verdicts = _counted_verdicts(claim)
     if len(verdicts) < claim.project.required_reviews:
         return None
@@ -197,17 +225,32 @@ def _consensus_decide(*, claim: Claim, actor: User | None) -> Consensus | None:
     )
     if not decision.reached:
         if claim.status != ClaimStatus.DISPUTED:
-            claim_transition(claim=claim, action=lifecycle.Action.DECIDE_DISPUTED, actor=actor)
+            claim_transition(
+                claim=claim,
+                action=lifecycle.Action.DECIDE_DISPUTED,
+                actor=actor,
+                pending=pending,
+            )
         return None
-    record = _consensus_from_rule(claim=claim, decision=decision, verdicts=verdicts, actor=actor)
-    claim_transition(claim=claim, action=lifecycle.Action.DECIDE_RESOLVED, actor=actor)
+    record = _consensus_from_rule(
+        claim=claim, decision=decision, verdicts=verdicts, actor=actor, pending=pending
+    )
+    claim_transition(
+        claim=claim, action=lifecycle.Action.DECIDE_RESOLVED, actor=actor, pending=pending
+    )
     return record
 
 
 def _consensus_from_rule(
-    *, claim: Claim, decision: consensus.Decision, verdicts: Sequence[Verdict], actor: User | None
+    *,
+    claim: Claim,
+    decision: consensus.Decision,
+    verdicts: Sequence[Verdict],
+    actor: User | None,
+    pending: PendingEvents | None = None,
 ) -> Consensus:
-    """Record the project rule's decision (no ``decided_by``). Caller holds the claim lock."""
+    """Record the project rule's decision (no ``decided_by``). Caller holds the claim lock;
+    ``pending`` as in ``_consensus_append``."""
     rating = next(v.rating for v in verdicts if v.rating.key == decision.rating)
     return _consensus_append(
         claim=claim,
@@ -217,6 +260,7 @@ def _consensus_from_rule(
         verdicts=verdicts,
         actor=actor,
         decided_by=None,
+        pending=pending,
     )
 
 

@@ -34,12 +34,12 @@ from annotations.models import (
 from annotations.selectors.evidence import citations_with_evidence
 from annotations.services import calibration, limits
 from annotations.services._base import (
+    PendingEvents,
     QueueConflict,
     User,
     _require_storable_text,
     _storable_text_errors,
     event_build,
-    events_record,
 )
 from annotations.services.evidence import verdict_evidence_enqueue
 from annotations.services.leases import held_leases
@@ -270,9 +270,10 @@ def verdict_submit(
     (``access.claim_get_for_user``), so that it is not read again. Issue 20: the checks
     are one read under the claim's lock (``_lock_claim_with_facts``), the lease is closed
     by a conditional update (a lease released or expired meanwhile is a conflict), the
-    cited URLs' sources are found and made at once, the events of the write are appended
-    to the audit chain together, the consensus rule runs only when the required verdicts
-    can be in, and the answer is built from what was written.
+    cited URLs' sources are found and made at once, the consensus rule runs only when the
+    required verdicts can be in, all the events of the write (the verdict's and those of
+    the consensus it decides) are appended to the audit chain together, in one statement
+    on PostgreSQL, and the answer is built from what was written.
     """
     now = now or timezone.now()
     access.membership_require(user=reviewer, project_id=claim.project_id, membership=membership)
@@ -333,7 +334,9 @@ def verdict_submit(
         )
         if not closed:
             raise QueueConflict(NO_LEASE)
-    sources, events = _citations_validate(list(citations), reviewer, project=claim.project)
+    sources, source_events = _citations_validate(list(citations), reviewer, project=claim.project)
+    # Every event of the write, appended to the audit chain together at its end.
+    pending = PendingEvents(events=source_events)
     # Revision numbers run on across claim versions: a reviewer who judged an earlier
     # version judges the new one in a new row (their earlier verdicts are history).
     last_revision = previous.revision if previous is not None else facts["fact_last_revision"] or 0
@@ -364,7 +367,7 @@ def verdict_submit(
     if written:
         # Evidence: archive newly cited sources, check the quotes (after the commit).
         verdict_evidence_enqueue(verdict=verdict)
-    events.append(
+    pending.add(
         event_build(
             actor=reviewer,
             verb="verdict.submit" if previous is None else "verdict.revise",
@@ -378,7 +381,7 @@ def verdict_submit(
     if post_reveal and claim.status == ClaimStatus.DISPUTED:
         # Independence: the changed verdict does not resolve the dispute; the editors are
         # told (the disputes page flags the claim "revised after reveal").
-        events.append(
+        pending.add(
             event_build(
                 actor=reviewer,
                 verb="claim.needs_adjudication",
@@ -392,7 +395,6 @@ def verdict_submit(
                 },
             )
         )
-    events_record(events)
     if (
         not post_reveal
         and not is_calibration
@@ -400,8 +402,12 @@ def verdict_submit(
         # decide until the project's required number can be in.
         and facts["fact_counted_others"] + 1 >= claim.project.required_reviews
     ):
-        # Only a blind verdict changes what the project's rule decides from.
-        _consensus_decide(claim=claim, actor=reviewer)
+        # Only a blind verdict changes what the project's rule decides from. Its events
+        # (consensus, the claim's status) follow the verdict's.
+        _consensus_decide(claim=claim, actor=reviewer, pending=pending)
+    # One append for all of them, after every other row lock the write took (the claim's,
+    # the lease's, the superseded consensus'); the status notices follow it.
+    pending.record()
     # What the answer shows, while still in the transaction: once it commits, turning the
     # verdict into a response needs no database, so an outage between the commit and the
     # response cannot report a saved verdict as failed. Built from what was written (its

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from annotations import selectors, services
 from annotations.core import auditchain
 from annotations.models import AuditHead, Event, Project
+from annotations.services._base import _IN_SQL_MAX, event_build, events_record
 from tests.factories import Personas, judge, make_claim
 
 
@@ -139,6 +140,116 @@ class AuditChainAppendTests(Personas, TestCase):
         head.refresh_from_db()
         self.assertEqual((head.seq, head.hash), (event.seq, event.hash))
         self.assertTrue(selectors.audit_verify(project_id=self.project.pk).ok)
+
+    def several(self, count: int, project: Project | None = None) -> list[Event]:
+        """``count`` unsaved events of ``project`` (the desk's by default) with what the
+        sealed content must carry through SQL byte for byte: non-ASCII and emoji, quotes and
+        backslashes, nulls (no actor, no object, no before or after) next to values, so the
+        rows of one statement disagree on which of their columns are null."""
+        project = project or self.project
+        texts = ['é 🌉 "quoted" \\ back', "日本語 \u2028 tab\t", "", "null", "🧪" * 3]
+        return [
+            event_build(
+                actor=self.editor if n % 2 == 0 else None,
+                verb=f"test.many.{n}",
+                object_type="document" if n % 3 else "",
+                object_id=self.document.pk if n % 3 else None,
+                project_id=project.pk,
+                before=None if n % 2 else {"b": (n, 2.0), "none": None},
+                after=None if n % 4 == 3 else {"text": texts[n % len(texts)], n: None, "x": 0.5},
+            )
+            for n in range(count)
+        ]
+
+    def assert_sealed_as_python(self, events: list[Event], head: tuple[int, str]) -> None:
+        """``events`` (as returned) are the rows stored, the next ones after ``head`` (seq,
+        hash) in order, each sealed byte for byte as ``core.auditchain`` seals it, and the
+        head moved to the last."""
+        seq, prev_hash = head
+        stored = Event.objects.in_bulk([event.pk for event in events])
+        self.assertEqual(len(stored), len(events))
+        for event in events:
+            row = stored[event.pk]
+            seq += 1
+            self.assertEqual((event.seq, event.prev_hash), (seq, prev_hash))
+            self.assertEqual(
+                (row.seq, row.prev_hash, row.hash, row.created_at),
+                (event.seq, event.prev_hash, event.hash, event.created_at),
+            )
+            self.assertEqual((event.before, event.after), (row.before, row.after))
+            entry = auditchain.seal(
+                project=row.project_id,
+                seq=seq,
+                actor=row.actor_id,
+                verb=row.verb,
+                object_type=row.object_type,
+                object_id=row.object_id,
+                before=row.before,
+                after=row.after,
+                created_at=row.created_at,
+                prev_hash=prev_hash,
+            )
+            self.assertEqual(entry.hash, event.hash, event.verb)
+            prev_hash = event.hash
+        # Ids follow the chain's order (a feed shows events of one time by id).
+        self.assertEqual(sorted(stored), [event.pk for event in events])
+        project = events[0].project_id
+        moved = AuditHead.objects.get(chain=project or 0)
+        self.assertEqual((moved.seq, moved.hash), (seq, prev_hash))
+        report = selectors.audit_verify(project_id=project)
+        self.assertTrue(report.ok, report.problem)
+
+    def test_several_events_are_one_statement_on_postgresql(self) -> None:
+        for count in (2, 5, _IN_SQL_MAX):
+            with self.subTest(count=count):
+                head = AuditHead.objects.get(chain=self.project.pk)
+                with transaction.atomic(), CaptureQueriesContext(connection) as context:
+                    events = events_record(self.several(count))
+                sql = [q["sql"] for q in context.captured_queries if "SAVEPOINT" not in q["sql"]]
+                if connection.vendor == "postgresql":
+                    self.assertEqual(len(sql), 1, sql)
+                    self.assertIn("FOR UPDATE", sql[0])
+                    self.assertEqual(sql[0].count("sha256"), count)
+                else:
+                    self.assertEqual(len(sql), 3, sql)  # lock the head, insert, move the head
+                self.assertEqual(
+                    events[0].after, {"text": 'é 🌉 "quoted" \\ back', "0": None, "x": 0.5}
+                )
+                self.assertEqual(len({event.created_at for event in events}), 1)
+                self.assert_sealed_as_python(events, (head.seq, head.hash))
+
+    def test_a_larger_batch_takes_the_three_statements(self) -> None:
+        head = AuditHead.objects.get(chain=self.project.pk)
+        with transaction.atomic(), CaptureQueriesContext(connection) as context:
+            events = events_record(self.several(_IN_SQL_MAX + 1))
+        sql = [q["sql"] for q in context.captured_queries if "SAVEPOINT" not in q["sql"]]
+        self.assertEqual(len(sql), 3, sql)
+        self.assert_sealed_as_python(events, (head.seq, head.hash))
+
+    def test_several_events_start_a_chain(self) -> None:
+        # The chain's first events: no head row yet (made, then the events appended), on
+        # a project's chain and on the global one.
+        bare = Project.objects.create(name="Bare", slug="bare")
+        events = events_record(self.several(3, project=bare))
+        self.assertEqual(events[0].prev_hash, auditchain.GENESIS)
+        self.assert_sealed_as_python(events, (0, auditchain.GENESIS))
+        following = events_record(self.several(2, project=bare))
+        self.assert_sealed_as_python(following, (3, events[-1].hash))
+        self.assertFalse(AuditHead.objects.filter(chain=0).exists())
+        global_events = events_record(
+            [
+                event_build(
+                    actor=None,
+                    verb=f"system.{n}",
+                    object_type="",
+                    object_id=None,
+                    project_id=None,
+                    after={"n": n},
+                )
+                for n in range(3)
+            ]
+        )
+        self.assert_sealed_as_python(global_events, (0, auditchain.GENESIS))
 
     def test_a_chains_first_event_makes_its_head(self) -> None:
         # A project written without the services has no events and no head row yet.

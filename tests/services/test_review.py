@@ -15,6 +15,8 @@ from annotations.models import (
     Consensus,
     ConsensusMethod,
     Event,
+    Notification,
+    NotificationKind,
 )
 from annotations.services import QueueConflict
 from tests.factories import judge, make_claim
@@ -56,6 +58,12 @@ class UnanimousConsensusTests(QueueTestCase):
         self.assertEqual(
             self.verbs_since(since), ["lease.create", "verdict.submit", "claim.status"]
         )
+        # The editors are told, keyed by the status event (appended with the verdict's).
+        status_event = Event.objects.get(verb="claim.status")
+        notices = Notification.objects.filter(kind=NotificationKind.DISPUTED)
+        self.assertIn(self.editor.pk, {n.recipient_id for n in notices})
+        self.assertEqual({n.key for n in notices}, {f"event:{status_event.pk}"})
+        self.assertTrue(selectors.audit_verify(project_id=self.project.pk).ok)
 
 
 class MajorityConsensusTests(QueueTestCase):
