@@ -115,9 +115,12 @@ DOCUMENT_EXPORT = {
 # Issue 20: -1 the document lock taken by the window's read; -1 the access check that also
 # locks the document and reads the window (services.claim_create_as_member); -1 the
 # duplicate check folded into the insert on a free span; on PostgreSQL -2 more, the event's
-# append (lock the head, insert, move the head) is one statement.
+# append (lock the head, insert, move the head) is one statement, and -1 more, the claim and
+# its event are inserted by one statement (services._base._insert_unless_exists(events=…)):
+# token, savepoint, document + window, claim + event, release (with a key, on a taken span,
+# the plain insert and the event stay two statements).
 CLAIM_POST = {"without a key": 8, "with a key": 16, "replayed": 2}
-CLAIM_POST_PG = {"without a key": 6, "with a key": 14, "replayed": 2}
+CLAIM_POST_PG = {"without a key": 5, "with a key": 14, "replayed": 2}
 # POST /documents/ with a list (bulk import), by number of documents: token, project +
 # membership, savepoint, the texts already in the project (one query), the rows, the audit
 # chain's head (locked), the events (one INSERT), head update, release. The rows: on SQLite

@@ -246,6 +246,27 @@ def canonical_template(
     return Template(prefix=prefix, middle=middle, suffix=text + "}")
 
 
+# An object id no event carries (2**53 + 1): a ``Template`` made with it as the event's
+# object id can be cut around the id's digits (``object_cut``), for a statement that inserts
+# the row an event names and seals the event with that row's new id.
+OBJECT_ID_SLOT = 2**53 + 1
+
+
+def object_cut(template: Template) -> tuple[str, str]:
+    """The ``prefix`` of ``template`` (made with ``object_id=OBJECT_ID_SLOT``) cut around
+    the id's digits: the content is the first part, the object id in decimal, the second
+    part, then ``prev_hash``, ``middle``, ``seq`` and ``suffix`` as for any template.
+
+    The top-level ``object_id`` key comes after ``after``, ``before`` and ``created_at`` in
+    key order, so its pair is the last one in the prefix that names it, followed by the
+    ``object_type`` key; a nested key or a string that spells the same text comes before."""
+    marker = f'"object_id":{OBJECT_ID_SLOT},"object_type":'
+    head, found, tail = template.prefix.rpartition(marker)
+    if not found:
+        raise ValueError("the template was not made with object_id=OBJECT_ID_SLOT")
+    return head + '"object_id":', ',"object_type":' + tail
+
+
 def normal(value: object) -> Any:
     """``value`` (an event's ``before`` or ``after``) in the form a JSON column gives back,
     which is the form the hash covers: tuples as lists, string keys, integral floats as

@@ -199,6 +199,27 @@ def _events_append_in_sql(connection: Any, events: Sequence[Event], *, chain: in
     concurrent appends queue on the row lock and each seals after the one before it
     (``tests/test_audit_concurrency``).
     """
+    statement, params = _append_statement(connection, events, chain=chain)
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        rows = cursor.fetchall()
+    return _appended(connection, events, rows)
+
+
+def _append_statement(
+    connection: Any,
+    events: Sequence[Event],
+    *,
+    chain: int,
+    inserted: tuple[str, list[Any]] | None = None,
+) -> tuple[str, list[Any]]:
+    """The statement of ``_events_append_in_sql``. With ``inserted`` (the SQL and parameters
+    of an ``INSERT … RETURNING`` of one row's id) the statement first inserts that row, as
+    the WITH query ``ins``, and the events name it: their object id is the new row's, sealed
+    with its digits (``auditchain.object_cut``); the head is locked and the events appended
+    only if the row was inserted. It then answers ``(row id, event id, seq, prev_hash, hash)``
+    per event, the event's part null when the chain has no head row, and no row when nothing
+    was inserted."""
     assert 0 < len(events) <= _IN_SQL_MAX
     qn = connection.ops.quote_name
     head = qn(AuditHead._meta.db_table)
@@ -208,62 +229,101 @@ def _events_append_in_sql(connection: Any, events: Sequence[Event], *, chain: in
         qn("prev_hash"),
         qn("hash"),
     )
+    event_pk = qn(Event._meta.pk.column)
     # Quoted names from the models' metadata; every value is a parameter.
-    queries = [f"old AS (SELECT {key}, {seq}, {hash_} FROM {head} WHERE {key} = %s FOR UPDATE)"]  # noqa: S608
-    params: list[Any] = [chain]
+    queries = [] if inserted is None else [f"ins AS ({inserted[0]})"]
+    params: list[Any] = [] if inserted is None else list(inserted[1])
+    gate = "" if inserted is None else " AND EXISTS (SELECT 1 FROM ins)"
+    queries.append(
+        f"old AS (SELECT {key}, {seq}, {hash_} FROM {head} WHERE {key} = %s{gate} FOR UPDATE)"  # noqa: S608
+    )
+    params.append(chain)
     selects: list[str] = []
     select_params: list[Any] = []
     columns: list[str] = []
     before = "old"
     for number, event in enumerate(events, start=1):
         template = auditchain.canonical_template(
-            **_event_content(event), created_at=auditchain.timestamp(event.created_at)
+            **{
+                **_event_content(event),
+                **({} if inserted is None else {"object_id": auditchain.OBJECT_ID_SLOT}),
+            },
+            created_at=auditchain.timestamp(event.created_at),
         )
         event.before = auditchain.normal(event.before)
         event.after = auditchain.normal(event.after)
         sealed = f"e{number}"
+        if inserted is None:
+            content, content_params, sources = "%s", [template.prefix], before
+        else:
+            content, content_params = (
+                "%s || ins.id::text || %s",
+                list(auditchain.object_cut(template)),
+            )
+            sources = f"{before}, ins"
         queries.append(
             f"{sealed} AS (SELECT {before}.{seq} + 1 AS {seq}, {before}.{hash_} AS {prev_hash}, "  # noqa: S608
-            f"encode(sha256(convert_to(%s || {before}.{hash_} || %s || ({before}.{seq} + 1)::text "
-            f"|| %s, 'UTF8')), 'hex') AS {hash_} FROM {before})"
+            f"encode(sha256(convert_to({content} || {before}.{hash_} || %s || "
+            f"({before}.{seq} + 1)::text || %s, 'UTF8')), 'hex') AS {hash_} FROM {sources})"
         )
-        params.extend([template.prefix, template.middle, template.suffix])
-        columns, values, value_params = _insert_values(
-            connection, event, given={name: f"{sealed}.{qn(name)}" for name in _CHAINED}, cast=True
-        )
+        params.extend([*content_params, template.middle, template.suffix])
+        given = {name: f"{sealed}.{qn(name)}" for name in _CHAINED}
+        if inserted is not None:
+            given["object_id"] = "ins.id"
+        columns, values, value_params = _insert_values(connection, event, given=given, cast=True)
         # From ``moved`` too: nothing is inserted unless the head moved.
-        selects.append(f"SELECT {', '.join(values)} FROM {sealed}, moved")  # noqa: S608
+        selects.append(
+            f"SELECT {', '.join(values)} FROM {sealed}, moved"  # noqa: S608
+            + ("" if inserted is None else ", ins")
+        )
         select_params.extend(value_params)
         before = sealed
     queries.append(
         f"moved AS (UPDATE {head} SET {seq} = {before}.{seq}, {hash_} = {before}.{hash_} "  # noqa: S608
         f"FROM old, {before} WHERE {head}.{key} = old.{key} RETURNING {head}.{key})"
     )
-    statement = (
-        f"WITH {', '.join(queries)} "
+    append = (
         f"INSERT INTO {qn(Event._meta.db_table)} ({', '.join(columns)}) "
         f"{' UNION ALL '.join(selects)} "
-        f"RETURNING {qn(Event._meta.pk.column)}, {seq}, {prev_hash}, {hash_}"
+        f"RETURNING {event_pk}, {seq}, {prev_hash}, {hash_}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(statement, [*params, *select_params])
-        rows = sorted(cursor.fetchall(), key=lambda row: row[1])
+    if inserted is None:
+        return f"WITH {', '.join(queries)} {append}", [*params, *select_params]
+    queries.append(f"appended AS ({append})")
+    return (
+        f"WITH {', '.join(queries)} SELECT ins.id, appended.* FROM ins "  # noqa: S608
+        "LEFT JOIN appended ON true",
+        [*params, *select_params],
+    )
+
+
+def _appended(connection: Any, events: Sequence[Event], rows: list[tuple[Any, ...]]) -> bool:
+    """Set ``events``' id, seq, prev_hash and hash from the ``(id, seq, prev_hash, hash)``
+    rows an append returned (in any order): True, or False when it returned none."""
     if not rows:
         return False
     assert len(rows) == len(events), "every event or none is appended"
-    for event, row in zip(events, rows, strict=True):
+    for event, row in zip(events, sorted(rows, key=lambda row: row[1]), strict=True):
         event.pk, event.seq, event.prev_hash, event.hash = row
         event._state.adding = False
         event._state.db = connection.alias
     return True
 
 
-def _insert_unless_exists(obj: Model, clash: QuerySet[Any]) -> bool:
+def _insert_unless_exists(
+    obj: Model, clash: QuerySet[Any], *, events: Sequence[Event] = ()
+) -> bool:
     """Insert the unsaved ``obj`` unless ``clash`` (a queryset) finds a row, in one
     statement (``INSERT … SELECT … WHERE NOT EXISTS (…) RETURNING``, PostgreSQL and SQLite):
     True with ``obj`` saved (its id set), False with nothing written. For a check-then-insert
     that runs under a lock the caller holds, where the check usually finds nothing: one
-    round trip instead of two. No save signals are sent (none is connected for such models)."""
+    round trip instead of two. No save signals are sent (none is connected for such models).
+
+    ``events``: unsaved events of one chain (``event_build`` with no object id) that name
+    the new row, appended to their chain with it: on PostgreSQL in the same statement
+    (``_append_statement``; up to ``_IN_SQL_MAX`` events, where the chain has its head
+    row), elsewhere right after it; nothing of them is written when the row is not. As
+    for any append, the chain's head lock is the last lock the caller takes."""
     model = type(obj)
     connection = connections[router.db_for_write(model)]
     qn = connection.ops.quote_name
@@ -275,16 +335,38 @@ def _insert_unless_exists(obj: Model, clash: QuerySet[Any]) -> bool:
     # Quoted names from the model's metadata; every value is a parameter.
     statement = (
         f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(columns)}) "
-        f"SELECT {', '.join(values)} WHERE NOT EXISTS ({clash_sql}) RETURNING {pk}"
+        f"SELECT {', '.join(values)} WHERE NOT EXISTS ({clash_sql}) RETURNING {pk} AS id"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(statement, [*params, *clash_params])
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    obj.pk = row[0]
-    obj._state.adding = False
-    obj._state.db = connection.alias
+    params = [*params, *clash_params]
+    assert all(event.object_id is None for event in events)
+    with transaction.atomic(using=connection.alias, savepoint=False):
+        if events and len(events) <= _IN_SQL_MAX and connection.vendor == "postgresql":
+            chain = events[0].project_id or 0
+            assert all((event.project_id or 0) == chain for event in events)
+            # As ``_events_append`` takes it on PostgreSQL: before the statement that may
+            # wait for the head's lock.
+            created_at = timezone.now()
+            for event in events:
+                event.created_at = created_at
+            statement, params = _append_statement(
+                connection, events, chain=chain, inserted=(statement, params)
+            )
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            rows = cursor.fetchall()
+        if not rows:
+            return False
+        obj.pk = rows[0][0]
+        obj._state.adding = False
+        obj._state.db = connection.alias
+        for event in events:
+            event.object_id = obj.pk
+        if events and (len(rows[0]) == 1 or rows[0][1] is None):
+            # Not appended with the row: another database, a long batch, or the chain's
+            # first events (no head row yet, which the append makes).
+            _events_append(events)
+        elif events:
+            _appended(connection, events, [row[1:] for row in rows])
     return True
 
 

@@ -27,7 +27,9 @@ from annotations.services._base import (
     _clean_and_save,
     _insert_unless_exists,
     _require_storable_text,
+    event_build,
     event_record,
+    events_record,
 )
 from annotations.services.review import _consensus_supersede, claim_transition
 
@@ -150,21 +152,24 @@ def _claim_create(
         validate_unique=False,
         validate_constraints=False,
     )
-    # Inserted at once unless a claim already holds the span (under the document lock, so
-    # none can appear meanwhile); only then is the duplicate rule read, and the claim
-    # inserted if it is another claim on the same span.
-    if not _insert_unless_exists(claim, _span_claims(document, start, end)):
+    created = event_build(
+        actor=actor,
+        verb="claim.create",
+        object_type="claim",
+        object_id=None,
+        project_id=document.project_id,
+        after={**_claim_state(claim), **_schedule_state(claim)},
+    )
+    # Inserted at once, with its event, unless a claim already holds the span (under the
+    # document lock, so none can appear meanwhile); only then is the duplicate rule read,
+    # and the claim inserted if it is another claim on the same span.
+    if not _insert_unless_exists(claim, _span_claims(document, start, end), events=[created]):
         existing = claim_duplicate_of(document=document, start=start, end=end, statement=statement)
         if existing is not None:
             raise DuplicateClaim(existing)
         claim.save()
-    event_record(
-        actor=actor,
-        verb="claim.create",
-        obj=claim,
-        project=document.project,
-        after={**_claim_state(claim), **_schedule_state(claim)},
-    )
+        created.object_id = claim.pk
+        events_record([created])
     return claim
 
 

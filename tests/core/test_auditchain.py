@@ -311,6 +311,53 @@ def test_a_template_filled_with_any_seq_and_prev_hash_is_the_canonical_form(
     assert joined.encode("ascii") == expected
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    records,
+    tricky_payloads,
+    tricky_payloads,
+    st.integers(min_value=1, max_value=2**63 - 1),
+    st.integers(min_value=1, max_value=2**63 - 1),
+    hashes,
+)
+def test_a_template_cut_around_its_object_id_is_the_canonical_form_for_any_id(
+    item: dict[str, Any], before: object, after: object, object_id: int, seq: int, prev: str
+) -> None:
+    # What the database seals for an event naming a row it inserts in the same statement
+    # (services._base, PostgreSQL): the id's digits joined between the two parts. Payloads
+    # may spell the marker itself (a nested "object_id" key holding the slot).
+    spelled = {"object_id": auditchain.OBJECT_ID_SLOT, "object_type": "claim"}
+    fields = {
+        "project": item["actor"],
+        "actor": item["actor"],
+        "verb": "claim.create",
+        "object_type": item["object_type"],
+        "before": [before, spelled],
+        "after": {"x": after, "object_id": auditchain.OBJECT_ID_SLOT, "n": spelled},
+        "created_at": auditchain.timestamp(T0 + dt.timedelta(microseconds=item["offset"])),
+    }
+    template = auditchain.canonical_template(**fields, object_id=auditchain.OBJECT_ID_SLOT)
+    first, second = auditchain.object_cut(template)
+    joined = first + str(object_id) + second + prev + template.middle + str(seq) + template.suffix
+    expected = auditchain.canonical(**fields, object_id=object_id, seq=seq, prev_hash=prev)
+    assert joined.encode("ascii") == expected
+
+
+def test_only_a_template_made_for_the_cut_can_be_cut() -> None:
+    template = auditchain.canonical_template(
+        project=None,
+        actor=None,
+        verb="x.y",
+        object_type="claim",
+        object_id=7,
+        before=None,
+        after={"object_id": auditchain.OBJECT_ID_SLOT},
+        created_at=auditchain.timestamp(T0),
+    )
+    with pytest.raises(ValueError, match="OBJECT_ID_SLOT"):
+        auditchain.object_cut(template)
+
+
 def test_a_template_refuses_what_json_would_escape() -> None:
     template = auditchain.canonical_template(
         project=None,

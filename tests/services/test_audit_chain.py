@@ -11,8 +11,13 @@ from django.test.utils import CaptureQueriesContext
 
 from annotations import selectors, services
 from annotations.core import auditchain
-from annotations.models import AuditHead, Event, Project
-from annotations.services._base import _IN_SQL_MAX, event_build, events_record
+from annotations.models import AuditHead, Event, Project, Source
+from annotations.services._base import (
+    _IN_SQL_MAX,
+    _insert_unless_exists,
+    event_build,
+    events_record,
+)
 from tests.factories import Personas, judge, make_claim
 
 
@@ -250,6 +255,71 @@ class AuditChainAppendTests(Personas, TestCase):
             ]
         )
         self.assert_sealed_as_python(global_events, (0, auditchain.GENESIS))
+
+    def inserting(
+        self, project: Project, count: int = 1, *, page: str = "naming"
+    ) -> tuple[Source, list[Event]]:
+        """An unsaved source of ``project`` (at ``page``) and ``count`` events naming it (no
+        object id)."""
+        source = Source(
+            project=project,
+            url=f"https://example.org/{page}",
+            normalized_url=f"https://example.org/{page}",
+            title='Ünïcode 🌉 "quoted"',
+            created_by=self.editor,
+        )
+        events = [
+            event_build(
+                actor=self.editor,
+                verb=f"test.names.{n}",
+                object_type="source",
+                object_id=None,
+                project_id=project.pk,
+                after={"title": source.title, "object_id": auditchain.OBJECT_ID_SLOT, "n": n},
+            )
+            for n in range(count)
+        ]
+        return source, events
+
+    def test_a_row_and_the_events_naming_it_are_one_statement_on_postgresql(self) -> None:
+        for count in (1, 3):
+            with self.subTest(count=count):
+                head = AuditHead.objects.get(chain=self.project.pk)
+                source, events = self.inserting(self.project, count, page=f"naming-{count}")
+                with transaction.atomic(), CaptureQueriesContext(connection) as context:
+                    inserted = _insert_unless_exists(
+                        source, Source.objects.filter(pk=-1), events=events
+                    )
+                self.assertTrue(inserted)
+                sql = [q["sql"] for q in context.captured_queries if "SAVEPOINT" not in q["sql"]]
+                # Elsewhere: the insert, then lock the head, insert the events, move the head.
+                self.assertEqual(len(sql), 1 if connection.vendor == "postgresql" else 4, sql)
+                self.assertTrue(Source.objects.filter(pk=source.pk).exists())
+                self.assertEqual({event.object_id for event in events}, {source.pk})
+                self.assert_sealed_as_python(events, (head.seq, head.hash))
+                self.assertEqual(Event.objects.get(pk=events[0].pk).object_id, source.pk)
+
+    def test_no_row_no_events(self) -> None:
+        head = AuditHead.objects.get(chain=self.project.pk)
+        taken, _ = self.inserting(self.project)
+        taken.save()
+        source, events = self.inserting(self.project, page="other")
+        self.assertFalse(
+            _insert_unless_exists(source, Source.objects.filter(pk=taken.pk), events=events)
+        )
+        self.assertIsNone(source.pk)
+        self.assertEqual(
+            AuditHead.objects.get(chain=self.project.pk).seq, head.seq, "nothing appended"
+        )
+        self.assertFalse(Event.objects.filter(verb="test.names.0").exists())
+
+    def test_a_row_naming_events_start_a_chain(self) -> None:
+        bare = Project.objects.create(name="Bare", slug="bare")
+        source, events = self.inserting(bare, 2)
+        self.assertTrue(_insert_unless_exists(source, Source.objects.filter(pk=-1), events=events))
+        self.assertEqual({event.object_id for event in events}, {source.pk})
+        self.assert_sealed_as_python(events, (0, auditchain.GENESIS))
+        self.assertTrue(selectors.audit_verify(project_id=bare.pk).ok)
 
     def test_a_chains_first_event_makes_its_head(self) -> None:
         # A project written without the services has no events and no head row yet.
