@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q, Subquery
 from django.utils import timezone
 
 from annotations import access
@@ -88,17 +89,12 @@ def _consensus_append(
     """Append a consensus record, superseding the current one (this record's event says
     which). Caller holds the claim lock. The ``consensus.<method>`` event is appended here,
     or added to the caller's ``pending`` events (``event_append``)."""
-    current = _consensus_supersede(claim=claim, actor=actor)
-    last = (
-        Consensus.objects.filter(claim=claim)
-        .order_by("-sequence")
-        .values_list("sequence", flat=True)
-        .first()
-    )
+    current, last = _consensus_current_and_last(claim)
+    _supersede(current, claim=claim, actor=actor)
     record = Consensus.objects.create(
         claim=claim,
         claim_version=claim.claim_version,
-        sequence=(last or 0) + 1,
+        sequence=last + 1,
         rating=rating,
         method=method,
         agreement=agreement,
@@ -146,6 +142,28 @@ def _consensus_supersede(
     current = (
         Consensus.objects.filter(claim=claim, is_current=True).select_related("rating").first()
     )
+    return _supersede(current, claim=claim, actor=actor, note=note)
+
+
+def _consensus_current_and_last(claim: Claim) -> tuple[Consensus | None, int]:
+    """The claim's current consensus record (None when it has none) and the last sequence
+    of its history (0 when empty), in one query: the current record and the last one,
+    which are the same one unless the last was superseded. Caller holds the claim lock."""
+    last = Consensus.objects.filter(claim_id=claim.pk).order_by("-sequence").values("pk")[:1]
+    records = list(
+        Consensus.objects.filter(claim=claim)
+        .filter(Q(is_current=True) | Q(pk=Subquery(last)))
+        .select_related("rating")
+        .order_by("-sequence")
+    )
+    current = next((record for record in records if record.is_current), None)
+    return current, records[0].sequence if records else 0
+
+
+def _supersede(
+    current: Consensus | None, *, claim: Claim, actor: User | None, note: str | None = None
+) -> Consensus | None:
+    """``_consensus_supersede`` of the record already read (``current``, None for none)."""
     if current is None:
         return None
     current.is_current = False
