@@ -32,15 +32,15 @@ from tests.factories import Personas, api_token, judge, make_claim
 # (COMMIT). Issue 20: 12 -> 9 on PostgreSQL; gone: the view's own project read, the answer's
 # claim re-read after the commit, and the pass over the reviewer's assigned claims when
 # none is assigned to them (known from the locked read).
-QUEUE_FIRST = {"sqlite": 16, "postgresql": 12}
+QUEUE_FIRST = {"sqlite": 13, "postgresql": 11}
 # The lease already held: token, savepoint, project + membership locked, the held lease
 # (with its claim and the claim's creator), release. Issue 20: 7 -> 5 on PostgreSQL.
-QUEUE_HELD = {"sqlite": 7, "postgresql": 7}
+QUEUE_HELD = {"sqlite": 6, "postgresql": 6}
 # POST /claims/{id}/lease/: token, claim + membership (the view), savepoint, the membership
 # locked, the held lease (none), the claim locked (with its project and creator), the
 # reviewer's verdict on it, their skip of it, its taken slots, whether it is gold for them,
 # the lease inserted, the audit chain, release. Issue 20: -1, the answer's re-read.
-CLAIM_LEASE = {"sqlite": 18, "postgresql": 14}
+CLAIM_LEASE = {"sqlite": 15, "postgresql": 13}
 
 
 def rendered(data: Any) -> bytes:

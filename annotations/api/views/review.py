@@ -261,8 +261,10 @@ class ClaimWithdrawApi(APIView):
 
 def _lease_answer(assignment: Assignment, user: User) -> Response:
     """The lease representation of ``queue/next`` and ``claims/{id}/lease``: the claim as
-    ``user`` is shown it (a gold claim as an ordinary one in review)."""
-    claim = selectors.claim_presented(pk=assignment.claim_id, user=user)
+    ``user`` is shown it (a gold claim as an ordinary one in review). The services return
+    the lease with its claim and the claim's creator loaded (under the claim's or the
+    lease's lock), so the claim is not read again."""
+    (claim,) = selectors.loaded_claims_presented([assignment.claim], user=user)
     return Response(
         {"claim": s.ClaimSerializer(claim).data, "lease_expires_at": assignment.expires_at}
     )
