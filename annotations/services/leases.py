@@ -207,14 +207,17 @@ def _pick(
     now: dt.datetime,
     passed_over: list[int],
     skip_locked: bool,
+    assigned: bool = True,
 ) -> int | None:
     """Lock and return the id of the first eligible claim in the queue's order (None when
     there is none): the claims assigned to ``reviewer`` first, then every other.
+    ``assigned=False``: no claim of the project is assigned to them (``lease_next`` knows
+    it from its first read), so the first pass, which would find none, is not run.
 
     ``skip_locked`` passes over claims another transaction holds; without it the call
     waits for such a claim. The free-slot count seen here is the statement's snapshot:
-    re-check it with ``_slots_taken`` once the lock is held."""
-    for assigned_only in (True, False):
+    re-check it (``_CLAIM_WITH_SLOTS``) once the lock is held."""
+    for assigned_only in (True, False) if assigned else (False,):
         claim_id = _pick_from(
             project=project,
             reviewer=reviewer,
@@ -306,10 +309,19 @@ def _close_assignment(
 
 @transaction.atomic
 def lease_next(
-    *, reviewer: User, project: Project, now: dt.datetime | None = None
+    *,
+    reviewer: User,
+    project: Project | None = None,
+    project_id: int | None = None,
+    now: dt.datetime | None = None,
 ) -> Assignment | None:
     """Lease the next eligible claim of ``project`` to ``reviewer`` (assigned to them first,
     then by priority, deadline and age: ``_pick``); None when there is none.
+
+    ``project`` as the caller looked it up (PermissionDenied for a non-member), or
+    ``project_id``: the project is looked up here, with the reviewer's membership and under
+    its lock, in one statement (``access.project_get_for_user``: Http404 for a non-member;
+    the API's one read of the project).
 
     A reviewer holds at most one lease per project: if they hold an unexpired one it is
     returned unchanged; an expired one is closed first. On PostgreSQL the candidate row
@@ -320,8 +332,19 @@ def lease_next(
     """
     now = now or timezone.now()
     # Serialize one reviewer's concurrent calls (double click, two tabs) on their membership
-    # row, so they agree on one lease instead of racing to insert two.
-    access.membership_require(user=reviewer, project_id=project.pk, lock=True)
+    # row, so they agree on one lease instead of racing to insert two. The held lease is
+    # read after it, in a statement of its own: on PostgreSQL one statement's reads are of
+    # the snapshot taken before it waited for the lock, and would miss the lease the other
+    # call committed meanwhile.
+    if project is None:
+        assert project_id is not None, "lease_next needs project or project_id"
+        project, membership = access.project_get_for_user(
+            user=reviewer, pk=project_id, read=_PROJECT_LOCKED
+        )
+    else:
+        membership = access.membership_require(
+            user=reviewer, project_id=project.pk, read=_PROJECT_LOCKED
+        )
     held = _LEASE_HELD_LOCKED.first(project_id=project.pk, reviewer_id=reviewer.pk)
     if held is not None:
         if held.expires_at > now:
@@ -340,6 +363,7 @@ def lease_next(
             now=now,
             passed_over=passed_over,
             skip_locked=skip_locked,
+            assigned=membership.assigned,  # type: ignore[attr-defined]  # _PROJECT_LOCKED's
         )
         if claim_id is None and skip_locked:
             # Nothing free to skip to: either the queue is empty for this reviewer, or
@@ -475,6 +499,18 @@ def _expiry_record(expired: Assignment | None, *, reviewer: User, project: Proje
         )
 
 
+# The project with the reviewer's membership, its row locked (``lease_next``), and whether
+# a claim of the project is assigned to them (``assigned``: else ``_pick`` skips its first
+# pass). Read before any wait for the lock (``access.project_read``): a claim assigned to
+# them meanwhile is offered as any other this time, and first from their next lease on.
+_PROJECT_LOCKED = access.project_read(
+    lock=True,
+    assigned=Exists(
+        Reservation.objects.filter(
+            reviewer_id=OuterRef("user_id"), project_id=OuterRef("project_id")
+        )
+    ),
+)
 # The reviewer's lease in the project (a reviewer holds at most one), locked, with its
 # claim and the claim's creator (returned as it is when live: the answer shows the claim;
 # only the lease's row is locked): read by every lease, compiled once
