@@ -14,7 +14,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from annotations import access
-from annotations.compiled import CompiledModels
+from annotations.compiled import CompiledModels, CompiledValues
 from annotations.models import (
     Assignment,
     AssignmentState,
@@ -281,20 +281,49 @@ def _ineligible_reason(
         return f"This claim is not in review (it is {claim.get_status_display().lower()})."
     if claim.created_by_id == reviewer.pk:
         return "You created this claim: other reviewers judge it."
-    if Verdict.objects.filter(
-        claim=claim, reviewer=reviewer, claim_version=claim.claim_version
-    ).exists():
+    facts = _CLAIM_FACTS.one(claim_id=claim.pk, now=now, reviewer_id=reviewer.pk)
+    assert facts is not None, "the claim is locked"
+    if facts["judged"]:
         return "You have already submitted a verdict on this claim."
-    if Assignment.objects.filter(
-        claim=claim, reviewer=reviewer, state=AssignmentState.SKIPPED
-    ).exists():
+    if facts["skipped"]:
         return "You skipped this claim."
-    if not gold and (
-        _slots_taken(claim_id=claim.pk, now=now, reviewer_id=reviewer.pk)
-        >= claim.project.required_reviews
-    ):
+    if not gold and facts["taken"] >= claim.project.required_reviews:
         return "No free review slot: this claim has all the reviewers it needs."
     return None
+
+
+# What ``_ineligible_reason`` asks the database about a claim the caller has locked, in one
+# statement (on PostgreSQL a fresh snapshot, taken once the lock is held): whether the
+# reviewer judged its current version, whether they skipped it, and its taken slots as they
+# see them (``_taken_slots``). Compiled once (annotations.compiled).
+_CLAIM_FACTS = CompiledValues(
+    Claim,
+    lambda claim_id, now, reviewer_id: (
+        Claim.objects.filter(pk=claim_id)
+        .annotate(
+            judged=Exists(
+                Verdict.objects.filter(
+                    claim_id=OuterRef("pk"),
+                    reviewer_id=reviewer_id,
+                    claim_version=OuterRef("claim_version"),
+                )
+            ),
+            skipped=Exists(
+                Assignment.objects.filter(
+                    claim_id=OuterRef("pk"),
+                    reviewer_id=reviewer_id,
+                    state=AssignmentState.SKIPPED,
+                )
+            ),
+            taken=_taken_slots(reviewer_id=reviewer_id, now=now),
+        )
+        .order_by()
+        .values("judged", "skipped", "taken")[:1]
+    ),
+    claim_id=int,
+    now=dt.datetime,
+    reviewer_id=int,
+)
 
 
 def _close_assignment(
@@ -337,7 +366,8 @@ def lease_next(
     # the snapshot taken before it waited for the lock, and would miss the lease the other
     # call committed meanwhile.
     if project is None:
-        assert project_id is not None, "lease_next needs project or project_id"
+        if project_id is None:
+            raise TypeError("lease_next takes project or project_id")
         project, membership = access.project_get_for_user(
             user=reviewer, pk=project_id, read=_PROJECT_LOCKED
         )
