@@ -173,16 +173,20 @@ def membership_require(
     role: Role = Role.REVIEWER,
     lock: bool = False,
     membership: Membership | None = None,
+    read: CompiledModels[Membership] | None = None,
 ) -> Membership:
     """The user's membership, for services (the caller has looked the object up already):
     PermissionDenied when they are not a member, or below ``role``. ``lock`` takes the
     membership row's lock until the transaction ends (to serialize one member's calls).
     ``membership``: the one the caller read with the object (``claim_get_for_user``), so
     that it is not read again (no query; a membership of another user or project is
-    ignored and read)."""
+    ignored and read). ``read``: a ``project_read`` to read it with (its lock and the
+    caller's own facts in the same statement)."""
     if not is_active_user(user):
         raise PermissionDenied(NOT_A_MEMBER)
-    if (
+    if read is not None:
+        membership = read.first(user_id=user.pk, pk=project_id)
+    elif (
         membership is None
         or lock
         or membership.user_id != user.pk
@@ -242,13 +246,19 @@ def projects_for_user(*, user: User, role: Role = Role.REVIEWER) -> QuerySet[Pro
 
 
 def project_get_for_user(
-    *, user: User, pk: int | None = None, slug: str | None = None, role: Role = Role.REVIEWER
+    *,
+    user: User,
+    pk: int | None = None,
+    slug: str | None = None,
+    role: Role = Role.REVIEWER,
+    read: CompiledModels[Membership] | None = None,
 ) -> tuple[Project, Membership]:
     """The project if ``user`` is a member with at least ``role``: Http404 for non-members,
-    PermissionDenied for members below ``role``."""
+    PermissionDenied for members below ``role``. ``read`` (with ``pk``): a
+    ``project_read`` to look it up with (the membership locked, the caller's own facts)."""
     user = _require_user(user)
     if pk is not None:
-        membership = _PROJECT_READ_BY_PK.first(user_id=user.pk, pk=pk)
+        membership = (read or _PROJECT_READ_BY_PK).first(user_id=user.pk, pk=pk)
     else:
         lookup = {"project__slug": slug}
         membership = (
@@ -260,18 +270,31 @@ def project_get_for_user(
     return membership.project, membership
 
 
-# A project with the caller's membership, by id (every API call that names a project):
-# compiled once (annotations.compiled). ``first()``'s order, by the membership's id.
-_PROJECT_READ_BY_PK = CompiledModels(
-    Membership,
-    lambda user_id, pk: (
-        Membership.objects.select_related("project")
-        .filter(user_id=user_id, project__pk=pk)
-        .order_by("pk")[:1]
-    ),
-    user_id=int,
-    pk=int,
-)
+def project_read(*, lock: bool = False, **facts: Any) -> CompiledModels[Membership]:
+    """The read of a project by id with the caller's membership (``project_get_for_user``,
+    ``membership_require``), compiled once (annotations.compiled): build it at import.
+    ``lock`` also locks the membership's row (only it) until the transaction ends, as
+    ``membership_require(lock=True)`` does; ``facts``: expressions on the membership row
+    (``OuterRef("user_id")``, ``OuterRef("project_id")``) the caller needs in the same
+    statement, set on the membership. On PostgreSQL a fact is read in the statement's
+    snapshot, taken before any wait for the lock: only what may be that old belongs here."""
+    return CompiledModels(
+        Membership,
+        lambda user_id, pk: (
+            (Membership.objects.select_for_update(of=("self",)) if lock else Membership.objects)
+            .select_related("project")
+            .filter(user_id=user_id, project__pk=pk)
+            .annotate(**facts)
+            .order_by("pk")[:1]
+        ),
+        user_id=int,
+        pk=int,
+    )
+
+
+# A project with the caller's membership, by id (every API call that names a project).
+# ``first()``'s order, by the membership's id.
+_PROJECT_READ_BY_PK = project_read()
 # The membership row, locked (``membership_require(lock=True)``), and as read otherwise.
 _MEMBERSHIP_READS = {
     lock: CompiledModels(

@@ -107,7 +107,17 @@ def claims_presented(
     The consensus records are read only for the claims that point to one (a claim's
     ``consensus`` is set exactly while it is decided): a document whose claims are all in
     review costs one query here, not two."""
-    claims = list(queryset.select_related("created_by"))
+    return loaded_claims_presented(
+        list(queryset.select_related("created_by")), user=user, membership=membership
+    )
+
+
+def loaded_claims_presented(
+    claims: list[Claim], *, user: User, membership: Membership | None = None
+) -> list[Claim]:
+    """``claims_presented`` of claims already loaded with their creator (a service that
+    locked them read them so, e.g. the lease's claim): their rows are not read again; the
+    current consensus of the decided ones and the gold mask are (``claims_presented``)."""
     decided = []
     for claim in claims:
         if claim.consensus_id is None:

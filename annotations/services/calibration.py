@@ -144,28 +144,35 @@ def _gold_candidate(*, project: Project, reviewer: User) -> int | None:
 
 
 def gold_substitute(
-    *, project: Project, reviewer: User, claim_id: int | None
-) -> tuple[int | None, bool]:
+    *, project: Project, reviewer: User, claim: Claim | None
+) -> tuple[Claim | None, bool]:
     """The queue's gold hook: the claim to lease, and whether it is a calibration lease.
 
-    ``claim_id`` is what the ordinary pick chose (None: nothing). With a ``gold_rate``
+    ``claim`` is what the ordinary pick chose (None: nothing), locked. With a ``gold_rate``
     above 0 the same three queries run on every lease (the reviewer's lease count, the gold
     candidate, the chosen claim's row lock), whatever the draw says, so neither the answer's shape nor the number of
     queries tells a reviewer that a claim is gold. The draw is ``core.calibration``'s,
-    seeded by the project, the reviewer and their lease count: replayable in tests."""
+    seeded by the project, the reviewer and their lease count: replayable in tests. The
+    claim comes back loaded with its creator (the lease's answer shows it)."""
     if project.gold_rate <= 0:
-        return claim_id, False
+        return claim, False
     serial = Assignment.objects.filter(project=project, reviewer=reviewer).count()
     candidate = _gold_candidate(project=project, reviewer=reviewer)
     draw = calibration.gold_draw(project_id=project.pk, reviewer_id=reviewer.pk, serial=serial)
     gold = candidate is not None and calibration.serve_gold(rate=project.gold_rate, draw=draw)
-    chosen = candidate if gold else claim_id
+    chosen = candidate if gold else (claim.pk if claim is not None else None)
     # Every writer of leases holds the claim's row lock (services.leases): take the gold
-    # claim's; for the ordinary pick, already locked, the same statement is a no-op, so
-    # both paths still run the same queries.
-    if chosen is not None:
-        Claim.objects.select_for_update(of=("self",)).filter(pk=chosen).exists()
-    return chosen, gold
+    # claim's; for the ordinary pick, already locked, the same statement reads the row it
+    # holds, so both paths still run the same queries.
+    if chosen is None:
+        return None, gold
+    return (
+        Claim.objects.select_for_update(of=("self",))
+        .select_related("created_by")
+        .filter(pk=chosen)
+        .order_by()
+        .first()
+    ), gold
 
 
 def calibration_lease(*, claim: Claim, reviewer: User, now: dt.datetime) -> Assignment | None:

@@ -9,11 +9,12 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from annotations import access
-from annotations.compiled import CompiledModels
+from annotations.compiled import CompiledModels, CompiledValues
 from annotations.models import (
     Assignment,
     AssignmentState,
@@ -32,9 +33,9 @@ from annotations.services._base import (
 )
 
 
-def _pending_reservations(*, reviewer: User, now: dt.datetime) -> QuerySet[Reservation]:
-    """Reservations of the outer claim held for someone other than ``reviewer`` that still
-    wait for their reviewer (no live lease, no current verdict): each holds a slot."""
+def _pending_reservations(*, reviewer_id: int, now: dt.datetime) -> QuerySet[Reservation]:
+    """Reservations of the outer claim held for someone other than ``reviewer_id`` that
+    still wait for their reviewer (no live lease, no current verdict): each holds a slot."""
     live_lease = Assignment.objects.filter(
         claim_id=OuterRef("claim_id"),
         reviewer_id=OuterRef("reviewer_id"),
@@ -46,21 +47,17 @@ def _pending_reservations(*, reviewer: User, now: dt.datetime) -> QuerySet[Reser
     )
     return (
         Reservation.objects.filter(claim_id=OuterRef("pk"))
-        .exclude(reviewer=reviewer)
+        .exclude(reviewer_id=reviewer_id)
         .exclude(Exists(live_lease))
         .exclude(Exists(current_verdict))
     )
 
 
-def _eligible_claims(
-    *, project: Project, reviewer: User, now: dt.datetime, assigned_only: bool = False
-) -> QuerySet[Claim]:
-    """Claims of ``project`` that ``reviewer`` may be offered, in the queue's order
-    (``core.scheduling``: priority, deadline with none last, age): in review, not theirs,
-    not already judged by them in its current version, leased or skipped by them, and with
-    a free review slot once the slots reserved for other reviewers are counted (their own
-    reservation is theirs). ``assigned_only``: only the claims reserved for them, which
-    the queue offers before the rest (``_pick``)."""
+def _taken_slots(*, reviewer_id: int, now: dt.datetime) -> Combinable:
+    """The outer claim's taken review slots as ``reviewer_id`` sees them: live leases,
+    current verdicts, and reservations still waiting for someone else (for every reviewer
+    with ``EVERY_RESERVATION``). The one rule of a taken slot, for the queue's pick
+    (``_eligible_claims``) and its re-count under the claim's lock (``_slots_taken``)."""
     active_leases = (
         Assignment.objects.filter(
             claim_id=OuterRef("pk"), state=AssignmentState.LEASED, expires_at__gt=now
@@ -78,12 +75,28 @@ def _eligible_claims(
         .values("n")
     )
     reserved = (
-        _pending_reservations(reviewer=reviewer, now=now)
+        _pending_reservations(reviewer_id=reviewer_id, now=now)
         .order_by()
         .values("claim_id")
         .annotate(n=Count("id"))
         .values("n")
     )
+    return (
+        Coalesce(Subquery(active_leases), 0)
+        + Coalesce(Subquery(current_verdicts), 0)
+        + Coalesce(Subquery(reserved), 0)
+    )
+
+
+def _eligible_claims(
+    *, project: Project, reviewer: User, now: dt.datetime, assigned_only: bool = False
+) -> QuerySet[Claim]:
+    """Claims of ``project`` that ``reviewer`` may be offered, in the queue's order
+    (``core.scheduling``: priority, deadline with none last, age): in review, not theirs,
+    not already judged by them in its current version, leased or skipped by them, and with
+    a free review slot once the slots reserved for other reviewers are counted (their own
+    reservation is theirs). ``assigned_only``: only the claims reserved for them, which
+    the queue offers before the rest (``_pick``)."""
     # Judged by them in the claim's current version: a revised claim is offered again.
     mine_judged = Verdict.objects.filter(
         claim_id=OuterRef("pk"), reviewer=reviewer, claim_version=OuterRef("claim_version")
@@ -104,11 +117,7 @@ def _eligible_claims(
         claims.exclude(created_by=reviewer)
         .exclude(Exists(mine_judged))
         .exclude(Exists(mine_held))
-        .alias(
-            taken=Coalesce(Subquery(active_leases), 0)
-            + Coalesce(Subquery(current_verdicts), 0)
-            + Coalesce(Subquery(reserved), 0),
-        )
+        .alias(taken=_taken_slots(reviewer_id=reviewer.pk, now=now))
         .filter(taken__lt=project.required_reviews)
         .order_by(*QUEUE_ORDER)
     )
@@ -124,48 +133,30 @@ EVERY_RESERVATION = 0
 
 
 def _slots_taken(*, claim_id: int, now: dt.datetime, reviewer_id: int) -> int:
-    """The claim's taken review slots as ``reviewer_id`` sees them: live leases, current
-    verdicts, and reservations still waiting for someone else (for every reviewer with
-    ``EVERY_RESERVATION``)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _SLOTS_SQL,
-                {
-                    "claim": claim_id,
-                    "leased": AssignmentState.LEASED.value,
-                    "now": now,
-                    "reviewer": reviewer_id,
-                },
-            )
-            (taken,) = cursor.fetchone()
-            return int(taken)
-    return (
-        Assignment.objects.filter(
-            claim_id=claim_id, state=AssignmentState.LEASED, expires_at__gt=now
-        ).count()
-        + Verdict.objects.filter(claim_id=claim_id, is_current=True).count()
-        + Reservation.objects.filter(claim_id=claim_id)
-        .exclude(reviewer_id=reviewer_id)
-        .exclude(
-            Exists(
-                Assignment.objects.filter(
-                    claim_id=claim_id,
-                    reviewer_id=OuterRef("reviewer_id"),
-                    state=AssignmentState.LEASED,
-                    expires_at__gt=now,
-                )
-            )
-        )
-        .exclude(
-            Exists(
-                Verdict.objects.filter(
-                    claim_id=claim_id, reviewer_id=OuterRef("reviewer_id"), is_current=True
-                )
-            )
-        )
-        .count()
-    )
+    """The claim's taken review slots as ``reviewer_id`` sees them (``_taken_slots``)."""
+    claim = _CLAIM_WITH_SLOTS.first(claim_id=claim_id, now=now, reviewer_id=reviewer_id)
+    if claim is None:
+        raise Claim.DoesNotExist
+    return int(claim.taken)  # type: ignore[attr-defined]  # annotated
+
+
+# A claim with its creator (what a lease's answer shows, ``ClaimSerializer``) and its
+# taken slots (``_taken_slots``) as ``reviewer_id`` sees them: the queue's re-count once it
+# holds the claim's row lock, a fresh statement (on PostgreSQL a new snapshot, so it sees
+# the leases and verdicts committed while the pick ran); compiled once
+# (annotations.compiled).
+_CLAIM_WITH_SLOTS = CompiledModels(
+    Claim,
+    lambda claim_id, now, reviewer_id: (
+        Claim.objects.select_related("created_by")
+        .filter(pk=claim_id)
+        .annotate(taken=_taken_slots(reviewer_id=reviewer_id, now=now))
+        .order_by()[:1]
+    ),
+    claim_id=int,
+    now=dt.datetime,
+    reviewer_id=int,
+)
 
 
 # PostgreSQL's pick: the predicates of ``_eligible_claims`` written out as SQL, because
@@ -207,18 +198,6 @@ _PICK_ASSIGNED_SQL = _PICK_SQL_TEMPLATE.format(
     assigned="AND c.id IN (SELECT r.claim_id FROM annotations_reservation r "
     "WHERE r.reviewer_id = %(reviewer)s)\n  "
 )
-_SLOTS_SQL = """
-SELECT (SELECT count(*) FROM annotations_assignment
-        WHERE claim_id = %(claim)s AND state = %(leased)s AND expires_at > %(now)s)
-     + (SELECT count(*) FROM annotations_verdict WHERE claim_id = %(claim)s AND is_current)
-     + (SELECT count(*) FROM annotations_reservation r
-        WHERE r.claim_id = %(claim)s AND r.reviewer_id <> %(reviewer)s
-          AND NOT EXISTS (SELECT 1 FROM annotations_assignment a
-                          WHERE a.claim_id = %(claim)s AND a.reviewer_id = r.reviewer_id
-                            AND a.state = %(leased)s AND a.expires_at > %(now)s)
-          AND NOT EXISTS (SELECT 1 FROM annotations_verdict v
-                          WHERE v.claim_id = %(claim)s AND v.reviewer_id = r.reviewer_id
-                            AND v.is_current))"""
 
 
 def _pick(
@@ -228,14 +207,17 @@ def _pick(
     now: dt.datetime,
     passed_over: list[int],
     skip_locked: bool,
+    assigned: bool = True,
 ) -> int | None:
     """Lock and return the id of the first eligible claim in the queue's order (None when
     there is none): the claims assigned to ``reviewer`` first, then every other.
+    ``assigned=False``: no claim of the project is assigned to them (``lease_next`` knows
+    it from its first read), so the first pass, which would find none, is not run.
 
     ``skip_locked`` passes over claims another transaction holds; without it the call
     waits for such a claim. The free-slot count seen here is the statement's snapshot:
-    re-check it with ``_slots_taken`` once the lock is held."""
-    for assigned_only in (True, False):
+    re-check it (``_CLAIM_WITH_SLOTS``) once the lock is held."""
+    for assigned_only in (True, False) if assigned else (False,):
         claim_id = _pick_from(
             project=project,
             reviewer=reviewer,
@@ -299,20 +281,49 @@ def _ineligible_reason(
         return f"This claim is not in review (it is {claim.get_status_display().lower()})."
     if claim.created_by_id == reviewer.pk:
         return "You created this claim: other reviewers judge it."
-    if Verdict.objects.filter(
-        claim=claim, reviewer=reviewer, claim_version=claim.claim_version
-    ).exists():
+    facts = _CLAIM_FACTS.one(claim_id=claim.pk, now=now, reviewer_id=reviewer.pk)
+    assert facts is not None, "the claim is locked"
+    if facts["judged"]:
         return "You have already submitted a verdict on this claim."
-    if Assignment.objects.filter(
-        claim=claim, reviewer=reviewer, state=AssignmentState.SKIPPED
-    ).exists():
+    if facts["skipped"]:
         return "You skipped this claim."
-    if not gold and (
-        _slots_taken(claim_id=claim.pk, now=now, reviewer_id=reviewer.pk)
-        >= claim.project.required_reviews
-    ):
+    if not gold and facts["taken"] >= claim.project.required_reviews:
         return "No free review slot: this claim has all the reviewers it needs."
     return None
+
+
+# What ``_ineligible_reason`` asks the database about a claim the caller has locked, in one
+# statement (on PostgreSQL a fresh snapshot, taken once the lock is held): whether the
+# reviewer judged its current version, whether they skipped it, and its taken slots as they
+# see them (``_taken_slots``). Compiled once (annotations.compiled).
+_CLAIM_FACTS = CompiledValues(
+    Claim,
+    lambda claim_id, now, reviewer_id: (
+        Claim.objects.filter(pk=claim_id)
+        .annotate(
+            judged=Exists(
+                Verdict.objects.filter(
+                    claim_id=OuterRef("pk"),
+                    reviewer_id=reviewer_id,
+                    claim_version=OuterRef("claim_version"),
+                )
+            ),
+            skipped=Exists(
+                Assignment.objects.filter(
+                    claim_id=OuterRef("pk"),
+                    reviewer_id=reviewer_id,
+                    state=AssignmentState.SKIPPED,
+                )
+            ),
+            taken=_taken_slots(reviewer_id=reviewer_id, now=now),
+        )
+        .order_by()
+        .values("judged", "skipped", "taken")[:1]
+    ),
+    claim_id=int,
+    now=dt.datetime,
+    reviewer_id=int,
+)
 
 
 def _close_assignment(
@@ -327,10 +338,19 @@ def _close_assignment(
 
 @transaction.atomic
 def lease_next(
-    *, reviewer: User, project: Project, now: dt.datetime | None = None
+    *,
+    reviewer: User,
+    project: Project | None = None,
+    project_id: int | None = None,
+    now: dt.datetime | None = None,
 ) -> Assignment | None:
     """Lease the next eligible claim of ``project`` to ``reviewer`` (assigned to them first,
     then by priority, deadline and age: ``_pick``); None when there is none.
+
+    ``project`` as the caller looked it up (PermissionDenied for a non-member), or
+    ``project_id``: the project is looked up here, with the reviewer's membership and under
+    its lock, in one statement (``access.project_get_for_user``: Http404 for a non-member;
+    the API's one read of the project).
 
     A reviewer holds at most one lease per project: if they hold an unexpired one it is
     returned unchanged; an expired one is closed first. On PostgreSQL the candidate row
@@ -341,8 +361,20 @@ def lease_next(
     """
     now = now or timezone.now()
     # Serialize one reviewer's concurrent calls (double click, two tabs) on their membership
-    # row, so they agree on one lease instead of racing to insert two.
-    access.membership_require(user=reviewer, project_id=project.pk, lock=True)
+    # row, so they agree on one lease instead of racing to insert two. The held lease is
+    # read after it, in a statement of its own: on PostgreSQL one statement's reads are of
+    # the snapshot taken before it waited for the lock, and would miss the lease the other
+    # call committed meanwhile.
+    if project is None:
+        if project_id is None:
+            raise TypeError("lease_next takes project or project_id")
+        project, membership = access.project_get_for_user(
+            user=reviewer, pk=project_id, read=_PROJECT_LOCKED
+        )
+    else:
+        membership = access.membership_require(
+            user=reviewer, project_id=project.pk, read=_PROJECT_LOCKED
+        )
     held = _LEASE_HELD_LOCKED.first(project_id=project.pk, reviewer_id=reviewer.pk)
     if held is not None:
         if held.expires_at > now:
@@ -361,6 +393,7 @@ def lease_next(
             now=now,
             passed_over=passed_over,
             skip_locked=skip_locked,
+            assigned=membership.assigned,  # type: ignore[attr-defined]  # _PROJECT_LOCKED's
         )
         if claim_id is None and skip_locked:
             # Nothing free to skip to: either the queue is empty for this reviewer, or
@@ -368,25 +401,27 @@ def lease_next(
             # again waiting for a locked one instead of calling the queue empty.
             skip_locked = False
             continue
-        if claim_id is not None and (
-            _slots_taken(claim_id=claim_id, now=now, reviewer_id=reviewer.pk)
-            >= project.required_reviews
-        ):
-            passed_over.append(claim_id)
-            continue
+        claim = None
+        if claim_id is not None:
+            # Re-counted under the lock, with the claim and its creator for the answer.
+            claim = _CLAIM_WITH_SLOTS.first(claim_id=claim_id, now=now, reviewer_id=reviewer.pk)
+            assert claim is not None  # locked by the pick
+            if claim.taken >= project.required_reviews:  # type: ignore[attr-defined]
+                passed_over.append(claim_id)
+                continue
         # --- gold calibration hook (issue 18, services/calibration.py) -------------------
         # May put a gold claim in the picked one's place (a calibration lease); runs the
         # same queries whatever it decides. Keep this call right before the lease is made.
-        claim_id, is_calibration = calibration.gold_substitute(
-            project=project, reviewer=reviewer, claim_id=claim_id
+        claim, is_calibration = calibration.gold_substitute(
+            project=project, reviewer=reviewer, claim=claim
         )
         # --- end of gold calibration hook --------------------------------------------------
-        if claim_id is None:
+        if claim is None:
             _expiry_record(expired, reviewer=reviewer, project=project)
             return None
         return _lease_create(
             project=project,
-            claim_id=claim_id,
+            claim=claim,
             reviewer=reviewer,
             now=now,
             expired=expired,
@@ -399,17 +434,19 @@ def lease_next(
 def _lease_create(
     *,
     project: Project,
-    claim_id: int,
+    claim: Claim,
     reviewer: User,
     now: dt.datetime,
     expired: Assignment | None,
     is_calibration: bool = False,
 ) -> Assignment:
     """Write the lease of a claim whose row lock the caller holds, and its events
-    (``is_calibration``: a gold claim served for calibration, ``services.calibration``)."""
+    (``is_calibration``: a gold claim served for calibration, ``services.calibration``).
+    The lease comes back with ``claim`` as its claim (loaded with its creator by the
+    callers: the answer of ``queue/next`` and ``claims/{id}/lease`` shows it)."""
     assignment = Assignment.objects.create(
         project=project,
-        claim_id=claim_id,
+        claim=claim,
         reviewer=reviewer,
         state=AssignmentState.LEASED,
         leased_at=now,
@@ -423,7 +460,7 @@ def _lease_create(
         obj=assignment,
         project=project,
         after={
-            "claim": claim_id,
+            "claim": claim.pk,
             "expires_at": assignment.expires_at.isoformat(),
             **({"calibration": True} if is_calibration else {}),
         },
@@ -460,7 +497,9 @@ def lease_claim(*, reviewer: User, claim: Claim, now: dt.datetime | None = None)
         _close_assignment(held, state=AssignmentState.EXPIRED, now=now)
         expired = held
     locked = (
-        Claim.objects.select_for_update(of=("self",)).select_related("project").get(pk=claim.pk)
+        Claim.objects.select_for_update(of=("self",))
+        .select_related("project", "created_by")
+        .get(pk=claim.pk)
     )
     # A gold claim presents to this reviewer as a claim in review (access.gold_masked_ids):
     # taking it from its page gives a calibration lease, as the queue would, and refuses
@@ -471,7 +510,7 @@ def lease_claim(*, reviewer: User, claim: Claim, now: dt.datetime | None = None)
         raise QueueConflict(reason)
     return _lease_create(
         project=project,
-        claim_id=locked.pk,
+        claim=locked,
         reviewer=reviewer,
         now=now,
         expired=expired,
@@ -490,12 +529,27 @@ def _expiry_record(expired: Assignment | None, *, reviewer: User, project: Proje
         )
 
 
-# The reviewer's lease in the project (a reviewer holds at most one), locked: read by every
-# lease, compiled once (annotations.compiled). ``first()``'s order, by id.
+# The project with the reviewer's membership, its row locked (``lease_next``), and whether
+# a claim of the project is assigned to them (``assigned``: else ``_pick`` skips its first
+# pass). Read before any wait for the lock (``access.project_read``): a claim assigned to
+# them meanwhile is offered as any other this time, and first from their next lease on.
+_PROJECT_LOCKED = access.project_read(
+    lock=True,
+    assigned=Exists(
+        Reservation.objects.filter(
+            reviewer_id=OuterRef("user_id"), project_id=OuterRef("project_id")
+        )
+    ),
+)
+# The reviewer's lease in the project (a reviewer holds at most one), locked, with its
+# claim and the claim's creator (returned as it is when live: the answer shows the claim;
+# only the lease's row is locked): read by every lease, compiled once
+# (annotations.compiled). ``first()``'s order, by id.
 _LEASE_HELD_LOCKED = CompiledModels(
     Assignment,
     lambda project_id, reviewer_id: (
-        Assignment.objects.select_for_update()
+        Assignment.objects.select_for_update(of=("self",))
+        .select_related("claim__created_by")
         .filter(project_id=project_id, reviewer_id=reviewer_id, state=AssignmentState.LEASED)
         .order_by("pk")[:1]
     ),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 
 from annotations import services
 from annotations.models import (
@@ -109,6 +110,23 @@ class LeaseNextTests(QueueTestCase):
         with self.assertRaises(PermissionDenied):
             self.lease(self.outsider)
         self.assertWritesNothing(before)
+
+    def test_by_the_projects_id_a_non_member_is_told_nothing_and_nothing_is_written(
+        self,
+    ) -> None:
+        # The API's call: the project looked up with the membership it locks (Http404, as
+        # access.project_get_for_user answers a non-member), the same for a missing id.
+        before = self.row_counts()
+        for project_id in (self.project.pk, 10**9):
+            with self.subTest(project_id), self.assertRaises(Http404):
+                services.lease_next(reviewer=self.outsider, project_id=project_id, now=T0)
+        self.assertWritesNothing(before)
+
+    def test_by_the_projects_id_it_leases_as_by_the_project(self) -> None:
+        by_id = services.lease_next(reviewer=self.reviewer_a, project_id=self.project.pk, now=T0)
+        assert by_id is not None
+        self.assertEqual(by_id.claim_id, self.claims[0].pk)
+        self.assertEqual(self.lease(self.reviewer_a), by_id)  # held: the same lease
 
 
 class LeaseSlotTests(QueueTestCase):

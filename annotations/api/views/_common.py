@@ -54,10 +54,14 @@ def project_from_body(request: Request, project_id: int, *, role: Role) -> Proje
     try:
         project, _ = access.project_get_for_user(user=request.user, pk=project_id, role=role)
     except Http404:
-        raise ValidationError(
-            {"project": [f"No project with id {project_id} that you belong to."]}
-        ) from None
+        raise project_unknown(project_id) from None
     return project
+
+
+def project_unknown(project_id: int) -> ValidationError:
+    """The 400 on ``project`` for a body naming a project the caller does not belong to
+    (the same whether it exists or not)."""
+    return ValidationError({"project": [f"No project with id {project_id} that you belong to."]})
 
 
 def etag(claim: Claim) -> str:

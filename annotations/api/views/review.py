@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.http import Http404
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -21,7 +22,7 @@ from annotations.api.views._common import (
     claim_reloaded,
     etag,
     parse_body,
-    project_from_body,
+    project_unknown,
 )
 from annotations.models import Assignment, Claim, Role
 
@@ -37,8 +38,12 @@ class QueueNextApi(APIView):
     )
     def post(self, request: Request) -> Response:
         data = parse_body(s.QueueNextSerializer, request)
-        project = project_from_body(request, data["project"], role=Role.REVIEWER)
-        assignment = services.lease_next(reviewer=request.user, project=project)
+        # The service looks the project up with the membership it locks (one statement):
+        # a non-member's request ends there, with nothing written, as project_from_body's.
+        try:
+            assignment = services.lease_next(reviewer=request.user, project_id=data["project"])
+        except Http404:
+            raise project_unknown(data["project"]) from None
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return _lease_answer(assignment, request.user)
@@ -261,8 +266,10 @@ class ClaimWithdrawApi(APIView):
 
 def _lease_answer(assignment: Assignment, user: User) -> Response:
     """The lease representation of ``queue/next`` and ``claims/{id}/lease``: the claim as
-    ``user`` is shown it (a gold claim as an ordinary one in review)."""
-    claim = selectors.claim_presented(pk=assignment.claim_id, user=user)
+    ``user`` is shown it (a gold claim as an ordinary one in review). The services return
+    the lease with its claim and the claim's creator loaded (under the claim's or the
+    lease's lock), so the claim is not read again."""
+    (claim,) = selectors.loaded_claims_presented([assignment.claim], user=user)
     return Response(
         {"claim": s.ClaimSerializer(claim).data, "lease_expires_at": assignment.expires_at}
     )
