@@ -181,7 +181,12 @@ def membership_require(
     ``membership``: the one the caller read with the object (``claim_get_for_user``), so
     that it is not read again (no query; a membership of another user or project is
     ignored and read). ``read``: a ``project_read`` to read it with (its lock and the
-    caller's own facts in the same statement)."""
+    caller's own facts in the same statement); it decides the locking, so ``lock`` and
+    ``membership`` are refused with it."""
+    if read is not None and (lock or membership is not None):
+        raise TypeError(
+            "membership_require: read= decides the lock; pass neither lock nor membership"
+        )
     if not is_active_user(user):
         raise PermissionDenied(NOT_A_MEMBER)
     if read is not None:

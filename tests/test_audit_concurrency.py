@@ -66,6 +66,20 @@ class AuditChainConcurrencyTests(TransactionTestCase):
         self.document = make_document(project=self.project, actor=admin, text=line * 200)
         self.line = len(line)
 
+    def assert_one_chain(self, project: Project, count: int) -> list[Event]:
+        """``project``'s chain holds ``count`` events from the genesis, each linked to the
+        one before, the head on the last, and it verifies; returns the events in order."""
+        events = list(Event.objects.filter(project=project).order_by("seq"))
+        self.assertEqual([e.seq for e in events], list(range(1, count + 1)))
+        self.assertEqual(events[0].prev_hash, auditchain.GENESIS)
+        for before, after in itertools.pairwise(events):
+            self.assertEqual(after.prev_hash, before.hash)
+        head = AuditHead.objects.get(chain=project.pk)
+        self.assertEqual((head.seq, head.hash), (events[-1].seq, events[-1].hash))
+        report = selectors.audit_verify(project_id=project.pk)
+        self.assertTrue(report.ok, report.problem)
+        return events
+
     def test_concurrent_writers_keep_one_chain(self) -> None:
         start = AuditHead.objects.get(chain=self.project.pk).seq
 
@@ -138,15 +152,7 @@ class AuditChainConcurrencyTests(TransactionTestCase):
 
         errors = run_together([writer(n) for n in range(THREADS)])
         self.assertEqual(errors, [None] * THREADS)
-        events = list(Event.objects.filter(project=bare).order_by("seq"))
-        self.assertEqual([e.seq for e in events], list(range(1, THREADS * WRITES + 1)))
-        self.assertEqual(events[0].prev_hash, auditchain.GENESIS)
-        for before, after in itertools.pairwise(events):
-            self.assertEqual(after.prev_hash, before.hash)
-        head = AuditHead.objects.get(chain=bare.pk)
-        self.assertEqual((head.seq, head.hash), (events[-1].seq, events[-1].hash))
-        report = selectors.audit_verify(project_id=bare.pk)
-        self.assertTrue(report.ok, report.problem)
+        events = self.assert_one_chain(bare, THREADS * WRITES)
         for n in range(THREADS):
             own = [e.after["k"] for e in events if e.after["writer"] == n]
             self.assertEqual(own, list(range(WRITES)))
@@ -178,15 +184,7 @@ class AuditChainConcurrencyTests(TransactionTestCase):
 
         errors = run_together([writer(n) for n in range(THREADS)])
         self.assertEqual(errors, [None] * THREADS)
-        events = list(Event.objects.filter(project=bare).order_by("seq"))
-        self.assertEqual([e.seq for e in events], list(range(1, THREADS * sum(sizes) + 1)))
-        self.assertEqual(events[0].prev_hash, auditchain.GENESIS)
-        for before, after in itertools.pairwise(events):
-            self.assertEqual(after.prev_hash, before.hash)
-        head = AuditHead.objects.get(chain=bare.pk)
-        self.assertEqual((head.seq, head.hash), (events[-1].seq, events[-1].hash))
-        report = selectors.audit_verify(project_id=bare.pk)
-        self.assertTrue(report.ok, report.problem)
+        events = self.assert_one_chain(bare, THREADS * sum(sizes))
         # Each batch is consecutive in the chain, in its own order, and ids follow seq.
         self.assertEqual([e.pk for e in events], sorted(e.pk for e in events))
         position = 0

@@ -381,7 +381,9 @@ def _chunk_reads(
     querysets with their blind-review subqueries and compiling them took as long as the
     database took to answer them, for every chunk."""
 
-    @functools.cache
+    # The two stand-in sets of the compilation (ids past a 32-bit column run the ORM's
+    # queryset each time, so the cache must not grow with the export).
+    @functools.lru_cache(maxsize=2)
     def built(low: int, high: int) -> dict[str, QuerySet]:
         return project_row_querysets(
             project=project, user=user, membership=membership, document=document,

@@ -57,7 +57,9 @@ def _taken_slots(*, reviewer_id: int, now: dt.datetime) -> Combinable:
     """The outer claim's taken review slots as ``reviewer_id`` sees them: live leases,
     current verdicts, and reservations still waiting for someone else (for every reviewer
     with ``EVERY_RESERVATION``). The one rule of a taken slot, for the queue's pick
-    (``_eligible_claims``) and its re-count under the claim's lock (``_slots_taken``)."""
+    (``_eligible_claims``) and its re-count under the claim's lock (``_slots_taken``); the
+    PostgreSQL pick's hand-written SQL (``_PICK_SQL_TEMPLATE``) writes it out again and
+    ``tests/test_queue_pick.py`` holds the two equal."""
     active_leases = (
         Assignment.objects.filter(
             claim_id=OuterRef("pk"), state=AssignmentState.LEASED, expires_at__gt=now
