@@ -348,29 +348,27 @@ def _project_rows(
     related = _chunk_reads(project=project, user=user, membership=membership, document=document)
     last = 0
     size = min(_FIRST_CHUNK, chunk_size)
-    first = True
     while True:
         chunk = list(claims.filter(id__gt=last)[:size])
         if not chunk:
             return
         low, high = chunk[0][0], chunk[-1][0]
-        if first:
+        if last == 0:
             # One chunk is the whole of most exports: built and run by the ORM, as compiling
             # (two builds) would cost more than it saves.
             queries = project_row_querysets(
                 project=project, user=user, membership=membership, document=document,
                 between=(low, high),
             )  # fmt: skip
-            rows = {name: list(queries[name]) for name in _CLAIM_KEYS}
+            rows = {name: list(queries[name]) for name in _CLAIM_MODELS}
         else:
-            rows = {name: related[name].rows(low=low, high=high) for name in _CLAIM_KEYS}
+            rows = {name: related[name].rows(low=low, high=high) for name in _CLAIM_MODELS}
         streams = {name: _Stream(iter(found)) for name, found in rows.items()}
         yield from _project_row_stream(project, chunk, streams)
         last = high
         if len(chunk) < size:
             return
         size = min(size * 2, chunk_size)
-        first = False
 
 
 def _chunk_reads(
@@ -403,13 +401,7 @@ def _chunk_reads(
 # export's chunk size. 125 claims (~375 verdicts) read in a few milliseconds.
 _FIRST_CHUNK = 125
 
-# How each related query names the claim id it is grouped by.
-_CLAIM_KEYS = {
-    "verdicts": "claim_id",
-    "citations": "verdict__claim_id",
-    "consensus": "claim_id",
-    "links": "consensus__claim_id",
-}
+# The related queries of each chunk (``project_row_querysets``), with their models.
 _CLAIM_MODELS: dict[str, type[Model]] = {
     "verdicts": Verdict,
     "citations": Citation,

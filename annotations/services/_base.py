@@ -79,6 +79,27 @@ def _event_build(
     )
 
 
+def _chain_of(events: Sequence[Event]) -> int:
+    """The one chain ``events`` belong to (a project's id, 0 for events without one)."""
+    chain = events[0].project_id or 0
+    assert all((event.project_id or 0) == chain for event in events)
+    return chain
+
+
+def _in_one_statement(connection: Any, events: Sequence[Event]) -> bool:
+    """Whether ``events`` are appended by one statement (``_append_statement``: PostgreSQL,
+    up to ``_IN_SQL_MAX``); if so they get their time now, before the statement that may
+    wait for the head's lock: under contention an event can carry a time a few milliseconds
+    before the one sealed ahead of it. The chain's order is ``seq``; the time is what the
+    writer saw."""
+    if len(events) > _IN_SQL_MAX or connection.vendor != "postgresql":
+        return False
+    created_at = timezone.now()
+    for event in events:
+        event.created_at = created_at
+    return True
+
+
 def _events_append(events: Sequence[Event]) -> list[Event]:
     """Chain ``events`` (all of one project, or all without one) after their chain's head
     and insert them: the head row is locked, read and moved on, so concurrent writers
@@ -91,17 +112,10 @@ def _events_append(events: Sequence[Event]) -> list[Event]:
     has taken every other row lock it needs, or two writers could wait on each other."""
     if not events:
         return []
-    chain = events[0].project_id or 0
-    assert all((event.project_id or 0) == chain for event in events)
+    chain = _chain_of(events)
     connection = connections[router.db_for_write(Event)]
     with transaction.atomic(savepoint=False):
-        if len(events) <= _IN_SQL_MAX and connection.vendor == "postgresql":
-            # Taken before the statement that may wait for the head's lock: under contention
-            # an event can carry a time a few milliseconds before the one sealed ahead of
-            # it. The chain's order is ``seq``; the time is what the writer saw.
-            created_at = timezone.now()
-            for event in events:
-                event.created_at = created_at
+        if _in_one_statement(connection, events):
             if not _events_append_in_sql(connection, events, chain=chain):
                 # The chain's first event: make its head row (locked), then append.
                 _chain_head(chain)
@@ -340,16 +354,9 @@ def _insert_unless_exists(
     params = [*params, *clash_params]
     assert all(event.object_id is None for event in events)
     with transaction.atomic(using=connection.alias, savepoint=False):
-        if events and len(events) <= _IN_SQL_MAX and connection.vendor == "postgresql":
-            chain = events[0].project_id or 0
-            assert all((event.project_id or 0) == chain for event in events)
-            # As ``_events_append`` takes it on PostgreSQL: before the statement that may
-            # wait for the head's lock.
-            created_at = timezone.now()
-            for event in events:
-                event.created_at = created_at
+        if events and _in_one_statement(connection, events):
             statement, params = _append_statement(
-                connection, events, chain=chain, inserted=(statement, params)
+                connection, events, chain=_chain_of(events), inserted=(statement, params)
             )
         with connection.cursor() as cursor:
             cursor.execute(statement, params)
