@@ -27,15 +27,18 @@ from tests.factories import Personas, api_token, judge, make_claim, take
 # the verdict, its citation, the audit chain (head locked, the two events, head moved),
 # release (COMMIT), and after it the evidence task. On PostgreSQL the two events are
 # appended in one statement (head locked, both sealed and inserted, head moved; 13 -> 11).
-SERVICE_FIRST = {"sqlite": 12, "postgresql": 11}
+# On PostgreSQL the lease's close, the verdict, its citation and the append are then one
+# statement (``_first_verdict_write``: 11 -> 8).
+SERVICE_FIRST = {"sqlite": 12, "postgresql": 8}
 # The deciding verdict: + the counted verdicts, the current consensus with the last
 # sequence (one query: 21 -> 20 and 20 -> 19), the consensus and its verdicts, the webhook
 # endpoints, the claim's status, the notices' recipients and their notice. Its consensus
 # and status events join the verdict's in the one chain append (3 statements on SQLite, 1
 # on PostgreSQL), which used to take one append each: 27 -> 21 on SQLite; 24 -> 20 on
 # PostgreSQL (one statement locks the head, seals the four events against it, inserts
-# them and moves the head).
-SERVICE_DECIDING = {"sqlite": 20, "postgresql": 19}
+# them and moves the head). On PostgreSQL the lease's close, the verdict and its citation
+# are one statement (19 -> 17); the events wait for the consensus'.
+SERVICE_DECIDING = {"sqlite": 20, "postgresql": 17}
 # The request: + the token (with its user) and the claim with the reviewer's membership.
 REQUEST_EXTRA = 2
 

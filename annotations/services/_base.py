@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 # Services act for an account of the user model: Django's own (the project sets no
 # AUTH_USER_MODEL), which the models' foreign keys to it are typed with.
@@ -13,7 +13,7 @@ from django.contrib.auth.models import User as User
 from django.core.exceptions import ValidationError
 from django.db import connections, router, transaction
 from django.db.models import Model, QuerySet
-from django.db.models.sql import InsertQuery
+from django.db.models.sql import InsertQuery, UpdateQuery
 from django.utils import timezone
 
 from annotations.compiled import CompiledModels
@@ -177,6 +177,112 @@ def _insert_values(
     return columns, values, params
 
 
+@dataclasses.dataclass(frozen=True)
+class RowInsert:
+    """One row's insert and the data-modifying queries written around it, for one statement
+    on PostgreSQL (``_row_insert``). ``sql``/``params``: an ``INSERT … RETURNING <pk> AS id``
+    of the row (an ``INSERT … SELECT … WHERE`` when it is conditional), the WITH query
+    ``ins``. ``before``: WITH queries ``(name, sql, params)`` ahead of it (an ``UPDATE …
+    RETURNING`` whose rows the insert's condition asks for); ``after``: WITH queries that
+    read ``ins`` (rows that need the new id). ``answer``: SQL expressions answered with the
+    new id (read from the ``after`` queries). A single-row insert with nothing around it is
+    also a plain statement, where the database has no data-modifying WITH (SQLite)."""
+
+    sql: str
+    params: list[Any]
+    before: tuple[tuple[str, str, list[Any]], ...] = ()
+    after: tuple[tuple[str, str, list[Any]], ...] = ()
+    answer: tuple[str, ...] = ()
+
+    def queries(self) -> list[str]:
+        return [
+            *(f"{name} AS ({sql})" for name, sql, _ in self.before),
+            f"ins AS ({self.sql})",
+            *(f"{name} AS ({sql})" for name, sql, _ in self.after),
+        ]
+
+    def all_params(self) -> list[Any]:
+        return [
+            *(p for _, _, params in self.before for p in params),
+            *self.params,
+            *(p for _, _, params in self.after for p in params),
+        ]
+
+    def answer_columns(self) -> str:
+        return ", ".join(["ins.id", *self.answer])
+
+    def statement(self) -> tuple[str, list[Any]]:
+        """The statement without events."""
+        if not (self.before or self.after or self.answer):
+            return self.sql, list(self.params)
+        return (
+            f"WITH {', '.join(self.queries())} SELECT {self.answer_columns()} FROM ins",  # noqa: S608
+            self.all_params(),
+        )
+
+
+def _insert_select(
+    connection: Any, obj: Model, *, where: str, where_params: Sequence[Any] = ()
+) -> tuple[str, list[Any]]:
+    """``INSERT … SELECT <obj's values> WHERE <where> RETURNING <pk> AS id``: the unsaved
+    ``obj`` inserted only if ``where`` holds (quoted names from the model's metadata; every
+    value a parameter)."""
+    qn = connection.ops.quote_name
+    model = type(obj)
+    columns, values, params = _insert_values(connection, obj)
+    return (
+        f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(columns)}) "
+        f"SELECT {', '.join(values)} WHERE {where} RETURNING {qn(str(model._meta.pk.column))} AS id",
+        [*params, *where_params],
+    )
+
+
+def _update_returning(
+    connection: Any, queryset: QuerySet[Any], values: dict[str, Any]
+) -> tuple[str, list[Any]]:
+    """The SQL of ``queryset.update(**values)`` as Django compiles it, answering the updated
+    rows' ids (``RETURNING``): for a WITH query whose rows another one asks for."""
+    query = cast(UpdateQuery, queryset.query.chain(UpdateQuery))
+    query.add_update_values(values)
+    sql, params = query.get_compiler(connection=connection).as_sql()
+    pk = connection.ops.quote_name(str(queryset.model._meta.pk.column))
+    return f"{sql} RETURNING {pk}", list(params)
+
+
+def _row_insert(
+    connection: Any, write: RowInsert, events: Sequence[Event] = ()
+) -> tuple[Any, ...] | None:
+    """Run ``write`` and append ``events`` (unsaved, of one chain): on PostgreSQL in the same
+    statement (``_append_statement``; up to ``_IN_SQL_MAX`` events, where the chain has its
+    head row), elsewhere right after it. The events without an object id name the new row.
+    Returns ``(new id, *write.answer)``, or None when nothing was inserted (nothing of the
+    events is written then). As for any append, the chain's head lock is the last lock the
+    caller takes. Call it inside a transaction."""
+    naming = [event for event in events if event.object_id is None]
+    in_one = bool(events) and _in_one_statement(connection, events)
+    if in_one:
+        statement, params = _append_statement(
+            connection, events, chain=_chain_of(events), inserted=write
+        )
+    else:
+        statement, params = write.statement()
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    width = 1 + len(write.answer)
+    for event in naming:
+        event.object_id = rows[0][0]
+    if events and (not in_one or rows[0][width] is None):
+        # Not appended with the row: another database, a long batch, or the chain's
+        # first events (no head row yet, which the append makes).
+        _events_append(events)
+    elif events:
+        _appended(connection, events, [row[width:] for row in rows])
+    return tuple(rows[0][:width])
+
+
 def _event_content(event: Event) -> dict[str, Any]:
     """What the chain seals of an event besides its time and its place in the chain."""
     return {
@@ -225,15 +331,16 @@ def _append_statement(
     events: Sequence[Event],
     *,
     chain: int,
-    inserted: tuple[str, list[Any]] | None = None,
+    inserted: RowInsert | None = None,
 ) -> tuple[str, list[Any]]:
-    """The statement of ``_events_append_in_sql``. With ``inserted`` (the SQL and parameters
-    of an ``INSERT … RETURNING`` of one row's id) the statement first inserts that row, as
-    the WITH query ``ins``, and the events name it: their object id is the new row's, sealed
-    with its digits (``auditchain.object_cut``); the head is locked and the events appended
-    only if the row was inserted. It then answers ``(row id, event id, seq, prev_hash, hash)``
-    per event, the event's part null when the chain has no head row, and no row when nothing
-    was inserted."""
+    """The statement of ``_events_append_in_sql``. With ``inserted`` (``RowInsert``: an
+    ``INSERT … RETURNING`` of one row's id and the data-modifying queries around it) the
+    statement first runs those, the row's insert as the WITH query ``ins``, and the events
+    without an object id name it: their object id is the new row's, sealed with its digits
+    (``auditchain.object_cut``); the head is locked and the events appended only if the row
+    was inserted. It then answers ``(row id, *inserted.answer, event id, seq, prev_hash,
+    hash)`` per event, the event's part null when the chain has no head row, and no row when
+    nothing was inserted."""
     assert 0 < len(events) <= _IN_SQL_MAX
     qn = connection.ops.quote_name
     head = qn(AuditHead._meta.db_table)
@@ -245,8 +352,8 @@ def _append_statement(
     )
     event_pk = qn(Event._meta.pk.column)
     # Quoted names from the models' metadata; every value is a parameter.
-    queries = [] if inserted is None else [f"ins AS ({inserted[0]})"]
-    params: list[Any] = [] if inserted is None else list(inserted[1])
+    queries = [] if inserted is None else inserted.queries()
+    params: list[Any] = [] if inserted is None else inserted.all_params()
     gate = "" if inserted is None else " AND EXISTS (SELECT 1 FROM ins)"
     queries.append(
         f"old AS (SELECT {key}, {seq}, {hash_} FROM {head} WHERE {key} = %s{gate} FOR UPDATE)"  # noqa: S608
@@ -257,24 +364,25 @@ def _append_statement(
     columns: list[str] = []
     before = "old"
     for number, event in enumerate(events, start=1):
+        names_row = inserted is not None and event.object_id is None
         template = auditchain.canonical_template(
             **{
                 **_event_content(event),
-                **({} if inserted is None else {"object_id": auditchain.OBJECT_ID_SLOT}),
+                **({"object_id": auditchain.OBJECT_ID_SLOT} if names_row else {}),
             },
             created_at=auditchain.timestamp(event.created_at),
         )
         event.before = auditchain.normal(event.before)
         event.after = auditchain.normal(event.after)
         sealed = f"e{number}"
-        if inserted is None:
-            content, content_params, sources = "%s", [template.prefix], before
-        else:
+        sources = before if inserted is None else f"{before}, ins"
+        if names_row:
             content, content_params = (
                 "%s || ins.id::text || %s",
                 list(auditchain.object_cut(template)),
             )
-            sources = f"{before}, ins"
+        else:
+            content, content_params = "%s", [template.prefix]
         queries.append(
             f"{sealed} AS (SELECT {before}.{seq} + 1 AS {seq}, {before}.{hash_} AS {prev_hash}, "  # noqa: S608
             f"encode(sha256(convert_to({content} || {before}.{hash_} || %s || "
@@ -282,7 +390,7 @@ def _append_statement(
         )
         params.extend([*content_params, template.middle, template.suffix])
         given = {name: f"{sealed}.{qn(name)}" for name in _CHAINED}
-        if inserted is not None:
+        if names_row:
             given["object_id"] = "ins.id"
         columns, values, value_params = _insert_values(connection, event, given=given, cast=True)
         # From ``moved`` too: nothing is inserted unless the head moved.
@@ -305,7 +413,7 @@ def _append_statement(
         return f"WITH {', '.join(queries)} {append}", [*params, *select_params]
     queries.append(f"appended AS ({append})")
     return (
-        f"WITH {', '.join(queries)} SELECT ins.id, appended.* FROM ins "  # noqa: S608
+        f"WITH {', '.join(queries)} SELECT {inserted.answer_columns()}, appended.* FROM ins "  # noqa: S608
         "LEFT JOIN appended ON true",
         [*params, *select_params],
     )
@@ -333,47 +441,24 @@ def _insert_unless_exists(
     that runs under a lock the caller holds, where the check usually finds nothing: one
     round trip instead of two. No save signals are sent (none is connected for such models).
 
-    ``events``: unsaved events of one chain (``event_build`` with no object id) that name
-    the new row, appended to their chain with it: on PostgreSQL in the same statement
-    (``_append_statement``; up to ``_IN_SQL_MAX`` events, where the chain has its head
-    row), elsewhere right after it; nothing of them is written when the row is not. As
-    for any append, the chain's head lock is the last lock the caller takes."""
+    ``events``: unsaved events of one chain (``event_build``) appended with the row
+    (``_row_insert``: in the same statement on PostgreSQL); those without an object id name
+    the new row. Nothing of them is written when the row is not."""
     model = type(obj)
     connection = connections[router.db_for_write(model)]
-    qn = connection.ops.quote_name
-    columns, values, params = _insert_values(connection, obj)
     clash_sql, clash_params = (
         clash.order_by().values("pk").query.get_compiler(connection=connection).as_sql()
     )
-    pk = qn(str(model._meta.pk.column))
-    # Quoted names from the model's metadata; every value is a parameter.
-    statement = (
-        f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(columns)}) "
-        f"SELECT {', '.join(values)} WHERE NOT EXISTS ({clash_sql}) RETURNING {pk} AS id"
+    statement, params = _insert_select(
+        connection, obj, where=f"NOT EXISTS ({clash_sql})", where_params=clash_params
     )
-    params = [*params, *clash_params]
-    assert all(event.object_id is None for event in events)
     with transaction.atomic(using=connection.alias, savepoint=False):
-        if events and _in_one_statement(connection, events):
-            statement, params = _append_statement(
-                connection, events, chain=_chain_of(events), inserted=(statement, params)
-            )
-        with connection.cursor() as cursor:
-            cursor.execute(statement, params)
-            rows = cursor.fetchall()
-        if not rows:
-            return False
-        obj.pk = rows[0][0]
-        obj._state.adding = False
-        obj._state.db = connection.alias
-        for event in events:
-            event.object_id = obj.pk
-        if events and (len(rows[0]) == 1 or rows[0][1] is None):
-            # Not appended with the row: another database, a long batch, or the chain's
-            # first events (no head row yet, which the append makes).
-            _events_append(events)
-        elif events:
-            _appended(connection, events, [row[1:] for row in rows])
+        row = _row_insert(connection, RowInsert(statement, params), events)
+    if row is None:
+        return False
+    obj.pk = row[0]
+    obj._state.adding = False
+    obj._state.db = connection.alias
     return True
 
 
@@ -424,6 +509,13 @@ class PendingEvents:
         self.events.append(event)
         if then is not None:
             self._then.append((event, then))
+
+    def take(self) -> list[Event]:
+        """The events added so far, handed to the caller to append (none has a ``then``)
+        and no longer pending."""
+        assert not self._then, "an event with a ``then`` is appended by ``record``"
+        taken, self.events = self.events, []
+        return taken
 
     def record(self) -> list[Event]:
         """Append the events, in the order added, then run their ``then``."""

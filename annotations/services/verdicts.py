@@ -8,8 +8,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.db.models import Count, OuterRef, Prefetch, Subquery, prefetch_related_objects
+from django.db import connection, connections, router, transaction
+from django.db.models import (
+    Count,
+    Model,
+    OuterRef,
+    Prefetch,
+    Subquery,
+    prefetch_related_objects,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -36,10 +43,16 @@ from annotations.services import calibration, limits
 from annotations.services._base import (
     PendingEvents,
     QueueConflict,
+    RowInsert,
     User,
+    _insert_select,
+    _insert_values,
     _require_storable_text,
+    _row_insert,
     _storable_text_errors,
+    _update_returning,
     event_build,
+    events_record,
 )
 from annotations.services.evidence import verdict_evidence_enqueue
 from annotations.services.leases import held_leases
@@ -325,18 +338,7 @@ def verdict_submit(
             raise QueueConflict(NO_LEASE)
     elif claim.status not in (ClaimStatus.IN_REVIEW, ClaimStatus.DISPUTED):
         raise QueueConflict("Consensus has been recorded; verdicts can no longer be revised.")
-    if lease_id is not None:
-        # Closed only if still held: ``lease_release`` takes the lease's row lock, not the
-        # claim's, so one released (or expired) since the read above is a conflict here,
-        # and the transaction writes nothing.
-        closed = held_leases(now=now, pk=lease_id).update(
-            state=AssignmentState.SUBMITTED, closed_at=now
-        )
-        if not closed:
-            raise QueueConflict(NO_LEASE)
     sources, source_events = _citations_validate(list(citations), reviewer, project=claim.project)
-    # Every event of the write, appended to the audit chain together at its end.
-    pending = PendingEvents(events=source_events)
     # Revision numbers run on across claim versions: a reviewer who judged an earlier
     # version judges the new one in a new row (their earlier verdicts are history).
     last_revision = previous.revision if previous is not None else facts["fact_last_revision"] or 0
@@ -354,30 +356,47 @@ def verdict_submit(
         post_reveal=post_reveal,
         calibration=is_calibration,
     )
-    before = None
-    if previous is not None:
-        before = _verdict_state(previous)
-        previous.is_current = False
-        previous.save(update_fields=["is_current"])
-    verdict.save()
-    written = Citation.objects.bulk_create(
+    written = [
         Citation(verdict=verdict, source=source, quote=c.quote or "", stance=c.stance)
         for source, c in sources
+    ]
+    submitted = event_build(
+        actor=reviewer,
+        verb="verdict.submit" if previous is None else "verdict.revise",
+        object_type="verdict",
+        object_id=None,  # the verdict's, once written
+        project_id=claim.project_id,
+        before=None if previous is None else _verdict_state(previous),
+        after=_verdict_state(verdict, written),
     )
+    # This verdict is the reviewer's one counted verdict now: the rule has nothing to
+    # decide until the project's required number can be in. Only a blind verdict changes
+    # what the project's rule decides from.
+    decides = (
+        not post_reveal
+        and not is_calibration
+        and facts["fact_counted_others"] + 1 >= claim.project.required_reviews
+    )
+    # Every event of the write, appended to the audit chain together at its end, or with
+    # the verdict when nothing follows it.
+    pending = PendingEvents(events=[*source_events, submitted])
+    if lease_id is not None:
+        # A first verdict: the lease closed, the verdict and its citations written, and when
+        # it decides nothing, its events appended, at once (``_first_verdict_write``).
+        if not _first_verdict_write(
+            verdict, written, lease_id=lease_id, now=now, events=() if decides else pending.take()
+        ):
+            raise QueueConflict(NO_LEASE)
+    else:
+        assert previous is not None, "a first verdict needs a lease"
+        previous.is_current = False
+        previous.save(update_fields=["is_current"])
+        verdict.save()
+        Citation.objects.bulk_create(written)
+    submitted.object_id = verdict.pk
     if written:
         # Evidence: archive newly cited sources, check the quotes (after the commit).
         verdict_evidence_enqueue(verdict=verdict)
-    pending.add(
-        event_build(
-            actor=reviewer,
-            verb="verdict.submit" if previous is None else "verdict.revise",
-            object_type="verdict",
-            object_id=verdict.pk,
-            project_id=claim.project_id,
-            before=before,
-            after=_verdict_state(verdict, written),
-        )
-    )
     if post_reveal and claim.status == ClaimStatus.DISPUTED:
         # Independence: the changed verdict does not resolve the dispute; the editors are
         # told (the disputes page flags the claim "revised after reveal").
@@ -395,15 +414,8 @@ def verdict_submit(
                 },
             )
         )
-    if (
-        not post_reveal
-        and not is_calibration
-        # This verdict is the reviewer's one counted verdict now: the rule has nothing to
-        # decide until the project's required number can be in.
-        and facts["fact_counted_others"] + 1 >= claim.project.required_reviews
-    ):
-        # Only a blind verdict changes what the project's rule decides from. Its events
-        # (consensus, the claim's status) follow the verdict's.
+    if decides:
+        # Its events (consensus, the claim's status) follow the verdict's.
         _consensus_decide(claim=claim, actor=reviewer, pending=pending)
     # One append for all of them, after every other row lock the write took (the claim's,
     # the lease's, the superseded consensus'); the status notices follow it.
@@ -425,6 +437,111 @@ def verdict_submit(
             [verdict], Prefetch("citations", queryset=citations_with_evidence())
         )
     return verdict
+
+
+def _first_verdict_write(
+    verdict: Verdict,
+    citations: list[Citation],
+    *,
+    lease_id: int,
+    now: dt.datetime,
+    events: Sequence[Event],
+) -> bool:
+    """Close the reviewer's lease ``lease_id`` if it is still held, and only then insert the
+    unsaved ``verdict`` and its unsaved ``citations`` and append ``events`` (the verdict's
+    own, without its id, and those that go with it): False, with nothing written, when the
+    lease is no longer held (``lease_release`` takes the lease's row lock, not the claim's,
+    so one released or expired since the facts were read is a conflict here).
+
+    On PostgreSQL one statement (``_row_insert``): the lease's conditional ``UPDATE``, the
+    verdict's ``INSERT … WHERE EXISTS`` (the updated lease), its citations' insert naming
+    the new id, and the events sealed and appended after the chain's head (locked last).
+    Elsewhere the ORM's statements, one after another."""
+    connection = connections[router.db_for_write(Verdict)]
+    held = held_leases(now=now, pk=lease_id)
+    closing = {"state": AssignmentState.SUBMITTED, "closed_at": now}
+    if connection.vendor != "postgresql":
+        if not held.update(**closing):
+            return False
+        verdict.save()
+        Citation.objects.bulk_create(citations)
+        for event in events:
+            if event.object_id is None:
+                event.object_id = verdict.pk
+        events_record(events)
+        return True
+    qn = connection.ops.quote_name
+    lease_sql, lease_params = _update_returning(connection, held, closing)
+    verdict_sql, verdict_params = _insert_select(
+        connection, verdict, where="EXISTS (SELECT 1 FROM lease)"
+    )
+    after: tuple[tuple[str, str, list[Any]], ...] = ()
+    answer: tuple[str, ...] = ()
+    if citations:
+        selects, params = [], []
+        for citation in citations:
+            columns, values, value_params = _insert_values(
+                connection,
+                citation,
+                given={str(Citation.verdict.field.column): "ins.id"},
+                cast=True,
+            )
+            selects.append(f"SELECT {', '.join(values)} FROM ins")  # noqa: S608
+            params.extend(value_params)
+        named = ", ".join(qn(column) for column in _CITATION_KEY.values())
+        after = (
+            (
+                "cit",
+                f"INSERT INTO {qn(Citation._meta.db_table)} ({', '.join(columns)}) "
+                f"{' UNION ALL '.join(selects)} RETURNING {qn(str(Citation._meta.pk.column))}, {named}",
+                params,
+            ),
+        )
+        answer = (
+            f"(SELECT json_agg(json_build_array({qn(str(Citation._meta.pk.column))}, {named})) "  # noqa: S608
+            "FROM cit)",
+        )
+    row = _row_insert(
+        connection,
+        RowInsert(
+            verdict_sql,
+            verdict_params,
+            before=(("lease", lease_sql, lease_params),),
+            after=after,
+            answer=answer,
+        ),
+        events,
+    )
+    if row is None:
+        return False
+    _saved(verdict, row[0], connection)
+    if citations:
+        # Each inserted row's id to the citation it was made of (rows of the same source,
+        # stance and quote are alike, so any of them will do).
+        ids: dict[tuple[Any, ...], list[int]] = {}
+        for pk, *key in row[1]:
+            ids.setdefault(tuple(key), []).append(pk)
+        for citation in citations:
+            citation.verdict = verdict
+            key = tuple(getattr(citation, attname) for attname in _CITATION_KEY)
+            _saved(citation, ids[key].pop(), connection)
+    return True
+
+
+# What tells the citations of one verdict apart, as ``_first_verdict_write`` reads them back.
+# (attribute: column, in the order read back.)
+_CITATION_KEY = {
+    field.attname: str(field.column)
+    for field in Citation._meta.concrete_fields
+    if field.attname in ("source_id", "stance", "quote")
+}
+
+
+def _saved(obj: Model, pk: int, connection: Any) -> None:
+    """Mark the unsaved ``obj`` as the row ``pk`` that a statement written by hand inserted."""
+    obj.pk = pk
+    obj._state.adding = False
+    obj._state.db = connection.alias
 
 
 def _evidence_loaded(source: Source) -> bool:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
+from unittest import mock
 
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from annotations import services
+from annotations import selectors, services
 from annotations.models import (
     Assignment,
     AssignmentState,
@@ -75,6 +76,65 @@ class VerdictSubmitTests(QueueTestCase):
                     self.submit(now=now)
                 self.assertWritesNothing(before)
                 self.assertEqual(self.fresh(lease).state, AssignmentState.LEASED)
+
+    def test_a_lease_released_after_the_checks_is_a_conflict_that_writes_nothing(self) -> None:
+        # The lease is read as held with the claim's facts, then released (``lease_release``
+        # takes the lease's row, not the claim's) before the verdict is written: the
+        # lease's conditional close finds nothing, and neither the verdict, its citation,
+        # the new source nor any event is written (PostgreSQL: one statement, gated on the
+        # close; elsewhere the close comes first).
+        from annotations.services import verdicts
+
+        lease = self.lease(self.reviewer_a)
+        checked = verdicts._lock_claim_with_facts
+
+        def then_released(*args: Any, **kwargs: Any) -> Any:
+            found = checked(*args, **kwargs)
+            Assignment.objects.filter(pk=lease.pk).update(state=AssignmentState.RELEASED)
+            return found
+
+        before = self.row_counts()
+        with (
+            mock.patch.object(verdicts, "_lock_claim_with_facts", then_released),
+            self.assertRaisesMessage(QueueConflict, verdicts.NO_LEASE),
+        ):
+            self.submit(
+                citations=(CitationInput(stance="supports", url="https://example.org/new"),)
+            )
+        self.assertWritesNothing(before)
+        self.assertEqual(self.fresh(lease).state, AssignmentState.LEASED)
+
+    def test_each_citation_is_the_row_written_for_it(self) -> None:
+        # The answer's citations are made before the write and given the ids the database
+        # answered: each must be its own row, alike ones included, and the verdict's event
+        # must name the verdict and what it cites.
+        self.lease(self.reviewer_a)
+        since = self.last_event_id()
+        cited = (
+            CitationInput(stance="supports", url="https://example.org/a", quote="one"),
+            CitationInput(stance="refutes", url="https://example.org/b", quote="two"),
+            CitationInput(stance="supports", url="https://example.org/a", quote="one"),
+            CitationInput(stance="refutes", url="https://example.org/a", quote="one"),
+            CitationInput(stance="supports", url="https://example.org/a", quote=""),
+        )
+        verdict = self.submit(citations=cited)
+        answered = [(c.pk, c.source_id, c.stance, c.quote) for c in verdict.citations.all()]
+        stored = list(
+            verdict.citations.order_by().values_list("pk", "source_id", "stance", "quote")
+        )
+        self.assertCountEqual(answered, stored)
+        self.assertEqual(len({pk for pk, *_ in answered}), len(cited))
+        self.assertEqual(
+            [(Source.objects.get(pk=s).url, st, q) for _, s, st, q in answered],
+            [(f"https://example.org/{c.url[-1]}", c.stance, c.quote) for c in cited],
+        )
+        event = Event.objects.get(id__gt=since, verb="verdict.submit")
+        self.assertEqual((event.object_type, event.object_id), ("verdict", verdict.pk))
+        self.assertEqual(
+            event.after["citations"],
+            [{"source": s, "quote": q, "stance": st} for _, s, st, q in answered],
+        )
+        self.assertTrue(selectors.audit_verify(project_id=self.project.pk).ok)
 
     def test_it_refuses_a_non_member(self) -> None:
         with self.assertRaises(PermissionDenied):
