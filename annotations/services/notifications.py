@@ -18,11 +18,13 @@ import datetime as dt
 import functools
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import connections, router, transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -40,7 +42,7 @@ from annotations.models import (
     NotificationKind,
     NotificationSettings,
 )
-from annotations.services._base import User, event_record
+from annotations.services._base import User, _insert_values, event_record
 
 logger = logging.getLogger("annotations.notifications")
 
@@ -63,32 +65,62 @@ def notify(
     wanted = set(recipient_ids) - ({actor.pk} if actor is not None else set())
     if not wanted:
         return 0
-    members = sorted(
-        Membership.objects.filter(project_id=project_id, user_id__in=wanted).values_list(
-            "user_id", flat=True
-        )
+    members = (
+        Membership.objects.filter(project_id=project_id, user_id__in=wanted)
+        .order_by("user_id")
+        .values_list("user_id", flat=True)
     )
-    if not members:
-        return 0
     now = now or timezone.now()
-    Notification.objects.bulk_create(
-        [
-            Notification(
-                recipient_id=user_id,
-                project_id=project_id,
-                kind=kind,
-                key=key,
-                claim=claim,
-                comment=comment,
-                actor=actor if actor is not None and actor.is_authenticated else None,
-                created_at=now,
-            )
-            for user_id in members
-        ],
-        ignore_conflicts=True,
-    )
+
+    def notice(user_id: int) -> Notification:
+        return Notification(
+            recipient_id=user_id,
+            project_id=project_id,
+            kind=kind,
+            key=key,
+            claim=claim,
+            comment=comment,
+            actor=actor if actor is not None and actor.is_authenticated else None,
+            created_at=now,
+        )
+
+    connection = connections[router.db_for_write(Notification)]
+    if connection.vendor == "postgresql":
+        # One statement: the members among them, and a notice to each (Issue 20).
+        told = _notices_insert(connection, notice(0), members)  # each member for the 0
+    else:
+        recipients = list(members)
+        Notification.objects.bulk_create(
+            [notice(user_id) for user_id in recipients], ignore_conflicts=True
+        )
+        told = len(recipients)
+    if not told:
+        return 0
     transaction.on_commit(functools.partial(notifications_email, kind=kind, key=key), robust=True)
-    return len(members)
+    return told
+
+
+def _notices_insert(connection: Any, notice: Notification, members: QuerySet[Any]) -> int:
+    """Insert a copy of the unsaved ``notice`` for each user id that ``members`` (a
+    ``values_list`` of user ids) finds, skipping those already told (the unique constraint),
+    in one statement (PostgreSQL: ``WITH m AS (…), ins AS (INSERT … SELECT … FROM m ON
+    CONFLICT DO NOTHING) SELECT count(*) FROM m``). Returns how many members it found."""
+    qn = connection.ops.quote_name
+    found_sql, found_params = members.query.get_compiler(connection=connection).as_sql()
+    recipient = str(Notification._meta.get_field("recipient").column)
+    columns, values, params = _insert_values(
+        connection, notice, given={recipient: f"m.{qn('user_id')}"}, cast=True
+    )
+    # Quoted names from the models' metadata; every value is a parameter.
+    statement = (
+        f"WITH m AS ({found_sql}), ins AS (INSERT INTO {qn(Notification._meta.db_table)} "  # noqa: S608
+        f"({', '.join(columns)}) SELECT {', '.join(values)} FROM m ORDER BY m.{qn('user_id')} "
+        "ON CONFLICT DO NOTHING) SELECT count(*) FROM m"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*found_params, *params])
+        (found,) = cursor.fetchone()
+    return int(found)
 
 
 def notify_assigned(*, claim: Claim, reviewer_ids: Iterable[int], actor: User | None) -> int:
