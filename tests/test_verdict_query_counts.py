@@ -38,8 +38,9 @@ SERVICE_FIRST = {"sqlite": 12, "postgresql": 8}
 # PostgreSQL (one statement locks the head, seals the four events against it, inserts
 # them and moves the head). On PostgreSQL the lease's close, the verdict and its citation
 # are one statement (19 -> 17); the events wait for the consensus'. The notice goes to
-# the recipients who are members in one statement (``notifications._notices_insert``: 16).
-SERVICE_DECIDING = {"sqlite": 20, "postgresql": 16}
+# the recipients who are members in one statement (``notifications._notices_insert``: 16),
+# and the consensus record with its verdicts' links too (``review._consensus_insert``: 15).
+SERVICE_DECIDING = {"sqlite": 20, "postgresql": 15}
 # The request: + the token (with its user) and the claim with the reviewer's membership.
 REQUEST_EXTRA = 2
 

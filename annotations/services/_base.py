@@ -432,6 +432,13 @@ def _appended(connection: Any, events: Sequence[Event], rows: list[tuple[Any, ..
     return True
 
 
+def _saved(obj: Model, pk: int, connection: Any) -> None:
+    """Mark the unsaved ``obj`` as the row ``pk`` that a statement written by hand inserted."""
+    obj.pk = pk
+    obj._state.adding = False
+    obj._state.db = connection.alias
+
+
 def _insert_unless_exists(
     obj: Model, clash: QuerySet[Any], *, events: Sequence[Event] = ()
 ) -> bool:
@@ -456,9 +463,7 @@ def _insert_unless_exists(
         row = _row_insert(connection, RowInsert(statement, params), events)
     if row is None:
         return False
-    obj.pk = row[0]
-    obj._state.adding = False
-    obj._state.db = connection.alias
+    _saved(obj, row[0], connection)
     return True
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import Q, Subquery
 from django.utils import timezone
 
@@ -32,9 +32,13 @@ from annotations.services import calibration, limits, notifications, webhooks
 from annotations.services._base import (
     PendingEvents,
     QueueConflict,
+    RowInsert,
     User,
     _event_build,
+    _insert_select,
     _require_storable_text,
+    _row_insert,
+    _saved,
     event_append,
     event_record,
 )
@@ -91,7 +95,7 @@ def _consensus_append(
     or added to the caller's ``pending`` events (``event_append``)."""
     current, last = _consensus_current_and_last(claim)
     _supersede(current, claim=claim, actor=actor)
-    record = Consensus.objects.create(
+    record = Consensus(
         claim=claim,
         claim_version=claim.claim_version,
         sequence=last + 1,
@@ -101,7 +105,7 @@ def _consensus_append(
         decided_by=decided_by,
         note=note,
     )
-    record.verdicts.add(*verdicts)  # a new record: nothing to diff against
+    _consensus_insert(record, verdicts)
     # The caller's transition saves the pointer with the status (or saves it itself when
     # the status stays resolved).
     claim.consensus = record
@@ -129,6 +133,33 @@ def _consensus_append(
         project=claim.project, claim_id=claim.pk, rating=rating.key, method=str(method)
     )
     return record
+
+
+def _consensus_insert(record: Consensus, verdicts: Sequence[Verdict]) -> None:
+    """Insert the unsaved ``record`` with the ``verdicts`` it was decided from (a new
+    record: nothing to diff against). On PostgreSQL one statement (``_row_insert``: the
+    record, then its verdicts' links naming the new id); elsewhere the ORM's two."""
+    connection = connections[router.db_for_write(Consensus)]
+    if connection.vendor != "postgresql" or not verdicts:
+        record.save(force_insert=True)
+        record.verdicts.add(*verdicts)
+        return
+    qn = connection.ops.quote_name
+    links = Consensus.verdicts.through._meta
+    sql, params = _insert_select(connection, record, where="true")
+    # Quoted names from the models' metadata; the ids are a parameter.
+    linked = (
+        f"INSERT INTO {qn(links.db_table)} "  # noqa: S608
+        f"({qn(str(links.get_field('consensus').column))}, "
+        f"{qn(str(links.get_field('verdict').column))}) "
+        "SELECT ins.id, linked FROM ins, unnest(%s::bigint[]) AS linked"
+    )
+    row = _row_insert(
+        connection,
+        RowInsert(sql, params, after=(("links", linked, [[v.pk for v in verdicts]]),)),
+    )
+    assert row is not None, "an unconditional insert"
+    _saved(record, row[0], connection)
 
 
 def _consensus_supersede(

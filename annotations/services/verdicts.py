@@ -11,7 +11,6 @@ from django.core.exceptions import ValidationError
 from django.db import connection, connections, router, transaction
 from django.db.models import (
     Count,
-    Model,
     OuterRef,
     Prefetch,
     Subquery,
@@ -49,6 +48,7 @@ from annotations.services._base import (
     _insert_values,
     _require_storable_text,
     _row_insert,
+    _saved,
     _storable_text_errors,
     _update_returning,
     event_build,
@@ -535,13 +535,6 @@ _CITATION_KEY = {
     for field in Citation._meta.concrete_fields
     if field.attname in ("source_id", "stance", "quote")
 }
-
-
-def _saved(obj: Model, pk: int, connection: Any) -> None:
-    """Mark the unsaved ``obj`` as the row ``pk`` that a statement written by hand inserted."""
-    obj.pk = pk
-    obj._state.adding = False
-    obj._state.db = connection.alias
 
 
 def _evidence_loaded(source: Source) -> bool:
