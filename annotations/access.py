@@ -332,7 +332,7 @@ def _with_membership[M: (Document, Claim)](queryset: QuerySet[M], user: UserMode
 
 
 def _get_with_membership[M: (Document, Claim)](
-    template: CompiledModels[M], *, user: UserModel, role: Role, **arguments: int
+    template: CompiledModels[M], *, user: UserModel, role: Role, **arguments: Any
 ) -> tuple[M, Membership]:
     """The row of ``template`` (a ``_with_membership`` read of one document or claim, compiled
     once: ``_DOCUMENT_READS``, ``_CLAIM_READS``) and the user's membership of its project,
@@ -419,6 +419,32 @@ _CLAIM_READS = _reads_with_membership(
 )
 
 
+def claim_read(
+    *, lock: bool = False, facts: Callable[..., dict[str, Any]] | None = None, **arguments: type
+) -> CompiledModels[Claim]:
+    """A read of a claim by id with the caller's membership, for ``claim_get_for_user(read=…)``
+    (the same rule and the same join), compiled once (annotations.compiled): build it at
+    import. The claim comes with its project (no byline). ``lock`` also locks the claim's
+    row, and only it (``of=("self",)``: locking the project's would queue every write of
+    the project behind one row), until the transaction ends: the claim's fields are then
+    the locked row's as it is once the lock is held. ``facts(user_id=…, **values)``:
+    expressions on the claim (``OuterRef("pk")``, ``OuterRef("project_id")``) the caller
+    needs in the same statement, set on the claim; ``arguments``: the types of the values
+    they take besides ``user_id`` (given to ``claim_get_for_user``). On PostgreSQL a fact
+    is read in the statement's snapshot, taken before any wait for the lock: only what may
+    be that old belongs in a locking read."""
+
+    def build(pk: int, user_id: int, **values: Any) -> QuerySet[Claim]:
+        queryset = Claim.objects.select_related("project")
+        if lock:
+            queryset = queryset.select_for_update(of=("self",))
+        if facts is not None:
+            queryset = queryset.annotate(**facts(user_id=user_id, **values))
+        return _one_with_membership(queryset, pk=pk, user_id=user_id)
+
+    return CompiledModels(Claim, build, pk=int, user_id=int, **arguments)
+
+
 def document_list_for_user(*, user: User, project: Project | None = None) -> QuerySet[Document]:
     queryset = Document.objects.filter(project__in=projects_for_user(user=user))
     if project is not None:
@@ -462,13 +488,24 @@ def claim_list_for_user(*, user: User) -> QuerySet[Claim]:
 
 
 def claim_get_for_user(
-    *, user: User, pk: int, role: Role = Role.REVIEWER, for_update: bool = False
+    *,
+    user: User,
+    pk: int,
+    role: Role = Role.REVIEWER,
+    for_update: bool = False,
+    read: CompiledModels[Claim] | None = None,
+    **values: Any,
 ) -> tuple[Claim, Membership]:
     """The claim if ``user`` belongs to its project (Http404 otherwise) with at least
     ``role`` (PermissionDenied otherwise). ``for_update`` locks the claim row (call inside
-    a transaction)."""
+    a transaction). ``read``: a ``claim_read`` to look it up with instead (its lock, the
+    caller's facts in the same statement; ``values``: the values its facts take)."""
+    if read is not None and for_update:
+        raise TypeError("claim_get_for_user: read= decides the lock; do not pass for_update")
     user = _require_user(user)
-    return _get_with_membership(_CLAIM_READS[for_update], pk=pk, user=user, role=role)
+    return _get_with_membership(
+        read or _CLAIM_READS[for_update], pk=pk, user=user, role=role, **values
+    )
 
 
 # --- rights on one claim -----------------------------------------------------------------------

@@ -142,7 +142,7 @@ from annotations.services.tokens import (
     tokens_for_user,
     tokens_revoke_all,
 )
-from annotations.services.verdicts import CitationInput, verdict_submit
+from annotations.services.verdicts import CitationInput, verdict_submit, verdict_submit_as_member
 from annotations.services.webhooks import (
     IssuedEndpoint,
     webhook_attempt,
@@ -273,6 +273,7 @@ __all__ = [
     "triage_url_checked",
     "verdict_evidence",
     "verdict_submit",
+    "verdict_submit_as_member",
     "webhook_attempt",
     "webhook_endpoint_create",
     "webhook_endpoint_delete",

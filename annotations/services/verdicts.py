@@ -231,6 +231,32 @@ def _lock_claim_with_facts(
     return locked, found
 
 
+def _lock_claim_as_member_with_facts(
+    claim_id: int, *, reviewer: User, rating: str, now: dt.datetime
+) -> tuple[Claim, dict[str, Any]]:
+    """``_lock_claim_with_facts`` of a claim known by id: the statement that takes the
+    claim's lock (its row only, as ``_lock_claim``) and reads it with its project is the
+    reviewer's lookup through their membership (``access.claim_get_for_user``: Http404 for
+    a non-member, before anything else is read), so the claim's fields are the locked
+    row's and the lookup, the lock and the membership check are one statement. The facts
+    follow in a second on PostgreSQL (once the lock is held, as above); on SQLite they are
+    read by the same one."""
+    rating = rating if isinstance(rating, str) else ""
+    if connection.vendor == "sqlite":
+        claim, _ = access.claim_get_for_user(
+            user=reviewer,
+            pk=claim_id,
+            read=_CLAIM_AS_MEMBER_WITH_SUBMIT_FACTS,
+            rating=rating,
+            now=now,
+        )
+        return claim, {name: getattr(claim, name) for name in _FACT_NAMES}
+    claim, _ = access.claim_get_for_user(user=reviewer, pk=claim_id, read=_CLAIM_LOCKED_AS_MEMBER)
+    found = _SUBMIT_FACTS.one(claim_id=claim.pk, reviewer_id=reviewer.pk, rating=rating, now=now)
+    assert found is not None, "the claim is locked"
+    return claim, found
+
+
 # ``_submit_facts`` of one claim, compiled once (building and compiling its subqueries took
 # more CPU than the database spent answering them: bench/bench_queue.py --profile): alone
 # (PostgreSQL), and with the claim and its project (SQLite).
@@ -251,6 +277,17 @@ _CLAIM_WITH_SUBMIT_FACTS = CompiledModels(
         .filter(pk=claim_id)[:1]
     ),
     **_FACT_ARGUMENTS,
+)
+# The claim by id with the reviewer's membership (``access.claim_read``): locked, with its
+# project (PostgreSQL); with its project and the facts (SQLite, whose write transaction
+# holds the database's lock from its BEGIN, so nothing is locked by the statement).
+_CLAIM_LOCKED_AS_MEMBER = access.claim_read(lock=True)
+_CLAIM_AS_MEMBER_WITH_SUBMIT_FACTS = access.claim_read(
+    facts=lambda user_id, rating, now: _submit_facts(
+        reviewer=User(pk=user_id), rating=rating, now=now
+    ),
+    rating=str,
+    now=dt.datetime,
 )
 
 
@@ -292,6 +329,68 @@ def verdict_submit(
     access.membership_require(user=reviewer, project_id=claim.project_id, membership=membership)
     _require_storable_text(rating=rating, confidence=confidence, rationale=rationale)
     claim, facts = _lock_claim_with_facts(claim, reviewer=reviewer, rating=rating, now=now)
+    return _verdict_write(
+        claim=claim,
+        facts=facts,
+        reviewer=reviewer,
+        rating=rating,
+        confidence=confidence,
+        rationale=rationale,
+        citations=citations,
+        now=now,
+    )
+
+
+@transaction.atomic
+def verdict_submit_as_member(
+    *,
+    reviewer: User,
+    claim_id: int,
+    rating: str,
+    confidence: str,
+    rationale: str = "",
+    citations: Sequence[CitationInput] = (),
+    now: dt.datetime | None = None,
+) -> Verdict:
+    """``verdict_submit`` of a claim known by id (the API). The claim is looked up with the
+    reviewer's membership (Http404 for a non-member, before any other check, nothing
+    written) by the statement that takes its lock, inside this transaction
+    (``_lock_claim_as_member_with_facts``): the claim, its lock and the membership are
+    one read, not a lookup before the transaction and a lock in it."""
+    now = now or timezone.now()
+    # Checked before the read (text no database can hold must reach no query; the rating
+    # is one of its parameters on SQLite), refused after it (a non-member's answer is 404).
+    unstorable = _storable_text_errors(rating=rating, confidence=confidence, rationale=rationale)
+    claim, facts = _lock_claim_as_member_with_facts(
+        claim_id, reviewer=reviewer, rating="" if "rating" in unstorable else rating, now=now
+    )
+    if unstorable:
+        raise ValidationError(unstorable)
+    return _verdict_write(
+        claim=claim,
+        facts=facts,
+        reviewer=reviewer,
+        rating=rating,
+        confidence=confidence,
+        rationale=rationale,
+        citations=citations,
+        now=now,
+    )
+
+
+def _verdict_write(
+    *,
+    claim: Claim,
+    facts: dict[str, Any],
+    reviewer: User,
+    rating: str,
+    confidence: str,
+    rationale: str,
+    citations: Sequence[CitationInput],
+    now: dt.datetime,
+) -> Verdict:
+    """The checks and the write of ``verdict_submit``, on the claim as locked, with its
+    ``_submit_facts`` (``_lock_claim_with_facts``), inside the caller's transaction."""
     errors: dict[str, str] = {}
     if confidence not in Confidence.values:
         errors["confidence"] = f"Unknown confidence {confidence!r}; use low, medium or high."

@@ -9,6 +9,7 @@ from drf_spectacular.utils import (
     extend_schema,
 )
 from rest_framework import status
+from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -100,8 +101,15 @@ class ClaimVerdictsApi(APIView):
         "one message per broken rule, and nothing is written.",
     )
     def post(self, request: Request, pk: int) -> Response:
-        claim, membership = access.claim_get_for_user(user=request.user, pk=pk)
-        data = parse_body(s.VerdictCreateSerializer, request)
+        # The service looks the claim up with the reviewer's membership in the statement
+        # that locks it (Http404 for a non-member, before anything is written). A body
+        # refused here (unreadable, unsupported, invalid) is refused only once the claim is
+        # known to be theirs: a non-member's answer is the 404 whatever the body.
+        try:
+            data = parse_body(s.VerdictCreateSerializer, request)
+        except APIException:
+            access.claim_get_for_user(user=request.user, pk=pk)
+            raise
         citations = [
             services.CitationInput(
                 stance=c["stance"],
@@ -111,14 +119,13 @@ class ClaimVerdictsApi(APIView):
             )
             for c in data.get("citations", [])
         ]
-        verdict = services.verdict_submit(
-            claim=claim,
+        verdict = services.verdict_submit_as_member(
             reviewer=request.user,
+            claim_id=pk,
             rating=data["rating"],
             confidence=data["confidence"],
             rationale=data.get("rationale", ""),
             citations=citations,
-            membership=membership,
         )
         return Response(s.VerdictSerializer(verdict).data, status=status.HTTP_201_CREATED)
 

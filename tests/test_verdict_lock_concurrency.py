@@ -1,0 +1,103 @@
+"""A verdict on a claim known by id (the API's ``services.verdict_submit_as_member``) under
+real concurrency (PostgreSQL only: row locks). The reviewer's lookup of the claim through
+their membership is the statement that takes the claim's lock, so what it reads (status,
+versions, project) is the claim as the lock's holder left it, not as it was before the
+wait. ``TransactionTestCase`` so that the threads see each other's commits.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import transaction
+from django.test import TransactionTestCase
+
+from annotations import services
+from annotations.models import (
+    Assignment,
+    AssignmentState,
+    Claim,
+    ClaimStatus,
+    Consensus,
+    ConsensusMethod,
+    Event,
+    Role,
+    Verdict,
+)
+from annotations.services import QueueConflict
+from tests.factories import (
+    make_claim,
+    make_document,
+    make_member,
+    make_members,
+    make_project,
+    make_user,
+    take,
+)
+from tests.services.test_idempotency import wait_for_a_lock_waiter
+from tests.test_queue_concurrency import run_together
+
+
+@pytest.mark.postgres("row locks and a second connection waiting on them")
+class VerdictByIdLockTests(TransactionTestCase):
+    def setUp(self) -> None:
+        self.admin = make_user("admin")
+        self.project = make_project(creator=self.admin, name="Desk", required_reviews=2)
+        self.creator = make_member(self.project, "creator", Role.REVIEWER)
+        self.editor = make_member(self.project, "editor", Role.EDITOR)
+        self.reviewers = make_members(self.project, "reviewer_a", "reviewer_b")
+        document = make_document(project=self.project, actor=self.creator)
+        self.claim = make_claim(
+            document=document, actor=self.creator, exact="crime fell 20% last year"
+        )
+
+    def submit(self, reviewer) -> Verdict:
+        return services.verdict_submit_as_member(
+            reviewer=reviewer, claim_id=self.claim.pk, rating="false", confidence="high"
+        )
+
+    def test_the_lookup_waits_for_the_claims_lock_and_reads_it_as_left(self) -> None:
+        reviewer = self.reviewers[0]
+        take(self.claim, reviewer)
+        locked = threading.Event()
+        waited: list[bool] = []
+
+        def withdraw() -> None:
+            with transaction.atomic():
+                services.claim_withdraw(claim=self.claim, actor=self.editor, reason="Duplicate")
+                locked.set()
+                # The verdict's lookup is blocked on the claim's row until this commits.
+                waited.append(wait_for_a_lock_waiter())
+
+        def submit() -> Verdict:
+            assert locked.wait(timeout=30)
+            return self.submit(reviewer)
+
+        results, errors = run_together([withdraw, submit])
+        self.assertEqual(waited, [True])
+        self.assertIsNone(errors[0])
+        # Read before the wait, the claim would still be in review and the verdict written.
+        self.assertIsInstance(errors[1], QueueConflict, errors)
+        self.assertIn("withdrawn", str(errors[1]))
+        self.assertEqual(results[1], None)
+        self.assertFalse(Verdict.objects.filter(claim=self.claim).exists())
+        self.assertFalse(Event.objects.filter(verb="verdict.submit").exists())
+        self.assertEqual(Claim.objects.get(pk=self.claim.pk).status, ClaimStatus.WITHDRAWN)
+
+    def test_it_decides_once_when_the_last_two_verdicts_arrive_together(self) -> None:
+        for reviewer in self.reviewers:
+            take(self.claim, reviewer)
+        results, errors = run_together(
+            [lambda reviewer=reviewer: self.submit(reviewer) for reviewer in self.reviewers]
+        )
+        self.assertEqual(errors, [None, None])
+        record = Consensus.objects.get(claim=self.claim)
+        self.assertEqual((record.method, record.rating.key), (ConsensusMethod.UNANIMOUS, "false"))
+        self.assertEqual(set(record.verdicts.values_list("pk", flat=True)), {v.pk for v in results})
+        self.assertEqual(Claim.objects.get(pk=self.claim.pk).status, ClaimStatus.RESOLVED)
+        self.assertEqual(Event.objects.filter(verb="claim.status").count(), 1)
+        self.assertEqual(
+            set(Assignment.objects.filter(claim=self.claim).values_list("state", flat=True)),
+            {AssignmentState.SUBMITTED},
+        )
