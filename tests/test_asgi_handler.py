@@ -76,13 +76,12 @@ class SyncChainASGIHandlerTests(SimpleTestCase):
             response = run_in_own_loop(call(app, "/api/v1/projects/"))
         self.assertEqual(response["status"], 401)
         self.assertIn(b"credentials", response["body"])
-        # request_started's receivers, the whole chain with the view, response.close():
-        # never back to the event loop in between (Django's own handler hops per sync
-        # middleware and per MiddlewareMixin hook).
+        # request_started's receivers, the whole chain with the view and response.close()
+        # in one hop, never back to the event loop in between (Django's own handler hops
+        # for each of the three, per sync middleware and per MiddlewareMixin hook).
         self.assertNotIn("back to the event loop", hops)
-        self.assertEqual(len(hops), 3, hops)
-        self.assertIn("get_response", hops)
-        self.assertEqual(len(threads), 1)  # ThreadSensitiveContext: one thread per request
+        self.assertEqual(hops, ["_respond"])
+        self.assertEqual(len(threads), 1)
 
     def test_responses_keep_the_headers_the_middleware_sets(self) -> None:
         response = run_in_own_loop(call(SyncChainASGIHandler(), "/accounts/login/"))
@@ -91,3 +90,134 @@ class SyncChainASGIHandlerTests(SimpleTestCase):
         self.assertIn(b"content-security-policy", headers)  # Django's CSP middleware
         self.assertEqual(headers[b"x-frame-options"], b"DENY")
         self.assertIn(b"csrftoken", headers.get(b"set-cookie", b""))
+
+
+class RequestThreadTests(SimpleTestCase):
+    """Requests reuse the threads of requests that ended; requests at the same time each
+    have their own; a request's thread is not reused after an error."""
+
+    def test_a_request_after_another_runs_on_its_thread(self) -> None:
+        app = SyncChainASGIHandler()
+        seen: list[tuple[int, str]] = []
+        respond = app._respond
+
+        def recorded(*args: Any) -> Any:
+            seen.append((threading.get_ident(), threading.current_thread().name))
+            return respond(*args)
+
+        async def two_in_turn() -> list[dict[str, Any]]:
+            return [await call(app, "/api/v1/projects/"), await call(app, "/accounts/login/")]
+
+        with mock.patch.object(app, "_respond", recorded):
+            first, second = run_in_own_loop(two_in_turn())
+        self.assertEqual((first["status"], second["status"]), (401, 200))
+        self.assertEqual(len(seen), 2)
+        self.assertEqual(seen[0], seen[1])
+        self.assertNotEqual(seen[0][0], threading.get_ident())  # not the event loop's
+        self.assertTrue(seen[0][1].startswith("request"))
+        self.assertEqual(len(app._idle), 1)
+
+    def test_requests_at_the_same_time_have_threads_of_their_own(self) -> None:
+        app = SyncChainASGIHandler()
+        seen: list[int] = []
+        both = threading.Barrier(2, timeout=10)
+        respond = app._respond
+
+        def together(*args: Any) -> Any:
+            seen.append(threading.get_ident())
+            both.wait()  # each waits for the other: on one thread this would time out
+            return respond(*args)
+
+        async def at_once() -> list[dict[str, Any]]:
+            import asyncio
+
+            return list(
+                await asyncio.gather(call(app, "/api/v1/projects/"), call(app, "/api/v1/projects/"))
+            )
+
+        with mock.patch.object(app, "_respond", together):
+            answers = run_in_own_loop(at_once())
+        self.assertEqual([a["status"] for a in answers], [401, 401])
+        self.assertEqual(len(set(seen)), 2)
+        self.assertEqual(len(app._idle), 2)
+
+    def test_a_thread_is_not_reused_after_an_error(self) -> None:
+        app = SyncChainASGIHandler()
+
+        def broken(*args: Any) -> Any:
+            raise RuntimeError("the handler broke")
+
+        with (
+            mock.patch.object(app, "_respond", broken),
+            self.assertRaisesMessage(RuntimeError, "the handler broke"),
+        ):
+            run_in_own_loop(call(app, "/api/v1/projects/"))
+        self.assertEqual(app._idle, [])
+
+    def test_a_response_not_streamed_is_closed_before_it_is_sent(self) -> None:
+        # request_finished (the database connection back to the pool) in the one hop,
+        # before the answer goes out; once.
+        from django.core import signals
+
+        app = SyncChainASGIHandler()
+        order: list[str] = []
+        original = app.send_response
+
+        def finished(**kwargs: Any) -> None:
+            order.append("request_finished")
+
+        async def send_response(response: Any, send: Any) -> None:
+            order.append("send")
+            await original(response, send)
+
+        signals.request_finished.connect(finished)
+        try:
+            with mock.patch.object(app, "send_response", send_response):
+                answer = run_in_own_loop(call(app, "/accounts/login/"))
+        finally:
+            signals.request_finished.disconnect(finished)
+        self.assertEqual(answer["status"], 200)
+        self.assertEqual(order, ["request_finished", "send"])
+
+    def test_a_streamed_response_runs_and_closes_on_the_views_thread_after_it_is_sent(
+        self,
+    ) -> None:
+        from django.http import StreamingHttpResponse
+
+        from workbench.middleware import _pulled
+
+        app = SyncChainASGIHandler()
+        order: list[str] = []
+        threads: dict[str, set[int]] = {"view": set(), "chunks": set(), "close": set()}
+        original = app.send_response
+
+        def lines() -> Any:
+            for number in range(3):
+                threads["chunks"].add(threading.get_ident())
+                yield f"line {number}\n".encode()
+
+        def get_response(request: Any) -> Any:
+            threads["view"].add(threading.get_ident())
+            response = StreamingHttpResponse(_pulled(lines()))
+
+            def closed() -> None:
+                threads["close"].add(threading.get_ident())
+                order.append("closed")
+
+            response._resource_closers.append(closed)
+            return response
+
+        async def send_response(response: Any, send: Any) -> None:
+            await original(response, send)
+            order.append("sent")
+
+        with (
+            mock.patch.object(app, "get_response", get_response),
+            mock.patch.object(app, "send_response", send_response),
+        ):
+            answer = run_in_own_loop(call(app, "/export"))
+        self.assertEqual(answer["body"], b"line 0\nline 1\nline 2\n")
+        self.assertEqual(order, ["sent", "closed"])
+        self.assertEqual(len(threads["view"]), 1)
+        self.assertEqual(threads["chunks"], threads["view"])
+        self.assertEqual(threads["close"], threads["view"])

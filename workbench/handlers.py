@@ -1,5 +1,5 @@
-"""The ASGI handler ``bin/serve`` runs: Django's, with the middleware chain and the view
-run together on the request's thread in one hop.
+"""The ASGI handler ``bin/serve`` runs: Django's, with a request's synchronous work done in
+one hop to a thread that requests reuse.
 
 Every Workbench view is synchronous (the live-update stream is a sync view returning an
 async iterator, which the ASGI server then drives in its event loop). Django's own ASGI
@@ -7,25 +7,121 @@ handler builds its middleware chain for async: each middleware that can only run
 (WhiteNoise, Workbench's own) and each ``MiddlewareMixin`` hook is adapted with its own
 hop between the event loop and a thread, and the view is one more. Measured on the peer
 workload, that cost ~4 ms a request over gunicorn's threaded WSGI worker (bench/README.md,
-"Request path under ASGI"). Here the chain is built for sync, as under WSGI, and called
-once through ``sync_to_async`` on the request's thread (``thread_sensitive``: the one
-Django's ``ThreadSensitiveContext`` gives each request, so the view, the streamed
-response's generator and ``request_finished`` share its database connection). Reading the
-body, sending the response and streaming stay in the event loop, as before.
+"Request path under ASGI"). Here the chain is built for sync, as under WSGI, and:
+
+* ``request_started``, the request's construction, the chain with the view and, for a
+  response that is not streamed, ``response.close()`` (``request_finished``: the database
+  connection goes back to the pool) are one call on the request's thread; Django's
+  handler makes three hops of them. A streamed response is closed on the same thread once
+  it has been sent, as Django does.
+* The request's thread comes from a pool of single-thread executors that requests reuse
+  (``ThreadSensitiveContext(executor=…)``), instead of a new thread per request: the
+  view, a streamed response's generator (``AsyncStreamingMiddleware``) and
+  ``request_finished`` still share one thread, and so one database connection.
+
+Reading the body, sending the response and streaming stay in the event loop, as before.
 """
 
 from __future__ import annotations
 
-from asgiref.sync import sync_to_async
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from typing import IO, Any
+
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
+from django.core import signals
+from django.core.exceptions import RequestAborted
 from django.core.handlers import base
-from django.core.handlers.asgi import ASGIHandler
-from django.http import HttpRequest, HttpResponseBase
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.http import FileResponse, HttpResponseBase
+from django.urls import set_script_prefix
+
+# Idle request threads kept for the next requests; more at once get threads of their own,
+# which end when their request does.
+IDLE_THREADS = 32
+
+
+class _Processed(Exception):
+    """The response went out: ends the task group that listens for a disconnect."""
 
 
 class SyncChainASGIHandler(ASGIHandler):
     def __init__(self) -> None:
         base.BaseHandler.__init__(self)
         self.load_middleware(is_async=False)
+        self._idle: list[ThreadPoolExecutor] = []
 
-    async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
-        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        executor = (
+            self._idle.pop()
+            if self._idle
+            else ThreadPoolExecutor(max_workers=1, thread_name_prefix="request")
+        )
+        done = False
+        try:
+            async with ThreadSensitiveContext(executor=executor):
+                await self.handle(scope, receive, send)
+            done = True
+        finally:
+            # Every hop of a request that ended normally has returned (the last one,
+            # ``response.close()`` or ``request_finished``, queues behind a view the client
+            # left), so its thread is idle; after an error it may not be.
+            if done and len(self._idle) < IDLE_THREADS:
+                self._idle.append(executor)
+            else:
+                executor.shutdown(wait=False)
+
+    async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Django's ``ASGIHandler.handle`` with the request's sync steps in one hop
+        (``_respond``)."""
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        with closing(body_file):
+            set_script_prefix(get_script_prefix(scope))
+            response = None
+            try:
+                try:
+                    async with asyncio.TaskGroup() as group:
+                        group.create_task(self.listen_for_disconnect(receive))
+                        response = await sync_to_async(self._respond, thread_sensitive=True)(
+                            scope, body_file
+                        )
+                        await self.send_response(response, send)
+                        raise _Processed
+                except* (_Processed, RequestAborted):
+                    pass
+            except BaseExceptionGroup as group_error:
+                if len(group_error.exceptions) == 1:
+                    raise group_error.exceptions[0] from None
+                raise
+            if response is None:
+                # The client left before the answer was made.
+                await signals.request_finished.asend(sender=self.__class__)
+            elif response.streaming:
+                await sync_to_async(response.close, thread_sensitive=True)()
+
+    def _respond(self, scope: dict[str, Any], body_file: IO[bytes]) -> HttpResponseBase:
+        """On the request's thread: ``request_started``, the request, the middleware chain
+        with the view, and the response closed unless it is streamed."""
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        request, error_response = self.create_request(scope, body_file)
+        response: HttpResponseBase
+        if request is None:
+            assert error_response is not None, "no request without an error response"
+            response = error_response
+        else:
+            response = self.get_response(request)
+            response._handler_class = self.__class__  # type: ignore[attr-defined]
+            if isinstance(response, FileResponse):
+                # The ASGI server chunks the body itself.
+                response.block_size = self.chunk_size
+        if not response.streaming:
+            # Its content is in memory: what closing does (``request_finished``, the
+            # database connection back to the pool) need not wait for the send.
+            response.close()
+        return response
