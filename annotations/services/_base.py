@@ -439,6 +439,25 @@ def _saved(obj: Model, pk: int, connection: Any) -> None:
     obj._state.db = connection.alias
 
 
+def _insert_with(
+    obj: Model,
+    *,
+    events: Sequence[Event] = (),
+    after: tuple[tuple[str, str, list[Any]], ...] = (),
+) -> None:
+    """Insert the unsaved ``obj`` and append ``events`` (of one chain; those without an
+    object id name the new row), in one statement on PostgreSQL (``_row_insert``), with
+    ``after``: WITH queries that read ``ins`` (PostgreSQL only: SQLite has no
+    data-modifying WITH). Elsewhere the insert, then the append."""
+    connection = connections[router.db_for_write(type(obj))]
+    assert not after or connection.vendor == "postgresql", "data-modifying WITH queries"
+    statement, params = _insert_select(connection, obj, where="true")
+    with transaction.atomic(using=connection.alias, savepoint=False):
+        row = _row_insert(connection, RowInsert(statement, params, after=after), events)
+    assert row is not None, "an unconditional insert"
+    _saved(obj, row[0], connection)
+
+
 def _insert_unless_exists(
     obj: Model, clash: QuerySet[Any], *, events: Sequence[Event] = ()
 ) -> bool:

@@ -20,6 +20,7 @@ from annotations.models import (
     AssignmentState,
     Claim,
     ClaimStatus,
+    Event,
     Project,
     Reservation,
     Verdict,
@@ -28,8 +29,11 @@ from annotations.services import calibration, limits
 from annotations.services._base import (
     QueueConflict,
     User,
+    _event_build,
+    _insert_with,
     _require_storable_text,
     event_record,
+    events_record,
 )
 
 
@@ -446,7 +450,7 @@ def _lease_create(
     (``is_calibration``: a gold claim served for calibration, ``services.calibration``).
     The lease comes back with ``claim`` as its claim (loaded with its creator by the
     callers: the answer of ``queue/next`` and ``claims/{id}/lease`` shows it)."""
-    assignment = Assignment.objects.create(
+    assignment = Assignment(
         project=project,
         claim=claim,
         reviewer=reviewer,
@@ -455,18 +459,20 @@ def _lease_create(
         expires_at=now + dt.timedelta(minutes=project.lease_minutes),
         calibration=is_calibration,
     )
-    _expiry_record(expired, reviewer=reviewer, project=project)
-    event_record(
+    created = _event_build(
         actor=reviewer,
         verb="lease.create",
-        obj=assignment,
-        project=project,
+        object_type="assignment",  # the new lease's id, once written
+        project_id=project.pk,
         after={
             "claim": claim.pk,
             "expires_at": assignment.expires_at.isoformat(),
             **({"calibration": True} if is_calibration else {}),
         },
     )
+    # The lease and its events (an expired one's first) in one statement on PostgreSQL.
+    expiry = _expiry_event(expired, reviewer=reviewer, project=project)
+    _insert_with(assignment, events=[*([expiry] if expiry is not None else []), created])
     return assignment
 
 
@@ -521,14 +527,23 @@ def lease_claim(*, reviewer: User, claim: Claim, now: dt.datetime | None = None)
 
 
 def _expiry_record(expired: Assignment | None, *, reviewer: User, project: Project) -> None:
-    if expired is not None:
-        event_record(
-            actor=reviewer,
-            verb="lease.expire",
-            obj=expired,
-            project=project,
-            after={"claim": expired.claim_id},
-        )
+    event = _expiry_event(expired, reviewer=reviewer, project=project)
+    if event is not None:
+        events_record([event])
+
+
+def _expiry_event(expired: Assignment | None, *, reviewer: User, project: Project) -> Event | None:
+    """The ``lease.expire`` event of the reviewer's ``expired`` lease, unsaved (None
+    without one)."""
+    if expired is None:
+        return None
+    return _event_build(
+        actor=reviewer,
+        verb="lease.expire",
+        obj=expired,
+        project_id=project.pk,
+        after={"claim": expired.claim_id},
+    )
 
 
 # The project with the reviewer's membership, its row locked (``lease_next``), and whether

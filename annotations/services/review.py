@@ -32,13 +32,10 @@ from annotations.services import calibration, limits, notifications, webhooks
 from annotations.services._base import (
     PendingEvents,
     QueueConflict,
-    RowInsert,
     User,
     _event_build,
-    _insert_select,
+    _insert_with,
     _require_storable_text,
-    _row_insert,
-    _saved,
     event_append,
     event_record,
 )
@@ -137,7 +134,7 @@ def _consensus_append(
 
 def _consensus_insert(record: Consensus, verdicts: Sequence[Verdict]) -> None:
     """Insert the unsaved ``record`` with the ``verdicts`` it was decided from (a new
-    record: nothing to diff against). On PostgreSQL one statement (``_row_insert``: the
+    record: nothing to diff against). On PostgreSQL one statement (``_insert_with``: the
     record, then its verdicts' links naming the new id); elsewhere the ORM's two."""
     connection = connections[router.db_for_write(Consensus)]
     if connection.vendor != "postgresql" or not verdicts:
@@ -146,7 +143,6 @@ def _consensus_insert(record: Consensus, verdicts: Sequence[Verdict]) -> None:
         return
     qn = connection.ops.quote_name
     links = Consensus.verdicts.through._meta
-    sql, params = _insert_select(connection, record, where="true")
     # Quoted names from the models' metadata; the ids are a parameter.
     linked = (
         f"INSERT INTO {qn(links.db_table)} "  # noqa: S608
@@ -154,12 +150,7 @@ def _consensus_insert(record: Consensus, verdicts: Sequence[Verdict]) -> None:
         f"{qn(str(links.get_field('verdict').column))}) "
         "SELECT ins.id, linked FROM ins, unnest(%s::bigint[]) AS linked"
     )
-    row = _row_insert(
-        connection,
-        RowInsert(sql, params, after=(("links", linked, [[v.pk for v in verdicts]]),)),
-    )
-    assert row is not None, "an unconditional insert"
-    _saved(record, row[0], connection)
+    _insert_with(record, after=(("links", linked, [[v.pk for v in verdicts]]),))
 
 
 def _consensus_supersede(

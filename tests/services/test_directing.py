@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
-from annotations import services
+from annotations import selectors, services
 from annotations.models import ClaimPriority, Event, Reservation
 from tests.factories import judge, make_claim
 from tests.services.queue_base import LEASE, SECOND, T0, QueueTestCase
@@ -242,13 +242,16 @@ class LeaseClaimTests(QueueTestCase):
 
     def test_an_expired_lease_on_another_claim_is_closed_first(self) -> None:
         first, second, _ = self.claims
-        services.lease_claim(reviewer=self.reviewer_a, claim=first, now=T0)
+        expired = services.lease_claim(reviewer=self.reviewer_a, claim=first, now=T0)
         lease = services.lease_claim(reviewer=self.reviewer_a, claim=second, now=T0 + 2 * LEASE)
         self.assertEqual(lease.claim_id, second.pk)
+        # Both events with the new lease (one statement on PostgreSQL, the new lease's id
+        # sealed into the second), each naming its lease, and the chain verifies.
         self.assertEqual(
-            list(Event.objects.order_by("id").values_list("verb", flat=True))[-2:],
-            ["lease.expire", "lease.create"],
+            list(Event.objects.order_by("id").values_list("verb", "object_id"))[-2:],
+            [("lease.expire", expired.pk), ("lease.create", lease.pk)],
         )
+        self.assertTrue(selectors.audit_verify(project_id=self.project.pk).ok)
 
 
 class LeaseClaimJudgedTests(QueueTestCase):
