@@ -502,6 +502,8 @@ def claim_get_for_user(
     caller's facts in the same statement; ``values``: the values its facts take)."""
     if read is not None and for_update:
         raise TypeError("claim_get_for_user: read= decides the lock; do not pass for_update")
+    if values and read is None:
+        raise TypeError("claim_get_for_user: values are for a read= with facts")
     user = _require_user(user)
     return _get_with_membership(
         read or _CLAIM_READS[for_update], pk=pk, user=user, role=role, **values

@@ -4,6 +4,7 @@ stock handler served still comes out the same. No database."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any
 from unittest import mock
@@ -221,3 +222,74 @@ class RequestThreadTests(SimpleTestCase):
         self.assertEqual(len(threads["view"]), 1)
         self.assertEqual(threads["chunks"], threads["view"])
         self.assertEqual(threads["close"], threads["view"])
+
+
+async def left_during_the_view(app: Any, started: threading.Event) -> None:
+    """A GET whose client goes away once the view has started."""
+    import asyncio
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": "/api/v1/projects/", "raw_path": b"/api/v1/projects/",
+        "query_string": b"", "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 5000), "server": ("testserver", 80),
+    }  # fmt: skip
+    messages = iter([{"type": "http.request", "body": b"", "more_body": False}])
+
+    async def receive() -> dict[str, Any]:
+        first = next(messages, None)
+        if first is not None:
+            return first
+        while not started.is_set():
+            await asyncio.sleep(0.005)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        raise AssertionError(f"nothing is sent to a client that left: {message}")
+
+    await app(scope, receive, send)
+
+
+class ClientLeftTests(SimpleTestCase):
+    """A client that leaves while its view runs: the view runs to its end on its thread,
+    and the thread serves no other request before that."""
+
+    def run_left(self, *, finished_waits: bool) -> tuple[SyncChainASGIHandler, threading.Event]:
+        app = SyncChainASGIHandler()
+        started, release, ended = threading.Event(), threading.Event(), threading.Event()
+        respond = app._respond_on_thread
+
+        def slow(*args: Any) -> Any:
+            started.set()
+            release.wait(10)
+            try:
+                return respond(*args)
+            finally:
+                ended.set()
+
+        async def nothing(**kwargs: Any) -> list[Any]:
+            return []
+
+        patches = [mock.patch.object(app, "_respond_on_thread", slow)]
+        if not finished_waits:
+            # request_finished with no sync receiver: nothing queues behind the view.
+            patches.append(mock.patch("django.core.signals.request_finished.asend", nothing))
+        else:
+            threading.Timer(0.2, release.set).start()
+        with contextlib.ExitStack() as stack:
+            for patch in patches:
+                stack.enter_context(patch)
+            run_in_own_loop(left_during_the_view(app, started))
+        release.set()
+        ended.wait(10)
+        return app, ended
+
+    def test_its_thread_is_reused_once_the_view_has_ended(self) -> None:
+        app, ended = self.run_left(finished_waits=True)
+        self.assertTrue(ended.is_set())
+        self.assertEqual(len(app._idle), 1)
+
+    def test_a_thread_still_running_the_view_is_not_reused(self) -> None:
+        app, ended = self.run_left(finished_waits=False)
+        self.assertTrue(ended.is_set())
+        self.assertEqual(app._idle, [])

@@ -17,12 +17,14 @@ from annotations import services
 from annotations.models import (
     Assignment,
     AssignmentState,
+    Citation,
     Claim,
     ClaimStatus,
     Consensus,
     ConsensusMethod,
     Event,
     Role,
+    Source,
     Verdict,
 )
 from annotations.services import QueueConflict
@@ -101,3 +103,53 @@ class VerdictByIdLockTests(TransactionTestCase):
             set(Assignment.objects.filter(claim=self.claim).values_list("state", flat=True)),
             {AssignmentState.SUBMITTED},
         )
+
+    def test_a_lease_released_while_the_verdict_waits_for_it_writes_nothing(self) -> None:
+        # The facts read the lease as held; the lease's release holds its row, so the
+        # verdict's one statement (PostgreSQL: the lease's conditional close gating the
+        # verdict, its citation and its events) waits on it, then finds it released.
+        reviewer = self.reviewers[0]
+        take(self.claim, reviewer)
+        lease = Assignment.objects.get(claim=self.claim, reviewer=reviewer)
+        held = threading.Event()
+        waited: list[bool] = []
+        before = (
+            Verdict.objects.count(),
+            Event.objects.count(),
+            Source.objects.count(),
+            Citation.objects.count(),
+        )
+
+        def release() -> None:
+            with transaction.atomic():
+                Assignment.objects.select_for_update().get(pk=lease.pk)
+                held.set()
+                waited.append(wait_for_a_lock_waiter())
+                Assignment.objects.filter(pk=lease.pk).update(state=AssignmentState.RELEASED)
+
+        def submit() -> Verdict:
+            assert held.wait(timeout=30)
+            return services.verdict_submit_as_member(
+                reviewer=reviewer,
+                claim_id=self.claim.pk,
+                rating="false",
+                confidence="high",
+                citations=[
+                    services.CitationInput(stance="supports", url="https://example.org/wait")
+                ],
+            )
+
+        _, errors = run_together([release, submit])
+        self.assertEqual(waited, [True])
+        self.assertIsNone(errors[0])
+        self.assertIsInstance(errors[1], QueueConflict)
+        self.assertEqual(
+            (
+                Verdict.objects.count(),
+                Event.objects.count(),
+                Source.objects.count(),
+                Citation.objects.count(),
+            ),
+            before,
+        )
+        self.assertEqual(Assignment.objects.get(pk=lease.pk).state, AssignmentState.RELEASED)

@@ -25,8 +25,10 @@ Reading the body, sending the response and streaming stay in the event loop, as 
 from __future__ import annotations
 
 import asyncio
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
+from contextvars import ContextVar
 from typing import IO, Any
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
@@ -40,6 +42,11 @@ from django.urls import set_script_prefix
 # Idle request threads kept for the next requests; more at once get threads of their own,
 # which end when their request does.
 IDLE_THREADS = 32
+
+
+# Set while a request's ``_respond`` runs on its thread (the request's context reaches the
+# thread): a view the client left may still be running when its request has ended.
+_RESPONDING: ContextVar[threading.Event] = ContextVar("responding")
 
 
 class _Processed(Exception):
@@ -60,16 +67,20 @@ class SyncChainASGIHandler(ASGIHandler):
             if self._idle
             else ThreadPoolExecutor(max_workers=1, thread_name_prefix="request")
         )
+        responding = threading.Event()
+        token = _RESPONDING.set(responding)
         done = False
         try:
             async with ThreadSensitiveContext(executor=executor):
                 await self.handle(scope, receive, send)
             done = True
         finally:
-            # Every hop of a request that ended normally has returned (the last one,
-            # ``response.close()`` or ``request_finished``, queues behind a view the client
-            # left), so its thread is idle; after an error it may not be.
-            if done and len(self._idle) < IDLE_THREADS:
+            _RESPONDING.reset(token)
+            # A request that ended normally has had every hop return, and its thread is idle
+            # unless its view is still running for a client that left (``request_finished``
+            # queues behind it only while that signal has a sync receiver); after an error
+            # it may not be idle either. Such a thread finishes its work and ends.
+            if done and not responding.is_set() and len(self._idle) < IDLE_THREADS:
                 self._idle.append(executor)
             else:
                 executor.shutdown(wait=False)
@@ -97,7 +108,7 @@ class SyncChainASGIHandler(ASGIHandler):
                     pass
             except BaseExceptionGroup as group_error:
                 if len(group_error.exceptions) == 1:
-                    raise group_error.exceptions[0] from None
+                    raise group_error.exceptions[0]  # noqa: B904 (as Django's handler)
                 raise
             if response is None:
                 # The client left before the answer was made.
@@ -108,6 +119,14 @@ class SyncChainASGIHandler(ASGIHandler):
     def _respond(self, scope: dict[str, Any], body_file: IO[bytes]) -> HttpResponseBase:
         """On the request's thread: ``request_started``, the request, the middleware chain
         with the view, and the response closed unless it is streamed."""
+        responding = _RESPONDING.get()
+        responding.set()
+        try:
+            return self._respond_on_thread(scope, body_file)
+        finally:
+            responding.clear()
+
+    def _respond_on_thread(self, scope: dict[str, Any], body_file: IO[bytes]) -> HttpResponseBase:
         signals.request_started.send(sender=self.__class__, scope=scope)
         request, error_response = self.create_request(scope, body_file)
         response: HttpResponseBase

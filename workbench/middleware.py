@@ -218,9 +218,9 @@ async def _pulled(iterator: Iterator[Any]) -> AsyncIterator[Any]:
     """``iterator`` (a sync generator, e.g. an export reading the database) as an async
     one, advanced on the request's thread (``thread_sensitive``: the thread, and so the
     database connection, the view used) in batches of chunks. When the client goes away,
-    Django's ASGI handler calls ``response.close()`` on that thread, which closes the
-    generator (registered when the response was made): it sees GeneratorExit as under
-    WSGI."""
+    the ASGI handler (``workbench.handlers``) calls ``response.close()`` on that thread,
+    which closes the generator (registered when the response was made): it sees
+    GeneratorExit as under WSGI."""
 
     def batch() -> list[Any]:
         chunks: list[Any] = []

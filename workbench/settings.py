@@ -204,7 +204,8 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     )
     # A connection pool per process (psycopg_pool), at most DB_POOL_MAX connections; 0: none.
     # Under ASGI (bin/serve's uvicorn workers, which set it) each request runs its sync code
-    # on a thread of its own, so per-thread persistent connections (CONN_MAX_AGE) would
+    # on a thread of its own (reused: up to 32 idle ones, workbench.handlers), so per-thread
+    # persistent connections (CONN_MAX_AGE) would
     # pile up to "too many clients"; the pool hands each request and each live-update read
     # a connection and takes it back (CONN_MAX_AGE is then 0, as Django requires).
     DB_POOL_MAX = env_int("DB_POOL_MAX", 0)

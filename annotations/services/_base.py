@@ -185,7 +185,8 @@ class RowInsert:
     ``ins``. ``before``: WITH queries ``(name, sql, params)`` ahead of it (an ``UPDATE …
     RETURNING`` whose rows the insert's condition asks for); ``after``: WITH queries that
     read ``ins`` (rows that need the new id). ``answer``: SQL expressions answered with the
-    new id (read from the ``after`` queries). A single-row insert with nothing around it is
+    new id (read from the ``after`` queries; they take no parameters: their values come
+    from the queries). A single-row insert with nothing around it is
     also a plain statement, where the database has no data-modifying WITH (SQLite)."""
 
     sql: str

@@ -108,13 +108,14 @@ def _notices_insert(connection: Any, notice: Notification, members: QuerySet[Any
     qn = connection.ops.quote_name
     found_sql, found_params = members.query.get_compiler(connection=connection).as_sql()
     recipient = str(Notification._meta.get_field("recipient").column)
+    member = qn(str(Membership._meta.get_field("user").column))  # the ``values_list``'s
     columns, values, params = _insert_values(
-        connection, notice, given={recipient: f"m.{qn('user_id')}"}, cast=True
+        connection, notice, given={recipient: f"m.{member}"}, cast=True
     )
     # Quoted names from the models' metadata; every value is a parameter.
     statement = (
         f"WITH m AS ({found_sql}), ins AS (INSERT INTO {qn(Notification._meta.db_table)} "  # noqa: S608
-        f"({', '.join(columns)}) SELECT {', '.join(values)} FROM m ORDER BY m.{qn('user_id')} "
+        f"({', '.join(columns)}) SELECT {', '.join(values)} FROM m ORDER BY m.{member} "
         "ON CONFLICT DO NOTHING) SELECT count(*) FROM m"
     )
     with connection.cursor() as cursor:

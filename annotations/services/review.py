@@ -150,7 +150,8 @@ def _consensus_insert(record: Consensus, verdicts: Sequence[Verdict]) -> None:
         f"{qn(str(links.get_field('verdict').column))}) "
         "SELECT ins.id, linked FROM ins, unnest(%s::bigint[]) AS linked"
     )
-    _insert_with(record, after=(("links", linked, [[v.pk for v in verdicts]]),))
+    # Each verdict once, as ``add`` would.
+    _insert_with(record, after=(("links", linked, [sorted({v.pk for v in verdicts})]),))
 
 
 def _consensus_supersede(

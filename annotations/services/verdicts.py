@@ -516,7 +516,8 @@ def _verdict_write(
     if decides:
         # Its events (consensus, the claim's status) follow the verdict's.
         _consensus_decide(claim=claim, actor=reviewer, pending=pending)
-    # One append for all of them, after every other row lock the write took (the claim's,
+    # One append for what is pending (all of the write's events, unless a first verdict's
+    # statement appended them), after every other row lock the write took (the claim's,
     # the lease's, the superseded consensus'); the status notices follow it.
     pending.record()
     # What the answer shows, while still in the transaction: once it commits, turning the
@@ -555,7 +556,11 @@ def _first_verdict_write(
     On PostgreSQL one statement (``_row_insert``): the lease's conditional ``UPDATE``, the
     verdict's ``INSERT … WHERE EXISTS`` (the updated lease), its citations' insert naming
     the new id, and the events sealed and appended after the chain's head (locked last).
-    Elsewhere the ORM's statements, one after another."""
+    Elsewhere the ORM's statements, one after another. (What the caller wrote before, such
+    as the new sources, goes when its transaction rolls back on the conflict.)"""
+    # The verdict's own event is the one without an object id: it names the new row.
+    naming = [event for event in events if event.object_id is None]
+    assert not naming or naming == [events[-1]], "only the verdict's event names it"
     connection = connections[router.db_for_write(Verdict)]
     held = held_leases(now=now, pk=lease_id)
     closing = {"state": AssignmentState.SUBMITTED, "closed_at": now}
