@@ -10,7 +10,7 @@ from typing import Any
 from unittest import mock
 
 from asgiref.sync import AsyncToSync, SyncToAsync
-from django.test import SimpleTestCase
+from django.test import SimpleTestCase, override_settings
 
 from tests.aio import run_in_own_loop
 from workbench.handlers import SyncChainASGIHandler
@@ -293,3 +293,91 @@ class ClientLeftTests(SimpleTestCase):
         app, ended = self.run_left(finished_waits=False)
         self.assertTrue(ended.is_set())
         self.assertEqual(app._idle, [])
+
+
+async def post(
+    app: Any, chunks: list[bytes], headers: list[tuple[bytes, bytes]]
+) -> tuple[int, bytes, int]:
+    """A POST whose body comes in ``chunks``: (status, body, how many chunks were read)."""
+    import asyncio
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/api/v1/auth/token/", "raw_path": b"/api/v1/auth/token/",
+        "query_string": b"", "headers": [(b"host", b"testserver"), *headers],
+        "client": ("127.0.0.1", 5000), "server": ("testserver", 80),
+    }  # fmt: skip
+    read = 0
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal read
+        if read < len(chunks):
+            read += 1
+            return {
+                "type": "http.request", "body": chunks[read - 1], "more_body": read < len(chunks)
+            }  # fmt: skip
+        await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return start["status"], body, read
+
+
+@override_settings(WORKBENCH_MAX_REQUEST_BYTES=1000)
+class RequestBodyTests(SimpleTestCase):
+    """The body is read only up to the size a request may have; one sent without a length
+    (chunked) is read, and refused when it is too big."""
+
+    JSON = [(b"content-type", b"application/json")]
+
+    def echo(self, app: SyncChainASGIHandler) -> Any:
+        def get_response(request: Any) -> Any:
+            from django.http import HttpResponse
+
+            return HttpResponse(request.body)
+
+        return mock.patch.object(app, "get_response", get_response)
+
+    def test_a_chunked_body_reaches_the_view(self) -> None:
+        app = SyncChainASGIHandler()
+        with self.echo(app):
+            status, body, _ = run_in_own_loop(post(app, [b'{"a": ', b"1}"], self.JSON))
+        self.assertEqual((status, body), (200, b'{"a": 1}'))
+
+    def test_a_chunked_body_past_the_limit_is_413_and_not_kept(self) -> None:
+        app = SyncChainASGIHandler()
+        kept: list[int] = []
+        read_capped = app._read_body_capped
+
+        async def capped(scope: Any, receive: Any) -> Any:
+            scope, body_file = await read_capped(scope, receive)
+            kept.append(len(body_file.read()))
+            body_file.seek(0)
+            return scope, body_file
+
+        with mock.patch.object(app, "_read_body_capped", capped):
+            status, body, _ = run_in_own_loop(post(app, [b"x" * 400] * 10, self.JSON))
+        self.assertEqual(status, 413)
+        self.assertIn(b"the limit is 1,000", body)
+        self.assertEqual(kept, [1001])  # the rest was received and dropped
+
+    def test_a_body_declared_too_large_is_not_read_before_the_413(self) -> None:
+        app = SyncChainASGIHandler()
+        headers = [*self.JSON, (b"content-length", b"4000")]
+        with mock.patch.object(app, "read_body", side_effect=AssertionError("read")):
+            status, body, _ = run_in_own_loop(post(app, [b"x" * 400] * 10, headers))
+        self.assertEqual(status, 413)
+        self.assertIn(b"4,000 bytes", body)
+
+    def test_a_body_within_its_declared_length_is_read_as_django_reads_it(self) -> None:
+        app = SyncChainASGIHandler()
+        headers = [*self.JSON, (b"content-length", b"8")]
+        with self.echo(app):
+            status, body, _ = run_in_own_loop(post(app, [b'{"a": ', b"1}"], headers))
+        self.assertEqual((status, body), (200, b'{"a": 1}'))

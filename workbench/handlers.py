@@ -25,6 +25,8 @@ Reading the body, sending the response and streaming stay in the event loop, as 
 from __future__ import annotations
 
 import asyncio
+import io
+import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
@@ -32,12 +34,15 @@ from contextvars import ContextVar
 from typing import IO, Any
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
+from django.conf import settings
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers import base
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.http import FileResponse, HttpResponseBase
 from django.urls import set_script_prefix
+
+from workbench.middleware import max_request_bytes
 
 # Idle request threads kept for the next requests; more at once get threads of their own,
 # which end when their request does.
@@ -87,9 +92,10 @@ class SyncChainASGIHandler(ASGIHandler):
 
     async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """Django's ``ASGIHandler.handle`` with the request's sync steps in one hop
-        (``_respond``)."""
+        (``_respond``), and the body read only up to the size the request may have
+        (``_read_body_capped``)."""
         try:
-            body_file = await self.read_body(receive)
+            scope, body_file = await self._read_body_capped(scope, receive)
         except RequestAborted:
             return
         with closing(body_file):
@@ -115,6 +121,57 @@ class SyncChainASGIHandler(ASGIHandler):
                 await signals.request_finished.asend(sender=self.__class__)
             elif response.streaming:
                 await sync_to_async(response.close, thread_sensitive=True)()
+
+    async def listen_for_disconnect(self, receive: Any) -> None:
+        """Django's, except that what is left of a body the handler did not read (one
+        refused for its size) is received and dropped while the answer is made."""
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        raise RequestAborted
+
+    async def _read_body_capped(
+        self, scope: dict[str, Any], receive: Any
+    ) -> tuple[dict[str, Any], IO[bytes]]:
+        """The body, as Django's ``read_body`` reads it, but never more than
+        ``max_request_bytes`` of the request's type plus one byte: a body declared larger
+        is not read at all (``RequestSizeLimitMiddleware`` answers 413 from its
+        Content-Length), and one sent without a length (``Transfer-Encoding: chunked``,
+        which the server has taken apart) is read until it ends or passes the limit. Django
+        reads only as many bytes of the body as the Content-Length header says, none
+        without it, so the scope comes back with the length of what was read: a small
+        chunked body reaches the view, and a big one gets the middleware's 413 (its length
+        then counts what was read, one byte past the limit)."""
+        headers = dict(scope.get("headers") or ())
+        limit = max_request_bytes(headers.get(b"content-type", b"").decode("latin-1"))
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            try:
+                too_large = int(declared) > limit
+            except ValueError:
+                too_large = True  # the middleware answers 400 for a length that is no number
+            if too_large:
+                return scope, io.BytesIO()
+            return scope, await self.read_body(receive)
+        # Closed by ``handle`` (``closing``), as Django's ``read_body``'s file is.
+        body_file = tempfile.SpooledTemporaryFile(  # noqa: SIM115
+            max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, mode="w+b"
+        )
+        size = 0
+        while size <= limit:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                body_file.close()
+                raise RequestAborted
+            chunk = message.get("body", b"")[: limit + 1 - size]
+            body_file.write(chunk)  # at most the limit: in memory or a small file
+            size += len(chunk)
+            if not message.get("more_body", False):
+                break
+        body_file.seek(0)
+        if not size:
+            return scope, body_file
+        length = (b"content-length", str(size).encode())
+        return {**scope, "headers": [*scope["headers"], length]}, body_file
 
     def _respond(self, scope: dict[str, Any], body_file: IO[bytes]) -> HttpResponseBase:
         """On the request's thread: ``request_started``, the request, the middleware chain
