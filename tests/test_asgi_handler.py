@@ -16,15 +16,22 @@ from tests.aio import run_in_own_loop
 from workbench.handlers import SyncChainASGIHandler
 
 
-async def call(
-    app: Any, path: str, headers: list[tuple[bytes, bytes]] | None = None
+def http_scope(
+    path: str, method: str = "GET", headers: list[tuple[bytes, bytes]] | None = None
 ) -> dict[str, Any]:
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+    """An ASGI HTTP scope for ``path`` on the test server."""
+    return {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
         "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
         "headers": [(b"host", b"testserver"), *(headers or [])],
         "client": ("127.0.0.1", 5000), "server": ("testserver", 80),
     }  # fmt: skip
+
+
+async def call(
+    app: Any, path: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> dict[str, Any]:
+    scope = http_scope(path, headers=headers)
     sent: list[dict[str, Any]] = []
     received = False
 
@@ -228,12 +235,7 @@ async def left_during_the_view(app: Any, started: threading.Event) -> None:
     """A GET whose client goes away once the view has started."""
     import asyncio
 
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-        "scheme": "http", "path": "/api/v1/projects/", "raw_path": b"/api/v1/projects/",
-        "query_string": b"", "headers": [(b"host", b"testserver")],
-        "client": ("127.0.0.1", 5000), "server": ("testserver", 80),
-    }  # fmt: skip
+    scope = http_scope("/api/v1/projects/")
     messages = iter([{"type": "http.request", "body": b"", "more_body": False}])
 
     async def receive() -> dict[str, Any]:
@@ -301,12 +303,7 @@ async def post(
     """A POST whose body comes in ``chunks``: (status, body, how many chunks were read)."""
     import asyncio
 
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": "/api/v1/auth/token/", "raw_path": b"/api/v1/auth/token/",
-        "query_string": b"", "headers": [(b"host", b"testserver"), *headers],
-        "client": ("127.0.0.1", 5000), "server": ("testserver", 80),
-    }  # fmt: skip
+    scope = http_scope("/api/v1/auth/token/", "POST", headers)
     read = 0
     sent: list[dict[str, Any]] = []
 
