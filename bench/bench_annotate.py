@@ -128,12 +128,11 @@ def _service_queries(annotator: Annotator) -> dict[str, int]:
         lambda: services.claim_create(document=document, actor=creator, **body)
     )
     claim_id = annotator.leased_claim()
-    claim, membership = access.claim_get_for_user(user=reviewer, pk=claim_id)
+    claim, _ = access.claim_get_for_user(user=reviewer, pk=claim_id)
     submit, _, _ = common.count_queries(
         lambda: services.verdict_submit(
             claim=claim, reviewer=reviewer, rating="mostly_true", confidence="medium",
             citations=[services.CitationInput(stance="supports", url="https://sources.bench.example/7")],
-            membership=membership,
         )
     )  # fmt: skip
     return {"create_claim": create, "submit_verdict": submit}

@@ -84,7 +84,7 @@ class VerdictQueryCountTests(Personas, TestCase):
 
     def count_service(self, reviewer, n: int) -> tuple[int, Verdict]:
         take(self.claim, reviewer)
-        claim, membership = access.claim_get_for_user(user=reviewer, pk=self.claim.pk)
+        claim, _ = access.claim_get_for_user(user=reviewer, pk=self.claim.pk)
         body = self.body(n)
         with (
             CaptureQueriesContext(connection) as context,
@@ -97,7 +97,6 @@ class VerdictQueryCountTests(Personas, TestCase):
                 confidence=body["confidence"],
                 rationale=body["rationale"],
                 citations=[services.CitationInput(**c) for c in body["citations"]],
-                membership=membership,
             )
         return len(context.captured_queries), verdict
 

@@ -20,7 +20,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from annotations import access
-from annotations.compiled import CompiledModels, CompiledValues
+from annotations.compiled import CompiledValues
 from annotations.core import evidence_policy
 from annotations.core.urlnorm import UrlError, normalize_url
 from annotations.models import (
@@ -30,7 +30,6 @@ from annotations.models import (
     ClaimStatus,
     Confidence,
     Event,
-    Membership,
     Project,
     Rating,
     Source,
@@ -46,7 +45,6 @@ from annotations.services._base import (
     User,
     _insert_select,
     _insert_values,
-    _require_storable_text,
     _row_insert,
     _saved,
     _storable_text_errors,
@@ -56,7 +54,7 @@ from annotations.services._base import (
 )
 from annotations.services.evidence import verdict_evidence_enqueue
 from annotations.services.leases import held_leases
-from annotations.services.review import _consensus_decide, _lock_claim, _rating_get
+from annotations.services.review import _consensus_decide, _rating_get
 from annotations.services.sources import sources_for_urls
 
 NO_LEASE = (
@@ -210,37 +208,19 @@ def _submit_facts(*, reviewer: User, rating: str, now: dt.datetime) -> dict[str,
     }
 
 
-def _lock_claim_with_facts(
-    claim: Claim, *, reviewer: User, rating: str, now: dt.datetime
-) -> tuple[Claim, dict[str, Any]]:
-    """The claim, locked (``_lock_claim``), and its ``_submit_facts`` as they are once the
-    lock is held. On PostgreSQL that is a second statement: one statement's subqueries
-    would read the snapshot taken before it waited for the lock, missing what the holder
-    wrote. On SQLite the transaction has held the database's write lock since its BEGIN
-    (``transaction_mode`` IMMEDIATE), so one statement reads both."""
-    rating = rating if isinstance(rating, str) else ""
-    arguments = {"claim_id": claim.pk, "reviewer_id": reviewer.pk, "rating": rating, "now": now}
-    if connection.vendor == "sqlite":
-        with_facts = _CLAIM_WITH_SUBMIT_FACTS.first(**arguments)
-        if with_facts is None:
-            raise Claim.DoesNotExist
-        return with_facts, {name: getattr(with_facts, name) for name in _FACT_NAMES}
-    locked = _lock_claim(claim)
-    found = _SUBMIT_FACTS.one(**arguments)
-    assert found is not None, "the claim is locked"
-    return locked, found
-
-
 def _lock_claim_as_member_with_facts(
     claim_id: int, *, reviewer: User, rating: str, now: dt.datetime
 ) -> tuple[Claim, dict[str, Any]]:
-    """``_lock_claim_with_facts`` of a claim known by id: the statement that takes the
-    claim's lock (its row only, as ``_lock_claim``) and reads it with its project is the
-    reviewer's lookup through their membership (``access.claim_get_for_user``: Http404 for
-    a non-member, before anything else is read), so the claim's fields are the locked
-    row's and the lookup, the lock and the membership check are one statement. The facts
-    follow in a second on PostgreSQL (once the lock is held, as above); on SQLite they are
-    read by the same one."""
+    """The claim known by id, locked, and its ``_submit_facts`` as they are once the lock is
+    held. The statement that takes the claim's lock (its row only, as ``_lock_claim``) and
+    reads it with its project is the reviewer's lookup through their membership
+    (``access.claim_get_for_user``: Http404 for a non-member, before anything else is
+    read), so the claim's fields are the locked row's and the lookup, the lock and the
+    membership check are one statement. On PostgreSQL the facts follow in a second
+    statement: one statement's subqueries would read the snapshot taken before it waited
+    for the lock, missing what the holder wrote. On SQLite the transaction has held the
+    database's write lock since its BEGIN (``transaction_mode`` IMMEDIATE), so the same
+    statement reads them."""
     rating = rating if isinstance(rating, str) else ""
     if connection.vendor == "sqlite":
         claim, _ = access.claim_get_for_user(
@@ -259,22 +239,13 @@ def _lock_claim_as_member_with_facts(
 
 # ``_submit_facts`` of one claim, compiled once (building and compiling its subqueries took
 # more CPU than the database spent answering them: bench/bench_queue.py --profile): alone
-# (PostgreSQL), and with the claim and its project (SQLite).
+# (PostgreSQL), and with the claim, its project and the membership (SQLite, below).
 _FACT_ARGUMENTS = {"claim_id": int, "reviewer_id": int, "rating": str, "now": dt.datetime}
 _FACT_NAMES = tuple(_submit_facts(reviewer=User(pk=0), rating="", now=timezone.now()))
 _SUBMIT_FACTS = CompiledValues(
     Claim,
     lambda claim_id, reviewer_id, rating, now: Claim.objects.filter(pk=claim_id).values(
         **_submit_facts(reviewer=User(pk=reviewer_id), rating=rating, now=now)
-    ),
-    **_FACT_ARGUMENTS,
-)
-_CLAIM_WITH_SUBMIT_FACTS = CompiledModels(
-    Claim,
-    lambda claim_id, reviewer_id, rating, now: (
-        Claim.objects.select_related("project")
-        .annotate(**_submit_facts(reviewer=User(pk=reviewer_id), rating=rating, now=now))
-        .filter(pk=claim_id)[:1]
     ),
     **_FACT_ARGUMENTS,
 )
@@ -291,7 +262,6 @@ _CLAIM_AS_MEMBER_WITH_SUBMIT_FACTS = access.claim_read(
 )
 
 
-@transaction.atomic
 def verdict_submit(
     *,
     claim: Claim,
@@ -301,7 +271,6 @@ def verdict_submit(
     rationale: str = "",
     citations: Sequence[CitationInput] = (),
     now: dt.datetime | None = None,
-    membership: Membership | None = None,
 ) -> Verdict:
     """Record ``reviewer``'s verdict on ``claim``, or a revision of it.
 
@@ -313,26 +282,22 @@ def verdict_submit(
     (a ``claim.needs_adjudication`` event) instead of resolving it.
     Locks the claim row, then decides consensus when the required verdicts are in.
     The citations must meet the project's evidence policy (``Project.evidence_policy``),
-    a revision too. Raises ValidationError for bad input (a broken policy rule on
-    ``citations``, nothing written) and QueueConflict for the wrong state.
+    a revision too. Raises Http404 when ``reviewer`` is not a member of the claim's
+    project, ValidationError for bad input (a broken policy rule on ``citations``, nothing
+    written) and QueueConflict for the wrong state.
 
-    ``membership``: the reviewer's, as the caller read it with the claim
-    (``access.claim_get_for_user``), so that it is not read again. Issue 20: the checks
-    are one read under the claim's lock (``_lock_claim_with_facts``), the lease is closed
-    by a conditional update (a lease released or expired meanwhile is a conflict), the
-    cited URLs' sources are found and made at once, the consensus rule runs only when the
-    required verdicts can be in, all the events of the write (the verdict's and those of
-    the consensus it decides) are appended to the audit chain together, in one statement
-    on PostgreSQL, and the answer is built from what was written.
+    The claim is read again, locked, with the reviewer's membership
+    (``verdict_submit_as_member``, the one path of a verdict): the object passed in only
+    names it. Issue 20: the checks are one read under the claim's lock, the lease is
+    closed by a conditional update (a lease released or expired meanwhile is a conflict),
+    the cited URLs' sources are found and made at once, the consensus rule runs only when
+    the required verdicts can be in, all the events of the write (the verdict's and those
+    of the consensus it decides) are appended to the audit chain together, in one
+    statement on PostgreSQL, and the answer is built from what was written.
     """
-    now = now or timezone.now()
-    access.membership_require(user=reviewer, project_id=claim.project_id, membership=membership)
-    _require_storable_text(rating=rating, confidence=confidence, rationale=rationale)
-    claim, facts = _lock_claim_with_facts(claim, reviewer=reviewer, rating=rating, now=now)
-    return _verdict_write(
-        claim=claim,
-        facts=facts,
+    return verdict_submit_as_member(
         reviewer=reviewer,
+        claim_id=claim.pk,
         rating=rating,
         confidence=confidence,
         rationale=rationale,
@@ -352,7 +317,8 @@ def verdict_submit_as_member(
     citations: Sequence[CitationInput] = (),
     now: dt.datetime | None = None,
 ) -> Verdict:
-    """``verdict_submit`` of a claim known by id (the API). The claim is looked up with the
+    """``verdict_submit`` of a claim known by id (the API; the web UI and the services pass
+    the claim to ``verdict_submit``, which comes here). The claim is looked up with the
     reviewer's membership (Http404 for a non-member, before any other check, nothing
     written) by the statement that takes its lock, inside this transaction
     (``_lock_claim_as_member_with_facts``): the claim, its lock and the membership are
@@ -390,7 +356,8 @@ def _verdict_write(
     now: dt.datetime,
 ) -> Verdict:
     """The checks and the write of ``verdict_submit``, on the claim as locked, with its
-    ``_submit_facts`` (``_lock_claim_with_facts``), inside the caller's transaction."""
+    ``_submit_facts`` (``_lock_claim_as_member_with_facts``), inside the caller's
+    transaction."""
     errors: dict[str, str] = {}
     if confidence not in Confidence.values:
         errors["confidence"] = f"Unknown confidence {confidence!r}; use low, medium or high."

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 from unittest import mock
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
+from django.http import Http404
 
 from annotations import selectors, services
 from annotations.models import (
@@ -86,7 +87,7 @@ class VerdictSubmitTests(QueueTestCase):
         from annotations.services import verdicts
 
         lease = self.lease(self.reviewer_a)
-        checked = verdicts._lock_claim_with_facts
+        checked = verdicts._lock_claim_as_member_with_facts
 
         def then_released(*args: Any, **kwargs: Any) -> Any:
             found = checked(*args, **kwargs)
@@ -95,7 +96,7 @@ class VerdictSubmitTests(QueueTestCase):
 
         before = self.row_counts()
         with (
-            mock.patch.object(verdicts, "_lock_claim_with_facts", then_released),
+            mock.patch.object(verdicts, "_lock_claim_as_member_with_facts", then_released),
             self.assertRaisesMessage(QueueConflict, verdicts.NO_LEASE),
         ):
             self.submit(
@@ -137,8 +138,12 @@ class VerdictSubmitTests(QueueTestCase):
         self.assertTrue(selectors.audit_verify(project_id=self.project.pk).ok)
 
     def test_it_refuses_a_non_member(self) -> None:
-        with self.assertRaises(PermissionDenied):
+        # The claim is looked up again through the reviewer's membership (the statement
+        # that locks it): for a non-member it does not exist, and nothing is written.
+        before = self.row_counts()
+        with self.assertRaises(Http404):
             self.submit(reviewer=self.outsider)
+        self.assertWritesNothing(before)
 
     def test_it_rejects_bad_input_and_writes_nothing(self) -> None:
         self.lease(self.reviewer_a)
