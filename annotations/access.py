@@ -286,7 +286,11 @@ def project_read(*, lock: bool = False, **facts: Any) -> CompiledModels[Membersh
     return CompiledModels(
         Membership,
         lambda user_id, pk: (
-            (Membership.objects.select_for_update(of=("self",)) if lock else Membership.objects)
+            (
+                Membership.objects.select_for_update(of=("self",), no_key=True)
+                if lock
+                else Membership.objects
+            )
             .select_related("project")
             .filter(user_id=user_id, project__pk=pk)
             .annotate(**facts)
@@ -305,7 +309,11 @@ _MEMBERSHIP_READS = {
     lock: CompiledModels(
         Membership,
         lambda user_id, project_id, lock=lock: (
-            (Membership.objects.select_for_update() if lock else Membership.objects.all())
+            (
+                Membership.objects.select_for_update(no_key=True)
+                if lock
+                else Membership.objects.all()
+            )
             .filter(user_id=user_id, project_id=project_id)
             .order_by("pk")[:1]
         ),
@@ -392,7 +400,7 @@ _DOCUMENT_LOCKED_READS = {
         Document,
         lambda pk, user_id, position, length, with_text=with_text: _one_with_membership(
             _documents(with_text=with_text)
-            .select_for_update(of=("self",))
+            .select_for_update(of=("self",), no_key=True)
             .annotate(locked_window_text=Substr("text", position, length)),
             pk=pk,
             user_id=user_id,
@@ -407,11 +415,11 @@ _DOCUMENT_LOCKED_READS = {
 
 
 def _claims_with_byline(*, for_update: bool) -> QuerySet[Claim]:
-    # The creator: the claim page's byline (an inner join; FOR UPDATE locks the claim only).
+    # The creator: the claim page's byline (an inner join; the lock takes the claim only).
     queryset = Claim.objects.select_related("project", "document", "created_by").defer(
         "document__text", "document__raw_text"
     )
-    return queryset.select_for_update(of=("self",)) if for_update else queryset
+    return queryset.select_for_update(of=("self",), no_key=True) if for_update else queryset
 
 
 _CLAIM_READS = _reads_with_membership(
@@ -437,7 +445,7 @@ def claim_read(
     def build(pk: int, user_id: int, **values: Any) -> QuerySet[Claim]:
         queryset = Claim.objects.select_related("project")
         if lock:
-            queryset = queryset.select_for_update(of=("self",))
+            queryset = queryset.select_for_update(of=("self",), no_key=True)
         if facts is not None:
             queryset = queryset.annotate(**facts(user_id=user_id, **values))
         return _one_with_membership(queryset, pk=pk, user_id=user_id)

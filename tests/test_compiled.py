@@ -8,10 +8,11 @@ import datetime as dt
 import itertools
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import BooleanField, Count, ExpressionWrapper, OuterRef, Q, Subquery
 from django.http import Http404
 from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
 
 from annotations import access
 from annotations.compiled import CompiledValues, CompiledValuesList
@@ -197,6 +198,17 @@ class CompiledModelsTests(Personas, TestCase):
                 self.assertEqual(membership.user, self.reviewer_a)
                 # The document's text is deferred, as the queryset says.
                 self.assertNotIn("text", claim.document.__dict__)
+
+    def test_a_locked_read_keeps_the_querysets_lock_mode(self) -> None:
+        # The compiled SQL is the ORM's: select_for_update(no_key=True) stays FOR NO KEY
+        # UPDATE (docs/design.md, "Row locks"); SQLite has no row locks.
+        with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+            access.claim_get_for_user(user=self.reviewer_a, pk=self.claim.pk, for_update=True)
+        sql = queries.captured_queries[-1]["sql"]
+        if connection.features.has_select_for_update:
+            self.assertTrue(sql.endswith('FOR NO KEY UPDATE OF "annotations_claim"'), sql)
+        else:
+            self.assertNotIn("UPDATE", sql)
 
     def test_a_document_read_answers_each_caller_as_the_orm(self) -> None:
         for user, role in [(self.reviewer_a, Role.REVIEWER), (self.editor, Role.EDITOR)]:

@@ -26,7 +26,7 @@ from tests.factories import Personas, api_token, judge, make_claim
 # POST /queue/next/, a first lease (no lease held, no claim assigned to the reviewer):
 # token, savepoint (BEGIN), the project with the reviewer's membership, locked, and whether
 # a claim is assigned to them (one statement: the view's lookup and the service's lock),
-# the held lease (none), the pick (FOR UPDATE SKIP LOCKED), the picked claim with its
+# the held lease (none), the pick (FOR NO KEY UPDATE SKIP LOCKED), the picked claim with its
 # creator and its taken slots re-counted under the lock, the lease inserted, the audit
 # chain (one statement on PostgreSQL: head locked, event sealed and inserted, head moved;
 # three on SQLite), release (COMMIT). Issue 20: 12 -> 9 on PostgreSQL, 16 -> 11 on SQLite;

@@ -58,7 +58,7 @@ SERVICE_DECIDING = {"sqlite": 20, "postgresql": 15}
 # The request: + the token (with its user). The claim is looked up with the reviewer's
 # membership by the statement that locks it, inside the service's transaction
 # (``services.verdict_submit_as_member``): on PostgreSQL it is the service's claim lock
-# (``FOR UPDATE OF`` the claim, with its project), on SQLite its one read of the claim
+# (``FOR NO KEY UPDATE OF`` the claim, with its project), on SQLite its one read of the claim
 # with its facts. It used to be a read of its own before the transaction: 2 -> 1, so a
 # first verdict's request is one statement fewer on both databases, and a deciding one's.
 REQUEST_EXTRA = 1
@@ -206,13 +206,15 @@ class VerdictQueryCountTests(Personas, TestCase):
         self.assertFalse([sql for sql in queries[: reads[0]] if "annotations_claim" in sql])
         facts = [i for i, sql in enumerate(queries) if '"fact_rating_id"' in sql]
         self.assertEqual(len(facts), 1, queries)
-        locks = [i for i, sql in enumerate(queries) if "FOR UPDATE" in sql]
+        locks = [i for i, sql in enumerate(queries) if "FOR NO KEY UPDATE" in sql]
         if connection.vendor == "postgresql":
             locking_claim = [
-                i for i in locks if queries[i].endswith('FOR UPDATE OF "annotations_claim"')
+                i for i in locks if queries[i].endswith('FOR NO KEY UPDATE OF "annotations_claim"')
             ]
             self.assertEqual(locking_claim, reads)
-            self.assertNotIn('"annotations_project"', queries[reads[0]].rsplit("FOR UPDATE", 1)[1])
+            self.assertNotIn(
+                '"annotations_project"', queries[reads[0]].rsplit("FOR NO KEY UPDATE", 1)[1]
+            )
             # The facts follow once the lock is held, in a statement of their own.
             self.assertLess(reads[0], facts[0])
         else:

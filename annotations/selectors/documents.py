@@ -98,7 +98,7 @@ def document_text_window(
             return text[start - locked_start : end - locked_start]
     documents = Document.objects.filter(pk=document.pk)
     return (
-        (documents.select_for_update() if for_update else documents)
+        (documents.select_for_update(no_key=True) if for_update else documents)
         .annotate(window=Substr("text", start + 1, max(0, end - start)))
         .values_list("window", flat=True)
         .get()

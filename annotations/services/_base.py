@@ -42,7 +42,7 @@ def _chain_head(chain: int) -> AuditHead:
         AuditHead.objects.bulk_create(
             [AuditHead(chain=chain, seq=seq, hash=hash_)], ignore_conflicts=True
         )
-        head = AuditHead.objects.select_for_update().get(chain=chain)
+        head = AuditHead.objects.select_for_update(no_key=True).get(chain=chain)
     return head
 
 
@@ -50,7 +50,9 @@ def _chain_head(chain: int) -> AuditHead:
 # batch larger than ``_IN_SQL_MAX``), compiled once.
 _HEAD_LOCKED = CompiledModels(
     AuditHead,
-    lambda chain: AuditHead.objects.select_for_update().filter(chain=chain).order_by("pk")[:1],
+    lambda chain: (
+        AuditHead.objects.select_for_update(no_key=True).filter(chain=chain).order_by("pk")[:1]
+    ),
     chain=int,
 )
 
@@ -314,7 +316,7 @@ def _events_append_in_sql(connection: Any, events: Sequence[Event], *, chain: in
     and hash from the rows inserted. False, with nothing written, when the chain has no
     head row yet.
 
-    Under READ COMMITTED a ``FOR UPDATE`` that waited for another writer's lock returns
+    Under READ COMMITTED a ``FOR NO KEY UPDATE`` that waited for another writer's lock returns
     the row as that writer committed it, in a WITH as in a plain SELECT; the seals start
     from that version and the UPDATE moves it (it is locked by this statement), so
     concurrent appends queue on the row lock and each seals after the one before it
@@ -357,7 +359,7 @@ def _append_statement(
     params: list[Any] = [] if inserted is None else inserted.all_params()
     gate = "" if inserted is None else " AND EXISTS (SELECT 1 FROM ins)"
     queries.append(
-        f"old AS (SELECT {key}, {seq}, {hash_} FROM {head} WHERE {key} = %s{gate} FOR UPDATE)"  # noqa: S608
+        f"old AS (SELECT {key}, {seq}, {hash_} FROM {head} WHERE {key} = %s{gate} FOR NO KEY UPDATE)"  # noqa: S608
     )
     params.append(chain)
     selects: list[str] = []

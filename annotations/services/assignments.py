@@ -47,7 +47,9 @@ def _locked_for_directing(*, claim: Claim, editor: User) -> Claim:
     it), after checking that ``editor`` may direct its review and that it is in review."""
     access.membership_require(user=editor, project_id=claim.project_id, role=Role.EDITOR)
     locked = (
-        Claim.objects.select_for_update(of=("self",)).select_related("project").get(pk=claim.pk)
+        Claim.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("project")
+        .get(pk=claim.pk)
     )
     if locked.status != ClaimStatus.IN_REVIEW:
         raise QueueConflict(

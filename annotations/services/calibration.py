@@ -71,7 +71,7 @@ def gold_mark(
         rating_obj = claim.consensus.rating  # type: ignore[union-attr]  # checked above
     else:
         rating_obj = _rating_get(project_id=claim.project_id, key=rating)
-    gold = GoldClaim.objects.select_for_update().filter(claim=claim).first()
+    gold = GoldClaim.objects.select_for_update(no_key=True).filter(claim=claim).first()
     before = _gold_state(gold) if gold is not None else None
     if gold is None:
         gold = GoldClaim(
@@ -104,8 +104,12 @@ def gold_unmark(*, claim: Claim, actor: User) -> None:
 
     access.gold_manage_require(user=actor, project_id=claim.project_id)
     claim = _lock_claim(claim)
+    # FOR UPDATE, not NO KEY: the row is deleted. Only it: not the rating's row.
     gold = (
-        GoldClaim.objects.select_for_update().select_related("rating").filter(claim=claim).first()
+        GoldClaim.objects.select_for_update(of=("self",), no_key=False)
+        .select_related("rating")
+        .filter(claim=claim)
+        .first()
     )
     if gold is None:
         raise QueueConflict(NOT_GOLD)
@@ -167,7 +171,7 @@ def gold_substitute(
     if chosen is None:
         return None, gold
     return (
-        Claim.objects.select_for_update(of=("self",))
+        Claim.objects.select_for_update(of=("self",), no_key=True)
         .select_related("created_by")
         .filter(pk=chosen)
         .order_by()
@@ -179,7 +183,7 @@ def calibration_lease(*, claim: Claim, reviewer: User, now: dt.datetime) -> Assi
     """``reviewer``'s unexpired calibration lease on ``claim`` (locked), if they hold one:
     their first verdict on it is then a calibration verdict."""
     return (
-        Assignment.objects.select_for_update()
+        Assignment.objects.select_for_update(no_key=True)
         .filter(
             claim=claim,
             reviewer=reviewer,

@@ -142,7 +142,7 @@ def claimant_create(
 
 
 def _lock(claimant: Claimant) -> Claimant:
-    locked = Claimant.objects.select_for_update().get(pk=claimant.pk)
+    locked = Claimant.objects.select_for_update(no_key=True).get(pk=claimant.pk)
     if locked.merged_into_id is not None:
         raise ValidationError(
             {

@@ -71,7 +71,7 @@ def _document_lock(document: Document) -> None:
     """Lock the document row until the transaction ends, so that two concurrent creations
     of the same claim run one after the other and the second sees the first (PostgreSQL;
     SQLite's write lock already serializes them)."""
-    list(Document.objects.select_for_update().filter(pk=document.pk).values_list("pk"))
+    list(Document.objects.select_for_update(no_key=True).filter(pk=document.pk).values_list("pk"))
 
 
 def _span_error(exc: spans.SpanError) -> ValidationError:
@@ -245,7 +245,7 @@ def claim_schedule(
     changes: dict[str, Any] = {}
     if priority is not None:
         changes["priority"] = _priority_rank(priority)
-    locked = Claim.objects.select_for_update(of=("self",)).get(pk=claim.pk)
+    locked = Claim.objects.select_for_update(of=("self",), no_key=True).get(pk=claim.pk)
     if due_at is not UNCHANGED:
         changes["due_at"] = due_at
     before = _schedule_state(locked)
@@ -311,7 +311,7 @@ def claim_update(
     limits.require_lengths(
         statement=(statement, limits.MAX_STATEMENT), claimant=(claimant, limits.MAX_CLAIMANT)
     )
-    locked = Claim.objects.select_for_update().get(pk=claim.pk)
+    locked = Claim.objects.select_for_update(no_key=True).get(pk=claim.pk)
     frozen = access.claim_frozen_reason(
         claim=locked, has_verdicts=access.claim_is_judged(claim=locked)
     )
@@ -378,7 +378,9 @@ def claim_revise(
         note=(note, limits.MAX_NOTE),
     )
     locked = (
-        Claim.objects.select_for_update(of=("self",)).select_related("project").get(pk=claim.pk)
+        Claim.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("project")
+        .get(pk=claim.pk)
     )
     if not lifecycle.allowed(locked.status, lifecycle.Action.REVISE):
         raise QueueConflict(

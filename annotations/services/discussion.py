@@ -115,7 +115,7 @@ def comment_withdraw(*, comment: Comment, actor: User) -> Comment:
     withdrawn, and its mentions stop showing. PermissionDenied for anybody else;
     QueueConflict when it is withdrawn already. Locks the comment row."""
     membership = access.membership_require(user=actor, project_id=comment.project_id)
-    comment = Comment.objects.select_for_update().get(pk=comment.pk)
+    comment = Comment.objects.select_for_update(no_key=True).get(pk=comment.pk)
     access.comment_withdraw_require(comment=comment, membership=membership, user=actor)
     if comment.withdrawn_at is not None:
         raise QueueConflict(ALREADY_WITHDRAWN)

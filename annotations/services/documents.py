@@ -348,7 +348,11 @@ def document_update(*, document: Document, actor: User, **changes: Any) -> Docum
     for name in ("title", "source_url", "language"):
         if isinstance(changes.get(name), str):
             changes[name] = changes[name].strip()
-    locked = Document.objects.select_for_update().defer("text", "raw_text").get(pk=document.pk)
+    locked = (
+        Document.objects.select_for_update(no_key=True)
+        .defer("text", "raw_text")
+        .get(pk=document.pk)
+    )
     before = {name: getattr(locked, name) for name in DOCUMENT_METADATA}
     text_fields = {name: before[name] for name in DOCUMENT_METADATA if name != "published_date"}
     errors = _metadata_errors(**{**text_fields, **_without(changes, "published_date")})

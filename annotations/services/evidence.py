@@ -195,9 +195,9 @@ def snapshot_from_response(
 def _snapshot_store(
     *, source: Source, requested_by: User | None, fields: dict[str, Any], origin: str = "fetch"
 ) -> SourceSnapshot:
-    source = Source.objects.select_for_update().get(pk=source.pk)
+    source = Source.objects.select_for_update(no_key=True).get(pk=source.pk)
     snapshot = SourceSnapshot.objects.create(source=source, requested_by=requested_by, **fields)
-    state, _ = SourceEvidence.objects.select_for_update().get_or_create(source=source)
+    state, _ = SourceEvidence.objects.select_for_update(no_key=True).get_or_create(source=source)
     state.latest = snapshot
     checked = 0
     if snapshot.outcome == evidence.Outcome.OK and state.baseline_id is None:
@@ -393,7 +393,11 @@ def source_check(*, source_id: int, at: dt.datetime | None = None) -> SourceChec
 def _check_store(
     *, state: SourceEvidence, at: dt.datetime, row: dict[str, Any], flag: evidence.Flag | None
 ) -> SourceCheck:
-    locked = SourceEvidence.objects.select_for_update().select_related("source").get(pk=state.pk)
+    locked = (
+        SourceEvidence.objects.select_for_update(no_key=True)
+        .select_related("source")
+        .get(pk=state.pk)
+    )
     check = SourceCheck.objects.create(
         source_id=locked.source_id,
         baseline_id=locked.baseline_id,
@@ -449,7 +453,7 @@ def sources_check_sweep(*, at: dt.datetime | None = None, limit: int = 200) -> i
     with transaction.atomic():
         ids = list(
             _watched()
-            .select_for_update(skip_locked=True)
+            .select_for_update(skip_locked=True, no_key=True)
             .filter(Q(next_check_at__isnull=True) | Q(next_check_at__lte=at))
             .order_by("next_check_at", "source_id")
             .values_list("source_id", flat=True)[:limit]

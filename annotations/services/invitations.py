@@ -73,7 +73,7 @@ def invitation_create(
     _require_storable_text(username=invited_as)
     at = now()
     # Serialize invitations of one project so the "already invited" check holds.
-    Project.objects.select_for_update().filter(pk=project.pk).first()
+    Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()
     # Pending or declined: both read as pending to the inviter, so both keep the name
     # from being invited again until the invitation expires or is revoked.
     open_invitations = Invitation.objects.filter(
@@ -111,7 +111,11 @@ def invitation_create(
 
 
 def _locked_open(invitation: Invitation) -> Invitation:
-    current = Invitation.objects.select_for_update().select_related("project").get(pk=invitation.pk)
+    current = (
+        Invitation.objects.select_for_update(no_key=True)
+        .select_related("project")
+        .get(pk=invitation.pk)
+    )
     if not access.invitation_is_open(current, at=now()):
         raise InvitationClosed(access.INVITATION_CLOSED)
     return current
@@ -174,7 +178,7 @@ def invitation_revoke(*, invitation: Invitation, actor: User) -> Invitation:
     ``access.invitation_status_for_inviter``). InvitationClosed once it was accepted,
     revoked or has expired; PermissionDenied unless ``actor`` is the project's admin."""
     access.membership_require(user=actor, project_id=invitation.project_id, role=Role.ADMIN)
-    current = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    current = Invitation.objects.select_for_update(no_key=True).get(pk=invitation.pk)
     if access.invitation_status_for_inviter(current, at=now()) != InvitationStatus.PENDING:
         raise InvitationClosed(access.INVITATION_CLOSED)
     before = {"status": access.invitation_status_for_inviter(current, at=now())}

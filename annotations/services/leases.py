@@ -198,7 +198,7 @@ WHERE c.project_id = %(project)s AND c.status = %(in_review)s AND c.created_by_i
   AND c.id <> ALL(%(passed_over)s)
 ORDER BY c.priority, c.due_at, c.created_at, c.id
 LIMIT 1
-FOR UPDATE OF c"""
+FOR NO KEY UPDATE OF c"""
 _PICK_SQL = _PICK_SQL_TEMPLATE.format(assigned="")
 _PICK_ASSIGNED_SQL = _PICK_SQL_TEMPLATE.format(
     assigned="AND c.id IN (SELECT r.claim_id FROM annotations_reservation r "
@@ -270,9 +270,9 @@ def _pick_from(
     if passed_over:
         candidates = candidates.exclude(pk__in=passed_over)
     if skip_locked:
-        candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+        candidates = candidates.select_for_update(skip_locked=True, of=("self",), no_key=True)
     else:
-        candidates = candidates.select_for_update(of=("self",))
+        candidates = candidates.select_for_update(of=("self",), no_key=True)
     return candidates.values_list("pk", flat=True).first()
 
 
@@ -360,7 +360,7 @@ def lease_next(
 
     A reviewer holds at most one lease per project: if they hold an unexpired one it is
     returned unchanged; an expired one is closed first. On PostgreSQL the candidate row
-    is taken with ``SELECT … FOR UPDATE SKIP LOCKED`` so concurrent callers never wait on
+    is taken with ``SELECT … FOR NO KEY UPDATE SKIP LOCKED`` so concurrent callers never wait on
     or share a claim; because a concurrent lease inserts an Assignment without touching
     the claim row, the free-slot check is repeated in a fresh statement once the row lock
     is held (every writer of leases and verdicts holds that lock).
@@ -505,7 +505,7 @@ def lease_claim(*, reviewer: User, claim: Claim, now: dt.datetime | None = None)
         _close_assignment(held, state=AssignmentState.EXPIRED, now=now)
         expired = held
     locked = (
-        Claim.objects.select_for_update(of=("self",))
+        Claim.objects.select_for_update(of=("self",), no_key=True)
         .select_related("project", "created_by")
         .get(pk=claim.pk)
     )
@@ -565,7 +565,7 @@ _PROJECT_LOCKED = access.project_read(
 _LEASE_HELD_LOCKED = CompiledModels(
     Assignment,
     lambda project_id, reviewer_id: (
-        Assignment.objects.select_for_update(of=("self",))
+        Assignment.objects.select_for_update(of=("self",), no_key=True)
         .select_related("claim__created_by")
         .filter(project_id=project_id, reviewer_id=reviewer_id, state=AssignmentState.LEASED)
         .order_by("pk")[:1]
@@ -582,7 +582,9 @@ def held_leases(*, now: dt.datetime, **filters: Any) -> QuerySet[Assignment]:
 
 
 def _held_lease(*, claim: Claim, reviewer: User, now: dt.datetime) -> Assignment | None:
-    return held_leases(now=now, claim=claim, reviewer=reviewer).select_for_update().first()
+    return (
+        held_leases(now=now, claim=claim, reviewer=reviewer).select_for_update(no_key=True).first()
+    )
 
 
 @transaction.atomic
@@ -622,7 +624,7 @@ def claim_skip(
     ).exists():
         raise QueueConflict("You have already submitted a verdict on this claim.")
     assignment = (
-        Assignment.objects.select_for_update()
+        Assignment.objects.select_for_update(no_key=True)
         .filter(claim=claim, reviewer=reviewer, state=AssignmentState.LEASED)
         .first()
     )

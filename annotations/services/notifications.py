@@ -313,7 +313,7 @@ def notification_settings_update(
             {"email_enabled": ["Your account has no e-mail address to send notifications to."]}
         )
     kinds = [kind for kind in NotificationKind.values if kind in set(email_kinds)]
-    current = NotificationSettings.objects.select_for_update().filter(user=user).first()
+    current = NotificationSettings.objects.select_for_update(no_key=True).filter(user=user).first()
     before = (
         {"email_enabled": current.email_enabled, "email_kinds": current.email_kinds}
         if current

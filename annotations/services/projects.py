@@ -298,7 +298,7 @@ def project_update(*, project: Project, actor: User, **changes: Any) -> Project:
     _require_storable_text(**changes)
     if "triage_url" in changes:
         changes["triage_url"] = triage_url_checked(changes["triage_url"])
-    project = Project.objects.select_for_update().get(pk=project.pk)
+    project = Project.objects.select_for_update(no_key=True).get(pk=project.pk)
     before = _policy(project)
     old_provider = _provider_origin(project.triage_url)
     for name, value in changes.items():
@@ -327,9 +327,10 @@ def _admins_locked(*, project_id: int) -> set[int]:
     concurrent changes then queue instead of deadlocking, and the later one sees the
     earlier one's commit (PostgreSQL re-checks ``role = 'admin'`` on a row it waited for),
     so two demotions of a project's last two admins cannot both see "another admin left".
+    ``FOR UPDATE``, not NO KEY: the callers may delete one of these rows.
     """
     return set(
-        Membership.objects.select_for_update()
+        Membership.objects.select_for_update(no_key=False)
         .filter(project_id=project_id, role=Role.ADMIN)
         .order_by("pk")
         .values_list("pk", flat=True)
@@ -380,7 +381,9 @@ def member_add(*, project: Project, user: User, role: str, actor: User | None) -
             {"role": f"Unknown role {role!r}; use one of {', '.join(Role.values)}."}
         )
     admins = _admins_locked(project_id=project.pk)
-    membership = Membership.objects.select_for_update().filter(project=project, user=user).first()
+    membership = (
+        Membership.objects.select_for_update(no_key=True).filter(project=project, user=user).first()
+    )
     before = {"role": membership.role} if membership else None
     if membership is None:
         membership = Membership.objects.create(project=project, user=user, role=role)
@@ -410,8 +413,9 @@ def member_remove(*, membership: Membership, actor: User | None) -> None:
     admin memberships, then the member's row (see ``_admins_locked``).
     """
     admins = _admins_locked(project_id=membership.project_id)
+    # FOR UPDATE, not NO KEY: the row is deleted. Only it: not the user's row.
     current = (
-        Membership.objects.select_for_update()
+        Membership.objects.select_for_update(of=("self",), no_key=False)
         .select_related("user")
         .filter(pk=membership.pk)
         .first()

@@ -47,7 +47,11 @@ def _require_valid(values: dict[str, Any], *, only: Sequence[str] = RATING_FIELD
 def _lock_project(project_id: int) -> None:
     """Changes to one scale queue on the project row, so that two removals cannot both see
     "another rating is left" and a key cannot be added twice."""
-    list(Project.objects.select_for_update().filter(pk=project_id).values_list("pk", flat=True))
+    list(
+        Project.objects.select_for_update(no_key=True)
+        .filter(pk=project_id)
+        .values_list("pk", flat=True)
+    )
 
 
 @transaction.atomic
@@ -101,7 +105,8 @@ def rating_update(*, rating: Rating, actor: User, **changes: Any) -> Rating:
         raise ValidationError(errors)
     access.membership_require(user=actor, project_id=rating.project_id, role=Role.ADMIN)
     _lock_project(rating.project_id)
-    locked = Rating.objects.select_for_update().get(pk=rating.pk)
+    # A new key changes a unique column (project, key): that UPDATE takes FOR UPDATE anyway.
+    locked = Rating.objects.select_for_update(no_key="key" not in changes).get(pk=rating.pk)
     before = _rating_state(locked)
     _require_valid({**before, **changes}, only=list(changes))
     changed = [name for name, value in changes.items() if before[name] != value]
@@ -170,7 +175,8 @@ def rating_delete(*, rating: Rating, actor: User) -> None:
     """
     access.membership_require(user=actor, project_id=rating.project_id, role=Role.ADMIN)
     _lock_project(rating.project_id)
-    current = Rating.objects.select_for_update().filter(pk=rating.pk).first()
+    # FOR UPDATE, not NO KEY: the row is deleted.
+    current = Rating.objects.select_for_update(no_key=False).filter(pk=rating.pk).first()
     if current is None:
         return
     ratings_delete_check(ratings=[current])

@@ -209,7 +209,7 @@ def claim_link_create(
             raise ValidationError({"id": ["No claim with this id in the claim's project."]})
         if target.pk == claim.pk:
             raise ValidationError({"id": ["A claim cannot repeat itself."]})
-    list(Claim.objects.select_for_update().filter(pk=claim.pk).values_list("pk"))
+    list(Claim.objects.select_for_update(no_key=True).filter(pk=claim.pk).values_list("pk"))
     existing = ClaimLink.objects.filter(
         claim=claim, **({"reference": reference} if reference else {"target": target})
     ).first()
@@ -251,7 +251,7 @@ def claim_link_decide(*, link: ClaimLink, actor: User, state: LinkState) -> Clai
         raise PermissionDenied(LINK_RULE)
     if state not in LinkState.values:
         raise ValidationError({"state": [f"One of {', '.join(LinkState.values)}."]})
-    locked = ClaimLink.objects.select_for_update().get(pk=link.pk)
+    locked = ClaimLink.objects.select_for_update(no_key=True).get(pk=link.pk)
     if locked.state == state:
         return locked
     before = locked.state

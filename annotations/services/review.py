@@ -326,7 +326,9 @@ def _lock_claim(claim: Claim) -> Claim:
 _CLAIM_LOCKED = CompiledModels(
     Claim,
     lambda pk: (
-        Claim.objects.select_for_update(of=("self",)).select_related("project").filter(pk=pk)[:1]
+        Claim.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("project")
+        .filter(pk=pk)[:1]
     ),
     pk=int,
 )
@@ -457,7 +459,7 @@ def claim_withdraw(
         raise PermissionDenied(access.WITHDRAW_RULE)
     if not lifecycle.allowed(claim.status, lifecycle.Action.WITHDRAW):
         raise QueueConflict(f"This claim is {claim.get_status_display().lower()}.")
-    for lease in Assignment.objects.select_for_update().filter(
+    for lease in Assignment.objects.select_for_update(no_key=True).filter(
         claim=claim, state=AssignmentState.LEASED
     ):
         _close_assignment(lease, state=AssignmentState.RELEASED, now=now)

@@ -109,7 +109,8 @@ def document_revise(
     access.membership_require(user=actor, project_id=document.project_id, role=Role.EDITOR)
     _require_storable_text(text=text, raw_text=raw_text, note=note)
     limits.require_lengths(note=(note, limits.MAX_NOTE))
-    document = Document.objects.select_for_update().get(pk=document.pk)
+    # FOR UPDATE, not NO KEY: the new text changes a unique column (project, text_sha256).
+    document = Document.objects.select_for_update(no_key=False).get(pk=document.pk)
     if not isinstance(text, str) or not text.strip():
         raise ValidationError({"text": "The corrected text is empty."})
     if len(text) > settings.WORKBENCH_MAX_DOCUMENT_CHARS:
@@ -145,7 +146,7 @@ def document_revise(
         superseded_by=actor,
     )
     claims = list(
-        Claim.objects.select_for_update()
+        Claim.objects.select_for_update(no_key=True)
         .filter(document=document, anchor_revision=old_number)
         .order_by("id")
     )
@@ -302,7 +303,7 @@ def claim_reanchor(
     access.claim_edit_require(claim=claim, membership=membership, user=actor, action="re-anchor")
     _require_storable_text(exact=exact, note=note)
     limits.require_lengths(note=(note, limits.MAX_NOTE))
-    claim = Claim.objects.select_for_update().get(pk=claim.pk)
+    claim = Claim.objects.select_for_update(no_key=True).get(pk=claim.pk)
     document = Document.objects.only("pk", "text", "length", "revision", "project_id").get(
         pk=claim.document_id
     )

@@ -219,7 +219,7 @@ def source_update(*, source: Source, actor: User, **changes: Any) -> Source:
                 for name in unknown
             }
         )
-    locked = Source.objects.select_for_update().get(pk=source.pk)
+    locked = Source.objects.select_for_update(no_key=True).get(pk=source.pk)
     access.source_edit_require(user=actor, source=locked)
     _require_storable_text(**changes)
     for name in ("title", "archive_url"):
@@ -256,7 +256,7 @@ def source_fetch_metadata(*, source: Source, actor: User | None) -> Source:
         raise ValidationError({"url": ValidationError(exc.message, code=exc.code)}) from None
     found = _page_metadata(fetched.text(), url=fetched.url)
     with transaction.atomic():
-        locked = Source.objects.select_for_update().get(pk=source.pk)
+        locked = Source.objects.select_for_update(no_key=True).get(pk=source.pk)
         # Only what is still blank: nothing a person wrote is replaced.
         blank = {
             name: value for name, value in found.items() if value and not getattr(locked, name)

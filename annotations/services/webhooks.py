@@ -221,8 +221,9 @@ def webhook_endpoint_create(
     return IssuedEndpoint(endpoint=endpoint, secret=secret)
 
 
-def _lock_endpoint(endpoint: WebhookEndpoint) -> WebhookEndpoint:
-    return WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+def _lock_endpoint(endpoint: WebhookEndpoint, *, deleting: bool = False) -> WebhookEndpoint:
+    # FOR NO KEY UPDATE unless the row is deleted (docs/design.md, "Row locks").
+    return WebhookEndpoint.objects.select_for_update(no_key=not deleting).get(pk=endpoint.pk)
 
 
 @transaction.atomic
@@ -297,7 +298,7 @@ def webhook_endpoint_rotate(*, endpoint: WebhookEndpoint, actor: User) -> Issued
 def webhook_endpoint_delete(*, endpoint: WebhookEndpoint, actor: User) -> None:
     """Delete an endpoint with its outbox rows and their log (project admins)."""
     access.membership_require(user=actor, project_id=endpoint.project_id, role=Role.ADMIN)
-    locked = _lock_endpoint(endpoint)
+    locked = _lock_endpoint(endpoint, deleting=True)
     pk, project_id, described = locked.pk, locked.project_id, _described(locked)
     deliveries = WebhookDelivery.objects.filter(endpoint=locked).count()
     locked.delete()
@@ -428,7 +429,7 @@ def _claim(delivery_id: int, at: dt.datetime) -> WebhookDelivery | None:
     """The delivery, claimed for one attempt, if it is pending, due and nobody else's."""
     with transaction.atomic():
         delivery = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            WebhookDelivery.objects.select_for_update(skip_locked=True, no_key=True)
             .filter(pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=at)
             .filter(Q(locked_until__isnull=True) | Q(locked_until__lte=at))
             .first()
@@ -490,7 +491,7 @@ def _attempt_record(
     error: str,
     outcome: core.Outcome,
 ) -> str:
-    delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
+    delivery = WebhookDelivery.objects.select_for_update(no_key=True).filter(pk=delivery_id).first()
     if delivery is None:  # its endpoint was deleted while it was being sent
         return "deleted"
     number = (delivery.log.aggregate(last=Max("number"))["last"] or 0) + 1
@@ -539,7 +540,7 @@ def webhooks_sweep(*, at: dt.datetime | None = None, limit: int = 500) -> int:
     cutoff = at - dt.timedelta(seconds=float(settings.WEBHOOK_SWEEP_GRACE_SECONDS))
     with transaction.atomic():
         ids = list(
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            WebhookDelivery.objects.select_for_update(skip_locked=True, no_key=True)
             .filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=cutoff)
             .filter(Q(locked_until__isnull=True) | Q(locked_until__lte=at))
             .order_by("next_attempt_at", "id")
@@ -557,7 +558,7 @@ def webhook_replay(*, delivery: WebhookDelivery, actor: User) -> WebhookDelivery
     body (project admins). Its attempts count from 0 again; the log keeps the earlier
     ones. QueueConflict if it is still pending (it is going to be sent anyway)."""
     access.membership_require(user=actor, project_id=delivery.project_id, role=Role.ADMIN)
-    locked = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+    locked = WebhookDelivery.objects.select_for_update(no_key=True).get(pk=delivery.pk)
     if locked.status == DeliveryStatus.PENDING:
         raise QueueConflict("This delivery is still pending; it will be sent without a replay.")
     before = locked.status

@@ -117,7 +117,7 @@ class AuditChainAppendTests(Personas, TestCase):
         sql = [q["sql"] for q in context.captured_queries if "SAVEPOINT" not in q["sql"]]
         if connection.vendor == "postgresql":
             self.assertEqual(len(sql), 1, sql)
-            self.assertIn("FOR UPDATE", sql[0])
+            self.assertIn("FOR NO KEY UPDATE", sql[0])
             self.assertIn("sha256", sql[0])
         else:
             self.assertEqual(len(sql), 3, sql)  # lock the head, insert, move the head
@@ -213,7 +213,7 @@ class AuditChainAppendTests(Personas, TestCase):
                 sql = [q["sql"] for q in context.captured_queries if "SAVEPOINT" not in q["sql"]]
                 if connection.vendor == "postgresql":
                     self.assertEqual(len(sql), 1, sql)
-                    self.assertIn("FOR UPDATE", sql[0])
+                    self.assertIn("FOR NO KEY UPDATE", sql[0])
                     self.assertEqual(sql[0].count("sha256"), count)
                 else:
                     self.assertEqual(len(sql), 3, sql)  # lock the head, insert, move the head
