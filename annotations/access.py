@@ -343,7 +343,7 @@ def _get_with_membership[M: (Document, Claim)](
     template: CompiledModels[M], *, user: UserModel, role: Role, **arguments: Any
 ) -> tuple[M, Membership]:
     """The row of ``template`` (a ``_with_membership`` read of one document or claim, compiled
-    once: ``_DOCUMENT_READS``, ``_CLAIM_READS``) and the user's membership of its project,
+    once: ``_DOCUMENT_READS``, ``_CLAIM_READ``) and the user's membership of its project,
     read in one query: Http404 for a non-member, PermissionDenied below ``role``."""
     obj = template.first(user_id=user.pk, **arguments)
     if obj is None:
@@ -414,16 +414,19 @@ _DOCUMENT_LOCKED_READS = {
 }
 
 
-def _claims_with_byline(*, for_update: bool) -> QuerySet[Claim]:
-    # The creator: the claim page's byline (an inner join; the lock takes the claim only).
-    queryset = Claim.objects.select_related("project", "document", "created_by").defer(
-        "document__text", "document__raw_text"
-    )
-    return queryset.select_for_update(of=("self",), no_key=True) if for_update else queryset
-
-
-_CLAIM_READS = _reads_with_membership(
-    Claim, lambda for_update: _claims_with_byline(for_update=for_update)
+# A claim with the caller's membership, and the creator (the claim page's byline: an inner
+# join), compiled once.
+_CLAIM_READ = CompiledModels(
+    Claim,
+    lambda pk, user_id: _one_with_membership(
+        Claim.objects.select_related("project", "document", "created_by").defer(
+            "document__text", "document__raw_text"
+        ),
+        pk=pk,
+        user_id=user_id,
+    ),
+    pk=int,
+    user_id=int,
 )
 
 
@@ -500,22 +503,17 @@ def claim_get_for_user(
     user: User,
     pk: int,
     role: Role = Role.REVIEWER,
-    for_update: bool = False,
     read: CompiledModels[Claim] | None = None,
     **values: Any,
 ) -> tuple[Claim, Membership]:
     """The claim if ``user`` belongs to its project (Http404 otherwise) with at least
-    ``role`` (PermissionDenied otherwise). ``for_update`` locks the claim row (call inside
-    a transaction). ``read``: a ``claim_read`` to look it up with instead (its lock, the
-    caller's facts in the same statement; ``values``: the values its facts take)."""
-    if read is not None and for_update:
-        raise TypeError("claim_get_for_user: read= decides the lock; do not pass for_update")
+    ``role`` (PermissionDenied otherwise), read in one statement with its project, document
+    (no text) and creator. ``read``: a ``claim_read`` to look it up with instead (its lock,
+    the caller's facts in the same statement; ``values``: the values its facts take)."""
     if values and read is None:
         raise TypeError("claim_get_for_user: values are for a read= with facts")
     user = _require_user(user)
-    return _get_with_membership(
-        read or _CLAIM_READS[for_update], pk=pk, user=user, role=role, **values
-    )
+    return _get_with_membership(read or _CLAIM_READ, pk=pk, user=user, role=role, **values)
 
 
 # --- rights on one claim -----------------------------------------------------------------------

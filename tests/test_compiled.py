@@ -180,30 +180,29 @@ class CompiledModelsTests(Personas, TestCase):
         expected = Claim.objects.select_related("project", "document", "created_by").get(
             pk=self.claim.pk
         )
-        for for_update in (False, True):
-            with self.subTest(for_update=for_update), transaction.atomic():
-                claim, membership = access.claim_get_for_user(
-                    user=self.reviewer_a, pk=self.claim.pk, for_update=for_update
-                )
-                with self.assertNumQueries(0):
-                    self.assertEqual(
-                        (claim.project, claim.document, claim.created_by),
-                        (expected.project, expected.document, expected.created_by),
-                    )
-                    self.assertEqual(claim.created_by.username, "creator")
-                    self.assertEqual(claim.statement, expected.statement)
-                    self.assertEqual(claim.created_at, expected.created_at)
-                self.assertFalse(claim._state.adding)
-                self.assertEqual(membership.role, Role.REVIEWER)
-                self.assertEqual(membership.user, self.reviewer_a)
-                # The document's text is deferred, as the queryset says.
-                self.assertNotIn("text", claim.document.__dict__)
+        claim, membership = access.claim_get_for_user(user=self.reviewer_a, pk=self.claim.pk)
+        with self.assertNumQueries(0):
+            self.assertEqual(
+                (claim.project, claim.document, claim.created_by),
+                (expected.project, expected.document, expected.created_by),
+            )
+            self.assertEqual(claim.created_by.username, "creator")
+            self.assertEqual(claim.statement, expected.statement)
+            self.assertEqual(claim.created_at, expected.created_at)
+        self.assertFalse(claim._state.adding)
+        self.assertEqual(membership.role, Role.REVIEWER)
+        self.assertEqual(membership.user, self.reviewer_a)
+        # The document's text is deferred, as the queryset says.
+        self.assertNotIn("text", claim.document.__dict__)
 
     def test_a_locked_read_keeps_the_querysets_lock_mode(self) -> None:
-        # The compiled SQL is the ORM's: select_for_update(no_key=True) stays FOR NO KEY
-        # UPDATE (docs/design.md, "Row locks"); SQLite has no row locks.
+        # The compiled SQL is the ORM's: select_for_update(no_key=True) (the verdict's
+        # locking read of its claim) stays FOR NO KEY UPDATE (docs/design.md, "Row
+        # locks"); SQLite has no row locks.
         with transaction.atomic(), CaptureQueriesContext(connection) as queries:
-            access.claim_get_for_user(user=self.reviewer_a, pk=self.claim.pk, for_update=True)
+            access.claim_get_for_user(
+                user=self.reviewer_a, pk=self.claim.pk, read=access.claim_read(lock=True)
+            )
         sql = queries.captured_queries[-1]["sql"]
         if connection.features.has_select_for_update:
             self.assertTrue(sql.endswith('FOR NO KEY UPDATE OF "annotations_claim"'), sql)
