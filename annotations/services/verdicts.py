@@ -91,6 +91,7 @@ def _verdict_state(verdict: Verdict, citations: Sequence[Citation] | None = None
 
 
 _SOURCE_URL = Source._meta.get_field("url").run_validators
+BOTH_URL_AND_SOURCE = "Give either the source's URL or the id of a known source (source), not both."
 
 
 def _citations_validate(
@@ -98,7 +99,8 @@ def _citations_validate(
 ) -> tuple[list[tuple[Source, CitationInput]], list[Event]]:
     """The sources of ``citations`` in ``project``: a source named by id must be one the
     reviewer may already see there; a URL finds or makes the reviewer's own source
-    (``sources_for_urls``: with the unsaved ``source.create`` events of the new ones).
+    (``sources_for_urls``: with the unsaved ``source.create`` events of the new ones). A
+    citation gives one of the two: both is refused, as is neither.
     Raises ValidationError on ``citations`` (one message per problem, by citation)."""
     if len(citations) > limits.MAX_CITATIONS:
         raise ValidationError({"citations": limits.TOO_MANY_CITATIONS})
@@ -126,7 +128,11 @@ def _citations_validate(
         ).items():
             problems[name] = " ".join(messages)
         source = None
-        if citation.source_id is not None:
+        if citation.source_id is not None and citation.url:
+            # Neither is taken over the other: the reviewer meant one page, and which one
+            # is theirs to say.
+            problems["url"] = BOTH_URL_AND_SOURCE
+        elif citation.source_id is not None:
             # Only sources the reviewer may see; any other id reads as unknown (no oracle).
             source = access.source_for_citation(
                 user=actor, pk=citation.source_id, project_id=project.pk

@@ -77,6 +77,10 @@ class VerdictApiTests(ApiTestCase):
         self.assertDetail(response, 409, "Review next")
 
     def test_bad_verdicts_are_refused_with_the_reason_and_nothing_is_written(self) -> None:
+        known = services.source_get_or_create(
+            url="https://stats.example.org/crime", actor=self.reviewer_a, project=self.project
+        )
+
         def cite(**fields: Any) -> list[dict[str, Any]]:
             return [{"url": "https://example.org/", "stance": "supports", **fields}]
 
@@ -133,6 +137,13 @@ class VerdictApiTests(ApiTestCase):
                 {"citations": [{"stance": "supports"}]},
                 "citations",
                 "URL or the id",
+            ),
+            (
+                "both a url and a source",
+                {"citations": cite(source=known.pk)},
+                "citations",
+                "Citation 1, url",
+                "not both",
             ),
             (
                 "unknown source",

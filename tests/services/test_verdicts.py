@@ -193,6 +193,15 @@ class VerdictSubmitTests(QueueTestCase):
             ),
             ("no url and no source", (CitationInput(stance="context"),), "Citation 1, url"),
             (
+                "both a url and a source",
+                (
+                    good,
+                    CitationInput(stance="context", url="https://example.org/b", source_id=1),
+                ),
+                "Citation 2, url: Give either the source's URL or the id of a known source "
+                "(source), not both.",
+            ),
+            (
                 "numeric host the source's URL column refuses",
                 (good, CitationInput(stance="refutes", url="http://0x7f000001:8066/x")),
                 "Citation 2, url: Enter a valid URL.",
