@@ -9,6 +9,7 @@ as ``services.<name>``; the modules group them by subject.
 
 from annotations.services import limits
 from annotations.services._base import QueueConflict, event_record, now
+from annotations.services._base import _storable_text_errors as storable_text_errors
 from annotations.services.assignments import claim_assign, claim_unassign
 from annotations.services.calibration import gold_mark, gold_unmark
 from annotations.services.claimants import (
@@ -259,6 +260,7 @@ __all__ = [
     "source_update",
     "sources_check",
     "sources_check_sweep",
+    "storable_text_errors",
     "suggestion_accept",
     "suggestion_dismiss",
     "suggestions_enqueue",
