@@ -53,6 +53,7 @@ from annotations.services._base import (
     _update_returning,
     event_build,
     events_record,
+    public_url,
 )
 from annotations.services.evidence import verdict_evidence_enqueue
 from annotations.services.leases import held_leases
@@ -142,8 +143,11 @@ def _citations_validate(
         elif citation.url:
             try:
                 normalize_url(citation.url)
+                # A public page: no loopback, private or other internal address, nor
+                # numeric shorthand for one (0x7f000001).
+                public_url(citation.url)
                 # The source's own column check (URLField), here so that an address it
-                # refuses (a numeric host such as 0x7f000001) is named by its citation.
+                # refuses is named by its citation.
                 _SOURCE_URL(citation.url.strip())
             except UrlError as exc:
                 problems["url"] = str(exc)

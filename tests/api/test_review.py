@@ -152,6 +152,20 @@ class VerdictApiTests(ApiTestCase):
                 "No source with id",
             ),
             ("citations not a list", {"citations": "https://example.org/"}, "citations", "list"),
+            *(
+                (f"internal {url}", {"citations": cite(url=url)}, "citations", reason)
+                for url, reason in [
+                    ("http://127.0.0.1/x", "127.0.0.1 is a loopback address"),
+                    ("http://169.254.169.254/latest/meta-data", "link-local"),
+                    ("http://[::1]/", "::1 is a loopback address"),
+                    ("http://10.0.0.1/", "10.0.0.1 is a private address"),
+                    ("http://localhost/", "localhost is this server itself"),
+                    ("http://0.0.0.0/", "unspecified"),
+                    ("http://[::ffff:127.0.0.1]/", "loopback"),
+                    ("http://2130706433/", "2130706433 is numeric shorthand"),
+                    ("http://0x7f.1/", "0x7f.1 is numeric shorthand"),
+                ]
+            ),
             ("too many citations", {"citations": cite() * 51}, "citations", "50"),
         ]
         for label, fields, field, *reasons in cases:

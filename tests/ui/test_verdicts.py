@@ -86,6 +86,26 @@ class VerdictFormTests(ReviewViewTestCase):
         self.assertFalse(Citation.objects.exists())
         self.assertEqual(Source.objects.count(), 1)
 
+    def test_it_refuses_an_internal_address_on_the_url_field_and_writes_nothing(self) -> None:
+        self.login(self.reviewer_a)
+        for url, reason in (
+            ("http://169.254.169.254/latest/meta-data", "the address 169.254.169.254 is"),
+            ("http://localhost:8000/admin", "localhost is this server itself"),
+            ("http://0x7f.1/", "0x7f.1 is numeric shorthand"),
+        ):
+            with self.subTest(url=url):
+                rows = [{"url": url, "quote": "", "stance": "supports"}]
+                response = self.client.post(self.url, verdict_post(rows=rows))
+                self.assertEqual(response.status_code, 422)
+                self.assertContains(
+                    response, f"Only public sites are accepted: {reason}", status_code=422
+                )
+                self.assertRegex(
+                    response.content.decode(), r'aria-invalid="true"[^>]*id="id_citations-0-url"'
+                )
+        self.assertFalse(Verdict.objects.exists())
+        self.assertEqual(Source.objects.count(), 1)
+
     def test_it_refuses_a_lone_surrogate_as_the_api_does_and_writes_nothing(self) -> None:
         # A browser sends U+FFFD for a lone surrogate; a crafted body spells one with the
         # bytes ED A0 80, which Django reads as U+FFFD (stored as if typed). The API refuses
