@@ -6,8 +6,9 @@ rendered as an active link. A URL of a public source (a citation, a source's arc
 a document's origin, an organization's site) must also name a public host
 (``check_public_url``): no loopback, private, link-local, multicast, reserved or
 unspecified address, however it is spelled, and no ``localhost``; the fetcher
-(``fetching``) judges addresses by the same ``address_refusal`` after DNS. Two spellings of the same address normalize to one key,
-so a source is stored once however reviewers paste it.
+(``fetching``) judges addresses by the same ``address_refusal`` after DNS. Two spellings
+of the same address normalize to one key, so a source is stored once however reviewers
+paste it.
 """
 
 from __future__ import annotations
