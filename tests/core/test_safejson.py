@@ -97,6 +97,14 @@ def test_a_key_given_twice_is_refused_at_any_depth(text: str, key: str) -> None:
     assert isinstance(caught.value, ValueError)
 
 
+def test_duplicates_may_be_let_through_where_json_is_only_a_hint() -> None:
+    # A scraped page's JSON-LD: the last value wins, as json.loads has it.
+    assert safejson.loads('{"a": 1, "a": 2}', unique_keys=False) == {"a": 2}
+    assert safejson.loads('{"a": NaN, "a": 2}', unique_keys=False, allow_constants=True)
+    with pytest.raises(ValueError, match="is not a JSON value"):
+        safejson.loads('{"a": NaN}', unique_keys=False)
+
+
 def test_the_same_key_in_different_objects_is_not_a_duplicate() -> None:
     assert safejson.loads('[{"a": 1}, {"a": 2, "b": {"a": 3}}]') == [
         {"a": 1},
