@@ -553,6 +553,12 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"one_line_warning": {"()": "workbench.logs.OneLineWarning"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
+    "loggers": {
+        # A Host header not in ALLOWED_HOSTS: the 400 stays, the log gets one line naming
+        # the host instead of Django's ERROR with a full traceback (workbench.logs).
+        "django.security.DisallowedHost": {"filters": ["one_line_warning"]},
+    },
 }

@@ -4,8 +4,8 @@ DRF's ``JSONParser`` lets ``json`` recurse once per level, so a body of ``[`` x 
 (200 KB, far below the size cap) ended in a ``RecursionError`` and a 500, even on the
 anonymous token endpoint. This parser reads through ``core.safejson``: nesting deeper
 than ``safejson.MAX_DEPTH``, bytes that are not in the declared charset, ``NaN`` and
-``Infinity`` are all a 400 ``{"detail": "JSON parse error - <reason>"}`` before any view
-runs. It is ``REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"]``'s only entry."""
+``Infinity``, a key given twice in one object (at any depth; the reason names it) are all
+a 400 ``{"detail": "JSON parse error - <reason>"}`` before any view runs. It is ``REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"]``'s only entry."""
 
 from __future__ import annotations
 

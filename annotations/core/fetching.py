@@ -16,7 +16,9 @@ treated as an SSRF attempt until proven otherwise:
 * upstream error bodies are never read, so they cannot be echoed to the user.
 
 ``FetchPolicy.allowed_hosts`` names hosts (or literal IPs) exempt from the address check,
-for intranet sources and tests; everything else still applies to them.
+for intranet sources and tests; everything else still applies to them. Which addresses are
+refused (``address_refusal``) and which spellings are numeric shorthand is decided in
+``urlnorm``, where the same rule refuses such a URL at input (``check_public_url``).
 
 Pure Python: standard library only, no Django.
 """
@@ -37,7 +39,13 @@ from email.message import Message
 from typing import cast
 from urllib.parse import quote, urljoin, urlsplit
 
-from annotations.core.urlnorm import UrlError, check_url
+from annotations.core.urlnorm import (
+    NUMERIC_HOST,
+    IPAddress,
+    UrlError,
+    address_refusal,
+    check_url,
+)
 
 __all__ = [
     "FetchError",
@@ -51,20 +59,10 @@ __all__ = [
 ]
 
 Resolver = Callable[[str, int], list[str]]
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
-# Labels made of digits or 0x-hex only: inet_aton's shorthand IPv4 forms ("127.1",
-# "2130706433", "0177.0.0.1", "0x7f.1").  No real host name looks like this.
-_NUMERIC_HOST = re.compile(r"^(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+))*$")
-# Shared address space (RFC 6598, carrier-grade NAT); not "private" to every Python.
 _MEDIA_TYPE = re.compile(r"^[a-z0-9][-\w.+]*/[a-z0-9][-\w.+]*$")
-_SHARED = ipaddress.ip_network("100.64.0.0/10")
-# NAT64 well-known prefix (RFC 6052): the last 32 bits are an IPv4 address.
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-# Local-use NAT64 (RFC 8215): translates into the operator's own network.
-_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
 
 
 class FetchError(Exception):
@@ -115,53 +113,6 @@ class Fetched:
 # --- addresses -------------------------------------------------------------------------
 
 
-def address_refusal(address: IPAddress) -> str | None:
-    """Why ``address`` must not be contacted, or None if it is a public unicast address.
-
-    Addresses that embed an IPv4 address (IPv4-mapped, NAT64, 6to4, Teredo) are judged by
-    what they embed as well, since that is where the packets can end up.
-    """
-    if isinstance(address, ipaddress.IPv6Address):
-        embedded: list[ipaddress.IPv4Address] = []
-        if address.ipv4_mapped is not None:
-            # ::ffff:a.b.c.d *is* a.b.c.d to a dual-stack socket; judge only that.
-            return address_refusal(address.ipv4_mapped)
-        if address in _LOCAL_NAT64:
-            return "a local-use NAT64 address"
-        if address in _NAT64:
-            embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
-        if address.sixtofour is not None:
-            embedded.append(address.sixtofour)
-        if address.teredo is not None:
-            embedded.extend(address.teredo)
-        for inner in embedded:
-            reason = address_refusal(inner)
-            if reason is not None:
-                return f"an address that embeds {inner}, which is {reason}"
-        if address in _NAT64:
-            # The prefix itself counts as reserved to ipaddress; the embedded address
-            # passed, so this is an ordinary public host behind a NAT64 gateway.
-            return None
-        if address.is_site_local:
-            return "a site-local address"
-    checks = (
-        (address.is_unspecified, "an unspecified address"),
-        (address.is_loopback, "a loopback address"),
-        (address.is_link_local, "a link-local address"),
-        (address.is_multicast, "a multicast address"),
-        (isinstance(address, ipaddress.IPv4Address) and address in _SHARED, "a shared address"),
-        (address.is_private, "a private address"),
-        (address.is_reserved, "a reserved address"),
-        # Catch-all for special-purpose ranges the flags above miss (documentation,
-        # benchmarking, ...): whatever IANA does not list as globally reachable.
-        (not address.is_global, "not a public address"),
-    )
-    for refused, reason in checks:
-        if refused:
-            return reason
-    return None
-
-
 def _system_resolve(host: str, port: int) -> list[str]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return [str(info[4][0]) for info in infos]
@@ -187,7 +138,7 @@ def _addresses(
         allowed = allowed or str(literal) in allowed_hosts
         candidates = [literal]
     else:
-        if _NUMERIC_HOST.match(host):
+        if NUMERIC_HOST.match(host):
             raise FetchError(
                 "host",
                 f"{host!r} is not a normal IP address or host name "

@@ -150,7 +150,7 @@ def _json_ld_values(sources: list[str], key: str) -> Iterator[object]:
     for source in sources:
         try:
             # Bounded nesting, so walk() (recursive) never meets a RecursionError either.
-            data = safejson.loads(source, allow_constants=True)
+            data = safejson.loads(source, allow_constants=True, unique_keys=False)
         except ValueError:
             continue  # broken or absurdly deep JSON-LD is common; it is only a hint
         yield from walk(data)

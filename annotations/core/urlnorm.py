@@ -2,14 +2,21 @@
 
 Only http and https are accepted anywhere a user gives a URL; everything else
 (javascript:, data:, file:, vbscript:, ...) is refused at input so it can never be
-rendered as an active link. Two spellings of the same address normalize to one key,
-so a source is stored once however reviewers paste it.
+rendered as an active link. A URL of a public source (a citation, a source's archive copy,
+a document's origin, an organization's site) must also name a public host
+(``check_public_url``): no loopback, private, link-local, multicast, reserved or
+unspecified address, however it is spelled, and no ``localhost``; the fetcher
+(``fetching``) judges addresses by the same ``address_refusal`` after DNS. Two spellings
+of the same address normalize to one key, so a source is stored once however reviewers
+paste it.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from collections.abc import Collection
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from annotations.core import spans
 
@@ -24,6 +31,21 @@ _PATH_SAFE = _UNRESERVED | frozenset("!$&'()*+,;=:@/")
 # RFC 3986 reg-name, percent-escapes aside: what an internationalized host must map to.
 _REG_NAME = _UNRESERVED | frozenset("!$&'()*+,;=")
 _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# Labels made of digits or 0x-hex only: inet_aton's shorthand IPv4 forms ("127.1",
+# "2130706433", "0177.0.0.1", "0x7f.1").  No real host name looks like this.
+NUMERIC_HOST = re.compile(r"^(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+))*$")
+# Shared address space (RFC 6598, carrier-grade NAT); not "private" to every Python.
+_SHARED = ipaddress.ip_network("100.64.0.0/10")
+# NAT64 well-known prefix (RFC 6052): the last 32 bits are an IPv4 address.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# Local-use NAT64 (RFC 8215): translates into the operator's own network.
+_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
+NOT_PUBLIC = (
+    "Loopback, private, link-local, multicast, reserved and unspecified addresses and "
+    "localhost are not."
+)
 
 
 class UrlError(ValueError):
@@ -61,6 +83,109 @@ def check_url(url: str) -> str:
         raise UrlError("URLs with a user name or password are not allowed.")
     if port == 0:
         raise UrlError("Port 0 is not a valid port.")
+    return cleaned
+
+
+# --- public hosts ---------------------------------------------------------------------
+
+
+def address_refusal(address: IPAddress) -> str | None:
+    """Why ``address`` must not be contacted, or None if it is a public unicast address.
+
+    Addresses that embed an IPv4 address (IPv4-mapped, NAT64, 6to4, Teredo) are judged by
+    what they embed as well, since that is where the packets can end up.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded: list[ipaddress.IPv4Address] = []
+        if address.ipv4_mapped is not None:
+            # ::ffff:a.b.c.d *is* a.b.c.d to a dual-stack socket; judge only that.
+            return address_refusal(address.ipv4_mapped)
+        if address in _LOCAL_NAT64:
+            return "a local-use NAT64 address"
+        if address in _NAT64:
+            embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+        if address.sixtofour is not None:
+            embedded.append(address.sixtofour)
+        if address.teredo is not None:
+            embedded.extend(address.teredo)
+        for inner in embedded:
+            reason = address_refusal(inner)
+            if reason is not None:
+                return f"an address that embeds {inner}, which is {reason}"
+        if address in _NAT64:
+            # The prefix itself counts as reserved to ipaddress; the embedded address
+            # passed, so this is an ordinary public host behind a NAT64 gateway.
+            return None
+        if address.is_site_local:
+            return "a site-local address"
+    checks = (
+        (address.is_unspecified, "an unspecified address"),
+        (address.is_loopback, "a loopback address"),
+        (address.is_link_local, "a link-local address"),
+        (address.is_multicast, "a multicast address"),
+        (isinstance(address, ipaddress.IPv4Address) and address in _SHARED, "a shared address"),
+        (address.is_private, "a private address"),
+        (address.is_reserved, "a reserved address"),
+        # Catch-all for special-purpose ranges the flags above miss (documentation,
+        # benchmarking, ...): whatever IANA does not list as globally reachable.
+        (not address.is_global, "not a public address"),
+    )
+    for refused, reason in checks:
+        if refused:
+            return reason
+    return None
+
+
+def host_refusal(host: str) -> str | None:
+    """Why a URL's ``host`` (``urlsplit``'s ``hostname``: no brackets) names no public
+    site as it is spelled, or None. No lookup: a literal address (IPv4, IPv6 with an
+    IPv4-mapped or other embedded address) is judged by ``address_refusal``; numeric
+    shorthand that libc reads as IPv4 (``2130706433``, ``0x7f.1``) and ``localhost`` or a
+    name under it are refused whatever they stand for. The host is judged as it will be
+    looked up or a browser reads it: percent-escapes decoded, lower case, without a
+    trailing dot, IDNA-mapped (``127。0。0。1`` and full-width digits become
+    ``127.0.0.1``)."""
+    if "%" in host and ":" not in host:  # an IPv6 literal's zone is "%25eth0"
+        # A browser reads a percent-escape in a host name (127%2E0.0.1 is 127.0.0.1).
+        try:
+            host = unquote(host, errors="strict")
+        except UnicodeDecodeError:
+            return None  # bytes that are no name: nothing can be looked up
+    host = host.lower().rstrip(".")
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii").rstrip(".")
+        except UnicodeError:
+            return None  # not a host name at all: normalize_url says so
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is not None:
+        reason = address_refusal(address)
+        return None if reason is None else f"the address {host} is {reason}"
+    if NUMERIC_HOST.match(host):
+        return f"{host} is numeric shorthand for an IP address, not a host name"
+    if host == "localhost" or host.endswith(".localhost"):
+        return f"{host} is this server itself"
+    return None
+
+
+def check_public_url(url: str, *, allowed_hosts: Collection[str] = ()) -> str:
+    """``check_url``, and a host that names a public site (``host_refusal``: no loopback,
+    private, link-local, multicast, reserved or unspecified address, no ``localhost``, no
+    numeric shorthand), unless ``allowed_hosts`` names it (an intranet's own sources, as
+    ``fetching.FetchPolicy.allowed_hosts``). Checks the spelling only, with no DNS lookup:
+    the fetcher resolves the name and vets every address it connects to, on every hop.
+    Returns the URL stripped, or raises UrlError."""
+    cleaned = check_url(url)
+    host = urlsplit(cleaned).hostname or ""
+    allowed = {name.strip("[]").rstrip(".").lower() for name in allowed_hosts}
+    if host.rstrip(".") in allowed:
+        return cleaned
+    reason = host_refusal(host)
+    if reason is not None:
+        raise UrlError(f"Only public sites are accepted: {reason}. {NOT_PUBLIC}")
     return cleaned
 
 

@@ -8,7 +8,8 @@ as ``services.<name>``; the modules group them by subject.
 """
 
 from annotations.services import limits
-from annotations.services._base import QueueConflict, event_record, now
+from annotations.services._base import QueueConflict, event_record, now, public_url
+from annotations.services._base import _storable_text_errors as storable_text_errors
 from annotations.services.assignments import claim_assign, claim_unassign
 from annotations.services.calibration import gold_mark, gold_unmark
 from annotations.services.claimants import (
@@ -239,6 +240,7 @@ __all__ = [
     "project_create",
     "project_restore_native",
     "project_update",
+    "public_url",
     "ranking_get",
     "rating_create",
     "rating_delete",
@@ -259,6 +261,7 @@ __all__ = [
     "source_update",
     "sources_check",
     "sources_check_sweep",
+    "storable_text_errors",
     "suggestion_accept",
     "suggestion_dismiss",
     "suggestions_enqueue",

@@ -9,6 +9,7 @@ from typing import Any, cast
 
 # Services act for an account of the user model: Django's own (the project sets no
 # AUTH_USER_MODEL), which the models' foreign keys to it are typed with.
+from django.conf import settings
 from django.contrib.auth.models import User as User
 from django.core.exceptions import ValidationError
 from django.db import connections, router, transaction
@@ -17,7 +18,7 @@ from django.db.models.sql import InsertQuery, UpdateQuery
 from django.utils import timezone
 
 from annotations.compiled import CompiledModels
-from annotations.core import auditchain, spans
+from annotations.core import auditchain, spans, urlnorm
 from annotations.models import (
     AuditHead,
     Event,
@@ -600,6 +601,16 @@ def _storable_text_errors(**fields: object) -> dict[str, list[str]]:
             if problems:
                 errors[name] = [f"{problem[0].upper()}{problem[1:]}." for problem in problems]
     return errors
+
+
+def public_url(url: str) -> str:
+    """``url`` checked as the URL of a public source (``urlnorm.check_public_url``: http(s),
+    and no loopback, private, link-local or other non-public address, ``localhost`` or
+    numeric shorthand as its host), except a host ``WORKBENCH_FETCH_ALLOWED_HOSTS`` names
+    (an intranet's own sites, which the fetcher may reach too). No DNS lookup here: the
+    fetcher vets the addresses a name resolves to when it fetches. Returns the URL
+    stripped; raises ``urlnorm.UrlError`` with the reason."""
+    return urlnorm.check_public_url(url, allowed_hosts=settings.WORKBENCH_FETCH_ALLOWED_HOSTS)
 
 
 def _require_storable_text(**fields: object) -> None:

@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from annotations import access
 from annotations.core import language as languages
 from annotations.core import spans
-from annotations.core.urlnorm import UrlError, check_url
+from annotations.core.urlnorm import UrlError
 from annotations.models import (
     Document,
     Project,
@@ -29,6 +29,7 @@ from annotations.services._base import (
     event_record,
     events_record,
     fields_update,
+    public_url,
 )
 from annotations.services.references import repeats_schedule
 from annotations.services.suggestions import suggestions_enqueue
@@ -62,7 +63,8 @@ def _metadata_errors(
     direction: object = "",
 ) -> dict[str, str | list[str]]:
     """Problems with a document's description, by field: a title is required, every text
-    is within its limit (``limits``), the source URL is http(s), the language is a BCP 47
+    is within its limit (``limits``), the source URL is http(s) on a public host
+    (``public_url``), the language is a BCP 47
     tag (or empty) and the direction one of ``TextDirection``, and no field holds text a
     database cannot store (NUL, a lone surrogate)."""
     errors: dict[str, str | list[str]] = {}
@@ -78,7 +80,7 @@ def _metadata_errors(
     )
     if source_url:
         try:
-            check_url(source_url)  # type: ignore[arg-type]
+            public_url(source_url)  # type: ignore[arg-type]
         except UrlError as exc:
             errors["source_url"] = str(exc)
     unstorable = _storable_text_errors(

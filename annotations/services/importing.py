@@ -31,10 +31,10 @@ from django.core.exceptions import ValidationError
 from annotations import selectors
 from annotations.core import cleaning, fetching, htmlpage, jsonl
 from annotations.core import language as languages
-from annotations.core.urlnorm import UrlError, check_url
+from annotations.core.urlnorm import UrlError
 from annotations.models import Document, Project
 from annotations.services import limits
-from annotations.services._base import User
+from annotations.services._base import User, public_url
 from annotations.services.documents import DocumentInput, document_create
 
 ImportFormat = Literal["text", "html", "jsonl"]
@@ -183,9 +183,10 @@ def source_from_upload(*, name: str, data: bytes) -> RawSource:
 
 def _checked_url(url: str) -> str:
     try:
-        return check_url(url) if url else ""
+        return public_url(url) if url else ""
     except UrlError:
-        # A page's canonical link may be relative or otherwise unusable: leave it out.
+        # A page's canonical link may be relative or otherwise unusable (or name an
+        # internal host, which a document's source URL may not): leave it out.
         return ""
 
 

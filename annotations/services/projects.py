@@ -13,6 +13,7 @@ from django.utils.text import slugify
 
 from annotations.core import evidence_policy
 from annotations.core.calibration import MAX_GOLD_RATE
+from annotations.core.urlnorm import UrlError
 from annotations.models import (
     ConsensusRule,
     Membership,
@@ -27,6 +28,7 @@ from annotations.services._base import (
     _require_storable_text,
     _storable_text_errors,
     event_record,
+    public_url,
 )
 from annotations.services.suggestions import triage_url_checked
 
@@ -87,6 +89,7 @@ def project_create(
     _require_storable_text(
         name=name, slug=slug, organization=organization, organization_url=organization_url
     )
+    _require_public_organization_url(organization_url)
     stances = _stances_stored(Stance.values if allowed_stances is None else allowed_stances)
     entries = _scale_entries(scale) if scale is not None else _DEFAULT_ENTRIES
     project = Project(
@@ -296,6 +299,7 @@ def project_update(*, project: Project, actor: User, **changes: Any) -> Project:
     if "allowed_stances" in changes:
         changes["allowed_stances"] = _stances_stored(changes["allowed_stances"])
     _require_storable_text(**changes)
+    _require_public_organization_url(changes.get("organization_url"))
     if "triage_url" in changes:
         changes["triage_url"] = triage_url_checked(changes["triage_url"])
     project = Project.objects.select_for_update(no_key=True).get(pk=project.pk)
@@ -318,6 +322,17 @@ def project_update(*, project: Project, actor: User, **changes: Any) -> Project:
         after=after,
     )
     return project
+
+
+def _require_public_organization_url(url: object) -> None:
+    """The organization's site is published as the publisher's URL of every fact check:
+    a public http(s) site (``public_url``), or empty. ValidationError on
+    ``organization_url`` otherwise."""
+    if isinstance(url, str) and url.strip():
+        try:
+            public_url(url)
+        except UrlError as exc:
+            raise ValidationError({"organization_url": str(exc)}) from None
 
 
 def _admins_locked(*, project_id: int) -> set[int]:

@@ -26,7 +26,7 @@ from django.tasks import task
 
 from annotations import access
 from annotations.core import lifecycle, triage
-from annotations.core.urlnorm import UrlError, check_url
+from annotations.core.urlnorm import UrlError
 from annotations.models import (
     Claim,
     ClaimLink,
@@ -49,6 +49,7 @@ from annotations.services._base import (
     event_record,
     events_record,
     now,
+    public_url,
 )
 
 LINK_RULE = "Only the claim's creator or an editor can link it to an earlier fact check."
@@ -79,7 +80,7 @@ def _reference_errors(item: ReferenceInput) -> dict[str, list[str]]:
     )
     if item.url:
         try:
-            check_url(item.url)
+            public_url(item.url)
         except UrlError as exc:
             errors["url"] = [str(exc)]
     if item.date is not None and not isinstance(item.date, dt.date):

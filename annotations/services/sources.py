@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from annotations import access
 from annotations.compiled import CompiledModels
 from annotations.core import cleaning, fetching, htmlpage
-from annotations.core.urlnorm import UrlError, check_url, normalize_url
+from annotations.core.urlnorm import UrlError, normalize_url
 from annotations.models import Event, Project, Source
 from annotations.selectors.evidence import SOURCE_EVIDENCE_DEFERRED, SOURCE_EVIDENCE_JOINED
 from annotations.services import limits
@@ -29,6 +29,7 @@ from annotations.services._base import (
     event_build,
     event_record,
     fields_update,
+    public_url,
 )
 from annotations.services.importing import HTML_CONTENT_TYPES, as_date, fetch_policy
 
@@ -47,17 +48,19 @@ def source_get_or_create(
     """``actor``'s source for ``url`` in ``project`` (found by its normalized URL), or a new
     one. http/https only. The caller has checked ``actor``'s membership of ``project``.
 
-    Raises ValidationError on a URL that is not http(s), and on text no database can
-    store (NUL, a lone surrogate) in any field."""
+    Raises ValidationError on a URL (or archive URL) that is not http(s) or names no
+    public host (``public_url``: no loopback, private or other internal address), and on
+    text no database can store (NUL, a lone surrogate) in any field."""
     _require_storable_text(url=url, title=title, publisher=publisher, archive_url=archive_url)
     errors = {}
     try:
         normalized = normalize_url(url)
+        public_url(url)
     except UrlError as exc:
         raise ValidationError({"url": str(exc)}) from None
     if archive_url:
         try:
-            check_url(archive_url)
+            public_url(archive_url)
         except UrlError as exc:
             errors["archive_url"] = str(exc)
     if errors:
@@ -228,7 +231,7 @@ def source_update(*, source: Source, actor: User, **changes: Any) -> Source:
     errors = limits.length_errors(title=(changes.get("title"), limits.MAX_SOURCE_TITLE))
     if changes.get("archive_url"):
         try:
-            check_url(changes["archive_url"])
+            public_url(changes["archive_url"])
         except UrlError as exc:
             errors["archive_url"] = [str(exc)]
     if errors:

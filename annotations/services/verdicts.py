@@ -51,6 +51,7 @@ from annotations.services._base import (
     _update_returning,
     event_build,
     events_record,
+    public_url,
 )
 from annotations.services.evidence import verdict_evidence_enqueue
 from annotations.services.leases import held_leases
@@ -89,6 +90,7 @@ def _verdict_state(verdict: Verdict, citations: Sequence[Citation] | None = None
 
 
 _SOURCE_URL = Source._meta.get_field("url").run_validators
+BOTH_URL_AND_SOURCE = "Give either the source's URL or the id of a known source (source), not both."
 
 
 def _citations_validate(
@@ -96,7 +98,8 @@ def _citations_validate(
 ) -> tuple[list[tuple[Source, CitationInput]], list[Event]]:
     """The sources of ``citations`` in ``project``: a source named by id must be one the
     reviewer may already see there; a URL finds or makes the reviewer's own source
-    (``sources_for_urls``: with the unsaved ``source.create`` events of the new ones).
+    (``sources_for_urls``: with the unsaved ``source.create`` events of the new ones). A
+    citation gives one of the two: both is refused, as is neither.
     Raises ValidationError on ``citations`` (one message per problem, by citation)."""
     if len(citations) > limits.MAX_CITATIONS:
         raise ValidationError({"citations": limits.TOO_MANY_CITATIONS})
@@ -124,7 +127,11 @@ def _citations_validate(
         ).items():
             problems[name] = " ".join(messages)
         source = None
-        if citation.source_id is not None:
+        if citation.source_id is not None and citation.url:
+            # Neither is taken over the other: the reviewer meant one page, and which one
+            # is theirs to say.
+            problems["url"] = BOTH_URL_AND_SOURCE
+        elif citation.source_id is not None:
             # Only sources the reviewer may see; any other id reads as unknown (no oracle).
             source = access.source_for_citation(
                 user=actor, pk=citation.source_id, project_id=project.pk
@@ -134,8 +141,11 @@ def _citations_validate(
         elif citation.url:
             try:
                 normalize_url(citation.url)
+                # A public page: no loopback, private or other internal address, nor
+                # numeric shorthand for one (0x7f000001).
+                public_url(citation.url)
                 # The source's own column check (URLField), here so that an address it
-                # refuses (a numeric host such as 0x7f000001) is named by its citation.
+                # refuses is named by its citation.
                 _SOURCE_URL(citation.url.strip())
             except UrlError as exc:
                 problems["url"] = str(exc)

@@ -33,7 +33,7 @@ from django.conf import settings as django_settings
 from django.contrib.staticfiles import finders
 from django.core.signals import got_request_exception
 from django.db import transaction
-from django.test import Client
+from django.test import Client, override_settings
 from django.test.client import ClientHandler
 from django.urls import Resolver404, resolve
 from drf_spectacular.generators import SchemaGenerator
@@ -262,9 +262,11 @@ def make_cast() -> SimpleNamespace:
     )
     # fetch-metadata must never reach the network: a private address is refused before any
     # connection is made (annotations.core.fetching), so this source is safe to "fetch".
-    blocked = services.source_get_or_create(
-        url="http://10.0.0.1/report", actor=c.admin, project=c.project
-    )
+    # (Cited while the deployment allowed the intranet host: input refuses it otherwise.)
+    with override_settings(WORKBENCH_FETCH_ALLOWED_HOSTS=["10.0.0.1"]):
+        blocked = services.source_get_or_create(
+            url="http://10.0.0.1/report", actor=c.admin, project=c.project
+        )
     # A snapshot of it: the fetcher refuses the private address before connecting, so the
     # snapshot records that (refused_address, no WARC) without any traffic.
     snapshot = services.snapshot_take(source_id=blocked.pk, requested_by=c.admin)

@@ -57,6 +57,36 @@ class MalformedBodyTests(ApiTestCase):
                 )
                 self.assertDetail(response, 400, "JSON parse error")
 
+    def test_a_key_given_twice_is_a_400_naming_it(self) -> None:
+        # The last value would win: a body read one way here and another by whatever
+        # checked it first. Refused by the parser, before any view, at any depth.
+        for method, path, user, extra in self.endpoints():
+            with self.subTest(method=method, path=path), self.assertNothingWritten():
+                response = self.send(
+                    method,
+                    path,
+                    user,
+                    extra,
+                    data='{"rating": "true", "rating": "false"}',
+                    content_type="application/json",
+                )
+                self.assertDetail(response, 400, "JSON parse error", "duplicate key 'rating'")
+        nested = (
+            '{"rating": "false", "confidence": "high", "citations": '
+            '[{"url": "https://example.org/a", "stance": "supports", '
+            '"url": "https://example.org/b"}]}'
+        )
+        with self.assertNothingWritten():
+            response = self.send(
+                "POST",
+                f"/claims/{self.claim.pk}/verdicts/",
+                self.reviewer_a,
+                {},
+                data=nested,
+                content_type="application/json",
+            )
+        self.assertDetail(response, 400, "duplicate key 'url'")
+
     def test_form_encoded_bodies_are_a_415(self) -> None:
         for method, path, user, extra in self.endpoints():
             with self.subTest(method=method, path=path), self.assertNothingWritten():

@@ -79,6 +79,10 @@ class ReferencesApiTests(MatchingApiBase):
         with self.assertNothingWritten():
             response = self.post(self.editor, self.path(), items)
         self.assertFieldError(response, "1.url")
+        items[1]["url"] = "http://10.0.0.1/fact-check"  # published with the reference
+        with self.assertNothingWritten():
+            response = self.post(self.editor, self.path(), items)
+        self.assertFieldError(response, "1.url", "10.0.0.1 is a private address")
         missing = self.post(self.editor, self.path(), [{"headline": "no claim"}])
         self.assertFieldError(missing, "0.claim_reviewed")
         self.assertEqual(Reference.objects.count(), before)

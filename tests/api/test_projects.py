@@ -109,6 +109,12 @@ class ProjectApiTests(ApiTestCase):
             ({"name": "x" * 201}, "name", "at most 200 characters (it has 201)"),
             ({"organization_url": "javascript:alert(1)"}, "organization_url", "valid URL"),
             ({"organization_url": "ftp://example.org/"}, "organization_url", "http and https"),
+            (
+                {"organization_url": "http://169.254.169.254/latest/meta-data"},
+                "organization_url",
+                "Only public sites are accepted: the address 169.254.169.254 is a link-local",
+            ),
+            ({"organization_url": "http://localhost/"}, "organization_url", "this server"),
             ({"name": "New\x00desk"}, "name", "Null characters are not allowed"),
             ({"organization": "Fact\x00Desk"}, "organization", "Null characters are not allowed"),
         ]

@@ -77,6 +77,10 @@ class VerdictApiTests(ApiTestCase):
         self.assertDetail(response, 409, "Review next")
 
     def test_bad_verdicts_are_refused_with_the_reason_and_nothing_is_written(self) -> None:
+        known = services.source_get_or_create(
+            url="https://stats.example.org/crime", actor=self.reviewer_a, project=self.project
+        )
+
         def cite(**fields: Any) -> list[dict[str, Any]]:
             return [{"url": "https://example.org/", "stance": "supports", **fields}]
 
@@ -135,12 +139,33 @@ class VerdictApiTests(ApiTestCase):
                 "URL or the id",
             ),
             (
+                "both a url and a source",
+                {"citations": cite(source=known.pk)},
+                "citations",
+                "Citation 1, url",
+                "not both",
+            ),
+            (
                 "unknown source",
                 {"citations": [{"source": 10**9, "stance": "supports"}]},
                 "citations",
                 "No source with id",
             ),
             ("citations not a list", {"citations": "https://example.org/"}, "citations", "list"),
+            *(
+                (f"internal {url}", {"citations": cite(url=url)}, "citations", reason)
+                for url, reason in [
+                    ("http://127.0.0.1/x", "127.0.0.1 is a loopback address"),
+                    ("http://169.254.169.254/latest/meta-data", "link-local"),
+                    ("http://[::1]/", "::1 is a loopback address"),
+                    ("http://10.0.0.1/", "10.0.0.1 is a private address"),
+                    ("http://localhost/", "localhost is this server itself"),
+                    ("http://0.0.0.0/", "unspecified"),
+                    ("http://[::ffff:127.0.0.1]/", "loopback"),
+                    ("http://2130706433/", "2130706433 is numeric shorthand"),
+                    ("http://0x7f.1/", "0x7f.1 is numeric shorthand"),
+                ]
+            ),
             ("too many citations", {"citations": cite() * 51}, "citations", "50"),
         ]
         for label, fields, field, *reasons in cases:

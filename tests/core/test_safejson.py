@@ -80,6 +80,38 @@ def test_nan_and_infinity_are_refused_unless_asked_for(literal: str) -> None:
     safejson.loads(literal, allow_constants=True)
 
 
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ('{"rating": "a", "rating": "b"}', "rating"),
+        ('{"a": 1, "b": 2, "a": 1}', "a"),  # the same value twice is still twice
+        ('{"a": 1, "\\u0061": 2}', "a"),  # an escape spells the same key
+        ('{"citations": [{"url": "x", "stance": "s", "url": "y"}]}', "url"),
+        ("[" * 40 + '{"k": {"deep": 1, "deep": 2}}' + "]" * 40, "deep"),
+    ],
+)
+def test_a_key_given_twice_is_refused_at_any_depth(text: str, key: str) -> None:
+    with pytest.raises(safejson.DuplicateKey, match=f"duplicate key '{key}'") as caught:
+        safejson.loads(text)
+    assert caught.value.key == key
+    assert isinstance(caught.value, ValueError)
+
+
+def test_duplicates_may_be_let_through_where_json_is_only_a_hint() -> None:
+    # A scraped page's JSON-LD: the last value wins, as json.loads has it.
+    assert safejson.loads('{"a": 1, "a": 2}', unique_keys=False) == {"a": 2}
+    assert safejson.loads('{"a": NaN, "a": 2}', unique_keys=False, allow_constants=True)
+    with pytest.raises(ValueError, match="is not a JSON value"):
+        safejson.loads('{"a": NaN}', unique_keys=False)
+
+
+def test_the_same_key_in_different_objects_is_not_a_duplicate() -> None:
+    assert safejson.loads('[{"a": 1}, {"a": 2, "b": {"a": 3}}]') == [
+        {"a": 1},
+        {"a": 2, "b": {"a": 3}},
+    ]
+
+
 def test_other_errors_stay_json_errors() -> None:
     for text in ("", "{", '{"a": 1,}', "[1] [2]", '"\\x"'):
         with pytest.raises(json.JSONDecodeError):

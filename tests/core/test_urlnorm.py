@@ -9,9 +9,111 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from annotations.core.urlnorm import MAX_URL_LENGTH, UrlError, check_url, normalize_url
+from annotations.core import fetching
+from annotations.core.urlnorm import (
+    MAX_URL_LENGTH,
+    UrlError,
+    address_refusal,
+    check_public_url,
+    check_url,
+    host_refusal,
+    normalize_url,
+)
 
 pytestmark = pytest.mark.db_independent
+
+# --- check_public_url ---------------------------------------------------------------------
+
+NOT_PUBLIC_URLS = [
+    # The outside probe's addresses.
+    ("http://127.0.0.1/admin", "the address 127.0.0.1 is a loopback address"),
+    ("http://169.254.169.254/latest/meta-data", "169.254.169.254 is a link-local address"),
+    ("http://[::1]/", "the address ::1 is a loopback address"),
+    ("http://10.0.0.1/", "10.0.0.1 is a private address"),
+    ("http://localhost/", "localhost is this server itself"),
+    ("http://0.0.0.0/", "0.0.0.0 is an unspecified address"),
+    # Other spellings of the same places.
+    ("http://LOCALHOST:8000/x", "localhost is this server itself"),
+    ("http://localhost./", "localhost is this server itself"),
+    ("http://db.localhost/", "db.localhost is this server itself"),
+    ("http://127.0.0.1./", "127.0.0.1 is a loopback address"),
+    ("http://127.1.2.3:8080/", "loopback"),
+    ("http://[::ffff:127.0.0.1]/", "loopback"),  # IPv4-mapped IPv6
+    ("http://[::ffff:a9fe:a9fe]/", "link-local"),  # the same, in hex
+    ("http://[64:ff9b::a00:1]/", "embeds 10.0.0.1"),  # NAT64 around a private address
+    ("http://[fe80::1%25eth0]/", "link-local"),  # with a zone
+    ("http://[::]/", "unspecified"),
+    ("http://2130706433/", "2130706433 is numeric shorthand"),  # decimal 127.0.0.1
+    ("http://0x7f.1/", "0x7f.1 is numeric shorthand"),
+    ("http://0177.0.0.1/", "numeric shorthand"),  # octal
+    ("http://127.1/", "numeric shorthand"),
+    ("http://0x7f000001/", "numeric shorthand"),
+    ("http://127\u3002\u0030\u3002\u0030\u3002\u0031/", "127.0.0.1 is a loopback address"),
+    ("http://\uff11\uff12\uff17.0.0.1/", "127.0.0.1 is a loopback address"),  # full width
+    ("http://127%2E0.0.1/", "127.0.0.1 is a loopback address"),  # a browser decodes it
+    ("http://192.168.1.20/", "private"),
+    ("http://172.16.0.1/", "private"),
+    ("http://100.64.0.1/", "shared"),
+    ("http://224.0.0.1/", "multicast"),
+    ("http://[ff02::1]/", "multicast"),
+    ("http://240.0.0.1/", "reserved"),
+    ("http://[fd12:3456::1]/", "private"),
+]
+
+
+@pytest.mark.parametrize(("url", "reason"), NOT_PUBLIC_URLS)
+def test_check_public_url_refuses_an_internal_host_with_the_reason(url: str, reason: str) -> None:
+    with pytest.raises(UrlError, match="Only public sites are accepted") as caught:
+        check_public_url(url)
+    assert reason in str(caught.value)
+    check_url(url)  # a valid http(s) URL all the same: the host is what is refused
+
+
+@pytest.mark.parametrize("url", [url for url, _ in NOT_PUBLIC_URLS])
+def test_what_input_refuses_the_fetcher_refuses_too(url: str) -> None:
+    # The fetcher vets addresses with the same address_refusal, after DNS; a URL refused
+    # at input is refused at fetch time (with no lookup for these spellings) as well,
+    # except a percent-escaped host, which no resolver decodes: it does not resolve.
+    assert fetching.address_refusal is address_refusal
+    with pytest.raises(fetching.FetchError) as caught:
+        fetching.check_target(url, resolve=lambda host, port: [])
+    assert caught.value.code in {"blocked-address", "host", "dns"}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.org/a",
+        "http://8.8.8.8/",
+        "http://[2606:4700:4700::1111]/",
+        "http://[::ffff:8.8.8.8]/",
+        "https://localhost.example.org/",  # a name under a public domain
+        "https://10.example.org/",
+        "https://2024.example.org/",
+        "https://bücher.de/straße",
+    ],
+)
+def test_check_public_url_accepts_public_hosts_without_a_lookup(url: str) -> None:
+    assert check_public_url(url) == url
+
+
+def test_allowed_hosts_exempt_an_intranet_host_as_the_fetcher_does() -> None:
+    allowed = ["127.0.0.1", "wiki.intranet", "[::1]"]
+    for url in ("http://127.0.0.1:8066/x", "http://WIKI.intranet./a", "http://[::1]:9/"):
+        assert check_public_url(url, allowed_hosts=allowed) == url
+    with pytest.raises(UrlError, match=r"10\.0\.0\.1 is a private address"):
+        check_public_url("http://10.0.0.1/", allowed_hosts=allowed)
+
+
+def test_check_public_url_still_refuses_what_check_url_refuses() -> None:
+    with pytest.raises(UrlError, match="scheme: javascript"):
+        check_public_url("javascript:alert(1)")
+
+
+@given(st.text(max_size=40))
+def test_host_refusal_never_raises(host: str) -> None:
+    assert host_refusal(host) is None or isinstance(host_refusal(host), str)
+
 
 # --- check_url ---------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ the meaning of ``hx-disable``), so an upgrade must fail here first.
 from __future__ import annotations
 
 import json
+import logging
 import re
 
 import django_htmx
@@ -218,3 +219,32 @@ class HtmxHardeningTests(World, TestCase):
                                 self.assertNotEqual(attribute, "hx-on:click")
                     if not headers:  # the claim's fragment is the review panel, without it
                         self.assertContains(response, "&lt;div hx-post=")
+
+
+class DisallowedHostLogTests(TestCase):
+    """A Host header not in ALLOWED_HOSTS: a 400, and one WARNING line on
+    ``django.security.DisallowedHost`` naming the host, without a traceback."""
+
+    def test_a_bad_host_is_a_400_logged_in_one_line_without_a_traceback(self) -> None:
+        for path in ("/", f"{API}/projects/", "/admin/"):
+            with (
+                self.subTest(path=path),
+                self.assertLogs("django.security.DisallowedHost", "DEBUG") as logs,
+            ):
+                response = Client(HTTP_HOST="evil.example").get(path)
+                self.assertEqual(response.status_code, 400)
+                [record] = logs.records
+                self.assertEqual(record.levelname, "WARNING")
+                self.assertIsNone(record.exc_info)
+                self.assertIsNone(record.exc_text)
+                self.assertIn("'evil.example'", record.getMessage())
+                line = logging.Formatter("%(levelname)s %(name)s %(message)s").format(record)
+                self.assertNotIn("\n", line)
+                self.assertNotIn("Traceback", line)
+
+    def test_a_host_with_a_line_break_stays_one_line(self) -> None:
+        with self.assertLogs("django.security.DisallowedHost", "DEBUG") as logs:
+            response = Client(HTTP_HOST="evil.example\nforged: line").get("/")
+        self.assertEqual(response.status_code, 400)
+        self.assertEqual(len(logs.output), 1)
+        self.assertNotIn("\n", logs.output[0])

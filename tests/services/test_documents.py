@@ -142,6 +142,21 @@ class DocumentCreateTests(ServiceTestCase):
                 )
                 self.assertEqual(counts(Document, Event), before)
 
+    def test_it_refuses_a_source_url_on_an_internal_host_and_writes_nothing(self) -> None:
+        # The page a document came from is published as the fact check's appearance.
+        for url, reason in (
+            ("http://192.168.1.20/story", "the address 192.168.1.20 is a private address"),
+            ("http://[::ffff:127.0.0.1]/", "the address ::ffff:127.0.0.1 is a loopback"),
+            ("http://intranet.localhost/", "intranet.localhost is this server itself"),
+        ):
+            with self.subTest(url=url):
+                before = counts(Document, Event)
+                with self.assertRaises(ValidationError) as caught:
+                    self._create("A sourced text.", source_url=url)
+                [message] = caught.exception.message_dict["source_url"]
+                self.assertIn(f"Only public sites are accepted: {reason}", message)
+                self.assertEqual(counts(Document, Event), before)
+
     def test_a_value_of_another_type_is_cleaned_by_the_model_as_before(self) -> None:
         document = self._create("Dated.", published_date="2024-02-03", publisher=42)
         document.refresh_from_db()

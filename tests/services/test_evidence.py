@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import socket
+from collections.abc import Callable
+from typing import Any
+from unittest import mock
 
 from django.core.management import call_command
 from django_tasks_db.models import DBTaskResult
@@ -23,6 +27,7 @@ from annotations.models import (
 from annotations.selectors.evidence import evidence_storage
 from annotations.services.webhooks import webhook_endpoint_create
 from tests.evidence_base import PAGE, EvidenceTestCase
+from tests.factories import judge
 from tests.services.import_base import _loopback_only  # noqa: F401  (autouse: loopback only)
 
 
@@ -108,12 +113,86 @@ class SnapshotTests(EvidenceTestCase):
                 self.assertFalse(QuoteCheck.objects.filter(citation__verdict=verdict).exists())
 
     def test_a_refused_address_is_recorded_not_raised(self) -> None:
+        # Cited while the deployment allowed the host; archived after it stopped doing so.
+        verdict = self.cite(self.reviewer_a, run=False)
         with self.settings(WORKBENCH_FETCH_ALLOWED_HOSTS=[]):
-            verdict = self.cite(self.reviewer_a)
+            services.verdict_evidence(verdict_id=verdict.pk)
         snapshot = SourceSnapshot.objects.get()
         self.assertEqual(snapshot.outcome, "refused_address")
         self.assertIsNone(SourceEvidence.objects.get(source=snapshot.source).baseline)
         self.assertEqual(verdict.citations.get().source_id, snapshot.source_id)
+
+    def archive_with_dns(self, run: Callable[[], object], answers: dict[str, str]) -> list[str]:
+        """``run`` (the archiver) with ``answers`` (host -> address) as DNS; returns the
+        addresses a connection was attempted to (the loopback guard still refuses any
+        other). A name absent from ``answers`` does not resolve."""
+        connects: list[str] = []
+        guarded_connect = socket.socket.connect
+
+        def getaddrinfo(host: str, port: int, *args: object, **kwargs: object) -> list[Any]:
+            if host not in answers:
+                raise socket.gaierror(f"test: {host!r} does not resolve")
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers[host], port))]
+
+        def connect(sock: socket.socket, address: Any) -> None:
+            connects.append(address[0])
+            guarded_connect(sock, address)
+
+        with (
+            mock.patch.object(socket, "getaddrinfo", getaddrinfo),
+            mock.patch.object(socket.socket, "connect", connect),
+        ):
+            run()
+        return connects
+
+    def test_a_name_resolving_to_an_internal_address_is_refused_when_archived(self) -> None:
+        # Input judges a host name by its spelling (no DNS); the archiver resolves it and
+        # refuses an internal answer (a name public when cited can be rebound later).
+        url = "http://news.example.org/steel"
+        with self.captureOnCommitCallbacks(execute=True):
+            verdict = judge(
+                self.claim,
+                self.reviewer_a,
+                "true",
+                citations=[services.CitationInput(stance="supports", url=url)],
+            )
+        source_id = verdict.citations.get().source_id
+        for address in ("10.0.0.1", "169.254.169.254", "127.0.0.1"):
+            with self.subTest(address=address), self.settings(WORKBENCH_FETCH_ALLOWED_HOSTS=[]):
+                connects = self.archive_with_dns(
+                    lambda: services.snapshot_take(source_id=source_id),
+                    {"news.example.org": address},
+                )
+                snapshot = SourceSnapshot.objects.filter(source_id=source_id).latest("pk")
+                self.assertEqual(snapshot.outcome, "refused_address")
+                self.assertIn("resolves to an address which is", snapshot.reason)
+                self.assertNotIn(address, snapshot.reason)  # internal addresses not echoed
+                self.assertEqual(connects, [])
+
+    def test_a_redirect_to_an_internal_address_is_refused_when_archived(self) -> None:
+        # The cited pages (on an allowed host) redirect; every hop is checked again.
+        cases = {
+            "/to-metadata": "http://169.254.169.254/latest/meta-data",
+            "/to-loopback-v6": "http://[::1]/admin",
+            "/to-name": "http://intranet.example.org/",
+        }
+        for path, location in cases.items():
+            self.site.serve(path, b"", status=302, Location=location)
+        citations = [
+            services.CitationInput(stance="supports", url=self.site.url(path)) for path in cases
+        ]
+        verdict = judge(self.claim, self.reviewer_a, "true", citations=citations)
+        connects = self.archive_with_dns(
+            lambda: services.verdict_evidence(verdict_id=verdict.pk),
+            {"intranet.example.org": "10.1.2.3"},
+        )
+        outcomes = {
+            snapshot.requested_url: snapshot.outcome for snapshot in SourceSnapshot.objects.all()
+        }
+        self.assertEqual(
+            outcomes, {self.site.url(path): "refused_address" for path in cases}, outcomes
+        )
+        self.assertEqual(connects, ["127.0.0.1"] * len(cases))  # the cited pages only
 
     def test_a_snapshot_on_demand_is_queued_for_the_owner_or_an_editor(self) -> None:
         verdict = self.cite(self.reviewer_a, run=False)

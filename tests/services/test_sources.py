@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.test import override_settings
 from django.urls import reverse
 
 from annotations import services
@@ -113,6 +114,46 @@ class SourceGetOrCreateTests(ServiceTestCase):
         )
         self.assertNotEqual(a.pk, b.pk)
 
+    def test_it_refuses_an_internal_address_and_writes_nothing(self) -> None:
+        cases = [
+            ({"url": "http://127.0.0.1:8000/admin"}, "url", "127.0.0.1 is a loopback address"),
+            ({"url": "http://[::1]/"}, "url", "::1 is a loopback address"),
+            ({"url": "http://localhost/"}, "url", "localhost is this server itself"),
+            ({"url": "http://2130706433/"}, "url", "numeric shorthand"),
+            (
+                {"url": "https://example.org/a", "archive_url": "http://10.0.0.1/copy"},
+                "archive_url",
+                "10.0.0.1 is a private address",
+            ),
+        ]
+        for fields, field, reason in cases:
+            with self.subTest(**fields):
+                before = counts(Source, Event)
+                with self.assertRaises(ValidationError) as caught:
+                    services.source_get_or_create(
+                        actor=self.reviewer_a, project=self.project, **fields
+                    )
+                [message] = caught.exception.message_dict[field]
+                self.assertIn("Only public sites are accepted", message)
+                self.assertIn(reason, message)
+                self.assertEqual(counts(Source, Event), before)
+        source = services.source_get_or_create(
+            url="https://example.org/b", actor=self.reviewer_a, project=self.project
+        )
+        with self.assertRaises(ValidationError) as caught:
+            services.source_update(
+                source=source, actor=self.reviewer_a, archive_url="http://0.0.0.0/"
+            )
+        self.assertIn("unspecified", caught.exception.message_dict["archive_url"][0])
+
+    def test_an_intranet_host_the_deployment_allows_may_be_cited(self) -> None:
+        with override_settings(WORKBENCH_FETCH_ALLOWED_HOSTS=["wiki.intranet", "10.0.0.5"]):
+            for url in ("http://wiki.intranet/page", "http://10.0.0.5/report"):
+                source = services.source_get_or_create(
+                    url=url, actor=self.reviewer_a, project=self.project
+                )
+                self.assertEqual(source.url, url)
+
     def test_it_rejects_a_non_http_archive_url(self) -> None:
         before = counts(Source, Event)
         with self.assertRaises(ValidationError) as caught:
@@ -137,9 +178,11 @@ class SourceGetOrCreateTests(ServiceTestCase):
 
 class SourceFetchMetadataTests(ImportTestCase):
     def make_source(self, path: str = "/page.html", **fields: object) -> Source:
-        return services.source_get_or_create(
-            url=self.site.url(path), actor=self.creator, project=self.project, **fields
-        )
+        # Cited while the deployment allows the local site (input refuses it otherwise).
+        with override_settings(WORKBENCH_FETCH_ALLOWED_HOSTS=["127.0.0.1"]):
+            return services.source_get_or_create(
+                url=self.site.url(path), actor=self.creator, project=self.project, **fields
+            )
 
     @LOCAL
     def test_it_fills_the_title_and_publisher_from_the_page(self) -> None:
@@ -177,9 +220,11 @@ class SourceFetchMetadataTests(ImportTestCase):
     @LOCAL
     def test_the_admin_action_fetches_titles(self) -> None:
         source = self.make_source()
-        blocked = services.source_get_or_create(
-            url="http://10.9.8.7/report", actor=self.creator, project=self.project
-        )
+        # An intranet source, cited while the deployment allowed its host; no longer.
+        with override_settings(WORKBENCH_FETCH_ALLOWED_HOSTS=["10.9.8.7"]):
+            blocked = services.source_get_or_create(
+                url="http://10.9.8.7/report", actor=self.creator, project=self.project
+            )
         superuser = get_user_model().objects.create_superuser("root", password="pw-root")
         self.client.force_login(superuser)
         response = self.client.post(

@@ -198,9 +198,30 @@ class VerdictSubmitTests(QueueTestCase):
             ),
             ("no url and no source", (CitationInput(stance="context"),), "Citation 1, url"),
             (
-                "numeric host the source's URL column refuses",
+                "an internal address",
+                (good, CitationInput(stance="refutes", url="http://169.254.169.254/latest/")),
+                "Citation 2, url: Only public sites are accepted: the address 169.254.169.254 "
+                "is a link-local address.",
+            ),
+            (
+                "localhost",
+                (CitationInput(stance="refutes", url="http://localhost:8000/admin"),),
+                "Citation 1, url: Only public sites are accepted: localhost is this server",
+            ),
+            (
+                "both a url and a source",
+                (
+                    good,
+                    CitationInput(stance="context", url="https://example.org/b", source_id=1),
+                ),
+                "Citation 2, url: Give either the source's URL or the id of a known source "
+                "(source), not both.",
+            ),
+            (
+                "numeric host",
                 (good, CitationInput(stance="refutes", url="http://0x7f000001:8066/x")),
-                "Citation 2, url: Enter a valid URL.",
+                "Citation 2, url: Only public sites are accepted: 0x7f000001 is numeric "
+                "shorthand for an IP address",
             ),
             (
                 "unknown source id",

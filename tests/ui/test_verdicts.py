@@ -5,13 +5,21 @@ refusals, one more citation row, and the source search.
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 
 from annotations import services
-from annotations.models import Assignment, AssignmentState, Citation, Source, Verdict
+from annotations.models import (
+    Assignment,
+    AssignmentState,
+    Citation,
+    Event,
+    Source,
+    Verdict,
+)
 from tests.factories import judge, make_claim
 from tests.ui.reviewing_base import ReviewViewTestCase, verdict_post
 
@@ -77,6 +85,71 @@ class VerdictFormTests(ReviewViewTestCase):
         self.assertFalse(Verdict.objects.exists())
         self.assertFalse(Citation.objects.exists())
         self.assertEqual(Source.objects.count(), 1)
+
+    def test_it_refuses_an_internal_address_on_the_url_field_and_writes_nothing(self) -> None:
+        self.login(self.reviewer_a)
+        for url, reason in (
+            ("http://169.254.169.254/latest/meta-data", "the address 169.254.169.254 is"),
+            ("http://localhost:8000/admin", "localhost is this server itself"),
+            ("http://0x7f.1/", "0x7f.1 is numeric shorthand"),
+        ):
+            with self.subTest(url=url):
+                rows = [{"url": url, "quote": "", "stance": "supports"}]
+                response = self.client.post(self.url, verdict_post(rows=rows))
+                self.assertEqual(response.status_code, 422)
+                self.assertContains(
+                    response, f"Only public sites are accepted: {reason}", status_code=422
+                )
+                self.assertRegex(
+                    response.content.decode(), r'aria-invalid="true"[^>]*id="id_citations-0-url"'
+                )
+        self.assertFalse(Verdict.objects.exists())
+        self.assertEqual(Source.objects.count(), 1)
+
+    def test_it_refuses_a_lone_surrogate_as_the_api_does_and_writes_nothing(self) -> None:
+        # A browser sends U+FFFD for a lone surrogate; a crafted body spells one with the
+        # bytes ED A0 80, which Django reads as U+FFFD (stored as if typed). The API refuses
+        # "\ud800" with a 400 on the field; the form refuses it on the field too.
+        self.login(self.reviewer_a)
+        rows = [{"url": "https://stats.example.org/a", "quote": "q", "stance": "refutes"}]
+        cases = [
+            ("rationale", "rationale=Kept%ED%A0%80text", "verdict-rationale", "U+D800"),
+            ("a bad byte", "rationale=%FF", "verdict-rationale", "lone surrogate"),
+            (
+                "a citation's quote",
+                "citations-0-quote=x%ED%B0%80",
+                "id_citations-0-quote",
+                "U+DC00",
+            ),
+        ]
+
+        def counts() -> list[int]:
+            return [m.objects.count() for m in (Verdict, Citation, Source, Event, Assignment)]
+
+        before = counts()
+        for label, field, control, reason in cases:
+            name = field.split("=")[0]
+            data = {key: value for key, value in verdict_post(rows=rows).items() if key != name}
+            body = urlencode(data) + "&" + field
+            with self.subTest(label):
+                response = self.client.post(
+                    self.url, body, content_type="application/x-www-form-urlencoded"
+                )
+                self.assertEqual(response.status_code, 422)
+                self.assertEqual(counts(), before, "the form wrote rows")
+                self.assertContains(response, "Is not valid Unicode text", status_code=422)
+                self.assertContains(response, reason, status_code=422)
+                self.assertRegex(
+                    response.content.decode(), rf'aria-invalid="true"[^>]*id="{control}"'
+                )
+        self.assertFalse(Verdict.objects.exists())
+        # A U+FFFD the reviewer sent as such is text like any other.
+        body = urlencode(verdict_post(rationale="Kept \ufffd text"))
+        response = self.client.post(
+            self.url, body, content_type="application/x-www-form-urlencoded"
+        )
+        self.assertEqual(response.status_code, 302, response.content[:500])
+        self.assertEqual(Verdict.objects.get().rationale, "Kept \ufffd text")
 
     def test_it_sends_htmx_to_the_next_claim_with_hx_redirect(self) -> None:
         self.login(self.reviewer_a)

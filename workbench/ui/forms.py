@@ -25,7 +25,7 @@ from annotations.models import (
     Role,
     Stance,
 )
-from annotations.services import CitationInput, importing, limits
+from annotations.services import CitationInput, importing, limits, public_url
 
 # --- claims, verdicts, editors -----------------------------------------------------------------
 
@@ -197,6 +197,7 @@ class CitationForm(forms.Form):
         url = self.cleaned_data["url"].strip()
         try:
             normalize_url(url)
+            public_url(url)  # no loopback, private or other internal address
         except UrlError as exc:
             raise forms.ValidationError(str(exc), code="url") from None
         return url

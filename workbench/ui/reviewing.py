@@ -50,7 +50,13 @@ from workbench.ui.forms import (
     VerdictForm,
     WithdrawForm,
 )
-from workbench.ui.htmx import HtmxHttpRequest, attach_errors, redirect_to, render_page_or_partial
+from workbench.ui.htmx import (
+    HtmxHttpRequest,
+    attach_errors,
+    redirect_to,
+    refuse_unstorable,
+    render_page_or_partial,
+)
 from workbench.ui.live import live_context
 
 DISPUTES_PAGE = "workbench/disputes.html"
@@ -262,6 +268,9 @@ def verdict_submit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     citations = citation_formset(claim, data=request.POST)
     if "add_citation" in request.POST:  # "Add citation" without JavaScript: one more row
         return render_claim_page(request, pk, **_with_citation_row(claim, form, citations, ratings))
+    # Bytes that are not text (a lone surrogate) are refused as the API refuses them, not
+    # read as U+FFFD; the errors make both forms invalid.
+    refuse_unstorable(request, form, *citations.forms)
     if all([form.is_valid(), citations.is_valid()]):
         try:
             services.verdict_submit(
