@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
+from urllib.parse import parse_qsl
 
 from asgiref.sync import sync_to_async
 from axes.attempts import get_cool_off_threshold
@@ -40,6 +41,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.utils.cache import patch_vary_headers
 
 from annotations.api.permissions import NUL_MESSAGE, nul_query_names
+from annotations.services import storable_text_errors
 
 
 class LoginRateLimitBackend(AxesStandaloneBackend):
@@ -179,6 +181,80 @@ class NulQueryMiddleware:
             status=400,
             content_type="text/plain; charset=utf-8",
         )
+
+
+class UndecodableFormMiddleware:
+    """Refuse a form body (``application/x-www-form-urlencoded``, UTF-8) whose bytes are not
+    text with 400, naming each field and why, before any view reads it.
+
+    Django reads such bytes as U+FFFD, so a value the API refuses (a JSON ``"\\ud800"``:
+    400 on the field) was stored by a form as if typed. Only a crafted body has them (a
+    browser sends U+FFFD itself for a lone surrogate, which is text like any other). The
+    reason is the services' own (``storable_text_errors``: "Is not valid Unicode text:
+    lone surrogate U+D800 at position 4."), so every page, htmx fragment and the admin
+    answer alike, and nothing is written. The API takes JSON only (its parser refuses
+    undecodable bytes itself; a form body is a 415 there). A body that decodes (the usual
+    case) costs one strict decode."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            request.method not in ("POST", "PUT", "PATCH")
+            or request.content_type != "application/x-www-form-urlencoded"
+            or request.path.startswith("/api/")
+        ):
+            return self.get_response(request)
+        problems = undecodable_form_fields(request)
+        if not problems:
+            return self.get_response(request)
+        lines = (f"{name}: {' '.join(reasons)}" for name, reasons in problems.items())
+        return HttpResponse("\n".join(lines), status=400, content_type="text/plain; charset=utf-8")
+
+
+def undecodable_form_fields(request: HttpRequest) -> dict[str, list[str]]:
+    """Each field of ``request``'s form body whose name or value is not UTF-8 text, with the
+    services' reasons (empty when the body decodes, or is in another charset). The body is
+    read again with each key and value as the bytes it spells: ED A0 80 (how a lone
+    surrogate is written as UTF-8-like bytes) is that surrogate, any other undecodable
+    byte an escaped one (U+DC80..U+DCFF). An undecodable field name is reported as
+    ``name``."""
+    if (request.encoding or settings.DEFAULT_CHARSET).lower().replace("_", "-") != "utf-8":
+        return {}
+    body = request.body
+    try:
+        # The usual case: the body and what its percent-escapes spell are UTF-8 text.
+        parse_qsl(body.decode(), keep_blank_values=True, errors="strict")
+        return {}
+    except UnicodeDecodeError:
+        return _undecodable_pairs(body)
+
+
+def _undecodable_pairs(body: bytes) -> dict[str, list[str]]:
+    problems: dict[str, list[str]] = {}
+    # Latin-1 maps every byte to the code point of its value, so each key and value
+    # below spells exactly its bytes (as a percent-escape or raw).
+    for key, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True, encoding="latin-1"):
+        found = storable_text_errors(name=_bytes_as_text(key), value=_bytes_as_text(value))
+        if not found:
+            continue
+        field = "name" if "name" in found else _bytes_as_text(key)
+        problems.setdefault(field, []).extend(
+            reason for reasons in found.values() for reason in reasons
+        )
+    return problems
+
+
+def _bytes_as_text(spelled: str) -> str:
+    """The text of the bytes ``spelled`` (one code point per byte) read as UTF-8, with a
+    lone surrogate's ED A0 80 kept as that surrogate, and any other undecodable byte as
+    an escaped one: what ``storable_text_errors`` then names."""
+    raw = spelled.encode("latin-1")
+    try:
+        return raw.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "surrogateescape")
 
 
 def _too_large_or_bad(request: HttpRequest, status: int, message: str) -> HttpResponse:

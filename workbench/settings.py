@@ -142,6 +142,9 @@ MIDDLEWARE = [
     "workbench.middleware.RequestSizeLimitMiddleware",
     # A NUL in any query parameter is a 400 (PostgreSQL cannot take it in a filter).
     "workbench.middleware.NulQueryMiddleware",
+    # A form body whose bytes are not text (a lone surrogate) is a 400 naming the field,
+    # as the API's JSON is, instead of being read as U+FFFD.
+    "workbench.middleware.UndecodableFormMiddleware",
     "workbench.middleware.PrivateResponseMiddleware",
     # Under ASGI (bin/serve), streamed exports stay streamed (Django would buffer them).
     "workbench.middleware.AsyncStreamingMiddleware",

@@ -23,7 +23,7 @@ from axes.models import AccessAttempt
 from django.test import TestCase
 from django.urls import reverse
 
-from annotations.models import Claim, Document, Event, Project, Verdict
+from annotations.models import Claim, Comment, Document, Event, Project, Verdict
 from tests.factories import api_token
 from tests.security.world import API, World
 
@@ -242,3 +242,51 @@ class NulQueryTests(World, TestCase):
         )
         response = self.api(self.reviewer_a).get(f"{API}/claims/?status=in_review")
         self.assertEqual(response.status_code, 200)
+
+
+class UndecodableFormBodyTests(World, TestCase):
+    """A form body whose bytes are not UTF-8 text is a 400 naming the field, on every page
+    and htmx fragment, and nothing is written
+    (``workbench.middleware.UndecodableFormMiddleware``); Django alone read the bytes as
+    U+FFFD and the form stored that."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.make_world()
+
+    def counts(self) -> tuple[int, ...]:
+        return tuple(model.objects.count() for model in (Comment, Event, AccessAttempt))
+
+    def test_a_comment_with_a_lone_surrogate_is_a_400_naming_the_field(self) -> None:
+        self.client.force_login(self.reviewer_a)
+        url = reverse("workbench:comment-create", args=[self.blind.pk])
+        before = self.counts()
+        for body, reason in (
+            ("body=Crime%ED%A0%80fell", "lone surrogate U+D800 at position 5."),
+            ("body=%C3", "lone surrogate U+DCC3 at position 0."),
+        ):
+            with self.subTest(body=body):
+                response = self.client.post(
+                    url, body, content_type="application/x-www-form-urlencoded"
+                )
+                self.assertEqual(response.status_code, 400)
+                self.assertEqual(
+                    response.content.decode(), f"body: Is not valid Unicode text: {reason}"
+                )
+        self.assertEqual(self.counts(), before)
+        # The same comment as text is written (the check lets text through).
+        response = self.client.post(
+            url, "body=Crime%E2%80%94fell", content_type="application/x-www-form-urlencoded"
+        )
+        self.assertIn(response.status_code, (200, 302))
+        self.assertEqual(Comment.objects.get().body, "Crime\u2014fell")
+
+    def test_a_field_name_that_is_not_text_is_named_name(self) -> None:
+        self.client.force_login(self.reviewer_a)
+        response = self.client.post(
+            reverse("workbench:comment-create", args=[self.blind.pk]),
+            "b%FFdy=x",
+            content_type="application/x-www-form-urlencoded",
+        )
+        self.assertEqual(response.status_code, 400)
+        self.assertTrue(response.content.decode().startswith("name: "), response.content)

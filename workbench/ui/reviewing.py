@@ -54,7 +54,6 @@ from workbench.ui.htmx import (
     HtmxHttpRequest,
     attach_errors,
     redirect_to,
-    refuse_unstorable,
     render_page_or_partial,
 )
 from workbench.ui.live import live_context
@@ -268,9 +267,6 @@ def verdict_submit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     citations = citation_formset(claim, data=request.POST)
     if "add_citation" in request.POST:  # "Add citation" without JavaScript: one more row
         return render_claim_page(request, pk, **_with_citation_row(claim, form, citations, ratings))
-    # Bytes that are not text (a lone surrogate) are refused as the API refuses them, not
-    # read as U+FFFD; the errors make both forms invalid.
-    refuse_unstorable(request, form, *citations.forms)
     if all([form.is_valid(), citations.is_valid()]):
         try:
             services.verdict_submit(
