@@ -7,9 +7,11 @@ byte what was served then (the golden test), and the Atom feed."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import re
 from typing import Any
+from xml.etree import ElementTree
 
 from django.test import Client, TestCase, override_settings
 from django.utils import timezone
@@ -260,6 +262,23 @@ class FeedTests(Personas, TestCase):
         )
         self.assertNotIn(f"/{self.second.pk}/", body)
         self.assertIn("It rose 4%.", body)
+
+    def test_the_atom_summary_is_the_text_as_typed_never_markup(self) -> None:
+        """Outside probe: <summary type="html"> held the summary escaped once, so a feed
+        reader turned "</script><script>alert(1)</script>" back into live markup."""
+        typed = "Up 4% </script><script>alert(1)</script> <b>x</b> & more"
+        services.claim_publish(claim=self.first, editor=self.editor, summary=typed)
+        response = self.reader.get(f"/fact-checks/{self.project.slug}/feed.atom")
+        feed = ElementTree.fromstring(response.content)  # noqa: S314 (our own answer)
+        summary = feed.find(
+            "{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}summary"
+        )
+        self.assertIsNotNone(summary)
+        assert summary is not None
+        self.assertEqual(summary.get("type"), "html")
+        # What a reader renders: the XML's text is HTML whose text is the summary as typed.
+        self.assertEqual(html.unescape(summary.text or ""), typed)
+        self.assertNotIn("<script", summary.text or "")
 
     def test_a_future_instant_is_a_400(self) -> None:
         """Outside probe: ?at= in the future answered today's feed, which will change."""

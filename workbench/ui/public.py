@@ -22,6 +22,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import escape
 from django.utils.http import http_date, parse_http_date
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
@@ -158,7 +159,10 @@ class AtomFeed(SyndicationFeed):
         return f"{item.rating_label}: {item.statement}"
 
     def item_description(self, item: Publication) -> str:
-        return item.summary
+        # Atom's <summary type="html"> is HTML: a reader unescapes the XML once and renders
+        # the rest as markup. The summary is plain text, so it is escaped as HTML first
+        # ("<script>" arrives as "&amp;lt;script&amp;gt;", shown as typed, never run).
+        return escape(item.summary)
 
     def item_link(self, item: Publication) -> str:
         return selectors.public_url(
