@@ -25,7 +25,7 @@ every client behind a proxy as the proxy's one address.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -39,6 +39,7 @@ from django.core.handlers.asgi import ASGIRequest
 from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils.cache import patch_vary_headers
+from django.utils.http import parse_header_parameters
 
 from annotations.api.permissions import NUL_MESSAGE, nul_query_names
 from annotations.services import storable_text_errors
@@ -183,18 +184,23 @@ class NulQueryMiddleware:
         )
 
 
+FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 class UndecodableFormMiddleware:
-    """Refuse a form body (``application/x-www-form-urlencoded``, UTF-8) whose bytes are not
-    text with 400, naming each field and why, before any view reads it.
+    """Refuse a form body (URL-encoded or multipart) whose bytes are not UTF-8 text with
+    400, naming each field and why, before any view reads it.
 
     Django reads such bytes as U+FFFD, so a value the API refuses (a JSON ``"\\ud800"``:
     400 on the field) was stored by a form as if typed. Only a crafted body has them (a
     browser sends U+FFFD itself for a lone surrogate, which is text like any other). The
     reason is the services' own (``storable_text_errors``: "Is not valid Unicode text:
     lone surrogate U+D800 at position 4."), so every page, htmx fragment and the admin
-    answer alike, and nothing is written. The API takes JSON only (its parser refuses
-    undecodable bytes itself; a form body is a 415 there). A body that decodes (the usual
-    case) costs one strict decode."""
+    answer alike, and nothing is written. A form body declared in another charset is a 400
+    too (Django refuses it when the form is read; with ``DEBUG`` its error page then failed
+    with a 500). Uploaded files are their importers' to judge (they name a file that is not
+    UTF-8). The API takes JSON only (its parser refuses undecodable bytes itself; a form
+    body is a 415 there). A body that decodes (the usual case) costs one strict decode."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -202,10 +208,17 @@ class UndecodableFormMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if (
             request.method not in ("POST", "PUT", "PATCH")
-            or request.content_type != "application/x-www-form-urlencoded"
+            or request.content_type not in FORM_CONTENT_TYPES
             or request.path.startswith("/api/")
         ):
             return self.get_response(request)
+        charset = request.content_params.get("charset")
+        if charset is not None and charset.strip().lower() not in ("utf-8", "utf8"):
+            return HttpResponse(
+                f"A form body is UTF-8 text; this one says charset={charset}.",
+                status=400,
+                content_type="text/plain; charset=utf-8",
+            )
         problems = undecodable_form_fields(request)
         if not problems:
             return self.get_response(request)
@@ -215,27 +228,65 @@ class UndecodableFormMiddleware:
 
 def undecodable_form_fields(request: HttpRequest) -> dict[str, list[str]]:
     """Each field of ``request``'s form body whose name or value is not UTF-8 text, with the
-    services' reasons (empty when the body decodes, or is in another charset). The body is
-    read again with each key and value as the bytes it spells: ED A0 80 (how a lone
-    surrogate is written as UTF-8-like bytes) is that surrogate, any other undecodable
-    byte an escaped one (U+DC80..U+DCFF). An undecodable field name is reported as
-    ``name``."""
-    if (request.encoding or settings.DEFAULT_CHARSET).lower().replace("_", "-") != "utf-8":
-        return {}
+    services' reasons (empty when the body decodes). The body is read again with each
+    name and value as the bytes it spells: ED A0 80 (how a lone surrogate is written as
+    UTF-8-like bytes) is that surrogate, any other undecodable byte an escaped one
+    (U+DC80..U+DCFF). An undecodable field name is reported as ``name``. A multipart
+    body's files are left out, and so is a multipart body too big to hold in memory
+    (``DATA_UPLOAD_MAX_MEMORY_SIZE``: one carrying a large file, which Django streams)."""
+    if request.content_type == "multipart/form-data":
+        boundary = request.content_params.get("boundary", "")
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return {}  # RequestSizeLimitMiddleware answers it
+        if not boundary or length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            return {}
+        body = request.body
+        try:
+            body.decode()
+            return {}  # the usual case: the whole body is UTF-8 text
+        except UnicodeDecodeError:
+            return _problems(_multipart_fields(body, boundary.encode("latin-1")))
     body = request.body
     try:
         # The usual case: the body and what its percent-escapes spell are UTF-8 text.
         parse_qsl(body.decode(), keep_blank_values=True, errors="strict")
         return {}
     except UnicodeDecodeError:
-        return _undecodable_pairs(body)
+        # Latin-1 maps every byte to the code point of its value, so each name and value
+        # spells exactly its bytes (as a percent-escape or raw).
+        return _problems(
+            parse_qsl(body.decode("latin-1"), keep_blank_values=True, encoding="latin-1")
+        )
 
 
-def _undecodable_pairs(body: bytes) -> dict[str, list[str]]:
+def _multipart_fields(body: bytes, boundary: bytes) -> Iterator[tuple[str, str]]:
+    """The (name, value) of each part of a multipart ``body`` that is not a file, each
+    spelling its bytes (Latin-1, as above)."""
+    for part in body.split(b"--" + boundary):
+        head, blank, payload = part.partition(b"\r\n\r\n")
+        if not blank:
+            continue  # the preamble, or the closing "--"
+        disposition = next(
+            (
+                line.split(b":", 1)[1]
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-disposition:")
+            ),
+            None,
+        )
+        if disposition is None:
+            continue
+        _, params = parse_header_parameters(disposition.decode("latin-1"))
+        if "filename" in params:
+            continue
+        yield params.get("name", ""), payload.removesuffix(b"\r\n").decode("latin-1")
+
+
+def _problems(fields: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     problems: dict[str, list[str]] = {}
-    # Latin-1 maps every byte to the code point of its value, so each key and value
-    # below spells exactly its bytes (as a percent-escape or raw).
-    for key, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True, encoding="latin-1"):
+    for key, value in fields:
         found = storable_text_errors(name=_bytes_as_text(key), value=_bytes_as_text(value))
         if not found:
             continue

@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 
 from annotations import services
 from annotations.api.serializers import REFUSED_FIELD
+from annotations.models import Event
 from tests.api.base import API, ApiTestCase
 from tests.factories import make_claim
 
@@ -86,6 +87,33 @@ class MalformedBodyTests(ApiTestCase):
                 content_type="application/json",
             )
         self.assertDetail(response, 400, "duplicate key 'url'")
+
+    def test_json_is_read_as_utf8_whatever_charset_is_declared(self) -> None:
+        # Outside probe: "charset=latin-1" read bytes that are not text as mojibake (a C1
+        # control character included) and stored it. JSON is UTF-8 (RFC 8259).
+        for charset in ("latin-1", "iso-8859-1", "cp1252", "ascii"):
+            with self.subTest(charset=charset), self.assertNothingWritten():
+                response = self.send(
+                    "POST",
+                    f"/claims/{self.claim.pk}/skip/",
+                    self.reviewer_a,
+                    {},
+                    data=b'{"reason": "Kept\xed\xa0\x80text"}',
+                    content_type=f"application/json; charset={charset}",
+                )
+                self.assertDetail(response, 400, "JSON parse error", "utf-8")
+        # UTF-8 text is read as such, even under another declared charset.
+        response = self.send(
+            "POST",
+            f"/claims/{self.claim.pk}/skip/",
+            self.reviewer_a,
+            {},
+            data='{"reason": "Caf\u00e9 \u2014 later"}'.encode(),
+            content_type="application/json; charset=latin-1",
+        )
+        self.assertEqual(response.status_code, 204, response.content)
+        skipped = Event.objects.filter(verb="claim.skip").latest("id")
+        self.assertEqual(skipped.after["reason"], "Caf\u00e9 \u2014 later")
 
     def test_form_encoded_bodies_are_a_415(self) -> None:
         for method, path, user, extra in self.endpoints():

@@ -281,6 +281,58 @@ class UndecodableFormBodyTests(World, TestCase):
         self.assertIn(response.status_code, (200, 302))
         self.assertEqual(Comment.objects.get().body, "Crime\u2014fell")
 
+    @staticmethod
+    def multipart(*parts: tuple[bytes, bytes]) -> bytes:
+        body = b""
+        for disposition, value in parts:
+            body += b"--XX\r\nContent-Disposition: form-data; " + disposition + b"\r\n\r\n"
+            body += value + b"\r\n"
+        return body + b"--XX--\r\n"
+
+    def test_a_multipart_field_that_is_not_text_is_a_400_too(self) -> None:
+        # Outside probe: the same bytes as multipart were read as U+FFFD and stored.
+        self.client.force_login(self.reviewer_a)
+        url = reverse("workbench:comment-create", args=[self.blind.pk])
+        before = self.counts()
+        response = self.client.post(
+            url,
+            self.multipart((b'name="body"', b"Kept\xed\xa0\x80text")),
+            content_type="multipart/form-data; boundary=XX",
+        )
+        self.assertEqual(response.status_code, 400)
+        self.assertEqual(
+            response.content.decode(),
+            "body: Is not valid Unicode text: lone surrogate U+D800 at position 4.",
+        )
+        self.assertEqual(self.counts(), before)
+        # A file's bytes are its importer's to judge: the text fields beside it pass.
+        response = self.client.post(
+            url,
+            self.multipart(
+                (b'name="body"', "Caf\u00e9".encode()),
+                (b'name="file"; filename="a.txt"', b"\xff\xfe latin-1 caf\xe9"),
+            ),
+            content_type="multipart/form-data; boundary=XX",
+        )
+        self.assertIn(response.status_code, (200, 302))
+        self.assertEqual(Comment.objects.get().body, "Caf\u00e9")
+
+    def test_a_form_body_in_another_charset_is_a_400_even_anonymous(self) -> None:
+        # Outside probe: with DEBUG on, Django's error page failed on such a body (500).
+        for charset in ("latin-1", "iso-8859-1", "utf-16", "cp1252"):
+            with self.subTest(charset=charset):
+                response = self.client.post(
+                    reverse("login"),
+                    "username=reviewer_a&password=x",
+                    content_type=f"application/x-www-form-urlencoded; charset={charset}",
+                )
+                self.assertEqual(response.status_code, 400)
+                self.assertEqual(
+                    response.content.decode(),
+                    f"A form body is UTF-8 text; this one says charset={charset}.",
+                )
+        self.assertFalse(AccessAttempt.objects.exists())
+
     def test_a_field_name_that_is_not_text_is_named_name(self) -> None:
         self.client.force_login(self.reviewer_a)
         response = self.client.post(
