@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce, StrIndex, Substr
+from django.db.models.functions import Coalesce, StrIndex
 from django.http import Http404
 
 from annotations import access
@@ -28,6 +28,8 @@ from annotations.models import (
     Event,
     Project,
     Verdict,
+    document_text_window_arguments,
+    document_text_window_expression,
 )
 
 # Full-text search configuration on PostgreSQL. One fixed configuration (rather than the
@@ -99,7 +101,9 @@ def document_text_window(
     documents = Document.objects.filter(pk=document.pk)
     return (
         (documents.select_for_update(no_key=True) if for_update else documents)
-        .annotate(window=Substr("text", start + 1, max(0, end - start)))
+        .annotate(
+            window=document_text_window_expression(**document_text_window_arguments(start, end))
+        )
         .values_list("window", flat=True)
         .get()
     )
