@@ -384,7 +384,9 @@ DOCUMENT_TEXT_WINDOW_ARGUMENTS = ("position", "length", "first_seq", "last_seq",
 
 def document_text_window_arguments(start: int, end: int) -> dict[str, int]:
     """The arguments of ``document_text_window_expression`` for the window
-    ``text[start:end]`` (code points, ``0 <= start``)."""
+    ``text[start:end]`` (code points). A start before 0 reads from 0, as SQL ``substr``
+    of the text did (``text[max(0, start):end]``)."""
+    start = max(0, start)
     cover = textchunks.covering(start, end)
     return {
         "position": start + 1,

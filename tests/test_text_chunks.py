@@ -205,6 +205,12 @@ class WindowReadTests(Personas, TestCase):
         DocumentTextChunk.objects.filter(document=self.long).delete()
         self.assert_windows(self.long, self.text)
 
+    def test_a_window_starting_before_0_reads_from_0(self) -> None:
+        document = self.deferred(self.long)
+        self.assertEqual(
+            selectors.document_text_window(document=document, start=-5, end=3), self.text[:3]
+        )
+
     def test_the_reader_window_at_the_end_of_a_book(self) -> None:
         document = self.deferred(self.long)
         end = len(self.text)
