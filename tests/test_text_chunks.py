@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import importlib
 import random
+from io import StringIO
 
 from django.apps import apps
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import TestCase, TransactionTestCase
 
@@ -157,6 +158,11 @@ class ChunkWritingTests(Personas, TestCase):
         self.assertEqual(len(list(integrity.document_text_chunks())), 2)
         names = [name for name, _ in integrity.integrity_violations()]
         self.assertEqual(names.count("document text chunks"), 2)
+        out, err = StringIO(), StringIO()
+        with self.assertRaises(CommandError):
+            call_command("check_integrity", stdout=out, stderr=err)
+        self.assertIn(f"document {document.pk}: text chunks join to its text", out.getvalue())
+        self.assertIn("document text chunks: 2 problem(s)", err.getvalue())
 
 
 class WindowReadTests(Personas, TestCase):
