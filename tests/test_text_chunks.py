@@ -260,3 +260,24 @@ class RestoreRebuildsChunksTests(TransactionTestCase):
         self.assertEqual(restored_document.pk, document.pk)
         self.assertEqual(chunks_of(restored_document), textchunks.split(text))
         self.assertEqual(list(integrity.document_text_chunks()), [])
+
+
+class BenchDataChunksTests(TestCase):
+    """bench/generate.py inserts documents around the services (COPY): it writes their
+    chunks too, and its set-based wipe deletes them before the documents."""
+
+    def test_generated_documents_have_chunks_and_the_wipe_removes_them(self) -> None:
+        from bench import generate
+
+        cast = generate.ensure_cast(reviewers=1)
+        project = generate._project("book", "bench-chunks", 1, {}, cast)
+        text = long_text(2 * CHUNK + 3)
+        [document_id, short_id] = generate._documents(
+            project, cast, [("Book", text, ""), ("News", "Short.", "")]
+        )
+        self.assertEqual(chunks_of(Document.objects.get(pk=document_id)), textchunks.split(text))
+        self.assertEqual(chunks_of(Document.objects.get(pk=short_id)), [])
+        self.assertEqual(list(integrity.document_text_chunks()), [])
+        generate.wipe_project("bench-chunks")
+        self.assertFalse(Document.objects.filter(pk=document_id).exists())
+        self.assertEqual(DocumentTextChunk.objects.count(), 0)
