@@ -367,8 +367,9 @@ class _JoinedChunks(models.Subquery):
     """The ``text`` of the rows a ``DocumentTextChunk`` queryset of ``seq, text`` selects,
     joined in ``seq`` order; NULL when it selects none. PostgreSQL orders inside
     ``string_agg``; SQLite before 3.44 has no ``ORDER BY`` in an aggregate, and its
-    ``group_concat`` takes the rows in the order of the ordered subquery (which SQLite
-    never flattens into an aggregate query)."""
+    ``group_concat`` takes the rows in the order of the ordered subquery (SQLite does not
+    flatten a subquery with ``ORDER BY`` into an aggregate query; the unique
+    (document, seq) index it is read by yields that order too)."""
 
     template = "(SELECT STRING_AGG(_w.text, '' ORDER BY _w.seq) FROM (%(subquery)s) _w)"
     output_field = models.TextField()
@@ -404,9 +405,9 @@ def document_text_window_expression(
     arguments from ``document_text_window_arguments(start, end)`` (plain values, or a
     compiled query's parameters: ``annotations.compiled``).
 
-    A long document's window is ``substr`` of its covering chunks (``DocumentTextChunk``,
-    at most three rows of ``CHUNK`` code points, by the unique (document, seq) index),
-    in time independent of where the window lies; ``substr`` of the text itself costs
+    A long document's window is ``substr`` of the chunks that cover it
+    (``DocumentTextChunk``, by the unique (document, seq) index: one to three rows for a
+    claim's or the reader's window), in time independent of where the window lies; ``substr`` of the text itself costs
     time in the window's position (``core.textchunks``). A document without chunks (at
     most ``CHUNK`` code points) reads its text: ``COALESCE`` evaluates its second
     argument only when the first is NULL, on PostgreSQL and SQLite alike, so a chunked

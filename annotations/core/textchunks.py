@@ -5,7 +5,8 @@ window's *position*, not its size: PostgreSQL (UTF-8) detoasts the value from it
 byte up to the window's end, SQLite walks the row's overflow pages from its start. A
 document longer than ``CHUNK`` code points is therefore also stored as chunks of
 ``CHUNK`` code points (``models.DocumentTextChunk``, derived from the text, never
-exported), and a window is read from the one to three chunks that cover it.
+exported), and a window is read from the chunks that cover it (one to three for a
+claim's or the reader's window).
 
 Offsets are code points (``spans``): Python ``str`` indices, as SQL ``substr`` counts on
 PostgreSQL and SQLite alike, so a non-BMP character is one position on both sides.
