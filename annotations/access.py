@@ -62,12 +62,12 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Substr
 from django.http import Http404
 
 from annotations.compiled import CompiledModels
 from annotations.core import lifecycle
 from annotations.models import (
+    DOCUMENT_TEXT_WINDOW_ARGUMENTS,
     Assignment,
     Citation,
     Claim,
@@ -94,6 +94,8 @@ from annotations.models import (
     Verdict,
     WebhookDelivery,
     WebhookEndpoint,
+    document_text_window_arguments,
+    document_text_window_expression,
 )
 
 if TYPE_CHECKING:
@@ -398,17 +400,16 @@ _DOCUMENT_READS = _reads_with_membership(
 _DOCUMENT_LOCKED_READS = {
     with_text: CompiledModels(
         Document,
-        lambda pk, user_id, position, length, with_text=with_text: _one_with_membership(
+        lambda pk, user_id, with_text=with_text, **window: _one_with_membership(
             _documents(with_text=with_text)
             .select_for_update(of=("self",), no_key=True)
-            .annotate(locked_window_text=Substr("text", position, length)),
+            .annotate(locked_window_text=document_text_window_expression(**window)),
             pk=pk,
             user_id=user_id,
         ),
         pk=int,
         user_id=int,
-        position=int,
-        length=int,
+        **dict.fromkeys(DOCUMENT_TEXT_WINDOW_ARGUMENTS, int),
     )
     for with_text in (True, False)
 }
@@ -487,8 +488,7 @@ def document_get_for_user(
         pk=pk,
         user=user,
         role=role,
-        position=start + 1,
-        length=max(0, end - start),
+        **document_text_window_arguments(start, end),
     )
     document.locked_window = (start, document.locked_window_text)  # type: ignore[attr-defined]
     return document, membership

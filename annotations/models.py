@@ -10,15 +10,18 @@ Verdicts and consensus are append-only: a revision is a new row and the old one 
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce, Substr
 from django.urls import reverse
 from django.utils import timezone
 
 from annotations.core import evidence_policy as policies
-from annotations.core import lifecycle, scheduling
+from annotations.core import lifecycle, scheduling, textchunks
 
 
 class Role(models.TextChoices):
@@ -332,6 +335,95 @@ class Document(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("workbench:document-detail", kwargs={"pk": self.pk})
+
+
+class DocumentTextChunk(models.Model):
+    """A piece of a long document's current text (``core.textchunks``): derived data.
+
+    A document longer than ``textchunks.CHUNK`` code points also keeps its text as chunks
+    of that many code points, ``seq`` 0, 1, …, so a window deep in a book is read from the
+    chunks that cover it (``document_text_window_expression``) instead of ``substr`` of
+    the whole text, which costs time in the window's position. Written only by
+    ``services.documents._text_chunks_write`` (on every creation, revision, import and
+    restore); never exported; ``check_integrity`` verifies they join to the text."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="text_chunks")
+    seq = models.PositiveIntegerField()
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["document_id", "seq"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document", "seq"], name="annotations_doctextchunk_unique_seq"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_id}#{self.seq}"
+
+
+class _JoinedChunks(models.Subquery):
+    """The ``text`` of the rows a ``DocumentTextChunk`` queryset of ``seq, text`` selects,
+    joined in ``seq`` order; NULL when it selects none. PostgreSQL orders inside
+    ``string_agg``; SQLite before 3.44 has no ``ORDER BY`` in an aggregate, and its
+    ``group_concat`` takes the rows in the order of the ordered subquery (SQLite does not
+    flatten a subquery with ``ORDER BY`` into an aggregate query; the unique
+    (document, seq) index it is read by yields that order too)."""
+
+    template = "(SELECT STRING_AGG(_w.text, '' ORDER BY _w.seq) FROM (%(subquery)s) _w)"
+    output_field = models.TextField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        template = "(SELECT GROUP_CONCAT(_w.text, '') FROM (%(subquery)s) _w)"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
+# The arguments of ``document_text_window_expression`` (ints), in a compiled query's order.
+DOCUMENT_TEXT_WINDOW_ARGUMENTS = ("position", "length", "first_seq", "last_seq", "chunk_position")
+
+
+def document_text_window_arguments(start: int, end: int) -> dict[str, int]:
+    """The arguments of ``document_text_window_expression`` for the window
+    ``text[start:end]`` (code points). A start before 0 reads from 0, as SQL ``substr``
+    of the text did (``text[max(0, start):end]``)."""
+    start = max(0, start)
+    cover = textchunks.covering(start, end)
+    return {
+        "position": start + 1,
+        "length": max(0, end - start),
+        "first_seq": cover.first,
+        "last_seq": cover.last,
+        "chunk_position": cover.offset + 1,
+    }
+
+
+def document_text_window_expression(
+    *, position: Any, length: Any, first_seq: Any, last_seq: Any, chunk_position: Any
+) -> models.Func:
+    """``text[start:end]`` of the queried ``Document`` row as one SQL expression, its
+    arguments from ``document_text_window_arguments(start, end)`` (plain values, or a
+    compiled query's parameters: ``annotations.compiled``).
+
+    A long document's window is ``substr`` of the chunks that cover it
+    (``DocumentTextChunk``, by the unique (document, seq) index: one to three rows for a
+    claim's or the reader's window), in time independent of where the window lies; ``substr`` of the text itself costs
+    time in the window's position (``core.textchunks``). A document without chunks (at
+    most ``CHUNK`` code points) reads its text: ``COALESCE`` evaluates its second
+    argument only when the first is NULL, on PostgreSQL and SQLite alike, so a chunked
+    document's text is not read at all."""
+    chunks = (
+        DocumentTextChunk.objects.filter(
+            document=models.OuterRef("pk"), seq__gte=first_seq, seq__lte=last_seq
+        )
+        .order_by("seq")
+        .values("seq", "text")
+    )
+    return Coalesce(
+        Substr(_JoinedChunks(chunks), chunk_position, length),
+        Substr("text", position, length),
+        output_field=models.TextField(),
+    )
 
 
 class DocumentRevision(models.Model):

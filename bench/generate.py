@@ -528,6 +528,7 @@ def wipe_project(slug: str) -> None:
         Consensus,
         Document,
         DocumentRevision,
+        DocumentTextChunk,
         Event,
         Membership,
         Project,
@@ -555,6 +556,8 @@ def wipe_project(slug: str) -> None:
         f'DELETE FROM "{ClaimAnchor._meta.db_table}" WHERE claim_id IN ({claims})',
         f'DELETE FROM "{t[Claim]}" WHERE project_id = {p}',
         f'DELETE FROM "{DocumentRevision._meta.db_table}" WHERE document_id IN '
+        f'(SELECT id FROM "{t[Document]}" WHERE project_id = {p})',
+        f'DELETE FROM "{DocumentTextChunk._meta.db_table}" WHERE document_id IN '
         f'(SELECT id FROM "{t[Document]}" WHERE project_id = {p})',
         f'DELETE FROM "{t[Document]}" WHERE project_id = {p}',
         f'DELETE FROM "{Event._meta.db_table}" WHERE project_id = {p}',
@@ -667,9 +670,9 @@ def _documents(
     project: Any, cast: Cast, texts: Sequence[tuple[str, str, str]], *, language: str = "en"
 ) -> list[int]:
     """Insert documents (title, text, raw_text) and return their ids, in order."""
-    from annotations.core import spans
+    from annotations.core import spans, textchunks
     from annotations.core.language import direction_of
-    from annotations.models import Document
+    from annotations.models import Document, DocumentTextChunk
 
     first = _next_id(Document)
     rows = []
@@ -703,6 +706,18 @@ def _documents(
         rows,
     )  # fmt: skip
     _reset_sequences([Document])
+    # A long text's chunks, as services.documents._text_chunks_write writes them (ids from
+    # the table's sequence): windows deep in a book are read from them.
+    insert_rows(
+        DocumentTextChunk,
+        ["document_id", "seq", "text"],
+        (
+            (row[0], seq, chunk)
+            for row in rows
+            if textchunks.chunked(len(row[3]))
+            for seq, chunk in enumerate(textchunks.split(row[3]))
+        ),
+    )
     return [row[0] for row in rows]
 
 

@@ -11,13 +11,15 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce, StrIndex, Substr
+from django.db.models.functions import Coalesce, StrIndex
 from django.http import Http404
 
 from annotations import access
 from annotations.access import User
+from annotations.compiled import CompiledValuesList
 from annotations.core import language, spans
 from annotations.models import (
+    DOCUMENT_TEXT_WINDOW_ARGUMENTS,
     AnchorStatus,
     Assignment,
     AssignmentState,
@@ -28,6 +30,8 @@ from annotations.models import (
     Event,
     Project,
     Verdict,
+    document_text_window_arguments,
+    document_text_window_expression,
 )
 
 # Full-text search configuration on PostgreSQL. One fixed configuration (rather than the
@@ -96,13 +100,35 @@ def document_text_window(
         locked_start, text = locked
         if locked_start <= start and end <= locked_start + len(text):
             return text[start - locked_start : end - locked_start]
-    documents = Document.objects.filter(pk=document.pk)
-    return (
-        (documents.select_for_update(no_key=True) if for_update else documents)
-        .annotate(window=Substr("text", start + 1, max(0, end - start)))
-        .values_list("window", flat=True)
-        .get()
+    rows = _WINDOW_READS[for_update].rows(
+        pk=document.pk, **document_text_window_arguments(start, end)
     )
+    if not rows:
+        raise Document.DoesNotExist(f"No document {document.pk}.")
+    return rows[0][0]
+
+
+# ``text[start:end]`` of one document, with or without locking its row, compiled once
+# (annotations.compiled): building the chunk subquery of the window
+# (``models.document_text_window_expression``) cost more than the database's answer.
+_WINDOW_READS = {
+    for_update: CompiledValuesList(
+        Document,
+        lambda pk, for_update=for_update, **window: (
+            (
+                Document.objects.select_for_update(no_key=True)
+                if for_update
+                else Document.objects.all()
+            )
+            .filter(pk=pk)
+            .annotate(window=document_text_window_expression(**window))
+            .values_list("window")
+        ),
+        pk=int,
+        **dict.fromkeys(DOCUMENT_TEXT_WINDOW_ARGUMENTS, int),
+    )
+    for for_update in (False, True)
+}
 
 
 def claims_orphaned(*, document: Document) -> QuerySet[Claim]:

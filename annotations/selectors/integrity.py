@@ -18,7 +18,7 @@ from typing import Any
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 
-from annotations.core import lifecycle, spans
+from annotations.core import lifecycle, spans, textchunks
 from annotations.models import (
     Claim,
     ClaimLink,
@@ -26,6 +26,7 @@ from annotations.models import (
     Consensus,
     Document,
     DocumentRevision,
+    DocumentTextChunk,
     Event,
     GoldClaim,
     Publication,
@@ -144,6 +145,49 @@ def claim_anchors(project_id: int | None = None) -> Iterator[Violation]:
                         f"{field} {clip(stored)}",
                         f"{clip(actual)} at [{start}, {end}) of revision {revision}",
                     )
+
+
+def document_text_chunks(project_id: int | None = None) -> Iterator[Violation]:
+    """A document longer than ``textchunks.CHUNK`` has text chunks (``DocumentTextChunk``)
+    that are ``textchunks.split`` of its current text; a shorter one has none. Windows
+    are read from the chunks (``models.document_text_window_expression``): chunks that
+    drifted from the text would quote the wrong words."""
+    documents = (
+        _scoped(Document.objects.all(), project_id, "project_id")
+        .filter(
+            Q(length__gt=textchunks.CHUNK)
+            | Exists(DocumentTextChunk.objects.filter(document=OuterRef("pk")))
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for document_id in documents.iterator(chunk_size=100):
+        text = Document.objects.filter(pk=document_id).values_list("text", flat=True).get()
+        expected = textchunks.split(text) if textchunks.chunked(len(text)) else []
+        stored = list(
+            DocumentTextChunk.objects.filter(document_id=document_id)
+            .order_by("seq")
+            .values_list("seq", "text")
+        )
+        found = [chunk for _, chunk in stored]
+        if [seq for seq, _ in stored] == list(range(len(stored))) and found == expected:
+            continue
+        differs = next(
+            (
+                seq
+                for seq in range(max(len(found), len(expected)))
+                if found[seq : seq + 1] != expected[seq : seq + 1]
+            ),
+            None,
+        )
+        yield Violation(
+            f"document {document_id}",
+            "text chunks join to its text",
+            f"{len(stored)} chunk(s)"
+            + (f", chunk {differs} differs" if differs is not None else ", seq out of order"),
+            f"{len(expected)} chunk(s) of {textchunks.CHUNK} code points of its "
+            f"{len(text)}-character text",
+        )
 
 
 def current_verdicts(project_id: int | None = None) -> Iterator[Violation]:
@@ -498,6 +542,7 @@ def calibration_apart(project_id: int | None = None) -> Iterator[Violation]:
 
 INVARIANTS: tuple[tuple[str, Callable[[int | None], Iterator[Violation]]], ...] = (
     ("claim anchors", claim_anchors),
+    ("document text chunks", document_text_chunks),
     ("current verdicts", current_verdicts),
     ("consensus for decided claims", claim_consensus),
     ("consensus grounds", consensus_grounds),

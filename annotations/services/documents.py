@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,10 +13,11 @@ from django.db import connection, transaction
 
 from annotations import access
 from annotations.core import language as languages
-from annotations.core import spans
+from annotations.core import spans, textchunks
 from annotations.core.urlnorm import UrlError
 from annotations.models import (
     Document,
+    DocumentTextChunk,
     Project,
     Role,
     TextDirection,
@@ -35,6 +36,7 @@ from annotations.services.references import repeats_schedule
 from annotations.services.suggestions import suggestions_enqueue
 
 BULK_INSERT_BATCH = 50  # documents per INSERT of a bulk import
+CHUNK_INSERT_BATCH = 20  # text chunks (up to 64 kB each) per INSERT
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,7 @@ def document_create(*, project: Project, data: DocumentInput, actor: User | None
     if Document.objects.filter(project=project, text_sha256=document.text_sha256).exists():
         raise _duplicate_error(document)
     document.save()
+    _text_chunks_write([document])
     event_record(
         actor=actor,
         verb="document.create",
@@ -245,6 +248,7 @@ def document_create_many(
     if errors:
         raise ValidationError(errors)
     created = _documents_insert([document for _, document in built])
+    _text_chunks_write(created)
     events_record(
         [
             event_build(
@@ -303,6 +307,26 @@ def _documents_insert(documents: list[Document]) -> list[Document]:
     for document in documents:
         document._state.adding, document._state.db = False, connection.alias
     return documents
+
+
+def _text_chunks_write(documents: Iterable[Document], *, replace: bool = False) -> None:
+    """Write the text chunks (``DocumentTextChunk``) of saved ``documents``: the one place
+    they are written. Every path that stores a document's text calls it: creation (one
+    and bulk), revision (``replace``: the old chunks are deleted first, in the same
+    transaction), native import and restore. Only documents longer than
+    ``textchunks.CHUNK`` get chunks; ``raw_text`` is never chunked. No query when none
+    of them is long (and nothing is replaced)."""
+    documents = list(documents)
+    if replace:
+        DocumentTextChunk.objects.filter(document__in=[d.pk for d in documents]).delete()
+    rows = [
+        DocumentTextChunk(document_id=document.pk, seq=seq, text=chunk)
+        for document in documents
+        if textchunks.chunked(len(document.text))
+        for seq, chunk in enumerate(textchunks.split(document.text))
+    ]
+    if rows:
+        DocumentTextChunk.objects.bulk_create(rows, batch_size=CHUNK_INSERT_BATCH)
 
 
 # A document's description: what ``document_update`` may change. The text is not in it.

@@ -25,6 +25,7 @@ from annotations.services._base import (
     User,
     event_record,
 )
+from annotations.services.documents import _text_chunks_write
 from annotations.services.native_checks import native_date, native_datetime, native_problems
 from annotations.services.review import claims_status_restore
 
@@ -193,6 +194,7 @@ def document_import_native(
     try:
         with transaction.atomic():
             document.save(force_insert=True)
+            _text_chunks_write([document])  # derived: not in the export, written again
     except IntegrityError:
         # Another import of the same text committed between our check and this insert.
         raise duplicate from None

@@ -65,6 +65,7 @@ from annotations.models import (
 from annotations.selectors import matching as match_selectors
 from annotations.selectors.audit import audit_verify
 from annotations.selectors.integrity import integrity_violations
+from annotations.services.documents import _text_chunks_write
 from annotations.services.review import claims_status_restore
 
 _MODELS: dict[str, type[Model]] = {
@@ -369,7 +370,9 @@ def project_restore_native(*, payload: dict[str, Any]) -> Project:
                 ]
             )
             _insert("memberships", _rows("memberships", payload, user_ids, project_id=project.pk))
-            _insert("documents", _rows("documents", payload, user_ids, project_id=project.pk))
+            documents = _rows("documents", payload, user_ids, project_id=project.pk)
+            _insert("documents", documents)
+            _text_chunks_write(documents)  # derived: not in the export, written again
             _insert("document_revisions", _rows("document_revisions", payload, user_ids))
             # In review and without a consensus pointer until the records exist.
             claims = _rows(

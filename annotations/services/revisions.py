@@ -39,7 +39,7 @@ from annotations.services._base import (
     now,
 )
 from annotations.services.claims import _claim_state, _span_error
-from annotations.services.documents import _duplicate_error
+from annotations.services.documents import _duplicate_error, _text_chunks_write
 from annotations.services.references import repeats_schedule
 from annotations.services.suggestions import suggestions_enqueue
 
@@ -267,6 +267,7 @@ def document_revise(
     document.raw_text = text if raw_text is None else raw_text
     document.revision = new_number
     document.save(update_fields=["text", "text_sha256", "length", "raw_text", "revision"])
+    _text_chunks_write([document], replace=True)
     report = RevisionReport(document=document, revision=new_number, placements=placements)
     event_record(
         actor=actor,
