@@ -372,28 +372,20 @@ def _documents(*, with_text: bool) -> QuerySet[Document]:
     return queryset if with_text else queryset.defer("text", "raw_text")
 
 
-def _reads_with_membership[M: (Document, Claim)](
-    model: type[M], queryset_for: Callable[[bool], QuerySet[M]]
-) -> dict[bool, CompiledModels[M]]:
-    """``_one_with_membership`` of ``queryset_for(flag)``, compiled once for each flag."""
-
-    def read(flag: bool) -> CompiledModels[M]:
-        return CompiledModels(
-            model,
-            lambda pk, user_id: _one_with_membership(queryset_for(flag), pk=pk, user_id=user_id),
-            pk=int,
-            user_id=int,
-        )
-
-    return {flag: read(flag) for flag in (True, False)}
-
-
 # The reads of one object with the caller's membership, on every API and page request:
 # compiled once (annotations.compiled), since building and compiling them took a quarter
 # of a claim's creation (bench/bench_peer.py --profile).
-_DOCUMENT_READS = _reads_with_membership(
-    Document, lambda with_text: _documents(with_text=with_text)
-)
+_DOCUMENT_READS = {
+    with_text: CompiledModels(
+        Document,
+        lambda pk, user_id, with_text=with_text: _one_with_membership(
+            _documents(with_text=with_text), pk=pk, user_id=user_id
+        ),
+        pk=int,
+        user_id=int,
+    )
+    for with_text in (True, False)
+}
 # Only the document's row is locked: locking the project's (or the membership's) would
 # queue every creation in the project behind one another. ``text[start:end]`` is read in
 # the same statement (``locked_window_text``).

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Sequence
 from typing import Any
 from unittest import mock
 
@@ -28,19 +29,29 @@ def http_scope(
     }  # fmt: skip
 
 
-async def call(
-    app: Any, path: str, headers: list[tuple[bytes, bytes]] | None = None
-) -> dict[str, Any]:
-    scope = http_scope(path, headers=headers)
+async def exchange(
+    app: Any,
+    path: str,
+    method: str = "GET",
+    chunks: Sequence[bytes] = (b"",),
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> tuple[dict[str, Any], bytes, int]:
+    """One request whose body comes in ``chunks``, the client staying connected after
+    them: (the response's start message, its body, how many chunks the app read)."""
+    import asyncio
+
+    scope = http_scope(path, method, headers)
+    read = 0
     sent: list[dict[str, Any]] = []
-    received = False
 
     async def receive() -> dict[str, Any]:
-        nonlocal received
-        if not received:
-            received = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await __import__("asyncio").sleep(3600)  # the client stays connected
+        nonlocal read
+        if read < len(chunks):
+            read += 1
+            return {
+                "type": "http.request", "body": chunks[read - 1], "more_body": read < len(chunks)
+            }  # fmt: skip
+        await asyncio.sleep(3600)  # the client stays connected
         return {"type": "http.disconnect"}
 
     async def send(message: dict[str, Any]) -> None:
@@ -49,6 +60,13 @@ async def call(
     await app(scope, receive, send)
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return start, body, read
+
+
+async def call(
+    app: Any, path: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> dict[str, Any]:
+    start, body, _ = await exchange(app, path, headers=headers)
     return {
         "status": start["status"],
         "headers": {k.lower(): v for k, v in start["headers"]},
@@ -301,28 +319,7 @@ async def post(
     app: Any, chunks: list[bytes], headers: list[tuple[bytes, bytes]]
 ) -> tuple[int, bytes, int]:
     """A POST whose body comes in ``chunks``: (status, body, how many chunks were read)."""
-    import asyncio
-
-    scope = http_scope("/api/v1/auth/token/", "POST", headers)
-    read = 0
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        nonlocal read
-        if read < len(chunks):
-            read += 1
-            return {
-                "type": "http.request", "body": chunks[read - 1], "more_body": read < len(chunks)
-            }  # fmt: skip
-        await asyncio.sleep(3600)
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    start, body, read = await exchange(app, "/api/v1/auth/token/", "POST", chunks, headers)
     return start["status"], body, read
 
 

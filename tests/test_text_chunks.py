@@ -211,6 +211,18 @@ class WindowReadTests(Personas, TestCase):
         DocumentTextChunk.objects.filter(document=self.long).delete()
         self.assert_windows(self.long, self.text)
 
+    def test_a_long_documents_windows_are_read_from_its_chunks(self) -> None:
+        # The chunks are what is read (the text is not touched): a stand-in of the same
+        # length for every chunk shows through every read path, the text's substr would
+        # not. A read that ignored the chunks would still pass the slice tests above.
+        stand_in = "".join(
+            "x" * len(chunk) if seq % 2 else "y" * len(chunk)
+            for seq, chunk in enumerate(textchunks.split(self.text))
+        )
+        for seq, chunk in enumerate(textchunks.split(stand_in)):
+            DocumentTextChunk.objects.filter(document=self.long, seq=seq).update(text=chunk)
+        self.assert_windows(self.long, stand_in)
+
     def test_a_window_starting_before_0_reads_from_0(self) -> None:
         document = self.deferred(self.long)
         self.assertEqual(

@@ -214,16 +214,14 @@ class UndecodableFormMiddleware:
             return self.get_response(request)
         charset = request.content_params.get("charset")
         if charset is not None and charset.strip().lower() not in ("utf-8", "utf8"):
-            return HttpResponse(
-                f"A form body is UTF-8 text; this one says charset={charset}.",
-                status=400,
-                content_type="text/plain; charset=utf-8",
+            return _too_large_or_bad(
+                request, 400, f"A form body is UTF-8 text; this one says charset={charset}."
             )
         problems = undecodable_form_fields(request)
         if not problems:
             return self.get_response(request)
         lines = (f"{name}: {' '.join(reasons)}" for name, reasons in problems.items())
-        return HttpResponse("\n".join(lines), status=400, content_type="text/plain; charset=utf-8")
+        return _too_large_or_bad(request, 400, "\n".join(lines))
 
 
 def undecodable_form_fields(request: HttpRequest) -> dict[str, list[str]]:
