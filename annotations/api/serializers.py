@@ -989,6 +989,43 @@ class QueueNextSerializer(InputSerializer):
     project = serializers.IntegerField()
 
 
+_DATE = serializers.DateField()
+
+
+def document_data(document: Document) -> dict[str, Any]:
+    """``DocumentSerializer(document).data`` written out by hand, for the hot paths (a
+    document read, a bulk import's answer): building the model serializer's fields took
+    0.95 ms of each read. The schema stays ``DocumentSerializer``'s, and tests hold the
+    two equal."""
+    return {
+        "id": document.pk,
+        "project": document.project_id,
+        "title": document.title,
+        "length": document.length,
+        "text_sha256": document.text_sha256,
+        "source_url": document.source_url,
+        "publisher": document.publisher,
+        "author": document.author,
+        "published_date": (
+            _DATE.to_representation(document.published_date) if document.published_date else None
+        ),
+        "language": document.language,
+        "direction": document.direction,
+        "revision": document.revision,
+        "created_at": _INSTANT.to_representation(document.created_at),
+    }
+
+
+def document_detail_data(document: Document, claims: list[Claim] | None) -> dict[str, Any]:
+    """``DocumentDetailSerializer(document, context={"claims": claims}).data`` by hand
+    (``document_data``), held equal to it by tests."""
+    return {
+        **document_data(document),
+        "text": document.text,
+        "claims": None if claims is None else [claim_data(claim) for claim in claims],
+    }
+
+
 class DocumentDetailSerializer(DocumentSerializer):
     text = serializers.CharField(read_only=True)
 

@@ -13,7 +13,11 @@ from django_tasks_db.models import DBTaskResult
 from rest_framework.renderers import JSONRenderer
 
 from annotations import access, selectors
-from annotations.api.serializers import ClaimSerializer
+from annotations.api.serializers import (
+    ClaimSerializer,
+    DocumentDetailSerializer,
+    DocumentSerializer,
+)
 from annotations.models import Document, Event, Role
 from tests.api.base import API, CLAIM_FIELDS, DOCUMENT_FIELDS, ApiTestCase
 from tests.factories import SAMPLE_TEXT, add_member, judge, make_claim, make_document
@@ -190,6 +194,64 @@ class DocumentApiTests(ApiTestCase):
             sorted(t.task_path.rsplit(".", 1)[1] for t in tasks),
             ["repeats_scan_batch_task", "suggestions_compute"],
         )
+
+    def test_created_documents_are_what_the_document_serializer_writes(self) -> None:
+        # The answer is written by serializers.document_data (the hot import path): it must
+        # stay what DocumentSerializer, the documented schema, writes, for one document and
+        # for many, with and without the optional fields.
+        items = [
+            self.doc(title="Plain", text="The minister said unemployment fell."),
+            self.doc(
+                title="Full",
+                text="Le ministre a dit que le chômage a baissé.",
+                author="A. Writer",
+                publisher="Gazette",
+                published_date="2024-05-01",
+                source_url="https://news.example.org/a",
+                language="fr",
+            ),
+        ]
+        many = self.post(self.editor, "/documents/", items)
+        one = self.post(self.editor, "/documents/", self.doc(title="One", text="Rain fell."))
+        self.assertEqual((many.status_code, one.status_code), (201, 201), many.content)
+        for body in (*many.json(), one.json()):
+            with self.subTest(title=body["title"]):
+                document = Document.objects.get(pk=body["id"])
+                rendered = JSONRenderer().render(DocumentSerializer(document).data)
+                self.assertEqual(body, json.loads(rendered))
+        self.assertEqual(many.json()[1]["published_date"], "2024-05-01")
+        self.assertIsNone(many.json()[0]["published_date"])
+
+    def test_the_detail_is_what_the_detail_serializer_writes(self) -> None:
+        # serializers.document_detail_data against DocumentDetailSerializer, the schema.
+        Document.objects.filter(pk=self.document.pk).update(
+            published_date="2023-02-03", author="B. Writer"
+        )
+        make_claim(document=self.document, actor=self.creator, exact="crime fell 20%")
+        document = Document.objects.get(pk=self.document.pk)
+        for include, claims in (
+            ("", None),
+            ("claims", selectors.claims_for_reader(document=document)),
+        ):
+            with self.subTest(include=include):
+                response = self.get(
+                    self.reviewer_a, f"/documents/{document.pk}/", {"include": include}
+                )
+                self.assertEqual(response.status_code, 200)
+                presented = (
+                    None
+                    if claims is None
+                    else selectors.claims_presented(
+                        claims,
+                        user=self.reviewer_a,
+                        membership=access.membership_get(
+                            user=self.reviewer_a, project_id=self.project.pk
+                        ),
+                    )
+                )
+                data = DocumentDetailSerializer(document, context={"claims": presented}).data
+                self.assertEqual(response.json(), json.loads(JSONRenderer().render(data)))
+                self.assertEqual(response.json()["published_date"], "2023-02-03")
 
     def test_bulk_import_is_all_or_nothing_with_errors_keyed_by_index(self) -> None:
         items = [
