@@ -58,6 +58,19 @@ _HEAD_LOCKED = CompiledModels(
 )
 
 
+def chain_lock(project_id: int | None) -> None:
+    """Lock the audit chain head of ``project_id`` (None: the chain of events without a
+    project) now, before this transaction's events are appended, until it ends: the one
+    step of the lock order of a write that deletes a row or changes a unique key of it
+    (docs/design.md, "Lock order"). Such a write locks the row ``FOR UPDATE``
+    (``select_for_update(no_key=False)``), which conflicts with the ``FOR KEY SHARE`` a
+    writer's deferred foreign key check takes at COMMIT, while that writer holds the
+    head: so it takes its ``FOR NO KEY UPDATE`` locks as every write does, then this
+    lock, and only then the ``FOR UPDATE`` one (waiting for that commit instead of
+    deadlocking with it). Its own append then finds the head already locked."""
+    _chain_head(project_id or 0)
+
+
 def _event_build(
     *,
     actor: User | None,
@@ -112,7 +125,8 @@ def _events_append(events: Sequence[Event]) -> list[Event]:
     seals the events one after another against it, inserts them and moves the head.
 
     Takes the head lock, held until the transaction commits: call it after the service
-    has taken every other row lock it needs, or two writers could wait on each other."""
+    has taken every other row lock it needs, or two writers could wait on each other
+    (a ``FOR UPDATE`` lock comes after the head: ``chain_lock``)."""
     if not events:
         return []
     chain = _chain_of(events)

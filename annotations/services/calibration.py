@@ -104,7 +104,10 @@ def gold_unmark(*, claim: Claim, actor: User) -> None:
 
     access.gold_manage_require(user=actor, project_id=claim.project_id)
     claim = _lock_claim(claim)
-    # FOR UPDATE, not NO KEY: the row is deleted. Only it: not the rating's row.
+    # FOR UPDATE, not NO KEY: the row is deleted. Only it: not the rating's row. Before the
+    # chain's head, unlike other deletions (docs/design.md, "Lock order"): no foreign key
+    # names a gold mark, so no COMMIT takes FOR KEY SHARE on one, and its other writer
+    # (gold_mark) locks the claim first, as here.
     gold = (
         GoldClaim.objects.select_for_update(of=("self",), no_key=False)
         .select_related("rating")

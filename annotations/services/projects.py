@@ -342,7 +342,11 @@ def _admins_locked(*, project_id: int) -> set[int]:
     concurrent changes then queue instead of deadlocking, and the later one sees the
     earlier one's commit (PostgreSQL re-checks ``role = 'admin'`` on a row it waited for),
     so two demotions of a project's last two admins cannot both see "another admin left".
-    ``FOR UPDATE``, not NO KEY: the callers may delete one of these rows.
+    ``FOR UPDATE``, not NO KEY: the callers may delete one of these rows. Before the
+    chain's head, unlike other deletions (docs/design.md, "Lock order"): no foreign key
+    names a membership (a claim or a verdict names the user), so no COMMIT takes
+    ``FOR KEY SHARE`` on one, and a lease (``lease_next``, ``lease_claim``) locks its
+    reviewer's membership before its head: the head first would deadlock with one.
     """
     return set(
         Membership.objects.select_for_update(no_key=False)
@@ -428,7 +432,8 @@ def member_remove(*, membership: Membership, actor: User | None) -> None:
     admin memberships, then the member's row (see ``_admins_locked``).
     """
     admins = _admins_locked(project_id=membership.project_id)
-    # FOR UPDATE, not NO KEY: the row is deleted. Only it: not the user's row.
+    # FOR UPDATE, not NO KEY: the row is deleted. Only it: not the user's row. Before the
+    # chain's head, as in _admins_locked: no foreign key names a membership.
     current = (
         Membership.objects.select_for_update(of=("self",), no_key=False)
         .select_related("user")

@@ -17,7 +17,7 @@ from django.db.models import Count
 
 from annotations import access
 from annotations.models import Consensus, Project, Rating, Role, Verdict
-from annotations.services._base import User, event_record
+from annotations.services._base import User, chain_lock, event_record
 from annotations.services.projects import LAST_RATING, _rating_problems
 
 KEY_FIXED = (
@@ -105,8 +105,8 @@ def rating_update(*, rating: Rating, actor: User, **changes: Any) -> Rating:
         raise ValidationError(errors)
     access.membership_require(user=actor, project_id=rating.project_id, role=Role.ADMIN)
     _lock_project(rating.project_id)
-    # A new key changes a unique column (project, key): that UPDATE takes FOR UPDATE anyway.
-    locked = Rating.objects.select_for_update(no_key="key" not in changes).get(pk=rating.pk)
+    # NO KEY: the key, the one unique column the UPDATE could change, was refused above.
+    locked = Rating.objects.select_for_update(no_key=True).get(pk=rating.pk)
     before = _rating_state(locked)
     _require_valid({**before, **changes}, only=list(changes))
     changed = [name for name, value in changes.items() if before[name] != value]
@@ -171,11 +171,15 @@ def rating_delete(*, rating: Rating, actor: User) -> None:
     Needs the admin role in the project (PermissionDenied). Raises ValidationError on
     ``rating`` when it is in use or the project's last (``ratings_delete_check``); nothing
     is written then. Deleting a rating that is already gone does nothing. Locks the
-    project row, then the rating.
+    project row, then the project's audit chain, then the rating.
     """
     access.membership_require(user=actor, project_id=rating.project_id, role=Role.ADMIN)
     _lock_project(rating.project_id)
-    # FOR UPDATE, not NO KEY: the row is deleted.
+    # FOR UPDATE, not NO KEY: the row is deleted. So the chain's head first: a verdict that
+    # names the rating holds it while its COMMIT takes FOR KEY SHARE on the rating; this
+    # waits for that commit, then sees the verdict. Whoever else locks the rating before
+    # its head (rating_update) takes the project's lock before it, like this.
+    chain_lock(rating.project_id)
     current = Rating.objects.select_for_update(no_key=False).filter(pk=rating.pk).first()
     if current is None:
         return

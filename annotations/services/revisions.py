@@ -33,6 +33,7 @@ from annotations.services._base import (
     QueueConflict,
     User,
     _require_storable_text,
+    chain_lock,
     event_build,
     event_record,
     events_record,
@@ -101,7 +102,8 @@ def document_revise(
 ) -> RevisionReport:
     """Replace ``document``'s text with a corrected one and re-anchor its claims.
 
-    Editors and admins only (PermissionDenied). Locks the document row, then its claims.
+    Editors and admins only (PermissionDenied). Locks the document row (NO KEY), then its
+    claims, then the project's audit chain, then the document row FOR UPDATE.
     Raises ValidationError when the text is empty, too long, identical to the current
     text, or the text of another document of the project (code ``duplicate``), and on
     text no database can store (NUL, a lone surrogate) in ``text``, ``raw_text`` or ``note``.
@@ -109,8 +111,9 @@ def document_revise(
     access.membership_require(user=actor, project_id=document.project_id, role=Role.EDITOR)
     _require_storable_text(text=text, raw_text=raw_text, note=note)
     limits.require_lengths(note=(note, limits.MAX_NOTE))
-    # FOR UPDATE, not NO KEY: the new text changes a unique column (project, text_sha256).
-    document = Document.objects.select_for_update(no_key=False).get(pk=document.pk)
+    # NO KEY for now, as every writer that locks a document (claim_create) before its
+    # chain's head: FOR UPDATE comes once the head is locked, below.
+    document = Document.objects.select_for_update(no_key=True).get(pk=document.pk)
     if not isinstance(text, str) or not text.strip():
         raise ValidationError({"text": "The corrected text is empty."})
     if len(text) > settings.WORKBENCH_MAX_DOCUMENT_CHARS:
@@ -150,6 +153,12 @@ def document_revise(
         .filter(document=document, anchor_revision=old_number)
         .order_by("id")
     )
+    # FOR UPDATE, not NO KEY: the new text changes a unique column (project, text_sha256).
+    # So the chain's head first (after the claims: their other lockers take the head after
+    # them): a write that inserted a row naming the document holds it while its COMMIT
+    # takes FOR KEY SHARE on the document; this waits for that commit.
+    chain_lock(document.project_id)
+    list(Document.objects.select_for_update(no_key=False).filter(pk=document.pk).values_list("pk"))
     anchors = [
         reanchor.Anchor(
             key=c.pk, start=c.start, end=c.end, exact=c.exact, prefix=c.prefix, suffix=c.suffix

@@ -52,6 +52,7 @@ from annotations.services._base import (
     QueueConflict,
     User,
     _require_storable_text,
+    chain_lock,
     event_record,
     now,
 )
@@ -221,9 +222,9 @@ def webhook_endpoint_create(
     return IssuedEndpoint(endpoint=endpoint, secret=secret)
 
 
-def _lock_endpoint(endpoint: WebhookEndpoint, *, deleting: bool = False) -> WebhookEndpoint:
-    # FOR NO KEY UPDATE unless the row is deleted (docs/design.md, "Row locks").
-    return WebhookEndpoint.objects.select_for_update(no_key=not deleting).get(pk=endpoint.pk)
+def _lock_endpoint(endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    # FOR NO KEY UPDATE; a deletion then takes FOR UPDATE (docs/design.md, "Lock order").
+    return WebhookEndpoint.objects.select_for_update(no_key=True).get(pk=endpoint.pk)
 
 
 @transaction.atomic
@@ -296,12 +297,21 @@ def webhook_endpoint_rotate(*, endpoint: WebhookEndpoint, actor: User) -> Issued
 
 @transaction.atomic
 def webhook_endpoint_delete(*, endpoint: WebhookEndpoint, actor: User) -> None:
-    """Delete an endpoint with its outbox rows and their log (project admins)."""
+    """Delete an endpoint with its outbox rows and their log (project admins). Locks the
+    endpoint (NO KEY), deletes its outbox, locks the project's audit chain, then locks the
+    endpoint FOR UPDATE and deletes it with the outbox rows written meanwhile."""
     access.membership_require(user=actor, project_id=endpoint.project_id, role=Role.ADMIN)
-    locked = _lock_endpoint(endpoint, deleting=True)
+    locked = _lock_endpoint(endpoint)
     pk, project_id, described = locked.pk, locked.project_id, _described(locked)
-    deliveries = WebhookDelivery.objects.filter(endpoint=locked).count()
-    locked.delete()
+    # The outbox before the chain's head: a replay locks its delivery, then the head.
+    label = WebhookDelivery._meta.label
+    deliveries = WebhookDelivery.objects.filter(endpoint=locked).delete()[1].get(label, 0)
+    # FOR UPDATE, not NO KEY: the row is deleted. So the chain's head first: a write that
+    # put a delivery in this endpoint's outbox holds it while its COMMIT takes FOR KEY SHARE
+    # on the endpoint; this waits for that commit, then deletes that delivery too.
+    chain_lock(project_id)
+    list(WebhookEndpoint.objects.select_for_update(no_key=False).filter(pk=pk).values_list("pk"))
+    deliveries += locked.delete()[1].get(label, 0)
     event_record(
         actor=actor,
         verb="webhook.delete",
