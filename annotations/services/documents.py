@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 
 from annotations import access
 from annotations.core import language as languages
@@ -31,6 +31,7 @@ from annotations.services._base import (
     events_record,
     fields_update,
     public_url,
+    rows_copy,
 )
 from annotations.services.references import repeats_schedule
 from annotations.services.suggestions import suggestions_enqueue
@@ -272,40 +273,13 @@ def document_create_many(
 
 
 def _documents_insert(documents: list[Document]) -> list[Document]:
-    """Insert new documents, setting their ids in list order. On PostgreSQL one ``COPY``
-    of every row, with ids taken from the table's sequence first (one query): it streams
-    the texts instead of quoting them into INSERT statements, and a 500-document import
-    spends a fraction of the time. Elsewhere ``bulk_create`` in batches of
-    ``BULK_INSERT_BATCH``: one INSERT of 1,000 book-sized texts would be a statement as
-    large as all of them, on top of the texts themselves."""
-    if connection.vendor != "postgresql" or len(documents) < 2:
+    """Insert new documents, setting their ids in list order: one ``COPY`` on PostgreSQL
+    (``rows_copy``: it streams the texts instead of quoting them into INSERT statements,
+    and a 500-document import spends a fraction of the time). Elsewhere ``bulk_create``
+    in batches of ``BULK_INSERT_BATCH``: one INSERT of 1,000 book-sized texts would be a
+    statement as large as all of them, on top of the texts themselves."""
+    if not rows_copy(documents):
         return Document.objects.bulk_create(documents, batch_size=BULK_INSERT_BATCH)
-    meta = Document._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(str(field.column)) for field in [meta.pk, *fields])
-    table = quote(meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(documents)],
-        )
-        ids = sorted(row[0] for row in cursor.fetchall())
-        with (
-            connection.wrap_database_errors,
-            cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
-        ):
-            for pk, document in zip(ids, documents, strict=True):
-                document.pk = pk
-                copy.write_row(
-                    [pk]
-                    + [
-                        field.get_db_prep_save(field.pre_save(document, True), connection)
-                        for field in fields
-                    ]
-                )
-    for document in documents:
-        document._state.adding, document._state.db = False, connection.alias
     return documents
 
 

@@ -195,6 +195,32 @@ class DocumentApiTests(ApiTestCase):
             ["repeats_scan_batch_task", "suggestions_compute"],
         )
 
+    def test_a_large_import_chains_an_event_per_document_that_verifies(self) -> None:
+        # Over _IN_SQL_MAX events: on PostgreSQL the documents and their events are each
+        # one COPY (services._base.rows_copy), elsewhere bulk INSERTs. Either way every
+        # document gets its sealed event, in order, and the chain verifies as stored.
+        items = [self.doc(title=f"Doc {i}", text=f"Rates rose. [doc {i}]") for i in range(40)]
+        head = Event.objects.filter(project=self.project).order_by("-seq").first()
+        response = self.post(self.editor, "/documents/", items)
+        self.assertEqual(response.status_code, 201, response.content)
+        ids = [d["id"] for d in response.json()]
+        self.assertEqual(ids, sorted(ids))
+        self.assertEqual(len(set(ids)), 40)
+        events = list(
+            Event.objects.filter(project=self.project, seq__gt=head.seq if head else 0).order_by(
+                "seq"
+            )
+        )
+        self.assertEqual([e.object_id for e in events], ids)
+        self.assertEqual([e.pk for e in events], sorted(e.pk for e in events))
+        self.assertEqual(events[7].after["title"], "Doc 7")
+        self.assertEqual(
+            [d.title for d in Document.objects.filter(pk__in=ids).order_by("pk")],
+            [f"Doc {i}" for i in range(40)],
+        )
+        self.assertTrue(selectors.audit_verify(project_id=self.project.pk).ok)
+        self.assertEqual(self.post(self.editor, "/documents/", items).status_code, 400)
+
     def test_created_documents_are_what_the_document_serializer_writes(self) -> None:
         # The answer is written by serializers.document_data (the hot import path): it must
         # stay what DocumentSerializer, the documented schema, writes, for one document and
