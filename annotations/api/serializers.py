@@ -179,7 +179,13 @@ class ProjectCreateSerializer(InputSerializer):
     organization = LimitedCharField(
         max_length=limits.MAX_ORGANIZATION, required=False, allow_blank=True
     )
-    organization_url = serializers.URLField(max_length=200, required=False, allow_blank=True)
+    # Text, not a URLField: Django's URL check answered "Enter a valid URL." for what the
+    # services refuse with the reason (numeric shorthand such as 127.1, a percent-escaped
+    # host), before they ran. validate_organization_url checks the scheme, the service
+    # that the site is public (services.public_url), as for every other URL field.
+    organization_url = LimitedCharField(
+        max_length=200, required=False, allow_blank=True, help_text="A public http(s) site."
+    )
     required_reviews = serializers.IntegerField(min_value=1, max_value=20, required=False)
     consensus_rule = serializers.ChoiceField(choices=ConsensusRule.choices, required=False)
     majority_threshold = serializers.FloatField(min_value=0.5, max_value=0.99, required=False)

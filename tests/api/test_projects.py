@@ -107,7 +107,7 @@ class ProjectApiTests(ApiTestCase):
             ({"consensus_rule": "bogus"}, "consensus_rule", '"bogus" is not a valid choice'),
             ({"name": ""}, "name", "may not be blank"),
             ({"name": "x" * 201}, "name", "at most 200 characters (it has 201)"),
-            ({"organization_url": "javascript:alert(1)"}, "organization_url", "valid URL"),
+            ({"organization_url": "javascript:alert(1)"}, "organization_url", "scheme: javascript"),
             ({"organization_url": "ftp://example.org/"}, "organization_url", "http and https"),
             (
                 {"organization_url": "http://169.254.169.254/latest/meta-data"},
@@ -115,6 +115,28 @@ class ProjectApiTests(ApiTestCase):
                 "Only public sites are accepted: the address 169.254.169.254 is a link-local",
             ),
             ({"organization_url": "http://localhost/"}, "organization_url", "this server"),
+            # The services' reason, not Django's "Enter a valid URL." (its URL check ran
+            # first and refused these without saying why).
+            (
+                {"organization_url": "http://127.1/"},
+                "organization_url",
+                "Only public sites are accepted: 127.1 is numeric shorthand",
+            ),
+            (
+                {"organization_url": "http://0x7f.1/"},
+                "organization_url",
+                "Only public sites are accepted: 0x7f.1 is numeric shorthand",
+            ),
+            (
+                {"organization_url": "http://%31%32%37.0.0.1/"},
+                "organization_url",
+                "Only public sites are accepted: the address 127.0.0.1 is a loopback",
+            ),
+            (
+                {"organization_url": "http://10.0.0.1/"},
+                "organization_url",
+                "Only public sites are accepted: the address 10.0.0.1 is a private",
+            ),
             ({"name": "New\x00desk"}, "name", "Null characters are not allowed"),
             ({"organization": "Fact\x00Desk"}, "organization", "Null characters are not allowed"),
         ]
