@@ -100,6 +100,12 @@ class ProjectApiTests(ApiTestCase):
             ({"required_reviews": 0}, "required_reviews", "greater than or equal to 1"),
             ({"required_reviews": 21}, "required_reviews", "less than or equal to 20"),
             ({"required_reviews": "two"}, "required_reviews", "valid integer"),
+            # Python's int() and float() read other scripts' digits and "_": text takes
+            # ASCII only (JSON numbers do anyway).
+            ({"required_reviews": "\u0663"}, "required_reviews", "whole number in ASCII digits"),
+            ({"lease_minutes": "\uff13\uff10"}, "lease_minutes", "whole number in ASCII digits"),
+            ({"min_citations": "1_0"}, "min_citations", "whole number in ASCII digits"),
+            ({"majority_threshold": "\u0660.\u0666"}, "majority_threshold", "number in ASCII"),
             ({"majority_threshold": 1.5}, "majority_threshold", "less than or equal to 0.99"),
             ({"majority_threshold": 0.4}, "majority_threshold", "greater than or equal to 0.5"),
             ({"lease_minutes": 0}, "lease_minutes", "greater than or equal to 1"),
@@ -152,6 +158,12 @@ class ProjectApiTests(ApiTestCase):
             (self.project.name, self.project.required_reviews, self.project.majority_threshold),
             ("Desk", 2, 0.5),
         )
+        # ASCII digits as text are still read, as DRF reads them.
+        body = {"required_reviews": " 3 ", "majority_threshold": "0.6"}
+        response = self.patch(self.admin, f"/projects/{self.project.pk}/", body)
+        self.assertEqual(response.status_code, 200, response.content)
+        self.project.refresh_from_db()
+        self.assertEqual((self.project.required_reviews, self.project.majority_threshold), (3, 0.6))
 
     def test_opening_a_project_needs_the_add_project_permission(self) -> None:
         # Otherwise any account could open a project and probe usernames through its members.
