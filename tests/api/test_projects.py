@@ -158,6 +158,14 @@ class ProjectApiTests(ApiTestCase):
             (self.project.name, self.project.required_reviews, self.project.majority_threshold),
             ("Desk", 2, 0.5),
         )
+        # A JSON number in another script's digits is no JSON: the parser refuses it.
+        with self.assertNothingWritten():
+            response = self.client_for(self.admin).patch(
+                f"/api/v1/projects/{self.project.pk}/",
+                '{"required_reviews": \u0663}'.encode(),
+                content_type="application/json",
+            )
+        self.assertDetail(response, 400, "JSON parse error - Expecting value")
         # ASCII digits as text are still read, as DRF reads them.
         body = {"required_reviews": " 3 ", "majority_threshold": "0.6"}
         response = self.patch(self.admin, f"/projects/{self.project.pk}/", body)
