@@ -194,9 +194,10 @@ class UndecodableFormMiddleware:
     Django reads such bytes as U+FFFD, so a value the API refuses (a JSON ``"\\ud800"``:
     400 on the field) was stored by a form as if typed. Only a crafted body has them (a
     browser sends U+FFFD itself for a lone surrogate, which is text like any other). The
-    reason is the services' own (``storable_text_errors``: "Is not valid Unicode text:
-    lone surrogate U+D800 at position 4."), so every page, htmx fragment and the admin
-    answer alike, and nothing is written. A form body declared in another charset is a 400
+    reason is the services' own (``storable_text_errors``: "Byte 0xFF at position 4 is
+    not UTF-8.", or for the bytes ED A0 80 "Is not valid Unicode text: lone surrogate
+    U+D800 at position 4." as the API says of a JSON ``"\\ud800"``), so every page, htmx
+    fragment and the admin answer alike, and nothing is written. A form body declared in another charset is a 400
     too (Django refuses it when the form is read; with ``DEBUG`` its error page then failed
     with a 500). Uploaded files are their importers' to judge (they name a file that is not
     UTF-8). The API takes JSON only (its parser refuses undecodable bytes itself; a form
@@ -228,8 +229,9 @@ def undecodable_form_fields(request: HttpRequest) -> dict[str, list[str]]:
     """Each field of ``request``'s form body whose name or value is not UTF-8 text, with the
     services' reasons (empty when the body decodes). The body is read again with each
     name and value as the bytes it spells: ED A0 80 (how a lone surrogate is written as
-    UTF-8-like bytes) is that surrogate, any other undecodable byte an escaped one
-    (U+DC80..U+DCFF). An undecodable field name is reported as ``name``. A multipart
+    UTF-8-like bytes) is that surrogate, any other undecodable byte is named with its
+    position ("Byte 0xFF at position 3 is not UTF-8."). An undecodable field name is
+    reported as ``name``. A multipart
     body's files are left out, and so is a multipart body too big to hold in memory
     (``DATA_UPLOAD_MAX_MEMORY_SIZE``: one carrying a large file, which Django streams)."""
     if request.content_type == "multipart/form-data":
@@ -283,27 +285,20 @@ def _multipart_fields(body: bytes, boundary: bytes) -> Iterator[tuple[str, str]]
 
 
 def _problems(fields: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """The services' reasons for each (name, value) spelling its bytes (one code point per
+    byte): ``storable_text_errors`` reads bytes as UTF-8 and names the first byte that is
+    not ("Byte 0xFF at position 0 is not UTF-8."), or the lone surrogate that ED A0 80
+    spells, as the API names a JSON ``"\\ud800"``."""
     problems: dict[str, list[str]] = {}
     for key, value in fields:
-        found = storable_text_errors(name=_bytes_as_text(key), value=_bytes_as_text(value))
+        found = storable_text_errors(name=key.encode("latin-1"), value=value.encode("latin-1"))
         if not found:
             continue
-        field = "name" if "name" in found else _bytes_as_text(key)
+        field = "name" if "name" in found else key.encode("latin-1").decode()
         problems.setdefault(field, []).extend(
             reason for reasons in found.values() for reason in reasons
         )
     return problems
-
-
-def _bytes_as_text(spelled: str) -> str:
-    """The text of the bytes ``spelled`` (one code point per byte) read as UTF-8, with a
-    lone surrogate's ED A0 80 kept as that surrogate, and any other undecodable byte as
-    an escaped one: what ``storable_text_errors`` then names."""
-    raw = spelled.encode("latin-1")
-    try:
-        return raw.decode("utf-8", "surrogatepass")
-    except UnicodeDecodeError:
-        return raw.decode("utf-8", "surrogateescape")
 
 
 def _too_large_or_bad(request: HttpRequest, status: int, message: str) -> HttpResponse:

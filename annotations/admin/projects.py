@@ -27,6 +27,7 @@ from annotations import access, services
 from annotations.admin.ratings import RatingInline, ratings_save
 from annotations.admin.tenancy import ONLY_VISIBLE, ProjectTenancyMixin, last_admin_refusals
 from annotations.core import evidence_policy
+from annotations.core.urlnorm import UrlError
 from annotations.models import Membership, Project, Rating, Role, Stance
 
 
@@ -115,6 +116,18 @@ class ProjectAdminForm(forms.ModelForm):
         error_messages={"required": "Allow at least one stance."},
     )
 
+    # Text checked by the services' rule (``services.public_url``), so the page names the
+    # reason as the API does; the model's URLField gave Django's "Enter a valid URL." for
+    # numeric shorthand (127.1), and let a loopback or private address reach the service,
+    # whose refusal was then a 500.
+    organization_url = forms.CharField(
+        label="Organization URL",
+        max_length=200,
+        required=False,
+        widget=forms.URLInput,
+        help_text="A public http(s) site, published as the publisher of every fact check.",
+    )
+
     class Meta:
         model = Project
         # The admin's own field list (ModelAdmin.get_fields) decides what is shown.
@@ -138,6 +151,15 @@ class ProjectAdminForm(forms.ModelForm):
         self.initial["allowed_stances"] = list(
             evidence_policy.stances_split(self.instance.allowed_stances)
         )
+
+    def clean_organization_url(self) -> str:
+        url: str = self.cleaned_data["organization_url"]
+        if url:
+            try:
+                services.public_url(url)
+            except UrlError as exc:
+                raise ValidationError(str(exc), code="url") from None
+        return url
 
     def clean_allowed_stances(self) -> str:
         return evidence_policy.stances_text(self.cleaned_data["allowed_stances"], Stance.values)

@@ -1,4 +1,7 @@
-"""One JSON error shape for the API: ``{"field": ["message"]}`` or ``{"detail": "message"}``.
+"""One JSON error shape for the API: ``{"field": ["message"]}`` or ``{"detail": "message"}``;
+a verdict's citations refused one by one (``services.CitationErrors``) are keyed by
+citation index from 0, ``{"citations": {"1": {"url": ["message"]}}}``, as DRF keys a list
+field's items.
 
 Services raise Django's ValidationError (400), ``QueueConflict`` (409; a
 ``DuplicateClaim`` adds ``{"existing": {"id", "url"}}``), ``StaleVersion`` (412) and, for
@@ -19,6 +22,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from annotations.services import (
+    CitationErrors,
     DuplicateClaim,
     KeyInProgress,
     KeyReused,
@@ -52,6 +56,16 @@ class PreconditionRequired(APIException):
 
 
 def validation_error_data(exc: DjangoValidationError) -> dict[str, Any]:
+    if isinstance(exc, CitationErrors) and exc.by_citation:
+        # A citation's problems keyed by its index in the list sent (from 0), as DRF keys a
+        # list field's item errors (the serializer's own refusals of a citation look the
+        # same); what concerns them all under "non_field_errors", as DRF puts a list's.
+        citations: dict[str, Any] = {
+            str(index): fields for index, fields in sorted(exc.by_citation.items())
+        }
+        if exc.general:
+            citations["non_field_errors"] = exc.general
+        return {"citations": citations}
     if hasattr(exc, "error_dict"):
         return {field: _plain(messages) for field, messages in exc.message_dict.items()}
     return {"detail": " ".join(exc.messages)}

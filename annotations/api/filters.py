@@ -13,6 +13,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
 from annotations import access
+from annotations.api.serializers import NOT_ASCII_WHOLE_NUMBER, spelled_in_ascii
 from annotations.core.webhooks import EVENT_TYPES
 from annotations.models import (
     Claim,
@@ -26,9 +27,11 @@ from annotations.models import (
 
 
 class AsciiIntegerField(forms.IntegerField):
+    """A whole number spelled in ASCII (``serializers.spelled_in_ascii``, as in a body)."""
+
     def to_python(self, value: object) -> int | None:
-        if isinstance(value, str) and value.strip() and not value.strip().isascii():
-            raise forms.ValidationError("Enter a whole number in ASCII digits.", code="invalid")
+        if isinstance(value, str) and not spelled_in_ascii(value):
+            raise forms.ValidationError(NOT_ASCII_WHOLE_NUMBER, code="invalid")
         return super().to_python(value)
 
 

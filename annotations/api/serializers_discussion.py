@@ -32,7 +32,8 @@ class CommentSerializer(serializers.Serializer):
     visibility = serializers.ChoiceField(choices=CommentVisibility.choices)
     body = serializers.CharField(help_text="Empty once withdrawn.")
     body_html = serializers.CharField(
-        help_text="The body as safe HTML: escaped, http/https links with "
+        help_text="The body as safe HTML: escaped, links only to public http/https sites "
+        "(not to loopback, private or other internal addresses), with "
         'rel="nofollow noopener noreferrer".'
     )
     claim_version = serializers.IntegerField()

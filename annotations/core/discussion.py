@@ -1,9 +1,12 @@
 """Pure logic of claim discussions: plain text made into safe HTML, and ``@username`` mentions.
 
 A comment is plain text, never Markdown: what a member typed is shown as typed. The only
-markup the workbench adds is a link for each ``http://`` or ``https://`` address, with
-``rel="nofollow noopener noreferrer"``; everything else is escaped (``linkify``). Other
-schemes (``javascript:``, ``data:``, ``ftp:``) stay text.
+markup the workbench adds is a link for each ``http://`` or ``https://`` address of a
+public site (``urlnorm.check_public_url``, the rule every URL a user gives is held to),
+with ``rel="nofollow noopener noreferrer"``; everything else is escaped (``linkify``).
+Other schemes (``javascript:``, ``data:``, ``ftp:``) and addresses that name no public
+site (``http://127.0.0.1/``, ``http://localhost/``, ``http://10.0.0.1/``: a click from a
+colleague's browser would reach its own machine or network) stay text.
 
 No Django here: strings in, strings out (tests in tests/core/test_discussion.py).
 """
@@ -12,7 +15,10 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
+
+from annotations.core.urlnorm import UrlError, check_public_url
 
 LINK_REL = "nofollow noopener noreferrer"
 
@@ -51,14 +57,23 @@ def _trim(candidate: str) -> str:
     return candidate
 
 
-def link_segments(text: str) -> list[Segment]:
-    """``text`` split into plain runs and http/https links, in order; joined, their texts
-    give ``text`` back."""
+def _is_public(url: str, allowed_hosts: Collection[str]) -> bool:
+    try:
+        check_public_url(url, allowed_hosts=allowed_hosts)
+    except UrlError:
+        return False
+    return True
+
+
+def link_segments(text: str, *, allowed_hosts: Collection[str] = ()) -> list[Segment]:
+    """``text`` split into plain runs and links to public http/https sites (a host
+    ``allowed_hosts`` names counts as public, as in ``check_public_url``), in order;
+    joined, their texts give ``text`` back."""
     segments: list[Segment] = []
     position = 0
     for match in _URL.finditer(text):
         url = _trim(match.group(0))
-        if "://" not in url or url.endswith("://"):
+        if "://" not in url or url.endswith("://") or not _is_public(url, allowed_hosts):
             continue
         start = match.start()
         if start > position:
@@ -70,11 +85,12 @@ def link_segments(text: str) -> list[Segment]:
     return segments
 
 
-def linkify(text: str) -> str:
-    """``text`` as HTML: every character escaped, http/https addresses made into links that
-    leave no referrer and pass no ranking (``LINK_REL``)."""
+def linkify(text: str, *, allowed_hosts: Collection[str] = ()) -> str:
+    """``text`` as HTML: every character escaped, addresses of public http/https sites
+    (``link_segments``) made into links that leave no referrer and pass no ranking
+    (``LINK_REL``)."""
     parts = []
-    for segment in link_segments(text):
+    for segment in link_segments(text, allowed_hosts=allowed_hosts):
         escaped = html.escape(segment.text, quote=True)
         if segment.url is None:
             parts.append(escaped)

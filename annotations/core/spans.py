@@ -115,6 +115,25 @@ def storage_problems(text: str) -> list[str]:
     return problems
 
 
+def undecodable_problem(exc: UnicodeDecodeError) -> str:
+    """Why bytes are not UTF-8 text, naming the first byte that is not and its position
+    (counting bytes): "byte 0xFF at position 4 is not UTF-8". The one wording for every
+    reader of bytes (a form body's field, a JSON body, an import's line): the sender sent
+    that byte, not the lone surrogate U+DCFF that an escaping decode would make of it."""
+    return f"byte 0x{exc.object[exc.start]:02X} at position {exc.start} is not UTF-8"
+
+
+def byte_storage_problems(raw: bytes) -> list[str]:
+    """``storage_problems`` for ``raw`` read as UTF-8 text: the first byte that is not
+    UTF-8 (``undecodable_problem``), a lone surrogate or NUL as in text. The bytes of a
+    lone surrogate in UTF-8's form (ED A0 80) are read as that surrogate, named as a JSON
+    ``"\\ud800"`` would be."""
+    try:
+        return storage_problems(raw.decode("utf-8", "surrogatepass"))
+    except UnicodeDecodeError as exc:
+        return [undecodable_problem(exc), *storage_problems(raw.decode("utf-8", "replace"))]
+
+
 def make_storable(text: str) -> str:
     """``text`` repaired where ``storage_problems`` finds fault: NUL dropped, each lone
     surrogate replaced by U+FFFD (the replacement character), nothing else changed.

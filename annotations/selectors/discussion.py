@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from annotations import access
@@ -46,7 +47,9 @@ def _row(comment: Comment, *, user: User, membership: Membership | None) -> Comm
         visibility=comment.visibility,
         is_note=comment.visibility == CommentVisibility.EVERYONE,
         body=body,
-        body_html=discussion.linkify(body),
+        # Links only to public sites, with the fetcher's intranet hosts counted as public
+        # (as services.public_url counts them for every URL a user gives).
+        body_html=discussion.linkify(body, allowed_hosts=settings.WORKBENCH_FETCH_ALLOWED_HOSTS),
         claim_version=comment.claim_version,
         created_at=comment.created_at,
         withdrawn=withdrawn,

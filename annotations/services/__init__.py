@@ -143,7 +143,12 @@ from annotations.services.tokens import (
     tokens_for_user,
     tokens_revoke_all,
 )
-from annotations.services.verdicts import CitationInput, verdict_submit, verdict_submit_as_member
+from annotations.services.verdicts import (
+    CitationErrors,
+    CitationInput,
+    verdict_submit,
+    verdict_submit_as_member,
+)
 from annotations.services.webhooks import (
     IssuedEndpoint,
     webhook_attempt,
@@ -159,6 +164,7 @@ from annotations.services.webhooks import (
 __all__ = [
     "DEFAULT_SCALE",
     "LAST_ADMIN",
+    "CitationErrors",
     "CitationInput",
     "ClaimPlacement",
     "DocumentInput",

@@ -649,11 +649,17 @@ def event_build(
 def _storable_text_errors(**fields: object) -> dict[str, list[str]]:
     """Messages for each of ``fields`` (name=value) whose text no database column can
     hold: NUL, which PostgreSQL refuses, or a lone surrogate, which is not Unicode text.
-    Values that are not strings are left to the service's own checks."""
+    A value given as bytes (a form body's field) is read as UTF-8, and a byte that is not
+    UTF-8 is named as such (``spans.byte_storage_problems``). Values of other types are
+    left to the service's own checks."""
     errors: dict[str, list[str]] = {}
     for name, value in fields.items():
-        if isinstance(value, str):
-            problems = spans.storage_problems(value)
+        if isinstance(value, (str, bytes)):
+            problems = (
+                spans.storage_problems(value)
+                if isinstance(value, str)
+                else spans.byte_storage_problems(value)
+            )
             if problems:
                 errors[name] = [f"{problem[0].upper()}{problem[1:]}." for problem in problems]
     return errors

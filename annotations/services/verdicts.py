@@ -93,6 +93,29 @@ _SOURCE_URL = Source._meta.get_field("url").run_validators
 BOTH_URL_AND_SOURCE = "Give either the source's URL or the id of a known source (source), not both."
 
 
+class CitationErrors(ValidationError):
+    """A verdict's citations refused: a ValidationError on ``citations`` with one message
+    per problem ("Citation 2, url: …", numbered from 1 as the verdict form's rows are),
+    that also keeps each problem by citation: ``by_citation`` maps a citation's index in
+    the list given (from 0) to its fields' messages, ``general`` holds what concerns the
+    citations as a whole (the policy's minimum). The API answers with those, in the shape
+    of its other list fields' errors: ``{"citations": {"1": {"url": [...]}}}``."""
+
+    def __init__(self, problems: Sequence[tuple[int | None, str | None, str]]) -> None:
+        """``problems``: (index or None, field or None, message), in the order found."""
+        self.by_citation: dict[int, dict[str, list[str]]] = {}
+        self.general: list[str] = []
+        messages = []
+        for index, field, message in problems:
+            if index is None or field is None:
+                self.general.append(message)
+                messages.append(message)
+            else:
+                self.by_citation.setdefault(index, {}).setdefault(field, []).append(message)
+                messages.append(f"Citation {index + 1}, {field}: {message}")
+        super().__init__({"citations": messages})
+
+
 def _citations_validate(
     citations: Sequence[CitationInput], actor: User, *, project: Project
 ) -> tuple[list[tuple[Source, CitationInput]], list[Event]]:
@@ -104,7 +127,7 @@ def _citations_validate(
     if len(citations) > limits.MAX_CITATIONS:
         raise ValidationError({"citations": limits.TOO_MANY_CITATIONS})
     resolved: list[tuple[Source | None, CitationInput]] = []
-    errors: list[str] = []
+    errors: list[tuple[int | None, str | None, str]] = []
     for index, citation in enumerate(citations):
         problems: dict[str, str] = {
             name: " ".join(messages)
@@ -114,9 +137,7 @@ def _citations_validate(
         }
         if problems:
             # Neither may reach a query (PostgreSQL refuses NUL even in a lookup).
-            errors.extend(
-                f"Citation {index + 1}, {name}: {message}" for name, message in problems.items()
-            )
+            errors.extend((index, name, message) for name, message in problems.items())
             continue
         if citation.stance not in Stance.values:
             problems["stance"] = (
@@ -154,14 +175,12 @@ def _citations_validate(
         else:
             problems["url"] = "Give the source's URL or the id of a known source."
         if problems:
-            errors.extend(
-                f"Citation {index + 1}, {name}: {message}" for name, message in problems.items()
-            )
+            errors.extend((index, name, message) for name, message in problems.items())
         else:
             resolved.append((source, citation))
     errors.extend(_policy_errors(citations, project=project))
     if errors:
-        raise ValidationError({"citations": errors})
+        raise CitationErrors(errors)
     # Create sources only after every citation validated, so a bad one writes nothing; all
     # the cited URLs at once (their ``source.create`` events go with the verdict's).
     by_url, source_events = sources_for_urls(
@@ -173,15 +192,15 @@ def _citations_validate(
     ], source_events
 
 
-def _policy_errors(citations: Sequence[CitationInput], *, project: Project) -> list[str]:
+def _policy_errors(
+    citations: Sequence[CitationInput], *, project: Project
+) -> list[tuple[int | None, str | None, str]]:
     """The project's evidence policy (``core.evidence_policy``) on a verdict's citations, as
-    messages on ``citations``; a citation whose stance is unknown is reported as such
+    ``CitationErrors`` problems; a citation whose stance is unknown is reported as such
     above, not again as one the policy does not allow."""
     cited = [evidence_policy.Cited(stance=c.stance, quote=c.quote or "") for c in citations]
     return [
-        breach.message
-        if breach.index is None
-        else f"Citation {breach.index + 1}, {breach.field}: {breach.message}"
+        (breach.index, breach.field, breach.message)
         for breach in evidence_policy.policy_breaches(project.evidence_policy, cited)
         if breach.index is None or cited[breach.index].stance in Stance.values
     ]

@@ -11,31 +11,36 @@ from annotations.models import Event, Membership, Project, Rating, Role
 from tests.admin.helpers import AdminTestCase, admin_url, change_form_data, form_errors
 
 
+def add_page_data(members: Sequence[tuple[Any, str]] = ()) -> dict[str, Any]:
+    """The add page's POST: a valid project with ``members`` as (user, role) rows."""
+    data: dict[str, Any] = {
+        "name": "Admin desk",
+        "slug": "admin-desk",
+        "organization": "Org",
+        "organization_url": "https://example.org",
+        "required_reviews": "3",
+        "consensus_rule": "majority",
+        "majority_threshold": "0.6",
+        "lease_minutes": "45",
+        "min_citations": "0",
+        # The page offers every stance checked.
+        "allowed_stances": ["supports", "refutes", "context"],
+    }
+    for prefix, rows in (("memberships", members), ("ratings", [])):
+        data |= {
+            f"{prefix}-TOTAL_FORMS": str(len(rows)),
+            f"{prefix}-INITIAL_FORMS": "0",
+            f"{prefix}-MIN_NUM_FORMS": "0",
+            f"{prefix}-MAX_NUM_FORMS": "1000",
+        }
+    for i, (user, role) in enumerate(members):
+        data |= {f"memberships-{i}-user": str(user.pk), f"memberships-{i}-role": role}
+    return data
+
+
 class AdminProjectAddTests(AdminTestCase):
     def _add_page(self, members: Sequence[tuple[Any, str]] = ()) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "name": "Admin desk",
-            "slug": "admin-desk",
-            "organization": "Org",
-            "organization_url": "https://example.org",
-            "required_reviews": "3",
-            "consensus_rule": "majority",
-            "majority_threshold": "0.6",
-            "lease_minutes": "45",
-            "min_citations": "0",
-            # The page offers every stance checked.
-            "allowed_stances": ["supports", "refutes", "context"],
-        }
-        for prefix, rows in (("memberships", members), ("ratings", [])):
-            data |= {
-                f"{prefix}-TOTAL_FORMS": str(len(rows)),
-                f"{prefix}-INITIAL_FORMS": "0",
-                f"{prefix}-MIN_NUM_FORMS": "0",
-                f"{prefix}-MAX_NUM_FORMS": "1000",
-            }
-        for i, (user, role) in enumerate(members):
-            data |= {f"memberships-{i}-user": str(user.pk), f"memberships-{i}-role": role}
-        return data
+        return add_page_data(members)
 
     def test_a_new_project_cannot_make_its_creator_less_than_admin(self) -> None:
         events = Event.objects.count()
@@ -92,6 +97,58 @@ class AdminProjectAddTests(AdminTestCase):
         self.assertTrue(
             Event.objects.filter(verb="project.create", object_id=project.pk, actor=self.root)
         )
+
+
+NOT_PUBLIC_ORGANIZATION_URLS = [
+    ("http://127.0.0.1/desk", "the address 127.0.0.1 is a loopback address"),
+    ("http://10.0.0.1/", "the address 10.0.0.1 is a private address"),
+    ("http://localhost/", "localhost is this server itself"),
+    # Django's URL check said only "Enter a valid URL." of these.
+    ("http://127.1/", "127.1 is numeric shorthand for an IP address"),
+    ("http://0x7f.1/", "0x7f.1 is numeric shorthand for an IP address"),
+    ("http://%31%32%37.0.0.1/", "the address 127.0.0.1 is a loopback address"),
+]
+
+
+class AdminOrganizationUrlTests(AdminTestCase):
+    """A project's organization URL is refused with the services' reason
+    (``services.public_url``), as the API and every other URL field give it, on the add
+    and the change page; a loopback address reached the service and was a 500."""
+
+    def counts(self) -> tuple[int, ...]:
+        return tuple(model.objects.count() for model in (Project, Membership, Rating, Event))
+
+    def assertRefused(self, response: Any, reason: str) -> None:
+        self.assertEqual(response.status_code, 200)  # the form again, not a server error
+        errors = response.context["adminform"].form.errors
+        self.assertEqual(list(errors), ["organization_url"], errors)
+        [message] = errors["organization_url"]
+        self.assertTrue(message.startswith(f"Only public sites are accepted: {reason}"), message)
+
+    def test_a_non_public_organization_url_is_refused_with_the_reason(self) -> None:
+        add = add_page_data()
+        change_url = admin_url(Project, "change", self.project.pk)
+        change = change_form_data(self.client.get(change_url))
+        before = self.counts()
+        for url, reason in NOT_PUBLIC_ORGANIZATION_URLS:
+            with self.subTest(page="add", url=url):
+                response = self.client.post(
+                    admin_url(Project, "add"), add | {"organization_url": url}
+                )
+                self.assertRefused(response, reason)
+            with self.subTest(page="change", url=url):
+                response = self.client.post(change_url, change | {"organization_url": url})
+                self.assertRefused(response, reason)
+        self.assertEqual(self.counts(), before)
+        self.project.refresh_from_db()
+        self.assertEqual(self.project.organization_url, "")
+        # A public site is taken.
+        response = self.client.post(
+            change_url, change | {"organization_url": "https://desk.example.org/"}
+        )
+        self.assertEqual(response.status_code, 302, form_errors(response))
+        self.project.refresh_from_db()
+        self.assertEqual(self.project.organization_url, "https://desk.example.org/")
 
 
 class AdminLastAdminTests(AdminTestCase):

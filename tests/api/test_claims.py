@@ -128,6 +128,16 @@ class ClaimApiTests(ApiTestCase):
             ("empty", {"start": 7, "end": 7}, "end", "greater than start (7)"),
             ("text start", {"start": "abc", "end": 5}, "start", "valid integer"),
             ("fractional end", {"start": 0, "end": 4.5}, "end", "valid integer"),
+            # int() reads "٣" as 3 and "1_0" as 10: text takes ASCII digits only.
+            ("Arabic-Indic start", {"start": "\u0663", "end": 9}, "start", "ASCII digits"),
+            ("full-width end", {"start": 0, "end": "\uff19"}, "end", "ASCII digits"),
+            ("grouped end", {"start": 0, "end": "1_0"}, "end", "ASCII digits"),
+            (
+                "Arabic-Indic document",
+                {"document": "\u0663", "start": 0, "end": 5},
+                "document",
+                "ASCII",
+            ),
             ("null start", {"start": None, "end": 5}, "start", "may not be null"),
             ("missing end", {"start": 0}, "end", "required"),
             (
@@ -193,6 +203,8 @@ class ClaimApiTests(ApiTestCase):
             ({"project": "abc"}, "project", "Enter a whole number"),
             ({"document": "abc"}, "document", "Enter a whole number"),
             ({"document": "-1"}, "document", "greater than or equal to 1"),
+            ({"document": "\u0663"}, "document", "Enter a whole number in ASCII digits."),
+            ({"document": "1_0"}, "document", "Enter a whole number in ASCII digits."),
             ({"project": "0"}, "project", "greater than or equal to 1"),
             ({"status": "bogus"}, "status", "bogus is not one of the available choices"),
         ]

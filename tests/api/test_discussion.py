@@ -131,6 +131,26 @@ class CommentInputTests(DiscussionApiTestCase):
         )
         self.assertNotIn('href="javascript', row["body_html"])
 
+    def test_links_to_internal_addresses_stay_text(self) -> None:
+        body = (
+            "see http://127.0.0.1/x, http://localhost/ and http://10.0.0.1/ or https://a.example/"
+        )
+        response = self.post(self.reviewer_a, self.comments_path(), {"body": body})
+        self.assertEqual(response.status_code, 201, response.content)
+        self.assertEqual(
+            response.json()["body_html"],
+            "see http://127.0.0.1/x, http://localhost/ and http://10.0.0.1/ or "
+            '<a href="https://a.example/" rel="nofollow noopener noreferrer">'
+            "https://a.example/</a>",
+        )
+        # A host the fetcher may reach (WORKBENCH_FETCH_ALLOWED_HOSTS) counts as public
+        # here too, as for every URL a user gives (services.public_url).
+        with self.settings(WORKBENCH_FETCH_ALLOWED_HOSTS=["10.0.0.1"]):
+            response = self.get(self.reviewer_a, self.comments_path())
+        [link] = [r for r in response.json() if r["body"] == body]
+        self.assertIn('<a href="http://10.0.0.1/" rel=', link["body_html"])
+        self.assertNotIn('href="http://127.0.0.1', link["body_html"])
+
     def test_a_comment_is_audited_with_its_text(self) -> None:
         response = self.post(self.reviewer_a, self.comments_path(), {"body": "Audited @editor"})
         event = Event.objects.get(verb="comment.create", object_id=response.json()["id"])

@@ -63,20 +63,41 @@ class EvidencePolicyApiTests(ApiTestCase):
     def test_a_citation_without_a_quote_is_refused(self) -> None:
         self.set_policy(quote_required=True)
         with self.assertNothingWritten():
-            self.assertRefused(
-                self.submit(self.reviewer_a, QUOTED, UNQUOTED),
-                "Citation 2, quote: This project's evidence policy requires a quote from the "
-                "source for every citation.",
+            # Keyed by the citation's index from 0, as the API keys every list's items.
+            response = self.submit(self.reviewer_a, QUOTED, UNQUOTED)
+            self.assertEqual(response.status_code, 400, response.content)
+            self.assertEqual(
+                response.json(),
+                {
+                    "citations": {
+                        "1": {
+                            "quote": [
+                                "This project's evidence policy requires a quote from the "
+                                "source for every citation."
+                            ]
+                        }
+                    }
+                },
             )
         self.assertEqual(self.submit(self.reviewer_a, QUOTED).status_code, 201)
 
     def test_a_stance_the_project_does_not_allow_is_refused(self) -> None:
         self.set_policy(allowed_stances=["supports", "refutes"])
         with self.assertNothingWritten():
-            self.assertRefused(
-                self.submit(self.reviewer_a, CONTEXT),
-                "Citation 1, stance: This project's evidence policy does not allow 'context' "
-                "citations; use supports or refutes.",
+            response = self.submit(self.reviewer_a, CONTEXT)
+            self.assertEqual(response.status_code, 400, response.content)
+            self.assertEqual(
+                response.json(),
+                {
+                    "citations": {
+                        "0": {
+                            "stance": [
+                                "This project's evidence policy does not allow 'context' "
+                                "citations; use supports or refutes."
+                            ]
+                        }
+                    }
+                },
             )
         self.assertEqual(self.submit(self.reviewer_a, QUOTED).status_code, 201)
 
@@ -85,8 +106,8 @@ class EvidencePolicyApiTests(ApiTestCase):
         self.set_policy(min_citations=1, quote_required=True, allowed_stances=["refutes"])
         for citations, message in (
             ((), "This project's evidence policy requires at least 1 citation per verdict."),
-            ((UNQUOTED,), "Citation 1, quote: This project's evidence policy requires a quote"),
-            ((CONTEXT,), "Citation 1, stance: This project's evidence policy does not allow"),
+            ((UNQUOTED,), "{'0': {'quote': [\"This project's evidence policy requires a quote"),
+            ((CONTEXT,), "{'0': {'stance': [\"This project's evidence policy does not allow"),
         ):
             with self.subTest(citations), self.assertNothingWritten():
                 response = self.submit(self.reviewer_a, *citations)

@@ -101,7 +101,20 @@ class MalformedBodyTests(ApiTestCase):
                     data=b'{"reason": "Kept\xed\xa0\x80text"}',
                     content_type=f"application/json; charset={charset}",
                 )
-                self.assertDetail(response, 400, "JSON parse error", "utf-8")
+                # The byte sent is named, in the forms' words.
+                self.assertDetail(
+                    response, 400, "JSON parse error - byte 0xED at position 16 is not UTF-8"
+                )
+        with self.assertNothingWritten():
+            response = self.send(
+                "POST",
+                f"/claims/{self.claim.pk}/skip/",
+                self.reviewer_a,
+                {},
+                data=b'{"reason": "ab\xffc"}',
+                content_type="application/json",
+            )
+        self.assertDetail(response, 400, "JSON parse error - byte 0xFF at position 14 is not UTF-8")
         # UTF-8 text is read as such, even under another declared charset.
         response = self.send(
             "POST",

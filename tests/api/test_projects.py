@@ -100,6 +100,12 @@ class ProjectApiTests(ApiTestCase):
             ({"required_reviews": 0}, "required_reviews", "greater than or equal to 1"),
             ({"required_reviews": 21}, "required_reviews", "less than or equal to 20"),
             ({"required_reviews": "two"}, "required_reviews", "valid integer"),
+            # Python's int() and float() read other scripts' digits and "_": text takes
+            # ASCII only (JSON numbers do anyway).
+            ({"required_reviews": "\u0663"}, "required_reviews", "whole number in ASCII digits"),
+            ({"lease_minutes": "\uff13\uff10"}, "lease_minutes", "whole number in ASCII digits"),
+            ({"min_citations": "1_0"}, "min_citations", "whole number in ASCII digits"),
+            ({"majority_threshold": "\u0660.\u0666"}, "majority_threshold", "number in ASCII"),
             ({"majority_threshold": 1.5}, "majority_threshold", "less than or equal to 0.99"),
             ({"majority_threshold": 0.4}, "majority_threshold", "greater than or equal to 0.5"),
             ({"lease_minutes": 0}, "lease_minutes", "greater than or equal to 1"),
@@ -107,7 +113,7 @@ class ProjectApiTests(ApiTestCase):
             ({"consensus_rule": "bogus"}, "consensus_rule", '"bogus" is not a valid choice'),
             ({"name": ""}, "name", "may not be blank"),
             ({"name": "x" * 201}, "name", "at most 200 characters (it has 201)"),
-            ({"organization_url": "javascript:alert(1)"}, "organization_url", "valid URL"),
+            ({"organization_url": "javascript:alert(1)"}, "organization_url", "scheme: javascript"),
             ({"organization_url": "ftp://example.org/"}, "organization_url", "http and https"),
             (
                 {"organization_url": "http://169.254.169.254/latest/meta-data"},
@@ -115,6 +121,28 @@ class ProjectApiTests(ApiTestCase):
                 "Only public sites are accepted: the address 169.254.169.254 is a link-local",
             ),
             ({"organization_url": "http://localhost/"}, "organization_url", "this server"),
+            # The services' reason, not Django's "Enter a valid URL." (its URL check ran
+            # first and refused these without saying why).
+            (
+                {"organization_url": "http://127.1/"},
+                "organization_url",
+                "Only public sites are accepted: 127.1 is numeric shorthand",
+            ),
+            (
+                {"organization_url": "http://0x7f.1/"},
+                "organization_url",
+                "Only public sites are accepted: 0x7f.1 is numeric shorthand",
+            ),
+            (
+                {"organization_url": "http://%31%32%37.0.0.1/"},
+                "organization_url",
+                "Only public sites are accepted: the address 127.0.0.1 is a loopback",
+            ),
+            (
+                {"organization_url": "http://10.0.0.1/"},
+                "organization_url",
+                "Only public sites are accepted: the address 10.0.0.1 is a private",
+            ),
             ({"name": "New\x00desk"}, "name", "Null characters are not allowed"),
             ({"organization": "Fact\x00Desk"}, "organization", "Null characters are not allowed"),
         ]
@@ -130,6 +158,20 @@ class ProjectApiTests(ApiTestCase):
             (self.project.name, self.project.required_reviews, self.project.majority_threshold),
             ("Desk", 2, 0.5),
         )
+        # A JSON number in another script's digits is no JSON: the parser refuses it.
+        with self.assertNothingWritten():
+            response = self.client_for(self.admin).patch(
+                f"/api/v1/projects/{self.project.pk}/",
+                '{"required_reviews": \u0663}'.encode(),
+                content_type="application/json",
+            )
+        self.assertDetail(response, 400, "JSON parse error - Expecting value")
+        # ASCII digits as text are still read, as DRF reads them.
+        body = {"required_reviews": " 3 ", "majority_threshold": "0.6"}
+        response = self.patch(self.admin, f"/projects/{self.project.pk}/", body)
+        self.assertEqual(response.status_code, 200, response.content)
+        self.project.refresh_from_db()
+        self.assertEqual((self.project.required_reviews, self.project.majority_threshold), (3, 0.6))
 
     def test_opening_a_project_needs_the_add_project_permission(self) -> None:
         # Otherwise any account could open a project and probe usernames through its members.

@@ -76,6 +76,54 @@ class VerdictApiTests(ApiTestCase):
             response = self.submit(self.reviewer_b)
         self.assertDetail(response, 409, "Review next")
 
+    def test_a_citation_is_named_by_its_index_from_0_whoever_refuses_it(self) -> None:
+        # Outside probe: the services numbered citations from 1 ("Citation 2, url: …")
+        # while the serializer keyed the same citation "1". Both now key it by its index
+        # in the list sent, as the API keys every list's items.
+        ok = {"url": "https://example.org/", "stance": "supports"}
+        cases = [
+            # The serializer's refusal.
+            ({**ok, "stance": "agrees"}, {"stance": ['"agrees" is not a valid choice.']}),
+            # The services' refusals.
+            (
+                {**ok, "url": "http://127.0.0.1/x"},
+                {"url": ["Only public sites are accepted: the address 127.0.0.1 is a loopback"]},
+            ),
+            ({**ok, "source": 10**9}, {"url": ["Give either the source's URL or the id"]}),
+        ]
+        for second, expected in cases:
+            with self.subTest(second), self.assertNothingWritten():
+                response = self.submit(self.reviewer_a, citations=[ok, second])
+                self.assertEqual(response.status_code, 400, response.content)
+                [(index, fields)] = response.json()["citations"].items()
+                self.assertEqual((index, list(fields)), ("1", list(expected)))
+                [(field, [prefix])] = expected.items()
+                self.assertTrue(fields[field][0].startswith(prefix), fields)
+        # A number in a citation is read in ASCII digits only (InputSerializer): "٣" was
+        # the source with id 3.
+        with self.assertNothingWritten():
+            response = self.submit(self.reviewer_a, citations=[ok, {"source": "\u0663"}])
+        self.assertEqual(response.status_code, 400, response.content)
+        self.assertEqual(
+            response.json(),
+            {"citations": {"1": {"source": ["Enter a whole number in ASCII digits."]}}},
+        )
+        # What concerns the citations as a whole goes beside them, as DRF puts a list's own.
+        self.project.min_citations = 3
+        self.project.save(update_fields=["min_citations"])
+        with self.assertNothingWritten():
+            response = self.submit(
+                self.reviewer_a, citations=[{**ok, "url": "http://10.0.0.1/"}, ok]
+            )
+        self.assertEqual(response.status_code, 400, response.content)
+        body = response.json()["citations"]
+        self.assertEqual(list(body), ["0", "non_field_errors"])
+        self.assertIn("10.0.0.1 is a private address", body["0"]["url"][0])
+        self.assertEqual(
+            body["non_field_errors"],
+            ["This project's evidence policy requires at least 3 citations per verdict."],
+        )
+
     def test_bad_verdicts_are_refused_with_the_reason_and_nothing_is_written(self) -> None:
         known = services.source_get_or_create(
             url="https://stats.example.org/crime", actor=self.reviewer_a, project=self.project
@@ -142,7 +190,7 @@ class VerdictApiTests(ApiTestCase):
                 "both a url and a source",
                 {"citations": cite(source=known.pk)},
                 "citations",
-                "Citation 1, url",
+                "{'0': {'url': [",
                 "not both",
             ),
             (

@@ -138,10 +138,33 @@ def test_segments_give_the_text_back_and_links_are_their_own_text(text: str) -> 
         ("xhttps://a.example/", []),
         ("https:// nothing", []),
         ('<a href="https://a.example/">', ["https://a.example/"]),
+        # Only public sites (urlnorm.check_public_url): a click on an internal address
+        # would reach the reader's own machine or network.
+        (
+            "http://127.0.0.1/admin/ http://localhost/ http://10.0.0.1/ https://a.example/",
+            ["https://a.example/"],
+        ),
+        ("http://[::1]/ http://0x7f.1/ http://169.254.169.254/latest/ http://x.localhost/", []),
+        ("https://user:pass@a.example/", []),
     ],
 )
 def test_which_addresses_become_links(text: str, links: list[str]) -> None:
     assert [s.url for s in link_segments(text) if s.url] == links
+
+
+def test_a_host_the_fetcher_may_reach_is_linked_when_allowed() -> None:
+    text = "http://wiki.intranet.example/ and http://10.0.0.1/"
+    assert [s.url for s in link_segments(text) if s.url] == ["http://wiki.intranet.example/"]
+    allowed = link_segments(text, allowed_hosts=["10.0.0.1"])
+    assert [s.url for s in allowed if s.url] == [
+        "http://wiki.intranet.example/",
+        "http://10.0.0.1/",
+    ]
+    assert "".join(s.text for s in allowed) == text
+
+
+def test_an_internal_address_is_escaped_text() -> None:
+    assert linkify('http://127.0.0.1/"><b>x') == "http://127.0.0.1/&quot;&gt;&lt;b&gt;x"
 
 
 def test_a_link_is_escaped_in_its_href_and_its_text() -> None:

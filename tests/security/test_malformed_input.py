@@ -262,17 +262,22 @@ class UndecodableFormBodyTests(World, TestCase):
         url = reverse("workbench:comment-create", args=[self.blind.pk])
         before = self.counts()
         for body, reason in (
-            ("body=Crime%ED%A0%80fell", "lone surrogate U+D800 at position 5."),
-            ("body=%C3", "lone surrogate U+DCC3 at position 0."),
+            (
+                "body=Crime%ED%A0%80fell",
+                "Is not valid Unicode text: lone surrogate U+D800 at position 5.",
+            ),
+            # The bytes sent are named (position counts bytes), not the U+DCxx a decoder
+            # makes of them.
+            ("body=%C3", "Byte 0xC3 at position 0 is not UTF-8."),
+            ("body=Caf%C3%A9%FFx", "Byte 0xFF at position 5 is not UTF-8."),
+            ("body=%ED%A0%80%FF", "Byte 0xFF at position 3 is not UTF-8."),
         ):
             with self.subTest(body=body):
                 response = self.client.post(
                     url, body, content_type="application/x-www-form-urlencoded"
                 )
                 self.assertEqual(response.status_code, 400)
-                self.assertEqual(
-                    response.content.decode(), f"body: Is not valid Unicode text: {reason}"
-                )
+                self.assertEqual(response.content.decode(), f"body: {reason}")
         self.assertEqual(self.counts(), before)
         # The same comment as text is written (the check lets text through).
         response = self.client.post(
@@ -304,6 +309,13 @@ class UndecodableFormBodyTests(World, TestCase):
             response.content.decode(),
             "body: Is not valid Unicode text: lone surrogate U+D800 at position 4.",
         )
+        response = self.client.post(
+            url,
+            self.multipart((b'name="body"', b"Kept\xfftext")),
+            content_type="multipart/form-data; boundary=XX",
+        )
+        self.assertEqual(response.status_code, 400)
+        self.assertEqual(response.content.decode(), "body: Byte 0xFF at position 4 is not UTF-8.")
         self.assertEqual(self.counts(), before)
         # A file's bytes are its importer's to judge: the text fields beside it pass.
         response = self.client.post(

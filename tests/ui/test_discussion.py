@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import lxml.html
 from django.contrib.auth.models import AbstractBaseUser
 from django.test import Client
 from django.urls import reverse
@@ -53,6 +54,32 @@ class DiscussionViewTests(ReviewViewTestCase):
             '<a href="https://a.example/x" rel="nofollow noopener noreferrer">https://a.example/x</a>',
             html,
         )
+
+    def test_only_links_to_public_sites_are_clickable(self) -> None:
+        # Outside probe: http://127.0.0.1/… in a comment was a link, which a colleague's
+        # click would send to their own machine.
+        body = (
+            "Internal http://127.0.0.1/admin/?a=1&b=2 http://localhost/ http://10.0.0.1/x "
+            "public https://b.example/y"
+        )
+        self.login(self.editor)
+        response = self.client.post(self.post_url(), {"body": body}, **HX)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(Comment.objects.get(body=body).author, self.editor)
+        for html in (self.page(response), self.claim_html(self.editor)):
+            tree = lxml.html.fromstring(html)
+            [paragraph] = [
+                p
+                for p in tree.xpath('//p[@class="comment-body"]')
+                if "Internal" in p.text_content()
+            ]
+            self.assertEqual(paragraph.text_content(), body)
+            self.assertEqual(
+                [a.get("href") for a in paragraph.xpath(".//a")], ["https://b.example/y"]
+            )
+            self.assertIn("Internal http://127.0.0.1/admin/?a=1&amp;b=2 http://localhost/", html)
+            for internal in ("127.0.0.1", "localhost", "10.0.0.1"):
+                self.assertNotIn(f'href="http://{internal}', html)
 
     def test_editors_and_the_author_see_it(self) -> None:
         for user in (self.editor, self.reviewer_a):

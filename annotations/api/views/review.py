@@ -98,7 +98,10 @@ class ClaimVerdictsApi(APIView):
         description="A first verdict (needs your lease) or a revision of yours. The "
         "citations must meet the project's evidence policy (`min_citations`, "
         "`quote_required`, `allowed_stances` on the project): otherwise 400 on `citations`, "
-        "one message per broken rule, and nothing is written.",
+        "one message per broken rule, and nothing is written. A citation at fault is keyed "
+        'by its index in the list sent, from 0, as every list\'s items are: `{"citations": '
+        '{"1": {"quote": ["…"]}}}`; a rule on them all (the minimum) is a message in a list, '
+        'or under `"non_field_errors"` beside citations at fault.',
     )
     def post(self, request: Request, pk: int) -> Response:
         # The service looks the claim up with the reviewer's membership in the statement

@@ -49,7 +49,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from annotations import services
-from annotations.core import export_mapping, fetching, jsonl, safejson
+from annotations.core import export_mapping, fetching, jsonl, safejson, spans
 from annotations.models import Project
 from annotations.services import importing
 
@@ -286,7 +286,7 @@ def _from_jsonl(path: Path, *, clean: bool) -> Iterator[tuple[str, Any]]:
             try:
                 yield jsonl.jsonl_line(raw.decode("utf-8"))
             except UnicodeDecodeError as exc:
-                undecodable.append((number, f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
+                undecodable.append((number, spans.undecodable_problem(exc)))
                 yield ""  # blank: parse_jsonl skips it and keeps counting lines
 
     def failures() -> Iterator[tuple[str, str]]:
