@@ -14,6 +14,8 @@ appends after it. ``TransactionTestCase`` so that the threads see each other's c
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.db import connection, transaction
@@ -21,7 +23,7 @@ from django.test import TestCase, TransactionTestCase
 from django.test.utils import CaptureQueriesContext
 
 from annotations import selectors, services
-from annotations.models import Citation, Document, Event, Invitation, Role, Source, Verdict
+from annotations.models import Citation, Document, Event, Invitation, Role, Source
 from tests.factories import make_claim, make_document, make_member, make_project, make_user, take
 from tests.services.test_idempotency import wait_for_a_lock_waiter
 from tests.test_queue_concurrency import run_together
@@ -34,6 +36,35 @@ def _bounded() -> None:
         cursor.execute("SET lock_timeout = '10s'")
 
 
+def race_the_commit(
+    holder: Callable[[], Any], contender: Callable[[], Any]
+) -> tuple[list[Any], list[BaseException | None], list[bool]]:
+    """Run ``holder`` in a transaction that, once it returns (its events appended: it holds
+    its chain's head, and its new rows' key checks wait for the commit), waits until
+    another session waits for a lock, then commits; and ``contender`` in another session
+    once ``holder`` has returned. Both give up on a lock after 10 s. Returns
+    ``run_together``'s results and errors, and ``[True]`` when the contender was seen
+    waiting."""
+    appended = threading.Event()
+    waited: list[bool] = []
+
+    def hold() -> Any:
+        _bounded()
+        with transaction.atomic():
+            result = holder()
+            appended.set()
+            waited.append(wait_for_a_lock_waiter())
+        return result
+
+    def contend() -> Any:
+        _bounded()
+        assert appended.wait(timeout=30)
+        return contender()
+
+    results, errors = run_together([hold, contend], timeout=40)
+    return results, errors, waited
+
+
 @pytest.mark.postgres("row locks and deferred foreign key checks across two connections")
 class ForeignKeyLockTests(TransactionTestCase):
     def setUp(self) -> None:
@@ -41,32 +72,19 @@ class ForeignKeyLockTests(TransactionTestCase):
         self.project = make_project(creator=self.admin, name="Desk")
 
     def test_a_commit_naming_the_project_does_not_deadlock_with_an_invitation(self) -> None:
-        appended = threading.Event()
-        waited: list[bool] = []
-
-        def create_document() -> Document:
-            _bounded()
-            with transaction.atomic():
-                document = services.document_create(
-                    project=self.project,
-                    data=services.DocumentInput(title="Memo", text="Memo text.\n"),
-                    actor=self.admin,
-                )
-                # This transaction holds the project's chain head (its event is appended);
-                # its new row's key check on the project waits for the commit.
-                appended.set()
-                # The invitation has locked the project and now waits for the head.
-                waited.append(wait_for_a_lock_waiter())
-            return document
-
-        def invite() -> Invitation:
-            _bounded()
-            assert appended.wait(timeout=30)
-            return services.invitation_create(
+        # The document's transaction holds the project's chain head and its new row's key
+        # check on the project waits for the commit; the invitation locks the project and
+        # then waits for the head.
+        results, errors, waited = race_the_commit(
+            lambda: services.document_create(
+                project=self.project,
+                data=services.DocumentInput(title="Memo", text="Memo text.\n"),
+                actor=self.admin,
+            ),
+            lambda: services.invitation_create(
                 project=self.project, actor=self.admin, invited_as="newcomer", role=Role.REVIEWER
-            )
-
-        results, errors = run_together([create_document, invite], timeout=40)
+            ),
+        )
         self.assertEqual(waited, [True])
         self.assertEqual(errors, [None, None])
         self.assertTrue(Document.objects.filter(pk=results[0].pk).exists())
@@ -91,29 +109,16 @@ class ForeignKeyLockTests(TransactionTestCase):
             url="https://example.org/report", actor=reviewer, project=self.project
         )
         take(claim, reviewer)
-        appended = threading.Event()
-        waited: list[bool] = []
-
-        def submit() -> Verdict:
-            _bounded()
-            with transaction.atomic():
-                verdict = services.verdict_submit(
-                    claim=claim,
-                    reviewer=reviewer,
-                    rating="false",
-                    confidence="high",
-                    citations=[services.CitationInput(stance="refutes", source_id=source.pk)],
-                )
-                appended.set()
-                waited.append(wait_for_a_lock_waiter())
-            return verdict
-
-        def edit() -> Source:
-            _bounded()
-            assert appended.wait(timeout=30)
-            return services.source_update(source=source, actor=reviewer, title="The report")
-
-        results, errors = run_together([submit, edit], timeout=40)
+        results, errors, waited = race_the_commit(
+            lambda: services.verdict_submit(
+                claim=claim,
+                reviewer=reviewer,
+                rating="false",
+                confidence="high",
+                citations=[services.CitationInput(stance="refutes", source_id=source.pk)],
+            ),
+            lambda: services.source_update(source=source, actor=reviewer, title="The report"),
+        )
         self.assertEqual(waited, [True])
         self.assertEqual(errors, [None, None])
         self.assertEqual(Citation.objects.get(verdict=results[0]).source_id, source.pk)

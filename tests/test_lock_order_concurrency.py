@@ -13,11 +13,8 @@ other's commits.
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.test import TransactionTestCase, override_settings
 
 from annotations import selectors, services
@@ -31,9 +28,7 @@ from annotations.models import (
     WebhookEndpoint,
 )
 from tests.factories import make_claim, make_document, make_member, make_project, make_user, take
-from tests.services.test_idempotency import wait_for_a_lock_waiter
-from tests.test_fk_lock_concurrency import _bounded
-from tests.test_queue_concurrency import run_together
+from tests.test_fk_lock_concurrency import race_the_commit
 
 
 @pytest.mark.postgres("row locks and deferred foreign key checks across two connections")
@@ -55,29 +50,15 @@ class DeleteLockOrderTests(TransactionTestCase):
             end=20,
         )
         take(claim, reviewer)
-        appended = threading.Event()
-        waited: list[bool] = []
-
-        def submit() -> Verdict:
-            _bounded()
-            with transaction.atomic():
-                verdict = services.verdict_submit(
-                    claim=claim, reviewer=reviewer, rating="odd", confidence="high"
-                )
-                # This transaction holds the chain head; its verdict's key check on the
-                # rating waits for the commit.
-                appended.set()
-                # The deletion now waits (for the head, or, locked the wrong way round,
-                # for the head while it holds the rating).
-                waited.append(wait_for_a_lock_waiter())
-            return verdict
-
-        def delete() -> None:
-            _bounded()
-            assert appended.wait(timeout=30)
-            services.rating_delete(rating=rating, actor=self.admin)
-
-        results, errors = run_together([submit, delete], timeout=40)
+        # The verdict's transaction holds the chain head, and its key check on the rating
+        # waits for the commit; the deletion waits for the head (locked the wrong way
+        # round: for the head while it holds the rating).
+        results, errors, waited = race_the_commit(
+            lambda: services.verdict_submit(
+                claim=claim, reviewer=reviewer, rating="odd", confidence="high"
+            ),
+            lambda: services.rating_delete(rating=rating, actor=self.admin),
+        )
         self.assertEqual(waited, [True])
         self.assertIsNone(errors[0], repr(errors[0]))
         # The deletion waited for the verdict's commit, then saw the rating in use.
@@ -106,25 +87,12 @@ class DeleteLockOrderTests(TransactionTestCase):
             document=make_document(project=project, actor=creator), actor=creator, start=0, end=20
         )
         take(claim, reviewer)
-        appended = threading.Event()
-        waited: list[bool] = []
-
-        def submit() -> Verdict:
-            _bounded()
-            with transaction.atomic():
-                verdict = services.verdict_submit(
-                    claim=claim, reviewer=reviewer, rating="false", confidence="high"
-                )
-                appended.set()
-                waited.append(wait_for_a_lock_waiter())
-            return verdict
-
-        def delete() -> None:
-            _bounded()
-            assert appended.wait(timeout=30)
-            services.webhook_endpoint_delete(endpoint=endpoint, actor=self.admin)
-
-        results, errors = run_together([submit, delete], timeout=40)
+        results, errors, waited = race_the_commit(
+            lambda: services.verdict_submit(
+                claim=claim, reviewer=reviewer, rating="false", confidence="high"
+            ),
+            lambda: services.webhook_endpoint_delete(endpoint=endpoint, actor=self.admin),
+        )
         self.assertEqual(waited, [True])
         self.assertEqual(errors, [None, None])
         self.assertTrue(Verdict.objects.filter(pk=results[0].pk).exists())
@@ -148,25 +116,12 @@ class DeleteLockOrderTests(TransactionTestCase):
             ],
             actor=editor,
         )
-        appended = threading.Event()
-        waited: list[bool] = []
-
-        def scan() -> int:
-            _bounded()
-            with transaction.atomic():
-                found = services.repeats_scan(document_id=document.pk)
-                appended.set()
-                waited.append(wait_for_a_lock_waiter())
-            return found
-
-        def revise() -> services.RevisionReport:
-            _bounded()
-            assert appended.wait(timeout=30)
-            return services.document_revise(
+        results, errors, waited = race_the_commit(
+            lambda: services.repeats_scan(document_id=document.pk),
+            lambda: services.document_revise(
                 document=document, text="The mayor said crime fell 25% last year.\n", actor=editor
-            )
-
-        results, errors = run_together([scan, revise], timeout=40)
+            ),
+        )
         self.assertEqual(waited, [True])
         self.assertEqual(errors, [None, None])
         self.assertEqual(results[0], 1)
