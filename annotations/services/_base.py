@@ -552,18 +552,21 @@ def event_record(
     verb: str,
     obj: Model | None = None,
     object_type: str = "",
+    object_id: int | None = None,
     project: Project | None = None,
     project_id: int | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> Event:
     """Append an audit event to its project's hash chain. Call inside the writing
-    service's transaction, after its other row locks (see ``_events_append``)."""
+    service's transaction, after its other row locks (see ``_events_append``). The event
+    names ``obj``, or ``object_type`` and ``object_id`` (a deleted row's)."""
     event = _event_build(
         actor=actor,
         verb=verb,
         obj=obj,
         object_type=object_type,
+        object_id=object_id,
         project_id=project.pk if project is not None else project_id,
         before=before,
         after=after,

@@ -316,6 +316,7 @@ def webhook_endpoint_delete(*, endpoint: WebhookEndpoint, actor: User) -> None:
         actor=actor,
         verb="webhook.delete",
         object_type="webhookendpoint",
+        object_id=pk,
         project_id=project_id,
         before=described,
         after={"endpoint": pk, "deliveries_deleted": deliveries},

@@ -150,6 +150,8 @@ class EndpointTests(WebhookTestCase):
             [e.verb for e in events.order_by("seq")],
             ["webhook.create", "webhook.update", "webhook.rotate_secret", "webhook.delete"],
         )
+        # Every one of them names the endpoint, the deletion too (it named none).
+        self.assertEqual({e.object_id for e in events}, {issued.endpoint.pk})
         text = json.dumps([[e.before, e.after] for e in events])
         self.assertNotIn(issued.secret, text)
         self.assertNotIn(rotated.secret, text)
