@@ -614,6 +614,16 @@ def can_see_all_verdicts(
     ).exists()
 
 
+def can_see_consensus(*, claim: Claim, sees_all_verdicts: bool) -> bool:
+    """Whether a member sees ``claim``'s consensus records (its outcome and those it
+    superseded). Out of review, every member does. While the claim collects verdicts (in
+    review or disputed: revised or reopened after a decision), only those who see all its
+    verdicts (``sees_all_verdicts``: ``can_see_all_verdicts``, editors and a reviewer who
+    judged its current version): an earlier outcome would tell a reviewer still to judge
+    it how the desk judged it before."""
+    return sees_all_verdicts or claim.status not in (ClaimStatus.IN_REVIEW, ClaimStatus.DISPUTED)
+
+
 def claim_can_take(
     *, claim: Claim, user: User, judged: bool, skipped: bool, leased: bool = False
 ) -> bool:

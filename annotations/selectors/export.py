@@ -203,8 +203,12 @@ def _consensus_dict(record: Consensus, visible_ids: set[int]) -> dict[str, Any]:
     }
 
 
-def _claim_dict(claim: Claim, sources: dict[int, Source]) -> dict[str, Any]:
-    """The native claim; adds the sources its citations use to ``sources``."""
+def _claim_dict(
+    claim: Claim, sources: dict[int, Source], *, sees_all_verdicts: bool
+) -> dict[str, Any]:
+    """The native claim; adds the sources its citations use to ``sources``.
+    ``sees_all_verdicts``: ``access.can_see_all_verdicts`` for the exporting user (its
+    consensus records follow ``access.can_see_consensus``)."""
     verdicts = list(claim.verdicts.all())
     for verdict in verdicts:
         for citation in verdict.citations.all():
@@ -228,6 +232,7 @@ def _claim_dict(claim: Claim, sources: dict[int, Source]) -> dict[str, Any]:
         # None for a gold claim presented as in review (``access.claims_present_for``).
         "consensus": []
         if getattr(claim, "gold_masked", False)
+        or not access.can_see_consensus(claim=claim, sees_all_verdicts=sees_all_verdicts)
         else [_consensus_dict(record, visible_ids) for record in claim.consensus_history.all()],
     }
 
@@ -280,7 +285,14 @@ def document_native(
     sources: dict[int, Source] = {}
     claim_list = list(claims)
     access.claims_present_for(user=user, claims=claim_list, membership=membership)
-    claim_dicts = [_claim_dict(claim, sources) for claim in claim_list]
+    judged = (
+        {claim.pk for claim in claim_list}
+        if access.is_editor(membership)
+        else access.claims_judged_by(user=user, claims=claim_list)
+    )
+    claim_dicts = [
+        _claim_dict(claim, sources, sees_all_verdicts=claim.pk in judged) for claim in claim_list
+    ]
     return {
         "schema": export_mapping.NATIVE_SCHEMA,
         "exported_at": _timestamp(now or timezone.now()),

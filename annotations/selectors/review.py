@@ -137,14 +137,28 @@ def claim_presented(*, pk: int, user: User, membership: Membership | None = None
 
 
 def consensus_history_for(
-    *, claim: Claim, user: User, membership: Membership | None
+    *,
+    claim: Claim,
+    user: User,
+    membership: Membership | None,
+    sees_all_verdicts: bool | None = None,
 ) -> list[Consensus]:
     """``consensus_history`` as ``user`` is shown it: none on a claim that presents to them
     as in review (a gold claim, ``access.claims_present_for``, applied here unless the
-    caller has applied it already)."""
+    caller has applied it already), nor, while the claim collects verdicts again, to a
+    reviewer who has not judged its current version (``access.can_see_consensus``;
+    ``sees_all_verdicts``: ``access.can_see_all_verdicts``, when the caller has it)."""
     if getattr(claim, "gold_masked", None) is None:
         access.claims_present_for(user=user, claims=[claim], membership=membership)
     if claim.gold_masked:  # type: ignore[attr-defined]  # set by claims_present_for
+        return []
+    if sees_all_verdicts is None and not access.can_see_consensus(
+        claim=claim, sees_all_verdicts=False
+    ):  # the claim collects verdicts: whether the user sees them all decides (one query)
+        sees_all_verdicts = access.can_see_all_verdicts(
+            membership=membership, claim=claim, user=user
+        )
+    if not access.can_see_consensus(claim=claim, sees_all_verdicts=bool(sees_all_verdicts)):
         return []
     return list(consensus_history(claim=claim))
 
@@ -271,7 +285,9 @@ def claim_review_get(
         others_visible=is_editor or own is not None,
         lease=lease,
         ratings=ratings_for_project(project_id=claim.project_id),
-        consensus=consensus_history_for(claim=claim, user=user, membership=membership),
+        consensus=consensus_history_for(
+            claim=claim, user=user, membership=membership, sees_all_verdicts=shows_all
+        ),
         is_editor=is_editor,
         can_judge=own is None and lease is not None and claim.status == ClaimStatus.IN_REVIEW,
         can_revise=own is not None and open_for_verdicts,

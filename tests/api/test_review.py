@@ -308,6 +308,48 @@ class ReviewOutcomeApiTests(ApiTestCase):
         self.assertEqual(claim["status"], "resolved")
         self.assertEqual(claim["consensus"]["rating"], "mostly_true")
 
+    def test_a_revised_claim_hides_its_earlier_outcome_until_the_reviewer_judges_it(
+        self,
+    ) -> None:
+        # Blind review (access.can_see_consensus): once revised, the claim collects verdicts
+        # again, and a reviewer still to judge it must not learn how it was judged before:
+        # not from its consensus history, the claim page or the document's export. Editors
+        # and the reviewers who judged the new version see it. (The outside probe.)
+        services.claim_revise(
+            claim=self.resolved,
+            actor=self.editor,
+            expected_version=self.resolved.version,
+            statement="Unemployment reached a record low of 3.1% in March.",
+            note="The month matters.",
+        )
+        services.lease_claim(claim=self.resolved, reviewer=self.reviewer_c)
+        history = self.claim_url(self.resolved, "consensus")
+        self.assertEqual(self.get(self.reviewer_c, history).json(), [])
+        export = self.get(self.reviewer_c, f"/documents/{self.document.pk}/export/")
+        self.assertEqual(export.status_code, 200, export.content)
+        [exported] = [c for c in export.json()["claims"] if c["id"] == self.resolved.pk]
+        self.assertEqual(exported["consensus"], [])
+        self.client.force_login(self.reviewer_c)
+        page = self.client.get(f"/claims/{self.resolved.pk}/")
+        self.assertEqual(page.status_code, 200)
+        self.assertIn("No consensus yet", page.content.decode())  # the history's section
+        self.assertNotIn("unanimous", page.content.decode())
+        [old] = self.get(self.editor, history).json()
+        self.assertEqual((old["rating"], old["is_current"]), ("mostly_true", False))
+        [exported] = [
+            c
+            for c in self.get(self.editor, f"/documents/{self.document.pk}/export/").json()[
+                "claims"
+            ]
+            if c["id"] == self.resolved.pk
+        ]
+        self.assertEqual([r["rating"] for r in exported["consensus"]], ["mostly_true"])
+        judge(self.resolved, self.reviewer_c, "false")
+        self.assertEqual(
+            [r["rating"] for r in self.get(self.reviewer_c, history).json()], ["mostly_true"]
+        )
+        self.assertIn("unanimous", self.client.get(f"/claims/{self.resolved.pk}/").content.decode())
+
     def test_an_editor_adjudicates_publishes_and_reopens(self) -> None:
         self.assertEqual(
             self.get(self.editor, self.claim_url(self.disputed, "consensus")).json(), []
