@@ -168,7 +168,7 @@ class BlindLeakageTests(World, TestCase):
         }
         response = self.a_api.post(f"{API}/claims/{self.blind.pk}/verdicts/", body, format="json")
         self.assertEqual(response.status_code, 400, response.content)
-        self.assertIn("No source with id", response.json()["citations"][0])
+        self.assertIn("No source with id", response.json()["citations"]["0"]["source"][0])
         self.assertNoSecret("verdict refusal", response.content)
 
     def test_the_admin_shows_a_staff_reviewer_none_of_the_hidden_verdicts(self) -> None:

@@ -313,8 +313,8 @@ class CrossTenantBodyTests(ObjectAccessTestCase):
             missing = client.post(f"{API}{path}", body(MISSING_ID), format="json")
         self.assertEqual(real.status_code, 400, real.content)
         self.assertEqual(
-            re.sub(r"id \d+", "id ID", real.json()["citations"][0]),
-            re.sub(r"id \d+", "id ID", missing.json()["citations"][0]),
+            re.sub(r"id \d+", "id ID", real.json()["citations"]["0"]["source"][0]),
+            re.sub(r"id \d+", "id ID", missing.json()["citations"]["0"]["source"][0]),
         )
         self.assertNotIn(b"secret-b", real.content)
 

@@ -135,7 +135,14 @@ class SourcePrivacyTests(Personas, TestCase):
         self.assertEqual(refused.status_code, 400)
         self.assertEqual(
             refused.json()["citations"],
-            [m.replace("999999", str(self.r2_source.pk)) for m in unknown.json()["citations"]],
+            {
+                "0": {
+                    "source": [
+                        m.replace("999999", str(self.r2_source.pk))
+                        for m in unknown.json()["citations"]["0"]["source"]
+                    ]
+                }
+            },
         )
 
     def test_suggestions_and_the_source_endpoints_keep_to_what_the_caller_may_see(self) -> None:
