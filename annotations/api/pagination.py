@@ -10,6 +10,7 @@ from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 
 _POSITION = re.compile(r"[0-9]{1,19}")
+_PAGE_SIZE = re.compile(r"[0-9]{1,19}")
 
 
 class IdCursorPagination(CursorPagination):
@@ -26,6 +27,20 @@ class IdCursorPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request: Request) -> int:
+        """``page_size``: a whole number from 1 in ASCII digits, larger ones read as
+        ``max_page_size`` (as DRF does); anything else is a 400 naming it. DRF reads it
+        through ``int()``, so an Arabic-Indic five or ``1_0`` was a page size, and falls
+        back to the default on ``abc``, ``0`` or ``-5`` without a word."""
+        value = request.query_params.get(self.page_size_query_param)
+        if value is None:
+            return self.page_size
+        if not (_PAGE_SIZE.fullmatch(value) and int(value) >= 1):
+            raise ValidationError(
+                {self.page_size_query_param: ["Enter a whole number from 1 (500 at most)."]}
+            )
+        return min(int(value), self.max_page_size)
 
     def decode_cursor(self, request: Request) -> Cursor | None:
         try:

@@ -58,6 +58,21 @@ class CursorPaginationTests(ApiTestCase):
         second = self.client_for(self.reviewer_a).get(first["next"]).json()
         self.assertIsNotNone(second["previous"])
 
+    def test_page_size_takes_ascii_digits_from_1_or_is_a_400_naming_it(self) -> None:
+        for path in ("/documents/", "/claims/"):
+            with self.subTest(path=path):
+                ok = self.get(self.reviewer_a, path, {"page_size": "2"})
+                self.assertEqual(ok.status_code, 200)
+                self.assertEqual(len(ok.json()["results"]), 2)
+                most = self.get(self.reviewer_a, path, {"page_size": "100000"})  # read as 500
+                self.assertEqual(most.status_code, 200)
+                for bad in ("\u0665", "\uff15", "1_0", "abc", "0", "-5", "", " 5", "5.0"):
+                    self.assertFieldError(
+                        self.get(self.reviewer_a, path, {"page_size": bad}),
+                        "page_size",
+                        "whole number from 1",
+                    )
+
     def test_an_invalid_cursor_is_a_400_naming_it(self) -> None:
         response = self.get(self.reviewer_a, "/claims/", {"cursor": "bogus"})
         self.assertFieldError(response, "cursor", "Invalid cursor")
