@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from annotations import access
 from annotations.access import User
+from annotations.compiled import CompiledModels
 from annotations.core import lifecycle
 from annotations.models import (
     Assignment,
@@ -37,6 +38,7 @@ from annotations.models import (
     ClaimStatus,
     ClaimVersion,
     Consensus,
+    Document,
     GoldClaim,
     Membership,
     Project,
@@ -46,6 +48,7 @@ from annotations.models import (
     Source,
     Verdict,
 )
+from annotations.selectors.documents import claims_for_reader
 from annotations.selectors.evidence import citations_prefetch
 
 
@@ -128,6 +131,31 @@ def loaded_claims_presented(
         prefetch_related_objects(decided, _current_consensus())
     access.claims_present_for(user=user, claims=claims, membership=membership)
     return claims
+
+
+# A document's claims as the reader shows them (``claims_for_reader``, the one rule) with
+# their creators, compiled once (annotations.compiled): building and compiling the queryset
+# took a tenth of an API document read.
+_READER_CLAIMS = CompiledModels(
+    Claim,
+    lambda document_id, revision: claims_for_reader(
+        document=Document(pk=document_id, revision=revision)
+    ).select_related("created_by"),
+    document_id=int,
+    revision=int,
+)
+
+
+def reader_claims_presented(
+    *, document: Document, user: User, membership: Membership | None = None
+) -> list[Claim]:
+    """``claims_presented(claims_for_reader(document=document), …)``: the claims of the
+    document's current text, in text order, as ``user`` is shown them."""
+    return loaded_claims_presented(
+        _READER_CLAIMS.objects(document_id=document.pk, revision=document.revision),
+        user=user,
+        membership=membership,
+    )
 
 
 def claim_presented(*, pk: int, user: User, membership: Membership | None = None) -> Claim:

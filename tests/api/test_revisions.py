@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.urls import reverse
 
 from annotations.models import DocumentRevision
-from tests.services.revision_base import CLOSING, NEW, OLD, RevisionTestCase
+from tests.services.revision_base import CLOSING, NEW, OLD, QUOTES, RevisionTestCase
 
 
 class RevisionApiTests(RevisionTestCase):
@@ -57,3 +57,28 @@ class RevisionApiTests(RevisionTestCase):
         )
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response.json()["anchor_status"], "anchored")
+
+    def test_the_document_read_includes_the_claims_of_its_current_text_only(self) -> None:
+        # ?include=claims reads the claims anchored in the current revision (the compiled
+        # selectors.reader_claims_presented): after a revision, the orphan (D) is left out
+        # and the others come at their new offsets, in text order; after re-anchoring D,
+        # it is back.
+        url = reverse("api:document-detail", kwargs={"pk": self.report_doc.pk})
+        self.client.force_login(self.reviewer_a)
+        before = self.client.get(url, {"include": "claims"}).json()["claims"]
+        self.assertEqual([c["id"] for c in before], [self.claims[k].pk for k in "abcd"])
+        self.revise()
+        after = self.client.get(url, {"include": "claims"}).json()["claims"]
+        self.assertEqual([c["id"] for c in after], [self.claims[k].pk for k in "abc"])
+        self.assertEqual(after[1]["start"], NEW.index(QUOTES["b"]))
+        start = NEW.index(CLOSING)
+        self.client.force_login(self.creator)
+        reanchored = self.client.post(
+            reverse("api:claim-reanchor", kwargs={"pk": self.claims["d"].pk}),
+            {"start": start, "end": start + len(CLOSING), "exact": CLOSING},
+            content_type="application/json",
+        )
+        self.assertEqual(reanchored.status_code, 200, reanchored.content)
+        self.client.force_login(self.reviewer_a)
+        last = self.client.get(url, {"include": "claims"}).json()["claims"]
+        self.assertEqual([c["id"] for c in last][-1], self.claims["d"].pk)
