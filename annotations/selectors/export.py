@@ -285,10 +285,19 @@ def document_native(
     sources: dict[int, Source] = {}
     claim_list = list(claims)
     access.claims_present_for(user=user, claims=claim_list, membership=membership)
+    # Whether the user judged a claim decides its consensus records only while it collects
+    # verdicts (access.can_see_consensus): a query only when such a claim is here.
     judged = (
         {claim.pk for claim in claim_list}
         if access.is_editor(membership)
-        else access.claims_judged_by(user=user, claims=claim_list)
+        else access.claims_judged_by(
+            user=user,
+            claims=[
+                c
+                for c in claim_list
+                if not access.can_see_consensus(claim=c, sees_all_verdicts=False)
+            ],
+        )
     )
     claim_dicts = [
         _claim_dict(claim, sources, sees_all_verdicts=claim.pk in judged) for claim in claim_list
