@@ -218,6 +218,9 @@ class ClaimReview:
     frozen_reason: str
     can_revise_claim: bool
     versions: list[ClaimVersion]
+    # Whether the page may say how the claim was decided before: its consensus history and
+    # its earlier versions' statuses (``access.can_see_consensus``).
+    shows_outcomes: bool
     # Publication versions, newest first (the claim page's "Published versions").
     publications: list[Publication]
     # Directed review: whether the claim waits for this user (a slot is reserved for them),
@@ -316,6 +319,7 @@ def claim_review_get(
         consensus=consensus_history_for(
             claim=claim, user=user, membership=membership, sees_all_verdicts=shows_all
         ),
+        shows_outcomes=access.can_see_consensus(claim=claim, sees_all_verdicts=shows_all),
         is_editor=is_editor,
         can_judge=own is None and lease is not None and claim.status == ClaimStatus.IN_REVIEW,
         can_revise=own is not None and open_for_verdicts,

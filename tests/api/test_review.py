@@ -334,6 +334,9 @@ class ReviewOutcomeApiTests(ApiTestCase):
         self.assertEqual(page.status_code, 200)
         self.assertIn("No consensus yet", page.content.decode())  # the history's section
         self.assertNotIn("unanimous", page.content.decode())
+        # Nor does the list of earlier versions say the first one was resolved.
+        self.assertIn("<li>v1: ", page.content.decode())
+        self.assertNotIn("(resolved)", page.content.decode())
         [old] = self.get(self.editor, history).json()
         self.assertEqual((old["rating"], old["is_current"]), ("mostly_true", False))
         [exported] = [
@@ -348,7 +351,9 @@ class ReviewOutcomeApiTests(ApiTestCase):
         self.assertEqual(
             [r["rating"] for r in self.get(self.reviewer_c, history).json()], ["mostly_true"]
         )
-        self.assertIn("unanimous", self.client.get(f"/claims/{self.resolved.pk}/").content.decode())
+        judged_page = self.client.get(f"/claims/{self.resolved.pk}/").content.decode()
+        self.assertIn("unanimous", judged_page)
+        self.assertIn("<li>v1 (resolved): ", judged_page)
 
     def test_an_editor_adjudicates_publishes_and_reopens(self) -> None:
         self.assertEqual(
