@@ -10,7 +10,7 @@ from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 
 _POSITION = re.compile(r"[0-9]{1,19}")
-_PAGE_SIZE = re.compile(r"[0-9]{1,19}")
+_PAGE_SIZE = re.compile(r"[0-9]+")
 
 
 class IdCursorPagination(CursorPagination):
