@@ -197,10 +197,10 @@ class UndecodableFormMiddleware:
     reason is the services' own (``storable_text_errors``: "Byte 0xFF at position 4 is
     not UTF-8.", or for the bytes ED A0 80 "Is not valid Unicode text: lone surrogate
     U+D800 at position 4." as the API says of a JSON ``"\\ud800"``), so every page, htmx
-    fragment and the admin answer alike, and nothing is written. A form body declared in another charset is a 400
-    too (Django refuses it when the form is read; with ``DEBUG`` its error page then failed
-    with a 500). Uploaded files are their importers' to judge (they name a file that is not
-    UTF-8). The API takes JSON only (its parser refuses undecodable bytes itself; a form
+    fragment and the admin answer alike, and nothing is written. A form body declared in
+    another charset is a 400 too (Django refuses it when the form is read; with ``DEBUG``
+    its error page then failed with a 500). Uploaded files are their importers' to judge
+    (they name a file that is not UTF-8). The API takes JSON only (its parser refuses undecodable bytes itself; a form
     body is a 415 there). A body that decodes (the usual case) costs one strict decode."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -231,8 +231,7 @@ def undecodable_form_fields(request: HttpRequest) -> dict[str, list[str]]:
     name and value as the bytes it spells: ED A0 80 (how a lone surrogate is written as
     UTF-8-like bytes) is that surrogate, any other undecodable byte is named with its
     position ("Byte 0xFF at position 3 is not UTF-8."). An undecodable field name is
-    reported as ``name``. A multipart
-    body's files are left out, and so is a multipart body too big to hold in memory
+    reported as ``name``. A multipart body's files are left out, and so is a multipart body too big to hold in memory
     (``DATA_UPLOAD_MAX_MEMORY_SIZE``: one carrying a large file, which Django streams)."""
     if request.content_type == "multipart/form-data":
         boundary = request.content_params.get("boundary", "")

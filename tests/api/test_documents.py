@@ -8,7 +8,9 @@ import json
 import unicodedata
 from typing import Any
 
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 from rest_framework.renderers import JSONRenderer
 
@@ -201,8 +203,20 @@ class DocumentApiTests(ApiTestCase):
         # document gets its sealed event, in order, and the chain verifies as stored.
         items = [self.doc(title=f"Doc {i}", text=f"Rates rose. [doc {i}]") for i in range(40)]
         head = Event.objects.filter(project=self.project).order_by("-seq").first()
-        response = self.post(self.editor, "/documents/", items)
+        with CaptureQueriesContext(connection) as queries:
+            response = self.post(self.editor, "/documents/", items)
         self.assertEqual(response.status_code, 201, response.content)
+        sql = [query["sql"] for query in queries.captured_queries]
+        inserts = [s for s in sql if s.startswith('INSERT INTO "annotations_event"')]
+        ids_taken = [s for s in sql if "nextval(pg_get_serial_sequence" in s]
+        if connection.vendor == "postgresql":
+            # The COPY itself is not a captured query: the ids it used were taken first,
+            # for the documents and for the events, and no event was INSERTed.
+            self.assertEqual(len(ids_taken), 2, ids_taken)
+            self.assertIn("annotations_event", ids_taken[1])
+            self.assertEqual(inserts, [])
+        else:
+            self.assertEqual((len(ids_taken), len(inserts)), (0, 1))
         ids = [d["id"] for d in response.json()]
         self.assertEqual(ids, sorted(ids))
         self.assertEqual(len(set(ids)), 40)
