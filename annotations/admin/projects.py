@@ -25,9 +25,14 @@ from django.http import HttpRequest
 
 from annotations import access, services
 from annotations.admin.ratings import RatingInline, ratings_save
-from annotations.admin.tenancy import ONLY_VISIBLE, ProjectTenancyMixin, last_admin_refusals
+from annotations.admin.tenancy import (
+    ONLY_VISIBLE,
+    ProjectTenancyMixin,
+    ServiceForm,
+    ServiceModelAdmin,
+    last_admin_refusals,
+)
 from annotations.core import evidence_policy
-from annotations.core.urlnorm import UrlError
 from annotations.models import Membership, Project, Rating, Role, Stance
 
 
@@ -105,8 +110,10 @@ class MembershipInline(admin.TabularInline):
         )
 
 
-class ProjectAdminForm(forms.ModelForm):
-    """The project with its allowed stances as checkboxes (stored as one text)."""
+class ProjectAdminForm(ServiceForm):
+    """The project with its allowed stances as checkboxes (stored as one text), saved
+    through ``services.project_create`` / ``project_update`` (``ServiceForm``): what they
+    refuse comes back on the form."""
 
     allowed_stances = forms.MultipleChoiceField(
         choices=Stance.choices,
@@ -116,10 +123,9 @@ class ProjectAdminForm(forms.ModelForm):
         error_messages={"required": "Allow at least one stance."},
     )
 
-    # Text checked by the services' rule (``services.public_url``), so the page names the
-    # reason as the API does; the model's URLField gave Django's "Enter a valid URL." for
-    # numeric shorthand (127.1), and let a loopback or private address reach the service,
-    # whose refusal was then a 500.
+    # Text, checked by the service (``services.public_url``, through ``ServiceForm``): the
+    # model's URLField said "Enter a valid URL." of numeric shorthand (127.1) before the
+    # service could name the reason, as the API does.
     organization_url = forms.CharField(
         label="Organization URL",
         max_length=200,
@@ -152,21 +158,17 @@ class ProjectAdminForm(forms.ModelForm):
             evidence_policy.stances_split(self.instance.allowed_stances)
         )
 
-    def clean_organization_url(self) -> str:
-        url: str = self.cleaned_data["organization_url"]
-        if url:
-            try:
-                services.public_url(url)
-            except UrlError as exc:
-                raise ValidationError(str(exc), code="url") from None
-        return url
+    def _get_validation_exclusions(self) -> set[str]:
+        # The URL is the service's to judge (``public_url``, which names the reason): the
+        # model's URLField would refuse numeric shorthand first, with "Enter a valid URL."
+        return {*super()._get_validation_exclusions(), "organization_url"}
 
     def clean_allowed_stances(self) -> str:
         return evidence_policy.stances_text(self.cleaned_data["allowed_stances"], Stance.values)
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(ServiceModelAdmin):
     form = ProjectAdminForm
     list_display = [
         "name",
@@ -251,7 +253,8 @@ class ProjectAdmin(admin.ModelAdmin):
         # A project's audit trail protects it (Event.project), and no service deletes one.
         return False
 
-    def save_model(self, request: HttpRequest, obj: Project, form, change: bool) -> None:
+    def service_save(self, request: HttpRequest, form: ServiceForm, *, change: bool) -> Project:
+        obj = form.instance
         if change:
             if not self._is_project_admin(request, obj):
                 raise PermissionDenied
@@ -261,9 +264,11 @@ class ProjectAdmin(admin.ModelAdmin):
                 changes["allowed_stances"] = evidence_policy.stances_split(
                     changes["allowed_stances"]
                 )
-            if changes:
-                services.project_update(project=obj, actor=request.user, **changes)
-            return
+            if not changes:
+                return obj
+            return services.project_update(
+                project=Project.objects.get(pk=obj.pk), actor=request.user, **changes
+            )
         # New projects go through the service: default scale, creator as admin, event.
         created = services.project_create(
             creator=request.user,
@@ -280,8 +285,8 @@ class ProjectAdmin(admin.ModelAdmin):
             quote_required=obj.quote_required,
             allowed_stances=evidence_policy.stances_split(obj.allowed_stances),
         )
-        obj.pk = created.pk
         obj.created_at = created.created_at
+        return created
 
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
         if change and not self._is_project_admin(request, form.instance):
