@@ -68,11 +68,20 @@ def _current_verdicts(claim: Claim) -> list[Verdict]:
 def _counted_verdicts(claim: Claim) -> list[Verdict]:
     """What the project's rule decides from: each reviewer's latest blind verdict on the
     claim's current version (``access.verdicts_counted``)."""
-    return list(
-        access.verdicts_counted(Verdict.objects.filter(claim=claim))
+    return _COUNTED_VERDICTS.objects(claim_id=claim.pk)
+
+
+# Read by every verdict that decides consensus, compiled once (its subquery cost more
+# to build than to run: issue 20).
+_COUNTED_VERDICTS = CompiledModels(
+    Verdict,
+    lambda claim_id: (
+        access.verdicts_counted(Verdict.objects.filter(claim_id=claim_id))
         .select_related("rating")
         .order_by("reviewer_id", "id")
-    )
+    ),
+    claim_id=int,
+)
 
 
 def _consensus_append(
@@ -172,15 +181,30 @@ def _consensus_current_and_last(claim: Claim) -> tuple[Consensus | None, int]:
     """The claim's current consensus record (None when it has none) and the last sequence
     of its history (0 when empty), in one query: the current record and the last one,
     which are the same one unless the last was superseded. Caller holds the claim lock."""
-    last = Consensus.objects.filter(claim_id=claim.pk).order_by("-sequence").values("pk")[:1]
-    records = list(
-        Consensus.objects.filter(claim=claim)
-        .filter(Q(is_current=True) | Q(pk=Subquery(last)))
-        .select_related("rating")
-        .order_by("-sequence")
-    )
+    records = _CONSENSUS_CURRENT_AND_LAST.objects(claim_id=claim.pk)
     current = next((record for record in records if record.is_current), None)
     return current, records[0].sequence if records else 0
+
+
+_CONSENSUS_CURRENT_AND_LAST = CompiledModels(
+    Consensus,
+    lambda claim_id: (
+        Consensus.objects.filter(claim_id=claim_id)
+        .filter(
+            Q(is_current=True)
+            | Q(
+                pk=Subquery(
+                    Consensus.objects.filter(claim_id=claim_id)
+                    .order_by("-sequence")
+                    .values("pk")[:1]
+                )
+            )
+        )
+        .select_related("rating")
+        .order_by("-sequence")
+    ),
+    claim_id=int,
+)
 
 
 def _supersede(
