@@ -459,6 +459,7 @@ class WorkbenchSystem:
         # (token lookup + one membership query + a small serializer)
         assert self.client
         figures: dict[str, Any] = floor(self.client, project, self.args.floor_repeats)
+        figures["floor_commit_ms"] = commit_floor(DB_URLS[self.db], self.args.floor_repeats)
         figures["reconnects"] = self.client.reconnects
         return figures
 
@@ -626,6 +627,40 @@ def floor(client: Client, project_id: int, repeats: int) -> dict[str, float]:
     return figures
 
 
+def commit_floor(db_url: str, repeats: int) -> float:
+    """Median milliseconds of the cheapest durable write on the server's database: insert
+    one row into a scratch table and commit, from this process. Every writing request pays
+    at least this once (its transaction's COMMIT). PostgreSQL as configured (the WAL is
+    flushed at COMMIT: ``synchronous_commit`` on); SQLite with the app's PRAGMAs (WAL,
+    ``synchronous=NORMAL``: workbench/settings.py), which syncs at checkpoints only."""
+    import sqlite3
+
+    import psycopg
+
+    conn: Any
+    if db_url.startswith("sqlite:///"):
+        # autocommit mode: each statement below is its own transaction, as COMMIT makes it
+        conn = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        write = ("BEGIN IMMEDIATE", "INSERT INTO bench_commit_floor VALUES (1)", "COMMIT")
+    else:
+        conn = psycopg.connect(db_url.replace("postgres://", "postgresql://", 1), autocommit=True)
+        write = ("BEGIN", "INSERT INTO bench_commit_floor VALUES (1)", "COMMIT")
+    samples = []
+    try:
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_commit_floor (x integer)")
+        for _ in range(repeats + 5):
+            t0 = time.perf_counter()
+            for statement in write:
+                conn.execute(statement)
+            samples.append((time.perf_counter() - t0) * 1000)
+        conn.execute("DROP TABLE bench_commit_floor")
+    finally:
+        conn.close()
+    return round(statistics.median(samples[5:]), 3)
+
+
 def compare(run: dict[str, Any]) -> dict[str, Any]:
     n, k = run["n"], run["k"]
     checks: dict[str, Any] = {
@@ -727,6 +762,22 @@ def format_ratios(title: str, rows: list[dict[str, Any]], skipped: dict[str, str
         lines.append(line)
     lines += [f"  {PEER_NAMES.get(n, n)} not run: {why}" for n, why in skipped.items()]
     return lines
+
+
+def format_floors(ours: dict[str, dict[str, float]], peers: dict[str, dict[str, Any]]) -> str:
+    """One line: what each of our requests pays before its work (a 401, a durable commit
+    on its database) against the time per span POST that 5x the faster peer leaves."""
+    parts = [
+        f"{name}: a 401 {figures['floor_401_ms']:.2f} ms, a durable commit "
+        f"{figures['floor_commit_ms']:.2f} ms"
+        for name, figures in ours.items()
+        if "floor_commit_ms" in figures
+    ]
+    rates = [figures["span_req_per_s"] for figures in peers.values() if "span_req_per_s" in figures]
+    if rates:
+        budget = 1000 / (TARGET_RATIO * max(rates))
+        parts.append(f"5x the faster peer's span POSTs leaves {budget:.2f} ms a request")
+    return "  floors        " + "; ".join(parts)
 
 
 def run_peer(
@@ -848,7 +899,7 @@ def main() -> None:
                 "create_project_s", "import_s", "import_docs_per_s", "span_req_per_s",
                 "span_p50_ms", "span_p95_ms", "span_p99_ms", "fetch_one_ms", "export_s",
                 "export_bytes", "export_claims", "idle_rss_mb", "peak_rss_mb", "server_cpu_s",
-                "floor_401_ms", "floor_project_get_ms",
+                "floor_401_ms", "floor_project_get_ms", "floor_commit_ms",
             ]  # fmt: skip
             median = {key: statistics.median(r[key] for r in runs) for key in keys}
             median.update(n=n, k=k, export_ok=all(r["export_ok"] for r in runs))
@@ -896,6 +947,7 @@ def main() -> None:
         if not measured[k]:
             title += " (peers skipped: no same-run figures)"
         print("\n".join(format_ratios(title, rows, skipped[k])), file=sys.stderr, flush=True)
+        print(format_floors(ours[k], measured[k]), file=sys.stderr, flush=True)
         if measured[k]:
             common.emit(
                 BENCH, dataset=f"PEER-N{n}-K{k}", db="none", metric="peer_compare",

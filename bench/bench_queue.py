@@ -30,6 +30,7 @@ import datetime as dt
 import multiprocessing as mp
 import os
 import random
+import re
 import statistics
 import sys
 import time
@@ -406,7 +407,7 @@ def run_phase(
     reviewers = info["reviewers"][: args.workers]
     procs = []
     for index, reviewer_id in enumerate(reviewers):
-        if engine == "django":
+        if engine in ("django", "unlocked"):
             target, extra = (
                 django_worker,
                 (ready, go, start_at, out, args.profile_dir if args.profile else None),
@@ -579,6 +580,45 @@ def dead_tuples(db_name: str) -> dict[str, int]:
     return dict(rows)
 
 
+# The engine "unlocked" (a measurement, never a mode of the app): the Django engine with the
+# audit chain's head neither locked nor moved, so no write waits for another's COMMIT. Every
+# event is sealed after the same head (the chain of that copy is broken, and its unique seq
+# constraint is dropped first); the copy is dropped after the run. What it saves is the most
+# that appending the chain without its lock (events sealed later, in commit order) could gain.
+UNLOCKED_DROP = "ALTER TABLE annotations_event DROP CONSTRAINT annotations_event_chain_seq"
+_MOVED = re.compile(r'moved AS \(UPDATE "annotations_audithead" .*? RETURNING [^)]*\)')
+
+
+def chain_unlocked() -> Any:
+    """Patch ``services._base._append_statement`` (in this process, inherited by the forked
+    workers) to append without the head's lock; returns the original to restore."""
+    from annotations.services import _base
+
+    original = _base._append_statement
+
+    def statement(*args: Any, **kwargs: Any) -> tuple[str, list[Any]]:
+        sql, params = original(*args, **kwargs)
+        unlocked = _MOVED.sub(
+            "moved AS (SELECT 1 AS moved)", sql.replace(" FOR NO KEY UPDATE)", ")")
+        )
+        assert unlocked != sql and "FOR NO KEY UPDATE" not in unlocked, "the statement changed"
+        return unlocked, params
+
+    _base._append_statement = statement
+    return original
+
+
+def cpu_bound(figures: dict[str, Any]) -> float | None:
+    """The most reviews per second this machine's cores could complete at the CPU one review
+    cost in the run (the workers' Python plus their PostgreSQL backends): a closed loop that
+    runs near it is bound by CPU, not by waiting on a lock, and only less work per review
+    raises it."""
+    client, server = figures.get("client_cpu_ms_per_review"), figures.get("db_cpu_ms_per_review")
+    if not client or server is None:
+        return None
+    return round((os.cpu_count() or 1) * 1000 / (client + server), 1)
+
+
 def main() -> None:
     parser = common.parser("bench_queue", __doc__.split("\n\n")[0])
     parser.set_defaults(db=None)
@@ -601,7 +641,12 @@ def main() -> None:
         default=1,
         help="runs per engine, order alternating; medians reported",
     )
-    parser.add_argument("--engines", default="django,bare")
+    parser.add_argument(
+        "--engines",
+        default="django,bare",
+        help="django, bare, and unlocked: the Django engine with the audit chain appended "
+        "without its head lock, to measure what that lock costs (never a mode of the app)",
+    )
     parser.add_argument(
         "--explain", action="store_true", help="EXPLAIN ANALYZE before/after (stderr)"
     )
@@ -659,13 +704,25 @@ def main() -> None:
                 f"{args.seconds:g} s on {db_name}"
             )
             db_clone(seed_db, db_name)
+            if engine == "unlocked":
+                import psycopg
+
+                with psycopg.connect(f"{PG_BASE}/{db_name}", autocommit=True) as conn:
+                    conn.execute(UNLOCKED_DROP)
             if args.explain and repeat == 0 and engine == "django":
                 explain(db_name, info, "fresh")
             django_use_db(db_name)
             load_start = os.getloadavg()[0]  # the machine is shared: note how busy it was
-            summary = run_phase(
-                engine, db_name=db_name, info=info, args=args, rating_ids=rating_ids
-            )
+            restore = chain_unlocked() if engine == "unlocked" else None
+            try:
+                summary = run_phase(
+                    engine, db_name=db_name, info=info, args=args, rating_ids=rating_ids
+                )
+            finally:
+                if restore is not None:
+                    from annotations.services import _base
+
+                    _base._append_statement = restore
             summary["repeat"] = repeat
             summary["loadavg_start"] = load_start
             summary["loadavg_end"] = os.getloadavg()[0]
@@ -716,12 +773,17 @@ def main() -> None:
             errors=sum(r["errors"] for r in runs[engine]),
             reviews_per_s_runs=[r["reviews_per_s"] for r in runs[engine]],
         )
+        figures[engine]["cpu_bound_reviews_per_s"] = cpu_bound(figures[engine])
     if "django" in runs and "bare" in runs and figures["bare"]["reviews_per_s"]:
         ours, bare = figures["django"], figures["bare"]
         figures["ratio_reviews_per_s"] = round(ours["reviews_per_s"] / bare["reviews_per_s"], 3)
         figures["ratio_leases_per_s"] = round(ours["leases_per_s"] / bare["leases_per_s"], 3)
         figures["ratio_lease_p95"] = (
             round(ours["lease_p95_ms"] / bare["lease_p95_ms"], 2) if bare["lease_p95_ms"] else None
+        )
+    if "django" in runs and "unlocked" in runs and figures["django"]["reviews_per_s"]:
+        figures["ratio_unlocked_to_django"] = round(
+            figures["unlocked"]["reviews_per_s"] / figures["django"]["reviews_per_s"], 3
         )
     if "django" in runs:
         ours = figures["django"]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bench import peers
-from bench.bench_peer import format_ratios, phase_ratios, ratio
+from bench.bench_peer import commit_floor, format_floors, format_ratios, phase_ratios, ratio
 
 pytestmark = pytest.mark.db_independent
 
@@ -74,3 +74,27 @@ def test_peers_are_found_only_where_installed(tmp_path: Path) -> None:
     (tmp_path / "doccano-venv/bin").mkdir(parents=True)
     (tmp_path / "doccano-venv/bin/doccano").touch()
     assert peers.installed(tmp_path) == {"doccano": tmp_path}
+
+
+def test_the_floors_line_sets_each_floor_against_the_time_5x_leaves() -> None:
+    ours = {
+        "PostgreSQL": {"floor_401_ms": 1.1, "floor_commit_ms": 3.3},
+        "SQLite": {"floor_401_ms": 1.2, "floor_commit_ms": 0.02},
+    }
+    line = format_floors(ours, PEERS)
+    assert "PostgreSQL: a 401 1.10 ms, a durable commit 3.30 ms" in line
+    assert "SQLite: a 401 1.20 ms, a durable commit 0.02 ms" in line
+    # doccano's 115 req/s is the faster peer: 5x of it is 575 req/s, 1.74 ms a request
+    assert line.endswith("5x the faster peer's span POSTs leaves 1.74 ms a request")
+    assert "leaves" not in format_floors(ours, {})
+
+
+def test_the_commit_floor_writes_commits_and_cleans_up(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "floor.sqlite3"
+    assert commit_floor(f"sqlite:///{path}", 20) > 0
+    with sqlite3.connect(path) as conn:
+        tables = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    assert tables == [] and mode == "wal"  # the scratch table is gone; WAL as the app runs
