@@ -490,7 +490,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "EXCEPTION_HANDLER": "annotations.api.exceptions.exception_handler",
-    # Filters from a fixed vocabulary; unknown query parameters on lists are a 400.
+    # Filters from a fixed vocabulary (what a list takes: annotations.api.query).
     "DEFAULT_FILTER_BACKENDS": ["annotations.api.filters.StrictFilterBackend"],
     # DRF's JSON renderer; an answer quoting a lone surrogate is escaped, not a 500.
     "DEFAULT_RENDERER_CLASSES": ["annotations.api.renderers.SurrogateSafeJSONRenderer"],
@@ -503,6 +503,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [
         "annotations.api.permissions.IsActiveUser",
         "annotations.api.permissions.NoNulInQuery",
+        # A query parameter the view does not take, or one given twice, is a 400 naming it.
+        "annotations.api.query.KnownQueryParams",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "annotations.api.pagination.IdCursorPagination",

@@ -1,5 +1,6 @@
 """List filters from a fixed vocabulary (django-filter). Nothing a client sends becomes an
-ORM lookup name; invalid values are a 400 naming the parameter."""
+ORM lookup name; invalid values are a 400 naming the parameter, and so are unknown
+parameters (``annotations.api.query``)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,6 @@ import django_filters
 from django import forms
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework.exceptions import ValidationError
-from rest_framework.request import Request
 
 from annotations import access
 from annotations.api.serializers import NOT_ASCII_WHOLE_NUMBER, spelled_in_ascii
@@ -81,34 +80,16 @@ class WebhookDeliveryFilter(django_filters.FilterSet):
 
 
 class StrictFilterBackend(DjangoFilterBackend):
-    """django-filter, and nothing else: a query parameter that is neither one of the view's
-    filters nor a pagination parameter is a 400. Request data never names an ORM lookup
-    (``?reviewer__password__startswith=`` is refused, not ignored), and there is no
+    """django-filter, and nothing else: a list takes its filterset's parameters (and its
+    paginator's), and ``annotations.api.query.KnownQueryParams`` refuses any other query
+    parameter with a 400 naming it, before the view runs. Request data never names an ORM
+    lookup (``?reviewer__password__startswith=`` is refused, not ignored), and there is no
     ``?ordering=``: lists are ordered by id for keyset pagination."""
 
-    PAGINATION_PARAMS = (
-        "cursor_query_param",
-        "page_query_param",
-        "page_size_query_param",
-        "limit_query_param",
-        "offset_query_param",
-    )
-
-    def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
-        filterset = self.get_filterset(request, queryset, view)
-        allowed = set(filterset.form.fields) if filterset is not None else set()
-        paginator = getattr(view, "paginator", None)
-        allowed |= {
-            name
-            for attribute in self.PAGINATION_PARAMS
-            if (name := getattr(paginator, attribute, None))
-        }
-        unknown = sorted(set(request.query_params) - allowed)
-        if unknown:
-            raise ValidationError(
-                {name[:100]: ["Unknown query parameter."] for name in unknown[:20]}
-            )
-        return super().filter_queryset(request, queryset, view)
+    def query_param_names(self, view: Any) -> set[str]:
+        """The names this backend reads for ``view`` (its filterset's fields)."""
+        filterset_class = self.get_filterset_class(view)
+        return set(filterset_class.base_filters) if filterset_class is not None else set()
 
 
 class ReferenceFilter(django_filters.FilterSet):

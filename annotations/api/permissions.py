@@ -4,7 +4,9 @@
 the OpenAPI schema and docs too. Views never loosen it except the token endpoint's POST, which
 authenticates by password. Object and role checks are not done here: they live in the
 ``selectors.*_get_for_user`` helpers, which every view calls, so a list or detail can only
-ever reach rows of the caller's projects.
+ever reach rows of the caller's projects. The query string is checked here too, before
+any lookup: ``NoNulInQuery`` below, then ``annotations.api.query.KnownQueryParams`` (a
+parameter the view does not take, or one given twice, is a 400 naming it).
 """
 
 from __future__ import annotations

@@ -54,8 +54,9 @@ def statuses(anon: int, outsider: int, reviewer: int, editor: int, admin: int) -
     return dict(zip(CALLERS, (anon, outsider, reviewer, editor, admin), strict=True))
 
 
-class ApiPermissionMatrixTests(ApiTestCase):
-    """Each cell runs in a savepoint that is rolled back, so cells never see each other."""
+class EndpointMatrix(ApiTestCase):
+    """Every API endpoint called by each caller (``rows``), on one world of objects; also
+    the table ``tests/api/test_query_params.py`` runs. No tests of its own."""
 
     policy = {"required_reviews": 3}
 
@@ -768,6 +769,10 @@ class ApiPermissionMatrixTests(ApiTestCase):
                 {"email_enabled": False, "email_kinds": ["mentioned"]},
             ),
         ]
+
+
+class ApiPermissionMatrixTests(EndpointMatrix):
+    """Each cell runs in a savepoint that is rolled back, so cells never see each other."""
 
     def test_every_endpoint_answers_each_caller_with_the_expected_status(self) -> None:
         for row in self.rows():

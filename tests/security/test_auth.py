@@ -30,13 +30,14 @@ class DenyByDefaultTests(World, TestCase):
 
     def test_the_api_denies_unless_an_active_user_calls(self) -> None:
         rest = settings.REST_FRAMEWORK
-        # IsActiveUser first: every other check (NoNulInQuery) runs after it, so an
-        # anonymous caller gets 401 before anything else is said about the request.
+        # IsActiveUser first: every other check (NoNulInQuery, KnownQueryParams) runs after
+        # it, so an anonymous caller gets 401 before anything else is said about the request.
         self.assertEqual(
             rest["DEFAULT_PERMISSION_CLASSES"],
             [
                 "annotations.api.permissions.IsActiveUser",
                 "annotations.api.permissions.NoNulInQuery",
+                "annotations.api.query.KnownQueryParams",
             ],
         )
         self.assertEqual(
@@ -49,6 +50,7 @@ class DenyByDefaultTests(World, TestCase):
         for path in ("/projects/", "/documents/", "/claims/", f"/claims/{self.blind.pk}/"):
             with self.subTest(path=path):
                 self.assertEqual(self.api(None).get(f"{API}{path}").status_code, 401)
+                self.assertEqual(self.api(None).get(f"{API}{path}?bogus=1").status_code, 401)
 
     def test_inactive_users_are_refused_by_every_authenticator(self) -> None:
         token = self.token(self.reviewer_a)

@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from annotations import services
 from annotations.api import serializers as s
 from annotations.api.authentication import TokenAuthentication
-from annotations.api.permissions import TokenRateThrottle
+from annotations.api.permissions import IsActiveUser, TokenRateThrottle
 from annotations.api.views._common import ERRORS, parse_body
 
 EXCHANGE = (
@@ -54,7 +54,11 @@ class TokenApi(APIView):
         return [] if self._exchange() else [TokenAuthentication()]
 
     def get_permissions(self) -> list[Any]:
-        return [] if self._exchange() else super().get_permissions()
+        # Anonymous callers may exchange a password; the query checks hold all the same.
+        permissions = super().get_permissions()
+        if self._exchange():
+            return [p for p in permissions if not isinstance(p, IsActiveUser)]
+        return permissions
 
     def get_throttles(self) -> list[Any]:
         return [TokenRateThrottle()] if self._exchange() else super().get_throttles()

@@ -114,6 +114,8 @@ def _validated_documents(data: Any, *, many: bool) -> list[dict[str, Any]]:
 
 
 class DocumentDetailApi(APIView):
+    query_params = {"GET": ("include",)}
+
     @extend_schema(
         parameters=[
             OpenApiParameter(

@@ -23,6 +23,8 @@ JSON_LD_LIST = {"type": "array", "items": {"type": "object", "additionalProperti
 
 
 class DocumentExportApi(APIView):
+    query_params = {"GET": ("format",)}
+
     @extend_schema(
         parameters=[
             OpenApiParameter(
@@ -60,6 +62,8 @@ class DocumentExportApi(APIView):
 
 
 class ProjectExportApi(APIView):
+    query_params = {"GET": ("format",)}
+
     @extend_schema(
         parameters=[OpenApiParameter("format", str, enum=["jsonl"], default="jsonl")],
         responses={(200, "application/x-ndjson"): OpenApiTypes.STR, **ERRORS},

@@ -115,6 +115,8 @@ class ProjectMembersApi(APIView):
 
 
 class ProjectAgreementApi(APIView):
+    query_params = {"GET": ("document",)}
+
     @extend_schema(
         parameters=[OpenApiParameter("document", int, description="Only this document's claims")],
         responses={200: s.AgreementSerializer, **ERRORS},

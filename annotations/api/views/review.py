@@ -73,6 +73,8 @@ class ClaimSkipApi(APIView):
 
 
 class ClaimVerdictsApi(APIView):
+    query_params = {"GET": ("history",)}
+
     @extend_schema(
         parameters=[OpenApiParameter("history", bool, description="Include superseded revisions")],
         responses={200: s.VerdictSerializer(many=True), **ERRORS},
