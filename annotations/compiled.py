@@ -210,16 +210,14 @@ class _CompiledQuery:
                     found = self._compiled[alias] = self._compile(alias)
         return found
 
-    def _rows(self, arguments: dict[str, Any]) -> tuple[str, _Compiled, list[list[Any]] | None]:
-        """The converted rows, or None when an argument is one the compiled SQL must not
-        take (an int past a 32-bit column): the caller then runs the ORM's queryset."""
+    def _params(
+        self, alias: str, compiled: _Compiled, arguments: dict[str, Any]
+    ) -> list[Any] | None:
+        """The compiled statement's parameters for ``arguments``, or None when an argument
+        is one the compiled SQL must not take (an int past a 32-bit column): the caller
+        then uses the ORM's queryset."""
         if set(arguments) != set(self.arguments):
             raise TypeError(f"{type(self).__name__} takes exactly {', '.join(self.arguments)}")
-        alias = router.db_for_read(self.model)
-        compiled = self.compiled(alias)
-        if compiled.for_update and router.db_for_write(self.model) != alias:
-            alias = router.db_for_write(self.model)
-            compiled = self.compiled(alias)
         connection = connections[alias]
         as_db = {
             name: _db_value(connection, self.arguments[name], value)
@@ -229,6 +227,28 @@ class _CompiledQuery:
             self.arguments[name] is int and value not in _INT_RANGE
             for name, value in arguments.items()
         ):
+            return None
+        return [
+            constant if slot is None else _wrapped(as_db[slot[0]], slot[1])
+            for slot, constant in zip(compiled.slots, compiled.constants, strict=True)
+        ]
+
+    def bind(self, **arguments: Any) -> Bound:
+        """The query with ``arguments``, to be written into a statement of one's own
+        (``Bound.as_sql``: a subquery) instead of run."""
+        return Bound(self, arguments)
+
+    def _rows(self, arguments: dict[str, Any]) -> tuple[str, _Compiled, list[list[Any]] | None]:
+        """The converted rows, or None when an argument is one the compiled SQL must not
+        take (an int past a 32-bit column): the caller then runs the ORM's queryset."""
+        alias = router.db_for_read(self.model)
+        compiled = self.compiled(alias)
+        if compiled.for_update and router.db_for_write(self.model) != alias:
+            alias = router.db_for_write(self.model)
+            compiled = self.compiled(alias)
+        connection = connections[alias]
+        params = self._params(alias, compiled, arguments)
+        if params is None:
             return alias, compiled, None
         if (
             compiled.for_update
@@ -238,10 +258,6 @@ class _CompiledQuery:
             raise TransactionManagementError(
                 "select_for_update cannot be used outside of a transaction."
             )
-        params = [
-            constant if slot is None else _wrapped(as_db[slot[0]], slot[1])
-            for slot, constant in zip(compiled.slots, compiled.constants, strict=True)
-        ]
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             fetched = cursor.fetchall()
@@ -255,6 +271,26 @@ class _CompiledQuery:
                 row[index] = value
             rows.append(row)
         return alias, compiled, rows
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A compiled query and the values of its arguments (``_CompiledQuery.bind``)."""
+
+    query: _CompiledQuery
+    arguments: dict[str, Any]
+
+    def as_sql(self, alias: str) -> tuple[str, list[Any]]:
+        """The SQL and parameters of the query for database ``alias``, as the ORM would
+        compile its queryset, for a statement written around it: compiled once; the ORM
+        compiles it now for a value the compiled SQL must not take."""
+        compiled = self.query.compiled(alias)
+        params = self.query._params(alias, compiled, self.arguments)
+        if params is None:
+            queryset = self.query.build(**self.arguments)
+            sql, orm_params = queryset.query.get_compiler(using=alias).as_sql()
+            return sql, list(orm_params)
+        return compiled.sql, params
 
 
 class CompiledValues(_CompiledQuery):

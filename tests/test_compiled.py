@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Callable
+from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import EmptyResultSet, PermissionDenied
 from django.db import connection, transaction
 from django.db.models import BooleanField, Count, ExpressionWrapper, OuterRef, Q, Subquery
 from django.http import Http404
@@ -92,6 +94,55 @@ class CompiledValuesTests(Personas, TestCase):
                 project_id=self.project.pk, reviewer_id=self.reviewer_a.pk, after=T0, status="x"
             )
         )
+
+    def test_a_bound_query_is_the_sql_the_orm_compiles_with_those_values(self) -> None:
+        # What a statement written around a query (``_insert_unless_exists``) embeds.
+        created = sorted(c.created_at for c in Claim.objects.all())
+        for project_id, reviewer_id, status in itertools.product(
+            [self.project.pk, 7], [self.reviewer_a.pk, self.creator.pk], ["in_review", "x"]
+        ):
+            arguments = {
+                "project_id": project_id,
+                "reviewer_id": reviewer_id,
+                "after": created[1],
+                "status": status,
+            }
+            orm = _claims(**arguments).query.get_compiler(using=connection.alias).as_sql()
+            sql, params = CLAIMS.bind(**arguments).as_sql(connection.alias)
+            self.assertEqual(sql, orm[0])
+            self.assertEqual(
+                [str(p) for p in params], [str(p) for p in orm[1]], arguments
+            )  # the same values in the same places (psycopg may wrap an int)
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                self.assertEqual(
+                    [row[0] for row in cursor.fetchall()],
+                    [row["id"] for row in _claims(**arguments)],
+                )
+
+        # A value no compiled parameter takes (past 32 bits) is compiled by the ORM, which
+        # knows each column's range, so the statement is the queryset's own.
+        def outcome(compile_: Callable[[], tuple[str, Any]]) -> object:
+            try:
+                sql, params = compile_()
+            except EmptyResultSet:
+                return EmptyResultSet
+            return sql, [str(p) for p in params]
+
+        big = {"reviewer_id": 1, "after": created[1], "status": "in_review"}
+        for project_id in (2**31, 2**40, 2**70):
+            bound = outcome(
+                lambda p=project_id: CLAIMS.bind(project_id=p, **big).as_sql(connection.alias)
+            )
+            orm = outcome(
+                lambda p=project_id: (
+                    _claims(project_id=p, **big).query.get_compiler(using=connection.alias).as_sql()
+                )
+            )
+            self.assertEqual(bound, orm, project_id)
+            self.assertNotEqual(
+                bound, outcome(lambda: CLAIMS.bind(project_id=1, **big).as_sql(connection.alias))
+            )
 
     def test_a_values_list_answers_as_the_orm_in_its_own_column_order(self) -> None:
         def listed(*, project_id: int, reviewer_id: int, after: dt.datetime, status: str):

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from annotations import access, selectors
+from annotations.compiled import CompiledValues
 from annotations.core import lifecycle, scheduling, spans
 from annotations.core.idempotency import statement_key
 from annotations.models import (
@@ -62,9 +63,27 @@ def claim_duplicate_of(*, document: Document, start: int, end: int, statement: s
 def _span_claims(document: Document, start: int, end: int) -> QuerySet[Claim]:
     """The claims a new one on ``[start, end)`` of the document's current text could
     duplicate: same span, same revision, not withdrawn."""
+    return _claims_on_span(
+        document_id=document.pk, start=start, end=end, revision=document.revision
+    )
+
+
+def _claims_on_span(*, document_id: int, start: int, end: int, revision: int) -> QuerySet[Claim]:
     return Claim.objects.filter(
-        document=document, start=start, end=end, anchor_revision=document.revision
+        document_id=document_id, start=start, end=end, anchor_revision=revision
     ).exclude(status=ClaimStatus.WITHDRAWN)
+
+
+# ``_span_claims``' ids, compiled once: the condition of every claim's insert (building
+# and compiling it cost 0.4 ms of a span POST's 4.3 ms of CPU; issue 20).
+_SPAN_CLAIM_IDS = CompiledValues(
+    Claim,
+    lambda **span: _claims_on_span(**span).order_by().values("pk"),
+    document_id=int,
+    start=int,
+    end=int,
+    revision=int,
+)
 
 
 def _document_lock(document: Document) -> None:
@@ -163,7 +182,10 @@ def _claim_create(
     # Inserted at once, with its event, unless a claim already holds the span (under the
     # document lock, so none can appear meanwhile); only then is the duplicate rule read,
     # and the claim inserted if it is another claim on the same span.
-    if not _insert_unless_exists(claim, _span_claims(document, start, end), events=[created]):
+    clash = _SPAN_CLAIM_IDS.bind(
+        document_id=document.pk, start=start, end=end, revision=document.revision
+    )
+    if not _insert_unless_exists(claim, clash, events=[created]):
         existing = claim_duplicate_of(document=document, start=start, end=end, statement=statement)
         if existing is not None:
             raise DuplicateClaim(existing)
