@@ -17,6 +17,7 @@ lease; checked both from the workers' own logs and in the database afterwards.
     .venv/bin/python -m bench.bench_queue --quick             # 5,000 claims, 10 s per engine
     .venv/bin/python -m bench.bench_queue --repeats 3         # 100,000 claims, 30 s per engine
     .venv/bin/python -m bench.bench_queue --quick --workers 1 --profile --explain
+    .venv/bin/python -m bench.bench_queue --quick --engines django,unlocked,bare  # the chain's lock
 
 PostgreSQL on 127.0.0.1 only. ``--db`` (default ``…/wb_qbench_<claims>``) holds the
 generated QUEUE dataset (bench/generate.py) and is kept between runs; every run works on
