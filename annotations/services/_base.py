@@ -518,9 +518,11 @@ def _insert_with(
     _saved(obj, row[0], connection)
 
 
-def _insert_unless_exists(obj: Model, clash: Bound, *, events: Sequence[Event] = ()) -> bool:
-    """Insert the unsaved ``obj`` unless ``clash`` (a compiled query with its values:
-    ``CompiledValues.bind``) finds a row, in one
+def _insert_unless_exists(
+    obj: Model, clash: QuerySet[Any] | Bound, *, events: Sequence[Event] = ()
+) -> bool:
+    """Insert the unsaved ``obj`` unless ``clash`` (a queryset, or a compiled query with
+    its values, ``CompiledValues.bind``, for a hot path) finds a row, in one
     statement (``INSERT … SELECT … WHERE NOT EXISTS (…) RETURNING``, PostgreSQL and SQLite):
     True with ``obj`` saved (its id set), False with nothing written. For a check-then-insert
     that runs under a lock the caller holds, where the check usually finds nothing: one
@@ -531,7 +533,12 @@ def _insert_unless_exists(obj: Model, clash: Bound, *, events: Sequence[Event] =
     the new row. Nothing of them is written when the row is not."""
     model = type(obj)
     connection = connections[router.db_for_write(model)]
-    clash_sql, clash_params = clash.as_sql(connection.alias)
+    if isinstance(clash, Bound):
+        clash_sql, clash_params = clash.as_sql(connection.alias)
+    else:
+        clash_sql, clash_params = (
+            clash.order_by().values("pk").query.get_compiler(connection=connection).as_sql()
+        )
     statement, params = _insert_select(
         connection, obj, where=f"NOT EXISTS ({clash_sql})", where_params=clash_params
     )
