@@ -22,6 +22,7 @@ from annotations.services import limits
 from annotations.services._base import QueueConflict, User, _require_storable_text
 from annotations.services._publication import publication_append, publication_latest
 from annotations.services.review import (
+    _agreement_with,
     _consensus_append,
     _current_verdicts,
     _lock_claim,
@@ -116,16 +117,11 @@ def claim_correct(
     record = claim.consensus
     if new_rating is not None:
         verdicts = _current_verdicts(claim)
-        agreement = (
-            sum(1 for v in verdicts if v.rating_id == new_rating.pk) / len(verdicts)
-            if verdicts
-            else None
-        )
         record = _consensus_append(
             claim=claim,
             rating=new_rating,
             method=ConsensusMethod.CORRECTION,
-            agreement=agreement,
+            agreement=_agreement_with(claim, new_rating),
             verdicts=verdicts,
             actor=editor,
             decided_by=editor,

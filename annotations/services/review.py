@@ -65,6 +65,18 @@ def _current_verdicts(claim: Claim) -> list[Verdict]:
     )
 
 
+def _agreement_with(claim: Claim, rating: Rating) -> float | None:
+    """The share of the counted verdicts (each reviewer's latest blind verdict on the
+    claim's current version, ``_counted_verdicts``) that gave ``rating``: the agreement an
+    editor's decision records (adjudication, correction). A verdict revised after its
+    reviewer saw the others counts for no agreement (README, "Claim lifecycle"); None when
+    no verdict counts."""
+    counted = _counted_verdicts(claim)
+    if not counted:
+        return None
+    return sum(1 for verdict in counted if verdict.rating_id == rating.pk) / len(counted)
+
+
 def _counted_verdicts(claim: Claim) -> list[Verdict]:
     """What the project's rule decides from: each reviewer's latest blind verdict on the
     claim's current version (``access.verdicts_counted``)."""
@@ -380,16 +392,11 @@ def claim_adjudicate(*, claim: Claim, editor: User, rating: str, note: str) -> C
             f"Only disputed claims are adjudicated; this one is {claim.get_status_display().lower()}."
         )
     verdicts = _current_verdicts(claim)
-    agreement = (
-        (sum(1 for v in verdicts if v.rating_id == rating_obj.pk) / len(verdicts))
-        if verdicts
-        else None
-    )
     record = _consensus_append(
         claim=claim,
         rating=rating_obj,
         method=ConsensusMethod.ADJUDICATED,
-        agreement=agreement,
+        agreement=_agreement_with(claim, rating_obj),
         verdicts=verdicts,
         actor=editor,
         decided_by=editor,

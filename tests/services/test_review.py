@@ -230,6 +230,9 @@ class ClaimAdjudicateTests(EditorTestCase):
         )
         self.assertEqual(set(record.verdicts.all()), {self.a_on_disputed, revised})
         self.assertEqual(self.fresh(claim).consensus, record)
+        # The revision counts for no agreement: of the two blind verdicts (true, false),
+        # one gave the editor's rating.
+        self.assertEqual(record.agreement, 0.5)
 
     def test_it_keeps_a_claim_disputed_when_a_revision_still_disagrees(self) -> None:
         since = self.last_event_id()
@@ -299,10 +302,15 @@ class ClaimReopenTests(EditorTestCase):
             # Both reviewers have seen each other's verdicts: post-reveal, not counted.
             self.assertTrue(verdict.post_reveal)
             self.assertEqual(self.fresh(self.resolved).status, ClaimStatus.DISPUTED)
-        services.claim_adjudicate(
+        second = services.claim_adjudicate(
             claim=self.resolved, editor=self.editor, rating="half_true", note="New series."
         )
         self.assertEqual(self.fresh(self.resolved).status, ClaimStatus.RESOLVED)
+        # The record rests on the verdicts as they now are, but its agreement is that of
+        # the blind ones (both "false" before the reopen): none gave "half_true". Counting
+        # the post-reveal revisions would record 1.0.
+        self.assertEqual(second.agreement, 0.0)
+        self.assertTrue(all(v.post_reveal for v in second.verdicts.all()))
         self.assertEqual(
             list(
                 Consensus.objects.filter(claim=self.resolved)
