@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from base64 import b64encode, urlsafe_b64encode
+from urllib.parse import parse_qs, urlsplit
+
+from django.conf import settings
+from django.core import signing
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from annotations.models import Claim, Document
+from annotations.models import Claim, Document, Notification, NotificationKind
+from annotations.services import notifications
 from tests.api.base import API, ApiTestCase
 from tests.factories import judge, make_claim, make_document
 
@@ -19,6 +25,7 @@ class CursorPaginationTests(ApiTestCase):
                 project=cls.project, actor=cls.editor, text=f"Paged text {i} says things."
             )
             make_claim(document=document, actor=cls.creator, exact="says things")
+        notify_reviewer_a(cls, 2)
 
     def walk(self, path: str, page_size: int) -> list[int]:
         ids: list[int] = []
@@ -77,39 +84,188 @@ class CursorPaginationTests(ApiTestCase):
         response = self.get(self.reviewer_a, "/claims/", {"cursor": "bogus"})
         self.assertFieldError(response, "cursor", "Invalid cursor")
 
-    def test_a_tampered_cursor_position_is_a_400_not_a_query(self) -> None:
-        """Issue 13, finding 3: a cursor that decodes but whose position is not an id
-        (``cD1hYmM=`` is ``p=abc``) reached the query and made a 500."""
-        from base64 import b64encode
+    def next_cursor(self, path: str, params: dict[str, str] | None = None) -> str:
+        """The cursor of the ``next`` link the list hands out on its first page of 1."""
+        body = self.get(self.reviewer_a, path, {"page_size": "1", **(params or {})}).json()
+        self.assertIsNotNone(body["next"], path)
+        query = parse_qs(urlsplit(body["next"]).query)
+        return query["cursor"][0]
 
-        cursors = {
-            "cD1hYmM=": "position is not an id",  # the probe's: p=abc
-            b64encode(b"p=").decode(): "position is not an id",
-            b64encode(b"p=1e5").decode(): "position is not an id",
-            b64encode(b"p=-1").decode(): "position is not an id",
-            b64encode("p=\u0661".encode()).decode(): "not one this API handed out",
-            b64encode(b"p=99999999999999999999").decode(): "position is not an id",
-            b64encode(b"p=9223372036854775808").decode(): "out of range",
-            b64encode(b"o=1e5&p=1").decode(): "not one this API handed out",
-            "%00": "not one this API handed out",
-        }
-        for path in ("/claims/", "/documents/", "/projects/"):
-            for cursor, reason in cursors.items():
+    def test_a_forged_cursor_is_a_400_on_cursor(self) -> None:
+        """Outside probe: DRF's cursor is base64 of ``o=&r=&p=``, so ``cD05`` (``p=9``)
+        started a page at 9, ``eD0x`` (``x=1``) gave the first page and ``bz0xJnA9Mw==``
+        (``o=1&p=3``) an offset: 200s for cursors the API never handed out."""
+        real = self.next_cursor("/claims/")
+        payload = real.split(".")[0]
+        forged = [
+            "cD05",  # p=9
+            "eD0x",  # x=1
+            "bz0xJnA9Mw==",  # o=1&p=3
+            "cD1hYmM=",  # p=abc
+            b64encode(b"r=1").decode(),
+            payload,  # a real cursor's payload without its signature
+            payload + ".",
+            "." + real.split(".")[1],
+            urlsafe_b64encode(b"p=9").decode().rstrip("=") + "." + real.split(".")[1],
+            "%00",
+        ]
+        for path in ("/claims/", "/documents/", "/projects/", "/notifications/"):
+            for cursor in forged:
                 with self.subTest(path=path, cursor=cursor):
                     response = self.get(self.reviewer_a, path, {"cursor": cursor})
+                    self.assertFieldError(
+                        response, "cursor", "Invalid cursor: not one this API handed out."
+                    )
+
+    def test_a_real_cursor_with_one_character_changed_is_a_400(self) -> None:
+        real = self.next_cursor("/claims/")
+        self.assertEqual(self.get(self.reviewer_a, "/claims/", {"cursor": real}).status_code, 200)
+        for index in range(len(real)):
+            if real[index] == ".":
+                continue
+            changed = real[:index] + ("A" if real[index] != "A" else "B") + real[index + 1 :]
+            with self.subTest(index=index, cursor=changed):
+                response = self.get(self.reviewer_a, "/claims/", {"cursor": changed})
+                self.assertFieldError(response, "cursor", "not one this API handed out")
+
+    def test_a_cursor_from_another_list_is_a_400(self) -> None:
+        """A cursor is signed for its list (path and ordering): one from the claims is
+        refused by the documents and the notifications (newest first), and the other way
+        round, even where the position would name a row of the other list."""
+        for made_on, used_on in (
+            ("/claims/", "/documents/"),
+            ("/documents/", "/claims/"),
+            ("/claims/", "/notifications/"),
+            ("/notifications/", "/claims/"),
+            ("/documents/", "/projects/"),
+        ):
+            with self.subTest(made_on=made_on, used_on=used_on):
+                cursor = self.next_cursor(made_on)
+                ok = self.get(self.reviewer_a, made_on, {"cursor": cursor})
+                self.assertEqual(ok.status_code, 200, ok.content)
+                response = self.get(self.reviewer_a, used_on, {"cursor": cursor})
+                self.assertFieldError(response, "cursor", "not one this API handed out")
+
+    def test_a_cursor_is_signed_with_the_secret_key(self) -> None:
+        """Any process with the deployment's key takes a cursor (nothing kept in memory);
+        after a key rotation it still works while the old key is a fallback."""
+        cursor = self.next_cursor("/claims/")
+        old = settings.SECRET_KEY
+        with self.settings(SECRET_KEY="another-key-" + "x" * 50):
+            response = self.get(self.reviewer_a, "/claims/", {"cursor": cursor})
+            self.assertFieldError(response, "cursor", "not one this API handed out")
+        with self.settings(SECRET_KEY="another-key-" + "x" * 50, SECRET_KEY_FALLBACKS=[old]):
+            response = self.get(self.reviewer_a, "/claims/", {"cursor": cursor})
+            self.assertEqual(response.status_code, 200, response.content)
+
+    def test_a_cursor_is_url_safe_and_short(self) -> None:
+        cursor = self.next_cursor("/claims/")
+        self.assertRegex(cursor, r"\A[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\Z")
+        self.assertLess(len(cursor), 80)
+
+    def test_a_signed_cursor_position_is_still_checked(self) -> None:
+        """Issue 13, finding 3: a cursor whose position is not an id (``p=abc``) reached the
+        query and made a 500. Only the API signs cursors now, but the position is checked
+        after the signature as well, so only a number reaches the database."""
+        cursors = {
+            "p=abc": "position is not an id",
+            "p=": "position is not an id",
+            "p=1e5": "position is not an id",
+            "p=-1": "position is not an id",
+            "p=99999999999999999999": "position is not an id",
+            "p=9223372036854775808": "out of range",
+            "o=1e5&p=1": "not one this API handed out",
+            "r=2&p=1": "not one this API handed out",
+        }
+        for path in ("/claims/", "/documents/", "/projects/"):
+            for querystring, reason in cursors.items():
+                with self.subTest(path=path, cursor=querystring):
+                    cursor = signed_cursor(path, "id", querystring)
+                    response = self.get(self.reviewer_a, path, {"cursor": cursor})
                     self.assertFieldError(response, "cursor", "Invalid cursor", reason)
+        # The same signing makes a cursor the API takes (so the refusals above are the
+        # position's, not the signature's).
+        response = self.get(
+            self.reviewer_a, "/claims/", {"cursor": signed_cursor("/claims/", "id", "p=1")}
+        )
+        self.assertEqual(response.status_code, 200, response.content)
 
     def test_a_cursor_this_api_handed_out_still_works(self) -> None:
-        from base64 import b64encode
-
         first = Claim.objects.order_by("id").first()
         assert first is not None
-        cursor = b64encode(f"p={first.pk}".encode()).decode()
+        cursor = self.next_cursor("/claims/")
         body = self.get(self.reviewer_a, "/claims/", {"cursor": cursor}).json()
         self.assertEqual(
             [row["id"] for row in body["results"]],
             sorted(Claim.objects.filter(pk__gt=first.pk).values_list("id", flat=True)),
         )
+        # and its previous link leads back to the first page
+        back = self.client_for(self.reviewer_a).get(body["previous"])
+        self.assertEqual(back.status_code, 200, back.content)
+        self.assertEqual([row["id"] for row in back.json()["results"]], [first.pk])
+
+
+def notify_reviewer_a(cls: type[ApiTestCase], n: int) -> None:
+    claim = Claim.objects.order_by("id").first() or make_claim(
+        document=cls.document, actor=cls.creator, start=0, end=20
+    )
+    for i in range(n):
+        notifications.notify(
+            kind=NotificationKind.DECIDED,
+            key=f"event:{i}",
+            project_id=cls.project.pk,
+            recipient_ids=[cls.reviewer_a.pk],
+            actor=cls.editor,
+            claim=claim,
+        )
+
+
+def signed_cursor(path: str, ordering: str, querystring: str) -> str:
+    """A cursor signed as the paginator signs one for ``API + path`` (tests only)."""
+    payload = urlsafe_b64encode(querystring.encode()).decode().rstrip("=")
+    return signing.Signer(salt=f"workbench.api.cursor:/api/v1{path}:{ordering}", sep=".").sign(
+        payload
+    )
+
+
+class NotificationPaginationTests(ApiTestCase):
+    """The notifications list (newest first, its own paginator) pages by signed cursors."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        notify_reviewer_a(cls, 7)
+
+    def test_following_next_gives_every_notification_once_newest_first(self) -> None:
+        client = self.client_for(self.reviewer_a)
+        url: str | None = f"{API}/notifications/?page_size=3"
+        ids: list[int] = []
+        pages = 0
+        while url:
+            response = client.get(url)
+            self.assertEqual(response.status_code, 200, response.content)
+            body = response.json()
+            ids += [row["id"] for row in body["results"]]
+            url = body["next"]
+            pages += 1
+            self.assertLess(pages, 10)
+        expected = list(
+            Notification.objects.filter(recipient=self.reviewer_a)
+            .order_by("-id")
+            .values_list("id", flat=True)
+        )
+        self.assertEqual(len(expected), 7)
+        self.assertEqual(ids, expected)
+        self.assertEqual(pages, 3)
+
+    def test_a_cursor_signed_for_another_ordering_is_refused(self) -> None:
+        cursor = signed_cursor("/notifications/", "id", "p=1")  # oldest-first ordering
+        response = self.get(self.reviewer_a, "/notifications/", {"cursor": cursor})
+        self.assertFieldError(response, "cursor", "not one this API handed out")
+        cursor = signed_cursor("/notifications/", "-id", f"p={2**40}")
+        response = self.get(self.reviewer_a, "/notifications/", {"cursor": cursor})
+        self.assertEqual(response.status_code, 200, response.content)
+        self.assertEqual(len(response.json()["results"]), 7)
 
 
 class ListQueryCountTests(ApiTestCase):

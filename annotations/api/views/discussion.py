@@ -20,16 +20,12 @@ from annotations import access, selectors, services
 from annotations.api import serializers_discussion as sd
 from annotations.api.filters import NotificationFilter
 from annotations.api.idempotency import idempotent
-from annotations.api.pagination import IdCursorPagination
+from annotations.api.pagination import NewestFirstPagination
 from annotations.api.serializers import NoBodySerializer
 from annotations.api.views._common import ERRORS, parse_body
 from annotations.models import Notification
 
 CONFLICT = {409: OpenApiResponse(description="The comment is already withdrawn")}
-
-
-class NewestFirstPagination(IdCursorPagination):
-    ordering = "-id"
 
 
 def _comment_data(row: selectors.CommentRow) -> dict[str, Any]:
