@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 
 from annotations import access
-from annotations.api.serializers import NOT_ASCII_WHOLE_NUMBER, spelled_in_ascii
+from annotations.api.serializers import NOT_ASCII_WHOLE_NUMBER, spelled_as_whole_number
 from annotations.core.webhooks import EVENT_TYPES
 from annotations.models import (
     Claim,
@@ -26,10 +26,12 @@ from annotations.models import (
 
 
 class AsciiIntegerField(forms.IntegerField):
-    """A whole number spelled in ASCII (``serializers.spelled_in_ascii``, as in a body)."""
+    """A whole number in ASCII digits (``serializers.spelled_as_whole_number``, as in a
+    body): Django's field reads ``" 1"``, ``"+1"`` and ``"1.0"`` as 1. Empty is no value
+    (no filter)."""
 
     def to_python(self, value: object) -> int | None:
-        if isinstance(value, str) and not spelled_in_ascii(value):
+        if isinstance(value, str) and value != "" and not spelled_as_whole_number(value):
             raise forms.ValidationError(NOT_ASCII_WHOLE_NUMBER, code="invalid")
         return super().to_python(value)
 

@@ -15,9 +15,10 @@ from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.utils.urls import replace_query_param
 
+from annotations.api.serializers import spelled_as_whole_number
+
 _POSITION = re.compile(r"[0-9]{1,19}")
 _OFFSET = re.compile(r"[0-9]{1,19}")
-_PAGE_SIZE = re.compile(r"[0-9]+")
 _SALT = "workbench.api.cursor"
 
 
@@ -50,11 +51,12 @@ class IdCursorPagination(CursorPagination):
         """``page_size``: a whole number from 1 in ASCII digits, larger ones read as
         ``max_page_size`` (as DRF does); anything else is a 400 naming it. DRF reads it
         through ``int()``, so an Arabic-Indic five or ``1_0`` was a page size, and falls
-        back to the default on ``abc``, ``0`` or ``-5`` without a word."""
+        back to the default on ``abc``, ``0`` or ``-5`` without a word. The digits are
+        ``serializers.spelled_as_whole_number``'s (no ``+``, spaces or ``.0``)."""
         value = request.query_params.get(self.page_size_query_param)
         if value is None:
             return self.page_size
-        if not (_PAGE_SIZE.fullmatch(value) and int(value) >= 1):
+        if not (spelled_as_whole_number(value) and int(value) >= 1):
             raise ValidationError(
                 {self.page_size_query_param: ["Enter a whole number from 1 (500 at most)."]}
             )

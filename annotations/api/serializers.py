@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -64,29 +65,67 @@ class LimitedCharField(serializers.CharField):
 REFUSED_FIELD = "Unknown or read-only field: this endpoint does not take it."
 NOT_ASCII_WHOLE_NUMBER = "Enter a whole number in ASCII digits."
 NOT_ASCII_NUMBER = "Enter a number in ASCII digits."
+NOT_WHOLE_NUMBER = "Enter a whole number."
+
+# ASCII digits, and a "-" only before a number below zero ("-0" is not one).
+_WHOLE_NUMBER = re.compile(r"[0-9]+|-[0-9]*[1-9][0-9]*")
+
+
+def spelled_as_whole_number(text: str) -> bool:
+    """Whether ``text`` spells a whole number as JSON and URLs spell one: ASCII digits,
+    with a ``-`` before them for a number below zero only (the field's own range decides
+    whether a negative is taken; ``"-0"`` is refused, no sign is needed for it). The one rule for a whole number given as text, in a body (``InputSerializer``)
+    or a query (``filters.AsciiIntegerField``, ``views._common.int_param``, ``page_size``,
+    a claimant suggestion's ``limit``). Python's ``int()``, under DRF's and Django's
+    integer fields, also reads other scripts' digits (``"٣"``, Arabic-Indic three, is 3,
+    and so is a full-width three), ``_`` between digits (``"1_000"``), a ``+``, spaces
+    around the number, and DRF's and Django's fields first drop a zero decimal part
+    (``"5.0"`` is 5), so such text was taken as a number."""
+    return _WHOLE_NUMBER.fullmatch(text) is not None
 
 
 def spelled_in_ascii(number: str) -> bool:
-    """Whether a number given as text is spelled as JSON and URLs spell numbers. Python's
-    ``int()`` and ``float()``, under DRF's and Django's number fields, also read other
-    scripts' digits (``"٣"``, Arabic-Indic three, is 3, and so is a full-width three) and
-    ``_`` between digits (``"1_000"``), so such text was taken as a number."""
-    return number.isascii() and "_" not in number
+    """Whether a number given as text for a decimal field (float, decimal) is spelled in
+    ASCII, without ``_`` between digits or spaces around it: ``float()`` reads other
+    scripts' digits, ``"1_000.5"`` and ``" 0.5"``. Whole numbers take the stricter
+    ``spelled_as_whole_number``."""
+    return number.isascii() and "_" not in number and number == number.strip()
+
+
+def _number_error(field: serializers.Field, value: Any) -> Any:
+    """What is wrong with how ``value`` spells a number for ``field``, or None: text for
+    an integer field not ``spelled_as_whole_number``, a JSON float for one (an id, an
+    offset or a count is never ``5.0``; DRF reads it as 5), text for a decimal field not
+    ``spelled_in_ascii``. Each item of a list of numbers is checked the same way."""
+    if isinstance(field, serializers.ListField) and isinstance(value, list):
+        errors = {i: e for i, item in enumerate(value) if (e := _number_error(field.child, item))}
+        return errors or None
+    if isinstance(field, serializers.IntegerField):
+        if isinstance(value, str) and not spelled_as_whole_number(value):
+            return [NOT_ASCII_WHOLE_NUMBER]
+        if isinstance(value, float):
+            return [NOT_WHOLE_NUMBER]
+    elif (
+        isinstance(field, (serializers.FloatField, serializers.DecimalField))
+        and isinstance(value, str)
+        and not spelled_in_ascii(value)
+    ):
+        return [NOT_ASCII_NUMBER]
+    return None
 
 
 def _number_spelling_errors(
     fields: Mapping[str, serializers.Field], data: Mapping[Any, Any]
-) -> dict[str, list[str]]:
-    """A message for each number field of ``fields`` given as text not ``spelled_in_ascii``."""
-    errors: dict[str, list[str]] = {}
+) -> dict[str, Any]:
+    """A message for each number field of ``fields`` given a value ``_number_error``
+    refuses."""
+    errors: dict[str, Any] = {}
     for name, field in fields.items():
-        value = data.get(name)
-        if field.read_only or not isinstance(value, str) or spelled_in_ascii(value):
+        if field.read_only or name not in data:
             continue
-        if isinstance(field, serializers.IntegerField):
-            errors[name] = [NOT_ASCII_WHOLE_NUMBER]
-        elif isinstance(field, (serializers.FloatField, serializers.DecimalField)):
-            errors[name] = [NOT_ASCII_NUMBER]
+        error = _number_error(field, data[name])
+        if error:
+            errors[name] = error
     return errors
 
 
@@ -100,10 +139,12 @@ class InputSerializer(serializers.Serializer):
     a bulk request) is checked the same way, and the OpenAPI schema says so
     (``additionalProperties: false``, ``StrictInputSchema``).
 
-    A number field (integer, float) given as text takes ASCII only (``spelled_in_ascii``):
-    ``"٣"`` or ``"1_000"`` is a 400 naming the field, as in a query's id filter
-    (``filters.AsciiIntegerField``). JSON numbers are read by the JSON parser, which takes
-    ASCII digits only."""
+    A whole number given as text takes ASCII digits only (``spelled_as_whole_number``):
+    ``"٣"``, ``"1_000"``, ``" 5"``, ``"+5"`` or ``"5.0"`` is a 400 naming the field, as in
+    a query's id filter (``filters.AsciiIntegerField``); so is a JSON float for an integer
+    field (``5.0``). A decimal field's text takes ASCII, no ``_`` and no spaces around it
+    (``spelled_in_ascii``). JSON numbers are read by the JSON parser, which takes ASCII
+    digits only."""
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):

@@ -93,6 +93,15 @@ class ClaimantApiTests(ApiTestCase):
         body = self.get(self.reviewer_a, path, {"q": "sen"}).json()
         self.assertEqual(body["results"], [{"name": "The Senator", "claimant": None}])
         self.assertFieldError(self.get(self.reviewer_a, path, {"q": "x", "limit": "0"}), "limit")
+        self.assertEqual(self.get(self.reviewer_a, path, {"q": "x", "limit": "5"}).status_code, 200)
+        # int() read these as a limit of 5: the limit takes ASCII digits only.
+        for limit in (" 5", "5 ", "+5", "5.0", "5_0", "\u0665", "abc"):
+            with self.subTest(limit=limit):
+                self.assertFieldError(
+                    self.get(self.reviewer_a, path, {"q": "x", "limit": limit}),
+                    "limit",
+                    "Enter a whole number in ASCII digits.",
+                )
         self.assertFieldError(self.get(self.reviewer_a, path, {"who": "x"}), "who")
 
     def test_non_members_get_404_everywhere(self) -> None:

@@ -126,12 +126,25 @@ class ClaimApiTests(ApiTestCase):
             ("near the integer limit", {"start": 0, "end": 2**31 - 2}, "end", f"length {length}"),
             ("reversed", {"start": 10, "end": 5}, "end", "greater than start (10)"),
             ("empty", {"start": 7, "end": 7}, "end", "greater than start (7)"),
-            ("text start", {"start": "abc", "end": 5}, "start", "valid integer"),
-            ("fractional end", {"start": 0, "end": 4.5}, "end", "valid integer"),
-            # int() reads "٣" as 3 and "1_0" as 10: text takes ASCII digits only.
+            ("text start", {"start": "abc", "end": 5}, "start", "ASCII digits"),
+            ("fractional end", {"start": 0, "end": 4.5}, "end", "Enter a whole number."),
+            # DRF reads a JSON float with a zero decimal part as its whole number: an
+            # offset is never 5.0.
+            ("float start", {"start": 5.0, "end": 9}, "start", "Enter a whole number."),
+            ("float end", {"start": 0, "end": 1000.0}, "end", "Enter a whole number."),
+            # int() reads "٣" as 3 and "1_0" as 10, DRF's field strips spaces and a zero
+            # decimal part: text takes ASCII digits only, a "-" on a negative number only.
             ("Arabic-Indic start", {"start": "\u0663", "end": 9}, "start", "ASCII digits"),
             ("full-width end", {"start": 0, "end": "\uff19"}, "end", "ASCII digits"),
             ("grouped end", {"start": 0, "end": "1_0"}, "end", "ASCII digits"),
+            ("padded start", {"start": " 5", "end": 9}, "start", "ASCII digits"),
+            ("trailing space end", {"start": 0, "end": "9 "}, "end", "ASCII digits"),
+            ("decimal start", {"start": "5.0", "end": 9}, "start", "ASCII digits"),
+            ("signed start", {"start": "+5", "end": 9}, "start", "ASCII digits"),
+            ("minus zero start", {"start": "-0", "end": 9}, "start", "ASCII digits"),
+            ("newline end", {"start": 0, "end": "9\n"}, "end", "ASCII digits"),
+            ("decimal document", {"document": "1.0", "start": 0, "end": 5}, "document", "ASCII"),
+            ("float document", {"document": 1.0, "start": 0, "end": 5}, "document", "whole"),
             (
                 "Arabic-Indic document",
                 {"document": "\u0663", "start": 0, "end": 5},
@@ -164,7 +177,10 @@ class ClaimApiTests(ApiTestCase):
         for value, reason in [
             (hidden.pk, "No document"),
             (10**9, "No document"),
-            ("x", "valid integer"),
+            ("x", "ASCII digits"),
+            (f" {self.document.pk}", "ASCII digits"),
+            (f"{self.document.pk}.0", "ASCII digits"),
+            (float(self.document.pk), "Enter a whole number."),
         ]:
             with self.subTest(document=value), self.assertNothingWritten():
                 response = self.post(
@@ -205,6 +221,13 @@ class ClaimApiTests(ApiTestCase):
             ({"document": "-1"}, "document", "greater than or equal to 1"),
             ({"document": "\u0663"}, "document", "Enter a whole number in ASCII digits."),
             ({"document": "1_0"}, "document", "Enter a whole number in ASCII digits."),
+            # Django's integer field strips spaces, a "+" and a zero decimal part.
+            ({"project": "1.0"}, "project", "Enter a whole number in ASCII digits."),
+            ({"project": "+1"}, "project", "Enter a whole number in ASCII digits."),
+            ({"project": " 1"}, "project", "Enter a whole number in ASCII digits."),
+            ({"project": "1 "}, "project", "Enter a whole number in ASCII digits."),
+            ({"document": "1.0"}, "document", "Enter a whole number in ASCII digits."),
+            ({"document": "-0"}, "document", "Enter a whole number in ASCII digits."),
             ({"project": "0"}, "project", "greater than or equal to 1"),
             ({"status": "bogus"}, "status", "bogus is not one of the available choices"),
         ]

@@ -365,7 +365,9 @@ class DocumentApiTests(ApiTestCase):
             (self.doc(text="Taxes\x00fell."), "text", "Null characters are not allowed"),
             (self.doc(author="A.\x00Writer"), "author", "Null characters are not allowed"),
             (self.doc(published_date="2024-13-01"), "published_date", "wrong format"),
-            (self.doc(project="abc"), "project", "valid integer"),
+            (self.doc(project="abc"), "project", "ASCII digits"),
+            (self.doc(project=f"{self.project.pk}.0"), "project", "ASCII digits"),
+            (self.doc(project=float(self.project.pk)), "project", "Enter a whole number."),
             (self.doc(project=other), "project", f"No project with id {other}"),
             ({"title": "T", "text": "T"}, "project", "required"),
         ]

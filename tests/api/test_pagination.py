@@ -73,7 +73,20 @@ class CursorPaginationTests(ApiTestCase):
                 self.assertEqual(len(ok.json()["results"]), 2)
                 most = self.get(self.reviewer_a, path, {"page_size": "9" * 30})  # read as 500
                 self.assertEqual(most.status_code, 200)
-                for bad in ("\u0665", "\uff15", "1_0", "abc", "0", "-5", "", " 5", "5.0"):
+                for bad in (
+                    "\u0665",
+                    "\uff15",
+                    "1_0",
+                    "abc",
+                    "0",
+                    "-5",
+                    "",
+                    " 5",
+                    "5 ",
+                    "+5",
+                    "5.0",
+                    "-0",
+                ):
                     self.assertFieldError(
                         self.get(self.reviewer_a, path, {"page_size": bad}),
                         "page_size",

@@ -99,7 +99,12 @@ class ProjectApiTests(ApiTestCase):
         cases = [
             ({"required_reviews": 0}, "required_reviews", "greater than or equal to 1"),
             ({"required_reviews": 21}, "required_reviews", "less than or equal to 20"),
-            ({"required_reviews": "two"}, "required_reviews", "valid integer"),
+            ({"required_reviews": "two"}, "required_reviews", "whole number in ASCII digits"),
+            ({"required_reviews": " 2"}, "required_reviews", "whole number in ASCII digits"),
+            ({"required_reviews": "2.0"}, "required_reviews", "whole number in ASCII digits"),
+            ({"required_reviews": 2.0}, "required_reviews", "Enter a whole number."),
+            ({"majority_threshold": " 0.6"}, "majority_threshold", "number in ASCII"),
+            ({"majority_threshold": "0.6 "}, "majority_threshold", "number in ASCII"),
             # Python's int() and float() read other scripts' digits and "_": text takes
             # ASCII only (JSON numbers do anyway).
             ({"required_reviews": "\u0663"}, "required_reviews", "whole number in ASCII digits"),
@@ -166,8 +171,8 @@ class ProjectApiTests(ApiTestCase):
                 content_type="application/json",
             )
         self.assertDetail(response, 400, "JSON parse error - Expecting value")
-        # ASCII digits as text are still read, as DRF reads them.
-        body = {"required_reviews": " 3 ", "majority_threshold": "0.6"}
+        # ASCII digits as text are still read (without spaces around them, above).
+        body = {"required_reviews": "3", "majority_threshold": "0.6"}
         response = self.patch(self.admin, f"/projects/{self.project.pk}/", body)
         self.assertEqual(response.status_code, 200, response.content)
         self.project.refresh_from_db()
@@ -382,7 +387,14 @@ class AgreementApiTests(ApiTestCase):
             project=self.other_project, actor=self.outsider, text="Elsewhere."
         )
         cases = [
-            ("abc", "whole number"),
+            ("abc", "Enter a whole number in ASCII digits."),
+            # int() read these as a document id (and "1.0" was already a 400).
+            (" 1", "Enter a whole number in ASCII digits."),
+            ("1 ", "Enter a whole number in ASCII digits."),
+            ("+1", "Enter a whole number in ASCII digits."),
+            ("1.0", "Enter a whole number in ASCII digits."),
+            ("1_0", "Enter a whole number in ASCII digits."),
+            ("\u0661", "Enter a whole number in ASCII digits."),
             ("0", "Out of range"),
             ("-3", "Out of range"),
             (str(2**63), "Out of range"),

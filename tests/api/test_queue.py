@@ -94,7 +94,13 @@ class QueueApiTests(ApiTestCase):
         hidden = self.other_project.pk
         cases = [
             ({}, "required"),
-            ({"project": "abc"}, "valid integer"),
+            ({"project": "abc"}, "ASCII digits"),
+            # DRF's field read these as project 1 and handed out a lease.
+            ({"project": " 1"}, "ASCII digits"),
+            ({"project": "1.0"}, "ASCII digits"),
+            ({"project": "+1"}, "ASCII digits"),
+            ({"project": "\u0661"}, "ASCII digits"),
+            ({"project": 1.0}, "Enter a whole number."),
             ({"project": None}, "may not be null"),
             ({"project": hidden}, f"No project with id {hidden}"),
         ]

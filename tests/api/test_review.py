@@ -99,15 +99,20 @@ class VerdictApiTests(ApiTestCase):
                 self.assertEqual((index, list(fields)), ("1", list(expected)))
                 [(field, [prefix])] = expected.items()
                 self.assertTrue(fields[field][0].startswith(prefix), fields)
-        # A number in a citation is read in ASCII digits only (InputSerializer): "٣" was
-        # the source with id 3.
-        with self.assertNothingWritten():
-            response = self.submit(self.reviewer_a, citations=[ok, {"source": "\u0663"}])
-        self.assertEqual(response.status_code, 400, response.content)
-        self.assertEqual(
-            response.json(),
-            {"citations": {"1": {"source": ["Enter a whole number in ASCII digits."]}}},
-        )
+        # A number in a citation is read in ASCII digits only (InputSerializer): "٣",
+        # " 3", "3.0" and 3.0 were the source with id 3.
+        for source, message in [
+            ("\u0663", "Enter a whole number in ASCII digits."),
+            (" 3", "Enter a whole number in ASCII digits."),
+            ("3.0", "Enter a whole number in ASCII digits."),
+            (3.0, "Enter a whole number."),
+        ]:
+            with self.subTest(source=source), self.assertNothingWritten():
+                response = self.submit(
+                    self.reviewer_a, citations=[ok, {"source": source, "stance": "supports"}]
+                )
+            self.assertEqual(response.status_code, 400, response.content)
+            self.assertEqual(response.json(), {"citations": {"1": {"source": [message]}}})
         # What concerns the citations as a whole goes beside them, as DRF puts a list's own.
         self.project.min_citations = 3
         self.project.save(update_fields=["min_citations"])

@@ -15,7 +15,11 @@ from rest_framework.request import Request
 from annotations import access, selectors
 from annotations.access import User
 from annotations.api.exceptions import PreconditionRequired
-from annotations.api.serializers import InputSerializer
+from annotations.api.serializers import (
+    NOT_ASCII_WHOLE_NUMBER,
+    InputSerializer,
+    spelled_as_whole_number,
+)
 from annotations.models import Claim, Project, Role
 
 ERRORS = {
@@ -27,15 +31,16 @@ ERRORS = {
 
 
 def int_param(request: Request, name: str, *, required: bool = False) -> int | None:
+    """The id in query parameter ``name``: ASCII digits (``spelled_as_whole_number``),
+    from 1 to 2**63 - 1; empty or absent is None."""
     raw = request.query_params.get(name)
     if raw in (None, ""):
         if required:
             raise ValidationError({name: ["This query parameter is required."]})
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError({name: ["A whole number is required."]}) from None
+    if not spelled_as_whole_number(raw):
+        raise ValidationError({name: [NOT_ASCII_WHOLE_NUMBER]})
+    value = int(raw)
     if not 0 < value < 2**63:
         raise ValidationError({name: ["Out of range."]})
     return value

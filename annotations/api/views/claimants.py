@@ -34,10 +34,9 @@ def _query(request: Request) -> dict[str, str]:
 def _limit(raw: str, default: int) -> int:
     if raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError({"limit": ["A whole number is required."]}) from None
+    if not s.spelled_as_whole_number(raw):
+        raise ValidationError({"limit": [s.NOT_ASCII_WHOLE_NUMBER]})
+    value = int(raw)
     if not 1 <= value <= MAX_SUGGESTIONS:
         raise ValidationError({"limit": [f"Between 1 and {MAX_SUGGESTIONS}."]})
     return value
