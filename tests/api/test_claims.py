@@ -296,6 +296,12 @@ class ClaimEditApiTests(ApiTestCase):
             ({"claimant": "c" * 201}, '"1"', "claimant", "200"),
             ({"statement": "Crime\x00fell"}, '"1"', "statement", "Null characters"),
             ({"statement": "Fine"}, "yesterday", "If-Match", 'If-Match: "3"'),
+            # The version as an ETag spells it, ASCII digits only: int() would read these as 1.
+            ({"statement": "Fine"}, '"+1"', "If-Match", 'If-Match: "3"'),
+            ({"statement": "Fine"}, '" 1"', "If-Match", 'If-Match: "3"'),
+            ({"statement": "Fine"}, '"0_1"', "If-Match", 'If-Match: "3"'),
+            ({"statement": "Fine"}, '"\u0661"', "If-Match", 'If-Match: "3"'),
+            ({"statement": "Fine"}, '"1' + "0" * 30 + '"', "If-Match", 'If-Match: "3"'),
         ]
         for body, if_match, field, reason in cases:
             with self.subTest(body=body, if_match=if_match), self.assertNothingWritten():

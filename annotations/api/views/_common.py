@@ -78,12 +78,10 @@ def if_match_version(request: Request) -> int:
     if not header:
         raise PreconditionRequired()
     value = header.strip().removeprefix("W/").strip('"')
-    try:
-        return int(value)
-    except ValueError:
-        raise ValidationError(
-            {"If-Match": ['Send the claim\'s ETag, e.g. If-Match: "3".']}
-        ) from None
+    # The version as the ETag spells it: ASCII digits ("+3", "1_0" or "٣" are no version).
+    if not (spelled_as_whole_number(value) and not value.startswith("-") and len(value) <= 19):
+        raise ValidationError({"If-Match": ['Send the claim\'s ETag, e.g. If-Match: "3".']})
+    return int(value)
 
 
 def claim_reloaded(claim: Claim, user: User) -> Claim:
