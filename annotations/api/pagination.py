@@ -15,7 +15,7 @@ from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.utils.urls import replace_query_param
 
-from annotations.api.serializers import spelled_as_whole_number
+from annotations.api.serializers import whole_number
 
 _POSITION = re.compile(r"[0-9]{1,19}")
 _OFFSET = re.compile(r"[0-9]{1,19}")
@@ -52,15 +52,16 @@ class IdCursorPagination(CursorPagination):
         ``max_page_size`` (as DRF does); anything else is a 400 naming it. DRF reads it
         through ``int()``, so an Arabic-Indic five or ``1_0`` was a page size, and falls
         back to the default on ``abc``, ``0`` or ``-5`` without a word. The digits are
-        ``serializers.spelled_as_whole_number``'s (no ``+``, spaces or ``.0``)."""
+        ``serializers.whole_number``'s (no ``+``, spaces or ``.0``; any number of them)."""
         value = request.query_params.get(self.page_size_query_param)
         if value is None:
             return self.page_size
-        if not (spelled_as_whole_number(value) and int(value) >= 1):
+        size = whole_number(value)
+        if size is None or size < 1:
             raise ValidationError(
                 {self.page_size_query_param: ["Enter a whole number from 1 (500 at most)."]}
             )
-        return min(int(value), self.max_page_size)
+        return min(size, self.max_page_size)
 
     def _signer(self, request: Request) -> signing.Signer:
         """The signer for this list: a cursor from another path or ordering is refused."""

@@ -95,6 +95,9 @@ class ClaimantApiTests(ApiTestCase):
         self.assertFieldError(self.get(self.reviewer_a, path, {"q": "x", "limit": "0"}), "limit")
         self.assertEqual(self.get(self.reviewer_a, path, {"q": "x", "limit": "5"}).status_code, 200)
         # int() read these as a limit of 5: the limit takes ASCII digits only.
+        self.assertFieldError(
+            self.get(self.reviewer_a, path, {"q": "x", "limit": "9" * 5000}), "limit", "Between"
+        )  # past int()'s 4,300 digits: the range's 400, not a 500
         for limit in (" 5", "5 ", "+5", "5.0", "5_0", "\u0665", "abc"):
             with self.subTest(limit=limit):
                 self.assertFieldError(

@@ -302,6 +302,7 @@ class ClaimEditApiTests(ApiTestCase):
             ({"statement": "Fine"}, '"0_1"', "If-Match", 'If-Match: "3"'),
             ({"statement": "Fine"}, '"\u0661"', "If-Match", 'If-Match: "3"'),
             ({"statement": "Fine"}, '"1' + "0" * 30 + '"', "If-Match", 'If-Match: "3"'),
+            ({"statement": "Fine"}, '"' + "9" * 5000 + '"', "If-Match", 'If-Match: "3"'),
         ]
         for body, if_match, field, reason in cases:
             with self.subTest(body=body, if_match=if_match), self.assertNothingWritten():

@@ -36,6 +36,19 @@ def test_what_int_or_a_number_field_would_also_read_is_refused(number: int, form
     assert not s.spelled_as_whole_number(form.format(number))
 
 
+@given(st.integers(min_value=-(10**19) + 1, max_value=10**19 - 1))
+def test_a_whole_number_reads_as_the_number_it_spells(number: int) -> None:
+    assert s.whole_number(str(number)) == number
+
+
+@given(st.integers(min_value=20, max_value=6000), st.booleans())
+def test_more_digits_than_any_column_read_as_past_every_column(digits: int, below: bool) -> None:
+    # int() refuses more than 4,300 digits; the range checks only need "past 2**63".
+    text = ("-" if below else "") + "9" * digits
+    assert s.whole_number(text) == (-(10**19) if below else 10**19)
+    assert s.whole_number(" 5") is None and s.whole_number("5.0") is None
+
+
 @pytest.mark.parametrize(
     "text", ["", "-", "\u0663", "\uff13", "1\u0663", "\u00b2", "0x10", "1,000", "--1", "-00"]
 )

@@ -398,6 +398,7 @@ class AgreementApiTests(ApiTestCase):
             ("0", "Out of range"),
             ("-3", "Out of range"),
             (str(2**63), "Out of range"),
+            ("9" * 5000, "Out of range"),  # past int()'s 4,300 digits: never a 500
             (str(other_document.pk), "No such document in this project"),
         ]
         for value, reason in cases:

@@ -18,7 +18,7 @@ from annotations.api.exceptions import PreconditionRequired
 from annotations.api.serializers import (
     NOT_ASCII_WHOLE_NUMBER,
     InputSerializer,
-    spelled_as_whole_number,
+    whole_number,
 )
 from annotations.models import Claim, Project, Role
 
@@ -38,9 +38,9 @@ def int_param(request: Request, name: str, *, required: bool = False) -> int | N
         if required:
             raise ValidationError({name: ["This query parameter is required."]})
         return None
-    if not spelled_as_whole_number(raw):
+    value = whole_number(raw)
+    if value is None:
         raise ValidationError({name: [NOT_ASCII_WHOLE_NUMBER]})
-    value = int(raw)
     if not 0 < value < 2**63:
         raise ValidationError({name: ["Out of range."]})
     return value
@@ -79,9 +79,10 @@ def if_match_version(request: Request) -> int:
         raise PreconditionRequired()
     value = header.strip().removeprefix("W/").strip('"')
     # The version as the ETag spells it: ASCII digits ("+3", "1_0" or "٣" are no version).
-    if not (spelled_as_whole_number(value) and not value.startswith("-") and len(value) <= 19):
+    version = whole_number(value)
+    if version is None or not 0 <= version < 2**63:
         raise ValidationError({"If-Match": ['Send the claim\'s ETag, e.g. If-Match: "3".']})
-    return int(value)
+    return version
 
 
 def claim_reloaded(claim: Claim, user: User) -> Claim:

@@ -34,9 +34,9 @@ def _query(request: Request) -> dict[str, str]:
 def _limit(raw: str, default: int) -> int:
     if raw == "":
         return default
-    if not s.spelled_as_whole_number(raw):
+    value = s.whole_number(raw)
+    if value is None:
         raise ValidationError({"limit": [s.NOT_ASCII_WHOLE_NUMBER]})
-    value = int(raw)
     if not 1 <= value <= MAX_SUGGESTIONS:
         raise ValidationError({"limit": [f"Between 1 and {MAX_SUGGESTIONS}."]})
     return value
