@@ -4,6 +4,7 @@ revisions, and re-anchoring an orphaned claim.
 
 from __future__ import annotations
 
+from django.http import HttpResponse
 from django.urls import reverse
 
 from annotations.models import DocumentRevision
@@ -46,15 +47,19 @@ class RevisionApiTests(RevisionTestCase):
                 self.assertEqual(response.status_code, code)
         self.assertFalse(DocumentRevision.objects.exists())
 
-    def test_the_creator_reanchors_an_orphan_through_the_api(self) -> None:
-        self.revise()
+    def reanchor_the_orphan(self) -> HttpResponse:
+        """The creator moves claim D (orphaned by ``revise``) to the revised closing line."""
         start = NEW.index(CLOSING)
         self.client.force_login(self.creator)
-        response = self.client.post(
+        return self.client.post(
             reverse("api:claim-reanchor", kwargs={"pk": self.claims["d"].pk}),
             {"start": start, "end": start + len(CLOSING), "exact": CLOSING},
             content_type="application/json",
         )
+
+    def test_the_creator_reanchors_an_orphan_through_the_api(self) -> None:
+        self.revise()
+        response = self.reanchor_the_orphan()
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response.json()["anchor_status"], "anchored")
 
@@ -71,13 +76,7 @@ class RevisionApiTests(RevisionTestCase):
         after = self.client.get(url, {"include": "claims"}).json()["claims"]
         self.assertEqual([c["id"] for c in after], [self.claims[k].pk for k in "abc"])
         self.assertEqual(after[1]["start"], NEW.index(QUOTES["b"]))
-        start = NEW.index(CLOSING)
-        self.client.force_login(self.creator)
-        reanchored = self.client.post(
-            reverse("api:claim-reanchor", kwargs={"pk": self.claims["d"].pk}),
-            {"start": start, "end": start + len(CLOSING), "exact": CLOSING},
-            content_type="application/json",
-        )
+        reanchored = self.reanchor_the_orphan()
         self.assertEqual(reanchored.status_code, 200, reanchored.content)
         self.client.force_login(self.reviewer_a)
         last = self.client.get(url, {"include": "claims"}).json()["claims"]
