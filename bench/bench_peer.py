@@ -213,24 +213,81 @@ class RssSampler(threading.Thread):
 class SpyProfile:
     """py-spy sampling the gunicorn worker during one phase (raw collapsed stacks)."""
 
-    def __init__(self, pid: int, label: str, directory: Path) -> None:
+    def __init__(self, pid: int, label: str, directory: Path, *, wall: bool = False) -> None:
         import subprocess
 
         directory.mkdir(parents=True, exist_ok=True)
-        self.path = directory / f"{label}.txt"
+        self.wall = wall
+        self.path = directory / f"{label}{'_wall' if wall else ''}.txt"
         self.process = subprocess.Popen(
-            [str(ROOT / ".venv/bin/py-spy"), "record", "--pid", str(pid), "--rate", "250",
-             "--format", "raw", "--output", str(self.path), "--nonblocking"],
+            [str(ROOT / ".venv/bin/py-spy"), "record", "--pid", str(pid), "--rate", str(SPY_RATE),
+             "--format", "raw", "--output", str(self.path), "--nonblocking",
+             *(["--idle"] if wall else [])],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         time.sleep(0.5)  # attached
 
-    def stop(self) -> dict[str, Any]:
+    def stop(self, requests: int) -> dict[str, Any]:
         import signal
 
         self.process.send_signal(signal.SIGINT)
         self.process.wait(timeout=60)
+        if self.wall:
+            return summarize_wall(self.path, requests)
         return summarize_stacks(self.path)
+
+
+SPY_RATE = 250  # samples per second and thread
+
+
+# Where a request thread's wall time goes (``--profile-wall``: py-spy --idle, which also
+# samples threads blocked in a system call). A leaf frame in the database driver: the
+# driver's own Python, or, for ``Connection.wait``, the thread blocked on PostgreSQL's
+# answer (the server parsing, planning and executing the statement, and the round trip);
+# on SQLite the engine runs inside the cursor's ``execute`` (and the commit), in process.
+DATABASE_WAIT = "psycopg/connection.py:wait"
+DATABASE_LEAVES = (
+    "psycopg/",
+    "psycopg_pool/",
+    "django/db/backends/sqlite3/base.py:execute",
+    "django/db/backends/sqlite3/base.py:executemany",
+    "django/db/backends/base/base.py:_commit",
+    "django/db/backends/base/base.py:_rollback",
+)
+
+
+def summarize_wall(path: Path, requests: int) -> dict[str, Any]:
+    """Milliseconds per request of wall time inside Django's handler (every sample of a
+    thread under ``get_response``, blocked or not), split into waiting on PostgreSQL,
+    the database driver otherwise (SQLite's engine included) and the rest (Python)."""
+    if not path.exists():
+        return {"error": "no profile written"}
+    django = database = waiting = 0
+    for line in path.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not count_text.isdigit():
+            continue
+        frames = [_frame_key(f) for f in stack.split(";")]
+        if not any(_matches(key, "django/core/handlers/base.py:get_response") for key in frames):
+            continue
+        count = int(count_text)
+        django += count
+        leaf = frames[-1]
+        if _matches(leaf, DATABASE_WAIT):
+            waiting += count
+        elif leaf.startswith(DATABASE_LEAVES[:2]) or any(
+            _matches(leaf, needle) for needle in DATABASE_LEAVES[2:]
+        ):
+            database += count
+    per_request = 1000 / SPY_RATE / max(requests, 1)
+    return {
+        "requests": requests,
+        "django_ms": round(django * per_request, 3),
+        "database_wait_ms": round(waiting * per_request, 3),
+        "database_driver_ms": round(database * per_request, 3),
+        "python_ms": round((django - waiting - database) * per_request, 3),
+        "raw": _shown(path),
+    }
 
 
 # Inclusive share of the worker's busy samples spent under each of these frames. Django's
@@ -292,8 +349,14 @@ def summarize_stacks(path: Path) -> dict[str, Any]:
         "busy_samples": total,
         "inclusive_pct": {k: round(100 * v / total, 1) for k, v in inclusive.items()},
         "top_self_pct": {k: round(100 * v / total, 1) for k, v in top},
-        "raw": str(path.resolve().relative_to(ROOT)),
+        "raw": _shown(path),
     }
+
+
+def _shown(path: Path) -> str:
+    """The profile's path, relative to the repository when it is inside it."""
+    path = path.resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def _matches(key: str, needle: str) -> bool:
@@ -450,9 +513,11 @@ class WorkbenchSystem:
     # Workbench only
 
     def profile(self, label: str) -> SpyProfile | None:
-        if not self.args.profile:
+        if not (self.args.profile or self.args.profile_wall):
             return None
-        return SpyProfile(self.worker, label, common.RESULTS / "profiles")
+        return SpyProfile(
+            self.worker, label, common.RESULTS / "profiles", wall=self.args.profile_wall
+        )
 
     def extras(self, project: int) -> dict[str, Any]:
         # the per-request floor: a 401 (middleware + DRF, no database) and a project read
@@ -540,7 +605,7 @@ def drive(
                 check_budget("spans")
         spans_s = time.perf_counter() - t0
         if spy:
-            profiles["spans"] = spy.stop()
+            profiles["spans"] = spy.stop(len(requests))
         ms = [v * 1000 for v in latencies]
         out.update(
             spans=len(requests),
@@ -566,7 +631,7 @@ def drive(
             fetch.append((time.perf_counter() - t1) * 1000)
             check_budget("fetch")
         if spy:
-            profiles["fetch"] = spy.stop()
+            profiles["fetch"] = spy.stop(len(fetch))
         assert fetched == k, fetched
         out.update(
             fetch_one_ms=round(statistics.median(fetch), 3),
@@ -585,7 +650,7 @@ def drive(
             export_s.append(time.perf_counter() - t1)
             check_budget("export")
         if spy:
-            profiles["export"] = spy.stop()
+            profiles["export"] = spy.stop(len(export_s))
         out.update(
             export_s=round(statistics.median(export_s), 4),
             export_first_s=round(export_s[0], 4),
@@ -832,6 +897,12 @@ def main() -> None:
     parser.add_argument("--export-repeats", type=int, default=3)
     parser.add_argument("--floor-repeats", type=int, default=200)
     parser.add_argument("--profile", action="store_true", help="py-spy the worker per phase")
+    parser.add_argument(
+        "--profile-wall",
+        action="store_true",
+        help="py-spy --idle the worker per phase: wall ms per request inside Django, split "
+        "into waiting on PostgreSQL, the database driver and Python",
+    )
     parser.add_argument(
         "--worker-tmp-dir", default="/dev/shm", help="gunicorn heartbeat dir ('' = its default)"
     )

@@ -98,3 +98,38 @@ def test_the_commit_floor_writes_commits_and_cleans_up(tmp_path: Path) -> None:
         tables = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
         mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
     assert tables == [] and mode == "wal"  # the scratch table is gone; WAL as the app runs
+
+
+def test_the_wall_profile_splits_a_request_threads_time(tmp_path: Path) -> None:
+    from bench.bench_peer import SPY_RATE, summarize_wall
+
+    handler = (
+        "Thread.run (threading.py:1);BaseHandler.get_response (django/core/handlers/base.py:140)"
+    )
+    execute = "CursorWrapper._execute (django/db/backends/utils.py:105)"
+    lines = [
+        # blocked on PostgreSQL's answer
+        f"{handler};{execute};Cursor.execute (psycopg/cursor.py:113);Connection.wait (psycopg/connection.py:495) 50",
+        # the driver's own Python
+        f"{handler};{execute};Cursor.execute (psycopg/cursor.py:113);BaseCursor._execute_gen (psycopg/_cursor_base.py:206) 10",
+        # SQLite's engine, in process; and a commit
+        f"{handler};{execute};SQLiteCursorWrapper.execute (django/db/backends/sqlite3/base.py:354) 20",
+        f"{handler};BaseDatabaseWrapper._commit (django/db/backends/base/base.py:306) 5",
+        # Python
+        f"{handler};SQLCompiler.as_sql (django/db/models/sql/compiler.py:700) 15",
+        # not under Django's handler: the event loop, an idle thread
+        "Server.serve (uvicorn/server.py:70);select (selectors.py:468) 400",
+        "Thread.run (threading.py:1);Condition.wait (threading.py:355) 300",
+        "a line that is not a sample",
+    ]
+    path = tmp_path / "wall.txt"
+    path.write_text("\n".join(lines) + "\n")
+    requests = 4
+    ms = 1000 / SPY_RATE / requests  # one sample of one request's thread
+    wall = summarize_wall(path, requests)
+    assert wall["django_ms"] == round(100 * ms, 3)
+    assert wall["database_wait_ms"] == round(50 * ms, 3)
+    assert wall["database_driver_ms"] == round(35 * ms, 3)
+    assert wall["python_ms"] == round(15 * ms, 3)
+    assert wall["raw"] == str(path.resolve())
+    assert summarize_wall(tmp_path / "missing.txt", 1) == {"error": "no profile written"}
