@@ -8,6 +8,12 @@ although nothing failed: the request gets its 400 and the message already names 
 (``Invalid HTTP_HOST header: 'evil.example'. …``, the host as ``repr``, so a header
 cannot add lines of its own). The record keeps its message and its ``request`` and
 ``status_code`` extras; only the exception and its stack are dropped.
+
+``OneLineForbidden`` does the same for a 403 on ``django.request``. Since Django 6.1 the
+record of a ``PermissionDenied`` (``Forbidden (Permission denied): /path``, a WARNING)
+carries the exception, so every page a member's role does not open (a reviewer on an
+editor's page) wrote its traceback although nothing failed: the 403 is the answer. A 500
+keeps its traceback, as does every other record.
 """
 
 from __future__ import annotations
@@ -23,4 +29,11 @@ class OneLineWarning(logging.Filter):
         if record.levelno > logging.WARNING:
             record.levelno = logging.WARNING
             record.levelname = logging.getLevelName(logging.WARNING)
+        return True
+
+
+class OneLineForbidden(OneLineWarning):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "status_code", None) == 403:
+            return super().filter(record)
         return True

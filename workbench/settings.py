@@ -13,6 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+from django.utils.log import DEFAULT_LOGGING
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -558,10 +559,28 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"one_line_warning": {"()": "workbench.logs.OneLineWarning"}},
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "one_line_warning": {"()": "workbench.logs.OneLineWarning"},
+        "one_line_forbidden": {"()": "workbench.logs.OneLineForbidden"},
+    },
+    "formatters": {"django.server": DEFAULT_LOGGING["formatters"]["django.server"]},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "django.server": DEFAULT_LOGGING["handlers"]["django.server"],
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
     "loggers": {
+        # Django's own configuration (DEFAULT_LOGGING, applied first) gives "django" a
+        # console handler of its own while DEBUG is on, on top of the root's: with DEBUG=1
+        # every record of django.* (a 403, a 500) was written twice. Here django.* has the
+        # root's handler only; its level stays Django's (INFO). Naming "django" resets its
+        # children, so runserver's request lines ("django.server") are declared again as
+        # Django declares them. (Django's "mail_admins" went with it: ADMINS is not set.)
+        "django": {"handlers": []},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        # A 403 (PermissionDenied on a page): one WARNING line, "Forbidden (Permission
+        # denied): /path", without the traceback Django 6.1 attaches (workbench.logs).
+        "django.request": {"filters": ["one_line_forbidden"]},
         # A Host header not in ALLOWED_HOSTS: the 400 stays, the log gets one line naming
         # the host instead of Django's ERROR with a full traceback (workbench.logs).
         "django.security.DisallowedHost": {"filters": ["one_line_warning"]},

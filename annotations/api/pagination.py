@@ -33,7 +33,8 @@ class IdCursorPagination(CursorPagination):
     client could write any position, offset or direction into one; here a cursor not
     signed for this list (forged, edited, or another list's) is a 400
     ``{"cursor": ["Invalid cursor: not one this API handed out."]}``, as is one that does
-    not decode (DRF's 404). The position must still be an id (ASCII digits, below 2**63),
+    not decode (DRF's 404); an empty one (``?cursor=``) is refused before, by name
+    (``query.VALUE_REQUIRED``). The position must still be an id (ASCII digits, below 2**63),
     checked after the signature, so nothing but a number reaches the database even if the
     key leaked. A cursor does not expire and is not bound to the caller or the filters:
     visibility is applied to every page as to the first."""
@@ -44,7 +45,7 @@ class IdCursorPagination(CursorPagination):
     max_page_size = 500
     cursor_query_description = (
         "The pagination cursor: only one this list handed out in `next` or `previous` "
-        "(any other is a 400)."
+        "(any other, an empty one included, is a 400)."
     )
 
     def get_page_size(self, request: Request) -> int:

@@ -9,15 +9,19 @@ Anything else is refused by name, never ignored: a name the method does not take
 an ORM lookup, ``?ordering=``, DRF's ``?format=``, which picks no renderer here since
 ``URL_FORMAT_OVERRIDE`` is off) is a 400 ``{name: ["Unknown query parameter."]}``, and a
 parameter given twice (``?page_size=5&page_size=10``, where the last one used to win) is a
-400 ``{name: ["Give this parameter once."]}``.
+400 ``{name: ["Give this parameter once."]}``. A parameter of ``VALUE_REQUIRED`` given
+empty (``?cursor=``, ``?include=``, or ``?include`` alone) is a 400
+``{name: ["Give a value or leave the parameter out."]}``, not read as left out. A filter
+given empty (``?project=``) is still no filter, django-filter's convention, and
+``page_size`` words its own 400 (``pagination.IdCursorPagination.get_page_size``).
 
 ``KnownQueryParams`` checks this for every API view (it is in ``DEFAULT_PERMISSION_CLASSES``
 after ``IsActiveUser`` and ``NoNulInQuery``, so an anonymous caller still gets 401 first).
 Permissions run before the handler, so before any object is looked up and before anything
-is written. The answer depends only on the view, the method and the names sent, never on
-an object, so it leaks nothing: a non-member who sends an unknown parameter gets this
-400, not the 404 the same request without it would get. A method the view does not
-handle is left to DRF's 405.
+is written. The answer depends only on the view, the method and the names sent (and
+whether a value is empty), never on an object, so it leaks nothing: a non-member who sends
+an unknown parameter gets this 400, not the 404 the same request without it would get. A
+method the view does not handle is left to DRF's 405.
 """
 
 from __future__ import annotations
@@ -32,6 +36,11 @@ from rest_framework.request import Request
 
 UNKNOWN = "Unknown query parameter."
 REPEATED = "Give this parameter once."
+EMPTY = "Give a value or leave the parameter out."
+
+# The parameters whose empty value is refused (``EMPTY``) where a view takes them: each
+# means something only with a value (a cursor the list handed out, ``include=claims``).
+VALUE_REQUIRED = frozenset({"cursor", "include"})
 
 # Names and how many are quoted back in a 400 (as ``permissions.nul_query_names``).
 _MAX_NAME = 100
@@ -65,8 +74,9 @@ def query_params_taken(view: Any, method: str) -> frozenset[str]:
 
 
 def query_params_check(request: Request, view: Any) -> None:
-    """Raise the 400 for each parameter the request's method does not take, or takes once
-    but was given more than once."""
+    """Raise the 400 for each parameter the request's method does not take, takes once but
+    was given more than once, or takes only with a value (``VALUE_REQUIRED``) but was given
+    empty."""
     taken = query_params_taken(view, request.method or "GET")
     errors: dict[str, list[str]] = {}
     for name, values in request.query_params.lists():
@@ -74,6 +84,8 @@ def query_params_check(request: Request, view: Any) -> None:
             errors[name[:_MAX_NAME]] = [UNKNOWN]
         elif len(values) > 1:
             errors[name] = [REPEATED]
+        elif name in VALUE_REQUIRED and values == [""]:
+            errors[name] = [EMPTY]
     if errors:
         raise ValidationError(dict(sorted(errors.items())[:_MAX_NAMES]))
 

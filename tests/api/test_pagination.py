@@ -100,6 +100,21 @@ class CursorPaginationTests(ApiTestCase):
         response = self.get(self.reviewer_a, "/claims/", {"cursor": "bogus"})
         self.assertFieldError(response, "cursor", "Invalid cursor")
 
+    def test_an_empty_cursor_is_a_400_saying_it_is_empty(self) -> None:
+        """``?cursor=`` (or a bare ``?cursor``) is neither the first page nor a forged
+        cursor: it is refused by name as empty, on every list, with other parameters too."""
+        client = self.client_for(self.reviewer_a)
+        for path in ("/claims/", "/documents/", "/projects/", "/notifications/"):
+            for query in ("cursor=", "cursor", "page_size=2&cursor="):
+                with self.subTest(path=path, query=query):
+                    response = client.get(f"{API}{path}?{query}")
+                    self.assertEqual(response.status_code, 400, response.content)
+                    self.assertEqual(
+                        response.json(), {"cursor": ["Give a value or leave the parameter out."]}
+                    )
+            with self.subTest(path=path, query="(none)"):
+                self.assertEqual(client.get(f"{API}{path}").status_code, 200)
+
     def next_cursor(self, path: str, params: dict[str, str] | None = None) -> str:
         """The cursor of the ``next`` link the list hands out on its first page of 1."""
         body = self.get(self.reviewer_a, path, {"page_size": "1", **(params or {})}).json()

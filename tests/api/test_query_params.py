@@ -26,6 +26,7 @@ from tests.api.test_permissions import ANON, CALLERS, EndpointMatrix, Row
 
 UNKNOWN = ["Unknown query parameter."]
 ONCE = ["Give this parameter once."]
+EMPTY = ["Give a value or leave the parameter out."]
 
 
 class QueryParamMatrixTests(EndpointMatrix):
@@ -111,6 +112,35 @@ class QueryParamMatrixTests(EndpointMatrix):
                 response = self.get(self.admin, path + "?" + urlencode(query, doseq=True))
                 self.assertEqual(response.status_code, 400, response.content)
                 self.assertEqual(response.json(), {name: ONCE})
+
+    def test_an_empty_cursor_or_include_is_refused_by_name(self) -> None:
+        """An empty value is not read as the parameter left out where a value is needed
+        (``VALUE_REQUIRED``): before the lookup, so a non-member and a missing id get it
+        too. Elsewhere an empty value is left to the parameter (a filter: no filter)."""
+        d, p = self.document.pk, self.project.pk
+        cases = [
+            (self.admin, "/claims/", "cursor="),
+            (self.admin, "/documents/", "cursor"),
+            (self.admin, f"/projects/{p}/references/", "q=crime&cursor="),
+            (self.admin, "/notifications/", "cursor="),
+            (self.admin, f"/documents/{d}/", "include="),
+            (self.admin, f"/documents/{d}/", "include"),
+            (self.outsider, f"/documents/{d}/", "include="),
+            (self.outsider, "/documents/2147483000/", "include="),
+        ]
+        for user, path, query in cases:
+            with self.subTest(path=path, query=query, user=user.username):
+                response = self.get(user, f"{path}?{query}")
+                self.assertEqual(response.status_code, 400, response.content)
+                self.assertEqual(response.json(), {query.split("&")[-1].rstrip("="): EMPTY})
+        head = self.client_for(self.admin).head(f"{API}/documents/{d}/?include=")
+        self.assertEqual(head.status_code, 400)
+        # Unknown and repeated still say so; an empty filter is still no filter.
+        both = self.get(self.admin, "/claims/?cursor=&cursor=&include=")
+        self.assertEqual(both.json(), {"cursor": ONCE, "include": UNKNOWN})
+        for query in ("project=", "status=", f"project={p}&status="):
+            with self.subTest(query=query):
+                self.assertEqual(self.get(self.admin, f"/claims/?{query}").status_code, 200)
 
     def test_each_refused_parameter_is_named(self) -> None:
         query = urlencode(
