@@ -14,7 +14,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from annotations import access
-from annotations.compiled import CompiledModels, CompiledValues
+from annotations.compiled import CompiledModels, CompiledValues, CompiledValuesList
 from annotations.models import (
     Assignment,
     AssignmentState,
@@ -103,28 +103,47 @@ def _eligible_claims(
     a free review slot once the slots reserved for other reviewers are counted (their own
     reservation is theirs). ``assigned_only``: only the claims reserved for them, which
     the queue offers before the rest (``_pick``)."""
+    return _eligible_claims_by_id(
+        project_id=project.pk,
+        required_reviews=project.required_reviews,
+        reviewer_id=reviewer.pk,
+        now=now,
+        assigned_only=assigned_only,
+    )
+
+
+def _eligible_claims_by_id(
+    *,
+    project_id: int,
+    required_reviews: int,
+    reviewer_id: int,
+    now: dt.datetime,
+    assigned_only: bool = False,
+) -> QuerySet[Claim]:
+    """``_eligible_claims`` from the ids and the project's required reviews: the rule
+    itself, which the SQLite pick compiles once (``_PICK_COMPILED``)."""
     # Judged by them in the claim's current version: a revised claim is offered again.
     mine_judged = Verdict.objects.filter(
-        claim_id=OuterRef("pk"), reviewer=reviewer, claim_version=OuterRef("claim_version")
+        claim_id=OuterRef("pk"), reviewer_id=reviewer_id, claim_version=OuterRef("claim_version")
     )
     mine_held = Assignment.objects.filter(
         claim_id=OuterRef("pk"),
-        reviewer=reviewer,
+        reviewer_id=reviewer_id,
         state__in=[AssignmentState.LEASED, AssignmentState.SKIPPED],
     )
-    claims = Claim.objects.filter(project=project, status=ClaimStatus.IN_REVIEW)
+    claims = Claim.objects.filter(project_id=project_id, status=ClaimStatus.IN_REVIEW)
     if assigned_only:
         # Driven from the reviewer's few reservations: an EXISTS per claim would walk the
         # whole queue in order to find that they have none (bench/bench_queue.py).
         claims = claims.filter(
-            pk__in=Reservation.objects.filter(reviewer=reviewer).values("claim_id")
+            pk__in=Reservation.objects.filter(reviewer_id=reviewer_id).values("claim_id")
         )
     return (
-        claims.exclude(created_by=reviewer)
+        claims.exclude(created_by_id=reviewer_id)
         .exclude(Exists(mine_judged))
         .exclude(Exists(mine_held))
-        .alias(taken=_taken_slots(reviewer_id=reviewer.pk, now=now))
-        .filter(taken__lt=project.required_reviews)
+        .alias(taken=_taken_slots(reviewer_id=reviewer_id, now=now))
+        .filter(taken__lt=required_reviews)
         .order_by(*QUEUE_ORDER)
     )
 
@@ -264,6 +283,17 @@ def _pick_from(
             cursor.execute(sql + (" SKIP LOCKED" if skip_locked else ""), params)
             row = cursor.fetchone()
         return row[0] if row else None
+    if not passed_over and not connection.features.has_select_for_update:
+        # SQLite: no row locks (its transaction holds the write lock). The queryset below,
+        # compiled once for each pass; with claims passed over (their number changes the
+        # SQL) it is built as below.
+        rows = _PICK_COMPILED[assigned_only].rows(
+            project_id=project.pk,
+            required_reviews=project.required_reviews,
+            reviewer_id=reviewer.pk,
+            now=now,
+        )
+        return rows[0][0] if rows else None
     candidates = _eligible_claims(
         project=project, reviewer=reviewer, now=now, assigned_only=assigned_only
     )
@@ -274,6 +304,32 @@ def _pick_from(
     else:
         candidates = candidates.select_for_update(of=("self",), no_key=True)
     return candidates.values_list("pk", flat=True).first()
+
+
+# SQLite's pick (``_pick_from`` with no claim passed over): ``_eligible_claims``'s first
+# claim, compiled once for each pass (annotations.compiled). Building and compiling that
+# queryset on every lease was about two thirds of ``lease_next``'s CPU time on SQLite
+# (bench/README.md, "SQLite lease pick"); SQLite runs the statement in a small part of it.
+# tests/test_queue_pick.py, run on SQLite, holds its picks equal to the ORM queryset's.
+_PICK_COMPILED = {
+    assigned_only: CompiledValuesList(
+        Claim,
+        lambda project_id, required_reviews, reviewer_id, now, assigned_only=assigned_only: (
+            _eligible_claims_by_id(
+                project_id=project_id,
+                required_reviews=required_reviews,
+                reviewer_id=reviewer_id,
+                now=now,
+                assigned_only=assigned_only,
+            ).values_list("pk")[:1]
+        ),
+        project_id=int,
+        required_reviews=int,
+        reviewer_id=int,
+        now=dt.datetime,
+    )
+    for assigned_only in (False, True)
+}
 
 
 def _ineligible_reason(
