@@ -64,6 +64,15 @@ class IdCursorPagination(CursorPagination):
             )
         return min(size, self.max_page_size)
 
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        """DRF's, with the cursor's empty value ruled out in the schema as it is in the
+        API (``query.VALUE_REQUIRED``)."""
+        parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.cursor_query_param:
+                parameter["schema"]["minLength"] = 1
+        return parameters
+
     def _signer(self, request: Request) -> signing.Signer:
         """The signer for this list: a cursor from another path or ordering is refused."""
         ordering = ",".join((self.ordering,) if isinstance(self.ordering, str) else self.ordering)
