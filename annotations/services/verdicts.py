@@ -466,10 +466,15 @@ def _verdict_write(
     )
     # This verdict is the reviewer's one counted verdict now: the rule has nothing to
     # decide until the project's required number can be in. Only a blind verdict changes
-    # what the project's rule decides from.
+    # what the project's rule decides from, and only while the claim is in review: a
+    # disputed claim (the rule found no consensus, or an editor reopened it) is the
+    # editors' to decide. A blind verdict reaches a disputed claim only as the revision of
+    # a reviewer nobody else judged beside (one required review, reopened): before, the
+    # rule then resolved it again by itself.
     decides = (
         not post_reveal
         and not is_calibration
+        and claim.status == ClaimStatus.IN_REVIEW
         and facts["fact_counted_others"] + 1 >= claim.project.required_reviews
     )
     # Every event of the write, appended to the audit chain together at its end, or with
@@ -492,7 +497,7 @@ def _verdict_write(
     if written:
         # Evidence: archive newly cited sources, check the quotes (after the commit).
         verdict_evidence_enqueue(verdict=verdict)
-    if post_reveal and claim.status == ClaimStatus.DISPUTED:
+    if claim.status == ClaimStatus.DISPUTED and not is_calibration:
         # Independence: the changed verdict does not resolve the dispute; the editors are
         # told (the disputes page flags the claim "revised after reveal").
         pending.add(
@@ -505,7 +510,11 @@ def _verdict_write(
                 after={
                     "verdict": verdict.pk,
                     "rating": rating_obj.key,
-                    "reason": "revised after seeing other verdicts",
+                    "reason": (
+                        "revised after seeing other verdicts"
+                        if post_reveal
+                        else "revised while the claim is disputed"
+                    ),
                 },
             )
         )

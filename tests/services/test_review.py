@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 
@@ -246,6 +246,40 @@ class ClaimAdjudicateTests(EditorTestCase):
         self.assertEqual(self.fresh(self.disputed).status, ClaimStatus.DISPUTED)
         self.assertFalse(Consensus.objects.filter(claim=self.disputed).exists())
         self.assertEqual(self.verbs_since(since), ["verdict.revise", "claim.needs_adjudication"])
+
+
+class SoleReviewerReopenTests(QueueTestCase):
+    """One required review: a reviewer who judged alone, then the claim reopened."""
+
+    policy: ClassVar[dict[str, Any]] = {"required_reviews": 1}
+    claim_count = 1
+
+    def test_a_blind_revision_after_a_reopen_leaves_the_decision_to_the_editors(self) -> None:
+        (claim,) = self.claims
+        judge(claim, self.reviewer_a, "false", now=T0)
+        self.assertEqual(self.fresh(claim).status, ClaimStatus.RESOLVED)
+        services.claim_reopen(claim=claim, editor=self.editor, note="New figures came out.")
+        since = self.last_event_id()
+        revised = services.verdict_submit(
+            claim=claim, reviewer=self.reviewer_a, rating="true", confidence="high", now=T0
+        )
+        # Nobody else judged it: the revision is blind, yet the rule does not decide a
+        # reopened claim again; the editors are told and decide.
+        self.assertFalse(revised.post_reveal)
+        self.assertEqual(self.fresh(claim).status, ClaimStatus.DISPUTED)
+        self.assertIsNone(self.fresh(claim).consensus)
+        self.assertEqual(
+            list(Consensus.objects.filter(claim=claim).values_list("sequence", "is_current")),
+            [(1, False)],
+        )
+        self.assertEqual(self.verbs_since(since), ["verdict.revise", "claim.needs_adjudication"])
+        event = Event.objects.filter(verb="claim.needs_adjudication").get()
+        self.assertEqual(event.after["reason"], "revised while the claim is disputed")
+        record = services.claim_adjudicate(
+            claim=claim, editor=self.editor, rating="true", note="The new series agrees."
+        )
+        self.assertEqual((record.sequence, record.method), (2, ConsensusMethod.ADJUDICATED))
+        self.assertEqual(self.fresh(claim).status, ClaimStatus.RESOLVED)
 
 
 class ClaimReopenTests(EditorTestCase):
