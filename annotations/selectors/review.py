@@ -460,6 +460,9 @@ class DisputeCard:
     # A reviewer changed their verdict after seeing the others: it resolved nothing, an
     # editor decides (the "revised after reveal, needs adjudication" flag).
     revised_after_reveal: bool
+    # A reviewer revised blind after the claim became disputed (a reopened claim they
+    # judged alone): no verdict resolves a disputed claim, so it too waits for an editor.
+    revised_while_disputed: bool = False
 
 
 def _dispute_claims(project: Project) -> QuerySet[Claim]:
@@ -516,6 +519,13 @@ def dispute_card(claim: Claim) -> DisputeCard:
         verdicts=verdicts,
         revised_after_reveal=claim.status == ClaimStatus.DISPUTED
         and any(v.post_reveal for v in verdicts),
+        # Submitted after the claim's last change, its move to disputed (a verdict does
+        # not touch the claim's row).
+        revised_while_disputed=claim.status == ClaimStatus.DISPUTED
+        and any(
+            not v.post_reveal and v.revision > 1 and v.submitted_at > claim.updated_at
+            for v in verdicts
+        ),
         current_consensus=current,
         can_adjudicate=claim.status == ClaimStatus.DISPUTED,
         can_publish=claim.status == ClaimStatus.RESOLVED,

@@ -259,6 +259,8 @@ class SoleReviewerReopenTests(QueueTestCase):
         judge(claim, self.reviewer_a, "false", now=T0)
         self.assertEqual(self.fresh(claim).status, ClaimStatus.RESOLVED)
         services.claim_reopen(claim=claim, editor=self.editor, note="New figures came out.")
+        card = selectors.dispute_card_get(project=self.project, claim_id=claim.pk)
+        self.assertFalse(card.revised_while_disputed or card.revised_after_reveal)
         since = self.last_event_id()
         revised = services.verdict_submit(
             claim=claim, reviewer=self.reviewer_a, rating="true", confidence="high", now=T0
@@ -275,6 +277,9 @@ class SoleReviewerReopenTests(QueueTestCase):
         self.assertEqual(self.verbs_since(since), ["verdict.revise", "claim.needs_adjudication"])
         event = Event.objects.filter(verb="claim.needs_adjudication").get()
         self.assertEqual(event.after["reason"], "revised while the claim is disputed")
+        # The disputes page flags it for the editors.
+        card = selectors.dispute_card_get(project=self.project, claim_id=claim.pk)
+        self.assertEqual((card.revised_while_disputed, card.revised_after_reveal), (True, False))
         record = services.claim_adjudicate(
             claim=claim, editor=self.editor, rating="true", note="The new series agrees."
         )

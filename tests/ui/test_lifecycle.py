@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.urls import reverse
 
 from annotations import services
-from annotations.models import Claim, ClaimStatus
+from annotations.models import Claim, ClaimStatus, Project
 from tests.factories import judge, make_claim
 from tests.ui.reviewing_base import ReviewViewTestCase
 
@@ -87,6 +87,21 @@ class ClaimLifecycleUiTests(ReviewViewTestCase):
             reverse("workbench:disputes", kwargs={"slug": self.project.slug})
         )
         self.assertIn("Revised after reveal, needs adjudication", self.page(disputes))
+
+    def test_a_blind_revision_of_a_reopened_claim_is_flagged_for_editors(self) -> None:
+        Project.objects.filter(pk=self.claim.project_id).update(required_reviews=1)
+        claim = Claim.objects.get(pk=self.claim.pk)
+        judge(claim, self.reviewer_a, "false")
+        services.claim_reopen(claim=claim, editor=self.editor, note="New figures.")
+        url = reverse("workbench:disputes", kwargs={"slug": self.project.slug})
+        self.login(self.editor)
+        self.assertNotIn("Revised while disputed", self.page(self.client.get(url)))
+        services.verdict_submit(
+            claim=claim, reviewer=self.reviewer_a, rating="true", confidence="high"
+        )
+        page = self.page(self.client.get(url))
+        self.assertIn("Revised while disputed, needs adjudication", page)
+        self.assertNotIn("Revised after reveal", page)
 
     def test_reanchoring_a_judged_claim_to_other_words_is_refused_with_the_reason(self) -> None:
         judge(self.claim, self.reviewer_a, "true")
