@@ -29,13 +29,24 @@ from annotations.models import (
     Verdict,
 )
 from annotations.services import limits
-from annotations.services._base import QueueConflict, User, _require_storable_text, event_record
+from annotations.services._base import (
+    PendingEvents,
+    QueueConflict,
+    User,
+    _event_build,
+    _require_storable_text,
+    event_record,
+)
 
 GOLD_NEEDS_RESOLVED = (
     "Only a resolved claim can be gold: its consensus is the yardstick, and a published one "
     "is public, so reviewers would recognise it."
 )
 NOT_GOLD = "This claim is not marked as gold."
+NOT_GOLD_ANY_MORE = (
+    "This claim is no longer a gold claim: a calibration lease on it gives no verdict. "
+    "Take the next claim from the queue."
+)
 GOLD_STAYS_RESOLVED = (
     "This claim is a gold claim: it stays resolved while it is one (reviewers are served it "
     "as a claim in review). Remove its gold mark first."
@@ -99,7 +110,11 @@ def gold_mark(
 def gold_unmark(*, claim: Claim, actor: User) -> None:
     """Take the gold mark off ``claim``. Its calibration verdicts stay (history; they no
     longer score anybody, ``core.calibration.gold_accuracy``) and still never count
-    toward consensus. Editors and admins; QueueConflict when the claim is not gold."""
+    toward consensus. Its open calibration leases end (``claim_leases_end``, a
+    ``lease.release`` event each, after the unmark's): the claim is no longer served as one
+    in review, so they give no verdict. Editors and admins; QueueConflict when the claim is
+    not gold."""
+    from annotations.services.leases import claim_leases_end  # leases imports this module
     from annotations.services.review import _lock_claim  # review imports leases
 
     access.gold_manage_require(user=actor, project_id=claim.project_id)
@@ -118,9 +133,20 @@ def gold_unmark(*, claim: Claim, actor: User) -> None:
         raise QueueConflict(NOT_GOLD)
     before = _gold_state(gold)
     gold.delete()
-    event_record(
-        actor=actor, verb="claim.gold_unmark", obj=claim, project_id=claim.project_id, before=before
+    pending = PendingEvents()
+    pending.add(
+        _event_build(
+            actor=actor,
+            verb="claim.gold_unmark",
+            obj=claim,
+            project_id=claim.project_id,
+            before=before,
+        )
     )
+    # The leases' row locks (FOR NO KEY UPDATE) before the chain's head, which the append
+    # of both events takes last.
+    claim_leases_end(claim=claim, actor=actor, reason="gold mark removed", pending=pending)
+    pending.record()
 
 
 def _gold_candidate(*, project: Project, reviewer: User) -> int | None:

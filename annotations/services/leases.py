@@ -27,6 +27,7 @@ from annotations.models import (
 )
 from annotations.services import calibration, limits
 from annotations.services._base import (
+    PendingEvents,
     QueueConflict,
     User,
     _event_build,
@@ -396,6 +397,54 @@ def _close_assignment(
     if reason:
         assignment.reason = reason
     assignment.save(update_fields=["state", "closed_at", "reason"])
+
+
+def claim_leases_end(
+    *,
+    claim: Claim,
+    actor: User | None,
+    reason: str,
+    now: dt.datetime | None = None,
+    pending: PendingEvents | None = None,
+) -> list[Assignment]:
+    """End the open leases of ``claim``, whose row lock the caller holds: the one home of
+    "a claim that stops taking verdicts from lease holders ends their leases" (withdrawn,
+    reopened, resolved or disputed by the rule, adjudicated, its gold mark removed). Each
+    lease still leased (expired or not) is closed as released, with a ``lease.release``
+    event naming the claim and ``reason``; without it the queue would hand the reviewer
+    back a claim that takes no verdict from them (``lease_next`` returns a held lease as
+    it is) and keep them from leasing another.
+
+    The leases' rows are locked (``FOR NO KEY UPDATE``) in one statement, before any event
+    is appended: call it before the caller records its own events (the chain's head is
+    the last lock a writer takes). The events are appended here at once, or added to the
+    caller's ``pending`` events."""
+    leases = list(
+        Assignment.objects.select_for_update(of=("self",), no_key=True)
+        .filter(claim_id=claim.pk, state=AssignmentState.LEASED)
+        .order_by("pk")
+    )
+    if not leases:
+        return leases
+    now = now or timezone.now()
+    events = []
+    for lease in leases:
+        _close_assignment(lease, state=AssignmentState.RELEASED, now=now)
+        events.append(
+            _event_build(
+                actor=actor,
+                verb="lease.release",
+                obj=lease,
+                project_id=claim.project_id,
+                after={"claim": claim.pk, "reason": reason},
+            )
+        )
+    if pending is not None:
+        for event in events:
+            pending.add(event)
+    else:
+        events_record(events)
+    return leases
 
 
 @transaction.atomic

@@ -16,8 +16,6 @@ from annotations import access
 from annotations.compiled import CompiledModels
 from annotations.core import consensus, lifecycle
 from annotations.models import (
-    Assignment,
-    AssignmentState,
     Claim,
     ClaimStatus,
     Consensus,
@@ -40,7 +38,7 @@ from annotations.services._base import (
     event_record,
 )
 from annotations.services._publication import publication_append
-from annotations.services.leases import _close_assignment
+from annotations.services.leases import claim_leases_end
 
 
 def _rating_get(*, project_id: int, key: str, field: str = "rating") -> Rating:
@@ -287,11 +285,19 @@ def claim_transition(
 
 
 def _consensus_decide(
-    *, claim: Claim, actor: User | None, pending: PendingEvents | None = None
+    *,
+    claim: Claim,
+    actor: User | None,
+    pending: PendingEvents | None = None,
+    leases_open: bool = True,
+    now: dt.datetime | None = None,
 ) -> Consensus | None:
     """When the required verdicts are in, resolve the claim or mark it disputed. Claim
     locked. Its events (``consensus.<method>``, ``claim.status``) are appended here, or
-    added to the caller's ``pending`` events, in that order."""
+    added to the caller's ``pending`` events, in that order. Either way the claim takes no
+    first verdict any more: the leases still open on it end (``claim_leases_end``, their
+    ``lease.release`` events after those), unless the caller knows there is none
+    (``leases_open=False``, read under the claim's lock); ``now`` closes them."""
     verdicts = _counted_verdicts(claim)
     if len(verdicts) < claim.project.required_reviews:
         return None
@@ -300,6 +306,11 @@ def _consensus_decide(
         rule=claim.project.consensus_rule,
         majority_threshold=claim.project.majority_threshold,
     )
+    # The leases' events follow the decision's: gathered here, appended with them.
+    ended = PendingEvents()
+    if leases_open and (decision.reached or claim.status != ClaimStatus.DISPUTED):
+        reason = "claim resolved" if decision.reached else "claim disputed"
+        claim_leases_end(claim=claim, actor=actor, reason=reason, now=now, pending=ended)
     if not decision.reached:
         if claim.status != ClaimStatus.DISPUTED:
             claim_transition(
@@ -308,6 +319,7 @@ def _consensus_decide(
                 actor=actor,
                 pending=pending,
             )
+        _leases_ended_record(ended, pending=pending)
         return None
     record = _consensus_from_rule(
         claim=claim, decision=decision, verdicts=verdicts, actor=actor, pending=pending
@@ -315,7 +327,18 @@ def _consensus_decide(
     claim_transition(
         claim=claim, action=lifecycle.Action.DECIDE_RESOLVED, actor=actor, pending=pending
     )
+    _leases_ended_record(ended, pending=pending)
     return record
+
+
+def _leases_ended_record(ended: PendingEvents, *, pending: PendingEvents | None) -> None:
+    """The ``lease.release`` events ``claim_leases_end`` gathered in ``ended``: added to the
+    caller's ``pending`` events, or appended now."""
+    if pending is not None:
+        for event in ended.take():
+            pending.add(event)
+    elif ended.events:
+        ended.record()
 
 
 def _consensus_from_rule(
@@ -391,6 +414,9 @@ def claim_adjudicate(*, claim: Claim, editor: User, rating: str, note: str) -> C
         raise QueueConflict(
             f"Only disputed claims are adjudicated; this one is {claim.get_status_display().lower()}."
         )
+    # A disputed claim holds no open lease since every way into disputed ends them; a lease
+    # left from before that (a reopened claim's) ends here, as the claim is resolved.
+    claim_leases_end(claim=claim, actor=editor, reason="claim resolved")
     verdicts = _current_verdicts(claim)
     record = _consensus_append(
         claim=claim,
@@ -409,9 +435,10 @@ def claim_adjudicate(*, claim: Claim, editor: User, rating: str, note: str) -> C
 @transaction.atomic
 def claim_reopen(*, claim: Claim, editor: User, note: str) -> Claim:
     """Reopen a resolved claim: its consensus stops being current (kept in the history),
-    the claim becomes disputed, reviewers may revise and editors adjudicate anew. A
-    published claim is never reopened (QueueConflict): it is corrected or retracted
-    (``services.publishing``)."""
+    the claim becomes disputed, reviewers who judged it may revise and editors adjudicate
+    anew; the leases still open on it end (``claim_leases_end``): a disputed claim takes no
+    first verdict. A published claim is never reopened (QueueConflict): it is corrected or
+    retracted (``services.publishing``)."""
     access.membership_require(user=editor, project_id=claim.project_id, role=Role.EDITOR)
     _require_storable_text(note=note)
     limits.require_lengths(note=(note, limits.MAX_NOTE))
@@ -421,6 +448,9 @@ def claim_reopen(*, claim: Claim, editor: User, note: str) -> Claim:
         raise ValidationError({"note": "Say why the claim is reopened."})
     if not lifecycle.allowed(claim.status, lifecycle.Action.REOPEN):
         raise QueueConflict(str(lifecycle.TransitionRefused(claim.status, lifecycle.Action.REOPEN)))
+    # A gold claim is refused by the transition below (remove its mark first): the whole
+    # write rolls back then, these leases' ends with it.
+    claim_leases_end(claim=claim, actor=editor, reason="claim reopened")
     _consensus_supersede(claim=claim, actor=editor, note=note)
     claim_transition(claim=claim, action=lifecycle.Action.REOPEN, actor=editor, note=note)
     return claim
@@ -490,17 +520,7 @@ def claim_withdraw(
         raise PermissionDenied(access.WITHDRAW_RULE)
     if not lifecycle.allowed(claim.status, lifecycle.Action.WITHDRAW):
         raise QueueConflict(f"This claim is {claim.get_status_display().lower()}.")
-    for lease in Assignment.objects.select_for_update(no_key=True).filter(
-        claim=claim, state=AssignmentState.LEASED
-    ):
-        _close_assignment(lease, state=AssignmentState.RELEASED, now=now)
-        event_record(
-            actor=actor,
-            verb="lease.release",
-            obj=lease,
-            project_id=claim.project_id,
-            after={"claim": claim.pk, "reason": "claim withdrawn"},
-        )
+    claim_leases_end(claim=claim, actor=actor, reason="claim withdrawn", now=now)
     claim_transition(claim=claim, action=lifecycle.Action.WITHDRAW, actor=actor, note=reason)
     return claim
 
@@ -546,6 +566,9 @@ def consensus_recompute(*, claim: Claim, actor: User | None) -> Consensus | None
             or current.rating.key != decision.rating
             or current.method != decision.method
         ):
+            # Resolved, the claim takes no first verdict: the leases still open on it end
+            # (before any event: the chain's head is the last lock).
+            claim_leases_end(claim=claim, actor=actor, reason="claim resolved")
             record = _consensus_from_rule(
                 claim=claim, decision=decision, verdicts=verdicts, actor=actor
             )
@@ -555,6 +578,7 @@ def consensus_recompute(*, claim: Claim, actor: User | None) -> Consensus | None
                 claim_transition(claim=claim, action=lifecycle.Action.DECIDE_RESOLVED, actor=actor)
             outcome = "recorded"
         elif not decision.reached and claim.status != ClaimStatus.DISPUTED:
+            claim_leases_end(claim=claim, actor=actor, reason="claim disputed")
             _consensus_supersede(claim=claim, actor=actor, note="recomputed: no consensus")
             claim_transition(claim=claim, action=lifecycle.Action.DECIDE_DISPUTED, actor=actor)
             outcome = "disputed"

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, connections, router, transaction
 from django.db.models import (
     Count,
+    Exists,
     OuterRef,
     Prefetch,
     Subquery,
@@ -24,12 +25,14 @@ from annotations.compiled import CompiledValues
 from annotations.core import evidence_policy
 from annotations.core.urlnorm import UrlError, normalize_url
 from annotations.models import (
+    Assignment,
     AssignmentState,
     Citation,
     Claim,
     ClaimStatus,
     Confidence,
     Event,
+    GoldClaim,
     Project,
     Rating,
     Source,
@@ -210,8 +213,10 @@ def _submit_facts(*, reviewer: User, rating: str, now: dt.datetime) -> dict[str,
     """What ``verdict_submit`` checks on the locked claim, as annotations of the claim (read
     in one statement): the rating's id, the reviewer's current verdict and latest revision,
     their unexpired lease (a calibration lease first), whether their verdict would be
-    post-reveal, and how many verdicts of others the project's rule counts now. ``rating``
-    is a key (a value of another type matches no rating)."""
+    post-reveal, how many verdicts of others the project's rule counts now, whether the
+    claim is marked gold and whether others hold a lease on it (still leased: the ones a
+    deciding verdict ends). ``rating`` is a key (a value of another type matches no
+    rating)."""
     mine = Verdict.objects.filter(claim_id=OuterRef("pk"), reviewer_id=reviewer.pk)
     lease = held_leases(now=now, claim_id=OuterRef("pk"), reviewer_id=reviewer.pk).order_by(
         "-calibration", "id"
@@ -234,6 +239,12 @@ def _submit_facts(*, reviewer: User, rating: str, now: dt.datetime) -> dict[str,
         "fact_lease_calibration": Subquery(lease.values("calibration")[:1]),
         "fact_post_reveal": access.verdict_is_post_reveal_expression(reviewer=reviewer),
         "fact_counted_others": Coalesce(Subquery(counted_others[:1]), 0),
+        "fact_gold": Exists(GoldClaim.objects.filter(claim_id=OuterRef("pk"))),
+        "fact_other_leases": Exists(
+            Assignment.objects.filter(
+                claim_id=OuterRef("pk"), state=AssignmentState.LEASED
+            ).exclude(reviewer_id=reviewer.pk)
+        ),
     }
 
 
@@ -420,6 +431,10 @@ def _verdict_write(
     is_calibration = calibration_lease or (previous is not None and previous.calibration)
     if is_calibration:
         lease_id = facts["fact_lease_id"] if calibration_lease else None
+        if calibration_lease and not (facts["fact_gold"] and claim.status == ClaimStatus.RESOLVED):
+            # Unmarking a gold claim ends its calibration leases (``gold_unmark``); one that
+            # is not a gold claim in review any more still never gives a verdict.
+            raise QueueConflict(calibration.NOT_GOLD_ANY_MORE)
         if previous is not None and not calibration.gold_is_served(claim=claim):
             # No longer a gold claim in review to its reviewers: closed like a decided one.
             raise QueueConflict("Consensus has been recorded; verdicts can no longer be revised.")
@@ -520,7 +535,15 @@ def _verdict_write(
         )
     if decides:
         # Its events (consensus, the claim's status) follow the verdict's.
-        _consensus_decide(claim=claim, actor=reviewer, pending=pending)
+        # Resolved or disputed, the claim takes no first verdict any more: the leases
+        # others still hold on it end there (none to look for when the facts saw none).
+        _consensus_decide(
+            claim=claim,
+            actor=reviewer,
+            pending=pending,
+            leases_open=bool(facts["fact_other_leases"]),
+            now=now,
+        )
     # One append for what is pending (all of the write's events, unless a first verdict's
     # statement appended them), after every other row lock the write took (the claim's,
     # the lease's, the superseded consensus'); the status notices follow it.

@@ -6,7 +6,8 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from rest_framework.response import Response
 
-from annotations.models import Assignment, AssignmentState
+from annotations import services
+from annotations.models import Assignment, AssignmentState, Event
 from tests.api.base import CLAIM_FIELDS, ApiTestCase
 from tests.factories import make_claim
 
@@ -109,3 +110,37 @@ class QueueApiTests(ApiTestCase):
                 self.assertFieldError(
                     self.post(self.reviewer_a, "/queue/next/", body), "project", reason
                 )
+
+
+class LeaseEndsWithReviewApiTests(ApiTestCase):
+    """A lease taken before its claim leaves review ends with it: the queue never hands
+    the reviewer back a claim that takes no verdict from them (two required reviews)."""
+
+    def next(self, user: AbstractBaseUser) -> Response:
+        return self.post(user, "/queue/next/", {"project": self.project.pk})
+
+    def test_a_recomputed_then_reopened_claim_is_not_handed_back(self) -> None:
+        claim = make_claim(document=self.document, actor=self.creator, exact="crime fell 20%")
+        later = make_claim(document=self.document, actor=self.creator, exact="record low of 3.1%")
+        for reviewer in (self.reviewer_a, self.reviewer_b):
+            self.assertEqual(self.next(reviewer).json()["claim"]["id"], claim.pk)
+        verdict = {"rating": "true", "confidence": "high", "rationale": "", "citations": []}
+        response = self.post(self.reviewer_a, f"/claims/{claim.pk}/verdicts/", verdict)
+        self.assertEqual(response.status_code, 201, response.content)
+        services.project_update(project=self.project, actor=self.admin, required_reviews=1)
+        services.consensus_recompute(claim=claim, actor=self.admin)
+        response = self.post(self.editor, f"/claims/{claim.pk}/reopen/", {"note": "New figures"})
+        self.assertEqual(response.status_code, 200, response.content)
+        lease = Assignment.objects.get(claim=claim, reviewer=self.reviewer_b)
+        self.assertEqual(lease.state, AssignmentState.RELEASED)
+        self.assertEqual(
+            Event.objects.get(verb="lease.release", object_id=lease.pk).after,
+            {"claim": claim.pk, "reason": "claim resolved"},
+        )
+        response = self.next(self.reviewer_b)
+        self.assertEqual(response.status_code, 200, response.content)
+        self.assertEqual(response.json()["claim"]["id"], later.pk)
+        self.assertEqual(response.json()["claim"]["status"], "in_review")
+        with self.assertNothingWritten():
+            refused = self.post(self.reviewer_b, f"/claims/{claim.pk}/verdicts/", verdict)
+        self.assertDetail(refused, 409, "disputed")
