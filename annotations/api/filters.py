@@ -10,8 +10,10 @@ import django_filters
 from django import forms
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema_field
 
 from annotations import access
+from annotations.api.query import BOOLEAN_VALUES, NOT_BOOLEAN, boolean_value
 from annotations.api.serializers import NOT_ASCII_WHOLE_NUMBER, spelled_as_whole_number
 from annotations.core.webhooks import EVENT_TYPES
 from annotations.models import (
@@ -36,6 +38,30 @@ class AsciiIntegerField(forms.IntegerField):
         return super().to_python(value)
 
 
+class BooleanQueryField(forms.Field):
+    """A boolean query value by the API's one rule (``query.boolean_value``: ``true``/``1``,
+    ``false``/``0``); anything else is invalid (``query.NOT_BOOLEAN``). Empty is no value
+    (no filter)."""
+
+    def to_python(self, value: object) -> bool | None:
+        if value in (None, ""):
+            return None
+        parsed = boolean_value(value) if isinstance(value, str) else None
+        if parsed is None:
+            raise forms.ValidationError(NOT_BOOLEAN, code="invalid")
+        return parsed
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    """A boolean filter (``BooleanQueryField``), ``boolean`` in the schema. django-filter's
+    reads ``yes``, ``on`` and anything else it does not know as no filter."""
+
+    field_class = BooleanQueryField
+
+
+# An id's schema: the model field is not found from ``project_id``, so drf-spectacular would
+# declare ``number`` while ``1.0`` is refused.
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": 2**63 - 1})
 class IdFilter(django_filters.NumberFilter):
     """A database id: a whole number from 1 to 2**63 - 1 (no fractions, no overflow)."""
 
@@ -110,10 +136,9 @@ class ReferenceFilter(django_filters.FilterSet):
 
 
 class NotificationFilter(django_filters.FilterSet):
-    unread = django_filters.ChoiceFilter(
-        choices=[("1", "unread only"), ("0", "all")],
+    unread = StrictBooleanFilter(
         method="only_unread",
-        help_text="1: only unread notifications",
+        help_text=f"True: only unread notifications (false: all): {BOOLEAN_VALUES}.",
     )
 
     class Meta:
@@ -121,6 +146,6 @@ class NotificationFilter(django_filters.FilterSet):
         fields = ["unread"]
 
     def only_unread(
-        self, queryset: QuerySet[Notification], name: str, value: str
+        self, queryset: QuerySet[Notification], name: str, value: bool
     ) -> QuerySet[Notification]:
-        return queryset.filter(read_at__isnull=True) if value == "1" else queryset
+        return queryset.filter(read_at__isnull=True) if value else queryset

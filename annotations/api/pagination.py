@@ -43,6 +43,10 @@ class IdCursorPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+    page_size_query_description = (
+        "Number of results per page: a whole number from 1 in ASCII digits (default 50); "
+        "pages hold at most 500, a larger number reads as 500."
+    )
     cursor_query_description = (
         "The pagination cursor: only one this list handed out in `next` or `previous` "
         "(any other, an empty one included, is a 400)."
@@ -60,17 +64,24 @@ class IdCursorPagination(CursorPagination):
         size = whole_number(value)
         if size is None or size < 1:
             raise ValidationError(
-                {self.page_size_query_param: ["Enter a whole number from 1 (500 at most)."]}
+                {
+                    self.page_size_query_param: [
+                        "Enter a whole number from 1; pages hold at most 500."
+                    ]
+                }
             )
         return min(size, self.max_page_size)
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         """DRF's, with the cursor's empty value ruled out in the schema as it is in the
-        API (``query.VALUE_REQUIRED``)."""
+        API (``query.VALUE_REQUIRED``), and ``page_size`` from 1 (no maximum: a larger one
+        is read as ``max_page_size``, not refused)."""
         parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
         for parameter in parameters:
             if parameter["name"] == self.cursor_query_param:
                 parameter["schema"]["minLength"] = 1
+            elif parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["minimum"] = 1
         return parameters
 
     def _signer(self, request: Request) -> signing.Signer:

@@ -15,6 +15,15 @@ empty (``?cursor=``, ``?include=``, or ``?include`` alone) is a 400
 given empty (``?project=``) is still no filter, django-filter's convention, and
 ``page_size`` words its own 400 (``pagination.IdCursorPagination.get_page_size``).
 
+A boolean parameter (``?history=``, ``?all=``, the notifications' ``?unread=``) has one
+rule, ``boolean_value``: ``true`` or ``1`` is true, ``false`` or ``0`` is false, ``true``
+and ``false`` in any case (``True``, ``FALSE``), and nothing else, no spaces around it:
+``yes``, ``on``, ``2`` or ``maybe`` is a 400 ``{name: ["Enter true or false (or 1 or
+0)."]}``, never read as false. Empty (``?history=``) is left out, as a filter given empty
+is: none of them is in ``VALUE_REQUIRED``. Views read one with ``bool_param``, a filter with
+``filters.StrictBooleanFilter``; the schema declares them ``boolean`` with
+``BOOLEAN_VALUES`` in the description.
+
 ``KnownQueryParams`` checks this for every API view (it is in ``DEFAULT_PERMISSION_CLASSES``
 after ``IsActiveUser`` and ``NoNulInQuery``, so an anonymous caller still gets 401 first).
 Permissions run before the handler, so before any object is looked up and before anything
@@ -37,6 +46,13 @@ from rest_framework.request import Request
 UNKNOWN = "Unknown query parameter."
 REPEATED = "Give this parameter once."
 EMPTY = "Give a value or leave the parameter out."
+NOT_BOOLEAN = "Enter true or false (or 1 or 0)."
+
+# What a boolean query parameter takes, for its schema description.
+BOOLEAN_VALUES = (
+    "`true` or `1`, `false` or `0` (true and false in any case; anything else is a 400)"
+)
+_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 
 # The parameters whose empty value is refused (``EMPTY``) where a view takes them: each
 # means something only with a value (a cursor the list handed out, ``include=claims``).
@@ -53,6 +69,24 @@ PAGINATION_PARAMS = (
     "limit_query_param",
     "offset_query_param",
 )
+
+
+def boolean_value(text: str) -> bool | None:
+    """The boolean ``text`` spells as a query value (``true``/``1``, ``false``/``0``, true
+    and false in any ASCII case), or None for anything else."""
+    return _BOOLEANS.get(text.lower()) if text.isascii() else None
+
+
+def bool_param(request: Request, name: str) -> bool | None:
+    """The boolean in query parameter ``name`` (``boolean_value``): None if absent or
+    empty, a 400 naming it (``NOT_BOOLEAN``) for any other spelling."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    value = boolean_value(raw)
+    if value is None:
+        raise ValidationError({name: [NOT_BOOLEAN]})
+    return value
 
 
 def query_params_taken(view: Any, method: str) -> frozenset[str]:

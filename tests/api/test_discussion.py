@@ -357,9 +357,19 @@ class NotificationApiTests(DiscussionApiTestCase):
         self.assertTrue(response.json()["read"])
         unread = self.get(self.creator, "/notifications/", {"unread": "1"}).json()["results"]
         self.assertEqual([r["id"] for r in unread], [rows[0]["id"]])
-        self.assertFieldError(
-            self.get(self.creator, "/notifications/", {"unread": "yes"}), "unread", "valid choice"
-        )
+        # A boolean by the API's one rule, as history= and all= are.
+        for value in ("true", "True"):
+            unread = self.get(self.creator, "/notifications/", {"unread": value}).json()
+            self.assertEqual([r["id"] for r in unread["results"]], [rows[0]["id"]], value)
+        for value in ("0", "false", "FALSE", ""):
+            every = self.get(self.creator, "/notifications/", {"unread": value}).json()
+            self.assertEqual([r["id"] for r in every["results"]], [r["id"] for r in rows], value)
+        for value in ("yes", "on", "2"):
+            self.assertFieldError(
+                self.get(self.creator, "/notifications/", {"unread": value}),
+                "unread",
+                "Enter true or false (or 1 or 0).",
+            )
 
     def test_someone_elses_notification_is_404(self) -> None:
         notice = Notification.objects.filter(recipient=self.creator).first()

@@ -93,8 +93,12 @@ class CursorPaginationTests(ApiTestCase):
                     self.assertFieldError(
                         self.get(self.reviewer_a, path, {"page_size": bad}),
                         "page_size",
-                        "whole number from 1",
+                        "Enter a whole number from 1; pages hold at most 500.",
                     )
+                # The message is true: 501 is no error, a page of at most 500.
+                self.assertEqual(
+                    self.get(self.reviewer_a, path, {"page_size": "501"}).status_code, 200
+                )
 
     def test_an_invalid_cursor_is_a_400_naming_it(self) -> None:
         response = self.get(self.reviewer_a, "/claims/", {"cursor": "bogus"})

@@ -27,6 +27,24 @@ from tests.api.test_permissions import ANON, CALLERS, EndpointMatrix, Row
 UNKNOWN = ["Unknown query parameter."]
 ONCE = ["Give this parameter once."]
 EMPTY = ["Give a value or leave the parameter out."]
+NOT_BOOLEAN = ["Enter true or false (or 1 or 0)."]
+# How each boolean parameter's value spells, and what anything else is.
+BOOLEANS = ("true", "True", "TRUE", "1", "false", "False", "0")
+NOT_BOOLEANS = (
+    "yes",
+    "no",
+    "on",
+    "off",
+    "maybe",
+    "2",
+    "t",
+    "f",
+    " 1",
+    "1 ",
+    "true ",
+    "\u0661",
+    "1.0",
+)
 
 
 class QueryParamMatrixTests(EndpointMatrix):
@@ -142,6 +160,29 @@ class QueryParamMatrixTests(EndpointMatrix):
             with self.subTest(query=query):
                 self.assertEqual(self.get(self.admin, f"/claims/?{query}").status_code, 200)
 
+    def test_a_boolean_parameter_takes_true_false_1_or_0_and_refuses_the_rest_by_name(
+        self,
+    ) -> None:
+        """One rule (``query.boolean_value``) for ``history``, ``all`` and ``unread``:
+        ``yes`` or ``on`` used to be read as false (``history``), as true (``all``) or
+        refused as a choice (``unread``). Empty is left out."""
+        d, c = self.document.pk, self.resolved.pk
+        cases = [
+            (f"/claims/{c}/verdicts/", "history"),
+            (f"/documents/{d}/suggestions/", "all"),
+            ("/notifications/", "unread"),
+        ]
+        for path, name in cases:
+            for value in (*BOOLEANS, ""):
+                with self.subTest(path=path, value=value):
+                    response = self.get(self.admin, path, {name: value})
+                    self.assertEqual(response.status_code, 200, response.content)
+            for value in NOT_BOOLEANS:
+                with self.subTest(path=path, value=value):
+                    response = self.get(self.admin, path, {name: value})
+                    self.assertEqual(response.status_code, 400, response.content)
+                    self.assertEqual(response.json(), {name: NOT_BOOLEAN})
+
     def test_each_refused_parameter_is_named(self) -> None:
         query = urlencode(
             {"page_size": ["5", "10"], "zeta": "1", "alpha": "2", "project": "1"}, doseq=True
@@ -218,3 +259,37 @@ class QueryParamSchemaTests(TestCase):
                     self.assertEqual(documented, set(query_params_taken(view, method)))
                     checked += 1
         self.assertGreater(checked, 90)
+
+    def test_booleans_and_ids_and_page_size_are_typed_as_the_api_reads_them(self) -> None:
+        """``history``, ``all`` and ``unread`` are booleans whose description says which
+        values; the ``project`` and ``document`` filters are integers from 1 (``1.0`` is
+        refused); ``page_size`` is from 1 with no maximum (a larger one reads as 500)."""
+        schema = SchemaGenerator().get_schema(request=None, public=True)
+        parameters: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for path, operations in schema["paths"].items():
+            for operation in operations.values():
+                for parameter in operation.get("parameters", []):
+                    if parameter["in"] == "query":
+                        parameters.setdefault((path, parameter["name"]), []).append(parameter)
+        found = {"bool": 0, "id": 0, "page_size": 0}
+        for (path, name), declared in parameters.items():
+            for parameter in declared:
+                with self.subTest(path=path, name=name):
+                    if name in ("history", "all", "unread"):
+                        found["bool"] += 1
+                        self.assertEqual(parameter["schema"], {"type": "boolean"})
+                        self.assertIn("`true` or `1`, `false` or `0`", parameter["description"])
+                    elif name in ("project", "document") and path in (
+                        f"{API}/claims/",
+                        f"{API}/documents/",
+                    ):
+                        found["id"] += 1
+                        self.assertEqual(parameter["schema"]["type"], "integer")
+                        self.assertEqual(parameter["schema"]["minimum"], 1)
+                    elif name == "page_size":
+                        found["page_size"] += 1
+                        self.assertEqual(parameter["schema"], {"type": "integer", "minimum": 1})
+                        self.assertIn("at most 500", parameter["description"])
+        self.assertEqual(found["bool"], 3)
+        self.assertEqual(found["id"], 3)
+        self.assertGreaterEqual(found["page_size"], 5)

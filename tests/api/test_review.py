@@ -255,6 +255,18 @@ class VerdictApiTests(ApiTestCase):
         self.assertEqual(
             reviewers(self.editor, history="true"), [("reviewer_a", 1), ("reviewer_a", 2)]
         )
+        # One rule for a boolean: true/1 (true and false in any case), false/0, empty is
+        # left out; anything else is a 400 naming it, never read as false.
+        for value in ("TRUE", "True", "1"):
+            self.assertEqual(len(reviewers(self.editor, history=value)), 2, value)
+        for value in ("false", "FALSE", "0", ""):
+            self.assertEqual(reviewers(self.editor, history=value), [("reviewer_a", 2)], value)
+        for value in ("yes", "on", "maybe"):
+            self.assertFieldError(
+                self.get(self.editor, f"/claims/{self.claim.pk}/verdicts/", {"history": value}),
+                "history",
+                "Enter true or false (or 1 or 0).",
+            )
 
         self.assertEqual(self.submit(self.reviewer_b, rating="true").status_code, 201)
         self.assertEqual(reviewers(self.reviewer_b), [("reviewer_a", 2), ("reviewer_b", 1)])

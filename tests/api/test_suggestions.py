@@ -95,6 +95,28 @@ class SuggestionListTests(SuggestionApiBase):
             self.get(self.reviewer_a, self.path(), {"limit": "3"}), "limit", "Unknown"
         )
         self.assertFieldError(self.get(self.reviewer_a, self.path(), {"all": "maybe"}), "all")
+        # all= is a boolean by the API's one rule: yes, on, 2 or " 1" is a 400 (yes and a
+        # padded 1 used to be read as all=1).
+        for value in ("yes", "no", "on", "2", " 1", "1 "):
+            self.assertFieldError(
+                self.get(self.reviewer_a, self.path(), {"all": value}),
+                "all",
+                "Enter true or false (or 1 or 0).",
+            )
+
+    def test_all_takes_true_false_1_or_0(self) -> None:
+        make_claim(document=self.doc, actor=self.creator, exact="3.1 percent")
+        every = self.get(self.reviewer_a, self.path(), {"all": "1"}).json()["results"]
+        best = self.get(self.reviewer_a, self.path()).json()["results"]
+        self.assertNotEqual(every, best)
+        for value in ("true", "True", "TRUE"):
+            self.assertEqual(
+                self.get(self.reviewer_a, self.path(), {"all": value}).json()["results"], every
+            )
+        for value in ("0", "false", "False", ""):
+            self.assertEqual(
+                self.get(self.reviewer_a, self.path(), {"all": value}).json()["results"], best
+            )
 
     def test_outsiders_get_404_and_anonymous_401(self) -> None:
         self.assertEqual(self.get(self.outsider, self.path()).status_code, 404)

@@ -18,6 +18,7 @@ from annotations import access, selectors, services
 from annotations.access import User
 from annotations.api import serializers as s
 from annotations.api.idempotency import idempotent
+from annotations.api.query import BOOLEAN_VALUES, bool_param
 from annotations.api.views._common import (
     ERRORS,
     claim_reloaded,
@@ -76,14 +77,18 @@ class ClaimVerdictsApi(APIView):
     query_params = {"GET": ("history",)}
 
     @extend_schema(
-        parameters=[OpenApiParameter("history", bool, description="Include superseded revisions")],
+        parameters=[
+            OpenApiParameter(
+                "history", bool, description=f"Include superseded revisions: {BOOLEAN_VALUES}."
+            )
+        ],
         responses={200: s.VerdictSerializer(many=True), **ERRORS},
         description="Verdicts on the claim that you may see: blind review shows a reviewer only their "
         "own until they have submitted; editors and admins see all.",
     )
     def get(self, request: Request, pk: int) -> Response:
         claim, membership = access.claim_get_for_user(user=request.user, pk=pk)
-        history = request.query_params.get("history", "").lower() in ("1", "true")
+        history = bool_param(request, "history") or False
         verdicts = selectors.verdicts_visible_to(
             user=request.user, claim=claim, membership=membership, include_history=history
         )

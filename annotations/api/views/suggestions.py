@@ -5,25 +5,14 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotations import access, services
 from annotations.api import serializers as s
+from annotations.api.query import BOOLEAN_VALUES, bool_param
 from annotations.api.views._common import ERRORS, parse_body
-
-_TRUE = ("1", "true", "yes")
-_FALSE = ("0", "false", "no", "")
-
-
-def _all_param(request: Request) -> bool:
-    value = request.query_params.get("all", "").strip().lower()
-    if value not in _TRUE + _FALSE:
-        raise ValidationError({"all": ["Use all=1 (every sentence) or all=0."]})
-    return value in _TRUE
-
 
 CONFLICT = OpenApiResponse(description="The sentence was already accepted or dismissed")
 
@@ -36,8 +25,8 @@ class DocumentSuggestionsApi(APIView):
             OpenApiParameter(
                 "all",
                 bool,
-                description="1: every sentence scored, each with its status (else the best "
-                "TRIAGE_TOP_N open ones)",
+                description="True: every sentence scored, each with its status (else the "
+                f"best TRIAGE_TOP_N open ones): {BOOLEAN_VALUES}.",
             )
         ],
         responses={
@@ -53,7 +42,7 @@ class DocumentSuggestionsApi(APIView):
     )
     def get(self, request: Request, pk: int) -> Response:
         document, _ = access.document_get_for_user(user=request.user, pk=pk, with_text=False)
-        everything = _all_param(request)
+        everything = bool_param(request, "all") or False
         rows = services.suggestions_list(document=document, everything=everything)
         data = s.SuggestionListSerializer({"results": rows}).data
         return Response(data)
