@@ -29,6 +29,18 @@ class LeasesEndTestCase(QueueTestCase):
     policy: ClassVar[dict[str, Any]] = {"required_reviews": 2}
     claim_count = 2
 
+    def lease_left_open(self) -> Assignment:
+        """reviewer_c's lease on claims[0] as a lease from before leases ended with their
+        claim's review was left: still leased (written directly, as it was left)."""
+        return Assignment.objects.create(
+            project=self.project,
+            claim=self.claims[0],
+            reviewer=self.reviewer_c,
+            state=AssignmentState.LEASED,
+            leased_at=T0,
+            expires_at=T0 + LEASE,
+        )
+
     def assertReleased(self, lease: Assignment, *, reason: str, since: int) -> None:
         lease = self.fresh(lease)
         self.assertEqual(lease.state, AssignmentState.RELEASED)
@@ -120,14 +132,7 @@ class ResolvedClaimLeasesTests(LeasesEndTestCase):
         # A lease from before leases ended with a resolution (written as it was left).
         judge(self.claims[0], self.reviewer_a, "true", now=T0)
         judge(self.claims[0], self.reviewer_b, "true", now=T0)
-        left = Assignment.objects.create(
-            project=self.project,
-            claim=self.claims[0],
-            reviewer=self.reviewer_c,
-            state=AssignmentState.LEASED,
-            leased_at=T0,
-            expires_at=T0 + LEASE,
-        )
+        left = self.lease_left_open()
         since = self.last_event_id()
         services.claim_reopen(claim=self.claims[0], editor=self.editor, note="New figures")
         self.assertEqual(
@@ -141,14 +146,7 @@ class ResolvedClaimLeasesTests(LeasesEndTestCase):
         judge(self.claims[0], self.reviewer_a, "true", now=T0)
         judge(self.claims[0], self.reviewer_b, "false", now=T0)
         self.assertEqual(self.fresh(self.claims[0]).status, ClaimStatus.DISPUTED)
-        left = Assignment.objects.create(
-            project=self.project,
-            claim=self.claims[0],
-            reviewer=self.reviewer_c,
-            state=AssignmentState.LEASED,
-            leased_at=T0,
-            expires_at=T0 + LEASE,
-        )
+        left = self.lease_left_open()
         since = self.last_event_id()
         services.claim_adjudicate(
             claim=self.claims[0], editor=self.editor, rating="half_true", note="Both in part"
