@@ -32,6 +32,7 @@ from annotations.services._base import (
     event_record,
     events_record,
 )
+from annotations.services.leases import claim_leases_end
 from annotations.services.review import _consensus_supersede, claim_transition
 
 
@@ -353,6 +354,9 @@ def claim_update(
         raise ValidationError(errors)
     locked.version += 1
     _clean_and_save(locked)
+    if (locked.statement, locked.claimant) != (before["statement"], before["claimant"]):
+        # A reviewer holding a lease was shown the old words: they take it again.
+        claim_leases_end(claim=locked, actor=actor, reason="claim edited")
     event_record(
         actor=actor,
         verb="claim.update",
@@ -439,6 +443,8 @@ def claim_revise(
             {"statement": "Nothing to revise: the statement, claimant and span are unchanged."}
         )
     before = _claim_state(locked)
+    # A reviewer holding a lease was shown the old version: they take the new one again.
+    claim_leases_end(claim=locked, actor=actor, reason="claim revised")
     ClaimVersion.objects.create(
         claim=locked,
         number=locked.claim_version,

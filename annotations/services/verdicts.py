@@ -439,12 +439,14 @@ def _verdict_write(
             # No longer a gold claim in review to its reviewers: closed like a decided one.
             raise QueueConflict("Consensus has been recorded; verdicts can no longer be revised.")
     elif previous is None:
-        if claim.status != ClaimStatus.IN_REVIEW:
+        # A gold claim is in review to its reviewers (nothing tells them it is gold): one
+        # without a calibration lease gets an in-review claim's answer, not its status.
+        if claim.status != ClaimStatus.IN_REVIEW and not facts["fact_gold"]:
             raise QueueConflict(
                 f"This claim is {claim.get_status_display().lower()}, not in review."
             )
         lease_id = facts["fact_lease_id"]
-        if lease_id is None:
+        if lease_id is None or claim.status != ClaimStatus.IN_REVIEW:
             raise QueueConflict(NO_LEASE)
     elif claim.status not in (ClaimStatus.IN_REVIEW, ClaimStatus.DISPUTED):
         raise QueueConflict("Consensus has been recorded; verdicts can no longer be revised.")

@@ -189,3 +189,66 @@ class GoldUnmarkLeasesTests(LeasesEndTestCase):
         self.calibration_lease()
         GoldClaim.objects.filter(claim=self.claims[0]).delete()
         self.assertVerdictRefused(self.reviewer_c, "no longer a gold claim")
+
+    def test_a_gold_claim_answers_a_verdict_without_a_lease_as_a_claim_in_review(self) -> None:
+        # Nothing tells a reviewer a claim is gold: without a lease, the gold claim's
+        # refusal is the one a claim in review gives (not "This claim is resolved").
+        answers = []
+        for claim in (self.claims[0], self.claims[1]):  # gold; in review
+            before = self.row_counts()
+            with self.assertRaises(QueueConflict) as refused:
+                services.verdict_submit(
+                    claim=claim, reviewer=self.reviewer_c, rating="false", confidence="high"
+                )
+            self.assertWritesNothing(before)
+            answers.append(str(refused.exception))
+        self.assertEqual(answers[0], answers[1])
+        self.assertIn("Take this claim from the queue", answers[0])
+
+
+class EditedClaimLeasesTests(LeasesEndTestCase):
+    """A lease holder was shown the claim's words: an edit or a revision ends the lease,
+    so no verdict is recorded against a text its reviewer never saw."""
+
+    def test_editing_the_words_ends_the_leases(self) -> None:
+        lease = take(self.claims[0], self.reviewer_c, now=T0)
+        claim = self.fresh(self.claims[0])
+        since = self.last_event_id()
+        services.claim_update(
+            claim=claim,
+            actor=self.creator,
+            expected_version=claim.version,
+            statement="Crime fell by half.",
+        )
+        self.assertEqual(self.verbs_since(since), ["lease.release", "claim.update"])
+        self.assertReleased(lease, reason="claim edited", since=since)
+        self.assertVerdictRefused(self.reviewer_c, "Take this claim from the queue")
+        # Taken again, it is judged on the words now shown.
+        take(self.claims[0], self.reviewer_c, now=T0 + 3 * SECOND)
+        verdict = services.verdict_submit(
+            claim=self.claims[0], reviewer=self.reviewer_c, rating="false", confidence="high"
+        )
+        self.assertEqual(verdict.claim.statement, "Crime fell by half.")
+
+    def test_an_edit_that_changes_no_words_keeps_the_lease(self) -> None:
+        lease = take(self.claims[0], self.reviewer_c, now=T0)
+        claim = self.fresh(self.claims[0])
+        services.claim_update(
+            claim=claim, actor=self.creator, expected_version=claim.version, claimant=""
+        )
+        self.assertEqual(self.fresh(lease).state, AssignmentState.LEASED)
+
+    def test_revising_ends_the_leases(self) -> None:
+        judge(self.claims[0], self.reviewer_a, "true", now=T0)
+        lease = take(self.claims[0], self.reviewer_c, now=T0)
+        claim = self.fresh(self.claims[0])
+        since = self.last_event_id()
+        services.claim_revise(
+            claim=claim,
+            actor=self.editor,
+            expected_version=claim.version,
+            statement="Crime fell 20% downtown.",
+        )
+        self.assertEqual(self.verbs_since(since)[:2], ["lease.release", "claim.revise"])
+        self.assertReleased(lease, reason="claim revised", since=since)
+        self.assertVerdictRefused(self.reviewer_c, "Take this claim from the queue")
