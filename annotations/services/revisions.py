@@ -41,6 +41,7 @@ from annotations.services._base import (
 )
 from annotations.services.claims import _claim_state, _span_error
 from annotations.services.documents import _duplicate_error, _text_chunks_write
+from annotations.services.leases import claim_leases_end
 from annotations.services.references import repeats_schedule
 from annotations.services.suggestions import suggestions_enqueue
 
@@ -346,6 +347,9 @@ def claim_reanchor(
         claim.version += 1  # the span is one of the claim's own fields
     claim.full_clean()
     claim.save()
+    if claim.exact != before["exact"]:
+        # A reviewer holding a lease was shown the old quote: they take it again.
+        claim_leases_end(claim=claim, actor=actor, reason="claim re-anchored")
     event_record(
         actor=actor,
         verb="claim.reanchor",

@@ -252,3 +252,15 @@ class EditedClaimLeasesTests(LeasesEndTestCase):
         self.assertEqual(self.verbs_since(since)[:2], ["lease.release", "claim.revise"])
         self.assertReleased(lease, reason="claim revised", since=since)
         self.assertVerdictRefused(self.reviewer_c, "Take this claim from the queue")
+
+    def test_re_anchoring_to_another_quote_ends_the_leases(self) -> None:
+        lease = take(self.claims[0], self.reviewer_c, now=T0)
+        text = self.claims[0].document.text
+        start = text.index("the new bridge cost $2 billion")
+        since = self.last_event_id()
+        services.claim_reanchor(
+            claim=self.claims[0], start=start, end=start + 30, actor=self.creator
+        )
+        self.assertEqual(self.verbs_since(since), ["lease.release", "claim.reanchor"])
+        self.assertReleased(lease, reason="claim re-anchored", since=since)
+        self.assertVerdictRefused(self.reviewer_c, "Take this claim from the queue")
