@@ -409,7 +409,9 @@ def claim_leases_end(
 ) -> list[Assignment]:
     """End the open leases of ``claim``, whose row lock the caller holds: the one home of
     "a claim that stops taking verdicts from lease holders ends their leases" (withdrawn,
-    reopened, resolved or disputed by the rule, adjudicated, its gold mark removed). Each
+    reopened, resolved or disputed by the rule, adjudicated, its gold mark removed), and
+    of "a lease holder judges only the words they were shown" (edited, revised,
+    re-anchored to another quote: they take it again). Each
     lease still leased (expired or not) is closed as released, with a ``lease.release``
     event naming the claim and ``reason``; without it the queue would hand the reviewer
     back a claim that takes no verdict from them (``lease_next`` returns a held lease as
