@@ -86,3 +86,28 @@ def test_workers_are_not_recycled_unless_asked(tmp_path: Path) -> None:
         "5000",
         "500",
     )
+
+
+def test_uvicorn_workers_parse_with_httptools_on_uvloop() -> None:
+    """``uvicorn_worker.UvicornWorker`` asks for ``loop="auto", http="auto"``, which pick
+    uvloop and httptools when they are installed and fall back to the pure-Python asyncio
+    loop and h11 parser without a word: the dependencies must be there (about a quarter of
+    an unauthenticated request's time over loopback; bench/README.md, round 10)."""
+    import asyncio
+
+    import uvloop
+    from uvicorn.config import Config
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    from uvicorn_worker import UvicornWorker
+
+    config = Config(app="workbench.asgi:application", **UvicornWorker.CONFIG_KWARGS)
+    config.load()
+    assert config.http_protocol_class is HttpToolsProtocol
+    factory = config.get_loop_factory()
+    assert factory is not None
+    loop = factory()
+    try:
+        assert isinstance(loop, uvloop.Loop)
+        assert isinstance(loop, asyncio.AbstractEventLoop)
+    finally:
+        loop.close()
