@@ -308,6 +308,18 @@ class DocumentApiTests(ApiTestCase):
                 data = DocumentDetailSerializer(document, context={"claims": presented}).data
                 self.assertEqual(response.json(), json.loads(JSONRenderer().render(data)))
                 self.assertEqual(response.json()["published_date"], "2023-02-03")
+                if presented is not None:
+                    # The read loads the creators' usernames only (reader_claims_presented):
+                    # each claim is still what ClaimSerializer writes of the claim.
+                    self.assertEqual(
+                        response.json()["claims"],
+                        json.loads(
+                            JSONRenderer().render([ClaimSerializer(c).data for c in presented])
+                        ),
+                    )
+                    self.assertEqual(
+                        response.json()["claims"][0]["created_by"], self.creator.username
+                    )
 
     def test_bulk_import_is_all_or_nothing_with_errors_keyed_by_index(self) -> None:
         items = [
