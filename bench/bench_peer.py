@@ -692,6 +692,25 @@ def floor(client: Client, project_id: int, repeats: int) -> dict[str, float]:
     return figures
 
 
+def bare_floor(repeats: int) -> float:
+    """Median milliseconds of the 401 of ``floor`` from an ASGI app without Django
+    (``bench.bare_asgi``) under the server ``bin/serve`` runs, with the same client: what
+    the HTTP server, loopback and client cost a request before any of Workbench's work."""
+    server = serve.start_bare(port=peers.free_port())
+    try:
+        client = Client(server.port)
+        samples = []
+        for _ in range(repeats + 5):
+            t0 = time.perf_counter()
+            status, _ = client.request("GET", "/api/v1/projects/")
+            samples.append((time.perf_counter() - t0) * 1000)
+            assert status == 401, status
+        client.conn.close()
+        return round(statistics.median(samples[5:]), 3)
+    finally:
+        serve.stop(server)
+
+
 def commit_floor(db_url: str, repeats: int) -> float:
     """Median milliseconds of the cheapest durable write on the server's database: insert
     one row into a scratch table and commit, from this process. Every writing request pays
@@ -829,10 +848,16 @@ def format_ratios(title: str, rows: list[dict[str, Any]], skipped: dict[str, str
     return lines
 
 
-def format_floors(ours: dict[str, dict[str, float]], peers: dict[str, dict[str, Any]]) -> str:
+def format_floors(
+    ours: dict[str, dict[str, float]],
+    peers: dict[str, dict[str, Any]],
+    bare_ms: float | None = None,
+) -> str:
     """One line: what each of our requests pays before its work (a 401, a durable commit
-    on its database) against the time per span POST that 5x the faster peer leaves."""
-    parts = [
+    on its database; ``bare_ms``: the same 401 from an app without Django under the same
+    server) against the time per span POST that 5x the faster peer leaves."""
+    parts = [] if bare_ms is None else [f"no Django (bench.bare_asgi): a 401 {bare_ms:.2f} ms"]
+    parts += [
         f"{name}: a 401 {figures['floor_401_ms']:.2f} ms, a durable commit "
         f"{figures['floor_commit_ms']:.2f} ms"
         for name, figures in ours.items()
@@ -949,6 +974,12 @@ def main() -> None:
     if not 1 <= args.batch <= 1000:
         parser.error("--batch must be 1..1000 (the API's bulk limit)")
 
+    bare_ms = bare_floor(args.floor_repeats)
+    common.emit(
+        BENCH, dataset="PEER-FLOOR", db="none", metric="peer_floor_bare",
+        save=not args.no_save, label=args.label, client="http.client keep-alive",
+        server="bench.bare_asgi under uvicorn_worker.UvicornWorker", floor_bare_asgi_ms=bare_ms,
+    )  # fmt: skip
     found = peers.installed(Path(args.peers).resolve() if args.peers else None)
     wanted = [name for name in args.only_peers.split(",") if name.strip()]
     ours: dict[int, dict[str, dict[str, float]]] = {k: {} for k in ks}
@@ -1018,7 +1049,7 @@ def main() -> None:
         if not measured[k]:
             title += " (peers skipped: no same-run figures)"
         print("\n".join(format_ratios(title, rows, skipped[k])), file=sys.stderr, flush=True)
-        print(format_floors(ours[k], measured[k]), file=sys.stderr, flush=True)
+        print(format_floors(ours[k], measured[k], bare_ms), file=sys.stderr, flush=True)
         if measured[k]:
             common.emit(
                 BENCH, dataset=f"PEER-N{n}-K{k}", db="none", metric="peer_compare",

@@ -166,6 +166,23 @@ def _start_bin_serve(db_url: str, *, port: int) -> Server:
     return _wait_until_up(process, port, db_url, bin_serve_workers())
 
 
+def start_bare(*, port: int) -> Server:
+    """``bench.bare_asgi`` (no Django) under the worker class and options ``bin/serve``
+    gives the app (``uvicorn_worker.UvicornWorker``, keep-alive 75 s, the access log on
+    stdout), one worker; returns when it answers."""
+    command = [
+        PYTHON, "-m", "gunicorn", "bench.bare_asgi:app",
+        "--bind", f"{HOST}:{port}",
+        "--workers", "1",
+        "--worker-class", "uvicorn_worker.UvicornWorker",
+        "--keep-alive", "75",
+        "--access-logfile", "-",
+        "--error-logfile", "-",
+    ]  # fmt: skip
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    return _wait_until_up(_launch(command, env), port, "", 1)
+
+
 def _launch(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     log_path = ROOT / "var" / "bench_serve.log"
     log_path.parent.mkdir(exist_ok=True)

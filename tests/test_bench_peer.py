@@ -1,8 +1,10 @@
 """The same-run peer comparison of bench/bench_peer.py: ratios against the faster peer and
-the lines it prints (pure; the servers are not started here)."""
+the lines it prints (pure: no Workbench or peer server is started here; the bare floor's
+test starts a server without Django on a free loopback port)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +89,20 @@ def test_the_floors_line_sets_each_floor_against_the_time_5x_leaves() -> None:
     # doccano's 115 req/s is the faster peer: 5x of it is 575 req/s, 1.74 ms a request
     assert line.endswith("5x the faster peer's span POSTs leaves 1.74 ms a request")
     assert "leaves" not in format_floors(ours, {})
+    assert "no Django" not in line
+    with_bare = format_floors(ours, PEERS, 0.151)
+    assert with_bare.startswith("  floors        no Django (bench.bare_asgi): a 401 0.15 ms; ")
+
+
+def test_the_bare_floor_times_a_401_from_an_app_without_django() -> None:
+    # A real server on a free loopback port (bench.bare_asgi under bin/serve's worker
+    # class), started, timed and stopped: it must answer every request with the 401.
+    from bench.bench_peer import bare_floor
+    from bench.serve import tree_pids
+
+    before = set(tree_pids(os.getpid()))
+    assert 0 < bare_floor(20) < 1000
+    assert set(tree_pids(os.getpid())) <= before  # the server is gone
 
 
 def test_the_commit_floor_writes_commits_and_cleans_up(tmp_path: Path) -> None:
