@@ -531,8 +531,10 @@ def wipe_project(slug: str) -> None:
         DocumentTextChunk,
         Event,
         Membership,
+        Notification,
         Project,
         Rating,
+        Source,
         Verdict,
     )
 
@@ -553,6 +555,10 @@ def wipe_project(slug: str) -> None:
         f'DELETE FROM "{Citation._meta.db_table}" WHERE verdict_id IN ({verdicts})',
         f'DELETE FROM "{t[Verdict]}" WHERE claim_id IN ({claims})',
         f'DELETE FROM "{Assignment._meta.db_table}" WHERE project_id = {p}',
+        # A benchmark's deciding verdicts notify the claims' creators; its citations made
+        # sources (bench_annotate).
+        f'DELETE FROM "{Notification._meta.db_table}" WHERE project_id = {p}',
+        f'DELETE FROM "{Source._meta.db_table}" WHERE project_id = {p}',
         f'DELETE FROM "{ClaimAnchor._meta.db_table}" WHERE claim_id IN ({claims})',
         f'DELETE FROM "{t[Claim]}" WHERE project_id = {p}',
         f'DELETE FROM "{DocumentRevision._meta.db_table}" WHERE document_id IN '
