@@ -2,7 +2,7 @@
 workload's server, without Django.
 
 ``bench_peer`` runs this app under the worker class ``bin/serve`` uses (gunicorn with
-``uvicorn_worker.UvicornWorker``, one worker, keep-alive 75 s, the access log on) and times
+``workbench.server.UvicornWorker``, one worker, keep-alive 75 s, the access log on) and times
 the same unauthenticated ``GET /api/v1/projects/`` as its 401 floor, with the same client
 (``floor_bare_asgi_ms``): what the HTTP server, the loopback and the client cost together.
 The Workbench 401 above it is Django's work (the middleware, DRF's authentication) and the

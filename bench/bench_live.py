@@ -6,7 +6,7 @@ does one change reach all 50? Run for each gunicorn worker class ``bin/serve`` c
     .venv/bin/python -m bench.bench_live --quick               # 10 streams, fewer requests
 
 For each worker class (``sync`` = gunicorn's default, what bin/serve ran before issue 19;
-``gthread``; ``uvicorn`` = ``uvicorn_worker.UvicornWorker`` on workbench.asgi, bin/serve's
+``gthread``; ``uvicorn`` = ``workbench.server.UvicornWorker`` on workbench.asgi, bin/serve's
 default now) it starts gunicorn on 127.0.0.1 with the same flags as bin/serve
 (``WEB_CONCURRENCY`` workers, default 5 = 2 × 2 CPUs + 1), then:
 
@@ -53,7 +53,7 @@ from bench.serve import (
 CLASSES = {
     "sync": ("sync", "workbench.wsgi:application"),
     "gthread": ("gthread", "workbench.wsgi:application"),
-    "uvicorn": ("uvicorn_worker.UvicornWorker", "workbench.asgi:application"),
+    "uvicorn": ("workbench.server.UvicornWorker", "workbench.asgi:application"),
 }
 SEED_TEXT = "\n".join(
     f"Paragraph {n}: the council said spending rose {n}% in {2000 + n}, and taxes fell."

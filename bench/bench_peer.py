@@ -978,7 +978,7 @@ def main() -> None:
     common.emit(
         BENCH, dataset="PEER-FLOOR", db="none", metric="peer_floor_bare",
         save=not args.no_save, label=args.label, client="http.client keep-alive",
-        server="bench.bare_asgi under uvicorn_worker.UvicornWorker", floor_bare_asgi_ms=bare_ms,
+        server="bench.bare_asgi under workbench.server.UvicornWorker", floor_bare_asgi_ms=bare_ms,
     )  # fmt: skip
     found = peers.installed(Path(args.peers).resolve() if args.peers else None)
     wanted = [name for name in args.only_peers.split(",") if name.strip()]

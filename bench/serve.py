@@ -168,13 +168,13 @@ def _start_bin_serve(db_url: str, *, port: int) -> Server:
 
 def start_bare(*, port: int) -> Server:
     """``bench.bare_asgi`` (no Django) under the worker class and options ``bin/serve``
-    gives the app (``uvicorn_worker.UvicornWorker``, keep-alive 75 s, the access log on
+    gives the app (``workbench.server.UvicornWorker``, keep-alive 75 s, the access log on
     stdout), one worker; returns when it answers."""
     command = [
         PYTHON, "-m", "gunicorn", "bench.bare_asgi:app",
         "--bind", f"{HOST}:{port}",
         "--workers", "1",
-        "--worker-class", "uvicorn_worker.UvicornWorker",
+        "--worker-class", "workbench.server.UvicornWorker",
         "--keep-alive", "75",
         "--access-logfile", "-",
         "--error-logfile", "-",

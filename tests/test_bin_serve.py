@@ -55,7 +55,7 @@ def cpus() -> int:
 def test_uvicorn_workers_default_to_one_per_two_cpus(tmp_path: Path, cpus: int) -> None:
     args = gunicorn_args(tmp_path)
     assert args[:3] == ["-m", "gunicorn", "workbench.asgi:application"]
-    assert option(args, "--worker-class") == "uvicorn_worker.UvicornWorker"
+    assert option(args, "--worker-class") == "workbench.server.UvicornWorker"
     assert option(args, "--workers") == str(min(8, max(1, cpus // 2)))
     assert "DB_POOL_MAX=8" in args  # a pool per worker
 
@@ -88,21 +88,22 @@ def test_workers_are_not_recycled_unless_asked(tmp_path: Path) -> None:
     )
 
 
-def test_uvicorn_workers_parse_with_httptools_on_uvloop() -> None:
-    """``uvicorn_worker.UvicornWorker`` asks for ``loop="auto", http="auto"``, which pick
-    uvloop and httptools when they are installed and fall back to the pure-Python asyncio
-    loop and h11 parser without a word: the dependencies must be there (about a quarter of
-    an unauthenticated request's time over loopback; bench/README.md, round 10)."""
+def test_uvicorn_workers_parse_with_bounded_httptools_on_uvloop() -> None:
+    """``workbench.server.UvicornWorker`` names its loop and parser: uvicorn's "auto" picks
+    uvloop and httptools when they are installed and falls back, without a word, to the
+    pure-Python asyncio loop and h11 parser (about a quarter of an unauthenticated request's
+    time over loopback; bench/README.md, round 10); and uvicorn's own httptools protocol
+    sets no bound on a request's head (tests/test_server_limits.py)."""
     import asyncio
 
     import uvloop
     from uvicorn.config import Config
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-    from uvicorn_worker import UvicornWorker
+
+    from workbench.server import BoundedHttpToolsProtocol, UvicornWorker
 
     config = Config(app="workbench.asgi:application", **UvicornWorker.CONFIG_KWARGS)
     config.load()
-    assert config.http_protocol_class is HttpToolsProtocol
+    assert config.http_protocol_class is BoundedHttpToolsProtocol
     factory = config.get_loop_factory()
     assert factory is not None
     loop = factory()
@@ -111,3 +112,9 @@ def test_uvicorn_workers_parse_with_httptools_on_uvloop() -> None:
         assert isinstance(loop, asyncio.AbstractEventLoop)
     finally:
         loop.close()
+
+
+def test_the_unbounded_uvicorn_worker_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(subprocess.CalledProcessError) as refused:
+        gunicorn_args(tmp_path, WORKER_CLASS="uvicorn_worker.UvicornWorker")
+    assert "use workbench.server.UvicornWorker" in refused.value.stderr

@@ -1,5 +1,5 @@
 """ASGI entry point: ``bin/serve`` runs it under gunicorn with uvicorn workers
-(``uvicorn_worker.UvicornWorker``), so the live-update event streams (async generators,
+(``workbench.server.UvicornWorker``), so the live-update event streams (async generators,
 ``workbench/live.py``) wait without holding a worker; ordinary views are synchronous and
 run on a thread of their own per request (one that finished requests left idle), several
 at once per worker, middleware and view together in one hop (``workbench.handlers``)."""
