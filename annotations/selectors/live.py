@@ -15,7 +15,8 @@ which applies every access rule. What the member may not see sends nothing:
   and the editors only;
 * leases and skips are the lease holder's own ("My leases");
 * gold marks, and anything on a claim that presents to the member as an ordinary claim in
-  review (``access.gold_masked_ids``), reach editors only;
+  review (``access.gold_masked_ids``) beyond what any such claim tells them (its creation,
+  the changes of its words and span), reach editors only;
 * events of other projects, of no project, and verbs no page shows (notifications,
   tokens, sources, webhooks, claimants…).
 """
@@ -56,6 +57,10 @@ _CLAIM_VERBS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "claim.gold_unmark": ((), (READER, DASHBOARD, DISPUTES)),
     "consensus.recompute": ((), (DISPUTES,)),
 }
+# What a claim that presents as an ordinary claim in review (a gold claim, to a reviewer)
+# still tells every member: its creation and the changes of its words and span, which any
+# claim in review has. Left out, its history would be the one without them (outside probe).
+_SHOWN_WHEN_MASKED = frozenset({"claim.create", "claim.update", "claim.reanchor"})
 _DOCUMENT_VERBS: dict[str, tuple[str, ...]] = {
     "document.create": (DASHBOARD,),
     "document.import": (DASHBOARD,),
@@ -198,7 +203,7 @@ def _changes(user: User, membership: Membership, rows: list[tuple[Any, ...]]) ->
             everyone, editors_only = _CLAIM_VERBS[verb]
             if editor:
                 pages = everyone + editors_only
-            elif claim.pk not in masked:
+            elif claim.pk not in masked or verb in _SHOWN_WHEN_MASKED:
                 pages = everyone
         elif verb in _VERDICT_VERBS:
             _claim, reviewer_id, calibration = verdicts[object_id]

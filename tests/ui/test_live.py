@@ -254,6 +254,20 @@ class LiveGoldTests(TestCase, Personas):
         changes, _ = selectors.live_changes(user=self.editor, membership=editor, after=before)
         self.assertEqual([c.claim for c in changes], [self.claim.pk])
 
+    def test_a_gold_claim_keeps_the_history_of_a_claim_in_review(self) -> None:
+        # The outside probe: a reviewer who had not judged it was told of every claim's
+        # creation but the gold one's, so the claim without a "new" change was the gold one.
+        other = make_claim(document=self.document, actor=self.creator, exact="bridge cost")
+        services.gold_mark(claim=self.claim, actor=self.editor)
+        services.claim_schedule(claim=self.claim, actor=self.editor, priority="urgent")
+        membership = self.project.memberships.get(user=self.reviewer_c)
+        changes, _ = selectors.live_changes(user=self.reviewer_c, membership=membership, after=0)
+        new = {c.claim for c in changes if c.new}
+        self.assertEqual(new, {self.claim.pk, other.pk})
+        gold = [c for c in changes if c.claim == self.claim.pk]
+        # its creation only: not its verdicts, resolution, gold mark or schedule
+        self.assertEqual([(c.new, c.pages) for c in gold], [(True, ("reader", "dashboard"))])
+
 
 @pytest.mark.postgres("LISTEN/NOTIFY")
 class LiveNotifyTests(TransactionTestCase):
