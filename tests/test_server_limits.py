@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench.server import MAX_HEAD_BYTES
+from workbench.server import MAX_HEAD_BYTES, MAX_HEADERS
 
 pytestmark = pytest.mark.db_independent
 
@@ -93,6 +93,44 @@ def test_one_endless_header_is_cut_off_not_read_whole(port: int) -> None:
 
 def test_a_large_body_is_not_counted_as_head(port: int) -> None:
     assert send(port, 200, body=b"x" * 2_000_000) == b"HTTP/1.1 401 Unauthorized"
+
+
+def raw(port: int, request: bytes) -> bytes:
+    """The status line of the answer to ``request``, sent as it is."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(request)
+        return conn.recv(200).split(b"\r\n")[0]
+
+
+def test_the_bound_counts_the_bytes_around_each_header(port: int) -> None:
+    # 5,000 empty headers are 20 KB on the wire though their names are 5 KB (the probe).
+    head = b"GET / HTTP/1.1\r\nHost: x\r\n" + b"a:\r\n" * 5000 + b"\r\n"
+    assert raw(port, head) == b"HTTP/1.1 400 Bad Request"
+
+
+def test_at_most_the_header_count_bin_serve_names(port: int) -> None:
+    def with_headers(count: int) -> bytes:
+        extra = b"".join(b"x-%d: 1\r\n" % n for n in range(count - 1))
+        return b"GET / HTTP/1.1\r\nHost: x\r\n" + extra + b"\r\n"
+
+    assert raw(port, with_headers(MAX_HEADERS)) == b"HTTP/1.1 401 Unauthorized"
+    assert raw(port, with_headers(MAX_HEADERS + 1)) == b"HTTP/1.1 400 Bad Request"
+
+
+def test_http_1_1_without_host_is_a_400(port: int) -> None:
+    assert raw(port, b"GET / HTTP/1.1\r\n\r\n") == b"HTTP/1.1 400 Bad Request"
+    assert raw(port, b"GET / HTTP/1.0\r\n\r\n").endswith(b" 401 Unauthorized")
+
+
+def test_only_chunked_alone_is_a_transfer_coding(port: int) -> None:
+    body = b"3\r\nabc\r\n0\r\n\r\n"
+    for coding, status in (
+        (b"chunked", b"HTTP/1.1 401 Unauthorized"),
+        (b"gzip, chunked", b"HTTP/1.1 400 Bad Request"),
+        (b"chunked, identity", b"HTTP/1.1 400 Bad Request"),
+    ):
+        request = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + coding
+        assert raw(port, request + b"\r\n\r\n" + body) == status, coding
 
 
 def test_pipelined_requests_each_get_an_answer(port: int) -> None:

@@ -22,22 +22,30 @@ from uvicorn_worker import UvicornWorker as _UvicornWorker
 
 # A request line and its headers together, at most: h11's bound, as before httptools.
 MAX_HEAD_BYTES = 16 * 1024
+# Headers in one request, at most: the count bin/serve gives gunicorn (--limit-request-fields),
+# which its own parser enforces for sync workers and uvicorn's does not.
+MAX_HEADERS = 100
 HEAD_TOO_LARGE = "Request line and headers too large."
+# The bytes around what the parser hands over: the method and " HTTP/1.1\r\n" of the
+# request line, and ": " with "\r\n" of each header.
+_LINE_FRAMING = 16
+_HEADER_FRAMING = 4
 
 
-class HeadTooLarge(Exception):
+class BadHead(Exception):
     """Raised from a parser callback: httptools stops and uvicorn answers its 400."""
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, refusing a request whose line and headers pass
-    ``MAX_HEAD_BYTES``, with the 400 and closed connection uvicorn gives a request it
-    cannot parse (as h11 did for such a head).
+    """uvicorn's httptools protocol, refusing with the 400 and closed connection uvicorn
+    gives a request it cannot parse (as h11 did for each of these) a request whose line
+    and headers pass ``MAX_HEAD_BYTES``, one with more than ``MAX_HEADERS`` headers, an
+    HTTP/1.1 request without Host, and a transfer coding other than ``chunked`` alone.
 
-    Two counts: the request line's and the headers' bytes as the parser hands them over
-    (exact: the request line, then each header's name and value), and, for the memory,
-    the bytes read while a head is incomplete (httptools holds a header until its value
-    ends, so one endless header would otherwise be read whole before it is counted)."""
+    Two counts of the head: its bytes as the parser hands them over, with the framing
+    around them (the request line, then each header), and, for the memory, the bytes read
+    while a head is incomplete (httptools holds a header until its value ends, so one
+    endless header would otherwise be read whole before it is counted)."""
 
     _in_head = True
     _read_in_head = 0
@@ -46,23 +54,29 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_head = True
-        self._head_size = 0
+        self._head_size = _LINE_FRAMING
 
     def on_url(self, url: bytes) -> None:
         self._head_size += len(url)
         if self._head_size > MAX_HEAD_BYTES:
-            raise HeadTooLarge
+            raise BadHead
         super().on_url(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._head_size += len(name) + len(value)
-        if self._head_size > MAX_HEAD_BYTES:
-            raise HeadTooLarge
+        self._head_size += len(name) + len(value) + _HEADER_FRAMING
+        if self._head_size > MAX_HEAD_BYTES or len(self.headers) >= MAX_HEADERS:
+            raise BadHead
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         self._in_head = False
         self._read_in_head = 0
+        names = [name for name, _ in self.headers]
+        if self.parser.get_http_version() == "1.1" and b"host" not in names:
+            raise BadHead  # HTTP/1.1 requires Host (h11 refused such a request too)
+        for name, value in self.headers:
+            if name == b"transfer-encoding" and value.strip().lower() != b"chunked":
+                raise BadHead  # a coding other than chunked alone: not ours to guess
         super().on_headers_complete()
 
     def data_received(self, data: bytes) -> None:
