@@ -370,6 +370,20 @@ class RequestBodyTests(SimpleTestCase):
         self.assertEqual(status, 413)
         self.assertIn(b"4,000 bytes", body)
 
+    def test_a_client_waiting_to_send_a_body_declared_too_large_is_not_asked_for_it(
+        self,
+    ) -> None:
+        # Expect: 100-continue: the server sends "100 Continue" at the app's first receive,
+        # and the disconnect listener used to make one (the outside probe: 100, then 413).
+        app = SyncChainASGIHandler()
+        headers = [*self.JSON, (b"content-length", b"99999999"), (b"expect", b"100-continue")]
+        start, body, read = run_in_own_loop(
+            exchange(app, "/api/v1/auth/token/", "POST", [b"x" * 400], headers)
+        )
+        self.assertEqual((start["status"], read), (413, 0))
+        self.assertIn((b"Connection", b"close"), start["headers"])
+        self.assertIn(b"99,999,999 bytes", body)
+
     def test_a_body_within_its_declared_length_is_read_as_django_reads_it(self) -> None:
         app = SyncChainASGIHandler()
         headers = [*self.JSON, (b"content-length", b"8")]

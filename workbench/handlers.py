@@ -58,6 +58,18 @@ class _Processed(Exception):
     """The response went out: ends the task group that listens for a disconnect."""
 
 
+class _Unread(io.BytesIO):
+    """The body of a request declared too large: not read (``RequestSizeLimitMiddleware``
+    answers 413 from its Content-Length)."""
+
+
+def _expects_continue(scope: dict[str, Any]) -> bool:
+    return any(
+        name.lower() == b"expect" and value.strip().lower() == b"100-continue"
+        for name, value in scope.get("headers") or ()
+    )
+
+
 class SyncChainASGIHandler(ASGIHandler):
     def __init__(self) -> None:
         base.BaseHandler.__init__(self)
@@ -101,6 +113,16 @@ class SyncChainASGIHandler(ASGIHandler):
         with closing(body_file):
             set_script_prefix(get_script_prefix(scope))
             response = None
+            if isinstance(body_file, _Unread) and _expects_continue(scope):
+                # The client waits for "100 Continue" before it sends the body, which will
+                # not be read (the 413): listening for a disconnect would ask for it (the
+                # server sends the 100 at the first receive). Answer, then close.
+                response = await sync_to_async(self._respond, thread_sensitive=True)(
+                    scope, body_file
+                )
+                response["Connection"] = "close"
+                await self.send_response(response, send)
+                return
             try:
                 try:
                     async with asyncio.TaskGroup() as group:
@@ -150,7 +172,7 @@ class SyncChainASGIHandler(ASGIHandler):
             except ValueError:
                 too_large = True  # the middleware answers 400 for a length that is no number
             if too_large:
-                return scope, io.BytesIO()
+                return scope, _Unread()
             return scope, await self.read_body(receive)
         # Closed by ``handle`` (``closing``), as Django's ``read_body``'s file is.
         body_file = tempfile.SpooledTemporaryFile(  # noqa: SIM115
