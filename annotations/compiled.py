@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -84,6 +84,8 @@ class _Compiled:
     # Column index -> (converters, expression), as the ORM applies them to each row.
     converters: dict[int, tuple[list[Any], Any]]
     for_update: bool
+    # How many columns each row has.
+    width: int
     # .values(): the keys of each row.
     names: tuple[str, ...] = ()
     # Model instances: how the ORM's ModelIterable builds them from a row.
@@ -195,6 +197,7 @@ class _CompiledQuery:
             constants=tuple(params),
             converters=compiler.get_converters(columns),
             for_update=bool(queryset.query.select_for_update),
+            width=compiler.col_count,
             **self._shape(queryset, compiler, alias),
         )
 
@@ -261,16 +264,24 @@ class _CompiledQuery:
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             fetched = cursor.fetchall()
-        rows = []
-        for fetched_row in fetched:
-            row = list(fetched_row)
-            for index, (converters, expression) in compiled.converters.items():
-                value = row[index]
-                for converter in converters:
-                    value = converter(value, expression, connection)
-                row[index] = value
-            rows.append(row)
-        return alias, compiled, rows
+        return alias, compiled, _converted(connection, compiled, fetched)
+
+
+def _converted(
+    connection: Any, compiled: _Compiled, fetched: Sequence[Sequence[Any]]
+) -> list[list[Any]]:
+    """``fetched`` rows with the ORM's converters applied to the query's columns (any
+    columns after them are left as they came)."""
+    rows = []
+    for fetched_row in fetched:
+        row = list(fetched_row)
+        for index, (converters, expression) in compiled.converters.items():
+            value = row[index]
+            for converter in converters:
+                value = converter(value, expression, connection)
+            row[index] = value
+        rows.append(row)
+    return rows
 
 
 @dataclass(frozen=True)
@@ -291,6 +302,11 @@ class Bound:
             sql, orm_params = queryset.query.get_compiler(using=alias).as_sql()
             return sql, list(orm_params)
         return compiled.sql, params
+
+    def width(self, alias: str) -> int:
+        """How many columns the query answers on database ``alias`` (its rows' width, for
+        a statement that gives rows of its own beside them: ``UNION ALL``)."""
+        return self.query.compiled(alias).width
 
 
 class CompiledValues(_CompiledQuery):
@@ -374,6 +390,17 @@ class CompiledModels[M: Model](_CompiledQuery):
         alias, compiled, rows = self._rows(arguments)
         if rows is None:
             return list(self.build(**arguments))
+        return self._instances(alias, compiled, rows)
+
+    def instances(self, alias: str, fetched: Sequence[Sequence[Any]]) -> list[M]:
+        """The instances of rows the query answered inside a statement written around it
+        (``bind``) on database ``alias``: each row's first ``Bound.width`` columns are the
+        query's (converted here, as ``objects`` converts them); any after them are not
+        read."""
+        compiled = self.compiled(alias)
+        return self._instances(alias, compiled, _converted(connections[alias], compiled, fetched))
+
+    def _instances(self, alias: str, compiled: _Compiled, rows: list[list[Any]]) -> list[M]:
         assert compiled.from_db is not None
         found = []
         for row in rows:

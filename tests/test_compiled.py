@@ -17,7 +17,7 @@ from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
 from annotations import access
-from annotations.compiled import CompiledValues, CompiledValuesList
+from annotations.compiled import CompiledModels, CompiledValues, CompiledValuesList
 from annotations.models import Claim, Document, Role, Verdict
 from annotations.services import verdicts
 from tests.factories import Personas, api_token, judge, make_claim, take
@@ -219,6 +219,13 @@ class CompiledValuesTests(Personas, TestCase):
             CLAIMS.rows(project_id=1)
 
 
+CLAIM_WITH_PROJECT = CompiledModels(
+    Claim,
+    lambda pk: Claim.objects.filter(pk=pk).select_related("project", "created_by"),
+    pk=int,
+)
+
+
 class CompiledModelsTests(Personas, TestCase):
     """The reads of one document or claim with the caller's membership (``access``)."""
 
@@ -278,6 +285,36 @@ class CompiledModelsTests(Personas, TestCase):
             access.document_get_for_user(
                 user=self.reviewer_a, pk=self.document.pk, role=Role.EDITOR
             )
+
+    def test_rows_of_a_statement_around_the_bound_read_make_the_same_instances(self) -> None:
+        # ``bind`` hands the read to a statement of one's own (a verdict's sources and
+        # their insert, ``sources_for_urls``): its rows begin with the read's ``width``
+        # columns, and ``instances`` makes of them what ``objects`` makes, converted
+        # (SQLite's times come as text) and with the related rows loaded.
+        alias = connection.alias
+        bound = CLAIM_WITH_PROJECT.bind(pk=self.claim.pk)
+        sql, params = bound.as_sql(alias)
+        width = bound.width(alias)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT found.*, 7 FROM ({sql}) found", params)  # noqa: S608
+            rows = cursor.fetchall()
+        self.assertEqual([len(row) for row in rows], [width + 1])
+        (expected,) = CLAIM_WITH_PROJECT.objects(pk=self.claim.pk)
+        with self.assertNumQueries(0):
+            (claim,) = CLAIM_WITH_PROJECT.instances(alias, rows)
+            self.assertEqual(
+                (claim.pk, claim.statement, claim.created_at, claim.project, claim.created_by),
+                (
+                    expected.pk,
+                    expected.statement,
+                    expected.created_at,
+                    expected.project,
+                    expected.created_by,
+                ),
+            )
+            self.assertEqual(claim.project.name, "Desk")
+        self.assertIsInstance(claim.created_at, dt.datetime)
+        self.assertFalse(claim._state.adding)
 
     def test_the_locked_read_reads_the_window(self) -> None:
         text = Document.objects.get(pk=self.document.pk).text

@@ -42,8 +42,9 @@ from tests.factories import Personas, api_token, judge, make_claim, take
 # release (COMMIT), and after it the evidence task. On PostgreSQL the two events are
 # appended in one statement (head locked, both sealed and inserted, head moved; 13 -> 11).
 # On PostgreSQL the lease's close, the verdict, its citation and the append are then one
-# statement (``_first_verdict_write``: 11 -> 8).
-SERVICE_FIRST = {"sqlite": 12, "postgresql": 8}
+# statement (``_first_verdict_write``: 11 -> 8), and the reviewer's sources for the URLs
+# are read and the new one inserted by one statement (``sources.sources_for_urls``: 8 -> 7).
+SERVICE_FIRST = {"sqlite": 12, "postgresql": 7}
 # The deciding verdict: + the counted verdicts, the current consensus with the last
 # sequence (one query: 21 -> 20 and 20 -> 19), the consensus and its verdicts, the webhook
 # endpoints, the claim's status, the notices' recipients and their notice. Its consensus
@@ -54,7 +55,8 @@ SERVICE_FIRST = {"sqlite": 12, "postgresql": 8}
 # are one statement (19 -> 17); the events wait for the consensus'. The notice goes to
 # the recipients who are members in one statement (``notifications._notices_insert``: 16),
 # and the consensus record with its verdicts' links too (``review._consensus_insert``: 15).
-SERVICE_DECIDING = {"sqlite": 20, "postgresql": 15}
+# The sources' read and the new one's insert are one statement on PostgreSQL (14).
+SERVICE_DECIDING = {"sqlite": 20, "postgresql": 14}
 # The request: + the token (with its user). The claim is looked up with the reviewer's
 # membership by the statement that locks it, inside the service's transaction
 # (``services.verdict_submit_as_member``): on PostgreSQL it is the service's claim lock
@@ -179,6 +181,52 @@ class VerdictQueryCountTests(Personas, TestCase):
         self.assertEqual(answer["citations"][0]["source"]["id"], source.pk)
         self.assertEqual(answer["citations"][0]["evidence"]["quote_status"], "no_snapshot")
         self.assertEqual(count, SERVICE_FIRST[connection.vendor] + REQUEST_EXTRA)
+
+    def test_request_citing_a_page_cited_before_and_a_new_one(self) -> None:
+        # The reviewer's own source for the first page is read (with its evidence) and the
+        # second one inserted: on PostgreSQL by the one statement, on SQLite by the read
+        # and the insert a single new URL takes too. Only the new one has an event.
+        cited = services.source_get_or_create(
+            url="https://example.org/cited-before", actor=self.reviewer_a, project=self.project
+        )
+        take(self.claim, self.reviewer_a)
+        key = api_token(self.reviewer_a)
+        body = {
+            **self.body(1),
+            "citations": [
+                {"url": "https://Example.org/cited-before#top", "stance": "supports"},
+                {"url": "https://example.org/new-page", "quote": "q", "stance": "refutes"},
+            ],
+        }
+        with (
+            CaptureQueriesContext(connection) as context,
+            self.captureOnCommitCallbacks(execute=True),
+        ):
+            response = self.post(key, body)
+        self.assertEqual(response.status_code, 201, response.content)
+        new = Source.objects.get(url="https://example.org/new-page")
+        self.assertEqual(new.created_by, self.reviewer_a)
+        answer = response.json()
+        self.assertEqual(
+            [(c["source"]["id"], c["stance"]) for c in answer["citations"]],
+            [(cited.pk, "supports"), (new.pk, "refutes")],
+        )
+        self.assertEqual(
+            [c["evidence"]["quote_status"] for c in answer["citations"]], ["", "no_snapshot"]
+        )
+        created = Event.objects.filter(verb="source.create", project=self.project)
+        self.assertEqual(
+            list(created.order_by("seq").values_list("object_id", flat=True)), [cited.pk, new.pk]
+        )
+        self.assertEqual(Source.objects.filter(created_by=self.reviewer_a).count(), 2)
+        # The page cited before took no id: the next source is the new one's next.
+        after = services.source_get_or_create(
+            url="https://example.org/after", actor=self.reviewer_a, project=self.project
+        )
+        self.assertEqual((new.pk, after.pk), (cited.pk + 1, cited.pk + 2))
+        self.assertEqual(
+            len(context.captured_queries), SERVICE_FIRST[connection.vendor] + REQUEST_EXTRA
+        )
 
     def test_request_deciding_verdict(self) -> None:
         judge(self.claim, self.reviewer_a, "true")

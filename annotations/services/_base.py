@@ -287,13 +287,49 @@ def _insert_select(
     """``INSERT … SELECT <obj's values> WHERE <where> RETURNING <pk> AS id``: the unsaved
     ``obj`` inserted only if ``where`` holds (quoted names from the model's metadata; every
     value a parameter)."""
+    pk = connection.ops.quote_name(str(type(obj)._meta.pk.column))
+    return _rows_insert_select(connection, [(obj, where, where_params)], returning=f"{pk} AS id")
+
+
+def _rows_insert_select(
+    connection: Any,
+    rows: Sequence[tuple[Model, str, Sequence[Any]]],
+    *,
+    returning: str,
+    conflict: Sequence[str] = (),
+) -> tuple[str, list[Any]]:
+    """``INSERT … SELECT <values> WHERE <where> [UNION ALL SELECT …] [ON CONFLICT (<conflict>)
+    DO NOTHING] RETURNING <returning>``: each unsaved object of ``rows`` (``(obj, where,
+    where's parameters)``, all of one model) inserted only if its ``where`` holds. With
+    ``conflict`` (the columns of a unique constraint) an object whose row is there by the
+    time it is written (a concurrent transaction's, committed while this one waited for
+    it) is skipped, not an error, and not returned. Quoted names from the model's metadata;
+    every value a parameter. PostgreSQL and SQLite (there each ``where`` also keeps the
+    ``ON`` of the conflict clause from reading as a join's)."""
     qn = connection.ops.quote_name
-    model = type(obj)
-    columns, values, params = _insert_values(connection, obj)
+    model = type(rows[0][0])
+    # A UNION ALL's branches settle their types before the INSERT sees them on PostgreSQL:
+    # each value is cast to its column's type (SQLite keeps each value's own).
+    cast = len(rows) > 1 and connection.vendor == "postgresql"
+    names: list[str] | None = None
+    selects: list[str] = []
+    params: list[Any] = []
+    for obj, where, where_params in rows:
+        columns, values, value_params = _insert_values(connection, obj, cast=cast)
+        assert names is None or columns == names, "rows of one model, with the same columns"
+        names = columns
+        selects.append(f"SELECT {', '.join(values)} WHERE {where}")
+        params.extend([*value_params, *where_params])
+    assert names is not None, "at least one row"
+    on_conflict = (
+        f" ON CONFLICT ({', '.join(qn(column) for column in conflict)}) DO NOTHING"
+        if conflict
+        else ""
+    )
     return (
-        f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(columns)}) "
-        f"SELECT {', '.join(values)} WHERE {where} RETURNING {qn(str(model._meta.pk.column))} AS id",
-        [*params, *where_params],
+        f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(names)}) "
+        f"{' UNION ALL '.join(selects)}{on_conflict} RETURNING {returning}",
+        params,
     )
 
 

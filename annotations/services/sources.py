@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
+from django.db.models import UniqueConstraint
 
 from annotations import access
-from annotations.compiled import CompiledModels
+from annotations.compiled import CompiledModels, CompiledValues
 from annotations.core import cleaning, fetching, htmlpage
 from annotations.core.urlnorm import UrlError, normalize_url
 from annotations.models import Event, Project, Source
@@ -26,6 +27,8 @@ from annotations.services import limits
 from annotations.services._base import (
     User,
     _require_storable_text,
+    _rows_insert_select,
+    _saved,
     event_build,
     event_record,
     fields_update,
@@ -130,6 +133,31 @@ _CITERS_SOURCES = {
 }
 
 
+# The citer's source for one URL, as an insert's condition (``_sources_insert_sql``).
+_CITERS_SOURCE = CompiledValues(
+    Source,
+    lambda project_id, actor_id, url: (
+        Source.objects.filter(project_id=project_id, created_by_id=actor_id, normalized_url=url)
+        .order_by()
+        .values("pk")
+    ),
+    project_id=int,
+    actor_id=int,
+    url=str,
+)
+# The columns of a citer's one source per URL (the unique constraint), for ``ON CONFLICT``.
+_COLUMNS = {field.name: str(field.column) for field in Source._meta.concrete_fields}
+_CITER_KEY = tuple(
+    _COLUMNS[name]
+    for name in next(
+        cast(UniqueConstraint, constraint).fields
+        for constraint in Source._meta.constraints
+        if constraint.name == "annotations_source_unique_per_citer"
+    )
+)
+_NORMALIZED_URL = _COLUMNS["normalized_url"]
+
+
 def _citers_sources(*, project_id: int, actor_id: int, urls: list[str]) -> list[Source]:
     """The citer's sources in the project for ``urls`` (normalized, distinct), their
     evidence joined as ``selectors.evidence.citations_with_evidence`` reads it."""
@@ -147,36 +175,61 @@ def sources_for_urls(
     *, urls: Sequence[str], actor: User, project: Project
 ) -> tuple[list[Source], list[Event]]:
     """``source_get_or_create`` for several URLs a citer cites at once (a verdict's
-    citations), in at most two queries: the citer's existing sources for them (their
-    evidence joined, as ``selectors.evidence.citations_with_evidence`` reads it) and one
-    insert of the missing ones (``ON CONFLICT`` on the citer's URL: a concurrent request of
-    the same citer that created one first is found, not an error). The caller has checked
-    each URL (``normalize_url`` and the column's validators) and ``actor``'s membership.
+    citations): the citer's existing sources for them (their evidence joined, as
+    ``selectors.evidence.citations_with_evidence`` reads it) and one insert of the missing
+    ones (``_sources_insert``), in one statement on PostgreSQL (``_sources_read_and_insert``,
+    up to ``_COMPILED_URL_COUNTS`` URLs), else the read, then the insert. The caller has
+    checked each URL (``normalize_url`` and the column's validators) and ``actor``'s
+    membership; each new source is checked by its fields (``full_clean``) before anything
+    is written.
+
+    A concurrent request of the same citer that created one of them first, after this
+    statement's snapshot, is no error: its row is read (a second query, only then) and
+    it is theirs, with their ``source.create``.
 
     Returns the sources in the order of ``urls`` and, unsaved, the ``source.create``
-    events of the new ones, for the caller to append with its own (``events_record``)."""
+    events of the ones this call inserted, for the caller to append with its own
+    (``events_record``)."""
     by_url = {normalize_url(url): url.strip() for url in reversed(urls)}
-    found: dict[str, Source] = {
-        source.normalized_url: source
-        for source in _citers_sources(project_id=project.pk, actor_id=actor.pk, urls=list(by_url))
-    }
-    new = [
+    # In one order, the normalized URLs': two requests of the same citer inserting the same
+    # URLs wait for each other's rows in the same order, never each for the other's.
+    candidates = [
         Source(project=project, url=url, normalized_url=normalized, created_by=actor)
-        for normalized, url in by_url.items()
-        if normalized not in found
+        for normalized, url in sorted(by_url.items())
     ]
-    for source in new:
+    for source in candidates:
         source.full_clean(exclude=["project", "created_by"], validate_unique=False)
+    connection = connections[router.db_for_write(Source)]
+    read = _CITERS_SOURCES.get(len(candidates))
+    if connection.vendor == "postgresql" and read is not None:
+        found, inserted = _sources_read_and_insert(
+            connection, read, candidates, project_id=project.pk, actor_id=actor.pk
+        )
+    else:
+        # SQLite (no data-modifying WITH), or more URLs than the read is compiled for: the
+        # read, then the insert of what it did not find.
+        found = _citers_sources(project_id=project.pk, actor_id=actor.pk, urls=list(by_url))
+        known = {source.normalized_url for source in found}
+        inserted = _sources_insert(
+            connection,
+            [c for c in candidates if c.normalized_url not in known],
+            project_id=project.pk,
+            actor_id=actor.pk,
+        )
+    by_normalized = {source.normalized_url: source for source in found}
+    new = [source for source in candidates if source.normalized_url in inserted]
+    for source in new:
+        _saved(source, inserted[source.normalized_url], connection)
         # A new source has no evidence yet: answering so needs no query.
         Source.evidence.related.set_cached_value(source, None)
-        found[source.normalized_url] = source
-    if new:
-        Source.objects.bulk_create(
-            new,
-            update_conflicts=True,
-            unique_fields=["project", "created_by", "normalized_url"],
-            update_fields=["normalized_url"],
-        )
+        by_normalized[source.normalized_url] = source
+    missing = [normalized for normalized in by_url if normalized not in by_normalized]
+    if missing:
+        # Neither read nor inserted: the same citer's concurrent request inserted it after
+        # this statement's snapshot and committed (the insert waited for it, then skipped
+        # it). It is read now; its event is that request's.
+        for source in _citers_sources(project_id=project.pk, actor_id=actor.pk, urls=missing):
+            by_normalized[source.normalized_url] = source
     events = [
         event_build(
             actor=actor,
@@ -188,7 +241,88 @@ def sources_for_urls(
         )
         for source in new
     ]
-    return [found[normalize_url(url)] for url in urls], events
+    return [by_normalized[normalize_url(url)] for url in urls], events
+
+
+def _sources_insert(
+    connection: Any, candidates: Sequence[Source], *, project_id: int, actor_id: int
+) -> dict[str, int]:
+    """Insert ``candidates`` (unsaved sources of one citer in one project) in one statement
+    (``_sources_insert_sql``); the new rows' ids by normalized URL. No query without
+    candidates."""
+    if not candidates:
+        return {}
+    statement, params = _sources_insert_sql(
+        connection, candidates, project_id=project_id, actor_id=actor_id
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return {normalized: pk for pk, normalized in cursor.fetchall()}
+
+
+def _sources_insert_sql(
+    connection: Any, candidates: Sequence[Source], *, project_id: int, actor_id: int
+) -> tuple[str, list[Any]]:
+    """``INSERT … RETURNING id, normalized_url`` of ``candidates`` (``_rows_insert_select``):
+    each only where the citer has no source for its URL in the statement's snapshot (so an
+    existing one takes no value of the id sequence), and ``ON CONFLICT`` on the citer's URL
+    (``_CITER_KEY``) doing nothing, so that one a concurrent request of the same citer
+    inserted after the snapshot is skipped (and not returned) once that request commits."""
+    qn = connection.ops.quote_name
+    rows = []
+    for source in candidates:
+        clash_sql, clash_params = _CITERS_SOURCE.bind(
+            project_id=project_id, actor_id=actor_id, url=source.normalized_url
+        ).as_sql(connection.alias)
+        rows.append((source, f"NOT EXISTS ({clash_sql})", clash_params))
+    return _rows_insert_select(
+        connection,
+        rows,
+        conflict=_CITER_KEY,
+        returning=f"{qn(str(Source._meta.pk.column))}, {qn(_NORMALIZED_URL)}",
+    )
+
+
+def _sources_read_and_insert(
+    connection: Any,
+    read: CompiledModels[Source],
+    candidates: Sequence[Source],
+    *,
+    project_id: int,
+    actor_id: int,
+) -> tuple[list[Source], dict[str, int]]:
+    """PostgreSQL: the citer's sources for the ``candidates``' URLs, read by ``read``
+    (``_citers_sources_compiled``, for as many URLs), and the insert of the others
+    (``_sources_insert_sql``), in one statement: ``WITH new AS (INSERT …) <the read> UNION
+    ALL <the new rows>``. The read does not see the rows its statement inserts (one
+    snapshot), and the insert only writes a URL the same snapshot has no row for, so each
+    URL is in one branch, or in none when a concurrent request of the same citer inserted
+    it after the snapshot (``ON CONFLICT`` skipped it). The read's rows come with two null
+    columns after its own, the new rows with the read's columns null and then their id and
+    normalized URL. Returns the sources read and the new ids by normalized URL."""
+    qn = connection.ops.quote_name
+    alias = connection.alias
+    bound = read.bind(
+        project_id=project_id,
+        actor_id=actor_id,
+        **{f"url{i}": source.normalized_url for i, source in enumerate(candidates)},
+    )
+    read_sql, read_params = bound.as_sql(alias)
+    width = bound.width(alias)
+    insert_sql, insert_params = _sources_insert_sql(
+        connection, candidates, project_id=project_id, actor_id=actor_id
+    )
+    pk, normalized = qn(str(Source._meta.pk.column)), qn(_NORMALIZED_URL)
+    statement = (
+        f"WITH new AS ({insert_sql}) "  # noqa: S608
+        f"SELECT found.*, NULL, NULL FROM ({read_sql}) found "
+        f"UNION ALL SELECT {'NULL, ' * width}new.{pk}, new.{normalized} FROM new"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*insert_params, *read_params])
+        rows = cursor.fetchall()
+    found = read.instances(alias, [row for row in rows if row[width] is None])
+    return found, {row[width + 1]: row[width] for row in rows if row[width] is not None}
 
 
 # A source's description: what ``source_update`` may change. The address is not in it.

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.test import override_settings
 from django.urls import reverse
 
 from annotations import services
-from annotations.models import Event, Source
+from annotations.core.urlnorm import normalize_url
+from annotations.models import Event, Source, SourceEvidence, SourceFlag
+from annotations.services.sources import _COMPILED_URL_COUNTS, sources_for_urls
 from tests.services.base import ServiceTestCase, counts
 from tests.services.import_base import (
     LOCAL,
@@ -16,6 +19,78 @@ from tests.services.import_base import (
     ImportTestCase,
     _loopback_only,  # noqa: F401  (autouse: loopback only)
 )
+
+
+class SourcesForUrlsTests(ServiceTestCase):
+    """A verdict's cited URLs at once: the citer's own rows read with their evidence, the
+    others inserted (one statement on PostgreSQL up to ``_COMPILED_URL_COUNTS`` URLs, else
+    the read and the insert), in the order given, an unsaved event per new row only."""
+
+    def test_known_rows_are_read_and_the_others_inserted_in_the_order_given(self) -> None:
+        known = services.source_get_or_create(
+            url="https://example.org/known", actor=self.reviewer_a, project=self.project
+        )
+        SourceEvidence.objects.create(source=known, flag=SourceFlag.OK)
+        # Another citer's row for a page is not the reviewer's: they get one of their own.
+        theirs = services.source_get_or_create(
+            url="https://example.org/theirs", actor=self.reviewer_b, project=self.project
+        )
+        small = [
+            "https://example.org/theirs",
+            "https://Example.org/known#part",
+            "https://example.org/new",
+            "https://example.org/theirs?utm_source=x",
+        ]
+        large = [f"https://example.org/page-{n}" for n in range(_COMPILED_URL_COUNTS + 1)]
+        cases = [
+            # One statement on PostgreSQL; the read and the insert on SQLite.
+            (small, 1 if connection.vendor == "postgresql" else 2),
+            # More URLs than the read is compiled for: the read and the insert.
+            (["https://example.org/known", *large], 2),
+        ]
+        for urls, queries in cases:
+            with self.subTest(count=len(urls)):
+                before = set(Source.objects.values_list("pk", flat=True))
+                with self.assertNumQueries(queries):
+                    sources, events = sources_for_urls(
+                        urls=urls, actor=self.reviewer_a, project=self.project
+                    )
+                added = Source.objects.exclude(pk__in=before)
+                new_ids = dict(added.values_list("normalized_url", "pk"))
+                self.assertEqual(
+                    [s.pk for s in sources],
+                    [known.pk if "known" in url else new_ids[normalize_url(url)] for url in urls],
+                )
+                self.assertEqual(
+                    {s.normalized_url for s in added},
+                    {s.normalized_url for s in sources if s.pk != known.pk},
+                )
+                self.assertNotIn(theirs.pk, [s.pk for s in sources])
+                self.assertTrue(all(s.created_by == self.reviewer_a for s in added))
+                # The same URL twice is one source; the URL as first typed.
+                if urls is small:
+                    self.assertIs(sources[0], sources[3])
+                    self.assertEqual(sources[0].url, "https://example.org/theirs")
+                # Unsaved events, one per new row, none for the known one.
+                self.assertEqual(
+                    sorted((e.verb, e.object_id, e.pk) for e in events),
+                    sorted(("source.create", s.pk, None) for s in added),
+                )
+                for event in events:
+                    source = Source.objects.get(pk=event.object_id)
+                    self.assertEqual(
+                        event.after,
+                        {"url": source.url, "normalized_url": source.normalized_url, "title": ""},
+                    )
+                # Each answered with its evidence loaded: none for a new one.
+                with self.assertNumQueries(0):
+                    for source in sources:
+                        self.assertFalse(source._state.adding)
+                        evidence = getattr(source, "evidence", None)
+                        if source.pk == known.pk:
+                            self.assertEqual(evidence.flag, SourceFlag.OK)
+                        else:
+                            self.assertIsNone(evidence)
 
 
 class SourceGetOrCreateTests(ServiceTestCase):
