@@ -896,6 +896,12 @@ def claim_present(claim: Claim) -> None:
     # or deadline, a claim the queue never offers would stand out (the outside probe).
     for name, value in PRESENTED.items():
         setattr(claim, name, value)
+    # A claim in review is saved again (``updated_at``) when its words, span, schedule or
+    # status change; a gold claim's resolution, mark and schedule are not shown, so neither
+    # is the time they moved (the outside probe): it shows its creation time, as a claim
+    # whose words were never edited does (``models.UpdatedAtField``: the same value).
+    if not {"created_at", "updated_at"} & claim.get_deferred_fields():
+        claim.updated_at = claim.created_at
     claim.gold_masked = True  # type: ignore[attr-defined]  # read by the presenters
     if hasattr(claim, "current_consensus"):
         claim.current_consensus = []  # a prefetch's to_attr

@@ -480,6 +480,22 @@ class ClaimPriority(models.IntegerChoices):
     LOW = scheduling.PRIORITY_RANK[scheduling.LOW], "Low"
 
 
+class UpdatedAtField(models.DateTimeField):
+    """``auto_now``, but a new row's value is its ``created_at``, to the microsecond: Django
+    reads the clock once per field, so a row's two times differed by a few microseconds at
+    insert. A gold claim shows a reviewer its creation time as its last change
+    (``access.claim_present``), which only the same value makes look like any claim whose
+    words were never edited (the outside probe, issue 20 round 10). Needs ``created_at``
+    (``auto_now_add``) declared before it."""
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> Any:
+        created = getattr(model_instance, "created_at", None) if add else None
+        if created is None:
+            return super().pre_save(model_instance, add)
+        setattr(model_instance, self.attname, created)
+        return created
+
+
 class Claim(models.Model):
     """A checkable claim anchored to a span [start, end) of its document (code points)."""
 
@@ -540,7 +556,7 @@ class Claim(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="created_claims"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = UpdatedAtField(auto_now=True)
 
     class Meta:
         ordering = ["document_id", "start", "end", "id"]

@@ -321,6 +321,20 @@ class GoldAfterTheProbeTests(GoldCalibrationTestCase):
         plain = self.get(self.reviewer_a, f"/claims/{self.plain.pk}/").json()
         for key in ("status", "priority", "due_at", "overdue"):
             self.assertEqual(seen[key], plain[key], key)
+        # Nor when it last changed (the outside probe): its resolution and the schedule
+        # moved updated_at. It shows its creation time, as the plain claim in review does
+        # (a new claim's two times are one value: models.UpdatedAtField).
+        self.assertEqual(plain["updated_at"], plain["created_at"])
+        self.assertEqual(seen["updated_at"], seen["created_at"])
+        self.assertNotEqual(
+            Claim.objects.get(pk=self.gold.pk).updated_at,
+            Claim.objects.get(pk=self.gold.pk).created_at,
+        )
+        document = self.get(
+            self.reviewer_a, f"/documents/{self.gold.document_id}/", {"include": "claims"}
+        ).json()
+        (in_read,) = [c for c in document["claims"] if c["id"] == self.gold.pk]
+        self.assertEqual(in_read, seen)
         # The dashboard's overdue list agrees (it lists neither).
         client = Client()
         client.force_login(self.reviewer_a)

@@ -159,6 +159,18 @@ class ClaimCreateTests(ServiceTestCase):
                 self.assertEqual(claim.claimant, "The mayor")
                 transaction.set_rollback(True)
 
+    def test_a_new_claims_two_times_are_one_value_and_an_edit_moves_one(self) -> None:
+        # models.UpdatedAtField: a masked gold claim shows its creation time as its last
+        # change (access.claim_present), which a new claim's own times must match exactly.
+        claim = make_claim(document=self.document, actor=self.creator, exact="crime fell 20%")
+        claim.refresh_from_db()
+        self.assertEqual(claim.updated_at, claim.created_at)
+        edited = services.claim_update(
+            claim=claim, actor=self.creator, expected_version=claim.version, statement="Edited."
+        )
+        edited.refresh_from_db()
+        self.assertGreater(edited.updated_at, edited.created_at)
+
     def test_it_puts_the_claim_in_the_documents_project_in_review(self) -> None:
         claim = make_claim(document=self.document, actor=self.creator, exact="record low")
         self.assertEqual(claim.project, self.document.project)
