@@ -84,6 +84,18 @@ def test_a_head_past_the_bound_is_a_400(port: int) -> None:
     assert send(port, MAX_HEAD_BYTES + 1024) == b"HTTP/1.1 400 Bad Request"
 
 
+def test_the_bound_is_the_head_as_sent_to_the_byte(port: int) -> None:
+    # The outside probe's measure: the whole head, its final blank line included.
+    def head(size: int, method: bytes = b"GET") -> bytes:
+        start = method + b" / HTTP/1.1\r\nHost: x\r\nx-pad: "
+        return start + b"a" * (size - len(start) - 4) + b"\r\n\r\n"
+
+    for method in (b"GET", b"DELETE"):
+        assert len(head(MAX_HEAD_BYTES, method)) == MAX_HEAD_BYTES
+        assert raw(port, head(MAX_HEAD_BYTES, method)) == b"HTTP/1.1 401 Unauthorized"
+        assert raw(port, head(MAX_HEAD_BYTES + 1, method)) == b"HTTP/1.1 400 Bad Request"
+
+
 def test_one_endless_header_is_cut_off_not_read_whole(port: int) -> None:
     # 8 MiB in one header: httptools holds a header until its value ends, so only the
     # count of bytes read stops it; the answer is the 400, or a reset if it came while

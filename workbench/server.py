@@ -26,9 +26,10 @@ MAX_HEAD_BYTES = 16 * 1024
 # which its own parser enforces for sync workers and uvicorn's does not.
 MAX_HEADERS = 100
 HEAD_TOO_LARGE = "Request line and headers too large."
-# The bytes around what the parser hands over: the method and " HTTP/1.1\r\n" of the
-# request line, and ": " with "\r\n" of each header.
-_LINE_FRAMING = 16
+# The bytes around what the parser hands over: " " and " HTTP/1.1\r\n" of the request
+# line (its method is counted as the parser read it) with the blank line that ends the
+# head, and ": " with "\r\n" of each header.
+_LINE_FRAMING = 1 + 11 + 2
 _HEADER_FRAMING = 4
 
 
@@ -54,9 +55,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_head = True
-        self._head_size = _LINE_FRAMING
+        self._head_size = 0
 
     def on_url(self, url: bytes) -> None:
+        if not self._head_size:  # the request line's first piece: its method is read
+            self._head_size = len(self.parser.get_method()) + _LINE_FRAMING
         self._head_size += len(url)
         if self._head_size > MAX_HEAD_BYTES:
             raise BadHead

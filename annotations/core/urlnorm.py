@@ -48,6 +48,12 @@ NOT_PUBLIC = (
 )
 
 
+# Unicode's Bidi_Control characters: invisible, they reorder the text around them.
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+
+
 class UrlError(ValueError):
     """The URL is not an absolute http(s) address; the message says why."""
 
@@ -61,8 +67,14 @@ def check_url(url: str) -> str:
         raise UrlError("Enter a URL.")
     if len(cleaned) > MAX_URL_LENGTH:
         raise UrlError(f"URLs are limited to {MAX_URL_LENGTH} characters.")
-    if any(ord(ch) < 32 or ch in "\x7f \\" for ch in cleaned):
+    if any(ord(ch) < 32 or 0x7F <= ord(ch) <= 0x9F or ch in " \\" for ch in cleaned):
         raise UrlError("URLs may not contain spaces, backslashes or control characters.")
+    if any(ch in _BIDI_CONTROLS for ch in cleaned):
+        # U+202E turns "…/\u202egpj.exe" into "…/exe.jpg" on screen (the outside probe):
+        # a cited link would read as another address on the claim page and the fact check.
+        raise UrlError(
+            "URLs may not contain control characters, bidirectional ones (U+202E …) included."
+        )
     # A JSON "\ud800" escape makes a lone surrogate; percent-encoding it would raise.
     # (NUL, the other thing no column stores, is a control character: refused above.)
     problems = spans.storage_problems(cleaned)

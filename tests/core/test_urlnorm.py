@@ -159,6 +159,11 @@ def test_check_url_returns_the_stripped_url(url: str, expected: str) -> None:
             "The URL is not valid Unicode text: lone surrogate U+D800 at position 20.",
         ),
         ("java\tscript:alert(1)", "control characters"),
+        ("https://example.org/a\x85b", "control characters"),  # C1 (NEL)
+        # bidirectional controls: "/\u202egpj.exe" shows as "/exe.jpg" (the outside probe)
+        ("https://example.org/\u202egpj.exe", "bidirectional"),
+        ("https://example.org/\u2066a", "bidirectional"),
+        ("https://exa\u200fmple.org/", "bidirectional"),
         ("https://example.org/" + "a" * MAX_URL_LENGTH, "limited to 2000"),
     ],
 )
