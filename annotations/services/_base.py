@@ -667,6 +667,17 @@ def event_append(
     alone.record()
 
 
+def events_add_or_record(events: Sequence[Event], *, pending: PendingEvents | None) -> None:
+    """``event_append`` for several unsaved events (none with a ``then``): added to the
+    caller's ``pending`` events, or appended now, together (one ``events_record``; nothing
+    when there are none)."""
+    if pending is not None:
+        for event in events:
+            pending.add(event)
+    elif events:
+        events_record(events)
+
+
 def event_build(
     *,
     actor: User | None,

@@ -34,6 +34,7 @@ from annotations.services._base import (
     _insert_with,
     _require_storable_text,
     event_record,
+    events_add_or_record,
     events_record,
 )
 
@@ -441,11 +442,7 @@ def claim_leases_end(
                 after={"claim": claim.pk, "reason": reason},
             )
         )
-    if pending is not None:
-        for event in events:
-            pending.add(event)
-    else:
-        events_record(events)
+    events_add_or_record(events, pending=pending)
     return leases
 
 

@@ -36,6 +36,7 @@ from annotations.services._base import (
     _require_storable_text,
     event_append,
     event_record,
+    events_add_or_record,
 )
 from annotations.services._publication import publication_append
 from annotations.services.leases import claim_leases_end
@@ -319,7 +320,7 @@ def _consensus_decide(
                 actor=actor,
                 pending=pending,
             )
-        _leases_ended_record(ended, pending=pending)
+        events_add_or_record(ended.take(), pending=pending)
         return None
     record = _consensus_from_rule(
         claim=claim, decision=decision, verdicts=verdicts, actor=actor, pending=pending
@@ -327,18 +328,8 @@ def _consensus_decide(
     claim_transition(
         claim=claim, action=lifecycle.Action.DECIDE_RESOLVED, actor=actor, pending=pending
     )
-    _leases_ended_record(ended, pending=pending)
+    events_add_or_record(ended.take(), pending=pending)
     return record
-
-
-def _leases_ended_record(ended: PendingEvents, *, pending: PendingEvents | None) -> None:
-    """The ``lease.release`` events ``claim_leases_end`` gathered in ``ended``: added to the
-    caller's ``pending`` events, or appended now."""
-    if pending is not None:
-        for event in ended.take():
-            pending.add(event)
-    elif ended.events:
-        ended.record()
 
 
 def _consensus_from_rule(
