@@ -74,12 +74,13 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._in_head = False
         self._read_in_head = 0
-        names = [name for name, _ in self.headers]
-        if self.parser.get_http_version() == "1.1" and b"host" not in names:
-            raise BadHead  # HTTP/1.1 requires Host (h11 refused such a request too)
+        host = False
         for name, value in self.headers:
+            host = host or name == b"host"
             if name == b"transfer-encoding" and value.strip().lower() != b"chunked":
                 raise BadHead  # a coding other than chunked alone: not ours to guess
+        if not host and self.parser.get_http_version() == "1.1":
+            raise BadHead  # HTTP/1.1 requires Host (h11 refused such a request too)
         super().on_headers_complete()
 
     def data_received(self, data: bytes) -> None:
