@@ -227,13 +227,19 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"]["OPTIONS"]["prepare_threshold"] = (
             prepare_threshold if prepare_threshold >= 0 else None
         )
+    # The pool checks a connection before it hands it out without a round trip while its
+    # socket is quiet (workbench.dbpool; Django's default check sent an empty query for
+    # every request).
     DB_POOL_MAX = env_int("DB_POOL_MAX", 0)
     if DB_POOL_MAX > 0:
+        from workbench.dbpool import check_connection
+
         DATABASES["default"]["CONN_MAX_AGE"] = 0
         DATABASES["default"]["OPTIONS"]["pool"] = {
             "min_size": 1,
             "max_size": DB_POOL_MAX,
             "timeout": env_int("DB_POOL_TIMEOUT", 10),
+            "check": check_connection,
         }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
