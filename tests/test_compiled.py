@@ -11,7 +11,8 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet, PermissionDenied
 from django.db import connection, transaction
-from django.db.models import BooleanField, Count, ExpressionWrapper, OuterRef, Q, Subquery
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, OuterRef, Q, Subquery
+from django.db.models.signals import post_init
 from django.http import Http404
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
@@ -219,6 +220,14 @@ class CompiledValuesTests(Personas, TestCase):
             CLAIMS.rows(project_id=1)
 
 
+READER_CLAIMS = CompiledModels(
+    Claim,
+    lambda document_id, revision: Claim.objects.filter(
+        document_id=document_id, anchor_revision=revision
+    ).annotate(created_by_username=F("created_by__username")),
+    document_id=int,
+    revision=int,
+)
 CLAIM_WITH_PROJECT = CompiledModels(
     Claim,
     lambda pk: Claim.objects.filter(pk=pk).select_related("project", "created_by"),
@@ -315,6 +324,57 @@ class CompiledModelsTests(Personas, TestCase):
             self.assertEqual(claim.project.name, "Desk")
         self.assertIsInstance(claim.created_at, dt.datetime)
         self.assertFalse(claim._state.adding)
+
+    def test_instances_are_made_as_from_db_makes_them(self) -> None:
+        # A model whose from_db only sets attributes gets its instances made without
+        # Model.__init__ (annotations.compiled._plain_init): the same attributes, the
+        # same state, the related rows and annotations loaded as before.
+        make_claim(document=self.document, actor=self.creator, start=30, end=40)
+        alias = connection.alias
+        compiled = CLAIM_WITH_PROJECT.compiled(alias)
+        self.assertIs(compiled.plain_model, Claim)  # the path under test is the one taken
+
+        def state(claim: Claim) -> dict[str, Any]:
+            claim._state.fields_cache  # noqa: B018 - made on first use, by either path
+            return {k: v for k, v in claim._state.__dict__.items() if k != "fields_cache"}
+
+        def plain(claim: Claim) -> dict[str, Any]:
+            return {k: v for k, v in claim.__dict__.items() if k != "_state"}
+
+        for pk in Claim.objects.values_list("pk", flat=True):
+            (made,) = CLAIM_WITH_PROJECT.objects(pk=pk)
+            (orm,) = Claim.objects.filter(pk=pk).select_related("project", "created_by")
+            self.assertEqual(plain(made), plain(orm))
+            self.assertEqual(state(made), state(orm))
+            self.assertEqual(made._state.fields_cache.keys(), {"project", "created_by"})
+            self.assertEqual(made.project.__dict__.keys(), orm.project.__dict__.keys())
+        reader = READER_CLAIMS.objects(
+            document_id=self.document.pk, revision=self.document.revision
+        )
+        self.assertEqual([claim.created_by_username for claim in reader], ["creator"] * 2)
+
+    def test_a_receiver_of_init_signals_sees_every_instance(self) -> None:
+        seen: list[Any] = []
+
+        def receiver(sender: Any, instance: Any, **kwargs: Any) -> None:
+            seen.append(instance)
+
+        post_init.connect(receiver, sender=Claim)
+        try:
+            found = CLAIM_WITH_PROJECT.objects(pk=self.claim.pk)
+        finally:
+            post_init.disconnect(receiver, sender=Claim)
+        self.assertEqual(seen, found)
+        self.assertEqual(len(found), 1)
+
+    def test_a_read_of_some_columns_is_made_by_from_db(self) -> None:
+        light = CompiledModels(
+            Document, lambda pk: Document.objects.filter(pk=pk).defer("text"), pk=int
+        )
+        self.assertIsNone(light.compiled(connection.alias).plain_model)
+        (document,) = light.objects(pk=self.document.pk)
+        self.assertNotIn("text", document.__dict__)
+        self.assertEqual(document.title, self.document.title)
 
     def test_the_locked_read_reads_the_window(self) -> None:
         text = Document.objects.get(pk=self.document.pk).text
