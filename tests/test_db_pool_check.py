@@ -4,14 +4,9 @@ handed out."""
 
 from __future__ import annotations
 
-import json
-import os
 import select
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -19,9 +14,9 @@ import pytest
 from django.db import connection
 from psycopg_pool import ConnectionPool
 
+from tests.test_prepared_statements import database_options
 from workbench.dbpool import check_connection
 
-ROOT = Path(__file__).resolve().parent.parent
 PG = pytest.mark.postgres("a PostgreSQL server that ends sessions")
 
 
@@ -113,39 +108,7 @@ def test_the_pool_replaces_a_connection_the_server_ended(
         pool.close()
 
 
-SETTINGS_PROBE = """
-import json, workbench.settings as s
-pool = s.DATABASES["default"]["OPTIONS"].get("pool")
-print(json.dumps(None if pool is None else f"{pool['check'].__module__}.{pool['check'].__name__}"))
-"""
-
-
-def _pool_check(**env: str) -> object:
-    environ = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "DB_", "DATABASE_"))
-    }
-    environ.update(
-        DJANGO_SETTINGS_MODULE="workbench.settings",
-        DEBUG="1",
-        DATABASE_URL="postgres://nobody@127.0.0.1:1/none",  # read, never connected to
-        **env,
-    )
-    result = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
-        [sys.executable, "-c", SETTINGS_PROBE],
-        cwd=ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 @pytest.mark.db_independent
 def test_the_pool_checks_connections_with_it() -> None:
-    assert _pool_check(DB_POOL_MAX="8") == "workbench.dbpool.check_connection"
-    assert _pool_check() is None  # no pool unless asked for (bin/serve asks)
+    assert database_options(DB_POOL_MAX="8")["pool_check"] == "workbench.dbpool.check_connection"
+    assert "pool_check" not in database_options()  # no pool unless asked for (bin/serve asks)

@@ -18,14 +18,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 SETTINGS_PROBE = """
 import json, workbench.settings as s
-print(json.dumps({k: v for k, v in s.DATABASES["default"]["OPTIONS"].items()
-                  if k in ("server_side_binding", "prepare_threshold")}))
+options = s.DATABASES["default"]["OPTIONS"]
+found = {k: v for k, v in options.items() if k in ("server_side_binding", "prepare_threshold")}
+if "pool" in options:
+    check = options["pool"]["check"]
+    found["pool_check"] = f"{check.__module__}.{check.__name__}"
+print(json.dumps(found))
 """
 
 
-def _options(**env: str) -> dict[str, object]:
+def database_options(**env: str) -> dict[str, object]:
     """The database OPTIONS the settings module builds for a PostgreSQL URL and ``env``,
-    read in a fresh interpreter."""
+    read in a fresh interpreter (and the pool's check, by name, when there is a pool)."""
     environ = {
         key: value
         for key, value in os.environ.items()
@@ -53,8 +57,8 @@ def _options(**env: str) -> dict[str, object]:
 
 @pytest.mark.db_independent
 def test_by_default_parameters_are_bound_on_the_server_and_statements_prepared() -> None:
-    assert _options() == {"server_side_binding": True, "prepare_threshold": 2}
-    assert _options(DB_PREPARE_THRESHOLD="0") == {
+    assert database_options() == {"server_side_binding": True, "prepare_threshold": 2}
+    assert database_options(DB_PREPARE_THRESHOLD="0") == {
         "server_side_binding": True,
         "prepare_threshold": 0,
     }
@@ -63,12 +67,12 @@ def test_by_default_parameters_are_bound_on_the_server_and_statements_prepared()
 @pytest.mark.db_independent
 def test_preparing_and_server_binding_can_be_switched_off() -> None:
     # a pooler in transaction mode: bound on the server, never prepared
-    assert _options(DB_PREPARE_THRESHOLD="-1") == {
+    assert database_options(DB_PREPARE_THRESHOLD="-1") == {
         "server_side_binding": True,
         "prepare_threshold": None,
     }
     # psycopg's client-side binding, as before
-    assert _options(DB_SERVER_SIDE_BINDING="0") == {}
+    assert database_options(DB_SERVER_SIDE_BINDING="0") == {}
 
 
 @pytest.mark.postgres("prepared statements are PostgreSQL's")
