@@ -9,6 +9,7 @@ through: the UI, the API, the export and the dashboard.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,19 +117,31 @@ def claims_presented(
 
 
 def loaded_claims_presented(
-    claims: list[Claim], *, user: User, membership: Membership | None = None
+    claims: list[Claim],
+    *,
+    user: User,
+    membership: Membership | None = None,
+    current: Callable[[], list[Consensus]] | None = None,
 ) -> list[Claim]:
     """``claims_presented`` of claims already loaded with their creator (a service that
     locked them read them so, e.g. the lease's claim): their rows are not read again; the
-    current consensus of the decided ones and the gold mask are (``claims_presented``)."""
+    current consensus of the decided ones and the gold mask are (``claims_presented``).
+    ``current``: reads the current records of (at least) these claims, with their ratings,
+    in one compiled query, instead of the ORM's prefetch (``reader_claims_presented``)."""
     decided = []
     for claim in claims:
         if claim.consensus_id is None:
             claim.current_consensus = []  # type: ignore[attr-defined]  # as the prefetch sets it
         else:
             decided.append(claim)
-    if decided:
+    if decided and current is None:
         prefetch_related_objects(decided, _current_consensus())
+    elif decided and current is not None:  # what the prefetch sets, from one compiled read
+        records: dict[int, list[Consensus]] = {}
+        for record in current():
+            records.setdefault(record.claim_id, []).append(record)
+        for claim in decided:
+            claim.current_consensus = records.get(claim.pk, [])  # type: ignore[attr-defined]
     access.claims_present_for(user=user, claims=claims, membership=membership)
     return claims
 
@@ -147,6 +160,21 @@ _READER_CLAIMS = CompiledModels(
 )
 
 
+# The current consensus records of those claims with their ratings (``_current_consensus``'s
+# queryset), compiled once: the ORM's prefetch built its query on every read, ~40% of a
+# read of 50 decided claims (bench/README.md, "Issue 20, round 11").
+_READER_CONSENSUS = CompiledModels(
+    Consensus,
+    lambda document_id, revision: _current_consensus().queryset.filter(
+        claim__in=claims_for_reader(document=Document(pk=document_id, revision=revision)).values(
+            "pk"
+        )
+    ),
+    document_id=int,
+    revision=int,
+)
+
+
 def reader_claims_presented(
     *, document: Document, user: User, membership: Membership | None = None
 ) -> list[Claim]:
@@ -156,6 +184,9 @@ def reader_claims_presented(
         _READER_CLAIMS.objects(document_id=document.pk, revision=document.revision),
         user=user,
         membership=membership,
+        current=lambda: _READER_CONSENSUS.objects(
+            document_id=document.pk, revision=document.revision
+        ),
     )
 
 

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 from rest_framework.renderers import JSONRenderer
 
-from annotations import access, selectors
+from annotations import access, selectors, services
 from annotations.api.serializers import (
     ClaimSerializer,
     DocumentDetailSerializer,
@@ -97,6 +97,15 @@ class DocumentApiTests(ApiTestCase):
         decided = make_claim(document=self.document, actor=self.creator, exact="Others disagree")
         judge(decided, self.reviewer_a, "false")
         judge(decided, self.reviewer_b, "false")
+        # decided, reopened and adjudicated: a superseded record and the current one
+        overruled = make_claim(
+            document=self.document, actor=self.creator, exact="record low of 3.1%"
+        )
+        judge(overruled, self.reviewer_a, "false")
+        judge(overruled, self.reviewer_b, "false")
+        services.claim_reopen(claim=overruled, editor=self.editor, note="a new source")
+        services.claim_adjudicate(claim=overruled, editor=self.editor, rating="true", note="n")
+        self.assertEqual(overruled.consensus_history.count(), 2)
         half = make_claim(document=self.document, actor=self.creator, exact="crime fell 20%")
         judge(half, self.reviewer_a, "false")  # in review, one verdict of two
         for user in (self.reviewer_a, self.reviewer_c, self.editor):
@@ -113,6 +122,7 @@ class DocumentApiTests(ApiTestCase):
                 by_id = {c["id"]: c for c in response.json()["claims"]}
                 self.assertEqual(by_id[decided.pk]["consensus"]["rating"], "false")
                 self.assertIsNone(by_id[half.pk]["consensus"])
+                self.assertEqual(by_id[overruled.pk]["consensus"]["rating"], "true")
 
     def test_an_unknown_include_is_a_400(self) -> None:
         response = self.get(
