@@ -136,7 +136,7 @@ def loaded_claims_presented(
             decided.append(claim)
     if decided and current is None:
         prefetch_related_objects(decided, _current_consensus())
-    elif decided and current is not None:  # what the prefetch sets, from one compiled read
+    elif decided:  # what the prefetch sets, from one compiled read
         records: dict[int, list[Consensus]] = {}
         for record in current():
             records.setdefault(record.claim_id, []).append(record)
