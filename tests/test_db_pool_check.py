@@ -63,6 +63,17 @@ def test_a_quiet_connection_passes_without_a_statement(admin: psycopg.Connection
 
 
 @PG
+def test_without_poll_the_check_asks_the_server(
+    admin: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delattr(select, "poll")  # as on Windows
+    with psycopg.connect(**_params()) as conn:
+        conn.execute("SELECT 'the last words'")
+        check_connection(conn)
+        assert _last_statement(admin, conn.info.backend_pid) == ""
+
+
+@PG
 def test_a_connection_the_server_ended_fails_the_check(admin: psycopg.Connection) -> None:
     with psycopg.connect(**_params()) as conn:
         conn.execute("SELECT 1")

@@ -30,7 +30,7 @@ def check_connection(connection: Connection) -> None:
         poller = select.poll()
         poller.register(connection.fileno(), select.POLLIN | select.POLLPRI)
         quiet = not poller.poll(0)
-    except (OSError, ValueError):  # no socket to ask about: let psycopg find out
-        quiet = False
+    except (AttributeError, OSError, ValueError):  # no poll() (Windows) or no socket to ask
+        quiet = False  # about: let psycopg find out
     if not quiet:
         ConnectionPool.check_connection(connection)
