@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet, PermissionDenied
 from django.db import connection, transaction
-from django.db.models import BooleanField, Count, ExpressionWrapper, F, OuterRef, Q, Subquery
+from django.db.models import BooleanField, Count, ExpressionWrapper, OuterRef, Q, Subquery
 from django.db.models.signals import post_init
 from django.http import Http404
 from django.test import TestCase
@@ -20,6 +20,7 @@ from django.test.utils import CaptureQueriesContext
 from annotations import access
 from annotations.compiled import CompiledModels, CompiledValues, CompiledValuesList
 from annotations.models import Claim, Document, Role, Verdict
+from annotations.selectors.review import _READER_CLAIMS
 from annotations.services import verdicts
 from tests.factories import Personas, api_token, judge, make_claim, take
 
@@ -220,14 +221,6 @@ class CompiledValuesTests(Personas, TestCase):
             CLAIMS.rows(project_id=1)
 
 
-READER_CLAIMS = CompiledModels(
-    Claim,
-    lambda document_id, revision: Claim.objects.filter(
-        document_id=document_id, anchor_revision=revision
-    ).annotate(created_by_username=F("created_by__username")),
-    document_id=int,
-    revision=int,
-)
 CLAIM_WITH_PROJECT = CompiledModels(
     Claim,
     lambda pk: Claim.objects.filter(pk=pk).select_related("project", "created_by"),
@@ -348,7 +341,8 @@ class CompiledModelsTests(Personas, TestCase):
             self.assertEqual(state(made), state(orm))
             self.assertEqual(made._state.fields_cache.keys(), {"project", "created_by"})
             self.assertEqual(made.project.__dict__.keys(), orm.project.__dict__.keys())
-        reader = READER_CLAIMS.objects(
+        self.assertIs(_READER_CLAIMS.compiled(alias).plain_model, Claim)  # with an annotation
+        reader = _READER_CLAIMS.objects(
             document_id=self.document.pk, revision=self.document.revision
         )
         self.assertEqual([claim.created_by_username for claim in reader], ["creator"] * 2)
