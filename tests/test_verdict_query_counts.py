@@ -56,7 +56,11 @@ SERVICE_FIRST = {"sqlite": 12, "postgresql": 7}
 # the recipients who are members in one statement (``notifications._notices_insert``: 16),
 # and the consensus record with its verdicts' links too (``review._consensus_insert``: 15).
 # The sources' read and the new one's insert are one statement on PostgreSQL (14).
-SERVICE_DECIDING = {"sqlite": 20, "postgresql": 14}
+# The counted verdicts of others (with their ratings), the consensus history's last
+# sequence and the project's webhook endpoints are read with the facts, under the claim's
+# lock, in the statement that reads whether the verdict decides at all
+# (``verdicts._submit_facts``, ``review.DecisionFacts``): 20 -> 17, 14 -> 11.
+SERVICE_DECIDING = {"sqlite": 17, "postgresql": 11}
 # The request: + the token (with its user). The claim is looked up with the reviewer's
 # membership by the statement that locks it, inside the service's transaction
 # (``services.verdict_submit_as_member``): on PostgreSQL it is the service's claim lock

@@ -4,8 +4,10 @@ adjudication, reopening, publishing (version 1; corrections and retractions are 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connections, router, transaction
@@ -95,6 +97,19 @@ _COUNTED_VERDICTS = CompiledModels(
 )
 
 
+@dataclasses.dataclass(frozen=True)
+class DecisionFacts:
+    """What a write that may decide consensus has read already under the claim's lock
+    (``verdicts._submit_facts``), so that deciding reads none of it again (issue 20): the
+    counted verdicts with their ratings (``_counted_verdicts``, in its order), the last
+    sequence of the claim's consensus history (0 when empty) and the project's active
+    webhook endpoints (``(id, event types)`` each, ``webhooks.webhooks_enqueue``)."""
+
+    counted: Sequence[Verdict]
+    last_sequence: int
+    webhooks: Sequence[Sequence[Any]]
+
+
 def _consensus_append(
     *,
     claim: Claim,
@@ -106,11 +121,17 @@ def _consensus_append(
     decided_by: User | None,
     note: str = "",
     pending: PendingEvents | None = None,
+    known: DecisionFacts | None = None,
 ) -> Consensus:
     """Append a consensus record, superseding the current one (this record's event says
     which). Caller holds the claim lock. The ``consensus.<method>`` event is appended here,
-    or added to the caller's ``pending`` events (``event_append``)."""
-    current, last = _consensus_current_and_last(claim)
+    or added to the caller's ``pending`` events (``event_append``). ``known``: what the
+    caller read under the lock (the history's last sequence, the webhook endpoints), used
+    when the claim has no current record (its pointer says so) instead of reading them."""
+    if known is not None and claim.consensus_id is None:
+        current, last = None, known.last_sequence
+    else:
+        current, last = _consensus_current_and_last(claim)
     _supersede(current, claim=claim, actor=actor)
     record = Consensus(
         claim=claim,
@@ -147,7 +168,11 @@ def _consensus_append(
         pending=pending,
     )
     webhooks.consensus_reached(
-        project=claim.project, claim_id=claim.pk, rating=rating.key, method=str(method)
+        project=claim.project,
+        claim_id=claim.pk,
+        rating=rating.key,
+        method=str(method),
+        endpoints=None if known is None else known.webhooks,
     )
     return record
 
@@ -292,14 +317,17 @@ def _consensus_decide(
     pending: PendingEvents | None = None,
     leases_open: bool = True,
     now: dt.datetime | None = None,
+    known: DecisionFacts | None = None,
 ) -> Consensus | None:
     """When the required verdicts are in, resolve the claim or mark it disputed. Claim
     locked. Its events (``consensus.<method>``, ``claim.status``) are appended here, or
     added to the caller's ``pending`` events, in that order. Either way the claim takes no
     first verdict any more: the leases still open on it end (``claim_leases_end``, their
     ``lease.release`` events after those), unless the caller knows there is none
-    (``leases_open=False``, read under the claim's lock); ``now`` closes them."""
-    verdicts = _counted_verdicts(claim)
+    (``leases_open=False``, read under the claim's lock); ``now`` closes them. ``known``:
+    the counted verdicts and the rest of ``DecisionFacts`` as the caller read them under
+    the lock, else read here."""
+    verdicts = _counted_verdicts(claim) if known is None else list(known.counted)
     if len(verdicts) < claim.project.required_reviews:
         return None
     decision = consensus.decide(
@@ -323,7 +351,12 @@ def _consensus_decide(
         events_add_or_record(ended.take(), pending=pending)
         return None
     record = _consensus_from_rule(
-        claim=claim, decision=decision, verdicts=verdicts, actor=actor, pending=pending
+        claim=claim,
+        decision=decision,
+        verdicts=verdicts,
+        actor=actor,
+        pending=pending,
+        known=known,
     )
     claim_transition(
         claim=claim, action=lifecycle.Action.DECIDE_RESOLVED, actor=actor, pending=pending
@@ -339,9 +372,10 @@ def _consensus_from_rule(
     verdicts: Sequence[Verdict],
     actor: User | None,
     pending: PendingEvents | None = None,
+    known: DecisionFacts | None = None,
 ) -> Consensus:
     """Record the project rule's decision (no ``decided_by``). Caller holds the claim lock;
-    ``pending`` as in ``_consensus_append``."""
+    ``pending`` and ``known`` as in ``_consensus_append``."""
     rating = next(v.rating for v in verdicts if v.rating.key == decision.rating)
     return _consensus_append(
         claim=claim,
@@ -352,6 +386,7 @@ def _consensus_from_rule(
         actor=actor,
         decided_by=None,
         pending=pending,
+        known=known,
     )
 
 

@@ -10,14 +10,16 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import connection, connections, router, transaction
 from django.db.models import (
-    Count,
+    Aggregate,
     Exists,
+    Func,
+    JSONField,
     OuterRef,
     Prefetch,
     Subquery,
     prefetch_related_objects,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import JSONArray
 from django.utils import timezone
 
 from annotations import access
@@ -31,6 +33,7 @@ from annotations.models import (
     Claim,
     ClaimStatus,
     Confidence,
+    Consensus,
     Event,
     GoldClaim,
     Project,
@@ -38,6 +41,7 @@ from annotations.models import (
     Source,
     Stance,
     Verdict,
+    WebhookEndpoint,
 )
 from annotations.selectors.evidence import citations_with_evidence
 from annotations.services import calibration, limits
@@ -58,7 +62,7 @@ from annotations.services._base import (
 )
 from annotations.services.evidence import verdict_evidence_enqueue
 from annotations.services.leases import held_leases
-from annotations.services.review import _consensus_decide, _rating_get
+from annotations.services.review import DecisionFacts, _consensus_decide, _rating_get
 from annotations.services.sources import sources_for_urls
 
 NO_LEASE = (
@@ -209,13 +213,39 @@ def _policy_errors(
     ]
 
 
+class JSONRows(Aggregate):
+    """The group's values as one JSON array (``jsonb_agg`` on PostgreSQL,
+    ``json_group_array`` on SQLite), in no particular order; SQL NULL for no row."""
+
+    function = "JSON_GROUP_ARRAY"
+    output_field = JSONField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, function="JSONB_AGG", **extra)
+
+
+class AsJSON(Func):
+    """A JSON column's value as JSON inside a JSON function's arguments (SQLite keeps it as
+    text, which ``json_array`` would quote as a string; PostgreSQL's is ``jsonb``)."""
+
+    function = "JSON"
+    output_field = JSONField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return compiler.compile(self.get_source_expressions()[0])
+
+
 def _submit_facts(*, reviewer: User, rating: str, now: dt.datetime) -> dict[str, Any]:
     """What ``verdict_submit`` checks on the locked claim, as annotations of the claim (read
     in one statement): the rating's id, the reviewer's current verdict and latest revision,
     their unexpired lease (a calibration lease first), whether their verdict would be
-    post-reveal, how many verdicts of others the project's rule counts now, whether the
-    claim is marked gold and whether others hold a lease on it (still leased: the ones a
-    deciding verdict ends). ``rating`` is a key (a value of another type matches no
+    post-reveal, the verdicts of others the project's rule counts now (``[id, reviewer id,
+    rating id, rating key]`` each, null for none: with this one, what a deciding verdict
+    decides from), whether the claim is marked gold, whether others hold a lease on it
+    (still leased: the ones a deciding verdict ends), the last sequence of its consensus
+    history (null when empty) and the project's active webhook endpoints (``[id, event
+    types]`` each, null for none): what a deciding verdict writes needs no read of its own
+    (issue 20). ``rating`` is a key (a value of another type matches no
     rating)."""
     mine = Verdict.objects.filter(claim_id=OuterRef("pk"), reviewer_id=reviewer.pk)
     lease = held_leases(now=now, claim_id=OuterRef("pk"), reviewer_id=reviewer.pk).order_by(
@@ -226,8 +256,15 @@ def _submit_facts(*, reviewer: User, rating: str, now: dt.datetime) -> dict[str,
         .exclude(reviewer_id=reviewer.pk)
         .order_by()
         .values("claim_id")
-        .annotate(n=Count("pk"))
-        .values("n")
+        .annotate(rows=JSONRows(JSONArray("pk", "reviewer_id", "rating_id", "rating__key")))
+        .values("rows")
+    )
+    webhooks = (
+        WebhookEndpoint.objects.filter(project_id=OuterRef("project_id"), active=True)
+        .order_by()
+        .values("project_id")
+        .annotate(rows=JSONRows(JSONArray("pk", AsJSON("event_types"))))
+        .values("rows")
     )
     return {
         "fact_rating_id": Subquery(
@@ -238,7 +275,13 @@ def _submit_facts(*, reviewer: User, rating: str, now: dt.datetime) -> dict[str,
         "fact_lease_id": Subquery(lease.values("pk")[:1]),
         "fact_lease_calibration": Subquery(lease.values("calibration")[:1]),
         "fact_post_reveal": access.verdict_is_post_reveal_expression(reviewer=reviewer),
-        "fact_counted_others": Coalesce(Subquery(counted_others[:1]), 0),
+        "fact_counted_others": Subquery(counted_others[:1]),
+        "fact_consensus_last": Subquery(
+            Consensus.objects.filter(claim_id=OuterRef("pk"))
+            .order_by("-sequence")
+            .values("sequence")[:1]
+        ),
+        "fact_webhooks": Subquery(webhooks[:1]),
         "fact_gold": Exists(GoldClaim.objects.filter(claim_id=OuterRef("pk"))),
         "fact_other_leases": Exists(
             Assignment.objects.filter(
@@ -492,7 +535,7 @@ def _verdict_write(
         not post_reveal
         and not is_calibration
         and claim.status == ClaimStatus.IN_REVIEW
-        and facts["fact_counted_others"] + 1 >= claim.project.required_reviews
+        and len(facts["fact_counted_others"] or ()) + 1 >= claim.project.required_reviews
     )
     # Every event of the write, appended to the audit chain together at its end, or with
     # the verdict when nothing follows it.
@@ -545,6 +588,11 @@ def _verdict_write(
             pending=pending,
             leases_open=bool(facts["fact_other_leases"]),
             now=now,
+            known=DecisionFacts(
+                counted=_counted_with(verdict, facts["fact_counted_others"] or ()),
+                last_sequence=facts["fact_consensus_last"] or 0,
+                webhooks=facts["fact_webhooks"] or (),
+            ),
         )
     # One append for what is pending (all of the write's events, unless a first verdict's
     # statement appended them), after every other row lock the write took (the claim's,
@@ -567,6 +615,32 @@ def _verdict_write(
             [verdict], Prefetch("citations", queryset=citations_with_evidence())
         )
     return verdict
+
+
+def _counted_with(verdict: Verdict, others: Sequence[Sequence[Any]]) -> list[Verdict]:
+    """What the project's rule decides from once the blind ``verdict`` (just written, with
+    its rating) is in: the counted verdicts of others as the facts read them under the
+    claim's lock (``[id, reviewer id, rating id, rating key]`` each; nothing else of them
+    is loaded until asked for), with ``verdict``, in ``_counted_verdicts``' order (reviewer,
+    id). The reviewer's own earlier verdicts are not among them: this one replaces them."""
+    alias = verdict._state.db or connection.alias
+    counted = [verdict]
+    for pk, reviewer_id, rating_id, key in others:
+        other = Verdict.from_db(
+            alias,
+            ["id", "claim_id", "reviewer_id", "rating_id"],
+            [pk, verdict.claim_id, reviewer_id, rating_id],
+        )
+        Verdict.rating.field.set_cached_value(
+            other,
+            Rating.from_db(
+                alias, ["id", "project_id", "key"], [rating_id, verdict.rating.project_id, key]
+            ),
+        )
+        counted.append(other)
+    return sorted(
+        counted, key=lambda counted_verdict: (counted_verdict.reviewer_id, counted_verdict.pk)
+    )
 
 
 def _first_verdict_write(

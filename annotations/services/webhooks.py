@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -327,24 +328,29 @@ def webhook_endpoint_delete(*, endpoint: WebhookEndpoint, actor: User) -> None:
 
 
 def webhooks_enqueue(
-    *, project_id: int, event_type: str, data: dict[str, Any], at: dt.datetime | None = None
+    *,
+    project_id: int,
+    event_type: str,
+    data: dict[str, Any],
+    at: dt.datetime | None = None,
+    endpoints: Iterable[Sequence[Any]] | None = None,
 ) -> list[WebhookDelivery]:
     """Put the event ``event_type`` (one of ``core.webhooks.EVENT_TYPES``) with ``data``
     (a small JSON object; nothing blind review hides) in the outbox of every active
     endpoint of the project that subscribes to it, and send them once the caller's
     transaction commits. Call it inside the transaction of the change it reports. One
-    query when no endpoint subscribes, two otherwise. Returns the rows written."""
+    query when no endpoint subscribes, two otherwise; none when no endpoint subscribes
+    and the caller has read the project's active endpoints already (``endpoints``: ``(id,
+    event types)`` each, read in its transaction). Returns the rows written."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown webhook event type {event_type!r}")
     at = at or now()
-    endpoints = [
-        endpoint
-        for endpoint in WebhookEndpoint.objects.filter(project_id=project_id, active=True).only(
+    if endpoints is None:
+        endpoints = WebhookEndpoint.objects.filter(project_id=project_id, active=True).values_list(
             "id", "event_types"
         )
-        if event_type in (endpoint.event_types or [])
-    ]
-    if not endpoints:
+    subscribed = [pk for pk, event_types in endpoints if event_type in (event_types or [])]
+    if not subscribed:
         return []
     message = core.payload(event_type=event_type, at=at, data=data)
     msg_id = core.message_id()
@@ -352,14 +358,14 @@ def webhooks_enqueue(
         [
             WebhookDelivery(
                 project_id=project_id,
-                endpoint_id=endpoint.pk,
+                endpoint_id=endpoint_id,
                 event_type=event_type,
                 message_id=msg_id,
                 payload=message,
                 next_attempt_at=at,
                 created_at=at,
             )
-            for endpoint in endpoints
+            for endpoint_id in subscribed
         ]
     )
     ids = [delivery.pk for delivery in deliveries]
@@ -368,12 +374,19 @@ def webhooks_enqueue(
 
 
 def consensus_reached(
-    *, project: Project, claim_id: int, rating: str, method: str
+    *,
+    project: Project,
+    claim_id: int,
+    rating: str,
+    method: str,
+    endpoints: Iterable[Sequence[Any]] | None = None,
 ) -> list[WebhookDelivery]:
     """``webhooks_enqueue`` of ``consensus.reached`` (a consensus record was appended, by
     the project's rule or an editor's adjudication): the outcome only, never who judged
-    (blind review: a receiver is nobody's reviewer)."""
+    (blind review: a receiver is nobody's reviewer). ``endpoints`` as for
+    ``webhooks_enqueue``."""
     return webhooks_enqueue(
+        endpoints=endpoints,
         project_id=project.pk,
         event_type=core.CONSENSUS_REACHED,
         data={
