@@ -3,9 +3,9 @@ request with token authentication, for a first verdict that does not decide cons
 and for the one that does. Counts, never times (times live in bench/bench_annotate.py).
 
 Inside a test's transaction the service's BEGIN and COMMIT are a savepoint and its
-release (one query each, as in production); the evidence task that a verdict with
-citations queues after the commit is run here too (one insert), so each count is the
-whole request path. The same on SQLite and PostgreSQL.
+release (one query each, as in production); what runs after the commit is run here too
+(a verdict with citations used to queue its evidence task then: now it is written in the
+transaction), so each count is the whole request path. The same on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -44,7 +44,10 @@ from tests.factories import Personas, api_token, judge, make_claim, take
 # On PostgreSQL the lease's close, the verdict, its citation and the append are then one
 # statement (``_first_verdict_write``: 11 -> 8), and the reviewer's sources for the URLs
 # are read and the new one inserted by one statement (``sources.sources_for_urls``: 8 -> 7).
-SERVICE_FIRST = {"sqlite": 12, "postgresql": 7}
+# The evidence task is queued in the transaction, not after it (it commits with the
+# verdict: ``evidence.verdict_evidence_enqueue``), and on PostgreSQL by the verdict's own
+# statement, its argument the new verdict's id (``_first_verdict_write``: 7 -> 6).
+SERVICE_FIRST = {"sqlite": 12, "postgresql": 6}
 # The deciding verdict: + the counted verdicts, the current consensus with the last
 # sequence (one query: 21 -> 20 and 20 -> 19), the consensus and its verdicts, the webhook
 # endpoints, the claim's status, the notices' recipients and their notice. Its consensus
@@ -59,8 +62,13 @@ SERVICE_FIRST = {"sqlite": 12, "postgresql": 7}
 # The counted verdicts of others (with their ratings), the consensus history's last
 # sequence and the project's webhook endpoints are read with the facts, under the claim's
 # lock, in the statement that reads whether the verdict decides at all
-# (``verdicts._submit_facts``, ``review.DecisionFacts``): 20 -> 17, 14 -> 11.
-SERVICE_DECIDING = {"sqlite": 17, "postgresql": 11}
+# (``verdicts._submit_facts``, ``review.DecisionFacts``): 20 -> 17, 14 -> 11. On
+# PostgreSQL the consensus record with its verdicts' links, the claim's status and pointer
+# and the append of all the write's events are then one statement
+# (``PendingEvents.insert_with``): 11 -> 9. The evidence task as a first verdict's (9 -> 8).
+# The creator's notice, keyed by the status event's new id, is written by that statement
+# too (``notifications.claim_status_notices``, ``_base.AfterAppend``): 8 -> 7.
+SERVICE_DECIDING = {"sqlite": 17, "postgresql": 7}
 # The request: + the token (with its user). The claim is looked up with the reviewer's
 # membership by the statement that locks it, inside the service's transaction
 # (``services.verdict_submit_as_member``): on PostgreSQL it is the service's claim lock
@@ -238,6 +246,37 @@ class VerdictQueryCountTests(Personas, TestCase):
         count, _ = self.count_request(self.reviewer_c, 3)
         self.assertEqual(Claim.objects.get(pk=self.claim.pk).status, ClaimStatus.RESOLVED)
         self.assertEqual(count, SERVICE_DECIDING[connection.vendor] + REQUEST_EXTRA)
+
+    def test_the_deciding_write_is_one_statement_on_postgresql(self) -> None:
+        # The consensus record, its verdicts' links, the claim's new status with the
+        # pointer to the record, and the chain's append of every event of the write (the
+        # source's, the verdict's, the consensus', the status'): one statement after the
+        # verdict's own. SQLite has no data-modifying WITH: the ORM's statements.
+        judge(self.claim, self.reviewer_a, "true")
+        judge(self.claim, self.reviewer_b, "true")
+        queries, _ = self.request_queries(self.reviewer_c, 3)
+        writes = [
+            sql
+            for sql in queries
+            if 'INSERT INTO "annotations_consensus"' in sql
+            or 'UPDATE "annotations_claim"' in sql
+            or 'INSERT INTO "annotations_event"' in sql
+        ]
+        if connection.vendor == "postgresql":
+            self.assertEqual(len(writes), 1, writes)
+            (write,) = writes
+            for part in (
+                'INSERT INTO "annotations_consensus_verdicts"',
+                'UPDATE "annotations_claim" SET "status"',
+                '"annotations_audithead"',
+            ):
+                self.assertIn(part, write)
+        else:
+            self.assertGreater(len(writes), 1)
+        claim = Claim.objects.select_related("consensus").get(pk=self.claim.pk)
+        self.assertEqual((claim.status, claim.consensus.sequence), (ClaimStatus.RESOLVED, 1))
+        self.assertEqual(claim.consensus.verdicts.count(), 3)
+        self.assertTrue(selectors.audit_verify(project_id=self.project.pk).ok)
 
     def test_request_reads_the_claim_once_with_the_membership_and_the_lock(self) -> None:
         # The claim's fields the service uses (status, versions, project) are read by one

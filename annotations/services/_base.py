@@ -14,8 +14,14 @@ from django.contrib.auth.models import User as User
 from django.core.exceptions import ValidationError
 from django.db import connections, router, transaction
 from django.db.models import Model, QuerySet
+from django.db.models.signals import pre_save
 from django.db.models.sql import InsertQuery, UpdateQuery
+from django.tasks import Task
+from django.tasks.signals import task_enqueued
 from django.utils import timezone
+from django_tasks_db.backend import DatabaseBackend
+from django_tasks_db.compat import normalize_json
+from django_tasks_db.models import DBTaskResult
 
 from annotations.compiled import Bound, CompiledModels
 from annotations.core import auditchain, spans, urlnorm
@@ -237,6 +243,22 @@ def _insert_values(
 
 
 @dataclasses.dataclass(frozen=True)
+class AfterAppend:
+    """What follows an event's append and needs its id (a notice keyed by it), for
+    ``PendingEvents.add(then=…)``, in two forms. ``run(event)``: its own statements, once
+    the event is in the chain. ``queries(name, rows, event_id)``: the same writes as WITH
+    queries (names from ``name``) of the statement that appends the event with a row
+    (PostgreSQL, ``_row_insert``), reading the new event's id as the SQL ``event_id`` from
+    the rows ``rows`` names (none when that statement did not append the event: then
+    ``run`` runs instead); ``done(event)``: what remains once that statement has run
+    (work after the commit)."""
+
+    run: Callable[[Event], object]
+    queries: Callable[[str, str, str], list[tuple[str, str, list[Any]]]]
+    done: Callable[[Event], object]
+
+
+@dataclasses.dataclass(frozen=True)
 class RowInsert:
     """One row's insert and the data-modifying queries written around it, for one statement
     on PostgreSQL (``_row_insert``). ``sql``/``params``: an ``INSERT … RETURNING <pk> AS id``
@@ -346,11 +368,16 @@ def _update_returning(
 
 
 def _row_insert(
-    connection: Any, write: RowInsert, events: Sequence[Event] = ()
+    connection: Any,
+    write: RowInsert,
+    events: Sequence[Event] = (),
+    following: Sequence[tuple[int, AfterAppend]] = (),
 ) -> tuple[Any, ...] | None:
     """Run ``write`` and append ``events`` (unsaved, of one chain): on PostgreSQL in the same
     statement (``_append_statement``; up to ``_IN_SQL_MAX`` events, where the chain has its
     head row), elsewhere right after it. The events without an object id name the new row.
+    ``following``: ``(index of an event, AfterAppend)``, written by the same statement when
+    it appends the events (then ``done``), else ``run`` once they are appended.
     Returns ``(new id, *write.answer)``, or None when nothing was inserted (nothing of the
     events is written then). As for any append, the chain's head lock is the last lock the
     caller takes. Call it inside a transaction."""
@@ -358,7 +385,7 @@ def _row_insert(
     in_one = bool(events) and _in_one_statement(connection, events)
     if in_one:
         statement, params = _append_statement(
-            connection, events, chain=_chain_of(events), inserted=write
+            connection, events, chain=_chain_of(events), inserted=write, following=following
         )
     else:
         statement, params = write.statement()
@@ -374,8 +401,12 @@ def _row_insert(
         # Not appended with the row: another database, a long batch, or the chain's
         # first events (no head row yet, which the append makes).
         _events_append(events)
+        for index, after in following:
+            after.run(events[index])
     elif events:
         _appended(connection, events, [row[width:] for row in rows])
+        for index, after in following:
+            after.done(events[index])
     return tuple(rows[0][:width])
 
 
@@ -428,6 +459,7 @@ def _append_statement(
     *,
     chain: int,
     inserted: RowInsert | None = None,
+    following: Sequence[tuple[int, AfterAppend]] = (),
 ) -> tuple[str, list[Any]]:
     """The statement of ``_events_append_in_sql``. With ``inserted`` (``RowInsert``: an
     ``INSERT … RETURNING`` of one row's id and the data-modifying queries around it) the
@@ -436,8 +468,10 @@ def _append_statement(
     (``auditchain.object_cut``); the head is locked and the events appended only if the row
     was inserted. It then answers ``(row id, *inserted.answer, event id, seq, prev_hash,
     hash)`` per event, the event's part null when the chain has no head row, and no row when
-    nothing was inserted."""
+    nothing was inserted. ``following`` (with ``inserted``): ``AfterAppend.queries`` of the
+    events at those indexes, after the append, reading each one's new id."""
     assert 0 < len(events) <= _IN_SQL_MAX
+    assert inserted is not None or not following, "what follows the events goes with a row"
     qn = connection.ops.quote_name
     head = qn(AuditHead._meta.db_table)
     key, seq, prev_hash, hash_ = (
@@ -508,10 +542,17 @@ def _append_statement(
     if inserted is None:
         return f"WITH {', '.join(queries)} {append}", [*params, *select_params]
     queries.append(f"appended AS ({append})")
+    follow_params: list[Any] = []
+    for number, (index, after) in enumerate(following, start=1):
+        # The event's new id: the appended row sealed at its seq.
+        rows = f"appended JOIN e{index + 1} ON appended.{seq} = e{index + 1}.{seq}"
+        for name, sql, follow in after.queries(f"f{number}", rows, f"appended.{event_pk}"):
+            queries.append(f"{name} AS ({sql})")
+            follow_params.extend(follow)
     return (
         f"WITH {', '.join(queries)} SELECT {inserted.answer_columns()}, appended.* FROM ins "  # noqa: S608
         "LEFT JOIN appended ON true",
-        [*params, *select_params],
+        [*params, *select_params, *follow_params],
     )
 
 
@@ -526,6 +567,45 @@ def _appended(connection: Any, events: Sequence[Event], rows: list[tuple[Any, ..
         event._state.adding = False
         event._state.db = connection.alias
     return True
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskRow:
+    """A task's row in the database queue, unsaved (``task_row``): written by the caller's
+    own statement, in its transaction, so the task is queued exactly when the change it
+    follows commits (no window between the commit and the enqueue in which a crash or an
+    outage loses it). ``committed`` tells the tasks framework (its ``task_enqueued``
+    signal) once it is in."""
+
+    row: Model
+    backend: Any
+
+    def committed(self) -> None:
+        task_enqueued.send(type(self.backend), task_result=self.row.task_result)  # type: ignore[attr-defined]
+
+
+def task_row(task: Task[Any, Any], *args: Any, alias: str) -> TaskRow | None:
+    """The row ``task.enqueue(*args)`` would write, unsaved, when the task's backend is the
+    database queue (``django_tasks_db``) on the connection ``alias`` (the caller's): made
+    as its ``enqueue`` makes it (its id, the arguments as JSON, priority, queue, run after;
+    the model's ``pre_save`` receivers sent, as a save sends them). None for another
+    backend, whose ``enqueue`` the caller runs once its transaction commits.
+    ``tests/test_task_row.py`` holds the two rows to each other."""
+    backend = task.get_backend()
+    if not isinstance(backend, DatabaseBackend) or router.db_for_write(DBTaskResult) != alias:
+        return None
+    backend.validate_task(task)
+    row: DBTaskResult[Any, Any] = DBTaskResult(
+        id=backend._get_id(),
+        args_kwargs=normalize_json({"args": list(args), "kwargs": {}}),
+        priority=task.priority,
+        task_path=task.module_path,
+        queue_name=task.queue_name,
+        run_after=task.run_after,  # type: ignore[misc]  # None: the model's pre_save sets it
+        backend_name=backend.alias,
+    )
+    pre_save.send(DBTaskResult, instance=row, raw=False, using=alias, update_fields=None)
+    return TaskRow(row=row, backend=backend)
 
 
 def _saved(obj: Model, pk: int, connection: Any) -> None:
@@ -547,11 +627,19 @@ def _insert_with(
     data-modifying WITH). Elsewhere the insert, then the append."""
     connection = connections[router.db_for_write(type(obj))]
     assert not after or connection.vendor == "postgresql", "data-modifying WITH queries"
-    statement, params = _insert_select(connection, obj, where="true")
     with transaction.atomic(using=connection.alias, savepoint=False):
-        row = _row_insert(connection, RowInsert(statement, params, after=after), events)
+        row = _row_insert(connection, _row_write(connection, obj, after=after), events)
     assert row is not None, "an unconditional insert"
     _saved(obj, row[0], connection)
+
+
+def _row_write(
+    connection: Any, obj: Model, *, after: tuple[tuple[str, str, list[Any]], ...] = ()
+) -> RowInsert:
+    """The unconditional insert of the unsaved ``obj`` with the WITH queries ``after`` it
+    (``RowInsert``)."""
+    statement, params = _insert_select(connection, obj, where="true")
+    return RowInsert(statement, params, after=after)
 
 
 def _insert_unless_exists(
@@ -630,9 +718,51 @@ class PendingEvents:
     ``then`` and runs once the event is in the chain."""
 
     events: list[Event] = dataclasses.field(default_factory=list)
-    _then: list[tuple[Event, Callable[[Event], object]]] = dataclasses.field(default_factory=list)
+    _then: list[tuple[Event, Callable[[Event], object] | AfterAppend]] = dataclasses.field(
+        default_factory=list
+    )
+    # A row inserted by the statement that appends the events (``insert_with``), and what
+    # runs once it is.
+    _row: tuple[Model, RowInsert] | None = None
+    _saved: Callable[[Model], object] | None = None
 
-    def add(self, event: Event, *, then: Callable[[Event], object] | None = None) -> None:
+    def insert_with(
+        self,
+        obj: Model,
+        *,
+        after: tuple[tuple[str, str, list[Any]], ...] = (),
+        then: Callable[[Model], object] | None = None,
+    ) -> None:
+        """Insert the unsaved ``obj`` (with the WITH queries ``after`` it, which read its
+        id from ``ins``) in the statement that appends the events, when they are recorded
+        (``_row_insert``; PostgreSQL): one round trip for the row, what goes with it and
+        the chain. Until then ``obj`` has no id: the events that name it have none either
+        (they are sealed with the new row's), and a change that needs it is added with
+        ``update_with``; ``then(obj)`` runs once it has its id. The caller has taken every
+        other row lock it needs."""
+        connection = connections[router.db_for_write(type(obj))]
+        assert connection.vendor == "postgresql", "data-modifying WITH queries"
+        assert self._row is None, "one row per append"
+        self._row = (obj, _row_write(connection, obj, after=after))
+        self._saved = then
+
+    def inserts(self, obj: Model | None) -> bool:
+        """Whether ``obj`` is the row ``insert_with`` holds for the append."""
+        return obj is not None and self._row is not None and self._row[0] is obj
+
+    def update_with(self, queryset: QuerySet[Any], values: dict[str, Any]) -> None:
+        """``queryset.update(**values)`` in the statement of ``insert_with``'s row, whose new
+        id a value may read (``RawSQL("SELECT ins.id FROM ins", ())``)."""
+        assert self._row is not None, "a row to go with"
+        obj, write = self._row
+        connection = connections[router.db_for_write(type(obj))]
+        sql, params = _update_returning(connection, queryset, values)
+        name = f"w{len(write.after) + 1}"
+        self._row = (obj, dataclasses.replace(write, after=(*write.after, (name, sql, params))))
+
+    def add(
+        self, event: Event, *, then: Callable[[Event], object] | AfterAppend | None = None
+    ) -> None:
         self.events.append(event)
         if then is not None:
             self._then.append((event, then))
@@ -641,20 +771,45 @@ class PendingEvents:
         """The events added so far, handed to the caller to append (none has a ``then``)
         and no longer pending."""
         assert not self._then, "an event with a ``then`` is appended by ``record``"
+        assert self._row is None, "the events of a row are appended with it by ``record``"
         taken, self.events = self.events, []
         return taken
 
     def record(self) -> list[Event]:
-        """Append the events, in the order added, then run their ``then``."""
-        recorded = events_record(self.events)
-        for event, then in self._then:
-            then(event)
+        """Append the events, in the order added (with ``insert_with``'s row, and what
+        follows them written by the same statement where it can be: ``AfterAppend``), then
+        run their ``then``."""
+        thens = self._then
+        if self._row is None:
+            recorded = events_record(self.events)
+        else:
+            (obj, write), self._row = self._row, None
+            connection = connections[router.db_for_write(type(obj))]
+            following = [
+                (next(i for i, pending in enumerate(self.events) if pending is event), then)
+                for event, then in thens
+                if isinstance(then, AfterAppend)
+            ]
+            with transaction.atomic(using=connection.alias, savepoint=False):
+                row = _row_insert(connection, write, self.events, following)
+            assert row is not None, "an unconditional insert"
+            _saved(obj, row[0], connection)
+            if self._saved is not None:
+                self._saved(obj)
+                self._saved = None
+            recorded = list(self.events)
+            thens = [(event, then) for event, then in thens if not isinstance(then, AfterAppend)]
+        for event, then in thens:
+            then.run(event) if isinstance(then, AfterAppend) else then(event)
         self.events, self._then = [], []
         return recorded
 
 
 def event_append(
-    event: Event, *, pending: PendingEvents | None, then: Callable[[Event], object] | None = None
+    event: Event,
+    *,
+    pending: PendingEvents | None,
+    then: Callable[[Event], object] | AfterAppend | None = None,
 ) -> None:
     """Append the unsaved ``event`` to its chain now, or, given the caller's ``pending``
     events, add it to them (appended when the caller records them): a step that several

@@ -62,7 +62,7 @@ from annotations.models import (
     Verdict,
 )
 from annotations.selectors.evidence import evidence_storage
-from annotations.services._base import User, event_record, now
+from annotations.services._base import TaskRow, User, event_record, now, task_row
 from annotations.services.importing import HTML_CONTENT_TYPES, as_date, fetch_policy
 from annotations.services.sources import _page_metadata
 from annotations.services.webhooks import webhooks_enqueue
@@ -260,11 +260,29 @@ def snapshot_request(*, source: Source, actor: User) -> None:
     transaction.on_commit(lambda: snapshot_task.enqueue(source_id, actor_id), robust=True)
 
 
-def verdict_evidence_enqueue(*, verdict: Verdict) -> None:
-    """Inside the transaction writing ``verdict``: once it commits, queue the archiving of
-    the sources it cites and the check of its quotes (``verdict_evidence``)."""
+def verdict_evidence_row(*, alias: str) -> TaskRow | None:
+    """The database queue's row of ``verdict_evidence_task`` for a verdict about to be
+    written on the connection ``alias`` (``task_row``), its argument, the verdict's id,
+    for its writer to fill in (0 until then); None when the queue is another backend."""
+    return task_row(verdict_evidence_task, 0, alias=alias)
+
+
+def verdict_evidence_enqueue(
+    *, verdict: Verdict, row: TaskRow | None = None, inserted: bool = False
+) -> None:
+    """Inside the transaction writing ``verdict``: queue the archiving of the sources it
+    cites and the check of its quotes (``verdict_evidence``). With the queue's ``row``
+    (``verdict_evidence_row``) the task is written in that transaction, and commits with
+    the verdict (``inserted``: the verdict's own statement wrote it already); without
+    one, another backend's task is queued once the transaction commits."""
     verdict_id = verdict.pk
-    transaction.on_commit(lambda: verdict_evidence_task.enqueue(verdict_id), robust=True)
+    if row is None:
+        transaction.on_commit(lambda: verdict_evidence_task.enqueue(verdict_id), robust=True)
+        return
+    if not inserted:
+        row.row.args_kwargs = {**row.row.args_kwargs, "args": [verdict_id]}  # type: ignore[attr-defined]
+        row.row.save(force_insert=True)
+    transaction.on_commit(row.committed, robust=True)
 
 
 def verdict_evidence(*, verdict_id: int) -> int:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -42,7 +42,7 @@ from annotations.models import (
     NotificationKind,
     NotificationSettings,
 )
-from annotations.services._base import User, _insert_values, event_record
+from annotations.services._base import AfterAppend, User, _insert_values, event_record
 
 logger = logging.getLogger("annotations.notifications")
 
@@ -65,23 +65,19 @@ def notify(
     wanted = set(recipient_ids) - ({actor.pk} if actor is not None else set())
     if not wanted:
         return 0
-    members = (
-        Membership.objects.filter(project_id=project_id, user_id__in=wanted)
-        .order_by("user_id")
-        .values_list("user_id", flat=True)
-    )
+    members = _members(project_id=project_id, wanted=wanted)
     now = now or timezone.now()
 
     def notice(user_id: int) -> Notification:
-        return Notification(
-            recipient_id=user_id,
-            project_id=project_id,
+        return _notice(
             kind=kind,
             key=key,
+            project_id=project_id,
+            actor=actor,
             claim=claim,
             comment=comment,
-            actor=actor if actor is not None and actor.is_authenticated else None,
-            created_at=now,
+            now=now,
+            recipient_id=user_id,
         )
 
     connection = connections[router.db_for_write(Notification)]
@@ -100,28 +96,90 @@ def notify(
     return told
 
 
+def _members(*, project_id: int, wanted: Iterable[int]) -> QuerySet[Any]:
+    """The user ids among ``wanted`` who are members of ``project_id`` (only members are
+    told anything)."""
+    return (
+        Membership.objects.filter(project_id=project_id, user_id__in=wanted)
+        .order_by("user_id")
+        .values_list("user_id", flat=True)
+    )
+
+
+def _notice(
+    *,
+    kind: str,
+    key: str,
+    project_id: int,
+    actor: User | None,
+    claim: Claim | None = None,
+    comment: Comment | None = None,
+    now: dt.datetime | None = None,
+    recipient_id: int = 0,
+) -> Notification:
+    """One unsaved notice (``recipient_id`` 0: a template whose recipient the insert
+    gives)."""
+    return Notification(
+        recipient_id=recipient_id,
+        project_id=project_id,
+        kind=kind,
+        key=key,
+        claim=claim,
+        comment=comment,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        created_at=now or timezone.now(),
+    )
+
+
 def _notices_insert(connection: Any, notice: Notification, members: QuerySet[Any]) -> int:
     """Insert a copy of the unsaved ``notice`` for each user id that ``members`` (a
     ``values_list`` of user ids) finds, skipping those already told (the unique constraint),
     in one statement (PostgreSQL: ``WITH m AS (…), ins AS (INSERT … SELECT … FROM m ON
     CONFLICT DO NOTHING) SELECT count(*) FROM m``). Returns how many members it found."""
+    queries = _notices_queries(connection, notice, members, name="m")
+    # Quoted names from the models' metadata; every value is a parameter.
+    statement = (
+        f"WITH {', '.join(f'{name} AS ({sql})' for name, sql, _ in queries)} SELECT count(*) FROM m"  # noqa: S608
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [p for _, _, params in queries for p in params])
+        (found,) = cursor.fetchone()
+    return int(found)
+
+
+def _notices_queries(
+    connection: Any,
+    notice: Notification,
+    members: QuerySet[Any],
+    *,
+    name: str,
+    rows: str = "",
+    key: str = "",
+) -> list[tuple[str, str, list[Any]]]:
+    """The WITH queries of ``_notices_insert`` (PostgreSQL), named ``name`` (the members
+    found) and ``<name>_ins``: with ``rows`` (more rows to join, such as the event a key
+    is made of) and ``key`` (the SQL of the notices' key, read from them) when the key is
+    not known before the statement runs."""
     qn = connection.ops.quote_name
     found_sql, found_params = members.query.get_compiler(connection=connection).as_sql()
     recipient = str(Notification._meta.get_field("recipient").column)
     member = qn(str(Membership._meta.get_field("user").column))  # the ``values_list``'s
-    columns, values, params = _insert_values(
-        connection, notice, given={recipient: f"m.{member}"}, cast=True
-    )
+    given = {recipient: f"{name}.{member}"}
+    if key:
+        given[str(Notification._meta.get_field("key").column)] = key
+    columns, values, params = _insert_values(connection, notice, given=given, cast=True)
+    joined = f", {rows}" if rows else ""
     # Quoted names from the models' metadata; every value is a parameter.
-    statement = (
-        f"WITH m AS ({found_sql}), ins AS (INSERT INTO {qn(Notification._meta.db_table)} "  # noqa: S608
-        f"({', '.join(columns)}) SELECT {', '.join(values)} FROM m ORDER BY m.{member} "
-        "ON CONFLICT DO NOTHING) SELECT count(*) FROM m"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(statement, [*found_params, *params])
-        (found,) = cursor.fetchone()
-    return int(found)
+    return [
+        (name, found_sql, list(found_params)),
+        (
+            f"{name}_ins",
+            f"INSERT INTO {qn(Notification._meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
+            f"SELECT {', '.join(values)} FROM {name}{joined} ORDER BY {name}.{member} "
+            "ON CONFLICT DO NOTHING",
+            params,
+        ),
+    ]
 
 
 def notify_assigned(*, claim: Claim, reviewer_ids: Iterable[int], actor: User | None) -> int:
@@ -136,6 +194,49 @@ def notify_assigned(*, claim: Claim, reviewer_ids: Iterable[int], actor: User | 
         actor=actor,
         claim=claim,
     )
+
+
+def claim_status_notices(
+    *, claim: Claim, status: str, actor: User | None
+) -> AfterAppend | Callable[[Event], object]:
+    """``claim_status_notify`` of the status event about to be appended, for its ``then``.
+    A notice to the claim's creator (resolved, published) is also an ``AfterAppend``:
+    where a statement appends the event with a row (PostgreSQL, ``PendingEvents.record``),
+    it writes the notice too, keyed by the new event's id (issue 20)."""
+    tell = functools.partial(claim_status_notify, claim=claim, status=status, actor=actor)
+
+    def run(event: Event) -> None:
+        tell(event=event)
+
+    if status not in (ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED):
+        return run
+    kind = (
+        NotificationKind.DECIDED if status == ClaimStatus.RESOLVED else NotificationKind.PUBLISHED
+    )
+    wanted = {claim.created_by_id} - ({actor.pk} if actor is not None else set()) - {None}
+
+    def queries(name: str, rows: str, event_id: str) -> list[tuple[str, str, list[Any]]]:
+        if not wanted:
+            return []
+        connection = connections[router.db_for_write(Notification)]
+        notice = _notice(kind=kind, key="", project_id=claim.project_id, actor=actor, claim=claim)
+        return _notices_queries(
+            connection,
+            notice,
+            _members(project_id=claim.project_id, wanted=wanted),
+            name=name,
+            rows=rows,
+            key=f"'event:' || ({event_id})::text",
+        )
+
+    def done(event: Event) -> None:
+        if wanted:
+            transaction.on_commit(
+                functools.partial(notifications_email, kind=kind, key=f"event:{event.pk}"),
+                robust=True,
+            )
+
+    return AfterAppend(run=run, queries=queries, done=done)
 
 
 def claim_status_notify(*, claim: Claim, status: str, actor: User | None, event: Event) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connections, router, transaction
 from django.db.models import Q, Subquery
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from annotations import access
@@ -133,6 +134,16 @@ def _consensus_append(
     else:
         current, last = _consensus_current_and_last(claim)
     _supersede(current, claim=claim, actor=actor)
+    # What the caller read under the lock decided it: the record, its verdicts' links and
+    # the claim's status (``claim_transition``) are written by the statement that appends
+    # the events, when the caller records them (PostgreSQL).
+    with_events = (
+        pending
+        if known is not None
+        and pending is not None
+        and connections[router.db_for_write(Consensus)].vendor == "postgresql"
+        else None
+    )
     record = Consensus(
         claim=claim,
         claim_version=claim.claim_version,
@@ -143,7 +154,7 @@ def _consensus_append(
         decided_by=decided_by,
         note=note,
     )
-    _consensus_insert(record, verdicts)
+    _consensus_insert(record, verdicts, pending=with_events)
     # The caller's transition saves the pointer with the status (or saves it itself when
     # the status stays resolved).
     claim.consensus = record
@@ -177,11 +188,16 @@ def _consensus_append(
     return record
 
 
-def _consensus_insert(record: Consensus, verdicts: Sequence[Verdict]) -> None:
+def _consensus_insert(
+    record: Consensus, verdicts: Sequence[Verdict], *, pending: PendingEvents | None = None
+) -> None:
     """Insert the unsaved ``record`` with the ``verdicts`` it was decided from (a new
     record: nothing to diff against). On PostgreSQL one statement (``_insert_with``: the
-    record, then its verdicts' links naming the new id); elsewhere the ORM's two."""
+    record, then its verdicts' links naming the new id); elsewhere the ORM's two. With
+    ``pending`` (PostgreSQL) that statement is the one that appends the caller's events
+    (``PendingEvents.insert_with``): the record has its id once they are recorded."""
     connection = connections[router.db_for_write(Consensus)]
+    assert pending is None or (connection.vendor == "postgresql" and verdicts)
     if connection.vendor != "postgresql" or not verdicts:
         record.save(force_insert=True)
         record.verdicts.add(*verdicts)
@@ -196,7 +212,16 @@ def _consensus_insert(record: Consensus, verdicts: Sequence[Verdict]) -> None:
         "SELECT ins.id, linked FROM ins, unnest(%s::bigint[]) AS linked"
     )
     # Each verdict once, as ``add`` would.
-    _insert_with(record, after=(("links", linked, [sorted({v.pk for v in verdicts})]),))
+    links_insert = (("links", linked, [sorted({v.pk for v in verdicts})]),)
+    if pending is None:
+        _insert_with(record, after=links_insert)
+        return
+    claim = record.claim
+    pending.insert_with(
+        record,
+        after=links_insert,
+        then=lambda saved: setattr(claim, "consensus_id", saved.pk),
+    )
 
 
 def _consensus_supersede(
@@ -290,7 +315,22 @@ def claim_transition(
     calibration.gold_stays_resolved(claim=claim, status=status)
     before = claim.status
     claim.status = status
-    claim.save(update_fields=["status", "consensus", "updated_at"])
+    if pending is not None and pending.inserts(
+        Claim.consensus.field.get_cached_value(claim, default=None)
+    ):
+        # Its new consensus record is written with the events (``_consensus_append``): the
+        # status and the pointer to the record go in the same statement.
+        claim.updated_at = timezone.now()
+        pending.update_with(
+            Claim.objects.filter(pk=claim.pk),
+            {
+                "status": status,
+                "consensus": RawSQL("SELECT ins.id FROM ins", ()),
+                "updated_at": claim.updated_at,
+            },
+        )
+    else:
+        claim.save(update_fields=["status", "consensus", "updated_at"])
     after: dict[str, str] = {"status": status}
     if note:
         after["note"] = note
@@ -304,9 +344,7 @@ def claim_transition(
             after=after,
         ),
         pending=pending,
-        then=lambda event: notifications.claim_status_notify(
-            claim=claim, status=status, actor=actor, event=event
-        ),
+        then=notifications.claim_status_notices(claim=claim, status=status, actor=actor),
     )
 
 

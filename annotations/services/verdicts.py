@@ -21,6 +21,7 @@ from django.db.models import (
 )
 from django.db.models.functions import JSONArray
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from annotations import access
 from annotations.compiled import CompiledValues
@@ -49,6 +50,7 @@ from annotations.services._base import (
     PendingEvents,
     QueueConflict,
     RowInsert,
+    TaskRow,
     User,
     _insert_select,
     _insert_values,
@@ -60,7 +62,7 @@ from annotations.services._base import (
     events_record,
     public_url,
 )
-from annotations.services.evidence import verdict_evidence_enqueue
+from annotations.services.evidence import verdict_evidence_enqueue, verdict_evidence_row
 from annotations.services.leases import held_leases
 from annotations.services.review import DecisionFacts, _consensus_decide, _rating_get
 from annotations.services.sources import sources_for_urls
@@ -540,12 +542,23 @@ def _verdict_write(
     # Every event of the write, appended to the audit chain together at its end, or with
     # the verdict when nothing follows it.
     pending = PendingEvents(events=[*source_events, submitted])
+    # Evidence: archive newly cited sources, check the quotes: the task is queued with the
+    # verdict (in the same statement, where it is written by one).
+    evidence = verdict_evidence_row(alias=connection.alias) if written else None
+    task_inserted: bool | None = False
     if lease_id is not None:
-        # A first verdict: the lease closed, the verdict and its citations written, and when
-        # it decides nothing, its events appended, at once (``_first_verdict_write``).
-        if not _first_verdict_write(
-            verdict, written, lease_id=lease_id, now=now, events=() if decides else pending.take()
-        ):
+        # A first verdict: the lease closed, the verdict and its citations written, its
+        # evidence task queued, and when it decides nothing, its events appended, at once
+        # (``_first_verdict_write``).
+        task_inserted = _first_verdict_write(
+            verdict,
+            written,
+            lease_id=lease_id,
+            now=now,
+            events=() if decides else pending.take(),
+            task=evidence,
+        )
+        if task_inserted is None:
             raise QueueConflict(NO_LEASE)
     else:
         assert previous is not None, "a first verdict needs a lease"
@@ -555,8 +568,7 @@ def _verdict_write(
         Citation.objects.bulk_create(written)
     submitted.object_id = verdict.pk
     if written:
-        # Evidence: archive newly cited sources, check the quotes (after the commit).
-        verdict_evidence_enqueue(verdict=verdict)
+        verdict_evidence_enqueue(verdict=verdict, row=evidence, inserted=bool(task_inserted))
     if claim.status == ClaimStatus.DISPUTED and not is_calibration:
         # Independence: the changed verdict does not resolve the dispute; the editors are
         # told (the disputes page flags the claim "revised after reveal").
@@ -650,17 +662,20 @@ def _first_verdict_write(
     lease_id: int,
     now: dt.datetime,
     events: Sequence[Event],
-) -> bool:
+    task: TaskRow | None = None,
+) -> bool | None:
     """Close the reviewer's lease ``lease_id`` if it is still held, and only then insert the
     unsaved ``verdict`` and its unsaved ``citations`` and append ``events`` (the verdict's
-    own, without its id, and those that go with it): False, with nothing written, when the
+    own, without its id, and those that go with it): None, with nothing written, when the
     lease is no longer held (``lease_release`` takes the lease's row lock, not the claim's,
-    so one released or expired since the facts were read is a conflict here).
+    so one released or expired since the facts were read is a conflict here); else
+    whether the evidence ``task``'s row (``verdict_evidence_row``) was inserted too.
 
     On PostgreSQL one statement (``_row_insert``): the lease's conditional ``UPDATE``, the
     verdict's ``INSERT … WHERE EXISTS`` (the updated lease), its citations' insert naming
-    the new id, and the events sealed and appended after the chain's head (locked last).
-    Elsewhere the ORM's statements, one after another. (What the caller wrote before, such
+    the new id, the task's row with the new id as its argument, and the events sealed and
+    appended after the chain's head (locked last). Elsewhere the ORM's statements, one
+    after another (the task is the caller's to write). (What the caller wrote before, such
     as the new sources, goes when its transaction rolls back on the conflict.)"""
     # The verdict's own event is the one without an object id: it names the new row.
     naming = [event for event in events if event.object_id is None]
@@ -670,14 +685,14 @@ def _first_verdict_write(
     closing = {"state": AssignmentState.SUBMITTED, "closed_at": now}
     if connection.vendor != "postgresql":
         if not held.update(**closing):
-            return False
+            return None
         verdict.save()
         Citation.objects.bulk_create(citations)
         for event in events:
             if event.object_id is None:
                 event.object_id = verdict.pk
         events_record(events)
-        return True
+        return False
     qn = connection.ops.quote_name
     lease_sql, lease_params = _update_returning(connection, held, closing)
     verdict_sql, verdict_params = _insert_select(
@@ -709,6 +724,8 @@ def _first_verdict_write(
             f"(SELECT json_agg(json_build_array({qn(str(Citation._meta.pk.column))}, {named})) "  # noqa: S608
             "FROM cit)",
         )
+    if task is not None:
+        after = (*after, ("task", *_task_insert(connection, task)))
     row = _row_insert(
         connection,
         RowInsert(
@@ -721,7 +738,7 @@ def _first_verdict_write(
         events,
     )
     if row is None:
-        return False
+        return None
     _saved(verdict, row[0], connection)
     if citations:
         # Each inserted row's id to the citation it was made of (rows of the same source,
@@ -733,7 +750,25 @@ def _first_verdict_write(
             citation.verdict = verdict
             key = tuple(getattr(citation, attname) for attname in _CITATION_KEY)
             _saved(citation, ids[key].pop(), connection)
-    return True
+    if task is not None:
+        task.row.args_kwargs = {**task.row.args_kwargs, "args": [verdict.pk]}  # type: ignore[attr-defined]
+        _saved(task.row, task.row.pk, connection)
+    return task is not None
+
+
+def _task_insert(connection: Any, task: TaskRow) -> tuple[str, list[Any]]:
+    """The insert of the evidence ``task``'s row, for a WITH query after the verdict's
+    ``ins``: its argument (the stand-in 0) is the new verdict's id."""
+    qn = connection.ops.quote_name
+    columns, values, params = _insert_values(connection, task.row, cast=True)
+    arguments = qn(str(DBTaskResult._meta.get_field("args_kwargs").column))
+    index = columns.index(arguments)
+    values[index] = f"jsonb_set({values[index]}, '{{args,0}}', to_jsonb(ins.id))"
+    return (
+        f"INSERT INTO {qn(type(task.row)._meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
+        f"SELECT {', '.join(values)} FROM ins",
+        params,
+    )
 
 
 # What tells the citations of one verdict apart, as ``_first_verdict_write`` reads them back.

@@ -6,7 +6,10 @@ rule's own read (``review._counted_verdicts``) and the history say once it is wr
 
 from __future__ import annotations
 
-from django.test import TestCase
+from django.core import mail
+from django.db import connection
+from django.test import TestCase, override_settings
+from django.test.utils import CaptureQueriesContext
 
 from annotations import selectors, services
 from annotations.models import (
@@ -14,12 +17,14 @@ from annotations.models import (
     ClaimStatus,
     Consensus,
     Event,
+    Membership,
+    Notification,
     Verdict,
     WebhookDelivery,
     WebhookEndpoint,
 )
 from annotations.services.review import _counted_verdicts
-from tests.factories import Personas, judge, make_claim
+from tests.factories import Personas, judge, make_claim, take
 from tests.services.test_webhooks import local
 
 
@@ -148,3 +153,63 @@ class DecidingVerdictTests(Personas, TestCase):
             (delivery.endpoint_id, delivery.event_type), (subscribed.pk, "consensus.reached")
         )
         self.assertEqual(delivery.payload["data"]["claim_id"], self.claim.pk)
+
+
+LOCMEM = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+
+
+class DecidedNoticeTests(Personas, TestCase):
+    """The creator's "decided" notice of a claim the rule resolves: keyed by the status
+    event, written with it (on PostgreSQL by the statement that appends it:
+    ``notifications.claim_status_notices``) and mailed once the verdict commits."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.make_personas()
+        cls.creator.email = "creator@desk.example"
+        cls.creator.save(update_fields=["email"])
+
+    def setUp(self) -> None:
+        self.claim = make_claim(document=self.document, actor=self.creator, exact="crime fell 20%")
+
+    def status_event(self) -> Event:
+        return Event.objects.get(verb="claim.status", object_id=self.claim.pk)
+
+    @override_settings(MAILERS=LOCMEM)
+    def test_the_creator_is_told_and_mailed_after_the_commit(self) -> None:
+        services.notification_settings_update(
+            user=self.creator, email_enabled=True, email_kinds=["decided"]
+        )
+        judge(self.claim, self.reviewer_a, "true")
+        take(self.claim, self.reviewer_b)
+        with (
+            CaptureQueriesContext(connection) as context,
+            self.captureOnCommitCallbacks(execute=True),
+        ):
+            services.verdict_submit(
+                claim=self.claim, reviewer=self.reviewer_b, rating="true", confidence="high"
+            )
+            self.assertEqual(mail.outbox, [])  # not inside the transaction
+        key = f"event:{self.status_event().pk}"
+        self.assertEqual(
+            list(Notification.objects.values_list("recipient", "kind", "key", "claim")),
+            [(self.creator.pk, "decided", key, self.claim.pk)],
+        )
+        self.assertEqual([m.to for m in mail.outbox], [["creator@desk.example"]])
+        notices = [
+            q["sql"]
+            for q in context.captured_queries
+            if 'INSERT INTO "annotations_notification"' in q["sql"]
+        ]
+        if connection.vendor == "postgresql":
+            (notice,) = notices
+            self.assertIn('INSERT INTO "annotations_consensus"', notice)
+        else:
+            self.assertNotIn('INSERT INTO "annotations_consensus"', " ".join(notices))
+
+    def test_a_creator_who_left_the_project_is_not_told(self) -> None:
+        Membership.objects.filter(project=self.project, user=self.creator).delete()
+        judge(self.claim, self.reviewer_a, "true")
+        judge(self.claim, self.reviewer_b, "true")
+        self.assertEqual(Claim.objects.get(pk=self.claim.pk).status, ClaimStatus.RESOLVED)
+        self.assertFalse(Notification.objects.exists())
