@@ -580,6 +580,10 @@ class TaskRow:
     row: Model
     backend: Any
 
+    def given(self, *args: Any) -> None:
+        """Set the task's arguments (the writer's, known once its row is written)."""
+        self.row.args_kwargs = {**self.row.args_kwargs, "args": list(args)}  # type: ignore[attr-defined]
+
     def committed(self) -> None:
         task_enqueued.send(type(self.backend), task_result=self.row.task_result)  # type: ignore[attr-defined]
 

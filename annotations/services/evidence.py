@@ -280,7 +280,7 @@ def verdict_evidence_enqueue(
         transaction.on_commit(lambda: verdict_evidence_task.enqueue(verdict_id), robust=True)
         return
     if not inserted:
-        row.row.args_kwargs = {**row.row.args_kwargs, "args": [verdict_id]}  # type: ignore[attr-defined]
+        row.given(verdict_id)
         row.row.save(force_insert=True)
     transaction.on_commit(row.committed, robust=True)
 

@@ -62,7 +62,7 @@ def notify(
     member of ``project_id`` and not the ``actor``; those already told are skipped (the
     unique constraint). Call inside the writing service's transaction. Returns how many
     recipients were asked for (not how many rows were new: retries insert none)."""
-    wanted = set(recipient_ids) - ({actor.pk} if actor is not None else set())
+    wanted = _wanted(recipient_ids, actor)
     if not wanted:
         return 0
     members = _members(project_id=project_id, wanted=wanted)
@@ -92,8 +92,22 @@ def notify(
         told = len(recipients)
     if not told:
         return 0
-    transaction.on_commit(functools.partial(notifications_email, kind=kind, key=key), robust=True)
+    _email_after_commit(kind=kind, key=key)
     return told
+
+
+def _wanted(recipient_ids: Iterable[int | None], actor: User | None) -> set[int]:
+    """Whom a notice is for: the recipients, never the actor (nobody is told of their own
+    action)."""
+    return {pk for pk in recipient_ids if pk is not None} - (
+        {actor.pk} if actor is not None else set()
+    )
+
+
+def _email_after_commit(*, kind: str, key: str) -> None:
+    """Once the caller's transaction commits, e-mail the notices of ``key``
+    (``notifications_email``; a failing mailer never fails the change)."""
+    transaction.on_commit(functools.partial(notifications_email, kind=kind, key=key), robust=True)
 
 
 def _members(*, project_id: int, wanted: Iterable[int]) -> QuerySet[Any]:
@@ -196,6 +210,15 @@ def notify_assigned(*, claim: Claim, reviewer_ids: Iterable[int], actor: User | 
     )
 
 
+# Who is told of a claim's new status, besides the editors of a dispute: its creator.
+_CREATOR_NOTICES = {
+    ClaimStatus.RESOLVED: NotificationKind.DECIDED,
+    ClaimStatus.PUBLISHED: NotificationKind.PUBLISHED,
+}
+# A status notice's key: the status change's audit event (``claim_status_notify``).
+_EVENT_KEY = "event:"
+
+
 def claim_status_notices(
     *, claim: Claim, status: str, actor: User | None
 ) -> AfterAppend | Callable[[Event], object]:
@@ -203,17 +226,14 @@ def claim_status_notices(
     A notice to the claim's creator (resolved, published) is also an ``AfterAppend``:
     where a statement appends the event with a row (PostgreSQL, ``PendingEvents.record``),
     it writes the notice too, keyed by the new event's id (issue 20)."""
-    tell = functools.partial(claim_status_notify, claim=claim, status=status, actor=actor)
 
     def run(event: Event) -> None:
-        tell(event=event)
+        claim_status_notify(claim=claim, status=status, actor=actor, event=event)
 
-    if status not in (ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED):
+    kind = _CREATOR_NOTICES.get(ClaimStatus(status))
+    if kind is None:
         return run
-    kind = (
-        NotificationKind.DECIDED if status == ClaimStatus.RESOLVED else NotificationKind.PUBLISHED
-    )
-    wanted = {claim.created_by_id} - ({actor.pk} if actor is not None else set()) - {None}
+    wanted = _wanted([claim.created_by_id], actor)
 
     def queries(name: str, rows: str, event_id: str) -> list[tuple[str, str, list[Any]]]:
         if not wanted:
@@ -226,15 +246,12 @@ def claim_status_notices(
             _members(project_id=claim.project_id, wanted=wanted),
             name=name,
             rows=rows,
-            key=f"'event:' || ({event_id})::text",
+            key=f"'{_EVENT_KEY}' || ({event_id})::text",
         )
 
     def done(event: Event) -> None:
         if wanted:
-            transaction.on_commit(
-                functools.partial(notifications_email, kind=kind, key=f"event:{event.pk}"),
-                robust=True,
-            )
+            _email_after_commit(kind=kind, key=f"{_EVENT_KEY}{event.pk}")
 
     return AfterAppend(run=run, queries=queries, done=done)
 
@@ -250,18 +267,14 @@ def claim_status_notify(*, claim: Claim, status: str, actor: User | None, event:
             ).values_list("user_id", flat=True)
         )
         kind = NotificationKind.DISPUTED
-    elif status in (ClaimStatus.RESOLVED, ClaimStatus.PUBLISHED):
+    elif status in _CREATOR_NOTICES:
         recipients = [claim.created_by_id]
-        kind = (
-            NotificationKind.DECIDED
-            if status == ClaimStatus.RESOLVED
-            else NotificationKind.PUBLISHED
-        )
+        kind = _CREATOR_NOTICES[ClaimStatus(status)]
     else:
         return
     notify(
         kind=kind,
-        key=f"event:{event.pk}",
+        key=f"{_EVENT_KEY}{event.pk}",
         project_id=claim.project_id,
         recipient_ids=recipients,
         actor=actor,

@@ -751,7 +751,7 @@ def _first_verdict_write(
             key = tuple(getattr(citation, attname) for attname in _CITATION_KEY)
             _saved(citation, ids[key].pop(), connection)
     if task is not None:
-        task.row.args_kwargs = {**task.row.args_kwargs, "args": [verdict.pk]}  # type: ignore[attr-defined]
+        task.given(verdict.pk)
         _saved(task.row, task.row.pk, connection)
     return task is not None
 
