@@ -11,6 +11,7 @@ import datetime as dt
 import itertools
 from unittest import mock
 
+import pytest
 from django.test import TestCase
 
 from annotations import services
@@ -113,6 +114,43 @@ class PickAgreesWithTheQuerysetTests(Personas, TestCase):
             for p, t in itertools.product(self.people, times)
         }
         self.assertGreater(len(answers), 2)
+
+    @pytest.mark.postgres("the first pick of lease_next is PostgreSQL's hand-written SQL")
+    def test_the_unheld_pick_is_the_pick_of_a_reviewer_without_a_lease(self) -> None:
+        """``_pick_unheld`` (lease_next's first statement on PostgreSQL when nothing is
+        assigned to the reviewer) picks the claim ``_pick`` picks without the assigned pass,
+        reads it as the ORM reads a claim with its creator, and picks nothing while the
+        reviewer holds a lease in the project, expired or not."""
+        holding = set(
+            Assignment.objects.filter(state="leased").values_list("reviewer_id", flat=True)
+        )
+        self.assertTrue(holding)
+        times = [T0, T0 + SECOND, T0 + LEASE, T0 + LEASE + 2 * SECOND]
+        picked = set()
+        for person, now in itertools.product(self.people, times):
+            got = leases._pick_unheld(project=self.project, reviewer=person, now=now)
+            if person.pk in holding:
+                self.assertIsNone(got, (person.username, now))
+                continue
+            want = leases._pick(
+                project=self.project,
+                reviewer=person,
+                now=now,
+                passed_over=[],
+                skip_locked=True,
+                assigned=False,
+            )
+            self.assertEqual(got.pk if got is not None else None, want, (person.username, now))
+            if got is None:
+                continue
+            picked.add(got.pk)
+            fresh = Claim.objects.select_related("created_by").get(pk=got.pk)
+            for field in Claim._meta.concrete_fields:
+                self.assertEqual(getattr(got, field.attname), getattr(fresh, field.attname))
+            self.assertEqual(got.created_by.username, fresh.created_by.username)
+            self.assertEqual(got.created_by.pk, fresh.created_by_id)
+            self.assertFalse(got._state.adding)
+        self.assertTrue(picked)
 
     def test_the_pick_does_not_build_the_queryset_again(self) -> None:
         """Once a pass has run, the pick of a queue with nothing passed over runs its

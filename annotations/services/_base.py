@@ -659,17 +659,26 @@ def _insert_unless_exists(
     ``events``: unsaved events of one chain (``event_build``) appended with the row
     (``_row_insert``: in the same statement on PostgreSQL); those without an object id name
     the new row. Nothing of them is written when the row is not."""
-    model = type(obj)
-    connection = connections[router.db_for_write(model)]
+    connection = connections[router.db_for_write(type(obj))]
     if isinstance(clash, Bound):
         clash_sql, clash_params = clash.as_sql(connection.alias)
     else:
         clash_sql, clash_params = (
             clash.order_by().values("pk").query.get_compiler(connection=connection).as_sql()
         )
-    statement, params = _insert_select(
-        connection, obj, where=f"NOT EXISTS ({clash_sql})", where_params=clash_params
-    )
+    return _insert_if(obj, f"NOT EXISTS ({clash_sql})", clash_params, events=events)
+
+
+def _insert_if(
+    obj: Model, where: str, where_params: Sequence[Any], *, events: Sequence[Event] = ()
+) -> bool:
+    """Insert the unsaved ``obj`` only if the SQL condition ``where`` holds when the insert
+    runs, in one statement (``INSERT … SELECT … WHERE <where> RETURNING``, PostgreSQL and
+    SQLite; on PostgreSQL a fresh snapshot, so it sees what committed while the caller
+    waited for its locks), with ``events`` appended as ``_insert_unless_exists`` appends
+    them: True with ``obj`` saved, False with nothing written."""
+    connection = connections[router.db_for_write(type(obj))]
+    statement, params = _insert_select(connection, obj, where=where, where_params=where_params)
     with transaction.atomic(using=connection.alias, savepoint=False):
         row = _row_insert(connection, RowInsert(statement, params), events)
     if row is None:

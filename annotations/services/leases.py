@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import connection, connections, router, transaction
 from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce
@@ -31,6 +31,7 @@ from annotations.services._base import (
     QueueConflict,
     User,
     _event_build,
+    _insert_if,
     _insert_with,
     _require_storable_text,
     event_record,
@@ -196,7 +197,7 @@ _CLAIM_WITH_SLOTS = CompiledModels(
 # ``EXISTS`` per claim instead, 50 reviewers on a queue of 100,000 claims with no
 # reservations leased 7 claims a second (bench/bench_queue.py, 2026-12-06).
 _PICK_SQL_TEMPLATE = """
-SELECT c.id FROM annotations_claim c
+SELECT {select} FROM {source}
 WHERE c.project_id = %(project)s AND c.status = %(in_review)s AND c.created_by_id <> %(reviewer)s
   {assigned}AND NOT EXISTS (SELECT 1 FROM annotations_verdict v
                   WHERE v.claim_id = c.id AND v.reviewer_id = %(reviewer)s
@@ -216,15 +217,25 @@ WHERE c.project_id = %(project)s AND c.status = %(in_review)s AND c.created_by_i
                          WHERE v.claim_id = c.id AND v.reviewer_id = r.reviewer_id
                            AND v.is_current))
     < %(required)s
-  AND c.id <> ALL(%(passed_over)s)
+  AND c.id <> ALL(%(passed_over)s){unheld}
 ORDER BY c.priority, c.due_at, c.created_at, c.id
 LIMIT 1
 FOR NO KEY UPDATE OF c"""
-_PICK_SQL = _PICK_SQL_TEMPLATE.format(assigned="")
+_PICK_ID = {"select": "c.id", "source": "annotations_claim c", "unheld": ""}
+_PICK_SQL = _PICK_SQL_TEMPLATE.format(assigned="", **_PICK_ID)
 _PICK_ASSIGNED_SQL = _PICK_SQL_TEMPLATE.format(
     assigned="AND c.id IN (SELECT r.claim_id FROM annotations_reservation r "
-    "WHERE r.reviewer_id = %(reviewer)s)\n  "
+    "WHERE r.reviewer_id = %(reviewer)s)\n  ",
+    **_PICK_ID,
 )
+# The first pick of ``lease_next`` on PostgreSQL when no claim is assigned to the reviewer
+# (``_pick_unheld``): the same claim as ``_PICK_SQL`` picks, read whole with its creator
+# (the columns ``_CLAIM_ANSWER`` reads, as the row locked: its latest version), and only
+# while the reviewer holds no lease in the project (``_LEASE_HELD_LOCKED``'s rows).
+_UNHELD = """
+  AND NOT EXISTS (SELECT 1 FROM annotations_assignment h
+                  WHERE h.project_id = %(project)s AND h.reviewer_id = %(reviewer)s
+                    AND h.state = %(leased)s)"""
 
 
 def _pick(
@@ -258,6 +269,22 @@ def _pick(
     return None
 
 
+def _pick_params(
+    *, project: Project, reviewer: User, now: dt.datetime, passed_over: list[int]
+) -> dict[str, int | str | bool | dt.datetime | list[int]]:
+    """The parameters of PostgreSQL's pick (``_PICK_SQL_TEMPLATE``)."""
+    return {
+        "project": project.pk,
+        "reviewer": reviewer.pk,
+        "in_review": ClaimStatus.IN_REVIEW.value,
+        "leased": AssignmentState.LEASED.value,
+        "skipped": AssignmentState.SKIPPED.value,
+        "now": now,
+        "required": project.required_reviews,
+        "passed_over": passed_over,
+    }
+
+
 def _pick_from(
     *,
     project: Project,
@@ -270,16 +297,7 @@ def _pick_from(
     """One pass of ``_pick``: the first eligible claim (of those assigned to ``reviewer``
     only, with ``assigned_only``), locked."""
     if connection.vendor == "postgresql":
-        params: dict[str, int | str | bool | dt.datetime | list[int]] = {
-            "project": project.pk,
-            "reviewer": reviewer.pk,
-            "in_review": ClaimStatus.IN_REVIEW.value,
-            "leased": AssignmentState.LEASED.value,
-            "skipped": AssignmentState.SKIPPED.value,
-            "now": now,
-            "required": project.required_reviews,
-            "passed_over": passed_over,
-        }
+        params = _pick_params(project=project, reviewer=reviewer, now=now, passed_over=passed_over)
         sql = _PICK_ASSIGNED_SQL if assigned_only else _PICK_SQL
         with connection.cursor() as cursor:
             cursor.execute(sql + (" SKIP LOCKED" if skip_locked else ""), params)
@@ -332,6 +350,66 @@ _PICK_COMPILED = {
     )
     for assigned_only in (False, True)
 }
+
+
+# The claim with its creator, as a lease's answer shows it (``ClaimSerializer``): the
+# columns and the instances of ``_pick_unheld``'s row, compiled once per database.
+_CLAIM_ANSWER = CompiledModels(
+    Claim,
+    lambda claim_id: Claim.objects.select_related("created_by").filter(pk=claim_id).order_by()[:1],
+    claim_id=int,
+)
+# The claim's taken slots as ``reviewer_id`` sees them (``_taken_slots``), for the
+# condition of a lease's insert (``_lease_create`` with ``free_slot``).
+_TAKEN = CompiledValuesList(
+    Claim,
+    lambda claim_id, now, reviewer_id: (
+        Claim.objects.filter(pk=claim_id)
+        .annotate(taken=_taken_slots(reviewer_id=reviewer_id, now=now))
+        .order_by()
+        .values_list("taken")[:1]
+    ),
+    claim_id=int,
+    now=dt.datetime,
+    reviewer_id=int,
+)
+_UNHELD_PICK_SQL: dict[str, str] = {}
+
+
+def _unheld_pick_sql(alias: str) -> str:
+    """``_PICK_SQL`` with ``_UNHELD``, answering ``_CLAIM_ANSWER``'s columns for database
+    ``alias``: its select list and joins as the ORM compiles them, the claim's table
+    written as the pick's ``c``. Built once per database."""
+    sql = _UNHELD_PICK_SQL.get(alias)
+    if sql is None:
+        qn = connections[alias].ops.quote_name
+        claim = qn(Claim._meta.db_table)
+        compiled = _CLAIM_ANSWER.compiled(alias).sql
+        select, source = compiled[: compiled.index(" WHERE ")].split(" FROM ", 1)
+        assert select.startswith("SELECT ") and source.startswith(claim + " ")
+        assert "%s" not in select + source, "no parameter before the WHERE"
+        sql = _UNHELD_PICK_SQL[alias] = _PICK_SQL_TEMPLATE.format(
+            select=select.removeprefix("SELECT ").replace(claim + ".", "c."),
+            source="annotations_claim c" + source.removeprefix(claim).replace(claim + ".", "c."),
+            assigned="",
+            unheld=_UNHELD,
+        )
+    return sql
+
+
+def _pick_unheld(*, project: Project, reviewer: User, now: dt.datetime) -> Claim | None:
+    """PostgreSQL, for a reviewer no claim of ``project`` is assigned to: the claim
+    ``_pick`` would pick first (skipping locked ones), locked and loaded with its creator,
+    in the statement that picks it, or None when the reviewer holds a lease in the project
+    or no unlocked claim is free for them. Its taken slots are not re-counted here: the
+    lease's insert re-counts them (``_lease_create``'s ``free_slot``)."""
+    alias = connection.alias
+    params = _pick_params(project=project, reviewer=reviewer, now=now, passed_over=[])
+    with connection.cursor() as cursor:
+        cursor.execute(_unheld_pick_sql(alias) + " SKIP LOCKED", params)
+        rows = cursor.fetchall()
+    found = _CLAIM_ANSWER.instances(alias, rows)
+    return found[0] if found else None
 
 
 def _ineligible_reason(
@@ -485,40 +563,56 @@ def lease_next(
         membership = access.membership_require(
             user=reviewer, project_id=project.pk, read=_PROJECT_LOCKED
         )
-    held = _LEASE_HELD_LOCKED.first(project_id=project.pk, reviewer_id=reviewer.pk)
-    if held is not None:
-        if held.expires_at > now:
-            return held
-        _close_assignment(held, state=AssignmentState.EXPIRED, now=now)
+    assigned = membership.assigned  # type: ignore[attr-defined]  # _PROJECT_LOCKED's
+    skip_locked = connection.features.has_select_for_update_skip_locked
+    # PostgreSQL, nothing assigned to the reviewer (the common case): the held lease's
+    # read, the pick and the picked claim's read in one statement, and the free slots
+    # re-counted by the lease's insert. It comes after the membership's lock, so it sees a
+    # lease another call of theirs committed meanwhile.
+    first = None
+    if connection.vendor == "postgresql" and skip_locked and not assigned:
+        first = _pick_unheld(project=project, reviewer=reviewer, now=now)
+    held = None
+    if first is None:
+        held = _LEASE_HELD_LOCKED.first(project_id=project.pk, reviewer_id=reviewer.pk)
+        if held is not None:
+            if held.expires_at > now:
+                return held
+            _close_assignment(held, state=AssignmentState.EXPIRED, now=now)
+        elif connection.vendor == "postgresql" and skip_locked and not assigned:
+            # _pick_unheld found no unlocked claim free for them: wait for a locked one.
+            skip_locked = False
     # The expiry's event is recorded once the pick below has its claim lock: recording an
     # event takes the audit chain's lock, the last lock a writer may take (waiting for a
     # claim while holding it could deadlock with a verdict holding that claim).
     expired = held
-    skip_locked = connection.features.has_select_for_update_skip_locked
     passed_over: list[int] = []
     for _ in range(50):
-        claim_id = _pick(
-            project=project,
-            reviewer=reviewer,
-            now=now,
-            passed_over=passed_over,
-            skip_locked=skip_locked,
-            assigned=membership.assigned,  # type: ignore[attr-defined]  # _PROJECT_LOCKED's
-        )
-        if claim_id is None and skip_locked:
-            # Nothing free to skip to: either the queue is empty for this reviewer, or
-            # every eligible claim is locked right now (verdicts being written). Ask
-            # again waiting for a locked one instead of calling the queue empty.
-            skip_locked = False
-            continue
-        claim = None
-        if claim_id is not None:
-            # Re-counted under the lock, with the claim and its creator for the answer.
-            claim = _CLAIM_WITH_SLOTS.first(claim_id=claim_id, now=now, reviewer_id=reviewer.pk)
-            assert claim is not None  # locked by the pick
-            if claim.taken >= project.required_reviews:  # type: ignore[attr-defined]
-                passed_over.append(claim_id)
+        # Whether the lease's insert re-counts the claim's free slots (it was not here).
+        recount = first is not None
+        claim, first = first, None
+        if not recount:
+            claim_id = _pick(
+                project=project,
+                reviewer=reviewer,
+                now=now,
+                passed_over=passed_over,
+                skip_locked=skip_locked,
+                assigned=assigned,
+            )
+            if claim_id is None and skip_locked:
+                # Nothing free to skip to: either the queue is empty for this reviewer, or
+                # every eligible claim is locked right now (verdicts being written). Ask
+                # again waiting for a locked one instead of calling the queue empty.
+                skip_locked = False
                 continue
+            if claim_id is not None:
+                # Re-counted under the lock, with the claim and its creator for the answer.
+                claim = _CLAIM_WITH_SLOTS.first(claim_id=claim_id, now=now, reviewer_id=reviewer.pk)
+                assert claim is not None  # locked by the pick
+                if claim.taken >= project.required_reviews:  # type: ignore[attr-defined]
+                    passed_over.append(claim_id)
+                    continue
         # --- gold calibration hook (issue 18, services/calibration.py) -------------------
         # May put a gold claim in the picked one's place (a calibration lease); runs the
         # same queries whatever it decides. Keep this call right before the lease is made.
@@ -529,14 +623,20 @@ def lease_next(
         if claim is None:
             _expiry_record(expired, reviewer=reviewer, project=project)
             return None
-        return _lease_create(
+        lease = _lease_create(
             project=project,
             claim=claim,
             reviewer=reviewer,
             now=now,
             expired=expired,
             is_calibration=is_calibration,
+            free_slot=recount and not is_calibration,
         )
+        if lease is not None:
+            return lease
+        # The re-count found no free slot (taken by a lease committed since the pick's
+        # snapshot): nothing was written; the next claim.
+        passed_over.append(claim.pk)
     _expiry_record(expired, reviewer=reviewer, project=project)
     return None
 
@@ -549,11 +649,17 @@ def _lease_create(
     now: dt.datetime,
     expired: Assignment | None,
     is_calibration: bool = False,
-) -> Assignment:
+    free_slot: bool = False,
+) -> Assignment | None:
     """Write the lease of a claim whose row lock the caller holds, and its events
     (``is_calibration``: a gold claim served for calibration, ``services.calibration``).
     The lease comes back with ``claim`` as its claim (loaded with its creator by the
-    callers: the answer of ``queue/next`` and ``claims/{id}/lease`` shows it)."""
+    callers: the answer of ``queue/next`` and ``claims/{id}/lease`` shows it).
+
+    ``free_slot``: only if the claim still has a free review slot for ``reviewer``
+    (``_taken_slots``), counted by the insert itself, a statement that starts after the
+    claim's lock is held (on PostgreSQL a fresh snapshot: it sees the leases and verdicts
+    committed while the pick ran); None with nothing written when it has none."""
     assignment = Assignment(
         project=project,
         claim=claim,
@@ -576,7 +682,20 @@ def _lease_create(
     )
     # The lease and its events (an expired one's first) in one statement on PostgreSQL.
     expiry = _expiry_event(expired, reviewer=reviewer, project=project)
-    _insert_with(assignment, events=[*([expiry] if expiry is not None else []), created])
+    events = [*([expiry] if expiry is not None else []), created]
+    if not free_slot:
+        _insert_with(assignment, events=events)
+        return assignment
+    taken_sql, taken_params = _TAKEN.bind(
+        claim_id=claim.pk, now=now, reviewer_id=reviewer.pk
+    ).as_sql(connections[router.db_for_write(Assignment)].alias)
+    if not _insert_if(
+        assignment,
+        f"({taken_sql}) < %s",
+        [*taken_params, project.required_reviews],
+        events=events,
+    ):
+        return None
     return assignment
 
 
@@ -620,7 +739,7 @@ def lease_claim(*, reviewer: User, claim: Claim, now: dt.datetime | None = None)
     reason = _ineligible_reason(claim=locked, reviewer=reviewer, now=now, gold=gold)
     if reason is not None:
         raise QueueConflict(reason)
-    return _lease_create(
+    lease = _lease_create(
         project=project,
         claim=locked,
         reviewer=reviewer,
@@ -628,6 +747,8 @@ def lease_claim(*, reviewer: User, claim: Claim, now: dt.datetime | None = None)
         expired=expired,
         is_calibration=gold,
     )
+    assert lease is not None, "an unconditional insert"
+    return lease
 
 
 def _expiry_record(expired: Assignment | None, *, reviewer: User, project: Project) -> None:

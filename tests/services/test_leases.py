@@ -7,7 +7,9 @@ tested without sleeping.
 from __future__ import annotations
 
 import datetime as dt
+from unittest import mock
 
+import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
@@ -15,10 +17,11 @@ from annotations import services
 from annotations.models import (
     Assignment,
     AssignmentState,
+    Claim,
     Event,
 )
-from annotations.services import QueueConflict
-from tests.factories import judge, make_claim
+from annotations.services import QueueConflict, leases
+from tests.factories import judge, make_claim, make_member
 from tests.services.queue_base import LEASE, SECOND, T0, QueueTestCase
 
 
@@ -226,6 +229,58 @@ class LeaseSlotTests(QueueTestCase):
         taken = self.lease(self.reviewer_c)
         assert taken is not None
         self.assertEqual(taken.claim_id, self.claims[0].pk)
+
+
+@pytest.mark.postgres("lease_next's first pick and its insert's re-count are PostgreSQL's")
+class LeaseRecountTests(QueueTestCase):
+    """On PostgreSQL the first pick (``leases._pick_unheld``) does not re-count the picked
+    claim's slots: the lease's insert does, in a statement of its own after the claim's
+    lock. A lease committed between the pick's snapshot and the lock must not be
+    overtaken: here the pick is made to answer a claim whose slots are all taken, as such
+    a race would leave it."""
+
+    claim_count = 2
+
+    def full_first_claim(self) -> Claim:
+        self.assertIsNotNone(self.lease(self.reviewer_a))
+        self.assertIsNotNone(self.lease(self.reviewer_b))
+        return Claim.objects.select_related("created_by").get(pk=self.claims[0].pk)
+
+    def test_a_claim_whose_slots_were_taken_is_passed_over_for_the_next(self) -> None:
+        full = self.full_first_claim()
+        since = self.last_event_id()
+        with mock.patch.object(leases, "_pick_unheld", return_value=full) as pick:
+            taken = self.lease(self.reviewer_c)
+        pick.assert_called_once()
+        assert taken is not None
+        self.assertEqual(taken.claim_id, self.claims[1].pk)
+        self.assertEqual(taken.claim.created_by, self.creator)
+        self.assertEqual(
+            Assignment.objects.filter(claim=self.claims[0], state=AssignmentState.LEASED).count(),
+            2,
+        )
+        self.assertEqual(self.verbs_since(since), ["lease.create"])
+        self.assertEqual(Event.objects.get(id__gt=since).object_id, taken.pk)
+
+    def test_nothing_is_written_when_no_claim_has_a_slot_left(self) -> None:
+        full = self.full_first_claim()
+        for name in ("reviewer_d", "reviewer_e"):
+            services.lease_claim(
+                reviewer=make_member(self.project, name), claim=self.claims[1], now=T0
+            )
+        before = self.row_counts()
+        with mock.patch.object(leases, "_pick_unheld", return_value=full):
+            self.assertIsNone(self.lease(self.reviewer_c))
+        self.assertWritesNothing(before)
+
+    def test_a_free_slot_is_leased_from_the_first_pick(self) -> None:
+        self.assertIsNotNone(self.lease(self.reviewer_a))
+        since = self.last_event_id()
+        with mock.patch.object(leases, "_pick", side_effect=AssertionError("a second pick")):
+            taken = self.lease(self.reviewer_b)
+        assert taken is not None
+        self.assertEqual(taken.claim_id, self.claims[0].pk)
+        self.assertEqual(self.verbs_since(since), ["lease.create"])
 
 
 class ClaimSkipTests(QueueTestCase):
