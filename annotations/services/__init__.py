@@ -107,7 +107,10 @@ from annotations.services.review import (
     claim_reopen,
     claim_transition,
     claim_withdraw,
+    claims_to_settle,
     consensus_recompute,
+    consensus_settle,
+    consensus_settle_task,
 )
 from annotations.services.revisions import (
     ClaimPlacement,
@@ -208,9 +211,12 @@ __all__ = [
     "claimant_create",
     "claimant_merge",
     "claimant_update",
+    "claims_to_settle",
     "comment_create",
     "comment_withdraw",
     "consensus_recompute",
+    "consensus_settle",
+    "consensus_settle_task",
     "document_create",
     "document_create_many",
     "document_import_native",

@@ -30,6 +30,7 @@ from annotations.services._base import (
     event_record,
     public_url,
 )
+from annotations.services.review import consensus_settle_schedule
 from annotations.services.suggestions import triage_url_checked
 
 DEFAULT_SCALE: tuple[tuple[str, str, int | None], ...] = (
@@ -277,7 +278,16 @@ def project_update(*, project: Project, actor: User, **changes: Any) -> Project:
     (public pages and feeds) or evidence policy (``min_citations``, ``quote_required``,
     ``allowed_stances`` as a list). Locks the project row. Callers check the admin role
     (API, UI settings, admin). A stricter evidence policy applies to verdicts written
-    from then on; the verdicts already written stay as they are."""
+    from then on; the verdicts already written stay as they are.
+
+    The review policy (``required_reviews``, ``consensus_rule``, ``majority_threshold``)
+    applies to decisions taken from then on: decided claims (disputed, resolved,
+    adjudicated, published) keep their decision. Lowering ``required_reviews`` queues
+    ``review.consensus_settle_task`` with the change (its row commits with it): the claims
+    in review that already hold the new number of counted verdicts are decided as their
+    last verdict would have decided them. A rule or threshold change needs no such run: a
+    claim in review holds fewer counted verdicts than required, so the rule has not run
+    over it yet and will when its last verdict comes in."""
     allowed = {
         "name",
         "organization",
@@ -313,7 +323,7 @@ def project_update(*, project: Project, actor: User, **changes: Any) -> Project:
     if "triage_url" in changes:
         before["triage_provider"] = old_provider
         after["triage_provider"] = _provider_origin(project.triage_url)
-    event_record(
+    event = event_record(
         actor=actor,
         verb="project.update",
         obj=project,
@@ -321,6 +331,18 @@ def project_update(*, project: Project, actor: User, **changes: Any) -> Project:
         before=before,
         after=after,
     )
+    if after["required_reviews"] < before["required_reviews"]:
+        # Claims in review may now hold the verdicts it asks: the rule runs over them in
+        # the background, claim by claim (``review.consensus_settle_task``).
+        consensus_settle_schedule(
+            project_id=project.pk,
+            actor=actor,
+            cause={
+                "cause": "project.update",
+                "event": event.pk,
+                "required_reviews": after["required_reviews"],
+            },
+        )
     return project
 
 

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connections, router, transaction
-from django.db.models import Q, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.expressions import RawSQL
+from django.tasks import task
 from django.utils import timezone
 
 from annotations import access
@@ -23,6 +25,7 @@ from annotations.models import (
     ClaimStatus,
     Consensus,
     ConsensusMethod,
+    Project,
     Publication,
     PublicationKind,
     Rating,
@@ -40,9 +43,12 @@ from annotations.services._base import (
     event_append,
     event_record,
     events_add_or_record,
+    task_row,
 )
 from annotations.services._publication import publication_append
 from annotations.services.leases import claim_leases_end
+
+logger = logging.getLogger(__name__)
 
 
 def _rating_get(*, project_id: int, key: str, field: str = "rating") -> Rating:
@@ -436,8 +442,9 @@ def _lock_claim(claim: Claim) -> Claim:
     project would then queue behind one row (bench/bench_queue.py, 50 reviewers: 45 of
     the 50 database sessions were waiting on that row's lock). The project's policy is
     read as committed when the claim is locked; a policy change applies to verdicts
-    submitted after it commits, and ``consensus_recompute`` re-runs the rule over
-    existing verdicts.
+    submitted after it commits, ``consensus_settle_task`` decides the claims in review a
+    lowered ``required_reviews`` leaves with enough verdicts, and ``consensus_recompute``
+    re-runs the rule over existing verdicts.
     """
     locked = _CLAIM_LOCKED.first(pk=claim.pk)
     if locked is None:
@@ -593,7 +600,8 @@ def claim_withdraw(
 def consensus_recompute(*, claim: Claim, actor: User | None) -> Consensus | None:
     """Re-run the project's rule over the counted verdicts (each reviewer's latest blind
     verdict on the current version; admin action). An editor's adjudication is never
-    replaced automatically; an unchanged outcome writes only an event.
+    replaced automatically; an unchanged outcome writes only an event. A claim still in
+    review is decided as a deciding verdict decides it (``_consensus_decide``).
 
     An editor's decision, as adjudication is (PermissionDenied below editor); ``actor=None``
     is the system itself (a maintenance command)."""
@@ -603,7 +611,6 @@ def consensus_recompute(*, claim: Claim, actor: User | None) -> Consensus | None
     current = (
         Consensus.objects.filter(claim=claim, is_current=True).select_related("rating").first()
     )
-    verdicts = _counted_verdicts(claim)
     outcome = "unchanged"
     record = None
     reopened = (
@@ -615,10 +622,11 @@ def consensus_recompute(*, claim: Claim, actor: User | None) -> Consensus | None
     elif reopened:
         # An editor reopened this claim: the next decision is theirs, not the rule's.
         outcome = "kept for adjudication (reopened)"
-    elif len(verdicts) >= claim.project.required_reviews and claim.status in (
-        ClaimStatus.IN_REVIEW,
-        ClaimStatus.DISPUTED,
-        ClaimStatus.RESOLVED,
+    elif claim.status == ClaimStatus.IN_REVIEW:
+        record, outcome = _consensus_decide_outcome(claim=claim, actor=actor)
+    elif (
+        claim.status in (ClaimStatus.DISPUTED, ClaimStatus.RESOLVED)
+        and len(verdicts := _counted_verdicts(claim)) >= claim.project.required_reviews
     ):
         decision = consensus.decide(
             [v.rating.key for v in verdicts],
@@ -654,6 +662,123 @@ def consensus_recompute(*, claim: Claim, actor: User | None) -> Consensus | None
         after={"outcome": outcome},
     )
     return record
+
+
+def _consensus_decide_outcome(*, claim: Claim, actor: User | None) -> tuple[Consensus | None, str]:
+    """``_consensus_decide`` of a claim in review (locked by the caller), as a deciding
+    verdict runs it (the consensus record, its webhook, the status with its notices, the
+    leases' ends): the record (None unless resolved) and what happened, ``recorded``,
+    ``disputed`` or ``unchanged`` (fewer counted verdicts than the project requires)."""
+    record = _consensus_decide(claim=claim, actor=actor)
+    if record is not None:
+        return record, "recorded"
+    return None, "disputed" if claim.status == ClaimStatus.DISPUTED else "unchanged"
+
+
+# Claims a sweep (``consensus_settle_task``) decides per task; a longer sweep queues its
+# next batch as it ends. Each claim is decided in its own transaction.
+SETTLE_BATCH = 200
+
+
+def claims_to_settle(*, project_id: int, after: int = 0, limit: int | None = None) -> list[int]:
+    """Ids (above ``after``, in order, at most ``limit``: ``SETTLE_BATCH`` without one) of
+    the project's claims in review that have at least the project's ``required_reviews``
+    counted verdicts (``access.verdicts_counted``): claims the rule has not run over
+    because the number was lowered after their verdicts came in. The queue offers them to
+    nobody (every slot is taken); ``consensus_settle`` decides them."""
+    project = Project.objects.filter(pk=project_id).values("required_reviews").first()
+    if project is None:
+        return []
+    counted = (
+        access.verdicts_counted(Verdict.objects.filter(claim_id=OuterRef("pk")))
+        .order_by()
+        .values("claim_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return list(
+        Claim.objects.filter(project_id=project_id, status=ClaimStatus.IN_REVIEW, pk__gt=after)
+        .annotate(counted=Subquery(counted))
+        .filter(counted__gte=project["required_reviews"])
+        .order_by("pk")
+        .values_list("pk", flat=True)[: SETTLE_BATCH if limit is None else limit]
+    )
+
+
+@transaction.atomic
+def consensus_settle(*, claim_id: int, actor: User | None, cause: dict[str, Any]) -> str:
+    """Decide a claim in review whose counted verdicts reach the project's (lowered)
+    ``required_reviews``, as the verdict that reached it would have (``_consensus_decide``:
+    the consensus record or the dispute, the webhook, the status and its notices, the end
+    of the leases still open on it), and record a ``consensus.recompute`` event with the
+    outcome and its ``cause`` (the policy change). Returns the outcome: ``recorded``,
+    ``disputed``; ``unchanged`` (too few verdicts now: nothing written) or ``not in
+    review`` (decided, withdrawn or gone meanwhile: nothing written; a decision is never
+    re-run by a policy change). Locks the claim, then appends (the chain's head last).
+
+    The system carrying out an admin's policy change (``actor``, None for the system
+    itself): no role is checked here; ``project_update``'s callers checked the admin's."""
+    claim = _CLAIM_LOCKED.first(pk=claim_id)
+    if claim is None or claim.status != ClaimStatus.IN_REVIEW:
+        return "not in review"
+    _, outcome = _consensus_decide_outcome(claim=claim, actor=actor)
+    if outcome != "unchanged":
+        event_record(
+            actor=actor,
+            verb="consensus.recompute",
+            obj=claim,
+            project_id=claim.project_id,
+            after={"outcome": outcome, **cause},
+        )
+    return outcome
+
+
+@task()
+def consensus_settle_task(
+    project_id: int, actor_id: int | None, cause: dict[str, Any], after: int = 0
+) -> int:
+    """The worker's task: ``consensus_settle`` of up to ``SETTLE_BATCH`` of the project's
+    ``claims_to_settle`` (ids above ``after``), each in its own transaction; queues the
+    next batch when this one was full. Returns how many claims were decided. A claim
+    whose decision fails is logged and the others are still decided; the task then fails
+    with the first error, so the failure shows in the task's result."""
+    ids = claims_to_settle(project_id=project_id, after=after)
+    actor = User.objects.filter(pk=actor_id).first() if actor_id is not None else None
+    decided = 0
+    errors: list[Exception] = []
+    for claim_id in ids:
+        try:
+            decided += consensus_settle(claim_id=claim_id, actor=actor, cause=cause) in (
+                "recorded",
+                "disputed",
+            )
+        except Exception as error:
+            logger.exception("settling claim %s of project %s failed", claim_id, project_id)
+            errors.append(error)
+    if len(ids) == SETTLE_BATCH:
+        consensus_settle_task.enqueue(project_id, actor_id, cause, ids[-1])
+    if errors:
+        raise errors[0]
+    return decided
+
+
+def consensus_settle_schedule(
+    *, project_id: int, actor: User | None, cause: dict[str, Any]
+) -> None:
+    """Inside the transaction of a policy change that lowered the project's
+    ``required_reviews``: queue ``consensus_settle_task`` for the project. On the database
+    queue its row is written in that transaction (it commits with the change, or not at
+    all: ``task_row``); another backend's task is queued once the transaction commits."""
+    actor_id = None if actor is None else actor.pk
+    alias = router.db_for_write(Claim)
+    row = task_row(consensus_settle_task, project_id, actor_id, cause, 0, alias=alias)
+    if row is None:
+        transaction.on_commit(
+            lambda: consensus_settle_task.enqueue(project_id, actor_id, cause, 0), robust=True
+        )
+        return
+    row.row.save(force_insert=True, using=alias)
+    transaction.on_commit(row.committed, using=alias, robust=True)
 
 
 def claims_status_restore(entries: Sequence[tuple[Claim, str, Consensus | None, str]]) -> None:

@@ -97,9 +97,11 @@ class ResolvedClaimLeasesTests(LeasesEndTestCase):
         record = services.consensus_recompute(claim=self.claims[0], actor=self.admin)
         assert record is not None
         self.assertEqual(self.fresh(self.claims[0]).status, ClaimStatus.RESOLVED)
+        # A claim in review is decided as a deciding verdict decides it: the release
+        # follows the decision.
         self.assertEqual(
             self.verbs_since(since),
-            ["lease.release", "consensus.unanimous", "claim.status", "consensus.recompute"],
+            ["consensus.unanimous", "claim.status", "lease.release", "consensus.recompute"],
         )
         self.assertReleased(lease_b, reason="claim resolved", since=since)
         services.claim_reopen(claim=self.claims[0], editor=self.editor, note="New figures")
