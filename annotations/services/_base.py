@@ -612,6 +612,19 @@ def task_row(task: Task[Any, Any], *args: Any, alias: str) -> TaskRow | None:
     return TaskRow(row=row, backend=backend)
 
 
+def task_enqueue_with_transaction(task: Task[Any, Any], *args: Any, alias: str) -> None:
+    """Inside a transaction on the connection ``alias``: queue ``task(*args)`` with it. On
+    the database queue its row is written now (``task_row``: it commits with the
+    transaction or not at all); another backend's task is enqueued once the transaction
+    commits."""
+    row = task_row(task, *args, alias=alias)
+    if row is None:
+        transaction.on_commit(lambda: task.enqueue(*args), using=alias, robust=True)
+        return
+    row.row.save(force_insert=True, using=alias)
+    transaction.on_commit(row.committed, using=alias, robust=True)
+
+
 def _saved(obj: Model, pk: int, connection: Any) -> None:
     """Mark the unsaved ``obj`` as the row ``pk`` that a statement written by hand inserted."""
     obj.pk = pk

@@ -43,7 +43,7 @@ from annotations.services._base import (
     event_append,
     event_record,
     events_add_or_record,
-    task_row,
+    task_enqueue_with_transaction,
 )
 from annotations.services._publication import publication_append
 from annotations.services.leases import claim_leases_end
@@ -769,16 +769,14 @@ def consensus_settle_schedule(
     ``required_reviews``: queue ``consensus_settle_task`` for the project. On the database
     queue its row is written in that transaction (it commits with the change, or not at
     all: ``task_row``); another backend's task is queued once the transaction commits."""
-    actor_id = None if actor is None else actor.pk
-    alias = router.db_for_write(Claim)
-    row = task_row(consensus_settle_task, project_id, actor_id, cause, 0, alias=alias)
-    if row is None:
-        transaction.on_commit(
-            lambda: consensus_settle_task.enqueue(project_id, actor_id, cause, 0), robust=True
-        )
-        return
-    row.row.save(force_insert=True, using=alias)
-    transaction.on_commit(row.committed, using=alias, robust=True)
+    task_enqueue_with_transaction(
+        consensus_settle_task,
+        project_id,
+        None if actor is None else actor.pk,
+        cause,
+        0,
+        alias=router.db_for_write(Claim),
+    )
 
 
 def claims_status_restore(entries: Sequence[tuple[Claim, str, Consensus | None, str]]) -> None:
