@@ -39,6 +39,7 @@ from annotations.models import (
 )
 from annotations.selectors import reconcile
 from annotations.selectors.audit import audit_chains, audit_verify
+from annotations.selectors.review import claims_unsettled
 from annotations.selectors.violations import Violation, clip
 
 # Statuses that stand on a recorded decision: they need a current consensus record.
@@ -353,6 +354,23 @@ def claim_statuses(project_id: int | None = None) -> Iterator[Violation]:
         )
 
 
+def claims_decided_when_judged(project_id: int | None = None) -> Iterator[Violation]:
+    """No claim waits in review with its project's required counted verdicts
+    (``selectors.claims_unsettled``): the number was lowered and the sweep that decides
+    such claims has not run (``manage.py settle_consensus`` runs it)."""
+    for pk, counted, required in (
+        claims_unsettled(project_id=project_id)
+        .values_list("pk", "counted", "project__required_reviews")
+        .iterator(chunk_size=2000)
+    ):
+        yield Violation(
+            f"claim {pk}",
+            "decided when judged",
+            f"in review with {counted} counted verdicts of the {required} required",
+            "a decision (manage.py settle_consensus)",
+        )
+
+
 def claim_publications(project_id: int | None = None) -> Iterator[Violation]:
     """A claim has publication versions exactly when its status is public (published,
     corrected, retracted), its latest version is of the kind its status says, and a
@@ -548,6 +566,7 @@ INVARIANTS: tuple[tuple[str, Callable[[int | None], Iterator[Violation]]], ...] 
     ("consensus grounds", consensus_grounds),
     ("calibration apart", calibration_apart),
     ("statuses reachable", claim_statuses),
+    ("decided when judged", claims_decided_when_judged),
     ("publication versions", claim_publications),
     ("finding-claims spans", finding_spans),
     ("claim links", claim_links),

@@ -23,6 +23,7 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     prefetch_related_objects,
 )
 from django.http import Http404
@@ -630,3 +631,27 @@ def queue_empty_reasons(*, user: User, project: Project) -> QueueEmptyReasons:
         )
     )
     return QueueEmptyReasons(**figures)
+
+
+def claims_unsettled(*, project_id: int | None = None) -> QuerySet[Claim]:
+    """Claims in review (of ``project_id``, or of every project) that hold at least their
+    project's ``required_reviews`` counted verdicts (``access.verdicts_counted``), in id
+    order: the rule decides a claim when its last verdict comes in, so such a claim waits
+    for a decision no verdict will bring (its project's number was lowered after its
+    verdicts came in; ``services.consensus_settle`` decides it, ``check_integrity``
+    reports it)."""
+    counted = (
+        access.verdicts_counted(Verdict.objects.filter(claim_id=OuterRef("pk")))
+        .order_by()
+        .values("claim_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    claims = Claim.objects.filter(status=ClaimStatus.IN_REVIEW)
+    if project_id is not None:
+        claims = claims.filter(project_id=project_id)
+    return (
+        claims.annotate(counted=Subquery(counted))
+        .filter(counted__gte=F("project__required_reviews"))
+        .order_by("pk")
+    )

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connections, router, transaction
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Q, Subquery
 from django.db.models.expressions import RawSQL
 from django.tasks import task
 from django.utils import timezone
@@ -25,13 +25,13 @@ from annotations.models import (
     ClaimStatus,
     Consensus,
     ConsensusMethod,
-    Project,
     Publication,
     PublicationKind,
     Rating,
     Role,
     Verdict,
 )
+from annotations.selectors.review import claims_unsettled
 from annotations.services import calibration, limits, notifications, webhooks
 from annotations.services._base import (
     PendingEvents,
@@ -682,25 +682,13 @@ SETTLE_BATCH = 200
 
 def claims_to_settle(*, project_id: int, after: int = 0, limit: int | None = None) -> list[int]:
     """Ids (above ``after``, in order, at most ``limit``: ``SETTLE_BATCH`` without one) of
-    the project's claims in review that have at least the project's ``required_reviews``
-    counted verdicts (``access.verdicts_counted``): claims the rule has not run over
-    because the number was lowered after their verdicts came in. The queue offers them to
-    nobody (every slot is taken); ``consensus_settle`` decides them."""
-    project = Project.objects.filter(pk=project_id).values("required_reviews").first()
-    if project is None:
-        return []
-    counted = (
-        access.verdicts_counted(Verdict.objects.filter(claim_id=OuterRef("pk")))
-        .order_by()
-        .values("claim_id")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
+    the project's claims in review the rule has not run over though they hold its
+    ``required_reviews`` counted verdicts (``selectors.claims_unsettled``): the number was
+    lowered after their verdicts came in. The queue offers them to nobody (every slot is
+    taken); ``consensus_settle`` decides them."""
     return list(
-        Claim.objects.filter(project_id=project_id, status=ClaimStatus.IN_REVIEW, pk__gt=after)
-        .annotate(counted=Subquery(counted))
-        .filter(counted__gte=project["required_reviews"])
-        .order_by("pk")
+        claims_unsettled(project_id=project_id)
+        .filter(pk__gt=after)
         .values_list("pk", flat=True)[: SETTLE_BATCH if limit is None else limit]
     )
 

@@ -27,6 +27,7 @@ from annotations.models import (
     Verdict,
     WebhookDelivery,
 )
+from annotations.selectors import integrity
 from annotations.services import review
 from tests.factories import make_claim
 from tests.services.queue_base import T0, QueueTestCase
@@ -126,6 +127,21 @@ class RequiredReviewsLoweredTests(QueueTestCase):
         )
         # Queued, not run: nothing is decided in the policy change's transaction.
         self.assertEqual(self.status(self.agreed), ClaimStatus.IN_REVIEW)
+
+    def test_check_integrity_reports_the_claims_until_they_are_decided(self) -> None:
+        self.assertEqual(list(integrity.claims_decided_when_judged(self.project.pk)), [])
+        self.lower()
+        found = list(integrity.claims_decided_when_judged(self.project.pk))
+        self.assertEqual(
+            [(v.object, v.found) for v in found],
+            [
+                (f"claim {self.agreed.pk}", "in review with 2 counted verdicts of the 2 required"),
+                (f"claim {self.split.pk}", "in review with 2 counted verdicts of the 2 required"),
+            ],
+        )
+        self.assertEqual(list(integrity.claims_decided_when_judged(None)), found)
+        self.run_queued()
+        self.assertEqual(list(integrity.claims_decided_when_judged(None)), [])
 
     def test_a_rolled_back_change_queues_nothing(self) -> None:
         with self.assertRaises(RuntimeError), transaction.atomic():
