@@ -193,3 +193,25 @@ def test_only_transient_database_errors_are_a_503(cause: BaseException, transien
     assert database_unavailable(_wrapped(cause)) is transient
     assert database_unavailable(InterfaceError("connection already closed")) is True
     assert database_unavailable(RuntimeError("x")) is False
+
+
+class UnroutedPathTests(ApiTestCase):
+    """A path no route matches (``handler404``): the API's error shape on API paths, the
+    same as an object the API does not find, whoever asks; a page elsewhere."""
+
+    def test_an_api_path_no_route_matches_answers_json(self) -> None:
+        claim = make_claim(document=self.document, actor=self.creator, start=0, end=20)
+        client = self.client_for(self.reviewer_a)
+        missing = client.get(f"{API}/claims/{claim.pk + 1000}/")
+        self.assertEqual(missing.status_code, 404)
+        for path in (f"{API}/claims/abc/", f"{API}/no-such-thing/", f"{API}/claims/1x/verdicts/"):
+            for response in (client.get(path), APIClient().get(path)):
+                self.assertEqual(response.status_code, 404, path)
+                self.assertEqual(response["Content-Type"], "application/json", path)
+                self.assertEqual(response.json(), missing.json(), path)
+
+    def test_a_page_path_no_route_matches_answers_a_page(self) -> None:
+        response = Client().get("/no-such-page/")
+        self.assertEqual(response.status_code, 404)
+        self.assertIn("text/html", response["Content-Type"])
+        self.assertNotIn(b'"detail"', response.content)

@@ -1,5 +1,9 @@
 """Error answers that never touch the database and never show a traceback.
 
+``not_found`` is Django's ``handler404`` (``DEBUG`` off): a path no route matches (an API
+path with a non-numeric id, ``/api/v1/claims/abc/``, or a mistyped one) answers in the API's
+error shape on API paths, as the API's own 404s do, and Django's page elsewhere.
+
 ``server_error`` is Django's ``handler500``: it runs only with ``DEBUG`` off, for any
 exception a view or middleware let through. When the exception says the database is out of
 reach (PostgreSQL restarting, a failover, the connection limit, a statement timeout), the
@@ -17,10 +21,12 @@ import sys
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
+from django.views import defaults
 
 RETRY_AFTER_SECONDS = 5
 UNAVAILABLE_DETAIL = "The service is briefly unavailable (database unreachable); retry shortly."
 ERROR_DETAIL = "Server error. It has been logged."
+NOT_FOUND_DETAIL = "Not found."  # DRF's NotFound, the API's own 404s
 
 
 # SQLSTATE classes that mean "not now" rather than "never": connection exceptions (08),
@@ -75,3 +81,9 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse({"detail": ERROR_DETAIL}, status=500)
     return HttpResponse(loader.get_template("workbench/500.html").render({}), status=500)
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse({"detail": NOT_FOUND_DETAIL}, status=404)
+    return defaults.page_not_found(request, exception)

@@ -32,3 +32,5 @@ urlpatterns = [
 
 # DEBUG off: a clean page or JSON, 503 + Retry-After when the database is out of reach.
 handler500 = "workbench.errors.server_error"
+# A path no route matches: JSON on the API (its error shape), Django's page elsewhere.
+handler404 = "workbench.errors.not_found"
