@@ -55,7 +55,7 @@ class SourceCitedTwiceAtOnceTests(TransactionTestCase):
             rating="false",
             confidence="high",
             citations=[services.CitationInput(stance="refutes", url=PAGE)],
-        )
+        ).verdict
 
     def test_the_second_transaction_cites_the_first_ones_source(self) -> None:
         inserted = threading.Event()

@@ -57,7 +57,7 @@ class VerdictByIdLockTests(TransactionTestCase):
     def submit(self, reviewer) -> Verdict:
         return services.verdict_submit_as_member(
             reviewer=reviewer, claim_id=self.claim.pk, rating="false", confidence="high"
-        )
+        ).verdict
 
     def test_the_lookup_waits_for_the_claims_lock_and_reads_it_as_left(self) -> None:
         reviewer = self.reviewers[0]
@@ -104,6 +104,24 @@ class VerdictByIdLockTests(TransactionTestCase):
             {AssignmentState.SUBMITTED},
         )
 
+    def test_a_double_click_on_the_deciding_verdict_writes_it_once(self) -> None:
+        # The two posts of one click twice arrive together: the second waits for the
+        # claim's lock, then finds the verdict the first wrote (which closed the lease and
+        # resolved the claim) with the same content: the same verdict, nothing written,
+        # no conflict.
+        first, second = self.reviewers
+        take(self.claim, first)
+        self.submit(first)
+        take(self.claim, second)
+        results, errors = run_together([lambda: self.submit(second), lambda: self.submit(second)])
+        self.assertEqual(errors, [None, None])
+        self.assertEqual(results[0].pk, results[1].pk)
+        self.assertEqual(Verdict.objects.filter(reviewer=second).count(), 1)
+        self.assertEqual(Event.objects.filter(verb="verdict.submit").count(), 2)
+        self.assertFalse(Event.objects.filter(verb="verdict.revise").exists())
+        self.assertEqual(Event.objects.filter(verb="claim.status").count(), 1)
+        self.assertEqual(Claim.objects.get(pk=self.claim.pk).status, ClaimStatus.RESOLVED)
+
     def test_a_lease_released_while_the_verdict_waits_for_it_writes_nothing(self) -> None:
         # The facts read the lease as held; the lease's release holds its row, so the
         # verdict's one statement (PostgreSQL: the lease's conditional close gating the
@@ -137,7 +155,7 @@ class VerdictByIdLockTests(TransactionTestCase):
                 citations=[
                     services.CitationInput(stance="supports", url="https://example.org/wait")
                 ],
-            )
+            ).verdict
 
         _, errors = run_together([release, submit])
         self.assertEqual(waited, [True])

@@ -69,6 +69,18 @@ SERVICE_FIRST = {"sqlite": 12, "postgresql": 6}
 # The creator's notice, keyed by the status event's new id, is written by that statement
 # too (``notifications.claim_status_notices``, ``_base.AfterAppend``): 8 -> 7.
 SERVICE_DECIDING = {"sqlite": 17, "postgresql": 7}
+# A revision (the reviewer's verdict in, its rationale changed, the same page cited):
+# savepoint, the claim locked and its facts (one statement on SQLite, two on PostgreSQL),
+# the previous verdict with its rating and its citations (with their sources and evidence:
+# what the revision's event records as before, and what tells it from a repost), the
+# reviewer's source for the URL, the previous verdict no longer current, the verdict, its
+# citation, the evidence task, the audit chain (3 statements on SQLite, 1 on PostgreSQL)
+# and release. Unchanged by the repost's check, which reads with the same statements.
+SERVICE_REVISION = {"sqlite": 13, "postgresql": 12}
+# The same verdict over again (a double click): savepoint, the claim locked and its facts,
+# the previous verdict and its citations, release; nothing written, and the answer is the
+# verdict as read (it was a revision's statements until then: 13 and 12).
+SERVICE_REPOST = {"sqlite": 5, "postgresql": 6}
 # The request: + the token (with its user). The claim is looked up with the reviewer's
 # membership by the statement that locks it, inside the service's transaction
 # (``services.verdict_submit_as_member``): on PostgreSQL it is the service's claim lock
@@ -364,5 +376,85 @@ class VerdictQueryCountTests(Personas, TestCase):
         with self.assertRaises(Http404):
             submit(reviewer=self.reviewer_a, rating="true", claim_id=10**12)
         self.assertEqual((Verdict.objects.count(), Event.objects.count()), before)
-        verdict = submit(reviewer=self.reviewer_a, rating="true")
-        self.assertEqual((verdict.claim_id, verdict.revision), (self.claim.pk, 1))
+        verdict, written = submit(reviewer=self.reviewer_a, rating="true")
+        self.assertEqual((verdict.claim_id, verdict.revision, written), (self.claim.pk, 1, True))
+
+
+class VerdictRepostQueryCountTests(Personas, TestCase):
+    """A revision, and the same verdict over again, after a first verdict with a citation:
+    the service call and the API request."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.make_personas(required_reviews=3)
+
+    def setUp(self) -> None:
+        self.claim = make_claim(document=self.document, actor=self.creator, start=0, end=20)
+        take(self.claim, self.reviewer_a)
+        self.key = api_token(self.reviewer_a)
+        response = self.post(self.body())
+        self.assertEqual(response.status_code, 201, response.content)
+        self.first = response.json()
+
+    def body(self, rationale: str = "Matches the office's figures.") -> dict:
+        return {
+            "rating": "true",
+            "confidence": "high",
+            "rationale": rationale,
+            "citations": [
+                {"url": "https://example.org/report-1", "quote": "q", "stance": "supports"}
+            ],
+        }
+
+    def post(self, body: dict):
+        return self.client.post(
+            reverse("api:claim-verdicts", args=[self.claim.pk]),
+            body,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Token {self.key}",
+        )
+
+    def count_service(self, body: dict) -> tuple[int, Verdict]:
+        with (
+            CaptureQueriesContext(connection) as context,
+            self.captureOnCommitCallbacks(execute=True),
+        ):
+            verdict = services.verdict_submit(
+                claim=self.claim,
+                reviewer=self.reviewer_a,
+                rating=body["rating"],
+                confidence=body["confidence"],
+                rationale=body["rationale"],
+                citations=[services.CitationInput(**c) for c in body["citations"]],
+            )
+        return len(context.captured_queries), verdict
+
+    def count_request(self, body: dict) -> tuple[int, object]:
+        with (
+            CaptureQueriesContext(connection) as context,
+            self.captureOnCommitCallbacks(execute=True),
+        ):
+            response = self.post(body)
+        return len(context.captured_queries), response
+
+    def test_service_revision(self) -> None:
+        count, verdict = self.count_service(self.body("Changed."))
+        self.assertEqual(verdict.revision, 2)
+        self.assertEqual(count, SERVICE_REVISION[connection.vendor])
+
+    def test_service_repost(self) -> None:
+        count, verdict = self.count_service(self.body())
+        self.assertEqual((verdict.pk, verdict.revision), (self.first["id"], 1))
+        self.assertEqual(count, SERVICE_REPOST[connection.vendor])
+
+    def test_request_revision(self) -> None:
+        count, response = self.count_request(self.body("Changed."))
+        self.assertEqual(response.status_code, 201, response.content)
+        self.assertEqual(count, SERVICE_REVISION[connection.vendor] + REQUEST_EXTRA)
+
+    def test_request_repost(self) -> None:
+        count, response = self.count_request(self.body())
+        self.assertEqual(response.status_code, 200, response.content)
+        self.assertEqual(response.json(), self.first)
+        self.assertEqual(Verdict.objects.filter(claim=self.claim).count(), 1)
+        self.assertEqual(count, SERVICE_REPOST[connection.vendor] + REQUEST_EXTRA)

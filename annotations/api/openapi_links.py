@@ -122,7 +122,11 @@ LINKS: dict[tuple[str, str], dict[str, Link]] = {
         )
     },
     ("v1_queue_next_create", "200"): _claim_follow_ups("/claim"),
-    ("v1_claims_verdicts_create", "201"): _verdict_follow_ups("$response.body#/claim"),
+    **{
+        # 201: the verdict written; 200: the same verdict over again, answered unchanged.
+        ("v1_claims_verdicts_create", status): _verdict_follow_ups("$response.body#/claim")
+        for status in ("201", "200")
+    },
     **{
         (operation_id, "201"): _publication_follow_ups("$response.body#/claim")
         for operation_id in ("v1_claims_publish_create", "v1_claims_correct_create")

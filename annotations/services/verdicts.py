@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import connection, connections, router, transaction
@@ -16,6 +16,7 @@ from django.db.models import (
     JSONField,
     OuterRef,
     Prefetch,
+    QuerySet,
     Subquery,
     prefetch_related_objects,
 )
@@ -78,6 +79,15 @@ class CitationInput:
     url: str = ""
     source_id: int | None = None
     quote: str = ""
+
+
+class VerdictSubmitted(NamedTuple):
+    """What ``verdict_submit_as_member`` answers: the reviewer's verdict on the claim now,
+    and whether this call wrote it (False: the reviewer's current verdict, unchanged,
+    because the one asked for is the same verdict over again, ``_same_verdict``)."""
+
+    verdict: Verdict
+    written: bool
 
 
 def _verdict_state(verdict: Verdict, citations: Sequence[Citation] | None = None) -> dict[str, Any]:
@@ -347,6 +357,13 @@ _CLAIM_AS_MEMBER_WITH_SUBMIT_FACTS = access.claim_read(
 )
 
 
+# The reviewer's current verdict as ``_verdict_write`` reads it (by the facts' id): with its
+# rating, and its citations with their sources and evidence as an answer shows them.
+_PREVIOUS: QuerySet[Verdict] = Verdict.objects.select_related("rating").prefetch_related(
+    Prefetch("citations", queryset=citations_with_evidence())
+)
+
+
 def verdict_submit(
     *,
     claim: Claim,
@@ -379,6 +396,18 @@ def verdict_submit(
     the required verdicts can be in, all the events of the write (the verdict's and those
     of the consensus it decides) are appended to the audit chain together, in one
     statement on PostgreSQL, and the answer is built from what was written.
+
+    The same verdict over again (a double click, a request sent twice): when the
+    reviewer's current verdict on the claim's current version has exactly the content
+    asked for (rating, confidence, rationale and the same citations in the same order:
+    source, quote, stance; ``_same_verdict``), nothing is written, no event is recorded,
+    and that verdict is returned, whatever the claim's status or the reviewer's lease (a
+    first verdict closed it, and may have decided the claim): a repost neither revises,
+    nor turns a blind verdict into a post-reveal one, nor conflicts. Only the project's
+    evidence policy still applies: a verdict recorded before it asked for more is refused
+    when sent again, as a revision would be (ValidationError). It is told from a
+    revision with the facts' reads (the previous verdict and its citations, which a
+    revision reads too): a first verdict or a deciding one reads nothing more.
     """
     return verdict_submit_as_member(
         reviewer=reviewer,
@@ -388,7 +417,7 @@ def verdict_submit(
         rationale=rationale,
         citations=citations,
         now=now,
-    )
+    ).verdict
 
 
 @transaction.atomic
@@ -401,9 +430,11 @@ def verdict_submit_as_member(
     rationale: str = "",
     citations: Sequence[CitationInput] = (),
     now: dt.datetime | None = None,
-) -> Verdict:
+) -> VerdictSubmitted:
     """``verdict_submit`` of a claim known by id (the API; the web UI and the services pass
-    the claim to ``verdict_submit``, which comes here). The claim is looked up with the
+    the claim to ``verdict_submit``, which comes here), with whether the verdict was
+    written (the API answers 201) or is the reviewer's current one, unchanged by the same
+    verdict over again (200). The claim is looked up with the
     reviewer's membership (Http404 for a non-member, before any other check, nothing
     written) by the statement that takes its lock, inside this transaction
     (``_lock_claim_as_member_with_facts``): the claim, its lock and the membership are
@@ -439,7 +470,7 @@ def _verdict_write(
     rationale: str,
     citations: Sequence[CitationInput],
     now: dt.datetime,
-) -> Verdict:
+) -> VerdictSubmitted:
     """The checks and the write of ``verdict_submit``, on the claim as locked, with its
     ``_submit_facts`` (``_lock_claim_as_member_with_facts``), inside the caller's
     transaction."""
@@ -461,13 +492,33 @@ def _verdict_write(
         ["id", "project_id", "key"],
         [facts["fact_rating_id"], claim.project_id, rating],
     )
+    # The reviewer's current verdict, with its citations as an answer shows them (their
+    # sources and evidence joined: the same statement as without them): what a revision
+    # records as before, and what the same verdict over again answers with.
     previous = (
-        None
-        if facts["fact_previous_id"] is None
-        else Verdict.objects.select_related("rating")
-        .prefetch_related("citations")
-        .get(pk=facts["fact_previous_id"])
+        None if facts["fact_previous_id"] is None else _PREVIOUS.get(pk=facts["fact_previous_id"])
     )
+    if (
+        previous is not None
+        and _same_verdict(
+            previous,
+            claim_version=claim.claim_version,
+            reviewer_id=reviewer.pk,
+            rating_id=facts["fact_rating_id"],
+            confidence=confidence,
+            rationale=rationale,
+            citations=citations,
+        )
+        # A verdict recorded before the project's evidence policy asked for more is kept,
+        # but sent again it is refused as any verdict sent now (no read: the policy is
+        # the project's, read with the claim).
+        and not _policy_errors(citations, project=claim.project)
+    ):
+        # Nothing to write: the verdict asked for is recorded already. Nothing else to
+        # check either (the claim's status, a lease: the first of two posts closed it and
+        # may have decided the claim). Its answer needs no further read.
+        Verdict.reviewer.field.set_cached_value(previous, reviewer)
+        return VerdictSubmitted(previous, written=False)
     lease_id = None
     # Gold calibration (issue 18): a first verdict under a calibration lease, or a revision
     # of a calibration verdict, is a calibration verdict: it goes wherever an ordinary
@@ -626,7 +677,57 @@ def _verdict_write(
         prefetch_related_objects(
             [verdict], Prefetch("citations", queryset=citations_with_evidence())
         )
-    return verdict
+    return VerdictSubmitted(verdict, written=True)
+
+
+def _same_verdict(
+    previous: Verdict,
+    *,
+    claim_version: int,
+    reviewer_id: int,
+    rating_id: int | None,
+    confidence: str,
+    rationale: str,
+    citations: Sequence[CitationInput],
+) -> bool:
+    """Whether the verdict asked for is ``previous`` (the reviewer's current verdict, its
+    citations read with their sources) over again: on the claim's current version, with
+    the same rating (``rating_id`` as the facts found the key asked for), confidence and
+    rationale, and the same citations in the same order (``_same_citation``). Reads
+    nothing."""
+    if (previous.claim_version, previous.rating_id, previous.confidence, previous.rationale) != (
+        claim_version,
+        rating_id,
+        confidence,
+        rationale or "",
+    ):
+        return False
+    cited = list(previous.citations.all())
+    return len(cited) == len(citations) and all(
+        _same_citation(old, new, reviewer_id=reviewer_id)
+        for old, new in zip(cited, citations, strict=True)
+    )
+
+
+def _same_citation(cited: Citation, citation: CitationInput, *, reviewer_id: int) -> bool:
+    """Whether ``citation`` (as asked for) would be written as ``cited`` (its source read):
+    the same stance and quote, and the same source, named by its id or by a URL, which
+    names the reviewer's own source for it (``sources_for_urls``: by normalized URL). One
+    that would be refused (both, or neither, a URL that does not parse) is not the same."""
+    if (cited.stance, cited.quote) != (citation.stance, citation.quote or ""):
+        return False
+    if citation.url:
+        if citation.source_id is not None:
+            return False
+        try:
+            normalized = normalize_url(citation.url)
+        except UrlError:
+            return False
+        return (cited.source.created_by_id, cited.source.normalized_url) == (
+            reviewer_id,
+            normalized,
+        )
+    return citation.source_id is not None and citation.source_id == cited.source_id
 
 
 def _counted_with(verdict: Verdict, others: Sequence[Sequence[Any]]) -> list[Verdict]:

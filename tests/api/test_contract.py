@@ -495,6 +495,16 @@ DOCUMENTED_ANSWERS: list[tuple[str, str | None, str | None, dict, Any, dict, Gap
     ("GET /api/v1/projects/{id}/", "admin", "project", {}, None, {}, None),
     ("GET /api/v1/documents/{id}/", "admin", "document", {}, None, {}, None),
     ("GET /api/v1/claims/{id}/verdicts/", "admin", "resolved", {}, None, {}, None),
+    # reviewer_b's verdict on the resolved claim over again: 200, nothing written.
+    (
+        "POST /api/v1/claims/{id}/verdicts/",
+        "reviewer_b",
+        "resolved",
+        {},
+        {"rating": "false", "confidence": "high"},
+        {},
+        None,
+    ),
     ("POST /api/v1/documents/", "editor", None, {}, "new document", {}, None),
     (
         "GET /api/v1/documents/{id}/export/",

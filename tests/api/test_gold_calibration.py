@@ -591,11 +591,14 @@ class CalibrationRevisionTests(GoldCalibrationTestCase):
         self.lease_via_api(self.reviewer_a, self.gold)
         path = f"/claims/{self.gold.pk}/verdicts/"
         body = {"rating": "true", "confidence": "high"}
+        revised = {**body, "confidence": "medium"}
         self.assertEqual(self.post(self.reviewer_a, path, body).status_code, 201)
-        self.assertEqual(self.post(self.reviewer_a, path, body).status_code, 201)
+        self.assertEqual(self.post(self.reviewer_a, path, revised).status_code, 201)
         services.gold_unmark(claim=self.gold, actor=self.editor)
         refused = self.post(self.reviewer_a, path, body)
         self.assertEqual(refused.status_code, 409, refused.content)
+        # The current verdict sent again is no revision: answered as recorded.
+        self.assertEqual(self.post(self.reviewer_a, path, revised).status_code, 200)
         self.assertEqual(
             Verdict.objects.filter(claim=self.gold, reviewer=self.reviewer_a).count(), 2
         )

@@ -9,7 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from rest_framework.response import Response
 
 from annotations import services
-from annotations.models import Assignment, AssignmentState, Claim, Event, Source
+from annotations.models import Assignment, AssignmentState, Claim, Event, Source, Verdict
 from tests.api.base import CONSENSUS_FIELDS, VERDICT_FIELDS, ApiTestCase
 from tests.factories import judge, make_claim
 
@@ -70,6 +70,35 @@ class VerdictApiTests(ApiTestCase):
             Assignment.objects.get(reviewer=self.reviewer_a).state, AssignmentState.SUBMITTED
         )
         self.assertTrue(Event.objects.filter(verb="verdict.submit").exists())
+
+    def test_the_same_verdict_posted_again_answers_200_with_the_recorded_one(self) -> None:
+        # A double click: the second post finds the reviewer's verdict with this content
+        # already current (the first closed the lease): nothing written, the verdict as
+        # recorded, 200 instead of 201.
+        fields = {
+            "rationale": "Police data shows a 12% fall.",
+            "citations": [
+                {
+                    "url": "https://police.example.gov/report",
+                    "quote": "fell 12%",
+                    "stance": "refutes",
+                }
+            ],
+        }
+        first = self.submit(self.reviewer_a, **fields)
+        self.assertEqual(first.status_code, 201, first.content)
+        with self.assertNothingWritten():
+            again = self.submit(self.reviewer_a, **fields)
+        self.assertEqual(again.status_code, 200, again.content)
+        self.assertEqual(again.json(), first.json())
+        self.assertEqual(Verdict.objects.filter(claim=self.claim).count(), 1)
+        self.assertEqual(Event.objects.filter(object_type="verdict").count(), 1)
+        # A changed citation is a revision, answered 201.
+        fields["citations"][0]["quote"] = "fell by 12%"
+        revised = self.submit(self.reviewer_a, **fields)
+        self.assertEqual(revised.status_code, 201, revised.content)
+        self.assertEqual(revised.json()["revision"], 2)
+        self.assertEqual(Verdict.objects.filter(claim=self.claim).count(), 2)
 
     def test_a_first_verdict_needs_a_lease(self) -> None:
         with self.assertNothingWritten():
@@ -280,6 +309,12 @@ class VerdictApiTests(ApiTestCase):
         with self.assertNothingWritten():
             response = self.submit(self.reviewer_a, rating="true")
         self.assertDetail(response, 409, "Consensus has been recorded")
+        # The verdict as recorded, posted again (the second click of the deciding one):
+        # no conflict, nothing written.
+        with self.assertNothingWritten():
+            response = self.submit(self.reviewer_a, rating="false")
+        self.assertEqual(response.status_code, 200, response.content)
+        self.assertEqual((response.json()["rating"], response.json()["revision"]), ("false", 1))
 
 
 # --- consensus, adjudication, publishing, withdrawal ----------------------------------------------

@@ -18,6 +18,7 @@ from annotations.models import (
     Source,
     Verdict,
 )
+from annotations.selectors.evidence import citation_evidence
 from annotations.services import CitationInput, QueueConflict
 from tests.factories import judge
 from tests.services.queue_base import LEASE, SCALE_KEYS, SECOND, T0, QueueTestCase
@@ -402,3 +403,160 @@ class VerdictRevisionTests(QueueTestCase):
                         now=T0,
                     )
                 self.assertWritesNothing(before)
+
+
+class VerdictRepostTests(QueueTestCase):
+    """The same verdict over again (a double click, a request sent twice) writes nothing
+    and answers the reviewer's current verdict; any change of its content is a revision."""
+
+    claim_count = 2
+
+    def setUp(self) -> None:
+        self.own = services.source_get_or_create(
+            url="https://stats.example.org/crime", actor=self.reviewer_a, project=self.project
+        )
+        self.other = services.source_get_or_create(
+            url="https://police.example.org/report", actor=self.reviewer_a, project=self.project
+        )
+
+    def content(self, **changes: Any) -> dict[str, Any]:
+        return {
+            "rating": "false",
+            "confidence": "medium",
+            "rationale": "The office's figures show a 12% fall.",
+            "citations": (
+                CitationInput(stance="refutes", url="https://stats.example.org/crime", quote="12%"),
+                CitationInput(stance="context", source_id=self.own.pk),
+            ),
+            **changes,
+        }
+
+    def submit(self, reviewer: Any = None, **content: Any) -> Verdict:
+        return services.verdict_submit(
+            claim=self.claims[0], reviewer=reviewer or self.reviewer_a, now=T0, **content
+        )
+
+    def test_the_same_verdict_again_writes_nothing_and_answers_the_recorded_one(self) -> None:
+        first = judge(self.claims[0], self.reviewer_a, now=T0, **self.content())
+        before, since = self.row_counts(), self.last_event_id()
+        # The same content, its URL written otherwise (it names the same source: the
+        # reviewer's own for that normalized address) and the own source named by URL.
+        again = self.content(
+            citations=(
+                CitationInput(
+                    stance="refutes", url="https://Stats.example.org/crime#x", quote="12%"
+                ),
+                CitationInput(stance="context", url="https://stats.example.org/crime"),
+            )
+        )
+        for content in (self.content(), again):
+            with self.subTest(content=content):
+                verdict = self.submit(**content)
+            self.assertEqual(
+                (verdict.pk, verdict.revision, verdict.is_current), (first.pk, 1, True)
+            )
+            # Answered as written: the reviewer, rating and cited sources with their
+            # evidence are loaded with it.
+            with self.assertNumQueries(0):
+                self.assertEqual(
+                    (verdict.reviewer, verdict.rating.key, verdict.post_reveal),
+                    (self.reviewer_a, "false", False),
+                )
+                self.assertEqual(
+                    [(c.source.url, c.quote, c.stance) for c in verdict.citations.all()],
+                    [(self.own.url, "12%", "refutes"), (self.own.url, "", "context")],
+                )
+                self.assertEqual(
+                    [citation_evidence(c).quote_status for c in verdict.citations.all()],
+                    ["no_snapshot", ""],
+                )
+        self.assertWritesNothing(before)
+        self.assertEqual(self.verbs_since(since), [])
+        self.assertEqual(
+            Verdict.objects.filter(claim=self.claims[0], reviewer=self.reviewer_a).count(), 1
+        )
+        # The lease the first verdict closed stays closed; none is needed.
+        self.assertEqual(
+            list(
+                Assignment.objects.filter(reviewer=self.reviewer_a).values_list("state", flat=True)
+            ),
+            [AssignmentState.SUBMITTED],
+        )
+
+    def test_any_change_of_its_content_is_a_revision(self) -> None:
+        judge(self.claims[0], self.reviewer_a, now=T0, **self.content())
+        base = self.content()
+        (by_url, by_id) = base["citations"]
+        changes: dict[str, dict[str, Any]] = {
+            "rating": {"rating": "mostly_false"},
+            "confidence": {"confidence": "high"},
+            "rationale": {"rationale": "The office's figures show a 12% fall!"},
+            "no rationale": {"rationale": ""},
+            "a quote": {"citations": (CitationInput(stance="refutes", url=by_url.url, quote="12 %"), by_id)},
+            "a stance": {"citations": (CitationInput(stance="supports", url=by_url.url, quote="12%"), by_id)},
+            "a source": {"citations": (CitationInput(stance="refutes", source_id=self.other.pk, quote="12%"), by_id)},
+            "another page": {"citations": (CitationInput(stance="refutes", url="https://stats.example.org/crime2", quote="12%"), by_id)},
+            "the order": {"citations": (by_id, by_url)},
+            "one citation less": {"citations": (by_url,)},
+            "one citation more": {"citations": (by_url, by_id, by_id)},
+        }  # fmt: skip
+        revision = 1
+        for name, change in changes.items():
+            with self.subTest(name):
+                since = self.last_event_id()
+                changed = self.submit(**{**base, **change})
+                back = self.submit(**base)
+                revision += 2
+                self.assertEqual((changed.revision, back.revision), (revision - 1, revision))
+                self.assertEqual(self.verbs_since(since)[-2:], ["verdict.revise", "verdict.revise"])
+        self.assertEqual(
+            Verdict.objects.filter(claim=self.claims[0], reviewer=self.reviewer_a).count(), revision
+        )
+        # And the last one over again is no revision.
+        self.assertEqual(self.submit(**base).revision, revision)
+
+    def test_a_repost_on_the_claim_it_decided_answers_the_recorded_verdict(self) -> None:
+        # The second click of the deciding verdict arrives once the claim is resolved:
+        # no conflict, nothing written; a changed verdict is refused as before.
+        judge(self.claims[0], self.reviewer_b, "false", now=T0)
+        first = judge(self.claims[0], self.reviewer_a, now=T0, **self.content())
+        self.assertEqual(self.fresh(self.claims[0]).status, ClaimStatus.RESOLVED)
+        before, since = self.row_counts(), self.last_event_id()
+        self.assertEqual(self.submit(**self.content()).pk, first.pk)
+        self.assertWritesNothing(before)
+        self.assertEqual(self.verbs_since(since), [])
+        with self.assertRaises(QueueConflict):
+            self.submit(**self.content(confidence="high"))
+        self.assertWritesNothing(before)
+
+    def test_a_repost_on_a_disputed_claim_is_no_post_reveal_revision(self) -> None:
+        # The deciding verdict found no consensus: its second click is not a revision after
+        # seeing the others (which would leave it uncounted and flag the claim again).
+        judge(self.claims[0], self.reviewer_b, "true", now=T0)
+        first = judge(self.claims[0], self.reviewer_a, now=T0, **self.content())
+        self.assertEqual(self.fresh(self.claims[0]).status, ClaimStatus.DISPUTED)
+        since = self.last_event_id()
+        verdict = self.submit(**self.content())
+        self.assertEqual((verdict.pk, self.fresh(verdict).post_reveal), (first.pk, False))
+        self.assertEqual(self.verbs_since(since), [])
+        revised = self.submit(**self.content(rationale="On second thought."))
+        self.assertTrue(revised.post_reveal)
+        self.assertEqual(self.verbs_since(since), ["verdict.revise", "claim.needs_adjudication"])
+
+    def test_a_verdict_on_an_earlier_claim_version_is_no_repost(self) -> None:
+        # A revised claim is judged again from the queue: the same content is a new
+        # verdict on the new version, and needs a lease as any first verdict does.
+        judge(self.claims[0], self.reviewer_a, now=T0, **self.content())
+        services.claim_revise(
+            claim=self.claims[0],
+            actor=self.editor,
+            expected_version=1,
+            statement="Crime fell 20% last year in the city.",
+            claimant="",
+            note="Scope",
+        )
+        with self.assertRaises(QueueConflict):
+            self.submit(**self.content())
+        self.lease(self.reviewer_a)
+        verdict = self.submit(**self.content())
+        self.assertEqual((verdict.claim_version, verdict.revision), (2, 2))

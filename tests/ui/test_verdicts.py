@@ -173,6 +173,41 @@ class VerdictFormTests(ReviewViewTestCase):
         self.assertIn("In review — waiting for 1 more review", html)
         self.assertIn("1 of 2 reviews in", html)
 
+    def test_its_submit_buttons_are_disabled_while_htmx_posts_it(self) -> None:
+        # No second post from a double click: htmx disables the form's submit buttons
+        # until the answer is in (an attribute: the page runs no inline script).
+        self.login(self.reviewer_a)
+        response = self.client.get(self.claim.get_absolute_url())
+        html = self.page(response)
+        form = re.search(r'<form id="verdict-form"[^>]*>', html)
+        assert form is not None, html
+        selector = "#verdict-form .verdict-submit button"
+        self.assertIn(f'hx-disabled-elt="{selector}"', form.group(0))
+        buttons = re.search(r'<div class="verdict-submit">(.*?)</div>', html, re.S)
+        assert buttons is not None, html
+        self.assertEqual(
+            re.findall(r'<button type="submit"[^>]*name="after" value="(\w+)"', buttons.group(1)),
+            ["next", "stay"],
+        )
+        self.assertNoInlineCode(response)
+
+    def test_a_second_click_records_nothing_more(self) -> None:
+        # A post that got through twice anyway (without JavaScript, or sent again): the
+        # second finds the same verdict recorded, answers as the first, writes nothing.
+        self.login(self.reviewer_a)
+        rows = [
+            {"url": "https://stats.example.org/crime", "quote": "fell 12%", "stance": "refutes"}
+        ]
+        data = verdict_post(rows=rows, after="stay")
+        first = self.client.post(self.url, data, HTTP_HX_REQUEST="true")
+        self.assertFragment(first, "Your verdict is recorded.")
+        events = Event.objects.count()
+        second = self.client.post(self.url, data, HTTP_HX_REQUEST="true")
+        self.assertFragment(second, "Your verdict is recorded.")
+        self.assertEqual(Event.objects.count(), events)
+        verdict = Verdict.objects.get(claim=self.claim, reviewer=self.reviewer_a)
+        self.assertEqual((verdict.revision, verdict.citations.count()), (1, 1))
+
     def test_it_shows_form_errors_in_the_htmx_fragment(self) -> None:
         self.login(self.reviewer_a)
         response = self.client.post(self.url, verdict_post(rating=""), HTTP_HX_REQUEST="true")

@@ -99,10 +99,20 @@ class ClaimVerdictsApi(APIView):
         request=s.VerdictCreateSerializer,
         responses={
             201: s.VerdictSerializer,
+            200: OpenApiResponse(
+                s.VerdictSerializer,
+                description="The same verdict over again: your current verdict on the "
+                "claim's current version already has this content, so nothing is written "
+                "and it is answered as it is",
+            ),
             409: OpenApiResponse(description="No lease, or closed"),
             **ERRORS,
         },
-        description="A first verdict (needs your lease) or a revision of yours. The "
+        description="A first verdict (needs your lease) or a revision of yours. Posting "
+        "exactly your current verdict again (the same rating, confidence, rationale and "
+        "citations, in the same order: a double click, a request sent twice) writes "
+        "nothing: 200 with that verdict, whatever the claim's status (the evidence policy "
+        "still applies: 400 for one recorded before the policy asked for more). The "
         "citations must meet the project's evidence policy (`min_citations`, "
         "`quote_required`, `allowed_stances` on the project): otherwise 400 on `citations`, "
         "one message per broken rule, and nothing is written. A citation at fault is keyed "
@@ -129,7 +139,7 @@ class ClaimVerdictsApi(APIView):
             )
             for c in data.get("citations", [])
         ]
-        verdict = services.verdict_submit_as_member(
+        verdict, written = services.verdict_submit_as_member(
             reviewer=request.user,
             claim_id=pk,
             rating=data["rating"],
@@ -137,7 +147,10 @@ class ClaimVerdictsApi(APIView):
             rationale=data.get("rationale", ""),
             citations=citations,
         )
-        return Response(s.VerdictSerializer(verdict).data, status=status.HTTP_201_CREATED)
+        return Response(
+            s.VerdictSerializer(verdict).data,
+            status=status.HTTP_201_CREATED if written else status.HTTP_200_OK,
+        )
 
 
 class ClaimConsensusApi(APIView):
