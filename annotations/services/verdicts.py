@@ -544,6 +544,9 @@ def _verdict_write(
         lease_id = facts["fact_lease_id"]
         if lease_id is None or claim.status != ClaimStatus.IN_REVIEW:
             raise QueueConflict(NO_LEASE)
+    elif claim.status == ClaimStatus.WITHDRAWN:
+        # Withdrawn, decided before or not: it takes no verdict, whatever it recorded.
+        raise QueueConflict(f"This claim is {claim.get_status_display().lower()}, not in review.")
     elif claim.status not in (ClaimStatus.IN_REVIEW, ClaimStatus.DISPUTED):
         raise QueueConflict("Consensus has been recorded; verdicts can no longer be revised.")
     sources, source_events = _citations_validate(list(citations), reviewer, project=claim.project)

@@ -404,6 +404,28 @@ class VerdictRevisionTests(QueueTestCase):
                     )
                 self.assertWritesNothing(before)
 
+    def test_a_revision_on_a_withdrawn_claim_says_it_is_withdrawn(self) -> None:
+        """Withdrawn while collecting verdicts (no consensus), or after its decision: the
+        reason is the withdrawal, not a consensus it may not have."""
+        judge(self.claims[0], self.reviewer_a, "true", now=T0)
+        judge(self.claims[0], self.reviewer_b, "true", now=T0)
+        judge(self.claims[1], self.reviewer_a, "true", now=T0)
+        self.assertEqual(self.fresh(self.claims[0]).status, ClaimStatus.RESOLVED)
+        self.assertEqual(self.fresh(self.claims[1]).status, ClaimStatus.IN_REVIEW)
+        for claim in self.claims[:2]:
+            services.claim_withdraw(claim=claim, actor=self.editor, reason="duplicate", now=T0)
+            before = self.row_counts()
+            with self.subTest(claim=claim.pk), self.assertRaises(QueueConflict) as caught:
+                services.verdict_submit(
+                    claim=claim,
+                    reviewer=self.reviewer_a,
+                    rating="false",
+                    confidence="high",
+                    now=T0,
+                )
+            self.assertEqual(str(caught.exception), "This claim is withdrawn, not in review.")
+            self.assertWritesNothing(before)
+
 
 class VerdictRepostTests(QueueTestCase):
     """The same verdict over again (a double click, a request sent twice) writes nothing
