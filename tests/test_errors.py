@@ -17,14 +17,16 @@ from unittest import mock
 import psycopg
 import pytest
 from django.db import InterfaceError, OperationalError, connection
-from django.test import Client
+from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
 from annotations import services
 from annotations.api.serializers import VerdictSerializer
 from annotations.core import export_mapping
+from annotations.models import Verdict
 from tests.api.base import API, ApiTestCase
 from tests.factories import judge, make_claim
+from workbench import errors
 from workbench.errors import database_unavailable
 
 RESTART = OperationalError("terminating connection due to administrator command")
@@ -209,6 +211,42 @@ class UnroutedPathTests(ApiTestCase):
                 self.assertEqual(response.status_code, 404, path)
                 self.assertEqual(response["Content-Type"], "application/json", path)
                 self.assertEqual(response.json(), missing.json(), path)
+
+    def test_routed_tells_an_endpoint_from_the_last_api_route(self) -> None:
+        """``errors.routed``, which the security tests ask whether an endpoint exists."""
+        for path in (f"{API}/claims/1/", f"{API}/queue/next/", "/accounts/login/", "/api/docs/"):
+            self.assertTrue(errors.routed(path), path)
+        for path in (f"{API}/claims/abc/", f"{API}/claims/1", "/api/", "/api", "/nope/"):
+            self.assertFalse(errors.routed(path), path)
+
+    def test_also_under_debug(self) -> None:
+        with override_settings(DEBUG=True):
+            for path in (f"{API}/claims/abc/", f"{API}/no-such-thing/", "/api/", "/api"):
+                response = APIClient().get(path)
+                self.assertEqual(response.status_code, 404, path)
+                self.assertEqual(response.json(), {"detail": "Not found."}, path)
+
+    def test_a_write_without_the_trailing_slash_is_a_404_naming_the_path(self) -> None:
+        """Not a redirect (a client following it would GET the list, its POST's body lost,
+        and read the 200 as success), not a CSRF refusal, and nothing written."""
+        claim = make_claim(document=self.document, actor=self.creator, start=0, end=20)
+        services.lease_next(reviewer=self.reviewer_a, project=self.project)
+        path = f"{API}/claims/{claim.pk}/verdicts"
+        body = {"rating": "true", "confidence": "high"}
+        for debug in (False, True):
+            with override_settings(DEBUG=debug):
+                for client in (self.client_for(self.reviewer_a), APIClient()):
+                    response = client.post(path, body, format="json")
+                    self.assertEqual(response.status_code, 404, (debug, response.content[:200]))
+                    self.assertEqual(
+                        response.json(),
+                        {"detail": f"Not found. API paths end with a slash: {path}/"},
+                    )
+        self.assertFalse(Verdict.objects.exists())
+        self.assertEqual(
+            self.client_for(self.reviewer_a).post(path + "/", body, format="json").status_code,
+            201,
+        )
 
     def test_a_page_path_no_route_matches_answers_a_page(self) -> None:
         response = Client().get("/no-such-page/")

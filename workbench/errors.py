@@ -1,8 +1,11 @@
 """Error answers that never touch the database and never show a traceback.
 
-``not_found`` is Django's ``handler404`` (``DEBUG`` off): a path no route matches (an API
-path with a non-numeric id, ``/api/v1/claims/abc/``, or a mistyped one) answers in the API's
-error shape on API paths, as the API's own 404s do, and Django's page elsewhere.
+``api_not_found`` is the last route under ``/api/``: a path no endpoint matches (a
+non-numeric id, ``/api/v1/claims/abc/``, a mistyped name, a missing trailing slash) answers
+in the API's error shape, as the API's own 404s do, with ``DEBUG`` on or off, and is never
+redirected (Django's ``APPEND_SLASH`` would send a POST's client to a GET, its body lost,
+or fail under ``DEBUG``). ``not_found`` is Django's ``handler404`` (``DEBUG`` off): the same
+JSON on API paths, Django's page elsewhere.
 
 ``server_error`` is Django's ``handler500``: it runs only with ``DEBUG`` off, for any
 exception a view or middleware let through. When the exception says the database is out of
@@ -21,7 +24,9 @@ import sys
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
+from django.urls import Resolver404, resolve
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 
 RETRY_AFTER_SECONDS = 5
 UNAVAILABLE_DETAIL = "The service is briefly unavailable (database unreachable); retry shortly."
@@ -87,3 +92,24 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse({"detail": NOT_FOUND_DETAIL}, status=404)
     return defaults.page_not_found(request, exception)
+
+
+# The name of ``api_not_found``'s route (workbench/urls.py).
+API_NOT_FOUND = "api-not-found"
+
+
+def routed(path: str) -> bool:
+    """Whether ``path`` names a view of its own: a route matches it, and not only the
+    last route under ``/api/`` (``api_not_found``)."""
+    try:
+        return resolve(path).url_name != API_NOT_FOUND
+    except Resolver404:
+        return False
+
+
+@csrf_exempt  # writes nothing, whoever asks: a 404, never a CSRF 403 in its place
+def api_not_found(request: HttpRequest) -> HttpResponse:
+    detail = NOT_FOUND_DETAIL
+    if not request.path.endswith("/") and routed(request.path + "/"):
+        detail = f"{NOT_FOUND_DETAIL} API paths end with a slash: {request.path}/"
+    return JsonResponse({"detail": detail}, status=404)

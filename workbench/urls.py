@@ -2,8 +2,10 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from workbench import errors
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -27,6 +29,9 @@ urlpatterns = [
     path("fact-checks/", include("workbench.ui.public_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    # Any other path under /api/: the API's JSON 404, also under DEBUG and without the
+    # trailing slash (never a redirect: a POST's body would be lost on the way).
+    re_path(r"^api(?:/.*)?$", errors.api_not_found, name=errors.API_NOT_FOUND),
     path("", include("workbench.ui.urls")),
 ]
 

@@ -35,7 +35,6 @@ from django.core.signals import got_request_exception
 from django.db import transaction
 from django.test import Client, override_settings
 from django.test.client import ClientHandler
-from django.urls import Resolver404, resolve
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 from hypothesis import HealthCheck, Phase, given, settings
@@ -61,6 +60,7 @@ from tests.factories import (
     make_member,
     make_user,
 )
+from workbench import errors
 
 SCHEMA_URL = "/api/schema/"
 # URL_FORMAT_OVERRIDE is off (``format`` is an export parameter), so ask for JSON by media type.
@@ -418,11 +418,7 @@ def refuses_outsiders(persona: str, cast: SimpleNamespace) -> CheckFunction:
 
 
 def _routes(path: str) -> bool:
-    try:
-        resolve(path)
-    except Resolver404:
-        return False
-    return True
+    return errors.routed(path)
 
 
 def _auth(persona: str, cast: SimpleNamespace) -> dict[str, str]:
