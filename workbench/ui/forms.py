@@ -18,6 +18,7 @@ from annotations.models import (
     ClaimantKind,
     CommentVisibility,
     Confidence,
+    ConsensusRule,
     LinkState,
     NotificationKind,
     Project,
@@ -434,6 +435,31 @@ class PublishingSettingsForm(forms.Form):
     publishing_enabled = forms.BooleanField(
         label="Public pages and feeds for published fact checks", required=False
     )
+
+
+class ReviewPolicyForm(forms.Form):
+    """A project's review policy, as its admins set it: how many blind verdicts a claim
+    needs, the rule that decides from them, and how long a lease lasts. The services check
+    the ranges (``project_update``) and word the errors."""
+
+    required_reviews = forms.IntegerField(
+        label="Verdicts every claim needs", help_text="1 to 20 reviewers, each blind."
+    )
+    consensus_rule = forms.ChoiceField(label="Consensus rule", choices=ConsensusRule.choices)
+    majority_threshold = forms.FloatField(
+        label="Majority threshold",
+        help_text="For the majority rule: the share that must agree, 0.5 to below 1.",
+    )
+    lease_minutes = forms.IntegerField(
+        label="Lease length (minutes)", help_text="How long a reviewer holds a claim, 1 to 1440."
+    )
+
+    @classmethod
+    def for_project(cls, project: Project) -> ReviewPolicyForm:
+        return cls(
+            initial={name: getattr(project, name) for name in cls.base_fields},
+            auto_id="review-%s",
+        )
 
 
 class GoldRateForm(forms.Form):

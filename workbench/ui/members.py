@@ -22,6 +22,7 @@ from workbench.ui.forms import (
     GoldRateForm,
     InviteForm,
     PublishingSettingsForm,
+    ReviewPolicyForm,
 )
 from workbench.ui.htmx import HtmxHttpRequest, attach_errors
 
@@ -33,6 +34,7 @@ def _members_page(
     *,
     policy_form: EvidencePolicyForm | None = None,
     gold_form: GoldRateForm | None = None,
+    review_form: ReviewPolicyForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     at = services.now()
@@ -51,6 +53,7 @@ def _members_page(
             "policy_form": policy_form or EvidencePolicyForm.for_project(project),
             "gold_form": gold_form
             or GoldRateForm(initial={"gold_rate": project.gold_rate}, auto_id="gold-%s"),
+            "review_form": review_form or ReviewPolicyForm.for_project(project),
         },
         status=status,
     )
@@ -170,6 +173,37 @@ def project_evidence_policy(request: HtmxHttpRequest, slug: str) -> HttpResponse
         return _members_page(request, project, InviteForm(), policy_form=form, status=422)
     summary = project.evidence_policy_summary or "Verdicts need no citations."
     messages.success(request, f"Evidence policy saved. {summary}")
+    return redirect(reverse("workbench:project-members", kwargs={"slug": project.slug}))
+
+
+@login_required
+@require_POST
+def project_review_policy(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    """Project admins set the review policy: verdicts per claim, the consensus rule, the
+    lease's length. Lowering the verdicts per claim decides, in the background, the claims
+    in review that already hold enough (``services.project_update``)."""
+    project, _ = access.project_get_for_user(user=request.user, slug=slug, role=Role.ADMIN)
+    before = project.required_reviews
+    form = ReviewPolicyForm(request.POST, auto_id="review-%s")
+    if form.is_valid():
+        try:
+            project = services.project_update(
+                project=project, actor=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            attach_errors(form, exc)
+    if not form.is_valid():
+        return _members_page(request, project, InviteForm(), review_form=form, status=422)
+    saved = (
+        f"Review policy saved: {project.required_reviews} verdict(s) per claim, "
+        f"{project.get_consensus_rule_display().lower()} rule, leases of "
+        f"{project.lease_minutes} minutes."
+    )
+    if project.required_reviews < before:
+        saved += (
+            " Claims in review that already hold that many verdicts are decided in the background."
+        )
+    messages.success(request, saved)
     return redirect(reverse("workbench:project-members", kwargs={"slug": project.slug}))
 
 

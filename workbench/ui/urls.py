@@ -134,6 +134,11 @@ urlpatterns = [
         name="project-reviewers-csv",
     ),
     path("projects/<slug:slug>/gold-rate/", members.project_gold_rate, name="project-gold-rate"),
+    path(
+        "projects/<slug:slug>/review-policy/",
+        members.project_review_policy,
+        name="project-review-policy",
+    ),
     path("claims/<int:pk>/adjudicate/", reviewing.claim_adjudicate, name="claim-adjudicate"),
     path("claims/<int:pk>/reopen/", reviewing.claim_reopen, name="claim-reopen"),
     path("claims/<int:pk>/publish/", reviewing.claim_publish, name="claim-publish"),
