@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce, Substr
@@ -52,18 +52,26 @@ class Project(models.Model):
         max_length=200, blank=True, help_text="Publishing organization, the ClaimReview author."
     )
     organization_url = models.URLField(blank=True)
+    # The validators word the ranges of the check constraints below for a form (the
+    # admin's): the services check the same ranges with their own messages.
     required_reviews = models.PositiveSmallIntegerField(
-        default=2, help_text="Independent verdicts needed before consensus is decided."
+        default=2,
+        help_text="Independent verdicts needed before consensus is decided (1 to 20).",
+        validators=[MinValueValidator(1), MaxValueValidator(20)],
     )
     consensus_rule = models.CharField(
         max_length=20, choices=ConsensusRule.choices, default=ConsensusRule.UNANIMOUS
     )
     majority_threshold = models.FloatField(
         default=0.5,
-        help_text="Majority rule: the top rating needs a share strictly above this (0.5 = simple majority).",
+        help_text="Majority rule: the top rating needs a share strictly above this "
+        "(0.5 = simple majority; below 1).",
+        validators=[MinValueValidator(0.5)],
     )
     lease_minutes = models.PositiveIntegerField(
-        default=30, help_text="How long a reviewer holds a claim from the queue."
+        default=30,
+        help_text="How long a reviewer holds a claim from the queue (1 to 1440 minutes).",
+        validators=[MinValueValidator(1), MaxValueValidator(1440)],
     )
     publishing_enabled = models.BooleanField(
         default=False,

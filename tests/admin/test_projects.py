@@ -271,6 +271,25 @@ class AdminLastAdminTests(AdminTestCase):
                 self.assertEqual(Project.objects.get(pk=self.project.pk).name, "Desk")
                 self.assertEqual(Event.objects.count(), events)
 
+    def test_the_project_page_words_an_out_of_range_policy_by_field(self) -> None:
+        """Not the database constraint's name: the field's range, on the field."""
+        for field, value, message in (
+            ("required_reviews", "0", "greater than or equal to 1"),
+            ("required_reviews", "21", "less than or equal to 20"),
+            ("lease_minutes", "0", "greater than or equal to 1"),
+            ("lease_minutes", "1441", "less than or equal to 1440"),
+            ("majority_threshold", "0.4", "greater than or equal to 0.5"),
+        ):
+            with self.subTest(field=field, value=value):
+                data = {**self._project_page(), field: value}
+                events = Event.objects.count()
+                response = self.client.post(admin_url(Project, "change", self.project.pk), data)
+                self.assertEqual(response.status_code, 200)
+                errors = response.context["adminform"].form.errors
+                self.assertIn(message, " ".join(errors[field]))
+                self.assertNotContains(response, "is violated")
+                self.assertEqual(Event.objects.count(), events)
+
     def test_the_project_page_hands_the_admin_role_over_in_one_save(self) -> None:
         data = self._project_page()
         # The admin's own row comes first on the page: the save must still promote before

@@ -47,7 +47,7 @@ class ReviewPolicyPageTests(Personas, TestCase):
     def test_the_members_page_shows_the_policy_as_it_is(self) -> None:
         client, _ = self.signed_in(self.admin)
         page = client.get(f"/projects/{self.project.slug}/members/")
-        self.assertContains(page, 'action="/projects/%s/review-policy/"' % self.project.slug)
+        self.assertContains(page, f'action="/projects/{self.project.slug}/review-policy/"')
         self.assertContains(page, 'name="required_reviews" value="2"', html=False)
         self.assertContains(page, 'name="lease_minutes" value="30"', html=False)
 
