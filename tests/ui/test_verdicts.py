@@ -193,7 +193,7 @@ class VerdictFormTests(ReviewViewTestCase):
 
     def test_a_second_click_records_nothing_more(self) -> None:
         # A post that got through twice anyway (without JavaScript, or sent again): the
-        # second finds the same verdict recorded, answers as the first, writes nothing.
+        # second finds the same verdict recorded, says it is unchanged, writes nothing.
         self.login(self.reviewer_a)
         rows = [
             {"url": "https://stats.example.org/crime", "quote": "fell 12%", "stance": "refutes"}
@@ -203,8 +203,12 @@ class VerdictFormTests(ReviewViewTestCase):
         self.assertFragment(first, "Your verdict is recorded.")
         events = Event.objects.count()
         second = self.client.post(self.url, data, HTTP_HX_REQUEST="true")
-        self.assertFragment(second, "Your verdict is recorded.")
+        self.assertFragment(second, "Your verdict is unchanged: this one was recorded already.")
         self.assertEqual(Event.objects.count(), events)
+        # "Submit" (to the next claim) says the same in its message.
+        again = self.client.post(self.url, verdict_post(rows=rows), follow=True)
+        self.assertContains(again, "Verdict unchanged (already recorded) on")
+        self.assertEqual(Event.objects.filter(verb__startswith="verdict.").count(), 1)
         verdict = Verdict.objects.get(claim=self.claim, reviewer=self.reviewer_a)
         self.assertEqual((verdict.revision, verdict.citations.count()), (1, 1))
 

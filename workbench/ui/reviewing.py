@@ -258,6 +258,10 @@ def claim_revise(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return render_claim_page(request, pk, partial="claim-form", status=422, revise_form=form)
 
 
+# The same verdict sent again (``services.verdict_submit``: nothing written).
+UNCHANGED = "Your verdict is unchanged: this one was recorded already."
+
+
 @login_required
 @require_POST
 def verdict_submit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
@@ -269,8 +273,8 @@ def verdict_submit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         return render_claim_page(request, pk, **_with_citation_row(claim, form, citations, ratings))
     if all([form.is_valid(), citations.is_valid()]):
         try:
-            services.verdict_submit(
-                claim=claim,
+            submitted = services.verdict_submit_as_member(
+                claim_id=claim.pk,
                 reviewer=request.user,
                 citations=citations.citation_inputs(),
                 **form.cleaned_data,
@@ -289,10 +293,17 @@ def verdict_submit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                 citation_formset=citations,
             )
         else:
-            # Submit → next claim; "Submit and stay" (and a revision) stay on the claim.
+            # Submit → next claim; "Submit and stay" (and a revision) stay on the claim. The
+            # same verdict over again (a second click) wrote nothing: say so.
             if request.POST.get("after") == "stay":
-                return _claim_done(request, pk, "Your verdict is recorded.")
-            return _next_claim(request, claim.project, "Verdict saved on", claim)
+                done = "Your verdict is recorded." if submitted.written else UNCHANGED
+                return _claim_done(request, pk, done)
+            done = (
+                "Verdict saved on"
+                if submitted.written
+                else "Verdict unchanged (already recorded) on"
+            )
+            return _next_claim(request, claim.project, done, claim)
     return render_claim_page(request, pk, status=422, verdict_form=form, citation_formset=citations)
 
 
