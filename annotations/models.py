@@ -65,8 +65,8 @@ class Project(models.Model):
     majority_threshold = models.FloatField(
         default=0.5,
         help_text="Majority rule: the top rating needs a share strictly above this "
-        "(0.5 = simple majority; below 1).",
-        validators=[MinValueValidator(0.5)],
+        "(0.5 = simple majority; at most 0.99).",
+        validators=[MinValueValidator(0.5), MaxValueValidator(0.99)],
     )
     lease_minutes = models.PositiveIntegerField(
         default=30,

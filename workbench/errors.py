@@ -32,6 +32,8 @@ RETRY_AFTER_SECONDS = 5
 UNAVAILABLE_DETAIL = "The service is briefly unavailable (database unreachable); retry shortly."
 ERROR_DETAIL = "Server error. It has been logged."
 NOT_FOUND_DETAIL = "Not found."  # DRF's NotFound, the API's own 404s
+# The API's JSON as its renderer writes it (no spaces): the same bytes as its own 404s.
+_COMPACT = {"separators": (",", ":")}
 
 
 # SQLSTATE classes that mean "not now" rather than "never": connection exceptions (08),
@@ -90,7 +92,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _wants_json(request):
-        return JsonResponse({"detail": NOT_FOUND_DETAIL}, status=404)
+        return JsonResponse({"detail": NOT_FOUND_DETAIL}, status=404, json_dumps_params=_COMPACT)
     return defaults.page_not_found(request, exception)
 
 
@@ -112,4 +114,4 @@ def api_not_found(request: HttpRequest) -> HttpResponse:
     detail = NOT_FOUND_DETAIL
     if not request.path.endswith("/") and routed(request.path + "/"):
         detail = f"{NOT_FOUND_DETAIL} API paths end with a slash: {request.path}/"
-    return JsonResponse({"detail": detail}, status=404)
+    return JsonResponse({"detail": detail}, status=404, json_dumps_params=_COMPACT)

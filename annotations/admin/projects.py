@@ -18,6 +18,7 @@ from django.contrib import admin
 from django.contrib.admin.exceptions import NotRegistered
 from django.contrib.admin.options import InlineModelAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import transaction
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
@@ -189,6 +190,17 @@ class ProjectAdmin(ServiceModelAdmin):
     # rules: project admins set it through the API (PATCH /projects/{id}/), not here, where
     # other staff members of the project would read it.
     exclude = ["triage_url"]
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        """A number's form field takes its range from the model field's validators (the
+        ranges of the project's check constraints), so the form names the real bounds:
+        a positive field's own form field would say "greater than or equal to 0"."""
+        for validator in getattr(db_field, "validators", ()):
+            if isinstance(validator, MinValueValidator):
+                kwargs.setdefault("min_value", validator.limit_value)
+            elif isinstance(validator, MaxValueValidator):
+                kwargs.setdefault("max_value", validator.limit_value)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Project]:
         return access.staff_scope(super().get_queryset(request), user=request.user, path="pk")

@@ -313,6 +313,9 @@ def project_update(*, project: Project, actor: User, **changes: Any) -> Project:
     if "triage_url" in changes:
         changes["triage_url"] = triage_url_checked(changes["triage_url"])
     project = Project.objects.select_for_update(no_key=True).get(pk=project.pk)
+    if all(getattr(project, name) == value for name, value in changes.items()):
+        # Nothing changes (a form saved as it was shown): nothing to write or record.
+        return project
     before = _policy(project)
     old_provider = _provider_origin(project.triage_url)
     for name, value in changes.items():

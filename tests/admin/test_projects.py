@@ -275,10 +275,14 @@ class AdminLastAdminTests(AdminTestCase):
         """Not the database constraint's name: the field's range, on the field."""
         for field, value, message in (
             ("required_reviews", "0", "greater than or equal to 1"),
+            ("required_reviews", "-3", "greater than or equal to 1"),
             ("required_reviews", "21", "less than or equal to 20"),
             ("lease_minutes", "0", "greater than or equal to 1"),
             ("lease_minutes", "1441", "less than or equal to 1440"),
             ("majority_threshold", "0.4", "greater than or equal to 0.5"),
+            ("majority_threshold", "1", "less than or equal to 0.99"),
+            ("majority_threshold", "0.995", "less than or equal to 0.99"),
+            ("lease_minutes", "-1", "greater than or equal to 1"),
         ):
             with self.subTest(field=field, value=value):
                 data = {**self._project_page(), field: value}

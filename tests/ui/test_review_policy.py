@@ -76,12 +76,14 @@ class ReviewPolicyPageTests(Personas, TestCase):
         client, token = self.signed_in(self.admin)
         before, events = self.policy(), Event.objects.count()
         for field, value, reason in (
-            ("required_reviews", "0", "from 1 to 20"),
-            ("required_reviews", "21", "from 1 to 20"),
+            ("required_reviews", "0", "greater than or equal to 1"),
+            ("required_reviews", "21", "less than or equal to 20"),
             ("required_reviews", "two", "whole number"),
-            ("majority_threshold", "1", "below 1"),
-            ("majority_threshold", "0.4", "at least 0.5"),
-            ("lease_minutes", "0", "from 1 to 1440"),
+            ("majority_threshold", "1", "less than or equal to 0.99"),
+            ("majority_threshold", "0.995", "less than or equal to 0.99"),
+            ("majority_threshold", "0.4", "greater than or equal to 0.5"),
+            ("lease_minutes", "0", "greater than or equal to 1"),
+            ("lease_minutes", "1441", "less than or equal to 1440"),
             ("consensus_rule", "loudest", "valid choice"),
         ):
             with self.subTest(field=field, value=value):
@@ -90,6 +92,32 @@ class ReviewPolicyPageTests(Personas, TestCase):
                 self.assertEqual(refused.status_code, 422)
                 self.assertIn(reason, " ".join(refused.context["review_form"].errors[field]))
         self.assertEqual(self.policy(), before)
+        self.assertEqual(Event.objects.count(), events)
+
+    def test_its_inputs_carry_their_range_and_their_hint(self) -> None:
+        client, _ = self.signed_in(self.admin)
+        page = client.get(f"/projects/{self.project.slug}/members/").content.decode()
+        for name, low, high in (
+            ("required_reviews", "1", "20"),
+            ("majority_threshold", "0.5", "0.99"),
+            ("lease_minutes", "1", "1440"),
+        ):
+            self.assertRegex(page, rf'<input[^>]*name="{name}"[^>]*min="{low}"[^>]*max="{high}"')
+            self.assertRegex(page, rf'aria-describedby="review-{name}_helptext"')
+            self.assertIn(f'id="review-{name}_helptext"', page)
+
+    def test_saving_it_unchanged_writes_and_records_nothing(self) -> None:
+        client, token = self.signed_in(self.admin)
+        shown = {
+            "required_reviews": "2",
+            "consensus_rule": "unanimous",
+            "majority_threshold": "0.5",
+            "lease_minutes": "30",
+            "csrfmiddlewaretoken": token,
+        }
+        self.assertEqual(self.policy(), (2, "unanimous", 0.5, 30))
+        events = Event.objects.count()
+        self.assertEqual(client.post(self.url(), shown).status_code, 302)
         self.assertEqual(Event.objects.count(), events)
 
     def test_without_the_csrf_token_it_is_refused(self) -> None:

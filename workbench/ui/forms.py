@@ -443,15 +443,23 @@ class ReviewPolicyForm(forms.Form):
     the ranges (``project_update``) and word the errors."""
 
     required_reviews = forms.IntegerField(
-        label="Verdicts every claim needs", help_text="1 to 20 reviewers, each blind."
+        label="Verdicts every claim needs",
+        min_value=1,
+        max_value=20,
+        help_text="1 to 20 reviewers, each blind.",
     )
     consensus_rule = forms.ChoiceField(label="Consensus rule", choices=ConsensusRule.choices)
     majority_threshold = forms.FloatField(
         label="Majority threshold",
-        help_text="For the majority rule: the share that must agree, 0.5 to below 1.",
+        min_value=0.5,
+        max_value=0.99,
+        help_text="For the majority rule: the share the top rating must exceed, 0.5 to 0.99.",
     )
     lease_minutes = forms.IntegerField(
-        label="Lease length (minutes)", help_text="How long a reviewer holds a claim, 1 to 1440."
+        label="Lease length (minutes)",
+        min_value=1,
+        max_value=1440,
+        help_text="How long a reviewer holds a claim, 1 to 1440.",
     )
 
     @classmethod
