@@ -7,6 +7,7 @@ addressed to them, to accept or decline: only an acceptance makes a membership."
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -57,6 +58,25 @@ def _members_page(
         },
         status=status,
     )
+
+
+def _settings_save(
+    request: HtmxHttpRequest, project: Project, form: forms.Form, *, shown_as: str
+) -> tuple[Project, HttpResponse | None]:
+    """Save a settings form of the members page (its fields are ``project_update``'s):
+    the project as saved and None, or the project and the members page again with the
+    form's errors, the service's on their fields (422, nothing written). ``shown_as``:
+    the form's name in ``_members_page``."""
+    if form.is_valid():
+        try:
+            project = services.project_update(
+                project=project, actor=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            attach_errors(form, exc)
+    if form.is_valid():
+        return project, None
+    return project, _members_page(request, project, InviteForm(), status=422, **{shown_as: form})
 
 
 @login_required
@@ -162,15 +182,9 @@ def project_evidence_policy(request: HtmxHttpRequest, slug: str) -> HttpResponse
     """Project admins set the evidence policy every new verdict must meet."""
     project, _ = access.project_get_for_user(user=request.user, slug=slug, role=Role.ADMIN)
     form = EvidencePolicyForm(request.POST, auto_id="policy-%s")
-    if form.is_valid():
-        try:
-            project = services.project_update(
-                project=project, actor=request.user, **form.cleaned_data
-            )
-        except ValidationError as exc:
-            attach_errors(form, exc)
-    if not form.is_valid():
-        return _members_page(request, project, InviteForm(), policy_form=form, status=422)
+    project, refused = _settings_save(request, project, form, shown_as="policy_form")
+    if refused is not None:
+        return refused
     summary = project.evidence_policy_summary or "Verdicts need no citations."
     messages.success(request, f"Evidence policy saved. {summary}")
     return redirect(reverse("workbench:project-members", kwargs={"slug": project.slug}))
@@ -185,15 +199,9 @@ def project_review_policy(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     project, _ = access.project_get_for_user(user=request.user, slug=slug, role=Role.ADMIN)
     before = project.required_reviews
     form = ReviewPolicyForm(request.POST, auto_id="review-%s")
-    if form.is_valid():
-        try:
-            project = services.project_update(
-                project=project, actor=request.user, **form.cleaned_data
-            )
-        except ValidationError as exc:
-            attach_errors(form, exc)
-    if not form.is_valid():
-        return _members_page(request, project, InviteForm(), review_form=form, status=422)
+    project, refused = _settings_save(request, project, form, shown_as="review_form")
+    if refused is not None:
+        return refused
     saved = (
         f"Review policy saved: {project.required_reviews} verdict(s) per claim, "
         f"{project.get_consensus_rule_display().lower()} rule, leases of "
@@ -213,14 +221,8 @@ def project_gold_rate(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """Project admins set the share of leases that serve a gold claim (calibration)."""
     project, _ = access.project_get_for_user(user=request.user, slug=slug, role=Role.ADMIN)
     form = GoldRateForm(request.POST, auto_id="gold-%s")
-    if form.is_valid():
-        try:
-            project = services.project_update(
-                project=project, actor=request.user, gold_rate=form.cleaned_data["gold_rate"]
-            )
-        except ValidationError as exc:
-            attach_errors(form, exc)
-    if not form.is_valid():
-        return _members_page(request, project, InviteForm(), gold_form=form, status=422)
+    project, refused = _settings_save(request, project, form, shown_as="gold_form")
+    if refused is not None:
+        return refused
     messages.success(request, f"Gold rate saved: {project.gold_rate:g}.")
     return redirect(reverse("workbench:project-members", kwargs={"slug": project.slug}))
