@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce, Substr
 from django.urls import reverse
 from django.utils import timezone
 
+from annotations.core import consensus as rules
 from annotations.core import evidence_policy as policies
 from annotations.core import lifecycle, scheduling, textchunks
 
@@ -57,7 +58,10 @@ class Project(models.Model):
     required_reviews = models.PositiveSmallIntegerField(
         default=2,
         help_text="Independent verdicts needed before consensus is decided (1 to 20).",
-        validators=[MinValueValidator(1), MaxValueValidator(20)],
+        validators=[
+            MinValueValidator(rules.MIN_REQUIRED_REVIEWS),
+            MaxValueValidator(rules.MAX_REQUIRED_REVIEWS),
+        ],
     )
     consensus_rule = models.CharField(
         max_length=20, choices=ConsensusRule.choices, default=ConsensusRule.UNANIMOUS
@@ -66,12 +70,18 @@ class Project(models.Model):
         default=0.5,
         help_text="Majority rule: the top rating needs a share strictly above this "
         "(0.5 = simple majority; at most 0.99).",
-        validators=[MinValueValidator(0.5), MaxValueValidator(0.99)],
+        validators=[
+            MinValueValidator(rules.MIN_MAJORITY_THRESHOLD),
+            MaxValueValidator(rules.MAX_PROJECT_MAJORITY_THRESHOLD),
+        ],
     )
     lease_minutes = models.PositiveIntegerField(
         default=30,
         help_text="How long a reviewer holds a claim from the queue (1 to 1440 minutes).",
-        validators=[MinValueValidator(1), MaxValueValidator(1440)],
+        validators=[
+            MinValueValidator(scheduling.MIN_LEASE_MINUTES),
+            MaxValueValidator(scheduling.MAX_LEASE_MINUTES),
+        ],
     )
     publishing_enabled = models.BooleanField(
         default=False,
@@ -125,15 +135,18 @@ class Project(models.Model):
         ordering = ["name", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(required_reviews__gte=1) & Q(required_reviews__lte=20),
+                condition=Q(required_reviews__gte=rules.MIN_REQUIRED_REVIEWS)
+                & Q(required_reviews__lte=rules.MAX_REQUIRED_REVIEWS),
                 name="annotations_project_required_reviews_range",
             ),
             models.CheckConstraint(
-                condition=Q(majority_threshold__gte=0.5) & Q(majority_threshold__lt=1),
+                condition=Q(majority_threshold__gte=rules.MIN_MAJORITY_THRESHOLD)
+                & Q(majority_threshold__lt=rules.MAX_MAJORITY_THRESHOLD),
                 name="annotations_project_majority_threshold_range",
             ),
             models.CheckConstraint(
-                condition=Q(lease_minutes__gte=1) & Q(lease_minutes__lte=1440),
+                condition=Q(lease_minutes__gte=scheduling.MIN_LEASE_MINUTES)
+                & Q(lease_minutes__lte=scheduling.MAX_LEASE_MINUTES),
                 name="annotations_project_lease_minutes_range",
             ),
             models.CheckConstraint(

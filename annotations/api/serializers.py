@@ -19,6 +19,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
+from annotations.core import consensus as rules
 from annotations.core import evidence_policy, scheduling, spans
 from annotations.core import webhooks as core_webhooks
 from annotations.core.calibration import MAX_GOLD_RATE
@@ -278,10 +279,20 @@ class ProjectCreateSerializer(InputSerializer):
     organization_url = LimitedCharField(
         max_length=200, required=False, allow_blank=True, help_text="A public http(s) site."
     )
-    required_reviews = serializers.IntegerField(min_value=1, max_value=20, required=False)
+    required_reviews = serializers.IntegerField(
+        min_value=rules.MIN_REQUIRED_REVIEWS, max_value=rules.MAX_REQUIRED_REVIEWS, required=False
+    )
     consensus_rule = serializers.ChoiceField(choices=ConsensusRule.choices, required=False)
-    majority_threshold = serializers.FloatField(min_value=0.5, max_value=0.99, required=False)
-    lease_minutes = serializers.IntegerField(min_value=1, max_value=1440, required=False)
+    majority_threshold = serializers.FloatField(
+        min_value=rules.MIN_MAJORITY_THRESHOLD,
+        max_value=rules.MAX_PROJECT_MAJORITY_THRESHOLD,
+        required=False,
+    )
+    lease_minutes = serializers.IntegerField(
+        min_value=scheduling.MIN_LEASE_MINUTES,
+        max_value=scheduling.MAX_LEASE_MINUTES,
+        required=False,
+    )
     publishing_enabled = serializers.BooleanField(
         required=False,
         help_text="Public pages and feeds of published fact checks under /fact-checks/<slug>/.",

@@ -35,6 +35,11 @@ __all__ = [
 # strictly greater than the threshold.
 MIN_MAJORITY_THRESHOLD = 0.5
 MAX_MAJORITY_THRESHOLD = 1.0
+# The highest threshold a project sets: below MAX_MAJORITY_THRESHOLD, as a bound every
+# form and the API state inclusively ("0.5 to 0.99").
+MAX_PROJECT_MAJORITY_THRESHOLD = 0.99
+# How many blind verdicts a project may require of each claim.
+MIN_REQUIRED_REVIEWS, MAX_REQUIRED_REVIEWS = 1, 20
 
 Level = Literal["nominal", "ordinal"]
 NOMINAL: Final = "nominal"

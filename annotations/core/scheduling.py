@@ -24,6 +24,8 @@ PRIORITY_RANK: dict[str, int] = {URGENT: 1, HIGH: 2, NORMAL: 3, LOW: 4}
 PRIORITY_KEY: dict[int, str] = {rank: key for key, rank in PRIORITY_RANK.items()}
 PRIORITIES: tuple[str, ...] = tuple(PRIORITY_RANK)
 DEFAULT_PRIORITY = NORMAL
+# How long a lease may last, in minutes (a project's ``lease_minutes``).
+MIN_LEASE_MINUTES, MAX_LEASE_MINUTES = 1, 1440
 
 
 def priority_key(rank: int) -> str:

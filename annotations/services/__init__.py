@@ -110,6 +110,7 @@ from annotations.services.review import (
     claims_to_settle,
     consensus_recompute,
     consensus_settle,
+    consensus_settle_batch,
     consensus_settle_task,
 )
 from annotations.services.revisions import (
@@ -216,6 +217,7 @@ __all__ = [
     "comment_withdraw",
     "consensus_recompute",
     "consensus_settle",
+    "consensus_settle_batch",
     "consensus_settle_task",
     "document_create",
     "document_create_many",

@@ -569,9 +569,8 @@ def lease_next(
     # read, the pick and the picked claim's read in one statement, and the free slots
     # re-counted by the lease's insert. It comes after the membership's lock, so it sees a
     # lease another call of theirs committed meanwhile.
-    first = None
-    if connection.vendor == "postgresql" and skip_locked and not assigned:
-        first = _pick_unheld(project=project, reviewer=reviewer, now=now)
+    unheld = connection.vendor == "postgresql" and skip_locked and not assigned
+    first = _pick_unheld(project=project, reviewer=reviewer, now=now) if unheld else None
     held = None
     if first is None:
         held = _LEASE_HELD_LOCKED.first(project_id=project.pk, reviewer_id=reviewer.pk)
@@ -579,7 +578,7 @@ def lease_next(
             if held.expires_at > now:
                 return held
             _close_assignment(held, state=AssignmentState.EXPIRED, now=now)
-        elif connection.vendor == "postgresql" and skip_locked and not assigned:
+        elif unheld:
             # _pick_unheld found no unlocked claim free for them: wait for a locked one.
             skip_locked = False
     # The expiry's event is recorded once the pick below has its claim lock: recording an
@@ -688,7 +687,7 @@ def _lease_create(
         return assignment
     taken_sql, taken_params = _TAKEN.bind(
         claim_id=claim.pk, now=now, reviewer_id=reviewer.pk
-    ).as_sql(connections[router.db_for_write(Assignment)].alias)
+    ).as_sql(router.db_for_write(Assignment))
     if not _insert_if(
         assignment,
         f"({taken_sql}) < %s",

@@ -11,7 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
-from annotations.core import evidence_policy
+from annotations.core import consensus as rules
+from annotations.core import evidence_policy, scheduling
 from annotations.core.calibration import MAX_GOLD_RATE
 from annotations.core.urlnorm import UrlError
 from annotations.models import (
@@ -240,14 +241,19 @@ def _stances_stored(stances: object) -> str:
 
 def _validate_policy(project: Project) -> None:
     errors: dict[str, str] = {}
-    if not isinstance(project.required_reviews, int) or not 1 <= project.required_reviews <= 20:
-        errors["required_reviews"] = "Must be a whole number from 1 to 20."
+    low, high = rules.MIN_REQUIRED_REVIEWS, rules.MAX_REQUIRED_REVIEWS
+    if not isinstance(project.required_reviews, int) or not low <= project.required_reviews <= high:
+        errors["required_reviews"] = f"Must be a whole number from {low} to {high}."
+    least, most = rules.MIN_MAJORITY_THRESHOLD, rules.MAX_PROJECT_MAJORITY_THRESHOLD
     if not isinstance(project.majority_threshold, (int, float)) or not (
-        0.5 <= project.majority_threshold < 1
+        least <= project.majority_threshold <= most
     ):
-        errors["majority_threshold"] = "Must be at least 0.5 and below 1 (0.5 = simple majority)."
-    if not isinstance(project.lease_minutes, int) or not 1 <= project.lease_minutes <= 1440:
-        errors["lease_minutes"] = "Must be a whole number of minutes from 1 to 1440."
+        errors["majority_threshold"] = (
+            f"Must be from {least} to {most} ({least} = simple majority)."
+        )
+    low, high = scheduling.MIN_LEASE_MINUTES, scheduling.MAX_LEASE_MINUTES
+    if not isinstance(project.lease_minutes, int) or not low <= project.lease_minutes <= high:
+        errors["lease_minutes"] = f"Must be a whole number of minutes from {low} to {high}."
     if not isinstance(project.publishing_enabled, bool):
         errors["publishing_enabled"] = "Must be true or false."
     if (

@@ -721,33 +721,63 @@ def consensus_settle(*, claim_id: int, actor: User | None, cause: dict[str, Any]
     return outcome
 
 
+# The outcomes of ``consensus_settle`` that decided the claim.
+SETTLED = ("recorded", "disputed")
+
+
+@dataclasses.dataclass(frozen=True)
+class SettleBatch:
+    """What ``consensus_settle_batch`` did: ``(claim id, outcome)`` in id order (``failed``
+    for a claim whose decision raised, logged, with its error in ``errors``)."""
+
+    outcomes: list[tuple[int, str]]
+    errors: list[Exception]
+
+    @property
+    def decided(self) -> int:
+        return sum(outcome in SETTLED for _, outcome in self.outcomes)
+
+    @property
+    def next_after(self) -> int | None:
+        """Where the next batch starts (its ``after``), or None: this one was the last."""
+        return self.outcomes[-1][0] if len(self.outcomes) == SETTLE_BATCH else None
+
+
+def consensus_settle_batch(
+    *, project_id: int, actor: User | None, cause: dict[str, Any], after: int = 0
+) -> SettleBatch:
+    """``consensus_settle`` of up to ``SETTLE_BATCH`` of the project's ``claims_to_settle``
+    (ids above ``after``), each in its own transaction: the sweep of the task and of
+    ``manage.py settle_consensus``. A claim whose decision fails is logged and the others
+    are still decided."""
+    outcomes: list[tuple[int, str]] = []
+    errors: list[Exception] = []
+    for claim_id in claims_to_settle(project_id=project_id, after=after):
+        try:
+            outcome = consensus_settle(claim_id=claim_id, actor=actor, cause=cause)
+        except Exception as error:
+            logger.exception("settling claim %s of project %s failed", claim_id, project_id)
+            errors.append(error)
+            outcome = "failed"
+        outcomes.append((claim_id, outcome))
+    return SettleBatch(outcomes, errors)
+
+
 @task()
 def consensus_settle_task(
     project_id: int, actor_id: int | None, cause: dict[str, Any], after: int = 0
 ) -> int:
-    """The worker's task: ``consensus_settle`` of up to ``SETTLE_BATCH`` of the project's
-    ``claims_to_settle`` (ids above ``after``), each in its own transaction; queues the
-    next batch when this one was full. Returns how many claims were decided. A claim
-    whose decision fails is logged and the others are still decided; the task then fails
-    with the first error, so the failure shows in the task's result."""
-    ids = claims_to_settle(project_id=project_id, after=after)
+    """The worker's task: one ``consensus_settle_batch``, then the next batch queued when
+    this one was full. Returns how many claims were decided; with a claim whose decision
+    failed, the task then fails with the first error, so the failure shows in its
+    result."""
     actor = User.objects.filter(pk=actor_id).first() if actor_id is not None else None
-    decided = 0
-    errors: list[Exception] = []
-    for claim_id in ids:
-        try:
-            decided += consensus_settle(claim_id=claim_id, actor=actor, cause=cause) in (
-                "recorded",
-                "disputed",
-            )
-        except Exception as error:
-            logger.exception("settling claim %s of project %s failed", claim_id, project_id)
-            errors.append(error)
-    if len(ids) == SETTLE_BATCH:
-        consensus_settle_task.enqueue(project_id, actor_id, cause, ids[-1])
-    if errors:
-        raise errors[0]
-    return decided
+    batch = consensus_settle_batch(project_id=project_id, actor=actor, cause=cause, after=after)
+    if batch.next_after is not None:
+        consensus_settle_task.enqueue(project_id, actor_id, cause, batch.next_after)
+    if batch.errors:
+        raise batch.errors[0]
+    return batch.decided
 
 
 def consensus_settle_schedule(

@@ -4,9 +4,12 @@ decided; claims with fewer verdicts and decided claims are left as they are."""
 
 from __future__ import annotations
 
+from unittest import mock
+
 from django.core.management.base import CommandError
 
 from annotations.models import ClaimStatus, Event, Project
+from annotations.services import review
 from tests.commands.base import run
 from tests.services.queue_base import QueueTestCase
 from tests.services.test_required_reviews_lowered import judge_claim
@@ -48,3 +51,12 @@ class SettleConsensusTests(QueueTestCase):
     def test_an_unknown_project_is_an_error(self) -> None:
         with self.assertRaisesMessage(CommandError, "No project with the slug 'nope'"):
             run("settle_consensus", "--project", "nope")
+
+    def test_a_claim_that_fails_is_reported_after_the_others(self) -> None:
+        with (
+            mock.patch.object(review, "consensus_settle", side_effect=RuntimeError("boom")),
+            self.assertLogs("annotations.services.review", "ERROR"),
+            self.assertRaisesMessage(CommandError, "1 claim(s) failed to settle"),
+        ):
+            run("settle_consensus", "--project", self.project.slug)
+        self.assertEqual(self.fresh(self.stuck).status, ClaimStatus.IN_REVIEW)

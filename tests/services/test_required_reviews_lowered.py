@@ -288,6 +288,28 @@ class RequiredReviewsLoweredTests(QueueTestCase):
             Notification.objects.filter(recipient=self.creator, claim=self.agreed).exists()
         )
 
+    def test_a_claim_that_fails_is_logged_the_rest_decided_and_the_task_fails(self) -> None:
+        self.lower()
+        settle = review.consensus_settle
+
+        def failing(*, claim_id: int, **kwargs: Any) -> str:
+            if claim_id == self.agreed.pk:
+                raise RuntimeError("boom")
+            return settle(claim_id=claim_id, **kwargs)
+
+        [task] = self.queued()
+        with (
+            mock.patch.object(review, "consensus_settle", side_effect=failing),
+            self.assertLogs("annotations.services.review", "ERROR") as logged,
+            self.assertRaisesMessage(RuntimeError, "boom"),
+        ):
+            services.consensus_settle_task.call(*task.args_kwargs["args"])
+        self.assertIn(f"settling claim {self.agreed.pk}", logged.output[0])
+        self.assertEqual(
+            (self.status(self.agreed), self.status(self.split)),
+            (ClaimStatus.IN_REVIEW, ClaimStatus.DISPUTED),
+        )
+
     def test_a_long_sweep_goes_in_batches(self) -> None:
         self.lower()
         with mock.patch.object(review, "SETTLE_BATCH", 1):

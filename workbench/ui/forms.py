@@ -11,6 +11,7 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
+from annotations.core import consensus as rules
 from annotations.core import evidence_policy, scheduling, spans
 from annotations.core.calibration import MAX_GOLD_RATE
 from annotations.core.urlnorm import UrlError, normalize_url
@@ -444,22 +445,25 @@ class ReviewPolicyForm(forms.Form):
 
     required_reviews = forms.IntegerField(
         label="Verdicts every claim needs",
-        min_value=1,
-        max_value=20,
-        help_text="1 to 20 reviewers, each blind.",
+        min_value=rules.MIN_REQUIRED_REVIEWS,
+        max_value=rules.MAX_REQUIRED_REVIEWS,
+        help_text=f"{rules.MIN_REQUIRED_REVIEWS} to {rules.MAX_REQUIRED_REVIEWS} reviewers, "
+        "each blind.",
     )
     consensus_rule = forms.ChoiceField(label="Consensus rule", choices=ConsensusRule.choices)
     majority_threshold = forms.FloatField(
         label="Majority threshold",
-        min_value=0.5,
-        max_value=0.99,
-        help_text="For the majority rule: the share the top rating must exceed, 0.5 to 0.99.",
+        min_value=rules.MIN_MAJORITY_THRESHOLD,
+        max_value=rules.MAX_PROJECT_MAJORITY_THRESHOLD,
+        help_text="For the majority rule: the share the top rating must exceed, "
+        f"{rules.MIN_MAJORITY_THRESHOLD} to {rules.MAX_PROJECT_MAJORITY_THRESHOLD}.",
     )
     lease_minutes = forms.IntegerField(
         label="Lease length (minutes)",
-        min_value=1,
-        max_value=1440,
-        help_text="How long a reviewer holds a claim, 1 to 1440.",
+        min_value=scheduling.MIN_LEASE_MINUTES,
+        max_value=scheduling.MAX_LEASE_MINUTES,
+        help_text="How long a reviewer holds a claim, "
+        f"{scheduling.MIN_LEASE_MINUTES} to {scheduling.MAX_LEASE_MINUTES}.",
     )
 
     @classmethod

@@ -7,7 +7,9 @@ itself (``review.consensus_settle_task``).
 
 Each claim is decided as its last verdict would have decided it, in its own transaction
 (``services.consensus_settle``; a ``consensus.recompute`` event with ``cause:
-"settle_consensus"``). Decided claims are never touched, so it is safe at any time.
+"settle_consensus"``), in the task's batches (``services.consensus_settle_batch``). Decided
+claims are never touched, so it is safe at any time. A claim whose decision fails is
+logged, the others are still decided, and the command then exits 1 saying how many failed.
 """
 
 from __future__ import annotations
@@ -35,13 +37,18 @@ class Command(BaseCommand):
             projects = projects.filter(slug=project)
             if not projects.exists():
                 raise CommandError(f"No project with the slug {project!r}.")
-        decided = 0
+        decided = failed = 0
         for project_id, slug in projects.values_list("pk", "slug"):
-            after = 0
-            while ids := services.claims_to_settle(project_id=project_id, after=after):
-                for claim_id in ids:
-                    outcome = services.consensus_settle(claim_id=claim_id, actor=None, cause=CAUSE)
+            after: int | None = 0
+            while after is not None:
+                batch = services.consensus_settle_batch(
+                    project_id=project_id, actor=None, cause=CAUSE, after=after
+                )
+                for claim_id, outcome in batch.outcomes:
                     self.stdout.write(f"{slug}: claim {claim_id} {outcome}")
-                    decided += outcome in ("recorded", "disputed")
-                after = ids[-1]
+                decided += batch.decided
+                failed += len(batch.errors)
+                after = batch.next_after
         self.stdout.write(f"{decided} claim(s) decided.")
+        if failed:
+            raise CommandError(f"{failed} claim(s) failed to settle (logged).")
