@@ -3,12 +3,16 @@ and withdrawal (``/claims/{id}/verdicts/``, ``/consensus/``, ``/adjudicate/``, â
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from annotations import services
+from annotations import selectors, services
+from annotations.api.serializers import VerdictSerializer
 from annotations.models import Assignment, AssignmentState, Claim, Event, Source, Verdict
 from tests.api.base import CONSENSUS_FIELDS, VERDICT_FIELDS, ApiTestCase
 from tests.factories import judge, make_claim
@@ -70,6 +74,43 @@ class VerdictApiTests(ApiTestCase):
             Assignment.objects.get(reviewer=self.reviewer_a).state, AssignmentState.SUBMITTED
         )
         self.assertTrue(Event.objects.filter(verb="verdict.submit").exists())
+
+    def test_the_verdict_is_answered_as_the_verdict_serializer_writes_it(self) -> None:
+        # The verdict's answer is written by hand (serializers.verdict_data, the review
+        # cycle's hot path): it must stay what VerdictSerializer, the documented schema,
+        # writes for the verdict as the verdicts' list reads it, citations, sources (one
+        # with its title, publisher, date and archive) and evidence included.
+        known = services.source_get_or_create(
+            url="https://stats.example.org/crime", actor=self.reviewer_a, project=self.project
+        )
+        Source.objects.filter(pk=known.pk).update(
+            title="Crime statistics",
+            publisher="Statistics Office",
+            published_date=dt.date(2024, 3, 5),
+            archive_url="https://archive.example.org/crime",
+        )
+        response = self.submit(
+            self.reviewer_a,
+            rationale="Police data shows a 12% fall.\nSee the table.",
+            citations=[
+                {
+                    "url": "https://police.example.gov/report",
+                    "quote": "fell 12%",
+                    "stance": "refutes",
+                },
+                {"source": known.pk, "stance": "context"},
+            ],
+        )
+        self.assertEqual(response.status_code, 201, response.content)
+        (verdict,) = selectors.verdicts_visible_to(
+            user=self.reviewer_a,
+            claim=self.claim,
+            membership=self.project.memberships.get(user=self.reviewer_a),
+        )
+        expected = json.loads(JSONRenderer().render(VerdictSerializer(verdict).data))
+        self.assertEqual(response.json(), expected)
+        self.assertEqual(expected["citations"][1]["source"]["published_date"], "2024-03-05")
+        self.assertEqual(expected["citations"][0]["evidence"]["quote_status"], "no_snapshot")
 
     def test_the_same_verdict_posted_again_answers_200_with_the_recorded_one(self) -> None:
         # A double click: the second post finds the reviewer's verdict with this content

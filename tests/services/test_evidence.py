@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -12,9 +13,11 @@ from unittest import mock
 
 from django.core.management import call_command
 from django_tasks_db.models import DBTaskResult
+from rest_framework.renderers import JSONRenderer
 from warcio.archiveiterator import ArchiveIterator
 
-from annotations import services
+from annotations import selectors, services
+from annotations.api.serializers import VerdictSerializer, verdict_data
 from annotations.models import (
     Event,
     QuoteCheck,
@@ -63,6 +66,23 @@ class SnapshotTests(EvidenceTestCase):
         event = Event.objects.get(verb="source.snapshot")
         self.assertEqual(event.after["sha256"], snapshot.sha256)
         self.assertEqual(event.object_id, snapshot.pk)
+
+    def test_an_archived_citation_is_answered_as_the_verdict_serializer_writes_it(self) -> None:
+        # serializers.verdict_data (the verdict's answer, written by hand) against the
+        # documented VerdictSerializer, for a citation with its snapshot and quote check.
+        verdict = self.cite(self.reviewer_a)
+        (verdict,) = selectors.verdicts_visible_to(
+            user=self.reviewer_a,
+            claim=self.claim,
+            membership=self.project.memberships.get(user=self.reviewer_a),
+        )
+        data = verdict_data(verdict)
+        self.assertEqual(data["citations"][0]["evidence"]["quote_status"], "verified")
+        self.assertIsNotNone(data["citations"][0]["evidence"]["snapshot"])
+        self.assertEqual(
+            json.loads(JSONRenderer().render(data)),
+            json.loads(JSONRenderer().render(VerdictSerializer(verdict).data)),
+        )
 
     def test_a_second_citation_of_an_archived_source_is_not_fetched_again(self) -> None:
         self.cite(self.reviewer_a)

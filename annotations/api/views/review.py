@@ -148,7 +148,7 @@ class ClaimVerdictsApi(APIView):
             citations=citations,
         )
         return Response(
-            s.VerdictSerializer(verdict).data,
+            s.verdict_data(verdict),
             status=status.HTTP_201_CREATED if written else status.HTTP_200_OK,
         )
 
@@ -300,9 +300,7 @@ def _lease_answer(assignment: Assignment, user: User) -> Response:
     the lease with its claim and the claim's creator loaded (under the claim's or the
     lease's lock), so the claim is not read again."""
     (claim,) = selectors.loaded_claims_presented([assignment.claim], user=user)
-    return Response(
-        {"claim": s.ClaimSerializer(claim).data, "lease_expires_at": assignment.expires_at}
-    )
+    return Response({"claim": s.claim_data(claim), "lease_expires_at": assignment.expires_at})
 
 
 class ClaimLeaseApi(APIView):
