@@ -1060,11 +1060,12 @@ def _creator_name(claim: Claim) -> str:
 
 
 def claim_data(claim: Claim, *, zone: dt.tzinfo | None = None) -> dict[str, Any]:
-    """``ClaimSerializer(claim).data`` written out by hand, for the hot paths (creating a
-    claim, a document read with its claims): DRF builds a model serializer's fields from
-    the model on every instance, most of the request's time. The schema stays
-    ``ClaimSerializer``'s, and tests hold the two equal. ``zone``: the current time zone,
-    looked up once by a caller writing many claims (``instant``)."""
+    """``ClaimSerializer(claim).data`` written out by hand, for every claim the API answers
+    (a claim created, read, listed, changed, leased; a document read with its claims): DRF
+    builds a model serializer's fields from the model on every instance, most of the
+    request's time. The schema stays ``ClaimSerializer``'s, and tests hold the two equal.
+    ``zone``: the current time zone, looked up once by a caller writing many claims
+    (``instant``)."""
     zone = zone or current_zone()
     return {
         "id": claim.pk,

@@ -19,8 +19,10 @@ from typing import Any
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from rest_framework.renderers import JSONRenderer
 
 from annotations import selectors, services
+from annotations.api.serializers import ClaimSerializer
 from annotations.models import Claim, ClaimStatus, Consensus, Event, GoldClaim, Verdict
 from annotations.selectors.integrity import integrity_violations
 from tests.api.base import ApiTestCase
@@ -58,6 +60,27 @@ class GoldCalibrationTestCase(ApiTestCase):
         services.gold_mark(claim=cls.gold, actor=cls.editor, rating="false", note="Police data")
         services.project_update(project=cls.project, actor=cls.admin, gold_rate=0.5)
         cls.project.refresh_from_db()
+
+    def test_the_claims_list_and_detail_are_what_the_claim_serializer_writes(self) -> None:
+        # Every claim the API answers is written by serializers.claim_data: the list and
+        # the detail must stay what ClaimSerializer (the schema) writes of the claims as
+        # each user is shown them: the gold claim resolved, with its consensus, for the
+        # editor; in review, without one, for a reviewer who has not judged it.
+        for user, gold_status in ((self.editor, "resolved"), (self.reviewer_a, "in_review")):
+            with self.subTest(user=user.username):
+                expected = {
+                    claim.pk: json.loads(
+                        JSONRenderer().render(
+                            ClaimSerializer(selectors.claim_presented(pk=claim.pk, user=user)).data
+                        )
+                    )
+                    for claim in (self.gold, self.plain)
+                }
+                self.assertEqual(expected[self.gold.pk]["status"], gold_status)
+                listed = self.get(user, "/claims/").json()["results"]
+                self.assertEqual({claim["id"]: claim for claim in listed}, expected)
+                for pk, body in expected.items():
+                    self.assertEqual(self.get(user, f"/claims/{pk}/").json(), body)
 
     def lease_via_api(self, user: Any, want: Claim) -> dict[str, Any]:
         """POST /queue/next/ until it hands ``want`` (releasing anything else): the draw is

@@ -196,7 +196,7 @@ class ClaimReopenApi(APIView):
         data = parse_body(s.NoteSerializer, request)
         claim = services.claim_reopen(claim=claim, editor=request.user, note=data["note"])
         return Response(
-            s.ClaimSerializer(claim_reloaded(claim, request.user)).data,
+            s.claim_data(claim_reloaded(claim, request.user)),
             headers={"ETag": etag(claim)},
         )
 
@@ -286,7 +286,7 @@ class ClaimWithdrawApi(APIView):
         data = parse_body(s.ReasonSerializer, request)
         claim = services.claim_withdraw(claim=claim, actor=request.user, reason=data["reason"])
         return Response(
-            s.ClaimSerializer(claim_reloaded(claim, request.user)).data,
+            s.claim_data(claim_reloaded(claim, request.user)),
             headers={"ETag": etag(claim)},
         )
 
@@ -388,4 +388,4 @@ class ClaimScheduleApi(APIView):
         claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
         data = parse_body(s.ClaimScheduleSerializer, request)
         services.claim_schedule(claim=claim, actor=request.user, **data)
-        return Response(s.ClaimSerializer(claim_reloaded(claim, request.user)).data)
+        return Response(s.claim_data(claim_reloaded(claim, request.user)))
