@@ -3,7 +3,7 @@
 It also bounds the time a head takes (``HEAD_TIMEOUT``) and the gaps in a body
 (``BODY_TIMEOUT``), here 1 s each, with a keep-alive of 3 s.
 A real worker on a free loopback port, serving ``bench.bare_asgi`` (no Django: it starts in
-a fraction of a second and answers every request with a 401)."""
+a fraction of a second and answers every request with a 401) through tests/server_app.py."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def port(server_log: Path) -> Iterator[int]:
         probe.bind(("127.0.0.1", 0))
         free = probe.getsockname()[1]
     command = [
-        sys.executable, "-m", "gunicorn", "bench.bare_asgi:app",
+        sys.executable, "-m", "gunicorn", "tests.server_app:app",
         "--worker-class", "workbench.server.UvicornWorker",
         "--bind", f"127.0.0.1:{free}", "--workers", "1",
         "--keep-alive", str(KEEP_ALIVE), "--error-logfile", str(server_log),
@@ -316,6 +316,18 @@ def test_a_body_sent_slowly_with_short_gaps_is_served(port: int) -> None:
             time.sleep(0.25)
             conn.sendall(b"x")
         assert answer_to(conn, b"") == SERVED
+
+
+def test_a_body_read_after_its_answer_leaves_the_connection_to_keep_alive(port: int) -> None:
+    # The app answers before it reads the body; the body's reads stop uvicorn's keep-alive
+    # timer, which it armed when the response ended: the worker arms it again.
+    with socket.create_connection(("127.0.0.1", port)) as conn:
+        request = b"POST /answers-first HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nab"
+        assert answer_to(conn, request) == b"HTTP/1.1 200 OK"
+        conn.sendall(b"cd")
+        answer, took = until_closed(conn, time.monotonic())
+    assert answer == b""
+    assert took > KEEP_ALIVE - 0.5
 
 
 def test_the_timeouts_are_seconds_above_zero_named_when_wrong(

@@ -91,7 +91,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     the connection's start, to the head's end; the body's, from the head's end to the
     message's end, which a read moves on without re-arming it (when it fires early it
     re-arms for what is left). Neither runs while the connection is idle between requests
-    (uvicorn's keep-alive timer is the bound there), nor blames the client while the worker
+    (uvicorn's keep-alive timer is the bound there, restarted here when a body ends after
+    its response, which uvicorn does not do), nor blames the client while the worker
     does not read (flow control: the app has not taken the body yet, an earlier pipelined
     request is being answered) or while a client waits for ``100 Continue``."""
 
@@ -158,6 +159,20 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._in_message = False
         self._cancel_body_timer()
         super().on_message_complete()
+        cycle = self.cycle
+        if (
+            cycle is not None
+            and cycle.response_complete
+            and not self.pipeline
+            and self.timeout_keep_alive_task is None
+            and not self.transport.is_closing()
+        ):
+            # Answered before its body was all read: uvicorn armed the keep-alive timer when
+            # the response ended, the body's reads stopped it, and it would not restart it
+            # (the connection idle for good).
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )
 
     def data_received(self, data: bytes) -> None:
         if not self._in_message and self._head_timer is None:
