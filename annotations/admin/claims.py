@@ -28,6 +28,7 @@ from annotations.admin.publications import PublicationInline
 from annotations.admin.review import ConsensusInline, VerdictInline
 from annotations.admin.tenancy import (
     ONLY_VISIBLE,
+    AsciiIntegerField,
     ReadOnlyInline,
     ServiceForm,
     ServiceModelAdmin,
@@ -66,7 +67,7 @@ class ClaimVersionInline(ReadOnlyInline):
 class ClaimForm(ServiceForm):
     # The version the page showed: saving over someone else's newer edit is refused
     # (services.StaleVersion), as the API's If-Match does. Without it, the row as read now.
-    expected_version = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    expected_version = AsciiIntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

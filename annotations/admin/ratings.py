@@ -23,6 +23,7 @@ from django.http import HttpRequest
 from annotations import access, services
 from annotations.admin.tenancy import (
     ONLY_VISIBLE,
+    AsciiNumbersMixin,
     ProjectTenancyMixin,
     ServiceForm,
     ServiceModelAdmin,
@@ -58,7 +59,7 @@ class RatingInlineFormSet(BaseInlineFormSet):
             raise ValidationError(exc.messages) from None
 
 
-class RatingInline(admin.TabularInline):
+class RatingInline(AsciiNumbersMixin, admin.TabularInline):
     """The scale on the project page: for the project's admins, read-only to others."""
 
     model = Rating

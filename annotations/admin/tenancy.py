@@ -1,5 +1,6 @@
 """What the admins of this package share: project tenancy, read-only admins, forms whose
-save is a service call, and the wording of refusals."""
+save is a service call, number fields spelled as the API spells them, and the wording of
+refusals."""
 
 from __future__ import annotations
 
@@ -12,17 +13,59 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.options import BaseModelAdmin
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.db import models as db_models
 from django.db import router, transaction
 from django.db.models import ForeignKey, Model, QuerySet
 from django.forms import ModelChoiceField
 from django.http import HttpRequest, HttpResponse
 
 from annotations import access, services
+from annotations.core.numbers import (
+    NOT_ASCII_NUMBER,
+    NOT_ASCII_WHOLE_NUMBER,
+    spelled_as_whole_number,
+    spelled_in_ascii,
+)
 from annotations.models import Claim, Document, Membership, Project, Role
 
 # Related-object filters list only the projects that appear in the (scoped) changelist,
 # never every project's name.
 ONLY_VISIBLE = admin.RelatedOnlyFieldListFilter
+
+
+class AsciiIntegerField(forms.IntegerField):
+    """A whole number in ASCII digits (``core.numbers.spelled_as_whole_number``), as the
+    API and the UI's forms take one: Django's field reads ``"٣"``, ``"+2"``, ``" 2"`` and
+    ``"2.0"`` as numbers; they are refused before the conversion, in the API's words.
+    Empty is no value (``required`` decides)."""
+
+    def to_python(self, value: Any) -> int | None:
+        if isinstance(value, str) and value != "" and not spelled_as_whole_number(value):
+            raise forms.ValidationError(NOT_ASCII_WHOLE_NUMBER, code="invalid")
+        return super().to_python(value)
+
+
+class AsciiFloatField(forms.FloatField):
+    """A number in ASCII, no ``_`` or spaces around it (``core.numbers.spelled_in_ascii``),
+    as the API and the UI's forms take one."""
+
+    def to_python(self, value: Any) -> float | None:
+        if isinstance(value, str) and value != "" and not spelled_in_ascii(value):
+            raise forms.ValidationError(NOT_ASCII_NUMBER, code="invalid")
+        return super().to_python(value)
+
+
+class AsciiNumbersMixin(BaseModelAdmin):
+    """The form fields made for the model's number columns take the API's spelling
+    (``AsciiIntegerField``, ``AsciiFloatField``); a column with choices stays a choice.
+    The admin's own integer widgets are kept (``BigIntegerField`` has its own entry in
+    Django's defaults, so it is named here too)."""
+
+    formfield_overrides = {
+        db_models.IntegerField: {"form_class": AsciiIntegerField},
+        db_models.BigIntegerField: {"form_class": AsciiIntegerField},
+        db_models.FloatField: {"form_class": AsciiFloatField},
+    }
 
 
 class ProjectTenancyMixin(BaseModelAdmin):
@@ -138,7 +181,7 @@ def add_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
             form.add_error(None, [f"{name}: {text}" for text in ValidationError(errors).messages])
 
 
-class ServiceModelAdmin(admin.ModelAdmin):
+class ServiceModelAdmin(AsciiNumbersMixin, admin.ModelAdmin):
     """An admin whose add and change pages save through a service: ``service_save`` gets
     the validated form and returns the row the service wrote (see ``ServiceForm``)."""
 

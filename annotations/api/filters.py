@@ -14,7 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from annotations import access
 from annotations.api.query import BOOLEAN_VALUES, NOT_BOOLEAN, boolean_value
-from annotations.api.serializers import NOT_ASCII_WHOLE_NUMBER, spelled_as_whole_number
+from annotations.core.numbers import NOT_ASCII_WHOLE_NUMBER, spelled_as_whole_number
 from annotations.core.webhooks import EVENT_TYPES
 from annotations.models import (
     Claim,
@@ -28,8 +28,8 @@ from annotations.models import (
 
 
 class AsciiIntegerField(forms.IntegerField):
-    """A whole number in ASCII digits (``serializers.spelled_as_whole_number``, as in a
-    body): Django's field reads ``" 1"``, ``"+1"`` and ``"1.0"`` as 1. Empty is no value
+    """A whole number in ASCII digits (``core.numbers.spelled_as_whole_number``, as in a
+    body, a UI or an admin form): Django's field reads ``" 1"``, ``"+1"`` and ``"1.0"`` as 1. Empty is no value
     (no filter)."""
 
     def to_python(self, value: object) -> int | None:

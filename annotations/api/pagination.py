@@ -15,7 +15,7 @@ from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.utils.urls import replace_query_param
 
-from annotations.api.serializers import whole_number
+from annotations.core.numbers import whole_number
 
 _POSITION = re.compile(r"[0-9]{1,19}")
 _OFFSET = re.compile(r"[0-9]{1,19}")
@@ -57,7 +57,7 @@ class IdCursorPagination(CursorPagination):
         ``max_page_size`` (as DRF does); anything else is a 400 naming it. DRF reads it
         through ``int()``, so an Arabic-Indic five or ``1_0`` was a page size, and falls
         back to the default on ``abc``, ``0`` or ``-5`` without a word. The digits are
-        ``serializers.whole_number``'s (no ``+``, spaces or ``.0``; any number of them)."""
+        ``core.numbers.whole_number``'s (no ``+``, spaces or ``.0``; any number of them)."""
         value = request.query_params.get(self.page_size_query_param)
         if value is None:
             return self.page_size

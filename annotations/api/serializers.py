@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,12 @@ from annotations.core import consensus as rules
 from annotations.core import evidence_policy, scheduling, spans
 from annotations.core import webhooks as core_webhooks
 from annotations.core.calibration import MAX_GOLD_RATE
+from annotations.core.numbers import (
+    NOT_ASCII_NUMBER,
+    NOT_ASCII_WHOLE_NUMBER,
+    spelled_as_whole_number,
+    spelled_in_ascii,
+)
 from annotations.models import (
     Citation,
     Claim,
@@ -65,49 +70,7 @@ class LimitedCharField(serializers.CharField):
 
 
 REFUSED_FIELD = "Unknown or read-only field: this endpoint does not take it."
-NOT_ASCII_WHOLE_NUMBER = "Enter a whole number in ASCII digits."
-NOT_ASCII_NUMBER = "Enter a number in ASCII digits."
 NOT_WHOLE_NUMBER = "Enter a whole number."
-
-# ASCII digits, and a "-" only before a number below zero ("-0" is not one).
-_WHOLE_NUMBER = re.compile(r"[0-9]+|-[0-9]*[1-9][0-9]*")
-
-
-def spelled_as_whole_number(text: str) -> bool:
-    """Whether ``text`` spells a whole number as JSON and URLs spell one: ASCII digits,
-    with a ``-`` before them for a number below zero only (the field's own range decides
-    whether a negative is taken; ``"-0"`` is refused, no sign is needed for it). The one
-    rule for a whole number given as text, in a body (``InputSerializer``) or a query or
-    header (``whole_number``). Python's ``int()``, under DRF's and Django's integer
-    fields, also reads other scripts' digits (``"٣"``, Arabic-Indic three, is 3, and so is
-    a full-width three), ``_`` between digits (``"1_000"``), a ``+``, spaces around the
-    number, and DRF's and Django's fields first drop a zero decimal part (``"5.0"`` is 5),
-    so such text was taken as a number."""
-    return _WHOLE_NUMBER.fullmatch(text) is not None
-
-
-# More digits than any column's number has (2**63 has 19): such a number reads as this,
-# with its sign, so no caller converts thousands of digits (``int()`` refuses past 4,300).
-_PAST_EVERY_COLUMN = 10**19
-
-
-def whole_number(text: str) -> int | None:
-    """The whole number ``text`` spells (``spelled_as_whole_number``), or None. One past
-    19 digits reads as ±10**19: past every column, so the caller's range check refuses it
-    (an id, a limit) or caps it (``page_size``)."""
-    if not spelled_as_whole_number(text):
-        return None
-    digits = text.removeprefix("-")
-    value = int(digits) if len(digits) <= 19 else _PAST_EVERY_COLUMN
-    return -value if text.startswith("-") else value
-
-
-def spelled_in_ascii(number: str) -> bool:
-    """Whether a number given as text for a decimal field (float, decimal) is spelled in
-    ASCII, without ``_`` between digits or spaces around it: ``float()`` reads other
-    scripts' digits, ``"1_000.5"`` and ``" 0.5"``. Whole numbers take the stricter
-    ``spelled_as_whole_number``."""
-    return number.isascii() and "_" not in number and number == number.strip()
 
 
 def _number_error(field: serializers.Field, value: Any) -> Any:

@@ -5,6 +5,7 @@ and the dashboard's sources at risk; 404 for non-members and blind reviewers."""
 from __future__ import annotations
 
 import io
+from urllib.parse import urlencode
 
 from django.core.management import call_command
 from django.urls import reverse
@@ -44,6 +45,19 @@ class EvidencePageTests(EvidenceTestCase):
         warc = self.client.get(reverse("workbench:snapshot-warc", args=[snapshot.pk]))
         self.assertEqual(warc.status_code, 200)
         self.assertIn("attachment", warc["Content-Disposition"])
+
+    def test_a_citation_id_in_other_digits_marks_nothing(self) -> None:
+        verdict = self.cite(self.reviewer_a)
+        snapshot = SourceSnapshot.objects.get()
+        pk = str(verdict.citations.get().pk)
+        base = reverse("workbench:snapshot-detail", args=[snapshot.pk])
+        self.assertIn('<mark id="quote">', self.get_html(self.reviewer_a, f"{base}?citation={pk}"))
+        arabic_indic = pk.translate({ord("0") + d: 0x660 + d for d in range(10)})
+        for spelled in (arabic_indic, f"+{pk}", f"{pk}.0", f" {pk}"):
+            with self.subTest(citation=spelled):
+                query = urlencode({"citation": spelled})
+                html = self.get_html(self.reviewer_a, f"{base}?{query}")
+                self.assertNotIn('<mark id="quote">', html)
 
     def test_page_markup_in_the_text_is_escaped(self) -> None:
         self.site.serve(

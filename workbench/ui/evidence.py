@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from annotations import access, selectors, services
+from annotations.core.numbers import whole_number
 from workbench.ui.htmx import HtmxHttpRequest, redirect_to
 
 
@@ -19,12 +20,12 @@ from workbench.ui.htmx import HtmxHttpRequest, redirect_to
 @require_GET
 def snapshot_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     snapshot = access.snapshot_get_for_user(user=request.user, pk=pk)
-    citation = request.GET.get("citation", "")
+    # The citation whose quote to mark: an id in ASCII digits (core.numbers), as the API
+    # reads one; anything else ("٣", "+3") marks nothing.
+    citation = whole_number(request.GET.get("citation", ""))
     start, end = (
-        selectors.quote_check_for_user(
-            user=request.user, snapshot=snapshot, citation_id=int(citation)
-        )
-        if citation.isdigit() and len(citation) < 10
+        selectors.quote_check_for_user(user=request.user, snapshot=snapshot, citation_id=citation)
+        if citation is not None and 0 < citation < 2**63
         else (None, None)
     )
     text = selectors.archived_text(snapshot=snapshot, start=start, end=end)

@@ -1,6 +1,8 @@
 """Input of the reviewer UI: claims, verdicts and editors' actions; import, revision and
 re-anchoring. Forms only parse and check shape; the services own the rules (duplicates,
-length limits, spans, permissions), and field lengths come from ``services.limits``."""
+length limits, spans, permissions), and field lengths come from ``services.limits``. Every
+number field is an ``AsciiIntegerField`` or ``AsciiFloatField``: a number spelled as the
+API takes it (``core.numbers``)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,12 @@ from django.core.files.uploadedfile import UploadedFile
 from annotations.core import consensus as rules
 from annotations.core import evidence_policy, scheduling, spans
 from annotations.core.calibration import MAX_GOLD_RATE
+from annotations.core.numbers import (
+    NOT_ASCII_NUMBER,
+    NOT_ASCII_WHOLE_NUMBER,
+    spelled_as_whole_number,
+    spelled_in_ascii,
+)
 from annotations.core.urlnorm import UrlError, normalize_url
 from annotations.models import (
     ClaimantKind,
@@ -28,6 +36,36 @@ from annotations.models import (
     Stance,
 )
 from annotations.services import CitationInput, importing, limits, public_url
+
+# --- numbers -----------------------------------------------------------------------------------
+
+
+class AsciiIntegerField(forms.IntegerField):
+    """A whole number spelled as the API takes one (``core.numbers.spelled_as_whole_number``):
+    ASCII digits, a ``-`` only below zero. Django's field reads ``"٣"`` (Arabic-Indic three),
+    a full-width three, ``"+2"``, ``" 2"``, ``"2.0"`` and ``"1_0"`` as numbers; they are
+    refused here, before the conversion, in the API's words (``NOT_ASCII_WHOLE_NUMBER``).
+    Empty is no value (the field's ``required`` decides); ranges and widget attributes are
+    Django's. The admin applies the same rule with its own fields (``admin/tenancy.py``):
+    the interfaces import nothing of each other."""
+
+    def to_python(self, value: Any) -> int | None:
+        if isinstance(value, str) and value != "" and not spelled_as_whole_number(value):
+            raise forms.ValidationError(NOT_ASCII_WHOLE_NUMBER, code="invalid")
+        return super().to_python(value)
+
+
+class AsciiFloatField(forms.FloatField):
+    """A number spelled as the API takes one (``core.numbers.spelled_in_ascii``): ASCII, no
+    ``_`` and no spaces around it; what ``float()`` then reads of it (``"0.5"``, ``"+0.5"``,
+    ``"5e-1"``) is read as the API reads it. Other spellings are refused before the
+    conversion in the API's words (``NOT_ASCII_NUMBER``)."""
+
+    def to_python(self, value: Any) -> float | None:
+        if isinstance(value, str) and value != "" and not spelled_in_ascii(value):
+            raise forms.ValidationError(NOT_ASCII_NUMBER, code="invalid")
+        return super().to_python(value)
+
 
 # --- claims, verdicts, editors -----------------------------------------------------------------
 
@@ -63,8 +101,8 @@ CLAIMANT_INPUT = forms.TextInput(attrs={"list": "claimant-names", "autocomplete"
 
 class ClaimCreateForm(forms.Form):
     # Offsets are validated by annotations.core.spans (precise messages), not by min_value here.
-    start = forms.IntegerField(widget=forms.HiddenInput)
-    end = forms.IntegerField(widget=forms.HiddenInput)
+    start = AsciiIntegerField(widget=forms.HiddenInput)
+    end = AsciiIntegerField(widget=forms.HiddenInput)
     exact = forms.CharField(required=False, strip=False, widget=forms.HiddenInput)
     statement = forms.CharField(
         required=False,
@@ -89,8 +127,8 @@ class ClaimCreateForm(forms.Form):
 class SuggestionAcceptForm(forms.Form):
     """Accept a suggested sentence: its span (the service checks it is one)."""
 
-    start = forms.IntegerField(widget=forms.HiddenInput)
-    end = forms.IntegerField(widget=forms.HiddenInput)
+    start = AsciiIntegerField(widget=forms.HiddenInput)
+    end = AsciiIntegerField(widget=forms.HiddenInput)
 
 
 class SuggestionDismissForm(SuggestionAcceptForm):
@@ -113,7 +151,7 @@ class ClaimEditForm(forms.Form):
         widget=CLAIMANT_INPUT,
     )
     # Optimistic concurrency: the version the user started editing from.
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = AsciiIntegerField(widget=forms.HiddenInput, min_value=1)
 
     def rebase(self, version: int) -> None:
         """Keep the user's text but move the form onto ``version`` after a stale save, so a
@@ -143,7 +181,7 @@ class ClaimReviseForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Why the claim is revised (kept with the old version).",
     )
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = AsciiIntegerField(widget=forms.HiddenInput, min_value=1)
 
 
 class VerdictForm(forms.Form):
@@ -256,7 +294,7 @@ CITATION_PREFIX = "citations"
 
 
 class CitationRowForm(forms.Form):
-    index = forms.IntegerField(min_value=0, max_value=limits.MAX_CITATIONS - 1)
+    index = AsciiIntegerField(min_value=0, max_value=limits.MAX_CITATIONS - 1)
 
 
 class SourceSearchForm(forms.Form):
@@ -443,7 +481,7 @@ class ReviewPolicyForm(forms.Form):
     needs, the rule that decides from them, and how long a lease lasts. The services check
     the ranges (``project_update``) and word the errors."""
 
-    required_reviews = forms.IntegerField(
+    required_reviews = AsciiIntegerField(
         label="Verdicts every claim needs",
         min_value=rules.MIN_REQUIRED_REVIEWS,
         max_value=rules.MAX_REQUIRED_REVIEWS,
@@ -451,14 +489,14 @@ class ReviewPolicyForm(forms.Form):
         "each blind.",
     )
     consensus_rule = forms.ChoiceField(label="Consensus rule", choices=ConsensusRule.choices)
-    majority_threshold = forms.FloatField(
+    majority_threshold = AsciiFloatField(
         label="Majority threshold",
         min_value=rules.MIN_MAJORITY_THRESHOLD,
         max_value=rules.MAX_PROJECT_MAJORITY_THRESHOLD,
         help_text="For the majority rule: the share the top rating must exceed, "
         f"{rules.MIN_MAJORITY_THRESHOLD} to {rules.MAX_PROJECT_MAJORITY_THRESHOLD}.",
     )
-    lease_minutes = forms.IntegerField(
+    lease_minutes = AsciiIntegerField(
         label="Lease length (minutes)",
         min_value=scheduling.MIN_LEASE_MINUTES,
         max_value=scheduling.MAX_LEASE_MINUTES,
@@ -477,7 +515,7 @@ class ReviewPolicyForm(forms.Form):
 class GoldRateForm(forms.Form):
     """Gold calibration: the share of leases that serve a gold claim (project admins)."""
 
-    gold_rate = forms.FloatField(
+    gold_rate = AsciiFloatField(
         label="Share of leases that serve a gold claim",
         min_value=0,
         max_value=MAX_GOLD_RATE,
@@ -488,7 +526,7 @@ class GoldRateForm(forms.Form):
 class EvidencePolicyForm(forms.Form):
     """A project's evidence policy (``core.evidence``), as its admins set it."""
 
-    min_citations = forms.IntegerField(
+    min_citations = AsciiIntegerField(
         label="Citations every verdict needs",
         min_value=0,
         max_value=evidence_policy.MAX_MIN_CITATIONS,
@@ -673,8 +711,8 @@ class ReanchorFindForm(forms.Form):
 
 class ReanchorForm(forms.Form):
     # Offsets are checked by annotations.core.spans inside the service (precise messages).
-    start = forms.IntegerField(widget=forms.HiddenInput)
-    end = forms.IntegerField(widget=forms.HiddenInput)
+    start = AsciiIntegerField(widget=forms.HiddenInput)
+    end = AsciiIntegerField(widget=forms.HiddenInput)
     exact = forms.CharField(required=False, strip=False, widget=forms.HiddenInput)
     note = forms.CharField(required=False, max_length=limits.MAX_NOTE)
 
@@ -748,7 +786,7 @@ class ReferenceSearchForm(forms.Form):
 
 class ClaimLinkForm(forms.Form):
     kind = forms.ChoiceField(choices=[("reference", "reference"), ("claim", "claim")])
-    id = forms.IntegerField(min_value=1, max_value=2**63 - 1)
+    id = AsciiIntegerField(min_value=1, max_value=2**63 - 1)
 
 
 class LinkDecideForm(forms.Form):

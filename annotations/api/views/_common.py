@@ -15,11 +15,8 @@ from rest_framework.request import Request
 from annotations import access, selectors
 from annotations.access import User
 from annotations.api.exceptions import PreconditionRequired
-from annotations.api.serializers import (
-    NOT_ASCII_WHOLE_NUMBER,
-    InputSerializer,
-    whole_number,
-)
+from annotations.api.serializers import InputSerializer
+from annotations.core.numbers import NOT_ASCII_WHOLE_NUMBER, whole_number
 from annotations.models import Claim, Project, Role
 
 ERRORS = {

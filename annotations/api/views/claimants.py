@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from annotations import access, selectors, services
 from annotations.api import serializers as s
 from annotations.api.views._common import ERRORS, parse_body
+from annotations.core.numbers import NOT_ASCII_WHOLE_NUMBER, whole_number
 from annotations.models import Claimant, ClaimantName, Role
 from annotations.services import limits
 
@@ -34,9 +35,9 @@ def _query(request: Request) -> dict[str, str]:
 def _limit(raw: str, default: int) -> int:
     if raw == "":
         return default
-    value = s.whole_number(raw)
+    value = whole_number(raw)
     if value is None:
-        raise ValidationError({"limit": [s.NOT_ASCII_WHOLE_NUMBER]})
+        raise ValidationError({"limit": [NOT_ASCII_WHOLE_NUMBER]})
     if not 1 <= value <= MAX_SUGGESTIONS:
         raise ValidationError({"limit": [f"Between 1 and {MAX_SUGGESTIONS}."]})
     return value
