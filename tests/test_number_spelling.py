@@ -1,5 +1,5 @@
 """One spelling of a number given as text, everywhere (``core.numbers``): the web UI's form
-fields and the admin's take exactly the strings the API's serializers take, read as the
+fields and the admin's (``annotations.formfields``) take exactly the strings the API's serializers take, read as the
 same value, and refuse the others in the API's words. Every number field the UI's forms
 declare is such a field (no database)."""
 
@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from rest_framework import serializers as rf_serializers
 
 from annotations.admin import claims as admin_claims
-from annotations.admin import tenancy as admin_tenancy
 from annotations.api import serializers as s
 from annotations.core.numbers import NOT_ASCII_NUMBER, NOT_ASCII_WHOLE_NUMBER
+from annotations.formfields import AsciiFloatField, AsciiIntegerField
 from workbench.ui import forms as ui_forms
 
 pytestmark = pytest.mark.db_independent
@@ -82,16 +82,14 @@ class _ApiDecimal(s.InputSerializer):
 @examples("\u0663", "\uff13", "+2", " 2", "2.0", "1e1", "", "2", "-2")
 def test_a_ui_integer_field_takes_what_the_api_takes_as_the_same_number(text: str) -> None:
     api = _serializer_reads(_ApiWhole, text)
-    for field in (ui_forms.AsciiIntegerField(), admin_tenancy.AsciiIntegerField()):
-        assert _field_reads(field, text) == api
+    assert _field_reads(AsciiIntegerField(), text) == api
 
 
 @given(NUMBERISH)
 @examples("\u0663", "\uff13", "+0.5", " 0.5", "1e1", "", "0.5", "inf", "1_0")
 def test_a_ui_number_field_takes_what_the_api_takes_as_the_same_number(text: str) -> None:
     api = _serializer_reads(_ApiDecimal, text)
-    for field in (ui_forms.AsciiFloatField(), admin_tenancy.AsciiFloatField()):
-        assert _field_reads(field, text) == api
+    assert _field_reads(AsciiFloatField(), text) == api
 
 
 # The members page's settings and the API's project update: the same fields, the same bounds.
@@ -139,15 +137,9 @@ NUMBER_FIELDS = _number_fields()
 def test_every_number_field_of_the_forms_is_spelled_as_the_api_spells_it() -> None:
     assert len(NUMBER_FIELDS) >= 15  # start/end (x3 forms, + dismiss), versions, index, …
     for form_name, name, field in NUMBER_FIELDS:
-        assert isinstance(
-            field,
-            (
-                ui_forms.AsciiIntegerField,
-                ui_forms.AsciiFloatField,
-                admin_tenancy.AsciiIntegerField,
-                admin_tenancy.AsciiFloatField,
-            ),
-        ), f"{form_name}.{name} is a plain {type(field).__name__}"
+        assert isinstance(field, (AsciiIntegerField, AsciiFloatField)), (
+            f"{form_name}.{name} is a plain {type(field).__name__}"
+        )
 
 
 @pytest.mark.parametrize(

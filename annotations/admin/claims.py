@@ -28,12 +28,12 @@ from annotations.admin.publications import PublicationInline
 from annotations.admin.review import ConsensusInline, VerdictInline
 from annotations.admin.tenancy import (
     ONLY_VISIBLE,
-    AsciiIntegerField,
     ReadOnlyInline,
     ServiceForm,
     ServiceModelAdmin,
     refusal,
 )
+from annotations.formfields import AsciiIntegerField
 from annotations.models import Claim, ClaimAnchor, ClaimPriority, ClaimStatus, ClaimVersion
 from annotations.services import limits
 

@@ -20,39 +20,12 @@ from django.forms import ModelChoiceField
 from django.http import HttpRequest, HttpResponse
 
 from annotations import access, services
-from annotations.core.numbers import (
-    NOT_ASCII_NUMBER,
-    NOT_ASCII_WHOLE_NUMBER,
-    spelled_as_whole_number,
-    spelled_in_ascii,
-)
+from annotations.formfields import AsciiFloatField, AsciiIntegerField
 from annotations.models import Claim, Document, Membership, Project, Role
 
 # Related-object filters list only the projects that appear in the (scoped) changelist,
 # never every project's name.
 ONLY_VISIBLE = admin.RelatedOnlyFieldListFilter
-
-
-class AsciiIntegerField(forms.IntegerField):
-    """A whole number in ASCII digits (``core.numbers.spelled_as_whole_number``), as the
-    API and the UI's forms take one: Django's field reads ``"٣"``, ``"+2"``, ``" 2"`` and
-    ``"2.0"`` as numbers; they are refused before the conversion, in the API's words.
-    Empty is no value (``required`` decides)."""
-
-    def to_python(self, value: Any) -> int | None:
-        if isinstance(value, str) and value != "" and not spelled_as_whole_number(value):
-            raise forms.ValidationError(NOT_ASCII_WHOLE_NUMBER, code="invalid")
-        return super().to_python(value)
-
-
-class AsciiFloatField(forms.FloatField):
-    """A number in ASCII, no ``_`` or spaces around it (``core.numbers.spelled_in_ascii``),
-    as the API and the UI's forms take one."""
-
-    def to_python(self, value: Any) -> float | None:
-        if isinstance(value, str) and value != "" and not spelled_in_ascii(value):
-            raise forms.ValidationError(NOT_ASCII_NUMBER, code="invalid")
-        return super().to_python(value)
 
 
 class AsciiNumbersMixin(BaseModelAdmin):

@@ -14,8 +14,8 @@ from drf_spectacular.utils import extend_schema_field
 
 from annotations import access
 from annotations.api.query import BOOLEAN_VALUES, NOT_BOOLEAN, boolean_value
-from annotations.core.numbers import NOT_ASCII_WHOLE_NUMBER, spelled_as_whole_number
 from annotations.core.webhooks import EVENT_TYPES
+from annotations.formfields import AsciiIntegerField
 from annotations.models import (
     Claim,
     ClaimStatus,
@@ -25,17 +25,6 @@ from annotations.models import (
     Reference,
     WebhookDelivery,
 )
-
-
-class AsciiIntegerField(forms.IntegerField):
-    """A whole number in ASCII digits (``core.numbers.spelled_as_whole_number``, as in a
-    body, a UI or an admin form): Django's field reads ``" 1"``, ``"+1"`` and ``"1.0"`` as 1. Empty is no value
-    (no filter)."""
-
-    def to_python(self, value: object) -> int | None:
-        if isinstance(value, str) and value != "" and not spelled_as_whole_number(value):
-            raise forms.ValidationError(NOT_ASCII_WHOLE_NUMBER, code="invalid")
-        return super().to_python(value)
 
 
 class BooleanQueryField(forms.Field):

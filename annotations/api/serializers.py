@@ -122,7 +122,7 @@ class InputSerializer(serializers.Serializer):
 
     A whole number given as text takes ASCII digits only (``spelled_as_whole_number``):
     ``"٣"``, ``"1_000"``, ``" 5"``, ``"+5"`` or ``"5.0"`` is a 400 naming the field, as in
-    a query's id filter (``filters.AsciiIntegerField``); so is a JSON float for an integer
+    a query's id filter (``formfields.AsciiIntegerField``); so is a JSON float for an integer
     field (``5.0``). A decimal field's text takes ASCII, no ``_`` and no spaces around it
     (``spelled_in_ascii``). JSON numbers are read by the JSON parser, which takes ASCII
     digits only."""

@@ -2,7 +2,7 @@
 re-anchoring. Forms only parse and check shape; the services own the rules (duplicates,
 length limits, spans, permissions), and field lengths come from ``services.limits``. Every
 number field is an ``AsciiIntegerField`` or ``AsciiFloatField``: a number spelled as the
-API takes it (``core.numbers``)."""
+API takes it (``annotations.formfields``)."""
 
 from __future__ import annotations
 
@@ -16,13 +16,8 @@ from django.core.files.uploadedfile import UploadedFile
 from annotations.core import consensus as rules
 from annotations.core import evidence_policy, scheduling, spans
 from annotations.core.calibration import MAX_GOLD_RATE
-from annotations.core.numbers import (
-    NOT_ASCII_NUMBER,
-    NOT_ASCII_WHOLE_NUMBER,
-    spelled_as_whole_number,
-    spelled_in_ascii,
-)
 from annotations.core.urlnorm import UrlError, normalize_url
+from annotations.formfields import AsciiFloatField, AsciiIntegerField
 from annotations.models import (
     ClaimantKind,
     CommentVisibility,
@@ -36,36 +31,6 @@ from annotations.models import (
     Stance,
 )
 from annotations.services import CitationInput, importing, limits, public_url
-
-# --- numbers -----------------------------------------------------------------------------------
-
-
-class AsciiIntegerField(forms.IntegerField):
-    """A whole number spelled as the API takes one (``core.numbers.spelled_as_whole_number``):
-    ASCII digits, a ``-`` only below zero. Django's field reads ``"٣"`` (Arabic-Indic three),
-    a full-width three, ``"+2"``, ``" 2"``, ``"2.0"`` and ``"1_0"`` as numbers; they are
-    refused here, before the conversion, in the API's words (``NOT_ASCII_WHOLE_NUMBER``).
-    Empty is no value (the field's ``required`` decides); ranges and widget attributes are
-    Django's. The admin applies the same rule with its own fields (``admin/tenancy.py``):
-    the interfaces import nothing of each other."""
-
-    def to_python(self, value: Any) -> int | None:
-        if isinstance(value, str) and value != "" and not spelled_as_whole_number(value):
-            raise forms.ValidationError(NOT_ASCII_WHOLE_NUMBER, code="invalid")
-        return super().to_python(value)
-
-
-class AsciiFloatField(forms.FloatField):
-    """A number spelled as the API takes one (``core.numbers.spelled_in_ascii``): ASCII, no
-    ``_`` and no spaces around it; what ``float()`` then reads of it (``"0.5"``, ``"+0.5"``,
-    ``"5e-1"``) is read as the API reads it. Other spellings are refused before the
-    conversion in the API's words (``NOT_ASCII_NUMBER``)."""
-
-    def to_python(self, value: Any) -> float | None:
-        if isinstance(value, str) and value != "" and not spelled_in_ascii(value):
-            raise forms.ValidationError(NOT_ASCII_NUMBER, code="invalid")
-        return super().to_python(value)
-
 
 # --- claims, verdicts, editors -----------------------------------------------------------------
 
