@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from annotations import access, selectors
 from annotations.access import User
 from annotations.api.exceptions import PreconditionRequired
-from annotations.api.serializers import InputSerializer
+from annotations.api.serializers import InputSerializer, plain_body
 from annotations.core.numbers import NOT_ASCII_WHOLE_NUMBER, whole_number
 from annotations.models import Claim, Project, Role
 
@@ -46,7 +46,13 @@ def int_param(request: Request, name: str, *, required: bool = False) -> int | N
 def parse_body(
     serializer_class: type[InputSerializer], request: Request, **kwargs: Any
 ) -> dict[str, Any]:
-    """The body, validated by an ``InputSerializer`` (unknown and read-only keys refused)."""
+    """The body, validated by an ``InputSerializer`` (unknown and read-only keys refused):
+    a plain body (``serializers.plain_body``) without DRF's per-field machinery, any other
+    by the serializer, which words the errors."""
+    if not kwargs:
+        data = plain_body(serializer_class, request.data)
+        if data is not None:
+            return data
     serializer = serializer_class(data=request.data, **kwargs)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
