@@ -19,6 +19,7 @@ import annotations.api.serializers_matching
 import annotations.api.views.imports  # noqa: F401  (its input serializer)
 from annotations.api import serializers as s
 from annotations.services import limits
+from tests.api import test_documents_plain as documents_plain
 
 pytestmark = pytest.mark.db_independent
 
@@ -51,25 +52,10 @@ def serializer_result(serializer_class: type[s.InputSerializer], data: Any) -> A
     return plain(serializer.validated_data) if serializer.is_valid() else None
 
 
-odd_texts = st.sampled_from(
-    ["", " ", "\n\t", " x ", "a\x00b", "\x00", "bad \ud800 text", "\udfff", "ok ✓", "٣", "7"]
-)
-others = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=False)
-    | st.lists(st.integers(), max_size=2)
-    | st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)
-    | odd_texts
-)
-
-
-def around(limit: int) -> st.SearchStrategy[str]:
-    """Texts at and just over ``limit`` characters, some padded with spaces."""
-    return st.sampled_from([limit - 1, limit, limit + 1]).flatmap(
-        lambda n: st.sampled_from(["a" * n, " " + "é" * n + " ", "\t" + "b" * (n - 1) + "\n"])
-    )
+# The bulk import's strategies (its own fast path's tests), and a number's text besides.
+odd_texts = documents_plain.odd_texts | st.just("7")
+others = documents_plain.others | odd_texts
+around = documents_plain.around
 
 
 def values_for(field: rf.Field, depth: int = 0) -> st.SearchStrategy[Any]:
