@@ -95,16 +95,43 @@ def _number_error(field: serializers.Field, value: Any) -> Any:
     return None
 
 
+NOT_A_STRING = "Not a valid string."
+NOT_A_BOOLEAN = "Must be a valid boolean."
+
+
+def _json_type_error(field: serializers.Field, value: Any) -> Any:
+    """What is wrong with the JSON type of ``value`` for ``field``, or None: a number for a
+    text field (DRF stores its digits: ``"rationale": 5`` was saved as ``"5"``), anything
+    but ``true`` or ``false`` for a boolean (DRF reads ``"yes"``, ``"on"``, ``1``), in
+    DRF's own words. Each item of a list is checked the same way."""
+    if value is None:
+        return None  # the field's allow_null decides
+    if isinstance(field, serializers.ListField) and isinstance(value, list):
+        errors = {
+            i: e for i, item in enumerate(value) if (e := _json_type_error(field.child, item))
+        }
+        return errors or None
+    if isinstance(field, serializers.CharField) and isinstance(value, (int, float)):
+        return [NOT_A_STRING]
+    if isinstance(field, serializers.BooleanField) and not isinstance(value, bool):
+        return [NOT_A_BOOLEAN]
+    return None
+
+
 def _number_spelling_errors(
     fields: Mapping[str, serializers.Field], data: Mapping[Any, Any]
 ) -> dict[str, Any]:
     """A message for each number field of ``fields`` given a value ``_number_error``
-    refuses."""
+    refuses, and, in a JSON object (not a form's text), for each field given a value of
+    the wrong JSON type (``_json_type_error``)."""
+    json = type(data) is dict
     errors: dict[str, Any] = {}
     for name, field in fields.items():
         if field.read_only or name not in data:
             continue
-        error = _number_error(field, data[name])
+        error = _number_error(field, data[name]) or (
+            _json_type_error(field, data[name]) if json else None
+        )
         if error:
             errors[name] = error
     return errors
@@ -125,7 +152,8 @@ class InputSerializer(serializers.Serializer):
     a query's id filter (``formfields.AsciiIntegerField``); so is a JSON float for an integer
     field (``5.0``). A decimal field's text takes ASCII, no ``_`` and no spaces around it
     (``spelled_in_ascii``). JSON numbers are read by the JSON parser, which takes ASCII
-    digits only."""
+    digits only. In a JSON body a text field takes a string (not a number: DRF would store
+    its digits) and a boolean ``true`` or ``false`` (``_json_type_error``)."""
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):

@@ -45,6 +45,9 @@ class MalformedBodyTests(ApiTestCase):
             ("POST", "/documents/import/", self.editor, {}),
             ("POST", f"/documents/{self.document.pk}/revisions/", self.editor, {}),
             ("POST", f"/claims/{c}/reanchor/", self.creator, {}),
+            # Operations that take no body refuse one (NoBodySerializer), before writing.
+            ("POST", f"/claims/{c}/release/", self.reviewer_a, {}),
+            ("DELETE", f"/claims/{c}/assign/{self.reviewer_b.username}/", self.editor, {}),
         ]
 
     def send(self, method: str, path: str, user: Any, extra: dict[str, str], **kw: Any) -> Any:
@@ -177,6 +180,58 @@ class MalformedBodyTests(ApiTestCase):
                     for key in body:
                         self.assertEqual(errors.get(key), [REFUSED_FIELD], errors)
 
+    def test_a_value_of_the_wrong_json_type_is_a_400_naming_it(self) -> None:
+        # DRF stores a number's digits for a text field and reads "yes", "on" or 1 as true:
+        # a JSON body says what it means, so both are refused in DRF's words.
+        c, p = self.claim.pk, self.project.pk
+        verdict = {"rating": "false", "confidence": "high"}
+        citation = {"url": "https://example.org/r", "stance": "refutes"}
+        cases = [
+            ("POST", f"/claims/{c}/verdicts/", self.reviewer_a, {**verdict, "rationale": 5}),
+            ("POST", f"/claims/{c}/verdicts/", self.reviewer_a, {**verdict, "rating": 4}),
+            (
+                "POST",
+                f"/claims/{c}/verdicts/",
+                self.reviewer_a,
+                {**verdict, "citations": [{**citation, "quote": 5.5}]},
+            ),
+            ("POST", f"/claims/{c}/skip/", self.reviewer_a, {"reason": 5}),
+            ("PATCH", f"/projects/{p}/", self.admin, {"quote_required": "yes"}),
+            ("PATCH", f"/projects/{p}/", self.admin, {"quote_required": 1}),
+        ]
+        for method, path, user, body in cases:
+            with self.subTest(path=path, body=body), self.assertNothingWritten():
+                response = self.send(
+                    method, path, user, {}, data=json.dumps(body), content_type="application/json"
+                )
+                self.assertEqual(response.status_code, 400, response.content)
+                text = response.content.decode()
+                self.assertTrue(
+                    "Not a valid string." in text or "Must be a valid boolean." in text, text
+                )
+        # The same values of the right type are taken.
+        response = self.send(
+            "PATCH",
+            f"/projects/{p}/",
+            self.admin,
+            {},
+            data=json.dumps({"quote_required": True}),
+            content_type="application/json",
+        )
+        self.assertEqual(response.status_code, 200, response.content)
+        response = self.send(
+            "POST",
+            f"/claims/{c}/verdicts/",
+            self.reviewer_a,
+            {},
+            data=json.dumps(
+                {**verdict, "rationale": "5", "citations": [{**citation, "quote": "5.5"}]}
+            ),
+            content_type="application/json",
+        )
+        self.assertEqual(response.status_code, 201, response.content)
+        self.assertEqual(response.json()["rationale"], "5")
+
     def test_each_document_of_a_bulk_request_is_checked_by_index(self) -> None:
         item = {"project": self.project.pk, "title": "T", "text": "Some text."}
         body = [item, {**item, "text": "Other text.", "created_by": 1}]
@@ -233,3 +288,33 @@ def test_every_request_body_in_the_schema_allows_no_other_keys() -> None:
         "VerdictCreate",
         "CitationInput",
     } <= checked, sorted(checked)
+
+
+def test_every_write_endpoint_reads_its_body() -> None:
+    """A write that ignored its body did what was asked whatever was sent (``{"x": 1}``,
+    ``garbage``): every POST, PUT, PATCH and DELETE of the API reads it, through
+    ``parse_body`` (``NoBodySerializer`` for an operation that takes none), DRF's
+    ``request.data`` or the idempotency decorator's ``prepare``, so a body it does not take is a 400 and nothing is written."""
+    import ast
+    from pathlib import Path
+
+    import annotations.api.views as views
+
+    unread = []
+    for path in sorted(Path(views.__path__[0]).glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for cls in (node for node in tree.body if isinstance(node, ast.ClassDef)):
+            for method in cls.body:
+                if isinstance(method, ast.FunctionDef) and method.name in (
+                    "post",
+                    "put",
+                    "patch",
+                    "delete",
+                ):
+                    source = ast.unparse(method)
+                    # ``prepared``: read by the idempotency decorator's ``prepare`` step.
+                    prepared = any(arg.arg == "prepared" for arg in method.args.args)
+                    reads = ("parse_body", "request.data", "_read(")
+                    if not prepared and not any(read in source for read in reads):
+                        unread.append(f"{path.name} {cls.name}.{method.name}")
+    assert unread == []

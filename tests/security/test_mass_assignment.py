@@ -230,11 +230,12 @@ class MassAssignmentTests(World, TestCase):
             invitations, {"username": "outsider", "role": "reviewer"}, format="json"
         )
         self.assertEqual(invited.status_code, 201, invited.content)
-        accepted = self.api(self.outsider).post(
-            f"{API}/invitations/{invited.json()['id']}/accept/",
-            {**ESCALATION, "role": "admin"},
-            format="json",
-        )
+        accept = f"{API}/invitations/{invited.json()['id']}/accept/"
+        escalated = {**ESCALATION, "role": "admin"}
+        refused = self.api(self.outsider).post(accept, escalated, format="json")
+        self.assertRefused(refused, escalated, set())  # the operation takes no body
+        self.assertFalse(Membership.objects.filter(user=self.outsider, project=self.project))
+        accepted = self.api(self.outsider).post(accept, format="json")
         self.assertEqual(accepted.status_code, 200, accepted.content)
         self.assertEqual(
             Membership.objects.get(user=self.outsider, project=self.project).role, Role.REVIEWER

@@ -71,6 +71,7 @@ class ClaimGoldApi(APIView):
     )
     def delete(self, request: Request, pk: int) -> Response:
         claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
+        parse_body(s.NoBodySerializer, request)
         services.gold_unmark(claim=claim, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -188,6 +188,7 @@ class ClaimantAliasDetailApi(APIView):
     @extend_schema(request=None, responses={204: None, **ERRORS})
     def delete(self, request: Request, pk: int, alias_pk: int) -> Response:
         claimant, _ = access.claimant_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
+        parse_body(s.NoBodySerializer, request)
         services.claimant_alias_remove(claimant=claimant, alias_id=alias_pk, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -206,6 +206,7 @@ class SourceFetchMetadataApi(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         source = access.source_get_for_user(user=request.user, pk=pk)
+        parse_body(s.NoBodySerializer, request)
         try:
             source = source_fetch_metadata(source=source, actor=request.user)
         except DjangoValidationError as exc:

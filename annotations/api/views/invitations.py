@@ -90,6 +90,7 @@ class ProjectInvitationRevokeApi(APIView):
         invitation = access.invitation_get_for_admin(
             user=request.user, project_pk=pk, pk=invitation_pk
         )
+        parse_body(s.NoBodySerializer, request)
         invitation = services.invitation_revoke(invitation=invitation, actor=request.user)
         return Response(s.ProjectInvitationSerializer(_invitation_for_inviter(invitation)).data)
 
@@ -113,6 +114,7 @@ class InvitationAcceptApi(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         invitation = access.invitation_get_for_invitee(user=request.user, pk=pk)
+        parse_body(s.NoBodySerializer, request)
         membership = services.invitation_accept(invitation=invitation, user=request.user)
         return Response(
             s.InvitationAcceptedSerializer(
@@ -125,5 +127,6 @@ class InvitationDeclineApi(APIView):
     @extend_schema(request=None, responses={204: None, **CLOSED, **ERRORS})
     def post(self, request: Request, pk: int) -> Response:
         invitation = access.invitation_get_for_invitee(user=request.user, pk=pk)
+        parse_body(s.NoBodySerializer, request)
         services.invitation_decline(invitation=invitation, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

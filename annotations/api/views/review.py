@@ -57,6 +57,7 @@ class ClaimReleaseApi(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         claim, _ = access.claim_get_for_user(user=request.user, pk=pk)
+        parse_body(s.NoBodySerializer, request)
         services.lease_release(claim=claim, reviewer=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -372,6 +373,7 @@ class ClaimUnassignApi(APIView):
     )
     def delete(self, request: Request, pk: int, username: str) -> Response:
         claim, _ = access.claim_get_for_user(user=request.user, pk=pk, role=Role.EDITOR)
+        parse_body(s.NoBodySerializer, request)
         services.claim_unassign(claim=claim, editor=request.user, username=username)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -94,6 +94,7 @@ class WebhookEndpointDetailApi(APIView):
         endpoint = access.webhook_endpoint_get_for_admin(
             user=request.user, project_pk=pk, pk=endpoint_pk
         )
+        parse_body(s.NoBodySerializer, request)
         services.webhook_endpoint_delete(endpoint=endpoint, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -108,6 +109,7 @@ class WebhookEndpointRotateApi(APIView):
         endpoint = access.webhook_endpoint_get_for_admin(
             user=request.user, project_pk=pk, pk=endpoint_pk
         )
+        parse_body(s.NoBodySerializer, request)
         issued = services.webhook_endpoint_rotate(endpoint=endpoint, actor=request.user)
         return Response(s.WebhookEndpointSecretSerializer(_issued(issued)).data)
 
@@ -144,6 +146,7 @@ class WebhookDeliveryReplayApi(APIView):
         delivery = access.webhook_delivery_get_for_admin(
             user=request.user, project_pk=pk, endpoint_pk=endpoint_pk, pk=delivery_pk
         )
+        parse_body(s.NoBodySerializer, request)
         delivery = services.webhook_replay(delivery=delivery, actor=request.user)
         delivery = WebhookDelivery.objects.prefetch_related("log").get(pk=delivery.pk)
         return Response(s.WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
