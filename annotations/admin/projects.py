@@ -28,6 +28,7 @@ from annotations import access, services
 from annotations.admin.ratings import RatingInline, ratings_save
 from annotations.admin.tenancy import (
     ONLY_VISIBLE,
+    AsciiNumbersMixin,
     ProjectTenancyMixin,
     ServiceForm,
     ServiceModelAdmin,
@@ -91,7 +92,7 @@ class MembershipInlineFormSet(BaseInlineFormSet):
                 )
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(AsciiNumbersMixin, admin.TabularInline):
     model = Membership
     form = MembershipInlineForm
     formset = MembershipInlineFormSet
@@ -347,7 +348,7 @@ class MembershipAdminForm(forms.ModelForm):
 
 
 @admin.register(Membership)
-class MembershipAdmin(ProjectTenancyMixin, admin.ModelAdmin):
+class MembershipAdmin(ProjectTenancyMixin, AsciiNumbersMixin, admin.ModelAdmin):
     list_display = ["user", "project", "role", "created_at"]
     list_filter = ["role", ("project", ONLY_VISIBLE)]
     search_fields = ["user__username", "project__name"]

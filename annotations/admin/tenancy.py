@@ -20,7 +20,12 @@ from django.forms import ModelChoiceField
 from django.http import HttpRequest, HttpResponse
 
 from annotations import access, services
-from annotations.formfields import AsciiFloatField, AsciiIntegerField
+from annotations.formfields import (
+    AsciiFloatField,
+    AsciiIntegerField,
+    AsciiModelChoiceField,
+    AsciiModelMultipleChoiceField,
+)
 from annotations.models import Claim, Document, Membership, Project, Role
 
 # Related-object filters list only the projects that appear in the (scoped) changelist,
@@ -32,12 +37,20 @@ class AsciiNumbersMixin(BaseModelAdmin):
     """The form fields made for the model's number columns take the API's spelling
     (``AsciiIntegerField``, ``AsciiFloatField``); a column with choices stays a choice.
     The admin's own integer widgets are kept (``BigIntegerField`` has its own entry in
-    Django's defaults, so it is named here too)."""
+    Django's defaults, so it is named here too). A row chosen by id (a foreign key's,
+    one-to-one's or many-to-many's select, autocomplete or raw-id field) takes the id in
+    ASCII digits (``AsciiModelChoiceField``, ``AsciiModelMultipleChoiceField``): any other
+    text is an invalid choice, and the page shown again selects nothing for it (Django's
+    autocomplete widget would look it up and fail). The admin matches a relation's entry
+    by its exact class, so each is named."""
 
     formfield_overrides = {
         db_models.IntegerField: {"form_class": AsciiIntegerField},
         db_models.BigIntegerField: {"form_class": AsciiIntegerField},
         db_models.FloatField: {"form_class": AsciiFloatField},
+        db_models.ForeignKey: {"form_class": AsciiModelChoiceField},
+        db_models.OneToOneField: {"form_class": AsciiModelChoiceField},
+        db_models.ManyToManyField: {"form_class": AsciiModelMultipleChoiceField},
     }
 
 
@@ -95,7 +108,7 @@ class ProjectTenancyMixin(BaseModelAdmin):
         return super().has_delete_permission(request, obj) and self.may_write(request, obj)
 
 
-class ReadOnlyAdminMixin(BaseModelAdmin):
+class ReadOnlyAdminMixin(AsciiNumbersMixin):
     """Rows that only the services write (verdicts, consensus, leases, audit events,
     superseded texts): shown, never added, changed or deleted in the panel."""
 

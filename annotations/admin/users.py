@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from knox.models import AuthToken
 
 from annotations import services
-from annotations.admin.tenancy import last_admin_refusals
+from annotations.admin.tenancy import AsciiNumbersMixin, last_admin_refusals
 from annotations.models import Membership
 
 User = get_user_model()
@@ -30,7 +30,7 @@ if admin.site.is_registered(AuthToken):
 
 
 @admin.register(User)
-class UserAdmin(AuthUserAdmin):
+class UserAdmin(AsciiNumbersMixin, AuthUserAdmin):
     """django.contrib.auth's user admin, with deletes that go through the members
     services: a user's memberships would otherwise vanish by cascade, without the
     last-admin rule, its lock or a ``member.remove`` event.

@@ -9,9 +9,11 @@ from __future__ import annotations
 from django.test import Client, TestCase
 from django.urls import reverse
 
+from annotations import services
 from annotations.core.numbers import NOT_ASCII_NUMBER, NOT_ASCII_WHOLE_NUMBER
-from annotations.models import Claim, Event, Project
-from tests.factories import Personas, make_claim
+from annotations.models import Citation, Claim, Event, Project, Source, Verdict
+from tests.factories import Personas, judge, make_claim
+from tests.ui.reviewing_base import verdict_post
 
 WHOLE = ["\u0663", "\uff13", "+2", " 2", "2 ", "2.0", "1e1", "1_0"]
 DECIMAL = ["\u0660.\u0666", "\uff10.6", " 0.6", "0.6 ", "0_6"]
@@ -141,3 +143,105 @@ class ClaimFormsNumberSpellingTests(Personas, TestCase):
         data = {"statement": "Crime fell by a fifth", "claimant": "", "version": "1"}
         self.assertEqual(self.client.post(url, data).status_code, 302)
         self.assertEqual(Claim.objects.get(pk=self.claim.pk).version, 2)
+
+
+class HiddenVersionTests(Personas, TestCase):
+    """The claim page's edit and revise forms carry the version they started from, hidden:
+    an unreadable one is said above the form, naming the field, and the form comes back on
+    the claim's current version (not the bad value), nothing written."""
+
+    BAD = ["\u0661", "\uff11", "+1", " 1", "1.0", "1e0", "abc", "0", "-1"]
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.make_personas()
+
+    def setUp(self) -> None:
+        self.claim = make_claim(document=self.document, actor=self.creator, exact="crime fell 20%")
+
+    def assertRefusedVisibly(self, url: str, data: dict[str, str], form_name: str) -> None:
+        claim = Claim.objects.get(pk=self.claim.pk)
+        before = (claim.version, claim.claim_version, claim.statement)
+        events = Event.objects.count()
+        for text in self.BAD:
+            for htmx in (False, True):
+                with self.subTest(text=text, htmx=htmx):
+                    extra = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+                    response = self.client.post(url, {**data, "version": text}, **extra)
+                    self.assertEqual(response.status_code, 200 if htmx else 422)
+                    html = response.content.decode()
+                    self.assertIn('class="form-errors" role="alert"', html)
+                    self.assertIn("This form is out of date or was altered (version: ", html)
+                    form = response.context[form_name]
+                    self.assertEqual(form["version"].value(), str(claim.version))
+                    self.assertIn(
+                        f'<input type="hidden" name="version" value="{claim.version}"', html
+                    )
+                    self.assertIn(data["statement"], html)  # the user's text is kept
+        claim = Claim.objects.get(pk=self.claim.pk)
+        self.assertEqual((claim.version, claim.claim_version, claim.statement), before)
+        self.assertEqual(Event.objects.count(), events)
+
+    def test_the_edit_form_says_an_unreadable_version_and_resets_it(self) -> None:
+        self.client.force_login(self.creator)
+        url = reverse("workbench:claim-edit", args=[self.claim.pk])
+        data = {"statement": "Crime fell by a fifth", "claimant": ""}
+        self.assertRefusedVisibly(url, data, "edit_form")
+        # The form as shown again (the current version) saves.
+        response = self.client.post(url, {**data, "version": str(self.claim.version)})
+        self.assertEqual(response.status_code, 302)
+        self.assertEqual(Claim.objects.get(pk=self.claim.pk).statement, "Crime fell by a fifth")
+
+    def test_the_revise_form_says_an_unreadable_version_and_resets_it(self) -> None:
+        judge(self.claim, self.reviewer_a, "true")
+        self.client.force_login(self.editor)
+        url = reverse("workbench:claim-revise", args=[self.claim.pk])
+        data = {"statement": "Crime fell 20% downtown.", "claimant": "", "note": ""}
+        self.assertRefusedVisibly(url, data, "revise_form")
+        version = Claim.objects.get(pk=self.claim.pk).version
+        response = self.client.post(url, {**data, "version": str(version)})
+        self.assertEqual(response.status_code, 302)
+        self.assertEqual(Claim.objects.get(pk=self.claim.pk).claim_version, 2)
+
+
+class CitationFormsetManagementTests(Personas, TestCase):
+    """The verdict form's citation rows: the formset's management counts are read in ASCII
+    digits only; another spelling is the formset's own error and no verdict is written."""
+
+    MANAGEMENT = "ManagementForm data is missing or has been tampered with."
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.make_personas()
+        cls.claim = make_claim(document=cls.document, actor=cls.creator, exact="crime fell 20%")
+        services.lease_next(reviewer=cls.reviewer_a, project=cls.project)
+        cls.url = reverse("workbench:verdict-submit", kwargs={"pk": cls.claim.pk})
+
+    def counts(self) -> list[int]:
+        return [m.objects.count() for m in (Verdict, Citation, Source, Event)]
+
+    def test_management_counts_spelled_otherwise_save_no_verdict(self) -> None:
+        self.client.force_login(self.reviewer_a)
+        rows = [{"url": "https://stats.example.org/crime", "quote": "", "stance": "refutes"}]
+        cases = [
+            *(("citations-TOTAL_FORMS", text) for text in ["\uff11", "+1", " 1", "1.0", "1e0"]),
+            ("citations-TOTAL_FORMS", "\u0662"),
+            ("citations-INITIAL_FORMS", "\u0660"),
+            ("citations-MIN_NUM_FORMS", "+0"),
+            ("citations-MAX_NUM_FORMS", "+5"),
+            ("citations-MAX_NUM_FORMS", "\u0665"),
+        ]
+        before = self.counts()
+        for name, text in cases:
+            for htmx in (False, True):
+                with self.subTest(field=name, text=text, htmx=htmx):
+                    data = {**verdict_post(rows=rows), name: text}
+                    extra = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+                    response = self.client.post(self.url, data, **extra)
+                    self.assertEqual(response.status_code, 200 if htmx else 422)
+                    self.assertIn(self.MANAGEMENT, response.content.decode())
+                    self.assertEqual(self.counts(), before)
+        # ASCII saves.
+        response = self.client.post(self.url, verdict_post(rows=rows))
+        self.assertEqual(response.status_code, 302)
+        self.assertEqual(Verdict.objects.get(claim=self.claim).citations.count(), 1)

@@ -17,7 +17,7 @@ from annotations.core import consensus as rules
 from annotations.core import evidence_policy, scheduling, spans
 from annotations.core.calibration import MAX_GOLD_RATE
 from annotations.core.urlnorm import UrlError, normalize_url
-from annotations.formfields import AsciiFloatField, AsciiIntegerField
+from annotations.formfields import AsciiFloatField, AsciiIntegerField, AsciiManagementFormMixin
 from annotations.models import (
     ClaimantKind,
     CommentVisibility,
@@ -103,7 +103,36 @@ class SuggestionDismissForm(SuggestionAcceptForm):
     )
 
 
-class ClaimEditForm(forms.Form):
+# A hidden field the page filled in (the version an edit started from) came back unreadable.
+FORM_OUT_OF_DATE = (
+    "This form is out of date or was altered ({field}: {error}); it now holds the claim's "
+    "current version: check your text against the current statement and save again."
+)
+
+
+class VersionedForm(forms.Form):
+    """A claim form that carries, hidden, the version the user started from (optimistic
+    concurrency). The field is hidden, so an unreadable version is also said above the
+    form (``FORM_OUT_OF_DATE``, naming the field), and the view moves the form onto the
+    claim's current version (``rebase``) so the bad value is not sent again."""
+
+    version = AsciiIntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for error in self.errors.get("version", ()):
+            self.add_error(None, FORM_OUT_OF_DATE.format(field="version", error=error))
+        return cleaned
+
+    def rebase(self, version: int) -> None:
+        """Keep the user's text but move the form onto ``version`` (after a stale save, or
+        an unreadable version), so a second, deliberate save goes through."""
+        data = self.data.copy()
+        data[self.add_prefix("version")] = str(version)
+        self.data = data
+
+
+class ClaimEditForm(VersionedForm):
     statement = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "dir": "auto"}),
         max_length=limits.MAX_STATEMENT,
@@ -115,18 +144,9 @@ class ClaimEditForm(forms.Form):
         help_text="Who made the claim.",
         widget=CLAIMANT_INPUT,
     )
-    # Optimistic concurrency: the version the user started editing from.
-    version = AsciiIntegerField(widget=forms.HiddenInput, min_value=1)
-
-    def rebase(self, version: int) -> None:
-        """Keep the user's text but move the form onto ``version`` after a stale save, so a
-        second, deliberate save goes through."""
-        data = self.data.copy()
-        data[self.add_prefix("version")] = str(version)
-        self.data = data
 
 
-class ClaimReviseForm(forms.Form):
+class ClaimReviseForm(VersionedForm):
     """An editor's revision of a judged claim: a new version that goes back to review."""
 
     statement = forms.CharField(
@@ -146,7 +166,6 @@ class ClaimReviseForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Why the claim is revised (kept with the old version).",
     )
-    version = AsciiIntegerField(widget=forms.HiddenInput, min_value=1)
 
 
 class VerdictForm(forms.Form):
@@ -215,7 +234,14 @@ class CitationForm(forms.Form):
         )
 
 
-class BaseCitationFormSet(forms.BaseFormSet):
+class BaseFormSet(AsciiManagementFormMixin, forms.BaseFormSet):
+    """The base of every formset of the UI: its management form's counts are whole numbers
+    in ASCII digits (``formfields.AsciiManagementForm``); any other spelling is the
+    formset's own "ManagementForm data is missing or has been tampered with" error and
+    no row is read."""
+
+
+class BaseCitationFormSet(BaseFormSet):
     """Citation rows, all optional: a row left blank is dropped, a filled row must be valid.
 
     Rows are added by htmx (``citation-row``) without a page load, so no row is ever an

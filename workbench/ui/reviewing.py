@@ -220,6 +220,8 @@ def claim_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             )
         else:
             return _claim_done(request, pk, "Claim saved.", partial="claim-form")
+    elif "version" in form.errors:
+        form.rebase(claim.version)
     return render_claim_page(request, pk, partial="claim-form", status=422, edit_form=form)
 
 
@@ -255,6 +257,8 @@ def claim_revise(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                 "verdicts are kept with the version they judged.",
                 partial="claim-form",
             )
+    elif "version" in form.errors:
+        form.rebase(claim.version)
     return render_claim_page(request, pk, partial="claim-form", status=422, revise_form=form)
 
 
