@@ -35,6 +35,7 @@ from annotations.admin.tenancy import (
     last_admin_refusals,
 )
 from annotations.core import evidence_policy
+from annotations.formfields import AsciiManagementFormMixin
 from annotations.models import Membership, Project, Rating, Role, Stance
 
 
@@ -47,7 +48,7 @@ class MembershipInlineForm(forms.ModelForm):
             self.fields["user"].disabled = True
 
 
-class MembershipInlineFormSet(BaseInlineFormSet):
+class MembershipInlineFormSet(AsciiManagementFormMixin, BaseInlineFormSet):
     creator: Any = None  # the signed-in user, set by MembershipInline.get_formset
 
     def clean(self) -> None:

@@ -28,6 +28,7 @@ from annotations.admin.tenancy import (
     ServiceForm,
     ServiceModelAdmin,
 )
+from annotations.formfields import AsciiManagementFormMixin
 from annotations.models import Project, Rating, Role
 
 EDITABLE = ("label", "ordinal", "position")
@@ -40,7 +41,7 @@ class RatingInlineForm(forms.ModelForm):
             self.fields["key"].disabled = True  # services.rating_update: KEY_FIXED
 
 
-class RatingInlineFormSet(BaseInlineFormSet):
+class RatingInlineFormSet(AsciiManagementFormMixin, BaseInlineFormSet):
     def clean(self) -> None:
         """Refuse, above the ratings, to delete one in use or the project's last; the save
         (``ratings_save``) then passes the services' own checks."""

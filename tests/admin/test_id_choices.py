@@ -75,6 +75,27 @@ class AdminIdChoiceTests(AdminTestCase):
             Membership.objects.filter(project=self.project, user=self.outsider).exists()
         )
 
+    def test_the_project_pages_row_counts_are_read_in_ascii_digits_only(self) -> None:
+        # The inlines' management forms (memberships, ratings): another spelling of a row
+        # count is the formset's tampered-with error, and nothing is saved.
+        url = admin_url(Project, "change", self.project.pk)
+        data = self.new_member_data(str(self.outsider.pk))
+        members = set(Membership.objects.values_list("pk", "user_id", "role"))
+        events = Event.objects.count()
+        total = data["memberships-TOTAL_FORMS"]
+        for name, value in (
+            ("memberships-TOTAL_FORMS", "\u0660" * (len(total) - 1) + chr(0x660 + int(total[-1]))),
+            ("memberships-TOTAL_FORMS", "+" + total),
+            ("memberships-INITIAL_FORMS", " " + data["memberships-INITIAL_FORMS"]),
+            ("ratings-TOTAL_FORMS", data["ratings-TOTAL_FORMS"] + ".0"),
+        ):
+            with self.subTest(name=name, value=value):
+                response = self.client.post(url, {**data, name: value})
+                self.assertEqual(response.status_code, 200)
+                self.assertContains(response, "ManagementForm data is missing or has been tampered")
+        self.assertEqual(set(Membership.objects.values_list("pk", "user_id", "role")), members)
+        self.assertEqual(Event.objects.count(), events)
+
     def test_the_membership_page_refuses_an_id_not_in_ascii_digits(self) -> None:
         url = admin_url(Membership, "add")
         members = Membership.objects.count()
