@@ -171,6 +171,18 @@ def test_pipelined_requests_each_get_an_answer(port: int) -> None:
     assert answers.count(b"HTTP/1.1 401") == 2
 
 
+def test_a_client_leaving_a_stream_with_a_request_pipelined_behind_it_ends_the_stream(
+    port: int, server_log: Path
+) -> None:
+    # uvicorn told only the pipelined request that the client had left: the stream's app
+    # went on writing to the closed connection ("Exception in ASGI application").
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall(b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n" + GET)
+        assert conn.recv(4096).startswith(b"HTTP/1.1 200 OK")
+    time.sleep(0.6)  # six ticks' time after the close
+    assert b"Exception in ASGI application" not in server_log.read_bytes()
+
+
 # --- Read timeouts (slowloris) -------------------------------------------------------------
 
 

@@ -106,11 +106,21 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
+        self._cycles: list[Any] = []
         self._head_timer = self.loop.call_later(HEAD_TIMEOUT_SECONDS, self._head_timed_out)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
         self._cancel_body_timer()
+        # uvicorn tells only the connection's latest request (``self.cycle``) that the
+        # client left: with a request pipelined behind a response still being sent (an
+        # event stream), the response's app was never told, went on writing to the closed
+        # transport and died with "Exception in ASGI application". Every request still
+        # answering is told.
+        for cycle in self._cycles:
+            if not cycle.response_complete:
+                cycle.disconnected = True
+                cycle.message_event.set()
         super().connection_lost(exc)
 
     def on_message_begin(self) -> None:
@@ -147,6 +157,10 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if not host and self.parser.get_http_version() == "1.1":
             raise BadHead  # HTTP/1.1 requires Host (h11 refused such a request too)
         super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and not any(known is cycle for known in self._cycles):
+            self._cycles = [known for known in self._cycles if not known.response_complete]
+            self._cycles.append(cycle)
 
     def handle_websocket_upgrade(self) -> None:
         # The connection is the WebSocket protocol's from here: no more requests to time.
