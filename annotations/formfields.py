@@ -60,6 +60,13 @@ class AsciiFloatField(forms.FloatField):
 _MAX_ID = 2**63 - 1
 
 
+def not_an_id(text: str) -> bool:
+    """Whether ``text`` is no integer id: not ASCII digits (a ``-`` only below zero), or past
+    every column (such text would reach the database: SQLite fails on it)."""
+    number = whole_number(text)
+    return number is None or abs(number) > _MAX_ID
+
+
 class _AsciiIdMixin:
     """What the two model choice fields share: whether their key (the primary key, or the
     ``to_field_name`` column) is an integer, and so whether a text given for it must be
@@ -76,13 +83,10 @@ class _AsciiIdMixin:
         return isinstance(key, models.IntegerField)
 
     def _not_an_id(self, value: Any) -> bool:
-        """Whether ``value`` is text no integer key reads as an id: not ASCII digits (a
-        ``-`` only below zero), or past every column (the admin's autocomplete filters by
-        what it shows, and such text would reach the database)."""
+        """Whether ``value`` is text no integer key reads as an id (``not_an_id``)."""
         if not isinstance(value, str) or value == "" or not self._integer_key():
             return False
-        number = whole_number(value)
-        return number is None or abs(number) > _MAX_ID
+        return not_an_id(value)
 
     def _shown(self, value: Any) -> Any:
         """The posted value as a widget shows it again: an id, or nothing for text that is

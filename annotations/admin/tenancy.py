@@ -10,7 +10,8 @@ from functools import partial
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.options import BaseModelAdmin
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import models as db_models
@@ -25,8 +26,13 @@ from annotations.formfields import (
     AsciiIntegerField,
     AsciiModelChoiceField,
     AsciiModelMultipleChoiceField,
+    not_an_id,
 )
 from annotations.models import Claim, Document, Membership, Project, Role
+
+NOT_PICKED_BY_ID = (
+    "Rows are ticked by their ids in ASCII digits; no action was taken and nothing changed."
+)
 
 # Related-object filters list only the projects that appear in the (scoped) changelist,
 # never every project's name.
@@ -43,6 +49,26 @@ class AsciiNumbersMixin(BaseModelAdmin):
     text is an invalid choice, and the page shown again selects nothing for it (Django's
     autocomplete widget would look it up and fail). The admin matches a relation's entry
     by its exact class, so each is named."""
+
+    def response_action(
+        self, request: HttpRequest, queryset: QuerySet[Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        """An action on the rows ticked in a list, named by their ids in ASCII digits: any
+        other text (``"٣"``, ``"+4"``, ``"abc"``) acts on no row and says so, where Django
+        would read the first ones as ids and fail (500) on the last."""
+        picked = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        across = request.POST.get("select_across") == "1"
+        key = self.model._meta.pk
+        while key.is_relation:
+            key = key.target_field
+        if (
+            not across
+            and isinstance(key, db_models.IntegerField)
+            and any(not_an_id(value) for value in picked)
+        ):
+            self.message_user(request, NOT_PICKED_BY_ID, messages.WARNING)
+            return None
+        return super().response_action(request, queryset, *args, **kwargs)  # type: ignore[misc]
 
     formfield_overrides = {
         db_models.IntegerField: {"form_class": AsciiIntegerField},

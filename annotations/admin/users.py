@@ -11,8 +11,9 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin as AuthGroupAdmin
 from django.contrib.auth.admin import UserAdmin as AuthUserAdmin
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -27,6 +28,13 @@ if admin.site.is_registered(User):
     admin.site.unregister(User)
 if admin.site.is_registered(AuthToken):
     admin.site.unregister(AuthToken)
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(AsciiNumbersMixin, AuthGroupAdmin):
+    """django.contrib.auth's group admin, its permissions picked by ids in ASCII digits."""
 
 
 @admin.register(User)

@@ -178,3 +178,41 @@ class AdminManyIdChoiceTests(AdminTestCase):
         response = self.client.post(url, {**data, "groups": [pk]})
         self.assertEqual(response.status_code, 302, form_errors(response))
         self.assertEqual(list(self.outsider.groups.all()), [group])
+
+    def test_a_list_action_acts_only_on_rows_ticked_by_ascii_ids(self) -> None:
+        """``_selected_action`` (the ticked rows) takes ids in ASCII digits: Django read
+        ``"٣"`` or ``"+4"`` as the row and acted on it, and failed (500) on ``"abc"``."""
+        from annotations.admin.tenancy import NOT_PICKED_BY_ID
+        from annotations.models import Claim
+        from tests.factories import make_claim
+
+        claim = make_claim(document=self.document, actor=self.creator, exact="crime fell 20%")
+        pk = str(claim.pk)
+        url = admin_url(Claim, "changelist")
+        events = Event.objects.count()
+        for text in [chr(0x660 + int(d)) for d in pk], [f"+{pk}"], [f"{pk}.0"], ["abc"]:
+            picked = "".join(text)
+            with self.subTest(picked=picked):
+                body = {"action": "set_priority_low", "_selected_action": [picked], "index": "0"}
+                response = self.client.post(url, body, follow=True)
+                self.assertEqual(response.status_code, 200)
+                self.assertContains(response, NOT_PICKED_BY_ID)
+                self.assertEqual(Claim.objects.get(pk=claim.pk).priority, claim.priority)
+        self.assertEqual(Event.objects.count(), events)
+        body = {"action": "set_priority_low", "_selected_action": [pk], "index": "0"}
+        response = self.client.post(url, body, follow=True)
+        self.assertNotContains(response, NOT_PICKED_BY_ID)
+        # The action ran on the row (the superuser, no editor of the project, is refused
+        # by the service, row by row, in its words).
+        (message,) = [str(m) for m in response.context["messages"]]
+        self.assertTrue(message.startswith(f"Not set to low priority: #{pk} "), message)
+
+    def test_the_group_page_refuses_a_permission_id_past_every_column(self) -> None:
+        """SQLite failed (500, OverflowError) on an id past 64 bits; PostgreSQL refused it."""
+        url = admin_url(Group, "add")
+        for text in ["11111111111111111111111", str(2**63), "\u0661"]:
+            with self.subTest(text=text):
+                response = self.client.post(url, {"name": "g", "permissions": [text]})
+                self.assertEqual(response.status_code, 200)
+                self.assertIn("permissions", response.context["adminform"].form.errors)
+        self.assertFalse(Group.objects.exists())
