@@ -27,6 +27,7 @@ from django.forms.formsets import (
 from django.utils.functional import cached_property
 
 from annotations.core.numbers import (
+    MAX_ID,
     NOT_ASCII_NUMBER,
     NOT_ASCII_WHOLE_NUMBER,
     spelled_as_whole_number,
@@ -56,15 +57,19 @@ class AsciiFloatField(forms.FloatField):
         return super().to_python(value)
 
 
-# The widest integer column (BigAutoField): an id past it names no row.
-_MAX_ID = 2**63 - 1
-
-
 def not_an_id(text: str) -> bool:
     """Whether ``text`` is no integer id: not ASCII digits (a ``-`` only below zero), or past
     every column (such text would reach the database: SQLite fails on it)."""
     number = whole_number(text)
-    return number is None or abs(number) > _MAX_ID
+    return number is None or abs(number) > MAX_ID
+
+
+def integer_key(field: models.Field[Any, Any]) -> bool:
+    """Whether ``field`` (a primary key, or a ``to_field_name`` column) holds integers: a
+    one-to-one primary key is its target's."""
+    while field.is_relation:
+        field = field.target_field
+    return isinstance(field, models.IntegerField)
 
 
 class _AsciiIdMixin:
@@ -77,10 +82,7 @@ class _AsciiIdMixin:
 
     def _integer_key(self) -> bool:
         meta = self.queryset.model._meta
-        key = meta.get_field(self.to_field_name) if self.to_field_name else meta.pk
-        while key.is_relation:  # a primary key that is a one-to-one link: its target's
-            key = key.target_field
-        return isinstance(key, models.IntegerField)
+        return integer_key(meta.get_field(self.to_field_name) if self.to_field_name else meta.pk)
 
     def _not_an_id(self, value: Any) -> bool:
         """Whether ``value`` is text no integer key reads as an id (``not_an_id``)."""

@@ -26,6 +26,7 @@ from annotations.formfields import (
     AsciiIntegerField,
     AsciiModelChoiceField,
     AsciiModelMultipleChoiceField,
+    integer_key,
     not_an_id,
 )
 from annotations.models import Claim, Document, Membership, Project, Role
@@ -58,12 +59,9 @@ class AsciiNumbersMixin(BaseModelAdmin):
         would read the first ones as ids and fail (500) on the last."""
         picked = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
         across = request.POST.get("select_across") == "1"
-        key = self.model._meta.pk
-        while key.is_relation:
-            key = key.target_field
         if (
             not across
-            and isinstance(key, db_models.IntegerField)
+            and integer_key(self.model._meta.pk)
             and any(not_an_id(value) for value in picked)
         ):
             self.message_user(request, NOT_PICKED_BY_ID, messages.WARNING)

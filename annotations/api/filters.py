@@ -14,6 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from annotations import access
 from annotations.api.query import BOOLEAN_VALUES, NOT_BOOLEAN, boolean_value
+from annotations.core.numbers import MAX_ID
 from annotations.core.webhooks import EVENT_TYPES
 from annotations.formfields import AsciiIntegerField
 from annotations.models import (
@@ -50,15 +51,15 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
 
 # An id's schema: the model field is not found from ``project_id``, so drf-spectacular would
 # declare ``number`` while ``1.0`` is refused.
-@extend_schema_field({"type": "integer", "minimum": 1, "maximum": 2**63 - 1})
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
 class IdFilter(django_filters.NumberFilter):
-    """A database id: a whole number from 1 to 2**63 - 1 (no fractions, no overflow)."""
+    """A database id: a whole number from 1 to ``MAX_ID`` (no fractions, no overflow)."""
 
     field_class = AsciiIntegerField
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", 2**63 - 1)
+        kwargs.setdefault("max_value", MAX_ID)
         super().__init__(*args, **kwargs)
 
 

@@ -15,7 +15,7 @@ from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.utils.urls import replace_query_param
 
-from annotations.core.numbers import whole_number
+from annotations.core.numbers import MAX_ID, whole_number
 
 _POSITION = re.compile(r"[0-9]{1,19}")
 _OFFSET = re.compile(r"[0-9]{1,19}")
@@ -120,7 +120,7 @@ class IdCursorPagination(CursorPagination):
         if position is not None:
             if not _POSITION.fullmatch(position):
                 raise _invalid("its position is not an id.")
-            if int(position) >= 2**63:
+            if int(position) > MAX_ID:
                 raise _invalid("its position is out of range.")
         return Cursor(
             offset=min(int(offset), self.offset_cutoff), reverse=reverse == "1", position=position

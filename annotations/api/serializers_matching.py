@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from annotations.api.serializers import InputSerializer, LimitedCharField
+from annotations.core.numbers import MAX_ID
 from annotations.models import ClaimLink, LinkState, Reference, RepeatSuggestion
 from annotations.selectors import matching as match_selectors
 from annotations.services import limits
@@ -99,7 +100,7 @@ class MatchResultsSerializer(serializers.Serializer):
 
 class ClaimLinkCreateSerializer(InputSerializer):
     kind = serializers.ChoiceField(choices=[match_selectors.REFERENCE, match_selectors.CLAIM])
-    id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     state = serializers.ChoiceField(choices=LinkState.choices, required=False)
 
 

@@ -30,6 +30,10 @@ def spelled_as_whole_number(text: str) -> bool:
     return _WHOLE_NUMBER.fullmatch(text) is not None
 
 
+# The widest integer column (a BigAutoField's): a database id is 1 to MAX_ID, and a number
+# past it names no row.
+MAX_ID = 2**63 - 1
+
 # More digits than any column's number has (2**63 has 19): such a number reads as this,
 # with its sign, so no caller converts thousands of digits (``int()`` refuses past 4,300).
 _PAST_EVERY_COLUMN = 10**19

@@ -6,13 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 from typing import Any
+from unittest import mock
 
 from django.contrib.auth.models import AbstractBaseUser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from annotations import selectors, services
-from annotations.api.serializers import VerdictSerializer
+from annotations.api.serializers import VerdictCreateSerializer, VerdictSerializer
 from annotations.models import Assignment, AssignmentState, Claim, Event, Source, Verdict
 from tests.api.base import CONSENSUS_FIELDS, VERDICT_FIELDS, ApiTestCase
 from tests.factories import judge, make_claim
@@ -111,6 +112,19 @@ class VerdictApiTests(ApiTestCase):
         self.assertEqual(response.json(), expected)
         self.assertEqual(expected["citations"][1]["source"]["published_date"], "2024-03-05")
         self.assertEqual(expected["citations"][0]["evidence"]["quote_status"], "no_snapshot")
+
+    def test_a_plain_verdict_body_is_read_without_the_serializer(self) -> None:
+        # The review cycle's hot path (parse_body's plain_body): a verdict sent as JSON of
+        # the fields' own types never builds VerdictCreateSerializer.
+        with mock.patch.object(
+            VerdictCreateSerializer, "__init__", side_effect=AssertionError("serializer built")
+        ):
+            response = self.submit(
+                self.reviewer_a,
+                rationale="Checked.",
+                citations=[{"url": "https://police.example.gov/r", "stance": "refutes"}],
+            )
+        self.assertEqual(response.status_code, 201, response.content)
 
     def test_the_same_verdict_posted_again_answers_200_with_the_recorded_one(self) -> None:
         # A double click: the second post finds the reviewer's verdict with this content

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from annotations import access, selectors, services
-from annotations.core.numbers import whole_number
+from annotations.core.numbers import MAX_ID, whole_number
 from workbench.ui.htmx import HtmxHttpRequest, redirect_to
 
 
@@ -25,7 +25,7 @@ def snapshot_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     citation = whole_number(request.GET.get("citation", ""))
     start, end = (
         selectors.quote_check_for_user(user=request.user, snapshot=snapshot, citation_id=citation)
-        if citation is not None and 0 < citation < 2**63
+        if citation is not None and 0 < citation <= MAX_ID
         else (None, None)
     )
     text = selectors.archived_text(snapshot=snapshot, start=start, end=end)

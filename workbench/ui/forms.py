@@ -16,6 +16,7 @@ from django.core.files.uploadedfile import UploadedFile
 from annotations.core import consensus as rules
 from annotations.core import evidence_policy, scheduling, spans
 from annotations.core.calibration import MAX_GOLD_RATE
+from annotations.core.numbers import MAX_ID
 from annotations.core.urlnorm import UrlError, normalize_url
 from annotations.formfields import AsciiFloatField, AsciiIntegerField, AsciiManagementFormMixin
 from annotations.models import (
@@ -777,7 +778,7 @@ class ReferenceSearchForm(forms.Form):
 
 class ClaimLinkForm(forms.Form):
     kind = forms.ChoiceField(choices=[("reference", "reference"), ("claim", "claim")])
-    id = AsciiIntegerField(min_value=1, max_value=2**63 - 1)
+    id = AsciiIntegerField(min_value=1, max_value=MAX_ID)
 
 
 class LinkDecideForm(forms.Form):

@@ -16,7 +16,7 @@ from annotations import access, selectors
 from annotations.access import User
 from annotations.api.exceptions import PreconditionRequired
 from annotations.api.serializers import InputSerializer, plain_body
-from annotations.core.numbers import NOT_ASCII_WHOLE_NUMBER, whole_number
+from annotations.core.numbers import MAX_ID, NOT_ASCII_WHOLE_NUMBER, whole_number
 from annotations.models import Claim, Project, Role
 
 ERRORS = {
@@ -29,7 +29,7 @@ ERRORS = {
 
 def int_param(request: Request, name: str, *, required: bool = False) -> int | None:
     """The id in query parameter ``name``: ASCII digits (``spelled_as_whole_number``),
-    from 1 to 2**63 - 1; empty or absent is None."""
+    from 1 to ``MAX_ID``; empty or absent is None."""
     raw = request.query_params.get(name)
     if raw in (None, ""):
         if required:
@@ -38,7 +38,7 @@ def int_param(request: Request, name: str, *, required: bool = False) -> int | N
     value = whole_number(raw)
     if value is None:
         raise ValidationError({name: [NOT_ASCII_WHOLE_NUMBER]})
-    if not 0 < value < 2**63:
+    if not 0 < value <= MAX_ID:
         raise ValidationError({name: ["Out of range."]})
     return value
 
@@ -83,7 +83,7 @@ def if_match_version(request: Request) -> int:
     value = header.strip().removeprefix("W/").strip('"')
     # The version as the ETag spells it: ASCII digits ("+3", "1_0" or "٣" are no version).
     version = whole_number(value)
-    if version is None or not 0 <= version < 2**63:
+    if version is None or not 0 <= version <= MAX_ID:
         raise ValidationError({"If-Match": ['Send the claim\'s ETag, e.g. If-Match: "3".']})
     return version
 
