@@ -8,6 +8,12 @@ run then replays the same transitions with a bare psycopg 3 loop (raw SQL, same
 tables, same eligibility predicates, same number of connections) on an identical copy
 of the dataset, and reports ours / bare.
 
+Before the timed window each worker runs ``--warmup`` cycles (5) that the figures leave
+out and the invariants count: a process's and a PostgreSQL connection's first cycles fill
+their caches (the Django worker's first cycle took 60 ms of Python and 20 ms of its
+backend's CPU against ~7 and ~3.7 ms later, one connection, 2026-12-07), which a server
+pays once and a 10-s run of 50 fresh workers paid on a fifth of its reviews.
+
 Measured per engine: lease latency p50/p95/p99 (the whole ``lease_next`` call, i.e. one
 transaction), submit latency, leases/s and completed reviews/s, and the invariants:
 no (claim, reviewer) pair leased twice, no claim with more leases or current verdicts
@@ -155,6 +161,7 @@ def django_worker(
     start_at: Any,
     out: Any,
     profile_dir: str | None,
+    warmup: int = 0,
 ) -> None:
     from django.db import connections
 
@@ -163,6 +170,7 @@ def django_worker(
 
     result: dict[str, Any] = {
         "index": index,
+        "warm": [],
         "leases": [],
         "submits": [],
         "errors": [],
@@ -178,6 +186,36 @@ def django_worker(
         with connections["default"].cursor() as cur:
             cur.execute("SELECT pg_backend_pid()")
             backend = cur.fetchone()[0]
+
+        def cycle(begin: float, leases: list[Any], submits: list[Any]) -> bool:
+            """One lease and its verdict; False when the queue had nothing left."""
+            t0 = time.perf_counter()
+            try:
+                assignment = services.lease_next(reviewer=reviewer, project=project)
+            except Exception as exc:
+                result["errors"].append(f"lease: {exc!r}")
+                return True
+            t1 = time.perf_counter()
+            if assignment is None:
+                return False
+            leases.append((t0 - begin, t1 - t0, assignment.claim_id))
+            claim = Claim.objects.get(pk=assignment.claim_id)
+            key = RATING_KEYS[0] if (claim.pk + index) % 10 else RATING_KEYS[(claim.pk % 2) + 1]
+            t2 = time.perf_counter()
+            try:
+                services.verdict_submit(
+                    claim=claim, reviewer=reviewer, rating=key, confidence="medium"
+                )
+            except Exception as exc:
+                result["errors"].append(f"submit: {exc!r}")
+                return True
+            t3 = time.perf_counter()
+            submits.append((t2 - begin, t3 - t2, assignment.claim_id))
+            return True
+
+        for _ in range(warmup):  # untimed, before the start: see --warmup
+            if not cycle(time.perf_counter(), result["warm"], []):
+                break
         ready.release()
         begin = _wait_start(go, start_at)
         cpu0 = time.process_time()
@@ -192,29 +230,9 @@ def django_worker(
             profiler = Profiler(interval=0.0005)
             profiler.start()
         while time.perf_counter() < deadline:
-            t0 = time.perf_counter()
-            try:
-                assignment = services.lease_next(reviewer=reviewer, project=project)
-            except Exception as exc:
-                result["errors"].append(f"lease: {exc!r}")
-                continue
-            t1 = time.perf_counter()
-            if assignment is None:
+            if not cycle(begin, result["leases"], result["submits"]):
                 result["empty"] = True
                 break
-            result["leases"].append((t0 - begin, t1 - t0, assignment.claim_id))
-            claim = Claim.objects.get(pk=assignment.claim_id)
-            key = RATING_KEYS[0] if (claim.pk + index) % 10 else RATING_KEYS[(claim.pk % 2) + 1]
-            t2 = time.perf_counter()
-            try:
-                services.verdict_submit(
-                    claim=claim, reviewer=reviewer, rating=key, confidence="medium"
-                )
-            except Exception as exc:
-                result["errors"].append(f"submit: {exc!r}")
-                continue
-            t3 = time.perf_counter()
-            result["submits"].append((t2 - begin, t3 - t2, assignment.claim_id))
             if think:
                 time.sleep(min(rng.expovariate(1 / think), 10 * think))
         result["end"] = time.perf_counter() - begin
@@ -272,6 +290,7 @@ def bare_worker(
     go: Any,
     start_at: Any,
     out: Any,
+    warmup: int = 0,
 ) -> None:
     """The same transitions in raw SQL: lease = SELECT ... FOR UPDATE SKIP LOCKED, re-check
     the free slots under the row lock, INSERT the assignment; submit = lock the claim,
@@ -281,6 +300,7 @@ def bare_worker(
 
     result: dict[str, Any] = {
         "index": index,
+        "warm": [],
         "leases": [],
         "submits": [],
         "errors": [],
@@ -291,15 +311,9 @@ def bare_worker(
         lease_skip = LEASE_SQL.format(skip="SKIP LOCKED")
         lease_wait = LEASE_SQL.format(skip="")
         backend = conn.info.backend_pid
-        ready.release()
-        begin = _wait_start(go, start_at)
-        cpu0 = time.process_time()
-        server0 = _proc_cpu(backend)
-        deadline = begin + seconds
-        rng = random.Random(index)
-        if think:
-            time.sleep(rng.uniform(0, think))
-        while time.perf_counter() < deadline:
+
+        def cycle(begin: float, leases: list[Any], submits: list[Any]) -> bool:
+            """One lease and its verdict; False when the queue had nothing left."""
             t0 = time.perf_counter()
             now = dt.datetime.now(dt.UTC)
             params = {
@@ -332,9 +346,8 @@ def bare_worker(
                     break
             t1 = time.perf_counter()
             if claim_id is None:
-                result["empty"] = True
-                break
-            result["leases"].append((t0 - begin, t1 - t0, claim_id))
+                return False
+            leases.append((t0 - begin, t1 - t0, claim_id))
             rating = rating_ids[0] if (claim_id + index) % 10 else rating_ids[(claim_id % 2) + 1]
             t2 = time.perf_counter()
             now = dt.datetime.now(dt.UTC)
@@ -372,7 +385,24 @@ def bare_worker(
                         (record, now, claim_id),
                     )
             t3 = time.perf_counter()
-            result["submits"].append((t2 - begin, t3 - t2, claim_id))
+            submits.append((t2 - begin, t3 - t2, claim_id))
+            return True
+
+        for _ in range(warmup):  # untimed, before the start: see --warmup
+            if not cycle(time.perf_counter(), result["warm"], []):
+                break
+        ready.release()
+        begin = _wait_start(go, start_at)
+        cpu0 = time.process_time()
+        server0 = _proc_cpu(backend)
+        deadline = begin + seconds
+        rng = random.Random(index)
+        if think:
+            time.sleep(rng.uniform(0, think))
+        while time.perf_counter() < deadline:
+            if not cycle(begin, result["leases"], result["submits"]):
+                result["empty"] = True
+                break
             if think:
                 time.sleep(min(rng.expovariate(1 / think), 10 * think))
         result["end"] = time.perf_counter() - begin
@@ -411,10 +441,20 @@ def run_phase(
         if engine in ("django", "unlocked"):
             target, extra = (
                 django_worker,
-                (ready, go, start_at, out, args.profile_dir if args.profile else None),
+                (
+                    ready,
+                    go,
+                    start_at,
+                    out,
+                    args.profile_dir if args.profile else None,
+                    args.warmup,
+                ),
             )
         else:
-            target, extra = bare_worker, (info["required"], rating_ids, ready, go, start_at, out)
+            target, extra = (
+                bare_worker,
+                (info["required"], rating_ids, ready, go, start_at, out, args.warmup),
+            )
         proc = ctx.Process(
             target=target,
             args=(
@@ -460,8 +500,10 @@ def summarize(
     submit_lat = [lat for _, lat, _ in submits]
     # steady state: leave out the first second (connection warm-up, plan cache)
     steady = [lat for t, lat, _ in leases if t >= 1.0] or lease_lat
-    pairs = Counter((claim, r["index"]) for r in results for _, _, claim in r["leases"])
-    per_claim = Counter(claim for _, _, claim in leases)
+    # The invariants count the warm-up's leases too (they are in the database as well).
+    every = [(r["index"], claim) for r in results for _, _, claim in [*r["warm"], *r["leases"]]]
+    pairs = Counter(every)
+    per_claim = Counter(claim for _, claim in every)
     client_checks = {
         "pair_leased_twice": sum(1 for n in pairs.values() if n > 1),
         "claims_over_required": sum(1 for n in per_claim.values() if n > info["required"]),
@@ -478,6 +520,7 @@ def summarize(
         "elapsed_s": round(elapsed, 3),
         "leases": len(leases),
         "reviews": n_reviews,
+        "warmup_leases": sum(len(r["warm"]) for r in results),
         "leases_per_s": round(len(leases) / elapsed, 1) if elapsed else None,
         "reviews_per_s": round(n_reviews / elapsed, 1) if elapsed else None,
         "lease_p50_ms": ms(pct(lease_lat, 50)),
@@ -645,6 +688,15 @@ def main() -> None:
     )
     parser.add_argument(
         "--explain", action="store_true", help="EXPLAIN ANALYZE before/after (stderr)"
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=5,
+        help="lease-and-verdict cycles each worker runs before the timed window, its leases "
+        "counted by the invariants, not the figures: the first cycles of a process and of a "
+        "PostgreSQL connection fill their caches (a long-running server pays it once); "
+        "0: cold workers, as before round 15",
     )
     parser.add_argument("--profile", action="store_true", help="pyinstrument on Django worker 0")
     parser.add_argument("--profile-dir", default=str(common.RESULTS / "profiles"))
