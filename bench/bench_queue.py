@@ -585,19 +585,24 @@ def explain(db_name: str, info: dict[str, Any], label: str) -> str:
     """EXPLAIN (ANALYZE, BUFFERS) of the pick ``lease_next`` runs on PostgreSQL
     (``leases._PICK_SQL``, SKIP LOCKED) for the first reviewer, inside a rolled-back
     transaction (it takes row locks)."""
-    from django.contrib.auth import get_user_model
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from annotations.models import Project
+    from annotations.models import AssignmentState, ClaimStatus, Project
     from annotations.services import leases
 
     django_use_db(db_name)
     project = Project.objects.get(pk=info["project"])
-    reviewer = get_user_model().objects.get(pk=info["reviewers"][0])
-    params = leases._pick_params(
-        project=project, reviewer=reviewer, now=timezone.now(), passed_over=[]
-    )
+    params = {
+        "project": project.pk,
+        "reviewer": info["reviewers"][0],
+        "in_review": ClaimStatus.IN_REVIEW.value,
+        "leased": AssignmentState.LEASED.value,
+        "skipped": AssignmentState.SKIPPED.value,
+        "now": timezone.now(),
+        "required": project.required_reviews,
+        "passed_over": [],
+    }
     text = ""
     try:
         with transaction.atomic(), connection.cursor() as cur:

@@ -9,15 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
-import re
-from typing import Any
 from unittest import mock
 
 import pytest
-from django.db import connection
 from django.test import TestCase
-from psycopg import sql as pgsql
 
 from annotations import services
 from annotations.models import Assignment, Claim, Reservation, Verdict
@@ -241,97 +236,3 @@ class PickAgreesWithTheQuerysetTests(Personas, TestCase):
         self.assertEqual(got, c[7].pk)
         # b, assigned claims[6], is offered it first.
         self.assertEqual(self._expected(self.reviewer_b, now, []), c[6].pk)
-
-
-@pytest.mark.postgres("the plan PostgreSQL keeps for the hand-written pick")
-class PickGenericPlanTests(Personas, TestCase):
-    """psycopg prepares the pick on a connection (settings.py), and PostgreSQL may then keep
-    one generic plan for it instead of planning it for every lease. That plan must be the
-    walk of the queue's index that stops at the first free claim, here where one person
-    created every claim (the creator's test on a bare column made PostgreSQL expect no row
-    and sort the whole queue, 50 ms a lease on 5,000 claims)."""
-
-    CLAIMS = 120
-
-    @classmethod
-    def setUpTestData(cls) -> None:
-        cls.make_personas(required_reviews=2)
-        for start in range(cls.CLAIMS):
-            make_claim(document=cls.document, actor=cls.creator, start=start, end=start + 5)
-
-    def setUp(self) -> None:
-        with connection.cursor() as cursor:
-            for table in ("annotations_claim", "annotations_assignment", "annotations_verdict"):
-                cursor.execute(f"ANALYZE {table}")
-        self.sql = leases._unheld_pick_sql(connection.alias) + " SKIP LOCKED"
-        self.params = leases._pick_params(
-            project=self.project, reviewer=self.reviewer_a, now=T0, passed_over=[]
-        )
-
-    def _prepared(self, cursor: Any) -> tuple[str, list[str], int]:
-        """The pick as the server holds it once psycopg has prepared it: ``$n`` text, types."""
-        cursor.execute(self.sql, self.params, prepare=True)
-        cursor.fetchall()
-        cursor.execute(
-            "SELECT statement, ARRAY(SELECT t::text FROM unnest(parameter_types) t),"
-            " generic_plans FROM pg_prepared_statements WHERE statement LIKE %s",
-            ["%FOR NO KEY UPDATE OF c SKIP LOCKED"],
-        )
-        rows = cursor.fetchall()
-        self.assertEqual(len(rows), 1, rows)
-        return rows[0][0], rows[0][1], rows[0][2]
-
-    def test_the_generic_plan_walks_the_queue_index(self) -> None:
-        connection.ensure_connection()
-        with connection.connection.cursor() as cursor:
-            statement, types, _ = self._prepared(cursor)
-            names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", self.sql)))
-            self.assertEqual(len(names), len(types))
-            cursor.execute(
-                pgsql.SQL("PREPARE wb_pick_generic ({}) AS {}").format(
-                    pgsql.SQL(", ").join(pgsql.SQL(t) for t in types), pgsql.SQL(statement)
-                )
-            )
-            cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
-            cursor.execute(
-                pgsql.SQL("EXPLAIN (FORMAT JSON) EXECUTE wb_pick_generic ({})").format(
-                    pgsql.SQL(", ").join(pgsql.Literal(self.params[n]) for n in names)
-                )
-            )
-            plan = cursor.fetchone()[0]
-            cursor.execute("DEALLOCATE wb_pick_generic")
-            cursor.execute("SET LOCAL plan_cache_mode = auto")
-        nodes = []
-
-        def walk(node: dict[str, Any]) -> None:
-            nodes.append(node)
-            for child in node.get("Plans", []):
-                walk(child)
-
-        walk((plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"])
-        kinds = [n["Node Type"] for n in nodes]
-        self.assertNotIn("Sort", kinds, kinds)
-        claim_scans = [n for n in nodes if n.get("Relation Name") == "annotations_claim"]
-        self.assertEqual(
-            [(n["Node Type"], n.get("Index Name")) for n in claim_scans],
-            [("Index Scan", "annotations_claim_queue_idx")],
-        )
-
-    def test_postgresql_keeps_the_generic_plan(self) -> None:
-        """After its first custom plans PostgreSQL chooses the generic plan by itself."""
-        connection.ensure_connection()
-        with connection.connection.cursor() as cursor:
-            for _ in range(8):
-                *_, generic = self._prepared(cursor)
-        self.assertGreater(generic, 0)
-        self.assertEqual(
-            leases._pick_unheld(project=self.project, reviewer=self.reviewer_a, now=T0).pk,
-            leases._pick(
-                project=self.project,
-                reviewer=self.reviewer_a,
-                now=T0,
-                passed_over=[],
-                skip_locked=True,
-                assigned=False,
-            ),
-        )

@@ -196,33 +196,23 @@ _CLAIM_WITH_SLOTS = CompiledModels(
 # so that finding none costs an index probe, not a walk of the whole queue: with an
 # ``EXISTS`` per claim instead, 50 reviewers on a queue of 100,000 claims with no
 # reservations leased 7 claims a second (bench/bench_queue.py, 2026-12-06).
-#
-# Written so that PostgreSQL can keep one generic plan for it per connection (psycopg
-# prepares it, settings.py) instead of planning it on every lease (0.8 of its 1.0 ms):
-# its plan is the same walk of the queue's index, stopped at the first free claim, whatever
-# the parameters. The states are literals, and the creator's test reads ``created_by_id +
-# 0``: on a bare column the planner estimates ``<> $n`` from the column's distinct values,
-# and where one person created every claim (as an editor often does) its generic plan
-# expected no row at all and sorted the whole project's claims (50 ms a lease on 5,000
-# claims when forced), so PostgreSQL planned the pick afresh for every lease.
-# tests/test_queue_pick.py holds the generic plan to the index walk.
 _PICK_SQL_TEMPLATE = """
 SELECT {select} FROM {source}
-WHERE c.project_id = %(project)s AND c.status = {in_review} AND c.created_by_id + 0 <> %(reviewer)s
+WHERE c.project_id = %(project)s AND c.status = %(in_review)s AND c.created_by_id <> %(reviewer)s
   {assigned}AND NOT EXISTS (SELECT 1 FROM annotations_verdict v
                   WHERE v.claim_id = c.id AND v.reviewer_id = %(reviewer)s
                     AND v.claim_version = c.claim_version)
   AND NOT EXISTS (SELECT 1 FROM annotations_assignment a
                   WHERE a.claim_id = c.id AND a.reviewer_id = %(reviewer)s
-                    AND a.state IN ({leased}, {skipped}))
+                    AND a.state IN (%(leased)s, %(skipped)s))
   AND (SELECT count(*) FROM annotations_assignment a
-       WHERE a.claim_id = c.id AND a.state = {leased} AND a.expires_at > %(now)s)
+       WHERE a.claim_id = c.id AND a.state = %(leased)s AND a.expires_at > %(now)s)
     + (SELECT count(*) FROM annotations_verdict v WHERE v.claim_id = c.id AND v.is_current)
     + (SELECT count(*) FROM annotations_reservation r
        WHERE r.claim_id = c.id AND r.reviewer_id <> %(reviewer)s
          AND NOT EXISTS (SELECT 1 FROM annotations_assignment a
                          WHERE a.claim_id = c.id AND a.reviewer_id = r.reviewer_id
-                           AND a.state = {leased} AND a.expires_at > %(now)s)
+                           AND a.state = %(leased)s AND a.expires_at > %(now)s)
          AND NOT EXISTS (SELECT 1 FROM annotations_verdict v
                          WHERE v.claim_id = c.id AND v.reviewer_id = r.reviewer_id
                            AND v.is_current))
@@ -231,14 +221,7 @@ WHERE c.project_id = %(project)s AND c.status = {in_review} AND c.created_by_id 
 ORDER BY c.priority, c.due_at, c.created_at, c.id
 LIMIT 1
 FOR NO KEY UPDATE OF c"""
-# The states are the code's constants, written into the text (not parameters) so that the
-# planner reads their share of the rows from the statistics.
-_PICK_STATES = {
-    "in_review": f"'{ClaimStatus.IN_REVIEW.value}'",
-    "leased": f"'{AssignmentState.LEASED.value}'",
-    "skipped": f"'{AssignmentState.SKIPPED.value}'",
-}
-_PICK_ID = {"select": "c.id", "source": "annotations_claim c", "unheld": "", **_PICK_STATES}
+_PICK_ID = {"select": "c.id", "source": "annotations_claim c", "unheld": ""}
 _PICK_SQL = _PICK_SQL_TEMPLATE.format(assigned="", **_PICK_ID)
 _PICK_ASSIGNED_SQL = _PICK_SQL_TEMPLATE.format(
     assigned="AND c.id IN (SELECT r.claim_id FROM annotations_reservation r "
@@ -252,7 +235,7 @@ _PICK_ASSIGNED_SQL = _PICK_SQL_TEMPLATE.format(
 _UNHELD = """
   AND NOT EXISTS (SELECT 1 FROM annotations_assignment h
                   WHERE h.project_id = %(project)s AND h.reviewer_id = %(reviewer)s
-                    AND h.state = {leased})"""
+                    AND h.state = %(leased)s)"""
 
 
 def _pick(
@@ -293,6 +276,9 @@ def _pick_params(
     return {
         "project": project.pk,
         "reviewer": reviewer.pk,
+        "in_review": ClaimStatus.IN_REVIEW.value,
+        "leased": AssignmentState.LEASED.value,
+        "skipped": AssignmentState.SKIPPED.value,
         "now": now,
         "required": project.required_reviews,
         "passed_over": passed_over,
@@ -406,8 +392,7 @@ def _unheld_pick_sql(alias: str) -> str:
             select=select.removeprefix("SELECT ").replace(claim + ".", "c."),
             source="annotations_claim c" + source.removeprefix(claim).replace(claim + ".", "c."),
             assigned="",
-            unheld=_UNHELD.format(**_PICK_STATES),
-            **_PICK_STATES,
+            unheld=_UNHELD,
         )
     return sql
 
