@@ -20,6 +20,9 @@ SETTINGS_PROBE = """
 import json, workbench.settings as s
 options = s.DATABASES["default"]["OPTIONS"]
 found = {k: v for k, v in options.items() if k in ("server_side_binding", "prepare_threshold")}
+if "cursor_factory" in options:
+    factory = options["cursor_factory"]
+    found["cursor_factory"] = f"{factory.__module__}.{factory.__qualname__}"
 if "pool" in options:
     check = options["pool"]["check"]
     found["pool_check"] = f"{check.__module__}.{check.__name__}"
@@ -57,10 +60,14 @@ def database_options(**env: str) -> dict[str, object]:
 
 @pytest.mark.db_independent
 def test_by_default_parameters_are_bound_on_the_server_and_statements_prepared() -> None:
-    assert database_options() == {"server_side_binding": True, "prepare_threshold": 2}
+    # annotations.dbcursor: Django's server-binding cursor that leaves the queue's pick
+    # unprepared
+    cursor = {"cursor_factory": "annotations.dbcursor.Cursor"}
+    assert database_options() == {"server_side_binding": True, "prepare_threshold": 2, **cursor}
     assert database_options(DB_PREPARE_THRESHOLD="0") == {
         "server_side_binding": True,
         "prepare_threshold": 0,
+        **cursor,
     }
 
 
@@ -70,6 +77,7 @@ def test_preparing_and_server_binding_can_be_switched_off() -> None:
     assert database_options(DB_PREPARE_THRESHOLD="-1") == {
         "server_side_binding": True,
         "prepare_threshold": None,
+        "cursor_factory": "annotations.dbcursor.Cursor",
     }
     # psycopg's client-side binding, as before
     assert database_options(DB_SERVER_SIDE_BINDING="0") == {}

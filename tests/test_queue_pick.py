@@ -12,9 +12,10 @@ import itertools
 from unittest import mock
 
 import pytest
+from django.db import connection
 from django.test import TestCase
 
-from annotations import services
+from annotations import dbcursor, services
 from annotations.models import Assignment, Claim, Reservation, Verdict
 from annotations.services import leases
 from tests.factories import Personas, judge, make_claim, make_member
@@ -151,6 +152,47 @@ class PickAgreesWithTheQuerysetTests(Personas, TestCase):
             self.assertEqual(got.created_by.pk, fresh.created_by_id)
             self.assertFalse(got._state.adding)
         self.assertTrue(picked)
+
+    @pytest.mark.postgres("prepared statements are PostgreSQL's")
+    def test_the_pick_is_never_prepared(self) -> None:
+        """Every text of the pick is sent unprepared (annotations/dbcursor.py), so PostgreSQL
+        plans it for each lease's values and never keeps a generic plan costed for an
+        average project; the statements around it are still prepared."""
+        connection.ensure_connection()
+        raw = connection.connection
+        if raw.prepare_threshold is None or not isinstance(raw.cursor(), dbcursor.Cursor):
+            pytest.skip(
+                "this connection prepares nothing (DB_PREPARE_THRESHOLD=-1 or client binding)"
+            )
+
+        def prepared() -> list[str]:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT statement FROM pg_prepared_statements")
+                return [row[0] for row in cursor.fetchall() if "ORDER BY c.priority" in row[0]]
+
+        newcomer = make_member(self.project, "reviewer_e")
+        for _ in range(6):
+            for person in (newcomer, self.reviewer_d, self.editor):
+                leases._pick_unheld(project=self.project, reviewer=person, now=LATER)
+                for skip_locked, assigned in itertools.product((True, False), (True, False)):
+                    leases._pick(
+                        project=self.project,
+                        reviewer=person,
+                        now=LATER,
+                        passed_over=[],
+                        skip_locked=skip_locked,
+                        assigned=assigned,
+                    )
+        self.assertEqual(prepared(), [])
+        self.assertEqual(len(leases._PICK_RUN), 4)
+        # The same text unmarked is prepared once repeated: what the mark prevents.
+        params = leases._pick_params(
+            project=self.project, reviewer=newcomer, now=LATER, passed_over=[]
+        )
+        for _ in range(4):
+            with connection.cursor() as cursor:
+                cursor.execute(str(leases._unheld_pick_sql(connection.alias)), params)
+        self.assertEqual(len(prepared()), 1)
 
     def test_the_pick_does_not_build_the_queryset_again(self) -> None:
         """Once a pass has run, the pick of a queue with nothing passed over runs its

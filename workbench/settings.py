@@ -221,8 +221,13 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # binds on the server without preparing (a pooler in transaction mode that cannot
     # keep prepared statements); DB_SERVER_SIDE_BINDING=0 goes back to psycopg's
     # client-side binding (parameters merged into the statement's text).
+    # The queue's pick is never prepared (annotations/dbcursor.py): a generic plan cannot
+    # know a project's size, and one chosen for an average project sorted a big one's queue.
     if env_bool("DB_SERVER_SIDE_BINDING", True):
+        from annotations.dbcursor import Cursor as WorkbenchCursor
+
         prepare_threshold = env_int("DB_PREPARE_THRESHOLD", 2)
+        DATABASES["default"]["OPTIONS"]["cursor_factory"] = WorkbenchCursor
         DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
         DATABASES["default"]["OPTIONS"]["prepare_threshold"] = (
             prepare_threshold if prepare_threshold >= 0 else None

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from annotations import access
 from annotations.compiled import CompiledModels, CompiledValues, CompiledValuesList
+from annotations.dbcursor import Unprepared
 from annotations.models import (
     Assignment,
     AssignmentState,
@@ -228,6 +229,16 @@ _PICK_ASSIGNED_SQL = _PICK_SQL_TEMPLATE.format(
     "WHERE r.reviewer_id = %(reviewer)s)\n  ",
     **_PICK_ID,
 )
+# The four texts ``_pick_from`` runs (assigned or not, skipping locked rows or not), marked
+# never to be prepared: PostgreSQL plans the pick for each lease's values (dbcursor.py).
+_PICK_RUN = {
+    (assigned_only, skip_locked): Unprepared(
+        (_PICK_ASSIGNED_SQL if assigned_only else _PICK_SQL)
+        + (" SKIP LOCKED" if skip_locked else "")
+    )
+    for assigned_only in (False, True)
+    for skip_locked in (False, True)
+}
 # The first pick of ``lease_next`` on PostgreSQL when no claim is assigned to the reviewer
 # (``_pick_unheld``): the same claim as ``_PICK_SQL`` picks, read whole with its creator
 # (the columns ``_CLAIM_ANSWER`` reads, as the row locked: its latest version), and only
@@ -298,9 +309,8 @@ def _pick_from(
     only, with ``assigned_only``), locked."""
     if connection.vendor == "postgresql":
         params = _pick_params(project=project, reviewer=reviewer, now=now, passed_over=passed_over)
-        sql = _PICK_ASSIGNED_SQL if assigned_only else _PICK_SQL
         with connection.cursor() as cursor:
-            cursor.execute(sql + (" SKIP LOCKED" if skip_locked else ""), params)
+            cursor.execute(_PICK_RUN[assigned_only, skip_locked], params)
             row = cursor.fetchone()
         return row[0] if row else None
     if not passed_over and not connection.features.has_select_for_update:
@@ -373,13 +383,14 @@ _TAKEN = CompiledValuesList(
     now=dt.datetime,
     reviewer_id=int,
 )
-_UNHELD_PICK_SQL: dict[str, str] = {}
+_UNHELD_PICK_SQL: dict[str, Unprepared] = {}
 
 
-def _unheld_pick_sql(alias: str) -> str:
+def _unheld_pick_sql(alias: str) -> Unprepared:
     """``_PICK_SQL`` with ``_UNHELD``, answering ``_CLAIM_ANSWER``'s columns for database
     ``alias``: its select list and joins as the ORM compiles them, the claim's table
-    written as the pick's ``c``. Built once per database."""
+    written as the pick's ``c``, skipping locked rows; never prepared (``_PICK_RUN``).
+    Built once per database."""
     sql = _UNHELD_PICK_SQL.get(alias)
     if sql is None:
         qn = connections[alias].ops.quote_name
@@ -388,11 +399,15 @@ def _unheld_pick_sql(alias: str) -> str:
         select, source = compiled[: compiled.index(" WHERE ")].split(" FROM ", 1)
         assert select.startswith("SELECT ") and source.startswith(claim + " ")
         assert "%s" not in select + source, "no parameter before the WHERE"
-        sql = _UNHELD_PICK_SQL[alias] = _PICK_SQL_TEMPLATE.format(
-            select=select.removeprefix("SELECT ").replace(claim + ".", "c."),
-            source="annotations_claim c" + source.removeprefix(claim).replace(claim + ".", "c."),
-            assigned="",
-            unheld=_UNHELD,
+        sql = _UNHELD_PICK_SQL[alias] = Unprepared(
+            _PICK_SQL_TEMPLATE.format(
+                select=select.removeprefix("SELECT ").replace(claim + ".", "c."),
+                source="annotations_claim c"
+                + source.removeprefix(claim).replace(claim + ".", "c."),
+                assigned="",
+                unheld=_UNHELD,
+            )
+            + " SKIP LOCKED"
         )
     return sql
 
@@ -406,7 +421,7 @@ def _pick_unheld(*, project: Project, reviewer: User, now: dt.datetime) -> Claim
     alias = connection.alias
     params = _pick_params(project=project, reviewer=reviewer, now=now, passed_over=[])
     with connection.cursor() as cursor:
-        cursor.execute(_unheld_pick_sql(alias) + " SKIP LOCKED", params)
+        cursor.execute(_unheld_pick_sql(alias), params)
         rows = cursor.fetchall()
     found = _CLAIM_ANSWER.instances(alias, rows)
     return found[0] if found else None

@@ -1,0 +1,34 @@
+"""The PostgreSQL cursor of Workbench's connections (``workbench/settings.py`` sets it with
+server-side binding): Django's, except that SQL text marked ``Unprepared`` is never made a
+prepared statement.
+
+psycopg prepares a statement its connection has run ``DB_PREPARE_THRESHOLD`` times, and
+PostgreSQL may then keep one generic plan for it, chosen without the parameters' values.
+For most statements that saves the planning and costs nothing. For the queue's pick
+(``services.leases``) it can cost a great deal: the generic plan is costed for an average
+project, so in a database of many small projects it sorts the whole queue of a big one
+instead of walking its index to the first free claim (16 to 45 ms a lease against 1.6 to 4 ms,
+bench/README.md, "Issue 20, round 15"). Such a statement is sent unnamed, and PostgreSQL
+plans it for the values of each run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.backends.postgresql.base import ServerBindingCursor
+
+
+class Unprepared(str):
+    """SQL text that ``Cursor`` sends unprepared: planned for its values on every run."""
+
+    __slots__ = ()
+
+
+class Cursor(ServerBindingCursor):
+    """Django's server-binding cursor; ``Unprepared`` text is never prepared."""
+
+    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        if type(query) is Unprepared and kwargs.get("prepare") is None:
+            kwargs["prepare"] = False
+        return super().execute(query, params, **kwargs)  # type: ignore[misc]
