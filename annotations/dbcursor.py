@@ -7,7 +7,7 @@ PostgreSQL may then keep one generic plan for it, chosen without the parameters'
 For most statements that saves the planning and costs nothing. For the queue's pick
 (``services.leases``) it can cost a great deal: the generic plan is costed for an average
 project, so in a database of many small projects it sorts the whole queue of a big one
-instead of walking its index to the first free claim (16 to 45 ms a lease against 1.6 to 4 ms,
+instead of walking its index to the first free claim (21 to 26 ms a pick against 2 to 6 ms,
 bench/README.md, "Issue 20, round 15"). Such a statement is sent unnamed, and PostgreSQL
 plans it for the values of each run.
 """
