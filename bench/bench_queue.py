@@ -149,6 +149,49 @@ def _wait_start(go: Any, start_at: Any) -> float:
     return begin
 
 
+def _timed_cycles(
+    cycle: Any,
+    result: dict[str, Any],
+    *,
+    warmup: int,
+    ready: Any,
+    go: Any,
+    start_at: Any,
+    seconds: float,
+    think: float,
+    index: int,
+    backend: int,
+    started: Any = None,
+) -> None:
+    """A worker's run, either engine: ``warmup`` untimed cycles (their leases in
+    ``result["warm"]``, see --warmup), ready, the common start, then ``cycle(begin, leases,
+    submits)`` (False: the queue had nothing left) until ``seconds`` have passed, with the
+    CPU this process and its PostgreSQL backend spent meanwhile. ``started``: called at the
+    start (the profiler's)."""
+    for _ in range(warmup):
+        if not cycle(time.perf_counter(), result["warm"], []):
+            break
+    ready.release()
+    begin = _wait_start(go, start_at)
+    cpu0 = time.process_time()
+    server0 = _proc_cpu(backend)
+    deadline = begin + seconds
+    rng = random.Random(index)
+    if think:  # spread the first requests instead of a thundering herd
+        time.sleep(rng.uniform(0, think))
+    if started is not None:
+        started()
+    while time.perf_counter() < deadline:
+        if not cycle(begin, result["leases"], result["submits"]):
+            result["empty"] = True
+            break
+        if think:
+            time.sleep(min(rng.expovariate(1 / think), 10 * think))
+    result["end"] = time.perf_counter() - begin
+    result["cpu"] = time.process_time() - cpu0
+    result["server_cpu"] = _proc_cpu(backend) - server0
+
+
 def django_worker(
     index: int,
     reviewer_id: int,
@@ -215,31 +258,26 @@ def django_worker(
             submits.append((t2 - begin, t3 - t2, claim_id))
             return True
 
-        for _ in range(warmup):  # untimed, before the start: see --warmup
-            if not cycle(time.perf_counter(), result["warm"], []):
-                break
-        ready.release()
-        begin = _wait_start(go, start_at)
-        cpu0 = time.process_time()
-        server0 = _proc_cpu(backend)
-        deadline = begin + seconds
-        rng = random.Random(index)
-        if think:  # spread the first requests instead of a thundering herd
-            time.sleep(rng.uniform(0, think))
-        if profile_dir and index == 0:
+        def profile() -> None:  # worker 0 with --profile, from the start
+            nonlocal profiler
             from pyinstrument import Profiler
 
             profiler = Profiler(interval=0.0005)
             profiler.start()
-        while time.perf_counter() < deadline:
-            if not cycle(begin, result["leases"], result["submits"]):
-                result["empty"] = True
-                break
-            if think:
-                time.sleep(min(rng.expovariate(1 / think), 10 * think))
-        result["end"] = time.perf_counter() - begin
-        result["cpu"] = time.process_time() - cpu0
-        result["server_cpu"] = _proc_cpu(backend) - server0
+
+        _timed_cycles(
+            cycle,
+            result,
+            warmup=warmup,
+            ready=ready,
+            go=go,
+            start_at=start_at,
+            seconds=seconds,
+            think=think,
+            index=index,
+            backend=backend,
+            started=profile if profile_dir and index == 0 else None,
+        )
     except Exception:
         result["errors"].append(traceback.format_exc())
         ready.release()
@@ -390,26 +428,18 @@ def bare_worker(
             submits.append((t2 - begin, t3 - t2, claim_id))
             return True
 
-        for _ in range(warmup):  # untimed, before the start: see --warmup
-            if not cycle(time.perf_counter(), result["warm"], []):
-                break
-        ready.release()
-        begin = _wait_start(go, start_at)
-        cpu0 = time.process_time()
-        server0 = _proc_cpu(backend)
-        deadline = begin + seconds
-        rng = random.Random(index)
-        if think:
-            time.sleep(rng.uniform(0, think))
-        while time.perf_counter() < deadline:
-            if not cycle(begin, result["leases"], result["submits"]):
-                result["empty"] = True
-                break
-            if think:
-                time.sleep(min(rng.expovariate(1 / think), 10 * think))
-        result["end"] = time.perf_counter() - begin
-        result["cpu"] = time.process_time() - cpu0
-        result["server_cpu"] = _proc_cpu(backend) - server0
+        _timed_cycles(
+            cycle,
+            result,
+            warmup=warmup,
+            ready=ready,
+            go=go,
+            start_at=start_at,
+            seconds=seconds,
+            think=think,
+            index=index,
+            backend=backend,
+        )
         conn.close()
     except Exception:
         result["errors"].append(traceback.format_exc())
