@@ -28,7 +28,9 @@ from annotations.models import (
     ClaimStatus,
     Event,
     IdempotencyKey,
+    Membership,
     Notification,
+    NotificationKind,
     Source,
     Verdict,
 )
@@ -69,6 +71,13 @@ SERVICE_FIRST = {"sqlite": 12, "postgresql": 6}
 # The creator's notice, keyed by the status event's new id, is written by that statement
 # too (``notifications.claim_status_notices``, ``_base.AfterAppend``): 8 -> 7.
 SERVICE_DECIDING = {"sqlite": 17, "postgresql": 7}
+# A verdict that disputes the claim (a split under the default rule): no consensus record;
+# the claim's status, the events, and the editors' notices keyed by the status event. On
+# PostgreSQL the notices are written by the statement that appends the events
+# (``notifications.claim_status_notices``, ``_base.AfterAppend``): the editors' read and
+# their notices' insert, after the append while the chain's head was locked, 10 -> 8; on
+# SQLite the editors are read once (``notifications._status_recipients``): 16 -> 15.
+SERVICE_DISPUTING = {"sqlite": 15, "postgresql": 8}
 # A revision (the reviewer's verdict in, its rationale changed, the same page cited):
 # savepoint, the claim locked and its facts (one statement on SQLite, two on PostgreSQL),
 # the previous verdict with its rating and its citations (with their sources and evidence:
@@ -288,6 +297,37 @@ class VerdictQueryCountTests(Personas, TestCase):
         claim = Claim.objects.select_related("consensus").get(pk=self.claim.pk)
         self.assertEqual((claim.status, claim.consensus.sequence), (ClaimStatus.RESOLVED, 1))
         self.assertEqual(claim.consensus.verdicts.count(), 3)
+        self.assertTrue(selectors.audit_verify(project_id=self.project.pk).ok)
+
+    def test_a_disputing_verdict_tells_the_editors_in_the_appending_statement(self) -> None:
+        # A split disputes the claim (the default rule) and tells the project's editors,
+        # keyed by the status event. On PostgreSQL their notices are written by the
+        # statement that appends the write's events (``claim_status_notices``), as the
+        # creator's notice of a resolved claim is: nothing more runs while the audit
+        # chain's head is locked (two statements of their own until round 15).
+        judge(self.claim, self.reviewer_a, "true")
+        judge(self.claim, self.reviewer_b, "false")
+        queries, _ = self.request_queries(self.reviewer_c, 3)
+        self.assertEqual(Claim.objects.get(pk=self.claim.pk).status, ClaimStatus.DISPUTED)
+        status_event = Event.objects.filter(verb="claim.status", object_id=self.claim.pk).get()
+        editors = set(
+            Membership.objects.filter(
+                project=self.project, role__in=access.EDITOR_ROLES
+            ).values_list("user_id", flat=True)
+        )
+        self.assertTrue(editors)
+        notices = Notification.objects.filter(claim=self.claim, kind=NotificationKind.DISPUTED)
+        self.assertEqual(
+            sorted(notices.values_list("recipient_id", "key")),
+            sorted((pk, f"event:{status_event.pk}") for pk in editors),
+        )
+        appends = [i for i, sql in enumerate(queries) if '"annotations_audithead"' in sql]
+        if connection.vendor == "postgresql":
+            self.assertEqual(len(appends), 1, queries)
+            self.assertIn('INSERT INTO "annotations_notification"', queries[appends[0]])
+            after = [q for q in queries[appends[0] + 1 :] if not q.startswith("RELEASE SAVEPOINT")]
+            self.assertEqual(after, [], "nothing after the append but the savepoint's release")
+        self.assertEqual(len(queries), SERVICE_DISPUTING[connection.vendor] + REQUEST_EXTRA)
         self.assertTrue(selectors.audit_verify(project_id=self.project.pk).ok)
 
     def test_request_reads_the_claim_once_with_the_membership_and_the_lock(self) -> None:

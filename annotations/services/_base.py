@@ -122,7 +122,9 @@ def _in_one_statement(connection: Any, events: Sequence[Event]) -> bool:
     return True
 
 
-def _events_append(events: Sequence[Event]) -> list[Event]:
+def _events_append(
+    events: Sequence[Event], following: Sequence[tuple[int, AfterAppend]] = ()
+) -> list[Event]:
     """Chain ``events`` (all of one project, or all without one) after their chain's head
     and insert them: the head row is locked, read and moved on, so concurrent writers
     append one after another, each in one order. Three queries, whatever the chain's
@@ -132,18 +134,25 @@ def _events_append(events: Sequence[Event]) -> list[Event]:
 
     Takes the head lock, held until the transaction commits: call it after the service
     has taken every other row lock it needs, or two writers could wait on each other
-    (a ``FOR UPDATE`` lock comes after the head: ``chain_lock``)."""
+    (a ``FOR UPDATE`` lock comes after the head: ``chain_lock``).
+
+    ``following``: ``(index of an event, AfterAppend)``, written by the appending statement
+    (then ``done``) where it is one, else ``run`` once the events are in."""
     if not events:
         return []
     chain = _chain_of(events)
     connection = connections[router.db_for_write(Event)]
     with transaction.atomic(savepoint=False):
         if _in_one_statement(connection, events):
-            if not _events_append_in_sql(connection, events, chain=chain):
+            if not _events_append_in_sql(connection, events, chain=chain, following=following):
                 # The chain's first event: make its head row (locked), then append.
                 _chain_head(chain)
-                appended = _events_append_in_sql(connection, events, chain=chain)
+                appended = _events_append_in_sql(
+                    connection, events, chain=chain, following=following
+                )
                 assert appended, f"audit chain {chain} has no head row"
+            for index, after in following:
+                after.done(events[index])
             return list(events)
         head = _chain_head(chain)
         seq, prev_hash = head.seq, head.hash
@@ -164,6 +173,8 @@ def _events_append(events: Sequence[Event]) -> list[Event]:
         elif not rows_copy(events):
             Event.objects.bulk_create(events, batch_size=500)
         AuditHead.objects.filter(chain=chain).update(seq=seq, hash=prev_hash)
+        for index, after in following:
+            after.run(events[index])
     return list(events)
 
 
@@ -430,7 +441,13 @@ _CHAINED = ("seq", "prev_hash", "hash")
 _IN_SQL_MAX = 16
 
 
-def _events_append_in_sql(connection: Any, events: Sequence[Event], *, chain: int) -> bool:
+def _events_append_in_sql(
+    connection: Any,
+    events: Sequence[Event],
+    *,
+    chain: int,
+    following: Sequence[tuple[int, AfterAppend]] = (),
+) -> bool:
     """Append ``events`` (unsaved, ``created_at`` set; at most ``_IN_SQL_MAX``) to chain
     ``chain`` in one statement (PostgreSQL): lock the head row, seal the first event at
     the head's seq + 1 after the head's hash, each next one at the seq after it and after
@@ -444,9 +461,10 @@ def _events_append_in_sql(connection: Any, events: Sequence[Event], *, chain: in
     the row as that writer committed it, in a WITH as in a plain SELECT; the seals start
     from that version and the UPDATE moves it (it is locked by this statement), so
     concurrent appends queue on the row lock and each seals after the one before it
-    (``tests/test_audit_concurrency``).
+    (``tests/test_audit_concurrency``). ``following``: what the same statement writes after
+    the append (``_append_statement``), nothing when it appends nothing.
     """
-    statement, params = _append_statement(connection, events, chain=chain)
+    statement, params = _append_statement(connection, events, chain=chain, following=following)
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         rows = cursor.fetchall()
@@ -468,10 +486,9 @@ def _append_statement(
     (``auditchain.object_cut``); the head is locked and the events appended only if the row
     was inserted. It then answers ``(row id, *inserted.answer, event id, seq, prev_hash,
     hash)`` per event, the event's part null when the chain has no head row, and no row when
-    nothing was inserted. ``following`` (with ``inserted``): ``AfterAppend.queries`` of the
-    events at those indexes, after the append, reading each one's new id."""
+    nothing was inserted. ``following``: ``AfterAppend.queries`` of the events at those
+    indexes, after the append, reading each one's new id (with or without a row)."""
     assert 0 < len(events) <= _IN_SQL_MAX
-    assert inserted is not None or not following, "what follows the events goes with a row"
     qn = connection.ops.quote_name
     head = qn(AuditHead._meta.db_table)
     key, seq, prev_hash, hash_ = (
@@ -539,7 +556,7 @@ def _append_statement(
         f"{' UNION ALL '.join(selects)} "
         f"RETURNING {event_pk}, {seq}, {prev_hash}, {hash_}"
     )
-    if inserted is None:
+    if inserted is None and not following:
         return f"WITH {', '.join(queries)} {append}", [*params, *select_params]
     queries.append(f"appended AS ({append})")
     follow_params: list[Any] = []
@@ -549,6 +566,11 @@ def _append_statement(
         for name, sql, follow in after.queries(f"f{number}", rows, f"appended.{event_pk}"):
             queries.append(f"{name} AS ({sql})")
             follow_params.extend(follow)
+    if inserted is None:
+        return (
+            f"WITH {', '.join(queries)} SELECT appended.* FROM appended",  # noqa: S608
+            [*params, *select_params, *follow_params],
+        )
     return (
         f"WITH {', '.join(queries)} SELECT {inserted.answer_columns()}, appended.* FROM ins "  # noqa: S608
         "LEFT JOIN appended ON true",
@@ -806,16 +828,18 @@ class PendingEvents:
         follows them written by the same statement where it can be: ``AfterAppend``), then
         run their ``then``."""
         thens = self._then
+        following = [
+            (next(i for i, pending in enumerate(self.events) if pending is event), then)
+            for event, then in thens
+            if isinstance(then, AfterAppend)
+        ]
         if self._row is None:
-            recorded = events_record(self.events)
+            # What follows an event goes with the statement that appends it (or runs after).
+            recorded = _events_append(self.events, following)
+            thens = [(event, then) for event, then in thens if not isinstance(then, AfterAppend)]
         else:
             (obj, write), self._row = self._row, None
             connection = connections[router.db_for_write(type(obj))]
-            following = [
-                (next(i for i, pending in enumerate(self.events) if pending is event), then)
-                for event, then in thens
-                if isinstance(then, AfterAppend)
-            ]
             with transaction.atomic(using=connection.alias, savepoint=False):
                 row = _row_insert(connection, write, self.events, following)
             assert row is not None, "an unconditional insert"

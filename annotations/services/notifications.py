@@ -65,7 +65,32 @@ def notify(
     wanted = _wanted(recipient_ids, actor)
     if not wanted:
         return 0
-    members = _members(project_id=project_id, wanted=wanted)
+    return _notify_members(
+        kind=kind,
+        key=key,
+        project_id=project_id,
+        members=_members(project_id=project_id, wanted=wanted),
+        actor=actor,
+        claim=claim,
+        comment=comment,
+        now=now,
+    )
+
+
+def _notify_members(
+    *,
+    kind: NotificationKind,
+    key: str,
+    project_id: int,
+    members: QuerySet[Any],
+    actor: User | None,
+    claim: Claim | None = None,
+    comment: Comment | None = None,
+    now: dt.datetime | None = None,
+) -> int:
+    """``notify``'s writes: a ``kind`` notice of ``key`` to each user id ``members`` (a
+    ``values_list`` of project members, never the actor) finds, then the e-mail after
+    commit. Returns how many members it found."""
     now = now or timezone.now()
 
     def notice(user_id: int) -> Notification:
@@ -223,60 +248,79 @@ def claim_status_notices(
     *, claim: Claim, status: str, actor: User | None
 ) -> AfterAppend | Callable[[Event], object]:
     """``claim_status_notify`` of the status event about to be appended, for its ``then``.
-    A notice to the claim's creator (resolved, published) is also an ``AfterAppend``:
-    where a statement appends the event with a row (PostgreSQL, ``PendingEvents.record``),
-    it writes the notice too, keyed by the new event's id (issue 20)."""
+    A notice to the claim's creator (resolved, published) or to the project's editors
+    (disputed) is also an ``AfterAppend``: where a statement appends the event with a row
+    (PostgreSQL, ``PendingEvents.record``), it writes the notices too, keyed by the new
+    event's id (issue 20), so nothing more runs while the audit chain's head is locked."""
 
     def run(event: Event) -> None:
         claim_status_notify(claim=claim, status=status, actor=actor, event=event)
 
-    kind = _CREATOR_NOTICES.get(ClaimStatus(status))
-    if kind is None:
+    recipients = _status_recipients(claim=claim, status=status, actor=actor)
+    if recipients is None:
         return run
-    wanted = _wanted([claim.created_by_id], actor)
+    kind, members = recipients
 
     def queries(name: str, rows: str, event_id: str) -> list[tuple[str, str, list[Any]]]:
-        if not wanted:
+        if members is None:
             return []
         connection = connections[router.db_for_write(Notification)]
         notice = _notice(kind=kind, key="", project_id=claim.project_id, actor=actor, claim=claim)
         return _notices_queries(
             connection,
             notice,
-            _members(project_id=claim.project_id, wanted=wanted),
+            members,
             name=name,
             rows=rows,
             key=f"'{_EVENT_KEY}' || ({event_id})::text",
         )
 
     def done(event: Event) -> None:
-        if wanted:
+        if members is not None:
             _email_after_commit(kind=kind, key=f"{_EVENT_KEY}{event.pk}")
 
     return AfterAppend(run=run, queries=queries, done=done)
 
 
+def _status_recipients(
+    *, claim: Claim, status: str, actor: User | None
+) -> tuple[NotificationKind, QuerySet[Any] | None] | None:
+    """Who is told of ``claim``'s new ``status`` as a notice's kind and the members it goes
+    to (``_members``' rows: user ids, never the actor; None when nobody is), or None when
+    that status tells nobody: disputed, the project's editors; resolved or published, the
+    claim's creator."""
+    if status == ClaimStatus.DISPUTED:
+        editors = Membership.objects.filter(
+            project_id=claim.project_id, role__in=access.EDITOR_ROLES
+        )
+        if actor is not None and actor.pk is not None:
+            editors = editors.exclude(user_id=actor.pk)
+        return NotificationKind.DISPUTED, editors.order_by("user_id").values_list(
+            "user_id", flat=True
+        )
+    kind = _CREATOR_NOTICES.get(ClaimStatus(status))
+    if kind is None:
+        return None
+    wanted = _wanted([claim.created_by_id], actor)
+    return kind, (_members(project_id=claim.project_id, wanted=wanted) if wanted else None)
+
+
 def claim_status_notify(*, claim: Claim, status: str, actor: User | None, event: Event) -> None:
     """The notices of a claim's new ``status`` (``services.claim_transition`` calls it with
     the status change's audit event, whose id is the key): disputed → the project's editors;
-    resolved → the claim's creator ("decided"); published → the creator."""
-    if status == ClaimStatus.DISPUTED:
-        recipients = list(
-            Membership.objects.filter(
-                project_id=claim.project_id, role__in=access.EDITOR_ROLES
-            ).values_list("user_id", flat=True)
-        )
-        kind = NotificationKind.DISPUTED
-    elif status in _CREATOR_NOTICES:
-        recipients = [claim.created_by_id]
-        kind = _CREATOR_NOTICES[ClaimStatus(status)]
-    else:
+    resolved → the claim's creator ("decided"); published → the creator
+    (``_status_recipients``)."""
+    recipients = _status_recipients(claim=claim, status=status, actor=actor)
+    if recipients is None:
         return
-    notify(
+    kind, members = recipients
+    if members is None:
+        return
+    _notify_members(
         kind=kind,
         key=f"{_EVENT_KEY}{event.pk}",
         project_id=claim.project_id,
-        recipient_ids=recipients,
+        members=members,
         actor=actor,
         claim=claim,
     )
