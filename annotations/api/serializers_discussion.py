@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from annotations.api.serializers import InputSerializer, LimitedCharField
+from annotations.core.discussion import notification_actor
 from annotations.models import CommentVisibility, Notification, NotificationKind
 from annotations.services import limits
 
@@ -69,7 +70,11 @@ class NotificationSerializer(serializers.ModelSerializer[Notification]):
         return notification_text(obj)
 
     def get_actor(self, obj: Notification) -> str | None:
-        return obj.actor.get_username() if obj.actor is not None else None
+        """Who acted, for the kinds that name them (``core.discussion.notification_actor``):
+        a status notice names nobody (blind review)."""
+        return notification_actor(
+            kind=obj.kind, actor=obj.actor.get_username() if obj.actor is not None else None
+        )
 
     def get_read(self, obj: Notification) -> bool:
         return obj.read_at is not None

@@ -124,6 +124,19 @@ _TITLES = {
 }
 
 
+# The kinds whose notice names who acted (their title does): a mention's author, the
+# editor who assigned. A status notice names nobody: a claim decided by the rule was decided
+# by a reviewer's verdict, and its creator, who may not see the claim's verdicts (blind
+# review), must not learn who judged it from the notice either.
+ACTOR_NAMED = frozenset(kind for kind, title in _TITLES.items() if "{actor}" in title)
+
+
+def notification_actor(*, kind: str, actor: str | None) -> str | None:
+    """Who acted, as a notice of ``kind`` shows it (the API's ``actor``): the name when the
+    kind names them (``ACTOR_NAMED``), else None."""
+    return actor if kind in ACTOR_NAMED else None
+
+
 def notification_title(*, kind: str, actor: str, claim_id: int | None) -> str:
     """The one line a notification shows. It names the kind, who acted and the claim, and
     never a rating or what another reviewer wrote: blind review holds in every notice."""

@@ -5,6 +5,7 @@ settings and e-mail after commit."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from django.core import mail
 from django.db import transaction
@@ -276,6 +277,27 @@ class StatusNotificationTests(DiscussionApiTestCase):
         # No rating in any notice's text (blind review holds in notifications).
         for notice in self.get(self.creator, "/notifications/").json()["results"]:
             self.assertNotIn("false", notice["text"].lower())
+
+    def test_a_decided_notice_does_not_name_the_reviewer_who_decided(self) -> None:
+        """Blind review: the creator of a claim decided by the rule is told it was decided,
+        not by whom (the deciding verdict's reviewer is the notice's actor in the table);
+        an editor's assignment still names the editor."""
+        services.verdict_submit(
+            claim=self.claim, reviewer=self.reviewer_b, rating="true", confidence="high",
+            rationale="", citations=[],
+        )  # fmt: skip  # resolved by reviewer_b's verdict
+        stored = Notification.objects.get(recipient=self.creator, kind="decided")
+        self.assertEqual(stored.actor, self.reviewer_b)
+        (shown,) = self.get(self.creator, "/notifications/").json()["results"]
+        self.assertEqual(
+            (shown["kind"], shown["claim"], shown["actor"]), ("decided", self.claim.pk, None)
+        )
+        self.assertNotIn(self.reviewer_b.username, json.dumps(shown))
+        services.notify_assigned(
+            claim=self.claim, reviewer_ids=[self.reviewer_c.pk], actor=self.editor
+        )
+        (assigned,) = self.get(self.reviewer_c, "/notifications/").json()["results"]
+        self.assertEqual((assigned["kind"], assigned["actor"]), ("assigned", self.editor.username))
 
     def test_nobody_is_notified_of_their_own_action(self) -> None:
         own = make_claim(document=self.document, actor=self.editor, exact=self.document.text[13:20])

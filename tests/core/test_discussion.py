@@ -16,6 +16,7 @@ from annotations.core.discussion import (
     link_segments,
     linkify,
     mentioned_usernames,
+    notification_actor,
     notification_title,
 )
 
@@ -209,3 +210,15 @@ def test_notification_titles_name_no_rating() -> None:
         for rating in ("true", "false", "misleading"):
             assert rating not in title.lower().split()
     assert notification_title(kind="mentioned", actor="", claim_id=3).startswith("Someone")
+
+
+def test_only_the_notices_that_name_who_acted_show_them() -> None:
+    """A mention names its author and an assignment its editor; a status notice names
+    nobody, so a claim's creator does not learn from "decided" which reviewer judged it."""
+    for kind in ("mentioned", "assigned"):
+        assert notification_actor(kind=kind, actor="alice") == "alice"
+        assert "alice" in notification_title(kind=kind, actor="alice", claim_id=7)
+    for kind in ("disputed", "decided", "published", "lease_expiring", "unknown"):
+        assert notification_actor(kind=kind, actor="alice") is None
+        assert "alice" not in notification_title(kind=kind, actor="alice", claim_id=7)
+    assert notification_actor(kind="mentioned", actor=None) is None
