@@ -750,11 +750,13 @@ def event_record(
     return _events_append([event])[0]
 
 
-def events_record(events: Sequence[Event]) -> list[Event]:
+def events_record(
+    events: Sequence[Event], following: Sequence[tuple[int, AfterAppend]] = ()
+) -> list[Event]:
     """Append many unsaved events of one project (built with ``event_build``) at once, in
     their order: one statement on PostgreSQL (up to ``_IN_SQL_MAX`` events), else one
-    lock, one insert, one head update (``_events_append``)."""
-    return _events_append(events)
+    lock, one insert, one head update (``_events_append``; ``following`` as there)."""
+    return _events_append(events, following)
 
 
 @dataclasses.dataclass
@@ -835,7 +837,7 @@ class PendingEvents:
         ]
         if self._row is None:
             # What follows an event goes with the statement that appends it (or runs after).
-            recorded = _events_append(self.events, following)
+            recorded = events_record(self.events, following)
             thens = [(event, then) for event, then in thens if not isinstance(then, AfterAppend)]
         else:
             (obj, write), self._row = self._row, None
