@@ -111,8 +111,12 @@ def _live_streams_fit_the_test_server(settings) -> None:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Assertions wait as long as actions do (``new_page``: 10 s) rather than Playwright's
+    # 5 s: on two shared cores running the suite in parallel, a page's answer to a submit
+    # took longer than 5 s now and then (the PostgreSQL run, 2026-12-07).
+    expect.set_options(timeout=10_000)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
