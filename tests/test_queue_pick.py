@@ -161,9 +161,7 @@ class PickAgreesWithTheQuerysetTests(Personas, TestCase):
         connection.ensure_connection()
         raw = connection.connection
         if raw.prepare_threshold is None or not isinstance(raw.cursor(), dbcursor.Cursor):
-            pytest.skip(
-                "this connection prepares nothing (DB_PREPARE_THRESHOLD=-1 or client binding)"
-            )
+            pytest.skip(reason="no prepared statements: DB_PREPARE_THRESHOLD=-1 or client binding")
 
         def prepared() -> list[str]:
             with connection.cursor() as cursor:

@@ -829,16 +829,18 @@ class PendingEvents:
         """Append the events, in the order added (with ``insert_with``'s row, and what
         follows them written by the same statement where it can be: ``AfterAppend``), then
         run their ``then``."""
-        thens = self._then
-        following = [
-            (next(i for i, pending in enumerate(self.events) if pending is event), then)
-            for event, then in thens
-            if isinstance(then, AfterAppend)
-        ]
+        # What follows an event (``AfterAppend``) goes with the statement that appends it, or
+        # runs right after it; the rest runs once the events are in.
+        following: list[tuple[int, AfterAppend]] = []
+        plain: list[tuple[Event, Callable[[Event], object]]] = []
+        for event, then in self._then:
+            if isinstance(then, AfterAppend):
+                index = next(i for i, pending in enumerate(self.events) if pending is event)
+                following.append((index, then))
+            else:
+                plain.append((event, then))
         if self._row is None:
-            # What follows an event goes with the statement that appends it (or runs after).
             recorded = events_record(self.events, following)
-            thens = [(event, then) for event, then in thens if not isinstance(then, AfterAppend)]
         else:
             (obj, write), self._row = self._row, None
             connection = connections[router.db_for_write(type(obj))]
@@ -850,9 +852,8 @@ class PendingEvents:
                 self._saved(obj)
                 self._saved = None
             recorded = list(self.events)
-            thens = [(event, then) for event, then in thens if not isinstance(then, AfterAppend)]
-        for event, then in thens:
-            then.run(event) if isinstance(then, AfterAppend) else then(event)
+        for event, then in plain:
+            then(event)
         self.events, self._then = [], []
         return recorded
 

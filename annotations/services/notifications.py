@@ -135,14 +135,24 @@ def _email_after_commit(*, kind: str, key: str) -> None:
     transaction.on_commit(functools.partial(notifications_email, kind=kind, key=key), robust=True)
 
 
-def _members(*, project_id: int, wanted: Iterable[int]) -> QuerySet[Any]:
-    """The user ids among ``wanted`` who are members of ``project_id`` (only members are
-    told anything)."""
-    return (
-        Membership.objects.filter(project_id=project_id, user_id__in=wanted)
-        .order_by("user_id")
-        .values_list("user_id", flat=True)
-    )
+def _members(
+    *,
+    project_id: int,
+    wanted: Iterable[int] | None = None,
+    roles: Iterable[str] | None = None,
+    actor: User | None = None,
+) -> QuerySet[Any]:
+    """The user ids of the members of ``project_id`` (only members are told anything) among
+    ``wanted``, or with one of ``roles``; never the ``actor`` (nobody is told of their own
+    action, as ``_wanted`` keeps them out of a list of ids)."""
+    members = Membership.objects.filter(project_id=project_id)
+    if wanted is not None:
+        members = members.filter(user_id__in=wanted)
+    if roles is not None:
+        members = members.filter(role__in=roles)
+    if actor is not None and actor.pk is not None:
+        members = members.exclude(user_id=actor.pk)
+    return members.order_by("user_id").values_list("user_id", flat=True)
 
 
 def _notice(
@@ -290,14 +300,8 @@ def _status_recipients(
     that status tells nobody: disputed, the project's editors; resolved or published, the
     claim's creator."""
     if status == ClaimStatus.DISPUTED:
-        editors = Membership.objects.filter(
-            project_id=claim.project_id, role__in=access.EDITOR_ROLES
-        )
-        if actor is not None and actor.pk is not None:
-            editors = editors.exclude(user_id=actor.pk)
-        return NotificationKind.DISPUTED, editors.order_by("user_id").values_list(
-            "user_id", flat=True
-        )
+        editors = _members(project_id=claim.project_id, roles=access.EDITOR_ROLES, actor=actor)
+        return NotificationKind.DISPUTED, editors
     kind = _CREATOR_NOTICES.get(ClaimStatus(status))
     if kind is None:
         return None
