@@ -671,13 +671,18 @@ def chain_unlocked() -> Any:
     from annotations.services import _base
 
     original = _base._append_statement
+    queued = f" AND {_base.chain_queue_sql('%s')}"
 
     def statement(*args: Any, **kwargs: Any) -> tuple[str, list[Any]]:
         sql, params = original(*args, **kwargs)
+        # The chain's advisory lock and its one parameter go too (the second of the head's).
+        at = sql.index(queued)
+        del params[sql[:at].count("%s")]
         unlocked = _MOVED.sub(
-            "moved AS (SELECT 1 AS moved)", sql.replace(" FOR NO KEY UPDATE)", ")")
+            "moved AS (SELECT 1 AS moved)",
+            sql.replace(queued, "", 1).replace(" FOR NO KEY UPDATE)", ")"),
         )
-        assert unlocked != sql and "FOR NO KEY UPDATE" not in unlocked, "the statement changed"
+        assert "FOR NO KEY UPDATE" not in unlocked and "advisory" not in unlocked, "changed"
         return unlocked, params
 
     _base._append_statement = statement

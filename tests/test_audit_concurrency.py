@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -24,7 +25,13 @@ from django.test import TransactionTestCase
 from annotations import selectors, services
 from annotations.core import auditchain
 from annotations.models import AuditHead, Event, Project, Role
-from annotations.services._base import _IN_SQL_MAX, event_build, events_record
+from annotations.services._base import (
+    _IN_SQL_MAX,
+    CHAIN_LOCK_CLASS,
+    chain_lock,
+    event_build,
+    events_record,
+)
 from tests.factories import make_document, make_member, make_project, make_user
 
 THREADS = 8
@@ -200,3 +207,123 @@ class AuditChainConcurrencyTests(TransactionTestCase):
         for n in range(THREADS):
             own = [e.after["k"] for e in events if e.after["writer"] == n and e.after["i"] == 0]
             self.assertEqual(own, list(range(len(sizes))))
+
+
+@pytest.mark.postgres("the audit chain's advisory lock, seen in pg_locks from a second session")
+class ChainQueueTests(TransactionTestCase):
+    """Writers queue for a chain on its advisory lock (``_base.chain_queue_sql``) before they
+    lock its head row: while another session holds that lock, every way of locking a head
+    (the one-statement append, the head read for a large batch, ``chain_lock``, a chain's
+    first event) waits on it, appends nothing, and goes on in one chain once it is let go."""
+
+    WAITING = (
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+        "AND classid = %s AND objid = %s AND objsubid = 2"
+    )
+
+    def setUp(self) -> None:
+        admin = make_user("admin")
+        self.project = make_project(creator=admin, name="Queued desk")
+        self.writer = make_member(self.project, "writer", Role.EDITOR)
+
+    def _holder(self, chain: int) -> Any:
+        """A second session that holds ``chain``'s advisory lock in an open transaction."""
+        import psycopg
+
+        params = connection.get_connection_params()
+        params.pop("cursor_factory", None)
+        holder = psycopg.connect(**params)
+        holder.execute("SELECT pg_advisory_xact_lock(%s, %s)", [CHAIN_LOCK_CLASS, chain])
+        return holder
+
+    def _waiting(self, holder: Any, chain: int, count: int) -> None:
+        """Until ``count`` sessions wait for ``chain``'s advisory lock (at most 20 s)."""
+        deadline = time.monotonic() + 20
+        while True:
+            with holder.cursor() as cursor:
+                cursor.execute(self.WAITING, [CHAIN_LOCK_CLASS, chain])
+                waiting = cursor.fetchone()[0]
+            if waiting >= count or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertEqual(waiting, count, "writers waiting on the chain's advisory lock")
+
+    def _queued(self, chain: int, calls: list[Callable[[], Any]], *, appended: int) -> None:
+        holder = self._holder(chain)
+        head = AuditHead.objects.filter(chain=chain).values_list("seq", flat=True).first()
+        errors: list[BaseException | None] = [None] * len(calls)
+
+        def target(index: int, call: Callable[[], Any]) -> None:
+            try:
+                call()
+            except BaseException as exc:  # reported to the test
+                errors[index] = exc
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=target, args=(i, c)) for i, c in enumerate(calls)]
+        try:
+            for thread in threads:
+                thread.start()
+            self._waiting(holder, chain, len(calls))
+            # Nothing appended while the lock is held elsewhere.
+            self.assertEqual(
+                AuditHead.objects.filter(chain=chain).values_list("seq", flat=True).first(), head
+            )
+        finally:
+            holder.commit()  # lets them go
+            for thread in threads:
+                thread.join(timeout=30)
+            holder.close()
+        self.assertEqual(errors, [None] * len(calls))
+        project = Project.objects.get(pk=chain)
+        events = Event.objects.filter(project=project).count()
+        self.assertEqual(events, (head or 0) + appended)
+        self.assertEqual(
+            AuditHead.objects.get(chain=chain).seq, events, "the head on the last event"
+        )
+        report = selectors.audit_verify(project_id=chain)
+        self.assertTrue(report.ok, report.problem)
+
+    def _event(self, chain: int, n: int) -> Event:
+        return event_build(
+            actor=self.writer,
+            verb="test.queue",
+            object_type="",
+            object_id=None,
+            project_id=chain,
+            after={"n": n},
+        )
+
+    def test_every_lock_of_a_head_waits_for_the_chains_advisory_lock(self) -> None:
+        chain = self.project.pk
+
+        def one() -> None:  # the one-statement append
+            services.event_record(
+                actor=self.writer, verb="test.queue", project_id=chain, after={"n": 1}
+            )
+
+        def batch() -> None:  # larger than one statement: the head read through the ORM
+            events_record([self._event(chain, n) for n in range(_IN_SQL_MAX + 1)])
+
+        def locked_first() -> None:  # chain_lock, then its own append
+            from django.db import transaction
+
+            with transaction.atomic():
+                chain_lock(chain)
+                services.event_record(
+                    actor=self.writer, verb="test.queue", project_id=chain, after={"n": 2}
+                )
+
+        self._queued(chain, [one, batch, locked_first], appended=1 + _IN_SQL_MAX + 1 + 1)
+
+    def test_a_chains_first_event_waits_for_its_advisory_lock(self) -> None:
+        bare = Project.objects.create(name="Bare queued desk", slug="bare-queued-desk")
+        self.assertFalse(AuditHead.objects.filter(chain=bare.pk).exists())
+
+        def first() -> None:
+            services.event_record(
+                actor=self.writer, verb="test.queue", project_id=bare.pk, after={"n": 0}
+            )
+
+        self._queued(bare.pk, [first], appended=1)

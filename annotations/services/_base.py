@@ -12,8 +12,8 @@ from typing import Any, cast
 from django.conf import settings
 from django.contrib.auth.models import User as User
 from django.core.exceptions import ValidationError
-from django.db import connections, router, transaction
-from django.db.models import Model, QuerySet
+from django.db import NotSupportedError, connections, router, transaction
+from django.db.models import BooleanField, Func, Model, QuerySet, Value
 from django.db.models.signals import pre_save
 from django.db.models.sql import InsertQuery, UpdateQuery
 from django.tasks import Task
@@ -31,12 +31,55 @@ from annotations.models import (
     Project,
 )
 
+# Writers queue for a chain on an advisory lock (PostgreSQL), then lock its head row: the
+# lock in PostgreSQL's two-key space (this class, the chain's id), which nothing else in the
+# app takes, held to the transaction's end as the row's is. A writer that waited on the row
+# itself woke at every commit ahead of it and cost its backend about as much CPU as the rest
+# of a review (bench/README.md, "Issue 20, round 16"); one that waits on the advisory lock
+# wakes once, and then finds the row free. Every lock of a head takes it first (the
+# statement's condition below, ``_HeadQueued`` in the ORM), so no writer holds the row while
+# waiting for the advisory lock (a deadlock).
+CHAIN_LOCK_CLASS = 1463943169  # "WB" 0x5742, 0x0001
+
+
+def chain_queue_sql(chain: str) -> str:
+    """A condition (always true) that waits for, then holds, the advisory lock of the chain
+    whose id the SQL expression ``chain`` gives (PostgreSQL): put it on the head row's
+    scan, before its ``FOR NO KEY UPDATE``. The row found is the version of the
+    statement's snapshot; the row lock that follows reads the one the last writer
+    committed (READ COMMITTED), as it did after waiting on the row."""
+    return (
+        f"pg_advisory_xact_lock({CHAIN_LOCK_CLASS}, mod(({chain})::bigint, 2147483648)::int4) "
+        "IS NOT NULL"
+    )
+
+
+class _HeadQueued(Func):
+    """``chain_queue_sql`` as an ORM condition on PostgreSQL; true on SQLite, which has one
+    writer at a time."""
+
+    output_field = BooleanField()
+
+    def __init__(self, chain: Any) -> None:
+        super().__init__(Value(chain))
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
+        raise NotSupportedError(f"_HeadQueued is not written for {connection.vendor}")
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, tuple[()]]:
+        return "1 = 1", ()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
+        chain, params = compiler.compile(self.source_expressions[0])
+        return chain_queue_sql(chain), params
+
 
 def _chain_head(chain: int) -> AuditHead:
     """The head row of audit chain ``chain`` (a project's id, 0 for events without a
-    project), locked until the transaction ends: one row read, however long the chain.
-    A chain's first event makes its head row (from the chain's last event, should a head
-    ever be missing); concurrent first writers insert it once and then queue on its lock."""
+    project), locked until the transaction ends (after the chain's advisory lock:
+    ``chain_queue_sql``): one row read, however long the chain. A chain's first event
+    makes its head row (from the chain's last event, should a head ever be missing);
+    concurrent first writers insert it once and then queue on its lock."""
     head = _HEAD_LOCKED.first(chain=chain)
     if head is None:
         last = (
@@ -49,7 +92,11 @@ def _chain_head(chain: int) -> AuditHead:
         AuditHead.objects.bulk_create(
             [AuditHead(chain=chain, seq=seq, hash=hash_)], ignore_conflicts=True
         )
-        head = AuditHead.objects.select_for_update(no_key=True).get(chain=chain)
+        head = (
+            AuditHead.objects.select_for_update(no_key=True)
+            .filter(_HeadQueued(chain))
+            .get(chain=chain)
+        )
     return head
 
 
@@ -58,7 +105,9 @@ def _chain_head(chain: int) -> AuditHead:
 _HEAD_LOCKED = CompiledModels(
     AuditHead,
     lambda chain: (
-        AuditHead.objects.select_for_update(no_key=True).filter(chain=chain).order_by("pk")[:1]
+        AuditHead.objects.select_for_update(no_key=True)
+        .filter(_HeadQueued(chain), chain=chain)
+        .order_by("pk")[:1]
     ),
     chain=int,
 )
@@ -503,9 +552,10 @@ def _append_statement(
     params: list[Any] = [] if inserted is None else inserted.all_params()
     gate = "" if inserted is None else " AND EXISTS (SELECT 1 FROM ins)"
     queries.append(
-        f"old AS (SELECT {key}, {seq}, {hash_} FROM {head} WHERE {key} = %s{gate} FOR NO KEY UPDATE)"  # noqa: S608
+        f"old AS (SELECT {key}, {seq}, {hash_} FROM {head} WHERE {key} = %s{gate} "  # noqa: S608
+        f"AND {chain_queue_sql('%s')} FOR NO KEY UPDATE)"
     )
-    params.append(chain)
+    params.extend([chain, chain])
     selects: list[str] = []
     select_params: list[Any] = []
     columns: list[str] = []
