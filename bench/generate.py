@@ -837,9 +837,10 @@ def creation_events(slug: str) -> int:
     Rows are read back in chunks; returns the number of events written."""
     from annotations.core import auditchain
     from annotations.models import AuditHead, Claim, Document, Event, Project, Verdict
+    from annotations.services._base import _chain_head
 
     project = Project.objects.get(slug=slug)
-    head = AuditHead.objects.select_for_update().get(chain=project.pk)
+    head = _chain_head(project.pk)  # locked as the app's writers lock it (its queue first)
     seq, prev_hash = head.seq, head.hash
     first_id = _next_id(Event)
     fields = [
