@@ -28,6 +28,7 @@ from annotations.models import AuditHead, Event, Project, Role
 from annotations.services._base import (
     _IN_SQL_MAX,
     CHAIN_LOCK_CLASS,
+    _chain_head,
     chain_lock,
     event_build,
     events_record,
@@ -216,9 +217,11 @@ class ChainQueueTests(TransactionTestCase):
     (the one-statement append, the head read for a large batch, ``chain_lock``, a chain's
     first event) waits on it, appends nothing, and goes on in one chain once it is let go."""
 
+    # This database's sessions only (pg_locks is the server's: parallel test databases).
     WAITING = (
         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
-        "AND classid = %s AND objid = %s AND objsubid = 2"
+        "AND classid = %s AND objid = %s AND objsubid = 2 "
+        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
     )
 
     def setUp(self) -> None:
@@ -241,7 +244,7 @@ class ChainQueueTests(TransactionTestCase):
         deadline = time.monotonic() + 20
         while True:
             with holder.cursor() as cursor:
-                cursor.execute(self.WAITING, [CHAIN_LOCK_CLASS, chain])
+                cursor.execute(self.WAITING, [CHAIN_LOCK_CLASS, chain % 2**31])
                 waiting = cursor.fetchone()[0]
             if waiting >= count or time.monotonic() > deadline:
                 break
@@ -275,6 +278,7 @@ class ChainQueueTests(TransactionTestCase):
             for thread in threads:
                 thread.join(timeout=30)
             holder.close()
+        self.assertFalse(any(thread.is_alive() for thread in threads), "a writer still waits")
         self.assertEqual(errors, [None] * len(calls))
         project = Project.objects.get(pk=chain)
         events = Event.objects.filter(project=project).count()
@@ -327,3 +331,60 @@ class ChainQueueTests(TransactionTestCase):
             )
 
         self._queued(bare.pk, [first], appended=1)
+
+    def test_a_missing_head_is_made_under_the_chains_advisory_lock(self) -> None:
+        # A writer that made the head row and then waited for the advisory lock would wait on
+        # one that holds the lock and waits for that row: the holder inserts the head itself
+        # while the writer waits, which must not wait on a row the writer made.
+        bare = Project.objects.create(name="Headless desk", slug="headless-desk")
+        holder = self._holder(bare.pk)
+        found: list[tuple[int, str]] = []
+
+        def make() -> None:
+            from django.db import transaction
+
+            try:
+                with transaction.atomic():
+                    head = _chain_head(bare.pk)
+                    found.append((head.seq, head.hash))
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=make)
+        thread.start()
+        try:
+            self._waiting(holder, bare.pk, 1)
+            with holder.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '5s'")
+                cursor.execute(
+                    "INSERT INTO annotations_audithead (chain, seq, hash) VALUES (%s, 7, %s)",
+                    [bare.pk, "f" * 64],
+                )
+        finally:
+            holder.commit()
+            thread.join(timeout=30)
+            holder.close()
+        self.assertFalse(thread.is_alive())
+        self.assertEqual(found, [(7, "f" * 64)], "the writer locked the head the holder made")
+
+    def test_a_chain_past_2_to_the_31_has_one_key_on_every_path(self) -> None:
+        # The ORM's head read and the one-statement append take the same advisory key.
+        big = Project.objects.create(pk=2**31 + 5, name="Big id desk", slug="big-id-desk")
+        from django.db import transaction
+
+        with transaction.atomic():
+            chain_lock(big.pk)  # the ORM's read (making the head: the chain's first event)
+            chain_lock(big.pk)  # and again, now through the compiled read of the head
+            services.event_record(
+                actor=self.writer, verb="test.queue", project_id=big.pk, after={"n": 1}
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT DISTINCT objid FROM pg_locks WHERE locktype = 'advisory' "
+                    "AND classid = %s AND pid = pg_backend_pid()",
+                    [CHAIN_LOCK_CLASS],
+                )
+                keys = sorted(row[0] for row in cursor.fetchall())
+        self.assertEqual(keys, [5])
+        report = selectors.audit_verify(project_id=big.pk)
+        self.assertTrue(report.ok, report.problem)

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth.models import User as User
 from django.core.exceptions import ValidationError
 from django.db import NotSupportedError, connections, router, transaction
-from django.db.models import BooleanField, Func, Model, QuerySet, Value
+from django.db.models import BigIntegerField, BooleanField, Func, Model, QuerySet, Value
 from django.db.models.signals import pre_save
 from django.db.models.sql import InsertQuery, UpdateQuery
 from django.tasks import Task
@@ -32,13 +32,15 @@ from annotations.models import (
 )
 
 # Writers queue for a chain on an advisory lock (PostgreSQL), then lock its head row: the
-# lock in PostgreSQL's two-key space (this class, the chain's id), which nothing else in the
-# app takes, held to the transaction's end as the row's is. A writer that waited on the row
-# itself woke at every commit ahead of it and cost its backend about as much CPU as the rest
-# of a review (bench/README.md, "Issue 20, round 16"); one that waits on the advisory lock
-# wakes once, and then finds the row free. Every lock of a head takes it first (the
-# statement's condition below, ``_HeadQueued`` in the ORM), so no writer holds the row while
-# waiting for the advisory lock (a deadlock).
+# lock in PostgreSQL's two-key space (this class, the chain's id modulo 2^31, computed by
+# the database from the id as a bigint on every path, so one chain has one key), which
+# nothing else in the app takes, held to the transaction's end as the row's is. A writer
+# that waited on the row itself woke at every commit ahead of it and cost its backend about
+# as much CPU as the rest of a review (bench/README.md, "Issue 20, round 16"); one that
+# waits on the advisory lock wakes once, and then finds the row free. Every lock of a head
+# takes it first (the statement's condition below, ``_HeadQueued`` in the ORM, and before a
+# missing head is made), so no writer holds the row while waiting for the advisory lock (a
+# deadlock).
 CHAIN_LOCK_CLASS = 1463943169  # "WB" 0x5742, 0x0001
 
 
@@ -47,7 +49,9 @@ def chain_queue_sql(chain: str) -> str:
     whose id the SQL expression ``chain`` gives (PostgreSQL): put it on the head row's
     scan, before its ``FOR NO KEY UPDATE``. The row found is the version of the
     statement's snapshot; the row lock that follows reads the one the last writer
-    committed (READ COMMITTED), as it did after waiting on the row."""
+    committed (READ COMMITTED), as it did after waiting on the row. The planner may test it
+    on another chain's head row too (a scan of the small table): the same lock, taken a
+    little early, never one without its row's lock to follow (``_chain_head``)."""
     return (
         f"pg_advisory_xact_lock({CHAIN_LOCK_CLASS}, mod(({chain})::bigint, 2147483648)::int4) "
         "IS NOT NULL"
@@ -55,19 +59,20 @@ def chain_queue_sql(chain: str) -> str:
 
 
 class _HeadQueued(Func):
-    """``chain_queue_sql`` as an ORM condition on PostgreSQL; true on SQLite, which has one
-    writer at a time."""
+    """``chain_queue_sql`` as an ORM condition on PostgreSQL (the id sent as a bigint: an
+    ``int4`` parameter would wrap past 2^31 and give the chain a second key); true on
+    SQLite, which has one writer at a time."""
 
     output_field = BooleanField()
 
     def __init__(self, chain: Any) -> None:
-        super().__init__(Value(chain))
+        super().__init__(Value(chain, output_field=BigIntegerField()))
 
     def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
         raise NotSupportedError(f"_HeadQueued is not written for {connection.vendor}")
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, tuple[()]]:
-        return "1 = 1", ()
+        return "1", ()
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, Any]:
         chain, params = compiler.compile(self.source_expressions[0])
@@ -78,10 +83,15 @@ def _chain_head(chain: int) -> AuditHead:
     """The head row of audit chain ``chain`` (a project's id, 0 for events without a
     project), locked until the transaction ends (after the chain's advisory lock:
     ``chain_queue_sql``): one row read, however long the chain. A chain's first event
-    makes its head row (from the chain's last event, should a head ever be missing);
-    concurrent first writers insert it once and then queue on its lock."""
+    makes its head row (from the chain's last event, should a head ever be missing), under
+    the advisory lock: a writer that made it first and then waited for the lock would wait
+    on one that holds the lock and waits for that row's insert to commit."""
     head = _HEAD_LOCKED.first(chain=chain)
     if head is None:
+        connection = connections[router.db_for_write(AuditHead)]
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT {chain_queue_sql('%s')}", [chain])
         last = (
             Event.objects.filter(**({"project_id": chain} if chain else {"project__isnull": True}))
             .order_by("-seq")
@@ -92,11 +102,7 @@ def _chain_head(chain: int) -> AuditHead:
         AuditHead.objects.bulk_create(
             [AuditHead(chain=chain, seq=seq, hash=hash_)], ignore_conflicts=True
         )
-        head = (
-            AuditHead.objects.select_for_update(no_key=True)
-            .filter(_HeadQueued(chain))
-            .get(chain=chain)
-        )
+        head = AuditHead.objects.select_for_update(no_key=True).get(chain=chain)
     return head
 
 
