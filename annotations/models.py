@@ -188,7 +188,9 @@ class Project(models.Model):
 
 
 class Membership(models.Model):
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="memberships", db_index=False
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
@@ -236,6 +238,7 @@ class Invitation(models.Model):
         null=True,
         blank=True,
         related_name="invitations",
+        db_index=False,
     )
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.REVIEWER)
     status = models.CharField(
@@ -270,7 +273,9 @@ class Invitation(models.Model):
 class Rating(models.Model):
     """One entry of a project's rating scale; ``ordinal`` is None for non-ordinal ratings."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="ratings")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="ratings", db_index=False
+    )
     key = models.SlugField(
         max_length=40, help_text="Stable key used by the API, e.g. 'mostly_true'."
     )
@@ -304,7 +309,9 @@ class TextDirection(models.TextChoices):
 
 
 class Document(models.Model):
-    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="documents")
+    project = models.ForeignKey(
+        Project, on_delete=models.PROTECT, related_name="documents", db_index=False
+    )
     title = models.CharField(max_length=500)
     text = models.TextField(help_text="Canonical text (NFC, \\n line endings); immutable.")
     text_sha256 = models.CharField(max_length=64)
@@ -368,7 +375,9 @@ class DocumentTextChunk(models.Model):
     ``services.documents._text_chunks_write`` (on every creation, revision, import and
     restore); never exported; ``check_integrity`` verifies they join to the text."""
 
-    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="text_chunks")
+    document = models.ForeignKey(
+        Document, on_delete=models.CASCADE, related_name="text_chunks", db_index=False
+    )
     seq = models.PositiveIntegerField()
     text = models.TextField()
 
@@ -450,7 +459,9 @@ def document_text_window_expression(
 class DocumentRevision(models.Model):
     """A superseded text of a document, kept read-only when a corrected text replaces it."""
 
-    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="revisions")
+    document = models.ForeignKey(
+        Document, on_delete=models.PROTECT, related_name="revisions", db_index=False
+    )
     number = models.PositiveIntegerField()
     text = models.TextField()
     text_sha256 = models.CharField(max_length=64)
@@ -520,8 +531,12 @@ class UpdatedAtField(models.DateTimeField):
 class Claim(models.Model):
     """A checkable claim anchored to a span [start, end) of its document (code points)."""
 
-    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="claims")
-    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="claims")
+    project = models.ForeignKey(
+        Project, on_delete=models.PROTECT, related_name="claims", db_index=False
+    )
+    document = models.ForeignKey(
+        Document, on_delete=models.PROTECT, related_name="claims", db_index=False
+    )
     start = models.PositiveIntegerField()
     end = models.PositiveIntegerField()
     exact = models.TextField()
@@ -647,7 +662,9 @@ class ClaimVersion(models.Model):
     Written by ``services.claim_revise`` when an editor revises a judged claim; the claim
     row then holds version ``number + 1``."""
 
-    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="versions")
+    claim = models.ForeignKey(
+        Claim, on_delete=models.PROTECT, related_name="versions", db_index=False
+    )
     number = models.PositiveIntegerField()
     statement = models.TextField()
     claimant = models.CharField(max_length=200, blank=True)
@@ -752,7 +769,7 @@ class ClaimantName(models.Model):
     """One name a claimant goes by (their primary name or an alias). A key belongs to one
     claimant per project, so one spelling never points at two people."""
 
-    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="+", db_index=False)
     claimant = models.ForeignKey(Claimant, on_delete=models.PROTECT, related_name="names")
     name = models.CharField(max_length=200)
     key = models.CharField(max_length=200, help_text="core.claimants.name_key(name)")
@@ -788,7 +805,9 @@ class Source(models.Model):
     owns (written before sources had owners).
     """
 
-    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="sources")
+    project = models.ForeignKey(
+        Project, on_delete=models.PROTECT, related_name="sources", db_index=False
+    )
     url = models.URLField(max_length=2000, help_text="As its citer typed it (http or https).")
     normalized_url = models.CharField(
         max_length=2000, help_text="Lower-case host, no tracking parameters or fragment."
@@ -834,9 +853,11 @@ class Verdict(models.Model):
     ``is_current=False``: history is never overwritten.
     """
 
-    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="verdicts")
+    claim = models.ForeignKey(
+        Claim, on_delete=models.PROTECT, related_name="verdicts", db_index=False
+    )
     reviewer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="verdicts"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="verdicts", db_index=False
     )
     rating = models.ForeignKey(Rating, on_delete=models.PROTECT, related_name="verdicts")
     confidence = models.CharField(max_length=10, choices=Confidence.choices)
@@ -921,9 +942,14 @@ class Assignment(models.Model):
     """The queue's lease of a claim to a reviewer (and its end: submitted, released, expired, skipped)."""
 
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="assignments")
-    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="assignments")
+    claim = models.ForeignKey(
+        Claim, on_delete=models.PROTECT, related_name="assignments", db_index=False
+    )
     reviewer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="assignments",
+        db_index=False,
     )
     state = models.CharField(
         max_length=12, choices=AssignmentState.choices, default=AssignmentState.LEASED
@@ -976,9 +1002,14 @@ class Reservation(models.Model):
     it), which frees the slot."""
 
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="reservations")
-    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="reservations")
+    claim = models.ForeignKey(
+        Claim, on_delete=models.PROTECT, related_name="reservations", db_index=False
+    )
     reviewer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reservations"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="reservations",
+        db_index=False,
     )
     assigned_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -1013,7 +1044,9 @@ class ConsensusMethod(models.TextChoices):
 class Consensus(models.Model):
     """A recorded outcome for a claim. Append-only: a later decision supersedes (``sequence`` + 1)."""
 
-    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="consensus_history")
+    claim = models.ForeignKey(
+        Claim, on_delete=models.PROTECT, related_name="consensus_history", db_index=False
+    )
     sequence = models.PositiveIntegerField()
     claim_version = models.PositiveIntegerField(
         default=1,
@@ -1119,8 +1152,12 @@ class Publication(models.Model):
         "publisher_url",
     )
 
-    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="publications")
-    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="publications")
+    claim = models.ForeignKey(
+        Claim, on_delete=models.PROTECT, related_name="publications", db_index=False
+    )
+    project = models.ForeignKey(
+        Project, on_delete=models.PROTECT, related_name="publications", db_index=False
+    )
     number = models.PositiveIntegerField(help_text="1 for the first publication, then + 1.")
     kind = models.CharField(max_length=10, choices=PublicationKind.choices)
     statement = models.TextField(help_text="The claim reviewed, as published (claimReviewed).")
@@ -1196,7 +1233,12 @@ class Event(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     project = models.ForeignKey(
-        Project, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+        Project,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        db_index=False,
     )
     verb = models.CharField(max_length=60)
     object_type = models.CharField(max_length=40)
@@ -1241,7 +1283,9 @@ class IdempotencyKey(models.Model):
     audit subject: the write it protects records its own event.
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     key = models.CharField(max_length=255)
     method = models.CharField(max_length=10)
     path = models.CharField(max_length=2000, help_text="The endpoint the key was first used on.")
@@ -1372,7 +1416,9 @@ class WebhookAttempt(models.Model):
     """The delivery log: one row per attempt, with the answer's status code or the error,
     and what it meant (``delivered``, ``retry``, ``failed``). Response bodies are not kept."""
 
-    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="log")
+    delivery = models.ForeignKey(
+        WebhookDelivery, on_delete=models.CASCADE, related_name="log", db_index=False
+    )
     number = models.PositiveIntegerField()
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField()
@@ -1399,7 +1445,9 @@ class TriageRun(models.Model):
     when it failed (``fallback_reason``; the built-in model scored instead). Replaced when
     computed again for the same revision; a new revision gets its own run."""
 
-    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="triage_runs")
+    document = models.ForeignKey(
+        Document, on_delete=models.CASCADE, related_name="triage_runs", db_index=False
+    )
     revision = models.PositiveIntegerField()
     agent = models.CharField(max_length=20)
     model_version = models.CharField(max_length=200)
@@ -1422,7 +1470,9 @@ class Suggestion(models.Model):
     """One scored sentence of a run: ``text == document text[start:end]`` of the run's
     revision (code points), checked before it is stored."""
 
-    run = models.ForeignKey(TriageRun, on_delete=models.CASCADE, related_name="suggestions")
+    run = models.ForeignKey(
+        TriageRun, on_delete=models.CASCADE, related_name="suggestions", db_index=False
+    )
     start = models.PositiveIntegerField()
     end = models.PositiveIntegerField()
     text = models.TextField()
@@ -1455,7 +1505,7 @@ class SuggestionDecision(models.Model):
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
     document = models.ForeignKey(
-        Document, on_delete=models.CASCADE, related_name="suggestion_decisions"
+        Document, on_delete=models.CASCADE, related_name="suggestion_decisions", db_index=False
     )
     revision = models.PositiveIntegerField()
     start = models.PositiveIntegerField()
@@ -1508,7 +1558,9 @@ class Reference(models.Model):
     ``vector`` is the claim's embedding (float32 bytes, see ``selectors.matching``), stored
     so that rebuilding a process's index does not embed every reference again."""
 
-    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="references")
+    project = models.ForeignKey(
+        Project, on_delete=models.PROTECT, related_name="references", db_index=False
+    )
     claim_reviewed = models.TextField(help_text="The claim the fact check reviewed.")
     headline = models.CharField(max_length=500, blank=True)
     url = models.URLField(max_length=2000, blank=True, help_text="The fact check's page.")
@@ -1611,7 +1663,7 @@ class RepeatSuggestion(models.Model):
     published claim of the desk) above the threshold: written by the background scan
     (``services.repeats_scan``), replaced whole by the next scan of the document."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="repeats")
     document_revision = models.PositiveIntegerField(help_text="The revision scanned.")
     start = models.PositiveIntegerField()
@@ -1823,7 +1875,9 @@ class Comment(models.Model):
     and an audit event); nobody but the admin panel's readers sees a withdrawn text."""
 
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="comments")
-    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="comments")
+    claim = models.ForeignKey(
+        Claim, on_delete=models.PROTECT, related_name="comments", db_index=False
+    )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="comments"
     )
@@ -1880,7 +1934,10 @@ class Notification(models.Model):
     claim, and never carries a rating or another reviewer's words (blind review)."""
 
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_index=False,
     )
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=20, choices=NotificationKind.choices)
