@@ -10,12 +10,23 @@ project, so in a database of many small projects it sorts the whole queue of a b
 instead of walking its index to the first free claim (21 to 26 ms a pick against 2 to 6 ms,
 bench/README.md, "Issue 20, round 15"). Such a statement is sent unnamed, and PostgreSQL
 plans it for the values of each run.
+
+An ORM read with the same trouble runs inside ``unprepared()``: the claims list filtered by
+status (a generic plan walked the queue's index and sorted a big project's claims of that
+status, 0.2 -> 130-430 ms) and a user's notifications, their page and their unread count (a
+generic plan sorted all of a user's notifications, 0.2 -> 590 ms; bench/README.md, "Issue
+20, round 16"). Reads whose good plan an index settles whatever the values (a project's
+events after a seq, its claims after an id) are prepared as before (docs/design.md,
+"Indexes").
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.postgresql.base import ServerBindingCursor
 
 
@@ -32,3 +43,16 @@ class Cursor(ServerBindingCursor):
         if type(query) is Unprepared and kwargs.get("prepare") is None:
             kwargs["prepare"] = False
         return super().execute(query, params, **kwargs)  # type: ignore[misc]
+
+
+@contextmanager
+def unprepared(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    """Every statement run on connection ``using`` inside is sent as ``Unprepared`` text:
+    for an ORM read whose good plan depends on its values. Elsewhere than on PostgreSQL
+    the mark changes nothing."""
+
+    def mark(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        return execute(Unprepared(sql), params, many, context)
+
+    with connections[using].execute_wrapper(mark):
+        yield

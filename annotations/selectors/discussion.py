@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from annotations import access
 from annotations.access import User
 from annotations.core import discussion
+from annotations.dbcursor import unprepared
 from annotations.models import Claim, Comment, CommentVisibility, Membership, Notification
 
 WITHDRAWN_TEXT = "This comment was withdrawn."
@@ -86,4 +87,6 @@ def notifications_unread_count(*, user: User) -> int:
     """How many of the caller's notifications are unread (the bell): one query."""
     if not access.is_active_user(user):
         return 0
-    return access.notification_scope_for_user(user=user).filter(read_at__isnull=True).count()
+    # Unprepared: a generic plan counts through all of a user's notifications.
+    with unprepared():
+        return access.notification_scope_for_user(user=user).filter(read_at__isnull=True).count()

@@ -19,6 +19,7 @@ from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotations import access, selectors, services
+from annotations.dbcursor import unprepared
 from annotations.models import NotificationKind
 from workbench.ui.claim_page import render_claim_page
 from workbench.ui.forms import CommentForm, NotificationSettingsForm
@@ -82,7 +83,8 @@ def comment_withdraw(request: HtmxHttpRequest, pk: int, comment_pk: int) -> Http
 @require_GET
 def notification_list(request: HtmxHttpRequest) -> HttpResponse:
     unread_only = request.GET.get("unread") == "1"
-    rows = list(selectors.notifications_for_user(user=request.user, unread=unread_only)[:100])
+    with unprepared():  # a generic plan sorts all of a user's notifications
+        rows = list(selectors.notifications_for_user(user=request.user, unread=unread_only)[:100])
     items = [(row, services.notification_text(row)) for row in rows]
     return render(request, NOTIFICATIONS_PAGE, {"items": items, "unread_only": unread_only})
 
