@@ -39,8 +39,11 @@ THREADS = 8
 WRITES = 10
 
 
-def run_together(calls: list[Callable[[], Any]]) -> list[BaseException | None]:
-    """Run ``calls`` in one thread each, released together; their exceptions by position."""
+def start_together(
+    calls: list[Callable[[], Any]],
+) -> tuple[list[threading.Thread], list[BaseException | None]]:
+    """Start ``calls`` in one thread each (each on its own connection), released together;
+    the threads, and the list their exceptions land in by position."""
     barrier = threading.Barrier(len(calls))
     errors: list[BaseException | None] = [None] * len(calls)
 
@@ -57,6 +60,12 @@ def run_together(calls: list[Callable[[], Any]]) -> list[BaseException | None]:
     threads = [threading.Thread(target=target, args=(i, c)) for i, c in enumerate(calls)]
     for thread in threads:
         thread.start()
+    return threads, errors
+
+
+def run_together(calls: list[Callable[[], Any]]) -> list[BaseException | None]:
+    """Run ``calls`` in one thread each, released together; their exceptions by position."""
+    threads, errors = start_together(calls)
     for thread in threads:
         thread.join()
     return errors
@@ -254,20 +263,8 @@ class ChainQueueTests(TransactionTestCase):
     def _queued(self, chain: int, calls: list[Callable[[], Any]], *, appended: int) -> None:
         holder = self._holder(chain)
         head = AuditHead.objects.filter(chain=chain).values_list("seq", flat=True).first()
-        errors: list[BaseException | None] = [None] * len(calls)
-
-        def target(index: int, call: Callable[[], Any]) -> None:
-            try:
-                call()
-            except BaseException as exc:  # reported to the test
-                errors[index] = exc
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=target, args=(i, c)) for i, c in enumerate(calls)]
+        threads, errors = start_together(calls)
         try:
-            for thread in threads:
-                thread.start()
             self._waiting(holder, chain, len(calls))
             # Nothing appended while the lock is held elsewhere.
             self.assertEqual(
@@ -343,15 +340,11 @@ class ChainQueueTests(TransactionTestCase):
         def make() -> None:
             from django.db import transaction
 
-            try:
-                with transaction.atomic():
-                    head = _chain_head(bare.pk)
-                    found.append((head.seq, head.hash))
-            finally:
-                connection.close()
+            with transaction.atomic():
+                head = _chain_head(bare.pk)
+                found.append((head.seq, head.hash))
 
-        thread = threading.Thread(target=make)
-        thread.start()
+        (thread,), errors = start_together([make])
         try:
             self._waiting(holder, bare.pk, 1)
             with holder.cursor() as cursor:
@@ -365,6 +358,7 @@ class ChainQueueTests(TransactionTestCase):
             thread.join(timeout=30)
             holder.close()
         self.assertFalse(thread.is_alive())
+        self.assertEqual(errors, [None])
         self.assertEqual(found, [(7, "f" * 64)], "the writer locked the head the holder made")
 
     def test_a_chain_past_2_to_the_31_has_one_key_on_every_path(self) -> None:
