@@ -1,6 +1,7 @@
 """The ORM reads whose good plan depends on their values are never prepared statements
 (``dbcursor.unprepared``; PostgreSQL): the claims list filtered by status, a user's
-notifications (API and page) and their unread count. PostgreSQL would otherwise keep a
+notifications (API and page) and their unread count, the documents list, the claims a
+live update names. PostgreSQL would otherwise keep a
 generic plan for them after a few runs on a connection, costed for an average project or
 user, and sort a big one's rows (bench/README.md, "Issue 20, round 16")."""
 
@@ -11,7 +12,7 @@ from collections.abc import Callable
 import pytest
 from django.db import connection
 
-from annotations import dbcursor, selectors, services
+from annotations import access, dbcursor, selectors, services
 from annotations.models import Claim
 from tests.api.base import ApiTestCase
 from tests.factories import make_claim
@@ -66,3 +67,22 @@ class UnpreparedReadTests(ApiTestCase):
 
         self.repeat(read)
         self.assertEqual(self.prepared("annotations_notification"), [])
+
+    def test_the_documents_list_is_not_prepared(self) -> None:
+        path = f"/documents/?project={self.project.pk}"
+        self.repeat(lambda: self.assertEqual(self.get(self.editor, path).status_code, 200))
+        self.assertEqual(self.prepared("annotations_document"), [])
+
+    def test_the_claims_a_live_update_names_are_not_prepared(self) -> None:
+        membership = access.membership_get(user=self.editor, project_id=self.project.pk)
+        assert membership is not None
+
+        def changes() -> None:
+            found, _cursor = selectors.live_changes(
+                user=self.editor, membership=membership, after=0
+            )
+            self.assertTrue(found)
+
+        self.repeat(changes)
+        self.assertEqual(self.prepared("annotations_claim"), [])
+        self.assertNotEqual(self.prepared("annotations_event"), [], "the events' read is")

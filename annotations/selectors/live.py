@@ -28,6 +28,7 @@ from typing import Any
 
 from annotations import access
 from annotations.access import User
+from annotations.dbcursor import unprepared
 from annotations.models import (
     Assignment,
     AuditHead,
@@ -178,12 +179,15 @@ def _changes(user: User, membership: Membership, rows: list[tuple[Any, ...]]) ->
         return object_id if verb in _CLAIM_VERBS else None
 
     claim_ids = {c for row in rows if (c := claim_of(row[1], row[2], row[3])) is not None}
-    claims = {
-        claim.pk: claim
-        for claim in Claim.objects.filter(pk__in=claim_ids, project_id=membership.project_id).only(
-            "pk", "document_id", "claim_version"
-        )
-    }
+    # Unprepared: a generic plan reads the project's claims through an index on it and
+    # sorts them, where the few ids are a lookup each (dbcursor).
+    with unprepared():
+        claims = {
+            claim.pk: claim
+            for claim in Claim.objects.filter(
+                pk__in=claim_ids, project_id=membership.project_id
+            ).only("pk", "document_id", "claim_version")
+        }
     judged: set[int] = set()
     masked: set[int] = set()
     if not editor and claims:

@@ -22,6 +22,7 @@ from annotations.api import serializers as s
 from annotations.api.filters import DocumentFilter
 from annotations.api.idempotency import idempotent
 from annotations.api.views._common import ERRORS, parse_body, project_from_body
+from annotations.dbcursor import unprepared
 from annotations.models import Document, Role
 
 
@@ -41,6 +42,11 @@ class DocumentListApi(generics.ListAPIView):
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # Unprepared: a generic plan sorts all of a project's documents for one page.
+        with unprepared():
+            return super().list(request, *args, **kwargs)
 
     @idempotent
     @extend_schema(
