@@ -8,6 +8,7 @@ through: the UI, the API, the export and the dashboard.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,8 +25,10 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Window,
     prefetch_related_objects,
 )
+from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils import timezone
 
@@ -522,18 +525,51 @@ def _dispute_claims(project: Project) -> QuerySet[Claim]:
     )
 
 
-def dispute_cards_for_editor(*, project: Project) -> tuple[list[DisputeCard], list[DisputeCard]]:
-    """(disputed claims, resolved claims awaiting publication) of ``project``, oldest change
-    first, in a constant number of queries. Call only after checking the editor role."""
-    claims = _dispute_claims(project).filter(
-        status__in=[ClaimStatus.DISPUTED, ClaimStatus.RESOLVED]
+# The most cards of each list the disputes page shows (the oldest change first): a big
+# project's resolved claims are tens of thousands, and all of them with their verdicts were
+# a page of seconds, then a refusal (a prefetch past PostgreSQL's 65,535 parameters).
+DISPUTES_SHOWN = 100
+
+
+@dataclass(frozen=True)
+class DisputeLists:
+    """The disputes page's two lists, each cut at ``DISPUTES_SHOWN``, and how many claims
+    each status has in all."""
+
+    disputed: list[DisputeCard]
+    resolved: list[DisputeCard]
+    disputed_total: int
+    resolved_total: int
+
+
+def dispute_cards_for_editor(*, project: Project, shown: int | None = None) -> DisputeLists:
+    """The disputed claims and the resolved claims awaiting publication of ``project``,
+    oldest change first, at most ``shown`` (``DISPUTES_SHOWN``) of each, with each status's
+    total: one query for
+    the claims (ranked and counted per status by window functions) and a constant number
+    for their verdicts and consensus. Call only after checking the editor role."""
+    by_status = {"partition_by": [F("status")]}
+    claims = (
+        _dispute_claims(project)
+        .filter(status__in=[ClaimStatus.DISPUTED, ClaimStatus.RESOLVED])
+        .annotate(
+            rank=Window(RowNumber(), order_by=[F("updated_at"), F("id")], **by_status),
+            status_total=Window(Count("id"), **by_status),
+        )
+        .filter(rank__lte=DISPUTES_SHOWN if shown is None else shown)
+        .order_by("updated_at", "id")
     )
-    disputed: list[DisputeCard] = []
-    resolved: list[DisputeCard] = []
-    for claim in claims.order_by("updated_at", "id"):
-        card = dispute_card(claim)
-        (disputed if claim.status == ClaimStatus.DISPUTED else resolved).append(card)
-    return disputed, resolved
+    lists = DisputeLists(disputed=[], resolved=[], disputed_total=0, resolved_total=0)
+    totals = {ClaimStatus.DISPUTED: 0, ClaimStatus.RESOLVED: 0}
+    for claim in claims:
+        totals[claim.status] = claim.status_total  # type: ignore[attr-defined]
+        cards = lists.disputed if claim.status == ClaimStatus.DISPUTED else lists.resolved
+        cards.append(dispute_card(claim))
+    return dataclasses.replace(
+        lists,
+        disputed_total=totals[ClaimStatus.DISPUTED],
+        resolved_total=totals[ClaimStatus.RESOLVED],
+    )
 
 
 def dispute_card_get(*, project: Project, claim_id: int) -> DisputeCard:

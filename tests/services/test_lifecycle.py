@@ -228,7 +228,7 @@ class IndependentVerdictTests(LifecycleTestCase):
         self.assertEqual(set(counted), {self.first, self.second})
         notice = Event.objects.get(verb="claim.needs_adjudication")
         self.assertEqual((notice.object_id, notice.after["verdict"]), (claim.pk, revised.pk))
-        [card] = selectors.dispute_cards_for_editor(project=self.project)[0]
+        [card] = selectors.dispute_cards_for_editor(project=self.project).disputed
         self.assertTrue(card.revised_after_reveal)
         # Adjudication still works, and the editor's decision is the consensus.
         record = services.claim_adjudicate(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 from django.test import Client
 from django.urls import reverse
 
-from annotations import services
+from annotations import selectors, services
 from annotations.models import Claim, ClaimStatus, Consensus, ConsensusMethod, Publication
 from tests.factories import judge, make_claim
 from tests.ui.reviewing_base import ReviewViewTestCase
@@ -75,6 +77,39 @@ class DisputesTests(ReviewViewTestCase):
     def test_it_renders_the_lists_for_htmx(self) -> None:
         self.login(self.editor)
         self.assertFragment(self.client.get(self.url, HTTP_HX_REQUEST="true"), 'id="dispute-lists"')
+
+    def test_each_list_shows_its_oldest_claims_and_counts_them_all(self) -> None:
+        later_disputed = make_claim(document=self.document, actor=self.creator, exact="3.1%")
+        later_resolved = make_claim(document=self.document, actor=self.creator, exact="fell 20%")
+        judge(later_disputed, self.reviewer_a, "true")
+        judge(later_disputed, self.reviewer_b, "false")
+        judge(later_resolved, self.reviewer_a, "false")
+        judge(later_resolved, self.reviewer_b, "false")
+        lists = selectors.dispute_cards_for_editor(project=self.project, shown=1)
+        self.assertEqual([c.claim.pk for c in lists.disputed], [self.disputed.pk])
+        self.assertEqual([c.claim.pk for c in lists.resolved], [self.resolved.pk])
+        self.assertEqual((lists.disputed_total, lists.resolved_total), (2, 2))
+        everything = selectors.dispute_cards_for_editor(project=self.project)
+        self.assertEqual(
+            [c.claim.pk for c in everything.disputed], [self.disputed.pk, later_disputed.pk]
+        )
+        self.assertEqual(
+            [c.claim.pk for c in everything.resolved], [self.resolved.pk, later_resolved.pk]
+        )
+        self.login(self.editor)
+        with mock.patch("annotations.selectors.review.DISPUTES_SHOWN", 1):
+            html = self.page(self.client.get(self.url))
+        self.assertIn("Disputed (2)", html)
+        self.assertIn("Resolved, awaiting publication (2)", html)
+        self.assertIn("The 1 disputed the longest are shown", html)
+        self.assertIn("The 1 resolved the longest are shown", html)
+        self.assertIn(f'id="dispute-{self.disputed.pk}"', html)
+        self.assertNotIn(f'id="dispute-{later_disputed.pk}"', html)
+        self.assertNotIn(f'id="dispute-{later_resolved.pk}"', html)
+        # All of them fit: no note.
+        html = self.page(self.client.get(self.url))
+        self.assertIn(f'id="dispute-{later_resolved.pk}"', html)
+        self.assertNotIn("the longest are shown", html)
 
     def test_adjudication_records_a_consensus(self) -> None:
         self.login(self.editor)

@@ -137,16 +137,20 @@ def _disputes_page(
         return render_page_or_partial(
             request, DISPUTES_PAGE, "dispute-card", context, notice=notice, level=level
         )
-    disputed, resolved = selectors.dispute_cards_for_editor(project=project)
+    lists = selectors.dispute_cards_for_editor(project=project)
     partial = "dispute-lists"
     context = {
         "project": project,
         "disputed": [
-            _dispute_item(c, ratings, forms if c.claim.pk == claim_id else {}) for c in disputed
+            _dispute_item(c, ratings, forms if c.claim.pk == claim_id else {})
+            for c in lists.disputed
         ],
         "resolved": [
-            _dispute_item(c, ratings, forms if c.claim.pk == claim_id else {}) for c in resolved
+            _dispute_item(c, ratings, forms if c.claim.pk == claim_id else {})
+            for c in lists.resolved
         ],
+        "disputed_total": lists.disputed_total,
+        "resolved_total": lists.resolved_total,
     }
     if not request.htmx:
         context |= live_context(project, "disputes")
