@@ -525,7 +525,7 @@ def _dispute_claims(project: Project) -> QuerySet[Claim]:
     )
 
 
-# The most cards of each list the disputes page shows (the oldest change first): a big
+# The most cards of each list the disputes page shows (the most pressing first): a big
 # project's resolved claims are tens of thousands, and all of them with their verdicts were
 # a page of seconds, then a refusal (a prefetch past PostgreSQL's 65,535 parameters).
 DISPUTES_SHOWN = 100
@@ -544,20 +544,23 @@ class DisputeLists:
 
 def dispute_cards_for_editor(*, project: Project, shown: int | None = None) -> DisputeLists:
     """The disputed claims and the resolved claims awaiting publication of ``project``,
-    oldest change first, at most ``shown`` (``DISPUTES_SHOWN``) of each, with each status's
+    by priority, deadline (none last), then oldest change first, at most ``shown`` (``DISPUTES_SHOWN``) of each, with each status's
     total: one query for
     the claims (ranked and counted per status by window functions) and a constant number
     for their verdicts and consensus. Call only after checking the editor role."""
     by_status = {"partition_by": [F("status")]}
+    # As the queue orders its claims: the editors' priority and deadline first (scheduling a
+    # claim moves it up, never out of the list), then the claim unchanged the longest.
+    order = [F("priority"), F("due_at").asc(nulls_last=True), F("updated_at"), F("id")]
     claims = (
         _dispute_claims(project)
         .filter(status__in=[ClaimStatus.DISPUTED, ClaimStatus.RESOLVED])
         .annotate(
-            rank=Window(RowNumber(), order_by=[F("updated_at"), F("id")], **by_status),
+            rank=Window(RowNumber(), order_by=order, **by_status),
             status_total=Window(Count("id"), **by_status),
         )
         .filter(rank__lte=DISPUTES_SHOWN if shown is None else shown)
-        .order_by("updated_at", "id")
+        .order_by(*order)
     )
     lists = DisputeLists(disputed=[], resolved=[], disputed_total=0, resolved_total=0)
     totals = {ClaimStatus.DISPUTED: 0, ClaimStatus.RESOLVED: 0}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from unittest import mock
 
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from annotations import selectors, services
 from annotations.models import Claim, ClaimStatus, Consensus, ConsensusMethod, Publication
@@ -101,15 +103,23 @@ class DisputesTests(ReviewViewTestCase):
             html = self.page(self.client.get(self.url))
         self.assertIn("Disputed (2)", html)
         self.assertIn("Resolved, awaiting publication (2)", html)
-        self.assertIn("The 1 disputed the longest are shown", html)
-        self.assertIn("The 1 resolved the longest are shown", html)
+        self.assertEqual(html.count("The 1 most pressing are shown"), 2)
         self.assertIn(f'id="dispute-{self.disputed.pk}"', html)
         self.assertNotIn(f'id="dispute-{later_disputed.pk}"', html)
         self.assertNotIn(f'id="dispute-{later_resolved.pk}"', html)
         # All of them fit: no note.
         html = self.page(self.client.get(self.url))
         self.assertIn(f'id="dispute-{later_resolved.pk}"', html)
-        self.assertNotIn("the longest are shown", html)
+        self.assertNotIn("most pressing are shown", html)
+        # Scheduling moves a claim up, as in the queue, never out of the list: the later
+        # dispute made urgent comes first, and one given a deadline before the rest.
+        services.claim_schedule(claim=later_disputed, actor=self.editor, priority="urgent")
+        services.claim_schedule(
+            claim=later_resolved, actor=self.editor, due_at=timezone.now() + dt.timedelta(days=1)
+        )
+        lists = selectors.dispute_cards_for_editor(project=self.project, shown=1)
+        self.assertEqual([c.claim.pk for c in lists.disputed], [later_disputed.pk])
+        self.assertEqual([c.claim.pk for c in lists.resolved], [later_resolved.pk])
 
     def test_adjudication_records_a_consensus(self) -> None:
         self.login(self.editor)
