@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import lxml.html
 from django.contrib.auth.models import AbstractBaseUser
 from django.test import Client
@@ -183,6 +185,19 @@ class NotificationViewTests(ReviewViewTestCase):
         self.assertIsNotNone(notice.read_at)
         html = self.page(self.client.get(reverse("workbench:notification-list") + "?unread=1"))
         self.assertIn("No unread notifications.", html)
+
+    def test_the_page_shows_the_newest_and_says_so_when_there_are_more(self) -> None:
+        self.login(self.creator)
+        with mock.patch("workbench.ui.discussion.NOTIFICATIONS_SHOWN", 1):
+            html = self.page(self.client.get(reverse("workbench:notification-list")))
+            self.assertNotIn("The newest 1 are shown", html)  # one notice: all of it
+            services.notify_assigned(
+                claim=self.claim, reviewer_ids=[self.creator.pk], actor=self.editor
+            )
+            html = self.page(self.client.get(reverse("workbench:notification-list")))
+        self.assertIn("The newest 1 are shown", html)
+        self.assertIn("assigned", html)  # the newest: the assignment
+        self.assertNotIn("mentioned you", html)
 
     def test_read_all(self) -> None:
         self.login(self.creator)

@@ -26,6 +26,8 @@ from workbench.ui.forms import CommentForm, NotificationSettingsForm
 from workbench.ui.htmx import HtmxHttpRequest, attach_errors
 
 NOTIFICATIONS_PAGE = "workbench/notification_list.html"
+# The newest shown on the page; the API pages through all of them.
+NOTIFICATIONS_SHOWN = 100
 SETTINGS_PAGE = "workbench/notification_settings.html"
 THREAD = "comment-thread"
 
@@ -84,9 +86,14 @@ def comment_withdraw(request: HtmxHttpRequest, pk: int, comment_pk: int) -> Http
 def notification_list(request: HtmxHttpRequest) -> HttpResponse:
     unread_only = request.GET.get("unread") == "1"
     with unprepared():  # a generic plan sorts all of a user's notifications
-        rows = list(selectors.notifications_for_user(user=request.user, unread=unread_only)[:100])
-    items = [(row, services.notification_text(row)) for row in rows]
-    return render(request, NOTIFICATIONS_PAGE, {"items": items, "unread_only": unread_only})
+        rows = list(
+            selectors.notifications_for_user(user=request.user, unread=unread_only)[
+                : NOTIFICATIONS_SHOWN + 1
+            ]
+        )
+    items = [(row, services.notification_text(row)) for row in rows[:NOTIFICATIONS_SHOWN]]
+    context = {"items": items, "unread_only": unread_only, "more": len(rows) > len(items)}
+    return render(request, NOTIFICATIONS_PAGE, context)
 
 
 @login_required
