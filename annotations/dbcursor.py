@@ -16,9 +16,9 @@ status (a generic plan walked the queue's index and sorted a big project's claim
 status, 0.2 -> 130-430 ms), a user's notifications, their page and their unread count (a
 generic plan sorted all of a user's notifications, 0.2 -> 590 ms), the documents list (it
 sorted a project's documents) and the claims a live update names (it sorted a project's
-claims for a few ids, 0.07 -> 89-137 ms; bench/README.md, "Issue 20, round 16"). Reads whose good plan an index settles whatever the values (a project's
-events after a seq, its claims after an id) are prepared as before (docs/design.md,
-"Indexes").
+claims for a few ids, 0.07 -> 89-137 ms; bench/README.md, "Issue 20, round 16"). Reads
+whose good plan an index settles whatever the values (a project's events after a seq, its
+claims after an id) are prepared as before (docs/design.md, "Indexes").
 """
 
 from __future__ import annotations

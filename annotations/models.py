@@ -512,6 +512,14 @@ class ClaimPriority(models.IntegerChoices):
     LOW = scheduling.PRIORITY_RANK[scheduling.LOW], "Low"
 
 
+# The editors' schedule as the ORM orders claims by it (core.scheduling): priority (stored
+# as its rank), then deadline, none last. The queue follows it with a claim's age
+# (``QUEUE_ORDER``; the index annotations_claim_queue_idx has these columns after project
+# and status); the disputes page with the time since a claim last changed.
+SCHEDULE_ORDER = ("priority", F("due_at").asc(nulls_last=True))
+QUEUE_ORDER = (*SCHEDULE_ORDER, "created_at", "id")
+
+
 class UpdatedAtField(models.DateTimeField):
     """``auto_now``, but a new row's value is its ``created_at``, to the microsecond: Django
     reads the clock once per field, so a row's two times differed by a few microseconds at

@@ -8,7 +8,6 @@ through: the UI, the API, the export and the dashboard.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +36,8 @@ from annotations.access import User
 from annotations.compiled import CompiledModels
 from annotations.core import lifecycle
 from annotations.models import (
+    QUEUE_ORDER,
+    SCHEDULE_ORDER,
     Assignment,
     AssignmentState,
     Claim,
@@ -447,7 +448,7 @@ def claims_assigned_to(*, user: User, project: Project) -> QuerySet[Claim]:
         )
         .select_related("document")
         .only("pk", "statement", "priority", "due_at", "status", "document__title")
-        .order_by("priority", F("due_at").asc(nulls_last=True), "created_at", "id")
+        .order_by(*QUEUE_ORDER)
     )
 
 
@@ -543,15 +544,14 @@ class DisputeLists:
 
 
 def dispute_cards_for_editor(*, project: Project, shown: int | None = None) -> DisputeLists:
-    """The disputed claims and the resolved claims awaiting publication of ``project``,
-    by priority, deadline (none last), then oldest change first, at most ``shown`` (``DISPUTES_SHOWN``) of each, with each status's
-    total: one query for
-    the claims (ranked and counted per status by window functions) and a constant number
-    for their verdicts and consensus. Call only after checking the editor role."""
+    """The disputed claims and the resolved claims awaiting publication of ``project`` in
+    the editors' schedule (``SCHEDULE_ORDER``: scheduling a claim moves it up, never out of
+    a list), then unchanged the longest first; at most ``shown`` (``DISPUTES_SHOWN``) of
+    each, with each status's total. One query for the claims (ranked and counted per status
+    by window functions) and a constant number for their verdicts and consensus. Call only
+    after checking the editor role."""
     by_status = {"partition_by": [F("status")]}
-    # As the queue orders its claims: the editors' priority and deadline first (scheduling a
-    # claim moves it up, never out of the list), then the claim unchanged the longest.
-    order = [F("priority"), F("due_at").asc(nulls_last=True), F("updated_at"), F("id")]
+    order = (*SCHEDULE_ORDER, "updated_at", "id")
     claims = (
         _dispute_claims(project)
         .filter(status__in=[ClaimStatus.DISPUTED, ClaimStatus.RESOLVED])
@@ -562,14 +562,14 @@ def dispute_cards_for_editor(*, project: Project, shown: int | None = None) -> D
         .filter(rank__lte=DISPUTES_SHOWN if shown is None else shown)
         .order_by(*order)
     )
-    lists = DisputeLists(disputed=[], resolved=[], disputed_total=0, resolved_total=0)
-    totals = {ClaimStatus.DISPUTED: 0, ClaimStatus.RESOLVED: 0}
+    cards: dict[str, list[DisputeCard]] = {ClaimStatus.DISPUTED: [], ClaimStatus.RESOLVED: []}
+    totals = dict.fromkeys(cards, 0)
     for claim in claims:
+        cards[claim.status].append(dispute_card(claim))
         totals[claim.status] = claim.status_total  # type: ignore[attr-defined]
-        cards = lists.disputed if claim.status == ClaimStatus.DISPUTED else lists.resolved
-        cards.append(dispute_card(claim))
-    return dataclasses.replace(
-        lists,
+    return DisputeLists(
+        disputed=cards[ClaimStatus.DISPUTED],
+        resolved=cards[ClaimStatus.RESOLVED],
         disputed_total=totals[ClaimStatus.DISPUTED],
         resolved_total=totals[ClaimStatus.RESOLVED],
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, connections, router, transaction
-from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -17,6 +17,7 @@ from annotations import access
 from annotations.compiled import CompiledModels, CompiledValues, CompiledValuesList
 from annotations.dbcursor import Unprepared
 from annotations.models import (
+    QUEUE_ORDER,
     Assignment,
     AssignmentState,
     Claim,
@@ -150,11 +151,6 @@ def _eligible_claims_by_id(
         .filter(taken__lt=required_reviews)
         .order_by(*QUEUE_ORDER)
     )
-
-
-# The queue's order (core.scheduling) as the ORM writes it; the index
-# annotations_claim_queue_idx has these columns after (project, status).
-QUEUE_ORDER = ("priority", F("due_at").asc(nulls_last=True), "created_at", "id")
 
 
 # No user has this id: as ``_slots_taken``'s reviewer it counts every waiting reservation.

@@ -22,8 +22,7 @@ from annotations.api.filters import NotificationFilter
 from annotations.api.idempotency import idempotent
 from annotations.api.pagination import NewestFirstPagination
 from annotations.api.serializers import NoBodySerializer
-from annotations.api.views._common import ERRORS, parse_body
-from annotations.dbcursor import unprepared
+from annotations.api.views._common import ERRORS, UnpreparedList, parse_body
 from annotations.models import Notification
 
 CONFLICT = {409: OpenApiResponse(description="The comment is already withdrawn")}
@@ -79,7 +78,7 @@ class ClaimCommentWithdrawApi(APIView):
         return Response(_comment_data(row))
 
 
-class NotificationListApi(generics.ListAPIView):
+class NotificationListApi(UnpreparedList, generics.ListAPIView):
     serializer_class = sd.NotificationSerializer
     pagination_class = NewestFirstPagination
 
@@ -94,11 +93,6 @@ class NotificationListApi(generics.ListAPIView):
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
-
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        # Unprepared: a generic plan sorts all of a user's notifications for one page.
-        with unprepared():
-            return super().list(request, *args, **kwargs)
 
 
 class NotificationReadApi(APIView):

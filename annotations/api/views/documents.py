@@ -21,12 +21,11 @@ from annotations import access, selectors, services
 from annotations.api import serializers as s
 from annotations.api.filters import DocumentFilter
 from annotations.api.idempotency import idempotent
-from annotations.api.views._common import ERRORS, parse_body, project_from_body
-from annotations.dbcursor import unprepared
+from annotations.api.views._common import ERRORS, UnpreparedList, parse_body, project_from_body
 from annotations.models import Document, Role
 
 
-class DocumentListApi(generics.ListAPIView):
+class DocumentListApi(UnpreparedList, generics.ListAPIView):
     serializer_class = s.DocumentSerializer
     filterset_class = DocumentFilter
 
@@ -42,11 +41,6 @@ class DocumentListApi(generics.ListAPIView):
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
-
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        # Unprepared: a generic plan sorts all of a project's documents for one page.
-        with unprepared():
-            return super().list(request, *args, **kwargs)
 
     @idempotent
     @extend_schema(
