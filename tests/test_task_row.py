@@ -95,7 +95,9 @@ class TaskRowTests(Personas, TestCase):
     def test_a_revision_queues_its_task_in_its_transaction_too(self) -> None:
         take(self.claim, self.reviewer_a)
         first = self.submit(self.reviewer_a)
-        self.assertFalse(DBTaskResult.objects.exists())  # no citation, no task
+        self.assertFalse(
+            DBTaskResult.objects.filter(task_path=EVIDENCE_TASK).exists()
+        )  # no citation, no task
         revised = self.submit(self.reviewer_a, citations=[citation(1)])
         self.assertNotEqual(revised.pk, first.pk)
         task = DBTaskResult.objects.get(task_path=EVIDENCE_TASK)
@@ -106,7 +108,7 @@ class TaskRowTests(Personas, TestCase):
         with self.assertRaises(RuntimeError), transaction.atomic():
             self.submit(self.reviewer_a, citations=[citation(1)])
             raise RuntimeError("the caller's transaction fails after the verdict")
-        self.assertFalse(DBTaskResult.objects.exists())
+        self.assertFalse(DBTaskResult.objects.filter(task_path=EVIDENCE_TASK).exists())
         self.assertFalse(Verdict.objects.exists())
 
     @override_settings(TASKS={"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}})
@@ -118,7 +120,7 @@ class TaskRowTests(Personas, TestCase):
         with self.captureOnCommitCallbacks(execute=True):
             verdict = self.submit(self.reviewer_a, citations=[citation(1)])
             self.assertEqual(default_task_backend.results, [])
-        self.assertFalse(DBTaskResult.objects.exists())
+        self.assertFalse(DBTaskResult.objects.filter(task_path=EVIDENCE_TASK).exists())
         self.assertEqual([r.args for r in default_task_backend.results], [[verdict.pk]])
 
 

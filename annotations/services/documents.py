@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import router, transaction
 
 from annotations import access
 from annotations.core import language as languages
@@ -32,9 +32,10 @@ from annotations.services._base import (
     fields_update,
     public_url,
     rows_copy,
+    tasks_enqueue_with_transaction,
 )
-from annotations.services.references import repeats_schedule
-from annotations.services.suggestions import suggestions_enqueue
+from annotations.services.references import repeats_tasks
+from annotations.services.suggestions import suggestions_tasks
 
 BULK_INSERT_BATCH = 50  # documents per INSERT of a bulk import
 CHUNK_INSERT_BATCH = 20  # text chunks (up to 64 kB each) per INSERT
@@ -212,8 +213,7 @@ def document_create(*, project: Project, data: DocumentInput, actor: User | None
             "length": document.length,
         },
     )
-    suggestions_enqueue(document_ids=[document.pk])
-    repeats_schedule([document.pk])
+    text_tasks_enqueue([document.pk])
     return document
 
 
@@ -267,9 +267,19 @@ def document_create_many(
             for document in created
         ]
     )
-    suggestions_enqueue(document_ids=[document.pk for document in created])
-    repeats_schedule([document.pk for document in created])
+    text_tasks_enqueue([document.pk for document in created])
     return created
+
+
+def text_tasks_enqueue(document_ids: Sequence[int]) -> None:
+    """Queue what follows a new text, in the caller's transaction (the rows commit with
+    it, or not at all) and with one INSERT on the database queue: its check-worthy
+    sentences (``suggestions_tasks``) and its scan for repeats (``repeats_tasks``). Every
+    path that stores a text calls it: creation (one and bulk) and revision."""
+    tasks_enqueue_with_transaction(
+        [*suggestions_tasks(document_ids), *repeats_tasks(document_ids)],
+        alias=router.db_for_write(Document),
+    )
 
 
 def _documents_insert(documents: list[Document]) -> list[Document]:

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.tasks import task
+from django.db import router, transaction
+from django.tasks import Task, task
 
 from annotations import access
 from annotations.core import lifecycle, triage
@@ -50,6 +50,7 @@ from annotations.services._base import (
     events_record,
     now,
     public_url,
+    tasks_enqueue_with_transaction,
 )
 
 LINK_RULE = "Only the claim's creator or an editor can link it to an earlier fact check."
@@ -365,17 +366,19 @@ def repeats_scan_batch_task(document_ids: list[int]) -> int:
     return found
 
 
-def repeats_schedule(document_ids: Sequence[int]) -> None:
-    """After the caller's transaction commits, queue a scan of each document (nothing is
-    queued if it rolls back): one ``repeats_scan_batch_task`` per ``REPEATS_TASK_DOCUMENTS``
-    documents, all queued in one transaction. The scan itself finds nothing to do in a
-    project without references or published claims."""
+def repeats_tasks(document_ids: Sequence[int]) -> list[tuple[Task[Any, Any], list[Any]]]:
+    """The scans that follow new text: one ``repeats_scan_batch_task`` per
+    ``REPEATS_TASK_DOCUMENTS`` documents, as ``(task, args)`` for
+    ``tasks_enqueue_with_transaction``. The scan itself finds nothing to do in a project
+    without references or published claims."""
     ids = [int(pk) for pk in document_ids]
-    if ids:
-        transaction.on_commit(lambda: _enqueue(ids), robust=True)
+    return [
+        (repeats_scan_batch_task, [ids[start : start + REPEATS_TASK_DOCUMENTS]])
+        for start in range(0, len(ids), REPEATS_TASK_DOCUMENTS)
+    ]
 
 
-@transaction.atomic
-def _enqueue(ids: list[int]) -> None:
-    for start in range(0, len(ids), REPEATS_TASK_DOCUMENTS):
-        repeats_scan_batch_task.enqueue(ids[start : start + REPEATS_TASK_DOCUMENTS])
+def repeats_schedule(document_ids: Sequence[int]) -> None:
+    """Inside the caller's transaction, queue a scan of each document (``repeats_tasks``):
+    the rows commit with it (nothing is queued if it rolls back)."""
+    tasks_enqueue_with_transaction(repeats_tasks(document_ids), alias=router.db_for_write(Document))

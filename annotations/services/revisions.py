@@ -40,10 +40,12 @@ from annotations.services._base import (
     now,
 )
 from annotations.services.claims import _claim_state, _span_error
-from annotations.services.documents import _duplicate_error, _text_chunks_write
+from annotations.services.documents import (
+    _duplicate_error,
+    _text_chunks_write,
+    text_tasks_enqueue,
+)
 from annotations.services.leases import claim_leases_end
-from annotations.services.references import repeats_schedule
-from annotations.services.suggestions import suggestions_enqueue
 
 # reanchor's verdict on a span -> the claim's anchor status.
 _STATUS = {
@@ -293,8 +295,7 @@ def document_revise(
             "claims": report.counts,
         },
     )
-    suggestions_enqueue(document_ids=[document.pk])
-    repeats_schedule([document.pk])  # the new text is scanned for repeats (after commit)
+    text_tasks_enqueue([document.pk])  # suggestions and the repeats scan of the new text
     return report
 
 

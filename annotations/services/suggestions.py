@@ -32,8 +32,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.tasks import task
+from django.db import router, transaction
+from django.tasks import Task, task
 
 from annotations import access, selectors
 from annotations.core import fetching, safejson, triage
@@ -53,6 +53,7 @@ from annotations.services._base import (
     _require_storable_text,
     event_record,
     now,
+    tasks_enqueue_with_transaction,
 )
 from annotations.services.claims import _document_lock, claim_create
 
@@ -333,17 +334,20 @@ def suggestions_compute(document_ids: list[int]) -> int:
     return sum(1 for pk in document_ids if suggestions_store(document_id=pk) is not None)
 
 
-def _enqueue(ids: list[int]) -> None:
-    suggestions_compute.enqueue(ids)
+def suggestions_tasks(document_ids: Sequence[int]) -> list[tuple[Task[Any, Any], list[Any]]]:
+    """``suggestions_compute`` for these documents, as ``(task, args)`` for
+    ``tasks_enqueue_with_transaction`` (none for none)."""
+    ids = [int(pk) for pk in document_ids]
+    return [(suggestions_compute, [ids])] if ids else []
 
 
 def suggestions_enqueue(*, document_ids: Sequence[int]) -> None:
-    """Queue ``suggestions_compute`` for these documents once the caller's transaction
-    commits (nothing on rollback). Call it inside the transaction that created, imported or
-    revised them."""
-    ids = [int(pk) for pk in document_ids]
-    if ids:
-        transaction.on_commit(lambda: _enqueue(ids), robust=True)
+    """Queue ``suggestions_compute`` for these documents inside the caller's transaction:
+    the row commits with it (nothing on rollback). Call it inside the transaction that
+    created, imported or revised them."""
+    tasks_enqueue_with_transaction(
+        suggestions_tasks(document_ids), alias=router.db_for_write(Document)
+    )
 
 
 # --- listing -----------------------------------------------------------------------------------

@@ -287,7 +287,7 @@ class RepeatDetectionTests(MatchingApiBase):
         )
         with self.captureOnCommitCallbacks(execute=True):
             document = make_document(project=self.project, actor=self.creator, text=text)
-        task = DBTaskResult.objects.get(task_path=REPEATS_TASK)
+        task = DBTaskResult.objects.get(task_path=REPEATS_TASK, args_kwargs__args=[[document.pk]])
         self.assertEqual(task.args_kwargs["args"], [[document.pk]])
         self.assertEqual(services.repeats_scan_batch_task.call([document.pk]), 1)
         (repeat,) = RepeatSuggestion.objects.filter(document=document)
@@ -340,8 +340,11 @@ class RepeatRescanTests(MatchingApiBase):
             services.document_revise(
                 document=document, text=f"Now: {REFERENCES[3]['claim_reviewed']}", actor=self.editor
             )
-        task = DBTaskResult.objects.get(task_path=REPEATS_TASK)
-        self.assertEqual(task.args_kwargs["args"], [[document.pk]])
+        # One scan queued by the creation, one by the revision.
+        tasks = DBTaskResult.objects.filter(
+            task_path=REPEATS_TASK, args_kwargs__args=[[document.pk]]
+        )
+        self.assertEqual(tasks.count(), 2)
         self.assertEqual(services.repeats_scan(document_id=document.pk), 1)
         response = self.get(self.reviewer_a, f"/documents/{document.pk}/repeats/")
         self.assertEqual([r["match_id"] for r in response.json()], [self.refs[3].pk])

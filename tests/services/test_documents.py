@@ -8,7 +8,9 @@ import unicodedata
 from unittest import mock
 
 from django.core.exceptions import ValidationError
+from django.db import connection, transaction
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 
 from annotations import services
@@ -192,21 +194,51 @@ class DocumentCreateManyTests(ServiceTestCase):
         )
         self.assertTrue(all(event.actor == self.editor for event in logged))
 
-    def test_it_queues_the_repeat_scans_in_batches_after_commit(self) -> None:
+    def test_it_queues_the_repeat_scans_in_batches_in_its_transaction(self) -> None:
         items = [services.DocumentInput(title=f"Doc {n}", text=f"Text {n}.") for n in range(5)]
+        before = set(DBTaskResult.objects.values_list("pk", flat=True))
         with (
             mock.patch.object(references, "REPEATS_TASK_DOCUMENTS", 2),
-            self.captureOnCommitCallbacks(execute=True),
+            self.captureOnCommitCallbacks() as callbacks,
+            CaptureQueriesContext(connection) as queries,
         ):
             created = services.document_create_many(
                 project=self.project, items=items, actor=self.editor
             )
         ids = [d.pk for d in created]
-        tasks = DBTaskResult.objects.filter(task_path=REPEATS_TASK)
+        # Written before the commit, with the documents (the callbacks only announce them),
+        # and by one INSERT with the suggestions' task.
+        tasks = DBTaskResult.objects.exclude(pk__in=before)
         self.assertEqual(
-            sorted(t.args_kwargs["args"][0] for t in tasks), [ids[0:2], ids[2:4], ids[4:]]
+            sorted(t.args_kwargs["args"][0] for t in tasks.filter(task_path=REPEATS_TASK)),
+            [ids[0:2], ids[2:4], ids[4:]],
         )
+        self.assertEqual(
+            sorted(t.task_path.rsplit(".", 1)[1] for t in tasks),
+            ["repeats_scan_batch_task"] * 3 + ["suggestions_compute"],
+        )
+        task_inserts = [
+            q["sql"]
+            for q in queries.captured_queries
+            if q["sql"].startswith(f'INSERT INTO "{DBTaskResult._meta.db_table}"')
+        ]
+        self.assertEqual(len(task_inserts), 1, task_inserts)
+        self.assertEqual(len(callbacks), 4)
         self.assertEqual(services.repeats_scan_batch_task.call(ids), 0)  # no references
+
+    def test_a_rolled_back_import_leaves_no_task(self) -> None:
+        before = DBTaskResult.objects.count()
+        items = [services.DocumentInput(title=f"Doc {n}", text=f"Text {n}.") for n in range(3)]
+        with (
+            self.captureOnCommitCallbacks() as callbacks,
+            self.assertRaises(RuntimeError),
+            transaction.atomic(),
+        ):
+            services.document_create_many(project=self.project, items=items, actor=self.editor)
+            self.assertEqual(DBTaskResult.objects.count(), before + 2)
+            raise RuntimeError("the caller's transaction fails after the import")
+        self.assertEqual(DBTaskResult.objects.count(), before)
+        self.assertEqual(callbacks, [])
 
     def test_a_failed_scan_in_a_batch_does_not_stop_the_others(self) -> None:
         scanned: list[int] = []

@@ -1,5 +1,5 @@
 """The background side of check-worthiness suggestions: a created, imported or revised
-document queues ``suggestions_compute`` once its transaction commits (nothing on rollback),
+document queues ``suggestions_compute`` in its transaction (nothing on rollback),
 and the task stores a run per revision (``services.suggestions``)."""
 
 from __future__ import annotations
@@ -28,11 +28,15 @@ class SuggestionComputeTests(Personas, TestCase):
             actor=self.editor,
         ).pk
 
-    def test_a_created_document_queues_the_task_on_commit(self) -> None:
-        with self.captureOnCommitCallbacks(execute=True):
+    def queued(self, *pks: int) -> list[DBTaskResult]:
+        return list(DBTaskResult.objects.filter(task_path=TASK, args_kwargs__args=[list(pks)]))
+
+    def test_a_created_document_queues_the_task_in_its_transaction(self) -> None:
+        with self.captureOnCommitCallbacks() as callbacks:
             pk = self.create("Taxes rose 5 percent. Hello.\n")
-        task = DBTaskResult.objects.get(task_path=TASK)
+        (task,) = self.queued(pk)  # written before the commit; the callbacks announce it
         self.assertEqual(task.args_kwargs, {"args": [[pk]], "kwargs": {}})
+        self.assertEqual(len(callbacks), 2)  # its suggestions and its repeats scan
 
     def test_a_bulk_import_queues_one_task_and_a_rollback_none(self) -> None:
         with self.captureOnCommitCallbacks(execute=True):
@@ -44,8 +48,8 @@ class SuggestionComputeTests(Personas, TestCase):
                 ],
                 actor=self.editor,
             )
-        task = DBTaskResult.objects.get(task_path=TASK)
-        self.assertEqual(task.args_kwargs["args"], [[d.pk for d in docs]])
+        self.assertEqual(len(self.queued(*[d.pk for d in docs])), 1)
+        count = DBTaskResult.objects.filter(task_path=TASK).count()
         with self.captureOnCommitCallbacks(execute=True) as callbacks:
             try:
                 with transaction.atomic():
@@ -54,7 +58,7 @@ class SuggestionComputeTests(Personas, TestCase):
             except RuntimeError:
                 pass
         self.assertEqual(callbacks, [])
-        self.assertEqual(DBTaskResult.objects.filter(task_path=TASK).count(), 1)
+        self.assertEqual(DBTaskResult.objects.filter(task_path=TASK).count(), count)
 
     def test_a_revision_queues_the_task_and_gets_its_own_run(self) -> None:
         pk = self.create("Crime fell 20 percent. Thanks.\n")
@@ -64,7 +68,7 @@ class SuggestionComputeTests(Personas, TestCase):
             services.document_revise(
                 document=document, text="Crime fell 30 percent. Thanks.\n", actor=self.editor
             )
-        self.assertEqual(DBTaskResult.objects.filter(task_path=TASK).count(), 1)
+        self.assertEqual(len(self.queued(pk)), 2)  # the creation's and the revision's
         run = services.suggestions_store(document_id=pk)
         assert run is not None
         self.assertEqual(
