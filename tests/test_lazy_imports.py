@@ -2,7 +2,7 @@
 
 Importing the app as a server does (``django.setup``, the ASGI and the WSGI application,
 the whole URLconf) must not import numpy, scipy, scikit-learn, krippendorff, warcio and
-the like: they cost ~90 MB in every worker and only the agreement statistics, the triage
+the like: they cost ~90 MB in every worker and only the calibration statistics, the triage
 model, the matching index and page archiving use them, each importing them where it needs
 them. The check runs in a fresh interpreter (this test process has loaded them already),
 once on the real tree and once on a copy with a module-level import put back, which it

@@ -25,8 +25,11 @@ __all__ = [
     "ReviewerMatch",
     "Rule",
     "alpha",
+    "alpha_from_pair_sums",
     "decide",
+    "pair_sums",
     "percent_agreement",
+    "percent_agreement_from_pair_sums",
     "reviewer_matches",
 ]
 
@@ -228,6 +231,92 @@ def alpha(
     # Unreachable after the checks above (two distinct pairable values make the expected
     # disagreement positive), kept so a library change can never leak nan to a page.
     return value if math.isfinite(value) else None
+
+
+# A unit's pair sums: (value c, value k, the unit's number of values m) -> the sum over
+# the units with m values of n_uc * (n_uk - [c == k]), n_uc being how many of a unit's
+# values are c. Units with fewer than two values have none. What a database can add up
+# with one GROUP BY (``selectors.projects.agreement_report``), and all that alpha and
+# percent agreement need of the data: Krippendorff's coincidences are o_ck = sum over m
+# of the pair sums / (m - 1).
+PairSums = Mapping[tuple[Hashable, Hashable, int], int]
+
+
+def pair_sums(
+    units: Mapping[Hashable, Mapping[Hashable, Hashable]],
+) -> dict[tuple[Hashable, Hashable, int], int]:
+    """The pair sums (``PairSums``) of ``units`` (unit -> {coder: value}): the reference
+    for what the database computes, and the tests' way to check it."""
+    sums: Counter[tuple[Hashable, Hashable, int]] = Counter()
+    for ratings in units.values():
+        m = len(ratings)
+        if m < 2:
+            continue
+        counts = Counter(ratings.values())
+        for c, n_c in counts.items():
+            for k, n_k in counts.items():
+                sums[c, k, m] += n_c * (n_k - (c == k))
+    return dict(sums)
+
+
+def alpha_from_pair_sums(
+    sums: PairSums, *, level: Level = NOMINAL, order: Sequence[Hashable] | None = None
+) -> float | None:
+    """Krippendorff's alpha from the pair sums of the units (``pair_sums``), without the
+    units themselves: ``alpha(units, level=, order=)`` for the same units, to rounding
+    (a property test holds the two together). For ``"ordinal"`` the values are those of
+    ``order``, lowest first (the caller leaves out values without a place on the scale
+    before summing, as ``alpha`` leaves them out of the units). None where ``alpha`` is
+    None: fewer than two distinct values in units with two or more."""
+    if level not in _LEVELS:
+        raise ValueError(f"unknown level {level!r}; expected one of {_LEVELS}")
+    if level == ORDINAL and order is None:
+        raise ValueError("ordinal alpha needs `order`, the value domain from lowest to highest")
+    coincidences: dict[tuple[Hashable, Hashable], float] = {}
+    for (c, k, m), total in sums.items():
+        if total:
+            coincidences[c, k] = coincidences.get((c, k), 0.0) + total / (m - 1)
+    marginals: dict[Hashable, float] = {}
+    for (c, _), o in coincidences.items():
+        marginals[c] = marginals.get(c, 0.0) + o
+    values = [value for value, n in marginals.items() if n > 0]
+    if len(values) < 2:
+        return None
+    n = sum(marginals.values())
+    if level == ORDINAL:
+        assert order is not None
+        rank = {value: index for index, value in enumerate(order)}
+        if any(value not in rank for value in values):
+            raise ValueError("an ordinal value outside `order`")
+        ranked = [marginals.get(value, 0.0) for value in order]
+        # The cumulative sum up to each rank: the ordinal metric's sum over the values
+        # between two, as Krippendorff defines it.
+        cumulative = [0.0]
+        for count in ranked:
+            cumulative.append(cumulative[-1] + count)
+
+        def delta(c: Hashable, k: Hashable) -> float:
+            low, high = sorted((rank[c], rank[k]))
+            between = cumulative[high + 1] - cumulative[low]
+            return (between - (ranked[low] + ranked[high]) / 2) ** 2
+    else:
+
+        def delta(c: Hashable, k: Hashable) -> float:
+            return 0.0 if c == k else 1.0
+
+    observed = sum(o * delta(c, k) for (c, k), o in coincidences.items())
+    expected = sum(marginals[c] * marginals[k] * delta(c, k) for c in values for k in values)
+    return 1.0 - (n - 1) * observed / expected
+
+
+def percent_agreement_from_pair_sums(sums: PairSums) -> float | None:
+    """``percent_agreement`` from the units' pair sums: twice the agreeing pairs are the
+    sums over equal values, twice all pairs the sums over every two values (a unit of m
+    values adds m * (m - 1) to them)."""
+    total = sum(sums.values())
+    if total == 0:
+        return None
+    return sum(value for (c, k, _), value in sums.items() if c == k) / total
 
 
 def percent_agreement(units: Mapping[Hashable, Mapping[Hashable, Hashable]]) -> float | None:

@@ -11,7 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from annotations.core.consensus import ReviewerMatch, alpha, percent_agreement, reviewer_matches
+from annotations.core.consensus import (
+    ReviewerMatch,
+    alpha,
+    alpha_from_pair_sums,
+    pair_sums,
+    percent_agreement,
+    percent_agreement_from_pair_sums,
+    reviewer_matches,
+)
 from tests.core.test_consensus import RATING_KEYS
 
 pytestmark = pytest.mark.db_independent
@@ -402,3 +410,56 @@ def test_percent_agreement_is_a_share(units: Units) -> None:
         assert 0.0 <= result <= 1.0
     else:
         assert result is None
+
+
+# ---------------------------------------------------------------------------
+# The same statistics from the units' pair sums (what the database adds up)
+# ---------------------------------------------------------------------------
+
+
+def test_pair_sums_reproduce_krippendorffs_examples() -> None:
+    sums = pair_sums(units_from_rows(KRIPPENDORFF_2011))
+
+    nominal = alpha_from_pair_sums(sums)
+    ordinal = alpha_from_pair_sums(sums, level="ordinal", order=[1, 2, 3, 4, 5])
+    assert nominal is not None and round(nominal, 3) == 0.743
+    assert ordinal is not None and round(ordinal, 3) == 0.815
+
+
+def test_pair_sums_count_each_units_pairs_once_per_order() -> None:
+    # Three values a, a, b: pairs (a, a) twice (n_a * (n_a - 1)), (a, b) and (b, a) twice
+    # each; a unit of one value has none.
+    assert pair_sums({"u": {"x": "a", "y": "a", "z": "b"}, "v": {"x": "a"}}) == {
+        ("a", "a", 3): 2,
+        ("a", "b", 3): 2,
+        ("b", "a", 3): 2,
+        ("b", "b", 3): 0,
+    }
+
+
+@settings(deadline=None, max_examples=300)
+@given(units=UNITS, order=st.permutations(["true", "false", "misleading", "half_true"]))
+def test_pair_sums_give_what_the_units_give(units: Units, order: list[str]) -> None:
+    # The project page's figures come from sums PostgreSQL or SQLite add up
+    # (selectors.projects.agreement_report); they must be the units' own.
+    sums = pair_sums(units)
+    nominal, from_sums = alpha(units), alpha_from_pair_sums(sums)
+    assert (nominal is None) == (from_sums is None)
+    if nominal is not None:
+        assert from_sums == pytest.approx(nominal, abs=1e-9)
+    ranked = order[:3]
+    scaled = {u: {r: v for r, v in rs.items() if v in ranked} for u, rs in units.items()}
+    ordinal = alpha(units, level="ordinal", order=ranked)
+    from_sums = alpha_from_pair_sums(pair_sums(scaled), level="ordinal", order=ranked)
+    assert (ordinal is None) == (from_sums is None)
+    if ordinal is not None:
+        assert from_sums == pytest.approx(ordinal, abs=1e-9)
+    shared = percent_agreement(units)
+    assert percent_agreement_from_pair_sums(sums) == (
+        None if shared is None else pytest.approx(shared, abs=1e-12)
+    )
+
+
+def test_pair_sums_refuse_a_value_off_the_scale() -> None:
+    with pytest.raises(ValueError, match="outside"):
+        alpha_from_pair_sums({("a", "z", 2): 1, ("z", "a", 2): 1}, level="ordinal", order=["a"])
