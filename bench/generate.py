@@ -840,6 +840,10 @@ def creation_events(slug: str) -> int:
     from annotations.services._base import _chain_head
 
     project = Project.objects.get(slug=slug)
+    # The rows were inserted by this transaction: without statistics of them the planner
+    # took each keyset chunk of the verdicts for a read of a near-empty table (a hash join
+    # over every verdict, 20 s a chunk for EXPORT-1M). ANALYZE here sees them.
+    analyze()
     head = _chain_head(project.pk)  # locked as the app's writers lock it (its queue first)
     seq, prev_hash = head.seq, head.hash
     first_id = _next_id(Event)
