@@ -116,6 +116,8 @@ def test_every_connection_carries_statement_and_idle_transaction_timeouts() -> N
             "SELECT name, setting::int FROM pg_settings WHERE name = ANY(%s)", [list(expected)]
         )
         assert dict(cursor.fetchall()) == expected  # in ms, as the settings pass them
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == ("on" if os.environ.get("DB_JIT") == "1" else "off")
     assert all(value > 0 for value in expected.values())
 
 

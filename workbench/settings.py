@@ -202,9 +202,16 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A lost client must never pin a row lock or an open snapshot for long.
     statement_timeout_ms = env_int("DB_STATEMENT_TIMEOUT_MS", 30_000)
     idle_timeout_ms = env_int("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60_000)
+    # JIT compilation off (DB_JIT=1 turns it back on): PostgreSQL compiles a statement
+    # whose estimated cost passes jit_above_cost, and the app's big statements run once
+    # per request, so the compile is paid every time: the agreement figures of a project
+    # of a million verdicts spent 1.7 of their 10-11 s compiling, its project page 1-4 s
+    # (bench/README.md, "Issue 20, round 17").
+    jit = "on" if env_bool("DB_JIT", False) else "off"
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
         f"-c statement_timeout={statement_timeout_ms} "
-        f"-c idle_in_transaction_session_timeout={idle_timeout_ms}"
+        f"-c idle_in_transaction_session_timeout={idle_timeout_ms} "
+        f"-c jit={jit}"
     )
     # A connection pool per process (psycopg_pool), at most DB_POOL_MAX connections; 0: none.
     # Under ASGI (bin/serve's uvicorn workers, which set it) each request runs its sync code
