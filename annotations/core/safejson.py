@@ -3,12 +3,9 @@
 Python's ``json`` recurses once per level of nesting, so ``[`` x 100,000 raises
 ``RecursionError`` (not ``ValueError``) deep in the parser, and whatever walks the result
 recursively afterwards (a serializer, a schema validator) could fail the same way at a
-lesser depth. ``loads`` refuses anything nested deeper than ``max_depth`` before the value
-reaches its caller, with a ``JsonTooDeep`` (a ``ValueError``, so callers that already turn a JSON error into
-a clean refusal need no other case), and never lets a ``RecursionError`` out: it parses
-(the C parser refuses ~1,000 levels with a ``RecursionError``, which it turns into
-``JsonTooDeep``) and then measures the value's depth level by level (``depth_exceeds``)
-before returning it.
+lesser depth. ``loads`` refuses anything nested deeper than ``max_depth`` before parsing,
+with a ``JsonTooDeep`` (a ``ValueError``, so callers that already turn a JSON error into
+a clean refusal need no other case), and never lets a ``RecursionError`` out.
 
 Pure Python, no Django: the API's parser (``annotations.api.parsers``) and the native
 import (``import_documents --format workbench``) both read through it.
@@ -100,37 +97,12 @@ def loads(
     (``DuplicateKey``, naming the key; a scraped page's JSON-LD, only a hint, keeps the
     last value instead) and, unless ``allow_constants``, the ``NaN``/``Infinity``/
     ``-Infinity`` literals, which are not JSON. Every refusal is a ``ValueError``."""
-    try:
-        value = _DECODERS[allow_constants, unique_keys].decode(text)
-    except RecursionError:  # deeper than the interpreter lets ``json``'s C parser go
-        raise JsonTooDeep(max_depth) from None
-    if depth_exceeds(value, max_depth):
+    if nesting_exceeds(text, max_depth):
         raise JsonTooDeep(max_depth)
-    return value
-
-
-def depth_exceeds(value: Any, max_depth: int = MAX_DEPTH) -> bool:
-    """Whether the lists and dicts of a parsed JSON ``value`` nest more than ``max_depth``
-    deep: level by level, without recursion, stopping at the first level past the bound.
-    ``loads`` parses first (``json``'s C parser raises ``RecursionError`` long before it
-    could exhaust a thread's stack, ~1,000 levels) and then asks this, before anything
-    walks the value: the peer workload's 6 MB import is 501 containers to look at, where
-    judging its text (``nesting_exceeds``) read all 6 MB twice (~25 ms)."""
-    level = [value] if type(value) in _CONTAINERS else []
-    depth = 0
-    while level:
-        depth += 1
-        if depth > max_depth:
-            return True
-        inner: list[Any] = []
-        for container in level:
-            items = container.values() if type(container) is dict else container
-            inner.extend(item for item in items if type(item) in _CONTAINERS)
-        level = inner
-    return False
-
-
-_CONTAINERS = (list, dict)
+    try:
+        return _DECODERS[allow_constants, unique_keys].decode(text)
+    except RecursionError:  # cannot happen below the bound; kept as a backstop
+        raise JsonTooDeep(max_depth) from None
 
 
 def _refuse_constant(name: str) -> Any:
