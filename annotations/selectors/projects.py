@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -77,13 +78,13 @@ def agreement_report(
         verdicts = verdicts.filter(claim__document=document)
     if user is not None:
         verdicts = access.verdict_scope_for_user(user=user, queryset=verdicts)
-    scale = list(Rating.objects.filter(project=project).values_list("ordinal", flat=True))
-    order = sorted({value for value in scale if value is not None})
-    sums = _agreement_sums(verdicts, reviewers=not restricted)
+    sums = _agreement_sums(verdicts, project=project, reviewers=not restricted)
     return AgreementReport(
         nominal_alpha=consensus.alpha_from_pair_sums(sums.nominal),
-        ordinal_alpha=consensus.alpha_from_pair_sums(sums.ordinal, level="ordinal", order=order)
-        if order
+        ordinal_alpha=consensus.alpha_from_pair_sums(
+            sums.ordinal, level="ordinal", order=sums.order
+        )
+        if sums.order
         else None,
         percent_agreement=consensus.percent_agreement_from_pair_sums(sums.nominal),
         claims=sums.claims,
@@ -104,20 +105,27 @@ def agreement_report(
 class _AgreementSums:
     nominal: dict[tuple[int, int, int], int]  # (rating id, rating id, m) -> pair sum
     ordinal: dict[tuple[int, int, int], int]  # (ordinal, ordinal, m) -> pair sum
+    order: list[int]  # the scale's ordinal values, lowest first
     claims: int
     verdicts: int
     reviewers: list[tuple[int, str, int, int, int]]  # id, username, verdicts, compared, matched
 
 
-def _agreement_sums(verdicts: QuerySet[Verdict], *, reviewers: bool) -> _AgreementSums:
+def _agreement_sums(
+    verdicts: QuerySet[Verdict], *, project: Project, reviewers: bool
+) -> _AgreementSums:
     """What the agreement figures need of ``verdicts``, added up by the database in one
     statement: the pair sums of the claims' ratings (``consensus.PairSums``, nominal by
     rating, ordinal by the ratings' ordinal values, those without one left out), how many
     claims and verdicts, and (``reviewers``) each reviewer's verdicts, those on a claim with
-    a current consensus and those that gave its rating, with their username. The project page of a project with
-    a million verdicts read them all into Python for this (12-15 s, bench/README.md,
-    "Issue 20, round 17"). A reviewer has one counted verdict per claim
-    (``access.verdicts_counted``), so a claim's values are its reviewers'."""
+    a current consensus and those that gave its rating, with their username; and the
+    project's scale (its ordinal values), read in the same statement so that the ordinal
+    values summed and the scale they are ranked on are of one moment (a rating's ordinal
+    changed between two reads would put a value off the scale). The project page of a
+    project with a million verdicts read every verdict into Python for this (peak RSS 64 ->
+    1,269 MB, 8-10 s of the worker's CPU: bench/README.md, "Issue 20, round 17"). A
+    reviewer has one counted verdict per claim (``access.verdicts_counted``), so a claim's
+    values are its reviewers'."""
     base = (
         verdicts.order_by()
         .annotate(
@@ -129,9 +137,15 @@ def _agreement_sums(verdicts: QuerySet[Verdict], *, reviewers: bool) -> _Agreeme
         .values_list("wb_unit", "wb_value", "wb_rank", "wb_reviewer")
     )
     connection = connections[base.db]
-    base_sql, base_params = base.query.get_compiler(using=base.db).as_sql()
+    try:
+        base_sql, base_params = base.query.get_compiler(using=base.db).as_sql()
+    except EmptyResultSet:  # a queryset that is none(): no verdict, no figure
+        return _AgreementSums(nominal={}, ordinal={}, order=[], claims=0, verdicts=0, reviewers=[])
     q = connection.ops.quote_name
     consensus_table = q(Consensus._meta.db_table)
+    rating_table = q(Rating._meta.db_table)
+    rating_project = q(Rating._meta.get_field("project").column)
+    rating_ordinal = q(Rating._meta.get_field("ordinal").column)
     user_table, user_pk = q(UserModel._meta.db_table), q(UserModel._meta.pk.column)
     username = q(UserModel._meta.get_field("username").column)
     pairs = """
@@ -164,15 +178,21 @@ def _agreement_sums(verdicts: QuerySet[Verdict], *, reviewers: bool) -> _Agreeme
         UNION ALL {pairs.format(units="ranked")}
         UNION ALL
         SELECT 'count', NULL, COUNT(DISTINCT wb_unit), COUNT(*), NULL, NULL FROM v{per_reviewer}
+        UNION ALL
+        SELECT 'scale', NULL, {rating_ordinal}, NULL, NULL, NULL FROM {rating_table}
+         WHERE {rating_project} = %s AND {rating_ordinal} IS NOT NULL
     """  # noqa: S608 - table names from the models, values as parameters
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*base_params, "nominal", "ordinal"])
+        cursor.execute(sql, [*base_params, "nominal", "ordinal", project.pk])
         rows = cursor.fetchall()
     sums: dict[str, dict[tuple[int, int, int], int]] = {"nominal": {}, "ordinal": {}}
     claims = counted = 0
     per: list[tuple[int, str, int, int, int]] = []
+    scale: set[int] = set()
     for kind, name, first, second, third, fourth in rows:
-        if kind == "count":
+        if kind == "scale":
+            scale.add(first)
+        elif kind == "count":
             claims, counted = first, second
         elif kind == "reviewer":
             per.append((first, name, second, third, fourth))
@@ -181,6 +201,7 @@ def _agreement_sums(verdicts: QuerySet[Verdict], *, reviewers: bool) -> _Agreeme
     return _AgreementSums(
         nominal=sums["nominal"],
         ordinal=sums["ordinal"],
+        order=sorted(scale),
         claims=claims,
         verdicts=counted,
         reviewers=per,

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from annotations import selectors, services
 from annotations.core import consensus
-from annotations.models import Claim
+from annotations.models import Claim, Rating
 from tests.factories import judge, make_claim, make_document
 from tests.selectors.base import T0, SelectorTestCase
 
@@ -240,13 +240,14 @@ class AgreementReportTests(SelectorTestCase):
         self.assertAlmostEqual(report.percent_agreement, 6 / 13)
 
     def test_the_figures_are_added_up_by_the_database_in_one_statement(self) -> None:
-        # The scale, then one statement for the pair sums, the counts and the reviewers'
-        # rows: no verdict is read into Python (a project of a million verdicts took
-        # 12-15 s to show its page when they were).
+        # One statement for the pair sums, the counts, the reviewers' rows and the scale:
+        # no verdict is read into Python (a project of a million verdicts took 12-15 s to
+        # show its page when they were), and the scale is of the same moment as the
+        # ordinal values summed.
         with CaptureQueriesContext(connection) as queries:
             report = selectors.agreement_report(project=self.project)
-        self.assertEqual(len(queries.captured_queries), 2, queries.captured_queries)
-        self.assertIn("UNION ALL", queries.captured_queries[1]["sql"])
+        self.assertEqual(len(queries.captured_queries), 1, queries.captured_queries)
+        self.assertIn("UNION ALL", queries.captured_queries[0]["sql"])
         self.assertEqual((report.claims, report.verdicts), (5, 14))
         self.assertEqual(len(report.reviewers), 3)
 
@@ -258,3 +259,21 @@ class AgreementReportTests(SelectorTestCase):
             report = selectors.agreement_report(project=self.project)
         self.assertIsNotNone(report.nominal_alpha)
         self.assertIsNotNone(report.ordinal_alpha)
+
+    def test_a_rating_moved_on_the_scale_is_ranked_where_it_now_is(self) -> None:
+        # The ordinal values summed and the scale come from one statement: moving a
+        # rating is one consistent state or the other, never a value off the scale (two
+        # reads could see a half-true of ordinal 3 summed and a scale of its new place).
+        before = selectors.agreement_report(project=self.project)
+        Rating.objects.filter(project=self.project, key="half_true").update(ordinal=99)
+        after = selectors.agreement_report(project=self.project)
+        self.assertIsNotNone(after.ordinal_alpha)
+        self.assertNotAlmostEqual(after.ordinal_alpha, before.ordinal_alpha)
+        self.assertEqual(after.nominal_alpha, before.nominal_alpha)
+
+    def test_a_user_who_may_see_no_verdict_gets_no_figures(self) -> None:
+        # verdict_scope_for_user is none() for an inactive account: an empty report, not
+        # an error from compiling an empty queryset.
+        self.reviewer_a.is_active = False
+        report = selectors.agreement_report(project=self.project, user=self.reviewer_a)
+        self.assertEqual((report.claims, report.verdicts, report.nominal_alpha), (0, 0, None))
