@@ -156,3 +156,23 @@ class RowsCopyTests(TestCase):
         with self.assertRaises(DataError), transaction.atomic():
             _base.rows_copy(documents)
         self.assertFalse(Document.objects.filter(project=self.by_copy).exists())
+
+    def test_an_integer_past_its_column_is_refused_not_wrapped(self) -> None:
+        # psycopg packs a binary int4 to 4 bytes and wraps 2**31 to -2**31 where the
+        # server refuses it in text: rows_copy checks the range as the server would.
+        for length in (2**31, -(2**31) - 1):
+            with self.subTest(length=length):
+                documents = self.documents(self.by_copy)
+                documents[1].length = length
+                with self.assertRaisesMessage(DataError, "out of range"), transaction.atomic():
+                    _base.rows_copy(documents)
+                self.assertFalse(Document.objects.filter(project=self.by_copy).exists())
+        documents = self.documents(self.by_copy)
+        documents[1].length = 2**31 - 1  # the largest an int4 holds goes in as it is
+        self.assertTrue(_base.rows_copy(documents))
+        self.assertEqual(Document.objects.get(pk=documents[1].pk).length, 2**31 - 1)
+
+    def test_an_array_column_is_copied_as_text(self) -> None:
+        field = mock.Mock()
+        field.db_type.return_value = "varchar(20)[]"
+        self.assertIsNone(_base._copy_types(connection, [Document._meta.pk, field]))

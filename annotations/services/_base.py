@@ -13,7 +13,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.contrib.auth.models import User as User
 from django.core.exceptions import ValidationError
-from django.db import NotSupportedError, connections, router, transaction
+from django.db import DataError, NotSupportedError, connections, router, transaction
 from django.db.models import BigIntegerField, BooleanField, Func, Model, QuerySet, Value
 from django.db.models.signals import pre_save
 from django.db.models.sql import InsertQuery, UpdateQuery
@@ -263,6 +263,14 @@ def rows_copy(objs: Sequence[Model]) -> bool:
         ids = sorted(row[0] for row in cursor.fetchall())
         types = _copy_types(connection, [meta.pk, *fields])
         binary = " (FORMAT BINARY)" if types else ""
+        # Binary integers are packed to the column's width, and psycopg wraps a value past
+        # it (2**31 in an int4 column would be stored as -2**31) where the text format and
+        # the ORM are refused by the server: check the range here, as the server would.
+        ranged = [
+            (index, field.column, _INT_RANGES[oid])
+            for index, (field, oid) in enumerate(zip(fields, (types or [])[1:], strict=False))
+            if oid in _INT_RANGES
+        ]
         with (
             connection.wrap_database_errors,
             cursor.cursor.copy(
@@ -273,16 +281,22 @@ def rows_copy(objs: Sequence[Model]) -> bool:
                 copy.set_types(types)
             for pk, obj in zip(ids, objs, strict=True):
                 obj.pk = pk
-                copy.write_row(
-                    [pk]
-                    + [
-                        field.get_db_prep_save(field.pre_save(obj, True), connection)
-                        for field in fields
-                    ]
-                )
+                values = [
+                    field.get_db_prep_save(field.pre_save(obj, True), connection)
+                    for field in fields
+                ]
+                for index, column, (low, high) in ranged:
+                    value = values[index]
+                    if value is not None and not low <= value <= high:
+                        raise DataError(f"{value} is out of range for the column {column}")
+                copy.write_row([pk, *values])
     for obj in objs:
         obj._state.adding, obj._state.db = False, connection.alias
     return True
+
+
+# The integer types' ranges by oid (int2, int4, int8), for values a binary COPY would wrap.
+_INT_RANGES = {21: (-(2**15), 2**15 - 1), 23: (-(2**31), 2**31 - 1), 20: (-(2**63), 2**63 - 1)}
 
 
 def _copy_types(connection: Any, fields: Sequence[Any]) -> list[int] | None:
@@ -294,6 +308,8 @@ def _copy_types(connection: Any, fields: Sequence[Any]) -> list[int] | None:
     oids: list[int] = []
     for field in fields:
         declared = field.db_type(connection) or ""
+        if "[" in declared:  # an array: its element type is not the column's
+            return None
         info = registry.get(declared.split("(", 1)[0].strip())
         if info is None:
             return None
