@@ -80,12 +80,7 @@ def main() -> None:
     common.setup_django(args.db)
     from bench import generate
 
-    sizes = [
-        int(v)
-        for v in (args.sizes or ("10000,30000" if args.quick else "100000,1000000")).split(",")
-    ]
-    for verdicts in sizes:
-        generate.ensure("export", seed=args.seed, quick=args.quick, verdicts=verdicts)
+    sizes = generate.ensure_exports(args.sizes, seed=args.seed, quick=args.quick)
     for verdicts in sizes:
         for role in ("editor", "reviewer"):
             common.log(f"project page of {verdicts:,} verdicts as {role} in a subprocess …")

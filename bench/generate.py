@@ -1200,6 +1200,16 @@ def ensure(kind: str, *, seed: int = 1, quick: bool = False, **overrides: Any) -
     return makers[kind](seed=seed, quick=quick, **overrides)
 
 
+def ensure_exports(sizes: str | None, *, seed: int = 1, quick: bool = False) -> list[int]:
+    """The EXPORT datasets of ``sizes`` (verdict rows, comma-separated; default 100,000 and
+    1,000,000, ``quick`` 10,000 and 30,000), generated if missing: their sizes, in order."""
+    default = "10000,30000" if quick else "100000,1000000"
+    verdicts = [int(size) for size in (sizes or default).split(",")]
+    for size in verdicts:
+        ensure("export", seed=seed, quick=quick, verdicts=size)
+    return verdicts
+
+
 def news_jsonl_lines(count: int, *, seed: int = 1) -> Iterator[str]:
     """``count`` distinct NEWS articles (8,000 characters) as JSONL lines for
     ``import_documents --format jsonl``; raw text with CRLF and NFD words."""
