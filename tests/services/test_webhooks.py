@@ -27,6 +27,9 @@ from tests.factories import judge, make_claim
 from tests.services.base import ServiceTestCase, counts
 from tests.webhook_receiver import Receiver
 
+# The documents a test's setup creates queue their own tasks (their suggestions, repeat scans).
+DELIVER_TASK = "annotations.services.webhooks.webhook_deliver"
+
 
 def local() -> override_settings:
     """The receiver on 127.0.0.1 admitted (as the import tests do), retries due at once."""
@@ -186,8 +189,7 @@ class OutboxTests(WebhookTestCase):
         with self.captureOnCommitCallbacks(execute=True) as callbacks:
             (delivery,) = self.enqueue()
         self.assertEqual(len(callbacks), 1)
-        task = DBTaskResult.objects.get()
-        self.assertEqual(task.task_path, "annotations.services.webhooks.webhook_deliver")
+        task = DBTaskResult.objects.get(task_path=DELIVER_TASK)
         self.assertEqual(task.args_kwargs, {"args": [delivery.pk], "kwargs": {}})
 
     def test_consensus_reached_is_sent_without_reviewer_identities(self) -> None:
@@ -267,7 +269,7 @@ class DeliveryTests(WebhookTestCase):
             with self.captureOnCommitCallbacks(execute=True):
                 self.assertEqual(self.deliver(delivery), "retry")
             # The retry is queued as a task deferred to its time.
-            retry = DBTaskResult.objects.get()
+            retry = DBTaskResult.objects.get(task_path=DELIVER_TASK)
             self.assertEqual(retry.args_kwargs["args"], [delivery.pk])
             self.assertEqual(self.deliver(delivery), "retry")
             self.assertEqual(self.deliver(delivery), "delivered")
@@ -378,6 +380,6 @@ class DeliveryTests(WebhookTestCase):
         self.assertEqual(services.webhooks_sweep(at=later - dt.timedelta(seconds=1)), 0)
         with self.captureOnCommitCallbacks(execute=True):
             self.assertEqual(services.webhooks_sweep(at=later), 1)
-        self.assertEqual(DBTaskResult.objects.count(), 1)
+        self.assertEqual(DBTaskResult.objects.filter(task_path=DELIVER_TASK).count(), 1)
         # Its due time moved on: the next sweep leaves it alone for a grace period.
         self.assertEqual(services.webhooks_sweep(at=later + dt.timedelta(seconds=30)), 0)
