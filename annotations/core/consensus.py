@@ -8,8 +8,11 @@ Two questions live here and are kept apart on purpose:
 * ``decide`` answers "has this one claim reached consensus under the project's rule?"
   It is what moves a claim to ``resolved`` or ``disputed``.
 * ``alpha``, ``percent_agreement`` and ``reviewer_matches`` describe how reliably a
-  desk's reviewers agree across many claims. They feed the statistics pages and never
-  change a claim's state.
+  desk's reviewers agree across many claims; ``alpha_from_pair_sums`` and
+  ``percent_agreement_from_pair_sums`` give the same from sums a database adds up (the
+  project page's figures), ``pair_sums`` and ``reviewer_matches`` being the references
+  its SQL is tested against. They feed the statistics pages and never change a claim's
+  state.
 """
 
 import math
@@ -144,6 +147,24 @@ def decide(
     return Decision(reached=False, rating=None, method=None, agreement=agreement, counts=counts)
 
 
+def _ranks(level: Level, order: Sequence[Hashable] | None) -> dict[Hashable, int]:
+    """Each value of ``order`` to its rank for ``"ordinal"`` (empty for ``"nominal"``),
+    after the checks ``alpha`` documents: a known level, ``order`` given for ordinal alone
+    and without a value twice."""
+    if level not in _LEVELS:
+        raise ValueError(f"unknown level {level!r}; expected one of {_LEVELS}")
+    if level != ORDINAL:
+        if order is not None:
+            raise ValueError("`order` only applies to level='ordinal'")
+        return {}
+    if order is None:
+        raise ValueError("ordinal alpha needs `order`, the value domain from lowest to highest")
+    ranks = {value: index for index, value in enumerate(order)}
+    if len(ranks) != len(order):
+        raise ValueError("`order` lists a value more than once")
+    return ranks
+
+
 def alpha(
     units: Mapping[Hashable, Mapping[Hashable, Hashable]],
     *,
@@ -171,19 +192,7 @@ def alpha(
     or with duplicates in it, and for ``order`` given with ``"nominal"`` (it would be
     silently ignored, which hides a caller's mistake).
     """
-    if level not in _LEVELS:
-        raise ValueError(f"unknown level {level!r}; expected one of {_LEVELS}")
-    codes: dict[Hashable, int]
-    if level == ORDINAL:
-        if order is None:
-            raise ValueError("ordinal alpha needs `order`, the value domain from lowest to highest")
-        codes = {value: index for index, value in enumerate(order)}
-        if len(codes) != len(order):
-            raise ValueError("`order` lists a value more than once")
-    else:
-        if order is not None:
-            raise ValueError("`order` only applies to level='ordinal'")
-        codes = {}
+    codes = _ranks(level, order)
 
     # Encode every value as a float code for the library's coders x units matrix, with
     # nan for missing. Ordinal codes are ranks in `order`; nominal codes are first-seen
@@ -267,11 +276,9 @@ def alpha_from_pair_sums(
     (a property test holds the two together). For ``"ordinal"`` the values are those of
     ``order``, lowest first (the caller leaves out values without a place on the scale
     before summing, as ``alpha`` leaves them out of the units). None where ``alpha`` is
-    None: fewer than two distinct values in units with two or more."""
-    if level not in _LEVELS:
-        raise ValueError(f"unknown level {level!r}; expected one of {_LEVELS}")
-    if level == ORDINAL and order is None:
-        raise ValueError("ordinal alpha needs `order`, the value domain from lowest to highest")
+    None: fewer than two distinct values in units with two or more; the same
+    ``ValueError`` for a bad ``level`` or ``order``."""
+    rank = _ranks(level, order)
     coincidences: dict[tuple[Hashable, Hashable], float] = {}
     for (c, k, m), total in sums.items():
         if total:
@@ -285,7 +292,6 @@ def alpha_from_pair_sums(
     n = sum(marginals.values())
     if level == ORDINAL:
         assert order is not None
-        rank = {value: index for index, value in enumerate(order)}
         if any(value not in rank for value in values):
             raise ValueError("an ordinal value outside `order`")
         ranked = [marginals.get(value, 0.0) for value in order]

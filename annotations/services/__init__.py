@@ -99,7 +99,6 @@ from annotations.services.references import (
     repeats_scan,
     repeats_scan_batch_task,
     repeats_scan_task,
-    repeats_schedule,
 )
 from annotations.services.review import (
     claim_adjudicate,
@@ -131,7 +130,6 @@ from annotations.services.suggestions import (
     ranking_get,
     suggestion_accept,
     suggestion_dismiss,
-    suggestions_enqueue,
     suggestions_list,
     suggestions_store,
     triage_url_checked,
@@ -264,7 +262,6 @@ __all__ = [
     "repeats_scan",
     "repeats_scan_batch_task",
     "repeats_scan_task",
-    "repeats_schedule",
     "sign_out_everywhere",
     "snapshot_from_response",
     "snapshot_request",
@@ -278,7 +275,6 @@ __all__ = [
     "storable_text_errors",
     "suggestion_accept",
     "suggestion_dismiss",
-    "suggestions_enqueue",
     "suggestions_list",
     "suggestions_store",
     "token_create",

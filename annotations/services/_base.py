@@ -266,11 +266,15 @@ def rows_copy(objs: Sequence[Model]) -> bool:
         # Binary integers are packed to the column's width, and psycopg wraps a value past
         # it (2**31 in an int4 column would be stored as -2**31) where the text format and
         # the ORM are refused by the server: check the range here, as the server would.
-        ranged = [
-            (index, field.column, _INT_RANGES[oid])
-            for index, (field, oid) in enumerate(zip(fields, (types or [])[1:], strict=False))
-            if oid in _INT_RANGES
-        ]
+        ranged = (
+            [
+                (index, field.column, _INT_RANGES[oid])
+                for index, (field, oid) in enumerate(zip(fields, types[1:], strict=True))
+                if oid in _INT_RANGES
+            ]
+            if types
+            else []
+        )
         with (
             connection.wrap_database_errors,
             cursor.cursor.copy(
@@ -754,9 +758,7 @@ def tasks_enqueue_with_transaction(
             transaction.on_commit(functools.partial(task.enqueue, *args), using=alias, robust=True)
         else:
             rows.append(row)
-    if len(rows) == 1:
-        rows[0].row.save(force_insert=True, using=alias)
-    elif rows:
+    if rows:
         DBTaskResult.objects.using(alias).bulk_create([row.row for row in rows])  # type: ignore[misc]
     for row in rows:
         transaction.on_commit(row.committed, using=alias, robust=True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import router, transaction
+from django.db import transaction
 from django.tasks import Task, task
 
 from annotations import access
@@ -50,7 +50,6 @@ from annotations.services._base import (
     events_record,
     now,
     public_url,
-    tasks_enqueue_with_transaction,
 )
 
 LINK_RULE = "Only the claim's creator or an editor can link it to an earlier fact check."
@@ -376,9 +375,3 @@ def repeats_tasks(document_ids: Sequence[int]) -> list[tuple[Task[Any, Any], lis
         (repeats_scan_batch_task, [ids[start : start + REPEATS_TASK_DOCUMENTS]])
         for start in range(0, len(ids), REPEATS_TASK_DOCUMENTS)
     ]
-
-
-def repeats_schedule(document_ids: Sequence[int]) -> None:
-    """Inside the caller's transaction, queue a scan of each document (``repeats_tasks``):
-    the rows commit with it (nothing is queued if it rolls back)."""
-    tasks_enqueue_with_transaction(repeats_tasks(document_ids), alias=router.db_for_write(Document))

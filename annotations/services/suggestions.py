@@ -10,8 +10,9 @@ worth checking, from the built-in model or a project's HTTP provider; the desk a
   ``suggestion_problem``: each span must quote the document's text exactly); a provider
   that fails or answers off-contract is logged and the built-in model scores instead
   (``fallback_reason``), never an error for the user.
-* ``suggestions_enqueue`` (called in the transaction that creates, imports or revises a
-  document) queues ``suggestions_compute`` once that transaction commits; the worker stores
+* ``suggestions_tasks`` is ``suggestions_compute`` for new text, which
+  ``documents.text_tasks_enqueue`` queues in the transaction that creates, imports or
+  revises a document (it commits with it); the worker stores
   the scores as a ``TriageRun`` of the revision with its ``Suggestion`` rows.
   ``suggestions_list`` reads them, and ranks in the request when nothing is stored yet.
 * ``suggestion_accept`` / ``suggestion_dismiss`` record a ``SuggestionDecision`` (audited),
@@ -32,7 +33,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import router, transaction
+from django.db import transaction
 from django.tasks import Task, task
 
 from annotations import access, selectors
@@ -53,7 +54,6 @@ from annotations.services._base import (
     _require_storable_text,
     event_record,
     now,
-    tasks_enqueue_with_transaction,
 )
 from annotations.services.claims import _document_lock, claim_create
 
@@ -339,15 +339,6 @@ def suggestions_tasks(document_ids: Sequence[int]) -> list[tuple[Task[Any, Any],
     ``tasks_enqueue_with_transaction`` (none for none)."""
     ids = [int(pk) for pk in document_ids]
     return [(suggestions_compute, [ids])] if ids else []
-
-
-def suggestions_enqueue(*, document_ids: Sequence[int]) -> None:
-    """Queue ``suggestions_compute`` for these documents inside the caller's transaction:
-    the row commits with it (nothing on rollback). Call it inside the transaction that
-    created, imported or revised them."""
-    tasks_enqueue_with_transaction(
-        suggestions_tasks(document_ids), alias=router.db_for_write(Document)
-    )
 
 
 # --- listing -----------------------------------------------------------------------------------

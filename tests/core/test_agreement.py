@@ -463,3 +463,13 @@ def test_pair_sums_give_what_the_units_give(units: Units, order: list[str]) -> N
 def test_pair_sums_refuse_a_value_off_the_scale() -> None:
     with pytest.raises(ValueError, match="outside"):
         alpha_from_pair_sums({("a", "z", 2): 1, ("z", "a", 2): 1}, level="ordinal", order=["a"])
+
+
+def test_pair_sums_refuse_what_alpha_refuses() -> None:
+    sums = {("a", "b", 2): 1, ("b", "a", 2): 1}
+    with pytest.raises(ValueError, match="unknown level"):
+        alpha_from_pair_sums(sums, level="interval")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="only applies"):
+        alpha_from_pair_sums(sums, order=["a", "b"])
+    with pytest.raises(ValueError, match="more than once"):
+        alpha_from_pair_sums(sums, level="ordinal", order=["a", "b", "a"])

@@ -10,9 +10,9 @@ from unittest import mock
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from annotations import selectors, services
+from annotations import access, selectors, services
 from annotations.core import consensus
-from annotations.models import Claim, Rating
+from annotations.models import Claim, Consensus, Rating, Verdict
 from tests.factories import judge, make_claim, make_document
 from tests.selectors.base import T0, SelectorTestCase
 
@@ -277,3 +277,25 @@ class AgreementReportTests(SelectorTestCase):
         self.reviewer_a.is_active = False
         report = selectors.agreement_report(project=self.project, user=self.reviewer_a)
         self.assertEqual((report.claims, report.verdicts, report.nominal_alpha), (0, 0, None))
+
+    def test_the_reviewers_rows_are_what_reviewer_matches_gives(self) -> None:
+        # consensus.reviewer_matches is the reference the statement's per-reviewer rows are
+        # held to: the counted verdicts and the current consensus, read here by the ORM.
+        counted = access.verdicts_counted(Verdict.objects.filter(claim__project=self.project))
+        votes = counted.values_list("claim_id", "reviewer_id", "rating__key")
+        decided = dict(
+            Consensus.objects.filter(claim__project=self.project, is_current=True).values_list(
+                "claim_id", "rating__key"
+            )
+        )
+        names = {user.pk: user.get_username() for user in self.users.values()}
+        expected = [
+            (names[m.reviewer], m.verdicts, m.compared, m.matched_consensus)
+            for m in consensus.reviewer_matches(votes, decided)
+        ]
+        report = selectors.agreement_report(project=self.project)
+        self.assertEqual(
+            [(r.username, r.verdicts, r.compared, r.matched_consensus) for r in report.reviewers],
+            expected,
+        )
+        self.assertEqual(expected[2], ("reviewer_c", 4, 4, 3))
