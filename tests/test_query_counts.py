@@ -76,6 +76,9 @@ DOCUMENT_WITH_CLAIMS = (4, 5)
 # Issue 20: -2 the agreement figures added up by the database in one statement with the
 # scale (they read the scale, every counted verdict, then the current consensus).
 DASHBOARD = (17, 16)  # issue 19: +1 the live-update cursor
+# GET /projects/{id}/ (token): token, project + membership, the rating scale. Issue 20: -1,
+# the caller's role is the membership just read (not all of their memberships again).
+PROJECT_DETAIL = (3, 3)
 API_LISTS = {  # token authentication is the first query of each
     "project-list": (4, 4),
     "document-list": (2, 2),
@@ -309,6 +312,16 @@ class QueryCountTests(DeskTestCase):
         for user in (self.editor, self.reviewer_a):
             with self.subTest(user=user.username, claims="in review"):
                 self.assertEqual(self.count("get", url, user=user, token=True), 3)
+
+    def test_project_read(self) -> None:
+        for user in (self.editor, self.reviewer_a):
+            with self.subTest(user=user.username):
+                self.assert_counts(
+                    PROJECT_DETAIL,
+                    lambda p, d, c: reverse("api:project-detail", args=[p.pk]),
+                    user=user,
+                    token=True,
+                )
 
     # --- API lists ---------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from annotations import access, selectors, services
 from annotations.api import serializers as s
 from annotations.api.idempotency import idempotent
 from annotations.api.views._common import ERRORS, int_param, parse_body
-from annotations.models import Document, Project, Role
+from annotations.models import Document, Membership, Project, Role
 
 
 class ProjectListApi(generics.ListAPIView):
@@ -58,22 +58,29 @@ class ProjectListApi(generics.ListAPIView):
 
 
 class ProjectDetailApi(APIView):
-    def _context(self, request: Request) -> dict[str, Any]:
-        return {"request": request, "roles": access.roles_by_project(user=request.user)}
+    @staticmethod
+    def _context(request: Request, membership: Membership) -> dict[str, Any]:
+        # The caller's role is the membership the lookup just read: no second query of
+        # all their memberships (roles_by_project, which the list needs).
+        return {"request": request, "roles": {membership.project_id: membership.role}}
 
     @extend_schema(responses={200: s.ProjectSerializer, **ERRORS})
     def get(self, request: Request, pk: int) -> Response:
-        project, _ = access.project_get_for_user(user=request.user, pk=pk)
-        return Response(s.ProjectSerializer(project, context=self._context(request)).data)
+        project, membership = access.project_get_for_user(user=request.user, pk=pk)
+        return Response(
+            s.ProjectSerializer(project, context=self._context(request, membership)).data
+        )
 
     @extend_schema(
         request=s.ProjectUpdateSerializer, responses={200: s.ProjectSerializer, **ERRORS}
     )
     def patch(self, request: Request, pk: int) -> Response:
-        project, _ = access.project_get_for_user(user=request.user, pk=pk, role=Role.ADMIN)
+        project, membership = access.project_get_for_user(user=request.user, pk=pk, role=Role.ADMIN)
         data = parse_body(s.ProjectUpdateSerializer, request, partial=True)
         project = services.project_update(project=project, actor=request.user, **data)
-        return Response(s.ProjectSerializer(project, context=self._context(request)).data)
+        return Response(
+            s.ProjectSerializer(project, context=self._context(request, membership)).data
+        )
 
 
 class ProjectMembersApi(APIView):
