@@ -54,6 +54,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -575,9 +576,12 @@ def drive(
         # b. import, bodies encoded before the clock starts
         texts = document_texts(n)
         bodies = system.import_bodies(project, texts)
+        spy = profiled("import")
         t0 = time.perf_counter()
         documents = system.import_documents(project, bodies)
         out["import_s"] = round(time.perf_counter() - t0, 4)
+        if spy:
+            profiles["import"] = spy.stop(len(bodies))
         out["import_docs_per_s"] = round(n / out["import_s"], 1)
         out["import_requests"] = len(bodies)
         out["import_body_mb"] = round(sum(len(b) for b in bodies) / 1e6, 2)
@@ -745,6 +749,73 @@ def commit_floor(db_url: str, repeats: int) -> float:
     return round(statistics.median(samples[5:]), 3)
 
 
+def import_floor(db_url: str, bodies: list[bytes], repeats: int = 3) -> dict[str, float]:
+    """Median milliseconds of the least an import of these request bodies costs on the
+    server's database, from this process: parsing the bodies (``json.loads``, the C
+    decoder) and storing their texts as a document row does, each text twice (canonical
+    and raw: identical here), in one transaction with a durable commit, into a scratch
+    table without indexes (PostgreSQL: one ``COPY``, the text column ``STORAGE EXTERNAL``
+    and the raw text compressed with LZ4 where the server has it, as migration 0025 sets
+    the document table; SQLite: one ``executemany`` with the app's PRAGMAs). No HTTP, no
+    per-document Python, no hash, event or task: any server storing these texts pays it."""
+    import sqlite3
+
+    import psycopg
+
+    parse: list[float] = []
+    store: list[float] = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        texts = [item["text"] for body in bodies for item in json.loads(body)]
+        parse.append((time.perf_counter() - t0) * 1000)
+        rows = [(index, text, text) for index, text in enumerate(texts)]
+        if db_url.startswith("sqlite:///"):
+            conn: Any = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute(
+                    "CREATE TABLE bench_import_floor (id integer, text text, raw_text text)"
+                )
+                t0 = time.perf_counter()
+                conn.execute("BEGIN IMMEDIATE")
+                conn.executemany("INSERT INTO bench_import_floor VALUES (?, ?, ?)", rows)
+                conn.execute("COMMIT")
+                store.append((time.perf_counter() - t0) * 1000)
+                conn.execute("DROP TABLE bench_import_floor")
+            finally:
+                conn.close()
+            continue
+        conn = psycopg.connect(db_url.replace("postgres://", "postgresql://", 1), autocommit=True)
+        try:
+            conn.execute("CREATE TABLE bench_import_floor (id integer, text text, raw_text text)")
+            conn.execute("ALTER TABLE bench_import_floor ALTER COLUMN text SET STORAGE EXTERNAL")
+            lz4 = conn.execute(
+                "SELECT 'lz4' = ANY (enumvals) FROM pg_settings"
+                " WHERE name = 'default_toast_compression'"
+            ).fetchone()
+            if lz4 and lz4[0]:
+                conn.execute(
+                    "ALTER TABLE bench_import_floor ALTER COLUMN raw_text SET COMPRESSION lz4"
+                )
+            t0 = time.perf_counter()
+            with (
+                conn.transaction(),
+                conn.cursor() as cursor,
+                cursor.copy("COPY bench_import_floor FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    copy.write_row(row)
+            store.append((time.perf_counter() - t0) * 1000)
+            conn.execute("DROP TABLE bench_import_floor")
+        finally:
+            conn.close()
+    return {
+        "floor_import_parse_ms": round(statistics.median(parse), 2),
+        "floor_import_store_ms": round(statistics.median(store), 2),
+    }
+
+
 def compare(run: dict[str, Any]) -> dict[str, Any]:
     n, k = run["n"], run["k"]
     checks: dict[str, Any] = {
@@ -868,6 +939,113 @@ def format_floors(
         budget = 1000 / (TARGET_RATIO * max(rates))
         parts.append(f"5x the faster peer's span POSTs leaves {budget:.2f} ms a request")
     return "  floors        " + "; ".join(parts)
+
+
+# The request phases' time per operation against what 5x the faster peer leaves, and the
+# least of it that no change to Workbench's own Python can remove (``phase_budgets``):
+# (phase, our figure, that figure as ms per operation, the profiled phase it is timed in).
+def _per_second(value: float) -> float:
+    return 1000 / value
+
+
+def _ms(value: float) -> float:
+    return value
+
+
+def _seconds(value: float) -> float:
+    return value * 1000
+
+
+BUDGET_PHASES: list[tuple[str, str, Callable[[float], float], str]] = [
+    ("span POSTs", "span_req_per_s", _per_second, "spans"),
+    ("read one doc", "fetch_one_ms", _ms, "fetch"),
+    ("import N docs", "import_s", _seconds, "import"),
+]
+
+
+def phase_budgets(
+    ours: dict[str, dict[str, float]], peers: dict[str, dict[str, float]]
+) -> list[dict[str, Any]]:
+    """Per request phase: the milliseconds per operation that 5x the faster peer leaves
+    (its figure, to ms per operation, / 5), ours, and the floor under ours, each part
+    measured in the same run:
+
+    * a span POST or a read: a 401 (the HTTP server and Django's handler, no database)
+      plus the time the request's thread waited on PostgreSQL, or spent in SQLite's
+      engine (``--profile-wall``), or, without a profile, plus a durable commit for a
+      write;
+    * an import: parsing its bodies and storing their texts (``import_floor``).
+
+    A floor above the budget means no change to Workbench's Python, its framework or its
+    queries' number can meet the target on this machine: the server, Django and the
+    database's own work alone take longer."""
+    rows = []
+    for phase, key, per_op, profiled in BUDGET_PHASES:
+        have = {name: per_op(figures[key]) for name, figures in peers.items() if key in figures}
+        row: dict[str, Any] = {
+            "phase": phase, "best_peer": None, "budget_ms": None, "ours_ms": {}, "floor_ms": {},
+            "floor_parts": {}, "floor_over_budget": {},
+        }  # fmt: skip
+        if have:
+            row["best_peer"] = min(have, key=lambda name: have[name])
+            row["budget_ms"] = round(have[row["best_peer"]] / TARGET_RATIO, 3)
+        for name, figures in ours.items():
+            if key not in figures:
+                continue
+            row["ours_ms"][name] = round(per_op(figures[key]), 3)
+            parts: dict[str, float] = {}
+            if phase == "import N docs":
+                if "floor_import_store_ms" in figures:
+                    parts = {
+                        "parsing the bodies": figures["floor_import_parse_ms"],
+                        "storing the texts": figures["floor_import_store_ms"],
+                    }
+            elif "floor_401_ms" in figures:
+                parts = {"a 401": figures["floor_401_ms"]}
+                # PostgreSQL works in its own processes, the thread waits for it; SQLite's
+                # engine runs in the thread, inside the driver's calls (summarize_wall)
+                wait, what = (
+                    (figures.get(f"{profiled}_database_driver_ms"), "SQLite's engine")
+                    if name == "SQLite"
+                    else (figures.get(f"{profiled}_database_wait_ms"), "waiting on the database")
+                )
+                if wait is not None:
+                    parts[what] = wait
+                elif phase == "span POSTs" and "floor_commit_ms" in figures:
+                    parts["a durable commit"] = figures["floor_commit_ms"]
+            if parts:
+                row["floor_parts"][name] = parts
+                row["floor_ms"][name] = round(sum(parts.values()), 3)
+                if row["budget_ms"] is not None:
+                    row["floor_over_budget"][name] = row["floor_ms"][name] > row["budget_ms"]
+        rows.append(row)
+    return rows
+
+
+def format_budgets(rows: list[dict[str, Any]]) -> list[str]:
+    """One line per request phase: the budget 5x the faster peer leaves, and for each of
+    our databases its time per operation and the floor under it, part by part."""
+    lines = []
+    for row in rows:
+        if not row["ours_ms"]:
+            continue
+        head = f"  {row['phase']:<13} "
+        if row["budget_ms"] is not None:
+            peer = PEER_NAMES.get(row["best_peer"], row["best_peer"])
+            head += f"5x {peer} leaves {row['budget_ms']:.3g} ms; "
+        parts = []
+        for name, ours_ms in row["ours_ms"].items():
+            text = f"{name} {ours_ms:.3g} ms"
+            if name in row["floor_ms"]:
+                pieces = " + ".join(
+                    f"{what} {ms:.3g}" for what, ms in row["floor_parts"][name].items()
+                )
+                text += f", at least {row['floor_ms'][name]:.3g} ({pieces})"
+                if row["floor_over_budget"].get(name):
+                    text += ": over the budget before any of our Python"
+            parts.append(text)
+        lines.append(head + " | ".join(parts))
+    return lines
 
 
 def run_peer(
@@ -1004,6 +1182,16 @@ def main() -> None:
                 "floor_401_ms", "floor_project_get_ms", "floor_commit_ms",
             ]  # fmt: skip
             median = {key: statistics.median(r[key] for r in runs) for key in keys}
+            for phase in ("spans", "fetch", "import"):  # --profile-wall: each request's split
+                for part in ("django_ms", "database_wait_ms", "database_driver_ms", "python_ms"):
+                    values = [r.get("profile", {}).get(phase, {}).get(part) for r in runs]
+                    if values and None not in values:
+                        median[f"{phase}_{part}"] = statistics.median(values)
+            median.update(
+                import_floor(
+                    DB_URLS[db], WorkbenchSystem(db, args).import_bodies(0, document_texts(n))
+                )
+            )
             median.update(n=n, k=k, export_ok=all(r["export_ok"] for r in runs))
             ours[k]["PostgreSQL" if db == "postgresql" else "SQLite"] = median
             common.emit(
@@ -1050,11 +1238,13 @@ def main() -> None:
             title += " (peers skipped: no same-run figures)"
         print("\n".join(format_ratios(title, rows, skipped[k])), file=sys.stderr, flush=True)
         print(format_floors(ours[k], measured[k], bare_ms), file=sys.stderr, flush=True)
+        budgets = phase_budgets(ours[k], measured[k])
+        print("\n".join(format_budgets(budgets)), file=sys.stderr, flush=True)
         if measured[k]:
             common.emit(
                 BENCH, dataset=f"PEER-N{n}-K{k}", db="none", metric="peer_compare",
                 save=not args.no_save, label=args.label, target_ratio=TARGET_RATIO,
-                rows=rows, skipped=skipped[k],
+                rows=rows, skipped=skipped[k], budgets=budgets,
             )  # fmt: skip
 
 

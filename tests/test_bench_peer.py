@@ -149,3 +149,72 @@ def test_the_wall_profile_splits_a_request_threads_time(tmp_path: Path) -> None:
     assert wall["python_ms"] == round(15 * ms, 3)
     assert wall["raw"] == str(path.resolve())
     assert summarize_wall(tmp_path / "missing.txt", 1) == {"error": "no profile written"}
+
+
+def test_a_budget_sets_each_phase_against_the_time_5x_the_faster_peer_leaves() -> None:
+    from bench.bench_peer import format_budgets, phase_budgets
+
+    ours = {
+        "PostgreSQL": {
+            "span_req_per_s": 160.0, "fetch_one_ms": 2.8, "import_s": 0.3,
+            "floor_401_ms": 1.1, "floor_commit_ms": 0.45,
+            "spans_database_wait_ms": 1.2, "fetch_database_wait_ms": 0.8,
+            "floor_import_parse_ms": 13.0, "floor_import_store_ms": 65.0,
+        },
+        "SQLite": {
+            "span_req_per_s": 250.0, "fetch_one_ms": 2.0, "import_s": 0.35,
+            "floor_401_ms": 1.1, "floor_commit_ms": 0.02,
+            "fetch_database_wait_ms": 0.0, "fetch_database_driver_ms": 0.3,
+        },
+    }  # fmt: skip
+    peers = {
+        "doccano": {"span_req_per_s": 100.0, "fetch_one_ms": 12.5, "import_s": 1.8},
+        "label_studio": {"span_req_per_s": 11.0, "fetch_one_ms": 130.0, "import_s": 0.2},
+    }
+    rows = {r["phase"]: r for r in phase_budgets(ours, peers)}
+    spans = rows["span POSTs"]
+    # doccano's 100 req/s is 10 ms a POST; 5x of it leaves 2 ms
+    assert (spans["best_peer"], spans["budget_ms"]) == ("doccano", 2.0)
+    assert spans["ours_ms"] == {"PostgreSQL": 6.25, "SQLite": 4.0}
+    # the profiled wait on PostgreSQL is taken over the commit; SQLite has no profile
+    assert spans["floor_parts"]["PostgreSQL"] == {"a 401": 1.1, "waiting on the database": 1.2}
+    assert spans["floor_parts"]["SQLite"] == {"a 401": 1.1, "a durable commit": 0.02}
+    assert spans["floor_over_budget"] == {"PostgreSQL": True, "SQLite": False}
+    read = rows["read one doc"]
+    assert (read["best_peer"], read["budget_ms"]) == ("doccano", 2.5)
+    # no commit for a read; SQLite's engine runs in the request's thread, in the driver
+    assert read["floor_parts"]["SQLite"] == {"a 401": 1.1, "SQLite's engine": 0.3}
+    assert read["floor_ms"] == {"PostgreSQL": 1.9, "SQLite": 1.4}
+    assert read["floor_over_budget"] == {"PostgreSQL": False, "SQLite": False}
+    imports = rows["import N docs"]
+    assert (imports["best_peer"], imports["budget_ms"]) == ("label_studio", 40.0)
+    assert imports["floor_ms"] == {"PostgreSQL": 78.0}  # SQLite's floor was not measured
+    assert imports["floor_over_budget"] == {"PostgreSQL": True}
+    lines = format_budgets(list(rows.values()))
+    assert lines[0] == (
+        "  span POSTs    5x doccano leaves 2 ms; PostgreSQL 6.25 ms, at least 2.3 (a 401 1.1 + "
+        "waiting on the database 1.2): over the budget before any of our Python | SQLite 4 ms, "
+        "at least 1.12 (a 401 1.1 + a durable commit 0.02)"
+    )
+    assert lines[2].startswith("  import N docs 5x Label Studio leaves 40 ms; PostgreSQL 300 ms")
+    # without peers: ours and the floors, no budget
+    alone = phase_budgets(ours, {})
+    assert all(r["budget_ms"] is None and not r["floor_over_budget"] for r in alone)
+    assert format_budgets(alone)[0].startswith("  span POSTs    PostgreSQL 6.25 ms, at least 2.3")
+
+
+def test_the_import_floor_parses_the_bodies_stores_the_texts_and_cleans_up(
+    tmp_path: Path,
+) -> None:
+    import json
+    import sqlite3
+
+    from bench.bench_peer import import_floor
+
+    path = tmp_path / "floor.sqlite3"
+    bodies = [json.dumps([{"project": 1, "text": "word " * 2000}] * 50).encode()] * 2
+    figures = import_floor(f"sqlite:///{path}", bodies, repeats=2)
+    assert set(figures) == {"floor_import_parse_ms", "floor_import_store_ms"}
+    assert all(ms > 0 for ms in figures.values())
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall() == []
