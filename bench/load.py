@@ -43,6 +43,13 @@ Pass/fail (exit status 1 on any failure), checked against the database afterward
 * the dropped export: the server saw the client go (its log line), and no connection of
   the database was idle in a transaction while it streamed or after.
 
+Where the machine's CPU went (``cpu``): the CPU seconds of each node's process tree, of
+PostgreSQL's processes (every ``postgres`` process of the machine: the cluster), of this
+process (the clients' threads) and of the whole machine (``/proc/stat``) over the load,
+each per request, with the machine's busy share. A closed loop saturates the machine, so
+its requests a second are its CPUs' seconds over the CPU a request costs all three; the
+part the clients and PostgreSQL take is what a faster server could not remove.
+
 The server's memory is sampled every half second: the summed RSS (and PSS) of each node's
 process tree (the gunicorn master and its workers) once every worker has booted, its peak
 under the load, and at the end of the load (``server_memory``).
@@ -76,7 +83,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from bench import common
-from bench.serve import HOST, ROOT, server_env, tree_pids, tree_pss_mb, tree_rss_mb
+from bench.serve import HOST, ROOT, server_env, tree_cpu_s, tree_pids, tree_pss_mb, tree_rss_mb
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/wb_load"
 SLUG = "load-queue"
@@ -452,6 +459,70 @@ class MemorySampler:
 
     def report(self) -> dict[str, Any]:
         return {"idle": self.idle, "peak": self.peak, "end": self.last}
+
+
+def postgres_cpu_s() -> float:
+    """User + system CPU seconds used so far by the machine's live ``postgres`` processes
+    (the cluster's backends and background processes; those that ended are not counted:
+    the load's connections stay open through it)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        name, _, rest = stat.partition("(")[2].rpartition(")")
+        if name == "postgres":
+            fields = rest.split()
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def machine_cpu_s() -> tuple[float, float]:
+    """(busy, all) CPU seconds of the whole machine so far, from the first line of
+    ``/proc/stat`` (idle and iowait are not busy)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return (sum(values) - idle) / ticks, sum(values) / ticks
+
+
+class CpuAccount:
+    """CPU seconds over the load, by who spent them (``start``, then ``report``)."""
+
+    def __init__(self, nodes: list[Node]) -> None:
+        self.nodes = nodes
+        self.start = self._now()
+
+    def _now(self) -> dict[str, float]:
+        busy, total = machine_cpu_s()
+        usage = os.times()
+        return {
+            "server": sum(tree_cpu_s(node.process.pid) for node in self.nodes),
+            "postgres": postgres_cpu_s(),
+            "clients": usage.user + usage.system,
+            "machine_busy": busy,
+            "machine_all": total,
+        }
+
+    def report(self, requests: int) -> dict[str, Any]:
+        end = self._now()
+        spent = {key: end[key] - self.start[key] for key in end}
+        per_request = {
+            f"{key}_ms": round(1000 * spent[key] / max(requests, 1), 3)
+            for key in ("server", "postgres", "clients", "machine_busy")
+        }
+        return {
+            "seconds": {key: round(value, 2) for key, value in spent.items()},
+            "per_request": per_request,
+            "machine_busy_share": round(spent["machine_busy"] / spent["machine_all"], 3)
+            if spent["machine_all"]
+            else None,
+            "cpus": os.cpu_count(),
+        }
 
 
 def free_port() -> int:
@@ -862,6 +933,7 @@ def run(args: argparse.Namespace) -> int:
             sign_in(browser, world.page_user, world.page_password, node=index)
         memory = MemorySampler(nodes)
         memory.thread.start()
+        cpu = CpuAccount(nodes)
         recorder.t0 = time.monotonic()
         for thread in threads:
             thread.start()
@@ -875,6 +947,7 @@ def run(args: argparse.Namespace) -> int:
         recorder.stop.set()
         for thread in threads:
             thread.join(timeout=90)
+        cpu_report = cpu.report(len(recorder.samples))
         memory.stop.set()
         memory.thread.join(timeout=10)
         if fault_thread:
@@ -912,6 +985,7 @@ def run(args: argparse.Namespace) -> int:
         "export_lines_last": export_lines[-1] if export_lines else 0,
         "latency": latency_report(samples),
         "server_memory": memory.report(),
+        "cpu": cpu_report,
         "invariants": database,
         "errors": errors,
     }
@@ -952,6 +1026,8 @@ def run(args: argparse.Namespace) -> int:
         server_rss_idle_mb=memory.idle["rss_mb"],
         server_rss_peak_mb=memory.peak["rss_mb"],
         server_pss_peak_mb=memory.peak["pss_mb"],
+        cpu_per_request_ms=cpu_report["per_request"],
+        machine_busy_share=cpu_report["machine_busy_share"],
         lease_p50_ms=result["latency"].get("lease", {}).get("p50_ms"),
         lease_p95_ms=result["latency"].get("lease", {}).get("p95_ms"),
         verdict_p50_ms=result["latency"].get("verdict", {}).get("p50_ms"),
@@ -961,6 +1037,13 @@ def run(args: argparse.Namespace) -> int:
             if "fault" in result
             else {}
         ),
+    )
+    shares = cpu_report["per_request"]
+    common.log(
+        f"{result['requests_per_s']} req/s; CPU a request: server {shares['server_ms']} ms, "
+        f"PostgreSQL {shares['postgres_ms']} ms, clients {shares['clients_ms']} ms "
+        f"(the machine {shares['machine_busy_ms']} ms, {cpu_report['machine_busy_share']:.0%} "
+        f"of its {cpu_report['cpus']} CPUs busy)"
     )
     common.log(
         f"{'PASS' if result['passed'] else 'FAIL ' + ', '.join(failures)} — details in {out}"

@@ -97,6 +97,13 @@ def test_two_nodes_on_one_database_hold_the_invariants(tmp_path: Path, load_db: 
     assert inv["verdicts_in_db"] == inv["accepted_submissions"]
     assert result["errors"]["5xx_outside_fault"] == 0
     assert result["workers_per_node"] >= 4 and result["nodes"] == 2
+    # where the CPU went: the servers, PostgreSQL and the clients each spent some, and the
+    # machine at least what the three did (other processes may add to it)
+    cpu = result["cpu"]["per_request"]
+    assert cpu["server_ms"] > 0 and cpu["postgres_ms"] > 0 and cpu["clients_ms"] > 0, cpu
+    spent = result["cpu"]["seconds"]
+    assert spent["machine_busy"] >= 0.9 * (spent["server"] + spent["postgres"] + spent["clients"])
+    assert 0 < result["cpu"]["machine_busy_share"] <= 1
     dropped = result["export_disconnect"]
     assert dropped["status_line"].endswith("200 OK") and dropped["stream_was_cut"]
     # The server closed the export's generator when the client left (its log says so)...
