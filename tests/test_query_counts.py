@@ -79,6 +79,10 @@ DASHBOARD = (17, 16)  # issue 19: +1 the live-update cursor
 # GET /projects/{id}/ (token): token, project + membership, the rating scale. Issue 20: -1,
 # the caller's role is the membership just read (not all of their memberships again).
 PROJECT_DETAIL = (3, 3)
+# GET /claims/{id}/ (token): token, claim + project + document + creator + membership, the
+# current consensus when the claim is decided, for a reviewer the gold mask. Issue 20: -1,
+# the claim is presented as the lookup read it (it was read again with its creator).
+CLAIM_DETAIL = (3, 4)
 API_LISTS = {  # token authentication is the first query of each
     "project-list": (4, 4),
     "document-list": (2, 2),
@@ -319,6 +323,16 @@ class QueryCountTests(DeskTestCase):
                 self.assert_counts(
                     PROJECT_DETAIL,
                     lambda p, d, c: reverse("api:project-detail", args=[p.pk]),
+                    user=user,
+                    token=True,
+                )
+
+    def test_claim_read(self) -> None:
+        for user in (self.editor, self.reviewer_a):
+            with self.subTest(user=user.username):
+                self.assert_counts(
+                    CLAIM_DETAIL,
+                    lambda p, d, c: reverse("api:claim-detail", args=[c.pk]),
                     user=user,
                     token=True,
                 )

@@ -107,7 +107,10 @@ class ClaimDetailApi(APIView):
     @extend_schema(responses={200: s.ClaimSerializer, **ERRORS})
     def get(self, request: Request, pk: int) -> Response:
         claim, membership = access.claim_get_for_user(user=request.user, pk=pk)
-        claim = selectors.claim_presented(pk=claim.pk, user=request.user, membership=membership)
+        # The claim as the lookup read it, with its creator: presented without a second read.
+        (claim,) = selectors.loaded_claims_presented(
+            [claim], user=request.user, membership=membership
+        )
         return Response(s.claim_data(claim), headers={"ETag": etag(claim)})
 
     @extend_schema(
