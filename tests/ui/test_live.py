@@ -89,6 +89,33 @@ class LiveFeedTests(TestCase, Personas):
         # From an older cursor, the same change again: resuming never loses one.
         self.assertEqual(len(self.poll(self.reviewer_a, before)["changes"]), 1)
 
+    def test_a_cursor_past_the_chains_head_reads_from_the_head(self) -> None:
+        # A client's cursor from before a restore to an older backup (or made up) must not
+        # wait for positions the chain gives to later changes: it is answered the head,
+        # and from there the next change reaches it.
+        head = self.cursor()
+        body = self.poll(self.reviewer_a, head + 1000)
+        self.assertEqual((body["changes"], body["cursor"]), ([], head))
+        claim = make_claim(document=self.document, actor=self.creator, exact="last year")
+        self.assertEqual(
+            [change["claim"] for change in self.poll(self.reviewer_a, body["cursor"])["changes"]],
+            [claim.pk],
+        )
+
+    @override_settings(LIVE_STREAM_WSGI=True, LIVE_STREAM_SECONDS=0.3, LIVE_POLL_SECONDS=0.05)
+    def test_a_stream_resumed_past_the_head_resumes_from_the_head(self) -> None:
+        # The stream's last message is the cursor to resume from: the head, not the
+        # cursor the client made up (which would skip the next changes on reconnect).
+        head = self.cursor()
+        self.client.force_login(self.reviewer_a)
+        past = str(head + 1000)
+        for headers, query in (({"HTTP_LAST_EVENT_ID": past}, {}), ({}, {"after": past})):
+            with self.subTest(headers=headers, query=query):
+                response = self.client.get(self.events_url, query, **headers)
+                body = b"".join(response.streaming_content).decode()
+                self.assertNotIn("data:", body)
+                self.assertTrue(body.endswith(f"id: {head}\n\n"), body)
+
     def test_the_cursor_is_the_projects_chain_position(self) -> None:
         make_claim(document=self.document, actor=self.creator, exact="last year")
         last = Event.objects.filter(project=self.project).order_by("-seq").first()

@@ -48,6 +48,13 @@ def _cursor(raw: str | None) -> int | None:
     return int(raw)
 
 
+def _not_past_head(cursor: int, project_id: int) -> int:
+    """A cursor past the project's chain head (one from before a restore to an older
+    backup, or made up) would wait for positions the chain has already given to other
+    changes and miss them: it reads from the head instead (one query)."""
+    return min(cursor, selectors.live_cursor(project_id=project_id))
+
+
 def _membership(request: HtmxHttpRequest, slug: str) -> Membership | None:
     """The caller's membership of the project (Http404 for non-members); None when signed
     out: a stream or a poll cannot follow a redirect to the sign-in page, so it gets 401."""
@@ -76,6 +83,8 @@ def live_events(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     cursor = _cursor(raw) if raw else selectors.live_cursor(project_id=membership.project_id)
     if cursor is None:
         return HttpResponseBadRequest("after: a chain position (a whole number) is expected.")
+    if raw:
+        cursor = _not_past_head(cursor, membership.project_id)
     if is_asgi:
         # The stream reads on other threads; this request's connection would otherwise be
         # given back only when the stream ends (request_finished), minutes from now.
@@ -103,7 +112,7 @@ def live_changes(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     changes, cursor = selectors.live_changes(
         user=request.user,
         membership=membership,
-        after=cursor,
+        after=_not_past_head(cursor, membership.project_id),
         limit=POLL_LIMIT,
     )
     return JsonResponse(
