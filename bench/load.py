@@ -83,7 +83,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from bench import common
-from bench.serve import HOST, ROOT, server_env, tree_cpu_s, tree_pids, tree_pss_mb, tree_rss_mb
+from bench.serve import HOST, ROOT, server_env, tree_pids, tree_pss_mb, tree_rss_mb
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/wb_load"
 SLUG = "load-queue"
@@ -461,66 +461,152 @@ class MemorySampler:
         return {"idle": self.idle, "peak": self.peak, "end": self.last}
 
 
-def postgres_cpu_s() -> float:
-    """User + system CPU seconds used so far by the machine's live ``postgres`` processes
-    (the cluster's backends and background processes; those that ended are not counted:
-    the load's connections stay open through it)."""
+@dataclass(frozen=True)
+class Family:
+    """A parent process and its children at one moment: each live member's CPU seconds
+    (user + system) by pid with its start time, and what the parent has reaped (its
+    children's counters: the whole life of each child that ended and was waited for)."""
+
+    parent: int
+    members: dict[int, tuple[int, float]]  # pid -> (start time in ticks, CPU seconds)
+    reaped: float
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command's name (state first)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text.rpartition(")")[2].split()
+
+
+def _pids() -> list[int]:
+    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
+
+
+def family(
+    parent: int,
+    *,
+    read: Callable[[int], list[str] | None] = _stat,
+    pids: Callable[[], list[int]] = _pids,
+) -> Family | None:
+    """``parent`` and its children now (None once ``parent`` has ended). ``read``: the
+    fields of a pid's ``/proc/<pid>/stat`` after its name; ``pids``: the live pids (both
+    stand-ins in tests). Fields (0-based after the name): 1 the parent's pid, 11 and 12
+    user and system ticks, 13 and 14 those of the reaped children, 19 the start time."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        name, _, rest = stat.partition("(")[2].rpartition(")")
-        if name == "postgres":
-            fields = rest.split()
-            total += int(fields[11]) + int(fields[12])
-    return total / ticks
+
+    def cpu(fields: list[str]) -> tuple[int, float]:
+        return int(fields[19]), (int(fields[11]) + int(fields[12])) / ticks
+
+    fields = read(parent)
+    if fields is None:
+        return None
+    members = {parent: cpu(fields)}
+    for pid in pids():
+        if pid != parent and (child := read(pid)) is not None and int(child[1]) == parent:
+            members[pid] = cpu(child)
+    return Family(parent, members, (int(fields[13]) + int(fields[14])) / ticks)
 
 
-def machine_cpu_s() -> tuple[float, float]:
-    """(busy, all) CPU seconds of the whole machine so far, from the first line of
-    ``/proc/stat`` (idle and iowait are not busy)."""
+def family_spent(start: Family | None, end: Family | None) -> float | None:
+    """CPU seconds the family spent between two moments: each member alive at the end by
+    its own counters (all of them for one that started since), plus what the parent reaped
+    since, minus what the members that ended in between had already spent at the start
+    (the reaped counters hold their whole lives). None when the parent itself was
+    replaced (a restarted PostgreSQL: what its old processes spent is gone)."""
+    if start is None or end is None or start.parent != end.parent:
+        return None
+    if start.members[start.parent][0] != end.members[end.parent][0]:
+        return None  # the pid was reused by another process
+    spent = end.reaped - start.reaped
+    for pid, (started, cpu) in end.members.items():
+        before = start.members.get(pid)
+        spent += cpu - (before[1] if before is not None and before[0] == started else 0.0)
+    for pid, (started, cpu) in start.members.items():
+        after = end.members.get(pid)
+        if after is None or after[0] != started:
+            spent -= cpu  # ended: its whole life is in the reaped counters
+    return spent
+
+
+def postmaster_pid(db_url: str) -> int | None:
+    """The pid of the PostgreSQL server ``db_url`` reaches on this machine: the parent of
+    a backend serving a connection of ours (None when it cannot be read)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(db_url.replace("postgres://", "postgresql://", 1)) as conn:
+            row = conn.execute("SELECT pg_backend_pid()").fetchone()
+    except psycopg.Error:
+        return None
+    fields = _stat(int(row[0])) if row else None
+    return int(fields[1]) if fields else None
+
+
+def machine_cpu_s() -> dict[str, float]:
+    """CPU seconds of the whole machine so far, from the first line of ``/proc/stat``:
+    ``busy`` (user, nice, system, interrupts), ``steal`` (time the hypervisor gave another
+    guest) and ``all`` (those with idle and iowait; guest time is already inside user)."""
     ticks = os.sysconf("SC_CLK_TCK")
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = values[3] + (values[4] if len(values) > 4 else 0)
-    return (sum(values) - idle) / ticks, sum(values) / ticks
+    values += [0] * (8 - len(values))
+    user, nice, system, idle, iowait, irq, softirq, steal = values[:8]
+    busy = user + nice + system + irq + softirq
+    return {
+        "busy": busy / ticks,
+        "steal": steal / ticks,
+        "all": (busy + idle + iowait + steal) / ticks,
+    }
 
 
 class CpuAccount:
-    """CPU seconds over the load, by who spent them (``start``, then ``report``)."""
+    """CPU seconds over the load, by who spent them: each node's gunicorn master and its
+    workers, the PostgreSQL server ``db_url`` reaches (its postmaster and every process it
+    started: other clients of the same cluster count too), this process (the clients'
+    threads, and the memory sampler's reads of ``/proc``) and the machine."""
 
-    def __init__(self, nodes: list[Node]) -> None:
+    def __init__(self, nodes: list[Node], db_url: str) -> None:
         self.nodes = nodes
+        self.postmaster = postmaster_pid(db_url)
         self.start = self._now()
 
-    def _now(self) -> dict[str, float]:
-        busy, total = machine_cpu_s()
+    def _now(self) -> dict[str, Any]:
         usage = os.times()
         return {
-            "server": sum(tree_cpu_s(node.process.pid) for node in self.nodes),
-            "postgres": postgres_cpu_s(),
+            "servers": [family(node.process.pid) for node in self.nodes],
+            "postgres": family(self.postmaster) if self.postmaster else None,
             "clients": usage.user + usage.system,
-            "machine_busy": busy,
-            "machine_all": total,
+            "machine": machine_cpu_s(),
         }
 
     def report(self, requests: int) -> dict[str, Any]:
         end = self._now()
-        spent = {key: end[key] - self.start[key] for key in end}
+        servers = [
+            family_spent(before, after)
+            for before, after in zip(self.start["servers"], end["servers"], strict=True)
+        ]
+        spent: dict[str, float | None] = {
+            "server": None if None in servers else sum(s for s in servers if s is not None),
+            "postgres": family_spent(self.start["postgres"], end["postgres"]),
+            "clients": end["clients"] - self.start["clients"],
+            **{
+                f"machine_{key}": end["machine"][key] - self.start["machine"][key]
+                for key in ("busy", "steal", "all")
+            },
+        }
         per_request = {
-            f"{key}_ms": round(1000 * spent[key] / max(requests, 1), 3)
+            f"{key}_ms": None
+            if spent[key] is None
+            else round(1000 * spent[key] / max(requests, 1), 3)
             for key in ("server", "postgres", "clients", "machine_busy")
         }
+        every = spent["machine_all"]
         return {
-            "seconds": {key: round(value, 2) for key, value in spent.items()},
+            "seconds": {k: None if v is None else round(v, 2) for k, v in spent.items()},
             "per_request": per_request,
-            "machine_busy_share": round(spent["machine_busy"] / spent["machine_all"], 3)
-            if spent["machine_all"]
-            else None,
+            "machine_busy_share": round(spent["machine_busy"] / every, 3) if every else None,
             "cpus": os.cpu_count(),
         }
 
@@ -933,7 +1019,7 @@ def run(args: argparse.Namespace) -> int:
             sign_in(browser, world.page_user, world.page_password, node=index)
         memory = MemorySampler(nodes)
         memory.thread.start()
-        cpu = CpuAccount(nodes)
+        cpu = CpuAccount(nodes, args.db)
         recorder.t0 = time.monotonic()
         for thread in threads:
             thread.start()
@@ -1039,11 +1125,12 @@ def run(args: argparse.Namespace) -> int:
         ),
     )
     shares = cpu_report["per_request"]
+    busy = cpu_report["machine_busy_share"]
     common.log(
         f"{result['requests_per_s']} req/s; CPU a request: server {shares['server_ms']} ms, "
         f"PostgreSQL {shares['postgres_ms']} ms, clients {shares['clients_ms']} ms "
-        f"(the machine {shares['machine_busy_ms']} ms, {cpu_report['machine_busy_share']:.0%} "
-        f"of its {cpu_report['cpus']} CPUs busy)"
+        f"(the machine {shares['machine_busy_ms']} ms, "
+        f"{'?' if busy is None else f'{busy:.0%}'} of its {cpu_report['cpus']} CPUs busy)"
     )
     common.log(
         f"{'PASS' if result['passed'] else 'FAIL ' + ', '.join(failures)} — details in {out}"

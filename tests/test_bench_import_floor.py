@@ -24,17 +24,18 @@ class ImportFloorTests(TransactionTestCase):
             f":{conf['PORT'] or 5432}/{conf['NAME']}"
         )
         bodies = [json.dumps([{"project": 1, "text": "mot " * 3000}] * 40).encode()]
-        copied: list[int] = []
+        copied: list[str] = []
         real_copy = psycopg.Cursor.copy
 
         def counting_copy(cursor: psycopg.Cursor, statement: str, *args, **kwargs):  # type: ignore[no-untyped-def]
-            copied.append(1)
+            copied.append(str(statement))
             return real_copy(cursor, statement, *args, **kwargs)
 
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(psycopg.Cursor, "copy", counting_copy)
             figures = import_floor(url, bodies, repeats=2)
-        assert copied == [1, 1]  # one COPY per repeat
+        # one COPY per repeat, binary as the app's bulk import sends its documents
+        assert copied == ["COPY bench_import_floor FROM STDIN (FORMAT BINARY)"] * 2
         assert figures["floor_import_parse_ms"] > 0 and figures["floor_import_store_ms"] > 0
         with connection.cursor() as cursor:
             cursor.execute("SELECT to_regclass('bench_import_floor')")

@@ -218,3 +218,9 @@ def test_the_import_floor_parses_the_bodies_stores_the_texts_and_cleans_up(
     assert all(ms > 0 for ms in figures.values())
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall() == []
+    # a failed store leaves no scratch table behind: the next call measures again
+    with pytest.raises(sqlite3.Error):
+        import_floor(f"sqlite:///{path}", [json.dumps([{"text": ["not", "a", "text"]}]).encode()])
+    assert import_floor(f"sqlite:///{path}", bodies, repeats=1)["floor_import_store_ms"] > 0
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall() == []
