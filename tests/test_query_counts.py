@@ -317,25 +317,15 @@ class QueryCountTests(DeskTestCase):
             with self.subTest(user=user.username, claims="in review"):
                 self.assertEqual(self.count("get", url, user=user, token=True), 3)
 
-    def test_project_read(self) -> None:
-        for user in (self.editor, self.reviewer_a):
-            with self.subTest(user=user.username):
-                self.assert_counts(
-                    PROJECT_DETAIL,
-                    lambda p, d, c: reverse("api:project-detail", args=[p.pk]),
-                    user=user,
-                    token=True,
-                )
-
-    def test_claim_read(self) -> None:
-        for user in (self.editor, self.reviewer_a):
-            with self.subTest(user=user.username):
-                self.assert_counts(
-                    CLAIM_DETAIL,
-                    lambda p, d, c: reverse("api:claim-detail", args=[c.pk]),
-                    user=user,
-                    token=True,
-                )
+    def test_a_project_and_a_claim_read(self) -> None:
+        reads = {
+            "project": (PROJECT_DETAIL, lambda p, d, c: reverse("api:project-detail", args=[p.pk])),
+            "claim": (CLAIM_DETAIL, lambda p, d, c: reverse("api:claim-detail", args=[c.pk])),
+        }
+        for name, (expected, url_for) in reads.items():
+            for user in (self.editor, self.reviewer_a):
+                with self.subTest(read=name, user=user.username):
+                    self.assert_counts(expected, url_for, user=user, token=True)
 
     # --- API lists ---------------------------------------------------------------------------
 
