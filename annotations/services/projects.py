@@ -276,6 +276,8 @@ def _validate_policy(project: Project) -> None:
         )
     if errors:
         raise ValidationError(errors)
+    # -0.0 passes the range (it equals 0) and would be stored, recorded and shown as -0.0.
+    project.gold_rate = abs(project.gold_rate) if project.gold_rate == 0 else project.gold_rate
 
 
 @transaction.atomic

@@ -13,6 +13,7 @@ consensus, the editors' API (400 with field and reason, 403, 404, audit events) 
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -585,6 +586,16 @@ class GoldApiTests(GoldCalibrationTestCase):
                 self.editor, f"/projects/{self.project.pk}/", {"gold_rate": 0.1}
             ).status_code,
             403,
+        )
+        # minus zero is zero: stored, recorded and answered without its sign
+        response = self.patch(self.admin, f"/projects/{self.project.pk}/", {"gold_rate": -0.0})
+        self.assertEqual(response.status_code, 200, response.content)
+        self.assertIn(b'"gold_rate":0.0', response.content.replace(b" ", b""))
+        self.project.refresh_from_db()
+        event = Event.objects.filter(verb="project.update").latest("seq")
+        self.assertEqual(
+            [math.copysign(1, v) for v in (self.project.gold_rate, event.after["gold_rate"])],
+            [1.0, 1.0],
         )
 
 
