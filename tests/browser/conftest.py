@@ -115,7 +115,9 @@ def browser() -> Iterator:
 
     # Assertions wait as long as actions do (``new_page``: 10 s) rather than Playwright's
     # 5 s: on two shared cores running the suite in parallel, a page's answer to a submit
-    # took longer than 5 s now and then (the PostgreSQL run, 2026-12-07).
+    # took longer than 5 s now and then (the PostgreSQL run, 2026-12-07). Each module is
+    # also in the load tests' xdist group, so they never run beside those 50 reviewers: a
+    # verdict's submit waited past 10 s once while they ran (2026-12-08).
     expect.set_options(timeout=10_000)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(

@@ -31,7 +31,9 @@ from annotations.management.commands.load_demo import DEMO_PASSWORD, DEMO_PROJEC
 from annotations.models import Claim, ClaimStatus, Document, Project
 from tests.browser.conftest import login, screenshot
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# On the load tests' worker, so never beside them: a machine they saturate stretches a
+# browser's waits past their bounds (tests/browser/conftest.py).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("load")]
 
 PHONE = 360
 IMPACTS = {"serious", "critical"}

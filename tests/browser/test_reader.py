@@ -18,7 +18,9 @@ from tests.browser.conftest import login, screenshot
 from tests.browser.helpers import claim_selection, select_text, track_http_errors
 from tests.factories import make_claim, make_document, make_member, make_project, make_user
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# On the load tests' worker, so never beside them: a machine they saturate stretches a
+# browser's waits past their bounds (tests/browser/conftest.py).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("load")]
 
 # Astral-plane emoji (two UTF-16 units, one code point each; flags are two code points,
 # the family a ZWJ sequence of five) and a combining accent that NFC keeps as two code

@@ -18,7 +18,9 @@ from tests.browser.conftest import login
 from tests.browser.helpers import claim_selection, select_text, track_http_errors
 from tests.factories import make_document, make_member, make_project, make_user
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# On the load tests' worker, so never beside them: a machine they saturate stretches a
+# browser's waits past their bounds (tests/browser/conftest.py).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("load")]
 
 # Each text has a character outside the Basic Multilingual Plane (two UTF-16 units, one
 # code point) before the phrase, so the browser's count and the stored offsets differ.

@@ -11,7 +11,9 @@ from tests.browser.conftest import login
 from tests.browser.helpers import track_http_errors
 from tests.factories import make_document, make_member, make_project, make_user
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# On the load tests' worker, so never beside them: a machine they saturate stretches a
+# browser's waits past their bounds (tests/browser/conftest.py).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("load")]
 
 TEXT = "Good evening, everyone.\nUnemployment fell to 3.1 percent in 2019, the lowest since 1969.\n"
 

@@ -13,7 +13,9 @@ from tests.browser.conftest import login
 from tests.browser.helpers import track_http_errors
 from tests.factories import make_claim, make_document, make_member, make_project, make_user
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# On the load tests' worker, so never beside them: a machine they saturate stretches a
+# browser's waits past their bounds (tests/browser/conftest.py).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("load")]
 
 
 @pytest.mark.parametrize("button", ["Submit and review next", "Submit and stay"])

@@ -34,7 +34,9 @@ from tests.factories import (
 )
 from tests.security.test_xss import POLYGLOT, URL
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# On the load tests' worker, so never beside them: a machine they saturate stretches a
+# browser's waits past their bounds (tests/browser/conftest.py).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("load")]
 
 # Elements and attributes only the payloads would create.
 INJECTED = (
