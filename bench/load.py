@@ -44,7 +44,8 @@ Pass/fail (exit status 1 on any failure), checked against the database afterward
   the database was idle in a transaction while it streamed or after.
 
 Where the machine's CPU went (``cpu``): the CPU seconds of each node's process tree, of
-PostgreSQL's processes (every ``postgres`` process of the machine: the cluster), of this
+the PostgreSQL server the load uses (its postmaster and every process it started, counted
+through what it reaped; no figure after a restart), of this
 process (the clients' threads) and of the whole machine (``/proc/stat``) over the load,
 each per request, with the machine's busy share. A closed loop saturates the machine, so
 its requests a second are its CPUs' seconds over the CPU a request costs all three; the
@@ -83,7 +84,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from bench import common
-from bench.serve import HOST, ROOT, server_env, tree_pids, tree_pss_mb, tree_rss_mb
+from bench.serve import HOST, ROOT, proc_stat, server_env, tree_pids, tree_pss_mb, tree_rss_mb
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/wb_load"
 SLUG = "load-queue"
@@ -472,15 +473,6 @@ class Family:
     reaped: float
 
 
-def _stat(pid: int) -> list[str] | None:
-    """The fields of ``/proc/<pid>/stat`` after the command's name (state first)."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return text.rpartition(")")[2].split()
-
-
 def _pids() -> list[int]:
     return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
 
@@ -488,7 +480,7 @@ def _pids() -> list[int]:
 def family(
     parent: int,
     *,
-    read: Callable[[int], list[str] | None] = _stat,
+    read: Callable[[int], list[str] | None] = proc_stat,
     pids: Callable[[], list[int]] = _pids,
 ) -> Family | None:
     """``parent`` and its children now (None once ``parent`` has ended). ``read``: the
@@ -541,7 +533,7 @@ def postmaster_pid(db_url: str) -> int | None:
             row = conn.execute("SELECT pg_backend_pid()").fetchone()
     except psycopg.Error:
         return None
-    fields = _stat(int(row[0])) if row else None
+    fields = proc_stat(int(row[0])) if row else None
     return int(fields[1]) if fields else None
 
 

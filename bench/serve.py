@@ -226,7 +226,8 @@ def stop(server: Server) -> None:
 # --- the server's process tree ------------------------------------------------------------------
 
 
-def _stat(pid: int) -> list[str] | None:
+def proc_stat(pid: int) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command's name (state first)."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
@@ -238,7 +239,7 @@ def tree_pids(root: int) -> list[int]:
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
-            fields = _stat(int(entry))
+            fields = proc_stat(int(entry))
             if fields:
                 children.setdefault(int(fields[1]), []).append(int(entry))
     found, todo = [], [root]
@@ -285,7 +286,7 @@ def tree_cpu_s(root: int) -> float:
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
     for pid in tree_pids(root):
-        fields = _stat(pid)
+        fields = proc_stat(pid)
         if fields:
             total += int(fields[11]) + int(fields[12])
     return total / ticks
